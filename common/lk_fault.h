@@ -1,0 +1,26 @@
+/*
+ * lk_fault — built-in fault injection for tests (in the spirit of SQLite's
+ * test VFS). The environment variable LAKESUP_FAULT holds a comma-separated
+ * list of rules "point=action[@N]" such as
+ *
+ *     LAKESUP_FAULT="fs.write=ENOSPC@3,committer.after_delta_commit=abort"
+ *
+ * meaning: the 3rd time the point is reached, fail with ENOSPC (without @N:
+ * every time). Actions: ENOSPC, EIO, short (a short write, then ENOSPC),
+ * abort (the process aborts, as a crash at that step), exit (_exit(99)).
+ * A point is any string; code calls lk_fault_check("point") where a test may
+ * want it to fail. With LAKESUP_FAULT unset the check is one branch.
+ */
+#ifndef LK_FAULT_H
+#define LK_FAULT_H
+
+#define LK_FAULT_SHORT_WRITE 1
+
+/* Returns 0 (no fault), a negative errno to fail with, or LK_FAULT_SHORT_WRITE.
+   Aborts or exits the process for the abort/exit actions. */
+int lk_fault_check(const char *point);
+
+/* Re-reads LAKESUP_FAULT (tests that change it at run time). */
+void lk_fault_reload(void);
+
+#endif

@@ -1,0 +1,133 @@
+/* lk_log — line-per-event logging; see lk_log.h. */
+#include "lk_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static char g_role[32] = "lakesupd";
+static int g_index = 0;
+static lk_log_level g_level = LK_LOG_INFO;
+static int g_json = 0;
+static char g_last_error[512];
+
+int lk_log_level_parse(const char *s)
+{
+    if (!s)
+        return -1;
+    if (!strcasecmp(s, "debug"))
+        return LK_LOG_DEBUG;
+    if (!strcasecmp(s, "info"))
+        return LK_LOG_INFO;
+    if (!strcasecmp(s, "warn") || !strcasecmp(s, "warning"))
+        return LK_LOG_WARN;
+    if (!strcasecmp(s, "error"))
+        return LK_LOG_ERROR;
+    return -1;
+}
+
+void lk_log_init(const char *role, int index)
+{
+    snprintf(g_role, sizeof g_role, "%s", role);
+    g_index = index;
+    int lvl = lk_log_level_parse(getenv("LAKESUP_LOG_LEVEL"));
+    if (lvl >= 0)
+        g_level = (lk_log_level)lvl;
+    const char *fmt = getenv("LAKESUP_LOG_FORMAT");
+    if (fmt && !strcmp(fmt, "json"))
+        g_json = 1;
+}
+
+void lk_log_set_level(lk_log_level level)
+{
+    g_level = level;
+}
+
+lk_log_level lk_log_get_level(void)
+{
+    return g_level;
+}
+
+void lk_log_set_json(int on)
+{
+    g_json = on;
+}
+
+const char *lk_log_last_error(void)
+{
+    return g_last_error;
+}
+
+static const char *level_name(lk_log_level l)
+{
+    static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+    return names[l];
+}
+
+/* Appends s to out as a JSON string body (no quotes). */
+static size_t json_escape(char *out, size_t cap, const char *s)
+{
+    size_t n = 0;
+    for (; *s && n + 7 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c < 0x20) {
+            n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
+void lk_log(lk_log_level level, const char *fmt, ...)
+{
+    if (level < g_level)
+        return;
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (level >= LK_LOG_WARN)
+        snprintf(g_last_error, sizeof g_last_error, "%s", msg);
+
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    char ts[40];
+    snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
+
+    char line[4608];
+    int n;
+    if (g_json) {
+        char esc[4200];
+        json_escape(esc, sizeof esc, msg);
+        n = snprintf(line, sizeof line,
+                     "{\"ts\":\"%s\",\"level\":\"%s\",\"role\":\"%s\",\"index\":%d,\"pid\":%d,"
+                     "\"msg\":\"%s\"}\n",
+                     ts, level_name(level), g_role, g_index, (int)getpid(), esc);
+    } else {
+        n = snprintf(line, sizeof line, "%s %s %s[%d] %d: %s\n", ts, level_name(level), g_role,
+                     g_index, (int)getpid(), msg);
+    }
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line) {
+        n = (int)sizeof line - 1;
+        line[n - 1] = '\n';
+    }
+    /* One write so that concurrent processes' lines never interleave. */
+    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
+    (void)w;
+}

@@ -1,0 +1,43 @@
+/*
+ * lk_log — one line per event, for every process of lakesupd.
+ *
+ * Format (text):  2026-11-24T09:30:00.123Z INFO transform[1] 4242: message key=value ...
+ * Format (json):  {"ts":"...","level":"INFO","role":"transform","index":1,"pid":4242,"msg":"..."}
+ * Lines go to stderr (the supervisor's stderr is the journal under systemd)
+ * and are written with one write(2) so that lines of concurrent processes
+ * never interleave.
+ */
+#ifndef LK_LOG_H
+#define LK_LOG_H
+
+typedef enum lk_log_level {
+    LK_LOG_DEBUG = 0,
+    LK_LOG_INFO = 1,
+    LK_LOG_WARN = 2,
+    LK_LOG_ERROR = 3,
+} lk_log_level;
+
+/* Names this process in every line: role ("supervisor", "ingest", ...) and index. */
+void lk_log_init(const char *role, int index);
+
+/* Lines below level are dropped. Default INFO; LAKESUP_LOG_LEVEL=debug overrides. */
+void lk_log_set_level(lk_log_level level);
+lk_log_level lk_log_get_level(void);
+
+/* Selects the JSON line format (LAKESUP_LOG_FORMAT=json also does). */
+void lk_log_set_json(int on);
+
+/* Parses "debug", "info", "warn", "error"; returns -1 for anything else. */
+int lk_log_level_parse(const char *s);
+
+void lk_log(lk_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The last WARN/ERROR line this process logged (for crash reports). */
+const char *lk_log_last_error(void);
+
+#define LK_DEBUG(...) lk_log(LK_LOG_DEBUG, __VA_ARGS__)
+#define LK_INFO(...) lk_log(LK_LOG_INFO, __VA_ARGS__)
+#define LK_WARN(...) lk_log(LK_LOG_WARN, __VA_ARGS__)
+#define LK_ERROR(...) lk_log(LK_LOG_ERROR, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,340 @@
+/* lk_batch — columnar record batch; see lk_batch.h for the layout. */
+#include "lk_batch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct lk_batch {
+    lk_schema *schema;
+    int ncols;
+    lk_col *cols;
+    uint32_t nrows;
+};
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "lakesupd: out of memory (%zu bytes) in lk_batch\n", n);
+        abort();
+    }
+    return q;
+}
+
+uint32_t lk_col_elem_size(const lk_field *f)
+{
+    switch (f->type) {
+    case LK_TYPE_BOOLEAN:
+    case LK_TYPE_BYTE: return 1;
+    case LK_TYPE_SHORT: return 2;
+    case LK_TYPE_INTEGER:
+    case LK_TYPE_DATE:
+    case LK_TYPE_FLOAT: return 4;
+    case LK_TYPE_LONG:
+    case LK_TYPE_TIMESTAMP:
+    case LK_TYPE_TIMESTAMP_NTZ:
+    case LK_TYPE_DOUBLE: return 8;
+    case LK_TYPE_DECIMAL: return f->precision <= 18 ? 8 : 16;
+    default: return 0;
+    }
+}
+
+static int has_offsets(lk_type t)
+{
+    return t == LK_TYPE_STRING || t == LK_TYPE_BINARY || t == LK_TYPE_ARRAY || t == LK_TYPE_MAP;
+}
+
+static void col_init(lk_col *c, const lk_field *f)
+{
+    memset(c, 0, sizeof *c);
+    c->field = f;
+    c->elem_size = lk_col_elem_size(f);
+    if (f->n_children) {
+        c->n_children = f->n_children;
+        c->children = calloc((size_t)f->n_children, sizeof(lk_col));
+        if (!c->children)
+            abort();
+        for (int i = 0; i < f->n_children; i++)
+            col_init(&c->children[i], &f->children[i]);
+    }
+    if (has_offsets(f->type)) {
+        c->offsets = xrealloc(NULL, sizeof(uint32_t) * 16);
+        c->offsets[0] = 0;
+        c->cap = 15;
+    }
+}
+
+static void col_free(lk_col *c)
+{
+    for (int i = 0; i < c->n_children; i++)
+        col_free(&c->children[i]);
+    free(c->children);
+    free(c->validity);
+    free(c->values);
+    free(c->offsets);
+    free(c->data);
+}
+
+static void col_reset(lk_col *c)
+{
+    c->len = 0;
+    c->null_count = 0;
+    c->data_len = 0;
+    if (c->validity) {
+        /* keep the bitmap allocated but mark it absent: cheaper than clearing */
+        free(c->validity);
+        c->validity = NULL;
+        c->validity_cap = 0;
+    }
+    if (c->offsets)
+        c->offsets[0] = 0;
+    for (int i = 0; i < c->n_children; i++)
+        col_reset(&c->children[i]);
+}
+
+lk_batch *lk_batch_new(const lk_schema *schema)
+{
+    lk_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        abort();
+    b->schema = lk_schema_clone(schema);
+    b->ncols = lk_schema_nfields(b->schema);
+    b->cols = calloc((size_t)(b->ncols ? b->ncols : 1), sizeof(lk_col));
+    if (!b->cols)
+        abort();
+    for (int i = 0; i < b->ncols; i++)
+        col_init(&b->cols[i], lk_schema_field(b->schema, i));
+    return b;
+}
+
+void lk_batch_destroy(lk_batch **bp)
+{
+    if (!bp || !*bp)
+        return;
+    lk_batch *b = *bp;
+    for (int i = 0; i < b->ncols; i++)
+        col_free(&b->cols[i]);
+    free(b->cols);
+    lk_schema_destroy(&b->schema);
+    free(b);
+    *bp = NULL;
+}
+
+void lk_batch_reset(lk_batch *b)
+{
+    for (int i = 0; i < b->ncols; i++)
+        col_reset(&b->cols[i]);
+    b->nrows = 0;
+}
+
+const lk_schema *lk_batch_schema(const lk_batch *b)
+{
+    return b->schema;
+}
+
+int lk_batch_ncols(const lk_batch *b)
+{
+    return b->ncols;
+}
+
+lk_col *lk_batch_col(lk_batch *b, int i)
+{
+    return &b->cols[i];
+}
+
+const lk_col *lk_batch_col_const(const lk_batch *b, int i)
+{
+    return &b->cols[i];
+}
+
+uint32_t lk_batch_nrows(const lk_batch *b)
+{
+    return b->nrows;
+}
+
+static size_t col_bytes(const lk_col *c)
+{
+    size_t n = (size_t)c->len * c->elem_size + c->data_len;
+    if (c->offsets)
+        n += (size_t)c->len * 4;
+    for (int i = 0; i < c->n_children; i++)
+        n += col_bytes(&c->children[i]);
+    return n;
+}
+
+size_t lk_batch_bytes(const lk_batch *b)
+{
+    size_t n = 0;
+    for (int i = 0; i < b->ncols; i++)
+        n += col_bytes(&b->cols[i]);
+    return n;
+}
+
+void lk_batch_end_row(lk_batch *b)
+{
+    b->nrows++;
+    for (int i = 0; i < b->ncols; i++)
+        if (b->cols[i].len < b->nrows)
+            lk_col_pad(&b->cols[i], b->nrows);
+}
+
+void lk_batch_set_nrows(lk_batch *b, uint32_t n)
+{
+    b->nrows = n;
+}
+
+void lk_col_reserve(lk_col *c, uint32_t n, size_t data_bytes)
+{
+    uint32_t need = c->len + n;
+    if (need > c->cap) {
+        uint32_t cap = c->cap ? c->cap : 16;
+        while (cap < need)
+            cap *= 2;
+        if (c->elem_size)
+            c->values = xrealloc(c->values, (size_t)cap * c->elem_size);
+        if (c->offsets)
+            c->offsets = xrealloc(c->offsets, ((size_t)cap + 1) * sizeof(uint32_t));
+        c->cap = cap;
+    }
+    if (c->validity && (need + 7) / 8 > c->validity_cap) {
+        uint32_t vc = c->validity_cap ? c->validity_cap : 8;
+        while (vc < (need + 7) / 8)
+            vc *= 2;
+        c->validity = xrealloc(c->validity, vc);
+        memset(c->validity + c->validity_cap, 0xff, vc - c->validity_cap);
+        c->validity_cap = vc;
+    }
+    if (c->data_len + data_bytes > c->data_cap) {
+        size_t dc = c->data_cap ? c->data_cap : 256;
+        while (dc < c->data_len + data_bytes)
+            dc *= 2;
+        c->data = xrealloc(c->data, dc);
+        c->data_cap = dc;
+    }
+}
+
+void lk_col_ensure_validity(lk_col *c)
+{
+    if (c->validity)
+        return;
+    uint32_t vc = 8;
+    while (vc < (c->cap + 8) / 8)
+        vc *= 2;
+    c->validity = xrealloc(NULL, vc);
+    memset(c->validity, 0xff, vc);
+    c->validity_cap = vc;
+}
+
+void lk_col_recount_nulls(lk_col *c)
+{
+    c->null_count = 0;
+    if (!c->validity)
+        return;
+    for (uint32_t i = 0; i < c->len; i++)
+        c->null_count += lk_col_is_null(c, i);
+}
+
+/* Marks slot c->len valid in an existing bitmap (the bitmap is 0xff-filled
+   when grown, but a reused slot may have been cleared by a null before). */
+static inline void set_valid(lk_col *c)
+{
+    if (c->validity)
+        c->validity[c->len >> 3] |= (uint8_t)(1u << (c->len & 7));
+}
+
+void lk_col_append_null(lk_col *c)
+{
+    if (!c->validity) {
+        lk_col_reserve(c, 1, 0);
+        lk_col_ensure_validity(c);
+    }
+    lk_col_reserve(c, 1, 0);
+    c->validity[c->len >> 3] &= (uint8_t)~(1u << (c->len & 7));
+    if (c->elem_size)
+        memset((char *)c->values + (size_t)c->len * c->elem_size, 0, c->elem_size);
+    if (c->offsets) {
+        uint32_t end = c->field->type == LK_TYPE_STRING || c->field->type == LK_TYPE_BINARY
+                           ? (uint32_t)c->data_len
+                           : (c->n_children ? c->children[0].len : 0);
+        c->offsets[c->len + 1] = end;
+    }
+    if (c->field->type == LK_TYPE_STRUCT)
+        for (int i = 0; i < c->n_children; i++)
+            lk_col_append_null(&c->children[i]);
+    c->len++;
+    c->null_count++;
+}
+
+void lk_col_pad(lk_col *c, uint32_t len)
+{
+    while (c->len < len)
+        lk_col_append_null(c);
+}
+
+#define APPEND_FIXED(c, T, v)                                                                      \
+    do {                                                                                           \
+        if ((c)->len >= (c)->cap)                                                                  \
+            lk_col_reserve((c), 1, 0);                                                             \
+        set_valid(c);                                                                              \
+        ((T *)(c)->values)[(c)->len++] = (v);                                                      \
+    } while (0)
+
+void lk_col_append_bool(lk_col *c, int v)
+{
+    APPEND_FIXED(c, uint8_t, (uint8_t)(v != 0));
+}
+
+void lk_col_append_i32(lk_col *c, int32_t v)
+{
+    APPEND_FIXED(c, int32_t, v);
+}
+
+void lk_col_append_i64(lk_col *c, int64_t v)
+{
+    APPEND_FIXED(c, int64_t, v);
+}
+
+void lk_col_append_f32(lk_col *c, float v)
+{
+    APPEND_FIXED(c, float, v);
+}
+
+void lk_col_append_f64(lk_col *c, double v)
+{
+    APPEND_FIXED(c, double, v);
+}
+
+void lk_col_append_fixed(lk_col *c, const void *p)
+{
+    if (c->len >= c->cap)
+        lk_col_reserve(c, 1, 0);
+    set_valid(c);
+    memcpy((char *)c->values + (size_t)c->len * c->elem_size, p, c->elem_size);
+    c->len++;
+}
+
+void lk_col_append_bytes(lk_col *c, const void *p, size_t n)
+{
+    if (c->len >= c->cap || c->data_len + n > c->data_cap)
+        lk_col_reserve(c, 1, n);
+    set_valid(c);
+    memcpy(c->data + c->data_len, p, n);
+    c->data_len += n;
+    c->offsets[++c->len] = (uint32_t)c->data_len;
+}
+
+void lk_col_append_struct(lk_col *c)
+{
+    if (c->len >= c->cap)
+        lk_col_reserve(c, 1, 0);
+    set_valid(c);
+    c->len++;
+}
+
+void lk_col_append_list(lk_col *c)
+{
+    if (c->len >= c->cap)
+        lk_col_reserve(c, 1, 0);
+    set_valid(c);
+    c->offsets[++c->len] = c->children[0].len;
+}

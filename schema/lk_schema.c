@@ -1,0 +1,511 @@
+/*
+ * lk_schema — Spark/Delta table schema model; see lk_schema.h.
+ *
+ * Fields are kept in plain arrays grown by realloc: schemas are small and
+ * built rarely, so simplicity beats cleverness here. JSON parsing uses
+ * yajl's tree API (the same library the transform uses for records).
+ */
+#include "lk_schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+struct lk_schema {
+    int n;
+    lk_field *fields;
+};
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s ? s : "");
+    if (!p)
+        abort();
+    return p;
+}
+
+static void field_free(lk_field *f)
+{
+    for (int i = 0; i < f->n_children; i++)
+        field_free(&f->children[i]);
+    free(f->children);
+    free(f->name);
+    free(f->metadata_json);
+}
+
+static void field_copy(lk_field *dst, const lk_field *src)
+{
+    *dst = *src;
+    dst->name = xstrdup(src->name);
+    dst->metadata_json = src->metadata_json ? xstrdup(src->metadata_json) : NULL;
+    dst->children = NULL;
+    if (src->n_children) {
+        dst->children = calloc((size_t)src->n_children, sizeof(lk_field));
+        if (!dst->children)
+            abort();
+        for (int i = 0; i < src->n_children; i++)
+            field_copy(&dst->children[i], &src->children[i]);
+    }
+}
+
+lk_schema *lk_schema_new(void)
+{
+    lk_schema *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    return s;
+}
+
+void lk_schema_destroy(lk_schema **sp)
+{
+    if (!sp || !*sp)
+        return;
+    lk_schema *s = *sp;
+    for (int i = 0; i < s->n; i++)
+        field_free(&s->fields[i]);
+    free(s->fields);
+    free(s);
+    *sp = NULL;
+}
+
+lk_schema *lk_schema_clone(const lk_schema *s)
+{
+    lk_schema *c = lk_schema_new();
+    if (s->n) {
+        c->fields = calloc((size_t)s->n, sizeof(lk_field));
+        if (!c->fields)
+            abort();
+        for (int i = 0; i < s->n; i++)
+            field_copy(&c->fields[i], &s->fields[i]);
+        c->n = s->n;
+    }
+    return c;
+}
+
+int lk_schema_nfields(const lk_schema *s)
+{
+    return s->n;
+}
+
+const lk_field *lk_schema_field(const lk_schema *s, int i)
+{
+    return i >= 0 && i < s->n ? &s->fields[i] : NULL;
+}
+
+lk_field *lk_schema_field_mut(lk_schema *s, int i)
+{
+    return i >= 0 && i < s->n ? &s->fields[i] : NULL;
+}
+
+int lk_schema_find(const lk_schema *s, const char *name)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->fields[i].name, name))
+            return i;
+    return -1;
+}
+
+const lk_field *lk_schema_find_path(const lk_schema *s, const char *path)
+{
+    const lk_field *fields = s->fields;
+    int n = s->n;
+    const lk_field *hit = NULL;
+    while (*path) {
+        const char *dot = strchr(path, '.');
+        size_t len = dot ? (size_t)(dot - path) : strlen(path);
+        hit = NULL;
+        for (int i = 0; i < n; i++) {
+            if (strlen(fields[i].name) == len && !memcmp(fields[i].name, path, len)) {
+                hit = &fields[i];
+                break;
+            }
+        }
+        if (!hit)
+            return NULL;
+        if (!dot)
+            break;
+        if (hit->type != LK_TYPE_STRUCT)
+            return NULL;
+        fields = hit->children;
+        n = hit->n_children;
+        path = dot + 1;
+    }
+    return hit;
+}
+
+static void field_init(lk_field *f, const char *name, lk_type type, int nullable)
+{
+    memset(f, 0, sizeof *f);
+    f->name = xstrdup(name);
+    f->type = type;
+    f->nullable = nullable;
+    if (type == LK_TYPE_DECIMAL) {
+        f->precision = 10;
+        f->scale = 0;
+    }
+}
+
+lk_field *lk_schema_add(lk_schema *s, const char *name, lk_type type, int nullable)
+{
+    lk_field *nf = realloc(s->fields, (size_t)(s->n + 1) * sizeof(lk_field));
+    if (!nf)
+        abort();
+    s->fields = nf;
+    field_init(&s->fields[s->n], name, type, nullable);
+    return &s->fields[s->n++];
+}
+
+lk_field *lk_field_add_child(lk_field *p, const char *name, lk_type type, int nullable)
+{
+    lk_field *nf = realloc(p->children, (size_t)(p->n_children + 1) * sizeof(lk_field));
+    if (!nf)
+        abort();
+    p->children = nf;
+    field_init(&p->children[p->n_children], name, type, nullable);
+    return &p->children[p->n_children++];
+}
+
+int lk_field_equal(const lk_field *a, const lk_field *b)
+{
+    if (strcmp(a->name, b->name) || a->type != b->type || !a->nullable != !b->nullable ||
+        a->n_children != b->n_children)
+        return 0;
+    if (a->type == LK_TYPE_DECIMAL && (a->precision != b->precision || a->scale != b->scale))
+        return 0;
+    for (int i = 0; i < a->n_children; i++)
+        if (!lk_field_equal(&a->children[i], &b->children[i]))
+            return 0;
+    return 1;
+}
+
+int lk_schema_equal(const lk_schema *a, const lk_schema *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (int i = 0; i < a->n; i++)
+        if (!lk_field_equal(&a->fields[i], &b->fields[i]))
+            return 0;
+    return 1;
+}
+
+static const struct {
+    lk_type t;
+    const char *name;
+} g_names[] = {
+    {LK_TYPE_BOOLEAN, "boolean"}, {LK_TYPE_BYTE, "byte"},
+    {LK_TYPE_SHORT, "short"},     {LK_TYPE_INTEGER, "integer"},
+    {LK_TYPE_LONG, "long"},       {LK_TYPE_FLOAT, "float"},
+    {LK_TYPE_DOUBLE, "double"},   {LK_TYPE_STRING, "string"},
+    {LK_TYPE_BINARY, "binary"},   {LK_TYPE_DATE, "date"},
+    {LK_TYPE_TIMESTAMP, "timestamp"}, {LK_TYPE_TIMESTAMP_NTZ, "timestamp_ntz"},
+    {LK_TYPE_DECIMAL, "decimal"}, {LK_TYPE_STRUCT, "struct"},
+    {LK_TYPE_ARRAY, "array"},     {LK_TYPE_MAP, "map"},
+};
+
+const char *lk_type_name(lk_type t)
+{
+    for (size_t i = 0; i < sizeof g_names / sizeof g_names[0]; i++)
+        if (g_names[i].t == t)
+            return g_names[i].name;
+    return "unknown";
+}
+
+int lk_type_is_nested(lk_type t)
+{
+    return t == LK_TYPE_STRUCT || t == LK_TYPE_ARRAY || t == LK_TYPE_MAP;
+}
+
+int lk_type_parse(const char *name, lk_type *t, int *precision, int *scale)
+{
+    int p = 10, s = 0;
+    if (!strncmp(name, "decimal", 7)) {
+        if (name[7] == '(' && sscanf(name + 8, "%d,%d", &p, &s) != 2)
+            return LK_EFORMAT;
+        if (name[7] != '(' && name[7] != '\0')
+            return LK_EFORMAT;
+        if (p < 1 || p > 38 || s < 0 || s > p)
+            return LK_EFORMAT;
+        *t = LK_TYPE_DECIMAL;
+        if (precision)
+            *precision = p;
+        if (scale)
+            *scale = s;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof g_names / sizeof g_names[0]; i++) {
+        if (!strcmp(g_names[i].name, name) && !lk_type_is_nested(g_names[i].t) &&
+            g_names[i].t != LK_TYPE_DECIMAL) {
+            *t = g_names[i].t;
+            return 0;
+        }
+    }
+    if (!strcmp(name, "timestamp_ltz")) {
+        *t = LK_TYPE_TIMESTAMP;
+        return 0;
+    }
+    return LK_EFORMAT;
+}
+
+/* Writes the Spark JSON "type" value of f (a string or a nested object). */
+static void type_json(const lk_field *f, lk_buf *out);
+
+static void field_json(const lk_field *f, lk_buf *out)
+{
+    lk_buf_puts(out, "{\"name\":");
+    lk_buf_json_string(out, f->name, strlen(f->name));
+    lk_buf_puts(out, ",\"type\":");
+    type_json(f, out);
+    lk_buf_printf(out, ",\"nullable\":%s,\"metadata\":%s}", f->nullable ? "true" : "false",
+                  f->metadata_json ? f->metadata_json : "{}");
+}
+
+static void type_json(const lk_field *f, lk_buf *out)
+{
+    switch (f->type) {
+    case LK_TYPE_STRUCT:
+        lk_buf_puts(out, "{\"type\":\"struct\",\"fields\":[");
+        for (int i = 0; i < f->n_children; i++) {
+            if (i)
+                lk_buf_putc(out, ',');
+            field_json(&f->children[i], out);
+        }
+        lk_buf_puts(out, "]}");
+        break;
+    case LK_TYPE_ARRAY:
+        lk_buf_puts(out, "{\"type\":\"array\",\"elementType\":");
+        type_json(&f->children[0], out);
+        lk_buf_printf(out, ",\"containsNull\":%s}", f->children[0].nullable ? "true" : "false");
+        break;
+    case LK_TYPE_MAP:
+        lk_buf_puts(out, "{\"type\":\"map\",\"keyType\":");
+        type_json(&f->children[0], out);
+        lk_buf_puts(out, ",\"valueType\":");
+        type_json(&f->children[1], out);
+        lk_buf_printf(out, ",\"valueContainsNull\":%s}",
+                      f->children[1].nullable ? "true" : "false");
+        break;
+    case LK_TYPE_DECIMAL:
+        lk_buf_printf(out, "\"decimal(%d,%d)\"", f->precision, f->scale);
+        break;
+    default:
+        lk_buf_printf(out, "\"%s\"", lk_type_name(f->type));
+    }
+}
+
+void lk_schema_to_json(const lk_schema *s, lk_buf *out)
+{
+    lk_buf_puts(out, "{\"type\":\"struct\",\"fields\":[");
+    for (int i = 0; i < s->n; i++) {
+        if (i)
+            lk_buf_putc(out, ',');
+        field_json(&s->fields[i], out);
+    }
+    lk_buf_puts(out, "]}");
+}
+
+static void type_ddl(const lk_field *f, lk_buf *out)
+{
+    switch (f->type) {
+    case LK_TYPE_STRUCT:
+        lk_buf_puts(out, "STRUCT<");
+        for (int i = 0; i < f->n_children; i++) {
+            lk_buf_printf(out, "%s%s: ", i ? ", " : "", f->children[i].name);
+            type_ddl(&f->children[i], out);
+        }
+        lk_buf_putc(out, '>');
+        break;
+    case LK_TYPE_ARRAY:
+        lk_buf_puts(out, "ARRAY<");
+        type_ddl(&f->children[0], out);
+        lk_buf_putc(out, '>');
+        break;
+    case LK_TYPE_MAP:
+        lk_buf_puts(out, "MAP<");
+        type_ddl(&f->children[0], out);
+        lk_buf_puts(out, ", ");
+        type_ddl(&f->children[1], out);
+        lk_buf_putc(out, '>');
+        break;
+    case LK_TYPE_DECIMAL:
+        lk_buf_printf(out, "DECIMAL(%d,%d)", f->precision, f->scale);
+        break;
+    default: {
+        const char *n = lk_type_name(f->type);
+        for (; *n; n++)
+            lk_buf_putc(out, (char)(*n >= 'a' && *n <= 'z' ? *n - 32 : *n));
+    }
+    }
+}
+
+void lk_schema_to_ddl(const lk_schema *s, lk_buf *out)
+{
+    for (int i = 0; i < s->n; i++) {
+        lk_buf_printf(out, "%s%s ", i ? ", " : "", s->fields[i].name);
+        type_ddl(&s->fields[i], out);
+    }
+}
+
+/* ---- parsing ---- */
+
+static yajl_val obj_get(yajl_val obj, const char *key)
+{
+    if (!YAJL_IS_OBJECT(obj))
+        return NULL;
+    for (size_t i = 0; i < obj->u.object.len; i++)
+        if (!strcmp(obj->u.object.keys[i], key))
+            return obj->u.object.values[i];
+    return NULL;
+}
+
+static int parse_type(yajl_val v, lk_field *f, lk_error *err);
+
+static void json_text(yajl_val v, lk_buf *out);
+
+static int parse_field(yajl_val v, lk_field *f, lk_error *err)
+{
+    yajl_val name = obj_get(v, "name"), type = obj_get(v, "type"),
+             nullable = obj_get(v, "nullable"), md = obj_get(v, "metadata");
+    if (!YAJL_IS_STRING(name) || !type)
+        return lk_error_set(err, LK_EFORMAT, "schema field without name or type");
+    memset(f, 0, sizeof *f);
+    f->name = xstrdup(YAJL_GET_STRING(name));
+    f->nullable = nullable ? YAJL_IS_TRUE(nullable) : 1;
+    if (md && YAJL_IS_OBJECT(md) && md->u.object.len > 0) {
+        lk_buf b = LK_BUF_INIT;
+        json_text(md, &b);
+        f->metadata_json = lk_buf_detach(&b, NULL);
+    }
+    int rc = parse_type(type, f, err);
+    if (rc)
+        lk_error_prefix(err, "field '%s'", f->name);
+    return rc;
+}
+
+static int parse_type(yajl_val v, lk_field *f, lk_error *err)
+{
+    if (YAJL_IS_STRING(v)) {
+        if (lk_type_parse(YAJL_GET_STRING(v), &f->type, &f->precision, &f->scale))
+            return lk_error_set(err, LK_EUNSUPPORTED, "unsupported type '%s'",
+                                YAJL_GET_STRING(v));
+        return 0;
+    }
+    yajl_val t = obj_get(v, "type");
+    if (!YAJL_IS_STRING(t))
+        return lk_error_set(err, LK_EFORMAT, "type object without \"type\"");
+    const char *tn = YAJL_GET_STRING(t);
+    if (!strcmp(tn, "struct")) {
+        yajl_val fields = obj_get(v, "fields");
+        if (!YAJL_IS_ARRAY(fields))
+            return lk_error_set(err, LK_EFORMAT, "struct without fields");
+        f->type = LK_TYPE_STRUCT;
+        size_t n = fields->u.array.len;
+        f->children = calloc(n ? n : 1, sizeof(lk_field));
+        if (!f->children)
+            abort();
+        for (size_t i = 0; i < n; i++) {
+            int rc = parse_field(fields->u.array.values[i], &f->children[i], err);
+            f->n_children = (int)i + (rc == 0);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    if (!strcmp(tn, "array")) {
+        yajl_val et = obj_get(v, "elementType"), cn = obj_get(v, "containsNull");
+        if (!et)
+            return lk_error_set(err, LK_EFORMAT, "array without elementType");
+        f->type = LK_TYPE_ARRAY;
+        f->children = calloc(1, sizeof(lk_field));
+        if (!f->children)
+            abort();
+        f->n_children = 1;
+        f->children[0].name = xstrdup("element");
+        f->children[0].nullable = cn ? YAJL_IS_TRUE(cn) : 1;
+        return parse_type(et, &f->children[0], err);
+    }
+    if (!strcmp(tn, "map")) {
+        yajl_val kt = obj_get(v, "keyType"), vt = obj_get(v, "valueType"),
+                 vcn = obj_get(v, "valueContainsNull");
+        if (!kt || !vt)
+            return lk_error_set(err, LK_EFORMAT, "map without keyType/valueType");
+        f->type = LK_TYPE_MAP;
+        f->children = calloc(2, sizeof(lk_field));
+        if (!f->children)
+            abort();
+        f->n_children = 2;
+        f->children[0].name = xstrdup("key");
+        f->children[0].nullable = 0;
+        f->children[1].name = xstrdup("value");
+        f->children[1].nullable = vcn ? YAJL_IS_TRUE(vcn) : 1;
+        int rc = parse_type(kt, &f->children[0], err);
+        return rc ? rc : parse_type(vt, &f->children[1], err);
+    }
+    return lk_error_set(err, LK_EUNSUPPORTED, "unsupported type '%s'", tn);
+}
+
+/* Re-serialises a yajl value as compact JSON (for field metadata). */
+static void json_text(yajl_val v, lk_buf *out)
+{
+    if (YAJL_IS_OBJECT(v)) {
+        lk_buf_putc(out, '{');
+        for (size_t i = 0; i < v->u.object.len; i++) {
+            if (i)
+                lk_buf_putc(out, ',');
+            lk_buf_json_string(out, v->u.object.keys[i], strlen(v->u.object.keys[i]));
+            lk_buf_putc(out, ':');
+            json_text(v->u.object.values[i], out);
+        }
+        lk_buf_putc(out, '}');
+    } else if (YAJL_IS_ARRAY(v)) {
+        lk_buf_putc(out, '[');
+        for (size_t i = 0; i < v->u.array.len; i++) {
+            if (i)
+                lk_buf_putc(out, ',');
+            json_text(v->u.array.values[i], out);
+        }
+        lk_buf_putc(out, ']');
+    } else if (YAJL_IS_STRING(v)) {
+        const char *str = v->u.string;
+        lk_buf_json_string(out, str, strlen(str));
+    } else if (YAJL_IS_NUMBER(v)) {
+        lk_buf_puts(out, YAJL_GET_NUMBER(v));
+    } else if (YAJL_IS_TRUE(v)) {
+        lk_buf_puts(out, "true");
+    } else if (YAJL_IS_FALSE(v)) {
+        lk_buf_puts(out, "false");
+    } else {
+        lk_buf_puts(out, "null");
+    }
+}
+
+int lk_schema_from_json(const char *json, size_t len, lk_schema **out, lk_error *err)
+{
+    char *copy = malloc(len + 1);
+    if (!copy)
+        abort();
+    memcpy(copy, json, len);
+    copy[len] = '\0';
+    char ebuf[256] = "";
+    yajl_val root = yajl_tree_parse(copy, ebuf, sizeof ebuf);
+    free(copy);
+    if (!root)
+        return lk_error_set(err, LK_EFORMAT, "schema is not valid JSON: %s", ebuf);
+    lk_field tmp;
+    memset(&tmp, 0, sizeof tmp);
+    int rc = parse_type(root, &tmp, err);
+    yajl_tree_free(root);
+    if (rc == 0 && tmp.type != LK_TYPE_STRUCT)
+        rc = lk_error_set(err, LK_EFORMAT, "schema root is not a struct");
+    if (rc) {
+        field_free(&tmp);
+        return rc;
+    }
+    lk_schema *s = lk_schema_new();
+    s->fields = tmp.children;
+    s->n = tmp.n_children;
+    free(tmp.name);
+    free(tmp.metadata_json);
+    *out = s;
+    return 0;
+}

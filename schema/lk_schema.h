@@ -1,0 +1,86 @@
+/*
+ * lk_schema — the table schema model: Spark/Delta types as a tree of fields.
+ *
+ * One schema describes one table (raw_events, processed_events, ...). It is
+ * serialised as Spark's JSON `schemaString` (Delta metaData, state.db) and
+ * mapped to Parquet by lake/. lk_field is a public descriptor (read freely);
+ * lk_schema is opaque and owns every field, name and child.
+ */
+#ifndef LK_SCHEMA_H
+#define LK_SCHEMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lk_buf.h"
+#include "lk_error.h"
+
+typedef enum lk_type {
+    LK_TYPE_BOOLEAN = 1,
+    LK_TYPE_BYTE,    /* int8 */
+    LK_TYPE_SHORT,   /* int16 */
+    LK_TYPE_INTEGER, /* int32 */
+    LK_TYPE_LONG,    /* int64 */
+    LK_TYPE_FLOAT,
+    LK_TYPE_DOUBLE,
+    LK_TYPE_STRING,
+    LK_TYPE_BINARY,
+    LK_TYPE_DATE,          /* int32 days since epoch */
+    LK_TYPE_TIMESTAMP,     /* int64 micros since epoch, UTC-adjusted */
+    LK_TYPE_TIMESTAMP_NTZ, /* int64 micros, no time zone */
+    LK_TYPE_DECIMAL,       /* precision <= 18: int64 unscaled; above: 16-byte big-endian */
+    LK_TYPE_STRUCT,
+    LK_TYPE_ARRAY, /* children[0] = element (its nullable = containsNull) */
+    LK_TYPE_MAP,   /* children[0] = key, children[1] = value (valueContainsNull) */
+} lk_type;
+
+typedef struct lk_field {
+    char *name;
+    lk_type type;
+    int nullable;
+    int precision, scale; /* decimal only */
+    int n_children;
+    struct lk_field *children;
+    char *metadata_json; /* field metadata object as JSON text, or NULL for {} */
+} lk_field;
+
+typedef struct lk_schema lk_schema;
+
+lk_schema *lk_schema_new(void);
+void lk_schema_destroy(lk_schema **s);
+lk_schema *lk_schema_clone(const lk_schema *s);
+
+/* Top-level fields. */
+int lk_schema_nfields(const lk_schema *s);
+const lk_field *lk_schema_field(const lk_schema *s, int i);
+/* Index of the top-level field named name (exact match), or -1. */
+int lk_schema_find(const lk_schema *s, const char *name);
+/* The field at a dotted path ("device.os"), or NULL. */
+const lk_field *lk_schema_find_path(const lk_schema *s, const char *path);
+
+/* Appends a top-level field; returns it (owned by s; valid until the next add). */
+lk_field *lk_schema_add(lk_schema *s, const char *name, lk_type type, int nullable);
+/* Appends a child to a struct/array/map field; returns it. */
+lk_field *lk_field_add_child(lk_field *parent, const char *name, lk_type type, int nullable);
+/* Mutable access to a top-level field (schema building only). */
+lk_field *lk_schema_field_mut(lk_schema *s, int i);
+
+/* Deep equality (names, types, nullability, children). */
+int lk_schema_equal(const lk_schema *a, const lk_schema *b);
+int lk_field_equal(const lk_field *a, const lk_field *b);
+
+/* Spark's name of a type: "long", "string", "timestamp", "decimal(10,2)", "struct", ... */
+const char *lk_type_name(lk_type t);
+/* Parses a Spark primitive type name ("long", "decimal(10,2)"...); 0 or LK_EFORMAT. */
+int lk_type_parse(const char *name, lk_type *t, int *precision, int *scale);
+int lk_type_is_nested(lk_type t);
+
+/* Spark JSON schemaString: {"type":"struct","fields":[...]}; appended to out. */
+void lk_schema_to_json(const lk_schema *s, lk_buf *out);
+/* Parses a Spark JSON schemaString. */
+int lk_schema_from_json(const char *json, size_t len, lk_schema **out, lk_error *err);
+
+/* Human-readable DDL-like text: "event_id STRING, device STRUCT<os: STRING, ...>". */
+void lk_schema_to_ddl(const lk_schema *s, lk_buf *out);
+
+#endif

@@ -1,0 +1,93 @@
+/* Unit tests for common/: lk_buf, lk_time, lk_fs, lk_error. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "lk_buf.h"
+#include "lk_fault.h"
+#include "lk_fs.h"
+#include "lk_time.h"
+
+START_TEST(buf_json_escapes)
+{
+    lk_buf b = LK_BUF_INIT;
+    lk_buf_json_string(&b, "a\"b\\c\n\x01", 7);
+    ck_assert_str_eq(b.data, "\"a\\\"b\\\\c\\n\\u0001\"");
+    lk_buf_reset(&b);
+    ck_assert_uint_eq(b.len, 0);
+    lk_buf_printf(&b, "%d-%s", 42, "x");
+    ck_assert_str_eq(b.data, "42-x");
+    lk_buf_free(&b);
+}
+END_TEST
+
+START_TEST(time_parse_iso)
+{
+    int64_t us;
+    ck_assert_int_eq(lk_time_parse_iso("1970-01-01T00:00:00Z", 20, &us), 0);
+    ck_assert_int_eq(us, 0);
+    ck_assert_int_eq(lk_time_parse_iso("2026-11-24T09:30:00.123Z", 24, &us), 0);
+    ck_assert_int_eq(us, 1795512600123000LL);
+    ck_assert_int_eq(lk_time_parse_iso("2026-11-24T11:30:00.123+02:00", 29, &us), 0);
+    ck_assert_int_eq(us, 1795512600123000LL);
+    ck_assert_int_eq(lk_time_parse_iso("1969-12-31T23:59:59.5Z", 22, &us), 0);
+    ck_assert_int_eq(us, -500000);
+    ck_assert_int_eq(lk_time_parse_iso("2026-13-01", 10, &us), -1);
+    ck_assert_int_eq(lk_time_parse_iso("hello", 5, &us), -1);
+    ck_assert_int_eq(lk_time_parse_iso("2026-11-24T09:30:00Zjunk", 24, &us), -1);
+    char out[40];
+    lk_time_format_iso_ms(1795512600123000LL, out, sizeof out);
+    ck_assert_str_eq(out, "2026-11-24T09:30:00.123Z");
+    lk_time_format_iso_ms(-500000, out, sizeof out);
+    ck_assert_str_eq(out, "1969-12-31T23:59:59.500Z");
+}
+END_TEST
+
+START_TEST(fs_put_if_absent)
+{
+    char dir[] = "/tmp/lk_test_fs_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/a/b/00000.json", dir);
+    char sub[256];
+    snprintf(sub, sizeof sub, "%s/a/b", dir);
+    lk_error err;
+    ck_assert_int_eq(lk_fs_mkdirs(sub, &err), 0);
+    ck_assert_int_eq(lk_fs_put_if_absent(path, "one", 3, &err), 0);
+    ck_assert_int_eq(lk_fs_put_if_absent(path, "two", 3, &err), -EEXIST);
+    lk_buf b = LK_BUF_INIT;
+    ck_assert_int_eq(lk_fs_read_file(path, &b, 100, &err), 0);
+    ck_assert_str_eq(b.data, "one");
+    lk_buf_reset(&b);
+    ck_assert_int_eq(lk_fs_read_file(path, &b, 2, &err), LK_ELIMIT);
+    lk_buf_free(&b);
+    /* a fault at the write point fails cleanly and leaves no file */
+    setenv("LAKESUP_FAULT", "fs.write=ENOSPC", 1);
+    lk_fault_reload();
+    snprintf(path, sizeof path, "%s/a/b/00001.json", dir);
+    ck_assert_int_eq(lk_fs_put_if_absent(path, "x", 1, &err), -ENOSPC);
+    ck_assert(!lk_fs_exists(path));
+    unsetenv("LAKESUP_FAULT");
+    lk_fault_reload();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("common");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, buf_json_escapes);
+    tcase_add_test(tc, time_parse_iso);
+    tcase_add_test(tc, fs_put_if_absent);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
