@@ -1,0 +1,92 @@
+/*
+ * lk_delta — the Delta Lake transaction log: read (log replay) and write
+ * (atomic, optimistic-concurrency commits). Hand-written: no packaged C
+ * library implements the Delta protocol (PROTOCOL.md of delta-io/delta).
+ *
+ * A table handle holds the snapshot of one table directory: the latest
+ * protocol, metaData, live files and per-appId txn versions, replayed from
+ * the newest checkpoint (via _last_checkpoint, or listing) and the JSON
+ * commits after it. lk_delta_refresh() catches up incrementally.
+ *
+ * Commits are created put-if-absent: a fully written, fsynced temp file is
+ * link()ed to _delta_log/<version:020>.json, then the directory is fsynced.
+ * EEXIST means a concurrent writer won: the commit re-reads the newer
+ * versions, checks them for conflicts by the protocol's rules (a newer
+ * protocol/metaData change, or a txn for the same appId, is a conflict;
+ * other blind appends are not) and retries at the next version.
+ */
+#ifndef LK_DELTA_H
+#define LK_DELTA_H
+
+#include <stdint.h>
+
+#include "lk_buf.h"
+#include "lk_error.h"
+#include "lk_parquet_writer.h"
+#include "lk_schema.h"
+
+typedef struct lk_delta_table lk_delta_table;
+
+/* One live data file of the snapshot. */
+typedef struct lk_delta_file {
+    const char *path;          /* as in the log: relative to the table root, URL-encoded */
+    int64_t size;
+    int64_t modification_time; /* ms */
+    int64_t num_records;       /* from stats, -1 if absent */
+    const char *partition_values_json; /* {"col":"value",...} or "{}" */
+    const char *stats_json;            /* or NULL */
+} lk_delta_file;
+
+/* Opens the table at table_path (the directory holding _delta_log) and
+   replays its log. A directory without a log is a table at version -1. */
+int lk_delta_open(const char *table_path, lk_delta_table **out, lk_error *err);
+void lk_delta_destroy(lk_delta_table **t);
+/* Reads versions committed since the last replay. */
+int lk_delta_refresh(lk_delta_table *t, lk_error *err);
+
+const char *lk_delta_path(const lk_delta_table *t);
+int64_t lk_delta_version(const lk_delta_table *t); /* -1: no commit yet */
+/* The table's schema (latest metaData), or NULL before the first commit. */
+const lk_schema *lk_delta_schema(const lk_delta_table *t);
+/* Latest txn version for app_id, or -1. */
+int64_t lk_delta_txn_version(const lk_delta_table *t, const char *app_id);
+int lk_delta_nfiles(const lk_delta_table *t);
+const lk_delta_file *lk_delta_file_at(const lk_delta_table *t, int i);
+/* Sum of numRecords over live files (files without stats count 0). */
+int64_t lk_delta_num_records(const lk_delta_table *t);
+
+/* ---- commits ---- */
+typedef struct lk_delta_commit lk_delta_commit;
+
+/* A commit on top of t's current snapshot; operation as in commitInfo
+   ("STREAMING UPDATE", "WRITE", "OPTIMIZE", ...). */
+lk_delta_commit *lk_delta_commit_new(lk_delta_table *t, const char *operation);
+void lk_delta_commit_destroy(lk_delta_commit **c);
+/* Adds a metaData action with schema s (and protocol 1/2 on the first
+   commit). Required on the first commit of a table; later, evolution. */
+void lk_delta_commit_set_schema(lk_delta_commit *c, const lk_schema *s);
+/* add action; path relative to the table root (not yet URL-encoded);
+   stats_json may be NULL. */
+void lk_delta_commit_add_file(lk_delta_commit *c, const char *path, int64_t size,
+                              int64_t modification_time_ms, const char *stats_json,
+                              int data_change);
+/* remove action for a live file (path as in the log). */
+void lk_delta_commit_remove_file(lk_delta_commit *c, const char *path, int data_change);
+/* txn action: idempotent streaming writes (appId, version). */
+void lk_delta_commit_set_txn(lk_delta_commit *c, const char *app_id, int64_t version);
+/* commitInfo.operationParameters entry (value is JSON text). */
+void lk_delta_commit_set_param(lk_delta_commit *c, const char *key, const char *json_value);
+/*
+ * Writes the commit at the next version, retrying on top of concurrent
+ * blind appends. Returns 0 and the version, LK_ECONFLICT (message names both
+ * versions) on a logical conflict, or an I/O error. On success t is
+ * refreshed to include the commit.
+ */
+int lk_delta_commit_run(lk_delta_commit *c, int64_t *version, lk_error *err);
+
+/* Delta `stats` JSON for an add action from a Parquet file's statistics:
+   {"numRecords":N,"minValues":{..},"maxValues":{..},"nullCount":{..}},
+   nested for structs; strings truncated to 32 characters as Spark does. */
+void lk_delta_stats_json(const lk_pq_file_info *info, lk_buf *out);
+
+#endif

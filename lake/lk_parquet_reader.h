@@ -1,0 +1,41 @@
+/*
+ * lk_parquet_reader — decodes Parquet files into lk_batch record batches.
+ *
+ * Reads what lk_parquet_writer writes and what Spark/Arrow write: data page
+ * V1 and V2, PLAIN, RLE_DICTIONARY/PLAIN_DICTIONARY, RLE/bit-packed levels,
+ * UNCOMPRESSED/SNAPPY/GZIP/ZSTD, nested struct/list/map (incl. legacy
+ * layouts), INT96 and millis timestamps. Every length and offset read from
+ * the file is bounds-checked: a corrupt or hostile file gives LK_EFORMAT
+ * naming the file and offset, never a crash or an unbounded allocation.
+ */
+#ifndef LK_PARQUET_READER_H
+#define LK_PARQUET_READER_H
+
+#include <stdint.h>
+
+#include "lk_batch.h"
+#include "lk_error.h"
+#include "lk_schema.h"
+
+typedef struct lk_pq_reader lk_pq_reader;
+
+int lk_pq_reader_open(const char *path, lk_pq_reader **out, lk_error *err);
+void lk_pq_reader_destroy(lk_pq_reader **r);
+
+/* The file's schema mapped to lk types (owned by the reader). */
+const lk_schema *lk_pq_reader_schema(const lk_pq_reader *r);
+int64_t lk_pq_reader_num_rows(const lk_pq_reader *r);
+int lk_pq_reader_num_row_groups(const lk_pq_reader *r);
+/* The footer's created_by, or "". */
+const char *lk_pq_reader_created_by(const lk_pq_reader *r);
+
+/*
+ * Decodes row group rg. columns: indices of top-level fields to read (in
+ * that order), or NULL for all; ncols their count. *out is created on first
+ * use (schema = the projected fields) and reused (reset) on later calls with
+ * the same projection; the caller destroys it.
+ */
+int lk_pq_reader_read_row_group(lk_pq_reader *r, int rg, const int *columns, int ncols,
+                                lk_batch **out, lk_error *err);
+
+#endif

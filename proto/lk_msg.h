@@ -1,0 +1,133 @@
+/*
+ * lk_msg — every message between lakesupd processes, defined once.
+ *
+ * Wire format: msgpack (msgpack-c), each message an array
+ * [type, version, body] where body is the type's array below. Decoders
+ * check type and version and reject anything malformed with LK_EFORMAT
+ * (never trust a peer's lengths). Record batches are columnar: per column
+ * its validity bitmap, values/offsets as raw little-endian bins and its
+ * children, not a map per row.
+ *
+ *   CHUNK    ingest → transform    raw lines of one file range of a batch
+ *   RECORDS  transform → writer    one columnar batch per table for a chunk
+ *   FILES    writer → committer    the Parquet files written for a chunk
+ *   EVENT    anything else: small named messages with key/value fields
+ *            (ready, heartbeat, sealed, committed, replay, stop, done, ...)
+ */
+#ifndef LK_MSG_H
+#define LK_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lk_batch.h"
+#include "lk_buf.h"
+#include "lk_error.h"
+
+#define LK_PROTO_VERSION 1
+#define LK_MSG_MAX_PARTS 8
+#define LK_MSG_MAX_FILES 16
+#define LK_MSG_MAX_KV 48
+
+typedef enum lk_msg_type {
+    LK_MSG_CHUNK = 1,
+    LK_MSG_RECORDS = 2,
+    LK_MSG_FILES = 3,
+    LK_MSG_EVENT = 4,
+} lk_msg_type;
+
+/* Reads the envelope: type and version (LK_EFORMAT if not a message or a
+   version this build does not speak). */
+int lk_msg_peek(const void *data, size_t len, lk_msg_type *type, lk_error *err);
+
+/* ---- CHUNK: whole lines [offset, offset+len) of one source file ---- */
+typedef struct lk_msg_chunk {
+    int64_t batch_id;
+    int32_t chunk_idx;
+    int32_t schema_version; /* of raw_events in state.db */
+    int64_t file_id;
+    char file_path[1024];
+    int64_t file_size;
+    int64_t file_mtime_us;
+    int64_t offset;     /* byte offset of data in the file */
+    int64_t first_line; /* 1-based line number of the first line of data */
+    const char *data;   /* points into the message (zero-copy on decode) */
+    size_t len;
+} lk_msg_chunk;
+
+int lk_msg_chunk_encode(const lk_msg_chunk *m, lk_buf *out);
+/* m->data points into data (zero-copy): valid as long as data is. */
+int lk_msg_chunk_decode(const void *data, size_t len, lk_msg_chunk *m, lk_error *err);
+
+/* ---- RECORDS: the columnar batches of one chunk, one per table ---- */
+typedef struct lk_msg_part {
+    char table[64];
+    lk_batch *batch; /* owned by the message struct */
+} lk_msg_part;
+
+typedef struct lk_msg_records {
+    int64_t batch_id;
+    int32_t chunk_idx;
+    int64_t rows_in;      /* non-empty lines parsed */
+    int64_t corrupt_rows; /* lines kept in _corrupt_record */
+    int64_t rescued_rows; /* rows with a _rescued_data value */
+    int n_parts;
+    lk_msg_part parts[LK_MSG_MAX_PARTS];
+} lk_msg_records;
+
+/* Encodes m (batches are only read). Each part carries its schema (Spark
+   JSON) so that the message is self-describing. */
+int lk_msg_records_encode(const lk_msg_records *m, lk_buf *out);
+/* Decodes into m. Batches already in m->parts whose schema equals the
+   incoming one are reset and reused; others are replaced. */
+int lk_msg_records_decode(const void *data, size_t len, lk_msg_records *m, lk_error *err);
+/* Frees the batches; m is left empty. */
+void lk_msg_records_clear(lk_msg_records *m);
+
+/* ---- FILES: data files a writer wrote for one chunk ---- */
+typedef struct lk_msg_file {
+    char table[64];
+    char path[512]; /* relative to the table root */
+    int64_t size;
+    int64_t rows;
+    int64_t mtime_ms;
+    char *stats_json; /* Delta stats, malloc'ed; freed by lk_msg_files_clear */
+} lk_msg_file;
+
+typedef struct lk_msg_files {
+    int64_t batch_id;
+    int32_t chunk_idx;
+    int64_t rows_in, corrupt_rows, rescued_rows;
+    int n_files;
+    lk_msg_file files[LK_MSG_MAX_FILES];
+} lk_msg_files;
+
+int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out);
+int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error *err);
+void lk_msg_files_clear(lk_msg_files *m);
+
+/* ---- EVENT: a name and up to LK_MSG_MAX_KV key/value fields ---- */
+typedef struct lk_msg_kv {
+    char key[32];
+    int is_str;
+    int64_t i;
+    char s[256];
+} lk_msg_kv;
+
+typedef struct lk_msg_event {
+    char name[32];
+    int n;
+    lk_msg_kv kv[LK_MSG_MAX_KV];
+} lk_msg_event;
+
+void lk_msg_event_init(lk_msg_event *e, const char *name);
+/* Setting an existing key replaces it; past LK_MSG_MAX_KV keys are dropped. */
+void lk_msg_event_set_int(lk_msg_event *e, const char *key, int64_t v);
+void lk_msg_event_set_str(lk_msg_event *e, const char *key, const char *v);
+int64_t lk_msg_event_get_int(const lk_msg_event *e, const char *key, int64_t dflt);
+/* NULL if absent or not a string. */
+const char *lk_msg_event_get_str(const lk_msg_event *e, const char *key);
+int lk_msg_event_encode(const lk_msg_event *e, lk_buf *out);
+int lk_msg_event_decode(const void *data, size_t len, lk_msg_event *e, lk_error *err);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * lk_infer — schema inference from sample JSON lines, with Spark's rules.
+ *
+ * Feed lines (one JSON document each); lines that are not a JSON object are
+ * ignored for inference. The result is a struct of the top-level keys in
+ * first-seen order: integers → long, other numbers → double, true/false →
+ * boolean, strings → string (ISO-8601 strings stay strings), objects →
+ * struct (merged recursively), arrays → array of the merged element type.
+ * Widening across lines: long + double → double; anything + string →
+ * string; a field seen only as null (or an empty array's element) → string;
+ * struct vs non-struct or array vs non-array → string. All fields nullable.
+ */
+#ifndef LK_INFER_H
+#define LK_INFER_H
+
+#include <stddef.h>
+
+#include "lk_schema.h"
+
+typedef struct lk_infer lk_infer;
+
+lk_infer *lk_infer_new(void);
+void lk_infer_destroy(lk_infer **inf);
+/* 0, or LK_EFORMAT if the line is not a JSON object (then it is ignored). */
+int lk_infer_line(lk_infer *inf, const char *line, size_t len);
+/* Feeds every non-empty line of buf (LF or CRLF separated). Returns the
+   number of lines that were JSON objects. */
+long lk_infer_lines(lk_infer *inf, const char *buf, size_t len);
+/* The schema inferred so far (new object, caller destroys); NULL if no
+   object was seen. */
+lk_schema *lk_infer_result(const lk_infer *inf);
+/* Widens a with b by the rules above into a new schema (b's new fields are
+   appended after a's). */
+lk_schema *lk_infer_merge(const lk_schema *a, const lk_schema *b);
+
+#endif

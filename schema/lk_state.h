@@ -1,0 +1,123 @@
+/*
+ * lk_state — state.db, the durable memory of a pipeline (SQLite, WAL).
+ *
+ * It holds what exactly-once rests on (DESIGN §2): discovered source files,
+ * planned batches and their byte ranges (written before any data moves),
+ * per-table commits, and table schemas with their history. Each piece of
+ * state has one writer process: ingest writes files and batches, the
+ * committer writes commits and marks batches committed; any process reads.
+ * The DDL and its migrations live in lk_state.c (PRAGMA user_version).
+ *
+ * Every function returns 0 or a negative code and fills err; a failure to
+ * persist is never ignored (the caller stops loudly).
+ */
+#ifndef LK_STATE_H
+#define LK_STATE_H
+
+#include <stdint.h>
+
+#include "lk_error.h"
+#include "lk_schema.h"
+
+typedef struct lk_state lk_state;
+
+typedef enum lk_file_state {
+    LK_FILE_PENDING = 0,   /* discovered, not in a batch yet */
+    LK_FILE_PLANNED = 1,   /* in a planned batch */
+    LK_FILE_COMMITTED = 2, /* its batch is committed */
+    LK_FILE_SKIPPED = 3,   /* unreadable or rejected; error says why */
+} lk_file_state;
+
+typedef struct lk_state_file {
+    int64_t id;
+    char path[1024];
+    int64_t size;
+    int64_t mtime_us;
+    int64_t inode;
+    int64_t device;
+    lk_file_state state;
+    int64_t batch_id; /* -1 if none */
+    int64_t discovered_at_us;
+    char error[256];
+} lk_state_file;
+
+/* One range of a planned batch: bytes [start, end) of a file. */
+typedef struct lk_state_range {
+    int64_t file_id;
+    char path[1024];
+    int64_t start, end;
+    int64_t file_size, mtime_us;
+} lk_state_range;
+
+typedef enum lk_batch_state {
+    LK_BATCH_PLANNED = 0,
+    LK_BATCH_SEALED = 1, /* every chunk sent; n_chunks known */
+    LK_BATCH_COMMITTED = 2,
+} lk_batch_state;
+
+typedef struct lk_state_batch {
+    int64_t id;
+    lk_batch_state state;
+    int32_t n_chunks; /* -1 until sealed */
+    int64_t planned_at_us, committed_at_us;
+    int64_t bytes;
+} lk_state_batch;
+
+/* Opens (creating and migrating) the database at path; WAL mode,
+   busy_timeout, synchronous=FULL; runs a quick integrity check. */
+int lk_state_open(const char *path, lk_state **out, lk_error *err);
+void lk_state_close(lk_state **s);
+
+/* ---- files (ingest) ---- */
+/* Records a discovered file; *is_new = 0 if the same (path, size, mtime)
+   was known already. f->id is filled. */
+int lk_state_file_add(lk_state *s, lk_state_file *f, int *is_new, lk_error *err);
+/* Up to limit pending files, oldest first (by discovery, then path).
+   *out is malloc'ed (caller frees). */
+int lk_state_files_pending(lk_state *s, int limit, lk_state_file **out, int *n, lk_error *err);
+/* Every known file (for `source list`), by id; *out malloc'ed. */
+int lk_state_files_all(lk_state *s, lk_state_file **out, int *n, lk_error *err);
+/* True (1) if the path is known (any state). */
+int lk_state_file_known(lk_state *s, const char *path, int *known, lk_error *err);
+int lk_state_file_skip(lk_state *s, int64_t file_id, const char *why, lk_error *err);
+
+/* ---- batches (ingest plans, committer commits) ---- */
+/* In one transaction: a new batch (id = last + 1, from 0) with ranges, its
+   files marked planned. */
+int lk_state_plan_batch(lk_state *s, const lk_state_range *ranges, int n, int64_t *batch_id,
+                        lk_error *err);
+/* The ranges of a batch, in plan order; *out malloc'ed. */
+int lk_state_batch_ranges(lk_state *s, int64_t batch_id, lk_state_range **out, int *n,
+                          lk_error *err);
+int lk_state_batch_get(lk_state *s, int64_t batch_id, lk_state_batch *out, lk_error *err);
+int lk_state_seal_batch(lk_state *s, int64_t batch_id, int32_t n_chunks, lk_error *err);
+/* Ids of batches not committed, ascending; *out malloc'ed. */
+int lk_state_batches_uncommitted(lk_state *s, int64_t **out, int *n, lk_error *err);
+/* Highest committed batch id, or -1. */
+int lk_state_last_committed_batch(lk_state *s, int64_t *id, lk_error *err);
+
+/* ---- commits (committer) ---- */
+/* Records that batch_id is in table at version (idempotent). */
+int lk_state_record_commit(lk_state *s, int64_t batch_id, const char *table, int64_t version,
+                           int64_t rows, int64_t files, lk_error *err);
+/* Marks the batch and its files committed (after every table's commit). */
+int lk_state_mark_committed(lk_state *s, int64_t batch_id, lk_error *err);
+
+/* ---- schemas ---- */
+/* The latest schema of table (*out NULL and *version 0 if none). */
+int lk_state_schema_get(lk_state *s, const char *table, lk_schema **out, int *version,
+                        lk_error *err);
+/* Stores schema as the next version of table unless it equals the latest;
+   *version gets the resulting latest version. */
+int lk_state_schema_put(lk_state *s, const char *table, const lk_schema *schema, int *version,
+                        lk_error *err);
+/* A specific version. */
+int lk_state_schema_at(lk_state *s, const char *table, int version, lk_schema **out,
+                       lk_error *err);
+
+/* ---- generic key/value (small settings, markers) ---- */
+int lk_state_meta_get(lk_state *s, const char *key, char *out, size_t cap, int *found,
+                      lk_error *err);
+int lk_state_meta_set(lk_state *s, const char *key, const char *value, lk_error *err);
+
+#endif

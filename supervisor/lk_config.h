@@ -1,0 +1,88 @@
+/*
+ * lk_config — lakesup.yml: one YAML file (libyaml) with a default for every
+ * key, so `lakesupd start` with no file runs on ./incoming.
+ *
+ * An unknown key, a wrong type or a bad value fails with the file, line and
+ * key named, before any worker starts. lk_config is a plain data struct:
+ * read it freely; only lk_config_load() fills it.
+ *
+ *   pipeline: lakesupd            # name; also the appId prefix of txn actions
+ *   catalog: main
+ *   schema: streaming
+ *   source_path: ./incoming
+ *   checkpoint_path: ./checkpoints
+ *   warehouse_path: ./lakehouse
+ *   trigger: continuous           # | available_now | {processing_time: "5 minutes"}
+ *   log_level: info
+ *   workers: {transform: 2, writer: 2}
+ *   source:
+ *     format: json
+ *     max_files_per_trigger: 1000
+ *     max_bytes_per_trigger: 0    # 0 = no limit (soft)
+ *     chunk_bytes: 4194304
+ *     include_existing_files: true
+ *     schema_inference_sample_bytes: 67108864
+ *   tables:
+ *     compression: zstd
+ *     zstd_level: 3
+ *     target_file_size: 134217728
+ */
+#ifndef LK_CONFIG_H
+#define LK_CONFIG_H
+
+#include <stdint.h>
+
+#include "lk_error.h"
+
+typedef enum lk_trigger {
+    LK_TRIGGER_CONTINUOUS = 0,
+    LK_TRIGGER_AVAILABLE_NOW = 1,
+    LK_TRIGGER_PROCESSING_TIME = 2,
+} lk_trigger;
+
+typedef struct lk_config {
+    char file[1024]; /* the file read, or "" for built-in defaults */
+    char pipeline[128];
+    char catalog[128];
+    char schema[128];
+    char source_path[1024];
+    char checkpoint_path[1024];
+    char warehouse_path[1024];
+    lk_trigger trigger;
+    int64_t processing_time_ms;
+    char log_level[16];
+    struct {
+        int transform;
+        int writer;
+    } workers;
+    struct {
+        char format[16];
+        int max_files_per_trigger;
+        int64_t max_bytes_per_trigger;
+        int64_t chunk_bytes;
+        int include_existing_files;
+        int64_t schema_inference_sample_bytes;
+    } source;
+    struct {
+        char compression[16];
+        int zstd_level;
+        int64_t target_file_size;
+    } tables;
+} lk_config;
+
+/* Fills cfg with defaults, then (path not NULL) the YAML file. Relative
+   paths in the file are kept as written (relative to the working dir). */
+int lk_config_load(const char *path, lk_config *cfg, lk_error *err);
+/* Fills cfg with defaults only. */
+void lk_config_defaults(lk_config *cfg);
+/* Parses "continuous", "available_now"/"available-now"; 0 or LK_ECONFIG. */
+int lk_config_parse_trigger(const char *s, lk_trigger *out);
+const char *lk_config_trigger_name(lk_trigger t);
+/* Parses durations like "5 minutes", "30s", "100 ms", "1h" into ms; 0 or LK_ECONFIG. */
+int lk_config_parse_duration(const char *s, int64_t *ms);
+/* <warehouse_path>/<catalog>/<schema>/<table> into out. */
+void lk_config_table_path(const lk_config *cfg, const char *table, char *out, size_t cap);
+/* <checkpoint_path>/state.db into out. */
+void lk_config_state_path(const lk_config *cfg, char *out, size_t cap);
+
+#endif

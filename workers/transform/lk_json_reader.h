@@ -1,0 +1,54 @@
+/*
+ * lk_json_reader — parses a chunk of JSON lines into a raw_events batch.
+ *
+ * The batch's schema is the raw_events schema (lk_tables_raw_schema): the
+ * data columns, then _rescued_data, _corrupt_record and _metadata. Per
+ * non-empty line it appends exactly one row:
+ *   - a JSON object: each key goes to its column with Spark's PERMISSIVE
+ *     coercions (integer → long/double columns; any scalar → string column
+ *     as its JSON text; object → struct, recursively). A value that does not
+ *     fit its column (e.g. "abc" for a long), and a key the schema does not
+ *     have, go into _rescued_data as a JSON object {"key": value, ...,
+ *     "_file_path": "..."}; the column stays null. Nothing is lost.
+ *   - anything else (syntax error, array, scalar, trailing garbage, invalid
+ *     UTF-8): every column null, the whole line in _corrupt_record.
+ * _metadata is filled from meta on every row (file_offset = offset of line).
+ * Empty (or whitespace-only) lines produce no row. CRLF is accepted.
+ * The parser is yajl's event API (chosen by measurement: docs/decisions.md).
+ */
+#ifndef LK_JSON_READER_H
+#define LK_JSON_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lk_batch.h"
+#include "lk_error.h"
+
+typedef struct lk_source_meta {
+    const char *file_path;
+    const char *file_name;
+    int64_t file_size;
+    int64_t file_mtime_us;
+} lk_source_meta;
+
+typedef struct lk_json_stats {
+    int64_t rows;        /* rows appended (valid + corrupt) */
+    int64_t corrupt;     /* rows with _corrupt_record */
+    int64_t rescued;     /* rows with _rescued_data */
+    int64_t empty_lines; /* skipped */
+} lk_json_stats;
+
+typedef struct lk_json_reader lk_json_reader;
+
+lk_json_reader *lk_json_reader_new(void);
+void lk_json_reader_destroy(lk_json_reader **r);
+
+/* Appends the rows of data (whole lines) to out, whose schema must be a
+   raw_events schema. base_offset is the file offset of data[0]. Stats are
+   added to st. Returns 0 (malformed lines are data, not errors). */
+int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
+                         const lk_source_meta *meta, int64_t base_offset, lk_batch *out,
+                         lk_json_stats *st, lk_error *err);
+
+#endif
