@@ -1,10 +1,167 @@
-/* lakesupd — entry point: dispatches sub-commands (see lk_cli.h). */
+/*
+ * lakesupd — one binary, sub-commands:
+ *   start   the supervisor and its process tree (foreground)
+ *   stop    ask a running pipeline to drain and stop
+ *   status  the process tree, counters and tables of a running pipeline
+ *   worker  (internal) one worker process, exec'd by the supervisor
+ */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lk_committer.h"
+#include "lk_config.h"
+#include "lk_ctl.h"
+#include "lk_ingest.h"
+#include "lk_log.h"
+#include "lk_monitor.h"
+#include "lk_supervisor.h"
+#include "lk_transform.h"
+#include "lk_worker.h"
+#include "lk_writer.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "lakesupd %s — a streaming lakehouse daemon: files in a directory become Delta tables\n"
+            "\n"
+            "Usage:\n"
+            "  lakesupd start  [-c lakesup.yml] [--trigger continuous|available-now]\n"
+            "  lakesupd stop   [-c lakesup.yml] [--timeout SECONDS]\n"
+            "  lakesupd status [-c lakesup.yml] [--json]\n"
+            "  lakesupd version\n"
+            "\n"
+            "Without -c, built-in defaults are used: source ./incoming, checkpoints\n"
+            "./checkpoints, tables under ./lakehouse/main/streaming/.\n"
+            "\n"
+            "Exit codes: 0 done, 1 runtime failure, 2 usage, 100 configuration error\n"
+            "(do not restart), 111 temporary failure (restart later).\n",
+            LK_VERSION);
+}
+
+typedef struct args {
+    const char *config;
+    const char *trigger;
+    const char *run_dir;
+    int json;
+    int timeout_s;
+} args;
+
+static int parse_args(int argc, char **argv, args *a)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},  {"trigger", required_argument, 0, 't'},
+        {"run-dir", required_argument, 0, 'r'}, {"json", no_argument, 0, 'j'},
+        {"timeout", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': a->config = optarg; break;
+        case 't': a->trigger = optarg; break;
+        case 'r': a->run_dir = optarg; break;
+        case 'j': a->json = 1; break;
+        case 'T': a->timeout_s = atoi(optarg); break;
+        case 'h': usage(stdout); exit(0);
+        default: return -1;
+        }
+    }
+    return 0;
+}
+
+static int load_config(const args *a, lk_config *cfg)
+{
+    lk_error err;
+    if (lk_config_load(a->config, cfg, &err)) {
+        fprintf(stderr, "lakesupd: configuration error: %s\n", err.msg);
+        return LK_EXIT_CONFIG;
+    }
+    if (a->trigger && lk_config_parse_trigger(a->trigger, &cfg->trigger)) {
+        fprintf(stderr, "lakesupd: --trigger '%s': expected continuous or available-now\n",
+                a->trigger);
+        return LK_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int run_worker(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "lakesupd worker: usage: worker ROLE INDEX --run-dir DIR [-c FILE]\n");
+        return LK_EXIT_USAGE;
+    }
+    const char *role = argv[2];
+    int index = atoi(argv[3]);
+    args a = {0};
+    if (parse_args(argc - 3, argv + 3, &a) || !a.run_dir)
+        return LK_EXIT_USAGE;
+    lk_config cfg;
+    int rc = load_config(&a, &cfg);
+    if (rc)
+        return rc;
+    int (*run)(lk_worker *) = NULL;
+    if (!strcmp(role, "ingest"))
+        run = lk_ingest_run;
+    else if (!strcmp(role, "transform"))
+        run = lk_transform_run;
+    else if (!strcmp(role, "writer"))
+        run = lk_writer_run;
+    else if (!strcmp(role, "committer"))
+        run = lk_committer_run;
+    else if (!strcmp(role, "monitor"))
+        run = lk_monitor_run;
+    if (!run) {
+        fprintf(stderr, "lakesupd worker: unknown role '%s'\n", role);
+        return LK_EXIT_USAGE;
+    }
+    lk_worker *w = NULL;
+    lk_error err;
+    if (lk_worker_new(role, index, &cfg, a.run_dir, &w, &err)) {
+        LK_ERROR("cannot start: %s", err.msg);
+        return LK_EXIT_TEMPFAIL;
+    }
+    rc = run(w);
+    LK_INFO("exiting code=%d", rc);
+    lk_worker_destroy(&w);
+    return rc;
+}
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    printf("lakesupd %s\n", LK_VERSION);
-    return 0;
+    if (argc < 2) {
+        usage(stderr);
+        return LK_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "worker"))
+        return run_worker(argc, argv);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("lakesupd %s\n", LK_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    args a = {0};
+    a.timeout_s = 60;
+    if (parse_args(argc - 1, argv + 1, &a)) {
+        usage(stderr);
+        return LK_EXIT_USAGE;
+    }
+    lk_config cfg;
+    int rc = load_config(&a, &cfg);
+    if (rc)
+        return rc;
+    if (!strcmp(cmd, "start"))
+        return lk_supervisor_run(&cfg);
+    if (!strcmp(cmd, "status"))
+        return lk_ctl_status(&cfg, a.json);
+    if (!strcmp(cmd, "stop"))
+        return lk_ctl_stop(&cfg, a.timeout_s * 1000);
+    fprintf(stderr, "lakesupd: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return LK_EXIT_USAGE;
 }

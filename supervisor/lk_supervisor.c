@@ -1,0 +1,598 @@
+/*
+ * lk_supervisor — process tree, restarts, control socket; see lk_supervisor.h.
+ *
+ * The main loop polls two sockets (worker events, CLI control) with a short
+ * timeout, reaps children with waitpid(WNOHANG) and acts on signal flags
+ * set by async-signal-safe handlers. All state is in one table of children.
+ */
+#include "lk_supervisor.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lk_buf.h"
+#include "lk_fs.h"
+#include "lk_log.h"
+#include "lk_msg.h"
+#include "lk_rundir.h"
+#include "lk_state.h"
+#include "lk_time.h"
+
+#define MAX_CHILDREN 160
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 30000
+#define HEALTHY_RESET_MS 10000
+#define READY_TIMEOUT_MS 15000
+#define STOP_TIMEOUT_MS 30000
+
+typedef enum child_state {
+    CHILD_DOWN = 0,     /* not running; restart at next_start_ms */
+    CHILD_STARTING = 1, /* forked, READY not seen */
+    CHILD_RUNNING = 2,
+    CHILD_STOPPING = 3, /* SIGTERM sent */
+    CHILD_EXITED = 4,   /* exited during shutdown: not restarted */
+} child_state;
+
+typedef struct child {
+    char role[16];
+    int index;
+    int group; /* start order: 0 monitor, 1 committer, 2 writers, 3 transforms, 4 ingest */
+    pid_t pid;
+    child_state state;
+    int restarts;
+    int64_t started_ms, next_start_ms, backoff_ms;
+    char last_exit[128];
+    lk_msg_event progress; /* latest heartbeat */
+} child;
+
+typedef struct sup {
+    const lk_config *cfg;
+    char exe[PATH_MAX];
+    char run_dir[1024];
+    pid_t pid;
+    int64_t started_ms;
+    child kids[MAX_CHILDREN];
+    int nkids;
+    zsock_t *events;  /* PULL: ready/progress/done from workers */
+    zsock_t *control; /* REP: CLI */
+    zsock_t *ingest;  /* PUSH: replay/stop to ingest */
+    int draining;     /* stop requested: ingest drains */
+    int64_t drain_deadline_ms;
+    int done;         /* ingest reported done: shut down */
+    int failed;
+    lk_buf buf;
+} sup;
+
+static volatile sig_atomic_t g_sig_stop, g_sig_hup;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    g_sig_stop++;
+}
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    g_sig_hup = 1;
+}
+
+static void add_child(sup *s, const char *role, int index, int group)
+{
+    child *c = &s->kids[s->nkids++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->role, sizeof c->role, "%s", role);
+    c->index = index;
+    c->group = group;
+    c->backoff_ms = BACKOFF_MIN_MS;
+    lk_msg_event_init(&c->progress, "progress");
+}
+
+static int spawn(sup *s, child *c)
+{
+    char idx[16];
+    snprintf(idx, sizeof idx, "%d", c->index);
+    const char *argv[16];
+    int a = 0;
+    argv[a++] = s->exe;
+    argv[a++] = "worker";
+    argv[a++] = c->role;
+    argv[a++] = idx;
+    argv[a++] = "--run-dir";
+    argv[a++] = s->run_dir;
+    argv[a++] = "--trigger";
+    argv[a++] = lk_config_trigger_name(s->cfg->trigger);
+    if (s->cfg->file[0]) {
+        argv[a++] = "-c";
+        argv[a++] = s->cfg->file;
+    }
+    argv[a] = NULL;
+    char env_pid[32];
+    snprintf(env_pid, sizeof env_pid, "%d", (int)s->pid);
+
+    pid_t pid = fork();
+    if (pid < 0) {
+        LK_ERROR("cannot fork worker role=%s index=%d: %s", c->role, c->index, strerror(errno));
+        return -errno;
+    }
+    if (pid == 0) {
+        /* child: die with the supervisor; own process group so that a
+           terminal's Ctrl-C reaches only the supervisor, which drains */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != s->pid)
+            _exit(111);
+        setpgid(0, 0);
+        setenv("LAKESUP_SUPERVISOR_PID", env_pid, 1);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(s->exe, (char *const *)argv);
+        fprintf(stderr, "lakesupd: cannot exec %s: %s\n", s->exe, strerror(errno));
+        _exit(111);
+    }
+    c->pid = pid;
+    c->state = CHILD_STARTING;
+    c->started_ms = lk_time_mono_ms();
+    lk_msg_event_init(&c->progress, "progress");
+    LK_INFO("started worker role=%s index=%d pid=%d", c->role, c->index, (int)pid);
+    return 0;
+}
+
+static child *find_pid(sup *s, pid_t pid)
+{
+    for (int i = 0; i < s->nkids; i++)
+        if (s->kids[i].pid == pid)
+            return &s->kids[i];
+    return NULL;
+}
+
+static child *find_role(sup *s, const char *role, int index)
+{
+    for (int i = 0; i < s->nkids; i++)
+        if (!strcmp(s->kids[i].role, role) && s->kids[i].index == index)
+            return &s->kids[i];
+    return NULL;
+}
+
+static void send_ingest(sup *s, const char *name, const char *reason)
+{
+    lk_msg_event e;
+    lk_msg_event_init(&e, name);
+    if (reason)
+        lk_msg_event_set_str(&e, "reason", reason);
+    lk_buf_reset(&s->buf);
+    lk_msg_event_encode(&e, &s->buf);
+    if (zmq_send(zsock_resolve(s->ingest), s->buf.data, s->buf.len, ZMQ_DONTWAIT) < 0)
+        LK_WARN("cannot tell ingest '%s': %s", name, strerror(errno));
+}
+
+static void handle_event(sup *s, const void *data, size_t len)
+{
+    lk_msg_event e;
+    lk_error err;
+    if (lk_msg_event_decode(data, len, &e, &err)) {
+        LK_WARN("dropped a malformed worker event: %s", err.msg);
+        return;
+    }
+    const char *role = lk_msg_event_get_str(&e, "role");
+    int index = (int)lk_msg_event_get_int(&e, "index", -1);
+    child *c = role ? find_role(s, role, index) : NULL;
+    if (!strcmp(e.name, "done")) {
+        LK_INFO("ingest reports the pipeline drained reason=%s",
+                lk_msg_event_get_str(&e, "reason") ? lk_msg_event_get_str(&e, "reason") : "-");
+        s->done = 1;
+        return;
+    }
+    if (!strcmp(e.name, "fatal")) {
+        const char *why = lk_msg_event_get_str(&e, "error");
+        LK_ERROR("worker role=%s index=%d reports a fatal error: %s", role ? role : "?", index,
+                 why ? why : "?");
+        s->failed = 1;
+        s->done = 1;
+        return;
+    }
+    if (!c || c->pid != (pid_t)lk_msg_event_get_int(&e, "pid", -1))
+        return; /* a message from an earlier incarnation */
+    if (!strcmp(e.name, "ready")) {
+        if (c->state == CHILD_STARTING)
+            c->state = CHILD_RUNNING;
+    } else if (!strcmp(e.name, "progress")) {
+        c->progress = e;
+    }
+}
+
+static void reap(sup *s, int shutting_down)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        child *c = find_pid(s, pid);
+        if (!c)
+            continue; /* an adopted orphan (we are a subreaper) */
+        if (WIFSIGNALED(status))
+            snprintf(c->last_exit, sizeof c->last_exit, "killed by signal %d (%s)",
+                     WTERMSIG(status), strsignal(WTERMSIG(status)));
+        else
+            snprintf(c->last_exit, sizeof c->last_exit, "exit code %d", WEXITSTATUS(status));
+        int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        c->pid = 0;
+        if (shutting_down || c->state == CHILD_STOPPING) {
+            c->state = CHILD_EXITED;
+            LK_INFO("worker role=%s index=%d pid=%d stopped: %s", c->role, c->index, (int)pid,
+                    c->last_exit);
+            continue;
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 100) {
+            LK_ERROR("worker role=%s index=%d pid=%d failed on its configuration (exit 100); "
+                     "not restarting",
+                     c->role, c->index, (int)pid);
+            s->failed = 1;
+            s->done = 1;
+            c->state = CHILD_EXITED;
+            continue;
+        }
+        int64_t now = lk_time_mono_ms();
+        if (now - c->started_ms > HEALTHY_RESET_MS)
+            c->backoff_ms = BACKOFF_MIN_MS;
+        /* jitter: up to a quarter of the backoff, so that restarts of
+           several workers do not align */
+        int64_t delay = c->backoff_ms + (c->backoff_ms > 4 ? rand() % (c->backoff_ms / 4) : 0);
+        c->next_start_ms = now + delay;
+        c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
+        c->state = CHILD_DOWN;
+        c->restarts++;
+        lk_log(clean ? LK_LOG_WARN : LK_LOG_ERROR,
+               "worker role=%s index=%d pid=%d exited unexpectedly: %s; restart %d in %lld ms",
+               c->role, c->index, (int)pid, c->last_exit, c->restarts, (long long)delay);
+        if (strcmp(c->role, "ingest") && strcmp(c->role, "monitor"))
+            send_ingest(s, "replay", c->role);
+    }
+}
+
+static void restart_due(sup *s)
+{
+    int64_t now = lk_time_mono_ms();
+    for (int i = 0; i < s->nkids; i++) {
+        child *c = &s->kids[i];
+        if (c->state == CHILD_DOWN && now >= c->next_start_ms)
+            spawn(s, c);
+    }
+}
+
+static const char *state_name(child_state st)
+{
+    switch (st) {
+    case CHILD_DOWN: return "restarting";
+    case CHILD_STARTING: return "starting";
+    case CHILD_RUNNING: return "running";
+    case CHILD_STOPPING: return "stopping";
+    default: return "stopped";
+    }
+}
+
+static void json_kv_counters(lk_buf *b, const lk_msg_event *e)
+{
+    for (int k = 0; k < e->n; k++) {
+        const lk_msg_kv *kv = &e->kv[k];
+        if (!strcmp(kv->key, "role") || !strcmp(kv->key, "index") || !strcmp(kv->key, "pid"))
+            continue;
+        lk_buf_putc(b, ',');
+        lk_buf_json_string(b, kv->key, strlen(kv->key));
+        lk_buf_putc(b, ':');
+        if (kv->is_str)
+            lk_buf_json_string(b, kv->s, strlen(kv->s));
+        else
+            lk_buf_printf(b, "%lld", (long long)kv->i);
+    }
+}
+
+/* Status JSON: {"pipeline":..,"workers":[..],"tables":[..]} */
+static void status_json(sup *s, lk_buf *b)
+{
+    lk_buf_puts(b, "{\"pipeline\":");
+    lk_buf_json_string(b, s->cfg->pipeline, strlen(s->cfg->pipeline));
+    lk_buf_printf(b, ",\"supervisor_pid\":%d,\"uptime_ms\":%lld,\"trigger\":\"%s\",\"state\":\"%s\"",
+                  (int)s->pid, (long long)(lk_time_mono_ms() - s->started_ms),
+                  lk_config_trigger_name(s->cfg->trigger),
+                  s->done ? "stopping" : s->draining ? "draining" : "running");
+    lk_buf_puts(b, ",\"workers\":[");
+    for (int i = 0; i < s->nkids; i++) {
+        child *c = &s->kids[i];
+        lk_buf_printf(b, "%s{\"role\":\"%s\",\"index\":%d,\"pid\":%d,\"state\":\"%s\",\"restarts\":%d",
+                      i ? "," : "", c->role, c->index, (int)c->pid, state_name(c->state),
+                      c->restarts);
+        if (c->last_exit[0]) {
+            lk_buf_puts(b, ",\"last_exit\":");
+            lk_buf_json_string(b, c->last_exit, strlen(c->last_exit));
+        }
+        lk_buf_puts(b, ",\"progress\":{\"_\":0");
+        json_kv_counters(b, &c->progress);
+        lk_buf_puts(b, "}}");
+    }
+    lk_buf_puts(b, "],\"tables\":[");
+    child *cm = find_role(s, "committer", 0);
+    static const char *tables[] = {"raw_events", "processed_events"};
+    for (int t = 0; t < 2; t++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s.version", tables[t]);
+        int64_t v = cm ? lk_msg_event_get_int(&cm->progress, key, -1) : -1;
+        snprintf(key, sizeof key, "%s.rows", tables[t]);
+        int64_t rows = cm ? lk_msg_event_get_int(&cm->progress, key, 0) : 0;
+        char path[2048];
+        lk_config_table_path(s->cfg, tables[t], path, sizeof path);
+        lk_buf_printf(b, "%s{\"name\":\"%s\",\"version\":%lld,\"rows\":%lld,\"path\":", t ? "," : "",
+                      tables[t], (long long)v, (long long)rows);
+        lk_buf_json_string(b, path, strlen(path));
+        lk_buf_putc(b, '}');
+    }
+    lk_buf_puts(b, "]}");
+}
+
+static void handle_control(sup *s)
+{
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, zsock_resolve(s->control), ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&msg);
+        return;
+    }
+    lk_msg_event e;
+    lk_error err;
+    lk_buf reply = LK_BUF_INIT;
+    if (lk_msg_event_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &e, &err)) {
+        lk_buf_printf(&reply, "{\"error\":\"malformed request\"}");
+    } else if (!strcmp(e.name, "status")) {
+        status_json(s, &reply);
+    } else if (!strcmp(e.name, "stop")) {
+        if (!s->draining) {
+            LK_INFO("stop requested by the CLI: draining");
+            s->draining = 1;
+            s->drain_deadline_ms = lk_time_mono_ms() + STOP_TIMEOUT_MS;
+            send_ingest(s, "stop", "cli");
+        }
+        lk_buf_printf(&reply, "{\"ok\":true,\"supervisor_pid\":%d}", (int)s->pid);
+    } else {
+        lk_buf_printf(&reply, "{\"error\":\"unknown command\"}");
+    }
+    zmq_msg_close(&msg);
+    zmq_send(zsock_resolve(s->control), reply.data, reply.len, 0);
+    lk_buf_free(&reply);
+}
+
+static void poll_once(sup *s, int timeout_ms)
+{
+    zmq_pollitem_t items[2] = {{zsock_resolve(s->events), 0, ZMQ_POLLIN, 0},
+                               {zsock_resolve(s->control), 0, ZMQ_POLLIN, 0}};
+    int rc = zmq_poll(items, 2, timeout_ms);
+    if (rc <= 0)
+        return;
+    if (items[0].revents & ZMQ_POLLIN) {
+        for (int k = 0; k < 1000; k++) {
+            zmq_msg_t msg;
+            zmq_msg_init(&msg);
+            if (zmq_msg_recv(&msg, zsock_resolve(s->events), ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&msg);
+                break;
+            }
+            handle_event(s, zmq_msg_data(&msg), zmq_msg_size(&msg));
+            zmq_msg_close(&msg);
+        }
+    }
+    if (items[1].revents & ZMQ_POLLIN)
+        handle_control(s);
+}
+
+/* Starts one start-order group and waits until each of its workers is READY. */
+static int start_group(sup *s, int group)
+{
+    for (int i = 0; i < s->nkids; i++)
+        if (s->kids[i].group == group && spawn(s, &s->kids[i]))
+            return -1;
+    int64_t deadline = lk_time_mono_ms() + READY_TIMEOUT_MS;
+    for (;;) {
+        int pending = 0;
+        for (int i = 0; i < s->nkids; i++)
+            pending += s->kids[i].group == group && s->kids[i].state != CHILD_RUNNING;
+        if (!pending)
+            return 0;
+        if (g_sig_stop || s->done)
+            return -1;
+        if (lk_time_mono_ms() > deadline) {
+            LK_ERROR("workers of start group %d not ready after %d ms", group, READY_TIMEOUT_MS);
+            return -1;
+        }
+        poll_once(s, 20);
+        reap(s, 0);
+        restart_due(s);
+    }
+}
+
+static int alive(sup *s, int group)
+{
+    int n = 0;
+    for (int i = 0; i < s->nkids; i++)
+        n += (group < 0 || s->kids[i].group == group) && s->kids[i].pid > 0;
+    return n;
+}
+
+/* Stops the workers in reverse start order: SIGTERM, wait, SIGKILL. */
+static void shutdown_all(sup *s, int64_t deadline_ms)
+{
+    for (int group = 4; group >= 0; group--) {
+        for (int i = 0; i < s->nkids; i++) {
+            child *c = &s->kids[i];
+            if (c->group != group)
+                continue;
+            if (c->pid > 0) {
+                kill(c->pid, SIGTERM);
+                c->state = CHILD_STOPPING;
+            } else {
+                c->state = CHILD_EXITED;
+            }
+        }
+        while (alive(s, group) && lk_time_mono_ms() < deadline_ms) {
+            poll_once(s, 20);
+            reap(s, 1);
+        }
+    }
+    if (alive(s, -1)) {
+        LK_WARN("workers still alive after the stop timeout: SIGKILL (nothing is lost: "
+                "uncommitted batches replay on the next start)");
+        for (int i = 0; i < s->nkids; i++)
+            if (s->kids[i].pid > 0)
+                kill(s->kids[i].pid, SIGKILL);
+        while (alive(s, -1)) {
+            usleep(10000);
+            reap(s, 1);
+        }
+    }
+}
+
+static int self_exe(char *out, size_t cap)
+{
+    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+    if (n <= 0)
+        return -1;
+    out[n] = '\0';
+    return 0;
+}
+
+int lk_supervisor_run(const lk_config *cfg)
+{
+    lk_log_init("supervisor", 0);
+    lk_error err;
+    static sup S;
+    sup *s = &S;
+    memset(s, 0, sizeof *s);
+    s->cfg = cfg;
+    s->pid = getpid();
+    s->started_ms = lk_time_mono_ms();
+    srand((unsigned)(s->pid ^ lk_time_now_us()));
+    if (self_exe(s->exe, sizeof s->exe)) {
+        LK_ERROR("cannot find my own executable: %s", strerror(errno));
+        return LK_EXIT_FAILURE;
+    }
+
+    pid_t holder = 0;
+    int lock_fd = lk_rundir_lock(cfg, &holder, &err);
+    if (lock_fd < 0) {
+        LK_ERROR("%s", err.msg);
+        return lock_fd == LK_ECONFLICT ? LK_EXIT_FAILURE : LK_EXIT_TEMPFAIL;
+    }
+    if (lk_rundir_path(cfg, 1, s->run_dir, sizeof s->run_dir, &err) ||
+        lk_rundir_prepare(s->run_dir, &err)) {
+        LK_ERROR("%s", err.msg);
+        return LK_EXIT_TEMPFAIL;
+    }
+    /* a missing source or warehouse directory is created, and said so */
+    const char *dirs[] = {cfg->source_path, cfg->warehouse_path};
+    for (int i = 0; i < 2; i++) {
+        if (!lk_fs_exists(dirs[i]))
+            LK_INFO("creating missing directory %s", dirs[i]);
+        if (lk_fs_mkdirs(dirs[i], &err)) {
+            LK_ERROR("%s", err.msg);
+            return LK_EXIT_CONFIG;
+        }
+    }
+    /* state.db is created (and migrated) once here, before any worker */
+    char state_path[2048];
+    lk_config_state_path(cfg, state_path, sizeof state_path);
+    lk_state *st = NULL;
+    if (lk_state_open(state_path, &st, &err)) {
+        LK_ERROR("%s", err.msg);
+        return LK_EXIT_TEMPFAIL;
+    }
+    lk_state_close(&st);
+
+    zsys_handler_set(NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* orphans of our workers come back to us, not to init */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+    char ep[1200];
+    lk_rundir_endpoint(s->run_dir, "supervisor", ep, sizeof ep);
+    s->events = zsock_new(ZMQ_PULL);
+    zsock_set_rcvhwm(s->events, 10000);
+    if (!s->events || zsock_bind(s->events, "%s", ep) < 0) {
+        LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+        return LK_EXIT_TEMPFAIL;
+    }
+    lk_rundir_endpoint(s->run_dir, "control", ep, sizeof ep);
+    s->control = zsock_new(ZMQ_REP);
+    if (!s->control || zsock_bind(s->control, "%s", ep) < 0) {
+        LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+        return LK_EXIT_TEMPFAIL;
+    }
+    lk_rundir_endpoint(s->run_dir, "ingest", ep, sizeof ep);
+    s->ingest = zsock_new(ZMQ_PUSH);
+    zsock_set_linger(s->ingest, 0);
+    zsock_connect(s->ingest, "%s", ep);
+
+    add_child(s, "monitor", 0, 0);
+    add_child(s, "committer", 0, 1);
+    for (int i = 0; i < cfg->workers.writer; i++)
+        add_child(s, "writer", i, 2);
+    for (int i = 0; i < cfg->workers.transform; i++)
+        add_child(s, "transform", i, 3);
+    add_child(s, "ingest", 0, 4);
+
+    char src[2048];
+    snprintf(src, sizeof src, "%s", cfg->source_path);
+    LK_INFO("starting pipeline=%s trigger=%s source=%s checkpoint=%s warehouse=%s transforms=%d "
+            "writers=%d",
+            cfg->pipeline, lk_config_trigger_name(cfg->trigger), src, cfg->checkpoint_path,
+            cfg->warehouse_path, cfg->workers.transform, cfg->workers.writer);
+    int64_t t0 = lk_time_mono_ms();
+    for (int g = 0; g <= 4; g++) {
+        if (start_group(s, g)) {
+            shutdown_all(s, lk_time_mono_ms() + 5000);
+            return g_sig_stop ? LK_EXIT_OK : LK_EXIT_FAILURE;
+        }
+    }
+    LK_INFO("all %d workers ready in %lld ms", s->nkids, (long long)(lk_time_mono_ms() - t0));
+
+    while (!s->done) {
+        if (g_sig_stop && !s->draining) {
+            LK_INFO("signal received: draining (a second signal stops at once)");
+            s->draining = 1;
+            s->drain_deadline_ms = lk_time_mono_ms() + STOP_TIMEOUT_MS;
+            send_ingest(s, "stop", "signal");
+        }
+        if (g_sig_stop > 1 || (s->draining && lk_time_mono_ms() > s->drain_deadline_ms)) {
+            LK_WARN("stopping without waiting for the drain");
+            break;
+        }
+        if (g_sig_hup) {
+            g_sig_hup = 0;
+            LK_INFO("SIGHUP: nothing to reload in this version");
+        }
+        poll_once(s, 50);
+        reap(s, 0);
+        if (!s->done)
+            restart_due(s);
+    }
+    shutdown_all(s, lk_time_mono_ms() + STOP_TIMEOUT_MS);
+    zsock_destroy(&s->ingest);
+    zsock_destroy(&s->control);
+    zsock_destroy(&s->events);
+    lk_buf_free(&s->buf);
+    LK_INFO("stopped %s", s->failed ? "after a failure" : "cleanly");
+    close(lock_fd);
+    return s->failed ? LK_EXIT_FAILURE : LK_EXIT_OK;
+}

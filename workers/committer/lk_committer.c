@@ -1,0 +1,439 @@
+/*
+ * lk_committer — the one process that commits to the Delta tables.
+ *
+ * Writers report the files of each chunk (FILES); ingest reports how many
+ * chunks a batch has (sealed). When every chunk of the next batch is in,
+ * the committer commits each table once for that batch, in batch order,
+ * with txn(appId = the pipeline's query id, version = batch), then records
+ * the commit in state.db and tells ingest.
+ *
+ * Exactly once rests here (DESIGN §2):
+ *  - a duplicate chunk report (a replay) is dropped and its files deleted:
+ *    no commit references them;
+ *  - before committing table T for batch b it checks T's latest txn for
+ *    the appId: if it is >= b the batch is already in T (we died after the
+ *    Delta commit) and is not committed again — the table, not state.db,
+ *    is the truth;
+ *  - batches are committed strictly in order, because a txn version says
+ *    "everything up to here is in".
+ * At start it reconciles state.db with the tables' txns.
+ */
+#include "lk_committer.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "lk_delta.h"
+#include "lk_fault.h"
+#include "lk_fs.h"
+#include "lk_log.h"
+#include "lk_state.h"
+#include "lk_tables.h"
+#include "lk_time.h"
+
+#define NTABLES 2
+#define MAX_PENDING 64
+#define RETRY_MS 1000
+
+static const char *g_tables[NTABLES] = {LK_TABLE_RAW, LK_TABLE_PROCESSED};
+
+typedef struct pending {
+    int64_t batch_id;
+    int32_t n_chunks; /* -1 until sealed */
+    int32_t cap, have;
+    lk_msg_files *chunks; /* by chunk index; batch_id < 0 = not reported */
+    int64_t first_seen_ms;
+} pending;
+
+typedef struct committer {
+    lk_worker *w;
+    const lk_config *cfg;
+    lk_state *st;
+    zsock_t *in, *to_ingest;
+    char app_id[64];
+    lk_delta_table *tables[NTABLES];
+    char table_path[NTABLES][2048];
+    pending pend[MAX_PENDING];
+    int npend;
+    int64_t next_batch;
+    int64_t retry_at_ms;
+    lk_msg_files files;
+    lk_buf buf;
+    lk_error err;
+} committer;
+
+static int table_index(const char *name)
+{
+    for (int i = 0; i < NTABLES; i++)
+        if (!strcmp(g_tables[i], name))
+            return i;
+    return -1;
+}
+
+static void delete_files(committer *c, const lk_msg_files *f, const char *why)
+{
+    for (int i = 0; i < f->n_files; i++) {
+        int t = table_index(f->files[i].table);
+        if (t < 0)
+            continue;
+        char p[2600];
+        snprintf(p, sizeof p, "%s/%s", c->table_path[t], f->files[i].path);
+        if (unlink(p) == 0)
+            LK_DEBUG("deleted %s file=%s", why, p);
+    }
+}
+
+static pending *find_pending(committer *c, int64_t b, int create)
+{
+    for (int i = 0; i < c->npend; i++)
+        if (c->pend[i].batch_id == b)
+            return &c->pend[i];
+    if (!create || c->npend == MAX_PENDING)
+        return NULL;
+    pending *p = &c->pend[c->npend++];
+    memset(p, 0, sizeof *p);
+    p->batch_id = b;
+    p->n_chunks = -1;
+    p->first_seen_ms = lk_time_mono_ms();
+    /* the batch may have been sealed before we (re)started */
+    lk_state_batch sb;
+    if (lk_state_batch_get(c->st, b, &sb, &c->err) == 0 && sb.n_chunks >= 0)
+        p->n_chunks = sb.n_chunks;
+    return p;
+}
+
+static void drop_pending(committer *c, pending *p)
+{
+    for (int i = 0; i < p->cap; i++)
+        lk_msg_files_clear(&p->chunks[i]);
+    free(p->chunks);
+    *p = c->pend[--c->npend];
+}
+
+static void on_files(committer *c)
+{
+    lk_msg_files *f = &c->files;
+    if (f->batch_id < c->next_batch) {
+        delete_files(c, f, "late duplicate");
+        lk_worker_add(c->w, "duplicates", 1);
+        return;
+    }
+    pending *p = find_pending(c, f->batch_id, 1);
+    if (!p) {
+        LK_WARN("too many batches pending; dropping chunk report batch=%lld chunk=%d "
+                "(it is replayed)",
+                (long long)f->batch_id, f->chunk_idx);
+        delete_files(c, f, "unaccepted");
+        return;
+    }
+    if (f->chunk_idx < 0 || f->chunk_idx > 1000000)
+        return;
+    if (f->chunk_idx >= p->cap) {
+        int32_t cap = p->cap ? p->cap : 16;
+        while (cap <= f->chunk_idx)
+            cap *= 2;
+        p->chunks = realloc(p->chunks, (size_t)cap * sizeof *p->chunks);
+        if (!p->chunks)
+            abort();
+        for (int32_t i = p->cap; i < cap; i++) {
+            memset(&p->chunks[i], 0, sizeof p->chunks[i]);
+            p->chunks[i].batch_id = -1;
+        }
+        p->cap = cap;
+    }
+    if (p->chunks[f->chunk_idx].batch_id >= 0) {
+        delete_files(c, f, "duplicate chunk");
+        lk_worker_add(c->w, "duplicates", 1);
+        return;
+    }
+    /* take ownership of the decoded struct (its stats strings) */
+    p->chunks[f->chunk_idx] = *f;
+    memset(f, 0, sizeof *f);
+    p->have++;
+}
+
+static void notify_ingest(committer *c, int64_t b)
+{
+    lk_msg_event e;
+    lk_msg_event_init(&e, "committed");
+    lk_msg_event_set_int(&e, "batch", b);
+    lk_buf_reset(&c->buf);
+    lk_msg_event_encode(&e, &c->buf);
+    lk_zmq_send(c->to_ingest, c->buf.data, c->buf.len, ZMQ_DONTWAIT);
+}
+
+static void publish_tables(committer *c)
+{
+    char key[64];
+    for (int t = 0; t < NTABLES; t++) {
+        snprintf(key, sizeof key, "%s.version", g_tables[t]);
+        lk_worker_set(c->w, key, lk_delta_version(c->tables[t]));
+        snprintf(key, sizeof key, "%s.rows", g_tables[t]);
+        lk_worker_set(c->w, key, lk_delta_num_records(c->tables[t]));
+    }
+}
+
+/* The schema each table should have now (raw from state.db; processed
+   derived from it). */
+static int table_schemas(committer *c, lk_schema **raw, lk_schema **proc)
+{
+    int v = 0;
+    if (lk_state_schema_get(c->st, LK_TABLE_RAW, raw, &v, &c->err))
+        return -1;
+    if (!*raw)
+        return lk_error_set(&c->err, LK_ESTATE, "no raw_events schema in state.db");
+    *proc = lk_tables_processed_schema(*raw);
+    return 0;
+}
+
+static int commit_batch(committer *c, pending *p)
+{
+    int64_t b = p->batch_id, t0 = lk_time_mono_ms();
+    lk_schema *schemas[NTABLES] = {NULL, NULL};
+    int rc = table_schemas(c, &schemas[0], &schemas[1]);
+    int64_t rows_in = 0, corrupt = 0, rescued = 0;
+    for (int i = 0; i < p->n_chunks; i++) {
+        rows_in += p->chunks[i].rows_in;
+        corrupt += p->chunks[i].corrupt_rows;
+        rescued += p->chunks[i].rescued_rows;
+    }
+    char epoch[32];
+    snprintf(epoch, sizeof epoch, "%lld", (long long)b);
+    for (int t = 0; t < NTABLES && rc == 0; t++) {
+        if (lk_delta_txn_version(c->tables[t], c->app_id) >= b) {
+            /* Its files here are either the ones committed (a retry in this
+               process) or a replay's unreferenced copies: never delete them
+               here; vacuum removes what no version references. */
+            LK_INFO("batch=%lld already in table=%s (txn): not committed again", (long long)b,
+                    g_tables[t]);
+            continue;
+        }
+        lk_delta_commit *dc = lk_delta_commit_new(c->tables[t], "STREAMING UPDATE");
+        const lk_schema *cur = lk_delta_schema(c->tables[t]);
+        if (!cur || !lk_schema_equal(cur, schemas[t]))
+            lk_delta_commit_set_schema(dc, schemas[t]);
+        int64_t rows = 0, nfiles = 0;
+        for (int i = 0; i < p->n_chunks; i++) {
+            for (int k = 0; k < p->chunks[i].n_files; k++) {
+                const lk_msg_file *f = &p->chunks[i].files[k];
+                if (strcmp(f->table, g_tables[t]))
+                    continue;
+                lk_delta_commit_add_file(dc, f->path, f->size, f->mtime_ms, f->stats_json, 1);
+                rows += f->rows;
+                nfiles++;
+            }
+        }
+        lk_delta_commit_set_txn(dc, c->app_id, b);
+        lk_delta_commit_set_param(dc, "outputMode", "\"Append\"");
+        lk_delta_commit_set_param(dc, "epochId", epoch);
+        char qid[80];
+        snprintf(qid, sizeof qid, "\"%s\"", c->app_id);
+        lk_delta_commit_set_param(dc, "queryId", qid);
+        int64_t version = -1;
+        rc = lk_delta_commit_run(dc, &version, &c->err);
+        lk_delta_commit_destroy(&dc);
+        if (rc) {
+            lk_error_prefix(&c->err, "commit of batch %lld to %s", (long long)b, g_tables[t]);
+            break;
+        }
+        if (lk_fault_check("committer.after_delta_commit") < 0) {
+            rc = lk_error_set(&c->err, -EIO, "injected fault after the Delta commit");
+            break;
+        }
+        rc = lk_state_record_commit(c->st, b, g_tables[t], version, rows, nfiles, &c->err);
+        LK_INFO("committed batch=%lld table=%s version=%lld files=%lld rows=%lld", (long long)b,
+                g_tables[t], (long long)version, (long long)nfiles, (long long)rows);
+        lk_worker_add(c->w, "rows_out", rows);
+    }
+    if (rc == 0)
+        rc = lk_state_mark_committed(c->st, b, &c->err);
+    lk_schema_destroy(&schemas[0]);
+    lk_schema_destroy(&schemas[1]);
+    if (rc)
+        return rc;
+    lk_worker_add(c->w, "batches", 1);
+    lk_worker_add(c->w, "rows_in", rows_in);
+    lk_worker_add(c->w, "corrupt", corrupt);
+    lk_worker_add(c->w, "rescued", rescued);
+    lk_worker_set(c->w, "last_batch", b);
+    lk_worker_set(c->w, "last_commit_ms", lk_time_mono_ms() - t0);
+    publish_tables(c);
+    lk_worker_flush(c->w);
+    notify_ingest(c, b);
+    return 0;
+}
+
+static void try_commit(committer *c)
+{
+    if (lk_time_mono_ms() < c->retry_at_ms)
+        return;
+    for (;;) {
+        pending *p = find_pending(c, c->next_batch, 0);
+        if (!p || p->n_chunks < 0 || p->have < p->n_chunks)
+            return;
+        if (commit_batch(c, p)) {
+            LK_ERROR("%s; retrying in %d ms (nothing is lost: the batch stays pending)",
+                     c->err.msg, RETRY_MS);
+            lk_worker_add(c->w, "errors", 1);
+            c->retry_at_ms = lk_time_mono_ms() + RETRY_MS;
+            /* the table handles may be behind a partial success: re-read them */
+            for (int t = 0; t < NTABLES; t++)
+                lk_delta_refresh(c->tables[t], &c->err);
+            return;
+        }
+        drop_pending(c, p);
+        c->next_batch++;
+    }
+}
+
+static void on_event(committer *c, const void *data, size_t len)
+{
+    lk_msg_event e;
+    if (lk_msg_event_decode(data, len, &e, &c->err)) {
+        LK_WARN("dropped a malformed event: %s", c->err.msg);
+        return;
+    }
+    if (strcmp(e.name, "sealed"))
+        return;
+    int64_t b = lk_msg_event_get_int(&e, "batch", -1);
+    if (b < c->next_batch) {
+        notify_ingest(c, b); /* a replay of a committed batch: say so again */
+        return;
+    }
+    pending *p = find_pending(c, b, 1);
+    if (p)
+        p->n_chunks = (int32_t)lk_msg_event_get_int(&e, "chunks", 0);
+}
+
+/* The pipeline's query id (stored once in state.db): the txn appId. */
+static int load_app_id(committer *c)
+{
+    int found = 0;
+    if (lk_state_meta_get(c->st, "query_id", c->app_id, sizeof c->app_id, &found, &c->err))
+        return -1;
+    if (found)
+        return 0;
+    unsigned char r[16];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        return lk_error_set(&c->err, -EIO, "getrandom failed");
+    snprintf(c->app_id, sizeof c->app_id,
+             "%02x%02x%02x%02x-%02x%02x-4%x%02x-%x%x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
+             r[2], r[3], r[4], r[5], r[6] & 15, r[7], 8 | (r[8] & 3), r[8] >> 4, r[9], r[10],
+             r[11], r[12], r[13], r[14], r[15]);
+    return lk_state_meta_set(c->st, "query_id", c->app_id, &c->err);
+}
+
+/* Brings state.db in line with the tables: a batch whose txn is in every
+   table is committed, whatever state.db says. */
+static int reconcile(committer *c)
+{
+    int64_t last = -1;
+    if (lk_state_last_committed_batch(c->st, &last, &c->err))
+        return -1;
+    int64_t *ids = NULL;
+    int n = 0;
+    if (lk_state_batches_uncommitted(c->st, &ids, &n, &c->err))
+        return -1;
+    c->next_batch = n ? ids[0] : last + 1;
+    for (int i = 0; i < n; i++) {
+        int64_t b = ids[i];
+        int all = 1;
+        for (int t = 0; t < NTABLES; t++)
+            all &= lk_delta_txn_version(c->tables[t], c->app_id) >= b;
+        if (!all)
+            break;
+        LK_INFO("reconciled batch=%lld: in every table, not yet marked in state.db", (long long)b);
+        for (int t = 0; t < NTABLES; t++)
+            if (lk_state_record_commit(c->st, b, g_tables[t], lk_delta_version(c->tables[t]), 0,
+                                       0, &c->err))
+                break;
+        if (lk_state_mark_committed(c->st, b, &c->err)) {
+            free(ids);
+            return -1;
+        }
+        c->next_batch = b + 1;
+    }
+    free(ids);
+    return 0;
+}
+
+int lk_committer_run(lk_worker *w)
+{
+    committer C, *c = &C;
+    memset(c, 0, sizeof *c);
+    c->w = w;
+    c->cfg = lk_worker_config(w);
+    char path[2048], ep[1200];
+    lk_config_state_path(c->cfg, path, sizeof path);
+    if (lk_state_open(path, &c->st, &c->err) || load_app_id(c)) {
+        LK_ERROR("%s", c->err.msg);
+        return 111;
+    }
+    for (int t = 0; t < NTABLES; t++) {
+        lk_config_table_path(c->cfg, g_tables[t], c->table_path[t], sizeof c->table_path[t]);
+        if (lk_fs_mkdirs(c->table_path[t], &c->err) ||
+            lk_delta_open(c->table_path[t], &c->tables[t], &c->err)) {
+            LK_ERROR("table %s: %s", g_tables[t], c->err.msg);
+            return 111;
+        }
+    }
+    if (reconcile(c)) {
+        LK_ERROR("cannot reconcile state.db with the tables: %s", c->err.msg);
+        return 111;
+    }
+    publish_tables(c);
+    c->in = zsock_new(ZMQ_PULL);
+    zsock_set_rcvhwm(c->in, 100000);
+    lk_worker_endpoint(w, "committer", ep, sizeof ep);
+    if (zsock_bind(c->in, "%s", ep) < 0) {
+        LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+        return 111;
+    }
+    c->to_ingest = zsock_new(ZMQ_PUSH);
+    zsock_set_sndhwm(c->to_ingest, 100000);
+    zsock_set_linger(c->to_ingest, 0);
+    lk_worker_endpoint(w, "ingest", ep, sizeof ep);
+    zsock_connect(c->to_ingest, "%s", ep);
+    LK_INFO("app_id=%s next_batch=%lld raw_events.version=%lld processed_events.version=%lld",
+            c->app_id, (long long)c->next_batch, (long long)lk_delta_version(c->tables[0]),
+            (long long)lk_delta_version(c->tables[1]));
+    lk_worker_ready(w);
+    while (!lk_worker_stopping(w)) {
+        lk_worker_tick(w);
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        int r = lk_zmq_recv(c->in, &msg, c->retry_at_ms ? 50 : 100);
+        if (r == 0) {
+            lk_msg_type type;
+            const void *d = zmq_msg_data(&msg);
+            size_t n = zmq_msg_size(&msg);
+            if (lk_msg_peek(d, n, &type, &c->err)) {
+                LK_WARN("dropped a malformed message: %s", c->err.msg);
+            } else if (type == LK_MSG_FILES) {
+                if (lk_msg_files_decode(d, n, &c->files, &c->err) == 0)
+                    on_files(c);
+                else
+                    LK_WARN("dropped a malformed files message: %s", c->err.msg);
+                lk_msg_files_clear(&c->files);
+            } else if (type == LK_MSG_EVENT) {
+                on_event(c, d, n);
+            }
+        }
+        zmq_msg_close(&msg);
+        try_commit(c);
+    }
+    while (c->npend)
+        drop_pending(c, &c->pend[0]);
+    for (int t = 0; t < NTABLES; t++)
+        lk_delta_destroy(&c->tables[t]);
+    zsock_destroy(&c->in);
+    zsock_destroy(&c->to_ingest);
+    lk_state_close(&c->st);
+    lk_buf_free(&c->buf);
+    return 0;
+}

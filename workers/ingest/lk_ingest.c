@@ -1,0 +1,596 @@
+/*
+ * lk_ingest — Auto Loader's discovery and planning side of the pipeline.
+ *
+ * It lists source_path for new JSON-lines files (each file once: state.db
+ * remembers every file), infers the raw_events schema from a sample of the
+ * first files when none exists yet, and PLANS a batch — the set of file
+ * byte ranges — durably in state.db BEFORE any byte of it moves (DESIGN §2
+ * invariant 1). Then it reads the ranges and pushes chunks of whole lines
+ * (about chunk_bytes each) to the transforms, and finally tells the
+ * committer how many chunks the batch has ("sealed").
+ *
+ * It parses nothing on the hot path. Delivery downstream is at least once:
+ * when a transform, writer or the committer dies (the supervisor says
+ * "replay"), when ingest itself restarts, or when a batch misses its
+ * deadline, every uncommitted batch is sent again — chunking is
+ * deterministic, so a replayed chunk has the same (batch, chunk) identity
+ * and the committer drops the duplicate. At most max_inflight batches are
+ * uncommitted at once, which with ZeroMQ's high-water marks bounds memory.
+ */
+#include "lk_ingest.h"
+
+#include <czmq.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lk_infer.h"
+#include "lk_log.h"
+#include "lk_state.h"
+#include "lk_tables.h"
+#include "lk_time.h"
+
+#define MAX_INFLIGHT 3
+#define LIST_INTERVAL_MS 100
+#define BATCH_TIMEOUT_MS (5 * 60 * 1000)
+#define MAX_RECORD_BYTES (16 << 20)
+#define SAMPLE_PER_FILE (1 << 20)
+
+typedef struct inflight {
+    int64_t batch_id;
+    int64_t sent_ms;
+} inflight;
+
+typedef struct ingest {
+    lk_worker *w;
+    const lk_config *cfg;
+    lk_state *st;
+    zsock_t *chunks;    /* PUSH → transforms */
+    zsock_t *inbox;     /* PULL ← supervisor, committer */
+    zsock_t *committer; /* PUSH → committer (sealed) */
+    zhash_t *seen;      /* path → "size:mtime" already recorded */
+    inflight fl[MAX_INFLIGHT * 4];
+    int nfl;
+    int replay_all;
+    int draining;
+    int listed_once;
+    int64_t next_list_ms;
+    int schema_version;
+    lk_buf io;  /* read buffer */
+    lk_buf msg; /* encoded message */
+    lk_error err;
+} ingest;
+
+static int is_candidate(const char *name)
+{
+    if (name[0] == '.')
+        return 0; /* hidden and temp files: a writer renames into place */
+    size_t n = strlen(name);
+    static const char *ext[] = {".json", ".jsonl", ".ndjson"};
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+        size_t e = strlen(ext[i]);
+        if (n > e && !strcmp(name + n - e, ext[i]))
+            return 1;
+    }
+    return 0;
+}
+
+/* Records files not seen before; recursive, bounded depth. */
+static int list_dir(ingest *in, const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (depth == 0) {
+            LK_WARN("cannot list source_path %s: %s", dir, strerror(errno));
+            lk_worker_add(in->w, "errors", 1);
+        }
+        return 0;
+    }
+    int added = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char path[1024];
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path) {
+            LK_WARN("path too long, skipped: %s/%s", dir, e->d_name);
+            continue;
+        }
+        struct stat sb;
+        if (stat(path, &sb) != 0)
+            continue; /* vanished between readdir and stat */
+        if (S_ISDIR(sb.st_mode)) {
+            if (depth < 16 && e->d_name[0] != '.' && e->d_name[0] != '_')
+                added += list_dir(in, path, depth + 1);
+            continue;
+        }
+        if (!S_ISREG(sb.st_mode) || !is_candidate(e->d_name))
+            continue;
+        char sig[64];
+        int64_t mtime_us = (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000;
+        snprintf(sig, sizeof sig, "%lld:%lld", (long long)sb.st_size, (long long)mtime_us);
+        const char *known = zhash_lookup(in->seen, path);
+        if (known && !strcmp(known, sig))
+            continue;
+        lk_state_file f;
+        memset(&f, 0, sizeof f);
+        snprintf(f.path, sizeof f.path, "%s", path);
+        f.size = sb.st_size;
+        f.mtime_us = mtime_us;
+        f.inode = (int64_t)sb.st_ino;
+        f.device = (int64_t)sb.st_dev;
+        f.batch_id = -1;
+        int is_new = 0;
+        if (lk_state_file_add(in->st, &f, &is_new, &in->err)) {
+            LK_ERROR("cannot record discovered file %s: %s", path, in->err.msg);
+            lk_worker_add(in->w, "errors", 1);
+            continue; /* retried at the next listing: nothing is lost */
+        }
+        if (known && is_new)
+            LK_WARN("file changed after discovery and is taken as a new version: %s", path);
+        zhash_update(in->seen, path, strdup(sig));
+        zhash_freefn(in->seen, path, free);
+        if (is_new) {
+            added++;
+            LK_DEBUG("discovered file=%s size=%lld", path, (long long)sb.st_size);
+        }
+    }
+    closedir(d);
+    return added;
+}
+
+/* Reads up to max bytes of path from off into in->io (appended). */
+static int read_range(ingest *in, int fd, int64_t off, size_t max, size_t *got)
+{
+    lk_buf_grow(&in->io, max);
+    size_t n = 0;
+    while (n < max) {
+        ssize_t r = pread(fd, in->io.data + in->io.len + n, max - n, off + (int64_t)n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    in->io.len += n;
+    *got = n;
+    return 0;
+}
+
+/* Infers and stores the raw_events schema from the heads of files. */
+static int infer_schema(ingest *in, const lk_state_file *files, int n)
+{
+    lk_infer *inf = lk_infer_new();
+    int64_t budget = in->cfg->source.schema_inference_sample_bytes;
+    long objects = 0;
+    for (int i = 0; i < n && budget > 0; i++) {
+        int fd = open(files[i].path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        size_t want = (size_t)(budget < SAMPLE_PER_FILE ? budget : SAMPLE_PER_FILE), got = 0;
+        lk_buf_reset(&in->io);
+        if (read_range(in, fd, 0, want, &got) == 0 && got > 0) {
+            size_t len = got;
+            if ((int64_t)got < files[i].size) { /* cut at the last whole line */
+                while (len > 0 && in->io.data[len - 1] != '\n')
+                    len--;
+            }
+            objects += lk_infer_lines(inf, in->io.data, len);
+            budget -= (int64_t)len;
+        }
+        close(fd);
+    }
+    lk_schema *data = lk_infer_result(inf);
+    lk_infer_destroy(&inf);
+    if (!data)
+        data = lk_schema_new();
+    lk_schema *raw = lk_tables_raw_schema(data);
+    int rc = lk_state_schema_put(in->st, LK_TABLE_RAW, raw, &in->schema_version, &in->err);
+    if (rc == 0) {
+        lk_buf ddl = LK_BUF_INIT;
+        lk_schema_to_ddl(data, &ddl);
+        LK_INFO("inferred schema version=%d from %ld records: %s", in->schema_version, objects,
+                ddl.data ? ddl.data : "(no columns)");
+        lk_buf_free(&ddl);
+    }
+    lk_schema_destroy(&data);
+    lk_schema_destroy(&raw);
+    return rc;
+}
+
+static void send_sealed(ingest *in, int64_t batch_id, int32_t n_chunks, int64_t bytes)
+{
+    lk_msg_event e;
+    lk_msg_event_init(&e, "sealed");
+    lk_msg_event_set_int(&e, "batch", batch_id);
+    lk_msg_event_set_int(&e, "chunks", n_chunks);
+    lk_msg_event_set_int(&e, "bytes", bytes);
+    lk_buf_reset(&in->msg);
+    lk_msg_event_encode(&e, &in->msg);
+    lk_zmq_send_blocking(in->w, in->committer, in->msg.data, in->msg.len);
+}
+
+/* Reads and pushes every chunk of a planned batch, then seals it. */
+static int send_batch(ingest *in, int64_t batch_id, int replay)
+{
+    lk_state_range *ranges = NULL;
+    int n = 0;
+    if (lk_state_batch_ranges(in->st, batch_id, &ranges, &n, &in->err)) {
+        LK_ERROR("cannot read the plan of batch %lld: %s", (long long)batch_id, in->err.msg);
+        return -1;
+    }
+    int64_t chunk_bytes = in->cfg->source.chunk_bytes, bytes = 0;
+    int32_t idx = 0;
+    for (int r = 0; r < n && !lk_worker_orphaned(in->w); r++) {
+        const lk_state_range *rg = &ranges[r];
+        int fd = open(rg->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            LK_ERROR("cannot read file=%s of batch=%lld: %s; its rows are missing from the batch",
+                     rg->path, (long long)batch_id, strerror(errno));
+            lk_worker_add(in->w, "errors", 1);
+            continue;
+        }
+        int64_t off = rg->start, line = 1;
+        while (off < rg->end) {
+            lk_buf_reset(&in->io);
+            size_t want = (size_t)(rg->end - off < chunk_bytes ? rg->end - off : chunk_bytes);
+            size_t got = 0, len;
+            int rc = read_range(in, fd, off, want, &got);
+            if (rc == 0 && got == 0)
+                rc = -ENODATA; /* truncated since discovery */
+            if (rc) {
+                LK_ERROR("read error file=%s offset=%lld batch=%lld: %s", rg->path,
+                         (long long)off, (long long)batch_id, strerror(-rc));
+                lk_worker_add(in->w, "errors", 1);
+                break;
+            }
+            len = in->io.len;
+            if (off + (int64_t)len < rg->end) {
+                /* cut after the last newline; a line longer than the chunk
+                   grows the chunk up to MAX_RECORD_BYTES */
+                char *nl = memrchr(in->io.data, '\n', len);
+                while (!nl && len < MAX_RECORD_BYTES && off + (int64_t)len < rg->end) {
+                    size_t more = (size_t)(rg->end - off - (int64_t)len);
+                    if (more > (size_t)chunk_bytes)
+                        more = (size_t)chunk_bytes;
+                    if (read_range(in, fd, off + (int64_t)len, more, &got) || got == 0)
+                        break;
+                    nl = memrchr(in->io.data + len, '\n', got);
+                    len = in->io.len;
+                }
+                if (nl)
+                    len = (size_t)(nl - in->io.data) + 1;
+                else
+                    LK_WARN("line longer than %d bytes file=%s offset=%lld: split",
+                            MAX_RECORD_BYTES, rg->path, (long long)off);
+            }
+            lk_msg_chunk m;
+            memset(&m, 0, sizeof m);
+            m.batch_id = batch_id;
+            m.chunk_idx = idx;
+            m.schema_version = in->schema_version;
+            m.file_id = rg->file_id;
+            snprintf(m.file_path, sizeof m.file_path, "%s", rg->path);
+            m.file_size = rg->file_size;
+            m.file_mtime_us = rg->mtime_us;
+            m.offset = off;
+            m.first_line = line;
+            m.data = in->io.data;
+            m.len = len;
+            lk_buf_reset(&in->msg);
+            lk_msg_chunk_encode(&m, &in->msg);
+            if (lk_zmq_send_blocking(in->w, in->chunks, in->msg.data, in->msg.len)) {
+                close(fd);
+                free(ranges);
+                return -1;
+            }
+            for (const char *p = in->io.data, *e = in->io.data + len;
+                 (p = memchr(p, '\n', (size_t)(e - p))); p++)
+                line++;
+            off += (int64_t)len;
+            bytes += (int64_t)len;
+            idx++;
+            lk_worker_add(in->w, "chunks_out", 1);
+            lk_worker_add(in->w, "bytes_in", (int64_t)len);
+        }
+        close(fd);
+    }
+    free(ranges);
+    lk_state_batch b;
+    if (lk_state_batch_get(in->st, batch_id, &b, &in->err) == 0 && b.state == LK_BATCH_PLANNED) {
+        if (lk_state_seal_batch(in->st, batch_id, idx, &in->err)) {
+            LK_ERROR("cannot seal batch %lld: %s", (long long)batch_id, in->err.msg);
+            return -1;
+        }
+    } else if (b.n_chunks >= 0 && b.n_chunks != idx) {
+        LK_WARN("batch=%lld replayed with %d chunks, planned with %d (a source file changed)",
+                (long long)batch_id, idx, b.n_chunks);
+    }
+    send_sealed(in, batch_id, idx, bytes);
+    LK_INFO("%s batch=%lld files=%d chunks=%d bytes=%lld", replay ? "replayed" : "sent",
+            (long long)batch_id, n, idx, (long long)bytes);
+    lk_worker_add(in->w, "batches", replay ? 0 : 1);
+    return 0;
+}
+
+static void track(ingest *in, int64_t batch_id)
+{
+    for (int i = 0; i < in->nfl; i++) {
+        if (in->fl[i].batch_id == batch_id) {
+            in->fl[i].sent_ms = lk_time_mono_ms();
+            return;
+        }
+    }
+    if (in->nfl < (int)(sizeof in->fl / sizeof in->fl[0]))
+        in->fl[in->nfl++] = (inflight){batch_id, lk_time_mono_ms()};
+}
+
+static void untrack(ingest *in, int64_t batch_id)
+{
+    for (int i = 0; i < in->nfl; i++) {
+        if (in->fl[i].batch_id == batch_id) {
+            in->fl[i] = in->fl[--in->nfl];
+            return;
+        }
+    }
+}
+
+/* Forgets in-flight batches that state.db says are committed. */
+static void refresh_inflight(ingest *in)
+{
+    for (int i = in->nfl - 1; i >= 0; i--) {
+        lk_state_batch b;
+        if (lk_state_batch_get(in->st, in->fl[i].batch_id, &b, &in->err) == 0 &&
+            b.state == LK_BATCH_COMMITTED)
+            untrack(in, in->fl[i].batch_id);
+    }
+}
+
+static int replay_uncommitted(ingest *in)
+{
+    int64_t *ids = NULL;
+    int n = 0;
+    if (lk_state_batches_uncommitted(in->st, &ids, &n, &in->err)) {
+        LK_ERROR("cannot list uncommitted batches: %s", in->err.msg);
+        return -1;
+    }
+    if (n)
+        LK_INFO("replaying %d uncommitted batch(es) from batch=%lld", n, (long long)ids[0]);
+    for (int i = 0; i < n && !lk_worker_orphaned(in->w); i++) {
+        if (send_batch(in, ids[i], 1)) {
+            free(ids);
+            return -1;
+        }
+        track(in, ids[i]);
+        lk_worker_add(in->w, "replays", 1);
+    }
+    free(ids);
+    return 0;
+}
+
+/* Plans one batch from pending files (inferring the schema first if none
+   exists). Returns 1 if a batch was planned and sent, 0 if nothing is
+   pending, -1 on error. */
+static int plan_next(ingest *in)
+{
+    lk_state_file *files = NULL;
+    int n = 0;
+    if (lk_state_files_pending(in->st, in->cfg->source.max_files_per_trigger, &files, &n,
+                               &in->err)) {
+        LK_ERROR("cannot list pending files: %s", in->err.msg);
+        return -1;
+    }
+    if (n == 0) {
+        free(files);
+        return 0;
+    }
+    if (in->schema_version == 0 && infer_schema(in, files, n)) {
+        LK_ERROR("cannot store the inferred schema: %s", in->err.msg);
+        free(files);
+        return -1;
+    }
+    lk_state_range *ranges = calloc((size_t)n, sizeof *ranges);
+    if (!ranges)
+        abort();
+    int64_t bytes = 0, cap = in->cfg->source.max_bytes_per_trigger;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        /* max_bytes_per_trigger is soft: a batch takes at least one file */
+        if (cap > 0 && k > 0 && bytes + files[i].size > cap)
+            break;
+        ranges[k].file_id = files[i].id;
+        snprintf(ranges[k].path, sizeof ranges[k].path, "%s", files[i].path);
+        ranges[k].start = 0;
+        ranges[k].end = files[i].size;
+        ranges[k].file_size = files[i].size;
+        ranges[k].mtime_us = files[i].mtime_us;
+        bytes += files[i].size;
+        k++;
+    }
+    free(files);
+    int64_t batch_id;
+    int rc = lk_state_plan_batch(in->st, ranges, k, &batch_id, &in->err);
+    free(ranges);
+    if (rc) {
+        LK_ERROR("cannot plan a batch (nothing was sent): %s", in->err.msg);
+        return -1;
+    }
+    LK_INFO("planned batch=%lld files=%d bytes=%lld", (long long)batch_id, k, (long long)bytes);
+    track(in, batch_id);
+    if (send_batch(in, batch_id, 0))
+        return -1;
+    return 1;
+}
+
+static void handle_inbox(ingest *in, int timeout_ms)
+{
+    for (;;) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        int rc = lk_zmq_recv(in->inbox, &msg, timeout_ms);
+        if (rc) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        timeout_ms = 0;
+        lk_msg_event e;
+        if (lk_msg_event_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &e, &in->err)) {
+            LK_WARN("dropped a malformed message: %s", in->err.msg);
+        } else if (!strcmp(e.name, "committed")) {
+            untrack(in, lk_msg_event_get_int(&e, "batch", -1));
+        } else if (!strcmp(e.name, "replay")) {
+            const char *why = lk_msg_event_get_str(&e, "reason");
+            LK_INFO("replay requested reason=%s", why ? why : "?");
+            in->replay_all = 1;
+        } else if (!strcmp(e.name, "stop")) {
+            if (!in->draining)
+                LK_INFO("stop requested: no new batches; draining %d in flight", in->nfl);
+            in->draining = 1;
+        }
+        zmq_msg_close(&msg);
+    }
+}
+
+static void notify_done(ingest *in, const char *reason)
+{
+    lk_msg_event e;
+    lk_msg_event_init(&e, "done");
+    lk_msg_event_set_str(&e, "reason", reason);
+    lk_worker_notify(in->w, &e);
+}
+
+static int fatal(ingest *in, const char *what)
+{
+    lk_msg_event e;
+    lk_msg_event_init(&e, "fatal");
+    lk_msg_event_set_str(&e, "role", "ingest");
+    lk_msg_event_set_str(&e, "error", what);
+    lk_worker_notify(in->w, &e);
+    return 1;
+}
+
+int lk_ingest_run(lk_worker *w)
+{
+    ingest IN, *in = &IN;
+    memset(in, 0, sizeof *in);
+    in->w = w;
+    in->cfg = lk_worker_config(w);
+    in->seen = zhash_new();
+    char path[2048];
+    lk_config_state_path(in->cfg, path, sizeof path);
+    if (lk_state_open(path, &in->st, &in->err)) {
+        LK_ERROR("%s", in->err.msg);
+        return 111;
+    }
+    lk_schema *raw = NULL;
+    if (lk_state_schema_get(in->st, LK_TABLE_RAW, &raw, &in->schema_version, &in->err)) {
+        LK_ERROR("%s", in->err.msg);
+        return 111;
+    }
+    lk_schema_destroy(&raw);
+
+    char ep[1200];
+    in->chunks = zsock_new(ZMQ_PUSH);
+    zsock_set_sndhwm(in->chunks, 2);
+    zsock_set_linger(in->chunks, 1000);
+    lk_worker_endpoint(w, "chunks", ep, sizeof ep);
+    if (zsock_bind(in->chunks, "%s", ep) < 0) {
+        LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+        return 111;
+    }
+    in->inbox = zsock_new(ZMQ_PULL);
+    zsock_set_rcvhwm(in->inbox, 100000);
+    lk_worker_endpoint(w, "ingest", ep, sizeof ep);
+    if (zsock_bind(in->inbox, "%s", ep) < 0) {
+        LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+        return 111;
+    }
+    in->committer = zsock_new(ZMQ_PUSH);
+    zsock_set_linger(in->committer, 1000);
+    lk_worker_endpoint(w, "committer", ep, sizeof ep);
+    zsock_connect(in->committer, "%s", ep);
+    lk_worker_ready(w);
+
+    int available_now = in->cfg->trigger == LK_TRIGGER_AVAILABLE_NOW;
+    in->replay_all = 1; /* whatever was in flight before this process started */
+    int rc = 0;
+    while (!lk_worker_orphaned(w)) {
+        lk_worker_tick(w);
+        if (lk_worker_stopping(w) && !in->draining) {
+            LK_INFO("SIGTERM: draining");
+            in->draining = 1;
+        }
+        handle_inbox(in, 0);
+        if (in->replay_all) {
+            in->replay_all = 0;
+            if (replay_uncommitted(in)) {
+                rc = fatal(in, "replay failed: state.db unreadable");
+                break;
+            }
+        }
+        if (in->nfl)
+            refresh_inflight(in);
+        int64_t now = lk_time_mono_ms();
+        for (int i = 0; i < in->nfl; i++) {
+            if (now - in->fl[i].sent_ms > BATCH_TIMEOUT_MS) {
+                LK_WARN("batch=%lld not committed after %d s: replaying",
+                        (long long)in->fl[i].batch_id, BATCH_TIMEOUT_MS / 1000);
+                in->replay_all = 1;
+                break;
+            }
+        }
+        if (!in->draining && now >= in->next_list_ms && (!available_now || !in->listed_once)) {
+            list_dir(in, in->cfg->source_path, 0);
+            in->listed_once = 1;
+            in->next_list_ms = now + LIST_INTERVAL_MS;
+        }
+        int planned = 0;
+        while (!in->draining && in->nfl < MAX_INFLIGHT && !lk_worker_orphaned(w)) {
+            int p = plan_next(in);
+            if (p < 0) {
+                rc = fatal(in, in->err.msg);
+                in->draining = 1;
+                break;
+            }
+            if (p == 0)
+                break;
+            planned++;
+            handle_inbox(in, 0);
+        }
+        lk_worker_set(w, "inflight", in->nfl);
+        if (in->nfl == 0 && (in->draining || (available_now && in->listed_once && !planned))) {
+            int64_t *ids = NULL;
+            int n = 0;
+            lk_state_batches_uncommitted(in->st, &ids, &n, &in->err);
+            free(ids);
+            if (n == 0) {
+                LK_INFO("%s: every planned batch is committed",
+                        in->draining ? "drained" : "available-now backlog done");
+                notify_done(in, in->draining ? "stop" : "available_now");
+                break;
+            }
+            in->replay_all = 1;
+        }
+        handle_inbox(in, planned ? 0 : 50);
+    }
+    /* wait for the supervisor's SIGTERM so that "done" is not mistaken
+       for a crash: the supervisor stops us in order */
+    while (!lk_worker_stopping(w))
+        handle_inbox(in, 100);
+    zsock_destroy(&in->chunks);
+    zsock_destroy(&in->inbox);
+    zsock_destroy(&in->committer);
+    zhash_destroy(&in->seen);
+    lk_state_close(&in->st);
+    lk_buf_free(&in->io);
+    lk_buf_free(&in->msg);
+    return rc;
+}

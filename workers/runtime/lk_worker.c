@@ -1,0 +1,235 @@
+/* lk_worker — worker process runtime; see lk_worker.h. */
+#include "lk_worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "lk_log.h"
+#include "lk_rundir.h"
+#include "lk_time.h"
+
+#define HEARTBEAT_MS 500
+
+struct lk_worker {
+    char role[32];
+    int index;
+    lk_config cfg;
+    char run_dir[1024];
+    pid_t supervisor;
+    zsock_t *to_supervisor;
+    zsock_t *to_monitor;
+    lk_msg_event progress;
+    int64_t next_beat_ms;
+    lk_buf buf;
+};
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+int lk_worker_new(const char *role, int index, const lk_config *cfg, const char *run_dir,
+                  lk_worker **out, lk_error *err)
+{
+    lk_log_init(role, index);
+    int lvl = lk_log_level_parse(cfg->log_level);
+    if (lvl >= 0 && !getenv("LAKESUP_LOG_LEVEL"))
+        lk_log_set_level((lk_log_level)lvl);
+    /* czmq must not own our signals: a worker drains on SIGTERM */
+    zsys_handler_set(NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    lk_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        abort();
+    snprintf(w->role, sizeof w->role, "%s", role);
+    w->index = index;
+    w->cfg = *cfg;
+    snprintf(w->run_dir, sizeof w->run_dir, "%s", run_dir);
+    const char *sp = getenv("LAKESUP_SUPERVISOR_PID");
+    w->supervisor = sp ? (pid_t)atoi(sp) : getppid();
+    if (getppid() != w->supervisor) {
+        pid_t sup = w->supervisor;
+        free(w);
+        return lk_error_set(err, -ESRCH, "supervisor (pid %d) is gone", (int)sup);
+    }
+
+    char ep[1200];
+    lk_worker_endpoint(w, "supervisor", ep, sizeof ep);
+    w->to_supervisor = zsock_new(ZMQ_PUSH);
+    zsock_set_linger(w->to_supervisor, 200);
+    zsock_set_sndhwm(w->to_supervisor, 100);
+    if (!w->to_supervisor || zsock_connect(w->to_supervisor, "%s", ep) != 0) {
+        zsock_destroy(&w->to_supervisor);
+        free(w);
+        return lk_error_set(err, -EIO, "cannot connect to the supervisor at %s", ep);
+    }
+    lk_worker_endpoint(w, "monitor", ep, sizeof ep);
+    w->to_monitor = zsock_new(ZMQ_PUSH);
+    zsock_set_linger(w->to_monitor, 0);
+    zsock_set_sndhwm(w->to_monitor, 100);
+    if (!w->to_monitor || zsock_connect(w->to_monitor, "%s", ep) != 0) {
+        zsock_destroy(&w->to_supervisor);
+        zsock_destroy(&w->to_monitor);
+        free(w);
+        return lk_error_set(err, -EIO, "cannot connect to the monitor at %s", ep);
+    }
+    lk_msg_event_init(&w->progress, "progress");
+    lk_msg_event_set_str(&w->progress, "role", role);
+    lk_msg_event_set_int(&w->progress, "index", index);
+    lk_msg_event_set_int(&w->progress, "pid", getpid());
+    lk_msg_event_set_str(&w->progress, "state", "starting");
+    *out = w;
+    return 0;
+}
+
+void lk_worker_destroy(lk_worker **wp)
+{
+    if (!wp || !*wp)
+        return;
+    lk_worker *w = *wp;
+    lk_worker_set_str(w, "state", "stopped");
+    lk_worker_flush(w);
+    zsock_destroy(&w->to_supervisor);
+    zsock_destroy(&w->to_monitor);
+    lk_buf_free(&w->buf);
+    free(w);
+    *wp = NULL;
+}
+
+const lk_config *lk_worker_config(const lk_worker *w)
+{
+    return &w->cfg;
+}
+
+const char *lk_worker_role(const lk_worker *w)
+{
+    return w->role;
+}
+
+int lk_worker_index(const lk_worker *w)
+{
+    return w->index;
+}
+
+const char *lk_worker_run_dir(const lk_worker *w)
+{
+    return w->run_dir;
+}
+
+void lk_worker_endpoint(const lk_worker *w, const char *name, char *out, size_t cap)
+{
+    lk_rundir_endpoint(w->run_dir, name, out, cap);
+}
+
+int lk_worker_orphaned(lk_worker *w)
+{
+    return getppid() != w->supervisor;
+}
+
+int lk_worker_stopping(const lk_worker *w)
+{
+    return g_stop || getppid() != w->supervisor;
+}
+
+int lk_worker_notify(lk_worker *w, const lk_msg_event *e)
+{
+    lk_buf_reset(&w->buf);
+    lk_msg_event_encode(e, &w->buf);
+    return lk_zmq_send(w->to_supervisor, w->buf.data, w->buf.len, ZMQ_DONTWAIT);
+}
+
+void lk_worker_ready(lk_worker *w)
+{
+    lk_msg_event e;
+    lk_msg_event_init(&e, "ready");
+    lk_msg_event_set_str(&e, "role", w->role);
+    lk_msg_event_set_int(&e, "index", w->index);
+    lk_msg_event_set_int(&e, "pid", getpid());
+    lk_worker_notify(w, &e);
+    lk_worker_set_str(w, "state", "running");
+    lk_worker_flush(w);
+    LK_INFO("ready");
+}
+
+void lk_worker_add(lk_worker *w, const char *key, int64_t delta)
+{
+    lk_msg_event_set_int(&w->progress, key, lk_msg_event_get_int(&w->progress, key, 0) + delta);
+}
+
+void lk_worker_set(lk_worker *w, const char *key, int64_t v)
+{
+    lk_msg_event_set_int(&w->progress, key, v);
+}
+
+void lk_worker_set_str(lk_worker *w, const char *key, const char *v)
+{
+    lk_msg_event_set_str(&w->progress, key, v);
+}
+
+void lk_worker_flush(lk_worker *w)
+{
+    lk_msg_event_set_int(&w->progress, "ts_ms", lk_time_now_ms());
+    lk_buf_reset(&w->buf);
+    lk_msg_event_encode(&w->progress, &w->buf);
+    lk_zmq_send(w->to_supervisor, w->buf.data, w->buf.len, ZMQ_DONTWAIT);
+    lk_zmq_send(w->to_monitor, w->buf.data, w->buf.len, ZMQ_DONTWAIT);
+    w->next_beat_ms = lk_time_mono_ms() + HEARTBEAT_MS;
+}
+
+void lk_worker_tick(lk_worker *w)
+{
+    if (lk_time_mono_ms() >= w->next_beat_ms)
+        lk_worker_flush(w);
+}
+
+int lk_zmq_send(zsock_t *s, const void *data, size_t len, int flags)
+{
+    if (zmq_send(zsock_resolve(s), data, len, flags) < 0)
+        return -errno;
+    return 0;
+}
+
+int lk_zmq_recv(zsock_t *s, zmq_msg_t *msg, int timeout_ms)
+{
+    zmq_pollitem_t it = {zsock_resolve(s), 0, ZMQ_POLLIN, 0};
+    int rc = zmq_poll(&it, 1, timeout_ms);
+    if (rc < 0)
+        return -errno;
+    if (rc == 0)
+        return -EAGAIN;
+    if (zmq_msg_recv(msg, zsock_resolve(s), ZMQ_DONTWAIT) < 0)
+        return -errno;
+    return 0;
+}
+
+int lk_zmq_send_blocking(lk_worker *w, zsock_t *s, const void *data, size_t len)
+{
+    for (;;) {
+        zmq_pollitem_t it = {zsock_resolve(s), 0, ZMQ_POLLOUT, 0};
+        int rc = zmq_poll(&it, 1, 100);
+        lk_worker_tick(w);
+        if (rc > 0) {
+            rc = lk_zmq_send(s, data, len, ZMQ_DONTWAIT);
+            if (rc != -EAGAIN)
+                return rc;
+        } else if (rc < 0 && errno != EINTR) {
+            return -errno;
+        }
+        if (lk_worker_orphaned(w))
+            return -ECANCELED;
+    }
+}

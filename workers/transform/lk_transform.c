@@ -1,0 +1,158 @@
+/*
+ * lk_transform — Structured Streaming's per-record stage (stateless, ×N).
+ *
+ * It pulls chunks of raw lines from ingest, parses them into a columnar
+ * raw_events batch with the table schema of the chunk's schema version
+ * (malformed lines → _corrupt_record, mismatches → _rescued_data), derives
+ * the processed_events batch (lk_tables), and pushes both, as one RECORDS
+ * message, to a writer. Batches and buffers are reused across chunks.
+ */
+#include "lk_transform.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lk_json_reader.h"
+#include "lk_log.h"
+#include "lk_state.h"
+#include "lk_tables.h"
+#include "lk_time.h"
+
+typedef struct transform {
+    lk_worker *w;
+    lk_state *st;
+    zsock_t *in, *out;
+    int schema_version;
+    lk_batch *raw, *processed;
+    lk_json_reader *reader;
+    lk_msg_records rec;
+    lk_buf msg;
+    lk_error err;
+} transform;
+
+/* Loads the raw_events schema of version v and (re)builds the batches. */
+static int use_schema(transform *t, int v)
+{
+    if (t->raw && v == t->schema_version)
+        return 0;
+    lk_schema *raw = NULL;
+    if (lk_state_schema_at(t->st, LK_TABLE_RAW, v, &raw, &t->err))
+        return -1;
+    lk_schema *proc = lk_tables_processed_schema(raw);
+    lk_batch_destroy(&t->raw);
+    lk_batch_destroy(&t->processed);
+    t->raw = lk_batch_new(raw);
+    t->processed = lk_batch_new(proc);
+    lk_schema_destroy(&raw);
+    lk_schema_destroy(&proc);
+    t->schema_version = v;
+    LK_INFO("using raw_events schema version=%d", v);
+    return 0;
+}
+
+static int process(transform *t, const void *data, size_t len)
+{
+    lk_msg_chunk c;
+    if (lk_msg_chunk_decode(data, len, &c, &t->err)) {
+        LK_ERROR("dropped a malformed chunk: %s", t->err.msg);
+        lk_worker_add(t->w, "errors", 1);
+        return 0; /* ingest replays the batch when it is not committed */
+    }
+    if (use_schema(t, c.schema_version)) {
+        LK_ERROR("batch=%lld chunk=%d: no raw_events schema version %d: %s",
+                 (long long)c.batch_id, c.chunk_idx, c.schema_version, t->err.msg);
+        return -1;
+    }
+    lk_batch_reset(t->raw);
+    lk_batch_reset(t->processed);
+    const char *slash = strrchr(c.file_path, '/');
+    lk_source_meta meta = {c.file_path, slash ? slash + 1 : c.file_path, c.file_size,
+                           c.file_mtime_us};
+    lk_json_stats st = {0};
+    if (lk_json_reader_parse(t->reader, c.data, c.len, &meta, c.offset, t->raw, &st, &t->err) ||
+        lk_tables_to_processed(t->raw, lk_time_now_us(), t->processed, &t->err)) {
+        LK_ERROR("batch=%lld chunk=%d file=%s offset=%lld: %s", (long long)c.batch_id,
+                 c.chunk_idx, c.file_path, (long long)c.offset, t->err.msg);
+        return -1;
+    }
+    if (st.corrupt)
+        LK_INFO("file=%s offset=%lld lines_from=%lld: %lld corrupt record(s) kept in "
+                "_corrupt_record",
+                c.file_path, (long long)c.offset, (long long)c.first_line, (long long)st.corrupt);
+    t->rec.batch_id = c.batch_id;
+    t->rec.chunk_idx = c.chunk_idx;
+    t->rec.rows_in = st.rows;
+    t->rec.corrupt_rows = st.corrupt;
+    t->rec.rescued_rows = st.rescued;
+    t->rec.n_parts = 2;
+    snprintf(t->rec.parts[0].table, sizeof t->rec.parts[0].table, "%s", LK_TABLE_RAW);
+    t->rec.parts[0].batch = t->raw;
+    snprintf(t->rec.parts[1].table, sizeof t->rec.parts[1].table, "%s", LK_TABLE_PROCESSED);
+    t->rec.parts[1].batch = t->processed;
+    lk_buf_reset(&t->msg);
+    lk_msg_records_encode(&t->rec, &t->msg);
+    if (lk_zmq_send_blocking(t->w, t->out, t->msg.data, t->msg.len))
+        return -1;
+    lk_worker_add(t->w, "chunks", 1);
+    lk_worker_add(t->w, "rows_in", st.rows);
+    lk_worker_add(t->w, "rows_out", lk_batch_nrows(t->processed));
+    lk_worker_add(t->w, "corrupt", st.corrupt);
+    lk_worker_add(t->w, "rescued", st.rescued);
+    lk_worker_add(t->w, "bytes_in", (int64_t)c.len);
+    return 0;
+}
+
+int lk_transform_run(lk_worker *w)
+{
+    transform T, *t = &T;
+    memset(t, 0, sizeof *t);
+    t->w = w;
+    const lk_config *cfg = lk_worker_config(w);
+    char path[2048], ep[1200], name[32];
+    lk_config_state_path(cfg, path, sizeof path);
+    if (lk_state_open(path, &t->st, &t->err)) {
+        LK_ERROR("%s", t->err.msg);
+        return 111;
+    }
+    t->reader = lk_json_reader_new();
+    t->in = zsock_new(ZMQ_PULL);
+    zsock_set_rcvhwm(t->in, 1);
+    lk_worker_endpoint(w, "chunks", ep, sizeof ep);
+    zsock_connect(t->in, "%s", ep);
+    t->out = zsock_new(ZMQ_PUSH);
+    zsock_set_sndhwm(t->out, 2);
+    zsock_set_linger(t->out, 2000);
+    snprintf(name, sizeof name, "records-%d", lk_worker_index(w));
+    lk_worker_endpoint(w, name, ep, sizeof ep);
+    if (zsock_bind(t->out, "%s", ep) < 0) {
+        LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+        return 111;
+    }
+    lk_worker_ready(w);
+    int rc = 0;
+    while (!lk_worker_stopping(w)) {
+        lk_worker_tick(w);
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        int r = lk_zmq_recv(t->in, &msg, 100);
+        if (r == 0 && process(t, zmq_msg_data(&msg), zmq_msg_size(&msg))) {
+            rc = 1; /* the supervisor restarts us; ingest replays */
+            zmq_msg_close(&msg);
+            break;
+        }
+        zmq_msg_close(&msg);
+    }
+    t->rec.parts[0].batch = t->rec.parts[1].batch = NULL;
+    t->rec.n_parts = 0;
+    zsock_destroy(&t->in);
+    zsock_destroy(&t->out);
+    lk_batch_destroy(&t->raw);
+    lk_batch_destroy(&t->processed);
+    lk_json_reader_destroy(&t->reader);
+    lk_state_close(&t->st);
+    lk_buf_free(&t->msg);
+    return rc;
+}

@@ -1,0 +1,215 @@
+/*
+ * lk_writer — encodes record batches into Parquet data files (×N).
+ *
+ * It pulls RECORDS (one columnar batch per table for one chunk) from every
+ * transform, writes one Parquet file per non-empty table part under the
+ * table's directory, and reports the files with their Delta statistics to
+ * the committer (FILES). It never touches the Delta log: a file becomes
+ * part of a table only when the committer commits it, so a writer killed
+ * mid-file leaves an unreferenced file (garbage for vacuum), never a
+ * visible partial one. File names carry batch and chunk plus a random
+ * UUID, so a replayed chunk never overwrites a file a table references.
+ */
+#include "lk_writer.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "lk_delta.h"
+#include "lk_fs.h"
+#include "lk_log.h"
+#include "lk_parquet_writer.h"
+#include "lk_time.h"
+
+#define MAX_TABLES 8
+
+typedef struct table_writer {
+    char table[64];
+    char path[2048];
+    lk_schema *schema;
+    lk_pq_writer *pq;
+} table_writer;
+
+typedef struct writer {
+    lk_worker *w;
+    const lk_config *cfg;
+    zsock_t *in, *out;
+    lk_pq_options opt;
+    table_writer tw[MAX_TABLES];
+    int ntw;
+    lk_msg_records rec;
+    lk_msg_files files;
+    lk_buf msg, stats;
+    lk_error err;
+} writer;
+
+static table_writer *get_table(writer *wr, const char *table, const lk_schema *schema)
+{
+    for (int i = 0; i < wr->ntw; i++) {
+        table_writer *t = &wr->tw[i];
+        if (strcmp(t->table, table))
+            continue;
+        if (!lk_schema_equal(t->schema, schema)) {
+            lk_pq_writer_destroy(&t->pq);
+            lk_schema_destroy(&t->schema);
+            t->schema = lk_schema_clone(schema);
+            t->pq = lk_pq_writer_new(schema, &wr->opt);
+        }
+        return t;
+    }
+    if (wr->ntw == MAX_TABLES)
+        return NULL;
+    table_writer *t = &wr->tw[wr->ntw++];
+    snprintf(t->table, sizeof t->table, "%s", table);
+    lk_config_table_path(wr->cfg, table, t->path, sizeof t->path);
+    t->schema = lk_schema_clone(schema);
+    t->pq = lk_pq_writer_new(schema, &wr->opt);
+    return t;
+}
+
+static void uuid4(char *out, size_t cap)
+{
+    unsigned char b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        uint64_t x = (uint64_t)lk_time_now_us() ^ ((uint64_t)getpid() << 32);
+        for (int i = 0; i < 16; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
+            b[i] = (unsigned char)(x >> 56);
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, cap,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+}
+
+static int write_part(writer *wr, const lk_msg_part *part)
+{
+    uint32_t rows = lk_batch_nrows(part->batch);
+    if (rows == 0)
+        return 0;
+    table_writer *t = get_table(wr, part->table, lk_batch_schema(part->batch));
+    if (!t)
+        return lk_error_set(&wr->err, LK_ELIMIT, "too many tables");
+    if (lk_fs_mkdirs(t->path, &wr->err))
+        return -1;
+    if (wr->files.n_files == LK_MSG_MAX_FILES)
+        return lk_error_set(&wr->err, LK_ELIMIT, "too many files for one chunk");
+    lk_msg_file *f = &wr->files.files[wr->files.n_files];
+    char uuid[40], full[2600];
+    uuid4(uuid, sizeof uuid);
+    snprintf(f->table, sizeof f->table, "%s", part->table);
+    snprintf(f->path, sizeof f->path, "part-%05lld-%05d-%s.c000.%s.parquet",
+             (long long)wr->rec.batch_id, wr->rec.chunk_idx, uuid,
+             wr->opt.codec == LK_PQ_UNCOMPRESSED ? "uncompressed" : lk_pq_codec_name(wr->opt.codec));
+    snprintf(full, sizeof full, "%s/%s", t->path, f->path);
+    lk_pq_file_info info;
+    int rc = lk_pq_writer_open(t->pq, full, &wr->err);
+    if (rc == 0)
+        rc = lk_pq_writer_write(t->pq, part->batch, &wr->err);
+    if (rc == 0)
+        rc = lk_pq_writer_close(t->pq, &info, &wr->err);
+    if (rc) {
+        lk_pq_writer_abort(t->pq);
+        return rc;
+    }
+    lk_buf_reset(&wr->stats);
+    lk_delta_stats_json(&info, &wr->stats);
+    f->size = info.file_size;
+    f->rows = info.num_rows;
+    f->mtime_ms = lk_time_now_ms();
+    f->stats_json = strdup(wr->stats.data ? wr->stats.data : "");
+    wr->files.n_files++;
+    lk_worker_add(wr->w, "files", 1);
+    lk_worker_add(wr->w, "bytes_out", info.file_size);
+    return 0;
+}
+
+static int process(writer *wr, const void *data, size_t len)
+{
+    if (lk_msg_records_decode(data, len, &wr->rec, &wr->err)) {
+        LK_ERROR("dropped a malformed records message: %s", wr->err.msg);
+        lk_worker_add(wr->w, "errors", 1);
+        return 0;
+    }
+    lk_msg_files_clear(&wr->files);
+    wr->files.batch_id = wr->rec.batch_id;
+    wr->files.chunk_idx = wr->rec.chunk_idx;
+    wr->files.rows_in = wr->rec.rows_in;
+    wr->files.corrupt_rows = wr->rec.corrupt_rows;
+    wr->files.rescued_rows = wr->rec.rescued_rows;
+    int64_t rows = 0;
+    for (int i = 0; i < wr->rec.n_parts; i++) {
+        if (write_part(wr, &wr->rec.parts[i])) {
+            LK_ERROR("batch=%lld chunk=%d table=%s: cannot write a data file: %s",
+                     (long long)wr->rec.batch_id, wr->rec.chunk_idx, wr->rec.parts[i].table,
+                     wr->err.msg);
+            return -1;
+        }
+        rows += lk_batch_nrows(wr->rec.parts[i].batch);
+    }
+    lk_buf_reset(&wr->msg);
+    lk_msg_files_encode(&wr->files, &wr->msg);
+    if (lk_zmq_send_blocking(wr->w, wr->out, wr->msg.data, wr->msg.len))
+        return -1;
+    lk_worker_add(wr->w, "chunks", 1);
+    lk_worker_add(wr->w, "rows_in", rows);
+    lk_worker_add(wr->w, "rows_out", rows);
+    return 0;
+}
+
+int lk_writer_run(lk_worker *w)
+{
+    writer WR, *wr = &WR;
+    memset(wr, 0, sizeof *wr);
+    wr->w = w;
+    wr->cfg = lk_worker_config(w);
+    lk_pq_options_default(&wr->opt);
+    if (lk_pq_codec_parse(wr->cfg->tables.compression, &wr->opt.codec)) {
+        LK_ERROR("unknown compression '%s'", wr->cfg->tables.compression);
+        return 100;
+    }
+    wr->opt.zstd_level = wr->cfg->tables.zstd_level;
+    char ep[1200], name[32];
+    wr->in = zsock_new(ZMQ_PULL);
+    zsock_set_rcvhwm(wr->in, 1);
+    for (int i = 0; i < wr->cfg->workers.transform; i++) {
+        snprintf(name, sizeof name, "records-%d", i);
+        lk_worker_endpoint(w, name, ep, sizeof ep);
+        zsock_connect(wr->in, "%s", ep);
+    }
+    wr->out = zsock_new(ZMQ_PUSH);
+    zsock_set_sndhwm(wr->out, 1000);
+    zsock_set_linger(wr->out, 2000);
+    lk_worker_endpoint(w, "committer", ep, sizeof ep);
+    zsock_connect(wr->out, "%s", ep);
+    lk_worker_ready(w);
+    int rc = 0;
+    while (!lk_worker_stopping(w)) {
+        lk_worker_tick(w);
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        int r = lk_zmq_recv(wr->in, &msg, 100);
+        if (r == 0 && process(wr, zmq_msg_data(&msg), zmq_msg_size(&msg))) {
+            rc = 1; /* restarted by the supervisor; the batch is replayed */
+            zmq_msg_close(&msg);
+            break;
+        }
+        zmq_msg_close(&msg);
+    }
+    for (int i = 0; i < wr->ntw; i++) {
+        lk_pq_writer_destroy(&wr->tw[i].pq);
+        lk_schema_destroy(&wr->tw[i].schema);
+    }
+    lk_msg_records_clear(&wr->rec);
+    lk_msg_files_clear(&wr->files);
+    zsock_destroy(&wr->in);
+    zsock_destroy(&wr->out);
+    lk_buf_free(&wr->msg);
+    lk_buf_free(&wr->stats);
+    return rc;
+}
