@@ -17,6 +17,7 @@
 #include "lk_log.h"
 #include "lk_monitor.h"
 #include "lk_supervisor.h"
+#include "lk_table_cli.h"
 #include "lk_transform.h"
 #include "lk_worker.h"
 #include "lk_writer.h"
@@ -30,6 +31,8 @@ static void usage(FILE *f)
             "  lakesupd start  [-c lakesup.yml] [--trigger continuous|available-now]\n"
             "  lakesupd stop   [-c lakesup.yml] [--timeout SECONDS]\n"
             "  lakesupd status [-c lakesup.yml] [--json]\n"
+            "  lakesupd table list [-c lakesup.yml]\n"
+            "  lakesupd table read TABLE|--path DIR [--limit N] [--columns a,b] [-c lakesup.yml]\n"
             "  lakesupd version\n"
             "\n"
             "Without -c, built-in defaults are used: source ./incoming, checkpoints\n"
@@ -144,6 +147,20 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         return 0;
+    }
+    if (!strcmp(cmd, "table")) {
+        /* table sub-commands parse their own options; -c is found here */
+        const char *config = NULL;
+        for (int i = 2; i + 1 < argc; i++)
+            if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config"))
+                config = argv[i + 1];
+        args ta = {0};
+        ta.config = config;
+        lk_config tcfg;
+        int trc = load_config(&ta, &tcfg);
+        if (trc)
+            return trc;
+        return lk_table_cli(&tcfg, argc - 2, argv + 2);
     }
     args a = {0};
     a.timeout_s = 60;

@@ -1,0 +1,178 @@
+/* lk_table_cli — `lakesupd table` sub-commands; see lk_table_cli.h. */
+#include "lk_table_cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lk_delta.h"
+#include "lk_parquet_reader.h"
+#include "lk_rowjson.h"
+#include "lk_supervisor.h"
+#include "lk_tables.h"
+
+static const char *g_tables[] = {LK_TABLE_RAW, LK_TABLE_PROCESSED, LK_TABLE_METRICS};
+
+/* Percent-decodes a log path (RFC 2396, as Delta writes them). */
+static void url_decode(const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; in[i] && o + 1 < cap; i++) {
+        if (in[i] == '%' && in[i + 1] && in[i + 2]) {
+            char hex[3] = {in[i + 1], in[i + 2], 0};
+            out[o++] = (char)strtol(hex, NULL, 16);
+            i += 2;
+        } else {
+            out[o++] = in[i];
+        }
+    }
+    out[o] = '\0';
+}
+
+static int cmd_list(const lk_config *cfg)
+{
+    printf("%-18s %8s %6s %12s %12s  %s\n", "TABLE", "VERSION", "FILES", "ROWS", "BYTES", "PATH");
+    for (size_t t = 0; t < sizeof g_tables / sizeof g_tables[0]; t++) {
+        char path[2048];
+        lk_config_table_path(cfg, g_tables[t], path, sizeof path);
+        lk_delta_table *dt = NULL;
+        lk_error err;
+        if (lk_delta_open(path, &dt, &err)) {
+            printf("%-18s %s\n", g_tables[t], err.msg);
+            continue;
+        }
+        int64_t bytes = 0;
+        for (int i = 0; i < lk_delta_nfiles(dt); i++)
+            bytes += lk_delta_file_at(dt, i)->size;
+        if (lk_delta_version(dt) >= 0)
+            printf("%-18s %8lld %6d %12lld %12lld  %s\n", g_tables[t],
+                   (long long)lk_delta_version(dt), lk_delta_nfiles(dt),
+                   (long long)lk_delta_num_records(dt), (long long)bytes, path);
+        lk_delta_destroy(&dt);
+    }
+    return LK_EXIT_OK;
+}
+
+static int cmd_read(const lk_config *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {{"limit", required_argument, 0, 'l'},
+                                         {"columns", required_argument, 0, 'C'},
+                                         {"path", required_argument, 0, 'p'},
+                                         {"config", required_argument, 0, 'c'},
+                                         {0, 0, 0, 0}};
+    long long limit = -1;
+    const char *columns = NULL, *path = NULL;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'l': limit = atoll(optarg); break;
+        case 'C': columns = optarg; break;
+        case 'p': path = optarg; break;
+        case 'c': break;
+        default: return LK_EXIT_USAGE;
+        }
+    }
+    char table_path[2048];
+    if (path) {
+        snprintf(table_path, sizeof table_path, "%s", path);
+    } else if (optind < argc) {
+        lk_config_table_path(cfg, argv[optind], table_path, sizeof table_path);
+    } else {
+        fprintf(stderr, "lakesupd table read: name a table or --path DIR\n");
+        return LK_EXIT_USAGE;
+    }
+    lk_error err;
+    lk_delta_table *dt = NULL;
+    if (lk_delta_open(table_path, &dt, &err)) {
+        fprintf(stderr, "lakesupd: %s\n", err.msg);
+        return LK_EXIT_FAILURE;
+    }
+    if (lk_delta_version(dt) < 0) {
+        fprintf(stderr, "lakesupd: no Delta table at %s\n", table_path);
+        lk_delta_destroy(&dt);
+        return LK_EXIT_FAILURE;
+    }
+    const lk_schema *schema = lk_delta_schema(dt);
+    lk_buf out = LK_BUF_INIT;
+    long long printed = 0;
+    int rc = LK_EXIT_OK;
+    for (int i = 0; i < lk_delta_nfiles(dt) && (limit < 0 || printed < limit); i++) {
+        char rel[2048], full[4200];
+        url_decode(lk_delta_file_at(dt, i)->path, rel, sizeof rel);
+        if (rel[0] == '/')
+            snprintf(full, sizeof full, "%s", rel);
+        else
+            snprintf(full, sizeof full, "%s/%s", table_path, rel);
+        lk_pq_reader *r = NULL;
+        if (lk_pq_reader_open(full, &r, &err)) {
+            fprintf(stderr, "lakesupd: %s\n", err.msg);
+            rc = LK_EXIT_FAILURE;
+            break;
+        }
+        /* projection: the requested columns (or the table's), in order, by
+           name in this file; a column the file lacks is absent from it */
+        const lk_schema *fs = lk_pq_reader_schema(r);
+        int idx[512], n = 0;
+        char want[4096];
+        snprintf(want, sizeof want, "%s", columns ? columns : "");
+        if (columns) {
+            char *save = NULL;
+            for (char *tok = strtok_r(want, ",", &save); tok && n < 512;
+                 tok = strtok_r(NULL, ",", &save)) {
+                int k = lk_schema_find(fs, tok);
+                if (k < 0 && (!schema || lk_schema_find(schema, tok) < 0)) {
+                    fprintf(stderr, "lakesupd: no column '%s' in %s\n", tok, table_path);
+                    lk_pq_reader_destroy(&r);
+                    lk_delta_destroy(&dt);
+                    lk_buf_free(&out);
+                    return LK_EXIT_USAGE;
+                }
+                if (k >= 0)
+                    idx[n++] = k;
+            }
+        } else {
+            for (int k = 0; k < lk_schema_nfields(fs) && n < 512; k++)
+                idx[n++] = k;
+        }
+        lk_batch *b = NULL;
+        for (int g = 0; g < lk_pq_reader_num_row_groups(r) && (limit < 0 || printed < limit);
+             g++) {
+            if (lk_pq_reader_read_row_group(r, g, idx, n, &b, &err)) {
+                fprintf(stderr, "lakesupd: %s\n", err.msg);
+                rc = LK_EXIT_FAILURE;
+                break;
+            }
+            for (uint32_t row = 0; row < lk_batch_nrows(b) && (limit < 0 || printed < limit);
+                 row++, printed++) {
+                lk_buf_reset(&out);
+                lk_rowjson_append(b, row, &out);
+                lk_buf_putc(&out, '\n');
+                fwrite(out.data, 1, out.len, stdout);
+            }
+        }
+        lk_batch_destroy(&b);
+        lk_pq_reader_destroy(&r);
+        if (rc)
+            break;
+    }
+    lk_buf_free(&out);
+    lk_delta_destroy(&dt);
+    return rc;
+}
+
+int lk_table_cli(const lk_config *cfg, int argc, char **argv)
+{
+    if (argc < 1) {
+        fprintf(stderr, "usage: lakesupd table list | read T [--limit N] [--columns a,b] "
+                        "[--path DIR]\n");
+        return LK_EXIT_USAGE;
+    }
+    if (!strcmp(argv[0], "list"))
+        return cmd_list(cfg);
+    if (!strcmp(argv[0], "read"))
+        return cmd_read(cfg, argc, argv);
+    fprintf(stderr, "lakesupd table: unknown sub-command '%s'\n", argv[0]);
+    return LK_EXIT_USAGE;
+}

@@ -1,0 +1,16 @@
+/*
+ * lk_table_cli — `lakesupd table ...`: look at the pipeline's Delta tables
+ * (or any Delta table by --path) with lakesupd's own reader.
+ *   table list                          version, files, rows, bytes per table
+ *   table read T [--limit N] [--columns a,b] [--path DIR]
+ *                                       rows as JSON lines (latest version)
+ */
+#ifndef LK_TABLE_CLI_H
+#define LK_TABLE_CLI_H
+
+#include "lk_config.h"
+
+/* argv[0] is the sub-command ("list", "read", ...). Returns an exit code. */
+int lk_table_cli(const lk_config *cfg, int argc, char **argv);
+
+#endif

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs what is needed, builds twice
+# (normal, and AddressSanitizer + UndefinedBehaviorSanitizer), runs the unit
+# tests on both builds and the end-to-end tests (real daemon, real files,
+# DuckDB as the independent reader) on both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+deploy/install-deps.sh --test
+
+echo "== build (RelWithDebInfo)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$JOBS"
+echo "== build (ASan + UBSan)"
+cmake -S . -B build-asan -DLK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j"$JOBS"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+echo "== unit tests (normal build)"
+(cd build && ctest --output-on-failure -j"$JOBS")
+echo "== unit tests (ASan + UBSan)"
+(cd build-asan && ctest --output-on-failure -j"$JOBS")
+
+echo "== end-to-end tests (normal build)"
+LAKESUPD_BIN="$ROOT/build/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" \
+  node --test --test-concurrency=1 tests/e2e/
+echo "== end-to-end tests (ASan + UBSan build)"
+LAKESUPD_BIN="$ROOT/build-asan/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" LK_E2E_QUICK=1 \
+  node --test --test-concurrency=1 tests/e2e/
+echo "== all tests passed"
