@@ -1,0 +1,135 @@
+// Helpers for end-to-end tests: run the real lakesupd binary on real files
+// in a temporary directory, and the project's own generator.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(here, '..', '..', '..');
+export const LAKESUPD = process.env.LAKESUPD_BIN || path.join(ROOT, 'build', 'lakesupd');
+export const LK_GEN = process.env.LK_GEN_BIN || path.join(ROOT, 'build', 'lk_gen');
+export const VERIFY = path.join(ROOT, 'tests', 'e2e', 'verify.mjs');
+export const QUICK = !!process.env.LK_E2E_QUICK;
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A fresh working directory with a config; returns {dir, config, tables}. */
+export function workspace(name, { transform = 2, writer = 2, extra = '' } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lk-e2e-${name}-`));
+  const config = path.join(dir, 'lakesup.yml');
+  fs.mkdirSync(path.join(dir, 'incoming'));
+  fs.writeFileSync(
+    config,
+    `pipeline: e2e_${name}\n` +
+      `source_path: ${dir}/incoming\n` +
+      `checkpoint_path: ${dir}/checkpoints\n` +
+      `warehouse_path: ${dir}/lakehouse\n` +
+      `workers:\n  transform: ${transform}\n  writer: ${writer}\n` +
+      extra
+  );
+  const tables = path.join(dir, 'lakehouse', 'main', 'streaming');
+  return { dir, config, tables, input: path.join(dir, 'incoming') };
+}
+
+/** Runs lk_gen; returns its stdout. */
+export function gen(args) {
+  const r = spawnSync(LK_GEN, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`lk_gen ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Runs a lakesupd command to completion. */
+export function run(args, { timeoutMs = 180000, env = {} } = {}) {
+  const r = spawnSync(LAKESUPD, args, {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, ...env },
+  });
+  return { code: r.status, signal: r.signal, stdout: r.stdout || '', stderr: r.stderr || '' };
+}
+
+/** Starts `lakesupd start` in the background; returns {child, logs(), exited}. */
+export function startDaemon(args, env = {}) {
+  const child = spawn(LAKESUPD, ['start', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal }))
+  );
+  return { child, logs: () => out, exited };
+}
+
+/** Polls fn until it returns a truthy value or the timeout passes. */
+export async function until(fn, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
+}
+
+/** `lakesupd status --json` parsed, or null when not running. */
+export function status(config) {
+  const r = run(['status', '-c', config, '--json'], { timeoutMs: 10000 });
+  if (r.code !== 0) return null;
+  return JSON.parse(r.stdout);
+}
+
+/** Runs the independent DuckDB verifier; returns {code, out}. */
+export function verify(table, input, kind) {
+  const r = spawnSync(process.execPath, [VERIFY, '--table', table, '--input', input, '--kind', kind], {
+    encoding: 'utf8',
+    timeout: 300000,
+  });
+  return { code: r.status, out: (r.stdout || '') + (r.stderr || '') };
+}
+
+/** Counts the input lines that are events and corrupt lines (as lk_gen writes them). */
+export function countInput(dir) {
+  let events = 0, corrupt = 0;
+  for (const f of fs.readdirSync(dir)) {
+    if (!f.endsWith('.jsonl')) continue;
+    for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const v = JSON.parse(line);
+        if (v && typeof v === 'object' && !Array.isArray(v) && v.event_id) events++;
+        else corrupt++;
+      } catch {
+        corrupt++;
+      }
+    }
+  }
+  return { events, corrupt };
+}
+
+/** Pids of the direct children of pid with their command lines. */
+export function children(pid) {
+  const out = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const st = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== pid) continue;
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      out.push({ pid: Number(p), cmd });
+    } catch {
+      /* the process went away */
+    }
+  }
+  return out;
+}

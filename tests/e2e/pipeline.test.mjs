@@ -1,0 +1,159 @@
+// End-to-end tests of the walking skeleton: the real process tree on real
+// files, and the tables checked by an independent reader (DuckDB plus a
+// Delta log replay written in JavaScript, tests/e2e/lib/).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import {
+  QUICK, children, countInput, gen, run, startDaemon, status, until, verify, workspace,
+} from './lib/daemon.mjs';
+
+const FILES = QUICK ? 4 : 12;
+const ROWS = QUICK ? 1500 : 2500;
+
+function assertVerified(ws, kind) {
+  const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), ws.input, kind);
+  assert.equal(v.code, 0, `verify ${kind} failed:\n${v.out}`);
+}
+
+function deltaVersions(table) {
+  const log = path.join(table, '_delta_log');
+  return fs.readdirSync(log).filter((f) => /^\d{20}\.json$/.test(f)).length;
+}
+
+test('available-now: every event exactly once in raw_events and processed_events', () => {
+  const ws = workspace('avail');
+  gen(['--out', ws.input, '--files', String(FILES), '--rows', String(ROWS), '--seed', '7',
+       '--corrupt-every', '397', '--empty-every', '211']);
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, `start failed (${r.code}):\n${r.stderr}`);
+  assert.match(r.stderr, /INFO supervisor\[0\] \d+: all \d+ workers ready/);
+  assert.match(r.stderr, /INFO committer\[0\] \d+: committed batch=0 table=raw_events version=0/);
+  assertVerified(ws, 'raw');
+  assertVerified(ws, 'processed');
+
+  // a second available-now run with nothing new commits nothing
+  const before = deltaVersions(path.join(ws.tables, 'raw_events'));
+  const r2 = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.equal(deltaVersions(path.join(ws.tables, 'raw_events')), before);
+
+  // new files are picked up incrementally by the next run
+  gen(['--out', ws.input, '--files', '2', '--rows', '500', '--seed', '8', '--start-id', '9000000',
+       '--prefix', 'more']);
+  const r3 = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r3.code, 0, r3.stderr);
+  assert.ok(deltaVersions(path.join(ws.tables, 'raw_events')) > before);
+  assertVerified(ws, 'raw');
+  assertVerified(ws, 'processed');
+
+  // our own reader agrees on the row count
+  const list = run(['table', 'list', '-c', ws.config]);
+  assert.equal(list.code, 0, list.stderr);
+  const { events, corrupt } = countInput(ws.input);
+  const rawLine = list.stdout.split('\n').find((l) => l.startsWith('raw_events'));
+  assert.equal(Number(rawLine.trim().split(/\s+/)[3]), events + corrupt, list.stdout);
+  const read = run(['table', 'read', 'processed_events', '-c', ws.config, '--limit', '3']);
+  assert.equal(read.code, 0, read.stderr);
+  const rows = read.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(rows.length, 3);
+  assert.ok(rows[0].event_id && rows[0].device_os && rows[0].processed_at, read.stdout);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('continuous: process tree, status, second instance refused, files while running, stop', async () => {
+  const ws = workspace('cont');
+  const d = startDaemon(['-c', ws.config]);
+  try {
+    const st = await until(() => {
+      const s = status(ws.config);
+      return s && s.workers.length === 7 && s.workers.every((w) => w.state === 'running') && s;
+    }, 20000, 'all workers running');
+    assert.deepEqual(st.workers.map((w) => w.role).sort(),
+      ['committer', 'ingest', 'monitor', 'transform', 'transform', 'writer', 'writer']);
+
+    // ps shows the tree: every worker a direct child, its role in argv
+    const kids = children(d.child.pid).filter((k) => k.cmd[1] === 'worker');
+    assert.equal(kids.length, 7, JSON.stringify(kids));
+    for (const w of st.workers)
+      assert.ok(kids.some((k) => k.pid === w.pid && k.cmd[2] === w.role && k.cmd[3] === String(w.index)));
+
+    // a second instance on the same checkpoint is refused, naming the pid
+    const second = run(['start', '-c', ws.config], { timeoutMs: 10000 });
+    assert.notEqual(second.code, 0);
+    assert.match(second.stderr, new RegExp(`pid ${d.child.pid}`));
+
+    // files dropped in while running appear in the tables
+    gen(['--out', ws.input, '--files', '3', '--rows', String(ROWS), '--seed', '11']);
+    const { events } = countInput(ws.input);
+    await until(() => {
+      const s = status(ws.config);
+      const t = s && s.tables.find((x) => x.name === 'processed_events');
+      return t && t.rows === events;
+    }, 60000, `${events} rows in processed_events`);
+    gen(['--out', ws.input, '--files', '2', '--rows', '700', '--seed', '12', '--start-id', '5000000',
+         '--prefix', 'late']);
+    const total = countInput(ws.input).events;
+    await until(() => {
+      const s = status(ws.config);
+      const t = s && s.tables.find((x) => x.name === 'processed_events');
+      return t && t.rows === total;
+    }, 60000, `${total} rows in processed_events`);
+
+    const stop = run(['stop', '-c', ws.config]);
+    assert.equal(stop.code, 0, stop.stderr);
+    const ex = await d.exited;
+    assert.equal(ex.code, 0, d.logs());
+    assert.equal(status(ws.config), null);
+    assertVerified(ws, 'raw');
+    assertVerified(ws, 'processed');
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('a killed transform and writer are restarted and nothing is lost or doubled', async () => {
+  const ws = workspace('kill');
+  gen(['--out', ws.input, '--files', String(FILES), '--rows', String(ROWS), '--seed', '21']);
+  const d = startDaemon(['-c', ws.config]);
+  try {
+    const st = await until(() => {
+      const s = status(ws.config);
+      return s && s.workers.every((w) => w.state === 'running') && s;
+    }, 20000, 'all workers running');
+    for (const role of ['transform', 'writer']) {
+      const w = st.workers.find((x) => x.role === role);
+      process.kill(w.pid, 'SIGKILL');
+      await until(() => {
+        const s = status(ws.config);
+        const x = s && s.workers.find((y) => y.role === role && y.index === w.index);
+        return x && x.restarts >= 1 && x.state === 'running' && x.pid !== w.pid;
+      }, 20000, `${role} restarted`);
+    }
+    const { events } = countInput(ws.input);
+    await until(() => {
+      const s = status(ws.config);
+      const t = s && s.tables.find((x) => x.name === 'processed_events');
+      return t && t.rows >= events;
+    }, 90000, `${events} rows`);
+    assert.equal(run(['stop', '-c', ws.config]).code, 0);
+    assert.equal((await d.exited).code, 0, d.logs());
+    assertVerified(ws, 'raw');
+    assertVerified(ws, 'processed');
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('a bad configuration fails before any worker starts, naming file, line and key', () => {
+  const ws = workspace('badcfg', { extra: 'workers_typo: 3\n' });
+  const r = run(['start', '-c', ws.config], { timeoutMs: 10000 });
+  assert.equal(r.code, 100);
+  assert.match(r.stderr, new RegExp(`${ws.config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+`));
+  assert.match(r.stderr, /workers_typo/);
+  assert.doesNotMatch(r.stderr, /started worker/);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
