@@ -33,6 +33,11 @@
 #define HEALTHY_RESET_MS 10000
 #define READY_TIMEOUT_MS 15000
 #define STOP_TIMEOUT_MS 30000
+/* restart intensity (Erlang/OTP): more than this many restarts of one role
+   within the period means a crash loop: the supervisor gives up and exits
+   non-zero, so that systemd (or the operator) decides */
+#define INTENSITY_MAX 5
+#define INTENSITY_PERIOD_MS 30000
 
 typedef enum child_state {
     CHILD_DOWN = 0,     /* not running; restart at next_start_ms */
@@ -51,7 +56,9 @@ typedef struct child {
     int restarts;
     int64_t started_ms, next_start_ms, backoff_ms;
     char last_exit[128];
-    lk_msg_event progress; /* latest heartbeat */
+    char last_log[256];                 /* the worker's last WARN/ERROR line, if reported */
+    int64_t restart_ms[INTENSITY_MAX + 1]; /* times of the latest restarts (ring) */
+    lk_msg_event progress;              /* latest heartbeat */
 } child;
 
 typedef struct sup {
@@ -207,6 +214,9 @@ static void handle_event(sup *s, const void *data, size_t len)
             c->state = CHILD_RUNNING;
     } else if (!strcmp(e.name, "progress")) {
         c->progress = e;
+        const char *le = lk_msg_event_get_str(&e, "last_error");
+        if (le && *le)
+            snprintf(c->last_log, sizeof c->last_log, "%s", le);
     }
 }
 
@@ -249,7 +259,21 @@ static void reap(sup *s, int shutting_down)
         c->next_start_ms = now + delay;
         c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
         c->state = CHILD_DOWN;
+        c->restart_ms[c->restarts % (INTENSITY_MAX + 1)] = now;
         c->restarts++;
+        int recent = 0;
+        for (int k = 0; k <= INTENSITY_MAX && k < c->restarts; k++)
+            recent += now - c->restart_ms[k] <= INTENSITY_PERIOD_MS;
+        if (recent > INTENSITY_MAX) {
+            LK_ERROR("worker role=%s index=%d crash-loops: %d restarts in %d s, last %s, last "
+                     "error: %s; giving up",
+                     c->role, c->index, recent, INTENSITY_PERIOD_MS / 1000, c->last_exit,
+                     c->last_log[0] ? c->last_log : "(none reported)");
+            c->state = CHILD_EXITED;
+            s->failed = 1;
+            s->done = 1;
+            continue;
+        }
         lk_log(clean ? LK_LOG_WARN : LK_LOG_ERROR,
                "worker role=%s index=%d pid=%d exited unexpectedly: %s; restart %d in %lld ms",
                c->role, c->index, (int)pid, c->last_exit, c->restarts, (long long)delay);

@@ -183,6 +183,8 @@ void lk_worker_set_str(lk_worker *w, const char *key, const char *v)
 void lk_worker_flush(lk_worker *w)
 {
     lk_msg_event_set_int(&w->progress, "ts_ms", lk_time_now_ms());
+    if (*lk_log_last_error())
+        lk_msg_event_set_str(&w->progress, "last_error", lk_log_last_error());
     lk_buf_reset(&w->buf);
     lk_msg_event_encode(&w->progress, &w->buf);
     lk_zmq_send(w->to_supervisor, w->buf.data, w->buf.len, ZMQ_DONTWAIT);
