@@ -338,3 +338,90 @@ void lk_col_append_list(lk_col *c)
     set_valid(c);
     c->offsets[++c->len] = c->children[0].len;
 }
+
+void lk_col_truncate(lk_col *c, uint32_t len)
+{
+    if (len >= c->len)
+        return;
+    if (c->validity)
+        for (uint32_t i = len; i < c->len; i++) {
+            if (lk_col_is_null(c, i))
+                c->null_count--;
+            c->validity[i >> 3] |= (uint8_t)(1u << (i & 7));
+        }
+    switch (c->field->type) {
+    case LK_TYPE_STRING:
+    case LK_TYPE_BINARY: c->data_len = c->offsets[len]; break;
+    case LK_TYPE_STRUCT:
+        for (int i = 0; i < c->n_children; i++)
+            lk_col_truncate(&c->children[i], len);
+        break;
+    case LK_TYPE_ARRAY:
+    case LK_TYPE_MAP:
+        for (int i = 0; i < c->n_children; i++)
+            lk_col_truncate(&c->children[i], c->offsets[len]);
+        break;
+    default: break;
+    }
+    c->len = len;
+}
+
+void lk_col_append_range(lk_col *dst, const lk_col *src, uint32_t start, uint32_t count)
+{
+    if (count == 0)
+        return;
+    uint32_t base = dst->len;
+    size_t dbytes = 0;
+    if (src->field->type == LK_TYPE_STRING || src->field->type == LK_TYPE_BINARY)
+        dbytes = src->offsets[start + count] - src->offsets[start];
+    lk_col_reserve(dst, count, dbytes);
+    if (src->validity) {
+        for (uint32_t i = 0; i < count; i++) {
+            if (lk_col_is_null(src, start + i)) {
+                if (!dst->validity) {
+                    lk_col_ensure_validity(dst);
+                    lk_col_reserve(dst, count, 0);
+                }
+                dst->validity[(base + i) >> 3] &= (uint8_t) ~(1u << ((base + i) & 7));
+                dst->null_count++;
+            } else if (dst->validity) {
+                dst->validity[(base + i) >> 3] |= (uint8_t)(1u << ((base + i) & 7));
+            }
+        }
+    } else if (dst->validity) {
+        for (uint32_t i = 0; i < count; i++)
+            dst->validity[(base + i) >> 3] |= (uint8_t)(1u << ((base + i) & 7));
+    }
+    if (dst->elem_size)
+        memcpy((char *)dst->values + (size_t)base * dst->elem_size,
+               (const char *)src->values + (size_t)start * src->elem_size,
+               (size_t)count * dst->elem_size);
+    switch (src->field->type) {
+    case LK_TYPE_STRING:
+    case LK_TYPE_BINARY: {
+        uint32_t s0 = src->offsets[start];
+        memcpy(dst->data + dst->data_len, src->data + s0, dbytes);
+        uint32_t d0 = (uint32_t)dst->data_len;
+        for (uint32_t i = 1; i <= count; i++)
+            dst->offsets[base + i] = d0 + (src->offsets[start + i] - s0);
+        dst->data_len += dbytes;
+        break;
+    }
+    case LK_TYPE_STRUCT:
+        for (int i = 0; i < src->n_children; i++)
+            lk_col_append_range(&dst->children[i], &src->children[i], start, count);
+        break;
+    case LK_TYPE_ARRAY:
+    case LK_TYPE_MAP: {
+        uint32_t s0 = src->offsets[start], s1 = src->offsets[start + count];
+        uint32_t d0 = dst->n_children ? dst->children[0].len : 0;
+        for (int i = 0; i < src->n_children; i++)
+            lk_col_append_range(&dst->children[i], &src->children[i], s0, s1 - s0);
+        for (uint32_t i = 1; i <= count; i++)
+            dst->offsets[base + i] = d0 + (src->offsets[start + i] - s0);
+        break;
+    }
+    default: break;
+    }
+    dst->len += count;
+}

@@ -89,6 +89,12 @@ void lk_col_append_struct(lk_col *c);
    children, then calls this to close the slot at the children's length. */
 void lk_col_append_list(lk_col *c);
 
+/* Drops every slot from len on (and what they hold in children); used to
+   roll back a partly appended row. */
+void lk_col_truncate(lk_col *c, uint32_t len);
+/* Appends slots [start, start+count) of src (same field type) to dst. */
+void lk_col_append_range(lk_col *dst, const lk_col *src, uint32_t start, uint32_t count);
+
 /* Makes room for n more slots and data_bytes more bytes. */
 void lk_col_reserve(lk_col *c, uint32_t n, size_t data_bytes);
 /* Allocates the validity bitmap (all valid) if the column has none. */
