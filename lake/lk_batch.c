@@ -196,15 +196,19 @@ void lk_col_reserve(lk_col *c, uint32_t n, size_t data_bytes)
             c->offsets = xrealloc(c->offsets, ((size_t)cap + 1) * sizeof(uint32_t));
         c->cap = cap;
     }
-    if (c->validity && (need + 7) / 8 > c->validity_cap) {
+    /* the bitmap always covers the whole capacity: appends below cap skip
+       this function */
+    uint32_t vneed = ((c->cap > need ? c->cap : need) + 7) / 8;
+    if (c->validity && vneed > c->validity_cap) {
         uint32_t vc = c->validity_cap ? c->validity_cap : 8;
-        while (vc < (need + 7) / 8)
+        while (vc < vneed)
             vc *= 2;
         c->validity = xrealloc(c->validity, vc);
         memset(c->validity + c->validity_cap, 0xff, vc - c->validity_cap);
         c->validity_cap = vc;
     }
-    if (c->data_len + data_bytes > c->data_cap) {
+    int has_data = c->field->type == LK_TYPE_STRING || c->field->type == LK_TYPE_BINARY;
+    if (c->data_len + data_bytes > c->data_cap || (has_data && !c->data)) {
         size_t dc = c->data_cap ? c->data_cap : 256;
         while (dc < c->data_len + data_bytes)
             dc *= 2;
@@ -242,7 +246,19 @@ static inline void set_valid(lk_col *c)
         c->validity[c->len >> 3] |= (uint8_t)(1u << (c->len & 7));
 }
 
+static void append_null(lk_col *c, int deep);
+
 void lk_col_append_null(lk_col *c)
+{
+    append_null(c, 1);
+}
+
+void lk_col_append_null_shallow(lk_col *c)
+{
+    append_null(c, 0);
+}
+
+static void append_null(lk_col *c, int deep)
 {
     if (!c->validity) {
         lk_col_reserve(c, 1, 0);
@@ -258,7 +274,7 @@ void lk_col_append_null(lk_col *c)
                            : (c->n_children ? c->children[0].len : 0);
         c->offsets[c->len + 1] = end;
     }
-    if (c->field->type == LK_TYPE_STRUCT)
+    if (deep && c->field->type == LK_TYPE_STRUCT)
         for (int i = 0; i < c->n_children; i++)
             lk_col_append_null(&c->children[i]);
     c->len++;
@@ -400,7 +416,8 @@ void lk_col_append_range(lk_col *dst, const lk_col *src, uint32_t start, uint32_
     case LK_TYPE_STRING:
     case LK_TYPE_BINARY: {
         uint32_t s0 = src->offsets[start];
-        memcpy(dst->data + dst->data_len, src->data + s0, dbytes);
+        if (dbytes)
+            memcpy(dst->data + dst->data_len, src->data + s0, dbytes);
         uint32_t d0 = (uint32_t)dst->data_len;
         for (uint32_t i = 1; i <= count; i++)
             dst->offsets[base + i] = d0 + (src->offsets[start + i] - s0);

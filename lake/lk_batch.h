@@ -71,6 +71,9 @@ void lk_batch_set_nrows(lk_batch *b, uint32_t n);
 /* ---- column builders ---- */
 uint32_t lk_col_elem_size(const lk_field *f);
 void lk_col_append_null(lk_col *c);
+/* A null slot that leaves a struct's children alone (the caller gives each
+   child its slot): for decoders that fill columns one leaf at a time. */
+void lk_col_append_null_shallow(lk_col *c);
 /* Appends nulls until c->len == len. */
 void lk_col_pad(lk_col *c, uint32_t len);
 void lk_col_append_bool(lk_col *c, int v);

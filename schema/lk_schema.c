@@ -156,6 +156,16 @@ lk_field *lk_schema_add(lk_schema *s, const char *name, lk_type type, int nullab
     return &s->fields[s->n++];
 }
 
+lk_field *lk_schema_add_copy(lk_schema *s, const lk_field *f)
+{
+    lk_field *nf = realloc(s->fields, (size_t)(s->n + 1) * sizeof(lk_field));
+    if (!nf)
+        abort();
+    s->fields = nf;
+    field_copy(&s->fields[s->n], f);
+    return &s->fields[s->n++];
+}
+
 lk_field *lk_field_add_child(lk_field *p, const char *name, lk_type type, int nullable)
 {
     lk_field *nf = realloc(p->children, (size_t)(p->n_children + 1) * sizeof(lk_field));
@@ -405,7 +415,7 @@ static int parse_type(yajl_val v, lk_field *f, lk_error *err)
             abort();
         for (size_t i = 0; i < n; i++) {
             int rc = parse_field(fields->u.array.values[i], &f->children[i], err);
-            f->n_children = (int)i + (rc == 0);
+            f->n_children = (int)i + 1; /* a failed child is freed too */
             if (rc)
                 return rc;
         }

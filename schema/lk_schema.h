@@ -60,6 +60,8 @@ const lk_field *lk_schema_find_path(const lk_schema *s, const char *path);
 
 /* Appends a top-level field; returns it (owned by s; valid until the next add). */
 lk_field *lk_schema_add(lk_schema *s, const char *name, lk_type type, int nullable);
+/* Appends a deep copy of f as a top-level field; returns it. */
+lk_field *lk_schema_add_copy(lk_schema *s, const lk_field *f);
 /* Appends a child to a struct/array/map field; returns it. */
 lk_field *lk_field_add_child(lk_field *parent, const char *name, lk_type type, int nullable);
 /* Mutable access to a top-level field (schema building only). */

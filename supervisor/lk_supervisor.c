@@ -45,6 +45,7 @@ typedef enum child_state {
     CHILD_RUNNING = 2,
     CHILD_STOPPING = 3, /* SIGTERM sent */
     CHILD_EXITED = 4,   /* exited during shutdown: not restarted */
+    CHILD_NEW = 5,      /* not started yet (its start group comes later) */
 } child_state;
 
 typedef struct child {
@@ -100,6 +101,7 @@ static void add_child(sup *s, const char *role, int index, int group)
     snprintf(c->role, sizeof c->role, "%s", role);
     c->index = index;
     c->group = group;
+    c->state = CHILD_NEW;
     c->backoff_ms = BACKOFF_MIN_MS;
     lk_msg_event_init(&c->progress, "progress");
 }
@@ -299,6 +301,7 @@ static const char *state_name(child_state st)
     case CHILD_STARTING: return "starting";
     case CHILD_RUNNING: return "running";
     case CHILD_STOPPING: return "stopping";
+    case CHILD_NEW: return "not started";
     default: return "stopped";
     }
 }

@@ -123,6 +123,26 @@ START_TEST(many_rows_grow)
 }
 END_TEST
 
+/* A null early, then growth by doubling: the bitmap must follow the
+   capacity, not the requested length (a heap overflow found by ASan). */
+START_TEST(validity_follows_capacity)
+{
+    lk_schema *s = lk_schema_new();
+    lk_schema_add(s, "s", LK_TYPE_STRING, 1);
+    lk_batch *b = lk_batch_new(s);
+    lk_col *c = lk_batch_col(b, 0);
+    lk_col_append_null(c);
+    for (int i = 0; i < 5000; i++)
+        lk_col_append_bytes(c, "x", 1);
+    lk_col_append_null(c);
+    ck_assert_uint_eq(c->null_count, 2);
+    ck_assert(lk_col_is_null(c, 0) && lk_col_is_null(c, 5001) && !lk_col_is_null(c, 4000));
+    ck_assert_uint_ge(c->validity_cap * 8, c->cap);
+    lk_batch_destroy(&b);
+    lk_schema_destroy(&s);
+}
+END_TEST
+
 START_TEST(schema_json_round_trip)
 {
     lk_schema *s = event_schema();
@@ -159,6 +179,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, builders_and_padding);
     tcase_add_test(tc, many_rows_grow);
+    tcase_add_test(tc, validity_follows_capacity);
     tcase_add_test(tc, schema_json_round_trip);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -1,0 +1,177 @@
+/* Unit tests for schema/lk_infer, workers/transform/lk_json_reader and lk_tables. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lk_infer.h"
+#include "lk_json_reader.h"
+#include "lk_rowjson.h"
+#include "lk_tables.h"
+
+static const char *SAMPLE =
+    "{\"event_id\":\"e1\",\"user_id\":1,\"event_type\":\"click\",\"ts\":\"2026-11-24T09:30:00.123Z\","
+    "\"amount\":1.5,\"country\":\"FR\",\"device\":{\"os\":\"ios\",\"version\":\"17.2\"},"
+    "\"message\":\"caf\xc3\xa9 \\\"q\\\" \\ud83d\\ude80\"}\n"
+    "\n"
+    "{\"event_id\":\"e2\",\"user_id\":2,\"amount\":null,\"device\":{\"os\":\"linux\"}}\r\n"
+    "{bad\n"
+    "[1,2]\n"
+    "{\"event_id\":\"e3\",\"user_id\":\"not-a-number\",\"extra\":{\"a\":[1,{\"b\":null}]},"
+    "\"ts\":\"yesterday\"}\n"
+    "{\"a\":1} trailing\n"
+    "{\"event_id\":\"e4\",\"user_id\":4,\"user_id\":5,\"amount\":7}\n"
+    "\xff\xfe binary junk\n"
+    "{\"event_id\":\"e5\",\"device\":null,\"amount\":12}";
+
+static lk_schema *infer(const char *text)
+{
+    lk_infer *inf = lk_infer_new();
+    ck_assert_int_eq(lk_infer_lines(inf, text, strlen(text)), 5);
+    lk_schema *s = lk_infer_result(inf);
+    lk_infer_destroy(&inf);
+    return s;
+}
+
+START_TEST(inference_rules)
+{
+    lk_schema *s = infer(SAMPLE);
+    lk_buf ddl = LK_BUF_INIT;
+    lk_schema_to_ddl(s, &ddl);
+    /* user_id: long + string → string; amount: double + long → double */
+    ck_assert_str_eq(ddl.data, "event_id STRING, user_id STRING, event_type STRING, ts STRING, "
+                               "amount DOUBLE, country STRING, device STRUCT<os: STRING, version: "
+                               "STRING>, message STRING, extra STRUCT<a: ARRAY<STRING>>");
+    lk_buf_free(&ddl);
+    lk_schema_destroy(&s);
+    lk_infer *inf = lk_infer_new();
+    const char *two = "{\"n\":1,\"z\":null,\"l\":[1,2.5],\"b\":true}\n{\"n\":2,\"l\":[]}\n";
+    ck_assert_int_eq(lk_infer_lines(inf, two, strlen(two)), 2);
+    s = lk_infer_result(inf);
+    lk_schema_to_ddl(s, &ddl);
+    ck_assert_str_eq(ddl.data, "n LONG, z STRING, l ARRAY<DOUBLE>, b BOOLEAN");
+    lk_buf_free(&ddl);
+    lk_schema_destroy(&s);
+    lk_infer_destroy(&inf);
+}
+END_TEST
+
+static lk_schema *event_data_schema(void)
+{
+    const char *first = "{\"event_id\":\"x\",\"user_id\":1,\"event_type\":\"c\",\"ts\":\"t\","
+                        "\"amount\":1.5,\"country\":\"FR\",\"device\":{\"os\":\"a\",\"version\":"
+                        "\"1\"},\"message\":\"m\"}\n";
+    lk_infer *inf = lk_infer_new();
+    lk_infer_lines(inf, first, strlen(first));
+    lk_schema *s = lk_infer_result(inf);
+    lk_infer_destroy(&inf);
+    return s;
+}
+
+static void row_json(const lk_batch *b, uint32_t r, char *out, size_t cap)
+{
+    lk_buf j = LK_BUF_INIT;
+    lk_rowjson_append(b, r, &j);
+    snprintf(out, cap, "%s", j.data);
+    lk_buf_free(&j);
+}
+
+START_TEST(reader_rows_rescue_corrupt)
+{
+    lk_schema *data = event_data_schema();
+    lk_schema *raw = lk_tables_raw_schema(data);
+    lk_batch *b = lk_batch_new(raw);
+    lk_json_reader *r = lk_json_reader_new();
+    lk_source_meta meta = {"/in/f.jsonl", "f.jsonl", 999, 1795512600000000LL};
+    lk_json_stats st = {0};
+    lk_error err;
+    for (int pass = 0; pass < 3; pass++) { /* reuse: reset and parse again */
+        lk_batch_reset(b);
+        memset(&st, 0, sizeof st);
+        ck_assert_int_eq(lk_json_reader_parse(r, SAMPLE, strlen(SAMPLE), &meta, 100, b, &st, &err), 0);
+    }
+    ck_assert_int_eq(st.rows, 9);
+    ck_assert_int_eq(st.empty_lines, 1);
+    ck_assert_int_eq(st.corrupt, 4);
+    ck_assert_int_eq(st.rescued, 2);
+    ck_assert_uint_eq(lk_batch_nrows(b), 9);
+    char row[2048];
+    row_json(b, 0, row, sizeof row);
+    ck_assert_str_eq(row,
+                     "{\"event_id\":\"e1\",\"user_id\":1,\"event_type\":\"click\",\"ts\":\"2026-11-24T09:"
+                     "30:00.123Z\",\"amount\":1.5,\"country\":\"FR\",\"device\":{\"os\":\"ios\","
+                     "\"version\":\"17.2\"},\"message\":\"caf\xc3\xa9 \\\"q\\\" \xf0\x9f\x9a\x80\","
+                     "\"_rescued_data\":null,\"_corrupt_record\":null,\"_metadata\":{\"file_path\":"
+                     "\"/in/f.jsonl\",\"file_name\":\"f.jsonl\",\"file_size\":999,"
+                     "\"file_modification_time\":\"2026-11-24T09:30:00.000000Z\",\"file_offset\":100}}");
+    row_json(b, 1, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "\"event_id\":\"e2\",\"user_id\":2,\"event_type\":null"));
+    ck_assert_ptr_nonnull(strstr(row, "\"device\":{\"os\":\"linux\",\"version\":null}"));
+    row_json(b, 2, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "\"_corrupt_record\":\"{bad\""));
+    ck_assert_ptr_nonnull(strstr(row, "\"event_id\":null"));
+    row_json(b, 4, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "\"event_id\":\"e3\",\"user_id\":null"));
+    ck_assert_ptr_nonnull(strstr(
+        row, "\"_rescued_data\":\"{\\\"user_id\\\":\\\"not-a-number\\\",\\\"extra\\\":{\\\"a\\\":[1,{"
+             "\\\"b\\\":null}]},\\\"_file_path\\\":\\\"/in/f.jsonl\\\"}\""));
+    row_json(b, 6, row, sizeof row);
+    /* duplicate key: the first value wins, the second is rescued */
+    ck_assert_ptr_nonnull(strstr(row, "\"user_id\":4"));
+    ck_assert_ptr_nonnull(strstr(row, "\\\"user_id\\\":5"));
+    ck_assert_ptr_nonnull(strstr(row, "\"amount\":7"));
+    row_json(b, 7, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "\"_corrupt_record\":\"\xef\xbf\xbd\xef\xbf\xbd binary junk\""));
+    row_json(b, 8, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "\"device\":null"));
+    ck_assert_ptr_nonnull(strstr(row, "\"amount\":12"));
+
+    /* silver */
+    lk_schema *ps = lk_tables_processed_schema(raw);
+    lk_buf ddl = LK_BUF_INIT;
+    lk_schema_to_ddl(ps, &ddl);
+    ck_assert_str_eq(ddl.data, "event_id STRING, user_id LONG, event_type STRING, ts TIMESTAMP, "
+                               "amount DOUBLE, country STRING, device_os STRING, device_version "
+                               "STRING, message STRING, _rescued_data STRING, processed_at "
+                               "TIMESTAMP");
+    lk_batch *p = lk_batch_new(ps);
+    for (int pass = 0; pass < 2; pass++) {
+        lk_batch_reset(p);
+        ck_assert_int_eq(lk_tables_to_processed(b, 1795512600000000LL, p, &err), 0);
+    }
+    ck_assert_uint_eq(lk_batch_nrows(p), 5);
+    row_json(p, 0, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "\"ts\":\"2026-11-24T09:30:00.123000Z\""));
+    ck_assert_ptr_nonnull(strstr(row, "\"device_os\":\"ios\",\"device_version\":\"17.2\""));
+    ck_assert_ptr_nonnull(strstr(row, "\"processed_at\":\"2026-11-24T09:30:00.000000Z\""));
+    row_json(p, 2, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "\"event_id\":\"e3\""));
+    ck_assert_ptr_nonnull(strstr(row, "\"ts\":null"));
+    ck_assert_ptr_nonnull(strstr(row, ",\\\"ts\\\":\\\"yesterday\\\"}\""));
+    row_json(p, 4, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "\"device_os\":null,\"device_version\":null"));
+    for (int i = 0; i < lk_batch_ncols(p); i++)
+        ck_assert_uint_eq(lk_batch_col(p, i)->len, 5);
+    lk_buf_free(&ddl);
+    lk_batch_destroy(&p);
+    lk_schema_destroy(&ps);
+    lk_json_reader_destroy(&r);
+    lk_batch_destroy(&b);
+    lk_schema_destroy(&raw);
+    lk_schema_destroy(&data);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("json_reader");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, inference_rules);
+    tcase_add_test(tc, reader_rows_rescue_corrupt);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
