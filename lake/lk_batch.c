@@ -334,7 +334,8 @@ void lk_col_append_bytes(lk_col *c, const void *p, size_t n)
     if (c->len >= c->cap || c->data_len + n > c->data_cap)
         lk_col_reserve(c, 1, n);
     set_valid(c);
-    memcpy(c->data + c->data_len, p, n);
+    if (n)
+        memcpy(c->data + c->data_len, p, n);
     c->data_len += n;
     c->offsets[++c->len] = (uint32_t)c->data_len;
 }

@@ -465,18 +465,27 @@ int lk_pq_writer_write(lk_pq_writer *w, const lk_batch *b, lk_error *err)
     if (!lk_schema_equal(lk_batch_schema(b), w->schema))
         return lk_error_set(err, -EINVAL, "Parquet writer '%s': batch schema differs", w->path);
     uint32_t rows = lk_batch_nrows(b);
-    for (int i = 0; i < w->nleaves; i++) {
-        leaf *l = &w->leaves[i];
-        const lk_col *top = lk_batch_col_const(b, l->top);
-        size_t before = l->values.len + l->def.len + l->rep.len;
-        for (uint32_t r = 0; r < rows; r++)
-            visit(l, top, 0, r, 0, 0);
-        w->rg_bytes += l->values.len + l->def.len + l->rep.len - before;
+    /* shred in slices so that one large batch is still cut into row groups
+       of about row_group_bytes */
+    const uint32_t slice = 4096;
+    for (uint32_t r0 = 0; r0 < rows; r0 += slice) {
+        uint32_t r1 = rows - r0 < slice ? rows : r0 + slice;
+        for (int i = 0; i < w->nleaves; i++) {
+            leaf *l = &w->leaves[i];
+            const lk_col *top = lk_batch_col_const(b, l->top);
+            size_t before = l->values.len + l->def.len + l->rep.len;
+            for (uint32_t r = r0; r < r1; r++)
+                visit(l, top, 0, r, 0, 0);
+            w->rg_bytes += l->values.len + l->def.len + l->rep.len - before;
+        }
+        w->rows_rg += r1 - r0;
+        w->rows_file += r1 - r0;
+        if (w->rg_bytes >= w->opt.row_group_bytes) {
+            int rc = flush_row_group(w, err);
+            if (rc)
+                return rc;
+        }
     }
-    w->rows_rg += rows;
-    w->rows_file += rows;
-    if (w->rg_bytes >= w->opt.row_group_bytes)
-        return flush_row_group(w, err);
     return 0;
 }
 
