@@ -1,0 +1,124 @@
+/* Unit tests for supervisor/lk_config: defaults, keys, and errors that name
+   file, line and key. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lk_config.h"
+
+static char g_path[64];
+
+static int load_text(const char *text, lk_config *cfg, lk_error *err)
+{
+    strcpy(g_path, "/tmp/lk_test_cfg_XXXXXX");
+    int fd = mkstemp(g_path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
+    close(fd);
+    int rc = lk_config_load(g_path, cfg, err);
+    unlink(g_path);
+    return rc;
+}
+
+START_TEST(defaults_and_full_file)
+{
+    lk_config c;
+    lk_error err;
+    ck_assert_int_eq(lk_config_load(NULL, &c, &err), 0);
+    ck_assert_str_eq(c.source_path, "./incoming");
+    ck_assert_int_eq(c.workers.transform, 2);
+    ck_assert_int_eq(c.trigger, LK_TRIGGER_CONTINUOUS);
+    char tp[256];
+    lk_config_table_path(&c, "raw_events", tp, sizeof tp);
+    ck_assert_str_eq(tp, "./lakehouse/main/streaming/raw_events");
+    ck_assert_int_eq(load_text("", &c, &err), 0); /* empty file: defaults */
+    ck_assert_int_eq(load_text("pipeline: p1\ncatalog: cat\nschema: sch\nsource_path: /s\n"
+                               "checkpoint_path: /c\nwarehouse_path: /w\ntrigger: available_now\n"
+                               "log_level: debug\nworkers: {transform: 4, writer: 3}\n"
+                               "source:\n  format: json\n  max_files_per_trigger: 10\n"
+                               "  max_bytes_per_trigger: 1000\n  chunk_bytes: 1048576\n"
+                               "  include_existing_files: false\n"
+                               "tables:\n  compression: snappy\n  zstd_level: 9\n",
+                               &c, &err),
+                     0);
+    ck_assert_str_eq(c.pipeline, "p1");
+    ck_assert_int_eq(c.trigger, LK_TRIGGER_AVAILABLE_NOW);
+    ck_assert_int_eq(c.workers.transform, 4);
+    ck_assert_int_eq(c.workers.writer, 3);
+    ck_assert_int_eq(c.source.max_files_per_trigger, 10);
+    ck_assert_int_eq(c.source.include_existing_files, 0);
+    ck_assert_str_eq(c.tables.compression, "snappy");
+    ck_assert_int_eq(load_text("trigger:\n  processing_time: \"5 minutes\"\n", &c, &err), 0);
+    ck_assert_int_eq(c.trigger, LK_TRIGGER_PROCESSING_TIME);
+    ck_assert_int_eq(c.processing_time_ms, 300000);
+    /* the shipped example loads */
+    ck_assert_msg(lk_config_load(LK_SOURCE_DIR "/deploy/lakesup.example.yml", &c, &err) == 0, "%s",
+                  err.msg);
+}
+END_TEST
+
+static void expect_error(const char *text, const char *line, const char *key, const char *what)
+{
+    lk_config c;
+    lk_error err;
+    ck_assert_int_eq(load_text(text, &c, &err), LK_ECONFIG);
+    char want[128];
+    snprintf(want, sizeof want, "%s:%s: key '%s'", g_path, line, key);
+    ck_assert_msg(strstr(err.msg, want) != NULL, "'%s' lacks '%s'", err.msg, want);
+    ck_assert_msg(strstr(err.msg, what) != NULL, "'%s' lacks '%s'", err.msg, what);
+}
+
+START_TEST(errors_name_file_line_key)
+{
+    expect_error("pipeline: x\nworkers_typo: 3\n", "2", "workers_typo", "unknown key");
+    expect_error("workers:\n  transform: abc\n", "2", "workers.transform", "expected an integer");
+    expect_error("workers:\n  writer: 0\n", "2", "workers.writer", "out of range");
+    expect_error("source:\n  format: parquet\n", "2", "source.format", "unsupported format");
+    expect_error("trigger: sometimes\n", "1", "trigger", "expected continuous");
+    expect_error("trigger: {processing_time: soon}\n", "1", "trigger.processing_time",
+                 "expected a duration");
+    expect_error("catalog: [a, b]\n", "1", "catalog", "expected a single value");
+    expect_error("source:\n  include_existing_files: maybe\n", "2",
+                 "source.include_existing_files", "expected true or false");
+    expect_error("tables:\n  compression: lz77\n", "2", "tables.compression", "expected zstd");
+    lk_config c;
+    lk_error err;
+    ck_assert_int_eq(load_text("a: [\n", &c, &err), LK_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "YAML syntax error"));
+    ck_assert_int_eq(lk_config_load("/nonexistent/lakesup.yml", &c, &err), LK_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/lakesup.yml"));
+}
+END_TEST
+
+START_TEST(durations)
+{
+    int64_t ms;
+    ck_assert_int_eq(lk_config_parse_duration("5 minutes", &ms), 0);
+    ck_assert_int_eq(ms, 300000);
+    ck_assert_int_eq(lk_config_parse_duration("30s", &ms), 0);
+    ck_assert_int_eq(ms, 30000);
+    ck_assert_int_eq(lk_config_parse_duration("100 ms", &ms), 0);
+    ck_assert_int_eq(ms, 100);
+    ck_assert_int_eq(lk_config_parse_duration("2 hours", &ms), 0);
+    ck_assert_int_eq(ms, 7200000);
+    ck_assert_int_eq(lk_config_parse_duration("soon", &ms), LK_ECONFIG);
+    ck_assert_int_eq(lk_config_parse_duration("5 fortnights", &ms), LK_ECONFIG);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, defaults_and_full_file);
+    tcase_add_test(tc, errors_name_file_line_key);
+    tcase_add_test(tc, durations);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
