@@ -925,7 +925,12 @@ static int stat_value(const lk_field *f, const lk_value *v, int is_max, lk_buf *
     case LK_TYPE_DOUBLE:
         if (isnan(v->d) || isinf(v->d))
             return 0;
-        lk_buf_printf(out, "%.17g", v->d);
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(tmp, sizeof tmp, "%.*g", prec, v->d);
+            if (strtod(tmp, NULL) == v->d)
+                break;
+        }
+        lk_buf_puts(out, tmp);
         return 1;
     case LK_TYPE_DATE:
         lk_time_format_spark(v->i * 86400 * 1000000, tmp, sizeof tmp);

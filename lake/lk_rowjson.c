@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lk_time.h"
@@ -53,8 +54,16 @@ static void dbl(double d, lk_buf *out)
         lk_buf_puts(out, "\"NaN\"");
     else if (isinf(d))
         lk_buf_puts(out, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-    else
-        lk_buf_printf(out, "%.17g", d);
+    else {
+        /* the shortest text that reads back as the same double */
+        char t[40];
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(t, sizeof t, "%.*g", prec, d);
+            if (strtod(t, NULL) == d)
+                break;
+        }
+        lk_buf_puts(out, t);
+    }
 }
 
 static void value(const lk_col *c, uint32_t i, lk_buf *out)

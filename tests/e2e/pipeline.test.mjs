@@ -157,3 +157,19 @@ test('a bad configuration fails before any worker starts, naming file, line and 
   assert.doesNotMatch(r.stderr, /started worker/);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('include_existing_files: false skips files present at the first start, takes later ones', () => {
+  const ws = workspace('existing', { extra: 'source:\n  include_existing_files: false\n' });
+  gen(['--out', ws.input, '--files', '2', '--rows', '200', '--seed', '41', '--prefix', 'old']);
+  let r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /include_existing_files is false: 2 file\(s\) present at the first start are skipped/);
+  gen(['--out', ws.input, '--files', '1', '--rows', '300', '--seed', '42', '--start-id', '7000000', '--prefix', 'new']);
+  r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr);
+  const list = run(['table', 'list', '-c', ws.config]);
+  const raw = list.stdout.split('\n').find((l) => l.startsWith('raw_events'));
+  assert.ok(raw, list.stdout);
+  assert.equal(Number(raw.trim().split(/\s+/)[3]), 300, list.stdout);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

@@ -59,6 +59,7 @@ typedef struct ingest {
     int replay_all;
     int draining;
     int listed_once;
+    int skip_existing; /* first listing ever with include_existing_files: false */
     int64_t next_list_ms;
     int schema_version;
     lk_buf io;  /* read buffer */
@@ -126,6 +127,8 @@ static int list_dir(ingest *in, const char *dir, int depth)
         f.device = (int64_t)sb.st_dev;
         f.batch_id = -1;
         int is_new = 0;
+        if (in->skip_existing)
+            f.state = LK_FILE_SKIPPED;
         if (lk_state_file_add(in->st, &f, &is_new, &in->err)) {
             LK_ERROR("cannot record discovered file %s: %s", path, in->err.msg);
             lk_worker_add(in->w, "errors", 1);
@@ -496,6 +499,15 @@ int lk_ingest_run(lk_worker *w)
         return 111;
     }
     lk_schema_destroy(&raw);
+    char flag[8];
+    int found = 0;
+    if (lk_state_meta_get(in->st, "initial_listing_done", flag, sizeof flag, &found, &in->err) == 0 &&
+        !found) {
+        if (in->cfg->source.include_existing_files)
+            lk_state_meta_set(in->st, "initial_listing_done", "1", &in->err);
+        else
+            in->skip_existing = 1;
+    }
 
     char ep[1200];
     in->chunks = zsock_new(ZMQ_PUSH);
@@ -548,7 +560,14 @@ int lk_ingest_run(lk_worker *w)
             }
         }
         if (!in->draining && now >= in->next_list_ms && (!available_now || !in->listed_once)) {
-            list_dir(in, in->cfg->source_path, 0);
+            int skipped = list_dir(in, in->cfg->source_path, 0);
+            if (in->skip_existing) {
+                LK_INFO("include_existing_files is false: %d file(s) present at the first start "
+                        "are skipped",
+                        skipped);
+                in->skip_existing = 0;
+                lk_state_meta_set(in->st, "initial_listing_done", "1", &in->err);
+            }
             in->listed_once = 1;
             in->next_list_ms = now + LIST_INTERVAL_MS;
         }
