@@ -1,503 +1,672 @@
 /*
- * lk_delta — Delta Lake transaction log; see lk_delta.h and PROTOCOL.md.
+ * lk_delta — Delta Lake transaction log: log replay and optimistic commits.
  *
- * Replay: the handle keeps the snapshot — latest protocol and metaData,
- * live files (a dense array indexed by a path hash, so add/remove
- * reconciliation is O(1)), latest txn version per appId. JSON commits are
- * parsed with yajl's tree API, one action per line. Reading Parquet
- * checkpoints is not wired yet: a table whose JSON history was cleaned up
- * behind a checkpoint is refused with an error naming the checkpoint.
+ * Replay follows PROTOCOL.md: the latest protocol and metaData win; files
+ * are keyed by (URL-decoded path, deletion-vector id), a later remove
+ * cancels an add and a later add re-adds; the latest txn per appId wins;
+ * versions must be contiguous. Every action, whatever its source (a JSON
+ * commit now, a Parquet checkpoint once the reader lands), goes through
+ * apply_action(), so conflict checking during a commit retry is the same
+ * code path as a refresh.
  *
- * Commit: the actions are written as one JSON-lines file created with
- * lk_fs_put_if_absent at <version>.json. EEXIST means a concurrent writer
- * won that version: the new versions are replayed and checked for logical
- * conflicts (protocol/metaData changes, a txn of the same appId, removal
- * of a file we remove); a blind append is retried on top.
+ * File entries are never freed during the life of a handle: a removed file
+ * is marked dead and stays in the hash, so a re-add revives it in place.
+ * The live view (lk_delta_file_at) is rebuilt lazily after replay.
  */
 #include "lk_delta.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <yajl/yajl_tree.h>
 
 #include "lk_fs.h"
+#include "lk_log.h"
 #include "lk_time.h"
 
-#define MAX_COMMIT_ATTEMPTS 100
-#define MAX_LOG_FILE (256 << 20)
+#define LOG_MAX_BYTES ((size_t)1 << 30)
+#define COMMIT_ATTEMPTS 64
 
-typedef struct dfile {
-    char *path, *pv, *stats;
-    int64_t size, mtime, nrec;
-} dfile;
+typedef struct file_ent {
+    lk_delta_file f; /* public view; strings owned below */
+    char *key;       /* decoded path + '\x1f' + dv id */
+    char *path;
+    char *pv_json;
+    char *stats;
+    int live;
+} file_ent;
 
-typedef struct txn {
-    char *app;
+typedef struct txn_ent {
+    char *app_id;
     int64_t version;
-} txn;
+} txn_ent;
 
 struct lk_delta_table {
-    char path[4096];
-    char log[4200];
+    char *path;
+    char *log_dir;
     int64_t version;
     int min_reader, min_writer;
     lk_schema *schema;
-    char *meta_id;
-    char *meta_config; /* configuration object as JSON text */
-    int64_t meta_created;
-    dfile *files;
+    char *table_id;
+    file_ent *files;
     int nfiles, capfiles;
-    int32_t *hash; /* path → index+1; 0 empty, -1 tombstone */
-    uint32_t hcap;
-    int hused;
-    txn *txns;
-    int ntxns;
-    int64_t nrec;
-    lk_delta_file view;
-    lk_buf line;
+    int *hash; /* open addressing, index into files or -1 */
+    size_t hcap;
+    const lk_delta_file **live; /* rebuilt when live_dirty */
+    int nlive, caplive, live_dirty;
+    txn_ent *txns;
+    int ntxns, captxns;
+    lk_buf line, scratch, key;
 };
 
-/* ---- the path hash ---- */
+/* What a commit being retried looks for in the versions that beat it. */
+typedef struct conflict_ctx {
+    const lk_delta_commit *c;
+    int64_t version; /* version being applied */
+    int dry;         /* check only: the snapshot already holds these versions */
+    int code;
+    char msg[512];
+} conflict_ctx;
 
-static uint32_t fnv(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
+typedef struct commit_file {
+    char *path; /* add: raw path (encoded at build); remove: path as in the log */
+    int64_t size, mtime;
+    char *stats;
+    int data_change;
+} commit_file;
 
-static void hash_rebuild(lk_delta_table *t, uint32_t cap)
-{
-    free(t->hash);
-    t->hcap = cap;
-    t->hash = calloc(cap, sizeof(int32_t));
-    if (!t->hash)
-        abort();
-    t->hused = 0;
-    for (int i = 0; i < t->nfiles; i++) {
-        uint32_t h = fnv(t->files[i].path) & (cap - 1);
-        while (t->hash[h] > 0)
-            h = (h + 1) & (cap - 1);
-        t->hash[h] = i + 1;
-        t->hused++;
-    }
-}
-
-/* Slot of path in the hash, or of where it would go (*found = 0). */
-static uint32_t hash_slot(const lk_delta_table *t, const char *path, int *found)
-{
-    uint32_t h = fnv(path) & (t->hcap - 1), tomb = UINT32_MAX;
-    for (;;) {
-        int32_t v = t->hash[h];
-        if (v == 0) {
-            *found = 0;
-            return tomb != UINT32_MAX ? tomb : h;
-        }
-        if (v < 0) {
-            if (tomb == UINT32_MAX)
-                tomb = h;
-        } else if (!strcmp(t->files[v - 1].path, path)) {
-            *found = 1;
-            return h;
-        }
-        h = (h + 1) & (t->hcap - 1);
-    }
-}
-
-static void file_free(dfile *f)
-{
-    free(f->path);
-    free(f->pv);
-    free(f->stats);
-}
-
-static void remove_file(lk_delta_table *t, const char *path)
-{
-    int found;
-    uint32_t h = hash_slot(t, path, &found);
-    if (!found)
-        return;
-    int idx = t->hash[h] - 1;
-    t->hash[h] = -1;
-    if (t->files[idx].nrec > 0)
-        t->nrec -= t->files[idx].nrec;
-    file_free(&t->files[idx]);
-    int last = t->nfiles - 1;
-    if (idx != last) {
-        t->files[idx] = t->files[last];
-        int f2;
-        uint32_t h2 = hash_slot(t, t->files[idx].path, &f2);
-        t->hash[h2] = idx + 1;
-    }
-    t->nfiles--;
-}
-
-static void add_file(lk_delta_table *t, dfile *f)
-{
-    if ((uint32_t)(t->hused + 1) * 2 > t->hcap)
-        hash_rebuild(t, t->hcap ? t->hcap * 2 : 64);
-    int found;
-    uint32_t h = hash_slot(t, f->path, &found);
-    if (found) { /* a re-add replaces */
-        int idx = t->hash[h] - 1;
-        if (t->files[idx].nrec > 0)
-            t->nrec -= t->files[idx].nrec;
-        file_free(&t->files[idx]);
-        t->files[idx] = *f;
-    } else {
-        if (t->nfiles == t->capfiles) {
-            t->capfiles = t->capfiles ? t->capfiles * 2 : 64;
-            t->files = realloc(t->files, sizeof(dfile) * (size_t)t->capfiles);
-            if (!t->files)
-                abort();
-        }
-        t->files[t->nfiles++] = *f;
-        if (t->hash[h] == 0)
-            t->hused++;
-        t->hash[h] = t->nfiles;
-    }
-    if (f->nrec > 0)
-        t->nrec += f->nrec;
-}
-
-/* ---- replay ---- */
-
-static yajl_val get(yajl_val o, const char *k)
-{
-    if (!YAJL_IS_OBJECT(o))
-        return NULL;
-    for (size_t i = 0; i < o->u.object.len; i++)
-        if (!strcmp(o->u.object.keys[i], k))
-            return o->u.object.values[i];
-    return NULL;
-}
-
-static const char *gstr(yajl_val o, const char *k)
-{
-    yajl_val v = get(o, k);
-    return v && YAJL_IS_STRING(v) ? v->u.string : NULL;
-}
-
-static int64_t gint(yajl_val o, const char *k, int64_t d)
-{
-    yajl_val v = get(o, k);
-    return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : d;
-}
+struct lk_delta_commit {
+    lk_delta_table *t;
+    char *operation;
+    int64_t read_version;
+    lk_schema *schema;
+    commit_file *adds, *removes;
+    int nadds, capadds, nremoves, capremoves;
+    char *txn_app;
+    int64_t txn_version;
+    lk_buf params; /* "k":v,... */
+    lk_buf body;
+};
 
 static char *xstrdup(const char *s)
 {
     char *p = strdup(s ? s : "");
-    if (!p)
-        abort();
+    if (!p) abort();
     return p;
 }
 
-static void json_text(yajl_val v, lk_buf *out);
-
-static void json_text(yajl_val v, lk_buf *out)
+static void *xrealloc(void *p, size_t n)
 {
-    if (YAJL_IS_OBJECT(v)) {
+    p = realloc(p, n);
+    if (!p) abort();
+    return p;
+}
+
+/* ---------- small helpers ---------- */
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static void url_decode(const char *s, lk_buf *out)
+{
+    for (; *s; s++) {
+        int h, l;
+        if (*s == '%' && (h = hexval(s[1])) >= 0 && (l = hexval(s[2])) >= 0) {
+            lk_buf_putc(out, (char)(h * 16 + l));
+            s += 2;
+        } else {
+            lk_buf_putc(out, *s);
+        }
+    }
+}
+
+/* Hadoop Path.toUri().toString(): ASCII characters that RFC 2396 does not
+   allow in a path are %XX-encoded; non-ASCII bytes are left as they are. */
+static void url_encode(const char *s, lk_buf *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        int ok = c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 (c >= '0' && c <= '9') || strchr("-_.!~*'()/;:@&=+$,", c) != NULL;
+        if (ok && c != 0) {
+            lk_buf_putc(out, (char)c);
+        } else {
+            lk_buf_putc(out, '%');
+            lk_buf_putc(out, hex[c >> 4]);
+            lk_buf_putc(out, hex[c & 15]);
+        }
+    }
+}
+
+static void uuid_v4(char out[37])
+{
+    unsigned char b[16];
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t r = getrandom(b + got, sizeof b - got, 0);
+        if (r > 0)
+            got += (size_t)r;
+        else if (errno != EINTR)
+            abort();
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+static void version_path(const lk_delta_table *t, int64_t v, const char *suffix, char *out,
+                         size_t cap)
+{
+    snprintf(out, cap, "%s/%020" PRId64 "%s", t->log_dir, v, suffix);
+}
+
+/* Serialises a yajl tree back to JSON (partitionValues, stats objects). */
+static void tree_to_json(yajl_val v, lk_buf *out)
+{
+    if (!v || YAJL_IS_NULL(v)) {
+        lk_buf_puts(out, "null");
+    } else if (YAJL_IS_STRING(v)) {
+        const char *s = YAJL_GET_STRING(v);
+        lk_buf_json_string(out, s, strlen(s));
+    } else if (YAJL_IS_NUMBER(v)) {
+        lk_buf_puts(out, YAJL_GET_NUMBER(v));
+    } else if (YAJL_IS_TRUE(v)) {
+        lk_buf_puts(out, "true");
+    } else if (YAJL_IS_FALSE(v)) {
+        lk_buf_puts(out, "false");
+    } else if (YAJL_IS_OBJECT(v)) {
         lk_buf_putc(out, '{');
         for (size_t i = 0; i < v->u.object.len; i++) {
-            if (i)
-                lk_buf_putc(out, ',');
+            if (i) lk_buf_putc(out, ',');
             lk_buf_json_string(out, v->u.object.keys[i], strlen(v->u.object.keys[i]));
             lk_buf_putc(out, ':');
-            json_text(v->u.object.values[i], out);
+            tree_to_json(v->u.object.values[i], out);
         }
         lk_buf_putc(out, '}');
     } else if (YAJL_IS_ARRAY(v)) {
         lk_buf_putc(out, '[');
         for (size_t i = 0; i < v->u.array.len; i++) {
-            if (i)
-                lk_buf_putc(out, ',');
-            json_text(v->u.array.values[i], out);
+            if (i) lk_buf_putc(out, ',');
+            tree_to_json(v->u.array.values[i], out);
         }
         lk_buf_putc(out, ']');
-    } else if (YAJL_IS_STRING(v)) {
-        lk_buf_json_string(out, v->u.string, strlen(v->u.string));
-    } else if (YAJL_IS_NUMBER(v)) {
-        lk_buf_puts(out, v->u.number.r);
-    } else if (YAJL_IS_TRUE(v)) {
-        lk_buf_puts(out, "true");
-    } else if (YAJL_IS_FALSE(v)) {
-        lk_buf_puts(out, "false");
-    } else {
-        lk_buf_puts(out, "null");
     }
+}
+
+static yajl_val obj_get(yajl_val o, const char *key)
+{
+    if (!o || !YAJL_IS_OBJECT(o)) return NULL;
+    for (size_t i = 0; i < o->u.object.len; i++)
+        if (strcmp(o->u.object.keys[i], key) == 0) return o->u.object.values[i];
+    return NULL;
+}
+
+static const char *obj_str(yajl_val o, const char *key)
+{
+    yajl_val v = obj_get(o, key);
+    return v && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
+}
+
+static int64_t obj_int(yajl_val o, const char *key, int64_t dflt)
+{
+    yajl_val v = obj_get(o, key);
+    return v && YAJL_IS_INTEGER(v) ? (int64_t)YAJL_GET_INTEGER(v) : dflt;
+}
+
+/* ---------- snapshot state ---------- */
+
+static void hash_insert(lk_delta_table *t, int idx)
+{
+    size_t m = t->hcap - 1;
+    size_t h = (size_t)hash_str(t->files[idx].key) & m;
+    while (t->hash[h] >= 0)
+        h = (h + 1) & m;
+    t->hash[h] = idx;
+}
+
+static int hash_find(const lk_delta_table *t, const char *key)
+{
+    if (!t->hcap) return -1;
+    size_t m = t->hcap - 1;
+    for (size_t h = (size_t)hash_str(key) & m; t->hash[h] >= 0; h = (h + 1) & m)
+        if (strcmp(t->files[t->hash[h]].key, key) == 0) return t->hash[h];
+    return -1;
+}
+
+static void hash_grow(lk_delta_table *t)
+{
+    if ((size_t)(t->nfiles + 1) * 2 <= t->hcap) return;
+    t->hcap = t->hcap ? t->hcap * 2 : 64;
+    t->hash = xrealloc(t->hash, t->hcap * sizeof *t->hash);
+    for (size_t i = 0; i < t->hcap; i++)
+        t->hash[i] = -1;
+    for (int i = 0; i < t->nfiles; i++)
+        hash_insert(t, i);
+}
+
+/* Builds the reconciliation key of a file action into t->key. */
+static const char *file_key(lk_delta_table *t, const char *path, yajl_val dv)
+{
+    lk_buf_reset(&t->key);
+    url_decode(path, &t->key);
+    lk_buf_putc(&t->key, '\x1f');
+    if (dv && YAJL_IS_OBJECT(dv)) {
+        /* uniqueId = storageType + pathOrInlineDv (+ "@" + offset) */
+        const char *st = obj_str(dv, "storageType");
+        const char *pd = obj_str(dv, "pathOrInlineDv");
+        lk_buf_puts(&t->key, st ? st : "");
+        lk_buf_puts(&t->key, pd ? pd : "");
+        yajl_val off = obj_get(dv, "offset");
+        if (off && YAJL_IS_INTEGER(off)) lk_buf_printf(&t->key, "@%lld", YAJL_GET_INTEGER(off));
+    }
+    return t->key.data;
+}
+
+static void txn_set(lk_delta_table *t, const char *app, int64_t v)
+{
+    for (int i = 0; i < t->ntxns; i++)
+        if (strcmp(t->txns[i].app_id, app) == 0) {
+            t->txns[i].version = v;
+            return;
+        }
+    if (t->ntxns == t->captxns) {
+        t->captxns = t->captxns ? t->captxns * 2 : 8;
+        t->txns = xrealloc(t->txns, (size_t)t->captxns * sizeof *t->txns);
+    }
+    t->txns[t->ntxns].app_id = xstrdup(app);
+    t->txns[t->ntxns++].version = v;
 }
 
 static int64_t stats_num_records(const char *stats)
 {
-    if (!stats)
-        return -1;
+    if (!stats) return -1;
+    /* Cheap path: Spark writes numRecords first. */
     const char *p = strstr(stats, "\"numRecords\":");
-    return p ? strtoll(p + 13, NULL, 10) : -1;
+    if (p) return strtoll(p + 13, NULL, 10);
+    return -1;
 }
 
-/* What a replayed commit did, for conflict checks. */
-typedef struct seen_actions {
-    int meta_or_protocol;
-    const char *app_id; /* in: our appId; out: set if seen */
-    int app_seen;
-} seen_actions;
-
-static int apply_protocol(lk_delta_table *t, yajl_val p, const char *where, lk_error *err)
+static void apply_add(lk_delta_table *t, yajl_val a)
 {
-    int r = (int)gint(p, "minReaderVersion", 1), w = (int)gint(p, "minWriterVersion", 2);
-    if (r > 3)
-        return lk_error_set(err, LK_EUNSUPPORTED, "%s: reader version %d is not supported", where,
-                            r);
-    if (r == 2)
-        return lk_error_set(err, LK_EUNSUPPORTED,
-                            "%s: reader version 2 (columnMapping) is not supported yet", where);
-    yajl_val feats = get(p, "readerFeatures");
-    if (r == 3 && feats && YAJL_IS_ARRAY(feats)) {
-        for (size_t i = 0; i < feats->u.array.len; i++) {
-            yajl_val f = feats->u.array.values[i];
-            const char *name = YAJL_IS_STRING(f) ? f->u.string : "?";
-            if (strcmp(name, "timestampNtz"))
-                return lk_error_set(err, LK_EUNSUPPORTED,
-                                    "%s: reader feature '%s' is not supported", where, name);
+    const char *path = obj_str(a, "path");
+    const char *key = file_key(t, path, obj_get(a, "deletionVector"));
+    int idx = hash_find(t, key);
+    file_ent *e;
+    if (idx < 0) {
+        hash_grow(t);
+        if (t->nfiles == t->capfiles) {
+            t->capfiles = t->capfiles ? t->capfiles * 2 : 64;
+            t->files = xrealloc(t->files, (size_t)t->capfiles * sizeof *t->files);
         }
+        idx = t->nfiles++;
+        e = &t->files[idx];
+        memset(e, 0, sizeof *e);
+        e->key = xstrdup(key);
+        hash_insert(t, idx);
+    } else {
+        e = &t->files[idx];
+        free(e->path);
+        free(e->pv_json);
+        free(e->stats);
     }
-    t->min_reader = r;
-    t->min_writer = w;
+    e->path = xstrdup(path);
+    lk_buf_reset(&t->scratch);
+    yajl_val pv = obj_get(a, "partitionValues");
+    if (pv && YAJL_IS_OBJECT(pv))
+        tree_to_json(pv, &t->scratch);
+    else
+        lk_buf_puts(&t->scratch, "{}");
+    e->pv_json = xstrdup(t->scratch.data);
+    const char *st = obj_str(a, "stats");
+    e->stats = st ? xstrdup(st) : NULL;
+    e->f.path = e->path;
+    e->f.partition_values_json = e->pv_json;
+    e->f.stats_json = e->stats;
+    e->f.size = obj_int(a, "size", 0);
+    e->f.modification_time = obj_int(a, "modificationTime", 0);
+    e->f.num_records = stats_num_records(e->stats);
+    e->live = 1;
+    t->live_dirty = 1;
+}
+
+static int check_protocol(yajl_val p, const char *where, lk_error *err)
+{
+    int64_t rv = obj_int(p, "minReaderVersion", 1);
+    if (rv > 3)
+        return lk_error_set(err, LK_EUNSUPPORTED, "%s: unsupported minReaderVersion %" PRId64,
+                            where, rv);
+    yajl_val rf = obj_get(p, "readerFeatures");
+    if (rf && YAJL_IS_ARRAY(rf) && rf->u.array.len > 0) {
+        yajl_val f = rf->u.array.values[0];
+        return lk_error_set(err, LK_EUNSUPPORTED, "%s: unsupported reader feature '%s'", where,
+                            YAJL_IS_STRING(f) ? YAJL_GET_STRING(f) : "?");
+    }
     return 0;
 }
 
-static int apply_line(lk_delta_table *t, char *line, const char *where, seen_actions *seen,
-                      lk_error *err)
+static int apply_metadata(lk_delta_table *t, yajl_val m, const char *where, lk_error *err)
 {
-    char ebuf[256];
-    yajl_val root = yajl_tree_parse(line, ebuf, sizeof ebuf);
-    if (!root || !YAJL_IS_OBJECT(root)) {
-        yajl_tree_free(root);
-        return lk_error_set(err, LK_EFORMAT, "%s: not a JSON action: %s", where, ebuf);
+    yajl_val conf = obj_get(m, "configuration");
+    const char *cm = obj_str(conf, "delta.columnMapping.mode");
+    if (cm && strcmp(cm, "none") != 0)
+        return lk_error_set(err, LK_EUNSUPPORTED,
+                            "%s: unsupported reader feature 'columnMapping' (mode %s)", where, cm);
+    const char *ss = obj_str(m, "schemaString");
+    if (!ss) return lk_error_set(err, LK_EFORMAT, "%s: metaData without schemaString", where);
+    lk_schema *s = NULL;
+    int rc = lk_schema_from_json(ss, strlen(ss), &s, err);
+    if (rc) {
+        lk_error_prefix(err, "%s: metaData.schemaString", where);
+        return rc;
     }
+    lk_schema_destroy(&t->schema);
+    t->schema = s;
+    free(t->table_id);
+    t->table_id = xstrdup(obj_str(m, "id"));
+    return 0;
+}
+
+static int commit_removes(const lk_delta_commit *c, const char *decoded_path);
+
+/*
+ * Applies one action (a top-level JSON object of one log line, or one row of
+ * a checkpoint) to the snapshot.
+ */
+static int apply_action(lk_delta_table *t, yajl_val act, const char *where, lk_error *err)
+{
+    if (!YAJL_IS_OBJECT(act) || act->u.object.len == 0)
+        return lk_error_set(err, LK_EFORMAT, "%s: action is not a JSON object", where);
+    const char *kind = act->u.object.keys[0];
+    yajl_val a = act->u.object.values[0];
+    if (!YAJL_IS_OBJECT(a)) return 0;
     int rc = 0;
-    yajl_val a;
-    if ((a = get(root, "add"))) {
-        const char *p = gstr(a, "path");
-        if (!p) {
-            rc = lk_error_set(err, LK_EFORMAT, "%s: add without path", where);
-        } else {
-            dfile f;
-            memset(&f, 0, sizeof f);
-            f.path = xstrdup(p);
-            f.size = gint(a, "size", 0);
-            f.mtime = gint(a, "modificationTime", 0);
-            yajl_val pv = get(a, "partitionValues");
-            lk_buf b = LK_BUF_INIT;
-            if (pv)
-                json_text(pv, &b);
-            else
-                lk_buf_puts(&b, "{}");
-            f.pv = lk_buf_detach(&b, NULL);
-            const char *st = gstr(a, "stats");
-            f.stats = st ? xstrdup(st) : NULL;
-            f.nrec = stats_num_records(st);
-            if (get(a, "deletionVector") && !YAJL_IS_NULL(get(a, "deletionVector"))) {
-                file_free(&f);
-                rc = lk_error_set(err, LK_EUNSUPPORTED,
-                                  "%s: file '%s' has a deletion vector (not supported yet)",
-                                  where, p);
-            } else {
-                add_file(t, &f);
-            }
+    if (strcmp(kind, "add") == 0) {
+        if (!obj_str(a, "path"))
+            return lk_error_set(err, LK_EFORMAT, "%s: add without path", where);
+        apply_add(t, a);
+    } else if (strcmp(kind, "remove") == 0) {
+        const char *path = obj_str(a, "path");
+        if (!path) return lk_error_set(err, LK_EFORMAT, "%s: remove without path", where);
+        const char *key = file_key(t, path, obj_get(a, "deletionVector"));
+        int idx = hash_find(t, key);
+        if (idx >= 0 && t->files[idx].live) {
+            t->files[idx].live = 0;
+            t->live_dirty = 1;
         }
-    } else if ((a = get(root, "remove"))) {
-        const char *p = gstr(a, "path");
-        if (p && t->hcap)
-            remove_file(t, p);
-    } else if ((a = get(root, "metaData"))) {
-        const char *ss = gstr(a, "schemaString");
-        lk_schema *s = NULL;
-        if (!ss || (rc = lk_schema_from_json(ss, strlen(ss), &s, err)) != 0) {
-            if (!ss)
-                rc = lk_error_set(err, LK_EFORMAT, "%s: metaData without schemaString", where);
-            else
-                lk_error_prefix(err, "%s: metaData", where);
-        } else {
-            yajl_val pc = get(a, "partitionColumns");
-            if (pc && YAJL_IS_ARRAY(pc) && pc->u.array.len > 0) {
-                lk_schema_destroy(&s);
-                rc = lk_error_set(err, LK_EUNSUPPORTED,
-                                  "%s: partitioned tables are not supported yet", where);
-            } else {
-                lk_schema_destroy(&t->schema);
-                t->schema = s;
-                free(t->meta_id);
-                t->meta_id = xstrdup(gstr(a, "id"));
-                free(t->meta_config);
-                lk_buf b = LK_BUF_INIT;
-                yajl_val cfg = get(a, "configuration");
-                if (cfg)
-                    json_text(cfg, &b);
-                else
-                    lk_buf_puts(&b, "{}");
-                t->meta_config = lk_buf_detach(&b, NULL);
-                t->meta_created = gint(a, "createdTime", 0);
-            }
-        }
-        if (seen)
-            seen->meta_or_protocol = 1;
-    } else if ((a = get(root, "protocol"))) {
-        rc = apply_protocol(t, a, where, err);
-        if (seen)
-            seen->meta_or_protocol = 1;
-    } else if ((a = get(root, "txn"))) {
-        const char *app = gstr(a, "appId");
-        int64_t v = gint(a, "version", -1);
-        if (app) {
-            int k;
-            for (k = 0; k < t->ntxns; k++)
-                if (!strcmp(t->txns[k].app, app))
-                    break;
-            if (k == t->ntxns) {
-                t->txns = realloc(t->txns, sizeof(txn) * (size_t)(t->ntxns + 1));
-                if (!t->txns)
-                    abort();
-                t->txns[t->ntxns++].app = xstrdup(app);
-            }
-            t->txns[k].version = v;
-            if (seen && seen->app_id && !strcmp(seen->app_id, app))
-                seen->app_seen = 1;
-        }
+    } else if (strcmp(kind, "txn") == 0) {
+        const char *app = obj_str(a, "appId");
+        if (!app) return lk_error_set(err, LK_EFORMAT, "%s: txn without appId", where);
+        int64_t v = obj_int(a, "version", -1);
+        txn_set(t, app, v);
+    } else if (strcmp(kind, "protocol") == 0) {
+        if ((rc = check_protocol(a, where, err))) return rc;
+        t->min_reader = (int)obj_int(a, "minReaderVersion", 1);
+        t->min_writer = (int)obj_int(a, "minWriterVersion", 2);
+    } else if (strcmp(kind, "metaData") == 0) {
+        if ((rc = apply_metadata(t, a, where, err))) return rc;
     }
-    /* commitInfo, cdc, domainMetadata and others change no snapshot state here */
-    yajl_tree_free(root);
+    /* commitInfo, cdc, domainMetadata, unknown actions: nothing to replay. */
+    return 0;
+}
+
+/* Checks one action of a version that beat the commit cc->c; records the
+   first conflict by the protocol's rules (blind appends never conflict). */
+static void check_conflict(lk_delta_table *t, yajl_val act, conflict_ctx *cc)
+{
+    if (cc->code || !YAJL_IS_OBJECT(act) || act->u.object.len == 0) return;
+    const char *kind = act->u.object.keys[0];
+    yajl_val a = act->u.object.values[0];
+    const char *path = obj_str(a, "path");
+    const char *app = obj_str(a, "appId");
+    if (strcmp(kind, "remove") == 0 && path) {
+        lk_buf_reset(&t->scratch);
+        url_decode(path, &t->scratch);
+        if (commit_removes(cc->c, t->scratch.data))
+            snprintf(cc->msg, sizeof cc->msg, "file '%s' removed concurrently at version %" PRId64,
+                     path, cc->version);
+        else
+            return;
+    } else if (strcmp(kind, "txn") == 0 && app) {
+        if (!cc->c->txn_app || strcmp(cc->c->txn_app, app) != 0) return;
+        snprintf(cc->msg, sizeof cc->msg, "concurrent transaction for appId %s at version %" PRId64,
+                 app, cc->version);
+    } else if (strcmp(kind, "protocol") == 0 || strcmp(kind, "metaData") == 0) {
+        snprintf(cc->msg, sizeof cc->msg, "%s changed concurrently at version %" PRId64, kind,
+                 cc->version);
+    } else {
+        return;
+    }
+    cc->code = LK_ECONFLICT;
+}
+
+/* Replays one JSON commit file. Returns -ENOENT (without message) if absent. */
+static int replay_json(lk_delta_table *t, int64_t v, conflict_ctx *cc, lk_error *err)
+{
+    char path[4096];
+    version_path(t, v, ".json", path, sizeof path);
+    lk_buf content = LK_BUF_INIT;
+    int rc = lk_fs_read_file(path, &content, LOG_MAX_BYTES, err);
+    if (rc) {
+        lk_buf_free(&content);
+        return rc;
+    }
+    if (cc) cc->version = v;
+    char ebuf[256];
+    size_t lineno = 0;
+    char *p = content.data ? content.data : (char *)"";
+    while (*p && rc == 0) {
+        char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        lineno++;
+        lk_buf_reset(&t->line);
+        lk_buf_append(&t->line, p, n);
+        p += n + (nl ? 1 : 0);
+        size_t k = 0;
+        while (k < n &&
+               (t->line.data[k] == ' ' || t->line.data[k] == '\r' || t->line.data[k] == '\t'))
+            k++;
+        if (k == n) continue;
+        ebuf[0] = 0;
+        yajl_val act = yajl_tree_parse(t->line.data, ebuf, sizeof ebuf);
+        char where[4200];
+        snprintf(where, sizeof where, "%s line %zu", path, lineno);
+        if (!act) {
+            char *q = strchr(ebuf, '\n');
+            if (q) *q = 0;
+            rc = lk_error_set(err, LK_EFORMAT, "%s: bad JSON: %s", where, ebuf);
+            break;
+        }
+        if (!cc || !cc->dry) rc = apply_action(t, act, where, err);
+        if (rc == 0 && cc) check_conflict(t, act, cc);
+        yajl_tree_free(act);
+    }
+    lk_buf_free(&content);
+    if (rc == 0 && (!cc || !cc->dry)) t->version = v;
     return rc;
 }
 
-static void version_path(const lk_delta_table *t, int64_t v, char *out, size_t cap)
+/*
+ * Replays a Parquet checkpoint (classic single/multi-part or v2) into the
+ * snapshot. Its rows carry the same actions as JSON lines and will be fed to
+ * apply_action(); the decoding is wired once lake/lk_parquet_reader lands.
+ * Until then a table whose replay needs a checkpoint is refused, naming it.
+ */
+static int replay_checkpoint(lk_delta_table *t, int64_t v, const char *file, lk_error *err)
 {
-    snprintf(out, cap, "%s/%020lld.json", t->log, (long long)v);
+    (void)t;
+    return lk_error_set(err, LK_EUNSUPPORTED,
+                        "%s/%s: replay needs checkpoint version %" PRId64
+                        " (Parquet checkpoints not readable yet)",
+                        t->log_dir, file, v);
 }
 
-/* Replays one JSON commit file. -ENOENT if it does not exist. */
-static int replay_version(lk_delta_table *t, int64_t v, seen_actions *seen, lk_error *err)
+/* Parses "<20 digits>.json" / "<20 digits>.checkpoint[...].parquet". */
+static int parse_log_name(const char *name, int64_t *v, int *is_json)
 {
-    char path[4300];
-    version_path(t, v, path, sizeof path);
-    lk_buf_reset(&t->line);
-    lk_error e2;
-    int rc = lk_fs_read_file(path, &t->line, MAX_LOG_FILE, &e2);
-    if (rc == -ENOENT)
-        return rc;
-    if (rc)
-        return lk_error_set(err, rc, "%s", e2.msg);
-    if (!t->hcap)
-        hash_rebuild(t, 64);
-    char *p = t->line.data, *end = t->line.data + t->line.len;
-    int lineno = 0;
-    while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (nl)
-            *nl = '\0';
-        lineno++;
-        if (*p) {
-            char where[4400];
-            snprintf(where, sizeof where, "%s:%d", path, lineno);
-            if ((rc = apply_line(t, p, where, seen, err)))
-                return rc;
-        }
-        if (!nl)
-            break;
-        p = nl + 1;
+    size_t i = 0;
+    for (; i < 20; i++)
+        if (name[i] < '0' || name[i] > '9') return 0;
+    if (name[20] != '.') return 0;
+    *v = strtoll(name, NULL, 10);
+    if (strcmp(name + 20, ".json") == 0) {
+        *is_json = 1;
+        return 1;
     }
-    t->version = v;
+    if (strncmp(name + 20, ".checkpoint", 11) == 0) {
+        *is_json = 0;
+        return 1;
+    }
     return 0;
 }
 
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
+    return x < y ? -1 : x > y;
 }
 
-/* Lists the JSON versions and checkpoints of the log. */
-static int list_log(lk_delta_table *t, int64_t **vers, int *nv, int64_t *last_cp, lk_error *err)
+/* _last_checkpoint's version, or -1 if absent or unreadable (then: listing). */
+static int64_t last_checkpoint_version(const lk_delta_table *t)
 {
-    DIR *d = opendir(t->log);
-    *vers = NULL;
-    *nv = 0;
-    *last_cp = -1;
-    if (!d) {
-        if (errno == ENOENT)
-            return 0;
-        return lk_error_errno(err, -errno, "cannot list '%s'", t->log);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/_last_checkpoint", t->log_dir);
+    if (!lk_fs_exists(path)) return -1;
+    lk_buf b = LK_BUF_INIT;
+    lk_error e;
+    int64_t v = -1;
+    if (lk_fs_read_file(path, &b, 1 << 20, &e) == 0 && b.data) {
+        yajl_val root = yajl_tree_parse(b.data, NULL, 0);
+        if (root) {
+            v = obj_int(root, "version", -1);
+            yajl_tree_free(root);
+        }
     }
-    int cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        const char *n = e->d_name;
-        size_t len = strlen(n);
-        if (len == 25 && !strcmp(n + 20, ".json") && strspn(n, "0123456789") == 20) {
-            if (*nv == cap) {
-                cap = cap ? cap * 2 : 64;
-                *vers = realloc(*vers, sizeof(int64_t) * (size_t)cap);
-                if (!*vers)
-                    abort();
+    if (v < 0) LK_WARN("delta: %s is unreadable, falling back to listing", path);
+    lk_buf_free(&b);
+    return v;
+}
+
+/* Full load from the log listing: used when the handle has no version yet. */
+static int load_full(lk_delta_table *t, lk_error *err)
+{
+    DIR *d = opendir(t->log_dir);
+    if (!d) {
+        if (errno == ENOENT) return 0; /* no table yet */
+        return lk_error_errno(err, -errno, "cannot list '%s'", t->log_dir);
+    }
+    int64_t *jv = NULL;
+    int nj = 0, capj = 0;
+    int64_t best_cp = -1;
+    char best_cp_name[256] = "";
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        int64_t v;
+        int is_json;
+        if (!parse_log_name(de->d_name, &v, &is_json)) continue;
+        if (is_json) {
+            if (nj == capj) {
+                capj = capj ? capj * 2 : 64;
+                jv = xrealloc(jv, (size_t)capj * sizeof *jv);
             }
-            (*vers)[(*nv)++] = strtoll(n, NULL, 10);
-        } else if (len > 20 && strspn(n, "0123456789") == 20 && strstr(n, ".checkpoint")) {
-            int64_t v = strtoll(n, NULL, 10);
-            if (v > *last_cp)
-                *last_cp = v;
+            jv[nj++] = v;
+        } else if (v > best_cp) {
+            best_cp = v;
+            snprintf(best_cp_name, sizeof best_cp_name, "%s", de->d_name);
         }
     }
     closedir(d);
-    if (*nv)
-        qsort(*vers, (size_t)*nv, sizeof(int64_t), cmp_i64);
-    return 0;
+    int rc = 0;
+    if (nj == 0 && best_cp < 0) goto out; /* empty log: no commit yet */
+    qsort(jv, (size_t)nj, sizeof *jv, cmp_i64);
+    int64_t start = 0;
+    if (nj == 0 || jv[0] != 0) {
+        /* The log was cleaned up: replay must start at a checkpoint. */
+        int64_t lc = last_checkpoint_version(t);
+        if (lc >= 0 && lc > best_cp) lc = -1;
+        int64_t cp = lc >= 0 ? lc : best_cp;
+        if (cp < 0) {
+            rc = lk_error_set(err, LK_EFORMAT,
+                              "%s: log starts at version %" PRId64
+                              " and has no checkpoint; missing version 0",
+                              t->log_dir, nj ? jv[0] : 0);
+            goto out;
+        }
+        if (cp != best_cp)
+            snprintf(best_cp_name, sizeof best_cp_name, "%020" PRId64 ".checkpoint.parquet", cp);
+        if ((rc = replay_checkpoint(t, cp, best_cp_name, err))) goto out;
+        start = cp + 1;
+    }
+    /* JSON versions from start must be contiguous up to the newest. */
+    int64_t expect = start;
+    for (int i = 0; i < nj; i++) {
+        if (jv[i] < start) continue;
+        if (jv[i] != expect) {
+            rc = lk_error_set(err, LK_EFORMAT,
+                              "%s: versions not contiguous: missing version %" PRId64
+                              " (next present is %" PRId64 ")",
+                              t->log_dir, expect, jv[i]);
+            goto out;
+        }
+        expect++;
+    }
+    for (int64_t v = start; v < expect; v++)
+        if ((rc = replay_json(t, v, NULL, err))) goto out;
+out:
+    free(jv);
+    return rc;
+}
+
+/* Catches up from t->version by probing the next versions; cc for retries. */
+static int catch_up(lk_delta_table *t, conflict_ctx *cc, lk_error *err)
+{
+    if (t->version < 0) return load_full(t, err);
+    for (;;) {
+        lk_error e;
+        int rc = replay_json(t, t->version + 1, cc, &e);
+        if (rc == -ENOENT) return 0;
+        if (rc) {
+            if (err) *err = e;
+            return rc;
+        }
+    }
 }
 
 int lk_delta_open(const char *table_path, lk_delta_table **out, lk_error *err)
 {
+    *out = NULL;
     lk_delta_table *t = calloc(1, sizeof *t);
-    if (!t)
-        abort();
-    snprintf(t->path, sizeof t->path, "%s", table_path);
-    snprintf(t->log, sizeof t->log, "%s/_delta_log", table_path);
+    if (!t) abort();
+    t->path = xstrdup(table_path);
+    size_t n = strlen(t->path);
+    while (n > 1 && t->path[n - 1] == '/')
+        t->path[--n] = 0;
+    t->log_dir = xrealloc(NULL, n + 16);
+    snprintf(t->log_dir, n + 16, "%s/_delta_log", t->path);
     t->version = -1;
-    hash_rebuild(t, 64);
-    int64_t *vers = NULL, last_cp = -1;
-    int nv = 0;
-    int rc = list_log(t, &vers, &nv, &last_cp, err);
-    if (rc == 0 && nv > 0) {
-        if (vers[0] != 0) {
-            rc = last_cp >= 0
-                     ? lk_error_set(err, LK_EUNSUPPORTED,
-                                    "%s: the log starts at version %lld after checkpoint %lld; "
-                                    "reading Parquet checkpoints is not supported yet",
-                                    t->log, (long long)vers[0], (long long)last_cp)
-                     : lk_error_set(err, LK_EFORMAT, "%s: version 0 is missing", t->log);
-        }
-        for (int i = 1; rc == 0 && i < nv; i++)
-            if (vers[i] != vers[i - 1] + 1)
-                rc = lk_error_set(err, LK_EFORMAT,
-                                  "%s: versions are not contiguous: %lld is followed by %lld",
-                                  t->log, (long long)vers[i - 1], (long long)vers[i]);
-        for (int i = 0; rc == 0 && i < nv; i++)
-            rc = replay_version(t, vers[i], NULL, err);
-    } else if (rc == 0 && last_cp >= 0) {
-        rc = lk_error_set(err, LK_EUNSUPPORTED,
-                          "%s: only checkpoint files; reading Parquet checkpoints is not "
-                          "supported yet",
-                          t->log);
-    }
-    free(vers);
-    if (rc == 0 && t->version >= 0 && !t->schema)
-        rc = lk_error_set(err, LK_EFORMAT, "%s: no metaData action in the log", t->log);
+    t->min_reader = 1;
+    t->min_writer = 2;
+    int rc = load_full(t, err);
     if (rc) {
         lk_delta_destroy(&t);
         return rc;
@@ -506,47 +675,46 @@ int lk_delta_open(const char *table_path, lk_delta_table **out, lk_error *err)
     return 0;
 }
 
-int lk_delta_refresh(lk_delta_table *t, lk_error *err)
-{
-    for (;;) {
-        int rc = replay_version(t, t->version + 1, NULL, err);
-        if (rc == -ENOENT)
-            return 0;
-        if (rc)
-            return rc;
-    }
-}
-
 void lk_delta_destroy(lk_delta_table **tp)
 {
-    if (!tp || !*tp)
-        return;
-    lk_delta_table *t = *tp;
-    for (int i = 0; i < t->nfiles; i++)
-        file_free(&t->files[i]);
+    lk_delta_table *t = tp ? *tp : NULL;
+    if (!t) return;
+    for (int i = 0; i < t->nfiles; i++) {
+        free(t->files[i].key);
+        free(t->files[i].path);
+        free(t->files[i].pv_json);
+        free(t->files[i].stats);
+    }
+    for (int i = 0; i < t->ntxns; i++)
+        free(t->txns[i].app_id);
     free(t->files);
     free(t->hash);
-    for (int i = 0; i < t->ntxns; i++)
-        free(t->txns[i].app);
+    free(t->live);
     free(t->txns);
+    free(t->path);
+    free(t->log_dir);
+    free(t->table_id);
     lk_schema_destroy(&t->schema);
-    free(t->meta_id);
-    free(t->meta_config);
     lk_buf_free(&t->line);
+    lk_buf_free(&t->scratch);
+    lk_buf_free(&t->key);
     free(t);
     *tp = NULL;
+}
+
+int lk_delta_refresh(lk_delta_table *t, lk_error *err)
+{
+    return catch_up(t, NULL, err);
 }
 
 const char *lk_delta_path(const lk_delta_table *t)
 {
     return t->path;
 }
-
 int64_t lk_delta_version(const lk_delta_table *t)
 {
     return t->version;
 }
-
 const lk_schema *lk_delta_schema(const lk_delta_table *t)
 {
     return t->schema;
@@ -555,88 +723,78 @@ const lk_schema *lk_delta_schema(const lk_delta_table *t)
 int64_t lk_delta_txn_version(const lk_delta_table *t, const char *app_id)
 {
     for (int i = 0; i < t->ntxns; i++)
-        if (!strcmp(t->txns[i].app, app_id))
-            return t->txns[i].version;
+        if (strcmp(t->txns[i].app_id, app_id) == 0) return t->txns[i].version;
     return -1;
+}
+
+static void rebuild_live(lk_delta_table *t)
+{
+    if (!t->live_dirty) return;
+    t->nlive = 0;
+    for (int i = 0; i < t->nfiles; i++) {
+        if (!t->files[i].live) continue;
+        if (t->nlive == t->caplive) {
+            t->caplive = t->caplive ? t->caplive * 2 : 64;
+            t->live = xrealloc(t->live, (size_t)t->caplive * sizeof *t->live);
+        }
+        t->live[t->nlive++] = &t->files[i].f;
+    }
+    t->live_dirty = 0;
 }
 
 int lk_delta_nfiles(const lk_delta_table *t)
 {
-    return t->nfiles;
+    rebuild_live((lk_delta_table *)t); /* a cache: logically const */
+    return t->nlive;
 }
 
 const lk_delta_file *lk_delta_file_at(const lk_delta_table *t, int i)
 {
-    lk_delta_table *m = (lk_delta_table *)t;
-    const dfile *f = &t->files[i];
-    m->view.path = f->path;
-    m->view.size = f->size;
-    m->view.modification_time = f->mtime;
-    m->view.num_records = f->nrec;
-    m->view.partition_values_json = f->pv;
-    m->view.stats_json = f->stats;
-    return &m->view;
+    rebuild_live((lk_delta_table *)t);
+    return i >= 0 && i < t->nlive ? t->live[i] : NULL;
 }
 
 int64_t lk_delta_num_records(const lk_delta_table *t)
 {
-    return t->nrec;
+    int64_t n = 0;
+    for (int i = 0; i < t->nfiles; i++)
+        if (t->files[i].live && t->files[i].f.num_records > 0) n += t->files[i].f.num_records;
+    return n;
 }
 
-/* ---- commits ---- */
-
-typedef struct pending_file {
-    char *path;
-    int64_t size, mtime;
-    char *stats;
-    int data_change;
-    int remove;
-} pending_file;
-
-typedef struct param {
-    char *key, *json;
-} param;
-
-struct lk_delta_commit {
-    lk_delta_table *t;
-    char operation[64];
-    lk_schema *schema;
-    pending_file *files;
-    int nfiles, capfiles;
-    char *app_id;
-    int64_t txn_version;
-    param *params;
-    int nparams;
-};
+/* ---------- commits ---------- */
 
 lk_delta_commit *lk_delta_commit_new(lk_delta_table *t, const char *operation)
 {
     lk_delta_commit *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
+    if (!c) abort();
     c->t = t;
-    snprintf(c->operation, sizeof c->operation, "%s", operation);
+    c->operation = xstrdup(operation);
+    c->read_version = t->version;
     c->txn_version = -1;
     return c;
 }
 
+static void free_files(commit_file *f, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(f[i].path);
+        free(f[i].stats);
+    }
+    free(f);
+}
+
 void lk_delta_commit_destroy(lk_delta_commit **cp)
 {
-    if (!cp || !*cp)
-        return;
-    lk_delta_commit *c = *cp;
-    for (int i = 0; i < c->nfiles; i++) {
-        free(c->files[i].path);
-        free(c->files[i].stats);
-    }
-    free(c->files);
-    for (int i = 0; i < c->nparams; i++) {
-        free(c->params[i].key);
-        free(c->params[i].json);
-    }
-    free(c->params);
-    free(c->app_id);
+    lk_delta_commit *c = cp ? *cp : NULL;
+    if (!c) return;
+    free(c->operation);
     lk_schema_destroy(&c->schema);
+    free_files(c->adds, c->nadds);
+    free_files(c->removes, c->nremoves);
+    free(c->txn_app);
+    lk_buf_free(&c->params);
+    lk_buf_free(&c->body);
     free(c);
     *cp = NULL;
 }
@@ -647,423 +805,418 @@ void lk_delta_commit_set_schema(lk_delta_commit *c, const lk_schema *s)
     c->schema = lk_schema_clone(s);
 }
 
-static pending_file *new_pending(lk_delta_commit *c)
+static commit_file *push_file(commit_file **arr, int *n, int *cap)
 {
-    if (c->nfiles == c->capfiles) {
-        c->capfiles = c->capfiles ? c->capfiles * 2 : 16;
-        c->files = realloc(c->files, sizeof(pending_file) * (size_t)c->capfiles);
-        if (!c->files)
-            abort();
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        *arr = xrealloc(*arr, (size_t)*cap * sizeof **arr);
     }
-    pending_file *f = &c->files[c->nfiles++];
+    commit_file *f = &(*arr)[(*n)++];
     memset(f, 0, sizeof *f);
     return f;
 }
 
-/* Percent-encodes a relative path as Delta writers do (a URI path). */
-static char *encode_path(const char *p)
-{
-    lk_buf b = LK_BUF_INIT;
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *p; p++) {
-        unsigned char ch = (unsigned char)*p;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            strchr("-._~/=:@!$&'()*+,;", ch)) {
-            lk_buf_putc(&b, (char)ch);
-        } else {
-            lk_buf_putc(&b, '%');
-            lk_buf_putc(&b, hex[ch >> 4]);
-            lk_buf_putc(&b, hex[ch & 15]);
-        }
-    }
-    return lk_buf_detach(&b, NULL);
-}
-
 void lk_delta_commit_add_file(lk_delta_commit *c, const char *path, int64_t size,
-                              int64_t modification_time_ms, const char *stats_json,
-                              int data_change)
+                              int64_t modification_time_ms, const char *stats_json, int data_change)
 {
-    pending_file *f = new_pending(c);
-    f->path = encode_path(path);
+    commit_file *f = push_file(&c->adds, &c->nadds, &c->capadds);
+    f->path = xstrdup(path);
     f->size = size;
     f->mtime = modification_time_ms;
-    f->stats = stats_json && *stats_json ? xstrdup(stats_json) : NULL;
+    f->stats = stats_json ? xstrdup(stats_json) : NULL;
     f->data_change = data_change;
 }
 
 void lk_delta_commit_remove_file(lk_delta_commit *c, const char *path, int data_change)
 {
-    pending_file *f = new_pending(c);
+    commit_file *f = push_file(&c->removes, &c->nremoves, &c->capremoves);
     f->path = xstrdup(path);
-    f->remove = 1;
     f->data_change = data_change;
-    int found = 0;
-    if (c->t->hcap) {
-        uint32_t h = hash_slot(c->t, path, &found);
-        if (found)
-            f->size = c->t->files[c->t->hash[h] - 1].size;
-    }
+    f->size = -1;
 }
 
 void lk_delta_commit_set_txn(lk_delta_commit *c, const char *app_id, int64_t version)
 {
-    free(c->app_id);
-    c->app_id = xstrdup(app_id);
+    free(c->txn_app);
+    c->txn_app = xstrdup(app_id);
     c->txn_version = version;
 }
 
 void lk_delta_commit_set_param(lk_delta_commit *c, const char *key, const char *json_value)
 {
-    c->params = realloc(c->params, sizeof(param) * (size_t)(c->nparams + 1));
-    if (!c->params)
-        abort();
-    c->params[c->nparams].key = xstrdup(key);
-    c->params[c->nparams].json = xstrdup(json_value);
-    c->nparams++;
+    if (c->params.len) lk_buf_putc(&c->params, ',');
+    lk_buf_json_string(&c->params, key, strlen(key));
+    lk_buf_putc(&c->params, ':');
+    lk_buf_puts(&c->params, json_value);
 }
 
-static void uuid4(char *out)
+/* Does c remove the file whose decoded path is decoded_path? */
+static int commit_removes(const lk_delta_commit *c, const char *decoded_path)
 {
-    unsigned char r[16];
-    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
-        uint64_t x = (uint64_t)lk_time_now_us() * 6364136223846793005ULL ^ (uint64_t)getpid();
-        for (int i = 0; i < 16; i++, x = x * 6364136223846793005ULL + 1)
-            r[i] = (unsigned char)(x >> 56);
+    lk_buf b = LK_BUF_INIT;
+    int hit = 0;
+    for (int i = 0; i < c->nremoves && !hit; i++) {
+        lk_buf_reset(&b);
+        url_decode(c->removes[i].path, &b);
+        hit = strcmp(b.data, decoded_path) == 0;
     }
-    r[6] = (unsigned char)((r[6] & 15) | 0x40);
-    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-    sprintf(out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
-            r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
-            r[15]);
+    lk_buf_free(&b);
+    return hit;
 }
 
-static void build(lk_delta_commit *c, int64_t version, lk_buf *out)
+static void build_body(lk_delta_commit *c, int64_t version)
 {
     lk_delta_table *t = c->t;
+    lk_buf *b = &c->body;
+    lk_buf_reset(b);
+    char uuid[37];
     int64_t now = lk_time_now_ms();
-    char uuid[40];
-    uuid4(uuid);
-    int64_t rows = 0, nadd = 0, bytes = 0, nrem = 0;
-    for (int i = 0; i < c->nfiles; i++) {
-        if (c->files[i].remove) {
-            nrem++;
-            continue;
-        }
-        nadd++;
-        bytes += c->files[i].size;
-        int64_t n = stats_num_records(c->files[i].stats);
-        rows += n > 0 ? n : 0;
-    }
-    lk_buf_printf(out, "{\"commitInfo\":{\"timestamp\":%lld,\"operation\":", (long long)now);
-    lk_buf_json_string(out, c->operation, strlen(c->operation));
-    lk_buf_puts(out, ",\"operationParameters\":{");
-    for (int i = 0; i < c->nparams; i++) {
-        if (i)
-            lk_buf_putc(out, ',');
-        lk_buf_json_string(out, c->params[i].key, strlen(c->params[i].key));
-        lk_buf_putc(out, ':');
-        lk_buf_puts(out, c->params[i].json);
-    }
-    lk_buf_putc(out, '}');
-    if (t->version >= 0)
-        lk_buf_printf(out, ",\"readVersion\":%lld", (long long)t->version);
-    lk_buf_printf(out,
-                  ",\"isolationLevel\":\"Serializable\",\"isBlindAppend\":%s,"
-                  "\"operationMetrics\":{\"numFiles\":\"%lld\",\"numOutputRows\":\"%lld\","
-                  "\"numOutputBytes\":\"%lld\",\"numRemovedFiles\":\"%lld\"},"
-                  "\"engineInfo\":\"lakesupd/%s\",\"txnId\":\"%s\"}}\n",
-                  nrem ? "false" : "true", (long long)nadd, (long long)rows, (long long)bytes,
-                  (long long)nrem, LK_VERSION, uuid);
-    if (version == 0 || !t->schema)
-        lk_buf_puts(out, "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n");
+    int blind = c->nremoves == 0; /* only adds: as Spark marks an append */
+
+    uuid_v4(uuid);
+    lk_buf_printf(b, "{\"commitInfo\":{\"timestamp\":%" PRId64 ",\"operation\":", now);
+    lk_buf_json_string(b, c->operation, strlen(c->operation));
+    lk_buf_puts(b, ",\"operationParameters\":{");
+    if (c->params.len) lk_buf_append(b, c->params.data, c->params.len);
+    lk_buf_puts(b, "}");
+    if (c->read_version >= 0) lk_buf_printf(b, ",\"readVersion\":%" PRId64, c->read_version);
+    lk_buf_printf(
+        b, ",\"isBlindAppend\":%s,\"engineInfo\":\"lakesupd/" LK_VERSION "\",\"txnId\":\"%s\"}}\n",
+        blind ? "true" : "false", uuid);
+
+    if (version == 0)
+        lk_buf_puts(b, "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n");
     if (c->schema) {
-        char id[40];
-        if (t->meta_id && *t->meta_id)
-            snprintf(id, sizeof id, "%s", t->meta_id);
-        else
-            uuid4(id);
-        lk_buf json = LK_BUF_INIT;
-        lk_schema_to_json(c->schema, &json);
-        lk_buf_printf(out, "{\"metaData\":{\"id\":\"%s\",\"format\":{\"provider\":\"parquet\","
-                           "\"options\":{}},\"schemaString\":",
-                      id);
-        lk_buf_json_string(out, json.data, json.len);
-        lk_buf_printf(out, ",\"partitionColumns\":[],\"configuration\":%s,\"createdTime\":%lld}}\n",
-                      t->meta_config ? t->meta_config : "{}",
-                      (long long)(t->meta_created ? t->meta_created : now));
-        lk_buf_free(&json);
-    }
-    if (c->app_id) {
-        lk_buf_puts(out, "{\"txn\":{\"appId\":");
-        lk_buf_json_string(out, c->app_id, strlen(c->app_id));
-        lk_buf_printf(out, ",\"version\":%lld,\"lastUpdated\":%lld}}\n",
-                      (long long)c->txn_version, (long long)now);
-    }
-    for (int i = 0; i < c->nfiles; i++) {
-        pending_file *f = &c->files[i];
-        if (f->remove) {
-            lk_buf_puts(out, "{\"remove\":{\"path\":");
-            lk_buf_json_string(out, f->path, strlen(f->path));
-            lk_buf_printf(out,
-                          ",\"deletionTimestamp\":%lld,\"dataChange\":%s,"
-                          "\"extendedFileMetadata\":true,\"partitionValues\":{},\"size\":%lld}}\n",
-                          (long long)now, f->data_change ? "true" : "false", (long long)f->size);
-            continue;
+        const char *id = t->table_id && version > 0 ? t->table_id : NULL;
+        if (!id) {
+            uuid_v4(uuid);
+            id = uuid;
         }
-        lk_buf_puts(out, "{\"add\":{\"path\":");
-        lk_buf_json_string(out, f->path, strlen(f->path));
-        lk_buf_printf(out,
-                      ",\"partitionValues\":{},\"size\":%lld,\"modificationTime\":%lld,"
-                      "\"dataChange\":%s",
-                      (long long)f->size, (long long)f->mtime, f->data_change ? "true" : "false");
+        lk_buf_puts(b, "{\"metaData\":{\"id\":");
+        lk_buf_json_string(b, id, strlen(id));
+        lk_buf_puts(b, ",\"format\":{\"provider\":\"parquet\",\"options\":{}},\"schemaString\":");
+        lk_buf schema = LK_BUF_INIT;
+        lk_schema_to_json(c->schema, &schema);
+        lk_buf_json_string(b, schema.data ? schema.data : "", schema.len);
+        lk_buf_free(&schema);
+        lk_buf_printf(
+            b, ",\"partitionColumns\":[],\"configuration\":{},\"createdTime\":%" PRId64 "}}\n",
+            now);
+    }
+    if (c->txn_app) {
+        lk_buf_puts(b, "{\"txn\":{\"appId\":");
+        lk_buf_json_string(b, c->txn_app, strlen(c->txn_app));
+        lk_buf_printf(b, ",\"version\":%" PRId64 ",\"lastUpdated\":%" PRId64 "}}\n", c->txn_version,
+                      now);
+    }
+    lk_buf enc = LK_BUF_INIT;
+    for (int i = 0; i < c->nadds; i++) {
+        commit_file *f = &c->adds[i];
+        lk_buf_reset(&enc);
+        url_encode(f->path, &enc);
+        lk_buf_puts(b, "{\"add\":{\"path\":");
+        lk_buf_json_string(b, enc.data, enc.len);
+        lk_buf_printf(b,
+                      ",\"partitionValues\":{},\"size\":%" PRId64 ",\"modificationTime\":%" PRId64
+                      ",\"dataChange\":%s",
+                      f->size, f->mtime, f->data_change ? "true" : "false");
         if (f->stats) {
-            lk_buf_puts(out, ",\"stats\":");
-            lk_buf_json_string(out, f->stats, strlen(f->stats));
+            lk_buf_puts(b, ",\"stats\":");
+            lk_buf_json_string(b, f->stats, strlen(f->stats));
         }
-        lk_buf_puts(out, "}}\n");
+        lk_buf_puts(b, "}}\n");
+    }
+    lk_buf_free(&enc);
+    for (int i = 0; i < c->nremoves; i++) {
+        commit_file *f = &c->removes[i];
+        /* size of the removed file, from the snapshot when it is live there */
+        int64_t size = -1;
+        lk_buf_reset(&t->key);
+        url_decode(f->path, &t->key);
+        lk_buf_putc(&t->key, '\x1f');
+        int idx = hash_find(t, t->key.data);
+        if (idx >= 0) size = t->files[idx].f.size;
+        lk_buf_puts(b, "{\"remove\":{\"path\":");
+        lk_buf_json_string(b, f->path, strlen(f->path));
+        lk_buf_printf(b, ",\"deletionTimestamp\":%" PRId64 ",\"dataChange\":%s", now,
+                      f->data_change ? "true" : "false");
+        /* extendedFileMetadata promises partitionValues and size: only when known */
+        if (size >= 0)
+            lk_buf_printf(
+                b, ",\"extendedFileMetadata\":true,\"partitionValues\":{},\"size\":%" PRId64, size);
+        else
+            lk_buf_puts(b, ",\"extendedFileMetadata\":false");
+        lk_buf_puts(b, "}}\n");
     }
 }
 
 int lk_delta_commit_run(lk_delta_commit *c, int64_t *version, lk_error *err)
 {
     lk_delta_table *t = c->t;
-    if (!t->schema && !c->schema)
-        return lk_error_set(err, -EINVAL, "%s: the first commit of a table needs a schema",
-                            t->path);
-    if (t->min_writer > 2 && !c->schema)
+    int rc;
+    if (version) *version = -1;
+    /* Start from the newest version we can see (blind appends on top are fine). */
+    conflict_ctx cc = {.c = c, .code = 0};
+    /* Versions the handle already read after the commit was begun (another
+       refresh) are checked without being applied again. */
+    cc.dry = 1;
+    for (int64_t v = c->read_version + 1; c->read_version >= 0 && v <= t->version && !cc.code; v++)
+        if ((rc = replay_json(t, v, &cc, err))) return rc;
+    cc.dry = 0;
+    if (!cc.code && (rc = catch_up(t, t->version >= 0 ? &cc : NULL, err))) return rc;
+    if (cc.code)
+        return lk_error_set(err, cc.code, "%s: %s (read version %" PRId64 ")", t->path, cc.msg,
+                            c->read_version);
+    if (t->min_writer > 2)
         return lk_error_set(err, LK_EUNSUPPORTED,
-                            "%s: writer version %d is not supported for writing", t->path,
+                            "%s: cannot write a table with minWriterVersion %d", t->path,
                             t->min_writer);
-    int rc = lk_fs_mkdirs(t->log, err);
-    if (rc)
-        return rc;
-    lk_buf text = LK_BUF_INIT;
-    int64_t read_version = t->version;
-    for (int attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
+    if ((rc = lk_fs_mkdirs(t->log_dir, err))) return rc;
+    for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
         int64_t v = t->version + 1;
-        lk_buf_reset(&text);
-        build(c, v, &text);
-        char path[4300];
-        version_path(t, v, path, sizeof path);
-        rc = lk_fs_put_if_absent(path, text.data, text.len, err);
+        if (v == 0 && !c->schema)
+            return lk_error_set(err, LK_ESTATE, "%s: the first commit needs a schema", t->path);
+        build_body(c, v);
+        char path[4096];
+        version_path(t, v, ".json", path, sizeof path);
+        rc = lk_fs_put_if_absent(path, c->body.data, c->body.len, err);
         if (rc == 0) {
-            /* replay our own commit so that the handle includes it */
-            rc = replay_version(t, v, NULL, err);
-            lk_buf_free(&text);
-            if (rc == 0)
-                *version = v;
-            return rc;
+            if ((rc = catch_up(t, NULL, err))) return rc;
+            if (version) *version = v;
+            return 0;
         }
-        if (rc != -EEXIST)
-            break;
-        /* a concurrent writer won version v: catch up and check conflicts */
-        seen_actions seen = {0, c->app_id, 0};
-        rc = replay_version(t, v, &seen, err);
-        if (rc)
-            break;
-        if (seen.meta_or_protocol && (c->schema || t->version == 0)) {
-            rc = lk_error_set(err, LK_ECONFLICT,
-                              "%s: concurrent metadata change at version %lld (this commit "
-                              "read version %lld)",
-                              t->path, (long long)v, (long long)read_version);
-            break;
+        if (rc != -EEXIST) return rc;
+        /* A concurrent writer won version v: check what it (and others) did. */
+        cc.code = 0;
+        if (v == 0) {
+            rc = load_full(t, err);
+            if (rc == 0 && t->version >= 0) {
+                cc.code = LK_ECONFLICT;
+                snprintf(cc.msg, sizeof cc.msg, "table created concurrently at version 0");
+            }
+        } else {
+            rc = catch_up(t, &cc, err);
         }
-        if (seen.app_seen) {
-            rc = lk_error_set(err, LK_ECONFLICT,
-                              "%s: concurrent transaction for appId %s at version %lld (this "
-                              "commit read version %lld)",
-                              t->path, c->app_id, (long long)v, (long long)read_version);
-            break;
-        }
-        for (int i = 0; i < c->nfiles && rc == 0; i++) {
-            int found = 1;
-            if (c->files[i].remove && t->hcap)
-                hash_slot(t, c->files[i].path, &found);
-            if (!found)
-                rc = lk_error_set(err, LK_ECONFLICT,
-                                  "%s: file %s was removed concurrently at version %lld (this "
-                                  "commit read version %lld)",
-                                  t->path, c->files[i].path, (long long)v,
-                                  (long long)read_version);
-        }
-        if (rc)
-            break;
+        if (rc) return rc;
+        if (cc.code)
+            return lk_error_set(err, cc.code, "%s: %s (our commit lost version %" PRId64 ")",
+                                t->path, cc.msg, v);
     }
-    lk_buf_free(&text);
-    if (rc == -EEXIST)
-        rc = lk_error_set(err, LK_ECONFLICT, "%s: gave up after %d concurrent commits", t->path,
-                          MAX_COMMIT_ATTEMPTS);
-    return rc;
+    return lk_error_set(err, LK_ECONFLICT, "%s: gave up after %d concurrent commits", t->path,
+                        COMMIT_ATTEMPTS);
 }
 
-/* ---- statistics ---- */
+/* ---------- stats ---------- */
 
-static int stats_kind(const lk_field *f)
+static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
 {
+    /* H. Hinnant's days_from_civil inverse */
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int)(yy + (*m <= 2));
+}
+
+/* Shortest decimal text that reads back as the same value (as Java prints). */
+static void put_double(lk_buf *b, double x, int is_float)
+{
+    char s[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(s, sizeof s, "%.*g", prec, x);
+        double back = strtod(s, NULL);
+        if (is_float ? (float)back == (float)x : back == x) break;
+    }
+    lk_buf_puts(b, s);
+}
+
+static void put_decimal(lk_buf *b, const lk_field *f, const lk_value *v)
+{
+    char digits[48];
+    int neg = 0;
+    if (f->precision <= 18) {
+        int64_t i = v->i;
+        uint64_t u = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
+        neg = i < 0;
+        snprintf(digits, sizeof digits, "%" PRIu64, u);
+    } else {
+        /* 16-byte big-endian two's complement; GCC/Clang __int128 for the arithmetic */
+        unsigned __int128 u = 0;
+        for (size_t k = 0; k < 16 && k < v->n; k++)
+            u = (u << 8) | (unsigned char)v->p[k];
+        if (v->n > 0 && (v->p[0] & 0x80)) {
+            neg = 1;
+            u = ~u + 1;
+        }
+        char tmp[48];
+        int n = 0;
+        do {
+            tmp[n++] = (char)('0' + (int)(u % 10));
+            u /= 10;
+        } while (u);
+        for (int k = 0; k < n; k++)
+            digits[k] = tmp[n - 1 - k];
+        digits[n] = 0;
+    }
+    int len = (int)strlen(digits), sc = f->scale;
+    if (neg) lk_buf_putc(b, '-');
+    if (sc <= 0) {
+        lk_buf_puts(b, digits);
+        return;
+    }
+    if (len <= sc) {
+        lk_buf_puts(b, "0.");
+        for (int k = len; k < sc; k++)
+            lk_buf_putc(b, '0');
+        lk_buf_puts(b, digits);
+    } else {
+        lk_buf_append(b, digits, (size_t)(len - sc));
+        lk_buf_putc(b, '.');
+        lk_buf_puts(b, digits + len - sc);
+    }
+}
+
+#define STATS_STRING_PREFIX 32
+
+/* Appends the stats value of leaf l (is_max selects max); 0 if omitted. */
+static int put_value(lk_buf *b, const lk_pq_leaf_stats *l, int is_max)
+{
+    const lk_value *v = is_max ? &l->max : &l->min;
+    const lk_field *f = l->field;
+    char s[64];
+    if (!v->is_set || !f) return 0;
     switch (f->type) {
     case LK_TYPE_BYTE:
     case LK_TYPE_SHORT:
     case LK_TYPE_INTEGER:
     case LK_TYPE_LONG:
+        lk_buf_printf(b, "%" PRId64, v->i);
+        return 1;
     case LK_TYPE_FLOAT:
     case LK_TYPE_DOUBLE:
-    case LK_TYPE_DATE:
-    case LK_TYPE_TIMESTAMP:
-    case LK_TYPE_TIMESTAMP_NTZ:
-    case LK_TYPE_STRING: return 1;
-    case LK_TYPE_DECIMAL: return f->precision <= 18;
-    default: return 0;
-    }
-}
-
-/* Appends the JSON value of a statistic, or returns 0 to omit it. */
-static int stat_value(const lk_field *f, const lk_value *v, int is_max, lk_buf *out)
-{
-    char tmp[64];
-    switch (f->type) {
-    case LK_TYPE_FLOAT:
-    case LK_TYPE_DOUBLE:
-        if (isnan(v->d) || isinf(v->d))
-            return 0;
-        for (int prec = 15; prec <= 17; prec++) {
-            snprintf(tmp, sizeof tmp, "%.*g", prec, v->d);
-            if (strtod(tmp, NULL) == v->d)
-                break;
-        }
-        lk_buf_puts(out, tmp);
+        if (!isfinite(v->d)) return 0;
+        put_double(b, v->d, f->type == LK_TYPE_FLOAT);
         return 1;
-    case LK_TYPE_DATE:
-        lk_time_format_spark(v->i * 86400 * 1000000, tmp, sizeof tmp);
-        tmp[10] = '\0';
-        lk_buf_printf(out, "\"%s\"", tmp);
-        return 1;
-    case LK_TYPE_TIMESTAMP:
-    case LK_TYPE_TIMESTAMP_NTZ:
-        lk_time_format_iso_ms(v->i, tmp, sizeof tmp);
-        if (f->type == LK_TYPE_TIMESTAMP_NTZ)
-            tmp[strlen(tmp) - 1] = '\0';
-        lk_buf_printf(out, "\"%s\"", tmp);
-        return 1;
-    case LK_TYPE_DECIMAL: {
-        int64_t u = v->i;
-        char digits[32];
-        uint64_t a = u < 0 ? (uint64_t)0 - (uint64_t)u : (uint64_t)u;
-        int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)a);
-        if (u < 0)
-            lk_buf_putc(out, '-');
-        if (f->scale == 0) {
-            lk_buf_append(out, digits, (size_t)n);
-        } else if (n <= f->scale) {
-            lk_buf_puts(out, "0.");
-            for (int k = n; k < f->scale; k++)
-                lk_buf_putc(out, '0');
-            lk_buf_append(out, digits, (size_t)n);
-        } else {
-            lk_buf_append(out, digits, (size_t)(n - f->scale));
-            lk_buf_putc(out, '.');
-            lk_buf_append(out, digits + n - f->scale, (size_t)f->scale);
-        }
+    case LK_TYPE_DATE: {
+        int y;
+        unsigned m, d;
+        civil_from_days(v->i, &y, &m, &d);
+        lk_buf_printf(b, "\"%04d-%02u-%02u\"", y, m, d);
         return 1;
     }
+    case LK_TYPE_TIMESTAMP:
+    case LK_TYPE_TIMESTAMP_NTZ: {
+        lk_time_format_iso_ms(v->i, s, sizeof s);
+        if (f->type == LK_TYPE_TIMESTAMP_NTZ) {
+            size_t n = strlen(s);
+            if (n && s[n - 1] == 'Z') s[n - 1] = 0;
+        }
+        lk_buf_printf(b, "\"%s\"", s);
+        return 1;
+    }
+    case LK_TYPE_DECIMAL:
+        put_decimal(b, f, v);
+        return 1;
     case LK_TYPE_STRING: {
-        /* at most 32 characters; a cut max would no longer bound the
-           values, so it is omitted (no skipping rather than wrong skipping) */
-        size_t cut = 0, chars = 0;
-        while (cut < v->n && chars < 32) {
-            unsigned char b = (unsigned char)v->p[cut];
-            cut += b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : 4;
-            chars++;
+        /* cut after STATS_STRING_PREFIX code points (continuation bytes 10xxxxxx) */
+        size_t n = 0, cps = 0;
+        while (n < v->n && cps < STATS_STRING_PREFIX) {
+            n++;
+            while (n < v->n && ((unsigned char)v->p[n] & 0xC0) == 0x80)
+                n++;
+            cps++;
         }
-        if (cut > v->n)
-            cut = v->n;
-        if (cut < v->n && is_max)
-            return 0;
-        lk_buf_json_string(out, v->p, cut);
+        if (n < v->n && is_max) {
+            /* The max must stay an upper bound: append U+10FFFF, the largest
+               code point, as current delta-spark does (older releases used
+               U+FFFD/U+FFFF, which a supplementary character after the prefix
+               exceeds). If that next character is itself in plane 16 (lead
+               byte F4) no short bound is provable: omit the stat. */
+            if ((unsigned char)v->p[n] == 0xF4) return 0;
+            lk_buf tmp = LK_BUF_INIT;
+            lk_buf_append(&tmp, v->p, n);
+            lk_buf_append(&tmp, "\xF4\x8F\xBF\xBF", 4);
+            lk_buf_json_string(b, tmp.data, tmp.len);
+            lk_buf_free(&tmp);
+        } else {
+            lk_buf_json_string(b, v->p ? v->p : "", n);
+        }
         return 1;
     }
-    default: lk_buf_printf(out, "%lld", (long long)v->i); return 1;
+    default: /* boolean and binary: Spark keeps no min/max */
+        return 0;
     }
 }
 
-/* One of minValues/maxValues/nullCount, nested by the leaves' dotted paths. */
-static void stats_section(const lk_pq_file_info *info, int kind, lk_buf *out)
+/* Writes {"a":..,"s":{"x":..}} for the leaves, opening struct levels lazily. */
+static void put_section(lk_buf *b, const lk_pq_file_info *info, int which)
 {
-    char open[16][256];
-    int nopen = 0, first[17];
+    const char *open[32]; /* names of the open struct levels */
+    size_t open_len[32];
+    int depth = 0;
+    int first[33];
     first[0] = 1;
-    lk_buf_putc(out, '{');
+    lk_buf_putc(b, '{');
+    lk_buf val = LK_BUF_INIT;
     for (int i = 0; i < info->n_leaves; i++) {
         const lk_pq_leaf_stats *l = &info->leaves[i];
-        if (l->in_list)
+        if (l->in_list || !l->path) continue;
+        lk_buf_reset(&val);
+        if (which == 2)
+            lk_buf_printf(&val, "%" PRId64, l->null_count);
+        else if (!put_value(&val, l, which == 1))
             continue;
-        if (kind < 2 && (!stats_kind(l->field) || !(kind == 0 ? l->min.is_set : l->max.is_set)))
-            continue;
-        /* split the path */
-        char comps[16][256];
+        /* split the dotted path into components */
+        const char *comp[33];
+        size_t clen[33];
         int nc = 0;
         const char *p = l->path;
-        while (*p && nc < 16) {
+        while (nc < 33) {
             const char *dot = strchr(p, '.');
-            size_t n = dot ? (size_t)(dot - p) : strlen(p);
-            snprintf(comps[nc++], sizeof comps[0], "%.*s", (int)n, p);
-            p = dot ? dot + 1 : p + n;
+            comp[nc] = p;
+            clen[nc++] = dot ? (size_t)(dot - p) : strlen(p);
+            if (!dot) break;
+            p = dot + 1;
         }
         int common = 0;
-        while (common < nopen && common < nc - 1 && !strcmp(open[common], comps[common]))
+        while (common < depth && common < nc - 1 && open_len[common] == clen[common] &&
+               memcmp(open[common], comp[common], clen[common]) == 0)
             common++;
-        while (nopen > common) {
-            lk_buf_putc(out, '}');
-            nopen--;
+        for (; depth > common; depth--)
+            lk_buf_putc(b, '}');
+        for (; depth < nc - 1 && depth < 32; depth++) {
+            if (!first[depth]) lk_buf_putc(b, ',');
+            first[depth] = 0;
+            lk_buf_json_string(b, comp[depth], clen[depth]);
+            lk_buf_puts(b, ":{");
+            open[depth] = comp[depth];
+            open_len[depth] = clen[depth];
+            first[depth + 1] = 1;
         }
-        size_t mark = out->len;
-        int saved_first[17];
-        memcpy(saved_first, first, sizeof first);
-        for (int k = nopen; k < nc - 1; k++) {
-            if (!first[k])
-                lk_buf_putc(out, ',');
-            first[k] = 0;
-            lk_buf_json_string(out, comps[k], strlen(comps[k]));
-            lk_buf_puts(out, ":{");
-            snprintf(open[k], sizeof open[k], "%s", comps[k]);
-            first[k + 1] = 1;
-            nopen++;
-        }
-        int d = nc - 1;
-        size_t before = out->len;
-        if (!first[d])
-            lk_buf_putc(out, ',');
-        lk_buf_json_string(out, comps[d], strlen(comps[d]));
-        lk_buf_putc(out, ':');
-        int ok = 1;
-        if (kind == 2)
-            lk_buf_printf(out, "%lld", (long long)l->null_count);
-        else
-            ok = stat_value(l->field, kind == 0 ? &l->min : &l->max, kind == 1, out);
-        if (ok) {
-            first[d] = 0;
-        } else {
-            out->len = before;
-            if (before == mark + 0 && nopen > common) {
-                /* nothing written in freshly opened structs: undo them */
-                out->len = mark;
-                nopen = common;
-                memcpy(first, saved_first, sizeof first);
-            }
-            out->data[out->len] = '\0';
-        }
+        if (!first[depth]) lk_buf_putc(b, ',');
+        first[depth] = 0;
+        lk_buf_json_string(b, comp[nc - 1], clen[nc - 1]);
+        lk_buf_putc(b, ':');
+        lk_buf_append(b, val.data, val.len);
     }
-    while (nopen-- > 0)
-        lk_buf_putc(out, '}');
-    lk_buf_putc(out, '}');
+    for (; depth > 0; depth--)
+        lk_buf_putc(b, '}');
+    lk_buf_putc(b, '}');
+    lk_buf_free(&val);
 }
 
 void lk_delta_stats_json(const lk_pq_file_info *info, lk_buf *out)
 {
-    lk_buf_printf(out, "{\"numRecords\":%lld,\"minValues\":", (long long)info->num_rows);
-    stats_section(info, 0, out);
+    lk_buf_printf(out, "{\"numRecords\":%" PRId64 ",\"minValues\":", info->num_rows);
+    put_section(out, info, 0);
     lk_buf_puts(out, ",\"maxValues\":");
-    stats_section(info, 1, out);
+    put_section(out, info, 1);
     lk_buf_puts(out, ",\"nullCount\":");
-    stats_section(info, 2, out);
+    put_section(out, info, 2);
     lk_buf_putc(out, '}');
 }
