@@ -1,8 +1,10 @@
 /*
- * lk_infer — schema inference from JSON lines with Spark's rules; see
- * lk_infer.h. Inference runs once, on a bounded sample, so clarity wins
- * over speed here: each line is parsed with yajl's tree API and merged
- * into a tree of inferred nodes.
+ * lk_infer — Spark-style schema inference from JSON lines (see lk_infer.h).
+ *
+ * Inference runs on a sample, not on the hot path, so each line is parsed
+ * with yajl's tree API and folded into an accumulated schema. While
+ * accumulating, a field seen only as null (or an empty array's element) has
+ * the internal type NULLTYPE (0); lk_infer_result() turns it into string.
  */
 #include "lk_infer.h"
 
@@ -10,185 +12,256 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
-#include "lk_buf.h"
-
-typedef enum ikind { I_NULL = 0, I_BOOL, I_LONG, I_DOUBLE, I_STRING, I_STRUCT, I_ARRAY } ikind;
-
-typedef struct inode {
-    char *name;
-    ikind kind;
-    int n, cap;
-    struct inode *kids; /* struct fields, or [element] for arrays */
-} inode;
+#define NULLTYPE ((lk_type)0)
 
 struct lk_infer {
-    inode root; /* I_STRUCT once an object was seen */
-    int seen;
-    lk_buf line;
+    lk_schema *acc; /* NULL until the first object */
 };
-
-static void node_free(inode *n)
-{
-    for (int i = 0; i < n->n; i++)
-        node_free(&n->kids[i]);
-    free(n->kids);
-    free(n->name);
-    memset(n, 0, sizeof *n);
-}
-
-static inode *add_kid(inode *p, const char *name)
-{
-    if (p->n == p->cap) {
-        p->cap = p->cap ? p->cap * 2 : 8;
-        p->kids = realloc(p->kids, sizeof(inode) * (size_t)p->cap);
-        if (!p->kids)
-            abort();
-    }
-    inode *k = &p->kids[p->n++];
-    memset(k, 0, sizeof *k);
-    k->name = strdup(name ? name : "element");
-    return k;
-}
-
-static ikind kind_of(yajl_val v)
-{
-    if (YAJL_IS_OBJECT(v))
-        return I_STRUCT;
-    if (YAJL_IS_ARRAY(v))
-        return I_ARRAY;
-    if (YAJL_IS_STRING(v))
-        return I_STRING;
-    if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
-        return I_BOOL;
-    if (YAJL_IS_INTEGER(v))
-        return I_LONG;
-    if (YAJL_IS_NUMBER(v))
-        return I_DOUBLE;
-    return I_NULL;
-}
-
-/* Widens n by the value v (Spark's compatible-type rules). */
-static void merge_value(inode *n, yajl_val v);
-
-static void to_string(inode *n)
-{
-    for (int i = 0; i < n->n; i++)
-        node_free(&n->kids[i]);
-    free(n->kids);
-    n->kids = NULL;
-    n->n = n->cap = 0;
-    n->kind = I_STRING;
-}
-
-static void merge_value(inode *n, yajl_val v)
-{
-    ikind k = kind_of(v);
-    if (k == I_NULL || n->kind == I_STRING)
-        return;
-    if (n->kind == I_NULL) {
-        n->kind = k;
-    } else if (n->kind != k) {
-        if ((n->kind == I_LONG && k == I_DOUBLE) || (n->kind == I_DOUBLE && k == I_LONG))
-            n->kind = I_DOUBLE;
-        else
-            to_string(n);
-        return;
-    }
-    if (k == I_STRUCT) {
-        for (size_t i = 0; i < v->u.object.len; i++) {
-            const char *key = v->u.object.keys[i];
-            inode *kid = NULL;
-            for (int j = 0; j < n->n; j++)
-                if (!strcmp(n->kids[j].name, key))
-                    kid = &n->kids[j];
-            if (!kid)
-                kid = add_kid(n, key);
-            merge_value(kid, v->u.object.values[i]);
-        }
-    } else if (k == I_ARRAY) {
-        if (n->n == 0)
-            add_kid(n, "element");
-        for (size_t i = 0; i < v->u.array.len; i++)
-            merge_value(&n->kids[0], v->u.array.values[i]);
-    }
-}
 
 lk_infer *lk_infer_new(void)
 {
     lk_infer *inf = calloc(1, sizeof *inf);
     if (!inf)
         abort();
-    inf->root.kind = I_STRUCT;
     return inf;
 }
 
-void lk_infer_destroy(lk_infer **p)
+void lk_infer_destroy(lk_infer **inf)
 {
-    if (!p || !*p)
+    if (!inf || !*inf)
         return;
-    node_free(&(*p)->root);
-    lk_buf_free(&(*p)->line);
-    free(*p);
-    *p = NULL;
+    lk_schema_destroy(&(*inf)->acc);
+    free(*inf);
+    *inf = NULL;
+}
+
+/* Adds a field of the type of v under parent (or top-level of s). */
+static lk_field *add_field(lk_schema *s, lk_field *parent, const char *name, lk_type t)
+{
+    return parent ? lk_field_add_child(parent, name, t, 1) : lk_schema_add(s, name, t, 1);
+}
+
+static void fill_from_value(lk_field *f, yajl_val v);
+
+static lk_type value_type(yajl_val v)
+{
+    if (!v || YAJL_IS_NULL(v))
+        return NULLTYPE;
+    if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
+        return LK_TYPE_BOOLEAN;
+    if (YAJL_IS_NUMBER(v))
+        return YAJL_IS_INTEGER(v) ? LK_TYPE_LONG : LK_TYPE_DOUBLE;
+    if (YAJL_IS_STRING(v))
+        return LK_TYPE_STRING;
+    if (YAJL_IS_OBJECT(v))
+        return LK_TYPE_STRUCT;
+    return LK_TYPE_ARRAY;
+}
+
+/* Copies src (a field, recursively) as a new child of dst / top-level of s. */
+static void copy_field(lk_schema *s, lk_field *dst, const lk_field *src)
+{
+    lk_field *f = add_field(s, dst, src->name, src->type);
+    for (int i = 0; i < src->n_children; i++)
+        copy_field(NULL, f, &src->children[i]);
+}
+
+static lk_field *find_child(const lk_field *p, const char *name)
+{
+    for (int i = 0; i < p->n_children; i++)
+        if (!strcmp(p->children[i].name, name))
+            return &p->children[i];
+    return NULL;
+}
+
+/* Merges a and b (same name) into a new field under dst / top-level of s. */
+static void merge_field(lk_schema *s, lk_field *dst, const lk_field *a, const lk_field *b)
+{
+    if (a->type == NULLTYPE) {
+        copy_field(s, dst, b);
+        return;
+    }
+    if (b->type == NULLTYPE || lk_field_equal(a, b)) {
+        copy_field(s, dst, a);
+        return;
+    }
+    if (a->type == LK_TYPE_STRUCT && b->type == LK_TYPE_STRUCT) {
+        lk_field *f = add_field(s, dst, a->name, LK_TYPE_STRUCT);
+        for (int i = 0; i < a->n_children; i++) {
+            const lk_field *bc = find_child(b, a->children[i].name);
+            if (bc)
+                merge_field(NULL, f, &a->children[i], bc);
+            else
+                copy_field(NULL, f, &a->children[i]);
+        }
+        for (int i = 0; i < b->n_children; i++)
+            if (!find_child(a, b->children[i].name))
+                copy_field(NULL, f, &b->children[i]);
+        return;
+    }
+    if (a->type == LK_TYPE_ARRAY && b->type == LK_TYPE_ARRAY) {
+        lk_field *f = add_field(s, dst, a->name, LK_TYPE_ARRAY);
+        merge_field(NULL, f, &a->children[0], &b->children[0]);
+        return;
+    }
+    lk_type t = LK_TYPE_STRING;
+    if ((a->type == LK_TYPE_LONG || a->type == LK_TYPE_DOUBLE) &&
+        (b->type == LK_TYPE_LONG || b->type == LK_TYPE_DOUBLE))
+        t = LK_TYPE_DOUBLE;
+    add_field(s, dst, a->name, t);
+}
+
+/* Fills f (already typed from v) with v's children. */
+static void fill_from_value(lk_field *f, yajl_val v)
+{
+    if (f->type == LK_TYPE_STRUCT) {
+        for (size_t i = 0; i < v->u.object.len; i++) {
+            const char *k = v->u.object.keys[i];
+            yajl_val cv = v->u.object.values[i];
+            /* a duplicate key: the first occurrence wins, as in the reader */
+            if (find_child(f, k))
+                continue;
+            lk_field *c = lk_field_add_child(f, k, value_type(cv), 1);
+            fill_from_value(c, cv);
+        }
+    } else if (f->type == LK_TYPE_ARRAY) {
+        lk_field acc = {0};
+        acc.type = LK_TYPE_STRUCT;
+        lk_field *e = lk_field_add_child(&acc, "element", NULLTYPE, 1);
+        (void)e;
+        for (size_t i = 0; i < v->u.array.len; i++) {
+            yajl_val ev = v->u.array.values[i];
+            lk_field one = {0};
+            one.type = LK_TYPE_STRUCT;
+            lk_field *oc = lk_field_add_child(&one, "element", value_type(ev), 1);
+            fill_from_value(oc, ev);
+            lk_field next = {0};
+            next.type = LK_TYPE_STRUCT;
+            merge_field(NULL, &next, &acc.children[0], &one.children[0]);
+            /* free acc and one by handing them to a throwaway schema */
+            lk_schema *junk = lk_schema_new();
+            lk_field *h1 = lk_schema_add(junk, "a", LK_TYPE_STRUCT, 1);
+            h1->children = acc.children;
+            h1->n_children = acc.n_children;
+            lk_field *h2 = lk_schema_add(junk, "b", LK_TYPE_STRUCT, 1);
+            h2->children = one.children;
+            h2->n_children = one.n_children;
+            lk_schema_destroy(&junk);
+            acc = next;
+        }
+        f->children = acc.children;
+        f->n_children = acc.n_children;
+    }
+}
+
+/* The schema of one object. */
+static lk_schema *schema_of(yajl_val obj)
+{
+    lk_schema *s = lk_schema_new();
+    lk_field holder = {0};
+    holder.type = LK_TYPE_STRUCT;
+    fill_from_value(&holder, obj);
+    for (int i = 0; i < holder.n_children; i++)
+        copy_field(s, NULL, &holder.children[i]);
+    lk_schema *junk = lk_schema_new();
+    lk_field *h = lk_schema_add(junk, "h", LK_TYPE_STRUCT, 1);
+    h->children = holder.children;
+    h->n_children = holder.n_children;
+    lk_schema_destroy(&junk);
+    return s;
+}
+
+static lk_schema *merge_schemas(const lk_schema *a, const lk_schema *b)
+{
+    lk_schema *s = lk_schema_new();
+    int na = lk_schema_nfields(a), nb = lk_schema_nfields(b);
+    for (int i = 0; i < na; i++) {
+        const lk_field *fa = lk_schema_field(a, i);
+        int j = lk_schema_find(b, fa->name);
+        if (j >= 0)
+            merge_field(s, NULL, fa, lk_schema_field(b, j));
+        else
+            copy_field(s, NULL, fa);
+    }
+    for (int j = 0; j < nb; j++) {
+        const lk_field *fb = lk_schema_field(b, j);
+        if (lk_schema_find(a, fb->name) < 0)
+            copy_field(s, NULL, fb);
+    }
+    return s;
 }
 
 int lk_infer_line(lk_infer *inf, const char *line, size_t len)
 {
-    lk_buf_reset(&inf->line);
-    lk_buf_append(&inf->line, line, len);
-    yajl_val v = yajl_tree_parse(inf->line.data, NULL, 0);
+    char stackbuf[4096];
+    char *tmp = len < sizeof stackbuf ? stackbuf : malloc(len + 1);
+    if (!tmp)
+        abort();
+    memcpy(tmp, line, len);
+    tmp[len] = '\0';
+    yajl_val v = yajl_tree_parse(tmp, NULL, 0);
+    if (tmp != stackbuf)
+        free(tmp);
     if (!v || !YAJL_IS_OBJECT(v)) {
         yajl_tree_free(v);
         return LK_EFORMAT;
     }
-    merge_value(&inf->root, v);
-    inf->seen = 1;
+    lk_schema *one = schema_of(v);
     yajl_tree_free(v);
+    if (!inf->acc) {
+        inf->acc = one;
+        return 0;
+    }
+    lk_schema *m = merge_schemas(inf->acc, one);
+    lk_schema_destroy(&inf->acc);
+    lk_schema_destroy(&one);
+    inf->acc = m;
     return 0;
 }
 
 long lk_infer_lines(lk_infer *inf, const char *buf, size_t len)
 {
-    long objects = 0;
+    long n = 0;
     size_t i = 0;
     while (i < len) {
         const char *nl = memchr(buf + i, '\n', len - i);
-        size_t end = nl ? (size_t)(nl - buf) : len, n = end - i;
-        if (n && buf[i + n - 1] == '\r')
-            n--;
-        size_t k = 0;
-        while (k < n && (buf[i + k] == ' ' || buf[i + k] == '\t'))
-            k++;
-        if (k < n && lk_infer_line(inf, buf + i, n) == 0)
-            objects++;
+        size_t end = nl ? (size_t)(nl - buf) : len;
+        size_t e = end;
+        if (e > i && buf[e - 1] == '\r')
+            e--;
+        size_t s = i;
+        while (s < e && (buf[s] == ' ' || buf[s] == '\t'))
+            s++;
+        if (s < e && lk_infer_line(inf, buf + s, e - s) == 0)
+            n++;
         i = end + 1;
     }
-    return objects;
+    return n;
 }
 
-static void to_field(const inode *n, lk_field *parent, lk_schema *root)
+/* NULLTYPE → string, recursively. */
+static void finalize(lk_field *f)
 {
-    static const lk_type map[] = {LK_TYPE_STRING, LK_TYPE_BOOLEAN, LK_TYPE_LONG, LK_TYPE_DOUBLE,
-                                  LK_TYPE_STRING, LK_TYPE_STRUCT, LK_TYPE_ARRAY};
-    lk_type t = map[n->kind];
-    lk_field *f = parent ? lk_field_add_child(parent, n->name, t, 1) : lk_schema_add(root, n->name, t, 1);
-    if (n->kind == I_STRUCT) {
-        for (int i = 0; i < n->n; i++)
-            to_field(&n->kids[i], f, NULL);
-    } else if (n->kind == I_ARRAY) {
-        if (n->n)
-            to_field(&n->kids[0], f, NULL);
-        else
-            lk_field_add_child(f, "element", LK_TYPE_STRING, 1);
-    }
+    if (f->type == NULLTYPE)
+        f->type = LK_TYPE_STRING;
+    for (int i = 0; i < f->n_children; i++)
+        finalize(&f->children[i]);
 }
 
 lk_schema *lk_infer_result(const lk_infer *inf)
 {
-    if (!inf->seen)
+    if (!inf->acc)
         return NULL;
-    lk_schema *s = lk_schema_new();
-    for (int i = 0; i < inf->root.n; i++)
-        to_field(&inf->root.kids[i], NULL, s);
+    lk_schema *s = lk_schema_clone(inf->acc);
+    for (int i = 0; i < lk_schema_nfields(s); i++)
+        finalize(lk_schema_field_mut(s, i));
+    return s;
+}
+
+lk_schema *lk_infer_merge(const lk_schema *a, const lk_schema *b)
+{
+    lk_schema *s = merge_schemas(a, b);
+    for (int i = 0; i < lk_schema_nfields(s); i++)
+        finalize(lk_schema_field_mut(s, i));
     return s;
 }

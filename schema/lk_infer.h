@@ -29,5 +29,8 @@ long lk_infer_lines(lk_infer *inf, const char *buf, size_t len);
 /* The schema inferred so far (new object, caller destroys); NULL if no
    object was seen. */
 lk_schema *lk_infer_result(const lk_infer *inf);
+/* Widens a with b by the rules above into a new schema (b's new fields are
+   appended after a's). */
+lk_schema *lk_infer_merge(const lk_schema *a, const lk_schema *b);
 
 #endif

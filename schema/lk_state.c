@@ -1,35 +1,44 @@
 /*
- * lk_state — state.db (SQLite, WAL); see lk_state.h.
+ * lk_state — state.db on SQLite: DDL, migrations and every query of the
+ * pipeline's durable state (see lk_state.h).
  *
- * The schema is versioned with PRAGMA user_version: g_migrations[i] takes
- * the database from version i to i+1, each in one transaction. Statements
- * are prepared once and cached per handle (keyed by their SQL text's
- * address). Multi-statement changes run in BEGIN IMMEDIATE transactions so
- * that two processes writing (ingest and committer) serialise on the
- * database lock instead of failing half-way; busy_timeout absorbs the wait.
+ * Several processes open the same file at once (ingest writes files and
+ * batches, the committer writes commits). That works because the database is
+ * in WAL mode (readers never block the writer), every connection waits up to
+ * busy_timeout for the write lock, and every write runs inside BEGIN
+ * IMMEDIATE: taking the write lock up front means a transaction never has to
+ * upgrade a read snapshot, the one case where SQLite returns SQLITE_BUSY
+ * without calling the busy handler.
+ *
+ * Statements are prepared once, on first use, and cached in the lk_state
+ * object; each use ends with reset + clear_bindings.
  */
 #include "lk_state.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_buf.h"
 #include "lk_fault.h"
+#include "lk_log.h"
 #include "lk_time.h"
 
-#define MAX_STMTS 48
+#define LK_STATE_BUSY_MS 10000
 
-struct lk_state {
-    sqlite3 *db;
-    char path[1024];
-    const char *sql[MAX_STMTS];
-    sqlite3_stmt *stmt[MAX_STMTS];
-    int nstmt;
-};
-
-static const char *g_migrations[] = {
-    /* 0 → 1 */
+/* Migration i brings user_version from i to i + 1. Append, never edit. */
+static const char *const lk_state_migrations[] = {
+    /* v1 */
+    "CREATE TABLE batches ("
+    "  id INTEGER PRIMARY KEY,"
+    "  state INTEGER NOT NULL DEFAULT 0,"
+    "  n_chunks INTEGER NOT NULL DEFAULT -1,"
+    "  planned_at_us INTEGER NOT NULL,"
+    "  committed_at_us INTEGER NOT NULL DEFAULT 0,"
+    "  bytes INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX batches_state ON batches(state, id);"
     "CREATE TABLE files ("
     "  id INTEGER PRIMARY KEY,"
     "  path TEXT NOT NULL,"
@@ -38,691 +47,829 @@ static const char *g_migrations[] = {
     "  inode INTEGER NOT NULL DEFAULT 0,"
     "  device INTEGER NOT NULL DEFAULT 0,"
     "  state INTEGER NOT NULL DEFAULT 0,"
-    "  batch_id INTEGER,"
+    "  batch_id INTEGER REFERENCES batches(id),"
     "  discovered_at_us INTEGER NOT NULL,"
-    "  error TEXT,"
-    "  UNIQUE (path, size, mtime_us));"
-    "CREATE INDEX files_state ON files(state, id);"
-    "CREATE TABLE batches ("
-    "  id INTEGER PRIMARY KEY,"
-    "  state INTEGER NOT NULL DEFAULT 0,"
-    "  n_chunks INTEGER NOT NULL DEFAULT -1,"
-    "  bytes INTEGER NOT NULL DEFAULT 0,"
-    "  planned_at_us INTEGER NOT NULL,"
-    "  committed_at_us INTEGER);"
-    "CREATE INDEX batches_state ON batches(state, id);"
+    "  error TEXT NOT NULL DEFAULT '',"
+    "  UNIQUE(path, size, mtime_us));"
+    "CREATE INDEX files_pending ON files(state, discovered_at_us, path);"
+    "CREATE INDEX files_path ON files(path);"
+    "CREATE INDEX files_batch ON files(batch_id);"
     "CREATE TABLE batch_ranges ("
     "  batch_id INTEGER NOT NULL REFERENCES batches(id),"
     "  seq INTEGER NOT NULL,"
     "  file_id INTEGER NOT NULL REFERENCES files(id),"
-    "  start_offset INTEGER NOT NULL,"
-    "  end_offset INTEGER NOT NULL,"
-    "  PRIMARY KEY (batch_id, seq));"
+    "  start INTEGER NOT NULL,"
+    "  end INTEGER NOT NULL,"
+    "  PRIMARY KEY(batch_id, seq));"
+    "CREATE INDEX batch_ranges_file ON batch_ranges(file_id);"
     "CREATE TABLE commits ("
-    "  batch_id INTEGER NOT NULL,"
+    "  batch_id INTEGER NOT NULL REFERENCES batches(id),"
     "  table_name TEXT NOT NULL,"
     "  version INTEGER NOT NULL,"
     "  rows INTEGER NOT NULL,"
     "  files INTEGER NOT NULL,"
     "  committed_at_us INTEGER NOT NULL,"
-    "  PRIMARY KEY (batch_id, table_name));"
+    "  PRIMARY KEY(batch_id, table_name));"
+    "CREATE INDEX commits_table ON commits(table_name, version);"
     "CREATE TABLE schemas ("
     "  table_name TEXT NOT NULL,"
     "  version INTEGER NOT NULL,"
     "  schema_json TEXT NOT NULL,"
     "  created_at_us INTEGER NOT NULL,"
-    "  PRIMARY KEY (table_name, version));"
+    "  PRIMARY KEY(table_name, version));"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 };
+#define LK_STATE_NMIGRATIONS ((int)(sizeof lk_state_migrations / sizeof lk_state_migrations[0]))
 
-#define NMIGRATIONS (int)(sizeof g_migrations / sizeof g_migrations[0])
+enum {
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_FILE_INSERT,
+    Q_FILE_ID,
+    Q_FILES_PENDING,
+    Q_FILES_ALL,
+    Q_FILE_KNOWN,
+    Q_FILE_SKIP,
+    Q_BATCH_NEXT_ID,
+    Q_BATCH_INSERT,
+    Q_RANGE_INSERT,
+    Q_FILE_PLAN,
+    Q_RANGES,
+    Q_BATCH_GET,
+    Q_BATCH_SEAL,
+    Q_UNCOMMITTED,
+    Q_LAST_COMMITTED,
+    Q_COMMIT_INSERT,
+    Q_COMMIT_VERSION,
+    Q_BATCH_MARK,
+    Q_FILES_MARK,
+    Q_SCHEMA_LATEST,
+    Q_SCHEMA_AT,
+    Q_SCHEMA_INSERT,
+    Q_META_GET,
+    Q_META_SET,
+    Q_COUNT
+};
 
-static int db_err(lk_state *s, lk_error *err, const char *what)
+static const char *const lk_state_sql[Q_COUNT] = {
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+    [Q_FILE_INSERT] = "INSERT OR IGNORE INTO files(path, size, mtime_us, inode, device, state,"
+                      " discovered_at_us) VALUES(?1, ?2, ?3, ?4, ?5, 0, ?6)",
+    [Q_FILE_ID] = "SELECT id FROM files WHERE path = ?1 AND size = ?2 AND mtime_us = ?3",
+#define FILE_COLS                                                                                  \
+    "SELECT id, path, size, mtime_us, inode, device, state, COALESCE(batch_id, -1),"               \
+    " discovered_at_us, error FROM files "
+    [Q_FILES_PENDING] = FILE_COLS "WHERE state = 0 ORDER BY discovered_at_us, path LIMIT ?1",
+    [Q_FILES_ALL] = FILE_COLS "ORDER BY id",
+    [Q_FILE_KNOWN] = "SELECT 1 FROM files WHERE path = ?1 LIMIT 1",
+    [Q_FILE_SKIP] = "UPDATE files SET state = 3, error = ?2 WHERE id = ?1",
+    [Q_BATCH_NEXT_ID] = "SELECT COALESCE(MAX(id), -1) + 1 FROM batches",
+    [Q_BATCH_INSERT] = "INSERT INTO batches(id, state, n_chunks, planned_at_us, bytes)"
+                       " VALUES(?1, 0, -1, ?2, ?3)",
+    [Q_RANGE_INSERT] = "INSERT INTO batch_ranges(batch_id, seq, file_id, start, end)"
+                       " VALUES(?1, ?2, ?3, ?4, ?5)",
+    /* a file split over several batches belongs to the last one planned, so
+       it turns committed only when its last range is */
+    [Q_FILE_PLAN] = "UPDATE files SET state = 1, batch_id = ?2 WHERE id = ?1 AND state <> 2",
+    [Q_RANGES] = "SELECT r.file_id, f.path, r.start, r.end, f.size, f.mtime_us"
+                 " FROM batch_ranges r JOIN files f ON f.id = r.file_id"
+                 " WHERE r.batch_id = ?1 ORDER BY r.seq",
+    [Q_BATCH_GET] = "SELECT id, state, n_chunks, planned_at_us, committed_at_us, bytes"
+                    " FROM batches WHERE id = ?1",
+    [Q_BATCH_SEAL] = "UPDATE batches SET state = 1, n_chunks = ?2 WHERE id = ?1 AND state = 0",
+    [Q_UNCOMMITTED] = "SELECT id FROM batches WHERE state <> 2 ORDER BY id",
+    [Q_LAST_COMMITTED] = "SELECT COALESCE(MAX(id), -1) FROM batches WHERE state = 2",
+    [Q_COMMIT_INSERT] = "INSERT OR IGNORE INTO commits(batch_id, table_name, version, rows, files,"
+                        " committed_at_us) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_COMMIT_VERSION] = "SELECT version FROM commits WHERE batch_id = ?1 AND table_name = ?2",
+    [Q_BATCH_MARK] = "UPDATE batches SET state = 2, committed_at_us = ?2 WHERE id = ?1",
+    [Q_FILES_MARK] = "UPDATE files SET state = 2 WHERE batch_id = ?1 AND state = 1",
+    [Q_SCHEMA_LATEST] = "SELECT version, schema_json FROM schemas WHERE table_name = ?1"
+                        " ORDER BY version DESC LIMIT 1",
+    [Q_SCHEMA_AT] = "SELECT schema_json FROM schemas WHERE table_name = ?1 AND version = ?2",
+    [Q_SCHEMA_INSERT] = "INSERT INTO schemas(table_name, version, schema_json, created_at_us)"
+                        " VALUES(?1, ?2, ?3, ?4)",
+    [Q_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [Q_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
+                   " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+};
+
+struct lk_state {
+    sqlite3 *db;
+    char path[1024];
+    sqlite3_stmt *stmt[Q_COUNT];
+    lk_buf json; /* reused for schema JSON */
+};
+
+/* Maps a SQLite result code to a project code: disk-full and I/O errors keep
+   their errno meaning; everything else is a state.db failure. */
+static int lk_state_code(int rc)
 {
-    int code = sqlite3_errcode(s->db);
-    return lk_error_set(err, code == SQLITE_FULL ? -28 /* ENOSPC */ : LK_ESTATE,
-                        "state.db %s (%s): %s", what, s->path, sqlite3_errmsg(s->db));
+    switch (rc & 0xff) {
+    case SQLITE_FULL: return -ENOSPC;
+    case SQLITE_IOERR: return -EIO;
+    case SQLITE_NOMEM: return -ENOMEM;
+    default: return LK_ESTATE;
+    }
 }
 
-/* The cached prepared statement for sql (reset, bindings cleared). */
-static sqlite3_stmt *stmt(lk_state *s, const char *sql, lk_error *err)
+static int sq_fail(lk_state *s, int rc, const char *op, lk_error *err)
 {
-    for (int i = 0; i < s->nstmt; i++) {
-        if (s->sql[i] == sql) {
-            sqlite3_reset(s->stmt[i]);
-            sqlite3_clear_bindings(s->stmt[i]);
-            return s->stmt[i];
+    const char *what = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+    if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
+        return lk_error_set(err, LK_ESTATE, "state.db %s is corrupt (%s): %s", s->path, op, what);
+    return lk_error_set(err, lk_state_code(rc), "state.db %s: %s: %s (sqlite %d)", s->path, op,
+                        what, rc);
+}
+
+/* The cached statement q, prepared on first use. */
+static sqlite3_stmt *st(lk_state *s, int q, lk_error *err, int *rc_out)
+{
+    if (!s->stmt[q]) {
+        int rc = sqlite3_prepare_v3(s->db, lk_state_sql[q], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &s->stmt[q], NULL);
+        if (rc != SQLITE_OK) {
+            *rc_out = sq_fail(s, rc, "prepare", err);
+            s->stmt[q] = NULL;
+            return NULL;
         }
     }
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-        db_err(s, err, "prepare");
-        return NULL;
-    }
-    if (s->nstmt < MAX_STMTS) {
-        s->sql[s->nstmt] = sql;
-        s->stmt[s->nstmt++] = st;
-    }
-    return st;
+    return s->stmt[q];
 }
 
-static int exec(lk_state *s, const char *sql, lk_error *err)
+static void done(sqlite3_stmt *q)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = lk_error_set(err, sqlite3_errcode(s->db) == SQLITE_FULL ? -28 : LK_ESTATE,
-                              "state.db (%s): %s: %s", s->path, msg ? msg : "?", sql);
-        sqlite3_free(msg);
-        return rc;
-    }
-    return 0;
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
 }
 
-static int begin(lk_state *s, lk_error *err)
+/* Steps a statement expected to finish with SQLITE_DONE, then resets it. */
+static int run(lk_state *s, sqlite3_stmt *q, const char *op, lk_error *err)
 {
-    return exec(s, "BEGIN IMMEDIATE", err);
+    int rc = sqlite3_step(q);
+    int r = 0;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = sq_fail(s, rc, op, err);
+    done(q);
+    return r;
 }
 
-static int commit(lk_state *s, lk_error *err)
+#define GET(var, q)                                                                                \
+    do {                                                                                           \
+        int grc_ = 0;                                                                              \
+        var = st(s, q, err, &grc_);                                                                \
+        if (!var)                                                                                  \
+            return grc_;                                                                           \
+    } while (0)
+
+static int tx_begin(lk_state *s, const char *op, lk_error *err)
+{
+    sqlite3_stmt *q;
+    GET(q, Q_BEGIN);
+    int r = run(s, q, "BEGIN IMMEDIATE", err);
+    if (r < 0)
+        lk_error_prefix(err, "%s", op);
+    return r;
+}
+
+static void tx_rollback(lk_state *s)
+{
+    if (sqlite3_get_autocommit(s->db))
+        return; /* SQLite already rolled back (e.g. after SQLITE_FULL) */
+    lk_error ignored;
+    int rc = 0;
+    sqlite3_stmt *q = st(s, Q_ROLLBACK, &ignored, &rc);
+    if (!q || run(s, q, "ROLLBACK", &ignored) < 0)
+        LK_ERROR("state.db %s: rollback failed: %s", s->path, sqlite3_errmsg(s->db));
+}
+
+/* COMMIT, or (on failure, injected or real) roll back and return the error. */
+static int tx_commit(lk_state *s, const char *op, lk_error *err)
 {
     int f = lk_fault_check("state.commit");
-    if (f < 0) {
-        exec(s, "ROLLBACK", NULL);
-        return lk_error_set(err, f, "state.db commit (%s): injected fault", s->path);
+    if (f != 0) {
+        tx_rollback(s);
+        if (f > 0)
+            f = -EIO;
+        return lk_error_errno(err, f, "state.db %s: %s: commit (injected fault)", s->path, op);
     }
-    int rc = exec(s, "COMMIT", err);
-    if (rc)
-        exec(s, "ROLLBACK", NULL);
-    return rc;
+    sqlite3_stmt *q;
+    int rc = 0;
+    q = st(s, Q_COMMIT, err, &rc);
+    if (!q) {
+        tx_rollback(s);
+        return rc;
+    }
+    int r = run(s, q, "COMMIT", err);
+    if (r < 0) {
+        lk_error_prefix(err, "%s", op);
+        tx_rollback(s);
+    }
+    return r;
 }
 
-static int rollback(lk_state *s, int rc)
+/* Ends a transaction: commit if r is 0, roll back otherwise. */
+static int tx_end(lk_state *s, int r, const char *op, lk_error *err)
 {
-    exec(s, "ROLLBACK", NULL);
-    return rc;
+    if (r < 0) {
+        tx_rollback(s);
+        return r;
+    }
+    return tx_commit(s, op, err);
+}
+
+static int pragma_text(lk_state *s, const char *sql, char *out, size_t cap, lk_error *err)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        return sq_fail(s, rc, sql, err);
+    out[0] = 0;
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(q, 0);
+        snprintf(out, cap, "%s", t ? (const char *)t : "");
+        rc = SQLITE_DONE;
+    }
+    int r = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, sql, err);
+    sqlite3_finalize(q);
+    return r;
+}
+
+static int migrate(lk_state *s, lk_error *err)
+{
+    char v[32];
+    int r = pragma_text(s, "PRAGMA user_version", v, sizeof v, err);
+    if (r < 0)
+        return r;
+    if (atoi(v) == LK_STATE_NMIGRATIONS)
+        return 0;
+    /* Re-read under the write lock: another process may have migrated. */
+    if ((r = tx_begin(s, "migrate", err)) < 0)
+        return r;
+    if ((r = pragma_text(s, "PRAGMA user_version", v, sizeof v, err)) < 0)
+        return tx_end(s, r, "migrate", err);
+    int ver = atoi(v);
+    if (ver > LK_STATE_NMIGRATIONS) {
+        r = lk_error_set(err, LK_ESTATE,
+                         "state.db %s: schema version %d is newer than this binary (%d)", s->path,
+                         ver, LK_STATE_NMIGRATIONS);
+        return tx_end(s, r, "migrate", err);
+    }
+    for (; ver < LK_STATE_NMIGRATIONS && r == 0; ver++) {
+        char *msg = NULL;
+        int rc = sqlite3_exec(s->db, lk_state_migrations[ver], NULL, NULL, &msg);
+        if (rc == SQLITE_OK) {
+            char sql[64];
+            snprintf(sql, sizeof sql, "PRAGMA user_version = %d", ver + 1);
+            rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+        }
+        if (rc != SQLITE_OK)
+            r = lk_error_set(err, lk_state_code(rc), "state.db %s: migration to v%d: %s", s->path,
+                             ver + 1, msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        if (r == 0)
+            LK_INFO("state.db migrated path=%s version=%d", s->path, ver + 1);
+    }
+    return tx_end(s, r, "migrate", err);
 }
 
 int lk_state_open(const char *path, lk_state **out, lk_error *err)
 {
+    *out = NULL;
     lk_state *s = calloc(1, sizeof *s);
     if (!s)
-        abort();
+        return lk_error_errno(err, -ENOMEM, "state.db %s: open", path);
     snprintf(s->path, sizeof s->path, "%s", path);
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        int rc = lk_error_set(err, LK_ESTATE, "cannot open state.db '%s': %s", path,
-                              s->db ? sqlite3_errmsg(s->db) : "out of memory");
-        lk_state_close(&s);
-        return rc;
+    lk_buf_init(&s->json);
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    int r = 0;
+    char v[256];
+    if (rc != SQLITE_OK) {
+        r = sq_fail(s, rc, "open", err);
+        goto fail;
     }
-    sqlite3_busy_timeout(s->db, 10000);
-    int rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-                  err);
-    if (rc == 0) {
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK ||
-            sqlite3_step(st) != SQLITE_ROW ||
-            strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
-            rc = lk_error_set(err, LK_ESTATE,
-                              "state.db '%s' is corrupt or not a database (%s); `lakesupd "
-                              "fsck` explains, a backup or --repair restores it",
-                              path, sqlite3_errmsg(s->db));
-        sqlite3_finalize(st);
-    } else {
-        rc = lk_error_set(err, LK_ESTATE, "state.db '%s' is corrupt or not a database: %s", path,
-                          err ? err->msg : "");
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, LK_STATE_BUSY_MS);
+    if ((r = pragma_text(s, "PRAGMA journal_mode = WAL", v, sizeof v, err)) < 0)
+        goto fail;
+    if (strcmp(v, "wal") != 0) {
+        r = lk_error_set(err, LK_ESTATE, "state.db %s: cannot enable WAL (journal_mode=%s)", path,
+                         v);
+        goto fail;
     }
-    /* migrations */
-    while (rc == 0) {
-        sqlite3_stmt *st = NULL;
-        int version = 0;
-        if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-            version = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-        if (version >= NMIGRATIONS) {
-            if (version > NMIGRATIONS)
-                rc = lk_error_set(err, LK_ESTATE,
-                                  "state.db '%s' has schema version %d, newer than this build "
-                                  "(%d)",
-                                  path, version, NMIGRATIONS);
-            break;
-        }
-        if ((rc = begin(s, err)))
-            break;
-        /* another process may have migrated meanwhile: re-check inside */
-        int now = 0;
-        if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-            now = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-        if (now != version) {
-            exec(s, "ROLLBACK", NULL);
-            continue;
-        }
-        char pragma[64];
-        snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", version + 1);
-        if ((rc = exec(s, g_migrations[version], err)) || (rc = exec(s, pragma, err))) {
-            exec(s, "ROLLBACK", NULL);
-            break;
-        }
-        rc = commit(s, err);
+    if ((r = pragma_text(s, "PRAGMA synchronous = FULL", v, sizeof v, err)) < 0 ||
+        (r = pragma_text(s, "PRAGMA foreign_keys = ON", v, sizeof v, err)) < 0)
+        goto fail;
+    if ((r = pragma_text(s, "PRAGMA quick_check", v, sizeof v, err)) < 0)
+        goto fail;
+    if (strcmp(v, "ok") != 0) {
+        r = lk_error_set(err, LK_ESTATE, "state.db %s is corrupt: quick_check: %s", path, v);
+        goto fail;
     }
-    if (rc) {
-        lk_state_close(&s);
-        return rc;
-    }
+    if ((r = migrate(s, err)) < 0)
+        goto fail;
     *out = s;
     return 0;
+fail:
+    lk_state_close(&s);
+    return r;
 }
 
 void lk_state_close(lk_state **sp)
 {
-    if (!sp || !*sp)
-        return;
     lk_state *s = *sp;
-    for (int i = 0; i < s->nstmt; i++)
+    if (!s)
+        return;
+    for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
-    sqlite3_close(s->db);
+    if (s->db && sqlite3_close(s->db) != SQLITE_OK)
+        LK_ERROR("state.db %s: close: %s", s->path, sqlite3_errmsg(s->db));
+    lk_buf_free(&s->json);
     free(s);
     *sp = NULL;
 }
 
-/* ---- files ---- */
-
-static void row_file(sqlite3_stmt *st, lk_state_file *f)
+static void col_text(sqlite3_stmt *q, int i, char *out, size_t cap)
 {
-    memset(f, 0, sizeof *f);
-    f->id = sqlite3_column_int64(st, 0);
-    snprintf(f->path, sizeof f->path, "%s", (const char *)sqlite3_column_text(st, 1));
-    f->size = sqlite3_column_int64(st, 2);
-    f->mtime_us = sqlite3_column_int64(st, 3);
-    f->inode = sqlite3_column_int64(st, 4);
-    f->device = sqlite3_column_int64(st, 5);
-    f->state = (lk_file_state)sqlite3_column_int(st, 6);
-    f->batch_id = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 7);
-    f->discovered_at_us = sqlite3_column_int64(st, 8);
-    const unsigned char *e = sqlite3_column_text(st, 9);
-    snprintf(f->error, sizeof f->error, "%s", e ? (const char *)e : "");
+    const unsigned char *t = sqlite3_column_text(q, i);
+    snprintf(out, cap, "%s", t ? (const char *)t : "");
 }
 
-#define FILE_COLS "id, path, size, mtime_us, inode, device, state, batch_id, discovered_at_us, error"
-
-static const char SQL_FILE_FIND[] =
-    "SELECT " FILE_COLS " FROM files WHERE path = ? AND size = ? AND mtime_us = ?";
-static const char SQL_FILE_INSERT[] =
-    "INSERT INTO files (path, size, mtime_us, inode, device, state, discovered_at_us)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)";
+/* ---- files ---- */
 
 int lk_state_file_add(lk_state *s, lk_state_file *f, int *is_new, lk_error *err)
 {
-    sqlite3_stmt *st = stmt(s, SQL_FILE_FIND, err);
-    if (!st)
-        return LK_ESTATE;
-    sqlite3_bind_text(st, 1, f->path, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, f->size);
-    sqlite3_bind_int64(st, 3, f->mtime_us);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        row_file(st, f);
-        *is_new = 0;
-        sqlite3_reset(st);
-        return 0;
+    sqlite3_stmt *ins, *sel;
+    GET(ins, Q_FILE_INSERT);
+    GET(sel, Q_FILE_ID);
+    int r = tx_begin(s, "file add", err);
+    if (r < 0)
+        return r;
+    if (f->discovered_at_us == 0)
+        f->discovered_at_us = lk_time_now_us();
+    sqlite3_bind_text(ins, 1, f->path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 2, f->size);
+    sqlite3_bind_int64(ins, 3, f->mtime_us);
+    sqlite3_bind_int64(ins, 4, f->inode);
+    sqlite3_bind_int64(ins, 5, f->device);
+    sqlite3_bind_int64(ins, 6, f->discovered_at_us);
+    r = run(s, ins, "file add: insert", err);
+    if (r == 0) {
+        *is_new = sqlite3_changes(s->db) > 0;
+        sqlite3_bind_text(sel, 1, f->path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(sel, 2, f->size);
+        sqlite3_bind_int64(sel, 3, f->mtime_us);
+        int rc = sqlite3_step(sel);
+        if (rc == SQLITE_ROW)
+            f->id = sqlite3_column_int64(sel, 0);
+        else
+            r = rc == SQLITE_DONE
+                    ? lk_error_set(err, LK_ESTATE, "state.db %s: file add: %s vanished", s->path,
+                                   f->path)
+                    : sq_fail(s, rc, "file add: select id", err);
+        done(sel);
     }
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE)
-        return db_err(s, err, "file lookup");
-    st = stmt(s, SQL_FILE_INSERT, err);
-    if (!st)
-        return LK_ESTATE;
-    f->discovered_at_us = lk_time_now_us();
-    sqlite3_bind_text(st, 1, f->path, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, f->size);
-    sqlite3_bind_int64(st, 3, f->mtime_us);
-    sqlite3_bind_int64(st, 4, f->inode);
-    sqlite3_bind_int64(st, 5, f->device);
-    sqlite3_bind_int(st, 6, (int)f->state);
-    sqlite3_bind_int64(st, 7, f->discovered_at_us);
-    r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE)
-        return db_err(s, err, "file insert");
-    f->id = sqlite3_last_insert_rowid(s->db);
-    f->batch_id = -1;
-    *is_new = 1;
-    return 0;
+    return tx_end(s, r, "file add", err);
 }
 
-static int list_files(lk_state *s, const char *sql, int limit, lk_state_file **out, int *n,
+static int read_files(lk_state *s, sqlite3_stmt *q, const char *op, lk_state_file **out, int *n,
                       lk_error *err)
 {
-    sqlite3_stmt *st = stmt(s, sql, err);
-    if (!st)
-        return LK_ESTATE;
-    if (limit > 0)
-        sqlite3_bind_int(st, 1, limit);
-    int cap = 16, cnt = 0, r;
-    lk_state_file *v = malloc(sizeof *v * (size_t)cap);
-    if (!v)
-        abort();
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            cap *= 2;
-            v = realloc(v, sizeof *v * (size_t)cap);
-            if (!v)
-                abort();
+    *out = NULL;
+    *n = 0;
+    int cap = 0, rc;
+    lk_state_file *v = NULL;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            lk_state_file *nv = realloc(v, (size_t)cap * sizeof *v);
+            if (!nv) {
+                free(v);
+                done(q);
+                return lk_error_errno(err, -ENOMEM, "state.db %s: %s", s->path, op);
+            }
+            v = nv;
         }
-        row_file(st, &v[cnt++]);
+        lk_state_file *f = &v[(*n)++];
+        memset(f, 0, sizeof *f);
+        f->id = sqlite3_column_int64(q, 0);
+        col_text(q, 1, f->path, sizeof f->path);
+        f->size = sqlite3_column_int64(q, 2);
+        f->mtime_us = sqlite3_column_int64(q, 3);
+        f->inode = sqlite3_column_int64(q, 4);
+        f->device = sqlite3_column_int64(q, 5);
+        f->state = (lk_file_state)sqlite3_column_int(q, 6);
+        f->batch_id = sqlite3_column_int64(q, 7);
+        f->discovered_at_us = sqlite3_column_int64(q, 8);
+        col_text(q, 9, f->error, sizeof f->error);
     }
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
+    done(q);
+    if (rc != SQLITE_DONE) {
         free(v);
-        return db_err(s, err, "file listing");
+        *n = 0;
+        return sq_fail(s, rc, op, err);
     }
     *out = v;
-    *n = cnt;
     return 0;
 }
-
-static const char SQL_FILES_PENDING[] =
-    "SELECT " FILE_COLS " FROM files WHERE state = 0 ORDER BY id LIMIT ?";
-static const char SQL_FILES_ALL[] = "SELECT " FILE_COLS " FROM files ORDER BY id";
 
 int lk_state_files_pending(lk_state *s, int limit, lk_state_file **out, int *n, lk_error *err)
 {
-    return list_files(s, SQL_FILES_PENDING, limit > 0 ? limit : 1000000, out, n, err);
+    sqlite3_stmt *q;
+    GET(q, Q_FILES_PENDING);
+    sqlite3_bind_int(q, 1, limit);
+    return read_files(s, q, "files pending", out, n, err);
 }
 
 int lk_state_files_all(lk_state *s, lk_state_file **out, int *n, lk_error *err)
 {
-    return list_files(s, SQL_FILES_ALL, 0, out, n, err);
+    sqlite3_stmt *q;
+    GET(q, Q_FILES_ALL);
+    return read_files(s, q, "files all", out, n, err);
 }
-
-static const char SQL_FILE_KNOWN[] = "SELECT 1 FROM files WHERE path = ? LIMIT 1";
 
 int lk_state_file_known(lk_state *s, const char *path, int *known, lk_error *err)
 {
-    sqlite3_stmt *st = stmt(s, SQL_FILE_KNOWN, err);
-    if (!st)
-        return LK_ESTATE;
-    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        return db_err(s, err, "file lookup");
-    *known = r == SQLITE_ROW;
+    sqlite3_stmt *q;
+    GET(q, Q_FILE_KNOWN);
+    sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    done(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sq_fail(s, rc, "file known", err);
+    *known = rc == SQLITE_ROW;
     return 0;
 }
 
-static const char SQL_FILE_SKIP[] = "UPDATE files SET state = 3, error = ? WHERE id = ?";
-
 int lk_state_file_skip(lk_state *s, int64_t file_id, const char *why, lk_error *err)
 {
-    sqlite3_stmt *st = stmt(s, SQL_FILE_SKIP, err);
-    if (!st)
-        return LK_ESTATE;
-    sqlite3_bind_text(st, 1, why, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, file_id);
-    int r = sqlite3_step(st);
-    sqlite3_reset(st);
-    return r == SQLITE_DONE ? 0 : db_err(s, err, "file skip");
+    sqlite3_stmt *q;
+    GET(q, Q_FILE_SKIP);
+    int r = tx_begin(s, "file skip", err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(q, 1, file_id);
+    sqlite3_bind_text(q, 2, why ? why : "", -1, SQLITE_STATIC);
+    r = run(s, q, "file skip", err);
+    if (r == 0 && sqlite3_changes(s->db) == 0)
+        r = lk_error_set(err, LK_ENOTFOUND, "state.db %s: file skip: no file id %lld", s->path,
+                         (long long)file_id);
+    return tx_end(s, r, "file skip", err);
 }
 
 /* ---- batches ---- */
 
-static const char SQL_BATCH_NEXT[] = "SELECT COALESCE(MAX(id) + 1, 0) FROM batches";
-static const char SQL_BATCH_INSERT[] =
-    "INSERT INTO batches (id, state, n_chunks, bytes, planned_at_us) VALUES (?, 0, -1, ?, ?)";
-static const char SQL_RANGE_INSERT[] =
-    "INSERT INTO batch_ranges (batch_id, seq, file_id, start_offset, end_offset)"
-    " VALUES (?, ?, ?, ?, ?)";
-static const char SQL_FILE_PLANNED[] = "UPDATE files SET state = 1, batch_id = ? WHERE id = ?";
-
-static int step_done(lk_state *s, sqlite3_stmt *st, lk_error *err, const char *what)
-{
-    int r = sqlite3_step(st);
-    sqlite3_reset(st);
-    return r == SQLITE_DONE ? 0 : db_err(s, err, what);
-}
-
 int lk_state_plan_batch(lk_state *s, const lk_state_range *ranges, int n, int64_t *batch_id,
                         lk_error *err)
 {
-    int rc = begin(s, err);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = stmt(s, SQL_BATCH_NEXT, err);
-    if (!st)
-        return rollback(s, LK_ESTATE);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        rc = db_err(s, err, "next batch id");
-        sqlite3_reset(st);
-        return rollback(s, rc);
-    }
-    int64_t id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    int64_t bytes = 0;
+    sqlite3_stmt *next, *ins, *rng, *plan;
+    GET(next, Q_BATCH_NEXT_ID);
+    GET(ins, Q_BATCH_INSERT);
+    GET(rng, Q_RANGE_INSERT);
+    GET(plan, Q_FILE_PLAN);
+    int r = tx_begin(s, "plan batch", err);
+    if (r < 0)
+        return r;
+    int64_t id = 0, bytes = 0;
+    int rc = sqlite3_step(next);
+    if (rc == SQLITE_ROW)
+        id = sqlite3_column_int64(next, 0);
+    else
+        r = sq_fail(s, rc, "plan batch: next id", err);
+    done(next);
     for (int i = 0; i < n; i++)
         bytes += ranges[i].end - ranges[i].start;
-    st = stmt(s, SQL_BATCH_INSERT, err);
-    if (!st)
-        return rollback(s, LK_ESTATE);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, bytes);
-    sqlite3_bind_int64(st, 3, lk_time_now_us());
-    if ((rc = step_done(s, st, err, "batch insert")))
-        return rollback(s, rc);
-    for (int i = 0; i < n; i++) {
-        st = stmt(s, SQL_RANGE_INSERT, err);
-        if (!st)
-            return rollback(s, LK_ESTATE);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int(st, 2, i);
-        sqlite3_bind_int64(st, 3, ranges[i].file_id);
-        sqlite3_bind_int64(st, 4, ranges[i].start);
-        sqlite3_bind_int64(st, 5, ranges[i].end);
-        if ((rc = step_done(s, st, err, "range insert")))
-            return rollback(s, rc);
-        st = stmt(s, SQL_FILE_PLANNED, err);
-        if (!st)
-            return rollback(s, LK_ESTATE);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, ranges[i].file_id);
-        if ((rc = step_done(s, st, err, "file planned")))
-            return rollback(s, rc);
+    if (r == 0) {
+        sqlite3_bind_int64(ins, 1, id);
+        sqlite3_bind_int64(ins, 2, lk_time_now_us());
+        sqlite3_bind_int64(ins, 3, bytes);
+        r = run(s, ins, "plan batch: insert batch", err);
     }
-    if ((rc = commit(s, err)))
-        return rc;
-    *batch_id = id;
-    return 0;
+    for (int i = 0; i < n && r == 0; i++) {
+        sqlite3_bind_int64(rng, 1, id);
+        sqlite3_bind_int(rng, 2, i);
+        sqlite3_bind_int64(rng, 3, ranges[i].file_id);
+        sqlite3_bind_int64(rng, 4, ranges[i].start);
+        sqlite3_bind_int64(rng, 5, ranges[i].end);
+        r = run(s, rng, "plan batch: insert range", err);
+        if (r == 0) {
+            sqlite3_bind_int64(plan, 1, ranges[i].file_id);
+            sqlite3_bind_int64(plan, 2, id);
+            r = run(s, plan, "plan batch: mark file planned", err);
+        }
+    }
+    r = tx_end(s, r, "plan batch", err);
+    if (r == 0)
+        *batch_id = id;
+    return r;
 }
-
-static const char SQL_RANGES[] =
-    "SELECT r.file_id, f.path, r.start_offset, r.end_offset, f.size, f.mtime_us"
-    " FROM batch_ranges r JOIN files f ON f.id = r.file_id WHERE r.batch_id = ? ORDER BY r.seq";
 
 int lk_state_batch_ranges(lk_state *s, int64_t batch_id, lk_state_range **out, int *n,
                           lk_error *err)
 {
-    sqlite3_stmt *st = stmt(s, SQL_RANGES, err);
-    if (!st)
-        return LK_ESTATE;
-    sqlite3_bind_int64(st, 1, batch_id);
-    int cap = 8, cnt = 0, r;
-    lk_state_range *v = malloc(sizeof *v * (size_t)cap);
-    if (!v)
-        abort();
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            cap *= 2;
-            v = realloc(v, sizeof *v * (size_t)cap);
-            if (!v)
-                abort();
+    sqlite3_stmt *q;
+    GET(q, Q_RANGES);
+    *out = NULL;
+    *n = 0;
+    sqlite3_bind_int64(q, 1, batch_id);
+    int cap = 0, rc;
+    lk_state_range *v = NULL;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            lk_state_range *nv = realloc(v, (size_t)cap * sizeof *v);
+            if (!nv) {
+                free(v);
+                done(q);
+                *n = 0;
+                return lk_error_errno(err, -ENOMEM, "state.db %s: batch ranges", s->path);
+            }
+            v = nv;
         }
-        lk_state_range *g = &v[cnt++];
-        g->file_id = sqlite3_column_int64(st, 0);
-        snprintf(g->path, sizeof g->path, "%s", (const char *)sqlite3_column_text(st, 1));
-        g->start = sqlite3_column_int64(st, 2);
-        g->end = sqlite3_column_int64(st, 3);
-        g->file_size = sqlite3_column_int64(st, 4);
-        g->mtime_us = sqlite3_column_int64(st, 5);
+        lk_state_range *g = &v[(*n)++];
+        g->file_id = sqlite3_column_int64(q, 0);
+        col_text(q, 1, g->path, sizeof g->path);
+        g->start = sqlite3_column_int64(q, 2);
+        g->end = sqlite3_column_int64(q, 3);
+        g->file_size = sqlite3_column_int64(q, 4);
+        g->mtime_us = sqlite3_column_int64(q, 5);
     }
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
+    done(q);
+    if (rc != SQLITE_DONE) {
         free(v);
-        return db_err(s, err, "batch ranges");
+        *n = 0;
+        return sq_fail(s, rc, "batch ranges", err);
     }
     *out = v;
-    *n = cnt;
     return 0;
 }
-
-static const char SQL_BATCH_GET[] =
-    "SELECT id, state, n_chunks, planned_at_us, COALESCE(committed_at_us, 0), bytes"
-    " FROM batches WHERE id = ?";
 
 int lk_state_batch_get(lk_state *s, int64_t batch_id, lk_state_batch *out, lk_error *err)
 {
-    sqlite3_stmt *st = stmt(s, SQL_BATCH_GET, err);
-    if (!st)
-        return LK_ESTATE;
-    sqlite3_bind_int64(st, 1, batch_id);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        out->id = sqlite3_column_int64(st, 0);
-        out->state = (lk_batch_state)sqlite3_column_int(st, 1);
-        out->n_chunks = sqlite3_column_int(st, 2);
-        out->planned_at_us = sqlite3_column_int64(st, 3);
-        out->committed_at_us = sqlite3_column_int64(st, 4);
-        out->bytes = sqlite3_column_int64(st, 5);
+    sqlite3_stmt *q;
+    GET(q, Q_BATCH_GET);
+    sqlite3_bind_int64(q, 1, batch_id);
+    int rc = sqlite3_step(q), r = 0;
+    if (rc == SQLITE_ROW) {
+        out->id = sqlite3_column_int64(q, 0);
+        out->state = (lk_batch_state)sqlite3_column_int(q, 1);
+        out->n_chunks = sqlite3_column_int(q, 2);
+        out->planned_at_us = sqlite3_column_int64(q, 3);
+        out->committed_at_us = sqlite3_column_int64(q, 4);
+        out->bytes = sqlite3_column_int64(q, 5);
+    } else if (rc == SQLITE_DONE) {
+        r = lk_error_set(err, LK_ENOTFOUND, "state.db %s: no batch %lld", s->path,
+                         (long long)batch_id);
+    } else {
+        r = sq_fail(s, rc, "batch get", err);
     }
-    sqlite3_reset(st);
-    if (r == SQLITE_DONE)
-        return lk_error_set(err, LK_ENOTFOUND, "no batch %lld in state.db", (long long)batch_id);
-    return r == SQLITE_ROW ? 0 : db_err(s, err, "batch lookup");
+    done(q);
+    return r;
 }
-
-static const char SQL_SEAL[] = "UPDATE batches SET n_chunks = ?, state = 1 WHERE id = ? AND state = 0";
 
 int lk_state_seal_batch(lk_state *s, int64_t batch_id, int32_t n_chunks, lk_error *err)
 {
-    sqlite3_stmt *st = stmt(s, SQL_SEAL, err);
-    if (!st)
-        return LK_ESTATE;
-    sqlite3_bind_int(st, 1, n_chunks);
-    sqlite3_bind_int64(st, 2, batch_id);
-    return step_done(s, st, err, "seal batch");
+    sqlite3_stmt *q;
+    GET(q, Q_BATCH_SEAL);
+    int r = tx_begin(s, "seal batch", err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(q, 1, batch_id);
+    sqlite3_bind_int(q, 2, n_chunks);
+    r = run(s, q, "seal batch", err);
+    if (r == 0 && sqlite3_changes(s->db) == 0)
+        r = lk_error_set(err, LK_ESTATE, "state.db %s: seal batch %lld: not a planned batch",
+                         s->path, (long long)batch_id);
+    return tx_end(s, r, "seal batch", err);
 }
-
-static const char SQL_UNCOMMITTED[] = "SELECT id FROM batches WHERE state < 2 ORDER BY id";
 
 int lk_state_batches_uncommitted(lk_state *s, int64_t **out, int *n, lk_error *err)
 {
-    sqlite3_stmt *st = stmt(s, SQL_UNCOMMITTED, err);
-    if (!st)
-        return LK_ESTATE;
-    int cap = 8, cnt = 0, r;
-    int64_t *v = malloc(sizeof *v * (size_t)cap);
-    if (!v)
-        abort();
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            cap *= 2;
-            v = realloc(v, sizeof *v * (size_t)cap);
-            if (!v)
-                abort();
+    sqlite3_stmt *q;
+    GET(q, Q_UNCOMMITTED);
+    *out = NULL;
+    *n = 0;
+    int cap = 0, rc;
+    int64_t *v = NULL;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            int64_t *nv = realloc(v, (size_t)cap * sizeof *v);
+            if (!nv) {
+                free(v);
+                done(q);
+                *n = 0;
+                return lk_error_errno(err, -ENOMEM, "state.db %s: batches uncommitted", s->path);
+            }
+            v = nv;
         }
-        v[cnt++] = sqlite3_column_int64(st, 0);
+        v[(*n)++] = sqlite3_column_int64(q, 0);
     }
-    sqlite3_reset(st);
-    if (r != SQLITE_DONE) {
+    done(q);
+    if (rc != SQLITE_DONE) {
         free(v);
-        return db_err(s, err, "uncommitted batches");
+        *n = 0;
+        return sq_fail(s, rc, "batches uncommitted", err);
     }
     *out = v;
-    *n = cnt;
     return 0;
 }
 
-static const char SQL_LAST_COMMITTED[] = "SELECT COALESCE(MAX(id), -1) FROM batches WHERE state = 2";
-
 int lk_state_last_committed_batch(lk_state *s, int64_t *id, lk_error *err)
 {
-    sqlite3_stmt *st = stmt(s, SQL_LAST_COMMITTED, err);
-    if (!st)
-        return LK_ESTATE;
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW)
-        *id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return r == SQLITE_ROW ? 0 : db_err(s, err, "last committed batch");
+    sqlite3_stmt *q;
+    GET(q, Q_LAST_COMMITTED);
+    int rc = sqlite3_step(q), r = 0;
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(q, 0);
+    else
+        r = sq_fail(s, rc, "last committed batch", err);
+    done(q);
+    return r;
 }
 
 /* ---- commits ---- */
 
-static const char SQL_COMMIT_INSERT[] =
-    "INSERT OR IGNORE INTO commits (batch_id, table_name, version, rows, files, committed_at_us)"
-    " VALUES (?, ?, ?, ?, ?, ?)";
-
 int lk_state_record_commit(lk_state *s, int64_t batch_id, const char *table, int64_t version,
                            int64_t rows, int64_t files, lk_error *err)
 {
-    sqlite3_stmt *st = stmt(s, SQL_COMMIT_INSERT, err);
-    if (!st)
-        return LK_ESTATE;
-    sqlite3_bind_int64(st, 1, batch_id);
-    sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, version);
-    sqlite3_bind_int64(st, 4, rows);
-    sqlite3_bind_int64(st, 5, files);
-    sqlite3_bind_int64(st, 6, lk_time_now_us());
-    return step_done(s, st, err, "record commit");
+    sqlite3_stmt *ins, *sel;
+    GET(ins, Q_COMMIT_INSERT);
+    GET(sel, Q_COMMIT_VERSION);
+    int r = tx_begin(s, "record commit", err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(ins, 1, batch_id);
+    sqlite3_bind_text(ins, 2, table, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 3, version);
+    sqlite3_bind_int64(ins, 4, rows);
+    sqlite3_bind_int64(ins, 5, files);
+    sqlite3_bind_int64(ins, 6, lk_time_now_us());
+    r = run(s, ins, "record commit", err);
+    if (r == 0 && sqlite3_changes(s->db) == 0) {
+        /* idempotent replay: fine if it names the same version */
+        sqlite3_bind_int64(sel, 1, batch_id);
+        sqlite3_bind_text(sel, 2, table, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(sel);
+        if (rc == SQLITE_ROW && sqlite3_column_int64(sel, 0) != version)
+            r = lk_error_set(err, LK_ESTATE,
+                             "state.db %s: record commit: batch %lld in table '%s' already at "
+                             "version %lld, not %lld",
+                             s->path, (long long)batch_id, table,
+                             (long long)sqlite3_column_int64(sel, 0), (long long)version);
+        else if (rc != SQLITE_ROW)
+            r = sq_fail(s, rc, "record commit: read back", err);
+        done(sel);
+    }
+    return tx_end(s, r, "record commit", err);
 }
-
-static const char SQL_MARK_BATCH[] =
-    "UPDATE batches SET state = 2, committed_at_us = ? WHERE id = ?";
-static const char SQL_MARK_FILES[] = "UPDATE files SET state = 2 WHERE batch_id = ?";
 
 int lk_state_mark_committed(lk_state *s, int64_t batch_id, lk_error *err)
 {
-    int rc = begin(s, err);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = stmt(s, SQL_MARK_BATCH, err);
-    if (!st)
-        return rollback(s, LK_ESTATE);
-    sqlite3_bind_int64(st, 1, lk_time_now_us());
-    sqlite3_bind_int64(st, 2, batch_id);
-    if ((rc = step_done(s, st, err, "mark batch committed")))
-        return rollback(s, rc);
-    st = stmt(s, SQL_MARK_FILES, err);
-    if (!st)
-        return rollback(s, LK_ESTATE);
-    sqlite3_bind_int64(st, 1, batch_id);
-    if ((rc = step_done(s, st, err, "mark files committed")))
-        return rollback(s, rc);
-    return commit(s, err);
+    sqlite3_stmt *b, *f;
+    GET(b, Q_BATCH_MARK);
+    GET(f, Q_FILES_MARK);
+    int r = tx_begin(s, "mark committed", err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(b, 1, batch_id);
+    sqlite3_bind_int64(b, 2, lk_time_now_us());
+    r = run(s, b, "mark committed: batch", err);
+    if (r == 0 && sqlite3_changes(s->db) == 0)
+        r = lk_error_set(err, LK_ENOTFOUND, "state.db %s: mark committed: no batch %lld", s->path,
+                         (long long)batch_id);
+    if (r == 0) {
+        sqlite3_bind_int64(f, 1, batch_id);
+        r = run(s, f, "mark committed: files", err);
+    }
+    return tx_end(s, r, "mark committed", err);
 }
 
 /* ---- schemas ---- */
 
-static const char SQL_SCHEMA_LATEST[] =
-    "SELECT version, schema_json FROM schemas WHERE table_name = ? ORDER BY version DESC LIMIT 1";
-static const char SQL_SCHEMA_AT[] =
-    "SELECT version, schema_json FROM schemas WHERE table_name = ? AND version = ?";
-static const char SQL_SCHEMA_INSERT[] =
-    "INSERT INTO schemas (table_name, version, schema_json, created_at_us) VALUES (?, ?, ?, ?)";
-
-static int schema_row(lk_state *s, sqlite3_stmt *st, lk_schema **out, int *version,
-                      lk_error *err)
+static int parse_schema(lk_state *s, const char *table, int version, const unsigned char *json,
+                        int len, lk_schema **out, lk_error *err)
 {
-    int r = sqlite3_step(st);
-    *out = NULL;
-    if (version)
-        *version = 0;
-    int rc = 0;
-    if (r == SQLITE_ROW) {
-        if (version)
-            *version = sqlite3_column_int(st, 0);
-        const char *j = (const char *)sqlite3_column_text(st, 1);
-        rc = lk_schema_from_json(j, strlen(j), out, err);
-        if (rc)
-            lk_error_prefix(err, "state.db schema");
-    } else if (r != SQLITE_DONE) {
-        rc = db_err(s, err, "schema lookup");
-    }
-    sqlite3_reset(st);
-    return rc;
+    int r = lk_schema_from_json((const char *)json, (size_t)len, out, err);
+    if (r < 0)
+        lk_error_prefix(err, "state.db %s: schema of '%s' v%d", s->path, table, version);
+    return r;
 }
 
 int lk_state_schema_get(lk_state *s, const char *table, lk_schema **out, int *version,
                         lk_error *err)
 {
-    sqlite3_stmt *st = stmt(s, SQL_SCHEMA_LATEST, err);
-    if (!st)
-        return LK_ESTATE;
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    return schema_row(s, st, out, version, err);
+    sqlite3_stmt *q;
+    GET(q, Q_SCHEMA_LATEST);
+    *out = NULL;
+    *version = 0;
+    sqlite3_bind_text(q, 1, table, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q), r = 0;
+    if (rc == SQLITE_ROW) {
+        *version = sqlite3_column_int(q, 0);
+        r = parse_schema(s, table, *version, sqlite3_column_text(q, 1), sqlite3_column_bytes(q, 1),
+                         out, err);
+    } else if (rc != SQLITE_DONE) {
+        r = sq_fail(s, rc, "schema get", err);
+    }
+    done(q);
+    if (r < 0)
+        *version = 0;
+    return r;
 }
 
 int lk_state_schema_at(lk_state *s, const char *table, int version, lk_schema **out,
                        lk_error *err)
 {
-    sqlite3_stmt *st = stmt(s, SQL_SCHEMA_AT, err);
-    if (!st)
-        return LK_ESTATE;
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, version);
-    int rc = schema_row(s, st, out, NULL, err);
-    if (rc == 0 && !*out)
-        return lk_error_set(err, LK_ENOTFOUND, "no schema version %d for table %s", version,
-                            table);
-    return rc;
+    sqlite3_stmt *q;
+    GET(q, Q_SCHEMA_AT);
+    *out = NULL;
+    sqlite3_bind_text(q, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, version);
+    int rc = sqlite3_step(q), r = 0;
+    if (rc == SQLITE_ROW)
+        r = parse_schema(s, table, version, sqlite3_column_text(q, 0), sqlite3_column_bytes(q, 0),
+                         out, err);
+    else if (rc == SQLITE_DONE)
+        r = lk_error_set(err, LK_ENOTFOUND, "state.db %s: no schema version %d of table '%s'",
+                         s->path, version, table);
+    else
+        r = sq_fail(s, rc, "schema at", err);
+    done(q);
+    return r;
 }
 
 int lk_state_schema_put(lk_state *s, const char *table, const lk_schema *schema, int *version,
                         lk_error *err)
 {
-    int rc = begin(s, err);
-    if (rc)
-        return rc;
-    lk_schema *cur = NULL;
-    int v = 0;
-    if ((rc = lk_state_schema_get(s, table, &cur, &v, err)))
-        return rollback(s, rc);
-    if (cur && lk_schema_equal(cur, schema)) {
-        lk_schema_destroy(&cur);
-        *version = v;
-        return rollback(s, 0);
+    sqlite3_stmt *latest, *ins;
+    GET(latest, Q_SCHEMA_LATEST);
+    GET(ins, Q_SCHEMA_INSERT);
+    lk_buf_reset(&s->json);
+    lk_schema_to_json(schema, &s->json);
+    int r = tx_begin(s, "schema put", err);
+    if (r < 0)
+        return r;
+    int cur = 0, same = 0;
+    sqlite3_bind_text(latest, 1, table, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(latest);
+    if (rc == SQLITE_ROW) {
+        cur = sqlite3_column_int(latest, 0);
+        /* the stored text came from lk_schema_to_json too, so equal schemas
+           have equal text */
+        same = (size_t)sqlite3_column_bytes(latest, 1) == s->json.len &&
+               memcmp(sqlite3_column_text(latest, 1), s->json.data, s->json.len) == 0;
+    } else if (rc != SQLITE_DONE) {
+        r = sq_fail(s, rc, "schema put: latest", err);
     }
-    lk_schema_destroy(&cur);
-    lk_buf j = LK_BUF_INIT;
-    lk_schema_to_json(schema, &j);
-    sqlite3_stmt *st = stmt(s, SQL_SCHEMA_INSERT, err);
-    if (!st) {
-        lk_buf_free(&j);
-        return rollback(s, LK_ESTATE);
+    done(latest);
+    if (r == 0 && !same) {
+        sqlite3_bind_text(ins, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_int(ins, 2, cur + 1);
+        sqlite3_bind_text(ins, 3, s->json.data, (int)s->json.len, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 4, lk_time_now_us());
+        r = run(s, ins, "schema put: insert", err);
+        cur++;
     }
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, v + 1);
-    sqlite3_bind_text(st, 3, j.data, (int)j.len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, lk_time_now_us());
-    rc = step_done(s, st, err, "schema insert");
-    lk_buf_free(&j);
-    if (rc)
-        return rollback(s, rc);
-    if ((rc = commit(s, err)))
-        return rc;
-    *version = v + 1;
-    return 0;
+    r = tx_end(s, r, "schema put", err);
+    if (r == 0)
+        *version = cur;
+    return r;
 }
 
 /* ---- meta ---- */
 
-static const char SQL_META_GET[] = "SELECT value FROM meta WHERE key = ?";
-static const char SQL_META_SET[] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)";
-
 int lk_state_meta_get(lk_state *s, const char *key, char *out, size_t cap, int *found,
                       lk_error *err)
 {
-    sqlite3_stmt *st = stmt(s, SQL_META_GET, err);
-    if (!st)
-        return LK_ESTATE;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    *found = r == SQLITE_ROW;
-    if (*found)
-        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
-    return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : db_err(s, err, "meta lookup");
+    sqlite3_stmt *q;
+    GET(q, Q_META_GET);
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q), r = 0;
+    *found = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW)
+        col_text(q, 0, out, cap);
+    else if (rc == SQLITE_DONE && cap)
+        out[0] = 0;
+    else if (rc != SQLITE_DONE)
+        r = sq_fail(s, rc, "meta get", err);
+    done(q);
+    return r;
 }
 
 int lk_state_meta_set(lk_state *s, const char *key, const char *value, lk_error *err)
 {
-    sqlite3_stmt *st = stmt(s, SQL_META_SET, err);
-    if (!st)
-        return LK_ESTATE;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-    return step_done(s, st, err, "meta update");
+    sqlite3_stmt *q;
+    GET(q, Q_META_SET);
+    int r = tx_begin(s, "meta set", err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
+    r = run(s, q, "meta set", err);
+    return tx_end(s, r, "meta set", err);
 }

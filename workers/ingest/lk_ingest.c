@@ -127,9 +127,11 @@ static int list_dir(ingest *in, const char *dir, int depth)
         f.device = (int64_t)sb.st_dev;
         f.batch_id = -1;
         int is_new = 0;
-        if (in->skip_existing)
-            f.state = LK_FILE_SKIPPED;
-        if (lk_state_file_add(in->st, &f, &is_new, &in->err)) {
+        if (lk_state_file_add(in->st, &f, &is_new, &in->err) ||
+            (is_new && in->skip_existing &&
+             lk_state_file_skip(in->st, f.id,
+                                "present before the first start (include_existing_files: false)",
+                                &in->err))) {
             LK_ERROR("cannot record discovered file %s: %s", path, in->err.msg);
             lk_worker_add(in->w, "errors", 1);
             continue; /* retried at the next listing: nothing is lost */

@@ -1,0 +1,122 @@
+/* Unit tests for schema/lk_infer: Spark's inference and widening rules. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lk_infer.h"
+
+static lk_schema *infer(const char *text)
+{
+    lk_infer *inf = lk_infer_new();
+    lk_infer_lines(inf, text, strlen(text));
+    lk_schema *s = lk_infer_result(inf);
+    lk_infer_destroy(&inf);
+    ck_assert_ptr_null(inf);
+    return s;
+}
+
+static void assert_ddl(const lk_schema *s, const char *want)
+{
+    lk_buf b = LK_BUF_INIT;
+    lk_schema_to_ddl(s, &b);
+    ck_assert_str_eq(b.data, want);
+    lk_buf_free(&b);
+}
+
+static lk_type type_of(const lk_schema *s, const char *path)
+{
+    const lk_field *f = lk_schema_find_path(s, path);
+    ck_assert_msg(f != NULL, "no field %s", path);
+    return f->type;
+}
+
+START_TEST(infer_types)
+{
+    lk_schema *s = infer("{\"a\":1,\"b\":1.5,\"c\":true,\"d\":\"x\",\"e\":\"2026-01-01T00:00:00Z\","
+                         "\"f\":null,\"g\":{\"h\":2},\"i\":[1,2],\"j\":[]}\n");
+    ck_assert_int_eq(lk_schema_nfields(s), 9);
+    ck_assert_str_eq(lk_schema_field(s, 0)->name, "a");
+    ck_assert_int_eq(type_of(s, "a"), LK_TYPE_LONG);
+    ck_assert_int_eq(type_of(s, "b"), LK_TYPE_DOUBLE);
+    ck_assert_int_eq(type_of(s, "c"), LK_TYPE_BOOLEAN);
+    ck_assert_int_eq(type_of(s, "d"), LK_TYPE_STRING);
+    ck_assert_int_eq(type_of(s, "e"), LK_TYPE_STRING);
+    ck_assert_int_eq(type_of(s, "f"), LK_TYPE_STRING);
+    ck_assert_int_eq(type_of(s, "g"), LK_TYPE_STRUCT);
+    ck_assert_int_eq(type_of(s, "g.h"), LK_TYPE_LONG);
+    const lk_field *i = lk_schema_find_path(s, "i");
+    ck_assert_int_eq(i->type, LK_TYPE_ARRAY);
+    ck_assert_int_eq(i->children[0].type, LK_TYPE_LONG);
+    const lk_field *j = lk_schema_find_path(s, "j");
+    ck_assert_int_eq(j->type, LK_TYPE_ARRAY);
+    ck_assert_int_eq(j->children[0].type, LK_TYPE_STRING);
+    lk_schema_destroy(&s);
+}
+END_TEST
+
+START_TEST(infer_widening)
+{
+    lk_schema *s = infer("{\"n\":1,\"m\":1,\"s\":1,\"z\":null,\"o\":{\"a\":1}}\r\n"
+                         "\n   \n"
+                         "{\"n\":2.5,\"m\":2,\"s\":\"x\",\"z\":null,\"o\":{\"b\":\"y\"},\"new\":true}\n"
+                         "{\"o\":{\"a\":1.0}}\n"
+                         "[1,2]\n{bad\n42\n");
+    assert_ddl(s, "n DOUBLE, m LONG, s STRING, z STRING, o STRUCT<a: DOUBLE, b: STRING>, "
+                  "new BOOLEAN");
+    lk_schema_destroy(&s);
+}
+END_TEST
+
+START_TEST(infer_conflicts)
+{
+    lk_schema *s = infer("{\"a\":{\"x\":1},\"b\":[1],\"c\":[1],\"d\":true,\"e\":[1]}\n"
+                         "{\"a\":5,\"b\":\"s\",\"c\":[2.5],\"d\":1,\"e\":[\"q\",null]}\n");
+    ck_assert_int_eq(type_of(s, "a"), LK_TYPE_STRING);
+    ck_assert_int_eq(type_of(s, "b"), LK_TYPE_STRING);
+    ck_assert_int_eq(type_of(s, "c"), LK_TYPE_ARRAY);
+    ck_assert_int_eq(lk_schema_find_path(s, "c")->children[0].type, LK_TYPE_DOUBLE);
+    ck_assert_int_eq(type_of(s, "d"), LK_TYPE_STRING);
+    ck_assert_int_eq(lk_schema_find_path(s, "e")->children[0].type, LK_TYPE_STRING);
+    lk_schema_destroy(&s);
+}
+END_TEST
+
+START_TEST(infer_nonobjects_and_merge)
+{
+    lk_infer *inf = lk_infer_new();
+    ck_assert_int_eq(lk_infer_line(inf, "[1]", 3), LK_EFORMAT);
+    ck_assert_int_eq(lk_infer_line(inf, "{x", 2), LK_EFORMAT);
+    ck_assert_ptr_null(lk_infer_result(inf));
+    ck_assert_int_eq(lk_infer_lines(inf, "{\"a\":1}\n{\"b\":[{\"k\":1}]}\n\"s\"\n", 29), 2);
+    lk_schema *s = lk_infer_result(inf);
+    lk_infer_destroy(&inf);
+    const lk_field *b = lk_schema_find_path(s, "b");
+    ck_assert_int_eq(b->children[0].type, LK_TYPE_STRUCT);
+    ck_assert_str_eq(b->children[0].children[0].name, "k");
+
+    lk_schema *t = lk_schema_new();
+    lk_schema_add(t, "c", LK_TYPE_STRING, 1);
+    lk_schema_add(t, "a", LK_TYPE_DOUBLE, 1);
+    lk_schema *m = lk_infer_merge(s, t);
+    assert_ddl(m, "a DOUBLE, b ARRAY<STRUCT<k: LONG>>, c STRING");
+    lk_schema_destroy(&m);
+    lk_schema_destroy(&t);
+    lk_schema_destroy(&s);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("infer");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, infer_types);
+    tcase_add_test(tc, infer_widening);
+    tcase_add_test(tc, infer_conflicts);
+    tcase_add_test(tc, infer_nonobjects_and_merge);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
