@@ -169,10 +169,14 @@ struct lk_state {
 static int lk_state_code(int rc)
 {
     switch (rc & 0xff) {
-    case SQLITE_FULL: return -ENOSPC;
-    case SQLITE_IOERR: return -EIO;
-    case SQLITE_NOMEM: return -ENOMEM;
-    default: return LK_ESTATE;
+    case SQLITE_FULL:
+        return -ENOSPC;
+    case SQLITE_IOERR:
+        return -EIO;
+    case SQLITE_NOMEM:
+        return -ENOMEM;
+    default:
+        return LK_ESTATE;
     }
 }
 
@@ -211,8 +215,7 @@ static int run(lk_state *s, sqlite3_stmt *q, const char *op, lk_error *err)
 {
     int rc = sqlite3_step(q);
     int r = 0;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        r = sq_fail(s, rc, op, err);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) r = sq_fail(s, rc, op, err);
     done(q);
     return r;
 }
@@ -221,8 +224,7 @@ static int run(lk_state *s, sqlite3_stmt *q, const char *op, lk_error *err)
     do {                                                                                           \
         int grc_ = 0;                                                                              \
         var = st(s, q, err, &grc_);                                                                \
-        if (!var)                                                                                  \
-            return grc_;                                                                           \
+        if (!var) return grc_;                                                                     \
     } while (0)
 
 static int tx_begin(lk_state *s, const char *op, lk_error *err)
@@ -230,8 +232,7 @@ static int tx_begin(lk_state *s, const char *op, lk_error *err)
     sqlite3_stmt *q;
     GET(q, Q_BEGIN);
     int r = run(s, q, "BEGIN IMMEDIATE", err);
-    if (r < 0)
-        lk_error_prefix(err, "%s", op);
+    if (r < 0) lk_error_prefix(err, "%s", op);
     return r;
 }
 
@@ -252,8 +253,7 @@ static int tx_commit(lk_state *s, const char *op, lk_error *err)
     int f = lk_fault_check("state.commit");
     if (f != 0) {
         tx_rollback(s);
-        if (f > 0)
-            f = -EIO;
+        if (f > 0) f = -EIO;
         return lk_error_errno(err, f, "state.db %s: %s: commit (injected fault)", s->path, op);
     }
     sqlite3_stmt *q;
@@ -285,8 +285,7 @@ static int pragma_text(lk_state *s, const char *sql, char *out, size_t cap, lk_e
 {
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
-    if (rc != SQLITE_OK)
-        return sq_fail(s, rc, sql, err);
+    if (rc != SQLITE_OK) return sq_fail(s, rc, sql, err);
     out[0] = 0;
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
@@ -303,13 +302,10 @@ static int migrate(lk_state *s, lk_error *err)
 {
     char v[32];
     int r = pragma_text(s, "PRAGMA user_version", v, sizeof v, err);
-    if (r < 0)
-        return r;
-    if (atoi(v) == LK_STATE_NMIGRATIONS)
-        return 0;
+    if (r < 0) return r;
+    if (atoi(v) == LK_STATE_NMIGRATIONS) return 0;
     /* Re-read under the write lock: another process may have migrated. */
-    if ((r = tx_begin(s, "migrate", err)) < 0)
-        return r;
+    if ((r = tx_begin(s, "migrate", err)) < 0) return r;
     if ((r = pragma_text(s, "PRAGMA user_version", v, sizeof v, err)) < 0)
         return tx_end(s, r, "migrate", err);
     int ver = atoi(v);
@@ -331,8 +327,7 @@ static int migrate(lk_state *s, lk_error *err)
             r = lk_error_set(err, lk_state_code(rc), "state.db %s: migration to v%d: %s", s->path,
                              ver + 1, msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
-        if (r == 0)
-            LK_INFO("state.db migrated path=%s version=%d", s->path, ver + 1);
+        if (r == 0) LK_INFO("state.db migrated path=%s version=%d", s->path, ver + 1);
     }
     return tx_end(s, r, "migrate", err);
 }
@@ -341,8 +336,7 @@ int lk_state_open(const char *path, lk_state **out, lk_error *err)
 {
     *out = NULL;
     lk_state *s = calloc(1, sizeof *s);
-    if (!s)
-        return lk_error_errno(err, -ENOMEM, "state.db %s: open", path);
+    if (!s) return lk_error_errno(err, -ENOMEM, "state.db %s: open", path);
     snprintf(s->path, sizeof s->path, "%s", path);
     lk_buf_init(&s->json);
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
@@ -354,8 +348,7 @@ int lk_state_open(const char *path, lk_state **out, lk_error *err)
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, LK_STATE_BUSY_MS);
-    if ((r = pragma_text(s, "PRAGMA journal_mode = WAL", v, sizeof v, err)) < 0)
-        goto fail;
+    if ((r = pragma_text(s, "PRAGMA journal_mode = WAL", v, sizeof v, err)) < 0) goto fail;
     if (strcmp(v, "wal") != 0) {
         r = lk_error_set(err, LK_ESTATE, "state.db %s: cannot enable WAL (journal_mode=%s)", path,
                          v);
@@ -364,14 +357,12 @@ int lk_state_open(const char *path, lk_state **out, lk_error *err)
     if ((r = pragma_text(s, "PRAGMA synchronous = FULL", v, sizeof v, err)) < 0 ||
         (r = pragma_text(s, "PRAGMA foreign_keys = ON", v, sizeof v, err)) < 0)
         goto fail;
-    if ((r = pragma_text(s, "PRAGMA quick_check", v, sizeof v, err)) < 0)
-        goto fail;
+    if ((r = pragma_text(s, "PRAGMA quick_check", v, sizeof v, err)) < 0) goto fail;
     if (strcmp(v, "ok") != 0) {
         r = lk_error_set(err, LK_ESTATE, "state.db %s is corrupt: quick_check: %s", path, v);
         goto fail;
     }
-    if ((r = migrate(s, err)) < 0)
-        goto fail;
+    if ((r = migrate(s, err)) < 0) goto fail;
     *out = s;
     return 0;
 fail:
@@ -382,8 +373,7 @@ fail:
 void lk_state_close(lk_state **sp)
 {
     lk_state *s = *sp;
-    if (!s)
-        return;
+    if (!s) return;
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     if (s->db && sqlite3_close(s->db) != SQLITE_OK)
@@ -407,10 +397,8 @@ int lk_state_file_add(lk_state *s, lk_state_file *f, int *is_new, lk_error *err)
     GET(ins, Q_FILE_INSERT);
     GET(sel, Q_FILE_ID);
     int r = tx_begin(s, "file add", err);
-    if (r < 0)
-        return r;
-    if (f->discovered_at_us == 0)
-        f->discovered_at_us = lk_time_now_us();
+    if (r < 0) return r;
+    if (f->discovered_at_us == 0) f->discovered_at_us = lk_time_now_us();
     sqlite3_bind_text(ins, 1, f->path, -1, SQLITE_STATIC);
     sqlite3_bind_int64(ins, 2, f->size);
     sqlite3_bind_int64(ins, 3, f->mtime_us);
@@ -499,8 +487,7 @@ int lk_state_file_known(lk_state *s, const char *path, int *known, lk_error *err
     sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     done(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sq_fail(s, rc, "file known", err);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_fail(s, rc, "file known", err);
     *known = rc == SQLITE_ROW;
     return 0;
 }
@@ -510,8 +497,7 @@ int lk_state_file_skip(lk_state *s, int64_t file_id, const char *why, lk_error *
     sqlite3_stmt *q;
     GET(q, Q_FILE_SKIP);
     int r = tx_begin(s, "file skip", err);
-    if (r < 0)
-        return r;
+    if (r < 0) return r;
     sqlite3_bind_int64(q, 1, file_id);
     sqlite3_bind_text(q, 2, why ? why : "", -1, SQLITE_STATIC);
     r = run(s, q, "file skip", err);
@@ -532,8 +518,7 @@ int lk_state_plan_batch(lk_state *s, const lk_state_range *ranges, int n, int64_
     GET(rng, Q_RANGE_INSERT);
     GET(plan, Q_FILE_PLAN);
     int r = tx_begin(s, "plan batch", err);
-    if (r < 0)
-        return r;
+    if (r < 0) return r;
     int64_t id = 0, bytes = 0;
     int rc = sqlite3_step(next);
     if (rc == SQLITE_ROW)
@@ -563,8 +548,7 @@ int lk_state_plan_batch(lk_state *s, const lk_state_range *ranges, int n, int64_
         }
     }
     r = tx_end(s, r, "plan batch", err);
-    if (r == 0)
-        *batch_id = id;
+    if (r == 0) *batch_id = id;
     return r;
 }
 
@@ -636,8 +620,7 @@ int lk_state_seal_batch(lk_state *s, int64_t batch_id, int32_t n_chunks, lk_erro
     sqlite3_stmt *q;
     GET(q, Q_BATCH_SEAL);
     int r = tx_begin(s, "seal batch", err);
-    if (r < 0)
-        return r;
+    if (r < 0) return r;
     sqlite3_bind_int64(q, 1, batch_id);
     sqlite3_bind_int(q, 2, n_chunks);
     r = run(s, q, "seal batch", err);
@@ -701,8 +684,7 @@ int lk_state_record_commit(lk_state *s, int64_t batch_id, const char *table, int
     GET(ins, Q_COMMIT_INSERT);
     GET(sel, Q_COMMIT_VERSION);
     int r = tx_begin(s, "record commit", err);
-    if (r < 0)
-        return r;
+    if (r < 0) return r;
     sqlite3_bind_int64(ins, 1, batch_id);
     sqlite3_bind_text(ins, 2, table, -1, SQLITE_STATIC);
     sqlite3_bind_int64(ins, 3, version);
@@ -734,8 +716,7 @@ int lk_state_mark_committed(lk_state *s, int64_t batch_id, lk_error *err)
     GET(b, Q_BATCH_MARK);
     GET(f, Q_FILES_MARK);
     int r = tx_begin(s, "mark committed", err);
-    if (r < 0)
-        return r;
+    if (r < 0) return r;
     sqlite3_bind_int64(b, 1, batch_id);
     sqlite3_bind_int64(b, 2, lk_time_now_us());
     r = run(s, b, "mark committed: batch", err);
@@ -755,8 +736,7 @@ static int parse_schema(lk_state *s, const char *table, int version, const unsig
                         int len, lk_schema **out, lk_error *err)
 {
     int r = lk_schema_from_json((const char *)json, (size_t)len, out, err);
-    if (r < 0)
-        lk_error_prefix(err, "state.db %s: schema of '%s' v%d", s->path, table, version);
+    if (r < 0) lk_error_prefix(err, "state.db %s: schema of '%s' v%d", s->path, table, version);
     return r;
 }
 
@@ -777,13 +757,11 @@ int lk_state_schema_get(lk_state *s, const char *table, lk_schema **out, int *ve
         r = sq_fail(s, rc, "schema get", err);
     }
     done(q);
-    if (r < 0)
-        *version = 0;
+    if (r < 0) *version = 0;
     return r;
 }
 
-int lk_state_schema_at(lk_state *s, const char *table, int version, lk_schema **out,
-                       lk_error *err)
+int lk_state_schema_at(lk_state *s, const char *table, int version, lk_schema **out, lk_error *err)
 {
     sqlite3_stmt *q;
     GET(q, Q_SCHEMA_AT);
@@ -812,8 +790,7 @@ int lk_state_schema_put(lk_state *s, const char *table, const lk_schema *schema,
     lk_buf_reset(&s->json);
     lk_schema_to_json(schema, &s->json);
     int r = tx_begin(s, "schema put", err);
-    if (r < 0)
-        return r;
+    if (r < 0) return r;
     int cur = 0, same = 0;
     sqlite3_bind_text(latest, 1, table, -1, SQLITE_STATIC);
     int rc = sqlite3_step(latest);
@@ -836,8 +813,7 @@ int lk_state_schema_put(lk_state *s, const char *table, const lk_schema *schema,
         cur++;
     }
     r = tx_end(s, r, "schema put", err);
-    if (r == 0)
-        *version = cur;
+    if (r == 0) *version = cur;
     return r;
 }
 
@@ -866,8 +842,7 @@ int lk_state_meta_set(lk_state *s, const char *key, const char *value, lk_error 
     sqlite3_stmt *q;
     GET(q, Q_META_SET);
     int r = tx_begin(s, "meta set", err);
-    if (r < 0)
-        return r;
+    if (r < 0) return r;
     sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
     r = run(s, q, "meta set", err);

@@ -1,19 +1,76 @@
 /*
- * lk_config — lakesup.yml; see lk_config.h for the keys and defaults.
+ * lk_config — loads lakesup.yml (libyaml document API) over built-in
+ * defaults (see lk_config.h for every key).
  *
- * The file is loaded with libyaml's document API and walked against a
- * table of known keys. Every error names "<file>:<line>: key '<dotted
- * key>'" and what is wrong, so a user fixes it without guessing.
+ * Keys are described once, in the table below (dotted name, kind, where it
+ * goes, bounds); the loader walks the YAML mappings, looks each key up and
+ * checks it. Every error names "<file>:<line>: key '<dotted.key>': ...".
  */
 #include "lk_config.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <yaml.h>
+
+#include "lk_log.h"
+
+typedef enum {
+    K_SECTION, /* a nested mapping */
+    K_NAME,    /* non-empty string without '/' (used in paths) */
+    K_PATH,    /* non-empty string */
+    K_INT,
+    K_INT64,
+    K_BOOL,
+    K_TRIGGER,
+    K_LOG_LEVEL,
+    K_ENUM, /* string from a list (choices) */
+} key_kind;
+
+typedef struct key_spec {
+    const char *name; /* dotted */
+    key_kind kind;
+    size_t off, cap;
+    int64_t min, max;
+    const char *choices; /* K_ENUM: "a|b|c" */
+} key_spec;
+
+#define OFF(f) offsetof(lk_config, f), sizeof(((lk_config *)0)->f)
+#define KIB 1024LL
+#define MIB (1024LL * 1024)
+
+static const key_spec keys[] = {
+    {"pipeline", K_NAME, OFF(pipeline), 0, 0, NULL},
+    {"catalog", K_NAME, OFF(catalog), 0, 0, NULL},
+    {"schema", K_NAME, OFF(schema), 0, 0, NULL},
+    {"source_path", K_PATH, OFF(source_path), 0, 0, NULL},
+    {"checkpoint_path", K_PATH, OFF(checkpoint_path), 0, 0, NULL},
+    {"warehouse_path", K_PATH, OFF(warehouse_path), 0, 0, NULL},
+    {"trigger", K_TRIGGER, 0, 0, 0, 0, NULL},
+    {"log_level", K_LOG_LEVEL, OFF(log_level), 0, 0, NULL},
+    {"workers", K_SECTION, 0, 0, 0, 0, NULL},
+    {"workers.transform", K_INT, OFF(workers.transform), 1, 64, NULL},
+    {"workers.writer", K_INT, OFF(workers.writer), 1, 64, NULL},
+    {"source", K_SECTION, 0, 0, 0, 0, NULL},
+    {"source.format", K_ENUM, OFF(source.format), 0, 0, "json"},
+    {"source.max_files_per_trigger", K_INT, OFF(source.max_files_per_trigger), 1, 0x7fffffff, NULL},
+    {"source.max_bytes_per_trigger", K_INT64, OFF(source.max_bytes_per_trigger), 0, INT64_MAX,
+     NULL},
+    {"source.chunk_bytes", K_INT64, OFF(source.chunk_bytes), 64 * KIB, 256 * MIB, NULL},
+    {"source.include_existing_files", K_BOOL, OFF(source.include_existing_files), 0, 1, NULL},
+    {"source.schema_inference_sample_bytes", K_INT64, OFF(source.schema_inference_sample_bytes), 1,
+     INT64_MAX, NULL},
+    {"tables", K_SECTION, 0, 0, 0, 0, NULL},
+    {"tables.compression", K_ENUM, OFF(tables.compression), 0, 0, "zstd|snappy|gzip|uncompressed"},
+    {"tables.zstd_level", K_INT, OFF(tables.zstd_level), 1, 22, NULL},
+    {"tables.target_file_size", K_INT64, OFF(tables.target_file_size), 1 * MIB, INT64_MAX, NULL},
+};
+#define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
 void lk_config_defaults(lk_config *c)
 {
@@ -25,136 +82,130 @@ void lk_config_defaults(lk_config *c)
     snprintf(c->checkpoint_path, sizeof c->checkpoint_path, "./checkpoints");
     snprintf(c->warehouse_path, sizeof c->warehouse_path, "./lakehouse");
     c->trigger = LK_TRIGGER_CONTINUOUS;
+    c->processing_time_ms = 0;
     snprintf(c->log_level, sizeof c->log_level, "info");
     c->workers.transform = 2;
     c->workers.writer = 2;
     snprintf(c->source.format, sizeof c->source.format, "json");
     c->source.max_files_per_trigger = 1000;
     c->source.max_bytes_per_trigger = 0;
-    c->source.chunk_bytes = 4 << 20;
+    c->source.chunk_bytes = 4 * MIB;
     c->source.include_existing_files = 1;
-    c->source.schema_inference_sample_bytes = 64 << 20;
+    c->source.schema_inference_sample_bytes = 64 * MIB;
     snprintf(c->tables.compression, sizeof c->tables.compression, "zstd");
     c->tables.zstd_level = 3;
-    c->tables.target_file_size = 128 << 20;
+    c->tables.target_file_size = 128 * MIB;
 }
 
 int lk_config_parse_trigger(const char *s, lk_trigger *out)
 {
-    if (!strcmp(s, "continuous"))
+    if (!s) return LK_ECONFIG;
+    if (!strcmp(s, "continuous")) {
         *out = LK_TRIGGER_CONTINUOUS;
-    else if (!strcmp(s, "available_now") || !strcmp(s, "available-now") ||
-             !strcmp(s, "availableNow"))
+        return 0;
+    }
+    if (!strcmp(s, "available_now") || !strcmp(s, "available-now")) {
         *out = LK_TRIGGER_AVAILABLE_NOW;
-    else
-        return LK_ECONFIG;
-    return 0;
+        return 0;
+    }
+    return LK_ECONFIG;
 }
 
 const char *lk_config_trigger_name(lk_trigger t)
 {
     switch (t) {
-    case LK_TRIGGER_AVAILABLE_NOW: return "available_now";
-    case LK_TRIGGER_PROCESSING_TIME: return "processing_time";
-    default: return "continuous";
+    case LK_TRIGGER_CONTINUOUS:
+        return "continuous";
+    case LK_TRIGGER_AVAILABLE_NOW:
+        return "available_now";
+    case LK_TRIGGER_PROCESSING_TIME:
+        return "processing_time";
     }
+    return "?";
 }
 
 int lk_config_parse_duration(const char *s, int64_t *ms)
 {
-    char *end;
-    while (isspace((unsigned char)*s))
-        s++;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || v < 0)
-        return LK_ECONFIG;
-    while (isspace((unsigned char)*end))
-        end++;
     static const struct {
         const char *unit;
         double ms;
-    } units[] = {{"ms", 1},           {"millisecond", 1}, {"milliseconds", 1}, {"s", 1000},
-                 {"sec", 1000},       {"second", 1000},   {"seconds", 1000},   {"m", 60000},
-                 {"min", 60000},      {"minute", 60000},  {"minutes", 60000},  {"h", 3600000},
-                 {"hour", 3600000},   {"hours", 3600000}, {"d", 86400000},     {"day", 86400000},
-                 {"days", 86400000}};
+    } units[] = {
+        {"ms", 1},         {"msec", 1},        {"millisecond", 1}, {"milliseconds", 1},
+        {"s", 1000},       {"sec", 1000},      {"secs", 1000},     {"second", 1000},
+        {"seconds", 1000}, {"m", 60000},       {"min", 60000},     {"mins", 60000},
+        {"minute", 60000}, {"minutes", 60000}, {"h", 3600000},     {"hr", 3600000},
+        {"hrs", 3600000},  {"hour", 3600000},  {"hours", 3600000}, {"d", 86400000},
+        {"day", 86400000}, {"days", 86400000},
+    };
+    if (!s) return LK_ECONFIG;
+    while (isspace((unsigned char)*s))
+        s++;
+    if (!isdigit((unsigned char)*s) && *s != '.')
+        return LK_ECONFIG; /* no sign: a duration is never negative */
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno) return LK_ECONFIG;
+    while (isspace((unsigned char)*end))
+        end++;
+    size_t n = strlen(end);
+    while (n && isspace((unsigned char)end[n - 1]))
+        n--;
+    if (n == 0) return LK_ECONFIG; /* a bare number is ambiguous */
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (!strcasecmp(end, units[i].unit)) {
-            *ms = (int64_t)(v * units[i].ms);
+        if (strlen(units[i].unit) == n && !strncasecmp(end, units[i].unit, n)) {
+            double r = v * units[i].ms;
+            if (r > 9.0e15) return LK_ECONFIG;
+            *ms = (int64_t)(r + 0.5);
             return 0;
         }
     }
     return LK_ECONFIG;
 }
 
-void lk_config_table_path(const lk_config *c, const char *table, char *out, size_t cap)
+void lk_config_table_path(const lk_config *cfg, const char *table, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/%s/%s/%s", c->warehouse_path, c->catalog, c->schema, table);
+    snprintf(out, cap, "%s/%s/%s/%s", cfg->warehouse_path, cfg->catalog, cfg->schema, table);
 }
 
-void lk_config_state_path(const lk_config *c, char *out, size_t cap)
+void lk_config_state_path(const lk_config *cfg, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/state.db", c->checkpoint_path);
+    snprintf(out, cap, "%s/state.db", cfg->checkpoint_path);
 }
 
-/* ---- the YAML walk ---- */
+/* ---- loading ---- */
 
-typedef enum kind { K_STR, K_INT, K_BOOL, K_MAP, K_TRIGGER, K_LEVEL, K_CODEC } kind;
-
-typedef struct key {
-    const char *path; /* dotted */
-    kind k;
-    size_t off;  /* offsetof in lk_config */
-    size_t size; /* for strings: buffer size; ints: 4 or 8 */
-    int64_t min, max;
-} key;
-
-#define S(p, f) {p, K_STR, offsetof(lk_config, f), sizeof(((lk_config *)0)->f), 0, 0}
-#define I(p, f, lo, hi) {p, K_INT, offsetof(lk_config, f), sizeof(((lk_config *)0)->f), lo, hi}
-
-static const key g_keys[] = {
-    S("pipeline", pipeline),
-    S("catalog", catalog),
-    S("schema", schema),
-    S("source_path", source_path),
-    S("checkpoint_path", checkpoint_path),
-    S("warehouse_path", warehouse_path),
-    {"trigger", K_TRIGGER, 0, 0, 0, 0},
-    {"log_level", K_LEVEL, offsetof(lk_config, log_level), sizeof(((lk_config *)0)->log_level),
-     0, 0},
-    {"workers", K_MAP, 0, 0, 0, 0},
-    I("workers.transform", workers.transform, 1, 64),
-    I("workers.writer", workers.writer, 1, 64),
-    {"source", K_MAP, 0, 0, 0, 0},
-    S("source.format", source.format),
-    I("source.max_files_per_trigger", source.max_files_per_trigger, 1, 10000000),
-    I("source.max_bytes_per_trigger", source.max_bytes_per_trigger, 0, INT64_MAX),
-    I("source.chunk_bytes", source.chunk_bytes, 64 << 10, 256 << 20),
-    {"source.include_existing_files", K_BOOL, offsetof(lk_config, source.include_existing_files),
-     sizeof(int), 0, 0},
-    I("source.schema_inference_sample_bytes", source.schema_inference_sample_bytes, 1024,
-      INT64_MAX),
-    {"tables", K_MAP, 0, 0, 0, 0},
-    {"tables.compression", K_CODEC, offsetof(lk_config, tables.compression),
-     sizeof(((lk_config *)0)->tables.compression), 0, 0},
-    I("tables.zstd_level", tables.zstd_level, 1, 22),
-    I("tables.target_file_size", tables.target_file_size, 1 << 20, INT64_MAX),
-};
-
-typedef struct walk {
-    yaml_document_t *doc;
-    const char *file;
+typedef struct loader {
     lk_config *cfg;
+    yaml_document_t *doc;
     lk_error *err;
-} walk;
+    unsigned char seen[NKEYS];
+} loader;
 
-static int fail(walk *w, const yaml_node_t *n, const char *path, const char *fmt, const char *a)
+static const char *node_kind(const yaml_node_t *n)
+{
+    switch (n->type) {
+    case YAML_MAPPING_NODE:
+        return "a mapping";
+    case YAML_SEQUENCE_NODE:
+        return "a sequence";
+    default:
+        return "a scalar";
+    }
+}
+
+static int bad(loader *L, const yaml_node_t *n, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int bad(loader *L, const yaml_node_t *n, const char *key, const char *fmt, ...)
 {
     char what[512];
-    snprintf(what, sizeof what, fmt, a);
-    return lk_error_set(w->err, LK_ECONFIG, "%s:%lu: key '%s': %s", w->file,
-                        (unsigned long)n->start_mark.line + 1, path, what);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return lk_error_set(L->err, LK_ECONFIG, "%s:%zu: key '%s': %s", L->cfg->file,
+                        n->start_mark.line + 1, key, what);
 }
 
 static const char *scalar(const yaml_node_t *n)
@@ -162,153 +213,206 @@ static const char *scalar(const yaml_node_t *n)
     return (const char *)n->data.scalar.value;
 }
 
-static int set_scalar(walk *w, const key *k, const yaml_node_t *n, const char *path)
+static int parse_int64(const char *s, int64_t *out)
 {
-    if (n->type != YAML_SCALAR_NODE)
-        return fail(w, n, path, "expected a single value, found a %s",
-                    n->type == YAML_MAPPING_NODE ? "mapping" : "list");
-    const char *v = scalar(n);
-    char *dst = (char *)w->cfg + k->off;
-    switch (k->k) {
-    case K_STR:
-        if (!*v)
-            return fail(w, n, path, "must not be empty%s", "");
-        if (strlen(v) >= k->size)
-            return fail(w, n, path, "value is too long ('%s')", v);
-        snprintf(dst, k->size, "%s", v);
-        if (!strcmp(k->path, "source.format") && strcmp(v, "json"))
-            return fail(w, n, path, "unsupported format '%s' (this version reads: json)", v);
+    if (!*s || isspace((unsigned char)*s)) return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+static int set_trigger(loader *L, const key_spec *k, yaml_node_t *v)
+{
+    lk_config *c = L->cfg;
+    if (v->type == YAML_SCALAR_NODE) {
+        if (lk_config_parse_trigger(scalar(v), &c->trigger) < 0)
+            return bad(L, v, k->name,
+                       "unknown trigger '%s' (continuous, available_now or "
+                       "{processing_time: \"<duration>\"})",
+                       scalar(v));
+        c->processing_time_ms = 0;
         return 0;
-    case K_INT: {
-        char *end;
-        errno = 0;
-        long long x = strtoll(v, &end, 10);
-        if (end == v || *end || errno)
-            return fail(w, n, path, "expected an integer, found '%s'", v);
-        if (x < k->min || x > k->max) {
-            char range[128];
-            snprintf(range, sizeof range, "%lld is out of range [%lld, %lld]", x,
-                     (long long)k->min, (long long)k->max);
-            return fail(w, n, path, "%s", range);
+    }
+    if (v->type != YAML_MAPPING_NODE)
+        return bad(L, v, k->name, "expected a scalar or a mapping, got %s", node_kind(v));
+    int have = 0;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(L->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(L->doc, p->value);
+        if (kn->type != YAML_SCALAR_NODE)
+            return bad(L, kn, "trigger", "a key must be a scalar, got %s", node_kind(kn));
+        if (strcmp(scalar(kn), "processing_time") != 0) {
+            char name[160];
+            snprintf(name, sizeof name, "trigger.%s", scalar(kn));
+            return bad(L, kn, name, "unknown key (a trigger mapping has only processing_time)");
         }
-        if (k->size == sizeof(int))
+        if (vn->type != YAML_SCALAR_NODE)
+            return bad(L, vn, "trigger.processing_time", "expected a duration, got %s",
+                       node_kind(vn));
+        int64_t ms;
+        if (lk_config_parse_duration(scalar(vn), &ms) < 0)
+            return bad(L, vn, "trigger.processing_time",
+                       "bad duration '%s' (e.g. \"5 minutes\", \"30s\", \"100 ms\", \"1h\")",
+                       scalar(vn));
+        if (ms <= 0) return bad(L, vn, "trigger.processing_time", "must be positive");
+        c->trigger = LK_TRIGGER_PROCESSING_TIME;
+        c->processing_time_ms = ms;
+        have = 1;
+    }
+    if (!have) return bad(L, v, k->name, "mapping needs processing_time");
+    return 0;
+}
+
+static int set_value(loader *L, const key_spec *k, yaml_node_t *v);
+
+static int walk(loader *L, yaml_node_t *map, const char *prefix)
+{
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *kn = yaml_document_get_node(L->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(L->doc, p->value);
+        if (kn->type != YAML_SCALAR_NODE)
+            return bad(L, kn, prefix[0] ? prefix : "(top)", "a key must be a scalar, got %s",
+                       node_kind(kn));
+        char name[256];
+        snprintf(name, sizeof name, "%s%s%s", prefix, prefix[0] ? "." : "", scalar(kn));
+        int i = 0;
+        while (i < NKEYS && strcmp(keys[i].name, name) != 0)
+            i++;
+        if (i == NKEYS) return bad(L, kn, name, "unknown key");
+        if (L->seen[i]) return bad(L, kn, name, "duplicate key");
+        L->seen[i] = 1;
+        int r;
+        if (keys[i].kind == K_SECTION) {
+            if (vn->type == YAML_SCALAR_NODE && vn->data.scalar.length == 0 &&
+                vn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+                continue; /* "source:" with nothing under it: defaults */
+            if (vn->type != YAML_MAPPING_NODE)
+                return bad(L, vn, name, "expected a mapping, got %s", node_kind(vn));
+            r = walk(L, vn, name);
+        } else {
+            r = set_value(L, &keys[i], vn);
+        }
+        if (r < 0) return r;
+    }
+    return 0;
+}
+
+static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
+{
+    char *dst = (char *)L->cfg + k->off;
+    if (k->kind == K_TRIGGER) return set_trigger(L, k, v);
+    if (v->type != YAML_SCALAR_NODE)
+        return bad(L, v, k->name, "expected a scalar, got %s", node_kind(v));
+    const char *s = scalar(v);
+    switch (k->kind) {
+    case K_NAME:
+    case K_PATH:
+        if (!*s) return bad(L, v, k->name, "must not be empty");
+        if (k->kind == K_NAME && strchr(s, '/'))
+            return bad(L, v, k->name, "'%s' must not contain '/'", s);
+        if (strlen(s) >= k->cap)
+            return bad(L, v, k->name, "too long (at most %zu bytes)", k->cap - 1);
+        memcpy(dst, s, strlen(s) + 1);
+        return 0;
+    case K_ENUM: {
+        size_t n = strlen(s);
+        for (const char *c = k->choices; *c;) {
+            const char *bar = strchr(c, '|');
+            size_t len = bar ? (size_t)(bar - c) : strlen(c);
+            if (len == n && !strncmp(c, s, n)) {
+                memcpy(dst, s, n + 1);
+                return 0;
+            }
+            c += len + (bar ? 1 : 0);
+        }
+        return bad(L, v, k->name, "'%s' is not one of %s", s, k->choices);
+    }
+    case K_LOG_LEVEL:
+        if (lk_log_level_parse(s) < 0)
+            return bad(L, v, k->name, "'%s' is not one of debug|info|warn|error", s);
+        snprintf(dst, k->cap, "%s", s);
+        return 0;
+    case K_BOOL:
+        if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on"))
+            *(int *)dst = 1;
+        else if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off"))
+            *(int *)dst = 0;
+        else
+            return bad(L, v, k->name, "'%s' is not a boolean (true or false)", s);
+        return 0;
+    case K_INT:
+    case K_INT64: {
+        int64_t x;
+        if (parse_int64(s, &x) < 0) return bad(L, v, k->name, "'%s' is not an integer", s);
+        if (x < k->min || x > k->max)
+            return bad(L, v, k->name, "%lld is out of range [%lld, %lld]", (long long)x,
+                       (long long)k->min, (long long)k->max);
+        if (k->kind == K_INT)
             *(int *)dst = (int)x;
         else
             *(int64_t *)dst = x;
         return 0;
     }
-    case K_BOOL:
-        if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on"))
-            *(int *)dst = 1;
-        else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off"))
-            *(int *)dst = 0;
-        else
-            return fail(w, n, path, "expected true or false, found '%s'", v);
-        return 0;
-    case K_LEVEL:
-        if (strcmp(v, "debug") && strcmp(v, "info") && strcmp(v, "warn") && strcmp(v, "error"))
-            return fail(w, n, path, "expected debug, info, warn or error, found '%s'", v);
-        snprintf(dst, k->size, "%s", v);
-        return 0;
-    case K_CODEC:
-        if (strcmp(v, "zstd") && strcmp(v, "snappy") && strcmp(v, "gzip") &&
-            strcmp(v, "uncompressed") && strcmp(v, "none"))
-            return fail(w, n, path, "expected zstd, snappy, gzip or uncompressed, found '%s'", v);
-        snprintf(dst, k->size, "%s", v);
-        return 0;
-    default: return 0;
+    default:
+        return bad(L, v, k->name, "internal: unhandled kind");
     }
-}
-
-static int set_trigger(walk *w, const yaml_node_t *n)
-{
-    if (n->type == YAML_SCALAR_NODE) {
-        if (lk_config_parse_trigger(scalar(n), &w->cfg->trigger))
-            return fail(w, n, "trigger",
-                        "expected continuous, available_now or {processing_time: \"5 "
-                        "minutes\"}, found '%s'",
-                        scalar(n));
-        return 0;
-    }
-    if (n->type != YAML_MAPPING_NODE || n->data.mapping.pairs.top - n->data.mapping.pairs.start != 1)
-        return fail(w, n, "trigger", "expected continuous, available_now or {processing_time: "
-                                     "\"5 minutes\"}%s", "");
-    yaml_node_pair_t *p = n->data.mapping.pairs.start;
-    yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
-    yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
-    if (k->type != YAML_SCALAR_NODE || strcmp(scalar(k), "processing_time"))
-        return fail(w, k, "trigger", "unknown trigger '%s' (expected processing_time)",
-                    k->type == YAML_SCALAR_NODE ? scalar(k) : "?");
-    if (v->type != YAML_SCALAR_NODE ||
-        lk_config_parse_duration(scalar(v), &w->cfg->processing_time_ms) ||
-        w->cfg->processing_time_ms <= 0)
-        return fail(w, v, "trigger.processing_time",
-                    "expected a duration such as \"5 minutes\" or \"30s\", found '%s'",
-                    v->type == YAML_SCALAR_NODE ? scalar(v) : "?");
-    w->cfg->trigger = LK_TRIGGER_PROCESSING_TIME;
-    return 0;
-}
-
-static int walk_map(walk *w, const yaml_node_t *n, const char *prefix)
-{
-    if (n->type != YAML_MAPPING_NODE)
-        return fail(w, n, *prefix ? prefix : "(top level)", "expected a mapping of keys%s", "");
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
-        if (k->type != YAML_SCALAR_NODE)
-            return fail(w, k, prefix, "a key must be a plain name%s", "");
-        char path[256];
-        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", scalar(k));
-        const key *found = NULL;
-        for (size_t i = 0; i < sizeof g_keys / sizeof g_keys[0]; i++)
-            if (!strcmp(g_keys[i].path, path))
-                found = &g_keys[i];
-        if (!found)
-            return fail(w, k, path, "unknown key (see deploy/lakesup.example.yml)%s", "");
-        int rc;
-        if (found->k == K_MAP)
-            rc = v->type == YAML_SCALAR_NODE && !*scalar(v) ? 0 : walk_map(w, v, path);
-        else if (found->k == K_TRIGGER)
-            rc = set_trigger(w, v);
-        else
-            rc = set_scalar(w, found, v, path);
-        if (rc)
-            return rc;
-    }
-    return 0;
 }
 
 int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
 {
     lk_config_defaults(cfg);
-    if (!path)
-        return 0;
+    if (!path) return 0;
     snprintf(cfg->file, sizeof cfg->file, "%s", path);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return lk_error_set(err, LK_ECONFIG, "cannot read configuration file '%s': %s", path,
+        return lk_error_set(err, LK_ECONFIG, "%s: cannot open config file: %s", path,
                             strerror(errno));
     yaml_parser_t parser;
     yaml_document_t doc;
-    yaml_parser_initialize(&parser);
+    int r = 0;
+    if (!yaml_parser_initialize(&parser)) {
+        fclose(f);
+        return lk_error_set(err, -ENOMEM, "%s: cannot initialise the YAML parser", path);
+    }
     yaml_parser_set_input_file(&parser, f);
-    int rc = 0;
     if (!yaml_parser_load(&parser, &doc)) {
-        rc = lk_error_set(err, LK_ECONFIG, "%s:%lu: YAML syntax error: %s", path,
-                          (unsigned long)parser.problem_mark.line + 1,
-                          parser.problem ? parser.problem : "unknown");
+        r = lk_error_set(err, LK_ECONFIG, "%s:%zu: YAML syntax error: %s%s%s", path,
+                         parser.problem_mark.line + 1, parser.problem ? parser.problem : "?",
+                         parser.context ? " " : "", parser.context ? parser.context : "");
         yaml_parser_delete(&parser);
         fclose(f);
-        return rc;
+        return r;
     }
     yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (root && !(root->type == YAML_SCALAR_NODE && !*scalar(root))) {
-        walk w = {&doc, path, cfg, err};
-        rc = walk_map(&w, root, "");
+    if (root) {
+        loader L = {.cfg = cfg, .doc = &doc, .err = err};
+        if (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)
+            r = 0; /* a file with only comments */
+        else if (root->type != YAML_MAPPING_NODE)
+            r = lk_error_set(err, LK_ECONFIG, "%s:%zu: the top level must be a mapping, got %s",
+                             path, root->start_mark.line + 1, node_kind(root));
+        else
+            r = walk(&L, root, "");
     }
     yaml_document_delete(&doc);
+    /* a second document is a mistake, not something to ignore */
+    if (r == 0) {
+        yaml_document_t more;
+        if (yaml_parser_load(&parser, &more)) {
+            if (yaml_document_get_root_node(&more))
+                r = lk_error_set(err, LK_ECONFIG, "%s: more than one YAML document", path);
+            yaml_document_delete(&more);
+        }
+    }
     yaml_parser_delete(&parser);
     fclose(f);
-    return rc;
+    if (r < 0) { /* never half a file: back to defaults */
+        lk_config_defaults(cfg);
+        snprintf(cfg->file, sizeof cfg->file, "%s", path);
+    }
+    return r;
 }

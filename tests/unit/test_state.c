@@ -168,9 +168,15 @@ START_TEST(concurrent_writers)
         lk_state *c = NULL;
         if (lk_state_open(g_db, &c, NULL))
             _exit(2);
-        for (int i = 0; i < 200; i++)
-            if (lk_state_record_commit(c, i, "t", i, 1, 1, NULL))
+        for (int i = 0; i < 200; i++) {
+            lk_state_file f;
+            memset(&f, 0, sizeof f);
+            snprintf(f.path, sizeof f.path, "/c%d", i);
+            f.size = 1;
+            int is_new;
+            if (lk_state_file_add(c, &f, &is_new, NULL) || lk_state_meta_set(c, "k", f.path, NULL))
                 _exit(3);
+        }
         lk_state_close(&c);
         _exit(0);
     }

@@ -307,13 +307,10 @@ START_TEST(two_processes)
             f.mtime_us = i;
             int is_new;
             int64_t id;
-            if (lk_state_file_add(st, &f, &is_new, &e) < 0)
-                goto bad;
+            if (lk_state_file_add(st, &f, &is_new, &e) < 0) goto bad;
             lk_state_range r = {.file_id = f.id, .start = 0, .end = f.size};
-            if (lk_state_plan_batch(st, &r, 1, &id, &e) < 0 || id != i)
-                goto bad;
-            if (lk_state_seal_batch(st, id, 1, &e) < 0)
-                goto bad;
+            if (lk_state_plan_batch(st, &r, 1, &id, &e) < 0 || id != i) goto bad;
+            if (lk_state_seal_batch(st, id, 1, &e) < 0) goto bad;
         }
         lk_state_close(&st);
         _exit(0);
@@ -339,8 +336,7 @@ START_TEST(two_processes)
                 usleep(200);
                 continue;
             }
-            if (r < 0)
-                goto cbad;
+            if (r < 0) goto cbad;
             if (lk_state_record_commit(st, next, "raw_events", next, 1, 1, &e) < 0 ||
                 lk_state_mark_committed(st, next, &e) < 0)
                 goto cbad;
@@ -373,6 +369,44 @@ START_TEST(two_processes)
     for (int i = 0; i < n; i++)
         ck_assert_int_eq(fs[i].state, LK_FILE_COMMITTED);
     free(fs);
+    lk_state_close(&s);
+}
+END_TEST
+
+/* Four processes create and migrate the same fresh file at once. */
+START_TEST(concurrent_create)
+{
+    pid_t kids[4];
+    for (int k = 0; k < 4; k++) {
+        kids[k] = fork();
+        ck_assert_int_ne(kids[k], -1);
+        if (kids[k] == 0) {
+            lk_state *st = NULL;
+            lk_error e;
+            if (lk_state_open(dbpath, &st, &e) < 0) {
+                fprintf(stderr, "open: %s\n", e.msg);
+                _exit(1);
+            }
+            char key[16];
+            snprintf(key, sizeof key, "k%d", k);
+            int r = lk_state_meta_set(st, key, "v", &e);
+            if (r < 0) fprintf(stderr, "meta set: %s\n", e.msg);
+            lk_state_close(&st);
+            _exit(r < 0 ? 2 : 0);
+        }
+    }
+    for (int k = 0; k < 4; k++) {
+        int status;
+        ck_assert_int_eq(waitpid(kids[k], &status, 0), kids[k]);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: %d", k, status);
+    }
+    lk_state *s = NULL;
+    lk_error err;
+    ck_assert_int_eq(lk_state_open(dbpath, &s, &err), 0);
+    char v[8];
+    int found;
+    ck_assert_int_eq(lk_state_meta_get(s, "k3", v, sizeof v, &found, &err), 0);
+    ck_assert_int_eq(found, 1);
     lk_state_close(&s);
 }
 END_TEST
@@ -416,6 +450,7 @@ int main(void)
     tcase_add_test(tc, schemas_history);
     tcase_add_test(tc, injected_failure_rolls_back);
     tcase_add_test(tc, two_processes);
+    tcase_add_test(tc, concurrent_create);
     tcase_add_test(tc, corrupt_file);
     tcase_add_test(tc, open_missing_dir);
     suite_add_tcase(su, tc);
