@@ -641,6 +641,26 @@ static int64_t int96_to_us(const uint8_t *p)
     return ((int64_t)jd - 2440588) * 86400000000LL + nanos / 1000;
 }
 
+/* Appends a big-endian two's complement decimal of n bytes (<= 16) to c:
+   as int64 for precision <= 18, else as 16 sign-extended bytes. */
+static int append_decimal(lk_col *c, const uint8_t *v, size_t n)
+{
+    uint8_t be[16];
+    if (n > 16)
+        return -1;
+    memset(be, n && (v[0] & 0x80) ? 0xff : 0, 16);
+    memcpy(be + 16 - n, v, n);
+    if (c->elem_size == 8) {
+        int64_t x = 0;
+        for (int k = 8; k < 16; k++)
+            x = (int64_t)((uint64_t)x << 8 | be[k]);
+        lk_col_append_i64(c, x);
+    } else {
+        lk_col_append_fixed(c, be);
+    }
+    return 0;
+}
+
 /* Appends one PLAIN value from s to c. -1 if the input ends. */
 static int plain_one(const pleaf *l, vsrc *s, lk_col *c, int *bitpos)
 {
@@ -671,25 +691,9 @@ static int plain_one(const pleaf *l, vsrc *s, lk_col *c, int *bitpos)
         const uint8_t *v = s->p + 4;
         s->p += 4 + n;
         if (l->conv == 5)
-            goto decimal_bytes;
+            return append_decimal(c, v, n);
         lk_col_append_bytes(c, v, n);
         return 0;
-    decimal_bytes : {
-        uint8_t be[16];
-        if (n > 16)
-            return -1;
-        memset(be, n && (v[0] & 0x80) ? 0xff : 0, 16);
-        memcpy(be + 16 - n, v, n);
-        if (c->elem_size == 8) {
-            int64_t x = 0;
-            for (int k = 8; k < 16; k++)
-                x = (int64_t)((uint64_t)x << 8 | be[k]);
-            lk_col_append_i64(c, x);
-        } else {
-            lk_col_append_fixed(c, be);
-        }
-        return 0;
-    }
     }
     }
     if ((size_t)(s->end - s->p) < need)
@@ -731,26 +735,11 @@ static int plain_one(const pleaf *l, vsrc *s, lk_col *c, int *bitpos)
         lk_col_append_f64(c, d);
         return 0;
     }
-    case PQ_FLBA: {
-        if (l->conv == 5) {
-            uint8_t be[16];
-            if (need > 16)
-                return -1;
-            memset(be, need && (v[0] & 0x80) ? 0xff : 0, 16);
-            memcpy(be + 16 - need, v, need);
-            if (c->elem_size == 8) {
-                int64_t x = 0;
-                for (int k = 8; k < 16; k++)
-                    x = (int64_t)((uint64_t)x << 8 | be[k]);
-                lk_col_append_i64(c, x);
-            } else {
-                lk_col_append_fixed(c, be);
-            }
-        } else {
-            lk_col_append_bytes(c, v, need);
-        }
+    case PQ_FLBA:
+        if (l->conv == 5)
+            return append_decimal(c, v, need);
+        lk_col_append_bytes(c, v, need);
         return 0;
-    }
     }
     return -1;
 }
