@@ -162,12 +162,47 @@ START_TEST(reader_rows_rescue_corrupt)
 }
 END_TEST
 
+/* Spark stores an object or array arriving for a string column as its JSON
+   text (not rescued); inside the text, nested values keep their order. */
+START_TEST(object_into_string_column_keeps_json_text)
+{
+    lk_schema *data = lk_schema_new();
+    lk_schema_add(data, "s", LK_TYPE_STRING, 1);
+    lk_schema_add(data, "n", LK_TYPE_LONG, 1);
+    lk_schema *raw = lk_tables_raw_schema(data);
+    lk_batch *b = lk_batch_new(raw);
+    lk_json_reader *r = lk_json_reader_new();
+    lk_source_meta meta = {"/f", "f", 1, 0};
+    lk_json_stats st = {0};
+    lk_error err;
+    const char *in = "{\"s\":{\"a\":[1,{\"b\":null}],\"c\":\"\\u00e9\"},\"n\":1}\n"
+                     "{\"s\":[true,null],\"n\":{\"x\":2}}\n";
+    ck_assert_int_eq(lk_json_reader_parse(r, in, strlen(in), &meta, 0, b, &st, &err), 0);
+    ck_assert_int_eq(st.rows, 2);
+    ck_assert_int_eq(st.rescued, 1);
+    size_t n;
+    const char *p = lk_col_bytes(lk_batch_col(b, 0), 0, &n);
+    ck_assert_int_eq((int)n, (int)strlen("{\"a\":[1,{\"b\":null}],\"c\":\"\xc3\xa9\"}"));
+    ck_assert(!memcmp(p, "{\"a\":[1,{\"b\":null}],\"c\":\"\xc3\xa9\"}", n));
+    p = lk_col_bytes(lk_batch_col(b, 0), 1, &n);
+    ck_assert(n == 11 && !memcmp(p, "[true,null]", 11));
+    ck_assert(lk_col_is_null(lk_batch_col(b, 1), 1)); /* an object for a long: rescued */
+    p = lk_col_bytes(lk_batch_col(b, 2), 1, &n);
+    ck_assert(!memcmp(p, "{\"n\":{\"x\":2},\"_file_path\"", 25));
+    lk_json_reader_destroy(&r);
+    lk_batch_destroy(&b);
+    lk_schema_destroy(&raw);
+    lk_schema_destroy(&data);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("json_reader");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, inference_rules);
     tcase_add_test(tc, reader_rows_rescue_corrupt);
+    tcase_add_test(tc, object_into_string_column_keeps_json_text);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -61,10 +61,13 @@ struct lk_json_reader {
     lk_col *target;
     char path[1024];
     size_t plen;
-    int cap_depth; /* > 0 while a rescued object/array is being captured */
+    int cap_depth; /* > 0 while an object/array is being captured as text */
+    lk_buf *cap_buf;  /* where the capture goes: rescue, or text (below) */
+    lk_col *cap_col;  /* a string column that takes the captured text */
     uint8_t cap_obj[MAX_DEPTH], cap_count[MAX_DEPTH];
     int not_object;
     lk_buf rescue;
+    lk_buf text; /* an object/array captured for a string column */
     lk_buf tmp;
     const char *file_path;
 };
@@ -136,7 +139,7 @@ static void cap_sep(lk_json_reader *r)
     int d = r->cap_depth;
     if (d > 0 && !r->cap_obj[d]) {
         if (r->cap_count[d]++)
-            lk_buf_putc(&r->rescue, ',');
+            lk_buf_putc(r->cap_buf, ',');
     }
 }
 
@@ -174,7 +177,7 @@ static int on_null(void *ctx)
     lk_json_reader *r = ctx;
     if (r->cap_depth) {
         cap_sep(r);
-        lk_buf_puts(&r->rescue, "null");
+        lk_buf_puts(r->cap_buf, "null");
         return 1;
     }
     if (!r->depth)
@@ -201,7 +204,7 @@ static int on_boolean(void *ctx, int b)
     const char *t = b ? "true" : "false";
     if (r->cap_depth) {
         cap_sep(r);
-        lk_buf_puts(&r->rescue, t);
+        lk_buf_puts(r->cap_buf, t);
         return 1;
     }
     if (!r->depth)
@@ -226,7 +229,7 @@ static int on_number(void *ctx, const char *s, size_t n)
     lk_json_reader *r = ctx;
     if (r->cap_depth) {
         cap_sep(r);
-        lk_buf_append(&r->rescue, s, n);
+        lk_buf_append(r->cap_buf, s, n);
         return 1;
     }
     if (!r->depth)
@@ -298,7 +301,7 @@ static int on_string(void *ctx, const unsigned char *s, size_t n)
     lk_json_reader *r = ctx;
     if (r->cap_depth) {
         cap_sep(r);
-        lk_buf_json_string(&r->rescue, (const char *)s, n);
+        lk_buf_json_string(r->cap_buf, (const char *)s, n);
         return 1;
     }
     if (!r->depth)
@@ -347,8 +350,35 @@ static int cap_open(lk_json_reader *r, int is_obj)
     r->cap_depth++;
     r->cap_obj[r->cap_depth] = (uint8_t)is_obj;
     r->cap_count[r->cap_depth] = 0;
-    lk_buf_putc(&r->rescue, is_obj ? '{' : '[');
+    lk_buf_putc(r->cap_buf, is_obj ? '{' : '[');
     return 1;
+}
+
+/* Starts capturing an object/array: as the JSON text of a string column
+   (what Spark stores there), or into _rescued_data under the current path. */
+static int cap_start(lk_json_reader *r, lk_col *c, int is_obj)
+{
+    if (c && c->field->type == LK_TYPE_STRING) {
+        lk_buf_reset(&r->text);
+        r->cap_buf = &r->text;
+        r->cap_col = c;
+    } else {
+        if (c && r->st[r->depth - 1].is_array)
+            lk_col_append_null(c); /* keep the element's place */
+        r->cap_buf = &r->rescue;
+        r->cap_col = NULL;
+        rescue_key(r);
+    }
+    return cap_open(r, is_obj);
+}
+
+static void cap_close(lk_json_reader *r, char ch)
+{
+    lk_buf_putc(r->cap_buf, ch);
+    if (--r->cap_depth == 0 && r->cap_col) {
+        lk_col_append_bytes(r->cap_col, r->text.data, r->text.len);
+        r->cap_col = NULL;
+    }
 }
 
 static int on_start_map(void *ctx)
@@ -377,10 +407,7 @@ static int on_start_map(void *ctx)
         f.last = -1;
         return push(r, f);
     }
-    if (c && r->st[r->depth - 1].is_array)
-        lk_col_append_null(c);
-    rescue_key(r);
-    return cap_open(r, 1);
+    return cap_start(r, c, 1);
 }
 
 static int on_map_key(void *ctx, const unsigned char *key, size_t n)
@@ -389,9 +416,9 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t n)
     if (r->cap_depth) {
         int d = r->cap_depth;
         if (r->cap_count[d]++)
-            lk_buf_putc(&r->rescue, ',');
-        lk_buf_json_string(&r->rescue, (const char *)key, n);
-        lk_buf_putc(&r->rescue, ':');
+            lk_buf_putc(r->cap_buf, ',');
+        lk_buf_json_string(r->cap_buf, (const char *)key, n);
+        lk_buf_putc(r->cap_buf, ':');
         return 1;
     }
     frame *f = &r->st[r->depth - 1];
@@ -421,8 +448,7 @@ static int on_end_map(void *ctx)
 {
     lk_json_reader *r = ctx;
     if (r->cap_depth) {
-        lk_buf_putc(&r->rescue, '}');
-        r->cap_depth--;
+        cap_close(r, '}');
         return 1;
     }
     frame *f = &r->st[--r->depth];
@@ -449,18 +475,14 @@ static int on_start_array(void *ctx)
         f.list = c;
         return push(r, f);
     }
-    if (c && r->st[r->depth - 1].is_array)
-        lk_col_append_null(c);
-    rescue_key(r);
-    return cap_open(r, 0);
+    return cap_start(r, c, 0);
 }
 
 static int on_end_array(void *ctx)
 {
     lk_json_reader *r = ctx;
     if (r->cap_depth) {
-        lk_buf_putc(&r->rescue, ']');
-        r->cap_depth--;
+        cap_close(r, ']');
         return 1;
     }
     frame *f = &r->st[--r->depth];
@@ -501,6 +523,7 @@ void lk_json_reader_destroy(lk_json_reader **rp)
     ar_reset(r);
     free(r->arena);
     lk_buf_free(&r->rescue);
+    lk_buf_free(&r->text);
     lk_buf_free(&r->tmp);
     free(r);
     *rp = NULL;
@@ -581,6 +604,8 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
         lk_buf_reset(&r->rescue);
         r->depth = 0;
         r->cap_depth = 0;
+        r->cap_col = NULL;
+        r->cap_buf = &r->rescue;
         r->target = NULL;
         r->not_object = 0;
         r->plen = 0;
