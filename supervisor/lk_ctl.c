@@ -112,6 +112,12 @@ int lk_ctl_status(const lk_config *cfg, int json)
                geti(w, "index"), geti(w, "pid"), gets_(w, "state"), geti(w, "restarts"),
                geti(p, "rows_in"), geti(p, "rows_out"), geti(p, "batches"));
     }
+    yajl_val mon = get(root, "monitor");
+    if (mon && YAJL_IS_OBJECT(mon))
+        printf("\nmonitor: %lld rows committed, %lld corrupt, %lld rescued, %lld batches, "
+               "%lld errors\n",
+               geti(mon, "rows_in"), geti(mon, "corrupt"), geti(mon, "rescued"),
+               geti(mon, "batches"), geti(mon, "errors"));
     printf("\n%-18s %8s %12s  %s\n", "TABLE", "VERSION", "ROWS", "PATH");
     yajl_val tables = get(root, "tables");
     for (size_t i = 0; tables && YAJL_IS_ARRAY(tables) && i < tables->u.array.len; i++) {

@@ -322,7 +322,32 @@ static void json_kv_counters(lk_buf *b, const lk_msg_event *e)
     }
 }
 
-/* Status JSON: {"pipeline":..,"workers":[..],"tables":[..]} */
+/* The monitor's aggregate (rows, corrupt, batches, errors) as JSON, or null
+   when it does not answer within 300 ms (status never hangs on it). */
+static void monitor_stats(sup *s, lk_buf *b)
+{
+    char ep[1200];
+    lk_rundir_endpoint(s->run_dir, "monitor-rep", ep, sizeof ep);
+    zsock_t *req = zsock_new(ZMQ_REQ);
+    zsock_set_linger(req, 0);
+    zsock_set_rcvtimeo(req, 300);
+    zsock_set_sndtimeo(req, 300);
+    int ok = 0;
+    if (req && zsock_connect(req, "%s", ep) == 0 && zmq_send(zsock_resolve(req), "stats", 5, 0) == 5) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, zsock_resolve(req), 0) >= 0 && zmq_msg_size(&msg) > 0) {
+            lk_buf_append(b, zmq_msg_data(&msg), zmq_msg_size(&msg));
+            ok = 1;
+        }
+        zmq_msg_close(&msg);
+    }
+    zsock_destroy(&req);
+    if (!ok)
+        lk_buf_puts(b, "null");
+}
+
+/* Status JSON: {"pipeline":..,"workers":[..],"monitor":{..},"tables":[..]} */
 static void status_json(sup *s, lk_buf *b)
 {
     lk_buf_puts(b, "{\"pipeline\":");
@@ -345,7 +370,9 @@ static void status_json(sup *s, lk_buf *b)
         json_kv_counters(b, &c->progress);
         lk_buf_puts(b, "}}");
     }
-    lk_buf_puts(b, "],\"tables\":[");
+    lk_buf_puts(b, "],\"monitor\":");
+    monitor_stats(s, b);
+    lk_buf_puts(b, ",\"tables\":[");
     child *cm = find_role(s, "committer", 0);
     static const char *tables[] = {"raw_events", "processed_events"};
     for (int t = 0; t < 2; t++) {
