@@ -1,137 +1,304 @@
 /*
- * lk_msg — msgpack encoding and decoding of every inter-process message;
- * see lk_msg.h for the catalogue. Decoding uses msgpack_unpack_next, whose
- * str/bin objects point into the input buffer: CHUNK data and the column
- * buffers of RECORDS are copied at most once (into the reused batch).
- * Every count and length from the wire is checked against the schema and
- * the bytes present before it is used.
+ * lk_msg — encode/decode of the inter-process messages (see lk_msg.h).
+ *
+ * Encoding uses msgpack-c's packer writing straight into an lk_buf; every
+ * *_encode() replaces the content of its output buffer. Record batches go
+ * column by column as [len, null_count, validity, values, offsets, data,
+ * [children]] where the four buffers are raw little-endian bins: one memcpy
+ * per buffer each way, nothing per row.
+ *
+ * Decoding first walks the raw bytes once (msg_check) to prove that every
+ * declared array/map count and str/bin length fits in the bytes that remain:
+ * msgpack-c allocates an array's objects from its declared count before it
+ * has read them, so five hostile bytes could otherwise ask for 96 GiB. Only
+ * then is msgpack_unpack_next() run; its str/bin objects point into the
+ * caller's buffer, which keeps CHUNK data zero-copy. Every length a peer
+ * sends is checked against the schema and the other buffers before use.
  */
 #include "lk_msg.h"
 
 #include <msgpack.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "lk_msg sends column buffers as raw little-endian memory"
+#endif
+
+/* Above this a column length is refused: lk_col capacities are uint32 and
+   double while growing, and no chunk comes near it. */
+#define LK_MSG_MAX_LEN (1u << 30)
+
+/* ---- encoding ---- */
+
 static int buf_write(void *data, const char *p, size_t n)
 {
-    lk_buf_append((lk_buf *)data, p, n);
+    if (n) /* empty buffers come as (NULL, 0): memcpy must not see NULL */
+        lk_buf_append_fast((lk_buf *)data, p, n);
     return 0;
 }
 
-static void pack_str(msgpack_packer *pk, const char *s, size_t n)
+static void enc_begin(msgpack_packer *pk, lk_buf *out, lk_msg_type type, size_t body_items)
 {
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, s, n);
+    lk_buf_reset(out);
+    msgpack_packer_init(pk, out, buf_write);
+    msgpack_pack_array(pk, 3);
+    msgpack_pack_int(pk, (int)type);
+    msgpack_pack_int(pk, LK_PROTO_VERSION);
+    msgpack_pack_array(pk, body_items);
+}
+
+static void enc_end(lk_buf *out)
+{
+    lk_buf_grow(out, 0);
+    out->data[out->len] = '\0';
 }
 
 static void pack_cstr(msgpack_packer *pk, const char *s)
 {
-    pack_str(pk, s, strlen(s));
+    size_t n = strlen(s);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
 }
 
 static void pack_bin(msgpack_packer *pk, const void *p, size_t n)
 {
-    if (!p) {
-        msgpack_pack_nil(pk);
-        return;
-    }
     msgpack_pack_bin(pk, n);
     msgpack_pack_bin_body(pk, p, n);
 }
 
-static void envelope(msgpack_packer *pk, lk_msg_type t)
+static int type_has_offsets(lk_type t)
 {
-    msgpack_pack_array(pk, 3);
-    msgpack_pack_int(pk, (int)t);
-    msgpack_pack_int(pk, LK_PROTO_VERSION);
+    return t == LK_TYPE_STRING || t == LK_TYPE_BINARY || t == LK_TYPE_ARRAY || t == LK_TYPE_MAP;
 }
 
-/* ---- decoding helpers ---- */
-
-typedef struct dec {
-    msgpack_unpacked u;
-    const msgpack_object *body;
-} dec;
-
-static int open_msg(const void *data, size_t len, lk_msg_type want, dec *d, lk_error *err)
+static int type_has_data(lk_type t)
 {
-    msgpack_unpacked_init(&d->u);
-    size_t off = 0;
-    if (msgpack_unpack_next(&d->u, data, len, &off) != MSGPACK_UNPACK_SUCCESS)
-        return lk_error_set(err, LK_EFORMAT, "not a msgpack message (%zu bytes)", len);
-    const msgpack_object *o = &d->u.data;
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3 ||
-        o->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-        o->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return lk_error_set(err, LK_EFORMAT, "message without a [type, version, body] envelope");
-    if (o->via.array.ptr[1].via.u64 != LK_PROTO_VERSION)
-        return lk_error_set(err, LK_EFORMAT, "message version %llu, this build speaks %d",
-                            (unsigned long long)o->via.array.ptr[1].via.u64, LK_PROTO_VERSION);
-    if (want && o->via.array.ptr[0].via.u64 != (uint64_t)want)
-        return lk_error_set(err, LK_EFORMAT, "message of type %llu where %d was expected",
-                            (unsigned long long)o->via.array.ptr[0].via.u64, (int)want);
-    d->body = &o->via.array.ptr[2];
+    return t == LK_TYPE_STRING || t == LK_TYPE_BINARY;
+}
+
+static void col_encode(msgpack_packer *pk, const lk_col *c)
+{
+    lk_type t = c->field->type;
+    msgpack_pack_array(pk, 7);
+    msgpack_pack_uint32(pk, c->len);
+    msgpack_pack_uint32(pk, c->validity ? c->null_count : 0);
+    if (c->validity && c->null_count)
+        pack_bin(pk, c->validity, (c->len + 7) / 8);
+    else
+        msgpack_pack_nil(pk);
+    if (c->elem_size)
+        pack_bin(pk, c->values, (size_t)c->len * c->elem_size);
+    else
+        msgpack_pack_nil(pk);
+    if (type_has_offsets(t))
+        pack_bin(pk, c->offsets, ((size_t)c->len + 1) * sizeof(uint32_t));
+    else
+        msgpack_pack_nil(pk);
+    if (type_has_data(t))
+        pack_bin(pk, c->data, c->offsets[c->len]);
+    else
+        msgpack_pack_nil(pk);
+    msgpack_pack_array(pk, (size_t)c->n_children);
+    for (int i = 0; i < c->n_children; i++)
+        col_encode(pk, &c->children[i]);
+}
+
+/* ---- decoding: the pre-walk ---- */
+
+static int rd_be(const uint8_t *p, int n, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < n; i++)
+        x = (x << 8) | p[i];
+    *v = x;
     return 0;
 }
 
-static void close_msg(dec *d)
+/* Walks one complete msgpack value spanning exactly len bytes, proving that
+   every declared count and length fits in what remains. msgpack is prefix
+   coded, so a count of pending values replaces any stack. */
+static int msg_check(const uint8_t *p, size_t len, lk_error *err)
 {
-    msgpack_unpacked_destroy(&d->u);
+    size_t off = 0;
+    uint64_t pending = 1;
+    while (pending) {
+        if (off >= len)
+            return lk_error_set(err, LK_EFORMAT, "message truncated at offset %zu", off);
+        pending--;
+        uint8_t b = p[off++];
+        uint64_t skip = 0, items = 0, n = 0;
+        int hdr = 0;
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+            continue;
+        } else if (b <= 0x8f) {
+            items = 2u * (b & 0x0f);
+        } else if (b <= 0x9f) {
+            items = b & 0x0f;
+        } else if (b <= 0xbf) {
+            skip = b & 0x1f;
+        } else {
+            switch (b) {
+            case 0xc4: case 0xd9: hdr = 1; break;
+            case 0xc5: case 0xda: hdr = 2; break;
+            case 0xc6: case 0xdb: hdr = 4; break;
+            case 0xc7: hdr = 1; skip = 1; break;
+            case 0xc8: hdr = 2; skip = 1; break;
+            case 0xc9: hdr = 4; skip = 1; break;
+            case 0xca: skip = 4; break;
+            case 0xcb: skip = 8; break;
+            case 0xcc: case 0xd0: skip = 1; break;
+            case 0xcd: case 0xd1: skip = 2; break;
+            case 0xce: case 0xd2: skip = 4; break;
+            case 0xcf: case 0xd3: skip = 8; break;
+            case 0xd4: skip = 2; break;
+            case 0xd5: skip = 3; break;
+            case 0xd6: skip = 5; break;
+            case 0xd7: skip = 9; break;
+            case 0xd8: skip = 17; break;
+            case 0xdc: case 0xde: hdr = 2; break;
+            case 0xdd: case 0xdf: hdr = 4; break;
+            default:
+                return lk_error_set(err, LK_EFORMAT, "invalid msgpack byte 0x%02x at offset %zu",
+                                    b, off - 1);
+            }
+            if (hdr) {
+                if (len - off < (size_t)hdr)
+                    return lk_error_set(err, LK_EFORMAT, "message truncated at offset %zu", off);
+                rd_be(p + off, hdr, &n);
+                off += (size_t)hdr;
+                if (b == 0xdc || b == 0xdd)
+                    items = n;
+                else if (b == 0xde || b == 0xdf)
+                    items = 2 * n;
+                else
+                    skip += n;
+            }
+        }
+        /* every pending value needs at least one byte */
+        if (items > len - off || pending + items > len - off)
+            return lk_error_set(err, LK_EFORMAT,
+                                "count %llu at offset %zu exceeds the %zu bytes left",
+                                (unsigned long long)items, off, len - off);
+        pending += items;
+        if (skip > len - off)
+            return lk_error_set(err, LK_EFORMAT,
+                                "length %llu at offset %zu exceeds the %zu bytes left",
+                                (unsigned long long)skip, off, len - off);
+        off += (size_t)skip;
+    }
+    if (off != len)
+        return lk_error_set(err, LK_EFORMAT, "%zu trailing bytes after the message", len - off);
+    return 0;
 }
 
-static const msgpack_object *arr(const msgpack_object *o, uint32_t min)
+/* ---- decoding: the envelope and field readers ---- */
+
+typedef struct msg_in {
+    msgpack_unpacked u;
+    const msgpack_object *body;
+} msg_in;
+
+static int msg_open(const void *data, size_t len, msg_in *in, lk_msg_type *type, lk_error *err)
 {
-    return o && o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size >= min ? o : NULL;
+    msgpack_unpacked_init(&in->u);
+    in->body = NULL;
+    if (!data || len == 0)
+        return lk_error_set(err, LK_EFORMAT, "empty message");
+    int rc = msg_check(data, len, err);
+    if (rc)
+        return rc;
+    size_t off = 0;
+    msgpack_unpack_return r = msgpack_unpack_next(&in->u, data, len, &off);
+    if (r != MSGPACK_UNPACK_SUCCESS || off != len)
+        return lk_error_set(err, LK_EFORMAT, "message does not unpack (%d at offset %zu)", (int)r,
+                            off);
+    const msgpack_object *o = &in->u.data;
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3)
+        return lk_error_set(err, LK_EFORMAT, "message is not a [type, version, body] array");
+    const msgpack_object *t = &o->via.array.ptr[0], *v = &o->via.array.ptr[1];
+    if (t->type != MSGPACK_OBJECT_POSITIVE_INTEGER || t->via.u64 < LK_MSG_CHUNK ||
+        t->via.u64 > LK_MSG_EVENT)
+        return lk_error_set(err, LK_EFORMAT, "unknown message type");
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 != LK_PROTO_VERSION)
+        return lk_error_set(err, LK_EFORMAT, "message version is not %d", LK_PROTO_VERSION);
+    *type = (lk_msg_type)t->via.u64;
+    in->body = &o->via.array.ptr[2];
+    return 0;
 }
 
-static int get_i64(const msgpack_object *o, int64_t *v)
+static void msg_close(msg_in *in)
+{
+    msgpack_unpacked_destroy(&in->u);
+}
+
+/* Opens data as a message of type want whose body is an array of n items. */
+static int msg_open_body(const void *data, size_t len, lk_msg_type want, uint32_t n, msg_in *in,
+                         const char *what, lk_error *err)
+{
+    lk_msg_type t;
+    int rc = msg_open(data, len, in, &t, err);
+    if (rc)
+        return rc;
+    if (t != want)
+        return lk_error_set(err, LK_EFORMAT, "%s: message has type %d", what, (int)t);
+    if (in->body->type != MSGPACK_OBJECT_ARRAY || in->body->via.array.size != n)
+        return lk_error_set(err, LK_EFORMAT, "%s: body is not an array of %u", what, n);
+    return 0;
+}
+
+static int get_i64(const msgpack_object *o, int64_t *v, const char *what, lk_error *err)
 {
     if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX)
         *v = (int64_t)o->via.u64;
     else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
         *v = o->via.i64;
     else
-        return -1;
+        return lk_error_set(err, LK_EFORMAT, "%s is not an int64", what);
     return 0;
 }
 
-static int get_str(const msgpack_object *o, const char **p, size_t *n)
+static int get_i32(const msgpack_object *o, int32_t *v, const char *what, lk_error *err)
 {
-    if (o->type == MSGPACK_OBJECT_STR) {
-        *p = o->via.str.ptr;
-        *n = o->via.str.size;
-    } else if (o->type == MSGPACK_OBJECT_BIN) {
-        *p = o->via.bin.ptr;
-        *n = o->via.bin.size;
-    } else {
-        return -1;
-    }
+    int64_t x = 0;
+    int rc = get_i64(o, &x, what, err);
+    if (rc)
+        return rc;
+    if (x < INT32_MIN || x > INT32_MAX)
+        return lk_error_set(err, LK_EFORMAT, "%s is not an int32", what);
+    *v = (int32_t)x;
     return 0;
 }
 
-static int copy_str(const msgpack_object *o, char *out, size_t cap)
+static int get_u32(const msgpack_object *o, uint32_t max, uint32_t *v, const char *what,
+                   lk_error *err)
 {
-    const char *p;
-    size_t n;
-    if (get_str(o, &p, &n) || n >= cap)
-        return -1;
-    memcpy(out, p, n);
-    out[n] = '\0';
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max)
+        return lk_error_set(err, LK_EFORMAT, "%s is not an integer in [0, %u]", what, max);
+    *v = (uint32_t)o->via.u64;
+    return 0;
+}
+
+/* Copies a str into dst (cap bytes with the NUL); too long is an error. */
+static int get_str(const msgpack_object *o, char *dst, size_t cap, const char *what,
+                   lk_error *err)
+{
+    if (o->type != MSGPACK_OBJECT_STR)
+        return lk_error_set(err, LK_EFORMAT, "%s is not a string", what);
+    if (o->via.str.size >= cap)
+        return lk_error_set(err, LK_EFORMAT, "%s is longer than %zu bytes", what, cap - 1);
+    if (o->via.str.size) /* msgpack-c gives empty strings a NULL ptr */
+        memcpy(dst, o->via.str.ptr, o->via.str.size);
+    dst[o->via.str.size] = '\0';
     return 0;
 }
 
 int lk_msg_peek(const void *data, size_t len, lk_msg_type *type, lk_error *err)
 {
-    dec d;
-    int rc = open_msg(data, len, 0, &d, err);
-    if (rc == 0) {
-        uint64_t t = d.u.data.via.array.ptr[0].via.u64;
-        if (t < LK_MSG_CHUNK || t > LK_MSG_EVENT)
-            rc = lk_error_set(err, LK_EFORMAT, "unknown message type %llu", (unsigned long long)t);
-        else
-            *type = (lk_msg_type)t;
-    }
-    close_msg(&d);
+    msg_in in;
+    int rc = msg_open(data, len, &in, type, err);
+    msg_close(&in);
     return rc;
 }
 
@@ -140,9 +307,8 @@ int lk_msg_peek(const void *data, size_t len, lk_msg_type *type, lk_error *err)
 int lk_msg_chunk_encode(const lk_msg_chunk *m, lk_buf *out)
 {
     msgpack_packer pk;
-    msgpack_packer_init(&pk, out, buf_write);
-    envelope(&pk, LK_MSG_CHUNK);
-    msgpack_pack_array(&pk, 10);
+    lk_buf_grow(out, m->len + strlen(m->file_path) + 128);
+    enc_begin(&pk, out, LK_MSG_CHUNK, 10);
     msgpack_pack_int64(&pk, m->batch_id);
     msgpack_pack_int32(&pk, m->chunk_idx);
     msgpack_pack_int32(&pk, m->schema_version);
@@ -152,251 +318,319 @@ int lk_msg_chunk_encode(const lk_msg_chunk *m, lk_buf *out)
     msgpack_pack_int64(&pk, m->file_mtime_us);
     msgpack_pack_int64(&pk, m->offset);
     msgpack_pack_int64(&pk, m->first_line);
-    msgpack_pack_bin(&pk, m->len);
-    msgpack_pack_bin_body(&pk, m->data, m->len);
+    pack_bin(&pk, m->data, m->len);
+    enc_end(out);
     return 0;
 }
 
 int lk_msg_chunk_decode(const void *data, size_t len, lk_msg_chunk *m, lk_error *err)
 {
-    dec d;
-    int rc = open_msg(data, len, LK_MSG_CHUNK, &d, err);
-    if (rc) {
-        close_msg(&d);
-        return rc;
+    msg_in in;
+    int rc = msg_open_body(data, len, LK_MSG_CHUNK, 10, &in, "chunk", err);
+    if (rc)
+        goto out;
+    const msgpack_object *a = in.body->via.array.ptr;
+    if ((rc = get_i64(&a[0], &m->batch_id, "chunk batch_id", err)) ||
+        (rc = get_i32(&a[1], &m->chunk_idx, "chunk chunk_idx", err)) ||
+        (rc = get_i32(&a[2], &m->schema_version, "chunk schema_version", err)) ||
+        (rc = get_i64(&a[3], &m->file_id, "chunk file_id", err)) ||
+        (rc = get_str(&a[4], m->file_path, sizeof m->file_path, "chunk file_path", err)) ||
+        (rc = get_i64(&a[5], &m->file_size, "chunk file_size", err)) ||
+        (rc = get_i64(&a[6], &m->file_mtime_us, "chunk file_mtime_us", err)) ||
+        (rc = get_i64(&a[7], &m->offset, "chunk offset", err)) ||
+        (rc = get_i64(&a[8], &m->first_line, "chunk first_line", err)))
+        goto out;
+    if (a[9].type != MSGPACK_OBJECT_BIN) {
+        rc = lk_error_set(err, LK_EFORMAT, "chunk data is not a bin");
+        goto out;
     }
-    const msgpack_object *b = arr(d.body, 10);
-    int64_t v[9] = {0};
-    int bad = !b;
-    if (!bad) {
-        const msgpack_object *f = b->via.array.ptr;
-        int idx[8] = {0, 1, 2, 3, 5, 6, 7, 8};
-        for (int i = 0; i < 8 && !bad; i++)
-            bad = get_i64(&f[idx[i]], &v[idx[i]]);
-        bad = bad || copy_str(&f[4], m->file_path, sizeof m->file_path) ||
-              get_str(&f[9], &m->data, &m->len);
-    }
-    if (bad) {
-        close_msg(&d);
-        return lk_error_set(err, LK_EFORMAT, "malformed CHUNK message");
-    }
-    m->batch_id = v[0];
-    m->chunk_idx = (int32_t)v[1];
-    m->schema_version = (int32_t)v[2];
-    m->file_id = v[3];
-    m->file_size = v[5];
-    m->file_mtime_us = v[6];
-    m->offset = v[7];
-    m->first_line = v[8];
-    close_msg(&d); /* data stays valid: it points into the input buffer */
-    return 0;
+    m->data = a[9].via.bin.size ? a[9].via.bin.ptr : "";
+    m->len = a[9].via.bin.size;
+out:
+    msg_close(&in);
+    return rc;
 }
 
 /* ---- RECORDS ---- */
 
-static void pack_col(msgpack_packer *pk, const lk_col *c)
-{
-    msgpack_pack_array(pk, 7);
-    msgpack_pack_uint32(pk, c->len);
-    msgpack_pack_uint32(pk, c->null_count);
-    pack_bin(pk, c->validity && c->null_count ? c->validity : NULL, (c->len + 7) / 8);
-    pack_bin(pk, c->elem_size ? c->values : NULL, (size_t)c->len * c->elem_size);
-    pack_bin(pk, c->offsets, ((size_t)c->len + 1) * sizeof(uint32_t));
-    int has_data = c->field->type == LK_TYPE_STRING || c->field->type == LK_TYPE_BINARY;
-    pack_bin(pk, has_data ? (c->data ? c->data : "") : NULL, c->data_len);
-    msgpack_pack_array(pk, (size_t)c->n_children);
-    for (int i = 0; i < c->n_children; i++)
-        pack_col(pk, &c->children[i]);
-}
-
 int lk_msg_records_encode(const lk_msg_records *m, lk_buf *out)
 {
+    if (m->n_parts < 0 || m->n_parts > LK_MSG_MAX_PARTS)
+        return LK_ELIMIT;
+    for (int i = 0; i < m->n_parts; i++)
+        if (!m->parts[i].batch)
+            return LK_EFORMAT;
+    size_t est = 256;
+    for (int i = 0; i < m->n_parts; i++)
+        est += lk_batch_bytes(m->parts[i].batch) + 4096 +
+               (size_t)lk_batch_nrows(m->parts[i].batch) / 2;
+    lk_buf_grow(out, est);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, out, buf_write);
-    envelope(&pk, LK_MSG_RECORDS);
-    msgpack_pack_array(&pk, 6);
+    enc_begin(&pk, out, LK_MSG_RECORDS, 6);
     msgpack_pack_int64(&pk, m->batch_id);
     msgpack_pack_int32(&pk, m->chunk_idx);
     msgpack_pack_int64(&pk, m->rows_in);
     msgpack_pack_int64(&pk, m->corrupt_rows);
     msgpack_pack_int64(&pk, m->rescued_rows);
     msgpack_pack_array(&pk, (size_t)m->n_parts);
-    lk_buf sj = LK_BUF_INIT;
+    lk_buf js = LK_BUF_INIT;
     for (int i = 0; i < m->n_parts; i++) {
         const lk_batch *b = m->parts[i].batch;
-        lk_buf_reset(&sj);
-        lk_schema_to_json(lk_batch_schema(b), &sj);
-        msgpack_pack_array(&pk, 4);
+        int nc = lk_batch_ncols(b);
+        msgpack_pack_array(&pk, 3 + (size_t)nc);
         pack_cstr(&pk, m->parts[i].table);
-        pack_str(&pk, sj.data, sj.len);
+        lk_buf_reset(&js);
+        lk_schema_to_json(lk_batch_schema(b), &js);
+        msgpack_pack_str(&pk, js.len);
+        msgpack_pack_str_body(&pk, js.data, js.len);
         msgpack_pack_uint32(&pk, lk_batch_nrows(b));
-        msgpack_pack_array(&pk, (size_t)lk_batch_ncols(b));
-        for (int k = 0; k < lk_batch_ncols(b); k++)
-            pack_col(&pk, lk_batch_col_const(b, k));
+        for (int c = 0; c < nc; c++)
+            col_encode(&pk, lk_batch_col_const(b, c));
     }
-    lk_buf_free(&sj);
+    lk_buf_free(&js);
+    enc_end(out);
     return 0;
 }
 
-/* Fills column c (empty, from a reset batch) from its wire form. */
-static int unpack_col(const msgpack_object *o, lk_col *c, lk_error *err)
+/* Valid bits among the first len of a bitmap. __builtin_popcount is a
+   GCC/Clang builtin (both compilers this project supports). */
+static uint32_t count_valid(const uint8_t *v, uint32_t len)
 {
-    const msgpack_object *a = arr(o, 7);
-    int64_t len, nulls;
-    if (!a || get_i64(&a->via.array.ptr[0], &len) || get_i64(&a->via.array.ptr[1], &nulls) ||
-        len < 0 || len > (1 << 30) || nulls < 0 || nulls > len)
-        return lk_error_set(err, LK_EFORMAT, "column '%s': malformed header", c->field->name);
-    const msgpack_object *f = a->via.array.ptr;
-    const char *p = NULL;
-    size_t n = 0;
-    uint32_t ulen = (uint32_t)len;
-    int has_data = c->field->type == LK_TYPE_STRING || c->field->type == LK_TYPE_BINARY;
-    size_t data_len = 0;
-    if (has_data) {
-        if (get_str(&f[5], &p, &data_len))
-            return lk_error_set(err, LK_EFORMAT, "column '%s': no data", c->field->name);
+    uint32_t n = 0, full = len / 8;
+    for (uint32_t i = 0; i < full; i++)
+        n += (uint32_t)__builtin_popcount(v[i]);
+    if (len & 7)
+        n += (uint32_t)__builtin_popcount(v[full] & ((1u << (len & 7)) - 1));
+    return n;
+}
+
+static int bin_or_nil(const msgpack_object *o, const char **p, size_t *n)
+{
+    if (o->type == MSGPACK_OBJECT_NIL) {
+        *p = NULL;
+        *n = 0;
+        return 0;
     }
-    lk_col_reserve(c, ulen, data_len);
-    if (f[2].type != MSGPACK_OBJECT_NIL) {
-        if (get_str(&f[2], &p, &n) || n != (ulen + 7) / 8)
-            return lk_error_set(err, LK_EFORMAT, "column '%s': bad validity", c->field->name);
+    if (o->type != MSGPACK_OBJECT_BIN)
+        return -1;
+    *p = o->via.bin.ptr;
+    *n = o->via.bin.size;
+    return 1;
+}
+
+/* Decodes one column into c (empty after lk_batch_reset) which must end
+   with want_len slots. path names the column in errors. */
+static int col_decode(lk_col *c, const msgpack_object *o, uint32_t want_len, const char *path,
+                      int depth, lk_error *err)
+{
+    const lk_field *f = c->field;
+    lk_type t = f->type;
+    if (depth > 64)
+        return lk_error_set(err, LK_EFORMAT, "column '%s': nested too deep", path);
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 7)
+        return lk_error_set(err, LK_EFORMAT, "column '%s' is not an array of 7", path);
+    const msgpack_object *a = o->via.array.ptr;
+    uint32_t len = 0, nulls = 0;
+    if (get_u32(&a[0], LK_MSG_MAX_LEN, &len, "column len", err) ||
+        get_u32(&a[1], LK_MSG_MAX_LEN, &nulls, "column null_count", err)) {
+        lk_error_prefix(err, "column '%s'", path);
+        return LK_EFORMAT;
+    }
+    if (len != want_len)
+        return lk_error_set(err, LK_EFORMAT, "column '%s': len %u, expected %u", path, len,
+                            want_len);
+    if (nulls > len)
+        return lk_error_set(err, LK_EFORMAT, "column '%s': null_count %u > len %u", path, nulls,
+                            len);
+    const char *vp = NULL, *valp = NULL, *offp = NULL, *dp = NULL;
+    size_t vn = 0, valn = 0, offn = 0, dn = 0;
+    int hv = bin_or_nil(&a[2], &vp, &vn), hval = bin_or_nil(&a[3], &valp, &valn),
+        hoff = bin_or_nil(&a[4], &offp, &offn), hd = bin_or_nil(&a[5], &dp, &dn);
+    if (hv < 0 || hval < 0 || hoff < 0 || hd < 0)
+        return lk_error_set(err, LK_EFORMAT, "column '%s': a buffer is neither bin nor nil", path);
+    if (!hv && nulls)
+        return lk_error_set(err, LK_EFORMAT, "column '%s': %u nulls but no validity", path,
+                            nulls);
+    if (hv && vn < ((size_t)len + 7) / 8)
+        return lk_error_set(err, LK_EFORMAT, "column '%s': validity of %zu bytes for %u slots",
+                            path, vn, len);
+    if (c->elem_size ? (size_t)len * c->elem_size != valn || (len && !hval) : hval)
+        return lk_error_set(err, LK_EFORMAT, "column '%s': values of %zu bytes for %u slots",
+                            path, valn, len);
+    if (type_has_offsets(t) ? !hoff || offn != ((size_t)len + 1) * 4 : hoff)
+        return lk_error_set(err, LK_EFORMAT, "column '%s': offsets of %zu bytes for %u slots",
+                            path, offn, len);
+    if (!type_has_data(t) && hd)
+        return lk_error_set(err, LK_EFORMAT, "column '%s': unexpected data buffer", path);
+    if (a[6].type != MSGPACK_OBJECT_ARRAY || a[6].via.array.size != (uint32_t)f->n_children)
+        return lk_error_set(err, LK_EFORMAT, "column '%s': %s children, schema has %d", path,
+                            a[6].type == MSGPACK_OBJECT_ARRAY ? "wrong number of" : "no",
+                            f->n_children);
+
+    /* a string column always gets a data buffer, so c->data is never NULL */
+    lk_col_reserve(c, len, type_has_data(t) && !dn ? 1 : dn);
+    if (hv && nulls) {
         lk_col_ensure_validity(c);
-        lk_col_reserve(c, ulen, 0);
-        memcpy(c->validity, p, n);
+        memcpy(c->validity, vp, ((size_t)len + 7) / 8);
+        if (len - count_valid(c->validity, len) != nulls)
+            return lk_error_set(err, LK_EFORMAT,
+                                "column '%s': null_count %u does not match the validity", path,
+                                nulls);
     }
-    if (c->elem_size) {
-        if (get_str(&f[3], &p, &n) || n != (size_t)ulen * c->elem_size)
-            return lk_error_set(err, LK_EFORMAT, "column '%s': bad values", c->field->name);
-        memcpy(c->values, p, n);
-    }
-    if (c->offsets) {
-        if (get_str(&f[4], &p, &n) || n != ((size_t)ulen + 1) * 4)
-            return lk_error_set(err, LK_EFORMAT, "column '%s': bad offsets", c->field->name);
-        memcpy(c->offsets, p, n);
+    if (valn)
+        memcpy(c->values, valp, valn);
+    uint32_t child_len = len;
+    if (type_has_offsets(t)) {
+        memcpy(c->offsets, offp, offn);
         if (c->offsets[0] != 0)
-            return lk_error_set(err, LK_EFORMAT, "column '%s': offsets do not start at 0",
-                                c->field->name);
-        for (uint32_t i = 0; i < ulen; i++)
+            return lk_error_set(err, LK_EFORMAT, "column '%s': offsets[0] is %u", path,
+                                c->offsets[0]);
+        for (uint32_t i = 0; i < len; i++)
             if (c->offsets[i + 1] < c->offsets[i])
-                return lk_error_set(err, LK_EFORMAT, "column '%s': offsets not monotonic",
-                                    c->field->name);
+                return lk_error_set(err, LK_EFORMAT,
+                                    "column '%s': offsets not monotonic at slot %u", path, i);
+        if (type_has_data(t)) {
+            if (c->offsets[len] != dn)
+                return lk_error_set(err, LK_EFORMAT,
+                                    "column '%s': offsets end at %u, data has %zu bytes", path,
+                                    c->offsets[len], dn);
+            if (dn)
+                memcpy(c->data, dp, dn);
+            c->data_len = dn;
+        } else {
+            child_len = c->offsets[len];
+            if (child_len > LK_MSG_MAX_LEN)
+                return lk_error_set(err, LK_EFORMAT, "column '%s': %u elements", path, child_len);
+        }
     }
-    if (has_data) {
-        if (get_str(&f[5], &p, &n))
-            return lk_error_set(err, LK_EFORMAT, "column '%s': no data", c->field->name);
-        if (c->offsets[ulen] != n)
-            return lk_error_set(err, LK_EFORMAT, "column '%s': offsets beyond data",
-                                c->field->name);
-        if (n)
-            memcpy(c->data, p, n);
-        c->data_len = n;
-    }
-    const msgpack_object *kids = arr(&f[6], 0);
-    if (!kids || (int)kids->via.array.size != c->n_children)
-        return lk_error_set(err, LK_EFORMAT, "column '%s': children do not match the schema",
-                            c->field->name);
-    c->len = ulen;
+    c->len = len;
+    c->null_count = nulls;
     for (int i = 0; i < c->n_children; i++) {
-        int rc = unpack_col(&kids->via.array.ptr[i], &c->children[i], err);
+        char sub[256];
+        snprintf(sub, sizeof sub, "%s.%s", path, c->children[i].field->name);
+        int rc = col_decode(&c->children[i], &a[6].via.array.ptr[i], child_len, sub, depth + 1,
+                            err);
         if (rc)
             return rc;
-        lk_col *k = &c->children[i];
-        uint32_t want = c->field->type == LK_TYPE_STRUCT ? ulen : c->offsets[ulen];
-        if (k->len != want)
-            return lk_error_set(err, LK_EFORMAT, "column '%s': child '%s' has %u values, not %u",
-                                c->field->name, k->field->name, k->len, want);
     }
-    lk_col_recount_nulls(c);
-    if (c->null_count != (uint32_t)nulls)
-        return lk_error_set(err, LK_EFORMAT, "column '%s': null count mismatch", c->field->name);
     return 0;
+}
+
+/* Makes slot's batch one for the schema in js (reused when equal), reset. */
+static int part_batch(lk_msg_part *slot, const char *js, size_t jn, lk_error *err)
+{
+    if (slot->batch) {
+        /* The encoder sends lk_schema_to_json() text, so the common case (the
+           same schema as last time) is settled by comparing the text. */
+        lk_buf cur = LK_BUF_INIT;
+        lk_schema_to_json(lk_batch_schema(slot->batch), &cur);
+        int same = cur.len == jn && !memcmp(cur.data, js, jn);
+        lk_buf_free(&cur);
+        if (same) {
+            lk_batch_reset(slot->batch);
+            return 0;
+        }
+    }
+    lk_schema *s = NULL;
+    int rc = lk_schema_from_json(js, jn, &s, err);
+    if (rc) {
+        lk_error_prefix(err, "part schema");
+        return LK_EFORMAT;
+    }
+    if (slot->batch && lk_schema_equal(lk_batch_schema(slot->batch), s)) {
+        lk_batch_reset(slot->batch);
+    } else {
+        lk_batch_destroy(&slot->batch);
+        slot->batch = lk_batch_new(s);
+    }
+    lk_schema_destroy(&s);
+    return 0;
+}
+
+static int part_decode(lk_msg_part *slot, const msgpack_object *o, int idx, lk_error *err)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 3)
+        return lk_error_set(err, LK_EFORMAT, "records part %d is not an array", idx);
+    const msgpack_object *a = o->via.array.ptr;
+    int rc;
+    if ((rc = get_str(&a[0], slot->table, sizeof slot->table, "table", err)))
+        goto fail;
+    if (a[1].type != MSGPACK_OBJECT_STR) {
+        rc = lk_error_set(err, LK_EFORMAT, "schema is not a string");
+        goto fail;
+    }
+    uint32_t nrows = 0;
+    if ((rc = get_u32(&a[2], LK_MSG_MAX_LEN, &nrows, "nrows", err)))
+        goto fail;
+    if ((rc = part_batch(slot, a[1].via.str.ptr, a[1].via.str.size, err)))
+        goto fail;
+    lk_batch *b = slot->batch;
+    int nc = lk_batch_ncols(b);
+    if (o->via.array.size != 3 + (uint32_t)nc) {
+        rc = lk_error_set(err, LK_EFORMAT, "%u columns, schema has %d", o->via.array.size - 3,
+                          nc);
+        goto fail;
+    }
+    for (int c = 0; c < nc; c++) {
+        lk_col *col = lk_batch_col(b, c);
+        if ((rc = col_decode(col, &a[3 + c], nrows, col->field->name, 0, err)))
+            goto fail;
+    }
+    lk_batch_set_nrows(b, nrows);
+    return 0;
+fail:
+    if (slot->batch)
+        lk_batch_reset(slot->batch);
+    lk_error_prefix(err, "records part %d", idx);
+    return LK_EFORMAT;
+}
+
+int lk_msg_records_decode(const void *data, size_t len, lk_msg_records *m, lk_error *err)
+{
+    msg_in in;
+    int rc = msg_open_body(data, len, LK_MSG_RECORDS, 6, &in, "records", err);
+    if (rc)
+        goto out;
+    const msgpack_object *a = in.body->via.array.ptr;
+    if ((rc = get_i64(&a[0], &m->batch_id, "records batch_id", err)) ||
+        (rc = get_i32(&a[1], &m->chunk_idx, "records chunk_idx", err)) ||
+        (rc = get_i64(&a[2], &m->rows_in, "records rows_in", err)) ||
+        (rc = get_i64(&a[3], &m->corrupt_rows, "records corrupt_rows", err)) ||
+        (rc = get_i64(&a[4], &m->rescued_rows, "records rescued_rows", err)))
+        goto out;
+    if (a[5].type != MSGPACK_OBJECT_ARRAY || a[5].via.array.size > LK_MSG_MAX_PARTS) {
+        rc = lk_error_set(err, LK_EFORMAT, "records parts is not an array of at most %d",
+                          LK_MSG_MAX_PARTS);
+        goto out;
+    }
+    m->n_parts = 0;
+    uint32_t np = a[5].via.array.size;
+    for (uint32_t i = 0; i < np; i++)
+        if ((rc = part_decode(&m->parts[i], &a[5].via.array.ptr[i], (int)i, err)))
+            goto out;
+    m->n_parts = (int)np;
+out:
+    if (rc)
+        m->n_parts = 0;
+    msg_close(&in);
+    return rc;
 }
 
 void lk_msg_records_clear(lk_msg_records *m)
 {
     for (int i = 0; i < LK_MSG_MAX_PARTS; i++)
         lk_batch_destroy(&m->parts[i].batch);
-    memset(m, 0, sizeof *m);
-}
-
-int lk_msg_records_decode(const void *data, size_t len, lk_msg_records *m, lk_error *err)
-{
-    dec d;
-    int rc = open_msg(data, len, LK_MSG_RECORDS, &d, err);
-    const msgpack_object *b = rc ? NULL : arr(d.body, 6);
-    int64_t v[5] = {0};
-    if (!rc && (!b || get_i64(&b->via.array.ptr[0], &v[0]) ||
-                get_i64(&b->via.array.ptr[1], &v[1]) || get_i64(&b->via.array.ptr[2], &v[2]) ||
-                get_i64(&b->via.array.ptr[3], &v[3]) || get_i64(&b->via.array.ptr[4], &v[4])))
-        rc = lk_error_set(err, LK_EFORMAT, "malformed RECORDS message");
-    const msgpack_object *parts = rc ? NULL : arr(&b->via.array.ptr[5], 0);
-    if (!rc && (!parts || parts->via.array.size > LK_MSG_MAX_PARTS))
-        rc = lk_error_set(err, LK_EFORMAT, "RECORDS message with a bad part list");
-    if (rc) {
-        close_msg(&d);
-        return rc;
-    }
-    m->batch_id = v[0];
-    m->chunk_idx = (int32_t)v[1];
-    m->rows_in = v[2];
-    m->corrupt_rows = v[3];
-    m->rescued_rows = v[4];
-    int np = (int)parts->via.array.size;
-    for (int i = np; i < LK_MSG_MAX_PARTS; i++)
-        lk_batch_destroy(&m->parts[i].batch);
     m->n_parts = 0;
-    for (int i = 0; i < np && rc == 0; i++) {
-        const msgpack_object *p = arr(&parts->via.array.ptr[i], 4);
-        const char *sj;
-        size_t sjn;
-        int64_t nrows;
-        if (!p || copy_str(&p->via.array.ptr[0], m->parts[i].table, sizeof m->parts[i].table) ||
-            get_str(&p->via.array.ptr[1], &sj, &sjn) || get_i64(&p->via.array.ptr[2], &nrows) ||
-            nrows < 0 || !arr(&p->via.array.ptr[3], 0)) {
-            rc = lk_error_set(err, LK_EFORMAT, "RECORDS part %d is malformed", i);
-            break;
-        }
-        lk_schema *s = NULL;
-        if ((rc = lk_schema_from_json(sj, sjn, &s, err)))
-            break;
-        lk_batch *bt = m->parts[i].batch;
-        if (bt && lk_schema_equal(lk_batch_schema(bt), s)) {
-            lk_batch_reset(bt);
-        } else {
-            lk_batch_destroy(&m->parts[i].batch);
-            bt = m->parts[i].batch = lk_batch_new(s);
-        }
-        lk_schema_destroy(&s);
-        const msgpack_object *cols = &p->via.array.ptr[3];
-        if ((int)cols->via.array.size != lk_batch_ncols(bt)) {
-            rc = lk_error_set(err, LK_EFORMAT, "RECORDS part '%s': %u columns for a schema of %d",
-                              m->parts[i].table, cols->via.array.size, lk_batch_ncols(bt));
-            break;
-        }
-        for (int k = 0; k < lk_batch_ncols(bt) && rc == 0; k++) {
-            rc = unpack_col(&cols->via.array.ptr[k], lk_batch_col(bt, k), err);
-            if (rc == 0 && lk_batch_col(bt, k)->len != (uint32_t)nrows)
-                rc = lk_error_set(err, LK_EFORMAT, "RECORDS part '%s': column %d has %u rows, "
-                                  "not %lld", m->parts[i].table, k, lk_batch_col(bt, k)->len,
-                                  (long long)nrows);
-        }
-        lk_batch_set_nrows(bt, (uint32_t)nrows);
-        if (rc)
-            lk_batch_reset(bt);
-        m->n_parts = i + 1;
-    }
-    close_msg(&d);
-    return rc;
 }
 
 /* ---- FILES ---- */
 
 int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out)
 {
+    if (m->n_files < 0 || m->n_files > LK_MSG_MAX_FILES)
+        return LK_ELIMIT;
     msgpack_packer pk;
-    msgpack_packer_init(&pk, out, buf_write);
-    envelope(&pk, LK_MSG_FILES);
-    msgpack_pack_array(&pk, 6);
+    enc_begin(&pk, out, LK_MSG_FILES, 6);
     msgpack_pack_int64(&pk, m->batch_id);
     msgpack_pack_int32(&pk, m->chunk_idx);
     msgpack_pack_int64(&pk, m->rows_in);
@@ -416,125 +650,142 @@ int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out)
         else
             msgpack_pack_nil(&pk);
     }
+    enc_end(out);
     return 0;
+}
+
+/* m must be zeroed or hold a previous decode: its stats_json are freed first. */
+int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error *err)
+{
+    lk_msg_files_clear(m);
+    msg_in in;
+    int rc = msg_open_body(data, len, LK_MSG_FILES, 6, &in, "files", err);
+    if (rc)
+        goto out;
+    const msgpack_object *a = in.body->via.array.ptr;
+    if ((rc = get_i64(&a[0], &m->batch_id, "files batch_id", err)) ||
+        (rc = get_i32(&a[1], &m->chunk_idx, "files chunk_idx", err)) ||
+        (rc = get_i64(&a[2], &m->rows_in, "files rows_in", err)) ||
+        (rc = get_i64(&a[3], &m->corrupt_rows, "files corrupt_rows", err)) ||
+        (rc = get_i64(&a[4], &m->rescued_rows, "files rescued_rows", err)))
+        goto out;
+    if (a[5].type != MSGPACK_OBJECT_ARRAY || a[5].via.array.size > LK_MSG_MAX_FILES) {
+        rc = lk_error_set(err, LK_EFORMAT, "files list is not an array of at most %d",
+                          LK_MSG_MAX_FILES);
+        goto out;
+    }
+    for (uint32_t i = 0; i < a[5].via.array.size; i++) {
+        const msgpack_object *o = &a[5].via.array.ptr[i];
+        lk_msg_file *f = &m->files[i];
+        m->n_files = (int)i + 1;
+        if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 6) {
+            rc = lk_error_set(err, LK_EFORMAT, "files entry %u is not an array of 6", i);
+            goto out;
+        }
+        const msgpack_object *e = o->via.array.ptr;
+        if ((rc = get_str(&e[0], f->table, sizeof f->table, "file table", err)) ||
+            (rc = get_str(&e[1], f->path, sizeof f->path, "file path", err)) ||
+            (rc = get_i64(&e[2], &f->size, "file size", err)) ||
+            (rc = get_i64(&e[3], &f->rows, "file rows", err)) ||
+            (rc = get_i64(&e[4], &f->mtime_ms, "file mtime_ms", err))) {
+            lk_error_prefix(err, "files entry %u", i);
+            goto out;
+        }
+        if (e[5].type == MSGPACK_OBJECT_STR) {
+            f->stats_json = malloc(e[5].via.str.size + 1);
+            if (!f->stats_json)
+                abort();
+            if (e[5].via.str.size)
+                memcpy(f->stats_json, e[5].via.str.ptr, e[5].via.str.size);
+            f->stats_json[e[5].via.str.size] = '\0';
+        } else if (e[5].type != MSGPACK_OBJECT_NIL) {
+            rc = lk_error_set(err, LK_EFORMAT, "files entry %u: stats is not a string", i);
+            goto out;
+        }
+    }
+out:
+    if (rc)
+        lk_msg_files_clear(m);
+    msg_close(&in);
+    return rc;
 }
 
 void lk_msg_files_clear(lk_msg_files *m)
 {
-    for (int i = 0; i < m->n_files && i < LK_MSG_MAX_FILES; i++)
+    for (int i = 0; i < m->n_files && i < LK_MSG_MAX_FILES; i++) {
         free(m->files[i].stats_json);
-    memset(m, 0, sizeof *m);
-}
-
-int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error *err)
-{
-    lk_msg_files_clear(m);
-    dec d;
-    int rc = open_msg(data, len, LK_MSG_FILES, &d, err);
-    const msgpack_object *b = rc ? NULL : arr(d.body, 6);
-    int64_t v[5] = {0};
-    const msgpack_object *files = NULL;
-    if (!rc) {
-        if (!b || get_i64(&b->via.array.ptr[0], &v[0]) || get_i64(&b->via.array.ptr[1], &v[1]) ||
-            get_i64(&b->via.array.ptr[2], &v[2]) || get_i64(&b->via.array.ptr[3], &v[3]) ||
-            get_i64(&b->via.array.ptr[4], &v[4]) || !(files = arr(&b->via.array.ptr[5], 0)) ||
-            files->via.array.size > LK_MSG_MAX_FILES)
-            rc = lk_error_set(err, LK_EFORMAT, "malformed FILES message");
+        m->files[i].stats_json = NULL;
     }
-    for (uint32_t i = 0; rc == 0 && i < files->via.array.size; i++) {
-        const msgpack_object *f = arr(&files->via.array.ptr[i], 6);
-        lk_msg_file *out = &m->files[i];
-        const char *sj;
-        size_t sjn;
-        if (!f || copy_str(&f->via.array.ptr[0], out->table, sizeof out->table) ||
-            copy_str(&f->via.array.ptr[1], out->path, sizeof out->path) ||
-            get_i64(&f->via.array.ptr[2], &out->size) || get_i64(&f->via.array.ptr[3], &out->rows) ||
-            get_i64(&f->via.array.ptr[4], &out->mtime_ms)) {
-            rc = lk_error_set(err, LK_EFORMAT, "FILES entry %u is malformed", i);
-            break;
-        }
-        if (get_str(&f->via.array.ptr[5], &sj, &sjn) == 0) {
-            out->stats_json = malloc(sjn + 1);
-            if (!out->stats_json)
-                abort();
-            memcpy(out->stats_json, sj, sjn);
-            out->stats_json[sjn] = '\0';
-        }
-        m->n_files = (int)i + 1;
-    }
-    if (rc == 0) {
-        m->batch_id = v[0];
-        m->chunk_idx = (int32_t)v[1];
-        m->rows_in = v[2];
-        m->corrupt_rows = v[3];
-        m->rescued_rows = v[4];
-    } else {
-        lk_msg_files_clear(m);
-    }
-    close_msg(&d);
-    return rc;
+    m->n_files = 0;
 }
 
 /* ---- EVENT ---- */
 
 void lk_msg_event_init(lk_msg_event *e, const char *name)
 {
-    e->n = 0;
+    memset(e, 0, sizeof *e);
     snprintf(e->name, sizeof e->name, "%s", name);
 }
 
-static lk_msg_kv *slot(lk_msg_event *e, const char *key)
+static lk_msg_kv *event_slot(lk_msg_event *e, const char *key)
 {
     for (int i = 0; i < e->n; i++)
-        if (!strcmp(e->kv[i].key, key))
+        if (!strncmp(e->kv[i].key, key, sizeof e->kv[i].key - 1))
             return &e->kv[i];
-    if (e->n == LK_MSG_MAX_KV)
+    if (e->n >= LK_MSG_MAX_KV)
         return NULL;
     lk_msg_kv *kv = &e->kv[e->n++];
+    memset(kv, 0, sizeof *kv);
     snprintf(kv->key, sizeof kv->key, "%s", key);
     return kv;
 }
 
 void lk_msg_event_set_int(lk_msg_event *e, const char *key, int64_t v)
 {
-    lk_msg_kv *kv = slot(e, key);
-    if (kv) {
-        kv->is_str = 0;
-        kv->i = v;
-    }
+    lk_msg_kv *kv = event_slot(e, key);
+    if (!kv)
+        return;
+    kv->is_str = 0;
+    kv->i = v;
+    kv->s[0] = '\0';
 }
 
 void lk_msg_event_set_str(lk_msg_event *e, const char *key, const char *v)
 {
-    lk_msg_kv *kv = slot(e, key);
-    if (kv) {
-        kv->is_str = 1;
-        snprintf(kv->s, sizeof kv->s, "%s", v);
-    }
+    lk_msg_kv *kv = event_slot(e, key);
+    if (!kv)
+        return;
+    kv->is_str = 1;
+    kv->i = 0;
+    snprintf(kv->s, sizeof kv->s, "%s", v ? v : "");
+}
+
+static const lk_msg_kv *event_find(const lk_msg_event *e, const char *key)
+{
+    for (int i = 0; i < e->n; i++)
+        if (!strcmp(e->kv[i].key, key))
+            return &e->kv[i];
+    return NULL;
 }
 
 int64_t lk_msg_event_get_int(const lk_msg_event *e, const char *key, int64_t dflt)
 {
-    for (int i = 0; i < e->n; i++)
-        if (!strcmp(e->kv[i].key, key))
-            return e->kv[i].is_str ? dflt : e->kv[i].i;
-    return dflt;
+    const lk_msg_kv *kv = event_find(e, key);
+    return kv && !kv->is_str ? kv->i : dflt;
 }
 
 const char *lk_msg_event_get_str(const lk_msg_event *e, const char *key)
 {
-    for (int i = 0; i < e->n; i++)
-        if (!strcmp(e->kv[i].key, key))
-            return e->kv[i].is_str ? e->kv[i].s : NULL;
-    return NULL;
+    const lk_msg_kv *kv = event_find(e, key);
+    return kv && kv->is_str ? kv->s : NULL;
 }
 
 int lk_msg_event_encode(const lk_msg_event *e, lk_buf *out)
 {
+    if (e->n < 0 || e->n > LK_MSG_MAX_KV)
+        return LK_ELIMIT;
     msgpack_packer pk;
-    msgpack_packer_init(&pk, out, buf_write);
-    envelope(&pk, LK_MSG_EVENT);
-    msgpack_pack_array(&pk, 2);
+    enc_begin(&pk, out, LK_MSG_EVENT, 2);
     pack_cstr(&pk, e->name);
     msgpack_pack_map(&pk, (size_t)e->n);
     for (int i = 0; i < e->n; i++) {
@@ -544,38 +795,49 @@ int lk_msg_event_encode(const lk_msg_event *e, lk_buf *out)
         else
             msgpack_pack_int64(&pk, e->kv[i].i);
     }
+    enc_end(out);
     return 0;
 }
 
 int lk_msg_event_decode(const void *data, size_t len, lk_msg_event *e, lk_error *err)
 {
-    dec d;
-    int rc = open_msg(data, len, LK_MSG_EVENT, &d, err);
-    const msgpack_object *b = rc ? NULL : arr(d.body, 2);
-    if (!rc && (!b || copy_str(&b->via.array.ptr[0], e->name, sizeof e->name) ||
-                b->via.array.ptr[1].type != MSGPACK_OBJECT_MAP ||
-                b->via.array.ptr[1].via.map.size > LK_MSG_MAX_KV))
-        rc = lk_error_set(err, LK_EFORMAT, "malformed EVENT message");
-    if (rc) {
-        close_msg(&d);
-        return rc;
+    memset(e, 0, sizeof *e);
+    msg_in in;
+    int rc = msg_open_body(data, len, LK_MSG_EVENT, 2, &in, "event", err);
+    if (rc)
+        goto out;
+    const msgpack_object *a = in.body->via.array.ptr;
+    if ((rc = get_str(&a[0], e->name, sizeof e->name, "event name", err)))
+        goto out;
+    if (a[1].type != MSGPACK_OBJECT_MAP || a[1].via.map.size > LK_MSG_MAX_KV) {
+        rc = lk_error_set(err, LK_EFORMAT, "event '%s': fields are not a map of at most %d",
+                          e->name, LK_MSG_MAX_KV);
+        goto out;
     }
-    const msgpack_object_map *mp = &b->via.array.ptr[1].via.map;
-    e->n = 0;
-    for (uint32_t i = 0; i < mp->size; i++) {
-        lk_msg_kv *kv = &e->kv[e->n];
-        if (copy_str(&mp->ptr[i].key, kv->key, sizeof kv->key))
-            continue;
-        const msgpack_object *v = &mp->ptr[i].val;
-        if (get_i64(v, &kv->i) == 0) {
-            kv->is_str = 0;
-        } else if (copy_str(v, kv->s, sizeof kv->s) == 0) {
+    for (uint32_t i = 0; i < a[1].via.map.size; i++) {
+        const msgpack_object_kv *p = &a[1].via.map.ptr[i];
+        lk_msg_kv *kv = &e->kv[i];
+        e->n = (int)i + 1;
+        if ((rc = get_str(&p->key, kv->key, sizeof kv->key, "event key", err)))
+            goto out;
+        if (p->val.type == MSGPACK_OBJECT_STR) {
             kv->is_str = 1;
+            rc = get_str(&p->val, kv->s, sizeof kv->s, kv->key, err);
         } else {
-            continue;
+            rc = get_i64(&p->val, &kv->i, kv->key, err);
         }
-        e->n++;
+        if (rc) {
+            lk_error_prefix(err, "event '%s'", e->name);
+            goto out;
+        }
     }
-    close_msg(&d);
-    return 0;
+out:
+    if (rc) {
+        char name[32];
+        memcpy(name, e->name, sizeof name);
+        memset(e, 0, sizeof *e);
+        memcpy(e->name, name, sizeof name);
+    }
+    msg_close(&in);
+    return rc;
 }

@@ -1,201 +1,669 @@
-/* Unit tests for proto/lk_msg: round trips and hostile input. */
+/* Unit tests for proto/lk_msg: round trips, batch reuse, hostile input. */
 #include <check.h>
+#include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lk_msg.h"
-#include "lk_rowjson.h"
 
-static lk_batch *sample_batch(int rows)
+/* ---- a schema of every type and a batch with nulls in various places ---- */
+
+static lk_schema *all_types_schema(void)
 {
     lk_schema *s = lk_schema_new();
-    lk_schema_add(s, "id", LK_TYPE_STRING, 1);
-    lk_schema_add(s, "n", LK_TYPE_LONG, 1);
-    lk_schema_add(s, "x", LK_TYPE_DOUBLE, 1);
-    lk_field *d = lk_schema_add(s, "dev", LK_TYPE_STRUCT, 1);
-    lk_field_add_child(d, "os", LK_TYPE_STRING, 1);
-    lk_field *a = lk_schema_add(s, "tags", LK_TYPE_ARRAY, 1);
-    lk_field_add_child(a, "element", LK_TYPE_STRING, 1);
-    lk_field *m = lk_schema_add(s, "m", LK_TYPE_MAP, 1);
-    lk_field_add_child(m, "key", LK_TYPE_STRING, 0);
-    lk_field_add_child(m, "value", LK_TYPE_LONG, 1);
-    lk_field *dec = lk_schema_add(s, "big", LK_TYPE_DECIMAL, 1);
-    dec->precision = 30;
-    lk_batch *b = lk_batch_new(s);
-    lk_schema_destroy(&s);
-    for (int r = 0; r < rows; r++) {
-        char id[16];
-        int n = snprintf(id, sizeof id, "e%d", r);
-        lk_col_append_bytes(lk_batch_col(b, 0), id, (size_t)n);
-        if (r % 3)
-            lk_col_append_i64(lk_batch_col(b, 1), r);
-        if (r % 2)
-            lk_col_append_f64(lk_batch_col(b, 2), r / 2.0);
-        if (r % 4) {
-            lk_col *dv = lk_batch_col(b, 3);
-            lk_col_append_struct(dv);
-            lk_col_append_bytes(&dv->children[0], "ios", 3);
+    lk_schema_add(s, "b", LK_TYPE_BOOLEAN, 1);
+    lk_schema_add(s, "y", LK_TYPE_BYTE, 1);
+    lk_schema_add(s, "sh", LK_TYPE_SHORT, 1);
+    lk_schema_add(s, "i", LK_TYPE_INTEGER, 1);
+    lk_schema_add(s, "l", LK_TYPE_LONG, 0);
+    lk_schema_add(s, "f", LK_TYPE_FLOAT, 1);
+    lk_schema_add(s, "d", LK_TYPE_DOUBLE, 1);
+    lk_schema_add(s, "str", LK_TYPE_STRING, 1);
+    lk_schema_add(s, "bin", LK_TYPE_BINARY, 1);
+    lk_schema_add(s, "dt", LK_TYPE_DATE, 1);
+    lk_schema_add(s, "ts", LK_TYPE_TIMESTAMP, 1);
+    lk_schema_add(s, "tsn", LK_TYPE_TIMESTAMP_NTZ, 1);
+    lk_field *f = lk_schema_add(s, "dec10", LK_TYPE_DECIMAL, 1);
+    f->precision = 10;
+    f->scale = 2;
+    f = lk_schema_add(s, "dec30", LK_TYPE_DECIMAL, 1);
+    f->precision = 30;
+    f->scale = 3;
+    f = lk_schema_add(s, "st", LK_TYPE_STRUCT, 1);
+    lk_field_add_child(f, "a", LK_TYPE_LONG, 1);
+    lk_field *in = lk_field_add_child(f, "inner", LK_TYPE_STRUCT, 1);
+    lk_field_add_child(in, "x", LK_TYPE_STRING, 1);
+    lk_field_add_child(in, "y", LK_TYPE_DOUBLE, 1);
+    f = lk_schema_add(s, "arr", LK_TYPE_ARRAY, 1);
+    lk_field_add_child(f, "element", LK_TYPE_STRING, 1);
+    f = lk_schema_add(s, "mp", LK_TYPE_MAP, 1);
+    lk_field_add_child(f, "key", LK_TYPE_STRING, 0);
+    lk_field_add_child(f, "value", LK_TYPE_LONG, 1);
+    return s;
+}
+
+static void fill_all_types(lk_batch *b, int n, int seed)
+{
+    char tmp[64];
+    for (int r = 0; r < n; r++) {
+        int i = r + seed;
+        lk_col *c = lk_batch_col(b, 0);
+        if (i % 5 == 0)
+            lk_col_append_null(c);
+        else
+            lk_col_append_bool(c, i & 1);
+        int8_t y = (int8_t)(i * 7);
+        if (i % 6 == 1)
+            lk_col_append_null(lk_batch_col(b, 1));
+        else
+            lk_col_append_fixed(lk_batch_col(b, 1), &y);
+        int16_t sh = (int16_t)(i * 300);
+        lk_col_append_fixed(lk_batch_col(b, 2), &sh);
+        if (r == n - 1)
+            lk_col_append_null(lk_batch_col(b, 3));
+        else
+            lk_col_append_i32(lk_batch_col(b, 3), i * 100000);
+        lk_col_append_i64(lk_batch_col(b, 4), (int64_t)i * 10000000000LL);
+        lk_col_append_f32(lk_batch_col(b, 5), (float)i / 3.0f);
+        if (r == 0)
+            lk_col_append_null(lk_batch_col(b, 6));
+        else
+            lk_col_append_f64(lk_batch_col(b, 6), i * 1.5);
+        if (i % 3 == 1) {
+            lk_col_append_null(lk_batch_col(b, 7));
+        } else {
+            int k = snprintf(tmp, sizeof tmp, "s-%d-%s", i, i % 2 ? "odd" : "");
+            lk_col_append_bytes(lk_batch_col(b, 7), tmp, (size_t)k);
         }
-        lk_col *t = lk_batch_col(b, 4);
-        for (int k = 0; k < r % 3; k++)
-            lk_col_append_bytes(&t->children[0], "t", 1);
-        lk_col_append_list(t);
-        lk_col *mm = lk_batch_col(b, 5);
-        lk_col_append_bytes(&mm->children[0], "k", 1);
-        lk_col_append_i64(&mm->children[1], r);
-        lk_col_append_list(mm);
-        unsigned char be[16] = {0};
-        be[15] = (unsigned char)r;
-        lk_col_append_fixed(lk_batch_col(b, 6), be);
+        uint8_t raw[4] = {(uint8_t)i, 0, 0xff, (uint8_t)(i >> 8)};
+        lk_col_append_bytes(lk_batch_col(b, 8), raw, (size_t)(i % 5));
+        lk_col_append_i32(lk_batch_col(b, 9), 19000 + i);
+        lk_col_append_i64(lk_batch_col(b, 10), 1795512600123000LL + i);
+        if (i % 8 == 7)
+            lk_col_append_null(lk_batch_col(b, 11));
+        else
+            lk_col_append_i64(lk_batch_col(b, 11), -i);
+        lk_col_append_i64(lk_batch_col(b, 12), (int64_t)i * 12345);
+        uint8_t d16[16];
+        memset(d16, 0, sizeof d16);
+        d16[15] = (uint8_t)i;
+        d16[0] = (uint8_t)(i % 2 ? 0xff : 0);
+        if (i % 4 == 3)
+            lk_col_append_null(lk_batch_col(b, 13));
+        else
+            lk_col_append_fixed(lk_batch_col(b, 13), d16);
+        lk_col *st = lk_batch_col(b, 14);
+        if (i % 4 == 2) {
+            lk_col_append_null(st);
+        } else {
+            lk_col_append_struct(st);
+            lk_col_append_i64(&st->children[0], i);
+            lk_col *inner = &st->children[1];
+            if (i % 3 == 0) {
+                lk_col_append_null(inner);
+            } else {
+                lk_col_append_struct(inner);
+                int k = snprintf(tmp, sizeof tmp, "in%d", i);
+                lk_col_append_bytes(&inner->children[0], tmp, (size_t)k);
+                if (i % 2)
+                    lk_col_append_null(&inner->children[1]);
+                else
+                    lk_col_append_f64(&inner->children[1], i * 0.25);
+            }
+        }
+        lk_col *arr = lk_batch_col(b, 15);
+        if (i % 7 == 3) {
+            lk_col_append_null(arr);
+        } else {
+            for (int e = 0; e < i % 3; e++) {
+                if (e == 1 && i % 2)
+                    lk_col_append_null(&arr->children[0]);
+                else
+                    lk_col_append_bytes(&arr->children[0], "el", 2);
+            }
+            lk_col_append_list(arr);
+        }
+        lk_col *mp = lk_batch_col(b, 16);
+        for (int e = 0; e < i % 2 + (i % 5 == 0); e++) {
+            int k = snprintf(tmp, sizeof tmp, "k%d", e);
+            lk_col_append_bytes(&mp->children[0], tmp, (size_t)k);
+            if (e)
+                lk_col_append_null(&mp->children[1]);
+            else
+                lk_col_append_i64(&mp->children[1], i * 2);
+        }
+        lk_col_append_list(mp);
         lk_batch_end_row(b);
     }
-    return b;
 }
 
-static int same_rows(const lk_batch *a, const lk_batch *b)
+static void col_eq(const lk_col *a, const lk_col *b)
 {
-    if (lk_batch_nrows(a) != lk_batch_nrows(b))
-        return 0;
-    lk_buf x = LK_BUF_INIT, y = LK_BUF_INIT;
-    int ok = 1;
-    for (uint32_t r = 0; r < lk_batch_nrows(a) && ok; r++) {
-        lk_buf_reset(&x);
-        lk_buf_reset(&y);
-        lk_rowjson_append(a, r, &x);
-        lk_rowjson_append(b, r, &y);
-        ok = !strcmp(x.data, y.data);
-    }
-    lk_buf_free(&x);
-    lk_buf_free(&y);
-    return ok;
-}
-
-START_TEST(records_round_trip_and_reuse)
-{
-    lk_batch *b = sample_batch(300);
-    lk_msg_records m = {0};
-    m.batch_id = 7;
-    m.chunk_idx = 3;
-    m.rows_in = 300;
-    m.corrupt_rows = 2;
-    m.n_parts = 2;
-    strcpy(m.parts[0].table, "raw_events");
-    m.parts[0].batch = b;
-    strcpy(m.parts[1].table, "processed_events");
-    m.parts[1].batch = b;
-    lk_buf enc = LK_BUF_INIT;
-    ck_assert_int_eq(lk_msg_records_encode(&m, &enc), 0);
-    lk_msg_type t;
-    lk_error err;
-    ck_assert_int_eq(lk_msg_peek(enc.data, enc.len, &t, &err), 0);
-    ck_assert_int_eq(t, LK_MSG_RECORDS);
-    lk_msg_records d = {0};
-    ck_assert_msg(lk_msg_records_decode(enc.data, enc.len, &d, &err) == 0, "%s", err.msg);
-    ck_assert_int_eq(d.batch_id, 7);
-    ck_assert_int_eq(d.chunk_idx, 3);
-    ck_assert_int_eq(d.corrupt_rows, 2);
-    ck_assert_int_eq(d.n_parts, 2);
-    ck_assert_str_eq(d.parts[1].table, "processed_events");
-    ck_assert(same_rows(b, d.parts[0].batch));
-    lk_batch *first = d.parts[0].batch;
-    ck_assert_int_eq(lk_msg_records_decode(enc.data, enc.len, &d, &err), 0);
-    ck_assert_ptr_eq(d.parts[0].batch, first); /* same schema: reused */
-    ck_assert(same_rows(b, d.parts[1].batch));
-
-    /* hostile input: truncations and flips decode to an error or a valid batch */
-    unsigned seed = 3;
-    for (int trial = 0; trial < 3000; trial++) {
-        lk_buf c = LK_BUF_INIT;
-        lk_buf_append(&c, enc.data, enc.len);
-        size_t len = enc.len;
-        if (trial < 1000) {
-            len = (size_t)trial * enc.len / 1000;
-        } else {
-            seed = seed * 1103515245u + 12345u;
-            c.data[(seed >> 8) % enc.len] ^= (char)(1 + (seed >> 16) % 255);
+    ck_assert_uint_eq(a->len, b->len);
+    ck_assert_uint_eq(a->null_count, b->null_count);
+    ck_assert(lk_field_equal(a->field, b->field));
+    for (uint32_t i = 0; i < a->len; i++)
+        ck_assert_int_eq(lk_col_is_null(a, i), lk_col_is_null(b, i));
+    if (a->elem_size && a->len)
+        ck_assert(!memcmp(a->values, b->values, (size_t)a->len * a->elem_size));
+    if (a->offsets) {
+        ck_assert(!memcmp(a->offsets, b->offsets, ((size_t)a->len + 1) * 4));
+        if (a->field->type == LK_TYPE_STRING || a->field->type == LK_TYPE_BINARY) {
+            ck_assert_uint_eq(a->data_len, b->data_len);
+            ck_assert(!a->data_len || !memcmp(a->data, b->data, a->data_len));
         }
-        if (lk_msg_records_decode(c.data, len, &d, &err) == 0)
-            for (int p = 0; p < d.n_parts; p++)
-                for (int k = 0; k < lk_batch_ncols(d.parts[p].batch); k++)
-                    ck_assert_uint_eq(lk_batch_col(d.parts[p].batch, k)->len,
-                                      lk_batch_nrows(d.parts[p].batch));
-        lk_buf_free(&c);
     }
-    /* a version this build does not speak is refused */
-    lk_buf_reset(&enc);
-    lk_msg_event e;
-    lk_msg_event_init(&e, "ready");
-    lk_msg_event_encode(&e, &enc);
-    enc.data[2] = 9; /* [type=4, version=9, ...] */
-    ck_assert_int_eq(lk_msg_peek(enc.data, enc.len, &t, &err), LK_EFORMAT);
-    ck_assert_ptr_nonnull(strstr(err.msg, "version 9"));
-    lk_msg_records_clear(&d);
-    lk_buf_free(&enc);
-    lk_batch_destroy(&b);
+    ck_assert_int_eq(a->n_children, b->n_children);
+    for (int i = 0; i < a->n_children; i++)
+        col_eq(&a->children[i], &b->children[i]);
+}
+
+static void batch_eq(const lk_batch *a, const lk_batch *b)
+{
+    ck_assert(lk_schema_equal(lk_batch_schema(a), lk_batch_schema(b)));
+    ck_assert_uint_eq(lk_batch_nrows(a), lk_batch_nrows(b));
+    for (int i = 0; i < lk_batch_ncols(a); i++)
+        col_eq(lk_batch_col_const(a, i), lk_batch_col_const(b, i));
+}
+
+static lk_schema *small_schema(void)
+{
+    lk_schema *s = lk_schema_new();
+    lk_schema_add(s, "id", LK_TYPE_STRING, 0);
+    lk_schema_add(s, "n", LK_TYPE_LONG, 1);
+    return s;
+}
+
+static void fill_small(lk_batch *b, int n)
+{
+    for (int i = 0; i < n; i++) {
+        lk_col_append_bytes(lk_batch_col(b, 0), "abc", (size_t)(i % 4));
+        if (i % 2)
+            lk_col_append_null(lk_batch_col(b, 1));
+        else
+            lk_col_append_i64(lk_batch_col(b, 1), i);
+        lk_batch_end_row(b);
+    }
+}
+
+/* A records message with three parts: all types (37 rows), small (5), empty. */
+static void make_records(lk_msg_records *m, lk_buf *out)
+{
+    memset(m, 0, sizeof *m);
+    m->batch_id = 77;
+    m->chunk_idx = 3;
+    m->rows_in = 42;
+    m->corrupt_rows = 1;
+    m->rescued_rows = 2;
+    lk_schema *s1 = all_types_schema(), *s2 = small_schema();
+    m->parts[0].batch = lk_batch_new(s1);
+    m->parts[1].batch = lk_batch_new(s2);
+    m->parts[2].batch = lk_batch_new(s2);
+    snprintf(m->parts[0].table, sizeof m->parts[0].table, "raw_events");
+    snprintf(m->parts[1].table, sizeof m->parts[1].table, "processed_events");
+    snprintf(m->parts[2].table, sizeof m->parts[2].table, "empty");
+    fill_all_types(m->parts[0].batch, 37, 0);
+    fill_small(m->parts[1].batch, 5);
+    m->n_parts = 3;
+    lk_schema_destroy(&s1);
+    lk_schema_destroy(&s2);
+    ck_assert_int_eq(lk_msg_records_encode(m, out), 0);
+}
+
+START_TEST(records_round_trip)
+{
+    lk_msg_records in, out;
+    lk_buf buf = LK_BUF_INIT;
+    make_records(&in, &buf);
+    memset(&out, 0, sizeof out);
+    lk_error err;
+    lk_msg_type t;
+    ck_assert_int_eq(lk_msg_peek(buf.data, buf.len, &t, &err), 0);
+    ck_assert_int_eq(t, LK_MSG_RECORDS);
+    ck_assert_int_eq(lk_msg_records_decode(buf.data, buf.len, &out, &err), 0);
+    ck_assert_int_eq(out.batch_id, 77);
+    ck_assert_int_eq(out.chunk_idx, 3);
+    ck_assert_int_eq(out.rows_in, 42);
+    ck_assert_int_eq(out.corrupt_rows, 1);
+    ck_assert_int_eq(out.rescued_rows, 2);
+    ck_assert_int_eq(out.n_parts, 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_str_eq(out.parts[i].table, in.parts[i].table);
+        batch_eq(in.parts[i].batch, out.parts[i].batch);
+    }
+    ck_assert_uint_eq(lk_batch_nrows(out.parts[2].batch), 0);
+    /* spot check through the accessors */
+    const lk_col *str = lk_batch_col_const(out.parts[0].batch, 7);
+    size_t n;
+    const char *p = lk_col_bytes(str, 2, &n);
+    ck_assert_int_eq((int)n, 4);
+    ck_assert(!memcmp(p, "s-2-", 4));
+    ck_assert(lk_col_is_null(str, 1));
+
+    /* second decode of the same schemas reuses the batch objects */
+    lk_batch *b0 = out.parts[0].batch, *b1 = out.parts[1].batch;
+    ck_assert_int_eq(lk_msg_records_decode(buf.data, buf.len, &out, &err), 0);
+    ck_assert_ptr_eq(out.parts[0].batch, b0);
+    ck_assert_ptr_eq(out.parts[1].batch, b1);
+    batch_eq(in.parts[0].batch, out.parts[0].batch);
+
+    /* different data, same schema: still reused, content replaced */
+    lk_batch_reset(in.parts[0].batch);
+    fill_all_types(in.parts[0].batch, 100, 5);
+    ck_assert_int_eq(lk_msg_records_encode(&in, &buf), 0);
+    ck_assert_int_eq(lk_msg_records_decode(buf.data, buf.len, &out, &err), 0);
+    ck_assert_ptr_eq(out.parts[0].batch, b0);
+    batch_eq(in.parts[0].batch, out.parts[0].batch);
+
+    /* parts swapped: the schemas differ per slot, batches are replaced */
+    lk_msg_part tmp = in.parts[0];
+    in.parts[0] = in.parts[1];
+    in.parts[1] = tmp;
+    ck_assert_int_eq(lk_msg_records_encode(&in, &buf), 0);
+    ck_assert_int_eq(lk_msg_records_decode(buf.data, buf.len, &out, &err), 0);
+    for (int i = 0; i < 3; i++)
+        batch_eq(in.parts[i].batch, out.parts[i].batch);
+
+    lk_msg_records_clear(&in);
+    lk_msg_records_clear(&out);
+    ck_assert_ptr_null(out.parts[0].batch);
+    lk_buf_free(&buf);
 }
 END_TEST
 
-START_TEST(chunk_files_event_round_trip)
+START_TEST(chunk_round_trip)
 {
-    lk_msg_chunk c = {0};
-    c.batch_id = 12;
-    c.chunk_idx = 4;
-    c.schema_version = 2;
-    c.file_id = 99;
-    strcpy(c.file_path, "/in/a b.jsonl");
-    c.file_size = 1000;
-    c.file_mtime_us = 123;
+    lk_msg_chunk c, d;
+    memset(&c, 0, sizeof c);
+    c.batch_id = 9;
+    c.chunk_idx = 2;
+    c.schema_version = 4;
+    c.file_id = 123;
+    snprintf(c.file_path, sizeof c.file_path, "/data/in/events-001.jsonl");
+    c.file_size = 1 << 20;
+    c.file_mtime_us = 1795512600123000LL;
     c.offset = 4096;
-    c.first_line = 77;
-    c.data = "{\"a\":1}\n";
-    c.len = 8;
-    lk_buf enc = LK_BUF_INIT;
-    lk_msg_chunk_encode(&c, &enc);
-    lk_msg_chunk d;
+    c.first_line = 57;
+    c.data = "{\"a\":1}\n{\"a\":2}\n";
+    c.len = strlen(c.data);
+    lk_buf buf = LK_BUF_INIT;
+    ck_assert_int_eq(lk_msg_chunk_encode(&c, &buf), 0);
     lk_error err;
-    ck_assert_int_eq(lk_msg_chunk_decode(enc.data, enc.len, &d, &err), 0);
-    ck_assert_int_eq(d.batch_id, 12);
-    ck_assert_int_eq(d.first_line, 77);
-    ck_assert_str_eq(d.file_path, "/in/a b.jsonl");
-    ck_assert_int_eq((int)d.len, 8);
-    ck_assert(d.data >= enc.data && d.data < enc.data + enc.len); /* zero-copy */
-    ck_assert_int_eq(lk_msg_files_decode(enc.data, enc.len, &(lk_msg_files){0}, &err), LK_EFORMAT);
+    memset(&d, 0, sizeof d);
+    ck_assert_int_eq(lk_msg_chunk_decode(buf.data, buf.len, &d, &err), 0);
+    ck_assert_int_eq(d.batch_id, 9);
+    ck_assert_int_eq(d.chunk_idx, 2);
+    ck_assert_int_eq(d.schema_version, 4);
+    ck_assert_int_eq(d.file_id, 123);
+    ck_assert_str_eq(d.file_path, c.file_path);
+    ck_assert_int_eq(d.file_size, 1 << 20);
+    ck_assert_int_eq(d.file_mtime_us, c.file_mtime_us);
+    ck_assert_int_eq(d.offset, 4096);
+    ck_assert_int_eq(d.first_line, 57);
+    ck_assert_uint_eq(d.len, c.len);
+    ck_assert(!memcmp(d.data, c.data, c.len));
+    /* zero-copy: data points into the message */
+    ck_assert(d.data >= buf.data && d.data + d.len <= buf.data + buf.len);
+    /* empty chunk */
+    c.len = 0;
+    ck_assert_int_eq(lk_msg_chunk_encode(&c, &buf), 0);
+    ck_assert_int_eq(lk_msg_chunk_decode(buf.data, buf.len, &d, &err), 0);
+    ck_assert_uint_eq(d.len, 0);
+    /* a chunk is not an event */
+    lk_msg_event e;
+    ck_assert_int_eq(lk_msg_event_decode(buf.data, buf.len, &e, &err), LK_EFORMAT);
+    lk_buf_free(&buf);
+}
+END_TEST
 
-    lk_msg_files f = {0};
+START_TEST(files_round_trip)
+{
+    lk_msg_files f, g;
+    memset(&f, 0, sizeof f);
+    memset(&g, 0, sizeof g);
     f.batch_id = 5;
+    f.chunk_idx = 1;
+    f.rows_in = 1000;
+    f.corrupt_rows = 3;
+    f.rescued_rows = 4;
     f.n_files = 2;
-    strcpy(f.files[0].table, "raw_events");
-    strcpy(f.files[0].path, "part-1.parquet");
-    f.files[0].rows = 10;
-    f.files[0].stats_json = strdup("{\"numRecords\":10}");
-    strcpy(f.files[1].table, "processed_events");
-    strcpy(f.files[1].path, "part-2.parquet");
-    lk_buf_reset(&enc);
-    lk_msg_files_encode(&f, &enc);
-    lk_msg_files g = {0};
-    ck_assert_int_eq(lk_msg_files_decode(enc.data, enc.len, &g, &err), 0);
+    snprintf(f.files[0].table, sizeof f.files[0].table, "raw_events");
+    snprintf(f.files[0].path, sizeof f.files[0].path, "part-00000-abc.zstd.parquet");
+    f.files[0].size = 12345;
+    f.files[0].rows = 997;
+    f.files[0].mtime_ms = 1795512600123LL;
+    f.files[0].stats_json = strdup("{\"numRecords\":997}");
+    snprintf(f.files[1].table, sizeof f.files[1].table, "errors");
+    snprintf(f.files[1].path, sizeof f.files[1].path, "x.parquet");
+    f.files[1].rows = 3;
+    lk_buf buf = LK_BUF_INIT;
+    ck_assert_int_eq(lk_msg_files_encode(&f, &buf), 0);
+    lk_error err;
+    ck_assert_int_eq(lk_msg_files_decode(buf.data, buf.len, &g, &err), 0);
+    ck_assert_int_eq(g.batch_id, 5);
+    ck_assert_int_eq(g.chunk_idx, 1);
+    ck_assert_int_eq(g.rows_in, 1000);
+    ck_assert_int_eq(g.corrupt_rows, 3);
+    ck_assert_int_eq(g.rescued_rows, 4);
     ck_assert_int_eq(g.n_files, 2);
-    ck_assert_str_eq(g.files[0].stats_json, "{\"numRecords\":10}");
+    ck_assert_str_eq(g.files[0].table, "raw_events");
+    ck_assert_str_eq(g.files[0].path, "part-00000-abc.zstd.parquet");
+    ck_assert_int_eq(g.files[0].size, 12345);
+    ck_assert_int_eq(g.files[0].rows, 997);
+    ck_assert_int_eq(g.files[0].mtime_ms, 1795512600123LL);
+    ck_assert_str_eq(g.files[0].stats_json, "{\"numRecords\":997}");
+    ck_assert_str_eq(g.files[1].table, "errors");
     ck_assert_ptr_null(g.files[1].stats_json);
+    /* decoding again into g frees the previous stats */
+    ck_assert_int_eq(lk_msg_files_decode(buf.data, buf.len, &g, &err), 0);
     lk_msg_files_clear(&f);
     lk_msg_files_clear(&g);
+    ck_assert_int_eq(g.n_files, 0);
+    lk_buf_free(&buf);
+}
+END_TEST
+
+START_TEST(event_round_trip)
+{
+    lk_msg_event e, d;
+    lk_msg_event_init(&e, "committed");
+    lk_msg_event_set_int(&e, "batch_id", 12);
+    lk_msg_event_set_str(&e, "table", "raw_events");
+    lk_msg_event_set_int(&e, "version", -1);
+    lk_msg_event_set_int(&e, "version", 7); /* replaces */
+    lk_msg_event_set_int(&e, "big", INT64_MIN);
+    ck_assert_int_eq(e.n, 4);
+    lk_buf buf = LK_BUF_INIT;
+    ck_assert_int_eq(lk_msg_event_encode(&e, &buf), 0);
+    lk_error err;
+    ck_assert_int_eq(lk_msg_event_decode(buf.data, buf.len, &d, &err), 0);
+    ck_assert_str_eq(d.name, "committed");
+    ck_assert_int_eq(d.n, 4);
+    ck_assert_int_eq(lk_msg_event_get_int(&d, "batch_id", 0), 12);
+    ck_assert_int_eq(lk_msg_event_get_int(&d, "version", 0), 7);
+    ck_assert_int_eq(lk_msg_event_get_int(&d, "big", 0), INT64_MIN);
+    ck_assert_int_eq(lk_msg_event_get_int(&d, "missing", -5), -5);
+    ck_assert_int_eq(lk_msg_event_get_int(&d, "table", -5), -5);
+    ck_assert_str_eq(lk_msg_event_get_str(&d, "table"), "raw_events");
+    ck_assert_ptr_null(lk_msg_event_get_str(&d, "batch_id"));
+    /* too many keys are dropped, not overflowed */
+    lk_msg_event_init(&e, "many");
+    char k[32];
+    for (int i = 0; i < LK_MSG_MAX_KV + 10; i++) {
+        snprintf(k, sizeof k, "k%d", i);
+        lk_msg_event_set_int(&e, k, i);
+    }
+    ck_assert_int_eq(e.n, LK_MSG_MAX_KV);
+    ck_assert_int_eq(lk_msg_event_encode(&e, &buf), 0);
+    ck_assert_int_eq(lk_msg_event_decode(buf.data, buf.len, &d, &err), 0);
+    ck_assert_int_eq(d.n, LK_MSG_MAX_KV);
+    ck_assert_int_eq(lk_msg_event_get_int(&d, "k47", 0), 47);
+    lk_msg_type t;
+    ck_assert_int_eq(lk_msg_peek(buf.data, buf.len, &t, &err), 0);
+    ck_assert_int_eq(t, LK_MSG_EVENT);
+    lk_buf_free(&buf);
+}
+END_TEST
+
+static int buf_write(void *data, const char *p, size_t n)
+{
+    lk_buf_append((lk_buf *)data, p, n);
+    return 0;
+}
+
+START_TEST(envelope_rejected)
+{
+    lk_buf b = LK_BUF_INIT;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b, buf_write);
+    lk_error err;
+    lk_msg_type t;
+    lk_msg_event e;
+    /* version mismatch */
+    msgpack_pack_array(&pk, 3);
+    msgpack_pack_int(&pk, LK_MSG_EVENT);
+    msgpack_pack_int(&pk, LK_PROTO_VERSION + 1);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_str(&pk, 1);
+    msgpack_pack_str_body(&pk, "x", 1);
+    msgpack_pack_map(&pk, 0);
+    ck_assert_int_eq(lk_msg_peek(b.data, b.len, &t, &err), LK_EFORMAT);
+    ck_assert_int_eq(lk_msg_event_decode(b.data, b.len, &e, &err), LK_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "version"));
+    /* unknown type */
+    lk_buf_reset(&b);
+    msgpack_pack_array(&pk, 3);
+    msgpack_pack_int(&pk, 9);
+    msgpack_pack_int(&pk, LK_PROTO_VERSION);
+    msgpack_pack_nil(&pk);
+    ck_assert_int_eq(lk_msg_peek(b.data, b.len, &t, &err), LK_EFORMAT);
+    /* trailing bytes */
+    lk_msg_event_init(&e, "x");
+    lk_msg_event_encode(&e, &b);
+    lk_buf_putc(&b, 0);
+    ck_assert_int_eq(lk_msg_event_decode(b.data, b.len, &e, &err), LK_EFORMAT);
+    /* a huge declared array count does not allocate */
+    const uint8_t huge[] = {0x93, 0x04, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0};
+    ck_assert_int_eq(lk_msg_event_decode(huge, sizeof huge, &e, &err), LK_EFORMAT);
+    const uint8_t huge_bin[] = {0xc6, 0xff, 0xff, 0xff, 0xff, 0x00};
+    ck_assert_int_eq(lk_msg_peek(huge_bin, sizeof huge_bin, &t, &err), LK_EFORMAT);
+    ck_assert_int_eq(lk_msg_peek(NULL, 0, &t, &err), LK_EFORMAT);
+    lk_buf_free(&b);
+}
+END_TEST
+
+/* Bad offsets, short bitmaps, wrong null counts are caught. */
+START_TEST(records_inconsistent)
+{
+    lk_schema *s = small_schema();
+    lk_msg_records m, d;
+    memset(&m, 0, sizeof m);
+    memset(&d, 0, sizeof d);
+    m.n_parts = 1;
+    snprintf(m.parts[0].table, sizeof m.parts[0].table, "t");
+    m.parts[0].batch = lk_batch_new(s);
+    fill_small(m.parts[0].batch, 9);
+    lk_buf buf = LK_BUF_INIT;
+    lk_error err;
+    lk_col *id = lk_batch_col(m.parts[0].batch, 0);
+    lk_col *n = lk_batch_col(m.parts[0].batch, 1);
+
+    uint32_t save = id->offsets[3];
+    id->offsets[3] = id->offsets[2] - 1; /* not monotonic */
+    lk_msg_records_encode(&m, &buf);
+    ck_assert_int_eq(lk_msg_records_decode(buf.data, buf.len, &d, &err), LK_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "monotonic"));
+    id->offsets[3] = save;
+
+    n->null_count--; /* disagrees with the bitmap */
+    lk_msg_records_encode(&m, &buf);
+    ck_assert_int_eq(lk_msg_records_decode(buf.data, buf.len, &d, &err), LK_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "null_count"));
+    n->null_count++;
+
+    lk_batch_set_nrows(m.parts[0].batch, 8); /* column len != nrows */
+    lk_msg_records_encode(&m, &buf);
+    ck_assert_int_eq(lk_msg_records_decode(buf.data, buf.len, &d, &err), LK_EFORMAT);
+    lk_batch_set_nrows(m.parts[0].batch, 9);
+
+    ck_assert_int_eq(lk_msg_records_encode(&m, &buf), 0);
+    ck_assert_int_eq(lk_msg_records_decode(buf.data, buf.len, &d, &err), 0);
+    batch_eq(m.parts[0].batch, d.parts[0].batch);
+    lk_msg_records_clear(&m);
+    lk_msg_records_clear(&d);
+    lk_schema_destroy(&s);
+    lk_buf_free(&buf);
+}
+END_TEST
+
+/* Touches every value of a decoded column: what the decoder promises is
+   that all of it is in bounds (ASan checks the reads). */
+static uint64_t col_walk(const lk_col *c)
+{
+    uint64_t h = 0;
+    for (uint32_t i = 0; i < c->len; i++) {
+        h += (uint64_t)lk_col_is_null(c, i);
+        if (c->elem_size)
+            h += ((const uint8_t *)c->values)[(size_t)i * c->elem_size + c->elem_size - 1];
+        if (c->field->type == LK_TYPE_STRING || c->field->type == LK_TYPE_BINARY) {
+            size_t n;
+            const char *p = lk_col_bytes(c, i, &n);
+            ck_assert(c->offsets[i + 1] <= c->data_len);
+            for (size_t k = 0; k < n; k++)
+                h += (uint8_t)p[k];
+        }
+    }
+    uint32_t child_len = c->len;
+    if (c->field->type == LK_TYPE_ARRAY || c->field->type == LK_TYPE_MAP)
+        child_len = c->offsets[c->len];
+    for (int i = 0; i < c->n_children; i++) {
+        ck_assert_uint_eq(c->children[i].len, child_len);
+        h += col_walk(&c->children[i]);
+    }
+    return h;
+}
+
+/* Schema JSON text that differs (field metadata) while the schemas are
+   equal still reuses the batch; a different schema replaces it. */
+START_TEST(records_reuse_by_schema)
+{
+    lk_schema *s = small_schema();
+    lk_msg_records m, d;
+    memset(&m, 0, sizeof m);
+    memset(&d, 0, sizeof d);
+    m.n_parts = 1;
+    m.parts[0].batch = lk_batch_new(s);
+    fill_small(m.parts[0].batch, 4);
+    lk_buf buf = LK_BUF_INIT;
+    lk_error err;
+    ck_assert_int_eq(lk_msg_records_encode(&m, &buf), 0);
+    ck_assert_int_eq(lk_msg_records_decode(buf.data, buf.len, &d, &err), 0);
+    lk_batch *first = d.parts[0].batch;
+
+    lk_schema_field_mut(s, 0)->metadata_json = strdup("{\"comment\":\"the id\"}");
+    lk_batch_destroy(&m.parts[0].batch);
+    m.parts[0].batch = lk_batch_new(s);
+    fill_small(m.parts[0].batch, 6);
+    ck_assert_int_eq(lk_msg_records_encode(&m, &buf), 0);
+    ck_assert_ptr_nonnull(strstr(buf.data + 10, "the id"));
+    ck_assert_int_eq(lk_msg_records_decode(buf.data, buf.len, &d, &err), 0);
+    ck_assert_ptr_eq(d.parts[0].batch, first);
+    ck_assert_uint_eq(lk_batch_nrows(d.parts[0].batch), 6);
+
+    lk_schema_add(s, "extra", LK_TYPE_INTEGER, 1);
+    lk_batch_destroy(&m.parts[0].batch);
+    m.parts[0].batch = lk_batch_new(s);
+    fill_small(m.parts[0].batch, 3); /* extra is padded with nulls */
+    ck_assert_int_eq(lk_msg_records_encode(&m, &buf), 0);
+    ck_assert_int_eq(lk_msg_records_decode(buf.data, buf.len, &d, &err), 0);
+    ck_assert_int_eq(lk_batch_ncols(d.parts[0].batch), 3);
+    batch_eq(m.parts[0].batch, d.parts[0].batch);
+    ck_assert_uint_eq(lk_batch_col_const(d.parts[0].batch, 2)->null_count, 3);
+
+    lk_msg_records_clear(&m);
+    lk_msg_records_clear(&d);
+    lk_schema_destroy(&s);
+    lk_buf_free(&buf);
+}
+END_TEST
+
+typedef int (*decode_fn)(const void *, size_t, void *, lk_error *);
+
+static int dec_records(const void *p, size_t n, void *m, lk_error *e)
+{
+    return lk_msg_records_decode(p, n, m, e);
+}
+static int dec_chunk(const void *p, size_t n, void *m, lk_error *e)
+{
+    return lk_msg_chunk_decode(p, n, m, e);
+}
+static int dec_files(const void *p, size_t n, void *m, lk_error *e)
+{
+    return lk_msg_files_decode(p, n, m, e);
+}
+static int dec_event(const void *p, size_t n, void *m, lk_error *e)
+{
+    return lk_msg_event_decode(p, n, m, e);
+}
+
+/* Every truncation fails; seeded random byte flips fail or decode. Decodes
+   into a heap copy of exactly the given size so ASan sees any overread. */
+static void hostile(const lk_buf *msg, decode_fn fn, void *m, unsigned seed, int flips)
+{
+    lk_error err;
+    for (size_t n = 0; n < msg->len; n++) {
+        char *p = malloc(n ? n : 1);
+        memcpy(p, msg->data, n);
+        ck_assert_int_lt(fn(p, n, m, &err), 0);
+        free(p);
+    }
+    srand(seed);
+    char *p = malloc(msg->len);
+    int ok = 0;
+    for (int k = 0; k < flips; k++) {
+        memcpy(p, msg->data, msg->len);
+        int nf = 1 + rand() % 3;
+        for (int j = 0; j < nf; j++)
+            p[rand() % (int)msg->len] = (char)(rand() & 0xff);
+        int rc = fn(p, msg->len, m, &err);
+        ck_assert(rc == 0 || rc < 0);
+        ok += rc == 0;
+        if (rc == 0 && fn == dec_records) {
+            lk_msg_records *r = m;
+            for (int i = 0; i < r->n_parts; i++) {
+                const lk_batch *b = r->parts[i].batch;
+                for (int c = 0; c < lk_batch_ncols(b); c++) {
+                    ck_assert_uint_eq(lk_batch_col_const(b, c)->len, lk_batch_nrows(b));
+                    (void)col_walk(lk_batch_col_const(b, c));
+                }
+            }
+        }
+    }
+    free(p);
+    /* the flips must sometimes miss the structure and sometimes hit it */
+    ck_assert_int_gt(ok, 0);
+    ck_assert_int_lt(ok, flips);
+    ck_assert_int_eq(fn(msg->data, msg->len, m, &err), 0);
+}
+
+START_TEST(hostile_input)
+{
+    lk_buf buf = LK_BUF_INIT;
+    lk_msg_records in, out;
+    make_records(&in, &buf);
+    memset(&out, 0, sizeof out);
+    hostile(&buf, dec_records, &out, 1, 3000);
+    batch_eq(in.parts[0].batch, out.parts[0].batch);
+    lk_msg_records_clear(&in);
+    lk_msg_records_clear(&out);
+
+    lk_msg_chunk c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.file_path, sizeof c.file_path, "/x/y.jsonl");
+    c.data = "line1\nline2\n";
+    c.len = 12;
+    c.batch_id = 1LL << 40;
+    lk_msg_chunk_encode(&c, &buf);
+    hostile(&buf, dec_chunk, &c, 2, 2000);
+
+    lk_msg_files f;
+    memset(&f, 0, sizeof f);
+    f.n_files = 1;
+    snprintf(f.files[0].path, sizeof f.files[0].path, "a.parquet");
+    f.files[0].stats_json = strdup("{\"numRecords\":1}");
+    lk_msg_files_encode(&f, &buf);
+    lk_msg_files_clear(&f);
+    hostile(&buf, dec_files, &f, 3, 2000);
+    lk_msg_files_clear(&f);
 
     lk_msg_event e;
-    lk_msg_event_init(&e, "sealed");
-    lk_msg_event_set_int(&e, "batch", 41);
-    lk_msg_event_set_str(&e, "why", "x");
-    lk_msg_event_set_int(&e, "batch", 42); /* replaces */
-    lk_buf_reset(&enc);
-    lk_msg_event_encode(&e, &enc);
-    lk_msg_event e2;
-    ck_assert_int_eq(lk_msg_event_decode(enc.data, enc.len, &e2, &err), 0);
-    ck_assert_str_eq(e2.name, "sealed");
-    ck_assert_int_eq(e2.n, 2);
-    ck_assert_int_eq(lk_msg_event_get_int(&e2, "batch", -1), 42);
-    ck_assert_str_eq(lk_msg_event_get_str(&e2, "why"), "x");
-    ck_assert_int_eq(lk_msg_event_get_int(&e2, "nope", -1), -1);
-    lk_buf_free(&enc);
+    lk_msg_event_init(&e, "heartbeat");
+    lk_msg_event_set_int(&e, "pid", 1234);
+    lk_msg_event_set_str(&e, "role", "writer");
+    lk_msg_event_encode(&e, &buf);
+    hostile(&buf, dec_event, &e, 4, 2000);
+    lk_buf_free(&buf);
 }
 END_TEST
 
@@ -203,8 +671,15 @@ int main(void)
 {
     Suite *s = suite_create("msg");
     TCase *tc = tcase_create("core");
-    tcase_add_test(tc, records_round_trip_and_reuse);
-    tcase_add_test(tc, chunk_files_event_round_trip);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, records_round_trip);
+    tcase_add_test(tc, chunk_round_trip);
+    tcase_add_test(tc, files_round_trip);
+    tcase_add_test(tc, event_round_trip);
+    tcase_add_test(tc, envelope_rejected);
+    tcase_add_test(tc, records_inconsistent);
+    tcase_add_test(tc, records_reuse_by_schema);
+    tcase_add_test(tc, hostile_input);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
