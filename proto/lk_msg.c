@@ -221,8 +221,11 @@ static int msg_open(const void *data, size_t len, msg_in *in, lk_msg_type *type,
     if (t->type != MSGPACK_OBJECT_POSITIVE_INTEGER || t->via.u64 < LK_MSG_CHUNK ||
         t->via.u64 > LK_MSG_EVENT)
         return lk_error_set(err, LK_EFORMAT, "unknown message type");
-    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 != LK_PROTO_VERSION)
-        return lk_error_set(err, LK_EFORMAT, "message version is not %d", LK_PROTO_VERSION);
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return lk_error_set(err, LK_EFORMAT, "message without a version");
+    if (v->via.u64 != LK_PROTO_VERSION)
+        return lk_error_set(err, LK_EFORMAT, "message version %llu, this build speaks %d",
+                            (unsigned long long)v->via.u64, LK_PROTO_VERSION);
     *type = (lk_msg_type)t->via.u64;
     in->body = &o->via.array.ptr[2];
     return 0;
