@@ -1,605 +1,623 @@
 /*
- * lk_parquet_reader — Parquet → lk_batch; see lk_parquet_reader.h.
+ * lk_parquet_reader — Parquet decoder (see lk_parquet_reader.h).
  *
- * The file is mmap'ed; the footer and every page header are decoded with
- * the bounds-checked Thrift reader, and every offset and length is checked
- * against the file before use. Each leaf column chunk is decoded into
- * definition/repetition levels and values, then assembled (Dremel) into
- * the nested lk_col tree: the first leaf under a struct or list builds its
- * validity and offsets, every leaf fills its own column.
+ * The file is mmap'ed read-only; every offset and length taken from it is
+ * checked against the mapping before use. The footer becomes an lk_schema
+ * (3-level and legacy 2-level LIST/MAP layouts both collapse to lk arrays and
+ * maps with the same Dremel levels). A row group is read column chunk by
+ * column chunk: pages are decompressed, levels and values decoded into
+ * per-chunk buffers, and the chunk is then assembled into the batch's column
+ * tree with the leaf descriptors of lk_parquet_schema: the first leaf under a
+ * struct/array/map node builds that node's slots (validity, offsets), every
+ * leaf appends its own values and null slots.
  */
 #include "lk_parquet_reader.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
 
-#include "lk_parquet_internal.h"
+#include "lk_parquet_schema.h"
 #include "lk_thrift.h"
 
-#define MAX_DEPTH 32
+#define MAX_PAGE_VALUES (1u << 26)
+#define MAX_CHUNK_VALUES (1u << 28)
 
-typedef struct selem { /* a SchemaElement */
+typedef struct pq_elem {
     int type, type_length, repetition, num_children, converted, scale, precision;
-    int lt; /* logical type union id, 0 if none */
-    int ts_utc, ts_unit; /* timestamp: isAdjustedToUTC, unit 1 ms 2 us 3 ns */
-    const uint8_t *name;
-    size_t name_n;
-} selem;
+    int has_type, has_rep;
+    int logical; /* LogicalType union field id, 0 if none */
+    int ts_utc, ts_unit; /* 1 millis 2 micros 3 nanos */
+    int int_bits, int_signed;
+    int dec_scale, dec_precision;
+    char name[256];
+} pq_elem;
 
-typedef enum nkind { N_STRUCT, N_LIST, N_LEAF } nkind;
+typedef struct pq_chunk {
+    int type, codec;
+    int64_t num_values, data_off, dict_off, total_comp;
+} pq_chunk;
 
-typedef struct pnode { /* one step of a leaf's path */
-    nkind kind;
-    int def;      /* def level at which the node is present (non-null) */
-    int elem_def; /* list: def level at which it has an element */
-    int rep;      /* list: its repetition level */
-    int child;    /* index of the child taken below this node */
-    int builder;  /* this leaf builds the node's validity/offsets */
-} pnode;
+typedef struct pq_rg {
+    int64_t num_rows;
+    pq_chunk *cols;
+} pq_rg;
 
-typedef struct pleaf {
-    int top;
-    int depth;
-    pnode path[MAX_DEPTH];
-    int max_def, max_rep;
-    int ptype, type_length;
-    const lk_field *field;
-    int conv; /* value conversion: 0 none, 1 int32→int64 decimal, 2 ts millis, 3 ts nanos, 4 int96, 5 byte-array decimal, 6 int32→int8, 7 int32→int16 */
-} pleaf;
-
-typedef struct chunk {
-    int codec;
-    int64_t num_values, start, size;
-} chunk;
+typedef struct pq_leafsrc {
+    int phys, type_length;
+    int ts_unit; /* 0 none, 1 millis, 2 micros, 3 nanos */
+} pq_leafsrc;
 
 struct lk_pq_reader {
     char path[4096];
     const uint8_t *map;
     size_t size;
-    lk_schema *schema;
-    pleaf *leaves;
-    int nleaves;
+    pq_elem *elems;
+    int n_elems;
     int64_t num_rows;
-    int nrg;
-    int64_t *rg_rows;
-    chunk *chunks; /* nrg × nleaves */
+    pq_rg *rgs;
+    int n_rgs;
     char created_by[256];
-    lk_buf page, vals;
-    uint32_t *def, *rep;
-    size_t lev_cap;
-    int *proj;
-    int nproj;
+    lk_schema *schema;
+    lk_pq_leaf *leaves;
+    int n_leaves;
+    pq_leafsrc *src;
+    int *top_first_leaf; /* per top-level field, its first leaf index; [nfields] = n_leaves */
+    /* projection */
+    lk_schema *proj;
+    lk_pq_leaf *pleaves;
+    int n_pleaves;
+    int *pcols;
+    int n_pcols;
+    /* scratch, reused */
+    lk_buf page, levels_tmp, rep, def, vals, offs, data, dvals, doffs, ddata, idx;
+    ZSTD_DCtx *zd;
 };
 
-static int fmt_err(lk_pq_reader *r, lk_error *err, int64_t off, const char *what)
+static int fmt_err(lk_pq_reader *r, lk_error *err, size_t off, const char *what)
 {
-    return lk_error_set(err, LK_EFORMAT, "%s: corrupt Parquet file at offset %lld: %s", r->path,
-                        (long long)off, what);
+    return lk_error_set(err, LK_EFORMAT, "%s: corrupt parquet at offset %zu: %s", r->path, off,
+                        what);
 }
 
 /* ---- footer ---- */
 
-static void read_logical(lk_thrift_reader *t, selem *e)
+static void rd_name(lk_tc_r *t, char *dst, size_t cap)
 {
-    lk_thrift_read_struct_begin(t);
+    size_t n;
+    const uint8_t *p = lk_tc_read_binary(t, &n);
+    if (!p) {
+        dst[0] = 0;
+        return;
+    }
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, p, n);
+    dst[n] = 0;
+}
+
+static void parse_logical(lk_tc_r *t, pq_elem *e)
+{
     int16_t id;
     int ty;
-    while (lk_thrift_read_field(t, &id, &ty) == 0 && ty != LK_TT_STOP) {
-        if (ty != LK_TT_STRUCT) {
-            lk_thrift_skip(t, ty);
+    lk_tc_enter(t);
+    while (lk_tc_next(t, &id, &ty)) {
+        if (ty != LK_TC_STRUCT) {
+            lk_tc_skip(t, ty);
             continue;
         }
-        e->lt = id;
-        lk_thrift_read_struct_begin(t);
+        e->logical = id;
+        lk_tc_enter(t);
         int16_t id2;
         int ty2;
-        while (lk_thrift_read_field(t, &id2, &ty2) == 0 && ty2 != LK_TT_STOP) {
-            if (id == 8 && id2 == 1 && (ty2 == LK_TT_TRUE || ty2 == LK_TT_FALSE)) {
-                e->ts_utc = ty2 == LK_TT_TRUE;
-            } else if (id == 8 && id2 == 2 && ty2 == LK_TT_STRUCT) {
-                lk_thrift_read_struct_begin(t);
+        while (lk_tc_next(t, &id2, &ty2)) {
+            if (id == 8 && id2 == 1)
+                e->ts_utc = (int)lk_tc_read_int(t, ty2);
+            else if (id == 8 && id2 == 2 && ty2 == LK_TC_STRUCT) {
+                lk_tc_enter(t);
                 int16_t id3;
                 int ty3;
-                while (lk_thrift_read_field(t, &id3, &ty3) == 0 && ty3 != LK_TT_STOP) {
+                while (lk_tc_next(t, &id3, &ty3)) {
                     e->ts_unit = id3;
-                    lk_thrift_skip(t, ty3);
+                    lk_tc_skip(t, ty3);
                 }
-                lk_thrift_read_struct_end(t);
-            } else if (id == 5 && id2 == 1 && ty2 == LK_TT_I32) {
-                e->scale = lk_thrift_read_i32(t);
-            } else if (id == 5 && id2 == 2 && ty2 == LK_TT_I32) {
-                e->precision = lk_thrift_read_i32(t);
-            } else {
-                lk_thrift_skip(t, ty2);
-            }
+                lk_tc_leave(t);
+            } else if (id == 10 && id2 == 1)
+                e->int_bits = (int)lk_tc_read_int(t, ty2);
+            else if (id == 10 && id2 == 2)
+                e->int_signed = (int)lk_tc_read_int(t, ty2);
+            else if (id == 5 && id2 == 1)
+                e->dec_scale = (int)lk_tc_read_int(t, ty2);
+            else if (id == 5 && id2 == 2)
+                e->dec_precision = (int)lk_tc_read_int(t, ty2);
+            else
+                lk_tc_skip(t, ty2);
         }
-        lk_thrift_read_struct_end(t);
+        lk_tc_leave(t);
     }
-    lk_thrift_read_struct_end(t);
+    lk_tc_leave(t);
 }
 
-static void read_selem(lk_thrift_reader *t, selem *e)
+static void parse_elem(lk_tc_r *t, pq_elem *e)
 {
     memset(e, 0, sizeof *e);
-    e->type = -1;
     e->converted = -1;
-    e->repetition = PQ_REQUIRED;
-    lk_thrift_read_struct_begin(t);
     int16_t id;
     int ty;
-    while (lk_thrift_read_field(t, &id, &ty) == 0 && ty != LK_TT_STOP) {
+    lk_tc_enter(t);
+    while (lk_tc_next(t, &id, &ty)) {
         switch (id) {
-        case 1: e->type = lk_thrift_read_i32(t); break;
-        case 2: e->type_length = lk_thrift_read_i32(t); break;
-        case 3: e->repetition = lk_thrift_read_i32(t); break;
-        case 4: e->name = lk_thrift_read_binary(t, &e->name_n); break;
-        case 5: e->num_children = lk_thrift_read_i32(t); break;
-        case 6: e->converted = lk_thrift_read_i32(t); break;
-        case 7: e->scale = lk_thrift_read_i32(t); break;
-        case 8: e->precision = lk_thrift_read_i32(t); break;
+        case 1: e->type = (int)lk_tc_read_int(t, ty); e->has_type = 1; break;
+        case 2: e->type_length = (int)lk_tc_read_int(t, ty); break;
+        case 3: e->repetition = (int)lk_tc_read_int(t, ty); e->has_rep = 1; break;
+        case 4:
+            if (ty == LK_TC_BINARY)
+                rd_name(t, e->name, sizeof e->name);
+            else
+                lk_tc_skip(t, ty);
+            break;
+        case 5: e->num_children = (int)lk_tc_read_int(t, ty); break;
+        case 6: e->converted = (int)lk_tc_read_int(t, ty); break;
+        case 7: e->scale = (int)lk_tc_read_int(t, ty); break;
+        case 8: e->precision = (int)lk_tc_read_int(t, ty); break;
         case 10:
-            if (ty == LK_TT_STRUCT) {
-                read_logical(t, e);
-                break;
-            }
-            /* fallthrough */
-        default: lk_thrift_skip(t, ty);
+            if (ty == LK_TC_STRUCT)
+                parse_logical(t, e);
+            else
+                lk_tc_skip(t, ty);
+            break;
+        default: lk_tc_skip(t, ty);
         }
     }
-    lk_thrift_read_struct_end(t);
+    lk_tc_leave(t);
 }
 
-typedef struct build {
+static void parse_colmeta(lk_tc_r *t, pq_chunk *c)
+{
+    int16_t id;
+    int ty;
+    lk_tc_enter(t);
+    while (lk_tc_next(t, &id, &ty)) {
+        switch (id) {
+        case 1: c->type = (int)lk_tc_read_int(t, ty); break;
+        case 4: c->codec = (int)lk_tc_read_int(t, ty); break;
+        case 5: c->num_values = lk_tc_read_int(t, ty); break;
+        case 7: c->total_comp = lk_tc_read_int(t, ty); break;
+        case 9: c->data_off = lk_tc_read_int(t, ty); break;
+        case 11: c->dict_off = lk_tc_read_int(t, ty); break;
+        default: lk_tc_skip(t, ty);
+        }
+    }
+    lk_tc_leave(t);
+}
+
+static int parse_rg(lk_tc_r *t, pq_rg *g, int ncols)
+{
+    int16_t id;
+    int ty;
+    int got = -1;
+    lk_tc_enter(t);
+    while (lk_tc_next(t, &id, &ty)) {
+        if (id == 1 && ty == LK_TC_LIST) {
+            int et;
+            uint32_t n = lk_tc_read_list(t, &et);
+            if (t->err || et != LK_TC_STRUCT || (int)n != ncols || g->cols) {
+                t->err = 1;
+                break;
+            }
+            g->cols = calloc(n ? n : 1, sizeof *g->cols);
+            if (!g->cols)
+                abort();
+            for (uint32_t i = 0; i < n && !t->err; i++) {
+                int16_t id2;
+                int ty2;
+                lk_tc_enter(t);
+                while (lk_tc_next(t, &id2, &ty2)) {
+                    if (id2 == 3 && ty2 == LK_TC_STRUCT)
+                        parse_colmeta(t, &g->cols[i]);
+                    else
+                        lk_tc_skip(t, ty2);
+                }
+                lk_tc_leave(t);
+            }
+            got = (int)n;
+        } else if (id == 3)
+            g->num_rows = lk_tc_read_int(t, ty);
+        else
+            lk_tc_skip(t, ty);
+    }
+    lk_tc_leave(t);
+    return got == ncols ? 0 : -1;
+}
+
+/* ---- schema conversion ---- */
+
+typedef struct conv {
     lk_pq_reader *r;
-    selem *el;
-    int nel, pos;
-    pnode path[MAX_DEPTH];
-    int depth, def, rep, top;
-    lk_error *err;
-    int bad;
-} build;
+    int pos;
+    int err;
+    pq_leafsrc *src;
+    int nsrc, capsrc;
+} conv;
 
-static void name_of(const selem *e, char *out, size_t cap)
+enum { CT_UTF8 = 0, CT_MAP = 1, CT_MAP_KV = 2, CT_LIST = 3, CT_ENUM = 4, CT_DECIMAL = 5,
+       CT_DATE = 6, CT_TS_MILLIS = 9, CT_TS_MICROS = 10, CT_UINT8 = 11, CT_UINT16 = 12,
+       CT_UINT32 = 13, CT_UINT64 = 14, CT_INT8 = 15, CT_INT16 = 16, CT_JSON = 19 };
+
+static void add_src(conv *c, const pq_elem *e)
 {
-    size_t n = e->name_n < cap - 1 ? e->name_n : cap - 1;
-    memcpy(out, e->name ? (const char *)e->name : "", n);
-    out[n] = '\0';
+    if (c->nsrc == c->capsrc) {
+        c->capsrc = c->capsrc ? c->capsrc * 2 : 16;
+        c->src = realloc(c->src, sizeof *c->src * (size_t)c->capsrc);
+        if (!c->src)
+            abort();
+    }
+    pq_leafsrc *s = &c->src[c->nsrc++];
+    s->phys = e->type;
+    s->type_length = e->type_length;
+    s->ts_unit = 0;
+    if (e->logical == 8)
+        s->ts_unit = e->ts_unit;
+    else if (e->converted == CT_TS_MILLIS)
+        s->ts_unit = 1;
+    else if (e->converted == CT_TS_MICROS)
+        s->ts_unit = 2;
 }
 
-/* Maps a primitive element to an lk type and a value conversion. */
-static int leaf_type(const selem *e, lk_field *f, int *conv)
+static int prim_type(const pq_elem *e, int *prec, int *scale)
 {
-    *conv = 0;
-    f->precision = e->precision;
-    f->scale = e->scale;
-    int dec = e->converted == PQ_CT_DECIMAL || e->lt == 5;
+    int dec = e->converted == CT_DECIMAL || e->logical == 5;
+    if (dec) {
+        *prec = e->logical == 5 ? e->dec_precision : e->precision;
+        *scale = e->logical == 5 ? e->dec_scale : e->scale;
+        if (*prec <= 0 || *prec > 38 || *scale < 0 || *scale > *prec)
+            return -1;
+    }
     switch (e->type) {
-    case PQ_BOOLEAN: f->type = LK_TYPE_BOOLEAN; return 0;
+    case PQ_BOOLEAN: return LK_TYPE_BOOLEAN;
     case PQ_INT32:
-        if (dec) {
-            f->type = LK_TYPE_DECIMAL;
-            *conv = 1;
-        } else if (e->converted == PQ_CT_DATE || e->lt == 6) {
-            f->type = LK_TYPE_DATE;
-        } else if (e->converted == PQ_CT_INT_8) {
-            f->type = LK_TYPE_BYTE;
-            *conv = 6;
-        } else if (e->converted == PQ_CT_INT_16) {
-            f->type = LK_TYPE_SHORT;
-            *conv = 7;
-        } else {
-            f->type = LK_TYPE_INTEGER;
-        }
-        return 0;
+        if (dec)
+            return LK_TYPE_DECIMAL;
+        if (e->converted == CT_DATE || e->logical == 6)
+            return LK_TYPE_DATE;
+        if (e->converted == CT_INT8 || (e->logical == 10 && e->int_bits == 8 && e->int_signed))
+            return LK_TYPE_BYTE;
+        if (e->converted == CT_INT16 || (e->logical == 10 && e->int_bits == 16 && e->int_signed))
+            return LK_TYPE_SHORT;
+        if (e->converted == CT_UINT32 || (e->logical == 10 && e->int_bits == 32 && !e->int_signed))
+            return LK_TYPE_LONG;
+        return LK_TYPE_INTEGER;
     case PQ_INT64:
-        if (dec) {
-            f->type = LK_TYPE_DECIMAL;
-        } else if (e->lt == 8 || e->converted == PQ_CT_TIMESTAMP_MICROS ||
-                   e->converted == PQ_CT_TIMESTAMP_MILLIS) {
-            int utc = e->lt == 8 ? e->ts_utc : 1;
-            f->type = utc ? LK_TYPE_TIMESTAMP : LK_TYPE_TIMESTAMP_NTZ;
-            int unit = e->lt == 8 ? e->ts_unit : e->converted == PQ_CT_TIMESTAMP_MILLIS ? 1 : 2;
-            *conv = unit == 1 ? 2 : unit == 3 ? 3 : 0;
-        } else {
-            f->type = LK_TYPE_LONG;
-        }
-        return 0;
-    case PQ_INT96: f->type = LK_TYPE_TIMESTAMP; *conv = 4; return 0;
-    case PQ_FLOAT: f->type = LK_TYPE_FLOAT; return 0;
-    case PQ_DOUBLE: f->type = LK_TYPE_DOUBLE; return 0;
+        if (dec)
+            return LK_TYPE_DECIMAL;
+        if (e->logical == 8)
+            return e->ts_utc ? LK_TYPE_TIMESTAMP : LK_TYPE_TIMESTAMP_NTZ;
+        if (e->converted == CT_TS_MILLIS || e->converted == CT_TS_MICROS)
+            return LK_TYPE_TIMESTAMP;
+        return LK_TYPE_LONG;
+    case PQ_INT96: return LK_TYPE_TIMESTAMP;
+    case PQ_FLOAT: return LK_TYPE_FLOAT;
+    case PQ_DOUBLE: return LK_TYPE_DOUBLE;
     case PQ_BYTE_ARRAY:
+        if (dec)
+            return LK_TYPE_DECIMAL;
+        if (e->converted == CT_UTF8 || e->converted == CT_ENUM || e->converted == CT_JSON ||
+            e->logical == 1 || e->logical == 4 || e->logical == 12)
+            return LK_TYPE_STRING;
+        return LK_TYPE_BINARY;
     case PQ_FLBA:
-        if (dec) {
-            if (e->precision < 1 || e->precision > 38)
-                return -1;
-            f->type = LK_TYPE_DECIMAL;
-            *conv = 5;
-        } else if (e->type == PQ_BYTE_ARRAY &&
-                   (e->converted == PQ_CT_UTF8 || e->lt == 1 || e->converted == 4 /*ENUM*/ ||
-                    e->lt == 4 || e->converted == 19 || e->lt == 12)) {
-            f->type = LK_TYPE_STRING;
-        } else {
-            f->type = LK_TYPE_BINARY;
-        }
-        return 0;
+        if (e->type_length <= 0 || e->type_length > (1 << 20))
+            return -1;
+        if (dec)
+            return e->type_length <= 16 ? LK_TYPE_DECIMAL : -1;
+        return LK_TYPE_BINARY;
     default: return -1;
     }
 }
 
-static void add_leaf(build *b, lk_field *f, int ptype, int type_length, int conv)
+static void conv_node(conv *c, lk_schema *s, lk_field *parent, int depth);
+
+/* Adds the element at c->pos as a field named name (or the element's name). */
+static lk_field *add_field(lk_schema *s, lk_field *parent, const char *name, lk_type t, int nullable)
 {
-    lk_pq_reader *r = b->r;
-    r->leaves = realloc(r->leaves, sizeof(pleaf) * (size_t)(r->nleaves + 1));
-    if (!r->leaves)
-        abort();
-    pleaf *l = &r->leaves[r->nleaves++];
-    memset(l, 0, sizeof *l);
-    l->top = b->top;
-    l->depth = b->depth;
-    memcpy(l->path, b->path, sizeof l->path);
-    l->max_def = b->def;
-    l->max_rep = b->rep;
-    l->ptype = ptype;
-    l->type_length = type_length;
-    l->conv = conv;
-    (void)f;
+    return parent ? lk_field_add_child(parent, name, t, nullable) : lk_schema_add(s, name, t, nullable);
 }
 
-/* Builds field f (already added to its parent) from element b->el[b->pos]. */
-static void walk(build *b, lk_field *f);
-
-static void push(build *b, nkind k, int def, int elem_def, int rep, int child)
+static void conv_children(conv *c, lk_schema *s, lk_field *f, int n, int depth)
 {
-    if (b->depth >= MAX_DEPTH) {
-        b->bad = 1;
+    for (int i = 0; i < n && !c->err; i++)
+        conv_node(c, s, f, depth + 1);
+}
+
+/* The list element: e is the repeated child of a LIST group. */
+static void conv_list_elem(conv *c, lk_schema *s, lk_field *list, const char *listname, int depth)
+{
+    lk_pq_reader *r = c->r;
+    const pq_elem *g = &r->elems[c->pos];
+    if (g->repetition != 2) {
+        c->err = 1;
         return;
     }
-    pnode *n = &b->path[b->depth++];
-    n->kind = k;
-    n->def = def;
-    n->elem_def = elem_def;
-    n->rep = rep;
-    n->child = child;
-}
-
-static void walk_children(build *b, lk_field *f, int n)
-{
-    for (int i = 0; i < n && !b->bad; i++) {
-        if (b->pos >= b->nel) {
-            b->bad = 1;
+    int three = g->num_children == 1 && strcmp(g->name, "array") != 0;
+    char tuple[300];
+    snprintf(tuple, sizeof tuple, "%s_tuple", listname);
+    if (three && !strcmp(g->name, tuple))
+        three = 0;
+    if (!g->has_type && three) {
+        c->pos++;
+        conv_node(c, s, list, depth + 1);
+        if (!c->err && list->n_children == 1) {
+            free(list->children[0].name);
+            list->children[0].name = strdup("element");
+            if (!list->children[0].name)
+                abort();
+        }
+        return;
+    }
+    /* legacy 2-level: the repeated node itself is the (required) element */
+    c->pos++;
+    if (g->has_type) {
+        int p = 0, sc = 0;
+        int t = prim_type(g, &p, &sc);
+        if (t < 0) {
+            c->err = 1;
             return;
         }
-        const selem *c = &b->el[b->pos];
-        char name[512];
-        name_of(c, name, sizeof name);
-        lk_field *cf = lk_field_add_child(f, name, LK_TYPE_STRING, c->repetition != PQ_REQUIRED);
-        b->path[b->depth - 1].child = i;
-        walk(b, cf);
-    }
-}
-
-static void walk(build *b, lk_field *f)
-{
-    if (b->bad || b->pos >= b->nel) {
-        b->bad = 1;
+        lk_field *el = lk_field_add_child(list, "element", (lk_type)t, 0);
+        el->precision = p;
+        el->scale = sc;
+        add_src(c, g);
         return;
     }
-    const selem *e = &b->el[b->pos++];
-    int save_def = b->def, save_rep = b->rep, save_depth = b->depth;
-    if (e->repetition == PQ_OPTIONAL)
-        b->def++;
-    int is_group = e->num_children > 0 || e->type < 0;
-    if (e->repetition == PQ_REPEATED) {
-        /* a bare repeated field: a list of it (legacy layout) */
-        f->type = LK_TYPE_ARRAY;
-        f->nullable = 0;
-        b->def++;
-        b->rep++;
-        push(b, N_LIST, b->def - 1, b->def, b->rep, 0);
-        lk_field *el = lk_field_add_child(f, "element", LK_TYPE_STRING, 0);
-        if (is_group) {
-            el->type = LK_TYPE_STRUCT;
-            push(b, N_STRUCT, b->def, 0, 0, 0);
-            walk_children(b, el, e->num_children);
-        } else {
-            push(b, N_LEAF, b->def, 0, 0, 0);
-            int conv;
-            if (leaf_type(e, el, &conv))
-                b->bad = 1;
-            else
-                add_leaf(b, el, e->type, e->type_length, conv);
-        }
-    } else if (is_group && (e->converted == PQ_CT_LIST || e->lt == 3) && e->num_children == 1 &&
-               b->pos < b->nel && b->el[b->pos].repetition == PQ_REPEATED) {
-        f->type = LK_TYPE_ARRAY;
-        const selem *rg = &b->el[b->pos];
-        int present = b->def;
-        b->def++;
-        b->rep++;
-        push(b, N_LIST, present, b->def, b->rep, 0);
-        int rg_group = rg->num_children > 0 || rg->type < 0;
-        char rn[64];
-        name_of(rg, rn, sizeof rn);
-        int three_level = rg_group && rg->num_children == 1 && strcmp(rn, "array") &&
-                          strcmp(rn, "tuple") && !(strlen(rn) > 6 && !strcmp(rn + strlen(rn) - 6, "_tuple"));
-        if (three_level) {
-            b->pos++;
-            const selem *el = &b->el[b->pos];
-            lk_field *ef = lk_field_add_child(f, "element", LK_TYPE_STRING,
-                                              el->repetition != PQ_REQUIRED);
-            walk(b, ef);
-        } else {
-            /* 2-level: the repeated element is the element itself */
-            b->pos++;
-            lk_field *ef = lk_field_add_child(f, "element", LK_TYPE_STRING, 0);
-            if (rg_group) {
-                ef->type = LK_TYPE_STRUCT;
-                push(b, N_STRUCT, b->def, 0, 0, 0);
-                walk_children(b, ef, rg->num_children);
-            } else {
-                push(b, N_LEAF, b->def, 0, 0, 0);
-                int conv;
-                if (leaf_type(rg, ef, &conv))
-                    b->bad = 1;
-                else
-                    add_leaf(b, ef, rg->type, rg->type_length, conv);
-            }
-        }
-    } else if (is_group && (e->converted == PQ_CT_MAP || e->converted == PQ_CT_MAP_KEY_VALUE ||
-                            e->lt == 2) &&
-               e->num_children == 1 && b->pos < b->nel &&
-               b->el[b->pos].repetition == PQ_REPEATED && b->el[b->pos].num_children == 2) {
-        f->type = LK_TYPE_MAP;
-        int present = b->def;
-        b->def++;
-        b->rep++;
-        push(b, N_LIST, present, b->def, b->rep, 0);
-        b->pos++;
-        for (int i = 0; i < 2 && !b->bad; i++) {
-            const selem *c = &b->el[b->pos];
-            lk_field *cf = lk_field_add_child(f, i ? "value" : "key", LK_TYPE_STRING,
-                                              i ? c->repetition != PQ_REQUIRED : 0);
-            b->path[b->depth - 1].child = i;
-            walk(b, cf);
-        }
-    } else if (is_group) {
-        f->type = LK_TYPE_STRUCT;
-        push(b, N_STRUCT, b->def, 0, 0, 0);
-        walk_children(b, f, e->num_children);
-    } else {
-        push(b, N_LEAF, b->def, 0, 0, 0);
-        int conv;
-        if (leaf_type(e, f, &conv))
-            b->bad = 1;
-        else
-            add_leaf(b, f, e->type, e->type_length, conv);
-    }
-    b->def = save_def;
-    b->rep = save_rep;
-    b->depth = save_depth;
+    lk_field *el = lk_field_add_child(list, "element", LK_TYPE_STRUCT, 0);
+    conv_children(c, s, el, g->num_children, depth);
+    (void)el;
 }
 
-static int parse_footer(lk_pq_reader *r, const uint8_t *p, size_t n, int64_t off, lk_error *err)
+static void conv_node(conv *c, lk_schema *s, lk_field *parent, int depth)
 {
-    lk_thrift_reader t;
-    lk_thrift_reader_init(&t, p, n);
-    selem *el = NULL;
-    int nel = 0;
-    lk_thrift_read_struct_begin(&t);
+    lk_pq_reader *r = c->r;
+    if (depth > 30 || c->pos >= r->n_elems) {
+        c->err = 1;
+        return;
+    }
+    const pq_elem *e = &r->elems[c->pos];
+    int nullable = e->repetition == 1;
+    if (e->repetition == 2) { /* bare repeated field: unsupported legacy layout */
+        c->err = 1;
+        return;
+    }
+    if (e->has_type) {
+        int p = 0, sc = 0;
+        int t = prim_type(e, &p, &sc);
+        if (t < 0) {
+            c->err = 1;
+            return;
+        }
+        lk_field *f = add_field(s, parent, e->name, (lk_type)t, nullable);
+        f->precision = p;
+        f->scale = sc;
+        add_src(c, e);
+        c->pos++;
+        return;
+    }
+    if (e->num_children <= 0 || e->num_children > r->n_elems - c->pos - 1) {
+        c->err = 1;
+        return;
+    }
+    int is_list = e->converted == CT_LIST || e->logical == 3;
+    int is_map = e->converted == CT_MAP || e->converted == CT_MAP_KV || e->logical == 2;
+    if (is_list) {
+        if (e->num_children != 1) {
+            c->err = 1;
+            return;
+        }
+        lk_field *f = add_field(s, parent, e->name, LK_TYPE_ARRAY, nullable);
+        char name[256];
+        snprintf(name, sizeof name, "%s", e->name);
+        c->pos++;
+        conv_list_elem(c, s, f, name, depth);
+        return;
+    }
+    if (is_map) {
+        c->pos++;
+        const pq_elem *kv = &r->elems[c->pos];
+        if (e->num_children != 1 || kv->has_type || kv->repetition != 2 || kv->num_children < 1 ||
+            kv->num_children > 2) {
+            c->err = 1;
+            return;
+        }
+        lk_field *f = add_field(s, parent, e->name, LK_TYPE_MAP, nullable);
+        int nkv = kv->num_children;
+        c->pos++;
+        conv_children(c, s, f, nkv, depth);
+        if (c->err || f->n_children != 2 || f->children[0].nullable) {
+            c->err = 1;
+            return;
+        }
+        free(f->children[0].name);
+        f->children[0].name = strdup("key");
+        free(f->children[1].name);
+        f->children[1].name = strdup("value");
+        if (!f->children[0].name || !f->children[1].name)
+            abort();
+        return;
+    }
+    lk_field *f = add_field(s, parent, e->name, LK_TYPE_STRUCT, nullable);
+    c->pos++;
+    conv_children(c, s, f, e->num_children, depth);
+}
+
+/* ---- open ---- */
+
+void lk_pq_reader_destroy(lk_pq_reader **rp)
+{
+    lk_pq_reader *r = *rp;
+    if (!r)
+        return;
+    if (r->map)
+        munmap((void *)r->map, r->size);
+    free(r->elems);
+    for (int i = 0; i < r->n_rgs; i++)
+        free(r->rgs[i].cols);
+    free(r->rgs);
+    lk_schema_destroy(&r->schema);
+    lk_schema_destroy(&r->proj);
+    free(r->leaves);
+    free(r->pleaves);
+    free(r->pcols);
+    free(r->src);
+    free(r->top_first_leaf);
+    lk_buf *bufs[] = {&r->page, &r->levels_tmp, &r->rep, &r->def, &r->vals, &r->offs,
+                      &r->data, &r->dvals, &r->doffs, &r->ddata, &r->idx};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        lk_buf_free(bufs[i]);
+    ZSTD_freeDCtx(r->zd);
+    free(r);
+    *rp = NULL;
+}
+
+static int parse_footer(lk_pq_reader *r, lk_error *err)
+{
+    if (r->size < 12 || memcmp(r->map, "PAR1", 4) || memcmp(r->map + r->size - 4, "PAR1", 4))
+        return fmt_err(r, err, 0, "no PAR1 magic");
+    uint32_t flen;
+    memcpy(&flen, r->map + r->size - 8, 4);
+    if ((uint64_t)flen > r->size - 12)
+        return fmt_err(r, err, r->size - 8, "footer length beyond the file");
+    size_t fstart = r->size - 8 - flen;
+    lk_tc_r t;
+    lk_tc_r_init(&t, r->map + fstart, flen);
     int16_t id;
     int ty;
-    const uint8_t *rg_start = NULL;
-    size_t rg_len = 0;
-    while (lk_thrift_read_field(&t, &id, &ty) == 0 && ty != LK_TT_STOP) {
-        if (id == 2 && ty == LK_TT_LIST) {
+    int got_schema = 0;
+    /* schema first; row groups need the leaf count, so remember where they are */
+    const uint8_t *rg_at = NULL;
+    int16_t rg_last = 0;
+    while (lk_tc_next(&t, &id, &ty)) {
+        if (id == 2 && ty == LK_TC_LIST && !got_schema) {
             int et;
-            uint32_t cnt = lk_thrift_read_list(&t, &et);
-            el = calloc(cnt ? cnt : 1, sizeof *el);
-            if (!el)
+            uint32_t n = lk_tc_read_list(&t, &et);
+            if (t.err || et != LK_TC_STRUCT || n < 1)
+                break;
+            r->elems = calloc(n, sizeof *r->elems);
+            if (!r->elems)
                 abort();
-            for (uint32_t i = 0; i < cnt && !t.err; i++)
-                read_selem(&t, &el[nel++]);
-        } else if (id == 3 && ty == LK_TT_I64) {
-            r->num_rows = lk_thrift_read_i64(&t);
-        } else if (id == 4 && ty == LK_TT_LIST) {
-            rg_start = t.p;
-            lk_thrift_skip(&t, ty);
-            rg_len = (size_t)(t.p - rg_start);
-        } else if (id == 6 && ty == LK_TT_BINARY) {
-            size_t cn;
-            const uint8_t *cb = lk_thrift_read_binary(&t, &cn);
-            snprintf(r->created_by, sizeof r->created_by, "%.*s", (int)cn, cb ? (const char *)cb : "");
-        } else {
-            lk_thrift_skip(&t, ty);
-        }
+            r->n_elems = (int)n;
+            for (uint32_t i = 0; i < n && !t.err; i++)
+                parse_elem(&t, &r->elems[i]);
+            got_schema = 1;
+        } else if (id == 3)
+            r->num_rows = lk_tc_read_int(&t, ty);
+        else if (id == 4 && ty == LK_TC_LIST && !rg_at) {
+            rg_at = t.p;
+            rg_last = id;
+            lk_tc_skip(&t, ty);
+        } else if (id == 6 && ty == LK_TC_BINARY)
+            rd_name(&t, r->created_by, sizeof r->created_by);
+        else
+            lk_tc_skip(&t, ty);
     }
-    if (t.err || nel < 1) {
-        free(el);
-        return fmt_err(r, err, off + (int64_t)lk_thrift_offset(&t), "unreadable file metadata");
-    }
+    if (t.err || !got_schema)
+        return fmt_err(r, err, fstart + lk_tc_offset(&t), "bad FileMetaData");
+    (void)rg_last;
     /* schema */
+    conv c;
+    memset(&c, 0, sizeof c);
+    c.r = r;
     r->schema = lk_schema_new();
-    build b = {r, el, nel, 1, {{0}}, 0, 0, 0, 0, err, 0};
-    for (int i = 0; i < el[0].num_children && !b.bad; i++) {
-        if (b.pos >= nel) {
-            b.bad = 1;
-            break;
-        }
-        char name[512];
-        name_of(&el[b.pos], name, sizeof name);
-        lk_field *f = lk_schema_add(r->schema, name, LK_TYPE_STRING,
-                                    el[b.pos].repetition != PQ_REQUIRED);
-        b.top = i;
-        walk(&b, f);
-    }
-    free(el);
-    if (b.bad)
-        return lk_error_set(err, LK_EUNSUPPORTED, "%s: unsupported or corrupt Parquet schema",
-                            r->path);
-    /* leaf fields and builders (the first leaf under a node builds it) */
-    for (int i = 0; i < r->nleaves; i++) {
-        pleaf *l = &r->leaves[i];
-        const lk_field *f = lk_schema_field(r->schema, l->top);
-        for (int d = 0; d < l->depth; d++) {
-            int first = 1;
-            if (i > 0) {
-                const pleaf *pl = &r->leaves[i - 1];
-                /* same node as the previous leaf down to d? then it built it */
-                int same = pl->top == l->top && pl->depth > d;
-                for (int k = 0; same && k < d; k++)
-                    same = pl->path[k].child == l->path[k].child;
-                first = !same;
-            }
-            l->path[d].builder = first || d == l->depth - 1;
-            if (l->path[d].kind != N_LEAF)
-                f = &f->children[l->path[d].child];
-        }
-        l->field = f;
+    const pq_elem *root = &r->elems[0];
+    if (root->has_type || root->num_children < 0)
+        return fmt_err(r, err, fstart, "bad schema root");
+    c.pos = 1;
+    for (int i = 0; i < root->num_children && !c.err; i++)
+        conv_node(&c, r->schema, NULL, 0);
+    r->src = c.src;
+    if (c.err || c.pos != r->n_elems)
+        return lk_error_set(err, LK_EFORMAT, "%s: unsupported or corrupt parquet schema near element %d",
+                            r->path, c.pos);
+    if (lk_pq_leaves_build(r->schema, &r->leaves, &r->n_leaves) < 0 || r->n_leaves != c.nsrc)
+        return lk_error_set(err, LK_EFORMAT, "%s: parquet schema nesting unsupported", r->path);
+    int nf = lk_schema_nfields(r->schema);
+    r->top_first_leaf = calloc((size_t)nf + 1, sizeof(int));
+    if (!r->top_first_leaf)
+        abort();
+    for (int i = 0, li = 0; i <= nf; i++) {
+        while (li < r->n_leaves && r->leaves[li].top < i)
+            li++;
+        r->top_first_leaf[i] = li;
     }
     /* row groups */
-    if (rg_start) {
-        lk_thrift_reader g;
-        lk_thrift_reader_init(&g, rg_start, rg_len);
+    if (rg_at) {
+        lk_tc_r t2;
+        lk_tc_r_init(&t2, rg_at, (size_t)(t.end - rg_at));
+        t2.base = t.base;
         int et;
-        uint32_t cnt = lk_thrift_read_list(&g, &et);
-        r->nrg = (int)cnt;
-        r->rg_rows = calloc(cnt ? cnt : 1, sizeof(int64_t));
-        r->chunks = calloc((size_t)(cnt ? cnt : 1) * (size_t)(r->nleaves ? r->nleaves : 1),
-                           sizeof(chunk));
-        if (!r->rg_rows || !r->chunks)
+        uint32_t n = lk_tc_read_list(&t2, &et);
+        if (t2.err || et != LK_TC_STRUCT)
+            return fmt_err(r, err, fstart + lk_tc_offset(&t2), "bad row group list");
+        r->rgs = calloc(n ? n : 1, sizeof *r->rgs);
+        if (!r->rgs)
             abort();
-        for (uint32_t k = 0; k < cnt && !g.err; k++) {
-            lk_thrift_read_struct_begin(&g);
-            while (lk_thrift_read_field(&g, &id, &ty) == 0 && ty != LK_TT_STOP) {
-                if (id == 1 && ty == LK_TT_LIST) {
-                    uint32_t nc = lk_thrift_read_list(&g, &et);
-                    if ((int)nc != r->nleaves) {
-                        g.err = 1;
-                        break;
-                    }
-                    for (uint32_t c = 0; c < nc && !g.err; c++) {
-                        chunk *ch = &r->chunks[k * (uint32_t)r->nleaves + c];
-                        int64_t data_off = -1, dict_off = -1;
-                        lk_thrift_read_struct_begin(&g);
-                        int16_t cid;
-                        int cty;
-                        while (lk_thrift_read_field(&g, &cid, &cty) == 0 && cty != LK_TT_STOP) {
-                            if (cid == 3 && cty == LK_TT_STRUCT) {
-                                lk_thrift_read_struct_begin(&g);
-                                int16_t mid;
-                                int mty;
-                                while (lk_thrift_read_field(&g, &mid, &mty) == 0 &&
-                                       mty != LK_TT_STOP) {
-                                    if (mid == 4)
-                                        ch->codec = lk_thrift_read_i32(&g);
-                                    else if (mid == 5)
-                                        ch->num_values = lk_thrift_read_i64(&g);
-                                    else if (mid == 7)
-                                        ch->size = lk_thrift_read_i64(&g);
-                                    else if (mid == 9)
-                                        data_off = lk_thrift_read_i64(&g);
-                                    else if (mid == 11)
-                                        dict_off = lk_thrift_read_i64(&g);
-                                    else
-                                        lk_thrift_skip(&g, mty);
-                                }
-                                lk_thrift_read_struct_end(&g);
-                            } else {
-                                lk_thrift_skip(&g, cty);
-                            }
-                        }
-                        lk_thrift_read_struct_end(&g);
-                        ch->start = dict_off > 0 && dict_off < data_off ? dict_off : data_off;
-                        if (ch->start < 4 || ch->size < 0 ||
-                            ch->start + ch->size > (int64_t)r->size)
-                            g.err = 1;
-                    }
-                } else if (id == 3 && ty == LK_TT_I64) {
-                    r->rg_rows[k] = lk_thrift_read_i64(&g);
-                } else {
-                    lk_thrift_skip(&g, ty);
-                }
-            }
-            lk_thrift_read_struct_end(&g);
+        for (uint32_t i = 0; i < n; i++) {
+            r->n_rgs = (int)i + 1;
+            if (parse_rg(&t2, &r->rgs[i], r->n_leaves) < 0 || t2.err)
+                return fmt_err(r, err, fstart + lk_tc_offset(&t2), "bad RowGroup");
+            if (r->rgs[i].num_rows < 0 || r->rgs[i].num_rows > (int64_t)UINT32_MAX / 2)
+                return fmt_err(r, err, fstart + lk_tc_offset(&t2), "bad row count");
         }
-        if (g.err)
-            return fmt_err(r, err, off, "unreadable row group metadata");
     }
     return 0;
 }
 
 int lk_pq_reader_open(const char *path, lk_pq_reader **out, lk_error *err)
 {
+    *out = NULL;
     lk_pq_reader *r = calloc(1, sizeof *r);
     if (!r)
         abort();
     snprintf(r->path, sizeof r->path, "%s", path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        int rc = lk_error_errno(err, -errno, "cannot open '%s'", path);
+        int rc = lk_error_errno(err, -errno, "open %s", path);
         free(r);
         return rc;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size < 12) {
+    if (fstat(fd, &st) < 0) {
+        int rc = lk_error_errno(err, -errno, "stat %s", path);
         close(fd);
-        free(r);
-        return lk_error_set(err, LK_EFORMAT, "%s: too short to be a Parquet file", path);
-    }
-    r->size = (size_t)st.st_size;
-    void *m = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED) {
-        int rc = lk_error_errno(err, -errno, "cannot map '%s'", path);
         free(r);
         return rc;
     }
-    r->map = m;
-    const uint8_t *p = r->map;
-    uint32_t flen;
-    memcpy(&flen, p + r->size - 8, 4);
-    int rc = 0;
-    if (memcmp(p, "PAR1", 4) || memcmp(p + r->size - 4, "PAR1", 4))
-        rc = memcmp(p + r->size - 4, "PARE", 4) == 0
-                 ? lk_error_set(err, LK_EUNSUPPORTED, "%s: encrypted Parquet files are not "
-                                                      "supported", path)
-                 : fmt_err(r, err, 0, "no PAR1 magic");
-    else if ((size_t)flen + 12 > r->size)
-        rc = fmt_err(r, err, (int64_t)r->size - 8, "footer length beyond the file");
-    else
-        rc = parse_footer(r, p + r->size - 8 - flen, flen, (int64_t)(r->size - 8 - flen), err);
-    if (rc) {
+    r->size = (size_t)st.st_size;
+    if (r->size >= 12) {
+        void *m = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
+            int rc = lk_error_errno(err, -errno, "mmap %s", path);
+            close(fd);
+            free(r);
+            return rc;
+        }
+        r->map = m;
+    }
+    close(fd);
+    r->zd = ZSTD_createDCtx();
+    int rc = r->map ? parse_footer(r, err) : fmt_err(r, err, 0, "file too small");
+    if (rc < 0) {
         lk_pq_reader_destroy(&r);
         return rc;
     }
     *out = r;
     return 0;
-}
-
-void lk_pq_reader_destroy(lk_pq_reader **rp)
-{
-    if (!rp || !*rp)
-        return;
-    lk_pq_reader *r = *rp;
-    if (r->map)
-        munmap((void *)r->map, r->size);
-    lk_schema_destroy(&r->schema);
-    free(r->leaves);
-    free(r->rg_rows);
-    free(r->chunks);
-    free(r->def);
-    free(r->rep);
-    free(r->proj);
-    lk_buf_free(&r->page);
-    lk_buf_free(&r->vals);
-    free(r);
-    *rp = NULL;
 }
 
 const lk_schema *lk_pq_reader_schema(const lk_pq_reader *r)
@@ -614,7 +632,7 @@ int64_t lk_pq_reader_num_rows(const lk_pq_reader *r)
 
 int lk_pq_reader_num_row_groups(const lk_pq_reader *r)
 {
-    return r->nrg;
+    return r->n_rgs;
 }
 
 const char *lk_pq_reader_created_by(const lk_pq_reader *r)
@@ -622,435 +640,830 @@ const char *lk_pq_reader_created_by(const lk_pq_reader *r)
     return r->created_by;
 }
 
-/* ---- values ---- */
+/* ---- decoding ---- */
 
-/* A decoded value source: PLAIN bytes, or dictionary indices. */
-typedef struct vsrc {
-    const uint8_t *p, *end; /* PLAIN */
-    lk_col *dict;           /* dictionary column (leaf type), or NULL */
-    uint32_t *idx;
-    size_t nidx, pos;
-} vsrc;
-
-static int64_t int96_to_us(const uint8_t *p)
+/* RLE/bit-packed hybrid into out[0..count). -1 when the input runs out. */
+static int rle_decode(const uint8_t *p, size_t n, int bw, uint32_t *out, size_t count)
 {
-    int64_t nanos;
-    int32_t jd;
-    memcpy(&nanos, p, 8);
-    memcpy(&jd, p + 8, 4);
-    return ((int64_t)jd - 2440588) * 86400000000LL + nanos / 1000;
-}
-
-/* Appends a big-endian two's complement decimal of n bytes (<= 16) to c:
-   as int64 for precision <= 18, else as 16 sign-extended bytes. */
-static int append_decimal(lk_col *c, const uint8_t *v, size_t n)
-{
-    uint8_t be[16];
-    if (n > 16)
-        return -1;
-    memset(be, n && (v[0] & 0x80) ? 0xff : 0, 16);
-    memcpy(be + 16 - n, v, n);
-    if (c->elem_size == 8) {
-        int64_t x = 0;
-        for (int k = 8; k < 16; k++)
-            x = (int64_t)((uint64_t)x << 8 | be[k]);
-        lk_col_append_i64(c, x);
-    } else {
-        lk_col_append_fixed(c, be);
+    size_t o = 0, i = 0;
+    int vbytes = (bw + 7) / 8;
+    uint64_t mask = bw >= 32 ? 0xffffffffu : ((1ull << bw) - 1);
+    while (o < count) {
+        uint64_t h = 0;
+        int shift = 0;
+        for (;;) {
+            if (i >= n || shift > 35)
+                return -1;
+            uint8_t c = p[i++];
+            h |= (uint64_t)(c & 0x7f) << shift;
+            shift += 7;
+            if (!(c & 0x80))
+                break;
+        }
+        if (h & 1) {
+            uint64_t groups = h >> 1;
+            uint64_t nbytes = groups * (uint64_t)bw;
+            if (groups == 0 || nbytes > n - i)
+                return -1;
+            uint64_t nv = groups * 8;
+            const uint8_t *q = p + i;
+            for (uint64_t k = 0; k < nv && o < count; k++) {
+                uint64_t bit = k * (uint64_t)bw;
+                uint64_t v = 0;
+                for (int b = 0; b < bw; b++) {
+                    uint64_t bb = bit + (uint64_t)b;
+                    v |= (uint64_t)((q[bb >> 3] >> (bb & 7)) & 1) << b;
+                }
+                out[o++] = (uint32_t)(v & mask);
+            }
+            i += nbytes;
+        } else {
+            uint64_t run = h >> 1;
+            if ((size_t)vbytes > n - i)
+                return -1;
+            uint32_t v = 0;
+            for (int b = 0; b < vbytes; b++)
+                v |= (uint32_t)p[i + (size_t)b] << (8 * b);
+            i += (size_t)vbytes;
+            if (run == 0)
+                return -1;
+            for (uint64_t k = 0; k < run && o < count; k++)
+                out[o++] = v & (uint32_t)mask;
+        }
     }
     return 0;
 }
 
-/* Appends one PLAIN value from s to c. -1 if the input ends. */
-static int plain_one(const pleaf *l, vsrc *s, lk_col *c, int *bitpos)
+static int decode_levels(lk_pq_reader *r, const uint8_t *p, size_t n, int max, size_t count,
+                         lk_buf *dst)
 {
-    size_t need;
-    switch (l->ptype) {
-    case PQ_BOOLEAN:
-        if (s->p >= s->end)
+    int bw = 0;
+    while (max >> bw)
+        bw++;
+    lk_buf_reset(&r->levels_tmp);
+    lk_buf_grow(&r->levels_tmp, count * 4 + 4);
+    uint32_t *tmp = (uint32_t *)r->levels_tmp.data;
+    if (rle_decode(p, n, bw, tmp, count) < 0)
+        return -1;
+    lk_buf_grow(dst, count + 1);
+    uint8_t *d = (uint8_t *)dst->data + dst->len;
+    for (size_t i = 0; i < count; i++) {
+        if (tmp[i] > (uint32_t)max)
             return -1;
-        lk_col_append_bool(c, (*s->p >> *bitpos) & 1);
-        if (++*bitpos == 8) {
-            *bitpos = 0;
-            s->p++;
+        d[i] = (uint8_t)tmp[i];
+    }
+    dst->len += count;
+    return 0;
+}
+
+static size_t phys_width(const pq_leafsrc *s)
+{
+    switch (s->phys) {
+    case PQ_BOOLEAN: return 1;
+    case PQ_INT32:
+    case PQ_FLOAT: return 4;
+    case PQ_INT64:
+    case PQ_DOUBLE:
+    case PQ_INT96: return 8; /* INT96 is stored converted to micros */
+    case PQ_FLBA: return (size_t)s->type_length;
+    default: return 0;
+    }
+}
+
+static int64_t int96_micros(const uint8_t *p)
+{
+    int64_t nanos;
+    int32_t jday;
+    memcpy(&nanos, p, 8);
+    memcpy(&jday, p + 8, 4);
+    return ((int64_t)jday - 2440588) * 86400000000LL + nanos / 1000;
+}
+
+/* PLAIN values into (vals | offs+data). -1 on overrun. */
+static int decode_plain(const pq_leafsrc *s, const uint8_t *p, size_t n, size_t count,
+                        lk_buf *vals, lk_buf *offs, lk_buf *data)
+{
+    switch (s->phys) {
+    case PQ_BOOLEAN: {
+        if ((count + 7) / 8 > n)
+            return -1;
+        lk_buf_grow(vals, count + 1);
+        uint8_t *d = (uint8_t *)vals->data + vals->len;
+        for (size_t i = 0; i < count; i++)
+            d[i] = (p[i >> 3] >> (i & 7)) & 1;
+        vals->len += count;
+        return 0;
+    }
+    case PQ_INT96: {
+        if (count > n / 12)
+            return -1;
+        lk_buf_grow(vals, count * 8 + 1);
+        for (size_t i = 0; i < count; i++) {
+            int64_t v = int96_micros(p + i * 12);
+            memcpy(vals->data + vals->len, &v, 8);
+            vals->len += 8;
         }
         return 0;
-    case PQ_INT32:
-    case PQ_FLOAT: need = 4; break;
-    case PQ_INT64:
-    case PQ_DOUBLE: need = 8; break;
-    case PQ_INT96: need = 12; break;
-    case PQ_FLBA: need = (size_t)l->type_length; break;
+    }
+    case PQ_BYTE_ARRAY: {
+        size_t i = 0;
+        if (offs->len == 0) {
+            uint32_t z = 0;
+            lk_buf_append(offs, &z, 4);
+        }
+        lk_buf_grow(offs, count * 4 + 1);
+        for (size_t k = 0; k < count; k++) {
+            uint32_t len;
+            if (n - i < 4)
+                return -1;
+            memcpy(&len, p + i, 4);
+            i += 4;
+            if (len > n - i)
+                return -1;
+            if (data->len + len > UINT32_MAX)
+                return -1;
+            lk_buf_append(data, p + i, len);
+            i += len;
+            uint32_t end = (uint32_t)data->len;
+            memcpy(offs->data + offs->len, &end, 4);
+            offs->len += 4;
+        }
+        return 0;
+    }
     default: {
-        uint32_t n;
-        if (s->end - s->p < 4)
+        size_t w = phys_width(s);
+        if (w == 0 || count > n / w)
             return -1;
-        memcpy(&n, s->p, 4);
-        if ((size_t)(s->end - s->p - 4) < n)
+        lk_buf_append(vals, p, count * w);
+        return 0;
+    }
+    }
+}
+
+static int decompress(lk_pq_reader *r, int codec, const uint8_t *p, size_t n, size_t unc,
+                      const uint8_t **outp)
+{
+    if (codec == 0) {
+        if (unc != n)
             return -1;
-        const uint8_t *v = s->p + 4;
-        s->p += 4 + n;
-        if (l->conv == 5)
-            return append_decimal(c, v, n);
-        lk_col_append_bytes(c, v, n);
+        *outp = p;
         return 0;
     }
-    }
-    if ((size_t)(s->end - s->p) < need)
-        return -1;
-    const uint8_t *v = s->p;
-    s->p += need;
-    switch (l->ptype) {
-    case PQ_INT32: {
-        int32_t x;
-        memcpy(&x, v, 4);
-        if (l->conv == 1)
-            lk_col_append_i64(c, x);
-        else if (l->conv == 6) {
-            int8_t b = (int8_t)x;
-            lk_col_append_fixed(c, &b);
-        } else if (l->conv == 7) {
-            int16_t h = (int16_t)x;
-            lk_col_append_fixed(c, &h);
-        } else
-            lk_col_append_i32(c, x);
+    if (unc == 0) { /* an empty (V2) value section */
+        *outp = p;
         return 0;
     }
-    case PQ_INT64: {
-        int64_t x;
-        memcpy(&x, v, 8);
-        lk_col_append_i64(c, l->conv == 2 ? x * 1000 : l->conv == 3 ? x / 1000 : x);
+    lk_buf_reset(&r->page);
+    lk_buf_grow(&r->page, unc + 1);
+    switch (codec) {
+    case 1: {
+        size_t len;
+        if (snappy_uncompressed_length((const char *)p, n, &len) != SNAPPY_OK || len != unc)
+            return -1;
+        if (snappy_uncompress((const char *)p, n, r->page.data, &len) != SNAPPY_OK || len != unc)
+            return -1;
+        break;
+    }
+    case 2: {
+        z_stream z;
+        memset(&z, 0, sizeof z);
+        if (inflateInit2(&z, 15 + 32) != Z_OK)
+            return -1;
+        z.next_in = (Bytef *)p;
+        z.avail_in = (uInt)n;
+        z.next_out = (Bytef *)r->page.data;
+        z.avail_out = (uInt)unc;
+        int rc = inflate(&z, Z_FINISH);
+        /* concatenated gzip members (some writers emit several) */
+        while (rc == Z_STREAM_END && z.avail_in > 0 && z.avail_out > 0 && inflateReset(&z) == Z_OK)
+            rc = inflate(&z, Z_FINISH);
+        size_t got = z.total_out;
+        inflateEnd(&z);
+        if (rc != Z_STREAM_END || got != unc)
+            return -1;
+        break;
+    }
+    case 6: {
+        size_t got = ZSTD_decompressDCtx(r->zd, r->page.data, unc, p, n);
+        if (ZSTD_isError(got) || got != unc)
+            return -1;
+        break;
+    }
+    default: return -2;
+    }
+    *outp = (const uint8_t *)r->page.data;
+    return 0;
+}
+
+/* Appends dictionary entries idx[0..n) to the value buffers. */
+static int apply_dict(lk_pq_reader *r, const pq_leafsrc *s, const uint32_t *idx, size_t n,
+                      size_t dict_n)
+{
+    if (s->phys == PQ_BYTE_ARRAY) {
+        const uint32_t *doff = (const uint32_t *)r->doffs.data;
+        if (r->offs.len == 0) {
+            uint32_t z = 0;
+            lk_buf_append(&r->offs, &z, 4);
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (idx[i] >= dict_n)
+                return -1;
+            uint32_t a = doff[idx[i]], b = doff[idx[i] + 1];
+            if (r->data.len + (b - a) > UINT32_MAX)
+                return -1;
+            lk_buf_append(&r->data, r->ddata.data + a, b - a);
+            uint32_t end = (uint32_t)r->data.len;
+            lk_buf_append(&r->offs, &end, 4);
+        }
         return 0;
     }
-    case PQ_INT96: lk_col_append_i64(c, int96_to_us(v)); return 0;
-    case PQ_FLOAT: {
-        float f;
-        memcpy(&f, v, 4);
-        lk_col_append_f32(c, f);
-        return 0;
+    size_t w = phys_width(s);
+    lk_buf_grow(&r->vals, n * w + 1);
+    for (size_t i = 0; i < n; i++) {
+        if (idx[i] >= dict_n)
+            return -1;
+        memcpy(r->vals.data + r->vals.len, r->dvals.data + (size_t)idx[i] * w, w);
+        r->vals.len += w;
     }
-    case PQ_DOUBLE: {
-        double d;
-        memcpy(&d, v, 8);
-        lk_col_append_f64(c, d);
-        return 0;
-    }
-    case PQ_FLBA:
-        if (l->conv == 5)
-            return append_decimal(c, v, need);
-        lk_col_append_bytes(c, v, need);
-        return 0;
+    return 0;
+}
+
+static int rd_uvar(const uint8_t *p, size_t n, size_t *i, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*i >= n)
+            return -1;
+        uint8_t c = p[(*i)++];
+        x |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *v = x;
+            return 0;
+        }
     }
     return -1;
 }
 
-/* ---- assembly ---- */
-
-typedef struct cursor {
-    lk_col *cols[MAX_DEPTH]; /* the column at each path step */
-} cursor;
-
-/* Appends one level entry (rep r, def d) of leaf l. Steps above `start`
-   already hold the current slot; the step at `start` gets a new slot (a new
-   row, or a new element of the list whose repetition level is r). */
-static int assemble_one(const pleaf *l, cursor *cur, uint32_t r, uint32_t d, vsrc *s, int *bitpos)
+/* DELTA_BINARY_PACKED (INT32/INT64) into vals. */
+static int decode_delta(const pq_leafsrc *s, const uint8_t *p, size_t n, size_t count, lk_buf *vals)
 {
-    int start = 0;
-    if (r > 0) {
-        for (int k = 0; k < l->depth; k++)
-            if (l->path[k].kind == N_LIST && (uint32_t)l->path[k].rep == r) {
-                start = k + 1;
-                break;
-            }
-        if (start == 0)
+    size_t i = 0;
+    uint64_t block, nmini, total, first;
+    if (rd_uvar(p, n, &i, &block) || rd_uvar(p, n, &i, &nmini) || rd_uvar(p, n, &i, &total) ||
+        rd_uvar(p, n, &i, &first))
+        return -1;
+    if (block == 0 || block % 128 || nmini == 0 || block % nmini || (block / nmini) % 32 ||
+        block > (1u << 20) || total < count)
+        return -1;
+    uint64_t per_mini = block / nmini;
+    int64_t cur = (int64_t)(first >> 1) ^ -(int64_t)(first & 1);
+    size_t w = s->phys == PQ_INT32 ? 4 : 8;
+    lk_buf_grow(vals, count * w + 1);
+    size_t got = 0;
+#define PUT(v)                                                                                     \
+    do {                                                                                           \
+        if (w == 4) {                                                                              \
+            int32_t x32 = (int32_t)(v);                                                            \
+            memcpy(vals->data + vals->len, &x32, 4);                                               \
+        } else {                                                                                   \
+            int64_t x64 = (v);                                                                     \
+            memcpy(vals->data + vals->len, &x64, 8);                                               \
+        }                                                                                          \
+        vals->len += w;                                                                            \
+    } while (0)
+    if (count > 0) {
+        PUT(cur);
+        got = 1;
+    }
+    while (got < count) {
+        uint64_t md;
+        if (rd_uvar(p, n, &i, &md) || nmini > n - i)
             return -1;
-    }
-    for (int k = start; k < l->depth; k++) {
-        const pnode *n = &l->path[k];
-        lk_col *c = cur->cols[k];
-        if (n->kind == N_LEAF) {
-            if ((int)d >= l->max_def) {
-                if (s->dict) {
-                    if (s->pos >= s->nidx || s->idx[s->pos] >= s->dict->len)
-                        return -1;
-                    lk_col_append_range(c, s->dict, s->idx[s->pos++], 1);
-                } else if (plain_one(l, s, c, bitpos)) {
-                    return -1;
-                }
-            } else {
-                lk_col_append_null(c);
+        int64_t min_delta = (int64_t)(md >> 1) ^ -(int64_t)(md & 1);
+        const uint8_t *bws = p + i;
+        i += nmini;
+        for (uint64_t m = 0; m < nmini && got < count; m++) {
+            int bw = bws[m];
+            if (bw > 64)
+                return -1;
+            uint64_t nbytes = per_mini * (uint64_t)bw / 8;
+            if (nbytes > n - i)
+                return -1;
+            const uint8_t *q = p + i;
+            for (uint64_t k = 0; k < per_mini && got < count; k++) {
+                uint64_t v = 0, bit = k * (uint64_t)bw;
+                for (int b = 0; b < bw; b++, bit++)
+                    v |= (uint64_t)((q[bit >> 3] >> (bit & 7)) & 1) << b;
+                cur = (int64_t)((uint64_t)cur + (uint64_t)min_delta + v);
+                PUT(cur);
+                got++;
             }
-            break;
+            i += nbytes;
         }
-        if ((int)d < n->def) { /* the node is null */
-            if (n->builder)
-                lk_col_append_null_shallow(c);
-            if (n->kind == N_LIST)
-                break; /* no elements below a null list */
-            continue;  /* a null struct still has a (null) slot in every child */
-        }
-        if (n->kind == N_STRUCT) {
-            if (n->builder)
-                lk_col_append_struct(c);
-            continue;
-        }
-        if (n->builder)
-            lk_col_append_list(c);
-        if ((int)d < n->elem_def)
-            break; /* an empty list */
     }
-    /* the current slot of every list this leaf builds ends at its child's end */
-    for (int k = 0; k < l->depth; k++)
-        if (l->path[k].kind == N_LIST && l->path[k].builder) {
-            lk_col *c = cur->cols[k];
-            if (c->len)
-                c->offsets[c->len] = c->children[l->path[k].child].len;
-        }
+#undef PUT
     return 0;
 }
 
-static int read_leaf(lk_pq_reader *r, int rg, int li, cursor *cur, lk_error *err)
+static int decode_values(lk_pq_reader *r, const pq_leafsrc *s, int enc, const uint8_t *p,
+                         size_t n, size_t count, size_t dict_n, int have_dict)
 {
-    const pleaf *l = &r->leaves[li];
-    const chunk *ch = &r->chunks[rg * r->nleaves + li];
-    const uint8_t *p = r->map + ch->start, *end = p + ch->size;
-    int64_t done = 0;
-    lk_col *dict = NULL;
-    lk_schema *ds = NULL;
-    lk_batch *db = NULL;
-    int rc = 0;
-    while (done < ch->num_values && rc == 0) {
-        int64_t off = p - r->map;
-        lk_thrift_reader t;
-        lk_thrift_reader_init(&t, p, (size_t)(end - p));
-        int type = -1, enc = 0, num = 0, dlen = 0, rlen = 0, v2 = 0, compressed = 1;
-        int32_t usize = -1, csize = -1;
-        lk_thrift_read_struct_begin(&t);
-        int16_t id;
-        int ty;
-        while (lk_thrift_read_field(&t, &id, &ty) == 0 && ty != LK_TT_STOP) {
-            if (id == 1)
-                type = lk_thrift_read_i32(&t);
-            else if (id == 2)
-                usize = lk_thrift_read_i32(&t);
-            else if (id == 3)
-                csize = lk_thrift_read_i32(&t);
-            else if ((id == 5 || id == 7 || id == 8) && ty == LK_TT_STRUCT) {
-                v2 = id == 8;
-                lk_thrift_read_struct_begin(&t);
-                int16_t hid;
-                int hty;
-                while (lk_thrift_read_field(&t, &hid, &hty) == 0 && hty != LK_TT_STOP) {
-                    if (hid == 1)
-                        num = lk_thrift_read_i32(&t);
-                    else if ((id != 8 && hid == 2) || (id == 8 && hid == 4))
-                        enc = lk_thrift_read_i32(&t);
-                    else if (id == 8 && hid == 5)
-                        dlen = lk_thrift_read_i32(&t);
-                    else if (id == 8 && hid == 6)
-                        rlen = lk_thrift_read_i32(&t);
-                    else if (id == 8 && hid == 7)
-                        compressed = hty == LK_TT_TRUE;
-                    else
-                        lk_thrift_skip(&t, hty);
-                }
-                lk_thrift_read_struct_end(&t);
-            } else {
-                lk_thrift_skip(&t, ty);
+    if (enc == 0)
+        return decode_plain(s, p, n, count, &r->vals, &r->offs, &r->data);
+    if (enc == 2 || enc == 8) {
+        if (!have_dict)
+            return -1;
+        if (count == 0)
+            return 0;
+        if (n < 1 || p[0] > 32)
+            return -1;
+        lk_buf_reset(&r->idx);
+        lk_buf_grow(&r->idx, count * 4 + 4);
+        uint32_t *idx = (uint32_t *)r->idx.data;
+        if (rle_decode(p + 1, n - 1, p[0], idx, count) < 0)
+            return -1;
+        return apply_dict(r, s, idx, count, dict_n);
+    }
+    if (enc == 5 && (s->phys == PQ_INT32 || s->phys == PQ_INT64))
+        return decode_delta(s, p, n, count, &r->vals);
+    if (enc == 3 && s->phys == PQ_BOOLEAN) {
+        uint32_t len;
+        if (n < 4)
+            return -1;
+        memcpy(&len, p, 4);
+        if (len > n - 4)
+            return -1;
+        lk_buf_reset(&r->idx);
+        lk_buf_grow(&r->idx, count * 4 + 4);
+        uint32_t *idx = (uint32_t *)r->idx.data;
+        if (rle_decode(p + 4, len, 1, idx, count) < 0)
+            return -1;
+        lk_buf_grow(&r->vals, count + 1);
+        for (size_t i = 0; i < count; i++)
+            r->vals.data[r->vals.len++] = (char)(idx[i] & 1);
+        return 0;
+    }
+    return -2;
+}
+
+typedef struct page_hdr {
+    int type;
+    int64_t unc, comp;
+    int64_t nv;
+    int enc;
+    int64_t v2_def_len, v2_rep_len;
+    int v2_compressed;
+} page_hdr;
+
+static void parse_page_hdr(lk_tc_r *t, page_hdr *h)
+{
+    memset(h, 0, sizeof *h);
+    h->type = -1;
+    h->v2_compressed = 1;
+    int16_t id;
+    int ty;
+    while (lk_tc_next(t, &id, &ty)) {
+        if (id == 1)
+            h->type = (int)lk_tc_read_int(t, ty);
+        else if (id == 2)
+            h->unc = lk_tc_read_int(t, ty);
+        else if (id == 3)
+            h->comp = lk_tc_read_int(t, ty);
+        else if ((id == 5 || id == 7 || id == 8) && ty == LK_TC_STRUCT) {
+            int16_t id2;
+            int ty2;
+            lk_tc_enter(t);
+            while (lk_tc_next(t, &id2, &ty2)) {
+                if (id2 == 1)
+                    h->nv = lk_tc_read_int(t, ty2);
+                else if (id2 == 2 && id != 8)
+                    h->enc = (int)lk_tc_read_int(t, ty2);
+                else if (id == 8 && id2 == 4)
+                    h->enc = (int)lk_tc_read_int(t, ty2);
+                else if (id == 8 && id2 == 5)
+                    h->v2_def_len = lk_tc_read_int(t, ty2);
+                else if (id == 8 && id2 == 6)
+                    h->v2_rep_len = lk_tc_read_int(t, ty2);
+                else if (id == 8 && id2 == 7)
+                    h->v2_compressed = (int)lk_tc_read_int(t, ty2);
+                else
+                    lk_tc_skip(t, ty2);
             }
-        }
-        if (t.err || usize < 0 || csize < 0 || (size_t)csize > (size_t)(end - p) - lk_thrift_offset(&t) ||
-            num < 0 || usize > (1 << 30)) {
-            rc = fmt_err(r, err, off, "bad page header");
-            break;
-        }
-        const uint8_t *body = p + lk_thrift_offset(&t);
-        p = body + csize;
-        if (type == PQ_PAGE_DICTIONARY) {
-            if ((rc = lk_pq_decompress(ch->codec, body, (size_t)csize, (size_t)usize, &r->page, err)))
-                break;
-            lk_schema_destroy(&ds);
-            lk_batch_destroy(&db);
-            ds = lk_schema_new();
-            lk_field *f = lk_schema_add(ds, "v", l->field->type, 1);
-            f->precision = l->field->precision;
-            f->scale = l->field->scale;
-            db = lk_batch_new(ds);
-            dict = lk_batch_col(db, 0);
-            vsrc s = {(const uint8_t *)r->page.data, (const uint8_t *)r->page.data + r->page.len,
-                      NULL, NULL, 0, 0};
-            int bit = 0;
-            for (int k = 0; k < num; k++)
-                if (plain_one(l, &s, dict, &bit)) {
-                    rc = fmt_err(r, err, off, "dictionary page shorter than its values");
-                    break;
-                }
+            lk_tc_leave(t);
+        } else
+            lk_tc_skip(t, ty);
+    }
+}
+
+/* Decodes a whole column chunk into r->rep/def/vals/offs/data. */
+static int read_chunk(lk_pq_reader *r, const pq_chunk *c, const lk_pq_leaf *L, const pq_leafsrc *s,
+                      lk_error *err)
+{
+    lk_buf *bufs[] = {&r->rep, &r->def, &r->vals, &r->offs, &r->data, &r->dvals, &r->doffs, &r->ddata};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        lk_buf_reset(bufs[i]);
+    if (c->type != s->phys)
+        return fmt_err(r, err, (size_t)c->data_off, "column chunk type differs from the schema");
+    if (c->num_values < 0 || c->num_values > MAX_CHUNK_VALUES)
+        return fmt_err(r, err, (size_t)c->data_off, "bad column chunk value count");
+    int64_t start = c->data_off;
+    if (c->dict_off > 0 && c->dict_off < start)
+        start = c->dict_off;
+    if (start < 4 || (uint64_t)start >= r->size - 8 || c->total_comp < 0)
+        return fmt_err(r, err, (size_t)start, "column chunk offset out of the file");
+    size_t end = r->size - 8;
+    if ((uint64_t)c->total_comp < end - (size_t)start)
+        end = (size_t)start + (size_t)c->total_comp;
+    size_t pos = (size_t)start;
+    int64_t got = 0;
+    size_t dict_n = 0;
+    int have_dict = 0;
+    while (got < c->num_values) {
+        if (pos >= end)
+            return fmt_err(r, err, pos, "column chunk ends before all values");
+        lk_tc_r t;
+        lk_tc_r_init(&t, r->map + pos, end - pos);
+        page_hdr h;
+        parse_page_hdr(&t, &h);
+        if (t.err)
+            return fmt_err(r, err, pos, "bad page header");
+        size_t body = pos + lk_tc_offset(&t);
+        if (h.comp < 0 || h.unc < 0 || (uint64_t)h.comp > end - body || h.unc > INT32_MAX ||
+            (uint64_t)h.unc > (uint64_t)h.comp * 65536 + 65536)
+            return fmt_err(r, err, pos, "bad page sizes");
+        const uint8_t *p = r->map + body;
+        size_t pn = (size_t)h.comp;
+        pos = body + pn;
+        if (h.type == 2) { /* dictionary */
+            if (have_dict || h.nv < 0 || h.nv > MAX_PAGE_VALUES)
+                return fmt_err(r, err, body, "bad dictionary page");
+            const uint8_t *u;
+            int rc = decompress(r, c->codec, p, pn, (size_t)h.unc, &u);
+            if (rc == -2)
+                return lk_error_set(err, LK_EUNSUPPORTED, "%s: codec %d unsupported", r->path, c->codec);
+            if (rc < 0)
+                return fmt_err(r, err, body, "dictionary page does not decompress");
+            if (decode_plain(s, u, (size_t)h.unc, (size_t)h.nv, &r->dvals, &r->doffs, &r->ddata) < 0)
+                return fmt_err(r, err, body, "bad dictionary values");
+            dict_n = (size_t)h.nv;
+            have_dict = 1;
             continue;
         }
-        if (type != PQ_PAGE_DATA && type != PQ_PAGE_DATA_V2)
-            continue; /* index pages */
-        /* levels */
-        const uint8_t *lv;
-        size_t lvn;
-        if (v2) {
-            if (dlen < 0 || rlen < 0 || (int64_t)dlen + rlen > csize) {
-                rc = fmt_err(r, err, off, "bad V2 level lengths");
-                break;
+        if (h.type != 0 && h.type != 3)
+            continue; /* index pages and unknown pages are skipped */
+        if (h.nv <= 0 || h.nv > MAX_PAGE_VALUES || got + h.nv > c->num_values)
+            return fmt_err(r, err, body, "bad page value count");
+        size_t nv = (size_t)h.nv;
+        const uint8_t *u;
+        size_t un;
+        size_t def_at = r->def.len;
+        if (h.type == 0) {
+            int rc = decompress(r, c->codec, p, pn, (size_t)h.unc, &u);
+            if (rc == -2)
+                return lk_error_set(err, LK_EUNSUPPORTED, "%s: codec %d unsupported", r->path, c->codec);
+            if (rc < 0)
+                return fmt_err(r, err, body, "data page does not decompress");
+            un = (size_t)h.unc;
+            for (int lv = 0; lv < 2; lv++) {
+                int max = lv == 0 ? L->max_rep : L->max_def;
+                if (!max)
+                    continue;
+                uint32_t len;
+                if (un < 4)
+                    return fmt_err(r, err, body, "levels overrun the page");
+                memcpy(&len, u, 4);
+                if (len > un - 4 ||
+                    decode_levels(r, u + 4, len, max, nv, lv == 0 ? &r->rep : &r->def) < 0)
+                    return fmt_err(r, err, body, "bad levels");
+                u += 4 + len;
+                un -= 4 + (size_t)len;
             }
-            lk_buf_reset(&r->page);
-            lk_buf_append(&r->page, body, (size_t)(rlen + dlen));
-            size_t vbytes = (size_t)csize - (size_t)(rlen + dlen);
-            if (compressed && ch->codec) {
-                lk_buf tmp = LK_BUF_INIT;
-                rc = lk_pq_decompress(ch->codec, body + rlen + dlen, vbytes,
-                                      (size_t)usize - (size_t)(rlen + dlen), &tmp, err);
-                if (rc == 0)
-                    lk_buf_append(&r->page, tmp.data, tmp.len);
-                lk_buf_free(&tmp);
-                if (rc)
-                    break;
-            } else {
-                lk_buf_append(&r->page, body + rlen + dlen, vbytes);
-            }
-        } else if ((rc = lk_pq_decompress(ch->codec, body, (size_t)csize, (size_t)usize, &r->page,
-                                          err))) {
-            break;
+        } else {
+            if (h.v2_rep_len < 0 || h.v2_def_len < 0 ||
+                (uint64_t)h.v2_rep_len + (uint64_t)h.v2_def_len > pn || (uint64_t)h.v2_rep_len +
+                (uint64_t)h.v2_def_len > (uint64_t)h.unc)
+                return fmt_err(r, err, body, "bad V2 level lengths");
+            size_t rl = (size_t)h.v2_rep_len, dl = (size_t)h.v2_def_len;
+            if (L->max_rep && decode_levels(r, p, rl, L->max_rep, nv, &r->rep) < 0)
+                return fmt_err(r, err, body, "bad repetition levels");
+            if (L->max_def && decode_levels(r, p + rl, dl, L->max_def, nv, &r->def) < 0)
+                return fmt_err(r, err, body, "bad definition levels");
+            size_t vunc = (size_t)h.unc - rl - dl;
+            int rc = decompress(r, h.v2_compressed ? c->codec : 0, p + rl + dl, pn - rl - dl,
+                                vunc, &u);
+            if (rc == -2)
+                return lk_error_set(err, LK_EUNSUPPORTED, "%s: codec %d unsupported", r->path, c->codec);
+            if (rc < 0)
+                return fmt_err(r, err, body, "data page does not decompress");
+            un = vunc;
         }
-        lv = (const uint8_t *)r->page.data;
-        lvn = r->page.len;
-        if ((size_t)num > r->lev_cap) {
-            r->lev_cap = (size_t)num;
-            r->def = realloc(r->def, sizeof(uint32_t) * r->lev_cap);
-            r->rep = realloc(r->rep, sizeof(uint32_t) * r->lev_cap);
-            if (!r->def || !r->rep)
-                abort();
+        size_t nonnull = nv;
+        if (L->max_def) {
+            nonnull = 0;
+            const uint8_t *d = (const uint8_t *)r->def.data + def_at;
+            for (size_t i = 0; i < nv; i++)
+                nonnull += d[i] == L->max_def;
         }
-        const uint8_t *q = lv, *qend = lv + lvn;
-        int bad = 0;
-        for (int pass = 0; pass < 2; pass++) {
-            int maxl = pass == 0 ? l->max_rep : l->max_def;
-            uint32_t *dst = pass == 0 ? r->rep : r->def;
-            if (maxl == 0) {
-                for (int k = 0; k < num; k++)
-                    dst[k] = 0;
-                continue;
-            }
-            size_t n;
-            if (v2) {
-                n = (size_t)(pass == 0 ? rlen : dlen);
-            } else {
-                uint32_t len32;
-                if (qend - q < 4) {
-                    bad = 1;
-                    break;
-                }
-                memcpy(&len32, q, 4);
-                q += 4;
-                n = len32;
-            }
-            if (n > (size_t)(qend - q) ||
-                lk_pq_rle_decode(q, n, lk_pq_bit_width((uint32_t)maxl), dst, (size_t)num)) {
-                bad = 1;
-                break;
-            }
-            for (int k = 0; k < num; k++)
-                if (dst[k] > (uint32_t)maxl)
-                    bad = 1;
-            q += n;
-        }
-        if (bad) {
-            rc = fmt_err(r, err, off, "bad definition/repetition levels");
-            break;
-        }
-        vsrc s = {q, qend, NULL, NULL, 0, 0};
-        if (enc == PQ_ENC_RLE_DICTIONARY || enc == PQ_ENC_PLAIN_DICTIONARY) {
-            if (!dict || q >= qend) {
-                rc = fmt_err(r, err, off, "dictionary-encoded page without a dictionary");
-                break;
-            }
-            int nn = 0;
-            for (int k = 0; k < num; k++)
-                nn += (int)r->def[k] >= l->max_def;
-            lk_buf_reset(&r->vals);
-            lk_buf_grow(&r->vals, sizeof(uint32_t) * (size_t)(nn + 1));
-            s.idx = (uint32_t *)r->vals.data;
-            int bw = *q;
-            if (bw > 32 || (nn && lk_pq_rle_decode(q + 1, (size_t)(qend - q - 1), bw, s.idx, (size_t)nn))) {
-                rc = fmt_err(r, err, off, "bad dictionary indices");
-                break;
-            }
-            s.nidx = (size_t)nn;
-            s.dict = dict;
-        } else if (enc != PQ_ENC_PLAIN) {
-            rc = lk_error_set(err, LK_EUNSUPPORTED, "%s: encoding %d of column '%s' is not "
-                              "supported yet", r->path, enc, l->field->name);
-            break;
-        }
-        int bit = 0;
-        for (int k = 0; k < num; k++)
-            if (assemble_one(l, cur, r->rep[k], r->def[k], &s, &bit)) {
-                rc = fmt_err(r, err, off, "values or levels do not match");
-                break;
-            }
-        done += num;
+        int rc = decode_values(r, s, h.enc, u, un, nonnull, dict_n, have_dict);
+        if (rc == -2)
+            return lk_error_set(err, LK_EUNSUPPORTED, "%s: offset %zu: encoding %d unsupported",
+                                r->path, body, h.enc);
+        if (rc < 0)
+            return fmt_err(r, err, body, "bad values");
+        got += h.nv;
     }
-    lk_batch_destroy(&db);
-    lk_schema_destroy(&ds);
-    return rc;
+    return 0;
+}
+
+/* ---- assembly ---- */
+
+static void struct_null(lk_col *c)
+{
+    lk_col_reserve(c, 1, 0);
+    lk_col_ensure_validity(c);
+    c->validity[c->len >> 3] &= (uint8_t)~(1u << (c->len & 7));
+    c->len++;
+    c->null_count++;
+}
+
+static void node_null(lk_col *c)
+{
+    if (c->field->type == LK_TYPE_STRUCT)
+        struct_null(c);
+    else
+        lk_col_append_null(c);
+}
+
+static void list_open(lk_col *c)
+{
+    lk_col_reserve(c, 1, 0);
+    if (c->validity)
+        c->validity[c->len >> 3] |= (uint8_t)(1u << (c->len & 7));
+    c->offsets[c->len + 1] = c->offsets[c->len];
+    c->len++;
+}
+
+static int64_t be_int(const uint8_t *p, size_t n)
+{
+    int64_t v = (n && (p[0] & 0x80)) ? -1 : 0;
+    for (size_t i = 0; i < n; i++)
+        v = (int64_t)(((uint64_t)v << 8) | p[i]);
+    return v;
+}
+
+static int append_value(lk_pq_reader *r, lk_col *c, const pq_leafsrc *s, size_t vi)
+{
+    const lk_field *f = c->field;
+    if (s->phys == PQ_BYTE_ARRAY) {
+        const uint32_t *o = (const uint32_t *)r->offs.data;
+        const uint8_t *p = (const uint8_t *)r->data.data + o[vi];
+        size_t n = o[vi + 1] - o[vi];
+        if (f->type == LK_TYPE_DECIMAL) {
+            if (n > 16)
+                return -1;
+            if (f->precision <= 18)
+                lk_col_append_i64(c, be_int(p, n));
+            else {
+                uint8_t b[16];
+                memset(b, (n && (p[0] & 0x80)) ? 0xff : 0, 16);
+                memcpy(b + 16 - n, p, n);
+                lk_col_append_fixed(c, b);
+            }
+        } else
+            lk_col_append_bytes(c, p, n);
+        return 0;
+    }
+    size_t w = phys_width(s);
+    const uint8_t *p = (const uint8_t *)r->vals.data + vi * w;
+    switch (f->type) {
+    case LK_TYPE_BOOLEAN: lk_col_append_bool(c, p[0]); return 0;
+    case LK_TYPE_BYTE: {
+        int32_t v;
+        memcpy(&v, p, 4);
+        int8_t b = (int8_t)v;
+        lk_col_append_fixed(c, &b);
+        return 0;
+    }
+    case LK_TYPE_SHORT: {
+        int32_t v;
+        memcpy(&v, p, 4);
+        int16_t b = (int16_t)v;
+        lk_col_append_fixed(c, &b);
+        return 0;
+    }
+    case LK_TYPE_INTEGER:
+    case LK_TYPE_DATE: {
+        int32_t v;
+        memcpy(&v, p, 4);
+        lk_col_append_i32(c, v);
+        return 0;
+    }
+    case LK_TYPE_FLOAT: {
+        float v;
+        memcpy(&v, p, 4);
+        lk_col_append_f32(c, v);
+        return 0;
+    }
+    case LK_TYPE_DOUBLE: {
+        double v;
+        memcpy(&v, p, 8);
+        lk_col_append_f64(c, v);
+        return 0;
+    }
+    case LK_TYPE_LONG:
+    case LK_TYPE_TIMESTAMP:
+    case LK_TYPE_TIMESTAMP_NTZ: {
+        int64_t v;
+        if (s->phys == PQ_INT32) {
+            uint32_t u;
+            memcpy(&u, p, 4);
+            v = u;
+        } else
+            memcpy(&v, p, 8);
+        if (s->ts_unit == 1)
+            v *= 1000;
+        else if (s->ts_unit == 3)
+            v /= 1000;
+        lk_col_append_i64(c, v);
+        return 0;
+    }
+    case LK_TYPE_DECIMAL: {
+        int64_t v;
+        if (s->phys == PQ_INT32) {
+            int32_t x;
+            memcpy(&x, p, 4);
+            v = x;
+        } else if (s->phys == PQ_INT64)
+            memcpy(&v, p, 8);
+        else {
+            if (f->precision > 18) {
+                uint8_t b[16];
+                memset(b, (w && (p[0] & 0x80)) ? 0xff : 0, 16);
+                memcpy(b + 16 - w, p, w);
+                lk_col_append_fixed(c, b);
+                return 0;
+            }
+            v = be_int(p, w);
+        }
+        if (f->precision > 18) {
+            uint8_t b[16];
+            memset(b, v < 0 ? 0xff : 0, 8);
+            for (int i = 0; i < 8; i++)
+                b[8 + i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
+            lk_col_append_fixed(c, b);
+        } else
+            lk_col_append_i64(c, v);
+        return 0;
+    }
+    case LK_TYPE_BINARY:
+    case LK_TYPE_STRING: lk_col_append_bytes(c, p, w); return 0;
+    default: return -1;
+    }
+}
+
+static int assemble(lk_pq_reader *r, const lk_pq_leaf *L, const pq_leafsrc *s, lk_col *top,
+                    size_t nentries)
+{
+    lk_col *cols[LK_PQ_MAX_DEPTH];
+    cols[0] = top;
+    for (int k = 1; k < L->depth; k++)
+        cols[k] = &cols[k - 1]->children[L->nodes[k - 1].child];
+    const uint8_t *rep = L->max_rep ? (const uint8_t *)r->rep.data : NULL;
+    const uint8_t *def = L->max_def ? (const uint8_t *)r->def.data : NULL;
+    size_t nvals = s->phys == PQ_BYTE_ARRAY ? (r->offs.len ? r->offs.len / 4 - 1 : 0)
+                                            : r->vals.len / (phys_width(s) ? phys_width(s) : 1);
+    size_t vi = 0;
+    for (size_t e = 0; e < nentries; e++) {
+        int rl = rep ? rep[e] : 0;
+        int d = def ? def[e] : L->max_def;
+        for (int k = 0; k < L->depth; k++) {
+            const lk_pq_node *nd = &L->nodes[k];
+            lk_col *c = cols[k];
+            int leaf = k == L->depth - 1;
+            int own = nd->owner || leaf;
+            if (d < nd->dslot)
+                break;
+            if (rl > nd->rep)
+                continue; /* continues a slot opened by an earlier entry */
+            if (k > 0 && L->nodes[k - 1].owner && L->nodes[k - 1].f->type != LK_TYPE_STRUCT) {
+                lk_col *pc = cols[k - 1];
+                if (pc->len == 0)
+                    return -1;
+                pc->offsets[pc->len]++;
+            }
+            if (d < nd->dval) {
+                if (own)
+                    node_null(c);
+                for (int k2 = k + 1; nd->f->type == LK_TYPE_STRUCT && k2 < L->depth; k2++) {
+                    if (L->nodes[k2].owner || k2 == L->depth - 1)
+                        node_null(cols[k2]);
+                    if (L->nodes[k2].f->type != LK_TYPE_STRUCT)
+                        break;
+                }
+                break;
+            }
+            if (leaf) {
+                if (vi >= nvals || append_value(r, c, s, vi) < 0)
+                    return -1;
+                vi++;
+                break;
+            }
+            if (!own)
+                continue;
+            if (nd->f->type == LK_TYPE_STRUCT)
+                lk_col_append_struct(c);
+            else
+                list_open(c);
+        }
+    }
+    return vi == nvals ? 0 : -1;
+}
+
+static void copy_field(lk_schema *s, lk_field *parent, const lk_field *f)
+{
+    lk_field *n = parent ? lk_field_add_child(parent, f->name, f->type, f->nullable)
+                         : lk_schema_add(s, f->name, f->type, f->nullable);
+    n->precision = f->precision;
+    n->scale = f->scale;
+    for (int i = 0; i < f->n_children; i++)
+        copy_field(s, n, &f->children[i]);
+}
+
+static int set_projection(lk_pq_reader *r, const int *columns, int ncols, lk_error *err)
+{
+    int nf = lk_schema_nfields(r->schema);
+    if (!columns)
+        ncols = nf;
+    if (r->proj && ncols == r->n_pcols) {
+        int same = 1;
+        for (int i = 0; i < ncols && same; i++)
+            same = r->pcols[i] == (columns ? columns[i] : i);
+        if (same)
+            return 0;
+    }
+    lk_schema_destroy(&r->proj);
+    free(r->pleaves);
+    r->pleaves = NULL;
+    free(r->pcols);
+    r->pcols = calloc((size_t)ncols + 1, sizeof(int));
+    if (!r->pcols)
+        abort();
+    r->n_pcols = ncols;
+    r->proj = lk_schema_new();
+    for (int i = 0; i < ncols; i++) {
+        int ci = columns ? columns[i] : i;
+        if (ci < 0 || ci >= nf) {
+            r->n_pcols = 0;
+            return lk_error_set(err, LK_ENOTFOUND, "%s: no column %d", r->path, ci);
+        }
+        r->pcols[i] = ci;
+        copy_field(r->proj, NULL, lk_schema_field(r->schema, ci));
+    }
+    if (lk_pq_leaves_build(r->proj, &r->pleaves, &r->n_pleaves) < 0)
+        return lk_error_set(err, LK_EUNSUPPORTED, "%s: nesting too deep", r->path);
+    return 0;
 }
 
 int lk_pq_reader_read_row_group(lk_pq_reader *r, int rg, const int *columns, int ncols,
                                 lk_batch **out, lk_error *err)
 {
-    if (rg < 0 || rg >= r->nrg)
-        return lk_error_set(err, -EINVAL, "%s: no row group %d", r->path, rg);
-    int nsel = columns ? ncols : lk_schema_nfields(r->schema);
-    for (int i = 0; i < nsel; i++) {
-        int k = columns ? columns[i] : i;
-        if (k < 0 || k >= lk_schema_nfields(r->schema))
-            return lk_error_set(err, -EINVAL, "%s: no column %d", r->path, k);
-    }
-    int same = *out && r->proj && r->nproj == nsel;
-    for (int i = 0; same && i < nsel; i++)
-        same = r->proj[i] == (columns ? columns[i] : i);
-    if (same) {
-        lk_batch_reset(*out);
-    } else {
+    if (rg < 0 || rg >= r->n_rgs)
+        return lk_error_set(err, LK_ENOTFOUND, "%s: no row group %d", r->path, rg);
+    int rc = set_projection(r, columns, ncols, err);
+    if (rc < 0)
+        return rc;
+    if (*out && !lk_schema_equal(lk_batch_schema(*out), r->proj))
         lk_batch_destroy(out);
-        free(r->proj);
-        r->proj = malloc(sizeof(int) * (size_t)(nsel ? nsel : 1));
-        if (!r->proj)
-            abort();
-        r->nproj = nsel;
-        lk_schema *ps = lk_schema_new();
-        for (int i = 0; i < nsel; i++) {
-            r->proj[i] = columns ? columns[i] : i;
-            lk_schema_add_copy(ps, lk_schema_field(r->schema, r->proj[i]));
+    if (!*out)
+        *out = lk_batch_new(r->proj);
+    else
+        lk_batch_reset(*out);
+    lk_batch *b = *out;
+    const pq_rg *g = &r->rgs[rg];
+    for (int pli = 0; pli < r->n_pleaves; pli++) {
+        const lk_pq_leaf *L = &r->pleaves[pli];
+        int top = r->pcols[L->top];
+        /* index of this leaf within its top-level field */
+        int first_p = pli;
+        while (first_p > 0 && r->pleaves[first_p - 1].top == L->top)
+            first_p--;
+        int li = r->top_first_leaf[top] + (pli - first_p);
+        const pq_chunk *c = &g->cols[li];
+        rc = read_chunk(r, c, L, &r->src[li], err);
+        if (rc < 0) {
+            lk_error_prefix(err, "column %s", L->dotted);
+            return rc;
         }
-        *out = lk_batch_new(ps);
-        lk_schema_destroy(&ps);
+        if (assemble(r, L, &r->src[li], lk_batch_col(b, L->top), (size_t)c->num_values) < 0)
+            return lk_error_set(err, LK_EFORMAT, "%s: row group %d column %s: levels and values disagree",
+                                r->path, rg, L->dotted);
     }
-    for (int i = 0; i < nsel; i++) {
-        for (int li = 0; li < r->nleaves; li++) {
-            const pleaf *l = &r->leaves[li];
-            if (l->top != r->proj[i])
-                continue;
-            cursor cur;
-            cur.cols[0] = lk_batch_col(*out, i);
-            for (int d = 0; d + 1 < l->depth; d++)
-                cur.cols[d + 1] = &cur.cols[d]->children[l->path[d].child];
-            int rc = read_leaf(r, rg, li, &cur, err);
-            if (rc)
-                return rc;
-        }
+    for (int i = 0; i < lk_batch_ncols(b); i++) {
+        lk_col *col = lk_batch_col(b, i);
+        if ((int64_t)col->len != g->num_rows)
+            return lk_error_set(err, LK_EFORMAT, "%s: row group %d column %s: %u rows, footer says %lld",
+                                r->path, rg, col->field->name, col->len, (long long)g->num_rows);
     }
-    uint32_t rows = (uint32_t)r->rg_rows[rg];
-    for (int i = 0; i < nsel; i++)
-        if (lk_batch_col(*out, i)->len != rows)
-            return lk_error_set(err, LK_EFORMAT,
-                                "%s: row group %d column '%s' has %u values for %u rows", r->path,
-                                rg, lk_batch_col(*out, i)->field->name, lk_batch_col(*out, i)->len,
-                                rows);
-    lk_batch_set_nrows(*out, rows);
+    lk_batch_set_nrows(b, (uint32_t)g->num_rows);
     return 0;
 }

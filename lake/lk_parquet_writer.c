@@ -1,163 +1,73 @@
 /*
- * lk_parquet_writer — lk_batch → Parquet; see lk_parquet_writer.h.
+ * lk_parquet_writer — Parquet encoder (see lk_parquet_writer.h).
  *
- * write() shreds each top-level column into its leaves (Dremel: one
- * definition and repetition level per leaf value slot, the values PLAIN
- * encoded) into per-leaf buffers that are reused for every row group and
- * file. A row group is flushed when its buffered bytes pass
- * row_group_bytes, and at close: each leaf becomes one column chunk of data
- * pages (V1), cut at row boundaries every page_bytes, compressed, with
- * statistics; the footer (Thrift compact FileMetaData) goes last.
- * Dictionary encoding is not written yet (PLAIN only).
+ * Each write() shreds the batch into per-leaf buffers (definition and
+ * repetition levels, PLAIN values) following the Dremel rules encoded in the
+ * leaf descriptors of lk_parquet_schema. A row group is flushed when the
+ * buffered bytes pass row_group_bytes: one data page V1 per column chunk,
+ * levels RLE-encoded, page compressed with the file's codec. The RowGroup
+ * thrift structs are serialised at flush time into one buffer, so the footer
+ * is a concatenation and no per-chunk metadata is kept in memory.
  */
 #include "lk_parquet_writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
 
-#include "lk_fault.h"
-#include "lk_fs.h"
-#include "lk_parquet_internal.h"
+#include "lk_parquet_schema.h"
 #include "lk_thrift.h"
 
-#define MAX_PATH_DEPTH 32
+typedef struct stat_acc {
+    int set;
+    int64_t i;
+    double d;
+    lk_buf b;
+} stat_acc;
 
-typedef struct stats {
-    int has;
-    int64_t null_count;
-    lk_buf min, max; /* PLAIN bytes (BYTE_ARRAY without length) */
-} stats;
-
-typedef struct chunk_meta {
-    int64_t offset, uncompressed, compressed, num_values;
-    stats st;
-} chunk_meta;
-
-typedef struct leaf {
-    const lk_field *field;
-    int top;
-    int depth;                        /* steps below the top-level column */
-    int idx[MAX_PATH_DEPTH];          /* child index at each nested step */
-    int rep_at[MAX_PATH_DEPTH];       /* repetition level of the list at step d */
-    const char *names[MAX_PATH_DEPTH * 2 + 2];
-    int nnames;
-    char *dotted;
-    int max_def, max_rep, in_list;
-    int ptype;
-    /* row-group buffers */
-    lk_buf def, rep, values;
-    int64_t nlevels, nnull;
-    stats rg, file;
-    chunk_meta *chunks; /* one per row group */
-    int nchunks, cap_chunks;
-} leaf;
+typedef struct leaf_w {
+    lk_buf def, rep, vals;
+    int64_t nentries, nnull;
+    stat_acc cmin, cmax; /* current chunk */
+    int64_t cnull;
+    stat_acc fmin, fmax; /* file */
+    int64_t fnull;
+} leaf_w;
 
 struct lk_pq_writer {
     lk_schema *schema;
     lk_pq_options opt;
-    leaf *leaves;
+    char created_by[128];
+    lk_pq_leaf *leaves;
     int nleaves;
-    lk_pq_leaf_stats *pub; /* file_info view */
-    lk_value *pubv;
+    leaf_w *lw;
+    lk_pq_leaf_stats *stats;
+    /* current file */
     int fd;
     char path[4096];
-    int64_t offset, rows_file, rows_rg;
-    size_t rg_bytes;
-    int64_t *rg_rows;
-    int nrg, cap_rg;
-    lk_buf page, comp, hdr, foot;
+    int64_t offset;
+    int64_t num_rows, rg_rows;
+    int n_rg;
+    lk_buf rgbuf;   /* serialised RowGroup structs */
+    lk_buf page;    /* uncompressed page body */
+    lk_buf comp;    /* compressed page */
+    lk_buf out;     /* headers + data of a row group, then the footer */
+    lk_buf rgtmp;   /* one RowGroup being built */
+    ZSTD_CCtx *zctx;
+    /* dictionary building at flush, reused */
+    lk_buf dict;     /* PLAIN dictionary values */
+    lk_buf idx;      /* uint32 index per value */
+    uint32_t *slots; /* open addressing: value index + 1, 0 = empty */
+    uint32_t *dpos;  /* per dictionary entry: its offset in dict */
+    size_t nslots, dpos_cap;
 };
-
-/* ---- schema walk ---- */
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s);
-    if (!p)
-        abort();
-    return p;
-}
-
-typedef struct walkctx {
-    lk_pq_writer *w;
-    int top;
-    int depth;
-    int idx[MAX_PATH_DEPTH];
-    int rep_at[MAX_PATH_DEPTH];
-    const char *names[MAX_PATH_DEPTH * 2 + 2];
-    int nnames;
-    int def, rep, in_list;
-    char dotted[2048];
-} walkctx;
-
-static void add_leaf(walkctx *c, const lk_field *f)
-{
-    lk_pq_writer *w = c->w;
-    w->leaves = realloc(w->leaves, sizeof(leaf) * (size_t)(w->nleaves + 1));
-    if (!w->leaves)
-        abort();
-    leaf *l = &w->leaves[w->nleaves++];
-    memset(l, 0, sizeof *l);
-    l->field = f;
-    l->top = c->top;
-    l->depth = c->depth;
-    memcpy(l->idx, c->idx, sizeof l->idx);
-    memcpy(l->rep_at, c->rep_at, sizeof l->rep_at);
-    memcpy(l->names, c->names, sizeof l->names);
-    l->nnames = c->nnames;
-    l->dotted = xstrdup(c->dotted);
-    l->max_def = c->def;
-    l->max_rep = c->rep;
-    l->in_list = c->in_list;
-    l->ptype = lk_pq_physical(f);
-}
-
-static void walk_field(walkctx *c, const lk_field *f)
-{
-    size_t dl = strlen(c->dotted);
-    int nn = c->nnames, def = c->def, rep = c->rep, inl = c->in_list, depth = c->depth;
-    if (!c->in_list)
-        snprintf(c->dotted + dl, sizeof c->dotted - dl, "%s%s", dl ? "." : "", f->name);
-    c->names[c->nnames++] = f->name;
-    if (f->nullable)
-        c->def++;
-    switch (f->type) {
-    case LK_TYPE_STRUCT:
-        for (int i = 0; i < f->n_children; i++) {
-            c->idx[c->depth] = i;
-            c->depth++;
-            walk_field(c, &f->children[i]);
-            c->depth--;
-        }
-        break;
-    case LK_TYPE_ARRAY:
-    case LK_TYPE_MAP:
-        c->names[c->nnames++] = f->type == LK_TYPE_ARRAY ? "list" : "key_value";
-        c->def++;
-        c->rep++;
-        c->in_list = 1;
-        c->rep_at[c->depth] = c->rep;
-        for (int i = 0; i < f->n_children; i++) {
-            c->idx[c->depth] = i;
-            c->depth++;
-            walk_field(c, &f->children[i]);
-            c->depth--;
-        }
-        break;
-    default: add_leaf(c, f);
-    }
-    c->dotted[dl] = '\0';
-    c->nnames = nn;
-    c->def = def;
-    c->rep = rep;
-    c->in_list = inl;
-    c->depth = depth;
-}
 
 void lk_pq_options_default(lk_pq_options *o)
 {
@@ -169,18 +79,18 @@ void lk_pq_options_default(lk_pq_options *o)
     o->dictionary = 1;
     o->dictionary_bytes = 1u << 20;
     o->fsync = 1;
-    o->created_by = "lakesupd version " LK_VERSION;
+    o->created_by = NULL;
 }
 
 int lk_pq_codec_parse(const char *s, lk_pq_codec *out)
 {
-    if (!strcmp(s, "zstd"))
+    if (!strcasecmp(s, "zstd"))
         *out = LK_PQ_ZSTD;
-    else if (!strcmp(s, "snappy"))
+    else if (!strcasecmp(s, "snappy"))
         *out = LK_PQ_SNAPPY;
-    else if (!strcmp(s, "gzip"))
+    else if (!strcasecmp(s, "gzip"))
         *out = LK_PQ_GZIP;
-    else if (!strcmp(s, "uncompressed") || !strcmp(s, "none"))
+    else if (!strcasecmp(s, "uncompressed") || !strcasecmp(s, "none"))
         *out = LK_PQ_UNCOMPRESSED;
     else
         return LK_ECONFIG;
@@ -190,11 +100,12 @@ int lk_pq_codec_parse(const char *s, lk_pq_codec *out)
 const char *lk_pq_codec_name(lk_pq_codec c)
 {
     switch (c) {
-    case LK_PQ_ZSTD: return "zstd";
+    case LK_PQ_UNCOMPRESSED: return "uncompressed";
     case LK_PQ_SNAPPY: return "snappy";
     case LK_PQ_GZIP: return "gzip";
-    default: return "uncompressed";
+    case LK_PQ_ZSTD: return "zstd";
     }
+    return "?";
 }
 
 lk_pq_writer *lk_pq_writer_new(const lk_schema *schema, const lk_pq_options *opt)
@@ -207,253 +118,320 @@ lk_pq_writer *lk_pq_writer_new(const lk_schema *schema, const lk_pq_options *opt
         w->opt = *opt;
     else
         lk_pq_options_default(&w->opt);
-    if (!w->opt.created_by)
-        w->opt.created_by = "lakesupd version " LK_VERSION;
-    w->fd = -1;
-    walkctx c;
-    memset(&c, 0, sizeof c);
-    c.w = w;
-    for (int i = 0; i < lk_schema_nfields(w->schema); i++) {
-        c.top = i;
-        walk_field(&c, lk_schema_field(w->schema, i));
+    snprintf(w->created_by, sizeof w->created_by, "%s",
+             w->opt.created_by ? w->opt.created_by : "lakesupd version " LK_VERSION);
+    w->opt.created_by = w->created_by;
+    if (w->opt.row_group_bytes == 0)
+        w->opt.row_group_bytes = 128u << 20;
+    if (lk_pq_leaves_build(w->schema, &w->leaves, &w->nleaves) < 0) {
+        lk_schema_destroy(&w->schema);
+        free(w);
+        return NULL;
     }
-    w->pub = calloc((size_t)(w->nleaves ? w->nleaves : 1), sizeof *w->pub);
-    if (!w->pub)
+    w->lw = calloc((size_t)w->nleaves + 1, sizeof *w->lw);
+    w->stats = calloc((size_t)w->nleaves + 1, sizeof *w->stats);
+    if (!w->lw || !w->stats)
         abort();
+    w->fd = -1;
+    w->zctx = ZSTD_createCCtx();
     return w;
 }
 
-static void stats_free(stats *s)
+static void stat_free(stat_acc *s)
 {
-    lk_buf_free(&s->min);
-    lk_buf_free(&s->max);
+    lk_buf_free(&s->b);
 }
 
 void lk_pq_writer_destroy(lk_pq_writer **wp)
 {
-    if (!wp || !*wp)
-        return;
     lk_pq_writer *w = *wp;
+    if (!w)
+        return;
     if (w->fd >= 0)
         lk_pq_writer_abort(w);
     for (int i = 0; i < w->nleaves; i++) {
-        leaf *l = &w->leaves[i];
-        free(l->dotted);
+        leaf_w *l = &w->lw[i];
         lk_buf_free(&l->def);
         lk_buf_free(&l->rep);
-        lk_buf_free(&l->values);
-        stats_free(&l->rg);
-        stats_free(&l->file);
-        for (int k = 0; k < l->cap_chunks; k++)
-            stats_free(&l->chunks[k].st);
-        free(l->chunks);
+        lk_buf_free(&l->vals);
+        stat_free(&l->cmin);
+        stat_free(&l->cmax);
+        stat_free(&l->fmin);
+        stat_free(&l->fmax);
     }
+    free(w->lw);
+    free(w->stats);
     free(w->leaves);
-    free(w->pub);
-    free(w->rg_rows);
+    lk_buf_free(&w->rgbuf);
     lk_buf_free(&w->page);
     lk_buf_free(&w->comp);
-    lk_buf_free(&w->hdr);
-    lk_buf_free(&w->foot);
+    lk_buf_free(&w->out);
+    lk_buf_free(&w->rgtmp);
+    ZSTD_freeCCtx(w->zctx);
+    lk_buf_free(&w->dict);
+    lk_buf_free(&w->idx);
+    free(w->slots);
+    free(w->dpos);
     lk_schema_destroy(&w->schema);
     free(w);
     *wp = NULL;
 }
 
-/* ---- statistics ---- */
-
-/* Compares PLAIN-encoded values of physical type pt (and lk_type t). */
-static int cmp_plain(const leaf *l, const void *a, size_t an, const void *b, size_t bn)
+static void leaf_reset_chunk(leaf_w *l)
 {
-    switch (l->ptype) {
-    case PQ_BOOLEAN: return (int)*(const uint8_t *)a - (int)*(const uint8_t *)b;
-    case PQ_INT32: {
-        int32_t x, y;
-        memcpy(&x, a, 4);
-        memcpy(&y, b, 4);
-        return (x > y) - (x < y);
-    }
-    case PQ_INT64: {
-        int64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        return (x > y) - (x < y);
-    }
-    case PQ_FLOAT: {
-        float x, y;
-        memcpy(&x, a, 4);
-        memcpy(&y, b, 4);
-        return (x > y) - (x < y);
-    }
-    case PQ_DOUBLE: {
-        double x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        return (x > y) - (x < y);
-    }
-    case PQ_FLBA: { /* decimal: signed big-endian two's complement */
-        const uint8_t *x = a, *y = b;
-        if ((x[0] ^ y[0]) & 0x80)
-            return (x[0] & 0x80) ? -1 : 1;
-        return memcmp(a, b, an);
-    }
-    default: {
-        size_t n = an < bn ? an : bn;
-        int c = memcmp(a, b, n);
-        return c ? c : (an > bn) - (an < bn);
-    }
-    }
-}
-
-static void stats_update(const leaf *l, stats *s, const void *v, size_t n)
-{
-    if (l->ptype == PQ_FLOAT || l->ptype == PQ_DOUBLE) {
-        double d;
-        if (l->ptype == PQ_FLOAT) {
-            float f;
-            memcpy(&f, v, 4);
-            d = f;
-        } else {
-            memcpy(&d, v, 8);
-        }
-        if (isnan(d))
-            return; /* NaN never bounds statistics */
-    }
-    if (!s->has) {
-        lk_buf_reset(&s->min);
-        lk_buf_reset(&s->max);
-        lk_buf_append(&s->min, v, n);
-        lk_buf_append(&s->max, v, n);
-        s->has = 1;
-        return;
-    }
-    if (cmp_plain(l, v, n, s->min.data, s->min.len) < 0) {
-        lk_buf_reset(&s->min);
-        lk_buf_append(&s->min, v, n);
-    }
-    if (cmp_plain(l, v, n, s->max.data, s->max.len) > 0) {
-        lk_buf_reset(&s->max);
-        lk_buf_append(&s->max, v, n);
-    }
-}
-
-static void stats_merge(const leaf *l, stats *into, const stats *s)
-{
-    into->null_count += s->null_count;
-    if (!s->has)
-        return;
-    stats_update(l, into, s->min.data, s->min.len);
-    stats_update(l, into, s->max.data, s->max.len);
-}
-
-/* ---- shredding ---- */
-
-static void put_level(lk_buf *b, int v)
-{
-    lk_buf_putc(b, (char)v);
-}
-
-static void emit_null(leaf *l, int rep, int def)
-{
-    if (l->max_def)
-        put_level(&l->def, def);
-    if (l->max_rep)
-        put_level(&l->rep, rep);
-    l->nlevels++;
-    l->nnull++;
-}
-
-static void emit_value(leaf *l, int rep, const lk_col *c, uint32_t slot)
-{
-    if (l->max_def)
-        put_level(&l->def, l->max_def);
-    if (l->max_rep)
-        put_level(&l->rep, rep);
-    l->nlevels++;
-    lk_buf *v = &l->values;
-    size_t at = v->len;
-    switch (c->field->type) {
-    case LK_TYPE_BOOLEAN: lk_buf_putc(v, (char)((const uint8_t *)c->values)[slot]); break;
-    case LK_TYPE_BYTE: {
-        int32_t x = ((const int8_t *)c->values)[slot];
-        lk_buf_append_fast(v, &x, 4);
-        break;
-    }
-    case LK_TYPE_SHORT: {
-        int32_t x = ((const int16_t *)c->values)[slot];
-        lk_buf_append_fast(v, &x, 4);
-        break;
-    }
-    case LK_TYPE_STRING:
-    case LK_TYPE_BINARY: {
-        size_t n;
-        const char *p = lk_col_bytes(c, slot, &n);
-        uint32_t len = (uint32_t)n;
-        lk_buf_append_fast(v, &len, 4);
-        lk_buf_append_fast(v, p, n);
-        stats_update(l, &l->rg, p, n);
-        return;
-    }
-    default:
-        lk_buf_append_fast(v, (const char *)c->values + (size_t)slot * c->elem_size, c->elem_size);
-    }
-    stats_update(l, &l->rg, v->data + at, v->len - at);
-}
-
-static void visit(leaf *l, const lk_col *c, int d, uint32_t slot, int rep, int def)
-{
-    if (lk_col_is_null(c, slot)) {
-        emit_null(l, rep, def);
-        return;
-    }
-    if (c->field->nullable)
-        def++;
-    switch (c->field->type) {
-    case LK_TYPE_STRUCT: visit(l, &c->children[l->idx[d]], d + 1, slot, rep, def); return;
-    case LK_TYPE_ARRAY:
-    case LK_TYPE_MAP: {
-        uint32_t s = c->offsets[slot], e = c->offsets[slot + 1];
-        if (s == e) {
-            emit_null(l, rep, def); /* an empty list */
-            return;
-        }
-        const lk_col *child = &c->children[l->idx[d]];
-        for (uint32_t k = s; k < e; k++)
-            visit(l, child, d + 1, k, k == s ? rep : l->rep_at[d], def + 1);
-        return;
-    }
-    default: emit_value(l, rep, c, slot);
-    }
+    lk_buf_reset(&l->def);
+    lk_buf_reset(&l->rep);
+    lk_buf_reset(&l->vals);
+    l->nentries = l->nnull = 0;
+    l->cmin.set = l->cmax.set = 0;
+    l->cnull = 0;
 }
 
 int lk_pq_writer_open(lk_pq_writer *w, const char *path, lk_error *err)
 {
     if (w->fd >= 0)
-        lk_pq_writer_abort(w);
-    w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (w->fd < 0)
-        return lk_error_errno(err, -errno, "cannot create Parquet file '%s'", path);
+        return lk_error_set(err, LK_ESTATE, "%s: parquet writer already has %s open", path, w->path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return lk_error_errno(err, -errno, "open %s", path);
+    w->fd = fd;
     snprintf(w->path, sizeof w->path, "%s", path);
-    int rc = lk_fs_write_all(w->fd, "PAR1", 4);
-    if (rc) {
-        lk_pq_writer_abort(w);
-        return lk_error_errno(err, rc, "cannot write '%s'", path);
-    }
-    w->offset = 4;
-    w->rows_file = w->rows_rg = 0;
-    w->rg_bytes = 0;
-    w->nrg = 0;
+    w->offset = 0;
+    w->num_rows = w->rg_rows = 0;
+    w->n_rg = 0;
+    lk_buf_reset(&w->rgbuf);
     for (int i = 0; i < w->nleaves; i++) {
-        leaf *l = &w->leaves[i];
-        lk_buf_reset(&l->def);
-        lk_buf_reset(&l->rep);
-        lk_buf_reset(&l->values);
-        l->nlevels = l->nnull = 0;
-        l->rg.has = l->file.has = 0;
-        l->rg.null_count = l->file.null_count = 0;
-        l->nchunks = 0;
+        leaf_reset_chunk(&w->lw[i]);
+        w->lw[i].fmin.set = w->lw[i].fmax.set = 0;
+        w->lw[i].fnull = 0;
     }
+    lk_buf_reset(&w->out);
+    lk_buf_append(&w->out, "PAR1", 4);
     return 0;
+}
+
+/* ---- statistics ---- */
+
+static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
+{
+    size_t n = an < bn ? an : bn;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c)
+        return c;
+    return an < bn ? -1 : an > bn;
+}
+
+/* 16-byte big-endian two's complement: signed first byte, then unsigned. */
+static int cmp_dec16(const char *a, const char *b)
+{
+    if ((int8_t)a[0] != (int8_t)b[0])
+        return (int8_t)a[0] < (int8_t)b[0] ? -1 : 1;
+    return memcmp(a + 1, b + 1, 15);
+}
+
+static void stat_set_bytes(stat_acc *s, const char *p, size_t n)
+{
+    lk_buf_reset(&s->b);
+    lk_buf_append(&s->b, p, n);
+    s->set = 1;
+}
+
+static inline void upd_i(leaf_w *l, int64_t v)
+{
+    if (!l->cmin.set || v < l->cmin.i) {
+        l->cmin.i = v;
+        l->cmin.set = 1;
+    }
+    if (!l->cmax.set || v > l->cmax.i) {
+        l->cmax.i = v;
+        l->cmax.set = 1;
+    }
+}
+
+static inline void upd_d(leaf_w *l, double v)
+{
+    if (isnan(v))
+        return;
+    if (!l->cmin.set || v < l->cmin.d) {
+        l->cmin.d = v;
+        l->cmin.set = 1;
+    }
+    if (!l->cmax.set || v > l->cmax.d) {
+        l->cmax.d = v;
+        l->cmax.set = 1;
+    }
+}
+
+static inline void upd_b(leaf_w *l, const char *p, size_t n, int dec16)
+{
+    if (!l->cmin.set || (dec16 ? cmp_dec16(p, l->cmin.b.data) < 0
+                               : cmp_bytes(p, n, l->cmin.b.data, l->cmin.b.len) < 0))
+        stat_set_bytes(&l->cmin, p, n);
+    if (!l->cmax.set || (dec16 ? cmp_dec16(p, l->cmax.b.data) > 0
+                               : cmp_bytes(p, n, l->cmax.b.data, l->cmax.b.len) > 0))
+        stat_set_bytes(&l->cmax, p, n);
+}
+
+static int stat_kind(const lk_field *f)
+{
+    switch (f->type) {
+    case LK_TYPE_FLOAT:
+    case LK_TYPE_DOUBLE: return 1;
+    case LK_TYPE_STRING:
+    case LK_TYPE_BINARY: return 2;
+    case LK_TYPE_DECIMAL: return f->precision > 18 ? 3 : 0;
+    default: return 0;
+    }
+}
+
+static int stat_less(int kind, const stat_acc *a, const stat_acc *b)
+{
+    switch (kind) {
+    case 0: return a->i < b->i;
+    case 1: return a->d < b->d;
+    case 2: return cmp_bytes(a->b.data, a->b.len, b->b.data, b->b.len) < 0;
+    default: return cmp_dec16(a->b.data, b->b.data) < 0;
+    }
+}
+
+static void stat_copy(stat_acc *dst, const stat_acc *src)
+{
+    dst->set = 1;
+    dst->i = src->i;
+    dst->d = src->d;
+    lk_buf_reset(&dst->b);
+    if (src->b.len)
+        lk_buf_append(&dst->b, src->b.data, src->b.len);
+}
+
+static void merge_file_stats(const lk_pq_leaf *L, leaf_w *l)
+{
+    int k = stat_kind(L->field);
+    if (l->cmin.set && (!l->fmin.set || stat_less(k, &l->cmin, &l->fmin)))
+        stat_copy(&l->fmin, &l->cmin);
+    if (l->cmax.set && (!l->fmax.set || stat_less(k, &l->fmax, &l->cmax)))
+        stat_copy(&l->fmax, &l->cmax);
+    l->fnull += l->cnull;
+}
+
+/* ---- shredding ---- */
+
+static inline void emit_levels(const lk_pq_leaf *L, leaf_w *l, int d, int r)
+{
+    if (L->max_rep) {
+        uint8_t c = (uint8_t)r;
+        lk_buf_append_fast(&l->rep, &c, 1);
+    }
+    if (L->max_def) {
+        uint8_t c = (uint8_t)d;
+        lk_buf_append_fast(&l->def, &c, 1);
+    }
+    l->nentries++;
+}
+
+static void put_value(const lk_pq_leaf *L, leaf_w *l, const lk_col *c, uint32_t i)
+{
+    const lk_field *f = L->field;
+    switch (f->type) {
+    case LK_TYPE_BOOLEAN: {
+        uint8_t v = ((const uint8_t *)c->values)[i];
+        lk_buf_append_fast(&l->vals, &v, 1);
+        upd_i(l, v);
+        break;
+    }
+    case LK_TYPE_BYTE: {
+        int32_t v = ((const int8_t *)c->values)[i];
+        lk_buf_append_fast(&l->vals, &v, 4);
+        upd_i(l, v);
+        break;
+    }
+    case LK_TYPE_SHORT: {
+        int32_t v = ((const int16_t *)c->values)[i];
+        lk_buf_append_fast(&l->vals, &v, 4);
+        upd_i(l, v);
+        break;
+    }
+    case LK_TYPE_INTEGER:
+    case LK_TYPE_DATE: {
+        int32_t v = ((const int32_t *)c->values)[i];
+        lk_buf_append_fast(&l->vals, &v, 4);
+        upd_i(l, v);
+        break;
+    }
+    case LK_TYPE_FLOAT: {
+        float v = ((const float *)c->values)[i];
+        lk_buf_append_fast(&l->vals, &v, 4);
+        upd_d(l, v);
+        break;
+    }
+    case LK_TYPE_DOUBLE: {
+        double v = ((const double *)c->values)[i];
+        lk_buf_append_fast(&l->vals, &v, 8);
+        upd_d(l, v);
+        break;
+    }
+    case LK_TYPE_STRING:
+    case LK_TYPE_BINARY: {
+        size_t n;
+        const char *p = lk_col_bytes(c, i, &n);
+        uint32_t n32 = (uint32_t)n;
+        lk_buf_append_fast(&l->vals, &n32, 4);
+        lk_buf_append_fast(&l->vals, p, n);
+        upd_b(l, p, n, 0);
+        break;
+    }
+    case LK_TYPE_DECIMAL:
+        if (f->precision > 18) {
+            const char *p = (const char *)c->values + (size_t)i * 16;
+            lk_buf_append_fast(&l->vals, p, 16);
+            upd_b(l, p, 16, 1);
+            break;
+        }
+        /* fallthrough */
+    default: {
+        int64_t v = ((const int64_t *)c->values)[i];
+        lk_buf_append_fast(&l->vals, &v, 8);
+        upd_i(l, v);
+        break;
+    }
+    }
+}
+
+/* Emits the entries of slot i of c (node k of leaf L); dslot/r as in Dremel. */
+static void shred(const lk_pq_leaf *L, leaf_w *l, int k, const lk_col *c, uint32_t i, int r)
+{
+    const lk_pq_node *nd = &L->nodes[k];
+    if (lk_col_is_null(c, i)) {
+        emit_levels(L, l, nd->dslot, r);
+        l->cnull++;
+        return;
+    }
+    if (k == L->depth - 1) {
+        emit_levels(L, l, nd->dval, r);
+        put_value(L, l, c, i);
+        return;
+    }
+    const lk_col *ch = &c->children[nd->child];
+    if (nd->f->type == LK_TYPE_STRUCT) {
+        shred(L, l, k + 1, ch, i, r);
+        return;
+    }
+    uint32_t o0 = c->offsets[i], o1 = c->offsets[i + 1];
+    if (o0 == o1) {
+        emit_levels(L, l, nd->dval, r);
+        l->cnull++;
+        return;
+    }
+    for (uint32_t j = o0; j < o1; j++)
+        shred(L, l, k + 1, ch, j, j == o0 ? r : nd->rep + 1);
+}
+
+size_t lk_pq_writer_bytes(const lk_pq_writer *w)
+{
+    size_t n = (size_t)w->offset + w->out.len;
+    for (int i = 0; i < w->nleaves; i++)
+        n += w->lw[i].vals.len + w->lw[i].def.len + w->lw[i].rep.len;
+    return n;
 }
 
 static int flush_row_group(lk_pq_writer *w, lk_error *err);
@@ -461,26 +439,34 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err);
 int lk_pq_writer_write(lk_pq_writer *w, const lk_batch *b, lk_error *err)
 {
     if (w->fd < 0)
-        return lk_error_set(err, -EBADF, "Parquet writer: no open file");
+        return lk_error_set(err, LK_ESTATE, "parquet writer: write without open");
     if (!lk_schema_equal(lk_batch_schema(b), w->schema))
-        return lk_error_set(err, -EINVAL, "Parquet writer '%s': batch schema differs", w->path);
-    uint32_t rows = lk_batch_nrows(b);
+        return lk_error_set(err, LK_EFORMAT, "%s: batch schema differs from the writer's", w->path);
+    uint32_t n = lk_batch_nrows(b);
+    for (int li = 0; li < w->nleaves; li++) {
+        const lk_col *c = lk_batch_col_const(b, w->leaves[li].top);
+        if (c->len < n)
+            return lk_error_set(err, LK_EFORMAT, "%s: column %s has %u of %u rows", w->path,
+                                c->field->name, c->len, n);
+    }
     /* shred in slices so that one large batch is still cut into row groups
        of about row_group_bytes */
     const uint32_t slice = 4096;
-    for (uint32_t r0 = 0; r0 < rows; r0 += slice) {
-        uint32_t r1 = rows - r0 < slice ? rows : r0 + slice;
-        for (int i = 0; i < w->nleaves; i++) {
-            leaf *l = &w->leaves[i];
-            const lk_col *top = lk_batch_col_const(b, l->top);
-            size_t before = l->values.len + l->def.len + l->rep.len;
-            for (uint32_t r = r0; r < r1; r++)
-                visit(l, top, 0, r, 0, 0);
-            w->rg_bytes += l->values.len + l->def.len + l->rep.len - before;
+    for (uint32_t r0 = 0; r0 < n; r0 += slice) {
+        uint32_t r1 = n - r0 < slice ? n : r0 + slice;
+        for (int li = 0; li < w->nleaves; li++) {
+            const lk_pq_leaf *L = &w->leaves[li];
+            leaf_w *l = &w->lw[li];
+            const lk_col *c = lk_batch_col_const(b, L->top);
+            for (uint32_t i = r0; i < r1; i++)
+                shred(L, l, 0, c, i, 0);
         }
-        w->rows_rg += r1 - r0;
-        w->rows_file += r1 - r0;
-        if (w->rg_bytes >= w->opt.row_group_bytes) {
+        w->rg_rows += r1 - r0;
+        w->num_rows += r1 - r0;
+        size_t buffered = 0;
+        for (int i = 0; i < w->nleaves; i++)
+            buffered += w->lw[i].vals.len + w->lw[i].def.len + w->lw[i].rep.len;
+        if (buffered >= w->opt.row_group_bytes) {
             int rc = flush_row_group(w, err);
             if (rc)
                 return rc;
@@ -489,446 +475,474 @@ int lk_pq_writer_write(lk_pq_writer *w, const lk_batch *b, lk_error *err)
     return 0;
 }
 
-size_t lk_pq_writer_bytes(const lk_pq_writer *w)
-{
-    return (size_t)w->offset + w->rg_bytes;
-}
-
 /* ---- pages ---- */
 
-static void stats_thrift(lk_thrift_writer *t, int16_t id, const stats *s, int64_t nulls)
+static int bit_width(int max)
 {
-    lk_thrift_field(t, id, LK_TT_STRUCT);
-    lk_thrift_struct_begin(t);
-    lk_thrift_field_i64(t, 3, nulls);
-    if (s->has) {
-        lk_thrift_field_binary(t, 5, s->max.data, s->max.len);
-        lk_thrift_field_binary(t, 6, s->min.data, s->min.len);
-    }
-    lk_thrift_struct_end(t);
+    int bw = 0;
+    while (max >> bw)
+        bw++;
+    return bw;
 }
 
-/* Writes levels [lo, hi) and their values [vlo, vhi) as one data page. */
-static int write_page(lk_pq_writer *w, leaf *l, size_t lo, size_t hi, size_t vlo, size_t vhi,
-                      size_t nvals, chunk_meta *cm, lk_error *err)
+static void put_varint(lk_buf *b, uint64_t v)
 {
-    lk_buf *page = &w->page;
-    lk_buf_reset(page);
-    if (l->max_rep) {
-        size_t at = page->len;
-        lk_buf_append(page, "\0\0\0\0", 4);
-        lk_pq_rle_encode((const uint8_t *)l->rep.data + lo, hi - lo, lk_pq_bit_width((uint32_t)l->max_rep), page);
-        uint32_t n = (uint32_t)(page->len - at - 4);
-        memcpy(page->data + at, &n, 4);
+    while (v >= 0x80) {
+        uint8_t c = (uint8_t)(v | 0x80);
+        lk_buf_append_fast(b, &c, 1);
+        v >>= 7;
     }
-    if (l->max_def) {
-        size_t at = page->len;
-        lk_buf_append(page, "\0\0\0\0", 4);
-        lk_pq_rle_encode((const uint8_t *)l->def.data + lo, hi - lo, lk_pq_bit_width((uint32_t)l->max_def), page);
-        uint32_t n = (uint32_t)(page->len - at - 4);
-        memcpy(page->data + at, &n, 4);
+    uint8_t c = (uint8_t)v;
+    lk_buf_append_fast(b, &c, 1);
+}
+
+/* RLE runs only (a valid RLE/bit-packed hybrid stream), 4-byte length prefix. */
+static void encode_levels(lk_buf *out, const lk_buf *lv, int max)
+{
+    int bw = bit_width(max);
+    size_t at = out->len;
+    uint32_t zero = 0;
+    lk_buf_append_fast(out, &zero, 4);
+    const uint8_t *p = (const uint8_t *)lv->data;
+    size_t n = lv->len, i = 0;
+    while (i < n) {
+        size_t j = i + 1;
+        while (j < n && p[j] == p[i])
+            j++;
+        put_varint(out, (uint64_t)(j - i) << 1);
+        uint8_t v[2] = {p[i], 0};
+        lk_buf_append_fast(out, v, (size_t)((bw + 7) / 8));
+        i = j;
     }
-    if (l->ptype == PQ_BOOLEAN) {
-        size_t nb = (nvals + 7) / 8, at = page->len;
-        lk_buf_grow(page, nb);
-        memset(page->data + at, 0, nb);
-        for (size_t k = 0; k < nvals; k++)
-            if (l->values.data[vlo + k])
-                page->data[at + k / 8] |= (char)(1u << (k & 7));
-        page->len += nb;
-    } else {
-        lk_buf_append(page, l->values.data + vlo, vhi - vlo);
+    uint32_t len = (uint32_t)(out->len - at - 4);
+    memcpy(out->data + at, &len, 4);
+}
+
+static int compress_page(lk_pq_writer *w, const lk_buf *in, const char **outp, size_t *outn,
+                         lk_error *err)
+{
+    lk_buf_reset(&w->comp);
+    switch (w->opt.codec) {
+    case LK_PQ_UNCOMPRESSED:
+        *outp = in->data;
+        *outn = in->len;
+        return 0;
+    case LK_PQ_SNAPPY: {
+        size_t cap = snappy_max_compressed_length(in->len);
+        lk_buf_grow(&w->comp, cap);
+        size_t n = cap;
+        if (snappy_compress(in->data, in->len, w->comp.data, &n) != SNAPPY_OK)
+            return lk_error_set(err, LK_EFORMAT, "%s: snappy compression failed", w->path);
+        *outp = w->comp.data;
+        *outn = n;
+        return 0;
     }
-    int rc = lk_pq_compress(w->opt.codec, w->opt.zstd_level, page->data, page->len, &w->comp, err);
-    if (rc)
+    case LK_PQ_GZIP: {
+        z_stream z;
+        memset(&z, 0, sizeof z);
+        if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+            return lk_error_set(err, -ENOMEM, "%s: deflateInit2 failed", w->path);
+        size_t cap = deflateBound(&z, in->len) + 32;
+        lk_buf_grow(&w->comp, cap);
+        z.next_in = (Bytef *)in->data;
+        z.avail_in = (uInt)in->len;
+        z.next_out = (Bytef *)w->comp.data;
+        z.avail_out = (uInt)cap;
+        int rc = deflate(&z, Z_FINISH);
+        size_t n = z.total_out;
+        deflateEnd(&z);
+        if (rc != Z_STREAM_END)
+            return lk_error_set(err, LK_EFORMAT, "%s: gzip compression failed", w->path);
+        *outp = w->comp.data;
+        *outn = n;
+        return 0;
+    }
+    case LK_PQ_ZSTD: {
+        size_t cap = ZSTD_compressBound(in->len);
+        lk_buf_grow(&w->comp, cap);
+        size_t n = ZSTD_compressCCtx(w->zctx, w->comp.data, cap, in->data, in->len,
+                                     w->opt.zstd_level ? w->opt.zstd_level : 3);
+        if (ZSTD_isError(n))
+            return lk_error_set(err, LK_EFORMAT, "%s: zstd: %s", w->path, ZSTD_getErrorName(n));
+        *outp = w->comp.data;
+        *outn = n;
+        return 0;
+    }
+    }
+    return lk_error_set(err, LK_EUNSUPPORTED, "%s: unknown codec %d", w->path, (int)w->opt.codec);
+}
+
+static int write_all(lk_pq_writer *w, const char *p, size_t n, lk_error *err)
+{
+    while (n) {
+        ssize_t k = write(w->fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return lk_error_errno(err, -errno, "write %s", w->path);
+        }
+        p += k;
+        n -= (size_t)k;
+        w->offset += k;
+    }
+    return 0;
+}
+
+/* Plain encoding of one statistics value. */
+static void stat_plain(const lk_pq_leaf *L, const stat_acc *s, char *tmp, const char **p, size_t *n)
+{
+    switch (L->phys) {
+    case PQ_BOOLEAN: tmp[0] = (char)(s->i != 0); *p = tmp; *n = 1; return;
+    case PQ_INT32: { int32_t v = (int32_t)s->i; memcpy(tmp, &v, 4); *p = tmp; *n = 4; return; }
+    case PQ_INT64: memcpy(tmp, &s->i, 8); *p = tmp; *n = 8; return;
+    case PQ_FLOAT: { float v = (float)s->d; memcpy(tmp, &v, 4); *p = tmp; *n = 4; return; }
+    case PQ_DOUBLE: memcpy(tmp, &s->d, 8); *p = tmp; *n = 8; return;
+    default: *p = s->b.data ? s->b.data : ""; *n = s->b.len; return;
+    }
+}
+
+static void write_stats(lk_tc_w *t, int16_t id, const lk_pq_leaf *L, const leaf_w *l)
+{
+    char tmp[16];
+    const char *p;
+    size_t n;
+    lk_tc_struct_begin(t, id);
+    lk_tc_i64(t, 3, l->cnull);
+    if (l->cmin.set && l->cmax.set) {
+        stat_plain(L, &l->cmax, tmp, &p, &n);
+        lk_tc_binary(t, 5, p, n);
+        stat_plain(L, &l->cmin, tmp, &p, &n);
+        lk_tc_binary(t, 6, p, n);
+    }
+    lk_tc_struct_end(t);
+}
+
+/* Compresses body and appends header + data to out. page_type 0 data (V1), 2 dictionary. */
+static int put_page(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, const lk_buf *body,
+                    int page_type, int32_t nv, int enc, int64_t *unc, int64_t *comp, lk_error *err)
+{
+    const char *cp = NULL;
+    size_t cn = 0;
+    if (body->len > INT32_MAX)
+        return lk_error_set(err, LK_ELIMIT, "%s: column %s: page over 2 GiB", w->path, L->dotted);
+    int rc = compress_page(w, body, &cp, &cn, err);
+    if (rc < 0)
         return rc;
-    lk_buf_reset(&w->hdr);
-    lk_thrift_writer t;
-    lk_thrift_writer_init(&t, &w->hdr);
-    lk_thrift_struct_begin(&t);
-    lk_thrift_field_i32(&t, 1, PQ_PAGE_DATA);
-    lk_thrift_field_i32(&t, 2, (int32_t)page->len);
-    lk_thrift_field_i32(&t, 3, (int32_t)w->comp.len);
-    lk_thrift_field(&t, 5, LK_TT_STRUCT);
-    lk_thrift_struct_begin(&t);
-    lk_thrift_field_i32(&t, 1, (int32_t)(hi - lo));
-    lk_thrift_field_i32(&t, 2, PQ_ENC_PLAIN);
-    lk_thrift_field_i32(&t, 3, PQ_ENC_RLE);
-    lk_thrift_field_i32(&t, 4, PQ_ENC_RLE);
-    lk_thrift_struct_end(&t);
-    lk_thrift_struct_end(&t);
-    if ((rc = lk_fs_write_all(w->fd, w->hdr.data, w->hdr.len)) ||
-        (rc = lk_fs_write_all(w->fd, w->comp.data, w->comp.len)))
-        return lk_error_errno(err, rc, "cannot write '%s'", w->path);
-    cm->uncompressed += (int64_t)(w->hdr.len + page->len);
-    cm->compressed += (int64_t)(w->hdr.len + w->comp.len);
-    w->offset += (int64_t)(w->hdr.len + w->comp.len);
+    size_t hstart = w->out.len;
+    lk_tc_w ht;
+    lk_tc_w_init(&ht, &w->out);
+    lk_tc_i32(&ht, 1, page_type);
+    lk_tc_i32(&ht, 2, (int32_t)body->len);
+    lk_tc_i32(&ht, 3, (int32_t)cn);
+    if (page_type == 0) {
+        lk_tc_struct_begin(&ht, 5);
+        lk_tc_i32(&ht, 1, nv);
+        lk_tc_i32(&ht, 2, enc);
+        lk_tc_i32(&ht, 3, 3);
+        lk_tc_i32(&ht, 4, 3);
+        write_stats(&ht, 5, L, l);
+        lk_tc_struct_end(&ht);
+    } else {
+        lk_tc_struct_begin(&ht, 7);
+        lk_tc_i32(&ht, 1, nv);
+        lk_tc_i32(&ht, 2, 0);
+        lk_tc_struct_end(&ht);
+    }
+    lk_tc_end(&ht);
+    size_t hlen = w->out.len - hstart;
+    lk_buf_append(&w->out, cp ? cp : "", cn);
+    *unc += (int64_t)(hlen + body->len);
+    *comp += (int64_t)(hlen + cn);
     return 0;
 }
 
-/* Byte length of the PLAIN value starting at v (variable for BYTE_ARRAY). */
-static size_t value_len(const leaf *l, const char *v)
+static uint64_t hash_bytes(const char *p, size_t n)
 {
-    switch (l->ptype) {
-    case PQ_BOOLEAN: return 1;
-    case PQ_INT32:
-    case PQ_FLOAT: return 4;
-    case PQ_INT64:
-    case PQ_DOUBLE: return 8;
-    case PQ_FLBA: return 16;
-    default: {
-        uint32_t n;
-        memcpy(&n, v, 4);
-        return 4 + n;
-    }
-    }
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
+    return h ^ (h >> 29);
 }
 
-static int flush_leaf(lk_pq_writer *w, leaf *l, lk_error *err)
+/* Builds w->dict (PLAIN values) and w->idx from l->vals. 0 when PLAIN is
+   smaller or the dictionary outgrows dictionary_bytes (fallback to PLAIN). */
+static int build_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, uint32_t *ndict)
 {
-    if (l->nchunks == l->cap_chunks) {
-        int cap = l->cap_chunks ? l->cap_chunks * 2 : 4;
-        l->chunks = realloc(l->chunks, sizeof(chunk_meta) * (size_t)cap);
-        if (!l->chunks)
+    size_t fixed = L->phys == PQ_BYTE_ARRAY ? 0
+                   : L->phys == PQ_FLBA     ? (size_t)L->type_length
+                   : (L->phys == PQ_INT32 || L->phys == PQ_FLOAT) ? 4 : 8;
+    size_t nvals = 0;
+    if (fixed)
+        nvals = l->vals.len / fixed;
+    else
+        nvals = (size_t)(l->nentries - l->cnull); /* upper bound; counted below */
+    if (l->vals.len == 0)
+        return 0;
+    size_t want = 1024;
+    while (want < nvals * 2 && want < (1u << 24))
+        want *= 2;
+    if (w->nslots < want) {
+        free(w->slots);
+        w->slots = malloc(want * sizeof *w->slots);
+        if (!w->slots)
             abort();
-        memset(l->chunks + l->cap_chunks, 0, sizeof(chunk_meta) * (size_t)(cap - l->cap_chunks));
-        l->cap_chunks = cap;
+        w->nslots = want;
     }
-    chunk_meta *cm = &l->chunks[l->nchunks++];
-    cm->offset = w->offset;
-    cm->uncompressed = cm->compressed = 0;
-    cm->num_values = l->nlevels;
-    cm->st.has = l->rg.has;
-    cm->st.null_count = l->nnull;
-    lk_buf_reset(&cm->st.min);
-    lk_buf_reset(&cm->st.max);
-    if (l->rg.has) {
-        lk_buf_append(&cm->st.min, l->rg.min.data, l->rg.min.len);
-        lk_buf_append(&cm->st.max, l->rg.max.data, l->rg.max.len);
+    memset(w->slots, 0, w->nslots * sizeof *w->slots);
+    size_t mask = w->nslots - 1;
+    lk_buf_reset(&w->dict);
+    lk_buf_reset(&w->idx);
+    uint32_t n = 0;
+    const char *v = l->vals.data, *end = l->vals.data + l->vals.len;
+    while (v < end) {
+        const char *key = v;
+        size_t klen = fixed;
+        if (!fixed) {
+            uint32_t len;
+            memcpy(&len, v, 4);
+            klen = 4 + len;
+        }
+        v += klen;
+        size_t h = (size_t)hash_bytes(key, klen) & mask;
+        uint32_t id;
+        for (;;) {
+            uint32_t sl = w->slots[h];
+            if (!sl) {
+                if (w->dict.len + klen > w->opt.dictionary_bytes || (size_t)n + 1 > w->nslots / 2)
+                    return 0;
+                if (n == w->dpos_cap) {
+                    w->dpos_cap = w->dpos_cap ? w->dpos_cap * 2 : 1024;
+                    w->dpos = realloc(w->dpos, w->dpos_cap * sizeof *w->dpos);
+                    if (!w->dpos)
+                        abort();
+                }
+                w->dpos[n] = (uint32_t)w->dict.len;
+                lk_buf_append(&w->dict, key, klen);
+                w->slots[h] = ++n;
+                id = n - 1;
+                break;
+            }
+            const char *e = w->dict.data + w->dpos[sl - 1];
+            size_t elen = fixed;
+            if (!fixed) {
+                uint32_t len;
+                memcpy(&len, e, 4);
+                elen = 4 + len;
+            }
+            if (elen == klen && !memcmp(e, key, klen)) {
+                id = sl - 1;
+                break;
+            }
+            h = (h + 1) & mask;
+        }
+        lk_buf_append_fast(&w->idx, &id, 4);
     }
-    l->rg.null_count = l->nnull;
-    stats_merge(l, &l->file, &l->rg);
-    /* cut pages at row starts (rep == 0) once page_bytes are reached */
-    size_t lo = 0, vlo = 0, vpos = 0, nvals = 0;
-    size_t n = (size_t)l->nlevels;
-    const uint8_t *def = (const uint8_t *)l->def.data, *rep = (const uint8_t *)l->rep.data;
+    int bw = bit_width((int)(n > 1 ? n - 1 : 1));
+    size_t count = w->idx.len / 4;
+    if (w->dict.len + (count * (size_t)bw + 7) / 8 + 8 >= l->vals.len)
+        return 0;
+    *ndict = n;
+    return 1;
+}
+
+/* Dictionary indices: bit width byte, then one bit-packed run. */
+static void encode_indices(lk_buf *out, const uint32_t *idx, size_t n, uint32_t ndict)
+{
+    int bw = bit_width((int)(ndict > 1 ? ndict - 1 : 1));
+    uint8_t b = (uint8_t)bw;
+    lk_buf_append_fast(out, &b, 1);
+    size_t groups = (n + 7) / 8;
+    put_varint(out, ((uint64_t)groups << 1) | 1);
+    size_t nbytes = groups * (size_t)bw;
+    lk_buf_grow(out, nbytes);
+    uint8_t *p = (uint8_t *)out->data + out->len;
+    memset(p, 0, nbytes);
+    uint64_t bit = 0;
     for (size_t i = 0; i < n; i++) {
-        if (i > lo && (!l->max_rep || rep[i] == 0) &&
-            vpos - vlo + (i - lo) / 4 >= w->opt.page_bytes) {
-            int rc = write_page(w, l, lo, i, vlo, vpos, nvals, cm, err);
-            if (rc)
-                return rc;
-            lo = i;
-            vlo = vpos;
-            nvals = 0;
-        }
-        if (!l->max_def || def[i] == l->max_def) {
-            vpos += value_len(l, l->values.data + vpos);
-            nvals++;
-        }
+        uint64_t v = idx[i];
+        for (int k = 0; k < bw; k++, bit++)
+            if (v >> k & 1)
+                p[bit >> 3] |= (uint8_t)(1u << (bit & 7));
     }
-    if (n > lo || n == 0) {
-        int rc = write_page(w, l, lo, n, vlo, vpos, nvals, cm, err);
-        if (rc)
-            return rc;
-    }
-    lk_buf_reset(&l->def);
-    lk_buf_reset(&l->rep);
-    lk_buf_reset(&l->values);
-    l->nlevels = l->nnull = 0;
-    l->rg.has = 0;
-    l->rg.null_count = 0;
-    return 0;
+    out->len += nbytes;
 }
 
 static int flush_row_group(lk_pq_writer *w, lk_error *err)
 {
-    if (w->rows_rg == 0)
+    if (w->rg_rows == 0)
         return 0;
-    for (int i = 0; i < w->nleaves; i++) {
-        int rc = flush_leaf(w, &w->leaves[i], err);
-        if (rc)
-            return rc;
-    }
-    if (w->nrg == w->cap_rg) {
-        w->cap_rg = w->cap_rg ? w->cap_rg * 2 : 4;
-        w->rg_rows = realloc(w->rg_rows, sizeof(int64_t) * (size_t)w->cap_rg);
-        if (!w->rg_rows)
-            abort();
-    }
-    w->rg_rows[w->nrg++] = w->rows_rg;
-    w->rows_rg = 0;
-    w->rg_bytes = 0;
-    return 0;
-}
-
-/* ---- footer ---- */
-
-static void schema_element(lk_thrift_writer *t, const char *name, int ptype, int rep,
-                           int nchildren, const lk_field *f, int role)
-{
-    /* role: 0 plain field, 1 list group "list", 2 map group "key_value" */
-    lk_thrift_struct_begin(t);
-    if (ptype >= 0)
-        lk_thrift_field_i32(t, 1, ptype);
-    if (ptype == PQ_FLBA)
-        lk_thrift_field_i32(t, 2, 16);
-    if (rep >= 0)
-        lk_thrift_field_i32(t, 3, rep);
-    lk_thrift_field_binary(t, 4, name, strlen(name));
-    if (nchildren >= 0)
-        lk_thrift_field_i32(t, 5, nchildren);
-    int ct = -1;
-    if (f && role == 0) {
-        switch (f->type) {
-        case LK_TYPE_STRING: ct = PQ_CT_UTF8; break;
-        case LK_TYPE_DATE: ct = PQ_CT_DATE; break;
-        case LK_TYPE_TIMESTAMP: ct = PQ_CT_TIMESTAMP_MICROS; break;
-        case LK_TYPE_DECIMAL: ct = PQ_CT_DECIMAL; break;
-        case LK_TYPE_BYTE: ct = PQ_CT_INT_8; break;
-        case LK_TYPE_SHORT: ct = PQ_CT_INT_16; break;
-        case LK_TYPE_ARRAY: ct = PQ_CT_LIST; break;
-        case LK_TYPE_MAP: ct = PQ_CT_MAP; break;
-        default: break;
+    lk_buf_reset(&w->rgtmp);
+    lk_tc_w rt;
+    lk_tc_w_init(&rt, &w->rgtmp);
+    lk_tc_list_begin(&rt, 1, LK_TC_STRUCT, (uint32_t)w->nleaves);
+    int64_t rg_start = w->offset + (int64_t)w->out.len;
+    int64_t total_unc = 0, total_comp = 0;
+    for (int li = 0; li < w->nleaves; li++) {
+        const lk_pq_leaf *L = &w->leaves[li];
+        leaf_w *l = &w->lw[li];
+        uint32_t ndict = 0;
+        int dict = w->opt.dictionary && L->phys != PQ_BOOLEAN && build_dictionary(w, L, l, &ndict);
+        int64_t unc = 0, comp = 0, dict_off = -1;
+        int rc;
+        if (dict) {
+            dict_off = w->offset + (int64_t)w->out.len;
+            rc = put_page(w, L, l, &w->dict, 2, (int32_t)ndict, 0, &unc, &comp, err);
+            if (rc < 0)
+                return rc;
         }
-    }
-    if (ct >= 0)
-        lk_thrift_field_i32(t, 6, ct);
-    if (f && role == 0 && f->type == LK_TYPE_DECIMAL) {
-        lk_thrift_field_i32(t, 7, f->scale);
-        lk_thrift_field_i32(t, 8, f->precision);
-    }
-    if (f && role == 0) {
-        int lt = 0;
-        switch (f->type) {
-        case LK_TYPE_STRING: lt = 1; break;
-        case LK_TYPE_MAP: lt = 2; break;
-        case LK_TYPE_ARRAY: lt = 3; break;
-        case LK_TYPE_DECIMAL: lt = 5; break;
-        case LK_TYPE_DATE: lt = 6; break;
-        case LK_TYPE_TIMESTAMP:
-        case LK_TYPE_TIMESTAMP_NTZ: lt = 8; break;
-        case LK_TYPE_BYTE:
-        case LK_TYPE_SHORT: lt = 10; break;
-        default: break;
-        }
-        if (lt) {
-            lk_thrift_field(t, 10, LK_TT_STRUCT);
-            lk_thrift_struct_begin(t);
-            lk_thrift_field(t, (int16_t)lt, LK_TT_STRUCT);
-            lk_thrift_struct_begin(t);
-            if (lt == 5) {
-                lk_thrift_field_i32(t, 1, f->scale);
-                lk_thrift_field_i32(t, 2, f->precision);
-            } else if (lt == 8) {
-                lk_thrift_field_bool(t, 1, f->type == LK_TYPE_TIMESTAMP);
-                lk_thrift_field(t, 2, LK_TT_STRUCT); /* unit: MICROS */
-                lk_thrift_struct_begin(t);
-                lk_thrift_field(t, 2, LK_TT_STRUCT);
-                lk_thrift_struct_begin(t);
-                lk_thrift_struct_end(t);
-                lk_thrift_struct_end(t);
-            } else if (lt == 10) {
-                lk_thrift_field(t, 1, LK_TT_BYTE);
-                lk_buf_putc(t->out, (char)(f->type == LK_TYPE_BYTE ? 8 : 16));
-                lk_thrift_field_bool(t, 2, 1);
+        lk_buf_reset(&w->page);
+        if (L->max_rep)
+            encode_levels(&w->page, &l->rep, L->max_rep);
+        if (L->max_def)
+            encode_levels(&w->page, &l->def, L->max_def);
+        if (dict)
+            encode_indices(&w->page, (const uint32_t *)w->idx.data, w->idx.len / 4, ndict);
+        else if (L->phys == PQ_BOOLEAN) {
+            /* PLAIN booleans are bit-packed, LSB first */
+            const uint8_t *v = (const uint8_t *)l->vals.data;
+            size_t nv = l->vals.len;
+            for (size_t i = 0; i < nv; i += 8) {
+                uint8_t byte = 0;
+                for (size_t j = 0; j < 8 && i + j < nv; j++)
+                    byte |= (uint8_t)((v[i + j] & 1) << j);
+                lk_buf_append_fast(&w->page, &byte, 1);
             }
-            lk_thrift_struct_end(t);
-            lk_thrift_struct_end(t);
+        } else if (l->vals.len)
+            lk_buf_append(&w->page, l->vals.data, l->vals.len);
+        if (w->page.len > INT32_MAX || l->nentries > INT32_MAX)
+            return lk_error_set(err, LK_ELIMIT, "%s: column %s: page over 2 GiB", w->path,
+                                L->dotted);
+        int64_t page_off = w->offset + (int64_t)w->out.len;
+        rc = put_page(w, L, l, &w->page, 0, (int32_t)l->nentries, dict ? 8 : 0, &unc, &comp, err);
+        if (rc < 0)
+            return rc;
+        total_unc += unc;
+        total_comp += comp;
+        /* ColumnChunk */
+        lk_tc_elem_struct_begin(&rt);
+        lk_tc_i64(&rt, 2, dict ? dict_off : page_off);
+        lk_tc_struct_begin(&rt, 3);
+        lk_tc_i32(&rt, 1, L->phys);
+        lk_tc_list_begin(&rt, 2, LK_TC_I32, dict ? 3 : 2);
+        lk_tc_raw_zigzag(&rt, 0);
+        lk_tc_raw_zigzag(&rt, 3);
+        if (dict)
+            lk_tc_raw_zigzag(&rt, 8);
+        lk_tc_list_begin(&rt, 3, LK_TC_BINARY, (uint32_t)L->n_path);
+        for (int p = 0; p < L->n_path; p++)
+            lk_tc_raw_binary(&rt, L->path[p], strlen(L->path[p]));
+        lk_tc_i32(&rt, 4, (int32_t)w->opt.codec);
+        lk_tc_i64(&rt, 5, l->nentries);
+        lk_tc_i64(&rt, 6, unc);
+        lk_tc_i64(&rt, 7, comp);
+        lk_tc_i64(&rt, 9, page_off);
+        if (dict)
+            lk_tc_i64(&rt, 11, dict_off);
+        write_stats(&rt, 12, L, l);
+        lk_tc_struct_end(&rt);
+        lk_tc_struct_end(&rt);
+        merge_file_stats(L, l);
+        leaf_reset_chunk(l);
+        if (w->out.len >= (4u << 20)) {
+            rc = write_all(w, w->out.data, w->out.len, err);
+            lk_buf_reset(&w->out);
+            if (rc < 0)
+                return rc;
         }
     }
-    lk_thrift_struct_end(t);
+    lk_tc_i64(&rt, 2, total_unc);
+    lk_tc_i64(&rt, 3, w->rg_rows);
+    lk_tc_i64(&rt, 5, rg_start);
+    lk_tc_i64(&rt, 6, total_comp);
+    lk_tc_end(&rt);
+    lk_buf_append(&w->rgbuf, w->rgtmp.data, w->rgtmp.len);
+    w->n_rg++;
+    w->rg_rows = 0;
+    int rc = write_all(w, w->out.data, w->out.len, err);
+    lk_buf_reset(&w->out);
+    return rc;
 }
 
-static int count_elements(const lk_field *f)
-{
-    int n = 1;
-    if (f->type == LK_TYPE_ARRAY || f->type == LK_TYPE_MAP)
-        n++;
-    for (int i = 0; i < f->n_children; i++)
-        n += count_elements(&f->children[i]);
-    return n;
-}
-
-static void schema_field(lk_thrift_writer *t, const lk_field *f, const char *name)
-{
-    int rep = f->nullable ? PQ_OPTIONAL : PQ_REQUIRED;
-    switch (f->type) {
-    case LK_TYPE_STRUCT:
-        schema_element(t, name, -1, rep, f->n_children, f, 0);
-        for (int i = 0; i < f->n_children; i++)
-            schema_field(t, &f->children[i], f->children[i].name);
-        break;
-    case LK_TYPE_ARRAY:
-        schema_element(t, name, -1, rep, 1, f, 0);
-        schema_element(t, "list", -1, PQ_REPEATED, 1, NULL, 1);
-        schema_field(t, &f->children[0], "element");
-        break;
-    case LK_TYPE_MAP:
-        schema_element(t, name, -1, rep, 1, f, 0);
-        schema_element(t, "key_value", -1, PQ_REPEATED, 2, NULL, 2);
-        schema_field(t, &f->children[0], "key");
-        schema_field(t, &f->children[1], "value");
-        break;
-    default: schema_element(t, name, lk_pq_physical(f), rep, -1, f, 0);
-    }
-}
-
-static void footer(lk_pq_writer *w, lk_buf *out)
-{
-    lk_thrift_writer t;
-    lk_thrift_writer_init(&t, out);
-    lk_thrift_struct_begin(&t);
-    lk_thrift_field_i32(&t, 1, 1);
-    int nel = 1;
-    for (int i = 0; i < lk_schema_nfields(w->schema); i++)
-        nel += count_elements(lk_schema_field(w->schema, i));
-    lk_thrift_field_list(&t, 2, LK_TT_STRUCT, (uint32_t)nel);
-    schema_element(&t, "spark_schema", -1, -1, lk_schema_nfields(w->schema), NULL, 1);
-    for (int i = 0; i < lk_schema_nfields(w->schema); i++)
-        schema_field(&t, lk_schema_field(w->schema, i), lk_schema_field(w->schema, i)->name);
-    lk_thrift_field_i64(&t, 3, w->rows_file);
-    lk_thrift_field_list(&t, 4, LK_TT_STRUCT, (uint32_t)w->nrg);
-    for (int g = 0; g < w->nrg; g++) {
-        lk_thrift_struct_begin(&t);
-        lk_thrift_field_list(&t, 1, LK_TT_STRUCT, (uint32_t)w->nleaves);
-        int64_t total = 0, total_comp = 0;
-        for (int i = 0; i < w->nleaves; i++) {
-            leaf *l = &w->leaves[i];
-            chunk_meta *cm = &l->chunks[g];
-            total += cm->uncompressed;
-            total_comp += cm->compressed;
-            lk_thrift_struct_begin(&t);
-            lk_thrift_field_i64(&t, 2, cm->offset);
-            lk_thrift_field(&t, 3, LK_TT_STRUCT);
-            lk_thrift_struct_begin(&t);
-            lk_thrift_field_i32(&t, 1, l->ptype);
-            lk_thrift_field_list(&t, 2, LK_TT_I32, 2);
-            lk_thrift_i32(&t, PQ_ENC_PLAIN);
-            lk_thrift_i32(&t, PQ_ENC_RLE);
-            lk_thrift_field_list(&t, 3, LK_TT_BINARY, (uint32_t)l->nnames);
-            for (int k = 0; k < l->nnames; k++)
-                lk_thrift_binary(&t, l->names[k], strlen(l->names[k]));
-            lk_thrift_field_i32(&t, 4, (int32_t)w->opt.codec);
-            lk_thrift_field_i64(&t, 5, cm->num_values);
-            lk_thrift_field_i64(&t, 6, cm->uncompressed);
-            lk_thrift_field_i64(&t, 7, cm->compressed);
-            lk_thrift_field_i64(&t, 9, cm->offset);
-            stats_thrift(&t, 12, &cm->st, cm->st.null_count);
-            lk_thrift_struct_end(&t);
-            lk_thrift_struct_end(&t);
-        }
-        lk_thrift_field_i64(&t, 2, total);
-        lk_thrift_field_i64(&t, 3, w->rg_rows[g]);
-        lk_thrift_field_i64(&t, 5, w->leaves[0].chunks[g].offset);
-        lk_thrift_field_i64(&t, 6, total_comp);
-        lk_thrift_field(&t, 7, LK_TT_I16);
-        lk_thrift_i32(&t, g);
-        lk_thrift_struct_end(&t);
-    }
-    const char *cb = w->opt.created_by;
-    lk_thrift_field_binary(&t, 6, cb, strlen(cb));
-    /* column_orders: TypeDefinedOrder for every leaf, so that readers trust
-       min_value/max_value */
-    lk_thrift_field_list(&t, 7, LK_TT_STRUCT, (uint32_t)w->nleaves);
-    for (int i = 0; i < w->nleaves; i++) {
-        lk_thrift_struct_begin(&t);
-        lk_thrift_field(&t, 1, LK_TT_STRUCT);
-        lk_thrift_struct_begin(&t);
-        lk_thrift_struct_end(&t);
-        lk_thrift_struct_end(&t);
-    }
-    lk_thrift_struct_end(&t);
-}
-
-static void plain_to_value(const leaf *l, const lk_buf *b, lk_value *v)
+static void fill_value(const lk_pq_leaf *L, const stat_acc *s, lk_value *v)
 {
     memset(v, 0, sizeof *v);
+    if (!s->set)
+        return;
     v->is_set = 1;
-    switch (l->ptype) {
-    case PQ_BOOLEAN: v->i = (uint8_t)b->data[0]; break;
-    case PQ_INT32: {
-        int32_t x;
-        memcpy(&x, b->data, 4);
-        v->i = x;
-        break;
-    }
-    case PQ_INT64: memcpy(&v->i, b->data, 8); break;
-    case PQ_FLOAT: {
-        float f;
-        memcpy(&f, b->data, 4);
-        v->d = f;
-        break;
-    }
-    case PQ_DOUBLE: memcpy(&v->d, b->data, 8); break;
-    default:
-        v->p = b->data;
-        v->n = b->len;
+    v->i = s->i;
+    v->d = s->d;
+    if (L->phys == PQ_BYTE_ARRAY || L->phys == PQ_FLBA) {
+        v->p = s->b.data ? s->b.data : "";
+        v->n = s->b.len;
     }
 }
 
 int lk_pq_writer_close(lk_pq_writer *w, lk_pq_file_info *info, lk_error *err)
 {
     if (w->fd < 0)
-        return lk_error_set(err, -EBADF, "Parquet writer: no open file");
+        return lk_error_set(err, LK_ESTATE, "parquet writer: close without open");
     int rc = flush_row_group(w, err);
-    if (rc == 0 && w->nrg == 0) {
-        /* an empty file still has one (empty) row group per the spec's
-           readers' expectations: write none, which is valid */
+    if (rc < 0)
+        goto fail;
+    /* out may still hold the leading magic when no row group was written */
+    size_t fstart = w->out.len;
+    lk_tc_w t;
+    lk_tc_w_init(&t, &w->out);
+    lk_tc_i32(&t, 1, 1);
+    lk_pq_schema_write(&t, w->schema);
+    lk_tc_i64(&t, 3, w->num_rows);
+    lk_tc_list_begin(&t, 4, LK_TC_STRUCT, (uint32_t)w->n_rg);
+    lk_buf_append(&w->out, w->rgbuf.data ? w->rgbuf.data : "", w->rgbuf.len);
+    lk_tc_binary(&t, 6, w->created_by, strlen(w->created_by));
+    lk_tc_end(&t);
+    uint32_t flen = (uint32_t)(w->out.len - fstart);
+    lk_buf_append(&w->out, &flen, 4);
+    lk_buf_append(&w->out, "PAR1", 4);
+    rc = write_all(w, w->out.data, w->out.len, err);
+    lk_buf_reset(&w->out);
+    if (rc < 0)
+        goto fail;
+    if (w->opt.fsync && fsync(w->fd) < 0) {
+        rc = lk_error_errno(err, -errno, "fsync %s", w->path);
+        goto fail;
     }
-    if (rc == 0) {
-        lk_buf_reset(&w->foot);
-        footer(w, &w->foot);
-        uint32_t n = (uint32_t)w->foot.len;
-        lk_buf_append(&w->foot, &n, 4);
-        lk_buf_append(&w->foot, "PAR1", 4);
-        rc = lk_fs_write_all(w->fd, w->foot.data, w->foot.len);
-        if (rc)
-            lk_error_errno(err, rc, "cannot write '%s'", w->path);
-        else
-            w->offset += (int64_t)w->foot.len;
-    }
-    if (rc == 0 && w->opt.fsync) {
-        rc = lk_fault_check("parquet.fsync");
-        if (rc == 0 && fsync(w->fd) != 0)
-            rc = -errno;
-        if (rc)
-            lk_error_errno(err, rc, "cannot fsync '%s'", w->path);
-    }
-    if (rc) {
-        lk_pq_writer_abort(w);
+    if (close(w->fd) < 0) {
+        w->fd = -1;
+        rc = lk_error_errno(err, -errno, "close %s", w->path);
+        unlink(w->path);
         return rc;
     }
-    close(w->fd);
     w->fd = -1;
+    for (int i = 0; i < w->nleaves; i++) {
+        lk_pq_leaf_stats *s = &w->stats[i];
+        const lk_pq_leaf *L = &w->leaves[i];
+        s->path = L->dotted;
+        s->field = L->field;
+        s->in_list = L->in_list;
+        s->null_count = w->lw[i].fnull;
+        fill_value(L, &w->lw[i].fmin, &s->min);
+        fill_value(L, &w->lw[i].fmax, &s->max);
+    }
     if (info) {
-        for (int i = 0; i < w->nleaves; i++) {
-            leaf *l = &w->leaves[i];
-            lk_pq_leaf_stats *p = &w->pub[i];
-            p->path = l->dotted;
-            p->field = l->field;
-            p->in_list = l->in_list;
-            p->null_count = l->file.null_count;
-            memset(&p->min, 0, sizeof p->min);
-            memset(&p->max, 0, sizeof p->max);
-            if (l->file.has) {
-                plain_to_value(l, &l->file.min, &p->min);
-                plain_to_value(l, &l->file.max, &p->max);
-            }
-        }
-        info->num_rows = w->rows_file;
+        info->num_rows = w->num_rows;
         info->file_size = w->offset;
         info->n_leaves = w->nleaves;
-        info->leaves = w->pub;
+        info->leaves = w->stats;
     }
     return 0;
+fail:
+    lk_pq_writer_abort(w);
+    return rc;
 }
 
 void lk_pq_writer_abort(lk_pq_writer *w)
 {
-    if (w->fd >= 0) {
-        close(w->fd);
-        w->fd = -1;
-        unlink(w->path);
-    }
+    if (w->fd < 0)
+        return;
+    close(w->fd);
+    w->fd = -1;
+    unlink(w->path);
+    lk_buf_reset(&w->out);
+    for (int i = 0; i < w->nleaves; i++)
+        leaf_reset_chunk(&w->lw[i]);
 }

@@ -1,114 +1,136 @@
-/* lk_thrift — Thrift compact protocol; see lk_thrift.h. */
+/*
+ * lk_thrift — Thrift compact protocol encoder/decoder (see lk_thrift.h).
+ * Field ids are delta-encoded against the previous id of the same struct,
+ * hence the small stack of last ids per nesting level.
+ */
 #include "lk_thrift.h"
 
 #include <string.h>
 
-static void varint(lk_buf *b, uint64_t v)
+void lk_tc_w_init(lk_tc_w *w, lk_buf *b)
 {
-    uint8_t tmp[10];
-    int n = 0;
-    while (v >= 0x80) {
-        tmp[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (uint8_t)v;
-    lk_buf_append(b, tmp, (size_t)n);
-}
-
-static uint64_t zigzag(int64_t v)
-{
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-void lk_thrift_writer_init(lk_thrift_writer *w, lk_buf *out)
-{
-    w->out = out;
+    w->b = b;
     w->depth = 0;
     w->last[0] = 0;
 }
 
-void lk_thrift_struct_begin(lk_thrift_writer *w)
+void lk_tc_raw_varint(lk_tc_w *w, uint64_t v)
 {
-    if (w->depth + 1 < LK_THRIFT_MAX_DEPTH)
-        w->last[++w->depth] = 0;
+    uint8_t t[10];
+    int n = 0;
+    while (v >= 0x80) {
+        t[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    t[n++] = (uint8_t)v;
+    lk_buf_append_fast(w->b, t, (size_t)n);
 }
 
-void lk_thrift_struct_end(lk_thrift_writer *w)
+void lk_tc_raw_zigzag(lk_tc_w *w, int64_t v)
 {
-    lk_buf_putc(w->out, 0);
-    if (w->depth > 0)
-        w->depth--;
+    lk_tc_raw_varint(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
-void lk_thrift_field(lk_thrift_writer *w, int16_t id, int type)
+void lk_tc_raw_binary(lk_tc_w *w, const void *p, size_t n)
 {
-    int16_t delta = (int16_t)(id - w->last[w->depth]);
-    if (delta > 0 && delta <= 15) {
-        lk_buf_putc(w->out, (char)((delta << 4) | type));
+    lk_tc_raw_varint(w, n);
+    lk_buf_append_fast(w->b, p, n);
+}
+
+void lk_tc_field(lk_tc_w *w, int16_t id, int type)
+{
+    int16_t d = (int16_t)(id - w->last[w->depth]);
+    if (d > 0 && d <= 15) {
+        uint8_t c = (uint8_t)((d << 4) | type);
+        lk_buf_append_fast(w->b, &c, 1);
     } else {
-        lk_buf_putc(w->out, (char)type);
-        varint(w->out, zigzag(id));
+        uint8_t c = (uint8_t)type;
+        lk_buf_append_fast(w->b, &c, 1);
+        lk_tc_raw_zigzag(w, id);
     }
     w->last[w->depth] = id;
 }
 
-void lk_thrift_i32(lk_thrift_writer *w, int32_t v)
+void lk_tc_i32(lk_tc_w *w, int16_t id, int32_t v)
 {
-    varint(w->out, zigzag(v));
+    lk_tc_field(w, id, LK_TC_I32);
+    lk_tc_raw_zigzag(w, v);
 }
 
-void lk_thrift_field_i32(lk_thrift_writer *w, int16_t id, int32_t v)
+void lk_tc_i64(lk_tc_w *w, int16_t id, int64_t v)
 {
-    lk_thrift_field(w, id, LK_TT_I32);
-    varint(w->out, zigzag(v));
+    lk_tc_field(w, id, LK_TC_I64);
+    lk_tc_raw_zigzag(w, v);
 }
 
-void lk_thrift_field_i64(lk_thrift_writer *w, int16_t id, int64_t v)
+void lk_tc_bool(lk_tc_w *w, int16_t id, int v)
 {
-    lk_thrift_field(w, id, LK_TT_I64);
-    varint(w->out, zigzag(v));
+    lk_tc_field(w, id, v ? LK_TC_TRUE : LK_TC_FALSE);
 }
 
-void lk_thrift_field_bool(lk_thrift_writer *w, int16_t id, int v)
+void lk_tc_binary(lk_tc_w *w, int16_t id, const void *p, size_t n)
 {
-    lk_thrift_field(w, id, v ? LK_TT_TRUE : LK_TT_FALSE);
+    lk_tc_field(w, id, LK_TC_BINARY);
+    lk_tc_raw_binary(w, p, n);
 }
 
-void lk_thrift_binary(lk_thrift_writer *w, const void *p, size_t n)
+void lk_tc_elem_struct_begin(lk_tc_w *w)
 {
-    varint(w->out, n);
-    lk_buf_append(w->out, p, n);
+    if (w->depth + 1 < LK_TC_MAX_DEPTH)
+        w->depth++;
+    w->last[w->depth] = 0;
 }
 
-void lk_thrift_field_binary(lk_thrift_writer *w, int16_t id, const void *p, size_t n)
+void lk_tc_struct_begin(lk_tc_w *w, int16_t id)
 {
-    lk_thrift_field(w, id, LK_TT_BINARY);
-    lk_thrift_binary(w, p, n);
+    lk_tc_field(w, id, LK_TC_STRUCT);
+    lk_tc_elem_struct_begin(w);
 }
 
-void lk_thrift_field_list(lk_thrift_writer *w, int16_t id, int elem_type, uint32_t n)
+void lk_tc_struct_end(lk_tc_w *w)
 {
-    lk_thrift_field(w, id, LK_TT_LIST);
+    uint8_t c = 0;
+    lk_buf_append_fast(w->b, &c, 1);
+    if (w->depth > 0)
+        w->depth--;
+}
+
+void lk_tc_end(lk_tc_w *w)
+{
+    uint8_t c = 0;
+    lk_buf_append_fast(w->b, &c, 1);
+}
+
+void lk_tc_list_begin(lk_tc_w *w, int16_t id, int elem_type, uint32_t n)
+{
+    lk_tc_field(w, id, LK_TC_LIST);
     if (n < 15) {
-        lk_buf_putc(w->out, (char)((n << 4) | (uint32_t)elem_type));
+        uint8_t c = (uint8_t)((n << 4) | (uint32_t)elem_type);
+        lk_buf_append_fast(w->b, &c, 1);
     } else {
-        lk_buf_putc(w->out, (char)(0xf0 | elem_type));
-        varint(w->out, n);
+        uint8_t c = (uint8_t)(0xf0 | elem_type);
+        lk_buf_append_fast(w->b, &c, 1);
+        lk_tc_raw_varint(w, n);
     }
 }
 
-/* ---- reader ---- */
+/* ---- decoder ---- */
 
-void lk_thrift_reader_init(lk_thrift_reader *r, const void *p, size_t n)
+void lk_tc_r_init(lk_tc_r *r, const void *p, size_t n)
 {
-    r->start = r->p = p;
+    r->p = r->base = p;
     r->end = r->p + n;
+    r->err = 0;
     r->depth = 0;
     r->last[0] = 0;
-    r->err = 0;
 }
 
-static uint64_t rvarint(lk_thrift_reader *r)
+size_t lk_tc_offset(const lk_tc_r *r)
+{
+    return (size_t)(r->p - r->base);
+}
+
+static uint64_t rd_varint(lk_tc_r *r)
 {
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -116,80 +138,61 @@ static uint64_t rvarint(lk_thrift_reader *r)
             r->err = 1;
             return 0;
         }
-        uint8_t b = *r->p++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
+        uint8_t c = *r->p++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80))
             return v;
     }
     r->err = 1;
     return 0;
 }
 
-static int64_t unzigzag(uint64_t v)
+static int64_t rd_zigzag(lk_tc_r *r)
 {
+    uint64_t v = rd_varint(r);
     return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
-int lk_thrift_read_field(lk_thrift_reader *r, int16_t *id, int *type)
+int lk_tc_next(lk_tc_r *r, int16_t *id, int *type)
 {
     if (r->err || r->p >= r->end) {
         r->err = 1;
-        *type = LK_TT_STOP;
-        return -1;
-    }
-    uint8_t b = *r->p++;
-    *type = b & 15;
-    if (*type == LK_TT_STOP)
         return 0;
-    int delta = b >> 4;
-    if (delta)
-        *id = (int16_t)(r->last[r->depth] + delta);
+    }
+    uint8_t c = *r->p++;
+    if (c == 0)
+        return 0;
+    *type = c & 0x0f;
+    int d = c >> 4;
+    if (d)
+        *id = (int16_t)(r->last[r->depth] + d);
     else
-        *id = (int16_t)unzigzag(rvarint(r));
+        *id = (int16_t)rd_zigzag(r);
     r->last[r->depth] = *id;
-    return r->err ? -1 : 0;
+    return !r->err;
 }
 
-void lk_thrift_read_struct_begin(lk_thrift_reader *r)
+int64_t lk_tc_read_int(lk_tc_r *r, int type)
 {
-    if (r->depth + 1 >= LK_THRIFT_MAX_DEPTH) {
-        r->err = 1;
-        return;
+    switch (type) {
+    case LK_TC_TRUE: return 1;
+    case LK_TC_FALSE: return 0;
+    case LK_TC_BYTE:
+        if (r->p >= r->end) {
+            r->err = 1;
+            return 0;
+        }
+        return (int8_t)*r->p++;
+    case LK_TC_I16:
+    case LK_TC_I32:
+    case LK_TC_I64: return rd_zigzag(r);
+    default: lk_tc_skip(r, type); r->err = 1; return 0;
     }
-    r->last[++r->depth] = 0;
 }
 
-void lk_thrift_read_struct_end(lk_thrift_reader *r)
+const uint8_t *lk_tc_read_binary(lk_tc_r *r, size_t *n)
 {
-    if (r->depth > 0)
-        r->depth--;
-}
-
-int32_t lk_thrift_read_i32(lk_thrift_reader *r)
-{
-    return (int32_t)unzigzag(rvarint(r));
-}
-
-int64_t lk_thrift_read_i64(lk_thrift_reader *r)
-{
-    return unzigzag(rvarint(r));
-}
-
-double lk_thrift_read_double(lk_thrift_reader *r)
-{
-    double d = 0;
-    if (r->end - r->p < 8) {
-        r->err = 1;
-        return 0;
-    }
-    memcpy(&d, r->p, 8);
-    r->p += 8;
-    return d;
-}
-
-const uint8_t *lk_thrift_read_binary(lk_thrift_reader *r, size_t *n)
-{
-    uint64_t len = rvarint(r);
+    uint64_t len = rd_varint(r);
     if (r->err || len > (uint64_t)(r->end - r->p)) {
         r->err = 1;
         *n = 0;
@@ -201,18 +204,18 @@ const uint8_t *lk_thrift_read_binary(lk_thrift_reader *r, size_t *n)
     return p;
 }
 
-uint32_t lk_thrift_read_list(lk_thrift_reader *r, int *elem_type)
+uint32_t lk_tc_read_list(lk_tc_r *r, int *elem_type)
 {
     if (r->p >= r->end) {
         r->err = 1;
         return 0;
     }
-    uint8_t b = *r->p++;
-    *elem_type = b & 15;
-    uint64_t n = b >> 4;
+    uint8_t c = *r->p++;
+    *elem_type = c & 0x0f;
+    uint64_t n = c >> 4;
     if (n == 15)
-        n = rvarint(r);
-    /* every element takes at least one byte (bools in lists too) */
+        n = rd_varint(r);
+    /* every element takes at least one byte */
     if (r->err || n > (uint64_t)(r->end - r->p)) {
         r->err = 1;
         return 0;
@@ -220,56 +223,68 @@ uint32_t lk_thrift_read_list(lk_thrift_reader *r, int *elem_type)
     return (uint32_t)n;
 }
 
-int lk_thrift_read_bool_elem(lk_thrift_reader *r)
+void lk_tc_enter(lk_tc_r *r)
 {
-    if (r->p >= r->end) {
+    if (r->depth + 1 >= LK_TC_MAX_DEPTH) {
         r->err = 1;
-        return 0;
+        return;
     }
-    return *r->p++ == 1;
+    r->depth++;
+    r->last[r->depth] = 0;
 }
 
-size_t lk_thrift_offset(const lk_thrift_reader *r)
+void lk_tc_leave(lk_tc_r *r)
 {
-    return (size_t)(r->p - r->start);
+    if (r->depth > 0)
+        r->depth--;
 }
 
-void lk_thrift_skip(lk_thrift_reader *r, int type)
+void lk_tc_skip(lk_tc_r *r, int type)
 {
     if (r->err)
         return;
     switch (type) {
-    case LK_TT_TRUE:
-    case LK_TT_FALSE: break;
-    case LK_TT_BYTE:
+    case LK_TC_TRUE:
+    case LK_TC_FALSE: break;
+    case LK_TC_BYTE:
         if (r->p >= r->end)
             r->err = 1;
         else
             r->p++;
         break;
-    case LK_TT_I16:
-    case LK_TT_I32:
-    case LK_TT_I64: rvarint(r); break;
-    case LK_TT_DOUBLE: lk_thrift_read_double(r); break;
-    case LK_TT_BINARY: {
+    case LK_TC_I16:
+    case LK_TC_I32:
+    case LK_TC_I64: rd_varint(r); break;
+    case LK_TC_DOUBLE:
+        if (r->end - r->p < 8)
+            r->err = 1;
+        else
+            r->p += 8;
+        break;
+    case LK_TC_BINARY: {
         size_t n;
-        lk_thrift_read_binary(r, &n);
+        lk_tc_read_binary(r, &n);
         break;
     }
-    case LK_TT_LIST:
-    case LK_TT_SET: {
+    case LK_TC_LIST:
+    case LK_TC_SET: {
         int et;
-        uint32_t n = lk_thrift_read_list(r, &et);
+        uint32_t n = lk_tc_read_list(r, &et);
+        lk_tc_enter(r); /* bounds the recursion of nested lists */
         for (uint32_t i = 0; i < n && !r->err; i++) {
-            if (et == LK_TT_TRUE || et == LK_TT_FALSE)
-                lk_thrift_read_bool_elem(r);
-            else
-                lk_thrift_skip(r, et);
+            if (et == LK_TC_TRUE || et == LK_TC_FALSE) {
+                if (r->p >= r->end)
+                    r->err = 1;
+                else
+                    r->p++;
+            } else
+                lk_tc_skip(r, et);
         }
+        lk_tc_leave(r);
         break;
     }
-    case LK_TT_MAP: {
-        uint64_t n = rvarint(r);
+    case LK_TC_MAP: {
+        uint64_t n = rd_varint(r);
         if (n == 0)
             break;
         if (r->p >= r->end || n > (uint64_t)(r->end - r->p)) {
@@ -278,18 +293,18 @@ void lk_thrift_skip(lk_thrift_reader *r, int type)
         }
         uint8_t kv = *r->p++;
         for (uint64_t i = 0; i < n && !r->err; i++) {
-            lk_thrift_skip(r, kv >> 4);
-            lk_thrift_skip(r, kv & 15);
+            lk_tc_skip(r, kv >> 4);
+            lk_tc_skip(r, kv & 0x0f);
         }
         break;
     }
-    case LK_TT_STRUCT: {
-        lk_thrift_read_struct_begin(r);
+    case LK_TC_STRUCT: {
+        lk_tc_enter(r);
         int16_t id;
         int t;
-        while (!r->err && lk_thrift_read_field(r, &id, &t) == 0 && t != LK_TT_STOP)
-            lk_thrift_skip(r, t);
-        lk_thrift_read_struct_end(r);
+        while (!r->err && lk_tc_next(r, &id, &t))
+            lk_tc_skip(r, t);
+        lk_tc_leave(r);
         break;
     }
     default: r->err = 1;

@@ -1,12 +1,8 @@
 /*
- * lk_thrift — the Thrift compact protocol, as far as Parquet's footer and
- * page headers need it (no packaged C library serves plain C here).
- *
- * Writer: fields are written in increasing id order inside a struct; the
- * writer keeps the last field id per nesting level. Reader: every length,
- * count and nesting depth is bounds-checked; a malformed input makes the
- * reader sticky-failed (lk_thrift_reader.err set) and every later read
- * returns zero values, so decoders check once at the end.
+ * lk_thrift — the Thrift compact protocol, only as much as Parquet's footer
+ * and page headers need: an encoder appending to an lk_buf and a
+ * bounds-checked decoder over a byte range (any overrun sets err, never reads
+ * past end).
  */
 #ifndef LK_THRIFT_H
 #define LK_THRIFT_H
@@ -17,66 +13,67 @@
 #include "lk_buf.h"
 
 enum {
-    LK_TT_STOP = 0,
-    LK_TT_TRUE = 1,
-    LK_TT_FALSE = 2,
-    LK_TT_BYTE = 3,
-    LK_TT_I16 = 4,
-    LK_TT_I32 = 5,
-    LK_TT_I64 = 6,
-    LK_TT_DOUBLE = 7,
-    LK_TT_BINARY = 8,
-    LK_TT_LIST = 9,
-    LK_TT_SET = 10,
-    LK_TT_MAP = 11,
-    LK_TT_STRUCT = 12,
+    LK_TC_STOP = 0,
+    LK_TC_TRUE = 1,
+    LK_TC_FALSE = 2,
+    LK_TC_BYTE = 3,
+    LK_TC_I16 = 4,
+    LK_TC_I32 = 5,
+    LK_TC_I64 = 6,
+    LK_TC_DOUBLE = 7,
+    LK_TC_BINARY = 8,
+    LK_TC_LIST = 9,
+    LK_TC_SET = 10,
+    LK_TC_MAP = 11,
+    LK_TC_STRUCT = 12,
 };
 
-#define LK_THRIFT_MAX_DEPTH 32
+#define LK_TC_MAX_DEPTH 32
 
-typedef struct lk_thrift_writer {
-    lk_buf *out;
-    int16_t last[LK_THRIFT_MAX_DEPTH];
+typedef struct lk_tc_w {
+    lk_buf *b;
     int depth;
-} lk_thrift_writer;
+    int16_t last[LK_TC_MAX_DEPTH];
+} lk_tc_w;
 
-void lk_thrift_writer_init(lk_thrift_writer *w, lk_buf *out);
-void lk_thrift_struct_begin(lk_thrift_writer *w); /* after a field header of type STRUCT, or at top */
-void lk_thrift_struct_end(lk_thrift_writer *w);   /* writes STOP */
-void lk_thrift_field(lk_thrift_writer *w, int16_t id, int type);
-void lk_thrift_field_i32(lk_thrift_writer *w, int16_t id, int32_t v);
-void lk_thrift_field_i64(lk_thrift_writer *w, int16_t id, int64_t v);
-void lk_thrift_field_bool(lk_thrift_writer *w, int16_t id, int v);
-void lk_thrift_field_binary(lk_thrift_writer *w, int16_t id, const void *p, size_t n);
-/* A list header (the elements follow, written with the value functions). */
-void lk_thrift_field_list(lk_thrift_writer *w, int16_t id, int elem_type, uint32_t n);
-void lk_thrift_i32(lk_thrift_writer *w, int32_t v);
-void lk_thrift_binary(lk_thrift_writer *w, const void *p, size_t n);
+void lk_tc_w_init(lk_tc_w *w, lk_buf *b);
+void lk_tc_field(lk_tc_w *w, int16_t id, int type);
+void lk_tc_i32(lk_tc_w *w, int16_t id, int32_t v);
+void lk_tc_i64(lk_tc_w *w, int16_t id, int64_t v);
+void lk_tc_bool(lk_tc_w *w, int16_t id, int v);
+void lk_tc_binary(lk_tc_w *w, int16_t id, const void *p, size_t n);
+/* A struct field: begin, fields..., end. */
+void lk_tc_struct_begin(lk_tc_w *w, int16_t id);
+void lk_tc_struct_end(lk_tc_w *w);
+/* A list field header; then elements with the raw writers below. */
+void lk_tc_list_begin(lk_tc_w *w, int16_t id, int elem_type, uint32_t n);
+void lk_tc_raw_varint(lk_tc_w *w, uint64_t v);
+void lk_tc_raw_zigzag(lk_tc_w *w, int64_t v);
+void lk_tc_raw_binary(lk_tc_w *w, const void *p, size_t n);
+/* A struct element of a list (no field header). */
+void lk_tc_elem_struct_begin(lk_tc_w *w);
+/* Ends the top-level struct (writes STOP). */
+void lk_tc_end(lk_tc_w *w);
 
-typedef struct lk_thrift_reader {
-    const uint8_t *p, *end, *start;
-    int16_t last[LK_THRIFT_MAX_DEPTH];
+typedef struct lk_tc_r {
+    const uint8_t *p, *end, *base;
+    int err;
     int depth;
-    int err; /* sticky */
-} lk_thrift_reader;
+    int16_t last[LK_TC_MAX_DEPTH];
+} lk_tc_r;
 
-void lk_thrift_reader_init(lk_thrift_reader *r, const void *p, size_t n);
-/* Reads a field header: 0 and *type = STOP at the end of a struct. */
-int lk_thrift_read_field(lk_thrift_reader *r, int16_t *id, int *type);
-void lk_thrift_read_struct_begin(lk_thrift_reader *r);
-void lk_thrift_read_struct_end(lk_thrift_reader *r);
-int32_t lk_thrift_read_i32(lk_thrift_reader *r);
-int64_t lk_thrift_read_i64(lk_thrift_reader *r);
-double lk_thrift_read_double(lk_thrift_reader *r);
-/* Binary/string: returns a pointer into the input and its length. */
-const uint8_t *lk_thrift_read_binary(lk_thrift_reader *r, size_t *n);
-/* List/set header: element type and count (count bounded by the bytes left). */
-uint32_t lk_thrift_read_list(lk_thrift_reader *r, int *elem_type);
-/* A bool field's value is in its type (TRUE/FALSE); list elements are bytes. */
-int lk_thrift_read_bool_elem(lk_thrift_reader *r);
-/* Skips a value of the given type (nested structs, lists, maps included). */
-void lk_thrift_skip(lk_thrift_reader *r, int type);
-/* Bytes consumed so far. */
-size_t lk_thrift_offset(const lk_thrift_reader *r);
+void lk_tc_r_init(lk_tc_r *r, const void *p, size_t n);
+/* Next field of the current struct: 0 at STOP (or error), else 1 with id and type. */
+int lk_tc_next(lk_tc_r *r, int16_t *id, int *type);
+int64_t lk_tc_read_int(lk_tc_r *r, int type); /* i8/i16/i32/i64 (zigzag) or bool field */
+/* Binary: pointer into the input (not NUL-terminated). */
+const uint8_t *lk_tc_read_binary(lk_tc_r *r, size_t *n);
+/* List header: element count (bounded by remaining bytes) and type. */
+uint32_t lk_tc_read_list(lk_tc_r *r, int *elem_type);
+/* Enter a struct (after its field header or as a list element) / leave it. */
+void lk_tc_enter(lk_tc_r *r);
+void lk_tc_leave(lk_tc_r *r);
+void lk_tc_skip(lk_tc_r *r, int type);
+size_t lk_tc_offset(const lk_tc_r *r);
 
 #endif
