@@ -114,32 +114,40 @@ test('continuous: process tree, status, second instance refused, files while run
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
-test('a killed transform and writer are restarted and nothing is lost or doubled', async () => {
+test('killed workers restart while files keep arriving; SIGTERM drains; nothing lost or doubled', async () => {
   const ws = workspace('kill');
-  gen(['--out', ws.input, '--files', String(FILES), '--rows', String(ROWS), '--seed', '21']);
   const d = startDaemon(['-c', ws.config]);
   try {
     const st = await until(() => {
       const s = status(ws.config);
       return s && s.workers.every((w) => w.state === 'running') && s;
     }, 20000, 'all workers running');
-    for (const role of ['transform', 'writer']) {
-      const w = st.workers.find((x) => x.role === role);
-      process.kill(w.pid, 'SIGKILL');
+    // files arrive in waves; a transform, a writer and the committer are killed between waves
+    let wave = 0;
+    for (const role of ['transform', 'writer', 'committer']) {
+      gen(['--out', ws.input, '--files', '2', '--rows', QUICK ? '800' : '2000', '--seed', String(60 + wave),
+           '--start-id', String(wave * 1000000), '--prefix', `wave${wave}`]);
+      wave++;
+      const cur = status(ws.config).workers.find((x) => x.role === role);
+      process.kill(cur.pid, 'SIGKILL');
       await until(() => {
         const s = status(ws.config);
-        const x = s && s.workers.find((y) => y.role === role && y.index === w.index);
-        return x && x.restarts >= 1 && x.state === 'running' && x.pid !== w.pid;
+        const x = s && s.workers.find((y) => y.role === role && y.index === cur.index);
+        return x && x.restarts >= 1 && x.state === 'running' && x.pid !== cur.pid;
       }, 20000, `${role} restarted`);
     }
+    assert.ok(st.workers.length === 7);
     const { events } = countInput(ws.input);
     await until(() => {
       const s = status(ws.config);
       const t = s && s.tables.find((x) => x.name === 'processed_events');
       return t && t.rows >= events;
     }, 90000, `${events} rows`);
-    assert.equal(run(['stop', '-c', ws.config]).code, 0);
+    d.child.kill('SIGTERM'); // a graceful stop by signal: drain, commit, exit 0
     assert.equal((await d.exited).code, 0, d.logs());
+    assert.match(d.logs(), /signal received: draining/);
+    for (const role of ['transform', 'writer', 'committer'])
+      assert.match(d.logs(), new RegExp(`ingest\\[0\\] \\d+: replay requested reason=${role}`));
     assertVerified(ws, 'raw');
     assertVerified(ws, 'processed');
   } finally {
