@@ -26,6 +26,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "lk_fs.h"
+#include "lk_json.h"
 #include "lk_log.h"
 #include "lk_time.h"
 
@@ -181,56 +182,15 @@ static void version_path(const lk_delta_table *t, int64_t v, const char *suffix,
     snprintf(out, cap, "%s/%020" PRId64 "%s", t->log_dir, v, suffix);
 }
 
-/* Serialises a yajl tree back to JSON (partitionValues, stats objects). */
-static void tree_to_json(yajl_val v, lk_buf *out)
-{
-    if (!v || YAJL_IS_NULL(v)) {
-        lk_buf_puts(out, "null");
-    } else if (YAJL_IS_STRING(v)) {
-        const char *s = YAJL_GET_STRING(v);
-        lk_buf_json_string(out, s, strlen(s));
-    } else if (YAJL_IS_NUMBER(v)) {
-        lk_buf_puts(out, YAJL_GET_NUMBER(v));
-    } else if (YAJL_IS_TRUE(v)) {
-        lk_buf_puts(out, "true");
-    } else if (YAJL_IS_FALSE(v)) {
-        lk_buf_puts(out, "false");
-    } else if (YAJL_IS_OBJECT(v)) {
-        lk_buf_putc(out, '{');
-        for (size_t i = 0; i < v->u.object.len; i++) {
-            if (i) lk_buf_putc(out, ',');
-            lk_buf_json_string(out, v->u.object.keys[i], strlen(v->u.object.keys[i]));
-            lk_buf_putc(out, ':');
-            tree_to_json(v->u.object.values[i], out);
-        }
-        lk_buf_putc(out, '}');
-    } else if (YAJL_IS_ARRAY(v)) {
-        lk_buf_putc(out, '[');
-        for (size_t i = 0; i < v->u.array.len; i++) {
-            if (i) lk_buf_putc(out, ',');
-            tree_to_json(v->u.array.values[i], out);
-        }
-        lk_buf_putc(out, ']');
-    }
-}
-
-static yajl_val obj_get(yajl_val o, const char *key)
-{
-    if (!o || !YAJL_IS_OBJECT(o)) return NULL;
-    for (size_t i = 0; i < o->u.object.len; i++)
-        if (strcmp(o->u.object.keys[i], key) == 0) return o->u.object.values[i];
-    return NULL;
-}
-
 static const char *obj_str(yajl_val o, const char *key)
 {
-    yajl_val v = obj_get(o, key);
+    yajl_val v = lk_json_get(o, key);
     return v && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
 }
 
 static int64_t obj_int(yajl_val o, const char *key, int64_t dflt)
 {
-    yajl_val v = obj_get(o, key);
+    yajl_val v = lk_json_get(o, key);
     return v && YAJL_IS_INTEGER(v) ? (int64_t)YAJL_GET_INTEGER(v) : dflt;
 }
 
@@ -277,7 +237,7 @@ static const char *file_key(lk_delta_table *t, const char *path, yajl_val dv)
         const char *pd = obj_str(dv, "pathOrInlineDv");
         lk_buf_puts(&t->key, st ? st : "");
         lk_buf_puts(&t->key, pd ? pd : "");
-        yajl_val off = obj_get(dv, "offset");
+        yajl_val off = lk_json_get(dv, "offset");
         if (off && YAJL_IS_INTEGER(off)) lk_buf_printf(&t->key, "@%lld", YAJL_GET_INTEGER(off));
     }
     return t->key.data;
@@ -310,7 +270,7 @@ static int64_t stats_num_records(const char *stats)
 static void apply_add(lk_delta_table *t, yajl_val a)
 {
     const char *path = obj_str(a, "path");
-    const char *key = file_key(t, path, obj_get(a, "deletionVector"));
+    const char *key = file_key(t, path, lk_json_get(a, "deletionVector"));
     int idx = hash_find(t, key);
     file_ent *e;
     if (idx < 0) {
@@ -332,9 +292,9 @@ static void apply_add(lk_delta_table *t, yajl_val a)
     }
     e->path = xstrdup(path);
     lk_buf_reset(&t->scratch);
-    yajl_val pv = obj_get(a, "partitionValues");
+    yajl_val pv = lk_json_get(a, "partitionValues");
     if (pv && YAJL_IS_OBJECT(pv))
-        tree_to_json(pv, &t->scratch);
+        lk_json_text(pv, &t->scratch);
     else
         lk_buf_puts(&t->scratch, "{}");
     e->pv_json = xstrdup(t->scratch.data);
@@ -356,7 +316,7 @@ static int check_protocol(yajl_val p, const char *where, lk_error *err)
     if (rv > 3)
         return lk_error_set(err, LK_EUNSUPPORTED, "%s: unsupported minReaderVersion %" PRId64,
                             where, rv);
-    yajl_val rf = obj_get(p, "readerFeatures");
+    yajl_val rf = lk_json_get(p, "readerFeatures");
     if (rf && YAJL_IS_ARRAY(rf) && rf->u.array.len > 0) {
         yajl_val f = rf->u.array.values[0];
         return lk_error_set(err, LK_EUNSUPPORTED, "%s: unsupported reader feature '%s'", where,
@@ -367,7 +327,7 @@ static int check_protocol(yajl_val p, const char *where, lk_error *err)
 
 static int apply_metadata(lk_delta_table *t, yajl_val m, const char *where, lk_error *err)
 {
-    yajl_val conf = obj_get(m, "configuration");
+    yajl_val conf = lk_json_get(m, "configuration");
     const char *cm = obj_str(conf, "delta.columnMapping.mode");
     if (cm && strcmp(cm, "none") != 0)
         return lk_error_set(err, LK_EUNSUPPORTED,
@@ -408,7 +368,7 @@ static int apply_action(lk_delta_table *t, yajl_val act, const char *where, lk_e
     } else if (strcmp(kind, "remove") == 0) {
         const char *path = obj_str(a, "path");
         if (!path) return lk_error_set(err, LK_EFORMAT, "%s: remove without path", where);
-        const char *key = file_key(t, path, obj_get(a, "deletionVector"));
+        const char *key = file_key(t, path, lk_json_get(a, "deletionVector"));
         int idx = hash_find(t, key);
         if (idx >= 0 && t->files[idx].live) {
             t->files[idx].live = 0;

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
+#include "lk_json.h"
+
 struct lk_schema {
     int n;
     lk_field *fields;
@@ -358,24 +360,12 @@ void lk_schema_to_ddl(const lk_schema *s, lk_buf *out)
 
 /* ---- parsing ---- */
 
-static yajl_val obj_get(yajl_val obj, const char *key)
-{
-    if (!YAJL_IS_OBJECT(obj))
-        return NULL;
-    for (size_t i = 0; i < obj->u.object.len; i++)
-        if (!strcmp(obj->u.object.keys[i], key))
-            return obj->u.object.values[i];
-    return NULL;
-}
-
 static int parse_type(yajl_val v, lk_field *f, lk_error *err);
-
-static void json_text(yajl_val v, lk_buf *out);
 
 static int parse_field(yajl_val v, lk_field *f, lk_error *err)
 {
-    yajl_val name = obj_get(v, "name"), type = obj_get(v, "type"),
-             nullable = obj_get(v, "nullable"), md = obj_get(v, "metadata");
+    yajl_val name = lk_json_get(v, "name"), type = lk_json_get(v, "type"),
+             nullable = lk_json_get(v, "nullable"), md = lk_json_get(v, "metadata");
     if (!YAJL_IS_STRING(name) || !type)
         return lk_error_set(err, LK_EFORMAT, "schema field without name or type");
     memset(f, 0, sizeof *f);
@@ -383,7 +373,7 @@ static int parse_field(yajl_val v, lk_field *f, lk_error *err)
     f->nullable = nullable ? YAJL_IS_TRUE(nullable) : 1;
     if (md && YAJL_IS_OBJECT(md) && md->u.object.len > 0) {
         lk_buf b = LK_BUF_INIT;
-        json_text(md, &b);
+        lk_json_text(md, &b);
         f->metadata_json = lk_buf_detach(&b, NULL);
     }
     int rc = parse_type(type, f, err);
@@ -400,12 +390,12 @@ static int parse_type(yajl_val v, lk_field *f, lk_error *err)
                                 YAJL_GET_STRING(v));
         return 0;
     }
-    yajl_val t = obj_get(v, "type");
+    yajl_val t = lk_json_get(v, "type");
     if (!YAJL_IS_STRING(t))
         return lk_error_set(err, LK_EFORMAT, "type object without \"type\"");
     const char *tn = YAJL_GET_STRING(t);
     if (!strcmp(tn, "struct")) {
-        yajl_val fields = obj_get(v, "fields");
+        yajl_val fields = lk_json_get(v, "fields");
         if (!YAJL_IS_ARRAY(fields))
             return lk_error_set(err, LK_EFORMAT, "struct without fields");
         f->type = LK_TYPE_STRUCT;
@@ -422,7 +412,7 @@ static int parse_type(yajl_val v, lk_field *f, lk_error *err)
         return 0;
     }
     if (!strcmp(tn, "array")) {
-        yajl_val et = obj_get(v, "elementType"), cn = obj_get(v, "containsNull");
+        yajl_val et = lk_json_get(v, "elementType"), cn = lk_json_get(v, "containsNull");
         if (!et)
             return lk_error_set(err, LK_EFORMAT, "array without elementType");
         f->type = LK_TYPE_ARRAY;
@@ -435,8 +425,8 @@ static int parse_type(yajl_val v, lk_field *f, lk_error *err)
         return parse_type(et, &f->children[0], err);
     }
     if (!strcmp(tn, "map")) {
-        yajl_val kt = obj_get(v, "keyType"), vt = obj_get(v, "valueType"),
-                 vcn = obj_get(v, "valueContainsNull");
+        yajl_val kt = lk_json_get(v, "keyType"), vt = lk_json_get(v, "valueType"),
+                 vcn = lk_json_get(v, "valueContainsNull");
         if (!kt || !vt)
             return lk_error_set(err, LK_EFORMAT, "map without keyType/valueType");
         f->type = LK_TYPE_MAP;
@@ -452,41 +442,6 @@ static int parse_type(yajl_val v, lk_field *f, lk_error *err)
         return rc ? rc : parse_type(vt, &f->children[1], err);
     }
     return lk_error_set(err, LK_EUNSUPPORTED, "unsupported type '%s'", tn);
-}
-
-/* Re-serialises a yajl value as compact JSON (for field metadata). */
-static void json_text(yajl_val v, lk_buf *out)
-{
-    if (YAJL_IS_OBJECT(v)) {
-        lk_buf_putc(out, '{');
-        for (size_t i = 0; i < v->u.object.len; i++) {
-            if (i)
-                lk_buf_putc(out, ',');
-            lk_buf_json_string(out, v->u.object.keys[i], strlen(v->u.object.keys[i]));
-            lk_buf_putc(out, ':');
-            json_text(v->u.object.values[i], out);
-        }
-        lk_buf_putc(out, '}');
-    } else if (YAJL_IS_ARRAY(v)) {
-        lk_buf_putc(out, '[');
-        for (size_t i = 0; i < v->u.array.len; i++) {
-            if (i)
-                lk_buf_putc(out, ',');
-            json_text(v->u.array.values[i], out);
-        }
-        lk_buf_putc(out, ']');
-    } else if (YAJL_IS_STRING(v)) {
-        const char *str = v->u.string;
-        lk_buf_json_string(out, str, strlen(str));
-    } else if (YAJL_IS_NUMBER(v)) {
-        lk_buf_puts(out, YAJL_GET_NUMBER(v));
-    } else if (YAJL_IS_TRUE(v)) {
-        lk_buf_puts(out, "true");
-    } else if (YAJL_IS_FALSE(v)) {
-        lk_buf_puts(out, "false");
-    } else {
-        lk_buf_puts(out, "null");
-    }
 }
 
 int lk_schema_from_json(const char *json, size_t len, lk_schema **out, lk_error *err)

@@ -235,3 +235,19 @@ int lk_zmq_send_blocking(lk_worker *w, zsock_t *s, const void *data, size_t len)
             return -ECANCELED;
     }
 }
+
+int lk_worker_pull_loop(lk_worker *w, zsock_t *in,
+                        int (*fn)(void *ctx, const void *data, size_t len), void *ctx)
+{
+    while (!lk_worker_stopping(w)) {
+        lk_worker_tick(w);
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        int failed = lk_zmq_recv(in, &msg, 100) == 0 &&
+                     fn(ctx, zmq_msg_data(&msg), zmq_msg_size(&msg)) != 0;
+        zmq_msg_close(&msg);
+        if (failed)
+            return 1;
+    }
+    return 0;
+}

@@ -58,6 +58,12 @@ void lk_worker_tick(lk_worker *w);
 /* Sends progress now. */
 void lk_worker_flush(lk_worker *w);
 
+/* Receives messages on in and hands each to fn until the worker is told to
+   stop. Returns 0 then, or 1 as soon as fn fails (the process exits; the
+   supervisor restarts it and ingest replays what it held). */
+int lk_worker_pull_loop(lk_worker *w, zsock_t *in,
+                        int (*fn)(void *ctx, const void *data, size_t len), void *ctx);
+
 /* ---- ZeroMQ helpers shared by the roles ---- */
 /* Sends b as one message; flags as zmq_send (ZMQ_DONTWAIT). 0 or -errno. */
 int lk_zmq_send(zsock_t *s, const void *data, size_t len, int flags);

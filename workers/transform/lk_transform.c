@@ -53,8 +53,9 @@ static int use_schema(transform *t, int v)
     return 0;
 }
 
-static int process(transform *t, const void *data, size_t len)
+static int process(void *ctx, const void *data, size_t len)
 {
+    transform *t = ctx;
     lk_msg_chunk c;
     if (lk_msg_chunk_decode(data, len, &c, &t->err)) {
         LK_ERROR("dropped a malformed chunk: %s", t->err.msg);
@@ -132,19 +133,7 @@ int lk_transform_run(lk_worker *w)
         return 111;
     }
     lk_worker_ready(w);
-    int rc = 0;
-    while (!lk_worker_stopping(w)) {
-        lk_worker_tick(w);
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        int r = lk_zmq_recv(t->in, &msg, 100);
-        if (r == 0 && process(t, zmq_msg_data(&msg), zmq_msg_size(&msg))) {
-            rc = 1; /* the supervisor restarts us; ingest replays */
-            zmq_msg_close(&msg);
-            break;
-        }
-        zmq_msg_close(&msg);
-    }
+    int rc = lk_worker_pull_loop(w, t->in, process, t);
     t->rec.parts[0].batch = t->rec.parts[1].batch = NULL;
     t->rec.n_parts = 0;
     zsock_destroy(&t->in);

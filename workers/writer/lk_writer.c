@@ -129,8 +129,9 @@ static int write_part(writer *wr, const lk_msg_part *part)
     return 0;
 }
 
-static int process(writer *wr, const void *data, size_t len)
+static int process(void *ctx, const void *data, size_t len)
 {
+    writer *wr = ctx;
     if (lk_msg_records_decode(data, len, &wr->rec, &wr->err)) {
         LK_ERROR("dropped a malformed records message: %s", wr->err.msg);
         lk_worker_add(wr->w, "errors", 1);
@@ -188,19 +189,7 @@ int lk_writer_run(lk_worker *w)
     lk_worker_endpoint(w, "committer", ep, sizeof ep);
     zsock_connect(wr->out, "%s", ep);
     lk_worker_ready(w);
-    int rc = 0;
-    while (!lk_worker_stopping(w)) {
-        lk_worker_tick(w);
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        int r = lk_zmq_recv(wr->in, &msg, 100);
-        if (r == 0 && process(wr, zmq_msg_data(&msg), zmq_msg_size(&msg))) {
-            rc = 1; /* restarted by the supervisor; the batch is replayed */
-            zmq_msg_close(&msg);
-            break;
-        }
-        zmq_msg_close(&msg);
-    }
+    int rc = lk_worker_pull_loop(w, wr->in, process, wr);
     for (int i = 0; i < wr->ntw; i++) {
         lk_pq_writer_destroy(&wr->tw[i].pq);
         lk_schema_destroy(&wr->tw[i].schema);
