@@ -181,3 +181,41 @@ test('include_existing_files: false skips files present at the first start, take
   assert.equal(Number(raw.trim().split(/\s+/)[3]), 300, list.stdout);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('continuous: a file written in place is taken once complete; a later overwrite is refused, not duplicated', async () => {
+  const ws = workspace('inplace');
+  const d = startDaemon(['-c', ws.config]);
+  try {
+    await until(() => {
+      const s = status(ws.config);
+      return s && s.workers.every((w) => w.state === 'running');
+    }, 20000, 'all workers running');
+    // write a file in place, in three parts, with pauses shorter than the settle time
+    const lines = [];
+    for (let i = 0; i < 300; i++)
+      lines.push(JSON.stringify({ event_id: `inplace-${i}`, user_id: i, event_type: 'click', ts: '2026-11-24T09:30:00.000Z',
+        amount: 1.5, country: 'FR', device: { os: 'ios', version: '1.0' }, message: 'm' }));
+    const f = path.join(ws.input, 'inplace.jsonl');
+    fs.writeFileSync(f, lines.slice(0, 100).join('\n') + '\n');
+    await new Promise((r) => setTimeout(r, 30));
+    fs.appendFileSync(f, lines.slice(100, 200).join('\n') + '\n');
+    await new Promise((r) => setTimeout(r, 30));
+    fs.appendFileSync(f, lines.slice(200).join('\n') + '\n');
+    await until(() => {
+      const s = status(ws.config);
+      const t = s && s.tables.find((x) => x.name === 'processed_events');
+      return t && t.rows === 300;
+    }, 30000, '300 rows');
+    // an overwrite after ingestion: refused with a warning, nothing doubled
+    fs.appendFileSync(f, JSON.stringify({ event_id: 'late', user_id: 1 }) + '\n');
+    await until(() => /file changed after it was ingested/.test(d.logs()), 10000, 'the overwrite warning');
+    assert.equal(run(['stop', '-c', ws.config]).code, 0);
+    assert.equal((await d.exited).code, 0, d.logs());
+    const list = run(['table', 'list', '-c', ws.config]);
+    const raw = list.stdout.split('\n').find((l) => l.startsWith('raw_events'));
+    assert.equal(Number(raw.trim().split(/\s+/)[3]), 300, list.stdout);
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

@@ -53,7 +53,8 @@ typedef struct ingest {
     zsock_t *chunks;    /* PUSH → transforms */
     zsock_t *inbox;     /* PULL ← supervisor, committer */
     zsock_t *committer; /* PUSH → committer (sealed) */
-    zhash_t *seen;      /* path → "size:mtime" already recorded */
+    zhash_t *seen;      /* path → "size:mtime" already recorded (or refused) */
+    zhash_t *settling;  /* path → "size:mtime" at the last listing, not yet taken */
     inflight fl[MAX_INFLIGHT * 4];
     int nfl;
     int replay_all;
@@ -118,6 +119,25 @@ static int list_dir(ingest *in, const char *dir, int depth)
         const char *known = zhash_lookup(in->seen, path);
         if (known && !strcmp(known, sig))
             continue;
+        /* A file is taken once it is complete: in continuous mode, when it
+           is unchanged across two listings (a writer that renames into place
+           passes at once on the next listing); in available-now mode, as
+           found. */
+        if (in->cfg->trigger != LK_TRIGGER_AVAILABLE_NOW && !in->skip_existing) {
+            const char *prev = zhash_lookup(in->settling, path);
+            if (!prev || strcmp(prev, sig)) {
+                zhash_update(in->settling, path, strdup(sig));
+                zhash_freefn(in->settling, path, free);
+                continue;
+            }
+            zhash_delete(in->settling, path);
+        }
+        int any_version = 0;
+        if (!known && lk_state_file_known(in->st, path, &any_version, &in->err)) {
+            LK_ERROR("cannot look up discovered file %s: %s", path, in->err.msg);
+            lk_worker_add(in->w, "errors", 1);
+            continue;
+        }
         lk_state_file f;
         memset(&f, 0, sizeof f);
         snprintf(f.path, sizeof f.path, "%s", path);
@@ -127,6 +147,24 @@ static int list_dir(ingest *in, const char *dir, int depth)
         f.device = (int64_t)sb.st_dev;
         f.batch_id = -1;
         int is_new = 0;
+        if (known || any_version) {
+            /* the same path with another size or mtime: a file changed after
+               it was taken. Taking it again would duplicate what was read
+               (Auto Loader's allowOverwrites=false): it is recorded as
+               skipped, with the reason, and said once. */
+            if (lk_state_file_add(in->st, &f, &is_new, &in->err) == 0 && is_new) {
+                lk_state_file_skip(in->st, f.id,
+                                   "changed after it was ingested (overwrites are not taken)",
+                                   &in->err);
+                LK_WARN("file changed after it was ingested; the new content is not taken "
+                        "(overwrites are not ingested again) file=%s size=%lld",
+                        path, (long long)sb.st_size);
+                lk_worker_add(in->w, "skipped", 1);
+            }
+            zhash_update(in->seen, path, strdup(sig));
+            zhash_freefn(in->seen, path, free);
+            continue;
+        }
         if (lk_state_file_add(in->st, &f, &is_new, &in->err) ||
             (is_new && in->skip_existing &&
              lk_state_file_skip(in->st, f.id,
@@ -136,8 +174,6 @@ static int list_dir(ingest *in, const char *dir, int depth)
             lk_worker_add(in->w, "errors", 1);
             continue; /* retried at the next listing: nothing is lost */
         }
-        if (known && is_new)
-            LK_WARN("file changed after discovery and is taken as a new version: %s", path);
         zhash_update(in->seen, path, strdup(sig));
         zhash_freefn(in->seen, path, free);
         if (is_new) {
@@ -489,6 +525,7 @@ int lk_ingest_run(lk_worker *w)
     in->w = w;
     in->cfg = lk_worker_config(w);
     in->seen = zhash_new();
+    in->settling = zhash_new();
     char path[2048];
     lk_config_state_path(in->cfg, path, sizeof path);
     if (lk_state_open(path, &in->st, &in->err)) {
@@ -610,6 +647,7 @@ int lk_ingest_run(lk_worker *w)
     zsock_destroy(&in->inbox);
     zsock_destroy(&in->committer);
     zhash_destroy(&in->seen);
+    zhash_destroy(&in->settling);
     lk_state_close(&in->st);
     lk_buf_free(&in->io);
     lk_buf_free(&in->msg);
