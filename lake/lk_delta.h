@@ -40,6 +40,11 @@ typedef struct lk_delta_file {
 /* Opens the table at table_path (the directory holding _delta_log) and
    replays its log. A directory without a log is a table at version -1. */
 int lk_delta_open(const char *table_path, lk_delta_table **out, lk_error *err);
+/* Time travel: the snapshot as of version (read-only; refresh keeps it
+   there, commits are refused). LK_ENOTFOUND names the latest or the oldest
+   retained version when version is outside them. */
+int lk_delta_open_version(const char *table_path, int64_t version, lk_delta_table **out,
+                          lk_error *err);
 void lk_delta_destroy(lk_delta_table **t);
 /* Reads versions committed since the last replay. */
 int lk_delta_refresh(lk_delta_table *t, lk_error *err);

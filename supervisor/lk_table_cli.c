@@ -5,8 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_tree.h>
 
 #include "lk_delta.h"
+#include "lk_fs.h"
+#include "lk_json.h"
+#include "lk_time.h"
 #include "lk_parquet_reader.h"
 #include "lk_rowjson.h"
 #include "lk_supervisor.h"
@@ -57,17 +61,19 @@ static int cmd_list(const lk_config *cfg)
 static int cmd_read(const lk_config *cfg, int argc, char **argv)
 {
     static const struct option opts[] = {{"limit", required_argument, 0, 'l'},
+                                         {"version", required_argument, 0, 'v'},
                                          {"columns", required_argument, 0, 'C'},
                                          {"path", required_argument, 0, 'p'},
                                          {"config", required_argument, 0, 'c'},
                                          {0, 0, 0, 0}};
-    long long limit = -1;
+    long long limit = -1, version = -1;
     const char *columns = NULL, *path = NULL;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
         switch (ch) {
         case 'l': limit = atoll(optarg); break;
+        case 'v': version = atoll(optarg); break;
         case 'C': columns = optarg; break;
         case 'p': path = optarg; break;
         case 'c': break;
@@ -85,7 +91,8 @@ static int cmd_read(const lk_config *cfg, int argc, char **argv)
     }
     lk_error err;
     lk_delta_table *dt = NULL;
-    if (lk_delta_open(table_path, &dt, &err)) {
+    if ((version >= 0 ? lk_delta_open_version(table_path, version, &dt, &err)
+                      : lk_delta_open(table_path, &dt, &err))) {
         fprintf(stderr, "lakesupd: %s\n", err.msg);
         return LK_EXIT_FAILURE;
     }
@@ -162,17 +169,116 @@ static int cmd_read(const lk_config *cfg, int argc, char **argv)
     return rc;
 }
 
+/* One line per version, newest first, from each commit's commitInfo (like
+   DESCRIBE HISTORY). */
+static int cmd_history(const lk_config *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {{"limit", required_argument, 0, 'l'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"path", required_argument, 0, 'p'},
+                                         {"config", required_argument, 0, 'c'},
+                                         {0, 0, 0, 0}};
+    long long limit = -1;
+    int json = 0;
+    const char *path = NULL;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'l': limit = atoll(optarg); break;
+        case 'j': json = 1; break;
+        case 'p': path = optarg; break;
+        case 'c': break;
+        default: return LK_EXIT_USAGE;
+        }
+    }
+    char table_path[2048];
+    if (path)
+        snprintf(table_path, sizeof table_path, "%s", path);
+    else if (optind < argc)
+        lk_config_table_path(cfg, argv[optind], table_path, sizeof table_path);
+    else {
+        fprintf(stderr, "lakesupd table history: name a table or --path DIR\n");
+        return LK_EXIT_USAGE;
+    }
+    lk_error err;
+    lk_delta_table *dt = NULL;
+    if (lk_delta_open(table_path, &dt, &err)) {
+        fprintf(stderr, "lakesupd: %s\n", err.msg);
+        return LK_EXIT_FAILURE;
+    }
+    int64_t latest = lk_delta_version(dt);
+    lk_delta_destroy(&dt);
+    if (latest < 0) {
+        fprintf(stderr, "lakesupd: no Delta table at %s\n", table_path);
+        return LK_EXIT_FAILURE;
+    }
+    if (!json)
+        printf("%8s  %-24s  %-18s %12s %6s  %s\n", "VERSION", "TIMESTAMP", "OPERATION", "ROWS",
+               "FILES", "PARAMETERS");
+    lk_buf text = LK_BUF_INIT, line = LK_BUF_INIT;
+    long long shown = 0;
+    for (int64_t v = latest; v >= 0 && (limit < 0 || shown < limit); v--) {
+        char file[2200];
+        snprintf(file, sizeof file, "%s/_delta_log/%020lld.json", table_path, (long long)v);
+        lk_buf_reset(&text);
+        if (lk_fs_read_file(file, &text, 256 << 20, &err))
+            break; /* cleaned up before a checkpoint: older history is gone */
+        const char *ci = strstr(text.data, "{\"commitInfo\"");
+        yajl_val root = NULL;
+        if (ci) {
+            const char *end = strchr(ci, '\n');
+            lk_buf_reset(&line);
+            lk_buf_append(&line, ci, end ? (size_t)(end - ci) : strlen(ci));
+            root = yajl_tree_parse(line.data, NULL, 0);
+        }
+        yajl_val info = lk_json_get(root, "commitInfo");
+        yajl_val ts = lk_json_get(info, "timestamp"), op = lk_json_get(info, "operation");
+        yajl_val metrics = lk_json_get(info, "operationMetrics");
+        yajl_val rows = lk_json_get(metrics, "numOutputRows"), files = lk_json_get(metrics, "numFiles");
+        long long t_ms = ts && YAJL_IS_INTEGER(ts) ? YAJL_GET_INTEGER(ts) : 0;
+        char when[40] = "";
+        if (t_ms)
+            lk_time_format_iso_ms(t_ms * 1000, when, sizeof when);
+        const char *opn = op && YAJL_IS_STRING(op) ? op->u.string : "";
+        const char *r = rows && YAJL_IS_STRING(rows) ? rows->u.string : "";
+        const char *f = files && YAJL_IS_STRING(files) ? files->u.string : "";
+        lk_buf params = LK_BUF_INIT;
+        lk_json_text(lk_json_get(info, "operationParameters"), &params);
+        if (json) {
+            lk_buf out = LK_BUF_INIT;
+            lk_buf_printf(&out, "{\"version\":%lld,\"timestamp\":%lld,\"operation\":", (long long)v,
+                          t_ms);
+            lk_buf_json_string(&out, opn, strlen(opn));
+            lk_buf_printf(&out, ",\"numOutputRows\":%s,\"numFiles\":%s,\"operationParameters\":%s}",
+                          *r ? r : "null", *f ? f : "null", params.data);
+            printf("%s\n", out.data);
+            lk_buf_free(&out);
+        } else {
+            printf("%8lld  %-24s  %-18s %12s %6s  %s\n", (long long)v, when, opn, r, f, params.data);
+        }
+        lk_buf_free(&params);
+        yajl_tree_free(root);
+        shown++;
+    }
+    lk_buf_free(&text);
+    lk_buf_free(&line);
+    return LK_EXIT_OK;
+}
+
 int lk_table_cli(const lk_config *cfg, int argc, char **argv)
 {
     if (argc < 1) {
-        fprintf(stderr, "usage: lakesupd table list | read T [--limit N] [--columns a,b] "
-                        "[--path DIR]\n");
+        fprintf(stderr, "usage: lakesupd table list | read T [--version N] [--limit N] "
+                        "[--columns a,b] [--path DIR] | history T [--limit N] [--json]\n");
         return LK_EXIT_USAGE;
     }
     if (!strcmp(argv[0], "list"))
         return cmd_list(cfg);
     if (!strcmp(argv[0], "read"))
         return cmd_read(cfg, argc, argv);
+    if (!strcmp(argv[0], "history"))
+        return cmd_history(cfg, argc, argv);
     fprintf(stderr, "lakesupd table: unknown sub-command '%s'\n", argv[0]);
     return LK_EXIT_USAGE;
 }

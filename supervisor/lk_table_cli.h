@@ -2,8 +2,9 @@
  * lk_table_cli — `lakesupd table ...`: look at the pipeline's Delta tables
  * (or any Delta table by --path) with lakesupd's own reader.
  *   table list                          version, files, rows, bytes per table
- *   table read T [--limit N] [--columns a,b] [--path DIR]
- *                                       rows as JSON lines (latest version)
+ *   table read T [--version N] [--limit N] [--columns a,b] [--path DIR]
+ *                                       rows as JSON lines (latest, or as of N)
+ *   table history T [--limit N] [--json] one line per version, newest first
  */
 #ifndef LK_TABLE_CLI_H
 #define LK_TABLE_CLI_H

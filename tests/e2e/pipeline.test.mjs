@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import {
-  QUICK, children, countInput, gen, run, startDaemon, status, until, verify, workspace,
+  VERIFY, QUICK, children, countInput, gen, run, startDaemon, status, until, verify, workspace,
 } from './lib/daemon.mjs';
 
 const FILES = QUICK ? 4 : 12;
@@ -47,6 +48,19 @@ test('available-now: every event exactly once in raw_events and processed_events
   assert.ok(deltaVersions(path.join(ws.tables, 'raw_events')) > before);
   assertVerified(ws, 'raw');
   assertVerified(ws, 'processed');
+
+  // time travel: version 0 as our reader sees it equals the independent replay at version 0
+  const rawTable = path.join(ws.tables, 'raw_events');
+  const v0 = run(['table', 'read', 'raw_events', '-c', ws.config, '--version', '0', '--columns', 'event_id']);
+  assert.equal(v0.code, 0, v0.stderr);
+  const indep = JSON.parse(spawnSync(process.execPath, [VERIFY, '--table', rawTable, '--version', '0'], { encoding: 'utf8' }).stdout);
+  assert.equal(v0.stdout.trim().split('\n').length, indep.rows);
+  const hist = run(['table', 'history', 'raw_events', '-c', ws.config, '--json']);
+  assert.equal(hist.code, 0, hist.stderr);
+  const versions = hist.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(versions.length >= 2 && versions[0].version === versions.length - 1);
+  assert.ok(versions.every((v) => v.operation === 'STREAMING UPDATE'));
+  assert.equal(run(['table', 'read', 'raw_events', '-c', ws.config, '--version', '99']).code, 1);
 
   // our own reader agrees on the row count
   const list = run(['table', 'list', '-c', ws.config]);

@@ -259,6 +259,36 @@ START_TEST(golden_tables)
 }
 END_TEST
 
+START_TEST(time_travel_by_version)
+{
+    lk_delta_table *t = NULL;
+    lk_error err;
+    ck_assert_int_eq(lk_delta_open(g_dir, &t, &err), 0);
+    ck_assert_int_eq(append(t, "a.parquet", "app", 0, 1), 0);
+    ck_assert_int_eq(append(t, "b.parquet", "app", 1, 0), 1);
+    lk_delta_destroy(&t);
+    lk_delta_table *v0 = NULL;
+    ck_assert_int_eq(lk_delta_open_version(g_dir, 0, &v0, &err), 0);
+    ck_assert_int_eq(lk_delta_version(v0), 0);
+    ck_assert_int_eq(lk_delta_nfiles(v0), 1);
+    ck_assert_int_eq(lk_delta_txn_version(v0, "app"), 0);
+    ck_assert_int_eq(lk_delta_refresh(v0, &err), 0);
+    ck_assert_int_eq(lk_delta_version(v0), 0); /* a snapshot at a version stays there */
+    ck_assert_int_lt(append(v0, "c.parquet", NULL, 0, 0), 0); /* and is read-only */
+    lk_delta_destroy(&v0);
+    ck_assert_int_eq(lk_delta_open_version(g_dir, 5, &v0, &err), LK_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err.msg, "the latest is 1"));
+    ck_assert_int_lt(lk_delta_open_version(g_dir, -1, &v0, &err), 0);
+    /* commitInfo carries operationMetrics, as Spark's DESCRIBE HISTORY shows */
+    lk_buf log = LK_BUF_INIT;
+    char p[256];
+    snprintf(p, sizeof p, "%s/_delta_log/00000000000000000001.json", g_dir);
+    ck_assert_int_eq(lk_fs_read_file(p, &log, 1 << 20, &err), 0);
+    ck_assert_ptr_nonnull(strstr(log.data, "\"operationMetrics\":{\"numFiles\":\"1\",\"numOutputRows\":\"5\""));
+    lk_buf_free(&log);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("delta_log");
@@ -271,6 +301,7 @@ int main(void)
     tcase_add_test(tc, fault_leaves_no_partial_version);
     tcase_add_test(tc, stats_json_nested_and_truncated);
     tcase_add_test(tc, golden_tables);
+    tcase_add_test(tc, time_travel_by_version);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
