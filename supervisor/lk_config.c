@@ -29,7 +29,8 @@ typedef enum {
     K_BOOL,
     K_TRIGGER,
     K_LOG_LEVEL,
-    K_ENUM, /* string from a list (choices) */
+    K_ENUM,     /* string from a list (choices) */
+    K_DURATION, /* "30s", "5 minutes": int64 milliseconds within [min, max] */
 } key_kind;
 
 typedef struct key_spec {
@@ -53,6 +54,8 @@ static const key_spec keys[] = {
     {"warehouse_path", K_PATH, OFF(warehouse_path), 0, 0, NULL},
     {"trigger", K_TRIGGER, 0, 0, 0, 0, NULL},
     {"log_level", K_LOG_LEVEL, OFF(log_level), 0, 0, NULL},
+    {"worker_timeout", K_DURATION, OFF(worker_timeout_ms), 100, 86400000, NULL},
+    {"stop_timeout", K_DURATION, OFF(stop_timeout_ms), 100, 86400000, NULL},
     {"workers", K_SECTION, 0, 0, 0, 0, NULL},
     {"workers.transform", K_INT, OFF(workers.transform), 1, 64, NULL},
     {"workers.writer", K_INT, OFF(workers.writer), 1, 64, NULL},
@@ -78,6 +81,8 @@ void lk_config_defaults(lk_config *c)
     snprintf(c->pipeline, sizeof c->pipeline, "lakesupd");
     snprintf(c->catalog, sizeof c->catalog, "main");
     snprintf(c->schema, sizeof c->schema, "streaming");
+    c->worker_timeout_ms = 30000;
+    c->stop_timeout_ms = 30000;
     snprintf(c->source_path, sizeof c->source_path, "./incoming");
     snprintf(c->checkpoint_path, sizeof c->checkpoint_path, "./checkpoints");
     snprintf(c->warehouse_path, sizeof c->warehouse_path, "./lakehouse");
@@ -355,6 +360,16 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
             *(int *)dst = (int)x;
         else
             *(int64_t *)dst = x;
+        return 0;
+    }
+    case K_DURATION: {
+        int64_t ms;
+        if (lk_config_parse_duration(s, &ms))
+            return bad(L, v, k->name, "'%s' is not a duration such as \"30s\" or \"5 minutes\"", s);
+        if (ms < k->min || ms > k->max)
+            return bad(L, v, k->name, "%lld ms is out of range [%lld, %lld] ms", (long long)ms,
+                       (long long)k->min, (long long)k->max);
+        *(int64_t *)dst = ms;
         return 0;
     }
     default:

@@ -14,6 +14,8 @@
  *   warehouse_path: ./lakehouse
  *   trigger: continuous           # | available_now | {processing_time: "5 minutes"}
  *   log_level: info
+ *   worker_timeout: 30s           # a worker silent this long is killed and restarted
+ *   stop_timeout: 30s             # a graceful stop ends with SIGKILL after this
  *   workers: {transform: 2, writer: 2}
  *   source:
  *     format: json
@@ -51,6 +53,8 @@ typedef struct lk_config {
     lk_trigger trigger;
     int64_t processing_time_ms;
     char log_level[16];
+    int64_t worker_timeout_ms; /* no heartbeat for this long: killed and restarted */
+    int64_t stop_timeout_ms;   /* graceful stop: SIGKILL after this long */
     struct {
         int transform;
         int writer;

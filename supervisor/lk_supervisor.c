@@ -32,7 +32,6 @@
 #define BACKOFF_MAX_MS 30000
 #define HEALTHY_RESET_MS 10000
 #define READY_TIMEOUT_MS 15000
-#define STOP_TIMEOUT_MS 30000
 /* restart intensity (Erlang/OTP): more than this many restarts of one role
    within the period means a crash loop: the supervisor gives up and exits
    non-zero, so that systemd (or the operator) decides */
@@ -56,6 +55,7 @@ typedef struct child {
     child_state state;
     int restarts;
     int64_t started_ms, next_start_ms, backoff_ms;
+    int64_t last_beat_ms; /* the last ready/progress message from this incarnation */
     char last_exit[128];
     char last_log[256];                 /* the worker's last WARN/ERROR line, if reported */
     int64_t restart_ms[INTENSITY_MAX + 1]; /* times of the latest restarts (ring) */
@@ -151,6 +151,7 @@ static int spawn(sup *s, child *c)
     c->pid = pid;
     c->state = CHILD_STARTING;
     c->started_ms = lk_time_mono_ms();
+    c->last_beat_ms = c->started_ms;
     lk_msg_event_init(&c->progress, "progress");
     LK_INFO("started worker role=%s index=%d pid=%d", c->role, c->index, (int)pid);
     return 0;
@@ -211,6 +212,7 @@ static void handle_event(sup *s, const void *data, size_t len)
     }
     if (!c || c->pid != (pid_t)lk_msg_event_get_int(&e, "pid", -1))
         return; /* a message from an earlier incarnation */
+    c->last_beat_ms = lk_time_mono_ms();
     if (!strcmp(e.name, "ready")) {
         if (c->state == CHILD_STARTING)
             c->state = CHILD_RUNNING;
@@ -281,6 +283,26 @@ static void reap(sup *s, int shutting_down)
                c->role, c->index, (int)pid, c->last_exit, c->restarts, (long long)delay);
         if (strcmp(c->role, "ingest") && strcmp(c->role, "monitor"))
             send_ingest(s, "replay", c->role);
+    }
+}
+
+/* Liveness: a worker that is alive but has sent nothing for worker_timeout
+   (stopped, hung, livelocked) is killed; reap() restarts it and, for the
+   data path, ingest replays what it held. */
+static void check_liveness(sup *s)
+{
+    int64_t now = lk_time_mono_ms();
+    for (int i = 0; i < s->nkids; i++) {
+        child *c = &s->kids[i];
+        if (c->pid <= 0 || (c->state != CHILD_RUNNING && c->state != CHILD_STARTING))
+            continue;
+        if (now - c->last_beat_ms > s->cfg->worker_timeout_ms) {
+            LK_ERROR("worker role=%s index=%d pid=%d sent no heartbeat for %lld ms "
+                     "(worker_timeout): killing it",
+                     c->role, c->index, (int)c->pid, (long long)(now - c->last_beat_ms));
+            kill(c->pid, SIGKILL);
+            c->last_beat_ms = now; /* one kill per silence; reap() does the rest */
+        }
     }
 }
 
@@ -410,7 +432,7 @@ static void handle_control(sup *s)
         if (!s->draining) {
             LK_INFO("stop requested by the CLI: draining");
             s->draining = 1;
-            s->drain_deadline_ms = lk_time_mono_ms() + STOP_TIMEOUT_MS;
+            s->drain_deadline_ms = lk_time_mono_ms() + s->cfg->stop_timeout_ms;
             send_ingest(s, "stop", "cli");
         }
         lk_buf_printf(&reply, "{\"ok\":true,\"supervisor_pid\":%d}", (int)s->pid);
@@ -625,7 +647,7 @@ int lk_supervisor_run(const lk_config *cfg)
         if (g_sig_stop && !s->draining) {
             LK_INFO("signal received: draining (a second signal stops at once)");
             s->draining = 1;
-            s->drain_deadline_ms = lk_time_mono_ms() + STOP_TIMEOUT_MS;
+            s->drain_deadline_ms = lk_time_mono_ms() + s->cfg->stop_timeout_ms;
             send_ingest(s, "stop", "signal");
         }
         if (g_sig_stop > 1 || (s->draining && lk_time_mono_ms() > s->drain_deadline_ms)) {
@@ -638,10 +660,12 @@ int lk_supervisor_run(const lk_config *cfg)
         }
         poll_once(s, 50);
         reap(s, 0);
-        if (!s->done)
+        if (!s->done) {
+            check_liveness(s);
             restart_due(s);
+        }
     }
-    shutdown_all(s, lk_time_mono_ms() + STOP_TIMEOUT_MS);
+    shutdown_all(s, lk_time_mono_ms() + s->cfg->stop_timeout_ms);
     zsock_destroy(&s->ingest);
     zsock_destroy(&s->control);
     zsock_destroy(&s->events);

@@ -233,3 +233,37 @@ test('continuous: a file written in place is taken once complete; a later overwr
   }
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('a hung worker (SIGSTOP) is killed after worker_timeout and restarted; nothing lost', async () => {
+  const ws = workspace('hung', { extra: 'worker_timeout: 1s\nstop_timeout: 20s\n' });
+  const d = startDaemon(['-c', ws.config]);
+  try {
+    const st = await until(() => {
+      const s = status(ws.config);
+      return s && s.workers.every((w) => w.state === 'running') && s;
+    }, 20000, 'all workers running');
+    const victim = st.workers.find((w) => w.role === 'transform' && w.index === 1);
+    process.kill(victim.pid, 'SIGSTOP');
+    gen(['--out', ws.input, '--files', '3', '--rows', QUICK ? '500' : '1500', '--seed', '71']);
+    await until(() => new RegExp(`role=transform index=1 pid=${victim.pid} sent no heartbeat`).test(d.logs()),
+      15000, 'the liveness kill');
+    await until(() => {
+      const s = status(ws.config);
+      const x = s && s.workers.find((y) => y.role === 'transform' && y.index === 1);
+      return x && x.restarts >= 1 && x.state === 'running';
+    }, 15000, 'the hung transform restarted');
+    const { events } = countInput(ws.input);
+    await until(() => {
+      const s = status(ws.config);
+      const t = s && s.tables.find((x) => x.name === 'processed_events');
+      return t && t.rows >= events;
+    }, 60000, `${events} rows`);
+    assert.equal(run(['stop', '-c', ws.config]).code, 0);
+    assert.equal((await d.exited).code, 0, d.logs());
+    assertVerified(ws, 'raw');
+    assertVerified(ws, 'processed');
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

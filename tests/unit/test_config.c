@@ -50,6 +50,11 @@ START_TEST(defaults_and_full_file)
     ck_assert_int_eq(c.source.max_files_per_trigger, 10);
     ck_assert_int_eq(c.source.include_existing_files, 0);
     ck_assert_str_eq(c.tables.compression, "snappy");
+    ck_assert_int_eq(c.worker_timeout_ms, 30000); /* defaults */
+    ck_assert_int_eq(c.stop_timeout_ms, 30000);
+    ck_assert_int_eq(load_text("worker_timeout: 2s\nstop_timeout: 1 minute\n", &c, &err), 0);
+    ck_assert_int_eq(c.worker_timeout_ms, 2000);
+    ck_assert_int_eq(c.stop_timeout_ms, 60000);
     ck_assert_int_eq(load_text("trigger:\n  processing_time: \"5 minutes\"\n", &c, &err), 0);
     ck_assert_int_eq(c.trigger, LK_TRIGGER_PROCESSING_TIME);
     ck_assert_int_eq(c.processing_time_ms, 300000);
@@ -83,6 +88,8 @@ START_TEST(errors_name_file_line_key)
     expect_error("source:\n  include_existing_files: maybe\n", "2",
                  "source.include_existing_files", "expected true or false");
     expect_error("tables:\n  compression: lz77\n", "2", "tables.compression", "expected zstd");
+    expect_error("pipeline: p\nworker_timeout: soon\n", "2", "worker_timeout", "duration");
+    expect_error("stop_timeout: 5ms\n", "1", "stop_timeout", "out of range");
     lk_config c;
     lk_error err;
     ck_assert_int_eq(load_text("a: [\n", &c, &err), LK_ECONFIG);
