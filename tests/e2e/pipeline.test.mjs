@@ -267,3 +267,33 @@ test('a hung worker (SIGSTOP) is killed after worker_timeout and restarted; noth
   }
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('supervisor kill -9 mid-flow: workers die with it, the next start finishes, exactly once', async () => {
+  const ws = workspace('supkill', { extra: 'source:\n  chunk_bytes: 65536\n  max_files_per_trigger: 1\n' });
+  // many one-file batches (at most 3 in flight): the kill lands with most of them still to do
+  gen(['--out', ws.input, '--files', '24', '--rows', QUICK ? '400' : '1000', '--seed', '81']);
+  const d = startDaemon(['-c', ws.config]);
+  let kids = [];
+  try {
+    // kill the supervisor once the first commits are in, while more are in flight
+    await until(() => /committed batch=\d+ table=processed_events/.test(d.logs()), 30000, 'a first commit');
+    kids = children(d.child.pid).map((k) => k.pid);
+    assert.ok(kids.length >= 7, JSON.stringify(kids));
+    d.child.kill('SIGKILL');
+    await d.exited;
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  // every worker exits with its supervisor (PDEATHSIG): no orphans
+  await until(() => kids.every((pid) => { try { process.kill(pid, 0); return false; } catch { return true; } }),
+    5000, 'the workers to exit');
+  // the kill came mid-flow: part of the input is not in the table yet
+  const before = run(['table', 'list', '-c', ws.config]).stdout.split('\n').find((l) => l.startsWith('processed_events'));
+  assert.ok(Number(before.trim().split(/\s+/)[3]) < countInput(ws.input).events, before);
+  // the next start cleans up what the kill left and finishes the backlog
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr);
+  assertVerified(ws, 'raw');
+  assertVerified(ws, 'processed');
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
