@@ -1,6 +1,7 @@
 /* lk_buf — growable byte buffer; see lk_buf.h. */
 #include "lk_buf.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,4 +121,68 @@ char *lk_buf_detach(lk_buf *b, size_t *len)
         *len = b->len;
     lk_buf_init(b);
     return p;
+}
+
+void lk_buf_number(lk_buf *b, double x, int is_float)
+{
+    char s[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(s, sizeof s, "%.*g", prec, x);
+        double back = strtod(s, NULL);
+        if (is_float ? (float)back == (float)x : back == x)
+            break;
+    }
+    lk_buf_puts(b, s);
+}
+
+/* Writes digits (no sign) with scale digits after the point. */
+static void put_scaled(lk_buf *b, int neg, const char *digits, int scale)
+{
+    int len = (int)strlen(digits);
+    if (neg)
+        lk_buf_putc(b, '-');
+    if (scale <= 0) {
+        lk_buf_puts(b, digits);
+    } else if (len <= scale) {
+        lk_buf_puts(b, "0.");
+        for (int k = len; k < scale; k++)
+            lk_buf_putc(b, '0');
+        lk_buf_puts(b, digits);
+    } else {
+        lk_buf_append(b, digits, (size_t)(len - scale));
+        lk_buf_putc(b, '.');
+        lk_buf_puts(b, digits + len - scale);
+    }
+}
+
+void lk_buf_decimal_i64(lk_buf *b, int64_t unscaled, int scale)
+{
+    char digits[32];
+    uint64_t u = unscaled < 0 ? (uint64_t)0 - (uint64_t)unscaled : (uint64_t)unscaled;
+    snprintf(digits, sizeof digits, "%" PRIu64, u);
+    put_scaled(b, unscaled < 0, digits, scale);
+}
+
+void lk_buf_decimal_be(lk_buf *b, const unsigned char *be, size_t n, int scale)
+{
+    /* GCC/Clang __int128 for 38-digit arithmetic */
+    unsigned __int128 u = 0;
+    for (size_t k = 0; k < 16 && k < n; k++)
+        u = (u << 8) | be[k];
+    int neg = n > 0 && (be[0] & 0x80);
+    if (neg) {
+        if (n < 16)
+            u |= ~(unsigned __int128)0 << (8 * n); /* sign-extend */
+        u = ~u + 1;
+    }
+    char tmp[48], digits[48];
+    int k = 0;
+    do {
+        tmp[k++] = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u);
+    for (int i = 0; i < k; i++)
+        digits[i] = tmp[k - 1 - i];
+    digits[k] = 0;
+    put_scaled(b, neg, digits, scale);
 }

@@ -33,6 +33,14 @@ void lk_buf_putc(lk_buf *b, char c);
 void lk_buf_printf(lk_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s (n bytes) as a JSON string literal with quotes and escapes. */
 void lk_buf_json_string(lk_buf *b, const char *s, size_t n);
+/* Appends x as the shortest decimal text that reads back as the same
+   double (or float, when is_float): 0.1, not 0.10000000000000001. Finite
+   values only; callers decide how NaN and infinities are written. */
+void lk_buf_number(lk_buf *b, double x, int is_float);
+/* Appends an exact decimal: unscaled value with scale digits after the
+   point. From int64, or from n <= 16 bytes of big-endian two's complement. */
+void lk_buf_decimal_i64(lk_buf *b, int64_t unscaled, int scale);
+void lk_buf_decimal_be(lk_buf *b, const unsigned char *be, size_t n, int scale);
 /* Takes the data out of b (caller frees); b is left empty. */
 char *lk_buf_detach(lk_buf *b, size_t *len);
 

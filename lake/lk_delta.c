@@ -127,7 +127,7 @@ static int hexval(int c)
     return -1;
 }
 
-static void url_decode(const char *s, lk_buf *out)
+void lk_delta_url_decode(const char *s, lk_buf *out)
 {
     for (; *s; s++) {
         int h, l;
@@ -230,7 +230,7 @@ static void hash_grow(lk_delta_table *t)
 static const char *file_key(lk_delta_table *t, const char *path, yajl_val dv)
 {
     lk_buf_reset(&t->key);
-    url_decode(path, &t->key);
+    lk_delta_url_decode(path, &t->key);
     lk_buf_putc(&t->key, '\x1f');
     if (dv && YAJL_IS_OBJECT(dv)) {
         /* uniqueId = storageType + pathOrInlineDv (+ "@" + offset) */
@@ -402,7 +402,7 @@ static void check_conflict(lk_delta_table *t, yajl_val act, conflict_ctx *cc)
     const char *app = obj_str(a, "appId");
     if (strcmp(kind, "remove") == 0 && path) {
         lk_buf_reset(&t->scratch);
-        url_decode(path, &t->scratch);
+        lk_delta_url_decode(path, &t->scratch);
         if (commit_removes(cc->c, t->scratch.data))
             snprintf(cc->msg, sizeof cc->msg, "file '%s' removed concurrently at version %" PRId64,
                      path, cc->version);
@@ -854,7 +854,7 @@ static int commit_removes(const lk_delta_commit *c, const char *decoded_path)
     int hit = 0;
     for (int i = 0; i < c->nremoves && !hit; i++) {
         lk_buf_reset(&b);
-        url_decode(c->removes[i].path, &b);
+        lk_delta_url_decode(c->removes[i].path, &b);
         hit = strcmp(b.data, decoded_path) == 0;
     }
     lk_buf_free(&b);
@@ -940,7 +940,7 @@ static void build_body(lk_delta_commit *c, int64_t version)
         /* size of the removed file, from the snapshot when it is live there */
         int64_t size = -1;
         lk_buf_reset(&t->key);
-        url_decode(f->path, &t->key);
+        lk_delta_url_decode(f->path, &t->key);
         lk_buf_putc(&t->key, '\x1f');
         int idx = hash_find(t, t->key.data);
         if (idx >= 0) size = t->files[idx].f.size;
@@ -1035,61 +1035,12 @@ static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
 }
 
 /* Shortest decimal text that reads back as the same value (as Java prints). */
-static void put_double(lk_buf *b, double x, int is_float)
-{
-    char s[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(s, sizeof s, "%.*g", prec, x);
-        double back = strtod(s, NULL);
-        if (is_float ? (float)back == (float)x : back == x) break;
-    }
-    lk_buf_puts(b, s);
-}
-
 static void put_decimal(lk_buf *b, const lk_field *f, const lk_value *v)
 {
-    char digits[48];
-    int neg = 0;
-    if (f->precision <= 18) {
-        int64_t i = v->i;
-        uint64_t u = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
-        neg = i < 0;
-        snprintf(digits, sizeof digits, "%" PRIu64, u);
-    } else {
-        /* 16-byte big-endian two's complement; GCC/Clang __int128 for the arithmetic */
-        unsigned __int128 u = 0;
-        for (size_t k = 0; k < 16 && k < v->n; k++)
-            u = (u << 8) | (unsigned char)v->p[k];
-        if (v->n > 0 && (v->p[0] & 0x80)) {
-            neg = 1;
-            u = ~u + 1;
-        }
-        char tmp[48];
-        int n = 0;
-        do {
-            tmp[n++] = (char)('0' + (int)(u % 10));
-            u /= 10;
-        } while (u);
-        for (int k = 0; k < n; k++)
-            digits[k] = tmp[n - 1 - k];
-        digits[n] = 0;
-    }
-    int len = (int)strlen(digits), sc = f->scale;
-    if (neg) lk_buf_putc(b, '-');
-    if (sc <= 0) {
-        lk_buf_puts(b, digits);
-        return;
-    }
-    if (len <= sc) {
-        lk_buf_puts(b, "0.");
-        for (int k = len; k < sc; k++)
-            lk_buf_putc(b, '0');
-        lk_buf_puts(b, digits);
-    } else {
-        lk_buf_append(b, digits, (size_t)(len - sc));
-        lk_buf_putc(b, '.');
-        lk_buf_puts(b, digits + len - sc);
-    }
+    if (f->precision <= 18)
+        lk_buf_decimal_i64(b, v->i, f->scale);
+    else
+        lk_buf_decimal_be(b, (const unsigned char *)v->p, v->n, f->scale);
 }
 
 #define STATS_STRING_PREFIX 32
@@ -1111,7 +1062,7 @@ static int put_value(lk_buf *b, const lk_pq_leaf_stats *l, int is_max)
     case LK_TYPE_FLOAT:
     case LK_TYPE_DOUBLE:
         if (!isfinite(v->d)) return 0;
-        put_double(b, v->d, f->type == LK_TYPE_FLOAT);
+        lk_buf_number(b, v->d, f->type == LK_TYPE_FLOAT);
         return 1;
     case LK_TYPE_DATE: {
         int y;

@@ -57,6 +57,8 @@ const lk_schema *lk_delta_schema(const lk_delta_table *t);
 int64_t lk_delta_txn_version(const lk_delta_table *t, const char *app_id);
 int lk_delta_nfiles(const lk_delta_table *t);
 const lk_delta_file *lk_delta_file_at(const lk_delta_table *t, int i);
+/* Appends the local form of a log path (percent-decoded) to out. */
+void lk_delta_url_decode(const char *path, lk_buf *out);
 /* Sum of numRecords over live files (files without stats count 0). */
 int64_t lk_delta_num_records(const lk_delta_table *t);
 

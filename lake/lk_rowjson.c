@@ -10,29 +10,6 @@
 
 static void value(const lk_col *c, uint32_t i, lk_buf *out);
 
-static void decimal_text(int64_t unscaled, int scale, lk_buf *out)
-{
-    char digits[32];
-    uint64_t u = unscaled < 0 ? (uint64_t)0 - (uint64_t)unscaled : (uint64_t)unscaled;
-    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)u);
-    if (unscaled < 0)
-        lk_buf_putc(out, '-');
-    if (scale == 0) {
-        lk_buf_append(out, digits, (size_t)n);
-        return;
-    }
-    if (n <= scale) {
-        lk_buf_puts(out, "0.");
-        for (int k = n; k < scale; k++)
-            lk_buf_putc(out, '0');
-        lk_buf_append(out, digits, (size_t)n);
-    } else {
-        lk_buf_append(out, digits, (size_t)(n - scale));
-        lk_buf_putc(out, '.');
-        lk_buf_append(out, digits + n - scale, (size_t)scale);
-    }
-}
-
 static void base64(const unsigned char *p, size_t n, lk_buf *out)
 {
     static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -54,16 +31,8 @@ static void dbl(double d, lk_buf *out)
         lk_buf_puts(out, "\"NaN\"");
     else if (isinf(d))
         lk_buf_puts(out, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-    else {
-        /* the shortest text that reads back as the same double */
-        char t[40];
-        for (int prec = 15; prec <= 17; prec++) {
-            snprintf(t, sizeof t, "%.*g", prec, d);
-            if (strtod(t, NULL) == d)
-                break;
-        }
-        lk_buf_puts(out, t);
-    }
+    else
+        lk_buf_number(out, d, 0);
 }
 
 static void value(const lk_col *c, uint32_t i, lk_buf *out)
@@ -109,23 +78,11 @@ static void value(const lk_col *c, uint32_t i, lk_buf *out)
         break;
     }
     case LK_TYPE_DECIMAL:
-        if (f->precision <= 18) {
-            decimal_text(lk_col_i64(c, i), f->scale, out);
-        } else {
-            /* 16-byte big-endian two's complement: print as hex when it does
-               not fit 64 bits (rare; exact text needs 128-bit division) */
-            const unsigned char *p = (const unsigned char *)c->values + (size_t)i * 16;
-            int64_t hi = 0;
-            uint64_t lo = 0;
-            for (int k = 0; k < 8; k++)
-                hi = (int64_t)((uint64_t)hi << 8 | p[k]);
-            for (int k = 8; k < 16; k++)
-                lo = lo << 8 | p[k];
-            if ((hi == 0 && lo <= INT64_MAX) || (hi == -1 && lo > (uint64_t)INT64_MAX))
-                decimal_text((int64_t)lo, f->scale, out);
-            else
-                base64(p, 16, out);
-        }
+        if (f->precision <= 18)
+            lk_buf_decimal_i64(out, lk_col_i64(c, i), f->scale);
+        else
+            lk_buf_decimal_be(out, (const unsigned char *)c->values + (size_t)i * 16, 16,
+                              f->scale);
         break;
     case LK_TYPE_STRUCT:
         lk_buf_putc(out, '{');

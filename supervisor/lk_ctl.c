@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "lk_json.h"
 #include "lk_msg.h"
 #include "lk_rundir.h"
 #include "lk_supervisor.h"
@@ -56,21 +57,15 @@ int lk_ctl_request(const lk_config *cfg, const char *command, lk_buf *reply, int
     return rc;
 }
 
-static yajl_val get(yajl_val v, const char *key)
-{
-    const char *path[] = {key, NULL};
-    return yajl_tree_get(v, path, yajl_t_any);
-}
-
 static long long geti(yajl_val v, const char *key)
 {
-    yajl_val x = get(v, key);
+    yajl_val x = lk_json_get(v, key);
     return x && YAJL_IS_INTEGER(x) ? YAJL_GET_INTEGER(x) : 0;
 }
 
 static const char *gets_(yajl_val v, const char *key)
 {
-    yajl_val x = get(v, key);
+    yajl_val x = lk_json_get(v, key);
     return x && YAJL_IS_STRING(x) ? YAJL_GET_STRING(x) : "";
 }
 
@@ -104,22 +99,22 @@ int lk_ctl_status(const lk_config *cfg, int json)
            gets_(root, "trigger"), (double)geti(root, "uptime_ms") / 1000.0);
     printf("\n%-10s %5s %8s %-11s %8s %12s %12s %8s\n", "ROLE", "INDEX", "PID", "STATE",
            "RESTARTS", "ROWS_IN", "ROWS_OUT", "BATCHES");
-    yajl_val workers = get(root, "workers");
+    yajl_val workers = lk_json_get(root, "workers");
     for (size_t i = 0; workers && YAJL_IS_ARRAY(workers) && i < workers->u.array.len; i++) {
         yajl_val w = workers->u.array.values[i];
-        yajl_val p = get(w, "progress");
+        yajl_val p = lk_json_get(w, "progress");
         printf("%-10s %5lld %8lld %-11s %8lld %12lld %12lld %8lld\n", gets_(w, "role"),
                geti(w, "index"), geti(w, "pid"), gets_(w, "state"), geti(w, "restarts"),
                geti(p, "rows_in"), geti(p, "rows_out"), geti(p, "batches"));
     }
-    yajl_val mon = get(root, "monitor");
+    yajl_val mon = lk_json_get(root, "monitor");
     if (mon && YAJL_IS_OBJECT(mon))
         printf("\nmonitor: %lld rows committed, %lld corrupt, %lld rescued, %lld batches, "
                "%lld errors\n",
                geti(mon, "rows_in"), geti(mon, "corrupt"), geti(mon, "rescued"),
                geti(mon, "batches"), geti(mon, "errors"));
     printf("\n%-18s %8s %12s  %s\n", "TABLE", "VERSION", "ROWS", "PATH");
-    yajl_val tables = get(root, "tables");
+    yajl_val tables = lk_json_get(root, "tables");
     for (size_t i = 0; tables && YAJL_IS_ARRAY(tables) && i < tables->u.array.len; i++) {
         yajl_val t = tables->u.array.values[i];
         printf("%-18s %8lld %12lld  %s\n", gets_(t, "name"), geti(t, "version"), geti(t, "rows"),

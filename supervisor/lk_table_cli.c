@@ -18,22 +18,6 @@
 
 static const char *g_tables[] = {LK_TABLE_RAW, LK_TABLE_PROCESSED, LK_TABLE_METRICS};
 
-/* Percent-decodes a log path (RFC 2396, as Delta writes them). */
-static void url_decode(const char *in, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; in[i] && o + 1 < cap; i++) {
-        if (in[i] == '%' && in[i + 1] && in[i + 2]) {
-            char hex[3] = {in[i + 1], in[i + 2], 0};
-            out[o++] = (char)strtol(hex, NULL, 16);
-            i += 2;
-        } else {
-            out[o++] = in[i];
-        }
-    }
-    out[o] = '\0';
-}
-
 static int cmd_list(const lk_config *cfg)
 {
     printf("%-18s %8s %6s %12s %12s  %s\n", "TABLE", "VERSION", "FILES", "ROWS", "BYTES", "PATH");
@@ -106,12 +90,15 @@ static int cmd_read(const lk_config *cfg, int argc, char **argv)
     long long printed = 0;
     int rc = LK_EXIT_OK;
     for (int i = 0; i < lk_delta_nfiles(dt) && (limit < 0 || printed < limit); i++) {
-        char rel[2048], full[4200];
-        url_decode(lk_delta_file_at(dt, i)->path, rel, sizeof rel);
-        if (rel[0] == '/')
-            snprintf(full, sizeof full, "%s", rel);
+        char full[4200];
+        lk_buf rel = LK_BUF_INIT;
+        lk_delta_url_decode(lk_delta_file_at(dt, i)->path, &rel);
+        lk_buf_append(&rel, "", 0); /* a NUL-terminated string even if empty */
+        if (rel.data[0] == '/')
+            snprintf(full, sizeof full, "%s", rel.data);
         else
-            snprintf(full, sizeof full, "%s/%s", table_path, rel);
+            snprintf(full, sizeof full, "%s/%s", table_path, rel.data);
+        lk_buf_free(&rel);
         lk_pq_reader *r = NULL;
         if (lk_pq_reader_open(full, &r, &err)) {
             fprintf(stderr, "lakesupd: %s\n", err.msg);

@@ -23,6 +23,45 @@ START_TEST(buf_json_escapes)
 }
 END_TEST
 
+START_TEST(buf_numbers_and_decimals)
+{
+    lk_buf b = LK_BUF_INIT;
+    lk_buf_number(&b, 364.91, 0);
+    lk_buf_putc(&b, ' ');
+    lk_buf_number(&b, 0.1, 0);
+    lk_buf_putc(&b, ' ');
+    lk_buf_number(&b, 1e300, 0);
+    ck_assert_str_eq(b.data, "364.91 0.1 1e+300");
+    lk_buf_reset(&b);
+    lk_buf_decimal_i64(&b, -12345, 2);
+    lk_buf_putc(&b, ' ');
+    lk_buf_decimal_i64(&b, 5, 3);
+    lk_buf_putc(&b, ' ');
+    lk_buf_decimal_i64(&b, 42, 0);
+    ck_assert_str_eq(b.data, "-123.45 0.005 42");
+    /* wider than 64 bits: 2^70 + 1 = 1180591620717411303425, and its negation */
+    unsigned char be[16] = {0};
+    be[7] = 0x40;
+    be[15] = 1;
+    lk_buf_reset(&b);
+    lk_buf_decimal_be(&b, be, 16, 3);
+    ck_assert_str_eq(b.data, "1180591620717411303.425");
+    unsigned char neg[16];
+    for (int i = 0; i < 16; i++)
+        neg[i] = (unsigned char)~be[i];
+    for (int i = 15; i >= 0 && ++neg[i] == 0; i--)
+        ;
+    lk_buf_reset(&b);
+    lk_buf_decimal_be(&b, neg, 16, 3);
+    ck_assert_str_eq(b.data, "-1180591620717411303.425");
+    unsigned char short_neg[2] = {0xff, 0x85}; /* -123 in two bytes */
+    lk_buf_reset(&b);
+    lk_buf_decimal_be(&b, short_neg, 2, 1);
+    ck_assert_str_eq(b.data, "-12.3");
+    lk_buf_free(&b);
+}
+END_TEST
+
 START_TEST(time_parse_iso)
 {
     int64_t us;
@@ -82,6 +121,7 @@ int main(void)
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, buf_json_escapes);
+    tcase_add_test(tc, buf_numbers_and_decimals);
     tcase_add_test(tc, time_parse_iso);
     tcase_add_test(tc, fs_put_if_absent);
     suite_add_tcase(s, tc);
