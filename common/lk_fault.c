@@ -15,6 +15,7 @@ typedef struct rule {
     char point[96];
     int action; /* negative errno, LK_FAULT_SHORT_WRITE, 2 = abort, 3 = exit */
     int at;     /* 0 = every time */
+    char gate[256]; /* "@while:PATH": only while PATH exists */
     int hits;
 } rule;
 
@@ -42,7 +43,10 @@ void lk_fault_reload(void)
         char *act = eq + 1, *at = strchr(act, '@');
         if (at) {
             *at = '\0';
-            r->at = atoi(at + 1);
+            if (!strncmp(at + 1, "while:", 6))
+                snprintf(r->gate, sizeof r->gate, "%s", at + 7);
+            else
+                r->at = atoi(at + 1);
         }
         if (!strcmp(act, "ENOSPC"))
             r->action = -ENOSPC;
@@ -69,6 +73,8 @@ int lk_fault_check(const char *point)
     for (int i = 0; i < g_nrules; i++) {
         rule *r = &g_rules[i];
         if (strcmp(r->point, point) != 0)
+            continue;
+        if (r->gate[0] && access(r->gate, F_OK) != 0)
             continue;
         r->hits++;
         if (r->at && r->hits != r->at)

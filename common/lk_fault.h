@@ -6,8 +6,13 @@
  *     LAKESUP_FAULT="fs.write=ENOSPC@3,committer.after_delta_commit=abort"
  *
  * meaning: the 3rd time the point is reached, fail with ENOSPC (without @N:
- * every time). Actions: ENOSPC, EIO, short (a short write, then ENOSPC),
+ * every time). "@while:PATH" instead of "@N" fails every time while the
+ * file PATH exists: a test fills the "disk" and frees it by removing PATH. Actions: ENOSPC, EIO, short (a short write, then ENOSPC),
  * abort (the process aborts, as a crash at that step), exit (_exit(99)).
+ * Points wired in: fs.write, fs.fsync (lk_fs: Delta commits, checkpoints),
+ * parquet.write (data files), state.commit (state.db transactions),
+ * committer.after_delta_commit (between the Delta commit and state.db),
+ * <role>.start (e.g. transform.start: a worker before READY; a crash loop).
  * A point is any string; code calls lk_fault_check("point") where a test may
  * want it to fail. With LAKESUP_FAULT unset the check is one branch.
  */

@@ -22,6 +22,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "lk_fault.h"
 #include "lk_parquet_schema.h"
 #include "lk_thrift.h"
 
@@ -574,6 +575,9 @@ static int compress_page(lk_pq_writer *w, const lk_buf *in, const char **outp, s
 
 static int write_all(lk_pq_writer *w, const char *p, size_t n, lk_error *err)
 {
+    int f = lk_fault_check("parquet.write");
+    if (f < 0 || f == LK_FAULT_SHORT_WRITE)
+        return lk_error_errno(err, f < 0 ? f : -ENOSPC, "write %s (injected fault)", w->path);
     while (n) {
         ssize_t k = write(w->fd, p, n);
         if (k < 0) {

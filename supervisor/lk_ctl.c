@@ -107,6 +107,12 @@ int lk_ctl_status(const lk_config *cfg, int json)
                geti(w, "index"), geti(w, "pid"), gets_(w, "state"), geti(w, "restarts"),
                geti(p, "rows_in"), geti(p, "rows_out"), geti(p, "batches"));
     }
+    yajl_val paused = lk_json_get(root, "paused");
+    for (size_t i = 0; paused && YAJL_IS_ARRAY(paused) && i < paused->u.array.len; i++) {
+        yajl_val pz = paused->u.array.values[i];
+        printf("%sPAUSED %s[%lld]: %s\n", i ? "" : "\n", gets_(pz, "role"), geti(pz, "index"),
+               gets_(pz, "reason"));
+    }
     yajl_val mon = lk_json_get(root, "monitor");
     if (mon && YAJL_IS_OBJECT(mon))
         printf("\nmonitor: %lld rows committed, %lld corrupt, %lld rescued, %lld batches, "

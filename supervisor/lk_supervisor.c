@@ -23,20 +23,13 @@
 #include "lk_fs.h"
 #include "lk_log.h"
 #include "lk_msg.h"
+#include "lk_restart.h"
 #include "lk_rundir.h"
 #include "lk_state.h"
 #include "lk_time.h"
 
 #define MAX_CHILDREN 160
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 30000
-#define HEALTHY_RESET_MS 10000
 #define READY_TIMEOUT_MS 15000
-/* restart intensity (Erlang/OTP): more than this many restarts of one role
-   within the period means a crash loop: the supervisor gives up and exits
-   non-zero, so that systemd (or the operator) decides */
-#define INTENSITY_MAX 5
-#define INTENSITY_PERIOD_MS 30000
 
 typedef enum child_state {
     CHILD_DOWN = 0,     /* not running; restart at next_start_ms */
@@ -54,12 +47,12 @@ typedef struct child {
     pid_t pid;
     child_state state;
     int restarts;
-    int64_t started_ms, next_start_ms, backoff_ms;
+    int64_t started_ms, next_start_ms;
     int64_t last_beat_ms; /* the last ready/progress message from this incarnation */
     char last_exit[128];
-    char last_log[256];                 /* the worker's last WARN/ERROR line, if reported */
-    int64_t restart_ms[INTENSITY_MAX + 1]; /* times of the latest restarts (ring) */
-    lk_msg_event progress;              /* latest heartbeat */
+    char last_log[256];   /* the worker's last WARN/ERROR line, if reported */
+    lk_restart *policy;   /* backoff, intensity, death tally */
+    lk_msg_event progress; /* latest heartbeat */
 } child;
 
 typedef struct sup {
@@ -102,7 +95,8 @@ static void add_child(sup *s, const char *role, int index, int group)
     c->index = index;
     c->group = group;
     c->state = CHILD_NEW;
-    c->backoff_ms = BACKOFF_MIN_MS;
+    static const lk_restart_policy policy = LK_RESTART_POLICY_DEFAULT;
+    c->policy = lk_restart_new(&policy, (uint32_t)(s->pid * 2654435761u) ^ (uint32_t)s->nkids);
     lk_msg_event_init(&c->progress, "progress");
 }
 
@@ -152,6 +146,7 @@ static int spawn(sup *s, child *c)
     c->state = CHILD_STARTING;
     c->started_ms = lk_time_mono_ms();
     c->last_beat_ms = c->started_ms;
+    lk_restart_started(c->policy, c->started_ms);
     lk_msg_event_init(&c->progress, "progress");
     LK_INFO("started worker role=%s index=%d pid=%d", c->role, c->index, (int)pid);
     return 0;
@@ -224,6 +219,36 @@ static void handle_event(sup *s, const void *data, size_t len)
     }
 }
 
+static int alive(sup *s, int group);
+
+/* A child crash-loops: it is not restarted. The pipeline drains what can
+   still be committed (when the role has another live instance, or is the
+   monitor) and the supervisor exits non-zero, so that systemd or the
+   operator decides; the message says which worker and its last error. */
+static void escalate(sup *s, child *c)
+{
+    lk_restart_policy p = LK_RESTART_POLICY_DEFAULT;
+    LK_ERROR("worker role=%s index=%d crash-loops: %d restarts in %lld s, last %s, last error: "
+             "%s; giving up",
+             c->role, c->index, lk_restart_recent(c->policy, lk_time_mono_ms()),
+             (long long)(p.intensity_period_ms / 1000), c->last_exit,
+             c->last_log[0] ? c->last_log : "(none reported)");
+    c->state = CHILD_EXITED;
+    s->failed = 1;
+    int peers = 0;
+    for (int i = 0; i < s->nkids; i++)
+        peers += !strcmp(s->kids[i].role, c->role) && &s->kids[i] != c && s->kids[i].pid > 0;
+    if ((peers || !strcmp(c->role, "monitor")) && !s->draining) {
+        LK_WARN("draining what can still be committed before exiting (at most %lld ms)",
+                (long long)s->cfg->stop_timeout_ms);
+        s->draining = 1;
+        s->drain_deadline_ms = lk_time_mono_ms() + s->cfg->stop_timeout_ms;
+        send_ingest(s, "stop", "crash-loop");
+    } else {
+        s->done = 1;
+    }
+}
+
 static void reap(sup *s, int shutting_down)
 {
     int status;
@@ -254,30 +279,16 @@ static void reap(sup *s, int shutting_down)
             c->state = CHILD_EXITED;
             continue;
         }
-        int64_t now = lk_time_mono_ms();
-        if (now - c->started_ms > HEALTHY_RESET_MS)
-            c->backoff_ms = BACKOFF_MIN_MS;
-        /* jitter: up to a quarter of the backoff, so that restarts of
-           several workers do not align */
-        int64_t delay = c->backoff_ms + (c->backoff_ms > 4 ? rand() % (c->backoff_ms / 4) : 0);
-        c->next_start_ms = now + delay;
-        c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
-        c->state = CHILD_DOWN;
-        c->restart_ms[c->restarts % (INTENSITY_MAX + 1)] = now;
-        c->restarts++;
-        int recent = 0;
-        for (int k = 0; k <= INTENSITY_MAX && k < c->restarts; k++)
-            recent += now - c->restart_ms[k] <= INTENSITY_PERIOD_MS;
-        if (recent > INTENSITY_MAX) {
-            LK_ERROR("worker role=%s index=%d crash-loops: %d restarts in %d s, last %s, last "
-                     "error: %s; giving up",
-                     c->role, c->index, recent, INTENSITY_PERIOD_MS / 1000, c->last_exit,
-                     c->last_log[0] ? c->last_log : "(none reported)");
-            c->state = CHILD_EXITED;
-            s->failed = 1;
-            s->done = 1;
+        int64_t now = lk_time_mono_ms(), delay = 0;
+        int loop = lk_restart_died(c->policy, now, lk_time_now_ms(), c->last_exit, c->last_log,
+                                   &delay);
+        c->restarts = lk_restart_count(c->policy);
+        if (loop) {
+            escalate(s, c);
             continue;
         }
+        c->next_start_ms = now + delay;
+        c->state = CHILD_DOWN;
         lk_log(clean ? LK_LOG_WARN : LK_LOG_ERROR,
                "worker role=%s index=%d pid=%d exited unexpectedly: %s; restart %d in %lld ms",
                c->role, c->index, (int)pid, c->last_exit, c->restarts, (long long)delay);
@@ -374,10 +385,29 @@ static void status_json(sup *s, lk_buf *b)
 {
     lk_buf_puts(b, "{\"pipeline\":");
     lk_buf_json_string(b, s->cfg->pipeline, strlen(s->cfg->pipeline));
+    int paused = 0;
+    for (int i = 0; i < s->nkids; i++) {
+        const char *why = s->kids[i].pid > 0 ? lk_msg_event_get_str(&s->kids[i].progress, "paused") : NULL;
+        paused += why && *why;
+    }
     lk_buf_printf(b, ",\"supervisor_pid\":%d,\"uptime_ms\":%lld,\"trigger\":\"%s\",\"state\":\"%s\"",
                   (int)s->pid, (long long)(lk_time_mono_ms() - s->started_ms),
                   lk_config_trigger_name(s->cfg->trigger),
-                  s->done ? "stopping" : s->draining ? "draining" : "running");
+                  s->done       ? "stopping"
+                  : s->draining ? "draining"
+                  : paused      ? "paused"
+                                : "running");
+    lk_buf_puts(b, ",\"paused\":[");
+    for (int i = 0, k = 0; i < s->nkids; i++) {
+        const char *why = s->kids[i].pid > 0 ? lk_msg_event_get_str(&s->kids[i].progress, "paused") : NULL;
+        if (!why || !*why)
+            continue;
+        lk_buf_printf(b, "%s{\"role\":\"%s\",\"index\":%d,\"reason\":", k++ ? "," : "",
+                      s->kids[i].role, s->kids[i].index);
+        lk_buf_json_string(b, why, strlen(why));
+        lk_buf_putc(b, '}');
+    }
+    lk_buf_putc(b, ']');
     lk_buf_puts(b, ",\"workers\":[");
     for (int i = 0; i < s->nkids; i++) {
         child *c = &s->kids[i];
@@ -387,6 +417,8 @@ static void status_json(sup *s, lk_buf *b)
         if (c->last_exit[0]) {
             lk_buf_puts(b, ",\"last_exit\":");
             lk_buf_json_string(b, c->last_exit, strlen(c->last_exit));
+            lk_buf_puts(b, ",\"deaths\":");
+            lk_restart_tally_json(c->policy, b);
         }
         lk_buf_puts(b, ",\"progress\":{\"_\":0");
         json_kv_counters(b, &c->progress);
@@ -670,6 +702,8 @@ int lk_supervisor_run(const lk_config *cfg)
     zsock_destroy(&s->control);
     zsock_destroy(&s->events);
     lk_buf_free(&s->buf);
+    for (int i = 0; i < s->nkids; i++)
+        lk_restart_destroy(&s->kids[i].policy);
     LK_INFO("stopped %s", s->failed ? "after a failure" : "cleanly");
     close(lock_fd);
     return s->failed ? LK_EXIT_FAILURE : LK_EXIT_OK;

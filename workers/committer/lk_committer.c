@@ -277,15 +277,23 @@ static void try_commit(committer *c)
         if (!p || p->n_chunks < 0 || p->have < p->n_chunks)
             return;
         if (commit_batch(c, p)) {
-            LK_ERROR("%s; retrying in %d ms (nothing is lost: the batch stays pending)",
-                     c->err.msg, RETRY_MS);
+            int delay = RETRY_MS;
+            if (lk_worker_resource_error(c->err.code)) {
+                /* a full or failing disk: pause, retry with a growing delay */
+                lk_worker_pause(c->w, c->err.msg);
+                delay = lk_worker_pause_delay_ms(c->w);
+            } else {
+                LK_ERROR("%s; retrying in %d ms (nothing is lost: the batch stays pending)",
+                         c->err.msg, RETRY_MS);
+            }
             lk_worker_add(c->w, "errors", 1);
-            c->retry_at_ms = lk_time_mono_ms() + RETRY_MS;
+            c->retry_at_ms = lk_time_mono_ms() + delay;
             /* the table handles may be behind a partial success: re-read them */
             for (int t = 0; t < NTABLES; t++)
                 lk_delta_refresh(c->tables[t], &c->err);
             return;
         }
+        lk_worker_pause(c->w, NULL);
         drop_pending(c, p);
         c->next_batch++;
     }

@@ -62,6 +62,9 @@ typedef struct ingest {
     int listed_once;
     int skip_existing; /* first listing ever with include_existing_files: false */
     int64_t next_list_ms;
+    int list_errors;        /* files the last listing could not record */
+    int64_t retry_at_ms;    /* paused on a resource error until then */
+    int replay_at_retry;    /* the failure left a batch unsealed: replay it */
     int schema_version;
     lk_buf io;  /* read buffer */
     lk_buf msg; /* encoded message */
@@ -136,6 +139,7 @@ static int list_dir(ingest *in, const char *dir, int depth)
         if (!known && lk_state_file_known(in->st, path, &any_version, &in->err)) {
             LK_ERROR("cannot look up discovered file %s: %s", path, in->err.msg);
             lk_worker_add(in->w, "errors", 1);
+            in->list_errors++;
             continue;
         }
         lk_state_file f;
@@ -172,6 +176,7 @@ static int list_dir(ingest *in, const char *dir, int depth)
                                 &in->err))) {
             LK_ERROR("cannot record discovered file %s: %s", path, in->err.msg);
             lk_worker_add(in->w, "errors", 1);
+            in->list_errors++;
             continue; /* retried at the next listing: nothing is lost */
         }
         zhash_update(in->seen, path, strdup(sig));
@@ -508,6 +513,16 @@ static void notify_done(ingest *in, const char *reason)
     lk_worker_notify(in->w, &e);
 }
 
+/* A resource error (state.db on a full disk): planning pauses and retries;
+   a batch planned but not sealed is replayed when the retry comes. */
+static void pause_ingest(ingest *in, int replay)
+{
+    lk_worker_pause(in->w, in->err.msg);
+    in->retry_at_ms = lk_time_mono_ms() + lk_worker_pause_delay_ms(in->w);
+    if (replay)
+        in->replay_at_retry = 1;
+}
+
 static int fatal(ingest *in, const char *what)
 {
     lk_msg_event e;
@@ -580,16 +595,26 @@ int lk_ingest_run(lk_worker *w)
             in->draining = 1;
         }
         handle_inbox(in, 0);
-        if (in->replay_all) {
+        int64_t now = lk_time_mono_ms();
+        if (in->replay_at_retry && now >= in->retry_at_ms) {
+            in->replay_at_retry = 0;
+            in->replay_all = 1;
+        }
+        if (in->replay_all && now >= in->retry_at_ms) {
             in->replay_all = 0;
             if (replay_uncommitted(in)) {
-                rc = fatal(in, "replay failed: state.db unreadable");
-                break;
+                if (!lk_worker_resource_error(in->err.code)) {
+                    rc = fatal(in, "replay failed: state.db unreadable");
+                    break;
+                }
+                pause_ingest(in, 1);
+            } else {
+                lk_worker_pause(w, NULL);
             }
         }
         if (in->nfl)
             refresh_inflight(in);
-        int64_t now = lk_time_mono_ms();
+        now = lk_time_mono_ms();
         for (int i = 0; i < in->nfl; i++) {
             if (now - in->fl[i].sent_ms > BATCH_TIMEOUT_MS) {
                 LK_WARN("batch=%lld not committed after %d s: replaying",
@@ -599,6 +624,7 @@ int lk_ingest_run(lk_worker *w)
             }
         }
         if (!in->draining && now >= in->next_list_ms && (!available_now || !in->listed_once)) {
+            in->list_errors = 0;
             int skipped = list_dir(in, in->cfg->source_path, 0);
             if (in->skip_existing) {
                 LK_INFO("include_existing_files is false: %d file(s) present at the first start "
@@ -607,24 +633,38 @@ int lk_ingest_run(lk_worker *w)
                 in->skip_existing = 0;
                 lk_state_meta_set(in->st, "initial_listing_done", "1", &in->err);
             }
-            in->listed_once = 1;
-            in->next_list_ms = now + LIST_INTERVAL_MS;
+            /* available-now lists once, unless a file could not be recorded */
+            in->listed_once = in->list_errors == 0;
+            if (in->list_errors && lk_worker_resource_error(in->err.code))
+                lk_worker_pause(w, in->err.msg);
+            in->next_list_ms = now + (in->list_errors ? 1000 : LIST_INTERVAL_MS);
         }
         int planned = 0;
-        while (!in->draining && in->nfl < MAX_INFLIGHT && !lk_worker_orphaned(w)) {
+        while (!in->draining && in->nfl < MAX_INFLIGHT && !lk_worker_orphaned(w) &&
+               lk_time_mono_ms() >= in->retry_at_ms) {
+            int nfl = in->nfl;
             int p = plan_next(in);
             if (p < 0) {
+                if (lk_worker_resource_error(in->err.code)) {
+                    pause_ingest(in, in->nfl > nfl);
+                    break;
+                }
                 rc = fatal(in, in->err.msg);
                 in->draining = 1;
                 break;
             }
-            if (p == 0)
+            if (p == 0) {
+                if (!in->list_errors && !in->replay_at_retry)
+                    lk_worker_pause(w, NULL);
                 break;
+            }
+            lk_worker_pause(w, NULL);
             planned++;
             handle_inbox(in, 0);
         }
         lk_worker_set(w, "inflight", in->nfl);
-        if (in->nfl == 0 && (in->draining || (available_now && in->listed_once && !planned))) {
+        if (in->nfl == 0 &&
+            (in->draining || (available_now && in->listed_once && !planned && !lk_worker_paused(w)))) {
             int64_t *ids = NULL;
             int n = 0;
             lk_state_batches_uncommitted(in->st, &ids, &n, &in->err);

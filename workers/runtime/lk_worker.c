@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "lk_fault.h"
 #include "lk_log.h"
 #include "lk_rundir.h"
 #include "lk_time.h"
@@ -25,6 +26,9 @@ struct lk_worker {
     zsock_t *to_monitor;
     lk_msg_event progress;
     int64_t next_beat_ms;
+    int64_t paused_since_ms; /* 0: not paused */
+    int pause_delay_ms;
+    char pause_why[256];
     lk_buf buf;
 };
 
@@ -154,6 +158,11 @@ int lk_worker_notify(lk_worker *w, const lk_msg_event *e)
 
 void lk_worker_ready(lk_worker *w)
 {
+    /* "<role>.start=exit" in LAKESUP_FAULT makes this role crash before it
+       is up: a crash loop, for the supervisor's tests */
+    char point[48];
+    snprintf(point, sizeof point, "%s.start", w->role);
+    lk_fault_check(point);
     lk_msg_event e;
     lk_msg_event_init(&e, "ready");
     lk_msg_event_set_str(&e, "role", w->role);
@@ -178,6 +187,58 @@ void lk_worker_set(lk_worker *w, const char *key, int64_t v)
 void lk_worker_set_str(lk_worker *w, const char *key, const char *v)
 {
     lk_msg_event_set_str(&w->progress, key, v);
+}
+
+int lk_worker_resource_error(int code)
+{
+    return code == -ENOSPC || code == -EDQUOT || code == -EIO || code == -EROFS;
+}
+
+void lk_worker_pause(lk_worker *w, const char *why)
+{
+    if (why) {
+        if (!w->paused_since_ms) {
+            w->paused_since_ms = lk_time_mono_ms();
+            w->pause_delay_ms = 100;
+            snprintf(w->pause_why, sizeof w->pause_why, "%s", why);
+            LK_WARN("paused: %s; retrying until it passes (nothing is lost)", why);
+            lk_worker_set_str(w, "paused", w->pause_why);
+            lk_worker_add(w, "pauses", 1);
+            lk_worker_flush(w);
+        } else {
+            w->pause_delay_ms = w->pause_delay_ms * 2 > 5000 ? 5000 : w->pause_delay_ms * 2;
+        }
+        return;
+    }
+    if (!w->paused_since_ms)
+        return;
+    LK_INFO("resumed after %lld ms paused (%s)", (long long)(lk_time_mono_ms() - w->paused_since_ms),
+            w->pause_why);
+    w->paused_since_ms = 0;
+    lk_worker_set_str(w, "paused", "");
+    lk_worker_flush(w);
+}
+
+int lk_worker_paused(const lk_worker *w)
+{
+    return w->paused_since_ms != 0;
+}
+
+int lk_worker_pause_delay_ms(const lk_worker *w)
+{
+    return w->paused_since_ms ? w->pause_delay_ms : 0;
+}
+
+void lk_worker_sleep(lk_worker *w, int ms)
+{
+    int64_t end = lk_time_mono_ms() + ms;
+    while (!lk_worker_stopping(w)) {
+        lk_worker_tick(w);
+        int64_t left = end - lk_time_mono_ms();
+        if (left <= 0)
+            break;
+        usleep((useconds_t)(left > 50 ? 50000 : left * 1000));
+    }
 }
 
 void lk_worker_flush(lk_worker *w)

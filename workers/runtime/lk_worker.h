@@ -58,6 +58,21 @@ void lk_worker_tick(lk_worker *w);
 /* Sends progress now. */
 void lk_worker_flush(lk_worker *w);
 
+/* ---- pausing on resource problems ---- */
+/* 1 for errors that pass by themselves once an operator frees space or the
+   device recovers (ENOSPC, EDQUOT, EIO, EROFS): the worker pauses and
+   retries what it holds instead of failing; nothing is lost or doubled. */
+int lk_worker_resource_error(int code);
+/* why != NULL: the worker is paused for that reason (logged once, reported
+   as progress "paused" and counted in "pauses"); NULL: resumed (logged
+   with the pause's duration). Repeated calls with the same state are free. */
+void lk_worker_pause(lk_worker *w, const char *why);
+int lk_worker_paused(const lk_worker *w);
+/* The retry delay of a pause: 100 ms doubling to 5 s. */
+int lk_worker_pause_delay_ms(const lk_worker *w);
+/* Sleeps up to ms while sending heartbeats; returns early when stopping. */
+void lk_worker_sleep(lk_worker *w, int ms);
+
 /* Receives messages on in and hands each to fn until the worker is told to
    stop. Returns 0 then, or 1 as soon as fn fails (the process exits; the
    supervisor restarts it and ingest replays what it held). */

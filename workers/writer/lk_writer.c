@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "lk_delta.h"
 #include "lk_fs.h"
@@ -129,6 +130,19 @@ static int write_part(writer *wr, const lk_msg_part *part)
     return 0;
 }
 
+/* Removes the data files of a chunk whose writing failed part-way. */
+static void remove_written(writer *wr)
+{
+    for (int i = 0; i < wr->files.n_files; i++) {
+        const lk_msg_file *f = &wr->files.files[i];
+        char path[2048], full[4200];
+        lk_config_table_path(wr->cfg, f->table, path, sizeof path);
+        snprintf(full, sizeof full, "%s/%s", path, f->path);
+        if (unlink(full) != 0 && errno != ENOENT)
+            LK_WARN("cannot remove %s: %s (vacuum will)", full, strerror(errno));
+    }
+}
+
 static int process(void *ctx, const void *data, size_t len)
 {
     writer *wr = ctx;
@@ -137,22 +151,40 @@ static int process(void *ctx, const void *data, size_t len)
         lk_worker_add(wr->w, "errors", 1);
         return 0;
     }
-    lk_msg_files_clear(&wr->files);
-    wr->files.batch_id = wr->rec.batch_id;
-    wr->files.chunk_idx = wr->rec.chunk_idx;
-    wr->files.rows_in = wr->rec.rows_in;
-    wr->files.corrupt_rows = wr->rec.corrupt_rows;
-    wr->files.rescued_rows = wr->rec.rescued_rows;
     int64_t rows = 0;
-    for (int i = 0; i < wr->rec.n_parts; i++) {
-        if (write_part(wr, &wr->rec.parts[i])) {
-            LK_ERROR("batch=%lld chunk=%d table=%s: cannot write a data file: %s",
-                     (long long)wr->rec.batch_id, wr->rec.chunk_idx, wr->rec.parts[i].table,
-                     wr->err.msg);
+    /* A disk that fills (or fails) pauses the writer on this chunk: it
+       removes what it wrote of it, waits and writes it again, so that the
+       chunk is neither lost nor doubled when space returns. */
+    for (;;) {
+        lk_msg_files_clear(&wr->files);
+        wr->files.batch_id = wr->rec.batch_id;
+        wr->files.chunk_idx = wr->rec.chunk_idx;
+        wr->files.rows_in = wr->rec.rows_in;
+        wr->files.corrupt_rows = wr->rec.corrupt_rows;
+        wr->files.rescued_rows = wr->rec.rescued_rows;
+        rows = 0;
+        int failed = -1;
+        for (int i = 0; i < wr->rec.n_parts && failed < 0; i++) {
+            if (write_part(wr, &wr->rec.parts[i]))
+                failed = i;
+            else
+                rows += lk_batch_nrows(wr->rec.parts[i].batch);
+        }
+        if (failed < 0)
+            break;
+        remove_written(wr);
+        char why[1200];
+        snprintf(why, sizeof why, "batch=%lld chunk=%d table=%s: cannot write a data file: %s",
+                 (long long)wr->rec.batch_id, wr->rec.chunk_idx, wr->rec.parts[failed].table,
+                 wr->err.msg);
+        if (!lk_worker_resource_error(wr->err.code) || lk_worker_stopping(wr->w)) {
+            LK_ERROR("%s", why);
             return -1;
         }
-        rows += lk_batch_nrows(wr->rec.parts[i].batch);
+        lk_worker_pause(wr->w, why);
+        lk_worker_sleep(wr->w, lk_worker_pause_delay_ms(wr->w));
     }
+    lk_worker_pause(wr->w, NULL);
     lk_buf_reset(&wr->msg);
     lk_msg_files_encode(&wr->files, &wr->msg);
     if (lk_zmq_send_blocking(wr->w, wr->out, wr->msg.data, wr->msg.len))

@@ -1,0 +1,91 @@
+// Fault tests of issue 6: a disk that fills and empties again (ENOSPC from
+// the built-in fault points, gated by a file: see common/lk_fault.h), and a
+// worker that crash-loops. Real daemon, real files, DuckDB as the checker.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { QUICK, countInput, gen, run, startDaemon, status, until, verify, workspace } from './lib/daemon.mjs';
+
+function assertVerified(ws, kind) {
+  const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), ws.input, kind);
+  assert.equal(v.code, 0, `verify ${kind} failed:\n${v.out}`);
+}
+
+const rowsOf = (config, table) => {
+  const s = status(config);
+  const t = s && s.tables.find((x) => x.name === table);
+  return t ? t.rows : -1;
+};
+
+test('a full disk pauses the writer, the committer and ingest in turn; each resumes by itself; exactly once', async () => {
+  const ws = workspace('enospc');
+  const gate = (name) => path.join(ws.dir, `full-${name}`);
+  const d = startDaemon(['-c', ws.config], {
+    LAKESUP_FAULT: `fs.write=ENOSPC@while:${gate('log')},parquet.write=ENOSPC@while:${gate('data')},` +
+                   `state.commit=ENOSPC@while:${gate('state')}`,
+  });
+  const rows = QUICK ? '500' : '1500';
+  const pausedRole = (role) => {
+    const s = status(ws.config);
+    return s && s.state === 'paused' && s.paused.find((p) => p.role === role && /No space left/.test(p.reason));
+  };
+  try {
+    await until(() => {
+      const s = status(ws.config);
+      return s && s.workers.every((w) => w.state === 'running');
+    }, 20000, 'all workers running');
+    // 1. the Delta log's disk is full: data files are written, commits wait
+    fs.writeFileSync(gate('log'), '');
+    gen(['--out', ws.input, '--files', '2', '--rows', rows, '--seed', '301', '--prefix', 'w1']);
+    await until(() => pausedRole('committer'), 20000, 'the committer paused');
+    assert.equal(rowsOf(ws.config, 'raw_events'), 0);
+    const stText = run(['status', '-c', ws.config]).stdout;
+    assert.match(stText, /PAUSED committer\[0\]: .*No space left on device/);
+    // 2. the log's disk has room again, the data disk is full
+    fs.writeFileSync(gate('data'), '');
+    fs.rmSync(gate('log'));
+    const w1 = countInput(ws.input).events;
+    await until(() => rowsOf(ws.config, 'processed_events') === w1, 30000, 'wave 1 committed after the log disk is freed');
+    gen(['--out', ws.input, '--files', '2', '--rows', rows, '--seed', '302', '--start-id', '1000000', '--prefix', 'w2']);
+    await until(() => pausedRole('writer'), 20000, 'a writer paused');
+    assert.equal(rowsOf(ws.config, 'processed_events'), w1);
+    // 3. state.db's disk is full: discovery and planning pause
+    fs.writeFileSync(gate('state'), '');
+    fs.rmSync(gate('data'));
+    gen(['--out', ws.input, '--files', '2', '--rows', rows, '--seed', '303', '--start-id', '2000000', '--prefix', 'w3']);
+    await until(() => pausedRole('ingest'), 20000, 'ingest paused');
+    // 4. all disks have room: everything resumes and completes
+    fs.rmSync(gate('state'));
+    const all = countInput(ws.input).events;
+    await until(() => rowsOf(ws.config, 'processed_events') === all && status(ws.config).state === 'running',
+      60000, `${all} rows and no pause`);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0, d.logs());
+    const logs = d.logs();
+    for (const role of ['committer', 'writer', 'ingest']) {
+      assert.match(logs, new RegExp(`${role}\\[\\d\\] \\d+: paused: .*No space left on device`), role);
+      assert.match(logs, new RegExp(`${role}\\[\\d\\] \\d+: resumed after \\d+ ms paused`), role);
+    }
+    assertVerified(ws, 'raw');
+    assertVerified(ws, 'processed');
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('a crash-looping worker makes the supervisor give up with exit 1, naming the worker; a later start finishes', async () => {
+  const ws = workspace('crashloop', { transform: 1, writer: 1 });
+  gen(['--out', ws.input, '--files', '2', '--rows', '300', '--seed', '311']);
+  // the transform dies before READY at every start
+  const r2 = run(['start', '-c', ws.config], { env: { LAKESUP_FAULT: 'transform.start=exit' }, timeoutMs: 90000 });
+  assert.equal(r2.code, 1, r2.stderr.slice(-3000));
+  assert.match(r2.stderr, /worker role=transform index=0 crash-loops: 6 restarts in 30 s, last exit code 99/);
+  // nothing was lost: a normal start drains everything, exactly once
+  const r3 = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r3.code, 0, r3.stderr.slice(-3000));
+  assertVerified(ws, 'raw');
+  assertVerified(ws, 'processed');
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
