@@ -41,12 +41,16 @@ void lk_fault_reload(void)
         memset(r, 0, sizeof *r);
         snprintf(r->point, sizeof r->point, "%s", tok);
         char *act = eq + 1, *at = strchr(act, '@');
-        if (at) {
+        while (at) { /* "@N", "@while:PATH", or both: "@2@while:PATH" */
             *at = '\0';
-            if (!strncmp(at + 1, "while:", 6))
+            char *next = strchr(at + 1, '@');
+            if (!strncmp(at + 1, "while:", 6)) {
                 snprintf(r->gate, sizeof r->gate, "%s", at + 7);
-            else
+                next = NULL; /* the path is the rest */
+            } else {
                 r->at = atoi(at + 1);
+            }
+            at = next;
         }
         if (!strcmp(act, "ENOSPC"))
             r->action = -ENOSPC;

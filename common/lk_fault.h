@@ -7,7 +7,8 @@
  *
  * meaning: the 3rd time the point is reached, fail with ENOSPC (without @N:
  * every time). "@while:PATH" instead of "@N" fails every time while the
- * file PATH exists: a test fills the "disk" and frees it by removing PATH. Actions: ENOSPC, EIO, short (a short write, then ENOSPC),
+ * file PATH exists: a test fills the "disk" and frees it by removing PATH;
+ * "@2@while:PATH" fails the 2nd time while PATH exists. Actions: ENOSPC, EIO, short (a short write, then ENOSPC),
  * abort (the process aborts, as a crash at that step), exit (_exit(99)).
  * Points wired in: fs.write, fs.fsync (lk_fs: Delta commits, checkpoints),
  * parquet.write (data files), state.commit (state.db transactions),

@@ -89,3 +89,41 @@ test('a crash-looping worker makes the supervisor give up with exit 1, naming th
   assertVerified(ws, 'processed');
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('the committer dies between the two tables and between a Delta commit and state.db; the next one completes exactly once', async () => {
+  const ws = workspace('midcommit', { extra: 'source:\n  max_files_per_trigger: 1\n' });
+  const g1 = path.join(ws.dir, 'abort-between-tables');
+  const g2 = path.join(ws.dir, 'abort-before-state');
+  fs.writeFileSync(g1, '');
+  const d = startDaemon(['-c', ws.config], {
+    LAKESUP_FAULT: `committer.after_delta_commit=abort@1@while:${g1},committer.after_delta_commit=abort@2@while:${g2}`,
+  });
+  try {
+    await until(() => {
+      const s = status(ws.config);
+      return s && s.workers.every((w) => w.state === 'running');
+    }, 20000, 'all workers running');
+    gen(['--out', ws.input, '--files', '4', '--rows', QUICK ? '300' : '1000', '--seed', '321']);
+    // 1st abort: after raw_events is committed, before processed_events
+    await until(() => /committer exited unexpectedly: killed by signal 6/.test(d.logs()) ||
+                      /role=committer index=0 pid=\d+ exited unexpectedly: killed by signal 6/.test(d.logs()),
+      20000, 'the committer to abort between the tables');
+    fs.writeFileSync(g2, '');
+    fs.rmSync(g1);
+    // the next committer skips raw_events (its txn has the batch), commits processed_events,
+    // then dies after the next batch's Delta commit, before state.db records it
+    await until(() => (d.logs().match(/role=committer index=0 pid=\d+ exited unexpectedly: killed by signal 6/g) || []).length >= 2,
+      30000, 'the second abort');
+    fs.rmSync(g2);
+    const events = countInput(ws.input).events;
+    await until(() => rowsOf(ws.config, 'processed_events') === events, 60000, `${events} rows`);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0);
+    assert.match(d.logs(), /batch=\d+ already in table=raw_events \(txn\): not committed again/);
+    assertVerified(ws, 'raw');
+    assertVerified(ws, 'processed');
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
