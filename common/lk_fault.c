@@ -56,6 +56,8 @@ void lk_fault_reload(void)
             r->action = -ENOSPC;
         else if (!strcmp(act, "EIO"))
             r->action = -EIO;
+        else if (!strcmp(act, "EACCES"))
+            r->action = -EACCES;
         else if (!strcmp(act, "short"))
             r->action = LK_FAULT_SHORT_WRITE;
         else if (!strcmp(act, "abort"))

@@ -8,11 +8,13 @@
  * meaning: the 3rd time the point is reached, fail with ENOSPC (without @N:
  * every time). "@while:PATH" instead of "@N" fails every time while the
  * file PATH exists: a test fills the "disk" and frees it by removing PATH;
- * "@2@while:PATH" fails the 2nd time while PATH exists. Actions: ENOSPC, EIO, short (a short write, then ENOSPC),
+ * "@2@while:PATH" fails the 2nd time while PATH exists.
+ * Actions: ENOSPC, EIO, EACCES, short (a short write, then ENOSPC),
  * abort (the process aborts, as a crash at that step), exit (_exit(99)).
  * Points wired in: fs.write, fs.fsync (lk_fs: Delta commits, checkpoints),
  * parquet.write (data files), state.commit (state.db transactions),
- * committer.after_delta_commit (between the Delta commit and state.db),
+ * committer.commit (before a batch's commit), committer.after_delta_commit
+ * (between a table's Delta commit and state.db),
  * <role>.start (e.g. transform.start: a worker before READY; a crash loop).
  * A point is any string; code calls lk_fault_check("point") where a test may
  * want it to fail. With LAKESUP_FAULT unset the check is one branch.

@@ -49,6 +49,8 @@ typedef struct child {
     int restarts;
     int64_t started_ms, next_start_ms;
     int64_t last_beat_ms; /* the last ready/progress message from this incarnation */
+    int64_t work_done;    /* the "work_done" counter of its heartbeats */
+    int64_t work_ms;      /* when work_done last moved (or the worker started) */
     char last_exit[128];
     char last_log[256];   /* the worker's last WARN/ERROR line, if reported */
     lk_restart *policy;   /* backoff, intensity, death tally */
@@ -146,6 +148,8 @@ static int spawn(sup *s, child *c)
     c->state = CHILD_STARTING;
     c->started_ms = lk_time_mono_ms();
     c->last_beat_ms = c->started_ms;
+    c->work_done = -1;
+    c->work_ms = c->started_ms;
     lk_restart_started(c->policy, c->started_ms);
     lk_msg_event_init(&c->progress, "progress");
     LK_INFO("started worker role=%s index=%d pid=%d", c->role, c->index, (int)pid);
@@ -213,6 +217,11 @@ static void handle_event(sup *s, const void *data, size_t len)
             c->state = CHILD_RUNNING;
     } else if (!strcmp(e.name, "progress")) {
         c->progress = e;
+        int64_t done = lk_msg_event_get_int(&e, "work_done", 0);
+        if (done != c->work_done) {
+            c->work_done = done;
+            c->work_ms = c->last_beat_ms;
+        }
         const char *le = lk_msg_event_get_str(&e, "last_error");
         if (le && *le)
             snprintf(c->last_log, sizeof c->last_log, "%s", le);
@@ -298,7 +307,8 @@ static void reap(sup *s, int shutting_down)
 }
 
 /* Liveness: a worker that is alive but has sent nothing for worker_timeout
-   (stopped, hung, livelocked) is killed; reap() restarts it and, for the
+   (stopped, hung), or that says it is busy while its work_done counter
+   stays still for worker_timeout (livelocked), is killed; reap() restarts it and, for the
    data path, ingest replays what it held. */
 static void check_liveness(sup *s)
 {
@@ -313,6 +323,19 @@ static void check_liveness(sup *s)
                      c->role, c->index, (int)c->pid, (long long)(now - c->last_beat_ms));
             kill(c->pid, SIGKILL);
             c->last_beat_ms = now; /* one kill per silence; reap() does the rest */
+            continue;
+        }
+        /* alive, but holding work it does not finish (a livelock, a retry
+           that never succeeds); a pause for a full disk is not counted */
+        const char *paused = lk_msg_event_get_str(&c->progress, "paused");
+        if (lk_msg_event_get_int(&c->progress, "busy", 0) > 0 && !(paused && *paused) &&
+            now - c->work_ms > s->cfg->worker_timeout_ms) {
+            LK_ERROR("worker role=%s index=%d pid=%d made no progress for %lld ms while it had "
+                     "work (worker_timeout; last error: %s): killing it",
+                     c->role, c->index, (int)c->pid, (long long)(now - c->work_ms),
+                     c->last_log[0] ? c->last_log : "none reported");
+            kill(c->pid, SIGKILL);
+            c->work_ms = now;
         }
     }
 }

@@ -127,3 +127,32 @@ test('the committer dies between the two tables and between a Delta commit and s
   }
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('a committer that keeps heartbeating but cannot commit is killed after worker_timeout and the next one commits', async () => {
+  const ws = workspace('noprogress', { extra: 'worker_timeout: 3s\n' });
+  const gate = path.join(ws.dir, 'commits-fail');
+  fs.writeFileSync(gate, '');
+  const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: `committer.commit=EACCES@while:${gate}` });
+  try {
+    await until(() => {
+      const s = status(ws.config);
+      return s && s.workers.every((w) => w.state === 'running');
+    }, 20000, 'all workers running');
+    const pid0 = status(ws.config).workers.find((w) => w.role === 'committer').pid;
+    gen(['--out', ws.input, '--files', '2', '--rows', '500', '--seed', '331']);
+    await until(() => new RegExp(`role=committer index=0 pid=${pid0} made no progress for \\d+ ms while it had work`).test(d.logs()),
+      20000, 'the no-progress kill');
+    // heartbeats never stopped: it was not the silence check
+    assert.doesNotMatch(d.logs(), /role=committer index=0 pid=\d+ sent no heartbeat/);
+    fs.rmSync(gate);
+    const events = countInput(ws.input).events;
+    await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0);
+    assertVerified(ws, 'raw');
+    assertVerified(ws, 'processed');
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

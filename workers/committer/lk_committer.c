@@ -195,6 +195,9 @@ static int commit_batch(committer *c, pending *p)
 {
     int64_t b = p->batch_id, t0 = lk_time_mono_ms();
     lk_schema *schemas[NTABLES] = {NULL, NULL};
+    int fault = lk_fault_check("committer.commit");
+    if (fault < 0)
+        return lk_error_errno(&c->err, fault, "commit of batch %lld (injected fault)", (long long)b);
     int rc = table_schemas(c, &schemas[0], &schemas[1]);
     int64_t rows_in = 0, corrupt = 0, rescued = 0;
     for (int i = 0; i < p->n_chunks; i++) {
@@ -276,6 +279,7 @@ static void try_commit(committer *c)
         pending *p = find_pending(c, c->next_batch, 0);
         if (!p || p->n_chunks < 0 || p->have < p->n_chunks)
             return;
+        lk_worker_set(c->w, "busy", 1);
         if (commit_batch(c, p)) {
             int delay = RETRY_MS;
             if (lk_worker_resource_error(c->err.code)) {
@@ -294,6 +298,8 @@ static void try_commit(committer *c)
             return;
         }
         lk_worker_pause(c->w, NULL);
+        lk_worker_set(c->w, "busy", 0);
+        lk_worker_add(c->w, "work_done", 1);
         drop_pending(c, p);
         c->next_batch++;
     }

@@ -49,7 +49,10 @@ void lk_worker_ready(lk_worker *w);
 /* Sends a named event to the supervisor. */
 int lk_worker_notify(lk_worker *w, const lk_msg_event *e);
 
-/* Progress counters (sent with heartbeats). */
+/* Progress counters (sent with heartbeats). Two of them feed liveness:
+   "work_done" (units of work finished) and "busy" (1 while the worker holds
+   work it should finish); a busy worker whose work_done stays still for
+   worker_timeout is killed and restarted (unless it is paused). */
 void lk_worker_add(lk_worker *w, const char *key, int64_t delta);
 void lk_worker_set(lk_worker *w, const char *key, int64_t v);
 void lk_worker_set_str(lk_worker *w, const char *key, const char *v);
