@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "lk_log.h"
@@ -430,4 +431,115 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
         snprintf(cfg->file, sizeof cfg->file, "%s", path);
     }
     return r;
+}
+
+/* ---- the running configuration: written for workers, reloaded on SIGHUP ---- */
+
+static const char *const live_keys[] = {"log_level", "worker_timeout", "stop_timeout",
+                                        "source.max_files_per_trigger",
+                                        "source.max_bytes_per_trigger"};
+
+static int is_live(const char *name)
+{
+    for (size_t i = 0; i < sizeof live_keys / sizeof live_keys[0]; i++)
+        if (!strcmp(live_keys[i], name))
+            return 1;
+    return 0;
+}
+
+static void yaml_quoted(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        if ((unsigned char)*s < 0x20)
+            fprintf(f, "\\x%02x", (unsigned char)*s);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+int lk_config_write(const lk_config *cfg, const char *path, lk_error *err)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return lk_error_errno(err, -errno, "cannot write %s", tmp);
+    fprintf(f, "# the running configuration (written by the supervisor for its workers)\n");
+    for (int i = 0; i < NKEYS; i++) {
+        const key_spec *k = &keys[i];
+        const char *dot = strchr(k->name, '.');
+        const char *leaf = dot ? dot + 1 : k->name;
+        const char *src = (const char *)cfg + k->off;
+        if (k->kind == K_SECTION) {
+            fprintf(f, "%s:\n", k->name);
+            continue;
+        }
+        fprintf(f, "%s%s: ", dot ? "  " : "", leaf);
+        switch (k->kind) {
+        case K_TRIGGER:
+            if (cfg->trigger == LK_TRIGGER_PROCESSING_TIME)
+                fprintf(f, "{processing_time: \"%lld ms\"}", (long long)cfg->processing_time_ms);
+            else
+                fprintf(f, "%s", cfg->trigger == LK_TRIGGER_AVAILABLE_NOW ? "available_now"
+                                                                         : "continuous");
+            break;
+        case K_INT: fprintf(f, "%d", *(const int *)src); break;
+        case K_INT64: fprintf(f, "%lld", (long long)*(const int64_t *)src); break;
+        case K_DURATION: fprintf(f, "\"%lld ms\"", (long long)*(const int64_t *)src); break;
+        case K_BOOL: fprintf(f, "%s", *(const int *)src ? "true" : "false"); break;
+        default: yaml_quoted(f, src); break;
+        }
+        fputc('\n', f);
+    }
+    int rc = 0;
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+        rc = lk_error_errno(err, -errno, "cannot write %s", tmp);
+    if (fclose(f) != 0 && rc == 0)
+        rc = lk_error_errno(err, -errno, "cannot write %s", tmp);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = lk_error_errno(err, -errno, "cannot rename %s to %s", tmp, path);
+    if (rc)
+        unlink(tmp);
+    return rc;
+}
+
+static void name_list(char *out, size_t cap, const char *name)
+{
+    size_t n = strlen(out);
+    snprintf(out + n, cap - n, "%s%s", n ? ", " : "", name);
+}
+
+int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *applied,
+                         size_t applied_cap, char *refused, size_t refused_cap)
+{
+    applied[0] = refused[0] = '\0';
+    int n = 0;
+    for (int i = 0; i < NKEYS; i++) {
+        const key_spec *k = &keys[i];
+        if (k->kind == K_SECTION)
+            continue;
+        int differs;
+        if (k->kind == K_TRIGGER)
+            /* `start --trigger` overrides the file: the trigger is not compared */
+            continue;
+        char *dst = (char *)running + k->off;
+        const char *src = (const char *)fresh + k->off;
+        int text = k->kind == K_NAME || k->kind == K_PATH || k->kind == K_ENUM ||
+                   k->kind == K_LOG_LEVEL;
+        differs = text ? strncmp(dst, src, k->cap) != 0 : memcmp(dst, src, k->cap) != 0;
+        if (!differs)
+            continue;
+        if (is_live(k->name)) {
+            memcpy(dst, src, k->cap);
+            name_list(applied, applied_cap, k->name);
+            n++;
+        } else {
+            name_list(refused, refused_cap, k->name);
+        }
+    }
+    return n;
 }

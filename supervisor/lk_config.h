@@ -86,6 +86,18 @@ const char *lk_config_trigger_name(lk_trigger t);
 int lk_config_parse_duration(const char *s, int64_t *ms);
 /* <warehouse_path>/<catalog>/<schema>/<table> into out. */
 void lk_config_table_path(const lk_config *cfg, const char *table, char *out, size_t cap);
+/* Writes every key of cfg as YAML to path (atomically: temp file + rename),
+   so that a process reading it gets exactly cfg. The supervisor writes the
+   running configuration for its workers: a restarted worker then sees what
+   the pipeline runs with, not a file edited since. */
+int lk_config_write(const lk_config *cfg, const char *path, lk_error *err);
+/* SIGHUP reload: copies into running the keys that may change while the
+   pipeline runs (log_level, worker_timeout, stop_timeout,
+   source.max_files_per_trigger, source.max_bytes_per_trigger) where fresh
+   differs, naming them comma-separated in applied; names in refused every
+   other key that differs (it takes a restart). Returns the number applied. */
+int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *applied,
+                         size_t applied_cap, char *refused, size_t refused_cap);
 /* <checkpoint_path>/state.db into out. */
 void lk_config_state_path(const lk_config *cfg, char *out, size_t cap);
 

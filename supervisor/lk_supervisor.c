@@ -58,7 +58,10 @@ typedef struct child {
 } child;
 
 typedef struct sup {
-    const lk_config *cfg;
+    const lk_config *cfg; /* = &running */
+    lk_config running;    /* live keys change on SIGHUP */
+    char config_file[1024]; /* the user's file, re-read on SIGHUP ("" = defaults) */
+    char worker_config[1200]; /* the running configuration, written for workers */
     char exe[PATH_MAX];
     char run_dir[1024];
     pid_t pid;
@@ -116,10 +119,8 @@ static int spawn(sup *s, child *c)
     argv[a++] = s->run_dir;
     argv[a++] = "--trigger";
     argv[a++] = lk_config_trigger_name(s->cfg->trigger);
-    if (s->cfg->file[0]) {
-        argv[a++] = "-c";
-        argv[a++] = s->cfg->file;
-    }
+    argv[a++] = "-c";
+    argv[a++] = s->worker_config;
     argv[a] = NULL;
     char env_pid[32];
     snprintf(env_pid, sizeof env_pid, "%d", (int)s->pid);
@@ -588,6 +589,45 @@ static void shutdown_all(sup *s, int64_t deadline_ms)
     }
 }
 
+/* SIGHUP: re-reads the user's file; applies the keys that can change live
+   (and tells the workers, which re-read the running configuration), and
+   names every other changed key as needing a restart. */
+static void reload(sup *s)
+{
+    if (!s->config_file[0]) {
+        LK_INFO("SIGHUP: running on built-in defaults (no -c file): nothing to reload");
+        return;
+    }
+    lk_config fresh;
+    lk_error err;
+    if (lk_config_load(s->config_file, &fresh, &err)) {
+        LK_ERROR("SIGHUP: %s; the running configuration is kept", err.msg);
+        return;
+    }
+    char applied[512], refused[1024];
+    int n = lk_config_apply_live(&s->running, &fresh, applied, sizeof applied, refused,
+                                 sizeof refused);
+    if (refused[0])
+        LK_WARN("SIGHUP: %s changed in %s but cannot change while the pipeline runs (restart "
+                "to apply): not applied",
+                refused, s->config_file);
+    if (n == 0) {
+        LK_INFO("SIGHUP: no setting that can change live has changed");
+        return;
+    }
+    int lvl = lk_log_level_parse(s->running.log_level);
+    if (lvl >= 0 && !getenv("LAKESUP_LOG_LEVEL"))
+        lk_log_set_level((lk_log_level)lvl);
+    if (lk_config_write(&s->running, s->worker_config, &err)) {
+        LK_ERROR("SIGHUP: %s; workers keep their settings", err.msg);
+        return;
+    }
+    for (int i = 0; i < s->nkids; i++)
+        if (s->kids[i].pid > 0)
+            kill(s->kids[i].pid, SIGHUP);
+    LK_INFO("SIGHUP: reloaded %s", applied);
+}
+
 static int self_exe(char *out, size_t cap)
 {
     ssize_t n = readlink("/proc/self/exe", out, cap - 1);
@@ -604,7 +644,9 @@ int lk_supervisor_run(const lk_config *cfg)
     static sup S;
     sup *s = &S;
     memset(s, 0, sizeof *s);
-    s->cfg = cfg;
+    s->running = *cfg;
+    s->cfg = &s->running;
+    snprintf(s->config_file, sizeof s->config_file, "%s", cfg->file);
     s->pid = getpid();
     s->started_ms = lk_time_mono_ms();
     srand((unsigned)(s->pid ^ lk_time_now_us()));
@@ -633,6 +675,14 @@ int lk_supervisor_run(const lk_config *cfg)
             LK_ERROR("%s", err.msg);
             return LK_EXIT_CONFIG;
         }
+    }
+    /* workers read the running configuration, not the user's file: a file
+       edited while the pipeline runs changes nothing until SIGHUP (live
+       keys) or a restart (the rest) */
+    snprintf(s->worker_config, sizeof s->worker_config, "%s/config.yml", s->run_dir);
+    if (lk_config_write(s->cfg, s->worker_config, &err)) {
+        LK_ERROR("%s", err.msg);
+        return LK_EXIT_TEMPFAIL;
     }
     /* state.db is created (and migrated) once here, before any worker */
     char state_path[2048];
@@ -711,7 +761,7 @@ int lk_supervisor_run(const lk_config *cfg)
         }
         if (g_sig_hup) {
             g_sig_hup = 0;
-            LK_INFO("SIGHUP: nothing to reload in this version");
+            reload(s);
         }
         poll_once(s, 50);
         reap(s, 0);

@@ -32,12 +32,39 @@ struct lk_worker {
     lk_buf buf;
 };
 
-static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_stop, g_hup;
 
 static void on_signal(int sig)
 {
     (void)sig;
     g_stop = 1;
+}
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    g_hup = 1;
+}
+
+/* SIGHUP from the supervisor: the running configuration it wrote has new
+   values for live keys (log level, rates, timeouts). */
+static void reload(lk_worker *w)
+{
+    g_hup = 0;
+    lk_config fresh;
+    lk_error err;
+    if (!w->cfg.file[0] || lk_config_load(w->cfg.file, &fresh, &err)) {
+        LK_ERROR("SIGHUP: cannot re-read the running configuration: %s",
+                 w->cfg.file[0] ? err.msg : "none");
+        return;
+    }
+    char applied[512], refused[1024];
+    if (lk_config_apply_live(&w->cfg, &fresh, applied, sizeof applied, refused, sizeof refused)) {
+        int lvl = lk_log_level_parse(w->cfg.log_level);
+        if (lvl >= 0 && !getenv("LAKESUP_LOG_LEVEL"))
+            lk_log_set_level((lk_log_level)lvl);
+        LK_INFO("SIGHUP: reloaded %s", applied);
+    }
 }
 
 int lk_worker_new(const char *role, int index, const lk_config *cfg, const char *run_dir,
@@ -54,6 +81,9 @@ int lk_worker_new(const char *role, int index, const lk_config *cfg, const char 
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     lk_worker *w = calloc(1, sizeof *w);
@@ -255,6 +285,8 @@ void lk_worker_flush(lk_worker *w)
 
 void lk_worker_tick(lk_worker *w)
 {
+    if (g_hup)
+        reload(w);
     if (lk_time_mono_ms() >= w->next_beat_ms)
         lk_worker_flush(w);
 }
