@@ -23,6 +23,7 @@
 #include "lk_fs.h"
 #include "lk_log.h"
 #include "lk_msg.h"
+#include "lk_notify.h"
 #include "lk_restart.h"
 #include "lk_rundir.h"
 #include "lk_state.h"
@@ -75,6 +76,7 @@ typedef struct sup {
     int64_t drain_deadline_ms;
     int done;         /* ingest reported done: shut down */
     int failed;
+    lk_notify *notify; /* systemd: READY, STATUS, STOPPING, WATCHDOG */
     lk_buf buf;
 } sup;
 
@@ -628,6 +630,27 @@ static void reload(sup *s)
     LK_INFO("SIGHUP: reloaded %s", applied);
 }
 
+/* One line for systemd's STATUS= (shown by systemctl status). */
+static void notify_status(sup *s)
+{
+    if (!lk_notify_enabled(s->notify))
+        return;
+    char line[256];
+    snprintf(line, sizeof line, "running: %d workers", s->nkids);
+    for (int i = 0; i < s->nkids; i++) {
+        const char *why = s->kids[i].pid > 0 ? lk_msg_event_get_str(&s->kids[i].progress, "paused") : NULL;
+        if (why && *why) {
+            snprintf(line, sizeof line, "paused: %s[%d]: %.200s", s->kids[i].role, s->kids[i].index,
+                     why);
+            break;
+        }
+        if (s->kids[i].state == CHILD_DOWN)
+            snprintf(line, sizeof line, "restarting %s[%d] after %s", s->kids[i].role,
+                     s->kids[i].index, s->kids[i].last_exit);
+    }
+    lk_notify_status(s->notify, line);
+}
+
 static int self_exe(char *out, size_t cap)
 {
     ssize_t n = readlink("/proc/self/exe", out, cap - 1);
@@ -649,6 +672,7 @@ int lk_supervisor_run(const lk_config *cfg)
     snprintf(s->config_file, sizeof s->config_file, "%s", cfg->file);
     s->pid = getpid();
     s->started_ms = lk_time_mono_ms();
+    s->notify = lk_notify_new();
     srand((unsigned)(s->pid ^ lk_time_now_us()));
     if (self_exe(s->exe, sizeof s->exe)) {
         LK_ERROR("cannot find my own executable: %s", strerror(errno));
@@ -747,7 +771,12 @@ int lk_supervisor_run(const lk_config *cfg)
         }
     }
     LK_INFO("all %d workers ready in %lld ms", s->nkids, (long long)(lk_time_mono_ms() - t0));
+    char ready[160];
+    snprintf(ready, sizeof ready, "running: %d workers ready in %lld ms", s->nkids,
+             (long long)(lk_time_mono_ms() - t0));
+    lk_notify_ready(s->notify, ready);
 
+    int stopping_said = 0;
     while (!s->done) {
         if (g_sig_stop && !s->draining) {
             LK_INFO("signal received: draining (a second signal stops at once)");
@@ -769,7 +798,16 @@ int lk_supervisor_run(const lk_config *cfg)
             check_liveness(s);
             restart_due(s);
         }
+        if (s->draining && !stopping_said) {
+            lk_notify_stopping(s->notify, s->failed ? "draining after a failure" : "draining");
+            stopping_said = 1;
+        } else if (!s->draining) {
+            notify_status(s);
+        }
+        lk_notify_watchdog(s->notify, lk_time_mono_ms());
     }
+    if (!stopping_said)
+        lk_notify_stopping(s->notify, s->failed ? "stopping after a failure" : "stopping");
     shutdown_all(s, lk_time_mono_ms() + s->cfg->stop_timeout_ms);
     zsock_destroy(&s->ingest);
     zsock_destroy(&s->control);
@@ -777,6 +815,7 @@ int lk_supervisor_run(const lk_config *cfg)
     lk_buf_free(&s->buf);
     for (int i = 0; i < s->nkids; i++)
         lk_restart_destroy(&s->kids[i].policy);
+    lk_notify_destroy(&s->notify);
     LK_INFO("stopped %s", s->failed ? "after a failure" : "cleanly");
     close(lock_fd);
     return s->failed ? LK_EXIT_FAILURE : LK_EXIT_OK;
