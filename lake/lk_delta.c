@@ -1182,3 +1182,14 @@ void lk_delta_stats_json(const lk_pq_file_info *info, lk_buf *out)
     put_section(out, info, 2);
     lk_buf_putc(out, '}');
 }
+
+int lk_delta_ntxns(const lk_delta_table *t)
+{
+    return t->ntxns;
+}
+
+const char *lk_delta_txn_at(const lk_delta_table *t, int i, int64_t *version)
+{
+    *version = t->txns[i].version;
+    return t->txns[i].app_id;
+}

@@ -96,4 +96,8 @@ int lk_delta_commit_run(lk_delta_commit *c, int64_t *version, lk_error *err);
    nested for structs; strings truncated to 32 characters as Spark does. */
 void lk_delta_stats_json(const lk_pq_file_info *info, lk_buf *out);
 
+/* The snapshot's txn entries (latest version per appId), for fsck. */
+int lk_delta_ntxns(const lk_delta_table *t);
+const char *lk_delta_txn_at(const lk_delta_table *t, int i, int64_t *version);
+
 #endif

@@ -16,6 +16,7 @@
 #include "lk_state.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -847,4 +848,56 @@ int lk_state_meta_set(lk_state *s, const char *key, const char *value, lk_error 
     sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
     r = run(s, q, "meta set", err);
     return tx_end(s, r, "meta set", err);
+}
+
+/* ---- fsck ---- */
+
+int lk_state_integrity(lk_state *s, char *out, size_t cap, lk_error *err)
+{
+    return pragma_text(s, "PRAGMA integrity_check(20)", out, cap, err);
+}
+
+/* Runs the statements of sql (printf-formatted by SQLite) in one write
+   transaction. */
+static int exec_tx(lk_state *s, const char *op, lk_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *sql = sqlite3_vmprintf(fmt, ap);
+    va_end(ap);
+    if (!sql) return lk_error_errno(err, -ENOMEM, "state.db %s: %s", s->path, op);
+    int r = tx_begin(s, op, err);
+    if (r == 0) {
+        int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        if (rc != SQLITE_OK) r = sq_fail(s, rc, op, err);
+        r = tx_end(s, r, op, err);
+    }
+    sqlite3_free(sql);
+    return r;
+}
+
+int lk_state_seed_committed(lk_state *s, int64_t batch_id, lk_error *err)
+{
+    int64_t now = lk_time_now_us();
+    return exec_tx(s, "seed committed batch", err,
+                   "INSERT INTO batches(id, state, n_chunks, planned_at_us, committed_at_us, bytes)"
+                   " VALUES(%lld, 2, 0, %lld, %lld, 0)",
+                   (long long)batch_id, (long long)now, (long long)now);
+}
+
+int lk_state_file_committed(lk_state *s, int64_t file_id, int64_t batch_id, lk_error *err)
+{
+    return exec_tx(s, "mark file committed", err,
+                   "UPDATE files SET state = 2, batch_id = %lld WHERE id = %lld",
+                   (long long)batch_id, (long long)file_id);
+}
+
+int lk_state_uncommit_after(lk_state *s, int64_t batch_id, lk_error *err)
+{
+    return exec_tx(s, "uncommit batches", err,
+                   "DELETE FROM commits WHERE batch_id > %lld;"
+                   "UPDATE files SET state = 1 WHERE batch_id > %lld AND state = 2;"
+                   "UPDATE batches SET state = 0, n_chunks = -1, committed_at_us = 0"
+                   " WHERE id > %lld",
+                   (long long)batch_id, (long long)batch_id, (long long)batch_id);
 }

@@ -120,4 +120,16 @@ int lk_state_meta_get(lk_state *s, const char *key, char *out, size_t cap, int *
                       lk_error *err);
 int lk_state_meta_set(lk_state *s, const char *key, const char *value, lk_error *err);
 
+/* ---- fsck ---- */
+/* PRAGMA integrity_check: "ok" or the first problems, into out. */
+int lk_state_integrity(lk_state *s, char *out, size_t cap, lk_error *err);
+/* Repair: records batch_id as committed without ranges, so that the next
+   batch planned is batch_id + 1 (state rebuilt from the tables' txn). */
+int lk_state_seed_committed(lk_state *s, int64_t batch_id, lk_error *err);
+/* Repair: marks file_id committed as part of batch_id. */
+int lk_state_file_committed(lk_state *s, int64_t file_id, int64_t batch_id, lk_error *err);
+/* Repair: batches after batch_id go back to planned (replayed at the next
+   start), their files to planned, their commit records are dropped. */
+int lk_state_uncommit_after(lk_state *s, int64_t batch_id, lk_error *err);
+
 #endif

@@ -713,6 +713,13 @@ int lk_supervisor_run(const lk_config *cfg)
     lk_config_state_path(cfg, state_path, sizeof state_path);
     lk_state *st = NULL;
     if (lk_state_open(state_path, &st, &err)) {
+        if (err.code == LK_ESTATE) {
+            /* not temporary: a restart would fail the same way */
+            LK_ERROR("%s; `lakesupd fsck%s%s` explains what it finds, `lakesupd fsck --repair` "
+                     "rebuilds state.db from the tables",
+                     err.msg, cfg->file[0] ? " -c " : "", cfg->file);
+            return LK_EXIT_FAILURE;
+        }
         LK_ERROR("%s", err.msg);
         return LK_EXIT_TEMPFAIL;
     }

@@ -13,6 +13,7 @@
 #include "lk_committer.h"
 #include "lk_config.h"
 #include "lk_ctl.h"
+#include "lk_fsck.h"
 #include "lk_ingest.h"
 #include "lk_log.h"
 #include "lk_monitor.h"
@@ -31,6 +32,8 @@ static void usage(FILE *f)
             "  lakesupd start  [-c lakesup.yml] [--trigger continuous|available-now]\n"
             "  lakesupd stop   [-c lakesup.yml] [--timeout SECONDS]\n"
             "  lakesupd status [-c lakesup.yml] [--json]\n"
+            "  lakesupd fsck   [-c lakesup.yml] [--repair]   check (and rebuild) state.db\n"
+            "                  against the tables; the pipeline must be stopped to repair\n"
             "  lakesupd table list [-c lakesup.yml]\n"
             "  lakesupd table read TABLE|--path DIR [--version N] [--limit N] [--columns a,b]\n"
             "  lakesupd table history TABLE|--path DIR [--limit N] [--json]\n"
@@ -49,6 +52,7 @@ typedef struct args {
     const char *trigger;
     const char *run_dir;
     int json;
+    int repair;
     int timeout_s;
 } args;
 
@@ -58,6 +62,7 @@ static int parse_args(int argc, char **argv, args *a)
         {"config", required_argument, 0, 'c'},  {"trigger", required_argument, 0, 't'},
         {"run-dir", required_argument, 0, 'r'}, {"json", no_argument, 0, 'j'},
         {"timeout", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
+        {"repair", no_argument, 0, 'R'},
         {0, 0, 0, 0}};
     optind = 1;
     int c;
@@ -67,6 +72,7 @@ static int parse_args(int argc, char **argv, args *a)
         case 't': a->trigger = optarg; break;
         case 'r': a->run_dir = optarg; break;
         case 'j': a->json = 1; break;
+        case 'R': a->repair = 1; break;
         case 'T': a->timeout_s = atoi(optarg); break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
@@ -177,6 +183,8 @@ int main(int argc, char **argv)
         return lk_supervisor_run(&cfg);
     if (!strcmp(cmd, "status"))
         return lk_ctl_status(&cfg, a.json);
+    if (!strcmp(cmd, "fsck"))
+        return lk_fsck_main(&cfg, a.repair);
     if (!strcmp(cmd, "stop"))
         return lk_ctl_stop(&cfg, a.timeout_s * 1000);
     fprintf(stderr, "lakesupd: unknown command '%s'\n\n", cmd);

@@ -60,3 +60,41 @@ test('SIGHUP applies live settings to the supervisor and every worker, refuses t
   }
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('a corrupt state.db stops start with a clear error; fsck explains; fsck --repair rebuilds it from the tables; nothing doubles', () => {
+  const ws = workspace('fsck');
+  gen(['--out', ws.input, '--files', '3', '--rows', '700', '--seed', '411', '--prefix', 'a']);
+  let r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  r = run(['fsck', '-c', ws.config]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /integrity_check ok/);
+  assert.match(r.stdout, /source files: 3 committed, 0 in batches, 0 pending, 0 skipped/);
+  assert.match(r.stdout, /^consistent: 0 problem\(s\)$/m);
+  // damage state.db: garbage over its header and first pages
+  const db = path.join(ws.dir, 'checkpoints', 'state.db');
+  for (const sfx of ['-wal', '-shm']) fs.rmSync(db + sfx, { force: true });
+  const fd = fs.openSync(db, 'r+');
+  fs.writeSync(fd, Buffer.alloc(8192, 0x5a), 0, 8192, 0);
+  fs.closeSync(fd);
+  r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 1, r.stderr.slice(-2000));
+  assert.match(r.stderr, /state\.db .* (is corrupt|not a database).*`lakesupd fsck -c .*` explains what it finds, `lakesupd fsck --repair` rebuilds state\.db from the tables/);
+  r = run(['fsck', '-c', ws.config]);
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stdout, /PROBLEM .*state\.db.*`lakesupd fsck --repair` rebuilds it from the tables/);
+  r = run(['fsck', '-c', ws.config, '--repair']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /REPAIRED .*state\.db rebuilt from the tables: query id [0-9a-f-]+, batches up to \d+ committed, 3 source file\(s\) with rows in raw_events recorded as committed, 0 other/);
+  assert.ok(fs.readdirSync(path.join(ws.dir, 'checkpoints')).some((n) => /^state\.db\.corrupt-\d+$/.test(n)));
+  // new files arrive; the old ones are not ingested again
+  gen(['--out', ws.input, '--files', '2', '--rows', '500', '--seed', '412', '--start-id', '5000000', '--prefix', 'b']);
+  r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  assertVerified(ws, 'raw');
+  assertVerified(ws, 'processed');
+  r = run(['fsck', '-c', ws.config]);
+  assert.equal(r.code, 0, r.stdout);
+  // while running, --repair is refused
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
