@@ -11,7 +11,7 @@
  * "@2@while:PATH" fails the 2nd time while PATH exists.
  * Actions: ENOSPC, EIO, EACCES, short (a short write, then ENOSPC),
  * abort (the process aborts, as a crash at that step), exit (_exit(99)).
- * Points wired in: fs.write, fs.fsync (lk_fs: Delta commits, checkpoints),
+ * Points wired in: fs.write, fs.fsync, fs.link (lk_fs: Delta commits),
  * parquet.write (data files), state.commit (state.db transactions),
  * committer.commit (before a batch's commit), committer.after_delta_commit
  * (between a table's Delta commit and state.db),

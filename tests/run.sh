@@ -31,4 +31,10 @@ LAKESUPD_BIN="$ROOT/build/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" \
 echo "== end-to-end tests (ASan + UBSan build)"
 LAKESUPD_BIN="$ROOT/build-asan/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" LK_E2E_QUICK=1 \
   node --test --test-concurrency=1 tests/e2e/
+echo "== chaos test (random SIGKILLs of workers and the supervisor; normal build)"
+LAKESUPD_BIN="$ROOT/build/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" \
+  node --test --test-concurrency=1 tests/chaos/
+echo "== chaos test (ASan + UBSan build)"
+LAKESUPD_BIN="$ROOT/build-asan/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" LK_E2E_QUICK=1 \
+  node --test --test-concurrency=1 tests/chaos/
 echo "== all tests passed"
