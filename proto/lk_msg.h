@@ -40,6 +40,14 @@ typedef enum lk_msg_type {
    version this build does not speak). */
 int lk_msg_peek(const void *data, size_t len, lk_msg_type *type, lk_error *err);
 
+/* A chunk index carries its batch's generation in the high bits: a batch
+   replayed after one of its files changed or vanished is re-planned as the
+   next generation, and the committer keeps only the chunks of the latest
+   one, so chunks of an earlier attempt can never stand in for new ones. */
+#define LK_CHUNK_GEN_SHIFT 20
+#define LK_CHUNK_K_MASK ((1 << LK_CHUNK_GEN_SHIFT) - 1)
+#define LK_CHUNK_IDX(gen, k) ((int32_t)(((gen) << LK_CHUNK_GEN_SHIFT) | (k)))
+
 /* ---- CHUNK: whole lines [offset, offset+len) of one source file ---- */
 typedef struct lk_msg_chunk {
     int64_t batch_id;

@@ -79,6 +79,9 @@ static const char *const lk_state_migrations[] = {
     "  created_at_us INTEGER NOT NULL,"
     "  PRIMARY KEY(table_name, version));"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    /* v2: a batch replayed after one of its files changed or vanished is
+       re-planned as a new generation, with new chunk indices */
+    "ALTER TABLE batches ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;",
 };
 #define LK_STATE_NMIGRATIONS ((int)(sizeof lk_state_migrations / sizeof lk_state_migrations[0]))
 
@@ -138,7 +141,7 @@ static const char *const lk_state_sql[Q_COUNT] = {
     [Q_RANGES] = "SELECT r.file_id, f.path, r.start, r.end, f.size, f.mtime_us"
                  " FROM batch_ranges r JOIN files f ON f.id = r.file_id"
                  " WHERE r.batch_id = ?1 ORDER BY r.seq",
-    [Q_BATCH_GET] = "SELECT id, state, n_chunks, planned_at_us, committed_at_us, bytes"
+    [Q_BATCH_GET] = "SELECT id, state, n_chunks, planned_at_us, committed_at_us, bytes, gen"
                     " FROM batches WHERE id = ?1",
     [Q_BATCH_SEAL] = "UPDATE batches SET state = 1, n_chunks = ?2 WHERE id = ?1 AND state = 0",
     [Q_UNCOMMITTED] = "SELECT id FROM batches WHERE state <> 2 ORDER BY id",
@@ -606,6 +609,7 @@ int lk_state_batch_get(lk_state *s, int64_t batch_id, lk_state_batch *out, lk_er
         out->planned_at_us = sqlite3_column_int64(q, 3);
         out->committed_at_us = sqlite3_column_int64(q, 4);
         out->bytes = sqlite3_column_int64(q, 5);
+        out->gen = sqlite3_column_int(q, 6);
     } else if (rc == SQLITE_DONE) {
         r = lk_error_set(err, LK_ENOTFOUND, "state.db %s: no batch %lld", s->path,
                          (long long)batch_id);
@@ -900,4 +904,13 @@ int lk_state_uncommit_after(lk_state *s, int64_t batch_id, lk_error *err)
                    "UPDATE batches SET state = 0, n_chunks = -1, committed_at_us = 0"
                    " WHERE id > %lld",
                    (long long)batch_id, (long long)batch_id, (long long)batch_id);
+}
+
+int lk_state_reseal_batch(lk_state *s, int64_t batch_id, int32_t gen, int32_t n_chunks,
+                          lk_error *err)
+{
+    return exec_tx(s, "reseal batch", err,
+                   "UPDATE batches SET state = 1, gen = %d, n_chunks = %d"
+                   " WHERE id = %lld AND state <> 2",
+                   (int)gen, (int)n_chunks, (long long)batch_id);
 }

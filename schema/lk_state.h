@@ -61,6 +61,7 @@ typedef struct lk_state_batch {
     int32_t n_chunks; /* -1 until sealed */
     int64_t planned_at_us, committed_at_us;
     int64_t bytes;
+    int32_t gen; /* 0; +1 each time a replay re-plans it (a file changed or vanished) */
 } lk_state_batch;
 
 /* Opens (creating and migrating) the database at path; WAL mode,
@@ -91,6 +92,10 @@ int lk_state_batch_ranges(lk_state *s, int64_t batch_id, lk_state_range **out, i
                           lk_error *err);
 int lk_state_batch_get(lk_state *s, int64_t batch_id, lk_state_batch *out, lk_error *err);
 int lk_state_seal_batch(lk_state *s, int64_t batch_id, int32_t n_chunks, lk_error *err);
+/* A replay that could not reproduce the batch (a file changed or vanished)
+   seals it again as generation gen with n_chunks chunks. */
+int lk_state_reseal_batch(lk_state *s, int64_t batch_id, int32_t gen, int32_t n_chunks,
+                          lk_error *err);
 /* Ids of batches not committed, ascending; *out malloc'ed. */
 int lk_state_batches_uncommitted(lk_state *s, int64_t **out, int *n, lk_error *err);
 /* Highest committed batch id, or -1. */

@@ -156,3 +156,43 @@ test('a committer that keeps heartbeating but cannot commit is killed after work
   }
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('a source file that vanishes before its batch commits: the replay re-plans the batch without it, names it, and nothing else is lost or doubled', async () => {
+  const ws = workspace('vanish', { transform: 1, writer: 1 });
+  const gate = path.join(ws.dir, 'no-commit');
+  fs.writeFileSync(gate, '');
+  const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: `committer.commit=EACCES@while:${gate}` });
+  try {
+    await until(() => {
+      const s = status(ws.config);
+      return s && s.workers.every((w) => w.state === 'running');
+    }, 20000, 'all workers running');
+    // three files in one batch (staged, then renamed in together)
+    const staging = path.join(ws.dir, 'staging');
+    gen(['--out', staging, '--files', '3', '--rows', '400', '--seed', '341']);
+    const names = fs.readdirSync(staging).sort();
+    for (const n of names) fs.renameSync(path.join(staging, n), path.join(ws.input, n));
+    await until(() => /sent batch=0 files=3 /.test(d.logs()), 10000, 'batch 0 with the three files');
+    // the committer holds every chunk of batch 0 (its commit fails); now a file vanishes and the
+    // writer dies, so ingest replays batch 0 without it
+    await until(() => /committer\[0\] \d+: commit of batch 0 \(injected fault\)/.test(d.logs()), 10000, 'a failed commit');
+    const victim = path.join(ws.input, names[0]);
+    fs.rmSync(victim);
+    const writer = status(ws.config).workers.find((w) => w.role === 'writer');
+    process.kill(writer.pid, 'SIGKILL');
+    await until(() => /batch=0: a file changed or vanished since the batch was planned: it is re-planned as generation 1/.test(d.logs()),
+      20000, 'the re-plan');
+    assert.match(d.logs(), new RegExp(`file=${victim.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} of batch=0 cannot be read`));
+    await until(() => /batch=0 re-planned as generation 1: 3 chunk\(s\) of generation 0 dropped/.test(d.logs()), 20000, 'the committer dropping generation 0');
+    fs.rmSync(gate);
+    const events = countInput(ws.input).events;
+    await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0);
+    assertVerified(ws, 'raw');
+    assertVerified(ws, 'processed');
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

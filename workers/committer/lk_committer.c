@@ -45,6 +45,7 @@ static const char *g_tables[NTABLES] = {LK_TABLE_RAW, LK_TABLE_PROCESSED};
 typedef struct pending {
     int64_t batch_id;
     int32_t n_chunks; /* -1 until sealed */
+    int32_t gen;      /* the generation held: chunks of older ones are dropped */
     int32_t cap, have;
     lk_msg_files *chunks; /* by chunk index; batch_id < 0 = not reported */
     int64_t first_seen_ms;
@@ -102,9 +103,31 @@ static pending *find_pending(committer *c, int64_t b, int create)
     p->first_seen_ms = lk_time_mono_ms();
     /* the batch may have been sealed before we (re)started */
     lk_state_batch sb;
-    if (lk_state_batch_get(c->st, b, &sb, &c->err) == 0 && sb.n_chunks >= 0)
-        p->n_chunks = sb.n_chunks;
+    if (lk_state_batch_get(c->st, b, &sb, &c->err) == 0) {
+        p->gen = sb.gen;
+        if (sb.n_chunks >= 0)
+            p->n_chunks = sb.n_chunks;
+    }
     return p;
+}
+
+/* A newer generation of the batch supersedes everything held of it. */
+static void new_generation(committer *c, pending *p, int32_t gen)
+{
+    int dropped = 0;
+    for (int i = 0; i < p->cap; i++) {
+        if (p->chunks[i].batch_id >= 0) {
+            delete_files(c, &p->chunks[i], "superseded generation");
+            dropped++;
+        }
+        lk_msg_files_clear(&p->chunks[i]);
+        p->chunks[i].batch_id = -1;
+    }
+    LK_WARN("batch=%lld re-planned as generation %d: %d chunk(s) of generation %d dropped",
+            (long long)p->batch_id, gen, dropped, p->gen);
+    p->gen = gen;
+    p->have = 0;
+    p->n_chunks = -1;
 }
 
 static void drop_pending(committer *c, pending *p)
@@ -131,11 +154,19 @@ static void on_files(committer *c)
         delete_files(c, f, "unaccepted");
         return;
     }
-    if (f->chunk_idx < 0 || f->chunk_idx > 1000000)
+    if (f->chunk_idx < 0)
         return;
-    if (f->chunk_idx >= p->cap) {
+    int32_t gen = f->chunk_idx >> LK_CHUNK_GEN_SHIFT, k = f->chunk_idx & LK_CHUNK_K_MASK;
+    if (gen < p->gen) {
+        delete_files(c, f, "earlier generation");
+        lk_worker_add(c->w, "duplicates", 1);
+        return;
+    }
+    if (gen > p->gen)
+        new_generation(c, p, gen);
+    if (k >= p->cap) {
         int32_t cap = p->cap ? p->cap : 16;
-        while (cap <= f->chunk_idx)
+        while (cap <= k)
             cap *= 2;
         p->chunks = realloc(p->chunks, (size_t)cap * sizeof *p->chunks);
         if (!p->chunks)
@@ -146,13 +177,13 @@ static void on_files(committer *c)
         }
         p->cap = cap;
     }
-    if (p->chunks[f->chunk_idx].batch_id >= 0) {
+    if (p->chunks[k].batch_id >= 0) {
         delete_files(c, f, "duplicate chunk");
         lk_worker_add(c->w, "duplicates", 1);
         return;
     }
     /* take ownership of the decoded struct (its stats strings) */
-    p->chunks[f->chunk_idx] = *f;
+    p->chunks[k] = *f;
     memset(f, 0, sizeof *f);
     p->have++;
 }
@@ -320,8 +351,14 @@ static void on_event(committer *c, const void *data, size_t len)
         return;
     }
     pending *p = find_pending(c, b, 1);
-    if (p)
-        p->n_chunks = (int32_t)lk_msg_event_get_int(&e, "chunks", 0);
+    if (!p)
+        return;
+    int32_t gen = (int32_t)lk_msg_event_get_int(&e, "gen", 0);
+    if (gen < p->gen)
+        return; /* the seal of an attempt a later generation superseded */
+    if (gen > p->gen)
+        new_generation(c, p, gen);
+    p->n_chunks = (int32_t)lk_msg_event_get_int(&e, "chunks", 0);
 }
 
 /* The pipeline's query id (stored once in state.db): the txn appId. */

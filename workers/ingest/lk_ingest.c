@@ -252,11 +252,12 @@ static int infer_schema(ingest *in, const lk_state_file *files, int n)
     return rc;
 }
 
-static void send_sealed(ingest *in, int64_t batch_id, int32_t n_chunks, int64_t bytes)
+static void send_sealed(ingest *in, int64_t batch_id, int32_t gen, int32_t n_chunks, int64_t bytes)
 {
     lk_msg_event e;
     lk_msg_event_init(&e, "sealed");
     lk_msg_event_set_int(&e, "batch", batch_id);
+    lk_msg_event_set_int(&e, "gen", gen);
     lk_msg_event_set_int(&e, "chunks", n_chunks);
     lk_msg_event_set_int(&e, "bytes", bytes);
     lk_buf_reset(&in->msg);
@@ -275,8 +276,55 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
     }
     int64_t chunk_bytes = in->cfg->source.chunk_bytes, bytes = 0;
     int32_t idx = 0;
+    lk_state_batch b;
+    if (lk_state_batch_get(in->st, batch_id, &b, &in->err)) {
+        LK_ERROR("cannot read batch %lld: %s", (long long)batch_id, in->err.msg);
+        free(ranges);
+        return -1;
+    }
+    /* A replay reproduces the first attempt's chunks only from files that
+       are unchanged. When one vanished, shrank or was modified, the batch
+       is re-planned as the next generation: the committer then drops every
+       chunk of earlier attempts, so the batch is committed from one
+       consistent reading, never a mix. */
+    int32_t gen = b.gen;
+    unsigned char *gone = calloc((size_t)n + 1, 1);
+    int regenerate = 0;
+    for (int r = 0; r < n; r++) {
+        const lk_state_range *rg = &ranges[r];
+        struct stat sb;
+        const char *why = NULL;
+        if (stat(rg->path, &sb) != 0)
+            why = strerror(errno);
+        else if (sb.st_size < rg->end)
+            why = "it is shorter than when planned";
+        if (why) {
+            gone[r] = 1;
+            LK_ERROR("file=%s of batch=%lld cannot be read (%s): its bytes [%lld, %lld) are "
+                     "missing from the batch",
+                     rg->path, (long long)batch_id, why, (long long)rg->start, (long long)rg->end);
+            lk_worker_add(in->w, "errors", 1);
+            lk_worker_add(in->w, "lost_files", 1);
+        }
+        int64_t mt = (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000;
+        if (replay && (gone[r] || mt != rg->mtime_us))
+            regenerate = 1;
+    }
+    if (regenerate) {
+        gen++;
+        LK_WARN("batch=%lld: a file changed or vanished since the batch was planned: it is "
+                "re-planned as generation %d (earlier chunks are dropped)",
+                (long long)batch_id, gen);
+    }
     for (int r = 0; r < n && !lk_worker_orphaned(in->w); r++) {
         const lk_state_range *rg = &ranges[r];
+        if (gone[r])
+            continue;
+        if (idx > LK_CHUNK_K_MASK) {
+            LK_ERROR("batch=%lld has more than %d chunks: file=%s and the rest are not sent",
+                     (long long)batch_id, LK_CHUNK_K_MASK, rg->path);
+            break;
+        }
         int fd = open(rg->path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             LK_ERROR("cannot read file=%s of batch=%lld: %s; its rows are missing from the batch",
@@ -321,7 +369,7 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
             lk_msg_chunk m;
             memset(&m, 0, sizeof m);
             m.batch_id = batch_id;
-            m.chunk_idx = idx;
+            m.chunk_idx = LK_CHUNK_IDX(gen, idx);
             m.schema_version = in->schema_version;
             m.file_id = rg->file_id;
             snprintf(m.file_path, sizeof m.file_path, "%s", rg->path);
@@ -336,6 +384,7 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
             if (lk_zmq_send_blocking(in->w, in->chunks, in->msg.data, in->msg.len)) {
                 close(fd);
                 free(ranges);
+                free(gone);
                 return -1;
             }
             for (const char *p = in->io.data, *e = in->io.data + len;
@@ -350,8 +399,14 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
         close(fd);
     }
     free(ranges);
-    lk_state_batch b;
-    if (lk_state_batch_get(in->st, batch_id, &b, &in->err) == 0 && b.state == LK_BATCH_PLANNED) {
+    free(gone);
+    if (regenerate) {
+        if (lk_state_reseal_batch(in->st, batch_id, gen, idx, &in->err)) {
+            LK_ERROR("cannot seal batch %lld (generation %d): %s", (long long)batch_id, gen,
+                     in->err.msg);
+            return -1;
+        }
+    } else if (b.state == LK_BATCH_PLANNED) {
         if (lk_state_seal_batch(in->st, batch_id, idx, &in->err)) {
             LK_ERROR("cannot seal batch %lld: %s", (long long)batch_id, in->err.msg);
             return -1;
@@ -360,7 +415,7 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
         LK_WARN("batch=%lld replayed with %d chunks, planned with %d (a source file changed)",
                 (long long)batch_id, idx, b.n_chunks);
     }
-    send_sealed(in, batch_id, idx, bytes);
+    send_sealed(in, batch_id, gen, idx, bytes);
     LK_INFO("%s batch=%lld files=%d chunks=%d bytes=%lld", replay ? "replayed" : "sent",
             (long long)batch_id, n, idx, (long long)bytes);
     lk_worker_add(in->w, "batches", replay ? 0 : 1);
