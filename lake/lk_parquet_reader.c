@@ -43,7 +43,12 @@ typedef struct pq_elem {
 
 typedef struct pq_chunk {
     int type, codec;
-    int64_t num_values, data_off, dict_off, total_comp;
+    int64_t num_values, data_off, dict_off, total_comp, total_unc;
+    /* statistics: bounds as offsets into the mapping (0 len + !set = absent) */
+    int has_stats, min_set, max_set, min_exact, max_exact;
+    int64_t null_count;
+    const uint8_t *min_p, *max_p; /* into the file's bytes */
+    size_t min_len, max_len;
 } pq_chunk;
 
 typedef struct pq_rg {
@@ -66,6 +71,7 @@ struct lk_pq_reader {
     pq_rg *rgs;
     int n_rgs;
     char created_by[256];
+    int n_type_orders;
     lk_schema *schema;
     lk_pq_leaf *leaves;
     int n_leaves;
@@ -180,17 +186,67 @@ static void parse_elem(lk_tc_r *t, pq_elem *e)
     lk_tc_leave(t);
 }
 
+static void parse_stats(lk_tc_r *t, pq_chunk *c)
+{
+    int16_t id;
+    int ty;
+    int legacy_min = 0, legacy_max = 0;
+    const uint8_t *lmin_p = NULL, *lmax_p = NULL;
+    size_t lmin_len = 0, lmax_len = 0;
+    c->has_stats = 1;
+    lk_tc_enter(t);
+    while (lk_tc_next(t, &id, &ty)) {
+        if ((id == 1 || id == 2 || id == 5 || id == 6) && ty == LK_TC_BINARY) {
+            size_t n;
+            const uint8_t *p = lk_tc_read_binary(t, &n);
+            if (!p)
+                break;
+            if (id == 5) {
+                c->max_set = 1, c->max_p = p, c->max_len = n;
+            } else if (id == 6) {
+                c->min_set = 1, c->min_p = p, c->min_len = n;
+            } else if (id == 1) {
+                legacy_max = 1, lmax_p = p, lmax_len = n;
+            } else {
+                legacy_min = 1, lmin_p = p, lmin_len = n;
+            }
+        } else if (id == 3)
+            c->null_count = lk_tc_read_int(t, ty);
+        else if (id == 7)
+            c->max_exact = (int)lk_tc_read_int(t, ty);
+        else if (id == 8)
+            c->min_exact = (int)lk_tc_read_int(t, ty);
+        else
+            lk_tc_skip(t, ty);
+    }
+    lk_tc_leave(t);
+    /* the deprecated min/max (signed order) only when the new ones are absent */
+    if (!c->min_set && legacy_min)
+        c->min_set = 1, c->min_p = lmin_p, c->min_len = lmin_len;
+    if (!c->max_set && legacy_max)
+        c->max_set = 1, c->max_p = lmax_p, c->max_len = lmax_len;
+}
+
 static void parse_colmeta(lk_tc_r *t, pq_chunk *c)
 {
     int16_t id;
     int ty;
+    c->null_count = -1;
+    c->min_exact = c->max_exact = -1;
     lk_tc_enter(t);
     while (lk_tc_next(t, &id, &ty)) {
         switch (id) {
         case 1: c->type = (int)lk_tc_read_int(t, ty); break;
         case 4: c->codec = (int)lk_tc_read_int(t, ty); break;
         case 5: c->num_values = lk_tc_read_int(t, ty); break;
+        case 6: c->total_unc = lk_tc_read_int(t, ty); break;
         case 7: c->total_comp = lk_tc_read_int(t, ty); break;
+        case 12:
+            if (ty == LK_TC_STRUCT)
+                parse_stats(t, c);
+            else
+                lk_tc_skip(t, ty);
+            break;
         case 9: c->data_off = lk_tc_read_int(t, ty); break;
         case 11: c->dict_off = lk_tc_read_int(t, ty); break;
         default: lk_tc_skip(t, ty);
@@ -523,7 +579,24 @@ static int parse_footer(lk_pq_reader *r, lk_error *err)
             lk_tc_skip(&t, ty);
         } else if (id == 6 && ty == LK_TC_BINARY)
             rd_name(&t, r->created_by, sizeof r->created_by);
-        else
+        else if (id == 7 && ty == LK_TC_LIST) {
+            /* column_orders: count the TypeDefinedOrder ones (union field 1) */
+            int et;
+            uint32_t n = lk_tc_read_list(&t, &et);
+            for (uint32_t i = 0; i < n && !t.err && et == LK_TC_STRUCT; i++) {
+                int16_t id2;
+                int ty2;
+                lk_tc_enter(&t);
+                while (lk_tc_next(&t, &id2, &ty2)) {
+                    if (id2 == 1 && ty2 == LK_TC_STRUCT)
+                        r->n_type_orders++;
+                    lk_tc_skip(&t, ty2);
+                }
+                lk_tc_leave(&t);
+            }
+            if (et != LK_TC_STRUCT && n)
+                t.err = 1;
+        } else
             lk_tc_skip(&t, ty);
     }
     if (t.err || !got_schema)
@@ -1465,5 +1538,67 @@ int lk_pq_reader_read_row_group(lk_pq_reader *r, int rg, const int *columns, int
                                 r->path, rg, col->field->name, col->len, (long long)g->num_rows);
     }
     lk_batch_set_nrows(b, (uint32_t)g->num_rows);
+    return 0;
+}
+
+int lk_pq_reader_num_leaves(const lk_pq_reader *r)
+{
+    return r->n_leaves;
+}
+
+int lk_pq_reader_type_defined_orders(const lk_pq_reader *r)
+{
+    return r->n_type_orders;
+}
+
+int lk_pq_reader_chunk_meta(lk_pq_reader *r, int rg, int leaf, lk_pq_chunk_meta *m, lk_error *err)
+{
+    memset(m, 0, sizeof *m);
+    if (rg < 0 || rg >= r->n_rgs || leaf < 0 || leaf >= r->n_leaves)
+        return lk_error_set(err, LK_ENOTFOUND, "%s: no column chunk %d of row group %d", r->path,
+                            leaf, rg);
+    const pq_chunk *c = &r->rgs[rg].cols[leaf];
+    m->path = r->leaves[leaf].dotted;
+    m->codec = c->codec;
+    m->num_values = c->num_values;
+    m->compressed_bytes = c->total_comp;
+    m->uncompressed_bytes = c->total_unc;
+    m->has_stats = c->has_stats;
+    m->null_count = c->has_stats ? c->null_count : -1;
+    if (c->min_set)
+        m->min = c->min_p, m->min_len = c->min_len;
+    if (c->max_set)
+        m->max = c->max_p, m->max_len = c->max_len;
+    m->min_exact = c->min_exact;
+    m->max_exact = c->max_exact;
+    /* walk the page headers only */
+    int64_t start = c->data_off;
+    if (c->dict_off > 0 && c->dict_off < start)
+        start = c->dict_off;
+    if (start < 4 || (uint64_t)start >= r->size - 8 || c->total_comp < 0)
+        return fmt_err(r, err, (size_t)start, "column chunk offset out of the file");
+    size_t end = r->size - 8;
+    if ((uint64_t)c->total_comp < end - (size_t)start)
+        end = (size_t)start + (size_t)c->total_comp;
+    size_t pos = (size_t)start;
+    int64_t got = 0;
+    while (got < c->num_values && pos < end) {
+        lk_tc_r t;
+        lk_tc_r_init(&t, r->map + pos, end - pos);
+        page_hdr h;
+        parse_page_hdr(&t, &h);
+        size_t body = pos + lk_tc_offset(&t);
+        if (t.err || h.comp < 0 || (uint64_t)h.comp > end - body)
+            return fmt_err(r, err, pos, "bad page header");
+        pos = body + (size_t)h.comp;
+        if (h.type == 2)
+            m->dictionary_page = 1;
+        else if (h.type == 0 || h.type == 3) {
+            if (h.nv <= 0)
+                return fmt_err(r, err, body, "bad page value count");
+            m->data_pages++;
+            got += h.nv;
+        }
+    }
     return 0;
 }
