@@ -72,6 +72,7 @@ struct lk_pq_writer {
     /* compression ratio seen so far (kept across files) for size estimates */
     int64_t seen_unc, seen_comp;
     size_t row_bytes; /* buffered bytes per row of the last slice shredded */
+    lk_buf statbuf;   /* a truncated upper bound being written */
 };
 
 /* One data page of a column chunk: entries [e0, e1), values [v0, v1) that
@@ -188,6 +189,7 @@ void lk_pq_writer_destroy(lk_pq_writer **wp)
     free(w->slots);
     free(w->dpos);
     lk_buf_free(&w->cuts);
+    lk_buf_free(&w->statbuf);
     lk_schema_destroy(&w->schema);
     free(w);
     *wp = NULL;
@@ -667,7 +669,40 @@ static void stat_plain(const lk_pq_leaf *L, const stat_acc *s, char *tmp, const 
     }
 }
 
-static void write_stats(lk_tc_w *t, int16_t id, const lk_pq_leaf *L, const leaf_w *l)
+/* Length of the longest prefix of p[0..n) of at most max bytes that ends on
+   a UTF-8 character boundary (any prefix for binary). */
+static size_t prefix_len(const char *p, size_t n, size_t max, int utf8)
+{
+    if (n <= max)
+        return n;
+    size_t k = max;
+    while (utf8 && k > 0 && ((uint8_t)p[k] & 0xC0) == 0x80)
+        k--; /* p[k] continues a character: cut before that character */
+    return k;
+}
+
+/* An upper bound of every value that starts with p[0..n), shorter than
+   max: the prefix with its last incrementable unit incremented and the rest
+   dropped. For strings only an ASCII byte below 0x7F is incremented so the
+   bound stays valid UTF-8; for binary any byte below 0xFF. 0 when there is
+   none (then the exact value is written). */
+static size_t upper_bound(const char *p, size_t n, size_t max, int utf8, char *out)
+{
+    size_t k = prefix_len(p, n, max, utf8);
+    while (k > 0) {
+        uint8_t c = (uint8_t)p[k - 1];
+        if (utf8 ? c < 0x7F : c < 0xFF) {
+            memcpy(out, p, k);
+            out[k - 1] = (char)(c + 1);
+            return k;
+        }
+        k--;
+    }
+    return 0;
+}
+
+static void write_stats(lk_tc_w *t, int16_t id, lk_pq_writer *w, const lk_pq_leaf *L,
+                        const leaf_w *l)
 {
     char tmp[16];
     const char *p;
@@ -675,10 +710,53 @@ static void write_stats(lk_tc_w *t, int16_t id, const lk_pq_leaf *L, const leaf_
     lk_tc_struct_begin(t, id);
     lk_tc_i64(t, 3, l->cnull);
     if (l->cmin.set && l->cmax.set) {
+        int bytes = L->phys == PQ_BYTE_ARRAY;
+        int utf8 = L->field->type == LK_TYPE_STRING;
+        size_t max = w->opt.stats_max_bytes ? w->opt.stats_max_bytes : SIZE_MAX;
+        int max_exact = 1, min_exact = 1;
+        /* max */
         stat_plain(L, &l->cmax, tmp, &p, &n);
+        if (bytes && n > max) {
+            lk_buf *ub = &w->statbuf;
+            lk_buf_reset(ub);
+            lk_buf_grow(ub, max + 1);
+            size_t k = upper_bound(p, n, max, utf8, ub->data);
+            if (k) {
+                p = ub->data;
+                n = k;
+                max_exact = 0;
+            }
+        } else if (L->phys == PQ_FLOAT || L->phys == PQ_DOUBLE) {
+            /* a zero bound is written as +0.0 for max and -0.0 for min so
+               that readers ignoring the sign of zero stay correct */
+            if (l->cmax.d == 0.0) {
+                if (L->phys == PQ_FLOAT) {
+                    float z = 0.0f;
+                    memcpy(tmp, &z, 4);
+                } else {
+                    double z = 0.0;
+                    memcpy(tmp, &z, 8);
+                }
+            }
+        }
         lk_tc_binary(t, 5, p, n);
+        /* min */
         stat_plain(L, &l->cmin, tmp, &p, &n);
+        if (bytes && n > max) {
+            n = prefix_len(p, n, max, utf8);
+            min_exact = 0;
+        } else if ((L->phys == PQ_FLOAT || L->phys == PQ_DOUBLE) && l->cmin.d == 0.0) {
+            if (L->phys == PQ_FLOAT) {
+                float z = -0.0f;
+                memcpy(tmp, &z, 4);
+            } else {
+                double z = -0.0;
+                memcpy(tmp, &z, 8);
+            }
+        }
         lk_tc_binary(t, 6, p, n);
+        lk_tc_bool(t, 7, max_exact);
+        lk_tc_bool(t, 8, min_exact);
     }
     lk_tc_struct_end(t);
 }
@@ -708,7 +786,7 @@ static int put_page(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, const
         lk_tc_i32(&ht, 3, 3);
         lk_tc_i32(&ht, 4, 3);
         if (with_stats)
-            write_stats(&ht, 5, L, l);
+            write_stats(&ht, 5, w, L, l);
         lk_tc_struct_end(&ht);
     } else {
         lk_tc_struct_begin(&ht, 7);
@@ -978,7 +1056,7 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
         lk_tc_i64(&rt, 9, page_off);
         if (dict)
             lk_tc_i64(&rt, 11, dict_off);
-        write_stats(&rt, 12, L, l);
+        write_stats(&rt, 12, w, L, l);
         lk_tc_struct_end(&rt);
         lk_tc_struct_end(&rt);
         merge_file_stats(L, l);
@@ -1034,6 +1112,16 @@ int lk_pq_writer_close(lk_pq_writer *w, lk_pq_file_info *info, lk_error *err)
     lk_tc_list_begin(&t, 4, LK_TC_STRUCT, (uint32_t)w->n_rg);
     lk_buf_append(&w->out, w->rgbuf.data ? w->rgbuf.data : "", w->rgbuf.len);
     lk_tc_binary(&t, 6, w->created_by, strlen(w->created_by));
+    /* column_orders: TypeDefinedOrder for every leaf, which says the
+       statistics follow the logical type's order (unsigned bytes for
+       strings, signed for decimals) rather than the legacy signed one */
+    lk_tc_list_begin(&t, 7, LK_TC_STRUCT, (uint32_t)w->nleaves);
+    for (int i = 0; i < w->nleaves; i++) {
+        lk_tc_elem_struct_begin(&t);
+        lk_tc_struct_begin(&t, 1);
+        lk_tc_struct_end(&t);
+        lk_tc_struct_end(&t);
+    }
     lk_tc_end(&t);
     uint32_t flen = (uint32_t)(w->out.len - fstart);
     lk_buf_append(&w->out, &flen, 4);
