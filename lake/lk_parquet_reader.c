@@ -66,6 +66,7 @@ struct lk_pq_reader {
     char path[4096];
     const uint8_t *map;
     size_t size;
+    int mapped; /* map is an mmap (else the caller's buffer) */
     pq_elem *elems;
     int n_elems;
     int64_t num_rows;
@@ -534,7 +535,7 @@ void lk_pq_reader_destroy(lk_pq_reader **rp)
     lk_pq_reader *r = *rp;
     if (!r)
         return;
-    if (r->map)
+    if (r->map && r->mapped)
         munmap((void *)r->map, r->size);
     free(r->elems);
     for (int i = 0; i < r->n_rgs; i++)
@@ -706,8 +707,29 @@ int lk_pq_reader_open(const char *path, lk_pq_reader **out, lk_error *err)
             return rc;
         }
         r->map = m;
+        r->mapped = 1;
     }
     close(fd);
+    r->zd = ZSTD_createDCtx();
+    int rc = r->map ? parse_footer(r, err) : fmt_err(r, err, 0, "file too small");
+    if (rc < 0) {
+        lk_pq_reader_destroy(&r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+int lk_pq_reader_open_mem(const void *data, size_t size, const char *name, lk_pq_reader **out,
+                          lk_error *err)
+{
+    *out = NULL;
+    lk_pq_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        abort();
+    snprintf(r->path, sizeof r->path, "%s", name ? name : "<memory>");
+    r->map = size >= 12 ? data : NULL;
+    r->size = size;
     r->zd = ZSTD_createDCtx();
     int rc = r->map ? parse_footer(r, err) : fmt_err(r, err, 0, "file too small");
     if (rc < 0) {
@@ -882,7 +904,9 @@ static int64_t int96_micros(const uint8_t *p)
     int32_t jday;
     memcpy(&nanos, p, 8);
     memcpy(&jday, p + 8, 4);
-    return ((int64_t)jday - 2440588) * 86400000000LL + nanos / 1000;
+    /* wraps (as Spark's long arithmetic does) for days far out of range */
+    uint64_t days = (uint64_t)((int64_t)jday - 2440588);
+    return (int64_t)(days * 86400000000ULL + (uint64_t)(nanos / 1000));
 }
 
 /* PLAIN values into (vals | offs+data). -1 on overrun. */

@@ -20,6 +20,10 @@
 typedef struct lk_pq_reader lk_pq_reader;
 
 int lk_pq_reader_open(const char *path, lk_pq_reader **out, lk_error *err);
+/* The same over a file already in memory (data[0..size) must outlive the
+   reader; it is not copied); name stands for the path in errors. */
+int lk_pq_reader_open_mem(const void *data, size_t size, const char *name, lk_pq_reader **out,
+                          lk_error *err);
 void lk_pq_reader_destroy(lk_pq_reader **r);
 
 /* The file's schema mapped to lk types (owned by the reader). */
