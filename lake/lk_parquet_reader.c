@@ -1600,9 +1600,11 @@ static int append_value(lk_pq_reader *r, lk_col *c, const pq_leafsrc *s, size_t 
             v = u;
         } else
             memcpy(&v, p, 8);
-        if (s->ts_unit == 1)
+        if (s->ts_unit == 1) {
+            if (v > INT64_MAX / 1000 || v < INT64_MIN / 1000)
+                return -3; /* millis beyond the micros range */
             v *= 1000;
-        else if (s->ts_unit == 3)
+        } else if (s->ts_unit == 3)
             v /= 1000;
         lk_col_append_i64(c, v);
         return 0;
@@ -1683,8 +1685,11 @@ static int assemble(lk_pq_reader *r, const lk_pq_leaf *L, const pq_leafsrc *s, l
                 break;
             }
             if (leaf) {
-                if (vi >= nvals || append_value(r, c, s, vi) < 0)
+                if (vi >= nvals)
                     return -1;
+                int rc = append_value(r, c, s, vi);
+                if (rc < 0)
+                    return rc;
                 vi++;
                 break;
             }
@@ -1774,9 +1779,12 @@ int lk_pq_reader_read_row_group(lk_pq_reader *r, int rg, const int *columns, int
             lk_error_prefix(err, "column %s", L->dotted);
             return rc;
         }
-        if (assemble(r, L, &r->src[li], lk_batch_col(b, L->top), (size_t)c->num_values) < 0)
-            return lk_error_set(err, LK_EFORMAT, "%s: row group %d column %s: levels and values disagree",
-                                r->path, rg, L->dotted);
+        rc = assemble(r, L, &r->src[li], lk_batch_col(b, L->top), (size_t)c->num_values);
+        if (rc < 0)
+            return lk_error_set(err, LK_EFORMAT, "%s: row group %d column %s (chunk at offset %lld): %s",
+                                r->path, rg, L->dotted, (long long)c->data_off,
+                                rc == -3 ? "timestamp out of the microsecond range"
+                                         : "levels and values disagree");
     }
     for (int i = 0; i < lk_batch_ncols(b); i++) {
         lk_col *col = lk_batch_col(b, i);

@@ -2,7 +2,7 @@
  * fuzz_parquet — libFuzzer target for the Parquet reader: the input is a
  * whole file in memory. It exercises the footer (Thrift compact, schema
  * conversion incl. legacy layouts, row group metadata) and, when the footer
- * parses, every page decoder (codecs, levels, PLAIN/dictionary/DELTA_*/
+ * parses, every page decoder (codecs, levels, PLAIN, dictionary, DELTA_xxx,
  * BYTE_STREAM_SPLIT values, assembly) through the public API only: open,
  * chunk metadata, a projected read of the last column, a full read.
  *
