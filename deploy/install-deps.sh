@@ -2,7 +2,8 @@
 # Installs what lakesupd needs on Debian 12, with apt-get only; idempotent:
 # it runs `apt-get update` and `apt-get install` only for packages that are
 # missing. `--test` also installs the test-side tools (DuckDB's Node API,
-# used as an independent reader of the tables) with npm.
+# used as an independent reader of the tables) with npm. `--fuzz` installs
+# clang-14 and its compiler-rt (libFuzzer, sanitizers) for -DLK_FUZZ=ON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,17 +15,21 @@ PACKAGES=(
   check libsubunit-dev
 )
 TEST_PACKAGES=(clang libclang-rt-14-dev libjansson-dev libjson-c-dev)
+FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 
 want_test=0
+want_fuzz=0
 for a in "$@"; do
   case "$a" in
     --test) want_test=1 ;;
+    --fuzz) want_fuzz=1 ;;
     *) echo "install-deps.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
 
 all=("${PACKAGES[@]}")
 [ "$want_test" = 1 ] && all+=("${TEST_PACKAGES[@]}")
+[ "$want_fuzz" = 1 ] && all+=("${FUZZ_PACKAGES[@]}")
 # node and npm: only when no usable node (>= 18) is on the PATH already
 if ! command -v node >/dev/null 2>&1 || [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 18 ]; then
   [ "$want_test" = 1 ] && all+=(nodejs npm)

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,12 @@ typedef struct pq_elem {
 
 typedef struct pq_chunk {
     int type, codec;
-    int64_t num_values, data_off, dict_off, total_comp;
+    int64_t num_values, data_off, dict_off, total_comp, total_unc;
+    /* statistics: bounds as offsets into the mapping (0 len + !set = absent) */
+    int has_stats, min_set, max_set, min_exact, max_exact;
+    int64_t null_count;
+    const uint8_t *min_p, *max_p; /* into the file's bytes */
+    size_t min_len, max_len;
 } pq_chunk;
 
 typedef struct pq_rg {
@@ -60,12 +66,14 @@ struct lk_pq_reader {
     char path[4096];
     const uint8_t *map;
     size_t size;
+    int mapped; /* map is an mmap (else the caller's buffer) */
     pq_elem *elems;
     int n_elems;
     int64_t num_rows;
     pq_rg *rgs;
     int n_rgs;
     char created_by[256];
+    int n_type_orders;
     lk_schema *schema;
     lk_pq_leaf *leaves;
     int n_leaves;
@@ -78,7 +86,7 @@ struct lk_pq_reader {
     int *pcols;
     int n_pcols;
     /* scratch, reused */
-    lk_buf page, levels_tmp, rep, def, vals, offs, data, dvals, doffs, ddata, idx;
+    lk_buf page, levels_tmp, rep, def, vals, offs, data, dvals, doffs, ddata, idx, dtmp;
     ZSTD_DCtx *zd;
 };
 
@@ -180,17 +188,67 @@ static void parse_elem(lk_tc_r *t, pq_elem *e)
     lk_tc_leave(t);
 }
 
+static void parse_stats(lk_tc_r *t, pq_chunk *c)
+{
+    int16_t id;
+    int ty;
+    int legacy_min = 0, legacy_max = 0;
+    const uint8_t *lmin_p = NULL, *lmax_p = NULL;
+    size_t lmin_len = 0, lmax_len = 0;
+    c->has_stats = 1;
+    lk_tc_enter(t);
+    while (lk_tc_next(t, &id, &ty)) {
+        if ((id == 1 || id == 2 || id == 5 || id == 6) && ty == LK_TC_BINARY) {
+            size_t n;
+            const uint8_t *p = lk_tc_read_binary(t, &n);
+            if (!p)
+                break;
+            if (id == 5) {
+                c->max_set = 1, c->max_p = p, c->max_len = n;
+            } else if (id == 6) {
+                c->min_set = 1, c->min_p = p, c->min_len = n;
+            } else if (id == 1) {
+                legacy_max = 1, lmax_p = p, lmax_len = n;
+            } else {
+                legacy_min = 1, lmin_p = p, lmin_len = n;
+            }
+        } else if (id == 3)
+            c->null_count = lk_tc_read_int(t, ty);
+        else if (id == 7)
+            c->max_exact = (int)lk_tc_read_int(t, ty);
+        else if (id == 8)
+            c->min_exact = (int)lk_tc_read_int(t, ty);
+        else
+            lk_tc_skip(t, ty);
+    }
+    lk_tc_leave(t);
+    /* the deprecated min/max (signed order) only when the new ones are absent */
+    if (!c->min_set && legacy_min)
+        c->min_set = 1, c->min_p = lmin_p, c->min_len = lmin_len;
+    if (!c->max_set && legacy_max)
+        c->max_set = 1, c->max_p = lmax_p, c->max_len = lmax_len;
+}
+
 static void parse_colmeta(lk_tc_r *t, pq_chunk *c)
 {
     int16_t id;
     int ty;
+    c->null_count = -1;
+    c->min_exact = c->max_exact = -1;
     lk_tc_enter(t);
     while (lk_tc_next(t, &id, &ty)) {
         switch (id) {
         case 1: c->type = (int)lk_tc_read_int(t, ty); break;
         case 4: c->codec = (int)lk_tc_read_int(t, ty); break;
         case 5: c->num_values = lk_tc_read_int(t, ty); break;
+        case 6: c->total_unc = lk_tc_read_int(t, ty); break;
         case 7: c->total_comp = lk_tc_read_int(t, ty); break;
+        case 12:
+            if (ty == LK_TC_STRUCT)
+                parse_stats(t, c);
+            else
+                lk_tc_skip(t, ty);
+            break;
         case 9: c->data_off = lk_tc_read_int(t, ty); break;
         case 11: c->dict_off = lk_tc_read_int(t, ty); break;
         default: lk_tc_skip(t, ty);
@@ -244,6 +302,7 @@ typedef struct conv {
     lk_pq_reader *r;
     int pos;
     int err;
+    const char *why;
     pq_leafsrc *src;
     int nsrc, capsrc;
 } conv;
@@ -316,6 +375,8 @@ static int prim_type(const pq_elem *e, int *prec, int *scale)
     case PQ_FLBA:
         if (e->type_length <= 0 || e->type_length > (1 << 20))
             return -1;
+        if (e->logical == 15) /* FLOAT16, widened to float */
+            return e->type_length == 2 ? LK_TYPE_FLOAT : -1;
         if (dec)
             return e->type_length <= 16 ? LK_TYPE_DECIMAL : -1;
         return LK_TYPE_BINARY;
@@ -323,7 +384,6 @@ static int prim_type(const pq_elem *e, int *prec, int *scale)
     }
 }
 
-static void conv_node(conv *c, lk_schema *s, lk_field *parent, int depth);
 
 /* Adds the element at c->pos as a field named name (or the element's name). */
 static lk_field *add_field(lk_schema *s, lk_field *parent, const char *name, lk_type t, int nullable)
@@ -331,78 +391,86 @@ static lk_field *add_field(lk_schema *s, lk_field *parent, const char *name, lk_
     return parent ? lk_field_add_child(parent, name, t, nullable) : lk_schema_add(s, name, t, nullable);
 }
 
+static void conv_node(conv *c, lk_schema *s, lk_field *parent, int depth);
+
 static void conv_children(conv *c, lk_schema *s, lk_field *f, int n, int depth)
 {
     for (int i = 0; i < n && !c->err; i++)
         conv_node(c, s, f, depth + 1);
 }
 
-/* The list element: e is the repeated child of a LIST group. */
+static void conv_node_ex(conv *c, lk_schema *s, lk_field *parent, int depth, const char *name,
+                         int as_elem);
+
+static void conv_node(conv *c, lk_schema *s, lk_field *parent, int depth)
+{
+    conv_node_ex(c, s, parent, depth, NULL, 0);
+}
+
+static void conv_fail(conv *c, const char *why)
+{
+    if (!c->err)
+        c->why = why;
+    c->err = 1;
+}
+
+/* The list element: the element at c->pos is the repeated child of a LIST
+   group (LogicalTypes.md, "Lists" and its backward-compatibility rules). */
 static void conv_list_elem(conv *c, lk_schema *s, lk_field *list, const char *listname, int depth)
 {
     lk_pq_reader *r = c->r;
     const pq_elem *g = &r->elems[c->pos];
     if (g->repetition != 2) {
-        c->err = 1;
+        conv_fail(c, "the child of a LIST group is not repeated");
         return;
     }
-    int three = g->num_children == 1 && strcmp(g->name, "array") != 0;
+    /* 3-level: a repeated group of one field that is not named "array" or
+       "<list>_tuple"; its field is the element */
+    int three = !g->has_type && g->num_children == 1 && strcmp(g->name, "array") != 0;
     char tuple[300];
     snprintf(tuple, sizeof tuple, "%s_tuple", listname);
     if (three && !strcmp(g->name, tuple))
         three = 0;
-    if (!g->has_type && three) {
+    if (three) {
         c->pos++;
-        conv_node(c, s, list, depth + 1);
-        if (!c->err && list->n_children == 1) {
-            free(list->children[0].name);
-            list->children[0].name = strdup("element");
-            if (!list->children[0].name)
-                abort();
-        }
+        conv_node_ex(c, s, list, depth + 1, "element", 0);
         return;
     }
-    /* legacy 2-level: the repeated node itself is the (required) element */
-    c->pos++;
-    if (g->has_type) {
-        int p = 0, sc = 0;
-        int t = prim_type(g, &p, &sc);
-        if (t < 0) {
-            c->err = 1;
-            return;
-        }
-        lk_field *el = lk_field_add_child(list, "element", (lk_type)t, 0);
-        el->precision = p;
-        el->scale = sc;
-        add_src(c, g);
-        return;
-    }
-    lk_field *el = lk_field_add_child(list, "element", LK_TYPE_STRUCT, 0);
-    conv_children(c, s, el, g->num_children, depth);
-    (void)el;
+    /* legacy 2-level: the repeated node itself is the (required) element:
+       a primitive, a struct, or itself a LIST/MAP group */
+    conv_node_ex(c, s, list, depth + 1, "element", 1);
 }
 
-static void conv_node(conv *c, lk_schema *s, lk_field *parent, int depth)
+/* Converts the element at c->pos into a field of parent (named name, or the
+   element's own name). as_elem: the element is a repeated node that stands
+   for the required element of a list (2-level layouts). */
+static void conv_node_ex(conv *c, lk_schema *s, lk_field *parent, int depth, const char *name,
+                         int as_elem)
 {
     lk_pq_reader *r = c->r;
     if (depth > 30 || c->pos >= r->n_elems) {
-        c->err = 1;
+        conv_fail(c, depth > 30 ? "nesting deeper than 30" : "schema ends early");
         return;
     }
     const pq_elem *e = &r->elems[c->pos];
-    int nullable = e->repetition == 1;
-    if (e->repetition == 2) { /* bare repeated field: unsupported legacy layout */
-        c->err = 1;
+    if (!name)
+        name = e->name;
+    if (e->repetition == 2 && !as_elem) {
+        /* a repeated field outside a LIST/MAP group: a required list of
+           required elements of the field's type */
+        lk_field *arr = add_field(s, parent, name, LK_TYPE_ARRAY, 0);
+        conv_node_ex(c, s, arr, depth + 1, "element", 1);
         return;
     }
+    int nullable = !as_elem && e->repetition == 1;
     if (e->has_type) {
         int p = 0, sc = 0;
         int t = prim_type(e, &p, &sc);
         if (t < 0) {
-            c->err = 1;
+            conv_fail(c, "unsupported primitive or logical type");
             return;
         }
-        lk_field *f = add_field(s, parent, e->name, (lk_type)t, nullable);
+        lk_field *f = add_field(s, parent, name, (lk_type)t, nullable);
         f->precision = p;
         f->scale = sc;
         add_src(c, e);
@@ -410,37 +478,41 @@ static void conv_node(conv *c, lk_schema *s, lk_field *parent, int depth)
         return;
     }
     if (e->num_children <= 0 || e->num_children > r->n_elems - c->pos - 1) {
-        c->err = 1;
+        conv_fail(c, "bad group child count");
         return;
     }
     int is_list = e->converted == CT_LIST || e->logical == 3;
     int is_map = e->converted == CT_MAP || e->converted == CT_MAP_KV || e->logical == 2;
     if (is_list) {
         if (e->num_children != 1) {
-            c->err = 1;
+            conv_fail(c, "LIST group with more than one child");
             return;
         }
-        lk_field *f = add_field(s, parent, e->name, LK_TYPE_ARRAY, nullable);
-        char name[256];
-        snprintf(name, sizeof name, "%s", e->name);
+        lk_field *f = add_field(s, parent, name, LK_TYPE_ARRAY, nullable);
+        char lname[256];
+        snprintf(lname, sizeof lname, "%s", e->name);
         c->pos++;
-        conv_list_elem(c, s, f, name, depth);
+        conv_list_elem(c, s, f, lname, depth);
         return;
     }
     if (is_map) {
         c->pos++;
         const pq_elem *kv = &r->elems[c->pos];
-        if (e->num_children != 1 || kv->has_type || kv->repetition != 2 || kv->num_children < 1 ||
-            kv->num_children > 2) {
-            c->err = 1;
+        if (e->num_children != 1 || kv->has_type || kv->repetition != 2) {
+            conv_fail(c, "MAP group without a repeated key_value group");
             return;
         }
-        lk_field *f = add_field(s, parent, e->name, LK_TYPE_MAP, nullable);
-        int nkv = kv->num_children;
+        if (kv->num_children != 2) {
+            conv_fail(c, "MAP key_value group without exactly a key and a value (map without values unsupported)");
+            return;
+        }
+        lk_field *f = add_field(s, parent, name, LK_TYPE_MAP, nullable);
         c->pos++;
-        conv_children(c, s, f, nkv, depth);
-        if (c->err || f->n_children != 2 || f->children[0].nullable) {
-            c->err = 1;
+        conv_children(c, s, f, 2, depth);
+        if (c->err)
+            return;
+        if (f->n_children != 2) {
+            conv_fail(c, "bad MAP");
             return;
         }
         free(f->children[0].name);
@@ -451,7 +523,7 @@ static void conv_node(conv *c, lk_schema *s, lk_field *parent, int depth)
             abort();
         return;
     }
-    lk_field *f = add_field(s, parent, e->name, LK_TYPE_STRUCT, nullable);
+    lk_field *f = add_field(s, parent, name, LK_TYPE_STRUCT, nullable);
     c->pos++;
     conv_children(c, s, f, e->num_children, depth);
 }
@@ -463,7 +535,7 @@ void lk_pq_reader_destroy(lk_pq_reader **rp)
     lk_pq_reader *r = *rp;
     if (!r)
         return;
-    if (r->map)
+    if (r->map && r->mapped)
         munmap((void *)r->map, r->size);
     free(r->elems);
     for (int i = 0; i < r->n_rgs; i++)
@@ -477,7 +549,7 @@ void lk_pq_reader_destroy(lk_pq_reader **rp)
     free(r->src);
     free(r->top_first_leaf);
     lk_buf *bufs[] = {&r->page, &r->levels_tmp, &r->rep, &r->def, &r->vals, &r->offs,
-                      &r->data, &r->dvals, &r->doffs, &r->ddata, &r->idx};
+                      &r->data, &r->dvals, &r->doffs, &r->ddata, &r->idx, &r->dtmp};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         lk_buf_free(bufs[i]);
     ZSTD_freeDCtx(r->zd);
@@ -487,8 +559,12 @@ void lk_pq_reader_destroy(lk_pq_reader **rp)
 
 static int parse_footer(lk_pq_reader *r, lk_error *err)
 {
+    if (r->size >= 12 && !memcmp(r->map + r->size - 4, "PARE", 4))
+        return lk_error_set(err, LK_EUNSUPPORTED,
+                            "%s: offset %zu: encrypted footer (PARE magic): Parquet encryption unsupported",
+                            r->path, r->size - 4);
     if (r->size < 12 || memcmp(r->map, "PAR1", 4) || memcmp(r->map + r->size - 4, "PAR1", 4))
-        return fmt_err(r, err, 0, "no PAR1 magic");
+        return fmt_err(r, err, memcmp(r->map, "PAR1", 4) ? 0 : r->size - 4, "no PAR1 magic");
     uint32_t flen;
     memcpy(&flen, r->map + r->size - 8, 4);
     if ((uint64_t)flen > r->size - 12)
@@ -523,7 +599,29 @@ static int parse_footer(lk_pq_reader *r, lk_error *err)
             lk_tc_skip(&t, ty);
         } else if (id == 6 && ty == LK_TC_BINARY)
             rd_name(&t, r->created_by, sizeof r->created_by);
-        else
+        else if (id == 8 && ty == LK_TC_STRUCT)
+            return lk_error_set(err, LK_EUNSUPPORTED,
+                                "%s: footer at offset %zu: encrypted columns (plaintext footer with "
+                                "encryption_algorithm): Parquet encryption unsupported",
+                                r->path, fstart);
+        else if (id == 7 && ty == LK_TC_LIST) {
+            /* column_orders: count the TypeDefinedOrder ones (union field 1) */
+            int et;
+            uint32_t n = lk_tc_read_list(&t, &et);
+            for (uint32_t i = 0; i < n && !t.err && et == LK_TC_STRUCT; i++) {
+                int16_t id2;
+                int ty2;
+                lk_tc_enter(&t);
+                while (lk_tc_next(&t, &id2, &ty2)) {
+                    if (id2 == 1 && ty2 == LK_TC_STRUCT)
+                        r->n_type_orders++;
+                    lk_tc_skip(&t, ty2);
+                }
+                lk_tc_leave(&t);
+            }
+            if (et != LK_TC_STRUCT && n)
+                t.err = 1;
+        } else
             lk_tc_skip(&t, ty);
     }
     if (t.err || !got_schema)
@@ -542,8 +640,9 @@ static int parse_footer(lk_pq_reader *r, lk_error *err)
         conv_node(&c, r->schema, NULL, 0);
     r->src = c.src;
     if (c.err || c.pos != r->n_elems)
-        return lk_error_set(err, LK_EFORMAT, "%s: unsupported or corrupt parquet schema near element %d",
-                            r->path, c.pos);
+        return lk_error_set(err, c.err && c.why && !strncmp(c.why, "unsupported", 11) ? LK_EUNSUPPORTED : LK_EFORMAT,
+                            "%s: parquet schema element %d (footer at offset %zu): %s", r->path, c.pos,
+                            fstart, c.err && c.why ? c.why : "elements left over after the root's children");
     if (lk_pq_leaves_build(r->schema, &r->leaves, &r->n_leaves) < 0 || r->n_leaves != c.nsrc)
         return lk_error_set(err, LK_EFORMAT, "%s: parquet schema nesting unsupported", r->path);
     int nf = lk_schema_nfields(r->schema);
@@ -608,8 +707,29 @@ int lk_pq_reader_open(const char *path, lk_pq_reader **out, lk_error *err)
             return rc;
         }
         r->map = m;
+        r->mapped = 1;
     }
     close(fd);
+    r->zd = ZSTD_createDCtx();
+    int rc = r->map ? parse_footer(r, err) : fmt_err(r, err, 0, "file too small");
+    if (rc < 0) {
+        lk_pq_reader_destroy(&r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+int lk_pq_reader_open_mem(const void *data, size_t size, const char *name, lk_pq_reader **out,
+                          lk_error *err)
+{
+    *out = NULL;
+    lk_pq_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        abort();
+    snprintf(r->path, sizeof r->path, "%s", name ? name : "<memory>");
+    r->map = size >= 12 ? data : NULL;
+    r->size = size;
     r->zd = ZSTD_createDCtx();
     int rc = r->map ? parse_footer(r, err) : fmt_err(r, err, 0, "file too small");
     if (rc < 0) {
@@ -641,6 +761,26 @@ const char *lk_pq_reader_created_by(const lk_pq_reader *r)
 }
 
 /* ---- decoding ---- */
+
+static const char *codec_name(int c)
+{
+    static const char *n[] = {"UNCOMPRESSED", "SNAPPY", "GZIP", "LZO", "BROTLI", "LZ4 (Hadoop)",
+                              "ZSTD", "LZ4_RAW"};
+    return c >= 0 && c < 8 ? n[c] : "unknown";
+}
+
+static const char *encoding_name(int e)
+{
+    static const char *n[] = {"PLAIN", "GROUP_VAR_INT", "PLAIN_DICTIONARY", "RLE", "BIT_PACKED",
+                              "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY",
+                              "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"};
+    return e >= 0 && e < 10 ? n[e] : "unknown";
+}
+
+static int codec_supported(int c)
+{
+    return c == 0 || c == 1 || c == 2 || c == 6;
+}
 
 /* RLE/bit-packed hybrid into out[0..count). -1 when the input runs out. */
 static int rle_decode(const uint8_t *p, size_t n, int bw, uint32_t *out, size_t count)
@@ -716,6 +856,34 @@ static int decode_levels(lk_pq_reader *r, const uint8_t *p, size_t n, int max, s
     return 0;
 }
 
+/* BIT_PACKED (deprecated) levels: count values of bit width bw, packed
+   from the most significant bit of each byte. */
+static int decode_levels_bitpacked(const uint8_t *p, size_t n, int max, size_t count, lk_buf *dst,
+                                   size_t *used)
+{
+    int bw = 0;
+    while (max >> bw)
+        bw++;
+    uint64_t bits = (uint64_t)count * (uint64_t)bw;
+    size_t nbytes = (size_t)((bits + 7) / 8);
+    if (nbytes > n)
+        return -1;
+    lk_buf_grow(dst, count + 1);
+    uint8_t *d = (uint8_t *)dst->data + dst->len;
+    uint64_t bit = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t v = 0;
+        for (int b = 0; b < bw; b++, bit++)
+            v = (v << 1) | ((p[bit >> 3] >> (7 - (bit & 7))) & 1u);
+        if (v > (uint32_t)max)
+            return -1;
+        d[i] = (uint8_t)v;
+    }
+    dst->len += count;
+    *used = nbytes;
+    return 0;
+}
+
 static size_t phys_width(const pq_leafsrc *s)
 {
     switch (s->phys) {
@@ -736,7 +904,9 @@ static int64_t int96_micros(const uint8_t *p)
     int32_t jday;
     memcpy(&nanos, p, 8);
     memcpy(&jday, p + 8, 4);
-    return ((int64_t)jday - 2440588) * 86400000000LL + nanos / 1000;
+    /* wraps (as Spark's long arithmetic does) for days far out of range */
+    uint64_t days = (uint64_t)((int64_t)jday - 2440588);
+    return (int64_t)(days * 86400000000ULL + (uint64_t)(nanos / 1000));
 }
 
 /* PLAIN values into (vals | offs+data). -1 on overrun. */
@@ -837,7 +1007,7 @@ static int decompress(lk_pq_reader *r, int codec, const uint8_t *p, size_t n, si
         /* concatenated gzip members (some writers emit several) */
         while (rc == Z_STREAM_END && z.avail_in > 0 && z.avail_out > 0 && inflateReset(&z) == Z_OK)
             rc = inflate(&z, Z_FINISH);
-        size_t got = z.total_out;
+        size_t got = unc - z.avail_out; /* total_out restarts at each member */
         inflateEnd(&z);
         if (rc != Z_STREAM_END || got != unc)
             return -1;
@@ -904,11 +1074,16 @@ static int rd_uvar(const uint8_t *p, size_t n, size_t *i, uint64_t *v)
     return -1;
 }
 
-/* DELTA_BINARY_PACKED (INT32/INT64) into vals. */
-static int decode_delta(const pq_leafsrc *s, const uint8_t *p, size_t n, size_t count, lk_buf *vals)
+/* DELTA_BINARY_PACKED: count values into out (int64), *used = the bytes of
+   the stream (up to the end of the last miniblock holding a value). */
+static int delta_decode(const uint8_t *p, size_t n, size_t count, int64_t *out, size_t *used)
 {
     size_t i = 0;
     uint64_t block, nmini, total, first;
+    /* every block of at least 128 values takes 2 bytes or more: a larger
+       count is a lie that would only make the caller allocate */
+    if (count > 64 * (uint64_t)n + 1)
+        return -1;
     if (rd_uvar(p, n, &i, &block) || rd_uvar(p, n, &i, &nmini) || rd_uvar(p, n, &i, &total) ||
         rd_uvar(p, n, &i, &first))
         return -1;
@@ -917,24 +1092,9 @@ static int decode_delta(const pq_leafsrc *s, const uint8_t *p, size_t n, size_t 
         return -1;
     uint64_t per_mini = block / nmini;
     int64_t cur = (int64_t)(first >> 1) ^ -(int64_t)(first & 1);
-    size_t w = s->phys == PQ_INT32 ? 4 : 8;
-    lk_buf_grow(vals, count * w + 1);
     size_t got = 0;
-#define PUT(v)                                                                                     \
-    do {                                                                                           \
-        if (w == 4) {                                                                              \
-            int32_t x32 = (int32_t)(v);                                                            \
-            memcpy(vals->data + vals->len, &x32, 4);                                               \
-        } else {                                                                                   \
-            int64_t x64 = (v);                                                                     \
-            memcpy(vals->data + vals->len, &x64, 8);                                               \
-        }                                                                                          \
-        vals->len += w;                                                                            \
-    } while (0)
-    if (count > 0) {
-        PUT(cur);
-        got = 1;
-    }
+    if (count > 0)
+        out[got++] = cur;
     while (got < count) {
         uint64_t md;
         if (rd_uvar(p, n, &i, &md) || nmini > n - i)
@@ -955,13 +1115,126 @@ static int decode_delta(const pq_leafsrc *s, const uint8_t *p, size_t n, size_t 
                 for (int b = 0; b < bw; b++, bit++)
                     v |= (uint64_t)((q[bit >> 3] >> (bit & 7)) & 1) << b;
                 cur = (int64_t)((uint64_t)cur + (uint64_t)min_delta + v);
-                PUT(cur);
-                got++;
+                out[got++] = cur;
             }
             i += nbytes;
         }
     }
-#undef PUT
+    *used = i;
+    return 0;
+}
+
+/* Scratch for count int64 values (count is bounded by the page size). */
+static int64_t *i64_scratch(lk_buf *b, size_t count)
+{
+    lk_buf_reset(b);
+    lk_buf_grow(b, count * 8 + 8);
+    return (int64_t *)b->data;
+}
+
+/* DELTA_BINARY_PACKED (INT32/INT64) into vals. */
+static int decode_delta(lk_pq_reader *r, const pq_leafsrc *s, const uint8_t *p, size_t n,
+                        size_t count)
+{
+    if (count > 64 * (uint64_t)n + 1)
+        return -1;
+    int64_t *v = i64_scratch(&r->dtmp, count);
+    size_t used;
+    if (delta_decode(p, n, count, v, &used) < 0)
+        return -1;
+    size_t w = s->phys == PQ_INT32 ? 4 : 8;
+    lk_buf_grow(&r->vals, count * w + 1);
+    for (size_t k = 0; k < count; k++) {
+        if (w == 4) {
+            int32_t x = (int32_t)v[k];
+            memcpy(r->vals.data + r->vals.len, &x, 4);
+        } else
+            memcpy(r->vals.data + r->vals.len, &v[k], 8);
+        r->vals.len += w;
+    }
+    return 0;
+}
+
+/* Appends one BYTE_ARRAY/FLBA value made of the first pre bytes of the
+   previous value of this page (at *prev, *prev_len) and suf[0..sl). */
+static int put_prefixed(lk_pq_reader *r, const pq_leafsrc *s, size_t *prev, size_t *prev_len,
+                        size_t pre, const uint8_t *suf, size_t sl)
+{
+    if (pre > *prev_len)
+        return -1;
+    lk_buf *dst = s->phys == PQ_BYTE_ARRAY ? &r->data : &r->vals;
+    if (s->phys == PQ_FLBA && pre + sl != (size_t)s->type_length)
+        return -1;
+    if (dst->len + pre + sl > UINT32_MAX)
+        return -1;
+    lk_buf_grow(dst, pre + sl + 1);
+    size_t at = dst->len;
+    memmove(dst->data + at, dst->data + *prev, pre);
+    if (sl)
+        memcpy(dst->data + at + pre, suf, sl);
+    dst->len += pre + sl;
+    *prev = at;
+    *prev_len = pre + sl;
+    if (s->phys == PQ_BYTE_ARRAY) {
+        if (r->offs.len == 0) {
+            uint32_t z = 0;
+            lk_buf_append(&r->offs, &z, 4);
+        }
+        uint32_t end = (uint32_t)dst->len;
+        lk_buf_append(&r->offs, &end, 4);
+    }
+    return 0;
+}
+
+/* DELTA_LENGTH_BYTE_ARRAY (pre = NULL) and DELTA_BYTE_ARRAY (prefix
+   lengths first). */
+static int decode_delta_bytes(lk_pq_reader *r, const pq_leafsrc *s, const uint8_t *p, size_t n,
+                              size_t count, int prefixed)
+{
+    if (s->phys != PQ_BYTE_ARRAY && !(prefixed && s->phys == PQ_FLBA))
+        return -2;
+    if (count == 0)
+        return 0;
+    if (count > 64 * (uint64_t)n + 1)
+        return -1;
+    int64_t *v = i64_scratch(&r->dtmp, count * 2);
+    int64_t *pre = v, *len = v + count;
+    size_t used = 0, i = 0;
+    if (prefixed) {
+        if (delta_decode(p, n, count, pre, &used) < 0)
+            return -1;
+        i = used;
+    }
+    if (delta_decode(p + i, n - i, count, len, &used) < 0)
+        return -1;
+    i += used;
+    size_t prev = 0, prev_len = 0;
+    for (size_t k = 0; k < count; k++) {
+        int64_t pk = prefixed ? pre[k] : 0;
+        if (pk < 0 || len[k] < 0 || (uint64_t)len[k] > n - i)
+            return -1;
+        if (put_prefixed(r, s, &prev, &prev_len, (size_t)pk, p + i, (size_t)len[k]) < 0)
+            return -1;
+        i += (size_t)len[k];
+    }
+    return 0;
+}
+
+/* BYTE_STREAM_SPLIT: byte j of value k is at p[j * count + k]. */
+static int decode_split(lk_pq_reader *r, const pq_leafsrc *s, const uint8_t *p, size_t n,
+                        size_t count)
+{
+    if (s->phys == PQ_BOOLEAN || s->phys == PQ_BYTE_ARRAY || s->phys == PQ_INT96)
+        return -2;
+    size_t w = phys_width(s);
+    if (w == 0 || count > n / w)
+        return -1;
+    lk_buf_grow(&r->vals, count * w + 1);
+    uint8_t *d = (uint8_t *)r->vals.data + r->vals.len;
+    for (size_t k = 0; k < count; k++)
+        for (size_t j = 0; j < w; j++)
+            d[k * w + j] = p[j * count + k];
+    r->vals.len += count * w;
     return 0;
 }
 
@@ -985,7 +1258,11 @@ static int decode_values(lk_pq_reader *r, const pq_leafsrc *s, int enc, const ui
         return apply_dict(r, s, idx, count, dict_n);
     }
     if (enc == 5 && (s->phys == PQ_INT32 || s->phys == PQ_INT64))
-        return decode_delta(s, p, n, count, &r->vals);
+        return decode_delta(r, s, p, n, count);
+    if (enc == 6 || enc == 7)
+        return decode_delta_bytes(r, s, p, n, count, enc == 7);
+    if (enc == 9)
+        return decode_split(r, s, p, n, count);
     if (enc == 3 && s->phys == PQ_BOOLEAN) {
         uint32_t len;
         if (n < 4)
@@ -1013,6 +1290,9 @@ typedef struct page_hdr {
     int enc;
     int64_t v2_def_len, v2_rep_len;
     int v2_compressed;
+    int has_crc;
+    uint32_t crc;
+    int def_enc, rep_enc; /* V1: 3 RLE, 4 BIT_PACKED */
 } page_hdr;
 
 static void parse_page_hdr(lk_tc_r *t, page_hdr *h)
@@ -1029,6 +1309,10 @@ static void parse_page_hdr(lk_tc_r *t, page_hdr *h)
             h->unc = lk_tc_read_int(t, ty);
         else if (id == 3)
             h->comp = lk_tc_read_int(t, ty);
+        else if (id == 4) {
+            h->crc = (uint32_t)lk_tc_read_int(t, ty);
+            h->has_crc = 1;
+        }
         else if ((id == 5 || id == 7 || id == 8) && ty == LK_TC_STRUCT) {
             int16_t id2;
             int ty2;
@@ -1038,6 +1322,10 @@ static void parse_page_hdr(lk_tc_r *t, page_hdr *h)
                     h->nv = lk_tc_read_int(t, ty2);
                 else if (id2 == 2 && id != 8)
                     h->enc = (int)lk_tc_read_int(t, ty2);
+                else if (id == 5 && id2 == 3)
+                    h->def_enc = (int)lk_tc_read_int(t, ty2);
+                else if (id == 5 && id2 == 4)
+                    h->rep_enc = (int)lk_tc_read_int(t, ty2);
                 else if (id == 8 && id2 == 4)
                     h->enc = (int)lk_tc_read_int(t, ty2);
                 else if (id == 8 && id2 == 5)
@@ -1066,6 +1354,12 @@ static int read_chunk(lk_pq_reader *r, const pq_chunk *c, const lk_pq_leaf *L, c
         return fmt_err(r, err, (size_t)c->data_off, "column chunk type differs from the schema");
     if (c->num_values < 0 || c->num_values > MAX_CHUNK_VALUES)
         return fmt_err(r, err, (size_t)c->data_off, "bad column chunk value count");
+    if (c->num_values == 0)
+        return 0; /* an empty chunk: some writers leave its offsets at 0 */
+    if (!codec_supported(c->codec))
+        return lk_error_set(err, LK_EUNSUPPORTED,
+                            "%s: column chunk at offset %lld: compression codec %s (%d) unsupported",
+                            r->path, (long long)c->data_off, codec_name(c->codec), c->codec);
     int64_t start = c->data_off;
     if (c->dict_off > 0 && c->dict_off < start)
         start = c->dict_off;
@@ -1094,6 +1388,9 @@ static int read_chunk(lk_pq_reader *r, const pq_chunk *c, const lk_pq_leaf *L, c
         const uint8_t *p = r->map + body;
         size_t pn = (size_t)h.comp;
         pos = body + pn;
+        /* the optional CRC-32 covers the page as stored (after compression) */
+        if (h.has_crc && (uint32_t)crc32(0L, p, (uInt)pn) != h.crc)
+            return fmt_err(r, err, body, "page checksum (CRC-32) mismatch");
         if (h.type == 2) { /* dictionary */
             if (have_dict || h.nv < 0 || h.nv > MAX_PAGE_VALUES)
                 return fmt_err(r, err, body, "bad dictionary page");
@@ -1128,6 +1425,16 @@ static int read_chunk(lk_pq_reader *r, const pq_chunk *c, const lk_pq_leaf *L, c
                 int max = lv == 0 ? L->max_rep : L->max_def;
                 if (!max)
                     continue;
+                lk_buf *dst = lv == 0 ? &r->rep : &r->def;
+                if ((lv == 0 ? h.rep_enc : h.def_enc) == 4) {
+                    /* deprecated BIT_PACKED levels: no length prefix */
+                    size_t used;
+                    if (decode_levels_bitpacked(u, un, max, nv, dst, &used) < 0)
+                        return fmt_err(r, err, body, "bad BIT_PACKED levels");
+                    u += used;
+                    un -= used;
+                    continue;
+                }
                 uint32_t len;
                 if (un < 4)
                     return fmt_err(r, err, body, "levels overrun the page");
@@ -1166,8 +1473,8 @@ static int read_chunk(lk_pq_reader *r, const pq_chunk *c, const lk_pq_leaf *L, c
         }
         int rc = decode_values(r, s, h.enc, u, un, nonnull, dict_n, have_dict);
         if (rc == -2)
-            return lk_error_set(err, LK_EUNSUPPORTED, "%s: offset %zu: encoding %d unsupported",
-                                r->path, body, h.enc);
+            return lk_error_set(err, LK_EUNSUPPORTED, "%s: page at offset %zu: encoding %s (%d) unsupported for this column type",
+                                r->path, body, encoding_name(h.enc), h.enc);
         if (rc < 0)
             return fmt_err(r, err, body, "bad values");
         got += h.nv;
@@ -1260,7 +1567,20 @@ static int append_value(lk_pq_reader *r, lk_col *c, const pq_leafsrc *s, size_t 
     }
     case LK_TYPE_FLOAT: {
         float v;
-        memcpy(&v, p, 4);
+        if (s->phys == PQ_FLBA) { /* FLOAT16, little-endian IEEE half */
+            unsigned h = (unsigned)p[0] | (unsigned)p[1] << 8;
+            int ex = (int)(h >> 10 & 0x1f);
+            unsigned mant = h & 0x3ff;
+            if (ex == 31)
+                v = mant ? NAN : INFINITY;
+            else if (ex == 0)
+                v = ldexpf((float)mant, -24);
+            else
+                v = ldexpf((float)(mant | 0x400), ex - 25);
+            if (h & 0x8000)
+                v = -v;
+        } else
+            memcpy(&v, p, 4);
         lk_col_append_f32(c, v);
         return 0;
     }
@@ -1280,9 +1600,11 @@ static int append_value(lk_pq_reader *r, lk_col *c, const pq_leafsrc *s, size_t 
             v = u;
         } else
             memcpy(&v, p, 8);
-        if (s->ts_unit == 1)
+        if (s->ts_unit == 1) {
+            if (v > INT64_MAX / 1000 || v < INT64_MIN / 1000)
+                return -3; /* millis beyond the micros range */
             v *= 1000;
-        else if (s->ts_unit == 3)
+        } else if (s->ts_unit == 3)
             v /= 1000;
         lk_col_append_i64(c, v);
         return 0;
@@ -1363,8 +1685,11 @@ static int assemble(lk_pq_reader *r, const lk_pq_leaf *L, const pq_leafsrc *s, l
                 break;
             }
             if (leaf) {
-                if (vi >= nvals || append_value(r, c, s, vi) < 0)
+                if (vi >= nvals)
                     return -1;
+                int rc = append_value(r, c, s, vi);
+                if (rc < 0)
+                    return rc;
                 vi++;
                 break;
             }
@@ -1454,9 +1779,12 @@ int lk_pq_reader_read_row_group(lk_pq_reader *r, int rg, const int *columns, int
             lk_error_prefix(err, "column %s", L->dotted);
             return rc;
         }
-        if (assemble(r, L, &r->src[li], lk_batch_col(b, L->top), (size_t)c->num_values) < 0)
-            return lk_error_set(err, LK_EFORMAT, "%s: row group %d column %s: levels and values disagree",
-                                r->path, rg, L->dotted);
+        rc = assemble(r, L, &r->src[li], lk_batch_col(b, L->top), (size_t)c->num_values);
+        if (rc < 0)
+            return lk_error_set(err, LK_EFORMAT, "%s: row group %d column %s (chunk at offset %lld): %s",
+                                r->path, rg, L->dotted, (long long)c->data_off,
+                                rc == -3 ? "timestamp out of the microsecond range"
+                                         : "levels and values disagree");
     }
     for (int i = 0; i < lk_batch_ncols(b); i++) {
         lk_col *col = lk_batch_col(b, i);
@@ -1465,5 +1793,67 @@ int lk_pq_reader_read_row_group(lk_pq_reader *r, int rg, const int *columns, int
                                 r->path, rg, col->field->name, col->len, (long long)g->num_rows);
     }
     lk_batch_set_nrows(b, (uint32_t)g->num_rows);
+    return 0;
+}
+
+int lk_pq_reader_num_leaves(const lk_pq_reader *r)
+{
+    return r->n_leaves;
+}
+
+int lk_pq_reader_type_defined_orders(const lk_pq_reader *r)
+{
+    return r->n_type_orders;
+}
+
+int lk_pq_reader_chunk_meta(lk_pq_reader *r, int rg, int leaf, lk_pq_chunk_meta *m, lk_error *err)
+{
+    memset(m, 0, sizeof *m);
+    if (rg < 0 || rg >= r->n_rgs || leaf < 0 || leaf >= r->n_leaves)
+        return lk_error_set(err, LK_ENOTFOUND, "%s: no column chunk %d of row group %d", r->path,
+                            leaf, rg);
+    const pq_chunk *c = &r->rgs[rg].cols[leaf];
+    m->path = r->leaves[leaf].dotted;
+    m->codec = c->codec;
+    m->num_values = c->num_values;
+    m->compressed_bytes = c->total_comp;
+    m->uncompressed_bytes = c->total_unc;
+    m->has_stats = c->has_stats;
+    m->null_count = c->has_stats ? c->null_count : -1;
+    if (c->min_set)
+        m->min = c->min_p, m->min_len = c->min_len;
+    if (c->max_set)
+        m->max = c->max_p, m->max_len = c->max_len;
+    m->min_exact = c->min_exact;
+    m->max_exact = c->max_exact;
+    /* walk the page headers only */
+    int64_t start = c->data_off;
+    if (c->dict_off > 0 && c->dict_off < start)
+        start = c->dict_off;
+    if (start < 4 || (uint64_t)start >= r->size - 8 || c->total_comp < 0)
+        return fmt_err(r, err, (size_t)start, "column chunk offset out of the file");
+    size_t end = r->size - 8;
+    if ((uint64_t)c->total_comp < end - (size_t)start)
+        end = (size_t)start + (size_t)c->total_comp;
+    size_t pos = (size_t)start;
+    int64_t got = 0;
+    while (got < c->num_values && pos < end) {
+        lk_tc_r t;
+        lk_tc_r_init(&t, r->map + pos, end - pos);
+        page_hdr h;
+        parse_page_hdr(&t, &h);
+        size_t body = pos + lk_tc_offset(&t);
+        if (t.err || h.comp < 0 || (uint64_t)h.comp > end - body)
+            return fmt_err(r, err, pos, "bad page header");
+        pos = body + (size_t)h.comp;
+        if (h.type == 2)
+            m->dictionary_page = 1;
+        else if (h.type == 0 || h.type == 3) {
+            if (h.nv <= 0)
+                return fmt_err(r, err, body, "bad page value count");
+            m->data_pages++;
+            got += h.nv;
+        }
+    }
     return 0;
 }

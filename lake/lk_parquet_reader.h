@@ -20,6 +20,10 @@
 typedef struct lk_pq_reader lk_pq_reader;
 
 int lk_pq_reader_open(const char *path, lk_pq_reader **out, lk_error *err);
+/* The same over a file already in memory (data[0..size) must outlive the
+   reader; it is not copied); name stands for the path in errors. */
+int lk_pq_reader_open_mem(const void *data, size_t size, const char *name, lk_pq_reader **out,
+                          lk_error *err);
 void lk_pq_reader_destroy(lk_pq_reader **r);
 
 /* The file's schema mapped to lk types (owned by the reader). */
@@ -37,5 +41,27 @@ const char *lk_pq_reader_created_by(const lk_pq_reader *r);
  */
 int lk_pq_reader_read_row_group(lk_pq_reader *r, int rg, const int *columns, int ncols,
                                 lk_batch **out, lk_error *err);
+
+/* Footer facts about one column chunk (leaf in Parquet column order, see
+   lk_pq_reader_num_leaves) of row group rg: for tests, tools and for
+   taking file statistics without reading data. */
+typedef struct lk_pq_chunk_meta {
+    const char *path;   /* dotted path of the leaf (lk names) */
+    int codec;          /* Parquet CompressionCodec (values of lk_pq_codec) */
+    int64_t num_values, compressed_bytes, uncompressed_bytes;
+    int has_stats;
+    int64_t null_count;         /* -1 when absent */
+    const uint8_t *min, *max;   /* PLAIN-encoded bounds (into the file), NULL when absent */
+    size_t min_len, max_len;
+    int min_exact, max_exact;   /* 1 exact, 0 truncated bound, -1 not said */
+    int data_pages;             /* data pages (V1 and V2) */
+    int dictionary_page;        /* 1 when the chunk has a dictionary page */
+} lk_pq_chunk_meta;
+
+int lk_pq_reader_num_leaves(const lk_pq_reader *r);
+/* Number of the footer's ColumnOrders that are TypeDefinedOrder. */
+int lk_pq_reader_type_defined_orders(const lk_pq_reader *r);
+/* Fills m (pointers valid while r lives); walks the chunk's page headers. */
+int lk_pq_reader_chunk_meta(lk_pq_reader *r, int rg, int leaf, lk_pq_chunk_meta *m, lk_error *err);
 
 #endif

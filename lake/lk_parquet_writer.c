@@ -68,7 +68,19 @@ struct lk_pq_writer {
     uint32_t *slots; /* open addressing: value index + 1, 0 = empty */
     uint32_t *dpos;  /* per dictionary entry: its offset in dict */
     size_t nslots, dpos_cap;
+    /* page cutting, reused */
+    lk_buf cuts;     /* page_cut per page of the chunk being flushed */
+    /* compression ratio seen so far (kept across files) for size estimates */
+    int64_t seen_unc, seen_comp;
+    size_t row_bytes; /* buffered bytes per row of the last slice shredded */
+    lk_buf statbuf;   /* a truncated upper bound being written */
 };
+
+/* One data page of a column chunk: entries [e0, e1), values [v0, v1) that
+   start at byte b0 of the leaf's PLAIN value buffer. */
+typedef struct page_cut {
+    size_t e0, e1, v0, v1, b0, b1;
+} page_cut;
 
 void lk_pq_options_default(lk_pq_options *o)
 {
@@ -81,6 +93,8 @@ void lk_pq_options_default(lk_pq_options *o)
     o->dictionary_bytes = 1u << 20;
     o->fsync = 1;
     o->created_by = NULL;
+    o->target_file_bytes = 128u << 20;
+    o->stats_max_bytes = 64;
 }
 
 int lk_pq_codec_parse(const char *s, lk_pq_codec *out)
@@ -124,6 +138,8 @@ lk_pq_writer *lk_pq_writer_new(const lk_schema *schema, const lk_pq_options *opt
     w->opt.created_by = w->created_by;
     if (w->opt.row_group_bytes == 0)
         w->opt.row_group_bytes = 128u << 20;
+    if (w->opt.page_bytes == 0)
+        w->opt.page_bytes = 1u << 20;
     if (lk_pq_leaves_build(w->schema, &w->leaves, &w->nleaves) < 0) {
         lk_schema_destroy(&w->schema);
         free(w);
@@ -173,6 +189,8 @@ void lk_pq_writer_destroy(lk_pq_writer **wp)
     lk_buf_free(&w->idx);
     free(w->slots);
     free(w->dpos);
+    lk_buf_free(&w->cuts);
+    lk_buf_free(&w->statbuf);
     lk_schema_destroy(&w->schema);
     free(w);
     *wp = NULL;
@@ -427,12 +445,43 @@ static void shred(const lk_pq_leaf *L, leaf_w *l, int k, const lk_col *c, uint32
         shred(L, l, k + 1, ch, j, j == o0 ? r : nd->rep + 1);
 }
 
-size_t lk_pq_writer_bytes(const lk_pq_writer *w)
+static size_t buffered_bytes(const lk_pq_writer *w)
 {
-    size_t n = (size_t)w->offset + w->out.len;
+    size_t n = 0;
     for (int i = 0; i < w->nleaves; i++)
         n += w->lw[i].vals.len + w->lw[i].def.len + w->lw[i].rep.len;
     return n;
+}
+
+size_t lk_pq_writer_bytes(const lk_pq_writer *w)
+{
+    return (size_t)w->offset + w->out.len + buffered_bytes(w);
+}
+
+int64_t lk_pq_writer_file_bytes(const lk_pq_writer *w)
+{
+    return w->fd >= 0 ? w->offset + (int64_t)w->out.len : 0;
+}
+
+size_t lk_pq_writer_estimated_size(const lk_pq_writer *w)
+{
+    if (w->fd < 0)
+        return 0;
+    size_t buf = buffered_bytes(w);
+    /* the ratio of what this writer compressed so far (any file); before the
+       first row group, the uncompressed size: an overestimate, never under */
+    if (w->seen_unc > 0 && w->seen_comp < w->seen_unc)
+        buf = (size_t)((double)buf * (double)w->seen_comp / (double)w->seen_unc);
+    /* footer: about 100 bytes per column chunk of every row group so far and
+       of the buffered one */
+    size_t footer = (size_t)(w->n_rg + 1) * (size_t)w->nleaves * 100 + 256;
+    return (size_t)w->offset + w->out.len + buf + footer;
+}
+
+int lk_pq_writer_full(const lk_pq_writer *w)
+{
+    return w->fd >= 0 && w->opt.target_file_bytes &&
+           lk_pq_writer_estimated_size(w) >= w->opt.target_file_bytes;
 }
 
 static int flush_row_group(lk_pq_writer *w, lk_error *err);
@@ -450,10 +499,18 @@ int lk_pq_writer_write(lk_pq_writer *w, const lk_batch *b, lk_error *err)
             return lk_error_set(err, LK_EFORMAT, "%s: column %s has %u of %u rows", w->path,
                                 c->field->name, c->len, n);
     }
-    /* shred in slices so that one large batch is still cut into row groups
-       of about row_group_bytes */
-    const uint32_t slice = 4096;
-    for (uint32_t r0 = 0; r0 < n; r0 += slice) {
+    /* Shred in slices so that one large batch is still cut into row groups
+       of about row_group_bytes. The slice is sized from the bytes per row of
+       the previous slice so that wide rows overshoot by little; 4096 rows at
+       most so that narrow rows do not pay a size check per row. */
+    size_t buffered = buffered_bytes(w);
+    uint32_t slice = 1;
+    if (w->row_bytes) {
+        size_t fit = (w->opt.row_group_bytes - (buffered < w->opt.row_group_bytes ? buffered : 0)) /
+                     w->row_bytes;
+        slice = fit < 1 ? 1 : fit > 4096 ? 4096 : (uint32_t)fit;
+    }
+    for (uint32_t r0 = 0; r0 < n;) {
         uint32_t r1 = n - r0 < slice ? n : r0 + slice;
         for (int li = 0; li < w->nleaves; li++) {
             const lk_pq_leaf *L = &w->leaves[li];
@@ -464,14 +521,26 @@ int lk_pq_writer_write(lk_pq_writer *w, const lk_batch *b, lk_error *err)
         }
         w->rg_rows += r1 - r0;
         w->num_rows += r1 - r0;
-        size_t buffered = 0;
-        for (int i = 0; i < w->nleaves; i++)
-            buffered += w->lw[i].vals.len + w->lw[i].def.len + w->lw[i].rep.len;
-        if (buffered >= w->opt.row_group_bytes) {
+        size_t now = buffered_bytes(w);
+        size_t per_row = (now - buffered) / (r1 - r0) + 1;
+        w->row_bytes = per_row;
+        buffered = now;
+        /* the buffered row group is what takes the file past its target:
+           flush it so that the file's size becomes known (once the written
+           part alone is past the target, the caller rolls the file) */
+        int64_t written = w->offset + (int64_t)w->out.len;
+        if (buffered >= w->opt.row_group_bytes ||
+            (w->opt.target_file_bytes && written < (int64_t)w->opt.target_file_bytes &&
+             lk_pq_writer_full(w))) {
             int rc = flush_row_group(w, err);
             if (rc)
                 return rc;
+            buffered = 0;
         }
+        size_t room = w->opt.row_group_bytes - buffered;
+        size_t fit = room / per_row;
+        slice = fit < 1 ? 1 : fit > 4096 ? 4096 : (uint32_t)fit;
+        r0 = r1;
     }
     return 0;
 }
@@ -498,14 +567,13 @@ static void put_varint(lk_buf *b, uint64_t v)
 }
 
 /* RLE runs only (a valid RLE/bit-packed hybrid stream), 4-byte length prefix. */
-static void encode_levels(lk_buf *out, const lk_buf *lv, int max)
+static void encode_levels(lk_buf *out, const uint8_t *p, size_t n, int max)
 {
     int bw = bit_width(max);
     size_t at = out->len;
     uint32_t zero = 0;
     lk_buf_append_fast(out, &zero, 4);
-    const uint8_t *p = (const uint8_t *)lv->data;
-    size_t n = lv->len, i = 0;
+    size_t i = 0;
     while (i < n) {
         size_t j = i + 1;
         while (j < n && p[j] == p[i])
@@ -605,7 +673,40 @@ static void stat_plain(const lk_pq_leaf *L, const stat_acc *s, char *tmp, const 
     }
 }
 
-static void write_stats(lk_tc_w *t, int16_t id, const lk_pq_leaf *L, const leaf_w *l)
+/* Length of the longest prefix of p[0..n) of at most max bytes that ends on
+   a UTF-8 character boundary (any prefix for binary). */
+static size_t prefix_len(const char *p, size_t n, size_t max, int utf8)
+{
+    if (n <= max)
+        return n;
+    size_t k = max;
+    while (utf8 && k > 0 && ((uint8_t)p[k] & 0xC0) == 0x80)
+        k--; /* p[k] continues a character: cut before that character */
+    return k;
+}
+
+/* An upper bound of every value that starts with p[0..n), shorter than
+   max: the prefix with its last incrementable unit incremented and the rest
+   dropped. For strings only an ASCII byte below 0x7F is incremented so the
+   bound stays valid UTF-8; for binary any byte below 0xFF. 0 when there is
+   none (then the exact value is written). */
+static size_t upper_bound(const char *p, size_t n, size_t max, int utf8, char *out)
+{
+    size_t k = prefix_len(p, n, max, utf8);
+    while (k > 0) {
+        uint8_t c = (uint8_t)p[k - 1];
+        if (utf8 ? c < 0x7F : c < 0xFF) {
+            memcpy(out, p, k);
+            out[k - 1] = (char)(c + 1);
+            return k;
+        }
+        k--;
+    }
+    return 0;
+}
+
+static void write_stats(lk_tc_w *t, int16_t id, lk_pq_writer *w, const lk_pq_leaf *L,
+                        const leaf_w *l)
 {
     char tmp[16];
     const char *p;
@@ -613,17 +714,61 @@ static void write_stats(lk_tc_w *t, int16_t id, const lk_pq_leaf *L, const leaf_
     lk_tc_struct_begin(t, id);
     lk_tc_i64(t, 3, l->cnull);
     if (l->cmin.set && l->cmax.set) {
+        int bytes = L->phys == PQ_BYTE_ARRAY;
+        int utf8 = L->field->type == LK_TYPE_STRING;
+        size_t max = w->opt.stats_max_bytes ? w->opt.stats_max_bytes : SIZE_MAX;
+        int max_exact = 1, min_exact = 1;
+        /* max */
         stat_plain(L, &l->cmax, tmp, &p, &n);
+        if (bytes && n > max) {
+            lk_buf *ub = &w->statbuf;
+            lk_buf_reset(ub);
+            lk_buf_grow(ub, max + 1);
+            size_t k = upper_bound(p, n, max, utf8, ub->data);
+            if (k) {
+                p = ub->data;
+                n = k;
+                max_exact = 0;
+            }
+        } else if (L->phys == PQ_FLOAT || L->phys == PQ_DOUBLE) {
+            /* a zero bound is written as +0.0 for max and -0.0 for min so
+               that readers ignoring the sign of zero stay correct */
+            if (l->cmax.d == 0.0) {
+                if (L->phys == PQ_FLOAT) {
+                    float z = 0.0f;
+                    memcpy(tmp, &z, 4);
+                } else {
+                    double z = 0.0;
+                    memcpy(tmp, &z, 8);
+                }
+            }
+        }
         lk_tc_binary(t, 5, p, n);
+        /* min */
         stat_plain(L, &l->cmin, tmp, &p, &n);
+        if (bytes && n > max) {
+            n = prefix_len(p, n, max, utf8);
+            min_exact = 0;
+        } else if ((L->phys == PQ_FLOAT || L->phys == PQ_DOUBLE) && l->cmin.d == 0.0) {
+            if (L->phys == PQ_FLOAT) {
+                float z = -0.0f;
+                memcpy(tmp, &z, 4);
+            } else {
+                double z = -0.0;
+                memcpy(tmp, &z, 8);
+            }
+        }
         lk_tc_binary(t, 6, p, n);
+        lk_tc_bool(t, 7, max_exact);
+        lk_tc_bool(t, 8, min_exact);
     }
     lk_tc_struct_end(t);
 }
 
 /* Compresses body and appends header + data to out. page_type 0 data (V1), 2 dictionary. */
 static int put_page(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, const lk_buf *body,
-                    int page_type, int32_t nv, int enc, int64_t *unc, int64_t *comp, lk_error *err)
+                    int page_type, int32_t nv, int enc, int with_stats, int64_t *unc, int64_t *comp,
+                    lk_error *err)
 {
     const char *cp = NULL;
     size_t cn = 0;
@@ -644,7 +789,8 @@ static int put_page(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, const
         lk_tc_i32(&ht, 2, enc);
         lk_tc_i32(&ht, 3, 3);
         lk_tc_i32(&ht, 4, 3);
-        write_stats(&ht, 5, L, l);
+        if (with_stats)
+            write_stats(&ht, 5, w, L, l);
         lk_tc_struct_end(&ht);
     } else {
         lk_tc_struct_begin(&ht, 7);
@@ -771,6 +917,59 @@ static void encode_indices(lk_buf *out, const uint32_t *idx, size_t n, uint32_t 
     out->len += nbytes;
 }
 
+/* Cuts the chunk of leaf l into data pages of about page_bytes (encoded
+   values plus levels), each starting on a record boundary (repetition level
+   0) as data page V2 requires and readers of V1 expect. Fills w->cuts;
+   returns the page count (at least 1). */
+static int cut_pages(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, int dict,
+                     uint32_t ndict)
+{
+    size_t fixed = L->phys == PQ_BYTE_ARRAY ? 0
+                   : L->phys == PQ_BOOLEAN  ? 1
+                   : L->phys == PQ_FLBA     ? (size_t)L->type_length
+                   : (L->phys == PQ_INT32 || L->phys == PQ_FLOAT) ? 4 : 8;
+    /* encoded bits per value */
+    uint64_t vbits = dict ? (uint64_t)bit_width((int)(ndict > 1 ? ndict - 1 : 1))
+                     : L->phys == PQ_BOOLEAN ? 1 : (uint64_t)fixed * 8;
+    uint64_t limit = (uint64_t)w->opt.page_bytes * 8;
+    const uint8_t *def = (const uint8_t *)l->def.data, *rep = (const uint8_t *)l->rep.data;
+    const char *vals = l->vals.data;
+    size_t ne = (size_t)l->nentries;
+    lk_buf_reset(&w->cuts);
+    page_cut pc = {0, 0, 0, 0, 0, 0};
+    uint64_t bits = 0;
+    size_t b = 0, v = 0;
+    for (size_t e = 0; e < ne; e++) {
+        if (bits >= limit && e > pc.e0 && (!L->max_rep || rep[e] == 0)) {
+            pc.e1 = e;
+            pc.v1 = v;
+            pc.b1 = b;
+            lk_buf_append(&w->cuts, &pc, sizeof pc);
+            pc.e0 = e;
+            pc.v0 = v;
+            pc.b0 = b;
+            bits = 0;
+        }
+        bits += 2; /* levels: RLE runs, a rough per-entry share */
+        if (L->max_def && def[e] != L->max_def)
+            continue;
+        size_t vb = fixed;
+        if (!fixed) {
+            uint32_t len;
+            memcpy(&len, vals + b, 4);
+            vb = 4 + (size_t)len;
+        }
+        bits += dict ? vbits : fixed ? vbits : (uint64_t)vb * 8;
+        b += vb;
+        v++;
+    }
+    pc.e1 = ne;
+    pc.v1 = v;
+    pc.b1 = b;
+    lk_buf_append(&w->cuts, &pc, sizeof pc);
+    return (int)(w->cuts.len / sizeof pc);
+}
+
 static int flush_row_group(lk_pq_writer *w, lk_error *err)
 {
     if (w->rg_rows == 0)
@@ -790,36 +989,55 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
         int rc;
         if (dict) {
             dict_off = w->offset + (int64_t)w->out.len;
-            rc = put_page(w, L, l, &w->dict, 2, (int32_t)ndict, 0, &unc, &comp, err);
+            rc = put_page(w, L, l, &w->dict, 2, (int32_t)ndict, 0, 0, &unc, &comp, err);
             if (rc < 0)
                 return rc;
         }
-        lk_buf_reset(&w->page);
-        if (L->max_rep)
-            encode_levels(&w->page, &l->rep, L->max_rep);
-        if (L->max_def)
-            encode_levels(&w->page, &l->def, L->max_def);
-        if (dict)
-            encode_indices(&w->page, (const uint32_t *)w->idx.data, w->idx.len / 4, ndict);
-        else if (L->phys == PQ_BOOLEAN) {
-            /* PLAIN booleans are bit-packed, LSB first */
-            const uint8_t *v = (const uint8_t *)l->vals.data;
-            size_t nv = l->vals.len;
-            for (size_t i = 0; i < nv; i += 8) {
-                uint8_t byte = 0;
-                for (size_t j = 0; j < 8 && i + j < nv; j++)
-                    byte |= (uint8_t)((v[i + j] & 1) << j);
-                lk_buf_append_fast(&w->page, &byte, 1);
-            }
-        } else if (l->vals.len)
-            lk_buf_append(&w->page, l->vals.data, l->vals.len);
-        if (w->page.len > INT32_MAX || l->nentries > INT32_MAX)
-            return lk_error_set(err, LK_ELIMIT, "%s: column %s: page over 2 GiB", w->path,
-                                L->dotted);
+        int npages = cut_pages(w, L, l, dict, ndict);
+        const page_cut *cuts = (const page_cut *)w->cuts.data;
         int64_t page_off = w->offset + (int64_t)w->out.len;
-        rc = put_page(w, L, l, &w->page, 0, (int32_t)l->nentries, dict ? 8 : 0, &unc, &comp, err);
-        if (rc < 0)
-            return rc;
+        for (int pg = 0; pg < npages; pg++) {
+            const page_cut *pc = &cuts[pg];
+            lk_buf_reset(&w->page);
+            if (L->max_rep)
+                encode_levels(&w->page, (const uint8_t *)l->rep.data + pc->e0, pc->e1 - pc->e0,
+                              L->max_rep);
+            if (L->max_def)
+                encode_levels(&w->page, (const uint8_t *)l->def.data + pc->e0, pc->e1 - pc->e0,
+                              L->max_def);
+            if (dict)
+                encode_indices(&w->page, (const uint32_t *)w->idx.data + pc->v0, pc->v1 - pc->v0,
+                               ndict);
+            else if (L->phys == PQ_BOOLEAN) {
+                /* PLAIN booleans are bit-packed, LSB first */
+                const uint8_t *v = (const uint8_t *)l->vals.data + pc->v0;
+                size_t nv = pc->v1 - pc->v0;
+                for (size_t i = 0; i < nv; i += 8) {
+                    uint8_t byte = 0;
+                    for (size_t j = 0; j < 8 && i + j < nv; j++)
+                        byte |= (uint8_t)((v[i + j] & 1) << j);
+                    lk_buf_append_fast(&w->page, &byte, 1);
+                }
+            } else if (pc->b1 > pc->b0)
+                lk_buf_append(&w->page, l->vals.data + pc->b0, pc->b1 - pc->b0);
+            if (w->page.len > INT32_MAX || pc->e1 - pc->e0 > INT32_MAX)
+                return lk_error_set(err, LK_ELIMIT, "%s: column %s: page over 2 GiB", w->path,
+                                    L->dotted);
+            /* page statistics only when the page is the whole chunk: the
+               accumulators hold the chunk's bounds, not a page's */
+            rc = put_page(w, L, l, &w->page, 0, (int32_t)(pc->e1 - pc->e0), dict ? 8 : 0,
+                          npages == 1, &unc, &comp, err);
+            if (rc < 0)
+                return rc;
+            if (w->out.len >= (4u << 20)) {
+                rc = write_all(w, w->out.data, w->out.len, err);
+                lk_buf_reset(&w->out);
+                if (rc < 0)
+                    return rc;
+            }
+        }
+        w->seen_unc += unc;
+        w->seen_comp += comp;
         total_unc += unc;
         total_comp += comp;
         /* ColumnChunk */
@@ -842,7 +1060,7 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
         lk_tc_i64(&rt, 9, page_off);
         if (dict)
             lk_tc_i64(&rt, 11, dict_off);
-        write_stats(&rt, 12, L, l);
+        write_stats(&rt, 12, w, L, l);
         lk_tc_struct_end(&rt);
         lk_tc_struct_end(&rt);
         merge_file_stats(L, l);
@@ -898,6 +1116,16 @@ int lk_pq_writer_close(lk_pq_writer *w, lk_pq_file_info *info, lk_error *err)
     lk_tc_list_begin(&t, 4, LK_TC_STRUCT, (uint32_t)w->n_rg);
     lk_buf_append(&w->out, w->rgbuf.data ? w->rgbuf.data : "", w->rgbuf.len);
     lk_tc_binary(&t, 6, w->created_by, strlen(w->created_by));
+    /* column_orders: TypeDefinedOrder for every leaf, which says the
+       statistics follow the logical type's order (unsigned bytes for
+       strings, signed for decimals) rather than the legacy signed one */
+    lk_tc_list_begin(&t, 7, LK_TC_STRUCT, (uint32_t)w->nleaves);
+    for (int i = 0; i < w->nleaves; i++) {
+        lk_tc_elem_struct_begin(&t);
+        lk_tc_struct_begin(&t, 1);
+        lk_tc_struct_end(&t);
+        lk_tc_struct_end(&t);
+    }
     lk_tc_end(&t);
     uint32_t flen = (uint32_t)(w->out.len - fstart);
     lk_buf_append(&w->out, &flen, 4);

@@ -5,7 +5,9 @@
  * footer, data page V1, PLAIN encoding (RLE_DICTIONARY where it pays),
  * RLE/bit-packed definition and repetition levels, codecs ZSTD (default),
  * SNAPPY, GZIP, UNCOMPRESSED, and min/max/null_count statistics on every
- * leaf column chunk. Row groups are cut by bytes. One writer is reused for
+ * leaf column chunk. Data pages are cut by page_bytes (on record
+ * boundaries), row groups by row_group_bytes, files by target_file_bytes
+ * (lk_pq_writer_full). One writer is reused for
  * many files: open → write* → close, again and again, without per-file or
  * per-row allocation once warm.
  *
@@ -44,6 +46,10 @@ typedef struct lk_pq_options {
     size_t dictionary_bytes; /* default 1 MiB: above it the column falls back to PLAIN */
     int fsync;               /* default 1: fsync the file on close */
     const char *created_by;  /* default "lakesupd version <v>" */
+    /* Added later; lk_pq_options_default sets them. */
+    size_t target_file_bytes; /* default 128 MiB: lk_pq_writer_full() turns true past it; 0 = never */
+    size_t stats_max_bytes;   /* default 64: longer string/binary bounds in the footer are truncated
+                                 (marked inexact); lk_pq_file_info keeps the exact ones */
 } lk_pq_options;
 
 void lk_pq_options_default(lk_pq_options *o);
@@ -87,8 +93,20 @@ void lk_pq_writer_destroy(lk_pq_writer **w);
 int lk_pq_writer_open(lk_pq_writer *w, const char *path, lk_error *err);
 /* Appends the rows of b (its schema must equal the writer's). */
 int lk_pq_writer_write(lk_pq_writer *w, const lk_batch *b, lk_error *err);
-/* Bytes written or buffered for the current file so far (for file sizing). */
+/* Bytes written plus bytes buffered uncompressed for the current file. */
 size_t lk_pq_writer_bytes(const lk_pq_writer *w);
+/* Bytes of the current file already written (complete row groups), 0 when
+   no file is open. */
+int64_t lk_pq_writer_file_bytes(const lk_pq_writer *w);
+/* Estimated size of the current file if closed now: written bytes, the
+   buffered row group scaled by the compression ratio this writer has seen
+   so far (uncompressed before its first row group), and the footer. */
+size_t lk_pq_writer_estimated_size(const lk_pq_writer *w);
+/* 1 when the estimated size has reached target_file_bytes: the caller
+   closes this file and opens the next one (write() also flushes a row group
+   early when it is the one that crosses the target, so the size is known):
+       write(batch); if (lk_pq_writer_full(w)) { close(); open(next); } */
+int lk_pq_writer_full(const lk_pq_writer *w);
 /* Flushes, writes the footer, fsyncs (per options) and closes the file. */
 int lk_pq_writer_close(lk_pq_writer *w, lk_pq_file_info *info, lk_error *err);
 /* Closes and removes a partly written file (after an error). */
