@@ -62,6 +62,25 @@ void lk_delta_url_decode(const char *path, lk_buf *out);
 /* Sum of numRecords over live files (files without stats count 0). */
 int64_t lk_delta_num_records(const lk_delta_table *t);
 
+/* A table property (metaData.configuration), or NULL. */
+const char *lk_delta_property(const lk_delta_table *t, const char *key);
+/* Milliseconds of a Delta interval property ("interval 7 days", "1 week",
+   "168 hours"); dflt when s is NULL or unparseable. */
+int64_t lk_delta_interval_ms(const char *s, int64_t dflt);
+/* The latest metaData / protocol action as compact JSON, or NULL. */
+const char *lk_delta_metadata_json(const lk_delta_table *t);
+const char *lk_delta_protocol_json(const lk_delta_table *t);
+/* The checkpoint version the snapshot was replayed from, or -1. */
+int64_t lk_delta_checkpoint_version(const lk_delta_table *t);
+
+/*
+ * Writes a classic Parquet checkpoint of the current snapshot at its
+ * version (_delta_log/<v:020>.checkpoint.parquet, atomically), then
+ * _last_checkpoint if it names an older version. Commits call it every
+ * delta.checkpointInterval versions (default 10) and only log a failure.
+ */
+int lk_delta_checkpoint(lk_delta_table *t, lk_error *err);
+
 /* ---- commits ---- */
 typedef struct lk_delta_commit lk_delta_commit;
 
@@ -79,6 +98,11 @@ void lk_delta_commit_add_file(lk_delta_commit *c, const char *path, int64_t size
                               int data_change);
 /* remove action for a live file (path as in the log). */
 void lk_delta_commit_remove_file(lk_delta_commit *c, const char *path, int data_change);
+/* Sets (value NULL: removes) a table property in metaData.configuration,
+   e.g. "delta.checkpointInterval" = "10"; the commit then carries a
+   metaData action (the current schema unless set_schema gave another) that
+   keeps the other properties. */
+void lk_delta_commit_set_property(lk_delta_commit *c, const char *key, const char *value);
 /* txn action: idempotent streaming writes (appId, version). */
 void lk_delta_commit_set_txn(lk_delta_commit *c, const char *app_id, int64_t version);
 /* commitInfo.operationParameters entry (value is JSON text). */
