@@ -45,6 +45,12 @@ int lk_delta_open(const char *table_path, lk_delta_table **out, lk_error *err);
    retained version when version is outside them. */
 int lk_delta_open_version(const char *table_path, int64_t version, lk_delta_table **out,
                           lk_error *err);
+/* Time travel by timestamp (ms since the epoch): the latest version
+   committed at or before ts_ms (commit timestamps as lk_delta_history.h
+   describes). LK_ENOTFOUND names the earliest or latest version when ts_ms
+   is before the first retained commit or after the latest. */
+int lk_delta_open_timestamp(const char *table_path, int64_t ts_ms, lk_delta_table **out,
+                            lk_error *err);
 void lk_delta_destroy(lk_delta_table **t);
 /* Reads versions committed since the last replay. */
 int lk_delta_refresh(lk_delta_table *t, lk_error *err);

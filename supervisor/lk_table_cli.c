@@ -8,6 +8,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "lk_delta.h"
+#include "lk_delta_history.h"
 #include "lk_fs.h"
 #include "lk_json.h"
 #include "lk_time.h"
@@ -46,18 +47,20 @@ static int cmd_read(const lk_config *cfg, int argc, char **argv)
 {
     static const struct option opts[] = {{"limit", required_argument, 0, 'l'},
                                          {"version", required_argument, 0, 'v'},
+                                         {"timestamp", required_argument, 0, 't'},
                                          {"columns", required_argument, 0, 'C'},
                                          {"path", required_argument, 0, 'p'},
                                          {"config", required_argument, 0, 'c'},
                                          {0, 0, 0, 0}};
     long long limit = -1, version = -1;
-    const char *columns = NULL, *path = NULL;
+    const char *columns = NULL, *path = NULL, *timestamp = NULL;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
         switch (ch) {
         case 'l': limit = atoll(optarg); break;
         case 'v': version = atoll(optarg); break;
+        case 't': timestamp = optarg; break;
         case 'C': columns = optarg; break;
         case 'p': path = optarg; break;
         case 'c': break;
@@ -75,8 +78,18 @@ static int cmd_read(const lk_config *cfg, int argc, char **argv)
     }
     lk_error err;
     lk_delta_table *dt = NULL;
-    if ((version >= 0 ? lk_delta_open_version(table_path, version, &dt, &err)
-                      : lk_delta_open(table_path, &dt, &err))) {
+    int64_t ts_ms = 0;
+    if (timestamp && version >= 0) {
+        fprintf(stderr, "lakesupd table read: --version and --timestamp exclude each other\n");
+        return LK_EXIT_USAGE;
+    }
+    if (timestamp && lk_delta_parse_timestamp(timestamp, &ts_ms, &err)) {
+        fprintf(stderr, "lakesupd table read: %s\n", err.msg);
+        return LK_EXIT_USAGE;
+    }
+    if ((timestamp        ? lk_delta_open_timestamp(table_path, ts_ms, &dt, &err)
+         : version >= 0 ? lk_delta_open_version(table_path, version, &dt, &err)
+                        : lk_delta_open(table_path, &dt, &err))) {
         fprintf(stderr, "lakesupd: %s\n", err.msg);
         return LK_EXIT_FAILURE;
     }
