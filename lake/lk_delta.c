@@ -34,6 +34,9 @@
 #include "lk_time.h"
 
 #define LOG_MAX_BYTES ((size_t)1 << 30)
+/* Reader features whose rows need the scan's help (physical column names,
+   deletion vectors): accepted once lk_delta_scan implements them. */
+#define LK_DELTA_SCAN_FEATURES NULL
 #define COMMIT_ATTEMPTS 64
 
 typedef struct file_ent {
@@ -329,11 +332,21 @@ static int check_protocol(yajl_val p, const char *where, lk_error *err)
     if (rv > 3)
         return lk_error_set(err, LK_EUNSUPPORTED, "%s: unsupported minReaderVersion %" PRId64,
                             where, rv);
+    /* Reader features this reader implements. timestampNtz is a type;
+       v2Checkpoint is read by lk_delta_checkpoint; vacuumProtocolCheck only
+       binds vacuum (which refuses tables with writer features it lacks). */
+    static const char *const supported[] = {"timestampNtz", "v2Checkpoint",
+                                            "vacuumProtocolCheck", LK_DELTA_SCAN_FEATURES};
     yajl_val rf = lk_json_get(p, "readerFeatures");
-    if (rf && YAJL_IS_ARRAY(rf) && rf->u.array.len > 0) {
-        yajl_val f = rf->u.array.values[0];
-        return lk_error_set(err, LK_EUNSUPPORTED, "%s: unsupported reader feature '%s'", where,
-                            YAJL_IS_STRING(f) ? YAJL_GET_STRING(f) : "?");
+    for (size_t i = 0; rf && YAJL_IS_ARRAY(rf) && i < rf->u.array.len; i++) {
+        yajl_val f = rf->u.array.values[i];
+        const char *name = YAJL_IS_STRING(f) ? YAJL_GET_STRING(f) : "?";
+        int ok = 0;
+        for (size_t k = 0; k < sizeof supported / sizeof supported[0] && !ok; k++)
+            ok = supported[k] && strcmp(supported[k], name) == 0;
+        if (!ok)
+            return lk_error_set(err, LK_EUNSUPPORTED, "%s: unsupported reader feature '%s'", where,
+                                name);
     }
     return 0;
 }

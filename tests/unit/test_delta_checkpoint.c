@@ -585,6 +585,15 @@ START_TEST(expected_rows_checkpoint_tables)
 }
 END_TEST
 
+/* v2 checkpoints: a JSON and a Parquet top-level file, each with two
+   Parquet sidecars in _delta_log/_sidecars */
+START_TEST(expected_rows_v2_checkpoints)
+{
+    expected_rows("v2-checkpoint-json");
+    expected_rows("v2-checkpoint-parquet");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("delta_checkpoint");
@@ -599,6 +608,7 @@ int main(void)
     tcase_add_test(tc, corrupt_last_checkpoint_and_checkpoint);
     tcase_add_test(tc, golden_checkpoints);
     tcase_add_test(tc, expected_rows_checkpoint_tables);
+    tcase_add_test(tc, expected_rows_v2_checkpoints);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
