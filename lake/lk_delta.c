@@ -34,9 +34,9 @@
 #include "lk_time.h"
 
 #define LOG_MAX_BYTES ((size_t)1 << 30)
-/* Reader features whose rows need the scan's help (physical column names,
-   deletion vectors): accepted once lk_delta_scan implements them. */
-#define LK_DELTA_SCAN_FEATURES NULL
+/* Reader features whose rows need lk_delta_scan's help: physical column
+   names, deletion vectors. */
+#define LK_DELTA_SCAN_FEATURES "columnMapping", "deletionVectors"
 #define COMMIT_ATTEMPTS 64
 
 typedef struct file_ent {
@@ -45,6 +45,7 @@ typedef struct file_ent {
     char *path;
     char *pv_json;
     char *stats;
+    char *dv; /* deletionVector JSON or NULL */
     int live;
     int64_t deletion_ts; /* of the remove that made it dead (ms), 0 if unknown */
     int64_t rm_size;     /* size the remove gave, -1 if none */
@@ -305,6 +306,7 @@ static void apply_add(lk_delta_table *t, yajl_val a)
         free(e->path);
         free(e->pv_json);
         free(e->stats);
+        free(e->dv);
     }
     e->path = xstrdup(path);
     lk_buf_reset(&t->scratch);
@@ -319,6 +321,14 @@ static void apply_add(lk_delta_table *t, yajl_val a)
     e->f.path = e->path;
     e->f.partition_values_json = e->pv_json;
     e->f.stats_json = e->stats;
+    yajl_val dv = lk_json_get(a, "deletionVector");
+    e->dv = NULL;
+    if (dv && YAJL_IS_OBJECT(dv)) {
+        lk_buf_reset(&t->scratch);
+        lk_json_text(dv, &t->scratch);
+        e->dv = xstrdup(t->scratch.data);
+    }
+    e->f.deletion_vector_json = e->dv;
     e->f.size = obj_int(a, "size", 0);
     e->f.modification_time = obj_int(a, "modificationTime", 0);
     e->f.num_records = stats_num_records(e->stats);
@@ -355,7 +365,7 @@ static int apply_metadata(lk_delta_table *t, yajl_val m, const char *where, lk_e
 {
     yajl_val conf = lk_json_get(m, "configuration");
     const char *cm = obj_str(conf, "delta.columnMapping.mode");
-    if (cm && strcmp(cm, "none") != 0)
+    if (cm && strcmp(cm, "none") != 0 && strcmp(cm, "name") != 0 && strcmp(cm, "id") != 0)
         return lk_error_set(err, LK_EUNSUPPORTED,
                             "%s: unsupported reader feature 'columnMapping' (mode %s)", where, cm);
     const char *ss = obj_str(m, "schemaString");
@@ -522,6 +532,7 @@ static void reset_state(lk_delta_table *t)
         free(t->files[i].path);
         free(t->files[i].pv_json);
         free(t->files[i].stats);
+        free(t->files[i].dv);
     }
     t->nfiles = 0;
     for (size_t i = 0; i < t->hcap; i++)
@@ -902,6 +913,7 @@ void lk_delta_destroy(lk_delta_table **tp)
         free(t->files[i].path);
         free(t->files[i].pv_json);
         free(t->files[i].stats);
+        free(t->files[i].dv);
     }
     for (int i = 0; i < t->ntxns; i++)
         free(t->txns[i].app_id);

@@ -35,6 +35,7 @@ typedef struct lk_delta_file {
     int64_t num_records;       /* from stats, -1 if absent */
     const char *partition_values_json; /* {"col":"value",...} or "{}" */
     const char *stats_json;            /* or NULL */
+    const char *deletion_vector_json;  /* the add's deletionVector object, or NULL */
 } lk_delta_file;
 
 /* Opens the table at table_path (the directory holding _delta_log) and

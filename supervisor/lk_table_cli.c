@@ -9,6 +9,7 @@
 
 #include "lk_delta.h"
 #include "lk_delta_history.h"
+#include "lk_delta_scan.h"
 #include "lk_fs.h"
 #include "lk_json.h"
 #include "lk_time.h"
@@ -43,39 +44,90 @@ static int cmd_list(const lk_config *cfg)
     return LK_EXIT_OK;
 }
 
+/* Resolves the table of a sub-command: --path DIR, or a pipeline table name. */
+static int table_arg(const lk_config *cfg, const char *path, int argc, char **argv,
+                     const char *cmd, char *out, size_t cap)
+{
+    if (path)
+        snprintf(out, cap, "%s", path);
+    else if (optind < argc)
+        lk_config_table_path(cfg, argv[optind], out, cap);
+    else {
+        fprintf(stderr, "lakesupd table %s: name a table or --path DIR (see --help)\n", cmd);
+        return -1;
+    }
+    return 0;
+}
+
+/* A CSV field (RFC 4180) from a JSON value text: strings unquoted from JSON
+   and quoted when needed, null empty, anything else (numbers, objects) as
+   its JSON text. */
+static void csv_field(const char *json, lk_buf *out)
+{
+    if (strcmp(json, "null") == 0) return;
+    const char *text = json;
+    yajl_val v = NULL;
+    if (json[0] == '"') {
+        v = yajl_tree_parse(json, NULL, 0);
+        if (v && YAJL_IS_STRING(v)) text = YAJL_GET_STRING(v);
+    }
+    if (strpbrk(text, ",\"\r\n")) {
+        lk_buf_putc(out, '"');
+        for (const char *p = text; *p; p++) {
+            if (*p == '"') lk_buf_putc(out, '"');
+            lk_buf_putc(out, *p);
+        }
+        lk_buf_putc(out, '"');
+    } else {
+        lk_buf_puts(out, text);
+    }
+    yajl_tree_free(v);
+}
+
+static const char k_read_help[] =
+    "usage: lakesupd table read TABLE|--path DIR [-c FILE] [--version N | --timestamp TS]\n"
+    "                           [--columns a,b] [--limit N] [--format jsonl|csv]\n"
+    "Prints the rows of a Delta table (latest version, or as of a version or a timestamp:\n"
+    "milliseconds since the epoch or ISO-8601) as JSON lines or CSV with a header.\n"
+    "Partition columns, column mapping and deletion vectors are applied; --path reads\n"
+    "any Delta table directory.\n";
+
 static int cmd_read(const lk_config *cfg, int argc, char **argv)
 {
     static const struct option opts[] = {{"limit", required_argument, 0, 'l'},
                                          {"version", required_argument, 0, 'v'},
                                          {"timestamp", required_argument, 0, 't'},
                                          {"columns", required_argument, 0, 'C'},
+                                         {"format", required_argument, 0, 'f'},
                                          {"path", required_argument, 0, 'p'},
                                          {"config", required_argument, 0, 'c'},
+                                         {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     long long limit = -1, version = -1;
-    const char *columns = NULL, *path = NULL, *timestamp = NULL;
+    const char *columns = NULL, *path = NULL, *timestamp = NULL, *format = "jsonl";
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'l': limit = atoll(optarg); break;
         case 'v': version = atoll(optarg); break;
         case 't': timestamp = optarg; break;
         case 'C': columns = optarg; break;
+        case 'f': format = optarg; break;
         case 'p': path = optarg; break;
         case 'c': break;
-        default: return LK_EXIT_USAGE;
+        case 'h': fputs(k_read_help, stdout); return LK_EXIT_OK;
+        default: fputs(k_read_help, stderr); return LK_EXIT_USAGE;
         }
     }
-    char table_path[2048];
-    if (path) {
-        snprintf(table_path, sizeof table_path, "%s", path);
-    } else if (optind < argc) {
-        lk_config_table_path(cfg, argv[optind], table_path, sizeof table_path);
-    } else {
-        fprintf(stderr, "lakesupd table read: name a table or --path DIR\n");
+    int csv = strcmp(format, "csv") == 0;
+    if (!csv && strcmp(format, "jsonl") != 0 && strcmp(format, "json") != 0) {
+        fprintf(stderr, "lakesupd table read: unknown --format '%s' (jsonl or csv)\n", format);
         return LK_EXIT_USAGE;
     }
+    char table_path[2048];
+    if (table_arg(cfg, path, argc, argv, "read", table_path, sizeof table_path))
+        return LK_EXIT_USAGE;
     lk_error err;
     lk_delta_table *dt = NULL;
     int64_t ts_ms = 0;
@@ -98,75 +150,55 @@ static int cmd_read(const lk_config *cfg, int argc, char **argv)
         lk_delta_destroy(&dt);
         return LK_EXIT_FAILURE;
     }
-    const lk_schema *schema = lk_delta_schema(dt);
+    lk_delta_scan *sc = NULL;
+    int rc = lk_delta_scan_new(dt, columns, &sc, &err);
+    if (rc) {
+        fprintf(stderr, "lakesupd: %s\n", err.msg);
+        lk_delta_destroy(&dt);
+        return rc == LK_ENOTFOUND ? LK_EXIT_USAGE : LK_EXIT_FAILURE;
+    }
+    int ncols = lk_delta_scan_ncols(sc);
     lk_buf out = LK_BUF_INIT;
-    long long printed = 0;
-    int rc = LK_EXIT_OK;
-    for (int i = 0; i < lk_delta_nfiles(dt) && (limit < 0 || printed < limit); i++) {
-        char full[4200];
-        lk_buf rel = LK_BUF_INIT;
-        lk_delta_url_decode(lk_delta_file_at(dt, i)->path, &rel);
-        lk_buf_append(&rel, "", 0); /* a NUL-terminated string even if empty */
-        if (rel.data[0] == '/')
-            snprintf(full, sizeof full, "%s", rel.data);
-        else
-            snprintf(full, sizeof full, "%s/%s", table_path, rel.data);
-        lk_buf_free(&rel);
-        lk_pq_reader *r = NULL;
-        if (lk_pq_reader_open(full, &r, &err)) {
-            fprintf(stderr, "lakesupd: %s\n", err.msg);
-            rc = LK_EXIT_FAILURE;
-            break;
+    lk_buf *vals = calloc((size_t)ncols + 1, sizeof *vals);
+    if (csv) {
+        for (int c = 0; c < ncols; c++) {
+            if (c) lk_buf_putc(&out, ',');
+            csv_field(lk_delta_scan_col(sc, c)->name, &out);
         }
-        /* projection: the requested columns (or the table's), in order, by
-           name in this file; a column the file lacks is absent from it */
-        const lk_schema *fs = lk_pq_reader_schema(r);
-        int idx[512], n = 0;
-        char want[4096];
-        snprintf(want, sizeof want, "%s", columns ? columns : "");
-        if (columns) {
-            char *save = NULL;
-            for (char *tok = strtok_r(want, ",", &save); tok && n < 512;
-                 tok = strtok_r(NULL, ",", &save)) {
-                int k = lk_schema_find(fs, tok);
-                if (k < 0 && (!schema || lk_schema_find(schema, tok) < 0)) {
-                    fprintf(stderr, "lakesupd: no column '%s' in %s\n", tok, table_path);
-                    lk_pq_reader_destroy(&r);
-                    lk_delta_destroy(&dt);
-                    lk_buf_free(&out);
-                    return LK_EXIT_USAGE;
-                }
-                if (k >= 0)
-                    idx[n++] = k;
+        lk_buf_putc(&out, '\n');
+        fwrite(out.data, 1, out.len, stdout);
+    }
+    long long printed = 0;
+    int exit_code = LK_EXIT_OK;
+    while (limit < 0 || printed < limit) {
+        lk_buf_reset(&out);
+        if (csv) {
+            rc = lk_delta_scan_next_values(sc, vals, &err);
+            for (int c = 0; rc == 1 && c < ncols; c++) {
+                if (c) lk_buf_putc(&out, ',');
+                lk_buf_append(&vals[c], "", 0);
+                csv_field(vals[c].data, &out);
             }
         } else {
-            for (int k = 0; k < lk_schema_nfields(fs) && n < 512; k++)
-                idx[n++] = k;
+            rc = lk_delta_scan_next(sc, &out, &err);
         }
-        lk_batch *b = NULL;
-        for (int g = 0; g < lk_pq_reader_num_row_groups(r) && (limit < 0 || printed < limit);
-             g++) {
-            if (lk_pq_reader_read_row_group(r, g, idx, n, &b, &err)) {
-                fprintf(stderr, "lakesupd: %s\n", err.msg);
-                rc = LK_EXIT_FAILURE;
-                break;
-            }
-            for (uint32_t row = 0; row < lk_batch_nrows(b) && (limit < 0 || printed < limit);
-                 row++, printed++) {
-                lk_buf_reset(&out);
-                lk_rowjson_append(b, row, &out);
-                lk_buf_putc(&out, '\n');
-                fwrite(out.data, 1, out.len, stdout);
-            }
-        }
-        lk_batch_destroy(&b);
-        lk_pq_reader_destroy(&r);
-        if (rc)
+        if (rc < 0) {
+            fprintf(stderr, "lakesupd: %s\n", err.msg);
+            exit_code = LK_EXIT_FAILURE;
             break;
+        }
+        if (rc == 0) break;
+        lk_buf_putc(&out, '\n');
+        fwrite(out.data, 1, out.len, stdout);
+        printed++;
     }
+    for (int c = 0; c < ncols; c++)
+        lk_buf_free(&vals[c]);
+    free(vals);
     lk_buf_free(&out);
+    lk_delta_scan_destroy(&sc);
     lk_delta_destroy(&dt);
-    return rc;
+    return exit_code;
 }
 
 /* One line per version, newest first, from each commit's commitInfo (like
