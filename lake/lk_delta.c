@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yajl/yajl_tree.h>
 
 #include "lk_delta_checkpoint.h"
@@ -1538,6 +1540,16 @@ int64_t lk_delta_checkpoint_version(const lk_delta_table *t)
     return t->checkpoint_version;
 }
 
+void lk_delta_foreach_retained(const lk_delta_table *t, int64_t min_deletion_ts,
+                               void (*fn)(void *ctx, const char *path, const char *dv_json),
+                               void *ctx)
+{
+    for (int i = 0; i < t->nfiles; i++) {
+        const file_ent *e = &t->files[i];
+        if (e->live || e->deletion_ts >= min_deletion_ts) fn(ctx, e->path, e->dv);
+    }
+}
+
 /* ---------- checkpoint writing ---------- */
 
 #define WEEK_MS ((int64_t)7 * 86400000)
@@ -1621,6 +1633,89 @@ int lk_delta_checkpoint(lk_delta_table *t, lk_error *err)
     return rc;
 }
 
+/*
+ * Log cleanup (delta.logRetentionDuration, default 30 days): removes commit
+ * files, checkpoints and .crc files of versions before C, where C is the
+ * newest complete checkpoint such that every commit file before it is
+ * older than the retention. Cutting only at a checkpoint keeps every
+ * retained version reconstructable, which is what time travel needs.
+ */
+int lk_delta_cleanup_log(lk_delta_table *t, int64_t now_ms, int *removed, lk_error *err)
+{
+    if (removed) *removed = 0;
+    const char *on = lk_delta_property(t, "delta.enableExpiredLogCleanup");
+    if (on && strcmp(on, "false") == 0) return 0;
+    int64_t keep = lk_delta_interval_ms(lk_delta_property(t, "delta.logRetentionDuration"),
+                                        (int64_t)30 * 86400000);
+    int64_t cutoff = now_ms - keep;
+    DIR *d = opendir(t->log_dir);
+    if (!d) return lk_error_errno(err, -errno, "cannot list '%s'", t->log_dir);
+    int64_t first_kept = INT64_MAX; /* the oldest commit not yet expired */
+    cp_cand *cps = NULL;
+    int ncp = 0, capcp = 0;
+    struct dirent *de;
+    char path[4400];
+    while ((de = readdir(d))) {
+        int64_t v;
+        int part, parts;
+        int kind = parse_log_name(de->d_name, &v, &part, &parts);
+        if (kind == 1) {
+            struct stat st;
+            snprintf(path, sizeof path, "%s/%s", t->log_dir, de->d_name);
+            if (stat(path, &st) == 0 &&
+                (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000 >= cutoff &&
+                v < first_kept)
+                first_kept = v;
+        } else if (kind == 2) {
+            int k = 0;
+            for (; k < ncp; k++)
+                if (cps[k].v == v && cps[k].parts == parts) break;
+            if (k == ncp) {
+                if (ncp == capcp) {
+                    capcp = capcp ? capcp * 2 : 16;
+                    cps = xrealloc(cps, (size_t)capcp * sizeof *cps);
+                }
+                ncp++;
+                cps[k].v = v;
+                cps[k].parts = parts;
+                cps[k].seen = 0;
+            }
+            cps[k].seen++;
+        }
+    }
+    int64_t cut = -1;
+    for (int k = 0; k < ncp; k++)
+        if (cps[k].seen == cps[k].parts && cps[k].v <= first_kept && cps[k].v <= t->version &&
+            cps[k].v > cut)
+            cut = cps[k].v;
+    free(cps);
+    if (cut <= 0) {
+        closedir(d);
+        return 0;
+    }
+    rewinddir(d);
+    int rc = 0, n = 0;
+    while ((de = readdir(d))) {
+        const char *nm = de->d_name;
+        int64_t v;
+        int part, parts;
+        int kind = parse_log_name(nm, &v, &part, &parts);
+        int crc = !kind && strlen(nm) == 24 && all_digits(nm, 20) && strcmp(nm + 20, ".crc") == 0;
+        if (crc) v = strtoll(nm, NULL, 10);
+        if ((!kind && !crc) || v >= cut) continue;
+        snprintf(path, sizeof path, "%s/%s", t->log_dir, nm);
+        if (unlink(path) != 0 && errno != ENOENT) {
+            rc = lk_error_errno(err, -errno, "cannot remove '%s'", path);
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (rc == 0 && n) rc = lk_fs_fsync_dir(t->log_dir, err);
+    if (removed) *removed = n;
+    return rc;
+}
+
 /* After a commit at version v: a checkpoint every delta.checkpointInterval
    versions. Its failure is only logged: the commit is already durable and
    a checkpoint is an optimisation readers can do without. */
@@ -1629,7 +1724,12 @@ static void maybe_checkpoint(lk_delta_table *t, int64_t v)
     int64_t interval = property_int(t, "delta.checkpointInterval", 10);
     if (interval <= 0 || v <= 0 || v % interval != 0) return;
     lk_error e;
+    int removed = 0;
     if (lk_delta_checkpoint(t, &e))
         LK_WARN("delta: checkpoint of %s at version %" PRId64 " failed: %s", t->path, t->version,
                 e.msg);
+    else if (lk_delta_cleanup_log(t, lk_time_now_ms(), &removed, &e))
+        LK_WARN("delta: log cleanup of %s failed: %s", t->path, e.msg);
+    else if (removed)
+        LK_INFO("delta: log cleanup of %s removed %d expired files", t->path, removed);
 }

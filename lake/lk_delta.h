@@ -88,6 +88,22 @@ int64_t lk_delta_checkpoint_version(const lk_delta_table *t);
  */
 int lk_delta_checkpoint(lk_delta_table *t, lk_error *err);
 
+/*
+ * Log cleanup per delta.logRetentionDuration (default 30 days; off when
+ * delta.enableExpiredLogCleanup is false): deletes the commit files,
+ * checkpoints and .crc files of versions before the newest checkpoint that
+ * has only expired commits (mtime < now_ms - retention) before it, so every
+ * version left stays reconstructable. Runs after each automatic checkpoint.
+ */
+int lk_delta_cleanup_log(lk_delta_table *t, int64_t now_ms, int *removed, lk_error *err);
+
+/* Calls fn for every file vacuum must keep: the live files and the files
+   removed at or after min_deletion_ts (tombstones inside the retention),
+   with the path as in the log and the deletionVector JSON (or NULL). */
+void lk_delta_foreach_retained(const lk_delta_table *t, int64_t min_deletion_ts,
+                               void (*fn)(void *ctx, const char *path, const char *dv_json),
+                               void *ctx);
+
 /* ---- commits ---- */
 typedef struct lk_delta_commit lk_delta_commit;
 

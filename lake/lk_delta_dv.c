@@ -183,6 +183,23 @@ static const char *str(yajl_val o, const char *k)
     return v && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
 }
 
+int lk_delta_dv_relative_path(yajl_val dv, char *out, size_t cap)
+{
+    const char *st = str(dv, "storageType"), *pd = str(dv, "pathOrInlineDv");
+    if (!st || !pd || strcmp(st, "u") != 0) return 0;
+    /* <random prefix><20 chars of Z85: the file's UUID> */
+    size_t n = strlen(pd);
+    unsigned char u[16];
+    if (n < 20 || lk_delta_z85_decode(pd + n - 20, 20, u, sizeof u) != 16) return 0;
+    int plen = (int)(n - 20);
+    snprintf(out, cap,
+             "%.*s%sdeletion_vector_%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x"
+             "%02x%02x.bin",
+             plen, pd, plen ? "/" : "", u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
+             u[10], u[11], u[12], u[13], u[14], u[15]);
+    return 1;
+}
+
 int lk_delta_dv_load(const char *table_path, yajl_val dv, lk_delta_dv **out, lk_error *err)
 {
     *out = NULL;
@@ -211,22 +228,13 @@ int lk_delta_dv_load(const char *table_path, yajl_val dv, lk_delta_dv **out, lk_
     } else if (strcmp(st, "u") == 0 || strcmp(st, "p") == 0) {
         char path[4200];
         if (st[0] == 'u') {
-            /* <random prefix><20 chars of Z85: the file's UUID> */
-            size_t n = strlen(pd);
-            unsigned char u[16];
-            if (n < 20 || lk_delta_z85_decode(pd + n - 20, 20, u, sizeof u) != 16) {
+            char rel[1024];
+            if (!lk_delta_dv_relative_path(dv, rel, sizeof rel)) {
                 rc = lk_error_set(err, LK_EFORMAT, "%s: bad deletion vector path '%s'",
                                   table_path, pd);
                 goto out;
             }
-            char uuid[37];
-            snprintf(uuid, sizeof uuid,
-                     "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
-                     u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-                     u[13], u[14], u[15]);
-            int plen = (int)(n - 20);
-            snprintf(path, sizeof path, "%s/%.*s%sdeletion_vector_%s.bin", table_path, plen, pd,
-                     plen ? "/" : "", uuid);
+            snprintf(path, sizeof path, "%s/%s", table_path, rel);
         } else {
             lk_buf dec = LK_BUF_INIT;
             const char *p = pd;

@@ -25,6 +25,10 @@ size_t lk_delta_dv_count(const lk_delta_dv *d);
 /* 1 if row (0-based index in the file) is deleted. */
 int lk_delta_dv_contains(const lk_delta_dv *d, uint64_t row);
 
+/* For a DV stored in a file of the table (storage type 'u'): appends the
+   file's path relative to the table root to out and returns 1; else 0. */
+int lk_delta_dv_relative_path(yajl_val dv, char *out, size_t cap);
+
 /* Decodes Z85 text (length a multiple of 5) into out (4 bytes per 5 chars).
    Returns the number of bytes or -1 on a bad character/length. */
 long lk_delta_z85_decode(const char *s, size_t n, unsigned char *out, size_t cap);
