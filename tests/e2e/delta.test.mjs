@@ -99,3 +99,69 @@ test('checkpoints: written every 10 versions, read by DuckDB and an independent 
   fs.rmSync(jsonOnly, { recursive: true, force: true });
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('table CLI: describe, history, read --timestamp and csv, vacuum, --help', async () => {
+  const ws = workspace('tcli', { transform: 1, writer: 1, extra: 'source:\n  max_files_per_trigger: 1\n' });
+  gen(['--out', ws.input, '--files', '12', '--rows', '80', '--seed', '12']);
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr);
+  const table = path.join(ws.tables, 'raw_events');
+  const snap = await replay(table);
+
+  const desc = JSON.parse(readLines(['table', 'describe', 'raw_events', '-c', ws.config, '--json'])[0]);
+  assert.equal(desc.version, snap.version);
+  assert.equal(desc.numFiles, snap.files.length);
+  assert.equal(desc.sizeInBytes, snap.files.reduce((a, f) => a + f.size, 0));
+  assert.equal(desc.checkpointVersion, 10);
+  assert.deepEqual(desc.partitionColumns, []);
+  assert.equal(desc.protocol.minWriterVersion, 2);
+  assert.equal(JSON.stringify(desc.schema), JSON.stringify(JSON.parse(snap.schemaString)));
+  const text = readLines(['table', 'describe', 'raw_events', '-c', ws.config]).join('\n');
+  assert.match(text, new RegExp(`^files +${snap.files.length}$`, 'm'));
+
+  const hist = readLines(['table', 'history', 'raw_events', '-c', ws.config, '--json']).map((l) => JSON.parse(l));
+  assert.equal(hist.length, snap.version + 1);
+  assert.deepEqual(hist.map((h) => h.version), [...Array(snap.version + 1).keys()].reverse());
+  for (let i = 1; i < hist.length; i++) assert.ok(hist[i - 1].timestamp > hist[i].timestamp);
+  assert.equal(readLines(['table', 'history', 'raw_events', '-c', ws.config, '--limit', '3']).length, 4);
+
+  // time travel by timestamp: the commit time of version 5 gives version 5's rows
+  const t5 = hist.find((h) => h.version === 5).timestamp;
+  const s5 = await replay(table, { version: 5 });
+  const n5 = Number(await scalar(`SELECT count(*) FROM ${await readTableSql(s5)}`));
+  for (const ts of [String(t5), new Date(t5).toISOString()]) {
+    assert.equal(readLines(['table', 'read', 'raw_events', '-c', ws.config, '--timestamp', ts, '--columns', 'event_id']).length, n5);
+  }
+  const before = run(['table', 'read', 'raw_events', '-c', ws.config, '--timestamp', '2001-01-01']);
+  assert.equal(before.code, 1);
+  assert.match(before.stderr, /before the earliest retained version 0/);
+
+  // csv: a header and one line per row
+  const csv = readLines(['table', 'read', 'raw_events', '-c', ws.config, '--format', 'csv', '--columns', 'event_id', '--limit', '5']);
+  assert.deepEqual([csv[0], csv.length], ['event_id', 6]);
+
+  // vacuum: an orphan a killed writer left, older than the retention
+  const orphan = path.join(table, 'part-orphan-from-a-killed-writer.parquet');
+  fs.writeFileSync(orphan, 'PAR1');
+  const old = new Date(Date.now() - 10 * 86400000);
+  fs.utimesSync(orphan, old, old);
+  const short = run(['table', 'vacuum', 'raw_events', '-c', ws.config, '--retain', '1']);
+  assert.equal(short.code, 2);
+  assert.match(short.stderr, /--force/);
+  const dry = run(['table', 'vacuum', 'raw_events', '-c', ws.config, '--dry-run']);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.equal(dry.stdout.trim(), 'would delete part-orphan-from-a-killed-writer.parquet 4');
+  assert.ok(fs.existsSync(orphan));
+  const vac = run(['table', 'vacuum', 'raw_events', '-c', ws.config]);
+  assert.equal(vac.code, 0, vac.stderr);
+  assert.ok(!fs.existsSync(orphan));
+  assert.equal(readLines(['table', 'read', 'raw_events', '-c', ws.config, '--columns', 'event_id']).length,
+    Number(await scalar(`SELECT count(*) FROM ${await readTableSql(snap)}`)));
+
+  for (const sub of ['list', 'read', 'history', 'describe', 'vacuum']) {
+    const h = run(['table', sub, '--help']);
+    assert.equal(h.code, 0, `${sub} --help: ${h.stderr}`);
+    assert.match(h.stdout, /usage: lakesupd table/);
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
