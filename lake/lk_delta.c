@@ -736,8 +736,8 @@ static int load_full(lk_delta_table *t, lk_error *err)
     closedir(d);
     int rc = 0;
     if (nj == 0 && ncp == 0) goto out; /* empty log: no commit yet */
-    qsort(jv, (size_t)nj, sizeof *jv, cmp_i64);
-    qsort(cps, (size_t)ncp, sizeof *cps, cmp_cand_desc);
+    if (nj) qsort(jv, (size_t)nj, sizeof *jv, cmp_i64);
+    if (ncp) qsort(cps, (size_t)ncp, sizeof *cps, cmp_cand_desc);
     int lc_parts;
     int64_t lc = last_checkpoint_version(t, &lc_parts);
     if (lc >= 0) {

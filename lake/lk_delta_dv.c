@@ -285,7 +285,7 @@ out:
         lk_delta_dv_destroy(&d);
         return rc;
     }
-    qsort(d->rows, d->n, sizeof *d->rows, cmp_u64);
+    if (d->n) qsort(d->rows, d->n, sizeof *d->rows, cmp_u64);
     *out = d;
     return 0;
 }

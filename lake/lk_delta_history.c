@@ -93,7 +93,7 @@ int lk_delta_history_open(const char *table_path, lk_delta_history **out, lk_err
         }
     }
     closedir(d);
-    qsort(jv, (size_t)nj, sizeof *jv, cmp_i64);
+    if (nj) qsort(jv, (size_t)nj, sizeof *jv, cmp_i64);
     /* the contiguous run of commits ending at the latest version */
     int first = nj;
     while (first > 0 && jv[first - 1] == (first == nj ? latest : jv[first] - 1))

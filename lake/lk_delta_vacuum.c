@@ -193,7 +193,7 @@ int lk_delta_vacuum(lk_delta_table *t, int64_t retain_ms, int64_t now_ms, int dr
     refs.root = lk_delta_path(t);
     refs.root_len = strlen(refs.root);
     lk_delta_foreach_retained(t, now_ms - retain_ms, on_retained, &refs);
-    qsort(refs.v, refs.n, sizeof *refs.v, cmp_str);
+    if (refs.n) qsort(refs.v, refs.n, sizeof *refs.v, cmp_str);
     walk w = {&refs, now_ms - retain_ms, dry_run, fn, ctx, st, err};
     rc = walk_dir(&w, lk_delta_path(t), "", 0);
     for (size_t i = 0; i < refs.n; i++)
