@@ -94,6 +94,7 @@ typedef struct commit_file {
     char *path; /* add: raw path (encoded at build); remove: path as in the log */
     int64_t size, mtime;
     char *stats;
+    char *pv; /* add: partitionValues JSON, or NULL for {} */
     int data_change;
 } commit_file;
 
@@ -108,6 +109,7 @@ struct lk_delta_commit {
     int64_t txn_version;
     lk_buf params; /* "k":v,... */
     char **props;  /* key, value, key, value...: metaData.configuration changes */
+    char *pcols;   /* partitionColumns JSON array set by the commit, or NULL */
     int nprops;
     lk_buf body;
 };
@@ -1015,6 +1017,7 @@ lk_delta_commit *lk_delta_commit_new(lk_delta_table *t, const char *operation)
 static void free_files(commit_file *f, int n)
 {
     for (int i = 0; i < n; i++) {
+        free(f[i].pv);
         free(f[i].path);
         free(f[i].stats);
     }
@@ -1035,6 +1038,7 @@ void lk_delta_commit_destroy(lk_delta_commit **cp)
     for (int i = 0; i < c->nprops * 2; i++)
         free(c->props[i]);
     free(c->props);
+    free(c->pcols);
     free(c);
     *cp = NULL;
 }
@@ -1065,6 +1069,54 @@ void lk_delta_commit_add_file(lk_delta_commit *c, const char *path, int64_t size
     f->mtime = modification_time_ms;
     f->stats = stats_json ? xstrdup(stats_json) : NULL;
     f->data_change = data_change;
+}
+
+void lk_delta_commit_add_file_partitioned(lk_delta_commit *c, const char *path,
+                                          const char *partition_values_json, int64_t size,
+                                          int64_t modification_time_ms, const char *stats_json,
+                                          int data_change)
+{
+    lk_delta_commit_add_file(c, path, size, modification_time_ms, stats_json, data_change);
+    c->adds[c->nadds - 1].pv = partition_values_json ? xstrdup(partition_values_json) : NULL;
+}
+
+void lk_delta_commit_set_partition_columns(lk_delta_commit *c, const char *const *cols, int n)
+{
+    lk_buf b = LK_BUF_INIT;
+    lk_buf_putc(&b, '[');
+    for (int i = 0; i < n; i++) {
+        if (i) lk_buf_putc(&b, ',');
+        lk_buf_json_string(&b, cols[i], strlen(cols[i]));
+    }
+    lk_buf_putc(&b, ']');
+    free(c->pcols);
+    c->pcols = xstrdup(b.data);
+    lk_buf_free(&b);
+}
+
+void lk_delta_partition_dir(const char *col, const char *value, lk_buf *out)
+{
+    /* Spark's ExternalCatalogUtils.escapePathName: these characters (and
+       controls) become %XX; null is Hive's default partition. */
+    static const char hex[] = "0123456789ABCDEF";
+    const char *parts[2] = {col, value ? value : NULL};
+    for (int k = 0; k < 2; k++) {
+        if (k) lk_buf_putc(out, '=');
+        if (k && (!value || !*value)) {
+            lk_buf_puts(out, "__HIVE_DEFAULT_PARTITION__");
+            break;
+        }
+        for (const char *p = parts[k]; *p; p++) {
+            unsigned char ch = (unsigned char)*p;
+            if (ch < 0x20 || ch == 0x7F || strchr("\"#%'*/:=?\\{[]^", ch)) {
+                lk_buf_putc(out, '%');
+                lk_buf_putc(out, hex[ch >> 4]);
+                lk_buf_putc(out, hex[ch & 15]);
+            } else {
+                lk_buf_putc(out, (char)ch);
+            }
+        }
+    }
 }
 
 void lk_delta_commit_remove_file(lk_delta_commit *c, const char *path, int data_change)
@@ -1198,7 +1250,9 @@ static void build_body(lk_delta_commit *c, int64_t version)
         lk_buf_free(&schema);
         lk_buf_puts(b, ",\"partitionColumns\":");
         yajl_val pc = version > 0 ? lk_json_get(t->metadata, "partitionColumns") : NULL;
-        if (pc && YAJL_IS_ARRAY(pc))
+        if (c->pcols)
+            lk_buf_puts(b, c->pcols);
+        else if (pc && YAJL_IS_ARRAY(pc))
             lk_json_text(pc, b);
         else
             lk_buf_puts(b, "[]");
@@ -1222,9 +1276,9 @@ static void build_body(lk_delta_commit *c, int64_t version)
         lk_buf_puts(b, "{\"add\":{\"path\":");
         lk_buf_json_string(b, enc.data, enc.len);
         lk_buf_printf(b,
-                      ",\"partitionValues\":{},\"size\":%" PRId64 ",\"modificationTime\":%" PRId64
+                      ",\"partitionValues\":%s,\"size\":%" PRId64 ",\"modificationTime\":%" PRId64
                       ",\"dataChange\":%s",
-                      f->size, f->mtime, f->data_change ? "true" : "false");
+                      f->pv ? f->pv : "{}", f->size, f->mtime, f->data_change ? "true" : "false");
         if (f->stats) {
             lk_buf_puts(b, ",\"stats\":");
             lk_buf_json_string(b, f->stats, strlen(f->stats));
@@ -1236,23 +1290,72 @@ static void build_body(lk_delta_commit *c, int64_t version)
         commit_file *f = &c->removes[i];
         /* size of the removed file, from the snapshot when it is live there */
         int64_t size = -1;
+        const char *pv = "{}";
         lk_buf_reset(&t->key);
         lk_delta_url_decode(f->path, &t->key);
         lk_buf_putc(&t->key, '\x1f');
         int idx = hash_find(t, t->key.data);
-        if (idx >= 0) size = t->files[idx].f.size;
+        if (idx >= 0) {
+            size = t->files[idx].f.size;
+            pv = t->files[idx].pv_json;
+        }
         lk_buf_puts(b, "{\"remove\":{\"path\":");
         lk_buf_json_string(b, f->path, strlen(f->path));
         lk_buf_printf(b, ",\"deletionTimestamp\":%" PRId64 ",\"dataChange\":%s", now,
                       f->data_change ? "true" : "false");
         /* extendedFileMetadata promises partitionValues and size: only when known */
         if (size >= 0)
-            lk_buf_printf(
-                b, ",\"extendedFileMetadata\":true,\"partitionValues\":{},\"size\":%" PRId64, size);
+            lk_buf_printf(b,
+                          ",\"extendedFileMetadata\":true,\"partitionValues\":%s,\"size\":%" PRId64,
+                          pv, size);
         else
             lk_buf_puts(b, ",\"extendedFileMetadata\":false");
         lk_buf_puts(b, "}}\n");
     }
+}
+
+/*
+ * Writers must honour every writer feature of the table's protocol. This
+ * writer implements the minWriterVersion 2 set minus invariants: appendOnly
+ * is enforced here; a schema with invariants, any writer version above 2
+ * (constraints, CDF, generated/identity columns, column mapping) and any
+ * table feature (version 7) are refused by name rather than written wrong.
+ */
+static int check_writable(const lk_delta_commit *c, lk_error *err)
+{
+    const lk_delta_table *t = c->t;
+    static const char *const by_version[] = {
+        "", "", "", "checkConstraints", "changeDataFeed, generatedColumns",
+        "columnMapping", "identityColumns"};
+    if (t->min_writer > 2) {
+        lk_buf feats = LK_BUF_INIT;
+        if (t->min_writer >= 7) {
+            yajl_val p = yajl_tree_parse(t->protocol_json ? t->protocol_json : "{}", NULL, 0);
+            lk_json_text(lk_json_get(p, "writerFeatures"), &feats);
+            yajl_tree_free(p);
+        } else {
+            lk_buf_puts(&feats, by_version[t->min_writer]);
+        }
+        int rc = lk_error_set(err, LK_EUNSUPPORTED,
+                              "%s: cannot write a table with minWriterVersion %d (writer "
+                              "features %s are not implemented by lakesupd)",
+                              t->path, t->min_writer, feats.data);
+        lk_buf_free(&feats);
+        return rc;
+    }
+    if (t->metadata_json && strstr(t->metadata_json, "delta.invariants"))
+        return lk_error_set(err, LK_EUNSUPPORTED,
+                            "%s: cannot write a table with column invariants "
+                            "(delta.invariants is not enforced by lakesupd)",
+                            t->path);
+    const char *ao = lk_delta_property(t, "delta.appendOnly");
+    if (ao && strcmp(ao, "true") == 0)
+        for (int i = 0; i < c->nremoves; i++)
+            if (c->removes[i].data_change)
+                return lk_error_set(err, LK_EUNSUPPORTED,
+                                    "%s: delta.appendOnly is true: cannot remove '%s'", t->path,
+                                    c->removes[i].path);
+    return 0;
 }
 
 int lk_delta_commit_run(lk_delta_commit *c, int64_t *version, lk_error *err)
@@ -1275,10 +1378,7 @@ int lk_delta_commit_run(lk_delta_commit *c, int64_t *version, lk_error *err)
     if (cc.code)
         return lk_error_set(err, cc.code, "%s: %s (read version %" PRId64 ")", t->path, cc.msg,
                             c->read_version);
-    if (t->min_writer > 2)
-        return lk_error_set(err, LK_EUNSUPPORTED,
-                            "%s: cannot write a table with minWriterVersion %d", t->path,
-                            t->min_writer);
+    if ((rc = check_writable(c, err))) return rc;
     if ((rc = lk_fs_mkdirs(t->log_dir, err))) return rc;
     for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
         int64_t v = t->version + 1;

@@ -119,6 +119,21 @@ void lk_delta_commit_set_schema(lk_delta_commit *c, const lk_schema *s);
 void lk_delta_commit_add_file(lk_delta_commit *c, const char *path, int64_t size,
                               int64_t modification_time_ms, const char *stats_json,
                               int data_change);
+/* add action for a file of a partitioned table: partition_values_json is
+   {"col":"value" or null,...} with the values as the protocol serialises
+   them (strings; dates "2026-11-24", timestamps "2026-11-24 09:30:00"). */
+void lk_delta_commit_add_file_partitioned(lk_delta_commit *c, const char *path,
+                                          const char *partition_values_json, int64_t size,
+                                          int64_t modification_time_ms, const char *stats_json,
+                                          int data_change);
+/* metaData.partitionColumns (with set_schema, on the table's first commit). */
+void lk_delta_commit_set_partition_columns(lk_delta_commit *c, const char *const *cols, int n);
+/* Appends the Hive-style directory of one partition value, "col=value",
+   escaped as Spark does (%XX for control characters and each of
+   " # % ' * / : = ? \ { [ ] ^); a NULL or
+   empty value is __HIVE_DEFAULT_PARTITION__. The add path that contains it
+   is then URL-encoded by the commit as for any path. */
+void lk_delta_partition_dir(const char *col, const char *value, lk_buf *out);
 /* remove action for a live file (path as in the log). */
 void lk_delta_commit_remove_file(lk_delta_commit *c, const char *path, int data_change);
 /* Sets (value NULL: removes) a table property in metaData.configuration,
