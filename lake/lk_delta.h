@@ -35,6 +35,7 @@ typedef struct lk_delta_file {
     int64_t num_records;       /* from stats, -1 if absent */
     const char *partition_values_json; /* {"col":"value",...} or "{}" */
     const char *stats_json;            /* or NULL */
+    const char *deletion_vector_json;  /* the add's deletionVector object, or NULL */
 } lk_delta_file;
 
 /* Opens the table at table_path (the directory holding _delta_log) and
@@ -45,6 +46,12 @@ int lk_delta_open(const char *table_path, lk_delta_table **out, lk_error *err);
    retained version when version is outside them. */
 int lk_delta_open_version(const char *table_path, int64_t version, lk_delta_table **out,
                           lk_error *err);
+/* Time travel by timestamp (ms since the epoch): the latest version
+   committed at or before ts_ms (commit timestamps as lk_delta_history.h
+   describes). LK_ENOTFOUND names the earliest or latest version when ts_ms
+   is before the first retained commit or after the latest. */
+int lk_delta_open_timestamp(const char *table_path, int64_t ts_ms, lk_delta_table **out,
+                            lk_error *err);
 void lk_delta_destroy(lk_delta_table **t);
 /* Reads versions committed since the last replay. */
 int lk_delta_refresh(lk_delta_table *t, lk_error *err);
@@ -62,6 +69,41 @@ void lk_delta_url_decode(const char *path, lk_buf *out);
 /* Sum of numRecords over live files (files without stats count 0). */
 int64_t lk_delta_num_records(const lk_delta_table *t);
 
+/* A table property (metaData.configuration), or NULL. */
+const char *lk_delta_property(const lk_delta_table *t, const char *key);
+/* Milliseconds of a Delta interval property ("interval 7 days", "1 week",
+   "168 hours"); dflt when s is NULL or unparseable. */
+int64_t lk_delta_interval_ms(const char *s, int64_t dflt);
+/* The latest metaData / protocol action as compact JSON, or NULL. */
+const char *lk_delta_metadata_json(const lk_delta_table *t);
+const char *lk_delta_protocol_json(const lk_delta_table *t);
+/* The checkpoint version the snapshot was replayed from, or -1. */
+int64_t lk_delta_checkpoint_version(const lk_delta_table *t);
+
+/*
+ * Writes a classic Parquet checkpoint of the current snapshot at its
+ * version (_delta_log/<v:020>.checkpoint.parquet, atomically), then
+ * _last_checkpoint if it names an older version. Commits call it every
+ * delta.checkpointInterval versions (default 10) and only log a failure.
+ */
+int lk_delta_checkpoint(lk_delta_table *t, lk_error *err);
+
+/*
+ * Log cleanup per delta.logRetentionDuration (default 30 days; off when
+ * delta.enableExpiredLogCleanup is false): deletes the commit files,
+ * checkpoints and .crc files of versions before the newest checkpoint that
+ * has only expired commits (mtime < now_ms - retention) before it, so every
+ * version left stays reconstructable. Runs after each automatic checkpoint.
+ */
+int lk_delta_cleanup_log(lk_delta_table *t, int64_t now_ms, int *removed, lk_error *err);
+
+/* Calls fn for every file vacuum must keep: the live files and the files
+   removed at or after min_deletion_ts (tombstones inside the retention),
+   with the path as in the log and the deletionVector JSON (or NULL). */
+void lk_delta_foreach_retained(const lk_delta_table *t, int64_t min_deletion_ts,
+                               void (*fn)(void *ctx, const char *path, const char *dv_json),
+                               void *ctx);
+
 /* ---- commits ---- */
 typedef struct lk_delta_commit lk_delta_commit;
 
@@ -77,8 +119,28 @@ void lk_delta_commit_set_schema(lk_delta_commit *c, const lk_schema *s);
 void lk_delta_commit_add_file(lk_delta_commit *c, const char *path, int64_t size,
                               int64_t modification_time_ms, const char *stats_json,
                               int data_change);
+/* add action for a file of a partitioned table: partition_values_json is
+   {"col":"value" or null,...} with the values as the protocol serialises
+   them (strings; dates "2026-11-24", timestamps "2026-11-24 09:30:00"). */
+void lk_delta_commit_add_file_partitioned(lk_delta_commit *c, const char *path,
+                                          const char *partition_values_json, int64_t size,
+                                          int64_t modification_time_ms, const char *stats_json,
+                                          int data_change);
+/* metaData.partitionColumns (with set_schema, on the table's first commit). */
+void lk_delta_commit_set_partition_columns(lk_delta_commit *c, const char *const *cols, int n);
+/* Appends the Hive-style directory of one partition value, "col=value",
+   escaped as Spark does (%XX for control characters and each of
+   " # % ' * / : = ? \ { [ ] ^); a NULL or
+   empty value is __HIVE_DEFAULT_PARTITION__. The add path that contains it
+   is then URL-encoded by the commit as for any path. */
+void lk_delta_partition_dir(const char *col, const char *value, lk_buf *out);
 /* remove action for a live file (path as in the log). */
 void lk_delta_commit_remove_file(lk_delta_commit *c, const char *path, int data_change);
+/* Sets (value NULL: removes) a table property in metaData.configuration,
+   e.g. "delta.checkpointInterval" = "10"; the commit then carries a
+   metaData action (the current schema unless set_schema gave another) that
+   keeps the other properties. */
+void lk_delta_commit_set_property(lk_delta_commit *c, const char *key, const char *value);
 /* txn action: idempotent streaming writes (appId, version). */
 void lk_delta_commit_set_txn(lk_delta_commit *c, const char *app_id, int64_t version);
 /* commitInfo.operationParameters entry (value is JSON text). */

@@ -8,6 +8,9 @@
 #include <yajl/yajl_tree.h>
 
 #include "lk_delta.h"
+#include "lk_delta_history.h"
+#include "lk_delta_scan.h"
+#include "lk_delta_vacuum.h"
 #include "lk_fs.h"
 #include "lk_json.h"
 #include "lk_time.h"
@@ -42,41 +45,104 @@ static int cmd_list(const lk_config *cfg)
     return LK_EXIT_OK;
 }
 
+/* Resolves the table of a sub-command: --path DIR, or a pipeline table name. */
+static int table_arg(const lk_config *cfg, const char *path, int argc, char **argv,
+                     const char *cmd, char *out, size_t cap)
+{
+    if (path)
+        snprintf(out, cap, "%s", path);
+    else if (optind < argc)
+        lk_config_table_path(cfg, argv[optind], out, cap);
+    else {
+        fprintf(stderr, "lakesupd table %s: name a table or --path DIR (see --help)\n", cmd);
+        return -1;
+    }
+    return 0;
+}
+
+/* A CSV field (RFC 4180) from a JSON value text: strings unquoted from JSON
+   and quoted when needed, null empty, anything else (numbers, objects) as
+   its JSON text. */
+static void csv_field(const char *json, lk_buf *out)
+{
+    if (strcmp(json, "null") == 0) return;
+    const char *text = json;
+    yajl_val v = NULL;
+    if (json[0] == '"') {
+        v = yajl_tree_parse(json, NULL, 0);
+        if (v && YAJL_IS_STRING(v)) text = YAJL_GET_STRING(v);
+    }
+    if (strpbrk(text, ",\"\r\n")) {
+        lk_buf_putc(out, '"');
+        for (const char *p = text; *p; p++) {
+            if (*p == '"') lk_buf_putc(out, '"');
+            lk_buf_putc(out, *p);
+        }
+        lk_buf_putc(out, '"');
+    } else {
+        lk_buf_puts(out, text);
+    }
+    yajl_tree_free(v);
+}
+
+static const char k_read_help[] =
+    "usage: lakesupd table read TABLE|--path DIR [-c FILE] [--version N | --timestamp TS]\n"
+    "                           [--columns a,b] [--limit N] [--format jsonl|csv]\n"
+    "Prints the rows of a Delta table (latest version, or as of a version or a timestamp:\n"
+    "milliseconds since the epoch or ISO-8601) as JSON lines or CSV with a header.\n"
+    "Partition columns, column mapping and deletion vectors are applied; --path reads\n"
+    "any Delta table directory.\n";
+
 static int cmd_read(const lk_config *cfg, int argc, char **argv)
 {
     static const struct option opts[] = {{"limit", required_argument, 0, 'l'},
                                          {"version", required_argument, 0, 'v'},
+                                         {"timestamp", required_argument, 0, 't'},
                                          {"columns", required_argument, 0, 'C'},
+                                         {"format", required_argument, 0, 'f'},
                                          {"path", required_argument, 0, 'p'},
                                          {"config", required_argument, 0, 'c'},
+                                         {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     long long limit = -1, version = -1;
-    const char *columns = NULL, *path = NULL;
+    const char *columns = NULL, *path = NULL, *timestamp = NULL, *format = "jsonl";
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'l': limit = atoll(optarg); break;
         case 'v': version = atoll(optarg); break;
+        case 't': timestamp = optarg; break;
         case 'C': columns = optarg; break;
+        case 'f': format = optarg; break;
         case 'p': path = optarg; break;
         case 'c': break;
-        default: return LK_EXIT_USAGE;
+        case 'h': fputs(k_read_help, stdout); return LK_EXIT_OK;
+        default: fputs(k_read_help, stderr); return LK_EXIT_USAGE;
         }
     }
-    char table_path[2048];
-    if (path) {
-        snprintf(table_path, sizeof table_path, "%s", path);
-    } else if (optind < argc) {
-        lk_config_table_path(cfg, argv[optind], table_path, sizeof table_path);
-    } else {
-        fprintf(stderr, "lakesupd table read: name a table or --path DIR\n");
+    int csv = strcmp(format, "csv") == 0;
+    if (!csv && strcmp(format, "jsonl") != 0 && strcmp(format, "json") != 0) {
+        fprintf(stderr, "lakesupd table read: unknown --format '%s' (jsonl or csv)\n", format);
         return LK_EXIT_USAGE;
     }
+    char table_path[2048];
+    if (table_arg(cfg, path, argc, argv, "read", table_path, sizeof table_path))
+        return LK_EXIT_USAGE;
     lk_error err;
     lk_delta_table *dt = NULL;
-    if ((version >= 0 ? lk_delta_open_version(table_path, version, &dt, &err)
-                      : lk_delta_open(table_path, &dt, &err))) {
+    int64_t ts_ms = 0;
+    if (timestamp && version >= 0) {
+        fprintf(stderr, "lakesupd table read: --version and --timestamp exclude each other\n");
+        return LK_EXIT_USAGE;
+    }
+    if (timestamp && lk_delta_parse_timestamp(timestamp, &ts_ms, &err)) {
+        fprintf(stderr, "lakesupd table read: %s\n", err.msg);
+        return LK_EXIT_USAGE;
+    }
+    if ((timestamp        ? lk_delta_open_timestamp(table_path, ts_ms, &dt, &err)
+         : version >= 0 ? lk_delta_open_version(table_path, version, &dt, &err)
+                        : lk_delta_open(table_path, &dt, &err))) {
         fprintf(stderr, "lakesupd: %s\n", err.msg);
         return LK_EXIT_FAILURE;
     }
@@ -85,187 +151,353 @@ static int cmd_read(const lk_config *cfg, int argc, char **argv)
         lk_delta_destroy(&dt);
         return LK_EXIT_FAILURE;
     }
-    const lk_schema *schema = lk_delta_schema(dt);
+    lk_delta_scan *sc = NULL;
+    int rc = lk_delta_scan_new(dt, columns, &sc, &err);
+    if (rc) {
+        fprintf(stderr, "lakesupd: %s\n", err.msg);
+        lk_delta_destroy(&dt);
+        return rc == LK_ENOTFOUND ? LK_EXIT_USAGE : LK_EXIT_FAILURE;
+    }
+    int ncols = lk_delta_scan_ncols(sc);
     lk_buf out = LK_BUF_INIT;
-    long long printed = 0;
-    int rc = LK_EXIT_OK;
-    for (int i = 0; i < lk_delta_nfiles(dt) && (limit < 0 || printed < limit); i++) {
-        char full[4200];
-        lk_buf rel = LK_BUF_INIT;
-        lk_delta_url_decode(lk_delta_file_at(dt, i)->path, &rel);
-        lk_buf_append(&rel, "", 0); /* a NUL-terminated string even if empty */
-        if (rel.data[0] == '/')
-            snprintf(full, sizeof full, "%s", rel.data);
-        else
-            snprintf(full, sizeof full, "%s/%s", table_path, rel.data);
-        lk_buf_free(&rel);
-        lk_pq_reader *r = NULL;
-        if (lk_pq_reader_open(full, &r, &err)) {
-            fprintf(stderr, "lakesupd: %s\n", err.msg);
-            rc = LK_EXIT_FAILURE;
-            break;
+    lk_buf *vals = calloc((size_t)ncols + 1, sizeof *vals);
+    if (csv) {
+        for (int c = 0; c < ncols; c++) {
+            if (c) lk_buf_putc(&out, ',');
+            csv_field(lk_delta_scan_col(sc, c)->name, &out);
         }
-        /* projection: the requested columns (or the table's), in order, by
-           name in this file; a column the file lacks is absent from it */
-        const lk_schema *fs = lk_pq_reader_schema(r);
-        int idx[512], n = 0;
-        char want[4096];
-        snprintf(want, sizeof want, "%s", columns ? columns : "");
-        if (columns) {
-            char *save = NULL;
-            for (char *tok = strtok_r(want, ",", &save); tok && n < 512;
-                 tok = strtok_r(NULL, ",", &save)) {
-                int k = lk_schema_find(fs, tok);
-                if (k < 0 && (!schema || lk_schema_find(schema, tok) < 0)) {
-                    fprintf(stderr, "lakesupd: no column '%s' in %s\n", tok, table_path);
-                    lk_pq_reader_destroy(&r);
-                    lk_delta_destroy(&dt);
-                    lk_buf_free(&out);
-                    return LK_EXIT_USAGE;
-                }
-                if (k >= 0)
-                    idx[n++] = k;
+        lk_buf_putc(&out, '\n');
+        fwrite(out.data, 1, out.len, stdout);
+    }
+    long long printed = 0;
+    int exit_code = LK_EXIT_OK;
+    while (limit < 0 || printed < limit) {
+        lk_buf_reset(&out);
+        if (csv) {
+            rc = lk_delta_scan_next_values(sc, vals, &err);
+            for (int c = 0; rc == 1 && c < ncols; c++) {
+                if (c) lk_buf_putc(&out, ',');
+                lk_buf_append(&vals[c], "", 0);
+                csv_field(vals[c].data, &out);
             }
         } else {
-            for (int k = 0; k < lk_schema_nfields(fs) && n < 512; k++)
-                idx[n++] = k;
+            rc = lk_delta_scan_next(sc, &out, &err);
         }
-        lk_batch *b = NULL;
-        for (int g = 0; g < lk_pq_reader_num_row_groups(r) && (limit < 0 || printed < limit);
-             g++) {
-            if (lk_pq_reader_read_row_group(r, g, idx, n, &b, &err)) {
-                fprintf(stderr, "lakesupd: %s\n", err.msg);
-                rc = LK_EXIT_FAILURE;
-                break;
-            }
-            for (uint32_t row = 0; row < lk_batch_nrows(b) && (limit < 0 || printed < limit);
-                 row++, printed++) {
-                lk_buf_reset(&out);
-                lk_rowjson_append(b, row, &out);
-                lk_buf_putc(&out, '\n');
-                fwrite(out.data, 1, out.len, stdout);
-            }
-        }
-        lk_batch_destroy(&b);
-        lk_pq_reader_destroy(&r);
-        if (rc)
+        if (rc < 0) {
+            fprintf(stderr, "lakesupd: %s\n", err.msg);
+            exit_code = LK_EXIT_FAILURE;
             break;
+        }
+        if (rc == 0) break;
+        lk_buf_putc(&out, '\n');
+        fwrite(out.data, 1, out.len, stdout);
+        printed++;
     }
+    for (int c = 0; c < ncols; c++)
+        lk_buf_free(&vals[c]);
+    free(vals);
     lk_buf_free(&out);
+    lk_delta_scan_destroy(&sc);
     lk_delta_destroy(&dt);
-    return rc;
+    return exit_code;
 }
 
-/* One line per version, newest first, from each commit's commitInfo (like
-   DESCRIBE HISTORY). */
+static const char k_history_help[] =
+    "usage: lakesupd table history TABLE|--path DIR [-c FILE] [--limit N] [--json]\n"
+    "One line per retained version, newest first (like DESCRIBE HISTORY): version, commit\n"
+    "timestamp (In-Commit Timestamp or file time, as time travel uses it), operation, rows\n"
+    "and files added, files removed, operation parameters. --json: one object per line.\n";
+
+static const char *metric(yajl_val info, const char *key)
+{
+    yajl_val v = lk_json_get(lk_json_get(info, "operationMetrics"), key);
+    return v && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : "";
+}
+
+/* One line per version, newest first, from each commit's commitInfo. */
 static int cmd_history(const lk_config *cfg, int argc, char **argv)
 {
     static const struct option opts[] = {{"limit", required_argument, 0, 'l'},
                                          {"json", no_argument, 0, 'j'},
                                          {"path", required_argument, 0, 'p'},
                                          {"config", required_argument, 0, 'c'},
+                                         {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     long long limit = -1;
     int json = 0;
     const char *path = NULL;
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'l': limit = atoll(optarg); break;
         case 'j': json = 1; break;
         case 'p': path = optarg; break;
         case 'c': break;
-        default: return LK_EXIT_USAGE;
+        case 'h': fputs(k_history_help, stdout); return LK_EXIT_OK;
+        default: fputs(k_history_help, stderr); return LK_EXIT_USAGE;
         }
     }
     char table_path[2048];
-    if (path)
-        snprintf(table_path, sizeof table_path, "%s", path);
-    else if (optind < argc)
-        lk_config_table_path(cfg, argv[optind], table_path, sizeof table_path);
-    else {
-        fprintf(stderr, "lakesupd table history: name a table or --path DIR\n");
+    if (table_arg(cfg, path, argc, argv, "history", table_path, sizeof table_path))
         return LK_EXIT_USAGE;
+    lk_error err;
+    lk_delta_history *h = NULL;
+    if (lk_delta_history_open(table_path, &h, &err)) {
+        fprintf(stderr, "lakesupd: %s\n", err.msg);
+        return LK_EXIT_FAILURE;
     }
+    if (!json)
+        printf("%8s  %-24s  %-18s %12s %6s %7s  %s\n", "VERSION", "TIMESTAMP", "OPERATION", "ROWS",
+               "FILES", "REMOVED", "PARAMETERS");
+    lk_buf out = LK_BUF_INIT, params = LK_BUF_INIT;
+    long long shown = 0;
+    for (int i = lk_delta_history_count(h) - 1; i >= 0 && (limit < 0 || shown < limit); i--) {
+        const lk_delta_history_entry *e = lk_delta_history_at(h, i);
+        yajl_val info = e->commit_info_json ? yajl_tree_parse(e->commit_info_json, NULL, 0) : NULL;
+        yajl_val op = lk_json_get(info, "operation");
+        const char *opn = op && YAJL_IS_STRING(op) ? YAJL_GET_STRING(op) : "";
+        const char *rows = metric(info, "numOutputRows"), *files = metric(info, "numFiles");
+        const char *removed = metric(info, "numRemovedFiles");
+        char when[40];
+        lk_time_format_iso_ms(e->timestamp * 1000, when, sizeof when);
+        lk_buf_reset(&params);
+        lk_json_text(lk_json_get(info, "operationParameters"), &params);
+        lk_buf_reset(&out);
+        if (json) {
+            lk_buf_printf(&out, "{\"version\":%lld,\"timestamp\":%lld,\"operation\":",
+                          (long long)e->version, (long long)e->timestamp);
+            lk_buf_json_string(&out, opn, strlen(opn));
+            lk_buf_printf(&out,
+                          ",\"numOutputRows\":%s,\"numFiles\":%s,\"numRemovedFiles\":%s,"
+                          "\"operationParameters\":%s,\"commitInfo\":%s}",
+                          *rows ? rows : "null", *files ? files : "null",
+                          *removed ? removed : "null", params.data,
+                          e->commit_info_json ? e->commit_info_json : "null");
+        } else {
+            lk_buf_printf(&out, "%8lld  %-24s  %-18s %12s %6s %7s  %s", (long long)e->version,
+                          when, opn, rows, files, removed, params.data);
+        }
+        puts(out.data);
+        yajl_tree_free(info);
+        shown++;
+    }
+    lk_buf_free(&out);
+    lk_buf_free(&params);
+    lk_delta_history_destroy(&h);
+    return LK_EXIT_OK;
+}
+
+static const char k_describe_help[] =
+    "usage: lakesupd table describe TABLE|--path DIR [-c FILE] [--json]\n"
+    "The table's latest version: schema, partitioning, properties, protocol, version,\n"
+    "checkpoint, number of live files, bytes and rows.\n";
+
+static int cmd_describe(const lk_config *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+                                         {"path", required_argument, 0, 'p'},
+                                         {"config", required_argument, 0, 'c'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int json = 0;
+    const char *path = NULL;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'j': json = 1; break;
+        case 'p': path = optarg; break;
+        case 'c': break;
+        case 'h': fputs(k_describe_help, stdout); return LK_EXIT_OK;
+        default: fputs(k_describe_help, stderr); return LK_EXIT_USAGE;
+        }
+    }
+    char table_path[2048];
+    if (table_arg(cfg, path, argc, argv, "describe", table_path, sizeof table_path))
+        return LK_EXIT_USAGE;
     lk_error err;
     lk_delta_table *dt = NULL;
     if (lk_delta_open(table_path, &dt, &err)) {
         fprintf(stderr, "lakesupd: %s\n", err.msg);
         return LK_EXIT_FAILURE;
     }
-    int64_t latest = lk_delta_version(dt);
-    lk_delta_destroy(&dt);
-    if (latest < 0) {
+    if (lk_delta_version(dt) < 0) {
         fprintf(stderr, "lakesupd: no Delta table at %s\n", table_path);
+        lk_delta_destroy(&dt);
         return LK_EXIT_FAILURE;
     }
-    if (!json)
-        printf("%8s  %-24s  %-18s %12s %6s  %s\n", "VERSION", "TIMESTAMP", "OPERATION", "ROWS",
-               "FILES", "PARAMETERS");
-    lk_buf text = LK_BUF_INIT, line = LK_BUF_INIT;
-    long long shown = 0;
-    for (int64_t v = latest; v >= 0 && (limit < 0 || shown < limit); v--) {
-        char file[2200];
-        snprintf(file, sizeof file, "%s/_delta_log/%020lld.json", table_path, (long long)v);
-        lk_buf_reset(&text);
-        if (lk_fs_read_file(file, &text, 256 << 20, &err))
-            break; /* cleaned up before a checkpoint: older history is gone */
-        const char *ci = strstr(text.data, "{\"commitInfo\"");
-        yajl_val root = NULL;
-        if (ci) {
-            const char *end = strchr(ci, '\n');
-            lk_buf_reset(&line);
-            lk_buf_append(&line, ci, end ? (size_t)(end - ci) : strlen(ci));
-            root = yajl_tree_parse(line.data, NULL, 0);
-        }
-        yajl_val info = lk_json_get(root, "commitInfo");
-        yajl_val ts = lk_json_get(info, "timestamp"), op = lk_json_get(info, "operation");
-        yajl_val metrics = lk_json_get(info, "operationMetrics");
-        yajl_val rows = lk_json_get(metrics, "numOutputRows"), files = lk_json_get(metrics, "numFiles");
-        long long t_ms = ts && YAJL_IS_INTEGER(ts) ? YAJL_GET_INTEGER(ts) : 0;
+    int64_t bytes = 0;
+    for (int i = 0; i < lk_delta_nfiles(dt); i++)
+        bytes += lk_delta_file_at(dt, i)->size;
+    yajl_val md = yajl_tree_parse(lk_delta_metadata_json(dt), NULL, 0);
+    lk_buf pc = LK_BUF_INIT, conf = LK_BUF_INIT, schema = LK_BUF_INIT, out = LK_BUF_INIT;
+    lk_json_text(lk_json_get(md, "partitionColumns"), &pc);
+    lk_json_text(lk_json_get(md, "configuration"), &conf);
+    yajl_val id = lk_json_get(md, "id"), ct = lk_json_get(md, "createdTime");
+    const char *proto = lk_delta_protocol_json(dt) ? lk_delta_protocol_json(dt) : "null";
+    if (json) {
+        lk_schema_to_json(lk_delta_schema(dt), &schema);
+        lk_buf_puts(&out, "{\"path\":");
+        lk_buf_json_string(&out, table_path, strlen(table_path));
+        lk_buf_printf(&out,
+                      ",\"version\":%lld,\"checkpointVersion\":%lld,\"numFiles\":%d,"
+                      "\"sizeInBytes\":%lld,\"numRecords\":%lld,\"partitionColumns\":%s,"
+                      "\"properties\":%s,\"protocol\":%s,\"id\":",
+                      (long long)lk_delta_version(dt), (long long)lk_delta_checkpoint_version(dt),
+                      lk_delta_nfiles(dt), (long long)bytes, (long long)lk_delta_num_records(dt),
+                      pc.data, conf.data, proto);
+        lk_json_text(id, &out);
+        lk_buf_puts(&out, ",\"createdTime\":");
+        lk_json_text(ct, &out);
+        lk_buf_puts(&out, ",\"schema\":");
+        lk_buf_append(&out, schema.data, schema.len);
+        lk_buf_putc(&out, '}');
+        puts(out.data);
+    } else {
+        lk_schema_to_ddl(lk_delta_schema(dt), &schema);
+        lk_buf_append(&schema, "", 0);
         char when[40] = "";
-        if (t_ms)
-            lk_time_format_iso_ms(t_ms * 1000, when, sizeof when);
-        const char *opn = op && YAJL_IS_STRING(op) ? op->u.string : "";
-        const char *r = rows && YAJL_IS_STRING(rows) ? rows->u.string : "";
-        const char *f = files && YAJL_IS_STRING(files) ? files->u.string : "";
-        lk_buf params = LK_BUF_INIT;
-        lk_json_text(lk_json_get(info, "operationParameters"), &params);
-        if (json) {
-            lk_buf out = LK_BUF_INIT;
-            lk_buf_printf(&out, "{\"version\":%lld,\"timestamp\":%lld,\"operation\":", (long long)v,
-                          t_ms);
-            lk_buf_json_string(&out, opn, strlen(opn));
-            lk_buf_printf(&out, ",\"numOutputRows\":%s,\"numFiles\":%s,\"operationParameters\":%s}",
-                          *r ? r : "null", *f ? f : "null", params.data);
-            printf("%s\n", out.data);
-            lk_buf_free(&out);
-        } else {
-            printf("%8lld  %-24s  %-18s %12s %6s  %s\n", (long long)v, when, opn, r, f, params.data);
-        }
-        lk_buf_free(&params);
-        yajl_tree_free(root);
-        shown++;
+        if (ct && YAJL_IS_INTEGER(ct))
+            lk_time_format_iso_ms((int64_t)YAJL_GET_INTEGER(ct) * 1000, when, sizeof when);
+        printf("path          %s\n", table_path);
+        printf("version       %lld\n", (long long)lk_delta_version(dt));
+        if (lk_delta_checkpoint_version(dt) >= 0)
+            printf("checkpoint    %lld\n", (long long)lk_delta_checkpoint_version(dt));
+        printf("id            %s\n", id && YAJL_IS_STRING(id) ? YAJL_GET_STRING(id) : "");
+        printf("created       %s\n", when);
+        printf("protocol      %s\n", proto);
+        printf("partitioning  %s\n", pc.data);
+        printf("properties    %s\n", conf.data);
+        printf("files         %d\n", lk_delta_nfiles(dt));
+        printf("bytes         %lld\n", (long long)bytes);
+        printf("rows          %lld\n", (long long)lk_delta_num_records(dt));
+        printf("schema        %s\n", schema.data);
     }
-    lk_buf_free(&text);
-    lk_buf_free(&line);
+    yajl_tree_free(md);
+    lk_buf_free(&pc);
+    lk_buf_free(&conf);
+    lk_buf_free(&schema);
+    lk_buf_free(&out);
+    lk_delta_destroy(&dt);
     return LK_EXIT_OK;
 }
 
-int lk_table_cli(const lk_config *cfg, int argc, char **argv)
+static const char k_vacuum_help[] =
+    "usage: lakesupd table vacuum TABLE|--path DIR [-c FILE] [--retain HOURS] [--dry-run]\n"
+    "                             [--force]\n"
+    "Deletes the files no retained version references (removed longer ago than the\n"
+    "retention) and orphans of killed writers, when older than the retention. The\n"
+    "retention defaults to the table's delta.deletedFileRetentionDuration (7 days); a\n"
+    "shorter --retain needs --force. --dry-run lists what would be deleted.\n";
+
+static void vacuum_print(void *ctx, const char *rel, int64_t size)
 {
-    if (argc < 1) {
-        fprintf(stderr, "usage: lakesupd table list | read T [--version N] [--limit N] "
-                        "[--columns a,b] [--path DIR] | history T [--limit N] [--json]\n");
+    printf("%s %s %lld\n", *(int *)ctx ? "would delete" : "deleted", rel, (long long)size);
+}
+
+static int cmd_vacuum(const lk_config *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {{"retain", required_argument, 0, 'r'},
+                                         {"dry-run", no_argument, 0, 'n'},
+                                         {"force", no_argument, 0, 'f'},
+                                         {"path", required_argument, 0, 'p'},
+                                         {"config", required_argument, 0, 'c'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *retain = NULL, *path = NULL;
+    int dry = 0, force = 0;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'r': retain = optarg; break;
+        case 'n': dry = 1; break;
+        case 'f': force = 1; break;
+        case 'p': path = optarg; break;
+        case 'c': break;
+        case 'h': fputs(k_vacuum_help, stdout); return LK_EXIT_OK;
+        default: fputs(k_vacuum_help, stderr); return LK_EXIT_USAGE;
+        }
+    }
+    char table_path[2048];
+    if (table_arg(cfg, path, argc, argv, "vacuum", table_path, sizeof table_path))
+        return LK_EXIT_USAGE;
+    lk_error err;
+    lk_delta_table *dt = NULL;
+    if (lk_delta_open(table_path, &dt, &err)) {
+        fprintf(stderr, "lakesupd: %s\n", err.msg);
+        return LK_EXIT_FAILURE;
+    }
+    int64_t table_ms = lk_delta_interval_ms(
+        lk_delta_property(dt, "delta.deletedFileRetentionDuration"), (int64_t)7 * 86400000);
+    int64_t retain_ms = table_ms;
+    if (retain) {
+        char *end;
+        double hours = strtod(retain, &end);
+        if (end == retain || (*end && strcmp(end, "h") != 0) || hours < 0) {
+            fprintf(stderr, "lakesupd table vacuum: bad --retain '%s' (hours, e.g. 168)\n",
+                    retain);
+            lk_delta_destroy(&dt);
+            return LK_EXIT_USAGE;
+        }
+        retain_ms = (int64_t)(hours * 3600000.0);
+    }
+    if (retain_ms < table_ms && !force) {
+        fprintf(stderr,
+                "lakesupd table vacuum: --retain %s is shorter than the table's "
+                "delta.deletedFileRetentionDuration (%lld hours): readers of older versions "
+                "could lose files; add --force to do it anyway\n",
+                retain, (long long)(table_ms / 3600000));
+        lk_delta_destroy(&dt);
         return LK_EXIT_USAGE;
     }
-    if (!strcmp(argv[0], "list"))
+    lk_delta_vacuum_stats st;
+    int rc = lk_delta_vacuum(dt, retain_ms, lk_time_now_ms(), dry, vacuum_print, &dry, &st, &err);
+    lk_delta_destroy(&dt);
+    if (rc) {
+        fprintf(stderr, "lakesupd: %s\n", err.msg);
+        return LK_EXIT_FAILURE;
+    }
+    fprintf(stderr, "%s %lld files (%lld bytes); kept %lld referenced, %lld recent\n",
+            dry ? "would delete" : "deleted", (long long)st.files, (long long)st.bytes,
+            (long long)st.retained, (long long)st.recent);
+    return LK_EXIT_OK;
+}
+
+static const char k_table_help[] =
+    "usage: lakesupd table SUB-COMMAND [-c FILE] [--help]\n"
+    "  list                                    tables of the pipeline: version, files, rows, bytes\n"
+    "  describe TABLE|--path DIR [--json]      schema, partitioning, properties, protocol, size\n"
+    "  history TABLE|--path DIR [--limit N] [--json]\n"
+    "  read TABLE|--path DIR [--version N | --timestamp TS] [--columns a,b] [--limit N]\n"
+    "       [--format jsonl|csv]\n"
+    "  vacuum TABLE|--path DIR [--retain HOURS] [--dry-run] [--force]\n";
+
+int lk_table_cli(const lk_config *cfg, int argc, char **argv)
+{
+    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") ||
+        !strcmp(argv[0], "help")) {
+        fputs(k_table_help, argc < 1 ? stderr : stdout);
+        return argc < 1 ? LK_EXIT_USAGE : LK_EXIT_OK;
+    }
+    if (!strcmp(argv[0], "list")) {
+        for (int i = 1; i < argc; i++)
+            if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+                puts("usage: lakesupd table list [-c FILE]\n"
+                     "The pipeline's tables with version, live files, rows and bytes.");
+                return LK_EXIT_OK;
+            }
         return cmd_list(cfg);
+    }
     if (!strcmp(argv[0], "read"))
         return cmd_read(cfg, argc, argv);
     if (!strcmp(argv[0], "history"))
         return cmd_history(cfg, argc, argv);
-    fprintf(stderr, "lakesupd table: unknown sub-command '%s'\n", argv[0]);
+    if (!strcmp(argv[0], "describe"))
+        return cmd_describe(cfg, argc, argv);
+    if (!strcmp(argv[0], "vacuum"))
+        return cmd_vacuum(cfg, argc, argv);
+    fprintf(stderr, "lakesupd table: unknown sub-command '%s'\n%s", argv[0], k_table_help);
     return LK_EXIT_USAGE;
 }
