@@ -9,6 +9,7 @@
  * so a directory watcher never sees a partial file.
  *
  *   lk_gen --out DIR --files N --rows M [--seed S] [--start-id K] [--prefix events]
+ *          [--ts-step-ms 50]
  *          [--corrupt-every K] [--empty-every K] [--stdout]
  *
  * --rows M is the number of valid events per file; corrupt lines (every Kth line)
@@ -113,6 +114,7 @@ static void gen_ts(lk_buf *b, int64_t ms)
 
 /* 2026-11-24T09:30:00.000Z: rows step 50 ms with 0..29 ms jitter, so ts strictly increases. */
 #define GEN_BASE_MS 1795512600000LL
+static int64_t g_ts_step_ms = 50; /* --ts-step-ms: 3600000 spreads rows over days */
 
 static void gen_event(lk_buf *b, uint64_t seed, uint64_t row)
 {
@@ -128,7 +130,7 @@ static void gen_event(lk_buf *b, uint64_t seed, uint64_t row)
     lk_buf_puts(b, ",\"event_type\":\"");
     lk_buf_puts(b, gen_types[(r1 >> 20) % 8]);
     lk_buf_puts(b, "\",\"ts\":\"");
-    gen_ts(b, GEN_BASE_MS + (int64_t)row * 50 + (int64_t)((r1 >> 24) % 30));
+    gen_ts(b, GEN_BASE_MS + (int64_t)row * g_ts_step_ms + (int64_t)((r1 >> 24) % 30));
     lk_buf_puts(b, "\",\"amount\":");
     if ((r2 % 100) < 30) {
         lk_buf_puts(b, "null");
@@ -223,6 +225,8 @@ int main(int argc, char **argv)
             seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--start-id"))
             start = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--ts-step-ms"))
+            g_ts_step_ms = (int64_t)strtoull(v, NULL, 10);
         else if (!strcmp(a, "--corrupt-every"))
             corrupt_every = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--empty-every"))

@@ -642,7 +642,7 @@ int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out)
     msgpack_pack_array(&pk, (size_t)m->n_files);
     for (int i = 0; i < m->n_files; i++) {
         const lk_msg_file *f = &m->files[i];
-        msgpack_pack_array(&pk, 6);
+        msgpack_pack_array(&pk, f->partition_values_json ? 7 : 6);
         pack_cstr(&pk, f->table);
         pack_cstr(&pk, f->path);
         msgpack_pack_int64(&pk, f->size);
@@ -652,6 +652,8 @@ int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out)
             pack_cstr(&pk, f->stats_json);
         else
             msgpack_pack_nil(&pk);
+        if (f->partition_values_json)
+            pack_cstr(&pk, f->partition_values_json);
     }
     enc_end(out);
     return 0;
@@ -679,10 +681,9 @@ int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error 
     }
     for (uint32_t i = 0; i < a[5].via.array.size; i++) {
         const msgpack_object *o = &a[5].via.array.ptr[i];
-        lk_msg_file *f = &m->files[i];
-        m->n_files = (int)i + 1;
-        if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 6) {
-            rc = lk_error_set(err, LK_EFORMAT, "files entry %u is not an array of 6", i);
+        lk_msg_file *f = lk_msg_files_add(m);
+        if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 6 || o->via.array.size > 7) {
+            rc = lk_error_set(err, LK_EFORMAT, "files entry %u is not an array of 6 or 7", i);
             goto out;
         }
         const msgpack_object *e = o->via.array.ptr;
@@ -705,6 +706,19 @@ int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error 
             rc = lk_error_set(err, LK_EFORMAT, "files entry %u: stats is not a string", i);
             goto out;
         }
+        if (o->via.array.size == 7) {
+            if (e[6].type != MSGPACK_OBJECT_STR) {
+                rc = lk_error_set(err, LK_EFORMAT, "files entry %u: partition values are not a "
+                                  "string", i);
+                goto out;
+            }
+            f->partition_values_json = malloc(e[6].via.str.size + 1);
+            if (!f->partition_values_json)
+                abort();
+            if (e[6].via.str.size)
+                memcpy(f->partition_values_json, e[6].via.str.ptr, e[6].via.str.size);
+            f->partition_values_json[e[6].via.str.size] = '\0';
+        }
     }
 out:
     if (rc)
@@ -713,13 +727,43 @@ out:
     return rc;
 }
 
+lk_msg_file *lk_msg_files_add(lk_msg_files *m)
+{
+    if (lk_msg_files_resize(m, m->n_files + 1))
+        return NULL;
+    return &m->files[m->n_files - 1];
+}
+
+int lk_msg_files_resize(lk_msg_files *m, int n)
+{
+    if (n < 0 || n > LK_MSG_MAX_FILES)
+        return LK_ELIMIT;
+    if (n > m->cap_files) {
+        int cap = m->cap_files ? m->cap_files : 4;
+        while (cap < n)
+            cap *= 2;
+        lk_msg_file *f = realloc(m->files, (size_t)cap * sizeof *f);
+        if (!f)
+            abort();
+        memset(f + m->cap_files, 0, (size_t)(cap - m->cap_files) * sizeof *f);
+        m->files = f;
+        m->cap_files = cap;
+    }
+    for (int i = m->n_files; i < n; i++)
+        memset(&m->files[i], 0, sizeof m->files[i]);
+    m->n_files = n;
+    return 0;
+}
+
 void lk_msg_files_clear(lk_msg_files *m)
 {
-    for (int i = 0; i < m->n_files && i < LK_MSG_MAX_FILES; i++) {
+    for (int i = 0; i < m->n_files; i++) {
         free(m->files[i].stats_json);
-        m->files[i].stats_json = NULL;
+        free(m->files[i].partition_values_json);
     }
-    m->n_files = 0;
+    free(m->files);
+    m->files = NULL;
+    m->n_files = m->cap_files = 0;
 }
 
 /* ---- EVENT ---- */

@@ -26,7 +26,7 @@
 
 #define LK_PROTO_VERSION 1
 #define LK_MSG_MAX_PARTS 8
-#define LK_MSG_MAX_FILES 16
+#define LK_MSG_MAX_FILES 4096 /* data files one chunk may produce (partitions) */
 #define LK_MSG_MAX_KV 48
 
 typedef enum lk_msg_type {
@@ -100,18 +100,26 @@ typedef struct lk_msg_file {
     int64_t rows;
     int64_t mtime_ms;
     char *stats_json; /* Delta stats, malloc'ed; freed by lk_msg_files_clear */
+    char *partition_values_json; /* {"col":"value",...} for a partitioned table, else NULL;
+                                    malloc'ed, freed by lk_msg_files_clear */
 } lk_msg_file;
 
 typedef struct lk_msg_files {
     int64_t batch_id;
     int32_t chunk_idx;
     int64_t rows_in, corrupt_rows, rescued_rows;
-    int n_files;
-    lk_msg_file files[LK_MSG_MAX_FILES];
+    int n_files, cap_files;
+    lk_msg_file *files; /* malloc'ed; freed by lk_msg_files_clear */
 } lk_msg_files;
+
+/* Appends a zeroed file entry (NULL beyond LK_MSG_MAX_FILES). */
+lk_msg_file *lk_msg_files_add(lk_msg_files *m);
+/* Sets the number of entries to n (new ones zeroed); 0 or LK_ELIMIT. */
+int lk_msg_files_resize(lk_msg_files *m, int n);
 
 int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out);
 int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error *err);
+/* Frees the entries (their strings and the array); m can be reused. */
 void lk_msg_files_clear(lk_msg_files *m);
 
 /* ---- EVENT: a name and up to LK_MSG_MAX_KV key/value fields ---- */

@@ -32,6 +32,7 @@ typedef enum {
     K_LOG_LEVEL,
     K_ENUM,     /* string from a list (choices) */
     K_DURATION, /* "30s", "5 minutes": int64 milliseconds within [min, max] */
+    K_NAME_LIST, /* a sequence of column names (or one name) into an lk_name_list */
 } key_kind;
 
 typedef struct key_spec {
@@ -73,6 +74,12 @@ static const key_spec keys[] = {
     {"tables.compression", K_ENUM, OFF(tables.compression), 0, 0, "zstd|snappy|gzip|uncompressed"},
     {"tables.zstd_level", K_INT, OFF(tables.zstd_level), 1, 22, NULL},
     {"tables.target_file_size", K_INT64, OFF(tables.target_file_size), 1 * MIB, INT64_MAX, NULL},
+    {"tables.raw_events", K_SECTION, 0, 0, 0, 0, NULL},
+    {"tables.raw_events.partition_by", K_NAME_LIST, OFF(tables.raw_events.partition_by), 0, 0,
+     NULL},
+    {"tables.processed_events", K_SECTION, 0, 0, 0, 0, NULL},
+    {"tables.processed_events.partition_by", K_NAME_LIST,
+     OFF(tables.processed_events.partition_by), 0, 0, NULL},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -274,6 +281,38 @@ static int set_trigger(loader *L, const key_spec *k, yaml_node_t *v)
 
 static int set_value(loader *L, const key_spec *k, yaml_node_t *v);
 
+static int add_name(loader *L, const key_spec *k, yaml_node_t *v, lk_name_list *l)
+{
+    if (v->type != YAML_SCALAR_NODE)
+        return bad(L, v, k->name, "expected a column name, got %s", node_kind(v));
+    const char *s = scalar(v);
+    if (!*s || strlen(s) >= sizeof l->name[0])
+        return bad(L, v, k->name, "a column name must have 1 to %zu bytes", sizeof l->name[0] - 1);
+    for (int i = 0; i < l->n; i++)
+        if (!strcmp(l->name[i], s))
+            return bad(L, v, k->name, "column '%s' is listed twice", s);
+    if (l->n == LK_MAX_PARTITION_COLS)
+        return bad(L, v, k->name, "at most %d columns", LK_MAX_PARTITION_COLS);
+    snprintf(l->name[l->n++], sizeof l->name[0], "%s", s);
+    return 0;
+}
+
+static int set_name_list(loader *L, const key_spec *k, yaml_node_t *v)
+{
+    lk_name_list *l = (lk_name_list *)((char *)L->cfg + k->off);
+    l->n = 0;
+    if (v->type == YAML_SCALAR_NODE)
+        return add_name(L, k, v, l);
+    if (v->type != YAML_SEQUENCE_NODE)
+        return bad(L, v, k->name, "expected a list of column names, got %s", node_kind(v));
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+        int r = add_name(L, k, yaml_document_get_node(L->doc, *it), l);
+        if (r < 0) return r;
+    }
+    return 0;
+}
+
 static int walk(loader *L, yaml_node_t *map, const char *prefix)
 {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
@@ -311,6 +350,7 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
 {
     char *dst = (char *)L->cfg + k->off;
     if (k->kind == K_TRIGGER) return set_trigger(L, k, v);
+    if (k->kind == K_NAME_LIST) return set_name_list(L, k, v);
     if (v->type != YAML_SCALAR_NODE)
         return bad(L, v, k->name, "expected a scalar, got %s", node_kind(v));
     const char *s = scalar(v);
@@ -471,14 +511,18 @@ int lk_config_write(const lk_config *cfg, const char *path, lk_error *err)
     fprintf(f, "# the running configuration (written by the supervisor for its workers)\n");
     for (int i = 0; i < NKEYS; i++) {
         const key_spec *k = &keys[i];
-        const char *dot = strchr(k->name, '.');
+        const char *dot = strrchr(k->name, '.');
         const char *leaf = dot ? dot + 1 : k->name;
+        int depth = 0;
+        for (const char *c = k->name; *c; c++)
+            depth += *c == '.';
         const char *src = (const char *)cfg + k->off;
+        fprintf(f, "%*s%s:", depth * 2, "", leaf);
         if (k->kind == K_SECTION) {
-            fprintf(f, "%s:\n", k->name);
+            fputc('\n', f);
             continue;
         }
-        fprintf(f, "%s%s: ", dot ? "  " : "", leaf);
+        fputc(' ', f);
         switch (k->kind) {
         case K_TRIGGER:
             if (cfg->trigger == LK_TRIGGER_PROCESSING_TIME)
@@ -491,6 +535,17 @@ int lk_config_write(const lk_config *cfg, const char *path, lk_error *err)
         case K_INT64: fprintf(f, "%lld", (long long)*(const int64_t *)src); break;
         case K_DURATION: fprintf(f, "\"%lld ms\"", (long long)*(const int64_t *)src); break;
         case K_BOOL: fprintf(f, "%s", *(const int *)src ? "true" : "false"); break;
+        case K_NAME_LIST: {
+            const lk_name_list *l = (const lk_name_list *)src;
+            fputc('[', f);
+            for (int j = 0; j < l->n; j++) {
+                if (j)
+                    fputs(", ", f);
+                yaml_quoted(f, l->name[j]);
+            }
+            fputc(']', f);
+            break;
+        }
         default: yaml_quoted(f, src); break;
         }
         fputc('\n', f);
@@ -542,4 +597,13 @@ int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *appli
         }
     }
     return n;
+}
+
+const lk_name_list *lk_config_partition_by(const lk_config *cfg, const char *table)
+{
+    if (!strcmp(table, "raw_events"))
+        return &cfg->tables.raw_events.partition_by;
+    if (!strcmp(table, "processed_events"))
+        return &cfg->tables.processed_events.partition_by;
+    return NULL;
 }

@@ -28,6 +28,8 @@
  *     compression: zstd
  *     zstd_level: 3
  *     target_file_size: 134217728
+ *     processed_events:
+ *       partition_by: [event_date]  # Hive-style partitions (raw_events: too)
  */
 #ifndef LK_CONFIG_H
 #define LK_CONFIG_H
@@ -41,6 +43,14 @@ typedef enum lk_trigger {
     LK_TRIGGER_AVAILABLE_NOW = 1,
     LK_TRIGGER_PROCESSING_TIME = 2,
 } lk_trigger;
+
+#define LK_MAX_PARTITION_COLS 4
+
+/* A list of column names (partition_by). */
+typedef struct lk_name_list {
+    int n;
+    char name[LK_MAX_PARTITION_COLS][128];
+} lk_name_list;
 
 typedef struct lk_config {
     char file[1024]; /* the file read, or "" for built-in defaults */
@@ -71,6 +81,9 @@ typedef struct lk_config {
         char compression[16];
         int zstd_level;
         int64_t target_file_size;
+        struct {
+            lk_name_list partition_by;
+        } raw_events, processed_events;
     } tables;
 } lk_config;
 
@@ -98,6 +111,8 @@ int lk_config_write(const lk_config *cfg, const char *path, lk_error *err);
    other key that differs (it takes a restart). Returns the number applied. */
 int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *applied,
                          size_t applied_cap, char *refused, size_t refused_cap);
+/* The partition columns of table (raw_events, processed_events), or NULL. */
+const lk_name_list *lk_config_partition_by(const lk_config *cfg, const char *table);
 /* <checkpoint_path>/state.db into out. */
 void lk_config_state_path(const lk_config *cfg, char *out, size_t cap);
 

@@ -297,3 +297,50 @@ test('supervisor kill -9 mid-flow: workers die with it, the next start finishes,
   assertVerified(ws, 'processed');
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('partition_by: processed_events partitioned by event_date, Hive paths, partitionValues; DuckDB and our reader agree', () => {
+  const ws = workspace('partition', { extra: 'tables:\n  processed_events:\n    partition_by: [event_date]\n' });
+  // one event every 2 h: the rows span several days
+  gen(['--out', ws.input, '--files', '3', '--rows', QUICK ? '500' : '2000', '--seed', '91', '--ts-step-ms', '7200000']);
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const table = path.join(ws.tables, 'processed_events');
+  const log = path.join(table, '_delta_log');
+  const actions = fs.readFileSync(path.join(log, '00000000000000000000.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const md = actions.find((a) => a.metaData).metaData;
+  assert.deepEqual(md.partitionColumns, ['event_date']);
+  assert.ok(JSON.parse(md.schemaString).fields.some((f) => f.name === 'event_date' && f.type === 'date'));
+  const adds = actions.filter((a) => a.add).map((a) => a.add);
+  const days = new Set(adds.map((a) => a.partitionValues.event_date));
+  assert.ok(days.size >= 20, `several partitions: ${[...days].join(' ')}`);
+  for (const a of adds) {
+    assert.match(a.path, /^event_date=\d{4}-\d{2}-\d{2}\/part-/);
+    assert.equal(a.path.split('/')[0], `event_date=${a.partitionValues.event_date}`);
+    assert.ok(fs.existsSync(path.join(table, a.path)));
+  }
+  // data files do not carry the partition column (Delta convention)
+  const dataCols = spawnSync(process.execPath, ['-e', `
+    import('@duckdb/node-api').then(async ({ DuckDBInstance }) => {
+      const c = await (await DuckDBInstance.create()).connect();
+      const r = await c.runAndReadAll("DESCRIBE SELECT * FROM read_parquet('${path.join(table, adds[0].path)}', hive_partitioning=false)");
+      console.log(r.getRowObjectsJS().map((x) => x.column_name).join(','));
+    });`], { encoding: 'utf8', cwd: path.join(process.cwd(), 'tests', 'e2e') });
+  assert.doesNotMatch(dataCols.stdout, /event_date/, dataCols.stderr);
+  assertVerified(ws, 'raw');
+  assertVerified(ws, 'processed'); // partition values from the log, checked against the UTC day of ts
+  // our reader fills event_date from partitionValues
+  const rows = run(['table', 'read', 'processed_events', '-c', ws.config, '--limit', '3', '--columns', 'event_id,ts,event_date']);
+  assert.equal(rows.code, 0, rows.stderr);
+  for (const line of rows.stdout.trim().split('\n')) {
+    const o = JSON.parse(line);
+    assert.equal(o.event_date, o.ts.slice(0, 10), line);
+  }
+  // the partitioning of an existing table cannot change
+  fs.appendFileSync(ws.config, '');
+  const cfg2 = fs.readFileSync(ws.config, 'utf8').replace('partition_by: [event_date]', 'partition_by: [country]');
+  fs.writeFileSync(ws.config, cfg2);
+  const r2 = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.notEqual(r2.code, 0);
+  assert.match(r2.stderr, /tables\.processed_events\.partition_by is \["country"\] but the table at .* is partitioned by \["event_date"\]/);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

@@ -131,7 +131,7 @@ START_TEST(reader_rows_rescue_corrupt)
     lk_buf ddl = LK_BUF_INIT;
     lk_schema_to_ddl(ps, &ddl);
     ck_assert_str_eq(ddl.data, "event_id STRING, user_id LONG, event_type STRING, ts TIMESTAMP, "
-                               "amount DOUBLE, country STRING, device_os STRING, device_version "
+                               "event_date DATE, amount DOUBLE, country STRING, device_os STRING, device_version "
                                "STRING, message STRING, _rescued_data STRING, processed_at "
                                "TIMESTAMP");
     lk_batch *p = lk_batch_new(ps);
@@ -141,7 +141,7 @@ START_TEST(reader_rows_rescue_corrupt)
     }
     ck_assert_uint_eq(lk_batch_nrows(p), 5);
     row_json(p, 0, row, sizeof row);
-    ck_assert_ptr_nonnull(strstr(row, "\"ts\":\"2026-11-24T09:30:00.123000Z\""));
+    ck_assert_ptr_nonnull(strstr(row, "\"ts\":\"2026-11-24T09:30:00.123000Z\",\"event_date\":\"2026-11-24\""));
     ck_assert_ptr_nonnull(strstr(row, "\"device_os\":\"ios\",\"device_version\":\"17.2\""));
     ck_assert_ptr_nonnull(strstr(row, "\"processed_at\":\"2026-11-24T09:30:00.000000Z\""));
     row_json(p, 2, row, sizeof row);

@@ -327,7 +327,7 @@ START_TEST(files_round_trip)
     f.rows_in = 1000;
     f.corrupt_rows = 3;
     f.rescued_rows = 4;
-    f.n_files = 2;
+    lk_msg_files_resize(&f, 2);
     snprintf(f.files[0].table, sizeof f.files[0].table, "raw_events");
     snprintf(f.files[0].path, sizeof f.files[0].path, "part-00000-abc.zstd.parquet");
     f.files[0].size = 12345;
@@ -335,8 +335,9 @@ START_TEST(files_round_trip)
     f.files[0].mtime_ms = 1795512600123LL;
     f.files[0].stats_json = strdup("{\"numRecords\":997}");
     snprintf(f.files[1].table, sizeof f.files[1].table, "errors");
-    snprintf(f.files[1].path, sizeof f.files[1].path, "x.parquet");
+    snprintf(f.files[1].path, sizeof f.files[1].path, "event_date=2026-11-24/x.parquet");
     f.files[1].rows = 3;
+    f.files[1].partition_values_json = strdup("{\"event_date\":\"2026-11-24\"}");
     lk_buf buf = LK_BUF_INIT;
     ck_assert_int_eq(lk_msg_files_encode(&f, &buf), 0);
     lk_error err;
@@ -355,6 +356,8 @@ START_TEST(files_round_trip)
     ck_assert_str_eq(g.files[0].stats_json, "{\"numRecords\":997}");
     ck_assert_str_eq(g.files[1].table, "errors");
     ck_assert_ptr_null(g.files[1].stats_json);
+    ck_assert_ptr_null(g.files[0].partition_values_json);
+    ck_assert_str_eq(g.files[1].partition_values_json, "{\"event_date\":\"2026-11-24\"}");
     /* decoding again into g frees the previous stats */
     ck_assert_int_eq(lk_msg_files_decode(buf.data, buf.len, &g, &err), 0);
     lk_msg_files_clear(&f);
@@ -649,7 +652,7 @@ START_TEST(hostile_input)
 
     lk_msg_files f;
     memset(&f, 0, sizeof f);
-    f.n_files = 1;
+    lk_msg_files_resize(&f, 1);
     snprintf(f.files[0].path, sizeof f.files[0].path, "a.parquet");
     f.files[0].stats_json = strdup("{\"numRecords\":1}");
     lk_msg_files_encode(&f, &buf);

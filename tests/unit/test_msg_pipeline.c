@@ -164,7 +164,7 @@ START_TEST(chunk_files_event_round_trip)
 
     lk_msg_files f = {0};
     f.batch_id = 5;
-    f.n_files = 2;
+    lk_msg_files_resize(&f, 2);
     strcpy(f.files[0].table, "raw_events");
     strcpy(f.files[0].path, "part-1.parquet");
     f.files[0].rows = 10;

@@ -34,6 +34,8 @@
 #include "lk_log.h"
 #include "lk_state.h"
 #include "lk_tables.h"
+#include "lk_json.h"
+#include <yajl/yajl_tree.h>
 #include "lk_time.h"
 
 #define NTABLES 2
@@ -251,13 +253,24 @@ static int commit_batch(committer *c, pending *p)
         const lk_schema *cur = lk_delta_schema(c->tables[t]);
         if (!cur || !lk_schema_equal(cur, schemas[t]))
             lk_delta_commit_set_schema(dc, schemas[t]);
+        const lk_name_list *pb = lk_config_partition_by(c->cfg, g_tables[t]);
+        if (!cur && pb && pb->n) {
+            const char *cols[LK_MAX_PARTITION_COLS];
+            for (int k = 0; k < pb->n; k++)
+                cols[k] = pb->name[k];
+            lk_delta_commit_set_partition_columns(dc, cols, pb->n);
+        }
         int64_t rows = 0, nfiles = 0;
         for (int i = 0; i < p->n_chunks; i++) {
             for (int k = 0; k < p->chunks[i].n_files; k++) {
                 const lk_msg_file *f = &p->chunks[i].files[k];
                 if (strcmp(f->table, g_tables[t]))
                     continue;
-                lk_delta_commit_add_file(dc, f->path, f->size, f->mtime_ms, f->stats_json, 1);
+                if (f->partition_values_json)
+                    lk_delta_commit_add_file_partitioned(dc, f->path, f->partition_values_json,
+                                                         f->size, f->mtime_ms, f->stats_json, 1);
+                else
+                    lk_delta_commit_add_file(dc, f->path, f->size, f->mtime_ms, f->stats_json, 1);
                 rows += f->rows;
                 nfiles++;
             }
@@ -362,6 +375,45 @@ static void on_event(committer *c, const void *data, size_t len)
 }
 
 /* The pipeline's query id (stored once in state.db): the txn appId. */
+/* A table's partitioning cannot change: partition_by must match the table's
+   partitionColumns once it has a first commit. 0, or LK_ECONFIG. */
+static int check_partitioning(committer *c, int t)
+{
+    const char *md = lk_delta_metadata_json(c->tables[t]);
+    if (!md || lk_delta_version(c->tables[t]) < 0)
+        return 0;
+    const lk_name_list *pb = lk_config_partition_by(c->cfg, g_tables[t]);
+    lk_buf want = LK_BUF_INIT, have = LK_BUF_INIT;
+    lk_buf_putc(&want, '[');
+    for (int k = 0; pb && k < pb->n; k++) {
+        if (k)
+            lk_buf_putc(&want, ',');
+        lk_buf_json_string(&want, pb->name[k], strlen(pb->name[k]));
+    }
+    lk_buf_putc(&want, ']');
+    yajl_val root = yajl_tree_parse(md, NULL, 0);
+    yajl_val pc = lk_json_get(root, "partitionColumns");
+    lk_buf_putc(&have, '[');
+    for (size_t k = 0; pc && YAJL_IS_ARRAY(pc) && k < pc->u.array.len; k++) {
+        const char *name = YAJL_GET_STRING(pc->u.array.values[k]);
+        if (k)
+            lk_buf_putc(&have, ',');
+        lk_buf_json_string(&have, name ? name : "", name ? strlen(name) : 0);
+    }
+    lk_buf_putc(&have, ']');
+    yajl_tree_free(root);
+    int rc = 0;
+    if (want.len != have.len || memcmp(want.data, have.data, want.len))
+        rc = lk_error_set(&c->err, LK_ECONFIG,
+                          "tables.%s.partition_by is %.*s but the table at %s is partitioned by "
+                          "%.*s: a table's partitioning cannot change (write to a new table)",
+                          g_tables[t], (int)want.len, want.data, c->table_path[t],
+                          (int)have.len, have.data);
+    lk_buf_free(&want);
+    lk_buf_free(&have);
+    return rc;
+}
+
 static int load_app_id(committer *c)
 {
     int found = 0;
@@ -431,6 +483,10 @@ int lk_committer_run(lk_worker *w)
             lk_delta_open(c->table_path[t], &c->tables[t], &c->err)) {
             LK_ERROR("table %s: %s", g_tables[t], c->err.msg);
             return 111;
+        }
+        if (check_partitioning(c, t)) {
+            LK_ERROR("%s", c->err.msg);
+            return 100; /* a configuration error: the supervisor does not restart */
         }
     }
     if (reconcile(c)) {

@@ -58,6 +58,8 @@ lk_schema *lk_tables_processed_schema(const lk_schema *raw)
         const lk_field *f = lk_schema_field(raw, i);
         if (is_ts(f)) {
             lk_schema_add(s, "ts", LK_TYPE_TIMESTAMP, 1);
+            if (lk_schema_find(raw, "event_date") < 0)
+                lk_schema_add(s, "event_date", LK_TYPE_DATE, 1);
         } else if (f->type == LK_TYPE_STRUCT) {
             for (int k = 0; k < f->n_children; k++) {
                 char name[512];
@@ -109,6 +111,7 @@ int lk_tables_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_batc
     const lk_col *rescued = lk_batch_col_const(raw, c_resc);
     uint32_t rows = lk_batch_nrows(raw);
     int ts_in = -1, ts_out = lk_schema_find(lk_batch_schema(out), "ts");
+    int date_out = lk_schema_find(rs, "event_date") < 0 ? lk_schema_find(lk_batch_schema(out), "event_date") : -1;
     for (int i = 0; i < n; i++)
         if (is_ts(lk_schema_field(rs, i)))
             ts_in = i;
@@ -162,14 +165,22 @@ int lk_tables_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_batc
                 const lk_col *src = lk_batch_col_const(raw, ts_in);
                 lk_col *dst = lk_batch_col(out, ts_out);
                 int64_t us;
+                lk_col *dd = date_out >= 0 ? lk_batch_col(out, date_out) : NULL;
                 if (lk_col_is_null(src, j)) {
                     lk_col_append_null(dst);
+                    if (dd)
+                        lk_col_append_null(dd);
                 } else {
                     tsp = lk_col_bytes(src, j, &tsn);
                     if (lk_time_parse_iso(tsp, tsn, &us) == 0) {
                         lk_col_append_i64(dst, us);
+                        if (dd) /* the UTC day of ts */
+                            lk_col_append_i32(dd, (int32_t)(us >= 0 ? us / 86400000000LL
+                                                                    : (us + 1) / 86400000000LL - 1));
                     } else {
                         lk_col_append_null(dst);
+                        if (dd)
+                            lk_col_append_null(dd);
                         ts_failed = 1;
                     }
                 }

@@ -8,7 +8,8 @@
  * processed_events (silver) = the rows of raw_events without a
  *     _corrupt_record: the data columns, with
  *       ts (a string column) cast to TIMESTAMP (unparseable → null, and the
- *         original text kept in _rescued_data),
+ *         original text kept in _rescued_data), followed by event_date DATE
+ *         (the UTC day of ts: the natural partition column),
  *       every top-level struct column flattened one level
  *         (device {os, version} → device_os, device_version),
  *     then _rescued_data and processed_at TIMESTAMP (the transform's clock).

@@ -24,6 +24,7 @@
 #include "lk_fs.h"
 #include "lk_log.h"
 #include "lk_parquet_writer.h"
+#include "lk_partition.h"
 #include "lk_time.h"
 
 #define MAX_TABLES 8
@@ -32,7 +33,8 @@ typedef struct table_writer {
     char table[64];
     char path[2048];
     lk_schema *schema;
-    lk_pq_writer *pq;
+    lk_partitioner *part; /* partition_by, or NULL */
+    lk_pq_writer *pq;     /* for the data schema (without partition columns) */
 } table_writer;
 
 typedef struct writer {
@@ -48,27 +50,51 @@ typedef struct writer {
     lk_error err;
 } writer;
 
+/* (Re)creates t's partitioner and Parquet writer for schema. */
+static int setup_table(writer *wr, table_writer *t, const lk_schema *schema)
+{
+    lk_pq_writer_destroy(&t->pq);
+    lk_partitioner_destroy(&t->part);
+    lk_schema_destroy(&t->schema);
+    t->schema = lk_schema_clone(schema);
+    const lk_name_list *pb = lk_config_partition_by(wr->cfg, t->table);
+    if (pb && pb->n) {
+        const char *cols[LK_MAX_PARTITION_COLS];
+        for (int k = 0; k < pb->n; k++)
+            cols[k] = pb->name[k];
+        if (lk_partitioner_new(schema, cols, pb->n, &t->part, &wr->err)) {
+            lk_error_prefix(&wr->err, "tables.%s.partition_by", t->table);
+            return -1;
+        }
+        t->pq = lk_pq_writer_new(lk_partitioner_data_schema(t->part), &wr->opt);
+    } else {
+        t->pq = lk_pq_writer_new(schema, &wr->opt);
+    }
+    return 0;
+}
+
 static table_writer *get_table(writer *wr, const char *table, const lk_schema *schema)
 {
     for (int i = 0; i < wr->ntw; i++) {
         table_writer *t = &wr->tw[i];
         if (strcmp(t->table, table))
             continue;
-        if (!lk_schema_equal(t->schema, schema)) {
-            lk_pq_writer_destroy(&t->pq);
-            lk_schema_destroy(&t->schema);
-            t->schema = lk_schema_clone(schema);
-            t->pq = lk_pq_writer_new(schema, &wr->opt);
-        }
+        if (!lk_schema_equal(t->schema, schema) && setup_table(wr, t, schema))
+            return NULL;
         return t;
     }
-    if (wr->ntw == MAX_TABLES)
+    if (wr->ntw == MAX_TABLES) {
+        lk_error_set(&wr->err, LK_ELIMIT, "too many tables");
         return NULL;
+    }
     table_writer *t = &wr->tw[wr->ntw++];
+    memset(t, 0, sizeof *t);
     snprintf(t->table, sizeof t->table, "%s", table);
     lk_config_table_path(wr->cfg, table, t->path, sizeof t->path);
-    t->schema = lk_schema_clone(schema);
-    t->pq = lk_pq_writer_new(schema, &wr->opt);
+    if (setup_table(wr, t, schema)) {
+        wr->ntw--;
+        return NULL;
+    }
     return t;
 }
 
@@ -88,34 +114,45 @@ static void uuid4(char *out, size_t cap)
              b[15]);
 }
 
-static int write_part(writer *wr, const lk_msg_part *part)
+/* Writes one Parquet file of rows b under the table's dir (a partition's
+   subdirectory when dir is not NULL) and records it in wr->files. */
+static int write_file(writer *wr, table_writer *t, const lk_batch *b, const char *dir,
+                      const char *values_json)
 {
-    uint32_t rows = lk_batch_nrows(part->batch);
-    if (rows == 0)
-        return 0;
-    table_writer *t = get_table(wr, part->table, lk_batch_schema(part->batch));
-    if (!t)
-        return lk_error_set(&wr->err, LK_ELIMIT, "too many tables");
-    if (lk_fs_mkdirs(t->path, &wr->err))
-        return -1;
-    if (wr->files.n_files == LK_MSG_MAX_FILES)
-        return lk_error_set(&wr->err, LK_ELIMIT, "too many files for one chunk");
-    lk_msg_file *f = &wr->files.files[wr->files.n_files];
-    char uuid[40], full[2600];
+    lk_msg_file *f = lk_msg_files_add(&wr->files);
+    if (!f)
+        return lk_error_set(&wr->err, LK_ELIMIT,
+                            "a chunk of table %s makes more than %d data files (partitions)",
+                            t->table, LK_MSG_MAX_FILES);
+    char uuid[40], full[3200];
     uuid4(uuid, sizeof uuid);
-    snprintf(f->table, sizeof f->table, "%s", part->table);
-    snprintf(f->path, sizeof f->path, "part-%05lld-%05d-%s.c000.%s.parquet",
-             (long long)wr->rec.batch_id, wr->rec.chunk_idx, uuid,
-             wr->opt.codec == LK_PQ_UNCOMPRESSED ? "uncompressed" : lk_pq_codec_name(wr->opt.codec));
+    snprintf(f->table, sizeof f->table, "%s", t->table);
+    int n = snprintf(f->path, sizeof f->path, "%s%spart-%05lld-%05d-%s.c000.%s.parquet",
+                     dir ? dir : "", dir ? "/" : "", (long long)wr->rec.batch_id,
+                     wr->rec.chunk_idx, uuid,
+                     wr->opt.codec == LK_PQ_UNCOMPRESSED ? "uncompressed"
+                                                         : lk_pq_codec_name(wr->opt.codec));
+    if (n >= (int)sizeof f->path) {
+        wr->files.n_files--;
+        return lk_error_set(&wr->err, LK_ELIMIT, "partition path too long: %s", dir);
+    }
+    if (dir) {
+        snprintf(full, sizeof full, "%s/%s", t->path, dir);
+        if (lk_fs_mkdirs(full, &wr->err)) {
+            wr->files.n_files--;
+            return -1;
+        }
+    }
     snprintf(full, sizeof full, "%s/%s", t->path, f->path);
     lk_pq_file_info info;
     int rc = lk_pq_writer_open(t->pq, full, &wr->err);
     if (rc == 0)
-        rc = lk_pq_writer_write(t->pq, part->batch, &wr->err);
+        rc = lk_pq_writer_write(t->pq, b, &wr->err);
     if (rc == 0)
         rc = lk_pq_writer_close(t->pq, &info, &wr->err);
     if (rc) {
         lk_pq_writer_abort(t->pq);
+        wr->files.n_files--;
         return rc;
     }
     lk_buf_reset(&wr->stats);
@@ -124,9 +161,31 @@ static int write_part(writer *wr, const lk_msg_part *part)
     f->rows = info.num_rows;
     f->mtime_ms = lk_time_now_ms();
     f->stats_json = strdup(wr->stats.data ? wr->stats.data : "");
-    wr->files.n_files++;
+    f->partition_values_json = values_json ? strdup(values_json) : NULL;
     lk_worker_add(wr->w, "files", 1);
     lk_worker_add(wr->w, "bytes_out", info.file_size);
+    return 0;
+}
+
+static int write_part(writer *wr, const lk_msg_part *part)
+{
+    uint32_t rows = lk_batch_nrows(part->batch);
+    if (rows == 0)
+        return 0;
+    table_writer *t = get_table(wr, part->table, lk_batch_schema(part->batch));
+    if (!t)
+        return -1;
+    if (lk_fs_mkdirs(t->path, &wr->err))
+        return -1;
+    if (!t->part)
+        return write_file(wr, t, part->batch, NULL, NULL);
+    int n = lk_partitioner_split(t->part, part->batch);
+    for (int i = 0; i < n; i++) {
+        int rc = write_file(wr, t, lk_partitioner_part(t->part, i), lk_partitioner_dir(t->part, i),
+                            lk_partitioner_values_json(t->part, i));
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 
@@ -177,6 +236,16 @@ static int process(void *ctx, const void *data, size_t len)
         snprintf(why, sizeof why, "batch=%lld chunk=%d table=%s: cannot write a data file: %s",
                  (long long)wr->rec.batch_id, wr->rec.chunk_idx, wr->rec.parts[failed].table,
                  wr->err.msg);
+        if (wr->err.code == LK_ECONFIG) {
+            /* a partition column that is not in the table: not worth a restart */
+            LK_ERROR("%s", why);
+            lk_msg_event e;
+            lk_msg_event_init(&e, "fatal");
+            lk_msg_event_set_str(&e, "role", "writer");
+            lk_msg_event_set_str(&e, "error", wr->err.msg);
+            lk_worker_notify(wr->w, &e);
+            return -1;
+        }
         if (!lk_worker_resource_error(wr->err.code) || lk_worker_stopping(wr->w)) {
             LK_ERROR("%s", why);
             return -1;
@@ -224,6 +293,7 @@ int lk_writer_run(lk_worker *w)
     int rc = lk_worker_pull_loop(w, wr->in, process, wr);
     for (int i = 0; i < wr->ntw; i++) {
         lk_pq_writer_destroy(&wr->tw[i].pq);
+        lk_partitioner_destroy(&wr->tw[i].part);
         lk_schema_destroy(&wr->tw[i].schema);
     }
     lk_msg_records_clear(&wr->rec);

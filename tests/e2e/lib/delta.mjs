@@ -159,8 +159,31 @@ export async function replay(tablePath, opts = {}) {
   };
 }
 
-// Rows of the live files (partition columns are not added: lakesupd tables are unpartitioned).
+// Rows of the live files. For a partitioned table the partition columns come from each add
+// action's partitionValues (not from the directory names), cast to the schema's type.
+const DUCK_TYPES = {
+  string: 'VARCHAR', long: 'BIGINT', integer: 'INTEGER', short: 'SMALLINT', byte: 'TINYINT',
+  double: 'DOUBLE', float: 'FLOAT', boolean: 'BOOLEAN', date: 'DATE', timestamp: 'TIMESTAMPTZ',
+  timestamp_ntz: 'TIMESTAMP',
+};
 export async function readTableSql(snapshot) {
   if (snapshot.files.length === 0) return null;
-  return `read_parquet([${snapshot.files.map((f) => sqlStr(f.fullPath)).join(',')}], union_by_name=true)`;
+  const pcols = snapshot.metaData?.partitionColumns ?? [];
+  if (!pcols.length)
+    return `read_parquet([${snapshot.files.map((f) => sqlStr(f.fullPath)).join(',')}], union_by_name=true, hive_partitioning=false)`;
+  const types = new Map(JSON.parse(snapshot.schemaString).fields.map((f) => [f.name, f.type]));
+  const groups = new Map();
+  for (const f of snapshot.files) {
+    const key = JSON.stringify(pcols.map((c) => f.partitionValues[c] ?? null));
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(f.fullPath);
+  }
+  const parts = [...groups.entries()].map(([key, paths]) => {
+    const vals = JSON.parse(key).map((v, i) => {
+      const t = DUCK_TYPES[types.get(pcols[i])] ?? 'VARCHAR';
+      return `CAST(${v === null ? 'NULL' : sqlStr(v)} AS ${t}) AS "${pcols[i]}"`;
+    });
+    return `SELECT *, ${vals.join(', ')} FROM read_parquet([${paths.map(sqlStr).join(',')}], union_by_name=true, hive_partitioning=false)`;
+  });
+  return `(${parts.join(' UNION ALL BY NAME ')})`;
 }

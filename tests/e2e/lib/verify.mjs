@@ -75,7 +75,7 @@ export async function verify({ table, input, kind = 'raw', maxProblems = 10 }) {
   const colTypes = new Map(summary.columns.map((c) => [c.name, c.type]));
   const need = kind === 'raw'
     ? ['event_id', 'user_id', 'event_type', 'ts', 'amount', 'country', 'device', 'message', '_corrupt_record', '_metadata']
-    : ['event_id', 'user_id', 'event_type', 'ts', 'amount', 'country', 'device_os', 'device_version', 'message', 'processed_at'];
+    : ['event_id', 'user_id', 'event_type', 'ts', 'amount', 'country', 'device_os', 'device_version', 'message', 'processed_at', 'event_date'];
   for (const c of need) if (sql && !colTypes.has(c)) problem(`table has no column ${c} (columns: ${[...colTypes.keys()].join(', ')})`);
 
   let rows = [];
@@ -84,6 +84,7 @@ export async function verify({ table, input, kind = 'raw', maxProblems = 10 }) {
       const t = colTypes.get(c);
       if (c === 'ts' && kind === 'processed') return /TIMESTAMP|DATE/.test(t) ? 'epoch_ms(ts) AS ts' : 'ts';
       if (c === 'processed_at') return 'processed_at IS NOT NULL AS processed_at';
+      if (c === 'event_date') return "strftime(CAST(event_date AS DATE), '%Y-%m-%d') AS event_date";
       if (c === '_metadata') return "_metadata.file_name AS _file_name";
       return `"${c}"`;
     });
@@ -128,6 +129,8 @@ export async function verify({ table, input, kind = 'raw', maxProblems = 10 }) {
       if (row.device_os !== ev.device?.os) diff.push(`device_os ${show(row.device_os)} != ${show(ev.device?.os)}`);
       if (row.device_version !== ev.device?.version) diff.push(`device_version ${show(row.device_version)} != ${show(ev.device?.version)}`);
       if (row.processed_at !== true) diff.push('processed_at is null');
+      const day = new Date(Date.parse(ev.ts)).toISOString().slice(0, 10);
+      if (row.event_date !== day) diff.push(`event_date ${show(row.event_date)} != ${day} (the UTC day of ${ev.ts})`);
     }
     if (diff.length) problem(`event_id ${id}: ${diff.join('; ')}`);
   }
