@@ -123,8 +123,8 @@ async function writeParquet(rows, kind, out) {
   fs.writeFileSync(j, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
   const inner = `SELECT * FROM read_json(${sqlStr(j)}, format='newline_delimited', columns=${RAW_COLUMNS})`;
   const sel = kind === 'raw' ? inner
-    : `SELECT event_id, user_id, event_type, ts::TIMESTAMPTZ AS ts, amount, country, device.os AS device_os,
-        device.version AS device_version, message, now() AS processed_at FROM (${inner})`;
+    : `SELECT event_id, user_id, event_type, ts::TIMESTAMPTZ AS ts, CAST(timezone('UTC', ts::TIMESTAMPTZ) AS DATE) AS event_date,
+        amount, country, device.os AS device_os, device.version AS device_version, message, now() AS processed_at FROM (${inner})`;
   await (await duck()).run(`COPY (${sel}) TO ${sqlStr(out)} (FORMAT parquet)`);
   fs.rmSync(j);
 }
