@@ -1,6 +1,12 @@
 /* lk_fs — durable file operations; see lk_fs.h. */
 #include "lk_fs.h"
 
+#include <stdint.h>
+
+#include <time.h>
+
+#include <sys/random.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -188,4 +194,22 @@ int lk_fs_read_file(const char *path, lk_buf *out, size_t max, lk_error *err)
 int lk_fs_exists(const char *path)
 {
     return access(path, F_OK) == 0;
+}
+
+void lk_fs_uuid4(char *out, size_t cap)
+{
+    unsigned char b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40);
+        for (int i = 0; i < 16; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
+            b[i] = (unsigned char)(x >> 56);
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, cap,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
 }

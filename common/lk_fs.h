@@ -45,4 +45,7 @@ int lk_fs_exists(const char *path);
 /* Writes a unique temp-name for path into out: "<dir>/.<base>.<pid>.<rand>.tmp". */
 void lk_fs_temp_name(const char *path, char *out, size_t cap);
 
+/* A random (version 4) UUID as text, for unique data file names. */
+void lk_fs_uuid4(char *out, size_t cap);
+
 #endif

@@ -10,6 +10,7 @@
 #include "lk_delta.h"
 #include "lk_delta_history.h"
 #include "lk_delta_scan.h"
+#include "lk_delta_optimize.h"
 #include "lk_delta_vacuum.h"
 #include "lk_fs.h"
 #include "lk_json.h"
@@ -465,6 +466,74 @@ static int cmd_vacuum(const lk_config *cfg, int argc, char **argv)
     return LK_EXIT_OK;
 }
 
+static const char k_optimize_help[] =
+    "usage: lakesupd table optimize TABLE|--path DIR [-c FILE] [--target-size BYTES]\n"
+    "Bin-packs the small files of each partition into files of about --target-size\n"
+    "(default tables.target_file_size, 128 MiB) in one OPTIMIZE commit whose adds and\n"
+    "removes have dataChange=false. Safe while the pipeline appends: blind appends do\n"
+    "not conflict; the removed files stay until `table vacuum`.\n";
+
+static int cmd_optimize(const lk_config *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {{"target-size", required_argument, 0, 's'},
+                                         {"path", required_argument, 0, 'p'},
+                                         {"config", required_argument, 0, 'c'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *path = NULL;
+    int64_t target = cfg->tables.target_file_size;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 's': {
+            char *end;
+            long long v = strtoll(optarg, &end, 10);
+            if (end == optarg || *end || v < 1024) {
+                fprintf(stderr, "lakesupd table optimize: bad --target-size '%s' (bytes, at "
+                                "least 1024)\n", optarg);
+                return LK_EXIT_USAGE;
+            }
+            target = v;
+            break;
+        }
+        case 'p': path = optarg; break;
+        case 'c': break;
+        case 'h': fputs(k_optimize_help, stdout); return LK_EXIT_OK;
+        default: fputs(k_optimize_help, stderr); return LK_EXIT_USAGE;
+        }
+    }
+    char table_path[2048];
+    if (table_arg(cfg, path, argc, argv, "optimize", table_path, sizeof table_path))
+        return LK_EXIT_USAGE;
+    lk_error err;
+    lk_delta_table *dt = NULL;
+    if (lk_delta_open(table_path, &dt, &err)) {
+        fprintf(stderr, "lakesupd: %s\n", err.msg);
+        return LK_EXIT_FAILURE;
+    }
+    lk_pq_options opt;
+    lk_pq_options_default(&opt);
+    if (lk_pq_codec_parse(cfg->tables.compression, &opt.codec) == 0)
+        opt.zstd_level = cfg->tables.zstd_level;
+    lk_delta_optimize_result res;
+    int rc = lk_delta_optimize(dt, target, &opt, &res, &err);
+    lk_delta_destroy(&dt);
+    if (rc) {
+        fprintf(stderr, "lakesupd: optimize of %s: %s\n", table_path, err.msg);
+        return LK_EXIT_FAILURE;
+    }
+    if (res.version < 0)
+        printf("nothing to optimize in %s (no partition has two files below %lld bytes)\n",
+               table_path, (long long)target);
+    else
+        printf("optimized %s at version %lld: %d files (%lld bytes) into %d files (%lld bytes), "
+               "%lld rows\n",
+               table_path, (long long)res.version, res.files_removed, (long long)res.bytes_removed,
+               res.files_added, (long long)res.bytes_added, (long long)res.rows);
+    return LK_EXIT_OK;
+}
+
 static const char k_table_help[] =
     "usage: lakesupd table SUB-COMMAND [-c FILE] [--help]\n"
     "  list                                    tables of the pipeline: version, files, rows, bytes\n"
@@ -472,6 +541,7 @@ static const char k_table_help[] =
     "  history TABLE|--path DIR [--limit N] [--json]\n"
     "  read TABLE|--path DIR [--version N | --timestamp TS] [--columns a,b] [--limit N]\n"
     "       [--format jsonl|csv]\n"
+    "  optimize TABLE|--path DIR [--target-size BYTES]\n"
     "  vacuum TABLE|--path DIR [--retain HOURS] [--dry-run] [--force]\n";
 
 int lk_table_cli(const lk_config *cfg, int argc, char **argv)
@@ -498,6 +568,8 @@ int lk_table_cli(const lk_config *cfg, int argc, char **argv)
         return cmd_describe(cfg, argc, argv);
     if (!strcmp(argv[0], "vacuum"))
         return cmd_vacuum(cfg, argc, argv);
+    if (!strcmp(argv[0], "optimize"))
+        return cmd_optimize(cfg, argc, argv);
     fprintf(stderr, "lakesupd table: unknown sub-command '%s'\n%s", argv[0], k_table_help);
     return LK_EXIT_USAGE;
 }

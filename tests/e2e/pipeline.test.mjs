@@ -344,3 +344,54 @@ test('partition_by: processed_events partitioned by event_date, Hive paths, part
   assert.match(r2.stderr, /tables\.processed_events\.partition_by is \["country"\] but the table at .* is partitioned by \["event_date"\]/);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('table optimize bin-packs small files (dataChange=false) while the pipeline appends; vacuum then removes the old files; exactly once', async () => {
+  const ws = workspace('optimize', { extra: 'source:\n  max_files_per_trigger: 1\ntables:\n  processed_events:\n    partition_by: [event_date]\n' });
+  gen(['--out', ws.input, '--files', '10', '--rows', QUICK ? '200' : '600', '--seed', '95', '--ts-step-ms', '60000']);
+  let r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  const liveFiles = (t) => JSON.parse(run(['table', 'describe', t, '-c', ws.config, '--json']).stdout).numFiles;
+  const before = { raw: liveFiles('raw_events'), processed: liveFiles('processed_events') };
+  // files keep arriving while optimize runs
+  const d = startDaemon(['-c', ws.config]);
+  try {
+    await until(() => {
+      const s = status(ws.config);
+      return s && s.workers.every((w) => w.state === 'running');
+    }, 20000, 'all workers running');
+    gen(['--out', ws.input, '--files', '4', '--rows', '300', '--seed', '96', '--start-id', '9000000', '--prefix', 'late']);
+    for (const t of ['raw_events', 'processed_events']) {
+      r = run(['table', 'optimize', t, '-c', ws.config]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /optimized .* at version \d+: \d+ files \(\d+ bytes\) into \d+ files/);
+    }
+    const events = countInput(ws.input).events;
+    await until(() => {
+      const s = status(ws.config);
+      return s && s.tables.find((x) => x.name === 'processed_events').rows === events;
+    }, 60000, `${events} rows`);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  assert.ok(liveFiles('raw_events') < before.raw + 4, `raw files ${before.raw} -> ${liveFiles('raw_events')}`);
+  const histOut = run(['table', 'history', 'raw_events', '-c', ws.config, '--json']).stdout.trim();
+  const hist = histOut.startsWith('[') ? JSON.parse(histOut) : histOut.split('\n').map((l) => JSON.parse(l));
+  const opt = hist.find((h) => h.operation === 'OPTIMIZE');
+  assert.ok(opt, JSON.stringify(hist.slice(0, 3)));
+  // the OPTIMIZE commit's actions all have dataChange=false
+  const log = path.join(ws.tables, 'raw_events', '_delta_log');
+  const v = String(opt.version).padStart(20, '0');
+  const acts = fs.readFileSync(path.join(log, `${v}.json`), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(acts.some((a) => a.remove) && acts.some((a) => a.add));
+  for (const a of acts) if (a.add || a.remove) assert.equal((a.add || a.remove).dataChange, false);
+  assertVerified(ws, 'raw');
+  assertVerified(ws, 'processed');
+  // vacuum with no retention removes the compacted-away files; the table still reads the same
+  r = run(['table', 'vacuum', 'raw_events', '-c', ws.config, '--retain', '0', '--force']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /deleted [1-9]\d* files/);
+  assertVerified(ws, 'raw');
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

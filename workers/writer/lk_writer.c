@@ -98,21 +98,6 @@ static table_writer *get_table(writer *wr, const char *table, const lk_schema *s
     return t;
 }
 
-static void uuid4(char *out, size_t cap)
-{
-    unsigned char b[16];
-    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-        uint64_t x = (uint64_t)lk_time_now_us() ^ ((uint64_t)getpid() << 32);
-        for (int i = 0; i < 16; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
-            b[i] = (unsigned char)(x >> 56);
-    }
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, cap,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
-}
 
 /* Writes one Parquet file of rows b under the table's dir (a partition's
    subdirectory when dir is not NULL) and records it in wr->files. */
@@ -125,7 +110,7 @@ static int write_file(writer *wr, table_writer *t, const lk_batch *b, const char
                             "a chunk of table %s makes more than %d data files (partitions)",
                             t->table, LK_MSG_MAX_FILES);
     char uuid[40], full[3200];
-    uuid4(uuid, sizeof uuid);
+    lk_fs_uuid4(uuid, sizeof uuid);
     snprintf(f->table, sizeof f->table, "%s", t->table);
     int n = snprintf(f->path, sizeof f->path, "%s%spart-%05lld-%05d-%s.c000.%s.parquet",
                      dir ? dir : "", dir ? "/" : "", (long long)wr->rec.batch_id,
