@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lk_delta.h"
@@ -131,6 +132,13 @@ START_TEST(every_expected_table)
         char table[1024], exp[1024];
         snprintf(table, sizeof table, "%s/%s/delta", dir, name);
         snprintf(exp, sizeof exp, "%s/%s/expected", dir, name);
+        char cmd[1100];
+        struct stat sb;
+        if (stat(exp, &sb) != 0) { /* a table to refuse or a file-list case: below */
+            snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+            ck_assert_int_eq(system(cmd), 0);
+            continue;
+        }
         lk_delta_table *t;
         lk_error err;
         ck_assert_msg(lk_delta_open(table, &t, &err) == 0, "%s: %s", name, err.msg);
@@ -143,7 +151,6 @@ START_TEST(every_expected_table)
         lk_buf_free(&a);
         lk_buf_free(&b);
         lk_delta_destroy(&t);
-        char cmd[1100];
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
         ck_assert_int_eq(system(cmd), 0);
         tables++;
@@ -192,6 +199,59 @@ START_TEST(projection_partition_dv)
 }
 END_TEST
 
+/* Opens table NAME of a delta-expected archive; returns lk_delta_open's code. */
+static int open_fixture(const char *name, lk_delta_table **t, lk_error *err)
+{
+    char file[256];
+    snprintf(file, sizeof file, "%s.tar.zst", name);
+    char *dir = unpack(file);
+    char table[1024];
+    snprintf(table, sizeof table, "%s/%s/delta", dir, name);
+    return lk_delta_open(table, t, err);
+}
+
+START_TEST(refused_tables)
+{
+    static const struct {
+        const char *name, *msg;
+    } cases[] = {
+        {"deltalog-state-reconstruction-from-checkpoint-missing-metadata",
+         "00000000000000000010.checkpoint.parquet: checkpoint of version 10 has no metaData"},
+        {"deltalog-state-reconstruction-from-checkpoint-missing-protocol",
+         "00000000000000000010.checkpoint.parquet: checkpoint of version 10 has no protocol"},
+        {"deltalog-state-reconstruction-without-metadata", "no metaData action in versions 0 to 0"},
+        {"deltalog-state-reconstruction-without-protocol", "no protocol action in versions 0 to 0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lk_delta_table *t = NULL;
+        lk_error err;
+        ck_assert_int_eq(open_fixture(cases[i].name, &t, &err), LK_EFORMAT);
+        ck_assert_msg(strstr(err.msg, cases[i].msg) != NULL, "%s: %s", cases[i].name, err.msg);
+        ck_assert_ptr_null(t);
+    }
+    /* no _delta_log: no table, no rows */
+    const char *none[] = {"hive", "no-delta-log-folder"};
+    for (int i = 0; i < 2; i++) {
+        lk_delta_table *t;
+        lk_error err;
+        ck_assert_int_eq(open_fixture(none[i], &t, &err), 0);
+        ck_assert_int_eq(lk_delta_version(t), -1);
+        lk_delta_scan *s;
+        ck_assert_int_eq(lk_delta_scan_new(t, NULL, &s, &err), LK_ENOTFOUND);
+        ck_assert_ptr_nonnull(strstr(err.msg, "no Delta table"));
+        lk_delta_destroy(&t);
+    }
+    /* "checkpoint": file list only (its files are fake), from checkpoint 10 */
+    lk_delta_table *t;
+    lk_error err;
+    ck_assert_int_eq(open_fixture("checkpoint", &t, &err), 0);
+    ck_assert_int_eq(lk_delta_checkpoint_version(t), 10);
+    ck_assert_int_eq(lk_delta_nfiles(t), 1);
+    ck_assert_str_eq(lk_delta_file_at(t, 0)->path, "15");
+    lk_delta_destroy(&t);
+}
+END_TEST
+
 START_TEST(z85)
 {
     /* the ZeroMQ RFC 32 test vector */
@@ -211,6 +271,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, every_expected_table);
     tcase_add_test(tc, projection_partition_dv);
+    tcase_add_test(tc, refused_tables);
     tcase_add_test(tc, z85);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
