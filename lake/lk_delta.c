@@ -1685,7 +1685,9 @@ static void snapshot_jsonl(lk_delta_table *t, lk_buf *out, int64_t now)
                 lk_buf_json_string(out, e->stats, strlen(e->stats));
             }
             lk_buf_puts(out, "}}\n");
-        } else if (e->deletion_ts == 0 || e->deletion_ts > now - keep_ms) {
+        } else if (e->deletion_ts > now - keep_ms) {
+            /* a remove without deletionTimestamp counts as expired, as in
+               Spark: it would otherwise ride along in every checkpoint */
             lk_buf_puts(out, "{\"remove\":{\"path\":");
             lk_buf_json_string(out, e->path, strlen(e->path));
             lk_buf_printf(out, ",\"deletionTimestamp\":%" PRId64 ",\"dataChange\":false",

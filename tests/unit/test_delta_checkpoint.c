@@ -305,6 +305,44 @@ START_TEST(checkpoint_interval_property)
 }
 END_TEST
 
+/* _last_checkpoint.size of a table with a and b added, a removed, with the
+   given deletedFileRetentionDuration (NULL: default 7 days). */
+static long long checkpoint_size(const char *retention)
+{
+    char *dir = tmp_dir();
+    lk_delta_table *t;
+    lk_error err;
+    ck_assert_int_eq(lk_delta_open(dir, &t, &err), 0);
+    lk_schema *s = test_schema();
+    lk_delta_commit *c = lk_delta_commit_new(t, "CREATE TABLE");
+    lk_delta_commit_set_schema(c, s);
+    if (retention) lk_delta_commit_set_property(c, "delta.deletedFileRetentionDuration", retention);
+    int64_t v;
+    ck_assert_int_eq(lk_delta_commit_run(c, &v, &err), 0);
+    lk_delta_commit_destroy(&c);
+    commit(t, NULL, "a", NULL, NULL, 0);
+    commit(t, NULL, "b", "a", NULL, 0);
+    ck_assert_int_eq(lk_delta_checkpoint(t, &err), 0);
+    char p[512];
+    snprintf(p, sizeof p, "%s/_delta_log/_last_checkpoint", dir);
+    yajl_val lc = read_json(p);
+    long long n = jint(lc, "size");
+    ck_assert_int_eq(jint(lc, "version"), 2);
+    yajl_tree_free(lc);
+    lk_delta_destroy(&t);
+    lk_schema_destroy(&s);
+    free(dir);
+    return n;
+}
+
+START_TEST(tombstones_expire)
+{
+    /* protocol, metaData, add b, and the tombstone of a while retained */
+    ck_assert_int_eq(checkpoint_size(NULL), 4);
+    ck_assert_int_eq(checkpoint_size("interval 0 seconds"), 3);
+}
+END_TEST
+
 START_TEST(interval_parse)
 {
     ck_assert_int_eq(lk_delta_interval_ms("interval 7 days", -1), 7LL * 86400000);
@@ -602,6 +640,7 @@ int main(void)
     tcase_add_test(tc, checkpoint_every_interval);
     tcase_add_test(tc, checkpoint_interval_property);
     tcase_add_test(tc, interval_parse);
+    tcase_add_test(tc, tombstones_expire);
     tcase_add_test(tc, checkpoint_fault_eio);
     tcase_add_test(tc, checkpoint_crash_before_link);
     tcase_add_test(tc, checkpoint_crash_before_last_checkpoint);
