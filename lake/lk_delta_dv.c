@@ -106,8 +106,8 @@ static int roaring32(rd *r, uint64_t high, lk_delta_dv *d)
         if ((rc = need(r, 4))) return rc;
         size = le32(r);
     } else {
-        return lk_error_set(r->err, LK_EFORMAT, "%s: bad Roaring cookie %u at offset %zu",
-                            r->what, cookie, r->off - 4);
+        return lk_error_set(r->err, LK_EFORMAT, "%s: bad Roaring cookie %u at offset %zu", r->what,
+                            cookie, r->off - 4);
     }
     if (size > 65536)
         return lk_error_set(r->err, LK_EFORMAT, "%s: %u Roaring containers", r->what, size);
@@ -208,8 +208,10 @@ int lk_delta_dv_load(const char *table_path, yajl_val dv, lk_delta_dv **out, lk_
     int64_t off = offv && YAJL_IS_INTEGER(offv) ? YAJL_GET_INTEGER(offv) : 0;
     int64_t size = sizev && YAJL_IS_INTEGER(sizev) ? YAJL_GET_INTEGER(sizev) : -1;
     if (!st || !pd || size < 0)
-        return lk_error_set(err, LK_EFORMAT, "%s: deletionVector without storageType, "
-                                             "pathOrInlineDv or sizeInBytes", table_path);
+        return lk_error_set(err, LK_EFORMAT,
+                            "%s: deletionVector without storageType, "
+                            "pathOrInlineDv or sizeInBytes",
+                            table_path);
     lk_delta_dv *d = calloc(1, sizeof *d);
     if (!d) abort();
     int rc = 0;
@@ -230,8 +232,8 @@ int lk_delta_dv_load(const char *table_path, yajl_val dv, lk_delta_dv **out, lk_
         if (st[0] == 'u') {
             char rel[1024];
             if (!lk_delta_dv_relative_path(dv, rel, sizeof rel)) {
-                rc = lk_error_set(err, LK_EFORMAT, "%s: bad deletion vector path '%s'",
-                                  table_path, pd);
+                rc = lk_error_set(err, LK_EFORMAT, "%s: bad deletion vector path '%s'", table_path,
+                                  pd);
                 goto out;
             }
             snprintf(path, sizeof path, "%s/%s", table_path, rel);
@@ -276,8 +278,8 @@ int lk_delta_dv_load(const char *table_path, yajl_val dv, lk_delta_dv **out, lk_
         }
         lk_buf_free(&file);
     } else {
-        rc = lk_error_set(err, LK_EUNSUPPORTED, "%s: deletion vector storage type '%s'",
-                          table_path, st);
+        rc = lk_error_set(err, LK_EUNSUPPORTED, "%s: deletion vector storage type '%s'", table_path,
+                          st);
     }
 out:
     free(bytes);

@@ -46,8 +46,7 @@ static int64_t commit(lk_delta_table *t, const lk_schema *s, const char *add, co
     if (app) lk_delta_commit_set_txn(c, app, txn);
     if (add) {
         char stats[128];
-        snprintf(stats, sizeof stats, "{\"numRecords\":%zu,\"minValues\":{\"id\":1}}",
-                 strlen(add));
+        snprintf(stats, sizeof stats, "{\"numRecords\":%zu,\"minValues\":{\"id\":1}}", strlen(add));
         lk_delta_commit_add_file(c, add, 1000 + (int64_t)strlen(add), 1700000000000LL, stats, 1);
     }
     if (rm) lk_delta_commit_remove_file(c, rm, 1);
@@ -191,8 +190,7 @@ START_TEST(checkpoint_every_interval)
     ck_assert_int_eq(pv->type, LK_TYPE_MAP);
     ck_assert_ptr_nonnull(lk_schema_find_path(cs, "metaData.format.provider"));
     ck_assert_int_eq(lk_schema_find_path(cs, "metaData.partitionColumns")->type, LK_TYPE_ARRAY);
-    ck_assert_int_eq(lk_schema_find_path(cs, "protocol.minReaderVersion")->type,
-                     LK_TYPE_INTEGER);
+    ck_assert_int_eq(lk_schema_find_path(cs, "protocol.minReaderVersion")->type, LK_TYPE_INTEGER);
     ck_assert_int_eq(lk_schema_find_path(cs, "remove.deletionTimestamp")->type, LK_TYPE_LONG);
     ck_assert_int_eq(lk_schema_find_path(cs, "txn.version")->type, LK_TYPE_LONG);
     lk_pq_reader_destroy(&r);

@@ -146,8 +146,8 @@ START_TEST(every_expected_table)
         scan_rows(t, NULL, &a);
         expected_rows(exp, lk_delta_schema(t), &b);
         if (b.len > 1) with_rows++;
-        ck_assert_msg(strcmp(a.data, b.data) == 0, "%s: rows differ:\nours:\n%.2000s\nSpark:\n%.2000s",
-                      name, a.data, b.data);
+        ck_assert_msg(strcmp(a.data, b.data) == 0,
+                      "%s: rows differ:\nours:\n%.2000s\nSpark:\n%.2000s", name, a.data, b.data);
         lk_buf_free(&a);
         lk_buf_free(&b);
         lk_delta_destroy(&t);
@@ -173,7 +173,8 @@ START_TEST(projection_partition_dv)
     ck_assert_int_ge(lk_schema_nfields(s), 2);
     /* the last column first: order as asked, one key per column */
     char cols[256];
-    const char *c0 = lk_schema_field(s, 0)->name, *cl = lk_schema_field(s, lk_schema_nfields(s) - 1)->name;
+    const char *c0 = lk_schema_field(s, 0)->name,
+               *cl = lk_schema_field(s, lk_schema_nfields(s) - 1)->name;
     snprintf(cols, sizeof cols, "%s,%s", cl, c0);
     lk_delta_scan *sc;
     ck_assert_int_eq(lk_delta_scan_new(t, cols, &sc, &err), 0);
