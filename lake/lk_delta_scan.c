@@ -422,7 +422,8 @@ static int open_file(lk_delta_scan *s, int i, lk_error *err)
     if (s->nproj == 0 && lk_schema_nfields(fs) > 0) s->proj[s->nproj++] = 0; /* row count only */
     if (f->deletion_vector_json) {
         yajl_val dv = yajl_tree_parse(f->deletion_vector_json, NULL, 0);
-        rc = lk_delta_dv_load(lk_delta_path(s->t), dv, &s->dv, err);
+        rc = lk_delta_dv_load(lk_delta_path(s->t), dv, (uint64_t)lk_pq_reader_num_rows(s->r),
+                              &s->dv, err);
         yajl_tree_free(dv);
         if (rc) {
             lk_error_prefix(err, "%s", f->path);

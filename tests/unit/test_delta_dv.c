@@ -209,6 +209,15 @@ START_TEST(inline_array_run_bitmap)
     scan_count(t, &first, LK_EFORMAT, &err);
     ck_assert_ptr_nonnull(strstr(err.msg, "deletion vector truncated"));
     lk_delta_destroy(&t);
+
+    /* a row the file does not have: refused, which also bounds memory */
+    lk_buf_reset(&bm);
+    const uint16_t past[] = {1, NROWS};
+    dv_array(&bm, past, 2);
+    t = inline_dv(&bm, 2);
+    scan_count(t, &first, LK_EFORMAT, &err);
+    ck_assert_ptr_nonnull(strstr(err.msg, "past the file's 5000 rows"));
+    lk_delta_destroy(&t);
     lk_buf_free(&bm);
 }
 END_TEST
