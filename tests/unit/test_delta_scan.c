@@ -40,7 +40,7 @@ static int cmp_str(const void *a, const void *b)
 
 static void lines_text(lines *l, lk_buf *out)
 {
-    qsort(l->v, l->n, sizeof *l->v, cmp_str);
+    if (l->n) qsort(l->v, l->n, sizeof *l->v, cmp_str);
     lk_buf_reset(out);
     for (size_t i = 0; i < l->n; i++) {
         lk_buf_puts(out, l->v[i]);
