@@ -842,7 +842,25 @@ static int catch_up(lk_delta_table *t, conflict_ctx *cc, lk_error *err)
     for (;;) {
         lk_error e;
         int rc = replay_json(t, t->version + 1, cc, &e);
-        if (rc == -ENOENT) return 0;
+        if (rc == -ENOENT) {
+            /* Either nothing new, or a handle so far behind that log cleanup
+               removed the next commit: then a newer checkpoint exists and
+               the snapshot is rebuilt from it (a commit being retried cannot
+               check the lost versions for conflicts: it fails instead). */
+            int parts;
+            int64_t lc = last_checkpoint_version(t, &parts);
+            if (lc <= t->version) return 0;
+            char next[4200];
+            version_path(t, t->version + 1, ".json", next, sizeof next);
+            if (lk_fs_exists(next)) continue; /* it appeared meanwhile */
+            if (cc)
+                return lk_error_set(err, LK_ECONFLICT,
+                                    "%s: version %" PRId64 " was cleaned up before this "
+                                    "handle read it (checkpoint %" PRId64 ")",
+                                    t->path, t->version + 1, lc);
+            reset_state(t);
+            return load_full(t, err);
+        }
         if (rc) {
             if (err) *err = e;
             return rc;

@@ -341,6 +341,44 @@ START_TEST(tombstones_expire)
 }
 END_TEST
 
+/* A handle left behind while log cleanup removed the commits it had not
+   read yet: refresh rebuilds from the checkpoint, a commit fails. */
+START_TEST(stale_handle_after_cleanup)
+{
+    char *dir = tmp_dir();
+    make_table(dir, 6);
+    lk_delta_table *old, *t;
+    lk_error err;
+    ck_assert_int_eq(lk_delta_open(dir, &old, &err), 0);
+    ck_assert_int_eq(lk_delta_version(old), 5);
+    ck_assert_int_eq(lk_delta_open(dir, &t, &err), 0);
+    for (int i = 6; i < 25; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "more-%d", i);
+        ck_assert_int_eq(commit(t, NULL, name, NULL, "app-1", i), i);
+    }
+    lk_delta_destroy(&t);
+    char p[512];
+    for (int v = 0; v < 20; v++) {
+        snprintf(p, sizeof p, "%s/_delta_log/%020d.json", dir, v);
+        ck_assert_int_eq(unlink(p), 0);
+    }
+    lk_delta_commit *c = lk_delta_commit_new(old, "WRITE");
+    lk_delta_commit_add_file(c, "late", 1, 1, NULL, 1);
+    int64_t v;
+    ck_assert_int_eq(lk_delta_commit_run(c, &v, &err), LK_ECONFLICT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "version 6 was cleaned up"));
+    lk_delta_commit_destroy(&c);
+    ck_assert_int_eq(lk_delta_refresh(old, &err), 0);
+    ck_assert_int_eq(lk_delta_version(old), 24);
+    ck_assert_int_eq(lk_delta_nfiles(old), 25);
+    ck_assert_int_eq(lk_delta_txn_version(old, "app-1"), 24);
+    ck_assert_int_eq(lk_delta_checkpoint_version(old), 20);
+    lk_delta_destroy(&old);
+    free(dir);
+}
+END_TEST
+
 START_TEST(interval_parse)
 {
     ck_assert_int_eq(lk_delta_interval_ms("interval 7 days", -1), 7LL * 86400000);
@@ -638,6 +676,7 @@ int main(void)
     tcase_add_test(tc, checkpoint_every_interval);
     tcase_add_test(tc, checkpoint_interval_property);
     tcase_add_test(tc, interval_parse);
+    tcase_add_test(tc, stale_handle_after_cleanup);
     tcase_add_test(tc, tombstones_expire);
     tcase_add_test(tc, checkpoint_fault_eio);
     tcase_add_test(tc, checkpoint_crash_before_link);
