@@ -65,9 +65,9 @@ struct lk_delta_table {
     int min_reader, min_writer;
     lk_schema *schema;
     char *table_id;
-    char *metadata_json; /* latest metaData action (compact JSON), or NULL */
-    char *protocol_json; /* latest protocol action, or NULL */
-    yajl_val metadata;   /* metadata_json parsed: configuration lookups */
+    char *metadata_json;        /* latest metaData action (compact JSON), or NULL */
+    char *protocol_json;        /* latest protocol action, or NULL */
+    yajl_val metadata;          /* metadata_json parsed: configuration lookups */
     int64_t checkpoint_version; /* the checkpoint replay started from, -1: none */
     file_ent *files;
     int nfiles, capfiles;
@@ -349,8 +349,8 @@ static int check_protocol(yajl_val p, const char *where, lk_error *err)
     /* Reader features this reader implements. timestampNtz is a type;
        v2Checkpoint is read by lk_delta_checkpoint; vacuumProtocolCheck only
        binds vacuum (which refuses tables with writer features it lacks). */
-    static const char *const supported[] = {"timestampNtz", "v2Checkpoint",
-                                            "vacuumProtocolCheck", LK_DELTA_SCAN_FEATURES};
+    static const char *const supported[] = {"timestampNtz", "v2Checkpoint", "vacuumProtocolCheck",
+                                            LK_DELTA_SCAN_FEATURES};
     yajl_val rf = lk_json_get(p, "readerFeatures");
     for (size_t i = 0; rf && YAJL_IS_ARRAY(rf) && i < rf->u.array.len; i++) {
         yajl_val f = rf->u.array.values[i];
@@ -611,8 +611,8 @@ static int replay_checkpoint(lk_delta_table *t, const cp_cand *cp, lk_error *err
     if (rc) return rc;
     if (!t->protocol_json || !t->metadata_json)
         return lk_error_set(err, LK_EFORMAT,
-                            "%s/%s: checkpoint of version %" PRId64 " has no %s action",
-                            t->log_dir, cp->name, cp->v, t->protocol_json ? "metaData" : "protocol");
+                            "%s/%s: checkpoint of version %" PRId64 " has no %s action", t->log_dir,
+                            cp->name, cp->v, t->protocol_json ? "metaData" : "protocol");
     t->version = cp->v;
     t->checkpoint_version = cp->v;
     return 0;
@@ -765,8 +765,8 @@ static int load_full(lk_delta_table *t, lk_error *err)
             goto out;
         }
         if (rc) {
-            LK_WARN("delta: cannot read checkpoint %s/%s (%s); trying an older one",
-                    t->log_dir, cps[k].name, cperr.msg);
+            LK_WARN("delta: cannot read checkpoint %s/%s (%s); trying an older one", t->log_dir,
+                    cps[k].name, cperr.msg);
             reset_state(t);
             rc = 0;
             continue;
@@ -817,7 +817,8 @@ static int load_full(lk_delta_table *t, lk_error *err)
         }
         if (t->as_of < start && !used) {
             rc = lk_error_set(err, LK_ENOTFOUND,
-                              "%s: version %" PRId64 " is before the oldest retained version %" PRId64,
+                              "%s: version %" PRId64
+                              " is before the oldest retained version %" PRId64,
                               t->path, t->as_of, start);
             goto out;
         }
@@ -826,8 +827,8 @@ static int load_full(lk_delta_table *t, lk_error *err)
     for (int64_t v = start; v < expect; v++)
         if ((rc = replay_json(t, v, NULL, err))) goto out;
     if (t->version >= 0 && (!t->protocol_json || !t->metadata_json))
-        rc = lk_error_set(err, LK_EFORMAT, "%s: no %s action in versions 0 to %" PRId64,
-                          t->log_dir, t->protocol_json ? "metaData" : "protocol", t->version);
+        rc = lk_error_set(err, LK_EFORMAT, "%s: no %s action in versions 0 to %" PRId64, t->log_dir,
+                          t->protocol_json ? "metaData" : "protocol", t->version);
 out:
     free(jv);
     free(cps);
@@ -841,7 +842,25 @@ static int catch_up(lk_delta_table *t, conflict_ctx *cc, lk_error *err)
     for (;;) {
         lk_error e;
         int rc = replay_json(t, t->version + 1, cc, &e);
-        if (rc == -ENOENT) return 0;
+        if (rc == -ENOENT) {
+            /* Either nothing new, or a handle so far behind that log cleanup
+               removed the next commit: then a newer checkpoint exists and
+               the snapshot is rebuilt from it (a commit being retried cannot
+               check the lost versions for conflicts: it fails instead). */
+            int parts;
+            int64_t lc = last_checkpoint_version(t, &parts);
+            if (lc <= t->version) return 0;
+            char next[4200];
+            version_path(t, t->version + 1, ".json", next, sizeof next);
+            if (lk_fs_exists(next)) continue; /* it appeared meanwhile */
+            if (cc)
+                return lk_error_set(err, LK_ECONFLICT,
+                                    "%s: version %" PRId64 " was cleaned up before this "
+                                    "handle read it (checkpoint %" PRId64 ")",
+                                    t->path, t->version + 1, lc);
+            reset_state(t);
+            return load_full(t, err);
+        }
         if (rc) {
             if (err) *err = e;
             return rc;
@@ -941,8 +960,7 @@ void lk_delta_destroy(lk_delta_table **tp)
 
 int lk_delta_refresh(lk_delta_table *t, lk_error *err)
 {
-    if (t->as_of != INT64_MAX)
-        return 0; /* a snapshot at a version does not move */
+    if (t->as_of != INT64_MAX) return 0; /* a snapshot at a version does not move */
     return catch_up(t, NULL, err);
 }
 
@@ -1324,9 +1342,13 @@ static void build_body(lk_delta_commit *c, int64_t version)
 static int check_writable(const lk_delta_commit *c, lk_error *err)
 {
     const lk_delta_table *t = c->t;
-    static const char *const by_version[] = {
-        "", "", "", "checkConstraints", "changeDataFeed, generatedColumns",
-        "columnMapping", "identityColumns"};
+    static const char *const by_version[] = {"",
+                                             "",
+                                             "",
+                                             "checkConstraints",
+                                             "changeDataFeed, generatedColumns",
+                                             "columnMapping",
+                                             "identityColumns"};
     if (t->min_writer > 2) {
         lk_buf feats = LK_BUF_INIT;
         if (t->min_writer >= 7) {
@@ -1594,9 +1616,8 @@ int64_t lk_delta_interval_ms(const char *s, int64_t dflt)
     static const struct {
         const char *unit;
         int64_t ms;
-    } units[] = {{"millisecond", 1},     {"second", 1000},         {"minute", 60000},
-                 {"hour", 3600000},      {"day", 86400000},        {"week", 604800000},
-                 {"microsecond", 0},     {"nanosecond", 0}};
+    } units[] = {{"millisecond", 1}, {"second", 1000},    {"minute", 60000},  {"hour", 3600000},
+                 {"day", 86400000},  {"week", 604800000}, {"microsecond", 0}, {"nanosecond", 0}};
     if (!s) return dflt;
     while (*s == ' ')
         s++;
@@ -1658,8 +1679,8 @@ void lk_delta_foreach_retained(const lk_delta_table *t, int64_t min_deletion_ts,
    tombstones still inside delta.deletedFileRetentionDuration. */
 static void snapshot_jsonl(lk_delta_table *t, lk_buf *out, int64_t now)
 {
-    int64_t keep_ms = lk_delta_interval_ms(
-        lk_delta_property(t, "delta.deletedFileRetentionDuration"), WEEK_MS);
+    int64_t keep_ms =
+        lk_delta_interval_ms(lk_delta_property(t, "delta.deletedFileRetentionDuration"), WEEK_MS);
     lk_buf_puts(out, "{\"protocol\":");
     lk_buf_puts(out, t->protocol_json ? t->protocol_json
                                       : "{\"minReaderVersion\":1,\"minWriterVersion\":2}");
@@ -1685,7 +1706,9 @@ static void snapshot_jsonl(lk_delta_table *t, lk_buf *out, int64_t now)
                 lk_buf_json_string(out, e->stats, strlen(e->stats));
             }
             lk_buf_puts(out, "}}\n");
-        } else if (e->deletion_ts == 0 || e->deletion_ts > now - keep_ms) {
+        } else if (e->deletion_ts > now - keep_ms) {
+            /* a remove without deletionTimestamp counts as expired, as in
+               Spark: it would otherwise ride along in every checkpoint */
             lk_buf_puts(out, "{\"remove\":{\"path\":");
             lk_buf_json_string(out, e->path, strlen(e->path));
             lk_buf_printf(out, ",\"deletionTimestamp\":%" PRId64 ",\"dataChange\":false",

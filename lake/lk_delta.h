@@ -29,10 +29,10 @@ typedef struct lk_delta_table lk_delta_table;
 
 /* One live data file of the snapshot. */
 typedef struct lk_delta_file {
-    const char *path;          /* as in the log: relative to the table root, URL-encoded */
+    const char *path; /* as in the log: relative to the table root, URL-encoded */
     int64_t size;
-    int64_t modification_time; /* ms */
-    int64_t num_records;       /* from stats, -1 if absent */
+    int64_t modification_time;         /* ms */
+    int64_t num_records;               /* from stats, -1 if absent */
     const char *partition_values_json; /* {"col":"value",...} or "{}" */
     const char *stats_json;            /* or NULL */
     const char *deletion_vector_json;  /* the add's deletionVector object, or NULL */

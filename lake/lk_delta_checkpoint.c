@@ -33,9 +33,8 @@
 
 /* Columns worth reading from a checkpoint (others, like commitInfo or
    domainMetadata, do not change the snapshot we keep). */
-static const char *const k_read_cols[] = {"txn",     "add",      "remove",
-                                          "metaData", "protocol", "sidecar",
-                                          "checkpointMetadata"};
+static const char *const k_read_cols[] = {
+    "txn", "add", "remove", "metaData", "protocol", "sidecar", "checkpointMetadata"};
 
 /* ---------- schema ---------- */
 
@@ -194,8 +193,7 @@ int lk_delta_checkpoint_write(const char *path, const char *jsonl, size_t len,
         char ebuf[128] = "";
         yajl_val act = yajl_tree_parse(line.data, ebuf, sizeof ebuf);
         if (!act || !YAJL_IS_OBJECT(act) || act->u.object.len == 0) {
-            rc = lk_error_set(err, LK_EFORMAT, "%s: action %zu is not a JSON object", path,
-                              lineno);
+            rc = lk_error_set(err, LK_EFORMAT, "%s: action %zu is not a JSON object", path, lineno);
             yajl_tree_free(act);
             break;
         }
@@ -250,11 +248,11 @@ static int ends_with(const char *s, const char *suffix)
 
 /* Hands every non-null member of the row object to fn (with sidecars read
    in place when log_dir is set). */
-static int dispatch(yajl_val row, const char *where, const char *log_dir,
-                    lk_delta_action_fn fn, void *ctx, lk_error *err);
+static int dispatch(yajl_val row, const char *where, const char *log_dir, lk_delta_action_fn fn,
+                    void *ctx, lk_error *err);
 
-static int read_sidecar(yajl_val sc, const char *where, const char *log_dir,
-                        lk_delta_action_fn fn, void *ctx, lk_error *err)
+static int read_sidecar(yajl_val sc, const char *where, const char *log_dir, lk_delta_action_fn fn,
+                        void *ctx, lk_error *err)
 {
     yajl_val p = lk_json_get(sc, "path");
     if (!p || !YAJL_IS_STRING(p))
@@ -270,8 +268,8 @@ static int read_sidecar(yajl_val sc, const char *where, const char *log_dir,
     return lk_delta_checkpoint_read(full, NULL, fn, ctx, err);
 }
 
-static int dispatch(yajl_val row, const char *where, const char *log_dir,
-                    lk_delta_action_fn fn, void *ctx, lk_error *err)
+static int dispatch(yajl_val row, const char *where, const char *log_dir, lk_delta_action_fn fn,
+                    void *ctx, lk_error *err)
 {
     if (!YAJL_IS_OBJECT(row))
         return lk_error_set(err, LK_EFORMAT, "%s: action is not a JSON object", where);

@@ -21,8 +21,8 @@
 /* Called once per action read: kind is "add", "remove", "metaData", ...;
    action is that action's object (valid during the call); where names the
    file and row for error messages. A non-zero return stops the read. */
-typedef int (*lk_delta_action_fn)(void *ctx, const char *kind, yajl_val action,
-                                  const char *where, lk_error *err);
+typedef int (*lk_delta_action_fn)(void *ctx, const char *kind, yajl_val action, const char *where,
+                                  lk_error *err);
 
 /*
  * Reads one checkpoint file (".parquet" or a v2 ".json") and calls fn for

@@ -26,10 +26,16 @@
 struct lk_delta_dv {
     uint64_t *rows;
     size_t n, cap;
+    uint64_t nrows; /* rows of the data file: every index must be below */
+    int overflow;   /* an index >= nrows was seen (or a duplicate flood) */
 };
 
 static void push(lk_delta_dv *d, uint64_t v)
 {
+    if (v >= d->nrows || d->n >= d->nrows) {
+        d->overflow = 1;
+        return;
+    }
     if (d->n == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 256;
         d->rows = realloc(d->rows, d->cap * sizeof *d->rows);
@@ -106,8 +112,8 @@ static int roaring32(rd *r, uint64_t high, lk_delta_dv *d)
         if ((rc = need(r, 4))) return rc;
         size = le32(r);
     } else {
-        return lk_error_set(r->err, LK_EFORMAT, "%s: bad Roaring cookie %u at offset %zu",
-                            r->what, cookie, r->off - 4);
+        return lk_error_set(r->err, LK_EFORMAT, "%s: bad Roaring cookie %u at offset %zu", r->what,
+                            cookie, r->off - 4);
     }
     if (size > 65536)
         return lk_error_set(r->err, LK_EFORMAT, "%s: %u Roaring containers", r->what, size);
@@ -129,7 +135,7 @@ static int roaring32(rd *r, uint64_t high, lk_delta_dv *d)
             if ((rc = need(r, (size_t)nruns * 4))) return rc;
             for (uint32_t k = 0; k < nruns; k++) {
                 uint32_t start = le16(r), len = le16(r);
-                for (uint32_t v = start; v <= start + len && v < 65536; v++)
+                for (uint32_t v = start; v <= start + len && v < 65536 && !d->overflow; v++)
                     push(d, base | v);
             }
         } else if (card > 4096) {
@@ -167,6 +173,11 @@ static int decode_bitmap(const unsigned char *p, size_t n, const char *what, lk_
         if ((rc = need(&r, 4))) return rc;
         uint64_t high = le32(&r);
         if ((rc = roaring32(&r, high, d))) return rc;
+        if (d->overflow)
+            return lk_error_set(err, LK_EFORMAT,
+                                "%s: deletion vector deletes a row past the file's %" PRIu64
+                                " rows",
+                                what, d->nrows);
     }
     return 0;
 }
@@ -200,7 +211,8 @@ int lk_delta_dv_relative_path(yajl_val dv, char *out, size_t cap)
     return 1;
 }
 
-int lk_delta_dv_load(const char *table_path, yajl_val dv, lk_delta_dv **out, lk_error *err)
+int lk_delta_dv_load(const char *table_path, yajl_val dv, uint64_t nrows, lk_delta_dv **out,
+                     lk_error *err)
 {
     *out = NULL;
     const char *st = str(dv, "storageType"), *pd = str(dv, "pathOrInlineDv");
@@ -208,10 +220,13 @@ int lk_delta_dv_load(const char *table_path, yajl_val dv, lk_delta_dv **out, lk_
     int64_t off = offv && YAJL_IS_INTEGER(offv) ? YAJL_GET_INTEGER(offv) : 0;
     int64_t size = sizev && YAJL_IS_INTEGER(sizev) ? YAJL_GET_INTEGER(sizev) : -1;
     if (!st || !pd || size < 0)
-        return lk_error_set(err, LK_EFORMAT, "%s: deletionVector without storageType, "
-                                             "pathOrInlineDv or sizeInBytes", table_path);
+        return lk_error_set(err, LK_EFORMAT,
+                            "%s: deletionVector without storageType, "
+                            "pathOrInlineDv or sizeInBytes",
+                            table_path);
     lk_delta_dv *d = calloc(1, sizeof *d);
     if (!d) abort();
+    d->nrows = nrows;
     int rc = 0;
     char what[4400];
     unsigned char *bytes = NULL;
@@ -230,8 +245,8 @@ int lk_delta_dv_load(const char *table_path, yajl_val dv, lk_delta_dv **out, lk_
         if (st[0] == 'u') {
             char rel[1024];
             if (!lk_delta_dv_relative_path(dv, rel, sizeof rel)) {
-                rc = lk_error_set(err, LK_EFORMAT, "%s: bad deletion vector path '%s'",
-                                  table_path, pd);
+                rc = lk_error_set(err, LK_EFORMAT, "%s: bad deletion vector path '%s'", table_path,
+                                  pd);
                 goto out;
             }
             snprintf(path, sizeof path, "%s/%s", table_path, rel);
@@ -276,8 +291,8 @@ int lk_delta_dv_load(const char *table_path, yajl_val dv, lk_delta_dv **out, lk_
         }
         lk_buf_free(&file);
     } else {
-        rc = lk_error_set(err, LK_EUNSUPPORTED, "%s: deletion vector storage type '%s'",
-                          table_path, st);
+        rc = lk_error_set(err, LK_EUNSUPPORTED, "%s: deletion vector storage type '%s'", table_path,
+                          st);
     }
 out:
     free(bytes);

@@ -17,8 +17,11 @@
 typedef struct lk_delta_dv lk_delta_dv;
 
 /* Loads the deletion vector described by dv (the add action's
-   deletionVector object) of a file in the table at table_path. */
-int lk_delta_dv_load(const char *table_path, yajl_val dv, lk_delta_dv **out, lk_error *err);
+   deletionVector object) of a file of nrows rows in the table at
+   table_path. A row index >= nrows is an error: it also bounds the memory
+   a hostile bitmap can make us allocate. */
+int lk_delta_dv_load(const char *table_path, yajl_val dv, uint64_t nrows, lk_delta_dv **out,
+                     lk_error *err);
 void lk_delta_dv_destroy(lk_delta_dv **d);
 /* Number of deleted rows. */
 size_t lk_delta_dv_count(const lk_delta_dv *d);

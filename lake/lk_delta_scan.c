@@ -46,10 +46,10 @@ struct lk_delta_scan {
     uint32_t row;
     uint64_t file_row;
     lk_delta_dv *dv;
-    yajl_val pv;     /* typed partition values of the current file, by logical name */
-    yajl_val cur;    /* the current decoded row */
+    yajl_val pv;  /* typed partition values of the current file, by logical name */
+    yajl_val cur; /* the current decoded row */
     lk_buf text, path;
-    char **pcols;    /* partitionColumns (logical names) */
+    char **pcols; /* partitionColumns (logical names) */
     int npcols;
 };
 
@@ -332,8 +332,7 @@ int lk_delta_scan_new(const lk_delta_table *t, const char *columns, lk_delta_sca
              tok = strtok_r(NULL, ",", &save)) {
             int k = lk_schema_find(ts, tok);
             if (k < 0) {
-                rc = lk_error_set(err, LK_ENOTFOUND, "no column '%s' in %s", tok,
-                                  lk_delta_path(t));
+                rc = lk_error_set(err, LK_ENOTFOUND, "no column '%s' in %s", tok, lk_delta_path(t));
             } else if (s->ncols < n) {
                 node_build(&s->cols[s->ncols++], lk_schema_field(ts, k), s->mapping);
             }
@@ -423,7 +422,8 @@ static int open_file(lk_delta_scan *s, int i, lk_error *err)
     if (s->nproj == 0 && lk_schema_nfields(fs) > 0) s->proj[s->nproj++] = 0; /* row count only */
     if (f->deletion_vector_json) {
         yajl_val dv = yajl_tree_parse(f->deletion_vector_json, NULL, 0);
-        rc = lk_delta_dv_load(lk_delta_path(s->t), dv, &s->dv, err);
+        rc = lk_delta_dv_load(lk_delta_path(s->t), dv, (uint64_t)lk_pq_reader_num_rows(s->r),
+                              &s->dv, err);
         yajl_tree_free(dv);
         if (rc) {
             lk_error_prefix(err, "%s", f->path);

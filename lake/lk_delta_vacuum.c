@@ -174,8 +174,8 @@ int lk_delta_vacuum(lk_delta_table *t, int64_t retain_ms, int64_t now_ms, int dr
     if (rc) return rc;
     if (lk_delta_version(t) < 0)
         return lk_error_set(err, LK_ENOTFOUND, "%s: no Delta table", lk_delta_path(t));
-    yajl_val proto = yajl_tree_parse(lk_delta_protocol_json(t) ? lk_delta_protocol_json(t) : "{}",
-                                     NULL, 0);
+    yajl_val proto =
+        yajl_tree_parse(lk_delta_protocol_json(t) ? lk_delta_protocol_json(t) : "{}", NULL, 0);
     yajl_val mw = lk_json_get(proto, "minWriterVersion");
     long long writer = mw && YAJL_IS_INTEGER(mw) ? YAJL_GET_INTEGER(mw) : 2;
     if (writer > 2) {

@@ -17,7 +17,7 @@
 #include "lk_error.h"
 
 typedef struct lk_delta_vacuum_stats {
-    int64_t files;    /* deleted (or, dry run, to delete) */
+    int64_t files; /* deleted (or, dry run, to delete) */
     int64_t bytes;
     int64_t recent;   /* unreferenced but younger than the retention: kept */
     int64_t retained; /* referenced by the snapshot or a tombstone: kept */

@@ -59,6 +59,17 @@ test('checkpoints: written every 10 versions, read by DuckDB and an independent 
   const stats = await scalar(`SELECT add.stats FROM read_parquet(${sqlStr(ck)}) WHERE add IS NOT NULL LIMIT 1`);
   assert.ok(Number.isInteger(JSON.parse(stats).numRecords), stats);
 
+  // parquet_metadata: every column chunk ZSTD with statistics, as our data files
+  const conn0 = await duck();
+  const meta = (await conn0.runAndReadAll(
+    `SELECT path_in_schema, compression, stats_null_count FROM parquet_metadata(${sqlStr(ck)})`)).getRowObjectsJS();
+  assert.ok(meta.length >= 20, `only ${meta.length} column chunks`);
+  for (const m of meta) {
+    assert.equal(m.compression, 'ZSTD', m.path_in_schema);
+    assert.notEqual(m.stats_null_count, null, m.path_in_schema);
+  }
+  assert.ok(meta.some((m) => /add.*partitionValues.*key/i.test(String(m.path_in_schema))));
+
   // the independent replay from the checkpoint equals the JSON-only replay
   const snap = await replay(table);
   assert.equal(snap.checkpointVersion, lastV);

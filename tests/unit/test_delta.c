@@ -455,6 +455,20 @@ START_TEST(concurrent_race)
     lk_buf_free(&b);
     lk_buf_free(&all);
     lk_delta_destroy(&t);
+    /* both writers checkpointed as they went: a fresh reader starts at the
+       last checkpoint (100) and sees every file once */
+    ck_assert_int_eq(lk_delta_open(dir, &t, &err), 0);
+    ck_assert_int_eq(lk_delta_checkpoint_version(t), 2 * PER);
+    ck_assert_int_eq(lk_delta_nfiles(t), 2 * PER);
+    ck_assert_int_eq(lk_delta_num_records(t), 2 * PER);
+    lk_delta_destroy(&t);
+    char p[512];
+    snprintf(p, sizeof p, "ls -A %s/_delta_log | grep -c 'checkpoint.parquet$'", dir);
+    FILE *f = popen(p, "r");
+    int n = -1;
+    ck_assert_int_eq(fscanf(f, "%d", &n), 1);
+    pclose(f);
+    ck_assert_int_eq(n, 2 * PER / 10);
 }
 END_TEST
 

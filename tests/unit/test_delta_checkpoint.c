@@ -46,8 +46,7 @@ static int64_t commit(lk_delta_table *t, const lk_schema *s, const char *add, co
     if (app) lk_delta_commit_set_txn(c, app, txn);
     if (add) {
         char stats[128];
-        snprintf(stats, sizeof stats, "{\"numRecords\":%zu,\"minValues\":{\"id\":1}}",
-                 strlen(add));
+        snprintf(stats, sizeof stats, "{\"numRecords\":%zu,\"minValues\":{\"id\":1}}", strlen(add));
         lk_delta_commit_add_file(c, add, 1000 + (int64_t)strlen(add), 1700000000000LL, stats, 1);
     }
     if (rm) lk_delta_commit_remove_file(c, rm, 1);
@@ -191,8 +190,7 @@ START_TEST(checkpoint_every_interval)
     ck_assert_int_eq(pv->type, LK_TYPE_MAP);
     ck_assert_ptr_nonnull(lk_schema_find_path(cs, "metaData.format.provider"));
     ck_assert_int_eq(lk_schema_find_path(cs, "metaData.partitionColumns")->type, LK_TYPE_ARRAY);
-    ck_assert_int_eq(lk_schema_find_path(cs, "protocol.minReaderVersion")->type,
-                     LK_TYPE_INTEGER);
+    ck_assert_int_eq(lk_schema_find_path(cs, "protocol.minReaderVersion")->type, LK_TYPE_INTEGER);
     ck_assert_int_eq(lk_schema_find_path(cs, "remove.deletionTimestamp")->type, LK_TYPE_LONG);
     ck_assert_int_eq(lk_schema_find_path(cs, "txn.version")->type, LK_TYPE_LONG);
     lk_pq_reader_destroy(&r);
@@ -301,6 +299,82 @@ START_TEST(checkpoint_interval_property)
     ck_assert(!exists_log(dir, "00000000000000000009.checkpoint.parquet"));
     lk_delta_destroy(&t);
     lk_schema_destroy(&s);
+    free(dir);
+}
+END_TEST
+
+/* _last_checkpoint.size of a table with a and b added, a removed, with the
+   given deletedFileRetentionDuration (NULL: default 7 days). */
+static long long checkpoint_size(const char *retention)
+{
+    char *dir = tmp_dir();
+    lk_delta_table *t;
+    lk_error err;
+    ck_assert_int_eq(lk_delta_open(dir, &t, &err), 0);
+    lk_schema *s = test_schema();
+    lk_delta_commit *c = lk_delta_commit_new(t, "CREATE TABLE");
+    lk_delta_commit_set_schema(c, s);
+    if (retention) lk_delta_commit_set_property(c, "delta.deletedFileRetentionDuration", retention);
+    int64_t v;
+    ck_assert_int_eq(lk_delta_commit_run(c, &v, &err), 0);
+    lk_delta_commit_destroy(&c);
+    commit(t, NULL, "a", NULL, NULL, 0);
+    commit(t, NULL, "b", "a", NULL, 0);
+    ck_assert_int_eq(lk_delta_checkpoint(t, &err), 0);
+    char p[512];
+    snprintf(p, sizeof p, "%s/_delta_log/_last_checkpoint", dir);
+    yajl_val lc = read_json(p);
+    long long n = jint(lc, "size");
+    ck_assert_int_eq(jint(lc, "version"), 2);
+    yajl_tree_free(lc);
+    lk_delta_destroy(&t);
+    lk_schema_destroy(&s);
+    free(dir);
+    return n;
+}
+
+START_TEST(tombstones_expire)
+{
+    /* protocol, metaData, add b, and the tombstone of a while retained */
+    ck_assert_int_eq(checkpoint_size(NULL), 4);
+    ck_assert_int_eq(checkpoint_size("interval 0 seconds"), 3);
+}
+END_TEST
+
+/* A handle left behind while log cleanup removed the commits it had not
+   read yet: refresh rebuilds from the checkpoint, a commit fails. */
+START_TEST(stale_handle_after_cleanup)
+{
+    char *dir = tmp_dir();
+    make_table(dir, 6);
+    lk_delta_table *old, *t;
+    lk_error err;
+    ck_assert_int_eq(lk_delta_open(dir, &old, &err), 0);
+    ck_assert_int_eq(lk_delta_version(old), 5);
+    ck_assert_int_eq(lk_delta_open(dir, &t, &err), 0);
+    for (int i = 6; i < 25; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "more-%d", i);
+        ck_assert_int_eq(commit(t, NULL, name, NULL, "app-1", i), i);
+    }
+    lk_delta_destroy(&t);
+    char p[512];
+    for (int v = 0; v < 20; v++) {
+        snprintf(p, sizeof p, "%s/_delta_log/%020d.json", dir, v);
+        ck_assert_int_eq(unlink(p), 0);
+    }
+    lk_delta_commit *c = lk_delta_commit_new(old, "WRITE");
+    lk_delta_commit_add_file(c, "late", 1, 1, NULL, 1);
+    int64_t v;
+    ck_assert_int_eq(lk_delta_commit_run(c, &v, &err), LK_ECONFLICT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "version 6 was cleaned up"));
+    lk_delta_commit_destroy(&c);
+    ck_assert_int_eq(lk_delta_refresh(old, &err), 0);
+    ck_assert_int_eq(lk_delta_version(old), 24);
+    ck_assert_int_eq(lk_delta_nfiles(old), 25);
+    ck_assert_int_eq(lk_delta_txn_version(old, "app-1"), 24);
+    ck_assert_int_eq(lk_delta_checkpoint_version(old), 20);
+    lk_delta_destroy(&old);
     free(dir);
 }
 END_TEST
@@ -602,6 +676,8 @@ int main(void)
     tcase_add_test(tc, checkpoint_every_interval);
     tcase_add_test(tc, checkpoint_interval_property);
     tcase_add_test(tc, interval_parse);
+    tcase_add_test(tc, stale_handle_after_cleanup);
+    tcase_add_test(tc, tombstones_expire);
     tcase_add_test(tc, checkpoint_fault_eio);
     tcase_add_test(tc, checkpoint_crash_before_link);
     tcase_add_test(tc, checkpoint_crash_before_last_checkpoint);

@@ -78,9 +78,11 @@ START_TEST(vacuum_rules)
     ck_assert_int_eq(lk_delta_open(dir, &t, &err), 0);
     lk_schema *s = lk_schema_new();
     lk_schema_add(s, "id", LK_TYPE_LONG, 0);
-    const char *files[] = {"a.parquet", "b.parquet", "with space.parquet", "p=2/e.parquet",
-                           "p=1/orphan.parquet", "c.parquet", "_hidden/x.parquet",
-                           ".hidden.parquet", ".part.123.tmp", "_delta_log/.00000.json.1.2.tmp",
+    const char *files[] = {"a.parquet",          "b.parquet",
+                           "with space.parquet", "p=2/e.parquet",
+                           "p=1/orphan.parquet", "c.parquet",
+                           "_hidden/x.parquet",  ".hidden.parquet",
+                           ".part.123.tmp",      "_delta_log/.00000.json.1.2.tmp",
                            "recent.parquet"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         touch_at(dir, files[i], strcmp(files[i], "recent.parquet") ? old : now);

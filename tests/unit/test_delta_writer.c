@@ -113,9 +113,9 @@ START_TEST(partitioned_round_trip)
     lk_buf log = LK_BUF_INIT;
     ck_assert_int_eq(lk_fs_read_file(p, &log, 1 << 20, &err), 0);
     ck_assert_ptr_nonnull(strstr(log.data, "\"partitionColumns\":[\"d\",\"s\"]"));
-    ck_assert_ptr_nonnull(
-        strstr(log.data, "\"path\":\"d=2024-01-02/s=a%20b%253Ac/part-0.parquet\","
-                         "\"partitionValues\":{\"d\":\"2024-01-02\",\"s\":\"a b:c\"}"));
+    ck_assert_ptr_nonnull(strstr(log.data,
+                                 "\"path\":\"d=2024-01-02/s=a%20b%253Ac/part-0.parquet\","
+                                 "\"partitionValues\":{\"d\":\"2024-01-02\",\"s\":\"a b:c\"}"));
 
     lk_buf rows = LK_BUF_INIT;
     lk_delta_table *r;
@@ -168,8 +168,9 @@ static lk_delta_table *table_with(const char *proto, const char *conf, const cha
              "\"nullable\":true,\"metadata\":{%s}}]}",
              fmeta);
     lk_buf log = LK_BUF_INIT;
-    lk_buf_printf(&log, "%s\n{\"metaData\":{\"id\":\"x\",\"format\":{\"provider\":\"parquet\","
-                        "\"options\":{}},\"schemaString\":",
+    lk_buf_printf(&log,
+                  "%s\n{\"metaData\":{\"id\":\"x\",\"format\":{\"provider\":\"parquet\","
+                  "\"options\":{}},\"schemaString\":",
                   proto);
     lk_buf_json_string(&log, schema, strlen(schema));
     lk_buf_printf(&log, ",\"partitionColumns\":[],\"configuration\":{%s},\"createdTime\":1}}\n",
@@ -207,8 +208,9 @@ START_TEST(writer_features_refused)
     ck_assert_ptr_nonnull(strstr(err.msg, "changeDataFeed"));
     lk_delta_destroy(&t);
 
-    t = table_with("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}", "",
-                   "\"delta.invariants\":\"{\\\"expression\\\":{\\\"expression\\\":\\\"id > 0\\\"}}\"");
+    t = table_with(
+        "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}", "",
+        "\"delta.invariants\":\"{\\\"expression\\\":{\\\"expression\\\":\\\"id > 0\\\"}}\"");
     ck_assert_int_eq(try_commit(t, 0, &err), LK_EUNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(err.msg, "invariants"));
     lk_delta_destroy(&t);
