@@ -116,6 +116,13 @@ int lk_partition_value_text(const lk_col *c, uint32_t i, lk_buf *out)
         lk_buf_append(out, tmp, 10);
         break;
     case LK_TYPE_TIMESTAMP:
+        /* adjusted to UTC in ISO 8601 (the protocol's unambiguous form; the
+           form without a zone means the writer's local time) */
+        lk_time_format_spark(lk_col_i64(c, i), tmp, sizeof tmp);
+        tmp[10] = 'T';
+        lk_buf_puts(out, tmp);
+        lk_buf_putc(out, 'Z');
+        break;
     case LK_TYPE_TIMESTAMP_NTZ:
         lk_time_format_spark(lk_col_i64(c, i), tmp, sizeof tmp);
         lk_buf_puts(out, tmp);

@@ -36,7 +36,8 @@ const char *lk_partitioner_values_json(const lk_partitioner *p, int i);
 const char *lk_partitioner_dir(const lk_partitioner *p, int i);
 
 /* The protocol's text of a partition value (row i of c): dates
-   "2026-11-24", timestamps "2026-11-24 09:30:00.123456", numbers in
+   "2026-11-24", timestamps "2026-11-24T09:30:00.123456Z" (UTC; without a
+   zone for timestamp_ntz), numbers in
    decimal, booleans "true"/"false", strings as they are. 0, or -1 when
    the value is null. */
 int lk_partition_value_text(const lk_col *c, uint32_t i, lk_buf *out);
