@@ -84,8 +84,14 @@ int lk_restart_died(lk_restart *r, int64_t now_ms, int64_t wall_ms, const char *
     r->restart_ms[r->deaths % (r->p.intensity_max + 1)] = now_ms;
     r->deaths++;
 
-    if (now_ms - r->started_ms >= r->p.healthy_reset_ms)
+    if (now_ms - r->started_ms >= r->p.healthy_reset_ms || r->deaths == 1) {
+        /* the first death, or the first after a healthy run: restart at
+           once (a sporadic kill costs no backoff); the backoff starts
+           with the next one */
         r->backoff_ms = r->p.backoff_min_ms;
+        *delay_ms = 0;
+        return lk_restart_recent(r, now_ms) > r->p.intensity_max;
+    }
     int64_t jitter = r->backoff_ms >= 4 ? (int64_t)(next_rand(r) % (uint32_t)(r->backoff_ms / 4)) : 0;
     *delay_ms = r->backoff_ms + jitter;
     r->backoff_ms = r->backoff_ms * 2 > r->p.backoff_max_ms ? r->p.backoff_max_ms : r->backoff_ms * 2;

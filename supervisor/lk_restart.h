@@ -2,11 +2,11 @@
  * lk_restart — the restart policy of one supervised child, with no clock
  * and no process of its own, so that it is unit-tested with a fake clock.
  *
- * Backoff: the first restart waits backoff_min_ms, each further one twice
- * as long up to backoff_max_ms, plus a jitter of up to a quarter (so that
- * several children killed together do not restart in step); a child that
- * ran healthy for healthy_reset_ms before it died starts again from the
- * minimum. Intensity (as in Erlang/OTP supervisors): more than
+ * Backoff: the first death, and the first after a healthy run of
+ * healthy_reset_ms, restart at once (a sporadic crash costs nothing); a
+ * death after that waits backoff_min_ms, each further one twice as long up
+ * to backoff_max_ms, plus a jitter of up to a quarter (so that several
+ * children killed together do not restart in step). Intensity (as in Erlang/OTP supervisors): more than
  * intensity_max restarts within intensity_period_ms is a crash loop, and
  * the supervisor escalates instead of restarting.
  *

@@ -9,6 +9,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -81,6 +82,17 @@ typedef struct sup {
 } sup;
 
 static volatile sig_atomic_t g_sig_stop, g_sig_hup;
+static int g_chld_pipe[2] = {-1, -1}; /* SIGCHLD wakes the poll: a dead worker is reaped at once */
+
+static void on_chld(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    if (g_chld_pipe[1] >= 0 && write(g_chld_pipe[1], "c", 1) < 0) {
+        /* full pipe: a wake-up is pending already */
+    }
+    errno = saved;
+}
 
 static void on_stop(int sig)
 {
@@ -504,11 +516,17 @@ static void handle_control(sup *s)
 
 static void poll_once(sup *s, int timeout_ms)
 {
-    zmq_pollitem_t items[2] = {{zsock_resolve(s->events), 0, ZMQ_POLLIN, 0},
-                               {zsock_resolve(s->control), 0, ZMQ_POLLIN, 0}};
-    int rc = zmq_poll(items, 2, timeout_ms);
+    zmq_pollitem_t items[3] = {{zsock_resolve(s->events), 0, ZMQ_POLLIN, 0},
+                               {zsock_resolve(s->control), 0, ZMQ_POLLIN, 0},
+                               {NULL, g_chld_pipe[0], ZMQ_POLLIN, 0}};
+    int rc = zmq_poll(items, g_chld_pipe[0] >= 0 ? 3 : 2, timeout_ms);
     if (rc <= 0)
         return;
+    if (g_chld_pipe[0] >= 0 && (items[2].revents & ZMQ_POLLIN)) {
+        char drain[64];
+        while (read(g_chld_pipe[0], drain, sizeof drain) > 0) {
+        }
+    }
     if (items[0].revents & ZMQ_POLLIN) {
         for (int k = 0; k < 1000; k++) {
             zmq_msg_t msg;
@@ -733,6 +751,12 @@ int lk_supervisor_run(const lk_config *cfg)
     sigaction(SIGINT, &sa, NULL);
     sa.sa_handler = on_hup;
     sigaction(SIGHUP, &sa, NULL);
+    if (pipe2(g_chld_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
+        sa.sa_handler = on_chld;
+        sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+        sigaction(SIGCHLD, &sa, NULL);
+        sa.sa_flags = 0;
+    }
     signal(SIGPIPE, SIG_IGN);
     /* orphans of our workers come back to us, not to init */
     prctl(PR_SET_CHILD_SUBREAPER, 1);

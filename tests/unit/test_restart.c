@@ -19,6 +19,10 @@ START_TEST(backoff_doubles_with_bounded_jitter_up_to_the_cap)
         now += 31000;
         lk_restart_started(r, now - 50);
         ck_assert_int_eq(lk_restart_died(r, now, 0, "exit code 1", NULL, &d), 0);
+        if (k == 0) {
+            ck_assert_int_eq(d, 0); /* the first death restarts at once */
+            continue;
+        }
         ck_assert_int_ge(d, expect);
         ck_assert_int_lt(d, expect + expect / 4 + 1);
         expect = expect * 2 > 30000 ? 30000 : expect * 2;
@@ -54,20 +58,27 @@ START_TEST(a_healthy_run_resets_the_backoff)
 {
     lk_restart *r = lk_restart_new(&P, 1);
     int64_t now = 100000, d;
-    /* three quick deaths: 100, 200, 400 */
+    /* three quick deaths: at once, 100, 200 */
+    int64_t want[3][2] = {{0, 0}, {100, 125}, {200, 250}};
     for (int k = 0; k < 3; k++) {
         lk_restart_started(r, now);
         now += 1000;
         lk_restart_died(r, now, 0, "x", NULL, &d);
+        ck_assert_int_ge(d, want[k][0]);
+        ck_assert_int_le(d, want[k][1]);
     }
-    ck_assert_int_eq(lk_restart_backoff(r), 800);
-    /* then a run of 10 s or more: back to the minimum */
+    ck_assert_int_eq(lk_restart_backoff(r), 400);
+    /* then a run of 10 s or more: restarted at once, the backoff back to the minimum */
     lk_restart_started(r, now);
     now += 10000;
     lk_restart_died(r, now, 0, "x", NULL, &d);
+    ck_assert_int_eq(d, 0);
+    ck_assert_int_eq(lk_restart_backoff(r), 100);
+    lk_restart_started(r, now);
+    now += 500;
+    lk_restart_died(r, now, 0, "x", NULL, &d);
     ck_assert_int_ge(d, 100);
     ck_assert_int_le(d, 125);
-    ck_assert_int_eq(lk_restart_backoff(r), 200);
     lk_restart_destroy(&r);
 }
 END_TEST
