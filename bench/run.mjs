@@ -111,6 +111,8 @@ class TreeSampler {
     this.cpu = new Map(); // pid -> ticks (last seen)
     this.n = 0;
     this.members = new Set();
+    this.role = new Map(); // pid -> worker role (from its command line)
+    this.peakPid = new Map(); // pid -> KiB, the largest RSS sampled
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.sample();
   }
@@ -145,8 +147,21 @@ class TreeSampler {
         const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
         const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
         // fields after the comm: state(0) ppid(1) ... utime(11) stime(12) ... rss(21)
-        this.members.add(pid);
-        sum += (Number(f[21]) * PAGE) / 1024;
+        if (!this.members.has(pid)) {
+          this.members.add(pid);
+          let role = 'other';
+          try {
+            const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+            const k = cmd.indexOf('worker');
+            role = k >= 0 ? cmd[k + 1] : cmd.includes('start') ? 'supervisor' : path.basename(cmd[0] || 'other');
+          } catch {
+            /* gone */
+          }
+          this.role.set(pid, role);
+        }
+        const rss = (Number(f[21]) * PAGE) / 1024;
+        sum += rss;
+        if (rss > (this.peakPid.get(pid) || 0)) this.peakPid.set(pid, rss);
         this.cpu.set(pid, Number(f[11]) + Number(f[12]));
         if (readHwm) {
           const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmHWM:\s+(\d+)/m);
@@ -163,7 +178,12 @@ class TreeSampler {
     let h = 0, c = 0;
     for (const v of this.hwm.values()) h += v;
     for (const v of this.cpu.values()) c += v;
-    return { peak_rss_mib: round(MiB(this.peakSum), 1), sum_hwm_mib: round(MiB(h), 1), cpu_s: round(c / HZ, 2), procs: this.members.size };
+    const byRole = {};
+    for (const [pid, kib] of this.peakPid) {
+      const r = this.role.get(pid) || 'other';
+      byRole[r] = round((byRole[r] || 0) + MiB(kib), 1);
+    }
+    return { peak_rss_mib: round(MiB(this.peakSum), 1), sum_hwm_mib: round(MiB(h), 1), cpu_s: round(c / HZ, 2), procs: this.members.size, peak_by_role_mib: byRole };
   }
 }
 
@@ -418,10 +438,11 @@ async function benchMemory() {
     const data = dataset('events', m.files, m.rows);
     const l = await lakesupdRun(`memory-${data.rows}`, data, { transform: 2, writer: 2 });
     const d = await duckRun(data, 2);
-    log(`memory ${data.rows} rows: lakesupd tree peak ${l.peak_rss_mib} MiB (sum of HWM ${l.sum_hwm_mib}), DuckDB ${d.peak_rss_mib} MiB (HWM ${d.hwm_mib})`);
+    log(`memory ${data.rows} rows: lakesupd tree peak ${l.peak_rss_mib} MiB (sum of HWM ${l.sum_hwm_mib}; by role ${JSON.stringify(l.peak_by_role_mib)}), DuckDB ${d.peak_rss_mib} MiB (HWM ${d.hwm_mib})`);
     R.memory.push({
       rows: data.rows, json_bytes: data.bytes,
       lakesupd_peak_rss_mib: l.peak_rss_mib, lakesupd_sum_hwm_mib: l.sum_hwm_mib, lakesupd_procs: l.procs, lakesupd_ms: l.ms,
+      lakesupd_peak_by_role_mib: l.peak_by_role_mib,
       duckdb_peak_rss_mib: d.peak_rss_mib, duckdb_hwm_mib: d.hwm_mib, duckdb_node_base_mib: d.node_base_mib, duckdb_ms: d.ms,
     });
   }
@@ -649,13 +670,13 @@ function tableRows() {
   const t = R.throughput;
   if (t)
     rows.push(['throughput', `${fmt(t.rows)} rows / ${t.json_bytes ? fmt(t.json_bytes / 1e6) : '?'} MB, 2 transforms + 2 writers, both tables; median of ${t.runs.lakesupd.length} pairs`,
-      `${fmt(t.lakesupd_ms)} ms (${fmt(t.lakesupd_rows_per_s)} rows/s)`, `DuckDB 2 threads ${fmt(t.duckdb_ms)} ms`, `${fmt(t.ratio, 2)} (${fmt(t.ratio_min, 2)}–${fmt(t.ratio_max, 2)})`, '≥ 1.0']);
+      `${fmt(t.lakesupd_ms)} ms (${fmt(t.lakesupd_rows_per_s)} rows/s; ${fmt(t.lakesupd_cpu_s, 2)} CPU s)`, `DuckDB 2 threads ${fmt(t.duckdb_ms)} ms (${fmt(t.duckdb_cpu_s, 2)} CPU s)`, `${fmt(t.ratio, 2)} (${fmt(t.ratio_min, 2)}–${fmt(t.ratio_max, 2)})`, '≥ 1.0']);
   const s = R.single_core;
   if (s)
-    rows.push(['single core', `transform 1, writer 1; median of ${s.runs.lakesupd.length} pairs`, `${fmt(s.lakesupd_ms)} ms (${fmt(s.lakesupd_rows_per_s)} rows/s)`,
-      `DuckDB 1 thread ${fmt(s.duckdb_ms)} ms`, `${fmt(s.ratio, 2)} (${fmt(s.ratio_min, 2)}–${fmt(s.ratio_max, 2)})`, '≥ 1.0']);
+    rows.push(['single core', `transform 1, writer 1; median of ${s.runs.lakesupd.length} pairs`, `${fmt(s.lakesupd_ms)} ms (${fmt(s.lakesupd_rows_per_s)} rows/s; ${fmt(s.lakesupd_cpu_s, 2)} CPU s)`,
+      `DuckDB 1 thread ${fmt(s.duckdb_ms)} ms (${fmt(s.duckdb_cpu_s, 2)} CPU s)`, `${fmt(s.ratio, 2)} (${fmt(s.ratio_min, 2)}–${fmt(s.ratio_max, 2)})`, '≥ 1.0']);
   for (const m of R.memory || [])
-    rows.push(['memory', `peak RSS, whole tree, ${fmt(m.rows)} rows backlog`, `${fmt(m.lakesupd_peak_rss_mib)} MiB (sum of per-process peaks ${fmt(m.lakesupd_sum_hwm_mib)})`,
+    rows.push(['memory', `peak RSS, whole tree, ${fmt(m.rows)} rows backlog`, `${fmt(m.lakesupd_peak_rss_mib)} MiB (sum of per-process peaks ${fmt(m.lakesupd_sum_hwm_mib)}; ${Object.entries(m.lakesupd_peak_by_role_mib || {}).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})`,
       `DuckDB ${fmt(m.duckdb_peak_rss_mib)} MiB (incl. Node ${fmt(m.duckdb_node_base_mib)})`, `${fmt(m.duckdb_peak_rss_mib / m.lakesupd_peak_rss_mib, 2)}`, '< 256 MiB, flat']);
   const l = R.latency;
   if (l)
