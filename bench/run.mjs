@@ -52,16 +52,16 @@ const want = (name) => !opt.only || opt.only.has(name);
 // alive in CI in well under two minutes.
 const S = opt.quick
   ? {
-      thr: { files: 10, rows: 10000 }, pairs: 3, single_pairs: 2,
+      thr: { files: 10, rows: 10000 }, pairs: 3, single_pairs: 2, scaling_reps: 1,
       mem: [{ files: 10, rows: 10000 }, { files: 10, rows: 40000 }],
-      lat: { files: 40, rows: 1000, warmup: 5 }, rec: { files: 40, rows: 1000, killAt: 20 },
+      lat: { files: 40, rows: 1000, warmup: 5 }, rec: { files: 40, rows: 1000, killAt: 20, trials: 1 },
       startups: 3, scaling: { files: 10, rows: 10000 },
       micro: { json: 20000, msg: 20000, pq: 50000, delta: 30, state: 30 },
     }
   : {
-      thr: { files: 10, rows: 100000 }, pairs: 3, single_pairs: 3,
+      thr: { files: 10, rows: 100000 }, pairs: 5, single_pairs: 3, scaling_reps: 2,
       mem: [{ files: 10, rows: 100000 }, { files: 100, rows: 100000 }],
-      lat: { files: 200, rows: 1000, warmup: 10 }, rec: { files: 100, rows: 5000, killAt: 30 },
+      lat: { files: 200, rows: 1000, warmup: 10 }, rec: { files: 100, rows: 5000, killAt: 30, trials: 3 },
       startups: 5, scaling: { files: 10, rows: 100000 },
       micro: { json: 200000, msg: 100000, pq: 1000000, delta: 200, state: 200 },
     };
@@ -345,6 +345,7 @@ async function pairs(name, data, workers, threads, n) {
     lakesupd_rows_per_s: round(data.rows / (lm / 1000)), duckdb_rows_per_s: round(data.rows / (dm / 1000)),
     lakesupd_to_last_commit_ms: median(L.map((x) => x.to_last_commit_ms).filter((x) => x !== null)),
     lakesupd_cpu_s: median(L.map((x) => x.cpu_s)), duckdb_cpu_s: median(D.map((x) => x.cpu_s)),
+    cpu_ratio: round(median(D.map((x) => x.cpu_s)) / median(L.map((x) => x.cpu_s)), 3),
     lakesupd_peak_rss_mib: Math.max(...L.map((x) => x.peak_rss_mib)), duckdb_peak_rss_mib: Math.max(...D.map((x) => x.peak_rss_mib || 0)),
     lakesupd_parquet_bytes: L[0].parquet_bytes, lakesupd_parquet_files: L[0].parquet_files, duckdb_parquet_bytes: D[0].parquet_bytes,
     other_cores_median: median([...L, ...D].map((x) => x.other_cores)),
@@ -513,7 +514,8 @@ function workerPid(supervisorPid, role, index) {
   return null;
 }
 
-async function benchRecovery() {
+/** One daemon, one kill -9 of transform 0 under a steady feed; times from the logs. */
+async function recoveryTrial(trial) {
   const st = stage('recovery', S.rec.files, S.rec.rows, 13);
   const ws = workspace('recovery', st.source);
   const d = startDaemon(ws);
@@ -547,10 +549,9 @@ async function benchRecovery() {
     // exactly once, after a kill: every row once in each table (state.db as well)
     const stRows = sql(ws.state, 'SELECT table_name AS t, sum(rows) AS n FROM commits GROUP BY table_name');
     const okRows = stRows.length === 2 && stRows.every((r) => r.n === st.rows);
-    if (!okRows) fail(`recovery: rows ${JSON.stringify(stRows)} (log ${JSON.stringify(rows)}) expected ${st.rows} per table`);
+    if (!okRows) fail(`recovery ${trial}: rows ${JSON.stringify(stRows)} (log ${JSON.stringify(rows)}) expected ${st.rows} per table`);
     const backoff = exited && exited.line.match(/restart \d+ in (\d+) ms/);
-    R.recovery = {
-      events_per_file: S.rec.rows, period_ms: 50, killed_after_files: S.rec.killAt,
+    const t = {
       detect_ms: exited ? exited.t - killMs : null,
       restart_ms: started ? started.t - killMs : null,
       ready_ms: ready ? ready.t - killMs : null,
@@ -558,14 +559,28 @@ async function benchRecovery() {
       next_commit_ms: commitAfterReady ? commitAfterReady.t - killMs : null,
       supervisor_backoff_ms: backoff ? Number(backoff[1]) : null,
       exactly_once: okRows,
-      how: 'kill -9 at a measured wall time; restart = supervisor "started worker role=transform index=0" line; next commit = first committer commit logged after the new transform is ready (log times are ms)',
     };
-    log(`recovery: restart ${R.recovery.restart_ms} ms (backoff ${R.recovery.supervisor_backoff_ms}), ready ${R.recovery.ready_ms} ms, next commit ${R.recovery.next_commit_ms} ms, exactly once ${okRows}`);
+    log(`recovery ${trial}: restart ${t.restart_ms} ms (backoff ${t.supervisor_backoff_ms}), ready ${t.ready_ms} ms, next commit ${t.next_commit_ms} ms, exactly once ${okRows}`);
+    return t;
   } finally {
     if (d.child.exitCode === null) await stopDaemon(d);
     cleanup(ws);
     for (const x of [st.staging, st.source]) fs.rmSync(x, { recursive: true, force: true });
   }
+}
+
+async function benchRecovery() {
+  const trials = [];
+  for (let i = 0; i < S.rec.trials; i++) trials.push(await recoveryTrial(i + 1));
+  const med = (k) => median(trials.map((t) => t[k]).filter((x) => x !== null));
+  const max = (k) => Math.max(...trials.map((t) => t[k]).filter((x) => x !== null));
+  R.recovery = {
+    trials: trials.length, events_per_file: S.rec.rows, period_ms: 50, killed_after_files: S.rec.killAt,
+    detect_ms: med('detect_ms'), restart_ms: med('restart_ms'), restart_max_ms: max('restart_ms'), ready_ms: med('ready_ms'),
+    first_commit_after_kill_ms: med('first_commit_after_kill_ms'), next_commit_ms: med('next_commit_ms'), next_commit_max_ms: max('next_commit_ms'),
+    supervisor_backoff_ms: med('supervisor_backoff_ms'), exactly_once: trials.every((t) => t.exactly_once), runs: trials,
+    how: 'each trial its own daemon; kill -9 of transform 0 at a measured wall time; restart = supervisor "started worker role=transform index=0" line; next commit = first committer commit logged after the new transform is ready (log times are ms); medians over the trials',
+  };
 }
 
 async function benchStartup() {
@@ -599,19 +614,31 @@ async function benchScaling() {
   const data = dataset('events', S.scaling.files, S.scaling.rows);
   const configs = [];
   for (const t of [1, 2, 3]) for (const w of [1, 2]) configs.push({ transform: t, writer: w });
-  const duck = [await duckRun(data, 2)];
-  const rows = [];
-  for (const c of configs) {
-    const l = await lakesupdRun(`scaling-t${c.transform}w${c.writer}`, data, c);
-    duck.push(await duckRun(data, 2));
-    const ref = (duck[duck.length - 2].ms + duck[duck.length - 1].ms) / 2; // the DuckDB runs on either side
-    rows.push({
-      transform: c.transform, writer: c.writer, lakesupd_ms: l.ms, duckdb_ms: round(ref, 1), ratio: round(ref / l.ms, 3),
-      rows_per_s: round(data.rows / (l.ms / 1000)), cpu_s: l.cpu_s, peak_rss_mib: l.peak_rss_mib, other_cores: l.other_cores,
-    });
-    log(`scaling t${c.transform} w${c.writer}: ${l.ms} ms, ${round(data.rows / (l.ms / 1000))} rows/s, cpu ${l.cpu_s} s, ratio ${round(ref / l.ms, 2)}`);
+  // rounds over every configuration, a DuckDB run between two lakesupd runs;
+  // each lakesupd run is compared with the mean of the DuckDB runs on either side
+  const runs = configs.map(() => []);
+  let prev = await duckRun(data, 2);
+  for (let rep = 0; rep < S.scaling_reps; rep++) {
+    for (let k = 0; k < configs.length; k++) {
+      const c = configs[k];
+      const l = await lakesupdRun(`scaling-t${c.transform}w${c.writer}`, data, c);
+      const next = await duckRun(data, 2);
+      const ref = (prev.ms + next.ms) / 2;
+      prev = next;
+      runs[k].push({ ...l, ref });
+      log(`scaling t${c.transform} w${c.writer} (${rep + 1}/${S.scaling_reps}): ${l.ms} ms, ${round(data.rows / (l.ms / 1000))} rows/s, cpu ${l.cpu_s} s, ratio ${round(ref / l.ms, 2)}, other load ${l.other_cores}`);
+    }
   }
-  R.scaling = { rows: data.rows, duckdb_threads: 2, configs: rows };
+  const rows = configs.map((c, k) => {
+    const r = runs[k], ms = median(r.map((x) => x.ms));
+    return {
+      transform: c.transform, writer: c.writer, lakesupd_ms: ms, duckdb_ms: round(median(r.map((x) => x.ref)), 1),
+      ratio: round(median(r.map((x) => x.ref / x.ms)), 3), rows_per_s: round(data.rows / (ms / 1000)),
+      cpu_s: median(r.map((x) => x.cpu_s)), peak_rss_mib: Math.max(...r.map((x) => x.peak_rss_mib)),
+      other_cores: median(r.map((x) => x.other_cores)), reps: r.length,
+    };
+  });
+  R.scaling = { rows: data.rows, duckdb_threads: 2, reps: S.scaling_reps, configs: rows };
 }
 
 function runProgram(name, args) {
@@ -670,11 +697,11 @@ function tableRows() {
   const t = R.throughput;
   if (t)
     rows.push(['throughput', `${fmt(t.rows)} rows / ${t.json_bytes ? fmt(t.json_bytes / 1e6) : '?'} MB, 2 transforms + 2 writers, both tables; median of ${t.runs.lakesupd.length} pairs`,
-      `${fmt(t.lakesupd_ms)} ms (${fmt(t.lakesupd_rows_per_s)} rows/s; ${fmt(t.lakesupd_cpu_s, 2)} CPU s)`, `DuckDB 2 threads ${fmt(t.duckdb_ms)} ms (${fmt(t.duckdb_cpu_s, 2)} CPU s)`, `${fmt(t.ratio, 2)} (${fmt(t.ratio_min, 2)}–${fmt(t.ratio_max, 2)})`, '≥ 1.0']);
+      `${fmt(t.lakesupd_ms)} ms (${fmt(t.lakesupd_rows_per_s)} rows/s; ${fmt(t.lakesupd_cpu_s, 2)} CPU s)`, `DuckDB 2 threads ${fmt(t.duckdb_ms)} ms (${fmt(t.duckdb_cpu_s, 2)} CPU s)`, `${fmt(t.ratio, 2)} (${fmt(t.ratio_min, 2)}–${fmt(t.ratio_max, 2)}); CPU-s ${fmt(t.cpu_ratio, 2)}`, '≥ 1.0']);
   const s = R.single_core;
   if (s)
     rows.push(['single core', `transform 1, writer 1; median of ${s.runs.lakesupd.length} pairs`, `${fmt(s.lakesupd_ms)} ms (${fmt(s.lakesupd_rows_per_s)} rows/s; ${fmt(s.lakesupd_cpu_s, 2)} CPU s)`,
-      `DuckDB 1 thread ${fmt(s.duckdb_ms)} ms (${fmt(s.duckdb_cpu_s, 2)} CPU s)`, `${fmt(s.ratio, 2)} (${fmt(s.ratio_min, 2)}–${fmt(s.ratio_max, 2)})`, '≥ 1.0']);
+      `DuckDB 1 thread ${fmt(s.duckdb_ms)} ms (${fmt(s.duckdb_cpu_s, 2)} CPU s)`, `${fmt(s.ratio, 2)} (${fmt(s.ratio_min, 2)}–${fmt(s.ratio_max, 2)}); CPU-s ${fmt(s.cpu_ratio, 2)}`, '≥ 1.0']);
   for (const m of R.memory || [])
     rows.push(['memory', `peak RSS, whole tree, ${fmt(m.rows)} rows backlog`, `${fmt(m.lakesupd_peak_rss_mib)} MiB (sum of per-process peaks ${fmt(m.lakesupd_sum_hwm_mib)}; ${Object.entries(m.lakesupd_peak_by_role_mib || {}).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})`,
       `DuckDB ${fmt(m.duckdb_peak_rss_mib)} MiB (incl. Node ${fmt(m.duckdb_node_base_mib)})`, `${fmt(m.duckdb_peak_rss_mib / m.lakesupd_peak_rss_mib, 2)}`, '< 256 MiB, flat']);
@@ -683,11 +710,11 @@ function tableRows() {
     rows.push(['latency', `continuous, ${l.events_per_file} events/file every ${l.period_ms} ms, ${l.files - l.warmup_files} files`, `p50 ${fmt(l.p50_ms, 1)} ms, p99 ${fmt(l.p99_ms, 1)} ms (median: listed +${fmt(l.breakdown_ms.discovered)}, planned +${fmt(l.breakdown_ms.planned)} ms)`, '—', '—', 'p50 < 20 ms, p99 < 50 ms']);
   const r = R.recovery;
   if (r)
-    rows.push(['recovery', 'kill -9 transform 0 under load', `restart ${fmt(r.restart_ms)} ms, next commit ${fmt(r.next_commit_ms)} ms${r.exactly_once ? ', exactly once' : ', ROWS WRONG'}`, '—', '—', 'restart < 100 ms, commit < 1 s']);
+    rows.push(['recovery', `kill -9 transform 0 under load (${r.events_per_file * 20} events/s), median of ${r.trials}`, `restart ${fmt(r.restart_ms)} ms (max ${fmt(r.restart_max_ms)}; supervisor backoff ${fmt(r.supervisor_backoff_ms)}), next commit ${fmt(r.next_commit_ms)} ms (max ${fmt(r.next_commit_max_ms)})${r.exactly_once ? ', exactly once' : ', ROWS WRONG'}`, '—', '—', 'restart < 100 ms, commit < 1 s']);
   const u = R.startup;
   if (u) rows.push(['start-up', `lakesupd start → ${u.workers} workers ready, median of ${u.runs}`, `${fmt(u.spawn_to_ready_ms)} ms (supervisor: ${fmt(u.supervisor_reported_ms)} ms)`, '—', '—', '< 300 ms']);
   for (const c of R.scaling?.configs || [])
-    rows.push(['scaling', `transform ${c.transform}, writer ${c.writer}, ${fmt(R.scaling.rows)} rows`, `${fmt(c.lakesupd_ms)} ms (${fmt(c.rows_per_s)} rows/s, ${fmt(c.cpu_s, 1)} CPU s)`, `DuckDB 2 threads ${fmt(c.duckdb_ms)} ms`, fmt(c.ratio, 2), 'curve']);
+    rows.push(['scaling', `transform ${c.transform}, writer ${c.writer}, ${fmt(R.scaling.rows)} rows, median of ${c.reps}`, `${fmt(c.lakesupd_ms)} ms (${fmt(c.rows_per_s)} rows/s, ${fmt(c.cpu_s, 1)} CPU s)`, `DuckDB 2 threads ${fmt(c.duckdb_ms)} ms`, fmt(c.ratio, 2), 'curve']);
   const M = R.micro;
   if (M) {
     const full = M.json.find((x) => /lk_json_reader/.test(x.parser));
