@@ -27,7 +27,7 @@ const DUCK = path.join(here, 'duck.mjs');
 
 // ---- options ----
 const argv = process.argv.slice(2);
-const opt = { quick: false, only: null, docs: null, work: null, keep: false };
+const opt = { quick: false, only: null, docs: null, work: null, keep: false, from: null };
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
   if (a === '--quick') opt.quick = true;
@@ -36,15 +36,16 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--no-docs') opt.docs = false;
   else if (a === '--work') opt.work = argv[++i];
   else if (a === '--keep') opt.keep = true;
+  else if (a === '--from') opt.from = argv[++i];
   else {
     console.error(
       'usage: bench/run [--quick] [--only throughput,single_core,memory,latency,recovery,startup,scaling,micro]\n' +
-        '                 [--work DIR] [--docs|--no-docs] [--keep]'
+        '                 [--work DIR] [--docs|--no-docs] [--keep] [--from results.json]'
     );
     process.exit(2);
   }
 }
-if (opt.docs === null) opt.docs = !opt.quick && !opt.only;
+if (opt.docs === null) opt.docs = !opt.quick && !opt.only && !opt.from;
 const WORK = opt.work || path.join(os.tmpdir(), `lakesupd-bench-${process.getuid()}`);
 const want = (name) => !opt.only || opt.only.has(name);
 
@@ -756,46 +757,58 @@ const git = (args) => {
     return '?';
   }
 };
-const tStart = Date.now();
-fs.mkdirSync(WORK, { recursive: true });
-const buildType = ensureBuilt();
-const load0 = os.loadavg();
-const cpu0 = cpuStat();
-for (const [name, fn] of [
-  ['throughput', benchThroughput], ['single_core', benchSingleCore], ['memory', benchMemory], ['latency', benchLatency],
-  ['recovery', benchRecovery], ['startup', benchStartup], ['scaling', benchScaling], ['micro', benchMicro],
-]) {
-  if (!want(name)) continue;
-  log(`== ${name}`);
-  try {
-    await fn();
-  } catch (e) {
-    fail(`${name}: ${e.stack || e}`);
+let result;
+if (opt.from) {
+  // a report of a saved run: the same table and summary, nothing measured
+  result = JSON.parse(fs.readFileSync(opt.from, 'utf8'));
+  for (const k of ['throughput', 'single_core', 'memory', 'latency', 'recovery', 'startup', 'scaling', 'micro'])
+    if (result[k]) R[k] = result[k];
+  failures.push(...(result.failures || []));
+} else {
+  const tStart = Date.now();
+  fs.mkdirSync(WORK, { recursive: true });
+  const buildType = ensureBuilt();
+  const load0 = os.loadavg();
+  const cpu0 = cpuStat();
+  for (const [name, fn] of [
+    ['throughput', benchThroughput], ['single_core', benchSingleCore], ['memory', benchMemory], ['latency', benchLatency],
+    ['recovery', benchRecovery], ['startup', benchStartup], ['scaling', benchScaling], ['micro', benchMicro],
+  ]) {
+    if (!want(name)) continue;
+    log(`== ${name}`);
+    try {
+      await fn();
+    } catch (e) {
+      fail(`${name}: ${e.stack || e}`);
+    }
   }
+  const cpu1 = cpuStat();
+  const machine = {
+    cores: os.cpus().length, cpu: os.cpus()[0]?.model, memory_gib: round(os.totalmem() / 2 ** 30, 1), kernel: os.release(),
+    loadavg_start: load0.map((x) => round(x, 2)), loadavg_end: os.loadavg().map((x) => round(x, 2)),
+    busy_cores_avg: round(((cpu1.total - cpu1.idle) - (cpu0.total - cpu0.idle)) / (cpu1.total - cpu0.total) * os.cpus().length, 2),
+  };
+  result = {
+    date: new Date().toISOString(), quick: opt.quick, commit: git(['rev-parse', 'HEAD']), dirty: git(['status', '--porcelain']) !== '',
+    build_type: buildType, duration_s: round((Date.now() - tStart) / 1000, 1), machine, failures, ...R,
+  };
 }
-const cpu1 = cpuStat();
-const machine = {
-  cores: os.cpus().length, cpu: os.cpus()[0]?.model, memory_gib: round(os.totalmem() / 2 ** 30, 1), kernel: os.release(),
-  loadavg_start: load0.map((x) => round(x, 2)), loadavg_end: os.loadavg().map((x) => round(x, 2)),
-  busy_cores_avg: round(((cpu1.total - cpu1.idle) - (cpu0.total - cpu0.idle)) / (cpu1.total - cpu0.total) * os.cpus().length, 2),
-};
-const result = {
-  date: new Date().toISOString(), quick: opt.quick, commit: git(['rev-parse', 'HEAD']), dirty: git(['status', '--porcelain']) !== '',
-  build_type: buildType, duration_s: round((Date.now() - tStart) / 1000, 1), machine, failures, ...R,
-};
+const { machine } = result;
 const rows = tableRows();
 console.log('');
 printTable(rows);
 console.log(`\nmachine: ${machine.cores} cores (${machine.cpu}), ${machine.memory_gib} GiB; load ${machine.loadavg_start.join('/')} -> ${machine.loadavg_end.join('/')}; commit ${result.commit.slice(0, 12)}${result.dirty ? '+dirty' : ''}; ${result.duration_s} s`);
-const resultsPath = path.join(here, opt.quick ? 'results-quick.json' : 'results.json');
-fs.writeFileSync(resultsPath, JSON.stringify(result, null, 2) + '\n');
-console.log(`wrote ${path.relative(ROOT, resultsPath)}`);
+if (!opt.from) {
+  const resultsPath = path.join(here, opt.quick ? 'results-quick.json' : 'results.json');
+  fs.writeFileSync(resultsPath, JSON.stringify(result, null, 2) + '\n');
+  console.log(`wrote ${path.relative(ROOT, resultsPath)}`);
+}
 if (opt.docs) {
   const noise = [R.throughput, R.single_core].filter(Boolean).map((x) => x.other_cores_median);
   const md =
-    `\n## ${result.date.slice(0, 10)} — \`bench/run\`${opt.quick ? ' --quick' : ''} (commit ${result.commit.slice(0, 12)}${result.dirty ? ', with local changes' : ''}), ` +
+    `\n## ${result.date.slice(0, 10)} — \`bench/run\`${result.quick ? ' --quick' : ''} (commit ${result.commit.slice(0, 12)}${result.dirty ? ', with local changes' : ''}), ` +
     `${machine.cores} cores / ${machine.memory_gib} GiB\n\n` +
-    `${machine.cpu}, kernel ${machine.kernel}, build ${buildType}. Load average ${machine.loadavg_start.join(' / ')} at the start, ` +
+    `${machine.cpu}, kernel ${machine.kernel}, build ${result.build_type}, ${result.duration_s} s. Load average ${machine.loadavg_start.join(' / ')} at the start, ` +
     `${machine.loadavg_end.join(' / ')} at the end; other processes kept ${noise.length ? noise.join(' and ') : '?'} cores busy (median) during the timed pairs. ` +
     `Reference: DuckDB (\`@duckdb/node-api\`) \`COPY (SELECT * FROM read_json_auto(...)) TO ... (FORMAT parquet, COMPRESSION zstd)\`, ` +
     `measured in the same run, alternating; ratio = DuckDB time / lakesupd time (lakesupd: \`lakesupd start\` to its exit). ` +
