@@ -46,16 +46,12 @@ static int bare_put(const char *dir, int i, const char *body, size_t n)
     snprintf(tmp, sizeof tmp, "%s/.bare-%d.tmp", dir, i);
     snprintf(dst, sizeof dst, "%s/bare-%08d.json", dir, i);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    if (lk_fs_write_all(fd, body, n) || fsync(fd) || close(fd))
-        return -EIO;
-    if (link(tmp, dst))
-        return -errno;
+    if (fd < 0) return -errno;
+    if (lk_fs_write_all(fd, body, n) || fsync(fd) || close(fd)) return -EIO;
+    if (link(tmp, dst)) return -errno;
     unlink(tmp);
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return -errno;
+    if (dfd < 0) return -errno;
     int rc = fsync(dfd);
     close(dfd);
     return rc ? -errno : 0;
@@ -65,8 +61,7 @@ static void rm_rf(const char *path)
 {
     char cmd[4300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench_delta: could not remove %s\n", path);
+    if (system(cmd) != 0) fprintf(stderr, "bench_delta: could not remove %s\n", path);
 }
 
 int main(int argc, char **argv)
@@ -120,8 +115,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < commits; i++) {
         double t0 = now_us();
         lk_delta_commit *c = lk_delta_commit_new(t, "STREAMING UPDATE");
-        if (i == 0)
-            lk_delta_commit_set_schema(c, s);
+        if (i == 0) lk_delta_commit_set_schema(c, s);
         for (int f = 0; f < files; f++) {
             char path[256];
             snprintf(path, sizeof path,
@@ -147,8 +141,7 @@ int main(int argc, char **argv)
         char p[4400];
         snprintf(p, sizeof p, "%s/_delta_log/%020d.json", table, commits - 1);
         lk_buf b = LK_BUF_INIT;
-        if (lk_fs_read_file(p, &b, 1 << 20, &err) == 0)
-            body_bytes = b.len;
+        if (lk_fs_read_file(p, &b, 1 << 20, &err) == 0) body_bytes = b.len;
         lk_buf_free(&b);
     }
     char *body = malloc(body_bytes + 1);

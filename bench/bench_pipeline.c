@@ -70,8 +70,7 @@ int main(int argc, char **argv)
     ssize_t sn = readlink("/proc/self/exe", self, sizeof self - 1);
     self[sn > 0 ? sn : 0] = '\0';
     char *slash = strrchr(self, '/');
-    if (slash)
-        *slash = '\0';
+    if (slash) *slash = '\0';
     snprintf(cmd, sizeof cmd, "'%s/lk_gen' --stdout --rows %ld --seed 5 2>/dev/null",
              slash ? self : ".", rows);
     FILE *p = popen(cmd, "r");
@@ -80,8 +79,7 @@ int main(int argc, char **argv)
     size_t n;
     while (p && (n = fread(tmp, 1, sizeof tmp, p)) > 0)
         lk_buf_append(&in, tmp, n);
-    if (p)
-        pclose(p);
+    if (p) pclose(p);
     if (!in.len) {
         fprintf(stderr, "bench_pipeline: no input (is lk_gen built?)\n");
         return 1;
@@ -132,8 +130,7 @@ int main(int argc, char **argv)
         double t1 = now();
         t_parse += t1 - t0;
         off += len;
-        if (upto < 1)
-            continue;
+        if (upto < 1) continue;
         rec.batch_id = 0;
         rec.chunk_idx = (int)chunks;
         rec.rows_in = st.rows;
@@ -150,8 +147,7 @@ int main(int argc, char **argv)
         }
         double t2 = now();
         t_msg += t2 - t1;
-        if (upto < 2)
-            continue;
+        if (upto < 2) continue;
         for (int k = 0; k < dec.n_parts && k < 2; k++) {
             const lk_schema *s = lk_batch_schema(dec.parts[k].batch);
             if (!pw[k] || !lk_schema_equal(wschema[k], s)) {

@@ -63,11 +63,9 @@ int main(int argc, char **argv)
     snprintf(dir, sizeof dir, "%s/bench_state_%d", base, (int)getpid());
     snprintf(path, sizeof path, "%s/state.db", dir);
     lk_error err;
-    if (lk_fs_mkdirs(dir, &err))
-        return die("mkdir", &err);
+    if (lk_fs_mkdirs(dir, &err)) return die("mkdir", &err);
     lk_state *st = NULL;
-    if (lk_state_open(path, &st, &err))
-        return die("open", &err);
+    if (lk_state_open(path, &st, &err)) return die("open", &err);
     double *plan = calloc((size_t)batches, sizeof *plan);
     double *commit = calloc((size_t)batches, sizeof *commit);
     lk_state_range *ranges = calloc((size_t)files, sizeof *ranges);
@@ -83,8 +81,7 @@ int main(int argc, char **argv)
             fl.device = 2049;
             fl.batch_id = -1;
             int is_new = 0;
-            if (lk_state_file_add(st, &fl, &is_new, &err))
-                return die("file_add", &err);
+            if (lk_state_file_add(st, &fl, &is_new, &err)) return die("file_add", &err);
             ranges[f].file_id = fl.id;
             snprintf(ranges[f].path, sizeof ranges[f].path, "%s", fl.path);
             ranges[f].start = 0;
@@ -93,16 +90,13 @@ int main(int argc, char **argv)
             ranges[f].mtime_us = fl.mtime_us;
         }
         int64_t id = -1;
-        if (lk_state_plan_batch(st, ranges, files, &id, &err))
-            return die("plan_batch", &err);
-        if (lk_state_seal_batch(st, id, files, &err))
-            return die("seal_batch", &err);
+        if (lk_state_plan_batch(st, ranges, files, &id, &err)) return die("plan_batch", &err);
+        if (lk_state_seal_batch(st, id, files, &err)) return die("seal_batch", &err);
         double t1 = now_us();
         if (lk_state_record_commit(st, id, "raw_events", b, 100000, files, &err) ||
             lk_state_record_commit(st, id, "processed_events", b, 100000, files, &err))
             return die("record_commit", &err);
-        if (lk_state_mark_committed(st, id, &err))
-            return die("mark_committed", &err);
+        if (lk_state_mark_committed(st, id, &err)) return die("mark_committed", &err);
         double t2 = now_us();
         plan[b] = t1 - t0;
         commit[b] = t2 - t1;
@@ -119,7 +113,6 @@ int main(int argc, char **argv)
     free(ranges);
     char cmd[4300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench_state: could not remove %s\n", dir);
+    if (system(cmd) != 0) fprintf(stderr, "bench_state: could not remove %s\n", dir);
     return 0;
 }
