@@ -148,17 +148,18 @@ class TreeSampler {
         const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
         const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
         // fields after the comm: state(0) ppid(1) ... utime(11) stime(12) ... rss(21)
-        if (!this.members.has(pid)) {
-          this.members.add(pid);
-          let role = 'other';
+        this.members.add(pid);
+        if (!this.role.has(pid)) {
+          // a forked worker shows the supervisor's command line until its
+          // exec: only the root is the supervisor, a child is named once exec'd
           try {
             const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
             const k = cmd.indexOf('worker');
-            role = k >= 0 ? cmd[k + 1] : cmd.includes('start') ? 'supervisor' : path.basename(cmd[0] || 'other');
+            if (k >= 0) this.role.set(pid, cmd[k + 1]);
+            else if (pid === this.root) this.role.set(pid, cmd.includes('start') ? 'supervisor' : path.basename(cmd[0] || 'other'));
           } catch {
             /* gone */
           }
-          this.role.set(pid, role);
         }
         const rss = (Number(f[21]) * PAGE) / 1024;
         sum += rss;
@@ -181,7 +182,7 @@ class TreeSampler {
     for (const v of this.cpu.values()) c += v;
     const byRole = {};
     for (const [pid, kib] of this.peakPid) {
-      const r = this.role.get(pid) || 'other';
+      const r = this.role.get(pid) || 'unnamed';
       byRole[r] = round((byRole[r] || 0) + MiB(kib), 1);
     }
     return { peak_rss_mib: round(MiB(this.peakSum), 1), sum_hwm_mib: round(MiB(h), 1), cpu_s: round(c / HZ, 2), procs: this.members.size, peak_by_role_mib: byRole };
