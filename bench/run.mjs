@@ -805,7 +805,7 @@ if (!opt.from) {
   console.log(`wrote ${path.relative(ROOT, resultsPath)}`);
 }
 if (opt.docs) {
-  const noise = [R.throughput, R.single_core].filter(Boolean).map((x) => x.other_cores_median);
+  const noise = [R.throughput, R.single_core].filter(Boolean).map((x) => fmt(x.other_cores_median, 2));
   const md =
     `\n## ${result.date.slice(0, 10)} — \`bench/run\`${result.quick ? ' --quick' : ''} (commit ${result.commit.slice(0, 12)}${result.dirty ? ', with local changes' : ''}), ` +
     `${machine.cores} cores / ${machine.memory_gib} GiB\n\n` +
