@@ -4,6 +4,7 @@
  *
  *   build/bench_pipeline [--rows N] [--chunk-bytes B] [--codec zstd] [--level L]
  *                        [--dir DIR] [--fsync 0|1] [--stage all|parse|msg]
+ *                        [--dictionary 0|1] [--tables both|raw|processed]
  *
  * It makes the same calls, in the same order, as a transform and a writer do
  * for every chunk (workers/transform/lk_transform.c, workers/writer/lk_writer.c):
@@ -14,7 +15,9 @@
  * project's generator (lk_gen --stdout, seed 5), cut into chunks after the
  * last newline below --chunk-bytes as ingest does. --stage stops after the
  * parse (parse) or after the message round trip (msg) so that the stages'
- * costs can be told apart. Prints one line of key=value pairs.
+ * costs can be told apart; --dictionary 0 and --tables (which tables get a
+ * Parquet file) measure what the writer's options and each table cost.
+ * Prints one line of key=value pairs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +45,7 @@ int main(int argc, char **argv)
     long rows = 100000;
     size_t chunk_bytes = 4u << 20;
     const char *codec_name = "zstd", *dir = "/tmp", *stage = "all";
-    int level = 3, do_fsync = 0;
+    int level = 3, do_fsync = 0, dictionary = 1, tables = 3; /* bit 0 raw, bit 1 processed */
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i], *v = argv[i + 1];
         if (!strcmp(a, "--rows"))
@@ -59,6 +62,10 @@ int main(int argc, char **argv)
             do_fsync = atoi(v);
         else if (!strcmp(a, "--stage"))
             stage = v;
+        else if (!strcmp(a, "--dictionary"))
+            dictionary = atoi(v);
+        else if (!strcmp(a, "--tables"))
+            tables = !strcmp(v, "raw") ? 1 : !strcmp(v, "processed") ? 2 : 3;
         else {
             fprintf(stderr, "bench_pipeline: unknown option %s\n", a);
             return 2;
@@ -100,6 +107,7 @@ int main(int argc, char **argv)
     }
     o.zstd_level = level;
     o.fsync = do_fsync;
+    o.dictionary = dictionary;
     lk_pq_writer *pw[2] = {NULL, NULL};
     lk_schema *wschema[2] = {NULL, NULL};
     lk_msg_records rec, dec;
@@ -149,6 +157,7 @@ int main(int argc, char **argv)
         t_msg += t2 - t1;
         if (upto < 2) continue;
         for (int k = 0; k < dec.n_parts && k < 2; k++) {
+            if (!(tables & (1 << k))) continue;
             const lk_schema *s = lk_batch_schema(dec.parts[k].batch);
             if (!pw[k] || !lk_schema_equal(wschema[k], s)) {
                 lk_pq_writer_destroy(&pw[k]);
