@@ -37,4 +37,5 @@ LAKESUPD_BIN="$ROOT/build/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" \
 echo "== chaos test (ASan + UBSan build)"
 LAKESUPD_BIN="$ROOT/build-asan/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" LK_E2E_QUICK=1 \
   node --test --test-concurrency=1 tests/chaos/
+echo "== benchmarks, small sizes (no timing asserted)" && bench/run --quick
 echo "== all tests passed"
