@@ -806,11 +806,25 @@ static int put_page(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, const
     return 0;
 }
 
+/* A word-at-a-time hash for dictionary slots (in-process only, never stored). */
 static uint64_t hash_bytes(const char *p, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+        h ^= h >> 29;
+        p += 8;
+        n -= 8;
+    }
+    if (n) {
+        uint64_t w = 0;
+        memcpy(&w, p, n);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    }
+    h ^= h >> 32;
+    h *= 0xff51afd7ed558ccdull;
     return h ^ (h >> 29);
 }
 
@@ -886,6 +900,11 @@ static int build_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *
             h = (h + 1) & mask;
         }
         lk_buf_append_fast(&w->idx, &id, 4);
+        /* nearly unique values (ids, timestamps, free text) do not pay for a
+           dictionary: give up early, as parquet-mr and Arrow do */
+        size_t seen = w->idx.len / 4;
+        if (seen == 4096 && n > seen / 4 * 3)
+            return 0;
     }
     int bw = bit_width((int)(n > 1 ? n - 1 : 1));
     size_t count = w->idx.len / 4;
@@ -906,14 +925,23 @@ static void encode_indices(lk_buf *out, const uint32_t *idx, size_t n, uint32_t 
     size_t nbytes = groups * (size_t)bw;
     lk_buf_grow(out, nbytes);
     uint8_t *p = (uint8_t *)out->data + out->len;
-    memset(p, 0, nbytes);
-    uint64_t bit = 0;
+    /* LSB-first bit packing through a 64-bit accumulator */
+    uint64_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        uint64_t v = idx[i];
-        for (int k = 0; k < bw; k++, bit++)
-            if (v >> k & 1)
-                p[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+        acc |= (uint64_t)idx[i] << bits;
+        bits += bw;
+        while (bits >= 8) {
+            p[o++] = (uint8_t)acc;
+            acc >>= 8;
+            bits -= 8;
+        }
     }
+    if (bits > 0)
+        p[o++] = (uint8_t)acc;
+    if (o < nbytes)
+        memset(p + o, 0, nbytes - o); /* the last group padded with zeros */
     out->len += nbytes;
 }
 
