@@ -18,17 +18,18 @@ const rowsOf = (config, table) => {
   return t ? t.rows : -1;
 };
 
-test('a full disk pauses the writer, the committer and ingest in turn; each resumes by itself; exactly once', async () => {
+test('a full or failing disk (short writes, EIO, ENOSPC) pauses the committer, the writer and ingest in turn; each resumes by itself; exactly once', async () => {
   const ws = workspace('enospc');
   const gate = (name) => path.join(ws.dir, `full-${name}`);
   const d = startDaemon(['-c', ws.config], {
-    LAKESUP_FAULT: `fs.write=ENOSPC@while:${gate('log')},parquet.write=ENOSPC@while:${gate('data')},` +
+    // the log's disk gives short writes, the data disk EIO, state.db's disk ENOSPC
+    LAKESUP_FAULT: `fs.write=short@while:${gate('log')},parquet.write=EIO@while:${gate('data')},` +
                    `state.commit=ENOSPC@while:${gate('state')}`,
   });
   const rows = QUICK ? '500' : '1500';
-  const pausedRole = (role) => {
+  const pausedRole = (role, why = /No space left/) => {
     const s = status(ws.config);
-    return s && s.state === 'paused' && s.paused.find((p) => p.role === role && /No space left/.test(p.reason));
+    return s && s.state === 'paused' && s.paused.find((p) => p.role === role && why.test(p.reason));
   };
   try {
     await until(() => {
@@ -48,7 +49,7 @@ test('a full disk pauses the writer, the committer and ingest in turn; each resu
     const w1 = countInput(ws.input).events;
     await until(() => rowsOf(ws.config, 'processed_events') === w1, 30000, 'wave 1 committed after the log disk is freed');
     gen(['--out', ws.input, '--files', '2', '--rows', rows, '--seed', '302', '--start-id', '1000000', '--prefix', 'w2']);
-    await until(() => pausedRole('writer'), 20000, 'a writer paused');
+    await until(() => pausedRole('writer', /Input\/output error/), 20000, 'a writer paused');
     assert.equal(rowsOf(ws.config, 'processed_events'), w1);
     // 3. state.db's disk is full: discovery and planning pause
     fs.writeFileSync(gate('state'), '');
@@ -64,7 +65,7 @@ test('a full disk pauses the writer, the committer and ingest in turn; each resu
     assert.equal((await d.exited).code, 0, d.logs());
     const logs = d.logs();
     for (const role of ['committer', 'writer', 'ingest']) {
-      assert.match(logs, new RegExp(`${role}\\[\\d\\] \\d+: paused: .*No space left on device`), role);
+      assert.match(logs, new RegExp(`${role}\\[\\d\\] \\d+: paused: .*(No space left on device|Input/output error)`), role);
       assert.match(logs, new RegExp(`${role}\\[\\d\\] \\d+: resumed after \\d+ ms paused`), role);
     }
     assertVerified(ws, 'raw');
