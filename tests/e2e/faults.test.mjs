@@ -182,7 +182,7 @@ test('a source file that vanishes before its batch commits: the replay re-plans 
     const writer = status(ws.config).workers.find((w) => w.role === 'writer');
     process.kill(writer.pid, 'SIGKILL');
     await until(() => /batch=0: a file changed or vanished since the batch was planned: it is re-planned as generation 1/.test(d.logs()),
-      20000, 'the re-plan');
+      20000, 'the re-plan').catch((e) => { throw new Error(`${e.message}\n${d.logs().slice(-6000)}`); });
     assert.match(d.logs(), new RegExp(`file=${victim.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} of batch=0 cannot be read`));
     await until(() => /batch=0 re-planned as generation 1: 3 chunk\(s\) of generation 0 dropped/.test(d.logs()), 20000, 'the committer dropping generation 0');
     fs.rmSync(gate);

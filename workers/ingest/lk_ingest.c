@@ -293,6 +293,7 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
     for (int r = 0; r < n; r++) {
         const lk_state_range *rg = &ranges[r];
         struct stat sb;
+        memset(&sb, 0, sizeof sb);
         const char *why = NULL;
         if (stat(rg->path, &sb) != 0)
             why = strerror(errno);
@@ -306,9 +307,9 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
             lk_worker_add(in->w, "errors", 1);
             lk_worker_add(in->w, "lost_files", 1);
         }
-        int64_t mt = (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000;
-        if (replay && (gone[r] || mt != rg->mtime_us))
-            regenerate = 1;
+        if (replay && (gone[r] || (int64_t)sb.st_mtim.tv_sec * 1000000 +
+                                             sb.st_mtim.tv_nsec / 1000 != rg->mtime_us))
+            regenerate = 1; /* (sb is only read when stat succeeded) */
     }
     if (regenerate) {
         gen++;
