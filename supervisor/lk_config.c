@@ -102,7 +102,7 @@ void lk_config_defaults(lk_config *c)
     snprintf(c->source.format, sizeof c->source.format, "json");
     c->source.max_files_per_trigger = 1000;
     c->source.max_bytes_per_trigger = 0;
-    c->source.chunk_bytes = 4 * MIB;
+    c->source.chunk_bytes = 2 * MIB;
     c->source.include_existing_files = 1;
     c->source.schema_inference_sample_bytes = 64 * MIB;
     snprintf(c->tables.compression, sizeof c->tables.compression, "zstd");

@@ -21,7 +21,7 @@
  *     format: json
  *     max_files_per_trigger: 1000
  *     max_bytes_per_trigger: 0    # 0 = no limit (soft)
- *     chunk_bytes: 4194304
+ *     chunk_bytes: 2097152
  *     include_existing_files: true
  *     schema_inference_sample_bytes: 67108864
  *   tables:

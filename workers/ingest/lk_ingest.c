@@ -621,7 +621,7 @@ int lk_ingest_run(lk_worker *w)
 
     char ep[1200];
     in->chunks = zsock_new(ZMQ_PUSH);
-    zsock_set_sndhwm(in->chunks, 2);
+    zsock_set_sndhwm(in->chunks, 1);
     zsock_set_linger(in->chunks, 1000);
     lk_worker_endpoint(w, "chunks", ep, sizeof ep);
     if (zsock_bind(in->chunks, "%s", ep) < 0) {

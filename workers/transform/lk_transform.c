@@ -124,7 +124,7 @@ int lk_transform_run(lk_worker *w)
     lk_worker_endpoint(w, "chunks", ep, sizeof ep);
     zsock_connect(t->in, "%s", ep);
     t->out = zsock_new(ZMQ_PUSH);
-    zsock_set_sndhwm(t->out, 2);
+    zsock_set_sndhwm(t->out, 1);
     zsock_set_linger(t->out, 2000);
     snprintf(name, sizeof name, "records-%d", lk_worker_index(w));
     lk_worker_endpoint(w, name, ep, sizeof ep);
