@@ -61,6 +61,22 @@ static int table_arg(const lk_config *cfg, const char *path, int argc, char **ar
     return 0;
 }
 
+/* table_arg, then the table opened: LK_EXIT_OK, or the exit code with the
+   error said. */
+static int open_table_arg(const lk_config *cfg, const char *path, int argc, char **argv,
+                          const char *cmd, lk_delta_table **dt)
+{
+    char table_path[2048];
+    if (table_arg(cfg, path, argc, argv, cmd, table_path, sizeof table_path))
+        return LK_EXIT_USAGE;
+    lk_error err;
+    if (lk_delta_open(table_path, dt, &err)) {
+        fprintf(stderr, "lakesupd: %s\n", err.msg);
+        return LK_EXIT_FAILURE;
+    }
+    return LK_EXIT_OK;
+}
+
 /* A CSV field (RFC 4180) from a JSON value text: strings unquoted from JSON
    and quoted when needed, null empty, anything else (numbers, objects) as
    its JSON text. */
@@ -314,15 +330,11 @@ static int cmd_describe(const lk_config *cfg, int argc, char **argv)
         default: fputs(k_describe_help, stderr); return LK_EXIT_USAGE;
         }
     }
-    char table_path[2048];
-    if (table_arg(cfg, path, argc, argv, "describe", table_path, sizeof table_path))
-        return LK_EXIT_USAGE;
-    lk_error err;
     lk_delta_table *dt = NULL;
-    if (lk_delta_open(table_path, &dt, &err)) {
-        fprintf(stderr, "lakesupd: %s\n", err.msg);
-        return LK_EXIT_FAILURE;
-    }
+    int orc = open_table_arg(cfg, path, argc, argv, "describe", &dt);
+    if (orc)
+        return orc;
+    const char *table_path = lk_delta_path(dt);
     if (lk_delta_version(dt) < 0) {
         fprintf(stderr, "lakesupd: no Delta table at %s\n", table_path);
         lk_delta_destroy(&dt);
@@ -421,15 +433,11 @@ static int cmd_vacuum(const lk_config *cfg, int argc, char **argv)
         default: fputs(k_vacuum_help, stderr); return LK_EXIT_USAGE;
         }
     }
-    char table_path[2048];
-    if (table_arg(cfg, path, argc, argv, "vacuum", table_path, sizeof table_path))
-        return LK_EXIT_USAGE;
-    lk_error err;
     lk_delta_table *dt = NULL;
-    if (lk_delta_open(table_path, &dt, &err)) {
-        fprintf(stderr, "lakesupd: %s\n", err.msg);
-        return LK_EXIT_FAILURE;
-    }
+    int orc = open_table_arg(cfg, path, argc, argv, "vacuum", &dt);
+    if (orc)
+        return orc;
+    lk_error err;
     int64_t table_ms = lk_delta_interval_ms(
         lk_delta_property(dt, "delta.deletedFileRetentionDuration"), (int64_t)7 * 86400000);
     int64_t retain_ms = table_ms;
@@ -503,15 +511,13 @@ static int cmd_optimize(const lk_config *cfg, int argc, char **argv)
         default: fputs(k_optimize_help, stderr); return LK_EXIT_USAGE;
         }
     }
-    char table_path[2048];
-    if (table_arg(cfg, path, argc, argv, "optimize", table_path, sizeof table_path))
-        return LK_EXIT_USAGE;
-    lk_error err;
     lk_delta_table *dt = NULL;
-    if (lk_delta_open(table_path, &dt, &err)) {
-        fprintf(stderr, "lakesupd: %s\n", err.msg);
-        return LK_EXIT_FAILURE;
-    }
+    int orc = open_table_arg(cfg, path, argc, argv, "optimize", &dt);
+    if (orc)
+        return orc;
+    lk_error err;
+    char table_path[2048];
+    snprintf(table_path, sizeof table_path, "%s", lk_delta_path(dt));
     lk_pq_options opt;
     lk_pq_options_default(&opt);
     if (lk_pq_codec_parse(cfg->tables.compression, &opt.codec) == 0)
