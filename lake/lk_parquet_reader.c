@@ -755,6 +755,11 @@ int lk_pq_reader_num_row_groups(const lk_pq_reader *r)
     return r->n_rgs;
 }
 
+int64_t lk_pq_reader_row_group_rows(const lk_pq_reader *r, int rg)
+{
+    return rg >= 0 && rg < r->n_rgs ? r->rgs[rg].num_rows : -1;
+}
+
 const char *lk_pq_reader_created_by(const lk_pq_reader *r)
 {
     return r->created_by;
