@@ -242,8 +242,8 @@ START_TEST(files_rolled_at_target_size)
         ck_assert_int_eq(info.file_size, st.st_size);
         check_rows(path, all, first, row - first);
         if (row < 30000) { /* a full file: near the target, estimate near the truth */
-            ck_assert_msg(st.st_size >= 48 * 1024 && st.st_size <= 80 * 1024,
-                          "file %d: %lld bytes", files, (long long)st.st_size);
+            ck_assert_msg(st.st_size >= 48 * 1024 && st.st_size <= 80 * 1024, "file %d: %lld bytes",
+                          files, (long long)st.st_size);
             ck_assert_msg(est >= (size_t)st.st_size / 2 && est <= (size_t)st.st_size * 2,
                           "estimate %zu for %lld", est, (long long)st.st_size);
         }
