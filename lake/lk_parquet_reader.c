@@ -86,7 +86,7 @@ struct lk_pq_reader {
     int *pcols;
     int n_pcols;
     /* scratch, reused */
-    lk_buf page, levels_tmp, rep, def, vals, offs, data, dvals, doffs, ddata, idx, dtmp;
+    lk_buf page, rep, def, vals, offs, data, dvals, doffs, ddata, idx, dtmp;
     ZSTD_DCtx *zd;
 };
 
@@ -548,7 +548,7 @@ void lk_pq_reader_destroy(lk_pq_reader **rp)
     free(r->pcols);
     free(r->src);
     free(r->top_first_leaf);
-    lk_buf *bufs[] = {&r->page, &r->levels_tmp, &r->rep, &r->def, &r->vals, &r->offs,
+    lk_buf *bufs[] = {&r->page, &r->rep, &r->def, &r->vals, &r->offs,
                       &r->data, &r->dvals, &r->doffs, &r->ddata, &r->idx, &r->dtmp};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         lk_buf_free(bufs[i]);
@@ -755,6 +755,11 @@ int lk_pq_reader_num_row_groups(const lk_pq_reader *r)
     return r->n_rgs;
 }
 
+int64_t lk_pq_reader_row_group_rows(const lk_pq_reader *r, int rg)
+{
+    return rg >= 0 && rg < r->n_rgs ? r->rgs[rg].num_rows : -1;
+}
+
 const char *lk_pq_reader_created_by(const lk_pq_reader *r)
 {
     return r->created_by;
@@ -783,8 +788,10 @@ static int codec_supported(int c)
 }
 
 /* RLE/bit-packed hybrid into out[0..count). -1 when the input runs out. */
-static int rle_decode(const uint8_t *p, size_t n, int bw, uint32_t *out, size_t count)
+static int rle_decode_to(const uint8_t *p, size_t n, int bw, void *outp, int out8, size_t count)
 {
+    uint32_t *out = out8 ? NULL : (uint32_t *)outp;
+    uint8_t *out_8 = out8 ? (uint8_t *)outp : NULL;
     size_t o = 0, i = 0;
     int vbytes = (bw + 7) / 8;
     uint64_t mask = bw >= 32 ? 0xffffffffu : ((1ull << bw) - 1);
@@ -814,7 +821,10 @@ static int rle_decode(const uint8_t *p, size_t n, int bw, uint32_t *out, size_t 
                     uint64_t bb = bit + (uint64_t)b;
                     v |= (uint64_t)((q[bb >> 3] >> (bb & 7)) & 1) << b;
                 }
-                out[o++] = (uint32_t)(v & mask);
+                if (out8)
+                    out_8[o++] = (uint8_t)(v & mask);
+                else
+                    out[o++] = (uint32_t)(v & mask);
             }
             i += nbytes;
         } else {
@@ -827,31 +837,38 @@ static int rle_decode(const uint8_t *p, size_t n, int bw, uint32_t *out, size_t 
             i += (size_t)vbytes;
             if (run == 0)
                 return -1;
-            for (uint64_t k = 0; k < run && o < count; k++)
-                out[o++] = v & (uint32_t)mask;
+            if (out8) {
+                uint64_t k = run < count - o ? run : count - o;
+                memset(out_8 + o, (int)(v & (uint32_t)mask), (size_t)k);
+                o += (size_t)k;
+            } else
+                for (uint64_t k = 0; k < run && o < count; k++)
+                    out[o++] = v & (uint32_t)mask;
         }
     }
     return 0;
 }
 
-static int decode_levels(lk_pq_reader *r, const uint8_t *p, size_t n, int max, size_t count,
-                         lk_buf *dst)
+static int rle_decode(const uint8_t *p, size_t n, int bw, uint32_t *out, size_t count)
+{
+    return rle_decode_to(p, n, bw, out, 0, count);
+}
+
+static int decode_levels(const uint8_t *p, size_t n, int max, size_t count, lk_buf *dst)
 {
     int bw = 0;
     while (max >> bw)
         bw++;
-    lk_buf_reset(&r->levels_tmp);
-    lk_buf_grow(&r->levels_tmp, count * 4 + 4);
-    uint32_t *tmp = (uint32_t *)r->levels_tmp.data;
-    if (rle_decode(p, n, bw, tmp, count) < 0)
+    if (bw > 8)
         return -1;
+    /* straight into the byte-per-level buffer: no wider temporary */
     lk_buf_grow(dst, count + 1);
     uint8_t *d = (uint8_t *)dst->data + dst->len;
-    for (size_t i = 0; i < count; i++) {
-        if (tmp[i] > (uint32_t)max)
+    if (rle_decode_to(p, n, bw, d, 1, count) < 0)
+        return -1;
+    for (size_t i = 0; i < count; i++)
+        if (d[i] > max)
             return -1;
-        d[i] = (uint8_t)tmp[i];
-    }
     dst->len += count;
     return 0;
 }
@@ -1440,7 +1457,7 @@ static int read_chunk(lk_pq_reader *r, const pq_chunk *c, const lk_pq_leaf *L, c
                     return fmt_err(r, err, body, "levels overrun the page");
                 memcpy(&len, u, 4);
                 if (len > un - 4 ||
-                    decode_levels(r, u + 4, len, max, nv, lv == 0 ? &r->rep : &r->def) < 0)
+                    decode_levels(u + 4, len, max, nv, lv == 0 ? &r->rep : &r->def) < 0)
                     return fmt_err(r, err, body, "bad levels");
                 u += 4 + len;
                 un -= 4 + (size_t)len;
@@ -1451,9 +1468,9 @@ static int read_chunk(lk_pq_reader *r, const pq_chunk *c, const lk_pq_leaf *L, c
                 (uint64_t)h.v2_def_len > (uint64_t)h.unc)
                 return fmt_err(r, err, body, "bad V2 level lengths");
             size_t rl = (size_t)h.v2_rep_len, dl = (size_t)h.v2_def_len;
-            if (L->max_rep && decode_levels(r, p, rl, L->max_rep, nv, &r->rep) < 0)
+            if (L->max_rep && decode_levels(p, rl, L->max_rep, nv, &r->rep) < 0)
                 return fmt_err(r, err, body, "bad repetition levels");
-            if (L->max_def && decode_levels(r, p + rl, dl, L->max_def, nv, &r->def) < 0)
+            if (L->max_def && decode_levels(p + rl, dl, L->max_def, nv, &r->def) < 0)
                 return fmt_err(r, err, body, "bad definition levels");
             size_t vunc = (size_t)h.unc - rl - dl;
             int rc = decompress(r, h.v2_compressed ? c->codec : 0, p + rl + dl, pn - rl - dl,

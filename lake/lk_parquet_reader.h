@@ -30,6 +30,11 @@ void lk_pq_reader_destroy(lk_pq_reader **r);
 const lk_schema *lk_pq_reader_schema(const lk_pq_reader *r);
 int64_t lk_pq_reader_num_rows(const lk_pq_reader *r);
 int lk_pq_reader_num_row_groups(const lk_pq_reader *r);
+/* Rows of row group rg as the footer says (-1 if there is no such group):
+   decoding allocates in proportion to it (a constant column of millions of
+   rows may take a few bytes on disk), so a caller reading untrusted files
+   can refuse a row group before reading it. */
+int64_t lk_pq_reader_row_group_rows(const lk_pq_reader *r, int rg);
 /* The footer's created_by, or "". */
 const char *lk_pq_reader_created_by(const lk_pq_reader *r);
 

@@ -4,8 +4,10 @@
  * Each write() shreds the batch into per-leaf buffers (definition and
  * repetition levels, PLAIN values) following the Dremel rules encoded in the
  * leaf descriptors of lk_parquet_schema. A row group is flushed when the
- * buffered bytes pass row_group_bytes: one data page V1 per column chunk,
- * levels RLE-encoded, page compressed with the file's codec. The RowGroup
+ * buffered bytes pass row_group_bytes: per column chunk an optional
+ * dictionary page, then data pages V1 of about page_bytes each, cut on
+ * record boundaries, levels RLE-encoded, each page compressed with the
+ * file's codec. The RowGroup
  * thrift structs are serialised at flush time into one buffer, so the footer
  * is a concatenation and no per-chunk metadata is kept in memory.
  */

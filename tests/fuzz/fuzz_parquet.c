@@ -22,8 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     lk_error err;
     lk_pq_reader *r = NULL;
-    if (lk_pq_reader_open_mem(data, size, "fuzz.parquet", &r, &err) < 0)
-        return 0;
+    if (lk_pq_reader_open_mem(data, size, "fuzz.parquet", &r, &err) < 0) return 0;
     int nrg = lk_pq_reader_num_row_groups(r);
     int nleaves = lk_pq_reader_num_leaves(r);
     int nf = lk_schema_nfields(lk_pq_reader_schema(r));

@@ -61,9 +61,11 @@ static const fixture FIXTURES[] = {
     {"dict-page-offset-zero.parquet", 39, 0xf987b63689135967ull, NULL},
     {"encrypt_columns_and_footer.parquet.encrypted", 0, 0, "Parquet encryption unsupported"},
     {"encrypt_columns_and_footer_aad.parquet.encrypted", 0, 0, "Parquet encryption unsupported"},
-    {"encrypt_columns_and_footer_bloom_filter.parquet.encrypted", 0, 0, "Parquet encryption unsupported"},
+    {"encrypt_columns_and_footer_bloom_filter.parquet.encrypted", 0, 0,
+     "Parquet encryption unsupported"},
     {"encrypt_columns_and_footer_ctr.parquet.encrypted", 0, 0, "Parquet encryption unsupported"},
-    {"encrypt_columns_and_footer_disable_aad_storage.parquet.encrypted", 0, 0, "Parquet encryption unsupported"},
+    {"encrypt_columns_and_footer_disable_aad_storage.parquet.encrypted", 0, 0,
+     "Parquet encryption unsupported"},
     {"encrypt_columns_plaintext_footer.parquet.encrypted", 0, 0, "Parquet encryption unsupported"},
     {"external_key_material_java.parquet.encrypted", 0, 0, "Parquet encryption unsupported"},
     {"fixed_length_byte_array.parquet", 1000, 0xa8159aeefa9568f4ull, NULL},
@@ -73,7 +75,8 @@ static const fixture FIXTURES[] = {
     {"float16_zeros_and_nans.parquet", 3, 0xa6c56289c741a177ull, NULL},
     {"floating_orders_nan_count.parquet", 50, 0x425bea9cb14c3b9dull, NULL},
     {"hadoop_lz4_compressed.parquet", 0, 0, "compression codec LZ4 (Hadoop) (5) unsupported"},
-    {"hadoop_lz4_compressed_larger.parquet", 0, 0, "compression codec LZ4 (Hadoop) (5) unsupported"},
+    {"hadoop_lz4_compressed_larger.parquet", 0, 0,
+     "compression codec LZ4 (Hadoop) (5) unsupported"},
     {"incorrect_map_schema.parquet", 1, 0x7fc9e113358570b4ull, NULL},
     {"int32_decimal.parquet", 24, 0x07997f27e6f61ff0ull, NULL},
     {"int32_with_null_pages.parquet", 1000, 0x18a62ef156b811f4ull, NULL},
@@ -83,7 +86,8 @@ static const fixture FIXTURES[] = {
     {"list_columns.parquet", 3, 0x01e90fdac528074dull, NULL},
     {"lz4_raw_compressed.parquet", 0, 0, "compression codec LZ4_RAW (7) unsupported"},
     {"lz4_raw_compressed_larger.parquet", 0, 0, "compression codec LZ4_RAW (7) unsupported"},
-    {"map_no_value.parquet", 0, 0, "MAP key_value group without exactly a key and a value (map without values unsupported)"},
+    {"map_no_value.parquet", 0, 0,
+     "MAP key_value group without exactly a key and a value (map without values unsupported)"},
     {"nan_in_stats.parquet", 2, 0xc312df6d791e0999ull, NULL},
     {"nation.dict-malformed.parquet", 0, 0, "bad page sizes"},
     {"nested_lists.snappy.parquet", 3, 0x3d134f950af2a142ull, NULL},
@@ -122,8 +126,7 @@ static uint64_t hash_slot(uint64_t h, const lk_col *c, uint32_t i)
 {
     uint8_t isnull = (uint8_t)lk_col_is_null(c, i);
     h = fnv(h, &isnull, 1);
-    if (isnull)
-        return h;
+    if (isnull) return h;
     switch (c->field->type) {
     case LK_TYPE_STRING:
     case LK_TYPE_BINARY: {
@@ -149,14 +152,12 @@ static uint64_t hash_slot(uint64_t h, const lk_col *c, uint32_t i)
     }
     case LK_TYPE_FLOAT: {
         float v = ((const float *)c->values)[i];
-        if (isnan(v))
-            v = NAN; /* one NaN */
+        if (isnan(v)) v = NAN; /* one NaN */
         return fnv(h, &v, 4);
     }
     case LK_TYPE_DOUBLE: {
         double v = ((const double *)c->values)[i];
-        if (isnan(v))
-            v = NAN;
+        if (isnan(v)) v = NAN;
         return fnv(h, &v, 8);
     }
     default:
@@ -169,15 +170,13 @@ static int read_file(const char *path, long long *rows, uint64_t *digest, lk_err
 {
     lk_pq_reader *r = NULL;
     int rc = lk_pq_reader_open(path, &r, err);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     uint64_t h = 1469598103934665603ull;
     long long n = 0;
     lk_batch *b = NULL;
     for (int g = 0; g < lk_pq_reader_num_row_groups(r) && rc == 0; g++) {
         rc = lk_pq_reader_read_row_group(r, g, NULL, 0, &b, err);
-        if (rc < 0)
-            break;
+        if (rc < 0) break;
         for (uint32_t i = 0; i < lk_batch_nrows(b); i++)
             for (int c = 0; c < lk_batch_ncols(b); c++)
                 h = hash_slot(h, lk_batch_col(b, c), i);
@@ -205,8 +204,7 @@ START_TEST(every_fixture_reads_or_names_its_problem)
     struct dirent *de;
     int seen = 0, ok = 0;
     while ((de = readdir(d))) {
-        if (!is_fixture(de->d_name))
-            continue;
+        if (!is_fixture(de->d_name)) continue;
         char path[1024];
         snprintf(path, sizeof path, "%s%s", FIX, de->d_name);
         long long rows = 0;
@@ -223,8 +221,7 @@ START_TEST(every_fixture_reads_or_names_its_problem)
         }
         const fixture *fx = NULL;
         for (size_t k = 0; k < sizeof FIXTURES / sizeof FIXTURES[0]; k++)
-            if (!strcmp(FIXTURES[k].file, de->d_name))
-                fx = &FIXTURES[k];
+            if (!strcmp(FIXTURES[k].file, de->d_name)) fx = &FIXTURES[k];
         ck_assert_msg(fx != NULL, "%s: not in the fixture table", de->d_name);
         seen++;
         if (fx->error) {
@@ -260,8 +257,7 @@ static void rows_json(const char *file, const int *cols, int ncols, uint32_t n, 
     ck_assert_msg(lk_pq_reader_read_row_group(r, 0, cols, ncols, &b, &err) == 0, "%s", err.msg);
     lk_buf_reset(out);
     for (uint32_t i = 0; i < n && i < lk_batch_nrows(b); i++) {
-        if (i)
-            lk_buf_putc(out, '\n');
+        if (i) lk_buf_putc(out, '\n');
         lk_rowjson_append(b, i, out);
     }
     lk_batch_destroy(&b);
@@ -278,21 +274,23 @@ START_TEST(legacy_lists)
     ck_assert_str_eq(j.data, "{\"a\":[[1,2],[3,4]]}");
     /* repeated primitives outside any LIST group: required lists */
     rows_json(FIX "repeated_primitive_no_list.parquet", NULL, 0, 2, &j);
-    ck_assert_str_eq(j.data,
-                     "{\"Int32_list\":[0,1,2,3],\"String_list\":[\"foo\",\"zero\",\"one\",\"two\"],"
-                     "\"group_of_lists\":{\"Int32_list_in_group\":[0,1,2,3],\"String_list_in_group\":"
-                     "[\"foo\",\"zero\",\"one\",\"two\"]}}\n"
-                     "{\"Int32_list\":[],\"String_list\":[\"three\"],\"group_of_lists\":"
-                     "{\"Int32_list_in_group\":[],\"String_list_in_group\":[\"three\"]}}");
+    ck_assert_str_eq(
+        j.data, "{\"Int32_list\":[0,1,2,3],\"String_list\":[\"foo\",\"zero\",\"one\",\"two\"],"
+                "\"group_of_lists\":{\"Int32_list_in_group\":[0,1,2,3],\"String_list_in_group\":"
+                "[\"foo\",\"zero\",\"one\",\"two\"]}}\n"
+                "{\"Int32_list\":[],\"String_list\":[\"three\"],\"group_of_lists\":"
+                "{\"Int32_list_in_group\":[],\"String_list_in_group\":[\"three\"]}}");
     /* a repeated group without annotation inside an optional group */
     rows_json(FIX "repeated_no_annotation.parquet", NULL, 0, 6, &j);
-    ck_assert_str_eq(j.data, "{\"id\":1,\"phoneNumbers\":null}\n"
-                             "{\"id\":2,\"phoneNumbers\":null}\n"
-                             "{\"id\":3,\"phoneNumbers\":{\"phone\":[]}}\n"
-                             "{\"id\":4,\"phoneNumbers\":{\"phone\":[{\"number\":5555555555,\"kind\":null}]}}\n"
-                             "{\"id\":5,\"phoneNumbers\":{\"phone\":[{\"number\":1111111111,\"kind\":\"home\"}]}}\n"
-                             "{\"id\":6,\"phoneNumbers\":{\"phone\":[{\"number\":1111111111,\"kind\":\"home\"},"
-                             "{\"number\":2222222222,\"kind\":null},{\"number\":3333333333,\"kind\":\"mobile\"}]}}");
+    ck_assert_str_eq(
+        j.data,
+        "{\"id\":1,\"phoneNumbers\":null}\n"
+        "{\"id\":2,\"phoneNumbers\":null}\n"
+        "{\"id\":3,\"phoneNumbers\":{\"phone\":[]}}\n"
+        "{\"id\":4,\"phoneNumbers\":{\"phone\":[{\"number\":5555555555,\"kind\":null}]}}\n"
+        "{\"id\":5,\"phoneNumbers\":{\"phone\":[{\"number\":1111111111,\"kind\":\"home\"}]}}\n"
+        "{\"id\":6,\"phoneNumbers\":{\"phone\":[{\"number\":1111111111,\"kind\":\"home\"},"
+        "{\"number\":2222222222,\"kind\":null},{\"number\":3333333333,\"kind\":\"mobile\"}]}}");
     /* MAP with an optional key (Hive) */
     rows_json(FIX "incorrect_map_schema.parquet", NULL, 0, 1, &j);
     ck_assert_str_eq(j.data, "{\"my_map\":{\"parent\":\"another\",\"name\":\"report\"}}");
@@ -310,20 +308,21 @@ START_TEST(timestamps_int96_and_millis)
     lk_batch *b = NULL;
     ck_assert_int_eq(lk_pq_reader_read_row_group(r, 0, NULL, 0, &b, &err), 0);
     /* int96_from_spark.md lists them as micros since the epoch */
-    static const int64_t want[] = {1704141296123456LL, 1704070800000000LL, 253402225200000000LL,
-                                   1735599600000000LL, 0, 9089380393200000000LL};
+    static const int64_t want[] = {
+        1704141296123456LL,   1704070800000000LL, 253402225200000000LL, 1735599600000000LL, 0,
+        9089380393200000000LL};
     const lk_col *c = lk_batch_col(b, 0);
     for (uint32_t i = 0; i < 6; i++) {
         ck_assert_int_eq(lk_col_is_null(c, i), i == 4);
-        if (i != 4)
-            ck_assert_int_eq(lk_col_i64(c, i), want[i]);
+        if (i != 4) ck_assert_int_eq(lk_col_i64(c, i), want[i]);
     }
     lk_batch_destroy(&b);
     lk_pq_reader_destroy(&r);
 
-    const char *millis = LK_SOURCE_DIR "/tests/fixtures/delta-golden/kernel-timestamp-TIMESTAMP_MILLIS/"
-                                       "part=2020-01-01 08%3A09%3A10.001/"
-                                       "part-00000-4b5188f5-4784-47ce-b4ad-1d3eae80710e.c000.snappy.parquet";
+    const char *millis =
+        LK_SOURCE_DIR "/tests/fixtures/delta-golden/kernel-timestamp-TIMESTAMP_MILLIS/"
+                      "part=2020-01-01 08%3A09%3A10.001/"
+                      "part-00000-4b5188f5-4784-47ce-b4ad-1d3eae80710e.c000.snappy.parquet";
     ck_assert_msg(lk_pq_reader_open(millis, &r, &err) == 0, "%s", err.msg);
     const lk_schema *s = lk_pq_reader_schema(r);
     int ct = lk_schema_find(s, "time");
@@ -347,7 +346,8 @@ START_TEST(delta_encodings)
                              "{\"c_customer_id\":\"AAAAAAAAHODAAAAA\"}\n"
                              "{\"c_customer_id\":\"AAAAAAAAGODAAAAA\"}");
     rows_json(FIX "delta_length_byte_array.parquet", NULL, 0, 2, &j);
-    ck_assert_str_eq(j.data, "{\"FRUIT\":\"apple_banana_mango0\"}\n{\"FRUIT\":\"apple_banana_mango1\"}");
+    ck_assert_str_eq(j.data,
+                     "{\"FRUIT\":\"apple_banana_mango0\"}\n{\"FRUIT\":\"apple_banana_mango1\"}");
     lk_buf_free(&j);
 }
 END_TEST
@@ -451,8 +451,7 @@ int main(void)
     tcase_add_test(tc, projection_skips_other_columns);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
-    if (getenv("LK_PQ_FIXTURE_PRINT"))
-        srunner_set_fork_status(sr, CK_NOFORK);
+    if (getenv("LK_PQ_FIXTURE_PRINT")) srunner_set_fork_status(sr, CK_NOFORK);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

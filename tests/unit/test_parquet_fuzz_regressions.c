@@ -21,8 +21,7 @@ static int read_all(const char *path, const lk_buf *data, lk_error *err)
     lk_pq_reader *r = NULL;
     int rc = data ? lk_pq_reader_open_mem(data->data, data->len, path, &r, err)
                   : lk_pq_reader_open(path, &r, err);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     int nf = lk_schema_nfields(lk_pq_reader_schema(r));
     lk_batch *b = NULL;
     for (int g = 0; g < lk_pq_reader_num_row_groups(r); g++) {
@@ -36,8 +35,7 @@ static int read_all(const char *path, const lk_buf *data, lk_error *err)
             lk_error e3;
             lk_pq_reader_read_row_group(r, g, &last, 1, &b, &e3);
         }
-        if (rc == 0)
-            rc = lk_pq_reader_read_row_group(r, g, NULL, 0, &b, err);
+        if (rc == 0) rc = lk_pq_reader_read_row_group(r, g, NULL, 0, &b, err);
     }
     lk_batch_destroy(&b);
     lk_pq_reader_destroy(&r);
@@ -51,8 +49,7 @@ START_TEST(every_regression_fails_cleanly)
     struct dirent *de;
     int n = 0;
     while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || !strcmp(de->d_name, "README.md"))
-            continue;
+        if (de->d_name[0] == '.' || !strcmp(de->d_name, "README.md")) continue;
         char path[1024];
         snprintf(path, sizeof path, "%s%s", DIR_, de->d_name);
         lk_error err;

@@ -152,6 +152,11 @@ START_TEST(row_groups_cut_by_bytes)
     ck_assert_int_eq(lk_pq_reader_open(path, &r, &err), 0);
     int n = lk_pq_reader_num_row_groups(r);
     ck_assert_msg(n >= 9 && n <= 13, "%d row groups", n);
+    int64_t total = 0;
+    for (int g = 0; g < n; g++)
+        total += lk_pq_reader_row_group_rows(r, g);
+    ck_assert_int_eq(total, 6000);
+    ck_assert_int_eq(lk_pq_reader_row_group_rows(r, n), -1);
     for (int g = 0; g < n; g++) {
         int64_t unc = 0;
         for (int l = 0; l < 3; l++) {
@@ -237,8 +242,8 @@ START_TEST(files_rolled_at_target_size)
         ck_assert_int_eq(info.file_size, st.st_size);
         check_rows(path, all, first, row - first);
         if (row < 30000) { /* a full file: near the target, estimate near the truth */
-            ck_assert_msg(st.st_size >= 48 * 1024 && st.st_size <= 80 * 1024,
-                          "file %d: %lld bytes", files, (long long)st.st_size);
+            ck_assert_msg(st.st_size >= 48 * 1024 && st.st_size <= 80 * 1024, "file %d: %lld bytes",
+                          files, (long long)st.st_size);
             ck_assert_msg(est >= (size_t)st.st_size / 2 && est <= (size_t)st.st_size * 2,
                           "estimate %zu for %lld", est, (long long)st.st_size);
         }
