@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lk_evolve.h"
 #include "lk_infer.h"
 #include "lk_log.h"
 #include "lk_state.h"
@@ -66,6 +67,7 @@ typedef struct ingest {
     int64_t retry_at_ms;    /* paused on a resource error until then */
     int replay_at_retry;    /* the failure left a batch unsealed: replay it */
     int schema_version;
+    lk_evolve *ev; /* schema_evolution_mode: new columns in chunks */
     lk_buf io;  /* read buffer */
     lk_buf msg; /* encoded message */
     lk_error err;
@@ -217,6 +219,8 @@ static int infer_schema(ingest *in, const lk_state_file *files, int n)
     lk_infer *inf = lk_infer_new();
     int64_t budget = in->cfg->source.schema_inference_sample_bytes;
     long objects = 0;
+    if (lk_evolve_has_user_schema(in->ev) || n > in->cfg->source.schema_inference_sample_size)
+        n = lk_evolve_has_user_schema(in->ev) ? 0 : in->cfg->source.schema_inference_sample_size;
     for (int i = 0; i < n && budget > 0; i++) {
         int fd = open(files[i].path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -236,19 +240,16 @@ static int infer_schema(ingest *in, const lk_state_file *files, int n)
     }
     lk_schema *data = lk_infer_result(inf);
     lk_infer_destroy(&inf);
-    if (!data)
-        data = lk_schema_new();
-    lk_schema *raw = lk_tables_raw_schema(data);
-    int rc = lk_state_schema_put(in->st, LK_TABLE_RAW, raw, &in->schema_version, &in->err);
+    int rc = lk_evolve_initial(in->ev, data, &in->schema_version, &in->err);
     if (rc == 0) {
         lk_buf ddl = LK_BUF_INIT;
-        lk_schema_to_ddl(data, &ddl);
-        LK_INFO("inferred schema version=%d from %ld records: %s", in->schema_version, objects,
-                ddl.data ? ddl.data : "(no columns)");
+        lk_evolve_ddl(in->ev, &ddl);
+        LK_INFO("%s schema version=%d from %ld records: %s",
+                lk_evolve_has_user_schema(in->ev) ? "user" : "inferred", in->schema_version,
+                objects, ddl.data ? ddl.data : "(no columns)");
         lk_buf_free(&ddl);
     }
     lk_schema_destroy(&data);
-    lk_schema_destroy(&raw);
     return rc;
 }
 
@@ -366,6 +367,17 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
                     LK_WARN("line longer than %d bytes file=%s offset=%lld: split",
                             MAX_RECORD_BYTES, rg->path, (long long)off);
             }
+            int v0 = in->schema_version;
+            if (lk_evolve_chunk(in->ev, in->io.data, len, rg->path, line, &in->schema_version,
+                                &in->err)) {
+                LK_ERROR("batch=%lld: %s", (long long)batch_id, in->err.msg);
+                close(fd);
+                free(ranges);
+                free(gone);
+                return -1;
+            }
+            if (in->schema_version != v0)
+                lk_worker_add(in->w, "schema_changes", 1);
             lk_msg_chunk m;
             memset(&m, 0, sizeof m);
             m.batch_id = batch_id;
@@ -602,12 +614,11 @@ int lk_ingest_run(lk_worker *w)
         LK_ERROR("%s", in->err.msg);
         return 111;
     }
-    lk_schema *raw = NULL;
-    if (lk_state_schema_get(in->st, LK_TABLE_RAW, &raw, &in->schema_version, &in->err)) {
+    in->ev = lk_evolve_new(in->cfg, in->st);
+    if (lk_evolve_load(in->ev, &in->schema_version, &in->err)) {
         LK_ERROR("%s", in->err.msg);
         return 111;
     }
-    lk_schema_destroy(&raw);
     char flag[8];
     int found = 0;
     if (lk_state_meta_get(in->st, "initial_listing_done", flag, sizeof flag, &found, &in->err) == 0 &&
@@ -659,7 +670,7 @@ int lk_ingest_run(lk_worker *w)
             in->replay_all = 0;
             if (replay_uncommitted(in)) {
                 if (!lk_worker_resource_error(in->err.code)) {
-                    rc = fatal(in, "replay failed: state.db unreadable");
+                    rc = fatal(in, in->err.msg[0] ? in->err.msg : "replay failed");
                     break;
                 }
                 pause_ingest(in, 1);
@@ -743,6 +754,7 @@ int lk_ingest_run(lk_worker *w)
     zsock_destroy(&in->committer);
     zhash_destroy(&in->seen);
     zhash_destroy(&in->settling);
+    lk_evolve_destroy(&in->ev);
     lk_state_close(&in->st);
     lk_buf_free(&in->io);
     lk_buf_free(&in->msg);
