@@ -341,8 +341,15 @@ int lk_evolve_initial(lk_evolve *ev, const lk_schema *inferred, int *version, lk
     lk_schema *d;
     if (ev->user)
         d = lk_evolve_apply_hints(ev->user, ev->hints, 0);
-    else
-        d = lk_evolve_apply_hints(inferred, ev->hints, !ev->cfg->source.infer_column_types);
+    else {
+        /* keys equal but for case: the first seen is the column, the
+           others are rescued (Delta column names are case-insensitive) */
+        lk_schema *empty = lk_schema_new();
+        lk_schema *dedup = inferred ? lk_evolve_add_missing(empty, inferred, NULL) : NULL;
+        d = lk_evolve_apply_hints(dedup, ev->hints, !ev->cfg->source.infer_column_types);
+        lk_schema_destroy(&dedup);
+        lk_schema_destroy(&empty);
+    }
     return store(ev, d, version, err);
 }
 

@@ -60,6 +60,7 @@ typedef struct ingest {
     int nfl;
     int replay_all;
     int draining;
+    int aborted; /* a fatal error (here or reported): stop without draining */
     int listed_once;
     int skip_existing; /* first listing ever with include_existing_files: false */
     int64_t next_list_ms;
@@ -563,6 +564,11 @@ static void handle_inbox(ingest *in, int timeout_ms)
             const char *why = lk_msg_event_get_str(&e, "reason");
             LK_INFO("replay requested reason=%s", why ? why : "?");
             in->replay_all = 1;
+        } else if (!strcmp(e.name, "abort")) {
+            LK_INFO("the pipeline stops after a fatal error: not draining %d batch(es) in flight "
+                    "(they replay at the next start)",
+                    in->nfl);
+            in->aborted = in->draining = 1;
         } else if (!strcmp(e.name, "stop")) {
             if (!in->draining)
                 LK_INFO("stop requested: no new batches; draining %d in flight", in->nfl);
@@ -716,7 +722,7 @@ int lk_ingest_run(lk_worker *w)
                     break;
                 }
                 rc = fatal(in, in->err.msg);
-                in->draining = 1;
+                in->aborted = in->draining = 1;
                 break;
             }
             if (p == 0) {
@@ -729,6 +735,8 @@ int lk_ingest_run(lk_worker *w)
             handle_inbox(in, 0);
         }
         lk_worker_set(w, "inflight", in->nfl);
+        if (in->aborted)
+            break;
         if (in->nfl == 0 &&
             (in->draining || (available_now && in->listed_once && !planned && !lk_worker_paused(w)))) {
             int64_t *ids = NULL;
