@@ -235,10 +235,10 @@ test('FAILFAST stops at the first malformed line; DROPMALFORMED drops and counts
 
 test('schema hints, renamed rescued column, user schema, infer_column_types false', async () => {
   const ws = workspace('evo-hints', {
-    extra: 'source:\n  schema_hints: "n INT, amount DECIMAL(10,2), tags ARRAY<STRING>"\n  rescued_data_column: _bad\n',
+    extra: 'source:\n  schema_hints: "n INT, amount DECIMAL(10,2), tags ARRAY<STRING>, ts TIMESTAMP"\n  rescued_data_column: _bad\n',
   });
   fs.writeFileSync(path.join(ws.input, 'a.jsonl'),
-    '{"event_id":"a1","n":1,"amount":12.5,"tags":["x"]}\n' +
+    '{"event_id":"a1","n":1,"amount":12.5,"tags":["x"],"ts":"2026-11-30T23:59:59Z"}\n' +
     '{"event_id":"a2","n":3000000000,"amount":"7.25"}\n' +
     '{"event_id":"a3","n":2,"amount":1.234}\n' +
     '{"event_id":"a4","n":4,"Amount":5}\n');
@@ -257,8 +257,12 @@ test('schema hints, renamed rescued column, user schema, infer_column_types fals
   assert.equal(JSON.parse(got[1]._bad).n, 3000000000);
   assert.equal(JSON.parse(got[2]._bad).amount, 1.234);
   assert.equal(JSON.parse(got[3]._bad).Amount, 5);
+  assert.equal(f.ts, 'timestamp');
   const proc = await table(ws, 'processed_events');
   assert.equal(Number((await rows(proc.sql, 'SELECT count(_bad) AS n FROM $T'))[0].n), 3);
+  // a hinted TIMESTAMP ts still gives processed_events its event_date
+  const d = await rows(proc.sql, "SELECT event_date::VARCHAR AS d FROM $T WHERE event_id = 'a1'");
+  assert.equal(d[0].d, '2026-11-30');
 
   const ws2 = workspace('evo-user', {
     extra: 'source:\n  schema: "event_id STRING, n LONG"\n  rescued_data_column: false\n',

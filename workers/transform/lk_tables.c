@@ -86,9 +86,10 @@ lk_schema *lk_tables_data_schema(const lk_schema *raw)
     return s;
 }
 
+/* ts as a string (cast here) or already a TIMESTAMP (a schema hint) */
 static int is_ts(const lk_field *f)
 {
-    return !strcmp(f->name, "ts") && f->type == LK_TYPE_STRING;
+    return !strcmp(f->name, "ts") && (f->type == LK_TYPE_STRING || f->type == LK_TYPE_TIMESTAMP);
 }
 
 lk_schema *lk_tables_processed_schema(const lk_schema *raw)
@@ -214,6 +215,12 @@ int lk_tables_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_batc
                     lk_col_append_null(dst);
                     if (dd)
                         lk_col_append_null(dd);
+                } else if (src->field->type == LK_TYPE_TIMESTAMP) {
+                    us = lk_col_i64(src, j);
+                    lk_col_append_i64(dst, us);
+                    if (dd)
+                        lk_col_append_i32(dd, (int32_t)(us >= 0 ? us / 86400000000LL
+                                                                : (us + 1) / 86400000000LL - 1));
                 } else {
                     tsp = lk_col_bytes(src, j, &tsn);
                     if (lk_time_parse_iso(tsp, tsn, &us) == 0) {
