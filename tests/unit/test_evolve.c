@@ -35,10 +35,12 @@ START_TEST(scan_finds_new_keys_only)
 {
     lk_schema *s = ddl("a LONG, dev STRUCT<os: STRING>, tags ARRAY<STRING>");
     char key[128];
-#define SCAN(line) lk_evolve_scan_line(s, line, strlen(line), key, sizeof key)
+#define SCAN(line) lk_evolve_scan_line(s, "_bad", line, strlen(line), key, sizeof key)
     ck_assert_int_eq(SCAN("{\"a\":1,\"dev\":{\"os\":\"x\"},\"tags\":[\"{\\\"z\\\":1}\"]}"), 0);
     ck_assert_int_eq(SCAN("{\"A\":1}"), 0);            /* case mismatch: rescued, not new */
     ck_assert_int_eq(SCAN("{\"_rescued_data\":1}"), 0); /* reserved */
+    ck_assert_int_eq(SCAN("{\"_bad\":1,\"_metadata\":{\"q\":1}}"), 0);
+    ck_assert_int_eq(SCAN("{\"x\":{\"_bad\":1}}"), 1); /* reserved only at the top */
     ck_assert_int_eq(SCAN("{\"a\\u0041\":1}"), 0);     /* escaped keys are rescued */
     ck_assert_int_eq(SCAN("{\"a\":1,\"b\":{\"x\":[1,{\"y\":2}]}}"), 1);
     ck_assert_str_eq(key, "b");

@@ -216,8 +216,10 @@ static const char *skip_value(const char *p, const char *e)
     return p;
 }
 
-static int reserved_n(const char *k, size_t n)
+static int reserved_n(const char *k, size_t n, const char *rescued)
 {
+    if (rescued && strlen(rescued) == n && !memcmp(rescued, k, n))
+        return 1;
     char nm[32];
     if (n >= sizeof nm)
         return 0;
@@ -228,7 +230,7 @@ static int reserved_n(const char *k, size_t n)
 
 /* Scans the object at *pp against fields (n of them; top = top level).
    1: a new key (name in key); 0: none; -1: not well-formed. */
-static int scan_obj(const lk_field *fields, int n, int top, const char **pp, const char *e,
+static int scan_obj(const lk_field *fields, int n, const char *top, const char **pp, const char *e,
                     const char *prefix, char *key, size_t cap)
 {
     const char *p = skip_ws(*pp, e);
@@ -253,14 +255,14 @@ static int scan_obj(const lk_field *fields, int n, int top, const char **pp, con
         p = skip_ws(p + 1, e);
         int escaped = memchr(k0, '\\', kn) != NULL; /* such keys are rescued, never columns */
         int k = escaped ? -2 : find_ci(fields, n, k0, kn);
-        if (k == -1 && !(top && reserved_n(k0, kn))) {
+        if (k == -1 && !(top && reserved_n(k0, kn, top))) {
             snprintf(key, cap, "%s%s%.*s", prefix, prefix[0] ? "." : "", (int)kn, k0);
             return 1;
         }
         if (k >= 0 && fields[k].type == LK_TYPE_STRUCT && p < e && *p == '{') {
             char sub[512];
             snprintf(sub, sizeof sub, "%s%s%s", prefix, prefix[0] ? "." : "", fields[k].name);
-            int r = scan_obj(fields[k].children, fields[k].n_children, 0, &p, e, sub, key, cap);
+            int r = scan_obj(fields[k].children, fields[k].n_children, NULL, &p, e, sub, key, cap);
             if (r)
                 return r;
         } else if (!(p = skip_value(p, e))) {
@@ -279,13 +281,13 @@ static int scan_obj(const lk_field *fields, int n, int top, const char **pp, con
     }
 }
 
-int lk_evolve_scan_line(const lk_schema *data, const char *line, size_t len, char *key,
-                        size_t cap)
+int lk_evolve_scan_line(const lk_schema *data, const char *rescued, const char *line, size_t len,
+                        char *key, size_t cap)
 {
     const char *p = line;
     int n = lk_schema_nfields(data);
     const lk_field *fields = n ? lk_schema_field(data, 0) : NULL;
-    return scan_obj(fields, n, 1, &p, line + len, "", key, cap) == 1;
+    return scan_obj(fields, n, rescued ? rescued : "", &p, line + len, "", key, cap) == 1;
 }
 
 /* ---- state ---- */
@@ -294,13 +296,16 @@ static int store(lk_evolve *ev, lk_schema *data, int *version, lk_error *err)
 {
     lk_schema *raw = lk_tables_raw_schema_opt(data, ev->cfg->source.rescued_data_column);
     int rc = lk_state_schema_put(ev->st, LK_TABLE_RAW, raw, version, err);
-    lk_schema_destroy(&raw);
     if (rc) {
+        lk_schema_destroy(&raw);
         lk_schema_destroy(&data);
         return rc;
     }
+    /* what was stored, without reserved names the input may have used */
     lk_schema_destroy(&ev->data);
-    ev->data = data;
+    ev->data = lk_tables_data_schema(raw);
+    lk_schema_destroy(&raw);
+    lk_schema_destroy(&data);
     ev->version = *version;
     return 0;
 }
@@ -366,7 +371,8 @@ int lk_evolve_chunk(lk_evolve *ev, const char *data, size_t len, const char *fil
         const char *nl = memchr(s, '\n', len - i);
         size_t n = nl ? (size_t)(nl - s) : len - i;
         i += n + (nl ? 1 : 0);
-        if (!lk_evolve_scan_line(ev->data, s, n, key, sizeof key))
+        if (!lk_evolve_scan_line(ev->data, ev->cfg->source.rescued_data_column, s, n, key,
+                                 sizeof key))
             continue;
         if (ev->mode == LK_EVOLVE_FAIL_ON_NEW_COLUMNS) {
             lk_infer_destroy(&inf);
@@ -392,6 +398,8 @@ int lk_evolve_chunk(lk_evolve *ev, const char *data, size_t len, const char *fil
     lk_schema *hinted = lk_schema_new();
     for (int i = 0; i < lk_schema_nfields(typed); i++) {
         const lk_field *f = lk_schema_field(typed, i);
+        if (!strcmp(f->name, ev->cfg->source.rescued_data_column))
+            continue; /* never a data column */
         int h = -1;
         for (int j = 0; j < lk_schema_nfields(ev->hints) && h < 0; j++)
             if (!strcasecmp(lk_schema_field(ev->hints, j)->name, f->name))

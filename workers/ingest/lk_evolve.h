@@ -72,8 +72,10 @@ lk_schema *lk_evolve_add_missing(const lk_schema *cur, const lk_schema *add, lk_
 lk_schema *lk_evolve_apply_hints(const lk_schema *data, const lk_schema *hints, int all_strings);
 /* 1 if the JSON line has a key (top level, or inside an object whose
    column in data is a struct) that data lacks; its dotted name goes to
-   key. 0 if not (or the line is not an object). */
-int lk_evolve_scan_line(const lk_schema *data, const char *line, size_t len, char *key,
-                        size_t cap);
+   key. 0 if not (or the line is not an object). Reserved top-level names
+   (_rescued_data, _corrupt_record, _metadata, and rescued, the configured
+   rescued data column) are never new. */
+int lk_evolve_scan_line(const lk_schema *data, const char *rescued, const char *line, size_t len,
+                        char *key, size_t cap);
 
 #endif
