@@ -151,6 +151,28 @@ test('add_new_columns: new columns mid-stream (continuous) are added online; old
   }
 });
 
+test('add_new_columns, every file present at start (one batch, files of 3 MB): new columns mid-file', async () => {
+  const ws = workspace('evo-big', { extra: 'source:\n  schema_inference_sample_bytes: 65536\n' + HINT_N });
+  const exp = newExp();
+  for (let i = 1; i <= 5; i++) writeMix(ws.input, i, exp);
+  // a large file whose head (the inference sample) has no new column; they appear after 2 MB
+  const big = 'big-006.jsonl';
+  const lines = [];
+  for (let k = 0; k < 30000; k++) {
+    const id = `big-${k}`;
+    const ev = { event_id: id, ts: '2026-11-30T10:00:00Z', n: k, msg: 'x'.repeat(40), device: { os: 'linux' } };
+    const want = { file: big, n: k, color: null, score: null, model: null, rescuedKey: null };
+    if (k >= 20000) { ev.color = `c${k}`; ev.score = k + 0.5; ev.device.model = 'm'; Object.assign(want, { color: ev.color, score: ev.score, model: 'm' }); }
+    exp.valid.set(id, want);
+    lines.push(JSON.stringify(ev));
+  }
+  fs.writeFileSync(path.join(ws.input, big), lines.join('\n') + '\n');
+  const r = availableNow(ws);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /schema change: raw_events version=2 adds .*color.* \(first seen in file=\S*big-006\.jsonl/);
+  await checkTables(ws, exp);
+});
+
 test('rescue: the schema never changes; new keys go to _rescued_data', async () => {
   const ws = workspace('evo-rescue', { extra: 'source:\n  schema_evolution_mode: rescue\n  max_files_per_trigger: 3\n' + HINT_N });
   const exp = newExp();
