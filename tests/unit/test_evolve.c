@@ -234,6 +234,37 @@ START_TEST(user_schema_and_infer_column_types)
 }
 END_TEST
 
+START_TEST(rescued_column_name_is_the_stored_one)
+{
+    lk_evolve *ev = open_evolve("add_new_columns", "");
+    lk_error err = {0};
+    int v = 0;
+    lk_schema *inferred = ddl("id LONG");
+    ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+    lk_evolve_destroy(&ev);
+    /* the config renames the column later: new versions keep the table's name */
+    ev = open_evolve("add_new_columns", "");
+    snprintf(g_cfg.source.rescued_data_column, sizeof g_cfg.source.rescued_data_column, "_bad");
+    lk_evolve_destroy(&ev);
+    ev = lk_evolve_new(&g_cfg, g_st);
+    ck_assert_int_eq(lk_evolve_load(ev, &v, &err), 0);
+    const char *line = "{\"id\":1,\"z\":2,\"_bad\":3}\n";
+    ck_assert_int_eq(lk_evolve_chunk(ev, line, strlen(line), "f", 1, &v, &err), 0);
+    ck_assert_int_eq(v, 2);
+    lk_schema *raw = NULL;
+    ck_assert_int_eq(lk_state_schema_get(g_st, LK_TABLE_RAW, &raw, &v, &err), 0);
+    int ri = lk_tables_rescued_index(raw);
+    ck_assert_int_eq(ri, 3);
+    ck_assert_str_eq(lk_schema_field(raw, ri)->name, "_rescued_data");
+    lk_schema_destroy(&raw);
+    /* _bad is not the table's rescued column: an input key like any other */
+    assert_latest(2, "id LONG, z LONG, _bad LONG");
+    lk_evolve_destroy(&ev);
+    lk_schema_destroy(&inferred);
+    close_all();
+}
+END_TEST
+
 /* ---- transform side ---- */
 
 static lk_batch *parse(const char *data_ddl, const char *rescued, lk_json_options opt,
@@ -389,6 +420,7 @@ int main(void)
     tcase_add_test(tc, mode_fail_on_new_columns_then_hints);
     tcase_add_test(tc, modes_rescue_and_none_never_change);
     tcase_add_test(tc, user_schema_and_infer_column_types);
+    tcase_add_test(tc, rescued_column_name_is_the_stored_one);
     tcase_add_test(tc, rescued_column_renamed_or_disabled);
     tcase_add_test(tc, drop_unknown_keeps_mismatches_and_case);
     tcase_add_test(tc, dropmalformed_and_failfast);

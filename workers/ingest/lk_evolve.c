@@ -19,6 +19,7 @@ struct lk_evolve {
     lk_schema *user;  /* `schema:`, or NULL */
     lk_schema *data;  /* data columns of the current raw_events version */
     int version;
+    char rescued[128]; /* the rescued data column: the stored schema's, once there is one */
 };
 
 lk_evolve_mode lk_evolve_mode_of(const lk_config *cfg)
@@ -43,6 +44,7 @@ lk_evolve *lk_evolve_new(const lk_config *cfg, lk_state *st)
     ev->cfg = cfg;
     ev->st = st;
     ev->mode = lk_evolve_mode_of(cfg);
+    snprintf(ev->rescued, sizeof ev->rescued, "%s", cfg->source.rescued_data_column);
     lk_error e;
     /* both were checked when the config was loaded */
     if (lk_ddl_parse(cfg->source.schema_hints, &ev->hints, &e))
@@ -294,7 +296,7 @@ int lk_evolve_scan_line(const lk_schema *data, const char *rescued, const char *
 
 static int store(lk_evolve *ev, lk_schema *data, int *version, lk_error *err)
 {
-    lk_schema *raw = lk_tables_raw_schema_opt(data, ev->cfg->source.rescued_data_column);
+    lk_schema *raw = lk_tables_raw_schema_opt(data, ev->rescued);
     int rc = lk_state_schema_put(ev->st, LK_TABLE_RAW, raw, version, err);
     if (rc) {
         lk_schema_destroy(&raw);
@@ -320,6 +322,14 @@ int lk_evolve_load(lk_evolve *ev, int *version, lk_error *err)
         return 0;
     lk_schema_destroy(&ev->data);
     ev->data = lk_tables_data_schema(raw);
+    /* renaming the column later would drop it from the table: the stored name stays */
+    int ri = lk_tables_rescued_index(raw);
+    const char *stored = ri >= 0 ? lk_schema_field(raw, ri)->name : "";
+    if (strcmp(stored, ev->rescued))
+        LK_WARN("rescued_data_column is '%s' but raw_events has '%s' since its first version: "
+                "the table keeps '%s'",
+                ev->rescued, stored, stored);
+    snprintf(ev->rescued, sizeof ev->rescued, "%s", stored);
     lk_schema_destroy(&raw);
     for (int i = 0; i < lk_schema_nfields(ev->hints); i++) {
         const lk_field *h = lk_schema_field(ev->hints, i);
@@ -384,7 +394,7 @@ int lk_evolve_chunk(lk_evolve *ev, const char *data, size_t len, const char *fil
         const char *nl = memchr(s, '\n', len - i);
         size_t n = nl ? (size_t)(nl - s) : len - i;
         i += n + (nl ? 1 : 0);
-        if (!lk_evolve_scan_line(ev->data, ev->cfg->source.rescued_data_column, s, n, key,
+        if (!lk_evolve_scan_line(ev->data, ev->rescued, s, n, key,
                                  sizeof key))
             continue;
         if (ev->mode == LK_EVOLVE_FAIL_ON_NEW_COLUMNS) {
@@ -411,7 +421,7 @@ int lk_evolve_chunk(lk_evolve *ev, const char *data, size_t len, const char *fil
     lk_schema *hinted = lk_schema_new();
     for (int i = 0; i < lk_schema_nfields(typed); i++) {
         const lk_field *f = lk_schema_field(typed, i);
-        if (!strcmp(f->name, ev->cfg->source.rescued_data_column))
+        if (!strcmp(f->name, ev->rescued))
             continue; /* never a data column */
         int h = -1;
         for (int j = 0; j < lk_schema_nfields(ev->hints) && h < 0; j++)
