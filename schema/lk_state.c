@@ -111,6 +111,7 @@ enum {
     Q_SCHEMA_LATEST,
     Q_SCHEMA_AT,
     Q_SCHEMA_INSERT,
+    Q_SCHEMA_ALL,
     Q_META_GET,
     Q_META_SET,
     Q_COUNT
@@ -156,6 +157,8 @@ static const char *const lk_state_sql[Q_COUNT] = {
     [Q_SCHEMA_AT] = "SELECT schema_json FROM schemas WHERE table_name = ?1 AND version = ?2",
     [Q_SCHEMA_INSERT] = "INSERT INTO schemas(table_name, version, schema_json, created_at_us)"
                         " VALUES(?1, ?2, ?3, ?4)",
+    [Q_SCHEMA_ALL] = "SELECT version, created_at_us, schema_json FROM schemas WHERE table_name = ?1"
+                     " ORDER BY version",
     [Q_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [Q_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -784,6 +787,51 @@ int lk_state_schema_at(lk_state *s, const char *table, int version, lk_schema **
         r = sq_fail(s, rc, "schema at", err);
     done(q);
     return r;
+}
+
+int lk_state_schema_history(lk_state *s, const char *table, lk_state_schema_rev **out, int *n,
+                            lk_error *err)
+{
+    sqlite3_stmt *q;
+    GET(q, Q_SCHEMA_ALL);
+    *out = NULL;
+    *n = 0;
+    int cap = 0, rc, r = 0;
+    sqlite3_bind_text(q, 1, table, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            lk_state_schema_rev *g = realloc(*out, (size_t)cap * sizeof **out);
+            if (!g)
+                abort();
+            *out = g;
+        }
+        lk_state_schema_rev *v = &(*out)[*n];
+        v->version = sqlite3_column_int(q, 0);
+        v->created_at_us = sqlite3_column_int64(q, 1);
+        v->schema = NULL;
+        r = parse_schema(s, table, v->version, sqlite3_column_text(q, 2),
+                         sqlite3_column_bytes(q, 2), &v->schema, err);
+        if (r < 0)
+            break;
+        (*n)++;
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = sq_fail(s, rc, "schema history", err);
+    done(q);
+    if (r < 0) {
+        lk_state_schema_history_free(out, *n);
+        *n = 0;
+    }
+    return r;
+}
+
+void lk_state_schema_history_free(lk_state_schema_rev **revs, int n)
+{
+    for (int i = 0; *revs && i < n; i++)
+        lk_schema_destroy(&(*revs)[i].schema);
+    free(*revs);
+    *revs = NULL;
 }
 
 int lk_state_schema_put(lk_state *s, const char *table, const lk_schema *schema, int *version,

@@ -116,6 +116,16 @@ int lk_state_schema_get(lk_state *s, const char *table, lk_schema **out, int *ve
    *version gets the resulting latest version. */
 int lk_state_schema_put(lk_state *s, const char *table, const lk_schema *schema, int *version,
                         lk_error *err);
+/* Every version of table, oldest first (*out owned: free with
+   lk_state_schema_history_free). */
+typedef struct lk_state_schema_rev {
+    int version;
+    int64_t created_at_us;
+    lk_schema *schema;
+} lk_state_schema_rev;
+int lk_state_schema_history(lk_state *s, const char *table, lk_state_schema_rev **out, int *n,
+                            lk_error *err);
+void lk_state_schema_history_free(lk_state_schema_rev **revs, int n);
 /* A specific version. */
 int lk_state_schema_at(lk_state *s, const char *table, int version, lk_schema **out,
                        lk_error *err);

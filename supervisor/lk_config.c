@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "lk_log.h"
+#include "lk_ddl.h"
 
 typedef enum {
     K_SECTION, /* a nested mapping */
@@ -33,6 +34,8 @@ typedef enum {
     K_ENUM,     /* string from a list (choices) */
     K_DURATION, /* "30s", "5 minutes": int64 milliseconds within [min, max] */
     K_NAME_LIST, /* a sequence of column names (or one name) into an lk_name_list */
+    K_TEXT,      /* any string, may be empty; false = "" */
+    K_DDL,       /* a Spark DDL column list (checked by lk_schema_from_ddl) */
 } key_kind;
 
 typedef struct key_spec {
@@ -70,6 +73,15 @@ static const key_spec keys[] = {
     {"source.include_existing_files", K_BOOL, OFF(source.include_existing_files), 0, 1, NULL},
     {"source.schema_inference_sample_bytes", K_INT64, OFF(source.schema_inference_sample_bytes), 1,
      INT64_MAX, NULL},
+    {"source.schema_inference_sample_size", K_INT, OFF(source.schema_inference_sample_size), 1,
+     0x7fffffff, NULL},
+    {"source.infer_column_types", K_BOOL, OFF(source.infer_column_types), 0, 1, NULL},
+    {"source.schema_evolution_mode", K_ENUM, OFF(source.schema_evolution_mode), 0, 0,
+     "add_new_columns|rescue|fail_on_new_columns|none"},
+    {"source.schema_hints", K_DDL, OFF(source.schema_hints), 0, 0, NULL},
+    {"source.schema", K_DDL, OFF(source.schema_ddl), 0, 0, NULL},
+    {"source.rescued_data_column", K_TEXT, OFF(source.rescued_data_column), 0, 0, NULL},
+    {"source.mode", K_ENUM, OFF(source.mode), 0, 0, "PERMISSIVE|DROPMALFORMED|FAILFAST"},
     {"tables", K_SECTION, 0, 0, 0, 0, NULL},
     {"tables.compression", K_ENUM, OFF(tables.compression), 0, 0, "zstd|snappy|gzip|uncompressed"},
     {"tables.zstd_level", K_INT, OFF(tables.zstd_level), 1, 22, NULL},
@@ -105,6 +117,12 @@ void lk_config_defaults(lk_config *c)
     c->source.chunk_bytes = 2 * MIB;
     c->source.include_existing_files = 1;
     c->source.schema_inference_sample_bytes = 64 * MIB;
+    c->source.schema_inference_sample_size = 1000;
+    c->source.infer_column_types = 1;
+    snprintf(c->source.schema_evolution_mode, sizeof c->source.schema_evolution_mode,
+             "add_new_columns");
+    snprintf(c->source.rescued_data_column, sizeof c->source.rescued_data_column, "_rescued_data");
+    snprintf(c->source.mode, sizeof c->source.mode, "PERMISSIVE");
     snprintf(c->tables.compression, sizeof c->tables.compression, "zstd");
     c->tables.zstd_level = 3;
     c->tables.target_file_size = 128 * MIB;
@@ -377,6 +395,24 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
         }
         return bad(L, v, k->name, "'%s' is not one of %s", s, k->choices);
     }
+    case K_TEXT:
+        if (!strcasecmp(s, "false") && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+            s = "";
+        if (strlen(s) >= k->cap)
+            return bad(L, v, k->name, "too long (at most %zu bytes)", k->cap - 1);
+        memcpy(dst, s, strlen(s) + 1);
+        return 0;
+    case K_DDL: {
+        if (strlen(s) >= k->cap)
+            return bad(L, v, k->name, "too long (at most %zu bytes)", k->cap - 1);
+        lk_schema *ddl = NULL;
+        lk_error e = {0};
+        if (lk_ddl_parse(s, &ddl, &e))
+            return bad(L, v, k->name, "%s", e.msg);
+        lk_schema_destroy(&ddl);
+        memcpy(dst, s, strlen(s) + 1);
+        return 0;
+    }
     case K_LOG_LEVEL:
         if (lk_log_level_parse(s) < 0)
             return bad(L, v, k->name, "'%s' is not one of debug|info|warn|error", s);
@@ -418,10 +454,20 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
     }
 }
 
+/* Defaults that depend on other keys: schema_evolution_mode is
+   add_new_columns without a user schema, rescue with one (Auto Loader). */
+static void lk_config_resolve(lk_config *cfg)
+{
+    if (!cfg->source.schema_evolution_mode[0])
+        snprintf(cfg->source.schema_evolution_mode, sizeof cfg->source.schema_evolution_mode,
+                 "%s", cfg->source.schema_ddl[0] ? "rescue" : "add_new_columns");
+}
+
 int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
 {
     lk_config_defaults(cfg);
     if (!path) return 0;
+    cfg->source.schema_evolution_mode[0] = '\0'; /* set by the file or lk_config_resolve */
     snprintf(cfg->file, sizeof cfg->file, "%s", path);
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -466,6 +512,8 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
     }
     yaml_parser_delete(&parser);
     fclose(f);
+    if (r == 0)
+        lk_config_resolve(cfg);
     if (r < 0) { /* never half a file: back to defaults */
         lk_config_defaults(cfg);
         snprintf(cfg->file, sizeof cfg->file, "%s", path);
@@ -584,7 +632,7 @@ int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *appli
         char *dst = (char *)running + k->off;
         const char *src = (const char *)fresh + k->off;
         int text = k->kind == K_NAME || k->kind == K_PATH || k->kind == K_ENUM ||
-                   k->kind == K_LOG_LEVEL;
+                   k->kind == K_LOG_LEVEL || k->kind == K_TEXT || k->kind == K_DDL;
         differs = text ? strncmp(dst, src, k->cap) != 0 : memcmp(dst, src, k->cap) != 0;
         if (!differs)
             continue;

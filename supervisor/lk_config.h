@@ -24,6 +24,13 @@
  *     chunk_bytes: 2097152
  *     include_existing_files: true
  *     schema_inference_sample_bytes: 67108864
+ *     schema_inference_sample_size: 1000   # files
+ *     infer_column_types: true
+ *     schema_evolution_mode: add_new_columns  # (rescue when `schema` is given)
+ *     schema_hints: ""              # "ts TIMESTAMP, amount DECIMAL(10,2)"
+ *     schema: ""                    # a full user schema in DDL (no inference)
+ *     rescued_data_column: _rescued_data   # "" or false: none
+ *     mode: PERMISSIVE              # | DROPMALFORMED | FAILFAST
  *   tables:
  *     compression: zstd
  *     zstd_level: 3
@@ -76,6 +83,13 @@ typedef struct lk_config {
         int64_t chunk_bytes;
         int include_existing_files;
         int64_t schema_inference_sample_bytes;
+        int schema_inference_sample_size; /* files sampled for inference */
+        int infer_column_types;           /* false: every inferred column STRING */
+        char schema_evolution_mode[32];   /* add_new_columns|rescue|fail_on_new_columns|none */
+        char schema_hints[4096];          /* Spark DDL: "ts TIMESTAMP, amount DECIMAL(10,2)" */
+        char schema_ddl[8192];            /* `schema:` a full user schema in DDL, or "" */
+        char rescued_data_column[128];    /* "" = no rescued data column */
+        char mode[16];                    /* PERMISSIVE|DROPMALFORMED|FAILFAST */
     } source;
     struct {
         char compression[16];

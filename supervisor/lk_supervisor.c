@@ -222,6 +222,8 @@ static void handle_event(sup *s, const void *data, size_t len)
                  why ? why : "?");
         s->failed = 1;
         s->done = 1;
+        /* ingest must not wait for batches that will never commit */
+        send_ingest(s, "abort", why ? why : "fatal");
         return;
     }
     if (!c || c->pid != (pid_t)lk_msg_event_get_int(&e, "pid", -1))

@@ -18,6 +18,7 @@
 #include "lk_log.h"
 #include "lk_monitor.h"
 #include "lk_supervisor.h"
+#include "lk_schema_cli.h"
 #include "lk_table_cli.h"
 #include "lk_transform.h"
 #include "lk_worker.h"
@@ -34,6 +35,8 @@ static void usage(FILE *f)
             "  lakesupd status [-c lakesup.yml] [--json]\n"
             "  lakesupd fsck   [-c lakesup.yml] [--repair]   check (and rebuild) state.db\n"
             "                  against the tables; the pipeline must be stopped to repair\n"
+            "  lakesupd schema show [--table T] [-c lakesup.yml] [--json]\n"
+            "  lakesupd schema history [--table T] [-c lakesup.yml] [--json]\n"
             "  lakesupd table list [-c lakesup.yml]\n"
             "  lakesupd table describe TABLE|--path DIR [--json]\n"
             "  lakesupd table read TABLE|--path DIR [--version N | --timestamp TS] [--limit N]\n"
@@ -158,7 +161,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (!strcmp(cmd, "table")) {
+    if (!strcmp(cmd, "table") || !strcmp(cmd, "schema")) {
         /* table sub-commands parse their own options; -c is found here */
         const char *config = NULL;
         for (int i = 2; i + 1 < argc; i++)
@@ -170,6 +173,8 @@ int main(int argc, char **argv)
         int trc = load_config(&ta, &tcfg);
         if (trc)
             return trc;
+        if (!strcmp(cmd, "schema"))
+            return lk_schema_cli(&tcfg, argc - 2, argv + 2);
         return lk_table_cli(&tcfg, argc - 2, argv + 2);
     }
     args a = {0};

@@ -115,11 +115,69 @@ START_TEST(durations)
 }
 END_TEST
 
+START_TEST(schema_keys)
+{
+    lk_config c;
+    lk_error err;
+    ck_assert_int_eq(lk_config_load(NULL, &c, &err), 0);
+    ck_assert_str_eq(c.source.schema_evolution_mode, "add_new_columns");
+    ck_assert_str_eq(c.source.rescued_data_column, "_rescued_data");
+    ck_assert_str_eq(c.source.mode, "PERMISSIVE");
+    ck_assert_int_eq(c.source.infer_column_types, 1);
+    ck_assert_int_eq(c.source.schema_inference_sample_size, 1000);
+    ck_assert_str_eq(c.source.schema_hints, "");
+    ck_assert_int_eq(load_text("source:\n  schema_hints: \"ts TIMESTAMP, tags ARRAY<STRING>\"\n"
+                               "  infer_column_types: false\n  schema_inference_sample_size: 5\n"
+                               "  rescued_data_column: false\n  mode: FAILFAST\n",
+                               &c, &err),
+                     0);
+    ck_assert_str_eq(c.source.schema_hints, "ts TIMESTAMP, tags ARRAY<STRING>");
+    ck_assert_str_eq(c.source.schema_evolution_mode, "add_new_columns");
+    ck_assert_str_eq(c.source.rescued_data_column, "");
+    ck_assert_str_eq(c.source.mode, "FAILFAST");
+    ck_assert_int_eq(c.source.infer_column_types, 0);
+    ck_assert_int_eq(c.source.schema_inference_sample_size, 5);
+    /* a user schema makes rescue the default; an explicit mode wins */
+    ck_assert_int_eq(load_text("source:\n  schema: \"a LONG\"\n  rescued_data_column: _bad\n", &c,
+                               &err),
+                     0);
+    ck_assert_str_eq(c.source.schema_evolution_mode, "rescue");
+    ck_assert_str_eq(c.source.rescued_data_column, "_bad");
+    ck_assert_int_eq(load_text("source:\n  schema: \"a LONG\"\n  schema_evolution_mode: none\n", &c,
+                               &err),
+                     0);
+    ck_assert_str_eq(c.source.schema_evolution_mode, "none");
+    /* the running configuration written for workers reads back the same */
+    char out[64];
+    strcpy(out, "/tmp/lk_test_cfgw_XXXXXX");
+    int fd = mkstemp(out);
+    close(fd);
+    ck_assert_int_eq(load_text("source:\n  schema_hints: \"a DECIMAL(10,2)\"\n  rescued_data_column: "
+                               "\"\"\n",
+                               &c, &err),
+                     0);
+    ck_assert_int_eq(lk_config_write(&c, out, &err), 0);
+    lk_config c2;
+    ck_assert_msg(lk_config_load(out, &c2, &err) == 0, "%s", err.msg);
+    unlink(out);
+    ck_assert_str_eq(c2.source.schema_hints, "a DECIMAL(10,2)");
+    ck_assert_str_eq(c2.source.rescued_data_column, "");
+    ck_assert_str_eq(c2.source.schema_evolution_mode, "add_new_columns");
+    expect_error("source:\n  schema_evolution_mode: sometimes\n", "2", "source.schema_evolution_mode",
+                 "");
+    expect_error("source:\n  mode: LENIENT\n", "2", "source.mode", "");
+    expect_error("source:\n  schema_hints: \"a LONG, b\"\n", "2", "source.schema_hints", "");
+    ck_assert_int_eq(load_text("source:\n  schema: \"a MAP<STRING>\"\n", &c, &err), LK_ECONFIG);
+    ck_assert_msg(strstr(err.msg, "position 13"), "%s", err.msg);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, defaults_and_full_file);
+    tcase_add_test(tc, schema_keys);
     tcase_add_test(tc, errors_name_file_line_key);
     tcase_add_test(tc, durations);
     suite_add_tcase(s, tc);

@@ -224,6 +224,27 @@ static int table_schemas(committer *c, lk_schema **raw, lk_schema **proc)
     return 0;
 }
 
+/* One line per table whose schema a commit changes (metaData action):
+   the columns added, and the schema_changes counter. */
+static void log_schema_change(committer *c, const char *table, int64_t b, const lk_schema *cur,
+                              const lk_schema *next)
+{
+    lk_buf added = LK_BUF_INIT;
+    for (int i = 0; i < lk_schema_nfields(next); i++) {
+        const lk_field *f = lk_schema_field(next, i);
+        int k = lk_schema_find(cur, f->name);
+        if (k < 0)
+            lk_buf_printf(&added, "%s%s %s", added.len ? ", " : "", f->name,
+                          lk_type_name(f->type));
+        else if (!lk_field_equal(lk_schema_field(cur, k), f))
+            lk_buf_printf(&added, "%s%s (changed)", added.len ? ", " : "", f->name);
+    }
+    LK_INFO("schema change: table=%s batch=%lld commits a new metaData: %s", table, (long long)b,
+            added.len ? added.data : "(column order or metadata)");
+    lk_buf_free(&added);
+    lk_worker_add(c->w, "schema_changes", 1);
+}
+
 static int commit_batch(committer *c, pending *p)
 {
     int64_t b = p->batch_id, t0 = lk_time_mono_ms();
@@ -251,8 +272,11 @@ static int commit_batch(committer *c, pending *p)
         }
         lk_delta_commit *dc = lk_delta_commit_new(c->tables[t], "STREAMING UPDATE");
         const lk_schema *cur = lk_delta_schema(c->tables[t]);
-        if (!cur || !lk_schema_equal(cur, schemas[t]))
+        if (!cur || !lk_schema_equal(cur, schemas[t])) {
             lk_delta_commit_set_schema(dc, schemas[t]);
+            if (cur)
+                log_schema_change(c, g_tables[t], b, cur, schemas[t]);
+        }
         const lk_name_list *pb = lk_config_partition_by(c->cfg, g_tables[t]);
         if (!cur && pb && pb->n) {
             const char *cols[LK_MAX_PARTITION_COLS];

@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lk_evolve.h"
 #include "lk_infer.h"
 #include "lk_log.h"
 #include "lk_state.h"
@@ -59,6 +60,7 @@ typedef struct ingest {
     int nfl;
     int replay_all;
     int draining;
+    int aborted; /* a fatal error (here or reported): stop without draining */
     int listed_once;
     int skip_existing; /* first listing ever with include_existing_files: false */
     int64_t next_list_ms;
@@ -66,6 +68,7 @@ typedef struct ingest {
     int64_t retry_at_ms;    /* paused on a resource error until then */
     int replay_at_retry;    /* the failure left a batch unsealed: replay it */
     int schema_version;
+    lk_evolve *ev; /* schema_evolution_mode: new columns in chunks */
     lk_buf io;  /* read buffer */
     lk_buf msg; /* encoded message */
     lk_error err;
@@ -217,6 +220,8 @@ static int infer_schema(ingest *in, const lk_state_file *files, int n)
     lk_infer *inf = lk_infer_new();
     int64_t budget = in->cfg->source.schema_inference_sample_bytes;
     long objects = 0;
+    if (lk_evolve_has_user_schema(in->ev) || n > in->cfg->source.schema_inference_sample_size)
+        n = lk_evolve_has_user_schema(in->ev) ? 0 : in->cfg->source.schema_inference_sample_size;
     for (int i = 0; i < n && budget > 0; i++) {
         int fd = open(files[i].path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -236,19 +241,16 @@ static int infer_schema(ingest *in, const lk_state_file *files, int n)
     }
     lk_schema *data = lk_infer_result(inf);
     lk_infer_destroy(&inf);
-    if (!data)
-        data = lk_schema_new();
-    lk_schema *raw = lk_tables_raw_schema(data);
-    int rc = lk_state_schema_put(in->st, LK_TABLE_RAW, raw, &in->schema_version, &in->err);
+    int rc = lk_evolve_initial(in->ev, data, &in->schema_version, &in->err);
     if (rc == 0) {
         lk_buf ddl = LK_BUF_INIT;
-        lk_schema_to_ddl(data, &ddl);
-        LK_INFO("inferred schema version=%d from %ld records: %s", in->schema_version, objects,
-                ddl.data ? ddl.data : "(no columns)");
+        lk_evolve_ddl(in->ev, &ddl);
+        LK_INFO("%s schema version=%d from %ld records: %s",
+                lk_evolve_has_user_schema(in->ev) ? "user" : "inferred", in->schema_version,
+                objects, ddl.data ? ddl.data : "(no columns)");
         lk_buf_free(&ddl);
     }
     lk_schema_destroy(&data);
-    lk_schema_destroy(&raw);
     return rc;
 }
 
@@ -367,6 +369,17 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
                     LK_WARN("line longer than %d bytes file=%s offset=%lld: split",
                             MAX_RECORD_BYTES, rg->path, (long long)off);
             }
+            int v0 = in->schema_version;
+            if (lk_evolve_chunk(in->ev, in->io.data, len, rg->path, line, &in->schema_version,
+                                &in->err)) {
+                LK_ERROR("batch=%lld: %s", (long long)batch_id, in->err.msg);
+                close(fd);
+                free(ranges);
+                free(gone);
+                return -1;
+            }
+            if (in->schema_version != v0)
+                lk_worker_add(in->w, "schema_changes", 1);
             lk_msg_chunk m;
             memset(&m, 0, sizeof m);
             m.batch_id = batch_id;
@@ -552,6 +565,11 @@ static void handle_inbox(ingest *in, int timeout_ms)
             const char *why = lk_msg_event_get_str(&e, "reason");
             LK_INFO("replay requested reason=%s", why ? why : "?");
             in->replay_all = 1;
+        } else if (!strcmp(e.name, "abort")) {
+            LK_INFO("the pipeline stops after a fatal error: not draining %d batch(es) in flight "
+                    "(they replay at the next start)",
+                    in->nfl);
+            in->aborted = in->draining = 1;
         } else if (!strcmp(e.name, "stop")) {
             if (!in->draining)
                 LK_INFO("stop requested: no new batches; draining %d in flight", in->nfl);
@@ -603,12 +621,11 @@ int lk_ingest_run(lk_worker *w)
         LK_ERROR("%s", in->err.msg);
         return 111;
     }
-    lk_schema *raw = NULL;
-    if (lk_state_schema_get(in->st, LK_TABLE_RAW, &raw, &in->schema_version, &in->err)) {
+    in->ev = lk_evolve_new(in->cfg, in->st);
+    if (lk_evolve_load(in->ev, &in->schema_version, &in->err)) {
         LK_ERROR("%s", in->err.msg);
         return 111;
     }
-    lk_schema_destroy(&raw);
     char flag[8];
     int found = 0;
     if (lk_state_meta_get(in->st, "initial_listing_done", flag, sizeof flag, &found, &in->err) == 0 &&
@@ -660,7 +677,7 @@ int lk_ingest_run(lk_worker *w)
             in->replay_all = 0;
             if (replay_uncommitted(in)) {
                 if (!lk_worker_resource_error(in->err.code)) {
-                    rc = fatal(in, "replay failed: state.db unreadable");
+                    rc = fatal(in, in->err.msg[0] ? in->err.msg : "replay failed");
                     break;
                 }
                 pause_ingest(in, 1);
@@ -706,7 +723,7 @@ int lk_ingest_run(lk_worker *w)
                     break;
                 }
                 rc = fatal(in, in->err.msg);
-                in->draining = 1;
+                in->aborted = in->draining = 1;
                 break;
             }
             if (p == 0) {
@@ -719,6 +736,8 @@ int lk_ingest_run(lk_worker *w)
             handle_inbox(in, 0);
         }
         lk_worker_set(w, "inflight", in->nfl);
+        if (in->aborted)
+            break;
         if (in->nfl == 0 &&
             (in->draining || (available_now && in->listed_once && !planned && !lk_worker_paused(w)))) {
             int64_t *ids = NULL;
@@ -744,6 +763,7 @@ int lk_ingest_run(lk_worker *w)
     zsock_destroy(&in->committer);
     zhash_destroy(&in->seen);
     zhash_destroy(&in->settling);
+    lk_evolve_destroy(&in->ev);
     lk_state_close(&in->st);
     lk_buf_free(&in->io);
     lk_buf_free(&in->msg);

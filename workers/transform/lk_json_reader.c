@@ -24,8 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yajl/yajl_parse.h>
 
+#include "lk_tables.h"
 #include "lk_time.h"
 
 #define MAX_DEPTH 64
@@ -70,7 +72,57 @@ struct lk_json_reader {
     lk_buf text; /* an object/array captured for a string column */
     lk_buf tmp;
     const char *file_path;
+    lk_json_options opt;
+    int dropping;      /* the current unknown key's value is dropped (mode none) */
+    int drop_depth;    /* ... in the frame at this depth */
+    size_t drop_from;  /* rescue length before its key */
 };
+
+/* Exact-text decimal: [-]digits[.digits] scaled to scale, fitting
+   precision; anything lossy or out of range is refused (then rescued). */
+static int parse_decimal(const char *s, size_t n, int precision, int scale, int64_t *out)
+{
+    size_t i = 0;
+    int neg = 0, digits = 0, frac = 0, seen = 0;
+    unsigned long long v = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, seen++) {
+        if (v == 0 && s[i] == '0')
+            continue;
+        if (++digits > 18)
+            return -1;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    if (i < n && s[i] == '.') {
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, seen++) {
+            if (frac == scale) {
+                if (s[i] != '0')
+                    return -1; /* more fraction digits than the scale holds */
+                continue;
+            }
+            frac++;
+            if (v || s[i] != '0')
+                digits++;
+            if (digits > 18)
+                return -1;
+            v = v * 10 + (unsigned)(s[i] - '0');
+        }
+    }
+    if (i != n || !seen)
+        return -1;
+    for (; frac < scale; frac++) {
+        if (v)
+            digits++;
+        if (digits > 18)
+            return -1;
+        v *= 10;
+    }
+    if (digits > precision)
+        return -1;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
 
 /* ---- arena allocator for yajl ---- */
 
@@ -286,6 +338,14 @@ static int on_number(void *ctx, const char *s, size_t n)
                 return 1;
             }
             case LK_TYPE_STRING: lk_col_append_bytes(c, s, n); return 1;
+            case LK_TYPE_DECIMAL: {
+                int64_t v;
+                if (c->field->precision > 18 ||
+                    parse_decimal(s, n, c->field->precision, c->field->scale, &v))
+                    break;
+                lk_col_append_i64(c, v);
+                return 1;
+            }
             default: break;
             }
         }
@@ -322,6 +382,13 @@ static int on_string(void *ctx, const unsigned char *s, size_t n)
         case LK_TYPE_DATE:
             if (n == 10 && lk_time_parse_iso((const char *)s, n, &us) == 0) {
                 lk_col_append_i32(c, (int32_t)(us / 86400000000LL));
+                return 1;
+            }
+            break;
+        case LK_TYPE_DECIMAL: /* "12.50" for a DECIMAL(10,2) hint */
+            if (c->field->precision <= 18 &&
+                parse_decimal((const char *)s, n, c->field->precision, c->field->scale, &us) == 0) {
+                lk_col_append_i64(c, us);
                 return 1;
             }
             break;
@@ -422,6 +489,10 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t n)
         return 1;
     }
     frame *f = &r->st[r->depth - 1];
+    if (r->dropping && r->drop_depth == r->depth) { /* the dropped value is complete */
+        r->rescue.len = r->drop_from;
+        r->dropping = 0;
+    }
     path_push(r, (const char *)key, n);
     r->target = NULL;
     int hit = -1;
@@ -440,6 +511,19 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t n)
         f->last = hit;
         if (f->cols[hit].len == f->row) /* not set yet in this row */
             r->target = &f->cols[hit];
+    } else if (r->opt.drop_unknown) {
+        /* schema_evolution_mode none: a new key is dropped, not rescued; a
+           key equal to a column but for case is still rescued */
+        int ci = 0;
+        for (int i = 0; i < f->ncols && !ci; i++) {
+            const char *name = f->cols[i].field->name;
+            ci = strlen(name) == n && !strncasecmp(name, (const char *)key, n);
+        }
+        if (!ci) {
+            r->dropping = 1;
+            r->drop_depth = r->depth;
+            r->drop_from = r->rescue.len;
+        }
     }
     return 1;
 }
@@ -450,6 +534,10 @@ static int on_end_map(void *ctx)
     if (r->cap_depth) {
         cap_close(r, '}');
         return 1;
+    }
+    if (r->dropping && r->drop_depth == r->depth) {
+        r->rescue.len = r->drop_from;
+        r->dropping = 0;
     }
     frame *f = &r->st[--r->depth];
     if (r->depth > 0) /* a struct: absent fields are null */
@@ -573,15 +661,16 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
                          lk_json_stats *st, lk_error *err)
 {
     int n = lk_batch_ncols(out);
-    if (n < 3 || strcmp(lk_batch_col(out, n - 1)->field->name, "_metadata") ||
-        strcmp(lk_batch_col(out, n - 2)->field->name, "_corrupt_record") ||
-        strcmp(lk_batch_col(out, n - 3)->field->name, "_rescued_data"))
+    if (n < 2 || strcmp(lk_batch_col(out, n - 1)->field->name, "_metadata") ||
+        strcmp(lk_batch_col(out, n - 2)->field->name, "_corrupt_record"))
         return lk_error_set(err, -EINVAL, "lk_json_reader: the batch is not a raw_events batch");
+    int has_rescued = lk_tables_rescued_index(lk_batch_schema(out)) == n - 3;
     r->out = out;
-    r->ndata = n - 3;
+    r->ndata = n - 2 - has_rescued;
     r->file_path = meta->file_path;
-    lk_col *c_rescued = lk_batch_col(out, n - 3), *c_corrupt = lk_batch_col(out, n - 2),
-           *c_meta = lk_batch_col(out, n - 1);
+    lk_col *c_rescued = has_rescued ? lk_batch_col(out, n - 3) : NULL,
+           *c_corrupt = lk_batch_col(out, n - 2), *c_meta = lk_batch_col(out, n - 1);
+    int64_t line_no = 0;
     size_t path_n = strlen(meta->file_path), name_n = strlen(meta->file_name);
     size_t i = 0;
     while (i < len) {
@@ -590,6 +679,7 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
         size_t ln = nl ? (size_t)(nl - line) : len - i;
         int64_t offset = base_offset + (int64_t)i;
         i += ln + (nl ? 1 : 0);
+        line_no++;
         if (ln && line[ln - 1] == '\r')
             ln--;
         size_t k = 0;
@@ -608,6 +698,7 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
         r->cap_buf = &r->rescue;
         r->target = NULL;
         r->not_object = 0;
+        r->dropping = 0;
         r->plen = 0;
         yajl_handle h = yajl_alloc(&r->cb, &r->af, r);
         int ok = h != NULL;
@@ -615,7 +706,22 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
             ok = yajl_parse(h, (const unsigned char *)line, ln) == yajl_status_ok &&
                  yajl_complete_parse(h) == yajl_status_ok && r->depth == 0;
         /* no yajl_free: its memory is the arena's */
-        if (ok) {
+        if (!ok && r->opt.mode != LK_JSON_PERMISSIVE) {
+            for (int c = 0; c < r->ndata; c++)
+                lk_col_truncate(lk_batch_col(out, c), row);
+            if (r->opt.mode == LK_JSON_FAILFAST) {
+                ar_reset(r);
+                st->failed_line = line_no;
+                return lk_error_set(err, LK_EFORMAT,
+                                    "malformed record (mode: FAILFAST) at file=%s offset=%lld",
+                                    meta->file_path, (long long)offset);
+            }
+            st->dropped++; /* DROPMALFORMED */
+            continue;
+        }
+        if (ok && !c_rescued) {
+            lk_col_append_null(c_corrupt);
+        } else if (ok) {
             if (r->rescue.len) {
                 lk_buf_puts(&r->rescue, ",\"_file_path\":");
                 lk_buf_json_string(&r->rescue, meta->file_path, path_n);
@@ -629,7 +735,8 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
         } else {
             for (int c = 0; c < r->ndata; c++)
                 lk_col_truncate(lk_batch_col(out, c), row);
-            lk_col_append_null(c_rescued);
+            if (c_rescued)
+                lk_col_append_null(c_rescued);
             append_utf8(r, c_corrupt, line, ln);
             st->corrupt++;
         }
@@ -644,4 +751,9 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
     }
     ar_reset(r);
     return 0;
+}
+
+void lk_json_reader_set_options(lk_json_reader *r, const lk_json_options *opt)
+{
+    r->opt = *opt;
 }

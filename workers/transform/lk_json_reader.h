@@ -14,6 +14,12 @@
  *     UTF-8): every column null, the whole line in _corrupt_record.
  * _metadata is filled from meta on every row (file_offset = offset of line).
  * Empty (or whitespace-only) lines produce no row. CRLF is accepted.
+ * The rescued data column is the one lk_tables_rescued_index finds (it may
+ * be renamed, or absent: then what does not fit is not kept). Options:
+ * mode DROPMALFORMED drops malformed lines, FAILFAST makes the first one an
+ * error; drop_unknown drops keys no column has (case-mismatched keys are
+ * still rescued). A DECIMAL column takes numbers and numeric strings that
+ * fit exactly.
  * The parser is yajl's event API (chosen by measurement: docs/decisions.md).
  */
 #ifndef LK_JSON_READER_H
@@ -37,12 +43,27 @@ typedef struct lk_json_stats {
     int64_t corrupt;     /* rows with _corrupt_record */
     int64_t rescued;     /* rows with _rescued_data */
     int64_t empty_lines; /* skipped */
+    int64_t dropped;     /* malformed lines dropped (DROPMALFORMED) */
+    int64_t failed_line; /* FAILFAST: 1-based line in the chunk of the error */
 } lk_json_stats;
+
+typedef enum lk_json_mode {
+    LK_JSON_PERMISSIVE = 0, /* malformed lines → _corrupt_record */
+    LK_JSON_DROPMALFORMED,  /* malformed lines dropped (counted) */
+    LK_JSON_FAILFAST,       /* the first malformed line is an error */
+} lk_json_mode;
+
+typedef struct lk_json_options {
+    lk_json_mode mode;
+    int drop_unknown; /* schema_evolution_mode none: unknown keys dropped, not rescued */
+} lk_json_options;
 
 typedef struct lk_json_reader lk_json_reader;
 
 lk_json_reader *lk_json_reader_new(void);
 void lk_json_reader_destroy(lk_json_reader **r);
+/* Defaults: PERMISSIVE, unknown keys rescued. */
+void lk_json_reader_set_options(lk_json_reader *r, const lk_json_options *opt);
 
 /* Appends the rows of data (whole lines) to out, whose schema must be a
    raw_events schema. base_offset is the file offset of data[0]. Stats are

@@ -16,18 +16,27 @@ static void copy_field(lk_field *dst, const lk_field *src)
     }
 }
 
+#define RESCUED_MARK "lakesupd rescued data"
+
 lk_schema *lk_tables_raw_schema(const lk_schema *data)
 {
+    return lk_tables_raw_schema_opt(data, "_rescued_data");
+}
+
+lk_schema *lk_tables_raw_schema_opt(const lk_schema *data, const char *rescued)
+{
     lk_schema *s = lk_schema_new();
-    for (int i = 0; i < lk_schema_nfields(data); i++) {
+    for (int i = 0; data && i < lk_schema_nfields(data); i++) {
         const lk_field *f = lk_schema_field(data, i);
-        if (f->name[0] == '_' && (!strcmp(f->name, "_rescued_data") ||
-                                  !strcmp(f->name, "_corrupt_record") ||
-                                  !strcmp(f->name, "_metadata")))
+        if (lk_tables_reserved(f->name) || (rescued && !strcmp(f->name, rescued)))
             continue; /* reserved: such input keys are rescued */
         copy_field(lk_schema_add(s, f->name, f->type, 1), f);
     }
-    lk_schema_add(s, "_rescued_data", LK_TYPE_STRING, 1);
+    if (rescued && rescued[0]) {
+        lk_field *r = lk_schema_add(s, rescued, LK_TYPE_STRING, 1);
+        if (strcmp(rescued, "_rescued_data")) /* a renamed one is known by its comment */
+            r->metadata_json = strdup("{\"comment\":\"" RESCUED_MARK "\"}");
+    }
     lk_schema_add(s, "_corrupt_record", LK_TYPE_STRING, 1);
     lk_field *m = lk_schema_add(s, "_metadata", LK_TYPE_STRUCT, 1);
     lk_field_add_child(m, "file_path", LK_TYPE_STRING, 1);
@@ -38,16 +47,49 @@ lk_schema *lk_tables_raw_schema(const lk_schema *data)
     return s;
 }
 
-/* Number of data columns of a raw schema (those before _rescued_data). */
+int lk_tables_rescued_index(const lk_schema *raw)
+{
+    int c = lk_schema_find(raw, "_corrupt_record");
+    if (c <= 0)
+        return lk_schema_find(raw, "_rescued_data");
+    const lk_field *f = lk_schema_field(raw, c - 1);
+    if (f->type == LK_TYPE_STRING &&
+        (!strcmp(f->name, "_rescued_data") ||
+         (f->metadata_json && strstr(f->metadata_json, RESCUED_MARK))))
+        return c - 1;
+    return -1;
+}
+
+/* Number of data columns of a raw schema (those before the rescued data
+   column and _corrupt_record). */
 static int ndata(const lk_schema *raw)
 {
-    int k = lk_schema_find(raw, "_rescued_data");
+    int k = lk_tables_rescued_index(raw);
+    if (k >= 0)
+        return k;
+    k = lk_schema_find(raw, "_corrupt_record");
     return k < 0 ? lk_schema_nfields(raw) : k;
 }
 
+int lk_tables_reserved(const char *name)
+{
+    return name[0] == '_' && (!strcmp(name, "_rescued_data") || !strcmp(name, "_corrupt_record") ||
+                              !strcmp(name, "_metadata"));
+}
+
+lk_schema *lk_tables_data_schema(const lk_schema *raw)
+{
+    lk_schema *s = lk_schema_new();
+    int n = ndata(raw);
+    for (int i = 0; i < n; i++)
+        lk_schema_add_copy(s, lk_schema_field(raw, i));
+    return s;
+}
+
+/* ts as a string (cast here) or already a TIMESTAMP (a schema hint) */
 static int is_ts(const lk_field *f)
 {
-    return !strcmp(f->name, "ts") && f->type == LK_TYPE_STRING;
+    return !strcmp(f->name, "ts") && (f->type == LK_TYPE_STRING || f->type == LK_TYPE_TIMESTAMP);
 }
 
 lk_schema *lk_tables_processed_schema(const lk_schema *raw)
@@ -72,7 +114,9 @@ lk_schema *lk_tables_processed_schema(const lk_schema *raw)
             copy_field(lk_schema_add(s, f->name, f->type, 1), f);
         }
     }
-    lk_schema_add(s, "_rescued_data", LK_TYPE_STRING, 1);
+    int rc = lk_tables_rescued_index(raw);
+    if (rc >= 0)
+        lk_schema_add_copy(s, lk_schema_field(raw, rc));
     lk_schema_add(s, "processed_at", LK_TYPE_TIMESTAMP, 1);
     return s;
 }
@@ -104,18 +148,19 @@ int lk_tables_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_batc
 {
     const lk_schema *rs = lk_batch_schema(raw);
     int n = ndata(rs);
-    int c_resc = lk_schema_find(rs, "_rescued_data"), c_corr = lk_schema_find(rs, "_corrupt_record");
-    if (c_resc < 0 || c_corr < 0)
+    int c_resc = lk_tables_rescued_index(rs), c_corr = lk_schema_find(rs, "_corrupt_record");
+    if (c_corr < 0)
         return lk_error_set(err, -22, "not a raw_events batch");
     const lk_col *corrupt = lk_batch_col_const(raw, c_corr);
-    const lk_col *rescued = lk_batch_col_const(raw, c_resc);
+    const lk_col *rescued = c_resc >= 0 ? lk_batch_col_const(raw, c_resc) : NULL;
     uint32_t rows = lk_batch_nrows(raw);
     int ts_in = -1, ts_out = lk_schema_find(lk_batch_schema(out), "ts");
     int date_out = lk_schema_find(rs, "event_date") < 0 ? lk_schema_find(lk_batch_schema(out), "event_date") : -1;
     for (int i = 0; i < n; i++)
         if (is_ts(lk_schema_field(rs, i)))
             ts_in = i;
-    int o_resc = lk_schema_find(lk_batch_schema(out), "_rescued_data");
+    int o_resc = rescued ? lk_schema_find(lk_batch_schema(out), lk_schema_field(rs, c_resc)->name)
+                         : -1;
     int o_proc = lk_schema_find(lk_batch_schema(out), "processed_at");
     lk_buf tmp = LK_BUF_INIT;
     uint32_t base = lk_batch_nrows(out);
@@ -170,6 +215,12 @@ int lk_tables_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_batc
                     lk_col_append_null(dst);
                     if (dd)
                         lk_col_append_null(dd);
+                } else if (src->field->type == LK_TYPE_TIMESTAMP) {
+                    us = lk_col_i64(src, j);
+                    lk_col_append_i64(dst, us);
+                    if (dd)
+                        lk_col_append_i32(dd, (int32_t)(us >= 0 ? us / 86400000000LL
+                                                                : (us + 1) / 86400000000LL - 1));
                 } else {
                     tsp = lk_col_bytes(src, j, &tsn);
                     if (lk_time_parse_iso(tsp, tsn, &us) == 0) {
@@ -185,10 +236,11 @@ int lk_tables_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_batc
                     }
                 }
             }
-            lk_col *od = lk_batch_col(out, o_resc);
-            if (ts_failed)
+            lk_col *od = o_resc >= 0 ? lk_batch_col(out, o_resc) : NULL;
+            /* without a rescued data column the ts text stays in raw_events */
+            if (od && ts_failed)
                 rescued_with_ts(rescued, j, tsp, tsn, od, &tmp);
-            else
+            else if (od)
                 lk_col_append_range(od, rescued, j, 1);
             lk_col_append_i64(lk_batch_col(out, o_proc), processed_at_us);
         }

@@ -31,6 +31,18 @@
 
 /* raw_events schema from the inferred data schema (new object). */
 lk_schema *lk_tables_raw_schema(const lk_schema *data);
+/* The same with the rescued data column named rescued (rescued_data_column;
+   NULL or "" = none). A renamed column carries the field comment
+   "lakesupd rescued data", by which every stage finds it. */
+lk_schema *lk_tables_raw_schema_opt(const lk_schema *data, const char *rescued);
+/* Index of the rescued data column of a raw_events schema, or -1. */
+int lk_tables_rescued_index(const lk_schema *raw);
+/* The data columns of a raw_events schema (those before _rescued_data /
+   _corrupt_record), as a new schema. */
+lk_schema *lk_tables_data_schema(const lk_schema *raw);
+/* 1 if name is one of raw_events' own columns (_rescued_data,
+   _corrupt_record, _metadata): such input keys are never data columns. */
+int lk_tables_reserved(const char *name);
 /* processed_events schema from a raw_events schema (new object). */
 lk_schema *lk_tables_processed_schema(const lk_schema *raw);
 /* Appends the silver rows of raw to out (schema = lk_tables_processed_schema

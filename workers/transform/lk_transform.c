@@ -53,6 +53,23 @@ static int use_schema(transform *t, int v)
     return 0;
 }
 
+/* mode FAILFAST: the pipeline stops at the first malformed line; the chunk
+   is not sent, so its batch (and every later one) is never committed. */
+static int failfast(transform *t, const lk_msg_chunk *c, const lk_json_stats *st)
+{
+    char what[1400];
+    snprintf(what, sizeof what, "%s line=%lld batch=%lld", t->err.msg,
+             (long long)(c->first_line + st->failed_line - 1), (long long)c->batch_id);
+    LK_ERROR("%s: the pipeline stops", what);
+    lk_worker_add(t->w, "errors", 1);
+    lk_msg_event e;
+    lk_msg_event_init(&e, "fatal");
+    lk_msg_event_set_str(&e, "role", "transform");
+    lk_msg_event_set_str(&e, "error", what);
+    lk_worker_notify(t->w, &e);
+    return 0;
+}
+
 static int process(void *ctx, const void *data, size_t len)
 {
     transform *t = ctx;
@@ -73,11 +90,19 @@ static int process(void *ctx, const void *data, size_t len)
     lk_source_meta meta = {c.file_path, slash ? slash + 1 : c.file_path, c.file_size,
                            c.file_mtime_us};
     lk_json_stats st = {0};
-    if (lk_json_reader_parse(t->reader, c.data, c.len, &meta, c.offset, t->raw, &st, &t->err) ||
-        lk_tables_to_processed(t->raw, lk_time_now_us(), t->processed, &t->err)) {
+    int prc = lk_json_reader_parse(t->reader, c.data, c.len, &meta, c.offset, t->raw, &st, &t->err);
+    if (prc && st.failed_line)
+        return failfast(t, &c, &st);
+    if (prc || lk_tables_to_processed(t->raw, lk_time_now_us(), t->processed, &t->err)) {
         LK_ERROR("batch=%lld chunk=%d file=%s offset=%lld: %s", (long long)c.batch_id,
                  c.chunk_idx, c.file_path, (long long)c.offset, t->err.msg);
         return -1;
+    }
+    if (st.dropped) {
+        LK_WARN("file=%s offset=%lld lines_from=%lld: %lld malformed record(s) dropped "
+                "(mode: DROPMALFORMED)",
+                c.file_path, (long long)c.offset, (long long)c.first_line, (long long)st.dropped);
+        lk_worker_add(t->w, "dropped_malformed", st.dropped);
     }
     if (st.corrupt)
         LK_INFO("file=%s offset=%lld lines_from=%lld: %lld corrupt record(s) kept in "
@@ -119,6 +144,12 @@ int lk_transform_run(lk_worker *w)
         return 111;
     }
     t->reader = lk_json_reader_new();
+    lk_json_options jo = {LK_JSON_PERMISSIVE, !strcmp(cfg->source.schema_evolution_mode, "none")};
+    if (!strcmp(cfg->source.mode, "DROPMALFORMED"))
+        jo.mode = LK_JSON_DROPMALFORMED;
+    else if (!strcmp(cfg->source.mode, "FAILFAST"))
+        jo.mode = LK_JSON_FAILFAST;
+    lk_json_reader_set_options(t->reader, &jo);
     t->in = zsock_new(ZMQ_PULL);
     zsock_set_rcvhwm(t->in, 1);
     lk_worker_endpoint(w, "chunks", ep, sizeof ep);

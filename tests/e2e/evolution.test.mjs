@@ -1,0 +1,311 @@
+// Schema inference, hints and evolution, rescued and corrupt data (issue 5), with the real
+// daemon; every table is checked with DuckDB over an independent Delta log replay.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { run, startDaemon, status, until, workspace } from './lib/daemon.mjs';
+import { duck, readTableSql, replay } from './lib/delta.mjs';
+
+const ROWS = 40;
+const CORRUPT = ['{"event_id": broken', '[1,2,3]', '42', '{"event_id":"zz","n":1} trailing', '\x01\x02binary'];
+
+// Writes file i (1-based) of the mix: valid rows, type mismatches (n), case-mismatched keys
+// (MSG), corrupt lines of several kinds, empty lines; from file `newFrom` on, new columns
+// color (top level), score (double) and device.model (a new nested field). Returns what a
+// correct pipeline must produce from it.
+function writeMix(dir, i, exp, { newFrom = 6, name } = {}) {
+  const file = name ?? `mix-${String(i).padStart(3, '0')}.jsonl`;
+  const lines = [];
+  for (let k = 0; k < ROWS; k++) {
+    const id = `f${i}-${k}`;
+    const ev = { event_id: id, ts: `2026-11-30T10:${String(k).padStart(2, '0')}:00Z`, n: k, msg: `m${k}`,
+                 device: { os: 'linux' } };
+    const want = { file, n: k, color: null, score: null, model: null, rescuedKey: null };
+    if (k % 10 === 3) { ev.n = 'not-a-number'; want.n = null; want.rescuedKey = 'n'; }
+    if (k % 10 === 7) { ev.MSG = 'case'; want.rescuedKey = 'MSG'; }
+    if (i >= newFrom) {
+      ev.color = `c${k}`; ev.score = k + 0.5; ev.device.model = `x${k}`;
+      Object.assign(want, { color: ev.color, score: ev.score, model: ev.device.model });
+    }
+    exp.valid.set(id, want);
+    lines.push(JSON.stringify(ev));
+    if (k === 20) for (const c of CORRUPT) { lines.push(c); exp.corrupt.push(c); }
+    if (k === 30) lines.push('', '   ');
+  }
+  const tmp = path.join(dir, `.${file}.tmp`);
+  fs.writeFileSync(tmp, lines.join('\n') + '\n');
+  fs.renameSync(tmp, path.join(dir, file));
+}
+
+const newExp = () => ({ valid: new Map(), corrupt: [] });
+
+async function table(ws, name) {
+  const snap = await replay(path.join(ws.tables, name));
+  return { snap, sql: await readTableSql(snap), schema: JSON.parse(snap.schemaString) };
+}
+
+async function rows(sql, q) {
+  const conn = await duck();
+  return (await conn.runAndReadAll(q.replaceAll('$T', sql))).getRowObjectsJS();
+}
+
+// Every valid row exactly once in both tables with its values, each malformed line in
+// _corrupt_record, each mismatch in the rescued data column with _file_path.
+async function checkTables(ws, exp, { rescued = '_rescued_data', corruptKept = true, newCols = true } = {}) {
+  const raw = await table(ws, 'raw_events');
+  const got = await rows(raw.sql, `SELECT event_id, n::BIGINT AS n, "${rescued}" AS resc,
+      _metadata.file_name AS file ${newCols ? ', color, score, device.model AS model' : ''}
+      FROM $T WHERE _corrupt_record IS NULL`);
+  assert.equal(got.length, exp.valid.size, 'valid rows in raw_events');
+  const seen = new Set();
+  let rescuedRows = 0;
+  for (const r of got) {
+    const want = exp.valid.get(r.event_id);
+    assert.ok(want, `unexpected row ${r.event_id}`);
+    assert.ok(!seen.has(r.event_id), `duplicate ${r.event_id}`);
+    seen.add(r.event_id);
+    assert.equal(r.file, want.file);
+    assert.equal(r.n === null ? null : Number(r.n), want.n, `n of ${r.event_id}`);
+    if (newCols) {
+      assert.equal(r.color, want.color, `color of ${r.event_id}`);
+      assert.equal(r.score, want.score, `score of ${r.event_id}`);
+      assert.equal(r.model, want.model, `device.model of ${r.event_id}`);
+    }
+    if (want.rescuedKey) {
+      rescuedRows++;
+      const j = JSON.parse(r.resc);
+      assert.ok(want.rescuedKey in j, `${r.event_id}: ${r.resc} lacks ${want.rescuedKey}`);
+      assert.match(j._file_path, new RegExp(`${want.file}$`));
+    } else {
+      assert.equal(r.resc, null, `${r.event_id} rescued ${r.resc}`);
+    }
+  }
+  const corrupt = await rows(raw.sql, 'SELECT _corrupt_record AS c FROM $T WHERE _corrupt_record IS NOT NULL');
+  if (corruptKept) {
+    assert.equal(corrupt.length, exp.corrupt.length, 'corrupt rows');
+    assert.deepEqual(corrupt.map((r) => r.c).sort(), [...exp.corrupt].sort());
+  } else {
+    assert.equal(corrupt.length, 0, 'no corrupt rows');
+  }
+  const proc = await table(ws, 'processed_events');
+  const p = await rows(proc.sql, `SELECT count(*) AS n, count(DISTINCT event_id) AS d,
+      count("${rescued}") AS r ${newCols ? ', count(color) AS c, count(device_model) AS m' : ''} FROM $T`);
+  assert.equal(Number(p[0].n), exp.valid.size, 'processed rows');
+  assert.equal(Number(p[0].d), exp.valid.size, 'processed distinct');
+  assert.equal(Number(p[0].r), rescuedRows, 'processed rescued rows');
+  if (newCols) {
+    const withColor = [...exp.valid.values()].filter((w) => w.color !== null).length;
+    assert.equal(Number(p[0].c), withColor, 'processed color');
+    assert.equal(Number(p[0].m), withColor, 'processed device_model');
+  }
+  return { raw, proc, rescuedRows };
+}
+
+// n is declared LONG (a hint): "not-a-number" is then a mismatch, not a reason to infer STRING
+const HINT_N = '  schema_hints: "n BIGINT"\n';
+const availableNow = (ws) => run(['start', '-c', ws.config, '--trigger', 'available-now']);
+
+test('add_new_columns: new columns mid-stream (continuous) are added online; old rows null; pids unchanged', async () => {
+  const ws = workspace('evo-add', { transform: 2, writer: 2, extra: 'source:\n  max_files_per_trigger: 2\n' + HINT_N });
+  const exp = newExp();
+  for (let i = 1; i <= 5; i++) writeMix(ws.input, i, exp);
+  const d = startDaemon(['-c', ws.config]);
+  try {
+    const count = async () => {
+      try { const t = await table(ws, 'raw_events'); return t.sql ? Number((await rows(t.sql, 'SELECT count(*) AS n FROM $T'))[0].n) : 0; }
+      catch { return 0; }
+    };
+    const total = () => exp.valid.size + exp.corrupt.length;
+    await until(async () => (await count()) === total(), 60000, 'files 1-5 committed');
+    await until(() => status(ws.config), 10000, 'status');
+    const pids = status(ws.config).workers.map((w) => `${w.role}${w.index}:${w.pid}`).sort();
+    const before = await table(ws, 'raw_events');
+    assert.ok(!before.schema.fields.some((f) => f.name === 'color'));
+    for (let i = 6; i <= 8; i++) writeMix(ws.input, i, exp);
+    await until(async () => (await count()) === total(), 60000, 'files 6-8 committed');
+    const s = status(ws.config);
+    assert.deepEqual(s.workers.map((w) => `${w.role}${w.index}:${w.pid}`).sort(), pids, 'no worker restarted');
+    const { raw, proc } = await checkTables(ws, exp);
+    const names = raw.schema.fields.map((f) => f.name);
+    assert.ok(names.indexOf('color') > names.indexOf('msg') && names.indexOf('color') < names.indexOf('_rescued_data'));
+    assert.equal(raw.schema.fields.find((f) => f.name === 'score').type, 'double');
+    assert.deepEqual(raw.schema.fields.find((f) => f.name === 'device').type.fields.map((f) => f.name), ['os', 'model']);
+    assert.ok(proc.schema.fields.some((f) => f.name === 'device_model'));
+    assert.match(d.logs(), /schema change: raw_events version=2 adds .*color string/);
+    assert.match(d.logs(), /schema change: table=processed_events batch=\d+ commits a new metaData: .*color/);
+    const hist = run(['schema', 'history', '-c', ws.config, '--json']);
+    assert.equal(hist.code, 0, hist.stderr);
+    const h = JSON.parse(hist.stdout);
+    assert.equal(h.length, 2);
+    assert.match(h[1].change, /added: color string, score double/);
+    assert.match(h[1].change, /changed: device/);
+    const show = run(['schema', 'show', '--table', 'processed_events', '-c', ws.config, '--json']);
+    assert.equal(show.code, 0, show.stderr);
+    const sh = JSON.parse(show.stdout);
+    assert.equal(sh.version, 2);
+    assert.match(sh.ddl, /device_model STRING/);
+  } finally {
+    d.child.kill('SIGTERM');
+    await d.exited;
+  }
+});
+
+test('add_new_columns, every file present at start (one batch, files of 3 MB): new columns mid-file', async () => {
+  const ws = workspace('evo-big', { extra: 'source:\n  schema_inference_sample_bytes: 65536\n' + HINT_N });
+  const exp = newExp();
+  for (let i = 1; i <= 5; i++) writeMix(ws.input, i, exp);
+  // a large file whose head (the inference sample) has no new column; they appear after 2 MB
+  const big = 'big-006.jsonl';
+  const lines = [];
+  for (let k = 0; k < 30000; k++) {
+    const id = `big-${k}`;
+    const ev = { event_id: id, ts: '2026-11-30T10:00:00Z', n: k, msg: 'x'.repeat(40), device: { os: 'linux' } };
+    const want = { file: big, n: k, color: null, score: null, model: null, rescuedKey: null };
+    if (k >= 20000) { ev.color = `c${k}`; ev.score = k + 0.5; ev.device.model = 'm'; Object.assign(want, { color: ev.color, score: ev.score, model: 'm' }); }
+    exp.valid.set(id, want);
+    lines.push(JSON.stringify(ev));
+  }
+  fs.writeFileSync(path.join(ws.input, big), lines.join('\n') + '\n');
+  const r = availableNow(ws);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /schema change: raw_events version=2 adds .*color.* \(first seen in file=\S*big-006\.jsonl/);
+  await checkTables(ws, exp);
+});
+
+test('rescue: the schema never changes; new keys go to _rescued_data', async () => {
+  const ws = workspace('evo-rescue', { extra: 'source:\n  schema_evolution_mode: rescue\n  max_files_per_trigger: 3\n' + HINT_N });
+  const exp = newExp();
+  for (let i = 1; i <= 4; i++) writeMix(ws.input, i, exp, { newFrom: 5 });
+  assert.equal(availableNow(ws).code, 0);
+  for (let i = 5; i <= 6; i++) writeMix(ws.input, i, exp, { newFrom: 5 });
+  const r = availableNow(ws);
+  assert.equal(r.code, 0, r.stderr);
+  // rows with new keys are rescued as well
+  for (const w of exp.valid.values()) if (w.color !== null && !w.rescuedKey) w.rescuedKey = 'color';
+  const raw = await table(ws, 'raw_events');
+  assert.ok(!raw.schema.fields.some((f) => f.name === 'color'));
+  // inferred from files 1-3 (max_files_per_trigger); device.model only ever rescued
+  const got = await rows(raw.sql, `SELECT _rescued_data AS r FROM $T WHERE event_id = 'f6-1'`);
+  const j = JSON.parse(got[0].r);
+  assert.equal(j.color, 'c1');
+  assert.equal(j.score, 1.5);
+  assert.equal(j['device.model'], 'x1');
+  for (const w of exp.valid.values()) { w.color = null; w.score = null; w.model = null; }
+  await checkTables(ws, exp, { newCols: false });
+  assert.equal(run(['schema', 'history', '-c', ws.config, '--json']).stdout.trim().startsWith('[{"version":1'), true);
+});
+
+test('none: new keys are dropped, not rescued', async () => {
+  const ws = workspace('evo-none', { extra: 'source:\n  schema_evolution_mode: none\n  max_files_per_trigger: 2\n' + HINT_N });
+  const exp = newExp();
+  for (let i = 1; i <= 2; i++) writeMix(ws.input, i, exp, { newFrom: 3 });
+  assert.equal(availableNow(ws).code, 0);
+  for (let i = 3; i <= 4; i++) writeMix(ws.input, i, exp, { newFrom: 3 });
+  const r = availableNow(ws);
+  assert.equal(r.code, 0, r.stderr);
+  const raw = await table(ws, 'raw_events');
+  assert.ok(!raw.schema.fields.some((f) => f.name === 'color'));
+  for (const w of exp.valid.values()) { w.color = null; w.score = null; w.model = null; }
+  await checkTables(ws, exp, { newCols: false });
+});
+
+test('fail_on_new_columns: stops naming file, line, column; nothing of the batch committed; resumes after schema_hints', async () => {
+  const base = 'source:\n  schema_evolution_mode: fail_on_new_columns\n  max_files_per_trigger: 1\n';
+  const ws = workspace('evo-fail', { transform: 1, writer: 1, extra: base + HINT_N });
+  const exp = newExp();
+  for (let i = 1; i <= 2; i++) writeMix(ws.input, i, exp, { newFrom: 3, name: `f${i}.jsonl` });
+  assert.equal(availableNow(ws).code, 0);
+  for (let i = 3; i <= 4; i++) writeMix(ws.input, i, exp, { newFrom: 3, name: `f${i}.jsonl` });
+  const r = availableNow(ws);
+  assert.notEqual(r.code, 0, 'the pipeline must stop');
+  assert.match(r.stderr, /new column '(color|device\.model)' at file=\S*f[34]\.jsonl line=1 \(schema_evolution_mode: fail_on_new_columns/);
+  const raw = await table(ws, 'raw_events');
+  const files = await rows(raw.sql, 'SELECT DISTINCT _metadata.file_name AS f FROM $T ORDER BY 1');
+  assert.deepEqual(files.map((x) => x.f), ['f1.jsonl', 'f2.jsonl'], 'nothing of the failing batch');
+  assert.equal(run(['schema', 'history', '-c', ws.config, '--json']).stdout.match(/"version"/g).length, 1);
+  // the user adds the new columns; the pipeline resumes from the same batch
+  fs.writeFileSync(ws.config, fs.readFileSync(ws.config, 'utf8').replace(/schema_hints: .*/,
+    'schema_hints: "n BIGINT, color STRING, score DOUBLE, device STRUCT<os: STRING, model: STRING>"'));
+  const r2 = availableNow(ws);
+  assert.equal(r2.code, 0, r2.stderr);
+  await checkTables(ws, exp);
+});
+
+test('FAILFAST stops at the first malformed line; DROPMALFORMED drops and counts them', async () => {
+  const ws = workspace('evo-failfast', { transform: 1, writer: 1, extra: 'source:\n  mode: FAILFAST\n  max_files_per_trigger: 1\n' });
+  fs.writeFileSync(path.join(ws.input, 'a.jsonl'), '{"event_id":"a1","n":1}\n');
+  const r = availableNow(ws);
+  assert.equal(r.code, 0, r.stderr);
+  fs.writeFileSync(path.join(ws.input, 'b.jsonl'), '{"event_id":"b1","n":1}\n{"event_id":"b2","n":2}\nnot json\n{"event_id":"b3","n":3}\n');
+  const r2 = availableNow(ws);
+  assert.notEqual(r2.code, 0);
+  assert.match(r2.stderr, /malformed record \(mode: FAILFAST\) at file=\S*b\.jsonl offset=48 line=3 batch=1/);
+  const raw = await table(ws, 'raw_events');
+  assert.deepEqual((await rows(raw.sql, 'SELECT event_id FROM $T')).map((x) => x.event_id), ['a1']);
+
+  const ws2 = workspace('evo-drop', { extra: 'source:\n  mode: DROPMALFORMED\n' + HINT_N });
+  const exp = newExp();
+  for (let i = 1; i <= 3; i++) writeMix(ws2.input, i, exp, { newFrom: 99 });
+  const r3 = availableNow(ws2);
+  assert.equal(r3.code, 0, r3.stderr);
+  assert.equal((r3.stderr.match(/malformed record\(s\) dropped \(mode: DROPMALFORMED\)/g) || []).length >= 3, true);
+  const dropped = [...r3.stderr.matchAll(/: (\d+) malformed record\(s\) dropped/g)].reduce((s, m) => s + Number(m[1]), 0);
+  assert.equal(dropped, exp.corrupt.length);
+  await checkTables(ws2, exp, { corruptKept: false, newCols: false });
+});
+
+test('schema hints, renamed rescued column, user schema, infer_column_types false', async () => {
+  const ws = workspace('evo-hints', {
+    extra: 'source:\n  schema_hints: "n INT, amount DECIMAL(10,2), tags ARRAY<STRING>, ts TIMESTAMP"\n  rescued_data_column: _bad\n',
+  });
+  fs.writeFileSync(path.join(ws.input, 'a.jsonl'),
+    '{"event_id":"a1","n":1,"amount":12.5,"tags":["x"],"ts":"2026-11-30T23:59:59Z"}\n' +
+    '{"event_id":"a2","n":3000000000,"amount":"7.25"}\n' +
+    '{"event_id":"a3","n":2,"amount":1.234}\n' +
+    '{"event_id":"a4","n":4,"Amount":5}\n');
+  const r = availableNow(ws);
+  assert.equal(r.code, 0, r.stderr);
+  const raw = await table(ws, 'raw_events');
+  const f = Object.fromEntries(raw.schema.fields.map((x) => [x.name, x.type]));
+  assert.equal(f.n, 'integer');
+  assert.equal(f.amount, 'decimal(10,2)');
+  assert.deepEqual(f.tags, { type: 'array', elementType: 'string', containsNull: true });
+  assert.equal(f._bad, 'string');
+  assert.equal(f._rescued_data, undefined);
+  const got = await rows(raw.sql, 'SELECT event_id, n, amount::VARCHAR AS amount, _bad FROM $T ORDER BY event_id');
+  assert.deepEqual(got.map((x) => [x.event_id, x.n, x.amount]),
+    [['a1', 1, '12.50'], ['a2', null, '7.25'], ['a3', 2, null], ['a4', 4, null]]);
+  assert.equal(JSON.parse(got[1]._bad).n, 3000000000);
+  assert.equal(JSON.parse(got[2]._bad).amount, 1.234);
+  assert.equal(JSON.parse(got[3]._bad).Amount, 5);
+  assert.equal(f.ts, 'timestamp');
+  const proc = await table(ws, 'processed_events');
+  assert.equal(Number((await rows(proc.sql, 'SELECT count(_bad) AS n FROM $T'))[0].n), 3);
+  // a hinted TIMESTAMP ts still gives processed_events its event_date
+  const d = await rows(proc.sql, "SELECT event_date::VARCHAR AS d FROM $T WHERE event_id = 'a1'");
+  assert.equal(d[0].d, '2026-11-30');
+
+  const ws2 = workspace('evo-user', {
+    extra: 'source:\n  schema: "event_id STRING, n LONG"\n  rescued_data_column: false\n',
+  });
+  fs.writeFileSync(path.join(ws2.input, 'a.jsonl'), '{"event_id":"a1","n":1,"extra":true}\n{"event_id":"a2","n":"x"}\n');
+  assert.equal(availableNow(ws2).code, 0);
+  const raw2 = await table(ws2, 'raw_events');
+  assert.deepEqual(raw2.schema.fields.map((x) => x.name), ['event_id', 'n', '_corrupt_record', '_metadata']);
+  assert.deepEqual((await rows(raw2.sql, 'SELECT n FROM $T ORDER BY event_id')).map((x) => x.n === null ? null : Number(x.n)), [1, null]);
+
+  const ws3 = workspace('evo-strings', { extra: 'source:\n  infer_column_types: false\n' });
+  fs.writeFileSync(path.join(ws3.input, 'a.jsonl'), '{"event_id":"a1","n":1,"d":{"x":1}}\n');
+  assert.equal(availableNow(ws3).code, 0);
+  const raw3 = await table(ws3, 'raw_events');
+  assert.deepEqual(raw3.schema.fields.slice(0, 3).map((x) => x.type), ['string', 'string', 'string']);
+  assert.deepEqual((await rows(raw3.sql, 'SELECT n, d FROM $T')).map((x) => [x.n, x.d]), [['1', '{"x":1}']]);
+});
+
+test('a bad schema_hints is a configuration error naming the position', () => {
+  const ws = workspace('evo-badddl', { extra: 'source:\n  schema_hints: "a LONG, b DECIMAL(50,2)"\n' });
+  const r = availableNow(ws);
+  assert.equal(r.code, 100);
+  assert.match(r.stderr, /source\.schema_hints.*position 11: DECIMAL\(50,2\) is out of range/);
+});

@@ -1,0 +1,434 @@
+/* Unit tests for workers/ingest/lk_evolve (every schema_evolution_mode, with a
+   real state.db) and the transform side: rescued data column renamed or
+   disabled, unknown keys dropped (mode none), DROPMALFORMED, FAILFAST,
+   decimal coercion. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lk_config.h"
+#include "lk_ddl.h"
+#include "lk_evolve.h"
+#include "lk_json_reader.h"
+#include "lk_state.h"
+#include "lk_tables.h"
+
+static lk_schema *ddl(const char *text)
+{
+    lk_schema *s = NULL;
+    lk_error err = {0};
+    ck_assert_msg(lk_ddl_parse(text, &s, &err) == 0, "%s", err.msg);
+    return s;
+}
+
+static void assert_ddl(const lk_schema *s, const char *want)
+{
+    lk_buf b = LK_BUF_INIT;
+    lk_schema_to_ddl(s, &b);
+    ck_assert_str_eq(b.data ? b.data : "", want);
+    lk_buf_free(&b);
+}
+
+START_TEST(scan_finds_new_keys_only)
+{
+    lk_schema *s = ddl("a LONG, dev STRUCT<os: STRING>, tags ARRAY<STRING>");
+    char key[128];
+#define SCAN(line) lk_evolve_scan_line(s, "_bad", line, strlen(line), key, sizeof key)
+    ck_assert_int_eq(SCAN("{\"a\":1,\"dev\":{\"os\":\"x\"},\"tags\":[\"{\\\"z\\\":1}\"]}"), 0);
+    ck_assert_int_eq(SCAN("{\"A\":1}"), 0);            /* case mismatch: rescued, not new */
+    ck_assert_int_eq(SCAN("{\"_rescued_data\":1}"), 0); /* reserved */
+    ck_assert_int_eq(SCAN("{\"_bad\":1,\"_metadata\":{\"q\":1}}"), 0);
+    ck_assert_int_eq(SCAN("{\"x\":{\"_bad\":1}}"), 1); /* reserved only at the top */
+    ck_assert_int_eq(SCAN("{\"a\\u0041\":1}"), 0);     /* escaped keys are rescued */
+    ck_assert_int_eq(SCAN("{\"a\":1,\"b\":{\"x\":[1,{\"y\":2}]}}"), 1);
+    ck_assert_str_eq(key, "b");
+    ck_assert_int_eq(SCAN(" { \"dev\" : { \"os\":\"x\", \"model\":\"y\" } }"), 1);
+    ck_assert_str_eq(key, "dev.model");
+    ck_assert_int_eq(SCAN("{\"dev\":\"not an object\",\"a\":2}"), 0);
+    ck_assert_int_eq(SCAN("{\"a\":\"}\\\"{\",\"c\":1}"), 1); /* braces and quotes in strings */
+    ck_assert_str_eq(key, "c");
+    ck_assert_int_eq(SCAN("{bad"), 0);
+    ck_assert_int_eq(SCAN("[1,2]"), 0);
+    ck_assert_int_eq(SCAN(""), 0);
+#undef SCAN
+    lk_schema_destroy(&s);
+}
+END_TEST
+
+START_TEST(add_missing_and_hints)
+{
+    lk_schema *cur = ddl("a LONG, dev STRUCT<os: STRING>");
+    lk_schema *add = ddl("A DOUBLE, dev STRUCT<OS: LONG, model: STRING>, c STRING");
+    lk_schema_add(add, "C", LK_TYPE_LONG, 1); /* the DDL parser refuses such twins */
+    lk_buf added = LK_BUF_INIT;
+    lk_schema *m = lk_evolve_add_missing(cur, add, &added);
+    assert_ddl(m, "a LONG, dev STRUCT<os: STRING, model: STRING>, c STRING");
+    ck_assert_str_eq(added.data, "dev.model string, c string");
+    lk_buf_free(&added);
+    lk_schema *hints = ddl("a DECIMAL(10,2), z ARRAY<LONG>");
+    lk_schema *h = lk_evolve_apply_hints(m, hints, 0);
+    assert_ddl(h, "a DECIMAL(10,2), dev STRUCT<os: STRING, model: STRING>, c STRING, z ARRAY<LONG>");
+    lk_schema *str = lk_evolve_apply_hints(m, hints, 1);
+    assert_ddl(str, "a DECIMAL(10,2), dev STRING, c STRING, z ARRAY<LONG>");
+    lk_schema_destroy(&cur);
+    lk_schema_destroy(&add);
+    lk_schema_destroy(&m);
+    lk_schema_destroy(&hints);
+    lk_schema_destroy(&h);
+    lk_schema_destroy(&str);
+}
+END_TEST
+
+static char g_dir[64], g_db[128];
+static lk_config g_cfg;
+static lk_state *g_st;
+
+static lk_evolve *open_evolve(const char *mode, const char *hints)
+{
+    lk_config_defaults(&g_cfg);
+    snprintf(g_cfg.source.schema_evolution_mode, sizeof g_cfg.source.schema_evolution_mode, "%s",
+             mode);
+    snprintf(g_cfg.source.schema_hints, sizeof g_cfg.source.schema_hints, "%s", hints);
+    lk_error err = {0};
+    if (!g_st) {
+        strcpy(g_dir, "/tmp/lk_test_evolve_XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(g_dir));
+        snprintf(g_db, sizeof g_db, "%s/state.db", g_dir);
+        ck_assert_int_eq(lk_state_open(g_db, &g_st, &err), 0);
+    }
+    return lk_evolve_new(&g_cfg, g_st);
+}
+
+static void close_all(void)
+{
+    lk_state_close(&g_st);
+    unlink(g_db);
+    rmdir(g_dir);
+}
+
+static void assert_latest(int version, const char *want)
+{
+    lk_schema *raw = NULL;
+    int v = 0;
+    lk_error err = {0};
+    ck_assert_int_eq(lk_state_schema_get(g_st, LK_TABLE_RAW, &raw, &v, &err), 0);
+    ck_assert_int_eq(v, version);
+    lk_schema *data = lk_tables_data_schema(raw);
+    assert_ddl(data, want);
+    lk_schema_destroy(&data);
+    lk_schema_destroy(&raw);
+}
+
+static const char *CHUNK = "{\"id\":1}\n"
+                           "{\"id\":2,\"Id\":3}\n"
+                           "\n"
+                           "{\"id\":3,\"color\":\"red\",\"dev\":{\"os\":\"x\",\"model\":\"m\"}}\n";
+
+START_TEST(mode_add_new_columns)
+{
+    lk_evolve *ev = open_evolve("add_new_columns", "color STRING, size DOUBLE");
+    lk_error err = {0};
+    int v = 0;
+    ck_assert_int_eq(lk_evolve_load(ev, &v, &err), 0);
+    ck_assert_int_eq(v, 0);
+    lk_schema *inferred = ddl("id LONG, dev STRUCT<os: STRING>");
+    lk_schema_add(inferred, "ID", LK_TYPE_STRING, 1); /* a key seen in two cases */
+    ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+    ck_assert_int_eq(v, 1);
+    assert_latest(1, "id LONG, dev STRUCT<os: STRING>, color STRING, size DOUBLE");
+    /* color is hinted (known): only dev.model is new, found on line 12 */
+    ck_assert_int_eq(lk_evolve_chunk(ev, CHUNK, strlen(CHUNK), "/in/a.jsonl", 9, &v, &err), 0);
+    ck_assert_int_eq(v, 2);
+    assert_latest(2, "id LONG, dev STRUCT<os: STRING, model: STRING>, color STRING, size DOUBLE");
+    /* a replay of the same bytes changes nothing */
+    ck_assert_int_eq(lk_evolve_chunk(ev, CHUNK, strlen(CHUNK), "/in/a.jsonl", 9, &v, &err), 0);
+    ck_assert_int_eq(v, 2);
+    const char *more = "{\"id\":4,\"n\":1}\n{\"id\":5,\"n\":2.5,\"flag\":true}\n";
+    ck_assert_int_eq(lk_evolve_chunk(ev, more, strlen(more), "/in/b.jsonl", 1, &v, &err), 0);
+    ck_assert_int_eq(v, 3);
+    assert_latest(3, "id LONG, dev STRUCT<os: STRING, model: STRING>, color STRING, size DOUBLE, "
+                     "n DOUBLE, flag BOOLEAN");
+    lk_evolve_destroy(&ev);
+    ck_assert_ptr_null(ev);
+    lk_schema_destroy(&inferred);
+    close_all();
+}
+END_TEST
+
+START_TEST(mode_fail_on_new_columns_then_hints)
+{
+    lk_evolve *ev = open_evolve("fail_on_new_columns", "");
+    lk_error err = {0};
+    int v = 0;
+    lk_schema *inferred = ddl("id LONG");
+    ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+    ck_assert_int_eq(lk_evolve_chunk(ev, CHUNK, strlen(CHUNK), "/in/a.jsonl", 9, &v, &err),
+                     LK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "new column 'color' at file=/in/a.jsonl line=12"), "%s",
+                  err.msg);
+    ck_assert_int_eq(v, 1);
+    assert_latest(1, "id LONG");
+    lk_evolve_destroy(&ev);
+    /* the user adds the columns as hints: loading stores them, the chunk passes */
+    ev = open_evolve("fail_on_new_columns", "color STRING, dev STRUCT<os: STRING, model: STRING>");
+    ck_assert_int_eq(lk_evolve_load(ev, &v, &err), 0);
+    ck_assert_int_eq(v, 2);
+    assert_latest(2, "id LONG, color STRING, dev STRUCT<os: STRING, model: STRING>");
+    ck_assert_int_eq(lk_evolve_chunk(ev, CHUNK, strlen(CHUNK), "/in/a.jsonl", 9, &v, &err), 0);
+    ck_assert_int_eq(v, 2);
+    lk_evolve_destroy(&ev);
+    lk_schema_destroy(&inferred);
+    close_all();
+}
+END_TEST
+
+START_TEST(modes_rescue_and_none_never_change)
+{
+    const char *modes[] = {"rescue", "none"};
+    for (int i = 0; i < 2; i++) {
+        lk_evolve *ev = open_evolve(modes[i], "");
+        lk_error err = {0};
+        int v = 0;
+        ck_assert_int_eq(lk_evolve_load(ev, &v, &err), 0);
+        if (v == 0) {
+            lk_schema *inferred = ddl("id LONG");
+            ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+            lk_schema_destroy(&inferred);
+        }
+        ck_assert_int_eq(lk_evolve_chunk(ev, CHUNK, strlen(CHUNK), "/in/a.jsonl", 1, &v, &err), 0);
+        ck_assert_int_eq(v, 1);
+        assert_latest(1, "id LONG");
+        lk_evolve_destroy(&ev);
+    }
+    close_all();
+}
+END_TEST
+
+START_TEST(user_schema_and_infer_column_types)
+{
+    lk_evolve *ev = open_evolve("rescue", "b DECIMAL(5,1)");
+    lk_evolve_destroy(&ev);
+    snprintf(g_cfg.source.schema_ddl, sizeof g_cfg.source.schema_ddl, "a LONG, b STRING");
+    ck_assert_int_eq(lk_evolve_mode_of(&g_cfg), LK_EVOLVE_RESCUE);
+    ev = lk_evolve_new(&g_cfg, g_st);
+    ck_assert(lk_evolve_has_user_schema(ev));
+    lk_error err = {0};
+    int v = 0;
+    lk_schema *inferred = ddl("x LONG");
+    ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+    assert_latest(1, "a LONG, b DECIMAL(5,1)");
+    lk_evolve_destroy(&ev);
+    close_all();
+    ev = open_evolve("add_new_columns", "");
+    g_cfg.source.infer_column_types = 0;
+    ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+    assert_latest(1, "x STRING");
+    const char *line = "{\"x\":1,\"y\":{\"z\":2}}\n";
+    ck_assert_int_eq(lk_evolve_chunk(ev, line, strlen(line), "f", 1, &v, &err), 0);
+    assert_latest(2, "x STRING, y STRING");
+    lk_evolve_destroy(&ev);
+    lk_schema_destroy(&inferred);
+    close_all();
+}
+END_TEST
+
+START_TEST(rescued_column_name_is_the_stored_one)
+{
+    lk_evolve *ev = open_evolve("add_new_columns", "");
+    lk_error err = {0};
+    int v = 0;
+    lk_schema *inferred = ddl("id LONG");
+    ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+    lk_evolve_destroy(&ev);
+    /* the config renames the column later: new versions keep the table's name */
+    ev = open_evolve("add_new_columns", "");
+    snprintf(g_cfg.source.rescued_data_column, sizeof g_cfg.source.rescued_data_column, "_bad");
+    lk_evolve_destroy(&ev);
+    ev = lk_evolve_new(&g_cfg, g_st);
+    ck_assert_int_eq(lk_evolve_load(ev, &v, &err), 0);
+    const char *line = "{\"id\":1,\"z\":2,\"_bad\":3}\n";
+    ck_assert_int_eq(lk_evolve_chunk(ev, line, strlen(line), "f", 1, &v, &err), 0);
+    ck_assert_int_eq(v, 2);
+    lk_schema *raw = NULL;
+    ck_assert_int_eq(lk_state_schema_get(g_st, LK_TABLE_RAW, &raw, &v, &err), 0);
+    int ri = lk_tables_rescued_index(raw);
+    ck_assert_int_eq(ri, 3);
+    ck_assert_str_eq(lk_schema_field(raw, ri)->name, "_rescued_data");
+    lk_schema_destroy(&raw);
+    /* _bad is not the table's rescued column: an input key like any other */
+    assert_latest(2, "id LONG, z LONG, _bad LONG");
+    lk_evolve_destroy(&ev);
+    lk_schema_destroy(&inferred);
+    close_all();
+}
+END_TEST
+
+/* ---- transform side ---- */
+
+static lk_batch *parse(const char *data_ddl, const char *rescued, lk_json_options opt,
+                       const char *text, lk_json_stats *st, int *rc, lk_error *err)
+{
+    lk_schema *data = ddl(data_ddl);
+    lk_schema *raw = lk_tables_raw_schema_opt(data, rescued);
+    lk_batch *b = lk_batch_new(raw);
+    lk_json_reader *r = lk_json_reader_new();
+    lk_json_reader_set_options(r, &opt);
+    lk_source_meta meta = {"/in/f.jsonl", "f.jsonl", 100, 0};
+    memset(st, 0, sizeof *st);
+    *rc = lk_json_reader_parse(r, text, strlen(text), &meta, 1000, b, st, err);
+    lk_json_reader_destroy(&r);
+    lk_schema_destroy(&raw);
+    lk_schema_destroy(&data);
+    return b;
+}
+
+static const char *str_at(const lk_batch *b, int col, uint32_t row)
+{
+    static char buf[512];
+    const lk_col *c = lk_batch_col_const(b, col);
+    if (lk_col_is_null(c, row))
+        return NULL;
+    size_t n;
+    const char *p = lk_col_bytes(c, row, &n);
+    snprintf(buf, sizeof buf, "%.*s", (int)n, p);
+    return buf;
+}
+
+static const char *MIX = "{\"a\":1,\"b\":\"x\",\"new\":{\"k\":[1]}}\n"
+                         "not json\n"
+                         "{\"a\":\"nan\",\"B\":2}\n"
+                         "{\"a\":3,\"m\":\"12.50\"}\n";
+
+START_TEST(rescued_column_renamed_or_disabled)
+{
+    lk_json_stats st;
+    lk_error err = {0};
+    int rc;
+    lk_batch *b = parse("a LONG, b STRING", "_bad", (lk_json_options){0}, MIX, &st, &rc, &err);
+    ck_assert_int_eq(rc, 0);
+    const lk_schema *s = lk_batch_schema(b);
+    ck_assert_int_eq(lk_tables_rescued_index(s), 2);
+    ck_assert_str_eq(lk_schema_field(s, 2)->name, "_bad");
+    ck_assert_int_eq((int)st.rows, 4);
+    ck_assert_int_eq((int)st.rescued, 3);
+    ck_assert_int_eq((int)st.corrupt, 1);
+    ck_assert_str_eq(str_at(b, 2, 0), "{\"new\":{\"k\":[1]},\"_file_path\":\"/in/f.jsonl\"}");
+    ck_assert_str_eq(str_at(b, 2, 2), "{\"a\":\"nan\",\"B\":2,\"_file_path\":\"/in/f.jsonl\"}");
+    /* processed_events keeps the renamed column */
+    lk_schema *ps = lk_tables_processed_schema(s);
+    ck_assert_int_ge(lk_schema_find(ps, "_bad"), 0);
+    ck_assert_int_lt(lk_schema_find(ps, "_rescued_data"), 0);
+    lk_batch *p = lk_batch_new(ps);
+    ck_assert_int_eq(lk_tables_to_processed(b, 0, p, &err), 0);
+    ck_assert_int_eq((int)lk_batch_nrows(p), 3);
+    ck_assert_str_eq(str_at(p, lk_schema_find(ps, "_bad"), 1),
+                     "{\"a\":\"nan\",\"B\":2,\"_file_path\":\"/in/f.jsonl\"}");
+    lk_batch_destroy(&p);
+    lk_schema_destroy(&ps);
+    lk_batch_destroy(&b);
+
+    b = parse("a LONG, b STRING", "", (lk_json_options){0}, MIX, &st, &rc, &err);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(lk_tables_rescued_index(lk_batch_schema(b)), -1);
+    ck_assert_int_eq(lk_batch_ncols(b), 4);
+    ck_assert_int_eq((int)st.rows, 4);
+    ck_assert_int_eq((int)st.corrupt, 1);
+    ck_assert_str_eq(str_at(b, 2, 1), "not json");
+    ps = lk_tables_processed_schema(lk_batch_schema(b));
+    p = lk_batch_new(ps);
+    ck_assert_int_eq(lk_tables_to_processed(b, 0, p, &err), 0);
+    ck_assert_int_eq((int)lk_batch_nrows(p), 3);
+    lk_batch_destroy(&p);
+    lk_schema_destroy(&ps);
+    lk_batch_destroy(&b);
+}
+END_TEST
+
+START_TEST(drop_unknown_keeps_mismatches_and_case)
+{
+    lk_json_stats st;
+    lk_error err = {0};
+    int rc;
+    lk_batch *b = parse("a LONG, b STRING", "_rescued_data", (lk_json_options){LK_JSON_PERMISSIVE, 1},
+                        MIX, &st, &rc, &err);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_null(str_at(b, 2, 0)); /* "new" dropped */
+    ck_assert_str_eq(str_at(b, 2, 2), "{\"a\":\"nan\",\"B\":2,\"_file_path\":\"/in/f.jsonl\"}");
+    ck_assert_ptr_null(str_at(b, 2, 3)); /* "m" dropped */
+    ck_assert_int_eq((int)st.rescued, 1);
+    lk_batch_destroy(&b);
+}
+END_TEST
+
+START_TEST(dropmalformed_and_failfast)
+{
+    lk_json_stats st;
+    lk_error err = {0};
+    int rc;
+    lk_batch *b = parse("a LONG, b STRING", "_rescued_data", (lk_json_options){LK_JSON_DROPMALFORMED, 0},
+                        MIX, &st, &rc, &err);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq((int)lk_batch_nrows(b), 3);
+    ck_assert_int_eq((int)st.dropped, 1);
+    ck_assert_int_eq((int)st.corrupt, 0);
+    ck_assert_int_eq(lk_col_i64(lk_batch_col_const(b, 0), 2), 3);
+    lk_batch_destroy(&b);
+    b = parse("a LONG, b STRING", "_rescued_data", (lk_json_options){LK_JSON_FAILFAST, 0}, MIX, &st,
+              &rc, &err);
+    ck_assert_int_eq(rc, LK_EFORMAT);
+    ck_assert_int_eq((int)st.failed_line, 2);
+    ck_assert_msg(strstr(err.msg, "malformed record (mode: FAILFAST) at file=/in/f.jsonl offset=1032"),
+                  "%s", err.msg);
+    lk_batch_destroy(&b);
+}
+END_TEST
+
+START_TEST(decimal_coercion)
+{
+    lk_json_stats st;
+    lk_error err = {0};
+    int rc;
+    const char *text = "{\"m\":12.5}\n{\"m\":\"7.25\"}\n{\"m\":1.234}\n{\"m\":-0.10}\n"
+                       "{\"m\":123456789}\n{\"m\":1e2}\n{\"m\":\"x\"}\n{\"m\":12345678.99}\n";
+    lk_batch *b = parse("m DECIMAL(10,2)", "_rescued_data", (lk_json_options){0}, text, &st, &rc,
+                        &err);
+    ck_assert_int_eq(rc, 0);
+    const lk_col *m = lk_batch_col_const(b, 0);
+    ck_assert_int_eq(lk_col_i64(m, 0), 1250);
+    ck_assert_int_eq(lk_col_i64(m, 1), 725);
+    ck_assert(lk_col_is_null(m, 2)); /* lossy: rescued */
+    ck_assert_int_eq(lk_col_i64(m, 3), -10);
+    ck_assert(lk_col_is_null(m, 4)); /* 11 digits > precision 10 */
+    ck_assert(lk_col_is_null(m, 5)); /* exponent: rescued */
+    ck_assert(lk_col_is_null(m, 6));
+    ck_assert_int_eq(lk_col_i64(m, 7), 1234567899);
+    ck_assert_int_eq((int)st.rescued, 4);
+    ck_assert_str_eq(str_at(b, 1, 2), "{\"m\":1.234,\"_file_path\":\"/in/f.jsonl\"}");
+    lk_batch_destroy(&b);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("evolve");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, scan_finds_new_keys_only);
+    tcase_add_test(tc, add_missing_and_hints);
+    tcase_add_test(tc, mode_add_new_columns);
+    tcase_add_test(tc, mode_fail_on_new_columns_then_hints);
+    tcase_add_test(tc, modes_rescue_and_none_never_change);
+    tcase_add_test(tc, user_schema_and_infer_column_types);
+    tcase_add_test(tc, rescued_column_name_is_the_stored_one);
+    tcase_add_test(tc, rescued_column_renamed_or_disabled);
+    tcase_add_test(tc, drop_unknown_keeps_mismatches_and_case);
+    tcase_add_test(tc, dropmalformed_and_failfast);
+    tcase_add_test(tc, decimal_coercion);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

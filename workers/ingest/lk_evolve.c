@@ -1,0 +1,448 @@
+/* lk_evolve — schema evolution on the ingest side; see lk_evolve.h. */
+#include "lk_evolve.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lk_ddl.h"
+#include "lk_infer.h"
+#include "lk_log.h"
+#include "lk_tables.h"
+
+struct lk_evolve {
+    const lk_config *cfg;
+    lk_state *st;
+    lk_evolve_mode mode;
+    lk_schema *hints; /* schema_hints (maybe empty) */
+    lk_schema *user;  /* `schema:`, or NULL */
+    lk_schema *data;  /* data columns of the current raw_events version */
+    int version;
+    char rescued[128]; /* the rescued data column: the stored schema's, once there is one */
+};
+
+lk_evolve_mode lk_evolve_mode_of(const lk_config *cfg)
+{
+    const char *m = cfg->source.schema_evolution_mode;
+    if (!strcmp(m, "rescue"))
+        return LK_EVOLVE_RESCUE;
+    if (!strcmp(m, "fail_on_new_columns"))
+        return LK_EVOLVE_FAIL_ON_NEW_COLUMNS;
+    if (!strcmp(m, "none"))
+        return LK_EVOLVE_NONE;
+    if (!strcmp(m, "add_new_columns"))
+        return LK_EVOLVE_ADD_NEW_COLUMNS;
+    return cfg->source.schema_ddl[0] ? LK_EVOLVE_RESCUE : LK_EVOLVE_ADD_NEW_COLUMNS;
+}
+
+lk_evolve *lk_evolve_new(const lk_config *cfg, lk_state *st)
+{
+    lk_evolve *ev = calloc(1, sizeof *ev);
+    if (!ev)
+        abort();
+    ev->cfg = cfg;
+    ev->st = st;
+    ev->mode = lk_evolve_mode_of(cfg);
+    snprintf(ev->rescued, sizeof ev->rescued, "%s", cfg->source.rescued_data_column);
+    lk_error e;
+    /* both were checked when the config was loaded */
+    if (lk_ddl_parse(cfg->source.schema_hints, &ev->hints, &e))
+        ev->hints = lk_schema_new();
+    if (cfg->source.schema_ddl[0] && lk_ddl_parse(cfg->source.schema_ddl, &ev->user, &e))
+        ev->user = NULL;
+    return ev;
+}
+
+void lk_evolve_destroy(lk_evolve **pev)
+{
+    lk_evolve *ev = *pev;
+    if (!ev)
+        return;
+    lk_schema_destroy(&ev->hints);
+    lk_schema_destroy(&ev->user);
+    lk_schema_destroy(&ev->data);
+    free(ev);
+    *pev = NULL;
+}
+
+int lk_evolve_has_user_schema(const lk_evolve *ev)
+{
+    return ev->user != NULL;
+}
+
+void lk_evolve_ddl(const lk_evolve *ev, lk_buf *out)
+{
+    if (ev->data)
+        lk_schema_to_ddl(ev->data, out);
+}
+
+static int find_ci(const lk_field *fields, int n, const char *name, size_t len)
+{
+    int ci = -1;
+    for (int i = 0; i < n; i++) {
+        const char *f = fields[i].name;
+        if (strlen(f) != len)
+            continue;
+        if (!memcmp(f, name, len))
+            return i;
+        if (ci < 0 && !strncasecmp(f, name, len))
+            ci = i;
+    }
+    return ci;
+}
+
+static void copy_into(lk_field *dst, const lk_field *src)
+{
+    dst->precision = src->precision;
+    dst->scale = src->scale;
+    for (int i = 0; i < src->n_children; i++)
+        copy_into(lk_field_add_child(dst, src->children[i].name, src->children[i].type, 1),
+                  &src->children[i]);
+}
+
+static void note(lk_buf *added, const char *prefix, const lk_field *f)
+{
+    if (!added)
+        return;
+    lk_buf_printf(added, "%s%s%s%s %s", added->len ? ", " : "", prefix, prefix[0] ? "." : "",
+                  f->name, f->type == LK_TYPE_DECIMAL ? "DECIMAL" : lk_type_name(f->type));
+}
+
+/* Appends to dst (a struct) the children of src it lacks, recursively. */
+static void add_children(lk_field *dst, const lk_field *src, const char *prefix, lk_buf *added)
+{
+    for (int i = 0; i < src->n_children; i++) {
+        const lk_field *c = &src->children[i];
+        int k = find_ci(dst->children, dst->n_children, c->name, strlen(c->name));
+        if (k < 0) {
+            copy_into(lk_field_add_child(dst, c->name, c->type, 1), c);
+            note(added, prefix, c);
+        } else if (dst->children[k].type == LK_TYPE_STRUCT && c->type == LK_TYPE_STRUCT) {
+            char p[512];
+            snprintf(p, sizeof p, "%s.%s", prefix, dst->children[k].name);
+            add_children(&dst->children[k], c, p, added);
+        }
+    }
+}
+
+lk_schema *lk_evolve_add_missing(const lk_schema *cur, const lk_schema *add, lk_buf *added)
+{
+    lk_schema *out = lk_schema_clone(cur);
+    for (int i = 0; i < lk_schema_nfields(add); i++) {
+        const lk_field *a = lk_schema_field(add, i);
+        if (lk_tables_reserved(a->name))
+            continue;
+        int k = -1, n = lk_schema_nfields(out);
+        for (int j = 0; j < n && k < 0; j++)
+            if (!strcasecmp(lk_schema_field(out, j)->name, a->name))
+                k = j;
+        if (k < 0) {
+            lk_schema_add_copy(out, a);
+            note(added, "", a);
+        } else if (lk_schema_field(out, k)->type == LK_TYPE_STRUCT && a->type == LK_TYPE_STRUCT) {
+            lk_field *f = lk_schema_field_mut(out, k);
+            add_children(f, a, f->name, added);
+        }
+    }
+    return out;
+}
+
+lk_schema *lk_evolve_apply_hints(const lk_schema *data, const lk_schema *hints, int all_strings)
+{
+    lk_schema *out = lk_schema_new();
+    int nd = data ? lk_schema_nfields(data) : 0;
+    for (int i = 0; i < nd; i++) {
+        const lk_field *f = lk_schema_field(data, i);
+        const lk_field *h = NULL;
+        for (int j = 0; hints && j < lk_schema_nfields(hints) && !h; j++)
+            if (!strcasecmp(lk_schema_field(hints, j)->name, f->name))
+                h = lk_schema_field(hints, j);
+        if (h)
+            copy_into(lk_schema_add(out, f->name, h->type, 1), h);
+        else if (all_strings)
+            lk_schema_add(out, f->name, LK_TYPE_STRING, 1);
+        else
+            lk_schema_add_copy(out, f);
+    }
+    lk_schema *res = hints ? lk_evolve_add_missing(out, hints, NULL) : lk_schema_clone(out);
+    lk_schema_destroy(&out);
+    return res;
+}
+
+/* ---- the key scan: tokenises keys, skips values ---- */
+
+static const char *skip_ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p;
+}
+
+static const char *skip_string(const char *p, const char *e)
+{
+    for (p++; p < e; p++) {
+        if (*p == '\\')
+            p++;
+        else if (*p == '"')
+            return p + 1;
+    }
+    return NULL;
+}
+
+static const char *skip_value(const char *p, const char *e)
+{
+    p = skip_ws(p, e);
+    if (p >= e)
+        return NULL;
+    if (*p == '"')
+        return skip_string(p, e);
+    if (*p == '{' || *p == '[') {
+        int depth = 0;
+        while (p < e) {
+            if (*p == '"') {
+                if (!(p = skip_string(p, e)))
+                    return NULL;
+                continue;
+            }
+            if (*p == '{' || *p == '[')
+                depth++;
+            else if ((*p == '}' || *p == ']') && --depth == 0)
+                return p + 1;
+            p++;
+        }
+        return NULL;
+    }
+    while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' && *p != '\r')
+        p++;
+    return p;
+}
+
+static int reserved_n(const char *k, size_t n, const char *rescued)
+{
+    if (rescued && strlen(rescued) == n && !memcmp(rescued, k, n))
+        return 1;
+    char nm[32];
+    if (n >= sizeof nm)
+        return 0;
+    memcpy(nm, k, n);
+    nm[n] = '\0';
+    return lk_tables_reserved(nm);
+}
+
+/* Scans the object at *pp against fields (n of them; top = top level).
+   1: a new key (name in key); 0: none; -1: not well-formed. */
+static int scan_obj(const lk_field *fields, int n, const char *top, const char **pp, const char *e,
+                    const char *prefix, char *key, size_t cap)
+{
+    const char *p = skip_ws(*pp, e);
+    if (p >= e || *p != '{')
+        return -1;
+    p = skip_ws(p + 1, e);
+    if (p < e && *p == '}') {
+        *pp = p + 1;
+        return 0;
+    }
+    for (;;) {
+        p = skip_ws(p, e);
+        if (p >= e || *p != '"')
+            return -1;
+        const char *k0 = p + 1, *k1 = skip_string(p, e);
+        if (!k1)
+            return -1;
+        size_t kn = (size_t)(k1 - 1 - k0);
+        p = skip_ws(k1, e);
+        if (p >= e || *p != ':')
+            return -1;
+        p = skip_ws(p + 1, e);
+        int escaped = memchr(k0, '\\', kn) != NULL; /* such keys are rescued, never columns */
+        int k = escaped ? -2 : find_ci(fields, n, k0, kn);
+        if (k == -1 && !(top && reserved_n(k0, kn, top))) {
+            snprintf(key, cap, "%s%s%.*s", prefix, prefix[0] ? "." : "", (int)kn, k0);
+            return 1;
+        }
+        if (k >= 0 && fields[k].type == LK_TYPE_STRUCT && p < e && *p == '{') {
+            char sub[512];
+            snprintf(sub, sizeof sub, "%s%s%s", prefix, prefix[0] ? "." : "", fields[k].name);
+            int r = scan_obj(fields[k].children, fields[k].n_children, NULL, &p, e, sub, key, cap);
+            if (r)
+                return r;
+        } else if (!(p = skip_value(p, e))) {
+            return -1;
+        }
+        p = skip_ws(p, e);
+        if (p < e && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < e && *p == '}') {
+            *pp = p + 1;
+            return 0;
+        }
+        return -1;
+    }
+}
+
+int lk_evolve_scan_line(const lk_schema *data, const char *rescued, const char *line, size_t len,
+                        char *key, size_t cap)
+{
+    const char *p = line;
+    int n = lk_schema_nfields(data);
+    const lk_field *fields = n ? lk_schema_field(data, 0) : NULL;
+    return scan_obj(fields, n, rescued ? rescued : "", &p, line + len, "", key, cap) == 1;
+}
+
+/* ---- state ---- */
+
+static int store(lk_evolve *ev, lk_schema *data, int *version, lk_error *err)
+{
+    lk_schema *raw = lk_tables_raw_schema_opt(data, ev->rescued);
+    int rc = lk_state_schema_put(ev->st, LK_TABLE_RAW, raw, version, err);
+    if (rc) {
+        lk_schema_destroy(&raw);
+        lk_schema_destroy(&data);
+        return rc;
+    }
+    /* what was stored, without reserved names the input may have used */
+    lk_schema_destroy(&ev->data);
+    ev->data = lk_tables_data_schema(raw);
+    lk_schema_destroy(&raw);
+    lk_schema_destroy(&data);
+    ev->version = *version;
+    return 0;
+}
+
+int lk_evolve_load(lk_evolve *ev, int *version, lk_error *err)
+{
+    lk_schema *raw = NULL;
+    if (lk_state_schema_get(ev->st, LK_TABLE_RAW, &raw, version, err))
+        return -1;
+    ev->version = *version;
+    if (!raw)
+        return 0;
+    lk_schema_destroy(&ev->data);
+    ev->data = lk_tables_data_schema(raw);
+    /* renaming the column later would drop it from the table: the stored name stays */
+    int ri = lk_tables_rescued_index(raw);
+    const char *stored = ri >= 0 ? lk_schema_field(raw, ri)->name : "";
+    if (strcmp(stored, ev->rescued))
+        LK_WARN("rescued_data_column is '%s' but raw_events has '%s' since its first version: "
+                "the table keeps '%s'",
+                ev->rescued, stored, stored);
+    snprintf(ev->rescued, sizeof ev->rescued, "%s", stored);
+    lk_schema_destroy(&raw);
+    for (int i = 0; i < lk_schema_nfields(ev->hints); i++) {
+        const lk_field *h = lk_schema_field(ev->hints, i);
+        for (int j = 0; j < lk_schema_nfields(ev->data); j++) {
+            const lk_field *f = lk_schema_field(ev->data, j);
+            if (!strcasecmp(f->name, h->name) && (f->type != h->type ||
+                                                   f->precision != h->precision ||
+                                                   f->scale != h->scale))
+                LK_WARN("schema_hints: column %s is %s in raw_events version %d; the hint's %s "
+                        "is not applied (a column's type never changes: values that do not fit "
+                        "are rescued)",
+                        f->name, lk_type_name(f->type), *version, lk_type_name(h->type));
+        }
+    }
+    lk_buf added = LK_BUF_INIT;
+    lk_schema *d = lk_evolve_add_missing(ev->data, ev->hints, &added);
+    if (ev->user) {
+        lk_schema *d2 = lk_evolve_add_missing(d, ev->user, &added);
+        lk_schema_destroy(&d);
+        d = d2;
+    }
+    int rc = 0;
+    if (added.len) {
+        rc = store(ev, d, version, err);
+        if (rc == 0)
+            LK_INFO("schema_hints/schema add column(s) to raw_events: version=%d added: %s",
+                    *version, added.data);
+    } else {
+        lk_schema_destroy(&d);
+    }
+    lk_buf_free(&added);
+    return rc;
+}
+
+int lk_evolve_initial(lk_evolve *ev, const lk_schema *inferred, int *version, lk_error *err)
+{
+    lk_schema *d;
+    if (ev->user)
+        d = lk_evolve_apply_hints(ev->user, ev->hints, 0);
+    else {
+        /* keys equal but for case: the first seen is the column, the
+           others are rescued (Delta column names are case-insensitive) */
+        lk_schema *empty = lk_schema_new();
+        lk_schema *dedup = inferred ? lk_evolve_add_missing(empty, inferred, NULL) : NULL;
+        d = lk_evolve_apply_hints(dedup, ev->hints, !ev->cfg->source.infer_column_types);
+        lk_schema_destroy(&dedup);
+        lk_schema_destroy(&empty);
+    }
+    return store(ev, d, version, err);
+}
+
+int lk_evolve_chunk(lk_evolve *ev, const char *data, size_t len, const char *file,
+                    int64_t first_line, int *version, lk_error *err)
+{
+    if (!ev->data || ev->mode == LK_EVOLVE_RESCUE || ev->mode == LK_EVOLVE_NONE)
+        return 0;
+    lk_infer *inf = NULL;
+    int64_t line = first_line;
+    char key[512];
+    for (size_t i = 0; i < len; line++) {
+        const char *s = data + i;
+        const char *nl = memchr(s, '\n', len - i);
+        size_t n = nl ? (size_t)(nl - s) : len - i;
+        i += n + (nl ? 1 : 0);
+        if (!lk_evolve_scan_line(ev->data, ev->rescued, s, n, key,
+                                 sizeof key))
+            continue;
+        if (ev->mode == LK_EVOLVE_FAIL_ON_NEW_COLUMNS) {
+            lk_infer_destroy(&inf);
+            return lk_error_set(err, LK_EFORMAT,
+                                "new column '%s' at file=%s line=%lld "
+                                "(schema_evolution_mode: fail_on_new_columns; add it to "
+                                "schema_hints and restart to go on from the same batch)",
+                                key, file, (long long)line);
+        }
+        if (!inf)
+            inf = lk_infer_new();
+        lk_infer_line(inf, s, n);
+    }
+    if (!inf)
+        return 0;
+    lk_schema *found = lk_infer_result(inf);
+    lk_infer_destroy(&inf);
+    if (!found)
+        return 0;
+    lk_schema *typed = lk_evolve_apply_hints(found, NULL, !ev->cfg->source.infer_column_types);
+    lk_schema_destroy(&found);
+    /* hinted types win for new columns too */
+    lk_schema *hinted = lk_schema_new();
+    for (int i = 0; i < lk_schema_nfields(typed); i++) {
+        const lk_field *f = lk_schema_field(typed, i);
+        if (!strcmp(f->name, ev->rescued))
+            continue; /* never a data column */
+        int h = -1;
+        for (int j = 0; j < lk_schema_nfields(ev->hints) && h < 0; j++)
+            if (!strcasecmp(lk_schema_field(ev->hints, j)->name, f->name))
+                h = j;
+        lk_schema_add_copy(hinted, h >= 0 ? lk_schema_field(ev->hints, h) : f);
+    }
+    lk_schema_destroy(&typed);
+    lk_buf added = LK_BUF_INIT;
+    lk_schema *d = lk_evolve_add_missing(ev->data, hinted, &added);
+    lk_schema_destroy(&hinted);
+    int rc = 0;
+    if (added.len) {
+        rc = store(ev, d, version, err);
+        if (rc == 0)
+            LK_INFO("schema change: raw_events version=%d adds %s (first seen in file=%s "
+                    "lines %lld-%lld)",
+                    *version, added.data, file, (long long)first_line, (long long)line - 1);
+    } else {
+        lk_schema_destroy(&d);
+    }
+    lk_buf_free(&added);
+    return rc;
+}
