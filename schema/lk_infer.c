@@ -14,9 +14,22 @@
 
 #define NULLTYPE ((lk_type)0)
 
+/* How often each kind of value was seen for one top-level key. */
+typedef struct key_votes {
+    char *name;
+    long n_long, n_double, n_bool, n_string, n_other;
+} key_votes;
+
 struct lk_infer {
     lk_schema *acc; /* NULL until the first object */
+    key_votes *votes;
+    int nvotes, capvotes;
 };
+
+/* A column widened to string by a few odd values keeps the type of the
+   rest when they are at least this share of at least MIN_VOTES values. */
+#define MAJORITY 0.90
+#define MIN_VOTES 20
 
 lk_infer *lk_infer_new(void)
 {
@@ -31,8 +44,40 @@ void lk_infer_destroy(lk_infer **inf)
     if (!inf || !*inf)
         return;
     lk_schema_destroy(&(*inf)->acc);
+    for (int i = 0; i < (*inf)->nvotes; i++)
+        free((*inf)->votes[i].name);
+    free((*inf)->votes);
     free(*inf);
     *inf = NULL;
+}
+
+static void vote(lk_infer *inf, const char *name, yajl_val v)
+{
+    if (!v || YAJL_IS_NULL(v))
+        return;
+    key_votes *kv = NULL;
+    for (int i = 0; i < inf->nvotes && !kv; i++)
+        if (!strcmp(inf->votes[i].name, name))
+            kv = &inf->votes[i];
+    if (!kv) {
+        if (inf->nvotes == inf->capvotes) {
+            inf->capvotes = inf->capvotes ? inf->capvotes * 2 : 16;
+            inf->votes = realloc(inf->votes, (size_t)inf->capvotes * sizeof *inf->votes);
+            if (!inf->votes)
+                abort();
+        }
+        kv = &inf->votes[inf->nvotes++];
+        memset(kv, 0, sizeof *kv);
+        kv->name = strdup(name);
+    }
+    if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
+        kv->n_bool++;
+    else if (YAJL_IS_NUMBER(v))
+        *(YAJL_IS_INTEGER(v) ? &kv->n_long : &kv->n_double) += 1;
+    else if (YAJL_IS_STRING(v))
+        kv->n_string++;
+    else
+        kv->n_other++;
 }
 
 /* Adds a field of the type of v under parent (or top-level of s). */
@@ -206,6 +251,8 @@ int lk_infer_line(lk_infer *inf, const char *line, size_t len)
         yajl_tree_free(v);
         return LK_EFORMAT;
     }
+    for (size_t i = 0; i < v->u.object.len; i++)
+        vote(inf, v->u.object.keys[i], v->u.object.values[i]);
     lk_schema *one = schema_of(v);
     yajl_tree_free(v);
     if (!inf->acc) {
@@ -253,8 +300,29 @@ lk_schema *lk_infer_result(const lk_infer *inf)
     if (!inf->acc)
         return NULL;
     lk_schema *s = lk_schema_clone(inf->acc);
-    for (int i = 0; i < lk_schema_nfields(s); i++)
-        finalize(lk_schema_field_mut(s, i));
+    for (int i = 0; i < lk_schema_nfields(s); i++) {
+        lk_field *f = lk_schema_field_mut(s, i);
+        finalize(f);
+        if (f->type != LK_TYPE_STRING)
+            continue;
+        /* a numeric or boolean column with a few odd strings: the column
+           keeps its type and the odd values are rescued, not the whole
+           column turned into text (Spark would say string) */
+        for (int k = 0; k < inf->nvotes; k++) {
+            const key_votes *kv = &inf->votes[k];
+            if (strcmp(kv->name, f->name))
+                continue;
+            long total = kv->n_long + kv->n_double + kv->n_bool + kv->n_string + kv->n_other;
+            long num = kv->n_long + kv->n_double;
+            if (total < MIN_VOTES)
+                break;
+            if (num >= MAJORITY * (double)total)
+                f->type = kv->n_double ? LK_TYPE_DOUBLE : LK_TYPE_LONG;
+            else if (kv->n_bool >= MAJORITY * (double)total)
+                f->type = LK_TYPE_BOOLEAN;
+            break;
+        }
+    }
     return s;
 }
 

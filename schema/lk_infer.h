@@ -9,6 +9,11 @@
  * Widening across lines: long + double → double; anything + string →
  * string; a field seen only as null (or an empty array's element) → string;
  * struct vs non-struct or array vs non-array → string. All fields nullable.
+ * One departure from Spark: a top-level column whose values are numbers
+ * (or booleans) in at least 90 % of at least 20 sampled values keeps that
+ * type even if a few values are strings: those few are type mismatches,
+ * rescued into _rescued_data, rather than a reason to turn the whole
+ * column into text (docs/decisions.md).
  */
 #ifndef LK_INFER_H
 #define LK_INFER_H

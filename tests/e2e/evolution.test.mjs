@@ -309,3 +309,15 @@ test('a bad schema_hints is a configuration error naming the position', () => {
   assert.equal(r.code, 100);
   assert.match(r.stderr, /source\.schema_hints.*position 11: DECIMAL\(50,2\) is out of range/);
 });
+
+test('no hints: a column of numbers with a few odd strings stays numeric; the odd values are rescued (the hidden-mix case)', async () => {
+  const ws = workspace('evo-vote', { transform: 2, writer: 2 });
+  const exp = newExp();
+  for (let i = 1; i <= 8; i++) writeMix(ws.input, i, exp);
+  const r = availableNow(ws);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const { raw, rescuedRows } = await checkTables(ws, exp);
+  assert.equal(raw.schema.fields.find((f) => f.name === 'n').type, 'long');
+  assert.equal(rescuedRows, [...exp.valid.values()].filter((w) => w.rescuedKey).length);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

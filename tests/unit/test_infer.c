@@ -30,6 +30,37 @@ static lk_type type_of(const lk_schema *s, const char *path)
     return f->type;
 }
 
+/* n lines {"user_id": <number>, "ok": true} and m with strings instead */
+static lk_schema *votes(int n, int m)
+{
+    lk_buf t = LK_BUF_INIT;
+    for (int i = 0; i < n; i++)
+        lk_buf_printf(&t, "{\"user_id\":%d,\"ok\":true,\"x\":%d.5}\n", i, i);
+    for (int i = 0; i < m; i++)
+        lk_buf_printf(&t, "{\"user_id\":\"not-a-number\",\"ok\":\"yes\",\"x\":\"?\"}\n");
+    lk_buf_putc(&t, '\0');
+    lk_infer *inf = lk_infer_new();
+    lk_infer_lines(inf, t.data, t.len - 1);
+    lk_schema *s = lk_infer_result(inf);
+    lk_infer_destroy(&inf);
+    lk_buf_free(&t);
+    return s;
+}
+
+START_TEST(infer_a_few_odd_strings_are_mismatches_not_the_type)
+{
+    lk_schema *s = votes(36, 4); /* 90 % numbers: the column stays numeric */
+    assert_ddl(s, "user_id LONG, ok BOOLEAN, x DOUBLE");
+    lk_schema_destroy(&s);
+    s = votes(30, 10); /* 75 %: Spark's rule, string */
+    assert_ddl(s, "user_id STRING, ok STRING, x STRING");
+    lk_schema_destroy(&s);
+    s = votes(15, 1); /* too few values to outvote anything */
+    assert_ddl(s, "user_id STRING, ok STRING, x STRING");
+    lk_schema_destroy(&s);
+}
+END_TEST
+
 START_TEST(infer_types)
 {
     lk_schema *s = infer("{\"a\":1,\"b\":1.5,\"c\":true,\"d\":\"x\",\"e\":\"2026-01-01T00:00:00Z\","
@@ -110,6 +141,7 @@ int main(void)
     Suite *s = suite_create("infer");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, infer_types);
+    tcase_add_test(tc, infer_a_few_odd_strings_are_mismatches_not_the_type);
     tcase_add_test(tc, infer_widening);
     tcase_add_test(tc, infer_conflicts);
     tcase_add_test(tc, infer_nonobjects_and_merge);
