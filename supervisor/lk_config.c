@@ -25,6 +25,7 @@ typedef enum {
     K_SECTION, /* a nested mapping */
     K_NAME,    /* non-empty string without '/' (used in paths) */
     K_PATH,    /* non-empty string */
+    K_TEXT,    /* any string, may be empty (CSV options) */
     K_INT,
     K_INT64,
     K_BOOL,
@@ -62,7 +63,15 @@ static const key_spec keys[] = {
     {"workers.transform", K_INT, OFF(workers.transform), 1, 64, NULL},
     {"workers.writer", K_INT, OFF(workers.writer), 1, 64, NULL},
     {"source", K_SECTION, 0, 0, 0, 0, NULL},
-    {"source.format", K_ENUM, OFF(source.format), 0, 0, "json"},
+    {"source.format", K_ENUM, OFF(source.format), 0, 0, "json|csv|text"},
+    {"source.multi_line", K_BOOL, OFF(source.multi_line), 0, 1, NULL},
+    {"source.header", K_BOOL, OFF(source.header), 0, 1, NULL},
+    {"source.sep", K_TEXT, OFF(source.sep), 0, 0, NULL},
+    {"source.quote", K_TEXT, OFF(source.quote), 0, 0, NULL},
+    {"source.escape", K_TEXT, OFF(source.escape), 0, 0, NULL},
+    {"source.null_value", K_TEXT, OFF(source.null_value), 0, 0, NULL},
+    {"source.comment", K_TEXT, OFF(source.comment), 0, 0, NULL},
+    {"source.max_record_size", K_INT64, OFF(source.max_record_size), 64, 1024 * MIB, NULL},
     {"source.max_files_per_trigger", K_INT, OFF(source.max_files_per_trigger), 1, 0x7fffffff, NULL},
     {"source.max_bytes_per_trigger", K_INT64, OFF(source.max_bytes_per_trigger), 0, INT64_MAX,
      NULL},
@@ -105,6 +114,10 @@ void lk_config_defaults(lk_config *c)
     c->source.chunk_bytes = 4 * MIB;
     c->source.include_existing_files = 1;
     c->source.schema_inference_sample_bytes = 64 * MIB;
+    snprintf(c->source.sep, sizeof c->source.sep, ",");
+    snprintf(c->source.quote, sizeof c->source.quote, "\"");
+    snprintf(c->source.escape, sizeof c->source.escape, "\\");
+    c->source.max_record_size = 16 * MIB;
     snprintf(c->tables.compression, sizeof c->tables.compression, "zstd");
     c->tables.zstd_level = 3;
     c->tables.target_file_size = 128 * MIB;
@@ -364,6 +377,13 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
             return bad(L, v, k->name, "too long (at most %zu bytes)", k->cap - 1);
         memcpy(dst, s, strlen(s) + 1);
         return 0;
+    case K_TEXT:
+        if (!*s && !strcmp(k->name, "source.sep"))
+            return bad(L, v, k->name, "must not be empty");
+        if (strlen(s) >= k->cap)
+            return bad(L, v, k->name, "'%s' is too long (at most %zu byte(s))", s, k->cap - 1);
+        memcpy(dst, s, strlen(s) + 1);
+        return 0;
     case K_ENUM: {
         size_t n = strlen(s);
         for (const char *c = k->choices; *c;) {
@@ -583,7 +603,7 @@ int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *appli
             continue;
         char *dst = (char *)running + k->off;
         const char *src = (const char *)fresh + k->off;
-        int text = k->kind == K_NAME || k->kind == K_PATH || k->kind == K_ENUM ||
+        int text = k->kind == K_NAME || k->kind == K_PATH || k->kind == K_ENUM || k->kind == K_TEXT ||
                    k->kind == K_LOG_LEVEL;
         differs = text ? strncmp(dst, src, k->cap) != 0 : memcmp(dst, src, k->cap) != 0;
         if (!differs)
