@@ -268,6 +268,16 @@ START_TEST(csv_infer_and_parse_edge_cases)
     lk_schema_to_ddl(data, &ddl);
     ck_assert_str_eq(ddl.data, "id STRING, name STRING, score DOUBLE, ok BOOLEAN, note STRING");
     lk_buf_free(&ddl);
+    /* a later chunk of the same file keeps the header's names */
+    inf = lk_infer_new();
+    ck_assert_int_eq(lk_csv_reader_infer(r, inf, "id,n\n", 5, 1), 0);
+    ck_assert_int_eq(lk_csv_reader_infer(r, inf, "1,2\n", 4, 0), 1);
+    lk_schema *later = lk_infer_result(inf);
+    lk_infer_destroy(&inf);
+    lk_schema_to_ddl(later, &ddl);
+    ck_assert_str_eq(ddl.data, "id LONG, n LONG");
+    lk_buf_free(&ddl);
+    lk_schema_destroy(&later);
     lk_schema *raw = lk_tables_raw_schema(data);
     lk_batch *b = lk_batch_new(raw);
     lk_source_meta meta = {"/in/f.csv", "f.csv", 999, 0};

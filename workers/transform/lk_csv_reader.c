@@ -31,6 +31,8 @@ struct lk_csv_reader {
     field *f;
     int nf, capf;
     lk_buf rescue, tmp, obj;
+    lk_buf hdr; /* inference: the current file's header names, NUL-separated */
+    int nhdr, have_hdr;
 };
 
 enum { REC_END = 0, REC_ROW = 1, REC_SKIP = 2 };
@@ -60,6 +62,7 @@ void lk_csv_reader_destroy(lk_csv_reader **pr)
     lk_buf_free(&r->rescue);
     lk_buf_free(&r->tmp);
     lk_buf_free(&r->obj);
+    lk_buf_free(&r->hdr);
     free(r->f);
     free(r);
     *pr = NULL;
@@ -335,27 +338,29 @@ long lk_csv_reader_infer(lk_csv_reader *r, lk_infer *inf, const char *data, size
                          int file_start)
 {
     size_t pos = 0, rs, re;
-    int bad, k, names = 0;
+    int bad, k;
     long fed = 0;
-    lk_buf hdr = LK_BUF_INIT; /* the header's names, NUL-separated */
-    int nhdr = 0;
+    if (file_start) { /* later chunks of the file use its header */
+        lk_buf_reset(&r->hdr);
+        r->nhdr = r->have_hdr = 0;
+    }
     while ((k = next_record(r, data, len, &pos, &rs, &re, &bad)) != REC_END) {
         if (k == REC_SKIP || bad)
             continue;
-        if (r->header && file_start && !names) {
-            names = 1;
+        if (r->header && file_start && !r->have_hdr) {
+            r->have_hdr = 1;
             for (int i = 0; i < r->nf; i++) {
-                lk_buf_append(&hdr, r->vals.data + r->f[i].off, r->f[i].len);
-                lk_buf_putc(&hdr, 0);
+                lk_buf_append(&r->hdr, r->vals.data + r->f[i].off, r->f[i].len);
+                lk_buf_putc(&r->hdr, 0);
             }
-            nhdr = r->nf;
+            r->nhdr = r->nf;
             continue;
         }
-        if (names && r->nf != nhdr)
+        if (r->have_hdr && r->nf != r->nhdr)
             continue; /* ragged: corrupt at parse time */
         lk_buf_reset(&r->obj);
         lk_buf_putc(&r->obj, '{');
-        const char *name = hdr.data;
+        const char *name = r->have_hdr ? r->hdr.data : NULL;
         for (int i = 0; i < r->nf; i++) {
             char gen[24];
             const char *nm = name;
@@ -389,6 +394,5 @@ long lk_csv_reader_infer(lk_csv_reader *r, lk_infer *inf, const char *data, size
         if (lk_infer_line(inf, r->obj.data, r->obj.len) == 0)
             fed++;
     }
-    lk_buf_free(&hdr);
     return fed;
 }
