@@ -209,6 +209,22 @@ test('text: one value per line, empty lines kept, CRLF, a last line without newl
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
+test('JSON lines: a line over max_record_size is one corrupt record (its head), the next lines go on', async () => {
+  const ws = workspace('fmt-maxrec', { transform: 1, writer: 1, extra: 'source:\n  max_record_size: 1000\n' });
+  const long = JSON.stringify({ event_id: 'big', pad: 'p'.repeat(5000) });
+  fs.writeFileSync(path.join(ws.input, 'a.jsonl'), `{"event_id":"e1"}\n${long}\n{"event_id":"e2"}\n`);
+  const logs = availableNow(ws);
+  assert.match(logs, new RegExp(`record longer than max_record_size=1000 file=\\S*a\\.jsonl offset=18 length=${long.length + 1}:`));
+  const got = await rows(path.join(ws.tables, 'raw_events'),
+    `SELECT _metadata.file_offset AS o, event_id, _corrupt_record AS c FROM $T ORDER BY o`);
+  assert.deepEqual(got.map((g) => [Number(g.o), g.event_id, g.c]), [
+    [0, 'e1', null],
+    [18, null, long.slice(0, 1000)],
+    [18 + long.length + 1, 'e2', null],
+  ]);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
 test('multi_line JSON: a document per file or a top-level array of objects', async () => {
   const ws = workspace('fmt-multiline', { transform: 1, writer: 1, extra: 'source:\n  multi_line: true\n' });
   fs.writeFileSync(path.join(ws.input, 'a.json'), '{\n  "event_id": "a1",\n  "n": 1\n}\n');

@@ -85,7 +85,7 @@ static int chunks(const char *path, const lk_source_opts *o, char *sig, size_t c
 
 static lk_source_opts opts(lk_source_format f, size_t chunk, size_t max)
 {
-    lk_source_opts o = {f, 0, ',', '"', '\\', -1, chunk, max};
+    lk_source_opts o = {f, 0, ',', '"', '\\', -1, chunk, max, 0};
     return o;
 }
 

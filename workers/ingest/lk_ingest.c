@@ -201,8 +201,10 @@ static long sample_records(ingest *in, lk_infer *inf, const lk_state_file *files
     }
     lk_csv_reader *csv = in->src.format == LK_SOURCE_CSV ? lk_csv_reader_new(in->cfg) : NULL;
     long objects = 0;
+    lk_source_opts quiet = in->src;
+    quiet.quiet = 1; /* oversized records are logged when the batch is sent */
     for (int i = 0; i < n && budget > 0; i++) {
-        lk_source_reader *sr = lk_source_reader_open(files[i].path, 0, files[i].size, &in->src,
+        lk_source_reader *sr = lk_source_reader_open(files[i].path, 0, files[i].size, &quiet,
                                                      &in->err);
         if (!sr)
             continue;

@@ -441,10 +441,11 @@ static void skip_rest(lk_source_reader *r)
             break;
     }
     r->skipping = 0;
-    LK_WARN("record longer than max_record_size=%zu file=%s offset=%lld length=%lld: its first "
-            "%zu bytes are kept in _corrupt_record",
-            r->o.max_record_size, r->path, (long long)from, (long long)(r->boff - from),
-            r->o.max_record_size);
+    if (!r->o.quiet)
+        LK_WARN("record longer than max_record_size=%zu file=%s offset=%lld length=%lld: its "
+                "first %zu bytes are kept in _corrupt_record",
+                r->o.max_record_size, r->path, (long long)from, (long long)(r->boff - from),
+                r->o.max_record_size);
 }
 
 lk_source_reader *lk_source_reader_open(const char *path, int64_t start, int64_t end,

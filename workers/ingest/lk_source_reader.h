@@ -48,6 +48,7 @@ typedef struct lk_source_opts {
     int comment;             /* csv: comment byte at a record start, or -1 */
     size_t chunk_bytes;
     size_t max_record_size;
+    int quiet; /* no log line for oversized records (schema sampling) */
 } lk_source_opts;
 
 typedef struct lk_source_chunk {

@@ -85,20 +85,20 @@ static int parse_chunk(transform *t, const lk_msg_chunk *c, const lk_source_meta
     if (!strcmp(f, "text"))
         return lk_text_reader_parse(c->data, c->len, meta, c->offset, max, t->raw, st, &t->tmp,
                                     &t->err);
+    /* json: a line or document ingest cut at max_record_size (no record end) */
+    int cut = c->len >= max && (t->cfg->source.multi_line || !memchr(c->data, '\n', c->len));
+    if (cut) {
+        int nd = lk_text_raw_ndata(t->raw, &t->err);
+        if (nd < 0)
+            return nd;
+        lk_text_append_corrupt(t->raw, nd, &t->tmp, c->data, max, meta, c->offset);
+        st->rows++;
+        st->corrupt++;
+        return 0;
+    }
     if (t->cfg->source.multi_line) {
-        if (c->len >= max) { /* a document cut at max_record_size */
-            int nd = lk_text_raw_ndata(t->raw, &t->err);
-            if (nd < 0)
-                return nd;
-            lk_text_append_corrupt(t->raw, nd, &t->tmp, c->data, max, meta, c->offset);
-            st->rows++;
-            st->corrupt++;
-            return 0;
-        }
         t->doc = (struct doc_ctx){t->reader, meta, c->offset, t->raw, st, &t->err};
-        lk_buf tmp = LK_BUF_INIT;
-        lk_text_json_doc(c->data, c->len, &tmp, parse_doc, &t->doc);
-        lk_buf_free(&tmp);
+        lk_text_json_doc(c->data, c->len, &t->tmp, parse_doc, &t->doc);
         return 0;
     }
     return lk_json_reader_parse(t->reader, c->data, c->len, meta, c->offset, t->raw, st, &t->err);
