@@ -438,6 +438,131 @@ START_TEST(discovery_by_format)
 }
 END_TEST
 
+/* Random CSV with quotes, doubled quotes, escapes, separators and newlines
+   inside quoted fields, comments, CRLF: cut by the chunker at tiny
+   chunk_bytes and parsed chunk by chunk, it gives the same rows as parsed
+   whole — no chunk boundary falls inside a record. */
+START_TEST(csv_chunker_agrees_with_parser)
+{
+    lk_config cfg = csv_config();
+    cfg.source.header = 0;
+    cfg.source.max_record_size = 1 << 20;
+    srand(42);
+    lk_buf t = LK_BUF_INIT;
+    static const char *atoms[] = {"a", "b c", ",", "\n", "\r\n", "\"\"", "\\\"", "#", "x"};
+    for (int rec = 0; rec < 400; rec++) {
+        if (rand() % 20 == 0)
+            lk_buf_puts(&t, "# comment \" with a quote\n");
+        for (int f = 0; f < 3; f++) {
+            if (f)
+                lk_buf_putc(&t, ',');
+            int quoted = rand() % 2;
+            if (quoted)
+                lk_buf_putc(&t, '"');
+            for (int k = rand() % 4; k > 0; k--) {
+                const char *a = atoms[rand() % 9];
+                if (!quoted && (a[0] == ',' || a[0] == '\n' || a[0] == '\r' || a[0] == '"' ||
+                                a[0] == '\\' || a[0] == '#'))
+                    a = "z";
+                lk_buf_puts(&t, a);
+            }
+            if (quoted)
+                lk_buf_putc(&t, '"');
+        }
+        lk_buf_puts(&t, rand() % 3 ? "\n" : "\r\n");
+    }
+    char p[512];
+    snprintf(p, sizeof p, "%s/r.csv", dir);
+    write_file(p, t.data, t.len);
+    lk_schema *data = NULL;
+    lk_error err;
+    ck_assert_int_eq(lk_schema_from_json("{\"type\":\"struct\",\"fields\":["
+                                         "{\"name\":\"a\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}},"
+                                         "{\"name\":\"b\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}},"
+                                         "{\"name\":\"c\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}}]}",
+                                         strlen("{\"type\":\"struct\",\"fields\":["
+                                         "{\"name\":\"a\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}},"
+                                         "{\"name\":\"b\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}},"
+                                         "{\"name\":\"c\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}}]}"),
+                                         &data, &err), 0);
+    lk_schema *raw = lk_tables_raw_schema(data);
+    lk_batch *whole = lk_batch_new(raw), *parts = lk_batch_new(raw);
+    lk_csv_reader *r = lk_csv_reader_new(&cfg);
+    lk_source_meta meta = {"/in/r.csv", "r.csv", 1, 0};
+    lk_json_stats st = {0}, st2 = {0};
+    ck_assert_int_eq(lk_csv_reader_parse(r, t.data, t.len, 1, &meta, 0, whole, &st, &err), 0);
+    ck_assert_int_eq(st.rows, 400);
+    ck_assert_int_eq(st.corrupt, 0);
+    for (size_t cb = 1; cb <= 64; cb *= 4) {
+        lk_batch_reset(parts);
+        memset(&st2, 0, sizeof st2);
+        lk_source_opts o = opts(LK_SOURCE_CSV, cb, 1 << 20);
+        o.comment = '#';
+        lk_source_reader *sr = lk_source_reader_open(p, 0, (int64_t)t.len, &o, &err);
+        lk_source_chunk c;
+        while (lk_source_reader_next(sr, &c, &err) == 1)
+            ck_assert_int_eq(lk_csv_reader_parse(r, c.data, c.len, c.first_line == 1, &meta,
+                                                 c.offset, parts, &st2, &err), 0);
+        lk_source_reader_destroy(&sr);
+        ck_assert_int_eq(st2.rows, 400);
+        ck_assert_int_eq(st2.corrupt, 0);
+        for (uint32_t i = 0; i < 400; i++) {
+            char a[1024], b[1024];
+            row_json(whole, i, a, sizeof a);
+            row_json(parts, i, b, sizeof b);
+            ck_assert_str_eq(a, b);
+        }
+    }
+    lk_csv_reader_destroy(&r);
+    lk_batch_destroy(&whole);
+    lk_batch_destroy(&parts);
+    lk_schema_destroy(&raw);
+    lk_schema_destroy(&data);
+    lk_buf_free(&t);
+}
+END_TEST
+
+START_TEST(config_keys)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/c.yml", dir);
+    const char *y = "source:\n  format: csv\n  header: true\n  sep: \";\"\n  quote: \"\"\n"
+                    "  escape: \"'\"\n  null_value: NULL\n  comment: \"#\"\n  max_record_size: 4096\n"
+                    "  multi_line: false\n";
+    write_file(p, y, strlen(y));
+    lk_config cfg;
+    lk_error err;
+    ck_assert_int_eq(lk_config_load(p, &cfg, &err), 0);
+    ck_assert_str_eq(cfg.source.format, "csv");
+    ck_assert_int_eq(cfg.source.header, 1);
+    ck_assert_str_eq(cfg.source.sep, ";");
+    ck_assert_str_eq(cfg.source.quote, "");
+    ck_assert_str_eq(cfg.source.escape, "'");
+    ck_assert_str_eq(cfg.source.null_value, "NULL");
+    ck_assert_str_eq(cfg.source.comment, "#");
+    ck_assert_int_eq(cfg.source.max_record_size, 4096);
+    lk_source_opts o;
+    lk_source_opts_from_config(&cfg, &o);
+    ck_assert_int_eq(o.sep, ';');
+    ck_assert_int_eq(o.quote, -1);
+    ck_assert_uint_eq(o.chunk_bytes, 4096); /* clamped to max_record_size */
+    lk_config_defaults(&cfg);
+    ck_assert_str_eq(cfg.source.sep, ",");
+    ck_assert_str_eq(cfg.source.quote, "\"");
+    ck_assert_str_eq(cfg.source.escape, "\\");
+    ck_assert_str_eq(cfg.source.null_value, "");
+    ck_assert_int_eq(cfg.source.max_record_size, 16 << 20);
+    ck_assert_int_eq(cfg.source.header, 0);
+    const char *bad[] = {"source:\n  sep: \"\"\n", "source:\n  sep: \";;\"\n",
+                         "source:\n  format: parquet\n"};
+    for (int i = 0; i < 3; i++) {
+        write_file(p, bad[i], strlen(bad[i]));
+        ck_assert_int_ne(lk_config_load(p, &cfg, &err), 0);
+        ck_assert_ptr_nonnull(strstr(err.msg, i < 2 ? "source.sep" : "source.format"));
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("formats");
@@ -452,6 +577,8 @@ int main(void)
     tcase_add_test(tc, csv_typed_mismatch_rescued_and_no_header);
     tcase_add_test(tc, text_rows_and_multiline_docs);
     tcase_add_test(tc, discovery_by_format);
+    tcase_add_test(tc, csv_chunker_agrees_with_parser);
+    tcase_add_test(tc, config_keys);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
