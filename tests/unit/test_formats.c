@@ -76,8 +76,7 @@ static int chunks(const char *path, const lk_source_opts *o, char *sig, size_t c
     while ((rc = lk_source_reader_next(r, &c, err)) == 1) {
         size_t n = strlen(sig);
         snprintf(sig + n, cap - n, "%lld:%zu|", (long long)c.offset, c.len);
-        if (all)
-            lk_buf_append(all, c.data, c.len);
+        if (all) lk_buf_append(all, c.data, c.len);
     }
     lk_source_reader_destroy(&r);
     return rc;
@@ -189,9 +188,10 @@ END_TEST
 
 START_TEST(bom_crlf_last_line_oversized)
 {
-    const char *t = "\xEF\xBB\xBF{\"a\":1}\r\n{\"a\":2}\r\n"
-                    "{\"a\":\"0123456789012345678901234567890123456789012345678901234567890123456789\"}\n"
-                    "{\"a\":3}";
+    const char *t =
+        "\xEF\xBB\xBF{\"a\":1}\r\n{\"a\":2}\r\n"
+        "{\"a\":\"0123456789012345678901234567890123456789012345678901234567890123456789\"}\n"
+        "{\"a\":3}";
     char p[512], sig[4096];
     lk_error err;
     lk_source_opts o = opts(LK_SOURCE_JSON, 16, 64);
@@ -242,18 +242,17 @@ static void row_json(const lk_batch *b, uint32_t r, char *out, size_t cap)
     lk_buf_free(&j);
 }
 
-static const char *CSV =
-    "id,name,score,ok,note\r\n"
-    "1,alice,1.5,true,\"hello, world\"\r\n"
-    "# a comment line, \"with a quote\n"
-    "\n"
-    "2,\"bob \"\"the\"\" builder\",2,false,\"two\nlines\"\n"
-    "3,NA,,TRUE,\"esc \\\" q\"\n"
-    "x4,carol,3,true,\"\"\n"
-    "5,dave,1\n"
-    "6,erin,1,true,a,extra\n"
-    "7,\"bad\"quote,1,true,n\n"
-    "8,frank,3.25,false,\"never closed\n";
+static const char *CSV = "id,name,score,ok,note\r\n"
+                         "1,alice,1.5,true,\"hello, world\"\r\n"
+                         "# a comment line, \"with a quote\n"
+                         "\n"
+                         "2,\"bob \"\"the\"\" builder\",2,false,\"two\nlines\"\n"
+                         "3,NA,,TRUE,\"esc \\\" q\"\n"
+                         "x4,carol,3,true,\"\"\n"
+                         "5,dave,1\n"
+                         "6,erin,1,true,a,extra\n"
+                         "7,\"bad\"quote,1,true,n\n"
+                         "8,frank,3.25,false,\"never closed\n";
 
 START_TEST(csv_infer_and_parse_edge_cases)
 {
@@ -315,7 +314,8 @@ START_TEST(csv_infer_and_parse_edge_cases)
     row_json(b, 6, row, sizeof row);
     ck_assert_ptr_nonnull(strstr(row, "\"_corrupt_record\":\"7,\\\"bad\\\"quote,1,true,n\""));
     row_json(b, 7, row, sizeof row);
-    ck_assert_ptr_nonnull(strstr(row, "\"_corrupt_record\":\"8,frank,3.25,false,\\\"never closed\\n\""));
+    ck_assert_ptr_nonnull(
+        strstr(row, "\"_corrupt_record\":\"8,frank,3.25,false,\\\"never closed\\n\""));
     lk_batch_destroy(&b);
     lk_schema_destroy(&raw);
     lk_schema_destroy(&data);
@@ -343,14 +343,18 @@ START_TEST(csv_typed_mismatch_rescued_and_no_header)
     lk_source_meta meta = {"/in/g.csv", "g.csv", 9, 0};
     lk_json_stats st = {0};
     lk_error err;
-    const char *body = "7,,yes\n" "\xEF\xBB\xBF" "8,1e3,false\n" "9";
+    const char *body = "7,,yes\n"
+                       "\xEF\xBB\xBF"
+                       "8,1e3,false\n"
+                       "9";
     ck_assert_int_eq(lk_csv_reader_parse(r, body, strlen(body), 0, &meta, 1000, b, &st, &err), 0);
     ck_assert_int_eq(st.rows, 3);
     ck_assert_int_eq(st.rescued, 2);
     char row[1024];
     row_json(b, 0, row, sizeof row);
-    ck_assert_ptr_nonnull(strstr(row, "{\"_c0\":7,\"_c1\":null,\"_c2\":null,\"_rescued_data\":"
-                                      "\"{\\\"_c2\\\":\\\"yes\\\",\\\"_file_path\\\":\\\"/in/g.csv\\\"}\""));
+    ck_assert_ptr_nonnull(
+        strstr(row, "{\"_c0\":7,\"_c1\":null,\"_c2\":null,\"_rescued_data\":"
+                    "\"{\\\"_c2\\\":\\\"yes\\\",\\\"_file_path\\\":\\\"/in/g.csv\\\"}\""));
     ck_assert_ptr_nonnull(strstr(row, "\"file_offset\":1000}"));
     row_json(b, 2, row, sizeof row);
     ck_assert_ptr_nonnull(strstr(row, "\"_corrupt_record\":\"9\""));
@@ -451,14 +455,11 @@ START_TEST(csv_chunker_agrees_with_parser)
     lk_buf t = LK_BUF_INIT;
     static const char *atoms[] = {"a", "b c", ",", "\n", "\r\n", "\"\"", "\\\"", "#", "x"};
     for (int rec = 0; rec < 400; rec++) {
-        if (rand() % 20 == 0)
-            lk_buf_puts(&t, "# comment \" with a quote\n");
+        if (rand() % 20 == 0) lk_buf_puts(&t, "# comment \" with a quote\n");
         for (int f = 0; f < 3; f++) {
-            if (f)
-                lk_buf_putc(&t, ',');
+            if (f) lk_buf_putc(&t, ',');
             int quoted = rand() % 2;
-            if (quoted)
-                lk_buf_putc(&t, '"');
+            if (quoted) lk_buf_putc(&t, '"');
             for (int k = rand() % 4; k > 0; k--) {
                 const char *a = atoms[rand() % 9];
                 if (!quoted && (a[0] == ',' || a[0] == '\n' || a[0] == '\r' || a[0] == '"' ||
@@ -466,8 +467,7 @@ START_TEST(csv_chunker_agrees_with_parser)
                     a = "z";
                 lk_buf_puts(&t, a);
             }
-            if (quoted)
-                lk_buf_putc(&t, '"');
+            if (quoted) lk_buf_putc(&t, '"');
         }
         lk_buf_puts(&t, rand() % 3 ? "\n" : "\r\n");
     }
@@ -476,15 +476,18 @@ START_TEST(csv_chunker_agrees_with_parser)
     write_file(p, t.data, t.len);
     lk_schema *data = NULL;
     lk_error err;
-    ck_assert_int_eq(lk_schema_from_json("{\"type\":\"struct\",\"fields\":["
-                                         "{\"name\":\"a\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}},"
-                                         "{\"name\":\"b\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}},"
-                                         "{\"name\":\"c\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}}]}",
-                                         strlen("{\"type\":\"struct\",\"fields\":["
-                                         "{\"name\":\"a\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}},"
-                                         "{\"name\":\"b\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}},"
-                                         "{\"name\":\"c\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}}]}"),
-                                         &data, &err), 0);
+    ck_assert_int_eq(
+        lk_schema_from_json(
+            "{\"type\":\"struct\",\"fields\":["
+            "{\"name\":\"a\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}},"
+            "{\"name\":\"b\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}},"
+            "{\"name\":\"c\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}}]}",
+            strlen("{\"type\":\"struct\",\"fields\":["
+                   "{\"name\":\"a\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}},"
+                   "{\"name\":\"b\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}},"
+                   "{\"name\":\"c\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}}]}"),
+            &data, &err),
+        0);
     lk_schema *raw = lk_tables_raw_schema(data);
     lk_batch *whole = lk_batch_new(raw), *parts = lk_batch_new(raw);
     lk_csv_reader *r = lk_csv_reader_new(&cfg);
@@ -502,7 +505,8 @@ START_TEST(csv_chunker_agrees_with_parser)
         lk_source_chunk c;
         while (lk_source_reader_next(sr, &c, &err) == 1)
             ck_assert_int_eq(lk_csv_reader_parse(r, c.data, c.len, c.first_line == 1, &meta,
-                                                 c.offset, parts, &st2, &err), 0);
+                                                 c.offset, parts, &st2, &err),
+                             0);
         lk_source_reader_destroy(&sr);
         ck_assert_int_eq(st2.rows, 400);
         ck_assert_int_eq(st2.corrupt, 0);
@@ -526,9 +530,10 @@ START_TEST(config_keys)
 {
     char p[512];
     snprintf(p, sizeof p, "%s/c.yml", dir);
-    const char *y = "source:\n  format: csv\n  header: true\n  sep: \";\"\n  quote: \"\"\n"
-                    "  escape: \"'\"\n  null_value: NULL\n  comment: \"#\"\n  max_record_size: 4096\n"
-                    "  multi_line: false\n";
+    const char *y =
+        "source:\n  format: csv\n  header: true\n  sep: \";\"\n  quote: \"\"\n"
+        "  escape: \"'\"\n  null_value: NULL\n  comment: \"#\"\n  max_record_size: 4096\n"
+        "  multi_line: false\n";
     write_file(p, y, strlen(y));
     lk_config cfg;
     lk_error err;

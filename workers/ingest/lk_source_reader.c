@@ -66,19 +66,15 @@ static int ends_with(const char *s, size_t n, const char *suf)
 lk_source_codec lk_source_codec_of(const char *name)
 {
     size_t n = strlen(name);
-    if (ends_with(name, n, ".gz"))
-        return LK_CODEC_GZIP;
-    if (ends_with(name, n, ".zst"))
-        return LK_CODEC_ZSTD;
-    if (ends_with(name, n, ".bz2"))
-        return LK_CODEC_BZIP2;
+    if (ends_with(name, n, ".gz")) return LK_CODEC_GZIP;
+    if (ends_with(name, n, ".zst")) return LK_CODEC_ZSTD;
+    if (ends_with(name, n, ".bz2")) return LK_CODEC_BZIP2;
     return LK_CODEC_NONE;
 }
 
 int lk_source_format_accepts(const char *name, const lk_config *cfg)
 {
-    if (name[0] == '.')
-        return 0; /* hidden and temp files: a writer renames into place */
+    if (name[0] == '.') return 0; /* hidden and temp files: a writer renames into place */
     size_t n = strlen(name);
     static const char *codec_ext[] = {".gz", ".zst", ".bz2"};
     for (size_t i = 0; i < sizeof codec_ext / sizeof codec_ext[0]; i++) {
@@ -95,8 +91,7 @@ int lk_source_format_accepts(const char *name, const lk_config *cfg)
                                                              : json;
     for (; *ext; ext++) {
         size_t k = strlen(*ext);
-        if (n > k && !strncmp(name + n - k, *ext, k))
-            return 1;
+        if (n > k && !strncmp(name + n - k, *ext, k)) return 1;
     }
     return 0;
 }
@@ -105,7 +100,9 @@ void lk_source_opts_from_config(const lk_config *cfg, lk_source_opts *o)
 {
     memset(o, 0, sizeof *o);
     const char *f = cfg->source.format;
-    o->format = !strcmp(f, "csv") ? LK_SOURCE_CSV : !strcmp(f, "text") ? LK_SOURCE_TEXT : LK_SOURCE_JSON;
+    o->format = !strcmp(f, "csv")    ? LK_SOURCE_CSV
+                : !strcmp(f, "text") ? LK_SOURCE_TEXT
+                                     : LK_SOURCE_JSON;
     o->multi_line = o->format == LK_SOURCE_JSON && cfg->source.multi_line;
     o->sep = cfg->source.sep[0] ? (unsigned char)cfg->source.sep[0] : ',';
     o->quote = cfg->source.quote[0] ? (unsigned char)cfg->source.quote[0] : -1;
@@ -115,23 +112,20 @@ void lk_source_opts_from_config(const lk_config *cfg, lk_source_opts *o)
     o->max_record_size = (size_t)cfg->source.max_record_size;
     /* every record of max_record_size bytes or more then starts a chunk
        and is cut at max_record_size: one rule for every format */
-    if (o->chunk_bytes > o->max_record_size)
-        o->chunk_bytes = o->max_record_size;
+    if (o->chunk_bytes > o->max_record_size) o->chunk_bytes = o->max_record_size;
 }
 
 /* ---- the decompressed stream ---- */
 
 static void fail(lk_source_reader *r, const char *what)
 {
-    if (r->failed)
-        return;
+    if (r->failed) return;
     r->failed = 1;
     r->eof = 1;
-    lk_error_set(&r->ferr, LK_EFORMAT,
-                 "%s file=%s offset=%lld (decompressed; compressed offset %lld): %s",
-                 r->codec == LK_CODEC_NONE ? "read error" : "damaged compressed stream", r->path,
-                 (long long)r->produced, (long long)(r->foff - (int64_t)(r->in_len - r->in_pos)),
-                 what);
+    lk_error_set(
+        &r->ferr, LK_EFORMAT, "%s file=%s offset=%lld (decompressed; compressed offset %lld): %s",
+        r->codec == LK_CODEC_NONE ? "read error" : "damaged compressed stream", r->path,
+        (long long)r->produced, (long long)(r->foff - (int64_t)(r->in_len - r->in_pos)), what);
 }
 
 static void read_in(lk_source_reader *r)
@@ -142,8 +136,7 @@ static void read_in(lk_source_reader *r)
         r->in_pos = 0;
     }
     size_t room = IN_BYTES - r->in_len;
-    if (r->fend - r->foff < (int64_t)room)
-        room = (size_t)(r->fend - r->foff);
+    if (r->fend - r->foff < (int64_t)room) room = (size_t)(r->fend - r->foff);
     if (room == 0) {
         r->in_eof = 1;
         return;
@@ -169,19 +162,16 @@ static int codec_start(lk_source_reader *r)
     switch (r->codec) {
     case LK_CODEC_GZIP:
         memset(&r->z, 0, sizeof r->z);
-        if (inflateInit2(&r->z, 15 + 32) != Z_OK)
-            return -1;
+        if (inflateInit2(&r->z, 15 + 32) != Z_OK) return -1;
         break;
     case LK_CODEC_ZSTD:
         r->zs = ZSTD_createDStream();
-        if (!r->zs)
-            return -1;
+        if (!r->zs) return -1;
         ZSTD_initDStream(r->zs);
         break;
     case LK_CODEC_BZIP2:
         memset(&r->bz, 0, sizeof r->bz);
-        if (BZ2_bzDecompressInit(&r->bz, 0, 0) != BZ_OK)
-            return -1;
+        if (BZ2_bzDecompressInit(&r->bz, 0, 0) != BZ_OK) return -1;
         break;
     case LK_CODEC_NONE:
         break;
@@ -192,8 +182,7 @@ static int codec_start(lk_source_reader *r)
 
 static void codec_end(lk_source_reader *r)
 {
-    if (!r->codec_live)
-        return;
+    if (!r->codec_live) return;
     if (r->codec == LK_CODEC_GZIP)
         inflateEnd(&r->z);
     else if (r->codec == LK_CODEC_ZSTD)
@@ -206,10 +195,8 @@ static void codec_end(lk_source_reader *r)
 /* One decompression step into buf[len, cap). */
 static void dstep(lk_source_reader *r)
 {
-    if (r->in_pos == r->in_len && !r->in_eof)
-        read_in(r);
-    if (r->failed)
-        return;
+    if (r->in_pos == r->in_len && !r->in_eof) read_in(r);
+    if (r->failed) return;
     size_t avail = r->in_len - r->in_pos;
     if (r->member_end) {
         /* concatenated members (gzip) / frames (zstd) / streams (bzip2) */
@@ -258,8 +245,7 @@ static void dstep(lk_source_reader *r)
             fail(r, ZSTD_getErrorName(rc));
             return;
         }
-        if (rc == 0)
-            end = 1;
+        if (rc == 0) end = 1;
     } else {
         r->bz.next_in = (char *)r->in + r->in_pos;
         r->bz.avail_in = (unsigned)avail;
@@ -291,8 +277,7 @@ static void rstep(lk_source_reader *r)
 {
     int64_t left = r->fend - r->foff;
     size_t room = r->cap - r->len;
-    if (left < (int64_t)room)
-        room = (size_t)left;
+    if (left < (int64_t)room) room = (size_t)left;
     if (room == 0) {
         r->eof = 1;
         return;
@@ -332,8 +317,7 @@ static void fill(lk_source_reader *r, size_t need)
         while (cap < need)
             cap *= 2;
         char *b = realloc(r->buf, cap);
-        if (!b)
-            abort();
+        if (!b) abort();
         r->buf = b;
         r->cap = cap;
     }
@@ -383,8 +367,7 @@ static size_t scan(const lk_source_reader *r, const char *d, size_t from, size_t
         if (s->comment) {
             if (ch == '\n') {
                 *s = (csv_scan){0, 0, 0, 2, 0}, cut = i + 1;
-                if (first)
-                    return cut;
+                if (first) return cut;
             }
             continue;
         }
@@ -405,16 +388,14 @@ static size_t scan(const lk_source_reader *r, const char *d, size_t from, size_t
         if (ch == '\n') {
             *s = (csv_scan){0, 0, 0, 2, 0};
             cut = i + 1;
-            if (first)
-                return cut;
+            if (first) return cut;
             continue;
         }
         if (s->fs == 2 && ch == com) { /* fs 2: the start of a record */
             s->comment = 1;
             continue;
         }
-        if (s->fs && ch == quote)
-            s->in_q = 1;
+        if (s->fs && ch == quote) s->in_q = 1;
         s->fs = ch == sep ? 1 : 0;
     }
     return cut;
@@ -433,12 +414,10 @@ static void skip_rest(lk_source_reader *r)
     while (r->skipping) {
         fill(r, r->o.chunk_bytes);
         size_t a = avail(r);
-        if (a == 0)
-            break;
+        if (a == 0) break;
         size_t cut = r->o.multi_line ? 0 : scan(r, r->buf + r->pos, 0, a, &r->skip_st, 1);
         consume(r, cut ? cut : a);
-        if (cut)
-            break;
+        if (cut) break;
     }
     r->skipping = 0;
     if (!r->o.quiet)
@@ -452,14 +431,11 @@ lk_source_reader *lk_source_reader_open(const char *path, int64_t start, int64_t
                                         const lk_source_opts *o, lk_error *err)
 {
     lk_source_reader *r = calloc(1, sizeof *r);
-    if (!r)
-        abort();
+    if (!r) abort();
     snprintf(r->path, sizeof r->path, "%s", path);
     r->o = *o;
-    if (r->o.chunk_bytes < 1)
-        r->o.chunk_bytes = 1;
-    if (r->o.max_record_size < 2)
-        r->o.max_record_size = 2;
+    if (r->o.chunk_bytes < 1) r->o.chunk_bytes = 1;
+    if (r->o.max_record_size < 2) r->o.max_record_size = 2;
     r->codec = lk_source_codec_of(path);
     r->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (r->fd < 0) {
@@ -486,13 +462,11 @@ lk_source_reader *lk_source_reader_open(const char *path, int64_t start, int64_t
 
 int lk_source_reader_next(lk_source_reader *r, lk_source_chunk *c, lk_error *err)
 {
-    if (r->skipping)
-        skip_rest(r);
+    if (r->skipping) skip_rest(r);
     fill(r, 1);
     if (avail(r) == 0) {
         if (r->failed) {
-            if (err)
-                *err = r->ferr;
+            if (err) *err = r->ferr;
             return r->ferr.code ? r->ferr.code : LK_EFORMAT;
         }
         return 0;
@@ -513,11 +487,9 @@ int lk_source_reader_next(lk_source_reader *r, lk_source_chunk *c, lk_error *err
             fill(r, want);
             size_t a = avail(r), lim = a < want ? a : want;
             size_t k = scan(r, r->buf + r->pos, scanned, lim, &s, 0);
-            if (k)
-                cut = k;
+            if (k) cut = k;
             scanned = lim;
-            if (cut)
-                break;
+            if (cut) break;
             if (lim == a && r->eof) {
                 cut = a; /* the last record, without its end */
                 break;
@@ -535,12 +507,10 @@ int lk_source_reader_next(lk_source_reader *r, lk_source_chunk *c, lk_error *err
                 break;
             }
             want = scanned + r->o.chunk_bytes;
-            if (want > max && scanned < max)
-                want = max;
+            if (want > max && scanned < max) want = max;
         }
     }
-    if (r->skipping)
-        r->skip_from = r->boff, r->oversized++;
+    if (r->skipping) r->skip_from = r->boff, r->oversized++;
     c->data = r->buf + r->pos;
     c->len = cut;
     c->offset = r->boff;
@@ -557,11 +527,9 @@ int64_t lk_source_reader_oversized(const lk_source_reader *r)
 void lk_source_reader_destroy(lk_source_reader **pr)
 {
     lk_source_reader *r = *pr;
-    if (!r)
-        return;
+    if (!r) return;
     codec_end(r);
-    if (r->fd >= 0)
-        close(r->fd);
+    if (r->fd >= 0) close(r->fd);
     free(r->in);
     free(r->buf);
     free(r);

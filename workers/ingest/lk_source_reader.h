@@ -42,10 +42,10 @@ typedef enum lk_source_codec {
 
 typedef struct lk_source_opts {
     lk_source_format format;
-    int multi_line;          /* json: the whole file is one chunk */
-    int sep;                 /* csv: the separator byte */
-    int quote, escape;       /* csv: the bytes, or -1 for none */
-    int comment;             /* csv: comment byte at a record start, or -1 */
+    int multi_line;    /* json: the whole file is one chunk */
+    int sep;           /* csv: the separator byte */
+    int quote, escape; /* csv: the bytes, or -1 for none */
+    int comment;       /* csv: comment byte at a record start, or -1 */
     size_t chunk_bytes;
     size_t max_record_size;
     int quiet; /* no log line for oversized records (schema sampling) */

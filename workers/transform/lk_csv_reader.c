@@ -40,8 +40,7 @@ enum { REC_END = 0, REC_ROW = 1, REC_SKIP = 2 };
 lk_csv_reader *lk_csv_reader_new(const lk_config *cfg)
 {
     lk_csv_reader *r = calloc(1, sizeof *r);
-    if (!r)
-        abort();
+    if (!r) abort();
     r->sep = cfg->source.sep[0] ? (unsigned char)cfg->source.sep[0] : ',';
     r->quote = cfg->source.quote[0] ? (unsigned char)cfg->source.quote[0] : -1;
     r->escape = cfg->source.escape[0] ? (unsigned char)cfg->source.escape[0] : -1;
@@ -56,8 +55,7 @@ lk_csv_reader *lk_csv_reader_new(const lk_config *cfg)
 void lk_csv_reader_destroy(lk_csv_reader **pr)
 {
     lk_csv_reader *r = *pr;
-    if (!r)
-        return;
+    if (!r) return;
     lk_buf_free(&r->vals);
     lk_buf_free(&r->rescue);
     lk_buf_free(&r->tmp);
@@ -73,8 +71,7 @@ static void end_field(lk_csv_reader *r, size_t start, int quoted)
     if (r->nf == r->capf) {
         r->capf = r->capf ? r->capf * 2 : 32;
         r->f = realloc(r->f, (size_t)r->capf * sizeof *r->f);
-        if (!r->f)
-            abort();
+        if (!r->f) abort();
     }
     r->f[r->nf++] = (field){start, r->vals.len - start, quoted};
 }
@@ -86,8 +83,7 @@ static int next_record(lk_csv_reader *r, const char *d, size_t len, size_t *pos,
                        size_t *re, int *bad)
 {
     size_t i = *pos;
-    if (i >= len)
-        return REC_END;
+    if (i >= len) return REC_END;
     *rs = i;
     *bad = 0;
     r->nf = 0;
@@ -105,8 +101,7 @@ static int next_record(lk_csv_reader *r, const char *d, size_t len, size_t *pos,
         if (in_q) {
             if (ch == r->escape && r->escape != r->quote && i + 1 < len) {
                 int nx = (unsigned char)d[i + 1];
-                if (nx != r->quote && nx != r->escape)
-                    lk_buf_putc(&r->vals, (char)ch);
+                if (nx != r->quote && nx != r->escape) lk_buf_putc(&r->vals, (char)ch);
                 lk_buf_putc(&r->vals, (char)nx);
                 i += 2;
                 continue;
@@ -151,12 +146,10 @@ static int next_record(lk_csv_reader *r, const char *d, size_t len, size_t *pos,
         lk_buf_putc(&r->vals, (char)ch);
         i++;
     }
-    if (in_q)
-        *bad = 1; /* unterminated quote */
+    if (in_q) *bad = 1; /* unterminated quote */
     end_field(r, fstart, quoted);
     *re = i;
-    if (*re > *rs && d[*re - 1] == '\r')
-        (*re)--;
+    if (*re > *rs && d[*re - 1] == '\r') (*re)--;
     *pos = ended ? i + 1 : i;
     if (*re - *rs >= r->max_record) {
         *bad = 1;
@@ -169,7 +162,8 @@ static int next_record(lk_csv_reader *r, const char *d, size_t len, size_t *pos,
 
 static int is_null(const lk_csv_reader *r, const field *f)
 {
-    return !f->quoted && f->len == r->null_len && !memcmp(r->vals.data + f->off, r->null_value, f->len);
+    return !f->quoted && f->len == r->null_len &&
+           !memcmp(r->vals.data + f->off, r->null_value, f->len);
 }
 
 /* JSON number grammar; *is_int when it has no fraction or exponent. */
@@ -177,10 +171,8 @@ static int json_number(const char *s, size_t n, int *is_int)
 {
     size_t i = 0;
     *is_int = 1;
-    if (i < n && s[i] == '-')
-        i++;
-    if (i == n)
-        return 0;
+    if (i < n && s[i] == '-') i++;
+    if (i == n) return 0;
     if (s[i] == '0')
         i++;
     else if (s[i] >= '1' && s[i] <= '9')
@@ -194,19 +186,16 @@ static int json_number(const char *s, size_t n, int *is_int)
         size_t d = i;
         while (i < n && s[i] >= '0' && s[i] <= '9')
             i++;
-        if (i == d)
-            return 0;
+        if (i == d) return 0;
     }
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
         *is_int = 0;
         i++;
-        if (i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
+        if (i < n && (s[i] == '+' || s[i] == '-')) i++;
         size_t d = i;
         while (i < n && s[i] >= '0' && s[i] <= '9')
             i++;
-        if (i == d)
-            return 0;
+        if (i == d) return 0;
     }
     return i == n;
 }
@@ -229,11 +218,9 @@ static int append_value(lk_csv_reader *r, lk_col *c, const field *f)
         num[f->len] = 0;
         errno = 0;
         long long v = strtoll(num, NULL, 10);
-        if (errno)
-            return 0;
+        if (errno) return 0;
         if (c->field->type == LK_TYPE_INTEGER) {
-            if (v < INT32_MIN || v > INT32_MAX)
-                return 0;
+            if (v < INT32_MIN || v > INT32_MAX) return 0;
             lk_col_append_i32(c, (int32_t)v);
         } else {
             lk_col_append_i64(c, v);
@@ -242,14 +229,12 @@ static int append_value(lk_csv_reader *r, lk_col *c, const field *f)
     }
     case LK_TYPE_DOUBLE:
     case LK_TYPE_FLOAT: {
-        if (f->len == 0 || f->len >= sizeof num)
-            return 0;
+        if (f->len == 0 || f->len >= sizeof num) return 0;
         memcpy(num, s, f->len);
         num[f->len] = 0;
         char *end;
         double v = strtod(num, &end);
-        if (*end || end == num)
-            return 0;
+        if (*end || end == num) return 0;
         if (c->field->type == LK_TYPE_FLOAT)
             lk_col_append_f32(c, (float)v);
         else
@@ -267,8 +252,7 @@ static int append_value(lk_csv_reader *r, lk_col *c, const field *f)
     case LK_TYPE_TIMESTAMP:
     case LK_TYPE_TIMESTAMP_NTZ: {
         int64_t us;
-        if (lk_time_parse_iso(s, f->len, &us))
-            return 0;
+        if (lk_time_parse_iso(s, f->len, &us)) return 0;
         lk_col_append_i64(c, us);
         return 1;
     }
@@ -282,8 +266,7 @@ int lk_csv_reader_parse(lk_csv_reader *r, const char *data, size_t len, int file
                         lk_json_stats *st, lk_error *err)
 {
     int ndata = lk_text_raw_ndata(out, err);
-    if (ndata < 0)
-        return ndata;
+    if (ndata < 0) return ndata;
     int skip_header = r->header && file_start;
     size_t pos = 0, rs = 0, re = 0;
     int bad, k;
@@ -307,7 +290,8 @@ int lk_csv_reader_parse(lk_csv_reader *r, const char *data, size_t len, int file
         for (int c = 0; c < ndata; c++) {
             lk_col *col = lk_batch_col(out, c);
             const field *f = &r->f[c];
-            if (is_null(r, f) || (!f->quoted && f->len == 0 && col->field->type != LK_TYPE_STRING)) {
+            if (is_null(r, f) ||
+                (!f->quoted && f->len == 0 && col->field->type != LK_TYPE_STRING)) {
                 lk_col_append_null(col);
             } else if (!append_value(r, col, f)) {
                 lk_col_append_null(col);
@@ -345,8 +329,7 @@ long lk_csv_reader_infer(lk_csv_reader *r, lk_infer *inf, const char *data, size
         r->nhdr = r->have_hdr = 0;
     }
     while ((k = next_record(r, data, len, &pos, &rs, &re, &bad)) != REC_END) {
-        if (k == REC_SKIP || bad)
-            continue;
+        if (k == REC_SKIP || bad) continue;
         if (r->header && file_start && !r->have_hdr) {
             r->have_hdr = 1;
             for (int i = 0; i < r->nf; i++) {
@@ -356,8 +339,7 @@ long lk_csv_reader_infer(lk_csv_reader *r, lk_infer *inf, const char *data, size
             r->nhdr = r->nf;
             continue;
         }
-        if (r->have_hdr && r->nf != r->nhdr)
-            continue; /* ragged: corrupt at parse time */
+        if (r->have_hdr && r->nf != r->nhdr) continue; /* ragged: corrupt at parse time */
         lk_buf_reset(&r->obj);
         lk_buf_putc(&r->obj, '{');
         const char *name = r->have_hdr ? r->hdr.data : NULL;
@@ -365,15 +347,13 @@ long lk_csv_reader_infer(lk_csv_reader *r, lk_infer *inf, const char *data, size
             char gen[24];
             const char *nm = name;
             size_t nl = nm ? strlen(nm) : 0;
-            if (nm)
-                name += nl + 1;
+            if (nm) name += nl + 1;
             if (!nl) {
                 snprintf(gen, sizeof gen, "_c%d", i);
                 nm = gen;
                 nl = strlen(gen);
             }
-            if (i)
-                lk_buf_putc(&r->obj, ',');
+            if (i) lk_buf_putc(&r->obj, ',');
             lk_buf_json_string(&r->obj, nm, nl);
             lk_buf_putc(&r->obj, ':');
             const field *f = &r->f[i];
@@ -391,8 +371,7 @@ long lk_csv_reader_infer(lk_csv_reader *r, lk_infer *inf, const char *data, size
                 lk_buf_json_string(&r->obj, s, f->len);
         }
         lk_buf_putc(&r->obj, '}');
-        if (lk_infer_line(inf, r->obj.data, r->obj.len) == 0)
-            fed++;
+        if (lk_infer_line(inf, r->obj.data, r->obj.len) == 0) fed++;
     }
     return fed;
 }

@@ -36,10 +36,10 @@ int lk_text_append_utf8(lk_buf *tmp, lk_col *c, const char *s, size_t n)
         int ok = len > 0 && i + len <= n;
         for (size_t k = 1; ok && k < len; k++)
             ok = (p[i + k] & 0xc0) == 0x80;
-        if (ok && len == 2 && b < 0xc2)
-            ok = 0; /* overlong */
+        if (ok && len == 2 && b < 0xc2) ok = 0; /* overlong */
         if (ok && len == 3) {
-            unsigned cp = (unsigned)(b & 15) << 12 | (unsigned)(p[i + 1] & 63) << 6 | (p[i + 2] & 63);
+            unsigned cp =
+                (unsigned)(b & 15) << 12 | (unsigned)(p[i + 1] & 63) << 6 | (p[i + 2] & 63);
             ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
         }
         if (ok && len == 4) {
@@ -86,8 +86,7 @@ int lk_text_reader_parse(const char *data, size_t len, const lk_source_meta *met
                          lk_json_stats *st, lk_buf *tmp, lk_error *err)
 {
     int ndata = lk_text_raw_ndata(out, err);
-    if (ndata < 0)
-        return ndata;
+    if (ndata < 0) return ndata;
     size_t i = 0;
     while (i < len) {
         const char *line = data + i;
@@ -95,8 +94,7 @@ int lk_text_reader_parse(const char *data, size_t len, const lk_source_meta *met
         size_t ln = nl ? (size_t)(nl - line) : len - i;
         int64_t offset = base_offset + (int64_t)i;
         i += ln + (nl ? 1 : 0);
-        if (ln && line[ln - 1] == '\r')
-            ln--;
+        if (ln && line[ln - 1] == '\r') ln--;
         if (ln >= max_record_size) {
             lk_text_append_corrupt(out, ndata, tmp, line, max_record_size, meta, offset);
             st->rows++;
@@ -143,8 +141,7 @@ static size_t value_end(const char *d, size_t len, size_t i)
         else if (c == '{' || c == '[')
             depth++;
         else if (c == '}' || c == ']') {
-            if (depth == 0)
-                return i; /* the end of the enclosing array */
+            if (depth == 0) return i; /* the end of the enclosing array */
             depth--;
         } else if (c == ',' && depth == 0)
             return i;
@@ -159,8 +156,7 @@ static void emit(const char *d, size_t from, size_t to, lk_buf *tmp, lk_text_doc
     lk_buf_reset(tmp);
     lk_buf_append(tmp, d + from, to - from);
     for (size_t k = 0; k < tmp->len; k++)
-        if (tmp->data[k] == '\n' || tmp->data[k] == '\r')
-            tmp->data[k] = ' ';
+        if (tmp->data[k] == '\n' || tmp->data[k] == '\r') tmp->data[k] = ' ';
     fn(ctx, tmp->data, tmp->len, from);
 }
 
@@ -169,8 +165,7 @@ long lk_text_json_doc(const char *data, size_t len, lk_buf *tmp, lk_text_doc_fn 
     size_t i = 0;
     while (i < len && ws(data[i]))
         i++;
-    if (i == len)
-        return 0;
+    if (i == len) return 0;
     if (data[i] != '[') {
         emit(data, i, len, tmp, fn, ctx);
         return 1;
@@ -180,13 +175,11 @@ long lk_text_json_doc(const char *data, size_t len, lk_buf *tmp, lk_text_doc_fn 
     for (;;) {
         while (i < len && ws(data[i]))
             i++;
-        if (i >= len || data[i] == ']')
-            break;
+        if (i >= len || data[i] == ']') break;
         size_t e = value_end(data, len, i);
         emit(data, i, e, tmp, fn, ctx);
         n++;
-        if (e >= len || data[e] == ']')
-            break;
+        if (e >= len || data[e] == ']') break;
         i = e + 1; /* past the comma */
     }
     return n;
