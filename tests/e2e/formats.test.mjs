@@ -128,7 +128,8 @@ test('CSV with a header, quoted newlines, a BOM, CRLF, comments, ragged rows and
     transform: 2, writer: 1,
     extra: 'source:\n  format: csv\n  header: true\n  comment: "#"\n  chunk_bytes: 65536\n',
   });
-  const head = 'id,name,amount,ok,note\r\n';
+  const head = 'id,name,amount,ok,at,note\r\n';
+  const at = (i) => new Date(Date.UTC(2026, 10, 24, 9, 30, 0) + i * 1500).toISOString();
   let body = '';
   const want = [];
   for (let i = 0; i < 5000; i++) {
@@ -142,9 +143,9 @@ test('CSV with a header, quoted newlines, a BOM, CRLF, comments, ragged rows and
       continue;
     }
     const note = i % 3 === 0 ? `"line one\nline ""two"", ${i}"` : i % 3 === 1 ? '' : `plain ${i}`;
-    const rec = `${i},name ${i},${(i * 1.25).toFixed(2)},${i % 2 === 0 ? 'true' : 'false'},${note}`;
+    const rec = `${i},name ${i},${(i * 1.25).toFixed(2)},${i % 2 === 0 ? 'true' : 'false'},${at(i)},${note}`;
     want.push({
-      id: i, name: `name ${i}`, amount: i * 1.25, ok: i % 2 === 0,
+      id: i, name: `name ${i}`, amount: i * 1.25, ok: i % 2 === 0, at: Date.parse(at(i)),
       note: i % 3 === 0 ? `line one\nline "two", ${i}` : i % 3 === 1 ? null : `plain ${i}`,
       offset: Buffer.byteLength(head + body),
     });
@@ -155,8 +156,11 @@ test('CSV with a header, quoted newlines, a BOM, CRLF, comments, ragged rows and
   fs.writeFileSync(path.join(ws.input, 'b.csv.gz'), zlib.gzipSync(text));
   availableNow(ws);
   const got = await rows(path.join(ws.tables, 'raw_events'),
-    `SELECT _metadata.file_name AS f, _metadata.file_offset AS o, id, name, amount, ok, note, _corrupt_record AS c
+    `SELECT _metadata.file_name AS f, _metadata.file_offset AS o, id, name, amount, ok, note, _corrupt_record AS c,
+            epoch_ms("at") AS at_ms, typeof("at") AS at_type, typeof(id) AS id_type, typeof(amount) AS amount_type
      FROM $T ORDER BY f, o`);
+  // inferred: id BIGINT, amount DOUBLE, at a timestamp (every sampled value parses)
+  assert.deepEqual([got[0].id_type, got[0].amount_type, got[0].at_type], ['BIGINT', 'DOUBLE', 'TIMESTAMP WITH TIME ZONE']);
   assert.equal(got.length, 2 * want.length);
   for (const [k, f] of ['a.csv', 'b.csv.gz'].entries()) {
     for (let i = 0; i < want.length; i++) {
@@ -173,6 +177,7 @@ test('CSV with a header, quoted newlines, a BOM, CRLF, comments, ragged rows and
       assert.equal(g.name, w.name);
       assert.equal(g.amount, w.amount);
       assert.equal(g.ok, w.ok);
+      assert.equal(Number(g.at_ms), w.at);
       assert.equal(g.note, w.note);
     }
   }

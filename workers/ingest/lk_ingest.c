@@ -71,6 +71,7 @@ typedef struct ingest {
     lk_buf io;  /* read buffer */
     lk_buf msg; /* encoded message */
     lk_source_opts src; /* format, compression, chunking */
+    lk_csv_reader *csv; /* format: csv (schema inference) */
     lk_error err;
 } ingest;
 
@@ -199,7 +200,7 @@ static long sample_records(ingest *in, lk_infer *inf, const lk_state_file *files
         lk_infer_line(inf, value, sizeof value - 1); /* text: one value column */
         return 1;
     }
-    lk_csv_reader *csv = in->src.format == LK_SOURCE_CSV ? lk_csv_reader_new(in->cfg) : NULL;
+    lk_csv_reader *csv = in->csv;
     long objects = 0;
     lk_source_opts quiet = in->src;
     quiet.quiet = 1; /* oversized records are logged when the batch is sent */
@@ -223,7 +224,6 @@ static long sample_records(ingest *in, lk_infer *inf, const lk_state_file *files
         }
         lk_source_reader_destroy(&sr);
     }
-    lk_csv_reader_destroy(&csv);
     return objects;
 }
 
@@ -233,7 +233,7 @@ static int infer_schema(ingest *in, const lk_state_file *files, int n)
     lk_infer *inf = lk_infer_new();
     int64_t budget = in->cfg->source.schema_inference_sample_bytes;
     long objects = sample_records(in, inf, files, n, budget);
-    lk_schema *data = lk_infer_result(inf);
+    lk_schema *data = in->csv ? lk_csv_reader_infer_result(in->csv, inf) : lk_infer_result(inf);
     lk_infer_destroy(&inf);
     if (!data)
         data = lk_schema_new();
@@ -570,6 +570,8 @@ int lk_ingest_run(lk_worker *w)
     in->w = w;
     in->cfg = lk_worker_config(w);
     lk_source_opts_from_config(in->cfg, &in->src);
+    if (in->src.format == LK_SOURCE_CSV)
+        in->csv = lk_csv_reader_new(in->cfg);
     in->seen = zhash_new();
     in->settling = zhash_new();
     char path[2048];
@@ -722,5 +724,6 @@ int lk_ingest_run(lk_worker *w)
     lk_state_close(&in->st);
     lk_buf_free(&in->io);
     lk_buf_free(&in->msg);
+    lk_csv_reader_destroy(&in->csv);
     return rc;
 }

@@ -33,6 +33,13 @@ struct lk_csv_reader {
     lk_buf rescue, tmp, obj;
     lk_buf hdr; /* inference: the current file's header names, NUL-separated */
     int nhdr, have_hdr;
+    /* inference: per column name, whether every sampled value was a
+       timestamp (lk_infer has no timestamp type: applied to its result) */
+    struct ts_col {
+        char name[128];
+        int seen, all;
+    } *ts;
+    int nts, capts;
 };
 
 enum { REC_END = 0, REC_ROW = 1, REC_SKIP = 2 };
@@ -61,6 +68,7 @@ void lk_csv_reader_destroy(lk_csv_reader **pr)
     lk_buf_free(&r->tmp);
     lk_buf_free(&r->obj);
     lk_buf_free(&r->hdr);
+    free(r->ts);
     free(r->f);
     free(r);
     *pr = NULL;
@@ -318,6 +326,37 @@ int lk_csv_reader_parse(lk_csv_reader *r, const char *data, size_t len, int file
     return 0;
 }
 
+/* A timestamp with a time part (a bare date is not taken for one). */
+static int is_timestamp(const char *s, size_t n)
+{
+    int64_t us;
+    return n > 10 && lk_time_parse_iso(s, n, &us) == 0;
+}
+
+static void note_ts(lk_csv_reader *r, const char *name, size_t nl, int is_ts)
+{
+    int i = 0;
+    while (i < r->nts && (strlen(r->ts[i].name) != nl || memcmp(r->ts[i].name, name, nl)))
+        i++;
+    if (i == r->nts) {
+        if (nl >= sizeof r->ts[0].name)
+            return;
+        if (r->nts == r->capts) {
+            r->capts = r->capts ? r->capts * 2 : 16;
+            r->ts = realloc(r->ts, (size_t)r->capts * sizeof *r->ts);
+            if (!r->ts)
+                abort();
+        }
+        memcpy(r->ts[i].name, name, nl);
+        r->ts[i].name[nl] = 0;
+        r->ts[i].seen = 0;
+        r->ts[i].all = 1;
+        r->nts++;
+    }
+    r->ts[i].seen = 1;
+    r->ts[i].all &= is_ts;
+}
+
 long lk_csv_reader_infer(lk_csv_reader *r, lk_infer *inf, const char *data, size_t len,
                          int file_start)
 {
@@ -369,9 +408,25 @@ long lk_csv_reader_infer(lk_csv_reader *r, lk_infer *inf, const char *data, size
                 lk_buf_puts(&r->obj, "false");
             else
                 lk_buf_json_string(&r->obj, s, f->len);
+            if (!is_null(r, f) && (f->quoted || f->len))
+                note_ts(r, nm, nl, is_timestamp(s, f->len));
         }
         lk_buf_putc(&r->obj, '}');
         if (lk_infer_line(inf, r->obj.data, r->obj.len) == 0) fed++;
     }
     return fed;
+}
+
+lk_schema *lk_csv_reader_infer_result(const lk_csv_reader *r, const lk_infer *inf)
+{
+    lk_schema *s = lk_infer_result(inf);
+    for (int i = 0; s && i < lk_schema_nfields(s); i++) {
+        lk_field *f = lk_schema_field_mut(s, i);
+        if (f->type != LK_TYPE_STRING || !strcmp(f->name, "ts"))
+            continue; /* ts: the silver rule casts it and derives event_date */
+        for (int k = 0; k < r->nts; k++)
+            if (!strcmp(r->ts[k].name, f->name) && r->ts[k].seen && r->ts[k].all)
+                f->type = LK_TYPE_TIMESTAMP;
+    }
+    return s;
 }

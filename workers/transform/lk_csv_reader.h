@@ -55,4 +55,11 @@ int lk_csv_reader_parse(lk_csv_reader *r, const char *data, size_t len, int file
 long lk_csv_reader_infer(lk_csv_reader *r, lk_infer *inf, const char *data, size_t len,
                          int file_start);
 
+/* lk_infer_result(inf) with the string columns whose every sampled value
+   (fed by lk_csv_reader_infer) is an ISO 8601 timestamp with a time part
+   made TIMESTAMP — except `ts`, which stays a string so that the silver
+   rule (lk_tables: ts → TIMESTAMP plus event_date) is the same for CSV and
+   JSON. New object, or NULL if nothing was fed. */
+lk_schema *lk_csv_reader_infer_result(const lk_csv_reader *r, const lk_infer *inf);
+
 #endif
