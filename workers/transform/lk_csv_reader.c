@@ -38,7 +38,7 @@ struct lk_csv_reader {
     struct ts_col {
         char name[128];
         int seen, all;
-    } *ts;
+    } * ts;
     int nts, capts;
 };
 
@@ -125,8 +125,11 @@ static int next_record(lk_csv_reader *r, const char *d, size_t len, size_t *pos,
                 i++;
                 continue;
             }
-            lk_buf_putc(&r->vals, (char)ch);
-            i++;
+            size_t j = i + 1; /* a run of plain bytes inside quotes */
+            while (j < len && (unsigned char)d[j] != r->quote && (unsigned char)d[j] != r->escape)
+                j++;
+            lk_buf_append(&r->vals, d + i, j - i);
+            i = j;
             continue;
         }
         if (ch == '\n') {
@@ -151,8 +154,12 @@ static int next_record(lk_csv_reader *r, const char *d, size_t len, size_t *pos,
             i++;
             continue;
         }
-        lk_buf_putc(&r->vals, (char)ch);
-        i++;
+        /* a run of plain bytes: a quote past the start of a field is one */
+        size_t j = i + 1;
+        while (j < len && d[j] != '\n' && d[j] != '\r' && (unsigned char)d[j] != r->sep)
+            j++;
+        lk_buf_append(&r->vals, d + i, j - i);
+        i = j;
     }
     if (in_q) *bad = 1; /* unterminated quote */
     end_field(r, fstart, quoted);
@@ -333,19 +340,21 @@ static int is_timestamp(const char *s, size_t n)
     return n > 10 && lk_time_parse_iso(s, n, &us) == 0;
 }
 
-static void note_ts(lk_csv_reader *r, const char *name, size_t nl, int is_ts)
+static void note_ts(lk_csv_reader *r, int hint, const char *name, size_t nl, int is_ts)
 {
     int i = 0;
-    while (i < r->nts && (strlen(r->ts[i].name) != nl || memcmp(r->ts[i].name, name, nl)))
-        i++;
+    if (hint < r->nts && nl < sizeof r->ts[0].name && !strncmp(r->ts[hint].name, name, nl) &&
+        !r->ts[hint].name[nl])
+        i = hint; /* the column of the same position, as a rule */
+    else
+        while (i < r->nts && (strlen(r->ts[i].name) != nl || memcmp(r->ts[i].name, name, nl)))
+            i++;
     if (i == r->nts) {
-        if (nl >= sizeof r->ts[0].name)
-            return;
+        if (nl >= sizeof r->ts[0].name) return;
         if (r->nts == r->capts) {
             r->capts = r->capts ? r->capts * 2 : 16;
             r->ts = realloc(r->ts, (size_t)r->capts * sizeof *r->ts);
-            if (!r->ts)
-                abort();
+            if (!r->ts) abort();
         }
         memcpy(r->ts[i].name, name, nl);
         r->ts[i].name[nl] = 0;
@@ -409,7 +418,7 @@ long lk_csv_reader_infer(lk_csv_reader *r, lk_infer *inf, const char *data, size
             else
                 lk_buf_json_string(&r->obj, s, f->len);
             if (!is_null(r, f) && (f->quoted || f->len))
-                note_ts(r, nm, nl, is_timestamp(s, f->len));
+                note_ts(r, i, nm, nl, is_timestamp(s, f->len));
         }
         lk_buf_putc(&r->obj, '}');
         if (lk_infer_line(inf, r->obj.data, r->obj.len) == 0) fed++;
