@@ -84,7 +84,13 @@ static int chunks(const char *path, const lk_source_opts *o, char *sig, size_t c
 
 static lk_source_opts opts(lk_source_format f, size_t chunk, size_t max)
 {
-    lk_source_opts o = {f, 0, ',', '"', '\\', -1, chunk, max, 0};
+    lk_source_opts o = {.format = f,
+                        .sep = ',',
+                        .quote = '"',
+                        .escape = '\\',
+                        .comment = -1,
+                        .chunk_bytes = chunk,
+                        .max_record_size = max};
     return o;
 }
 
@@ -219,6 +225,26 @@ START_TEST(csv_chunks_never_cut_inside_quotes)
     ck_assert_int_eq(chunks(p, &o, sig, sizeof sig, NULL, &err), 0);
     /* one record per chunk at chunk_bytes 1: the newlines in quotes stay inside */
     ck_assert_str_eq(sig, "0:7|7:8|15:14|29:6|35:10|45:4|");
+}
+END_TEST
+
+/* With a header, the first chunk holds the header record even past blank
+   and comment lines (found by fuzz_csv: the header was lost otherwise). */
+START_TEST(csv_header_stays_in_the_first_chunk)
+{
+    const char *t = "\r\n# c \"\n\nid,n\n1,2\n";
+    char p[512], sig[4096];
+    lk_error err;
+    lk_source_opts o = opts(LK_SOURCE_CSV, 1, 1 << 20);
+    o.comment = '#';
+    o.header = 1;
+    snprintf(p, sizeof p, "%s/h.csv", dir);
+    write_file(p, t, strlen(t));
+    ck_assert_int_eq(chunks(p, &o, sig, sizeof sig, NULL, &err), 0);
+    ck_assert_str_eq(sig, "0:14|14:4|");
+    o.header = 0;
+    ck_assert_int_eq(chunks(p, &o, sig, sizeof sig, NULL, &err), 0);
+    ck_assert_str_eq(sig, "0:2|2:6|8:1|9:5|14:4|");
 }
 END_TEST
 
@@ -360,8 +386,7 @@ START_TEST(csv_typed_mismatch_rescued_and_no_header)
                     "\"{\\\"_c2\\\":\\\"yes\\\",\\\"_file_path\\\":\\\"/in/g.csv\\\"}\""));
     ck_assert_ptr_nonnull(strstr(row, "\"file_offset\":1000}"));
     row_json(b, 1, row, sizeof row);
-    if (getenv("LK_DUMP"))
-        printf("%s\n", row);
+    if (getenv("LK_DUMP")) printf("%s\n", row);
     /* a BOM inside the file is data (here: not a long); the bad timestamp is rescued */
     ck_assert_ptr_nonnull(strstr(row, "\"_c0\":null,\"_c1\":1e+03,\"_c2\":false,\"_c3\":null"));
     ck_assert_ptr_nonnull(strstr(row, "\\\"_c3\\\":\\\"soon\\\""));
@@ -587,6 +612,7 @@ int main(void)
     tcase_add_test(tc, truncated_and_corrupt_gz_keep_what_was_read);
     tcase_add_test(tc, bom_crlf_last_line_oversized);
     tcase_add_test(tc, csv_chunks_never_cut_inside_quotes);
+    tcase_add_test(tc, csv_header_stays_in_the_first_chunk);
     tcase_add_test(tc, csv_infer_and_parse_edge_cases);
     tcase_add_test(tc, csv_typed_mismatch_rescued_and_no_header);
     tcase_add_test(tc, text_rows_and_multiline_docs);

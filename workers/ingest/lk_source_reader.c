@@ -28,7 +28,18 @@
 
 typedef struct csv_scan {
     int in_q, esc, closed, fs, comment;
+    int hold; /* header on, first chunk: no cut before the first real record */
+    int nb;   /* the record so far has a byte other than CR */
 } csv_scan;
+
+/* The state at the start of a record (hold is kept). */
+static void rec_start(csv_scan *s)
+{
+    int hold = s->hold;
+    memset(s, 0, sizeof *s);
+    s->fs = 2;
+    s->hold = hold;
+}
 
 struct lk_source_reader {
     char path[1024];
@@ -55,6 +66,7 @@ struct lk_source_reader {
     csv_scan skip_st;
     int64_t skip_from;
     int64_t oversized;
+    int sent_one; /* a chunk was returned */
 };
 
 static int ends_with(const char *s, size_t n, const char *suf)
@@ -108,6 +120,7 @@ void lk_source_opts_from_config(const lk_config *cfg, lk_source_opts *o)
     o->quote = cfg->source.quote[0] ? (unsigned char)cfg->source.quote[0] : -1;
     o->escape = cfg->source.escape[0] ? (unsigned char)cfg->source.escape[0] : -1;
     o->comment = cfg->source.comment[0] ? (unsigned char)cfg->source.comment[0] : -1;
+    o->header = o->format == LK_SOURCE_CSV && cfg->source.header;
     o->chunk_bytes = (size_t)cfg->source.chunk_bytes;
     o->max_record_size = (size_t)cfg->source.max_record_size;
     /* every record of max_record_size bytes or more then starts a chunk
@@ -366,8 +379,11 @@ static size_t scan(const lk_source_reader *r, const char *d, size_t from, size_t
         int ch = (unsigned char)d[i];
         if (s->comment) {
             if (ch == '\n') {
-                *s = (csv_scan){0, 0, 0, 2, 0}, cut = i + 1;
-                if (first) return cut;
+                rec_start(s);
+                if (!s->hold) { /* the header is the first record that is not a comment */
+                    cut = i + 1;
+                    if (first) return cut;
+                }
             }
             continue;
         }
@@ -386,7 +402,10 @@ static size_t scan(const lk_source_reader *r, const char *d, size_t from, size_t
         }
         s->closed = 0;
         if (ch == '\n') {
-            *s = (csv_scan){0, 0, 0, 2, 0};
+            int blank = !s->nb;
+            rec_start(s);
+            if (s->hold && blank) continue; /* nor blank */
+            s->hold = 0;
             cut = i + 1;
             if (first) return cut;
             continue;
@@ -395,6 +414,7 @@ static size_t scan(const lk_source_reader *r, const char *d, size_t from, size_t
             s->comment = 1;
             continue;
         }
+        if (ch != '\r') s->nb = 1;
         if (s->fs && ch == quote) s->in_q = 1;
         s->fs = ch == sep ? 1 : 0;
     }
@@ -403,7 +423,10 @@ static size_t scan(const lk_source_reader *r, const char *d, size_t from, size_t
 
 static csv_scan scan_start(void)
 {
-    return (csv_scan){0, 0, 0, 2, 0};
+    csv_scan s;
+    memset(&s, 0, sizeof s);
+    rec_start(&s);
+    return s;
 }
 
 /* Discards the rest of an oversized record, up to its end (multi_line:
@@ -473,6 +496,7 @@ int lk_source_reader_next(lk_source_reader *r, lk_source_chunk *c, lk_error *err
     }
     size_t max = r->o.max_record_size, cut = 0;
     csv_scan s = scan_start();
+    s.hold = r->o.header && !r->sent_one; /* the header is in the first chunk */
     if (r->o.multi_line) {
         fill(r, max + 1);
         if (avail(r) > max) {
@@ -511,6 +535,7 @@ int lk_source_reader_next(lk_source_reader *r, lk_source_chunk *c, lk_error *err
         }
     }
     if (r->skipping) r->skip_from = r->boff, r->oversized++;
+    r->sent_one = 1;
     c->data = r->buf + r->pos;
     c->len = cut;
     c->offset = r->boff;

@@ -46,6 +46,7 @@ typedef struct lk_source_opts {
     int sep;           /* csv: the separator byte */
     int quote, escape; /* csv: the bytes, or -1 for none */
     int comment;       /* csv: comment byte at a record start, or -1 */
+    int header;        /* csv: the first chunk holds the header record */
     size_t chunk_bytes;
     size_t max_record_size;
     int quiet; /* no log line for oversized records (schema sampling) */

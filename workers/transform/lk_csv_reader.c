@@ -56,6 +56,7 @@ lk_csv_reader *lk_csv_reader_new(const lk_config *cfg)
     snprintf(r->null_value, sizeof r->null_value, "%s", cfg->source.null_value);
     r->null_len = strlen(r->null_value);
     r->max_record = (size_t)cfg->source.max_record_size;
+    lk_buf_grow(&r->vals, 4096); /* never NULL: fields point into it */
     return r;
 }
 
@@ -377,7 +378,7 @@ long lk_csv_reader_infer(lk_csv_reader *r, lk_infer *inf, const char *data, size
         r->nhdr = r->have_hdr = 0;
     }
     while ((k = next_record(r, data, len, &pos, &rs, &re, &bad)) != REC_END) {
-        if (k == REC_SKIP || bad) continue;
+        if (k == REC_SKIP) continue;
         if (r->header && file_start && !r->have_hdr) {
             r->have_hdr = 1;
             for (int i = 0; i < r->nf; i++) {
@@ -387,6 +388,7 @@ long lk_csv_reader_infer(lk_csv_reader *r, lk_infer *inf, const char *data, size
             r->nhdr = r->nf;
             continue;
         }
+        if (bad) continue;
         if (r->have_hdr && r->nf != r->nhdr) continue; /* ragged: corrupt at parse time */
         lk_buf_reset(&r->obj);
         lk_buf_putc(&r->obj, '{');
