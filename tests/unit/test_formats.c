@@ -105,6 +105,8 @@ static char *lines(int n)
     return b.data;
 }
 
+/* Each codec with two concatenated members/frames/streams cuts exactly the
+   chunks of the plain file. */
 START_TEST(gz_zst_bz2_chunks_equal_plain)
 {
     char *text = lines(5000);
@@ -131,16 +133,24 @@ START_TEST(gz_zst_bz2_chunks_equal_plain)
     ck_assert_int_eq(chunks(p, &o, sig, sizeof sig, &got, &err), 0);
     ck_assert_str_eq(sig, sig0);
     ck_assert_uint_eq(got.len, n);
-    /* zstd */
-    size_t zn = ZSTD_compress(z, cap, text, n, 3);
+    /* zstd, as two frames */
+    size_t zn = ZSTD_compress(z, cap, text, half, 3);
     ck_assert(!ZSTD_isError(zn));
+    size_t zn2 = ZSTD_compress(z + zn, cap, text + half, n - half, 3);
+    ck_assert(!ZSTD_isError(zn2));
+    zn += zn2;
     snprintf(p, sizeof p, "%s/a.jsonl.zst", dir);
     write_file(p, z, zn);
     ck_assert_int_eq(chunks(p, &o, sig, sizeof sig, NULL, &err), 0);
     ck_assert_str_eq(sig, sig0);
-    /* bzip2 */
-    unsigned bn = (unsigned)cap;
-    ck_assert_int_eq(BZ2_bzBuffToBuffCompress((char *)z, &bn, text, (unsigned)n, 9, 0, 0), BZ_OK);
+    /* bzip2, as two streams */
+    unsigned bn = (unsigned)cap, bn2 = (unsigned)cap;
+    ck_assert_int_eq(BZ2_bzBuffToBuffCompress((char *)z, &bn, text, (unsigned)half, 9, 0, 0),
+                     BZ_OK);
+    ck_assert_int_eq(
+        BZ2_bzBuffToBuffCompress((char *)z + bn, &bn2, text + half, (unsigned)(n - half), 9, 0, 0),
+        BZ_OK);
+    bn += bn2;
     snprintf(p, sizeof p, "%s/a.jsonl.bz2", dir);
     write_file(p, z, bn);
     ck_assert_int_eq(chunks(p, &o, sig, sizeof sig, NULL, &err), 0);
