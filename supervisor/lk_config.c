@@ -34,7 +34,7 @@ typedef enum {
     K_ENUM,     /* string from a list (choices) */
     K_DURATION, /* "30s", "5 minutes": int64 milliseconds within [min, max] */
     K_NAME_LIST, /* a sequence of column names (or one name) into an lk_name_list */
-    K_TEXT,      /* any string, may be empty; false = "" */
+    K_TEXT,      /* any string, may be empty; false = "" (CSV options, rescued column) */
     K_DDL,       /* a Spark DDL column list (checked by lk_schema_from_ddl) */
 } key_kind;
 
@@ -65,7 +65,15 @@ static const key_spec keys[] = {
     {"workers.transform", K_INT, OFF(workers.transform), 1, 64, NULL},
     {"workers.writer", K_INT, OFF(workers.writer), 1, 64, NULL},
     {"source", K_SECTION, 0, 0, 0, 0, NULL},
-    {"source.format", K_ENUM, OFF(source.format), 0, 0, "json"},
+    {"source.format", K_ENUM, OFF(source.format), 0, 0, "json|csv|text"},
+    {"source.multi_line", K_BOOL, OFF(source.multi_line), 0, 1, NULL},
+    {"source.header", K_BOOL, OFF(source.header), 0, 1, NULL},
+    {"source.sep", K_TEXT, OFF(source.sep), 0, 0, NULL},
+    {"source.quote", K_TEXT, OFF(source.quote), 0, 0, NULL},
+    {"source.escape", K_TEXT, OFF(source.escape), 0, 0, NULL},
+    {"source.null_value", K_TEXT, OFF(source.null_value), 0, 0, NULL},
+    {"source.comment", K_TEXT, OFF(source.comment), 0, 0, NULL},
+    {"source.max_record_size", K_INT64, OFF(source.max_record_size), 64, 1024 * MIB, NULL},
     {"source.max_files_per_trigger", K_INT, OFF(source.max_files_per_trigger), 1, 0x7fffffff, NULL},
     {"source.max_bytes_per_trigger", K_INT64, OFF(source.max_bytes_per_trigger), 0, INT64_MAX,
      NULL},
@@ -123,6 +131,10 @@ void lk_config_defaults(lk_config *c)
              "add_new_columns");
     snprintf(c->source.rescued_data_column, sizeof c->source.rescued_data_column, "_rescued_data");
     snprintf(c->source.mode, sizeof c->source.mode, "PERMISSIVE");
+    snprintf(c->source.sep, sizeof c->source.sep, ",");
+    snprintf(c->source.quote, sizeof c->source.quote, "\"");
+    snprintf(c->source.escape, sizeof c->source.escape, "\\");
+    c->source.max_record_size = 16 * MIB;
     snprintf(c->tables.compression, sizeof c->tables.compression, "zstd");
     c->tables.zstd_level = 3;
     c->tables.target_file_size = 128 * MIB;
@@ -398,8 +410,10 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
     case K_TEXT:
         if (!strcasecmp(s, "false") && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
             s = "";
+        if (!*s && !strcmp(k->name, "source.sep"))
+            return bad(L, v, k->name, "must not be empty");
         if (strlen(s) >= k->cap)
-            return bad(L, v, k->name, "too long (at most %zu bytes)", k->cap - 1);
+            return bad(L, v, k->name, "'%s' is too long (at most %zu byte(s))", s, k->cap - 1);
         memcpy(dst, s, strlen(s) + 1);
         return 0;
     case K_DDL: {

@@ -90,6 +90,13 @@ typedef struct lk_config {
         char schema_ddl[8192];            /* `schema:` a full user schema in DDL, or "" */
         char rescued_data_column[128];    /* "" = no rescued data column */
         char mode[16];                    /* PERMISSIVE|DROPMALFORMED|FAILFAST */
+        /* formats (docs/sources.md "Formats"): CSV options are one byte */
+        int multi_line;          /* json: whole-file documents / arrays */
+        int header;              /* csv: the first line names the columns */
+        char sep[2], quote[2], escape[2]; /* csv; "" quote = no quoting */
+        char null_value[64];     /* csv: this text is null (default "") */
+        char comment[2];         /* csv: lines starting with it are skipped ("" = none) */
+        int64_t max_record_size; /* longer records → _corrupt_record */
     } source;
     struct {
         char compression[16];

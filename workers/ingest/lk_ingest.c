@@ -32,6 +32,9 @@
 #include "lk_evolve.h"
 #include "lk_infer.h"
 #include "lk_log.h"
+#include "lk_source_reader.h"
+#include "lk_csv_reader.h"
+#include "lk_text_reader.h"
 #include "lk_state.h"
 #include "lk_tables.h"
 #include "lk_time.h"
@@ -39,7 +42,6 @@
 #define MAX_INFLIGHT 3
 #define LIST_INTERVAL_MS 100
 #define BATCH_TIMEOUT_MS (5 * 60 * 1000)
-#define MAX_RECORD_BYTES (16 << 20)
 #define SAMPLE_PER_FILE (1 << 20)
 
 typedef struct inflight {
@@ -71,21 +73,14 @@ typedef struct ingest {
     lk_evolve *ev; /* schema_evolution_mode: new columns in chunks */
     lk_buf io;  /* read buffer */
     lk_buf msg; /* encoded message */
+    lk_source_opts src; /* format, compression, chunking */
+    lk_csv_reader *csv; /* format: csv (schema inference) */
     lk_error err;
 } ingest;
 
-static int is_candidate(const char *name)
+static int is_candidate(const ingest *in, const char *name)
 {
-    if (name[0] == '.')
-        return 0; /* hidden and temp files: a writer renames into place */
-    size_t n = strlen(name);
-    static const char *ext[] = {".json", ".jsonl", ".ndjson"};
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-        size_t e = strlen(ext[i]);
-        if (n > e && !strcmp(name + n - e, ext[i]))
-            return 1;
-    }
-    return 0;
+    return lk_source_format_accepts(name, in->cfg); /* format and compression */
 }
 
 /* Records files not seen before; recursive, bounded depth. */
@@ -117,7 +112,7 @@ static int list_dir(ingest *in, const char *dir, int depth)
                 added += list_dir(in, path, depth + 1);
             continue;
         }
-        if (!S_ISREG(sb.st_mode) || !is_candidate(e->d_name))
+        if (!S_ISREG(sb.st_mode) || !is_candidate(in, e->d_name))
             continue;
         char sig[64];
         int64_t mtime_us = (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000;
@@ -193,25 +188,46 @@ static int list_dir(ingest *in, const char *dir, int depth)
     return added;
 }
 
-/* Reads up to max bytes of path from off into in->io (appended). */
-static int read_range(ingest *in, int fd, int64_t off, size_t max, size_t *got)
+static void infer_doc(void *ctx, const char *rec, size_t n, size_t offset)
 {
-    lk_buf_grow(&in->io, max);
-    size_t n = 0;
-    while (n < max) {
-        ssize_t r = pread(fd, in->io.data + in->io.len + n, max - n, off + (int64_t)n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
+    (void)offset;
+    lk_infer_line(ctx, rec, n);
+}
+
+/* Feeds the (decompressed) heads of files to inf by the source format. */
+static long sample_records(ingest *in, lk_infer *inf, const lk_state_file *files, int n,
+                           int64_t budget)
+{
+    if (in->src.format == LK_SOURCE_TEXT) {
+        static const char value[] = "{\"value\":\"\"}";
+        lk_infer_line(inf, value, sizeof value - 1); /* text: one value column */
+        return 1;
     }
-    in->io.len += n;
-    *got = n;
-    return 0;
+    lk_csv_reader *csv = in->csv;
+    long objects = 0;
+    lk_source_opts quiet = in->src;
+    quiet.quiet = 1; /* oversized records are logged when the batch is sent */
+    for (int i = 0; i < n && budget > 0; i++) {
+        lk_source_reader *sr = lk_source_reader_open(files[i].path, 0, files[i].size, &quiet,
+                                                     &in->err);
+        if (!sr)
+            continue;
+        lk_source_chunk c;
+        int64_t took = 0;
+        while (took < SAMPLE_PER_FILE && budget > 0 &&
+               lk_source_reader_next(sr, &c, &in->err) == 1) {
+            if (csv)
+                objects += lk_csv_reader_infer(csv, inf, c.data, c.len, took == 0);
+            else if (in->src.multi_line)
+                objects += lk_text_json_doc(c.data, c.len, &in->io, infer_doc, inf);
+            else
+                objects += lk_infer_lines(inf, c.data, c.len);
+            took += (int64_t)c.len;
+            budget -= (int64_t)c.len;
+        }
+        lk_source_reader_destroy(&sr);
+    }
+    return objects;
 }
 
 /* Infers and stores the raw_events schema from the heads of files. */
@@ -219,27 +235,10 @@ static int infer_schema(ingest *in, const lk_state_file *files, int n)
 {
     lk_infer *inf = lk_infer_new();
     int64_t budget = in->cfg->source.schema_inference_sample_bytes;
-    long objects = 0;
     if (lk_evolve_has_user_schema(in->ev) || n > in->cfg->source.schema_inference_sample_size)
         n = lk_evolve_has_user_schema(in->ev) ? 0 : in->cfg->source.schema_inference_sample_size;
-    for (int i = 0; i < n && budget > 0; i++) {
-        int fd = open(files[i].path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        size_t want = (size_t)(budget < SAMPLE_PER_FILE ? budget : SAMPLE_PER_FILE), got = 0;
-        lk_buf_reset(&in->io);
-        if (read_range(in, fd, 0, want, &got) == 0 && got > 0) {
-            size_t len = got;
-            if ((int64_t)got < files[i].size) { /* cut at the last whole line */
-                while (len > 0 && in->io.data[len - 1] != '\n')
-                    len--;
-            }
-            objects += lk_infer_lines(inf, in->io.data, len);
-            budget -= (int64_t)len;
-        }
-        close(fd);
-    }
-    lk_schema *data = lk_infer_result(inf);
+    long objects = sample_records(in, inf, files, n, budget);
+    lk_schema *data = in->csv ? lk_csv_reader_infer_result(in->csv, inf) : lk_infer_result(inf);
     lk_infer_destroy(&inf);
     int rc = lk_evolve_initial(in->ev, data, &in->schema_version, &in->err);
     if (rc == 0) {
@@ -276,7 +275,7 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
         LK_ERROR("cannot read the plan of batch %lld: %s", (long long)batch_id, in->err.msg);
         return -1;
     }
-    int64_t chunk_bytes = in->cfg->source.chunk_bytes, bytes = 0;
+    int64_t bytes = 0;
     int32_t idx = 0;
     lk_state_batch b;
     if (lk_state_batch_get(in->st, batch_id, &b, &in->err)) {
@@ -328,52 +327,25 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
                      (long long)batch_id, LK_CHUNK_K_MASK, rg->path);
             break;
         }
-        int fd = open(rg->path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
+        /* decompression and record-aligned cuts: lk_source_reader */
+        lk_source_reader *sr =
+            lk_source_reader_open(rg->path, rg->start, rg->end, &in->src, &in->err);
+        if (!sr) {
             LK_ERROR("cannot read file=%s of batch=%lld: %s; its rows are missing from the batch",
-                     rg->path, (long long)batch_id, strerror(errno));
+                     rg->path, (long long)batch_id, in->err.msg);
             lk_worker_add(in->w, "errors", 1);
             continue;
         }
-        int64_t off = rg->start, line = 1;
-        while (off < rg->end) {
-            lk_buf_reset(&in->io);
-            size_t want = (size_t)(rg->end - off < chunk_bytes ? rg->end - off : chunk_bytes);
-            size_t got = 0, len;
-            int rc = read_range(in, fd, off, want, &got);
-            if (rc == 0 && got == 0)
-                rc = -ENODATA; /* truncated since discovery */
-            if (rc) {
-                LK_ERROR("read error file=%s offset=%lld batch=%lld: %s", rg->path,
-                         (long long)off, (long long)batch_id, strerror(-rc));
-                lk_worker_add(in->w, "errors", 1);
-                break;
-            }
-            len = in->io.len;
-            if (off + (int64_t)len < rg->end) {
-                /* cut after the last newline; a line longer than the chunk
-                   grows the chunk up to MAX_RECORD_BYTES */
-                char *nl = memrchr(in->io.data, '\n', len);
-                while (!nl && len < MAX_RECORD_BYTES && off + (int64_t)len < rg->end) {
-                    size_t more = (size_t)(rg->end - off - (int64_t)len);
-                    if (more > (size_t)chunk_bytes)
-                        more = (size_t)chunk_bytes;
-                    if (read_range(in, fd, off + (int64_t)len, more, &got) || got == 0)
-                        break;
-                    nl = memrchr(in->io.data + len, '\n', got);
-                    len = in->io.len;
-                }
-                if (nl)
-                    len = (size_t)(nl - in->io.data) + 1;
-                else
-                    LK_WARN("line longer than %d bytes file=%s offset=%lld: split",
-                            MAX_RECORD_BYTES, rg->path, (long long)off);
-            }
+        lk_source_chunk sc;
+        int rc;
+        int scan = !strcmp(in->cfg->source.format, "json") && !in->cfg->source.multi_line;
+        while ((rc = lk_source_reader_next(sr, &sc, &in->err)) == 1) {
+            /* new columns: schema evolution before the chunk goes out (JSON lines) */
             int v0 = in->schema_version;
-            if (lk_evolve_chunk(in->ev, in->io.data, len, rg->path, line, &in->schema_version,
-                                &in->err)) {
+            if (scan && lk_evolve_chunk(in->ev, sc.data, sc.len, rg->path, sc.first_line,
+                                        &in->schema_version, &in->err)) {
                 LK_ERROR("batch=%lld: %s", (long long)batch_id, in->err.msg);
-                close(fd);
+                lk_source_reader_destroy(&sr);
                 free(ranges);
                 free(gone);
                 return -1;
@@ -389,28 +361,33 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
             snprintf(m.file_path, sizeof m.file_path, "%s", rg->path);
             m.file_size = rg->file_size;
             m.file_mtime_us = rg->mtime_us;
-            m.offset = off;
-            m.first_line = line;
-            m.data = in->io.data;
-            m.len = len;
+            m.offset = sc.offset;
+            m.first_line = sc.first_line;
+            m.data = sc.data;
+            m.len = sc.len;
             lk_buf_reset(&in->msg);
             lk_msg_chunk_encode(&m, &in->msg);
             if (lk_zmq_send_blocking(in->w, in->chunks, in->msg.data, in->msg.len)) {
-                close(fd);
+                lk_source_reader_destroy(&sr);
                 free(ranges);
                 free(gone);
                 return -1;
             }
-            for (const char *p = in->io.data, *e = in->io.data + len;
-                 (p = memchr(p, '\n', (size_t)(e - p))); p++)
-                line++;
-            off += (int64_t)len;
-            bytes += (int64_t)len;
+            bytes += (int64_t)sc.len;
             idx++;
             lk_worker_add(in->w, "chunks_out", 1);
-            lk_worker_add(in->w, "bytes_in", (int64_t)len);
+            lk_worker_add(in->w, "bytes_in", (int64_t)sc.len);
+            if (idx > LK_CHUNK_K_MASK)
+                break;
         }
-        close(fd);
+        if (rc < 0) {
+            /* what was read before the damage is in the batch */
+            LK_ERROR("%s batch=%lld: the rest of this file is missing from the batch",
+                     in->err.msg, (long long)batch_id);
+            lk_worker_add(in->w, "errors", 1);
+        }
+        lk_worker_add(in->w, "oversized_records", lk_source_reader_oversized(sr));
+        lk_source_reader_destroy(&sr);
     }
     free(ranges);
     free(gone);
@@ -613,6 +590,9 @@ int lk_ingest_run(lk_worker *w)
     memset(in, 0, sizeof *in);
     in->w = w;
     in->cfg = lk_worker_config(w);
+    lk_source_opts_from_config(in->cfg, &in->src);
+    if (in->src.format == LK_SOURCE_CSV)
+        in->csv = lk_csv_reader_new(in->cfg);
     in->seen = zhash_new();
     in->settling = zhash_new();
     char path[2048];
@@ -767,5 +747,6 @@ int lk_ingest_run(lk_worker *w)
     lk_state_close(&in->st);
     lk_buf_free(&in->io);
     lk_buf_free(&in->msg);
+    lk_csv_reader_destroy(&in->csv);
     return rc;
 }

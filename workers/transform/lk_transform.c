@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_csv_reader.h"
 #include "lk_json_reader.h"
 #include "lk_log.h"
 #include "lk_state.h"
 #include "lk_tables.h"
+#include "lk_text_reader.h"
 #include "lk_time.h"
 
 typedef struct transform {
@@ -28,6 +30,17 @@ typedef struct transform {
     int schema_version;
     lk_batch *raw, *processed;
     lk_json_reader *reader;
+    const lk_config *cfg;
+    lk_csv_reader *csv; /* format: csv */
+    lk_buf tmp;
+    struct doc_ctx {
+        lk_json_reader *reader;
+        const lk_source_meta *meta;
+        int64_t base;
+        lk_batch *out;
+        lk_json_stats *st;
+        lk_error *err;
+    } doc; /* format: json, multi_line */
     lk_msg_records rec;
     lk_buf msg;
     lk_error err;
@@ -70,6 +83,44 @@ static int failfast(transform *t, const lk_msg_chunk *c, const lk_json_stats *st
     return 0;
 }
 
+static void parse_doc(void *ctx, const char *rec, size_t n, size_t offset)
+{
+    struct doc_ctx *d = ctx;
+    lk_json_reader_parse(d->reader, rec, n, d->meta, d->base + (int64_t)offset, d->out, d->st,
+                         d->err);
+}
+
+/* The chunk's rows by source.format (docs/sources.md "Formats"). */
+static int parse_chunk(transform *t, const lk_msg_chunk *c, const lk_source_meta *meta,
+                       lk_json_stats *st)
+{
+    const char *f = t->cfg->source.format;
+    size_t max = (size_t)t->cfg->source.max_record_size;
+    if (!strcmp(f, "csv"))
+        return lk_csv_reader_parse(t->csv, c->data, c->len, c->first_line == 1, meta, c->offset,
+                                   t->raw, st, &t->err);
+    if (!strcmp(f, "text"))
+        return lk_text_reader_parse(c->data, c->len, meta, c->offset, max, t->raw, st, &t->tmp,
+                                    &t->err);
+    /* json: a line or document ingest cut at max_record_size (no record end) */
+    int cut = c->len >= max && (t->cfg->source.multi_line || !memchr(c->data, '\n', c->len));
+    if (cut) {
+        int nd = lk_text_raw_ndata(t->raw, &t->err);
+        if (nd < 0)
+            return nd;
+        lk_text_append_corrupt(t->raw, nd, &t->tmp, c->data, max, meta, c->offset);
+        st->rows++;
+        st->corrupt++;
+        return 0;
+    }
+    if (t->cfg->source.multi_line) {
+        t->doc = (struct doc_ctx){t->reader, meta, c->offset, t->raw, st, &t->err};
+        lk_text_json_doc(c->data, c->len, &t->tmp, parse_doc, &t->doc);
+        return 0;
+    }
+    return lk_json_reader_parse(t->reader, c->data, c->len, meta, c->offset, t->raw, st, &t->err);
+}
+
 static int process(void *ctx, const void *data, size_t len)
 {
     transform *t = ctx;
@@ -90,7 +141,7 @@ static int process(void *ctx, const void *data, size_t len)
     lk_source_meta meta = {c.file_path, slash ? slash + 1 : c.file_path, c.file_size,
                            c.file_mtime_us};
     lk_json_stats st = {0};
-    int prc = lk_json_reader_parse(t->reader, c.data, c.len, &meta, c.offset, t->raw, &st, &t->err);
+    int prc = parse_chunk(t, &c, &meta, &st);
     if (prc && st.failed_line)
         return failfast(t, &c, &st);
     if (prc || lk_tables_to_processed(t->raw, lk_time_now_us(), t->processed, &t->err)) {
@@ -150,6 +201,8 @@ int lk_transform_run(lk_worker *w)
     else if (!strcmp(cfg->source.mode, "FAILFAST"))
         jo.mode = LK_JSON_FAILFAST;
     lk_json_reader_set_options(t->reader, &jo);
+    t->cfg = cfg;
+    t->csv = lk_csv_reader_new(cfg);
     t->in = zsock_new(ZMQ_PULL);
     zsock_set_rcvhwm(t->in, 1);
     lk_worker_endpoint(w, "chunks", ep, sizeof ep);
@@ -172,6 +225,8 @@ int lk_transform_run(lk_worker *w)
     lk_batch_destroy(&t->raw);
     lk_batch_destroy(&t->processed);
     lk_json_reader_destroy(&t->reader);
+    lk_csv_reader_destroy(&t->csv);
+    lk_buf_free(&t->tmp);
     lk_state_close(&t->st);
     lk_buf_free(&t->msg);
     return rc;

@@ -1,0 +1,65 @@
+/*
+ * lk_csv_reader — format: csv, a chunk of whole records → raw_events rows.
+ *
+ * Hand-written (not libcsv: docs/decisions.md): RFC 4180 with Spark's
+ * options — sep, quote (a quote opens a quoted field only at the start of a
+ * field; "" inside it is a literal quote), escape (escape+quote or
+ * escape+escape inside a quoted field is the literal byte), comment (a
+ * record starting with it is skipped), null_value (an UNQUOTED field equal
+ * to it is null; default "": empty fields are null, "" quoted is an empty
+ * string), header (the first record of a file names the columns and is
+ * not a row; an empty unquoted field of a non-string column is null too).
+ * Quoted fields may hold newlines; CRLF and blank lines are
+ * accepted (blank lines are skipped).
+ *
+ * Columns map by position to the data columns of the raw_events schema.
+ * A value that does not parse as its column's type (long, int, double,
+ * float, boolean, timestamp) leaves the column null and goes to
+ * _rescued_data as {"col":"text",...,"_file_path":...}. A record with the
+ * wrong number of fields, an unterminated quote, a byte after a closing
+ * quote, or max_record_size bytes or more is a corrupt row: the whole
+ * record (its first max_record_size bytes) in _corrupt_record.
+ */
+#ifndef LK_CSV_READER_H
+#define LK_CSV_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lk_batch.h"
+#include "lk_config.h"
+#include "lk_error.h"
+#include "lk_infer.h"
+#include "lk_json_reader.h"
+
+typedef struct lk_csv_reader lk_csv_reader;
+
+/* Takes the source.* csv options of cfg. */
+lk_csv_reader *lk_csv_reader_new(const lk_config *cfg);
+void lk_csv_reader_destroy(lk_csv_reader **r);
+
+/* Appends the rows of data (whole records) to out (a raw_events batch).
+   file_start: data begins the file (its first record is the header when
+   header is on). base_offset is the decompressed offset of data[0]. */
+int lk_csv_reader_parse(lk_csv_reader *r, const char *data, size_t len, int file_start,
+                        const lk_source_meta *meta, int64_t base_offset, lk_batch *out,
+                        lk_json_stats *st, lk_error *err);
+
+/* Schema inference: feeds every well-formed record of data (the head of a
+   file when file_start) to inf as an object whose keys are the header's
+   names (or _c0, _c1, ... as Spark) and whose values are typed the way
+   Spark's CSV inference does: an integer → long, another number → double,
+   true/false → boolean, null_value → null, anything else → string
+   (lk_infer's widening then gives "every sampled value parses, else
+   string"). Returns the number of records fed. */
+long lk_csv_reader_infer(lk_csv_reader *r, lk_infer *inf, const char *data, size_t len,
+                         int file_start);
+
+/* lk_infer_result(inf) with the string columns whose every sampled value
+   (fed by lk_csv_reader_infer) is an ISO 8601 timestamp with a time part
+   made TIMESTAMP — except `ts`, which stays a string so that the silver
+   rule (lk_tables: ts → TIMESTAMP plus event_date) is the same for CSV and
+   JSON. New object, or NULL if nothing was fed. */
+lk_schema *lk_csv_reader_infer_result(const lk_csv_reader *r, const lk_infer *inf);
+
+#endif

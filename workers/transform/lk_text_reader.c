@@ -1,0 +1,186 @@
+/*
+ * lk_text_reader — format: text, shared row helpers, and the splitting of
+ * multi_line JSON documents; see lk_text_reader.h.
+ */
+#include "lk_text_reader.h"
+
+#include <errno.h>
+#include <string.h>
+
+int lk_text_raw_ndata(lk_batch *out, lk_error *err)
+{
+    int n = lk_batch_ncols(out);
+    if (n < 3 || strcmp(lk_batch_col(out, n - 1)->field->name, "_metadata") ||
+        strcmp(lk_batch_col(out, n - 2)->field->name, "_corrupt_record") ||
+        strcmp(lk_batch_col(out, n - 3)->field->name, "_rescued_data"))
+        return lk_error_set(err, -EINVAL, "the batch is not a raw_events batch");
+    return n - 3;
+}
+
+int lk_text_append_utf8(lk_buf *tmp, lk_col *c, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n && p[i] < 0x80)
+        i++;
+    if (i == n) { /* ASCII: the common case */
+        lk_col_append_bytes(c, s, n);
+        return 1;
+    }
+    int valid = 1;
+    lk_buf_reset(tmp);
+    lk_buf_append(tmp, s, i);
+    while (i < n) {
+        unsigned char b = p[i];
+        size_t len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+        int ok = len > 0 && i + len <= n;
+        for (size_t k = 1; ok && k < len; k++)
+            ok = (p[i + k] & 0xc0) == 0x80;
+        if (ok && len == 2 && b < 0xc2) ok = 0; /* overlong */
+        if (ok && len == 3) {
+            unsigned cp =
+                (unsigned)(b & 15) << 12 | (unsigned)(p[i + 1] & 63) << 6 | (p[i + 2] & 63);
+            ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
+        }
+        if (ok && len == 4) {
+            unsigned cp = (unsigned)(b & 7) << 18 | (unsigned)(p[i + 1] & 63) << 12 |
+                          (unsigned)(p[i + 2] & 63) << 6 | (p[i + 3] & 63);
+            ok = cp >= 0x10000 && cp <= 0x10ffff;
+        }
+        if (ok) {
+            lk_buf_append(tmp, p + i, len);
+            i += len;
+        } else {
+            lk_buf_append(tmp, "\xEF\xBF\xBD", 3);
+            valid = 0;
+            i++;
+        }
+    }
+    lk_col_append_bytes(c, tmp->data, tmp->len);
+    return valid;
+}
+
+void lk_text_append_meta(lk_col *m, const lk_source_meta *meta, int64_t offset)
+{
+    lk_col_append_struct(m);
+    lk_col_append_bytes(&m->children[0], meta->file_path, strlen(meta->file_path));
+    lk_col_append_bytes(&m->children[1], meta->file_name, strlen(meta->file_name));
+    lk_col_append_i64(&m->children[2], meta->file_size);
+    lk_col_append_i64(&m->children[3], meta->file_mtime_us);
+    lk_col_append_i64(&m->children[4], offset);
+}
+
+void lk_text_append_corrupt(lk_batch *out, int ndata, lk_buf *tmp, const char *rec, size_t n,
+                            const lk_source_meta *meta, int64_t offset)
+{
+    for (int c = 0; c < ndata; c++)
+        lk_col_append_null(lk_batch_col(out, c));
+    lk_col_append_null(lk_batch_col(out, ndata));
+    lk_text_append_utf8(tmp, lk_batch_col(out, ndata + 1), rec, n);
+    lk_text_append_meta(lk_batch_col(out, ndata + 2), meta, offset);
+    lk_batch_end_row(out);
+}
+
+int lk_text_reader_parse(const char *data, size_t len, const lk_source_meta *meta,
+                         int64_t base_offset, size_t max_record_size, lk_batch *out,
+                         lk_json_stats *st, lk_buf *tmp, lk_error *err)
+{
+    int ndata = lk_text_raw_ndata(out, err);
+    if (ndata < 0) return ndata;
+    size_t i = 0;
+    while (i < len) {
+        const char *line = data + i;
+        const char *nl = memchr(line, '\n', len - i);
+        size_t ln = nl ? (size_t)(nl - line) : len - i;
+        int64_t offset = base_offset + (int64_t)i;
+        i += ln + (nl ? 1 : 0);
+        if (ln && line[ln - 1] == '\r') ln--;
+        if (ln >= max_record_size) {
+            lk_text_append_corrupt(out, ndata, tmp, line, max_record_size, meta, offset);
+            st->rows++;
+            st->corrupt++;
+            continue;
+        }
+        for (int c = 0; c < ndata; c++) {
+            lk_col *col = lk_batch_col(out, c);
+            if (c == 0 && col->field->type == LK_TYPE_STRING)
+                lk_text_append_utf8(tmp, col, line, ln);
+            else
+                lk_col_append_null(col);
+        }
+        lk_col_append_null(lk_batch_col(out, ndata));
+        lk_col_append_null(lk_batch_col(out, ndata + 1));
+        lk_text_append_meta(lk_batch_col(out, ndata + 2), meta, offset);
+        lk_batch_end_row(out);
+        st->rows++;
+    }
+    return 0;
+}
+
+static int ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The end of the JSON value starting at d[i] (strings and nesting
+   followed; no validation: the JSON reader judges the record). */
+static size_t value_end(const char *d, size_t len, size_t i)
+{
+    int depth = 0, in_s = 0;
+    for (; i < len; i++) {
+        char c = d[i];
+        if (in_s) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_s = 0;
+            continue;
+        }
+        if (c == '"')
+            in_s = 1;
+        else if (c == '{' || c == '[')
+            depth++;
+        else if (c == '}' || c == ']') {
+            if (depth == 0) return i; /* the end of the enclosing array */
+            depth--;
+        } else if (c == ',' && depth == 0)
+            return i;
+    }
+    return len;
+}
+
+static void emit(const char *d, size_t from, size_t to, lk_buf *tmp, lk_text_doc_fn fn, void *ctx)
+{
+    while (to > from && ws(d[to - 1]))
+        to--;
+    lk_buf_reset(tmp);
+    lk_buf_append(tmp, d + from, to - from);
+    for (size_t k = 0; k < tmp->len; k++)
+        if (tmp->data[k] == '\n' || tmp->data[k] == '\r') tmp->data[k] = ' ';
+    fn(ctx, tmp->data, tmp->len, from);
+}
+
+long lk_text_json_doc(const char *data, size_t len, lk_buf *tmp, lk_text_doc_fn fn, void *ctx)
+{
+    size_t i = 0;
+    while (i < len && ws(data[i]))
+        i++;
+    if (i == len) return 0;
+    if (data[i] != '[') {
+        emit(data, i, len, tmp, fn, ctx);
+        return 1;
+    }
+    long n = 0;
+    i++;
+    for (;;) {
+        while (i < len && ws(data[i]))
+            i++;
+        if (i >= len || data[i] == ']') break;
+        size_t e = value_end(data, len, i);
+        emit(data, i, e, tmp, fn, ctx);
+        n++;
+        if (e >= len || data[e] == ']') break;
+        i = e + 1; /* past the comma */
+    }
+    return n;
+}
