@@ -24,6 +24,14 @@
  *     chunk_bytes: 4194304
  *     include_existing_files: true
  *     schema_inference_sample_bytes: 67108864
+ *     # format: kafka only (docs/sources.md):
+ *     bootstrap_servers: ""        # host:port,...
+ *     subscribe: []                # topics, or subscribe_pattern: "^events-.*"
+ *     starting_offsets: earliest   # | latest | '{"topic":{"0":23,"1":-2}}'
+ *     max_offsets_per_trigger: 0   # 0 = no limit
+ *     value_format: json
+ *     fail_on_data_loss: true
+ *     kafka: {security.protocol: SASL_SSL}  # or kafka.security.protocol: ...
  *   tables:
  *     compression: zstd
  *     zstd_level: 3
@@ -76,6 +84,15 @@ typedef struct lk_config {
         int64_t chunk_bytes;
         int include_existing_files;
         int64_t schema_inference_sample_bytes;
+        /* format: kafka (docs/sources.md "## Kafka") */
+        char bootstrap_servers[512];
+        lk_name_list subscribe;        /* topics; or subscribe_pattern */
+        char subscribe_pattern[256];   /* a regex (librdkafka "^..." subscription) */
+        char starting_offsets[1024];   /* earliest | latest | {"topic":{"0":23,"1":-2}} */
+        int64_t max_offsets_per_trigger; /* 0 = no limit */
+        char value_format[16];         /* json */
+        int fail_on_data_loss;
+        char kafka_props[2048];        /* kafka.* keys: "name=value\n" lines for librdkafka */
     } source;
     struct {
         char compression[16];
