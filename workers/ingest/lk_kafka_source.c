@@ -54,6 +54,9 @@ int lk_kafka_source_new(const lk_config *cfg, lk_kafka_source **out, lk_error *e
     if (!rc) rc = set_prop(conf, "enable.auto.offset.store", "false", err);
     if (!rc) rc = set_prop(conf, "auto.offset.reset", "error", err);
     if (!rc) rc = set_prop(conf, "enable.partition.eof", "true", err);
+    /* a range is read by assign + fetch: a long fetch wait would be paid
+       once per range (500 ms by default), not once per idle poll */
+    if (!rc) rc = set_prop(conf, "fetch.wait.max.ms", "10", err);
     for (const char *line = cfg->source.kafka_props; !rc && *line;) {
         const char *eq = strchr(line, '='), *nl = strchr(line, '\n');
         if (!eq || !nl || eq > nl)
