@@ -150,6 +150,30 @@ START_TEST(partitions_plan_read_replay)
     ck_assert_ptr_nonnull(strstr(err.msg, "[45, 60)"));
     ck_assert_uint_eq(b.len, 0);
 
+    /* the informational group commit is visible to Kafka tools */
+    ck_assert_int_eq(lk_kafka_source_commit(k, "t", 1, 15, &err), 0);
+    {
+        char es[256];
+        rd_kafka_conf_t *cc = rd_kafka_conf_new();
+        rd_kafka_conf_set(cc, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(g_mock), es,
+                          sizeof es);
+        rd_kafka_conf_set(cc, "group.id", "lakesupd-lakesupd", es, sizeof es);
+        rd_kafka_t *rc = rd_kafka_new(RD_KAFKA_CONSUMER, cc, es, sizeof es);
+        rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(tp, "t", 1);
+        int64_t got = -1;
+        for (int tries = 0; tries < 50 && got != 15; tries++) {
+            if (rd_kafka_committed(rc, tp, 5000) == 0)
+                got = tp->elems[0].offset;
+            if (got != 15)
+                usleep(100000);
+        }
+        ck_assert_int_eq(got, 15);
+        rd_kafka_topic_partition_list_destroy(tp);
+        rd_kafka_consumer_close(rc);
+        rd_kafka_destroy(rc);
+    }
+
     /* a topic created at run time and matching subscribe_pattern is found */
     c.source.subscribe.n = 0;
     snprintf(c.source.subscribe_pattern, sizeof c.source.subscribe_pattern, "^t(-new)?$");

@@ -369,6 +369,25 @@ static int kafka_range_gone(ingest *in, int64_t batch_id, const lk_state_range *
     return 1;
 }
 
+/* Tells Kafka's consumer group how far a committed batch got (informational:
+   lag tools; the pipeline's offsets stay in state.db). */
+static void kafka_commit_group(ingest *in, int64_t batch_id)
+{
+    lk_state_range *ranges = NULL;
+    int n = 0;
+    lk_error e;
+    if (batch_id < 0 || lk_state_batch_ranges(in->st, batch_id, &ranges, &n, &e))
+        return;
+    for (int i = 0; i < n; i++) {
+        char topic[256];
+        int32_t part;
+        if (lk_kafka_path_parse(ranges[i].path, topic, sizeof topic, &part) == 0 &&
+            lk_kafka_source_commit(in->kafka, topic, part, ranges[i].end, &e))
+            LK_WARN("%s (informational only)", e.msg);
+    }
+    free(ranges);
+}
+
 /* A Kafka error worth retrying (broker unreachable, timeout). */
 static int kafka_retryable(const ingest *in)
 {
@@ -837,6 +856,8 @@ static void handle_inbox(ingest *in, int timeout_ms)
             LK_WARN("dropped a malformed message: %s", in->err.msg);
         } else if (!strcmp(e.name, "committed")) {
             untrack(in, lk_msg_event_get_int(&e, "batch", -1));
+            if (in->kafka)
+                kafka_commit_group(in, lk_msg_event_get_int(&e, "batch", -1));
         } else if (!strcmp(e.name, "replay")) {
             const char *why = lk_msg_event_get_str(&e, "reason");
             LK_INFO("replay requested reason=%s", why ? why : "?");

@@ -385,6 +385,19 @@ int lk_kafka_source_check(lk_kafka_source *k, const char *topic, int32_t partiti
     return 0;
 }
 
+int lk_kafka_source_commit(lk_kafka_source *k, const char *topic, int32_t partition,
+                           int64_t next_offset, lk_error *err)
+{
+    rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(tp, topic, partition)->offset = next_offset;
+    rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, tp, 1);
+    rd_kafka_topic_partition_list_destroy(tp);
+    if (e)
+        return lk_error_set(err, -EAGAIN, "Kafka offset commit topic=%s partition=%d offset=%lld: %s",
+                            topic, partition, (long long)next_offset, rd_kafka_err2str(e));
+    return 0;
+}
+
 int lk_kafka_source_read(lk_kafka_source *k, const char *topic, int32_t partition, int64_t start,
                          int64_t end, lk_buf *out, lk_kafka_line_fn on_line, void *ctx,
                          lk_error *err)

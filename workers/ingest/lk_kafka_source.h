@@ -79,6 +79,12 @@ int lk_kafka_source_read(lk_kafka_source *k, const char *topic, int32_t partitio
 int lk_kafka_source_check(lk_kafka_source *k, const char *topic, int32_t partition, int64_t start,
                           int64_t end, lk_error *err);
 
+/* Informational: commits next_offset of topic/partition to the consumer
+   group lakesupd-<pipeline> (asynchronously; lag tools see progress).
+   The pipeline never reads it back. */
+int lk_kafka_source_commit(lk_kafka_source *k, const char *topic, int32_t partition,
+                           int64_t next_offset, lk_error *err);
+
 /* The JSON line of one message (exposed for tests). */
 void lk_kafka_line(lk_buf *out, const char *topic, int32_t partition, int64_t offset,
                    int64_t timestamp_ms, const void *key, size_t key_len, const void *value,
