@@ -535,7 +535,8 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
 
 static const char *const live_keys[] = {"log_level", "worker_timeout", "stop_timeout",
                                         "source.max_files_per_trigger",
-                                        "source.max_bytes_per_trigger"};
+                                        "source.max_bytes_per_trigger",
+                                        "source.max_offsets_per_trigger"};
 
 static int is_live(const char *name)
 {

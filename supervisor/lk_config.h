@@ -123,7 +123,8 @@ void lk_config_table_path(const lk_config *cfg, const char *table, char *out, si
 int lk_config_write(const lk_config *cfg, const char *path, lk_error *err);
 /* SIGHUP reload: copies into running the keys that may change while the
    pipeline runs (log_level, worker_timeout, stop_timeout,
-   source.max_files_per_trigger, source.max_bytes_per_trigger) where fresh
+   source.max_files_per_trigger, source.max_bytes_per_trigger,
+   source.max_offsets_per_trigger) where fresh
    differs, naming them comma-separated in applied; names in refused every
    other key that differs (it takes a restart). Returns the number applied. */
 int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *applied,

@@ -322,6 +322,15 @@ START_TEST(config_keys)
     ck_assert_str_eq(back.source.kafka_props, c.source.kafka_props);
     ck_assert_str_eq(back.source.starting_offsets, c.source.starting_offsets);
     ck_assert_int_eq(back.source.subscribe.n, 2);
+    /* max_offsets_per_trigger reloads live; the servers take a restart */
+    back.source.max_offsets_per_trigger = 5;
+    snprintf(back.source.bootstrap_servers, sizeof back.source.bootstrap_servers, "other:1");
+    char applied[256], refused[256];
+    ck_assert_int_eq(lk_config_apply_live(&c, &back, applied, sizeof applied, refused,
+                                          sizeof refused), 1);
+    ck_assert_str_eq(applied, "source.max_offsets_per_trigger");
+    ck_assert_str_eq(refused, "source.bootstrap_servers");
+    ck_assert_int_eq(c.source.max_offsets_per_trigger, 5);
     /* defaults */
     lk_config_defaults(&c);
     ck_assert_str_eq(c.source.starting_offsets, "earliest");
