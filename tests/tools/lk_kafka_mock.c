@@ -12,6 +12,7 @@
  * "PRODUCED <total>", then reads commands from stdin:
  *   produce N       N more messages (ids continue)
  *   topic NAME P    creates topic NAME with P partitions
+ *   down / up       takes the (only) broker down / up again
  * and exits at EOF. The cluster lives as long as the process.
  */
 #include <librdkafka/rdkafka.h>
@@ -127,6 +128,11 @@ int main(int argc, char **argv)
         int p;
         if (sscanf(line, "produce %ld", &more) == 1) {
             produce(rk, topic, parts, more, corrupt_every);
+        } else if (!strncmp(line, "down", 4) || !strncmp(line, "up", 2)) {
+            int down = line[0] == 'd';
+            int rc = down ? rd_kafka_mock_broker_set_down(mc, 1) : rd_kafka_mock_broker_set_up(mc, 1);
+            printf("BROKER %s %d\n", down ? "DOWN" : "UP", rc);
+            fflush(stdout);
         } else if (sscanf(line, "topic %199s %d", name, &p) == 2) {
             printf("TOPIC %s %d\n", name, rd_kafka_mock_topic_create(mc, name, p, 1));
             fflush(stdout);

@@ -17,7 +17,7 @@
 #include "lk_log.h"
 #include "lk_time.h"
 
-#define META_TIMEOUT_MS 10000
+#define META_TIMEOUT_MS 5000
 #define IDLE_TIMEOUT_MS 30000 /* no message while offsets are still owed: broker gone */
 
 struct lk_kafka_source {
