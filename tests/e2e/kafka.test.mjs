@@ -29,10 +29,10 @@ function startMock(args) {
   };
 }
 
-function kafkaWorkspace(name, bootstrap, extra = '') {
+function kafkaWorkspace(name, bootstrap, extra = '', subscription = '  subscribe: [events]\n') {
   return workspace(name, {
     extra: 'source:\n  format: kafka\n' +
-      `  bootstrap_servers: "${bootstrap}"\n  subscribe: [events]\n` +
+      `  bootstrap_servers: "${bootstrap}"\n${subscription}` +
       '  max_offsets_per_trigger: 600\n  chunk_bytes: 65536\n' + extra,
   });
 }
@@ -130,6 +130,56 @@ test('Kafka: planned offsets that are not in the log stop the pipeline with fail
     assert.notEqual(r.code, 0, d.logs());
     assert.match(d.logs(), /topic=events partition=0 offset=5000 is outside the log \[0, 50\)/);
     assert.equal(rowsOf(ws.config, 'raw_events'), -1);
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  } finally {
+    if (d) d.child.kill('SIGKILL');
+    mock.child.kill('SIGKILL');
+  }
+});
+
+test('Kafka: a topic created at run time (subscribe_pattern) is picked up; a broker outage pauses and resumes; exactly once', async () => {
+  const report = fs.mkdtempSync('/tmp/lk-kafka-rep-') + '/delivered.jsonl';
+  const mock = startMock(['--topic', 'events', '--partitions', '2', '--messages', '1000', '--report', report]);
+  let d;
+  try {
+    await until(() => mock.produced().total === 1000, 30000, 'the mock produced 1000');
+    const ws = kafkaWorkspace('kafka-pattern', mock.bootstrap(), '', '  subscribe_pattern: "^events(-.*)?$"\n');
+    d = startDaemon(['-c', ws.config]);
+    await until(() => rowsOf(ws.config, 'raw_events') === 1000, 30000, 'the first 1000 committed');
+    mock.send('topic events-late 3');
+    mock.send('produce 600 events-late');
+    mock.send('topic other 1'); // does not match the pattern
+    mock.send('produce 50 other');
+    await until(() => mock.produced().total === 1650, 30000, 'the mock produced 1650');
+    await until(() => rowsOf(ws.config, 'raw_events') === 1600, 30000, 'events-late committed');
+    // the broker goes away for 3 s; messages produced after it is back arrive exactly once
+    mock.send('down');
+    await until(() => /BROKER DOWN 0/.test(mock.out()), 5000, 'broker down');
+    await new Promise((r) => setTimeout(r, 3000));
+    mock.send('up');
+    mock.send('produce 500');
+    await until(() => mock.produced().total === 2150, 30000, 'the mock produced 2150');
+    await until(() => rowsOf(ws.config, 'raw_events') === 2100, 60000, 'raw_events has 2100 rows');
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0, d.logs());
+    assert.match(d.logs(), /Kafka subscription has 5 partition\(s\) \(was 2\)/);
+    assert.match(d.logs(), /Kafka topic=events-late partition=2 starts at offset=0/);
+
+    const delivered = fs.readFileSync(report, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+      .filter((m) => m.topic !== 'other');
+    assert.equal(delivered.length, 2100);
+    const expect = new Map(delivered.map((m) => [`${m.topic}:${m.partition}:${m.offset}`, m]));
+    for (const table of ['raw_events', 'processed_events']) {
+      const rows = await tableRows(path.join(ws.tables, table), 'topic, "partition" AS p, "offset" AS o, event_id');
+      assert.equal(rows.length, 2100, table);
+      const keys = new Set(rows.map((r) => `${r.topic}:${r.p}:${r.o}`));
+      assert.equal(keys.size, 2100, `${table}: distinct (topic, partition, offset)`);
+      for (const r of rows) {
+        const m = expect.get(`${r.topic}:${r.p}:${r.o}`);
+        assert.ok(m, `${table}: unexpected ${r.topic}:${r.p}:${r.o}`);
+        assert.equal(r.event_id, JSON.parse(m.value).event_id);
+      }
+    }
     fs.rmSync(ws.dir, { recursive: true, force: true });
   } finally {
     if (d) d.child.kill('SIGKILL');

@@ -10,7 +10,8 @@
  * every K-th value is "not json <i>"), writes each delivery as a JSON line
  * {"partition":p,"offset":o,"key":..,"value":..} to FILE, prints
  * "PRODUCED <total>", then reads commands from stdin:
- *   produce N       N more messages (ids continue)
+ *   produce N [T]   N more messages (ids continue), to topic T (default --topic,
+ *                   partitions of T: as created)
  *   topic NAME P    creates topic NAME with P partitions
  *   down / up       takes the (only) broker down / up again
  * and exits at EOF. The cluster lives as long as the process.
@@ -47,13 +48,27 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         return;
     }
     if (g_report) {
-        fprintf(g_report, "{\"partition\":%d,\"offset\":%lld,\"key\":", m->partition,
-                (long long)m->offset);
+        fprintf(g_report, "{\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld,\"key\":",
+                rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset);
         json_str(g_report, m->key, m->key_len);
         fputs(",\"value\":", g_report);
         json_str(g_report, m->payload, m->len);
         fputs("}\n", g_report);
     }
+}
+
+static struct {
+    char name[200];
+    int parts;
+} g_topics[16];
+static int g_ntopics;
+
+static int topic_parts(const char *name, const char *main_topic, int main_parts)
+{
+    for (int i = 0; i < g_ntopics; i++)
+        if (!strcmp(g_topics[i].name, name))
+            return g_topics[i].parts;
+    return strcmp(name, main_topic) ? 1 : main_parts;
 }
 
 static void produce(rd_kafka_t *rk, const char *topic, int parts, long n, long corrupt_every)
@@ -126,7 +141,9 @@ int main(int argc, char **argv)
         long more;
         char name[200];
         int p;
-        if (sscanf(line, "produce %ld", &more) == 1) {
+        if (sscanf(line, "produce %ld %199s", &more, name) == 2) {
+            produce(rk, name, topic_parts(name, topic, parts), more, corrupt_every);
+        } else if (sscanf(line, "produce %ld", &more) == 1) {
             produce(rk, topic, parts, more, corrupt_every);
         } else if (!strncmp(line, "down", 4) || !strncmp(line, "up", 2)) {
             int down = line[0] == 'd';
@@ -134,7 +151,12 @@ int main(int argc, char **argv)
             printf("BROKER %s %d\n", down ? "DOWN" : "UP", rc);
             fflush(stdout);
         } else if (sscanf(line, "topic %199s %d", name, &p) == 2) {
-            printf("TOPIC %s %d\n", name, rd_kafka_mock_topic_create(mc, name, p, 1));
+            int rc = rd_kafka_mock_topic_create(mc, name, p, 1);
+            if (rc == 0 && g_ntopics < 16) {
+                snprintf(g_topics[g_ntopics].name, sizeof g_topics[0].name, "%s", name);
+                g_topics[g_ntopics++].parts = p;
+            }
+            printf("TOPIC %s %d\n", name, rc);
             fflush(stdout);
         }
     }
