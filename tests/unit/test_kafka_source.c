@@ -6,6 +6,7 @@
 #include <check.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,40 @@ START_TEST(partitions_plan_read_replay)
 }
 END_TEST
 
+static void *broker_up_later(void *arg)
+{
+    usleep(1500 * 1000);
+    rd_kafka_mock_broker_set_up(g_mock, 1);
+    return NULL;
+}
+
+/* A broker that is away when a range is read: the read waits for it and
+   then returns exactly the planned messages. */
+START_TEST(broker_away_during_read)
+{
+    cluster_up(30);
+    lk_config c;
+    kafka_config(&c, "earliest");
+    lk_kafka_source *k = NULL;
+    lk_error err;
+    ck_assert_int_eq(lk_kafka_source_new(&c, &k, &err), 0);
+    lk_buf a = LK_BUF_INIT, b = LK_BUF_INIT;
+    ck_assert_int_eq(lk_kafka_source_read(k, "t", 0, 5, 25, &a, NULL, NULL, &err), 0);
+    ck_assert_int_eq(count_lines(&a), 20);
+    ck_assert_int_eq(rd_kafka_mock_broker_set_down(g_mock, 1), 0);
+    pthread_t th;
+    pthread_create(&th, NULL, broker_up_later, NULL);
+    ck_assert_int_eq(lk_kafka_source_read(k, "t", 0, 5, 25, &b, NULL, NULL, &err), 0);
+    pthread_join(th, NULL);
+    ck_assert_uint_eq(a.len, b.len);
+    ck_assert_int_eq(memcmp(a.data, b.data, a.len), 0);
+    lk_buf_free(&a);
+    lk_buf_free(&b);
+    lk_kafka_source_destroy(&k);
+    cluster_down();
+}
+END_TEST
+
 START_TEST(starting_offsets)
 {
     cluster_up(20);
@@ -361,6 +396,7 @@ int main(void)
     tcase_add_test(tc, config_keys);
     tcase_add_test(tc, partitions_plan_read_replay);
     tcase_add_test(tc, starting_offsets);
+    tcase_add_test(tc, broker_away_during_read);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

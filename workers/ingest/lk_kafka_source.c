@@ -34,6 +34,30 @@ static int set_prop(rd_kafka_conf_t *conf, const char *name, const char *val, lk
     return 0;
 }
 
+/* librdkafka's log lines in ours. With log.queue they arrive on the
+   consumer queue, i.e. in this thread while it polls (never concurrently). */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    if (level <= 4)
+        LK_WARN("librdkafka %s: %s", fac, buf);
+    else
+        LK_DEBUG("librdkafka %s: %s", fac, buf);
+}
+
+/* Client-level errors (broker down, ...) repeat what the log already said. */
+static void on_error(rd_kafka_t *rk, int e, const char *reason, void *opaque)
+{
+    LK_DEBUG("librdkafka error %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)e), reason);
+}
+
+/* Serves queued events (logs, errors) between reads. */
+static void drain_events(lk_kafka_source *k)
+{
+    rd_kafka_message_t *m;
+    while ((m = rd_kafka_consumer_poll(k->rk, 0)))
+        rd_kafka_message_destroy(m);
+}
+
 int lk_kafka_source_new(const lk_config *cfg, lk_kafka_source **out, lk_error *err)
 {
     *out = NULL;
@@ -57,6 +81,7 @@ int lk_kafka_source_new(const lk_config *cfg, lk_kafka_source **out, lk_error *e
     /* a range is read by assign + fetch: a long fetch wait would be paid
        once per range (500 ms by default), not once per idle poll */
     if (!rc) rc = set_prop(conf, "fetch.wait.max.ms", "10", err);
+    if (!rc) rc = set_prop(conf, "log.queue", "true", err);
     for (const char *line = cfg->source.kafka_props; !rc && *line;) {
         const char *eq = strchr(line, '='), *nl = strchr(line, '\n');
         if (!eq || !nl || eq > nl)
@@ -71,6 +96,8 @@ int lk_kafka_source_new(const lk_config *cfg, lk_kafka_source **out, lk_error *e
         rd_kafka_conf_destroy(conf);
         return rc;
     }
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    rd_kafka_conf_set_error_cb(conf, on_error);
     lk_kafka_source *k = calloc(1, sizeof *k);
     if (!k)
         abort();
@@ -82,6 +109,8 @@ int lk_kafka_source_new(const lk_config *cfg, lk_kafka_source **out, lk_error *e
         free(k);
         return rc;
     }
+    rd_kafka_set_log_queue(k->rk, NULL); /* the main queue, */
+    rd_kafka_poll_set_consumer(k->rk);   /* forwarded to the consumer queue */
     *out = k;
     return 0;
 }
@@ -125,6 +154,7 @@ int lk_kafka_source_partitions(lk_kafka_source *k, lk_kafka_partition **out, int
                                 k->cfg->source.subscribe_pattern);
         rep = &re;
     }
+    drain_events(k);
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(k->rk, 1, NULL, &md, META_TIMEOUT_MS);
     if (e) {
