@@ -186,3 +186,37 @@ test('Kafka: a topic created at run time (subscribe_pattern) is picked up; a bro
     mock.child.kill('SIGKILL');
   }
 });
+
+test('Kafka: retention moves the log start past unread offsets: fail_on_data_loss stops naming them; false continues at the log start', async () => {
+  // the mock cluster keeps a bounded log per partition: producing far more evicts the oldest messages
+  const mock = startMock(['--topic', 'events', '--partitions', '2', '--messages', '1000']);
+  let d;
+  try {
+    await until(() => mock.produced().total === 1000, 30000, 'the mock produced 1000');
+    const ws = kafkaWorkspace('kafka-retention', mock.bootstrap());
+    d = startDaemon(['-c', ws.config, '--trigger', 'available_now']);
+    assert.equal((await d.exited).code, 0, d.logs());
+    mock.send('produce 400000');
+    await until(() => mock.produced().total === 401000, 120000, 'the mock produced 401000');
+    d = startDaemon(['-c', ws.config, '--trigger', 'available_now']);
+    const r = await Promise.race([d.exited, new Promise((res) => setTimeout(() => res(null), 60000))]);
+    assert.ok(r, 'the daemon stopped by itself');
+    assert.notEqual(r.code, 0, d.logs());
+    const m = d.logs().match(/data loss: topic=events partition=0 offsets \[500, (\d+)\) were deleted before they were read \(fail_on_data_loss: true\)/);
+    assert.ok(m, d.logs());
+    const low0 = Number(m[1]);
+    assert.ok(low0 > 500);
+    fs.appendFileSync(ws.config, '  fail_on_data_loss: false\n');
+    d = startDaemon(['-c', ws.config, '--trigger', 'available_now']);
+    assert.equal((await d.exited).code, 0, d.logs());
+    assert.match(d.logs(), new RegExp(`topic=events partition=0 offsets \\[500, ${low0}\\) were deleted before they were read; continuing at ${low0}`));
+    const rows = await tableRows(path.join(ws.tables, 'raw_events'), '"partition" AS p, "offset" AS o');
+    const keys = new Set(rows.map((x) => `${x.p}:${x.o}`));
+    assert.equal(keys.size, rows.length, 'no (partition, offset) twice');
+    assert.ok(keys.has('0:499') && !keys.has('0:500') && keys.has(`0:${low0}`) && keys.has('0:200499'));
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  } finally {
+    if (d) d.child.kill('SIGKILL');
+    mock.child.kill('SIGKILL');
+  }
+});

@@ -9,7 +9,8 @@
  * partitions (value {"event_id":"e<i>","n":i,"user":"u<i%7>"}, key "k<i>";
  * every K-th value is "not json <i>"), writes each delivery as a JSON line
  * {"partition":p,"offset":o,"key":..,"value":..} to FILE, prints
- * "PRODUCED <total>", then reads commands from stdin:
+ * "PRODUCED <delivered> FAILED <failed>" once all are delivered, then reads
+ * commands from stdin:
  *   produce N [T]   N more messages (ids continue), to topic T (default --topic,
  *                   partitions of T: as created)
  *   topic NAME P    creates topic NAME with P partitions
@@ -23,7 +24,7 @@
 #include <string.h>
 
 static FILE *g_report;
-static long g_total, g_failed;
+static long g_total, g_failed, g_delivered;
 
 static void json_str(FILE *f, const char *s, size_t n)
 {
@@ -47,6 +48,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         g_failed++;
         return;
     }
+    g_delivered++;
     if (g_report) {
         fprintf(g_report, "{\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld,\"key\":",
                 rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset);
@@ -88,10 +90,11 @@ static void produce(rd_kafka_t *rk, const char *topic, int parts, long n, long c
             rd_kafka_poll(rk, 10);
         rd_kafka_poll(rk, 0);
     }
-    rd_kafka_flush(rk, 30000);
+    while (rd_kafka_outq_len(rk) > 0) /* every message delivered (or failed) */
+        rd_kafka_poll(rk, 100);
     if (g_report)
         fflush(g_report);
-    printf("PRODUCED %ld FAILED %ld\n", g_total, g_failed);
+    printf("PRODUCED %ld FAILED %ld\n", g_delivered, g_failed);
     fflush(stdout);
 }
 
