@@ -403,6 +403,13 @@ int lk_kafka_source_check(lk_kafka_source *k, const char *topic, int32_t partiti
     int64_t low = 0, high = 0;
     rd_kafka_resp_err_t e =
         rd_kafka_query_watermark_offsets(k->rk, topic, partition, &low, &high, META_TIMEOUT_MS);
+    if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+        e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
+        return lk_error_set(err, LK_KAFKA_EDATALOSS,
+                            "data loss: topic=%s partition=%d no longer exists; planned offsets "
+                            "[%lld, %lld) cannot be read: %s",
+                            topic, partition, (long long)start, (long long)end,
+                            rd_kafka_err2str(e));
     if (e)
         return lk_error_set(err, -EAGAIN, "Kafka watermarks of topic=%s partition=%d: %s", topic,
                             partition, rd_kafka_err2str(e));
