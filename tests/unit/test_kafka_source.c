@@ -175,6 +175,14 @@ START_TEST(partitions_plan_read_replay)
         rd_kafka_destroy(rc);
     }
 
+    /* Spark's comma-separated subscribe string */
+    ck_assert_int_eq(rd_kafka_mock_topic_create(g_mock, "u", 1, 1), 0);
+    snprintf(c.source.subscribe.name[0], sizeof c.source.subscribe.name[0], "x, u,t");
+    free(p);
+    ck_assert_int_eq(lk_kafka_source_partitions(k, &p, &n, &err), 0);
+    ck_assert_int_eq(n, 3);
+    ck_assert_str_eq(p[2].topic, "u");
+
     /* a topic created at run time and matching subscribe_pattern is found */
     c.source.subscribe.n = 0;
     snprintf(c.source.subscribe_pattern, sizeof c.source.subscribe_pattern, "^t(-new)?$");

@@ -130,9 +130,19 @@ void lk_kafka_source_destroy(lk_kafka_source **pk)
 static int wanted(const lk_kafka_source *k, const char *topic, const regex_t *re)
 {
     const lk_name_list *l = &k->cfg->source.subscribe;
-    for (int i = 0; i < l->n; i++)
-        if (!strcmp(l->name[i], topic))
-            return 1;
+    size_t tn = strlen(topic);
+    for (int i = 0; i < l->n; i++) /* an entry may be Spark's "t1,t2,t3" */
+        for (const char *c = l->name[i]; *c;) {
+            size_t len = strcspn(c, ",");
+            while (len && c[len - 1] == ' ')
+                len--;
+            if (len == tn && !strncmp(c, topic, tn))
+                return 1;
+            c += strcspn(c, ",");
+            c += *c == ',';
+            while (*c == ' ')
+                c++;
+        }
     return re && regexec(re, topic, 0, NULL, 0) == 0;
 }
 
