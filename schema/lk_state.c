@@ -114,10 +114,12 @@ enum {
     Q_SCHEMA_ALL,
     Q_META_GET,
     Q_META_SET,
+    Q_FILE_PLANNED_END,
     Q_COUNT
 };
 
 static const char *const lk_state_sql[Q_COUNT] = {
+    [Q_FILE_PLANNED_END] = "SELECT max(end) FROM batch_ranges WHERE file_id = ?1",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
@@ -496,6 +498,20 @@ int lk_state_file_known(lk_state *s, const char *path, int *known, lk_error *err
     done(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_fail(s, rc, "file known", err);
     *known = rc == SQLITE_ROW;
+    return 0;
+}
+
+int lk_state_file_planned_end(lk_state *s, int64_t file_id, int64_t *end, lk_error *err)
+{
+    sqlite3_stmt *q;
+    GET(q, Q_FILE_PLANNED_END);
+    sqlite3_bind_int64(q, 1, file_id);
+    int rc = sqlite3_step(q);
+    *end = -1;
+    if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
+        *end = sqlite3_column_int64(q, 0);
+    done(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_fail(s, rc, "file planned end", err);
     return 0;
 }
 

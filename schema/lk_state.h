@@ -81,6 +81,9 @@ int lk_state_files_all(lk_state *s, lk_state_file **out, int *n, lk_error *err);
 /* True (1) if the path is known (any state). */
 int lk_state_file_known(lk_state *s, const char *path, int *known, lk_error *err);
 int lk_state_file_skip(lk_state *s, int64_t file_id, const char *why, lk_error *err);
+/* The end of the last range ever planned of file_id, or -1 (a Kafka
+   partition's next offset to plan). */
+int lk_state_file_planned_end(lk_state *s, int64_t file_id, int64_t *end, lk_error *err);
 
 /* ---- batches (ingest plans, committer commits) ---- */
 /* In one transaction: a new batch (id = last + 1, from 0) with ranges, its

@@ -36,6 +36,8 @@ typedef enum {
     K_NAME_LIST, /* a sequence of column names (or one name) into an lk_name_list */
     K_TEXT,      /* any string, may be empty; false = "" (CSV options, rescued column) */
     K_DDL,       /* a Spark DDL column list (checked by lk_schema_from_ddl) */
+    K_STR,       /* a string, may be empty */
+    K_PROPS,     /* source.kafka: a mapping of librdkafka properties, "k=v\n" lines */
 } key_kind;
 
 typedef struct key_spec {
@@ -65,7 +67,7 @@ static const key_spec keys[] = {
     {"workers.transform", K_INT, OFF(workers.transform), 1, 64, NULL},
     {"workers.writer", K_INT, OFF(workers.writer), 1, 64, NULL},
     {"source", K_SECTION, 0, 0, 0, 0, NULL},
-    {"source.format", K_ENUM, OFF(source.format), 0, 0, "json|csv|text"},
+    {"source.format", K_ENUM, OFF(source.format), 0, 0, "json|csv|text|kafka"},
     {"source.multi_line", K_BOOL, OFF(source.multi_line), 0, 1, NULL},
     {"source.header", K_BOOL, OFF(source.header), 0, 1, NULL},
     {"source.sep", K_TEXT, OFF(source.sep), 0, 0, NULL},
@@ -90,6 +92,15 @@ static const key_spec keys[] = {
     {"source.schema", K_DDL, OFF(source.schema_ddl), 0, 0, NULL},
     {"source.rescued_data_column", K_TEXT, OFF(source.rescued_data_column), 0, 0, NULL},
     {"source.mode", K_ENUM, OFF(source.mode), 0, 0, "PERMISSIVE|DROPMALFORMED|FAILFAST"},
+    {"source.bootstrap_servers", K_STR, OFF(source.bootstrap_servers), 0, 0, NULL},
+    {"source.subscribe", K_NAME_LIST, OFF(source.subscribe), 0, 0, NULL},
+    {"source.subscribe_pattern", K_STR, OFF(source.subscribe_pattern), 0, 0, NULL},
+    {"source.starting_offsets", K_STR, OFF(source.starting_offsets), 0, 0, NULL},
+    {"source.max_offsets_per_trigger", K_INT64, OFF(source.max_offsets_per_trigger), 0, INT64_MAX,
+     NULL},
+    {"source.value_format", K_ENUM, OFF(source.value_format), 0, 0, "json"},
+    {"source.fail_on_data_loss", K_BOOL, OFF(source.fail_on_data_loss), 0, 1, NULL},
+    {"source.kafka", K_PROPS, OFF(source.kafka_props), 0, 0, NULL},
     {"tables", K_SECTION, 0, 0, 0, 0, NULL},
     {"tables.compression", K_ENUM, OFF(tables.compression), 0, 0, "zstd|snappy|gzip|uncompressed"},
     {"tables.zstd_level", K_INT, OFF(tables.zstd_level), 1, 22, NULL},
@@ -135,6 +146,9 @@ void lk_config_defaults(lk_config *c)
     snprintf(c->source.quote, sizeof c->source.quote, "\"");
     snprintf(c->source.escape, sizeof c->source.escape, "\\");
     c->source.max_record_size = 16 * MIB;
+    snprintf(c->source.starting_offsets, sizeof c->source.starting_offsets, "earliest");
+    snprintf(c->source.value_format, sizeof c->source.value_format, "json");
+    c->source.fail_on_data_loss = 1;
     snprintf(c->tables.compression, sizeof c->tables.compression, "zstd");
     c->tables.zstd_level = 3;
     c->tables.target_file_size = 128 * MIB;
@@ -343,6 +357,39 @@ static int set_name_list(loader *L, const key_spec *k, yaml_node_t *v)
     return 0;
 }
 
+/* One librdkafka property (kafka.<name>: value) appended to source.kafka_props. */
+static int add_prop(loader *L, yaml_node_t *kn, yaml_node_t *vn, const char *prop)
+{
+    char *props = L->cfg->source.kafka_props;
+    size_t cap = sizeof L->cfg->source.kafka_props, n = strlen(props);
+    char full[300];
+    snprintf(full, sizeof full, "source.kafka.%s", prop);
+    if (vn->type != YAML_SCALAR_NODE)
+        return bad(L, vn, full, "expected a scalar, got %s", node_kind(vn));
+    const char *v = scalar(vn);
+    if (!*prop || strpbrk(prop, "=\n") || strchr(v, '\n'))
+        return bad(L, kn, full, "a librdkafka property needs a name without '=' and a one-line value");
+    if (n + strlen(prop) + strlen(v) + 3 > cap)
+        return bad(L, kn, full, "kafka.* properties too long (at most %zu bytes in all)", cap - 1);
+    snprintf(props + n, cap - n, "%s=%s\n", prop, v);
+    return 0;
+}
+
+static int set_props(loader *L, const key_spec *k, yaml_node_t *v)
+{
+    if (v->type != YAML_MAPPING_NODE)
+        return bad(L, v, k->name, "expected a mapping of librdkafka properties, got %s",
+                   node_kind(v));
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(L->doc, p->key);
+        if (kn->type != YAML_SCALAR_NODE)
+            return bad(L, kn, k->name, "a key must be a scalar, got %s", node_kind(kn));
+        int r = add_prop(L, kn, yaml_document_get_node(L->doc, p->value), scalar(kn));
+        if (r < 0) return r;
+    }
+    return 0;
+}
+
 static int walk(loader *L, yaml_node_t *map, const char *prefix)
 {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
@@ -357,6 +404,11 @@ static int walk(loader *L, yaml_node_t *map, const char *prefix)
         int i = 0;
         while (i < NKEYS && strcmp(keys[i].name, name) != 0)
             i++;
+        if (i == NKEYS && !strncmp(name, "source.kafka.", 13)) {
+            int r = add_prop(L, kn, vn, name + 13); /* Auto Loader's flat kafka.* spelling */
+            if (r < 0) return r;
+            continue;
+        }
         if (i == NKEYS) return bad(L, kn, name, "unknown key");
         if (L->seen[i]) return bad(L, kn, name, "duplicate key");
         L->seen[i] = 1;
@@ -381,10 +433,16 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
     char *dst = (char *)L->cfg + k->off;
     if (k->kind == K_TRIGGER) return set_trigger(L, k, v);
     if (k->kind == K_NAME_LIST) return set_name_list(L, k, v);
+    if (k->kind == K_PROPS) return set_props(L, k, v);
     if (v->type != YAML_SCALAR_NODE)
         return bad(L, v, k->name, "expected a scalar, got %s", node_kind(v));
     const char *s = scalar(v);
     switch (k->kind) {
+    case K_STR:
+        if (strlen(s) >= k->cap)
+            return bad(L, v, k->name, "too long (at most %zu bytes)", k->cap - 1);
+        memcpy(dst, s, strlen(s) + 1);
+        return 0;
     case K_NAME:
     case K_PATH:
         if (!*s) return bad(L, v, k->name, "must not be empty");
@@ -539,7 +597,8 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
 
 static const char *const live_keys[] = {"log_level", "worker_timeout", "stop_timeout",
                                         "source.max_files_per_trigger",
-                                        "source.max_bytes_per_trigger"};
+                                        "source.max_bytes_per_trigger",
+                                        "source.max_offsets_per_trigger"};
 
 static int is_live(const char *name)
 {
@@ -608,6 +667,26 @@ int lk_config_write(const lk_config *cfg, const char *path, lk_error *err)
             fputc(']', f);
             break;
         }
+        case K_PROPS: {
+            fputc('{', f);
+            int first = 1;
+            for (const char *line = src; *line;) {
+                const char *eq = strchr(line, '='), *nl = strchr(line, '\n');
+                if (!eq || !nl || eq > nl)
+                    break;
+                char name[256], val[1024];
+                snprintf(name, sizeof name, "%.*s", (int)(eq - line), line);
+                snprintf(val, sizeof val, "%.*s", (int)(nl - eq - 1), eq + 1);
+                fputs(first ? "" : ", ", f);
+                yaml_quoted(f, name);
+                fputs(": ", f);
+                yaml_quoted(f, val);
+                first = 0;
+                line = nl + 1;
+            }
+            fputc('}', f);
+            break;
+        }
         default: yaml_quoted(f, src); break;
         }
         fputc('\n', f);
@@ -646,7 +725,8 @@ int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *appli
         char *dst = (char *)running + k->off;
         const char *src = (const char *)fresh + k->off;
         int text = k->kind == K_NAME || k->kind == K_PATH || k->kind == K_ENUM ||
-                   k->kind == K_LOG_LEVEL || k->kind == K_TEXT || k->kind == K_DDL;
+                   k->kind == K_LOG_LEVEL || k->kind == K_TEXT || k->kind == K_DDL ||
+                   k->kind == K_STR || k->kind == K_PROPS;
         differs = text ? strncmp(dst, src, k->cap) != 0 : memcmp(dst, src, k->cap) != 0;
         if (!differs)
             continue;

@@ -31,6 +31,14 @@
  *     schema: ""                    # a full user schema in DDL (no inference)
  *     rescued_data_column: _rescued_data   # "" or false: none
  *     mode: PERMISSIVE              # | DROPMALFORMED | FAILFAST
+ *     # format: kafka only (docs/sources.md):
+ *     bootstrap_servers: ""        # host:port,...
+ *     subscribe: []                # topics, or subscribe_pattern: "^events-.*"
+ *     starting_offsets: earliest   # | latest | '{"topic":{"0":23,"1":-2}}'
+ *     max_offsets_per_trigger: 0   # 0 = no limit
+ *     value_format: json
+ *     fail_on_data_loss: true
+ *     kafka: {security.protocol: SASL_SSL}  # or kafka.security.protocol: ...
  *   tables:
  *     compression: zstd
  *     zstd_level: 3
@@ -97,6 +105,15 @@ typedef struct lk_config {
         char null_value[64];     /* csv: this text is null (default "") */
         char comment[2];         /* csv: lines starting with it are skipped ("" = none) */
         int64_t max_record_size; /* longer records → _corrupt_record */
+        /* format: kafka (docs/sources.md "## Kafka") */
+        char bootstrap_servers[512];
+        lk_name_list subscribe;        /* topics; or subscribe_pattern */
+        char subscribe_pattern[256];   /* a regex (librdkafka "^..." subscription) */
+        char starting_offsets[1024];   /* earliest | latest | {"topic":{"0":23,"1":-2}} */
+        int64_t max_offsets_per_trigger; /* 0 = no limit */
+        char value_format[16];         /* json */
+        int fail_on_data_loss;
+        char kafka_props[2048];        /* kafka.* keys: "name=value\n" lines for librdkafka */
     } source;
     struct {
         char compression[16];
@@ -127,7 +144,8 @@ void lk_config_table_path(const lk_config *cfg, const char *table, char *out, si
 int lk_config_write(const lk_config *cfg, const char *path, lk_error *err);
 /* SIGHUP reload: copies into running the keys that may change while the
    pipeline runs (log_level, worker_timeout, stop_timeout,
-   source.max_files_per_trigger, source.max_bytes_per_trigger) where fresh
+   source.max_files_per_trigger, source.max_bytes_per_trigger,
+   source.max_offsets_per_trigger) where fresh
    differs, naming them comma-separated in applied; names in refused every
    other key that differs (it takes a restart). Returns the number applied. */
 int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *applied,

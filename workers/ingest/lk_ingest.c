@@ -31,6 +31,7 @@
 
 #include "lk_evolve.h"
 #include "lk_infer.h"
+#include "lk_kafka_source.h"
 #include "lk_log.h"
 #include "lk_source_reader.h"
 #include "lk_csv_reader.h"
@@ -76,6 +77,9 @@ typedef struct ingest {
     lk_source_opts src; /* format, compression, chunking */
     lk_csv_reader *csv; /* format: csv (schema inference) */
     lk_error err;
+    lk_kafka_source *kafka;  /* format: kafka, else NULL */
+    int64_t kafka_next_ms;   /* next partition listing when nothing was pending */
+    int kafka_npart;         /* partitions seen (new ones are logged) */
 } ingest;
 
 static int is_candidate(const ingest *in, const char *name)
@@ -253,6 +257,9 @@ static int infer_schema(ingest *in, const lk_state_file *files, int n)
     return rc;
 }
 
+static void track(ingest *in, int64_t batch_id);
+static int send_batch(ingest *in, int64_t batch_id, int replay);
+
 static void send_sealed(ingest *in, int64_t batch_id, int32_t gen, int32_t n_chunks, int64_t bytes)
 {
     lk_msg_event e;
@@ -264,6 +271,286 @@ static void send_sealed(ingest *in, int64_t batch_id, int32_t gen, int32_t n_chu
     lk_buf_reset(&in->msg);
     lk_msg_event_encode(&e, &in->msg);
     lk_zmq_send_blocking(in->w, in->committer, in->msg.data, in->msg.len);
+}
+
+/* ---- format: kafka (lk_kafka_source): planning and reading offset ranges ---- */
+
+typedef struct kafka_chunker {
+    ingest *in;
+    const lk_state_range *rg;
+    int64_t batch_id;
+    int32_t gen, *idx;
+    int64_t *bytes;
+    int64_t first; /* offset of the chunk's first message */
+} kafka_chunker;
+
+static int kafka_send_chunk(kafka_chunker *kc, int64_t next)
+{
+    ingest *in = kc->in;
+    if (in->io.len == 0)
+        return 0;
+    if (*kc->idx > LK_CHUNK_K_MASK)
+        return lk_error_set(&in->err, LK_ELIMIT, "batch=%lld has more than %d chunks",
+                            (long long)kc->batch_id, LK_CHUNK_K_MASK);
+    lk_msg_chunk m;
+    memset(&m, 0, sizeof m);
+    m.batch_id = kc->batch_id;
+    m.chunk_idx = LK_CHUNK_IDX(kc->gen, *kc->idx);
+    m.schema_version = in->schema_version;
+    m.file_id = kc->rg->file_id;
+    snprintf(m.file_path, sizeof m.file_path, "%s", kc->rg->path);
+    m.file_size = kc->rg->end;
+    m.offset = 0;
+    m.first_line = kc->first; /* the Kafka offset of the first message */
+    m.data = in->io.data;
+    m.len = in->io.len;
+    lk_buf_reset(&in->msg);
+    lk_msg_chunk_encode(&m, &in->msg);
+    if (lk_zmq_send_blocking(in->w, in->chunks, in->msg.data, in->msg.len))
+        return lk_error_set(&in->err, -ECANCELED, "chunk send interrupted");
+    *kc->bytes += (int64_t)in->io.len;
+    (*kc->idx)++;
+    lk_worker_add(in->w, "chunks_out", 1);
+    lk_worker_add(in->w, "bytes_in", (int64_t)in->io.len);
+    lk_buf_reset(&in->io);
+    kc->first = next;
+    return 0;
+}
+
+/* Cuts a chunk once it holds chunk_bytes: a function of the messages of
+   the range only, so a replay cuts the same chunks. */
+static int kafka_on_line(void *ctx, lk_buf *out, int64_t next)
+{
+    kafka_chunker *kc = ctx;
+    if ((int64_t)out->len < kc->in->cfg->source.chunk_bytes)
+        return 0;
+    return kafka_send_chunk(kc, next) ? -1 : 0;
+}
+
+/* Reads offsets [rg->start, rg->end) of a kafka:// range into chunks. */
+static int kafka_send_range(ingest *in, int64_t batch_id, int32_t gen, const lk_state_range *rg,
+                            int32_t *idx, int64_t *bytes)
+{
+    char topic[256];
+    int32_t part;
+    if (lk_kafka_path_parse(rg->path, topic, sizeof topic, &part))
+        return lk_error_set(&in->err, LK_ESTATE, "batch=%lld: bad Kafka range path %s",
+                            (long long)batch_id, rg->path);
+    kafka_chunker kc = {in, rg, batch_id, gen, idx, bytes, rg->start};
+    lk_buf_reset(&in->io);
+    int rc = lk_kafka_source_read(in->kafka, topic, part, rg->start, rg->end, &in->io,
+                                  kafka_on_line, &kc, &in->err);
+    if (rc == 0)
+        rc = kafka_send_chunk(&kc, rg->end);
+    if (rc == 0)
+        lk_worker_add(in->w, "kafka_offsets", rg->end - rg->start);
+    return rc;
+}
+
+/* Whether the log still holds a planned range: 0 yes, 1 no (data loss,
+   reported; fail_on_data_loss: false), -1 stop (in->err). */
+static int kafka_range_gone(ingest *in, int64_t batch_id, const lk_state_range *rg)
+{
+    char topic[256];
+    int32_t part;
+    if (lk_kafka_path_parse(rg->path, topic, sizeof topic, &part))
+        return lk_error_set(&in->err, LK_ESTATE, "batch=%lld: bad Kafka range path %s",
+                            (long long)batch_id, rg->path), -1;
+    int rc = lk_kafka_source_check(in->kafka, topic, part, rg->start, rg->end, &in->err);
+    if (rc == 0)
+        return 0;
+    if (rc != LK_KAFKA_EDATALOSS || in->cfg->source.fail_on_data_loss) {
+        LK_ERROR("batch=%lld: %s", (long long)batch_id, in->err.msg);
+        return -1;
+    }
+    LK_ERROR("batch=%lld: %s; the range is missing from the batch (fail_on_data_loss: false)",
+             (long long)batch_id, in->err.msg);
+    lk_worker_add(in->w, "errors", 1);
+    lk_worker_add(in->w, "lost_ranges", 1);
+    return 1;
+}
+
+/* Tells Kafka's consumer group how far a committed batch got (informational:
+   lag tools; the pipeline's offsets stay in state.db). */
+static void kafka_commit_group(ingest *in, int64_t batch_id)
+{
+    lk_state_range *ranges = NULL;
+    int n = 0;
+    lk_error e;
+    if (batch_id < 0 || lk_state_batch_ranges(in->st, batch_id, &ranges, &n, &e))
+        return;
+    for (int i = 0; i < n; i++) {
+        char topic[256];
+        int32_t part;
+        if (lk_kafka_path_parse(ranges[i].path, topic, sizeof topic, &part) == 0 &&
+            lk_kafka_source_commit(in->kafka, topic, part, ranges[i].end, &e))
+            LK_WARN("%s (informational only)", e.msg);
+    }
+    free(ranges);
+}
+
+/* A Kafka error worth retrying (broker unreachable, timeout). */
+static int kafka_retryable(const ingest *in)
+{
+    return in->kafka && (in->err.code == -EAGAIN || in->err.code == -ETIMEDOUT ||
+                         in->err.code == -ECANCELED);
+}
+
+/* The raw data schema of a Kafka source: the Kafka columns first, then
+   the value's inferred columns (a value key named like a Kafka column is
+   shadowed by it). */
+static lk_schema *kafka_data_schema(const lk_schema *inferred)
+{
+    static const struct { const char *name; lk_type type; } cols[] = {
+        {"key", LK_TYPE_STRING},   {"topic", LK_TYPE_STRING},        {"partition", LK_TYPE_LONG},
+        {"offset", LK_TYPE_LONG}, {"timestamp", LK_TYPE_TIMESTAMP},
+    };
+    lk_schema *s = lk_schema_new();
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+        lk_schema_add(s, cols[i].name, cols[i].type, 1);
+    for (int i = 0; inferred && i < lk_schema_nfields(inferred); i++) {
+        const lk_field *f = lk_schema_field(inferred, i);
+        if (lk_schema_find(s, f->name) < 0)
+            lk_schema_add_copy(s, f);
+    }
+    return s;
+}
+
+/* Infers the value columns from the messages of the first planned ranges. */
+static int kafka_infer_schema(ingest *in, const lk_state_range *ranges, int n)
+{
+    lk_infer *inf = lk_infer_new();
+    long objects = 0;
+    int64_t budget = in->cfg->source.schema_inference_sample_bytes;
+    int rc = 0;
+    for (int i = 0; i < n && budget > 0 && rc == 0; i++) {
+        char topic[256];
+        int32_t part;
+        if (lk_kafka_path_parse(ranges[i].path, topic, sizeof topic, &part))
+            continue;
+        int64_t end = ranges[i].end;
+        if (end - ranges[i].start > 10000)
+            end = ranges[i].start + 10000;
+        lk_buf_reset(&in->io);
+        rc = lk_kafka_source_read(in->kafka, topic, part, ranges[i].start, end, &in->io, NULL,
+                                  NULL, &in->err);
+        if (rc == 0) {
+            objects += lk_infer_lines(inf, in->io.data, in->io.len);
+            budget -= (int64_t)in->io.len;
+        }
+    }
+    lk_schema *data = rc ? NULL : lk_infer_result(inf);
+    lk_infer_destroy(&inf);
+    if (rc)
+        return rc;
+    lk_schema *kd = kafka_data_schema(data);
+    lk_schema *raw = lk_tables_raw_schema(kd);
+    rc = lk_state_schema_put(in->st, LK_TABLE_RAW, raw, &in->schema_version, &in->err);
+    if (rc == 0) {
+        lk_buf ddl = LK_BUF_INIT;
+        lk_schema_to_ddl(kd, &ddl);
+        LK_INFO("inferred schema version=%d from %ld Kafka messages: %s", in->schema_version,
+                objects, ddl.data ? ddl.data : "(no columns)");
+        lk_buf_free(&ddl);
+    }
+    lk_schema_destroy(&data);
+    lk_schema_destroy(&kd);
+    lk_schema_destroy(&raw);
+    return rc;
+}
+
+/* Plans the next batch of offset ranges: 1 planned and sent, 0 nothing new,
+   -1 error (in->err; LK_KAFKA_EDATALOSS with fail_on_data_loss stops). */
+static int kafka_plan_next(ingest *in)
+{
+    int64_t now = lk_time_mono_ms();
+    if (now < in->kafka_next_ms)
+        return 0;
+    lk_kafka_partition *p = NULL;
+    int n = 0;
+    if (lk_kafka_source_partitions(in->kafka, &p, &n, &in->err)) {
+        LK_WARN("cannot list Kafka partitions (retrying): %s", in->err.msg);
+        lk_worker_add(in->w, "errors", 1);
+        in->kafka_next_ms = now + 1000;
+        return 0;
+    }
+    if (n != in->kafka_npart) {
+        LK_INFO("Kafka subscription has %d partition(s) (was %d)", n, in->kafka_npart);
+        in->kafka_npart = n;
+    }
+    lk_state_range *ranges = calloc((size_t)n + 1, sizeof *ranges);
+    int64_t *end = calloc((size_t)n + 1, sizeof *end);
+    if (!ranges || !end)
+        abort();
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        lk_state_file f;
+        memset(&f, 0, sizeof f);
+        snprintf(f.path, sizeof f.path, LK_KAFKA_PREFIX "%s/%d", p[i].topic, p[i].partition);
+        f.batch_id = -1;
+        int is_new = 0;
+        rc = lk_state_file_add(in->st, &f, &is_new, &in->err);
+        if (rc == 0)
+            rc = lk_state_file_planned_end(in->st, f.id, &p[i].next, &in->err);
+        if (rc == 0 && p[i].next < 0) {
+            rc = lk_kafka_source_start_offset(in->kafka, &p[i], &p[i].next, &in->err);
+            if (rc == 0)
+                LK_INFO("Kafka topic=%s partition=%d starts at offset=%lld (log [%lld, %lld))",
+                        p[i].topic, p[i].partition, (long long)p[i].next, (long long)p[i].low,
+                        (long long)p[i].high);
+        }
+        ranges[i].file_id = f.id;
+        snprintf(ranges[i].path, sizeof ranges[i].path, "%s", f.path);
+    }
+    int64_t total = 0;
+    if (rc == 0) {
+        total = lk_kafka_plan(p, n, in->cfg->source.max_offsets_per_trigger,
+                              in->cfg->source.fail_on_data_loss, end, &in->err);
+        if (total < 0)
+            rc = (int)total;
+    }
+    int k = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (end[i] <= p[i].next)
+            continue;
+        ranges[k] = ranges[i];
+        ranges[k].start = p[i].next;
+        ranges[k].end = end[i];
+        ranges[k].file_size = p[i].high;
+        k++;
+    }
+    free(p);
+    free(end);
+    if (rc || k == 0) {
+        free(ranges);
+        if (rc)
+            LK_ERROR("Kafka planning failed (nothing was sent): %s", in->err.msg);
+        else
+            in->kafka_next_ms = now + LIST_INTERVAL_MS;
+        return rc ? -1 : 0;
+    }
+    if (in->schema_version == 0 && kafka_infer_schema(in, ranges, k)) {
+        LK_ERROR("cannot infer the schema from Kafka: %s", in->err.msg);
+        free(ranges);
+        return -1;
+    }
+    int64_t batch_id;
+    rc = lk_state_plan_batch(in->st, ranges, k, &batch_id, &in->err);
+    if (rc) {
+        free(ranges);
+        LK_ERROR("cannot plan a batch (nothing was sent): %s", in->err.msg);
+        return -1;
+    }
+    for (int i = 0; i < k; i++)
+        LK_DEBUG("batch=%lld %s offsets [%lld, %lld)", (long long)batch_id, ranges[i].path,
+                 (long long)ranges[i].start, (long long)ranges[i].end);
+    free(ranges);
+    LK_INFO("planned batch=%lld kafka partitions=%d offsets=%lld", (long long)batch_id, k,
+            (long long)total);
+    track(in, batch_id);
+    if (send_batch(in, batch_id, 0))
+        return -1;
+    return 1;
 }
 
 /* Reads and pushes every chunk of a planned batch, then seals it. */
@@ -296,6 +583,17 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
         struct stat sb;
         memset(&sb, 0, sizeof sb);
         const char *why = NULL;
+        if (in->kafka && !strncmp(rg->path, LK_KAFKA_PREFIX, strlen(LK_KAFKA_PREFIX))) {
+            int g = kafka_range_gone(in, batch_id, rg);
+            if (g < 0) {
+                free(ranges);
+                free(gone);
+                return -1;
+            }
+            gone[r] = (unsigned char)g;
+            regenerate |= replay && g;
+            continue;
+        }
         if (stat(rg->path, &sb) != 0)
             why = strerror(errno);
         else if (sb.st_size < rg->end)
@@ -326,6 +624,17 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
             LK_ERROR("batch=%lld has more than %d chunks: file=%s and the rest are not sent",
                      (long long)batch_id, LK_CHUNK_K_MASK, rg->path);
             break;
+        }
+        if (in->kafka && !strncmp(rg->path, LK_KAFKA_PREFIX, strlen(LK_KAFKA_PREFIX))) {
+            if (kafka_send_range(in, batch_id, gen, rg, &idx, &bytes)) {
+                LK_ERROR("batch=%lld %s offsets [%lld, %lld): %s", (long long)batch_id, rg->path,
+                         (long long)rg->start, (long long)rg->end, in->err.msg);
+                lk_worker_add(in->w, "errors", 1);
+                free(ranges);
+                free(gone);
+                return -1;
+            }
+            continue;
         }
         /* decompression and record-aligned cuts: lk_source_reader */
         lk_source_reader *sr =
@@ -538,6 +847,8 @@ static void handle_inbox(ingest *in, int timeout_ms)
             LK_WARN("dropped a malformed message: %s", in->err.msg);
         } else if (!strcmp(e.name, "committed")) {
             untrack(in, lk_msg_event_get_int(&e, "batch", -1));
+            if (in->kafka)
+                kafka_commit_group(in, lk_msg_event_get_int(&e, "batch", -1));
         } else if (!strcmp(e.name, "replay")) {
             const char *why = lk_msg_event_get_str(&e, "reason");
             LK_INFO("replay requested reason=%s", why ? why : "?");
@@ -636,6 +947,14 @@ int lk_ingest_run(lk_worker *w)
     zsock_set_linger(in->committer, 1000);
     lk_worker_endpoint(w, "committer", ep, sizeof ep);
     zsock_connect(in->committer, "%s", ep);
+    if (!strcmp(in->cfg->source.format, "kafka")) {
+        if (lk_kafka_source_new(in->cfg, &in->kafka, &in->err)) {
+            LK_ERROR("%s", in->err.msg);
+            return 111;
+        }
+        in->listed_once = 1; /* no directory: available-now ends when Kafka has nothing new */
+        LK_INFO("Kafka source bootstrap_servers=%s", in->cfg->source.bootstrap_servers);
+    }
     lk_worker_ready(w);
 
     int available_now = in->cfg->trigger == LK_TRIGGER_AVAILABLE_NOW;
@@ -656,7 +975,12 @@ int lk_ingest_run(lk_worker *w)
         if (in->replay_all && now >= in->retry_at_ms) {
             in->replay_all = 0;
             if (replay_uncommitted(in)) {
-                if (!lk_worker_resource_error(in->err.code)) {
+                if (in->kafka && !kafka_retryable(in) &&
+                    !lk_worker_resource_error(in->err.code)) {
+                    rc = fatal(in, in->err.msg);
+                    break;
+                }
+                if (!lk_worker_resource_error(in->err.code) && !kafka_retryable(in)) {
                     rc = fatal(in, in->err.msg[0] ? in->err.msg : "replay failed");
                     break;
                 }
@@ -676,7 +1000,8 @@ int lk_ingest_run(lk_worker *w)
                 break;
             }
         }
-        if (!in->draining && now >= in->next_list_ms && (!available_now || !in->listed_once)) {
+        if (!in->kafka && !in->draining && now >= in->next_list_ms &&
+            (!available_now || !in->listed_once)) {
             in->list_errors = 0;
             int skipped = list_dir(in, in->cfg->source_path, 0);
             if (in->skip_existing) {
@@ -696,9 +1021,9 @@ int lk_ingest_run(lk_worker *w)
         while (!in->draining && in->nfl < MAX_INFLIGHT && !lk_worker_orphaned(w) &&
                lk_time_mono_ms() >= in->retry_at_ms) {
             int nfl = in->nfl;
-            int p = plan_next(in);
+            int p = in->kafka ? kafka_plan_next(in) : plan_next(in);
             if (p < 0) {
-                if (lk_worker_resource_error(in->err.code)) {
+                if (lk_worker_resource_error(in->err.code) || kafka_retryable(in)) {
                     pause_ingest(in, in->nfl > nfl);
                     break;
                 }
@@ -744,6 +1069,7 @@ int lk_ingest_run(lk_worker *w)
     zhash_destroy(&in->seen);
     zhash_destroy(&in->settling);
     lk_evolve_destroy(&in->ev);
+    lk_kafka_source_destroy(&in->kafka);
     lk_state_close(&in->st);
     lk_buf_free(&in->io);
     lk_buf_free(&in->msg);

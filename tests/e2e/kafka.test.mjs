@@ -1,0 +1,222 @@
+// Kafka source (issue 5, format: kafka) against librdkafka's mock cluster, run by
+// build/lk_kafka_mock in its own process (real client protocol, no broker to install).
+// The real daemon ingests it; a transform is killed mid-batch and more messages arrive while
+// it runs; DuckDB then checks both tables against the mock's delivery report: every message
+// exactly once (count, distinct (partition, offset)), with its key, topic, timestamp and value.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { LAKESUPD, startDaemon, status, until, workspace } from './lib/daemon.mjs';
+import { duck, readTableSql, replay } from './lib/delta.mjs';
+
+const MOCK = process.env.LK_KAFKA_MOCK_BIN || path.join(path.dirname(LAKESUPD), 'lk_kafka_mock');
+
+function startMock(args) {
+  const child = spawn(MOCK, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const produced = () => {
+    const m = [...out.matchAll(/PRODUCED (\d+) FAILED (\d+)/g)].pop();
+    return m ? { total: Number(m[1]), failed: Number(m[2]) } : { total: 0, failed: 0 };
+  };
+  return {
+    child, produced, out: () => out,
+    bootstrap: () => (out.match(/BOOTSTRAP (\S+)/) || [])[1],
+    send: (cmd) => child.stdin.write(cmd + '\n'),
+  };
+}
+
+function kafkaWorkspace(name, bootstrap, extra = '', subscription = '  subscribe: [events]\n') {
+  return workspace(name, {
+    extra: 'source:\n  format: kafka\n' +
+      `  bootstrap_servers: "${bootstrap}"\n${subscription}` +
+      '  max_offsets_per_trigger: 600\n  chunk_bytes: 65536\n' + extra,
+  });
+}
+
+const rowsOf = (config, table) => {
+  const s = status(config);
+  const t = s && s.tables.find((x) => x.name === table);
+  return t ? t.rows : -1;
+};
+
+async function tableRows(dir, cols) {
+  const sql = await readTableSql(await replay(dir));
+  const conn = await duck();
+  return (await conn.runAndReadAll(`SELECT ${cols} FROM ${sql}`)).getRowObjectsJS();
+}
+
+test('Kafka: a transform killed mid-batch, messages arriving while running; every message exactly once in both tables', async () => {
+  const report = fs.mkdtempSync('/tmp/lk-kafka-rep-') + '/delivered.jsonl';
+  const mock = startMock(['--topic', 'events', '--partitions', '3', '--messages', '3000',
+    '--corrupt-every', '97', '--report', report]);
+  let d;
+  try {
+    await until(() => mock.produced().total === 3000, 30000, 'the mock produced 3000');
+    const ws = kafkaWorkspace('kafka', mock.bootstrap());
+    d = startDaemon(['-c', ws.config]);
+    await until(() => rowsOf(ws.config, 'raw_events') > 0, 30000, 'a first batch committed');
+    // kill a transform while batches are in flight, then produce more
+    const st = status(ws.config);
+    const victim = st.workers.find((w) => w.role === 'transform' && w.index === 0);
+    process.kill(victim.pid, 'SIGKILL');
+    mock.send('produce 2000');
+    await until(() => mock.produced().total === 5000, 30000, 'the mock produced 5000');
+    assert.equal(mock.produced().failed, 0);
+    await until(() => rowsOf(ws.config, 'raw_events') === 5000, 90000, 'raw_events has 5000 rows');
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0, d.logs());
+    const logs = d.logs();
+    assert.match(logs, /replay requested/);
+    assert.match(logs, /Kafka subscription has 3 partition\(s\)/);
+
+    const delivered = fs.readFileSync(report, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(delivered.length, 5000);
+    const expect = new Map(delivered.map((m) => [`${m.partition}:${m.offset}`, m]));
+    const corruptIn = delivered.filter((m) => !m.value.startsWith('{'));
+    assert.equal(corruptIn.length, Math.floor(5000 / 97));
+
+    const raw = await tableRows(path.join(ws.tables, 'raw_events'),
+      'key, topic, "partition" AS p, "offset" AS o, "timestamp" AS ts, event_id, n, _corrupt_record AS bad');
+    assert.equal(raw.length, 5000);
+    const bad = raw.filter((r) => r.bad !== null);
+    assert.deepEqual(bad.map((r) => r.bad).sort(), corruptIn.map((m) => m.value).sort());
+    const good = raw.filter((r) => r.bad === null);
+    assert.equal(good.length, 5000 - corruptIn.length);
+    const seen = new Set();
+    for (const r of good) {
+      const k = `${r.p}:${r.o}`;
+      assert.ok(!seen.has(k), `duplicate (partition, offset) ${k}`);
+      seen.add(k);
+      const m = expect.get(k);
+      assert.ok(m, `unexpected (partition, offset) ${k}`);
+      const v = JSON.parse(m.value);
+      assert.equal(r.key, m.key);
+      assert.equal(r.topic, 'events');
+      assert.equal(r.event_id, v.event_id);
+      assert.equal(Number(r.n), v.n);
+      assert.ok(r.ts !== null, `timestamp of ${k}`);
+    }
+
+    const proc = await tableRows(path.join(ws.tables, 'processed_events'),
+      '"partition" AS p, "offset" AS o, event_id, n');
+    assert.equal(proc.length, 5000 - corruptIn.length);
+    assert.equal(new Set(proc.map((r) => `${r.p}:${r.o}`)).size, proc.length);
+    for (const r of proc) {
+      const m = expect.get(`${r.p}:${r.o}`);
+      assert.ok(m, `unexpected processed row ${r.p}:${r.o}`);
+      assert.equal(r.event_id, JSON.parse(m.value).event_id);
+    }
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  } finally {
+    if (d) d.child.kill('SIGKILL');
+    mock.child.kill('SIGKILL');
+  }
+});
+
+test('Kafka: planned offsets that are not in the log stop the pipeline with fail_on_data_loss, naming topic, partition and offset', async () => {
+  const mock = startMock(['--topic', 'events', '--partitions', '2', '--messages', '100']);
+  let d;
+  try {
+    await until(() => mock.produced().total === 100, 30000, 'the mock produced 100');
+    const ws = kafkaWorkspace('kafka-loss', mock.bootstrap(),
+      '  starting_offsets: \'{"events":{"0":5000}}\'\n');
+    d = startDaemon(['-c', ws.config, '--trigger', 'available_now']);
+    const r = await Promise.race([d.exited, new Promise((res) => setTimeout(() => res(null), 60000))]);
+    assert.ok(r, 'the daemon stopped by itself');
+    assert.notEqual(r.code, 0, d.logs());
+    assert.match(d.logs(), /topic=events partition=0 offset=5000 is outside the log \[0, 50\)/);
+    assert.equal(rowsOf(ws.config, 'raw_events'), -1);
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  } finally {
+    if (d) d.child.kill('SIGKILL');
+    mock.child.kill('SIGKILL');
+  }
+});
+
+test('Kafka: a topic created at run time (subscribe_pattern) is picked up; a broker outage pauses and resumes; exactly once', async () => {
+  const report = fs.mkdtempSync('/tmp/lk-kafka-rep-') + '/delivered.jsonl';
+  const mock = startMock(['--topic', 'events', '--partitions', '2', '--messages', '1000', '--report', report]);
+  let d;
+  try {
+    await until(() => mock.produced().total === 1000, 30000, 'the mock produced 1000');
+    const ws = kafkaWorkspace('kafka-pattern', mock.bootstrap(), '', '  subscribe_pattern: "^events(-.*)?$"\n');
+    d = startDaemon(['-c', ws.config]);
+    await until(() => rowsOf(ws.config, 'raw_events') === 1000, 30000, 'the first 1000 committed');
+    mock.send('topic events-late 3');
+    mock.send('produce 600 events-late');
+    mock.send('topic other 1'); // does not match the pattern
+    mock.send('produce 50 other');
+    await until(() => mock.produced().total === 1650, 30000, 'the mock produced 1650');
+    await until(() => rowsOf(ws.config, 'raw_events') === 1600, 30000, 'events-late committed');
+    // the broker goes away for 3 s; messages produced after it is back arrive exactly once
+    mock.send('down');
+    await until(() => /BROKER DOWN 0/.test(mock.out()), 5000, 'broker down');
+    await new Promise((r) => setTimeout(r, 3000));
+    mock.send('up');
+    mock.send('produce 500');
+    await until(() => mock.produced().total === 2150, 30000, 'the mock produced 2150');
+    await until(() => rowsOf(ws.config, 'raw_events') === 2100, 60000, 'raw_events has 2100 rows');
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0, d.logs());
+    assert.match(d.logs(), /Kafka subscription has 5 partition\(s\) \(was 2\)/);
+    assert.match(d.logs(), /Kafka topic=events-late partition=2 starts at offset=0/);
+
+    const delivered = fs.readFileSync(report, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+      .filter((m) => m.topic !== 'other');
+    assert.equal(delivered.length, 2100);
+    const expect = new Map(delivered.map((m) => [`${m.topic}:${m.partition}:${m.offset}`, m]));
+    for (const table of ['raw_events', 'processed_events']) {
+      const rows = await tableRows(path.join(ws.tables, table), 'topic, "partition" AS p, "offset" AS o, event_id');
+      assert.equal(rows.length, 2100, table);
+      const keys = new Set(rows.map((r) => `${r.topic}:${r.p}:${r.o}`));
+      assert.equal(keys.size, 2100, `${table}: distinct (topic, partition, offset)`);
+      for (const r of rows) {
+        const m = expect.get(`${r.topic}:${r.p}:${r.o}`);
+        assert.ok(m, `${table}: unexpected ${r.topic}:${r.p}:${r.o}`);
+        assert.equal(r.event_id, JSON.parse(m.value).event_id);
+      }
+    }
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  } finally {
+    if (d) d.child.kill('SIGKILL');
+    mock.child.kill('SIGKILL');
+  }
+});
+
+test('Kafka: retention moves the log start past unread offsets: fail_on_data_loss stops naming them; false continues at the log start', async () => {
+  // the mock cluster keeps a bounded log per partition: producing far more evicts the oldest messages
+  const mock = startMock(['--topic', 'events', '--partitions', '2', '--messages', '1000']);
+  let d;
+  try {
+    await until(() => mock.produced().total === 1000, 30000, 'the mock produced 1000');
+    const ws = kafkaWorkspace('kafka-retention', mock.bootstrap());
+    d = startDaemon(['-c', ws.config, '--trigger', 'available_now']);
+    assert.equal((await d.exited).code, 0, d.logs());
+    mock.send('produce 400000');
+    await until(() => mock.produced().total === 401000, 120000, 'the mock produced 401000');
+    d = startDaemon(['-c', ws.config, '--trigger', 'available_now']);
+    const r = await Promise.race([d.exited, new Promise((res) => setTimeout(() => res(null), 60000))]);
+    assert.ok(r, 'the daemon stopped by itself');
+    assert.notEqual(r.code, 0, d.logs());
+    const m = d.logs().match(/data loss: topic=events partition=0 offsets \[500, (\d+)\) were deleted before they were read \(fail_on_data_loss: true\)/);
+    assert.ok(m, d.logs());
+    const low0 = Number(m[1]);
+    assert.ok(low0 > 500);
+    fs.appendFileSync(ws.config, '  fail_on_data_loss: false\n');
+    d = startDaemon(['-c', ws.config, '--trigger', 'available_now']);
+    assert.equal((await d.exited).code, 0, d.logs());
+    assert.match(d.logs(), new RegExp(`topic=events partition=0 offsets \\[500, ${low0}\\) were deleted before they were read; continuing at ${low0}`));
+    const rows = await tableRows(path.join(ws.tables, 'raw_events'), '"partition" AS p, "offset" AS o');
+    const keys = new Set(rows.map((x) => `${x.p}:${x.o}`));
+    assert.equal(keys.size, rows.length, 'no (partition, offset) twice');
+    assert.ok(keys.has('0:499') && !keys.has('0:500') && keys.has(`0:${low0}`) && keys.has('0:200499'));
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  } finally {
+    if (d) d.child.kill('SIGKILL');
+    mock.child.kill('SIGKILL');
+  }
+});

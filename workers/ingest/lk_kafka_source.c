@@ -1,0 +1,519 @@
+/*
+ * lk_kafka_source — librdkafka client for ingest: partition discovery with
+ * watermarks, offset-range planning, and exact re-reads by assign + seek.
+ * See lk_kafka_source.h for how offsets map onto state.db's batches.
+ */
+#include "lk_kafka_source.h"
+
+#include <errno.h>
+#include <librdkafka/rdkafka.h>
+#include <stdint.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lk_json.h"
+#include "lk_log.h"
+#include "lk_time.h"
+
+#define META_TIMEOUT_MS 5000
+#define IDLE_TIMEOUT_MS 30000 /* no message while offsets are still owed: broker gone */
+
+struct lk_kafka_source {
+    const lk_config *cfg;
+    rd_kafka_t *rk;
+    char errstr[512];
+};
+
+static int set_prop(rd_kafka_conf_t *conf, const char *name, const char *val, lk_error *err)
+{
+    char es[256];
+    if (rd_kafka_conf_set(conf, name, val, es, sizeof es) != RD_KAFKA_CONF_OK)
+        return lk_error_set(err, LK_ECONFIG, "source.kafka.%s: %s", name, es);
+    return 0;
+}
+
+/* librdkafka's log lines in ours. With log.queue they arrive on the
+   consumer queue, i.e. in this thread while it polls (never concurrently). */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    if (level <= 4)
+        LK_WARN("librdkafka %s: %s", fac, buf);
+    else
+        LK_DEBUG("librdkafka %s: %s", fac, buf);
+}
+
+/* Client-level errors (broker down, ...) repeat what the log already said. */
+static void on_error(rd_kafka_t *rk, int e, const char *reason, void *opaque)
+{
+    LK_DEBUG("librdkafka error %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)e), reason);
+}
+
+/* Serves queued events (logs, errors) between reads. */
+static void drain_events(lk_kafka_source *k)
+{
+    rd_kafka_message_t *m;
+    while ((m = rd_kafka_consumer_poll(k->rk, 0)))
+        rd_kafka_message_destroy(m);
+}
+
+int lk_kafka_source_new(const lk_config *cfg, lk_kafka_source **out, lk_error *err)
+{
+    *out = NULL;
+    if (!cfg->source.bootstrap_servers[0])
+        return lk_error_set(err, LK_ECONFIG, "source.bootstrap_servers is required for format: kafka");
+    if (!cfg->source.subscribe.n && !cfg->source.subscribe_pattern[0])
+        return lk_error_set(err, LK_ECONFIG,
+                            "format: kafka needs source.subscribe (topics) or source.subscribe_pattern");
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char group[200];
+    snprintf(group, sizeof group, "lakesupd-%s", cfg->pipeline);
+    int rc = set_prop(conf, "bootstrap.servers", cfg->source.bootstrap_servers, err);
+    /* offsets are the pipeline's: the group only names the client, nothing
+       is committed automatically and a missing offset is an error, not a
+       silent jump (auto.offset.reset=error) */
+    if (!rc) rc = set_prop(conf, "group.id", group, err);
+    if (!rc) rc = set_prop(conf, "enable.auto.commit", "false", err);
+    if (!rc) rc = set_prop(conf, "enable.auto.offset.store", "false", err);
+    if (!rc) rc = set_prop(conf, "auto.offset.reset", "error", err);
+    if (!rc) rc = set_prop(conf, "enable.partition.eof", "true", err);
+    /* a range is read by assign + fetch: a long fetch wait would be paid
+       once per range (500 ms by default), not once per idle poll */
+    if (!rc) rc = set_prop(conf, "fetch.wait.max.ms", "10", err);
+    if (!rc) rc = set_prop(conf, "log.queue", "true", err);
+    for (const char *line = cfg->source.kafka_props; !rc && *line;) {
+        const char *eq = strchr(line, '='), *nl = strchr(line, '\n');
+        if (!eq || !nl || eq > nl)
+            break;
+        char name[256], val[1024];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - line), line);
+        snprintf(val, sizeof val, "%.*s", (int)(nl - eq - 1), eq + 1);
+        rc = set_prop(conf, name, val, err);
+        line = nl + 1;
+    }
+    if (rc) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
+    }
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    lk_kafka_source *k = calloc(1, sizeof *k);
+    if (!k)
+        abort();
+    k->cfg = cfg;
+    k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, k->errstr, sizeof k->errstr);
+    if (!k->rk) {
+        rd_kafka_conf_destroy(conf);
+        rc = lk_error_set(err, LK_ECONFIG, "cannot create the Kafka client: %s", k->errstr);
+        free(k);
+        return rc;
+    }
+    rd_kafka_set_log_queue(k->rk, NULL); /* the main queue, */
+    rd_kafka_poll_set_consumer(k->rk);   /* forwarded to the consumer queue */
+    *out = k;
+    return 0;
+}
+
+void lk_kafka_source_destroy(lk_kafka_source **pk)
+{
+    lk_kafka_source *k = *pk;
+    if (!k)
+        return;
+    rd_kafka_assign(k->rk, NULL);
+    rd_kafka_consumer_close(k->rk);
+    rd_kafka_destroy(k->rk);
+    free(k);
+    *pk = NULL;
+}
+
+static int wanted(const lk_kafka_source *k, const char *topic, const regex_t *re)
+{
+    const lk_name_list *l = &k->cfg->source.subscribe;
+    size_t tn = strlen(topic);
+    for (int i = 0; i < l->n; i++) /* an entry may be Spark's "t1,t2,t3" */
+        for (const char *c = l->name[i]; *c;) {
+            size_t len = strcspn(c, ",");
+            while (len && c[len - 1] == ' ')
+                len--;
+            if (len == tn && !strncmp(c, topic, tn))
+                return 1;
+            c += strcspn(c, ",");
+            c += *c == ',';
+            while (*c == ' ')
+                c++;
+        }
+    return re && regexec(re, topic, 0, NULL, 0) == 0;
+}
+
+static int cmp_part(const void *a, const void *b)
+{
+    const lk_kafka_partition *x = a, *y = b;
+    int c = strcmp(x->topic, y->topic);
+    return c ? c : (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+int lk_kafka_source_partitions(lk_kafka_source *k, lk_kafka_partition **out, int *n, lk_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    regex_t re, *rep = NULL;
+    if (k->cfg->source.subscribe_pattern[0]) {
+        if (regcomp(&re, k->cfg->source.subscribe_pattern, REG_EXTENDED | REG_NOSUB))
+            return lk_error_set(err, LK_ECONFIG, "source.subscribe_pattern: bad regex '%s'",
+                                k->cfg->source.subscribe_pattern);
+        rep = &re;
+    }
+    drain_events(k);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(k->rk, 1, NULL, &md, META_TIMEOUT_MS);
+    if (e) {
+        if (rep)
+            regfree(rep);
+        return lk_error_set(err, -EAGAIN, "Kafka metadata from %s: %s",
+                            k->cfg->source.bootstrap_servers, rd_kafka_err2str(e));
+    }
+    int cap = 0, rc = 0;
+    lk_kafka_partition *v = NULL;
+    for (int t = 0; t < md->topic_cnt && rc == 0; t++) {
+        const rd_kafka_metadata_topic_t *mt = &md->topics[t];
+        if (mt->err || !wanted(k, mt->topic, rep) || !strncmp(mt->topic, "__", 2))
+            continue;
+        for (int p = 0; p < mt->partition_cnt; p++) {
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 16;
+                v = realloc(v, (size_t)cap * sizeof *v);
+                if (!v)
+                    abort();
+            }
+            lk_kafka_partition *kp = &v[*n];
+            memset(kp, 0, sizeof *kp);
+            snprintf(kp->topic, sizeof kp->topic, "%s", mt->topic);
+            kp->partition = mt->partitions[p].id;
+            kp->next = -1;
+            e = rd_kafka_query_watermark_offsets(k->rk, kp->topic, kp->partition, &kp->low,
+                                                 &kp->high, META_TIMEOUT_MS);
+            if (e) {
+                rc = lk_error_set(err, -EAGAIN, "Kafka watermarks of topic=%s partition=%d: %s",
+                                  kp->topic, kp->partition, rd_kafka_err2str(e));
+                break;
+            }
+            (*n)++;
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    if (rep)
+        regfree(rep);
+    if (rc) {
+        free(v);
+        *n = 0;
+        return rc;
+    }
+    if (*n)
+        qsort(v, (size_t)*n, sizeof *v, cmp_part);
+    *out = v;
+    return 0;
+}
+
+int lk_kafka_source_start_offset(const lk_kafka_source *k, const lk_kafka_partition *p,
+                                 int64_t *start, lk_error *err)
+{
+    const char *so = k->cfg->source.starting_offsets;
+    if (!*so || !strcmp(so, "earliest")) {
+        *start = p->low;
+        return 0;
+    }
+    if (!strcmp(so, "latest")) {
+        *start = p->high;
+        return 0;
+    }
+    char es[256];
+    yajl_val doc = yajl_tree_parse(so, es, sizeof es);
+    if (!doc || !YAJL_IS_OBJECT(doc)) {
+        if (doc)
+            yajl_tree_free(doc);
+        return lk_error_set(err, LK_ECONFIG,
+                            "source.starting_offsets: neither earliest, latest nor JSON like "
+                            "{\"topic\":{\"0\":23,\"1\":-2}}: %s",
+                            so);
+    }
+    char pn[16];
+    snprintf(pn, sizeof pn, "%d", p->partition);
+    yajl_val t = lk_json_get(doc, p->topic);
+    yajl_val o = t ? lk_json_get(t, pn) : NULL;
+    int64_t v = -2;
+    if (o && !YAJL_IS_INTEGER(o)) {
+        yajl_tree_free(doc);
+        return lk_error_set(err, LK_ECONFIG, "source.starting_offsets: %s/%s is not an integer",
+                            p->topic, pn);
+    }
+    if (o)
+        v = YAJL_GET_INTEGER(o);
+    yajl_tree_free(doc);
+    if (v == -2)
+        *start = p->low;
+    else if (v == -1)
+        *start = p->high;
+    else if (v < p->low || v > p->high)
+        return lk_error_set(err, LK_KAFKA_EDATALOSS,
+                            "source.starting_offsets: topic=%s partition=%d offset=%lld is outside "
+                            "the log [%lld, %lld)",
+                            p->topic, p->partition, (long long)v, (long long)p->low,
+                            (long long)p->high);
+    else
+        *start = v;
+    return 0;
+}
+
+int64_t lk_kafka_plan(lk_kafka_partition *p, int n, int64_t max_offsets, int fail_on_data_loss,
+                      int64_t *end, lk_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        if (p[i].next < p[i].low) {
+            if (fail_on_data_loss)
+                return lk_error_set(err, LK_KAFKA_EDATALOSS,
+                                    "data loss: topic=%s partition=%d offsets [%lld, %lld) were "
+                                    "deleted before they were read (fail_on_data_loss: true)",
+                                    p[i].topic, p[i].partition, (long long)p[i].next,
+                                    (long long)p[i].low);
+            LK_WARN("data loss: topic=%s partition=%d offsets [%lld, %lld) were deleted before "
+                    "they were read; continuing at %lld (fail_on_data_loss: false)",
+                    p[i].topic, p[i].partition, (long long)p[i].next, (long long)p[i].low,
+                    (long long)p[i].low);
+            p[i].next = p[i].low;
+        }
+        end[i] = p[i].next;
+    }
+    /* spread the budget evenly: rounds of an equal share over the
+       partitions that still have offsets, until the budget or the data ends */
+    int64_t budget = max_offsets > 0 ? max_offsets : INT64_MAX, total = 0;
+    for (;;) {
+        int open = 0;
+        for (int i = 0; i < n; i++)
+            open += end[i] < p[i].high;
+        if (!open || budget <= 0)
+            break;
+        int64_t share = budget == INT64_MAX ? INT64_MAX : (budget + open - 1) / open;
+        for (int i = 0; i < n && budget > 0; i++) {
+            int64_t take = p[i].high - end[i];
+            if (take <= 0)
+                continue;
+            if (take > share)
+                take = share;
+            if (take > budget)
+                take = budget;
+            end[i] += take;
+            total += take;
+            if (budget != INT64_MAX)
+                budget -= take;
+        }
+    }
+    return total;
+}
+
+int lk_kafka_path_parse(const char *path, char *topic, size_t cap, int32_t *partition)
+{
+    size_t pl = strlen(LK_KAFKA_PREFIX);
+    if (strncmp(path, LK_KAFKA_PREFIX, pl))
+        return LK_EFORMAT;
+    const char *slash = strrchr(path + pl, '/');
+    if (!slash || slash == path + pl || (size_t)(slash - path - pl) >= cap)
+        return LK_EFORMAT;
+    char *e;
+    long v = strtol(slash + 1, &e, 10);
+    if (*e || e == slash + 1 || v < 0 || v > INT32_MAX)
+        return LK_EFORMAT;
+    snprintf(topic, cap, "%.*s", (int)(slash - path - pl), path + pl);
+    *partition = (int32_t)v;
+    return 0;
+}
+
+/* Length of the valid UTF-8 prefix of s. */
+static size_t utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i], k = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
+        if (k == 9 || i + k >= n + (k ? 0 : 1))
+            return i;
+        for (unsigned j = 1; j <= k; j++)
+            if ((s[i + j] & 0xc0) != 0x80)
+                return i;
+        i += k + 1;
+    }
+    return i;
+}
+
+void lk_kafka_line(lk_buf *out, const char *topic, int32_t partition, int64_t offset,
+                   int64_t timestamp_ms, const void *key, size_t key_len, const void *value,
+                   size_t value_len)
+{
+    const char *v = value;
+    size_t i = 0;
+    while (v && i < value_len && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n'))
+        i++;
+    if (v && (i == value_len || v[i] != '{')) {
+        /* not a JSON object: the value alone, a corrupt record kept whole
+           (newlines become spaces: one message is one line) */
+        size_t at = out->len;
+        lk_buf_append(out, v, value_len);
+        for (size_t j = at; j < out->len; j++)
+            if (out->data[j] == '\n' || out->data[j] == '\r')
+                out->data[j] = ' ';
+        lk_buf_putc(out, '\n');
+        return;
+    }
+    lk_buf_puts(out, "{\"topic\":");
+    lk_buf_json_string(out, topic, strlen(topic));
+    lk_buf_printf(out, ",\"partition\":%d,\"offset\":%lld,\"timestamp\":", partition,
+                  (long long)offset);
+    if (timestamp_ms >= 0) {
+        char ts[64];
+        lk_time_format_iso_ms(timestamp_ms * 1000, ts, sizeof ts);
+        lk_buf_json_string(out, ts, strlen(ts));
+    } else {
+        lk_buf_puts(out, "null");
+    }
+    lk_buf_puts(out, ",\"key\":");
+    if (!key) {
+        lk_buf_puts(out, "null");
+    } else if (utf8_valid(key, key_len) == key_len) {
+        lk_buf_json_string(out, key, key_len);
+    } else { /* binary key: each byte as \u00XX (Latin-1), reversible */
+        const unsigned char *kb = key;
+        lk_buf_putc(out, '"');
+        for (size_t j = 0; j < key_len; j++) {
+            if (kb[j] >= 0x20 && kb[j] < 0x7f && kb[j] != '"' && kb[j] != '\\')
+                lk_buf_putc(out, (char)kb[j]);
+            else
+                lk_buf_printf(out, "\\u%04x", kb[j]);
+        }
+        lk_buf_putc(out, '"');
+    }
+    if (v) {
+        size_t j = i + 1;
+        while (j < value_len && (v[j] == ' ' || v[j] == '\t' || v[j] == '\r' || v[j] == '\n'))
+            j++;
+        if (j < value_len && v[j] != '}')
+            lk_buf_putc(out, ',');
+        size_t at = out->len;
+        lk_buf_append(out, v + j, value_len - j);
+        for (size_t q = at; q < out->len; q++)
+            if (out->data[q] == '\n' || out->data[q] == '\r')
+                out->data[q] = ' ';
+    } else {
+        lk_buf_putc(out, '}'); /* a tombstone: the Kafka columns only */
+    }
+    lk_buf_putc(out, '\n');
+}
+
+int lk_kafka_source_check(lk_kafka_source *k, const char *topic, int32_t partition, int64_t start,
+                          int64_t end, lk_error *err)
+{
+    int64_t low = 0, high = 0;
+    rd_kafka_resp_err_t e =
+        rd_kafka_query_watermark_offsets(k->rk, topic, partition, &low, &high, META_TIMEOUT_MS);
+    if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+        e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
+        return lk_error_set(err, LK_KAFKA_EDATALOSS,
+                            "data loss: topic=%s partition=%d no longer exists; planned offsets "
+                            "[%lld, %lld) cannot be read: %s",
+                            topic, partition, (long long)start, (long long)end,
+                            rd_kafka_err2str(e));
+    if (e)
+        return lk_error_set(err, -EAGAIN, "Kafka watermarks of topic=%s partition=%d: %s", topic,
+                            partition, rd_kafka_err2str(e));
+    if (low > start || high < end)
+        return lk_error_set(err, LK_KAFKA_EDATALOSS,
+                            "data loss: topic=%s partition=%d planned offsets [%lld, %lld) but the "
+                            "log holds [%lld, %lld)",
+                            topic, partition, (long long)start, (long long)end, (long long)low,
+                            (long long)high);
+    return 0;
+}
+
+int lk_kafka_source_commit(lk_kafka_source *k, const char *topic, int32_t partition,
+                           int64_t next_offset, lk_error *err)
+{
+    rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(tp, topic, partition)->offset = next_offset;
+    rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, tp, 1);
+    rd_kafka_topic_partition_list_destroy(tp);
+    if (e)
+        return lk_error_set(err, -EAGAIN, "Kafka offset commit topic=%s partition=%d offset=%lld: %s",
+                            topic, partition, (long long)next_offset, rd_kafka_err2str(e));
+    return 0;
+}
+
+int lk_kafka_source_read(lk_kafka_source *k, const char *topic, int32_t partition, int64_t start,
+                         int64_t end, lk_buf *out, lk_kafka_line_fn on_line, void *ctx,
+                         lk_error *err)
+{
+    if (start >= end)
+        return 0;
+    int rc = lk_kafka_source_check(k, topic, partition, start, end, err);
+    if (rc)
+        return rc;
+    rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(tp, topic, partition)->offset = start;
+    rd_kafka_resp_err_t e = rd_kafka_assign(k->rk, tp);
+    rd_kafka_topic_partition_list_destroy(tp);
+    if (e)
+        return lk_error_set(err, -EAGAIN, "Kafka assign topic=%s partition=%d offset=%lld: %s",
+                            topic, partition, (long long)start, rd_kafka_err2str(e));
+    int64_t at = start, idle_since = lk_time_mono_ms();
+    while (at < end && rc == 0) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 200);
+        if (!m) {
+            if (lk_time_mono_ms() - idle_since > IDLE_TIMEOUT_MS)
+                rc = lk_error_set(err, -ETIMEDOUT,
+                                  "Kafka topic=%s partition=%d: no message for %d s at offset=%lld "
+                                  "(planned up to %lld)",
+                                  topic, partition, IDLE_TIMEOUT_MS / 1000, (long long)at,
+                                  (long long)end);
+            continue;
+        }
+        idle_since = lk_time_mono_ms();
+        if (m->err) {
+            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                /* the log ends before the planned end: the rest is
+                   transaction markers or was removed */
+                int past = m->offset >= end;
+                rd_kafka_message_destroy(m);
+                if (past)
+                    break;
+                continue;
+            }
+            if (m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE ||
+                m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
+                rc = lk_error_set(err, LK_KAFKA_EDATALOSS,
+                                  "data loss: topic=%s partition=%d offset=%lld is out of range "
+                                  "(planned [%lld, %lld)): %s",
+                                  topic, partition, (long long)at, (long long)start,
+                                  (long long)end, rd_kafka_message_errstr(m));
+            else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                LK_WARN("Kafka topic=%s partition=%d: %s", topic, partition,
+                        rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (m->offset < at || m->offset < start) { /* a stale fetch of an earlier read */
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (m->offset >= end) {
+            rd_kafka_message_destroy(m);
+            break;
+        }
+        rd_kafka_timestamp_type_t tt;
+        int64_t ts = rd_kafka_message_timestamp(m, &tt);
+        lk_kafka_line(out, topic, partition, m->offset, ts, m->key, m->key_len, m->payload,
+                      m->len);
+        at = m->offset + 1;
+        rd_kafka_message_destroy(m);
+        if (on_line && on_line(ctx, out, at) < 0)
+            rc = -ECANCELED;
+    }
+    rd_kafka_assign(k->rk, NULL);
+    return rc;
+}
