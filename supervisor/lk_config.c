@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "lk_log.h"
+#include "lk_time.h"
 
 typedef enum {
     K_SECTION, /* a nested mapping */
@@ -33,6 +34,7 @@ typedef enum {
     K_ENUM,     /* string from a list (choices) */
     K_DURATION, /* "30s", "5 minutes": int64 milliseconds within [min, max] */
     K_NAME_LIST, /* a sequence of column names (or one name) into an lk_name_list */
+    K_STRING,    /* any string, empty allowed ("" = not set) */
 } key_kind;
 
 typedef struct key_spec {
@@ -70,6 +72,21 @@ static const key_spec keys[] = {
     {"source.include_existing_files", K_BOOL, OFF(source.include_existing_files), 0, 1, NULL},
     {"source.schema_inference_sample_bytes", K_INT64, OFF(source.schema_inference_sample_bytes), 1,
      INT64_MAX, NULL},
+    /* discovery (docs/sources.md "Discovery") */
+    {"source.use_notifications", K_BOOL, OFF(source.use_notifications), 0, 1, NULL},
+    {"source.backfill_interval", K_DURATION, OFF(source.backfill_interval_ms), 100, 86400000LL * 7,
+     NULL},
+    {"source.file_ready_delay", K_DURATION, OFF(source.file_ready_delay_ms), 0, 86400000, NULL},
+    {"source.path_glob_filter", K_STRING, OFF(source.path_glob_filter), 0, 0, NULL},
+    {"source.modified_after", K_STRING, OFF(source.modified_after), 0, 0, NULL},
+    {"source.modified_before", K_STRING, OFF(source.modified_before), 0, 0, NULL},
+    {"source.max_file_age", K_DURATION, OFF(source.max_file_age_ms), 0, INT64_MAX, NULL},
+    {"source.allow_overwrites", K_BOOL, OFF(source.allow_overwrites), 0, 1, NULL},
+    {"source.clean_source", K_ENUM, OFF(source.clean_source), 0, 0, "off|delete|move"},
+    {"source.clean_source_move_destination", K_STRING, OFF(source.clean_source_move_destination),
+     0, 0, NULL},
+    {"source.clean_source_retention_duration", K_DURATION,
+     OFF(source.clean_source_retention_duration_ms), 0, INT64_MAX, NULL},
     {"tables", K_SECTION, 0, 0, 0, 0, NULL},
     {"tables.compression", K_ENUM, OFF(tables.compression), 0, 0, "zstd|snappy|gzip|uncompressed"},
     {"tables.zstd_level", K_INT, OFF(tables.zstd_level), 1, 22, NULL},
@@ -105,6 +122,13 @@ void lk_config_defaults(lk_config *c)
     c->source.chunk_bytes = 4 * MIB;
     c->source.include_existing_files = 1;
     c->source.schema_inference_sample_bytes = 64 * MIB;
+#ifdef __linux__
+    c->source.use_notifications = 1;
+#endif
+    c->source.backfill_interval_ms = 60000;
+    c->source.file_ready_delay_ms = 100;
+    snprintf(c->source.clean_source, sizeof c->source.clean_source, "off");
+    c->source.clean_source_retention_duration_ms = 30LL * 86400000;
     snprintf(c->tables.compression, sizeof c->tables.compression, "zstd");
     c->tables.zstd_level = 3;
     c->tables.target_file_size = 128 * MIB;
@@ -155,6 +179,10 @@ int lk_config_parse_duration(const char *s, int64_t *ms)
         s++;
     if (!isdigit((unsigned char)*s) && *s != '.')
         return LK_ECONFIG; /* no sign: a duration is never negative */
+    if (!strcmp(s, "0")) { /* zero needs no unit */
+        *ms = 0;
+        return 0;
+    }
     char *end;
     errno = 0;
     double v = strtod(s, &end);
@@ -355,6 +383,11 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
         return bad(L, v, k->name, "expected a scalar, got %s", node_kind(v));
     const char *s = scalar(v);
     switch (k->kind) {
+    case K_STRING:
+        if (strlen(s) >= k->cap)
+            return bad(L, v, k->name, "too long (at most %zu bytes)", k->cap - 1);
+        memcpy(dst, s, strlen(s) + 1);
+        return 0;
     case K_NAME:
     case K_PATH:
         if (!*s) return bad(L, v, k->name, "must not be empty");
@@ -418,6 +451,30 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
     }
 }
 
+/* Discovery keys that depend on each other or need parsing beyond their kind. */
+static int check_discovery(const lk_config *c, const char *path, lk_error *err)
+{
+    int64_t us;
+    if (c->source.modified_after[0] &&
+        lk_time_parse_iso(c->source.modified_after, strlen(c->source.modified_after), &us))
+        return lk_error_set(err, LK_ECONFIG,
+                            "%s: source.modified_after: '%s' is not an ISO timestamp such as "
+                            "\"2026-11-24T09:30:00Z\"",
+                            path, c->source.modified_after);
+    if (c->source.modified_before[0] &&
+        lk_time_parse_iso(c->source.modified_before, strlen(c->source.modified_before), &us))
+        return lk_error_set(err, LK_ECONFIG,
+                            "%s: source.modified_before: '%s' is not an ISO timestamp such as "
+                            "\"2026-11-24T09:30:00Z\"",
+                            path, c->source.modified_before);
+    if (!strcmp(c->source.clean_source, "move") && !c->source.clean_source_move_destination[0])
+        return lk_error_set(err, LK_ECONFIG,
+                            "%s: source.clean_source is move but "
+                            "source.clean_source_move_destination is not set",
+                            path);
+    return 0;
+}
+
 int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
 {
     lk_config_defaults(cfg);
@@ -466,6 +523,8 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
     }
     yaml_parser_delete(&parser);
     fclose(f);
+    if (r == 0)
+        r = check_discovery(cfg, path, err);
     if (r < 0) { /* never half a file: back to defaults */
         lk_config_defaults(cfg);
         snprintf(cfg->file, sizeof cfg->file, "%s", path);

@@ -76,6 +76,18 @@ typedef struct lk_config {
         int64_t chunk_bytes;
         int include_existing_files;
         int64_t schema_inference_sample_bytes;
+        /* discovery (lk_discovery, docs/sources.md) */
+        int use_notifications;           /* inotify; default true on Linux */
+        int64_t backfill_interval_ms;    /* full listing this often with notifications */
+        int64_t file_ready_delay_ms;     /* listing: unchanged this long before taken */
+        char path_glob_filter[256];      /* fnmatch on the file name; "" = known extensions */
+        char modified_after[64];         /* ISO timestamp or "" */
+        char modified_before[64];        /* ISO timestamp or "" */
+        int64_t max_file_age_ms;         /* 0 = no limit */
+        int allow_overwrites;            /* a rewritten file is ingested again */
+        char clean_source[16];           /* off | delete | move */
+        char clean_source_move_destination[1024];
+        int64_t clean_source_retention_duration_ms; /* default 30 days; 0 = at once */
     } source;
     struct {
         char compression[16];
