@@ -95,7 +95,14 @@ static const char *const lk_state_migrations[] = {
     "  rows INTEGER NOT NULL,"
     "  corrupt INTEGER NOT NULL,"
     "  rescued INTEGER NOT NULL,"
-    "  PRIMARY KEY(file_id, batch_id));",
+    "  PRIMARY KEY(file_id, batch_id));"
+    "CREATE TABLE file_spans ("
+    "  batch_id INTEGER NOT NULL,"
+    "  gen INTEGER NOT NULL,"
+    "  file_id INTEGER NOT NULL,"
+    "  first_chunk INTEGER NOT NULL,"
+    "  n_chunks INTEGER NOT NULL,"
+    "  PRIMARY KEY(batch_id, gen, file_id));",
 };
 #define LK_STATE_NMIGRATIONS ((int)(sizeof lk_state_migrations / sizeof lk_state_migrations[0]))
 
@@ -1077,16 +1084,33 @@ int lk_state_file_cleaned(lk_state *s, int64_t file_id, const char *note, lk_err
     return tx_end(s, r, "file cleaned", err);
 }
 
-int lk_state_file_counts_put(lk_state *s, int64_t file_id, int64_t batch_id, int64_t rows,
-                             int64_t corrupt, int64_t rescued, lk_error *err)
+int lk_state_file_counts_put(lk_state *s, int64_t batch_id, const lk_state_file_count *v, int n,
+                             lk_error *err)
 {
-    return exec_tx(s, "file counts", err,
-                   "INSERT INTO file_counts(file_id, batch_id, rows, corrupt, rescued)"
-                   " VALUES(%lld, %lld, %lld, %lld, %lld) ON CONFLICT(file_id, batch_id)"
-                   " DO UPDATE SET rows = excluded.rows, corrupt = excluded.corrupt,"
-                   " rescued = excluded.rescued",
-                   (long long)file_id, (long long)batch_id, (long long)rows, (long long)corrupt,
-                   (long long)rescued);
+    sqlite3_stmt *q;
+    int r = dq_prepare(s,
+                       "INSERT INTO file_counts(file_id, batch_id, rows, corrupt, rescued)"
+                       " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(file_id, batch_id)"
+                       " DO UPDATE SET rows = excluded.rows, corrupt = excluded.corrupt,"
+                       " rescued = excluded.rescued",
+                       &q, "file counts", err);
+    if (r < 0) return r;
+    if ((r = tx_begin(s, "file counts", err)) < 0) {
+        sqlite3_finalize(q);
+        return r;
+    }
+    for (int i = 0; i < n && r == 0; i++) {
+        sqlite3_bind_int64(q, 1, v[i].file_id);
+        sqlite3_bind_int64(q, 2, batch_id);
+        sqlite3_bind_int64(q, 3, v[i].rows);
+        sqlite3_bind_int64(q, 4, v[i].corrupt);
+        sqlite3_bind_int64(q, 5, v[i].rescued);
+        int rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE) r = sq_fail(s, rc, "file counts", err);
+        sqlite3_reset(q);
+    }
+    sqlite3_finalize(q);
+    return tx_end(s, r, "file counts", err);
 }
 
 int lk_state_files_report(lk_state *s, int pending_only, lk_state_file_info **out, int *n,
@@ -1137,6 +1161,71 @@ int lk_state_files_report(lk_state *s, int pending_only, lk_state_file_info **ou
         i->rescued = known ? sqlite3_column_int64(q, 15) : -1;
     }
     r = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "files report", err);
+    sqlite3_finalize(q);
+    if (r < 0) {
+        free(v);
+        *n = 0;
+        return r;
+    }
+    *out = v;
+    return 0;
+}
+
+int lk_state_file_spans_put(lk_state *s, int64_t batch_id, int32_t gen,
+                            const lk_state_file_span *spans, int n, lk_error *err)
+{
+    sqlite3_stmt *q;
+    int r = dq_prepare(s,
+                       "INSERT OR REPLACE INTO file_spans(batch_id, gen, file_id, first_chunk,"
+                       " n_chunks) VALUES(?1, ?2, ?3, ?4, ?5)",
+                       &q, "file spans", err);
+    if (r < 0) return r;
+    if ((r = tx_begin(s, "file spans", err)) < 0) {
+        sqlite3_finalize(q);
+        return r;
+    }
+    for (int i = 0; i < n && r == 0; i++) {
+        sqlite3_bind_int64(q, 1, batch_id);
+        sqlite3_bind_int(q, 2, gen);
+        sqlite3_bind_int64(q, 3, spans[i].file_id);
+        sqlite3_bind_int(q, 4, spans[i].first_chunk);
+        sqlite3_bind_int(q, 5, spans[i].n_chunks);
+        int rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE) r = sq_fail(s, rc, "file spans", err);
+        sqlite3_reset(q);
+    }
+    sqlite3_finalize(q);
+    return tx_end(s, r, "file spans", err);
+}
+
+int lk_state_file_spans_get(lk_state *s, int64_t batch_id, int32_t gen, lk_state_file_span **out,
+                            int *n, lk_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *q;
+    int r = dq_prepare(s,
+                       "SELECT file_id, first_chunk, n_chunks FROM file_spans"
+                       " WHERE batch_id = ?1 AND gen = ?2 ORDER BY first_chunk",
+                       &q, "file spans", err);
+    if (r < 0) return r;
+    sqlite3_bind_int64(q, 1, batch_id);
+    sqlite3_bind_int(q, 2, gen);
+    int cap = 0, rc;
+    lk_state_file_span *v = NULL;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            lk_state_file_span *nv = realloc(v, (size_t)cap * sizeof *v);
+            if (!nv) abort();
+            v = nv;
+        }
+        v[*n].file_id = sqlite3_column_int64(q, 0);
+        v[*n].first_chunk = sqlite3_column_int(q, 1);
+        v[*n].n_chunks = sqlite3_column_int(q, 2);
+        (*n)++;
+    }
+    r = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "file spans", err);
     sqlite3_finalize(q);
     if (r < 0) {
         free(v);

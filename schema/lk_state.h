@@ -159,9 +159,27 @@ int lk_state_files_to_clean(lk_state *s, int64_t committed_before_us, int limit,
 int lk_state_file_committed_check(lk_state *s, int64_t file_id, int *committed, lk_error *err);
 /* Records that clean_source handled the file (note: "deleted", "moved to …"). */
 int lk_state_file_cleaned(lk_state *s, int64_t file_id, const char *note, lk_error *err);
-/* Per-file counts of one batch (idempotent: a replayed commit overwrites). */
-int lk_state_file_counts_put(lk_state *s, int64_t file_id, int64_t batch_id, int64_t rows,
-                             int64_t corrupt, int64_t rescued, lk_error *err);
+/* Per-file counts of one batch, in one transaction (idempotent: a replayed
+   commit overwrites). */
+typedef struct lk_state_file_count {
+    int64_t file_id;
+    int64_t rows, corrupt, rescued;
+} lk_state_file_count;
+int lk_state_file_counts_put(lk_state *s, int64_t batch_id, const lk_state_file_count *v, int n,
+                             lk_error *err);
+
+/* The chunks [first_chunk, first_chunk + n_chunks) of a batch generation
+   that came from one file (ingest writes them when it sends a batch; the
+   committer turns per-chunk counts into per-file counts). */
+typedef struct lk_state_file_span {
+    int64_t file_id;
+    int32_t first_chunk, n_chunks;
+} lk_state_file_span;
+int lk_state_file_spans_put(lk_state *s, int64_t batch_id, int32_t gen,
+                            const lk_state_file_span *spans, int n, lk_error *err);
+/* *out malloc'ed, by first_chunk. */
+int lk_state_file_spans_get(lk_state *s, int64_t batch_id, int32_t gen, lk_state_file_span **out,
+                            int *n, lk_error *err);
 
 typedef struct lk_state_file_info {
     lk_state_file file;

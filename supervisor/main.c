@@ -17,6 +17,7 @@
 #include "lk_ingest.h"
 #include "lk_log.h"
 #include "lk_monitor.h"
+#include "lk_source_cli.h"
 #include "lk_supervisor.h"
 #include "lk_table_cli.h"
 #include "lk_transform.h"
@@ -40,6 +41,7 @@ static void usage(FILE *f)
             "                      [--columns a,b] [--format jsonl|csv]\n"
             "  lakesupd table history TABLE|--path DIR [--limit N] [--json]\n"
             "  lakesupd table vacuum TABLE|--path DIR [--retain HOURS] [--dry-run] [--force]\n"
+            "  lakesupd source list [-c lakesup.yml] [--pending] [--json]   discovered files\n"
             "  lakesupd version\n"
             "\n"
             "Without -c, built-in defaults are used: source ./incoming, checkpoints\n"
@@ -158,7 +160,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (!strcmp(cmd, "table")) {
+    if (!strcmp(cmd, "table") || !strcmp(cmd, "source")) {
         /* table sub-commands parse their own options; -c is found here */
         const char *config = NULL;
         for (int i = 2; i + 1 < argc; i++)
@@ -170,6 +172,8 @@ int main(int argc, char **argv)
         int trc = load_config(&ta, &tcfg);
         if (trc)
             return trc;
+        if (!strcmp(cmd, "source"))
+            return lk_source_cli(&tcfg, argc - 2, argv + 2);
         return lk_table_cli(&tcfg, argc - 2, argv + 2);
     }
     args a = {0};

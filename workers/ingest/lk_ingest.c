@@ -197,8 +197,12 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
                 "re-planned as generation %d (earlier chunks are dropped)",
                 (long long)batch_id, gen);
     }
+    lk_state_file_span *spans = calloc((size_t)n + 1, sizeof *spans); /* per-file counts */
+    if (!spans)
+        abort();
     for (int r = 0; r < n && !lk_worker_orphaned(in->w); r++) {
         const lk_state_range *rg = &ranges[r];
+        spans[r] = (lk_state_file_span){rg->file_id, idx, 0};
         if (gone[r])
             continue;
         if (idx > LK_CHUNK_K_MASK) {
@@ -266,8 +270,10 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
                 close(fd);
                 free(ranges);
                 free(gone);
+                free(spans);
                 return -1;
             }
+            spans[r].n_chunks++;
             for (const char *p = in->io.data, *e = in->io.data + len;
                  (p = memchr(p, '\n', (size_t)(e - p))); p++)
                 line++;
@@ -279,6 +285,11 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
         }
         close(fd);
     }
+    if (lk_state_file_spans_put(in->st, batch_id, gen, spans, n, &in->err))
+        LK_WARN("batch=%lld: cannot record its chunks per file (per-file counts of `source "
+                "list` stay unknown): %s",
+                (long long)batch_id, in->err.msg);
+    free(spans);
     free(ranges);
     free(gone);
     if (regenerate) {
