@@ -619,6 +619,8 @@ int lk_ingest_run(lk_worker *w)
             lk_state_batches_uncommitted(in->st, &ids, &n, &in->err);
             free(ids);
             if (n == 0) {
+                lk_clean_source_nudge(in->clean); /* what became due with the last commit */
+                lk_clean_source_poll(in->clean, lk_time_mono_ms());
                 LK_INFO("%s: every planned batch is committed",
                         in->draining ? "drained" : "available-now backlog done");
                 notify_done(in, in->draining ? "stop" : "available_now");
