@@ -24,6 +24,15 @@
  *     chunk_bytes: 4194304
  *     include_existing_files: true
  *     schema_inference_sample_bytes: 67108864
+ *     use_notifications: true     # discovery: see docs/sources.md "Discovery"
+ *     backfill_interval: 1 minute
+ *     file_ready_delay: 100ms
+ *     path_glob_filter: ""        # fnmatch on the name; "" = *.json, *.jsonl, *.ndjson
+ *     modified_after: ""          # / modified_before: ISO timestamps
+ *     max_file_age: 0             # 0 = no limit
+ *     allow_overwrites: false
+ *     clean_source: off           # | delete | move (clean_source_move_destination)
+ *     clean_source_retention_duration: 30 days
  *   tables:
  *     compression: zstd
  *     zstd_level: 3
