@@ -260,3 +260,30 @@ test('allow_overwrites: true ingests a rewritten file again as a new version; fa
     fs.rmSync(ws.dir, { recursive: true, force: true });
   }
 });
+
+test('max_files_per_trigger and max_bytes_per_trigger (soft: a batch stops adding files once over)', () => {
+  for (const [extra, expected] of [
+    ['  max_files_per_trigger: 2\n', [2, 2, 1]],
+    // each file is 20-30 KB: the first file never fills 30000 bytes, the second always does
+    ['  max_bytes_per_trigger: 30000\n', [2, 2, 1]],
+    // a single file larger than the limit still goes, alone
+    ['  max_bytes_per_trigger: 1000\n', [1, 1, 1, 1, 1]],
+  ]) {
+    const ws = workspace('limits', { extra: `source:\n${extra}` });
+    gen(['--out', ws.input, '--files', '5', '--rows', '100', '--seed', '83']);
+    for (const f of fs.readdirSync(ws.input)) {
+      const size = fs.statSync(path.join(ws.input, f)).size;
+      assert.ok(size > 20000 && size < 30000, `${f}: ${size} bytes`);
+    }
+    const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+    assert.equal(r.code, 0, r.stderr);
+    const perBatch = new Map();
+    for (const f of sourceList(ws.config)) {
+      assert.equal(f.state, 'committed');
+      perBatch.set(f.batch, (perBatch.get(f.batch) || 0) + 1);
+    }
+    assert.deepEqual([...perBatch.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]), expected, extra);
+    assertVerified(ws, ws.input, 'raw');
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  }
+});

@@ -396,8 +396,9 @@ static int plan_next(ingest *in)
     int64_t bytes = 0, cap = in->cfg->source.max_bytes_per_trigger;
     int k = 0;
     for (int i = 0; i < n; i++) {
-        /* max_bytes_per_trigger is soft: a batch takes at least one file */
-        if (cap > 0 && k > 0 && bytes + files[i].size > cap)
+        /* max_bytes_per_trigger is soft: files are added until the batch
+           is over it (the first file always goes, however large) */
+        if (cap > 0 && bytes >= cap)
             break;
         ranges[k].file_id = files[i].id;
         snprintf(ranges[k].path, sizeof ranges[k].path, "%s", files[i].path);
