@@ -1024,12 +1024,6 @@ int lk_state_file_same(lk_state *s, int64_t device, int64_t inode, int64_t size,
     return dq_one_file(s, q, "file identity", out, NULL, found, err);
 }
 
-int lk_state_file_set_hash(lk_state *s, int64_t file_id, int64_t head_hash, lk_error *err)
-{
-    return exec_tx(s, "file hash", err, "UPDATE files SET head_hash = %lld WHERE id = %lld",
-                   (long long)head_hash, (long long)file_id);
-}
-
 int lk_state_files_to_clean(lk_state *s, int64_t committed_before_us, int limit,
                             lk_state_file **out, int *n, lk_error *err)
 {
@@ -1234,4 +1228,57 @@ int lk_state_file_spans_get(lk_state *s, int64_t batch_id, int32_t gen, lk_state
     }
     *out = v;
     return 0;
+}
+
+int lk_state_files_record(lk_state *s, lk_state_file_rec *v, int n, lk_error *err)
+{
+    if (n == 0) return 0;
+    sqlite3_stmt *ins = NULL, *sel = NULL;
+    int r = dq_prepare(s,
+                       "INSERT OR IGNORE INTO files(path, size, mtime_us, inode, device, state,"
+                       " discovered_at_us, head_hash, error) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                       " ?9)",
+                       &ins, "files record", err);
+    if (r == 0)
+        r = dq_prepare(s, "SELECT id FROM files WHERE path = ?1 AND size = ?2 AND mtime_us = ?3",
+                       &sel, "files record", err);
+    if (r == 0) r = tx_begin(s, "files record", err);
+    if (r < 0) {
+        sqlite3_finalize(ins);
+        sqlite3_finalize(sel);
+        return r;
+    }
+    int64_t now = lk_time_now_us();
+    for (int i = 0; i < n && r == 0; i++) {
+        lk_state_file *f = &v[i].file;
+        if (f->discovered_at_us == 0) f->discovered_at_us = now;
+        sqlite3_bind_text(ins, 1, f->path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 2, f->size);
+        sqlite3_bind_int64(ins, 3, f->mtime_us);
+        sqlite3_bind_int64(ins, 4, f->inode);
+        sqlite3_bind_int64(ins, 5, f->device);
+        sqlite3_bind_int(ins, 6, v[i].why[0] ? LK_FILE_SKIPPED : LK_FILE_PENDING);
+        sqlite3_bind_int64(ins, 7, f->discovered_at_us);
+        sqlite3_bind_int64(ins, 8, v[i].head_hash);
+        sqlite3_bind_text(ins, 9, v[i].why, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(ins);
+        sqlite3_reset(ins);
+        if (rc != SQLITE_DONE) {
+            r = sq_fail(s, rc, "files record: insert", err);
+            break;
+        }
+        v[i].is_new = sqlite3_changes(s->db) > 0;
+        sqlite3_bind_text(sel, 1, f->path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(sel, 2, f->size);
+        sqlite3_bind_int64(sel, 3, f->mtime_us);
+        rc = sqlite3_step(sel);
+        if (rc == SQLITE_ROW)
+            f->id = sqlite3_column_int64(sel, 0);
+        else
+            r = sq_fail(s, rc, "files record: select id", err);
+        sqlite3_reset(sel);
+    }
+    sqlite3_finalize(ins);
+    sqlite3_finalize(sel);
+    return tx_end(s, r, "files record", err);
 }

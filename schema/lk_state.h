@@ -149,7 +149,16 @@ int lk_state_file_taken(lk_state *s, const char *path, lk_state_file *out, int *
 int lk_state_file_same(lk_state *s, int64_t device, int64_t inode, int64_t size,
                        int64_t mtime_us, int64_t head_hash, lk_state_file *out, int *found,
                        lk_error *err);
-int lk_state_file_set_hash(lk_state *s, int64_t file_id, int64_t head_hash, lk_error *err);
+/* Records n discovered files in one transaction: each pending, or skipped
+   with why (when why is not empty), with its head hash. v[i].is_new = 0 if
+   the same (path, size, mtime) was known already; v[i].file.id is filled. */
+typedef struct lk_state_file_rec {
+    lk_state_file file;
+    int64_t head_hash;
+    char why[512];
+    int is_new;
+} lk_state_file_rec;
+int lk_state_files_record(lk_state *s, lk_state_file_rec *v, int n, lk_error *err);
 /* Up to limit committed, not yet cleaned files whose batch committed at or
    before committed_before_us; *out malloc'ed. */
 int lk_state_files_to_clean(lk_state *s, int64_t committed_before_us, int limit,

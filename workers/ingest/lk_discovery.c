@@ -49,6 +49,8 @@ struct lk_discovery {
     int list_due;
     int listed_once;
     int errors; /* files not recorded in this poll */
+    lk_state_file_rec *recs; /* queued for the next flush */
+    int nrecs, caprecs;
     int skipped_existing;
     int64_t after_us, before_us;
     lk_error last_err;
@@ -116,8 +118,9 @@ static int64_t mtime_us_of(const struct stat *sb)
     return (int64_t)sb->st_mtim.tv_sec * 1000000 + sb->st_mtim.tv_nsec / 1000;
 }
 
-/* Records a complete file in state.db: pending, or skipped with a reason.
-   Returns 1 for a new pending file, 0 otherwise, <0 on a state.db error. */
+/* Queues a complete file to be recorded in state.db: pending, or skipped
+   with a reason (written by flush, one transaction per poll). Returns <0 on
+   a state.db error. */
 static int record(lk_discovery *d, const char *path, const struct stat *sb, lk_error *err)
 {
     char sig[64];
@@ -129,6 +132,7 @@ static int record(lk_discovery *d, const char *path, const struct stat *sb, lk_e
         return r;
     if (found) { /* recorded before (an earlier process, or a listing raced an event) */
         put_str(d->seen, path, sig);
+        zhash_delete(d->settling, path);
         return 0;
     }
     int ok = 0;
@@ -138,78 +142,117 @@ static int record(lk_discovery *d, const char *path, const struct stat *sb, lk_e
                 strerror(errno));
         return 0;
     }
-    char why[1400] = "";
+    if (d->nrecs == d->caprecs) {
+        d->caprecs = d->caprecs ? d->caprecs * 2 : 64;
+        d->recs = realloc(d->recs, (size_t)d->caprecs * sizeof *d->recs);
+        if (!d->recs)
+            abort();
+    }
+    lk_state_file_rec *rec = &d->recs[d->nrecs];
+    memset(rec, 0, sizeof *rec);
+    char *why = rec->why;
+    size_t cap = sizeof rec->why;
     int64_t now_us = lk_time_now_us();
     const lk_config *c = d->cfg;
     lk_state_file prev;
     if (d->after_us && mtime_us <= d->after_us)
-        snprintf(why, sizeof why, "modified at or before modified_after (%s)",
-                 c->source.modified_after);
+        snprintf(why, cap, "modified at or before modified_after (%s)", c->source.modified_after);
     else if (d->before_us && mtime_us >= d->before_us)
-        snprintf(why, sizeof why, "modified at or after modified_before (%s)",
+        snprintf(why, cap, "modified at or after modified_before (%s)",
                  c->source.modified_before);
     else if (c->source.max_file_age_ms > 0 &&
              now_us - mtime_us > c->source.max_file_age_ms * 1000)
-        snprintf(why, sizeof why, "older than max_file_age (%lld s)",
+        snprintf(why, cap, "older than max_file_age (%lld s)",
                  (long long)(c->source.max_file_age_ms / 1000));
     else if (d->skip_existing)
-        snprintf(why, sizeof why, "present before the first start (include_existing_files: false)");
+        snprintf(why, cap, "present before the first start (include_existing_files: false)");
     if (!why[0]) {
         r = lk_state_file_same(d->st, (int64_t)sb->st_dev, (int64_t)sb->st_ino, sb->st_size,
                                mtime_us, hash, &prev, &found, err);
         if (r < 0)
             return r;
         if (found && strcmp(prev.path, path))
-            snprintf(why, sizeof why, "the same file as %s (renamed or moved: same device, "
-                                      "inode, size, mtime and head)",
+            snprintf(why, cap,
+                     "the same file as %.300s (renamed or moved: same device, inode, size, "
+                     "mtime and head)",
                      prev.path);
     }
-    int version = 0;
+    rec->is_new = 0;
     if (!why[0]) {
         r = lk_state_file_taken(d->st, path, &prev, &found, err);
         if (r < 0)
             return r;
         if (found && !c->source.allow_overwrites)
-            snprintf(why, sizeof why,
-                     "changed after it was ingested (allow_overwrites: false)");
+            snprintf(why, cap, "changed after it was ingested (allow_overwrites: false)");
         else if (found)
-            version = 1;
+            rec->is_new = -1; /* a new version: said when recorded */
     }
-    lk_state_file f;
-    memset(&f, 0, sizeof f);
-    snprintf(f.path, sizeof f.path, "%s", path);
-    f.size = sb->st_size;
-    f.mtime_us = mtime_us;
-    f.inode = (int64_t)sb->st_ino;
-    f.device = (int64_t)sb->st_dev;
-    f.batch_id = -1;
-    int is_new = 0;
-    if ((r = lk_state_file_add(d->st, &f, &is_new, err)) < 0 ||
-        (r = lk_state_file_set_hash(d->st, f.id, hash, err)) < 0 ||
-        (why[0] && is_new && (r = lk_state_file_skip(d->st, f.id, why, err)) < 0))
-        return r;
+    lk_state_file *f = &rec->file;
+    snprintf(f->path, sizeof f->path, "%s", path);
+    f->size = sb->st_size;
+    f->mtime_us = mtime_us;
+    f->inode = (int64_t)sb->st_ino;
+    f->device = (int64_t)sb->st_dev;
+    f->batch_id = -1;
+    rec->head_hash = hash;
+    d->nrecs++;
     put_str(d->seen, path, sig);
     zhash_delete(d->settling, path);
-    if (!is_new)
+    return 0;
+}
+
+/* Writes the queued records in one transaction and says what was recorded.
+   Returns the number of new pending files, or <0 (nothing recorded: the
+   files are forgotten from `seen`, so the next poll finds them again). */
+static int flush(lk_discovery *d, lk_error *err)
+{
+    if (d->nrecs == 0)
         return 0;
-    if (why[0]) {
-        if (strstr(why, "changed after"))
-            LK_WARN("file changed after it was ingested; the new content is not taken "
-                    "(allow_overwrites: false) file=%s size=%lld",
-                    path, (long long)sb->st_size);
-        else if (d->skip_existing)
-            d->skipped_existing++;
-        else
-            LK_INFO("file skipped file=%s reason=%s", path, why);
-        return 0;
+    int n = d->nrecs;
+    d->nrecs = 0;
+    char *version = malloc((size_t)n);
+    if (!version)
+        abort();
+    for (int i = 0; i < n; i++)
+        version[i] = d->recs[i].is_new == -1;
+    int r = lk_state_files_record(d->st, d->recs, n, err);
+    if (r < 0) {
+        LK_ERROR("cannot record %d discovered file(s), first=%s: %s (retried)", n,
+                 d->recs[0].file.path, err->msg);
+        for (int i = 0; i < n; i++)
+            zhash_delete(d->seen, d->recs[i].file.path);
+        d->errors++;
+        d->last_err = *err;
+        free(version);
+        return r;
     }
-    if (version)
-        LK_INFO("file rewritten: ingested again as a new version (allow_overwrites: true) "
-                "file=%s size=%lld previous_id=%lld",
-                path, (long long)sb->st_size, (long long)prev.id);
-    else
-        LK_DEBUG("discovered file=%s size=%lld", path, (long long)sb->st_size);
-    return 1;
+    int added = 0;
+    for (int i = 0; i < n; i++) {
+        const lk_state_file_rec *rec = &d->recs[i];
+        const char *path = rec->file.path;
+        if (!rec->is_new)
+            continue;
+        if (rec->why[0]) {
+            if (strstr(rec->why, "changed after"))
+                LK_WARN("file changed after it was ingested; the new content is not taken "
+                        "(allow_overwrites: false) file=%s size=%lld",
+                        path, (long long)rec->file.size);
+            else if (strstr(rec->why, "include_existing_files"))
+                d->skipped_existing++;
+            else
+                LK_INFO("file skipped file=%s reason=%s", path, rec->why);
+            continue;
+        }
+        if (version[i])
+            LK_INFO("file rewritten: ingested again as a new version (allow_overwrites: true) "
+                    "file=%s size=%lld",
+                    path, (long long)rec->file.size);
+        else
+            LK_DEBUG("discovered file=%s size=%lld", path, (long long)rec->file.size);
+        added++;
+    }
+    free(version);
+    return added;
 }
 
 /* A file seen by listing: taken once unchanged for file_ready_delay. */
@@ -246,14 +289,12 @@ static int consider(lk_discovery *d, const char *path, const char *name, const s
                 return 0;
         }
     }
-    int r = record(d, path, sb, err);
-    if (r < 0) {
-        LK_ERROR("cannot record discovered file %s: %s", path, err->msg);
+    if (record(d, path, sb, err) < 0) {
+        LK_ERROR("cannot look up discovered file %s: %s", path, err->msg);
         d->errors++;
         d->last_err = *err;
-        return 0; /* retried at the next listing: nothing is lost */
     }
-    return r;
+    return 0; /* counted when flushed; on an error retried at the next listing */
 }
 
 static void watch_dir(lk_discovery *d, const char *dir)
@@ -461,6 +502,7 @@ void lk_discovery_destroy(lk_discovery **dp)
     zhash_destroy(&d->seen);
     zhash_destroy(&d->settling);
     zhash_destroy(&d->writing);
+    free(d->recs);
     free(d);
     *dp = NULL;
 }
@@ -475,8 +517,9 @@ int lk_discovery_poll(lk_discovery *d, int64_t now_ms, lk_error *err)
         int first = !d->listed_once;
         d->list_due = 0;
         int errors_before = d->errors;
-        int n = list_dir(d, d->cfg->source_path, 0, now_ms, err);
-        added += n;
+        list_dir(d, d->cfg->source_path, 0, now_ms, err);
+        int n = flush(d, err);
+        added += n > 0 ? n : 0;
         if (d->skip_existing) {
             LK_INFO("include_existing_files is false: %d file(s) present at the first start are "
                     "skipped",
@@ -491,7 +534,9 @@ int lk_discovery_poll(lk_discovery *d, int64_t now_ms, lk_error *err)
         int64_t every = d->fd >= 0 ? d->cfg->source.backfill_interval_ms : LK_DISCOVERY_LIST_MS;
         d->next_list_ms = now_ms + (d->errors ? 1000 : every);
     }
-    added += recheck_settling(d, now_ms, err);
+    recheck_settling(d, now_ms, err);
+    int n = flush(d, err);
+    added += n > 0 ? n : 0;
     if (d->errors) {
         *err = d->last_err;
         return err->code < 0 ? err->code : -1;
