@@ -395,6 +395,28 @@ START_TEST(head_hash_covers_the_first_4_kib)
 }
 END_TEST
 
+START_TEST(unreadable_file_is_retried_until_readable)
+{
+    if (geteuid() == 0)
+        return; /* root reads anything */
+    g_cfg.source.file_ready_delay_ms = 0;
+    put("locked.jsonl", "{\"x\":1}\n", 10);
+    char p[256];
+    snprintf(p, sizeof p, "%s/locked.jsonl", g_src);
+    ck_assert_int_eq(chmod(p, 0), 0);
+    lk_discovery *d = start(0, 0);
+    ck_assert_int_eq(poll_once(d), 0);
+    ck_assert_int_eq(state_of("locked.jsonl", NULL, 0), -1); /* not recorded, not lost */
+    lk_discovery_request_listing(d);
+    ck_assert_int_eq(poll_once(d), 0);
+    ck_assert_int_eq(chmod(p, 0644), 0);
+    lk_discovery_request_listing(d);
+    ck_assert_int_eq(poll_once(d), 1);
+    ck_assert_int_eq(state_of("locked.jsonl", NULL, 0), LK_FILE_PENDING);
+    lk_discovery_destroy(&d);
+}
+END_TEST
+
 START_TEST(bad_timestamps_are_refused)
 {
     snprintf(g_cfg.source.modified_after, sizeof g_cfg.source.modified_after, "yesterday");
@@ -424,6 +446,7 @@ int main(void)
     tcase_add_test(tc, rewritten_file_refused_without_allow_overwrites);
     tcase_add_test(tc, rewritten_file_is_a_new_version_with_allow_overwrites);
     tcase_add_test(tc, head_hash_covers_the_first_4_kib);
+    tcase_add_test(tc, unreadable_file_is_retried_until_readable);
     tcase_add_test(tc, bad_timestamps_are_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

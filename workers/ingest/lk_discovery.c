@@ -45,6 +45,7 @@ struct lk_discovery {
     zhash_t *seen;     /* path → "size:mtime" recorded (or refused) */
     zhash_t *settling; /* path → settle, found by listing, not yet ready */
     zhash_t *writing;  /* path → "" modified, not closed yet (inotify) */
+    zhash_t *unreadable; /* path → "size:mtime" whose read failure was said */
     int64_t next_list_ms;
     int list_due;
     int listed_once;
@@ -81,7 +82,7 @@ int64_t lk_discovery_head_hash(const char *path, int *ok)
 {
     unsigned char buf[LK_DISCOVERY_HEAD];
     *ok = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
     size_t n = 0;
@@ -138,10 +139,16 @@ static int record(lk_discovery *d, const char *path, const struct stat *sb, lk_e
     int ok = 0;
     int64_t hash = lk_discovery_head_hash(path, &ok);
     if (!ok) {
-        LK_WARN("cannot read the head of file=%s: %s (retried at the next listing)", path,
-                strerror(errno));
+        /* said once per version; tried again at every listing */
+        const char *said = zhash_lookup(d->unreadable, path);
+        if (!said || strcmp(said, sig)) {
+            LK_WARN("cannot read file=%s: %s (tried again at every listing)", path,
+                    strerror(errno));
+            put_str(d->unreadable, path, sig);
+        }
         return 0;
     }
+    zhash_delete(d->unreadable, path);
     if (d->nrecs == d->caprecs) {
         d->caprecs = d->caprecs ? d->caprecs * 2 : 64;
         d->recs = realloc(d->recs, (size_t)d->caprecs * sizeof *d->recs);
@@ -458,6 +465,7 @@ int lk_discovery_new(const lk_config *cfg, lk_state *st, int take_at_once, int s
     d->seen = zhash_new();
     d->settling = zhash_new();
     d->writing = zhash_new();
+    d->unreadable = zhash_new();
     d->list_due = 1;
     if (cfg->source.modified_after[0] &&
         lk_time_parse_iso(cfg->source.modified_after, strlen(cfg->source.modified_after),
@@ -502,6 +510,7 @@ void lk_discovery_destroy(lk_discovery **dp)
     zhash_destroy(&d->seen);
     zhash_destroy(&d->settling);
     zhash_destroy(&d->writing);
+    zhash_destroy(&d->unreadable);
     free(d->recs);
     free(d);
     *dp = NULL;
