@@ -4,6 +4,7 @@
    identity with the head hash, allow_overwrites. Real files, real inotify,
    a real state.db (in /dev/shm when there: thousands of small transactions). */
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "lk_config.h"
 #include "lk_discovery.h"
+#include "lk_fault.h"
 #include "lk_state.h"
 #include "lk_time.h"
 
@@ -417,6 +419,36 @@ START_TEST(unreadable_file_is_retried_until_readable)
 }
 END_TEST
 
+START_TEST(a_full_state_disk_is_reported_until_a_listing_records_everything)
+{
+    char gate[256], env[300];
+    snprintf(gate, sizeof gate, "%s/full", g_dir);
+    snprintf(env, sizeof env, "state.commit=ENOSPC@while:%s", gate);
+    setenv("LAKESUP_FAULT", env, 1);
+    lk_fault_reload();
+    lk_discovery *d = start(0, 0);
+    ck_assert_int_eq(poll_once(d), 0);
+    FILE *g = fopen(gate, "w");
+    fclose(g);
+    put("during.jsonl", "{\"x\":1}\n", 0); /* its close event is consumed by the failing poll */
+    lk_error err;
+    ck_assert_int_eq(lk_discovery_poll(d, lk_time_mono_ms(), &err), -ENOSPC);
+    ck_assert_int_eq(lk_discovery_poll(d, lk_time_mono_ms(), &err), -ENOSPC); /* still said */
+    ck_assert_int_eq(state_of("during.jsonl", NULL, 0), -1);
+    unlink(gate);
+    usleep(1100 * 1000); /* the retry listing is due after a second */
+    ck_assert_int_eq(lk_discovery_poll(d, lk_time_mono_ms(), &err), 1);
+    ck_assert_int_eq(state_of("during.jsonl", NULL, 0), LK_FILE_PENDING);
+    int64_t taken, skipped, errors;
+    lk_discovery_stats(d, &taken, &skipped, &errors);
+    ck_assert_int_eq(taken, 1);
+    ck_assert_int_ge(errors, 1);
+    lk_discovery_destroy(&d);
+    unsetenv("LAKESUP_FAULT");
+    lk_fault_reload();
+}
+END_TEST
+
 START_TEST(bad_timestamps_are_refused)
 {
     snprintf(g_cfg.source.modified_after, sizeof g_cfg.source.modified_after, "yesterday");
@@ -447,6 +479,7 @@ int main(void)
     tcase_add_test(tc, rewritten_file_is_a_new_version_with_allow_overwrites);
     tcase_add_test(tc, head_hash_covers_the_first_4_kib);
     tcase_add_test(tc, unreadable_file_is_retried_until_readable);
+    tcase_add_test(tc, a_full_state_disk_is_reported_until_a_listing_records_everything);
     tcase_add_test(tc, bad_timestamps_are_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -53,6 +53,8 @@ struct lk_discovery {
     lk_state_file_rec *recs; /* queued for the next flush */
     int nrecs, caprecs;
     int skipped_existing;
+    int64_t n_taken, n_skipped, n_errors;
+    int failing; /* a record failed; cleared by a listing that records everything */
     int64_t after_us, before_us;
     lk_error last_err;
 };
@@ -210,7 +212,7 @@ static int record(lk_discovery *d, const char *path, const struct stat *sb, lk_e
 
 /* Writes the queued records in one transaction and says what was recorded.
    Returns the number of new pending files, or <0 (nothing recorded: the
-   files are forgotten from `seen`, so the next poll finds them again). */
+   records stay queued for the next poll). */
 static int flush(lk_discovery *d, lk_error *err)
 {
     if (d->nrecs == 0)
@@ -224,10 +226,14 @@ static int flush(lk_discovery *d, lk_error *err)
         version[i] = d->recs[i].is_new == -1;
     int r = lk_state_files_record(d->st, d->recs, n, err);
     if (r < 0) {
-        LK_ERROR("cannot record %d discovered file(s), first=%s: %s (retried)", n,
-                 d->recs[0].file.path, err->msg);
+        /* kept queued and retried at every poll: a file whose close event
+           was consumed is still known complete */
+        if (!d->failing)
+            LK_ERROR("cannot record %d discovered file(s), first=%s: %s (retried)", n,
+                     d->recs[0].file.path, err->msg);
         for (int i = 0; i < n; i++)
-            zhash_delete(d->seen, d->recs[i].file.path);
+            d->recs[i].is_new = version[i] ? -1 : 0;
+        d->nrecs = n;
         d->errors++;
         d->last_err = *err;
         free(version);
@@ -240,6 +246,7 @@ static int flush(lk_discovery *d, lk_error *err)
         if (!rec->is_new)
             continue;
         if (rec->why[0]) {
+            d->n_skipped++;
             if (strstr(rec->why, "changed after"))
                 LK_WARN("file changed after it was ingested; the new content is not taken "
                         "(allow_overwrites: false) file=%s size=%lld",
@@ -258,6 +265,7 @@ static int flush(lk_discovery *d, lk_error *err)
             LK_DEBUG("discovered file=%s size=%lld", path, (long long)rec->file.size);
         added++;
     }
+    d->n_taken += added;
     free(version);
     return added;
 }
@@ -333,8 +341,10 @@ static int list_dir(lk_discovery *d, const char *dir, int depth, int64_t now_ms,
         watch_dir(d, dir);
     DIR *dh = opendir(dir);
     if (!dh) {
-        if (depth == 0)
+        if (depth == 0) {
             LK_WARN("cannot list source_path %s: %s", dir, strerror(errno));
+            d->n_errors++;
+        }
         return 0;
     }
     int added = 0;
@@ -521,32 +531,42 @@ int lk_discovery_poll(lk_discovery *d, int64_t now_ms, lk_error *err)
     d->errors = 0;
     int added = 0;
     if (d->fd >= 0)
-        added += read_events(d, now_ms, err);
+        read_events(d, now_ms, err);
     if (d->list_due || now_ms >= d->next_list_ms) {
         int first = !d->listed_once;
         d->list_due = 0;
-        int errors_before = d->errors;
         list_dir(d, d->cfg->source_path, 0, now_ms, err);
         int n = flush(d, err);
-        added += n > 0 ? n : 0;
-        if (d->skip_existing) {
-            LK_INFO("include_existing_files is false: %d file(s) present at the first start are "
-                    "skipped",
-                    d->skipped_existing);
-            d->skip_existing = 0;
-            added = 0;
-        }
-        if (d->errors == errors_before)
+        if (d->errors == 0) {
+            added += n;
+            if (d->skip_existing) {
+                LK_INFO("include_existing_files is false: %d file(s) present at the first start "
+                        "are skipped",
+                        d->skipped_existing);
+                d->skip_existing = 0;
+                added = 0;
+            }
             d->listed_once = 1;
-        if (first && d->listed_once)
-            LK_INFO("first listing done: %d new file(s)", n);
+            if (first)
+                LK_INFO("first listing done: %d new file(s)", n);
+        }
         int64_t every = d->fd >= 0 ? d->cfg->source.backfill_interval_ms : LK_DISCOVERY_LIST_MS;
-        d->next_list_ms = now_ms + (d->errors ? 1000 : every);
+        d->next_list_ms = now_ms + every;
     }
     recheck_settling(d, now_ms, err);
     int n = flush(d, err);
     added += n > 0 ? n : 0;
+    d->n_errors += d->errors;
     if (d->errors) {
+        /* queued records are retried at every poll; a file whose lookup
+           failed is not in `seen`: a listing finds it again in a second */
+        if (d->next_list_ms > now_ms + 1000)
+            d->next_list_ms = now_ms + 1000;
+        d->failing = 1;
+    } else if (d->nrecs == 0) {
+        d->failing = 0;
+    }
+    if (d->failing) { /* until everything queued is recorded */
         *err = d->last_err;
         return err->code < 0 ? err->code : -1;
     }
@@ -566,4 +586,11 @@ int lk_discovery_fd(const lk_discovery *d)
 void lk_discovery_request_listing(lk_discovery *d)
 {
     d->list_due = 1;
+}
+
+void lk_discovery_stats(const lk_discovery *d, int64_t *taken, int64_t *skipped, int64_t *errors)
+{
+    *taken = d->n_taken;
+    *skipped = d->n_skipped;
+    *errors = d->n_errors;
 }

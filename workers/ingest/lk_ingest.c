@@ -585,6 +585,11 @@ int lk_ingest_run(lk_worker *w)
             }
             /* available-now lists once, unless a file could not be recorded */
             in->listed_once = lk_discovery_listed_once(in->disc);
+            int64_t taken, skipped, errors;
+            lk_discovery_stats(in->disc, &taken, &skipped, &errors);
+            lk_worker_set(w, "files_discovered", taken);
+            lk_worker_set(w, "files_skipped", skipped);
+            lk_worker_set(w, "discovery_errors", errors);
             if (in->list_errors && lk_worker_resource_error(in->err.code))
                 lk_worker_pause(w, in->err.msg);
         }
