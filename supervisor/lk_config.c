@@ -472,6 +472,17 @@ static int check_discovery(const lk_config *c, const char *path, lk_error *err)
                             "%s: source.clean_source is move but "
                             "source.clean_source_move_destination is not set",
                             path);
+    /* a destination inside the source would be listed again */
+    size_t n = strlen(c->source_path);
+    while (n > 1 && c->source_path[n - 1] == '/')
+        n--;
+    const char *dst = c->source.clean_source_move_destination;
+    if (!strcmp(c->source.clean_source, "move") && !strncmp(dst, c->source_path, n) &&
+        (dst[n] == '/' || dst[n] == 0))
+        return lk_error_set(err, LK_ECONFIG,
+                            "%s: source.clean_source_move_destination '%s' is inside source_path "
+                            "'%s' (moved files would be discovered again)",
+                            path, dst, c->source_path);
     return 0;
 }
 

@@ -187,6 +187,40 @@ START_TEST(move_keeps_the_relative_path_and_retries_failures)
 }
 END_TEST
 
+START_TEST(move_across_filesystems_copies)
+{
+    char shm[64];
+    strcpy(shm, "/dev/shm/lk_test_clean_dst_XXXXXX");
+    if (access("/dev/shm", W_OK) != 0 || !mkdtemp(shm))
+        return; /* no second filesystem here */
+    snprintf(g_cfg.source.clean_source, sizeof g_cfg.source.clean_source, "move");
+    snprintf(g_cfg.source.clean_source_move_destination,
+             sizeof g_cfg.source.clean_source_move_destination, "%s", shm);
+    g_cfg.source.clean_source_retention_duration_ms = 0;
+    const char *rels[] = {"sub/x.jsonl"};
+    int64_t id = file(rels[0]);
+    commit(plan(&id, rels, 1));
+    lk_clean_source *c = NULL;
+    lk_error err;
+    ck_assert_int_eq(lk_clean_source_new(&g_cfg, g_st, &c, &err), 0);
+    ck_assert_int_eq(lk_clean_source_poll(c, 1), 1);
+    ck_assert_int_eq(exists(g_src, "sub/x.jsonl"), 0);
+    char p[256];
+    snprintf(p, sizeof p, "%s/sub/x.jsonl", shm);
+    FILE *f = fopen(p, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[64] = "";
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    fclose(f);
+    ck_assert_str_eq(line, "{\"x\":1}\n");
+    ck_assert_int_eq(exists(shm, "sub/x.jsonl.lakesupd-tmp"), 0);
+    lk_clean_source_destroy(&c);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", shm);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(off_does_nothing)
 {
     const char *r0[] = {"a.jsonl"};
@@ -210,6 +244,7 @@ int main(void)
     tcase_add_test(tc, delete_only_committed_files);
     tcase_add_test(tc, retention_is_honoured);
     tcase_add_test(tc, move_keeps_the_relative_path_and_retries_failures);
+    tcase_add_test(tc, move_across_filesystems_copies);
     tcase_add_test(tc, off_does_nothing);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

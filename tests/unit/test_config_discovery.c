@@ -108,6 +108,9 @@ START_TEST(errors_name_the_key)
     expect_error("source:\n  clean_source: archive\n", "source.clean_source", "off|delete|move");
     expect_error("source:\n  clean_source: move\n", "clean_source_move_destination",
                  "not set");
+    expect_error("source_path: /data/in\nsource:\n  clean_source: move\n"
+                 "  clean_source_move_destination: /data/in/done\n",
+                 "clean_source_move_destination", "inside source_path");
     expect_error("source:\n  modified_after: yesterday\n", "source.modified_after",
                  "ISO timestamp");
     expect_error("source:\n  modified_before: 2026-13-45\n", "source.modified_before",

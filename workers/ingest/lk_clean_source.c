@@ -7,6 +7,7 @@
 #include "lk_clean_source.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,61 @@ static int make_parents(char *path)
     return 0;
 }
 
+/* A move across filesystems: copy to dst.tmp, fsync, rename over dst, then
+   remove src. A crash before the unlink leaves src in place and its clean
+   not recorded: the next attempt copies again (same content). */
+static int copy_move(const char *src, const char *dst)
+{
+    char tmp[1200];
+    snprintf(tmp, sizeof tmp, "%s.lakesupd-tmp", dst);
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -errno;
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) {
+        int e = errno;
+        close(in);
+        return -e;
+    }
+    char buf[65536];
+    int r = 0;
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = -errno;
+            break;
+        }
+        if (n == 0)
+            break;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                r = -errno;
+                break;
+            }
+            off += w;
+        }
+        if (r)
+            break;
+    }
+    if (r == 0 && fsync(out) != 0)
+        r = -errno;
+    close(in);
+    if (close(out) != 0 && r == 0)
+        r = -errno;
+    if (r == 0 && rename(tmp, dst) != 0)
+        r = -errno;
+    if (r == 0 && unlink(src) != 0)
+        r = -errno;
+    if (r)
+        unlink(tmp);
+    return r;
+}
+
 /* The path under the destination: the file's path relative to source_path. */
 static int move_target(const lk_clean_source *c, const char *path, char *out, size_t cap)
 {
@@ -130,7 +186,7 @@ static int clean_one(lk_clean_source *c, const lk_state_file *f)
         if (r == 0)
             r = make_parents(dst);
         if (r == 0 && rename(f->path, dst) != 0)
-            r = -errno;
+            r = errno == EXDEV ? copy_move(f->path, dst) : -errno;
         if (r < 0) {
             LK_WARN("clean_source: cannot move file=%s to %s: %s (retried)", f->path, dst,
                     strerror(-r));
