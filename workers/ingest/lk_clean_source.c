@@ -1,8 +1,9 @@
 /*
  * lk_clean_source — deletes or moves committed source files (see the header).
  *
- * Failures (permission denied, a destination on another filesystem, a full
- * disk) are retried with a growing delay per poll, never in a tight loop.
+ * Failures (permission denied, a full destination disk, a file busy) are
+ * retried with a growing delay per poll, never in a tight loop. Moves across
+ * filesystems copy, fsync, rename into place, then remove the source.
  */
 #include "lk_clean_source.h"
 
