@@ -26,23 +26,35 @@ static const char k_source_help[] =
 static void state_text(const lk_state_file *f, char *out, size_t cap)
 {
     switch (f->state) {
-    case LK_FILE_PENDING: snprintf(out, cap, "pending"); break;
-    case LK_FILE_PLANNED: snprintf(out, cap, "in batch %lld", (long long)f->batch_id); break;
+    case LK_FILE_PENDING:
+        snprintf(out, cap, "pending");
+        break;
+    case LK_FILE_PLANNED:
+        snprintf(out, cap, "in batch %lld", (long long)f->batch_id);
+        break;
     case LK_FILE_COMMITTED:
         snprintf(out, cap, "committed in batch %lld", (long long)f->batch_id);
         break;
-    case LK_FILE_SKIPPED: snprintf(out, cap, "skipped: %s", f->error); break;
-    default: snprintf(out, cap, "unknown (%d)", (int)f->state); break;
+    case LK_FILE_SKIPPED:
+        snprintf(out, cap, "skipped: %s", f->error);
+        break;
+    default:
+        snprintf(out, cap, "unknown (%d)", (int)f->state);
+        break;
     }
 }
 
 static const char *state_name(lk_file_state s)
 {
     switch (s) {
-    case LK_FILE_PENDING: return "pending";
-    case LK_FILE_PLANNED: return "in_batch";
-    case LK_FILE_COMMITTED: return "committed";
-    case LK_FILE_SKIPPED: return "skipped";
+    case LK_FILE_PENDING:
+        return "pending";
+    case LK_FILE_PLANNED:
+        return "in_batch";
+    case LK_FILE_COMMITTED:
+        return "committed";
+    case LK_FILE_SKIPPED:
+        return "skipped";
     }
     return "unknown";
 }
@@ -117,13 +129,10 @@ static void print_text(const lk_state_file_info *v, int n)
         int skipped = f->state == LK_FILE_SKIPPED;
         printf("%-6lld %-28s %12lld %10s %8s %8s %-24s %s", (long long)f->id,
                skipped ? "skipped" : st, (long long)f->size, rows, corrupt, rescued, t, f->path);
-        if (skipped)
-            printf("  (%s)", st);
-        if (v[i].cleaned_at_us)
-            printf("  [clean_source: %s]", v[i].clean_note);
+        if (skipped) printf("  (%s)", st);
+        if (v[i].cleaned_at_us) printf("  [clean_source: %s]", v[i].clean_note);
         putchar('\n');
-        if (f->state >= 0 && f->state < 4)
-            by_state[f->state]++;
+        if (f->state >= 0 && f->state < 4) by_state[f->state]++;
     }
     printf("%d file(s): %d pending, %d in batches, %d committed, %d skipped\n", n, by_state[0],
            by_state[1], by_state[2], by_state[3]);
@@ -140,11 +149,20 @@ static int cmd_list(const lk_config *cfg, int argc, char **argv)
     optind = 1;
     while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'p': pending = 1; break;
-        case 'j': json = 1; break;
-        case 'c': break;
-        case 'h': fputs(k_source_help, stdout); return LK_EXIT_OK;
-        default: fputs(k_source_help, stderr); return LK_EXIT_USAGE;
+        case 'p':
+            pending = 1;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'c':
+            break;
+        case 'h':
+            fputs(k_source_help, stdout);
+            return LK_EXIT_OK;
+        default:
+            fputs(k_source_help, stderr);
+            return LK_EXIT_USAGE;
         }
     }
     char path[2048];
@@ -184,8 +202,7 @@ int lk_source_cli(const lk_config *cfg, int argc, char **argv)
         fputs(k_source_help, argc < 1 ? stderr : stdout);
         return argc < 1 ? LK_EXIT_USAGE : LK_EXIT_OK;
     }
-    if (!strcmp(argv[0], "list"))
-        return cmd_list(cfg, argc, argv);
+    if (!strcmp(argv[0], "list")) return cmd_list(cfg, argc, argv);
     fprintf(stderr, "lakesupd source: unknown sub-command '%s'\n%s", argv[0], k_source_help);
     return LK_EXIT_USAGE;
 }

@@ -103,7 +103,7 @@ START_TEST(delete_only_committed_files)
     int64_t a = file(r0[0]), b = file(r1[0]);
     int64_t b0 = plan(&a, r0, 1);
     plan(&b, r1, 1); /* planned, never committed */
-    file("c.jsonl");  /* pending */
+    file("c.jsonl"); /* pending */
     lk_clean_source *c = NULL;
     lk_error err;
     ck_assert_int_eq(lk_clean_source_new(&g_cfg, g_st, &c, &err), 0);
@@ -170,7 +170,7 @@ START_TEST(move_keeps_the_relative_path_and_retries_failures)
     ck_assert_int_eq(lk_clean_source_poll(c, 1000), 1); /* only "changed" is settled */
     ck_assert_int_eq(exists(g_src, "a.jsonl"), 1);
     ck_assert_int_eq(lk_clean_source_poll(c, 1001), 0); /* backing off */
-    unlink(g_dst);                                       /* the problem is fixed */
+    unlink(g_dst);                                      /* the problem is fixed */
     ck_assert_int_eq(lk_clean_source_poll(c, 1000 + 60000), 2);
     ck_assert_int_eq(exists(g_src, "a.jsonl"), 0);
     ck_assert_int_eq(exists(g_dst, "a.jsonl"), 1);
@@ -191,8 +191,7 @@ START_TEST(move_across_filesystems_copies)
 {
     char shm[64];
     strcpy(shm, "/dev/shm/lk_test_clean_dst_XXXXXX");
-    if (access("/dev/shm", W_OK) != 0 || !mkdtemp(shm))
-        return; /* no second filesystem here */
+    if (access("/dev/shm", W_OK) != 0 || !mkdtemp(shm)) return; /* no second filesystem here */
     snprintf(g_cfg.source.clean_source, sizeof g_cfg.source.clean_source, "move");
     snprintf(g_cfg.source.clean_source_move_destination,
              sizeof g_cfg.source.clean_source_move_destination, "%s", shm);

@@ -106,8 +106,7 @@ static void expect_error(const char *text, const char *key, const char *what)
 START_TEST(errors_name_the_key)
 {
     expect_error("source:\n  clean_source: archive\n", "source.clean_source", "off|delete|move");
-    expect_error("source:\n  clean_source: move\n", "clean_source_move_destination",
-                 "not set");
+    expect_error("source:\n  clean_source: move\n", "clean_source_move_destination", "not set");
     expect_error("source_path: /data/in\nsource:\n  clean_source: move\n"
                  "  clean_source_move_destination: /data/in/done\n",
                  "clean_source_move_destination", "inside source_path");
@@ -115,8 +114,7 @@ START_TEST(errors_name_the_key)
                  "ISO timestamp");
     expect_error("source:\n  modified_before: 2026-13-45\n", "source.modified_before",
                  "ISO timestamp");
-    expect_error("source:\n  backfill_interval: often\n", "source.backfill_interval",
-                 "duration");
+    expect_error("source:\n  backfill_interval: often\n", "source.backfill_interval", "duration");
     expect_error("source:\n  use_notifications: sometimes\n", "source.use_notifications",
                  "boolean");
 }

@@ -26,7 +26,7 @@ static lk_state *g_st;
 static void setup(void)
 {
     strcpy(g_dir, access("/dev/shm", W_OK) == 0 ? "/dev/shm/lk_test_disc_XXXXXX"
-                                                 : "/tmp/lk_test_disc_XXXXXX");
+                                                : "/tmp/lk_test_disc_XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(g_dir));
     snprintf(g_src, sizeof g_src, "%s/in", g_dir);
     snprintf(g_db, sizeof g_db, "%s/state.db", g_dir);
@@ -92,11 +92,9 @@ static int state_of(const char *rel, char *why, size_t cap)
     lk_error err;
     ck_assert_int_eq(lk_state_files_report(g_st, 0, &v, &n, &err), 0);
     for (int i = 0; i < n; i++) {
-        if (strcmp(v[i].file.path, p))
-            continue;
+        if (strcmp(v[i].file.path, p)) continue;
         st = (int)v[i].file.state;
-        if (why)
-            snprintf(why, cap, "%s", v[i].file.error);
+        if (why) snprintf(why, cap, "%s", v[i].file.error);
     }
     free(v);
     return st;
@@ -139,8 +137,8 @@ START_TEST(listing_takes_existing_files_with_glob_and_subdirectories)
     ck_assert_int_eq(lk_discovery_listed_once(d), 1);
     ck_assert_int_eq(state_of("a.jsonl", NULL, 0), LK_FILE_PENDING);
     ck_assert_int_eq(state_of("sub/b.jsonl", NULL, 0), LK_FILE_PENDING);
-    ck_assert_int_eq(state_of("c.json", NULL, 0), -1);       /* not *.jsonl */
-    ck_assert_int_eq(state_of("d.txt", NULL, 0), -1);        /* not *.jsonl */
+    ck_assert_int_eq(state_of("c.json", NULL, 0), -1);        /* not *.jsonl */
+    ck_assert_int_eq(state_of("d.txt", NULL, 0), -1);         /* not *.jsonl */
     ck_assert_int_eq(state_of(".hidden.jsonl", NULL, 0), -1); /* temp/hidden */
     ck_assert_int_eq(state_of("empty.jsonl", NULL, 0), -1);   /* nothing to take yet */
     /* a second listing (and a new process) records nothing again */
@@ -269,9 +267,9 @@ END_TEST
 START_TEST(modified_after_before_and_max_file_age)
 {
     g_cfg.source.file_ready_delay_ms = 0;
-    put("old.jsonl", "{\"x\":1}\n", 3 * 86400);   /* 3 days old */
-    put("mid.jsonl", "{\"x\":2}\n", 2 * 3600);    /* 2 hours old */
-    put("new.jsonl", "{\"x\":3}\n", 60);          /* 1 minute old */
+    put("old.jsonl", "{\"x\":1}\n", 3 * 86400); /* 3 days old */
+    put("mid.jsonl", "{\"x\":2}\n", 2 * 3600);  /* 2 hours old */
+    put("new.jsonl", "{\"x\":3}\n", 60);        /* 1 minute old */
     char ts[40];
     lk_time_format_iso_ms(lk_time_now_us() - 1LL * 86400 * 1000000, ts, sizeof ts);
     snprintf(g_cfg.source.modified_after, sizeof g_cfg.source.modified_after, "%s", ts);
@@ -352,10 +350,9 @@ static void rewrite_check(int allow)
     ck_assert_int_eq(poll_once(d), allow ? 1 : 0);
     ck_assert_int_eq(rows_of("r.jsonl"), 2);
     char why[256];
-    ck_assert_int_eq(state_of("r.jsonl", why, sizeof why), allow ? LK_FILE_PENDING
-                                                                  : LK_FILE_SKIPPED);
-    if (!allow)
-        ck_assert_ptr_nonnull(strstr(why, "changed after it was ingested"));
+    ck_assert_int_eq(state_of("r.jsonl", why, sizeof why),
+                     allow ? LK_FILE_PENDING : LK_FILE_SKIPPED);
+    if (!allow) ck_assert_ptr_nonnull(strstr(why, "changed after it was ingested"));
     lk_discovery_destroy(&d);
 }
 
@@ -399,8 +396,7 @@ END_TEST
 
 START_TEST(unreadable_file_is_retried_until_readable)
 {
-    if (geteuid() == 0)
-        return; /* root reads anything */
+    if (geteuid() == 0) return; /* root reads anything */
     g_cfg.source.file_ready_delay_ms = 0;
     put("locked.jsonl", "{\"x\":1}\n", 10);
     char p[256];

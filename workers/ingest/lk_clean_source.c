@@ -36,8 +36,7 @@ struct lk_clean_source {
 int lk_clean_source_new(const lk_config *cfg, lk_state *st, lk_clean_source **out, lk_error *err)
 {
     lk_clean_source *c = calloc(1, sizeof *c);
-    if (!c)
-        return lk_error_errno(err, -ENOMEM, "clean_source");
+    if (!c) return lk_error_errno(err, -ENOMEM, "clean_source");
     c->cfg = cfg;
     c->st = st;
     c->mode = !strcmp(cfg->source.clean_source, "delete") ? CLEAN_DELETE
@@ -60,22 +59,19 @@ void lk_clean_source_destroy(lk_clean_source **cp)
 
 void lk_clean_source_nudge(lk_clean_source *c)
 {
-    if (c && c->retry_ms == 0)
-        c->next_ms = 0;
+    if (c && c->retry_ms == 0) c->next_ms = 0;
 }
 
 /* mkdir -p of the directories above path. */
 static int make_parents(char *path)
 {
     for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
+        if (*p != '/') continue;
         *p = 0;
         int r = mkdir(path, 0755);
         int e = errno;
         *p = '/';
-        if (r != 0 && e != EEXIST)
-            return -e;
+        if (r != 0 && e != EEXIST) return -e;
     }
     return 0;
 }
@@ -88,8 +84,7 @@ static int copy_move(const char *src, const char *dst)
     char tmp[1200];
     snprintf(tmp, sizeof tmp, "%s.lakesupd-tmp", dst);
     int in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in < 0)
-        return -errno;
+    if (in < 0) return -errno;
     int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (out < 0) {
         int e = errno;
@@ -100,38 +95,29 @@ static int copy_move(const char *src, const char *dst)
     int r = 0;
     for (;;) {
         ssize_t n = read(in, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
+        if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             r = -errno;
             break;
         }
-        if (n == 0)
-            break;
+        if (n == 0) break;
         for (ssize_t off = 0; off < n;) {
             ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                continue;
+            if (w < 0 && errno == EINTR) continue;
             if (w < 0) {
                 r = -errno;
                 break;
             }
             off += w;
         }
-        if (r)
-            break;
+        if (r) break;
     }
-    if (r == 0 && fsync(out) != 0)
-        r = -errno;
+    if (r == 0 && fsync(out) != 0) r = -errno;
     close(in);
-    if (close(out) != 0 && r == 0)
-        r = -errno;
-    if (r == 0 && rename(tmp, dst) != 0)
-        r = -errno;
-    if (r == 0 && unlink(src) != 0)
-        r = -errno;
-    if (r)
-        unlink(tmp);
+    if (close(out) != 0 && r == 0) r = -errno;
+    if (r == 0 && rename(tmp, dst) != 0) r = -errno;
+    if (r == 0 && unlink(src) != 0) r = -errno;
+    if (r) unlink(tmp);
     return r;
 }
 
@@ -162,8 +148,7 @@ static int clean_one(lk_clean_source *c, const lk_state_file *f)
         LK_WARN("clean_source: cannot check file=%s: %s (retried)", f->path, c->err.msg);
         return -EIO;
     }
-    if (!committed)
-        return 0; /* should not happen: the query said so; look again later */
+    if (!committed) return 0; /* should not happen: the query said so; look again later */
     struct stat sb;
     char note[1200];
     if (lstat(f->path, &sb) != 0) {
@@ -184,8 +169,7 @@ static int clean_one(lk_clean_source *c, const lk_state_file *f)
     } else {
         char dst[1100];
         int r = move_target(c, f->path, dst, sizeof dst);
-        if (r == 0)
-            r = make_parents(dst);
+        if (r == 0) r = make_parents(dst);
         if (r == 0 && rename(f->path, dst) != 0)
             r = errno == EXDEV ? copy_move(f->path, dst) : -errno;
         if (r < 0) {
@@ -206,8 +190,7 @@ static int clean_one(lk_clean_source *c, const lk_state_file *f)
 
 int lk_clean_source_poll(lk_clean_source *c, int64_t now_ms)
 {
-    if (!c || c->mode == CLEAN_OFF || now_ms < c->next_ms)
-        return 0;
+    if (!c || c->mode == CLEAN_OFF || now_ms < c->next_ms) return 0;
     c->next_ms = now_ms + LK_CLEAN_POLL_MS;
     int64_t before = lk_time_now_us() - c->cfg->source.clean_source_retention_duration_ms * 1000;
     lk_state_file *files = NULL;
@@ -227,13 +210,11 @@ int lk_clean_source_poll(lk_clean_source *c, int64_t now_ms)
     free(files);
     if (failed) {
         c->retry_ms = c->retry_ms ? c->retry_ms * 2 : LK_CLEAN_POLL_MS;
-        if (c->retry_ms > LK_CLEAN_RETRY_MAX_MS)
-            c->retry_ms = LK_CLEAN_RETRY_MAX_MS;
+        if (c->retry_ms > LK_CLEAN_RETRY_MAX_MS) c->retry_ms = LK_CLEAN_RETRY_MAX_MS;
         c->next_ms = now_ms + c->retry_ms;
     } else {
         c->retry_ms = 0;
-        if (n == LK_CLEAN_BATCH)
-            c->next_ms = 0; /* more are due */
+        if (n == LK_CLEAN_BATCH) c->next_ms = 0; /* more are due */
     }
     return cleaned;
 }

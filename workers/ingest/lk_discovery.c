@@ -39,17 +39,17 @@ struct lk_discovery {
     const lk_config *cfg;
     lk_state *st;
     int take_at_once;
-    int skip_existing; /* until the first listing is done */
-    int fd;            /* inotify, or -1 */
-    zhash_t *wd_dir;   /* "wd" → directory path */
-    zhash_t *seen;     /* path → "size:mtime" recorded (or refused) */
-    zhash_t *settling; /* path → settle, found by listing, not yet ready */
-    zhash_t *writing;  /* path → "" modified, not closed yet (inotify) */
+    int skip_existing;   /* until the first listing is done */
+    int fd;              /* inotify, or -1 */
+    zhash_t *wd_dir;     /* "wd" → directory path */
+    zhash_t *seen;       /* path → "size:mtime" recorded (or refused) */
+    zhash_t *settling;   /* path → settle, found by listing, not yet ready */
+    zhash_t *writing;    /* path → "" modified, not closed yet (inotify) */
     zhash_t *unreadable; /* path → "size:mtime" whose read failure was said */
     int64_t next_list_ms;
     int list_due;
     int listed_once;
-    int errors; /* files not recorded in this poll */
+    int errors;              /* files not recorded in this poll */
     lk_state_file_rec *recs; /* queued for the next flush */
     int nrecs, caprecs;
     int skipped_existing;
@@ -61,16 +61,14 @@ struct lk_discovery {
 
 static int is_candidate(const lk_discovery *d, const char *name)
 {
-    if (name[0] == '.')
-        return 0; /* hidden and temp files: a writer renames into place */
+    if (name[0] == '.') return 0; /* hidden and temp files: a writer renames into place */
     if (d->cfg->source.path_glob_filter[0])
         return fnmatch(d->cfg->source.path_glob_filter, name, FNM_PERIOD) == 0;
     size_t n = strlen(name);
     static const char *ext[] = {".json", ".jsonl", ".ndjson"};
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
         size_t e = strlen(ext[i]);
-        if (n > e && !strcmp(name + n - e, ext[i]))
-            return 1;
+        if (n > e && !strcmp(name + n - e, ext[i])) return 1;
     }
     return 0;
 }
@@ -85,19 +83,16 @@ int64_t lk_discovery_head_hash(const char *path, int *ok)
     unsigned char buf[LK_DISCOVERY_HEAD];
     *ok = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
+    if (fd < 0) return 0;
     size_t n = 0;
     while (n < sizeof buf) {
         ssize_t r = pread(fd, buf + n, sizeof buf - n, (off_t)n);
-        if (r < 0 && errno == EINTR)
-            continue;
+        if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             close(fd);
             return 0;
         }
-        if (r == 0)
-            break;
+        if (r == 0) break;
         n += (size_t)r;
     }
     close(fd);
@@ -131,8 +126,7 @@ static int record(lk_discovery *d, const char *path, const struct stat *sb, lk_e
     snprintf(sig, sizeof sig, "%lld:%lld", (long long)sb->st_size, (long long)mtime_us);
     int found = 0;
     int r = lk_state_file_lookup(d->st, path, sb->st_size, mtime_us, NULL, &found, err);
-    if (r < 0)
-        return r;
+    if (r < 0) return r;
     if (found) { /* recorded before (an earlier process, or a listing raced an event) */
         put_str(d->seen, path, sig);
         zhash_delete(d->settling, path);
@@ -154,8 +148,7 @@ static int record(lk_discovery *d, const char *path, const struct stat *sb, lk_e
     if (d->nrecs == d->caprecs) {
         d->caprecs = d->caprecs ? d->caprecs * 2 : 64;
         d->recs = realloc(d->recs, (size_t)d->caprecs * sizeof *d->recs);
-        if (!d->recs)
-            abort();
+        if (!d->recs) abort();
     }
     lk_state_file_rec *rec = &d->recs[d->nrecs];
     memset(rec, 0, sizeof *rec);
@@ -167,10 +160,8 @@ static int record(lk_discovery *d, const char *path, const struct stat *sb, lk_e
     if (d->after_us && mtime_us <= d->after_us)
         snprintf(why, cap, "modified at or before modified_after (%s)", c->source.modified_after);
     else if (d->before_us && mtime_us >= d->before_us)
-        snprintf(why, cap, "modified at or after modified_before (%s)",
-                 c->source.modified_before);
-    else if (c->source.max_file_age_ms > 0 &&
-             now_us - mtime_us > c->source.max_file_age_ms * 1000)
+        snprintf(why, cap, "modified at or after modified_before (%s)", c->source.modified_before);
+    else if (c->source.max_file_age_ms > 0 && now_us - mtime_us > c->source.max_file_age_ms * 1000)
         snprintf(why, cap, "older than max_file_age (%lld s)",
                  (long long)(c->source.max_file_age_ms / 1000));
     else if (d->skip_existing)
@@ -178,8 +169,7 @@ static int record(lk_discovery *d, const char *path, const struct stat *sb, lk_e
     if (!why[0]) {
         r = lk_state_file_same(d->st, (int64_t)sb->st_dev, (int64_t)sb->st_ino, sb->st_size,
                                mtime_us, hash, &prev, &found, err);
-        if (r < 0)
-            return r;
+        if (r < 0) return r;
         if (found && strcmp(prev.path, path))
             snprintf(why, cap,
                      "the same file as %.300s (renamed or moved: same device, inode, size, "
@@ -189,8 +179,7 @@ static int record(lk_discovery *d, const char *path, const struct stat *sb, lk_e
     rec->is_new = 0;
     if (!why[0]) {
         r = lk_state_file_taken(d->st, path, &prev, &found, err);
-        if (r < 0)
-            return r;
+        if (r < 0) return r;
         if (found && !c->source.allow_overwrites)
             snprintf(why, cap, "changed after it was ingested (allow_overwrites: false)");
         else if (found)
@@ -215,13 +204,11 @@ static int record(lk_discovery *d, const char *path, const struct stat *sb, lk_e
    records stay queued for the next poll). */
 static int flush(lk_discovery *d, lk_error *err)
 {
-    if (d->nrecs == 0)
-        return 0;
+    if (d->nrecs == 0) return 0;
     int n = d->nrecs;
     d->nrecs = 0;
     char *version = malloc((size_t)n);
-    if (!version)
-        abort();
+    if (!version) abort();
     for (int i = 0; i < n; i++)
         version[i] = d->recs[i].is_new == -1;
     int r = lk_state_files_record(d->st, d->recs, n, err);
@@ -243,8 +230,7 @@ static int flush(lk_discovery *d, lk_error *err)
     for (int i = 0; i < n; i++) {
         const lk_state_file_rec *rec = &d->recs[i];
         const char *path = rec->file.path;
-        if (!rec->is_new)
-            continue;
+        if (!rec->is_new) continue;
         if (rec->why[0]) {
             d->n_skipped++;
             if (strstr(rec->why, "changed after"))
@@ -274,15 +260,12 @@ static int flush(lk_discovery *d, lk_error *err)
 static int consider(lk_discovery *d, const char *path, const char *name, const struct stat *sb,
                     int complete, int64_t now_ms, lk_error *err)
 {
-    if (!S_ISREG(sb->st_mode) || !is_candidate(d, name))
-        return 0;
-    if (sb->st_size == 0)
-        return 0; /* nothing to take yet; taken when it has content */
+    if (!S_ISREG(sb->st_mode) || !is_candidate(d, name)) return 0;
+    if (sb->st_size == 0) return 0; /* nothing to take yet; taken when it has content */
     char sig[64];
     snprintf(sig, sizeof sig, "%lld:%lld", (long long)sb->st_size, (long long)mtime_us_of(sb));
     const char *known = zhash_lookup(d->seen, path);
-    if (known && !strcmp(known, sig))
-        return 0;
+    if (known && !strcmp(known, sig)) return 0;
     if (!complete && !d->take_at_once && !d->skip_existing) {
         if (zhash_lookup(d->writing, path))
             return 0; /* open for writing (inotify): its close takes it */
@@ -292,16 +275,14 @@ static int consider(lk_discovery *d, const char *path, const char *name, const s
             settle *s = zhash_lookup(d->settling, path);
             if (!s || strcmp(s->sig, sig)) {
                 settle *n = calloc(1, sizeof *n);
-                if (!n)
-                    abort();
+                if (!n) abort();
                 snprintf(n->sig, sizeof n->sig, "%s", sig);
                 n->since_ms = now_ms;
                 zhash_update(d->settling, path, n);
                 zhash_freefn(d->settling, path, free);
                 return 0;
             }
-            if (now_ms - s->since_ms < delay)
-                return 0;
+            if (now_ms - s->since_ms < delay) return 0;
         }
     }
     if (record(d, path, sb, err) < 0) {
@@ -315,8 +296,7 @@ static int consider(lk_discovery *d, const char *path, const char *name, const s
 static void watch_dir(lk_discovery *d, const char *dir)
 {
 #ifdef __linux__
-    if (d->fd < 0)
-        return;
+    if (d->fd < 0) return;
     int wd = inotify_add_watch(d->fd, dir,
                                IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY | IN_ONLYDIR);
     if (wd < 0) {
@@ -337,8 +317,7 @@ static void watch_dir(lk_discovery *d, const char *dir)
    on a watched directory returns the same wd: harmless). */
 static int list_dir(lk_discovery *d, const char *dir, int depth, int64_t now_ms, lk_error *err)
 {
-    if (d->fd >= 0)
-        watch_dir(d, dir);
+    if (d->fd >= 0) watch_dir(d, dir);
     DIR *dh = opendir(dir);
     if (!dh) {
         if (depth == 0) {
@@ -350,16 +329,14 @@ static int list_dir(lk_discovery *d, const char *dir, int depth, int64_t now_ms,
     int added = 0;
     struct dirent *e;
     while ((e = readdir(dh))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char path[1024];
         if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path) {
             LK_WARN("path too long, skipped: %s/%s", dir, e->d_name);
             continue;
         }
         struct stat sb;
-        if (stat(path, &sb) != 0)
-            continue; /* vanished between readdir and stat */
+        if (stat(path, &sb) != 0) continue; /* vanished between readdir and stat */
         if (S_ISDIR(sb.st_mode)) {
             if (depth < LK_DISCOVERY_DEPTH && is_listed_dir(e->d_name))
                 added += list_dir(d, path, depth + 1, now_ms, err);
@@ -379,10 +356,8 @@ static int read_events(lk_discovery *d, int64_t now_ms, lk_error *err)
     char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
     for (;;) {
         ssize_t n = read(d->fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
         for (char *p = buf; p < buf + n;) {
             const struct inotify_event *ev = (const struct inotify_event *)p;
             p += sizeof *ev + ev->len;
@@ -400,11 +375,9 @@ static int read_events(lk_discovery *d, int64_t now_ms, lk_error *err)
                 continue;
             }
             const char *dir = zhash_lookup(d->wd_dir, key);
-            if (!dir || !ev->len || !ev->name[0])
-                continue;
+            if (!dir || !ev->len || !ev->name[0]) continue;
             char path[1024];
-            if (snprintf(path, sizeof path, "%s/%s", dir, ev->name) >= (int)sizeof path)
-                continue;
+            if (snprintf(path, sizeof path, "%s/%s", dir, ev->name) >= (int)sizeof path) continue;
             if (ev->mask & IN_ISDIR) {
                 /* a new (or moved-in) subdirectory: watch it, then list it
                    for what arrived before the watch */
@@ -422,8 +395,7 @@ static int read_events(lk_discovery *d, int64_t now_ms, lk_error *err)
             if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
                 zhash_delete(d->writing, path);
                 struct stat sb;
-                if (stat(path, &sb) == 0)
-                    added += consider(d, path, ev->name, &sb, 1, now_ms, err);
+                if (stat(path, &sb) == 0) added += consider(d, path, ev->name, &sb, 1, now_ms, err);
             }
         }
     }
@@ -439,14 +411,12 @@ static int read_events(lk_discovery *d, int64_t now_ms, lk_error *err)
    delay has passed, without waiting for the next listing. */
 static int recheck_settling(lk_discovery *d, int64_t now_ms, lk_error *err)
 {
-    if (zhash_size(d->settling) == 0)
-        return 0;
+    if (zhash_size(d->settling) == 0) return 0;
     zlist_t *keys = zhash_keys(d->settling);
     int added = 0;
     for (char *path = zlist_first(keys); path; path = zlist_next(keys)) {
         settle *s = zhash_lookup(d->settling, path);
-        if (!s || now_ms - s->since_ms < d->cfg->source.file_ready_delay_ms)
-            continue;
+        if (!s || now_ms - s->since_ms < d->cfg->source.file_ready_delay_ms) continue;
         struct stat sb;
         if (stat(path, &sb) != 0) {
             zhash_delete(d->settling, path); /* gone before it was ready */
@@ -464,8 +434,7 @@ int lk_discovery_new(const lk_config *cfg, lk_state *st, int take_at_once, int s
 {
     *out = NULL;
     lk_discovery *d = calloc(1, sizeof *d);
-    if (!d)
-        return lk_error_errno(err, -ENOMEM, "discovery");
+    if (!d) return lk_error_errno(err, -ENOMEM, "discovery");
     d->cfg = cfg;
     d->st = st;
     d->take_at_once = take_at_once;
@@ -502,8 +471,7 @@ int lk_discovery_new(const lk_config *cfg, lk_state *st, int take_at_once, int s
     LK_INFO("discovery path=%s notifications=%s backfill_interval_ms=%lld file_ready_delay_ms=%lld "
             "glob=%s",
             cfg->source_path, d->fd >= 0 ? "inotify" : "off",
-            (long long)cfg->source.backfill_interval_ms,
-            (long long)cfg->source.file_ready_delay_ms,
+            (long long)cfg->source.backfill_interval_ms, (long long)cfg->source.file_ready_delay_ms,
             cfg->source.path_glob_filter[0] ? cfg->source.path_glob_filter : "(json extensions)");
     *out = d;
     return 0;
@@ -512,10 +480,8 @@ int lk_discovery_new(const lk_config *cfg, lk_state *st, int take_at_once, int s
 void lk_discovery_destroy(lk_discovery **dp)
 {
     lk_discovery *d = *dp;
-    if (!d)
-        return;
-    if (d->fd >= 0)
-        close(d->fd);
+    if (!d) return;
+    if (d->fd >= 0) close(d->fd);
     zhash_destroy(&d->wd_dir);
     zhash_destroy(&d->seen);
     zhash_destroy(&d->settling);
@@ -530,8 +496,7 @@ int lk_discovery_poll(lk_discovery *d, int64_t now_ms, lk_error *err)
 {
     d->errors = 0;
     int added = 0;
-    if (d->fd >= 0)
-        read_events(d, now_ms, err);
+    if (d->fd >= 0) read_events(d, now_ms, err);
     if (d->list_due || now_ms >= d->next_list_ms) {
         int first = !d->listed_once;
         d->list_due = 0;
@@ -547,8 +512,7 @@ int lk_discovery_poll(lk_discovery *d, int64_t now_ms, lk_error *err)
                 added = 0;
             }
             d->listed_once = 1;
-            if (first)
-                LK_INFO("first listing done: %d new file(s)", n);
+            if (first) LK_INFO("first listing done: %d new file(s)", n);
         }
         int64_t every = d->fd >= 0 ? d->cfg->source.backfill_interval_ms : LK_DISCOVERY_LIST_MS;
         d->next_list_ms = now_ms + every;
@@ -560,8 +524,7 @@ int lk_discovery_poll(lk_discovery *d, int64_t now_ms, lk_error *err)
     if (d->errors) {
         /* queued records are retried at every poll; a file whose lookup
            failed is not in `seen`: a listing finds it again in a second */
-        if (d->next_list_ms > now_ms + 1000)
-            d->next_list_ms = now_ms + 1000;
+        if (d->next_list_ms > now_ms + 1000) d->next_list_ms = now_ms + 1000;
         d->failing = 1;
     } else if (d->nrecs == 0) {
         d->failing = 0;

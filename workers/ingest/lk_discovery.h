@@ -59,8 +59,7 @@ void lk_discovery_request_listing(lk_discovery *d);
 
 /* Totals since this object was made: files recorded pending, recorded
    skipped (with a reason), and errors (a listing or a record that failed). */
-void lk_discovery_stats(const lk_discovery *d, int64_t *taken, int64_t *skipped,
-                        int64_t *errors);
+void lk_discovery_stats(const lk_discovery *d, int64_t *taken, int64_t *skipped, int64_t *errors);
 
 /* FNV-1a 64 of the first 4 KiB of path (0 on a read error, *ok 0). */
 int64_t lk_discovery_head_hash(const char *path, int *ok);
