@@ -5,9 +5,9 @@
  * each file once: state.db remembers every file), infers the raw_events
  * schema from a sample of the first files when none exists yet, and PLANS
  * a batch — the set of file byte ranges — durably in state.db BEFORE any
- * byte of it moves (DESIGN §2 invariant 1). Then it reads the ranges and pushes chunks of whole lines
- * (about chunk_bytes each) to the transforms, and finally tells the
- * committer how many chunks the batch has ("sealed").
+ * byte of it moves (DESIGN §2 invariant 1). Then it reads the ranges and
+ * pushes chunks of whole lines (about chunk_bytes each) to the transforms,
+ * and finally tells the committer how many chunks the batch has ("sealed").
  *
  * It parses nothing on the hot path. Delivery downstream is at least once:
  * when a transform, writer or the committer dies (the supervisor says
