@@ -1,13 +1,13 @@
 /*
  * lk_ingest — Auto Loader's discovery and planning side of the pipeline.
  *
- * It discovers new JSON-lines files (lk_discovery: inotify plus listing,
- * each file once: state.db remembers every file), infers the raw_events
- * schema from a sample of the first files when none exists yet, and PLANS
- * a batch — the set of file byte ranges — durably in state.db BEFORE any
- * byte of it moves (DESIGN §2 invariant 1). Then it reads the ranges and
- * pushes chunks of whole lines (about chunk_bytes each) to the transforms,
- * and finally tells the committer how many chunks the batch has ("sealed").
+ * It lists source_path for new JSON-lines files (each file once: state.db
+ * remembers every file), infers the raw_events schema from a sample of the
+ * first files when none exists yet, and PLANS a batch — the set of file
+ * byte ranges — durably in state.db BEFORE any byte of it moves (DESIGN §2
+ * invariant 1). Then it reads the ranges and pushes chunks of whole lines
+ * (about chunk_bytes each) to the transforms, and finally tells the
+ * committer how many chunks the batch has ("sealed").
  *
  * It parses nothing on the hot path. Delivery downstream is at least once:
  * when a transform, writer or the committer dies (the supervisor says
