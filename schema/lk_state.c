@@ -1179,6 +1179,7 @@ int lk_state_file_spans_put(lk_state *s, int64_t batch_id, int32_t gen,
         return r;
     }
     for (int i = 0; i < n && r == 0; i++) {
+        if (spans[i].n_chunks <= 0) continue; /* a file that sent nothing */
         sqlite3_bind_int64(q, 1, batch_id);
         sqlite3_bind_int(q, 2, gen);
         sqlite3_bind_int64(q, 3, spans[i].file_id);
