@@ -174,6 +174,7 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
     for (int r = 0; r < n; r++) {
         const lk_state_range *rg = &ranges[r];
         struct stat sb;
+        memset(&sb, 0, sizeof sb); /* read below even when stat fails */
         const char *why = NULL;
         if (stat(rg->path, &sb) != 0)
             why = strerror(errno);
