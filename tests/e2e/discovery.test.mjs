@@ -154,13 +154,17 @@ for (const mode of ['delete', 'move']) {
       assert.ok(!fs.existsSync(path.join(ws.dir, 'archive')));
       assert.ok(sourceList(ws.config).every((f) => f.state !== 'committed' && f.clean_source === null));
       fs.rmSync(gate);
-      await until(() => sourceList(ws.config).every((f) => f.clean_source !== null), 30000, 'every file cleaned');
+      await until(() => { const l = sourceList(ws.config); return l.length === 3 && l.every((f) => f.clean_source !== null); },
+        30000, 'every file cleaned');
       for (const [i, n] of names.entries()) {
         assert.ok(!fs.existsSync(path.join(ws.input, rel(n, i))), `${rel(n, i)} cleaned`);
         if (mode === 'move') assert.ok(fs.existsSync(path.join(ws.dir, 'archive', rel(n, i))), `${rel(n, i)} moved keeping its path`);
       }
       const logWord = mode === 'delete' ? 'deleted' : 'moved';
-      assert.equal((d.logs().match(new RegExp(`clean_source: ${logWord} file=`, 'g')) || []).length, 3);
+      // the worker's log lines reach the supervisor's output a moment after state.db
+      await until(() => (d.logs().match(new RegExp(`clean_source: ${logWord} file=`, 'g')) || []).length === 3, 5000, 'three log lines');
+      await sleep(300);
+      assert.equal((d.logs().match(new RegExp(`clean_source: ${logWord} file=`, 'g')) || []).length, 3, 'each file once');
       const list = sourceList(ws.config);
       assert.ok(list.every((f) => f.state === 'committed'));
       assert.ok(list.every((f) => (mode === 'delete' ? f.clean_source === 'deleted' : f.clean_source.startsWith('moved to '))));
