@@ -82,6 +82,27 @@ static const char *const lk_state_migrations[] = {
     /* v2: a batch replayed after one of its files changed or vanished is
        re-planned as a new generation, with new chunk indices */
     "ALTER TABLE batches ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;",
+    /* v(discovery): a file's identity adds a hash of its first 4 KiB; clean_source
+       remembers what it did to a file; per-file row counts per batch (the
+       committer writes them, `source list` shows them) */
+    "ALTER TABLE files ADD COLUMN head_hash INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE files ADD COLUMN cleaned_at_us INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE files ADD COLUMN clean_note TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX files_identity ON files(inode, size, mtime_us);"
+    "CREATE TABLE file_counts ("
+    "  file_id INTEGER NOT NULL REFERENCES files(id),"
+    "  batch_id INTEGER NOT NULL,"
+    "  rows INTEGER NOT NULL,"
+    "  corrupt INTEGER NOT NULL,"
+    "  rescued INTEGER NOT NULL,"
+    "  PRIMARY KEY(file_id, batch_id));"
+    "CREATE TABLE file_spans ("
+    "  batch_id INTEGER NOT NULL,"
+    "  gen INTEGER NOT NULL,"
+    "  file_id INTEGER NOT NULL,"
+    "  first_chunk INTEGER NOT NULL,"
+    "  n_chunks INTEGER NOT NULL,"
+    "  PRIMARY KEY(batch_id, gen, file_id));",
 };
 #define LK_STATE_NMIGRATIONS ((int)(sizeof lk_state_migrations / sizeof lk_state_migrations[0]))
 
@@ -977,4 +998,352 @@ int lk_state_reseal_batch(lk_state *s, int64_t batch_id, int32_t gen, int32_t n_
                    "UPDATE batches SET state = 1, gen = %d, n_chunks = %d"
                    " WHERE id = %lld AND state <> 2",
                    (int)gen, (int)n_chunks, (long long)batch_id);
+}
+
+/* ---- discovery, clean_source and `source list` ----
+   These run at discovery rate (a few per file), not per row: statements are
+   prepared per call, which keeps them out of the shared statement cache. */
+
+static int dq_prepare(lk_state *s, const char *sql, sqlite3_stmt **q, const char *op,
+                      lk_error *err)
+{
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, q, NULL);
+    if (rc != SQLITE_OK) {
+        *q = NULL;
+        return sq_fail(s, rc, op, err);
+    }
+    return 0;
+}
+
+/* Reads one file row (FILE_COLS + head_hash) from q; *found 0 if none. */
+static int dq_one_file(lk_state *s, sqlite3_stmt *q, const char *op, lk_state_file *out,
+                       int64_t *head_hash, int *found, lk_error *err)
+{
+    int rc = sqlite3_step(q);
+    *found = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW && out) {
+        memset(out, 0, sizeof *out);
+        out->id = sqlite3_column_int64(q, 0);
+        col_text(q, 1, out->path, sizeof out->path);
+        out->size = sqlite3_column_int64(q, 2);
+        out->mtime_us = sqlite3_column_int64(q, 3);
+        out->inode = sqlite3_column_int64(q, 4);
+        out->device = sqlite3_column_int64(q, 5);
+        out->state = (lk_file_state)sqlite3_column_int(q, 6);
+        out->batch_id = sqlite3_column_int64(q, 7);
+        out->discovered_at_us = sqlite3_column_int64(q, 8);
+        col_text(q, 9, out->error, sizeof out->error);
+        if (head_hash)
+            *head_hash = sqlite3_column_int64(q, 10);
+    }
+    int r = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_fail(s, rc, op, err);
+    sqlite3_finalize(q);
+    return r;
+}
+
+#define DQ_FILE_COLS                                                                               \
+    "SELECT id, path, size, mtime_us, inode, device, state, COALESCE(batch_id, -1),"               \
+    " discovered_at_us, error, head_hash FROM files "
+
+int lk_state_file_lookup(lk_state *s, const char *path, int64_t size, int64_t mtime_us,
+                         lk_state_file *out, int *found, lk_error *err)
+{
+    sqlite3_stmt *q;
+    int r = dq_prepare(s, DQ_FILE_COLS "WHERE path = ?1 AND size = ?2 AND mtime_us = ?3", &q,
+                       "file lookup", err);
+    if (r < 0) return r;
+    sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, size);
+    sqlite3_bind_int64(q, 3, mtime_us);
+    return dq_one_file(s, q, "file lookup", out, NULL, found, err);
+}
+
+int lk_state_file_taken(lk_state *s, const char *path, lk_state_file *out, int *found,
+                        lk_error *err)
+{
+    sqlite3_stmt *q;
+    int r = dq_prepare(s, DQ_FILE_COLS "WHERE path = ?1 AND state <> 3 ORDER BY id DESC LIMIT 1",
+                       &q, "file taken", err);
+    if (r < 0) return r;
+    sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+    return dq_one_file(s, q, "file taken", out, NULL, found, err);
+}
+
+int lk_state_file_same(lk_state *s, int64_t device, int64_t inode, int64_t size,
+                       int64_t mtime_us, int64_t head_hash, lk_state_file *out, int *found,
+                       lk_error *err)
+{
+    sqlite3_stmt *q;
+    int r = dq_prepare(s,
+                       DQ_FILE_COLS "WHERE inode = ?2 AND size = ?3 AND mtime_us = ?4"
+                                    " AND device = ?1 AND head_hash = ?5 AND state <> 3"
+                                    " ORDER BY id DESC LIMIT 1",
+                       &q, "file identity", err);
+    if (r < 0) return r;
+    sqlite3_bind_int64(q, 1, device);
+    sqlite3_bind_int64(q, 2, inode);
+    sqlite3_bind_int64(q, 3, size);
+    sqlite3_bind_int64(q, 4, mtime_us);
+    sqlite3_bind_int64(q, 5, head_hash);
+    return dq_one_file(s, q, "file identity", out, NULL, found, err);
+}
+
+int lk_state_files_to_clean(lk_state *s, int64_t committed_before_us, int limit,
+                            lk_state_file **out, int *n, lk_error *err)
+{
+    sqlite3_stmt *q;
+    int r = dq_prepare(s,
+                       "SELECT f.id, f.path, f.size, f.mtime_us, f.inode, f.device, f.state,"
+                       " COALESCE(f.batch_id, -1), f.discovered_at_us, f.error FROM files f"
+                       " JOIN batches b ON b.id = f.batch_id"
+                       " WHERE f.state = 2 AND f.cleaned_at_us = 0 AND b.state = 2"
+                       " AND b.committed_at_us <= ?1 ORDER BY f.id LIMIT ?2",
+                       &q, "files to clean", err);
+    if (r < 0) return r;
+    sqlite3_bind_int64(q, 1, committed_before_us);
+    sqlite3_bind_int(q, 2, limit);
+    r = read_files(s, q, "files to clean", out, n, err);
+    sqlite3_finalize(q);
+    return r;
+}
+
+int lk_state_file_committed_check(lk_state *s, int64_t file_id, int *committed, lk_error *err)
+{
+    sqlite3_stmt *q;
+    int r = dq_prepare(s,
+                       "SELECT 1 FROM files f JOIN batches b ON b.id = f.batch_id"
+                       " WHERE f.id = ?1 AND f.state = 2 AND b.state = 2",
+                       &q, "file committed check", err);
+    if (r < 0) return r;
+    sqlite3_bind_int64(q, 1, file_id);
+    int rc = sqlite3_step(q);
+    *committed = rc == SQLITE_ROW;
+    r = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "file committed check", err);
+    sqlite3_finalize(q);
+    return r;
+}
+
+int lk_state_file_cleaned(lk_state *s, int64_t file_id, const char *note, lk_error *err)
+{
+    sqlite3_stmt *q;
+    int r = dq_prepare(s, "UPDATE files SET cleaned_at_us = ?2, clean_note = ?3 WHERE id = ?1", &q,
+                       "file cleaned", err);
+    if (r < 0) return r;
+    if ((r = tx_begin(s, "file cleaned", err)) < 0) {
+        sqlite3_finalize(q);
+        return r;
+    }
+    sqlite3_bind_int64(q, 1, file_id);
+    sqlite3_bind_int64(q, 2, lk_time_now_us());
+    sqlite3_bind_text(q, 3, note ? note : "", -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_DONE) r = sq_fail(s, rc, "file cleaned", err);
+    sqlite3_finalize(q);
+    return tx_end(s, r, "file cleaned", err);
+}
+
+int lk_state_file_counts_put(lk_state *s, int64_t batch_id, const lk_state_file_count *v, int n,
+                             lk_error *err)
+{
+    sqlite3_stmt *q;
+    int r = dq_prepare(s,
+                       "INSERT INTO file_counts(file_id, batch_id, rows, corrupt, rescued)"
+                       " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(file_id, batch_id)"
+                       " DO UPDATE SET rows = excluded.rows, corrupt = excluded.corrupt,"
+                       " rescued = excluded.rescued",
+                       &q, "file counts", err);
+    if (r < 0) return r;
+    if ((r = tx_begin(s, "file counts", err)) < 0) {
+        sqlite3_finalize(q);
+        return r;
+    }
+    for (int i = 0; i < n && r == 0; i++) {
+        sqlite3_bind_int64(q, 1, v[i].file_id);
+        sqlite3_bind_int64(q, 2, batch_id);
+        sqlite3_bind_int64(q, 3, v[i].rows);
+        sqlite3_bind_int64(q, 4, v[i].corrupt);
+        sqlite3_bind_int64(q, 5, v[i].rescued);
+        int rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE) r = sq_fail(s, rc, "file counts", err);
+        sqlite3_reset(q);
+    }
+    sqlite3_finalize(q);
+    return tx_end(s, r, "file counts", err);
+}
+
+int lk_state_files_report(lk_state *s, int pending_only, lk_state_file_info **out, int *n,
+                          lk_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *q;
+    int r = dq_prepare(
+        s,
+        "SELECT f.id, f.path, f.size, f.mtime_us, f.inode, f.device, f.state,"
+        " COALESCE(f.batch_id, -1), f.discovered_at_us, f.error, f.head_hash, f.cleaned_at_us,"
+        " f.clean_note, (SELECT SUM(rows) FROM file_counts c WHERE c.file_id = f.id),"
+        " (SELECT SUM(corrupt) FROM file_counts c WHERE c.file_id = f.id),"
+        " (SELECT SUM(rescued) FROM file_counts c WHERE c.file_id = f.id)"
+        " FROM files f WHERE ?1 = 0 OR f.state IN (0, 1) ORDER BY f.id",
+        &q, "files report", err);
+    if (r < 0) return r;
+    sqlite3_bind_int(q, 1, pending_only);
+    int cap = 0, rc;
+    lk_state_file_info *v = NULL;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            lk_state_file_info *nv = realloc(v, (size_t)cap * sizeof *v);
+            if (!nv) abort();
+            v = nv;
+        }
+        lk_state_file_info *i = &v[(*n)++];
+        memset(i, 0, sizeof *i);
+        lk_state_file *f = &i->file;
+        f->id = sqlite3_column_int64(q, 0);
+        col_text(q, 1, f->path, sizeof f->path);
+        f->size = sqlite3_column_int64(q, 2);
+        f->mtime_us = sqlite3_column_int64(q, 3);
+        f->inode = sqlite3_column_int64(q, 4);
+        f->device = sqlite3_column_int64(q, 5);
+        f->state = (lk_file_state)sqlite3_column_int(q, 6);
+        f->batch_id = sqlite3_column_int64(q, 7);
+        f->discovered_at_us = sqlite3_column_int64(q, 8);
+        col_text(q, 9, f->error, sizeof f->error);
+        i->head_hash = sqlite3_column_int64(q, 10);
+        i->cleaned_at_us = sqlite3_column_int64(q, 11);
+        col_text(q, 12, i->clean_note, sizeof i->clean_note);
+        int known = sqlite3_column_type(q, 13) != SQLITE_NULL;
+        i->rows = known ? sqlite3_column_int64(q, 13) : -1;
+        i->corrupt = known ? sqlite3_column_int64(q, 14) : -1;
+        i->rescued = known ? sqlite3_column_int64(q, 15) : -1;
+    }
+    r = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "files report", err);
+    sqlite3_finalize(q);
+    if (r < 0) {
+        free(v);
+        *n = 0;
+        return r;
+    }
+    *out = v;
+    return 0;
+}
+
+int lk_state_file_spans_put(lk_state *s, int64_t batch_id, int32_t gen,
+                            const lk_state_file_span *spans, int n, lk_error *err)
+{
+    sqlite3_stmt *q;
+    int r = dq_prepare(s,
+                       "INSERT OR REPLACE INTO file_spans(batch_id, gen, file_id, first_chunk,"
+                       " n_chunks) VALUES(?1, ?2, ?3, ?4, ?5)",
+                       &q, "file spans", err);
+    if (r < 0) return r;
+    if ((r = tx_begin(s, "file spans", err)) < 0) {
+        sqlite3_finalize(q);
+        return r;
+    }
+    for (int i = 0; i < n && r == 0; i++) {
+        if (spans[i].n_chunks <= 0) continue; /* a file that sent nothing */
+        sqlite3_bind_int64(q, 1, batch_id);
+        sqlite3_bind_int(q, 2, gen);
+        sqlite3_bind_int64(q, 3, spans[i].file_id);
+        sqlite3_bind_int(q, 4, spans[i].first_chunk);
+        sqlite3_bind_int(q, 5, spans[i].n_chunks);
+        int rc = sqlite3_step(q);
+        if (rc != SQLITE_DONE) r = sq_fail(s, rc, "file spans", err);
+        sqlite3_reset(q);
+    }
+    sqlite3_finalize(q);
+    return tx_end(s, r, "file spans", err);
+}
+
+int lk_state_file_spans_get(lk_state *s, int64_t batch_id, int32_t gen, lk_state_file_span **out,
+                            int *n, lk_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *q;
+    int r = dq_prepare(s,
+                       "SELECT file_id, first_chunk, n_chunks FROM file_spans"
+                       " WHERE batch_id = ?1 AND gen = ?2 ORDER BY first_chunk",
+                       &q, "file spans", err);
+    if (r < 0) return r;
+    sqlite3_bind_int64(q, 1, batch_id);
+    sqlite3_bind_int(q, 2, gen);
+    int cap = 0, rc;
+    lk_state_file_span *v = NULL;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            lk_state_file_span *nv = realloc(v, (size_t)cap * sizeof *v);
+            if (!nv) abort();
+            v = nv;
+        }
+        v[*n].file_id = sqlite3_column_int64(q, 0);
+        v[*n].first_chunk = sqlite3_column_int(q, 1);
+        v[*n].n_chunks = sqlite3_column_int(q, 2);
+        (*n)++;
+    }
+    r = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "file spans", err);
+    sqlite3_finalize(q);
+    if (r < 0) {
+        free(v);
+        *n = 0;
+        return r;
+    }
+    *out = v;
+    return 0;
+}
+
+int lk_state_files_record(lk_state *s, lk_state_file_rec *v, int n, lk_error *err)
+{
+    if (n == 0) return 0;
+    sqlite3_stmt *ins = NULL, *sel = NULL;
+    int r = dq_prepare(s,
+                       "INSERT OR IGNORE INTO files(path, size, mtime_us, inode, device, state,"
+                       " discovered_at_us, head_hash, error) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                       " ?9)",
+                       &ins, "files record", err);
+    if (r == 0)
+        r = dq_prepare(s, "SELECT id FROM files WHERE path = ?1 AND size = ?2 AND mtime_us = ?3",
+                       &sel, "files record", err);
+    if (r == 0) r = tx_begin(s, "files record", err);
+    if (r < 0) {
+        sqlite3_finalize(ins);
+        sqlite3_finalize(sel);
+        return r;
+    }
+    int64_t now = lk_time_now_us();
+    for (int i = 0; i < n && r == 0; i++) {
+        lk_state_file *f = &v[i].file;
+        if (f->discovered_at_us == 0) f->discovered_at_us = now;
+        sqlite3_bind_text(ins, 1, f->path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 2, f->size);
+        sqlite3_bind_int64(ins, 3, f->mtime_us);
+        sqlite3_bind_int64(ins, 4, f->inode);
+        sqlite3_bind_int64(ins, 5, f->device);
+        sqlite3_bind_int(ins, 6, v[i].why[0] ? LK_FILE_SKIPPED : LK_FILE_PENDING);
+        sqlite3_bind_int64(ins, 7, f->discovered_at_us);
+        sqlite3_bind_int64(ins, 8, v[i].head_hash);
+        sqlite3_bind_text(ins, 9, v[i].why, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(ins);
+        sqlite3_reset(ins);
+        if (rc != SQLITE_DONE) {
+            r = sq_fail(s, rc, "files record: insert", err);
+            break;
+        }
+        v[i].is_new = sqlite3_changes(s->db) > 0;
+        sqlite3_bind_text(sel, 1, f->path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(sel, 2, f->size);
+        sqlite3_bind_int64(sel, 3, f->mtime_us);
+        rc = sqlite3_step(sel);
+        if (rc == SQLITE_ROW)
+            f->id = sqlite3_column_int64(sel, 0);
+        else
+            r = sq_fail(s, rc, "files record: select id", err);
+        sqlite3_reset(sel);
+    }
+    sqlite3_finalize(ins);
+    sqlite3_finalize(sel);
+    return tx_end(s, r, "files record", err);
 }

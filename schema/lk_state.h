@@ -150,4 +150,70 @@ int lk_state_file_committed(lk_state *s, int64_t file_id, int64_t batch_id, lk_e
    start), their files to planned, their commit records are dropped. */
 int lk_state_uncommit_after(lk_state *s, int64_t batch_id, lk_error *err);
 
+/* ---- discovery, clean_source and `source list` ---- */
+/* The row of exactly (path, size, mtime), any state; *found 0 if none. */
+int lk_state_file_lookup(lk_state *s, const char *path, int64_t size, int64_t mtime_us,
+                         lk_state_file *out, int *found, lk_error *err);
+/* The latest row of path that was taken (not skipped); *found 0 if none. */
+int lk_state_file_taken(lk_state *s, const char *path, lk_state_file *out, int *found,
+                        lk_error *err);
+/* A taken file with this identity (device, inode, size, mtime, head hash)
+   under any path: the same file renamed or moved. */
+int lk_state_file_same(lk_state *s, int64_t device, int64_t inode, int64_t size,
+                       int64_t mtime_us, int64_t head_hash, lk_state_file *out, int *found,
+                       lk_error *err);
+/* Records n discovered files in one transaction: each pending, or skipped
+   with why (when why is not empty), with its head hash. v[i].is_new = 0 if
+   the same (path, size, mtime) was known already; v[i].file.id is filled. */
+typedef struct lk_state_file_rec {
+    lk_state_file file;
+    int64_t head_hash;
+    char why[512];
+    int is_new;
+} lk_state_file_rec;
+int lk_state_files_record(lk_state *s, lk_state_file_rec *v, int n, lk_error *err);
+/* Up to limit committed, not yet cleaned files whose batch committed at or
+   before committed_before_us; *out malloc'ed. */
+int lk_state_files_to_clean(lk_state *s, int64_t committed_before_us, int limit,
+                            lk_state_file **out, int *n, lk_error *err);
+/* *committed 1 if the file and its batch are committed (checked just before
+   clean_source touches the file). */
+int lk_state_file_committed_check(lk_state *s, int64_t file_id, int *committed, lk_error *err);
+/* Records that clean_source handled the file (note: "deleted", "moved to …"). */
+int lk_state_file_cleaned(lk_state *s, int64_t file_id, const char *note, lk_error *err);
+/* Per-file counts of one batch, in one transaction (idempotent: a replayed
+   commit overwrites). */
+typedef struct lk_state_file_count {
+    int64_t file_id;
+    int64_t rows, corrupt, rescued;
+} lk_state_file_count;
+int lk_state_file_counts_put(lk_state *s, int64_t batch_id, const lk_state_file_count *v, int n,
+                             lk_error *err);
+
+/* The chunks [first_chunk, first_chunk + n_chunks) of a batch generation
+   that came from one file (ingest writes them when it sends a batch; the
+   committer turns per-chunk counts into per-file counts). */
+typedef struct lk_state_file_span {
+    int64_t file_id;
+    int32_t first_chunk, n_chunks;
+} lk_state_file_span;
+int lk_state_file_spans_put(lk_state *s, int64_t batch_id, int32_t gen,
+                            const lk_state_file_span *spans, int n, lk_error *err);
+/* *out malloc'ed, by first_chunk. */
+int lk_state_file_spans_get(lk_state *s, int64_t batch_id, int32_t gen, lk_state_file_span **out,
+                            int *n, lk_error *err);
+
+typedef struct lk_state_file_info {
+    lk_state_file file;
+    int64_t head_hash;
+    int64_t rows, corrupt, rescued; /* -1 when not known (not committed yet) */
+    int64_t cleaned_at_us;          /* 0 if clean_source has not touched it */
+    char clean_note[256];
+} lk_state_file_info;
+
+/* Every file (or, pending_only, those pending or in a batch not committed),
+   by id, with counts; *out malloc'ed. */
+int lk_state_files_report(lk_state *s, int pending_only, lk_state_file_info **out, int *n,
+                          lk_error *err);
+
 #endif

@@ -21,6 +21,7 @@
 
 #include "lk_log.h"
 #include "lk_ddl.h"
+#include "lk_time.h"
 
 typedef enum {
     K_SECTION, /* a nested mapping */
@@ -36,7 +37,7 @@ typedef enum {
     K_NAME_LIST, /* a sequence of column names (or one name) into an lk_name_list */
     K_TEXT,      /* any string, may be empty; false = "" (CSV options, rescued column) */
     K_DDL,       /* a Spark DDL column list (checked by lk_schema_from_ddl) */
-    K_STR,       /* a string, may be empty */
+    K_STR,       /* a string, may be empty ("" = not set) */
     K_PROPS,     /* source.kafka: a mapping of librdkafka properties, "k=v\n" lines */
 } key_kind;
 
@@ -101,6 +102,21 @@ static const key_spec keys[] = {
     {"source.value_format", K_ENUM, OFF(source.value_format), 0, 0, "json"},
     {"source.fail_on_data_loss", K_BOOL, OFF(source.fail_on_data_loss), 0, 1, NULL},
     {"source.kafka", K_PROPS, OFF(source.kafka_props), 0, 0, NULL},
+    /* discovery (docs/sources.md "Discovery") */
+    {"source.use_notifications", K_BOOL, OFF(source.use_notifications), 0, 1, NULL},
+    {"source.backfill_interval", K_DURATION, OFF(source.backfill_interval_ms), 100, 86400000LL * 7,
+     NULL},
+    {"source.file_ready_delay", K_DURATION, OFF(source.file_ready_delay_ms), 0, 86400000, NULL},
+    {"source.path_glob_filter", K_STR, OFF(source.path_glob_filter), 0, 0, NULL},
+    {"source.modified_after", K_STR, OFF(source.modified_after), 0, 0, NULL},
+    {"source.modified_before", K_STR, OFF(source.modified_before), 0, 0, NULL},
+    {"source.max_file_age", K_DURATION, OFF(source.max_file_age_ms), 0, INT64_MAX, NULL},
+    {"source.allow_overwrites", K_BOOL, OFF(source.allow_overwrites), 0, 1, NULL},
+    {"source.clean_source", K_ENUM, OFF(source.clean_source), 0, 0, "off|delete|move"},
+    {"source.clean_source_move_destination", K_STR, OFF(source.clean_source_move_destination),
+     0, 0, NULL},
+    {"source.clean_source_retention_duration", K_DURATION,
+     OFF(source.clean_source_retention_duration_ms), 0, INT64_MAX, NULL},
     {"tables", K_SECTION, 0, 0, 0, 0, NULL},
     {"tables.compression", K_ENUM, OFF(tables.compression), 0, 0, "zstd|snappy|gzip|uncompressed"},
     {"tables.zstd_level", K_INT, OFF(tables.zstd_level), 1, 22, NULL},
@@ -149,6 +165,13 @@ void lk_config_defaults(lk_config *c)
     snprintf(c->source.starting_offsets, sizeof c->source.starting_offsets, "earliest");
     snprintf(c->source.value_format, sizeof c->source.value_format, "json");
     c->source.fail_on_data_loss = 1;
+#ifdef __linux__
+    c->source.use_notifications = 1;
+#endif
+    c->source.backfill_interval_ms = 60000;
+    c->source.file_ready_delay_ms = 100;
+    snprintf(c->source.clean_source, sizeof c->source.clean_source, "off");
+    c->source.clean_source_retention_duration_ms = 30LL * 86400000;
     snprintf(c->tables.compression, sizeof c->tables.compression, "zstd");
     c->tables.zstd_level = 3;
     c->tables.target_file_size = 128 * MIB;
@@ -199,6 +222,10 @@ int lk_config_parse_duration(const char *s, int64_t *ms)
         s++;
     if (!isdigit((unsigned char)*s) && *s != '.')
         return LK_ECONFIG; /* no sign: a duration is never negative */
+    if (!strcmp(s, "0")) { /* zero needs no unit */
+        *ms = 0;
+        return 0;
+    }
     char *end;
     errno = 0;
     double v = strtod(s, &end);
@@ -535,6 +562,41 @@ static void lk_config_resolve(lk_config *cfg)
                  "%s", cfg->source.schema_ddl[0] ? "rescue" : "add_new_columns");
 }
 
+/* Discovery keys that depend on each other or need parsing beyond their kind. */
+static int check_discovery(const lk_config *c, const char *path, lk_error *err)
+{
+    int64_t us;
+    if (c->source.modified_after[0] &&
+        lk_time_parse_iso(c->source.modified_after, strlen(c->source.modified_after), &us))
+        return lk_error_set(err, LK_ECONFIG,
+                            "%s: source.modified_after: '%s' is not an ISO timestamp such as "
+                            "\"2026-11-24T09:30:00Z\"",
+                            path, c->source.modified_after);
+    if (c->source.modified_before[0] &&
+        lk_time_parse_iso(c->source.modified_before, strlen(c->source.modified_before), &us))
+        return lk_error_set(err, LK_ECONFIG,
+                            "%s: source.modified_before: '%s' is not an ISO timestamp such as "
+                            "\"2026-11-24T09:30:00Z\"",
+                            path, c->source.modified_before);
+    if (!strcmp(c->source.clean_source, "move") && !c->source.clean_source_move_destination[0])
+        return lk_error_set(err, LK_ECONFIG,
+                            "%s: source.clean_source is move but "
+                            "source.clean_source_move_destination is not set",
+                            path);
+    /* a destination inside the source would be listed again */
+    size_t n = strlen(c->source_path);
+    while (n > 1 && c->source_path[n - 1] == '/')
+        n--;
+    const char *dst = c->source.clean_source_move_destination;
+    if (!strcmp(c->source.clean_source, "move") && !strncmp(dst, c->source_path, n) &&
+        (dst[n] == '/' || dst[n] == 0))
+        return lk_error_set(err, LK_ECONFIG,
+                            "%s: source.clean_source_move_destination '%s' is inside source_path "
+                            "'%s' (moved files would be discovered again)",
+                            path, dst, c->source_path);
+    return 0;
+}
+
 int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
 {
     lk_config_defaults(cfg);
@@ -586,6 +648,8 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
     fclose(f);
     if (r == 0)
         lk_config_resolve(cfg);
+    if (r == 0)
+        r = check_discovery(cfg, path, err);
     if (r < 0) { /* never half a file: back to defaults */
         lk_config_defaults(cfg);
         snprintf(cfg->file, sizeof cfg->file, "%s", path);

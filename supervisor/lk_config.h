@@ -39,6 +39,15 @@
  *     value_format: json
  *     fail_on_data_loss: true
  *     kafka: {security.protocol: SASL_SSL}  # or kafka.security.protocol: ...
+ *     use_notifications: true     # discovery: see docs/sources.md "Discovery"
+ *     backfill_interval: 1 minute
+ *     file_ready_delay: 100ms
+ *     path_glob_filter: ""        # fnmatch on the name; "" = *.json, *.jsonl, *.ndjson
+ *     modified_after: ""          # / modified_before: ISO timestamps
+ *     max_file_age: 0             # 0 = no limit
+ *     allow_overwrites: false
+ *     clean_source: off           # | delete | move (clean_source_move_destination)
+ *     clean_source_retention_duration: 30 days
  *   tables:
  *     compression: zstd
  *     zstd_level: 3
@@ -114,6 +123,18 @@ typedef struct lk_config {
         char value_format[16];         /* json */
         int fail_on_data_loss;
         char kafka_props[2048];        /* kafka.* keys: "name=value\n" lines for librdkafka */
+        /* discovery (lk_discovery, docs/sources.md) */
+        int use_notifications;           /* inotify; default true on Linux */
+        int64_t backfill_interval_ms;    /* full listing this often with notifications */
+        int64_t file_ready_delay_ms;     /* listing: unchanged this long before taken */
+        char path_glob_filter[256];      /* fnmatch on the file name; "" = known extensions */
+        char modified_after[64];         /* ISO timestamp or "" */
+        char modified_before[64];        /* ISO timestamp or "" */
+        int64_t max_file_age_ms;         /* 0 = no limit */
+        int allow_overwrites;            /* a rewritten file is ingested again */
+        char clean_source[16];           /* off | delete | move */
+        char clean_source_move_destination[1024];
+        int64_t clean_source_retention_duration_ms; /* default 30 days; 0 = at once */
     } source;
     struct {
         char compression[16];

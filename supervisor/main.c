@@ -17,6 +17,7 @@
 #include "lk_ingest.h"
 #include "lk_log.h"
 #include "lk_monitor.h"
+#include "lk_source_cli.h"
 #include "lk_supervisor.h"
 #include "lk_schema_cli.h"
 #include "lk_table_cli.h"
@@ -43,6 +44,7 @@ static void usage(FILE *f)
             "                      [--columns a,b] [--format jsonl|csv]\n"
             "  lakesupd table history TABLE|--path DIR [--limit N] [--json]\n"
             "  lakesupd table vacuum TABLE|--path DIR [--retain HOURS] [--dry-run] [--force]\n"
+            "  lakesupd source list [-c lakesup.yml] [--pending] [--json]   discovered files\n"
             "  lakesupd version\n"
             "\n"
             "Without -c, built-in defaults are used: source ./incoming, checkpoints\n"
@@ -161,7 +163,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (!strcmp(cmd, "table") || !strcmp(cmd, "schema")) {
+    if (!strcmp(cmd, "table") || !strcmp(cmd, "schema") || !strcmp(cmd, "source")) {
         /* table sub-commands parse their own options; -c is found here */
         const char *config = NULL;
         for (int i = 2; i + 1 < argc; i++)
@@ -175,6 +177,8 @@ int main(int argc, char **argv)
             return trc;
         if (!strcmp(cmd, "schema"))
             return lk_schema_cli(&tcfg, argc - 2, argv + 2);
+        if (!strcmp(cmd, "source"))
+            return lk_source_cli(&tcfg, argc - 2, argv + 2);
         return lk_table_cli(&tcfg, argc - 2, argv + 2);
     }
     args a = {0};

@@ -245,6 +245,33 @@ static void log_schema_change(committer *c, const char *table, int64_t b, const 
     lk_worker_add(c->w, "schema_changes", 1);
 }
 
+/* Per-file rows / corrupt / rescued of a committed batch, for `source list`
+   (informational: a failure is a warning). */
+static void record_file_counts(committer *c, const pending *p)
+{
+    lk_state_file_span *sp = NULL;
+    int n = 0;
+    lk_error err = {0};
+    int rc = lk_state_file_spans_get(c->st, p->batch_id, p->gen, &sp, &n, &err);
+    lk_state_file_count *v = rc == 0 && n ? calloc((size_t)n, sizeof *v) : NULL;
+    for (int i = 0; v && i < n; i++) {
+        v[i].file_id = sp[i].file_id;
+        for (int k = sp[i].first_chunk; k < sp[i].first_chunk + sp[i].n_chunks; k++) {
+            if (k < 0 || k >= p->n_chunks)
+                continue;
+            v[i].rows += p->chunks[k].rows_in;
+            v[i].corrupt += p->chunks[k].corrupt_rows;
+            v[i].rescued += p->chunks[k].rescued_rows;
+        }
+    }
+    if (v)
+        rc = lk_state_file_counts_put(c->st, p->batch_id, v, n, &err);
+    if (rc)
+        LK_WARN("batch=%lld: per-file counts not recorded: %s", (long long)p->batch_id, err.msg);
+    free(v);
+    free(sp);
+}
+
 static int commit_batch(committer *c, pending *p)
 {
     int64_t b = p->batch_id, t0 = lk_time_mono_ms();
@@ -323,6 +350,8 @@ static int commit_batch(committer *c, pending *p)
     }
     if (rc == 0)
         rc = lk_state_mark_committed(c->st, b, &c->err);
+    if (rc == 0)
+        record_file_counts(c, p);
     lk_schema_destroy(&schemas[0]);
     lk_schema_destroy(&schemas[1]);
     if (rc)

@@ -30,6 +30,8 @@
 #include <unistd.h>
 
 #include "lk_evolve.h"
+#include "lk_clean_source.h"
+#include "lk_discovery.h"
 #include "lk_infer.h"
 #include "lk_kafka_source.h"
 #include "lk_log.h"
@@ -41,7 +43,6 @@
 #include "lk_time.h"
 
 #define MAX_INFLIGHT 3
-#define LIST_INTERVAL_MS 100
 #define BATCH_TIMEOUT_MS (5 * 60 * 1000)
 #define SAMPLE_PER_FILE (1 << 20)
 
@@ -57,8 +58,8 @@ typedef struct ingest {
     zsock_t *chunks;    /* PUSH → transforms */
     zsock_t *inbox;     /* PULL ← supervisor, committer */
     zsock_t *committer; /* PUSH → committer (sealed) */
-    zhash_t *seen;      /* path → "size:mtime" already recorded (or refused) */
-    zhash_t *settling;  /* path → "size:mtime" at the last listing, not yet taken */
+    lk_discovery *disc; /* finds files, records them in state.db */
+    lk_clean_source *clean;
     inflight fl[MAX_INFLIGHT * 4];
     int nfl;
     int replay_all;
@@ -66,8 +67,7 @@ typedef struct ingest {
     int aborted; /* a fatal error (here or reported): stop without draining */
     int listed_once;
     int skip_existing; /* first listing ever with include_existing_files: false */
-    int64_t next_list_ms;
-    int list_errors;        /* files the last listing could not record */
+    int list_errors;        /* files the last poll could not record */
     int64_t retry_at_ms;    /* paused on a resource error until then */
     int replay_at_retry;    /* the failure left a batch unsealed: replay it */
     int schema_version;
@@ -81,116 +81,6 @@ typedef struct ingest {
     int64_t kafka_next_ms;   /* next partition listing when nothing was pending */
     int kafka_npart;         /* partitions seen (new ones are logged) */
 } ingest;
-
-static int is_candidate(const ingest *in, const char *name)
-{
-    return lk_source_format_accepts(name, in->cfg); /* format and compression */
-}
-
-/* Records files not seen before; recursive, bounded depth. */
-static int list_dir(ingest *in, const char *dir, int depth)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        if (depth == 0) {
-            LK_WARN("cannot list source_path %s: %s", dir, strerror(errno));
-            lk_worker_add(in->w, "errors", 1);
-        }
-        return 0;
-    }
-    int added = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char path[1024];
-        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path) {
-            LK_WARN("path too long, skipped: %s/%s", dir, e->d_name);
-            continue;
-        }
-        struct stat sb;
-        if (stat(path, &sb) != 0)
-            continue; /* vanished between readdir and stat */
-        if (S_ISDIR(sb.st_mode)) {
-            if (depth < 16 && e->d_name[0] != '.' && e->d_name[0] != '_')
-                added += list_dir(in, path, depth + 1);
-            continue;
-        }
-        if (!S_ISREG(sb.st_mode) || !is_candidate(in, e->d_name))
-            continue;
-        char sig[64];
-        int64_t mtime_us = (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000;
-        snprintf(sig, sizeof sig, "%lld:%lld", (long long)sb.st_size, (long long)mtime_us);
-        const char *known = zhash_lookup(in->seen, path);
-        if (known && !strcmp(known, sig))
-            continue;
-        /* A file is taken once it is complete: in continuous mode, when it
-           is unchanged across two listings (a writer that renames into place
-           passes at once on the next listing); in available-now mode, as
-           found. */
-        if (in->cfg->trigger != LK_TRIGGER_AVAILABLE_NOW && !in->skip_existing) {
-            const char *prev = zhash_lookup(in->settling, path);
-            if (!prev || strcmp(prev, sig)) {
-                zhash_update(in->settling, path, strdup(sig));
-                zhash_freefn(in->settling, path, free);
-                continue;
-            }
-            zhash_delete(in->settling, path);
-        }
-        int any_version = 0;
-        if (!known && lk_state_file_known(in->st, path, &any_version, &in->err)) {
-            LK_ERROR("cannot look up discovered file %s: %s", path, in->err.msg);
-            lk_worker_add(in->w, "errors", 1);
-            in->list_errors++;
-            continue;
-        }
-        lk_state_file f;
-        memset(&f, 0, sizeof f);
-        snprintf(f.path, sizeof f.path, "%s", path);
-        f.size = sb.st_size;
-        f.mtime_us = mtime_us;
-        f.inode = (int64_t)sb.st_ino;
-        f.device = (int64_t)sb.st_dev;
-        f.batch_id = -1;
-        int is_new = 0;
-        if (known || any_version) {
-            /* the same path with another size or mtime: a file changed after
-               it was taken. Taking it again would duplicate what was read
-               (Auto Loader's allowOverwrites=false): it is recorded as
-               skipped, with the reason, and said once. */
-            if (lk_state_file_add(in->st, &f, &is_new, &in->err) == 0 && is_new) {
-                lk_state_file_skip(in->st, f.id,
-                                   "changed after it was ingested (overwrites are not taken)",
-                                   &in->err);
-                LK_WARN("file changed after it was ingested; the new content is not taken "
-                        "(overwrites are not ingested again) file=%s size=%lld",
-                        path, (long long)sb.st_size);
-                lk_worker_add(in->w, "skipped", 1);
-            }
-            zhash_update(in->seen, path, strdup(sig));
-            zhash_freefn(in->seen, path, free);
-            continue;
-        }
-        if (lk_state_file_add(in->st, &f, &is_new, &in->err) ||
-            (is_new && in->skip_existing &&
-             lk_state_file_skip(in->st, f.id,
-                                "present before the first start (include_existing_files: false)",
-                                &in->err))) {
-            LK_ERROR("cannot record discovered file %s: %s", path, in->err.msg);
-            lk_worker_add(in->w, "errors", 1);
-            in->list_errors++;
-            continue; /* retried at the next listing: nothing is lost */
-        }
-        zhash_update(in->seen, path, strdup(sig));
-        zhash_freefn(in->seen, path, free);
-        if (is_new) {
-            added++;
-            LK_DEBUG("discovered file=%s size=%lld", path, (long long)sb.st_size);
-        }
-    }
-    closedir(d);
-    return added;
-}
 
 static void infer_doc(void *ctx, const char *rec, size_t n, size_t offset)
 {
@@ -526,7 +416,7 @@ static int kafka_plan_next(ingest *in)
         if (rc)
             LK_ERROR("Kafka planning failed (nothing was sent): %s", in->err.msg);
         else
-            in->kafka_next_ms = now + LIST_INTERVAL_MS;
+            in->kafka_next_ms = now + 100; /* nothing new: ask again soon */
         return rc ? -1 : 0;
     }
     if (in->schema_version == 0 && kafka_infer_schema(in, ranges, k)) {
@@ -581,7 +471,7 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
     for (int r = 0; r < n; r++) {
         const lk_state_range *rg = &ranges[r];
         struct stat sb;
-        memset(&sb, 0, sizeof sb);
+        memset(&sb, 0, sizeof sb); /* read below even when stat fails */
         const char *why = NULL;
         if (in->kafka && !strncmp(rg->path, LK_KAFKA_PREFIX, strlen(LK_KAFKA_PREFIX))) {
             int g = kafka_range_gone(in, batch_id, rg);
@@ -616,8 +506,12 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
                 "re-planned as generation %d (earlier chunks are dropped)",
                 (long long)batch_id, gen);
     }
+    lk_state_file_span *spans = calloc((size_t)n + 1, sizeof *spans); /* per-file counts */
+    if (!spans)
+        abort();
     for (int r = 0; r < n && !lk_worker_orphaned(in->w); r++) {
         const lk_state_range *rg = &ranges[r];
+        spans[r] = (lk_state_file_span){rg->file_id, idx, 0};
         if (gone[r])
             continue;
         if (idx > LK_CHUNK_K_MASK) {
@@ -632,6 +526,7 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
                 lk_worker_add(in->w, "errors", 1);
                 free(ranges);
                 free(gone);
+                free(spans);
                 return -1;
             }
             continue;
@@ -657,6 +552,7 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
                 lk_source_reader_destroy(&sr);
                 free(ranges);
                 free(gone);
+                free(spans);
                 return -1;
             }
             if (in->schema_version != v0)
@@ -680,8 +576,10 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
                 lk_source_reader_destroy(&sr);
                 free(ranges);
                 free(gone);
+                free(spans);
                 return -1;
             }
+            spans[r].n_chunks++;
             bytes += (int64_t)sc.len;
             idx++;
             lk_worker_add(in->w, "chunks_out", 1);
@@ -698,6 +596,11 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
         lk_worker_add(in->w, "oversized_records", lk_source_reader_oversized(sr));
         lk_source_reader_destroy(&sr);
     }
+    if (lk_state_file_spans_put(in->st, batch_id, gen, spans, n, &in->err))
+        LK_WARN("batch=%lld: cannot record its chunks per file (per-file counts of `source "
+                "list` stay unknown): %s",
+                (long long)batch_id, in->err.msg);
+    free(spans);
     free(ranges);
     free(gone);
     if (regenerate) {
@@ -804,8 +707,9 @@ static int plan_next(ingest *in)
     int64_t bytes = 0, cap = in->cfg->source.max_bytes_per_trigger;
     int k = 0;
     for (int i = 0; i < n; i++) {
-        /* max_bytes_per_trigger is soft: a batch takes at least one file */
-        if (cap > 0 && k > 0 && bytes + files[i].size > cap)
+        /* max_bytes_per_trigger is soft: files are added until the batch
+           is over it (the first file always goes, however large) */
+        if (cap > 0 && bytes >= cap)
             break;
         ranges[k].file_id = files[i].id;
         snprintf(ranges[k].path, sizeof ranges[k].path, "%s", files[i].path);
@@ -849,6 +753,7 @@ static void handle_inbox(ingest *in, int timeout_ms)
             untrack(in, lk_msg_event_get_int(&e, "batch", -1));
             if (in->kafka)
                 kafka_commit_group(in, lk_msg_event_get_int(&e, "batch", -1));
+            lk_clean_source_nudge(in->clean);
         } else if (!strcmp(e.name, "replay")) {
             const char *why = lk_msg_event_get_str(&e, "reason");
             LK_INFO("replay requested reason=%s", why ? why : "?");
@@ -904,8 +809,6 @@ int lk_ingest_run(lk_worker *w)
     lk_source_opts_from_config(in->cfg, &in->src);
     if (in->src.format == LK_SOURCE_CSV)
         in->csv = lk_csv_reader_new(in->cfg);
-    in->seen = zhash_new();
-    in->settling = zhash_new();
     char path[2048];
     lk_config_state_path(in->cfg, path, sizeof path);
     if (lk_state_open(path, &in->st, &in->err)) {
@@ -925,6 +828,13 @@ int lk_ingest_run(lk_worker *w)
             lk_state_meta_set(in->st, "initial_listing_done", "1", &in->err);
         else
             in->skip_existing = 1;
+    }
+
+    if (lk_discovery_new(in->cfg, in->st, in->cfg->trigger == LK_TRIGGER_AVAILABLE_NOW,
+                         in->skip_existing, &in->disc, &in->err) ||
+        lk_clean_source_new(in->cfg, in->st, &in->clean, &in->err)) {
+        LK_ERROR("%s", in->err.msg);
+        return 100;
     }
 
     char ep[1200];
@@ -1000,23 +910,23 @@ int lk_ingest_run(lk_worker *w)
                 break;
             }
         }
-        if (!in->kafka && !in->draining && now >= in->next_list_ms &&
-            (!available_now || !in->listed_once)) {
-            in->list_errors = 0;
-            int skipped = list_dir(in, in->cfg->source_path, 0);
-            if (in->skip_existing) {
-                LK_INFO("include_existing_files is false: %d file(s) present at the first start "
-                        "are skipped",
-                        skipped);
+        if (!in->kafka && !in->draining && (!available_now || !in->listed_once)) {
+            in->list_errors = lk_discovery_poll(in->disc, now, &in->err) < 0;
+            if (in->skip_existing && lk_discovery_listed_once(in->disc)) {
                 in->skip_existing = 0;
                 lk_state_meta_set(in->st, "initial_listing_done", "1", &in->err);
             }
             /* available-now lists once, unless a file could not be recorded */
-            in->listed_once = in->list_errors == 0;
+            in->listed_once = lk_discovery_listed_once(in->disc);
+            int64_t taken, skipped, errors;
+            lk_discovery_stats(in->disc, &taken, &skipped, &errors);
+            lk_worker_set(w, "files_discovered", taken);
+            lk_worker_set(w, "files_skipped", skipped);
+            lk_worker_set(w, "discovery_errors", errors);
             if (in->list_errors && lk_worker_resource_error(in->err.code))
                 lk_worker_pause(w, in->err.msg);
-            in->next_list_ms = now + (in->list_errors ? 1000 : LIST_INTERVAL_MS);
         }
+        lk_clean_source_poll(in->clean, now);
         int planned = 0;
         while (!in->draining && in->nfl < MAX_INFLIGHT && !lk_worker_orphaned(w) &&
                lk_time_mono_ms() >= in->retry_at_ms) {
@@ -1050,6 +960,8 @@ int lk_ingest_run(lk_worker *w)
             lk_state_batches_uncommitted(in->st, &ids, &n, &in->err);
             free(ids);
             if (n == 0) {
+                lk_clean_source_nudge(in->clean); /* what became due with the last commit */
+                lk_clean_source_poll(in->clean, lk_time_mono_ms());
                 LK_INFO("%s: every planned batch is committed",
                         in->draining ? "drained" : "available-now backlog done");
                 notify_done(in, in->draining ? "stop" : "available_now");
@@ -1066,10 +978,10 @@ int lk_ingest_run(lk_worker *w)
     zsock_destroy(&in->chunks);
     zsock_destroy(&in->inbox);
     zsock_destroy(&in->committer);
-    zhash_destroy(&in->seen);
-    zhash_destroy(&in->settling);
     lk_evolve_destroy(&in->ev);
     lk_kafka_source_destroy(&in->kafka);
+    lk_discovery_destroy(&in->disc);
+    lk_clean_source_destroy(&in->clean);
     lk_state_close(&in->st);
     lk_buf_free(&in->io);
     lk_buf_free(&in->msg);

@@ -1,0 +1,136 @@
+/* Unit tests for the discovery keys of supervisor/lk_config (source.*):
+   defaults, values, cross-key errors naming the key, and a write/reload
+   round trip of the running configuration. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lk_config.h"
+
+static int load_text(const char *text, lk_config *cfg, lk_error *err)
+{
+    char path[64];
+    strcpy(path, "/tmp/lk_test_cfgd_XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
+    close(fd);
+    int rc = lk_config_load(path, cfg, err);
+    unlink(path);
+    return rc;
+}
+
+START_TEST(defaults)
+{
+    lk_config c;
+    lk_config_defaults(&c);
+#ifdef __linux__
+    ck_assert_int_eq(c.source.use_notifications, 1);
+#endif
+    ck_assert_int_eq(c.source.backfill_interval_ms, 60000);
+    ck_assert_int_eq(c.source.file_ready_delay_ms, 100);
+    ck_assert_str_eq(c.source.path_glob_filter, "");
+    ck_assert_str_eq(c.source.modified_after, "");
+    ck_assert_int_eq(c.source.max_file_age_ms, 0);
+    ck_assert_int_eq(c.source.allow_overwrites, 0);
+    ck_assert_str_eq(c.source.clean_source, "off");
+    ck_assert(c.source.clean_source_retention_duration_ms == 30LL * 86400 * 1000);
+    ck_assert_int_eq(c.source.max_files_per_trigger, 1000);
+}
+END_TEST
+
+START_TEST(values_and_round_trip)
+{
+    lk_config c, back;
+    lk_error err;
+    ck_assert_int_eq(load_text("source:\n"
+                               "  use_notifications: false\n"
+                               "  backfill_interval: 5 minutes\n"
+                               "  file_ready_delay: 2s\n"
+                               "  path_glob_filter: \"*.jsonl\"\n"
+                               "  modified_after: \"2026-01-01T00:00:00Z\"\n"
+                               "  modified_before: \"2027-01-01\"\n"
+                               "  max_file_age: 7 days\n"
+                               "  allow_overwrites: true\n"
+                               "  clean_source: move\n"
+                               "  clean_source_move_destination: /archive\n"
+                               "  clean_source_retention_duration: 0\n"
+                               "  max_bytes_per_trigger: 1048576\n",
+                               &c, &err),
+                     0);
+    ck_assert_int_eq(c.source.use_notifications, 0);
+    ck_assert_int_eq(c.source.backfill_interval_ms, 300000);
+    ck_assert_int_eq(c.source.file_ready_delay_ms, 2000);
+    ck_assert_str_eq(c.source.path_glob_filter, "*.jsonl");
+    ck_assert_str_eq(c.source.modified_before, "2027-01-01");
+    ck_assert(c.source.max_file_age_ms == 7LL * 86400 * 1000);
+    ck_assert_int_eq(c.source.allow_overwrites, 1);
+    ck_assert_str_eq(c.source.clean_source, "move");
+    ck_assert_str_eq(c.source.clean_source_move_destination, "/archive");
+    ck_assert_int_eq(c.source.clean_source_retention_duration_ms, 0);
+    char path[64];
+    strcpy(path, "/tmp/lk_test_cfgd_w_XXXXXX");
+    int fd = mkstemp(path);
+    close(fd);
+    ck_assert_int_eq(lk_config_write(&c, path, &err), 0);
+    ck_assert_int_eq(lk_config_load(path, &back, &err), 0);
+    unlink(path);
+    ck_assert_str_eq(back.source.path_glob_filter, "*.jsonl");
+    ck_assert_str_eq(back.source.modified_after, "2026-01-01T00:00:00Z");
+    ck_assert_int_eq(back.source.file_ready_delay_ms, 2000);
+    ck_assert_int_eq(back.source.clean_source_retention_duration_ms, 0);
+    ck_assert_str_eq(back.source.clean_source, "move");
+    /* defaults (empty strings) survive the round trip too */
+    lk_config_defaults(&c);
+    strcpy(path, "/tmp/lk_test_cfgd_w_XXXXXX");
+    fd = mkstemp(path);
+    close(fd);
+    ck_assert_int_eq(lk_config_write(&c, path, &err), 0);
+    ck_assert_int_eq(lk_config_load(path, &back, &err), 0);
+    unlink(path);
+    ck_assert_str_eq(back.source.path_glob_filter, "");
+    ck_assert_str_eq(back.source.clean_source, "off");
+}
+END_TEST
+
+static void expect_error(const char *text, const char *key, const char *what)
+{
+    lk_config c;
+    lk_error err;
+    ck_assert_int_eq(load_text(text, &c, &err), LK_ECONFIG);
+    ck_assert_msg(strstr(err.msg, key) && strstr(err.msg, what), "message: %s", err.msg);
+}
+
+START_TEST(errors_name_the_key)
+{
+    expect_error("source:\n  clean_source: archive\n", "source.clean_source", "off|delete|move");
+    expect_error("source:\n  clean_source: move\n", "clean_source_move_destination", "not set");
+    expect_error("source_path: /data/in\nsource:\n  clean_source: move\n"
+                 "  clean_source_move_destination: /data/in/done\n",
+                 "clean_source_move_destination", "inside source_path");
+    expect_error("source:\n  modified_after: yesterday\n", "source.modified_after",
+                 "ISO timestamp");
+    expect_error("source:\n  modified_before: 2026-13-45\n", "source.modified_before",
+                 "ISO timestamp");
+    expect_error("source:\n  backfill_interval: often\n", "source.backfill_interval", "duration");
+    expect_error("source:\n  use_notifications: sometimes\n", "source.use_notifications",
+                 "boolean");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("config_discovery");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, defaults);
+    tcase_add_test(tc, values_and_round_trip);
+    tcase_add_test(tc, errors_name_the_key);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
