@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_clean_source.h"
 #include "lk_config.h"
 #include "lk_state.h"
@@ -246,9 +247,5 @@ int main(void)
     tcase_add_test(tc, move_across_filesystems_copies);
     tcase_add_test(tc, off_does_nothing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_buf.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
@@ -125,9 +126,5 @@ int main(void)
     tcase_add_test(tc, time_parse_iso);
     tcase_add_test(tc, fs_put_if_absent);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

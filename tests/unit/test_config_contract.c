@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_config.h"
 
 static char dir[64];
@@ -276,9 +277,5 @@ int main(void)
     tcase_add_test(tc, durations);
     tcase_add_test(tc, example_file_loads);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_config.h"
 
 static int load_text(const char *text, lk_config *cfg, lk_error *err)
@@ -128,9 +129,5 @@ int main(void)
     tcase_add_test(tc, values_and_round_trip);
     tcase_add_test(tc, errors_name_the_key);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

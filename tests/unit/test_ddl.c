@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_check.h"
 #include "lk_ddl.h"
 
 static char *ddl_of(const char *text)
@@ -98,9 +99,5 @@ int main(void)
     tcase_add_test(tc, nested_types);
     tcase_add_test(tc, errors_name_the_position);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "lk_check.h"
 #include "lk_delta.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
@@ -671,9 +672,5 @@ int main(void)
     tcase_add_test(tc, reader_feature_refused);
     tcase_add_test(tc, stats_json);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return lk_check_run(s);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "lk_check.h"
 #include "lk_delta.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
@@ -686,9 +687,5 @@ int main(void)
     tcase_add_test(tc, expected_rows_checkpoint_tables);
     tcase_add_test(tc, expected_rows_v2_checkpoints);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return lk_check_run(s);
 }

@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_delta.h"
 #include "lk_delta_history.h"
 #include "lk_fs.h"
@@ -168,9 +169,5 @@ int main(void)
     tcase_add_test(tc, parse_timestamp);
     tcase_add_test(tc, no_table);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return lk_check_run(s);
 }

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_delta.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
@@ -303,9 +304,5 @@ int main(void)
     tcase_add_test(tc, golden_tables);
     tcase_add_test(tc, time_travel_by_version);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

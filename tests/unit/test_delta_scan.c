@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_delta.h"
 #include "lk_delta_dv.h"
 #include "lk_delta_scan.h"
@@ -315,9 +316,5 @@ int main(void)
     tcase_add_test(tc, time_travel_schema_and_partitioning);
     tcase_add_test(tc, z85);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return lk_check_run(s);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_delta.h"
 #include "lk_delta_scan.h"
 #include "lk_fs.h"
@@ -234,9 +235,5 @@ int main(void)
     tcase_add_test(tc, partitioned_round_trip);
     tcase_add_test(tc, writer_features_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return lk_check_run(s);
 }

@@ -13,6 +13,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_config.h"
 #include "lk_discovery.h"
 #include "lk_fault.h"
@@ -478,9 +479,5 @@ int main(void)
     tcase_add_test(tc, a_full_state_disk_is_reported_until_a_listing_records_everything);
     tcase_add_test(tc, bad_timestamps_are_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_config.h"
 #include "lk_ddl.h"
 #include "lk_evolve.h"
@@ -426,9 +427,5 @@ int main(void)
     tcase_add_test(tc, dropmalformed_and_failfast);
     tcase_add_test(tc, decimal_coercion);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

@@ -9,6 +9,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "lk_check.h"
 #include "lk_config.h"
 #include "lk_csv_reader.h"
 #include "lk_infer.h"
@@ -630,9 +631,5 @@ int main(void)
     tcase_add_test(tc, csv_chunker_agrees_with_parser);
     tcase_add_test(tc, config_keys);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return lk_check_run(s);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_check.h"
 #include "lk_infer.h"
 
 static lk_schema *infer(const char *text)
@@ -146,9 +147,5 @@ int main(void)
     tcase_add_test(tc, infer_conflicts);
     tcase_add_test(tc, infer_nonobjects_and_merge);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

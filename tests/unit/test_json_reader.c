@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_check.h"
 #include "lk_infer.h"
 #include "lk_json_reader.h"
 #include "lk_rowjson.h"
@@ -204,9 +205,5 @@ int main(void)
     tcase_add_test(tc, reader_rows_rescue_corrupt);
     tcase_add_test(tc, object_into_string_column_keeps_json_text);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

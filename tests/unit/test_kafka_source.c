@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_config.h"
 #include "lk_kafka_source.h"
 
@@ -406,9 +407,5 @@ int main(void)
     tcase_add_test(tc, starting_offsets);
     tcase_add_test(tc, broker_away_during_read);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_check.h"
 #include "lk_msg.h"
 
 /* ---- a schema of every type and a batch with nulls in various places ---- */
@@ -684,9 +685,5 @@ int main(void)
     tcase_add_test(tc, records_reuse_by_schema);
     tcase_add_test(tc, hostile_input);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

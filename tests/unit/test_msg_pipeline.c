@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_check.h"
 #include "lk_msg.h"
 #include "lk_rowjson.h"
 
@@ -206,9 +207,5 @@ int main(void)
     tcase_add_test(tc, records_round_trip_and_reuse);
     tcase_add_test(tc, chunk_files_event_round_trip);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_notify.h"
 
 static int g_fd = -1;
@@ -103,9 +104,5 @@ int main(void)
     tcase_add_test(tc, watchdog_keepalives_at_half_the_interval);
     tcase_add_test(tc, without_a_socket_nothing_happens);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_batch.h"
 #include "lk_parquet_reader.h"
 #include "lk_parquet_writer.h"
@@ -684,9 +685,5 @@ int main(void)
     tcase_add_test(tc, fixture_nested_lists);
     tcase_add_test(tc, fixture_datapage_v2);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_batch.h"
 #include "lk_parquet_reader.h"
 #include "lk_parquet_writer.h"
@@ -317,9 +318,5 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, random_schemas_round_trip);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_buf.h"
 #include "lk_parquet_reader.h"
 #include "lk_parquet_writer.h"
@@ -268,9 +269,5 @@ int main(void)
     tcase_add_test(tc, wide_rows_still_cut);
     tcase_add_test(tc, files_rolled_at_target_size);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

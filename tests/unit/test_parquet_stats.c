@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_buf.h"
 #include "lk_parquet_reader.h"
 #include "lk_parquet_writer.h"
@@ -329,9 +330,5 @@ int main(void)
     tcase_add_test(tc, statistics_per_row_group);
     tcase_add_test(tc, no_truncation_when_disabled);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

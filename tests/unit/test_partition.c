@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_check.h"
 #include "lk_partition.h"
 #include "lk_rowjson.h"
 
@@ -131,9 +132,5 @@ int main(void)
     tcase_add_test(tc, value_text_follows_the_protocol);
     tcase_add_test(tc, bad_partition_columns_are_named);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

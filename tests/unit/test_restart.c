@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_check.h"
 #include "lk_restart.h"
 
 static const lk_restart_policy P = LK_RESTART_POLICY_DEFAULT;
@@ -152,9 +153,5 @@ int main(void)
     tcase_add_test(tc, six_restarts_in_thirty_seconds_is_a_crash_loop);
     tcase_add_test(tc, the_tally_keeps_the_latest_deaths_newest_first);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_fault.h"
 #include "lk_state.h"
 
@@ -224,9 +225,5 @@ int main(void)
     tcase_add_test(tc, concurrent_writers);
     tcase_add_test(tc, corrupt_database_is_named);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_fault.h"
 #include "lk_state.h"
 
@@ -454,9 +455,5 @@ int main(void)
     tcase_add_test(tc, corrupt_file);
     tcase_add_test(tc, open_missing_dir);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(su);
 }

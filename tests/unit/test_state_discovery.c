@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lk_check.h"
 #include "lk_state.h"
 
 static char g_dir[64], g_db[128];
@@ -146,9 +147,5 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, records_lookups_spans_counts_report);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run(s);
 }
