@@ -626,6 +626,18 @@ void lk_msg_records_clear(lk_msg_records *m)
     m->n_parts = 0;
 }
 
+/* A NUL-terminated malloc'ed copy of a msgpack string. */
+static char *dup_str(const msgpack_object *o)
+{
+    char *p = malloc(o->via.str.size + 1);
+    if (!p)
+        abort();
+    if (o->via.str.size)
+        memcpy(p, o->via.str.ptr, o->via.str.size);
+    p[o->via.str.size] = '\0';
+    return p;
+}
+
 /* ---- FILES ---- */
 
 int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out)
@@ -696,12 +708,7 @@ int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error 
             goto out;
         }
         if (e[5].type == MSGPACK_OBJECT_STR) {
-            f->stats_json = malloc(e[5].via.str.size + 1);
-            if (!f->stats_json)
-                abort();
-            if (e[5].via.str.size)
-                memcpy(f->stats_json, e[5].via.str.ptr, e[5].via.str.size);
-            f->stats_json[e[5].via.str.size] = '\0';
+            f->stats_json = dup_str(&e[5]);
         } else if (e[5].type != MSGPACK_OBJECT_NIL) {
             rc = lk_error_set(err, LK_EFORMAT, "files entry %u: stats is not a string", i);
             goto out;
@@ -712,12 +719,7 @@ int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error 
                                   "string", i);
                 goto out;
             }
-            f->partition_values_json = malloc(e[6].via.str.size + 1);
-            if (!f->partition_values_json)
-                abort();
-            if (e[6].via.str.size)
-                memcpy(f->partition_values_json, e[6].via.str.ptr, e[6].via.str.size);
-            f->partition_values_json[e[6].via.str.size] = '\0';
+            f->partition_values_json = dup_str(&e[6]);
         }
     }
 out:

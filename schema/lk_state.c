@@ -419,6 +419,22 @@ static void col_text(sqlite3_stmt *q, int i, char *out, size_t cap)
     snprintf(out, cap, "%s", t ? (const char *)t : "");
 }
 
+/* A files row selected by FILE_COLS into f. */
+static void file_from_row(sqlite3_stmt *q, lk_state_file *f)
+{
+    memset(f, 0, sizeof *f);
+    f->id = sqlite3_column_int64(q, 0);
+    col_text(q, 1, f->path, sizeof f->path);
+    f->size = sqlite3_column_int64(q, 2);
+    f->mtime_us = sqlite3_column_int64(q, 3);
+    f->inode = sqlite3_column_int64(q, 4);
+    f->device = sqlite3_column_int64(q, 5);
+    f->state = (lk_file_state)sqlite3_column_int(q, 6);
+    f->batch_id = sqlite3_column_int64(q, 7);
+    f->discovered_at_us = sqlite3_column_int64(q, 8);
+    col_text(q, 9, f->error, sizeof f->error);
+}
+
 /* ---- files ---- */
 
 int lk_state_file_add(lk_state *s, lk_state_file *f, int *is_new, lk_error *err)
@@ -472,18 +488,7 @@ static int read_files(lk_state *s, sqlite3_stmt *q, const char *op, lk_state_fil
             }
             v = nv;
         }
-        lk_state_file *f = &v[(*n)++];
-        memset(f, 0, sizeof *f);
-        f->id = sqlite3_column_int64(q, 0);
-        col_text(q, 1, f->path, sizeof f->path);
-        f->size = sqlite3_column_int64(q, 2);
-        f->mtime_us = sqlite3_column_int64(q, 3);
-        f->inode = sqlite3_column_int64(q, 4);
-        f->device = sqlite3_column_int64(q, 5);
-        f->state = (lk_file_state)sqlite3_column_int(q, 6);
-        f->batch_id = sqlite3_column_int64(q, 7);
-        f->discovered_at_us = sqlite3_column_int64(q, 8);
-        col_text(q, 9, f->error, sizeof f->error);
+        file_from_row(q, &v[(*n)++]);
     }
     done(q);
     if (rc != SQLITE_DONE) {
@@ -1022,17 +1027,7 @@ static int dq_one_file(lk_state *s, sqlite3_stmt *q, const char *op, lk_state_fi
     int rc = sqlite3_step(q);
     *found = rc == SQLITE_ROW;
     if (rc == SQLITE_ROW && out) {
-        memset(out, 0, sizeof *out);
-        out->id = sqlite3_column_int64(q, 0);
-        col_text(q, 1, out->path, sizeof out->path);
-        out->size = sqlite3_column_int64(q, 2);
-        out->mtime_us = sqlite3_column_int64(q, 3);
-        out->inode = sqlite3_column_int64(q, 4);
-        out->device = sqlite3_column_int64(q, 5);
-        out->state = (lk_file_state)sqlite3_column_int(q, 6);
-        out->batch_id = sqlite3_column_int64(q, 7);
-        out->discovered_at_us = sqlite3_column_int64(q, 8);
-        col_text(q, 9, out->error, sizeof out->error);
+        file_from_row(q, out);
         if (head_hash)
             *head_hash = sqlite3_column_int64(q, 10);
     }
