@@ -259,6 +259,10 @@ int lk_infer_line(lk_infer *inf, const char *line, size_t len)
         inf->acc = one;
         return 0;
     }
+    if (lk_schema_equal(inf->acc, one)) { /* the common case: nothing to widen */
+        lk_schema_destroy(&one);
+        return 0;
+    }
     lk_schema *m = merge_schemas(inf->acc, one);
     lk_schema_destroy(&inf->acc);
     lk_schema_destroy(&one);

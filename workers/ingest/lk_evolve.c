@@ -77,19 +77,37 @@ void lk_evolve_ddl(const lk_evolve *ev, lk_buf *out)
         lk_schema_to_ddl(ev->data, out);
 }
 
-static int find_ci(const lk_field *fields, int n, const char *name, size_t len)
+static int name_is(const char *f, const char *name, size_t len)
 {
+    return !strncmp(f, name, len) && f[len] == '\0';
+}
+
+/* The field named name (exactly, else but for case), or -1. Keys usually
+   come in schema order: the field after *hint is tried first. */
+static int find_ci_hint(const lk_field *fields, int n, const char *name, size_t len, int *hint)
+{
+    int g = hint ? *hint + 1 : n;
+    if (g < n && name_is(fields[g].name, name, len)) {
+        *hint = g;
+        return g;
+    }
     int ci = -1;
     for (int i = 0; i < n; i++) {
         const char *f = fields[i].name;
-        if (strlen(f) != len)
-            continue;
-        if (!memcmp(f, name, len))
+        if (name_is(f, name, len)) {
+            if (hint)
+                *hint = i;
             return i;
-        if (ci < 0 && !strncasecmp(f, name, len))
+        }
+        if (ci < 0 && !strncasecmp(f, name, len) && f[len] == '\0')
             ci = i;
     }
     return ci;
+}
+
+static int find_ci(const lk_field *fields, int n, const char *name, size_t len)
+{
+    return find_ci_hint(fields, n, name, len, NULL);
 }
 
 static void copy_into(lk_field *dst, const lk_field *src)
@@ -179,13 +197,20 @@ static const char *skip_ws(const char *p, const char *e)
     return p;
 }
 
+/* Past the closing quote of the string at p: memchr to the next quote, then
+   count the backslashes before it (an odd number escapes it). */
 static const char *skip_string(const char *p, const char *e)
 {
-    for (p++; p < e; p++) {
-        if (*p == '\\')
-            p++;
-        else if (*p == '"')
-            return p + 1;
+    for (p++; p < e;) {
+        const char *q = memchr(p, '"', (size_t)(e - p));
+        if (!q)
+            return NULL;
+        const char *b = q;
+        while (b > p && b[-1] == '\\')
+            b--;
+        if (((q - b) & 1) == 0)
+            return q + 1;
+        p = q + 1;
     }
     return NULL;
 }
@@ -243,6 +268,7 @@ static int scan_obj(const lk_field *fields, int n, const char *top, const char *
         *pp = p + 1;
         return 0;
     }
+    int hint = -1;
     for (;;) {
         p = skip_ws(p, e);
         if (p >= e || *p != '"')
@@ -256,7 +282,7 @@ static int scan_obj(const lk_field *fields, int n, const char *top, const char *
             return -1;
         p = skip_ws(p + 1, e);
         int escaped = memchr(k0, '\\', kn) != NULL; /* such keys are rescued, never columns */
-        int k = escaped ? -2 : find_ci(fields, n, k0, kn);
+        int k = escaped ? -2 : find_ci_hint(fields, n, k0, kn, &hint);
         if (k == -1 && !(top && reserved_n(k0, kn, top))) {
             snprintf(key, cap, "%s%s%.*s", prefix, prefix[0] ? "." : "", (int)kn, k0);
             return 1;

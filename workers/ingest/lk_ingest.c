@@ -44,7 +44,7 @@
 
 #define MAX_INFLIGHT 3
 #define BATCH_TIMEOUT_MS (5 * 60 * 1000)
-#define SAMPLE_PER_FILE (1 << 20)
+#define SAMPLE_PER_FILE (256 << 10) /* bytes of each file for inference (JSON) */
 
 typedef struct inflight {
     int64_t batch_id;
@@ -114,8 +114,23 @@ static long sample_records(ingest *in, lk_infer *inf, const lk_state_file *files
                 objects += lk_csv_reader_infer(csv, inf, c.data, c.len, took == 0);
             else if (in->src.multi_line)
                 objects += lk_text_json_doc(c.data, c.len, &in->io, infer_doc, inf);
-            else
-                objects += lk_infer_lines(inf, c.data, c.len);
+            else {
+                /* JSON lines: at most SAMPLE_PER_FILE of the file, whole lines */
+                size_t len = c.len;
+                if ((int64_t)len > SAMPLE_PER_FILE - took) {
+                    len = (size_t)(SAMPLE_PER_FILE - took);
+                    while (len > 0 && c.data[len - 1] != '\n')
+                        len--;
+                    if (len == 0)
+                        len = c.len; /* one long line: take it whole */
+                }
+                objects += lk_infer_lines(inf, c.data, len);
+                took += (int64_t)len;
+                budget -= (int64_t)len;
+                if (len < c.len)
+                    break;
+                continue;
+            }
             took += (int64_t)c.len;
             budget -= (int64_t)c.len;
         }
