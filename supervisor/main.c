@@ -43,6 +43,7 @@ static void usage(FILE *f)
             "  lakesupd table read TABLE|--path DIR [--version N | --timestamp TS] [--limit N]\n"
             "                      [--columns a,b] [--format jsonl|csv]\n"
             "  lakesupd table history TABLE|--path DIR [--limit N] [--json]\n"
+            "  lakesupd table optimize TABLE|--path DIR [--target-size BYTES]\n"
             "  lakesupd table vacuum TABLE|--path DIR [--retain HOURS] [--dry-run] [--force]\n"
             "  lakesupd source list [-c lakesup.yml] [--pending] [--json]   discovered files\n"
             "  lakesupd version\n"
