@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lk_buf.h"
 #include "lk_fault.h"
@@ -362,9 +363,12 @@ static int migrate(lk_state *s, lk_error *err)
     return tx_end(s, r, "migrate", err);
 }
 
-int lk_state_open(const char *path, lk_state **out, lk_error *err)
+/* One attempt; *busy = 1 when it failed because another connection held a
+   lock SQLite does not wait for (a first WAL switch, a concurrent creation). */
+static int open_once(const char *path, lk_state **out, lk_error *err, int *busy)
 {
     *out = NULL;
+    *busy = 0;
     lk_state *s = calloc(1, sizeof *s);
     if (!s) return lk_error_errno(err, -ENOMEM, "state.db %s: open", path);
     snprintf(s->path, sizeof s->path, "%s", path);
@@ -396,8 +400,23 @@ int lk_state_open(const char *path, lk_state **out, lk_error *err)
     *out = s;
     return 0;
 fail:
+    if (s->db) {
+        int ec = sqlite3_extended_errcode(s->db) & 0xff;
+        *busy = ec == SQLITE_BUSY || ec == SQLITE_LOCKED;
+    }
     lk_state_close(&s);
     return r;
+}
+
+int lk_state_open(const char *path, lk_state **out, lk_error *err)
+{
+    int busy = 0;
+    for (int attempt = 0;; attempt++) {
+        int r = open_once(path, out, err, &busy);
+        if (r == 0 || !busy || attempt == 100)
+            return r;
+        usleep(10000); /* several processes opening a new state.db at once */
+    }
 }
 
 void lk_state_close(lk_state **sp)
