@@ -752,6 +752,18 @@ static int plan_next(ingest *in)
 
 static void handle_inbox(ingest *in, int timeout_ms)
 {
+    /* a new file (inotify) wakes the wait as much as a message does, while
+       the loop polls discovery (else a readable fd would spin the loop) */
+    int polled = !in->kafka && !in->draining &&
+                 (in->cfg->trigger != LK_TRIGGER_AVAILABLE_NOW || !in->listed_once);
+    int dfd = in->disc && polled ? lk_discovery_fd(in->disc) : -1;
+    if (timeout_ms > 0 && dfd >= 0) {
+        zmq_pollitem_t it[2] = {{zsock_resolve(in->inbox), 0, ZMQ_POLLIN, 0},
+                                {NULL, dfd, ZMQ_POLLIN, 0}};
+        if (zmq_poll(it, 2, timeout_ms) > 0 && !(it[0].revents & ZMQ_POLLIN))
+            return; /* only the discovery fd: back to the loop, which polls it */
+        timeout_ms = 0;
+    }
     for (;;) {
         zmq_msg_t msg;
         zmq_msg_init(&msg);
