@@ -159,7 +159,8 @@ test('a committer that keeps heartbeating but cannot commit is killed after work
 });
 
 test('a source file that vanishes before its batch commits: the replay re-plans the batch without it, names it, and nothing else is lost or doubled', async () => {
-  const ws = workspace('vanish', { transform: 1, writer: 1 });
+  // listing only (no inotify): the three files renamed in together are found by one listing, one batch
+  const ws = workspace('vanish', { transform: 1, writer: 1, extra: 'source:\n  use_notifications: false\n' });
   const gate = path.join(ws.dir, 'no-commit');
   fs.writeFileSync(gate, '');
   const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: `committer.commit=EACCES@while:${gate}` });

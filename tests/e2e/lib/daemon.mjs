@@ -60,7 +60,8 @@ export function startDaemon(args, env = {}) {
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal }))
+    // 'close', not 'exit': after the pipes are drained, so logs() holds every line
+    child.on('close', (code, signal) => resolve({ code, signal }))
   );
   return { child, logs: () => out, exited };
 }
