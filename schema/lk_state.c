@@ -1213,17 +1213,7 @@ int lk_state_files_report(lk_state *s, int pending_only, lk_state_file_info **ou
         }
         lk_state_file_info *i = &v[(*n)++];
         memset(i, 0, sizeof *i);
-        lk_state_file *f = &i->file;
-        f->id = sqlite3_column_int64(q, 0);
-        col_text(q, 1, f->path, sizeof f->path);
-        f->size = sqlite3_column_int64(q, 2);
-        f->mtime_us = sqlite3_column_int64(q, 3);
-        f->inode = sqlite3_column_int64(q, 4);
-        f->device = sqlite3_column_int64(q, 5);
-        f->state = (lk_file_state)sqlite3_column_int(q, 6);
-        f->batch_id = sqlite3_column_int64(q, 7);
-        f->discovered_at_us = sqlite3_column_int64(q, 8);
-        col_text(q, 9, f->error, sizeof f->error);
+        file_from_row(q, &i->file);
         i->head_hash = sqlite3_column_int64(q, 10);
         i->cleaned_at_us = sqlite3_column_int64(q, 11);
         col_text(q, 12, i->clean_note, sizeof i->clean_note);
