@@ -14,6 +14,7 @@
 
 #include "lk_buf.h"
 #include "lk_delta.h"
+#include "lk_discovery.h"
 #include "lk_supervisor.h"
 #include "lk_fs.h"
 #include "lk_parquet_reader.h"
@@ -318,20 +319,6 @@ static int raw_file_paths(fsck *f, zhash_t *out, lk_error *err)
     return rc;
 }
 
-static int is_source_file(const char *name)
-{
-    if (name[0] == '.')
-        return 0;
-    size_t n = strlen(name);
-    static const char *ext[] = {".json", ".jsonl", ".ndjson"};
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-        size_t e = strlen(ext[i]);
-        if (n > e && !strcmp(name + n - e, ext[i]))
-            return 1;
-    }
-    return 0;
-}
-
 /* Records every source file raw_events has rows of as committed in batch. */
 static int record_ingested(fsck *f, const char *dir, int depth, zhash_t *ingested, int64_t batch,
                            int *taken, int *left, lk_error *err)
@@ -351,11 +338,11 @@ static int record_ingested(fsck *f, const char *dir, int depth, zhash_t *ingeste
         if (stat(path, &sb) != 0)
             continue;
         if (S_ISDIR(sb.st_mode)) {
-            if (depth < 16 && e->d_name[0] != '_')
+            if (depth < 16 && lk_discovery_lists_dir(e->d_name))
                 rc = record_ingested(f, path, depth + 1, ingested, batch, taken, left, err);
             continue;
         }
-        if (!S_ISREG(sb.st_mode) || !is_source_file(e->d_name))
+        if (!S_ISREG(sb.st_mode) || !lk_discovery_accepts(f->cfg, e->d_name))
             continue;
         if (!zhash_lookup(ingested, path)) {
             (*left)++;

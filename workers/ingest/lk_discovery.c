@@ -60,18 +60,23 @@ struct lk_discovery {
     lk_error last_err;
 };
 
-static int is_candidate(const lk_discovery *d, const char *name)
+int lk_discovery_accepts(const lk_config *cfg, const char *name)
 {
     if (name[0] == '.') return 0; /* hidden and temp files: a writer renames into place */
-    if (d->cfg->source.path_glob_filter[0])
-        return fnmatch(d->cfg->source.path_glob_filter, name, FNM_PERIOD) == 0;
+    if (cfg->source.path_glob_filter[0])
+        return fnmatch(cfg->source.path_glob_filter, name, FNM_PERIOD) == 0;
     /* by source.format, compressed or not (lk_source_reader) */
-    return lk_source_format_accepts(name, d->cfg);
+    return lk_source_format_accepts(name, cfg);
 }
 
-static int is_listed_dir(const char *name)
+int lk_discovery_lists_dir(const char *name)
 {
     return name[0] != '.' && name[0] != '_';
+}
+
+static int is_candidate(const lk_discovery *d, const char *name)
+{
+    return lk_discovery_accepts(d->cfg, name);
 }
 
 int64_t lk_discovery_head_hash(const char *path, int *ok)
@@ -334,7 +339,7 @@ static int list_dir(lk_discovery *d, const char *dir, int depth, int64_t now_ms,
         struct stat sb;
         if (stat(path, &sb) != 0) continue; /* vanished between readdir and stat */
         if (S_ISDIR(sb.st_mode)) {
-            if (depth < LK_DISCOVERY_DEPTH && is_listed_dir(e->d_name))
+            if (depth < LK_DISCOVERY_DEPTH && lk_discovery_lists_dir(e->d_name))
                 added += list_dir(d, path, depth + 1, now_ms, err);
             continue;
         }
@@ -377,7 +382,7 @@ static int read_events(lk_discovery *d, int64_t now_ms, lk_error *err)
             if (ev->mask & IN_ISDIR) {
                 /* a new (or moved-in) subdirectory: watch it, then list it
                    for what arrived before the watch */
-                if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && is_listed_dir(ev->name)) {
+                if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && lk_discovery_lists_dir(ev->name)) {
                     LK_DEBUG("watching new directory=%s", path);
                     added += list_dir(d, path, 1, now_ms, err);
                 }
