@@ -323,6 +323,13 @@ static void reap(sup *s, int shutting_down)
     }
 }
 
+/* Why a running worker says it is paused (a full disk...), or NULL. */
+static const char *paused_reason(const child *c)
+{
+    const char *why = c->pid > 0 ? lk_msg_event_get_str(&c->progress, "paused") : NULL;
+    return why && *why ? why : NULL;
+}
+
 /* Liveness: a worker that is alive but has sent nothing for worker_timeout
    (stopped, hung), or that says it is busy while its work_done counter
    stays still for worker_timeout (livelocked), is killed; reap() restarts it and, for the
@@ -344,8 +351,7 @@ static void check_liveness(sup *s)
         }
         /* alive, but holding work it does not finish (a livelock, a retry
            that never succeeds); a pause for a full disk is not counted */
-        const char *paused = lk_msg_event_get_str(&c->progress, "paused");
-        if (lk_msg_event_get_int(&c->progress, "busy", 0) > 0 && !(paused && *paused) &&
+        if (lk_msg_event_get_int(&c->progress, "busy", 0) > 0 && !paused_reason(c) &&
             now - c->work_ms > s->cfg->worker_timeout_ms) {
             LK_ERROR("worker role=%s index=%d pid=%d made no progress for %lld ms while it had "
                      "work (worker_timeout; last error: %s): killing it",
@@ -427,8 +433,7 @@ static void status_json(sup *s, lk_buf *b)
     lk_buf_json_string(b, s->cfg->pipeline, strlen(s->cfg->pipeline));
     int paused = 0;
     for (int i = 0; i < s->nkids; i++) {
-        const char *why = s->kids[i].pid > 0 ? lk_msg_event_get_str(&s->kids[i].progress, "paused") : NULL;
-        paused += why && *why;
+        paused += paused_reason(&s->kids[i]) != NULL;
     }
     lk_buf_printf(b, ",\"supervisor_pid\":%d,\"uptime_ms\":%lld,\"trigger\":\"%s\",\"state\":\"%s\"",
                   (int)s->pid, (long long)(lk_time_mono_ms() - s->started_ms),
@@ -439,8 +444,8 @@ static void status_json(sup *s, lk_buf *b)
                                 : "running");
     lk_buf_puts(b, ",\"paused\":[");
     for (int i = 0, k = 0; i < s->nkids; i++) {
-        const char *why = s->kids[i].pid > 0 ? lk_msg_event_get_str(&s->kids[i].progress, "paused") : NULL;
-        if (!why || !*why)
+        const char *why = paused_reason(&s->kids[i]);
+        if (!why)
             continue;
         lk_buf_printf(b, "%s{\"role\":\"%s\",\"index\":%d,\"reason\":", k++ ? "," : "",
                       s->kids[i].role, s->kids[i].index);
@@ -658,8 +663,8 @@ static void notify_status(sup *s)
     char line[256];
     snprintf(line, sizeof line, "running: %d workers", s->nkids);
     for (int i = 0; i < s->nkids; i++) {
-        const char *why = s->kids[i].pid > 0 ? lk_msg_event_get_str(&s->kids[i].progress, "paused") : NULL;
-        if (why && *why) {
+        const char *why = paused_reason(&s->kids[i]);
+        if (why) {
             snprintf(line, sizeof line, "paused: %s[%d]: %.200s", s->kids[i].role, s->kids[i].index,
                      why);
             break;
