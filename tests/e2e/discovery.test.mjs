@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { gen, run, sleep, startDaemon, status, until, verify, workspace } from './lib/daemon.mjs';
+import { gen, run, sleep, startDaemon, status, until, verify, workspace, waitLog } from './lib/daemon.mjs';
 import { duck, readTableSql, replay } from './lib/delta.mjs';
 
 const rowsOf = (config, table) => {
@@ -50,8 +50,8 @@ test('inotify: files closed while running are taken at once; files present at st
   try {
     await until(() => allRunning(ws.config), 20000, 'all workers running');
     await until(() => rowsOf(ws.config, 'processed_events') === 600, 20000, '600 rows from the files present at start');
-    assert.match(d.logs(), /first listing done: 2 new file\(s\)/);
-    assert.match(d.logs(), /notifications=inotify/);
+    await waitLog(d, /first listing done: 2 new file\(s\)/);
+    await waitLog(d, /notifications=inotify/);
     // a file written in one go (open, write, close) and one renamed into place
     const latencies = [];
     for (let i = 0; i < 4; i++) {

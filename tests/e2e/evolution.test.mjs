@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { run, startDaemon, status, until, workspace } from './lib/daemon.mjs';
+import { run, startDaemon, status, until, workspace, waitLog } from './lib/daemon.mjs';
 import { duck, readTableSql, replay } from './lib/delta.mjs';
 
 const ROWS = 40;
@@ -132,8 +132,8 @@ test('add_new_columns: new columns mid-stream (continuous) are added online; old
     assert.equal(raw.schema.fields.find((f) => f.name === 'score').type, 'double');
     assert.deepEqual(raw.schema.fields.find((f) => f.name === 'device').type.fields.map((f) => f.name), ['os', 'model']);
     assert.ok(proc.schema.fields.some((f) => f.name === 'device_model'));
-    assert.match(d.logs(), /schema change: raw_events version=2 adds .*color string/);
-    assert.match(d.logs(), /schema change: table=processed_events batch=\d+ commits a new metaData: .*color/);
+    await waitLog(d, /schema change: raw_events version=2 adds .*color string/);
+    await waitLog(d, /schema change: table=processed_events batch=\d+ commits a new metaData: .*color/);
     const hist = run(['schema', 'history', '-c', ws.config, '--json']);
     assert.equal(hist.code, 0, hist.stderr);
     const h = JSON.parse(hist.stdout);

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
-import { gen, run, startDaemon, status, until, workspace } from './lib/daemon.mjs';
+import { gen, run, startDaemon, status, until, workspace, waitLog } from './lib/daemon.mjs';
 import { duck, readTableSql, replay } from './lib/delta.mjs';
 
 async function rows(table, sql) {
@@ -272,8 +272,8 @@ test('a transform killed mid-batch on .gz input: every line exactly once', async
       const r = await rows(path.join(ws.tables, 'processed_events'), 'SELECT count(*) AS n FROM $T');
       return r.length && Number(r[0].n) === total;
     }, 60000, `${total} rows`);
-    assert.match(d.logs(), /replay requested/);
-    assert.match(d.logs(), /replayed batch=0 /);
+    await waitLog(d, /replay requested/);
+    await waitLog(d, /replayed batch=0 /);
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0);
     const r = await rows(path.join(ws.tables, 'raw_events'),

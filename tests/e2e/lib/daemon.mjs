@@ -82,6 +82,18 @@ export async function until(fn, timeoutMs, what) {
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
 }
 
+/**
+ * Waits until the daemon's log matches re. A log line is read from the pipe only when the event loop
+ * runs, so a plain assert.match(d.logs(), ...) right after a spawnSync-based poll can see nothing yet.
+ */
+export async function waitLog(d, re, timeoutMs = 10000) {
+  try {
+    return await until(() => d.logs().match(re), timeoutMs, `the log line ${re}`);
+  } catch (e) {
+    throw new Error(`${e.message}\n--- log tail ---\n${d.logs().slice(-4000)}`);
+  }
+}
+
 /** `lakesupd status --json` parsed, or null when not running. */
 export function status(config) {
   const r = run(['status', '-c', config, '--json'], { timeoutMs: 10000 });
