@@ -128,7 +128,8 @@ static inline double lk_col_f64(const lk_col *c, uint32_t i)
 static inline const char *lk_col_bytes(const lk_col *c, uint32_t i, size_t *n)
 {
     *n = c->offsets[i + 1] - c->offsets[i];
-    return c->data + c->offsets[i];
+    /* a column whose every value so far is null or empty has no data buffer yet: NULL + 0 is UB */
+    return c->data ? c->data + c->offsets[i] : "";
 }
 
 #endif
