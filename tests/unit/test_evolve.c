@@ -185,6 +185,49 @@ START_TEST(mode_fail_on_new_columns_then_hints)
 }
 END_TEST
 
+/* csv header names: new ones found (not reserved, not equal but for case),
+   added by add_new_columns, an error under fail_on_new_columns */
+START_TEST(csv_header_columns)
+{
+    lk_evolve *ev = open_evolve("add_new_columns", "amount DOUBLE");
+    lk_error err = {0};
+    int v = 0;
+    lk_schema *inferred = ddl("id LONG, name STRING");
+    ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+    ck_assert_int_eq(v, 1);
+    static const char names[] = "ID\0_rescued_data\0name\0color\0amount\0size";
+    char first[64] = "";
+    ck_assert_int_eq(lk_evolve_new_names(ev, names, 6, first, sizeof first), 2);
+    ck_assert_str_eq(first, "color");
+    lk_schema *found = ddl("ID LONG, name STRING, color STRING, amount LONG, size LONG");
+    ck_assert_int_eq(lk_evolve_columns(ev, found, "/in/b.csv", 1, &v, &err), 0);
+    ck_assert_int_eq(v, 2);
+    assert_latest(2, "id LONG, name STRING, amount DOUBLE, color STRING, size LONG");
+    ck_assert_int_eq(lk_evolve_new_names(ev, names, 6, first, sizeof first), 0);
+    /* the same header again: nothing new */
+    ck_assert_int_eq(lk_evolve_columns(ev, found, "/in/c.csv", 1, &v, &err), 0);
+    ck_assert_int_eq(v, 2);
+    lk_evolve_destroy(&ev);
+    close_all();
+    ev = open_evolve("fail_on_new_columns", "");
+    ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+    ck_assert_int_eq(lk_evolve_columns(ev, found, "/in/b.csv", 1, &v, &err), LK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "new column 'color' at file=/in/b.csv line=1"), "%s", err.msg);
+    assert_latest(1, "id LONG, name STRING");
+    lk_evolve_destroy(&ev);
+    close_all();
+    ev = open_evolve("rescue", "");
+    ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+    ck_assert_int_eq(lk_evolve_new_names(ev, names, 6, first, sizeof first), 0);
+    ck_assert_int_eq(lk_evolve_columns(ev, found, "/in/b.csv", 1, &v, &err), 0);
+    assert_latest(1, "id LONG, name STRING");
+    lk_evolve_destroy(&ev);
+    close_all();
+    lk_schema_destroy(&found);
+    lk_schema_destroy(&inferred);
+}
+END_TEST
+
 START_TEST(modes_rescue_and_none_never_change)
 {
     const char *modes[] = {"rescue", "none"};
@@ -420,6 +463,7 @@ int main(void)
     tcase_add_test(tc, mode_add_new_columns);
     tcase_add_test(tc, mode_fail_on_new_columns_then_hints);
     tcase_add_test(tc, modes_rescue_and_none_never_change);
+    tcase_add_test(tc, csv_header_columns);
     tcase_add_test(tc, user_schema_and_infer_column_types);
     tcase_add_test(tc, rescued_column_name_is_the_stored_one);
     tcase_add_test(tc, rescued_column_renamed_or_disabled);

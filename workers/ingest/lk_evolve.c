@@ -407,6 +407,42 @@ int lk_evolve_initial(lk_evolve *ev, const lk_schema *inferred, int *version, lk
     return store(ev, d, version, err);
 }
 
+/* Under add_new_columns: stores the next version with the columns of found
+   (inferred types; hinted types win) that the schema lacks, if any. */
+static int add_found(lk_evolve *ev, const lk_schema *found, const char *file, int64_t first_line,
+                     int64_t last_line, int *version, lk_error *err)
+{
+    lk_schema *typed = lk_evolve_apply_hints(found, NULL, !ev->cfg->source.infer_column_types);
+    /* hinted types win for new columns too */
+    lk_schema *hinted = lk_schema_new();
+    for (int i = 0; i < lk_schema_nfields(typed); i++) {
+        const lk_field *f = lk_schema_field(typed, i);
+        if (!strcmp(f->name, ev->rescued))
+            continue; /* never a data column */
+        int h = -1;
+        for (int j = 0; j < lk_schema_nfields(ev->hints) && h < 0; j++)
+            if (!strcasecmp(lk_schema_field(ev->hints, j)->name, f->name))
+                h = j;
+        lk_schema_add_copy(hinted, h >= 0 ? lk_schema_field(ev->hints, h) : f);
+    }
+    lk_schema_destroy(&typed);
+    lk_buf added = LK_BUF_INIT;
+    lk_schema *d = lk_evolve_add_missing(ev->data, hinted, &added);
+    lk_schema_destroy(&hinted);
+    int rc = 0;
+    if (added.len) {
+        rc = store(ev, d, version, err);
+        if (rc == 0)
+            LK_INFO("schema change: raw_events version=%d adds %s (first seen in file=%s "
+                    "lines %lld-%lld)",
+                    *version, added.data, file, (long long)first_line, (long long)last_line);
+    } else {
+        lk_schema_destroy(&d);
+    }
+    lk_buf_free(&added);
+    return rc;
+}
+
 int lk_evolve_chunk(lk_evolve *ev, const char *data, size_t len, const char *file,
                     int64_t first_line, int *version, lk_error *err)
 {
@@ -441,34 +477,48 @@ int lk_evolve_chunk(lk_evolve *ev, const char *data, size_t len, const char *fil
     lk_infer_destroy(&inf);
     if (!found)
         return 0;
-    lk_schema *typed = lk_evolve_apply_hints(found, NULL, !ev->cfg->source.infer_column_types);
+    int rc = add_found(ev, found, file, first_line, line - 1, version, err);
     lk_schema_destroy(&found);
-    /* hinted types win for new columns too */
-    lk_schema *hinted = lk_schema_new();
-    for (int i = 0; i < lk_schema_nfields(typed); i++) {
-        const lk_field *f = lk_schema_field(typed, i);
-        if (!strcmp(f->name, ev->rescued))
-            continue; /* never a data column */
-        int h = -1;
-        for (int j = 0; j < lk_schema_nfields(ev->hints) && h < 0; j++)
-            if (!strcasecmp(lk_schema_field(ev->hints, j)->name, f->name))
-                h = j;
-        lk_schema_add_copy(hinted, h >= 0 ? lk_schema_field(ev->hints, h) : f);
-    }
-    lk_schema_destroy(&typed);
-    lk_buf added = LK_BUF_INIT;
-    lk_schema *d = lk_evolve_add_missing(ev->data, hinted, &added);
-    lk_schema_destroy(&hinted);
-    int rc = 0;
-    if (added.len) {
-        rc = store(ev, d, version, err);
-        if (rc == 0)
-            LK_INFO("schema change: raw_events version=%d adds %s (first seen in file=%s "
-                    "lines %lld-%lld)",
-                    *version, added.data, file, (long long)first_line, (long long)line - 1);
-    } else {
-        lk_schema_destroy(&d);
-    }
-    lk_buf_free(&added);
     return rc;
+}
+
+int lk_evolve_new_names(const lk_evolve *ev, const char *names, int n, char *first, size_t cap)
+{
+    if (!ev->data || ev->mode == LK_EVOLVE_RESCUE || ev->mode == LK_EVOLVE_NONE)
+        return 0;
+    int nd = lk_schema_nfields(ev->data), k = 0;
+    const lk_field *fields = nd ? lk_schema_field(ev->data, 0) : NULL;
+    for (int i = 0; i < n; i++, names += strlen(names) + 1) {
+        size_t len = strlen(names);
+        if (reserved_n(names, len, ev->rescued) || find_ci(fields, nd, names, len) >= 0)
+            continue;
+        if (!k++ && first)
+            snprintf(first, cap, "%s", names);
+    }
+    return k;
+}
+
+int lk_evolve_columns(lk_evolve *ev, const lk_schema *found, const char *file, int64_t line,
+                      int *version, lk_error *err)
+{
+    if (!ev->data || !found || ev->mode == LK_EVOLVE_RESCUE || ev->mode == LK_EVOLVE_NONE)
+        return 0;
+    if (ev->mode == LK_EVOLVE_FAIL_ON_NEW_COLUMNS) {
+        lk_buf added = LK_BUF_INIT;
+        lk_schema *d = lk_evolve_add_missing(ev->data, found, &added);
+        lk_schema_destroy(&d);
+        int rc = 0;
+        if (added.len) {
+            char *sp = strchr(added.data, ' '); /* "name TYPE, ...": the first name */
+            rc = lk_error_set(err, LK_EFORMAT,
+                              "new column '%.*s' at file=%s line=%lld "
+                              "(schema_evolution_mode: fail_on_new_columns; add it to "
+                              "schema_hints and restart to go on from the same batch)",
+                              sp ? (int)(sp - added.data) : (int)added.len, added.data, file,
+                              (long long)line);
+        }
+        lk_buf_free(&added);
+        return rc;
+    }
+    return add_found(ev, found, file, line, line, version, err);
 }

@@ -59,6 +59,17 @@ int lk_evolve_initial(lk_evolve *ev, const lk_schema *inferred, int *version, lk
    error (fail_on_new_columns, state.db). */
 int lk_evolve_chunk(lk_evolve *ev, const char *data, size_t len, const char *file,
                     int64_t first_line, int *version, lk_error *err);
+/* format csv with header: how many of the n header names (NUL-separated)
+   the schema lacks (not equal to a column but for case, not reserved);
+   the first goes to first. 0 under rescue / none (nothing is added). */
+int lk_evolve_new_names(const lk_evolve *ev, const char *names, int n, char *first, size_t cap);
+/* Columns found by other means than the JSON key scan (a CSV header,
+   inferred from the file's head): under add_new_columns the ones the
+   schema lacks are stored as the next version (*version), hinted types
+   winning; under fail_on_new_columns the first of them is an LK_EFORMAT
+   error naming file and line; nothing under rescue / none. */
+int lk_evolve_columns(lk_evolve *ev, const lk_schema *found, const char *file, int64_t line,
+                      int *version, lk_error *err);
 /* The current data schema as DDL into out (for logs and tests). */
 void lk_evolve_ddl(const lk_evolve *ev, lk_buf *out);
 

@@ -96,9 +96,11 @@ static int parse_chunk(transform *t, const lk_msg_chunk *c, const lk_source_meta
 {
     const char *f = t->cfg->source.format;
     size_t max = (size_t)t->cfg->source.max_record_size;
-    if (!strcmp(f, "csv"))
+    if (!strcmp(f, "csv")) {
+        lk_csv_reader_set_header(t->csv, c->header, c->header_len); /* by name, if any */
         return lk_csv_reader_parse(t->csv, c->data, c->len, c->first_line == 1, meta, c->offset,
                                    t->raw, st, &t->err);
+    }
     if (!strcmp(f, "text"))
         return lk_text_reader_parse(c->data, c->len, meta, c->offset, max, t->raw, st, &t->tmp,
                                     &t->err);
