@@ -76,17 +76,36 @@ test('Kafka: a transform killed mid-batch, messages arriving while running; ever
     const delivered = fs.readFileSync(report, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(delivered.length, 5000);
     const expect = new Map(delivered.map((m) => [`${m.partition}:${m.offset}`, m]));
-    const corruptIn = delivered.filter((m) => !m.value.startsWith('{'));
+    const isJson = (v) => { try { JSON.parse(v); return true; } catch { return false; } };
+    const corruptIn = delivered.filter((m) => !isJson(m.value));
     assert.equal(corruptIn.length, Math.floor(5000 / 97));
+    assert.ok(corruptIn.some((m) => m.value.startsWith('{')) && corruptIn.some((m) => !m.value.startsWith('{')));
 
     const raw = await tableRows(path.join(ws.tables, 'raw_events'),
       'key, topic, "partition" AS p, "offset" AS o, "timestamp" AS ts, event_id, n, _corrupt_record AS bad');
     assert.equal(raw.length, 5000);
     const bad = raw.filter((r) => r.bad !== null);
     assert.deepEqual(bad.map((r) => r.bad).sort(), corruptIn.map((m) => m.value).sort());
+    // a corrupt value keeps its Kafka columns: the message it came from, whole
+    for (const r of bad) {
+      const m = expect.get(`${r.p}:${r.o}`);
+      assert.ok(m, `corrupt row without its (partition, offset): ${r.p}:${r.o} ${r.bad}`);
+      assert.equal(r.bad, m.value);
+      assert.equal(r.key, m.key);
+      assert.equal(r.topic, 'events');
+      assert.ok(r.ts !== null, `timestamp of corrupt ${r.p}:${r.o}`);
+      assert.equal(r.event_id, null);
+    }
     const good = raw.filter((r) => r.bad === null);
     assert.equal(good.length, 5000 - corruptIn.length);
     const seen = new Set();
+    for (const r of raw) {
+      const k = `${r.p}:${r.o}`;
+      assert.ok(!seen.has(k), `duplicate (partition, offset) ${k}`);
+      seen.add(k);
+    }
+    assert.equal(seen.size, 5000);
+    seen.clear();
     for (const r of good) {
       const k = `${r.p}:${r.o}`;
       assert.ok(!seen.has(k), `duplicate (partition, offset) ${k}`);
