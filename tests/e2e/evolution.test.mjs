@@ -321,3 +321,56 @@ test('no hints: a column of numbers with a few odd strings stays numeric; the od
   assert.equal(rescuedRows, [...exp.valid.values()].filter((w) => w.rescuedKey).length);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('arrays of structs: a new element field evolves the element struct under add_new_columns, is rescued under rescue', async () => {
+  for (const mode of ['add_new_columns', 'rescue']) {
+    const ws = workspace(`evo-arr-${mode}`, { extra: `source:\n  schema_evolution_mode: ${mode}\n` });
+    const want = new Map();
+    const write = (i, withSku) => {
+      const lines = [];
+      for (let k = 0; k < 30; k++) {
+        const id = `a${i}-${k}`;
+        const items = [{ a: k }, { a: k + 1 }];
+        if (withSku) items[1].sku = `s${k}`;
+        lines.push(JSON.stringify({ event_id: id, items }));
+        want.set(id, { a: [k, k + 1], sku: withSku ? [null, `s${k}`] : [null, null] });
+      }
+      const tmp = path.join(ws.input, `.f${i}.tmp`);
+      fs.writeFileSync(tmp, lines.join('\n') + '\n');
+      fs.renameSync(tmp, path.join(ws.input, `f${i}.jsonl`));
+    };
+    write(1, false);
+    assert.equal(availableNow(ws).code, 0);
+    write(2, true);
+    const r = availableNow(ws);
+    assert.equal(r.code, 0, r.stderr);
+    const raw = await table(ws, 'raw_events');
+    const items = raw.schema.fields.find((f) => f.name === 'items');
+    const elemFields = items.type.elementType.fields.map((f) => f.name);
+    const got = await rows(raw.sql, `SELECT event_id, to_json(items) AS items, _rescued_data AS resc FROM $T`);
+    assert.equal(got.length, want.size);
+    for (const g of got) {
+      const w = want.get(g.event_id);
+      const it = JSON.parse(g.items);
+      assert.deepEqual(it.map((e) => e.a), w.a, `items.a of ${g.event_id}`);
+      if (mode === 'add_new_columns') {
+        assert.deepEqual(it.map((e) => e.sku ?? null), w.sku, `items.sku of ${g.event_id}`);
+        assert.equal(g.resc, null, `${g.event_id} rescued ${g.resc}`);
+      } else if (w.sku[1] !== null) {
+        assert.ok(g.resc && g.resc.includes(w.sku[1]), `${g.event_id}: sku rescued: ${g.resc}`);
+      } else {
+        assert.equal(g.resc, null);
+      }
+    }
+    if (mode === 'add_new_columns') {
+      assert.deepEqual(elemFields, ['a', 'sku']);
+      assert.match(r.stdout + r.stderr, /schema change: raw_events version=2 adds items\.sku string/);
+      const proc = await table(ws, 'processed_events');
+      const p = await rows(proc.sql, `SELECT count(*) AS n, count(*) FILTER (WHERE items[2].sku IS NOT NULL) AS s FROM $T`);
+      assert.deepEqual([Number(p[0].n), Number(p[0].s)], [60, 30]);
+    } else {
+      assert.deepEqual(elemFields, ['a']);
+    }
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  }
+});

@@ -228,6 +228,61 @@ START_TEST(csv_header_columns)
 }
 END_TEST
 
+/* arrays of structs: a new element field is new (add_new_columns evolves
+   the element struct); arrays of arrays too; other elements are skipped */
+START_TEST(array_of_struct_elements_evolve)
+{
+    lk_schema *s = ddl("items ARRAY<STRUCT<a: LONG>>, m ARRAY<ARRAY<STRUCT<x: LONG>>>, "
+                       "tags ARRAY<STRING>");
+    char key[128];
+#define SCAN(line) lk_evolve_scan_line(s, "_rescued_data", line, strlen(line), key, sizeof key)
+    ck_assert_int_eq(SCAN("{\"items\":[{\"a\":1},{\"A\":2}],\"m\":[[{\"x\":1}],[]]}"), 0);
+    ck_assert_int_eq(SCAN("{\"items\":[],\"m\":null,\"tags\":[\"{\\\"q\\\":1}\"]}"), 0);
+    ck_assert_int_eq(SCAN("{\"items\":[\"s\", 3, null, [1]]}"), 0); /* mismatches: rescued */
+    ck_assert_int_eq(SCAN("{\"items\":[{\"a\":1} , { \"a\":2, \"sku\" : \"x\"}]}"), 1);
+    ck_assert_str_eq(key, "items.sku");
+    ck_assert_int_eq(SCAN("{\"m\":[[{\"x\":1}],[{\"x\":2,\"y\":{\"z\":1}}]]}"), 1);
+    ck_assert_str_eq(key, "m.y");
+    ck_assert_int_eq(SCAN("{\"items\":[{\"a\":1},{\"a\":2}],\"after\":1}"), 1);
+    ck_assert_str_eq(key, "after");
+    ck_assert_int_eq(SCAN("{\"items\":[{\"a\":1}"), 0); /* cut short: not well-formed */
+#undef SCAN
+    lk_buf added = LK_BUF_INIT;
+    lk_schema *add = ddl("items ARRAY<STRUCT<a: LONG, sku: STRING, q: STRUCT<n: LONG>>>, "
+                         "m ARRAY<ARRAY<STRUCT<x: LONG, y: DOUBLE>>>, tags ARRAY<LONG>");
+    lk_schema *out = lk_evolve_add_missing(s, add, &added);
+    assert_ddl(out, "items ARRAY<STRUCT<a: LONG, sku: STRING, q: STRUCT<n: LONG>>>, "
+                    "m ARRAY<ARRAY<STRUCT<x: LONG, y: DOUBLE>>>, tags ARRAY<STRING>");
+    ck_assert_str_eq(added.data, "items.sku string, items.q struct, m.y double");
+    lk_buf_free(&added);
+    lk_schema_destroy(&out);
+    lk_schema_destroy(&add);
+    lk_schema_destroy(&s);
+    /* with state.db: add_new_columns stores the wider element; rescue never does */
+    const char *chunk = "{\"id\":1,\"items\":[{\"a\":1}]}\n"
+                        "{\"id\":2,\"items\":[{\"a\":2},{\"a\":3,\"sku\":\"k3\"}]}\n";
+    const char *modes[] = {"add_new_columns", "rescue"};
+    for (int i = 0; i < 2; i++) {
+        lk_evolve *ev = open_evolve(modes[i], "");
+        lk_error err = {0};
+        int v = 0;
+        lk_schema *inferred = ddl("id LONG, items ARRAY<STRUCT<a: LONG>>");
+        ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+        ck_assert_int_eq(lk_evolve_chunk(ev, chunk, strlen(chunk), "/in/a.jsonl", 1, &v, &err), 0);
+        if (i == 0) {
+            ck_assert_int_eq(v, 2);
+            assert_latest(2, "id LONG, items ARRAY<STRUCT<a: LONG, sku: STRING>>");
+        } else {
+            ck_assert_int_eq(v, 1);
+            assert_latest(1, "id LONG, items ARRAY<STRUCT<a: LONG>>");
+        }
+        lk_schema_destroy(&inferred);
+        lk_evolve_destroy(&ev);
+        close_all();
+    }
+}
+END_TEST
+
 START_TEST(modes_rescue_and_none_never_change)
 {
     const char *modes[] = {"rescue", "none"};
@@ -464,6 +519,7 @@ int main(void)
     tcase_add_test(tc, mode_fail_on_new_columns_then_hints);
     tcase_add_test(tc, modes_rescue_and_none_never_change);
     tcase_add_test(tc, csv_header_columns);
+    tcase_add_test(tc, array_of_struct_elements_evolve);
     tcase_add_test(tc, user_schema_and_infer_column_types);
     tcase_add_test(tc, rescued_column_name_is_the_stored_one);
     tcase_add_test(tc, rescued_column_renamed_or_disabled);

@@ -127,6 +127,20 @@ static void note(lk_buf *added, const char *prefix, const lk_field *f)
                   f->name, f->type == LK_TYPE_DECIMAL ? "DECIMAL" : lk_type_name(f->type));
 }
 
+static void add_children(lk_field *dst, const lk_field *src, const char *prefix, lk_buf *added);
+
+/* dst and src are the same field (path prefix): a struct gains the
+   fields of src it lacks; an array (of arrays ...) of structs, those of its
+   element struct — the element type evolves, nothing is rescued. */
+static void merge_field(lk_field *dst, const lk_field *src, const char *prefix, lk_buf *added)
+{
+    if (dst->type == LK_TYPE_STRUCT && src->type == LK_TYPE_STRUCT)
+        add_children(dst, src, prefix, added);
+    else if (dst->type == LK_TYPE_ARRAY && src->type == LK_TYPE_ARRAY && dst->n_children == 1 &&
+             src->n_children == 1)
+        merge_field(&dst->children[0], &src->children[0], prefix, added);
+}
+
 /* Appends to dst (a struct) the children of src it lacks, recursively. */
 static void add_children(lk_field *dst, const lk_field *src, const char *prefix, lk_buf *added)
 {
@@ -136,10 +150,10 @@ static void add_children(lk_field *dst, const lk_field *src, const char *prefix,
         if (k < 0) {
             copy_into(lk_field_add_child(dst, c->name, c->type, 1), c);
             note(added, prefix, c);
-        } else if (dst->children[k].type == LK_TYPE_STRUCT && c->type == LK_TYPE_STRUCT) {
+        } else {
             char p[512];
             snprintf(p, sizeof p, "%s.%s", prefix, dst->children[k].name);
-            add_children(&dst->children[k], c, p, added);
+            merge_field(&dst->children[k], c, p, added);
         }
     }
 }
@@ -158,9 +172,9 @@ lk_schema *lk_evolve_add_missing(const lk_schema *cur, const lk_schema *add, lk_
         if (k < 0) {
             lk_schema_add_copy(out, a);
             note(added, "", a);
-        } else if (lk_schema_field(out, k)->type == LK_TYPE_STRUCT && a->type == LK_TYPE_STRUCT) {
+        } else {
             lk_field *f = lk_schema_field_mut(out, k);
-            add_children(f, a, f->name, added);
+            merge_field(f, a, f->name, added);
         }
     }
     return out;
@@ -255,6 +269,46 @@ static int reserved_n(const char *k, size_t n, const char *rescued)
     return lk_tables_reserved(nm);
 }
 
+static int scan_obj(const lk_field *fields, int n, const char *top, const char **pp, const char *e,
+                    const char *prefix, char *key, size_t cap);
+
+/* Scans the array at *pp whose elements are elem: the objects of an
+   array of structs (or of arrays of them) are scanned like a struct's. */
+static int scan_arr(const lk_field *elem, const char **pp, const char *e, const char *prefix,
+                    char *key, size_t cap)
+{
+    const char *p = skip_ws(*pp, e);
+    if (p >= e || *p != '[')
+        return -1;
+    p = skip_ws(p + 1, e);
+    if (p < e && *p == ']') {
+        *pp = p + 1;
+        return 0;
+    }
+    for (;;) {
+        p = skip_ws(p, e);
+        int r = 0;
+        if (p < e && *p == '{' && elem->type == LK_TYPE_STRUCT)
+            r = scan_obj(elem->children, elem->n_children, NULL, &p, e, prefix, key, cap);
+        else if (p < e && *p == '[' && elem->type == LK_TYPE_ARRAY && elem->n_children == 1)
+            r = scan_arr(&elem->children[0], &p, e, prefix, key, cap);
+        else if (!(p = skip_value(p, e)))
+            return -1;
+        if (r)
+            return r;
+        p = skip_ws(p, e);
+        if (p < e && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < e && *p == ']') {
+            *pp = p + 1;
+            return 0;
+        }
+        return -1;
+    }
+}
+
 /* Scans the object at *pp against fields (n of them; top = top level).
    1: a new key (name in key); 0: none; -1: not well-formed. */
 static int scan_obj(const lk_field *fields, int n, const char *top, const char **pp, const char *e,
@@ -291,6 +345,13 @@ static int scan_obj(const lk_field *fields, int n, const char *top, const char *
             char sub[512];
             snprintf(sub, sizeof sub, "%s%s%s", prefix, prefix[0] ? "." : "", fields[k].name);
             int r = scan_obj(fields[k].children, fields[k].n_children, NULL, &p, e, sub, key, cap);
+            if (r)
+                return r;
+        } else if (k >= 0 && fields[k].type == LK_TYPE_ARRAY && fields[k].n_children == 1 &&
+                   p < e && *p == '[') {
+            char sub[512];
+            snprintf(sub, sizeof sub, "%s%s%s", prefix, prefix[0] ? "." : "", fields[k].name);
+            int r = scan_arr(&fields[k].children[0], &p, e, sub, key, cap);
             if (r)
                 return r;
         } else if (!(p = skip_value(p, e))) {
