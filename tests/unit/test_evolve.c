@@ -506,6 +506,30 @@ START_TEST(decimal_coercion)
     ck_assert_int_eq((int)st.rescued, 4);
     ck_assert_str_eq(str_at(b, 1, 2), "{\"m\":1.234,\"_file_path\":\"/in/f.jsonl\"}");
     lk_batch_destroy(&b);
+    /* precision > 18: 16 big-endian bytes, exact from numbers and strings */
+    text = "{\"m\":1234567890123456789012345678.0123456789}\n"
+           "{\"m\":\"-0.0000000001\"}\n{\"m\":1.00000000001}\n{\"m\":1e40}\n"
+           "{\"m\":[1]}\n{\"m\":12}\n";
+    b = parse("m DECIMAL(38,10)", "_rescued_data", (lk_json_options){0}, text, &st, &rc, &err);
+    ck_assert_int_eq(rc, 0);
+    m = lk_batch_col_const(b, 0);
+    ck_assert_int_eq(m->elem_size, 16);
+    lk_buf t = LK_BUF_INIT;
+    const char *want[] = {"1234567890123456789012345678.0123456789", "-0.0000000001", NULL, NULL,
+                          NULL, "12.0000000000"};
+    for (uint32_t i = 0; i < 6; i++) {
+        if (!want[i]) {
+            ck_assert(lk_col_is_null(m, i));
+            continue;
+        }
+        lk_buf_reset(&t);
+        lk_buf_decimal_be(&t, (const unsigned char *)m->values + (size_t)i * 16, 16, 10);
+        ck_assert_str_eq(t.data, want[i]);
+    }
+    lk_buf_free(&t);
+    ck_assert_int_eq((int)st.rescued, 3);
+    ck_assert_str_eq(str_at(b, 1, 2), "{\"m\":1.00000000001,\"_file_path\":\"/in/f.jsonl\"}");
+    lk_batch_destroy(&b);
 }
 END_TEST
 

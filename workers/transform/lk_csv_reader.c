@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lk_decimal.h"
 #include "lk_text_reader.h"
 #include "lk_time.h"
 
@@ -282,6 +283,16 @@ static int append_value(lk_csv_reader *r, lk_col *c, const field *f)
         int64_t us;
         if (lk_time_parse_iso(s, f->len, &us)) return 0;
         lk_col_append_i64(c, us);
+        return 1;
+    }
+    case LK_TYPE_DECIMAL: { /* exact, up to DECIMAL(38, s) */
+        int64_t v;
+        unsigned char be[16];
+        if (lk_decimal_parse(s, f->len, c->field->precision, c->field->scale, &v, be)) return 0;
+        if (c->field->precision <= 18)
+            lk_col_append_i64(c, v);
+        else
+            lk_col_append_fixed(c, be);
         return 1;
     }
     default:
