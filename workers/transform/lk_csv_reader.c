@@ -45,8 +45,9 @@ struct lk_csv_reader {
     /* parse: the current file's header names (NUL-separated, an empty name
        as _c<i>) and, per header column, its data column (-1: none) */
     lk_buf map_hdr;
-    int nmap, capmap;
+    int nmap, capmap, capoff;
     int *map;
+    size_t *name_off; /* offset of header name i in map_hdr */
     uint8_t *seen; /* per data column: already mapped by an earlier header name */
     int capseen;
 };
@@ -81,6 +82,7 @@ void lk_csv_reader_destroy(lk_csv_reader **pr)
     lk_buf_free(&r->hdr);
     lk_buf_free(&r->map_hdr);
     free(r->map);
+    free(r->name_off);
     free(r->seen);
     free(r->ts);
     free(r->f);
@@ -324,7 +326,13 @@ int lk_csv_reader_set_header(lk_csv_reader *r, const char *rec, size_t len)
     int bad;
     if (next_record(r, rec, len, &pos, &rs, &re, &bad) != REC_ROW)
         return 0;
+    if (r->nf > r->capoff) {
+        r->capoff = r->nf;
+        r->name_off = realloc(r->name_off, (size_t)r->capoff * sizeof *r->name_off);
+        if (!r->name_off) abort();
+    }
     for (int i = 0; i < r->nf; i++) {
+        r->name_off[i] = r->map_hdr.len;
         if (r->f[i].len)
             lk_buf_append(&r->map_hdr, r->vals.data + r->f[i].off, r->f[i].len);
         else
@@ -407,16 +415,12 @@ int lk_csv_reader_parse(lk_csv_reader *r, const char *data, size_t len, int file
             continue;
         }
         lk_buf_reset(&r->rescue);
-        const char *hname = by_name ? r->map_hdr.data : NULL;
         for (int i = 0; i < nfields; i++) {
             const field *f = &r->f[i];
             int c = by_name ? r->map[i] : i;
-            const char *nm = hname;
-            if (hname)
-                hname += strlen(hname) + 1;
             if (c < 0) { /* a column the schema lacks (rescue, none) */
                 if (!r->drop_unknown && !is_null(r, f) && (f->quoted || f->len))
-                    rescue_value(r, nm, f);
+                    rescue_value(r, r->map_hdr.data + r->name_off[i], f);
                 continue;
             }
             lk_col *col = lk_batch_col(out, c);
