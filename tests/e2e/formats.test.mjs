@@ -184,8 +184,8 @@ test('CSV with a header, quoted newlines, a BOM, CRLF, comments, ragged rows and
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
-test('CSV columns by header name: reordered, missing and new columns across files and chunks (add_new_columns, rescue)', async () => {
-  for (const mode of ['add_new_columns', 'rescue']) {
+test('CSV columns by header name: reordered, missing and new columns across files and chunks (add_new_columns, rescue, fail_on_new_columns)', async () => {
+  for (const mode of ['add_new_columns', 'rescue', 'fail_on_new_columns']) {
     const ws = workspace(`fmt-csv-names-${mode}`, {
       transform: 2, writer: 1,
       extra: `source:\n  format: csv\n  header: true\n  chunk_bytes: 65536\n  max_files_per_trigger: 1\n` +
@@ -211,6 +211,24 @@ test('CSV columns by header name: reordered, missing and new columns across file
       const p = path.join(ws.input, f);
       fs.writeFileSync(p, text);
       fs.utimesSync(p, t0 + k * 10, t0 + k * 10); // planned in this order, one file a batch
+    }
+    if (mode === 'fail_on_new_columns') {
+      // stops at c.csv's header naming file, line and column; nothing of c.csv is committed
+      const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /new column 'color' at file=\S*c\.csv line=1 \(schema_evolution_mode: fail_on_new_columns/);
+      if (fs.existsSync(path.join(ws.tables, 'raw_events', '_delta_log'))) {
+        const got = await rows(path.join(ws.tables, 'raw_events'), `SELECT count(*) FILTER (WHERE _metadata.file_name = 'c.csv') AS n FROM $T`);
+        assert.equal(Number(got[0].n), 0);
+      }
+      // the user adds the column as a hint: the pipeline resumes from the same batch
+      fs.appendFileSync(ws.config, '  schema_hints: "color STRING"\n');
+      availableNow(ws);
+      const got = await rows(path.join(ws.tables, 'raw_events'),
+        `SELECT count(*) AS n, count(DISTINCT id) AS d, count(color) AS c, count(amount) AS a FROM $T`);
+      assert.deepEqual([Number(got[0].n), Number(got[0].d), Number(got[0].c), Number(got[0].a)], [6090, 6090, 40, 6050]);
+      fs.rmSync(ws.dir, { recursive: true, force: true });
+      continue;
     }
     const log = availableNow(ws);
     const cols = (await rows(path.join(ws.tables, 'raw_events'),
