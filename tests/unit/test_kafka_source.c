@@ -320,9 +320,9 @@ START_TEST(corrupt_values_keep_kafka_columns)
     lk_schema *raw = lk_tables_raw_schema(data);
     lk_batch *b = lk_batch_new(raw), *scratch = NULL;
     static const char *values[] = {"{\"a\":1}", "not\njson", "{\"a\":2,broken", "{\"a\":3}",
-                                   "[1]", NULL, "{\"a\":\"x\"}"};
+                                   "[1]", NULL, "{\"a\":\"x\"}", "\n {\"a\":7} "};
     lk_buf chunk = LK_BUF_INIT, tmp = LK_BUF_INIT, row = LK_BUF_INIT;
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 8; i++)
         lk_kafka_line(&chunk, "ev", 2, 40 + i, 1795512600000LL + i, i == 3 ? NULL : "k", 1,
                       values[i], values[i] ? strlen(values[i]) : 0);
     lk_json_reader *jr = lk_json_reader_new();
@@ -334,7 +334,7 @@ START_TEST(corrupt_values_keep_kafka_columns)
     ck_assert_int_eq(lk_kafka_rows_fix(jr, chunk.data, chunk.len, 0, &meta, &b, &scratch, &tmp,
                                        &err),
                      3);
-    ck_assert_int_eq(lk_batch_nrows(b), 7);
+    ck_assert_int_eq(lk_batch_nrows(b), 8);
     const char *want[] = {
         "{\"key\":\"k\",\"topic\":\"ev\",\"partition\":2,\"offset\":40,"
         "\"timestamp\":\"2026-11-24T09:30:00.000000Z\",\"a\":1,\"_rescued_data\":null,"
@@ -352,8 +352,11 @@ START_TEST(corrupt_values_keep_kafka_columns)
         "\"_rescued_data\":null,\"_corrupt_record\":null",
         "\"offset\":46,\"timestamp\":\"2026-11-24T09:30:00.006000Z\",\"a\":null,"
         "\"_rescued_data\":\"{\\\"a\\\":\\\"x\\\",\\\"_file_path\\\":\\\"kafka://ev/2\\\"}\","
-        "\"_corrupt_record\":null"};
-    for (uint32_t r = 0; r < 7; r++) {
+        "\"_corrupt_record\":null",
+        /* whitespace around the value's object: a valid row */
+        "\"offset\":47,\"timestamp\":\"2026-11-24T09:30:00.007000Z\",\"a\":7,"
+        "\"_rescued_data\":null,\"_corrupt_record\":null"};
+    for (uint32_t r = 0; r < 8; r++) {
         lk_buf_reset(&row);
         lk_rowjson_append(b, r, &row);
         ck_assert_msg(strstr(row.data, want[r]), "row %u: %s", r, row.data);
