@@ -18,6 +18,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "lk_batch.h"
+#include "lk_decimal.h"
 #include "lk_delta_dv.h"
 #include "lk_json.h"
 #include "lk_parquet_reader.h"
@@ -247,7 +248,13 @@ static int put_partition_value(lk_col *c, const char *s)
         return 0;
     case LK_TYPE_DECIMAL: {
         int64_t v;
-        if (f->precision > 18 || parse_decimal(s, f->scale, &v)) return -1;
+        if (f->precision > 18) { /* 16 big-endian bytes */
+            unsigned char be[16];
+            if (lk_decimal_parse(s, strlen(s), f->precision, f->scale, NULL, be)) return -1;
+            lk_col_append_fixed(c, be);
+            return 0;
+        }
+        if (parse_decimal(s, f->scale, &v)) return -1;
         lk_col_append_i64(c, v);
         return 0;
     }

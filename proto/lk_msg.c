@@ -310,8 +310,9 @@ int lk_msg_peek(const void *data, size_t len, lk_msg_type *type, lk_error *err)
 int lk_msg_chunk_encode(const lk_msg_chunk *m, lk_buf *out)
 {
     msgpack_packer pk;
-    lk_buf_grow(out, m->len + strlen(m->file_path) + 128);
-    enc_begin(&pk, out, LK_MSG_CHUNK, 10);
+    lk_buf_grow(out, m->len + m->header_len + strlen(m->file_path) + 128);
+    /* the header item is only sent when there is one (10 items otherwise) */
+    enc_begin(&pk, out, LK_MSG_CHUNK, m->header_len ? 11 : 10);
     msgpack_pack_int64(&pk, m->batch_id);
     msgpack_pack_int32(&pk, m->chunk_idx);
     msgpack_pack_int32(&pk, m->schema_version);
@@ -322,6 +323,8 @@ int lk_msg_chunk_encode(const lk_msg_chunk *m, lk_buf *out)
     msgpack_pack_int64(&pk, m->offset);
     msgpack_pack_int64(&pk, m->first_line);
     pack_bin(&pk, m->data, m->len);
+    if (m->header_len)
+        pack_bin(&pk, m->header, m->header_len);
     enc_end(out);
     return 0;
 }
@@ -329,9 +332,19 @@ int lk_msg_chunk_encode(const lk_msg_chunk *m, lk_buf *out)
 int lk_msg_chunk_decode(const void *data, size_t len, lk_msg_chunk *m, lk_error *err)
 {
     msg_in in;
-    int rc = msg_open_body(data, len, LK_MSG_CHUNK, 10, &in, "chunk", err);
+    lk_msg_type t;
+    int rc = msg_open(data, len, &in, &t, err);
     if (rc)
         goto out;
+    if (t != LK_MSG_CHUNK) {
+        rc = lk_error_set(err, LK_EFORMAT, "chunk: message has type %d", (int)t);
+        goto out;
+    }
+    if (in.body->type != MSGPACK_OBJECT_ARRAY ||
+        (in.body->via.array.size != 10 && in.body->via.array.size != 11)) {
+        rc = lk_error_set(err, LK_EFORMAT, "chunk: body is not an array of 10 or 11");
+        goto out;
+    }
     const msgpack_object *a = in.body->via.array.ptr;
     if ((rc = get_i64(&a[0], &m->batch_id, "chunk batch_id", err)) ||
         (rc = get_i32(&a[1], &m->chunk_idx, "chunk chunk_idx", err)) ||
@@ -349,6 +362,16 @@ int lk_msg_chunk_decode(const void *data, size_t len, lk_msg_chunk *m, lk_error 
     }
     m->data = a[9].via.bin.size ? a[9].via.bin.ptr : "";
     m->len = a[9].via.bin.size;
+    m->header = "";
+    m->header_len = 0;
+    if (in.body->via.array.size == 11) {
+        if (a[10].type != MSGPACK_OBJECT_BIN) {
+            rc = lk_error_set(err, LK_EFORMAT, "chunk header is not a bin");
+            goto out;
+        }
+        m->header = a[10].via.bin.size ? a[10].via.bin.ptr : "";
+        m->header_len = a[10].via.bin.size;
+    }
 out:
     msg_close(&in);
     return rc;

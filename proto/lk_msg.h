@@ -61,6 +61,11 @@ typedef struct lk_msg_chunk {
     int64_t first_line; /* 1-based line number of the first line of data */
     const char *data;   /* points into the message (zero-copy on decode) */
     size_t len;
+    /* csv with header: the file's header record (raw bytes, no line end) on
+       every chunk of the file, so that a transform maps columns by name
+       whichever chunk it gets; header_len 0 otherwise. Zero-copy like data. */
+    const char *header;
+    size_t header_len;
 } lk_msg_chunk;
 
 int lk_msg_chunk_encode(const lk_msg_chunk *m, lk_buf *out);

@@ -998,6 +998,17 @@ int lk_state_seed_committed(lk_state *s, int64_t batch_id, lk_error *err)
                    (long long)batch_id, (long long)now, (long long)now);
 }
 
+int lk_state_seed_range(lk_state *s, int64_t batch_id, int64_t file_id, int64_t start, int64_t end,
+                        lk_error *err)
+{
+    return exec_tx(s, "seed committed range", err,
+                   "INSERT INTO batch_ranges(batch_id, seq, file_id, start, end)"
+                   " SELECT %lld, COALESCE(MAX(seq) + 1, 0), %lld, %lld, %lld FROM batch_ranges"
+                   " WHERE batch_id = %lld",
+                   (long long)batch_id, (long long)file_id, (long long)start, (long long)end,
+                   (long long)batch_id);
+}
+
 int lk_state_file_committed(lk_state *s, int64_t file_id, int64_t batch_id, lk_error *err)
 {
     return exec_tx(s, "mark file committed", err,

@@ -144,6 +144,10 @@ int lk_state_integrity(lk_state *s, char *out, size_t cap, lk_error *err);
 /* Repair: records batch_id as committed without ranges, so that the next
    batch planned is batch_id + 1 (state rebuilt from the tables' txn). */
 int lk_state_seed_committed(lk_state *s, int64_t batch_id, lk_error *err);
+/* Repair: records the range [start, end) of file_id as part of batch_id
+   (seeded committed): a Kafka partition's next offset is then end. */
+int lk_state_seed_range(lk_state *s, int64_t batch_id, int64_t file_id, int64_t start, int64_t end,
+                        lk_error *err);
 /* Repair: marks file_id committed as part of batch_id. */
 int lk_state_file_committed(lk_state *s, int64_t file_id, int64_t batch_id, lk_error *err);
 /* Repair: batches after batch_id go back to planned (replayed at the next

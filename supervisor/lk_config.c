@@ -659,10 +659,17 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
 
 /* ---- the running configuration: written for workers, reloaded on SIGHUP ---- */
 
+/* Keys workers read at each use (never copied at start), so a new value is
+   right from the next poll: rates and discovery timings (docs/operations.md).
+   Filters that decide which files exist (path_glob_filter, modified_*),
+   formats and paths need a restart. */
 static const char *const live_keys[] = {"log_level", "worker_timeout", "stop_timeout",
                                         "source.max_files_per_trigger",
                                         "source.max_bytes_per_trigger",
-                                        "source.max_offsets_per_trigger"};
+                                        "source.max_offsets_per_trigger",
+                                        "source.backfill_interval",
+                                        "source.file_ready_delay",
+                                        "source.max_file_age"};
 
 static int is_live(const char *name)
 {

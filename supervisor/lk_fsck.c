@@ -319,6 +319,118 @@ static int raw_file_paths(fsck *f, zhash_t *out, lk_error *err)
     return rc;
 }
 
+/* format kafka: per topic-partition (_metadata.file_path kafka://topic/p),
+   the lowest and highest offset raw_events has a row of. */
+typedef struct kafka_part {
+    char path[300];
+    int64_t lo, hi;
+} kafka_part;
+
+static int raw_kafka_offsets(fsck *f, kafka_part **parts, int *n, lk_error *err)
+{
+    lk_delta_table *dt = f->tables[0];
+    lk_buf rel = LK_BUF_INIT;
+    lk_batch *b = NULL;
+    int rc = 0, cap = 0;
+    *parts = NULL;
+    *n = 0;
+    for (int i = 0; i < lk_delta_nfiles(dt) && rc == 0; i++) {
+        lk_buf_reset(&rel);
+        lk_buf_printf(&rel, "%s/", lk_delta_path(dt));
+        lk_delta_url_decode(lk_delta_file_at(dt, i)->path, &rel);
+        lk_buf_putc(&rel, '\0');
+        lk_pq_reader *r = NULL;
+        if ((rc = lk_pq_reader_open(rel.data, &r, err)))
+            break;
+        int cols[2] = {lk_schema_find(lk_pq_reader_schema(r), "_metadata"),
+                       lk_schema_find(lk_pq_reader_schema(r), "offset")};
+        if (cols[0] < 0 || cols[1] < 0) {
+            rc = lk_error_set(err, LK_EFORMAT, "%s has no _metadata or offset column (not a "
+                              "Kafka table?)", rel.data);
+            lk_pq_reader_destroy(&r);
+            break;
+        }
+        for (int g = 0; g < lk_pq_reader_num_row_groups(r) && rc == 0; g++) {
+            if ((rc = lk_pq_reader_read_row_group(r, g, cols, 2, &b, err)))
+                break;
+            const lk_col *meta = lk_batch_col_const(b, 0), *off = lk_batch_col_const(b, 1);
+            const lk_col *fp = NULL;
+            for (int k = 0; k < meta->n_children; k++)
+                if (!strcmp(meta->children[k].field->name, "file_path"))
+                    fp = &meta->children[k];
+            if (!fp || (off->field->type != LK_TYPE_LONG)) {
+                rc = lk_error_set(err, LK_EFORMAT, "%s: no _metadata.file_path or offset is not "
+                                  "a long", rel.data);
+                break;
+            }
+            int at = -1;
+            for (uint32_t row = 0; row < fp->len; row++) {
+                if (lk_col_is_null(fp, row) || lk_col_is_null(off, row))
+                    continue; /* (a corrupt row written before they kept their offset) */
+                size_t len;
+                const char *p = lk_col_bytes(fp, row, &len);
+                if (len >= sizeof (*parts)[0].path || len < 8 || memcmp(p, "kafka://", 8))
+                    continue;
+                if (at < 0 || strlen((*parts)[at].path) != len || memcmp((*parts)[at].path, p, len)) {
+                    for (at = 0; at < *n; at++)
+                        if (strlen((*parts)[at].path) == len && !memcmp((*parts)[at].path, p, len))
+                            break;
+                    if (at == *n) {
+                        if (*n == cap) {
+                            cap = cap ? cap * 2 : 16;
+                            *parts = realloc(*parts, (size_t)cap * sizeof **parts);
+                            if (!*parts)
+                                abort();
+                        }
+                        snprintf((*parts)[at].path, sizeof (*parts)[at].path, "%.*s", (int)len, p);
+                        (*parts)[at].lo = INT64_MAX;
+                        (*parts)[at].hi = -1;
+                        (*n)++;
+                    }
+                }
+                int64_t o = lk_col_i64(off, row);
+                if (o < (*parts)[at].lo)
+                    (*parts)[at].lo = o;
+                if (o > (*parts)[at].hi)
+                    (*parts)[at].hi = o;
+            }
+        }
+        lk_batch_destroy(&b);
+        lk_pq_reader_destroy(&r);
+    }
+    lk_buf_free(&rel);
+    return rc;
+}
+
+/* format kafka: each topic-partition raw_events has rows of becomes a
+   files row with the range [lowest, highest + 1) in batch, so that ingest
+   plans it from highest + 1 on (never reading a committed offset again). */
+static int record_kafka(fsck *f, int64_t batch, int *nparts, lk_error *err)
+{
+    kafka_part *parts = NULL;
+    int n = 0;
+    int rc = raw_kafka_offsets(f, &parts, &n, err);
+    for (int i = 0; i < n && rc == 0; i++) {
+        lk_state_file sf;
+        memset(&sf, 0, sizeof sf);
+        snprintf(sf.path, sizeof sf.path, "%s", parts[i].path);
+        sf.batch_id = -1;
+        int is_new = 0;
+        rc = lk_state_file_add(f->st, &sf, &is_new, err);
+        if (rc == 0)
+            rc = lk_state_seed_range(f->st, batch, sf.id, parts[i].lo, parts[i].hi + 1, err);
+        if (rc == 0)
+            rc = lk_state_file_committed(f->st, sf.id, batch, err);
+        if (rc == 0)
+            say("REPAIRED", "Kafka %s resumes at offset %lld (raw_events has offsets %lld..%lld)",
+                parts[i].path, (long long)parts[i].hi + 1, (long long)parts[i].lo,
+                (long long)parts[i].hi);
+    }
+    *nparts = n;
+    free(parts);
+    return rc;
+}
+
 /* Records every source file raw_events has rows of as committed in batch. */
 static int record_ingested(fsck *f, const char *dir, int depth, zhash_t *ingested, int64_t batch,
                            int *taken, int *left, lk_error *err)
@@ -406,7 +518,8 @@ static void rebuild_state(fsck *f)
         PROBLEM(f, "cannot create a new state.db: %s", err.msg);
         return;
     }
-    int taken = 0, left = 0, rc = 0;
+    int taken = 0, left = 0, rc = 0, parts = 0;
+    int kafka = !strcmp(f->cfg->source.format, "kafka");
     if (app[0]) {
         int sv = 0;
         rc = lk_state_meta_set(f->st, "query_id", app, &err);
@@ -414,12 +527,18 @@ static void rebuild_state(fsck *f)
             rc = lk_state_schema_put(f->st, "raw_events", lk_delta_schema(f->tables[0]), &sv, &err);
         if (rc == 0)
             rc = lk_state_seed_committed(f->st, tv[0], &err);
-        zhash_t *ingested = zhash_new();
-        if (rc == 0)
-            rc = raw_file_paths(f, ingested, &err);
-        if (rc == 0)
-            rc = record_ingested(f, f->cfg->source_path, 0, ingested, tv[0], &taken, &left, &err);
-        zhash_destroy(&ingested);
+        if (kafka) {
+            if (rc == 0)
+                rc = record_kafka(f, tv[0], &parts, &err);
+        } else {
+            zhash_t *ingested = zhash_new();
+            if (rc == 0)
+                rc = raw_file_paths(f, ingested, &err);
+            if (rc == 0)
+                rc = record_ingested(f, f->cfg->source_path, 0, ingested, tv[0], &taken, &left,
+                                     &err);
+            zhash_destroy(&ingested);
+        }
     }
     if (rc == 0)
         rc = lk_state_meta_set(f->st, "initial_listing_done", "1", &err);
@@ -429,6 +548,13 @@ static void rebuild_state(fsck *f)
     }
     f->problems--; /* the state problem counted before */
     f->repaired++;
+    if (kafka) {
+        say("REPAIRED", "state.db rebuilt from the tables: query id %s, batches up to %lld "
+            "committed, %d Kafka partition(s) resume after the highest offset raw_events has "
+            "(partitions without rows start at starting_offsets)",
+            app[0] ? app : "(new)", (long long)tv[0], parts);
+        return;
+    }
     say("REPAIRED", "state.db rebuilt from the tables: query id %s, batches up to %lld committed, "
         "%d source file(s) with rows in raw_events recorded as committed, %d other file(s) are "
         "ingested at the next start", app[0] ? app : "(new)", (long long)tv[0], taken, left);

@@ -14,7 +14,10 @@
  *    txn version, the raw schema from raw_events, and every source file
  *    that raw_events has rows of (_metadata.file_path) recorded as
  *    committed, so that nothing is ingested twice; files with no rows in
- *    the tables are ingested at the next start. Refused when the tables
+ *    the tables are ingested at the next start. format kafka: each
+ *    topic-partition raw_events has rows of resumes after its highest
+ *    `offset` (recorded as a committed range [lowest, highest + 1));
+ *    partitions without rows start at starting_offsets. Refused when the tables
  *    disagree (a batch in one table and not the other): that needs the
  *    ranges only the lost state.db knew.
  *  - batches state.db records as committed but a table lacks (a table

@@ -294,3 +294,41 @@ test('max_files_per_trigger and max_bytes_per_trigger (soft: a batch stops addin
     fs.rmSync(ws.dir, { recursive: true, force: true });
   }
 });
+
+test('SIGHUP: backfill_interval, file_ready_delay, max_file_age and the rates change live; a lowered backfill_interval is due at once', async () => {
+  const ws = workspace('disc-hup', {
+    extra: 'source:\n  backfill_interval: "1 hour"\n  file_ready_delay: "1 hour"\n  max_files_per_trigger: 1\n',
+  });
+  const original = fs.readFileSync(ws.config, 'utf8');
+  const staging = path.join(ws.dir, 'staging');
+  fs.mkdirSync(staging);
+  // a hard link made into the source is an IN_CREATE without a close: only a listing finds it
+  fs.writeFileSync(path.join(staging, 'linked.jsonl'), lines('linked', 40));
+  // a file present at start that was just written: the first listing holds it (file_ready_delay)
+  fs.writeFileSync(path.join(ws.input, 'fresh.jsonl'), lines('fresh', 30));
+  const d = startDaemon(['-c', ws.config]);
+  try {
+    await waitLog(d, /first listing done: 0 new file\(s\)/, 20000);
+    await until(() => allRunning(ws.config), 20000, 'all workers running');
+    fs.linkSync(path.join(staging, 'linked.jsonl'), path.join(ws.input, 'linked.jsonl'));
+    assert.ok(rowsOf(ws.config, 'raw_events') <= 0, 'nothing taken before the reload');
+    fs.writeFileSync(ws.config, original.replace('"1 hour"', '"2s"').replace('"1 hour"', '"100ms"')
+      .replace('max_files_per_trigger: 1', 'max_files_per_trigger: 5') + '  max_file_age: "7 days"\n');
+    d.child.kill('SIGHUP');
+    await waitLog(d, /ingest\[0\] \d+: SIGHUP: reloaded source\.max_files_per_trigger, source\.backfill_interval, source\.file_ready_delay, source\.max_file_age/, 10000);
+    // fresh.jsonl: ready now (100 ms); linked.jsonl: the next listing, 2 s after the last one, not in an hour
+    await until(() => rowsOf(ws.config, 'raw_events') === 70, 30000, 'both files committed');
+    assert.doesNotMatch(d.logs(), /cannot change while the pipeline runs/);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0, d.logs());
+    const conn = await duck();
+    const sql = await readTableSql(await replay(path.join(ws.tables, 'raw_events')));
+    const got = (await conn.runAndReadAll(`SELECT _metadata.file_name AS f, count(*) AS n, count(DISTINCT event_id) AS d
+      FROM ${sql} GROUP BY f ORDER BY f`)).getRowObjectsJS();
+    assert.deepEqual(got.map((r) => [r.f, Number(r.n), Number(r.d)]), [['fresh.jsonl', 30, 30], ['linked.jsonl', 40, 40]]);
+  } finally {
+    fs.writeFileSync(ws.config, original);
+    d.child.kill('SIGKILL');
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

@@ -321,3 +321,118 @@ test('no hints: a column of numbers with a few odd strings stays numeric; the od
   assert.equal(rescuedRows, [...exp.valid.values()].filter((w) => w.rescuedKey).length);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('arrays of structs: a new element field evolves the element struct under add_new_columns, is rescued under rescue', async () => {
+  for (const mode of ['add_new_columns', 'rescue']) {
+    const ws = workspace(`evo-arr-${mode}`, { extra: `source:\n  schema_evolution_mode: ${mode}\n` });
+    const want = new Map();
+    const write = (i, withSku) => {
+      const lines = [];
+      for (let k = 0; k < 30; k++) {
+        const id = `a${i}-${k}`;
+        const items = [{ a: k }, { a: k + 1 }];
+        if (withSku) items[1].sku = `s${k}`;
+        lines.push(JSON.stringify({ event_id: id, items }));
+        want.set(id, { a: [k, k + 1], sku: withSku ? [null, `s${k}`] : [null, null] });
+      }
+      const tmp = path.join(ws.input, `.f${i}.tmp`);
+      fs.writeFileSync(tmp, lines.join('\n') + '\n');
+      fs.renameSync(tmp, path.join(ws.input, `f${i}.jsonl`));
+    };
+    write(1, false);
+    assert.equal(availableNow(ws).code, 0);
+    write(2, true);
+    const r = availableNow(ws);
+    assert.equal(r.code, 0, r.stderr);
+    const raw = await table(ws, 'raw_events');
+    const items = raw.schema.fields.find((f) => f.name === 'items');
+    const elemFields = items.type.elementType.fields.map((f) => f.name);
+    const got = await rows(raw.sql, `SELECT event_id, to_json(items) AS items, _rescued_data AS resc FROM $T`);
+    assert.equal(got.length, want.size);
+    for (const g of got) {
+      const w = want.get(g.event_id);
+      const it = JSON.parse(g.items);
+      assert.deepEqual(it.map((e) => e.a), w.a, `items.a of ${g.event_id}`);
+      if (mode === 'add_new_columns') {
+        assert.deepEqual(it.map((e) => e.sku ?? null), w.sku, `items.sku of ${g.event_id}`);
+        assert.equal(g.resc, null, `${g.event_id} rescued ${g.resc}`);
+      } else if (w.sku[1] !== null) {
+        assert.ok(g.resc && g.resc.includes(w.sku[1]), `${g.event_id}: sku rescued: ${g.resc}`);
+      } else {
+        assert.equal(g.resc, null);
+      }
+    }
+    if (mode === 'add_new_columns') {
+      assert.deepEqual(elemFields, ['a', 'sku']);
+      assert.match(r.stdout + r.stderr, /schema change: raw_events version=2 adds items\.sku string/);
+      const proc = await table(ws, 'processed_events');
+      const p = await rows(proc.sql, `SELECT count(*) AS n, count(*) FILTER (WHERE items[2].sku IS NOT NULL) AS s FROM $T`);
+      assert.deepEqual([Number(p[0].n), Number(p[0].s)], [60, 30]);
+    } else {
+      assert.deepEqual(elemFields, ['a']);
+    }
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  }
+});
+
+test('DECIMAL(38,10) hints: JSON numbers and strings and CSV fields land exactly (FIXED_LEN_BYTE_ARRAY), with exact Delta stats; what does not fit is rescued', async () => {
+  const vals = ['1234567890123456789012345678.0123456789', '-9999999999999999999999999999.9999999999',
+    '0.0000000001', '42', '-0.5', '31415926535897932384626.4338327950'];
+  const wantText = (v) => {
+    const neg = v.startsWith('-');
+    const [i, f = ''] = (neg ? v.slice(1) : v).split('.');
+    return `${neg ? '-' : ''}${i}.${f.padEnd(10, '0')}`;
+  };
+  for (const format of ['json', 'csv']) {
+    const ws = workspace(`evo-dec38-${format}`, {
+      extra: `source:\n  format: ${format}\n${format === 'csv' ? '  header: true\n' : ''}` +
+        '  schema_hints: "amount DECIMAL(38,10), small DECIMAL(10,2)"\n',
+    });
+    const rowsIn = [];
+    vals.forEach((v, i) => rowsIn.push({ id: i, amount: v, small: '1.25', raw: format === 'json' && i % 2 ? v : null }));
+    rowsIn.push({ id: 100, amount: '1.00000000001', small: '2.50' }); // 11 fraction digits: rescued
+    rowsIn.push({ id: 101, amount: '123456789012345678901234567890', small: '3' }); // 30 integer digits > 28
+    let text;
+    if (format === 'json') {
+      // odd rows as JSON numbers (raw text, more digits than a double holds), even ones as strings
+      text = rowsIn.map((r) => `{"id":${r.id},"amount":${r.raw ?? JSON.stringify(r.amount)},"small":${r.small}}`).join('\n') + '\n';
+    } else {
+      text = 'id,amount,small\n' + rowsIn.map((r) => `${r.id},${r.amount},${r.small}`).join('\n') + '\n';
+    }
+    fs.writeFileSync(path.join(ws.input, `d.${format === 'json' ? 'jsonl' : 'csv'}`), text);
+    const r = availableNow(ws);
+    assert.equal(r.code, 0, r.stderr);
+    for (const name of ['raw_events', 'processed_events']) {
+      const t = await table(ws, name);
+      const f = t.schema.fields.find((x) => x.name === 'amount');
+      assert.equal(f.type, 'decimal(38,10)', `${name} amount type`);
+      const got = await rows(t.sql, `SELECT id::BIGINT AS id, amount::VARCHAR AS a, typeof(amount) AS ty, small::VARCHAR AS s,
+          _rescued_data AS resc FROM $T ORDER BY id`);
+      assert.equal(got.length, rowsIn.length, name);
+      for (const g of got) {
+        const w = rowsIn.find((x) => x.id === Number(g.id));
+        assert.equal(g.ty, 'DECIMAL(38,10)');
+        if (w.id >= 100) {
+          assert.equal(g.a, null, `${name} id=${w.id}`);
+          assert.equal(JSON.parse(g.resc).amount, format === 'json' ? w.amount : w.amount);
+        } else {
+          assert.equal(g.a, wantText(w.amount), `${name} id=${w.id}`);
+          assert.equal(g.resc, null);
+        }
+      }
+      // Delta stats: exact min and max of the wide decimal in the add action
+      const log = fs.readdirSync(path.join(ws.tables, name, '_delta_log')).filter((n) => n.endsWith('.json'))
+        .map((n) => fs.readFileSync(path.join(ws.tables, name, '_delta_log', n), 'utf8')).join('\n');
+      const adds = log.split('\n').filter((l) => l.includes('"add"')).map((l) => JSON.parse(l).add);
+      assert.ok(adds.length >= 1);
+      const stats = adds.map((a) => a.stats).join('\n');
+      assert.match(stats, /"minValues":\{[^}]*"amount":-9999999999999999999999999999\.9999999999[,}]/, `${name} min`);
+      assert.match(stats, /"maxValues":\{[^}]*"amount":1234567890123456789012345678\.0123456789[,}]/, `${name} max`);
+    }
+    // our own reader reads them back exactly too
+    const rd = run(['table', 'read', '--path', path.join(ws.tables, 'raw_events'), '--columns', 'id,amount']);
+    assert.equal(rd.code, 0, rd.stderr);
+    for (const v of vals) assert.ok(rd.stdout.includes(`"amount":${wantText(v)}`), `table read: ${wantText(v)}\n${rd.stdout}`);
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  }
+});

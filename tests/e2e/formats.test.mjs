@@ -184,6 +184,87 @@ test('CSV with a header, quoted newlines, a BOM, CRLF, comments, ragged rows and
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
+test('CSV columns by header name: reordered, missing and new columns across files and chunks (add_new_columns, rescue, fail_on_new_columns)', async () => {
+  for (const mode of ['add_new_columns', 'rescue', 'fail_on_new_columns']) {
+    const ws = workspace(`fmt-csv-names-${mode}`, {
+      transform: 2, writer: 1,
+      extra: `source:\n  format: csv\n  header: true\n  chunk_bytes: 65536\n  max_files_per_trigger: 1\n` +
+        `  schema_evolution_mode: ${mode}\n`,
+    });
+    // a.csv (first batch: the inferred schema id, name, amount), b.csv reorders the columns
+    // over several chunks, c.csv lacks amount and adds color
+    const files = [
+      ['a.csv', ['id', 'name', 'amount'], 0, 50],
+      ['b.csv', ['amount', 'name', 'id'], 1000, 6000],
+      ['c.csv', ['color', 'id', 'name'], 10000, 40],
+    ];
+    const want = new Map();
+    const t0 = Date.now() / 1000 - 3600;
+    for (const [k, [f, cols, from, n]] of files.entries()) {
+      let text = cols.join(',') + '\n';
+      for (let i = from; i < from + n; i++) {
+        const v = { id: String(i), name: `n${i}`, amount: (i * 0.5).toFixed(1), color: `c${i % 7}` };
+        text += cols.map((c) => v[c]).join(',') + '\n';
+        want.set(i, { name: `n${i}`, amount: cols.includes('amount') ? i * 0.5 : null,
+          color: cols.includes('color') ? `c${i % 7}` : null });
+      }
+      const p = path.join(ws.input, f);
+      fs.writeFileSync(p, text);
+      fs.utimesSync(p, t0 + k * 10, t0 + k * 10); // planned in this order, one file a batch
+    }
+    if (mode === 'fail_on_new_columns') {
+      // stops at c.csv's header naming file, line and column; nothing of c.csv is committed
+      const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /new column 'color' at file=\S*c\.csv line=1 \(schema_evolution_mode: fail_on_new_columns/);
+      if (fs.existsSync(path.join(ws.tables, 'raw_events', '_delta_log'))) {
+        const got = await rows(path.join(ws.tables, 'raw_events'), `SELECT count(*) FILTER (WHERE _metadata.file_name = 'c.csv') AS n FROM $T`);
+        assert.equal(Number(got[0].n), 0);
+      }
+      // the user adds the column as a hint: the pipeline resumes from the same batch
+      fs.appendFileSync(ws.config, '  schema_hints: "color STRING"\n');
+      availableNow(ws);
+      const got = await rows(path.join(ws.tables, 'raw_events'),
+        `SELECT count(*) AS n, count(DISTINCT id) AS d, count(color) AS c, count(amount) AS a FROM $T`);
+      assert.deepEqual([Number(got[0].n), Number(got[0].d), Number(got[0].c), Number(got[0].a)], [6090, 6090, 40, 6050]);
+      fs.rmSync(ws.dir, { recursive: true, force: true });
+      continue;
+    }
+    const log = availableNow(ws);
+    const cols = (await rows(path.join(ws.tables, 'raw_events'),
+      `SELECT column_name AS c FROM (DESCRIBE SELECT * FROM $T)`)).map((r) => r.c);
+    const got = await rows(path.join(ws.tables, 'raw_events'),
+      `SELECT id, name, amount, ${mode === 'rescue' ? 'NULL AS color' : 'color'}, _rescued_data AS r,
+              _corrupt_record AS c, _metadata.file_name AS f FROM $T ORDER BY id`);
+    assert.equal(got.length, want.size);
+    for (const g of got) {
+      const w = want.get(Number(g.id));
+      assert.ok(w, `row id=${g.id}`);
+      assert.equal(g.c, null);
+      assert.equal(g.name, w.name, `name of id=${g.id} (${g.f})`);
+      assert.equal(g.amount, w.amount, `amount of id=${g.id} (${g.f})`);
+      if (mode === 'add_new_columns') {
+        assert.equal(g.color, w.color, `color of id=${g.id} (${g.f})`);
+        assert.equal(g.r, null);
+      } else if (g.f === 'c.csv') {
+        assert.deepEqual(JSON.parse(g.r), { color: w.color, _file_path: path.join(ws.input, 'c.csv') });
+      } else {
+        assert.equal(g.r, null);
+      }
+    }
+    if (mode === 'add_new_columns') {
+      assert.ok(cols.includes('color'), `raw_events columns: ${cols}`);
+      assert.match(log, /schema change: raw_events version=2 adds color string \(first seen in file=\S*c\.csv/);
+      const proc = await rows(path.join(ws.tables, 'processed_events'),
+        `SELECT count(*) AS n, count(color) AS colored FROM $T`);
+      assert.deepEqual([Number(proc[0].n), Number(proc[0].colored)], [want.size, 40]);
+    } else {
+      assert.ok(!cols.includes('color'), `raw_events columns: ${cols}`);
+    }
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  }
+});
+
 test('text: one value per line, empty lines kept, CRLF, a last line without newline, long lines corrupt', async () => {
   const ws = workspace('fmt-text', {
     transform: 1, writer: 1, extra: 'source:\n  format: text\n  max_record_size: 1000\n',

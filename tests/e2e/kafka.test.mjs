@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { LAKESUPD, startDaemon, status, until, workspace } from './lib/daemon.mjs';
+import { LAKESUPD, run as runCli, startDaemon, status, until, workspace } from './lib/daemon.mjs';
 import { duck, readTableSql, replay } from './lib/delta.mjs';
 
 const MOCK = process.env.LK_KAFKA_MOCK_BIN || path.join(path.dirname(LAKESUPD), 'lk_kafka_mock');
@@ -76,17 +76,36 @@ test('Kafka: a transform killed mid-batch, messages arriving while running; ever
     const delivered = fs.readFileSync(report, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(delivered.length, 5000);
     const expect = new Map(delivered.map((m) => [`${m.partition}:${m.offset}`, m]));
-    const corruptIn = delivered.filter((m) => !m.value.startsWith('{'));
+    const isJson = (v) => { try { JSON.parse(v); return true; } catch { return false; } };
+    const corruptIn = delivered.filter((m) => !isJson(m.value));
     assert.equal(corruptIn.length, Math.floor(5000 / 97));
+    assert.ok(corruptIn.some((m) => m.value.startsWith('{')) && corruptIn.some((m) => !m.value.startsWith('{')));
 
     const raw = await tableRows(path.join(ws.tables, 'raw_events'),
       'key, topic, "partition" AS p, "offset" AS o, "timestamp" AS ts, event_id, n, _corrupt_record AS bad');
     assert.equal(raw.length, 5000);
     const bad = raw.filter((r) => r.bad !== null);
     assert.deepEqual(bad.map((r) => r.bad).sort(), corruptIn.map((m) => m.value).sort());
+    // a corrupt value keeps its Kafka columns: the message it came from, whole
+    for (const r of bad) {
+      const m = expect.get(`${r.p}:${r.o}`);
+      assert.ok(m, `corrupt row without its (partition, offset): ${r.p}:${r.o} ${r.bad}`);
+      assert.equal(r.bad, m.value);
+      assert.equal(r.key, m.key);
+      assert.equal(r.topic, 'events');
+      assert.ok(r.ts !== null, `timestamp of corrupt ${r.p}:${r.o}`);
+      assert.equal(r.event_id, null);
+    }
     const good = raw.filter((r) => r.bad === null);
     assert.equal(good.length, 5000 - corruptIn.length);
     const seen = new Set();
+    for (const r of raw) {
+      const k = `${r.p}:${r.o}`;
+      assert.ok(!seen.has(k), `duplicate (partition, offset) ${k}`);
+      seen.add(k);
+    }
+    assert.equal(seen.size, 5000);
+    seen.clear();
     for (const r of good) {
       const k = `${r.p}:${r.o}`;
       assert.ok(!seen.has(k), `duplicate (partition, offset) ${k}`);
@@ -214,6 +233,51 @@ test('Kafka: retention moves the log start past unread offsets: fail_on_data_los
     const keys = new Set(rows.map((x) => `${x.p}:${x.o}`));
     assert.equal(keys.size, rows.length, 'no (partition, offset) twice');
     assert.ok(keys.has('0:499') && !keys.has('0:500') && keys.has(`0:${low0}`) && keys.has('0:200499'));
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  } finally {
+    if (d) d.child.kill('SIGKILL');
+    mock.child.kill('SIGKILL');
+  }
+});
+
+test('Kafka: fsck --repair rebuilds a lost state.db with each partition resuming after its highest offset in raw_events; exactly once', async () => {
+  const report = fs.mkdtempSync('/tmp/lk-kafka-rep-') + '/delivered.jsonl';
+  const mock = startMock(['--topic', 'events', '--partitions', '3', '--messages', '900',
+    '--corrupt-every', '50', '--report', report]);
+  let d;
+  try {
+    await until(() => mock.produced().total === 900, 30000, 'the mock produced 900');
+    const ws = kafkaWorkspace('kafka-fsck', mock.bootstrap());
+    d = startDaemon(['-c', ws.config, '--trigger', 'available_now']);
+    assert.equal((await d.exited).code, 0, d.logs());
+    // state.db is lost
+    const db = path.join(ws.dir, 'checkpoints', 'state.db');
+    for (const sfx of ['', '-wal', '-shm']) fs.rmSync(db + sfx, { force: true });
+    let r = runCli(['fsck', '-c', ws.config]);
+    assert.equal(r.code, 1, r.stdout);
+    r = runCli(['fsck', '-c', ws.config, '--repair']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    for (let p = 0; p < 3; p++)
+      assert.match(r.stdout, new RegExp(`REPAIRED +Kafka kafka://events/${p} resumes at offset 300 \\(raw_events has offsets 0\\.\\.299\\)`));
+    assert.match(r.stdout, /state\.db rebuilt from the tables: .* 3 Kafka partition\(s\) resume after the highest offset/);
+    mock.send('produce 300');
+    await until(() => mock.produced().total === 1200, 30000, 'the mock produced 1200');
+    d = startDaemon(['-c', ws.config, '--trigger', 'available_now']);
+    assert.equal((await d.exited).code, 0, d.logs());
+    assert.doesNotMatch(d.logs(), /starts at offset/); // every partition resumed from state.db
+    const delivered = fs.readFileSync(report, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(delivered.length, 1200);
+    for (const table of ['raw_events', 'processed_events']) {
+      const rows = await tableRows(path.join(ws.tables, table), '"partition" AS p, "offset" AS o');
+      const keys = new Set(rows.map((x) => `${x.p}:${x.o}`));
+      assert.equal(keys.size, rows.length, `${table}: no (partition, offset) twice`);
+      const want = table === 'raw_events' ? 1200 : 1200 - 24;
+      assert.equal(rows.length, want, table);
+      for (const m of delivered)
+        if (table === 'raw_events') assert.ok(keys.has(`${m.partition}:${m.offset}`), `${m.partition}:${m.offset}`);
+    }
+    r = runCli(['fsck', '-c', ws.config]);
+    assert.equal(r.code, 0, r.stdout);
     fs.rmSync(ws.dir, { recursive: true, force: true });
   } finally {
     if (d) d.child.kill('SIGKILL');

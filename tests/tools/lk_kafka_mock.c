@@ -79,7 +79,10 @@ static void produce(rd_kafka_t *rk, const char *topic, int parts, long n, long c
         long i = g_total;
         char v[128], k[32];
         if (corrupt_every > 0 && i % corrupt_every == corrupt_every - 1)
-            snprintf(v, sizeof v, "not json %ld", i);
+            /* two kinds: not an object at all, and an object cut short */
+            snprintf(v, sizeof v, (i / corrupt_every) % 2 ? "{\"event_id\":\"e%ld\", broken"
+                                                          : "not json %ld",
+                     i);
         else
             snprintf(v, sizeof v, "{\"event_id\":\"e%ld\",\"n\":%ld,\"user\":\"u%ld\"}", i, i, i % 7);
         snprintf(k, sizeof k, "k%ld", i);

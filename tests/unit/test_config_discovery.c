@@ -23,6 +23,39 @@ static int load_text(const char *text, lk_config *cfg, lk_error *err)
     return rc;
 }
 
+/* SIGHUP: the discovery timings and rates change live; the keys that decide
+   which files exist do not */
+START_TEST(live_discovery_keys)
+{
+    lk_config run, fresh;
+    lk_config_defaults(&run);
+    lk_config_defaults(&fresh);
+    fresh.source.backfill_interval_ms = 2000;
+    fresh.source.file_ready_delay_ms = 50;
+    fresh.source.max_file_age_ms = 3600000;
+    fresh.source.max_files_per_trigger = 7;
+    fresh.source.max_bytes_per_trigger = 1 << 20;
+    snprintf(fresh.source.path_glob_filter, sizeof fresh.source.path_glob_filter, "*.jsonl");
+    snprintf(fresh.source.modified_after, sizeof fresh.source.modified_after, "2026-01-01");
+    fresh.source.use_notifications = !run.source.use_notifications;
+    char applied[512], refused[512];
+    ck_assert_int_eq(lk_config_apply_live(&run, &fresh, applied, sizeof applied, refused,
+                                          sizeof refused),
+                     5);
+    ck_assert_str_eq(applied, "source.max_files_per_trigger, source.max_bytes_per_trigger, "
+                              "source.backfill_interval, source.file_ready_delay, "
+                              "source.max_file_age");
+    ck_assert_ptr_nonnull(strstr(refused, "source.path_glob_filter"));
+    ck_assert_ptr_nonnull(strstr(refused, "source.modified_after"));
+    ck_assert_ptr_nonnull(strstr(refused, "source.use_notifications"));
+    ck_assert_int_eq(run.source.backfill_interval_ms, 2000);
+    ck_assert_int_eq(run.source.file_ready_delay_ms, 50);
+    ck_assert_int_eq(run.source.max_file_age_ms, 3600000);
+    ck_assert_int_eq(run.source.max_files_per_trigger, 7);
+    ck_assert_str_eq(run.source.path_glob_filter, "");
+}
+END_TEST
+
 START_TEST(defaults)
 {
     lk_config c;
@@ -128,6 +161,7 @@ int main(void)
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, values_and_round_trip);
     tcase_add_test(tc, errors_name_the_key);
+    tcase_add_test(tc, live_discovery_keys);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

@@ -185,6 +185,104 @@ START_TEST(mode_fail_on_new_columns_then_hints)
 }
 END_TEST
 
+/* csv header names: new ones found (not reserved, not equal but for case),
+   added by add_new_columns, an error under fail_on_new_columns */
+START_TEST(csv_header_columns)
+{
+    lk_evolve *ev = open_evolve("add_new_columns", "amount DOUBLE");
+    lk_error err = {0};
+    int v = 0;
+    lk_schema *inferred = ddl("id LONG, name STRING");
+    ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+    ck_assert_int_eq(v, 1);
+    static const char names[] = "ID\0_rescued_data\0name\0color\0amount\0size";
+    char first[64] = "";
+    ck_assert_int_eq(lk_evolve_new_names(ev, names, 6, first, sizeof first), 2);
+    ck_assert_str_eq(first, "color");
+    lk_schema *found = ddl("ID LONG, name STRING, color STRING, amount LONG, size LONG");
+    ck_assert_int_eq(lk_evolve_columns(ev, found, "/in/b.csv", 1, &v, &err), 0);
+    ck_assert_int_eq(v, 2);
+    assert_latest(2, "id LONG, name STRING, amount DOUBLE, color STRING, size LONG");
+    ck_assert_int_eq(lk_evolve_new_names(ev, names, 6, first, sizeof first), 0);
+    /* the same header again: nothing new */
+    ck_assert_int_eq(lk_evolve_columns(ev, found, "/in/c.csv", 1, &v, &err), 0);
+    ck_assert_int_eq(v, 2);
+    lk_evolve_destroy(&ev);
+    close_all();
+    ev = open_evolve("fail_on_new_columns", "");
+    ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+    ck_assert_int_eq(lk_evolve_columns(ev, found, "/in/b.csv", 1, &v, &err), LK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "new column 'color' at file=/in/b.csv line=1"), "%s", err.msg);
+    assert_latest(1, "id LONG, name STRING");
+    lk_evolve_destroy(&ev);
+    close_all();
+    ev = open_evolve("rescue", "");
+    ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+    ck_assert_int_eq(lk_evolve_new_names(ev, names, 6, first, sizeof first), 0);
+    ck_assert_int_eq(lk_evolve_columns(ev, found, "/in/b.csv", 1, &v, &err), 0);
+    assert_latest(1, "id LONG, name STRING");
+    lk_evolve_destroy(&ev);
+    close_all();
+    lk_schema_destroy(&found);
+    lk_schema_destroy(&inferred);
+}
+END_TEST
+
+/* arrays of structs: a new element field is new (add_new_columns evolves
+   the element struct); arrays of arrays too; other elements are skipped */
+START_TEST(array_of_struct_elements_evolve)
+{
+    lk_schema *s = ddl("items ARRAY<STRUCT<a: LONG>>, m ARRAY<ARRAY<STRUCT<x: LONG>>>, "
+                       "tags ARRAY<STRING>");
+    char key[128];
+#define SCAN(line) lk_evolve_scan_line(s, "_rescued_data", line, strlen(line), key, sizeof key)
+    ck_assert_int_eq(SCAN("{\"items\":[{\"a\":1},{\"A\":2}],\"m\":[[{\"x\":1}],[]]}"), 0);
+    ck_assert_int_eq(SCAN("{\"items\":[],\"m\":null,\"tags\":[\"{\\\"q\\\":1}\"]}"), 0);
+    ck_assert_int_eq(SCAN("{\"items\":[\"s\", 3, null, [1]]}"), 0); /* mismatches: rescued */
+    ck_assert_int_eq(SCAN("{\"items\":[{\"a\":1} , { \"a\":2, \"sku\" : \"x\"}]}"), 1);
+    ck_assert_str_eq(key, "items.sku");
+    ck_assert_int_eq(SCAN("{\"m\":[[{\"x\":1}],[{\"x\":2,\"y\":{\"z\":1}}]]}"), 1);
+    ck_assert_str_eq(key, "m.y");
+    ck_assert_int_eq(SCAN("{\"items\":[{\"a\":1},{\"a\":2}],\"after\":1}"), 1);
+    ck_assert_str_eq(key, "after");
+    ck_assert_int_eq(SCAN("{\"items\":[{\"a\":1}"), 0); /* cut short: not well-formed */
+#undef SCAN
+    lk_buf added = LK_BUF_INIT;
+    lk_schema *add = ddl("items ARRAY<STRUCT<a: LONG, sku: STRING, q: STRUCT<n: LONG>>>, "
+                         "m ARRAY<ARRAY<STRUCT<x: LONG, y: DOUBLE>>>, tags ARRAY<LONG>");
+    lk_schema *out = lk_evolve_add_missing(s, add, &added);
+    assert_ddl(out, "items ARRAY<STRUCT<a: LONG, sku: STRING, q: STRUCT<n: LONG>>>, "
+                    "m ARRAY<ARRAY<STRUCT<x: LONG, y: DOUBLE>>>, tags ARRAY<STRING>");
+    ck_assert_str_eq(added.data, "items.sku string, items.q struct, m.y double");
+    lk_buf_free(&added);
+    lk_schema_destroy(&out);
+    lk_schema_destroy(&add);
+    lk_schema_destroy(&s);
+    /* with state.db: add_new_columns stores the wider element; rescue never does */
+    const char *chunk = "{\"id\":1,\"items\":[{\"a\":1}]}\n"
+                        "{\"id\":2,\"items\":[{\"a\":2},{\"a\":3,\"sku\":\"k3\"}]}\n";
+    const char *modes[] = {"add_new_columns", "rescue"};
+    for (int i = 0; i < 2; i++) {
+        lk_evolve *ev = open_evolve(modes[i], "");
+        lk_error err = {0};
+        int v = 0;
+        lk_schema *inferred = ddl("id LONG, items ARRAY<STRUCT<a: LONG>>");
+        ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+        ck_assert_int_eq(lk_evolve_chunk(ev, chunk, strlen(chunk), "/in/a.jsonl", 1, &v, &err), 0);
+        if (i == 0) {
+            ck_assert_int_eq(v, 2);
+            assert_latest(2, "id LONG, items ARRAY<STRUCT<a: LONG, sku: STRING>>");
+        } else {
+            ck_assert_int_eq(v, 1);
+            assert_latest(1, "id LONG, items ARRAY<STRUCT<a: LONG>>");
+        }
+        lk_schema_destroy(&inferred);
+        lk_evolve_destroy(&ev);
+        close_all();
+    }
+}
+END_TEST
+
 START_TEST(modes_rescue_and_none_never_change)
 {
     const char *modes[] = {"rescue", "none"};
@@ -408,6 +506,30 @@ START_TEST(decimal_coercion)
     ck_assert_int_eq((int)st.rescued, 4);
     ck_assert_str_eq(str_at(b, 1, 2), "{\"m\":1.234,\"_file_path\":\"/in/f.jsonl\"}");
     lk_batch_destroy(&b);
+    /* precision > 18: 16 big-endian bytes, exact from numbers and strings */
+    text = "{\"m\":1234567890123456789012345678.0123456789}\n"
+           "{\"m\":\"-0.0000000001\"}\n{\"m\":1.00000000001}\n{\"m\":1e40}\n"
+           "{\"m\":[1]}\n{\"m\":12}\n";
+    b = parse("m DECIMAL(38,10)", "_rescued_data", (lk_json_options){0}, text, &st, &rc, &err);
+    ck_assert_int_eq(rc, 0);
+    m = lk_batch_col_const(b, 0);
+    ck_assert_int_eq(m->elem_size, 16);
+    lk_buf t = LK_BUF_INIT;
+    const char *want[] = {"1234567890123456789012345678.0123456789", "-0.0000000001", NULL, NULL,
+                          NULL, "12.0000000000"};
+    for (uint32_t i = 0; i < 6; i++) {
+        if (!want[i]) {
+            ck_assert(lk_col_is_null(m, i));
+            continue;
+        }
+        lk_buf_reset(&t);
+        lk_buf_decimal_be(&t, (const unsigned char *)m->values + (size_t)i * 16, 16, 10);
+        ck_assert_str_eq(t.data, want[i]);
+    }
+    lk_buf_free(&t);
+    ck_assert_int_eq((int)st.rescued, 3);
+    ck_assert_str_eq(str_at(b, 1, 2), "{\"m\":1.00000000001,\"_file_path\":\"/in/f.jsonl\"}");
+    lk_batch_destroy(&b);
 }
 END_TEST
 
@@ -420,6 +542,8 @@ int main(void)
     tcase_add_test(tc, mode_add_new_columns);
     tcase_add_test(tc, mode_fail_on_new_columns_then_hints);
     tcase_add_test(tc, modes_rescue_and_none_never_change);
+    tcase_add_test(tc, csv_header_columns);
+    tcase_add_test(tc, array_of_struct_elements_evolve);
     tcase_add_test(tc, user_schema_and_infer_column_types);
     tcase_add_test(tc, rescued_column_name_is_the_stored_one);
     tcase_add_test(tc, rescued_column_renamed_or_disabled);

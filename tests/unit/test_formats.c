@@ -571,6 +571,86 @@ START_TEST(csv_chunker_agrees_with_parser)
 }
 END_TEST
 
+/* header on: each file's columns map by its header names, in any order;
+   a column the file lacks is null, a name the schema lacks is rescued
+   (or dropped under schema_evolution_mode none), a duplicate name is
+   rescued, a record with another field count than the header is corrupt */
+START_TEST(csv_columns_by_header_name)
+{
+    lk_config cfg = csv_config();
+    lk_csv_reader *r = lk_csv_reader_new(&cfg);
+    lk_schema *data = NULL;
+    lk_error err;
+    const char *js = "{\"type\":\"struct\",\"fields\":["
+                     "{\"name\":\"id\",\"type\":\"long\",\"nullable\":true,\"metadata\":{}},"
+                     "{\"name\":\"name\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}},"
+                     "{\"name\":\"score\",\"type\":\"double\",\"nullable\":true,\"metadata\":{}}]}";
+    ck_assert_int_eq(lk_schema_from_json(js, strlen(js), &data, &err), 0);
+    lk_schema *raw = lk_tables_raw_schema(data);
+    lk_batch *b = lk_batch_new(raw);
+    lk_source_meta meta = {"/in/h.csv", "h.csv", 1, 0};
+    lk_json_stats st = {0};
+    /* the header is the first record that is not a comment or blank */
+    const char *fa = "# made by hand\n\nscore,id,name\n2.5,1,ann\n";
+    size_t hs, he;
+    ck_assert_int_eq(lk_csv_reader_header(r, fa, strlen(fa), &hs, &he), 1);
+    ck_assert_int_eq((int)(he - hs), 13);
+    ck_assert(!memcmp(fa + hs, "score,id,name", 13));
+    ck_assert_int_eq(lk_csv_reader_set_header(r, fa + hs, he - hs), 3);
+    int n;
+    const char *names = lk_csv_reader_header_names(r, &n);
+    ck_assert_int_eq(n, 3);
+    ck_assert_str_eq(names + 9, "name");
+    ck_assert_int_eq(lk_csv_reader_parse(r, fa, strlen(fa), 1, &meta, 0, b, &st, &err), 0);
+    /* a later chunk of the same file (no header in it) uses the header set */
+    ck_assert_int_eq(lk_csv_reader_parse(r, "3.5,2,bob\n", 10, 0, &meta, 100, b, &st, &err), 0);
+    /* another file: other order, no score, an extra column, a duplicate, a ragged record */
+    const char *hb = "name,\"ID\",extra,id,,name";
+    ck_assert_int_eq(lk_csv_reader_set_header(r, hb, strlen(hb)), 6);
+    const char *fb = "name,\"ID\",extra,id,,name\ncid,9,x,3,y,dup\nshort,1\n";
+    ck_assert_int_eq(lk_csv_reader_parse(r, fb, strlen(fb), 1, &meta, 0, b, &st, &err), 0);
+    ck_assert_int_eq(st.rows, 4);
+    ck_assert_int_eq(st.corrupt, 1);
+    ck_assert_int_eq(st.rescued, 1);
+    char row[2048];
+    row_json(b, 0, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "{\"id\":1,\"name\":\"ann\",\"score\":2.5,"
+                                      "\"_rescued_data\":null,\"_corrupt_record\":null"));
+    row_json(b, 1, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "{\"id\":2,\"name\":\"bob\",\"score\":3.5,"));
+    ck_assert_ptr_nonnull(strstr(row, "\"file_offset\":100}"));
+    row_json(b, 2, row, sizeof row);
+    ck_assert_msg(strstr(row, "{\"id\":3,\"name\":\"cid\",\"score\":null,\"_rescued_data\":"
+                              "\"{\\\"ID\\\":\\\"9\\\",\\\"extra\\\":\\\"x\\\",\\\"_c4\\\":"
+                              "\\\"y\\\",\\\"name\\\":\\\"dup\\\",\\\"_file_path\\\":"
+                              "\\\"/in/h.csv\\\"}\""),
+                  "%s", row);
+    row_json(b, 3, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "\"_corrupt_record\":\"short,1\""));
+    lk_csv_reader_destroy(&r);
+    /* schema_evolution_mode none: names the schema lacks are dropped */
+    snprintf(cfg.source.schema_evolution_mode, sizeof cfg.source.schema_evolution_mode, "none");
+    r = lk_csv_reader_new(&cfg);
+    lk_batch_reset(b);
+    memset(&st, 0, sizeof st);
+    ck_assert_int_eq(lk_csv_reader_set_header(r, "extra,id", 8), 2);
+    ck_assert_int_eq(lk_csv_reader_parse(r, "x,5\n", 4, 0, &meta, 0, b, &st, &err), 0);
+    ck_assert_int_eq(st.rescued, 0);
+    row_json(b, 0, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "{\"id\":5,\"name\":null,\"score\":null,"
+                                      "\"_rescued_data\":null"));
+    /* no header set: by position, as before */
+    ck_assert_int_eq(lk_csv_reader_set_header(r, "", 0), 0);
+    ck_assert_int_eq(lk_csv_reader_parse(r, "6,f,1\n", 6, 0, &meta, 0, b, &st, &err), 0);
+    row_json(b, 1, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "{\"id\":6,\"name\":\"f\",\"score\":1,"));
+    lk_csv_reader_destroy(&r);
+    lk_batch_destroy(&b);
+    lk_schema_destroy(&raw);
+    lk_schema_destroy(&data);
+}
+END_TEST
+
 START_TEST(config_keys)
 {
     char p[512];
@@ -629,6 +709,7 @@ int main(void)
     tcase_add_test(tc, text_rows_and_multiline_docs);
     tcase_add_test(tc, discovery_by_format);
     tcase_add_test(tc, csv_chunker_agrees_with_parser);
+    tcase_add_test(tc, csv_columns_by_header_name);
     tcase_add_test(tc, config_keys);
     suite_add_tcase(s, tc);
     return lk_check_run(s);

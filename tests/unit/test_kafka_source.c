@@ -14,7 +14,10 @@
 
 #include "lk_check.h"
 #include "lk_config.h"
+#include "lk_kafka_rows.h"
 #include "lk_kafka_source.h"
+#include "lk_rowjson.h"
+#include "lk_tables.h"
 
 static rd_kafka_t *g_prod;
 static rd_kafka_mock_cluster_t *g_mock;
@@ -303,23 +306,132 @@ START_TEST(plan_budget_and_data_loss)
 }
 END_TEST
 
+/* the transform's side: a corrupt value keeps its Kafka columns, and
+   _corrupt_record holds the value as received; valid rows are untouched */
+START_TEST(corrupt_values_keep_kafka_columns)
+{
+    lk_schema *data = lk_schema_new();
+    lk_schema_add(data, "key", LK_TYPE_STRING, 1);
+    lk_schema_add(data, "topic", LK_TYPE_STRING, 1);
+    lk_schema_add(data, "partition", LK_TYPE_LONG, 1);
+    lk_schema_add(data, "offset", LK_TYPE_LONG, 1);
+    lk_schema_add(data, "timestamp", LK_TYPE_TIMESTAMP, 1);
+    lk_schema_add(data, "a", LK_TYPE_LONG, 1);
+    lk_schema *raw = lk_tables_raw_schema(data);
+    lk_batch *b = lk_batch_new(raw), *scratch = NULL;
+    static const char *values[] = {"{\"a\":1}", "not\njson", "{\"a\":2,broken", "{\"a\":3}",
+                                   "[1]", NULL, "{\"a\":\"x\"}", "\n {\"a\":7} "};
+    lk_buf chunk = LK_BUF_INIT, tmp = LK_BUF_INIT, row = LK_BUF_INIT;
+    for (int i = 0; i < 8; i++)
+        lk_kafka_line(&chunk, "ev", 2, 40 + i, 1795512600000LL + i, i == 3 ? NULL : "k", 1,
+                      values[i], values[i] ? strlen(values[i]) : 0);
+    lk_json_reader *jr = lk_json_reader_new();
+    lk_source_meta meta = {"kafka://ev/2", "2", 47, 0};
+    lk_json_stats st = {0};
+    lk_error err;
+    ck_assert_int_eq(lk_json_reader_parse(jr, chunk.data, chunk.len, &meta, 0, b, &st, &err), 0);
+    ck_assert_int_eq(st.corrupt, 3);
+    ck_assert_int_eq(lk_kafka_rows_fix(jr, chunk.data, chunk.len, 0, &meta, &b, &scratch, &tmp,
+                                       &err),
+                     3);
+    ck_assert_int_eq(lk_batch_nrows(b), 8);
+    const char *want[] = {
+        "{\"key\":\"k\",\"topic\":\"ev\",\"partition\":2,\"offset\":40,"
+        "\"timestamp\":\"2026-11-24T09:30:00.000000Z\",\"a\":1,\"_rescued_data\":null,"
+        "\"_corrupt_record\":null",
+        "{\"key\":\"k\",\"topic\":\"ev\",\"partition\":2,\"offset\":41,"
+        "\"timestamp\":\"2026-11-24T09:30:00.001000Z\",\"a\":null,\"_rescued_data\":null,"
+        "\"_corrupt_record\":\"not json\"",
+        "{\"key\":\"k\",\"topic\":\"ev\",\"partition\":2,\"offset\":42,"
+        "\"timestamp\":\"2026-11-24T09:30:00.002000Z\",\"a\":null,\"_rescued_data\":null,"
+        "\"_corrupt_record\":\"{\\\"a\\\":2,broken\"",
+        "{\"key\":null,\"topic\":\"ev\",\"partition\":2,\"offset\":43,",
+        "\"offset\":44,\"timestamp\":\"2026-11-24T09:30:00.004000Z\",\"a\":null,"
+        "\"_rescued_data\":null,\"_corrupt_record\":\"[1]\"",
+        "\"offset\":45,\"timestamp\":\"2026-11-24T09:30:00.005000Z\",\"a\":null,"
+        "\"_rescued_data\":null,\"_corrupt_record\":null",
+        "\"offset\":46,\"timestamp\":\"2026-11-24T09:30:00.006000Z\",\"a\":null,"
+        "\"_rescued_data\":\"{\\\"a\\\":\\\"x\\\",\\\"_file_path\\\":\\\"kafka://ev/2\\\"}\","
+        "\"_corrupt_record\":null",
+        /* whitespace around the value's object: a valid row */
+        "\"offset\":47,\"timestamp\":\"2026-11-24T09:30:00.007000Z\",\"a\":7,"
+        "\"_rescued_data\":null,\"_corrupt_record\":null"};
+    for (uint32_t r = 0; r < 8; r++) {
+        lk_buf_reset(&row);
+        lk_rowjson_append(b, r, &row);
+        ck_assert_msg(strstr(row.data, want[r]), "row %u: %s", r, row.data);
+    }
+    /* file_offset still points at each message's line */
+    lk_buf_reset(&row);
+    lk_rowjson_append(b, 2, &row);
+    const char *third = strstr(chunk.data, "{\"topic\":\"ev\",\"partition\":2,\"offset\":42");
+    char off[64];
+    snprintf(off, sizeof off, "\"file_offset\":%td}", third - chunk.data);
+    ck_assert_msg(strstr(row.data, off), "%s", row.data);
+    /* a chunk without corrupt rows is left alone */
+    lk_batch_reset(b);
+    lk_buf_reset(&chunk);
+    lk_kafka_line(&chunk, "ev", 0, 1, -1, NULL, 0, "{\"a\":5}", 7);
+    ck_assert_int_eq(lk_json_reader_parse(jr, chunk.data, chunk.len, &meta, 0, b, &st, &err), 0);
+    lk_batch *before = b;
+    ck_assert_int_eq(lk_kafka_rows_fix(jr, chunk.data, chunk.len, 0, &meta, &b, &scratch, &tmp,
+                                       &err),
+                     0);
+    ck_assert_ptr_eq(b, before);
+    lk_json_reader_destroy(&jr);
+    lk_batch_destroy(&b);
+    lk_batch_destroy(&scratch);
+    lk_schema_destroy(&raw);
+    lk_schema_destroy(&data);
+    lk_buf_free(&chunk);
+    lk_buf_free(&tmp);
+    lk_buf_free(&row);
+}
+END_TEST
+
 START_TEST(lines_and_paths)
 {
     lk_buf b = LK_BUF_INIT;
     lk_kafka_line(&b, "t", 3, 42, 0, "k", 1, " {\"a\":1}", 8);
-    ck_assert_str_eq(b.data, "{\"topic\":\"t\",\"partition\":3,\"offset\":42,\"timestamp\":"
+    ck_assert_str_eq(b.data, " {\"topic\":\"t\",\"partition\":3,\"offset\":42,\"timestamp\":"
                              "\"1970-01-01T00:00:00.000Z\",\"key\":\"k\",\"a\":1}\n");
     lk_buf_reset(&b);
     lk_kafka_line(&b, "t", 0, 1, -1, NULL, 0, "{ }", 3); /* empty object, no key */
     ck_assert_str_eq(b.data, "{\"topic\":\"t\",\"partition\":0,\"offset\":1,\"timestamp\":null,"
-                             "\"key\":null}\n");
+                             "\"key\":null }\n");
     lk_buf_reset(&b);
     lk_kafka_line(&b, "t", 0, 2, -1, "\xff\x01", 2, NULL, 0); /* tombstone, binary key */
     ck_assert_str_eq(b.data, "{\"topic\":\"t\",\"partition\":0,\"offset\":2,\"timestamp\":null,"
                              "\"key\":\"\\u00ff\\u0001\"}\n");
     lk_buf_reset(&b);
     lk_kafka_line(&b, "t", 0, 3, -1, NULL, 0, "not\njson", 8); /* kept whole, one line */
-    ck_assert_str_eq(b.data, "not json\n");
+    ck_assert_str_eq(b.data, "{\"topic\":\"t\",\"partition\":0,\"offset\":3,\"timestamp\":null,"
+                             "\"key\":null\x01not json\n");
+    /* every kind of line gives its value back whole (newlines as spaces) */
+    static const char *values[] = {" {\"a\":1}", "{ }", "not\njson", "{\"a\":1,broken",
+                                    "\t{ \"a\" : [1, 2] } trailing", "{", "  {", "", "[1,2]",
+                                    "{}{}", "{,\"a\":1}"};
+    lk_buf v = LK_BUF_INIT;
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        lk_buf_reset(&b);
+        lk_kafka_line(&b, "to\"p", 7, 99, 5, "\xffk", 2, values[i], strlen(values[i]));
+        ck_assert_int_eq(b.data[b.len - 1], '\n');
+        size_t cs, ce;
+        ck_assert_int_eq(lk_kafka_line_split(b.data, b.len - 1, &cs, &ce, &v), 1);
+        char want[64];
+        snprintf(want, sizeof want, "%s", values[i]);
+        for (char *q = want; *q; q++)
+            if (*q == '\n')
+                *q = ' ';
+        ck_assert_uint_eq(v.len, strlen(want));
+        ck_assert_msg(!memcmp(v.data, want, v.len), "value %zu: %.*s", i, (int)v.len, v.data);
+        ck_assert(!memcmp(b.data + cs, "{\"topic\":\"to\\\"p\",\"partition\":7,\"offset\":99,", 41));
+        ck_assert(!memcmp(b.data + ce - 15, "\"key\":\"\\u00ffk\"", 15));
+    }
+    size_t cs, ce;
+    ck_assert_int_eq(lk_kafka_line_split("{\"a\":1}", 7, &cs, &ce, &v), 0);
+    ck_assert_int_eq(lk_kafka_line_split("{\"topic\":\"t", 11, &cs, &ce, &v), 0);
+    lk_buf_free(&v);
     lk_buf_free(&b);
 
     char topic[256];
@@ -401,6 +513,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, lines_and_paths);
+    tcase_add_test(tc, corrupt_values_keep_kafka_columns);
     tcase_add_test(tc, plan_budget_and_data_loss);
     tcase_add_test(tc, config_keys);
     tcase_add_test(tc, partitions_plan_read_replay);

@@ -311,6 +311,19 @@ START_TEST(chunk_round_trip)
     ck_assert_int_eq(lk_msg_chunk_encode(&c, &buf), 0);
     ck_assert_int_eq(lk_msg_chunk_decode(buf.data, buf.len, &d, &err), 0);
     ck_assert_uint_eq(d.len, 0);
+    ck_assert_uint_eq(d.header_len, 0);
+    /* a csv chunk carries its file's header record */
+    c.data = "1,2\n";
+    c.len = 4;
+    c.header = "b,\"a\"";
+    c.header_len = strlen(c.header);
+    lk_buf_reset(&buf);
+    ck_assert_int_eq(lk_msg_chunk_encode(&c, &buf), 0);
+    ck_assert_int_eq(lk_msg_chunk_decode(buf.data, buf.len, &d, &err), 0);
+    ck_assert_uint_eq(d.header_len, c.header_len);
+    ck_assert(!memcmp(d.header, c.header, c.header_len));
+    ck_assert_uint_eq(d.len, 4);
+    c.header_len = 0;
     /* a chunk is not an event */
     lk_msg_event e;
     ck_assert_int_eq(lk_msg_event_decode(buf.data, buf.len, &e, &err), LK_EFORMAT);

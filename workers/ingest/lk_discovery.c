@@ -48,6 +48,7 @@ struct lk_discovery {
     zhash_t *writing;    /* path → "" modified, not closed yet (inotify) */
     zhash_t *unreadable; /* path → "size:mtime" whose read failure was said */
     int64_t next_list_ms;
+    int64_t last_list_ms, every_ms; /* the last listing and the interval it used */
     int list_due;
     int listed_once;
     int errors;              /* files not recorded in this poll */
@@ -498,6 +499,12 @@ int lk_discovery_poll(lk_discovery *d, int64_t now_ms, lk_error *err)
     d->errors = 0;
     int added = 0;
     if (d->fd >= 0) read_events(d, now_ms, err);
+    int64_t every = d->fd >= 0 ? d->cfg->source.backfill_interval_ms : LK_DISCOVERY_LIST_MS;
+    if (d->listed_once && every != d->every_ms && !d->failing) {
+        /* backfill_interval changed (SIGHUP): the next listing is due by the new one */
+        d->next_list_ms = d->last_list_ms + every;
+        d->every_ms = every;
+    }
     if (d->list_due || now_ms >= d->next_list_ms) {
         int first = !d->listed_once;
         d->list_due = 0;
@@ -515,8 +522,9 @@ int lk_discovery_poll(lk_discovery *d, int64_t now_ms, lk_error *err)
             d->listed_once = 1;
             if (first) LK_INFO("first listing done: %d new file(s)", n);
         }
-        int64_t every = d->fd >= 0 ? d->cfg->source.backfill_interval_ms : LK_DISCOVERY_LIST_MS;
         d->next_list_ms = now_ms + every;
+        d->last_list_ms = now_ms;
+        d->every_ms = every;
     }
     recheck_settling(d, now_ms, err);
     int n = flush(d, err);

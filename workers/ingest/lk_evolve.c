@@ -127,6 +127,20 @@ static void note(lk_buf *added, const char *prefix, const lk_field *f)
                   f->name, f->type == LK_TYPE_DECIMAL ? "DECIMAL" : lk_type_name(f->type));
 }
 
+static void add_children(lk_field *dst, const lk_field *src, const char *prefix, lk_buf *added);
+
+/* dst and src are the same field (path prefix): a struct gains the
+   fields of src it lacks; an array (of arrays ...) of structs, those of its
+   element struct — the element type evolves, nothing is rescued. */
+static void merge_field(lk_field *dst, const lk_field *src, const char *prefix, lk_buf *added)
+{
+    if (dst->type == LK_TYPE_STRUCT && src->type == LK_TYPE_STRUCT)
+        add_children(dst, src, prefix, added);
+    else if (dst->type == LK_TYPE_ARRAY && src->type == LK_TYPE_ARRAY && dst->n_children == 1 &&
+             src->n_children == 1)
+        merge_field(&dst->children[0], &src->children[0], prefix, added);
+}
+
 /* Appends to dst (a struct) the children of src it lacks, recursively. */
 static void add_children(lk_field *dst, const lk_field *src, const char *prefix, lk_buf *added)
 {
@@ -136,10 +150,10 @@ static void add_children(lk_field *dst, const lk_field *src, const char *prefix,
         if (k < 0) {
             copy_into(lk_field_add_child(dst, c->name, c->type, 1), c);
             note(added, prefix, c);
-        } else if (dst->children[k].type == LK_TYPE_STRUCT && c->type == LK_TYPE_STRUCT) {
+        } else {
             char p[512];
             snprintf(p, sizeof p, "%s.%s", prefix, dst->children[k].name);
-            add_children(&dst->children[k], c, p, added);
+            merge_field(&dst->children[k], c, p, added);
         }
     }
 }
@@ -158,9 +172,9 @@ lk_schema *lk_evolve_add_missing(const lk_schema *cur, const lk_schema *add, lk_
         if (k < 0) {
             lk_schema_add_copy(out, a);
             note(added, "", a);
-        } else if (lk_schema_field(out, k)->type == LK_TYPE_STRUCT && a->type == LK_TYPE_STRUCT) {
+        } else {
             lk_field *f = lk_schema_field_mut(out, k);
-            add_children(f, a, f->name, added);
+            merge_field(f, a, f->name, added);
         }
     }
     return out;
@@ -255,6 +269,46 @@ static int reserved_n(const char *k, size_t n, const char *rescued)
     return lk_tables_reserved(nm);
 }
 
+static int scan_obj(const lk_field *fields, int n, const char *top, const char **pp, const char *e,
+                    const char *prefix, char *key, size_t cap);
+
+/* Scans the array at *pp whose elements are elem: the objects of an
+   array of structs (or of arrays of them) are scanned like a struct's. */
+static int scan_arr(const lk_field *elem, const char **pp, const char *e, const char *prefix,
+                    char *key, size_t cap)
+{
+    const char *p = skip_ws(*pp, e);
+    if (p >= e || *p != '[')
+        return -1;
+    p = skip_ws(p + 1, e);
+    if (p < e && *p == ']') {
+        *pp = p + 1;
+        return 0;
+    }
+    for (;;) {
+        p = skip_ws(p, e);
+        int r = 0;
+        if (p < e && *p == '{' && elem->type == LK_TYPE_STRUCT)
+            r = scan_obj(elem->children, elem->n_children, NULL, &p, e, prefix, key, cap);
+        else if (p < e && *p == '[' && elem->type == LK_TYPE_ARRAY && elem->n_children == 1)
+            r = scan_arr(&elem->children[0], &p, e, prefix, key, cap);
+        else if (!(p = skip_value(p, e)))
+            return -1;
+        if (r)
+            return r;
+        p = skip_ws(p, e);
+        if (p < e && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < e && *p == ']') {
+            *pp = p + 1;
+            return 0;
+        }
+        return -1;
+    }
+}
+
 /* Scans the object at *pp against fields (n of them; top = top level).
    1: a new key (name in key); 0: none; -1: not well-formed. */
 static int scan_obj(const lk_field *fields, int n, const char *top, const char **pp, const char *e,
@@ -291,6 +345,13 @@ static int scan_obj(const lk_field *fields, int n, const char *top, const char *
             char sub[512];
             snprintf(sub, sizeof sub, "%s%s%s", prefix, prefix[0] ? "." : "", fields[k].name);
             int r = scan_obj(fields[k].children, fields[k].n_children, NULL, &p, e, sub, key, cap);
+            if (r)
+                return r;
+        } else if (k >= 0 && fields[k].type == LK_TYPE_ARRAY && fields[k].n_children == 1 &&
+                   p < e && *p == '[') {
+            char sub[512];
+            snprintf(sub, sizeof sub, "%s%s%s", prefix, prefix[0] ? "." : "", fields[k].name);
+            int r = scan_arr(&fields[k].children[0], &p, e, sub, key, cap);
             if (r)
                 return r;
         } else if (!(p = skip_value(p, e))) {
@@ -407,6 +468,42 @@ int lk_evolve_initial(lk_evolve *ev, const lk_schema *inferred, int *version, lk
     return store(ev, d, version, err);
 }
 
+/* Under add_new_columns: stores the next version with the columns of found
+   (inferred types; hinted types win) that the schema lacks, if any. */
+static int add_found(lk_evolve *ev, const lk_schema *found, const char *file, int64_t first_line,
+                     int64_t last_line, int *version, lk_error *err)
+{
+    lk_schema *typed = lk_evolve_apply_hints(found, NULL, !ev->cfg->source.infer_column_types);
+    /* hinted types win for new columns too */
+    lk_schema *hinted = lk_schema_new();
+    for (int i = 0; i < lk_schema_nfields(typed); i++) {
+        const lk_field *f = lk_schema_field(typed, i);
+        if (!strcmp(f->name, ev->rescued))
+            continue; /* never a data column */
+        int h = -1;
+        for (int j = 0; j < lk_schema_nfields(ev->hints) && h < 0; j++)
+            if (!strcasecmp(lk_schema_field(ev->hints, j)->name, f->name))
+                h = j;
+        lk_schema_add_copy(hinted, h >= 0 ? lk_schema_field(ev->hints, h) : f);
+    }
+    lk_schema_destroy(&typed);
+    lk_buf added = LK_BUF_INIT;
+    lk_schema *d = lk_evolve_add_missing(ev->data, hinted, &added);
+    lk_schema_destroy(&hinted);
+    int rc = 0;
+    if (added.len) {
+        rc = store(ev, d, version, err);
+        if (rc == 0)
+            LK_INFO("schema change: raw_events version=%d adds %s (first seen in file=%s "
+                    "lines %lld-%lld)",
+                    *version, added.data, file, (long long)first_line, (long long)last_line);
+    } else {
+        lk_schema_destroy(&d);
+    }
+    lk_buf_free(&added);
+    return rc;
+}
+
 int lk_evolve_chunk(lk_evolve *ev, const char *data, size_t len, const char *file,
                     int64_t first_line, int *version, lk_error *err)
 {
@@ -441,34 +538,48 @@ int lk_evolve_chunk(lk_evolve *ev, const char *data, size_t len, const char *fil
     lk_infer_destroy(&inf);
     if (!found)
         return 0;
-    lk_schema *typed = lk_evolve_apply_hints(found, NULL, !ev->cfg->source.infer_column_types);
+    int rc = add_found(ev, found, file, first_line, line - 1, version, err);
     lk_schema_destroy(&found);
-    /* hinted types win for new columns too */
-    lk_schema *hinted = lk_schema_new();
-    for (int i = 0; i < lk_schema_nfields(typed); i++) {
-        const lk_field *f = lk_schema_field(typed, i);
-        if (!strcmp(f->name, ev->rescued))
-            continue; /* never a data column */
-        int h = -1;
-        for (int j = 0; j < lk_schema_nfields(ev->hints) && h < 0; j++)
-            if (!strcasecmp(lk_schema_field(ev->hints, j)->name, f->name))
-                h = j;
-        lk_schema_add_copy(hinted, h >= 0 ? lk_schema_field(ev->hints, h) : f);
-    }
-    lk_schema_destroy(&typed);
-    lk_buf added = LK_BUF_INIT;
-    lk_schema *d = lk_evolve_add_missing(ev->data, hinted, &added);
-    lk_schema_destroy(&hinted);
-    int rc = 0;
-    if (added.len) {
-        rc = store(ev, d, version, err);
-        if (rc == 0)
-            LK_INFO("schema change: raw_events version=%d adds %s (first seen in file=%s "
-                    "lines %lld-%lld)",
-                    *version, added.data, file, (long long)first_line, (long long)line - 1);
-    } else {
-        lk_schema_destroy(&d);
-    }
-    lk_buf_free(&added);
     return rc;
+}
+
+int lk_evolve_new_names(const lk_evolve *ev, const char *names, int n, char *first, size_t cap)
+{
+    if (!ev->data || ev->mode == LK_EVOLVE_RESCUE || ev->mode == LK_EVOLVE_NONE)
+        return 0;
+    int nd = lk_schema_nfields(ev->data), k = 0;
+    const lk_field *fields = nd ? lk_schema_field(ev->data, 0) : NULL;
+    for (int i = 0; i < n; i++, names += strlen(names) + 1) {
+        size_t len = strlen(names);
+        if (reserved_n(names, len, ev->rescued) || find_ci(fields, nd, names, len) >= 0)
+            continue;
+        if (!k++ && first)
+            snprintf(first, cap, "%s", names);
+    }
+    return k;
+}
+
+int lk_evolve_columns(lk_evolve *ev, const lk_schema *found, const char *file, int64_t line,
+                      int *version, lk_error *err)
+{
+    if (!ev->data || !found || ev->mode == LK_EVOLVE_RESCUE || ev->mode == LK_EVOLVE_NONE)
+        return 0;
+    if (ev->mode == LK_EVOLVE_FAIL_ON_NEW_COLUMNS) {
+        lk_buf added = LK_BUF_INIT;
+        lk_schema *d = lk_evolve_add_missing(ev->data, found, &added);
+        lk_schema_destroy(&d);
+        int rc = 0;
+        if (added.len) {
+            char *sp = strchr(added.data, ' '); /* "name TYPE, ...": the first name */
+            rc = lk_error_set(err, LK_EFORMAT,
+                              "new column '%.*s' at file=%s line=%lld "
+                              "(schema_evolution_mode: fail_on_new_columns; add it to "
+                              "schema_hints and restart to go on from the same batch)",
+                              sp ? (int)(sp - added.data) : (int)added.len, added.data, file,
+                              (long long)line);
+        }
+        lk_buf_free(&added);
+        return rc;
+    }
+    return add_found(ev, found, file, line, line, version, err);
 }

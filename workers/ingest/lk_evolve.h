@@ -2,8 +2,9 @@
  * lk_evolve — schema evolution on the ingest side (schema_evolution_mode).
  *
  * Ingest holds every chunk's bytes before it sends them; lk_evolve scans
- * them for top-level keys (and keys of known struct columns) that the
- * current raw_events schema lacks. The scan only tokenises keys; a line is
+ * them for top-level keys (and keys of known struct columns, and of the
+ * struct elements of known array columns) that the current raw_events
+ * schema lacks. The scan only tokenises keys; a line is
  * fully inferred only when it has something new. What happens then
  * depends on the mode:
  *   add_new_columns  the new columns (inferred, hinted types winning) are
@@ -59,19 +60,33 @@ int lk_evolve_initial(lk_evolve *ev, const lk_schema *inferred, int *version, lk
    error (fail_on_new_columns, state.db). */
 int lk_evolve_chunk(lk_evolve *ev, const char *data, size_t len, const char *file,
                     int64_t first_line, int *version, lk_error *err);
+/* format csv with header: how many of the n header names (NUL-separated)
+   the schema lacks (not equal to a column but for case, not reserved);
+   the first goes to first. 0 under rescue / none (nothing is added). */
+int lk_evolve_new_names(const lk_evolve *ev, const char *names, int n, char *first, size_t cap);
+/* Columns found by other means than the JSON key scan (a CSV header,
+   inferred from the file's head): under add_new_columns the ones the
+   schema lacks are stored as the next version (*version), hinted types
+   winning; under fail_on_new_columns the first of them is an LK_EFORMAT
+   error naming file and line; nothing under rescue / none. */
+int lk_evolve_columns(lk_evolve *ev, const lk_schema *found, const char *file, int64_t line,
+                      int *version, lk_error *err);
 /* The current data schema as DDL into out (for logs and tests). */
 void lk_evolve_ddl(const lk_evolve *ev, lk_buf *out);
 
 /* Pure helpers (tested directly). */
 /* A new schema: cur with every field of add that cur lacks (compared
    case-insensitively) appended, recursively inside structs present in
-   both; the names added go comma-separated into added (may be NULL). */
+   both and inside the element structs of arrays (of arrays) of structs
+   present in both; the names added go comma-separated into added (may be
+   NULL). */
 lk_schema *lk_evolve_add_missing(const lk_schema *cur, const lk_schema *add, lk_buf *added);
 /* A new schema: data with the types of hints' columns, hint columns it
    lacks appended; all_strings turns every non-hinted column into STRING. */
 lk_schema *lk_evolve_apply_hints(const lk_schema *data, const lk_schema *hints, int all_strings);
 /* 1 if the JSON line has a key (top level, or inside an object whose
-   column in data is a struct) that data lacks; its dotted name goes to
+   column in data is a struct, or an element object of an array of
+   structs) that data lacks; its dotted name goes to
    key. 0 if not (or the line is not an object). Reserved top-level names
    (_rescued_data, _corrupt_record, _metadata, and rescued, the configured
    rescued data column) are never new. */

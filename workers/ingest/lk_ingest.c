@@ -76,6 +76,7 @@ typedef struct ingest {
     lk_buf msg; /* encoded message */
     lk_source_opts src; /* format, compression, chunking */
     lk_csv_reader *csv; /* format: csv (schema inference) */
+    lk_buf csv_hdr;     /* csv with header: the header record of the file being sent */
     lk_error err;
     lk_kafka_source *kafka;  /* format: kafka, else NULL */
     int64_t kafka_next_ms;   /* next partition listing when nothing was pending */
@@ -176,6 +177,38 @@ static void send_sealed(ingest *in, int64_t batch_id, int32_t gen, int32_t n_chu
     lk_buf_reset(&in->msg);
     lk_msg_event_encode(&e, &in->msg);
     lk_zmq_send_blocking(in->w, in->committer, in->msg.data, in->msg.len);
+}
+
+/* csv with header, the first chunk of a file: keeps the header record for
+   every chunk of the file (transforms map columns by its names) and, when
+   it names columns the schema lacks, evolves the schema by
+   schema_evolution_mode with their types inferred from this chunk. */
+static int csv_file_header(ingest *in, const lk_source_chunk *sc, const char *path)
+{
+    size_t hs, he;
+    lk_buf_reset(&in->csv_hdr);
+    if (!lk_csv_reader_header(in->csv, sc->data, sc->len, &hs, &he))
+        return 0;
+    lk_buf_append(&in->csv_hdr, sc->data + hs, he - hs);
+    int n;
+    lk_csv_reader_set_header(in->csv, in->csv_hdr.data, in->csv_hdr.len);
+    const char *names = lk_csv_reader_header_names(in->csv, &n);
+    char first[256];
+    if (lk_evolve_new_names(in->ev, names, n, first, sizeof first) == 0)
+        return 0;
+    lk_infer *inf = lk_infer_new();
+    lk_csv_reader_infer(in->csv, inf, sc->data, sc->len, 1);
+    lk_schema *found = lk_csv_reader_infer_result(in->csv, inf);
+    if (!found) { /* a file with a header and no row: its new columns are strings */
+        found = lk_schema_new();
+        const char *nm = names;
+        for (int i = 0; i < n; i++, nm += strlen(nm) + 1)
+            lk_schema_add(found, nm, LK_TYPE_STRING, 1);
+    }
+    int rc = lk_evolve_columns(in->ev, found, path, 1, &in->schema_version, &in->err);
+    lk_schema_destroy(&found);
+    lk_infer_destroy(&inf);
+    return rc;
 }
 
 /* ---- format: kafka (lk_kafka_source): planning and reading offset ranges ---- */
@@ -558,11 +591,15 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
         lk_source_chunk sc;
         int rc;
         int scan = !strcmp(in->cfg->source.format, "json") && !in->cfg->source.multi_line;
+        int csv_header = in->csv && in->cfg->source.header, first = 1;
+        lk_buf_reset(&in->csv_hdr);
         while ((rc = lk_source_reader_next(sr, &sc, &in->err)) == 1) {
-            /* new columns: schema evolution before the chunk goes out (JSON lines) */
+            /* new columns: schema evolution before the chunk goes out (JSON
+               lines; CSV: the header names of the file, in its first chunk) */
             int v0 = in->schema_version;
-            if (scan && lk_evolve_chunk(in->ev, sc.data, sc.len, rg->path, sc.first_line,
-                                        &in->schema_version, &in->err)) {
+            if ((scan && lk_evolve_chunk(in->ev, sc.data, sc.len, rg->path, sc.first_line,
+                                         &in->schema_version, &in->err)) ||
+                (csv_header && first && csv_file_header(in, &sc, rg->path))) {
                 LK_ERROR("batch=%lld: %s", (long long)batch_id, in->err.msg);
                 lk_source_reader_destroy(&sr);
                 free(ranges);
@@ -585,6 +622,9 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
             m.first_line = sc.first_line;
             m.data = sc.data;
             m.len = sc.len;
+            m.header = in->csv_hdr.data;
+            m.header_len = in->csv_hdr.len;
+            first = 0;
             lk_buf_reset(&in->msg);
             lk_msg_chunk_encode(&m, &in->msg);
             if (lk_zmq_send_blocking(in->w, in->chunks, in->msg.data, in->msg.len)) {
@@ -1013,5 +1053,6 @@ int lk_ingest_run(lk_worker *w)
     lk_buf_free(&in->io);
     lk_buf_free(&in->msg);
     lk_csv_reader_destroy(&in->csv);
+    lk_buf_free(&in->csv_hdr);
     return rc;
 }

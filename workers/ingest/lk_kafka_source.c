@@ -344,25 +344,39 @@ static size_t utf8_valid(const unsigned char *s, size_t n)
     return i;
 }
 
+/* Appends v[0..n) with newlines as spaces (one message is one line). */
+static void append_one_line(lk_buf *out, const char *v, size_t n)
+{
+    size_t at = out->len;
+    lk_buf_append(out, v, n);
+    for (size_t q = at; q < out->len; q++)
+        if (out->data[q] == '\n' || out->data[q] == '\r')
+            out->data[q] = ' ';
+}
+
+static int kws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The line keeps every byte of the value (newlines as spaces), so that
+   lk_kafka_line_split can give a corrupt value back whole:
+     object value  ws1 {"topic":...,"key":K [,] ws2 members...
+                   (ws1/ws2: the whitespace before and after the value's
+                   '{'; the ',' only when the object has a member)
+     other value   {"topic":...,"key":K \x01 value   (never valid JSON)
+     tombstone     {"topic":...,"key":K}                                  */
 void lk_kafka_line(lk_buf *out, const char *topic, int32_t partition, int64_t offset,
                    int64_t timestamp_ms, const void *key, size_t key_len, const void *value,
                    size_t value_len)
 {
     const char *v = value;
     size_t i = 0;
-    while (v && i < value_len && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n'))
+    while (v && i < value_len && kws(v[i]))
         i++;
-    if (v && (i == value_len || v[i] != '{')) {
-        /* not a JSON object: the value alone, a corrupt record kept whole
-           (newlines become spaces: one message is one line) */
-        size_t at = out->len;
-        lk_buf_append(out, v, value_len);
-        for (size_t j = at; j < out->len; j++)
-            if (out->data[j] == '\n' || out->data[j] == '\r')
-                out->data[j] = ' ';
-        lk_buf_putc(out, '\n');
-        return;
-    }
+    int object = v && i < value_len && v[i] == '{';
+    if (object)
+        append_one_line(out, v, i); /* ws1: legal before the line's object */
     lk_buf_puts(out, "{\"topic\":");
     lk_buf_json_string(out, topic, strlen(topic));
     lk_buf_printf(out, ",\"partition\":%d,\"offset\":%lld,\"timestamp\":", partition,
@@ -390,21 +404,86 @@ void lk_kafka_line(lk_buf *out, const char *topic, int32_t partition, int64_t of
         }
         lk_buf_putc(out, '"');
     }
-    if (v) {
+    if (!v) {
+        lk_buf_putc(out, '}'); /* a tombstone: the Kafka columns only */
+    } else if (!object) {
+        /* not a JSON object: a corrupt record (the \x01 makes sure of it) */
+        lk_buf_putc(out, '\x01');
+        append_one_line(out, v, value_len);
+    } else {
         size_t j = i + 1;
-        while (j < value_len && (v[j] == ' ' || v[j] == '\t' || v[j] == '\r' || v[j] == '\n'))
+        while (j < value_len && kws(v[j]))
             j++;
         if (j < value_len && v[j] != '}')
             lk_buf_putc(out, ',');
-        size_t at = out->len;
-        lk_buf_append(out, v + j, value_len - j);
-        for (size_t q = at; q < out->len; q++)
-            if (out->data[q] == '\n' || out->data[q] == '\r')
-                out->data[q] = ' ';
-    } else {
-        lk_buf_putc(out, '}'); /* a tombstone: the Kafka columns only */
+        append_one_line(out, v + i + 1, value_len - i - 1);
     }
     lk_buf_putc(out, '\n');
+}
+
+/* Past the JSON string at line[p] ('"' ... '"'), or 0. */
+static size_t skip_jstring(const char *line, size_t n, size_t p)
+{
+    if (p >= n || line[p] != '"')
+        return 0;
+    for (p++; p < n; p++) {
+        if (line[p] == '\\')
+            p++;
+        else if (line[p] == '"')
+            return p + 1;
+    }
+    return 0;
+}
+
+/* Past the literal lit at line[p], or 0. */
+static size_t skip_lit(const char *line, size_t n, size_t p, const char *lit)
+{
+    size_t k = strlen(lit);
+    return p + k <= n && !memcmp(line + p, lit, k) ? p + k : 0;
+}
+
+static size_t skip_int(const char *line, size_t n, size_t p)
+{
+    size_t s = p;
+    if (p < n && line[p] == '-')
+        p++;
+    while (p < n && line[p] >= '0' && line[p] <= '9')
+        p++;
+    return p > s ? p : 0;
+}
+
+static size_t skip_str_or_null(const char *line, size_t n, size_t p)
+{
+    size_t q = skip_lit(line, n, p, "null");
+    return q ? q : skip_jstring(line, n, p);
+}
+
+int lk_kafka_line_split(const char *line, size_t n, size_t *cols_start, size_t *cols_end,
+                        lk_buf *value)
+{
+    size_t p = 0;
+    while (p < n && kws(line[p]))
+        p++;
+    size_t ws1 = p;
+    if (!(p = skip_lit(line, n, p, "{\"topic\":")) || !(p = skip_jstring(line, n, p)) ||
+        !(p = skip_lit(line, n, p, ",\"partition\":")) || !(p = skip_int(line, n, p)) ||
+        !(p = skip_lit(line, n, p, ",\"offset\":")) || !(p = skip_int(line, n, p)) ||
+        !(p = skip_lit(line, n, p, ",\"timestamp\":")) || !(p = skip_str_or_null(line, n, p)) ||
+        !(p = skip_lit(line, n, p, ",\"key\":")) || !(p = skip_str_or_null(line, n, p)))
+        return 0;
+    *cols_start = ws1;
+    *cols_end = p;
+    lk_buf_reset(value);
+    if (p < n && line[p] == '\x01') {
+        lk_buf_append(value, line + p + 1, n - p - 1);
+        return 1;
+    }
+    lk_buf_append(value, line, ws1);
+    lk_buf_putc(value, '{');
+    if (p < n && line[p] == ',')
+        p++;
+    lk_buf_append(value, line + p, n - p);
+    return 1;
 }
 
 int lk_kafka_source_check(lk_kafka_source *k, const char *topic, int32_t partition, int64_t start,

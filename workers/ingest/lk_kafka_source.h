@@ -12,6 +12,10 @@
  * A message becomes one JSON line: the value object with the Kafka columns
  * (topic, partition, offset, timestamp, key) put first, so the transform's
  * JSON reader parses it with the same inference and rescue rules as files.
+ * The line keeps every byte of the value: when it is not a valid object
+ * (a corrupt record), lk_kafka_line_split gives the transform the Kafka
+ * columns and the value back, so the row keeps its Kafka columns and
+ * _corrupt_record holds the value as received.
  */
 #ifndef LK_KAFKA_SOURCE_H
 #define LK_KAFKA_SOURCE_H
@@ -89,5 +93,11 @@ int lk_kafka_source_commit(lk_kafka_source *k, const char *topic, int32_t partit
 void lk_kafka_line(lk_buf *out, const char *topic, int32_t partition, int64_t offset,
                    int64_t timestamp_ms, const void *key, size_t key_len, const void *value,
                    size_t value_len);
+/* The inverse for a line of lk_kafka_line (without its '\n'): the Kafka
+   columns are line[*cols_start, *cols_end) followed by "}" (a JSON object
+   of them alone), and the message value (newlines as spaces) is put into
+   value. Returns 1, or 0 if line is not such a line. */
+int lk_kafka_line_split(const char *line, size_t n, size_t *cols_start, size_t *cols_end,
+                        lk_buf *value);
 
 #endif

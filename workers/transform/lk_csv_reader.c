@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lk_decimal.h"
 #include "lk_text_reader.h"
 #include "lk_time.h"
 
@@ -24,6 +25,7 @@ typedef struct field {
 
 struct lk_csv_reader {
     int sep, quote, escape, comment, header;
+    int drop_unknown; /* schema_evolution_mode none: unknown header columns dropped */
     char null_value[64];
     size_t null_len;
     size_t max_record;
@@ -40,6 +42,14 @@ struct lk_csv_reader {
         int seen, all;
     } * ts;
     int nts, capts;
+    /* parse: the current file's header names (NUL-separated, an empty name
+       as _c<i>) and, per header column, its data column (-1: none) */
+    lk_buf map_hdr;
+    int nmap, capmap, capoff;
+    int *map;
+    size_t *name_off; /* offset of header name i in map_hdr */
+    uint8_t *seen; /* per data column: already mapped by an earlier header name */
+    int capseen;
 };
 
 enum { REC_END = 0, REC_ROW = 1, REC_SKIP = 2 };
@@ -56,6 +66,7 @@ lk_csv_reader *lk_csv_reader_new(const lk_config *cfg)
     snprintf(r->null_value, sizeof r->null_value, "%s", cfg->source.null_value);
     r->null_len = strlen(r->null_value);
     r->max_record = (size_t)cfg->source.max_record_size;
+    r->drop_unknown = !strcmp(cfg->source.schema_evolution_mode, "none");
     lk_buf_grow(&r->vals, 4096); /* never NULL: fields point into it */
     return r;
 }
@@ -69,6 +80,10 @@ void lk_csv_reader_destroy(lk_csv_reader **pr)
     lk_buf_free(&r->tmp);
     lk_buf_free(&r->obj);
     lk_buf_free(&r->hdr);
+    lk_buf_free(&r->map_hdr);
+    free(r->map);
+    free(r->name_off);
+    free(r->seen);
     free(r->ts);
     free(r->f);
     free(r);
@@ -272,9 +287,102 @@ static int append_value(lk_csv_reader *r, lk_col *c, const field *f)
         lk_col_append_i64(c, us);
         return 1;
     }
+    case LK_TYPE_DECIMAL: { /* exact, up to DECIMAL(38, s) */
+        int64_t v;
+        unsigned char be[16];
+        if (lk_decimal_parse(s, f->len, c->field->precision, c->field->scale, &v, be)) return 0;
+        if (c->field->precision <= 18)
+            lk_col_append_i64(c, v);
+        else
+            lk_col_append_fixed(c, be);
+        return 1;
+    }
     default:
         return 0;
     }
+}
+
+int lk_csv_reader_header(lk_csv_reader *r, const char *data, size_t len, size_t *start,
+                         size_t *end)
+{
+    size_t pos = 0, rs = 0, re = 0;
+    int bad, k;
+    while ((k = next_record(r, data, len, &pos, &rs, &re, &bad)) == REC_SKIP)
+        ;
+    if (k != REC_ROW)
+        return 0;
+    *start = rs;
+    *end = re;
+    return 1;
+}
+
+int lk_csv_reader_set_header(lk_csv_reader *r, const char *rec, size_t len)
+{
+    lk_buf_reset(&r->map_hdr);
+    r->nmap = 0;
+    if (!len)
+        return 0;
+    size_t pos = 0, rs, re;
+    int bad;
+    if (next_record(r, rec, len, &pos, &rs, &re, &bad) != REC_ROW)
+        return 0;
+    if (r->nf > r->capoff) {
+        r->capoff = r->nf;
+        r->name_off = realloc(r->name_off, (size_t)r->capoff * sizeof *r->name_off);
+        if (!r->name_off) abort();
+    }
+    for (int i = 0; i < r->nf; i++) {
+        r->name_off[i] = r->map_hdr.len;
+        if (r->f[i].len)
+            lk_buf_append(&r->map_hdr, r->vals.data + r->f[i].off, r->f[i].len);
+        else
+            lk_buf_printf(&r->map_hdr, "_c%d", i); /* as Spark names a nameless column */
+        lk_buf_putc(&r->map_hdr, 0);
+    }
+    r->nmap = r->nf;
+    return r->nmap;
+}
+
+const char *lk_csv_reader_header_names(const lk_csv_reader *r, int *n)
+{
+    *n = r->nmap;
+    return r->nmap ? r->map_hdr.data : "";
+}
+
+/* map[i] = the data column header name i fills: the column of that exact
+   name, unless an earlier header name already took it (a duplicate, like a
+   duplicate JSON key, is rescued); -1 for a name the schema lacks. */
+static void build_map(lk_csv_reader *r, lk_batch *out, int ndata)
+{
+    if (r->nmap > r->capmap) {
+        r->capmap = r->nmap;
+        r->map = realloc(r->map, (size_t)r->capmap * sizeof *r->map);
+        if (!r->map) abort();
+    }
+    if (ndata > r->capseen) {
+        r->capseen = ndata;
+        r->seen = realloc(r->seen, (size_t)r->capseen);
+        if (!r->seen) abort();
+    }
+    memset(r->seen, 0, (size_t)ndata);
+    const char *nm = r->map_hdr.data;
+    for (int i = 0; i < r->nmap; i++, nm += strlen(nm) + 1) {
+        int k = -1;
+        for (int c = 0; c < ndata && k < 0; c++)
+            if (!r->seen[c] && !strcmp(lk_batch_col(out, c)->field->name, nm))
+                k = c;
+        if (k >= 0)
+            r->seen[k] = 1;
+        r->map[i] = k;
+    }
+}
+
+static void rescue_value(lk_csv_reader *r, const char *name, const field *f)
+{
+    lk_buf_putc(&r->rescue, r->rescue.len ? ',' : '{');
+    lk_buf_json_string(&r->rescue, name, strlen(name));
+    lk_buf_putc(&r->rescue, ':');
+    lk_buf_json_string(&r->rescue, r->vals.data + f->off, f->len);
 }
 
 int lk_csv_reader_parse(lk_csv_reader *r, const char *data, size_t len, int file_start,
@@ -283,6 +391,10 @@ int lk_csv_reader_parse(lk_csv_reader *r, const char *data, size_t len, int file
 {
     int ndata = lk_text_raw_ndata(out, err);
     if (ndata < 0) return ndata;
+    int by_name = r->nmap > 0; /* header on: columns by the file's header names */
+    if (by_name)
+        build_map(r, out, ndata);
+    int nfields = by_name ? r->nmap : ndata;
     int skip_header = r->header && file_start;
     size_t pos = 0, rs = 0, re = 0;
     int bad, k;
@@ -297,26 +409,30 @@ int lk_csv_reader_parse(lk_csv_reader *r, const char *data, size_t len, int file
         }
         int64_t offset = base_offset + (int64_t)rs;
         st->rows++;
-        if (bad || r->nf != ndata) {
+        if (bad || r->nf != nfields) {
             lk_text_append_corrupt(out, ndata, &r->tmp, data + rs, re - rs, meta, offset);
             st->corrupt++;
             continue;
         }
         lk_buf_reset(&r->rescue);
-        for (int c = 0; c < ndata; c++) {
+        for (int i = 0; i < nfields; i++) {
+            const field *f = &r->f[i];
+            int c = by_name ? r->map[i] : i;
+            if (c < 0) { /* a column the schema lacks (rescue, none) */
+                if (!r->drop_unknown && !is_null(r, f) && (f->quoted || f->len))
+                    rescue_value(r, r->map_hdr.data + r->name_off[i], f);
+                continue;
+            }
             lk_col *col = lk_batch_col(out, c);
-            const field *f = &r->f[c];
             if (is_null(r, f) ||
                 (!f->quoted && f->len == 0 && col->field->type != LK_TYPE_STRING)) {
                 lk_col_append_null(col);
             } else if (!append_value(r, col, f)) {
                 lk_col_append_null(col);
-                lk_buf_putc(&r->rescue, r->rescue.len ? ',' : '{');
-                lk_buf_json_string(&r->rescue, col->field->name, strlen(col->field->name));
-                lk_buf_putc(&r->rescue, ':');
-                lk_buf_json_string(&r->rescue, r->vals.data + f->off, f->len);
+                rescue_value(r, col->field->name, f);
             }
         }
+        /* data columns this file has no header name for stay null (end_row) */
         lk_col *c_rescued = lk_batch_col(out, ndata);
         if (r->rescue.len) {
             lk_buf_puts(&r->rescue, ",\"_file_path\":");

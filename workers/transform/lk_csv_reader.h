@@ -12,11 +12,18 @@
  * Quoted fields may hold newlines; CRLF and blank lines are
  * accepted (blank lines are skipped).
  *
- * Columns map by position to the data columns of the raw_events schema.
+ * With header on, columns map by the file's header names (each file may
+ * order, lack or add columns): a data column the file has no name for is
+ * null; a name the schema lacks (schema_evolution_mode rescue, or a
+ * duplicate name) goes to _rescued_data, or is dropped under `none` (under
+ * add_new_columns ingest has added it to the schema before the chunk was
+ * sent). Names match exactly (a name equal to a column but for case is
+ * rescued, as a JSON key). Without a header, columns map by position.
  * A value that does not parse as its column's type (long, int, double,
  * float, boolean, timestamp) leaves the column null and goes to
- * _rescued_data as {"col":"text",...,"_file_path":...}. A record with the
- * wrong number of fields, an unterminated quote, a byte after a closing
+ * _rescued_data as {"col":"text",...,"_file_path":...}. A record with a
+ * number of fields other than its header's (without header: the data
+ * columns'), an unterminated quote, a byte after a closing
  * quote, or max_record_size bytes or more is a corrupt row: the whole
  * record (its first max_record_size bytes) in _corrupt_record.
  */
@@ -37,6 +44,19 @@ typedef struct lk_csv_reader lk_csv_reader;
 /* Takes the source.* csv options of cfg. */
 lk_csv_reader *lk_csv_reader_new(const lk_config *cfg);
 void lk_csv_reader_destroy(lk_csv_reader **r);
+
+/* The header record of a file: the first record of data (the head of the
+   file) that is not blank or a comment, as [*start, *end) in data without
+   its line end. 1 if found, 0 if data has no record. */
+int lk_csv_reader_header(lk_csv_reader *r, const char *data, size_t len, size_t *start,
+                         size_t *end);
+/* Sets the header record (raw bytes, as found by lk_csv_reader_header)
+   of the file the next chunks come from: lk_csv_reader_parse then maps
+   columns by these names. len 0: by position. Returns the number of names. */
+int lk_csv_reader_set_header(lk_csv_reader *r, const char *rec, size_t len);
+/* The names of the header set, NUL-separated (an empty name as _c<i>); *n
+   of them. */
+const char *lk_csv_reader_header_names(const lk_csv_reader *r, int *n);
 
 /* Appends the rows of data (whole records) to out (a raw_events batch).
    file_start: data begins the file (its first record is the header when

@@ -27,6 +27,7 @@
 #include <strings.h>
 #include <yajl/yajl_parse.h>
 
+#include "lk_decimal.h"
 #include "lk_tables.h"
 #include "lk_time.h"
 
@@ -122,6 +123,24 @@ static int parse_decimal(const char *s, size_t n, int precision, int scale, int6
         return -1;
     *out = neg ? -(int64_t)v : (int64_t)v;
     return 0;
+}
+
+/* Appends the exact decimal text s to c (DECIMAL(p,s): an int64 up to
+   p = 18, else 16 big-endian bytes); 0 if it does not fit (rescued). */
+static int append_decimal(lk_col *c, const char *s, size_t n)
+{
+    int64_t v;
+    if (c->field->precision <= 18) {
+        if (parse_decimal(s, n, c->field->precision, c->field->scale, &v))
+            return 0;
+        lk_col_append_i64(c, v);
+        return 1;
+    }
+    unsigned char be[16];
+    if (lk_decimal_parse(s, n, c->field->precision, c->field->scale, NULL, be))
+        return 0;
+    lk_col_append_fixed(c, be);
+    return 1;
 }
 
 /* ---- arena allocator for yajl ---- */
@@ -338,14 +357,10 @@ static int on_number(void *ctx, const char *s, size_t n)
                 return 1;
             }
             case LK_TYPE_STRING: lk_col_append_bytes(c, s, n); return 1;
-            case LK_TYPE_DECIMAL: {
-                int64_t v;
-                if (c->field->precision > 18 ||
-                    parse_decimal(s, n, c->field->precision, c->field->scale, &v))
-                    break;
-                lk_col_append_i64(c, v);
-                return 1;
-            }
+            case LK_TYPE_DECIMAL:
+                if (append_decimal(c, s, n))
+                    return 1;
+                break;
             default: break;
             }
         }
@@ -386,11 +401,8 @@ static int on_string(void *ctx, const unsigned char *s, size_t n)
             }
             break;
         case LK_TYPE_DECIMAL: /* "12.50" for a DECIMAL(10,2) hint */
-            if (c->field->precision <= 18 &&
-                parse_decimal((const char *)s, n, c->field->precision, c->field->scale, &us) == 0) {
-                lk_col_append_i64(c, us);
+            if (append_decimal(c, (const char *)s, n))
                 return 1;
-            }
             break;
         default: break;
         }

@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "lk_csv_reader.h"
+#include "lk_kafka_rows.h"
+#include "lk_kafka_source.h"
 #include "lk_json_reader.h"
 #include "lk_log.h"
 #include "lk_state.h"
@@ -29,6 +31,7 @@ typedef struct transform {
     zsock_t *in, *out;
     int schema_version;
     lk_batch *raw, *processed;
+    lk_batch *kraw; /* format kafka: raw rebuilt with corrupt messages' Kafka columns */
     lk_json_reader *reader;
     const lk_config *cfg;
     lk_csv_reader *csv; /* format: csv */
@@ -57,6 +60,7 @@ static int use_schema(transform *t, int v)
     lk_schema *proc = lk_tables_processed_schema(raw);
     lk_batch_destroy(&t->raw);
     lk_batch_destroy(&t->processed);
+    lk_batch_destroy(&t->kraw);
     t->raw = lk_batch_new(raw);
     t->processed = lk_batch_new(proc);
     lk_schema_destroy(&raw);
@@ -96,9 +100,11 @@ static int parse_chunk(transform *t, const lk_msg_chunk *c, const lk_source_meta
 {
     const char *f = t->cfg->source.format;
     size_t max = (size_t)t->cfg->source.max_record_size;
-    if (!strcmp(f, "csv"))
+    if (!strcmp(f, "csv")) {
+        lk_csv_reader_set_header(t->csv, c->header, c->header_len); /* by name, if any */
         return lk_csv_reader_parse(t->csv, c->data, c->len, c->first_line == 1, meta, c->offset,
                                    t->raw, st, &t->err);
+    }
     if (!strcmp(f, "text"))
         return lk_text_reader_parse(c->data, c->len, meta, c->offset, max, t->raw, st, &t->tmp,
                                     &t->err);
@@ -144,6 +150,9 @@ static int process(void *ctx, const void *data, size_t len)
     int prc = parse_chunk(t, &c, &meta, &st);
     if (prc && st.failed_line)
         return failfast(t, &c, &st);
+    if (!prc && st.corrupt && !strncmp(c.file_path, LK_KAFKA_PREFIX, strlen(LK_KAFKA_PREFIX)))
+        prc = lk_kafka_rows_fix(t->reader, c.data, c.len, c.offset, &meta, &t->raw, &t->kraw,
+                                &t->tmp, &t->err) < 0; /* corrupt values keep their Kafka columns */
     if (prc || lk_tables_to_processed(t->raw, lk_time_now_us(), t->processed, &t->err)) {
         LK_ERROR("batch=%lld chunk=%d file=%s offset=%lld: %s", (long long)c.batch_id,
                  c.chunk_idx, c.file_path, (long long)c.offset, t->err.msg);
@@ -224,6 +233,7 @@ int lk_transform_run(lk_worker *w)
     zsock_destroy(&t->out);
     lk_batch_destroy(&t->raw);
     lk_batch_destroy(&t->processed);
+    lk_batch_destroy(&t->kraw);
     lk_json_reader_destroy(&t->reader);
     lk_csv_reader_destroy(&t->csv);
     lk_buf_free(&t->tmp);
