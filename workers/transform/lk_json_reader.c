@@ -76,6 +76,8 @@ struct lk_json_reader {
     int dropping;      /* the current unknown key's value is dropped (mode none) */
     int drop_depth;    /* ... in the frame at this depth */
     size_t drop_from;  /* rescue length before its key */
+    int no_fast;       /* 1: every line goes through yajl (tests compare both) */
+    lk_buf str;        /* a string with escapes, unescaped (fast path) */
 };
 
 /* Exact-text decimal: [-]digits[.digits] scaled to scale, fitting
@@ -224,6 +226,15 @@ static lk_col *value_target(lk_json_reader *r)
 
 /* ---- callbacks ---- */
 
+/* name (NUL-terminated) equals key[0..n) (which may hold NUL bytes). */
+static inline int name_eq(const char *name, const unsigned char *key, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!name[i] || (unsigned char)name[i] != key[i])
+            return 0;
+    return name[n] == '\0';
+}
+
 static int on_null(void *ctx)
 {
     lk_json_reader *r = ctx;
@@ -276,6 +287,81 @@ static int on_boolean(void *ctx, int b)
     return 1;
 }
 
+/* [-]digits with at most 18 digits (JSON number text): exact, as strtoll. */
+static int fast_int(const char *s, size_t n, int64_t *out)
+{
+    size_t i = s[0] == '-';
+    if (n - i == 0 || n - i > 18)
+        return -1;
+    int64_t v = 0;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > 9)
+            return -1;
+        v = v * 10 + (int64_t)d;
+    }
+    *out = s[0] == '-' ? -v : v;
+    return 0;
+}
+
+/* A JSON number of at most 15 significant digits and a decimal exponent
+   within ±22: the mantissa and the power of ten are exact doubles, so one
+   IEEE multiplication or division rounds correctly and the result is
+   strtod's (Clinger's fast path). -1 for anything else (then strtod). */
+static int fast_double(const char *s, size_t n, double *out)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = 0;
+    int neg = 0, digits = 0, exp10 = 0;
+    uint64_t m = 0;
+    if (n >= 64)
+        return -1; /* on_number rescues such a long text */
+    if (i < n && s[i] == '-')
+        neg = 1, i++;
+    int seen = 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, seen++) {
+        if (m || s[i] != '0')
+            digits++;
+        m = m * 10 + (uint64_t)(s[i] - '0');
+        if (digits > 15)
+            return -1;
+    }
+    if (i < n && s[i] == '.') {
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, seen++) {
+            if (m || s[i] != '0')
+                digits++;
+            m = m * 10 + (uint64_t)(s[i] - '0');
+            exp10--;
+            if (digits > 15)
+                return -1;
+        }
+    }
+    if (!seen)
+        return -1;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        int eneg = 0, e = 0, ed = 0;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            eneg = s[i++] == '-';
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, ed++) {
+            e = e * 10 + (s[i] - '0');
+            if (e > 1000)
+                return -1;
+        }
+        if (!ed)
+            return -1;
+        exp10 += eneg ? -e : e;
+    }
+    if (i != n || exp10 < -22 || exp10 > 22)
+        return -1;
+    double v = (double)m;
+    v = exp10 < 0 ? v / p10[-exp10] : v * p10[exp10];
+    *out = neg ? -v : v;
+    return 0;
+}
+
 static int on_number(void *ctx, const char *s, size_t n)
 {
     lk_json_reader *r = ctx;
@@ -291,6 +377,19 @@ static int on_number(void *ctx, const char *s, size_t n)
     if (c) {
         char num[64];
         int is_int = !memchr(s, '.', n) && !memchr(s, 'e', n) && !memchr(s, 'E', n);
+        if (c->field->type == LK_TYPE_LONG && is_int) {
+            int64_t v;
+            if (fast_int(s, n, &v) == 0) {
+                lk_col_append_i64(c, v);
+                return 1;
+            }
+        } else if (c->field->type == LK_TYPE_DOUBLE) {
+            double v;
+            if (fast_double(s, n, &v) == 0) {
+                lk_col_append_f64(c, v);
+                return 1;
+            }
+        }
         if (n < sizeof num) {
             memcpy(num, s, n);
             num[n] = '\0';
@@ -497,16 +596,11 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t n)
     r->target = NULL;
     int hit = -1;
     int guess = f->last + 1;
-    if (guess < f->ncols) {
-        const char *name = f->cols[guess].field->name;
-        if (strlen(name) == n && !memcmp(name, key, n))
-            hit = guess;
-    }
-    for (int i = 0; hit < 0 && i < f->ncols; i++) {
-        const char *name = f->cols[i].field->name;
-        if (strlen(name) == n && !memcmp(name, key, n))
+    if (guess < f->ncols && name_eq(f->cols[guess].field->name, key, n))
+        hit = guess;
+    for (int i = 0; hit < 0 && i < f->ncols; i++)
+        if (name_eq(f->cols[i].field->name, key, n))
             hit = i;
-    }
     if (hit >= 0) {
         f->last = hit;
         if (f->cols[hit].len == f->row) /* not set yet in this row */
@@ -579,6 +673,328 @@ static int on_end_array(void *ctx)
     return 1;
 }
 
+/* ---- fast path: a strict scanner that makes yajl's callbacks ----
+ *
+ * yajl costs about 7,000 instructions per 230-byte event here, most of it
+ * in its lexer and buffer handling. This scanner accepts a subset of JSON
+ * (whitespace is space, tab or CR; \u escapes other than NUL and lone
+ * surrogates; well-formed UTF-8) and makes exactly the calls yajl makes for
+ * such a line, with the same bytes. On anything outside that subset - a
+ * syntax error included - it gives up (returns 0): the caller rolls the row
+ * back and parses the line again with yajl, which then decides (and reports)
+ * as before. So the output never depends on which parser ran. */
+
+#define FP_MAX_DEPTH 32
+
+typedef struct fp {
+    lk_json_reader *r;
+    const unsigned char *p, *end;
+} fp;
+
+static inline void fp_ws(fp *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r'))
+        s->p++;
+}
+
+static int hex4(const unsigned char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+            d = (c | 0x20) - 'a' + 10;
+        else
+            return -1;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return 0;
+}
+
+static void put_utf8(lk_buf *b, unsigned cp)
+{
+    unsigned char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (unsigned char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (unsigned char)(0xc0 | cp >> 6);
+        u[1] = (unsigned char)(0x80 | (cp & 63));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (unsigned char)(0xe0 | cp >> 12);
+        u[1] = (unsigned char)(0x80 | ((cp >> 6) & 63));
+        u[2] = (unsigned char)(0x80 | (cp & 63));
+        n = 3;
+    } else {
+        u[0] = (unsigned char)(0xf0 | cp >> 18);
+        u[1] = (unsigned char)(0x80 | ((cp >> 12) & 63));
+        u[2] = (unsigned char)(0x80 | ((cp >> 6) & 63));
+        u[3] = (unsigned char)(0x80 | (cp & 63));
+        n = 4;
+    }
+    lk_buf_append_fast(b, u, n);
+}
+
+/* Length of the well-formed UTF-8 sequence at p (lead byte >= 0x80), 0 if
+   it is not one (overlong, surrogate, above U+10FFFF, truncated). */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end)
+{
+    unsigned b = p[0];
+    size_t n = (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+    if (!n || (size_t)(end - p) < n)
+        return 0;
+    for (size_t k = 1; k < n; k++)
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+    if (n == 2)
+        return b >= 0xc2 ? 2 : 0;
+    if (n == 3) {
+        unsigned cp = (b & 15) << 12 | (unsigned)(p[1] & 63) << 6 | (p[2] & 63);
+        return cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff) ? 3 : 0;
+    }
+    unsigned cp = (b & 7) << 18 | (unsigned)(p[1] & 63) << 12 | (unsigned)(p[2] & 63) << 6 |
+                  (p[3] & 63);
+    return cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
+}
+
+/* A string at s->p (just past the opening quote): its unescaped bytes in
+   *out and *n (into the line, or into r->str when it has escapes). */
+static int fp_string(fp *s, const unsigned char **out, size_t *n)
+{
+    const unsigned char *p = s->p, *end = s->end, *start = p;
+    for (;;) {
+        while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80)
+            p++;
+        if (p == end)
+            return 0;
+        if (*p == '"')
+            break;
+        if (*p < 0x20 || *p == '\\')
+            goto escaped;
+        size_t k = utf8_len(p, end);
+        if (!k)
+            return 0;
+        p += k;
+    }
+    *out = start;
+    *n = (size_t)(p - start);
+    s->p = p + 1;
+    return 1;
+escaped:;
+    lk_buf *b = &s->r->str;
+    lk_buf_reset(b);
+    lk_buf_append(b, start, (size_t)(p - start));
+    while (p < end && *p != '"') {
+        unsigned c = *p;
+        if (c < 0x20)
+            return 0;
+        if (c >= 0x80) {
+            size_t k = utf8_len(p, end);
+            if (!k)
+                return 0;
+            lk_buf_append_fast(b, p, k);
+            p += k;
+            continue;
+        }
+        if (c != '\\') {
+            const unsigned char *q = p;
+            while (q < end && *q >= 0x20 && *q != '"' && *q != '\\' && *q < 0x80)
+                q++;
+            lk_buf_append_fast(b, p, (size_t)(q - p));
+            p = q;
+            continue;
+        }
+        if (end - p < 2)
+            return 0;
+        char e;
+        switch (p[1]) {
+        case '"': e = '"'; break;
+        case '\\': e = '\\'; break;
+        case '/': e = '/'; break;
+        case 'b': e = '\b'; break;
+        case 'f': e = '\f'; break;
+        case 'n': e = '\n'; break;
+        case 'r': e = '\r'; break;
+        case 't': e = '\t'; break;
+        case 'u': {
+            unsigned cp, lo;
+            if (end - p < 6 || hex4(p + 2, &cp))
+                return 0;
+            p += 6;
+            if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff))
+                return 0; /* yajl's own handling of these differs: let it decide */
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, &lo) ||
+                    lo < 0xdc00 || lo > 0xdfff)
+                    return 0;
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                p += 6;
+            }
+            put_utf8(b, cp);
+            continue;
+        }
+        default: return 0;
+        }
+        lk_buf_append_fast(b, &e, 1);
+        p += 2;
+    }
+    if (p == end)
+        return 0;
+    *out = (const unsigned char *)b->data;
+    *n = b->len;
+    s->p = p + 1;
+    return 1;
+}
+
+/* A JSON number at s->p, as yajl's lexer reads it. */
+static int fp_number(fp *s)
+{
+    const unsigned char *p = s->p, *end = s->end;
+    if (p < end && *p == '-')
+        p++;
+    if (p < end && *p == '0')
+        p++;
+    else if (p < end && *p >= '1' && *p <= '9')
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    else
+        return 0;
+    if (p < end && *p == '.') {
+        const unsigned char *d = ++p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == d)
+            return 0;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        const unsigned char *d = p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == d)
+            return 0;
+    }
+    const char *t = (const char *)s->p;
+    s->p = p;
+    return on_number(s->r, t, (size_t)(p - (const unsigned char *)t));
+}
+
+static int fp_literal(fp *s, const char *lit, size_t n)
+{
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n))
+        return 0;
+    s->p += n;
+    /* "truex" is one bad token to yajl: the next byte must end the value */
+    return s->p == s->end || !((*s->p >= 'a' && *s->p <= 'z') || (*s->p >= 'A' && *s->p <= 'Z') ||
+                               (*s->p >= '0' && *s->p <= '9'));
+}
+
+static int fp_value(fp *s, int depth);
+
+static int fp_object(fp *s, int depth)
+{
+    if (depth > FP_MAX_DEPTH || !on_start_map(s->r))
+        return 0;
+    s->p++;
+    fp_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return on_end_map(s->r);
+    }
+    for (;;) {
+        if (s->p == s->end || *s->p != '"')
+            return 0;
+        s->p++;
+        const unsigned char *k;
+        size_t kn;
+        if (!fp_string(s, &k, &kn) || !on_map_key(s->r, k, kn))
+            return 0;
+        fp_ws(s);
+        if (s->p == s->end || *s->p != ':')
+            return 0;
+        s->p++;
+        fp_ws(s);
+        if (!fp_value(s, depth))
+            return 0;
+        fp_ws(s);
+        if (s->p == s->end)
+            return 0;
+        if (*s->p == '}') {
+            s->p++;
+            return on_end_map(s->r);
+        }
+        if (*s->p != ',')
+            return 0;
+        s->p++;
+        fp_ws(s);
+    }
+}
+
+static int fp_array(fp *s, int depth)
+{
+    if (depth > FP_MAX_DEPTH || !on_start_array(s->r))
+        return 0;
+    s->p++;
+    fp_ws(s);
+    if (s->p < s->end && *s->p == ']') {
+        s->p++;
+        return on_end_array(s->r);
+    }
+    for (;;) {
+        if (!fp_value(s, depth))
+            return 0;
+        fp_ws(s);
+        if (s->p == s->end)
+            return 0;
+        if (*s->p == ']') {
+            s->p++;
+            return on_end_array(s->r);
+        }
+        if (*s->p != ',')
+            return 0;
+        s->p++;
+        fp_ws(s);
+    }
+}
+
+static int fp_value(fp *s, int depth)
+{
+    if (s->p == s->end)
+        return 0;
+    switch (*s->p) {
+    case '{': return fp_object(s, depth + 1);
+    case '[': return fp_array(s, depth + 1);
+    case '"': {
+        s->p++;
+        const unsigned char *v;
+        size_t n;
+        return fp_string(s, &v, &n) && on_string(s->r, v, n);
+    }
+    case 't': return fp_literal(s, "true", 4) && on_boolean(s->r, 1);
+    case 'f': return fp_literal(s, "false", 5) && on_boolean(s->r, 0);
+    case 'n': return fp_literal(s, "null", 4) && on_null(s->r);
+    default: return fp_number(s);
+    }
+}
+
+/* 1 when the line was one JSON object and every callback succeeded. */
+static int fp_line(lk_json_reader *r, const char *line, size_t n)
+{
+    fp s = {r, (const unsigned char *)line, (const unsigned char *)line + n};
+    fp_ws(&s);
+    if (s.p == s.end || *s.p != '{' || !fp_object(&s, 1))
+        return 0;
+    fp_ws(&s);
+    return s.p == s.end && r->depth == 0;
+}
+
 lk_json_reader *lk_json_reader_new(void)
 {
     lk_json_reader *r = calloc(1, sizeof *r);
@@ -613,6 +1029,7 @@ void lk_json_reader_destroy(lk_json_reader **rp)
     lk_buf_free(&r->rescue);
     lk_buf_free(&r->text);
     lk_buf_free(&r->tmp);
+    lk_buf_free(&r->str);
     free(r);
     *rp = NULL;
 }
@@ -656,6 +1073,37 @@ static void append_utf8(lk_json_reader *r, lk_col *c, const char *s, size_t n)
         lk_col_append_bytes(c, r->tmp.data, r->tmp.len);
 }
 
+/* Drops what a line appended to c from slot len on, including the
+   elements a not yet closed array/map slot appended to its children
+   (lk_col_truncate leaves those when the slot itself is not there). */
+static void rollback(lk_col *c, uint32_t len)
+{
+    lk_col_truncate(c, len);
+    if (c->len != len)
+        return;
+    if (c->field->type == LK_TYPE_STRUCT)
+        for (int i = 0; i < c->n_children; i++)
+            rollback(&c->children[i], len);
+    else if (c->field->type == LK_TYPE_ARRAY || c->field->type == LK_TYPE_MAP)
+        for (int i = 0; i < c->n_children; i++)
+            rollback(&c->children[i], c->offsets[len]);
+}
+
+/* Per-line state back to the start of a line. */
+static void reset_line(lk_json_reader *r)
+{
+    ar_reset(r);
+    lk_buf_reset(&r->rescue);
+    r->depth = 0;
+    r->cap_depth = 0;
+    r->cap_col = NULL;
+    r->cap_buf = &r->rescue;
+    r->target = NULL;
+    r->not_object = 0;
+    r->dropping = 0;
+    r->plen = 0;
+}
+
 int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
                          const lk_source_meta *meta, int64_t base_offset, lk_batch *out,
                          lk_json_stats *st, lk_error *err)
@@ -690,25 +1138,24 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
             continue;
         }
         uint32_t row = lk_batch_nrows(out);
-        ar_reset(r);
-        lk_buf_reset(&r->rescue);
-        r->depth = 0;
-        r->cap_depth = 0;
-        r->cap_col = NULL;
-        r->cap_buf = &r->rescue;
-        r->target = NULL;
-        r->not_object = 0;
-        r->dropping = 0;
-        r->plen = 0;
-        yajl_handle h = yajl_alloc(&r->cb, &r->af, r);
-        int ok = h != NULL;
-        if (ok)
-            ok = yajl_parse(h, (const unsigned char *)line, ln) == yajl_status_ok &&
-                 yajl_complete_parse(h) == yajl_status_ok && r->depth == 0;
-        /* no yajl_free: its memory is the arena's */
+        reset_line(r);
+        int ok = !r->no_fast && fp_line(r, line, ln);
+        if (!ok) {
+            if (!r->no_fast) { /* yajl decides: the row starts again */
+                for (int c = 0; c < r->ndata; c++)
+                    rollback(lk_batch_col(out, c), row);
+                reset_line(r);
+            }
+            yajl_handle h = yajl_alloc(&r->cb, &r->af, r);
+            ok = h != NULL;
+            if (ok)
+                ok = yajl_parse(h, (const unsigned char *)line, ln) == yajl_status_ok &&
+                     yajl_complete_parse(h) == yajl_status_ok && r->depth == 0;
+            /* no yajl_free: its memory is the arena's */
+        }
         if (!ok && r->opt.mode != LK_JSON_PERMISSIVE) {
             for (int c = 0; c < r->ndata; c++)
-                lk_col_truncate(lk_batch_col(out, c), row);
+                rollback(lk_batch_col(out, c), row);
             if (r->opt.mode == LK_JSON_FAILFAST) {
                 ar_reset(r);
                 st->failed_line = line_no;
@@ -734,7 +1181,7 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
             lk_col_append_null(c_corrupt);
         } else {
             for (int c = 0; c < r->ndata; c++)
-                lk_col_truncate(lk_batch_col(out, c), row);
+                rollback(lk_batch_col(out, c), row);
             if (c_rescued)
                 lk_col_append_null(c_rescued);
             append_utf8(r, c_corrupt, line, ln);
@@ -756,4 +1203,9 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
 void lk_json_reader_set_options(lk_json_reader *r, const lk_json_options *opt)
 {
     r->opt = *opt;
+}
+
+void lk_json_reader_set_fast(lk_json_reader *r, int on)
+{
+    r->no_fast = !on;
 }
