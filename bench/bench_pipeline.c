@@ -4,7 +4,7 @@
  *
  *   build/bench_pipeline [--rows N] [--chunk-bytes B] [--codec zstd] [--level L]
  *                        [--dir DIR] [--fsync 0|1] [--stage all|parse|msg]
- *                        [--dictionary 0|1] [--tables both|raw|processed]
+ *                        [--dictionary 0|1] [--tables both|raw|processed] [--reuse 0|1]
  *
  * It makes the same calls, in the same order, as a transform and a writer do
  * for every chunk (workers/transform/lk_transform.c, workers/writer/lk_writer.c):
@@ -16,7 +16,9 @@
  * last newline below --chunk-bytes as ingest does. --stage stops after the
  * parse (parse) or after the message round trip (msg) so that the stages'
  * costs can be told apart; --dictionary 0 and --tables (which tables get a
- * Parquet file) measure what the writer's options and each table cost.
+ * Parquet file) measure what the writer's options and each table cost;
+ * --reuse 0 encodes processed_events' columns even where they are raw_events'
+ * (the writer reuses identical column chunks, lk_pq_writer_reuse_from).
  * Prints one line of key=value pairs.
  */
 #include <stdio.h>
@@ -46,6 +48,7 @@ int main(int argc, char **argv)
     size_t chunk_bytes = 4u << 20;
     const char *codec_name = "zstd", *dir = "/tmp", *stage = "all";
     int level = 3, do_fsync = 0, dictionary = 1, tables = 3; /* bit 0 raw, bit 1 processed */
+    int reuse = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i], *v = argv[i + 1];
         if (!strcmp(a, "--rows"))
@@ -64,6 +67,8 @@ int main(int argc, char **argv)
             stage = v;
         else if (!strcmp(a, "--dictionary"))
             dictionary = atoi(v);
+        else if (!strcmp(a, "--reuse"))
+            reuse = atoi(v);
         else if (!strcmp(a, "--tables"))
             tables = !strcmp(v, "raw") ? 1 : !strcmp(v, "processed") ? 2 : 3;
         else {
@@ -168,6 +173,7 @@ int main(int argc, char **argv)
             char path[1024];
             snprintf(path, sizeof path, "%s/bench_pipeline_%d_%d.parquet", dir, (int)getpid(), k);
             lk_pq_file_info info;
+            lk_pq_writer_reuse_from(pw[k], k && reuse ? pw[0] : NULL);
             if (lk_pq_writer_open(pw[k], path, &err) ||
                 lk_pq_writer_write(pw[k], dec.parts[k].batch, &err) ||
                 lk_pq_writer_close(pw[k], &info, &err)) {
@@ -176,6 +182,7 @@ int main(int argc, char **argv)
             }
             lk_buf_reset(&stats);
             lk_delta_stats_json(&info, &stats);
+            lk_pq_writer_reuse_from(pw[k], NULL);
             out_bytes += info.file_size;
             files++;
             unlink(path);
@@ -185,10 +192,11 @@ int main(int argc, char **argv)
     double total = t_parse + t_msg + t_pq;
     printf("bench_pipeline: rows=%lld chunks=%lld json_bytes=%zu parquet_files=%lld "
            "parquet_bytes=%lld parse_s=%.3f msg_s=%.3f parquet_s=%.3f rows_per_s=%.0f "
-           "parse_rows_per_s=%.0f parquet_rows_per_s=%.0f\n",
+           "parse_rows_per_s=%.0f parquet_rows_per_s=%.0f reused_chunks=%lld\n",
            (long long)nrows, (long long)chunks, in.len, (long long)files, (long long)out_bytes,
            t_parse, t_msg, t_pq, total > 0 ? (double)nrows / total : 0.0,
-           t_parse > 0 ? (double)nrows / t_parse : 0.0, t_pq > 0 ? (double)nrows / t_pq : 0.0);
+           t_parse > 0 ? (double)nrows / t_parse : 0.0, t_pq > 0 ? (double)nrows / t_pq : 0.0,
+           (long long)(pw[1] ? lk_pq_writer_reused_chunks(pw[1]) : 0));
     rec.parts[0].batch = rec.parts[1].batch = NULL;
     rec.n_parts = 0;
     lk_msg_records_clear(&dec);

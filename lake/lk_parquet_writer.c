@@ -42,6 +42,13 @@ typedef struct leaf_w {
     int64_t cnull;
     stat_acc fmin, fmax; /* file */
     int64_t fnull;
+    /* keep (a writer others reuse from): the last flushed chunk's inputs
+       (swapped in, not copied) and its encoded pages */
+    lk_buf enc;              /* pages of the chunk being flushed */
+    lk_buf pdef, prep, pvals, penc;
+    int64_t pentries;
+    int pvalid, pdict;
+    int64_t ppage_rel, punc, pcomp;
 } leaf_w;
 
 struct lk_pq_writer {
@@ -76,6 +83,11 @@ struct lk_pq_writer {
     int64_t seen_unc, seen_comp;
     size_t row_bytes; /* buffered bytes per row of the last slice shredded */
     lk_buf statbuf;   /* a truncated upper bound being written */
+    /* column chunk reuse (lk_pq_writer_reuse_from) */
+    int keep;               /* others reuse from this writer: keep the last chunks */
+    const lk_pq_writer *src; /* reuse from, or NULL */
+    int *src_leaf;          /* per leaf: src's leaf with the same path and type, or -1 */
+    int64_t reused;         /* column chunks taken from src */
 };
 
 /* One data page of a column chunk: entries [e0, e1), values [v0, v1) that
@@ -177,7 +189,13 @@ void lk_pq_writer_destroy(lk_pq_writer **wp)
         stat_free(&l->cmax);
         stat_free(&l->fmin);
         stat_free(&l->fmax);
+        lk_buf_free(&l->enc);
+        lk_buf_free(&l->pdef);
+        lk_buf_free(&l->prep);
+        lk_buf_free(&l->pvals);
+        lk_buf_free(&l->penc);
     }
+    free(w->src_leaf);
     free(w->lw);
     free(w->stats);
     free(w->leaves);
@@ -768,7 +786,7 @@ static void write_stats(lk_tc_w *t, int16_t id, lk_pq_writer *w, const lk_pq_lea
 }
 
 /* Compresses body and appends header + data to out. page_type 0 data (V1), 2 dictionary. */
-static int put_page(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, const lk_buf *body,
+static int put_page(lk_pq_writer *w, const lk_pq_leaf *L, leaf_w *l, const lk_buf *body,
                     int page_type, int32_t nv, int enc, int with_stats, int64_t *unc, int64_t *comp,
                     lk_error *err)
 {
@@ -803,6 +821,8 @@ static int put_page(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, const
     lk_tc_end(&ht);
     size_t hlen = w->out.len - hstart;
     lk_buf_append(&w->out, cp ? cp : "", cn);
+    if (w->keep)
+        lk_buf_append(&l->enc, w->out.data + hstart, w->out.len - hstart);
     *unc += (int64_t)(hlen + body->len);
     *comp += (int64_t)(hlen + cn);
     return 0;
@@ -1000,6 +1020,61 @@ static int cut_pages(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, int 
     return (int)(w->cuts.len / sizeof pc);
 }
 
+/* src's leaf whose last chunk has exactly the levels and values of leaf
+   li's buffered chunk, or NULL. */
+static const leaf_w *reuse_source(const lk_pq_writer *w, int li)
+{
+    if (!w->src || w->src_leaf[li] < 0)
+        return NULL;
+    const leaf_w *l = &w->lw[li], *s = &w->src->lw[w->src_leaf[li]];
+    if (!s->pvalid || s->pentries != l->nentries || s->pvals.len != l->vals.len ||
+        s->pdef.len != l->def.len || s->prep.len != l->rep.len)
+        return NULL;
+    if ((l->vals.len && memcmp(s->pvals.data, l->vals.data, l->vals.len)) ||
+        (l->def.len && memcmp(s->pdef.data, l->def.data, l->def.len)) ||
+        (l->rep.len && memcmp(s->prep.data, l->rep.data, l->rep.len)))
+        return NULL;
+    return s;
+}
+
+void lk_pq_writer_reuse_from(lk_pq_writer *w, lk_pq_writer *src)
+{
+    w->src = NULL;
+    if (!src || src == w)
+        return;
+    const lk_pq_options *a = &w->opt, *b = &src->opt;
+    if (a->codec != b->codec || a->zstd_level != b->zstd_level || a->page_bytes != b->page_bytes ||
+        a->dictionary != b->dictionary || a->dictionary_bytes != b->dictionary_bytes ||
+        a->stats_max_bytes != b->stats_max_bytes)
+        return;
+    src->keep = 1;
+    if (!w->src_leaf) {
+        w->src_leaf = malloc(((size_t)w->nleaves + 1) * sizeof *w->src_leaf);
+        if (!w->src_leaf)
+            abort();
+    }
+    for (int i = 0; i < w->nleaves; i++) {
+        const lk_pq_leaf *L = &w->leaves[i];
+        w->src_leaf[i] = -1;
+        for (int k = 0; k < src->nleaves; k++) {
+            const lk_pq_leaf *S = &src->leaves[k];
+            if (!strcmp(L->dotted, S->dotted) && L->phys == S->phys &&
+                L->type_length == S->type_length && L->max_def == S->max_def &&
+                L->max_rep == S->max_rep && L->field->type == S->field->type &&
+                L->field->precision == S->field->precision && L->field->scale == S->field->scale) {
+                w->src_leaf[i] = k;
+                break;
+            }
+        }
+    }
+    w->src = src;
+}
+
+int64_t lk_pq_writer_reused_chunks(const lk_pq_writer *w)
+{
+    return w->reused;
+}
+
 static int flush_row_group(lk_pq_writer *w, lk_error *err)
 {
     if (w->rg_rows == 0)
@@ -1014,9 +1089,24 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
         const lk_pq_leaf *L = &w->leaves[li];
         leaf_w *l = &w->lw[li];
         uint32_t ndict = 0;
-        int dict = w->opt.dictionary && L->phys != PQ_BOOLEAN && build_dictionary(w, L, l, &ndict);
-        int64_t unc = 0, comp = 0, dict_off = -1;
-        int rc;
+        int64_t unc = 0, comp = 0, dict_off = -1, page_off;
+        int rc, dict;
+        const leaf_w *same = reuse_source(w, li);
+        if (same) {
+            /* the same levels and values as src's last chunk of this
+               column: its pages, byte for byte */
+            int64_t at = w->offset + (int64_t)w->out.len;
+            dict = same->pdict;
+            dict_off = dict ? at : -1;
+            page_off = at + same->ppage_rel;
+            unc = same->punc;
+            comp = same->pcomp;
+            lk_buf_append(&w->out, same->penc.data, same->penc.len);
+            w->reused++;
+            goto chunk_meta;
+        }
+        lk_buf_reset(&l->enc);
+        dict = w->opt.dictionary && L->phys != PQ_BOOLEAN && build_dictionary(w, L, l, &ndict);
         if (dict) {
             dict_off = w->offset + (int64_t)w->out.len;
             rc = put_page(w, L, l, &w->dict, 2, (int32_t)ndict, 0, 0, &unc, &comp, err);
@@ -1025,7 +1115,7 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
         }
         int npages = cut_pages(w, L, l, dict, ndict);
         const page_cut *cuts = (const page_cut *)w->cuts.data;
-        int64_t page_off = w->offset + (int64_t)w->out.len;
+        page_off = w->offset + (int64_t)w->out.len;
         for (int pg = 0; pg < npages; pg++) {
             const page_cut *pc = &cuts[pg];
             lk_buf_reset(&w->page);
@@ -1066,6 +1156,20 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
                     return rc;
             }
         }
+        if (w->keep) {
+            lk_buf t;
+            t = l->pdef, l->pdef = l->def, l->def = t;
+            t = l->prep, l->prep = l->rep, l->rep = t;
+            t = l->pvals, l->pvals = l->vals, l->vals = t;
+            t = l->penc, l->penc = l->enc, l->enc = t;
+            l->pentries = l->nentries;
+            l->pdict = dict;
+            l->ppage_rel = page_off - (dict ? dict_off : page_off);
+            l->punc = unc;
+            l->pcomp = comp;
+            l->pvalid = 1;
+        }
+    chunk_meta:
         w->seen_unc += unc;
         w->seen_comp += comp;
         total_unc += unc;
