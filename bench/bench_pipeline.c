@@ -162,7 +162,6 @@ int main(int argc, char **argv)
         t_msg += t2 - t1;
         if (upto < 2) continue;
         for (int k = 0; k < dec.n_parts && k < 2; k++) {
-            if (!(tables & (1 << k))) continue;
             const lk_schema *s = lk_batch_schema(dec.parts[k].batch);
             if (!pw[k] || !lk_schema_equal(wschema[k], s)) {
                 lk_pq_writer_destroy(&pw[k]);
@@ -170,10 +169,16 @@ int main(int argc, char **argv)
                 wschema[k] = lk_schema_clone(s);
                 pw[k] = lk_pq_writer_new(s, &o);
             }
+        }
+        /* as lk_writer does, but linked before the first chunk: the writer
+           process misses the reuse on its very first chunk only */
+        if (pw[1])
+            lk_pq_writer_reuse_from(pw[1], reuse && (tables & 1) ? pw[0] : NULL);
+        for (int k = 0; k < dec.n_parts && k < 2; k++) {
+            if (!(tables & (1 << k))) continue;
             char path[1024];
             snprintf(path, sizeof path, "%s/bench_pipeline_%d_%d.parquet", dir, (int)getpid(), k);
             lk_pq_file_info info;
-            lk_pq_writer_reuse_from(pw[k], k && reuse ? pw[0] : NULL);
             if (lk_pq_writer_open(pw[k], path, &err) ||
                 lk_pq_writer_write(pw[k], dec.parts[k].batch, &err) ||
                 lk_pq_writer_close(pw[k], &info, &err)) {
@@ -182,7 +187,6 @@ int main(int argc, char **argv)
             }
             lk_buf_reset(&stats);
             lk_delta_stats_json(&info, &stats);
-            lk_pq_writer_reuse_from(pw[k], NULL);
             out_bytes += info.file_size;
             files++;
             unlink(path);

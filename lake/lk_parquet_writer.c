@@ -40,6 +40,9 @@ typedef struct leaf_w {
     int64_t nentries, nnull;
     stat_acc cmin, cmax; /* current chunk */
     int64_t cnull;
+    /* strings and binary: the chunk's bounds as positions in vals while
+       shredding (no copy per new bound); put in cmin/cmax.b at flush */
+    size_t smin_off, smin_n, smax_off, smax_n;
     stat_acc fmin, fmax; /* file */
     int64_t fnull;
     /* keep (a writer others reuse from): the last flushed chunk's inputs
@@ -260,6 +263,42 @@ static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
     return an < bn ? -1 : an > bn;
 }
 
+/* cmp_bytes for the short values of a column, 8 bytes at a time, inline. */
+static inline int cmp_short(const char *a, size_t an, const char *b, size_t bn)
+{
+    size_t n = an < bn ? an : bn, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y) {
+            x = __builtin_bswap64(x);
+            y = __builtin_bswap64(y);
+            return x < y ? -1 : 1;
+        }
+    }
+    for (; i < n; i++)
+        if (a[i] != b[i])
+            return (unsigned char)a[i] < (unsigned char)b[i] ? -1 : 1;
+    return an < bn ? -1 : an > bn;
+}
+
+/* The string/binary value at vals[off, off+n) of l's chunk against its bounds. */
+static inline void upd_s(leaf_w *l, size_t off, size_t n)
+{
+    const char *v = l->vals.data;
+    if (!l->cmin.set || cmp_short(v + off, n, v + l->smin_off, l->smin_n) < 0) {
+        l->smin_off = off;
+        l->smin_n = n;
+        l->cmin.set = 1;
+    }
+    if (!l->cmax.set || cmp_short(v + off, n, v + l->smax_off, l->smax_n) > 0) {
+        l->smax_off = off;
+        l->smax_n = n;
+        l->cmax.set = 1;
+    }
+}
+
 /* 16-byte big-endian two's complement: signed first byte, then unsigned. */
 static int cmp_dec16(const char *a, const char *b)
 {
@@ -416,7 +455,7 @@ static void put_value(const lk_pq_leaf *L, leaf_w *l, const lk_col *c, uint32_t 
         uint32_t n32 = (uint32_t)n;
         lk_buf_append_fast(&l->vals, &n32, 4);
         lk_buf_append_fast(&l->vals, p, n);
-        upd_b(l, p, n, 0);
+        upd_s(l, l->vals.len - n, n);
         break;
     }
     case LK_TYPE_DECIMAL:
@@ -463,6 +502,108 @@ static void shred(const lk_pq_leaf *L, leaf_w *l, int k, const lk_col *c, uint32
     }
     for (uint32_t j = o0; j < o1; j++)
         shred(L, l, k + 1, ch, j, j == o0 ? r : nd->rep + 1);
+}
+
+/* shred() for rows [r0, r1) of a top-level primitive column (no struct or
+   list on the way): levels in one pass, values in a loop per type. */
+static void shred_flat(const lk_pq_leaf *L, leaf_w *l, const lk_col *c, uint32_t r0, uint32_t r1)
+{
+    const lk_pq_node *nd = &L->nodes[0];
+    uint32_t n = r1 - r0;
+    int nulls = c->validity != NULL;
+    if (L->max_def) {
+        lk_buf_grow(&l->def, n);
+        uint8_t *d = (uint8_t *)l->def.data + l->def.len;
+        if (!nulls)
+            memset(d, nd->dval, n);
+        else
+            for (uint32_t i = r0; i < r1; i++)
+                *d++ = (uint8_t)(lk_col_is_null(c, i) ? nd->dslot : nd->dval);
+        l->def.len += n;
+    }
+    l->nentries += n;
+    switch (L->field->type) {
+    case LK_TYPE_LONG:
+    case LK_TYPE_TIMESTAMP:
+    case LK_TYPE_TIMESTAMP_NTZ: {
+        const int64_t *v = (const int64_t *)c->values;
+        lk_buf_grow(&l->vals, (size_t)n * 8);
+        char *o = l->vals.data + l->vals.len;
+        for (uint32_t i = r0; i < r1; i++) {
+            if (nulls && lk_col_is_null(c, i)) {
+                l->cnull++;
+                continue;
+            }
+            memcpy(o, &v[i], 8);
+            o += 8;
+            upd_i(l, v[i]);
+        }
+        l->vals.len = (size_t)(o - l->vals.data);
+        return;
+    }
+    case LK_TYPE_INTEGER:
+    case LK_TYPE_DATE: {
+        const int32_t *v = (const int32_t *)c->values;
+        lk_buf_grow(&l->vals, (size_t)n * 4);
+        char *o = l->vals.data + l->vals.len;
+        for (uint32_t i = r0; i < r1; i++) {
+            if (nulls && lk_col_is_null(c, i)) {
+                l->cnull++;
+                continue;
+            }
+            memcpy(o, &v[i], 4);
+            o += 4;
+            upd_i(l, v[i]);
+        }
+        l->vals.len = (size_t)(o - l->vals.data);
+        return;
+    }
+    case LK_TYPE_DOUBLE: {
+        const double *v = (const double *)c->values;
+        lk_buf_grow(&l->vals, (size_t)n * 8);
+        char *o = l->vals.data + l->vals.len;
+        for (uint32_t i = r0; i < r1; i++) {
+            if (nulls && lk_col_is_null(c, i)) {
+                l->cnull++;
+                continue;
+            }
+            memcpy(o, &v[i], 8);
+            o += 8;
+            upd_d(l, v[i]);
+        }
+        l->vals.len = (size_t)(o - l->vals.data);
+        return;
+    }
+    case LK_TYPE_STRING:
+    case LK_TYPE_BINARY: {
+        const uint32_t *off = c->offsets;
+        size_t bytes = off[r1] - off[r0];
+        lk_buf_grow(&l->vals, (size_t)n * 4 + bytes);
+        size_t at = l->vals.len;
+        for (uint32_t i = r0; i < r1; i++) {
+            if (nulls && lk_col_is_null(c, i)) {
+                l->cnull++;
+                continue;
+            }
+            uint32_t len = off[i + 1] - off[i];
+            memcpy(l->vals.data + at, &len, 4);
+            memcpy(l->vals.data + at + 4, c->data + off[i], len);
+            l->vals.len = at + 4 + len;
+            upd_s(l, at + 4, len);
+            at += 4 + len;
+        }
+        return;
+    }
+    default:
+        for (uint32_t i = r0; i < r1; i++) {
+            if (nulls && lk_col_is_null(c, i)) {
+                l->cnull++;
+                continue;
+            }
+            put_value(L, l, c, i);
+        }
+        return;
+    }
 }
 
 static size_t buffered_bytes(const lk_pq_writer *w)
@@ -536,8 +677,11 @@ int lk_pq_writer_write(lk_pq_writer *w, const lk_batch *b, lk_error *err)
             const lk_pq_leaf *L = &w->leaves[li];
             leaf_w *l = &w->lw[li];
             const lk_col *c = lk_batch_col_const(b, L->top);
-            for (uint32_t i = r0; i < r1; i++)
-                shred(L, l, 0, c, i, 0);
+            if (L->depth == 1 && !L->max_rep)
+                shred_flat(L, l, c, r0, r1);
+            else
+                for (uint32_t i = r0; i < r1; i++)
+                    shred(L, l, 0, c, i, 0);
         }
         w->rg_rows += r1 - r0;
         w->num_rows += r1 - r0;
@@ -874,8 +1018,12 @@ static int build_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *
             abort();
         w->nslots = want;
     }
-    memset(w->slots, 0, w->nslots * sizeof *w->slots);
-    size_t mask = w->nslots - 1;
+    /* only the slots this chunk needs: the table is as large as the
+       largest chunk so far, and clearing all of it per column cost more
+       than the hashing for small chunks */
+    memset(w->slots, 0, want * sizeof *w->slots);
+    size_t mask = want - 1;
+    size_t nslots = want;
     lk_buf_reset(&w->dict);
     lk_buf_reset(&w->idx);
     uint32_t n = 0;
@@ -894,7 +1042,7 @@ static int build_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *
         for (;;) {
             uint32_t sl = w->slots[h];
             if (!sl) {
-                if (w->dict.len + klen > w->opt.dictionary_bytes || (size_t)n + 1 > w->nslots / 2)
+                if (w->dict.len + klen > w->opt.dictionary_bytes || (size_t)n + 1 > nslots / 2)
                     return 0;
                 if (n == w->dpos_cap) {
                     w->dpos_cap = w->dpos_cap ? w->dpos_cap * 2 : 1024;
@@ -1091,6 +1239,10 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
         uint32_t ndict = 0;
         int64_t unc = 0, comp = 0, dict_off = -1, page_off;
         int rc, dict;
+        if (stat_kind(L->field) == 2 && l->cmin.set) {
+            stat_set_bytes(&l->cmin, l->vals.data + l->smin_off, l->smin_n);
+            stat_set_bytes(&l->cmax, l->vals.data + l->smax_off, l->smax_n);
+        }
         const leaf_w *same = reuse_source(w, li);
         if (same) {
             /* the same levels and values as src's last chunk of this

@@ -762,12 +762,35 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
     return cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
 }
 
+/* The first of the 8 bytes at p that ends a run of plain string bytes ('"',
+   '\\', a control byte or a non-ASCII one), or 8 when there is none. */
+static inline int plain8(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    /* a byte's high bit is set when it is zero in q or b, below 0x20, or >= 0x80 */
+    uint64_t m = ((q - ones) & ~q) | ((b - ones) & ~b) | (w - ones * 0x20) | w;
+    m &= high;
+    if (!m)
+        return 8;
+    /* the lowest flagged byte is exact (borrows only run upwards) */
+    return __builtin_ctzll(m) >> 3;
+}
+
 /* A string at s->p (just past the opening quote): its unescaped bytes in
    *out and *n (into the line, or into r->str when it has escapes). */
 static int fp_string(fp *s, const unsigned char **out, size_t *n)
 {
     const unsigned char *p = s->p, *end = s->end, *start = p;
     for (;;) {
+        while (end - p >= 8) {
+            int k = plain8(p);
+            p += k;
+            if (k < 8)
+                break;
+        }
         while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80)
             p++;
         if (p == end)
