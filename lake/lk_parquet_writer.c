@@ -1008,22 +1008,23 @@ static int build_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *
         nvals = (size_t)(l->nentries - l->cnull); /* upper bound; counted below */
     if (l->vals.len == 0)
         return 0;
-    size_t want = 1024;
-    while (want < nvals * 2 && want < (1u << 24))
-        want *= 2;
-    if (w->nslots < want) {
+    /* full: the table for nvals distinct values (the most it can need);
+       it starts small and doubles as entries come, because clearing the
+       full table per column cost more than the hashing (most columns have
+       few distinct values, or give up at 4,096) */
+    size_t full = 1024;
+    while (full < nvals * 2 && full < (1u << 24))
+        full *= 2;
+    size_t nslots = full < 8192 ? full : 8192;
+    if (w->nslots < full) {
         free(w->slots);
-        w->slots = malloc(want * sizeof *w->slots);
+        w->slots = malloc(full * sizeof *w->slots);
         if (!w->slots)
             abort();
-        w->nslots = want;
+        w->nslots = full;
     }
-    /* only the slots this chunk needs: the table is as large as the
-       largest chunk so far, and clearing all of it per column cost more
-       than the hashing for small chunks */
-    memset(w->slots, 0, want * sizeof *w->slots);
-    size_t mask = want - 1;
-    size_t nslots = want;
+    memset(w->slots, 0, nslots * sizeof *w->slots);
+    size_t mask = nslots - 1;
     lk_buf_reset(&w->dict);
     lk_buf_reset(&w->idx);
     uint32_t n = 0;
@@ -1041,6 +1042,27 @@ static int build_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *
         uint32_t id;
         for (;;) {
             uint32_t sl = w->slots[h];
+            if (!sl && (size_t)n + 1 > nslots / 2 && nslots < full) {
+                /* double the table: every entry again, then this key */
+                nslots *= 2;
+                mask = nslots - 1;
+                memset(w->slots, 0, nslots * sizeof *w->slots);
+                for (uint32_t k = 0; k < n; k++) {
+                    const char *e = w->dict.data + w->dpos[k];
+                    size_t elen = fixed;
+                    if (!fixed) {
+                        uint32_t len;
+                        memcpy(&len, e, 4);
+                        elen = 4 + len;
+                    }
+                    size_t eh = (size_t)hash_bytes(e, elen) & mask;
+                    while (w->slots[eh])
+                        eh = (eh + 1) & mask;
+                    w->slots[eh] = k + 1;
+                }
+                h = (size_t)hash_bytes(key, klen) & mask;
+                continue;
+            }
             if (!sl) {
                 if (w->dict.len + klen > w->opt.dictionary_bytes || (size_t)n + 1 > nslots / 2)
                     return 0;
