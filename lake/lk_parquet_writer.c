@@ -504,21 +504,45 @@ static void shred(const lk_pq_leaf *L, leaf_w *l, int k, const lk_col *c, uint32
         shred(L, l, k + 1, ch, j, j == o0 ? r : nd->rep + 1);
 }
 
-/* shred() for rows [r0, r1) of a top-level primitive column (no struct or
-   list on the way): levels in one pass, values in a loop per type. */
-static void shred_flat(const lk_pq_leaf *L, leaf_w *l, const lk_col *c, uint32_t r0, uint32_t r1)
+/* The leaf's value at row i is there: no column on the way is null there. */
+static inline int flat_present(const lk_col *const *chain, int depth, uint32_t i)
 {
-    const lk_pq_node *nd = &L->nodes[0];
+    for (int k = 0; k < depth; k++)
+        if (lk_col_is_null(chain[k], i))
+            return 0;
+    return 1;
+}
+
+/* shred() for rows [r0, r1) of a leaf with no list or map on its path (a
+   top-level column, or one inside structs: slot i of a struct is slot i of
+   its children): levels in one pass, values in a loop per type. */
+static void shred_flat(const lk_pq_leaf *L, leaf_w *l, const lk_col *top, uint32_t r0, uint32_t r1)
+{
+    const lk_col *chain[LK_PQ_MAX_DEPTH];
+    int depth = L->depth, nulls = 0;
+    chain[0] = top;
+    for (int k = 1; k < depth; k++)
+        chain[k] = &chain[k - 1]->children[L->nodes[k - 1].child];
+    for (int k = 0; k < depth; k++)
+        nulls |= chain[k]->validity != NULL;
+    const lk_col *c = chain[depth - 1];
     uint32_t n = r1 - r0;
-    int nulls = c->validity != NULL;
     if (L->max_def) {
         lk_buf_grow(&l->def, n);
         uint8_t *d = (uint8_t *)l->def.data + l->def.len;
+        uint8_t dval = (uint8_t)L->nodes[depth - 1].dval;
         if (!nulls)
-            memset(d, nd->dval, n);
+            memset(d, dval, n);
         else
-            for (uint32_t i = r0; i < r1; i++)
-                *d++ = (uint8_t)(lk_col_is_null(c, i) ? nd->dslot : nd->dval);
+            for (uint32_t i = r0; i < r1; i++) {
+                uint8_t v = dval;
+                for (int k = 0; k < depth; k++)
+                    if (lk_col_is_null(chain[k], i)) {
+                        v = (uint8_t)L->nodes[k].dslot;
+                        break;
+                    }
+                *d++ = v;
+            }
         l->def.len += n;
     }
     l->nentries += n;
@@ -530,7 +554,7 @@ static void shred_flat(const lk_pq_leaf *L, leaf_w *l, const lk_col *c, uint32_t
         lk_buf_grow(&l->vals, (size_t)n * 8);
         char *o = l->vals.data + l->vals.len;
         for (uint32_t i = r0; i < r1; i++) {
-            if (nulls && lk_col_is_null(c, i)) {
+            if (nulls && !flat_present(chain, depth, i)) {
                 l->cnull++;
                 continue;
             }
@@ -547,7 +571,7 @@ static void shred_flat(const lk_pq_leaf *L, leaf_w *l, const lk_col *c, uint32_t
         lk_buf_grow(&l->vals, (size_t)n * 4);
         char *o = l->vals.data + l->vals.len;
         for (uint32_t i = r0; i < r1; i++) {
-            if (nulls && lk_col_is_null(c, i)) {
+            if (nulls && !flat_present(chain, depth, i)) {
                 l->cnull++;
                 continue;
             }
@@ -563,7 +587,7 @@ static void shred_flat(const lk_pq_leaf *L, leaf_w *l, const lk_col *c, uint32_t
         lk_buf_grow(&l->vals, (size_t)n * 8);
         char *o = l->vals.data + l->vals.len;
         for (uint32_t i = r0; i < r1; i++) {
-            if (nulls && lk_col_is_null(c, i)) {
+            if (nulls && !flat_present(chain, depth, i)) {
                 l->cnull++;
                 continue;
             }
@@ -581,7 +605,7 @@ static void shred_flat(const lk_pq_leaf *L, leaf_w *l, const lk_col *c, uint32_t
         lk_buf_grow(&l->vals, (size_t)n * 4 + bytes);
         size_t at = l->vals.len;
         for (uint32_t i = r0; i < r1; i++) {
-            if (nulls && lk_col_is_null(c, i)) {
+            if (nulls && !flat_present(chain, depth, i)) {
                 l->cnull++;
                 continue;
             }
@@ -596,7 +620,7 @@ static void shred_flat(const lk_pq_leaf *L, leaf_w *l, const lk_col *c, uint32_t
     }
     default:
         for (uint32_t i = r0; i < r1; i++) {
-            if (nulls && lk_col_is_null(c, i)) {
+            if (nulls && !flat_present(chain, depth, i)) {
                 l->cnull++;
                 continue;
             }
@@ -677,7 +701,7 @@ int lk_pq_writer_write(lk_pq_writer *w, const lk_batch *b, lk_error *err)
             const lk_pq_leaf *L = &w->leaves[li];
             leaf_w *l = &w->lw[li];
             const lk_col *c = lk_batch_col_const(b, L->top);
-            if (L->depth == 1 && !L->max_rep)
+            if (!L->max_rep)
                 shred_flat(L, l, c, r0, r1);
             else
                 for (uint32_t i = r0; i < r1; i++)

@@ -693,7 +693,8 @@ typedef struct fp {
 
 static inline void fp_ws(fp *s)
 {
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r'))
+    /* most tokens follow each other without a space: one test for them */
+    while (s->p < s->end && *s->p <= ' ' && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r'))
         s->p++;
 }
 
