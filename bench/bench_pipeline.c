@@ -4,7 +4,7 @@
  *
  *   build/bench_pipeline [--rows N] [--chunk-bytes B] [--codec zstd] [--level L]
  *                        [--dir DIR] [--fsync 0|1] [--stage all|parse|msg]
- *                        [--dictionary 0|1] [--tables both|raw|processed] [--reuse 0|1]
+ *                        [--dictionary 0|1] [--tables both|raw|processed] [--reuse 0|1] [--keep 0|1]
  *
  * It makes the same calls, in the same order, as a transform and a writer do
  * for every chunk (workers/transform/lk_transform.c, workers/writer/lk_writer.c):
@@ -18,7 +18,9 @@
  * costs can be told apart; --dictionary 0 and --tables (which tables get a
  * Parquet file) measure what the writer's options and each table cost;
  * --reuse 0 encodes processed_events' columns even where they are raw_events'
- * (the writer reuses identical column chunks, lk_pq_writer_reuse_from).
+ * (the writer reuses identical column chunks, lk_pq_writer_reuse_from);
+ * --keep 1 leaves the files in DIR as chunk-C-T.parquet (T 0 raw, 1
+ * processed), to compare two builds' output byte for byte.
  * Prints one line of key=value pairs.
  */
 #include <stdio.h>
@@ -48,7 +50,7 @@ int main(int argc, char **argv)
     size_t chunk_bytes = 4u << 20;
     const char *codec_name = "zstd", *dir = "/tmp", *stage = "all";
     int level = 3, do_fsync = 0, dictionary = 1, tables = 3; /* bit 0 raw, bit 1 processed */
-    int reuse = 1;
+    int reuse = 1, keep = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i], *v = argv[i + 1];
         if (!strcmp(a, "--rows"))
@@ -69,6 +71,8 @@ int main(int argc, char **argv)
             dictionary = atoi(v);
         else if (!strcmp(a, "--reuse"))
             reuse = atoi(v);
+        else if (!strcmp(a, "--keep"))
+            keep = atoi(v);
         else if (!strcmp(a, "--tables"))
             tables = !strcmp(v, "raw") ? 1 : !strcmp(v, "processed") ? 2 : 3;
         else {
@@ -177,7 +181,10 @@ int main(int argc, char **argv)
         for (int k = 0; k < dec.n_parts && k < 2; k++) {
             if (!(tables & (1 << k))) continue;
             char path[1024];
-            snprintf(path, sizeof path, "%s/bench_pipeline_%d_%d.parquet", dir, (int)getpid(), k);
+            if (keep)
+                snprintf(path, sizeof path, "%s/chunk-%lld-%d.parquet", dir, (long long)chunks, k);
+            else
+                snprintf(path, sizeof path, "%s/bench_pipeline_%d_%d.parquet", dir, (int)getpid(), k);
             lk_pq_file_info info;
             if (lk_pq_writer_open(pw[k], path, &err) ||
                 lk_pq_writer_write(pw[k], dec.parts[k].batch, &err) ||
@@ -189,7 +196,8 @@ int main(int argc, char **argv)
             lk_delta_stats_json(&info, &stats);
             out_bytes += info.file_size;
             files++;
-            unlink(path);
+            if (!keep)
+                unlink(path);
         }
         t_pq += now() - t2;
     }

@@ -40,9 +40,8 @@ typedef struct leaf_w {
     int64_t nentries, nnull;
     stat_acc cmin, cmax; /* current chunk */
     int64_t cnull;
-    /* strings and binary: the chunk's bounds as positions in vals while
-       shredding (no copy per new bound); put in cmin/cmax.b at flush */
-    size_t smin_off, smin_n, smax_off, smax_n;
+    /* strings and binary: cmin/cmax are found at flush, over the
+       dictionary's distinct values when the chunk has one */
     stat_acc fmin, fmax; /* file */
     int64_t fnull;
     /* keep (a writer others reuse from): the last flushed chunk's inputs
@@ -51,6 +50,7 @@ typedef struct leaf_w {
     lk_buf pdef, prep, pvals, penc;
     int64_t pentries;
     int pvalid, pdict;
+    stat_acc pmin, pmax;
     int64_t ppage_rel, punc, pcomp;
 } leaf_w;
 
@@ -197,6 +197,8 @@ void lk_pq_writer_destroy(lk_pq_writer **wp)
         lk_buf_free(&l->prep);
         lk_buf_free(&l->pvals);
         lk_buf_free(&l->penc);
+        stat_free(&l->pmin);
+        stat_free(&l->pmax);
     }
     free(w->src_leaf);
     free(w->lw);
@@ -283,22 +285,6 @@ static inline int cmp_short(const char *a, size_t an, const char *b, size_t bn)
     return an < bn ? -1 : an > bn;
 }
 
-/* The string/binary value at vals[off, off+n) of l's chunk against its bounds. */
-static inline void upd_s(leaf_w *l, size_t off, size_t n)
-{
-    const char *v = l->vals.data;
-    if (!l->cmin.set || cmp_short(v + off, n, v + l->smin_off, l->smin_n) < 0) {
-        l->smin_off = off;
-        l->smin_n = n;
-        l->cmin.set = 1;
-    }
-    if (!l->cmax.set || cmp_short(v + off, n, v + l->smax_off, l->smax_n) > 0) {
-        l->smax_off = off;
-        l->smax_n = n;
-        l->cmax.set = 1;
-    }
-}
-
 /* 16-byte big-endian two's complement: signed first byte, then unsigned. */
 static int cmp_dec16(const char *a, const char *b)
 {
@@ -312,6 +298,29 @@ static void stat_set_bytes(stat_acc *s, const char *p, size_t n)
     lk_buf_reset(&s->b);
     lk_buf_append(&s->b, p, n);
     s->set = 1;
+}
+
+/* The bounds of the PLAIN byte-array values in [v, end) into l's chunk
+   statistics (unset when there is none). */
+static void string_bounds(leaf_w *l, const char *v, const char *end)
+{
+    const char *mn = NULL, *mx = NULL;
+    size_t mnn = 0, mxn = 0;
+    while (v < end) {
+        uint32_t len;
+        memcpy(&len, v, 4);
+        const char *p = v + 4;
+        if (!mn || cmp_short(p, len, mn, mnn) < 0)
+            mn = p, mnn = len;
+        if (!mx || cmp_short(p, len, mx, mxn) > 0)
+            mx = p, mxn = len;
+        v = p + len;
+    }
+    l->cmin.set = l->cmax.set = 0;
+    if (mn) {
+        stat_set_bytes(&l->cmin, mn, mnn);
+        stat_set_bytes(&l->cmax, mx, mxn);
+    }
 }
 
 static inline void upd_i(leaf_w *l, int64_t v)
@@ -455,7 +464,6 @@ static void put_value(const lk_pq_leaf *L, leaf_w *l, const lk_col *c, uint32_t 
         uint32_t n32 = (uint32_t)n;
         lk_buf_append_fast(&l->vals, &n32, 4);
         lk_buf_append_fast(&l->vals, p, n);
-        upd_s(l, l->vals.len - n, n);
         break;
     }
     case LK_TYPE_DECIMAL:
@@ -612,10 +620,9 @@ static void shred_flat(const lk_pq_leaf *L, leaf_w *l, const lk_col *top, uint32
             uint32_t len = off[i + 1] - off[i];
             memcpy(l->vals.data + at, &len, 4);
             memcpy(l->vals.data + at + 4, c->data + off[i], len);
-            l->vals.len = at + 4 + len;
-            upd_s(l, at + 4, len);
             at += 4 + len;
         }
+        l->vals.len = at;
         return;
     }
     default:
@@ -996,26 +1003,61 @@ static int put_page(lk_pq_writer *w, const lk_pq_leaf *L, leaf_w *l, const lk_bu
     return 0;
 }
 
-/* A word-at-a-time hash for dictionary slots (in-process only, never stored). */
-static uint64_t hash_bytes(const char *p, size_t n)
+/* A word-at-a-time hash for dictionary slots (in-process only, never
+   stored): the tail is the last 8 (or two overlapping 4) bytes, loaded with
+   fixed-size copies the compiler inlines. */
+static inline uint64_t hash_bytes(const char *p, size_t n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-        h ^= h >> 29;
-        p += 8;
-        n -= 8;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull), w;
+    if (n >= 8) {
+        const char *last = p + n - 8;
+        while (p < last) {
+            memcpy(&w, p, 8);
+            h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+            h ^= h >> 29;
+            p += 8;
+        }
+        memcpy(&w, last, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        w = (uint64_t)a | (uint64_t)b << 32;
+    } else {
+        w = 0;
+        for (size_t i = 0; i < n; i++)
+            w = w << 8 | (uint8_t)p[i];
     }
-    if (n) {
-        uint64_t w = 0;
-        memcpy(&w, p, n);
-        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-    }
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 32;
     h *= 0xff51afd7ed558ccdull;
     return h ^ (h >> 29);
+}
+
+/* a[0..n) == b[0..n), inline for the short values of dictionary columns. */
+static inline int same_bytes(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y;
+    if (n >= 8 && n <= 16) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return 0;
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t p, q;
+        memcpy(&p, a, 4);
+        memcpy(&q, b, 4);
+        if (p != q)
+            return 0;
+        memcpy(&p, a + n - 4, 4);
+        memcpy(&q, b + n - 4, 4);
+        return p == q;
+    }
+    return !memcmp(a, b, n);
 }
 
 /* Builds w->dict (PLAIN values) and w->idx from l->vals. 0 when PLAIN is
@@ -1109,7 +1151,7 @@ static int build_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *
                 memcpy(&len, e, 4);
                 elen = 4 + len;
             }
-            if (elen == klen && !memcmp(e, key, klen)) {
+            if (elen == klen && same_bytes(e, key, klen)) {
                 id = sl - 1;
                 break;
             }
@@ -1285,10 +1327,7 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
         uint32_t ndict = 0;
         int64_t unc = 0, comp = 0, dict_off = -1, page_off;
         int rc, dict;
-        if (stat_kind(L->field) == 2 && l->cmin.set) {
-            stat_set_bytes(&l->cmin, l->vals.data + l->smin_off, l->smin_n);
-            stat_set_bytes(&l->cmax, l->vals.data + l->smax_off, l->smax_n);
-        }
+        int strings = stat_kind(L->field) == 2;
         const leaf_w *same = reuse_source(w, li);
         if (same) {
             /* the same levels and values as src's last chunk of this
@@ -1299,12 +1338,22 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
             page_off = at + same->ppage_rel;
             unc = same->punc;
             comp = same->pcomp;
+            if (strings) { /* the same values: the same bounds */
+                l->cmin.set = l->cmax.set = 0;
+                if (same->pmin.set) {
+                    stat_copy(&l->cmin, &same->pmin);
+                    stat_copy(&l->cmax, &same->pmax);
+                }
+            }
             lk_buf_append(&w->out, same->penc.data, same->penc.len);
             w->reused++;
             goto chunk_meta;
         }
         lk_buf_reset(&l->enc);
         dict = w->opt.dictionary && L->phys != PQ_BOOLEAN && build_dictionary(w, L, l, &ndict);
+        if (strings) /* before the pages: a single page carries them */
+            string_bounds(l, dict ? w->dict.data : l->vals.data,
+                          dict ? w->dict.data + w->dict.len : l->vals.data + l->vals.len);
         if (dict) {
             dict_off = w->offset + (int64_t)w->out.len;
             rc = put_page(w, L, l, &w->dict, 2, (int32_t)ndict, 0, 0, &unc, &comp, err);
@@ -1366,6 +1415,11 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
             l->punc = unc;
             l->pcomp = comp;
             l->pvalid = 1;
+            l->pmin.set = l->pmax.set = 0;
+            if (l->cmin.set) {
+                stat_copy(&l->pmin, &l->cmin);
+                stat_copy(&l->pmax, &l->cmax);
+            }
         }
     chunk_meta:
         w->seen_unc += unc;
