@@ -1095,6 +1095,9 @@ static int build_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *
     lk_buf_reset(&w->idx);
     uint32_t n = 0;
     const char *v = l->vals.data, *end = l->vals.data + l->vals.len;
+    const char *prev = NULL; /* the previous value and its id: runs (a */
+    size_t prevlen = 0;      /* file's _metadata, sorted data) skip the hash */
+    uint32_t previd = 0;
     while (v < end) {
         const char *key = v;
         size_t klen = fixed;
@@ -1104,8 +1107,12 @@ static int build_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *
             klen = 4 + len;
         }
         v += klen;
-        size_t h = (size_t)hash_bytes(key, klen) & mask;
         uint32_t id;
+        if (prev && prevlen == klen && same_bytes(prev, key, klen)) {
+            id = previd;
+            goto found;
+        }
+        size_t h = (size_t)hash_bytes(key, klen) & mask;
         for (;;) {
             uint32_t sl = w->slots[h];
             if (!sl && (size_t)n + 1 > nslots / 2 && nslots < full) {
@@ -1157,6 +1164,10 @@ static int build_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *
             }
             h = (h + 1) & mask;
         }
+        prev = key;
+        prevlen = klen;
+        previd = id;
+    found:
         lk_buf_append_fast(&w->idx, &id, 4);
         /* nearly unique values (ids, timestamps, free text) do not pay for a
            dictionary: give up early, as parquet-mr and Arrow do */

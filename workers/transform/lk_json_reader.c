@@ -743,7 +743,7 @@ static void put_utf8(lk_buf *b, unsigned cp)
 
 /* Length of the well-formed UTF-8 sequence at p (lead byte >= 0x80), 0 if
    it is not one (overlong, surrogate, above U+10FFFF, truncated). */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
+static inline size_t utf8_len(const unsigned char *p, const unsigned char *end)
 {
     unsigned b = p[0];
     size_t n = (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
@@ -827,6 +827,12 @@ escaped:;
         }
         if (c != '\\') {
             const unsigned char *q = p;
+            while (end - q >= 8) {
+                int k = plain8(q);
+                q += k;
+                if (k < 8)
+                    break;
+            }
             while (q < end && *q >= 0x20 && *q != '"' && *q != '\\' && *q < 0x80)
                 q++;
             lk_buf_append_fast(b, p, (size_t)(q - p));
