@@ -37,6 +37,7 @@ typedef struct frame {
     int is_array;
     lk_col *cols; /* object: the columns its keys map to */
     int ncols;
+    const uint32_t *lens; /* object: the lengths of their names, or NULL */
     uint32_t row; /* object: the slot its values fill */
     int last;     /* object: index of the last key matched (keys repeat in order) */
     lk_col *list; /* array: the array column */
@@ -77,6 +78,15 @@ struct lk_json_reader {
     int drop_depth;    /* ... in the frame at this depth */
     size_t drop_from;  /* rescue length before its key */
     int no_fast;       /* 1: every line goes through yajl (tests compare both) */
+    /* name lengths of the batch's columns and struct children, rebuilt per
+       parse call: lens_at[k] = {columns, first length in lens} */
+    uint32_t *lens;
+    size_t nlens, lens_cap;
+    struct lens_at {
+        const lk_col *cols;
+        size_t at;
+    } *lens_at;
+    int nlens_at, lens_at_cap;
     lk_buf str;        /* a string with escapes, unescaped (fast path) */
 };
 
@@ -233,6 +243,84 @@ static inline int name_eq(const char *name, const unsigned char *key, size_t n)
         if (!name[i] || (unsigned char)name[i] != key[i])
             return 0;
     return name[n] == '\0';
+}
+
+/* a[0..n) == b[0..n) with fixed-size loads (both hold n bytes). */
+static inline int same_bytes(const char *a, const unsigned char *b, size_t n)
+{
+    uint64_t x, y;
+    uint32_t p, q;
+    if (n >= 8 && n <= 16) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return 0;
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4 && n < 8) {
+        memcpy(&p, a, 4);
+        memcpy(&q, b, 4);
+        if (p != q)
+            return 0;
+        memcpy(&p, a + n - 4, 4);
+        memcpy(&q, b + n - 4, 4);
+        return p == q;
+    }
+    return !memcmp(a, b, n);
+}
+
+/* Key key[0..n) names column i of frame f. */
+static inline int key_is(const frame *f, int i, const unsigned char *key, size_t n)
+{
+    if (f->lens)
+        return f->lens[i] == n && same_bytes(f->cols[i].field->name, key, n);
+    return name_eq(f->cols[i].field->name, key, n);
+}
+
+static void lens_walk(lk_json_reader *r, const lk_col *c);
+
+/* Records the name lengths of cols[0..n) and of every struct below them. */
+static void lens_add(lk_json_reader *r, const lk_col *cols, int n)
+{
+    if (r->nlens_at == r->lens_at_cap) {
+        r->lens_at_cap = r->lens_at_cap ? r->lens_at_cap * 2 : 8;
+        r->lens_at = realloc(r->lens_at, (size_t)r->lens_at_cap * sizeof *r->lens_at);
+        if (!r->lens_at)
+            abort();
+    }
+    r->lens_at[r->nlens_at].cols = cols;
+    r->lens_at[r->nlens_at++].at = r->nlens;
+    if (r->nlens + (size_t)n > r->lens_cap) {
+        while (r->nlens + (size_t)n > r->lens_cap)
+            r->lens_cap = r->lens_cap ? r->lens_cap * 2 : 64;
+        r->lens = realloc(r->lens, r->lens_cap * sizeof *r->lens);
+        if (!r->lens)
+            abort();
+    }
+    for (int i = 0; i < n; i++)
+        r->lens[r->nlens++] = (uint32_t)strlen(cols[i].field->name);
+    for (int i = 0; i < n; i++)
+        lens_walk(r, &cols[i]);
+}
+
+static void lens_walk(lk_json_reader *r, const lk_col *c)
+{
+    if (c->field->type == LK_TYPE_STRUCT)
+        lens_add(r, c->children, c->n_children);
+    else
+        for (int i = 0; i < c->n_children; i++)
+            lens_walk(r, &c->children[i]);
+}
+
+/* The name lengths of the columns cols (a frame's), or NULL. */
+static const uint32_t *lens_of(const lk_json_reader *r, const lk_col *cols)
+{
+    for (int k = 0; k < r->nlens_at; k++)
+        if (r->lens_at[k].cols == cols)
+            return r->lens + r->lens_at[k].at;
+    return NULL;
 }
 
 static int on_null(void *ctx)
@@ -557,6 +645,7 @@ static int on_start_map(void *ctx)
     if (!r->depth) {
         frame f = {0};
         f.cols = lk_batch_col(r->out, 0);
+        f.lens = r->nlens_at ? r->lens + r->lens_at[0].at : NULL;
         f.ncols = r->ndata;
         f.row = lk_batch_nrows(r->out);
         f.last = -1;
@@ -568,6 +657,7 @@ static int on_start_map(void *ctx)
         lk_col_append_struct(c);
         frame f = {0};
         f.cols = c->children;
+        f.lens = lens_of(r, c->children);
         f.ncols = c->n_children;
         f.row = c->len - 1;
         f.last = -1;
@@ -596,10 +686,10 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t n)
     r->target = NULL;
     int hit = -1;
     int guess = f->last + 1;
-    if (guess < f->ncols && name_eq(f->cols[guess].field->name, key, n))
+    if (guess < f->ncols && key_is(f, guess, key, n))
         hit = guess;
     for (int i = 0; hit < 0 && i < f->ncols; i++)
-        if (name_eq(f->cols[i].field->name, key, n))
+        if (key_is(f, i, key, n))
             hit = i;
     if (hit >= 0) {
         f->last = hit;
@@ -1060,6 +1150,8 @@ void lk_json_reader_destroy(lk_json_reader **rp)
     lk_buf_free(&r->text);
     lk_buf_free(&r->tmp);
     lk_buf_free(&r->str);
+    free(r->lens);
+    free(r->lens_at);
     free(r);
     *rp = NULL;
 }
@@ -1145,6 +1237,9 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
     int has_rescued = lk_tables_rescued_index(lk_batch_schema(out)) == n - 3;
     r->out = out;
     r->ndata = n - 2 - has_rescued;
+    r->nlens = 0;
+    r->nlens_at = 0;
+    lens_add(r, lk_batch_col(out, 0), r->ndata); /* lens_at[0]: the top level */
     r->file_path = meta->file_path;
     lk_col *c_rescued = has_rescued ? lk_batch_col(out, n - 3) : NULL,
            *c_corrupt = lk_batch_col(out, n - 2), *c_meta = lk_batch_col(out, n - 1);
