@@ -125,7 +125,7 @@ int main(int argc, char **argv)
     lk_buf msg = LK_BUF_INIT, stats = LK_BUF_INIT;
     lk_error err;
     double t_parse = 0, t_msg = 0, t_pq = 0;
-    int64_t nrows = 0, out_bytes = 0, chunks = 0, files = 0;
+    int64_t nrows = 0, out_bytes = 0, chunks = 0, files = 0, msg_bytes = 0;
     lk_source_meta meta = {"/data/incoming/events-00000.jsonl", "events-00000.jsonl",
                            (int64_t)in.len, 1795512600000000LL};
     for (size_t off = 0; off < in.len; chunks++) {
@@ -158,6 +158,7 @@ int main(int argc, char **argv)
         rec.parts[1].batch = proc;
         lk_buf_reset(&msg);
         lk_msg_records_encode(&rec, &msg);
+        msg_bytes += (int64_t)msg.len;
         if (lk_msg_records_decode(msg.data, msg.len, &dec, &err)) {
             fprintf(stderr, "bench_pipeline: decode: %s\n", err.msg);
             return 1;
@@ -204,11 +205,11 @@ int main(int argc, char **argv)
     double total = t_parse + t_msg + t_pq;
     printf("bench_pipeline: rows=%lld chunks=%lld json_bytes=%zu parquet_files=%lld "
            "parquet_bytes=%lld parse_s=%.3f msg_s=%.3f parquet_s=%.3f rows_per_s=%.0f "
-           "parse_rows_per_s=%.0f parquet_rows_per_s=%.0f reused_chunks=%lld\n",
+           "parse_rows_per_s=%.0f parquet_rows_per_s=%.0f reused_chunks=%lld msg_bytes=%lld\n",
            (long long)nrows, (long long)chunks, in.len, (long long)files, (long long)out_bytes,
            t_parse, t_msg, t_pq, total > 0 ? (double)nrows / total : 0.0,
            t_parse > 0 ? (double)nrows / t_parse : 0.0, t_pq > 0 ? (double)nrows / t_pq : 0.0,
-           (long long)(pw[1] ? lk_pq_writer_reused_chunks(pw[1]) : 0));
+           (long long)(pw[1] ? lk_pq_writer_reused_chunks(pw[1]) : 0), (long long)msg_bytes);
     rec.parts[0].batch = rec.parts[1].batch = NULL;
     rec.n_parts = 0;
     lk_msg_records_clear(&dec);
