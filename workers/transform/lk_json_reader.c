@@ -904,19 +904,9 @@ escaped:;
     lk_buf_reset(b);
     lk_buf_append(b, start, (size_t)(p - start));
     while (p < end && *p != '"') {
-        unsigned c = *p;
-        if (c < 0x20)
-            return 0;
-        if (c >= 0x80) {
-            size_t k = utf8_len(p, end);
-            if (!k)
-                return 0;
-            lk_buf_append_fast(b, p, k);
-            p += k;
-            continue;
-        }
-        if (c != '\\') {
-            const unsigned char *q = p;
+        /* a run of plain bytes and well-formed UTF-8 characters, copied once */
+        const unsigned char *q = p;
+        for (;;) {
             while (end - q >= 8) {
                 int k = plain8(q);
                 q += k;
@@ -925,10 +915,21 @@ escaped:;
             }
             while (q < end && *q >= 0x20 && *q != '"' && *q != '\\' && *q < 0x80)
                 q++;
+            if (q == end || *q < 0x80)
+                break;
+            size_t k = utf8_len(q, end);
+            if (!k)
+                return 0;
+            q += k;
+        }
+        if (q > p) {
             lk_buf_append_fast(b, p, (size_t)(q - p));
             p = q;
             continue;
         }
+        if (*p < 0x20)
+            return 0;
+        /* *p is a backslash */
         if (end - p < 2)
             return 0;
         char e;
@@ -969,6 +970,25 @@ escaped:;
     *n = b->len;
     s->p = p + 1;
     return 1;
+}
+
+/* fp_string for the usual key or short value (up to 32 plain ASCII bytes),
+   inline: 1, or 0 when the string needs fp_string. */
+static inline int fp_short(fp *s, const unsigned char **out, size_t *n)
+{
+    const unsigned char *p = s->p;
+    for (size_t off = 0; off < 32 && s->end - (p + off) >= 8; off += 8) {
+        int k = plain8(p + off);
+        if (k < 8) {
+            if (p[off + (size_t)k] != '"')
+                return 0;
+            *out = p;
+            *n = off + (size_t)k;
+            s->p = p + off + (size_t)k + 1;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* A JSON number at s->p, as yajl's lexer reads it. */
@@ -1034,7 +1054,7 @@ static int fp_object(fp *s, int depth)
         s->p++;
         const unsigned char *k;
         size_t kn;
-        if (!fp_string(s, &k, &kn) || !on_map_key(s->r, k, kn))
+        if ((!fp_short(s, &k, &kn) && !fp_string(s, &k, &kn)) || !on_map_key(s->r, k, kn))
             return 0;
         fp_ws(s);
         if (s->p == s->end || *s->p != ':')
@@ -1095,7 +1115,7 @@ static int fp_value(fp *s, int depth)
         s->p++;
         const unsigned char *v;
         size_t n;
-        return fp_string(s, &v, &n) && on_string(s->r, v, n);
+        return (fp_short(s, &v, &n) || fp_string(s, &v, &n)) && on_string(s->r, v, n);
     }
     case 't': return fp_literal(s, "true", 4) && on_boolean(s->r, 1);
     case 'f': return fp_literal(s, "false", 5) && on_boolean(s->r, 0);
