@@ -464,8 +464,8 @@ static int on_number(void *ctx, const char *s, size_t n)
     int in_array = r->st[r->depth - 1].is_array;
     if (c) {
         char num[64];
-        int is_int = !memchr(s, '.', n) && !memchr(s, 'e', n) && !memchr(s, 'E', n);
-        if (c->field->type == LK_TYPE_LONG && is_int) {
+        /* the fast paths first: fast_int takes digits only (an integer) */
+        if (c->field->type == LK_TYPE_LONG) {
             int64_t v;
             if (fast_int(s, n, &v) == 0) {
                 lk_col_append_i64(c, v);
@@ -478,6 +478,7 @@ static int on_number(void *ctx, const char *s, size_t n)
                 return 1;
             }
         }
+        int is_int = !memchr(s, '.', n) && !memchr(s, 'e', n) && !memchr(s, 'E', n);
         if (n < sizeof num) {
             memcpy(num, s, n);
             num[n] = '\0';
