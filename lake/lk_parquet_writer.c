@@ -10,6 +10,11 @@
  * file's codec. The RowGroup
  * thrift structs are serialised at flush time into one buffer, so the footer
  * is a concatenation and no per-chunk metadata is kept in memory.
+ * Leaves without a list on their path are shredded a column slice at a time
+ * (shred_flat); string bounds are found at flush, over the dictionary when
+ * there is one. A writer linked to another (lk_pq_writer_reuse_from) copies
+ * the other's pages for a column chunk whose levels and values are the same
+ * bytes, so that processed_events does not encode raw_events' columns twice.
  */
 #include "lk_parquet_writer.h"
 
@@ -273,7 +278,7 @@ static inline int cmp_short(const char *a, size_t an, const char *b, size_t bn)
         uint64_t x, y;
         memcpy(&x, a + i, 8);
         memcpy(&y, b + i, 8);
-        if (x != y) {
+        if (x != y) { /* big-endian order compares as bytes (GCC/Clang builtin) */
             x = __builtin_bswap64(x);
             y = __builtin_bswap64(y);
             return x < y ? -1 : 1;

@@ -2,7 +2,10 @@
  * lk_json_reader — JSON lines → raw_events columns; see lk_json_reader.h.
  *
  * yajl's event parser calls back for every token and the callbacks append
- * straight into the columns: no document tree, no per-row allocation.
+ * straight into the columns: no document tree, no per-row allocation. A
+ * strict scanner (fp_*, below) makes the same callbacks for the common line
+ * at a fraction of yajl's cost and hands every line it is not sure of to
+ * yajl, so that the output never depends on which of the two parsed it.
  * yajl allocates a handle per line (it has no reset); those allocations go
  * to a bump arena owned by the reader and reset per line, so they cost a
  * pointer increment. A stack of frames follows nesting: an object frame
@@ -867,7 +870,8 @@ static inline int plain8(const unsigned char *p)
     m &= high;
     if (!m)
         return 8;
-    /* the lowest flagged byte is exact (borrows only run upwards) */
+    /* the lowest flagged byte is exact (borrows only run upwards); a
+       GCC/Clang builtin, as elsewhere in the project */
     return __builtin_ctzll(m) >> 3;
 }
 
