@@ -4,7 +4,7 @@
  *
  *   build/bench_pipeline [--rows N] [--chunk-bytes B] [--codec zstd] [--level L]
  *                        [--dir DIR] [--fsync 0|1] [--stage all|parse|msg]
- *                        [--dictionary 0|1] [--tables both|raw|processed]
+ *                        [--dictionary 0|1] [--tables both|raw|processed] [--reuse 0|1] [--keep 0|1]
  *
  * It makes the same calls, in the same order, as a transform and a writer do
  * for every chunk (workers/transform/lk_transform.c, workers/writer/lk_writer.c):
@@ -16,7 +16,11 @@
  * last newline below --chunk-bytes as ingest does. --stage stops after the
  * parse (parse) or after the message round trip (msg) so that the stages'
  * costs can be told apart; --dictionary 0 and --tables (which tables get a
- * Parquet file) measure what the writer's options and each table cost.
+ * Parquet file) measure what the writer's options and each table cost;
+ * --reuse 0 encodes processed_events' columns even where they are raw_events'
+ * (the writer reuses identical column chunks, lk_pq_writer_reuse_from);
+ * --keep 1 leaves the files in DIR as chunk-C-T.parquet (T 0 raw, 1
+ * processed), to compare two builds' output byte for byte.
  * Prints one line of key=value pairs.
  */
 #include <stdio.h>
@@ -46,6 +50,7 @@ int main(int argc, char **argv)
     size_t chunk_bytes = 4u << 20;
     const char *codec_name = "zstd", *dir = "/tmp", *stage = "all";
     int level = 3, do_fsync = 0, dictionary = 1, tables = 3; /* bit 0 raw, bit 1 processed */
+    int reuse = 1, keep = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i], *v = argv[i + 1];
         if (!strcmp(a, "--rows"))
@@ -64,6 +69,10 @@ int main(int argc, char **argv)
             stage = v;
         else if (!strcmp(a, "--dictionary"))
             dictionary = atoi(v);
+        else if (!strcmp(a, "--reuse"))
+            reuse = atoi(v);
+        else if (!strcmp(a, "--keep"))
+            keep = atoi(v);
         else if (!strcmp(a, "--tables"))
             tables = !strcmp(v, "raw") ? 1 : !strcmp(v, "processed") ? 2 : 3;
         else {
@@ -116,7 +125,7 @@ int main(int argc, char **argv)
     lk_buf msg = LK_BUF_INIT, stats = LK_BUF_INIT;
     lk_error err;
     double t_parse = 0, t_msg = 0, t_pq = 0;
-    int64_t nrows = 0, out_bytes = 0, chunks = 0, files = 0;
+    int64_t nrows = 0, out_bytes = 0, chunks = 0, files = 0, msg_bytes = 0;
     lk_source_meta meta = {"/data/incoming/events-00000.jsonl", "events-00000.jsonl",
                            (int64_t)in.len, 1795512600000000LL};
     for (size_t off = 0; off < in.len; chunks++) {
@@ -149,6 +158,7 @@ int main(int argc, char **argv)
         rec.parts[1].batch = proc;
         lk_buf_reset(&msg);
         lk_msg_records_encode(&rec, &msg);
+        msg_bytes += (int64_t)msg.len;
         if (lk_msg_records_decode(msg.data, msg.len, &dec, &err)) {
             fprintf(stderr, "bench_pipeline: decode: %s\n", err.msg);
             return 1;
@@ -157,7 +167,6 @@ int main(int argc, char **argv)
         t_msg += t2 - t1;
         if (upto < 2) continue;
         for (int k = 0; k < dec.n_parts && k < 2; k++) {
-            if (!(tables & (1 << k))) continue;
             const lk_schema *s = lk_batch_schema(dec.parts[k].batch);
             if (!pw[k] || !lk_schema_equal(wschema[k], s)) {
                 lk_pq_writer_destroy(&pw[k]);
@@ -165,8 +174,18 @@ int main(int argc, char **argv)
                 wschema[k] = lk_schema_clone(s);
                 pw[k] = lk_pq_writer_new(s, &o);
             }
+        }
+        /* as lk_writer does, but linked before the first chunk: the writer
+           process misses the reuse on its very first chunk only */
+        if (pw[1])
+            lk_pq_writer_reuse_from(pw[1], reuse && (tables & 1) ? pw[0] : NULL);
+        for (int k = 0; k < dec.n_parts && k < 2; k++) {
+            if (!(tables & (1 << k))) continue;
             char path[1024];
-            snprintf(path, sizeof path, "%s/bench_pipeline_%d_%d.parquet", dir, (int)getpid(), k);
+            if (keep)
+                snprintf(path, sizeof path, "%s/chunk-%lld-%d.parquet", dir, (long long)chunks, k);
+            else
+                snprintf(path, sizeof path, "%s/bench_pipeline_%d_%d.parquet", dir, (int)getpid(), k);
             lk_pq_file_info info;
             if (lk_pq_writer_open(pw[k], path, &err) ||
                 lk_pq_writer_write(pw[k], dec.parts[k].batch, &err) ||
@@ -178,17 +197,19 @@ int main(int argc, char **argv)
             lk_delta_stats_json(&info, &stats);
             out_bytes += info.file_size;
             files++;
-            unlink(path);
+            if (!keep)
+                unlink(path);
         }
         t_pq += now() - t2;
     }
     double total = t_parse + t_msg + t_pq;
     printf("bench_pipeline: rows=%lld chunks=%lld json_bytes=%zu parquet_files=%lld "
            "parquet_bytes=%lld parse_s=%.3f msg_s=%.3f parquet_s=%.3f rows_per_s=%.0f "
-           "parse_rows_per_s=%.0f parquet_rows_per_s=%.0f\n",
+           "parse_rows_per_s=%.0f parquet_rows_per_s=%.0f reused_chunks=%lld msg_bytes=%lld\n",
            (long long)nrows, (long long)chunks, in.len, (long long)files, (long long)out_bytes,
            t_parse, t_msg, t_pq, total > 0 ? (double)nrows / total : 0.0,
-           t_parse > 0 ? (double)nrows / t_parse : 0.0, t_pq > 0 ? (double)nrows / t_pq : 0.0);
+           t_parse > 0 ? (double)nrows / t_parse : 0.0, t_pq > 0 ? (double)nrows / t_pq : 0.0,
+           (long long)(pw[1] ? lk_pq_writer_reused_chunks(pw[1]) : 0), (long long)msg_bytes);
     rec.parts[0].batch = rec.parts[1].batch = NULL;
     rec.n_parts = 0;
     lk_msg_records_clear(&dec);

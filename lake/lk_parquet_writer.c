@@ -10,6 +10,11 @@
  * file's codec. The RowGroup
  * thrift structs are serialised at flush time into one buffer, so the footer
  * is a concatenation and no per-chunk metadata is kept in memory.
+ * Leaves without a list on their path are shredded a column slice at a time
+ * (shred_flat); string bounds are found at flush, over the dictionary when
+ * there is one. A writer linked to another (lk_pq_writer_reuse_from) copies
+ * the other's pages for a column chunk whose levels and values are the same
+ * bytes, so that processed_events does not encode raw_events' columns twice.
  */
 #include "lk_parquet_writer.h"
 
@@ -40,8 +45,18 @@ typedef struct leaf_w {
     int64_t nentries, nnull;
     stat_acc cmin, cmax; /* current chunk */
     int64_t cnull;
+    /* strings and binary: cmin/cmax are found at flush, over the
+       dictionary's distinct values when the chunk has one */
     stat_acc fmin, fmax; /* file */
     int64_t fnull;
+    /* keep (a writer others reuse from): the last flushed chunk's inputs
+       (swapped in, not copied) and its encoded pages */
+    lk_buf enc;              /* pages of the chunk being flushed */
+    lk_buf pdef, prep, pvals, penc;
+    int64_t pentries;
+    int pvalid, pdict;
+    stat_acc pmin, pmax;
+    int64_t ppage_rel, punc, pcomp;
 } leaf_w;
 
 struct lk_pq_writer {
@@ -76,6 +91,11 @@ struct lk_pq_writer {
     int64_t seen_unc, seen_comp;
     size_t row_bytes; /* buffered bytes per row of the last slice shredded */
     lk_buf statbuf;   /* a truncated upper bound being written */
+    /* column chunk reuse (lk_pq_writer_reuse_from) */
+    int keep;               /* others reuse from this writer: keep the last chunks */
+    const lk_pq_writer *src; /* reuse from, or NULL */
+    int *src_leaf;          /* per leaf: src's leaf with the same path and type, or -1 */
+    int64_t reused;         /* column chunks taken from src */
 };
 
 /* One data page of a column chunk: entries [e0, e1), values [v0, v1) that
@@ -177,7 +197,15 @@ void lk_pq_writer_destroy(lk_pq_writer **wp)
         stat_free(&l->cmax);
         stat_free(&l->fmin);
         stat_free(&l->fmax);
+        lk_buf_free(&l->enc);
+        lk_buf_free(&l->pdef);
+        lk_buf_free(&l->prep);
+        lk_buf_free(&l->pvals);
+        lk_buf_free(&l->penc);
+        stat_free(&l->pmin);
+        stat_free(&l->pmax);
     }
+    free(w->src_leaf);
     free(w->lw);
     free(w->stats);
     free(w->leaves);
@@ -242,6 +270,26 @@ static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
     return an < bn ? -1 : an > bn;
 }
 
+/* cmp_bytes for the short values of a column, 8 bytes at a time, inline. */
+static inline int cmp_short(const char *a, size_t an, const char *b, size_t bn)
+{
+    size_t n = an < bn ? an : bn, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y) { /* big-endian order compares as bytes (GCC/Clang builtin) */
+            x = __builtin_bswap64(x);
+            y = __builtin_bswap64(y);
+            return x < y ? -1 : 1;
+        }
+    }
+    for (; i < n; i++)
+        if (a[i] != b[i])
+            return (unsigned char)a[i] < (unsigned char)b[i] ? -1 : 1;
+    return an < bn ? -1 : an > bn;
+}
+
 /* 16-byte big-endian two's complement: signed first byte, then unsigned. */
 static int cmp_dec16(const char *a, const char *b)
 {
@@ -255,6 +303,29 @@ static void stat_set_bytes(stat_acc *s, const char *p, size_t n)
     lk_buf_reset(&s->b);
     lk_buf_append(&s->b, p, n);
     s->set = 1;
+}
+
+/* The bounds of the PLAIN byte-array values in [v, end) into l's chunk
+   statistics (unset when there is none). */
+static void string_bounds(leaf_w *l, const char *v, const char *end)
+{
+    const char *mn = NULL, *mx = NULL;
+    size_t mnn = 0, mxn = 0;
+    while (v < end) {
+        uint32_t len;
+        memcpy(&len, v, 4);
+        const char *p = v + 4;
+        if (!mn || cmp_short(p, len, mn, mnn) < 0)
+            mn = p, mnn = len;
+        if (!mx || cmp_short(p, len, mx, mxn) > 0)
+            mx = p, mxn = len;
+        v = p + len;
+    }
+    l->cmin.set = l->cmax.set = 0;
+    if (mn) {
+        stat_set_bytes(&l->cmin, mn, mnn);
+        stat_set_bytes(&l->cmax, mx, mxn);
+    }
 }
 
 static inline void upd_i(leaf_w *l, int64_t v)
@@ -398,7 +469,6 @@ static void put_value(const lk_pq_leaf *L, leaf_w *l, const lk_col *c, uint32_t 
         uint32_t n32 = (uint32_t)n;
         lk_buf_append_fast(&l->vals, &n32, 4);
         lk_buf_append_fast(&l->vals, p, n);
-        upd_b(l, p, n, 0);
         break;
     }
     case LK_TYPE_DECIMAL:
@@ -445,6 +515,131 @@ static void shred(const lk_pq_leaf *L, leaf_w *l, int k, const lk_col *c, uint32
     }
     for (uint32_t j = o0; j < o1; j++)
         shred(L, l, k + 1, ch, j, j == o0 ? r : nd->rep + 1);
+}
+
+/* The leaf's value at row i is there: no column on the way is null there. */
+static inline int flat_present(const lk_col *const *chain, int depth, uint32_t i)
+{
+    for (int k = 0; k < depth; k++)
+        if (lk_col_is_null(chain[k], i))
+            return 0;
+    return 1;
+}
+
+/* shred() for rows [r0, r1) of a leaf with no list or map on its path (a
+   top-level column, or one inside structs: slot i of a struct is slot i of
+   its children): levels in one pass, values in a loop per type. */
+static void shred_flat(const lk_pq_leaf *L, leaf_w *l, const lk_col *top, uint32_t r0, uint32_t r1)
+{
+    const lk_col *chain[LK_PQ_MAX_DEPTH];
+    int depth = L->depth, nulls = 0;
+    chain[0] = top;
+    for (int k = 1; k < depth; k++)
+        chain[k] = &chain[k - 1]->children[L->nodes[k - 1].child];
+    for (int k = 0; k < depth; k++)
+        nulls |= chain[k]->validity != NULL;
+    const lk_col *c = chain[depth - 1];
+    uint32_t n = r1 - r0;
+    if (L->max_def) {
+        lk_buf_grow(&l->def, n);
+        uint8_t *d = (uint8_t *)l->def.data + l->def.len;
+        uint8_t dval = (uint8_t)L->nodes[depth - 1].dval;
+        if (!nulls)
+            memset(d, dval, n);
+        else
+            for (uint32_t i = r0; i < r1; i++) {
+                uint8_t v = dval;
+                for (int k = 0; k < depth; k++)
+                    if (lk_col_is_null(chain[k], i)) {
+                        v = (uint8_t)L->nodes[k].dslot;
+                        break;
+                    }
+                *d++ = v;
+            }
+        l->def.len += n;
+    }
+    l->nentries += n;
+    switch (L->field->type) {
+    case LK_TYPE_LONG:
+    case LK_TYPE_TIMESTAMP:
+    case LK_TYPE_TIMESTAMP_NTZ: {
+        const int64_t *v = (const int64_t *)c->values;
+        lk_buf_grow(&l->vals, (size_t)n * 8);
+        char *o = l->vals.data + l->vals.len;
+        for (uint32_t i = r0; i < r1; i++) {
+            if (nulls && !flat_present(chain, depth, i)) {
+                l->cnull++;
+                continue;
+            }
+            memcpy(o, &v[i], 8);
+            o += 8;
+            upd_i(l, v[i]);
+        }
+        l->vals.len = (size_t)(o - l->vals.data);
+        return;
+    }
+    case LK_TYPE_INTEGER:
+    case LK_TYPE_DATE: {
+        const int32_t *v = (const int32_t *)c->values;
+        lk_buf_grow(&l->vals, (size_t)n * 4);
+        char *o = l->vals.data + l->vals.len;
+        for (uint32_t i = r0; i < r1; i++) {
+            if (nulls && !flat_present(chain, depth, i)) {
+                l->cnull++;
+                continue;
+            }
+            memcpy(o, &v[i], 4);
+            o += 4;
+            upd_i(l, v[i]);
+        }
+        l->vals.len = (size_t)(o - l->vals.data);
+        return;
+    }
+    case LK_TYPE_DOUBLE: {
+        const double *v = (const double *)c->values;
+        lk_buf_grow(&l->vals, (size_t)n * 8);
+        char *o = l->vals.data + l->vals.len;
+        for (uint32_t i = r0; i < r1; i++) {
+            if (nulls && !flat_present(chain, depth, i)) {
+                l->cnull++;
+                continue;
+            }
+            memcpy(o, &v[i], 8);
+            o += 8;
+            upd_d(l, v[i]);
+        }
+        l->vals.len = (size_t)(o - l->vals.data);
+        return;
+    }
+    case LK_TYPE_STRING:
+    case LK_TYPE_BINARY: {
+        const uint32_t *off = c->offsets;
+        size_t bytes = off[r1] - off[r0];
+        lk_buf_grow(&l->vals, (size_t)n * 4 + bytes);
+        size_t at = l->vals.len;
+        for (uint32_t i = r0; i < r1; i++) {
+            if (nulls && !flat_present(chain, depth, i)) {
+                l->cnull++;
+                continue;
+            }
+            uint32_t len = off[i + 1] - off[i];
+            memcpy(l->vals.data + at, &len, 4);
+            memcpy(l->vals.data + at + 4, c->data + off[i], len);
+            at += 4 + len;
+        }
+        l->vals.len = at;
+        return;
+    }
+    default:
+        for (uint32_t i = r0; i < r1; i++) {
+            if (nulls && !flat_present(chain, depth, i)) {
+                l->cnull++;
+                continue;
+            }
+            put_value(L, l, c, i);
+        }
+        return;
+    }
 }
 
 static size_t buffered_bytes(const lk_pq_writer *w)
@@ -518,8 +713,11 @@ int lk_pq_writer_write(lk_pq_writer *w, const lk_batch *b, lk_error *err)
             const lk_pq_leaf *L = &w->leaves[li];
             leaf_w *l = &w->lw[li];
             const lk_col *c = lk_batch_col_const(b, L->top);
-            for (uint32_t i = r0; i < r1; i++)
-                shred(L, l, 0, c, i, 0);
+            if (!L->max_rep)
+                shred_flat(L, l, c, r0, r1);
+            else
+                for (uint32_t i = r0; i < r1; i++)
+                    shred(L, l, 0, c, i, 0);
         }
         w->rg_rows += r1 - r0;
         w->num_rows += r1 - r0;
@@ -768,7 +966,7 @@ static void write_stats(lk_tc_w *t, int16_t id, lk_pq_writer *w, const lk_pq_lea
 }
 
 /* Compresses body and appends header + data to out. page_type 0 data (V1), 2 dictionary. */
-static int put_page(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, const lk_buf *body,
+static int put_page(lk_pq_writer *w, const lk_pq_leaf *L, leaf_w *l, const lk_buf *body,
                     int page_type, int32_t nv, int enc, int with_stats, int64_t *unc, int64_t *comp,
                     lk_error *err)
 {
@@ -803,31 +1001,68 @@ static int put_page(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, const
     lk_tc_end(&ht);
     size_t hlen = w->out.len - hstart;
     lk_buf_append(&w->out, cp ? cp : "", cn);
+    if (w->keep)
+        lk_buf_append(&l->enc, w->out.data + hstart, w->out.len - hstart);
     *unc += (int64_t)(hlen + body->len);
     *comp += (int64_t)(hlen + cn);
     return 0;
 }
 
-/* A word-at-a-time hash for dictionary slots (in-process only, never stored). */
-static uint64_t hash_bytes(const char *p, size_t n)
+/* A word-at-a-time hash for dictionary slots (in-process only, never
+   stored): the tail is the last 8 (or two overlapping 4) bytes, loaded with
+   fixed-size copies the compiler inlines. */
+static inline uint64_t hash_bytes(const char *p, size_t n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-        h ^= h >> 29;
-        p += 8;
-        n -= 8;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull), w;
+    if (n >= 8) {
+        const char *last = p + n - 8;
+        while (p < last) {
+            memcpy(&w, p, 8);
+            h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+            h ^= h >> 29;
+            p += 8;
+        }
+        memcpy(&w, last, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        w = (uint64_t)a | (uint64_t)b << 32;
+    } else {
+        w = 0;
+        for (size_t i = 0; i < n; i++)
+            w = w << 8 | (uint8_t)p[i];
     }
-    if (n) {
-        uint64_t w = 0;
-        memcpy(&w, p, n);
-        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-    }
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 32;
     h *= 0xff51afd7ed558ccdull;
     return h ^ (h >> 29);
+}
+
+/* a[0..n) == b[0..n), inline for the short values of dictionary columns. */
+static inline int same_bytes(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y;
+    if (n >= 8 && n <= 16) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return 0;
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t p, q;
+        memcpy(&p, a, 4);
+        memcpy(&q, b, 4);
+        if (p != q)
+            return 0;
+        memcpy(&p, a + n - 4, 4);
+        memcpy(&q, b + n - 4, 4);
+        return p == q;
+    }
+    return !memcmp(a, b, n);
 }
 
 /* Builds w->dict (PLAIN values) and w->idx from l->vals. 0 when PLAIN is
@@ -844,22 +1079,30 @@ static int build_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *
         nvals = (size_t)(l->nentries - l->cnull); /* upper bound; counted below */
     if (l->vals.len == 0)
         return 0;
-    size_t want = 1024;
-    while (want < nvals * 2 && want < (1u << 24))
-        want *= 2;
-    if (w->nslots < want) {
+    /* full: the table for nvals distinct values (the most it can need);
+       it starts small and doubles as entries come, because clearing the
+       full table per column cost more than the hashing (most columns have
+       few distinct values, or give up at 4,096) */
+    size_t full = 1024;
+    while (full < nvals * 2 && full < (1u << 24))
+        full *= 2;
+    size_t nslots = full < 8192 ? full : 8192;
+    if (w->nslots < full) {
         free(w->slots);
-        w->slots = malloc(want * sizeof *w->slots);
+        w->slots = malloc(full * sizeof *w->slots);
         if (!w->slots)
             abort();
-        w->nslots = want;
+        w->nslots = full;
     }
-    memset(w->slots, 0, w->nslots * sizeof *w->slots);
-    size_t mask = w->nslots - 1;
+    memset(w->slots, 0, nslots * sizeof *w->slots);
+    size_t mask = nslots - 1;
     lk_buf_reset(&w->dict);
     lk_buf_reset(&w->idx);
     uint32_t n = 0;
     const char *v = l->vals.data, *end = l->vals.data + l->vals.len;
+    const char *prev = NULL; /* the previous value and its id: runs (a */
+    size_t prevlen = 0;      /* file's _metadata, sorted data) skip the hash */
+    uint32_t previd = 0;
     while (v < end) {
         const char *key = v;
         size_t klen = fixed;
@@ -869,12 +1112,37 @@ static int build_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *
             klen = 4 + len;
         }
         v += klen;
-        size_t h = (size_t)hash_bytes(key, klen) & mask;
         uint32_t id;
+        if (prev && prevlen == klen && same_bytes(prev, key, klen)) {
+            id = previd;
+            goto found;
+        }
+        size_t h = (size_t)hash_bytes(key, klen) & mask;
         for (;;) {
             uint32_t sl = w->slots[h];
+            if (!sl && (size_t)n + 1 > nslots / 2 && nslots < full) {
+                /* double the table: every entry again, then this key */
+                nslots *= 2;
+                mask = nslots - 1;
+                memset(w->slots, 0, nslots * sizeof *w->slots);
+                for (uint32_t k = 0; k < n; k++) {
+                    const char *e = w->dict.data + w->dpos[k];
+                    size_t elen = fixed;
+                    if (!fixed) {
+                        uint32_t len;
+                        memcpy(&len, e, 4);
+                        elen = 4 + len;
+                    }
+                    size_t eh = (size_t)hash_bytes(e, elen) & mask;
+                    while (w->slots[eh])
+                        eh = (eh + 1) & mask;
+                    w->slots[eh] = k + 1;
+                }
+                h = (size_t)hash_bytes(key, klen) & mask;
+                continue;
+            }
             if (!sl) {
-                if (w->dict.len + klen > w->opt.dictionary_bytes || (size_t)n + 1 > w->nslots / 2)
+                if (w->dict.len + klen > w->opt.dictionary_bytes || (size_t)n + 1 > nslots / 2)
                     return 0;
                 if (n == w->dpos_cap) {
                     w->dpos_cap = w->dpos_cap ? w->dpos_cap * 2 : 1024;
@@ -895,12 +1163,16 @@ static int build_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *
                 memcpy(&len, e, 4);
                 elen = 4 + len;
             }
-            if (elen == klen && !memcmp(e, key, klen)) {
+            if (elen == klen && same_bytes(e, key, klen)) {
                 id = sl - 1;
                 break;
             }
             h = (h + 1) & mask;
         }
+        prev = key;
+        prevlen = klen;
+        previd = id;
+    found:
         lk_buf_append_fast(&w->idx, &id, 4);
         /* nearly unique values (ids, timestamps, free text) do not pay for a
            dictionary: give up early, as parquet-mr and Arrow do */
@@ -1000,6 +1272,61 @@ static int cut_pages(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, int 
     return (int)(w->cuts.len / sizeof pc);
 }
 
+/* src's leaf whose last chunk has exactly the levels and values of leaf
+   li's buffered chunk, or NULL. */
+static const leaf_w *reuse_source(const lk_pq_writer *w, int li)
+{
+    if (!w->src || w->src_leaf[li] < 0)
+        return NULL;
+    const leaf_w *l = &w->lw[li], *s = &w->src->lw[w->src_leaf[li]];
+    if (!s->pvalid || s->pentries != l->nentries || s->pvals.len != l->vals.len ||
+        s->pdef.len != l->def.len || s->prep.len != l->rep.len)
+        return NULL;
+    if ((l->vals.len && memcmp(s->pvals.data, l->vals.data, l->vals.len)) ||
+        (l->def.len && memcmp(s->pdef.data, l->def.data, l->def.len)) ||
+        (l->rep.len && memcmp(s->prep.data, l->rep.data, l->rep.len)))
+        return NULL;
+    return s;
+}
+
+void lk_pq_writer_reuse_from(lk_pq_writer *w, lk_pq_writer *src)
+{
+    w->src = NULL;
+    if (!src || src == w)
+        return;
+    const lk_pq_options *a = &w->opt, *b = &src->opt;
+    if (a->codec != b->codec || a->zstd_level != b->zstd_level || a->page_bytes != b->page_bytes ||
+        a->dictionary != b->dictionary || a->dictionary_bytes != b->dictionary_bytes ||
+        a->stats_max_bytes != b->stats_max_bytes)
+        return;
+    src->keep = 1;
+    if (!w->src_leaf) {
+        w->src_leaf = malloc(((size_t)w->nleaves + 1) * sizeof *w->src_leaf);
+        if (!w->src_leaf)
+            abort();
+    }
+    for (int i = 0; i < w->nleaves; i++) {
+        const lk_pq_leaf *L = &w->leaves[i];
+        w->src_leaf[i] = -1;
+        for (int k = 0; k < src->nleaves; k++) {
+            const lk_pq_leaf *S = &src->leaves[k];
+            if (!strcmp(L->dotted, S->dotted) && L->phys == S->phys &&
+                L->type_length == S->type_length && L->max_def == S->max_def &&
+                L->max_rep == S->max_rep && L->field->type == S->field->type &&
+                L->field->precision == S->field->precision && L->field->scale == S->field->scale) {
+                w->src_leaf[i] = k;
+                break;
+            }
+        }
+    }
+    w->src = src;
+}
+
+int64_t lk_pq_writer_reused_chunks(const lk_pq_writer *w)
+{
+    return w->reused;
+}
+
 static int flush_row_group(lk_pq_writer *w, lk_error *err)
 {
     if (w->rg_rows == 0)
@@ -1014,9 +1341,35 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
         const lk_pq_leaf *L = &w->leaves[li];
         leaf_w *l = &w->lw[li];
         uint32_t ndict = 0;
-        int dict = w->opt.dictionary && L->phys != PQ_BOOLEAN && build_dictionary(w, L, l, &ndict);
-        int64_t unc = 0, comp = 0, dict_off = -1;
-        int rc;
+        int64_t unc = 0, comp = 0, dict_off = -1, page_off;
+        int rc, dict;
+        int strings = stat_kind(L->field) == 2;
+        const leaf_w *same = reuse_source(w, li);
+        if (same) {
+            /* the same levels and values as src's last chunk of this
+               column: its pages, byte for byte */
+            int64_t at = w->offset + (int64_t)w->out.len;
+            dict = same->pdict;
+            dict_off = dict ? at : -1;
+            page_off = at + same->ppage_rel;
+            unc = same->punc;
+            comp = same->pcomp;
+            if (strings) { /* the same values: the same bounds */
+                l->cmin.set = l->cmax.set = 0;
+                if (same->pmin.set) {
+                    stat_copy(&l->cmin, &same->pmin);
+                    stat_copy(&l->cmax, &same->pmax);
+                }
+            }
+            lk_buf_append(&w->out, same->penc.data, same->penc.len);
+            w->reused++;
+            goto chunk_meta;
+        }
+        lk_buf_reset(&l->enc);
+        dict = w->opt.dictionary && L->phys != PQ_BOOLEAN && build_dictionary(w, L, l, &ndict);
+        if (strings) /* before the pages: a single page carries them */
+            string_bounds(l, dict ? w->dict.data : l->vals.data,
+                          dict ? w->dict.data + w->dict.len : l->vals.data + l->vals.len);
         if (dict) {
             dict_off = w->offset + (int64_t)w->out.len;
             rc = put_page(w, L, l, &w->dict, 2, (int32_t)ndict, 0, 0, &unc, &comp, err);
@@ -1025,7 +1378,7 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
         }
         int npages = cut_pages(w, L, l, dict, ndict);
         const page_cut *cuts = (const page_cut *)w->cuts.data;
-        int64_t page_off = w->offset + (int64_t)w->out.len;
+        page_off = w->offset + (int64_t)w->out.len;
         for (int pg = 0; pg < npages; pg++) {
             const page_cut *pc = &cuts[pg];
             lk_buf_reset(&w->page);
@@ -1066,6 +1419,25 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
                     return rc;
             }
         }
+        if (w->keep) {
+            lk_buf t;
+            t = l->pdef, l->pdef = l->def, l->def = t;
+            t = l->prep, l->prep = l->rep, l->rep = t;
+            t = l->pvals, l->pvals = l->vals, l->vals = t;
+            t = l->penc, l->penc = l->enc, l->enc = t;
+            l->pentries = l->nentries;
+            l->pdict = dict;
+            l->ppage_rel = page_off - (dict ? dict_off : page_off);
+            l->punc = unc;
+            l->pcomp = comp;
+            l->pvalid = 1;
+            l->pmin.set = l->pmax.set = 0;
+            if (l->cmin.set) {
+                stat_copy(&l->pmin, &l->cmin);
+                stat_copy(&l->pmax, &l->cmax);
+            }
+        }
+    chunk_meta:
         w->seen_unc += unc;
         w->seen_comp += comp;
         total_unc += unc;

@@ -107,6 +107,18 @@ size_t lk_pq_writer_estimated_size(const lk_pq_writer *w);
    early when it is the one that crosses the target, so the size is known):
        write(batch); if (lk_pq_writer_full(w)) { close(); open(next); } */
 int lk_pq_writer_full(const lk_pq_writer *w);
+/* Column chunk reuse between two writers of the same rows (raw_events and
+   processed_events share most columns): while src is set, a column chunk of
+   w whose definition/repetition levels and values are byte-for-byte those
+   of the last chunk src flushed for the leaf of the same path and type gets
+   src's encoded pages (dictionary, data pages, page statistics) instead of
+   being encoded and compressed again. The file is the one w would have
+   written. src keeps its last chunk per leaf from then on (about one more
+   chunk of buffers). Both writers need the same options; src must stay
+   alive while set: NULL unsets it. */
+void lk_pq_writer_reuse_from(lk_pq_writer *w, lk_pq_writer *src);
+/* Column chunks w took from a source since it was created. */
+int64_t lk_pq_writer_reused_chunks(const lk_pq_writer *w);
 /* Flushes, writes the footer, fsyncs (per options) and closes the file. */
 int lk_pq_writer_close(lk_pq_writer *w, lk_pq_file_info *info, lk_error *err);
 /* Closes and removes a partly written file (after an error). */

@@ -105,6 +105,50 @@ static void col_encode(msgpack_packer *pk, const lk_col *c)
         col_encode(pk, &c->children[i]);
 }
 
+/* Same type and layout (names aside): a column of one can be copied into
+   the other with lk_col_append_range. */
+static int same_type(const lk_field *a, const lk_field *b)
+{
+    if (a->type != b->type || a->precision != b->precision || a->scale != b->scale ||
+        a->n_children != b->n_children)
+        return 0;
+    for (int i = 0; i < a->n_children; i++)
+        if (!same_type(&a->children[i], &b->children[i]))
+            return 0;
+    return 1;
+}
+
+/* a and b (same type) hold the same len slots: values, nulls and children.
+   Costs a memcmp of the buffers, less than packing them. */
+static int same_col(const lk_col *a, const lk_col *b, uint32_t len)
+{
+    if (a->len != len || b->len != len)
+        return 0;
+    uint32_t an = a->validity ? a->null_count : 0, bn = b->validity ? b->null_count : 0;
+    if (an != bn)
+        return 0;
+    for (uint32_t i = 0; an && i < len; i++)
+        if (lk_col_is_null(a, i) != lk_col_is_null(b, i))
+            return 0;
+    if (a->elem_size && len && memcmp(a->values, b->values, (size_t)len * a->elem_size))
+        return 0;
+    lk_type t = a->field->type;
+    uint32_t child_len = len;
+    if (type_has_offsets(t)) {
+        if (memcmp(a->offsets, b->offsets, ((size_t)len + 1) * sizeof(uint32_t)))
+            return 0;
+        if (type_has_data(t) && a->offsets[len] &&
+            memcmp(a->data, b->data, a->offsets[len]))
+            return 0;
+        if (!type_has_data(t))
+            child_len = a->offsets[len];
+    }
+    for (int i = 0; i < a->n_children; i++)
+        if (!same_col(&a->children[i], &b->children[i], child_len))
+            return 0;
+    return 1;
+}
+
 /* ---- decoding: the pre-walk ---- */
 
 static int rd_be(const uint8_t *p, int n, uint64_t *v)
@@ -403,15 +447,36 @@ int lk_msg_records_encode(const lk_msg_records *m, lk_buf *out)
     for (int i = 0; i < m->n_parts; i++) {
         const lk_batch *b = m->parts[i].batch;
         int nc = lk_batch_ncols(b);
+        uint32_t nrows = lk_batch_nrows(b);
         msgpack_pack_array(&pk, 3 + (size_t)nc);
         pack_cstr(&pk, m->parts[i].table);
         lk_buf_reset(&js);
         lk_schema_to_json(lk_batch_schema(b), &js);
         msgpack_pack_str(&pk, js.len);
         msgpack_pack_str_body(&pk, js.data, js.len);
-        msgpack_pack_uint32(&pk, lk_batch_nrows(b));
-        for (int c = 0; c < nc; c++)
-            col_encode(&pk, lk_batch_col_const(b, c));
+        msgpack_pack_uint32(&pk, nrows);
+        for (int c = 0; c < nc; c++) {
+            const lk_col *col = lk_batch_col_const(b, c);
+            /* a column equal to the one of the same name in an earlier part
+               (processed_events repeats most of raw_events' columns) is
+               sent as [part, column]: the receiver copies it */
+            int ref = 0;
+            for (int j = 0; j < i && !ref; j++) {
+                const lk_batch *e = m->parts[j].batch;
+                int k = lk_schema_find(lk_batch_schema(e), col->field->name);
+                if (k < 0 || lk_batch_nrows(e) != nrows)
+                    continue;
+                const lk_col *ec = lk_batch_col_const(e, k);
+                if (same_type(ec->field, col->field) && same_col(ec, col, nrows)) {
+                    msgpack_pack_array(&pk, 2);
+                    msgpack_pack_uint32(&pk, (uint32_t)j);
+                    msgpack_pack_uint32(&pk, (uint32_t)k);
+                    ref = 1;
+                }
+            }
+            if (!ref)
+                col_encode(&pk, col);
+        }
     }
     lk_buf_free(&js);
     enc_end(out);
@@ -573,8 +638,30 @@ static int part_batch(lk_msg_part *slot, const char *js, size_t jn, lk_error *er
     return 0;
 }
 
-static int part_decode(lk_msg_part *slot, const msgpack_object *o, int idx, lk_error *err)
+/* A column sent as [part, column] of an earlier part: copied from there. */
+static int col_copy(lk_msg_records *m, int idx, lk_col *col, const msgpack_object *o,
+                    uint32_t nrows, lk_error *err)
 {
+    const msgpack_object *a = o->via.array.ptr;
+    uint32_t j = 0, k = 0;
+    if (get_u32(&a[0], LK_MSG_MAX_PARTS, &j, "column reference part", err) ||
+        get_u32(&a[1], LK_MSG_MAX_LEN, &k, "column reference column", err))
+        return LK_EFORMAT;
+    if ((int)j >= idx || !m->parts[j].batch || (int)k >= lk_batch_ncols(m->parts[j].batch))
+        return lk_error_set(err, LK_EFORMAT, "column '%s' refers to part %u column %u, not sent",
+                            col->field->name, j, k);
+    const lk_col *src = lk_batch_col_const(m->parts[j].batch, (int)k);
+    if (!same_type(src->field, col->field) || src->len != nrows)
+        return lk_error_set(err, LK_EFORMAT,
+                            "column '%s' refers to part %u column '%s' of another type or length",
+                            col->field->name, j, src->field->name);
+    lk_col_append_range(col, src, 0, nrows);
+    return 0;
+}
+
+static int part_decode(lk_msg_records *m, int idx, const msgpack_object *o, lk_error *err)
+{
+    lk_msg_part *slot = &m->parts[idx];
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 3)
         return lk_error_set(err, LK_EFORMAT, "records part %d is not an array", idx);
     const msgpack_object *a = o->via.array.ptr;
@@ -599,7 +686,12 @@ static int part_decode(lk_msg_part *slot, const msgpack_object *o, int idx, lk_e
     }
     for (int c = 0; c < nc; c++) {
         lk_col *col = lk_batch_col(b, c);
-        if ((rc = col_decode(col, &a[3 + c], nrows, col->field->name, 0, err)))
+        const msgpack_object *co = &a[3 + c];
+        if (co->type == MSGPACK_OBJECT_ARRAY && co->via.array.size == 2)
+            rc = col_copy(m, idx, col, co, nrows, err);
+        else
+            rc = col_decode(col, co, nrows, col->field->name, 0, err);
+        if (rc)
             goto fail;
     }
     lk_batch_set_nrows(b, nrows);
@@ -632,7 +724,7 @@ int lk_msg_records_decode(const void *data, size_t len, lk_msg_records *m, lk_er
     m->n_parts = 0;
     uint32_t np = a[5].via.array.size;
     for (uint32_t i = 0; i < np; i++)
-        if ((rc = part_decode(&m->parts[i], &a[5].via.array.ptr[i], (int)i, err)))
+        if ((rc = part_decode(m, (int)i, &a[5].via.array.ptr[i], err)))
             goto out;
     m->n_parts = (int)np;
 out:

@@ -9,7 +9,9 @@
  * children, not a map per row.
  *
  *   CHUNK    ingest → transform    raw lines of one file range of a batch
- *   RECORDS  transform → writer    one columnar batch per table for a chunk
+ *   RECORDS  transform → writer    one columnar batch per table for a chunk;
+ *            a column equal to the same-named column of an earlier part
+ *            is sent as [part, column] and copied from it on decode
  *   FILES    writer → committer    the Parquet files written for a chunk
  *   EVENT    anything else: small named messages with key/value fields
  *            (ready, heartbeat, sealed, committed, replay, stop, done, ...)

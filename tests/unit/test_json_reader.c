@@ -149,7 +149,13 @@ START_TEST(reader_rows_rescue_corrupt)
     ck_assert_ptr_nonnull(strstr(row, "\"event_id\":\"e3\""));
     ck_assert_ptr_nonnull(strstr(row, "\"ts\":null"));
     ck_assert_ptr_nonnull(strstr(row, ",\\\"ts\\\":\\\"yesterday\\\"}\""));
+    /* the rows around it keep their own rescued data (copied in ranges) */
+    row_json(p, 1, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "\"_rescued_data\":null"));
+    row_json(p, 3, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "\\\"user_id\\\":5"));
     row_json(p, 4, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "\"_rescued_data\":null"));
     ck_assert_ptr_nonnull(strstr(row, "\"device_os\":null,\"device_version\":null"));
     for (int i = 0; i < lk_batch_ncols(p); i++)
         ck_assert_uint_eq(lk_batch_col(p, i)->len, 5);

@@ -470,6 +470,96 @@ START_TEST(envelope_rejected)
 }
 END_TEST
 
+/* A column equal to the same-named column of an earlier part travels as a
+   reference and decodes to the same values; a column that differs, or a
+   part of another length, is sent whole; a reference to a part not yet
+   decoded or to a missing column is refused. */
+START_TEST(records_repeated_columns)
+{
+    lk_schema *s = all_types_schema();
+    lk_msg_records m, d;
+    memset(&m, 0, sizeof m);
+    memset(&d, 0, sizeof d);
+    m.n_parts = 2;
+    snprintf(m.parts[0].table, sizeof m.parts[0].table, "raw_events");
+    snprintf(m.parts[1].table, sizeof m.parts[1].table, "processed_events");
+    m.parts[0].batch = lk_batch_new(s);
+    m.parts[1].batch = lk_batch_new(s);
+    fill_all_types(m.parts[0].batch, 37, 0);
+    fill_all_types(m.parts[1].batch, 37, 0);
+    lk_buf same = LK_BUF_INIT, other = LK_BUF_INIT;
+    lk_error err;
+    ck_assert_int_eq(lk_msg_records_encode(&m, &same), 0);
+    ck_assert_int_eq(lk_msg_records_decode(same.data, same.len, &d, &err), 0);
+    batch_eq(m.parts[0].batch, d.parts[0].batch);
+    batch_eq(m.parts[1].batch, d.parts[1].batch);
+    /* the second part's columns are references: it adds its schema and a
+       few bytes per column to the first part's message */
+    lk_buf base = LK_BUF_INIT;
+    m.n_parts = 1;
+    ck_assert_int_eq(lk_msg_records_encode(&m, &base), 0);
+    m.n_parts = 2;
+    lk_batch_reset(m.parts[1].batch);
+    fill_all_types(m.parts[1].batch, 37, 1);
+    ck_assert_int_eq(lk_msg_records_encode(&m, &other), 0);
+    ck_assert_uint_lt((same.len - base.len) * 3, other.len - base.len);
+    ck_assert_int_eq(lk_msg_records_decode(other.data, other.len, &d, &err), 0);
+    batch_eq(m.parts[1].batch, d.parts[1].batch);
+    /* one column differs in one row: that column alone is sent whole */
+    lk_batch_reset(m.parts[1].batch);
+    fill_all_types(m.parts[1].batch, 37, 0);
+    lk_col *str = lk_batch_col(m.parts[1].batch, 7);
+    str->data[str->offsets[3]] ^= 1;
+    lk_buf one = LK_BUF_INIT;
+    ck_assert_int_eq(lk_msg_records_encode(&m, &one), 0);
+    ck_assert_uint_gt(one.len, same.len);
+    ck_assert_uint_lt(one.len, other.len);
+    ck_assert_int_eq(lk_msg_records_decode(one.data, one.len, &d, &err), 0);
+    batch_eq(m.parts[1].batch, d.parts[1].batch);
+    /* fewer rows: nothing is shared */
+    lk_batch_reset(m.parts[1].batch);
+    fill_all_types(m.parts[1].batch, 36, 0);
+    ck_assert_int_eq(lk_msg_records_encode(&m, &one), 0);
+    ck_assert_int_eq(lk_msg_records_decode(one.data, one.len, &d, &err), 0);
+    batch_eq(m.parts[1].batch, d.parts[1].batch);
+    lk_msg_records_clear(&m);
+
+    /* hostile references: the message ends with part 1's last column, the
+       reference [0, k] (0x92 0x00 k) */
+    lk_schema *s1 = lk_schema_new();
+    lk_schema_add(s1, "x", LK_TYPE_LONG, 1);
+    memset(&m, 0, sizeof m);
+    m.n_parts = 2;
+    for (int i = 0; i < 2; i++) {
+        snprintf(m.parts[i].table, sizeof m.parts[i].table, "t%d", i);
+        m.parts[i].batch = lk_batch_new(s1);
+        for (int r = 0; r < 3; r++) {
+            lk_col_append_i64(lk_batch_col(m.parts[i].batch, 0), r);
+            lk_batch_end_row(m.parts[i].batch);
+        }
+    }
+    ck_assert_int_eq(lk_msg_records_encode(&m, &one), 0);
+    ck_assert_uint_eq((uint8_t)one.data[one.len - 3], 0x92);
+    ck_assert_int_eq(lk_msg_records_decode(one.data, one.len, &d, &err), 0);
+    batch_eq(m.parts[1].batch, d.parts[1].batch);
+    one.data[one.len - 2] = 1; /* part 1 refers to itself */
+    ck_assert_int_eq(lk_msg_records_decode(one.data, one.len, &d, &err), LK_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not sent"));
+    one.data[one.len - 2] = 0;
+    one.data[one.len - 1] = 5; /* no column 5 */
+    ck_assert_int_eq(lk_msg_records_decode(one.data, one.len, &d, &err), LK_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not sent"));
+    lk_msg_records_clear(&m);
+    lk_msg_records_clear(&d);
+    lk_schema_destroy(&s);
+    lk_schema_destroy(&s1);
+    lk_buf_free(&same);
+    lk_buf_free(&other);
+    lk_buf_free(&one);
+    lk_buf_free(&base);
+}
+END_TEST
+
 /* Bad offsets, short bitmaps, wrong null counts are caught. */
 START_TEST(records_inconsistent)
 {
@@ -695,6 +785,7 @@ int main(void)
     tcase_add_test(tc, event_round_trip);
     tcase_add_test(tc, envelope_rejected);
     tcase_add_test(tc, records_inconsistent);
+    tcase_add_test(tc, records_repeated_columns);
     tcase_add_test(tc, records_reuse_by_schema);
     tcase_add_test(tc, hostile_input);
     suite_add_tcase(s, tc);

@@ -2,7 +2,10 @@
  * lk_json_reader — JSON lines → raw_events columns; see lk_json_reader.h.
  *
  * yajl's event parser calls back for every token and the callbacks append
- * straight into the columns: no document tree, no per-row allocation.
+ * straight into the columns: no document tree, no per-row allocation. A
+ * strict scanner (fp_*, below) makes the same callbacks for the common line
+ * at a fraction of yajl's cost and hands every line it is not sure of to
+ * yajl, so that the output never depends on which of the two parsed it.
  * yajl allocates a handle per line (it has no reset); those allocations go
  * to a bump arena owned by the reader and reset per line, so they cost a
  * pointer increment. A stack of frames follows nesting: an object frame
@@ -38,6 +41,7 @@ typedef struct frame {
     int is_array;
     lk_col *cols; /* object: the columns its keys map to */
     int ncols;
+    const uint32_t *lens; /* object: the lengths of their names, or NULL */
     uint32_t row; /* object: the slot its values fill */
     int last;     /* object: index of the last key matched (keys repeat in order) */
     lk_col *list; /* array: the array column */
@@ -77,6 +81,17 @@ struct lk_json_reader {
     int dropping;      /* the current unknown key's value is dropped (mode none) */
     int drop_depth;    /* ... in the frame at this depth */
     size_t drop_from;  /* rescue length before its key */
+    int no_fast;       /* 1: every line goes through yajl (tests compare both) */
+    /* name lengths of the batch's columns and struct children, rebuilt per
+       parse call: lens_at[k] = {columns, first length in lens} */
+    uint32_t *lens;
+    size_t nlens, lens_cap;
+    struct lens_at {
+        const lk_col *cols;
+        size_t at;
+    } *lens_at;
+    int nlens_at, lens_at_cap;
+    lk_buf str;        /* a string with escapes, unescaped (fast path) */
 };
 
 /* Exact-text decimal: [-]digits[.digits] scaled to scale, fitting
@@ -243,6 +258,93 @@ static lk_col *value_target(lk_json_reader *r)
 
 /* ---- callbacks ---- */
 
+/* name (NUL-terminated) equals key[0..n) (which may hold NUL bytes). */
+static inline int name_eq(const char *name, const unsigned char *key, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!name[i] || (unsigned char)name[i] != key[i])
+            return 0;
+    return name[n] == '\0';
+}
+
+/* a[0..n) == b[0..n) with fixed-size loads (both hold n bytes). */
+static inline int same_bytes(const char *a, const unsigned char *b, size_t n)
+{
+    uint64_t x, y;
+    uint32_t p, q;
+    if (n >= 8 && n <= 16) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return 0;
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4 && n < 8) {
+        memcpy(&p, a, 4);
+        memcpy(&q, b, 4);
+        if (p != q)
+            return 0;
+        memcpy(&p, a + n - 4, 4);
+        memcpy(&q, b + n - 4, 4);
+        return p == q;
+    }
+    return !memcmp(a, b, n);
+}
+
+/* Key key[0..n) names column i of frame f. */
+static inline int key_is(const frame *f, int i, const unsigned char *key, size_t n)
+{
+    if (f->lens)
+        return f->lens[i] == n && same_bytes(f->cols[i].field->name, key, n);
+    return name_eq(f->cols[i].field->name, key, n);
+}
+
+static void lens_walk(lk_json_reader *r, const lk_col *c);
+
+/* Records the name lengths of cols[0..n) and of every struct below them. */
+static void lens_add(lk_json_reader *r, const lk_col *cols, int n)
+{
+    if (r->nlens_at == r->lens_at_cap) {
+        r->lens_at_cap = r->lens_at_cap ? r->lens_at_cap * 2 : 8;
+        r->lens_at = realloc(r->lens_at, (size_t)r->lens_at_cap * sizeof *r->lens_at);
+        if (!r->lens_at)
+            abort();
+    }
+    r->lens_at[r->nlens_at].cols = cols;
+    r->lens_at[r->nlens_at++].at = r->nlens;
+    if (r->nlens + (size_t)n > r->lens_cap) {
+        while (r->nlens + (size_t)n > r->lens_cap)
+            r->lens_cap = r->lens_cap ? r->lens_cap * 2 : 64;
+        r->lens = realloc(r->lens, r->lens_cap * sizeof *r->lens);
+        if (!r->lens)
+            abort();
+    }
+    for (int i = 0; i < n; i++)
+        r->lens[r->nlens++] = (uint32_t)strlen(cols[i].field->name);
+    for (int i = 0; i < n; i++)
+        lens_walk(r, &cols[i]);
+}
+
+static void lens_walk(lk_json_reader *r, const lk_col *c)
+{
+    if (c->field->type == LK_TYPE_STRUCT)
+        lens_add(r, c->children, c->n_children);
+    else
+        for (int i = 0; i < c->n_children; i++)
+            lens_walk(r, &c->children[i]);
+}
+
+/* The name lengths of the columns cols (a frame's), or NULL. */
+static const uint32_t *lens_of(const lk_json_reader *r, const lk_col *cols)
+{
+    for (int k = 0; k < r->nlens_at; k++)
+        if (r->lens_at[k].cols == cols)
+            return r->lens + r->lens_at[k].at;
+    return NULL;
+}
+
 static int on_null(void *ctx)
 {
     lk_json_reader *r = ctx;
@@ -295,6 +397,81 @@ static int on_boolean(void *ctx, int b)
     return 1;
 }
 
+/* [-]digits with at most 18 digits (JSON number text): exact, as strtoll. */
+static int fast_int(const char *s, size_t n, int64_t *out)
+{
+    size_t i = s[0] == '-';
+    if (n - i == 0 || n - i > 18)
+        return -1;
+    int64_t v = 0;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > 9)
+            return -1;
+        v = v * 10 + (int64_t)d;
+    }
+    *out = s[0] == '-' ? -v : v;
+    return 0;
+}
+
+/* A JSON number of at most 15 significant digits and a decimal exponent
+   within ±22: the mantissa and the power of ten are exact doubles, so one
+   IEEE multiplication or division rounds correctly and the result is
+   strtod's (Clinger's fast path). -1 for anything else (then strtod). */
+static int fast_double(const char *s, size_t n, double *out)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = 0;
+    int neg = 0, digits = 0, exp10 = 0;
+    uint64_t m = 0;
+    if (n >= 64)
+        return -1; /* on_number rescues such a long text */
+    if (i < n && s[i] == '-')
+        neg = 1, i++;
+    int seen = 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, seen++) {
+        if (m || s[i] != '0')
+            digits++;
+        m = m * 10 + (uint64_t)(s[i] - '0');
+        if (digits > 15)
+            return -1;
+    }
+    if (i < n && s[i] == '.') {
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, seen++) {
+            if (m || s[i] != '0')
+                digits++;
+            m = m * 10 + (uint64_t)(s[i] - '0');
+            exp10--;
+            if (digits > 15)
+                return -1;
+        }
+    }
+    if (!seen)
+        return -1;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        int eneg = 0, e = 0, ed = 0;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            eneg = s[i++] == '-';
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, ed++) {
+            e = e * 10 + (s[i] - '0');
+            if (e > 1000)
+                return -1;
+        }
+        if (!ed)
+            return -1;
+        exp10 += eneg ? -e : e;
+    }
+    if (i != n || exp10 < -22 || exp10 > 22)
+        return -1;
+    double v = (double)m;
+    v = exp10 < 0 ? v / p10[-exp10] : v * p10[exp10];
+    *out = neg ? -v : v;
+    return 0;
+}
+
 static int on_number(void *ctx, const char *s, size_t n)
 {
     lk_json_reader *r = ctx;
@@ -309,6 +486,20 @@ static int on_number(void *ctx, const char *s, size_t n)
     int in_array = r->st[r->depth - 1].is_array;
     if (c) {
         char num[64];
+        /* the fast paths first: fast_int takes digits only (an integer) */
+        if (c->field->type == LK_TYPE_LONG) {
+            int64_t v;
+            if (fast_int(s, n, &v) == 0) {
+                lk_col_append_i64(c, v);
+                return 1;
+            }
+        } else if (c->field->type == LK_TYPE_DOUBLE) {
+            double v;
+            if (fast_double(s, n, &v) == 0) {
+                lk_col_append_f64(c, v);
+                return 1;
+            }
+        }
         int is_int = !memchr(s, '.', n) && !memchr(s, 'e', n) && !memchr(s, 'E', n);
         if (n < sizeof num) {
             memcpy(num, s, n);
@@ -470,6 +661,7 @@ static int on_start_map(void *ctx)
     if (!r->depth) {
         frame f = {0};
         f.cols = lk_batch_col(r->out, 0);
+        f.lens = r->nlens_at ? r->lens + r->lens_at[0].at : NULL;
         f.ncols = r->ndata;
         f.row = lk_batch_nrows(r->out);
         f.last = -1;
@@ -481,6 +673,7 @@ static int on_start_map(void *ctx)
         lk_col_append_struct(c);
         frame f = {0};
         f.cols = c->children;
+        f.lens = lens_of(r, c->children);
         f.ncols = c->n_children;
         f.row = c->len - 1;
         f.last = -1;
@@ -509,16 +702,11 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t n)
     r->target = NULL;
     int hit = -1;
     int guess = f->last + 1;
-    if (guess < f->ncols) {
-        const char *name = f->cols[guess].field->name;
-        if (strlen(name) == n && !memcmp(name, key, n))
-            hit = guess;
-    }
-    for (int i = 0; hit < 0 && i < f->ncols; i++) {
-        const char *name = f->cols[i].field->name;
-        if (strlen(name) == n && !memcmp(name, key, n))
+    if (guess < f->ncols && key_is(f, guess, key, n))
+        hit = guess;
+    for (int i = 0; hit < 0 && i < f->ncols; i++)
+        if (key_is(f, i, key, n))
             hit = i;
-    }
     if (hit >= 0) {
         f->last = hit;
         if (f->cols[hit].len == f->row) /* not set yet in this row */
@@ -591,6 +779,379 @@ static int on_end_array(void *ctx)
     return 1;
 }
 
+/* ---- fast path: a strict scanner that makes yajl's callbacks ----
+ *
+ * yajl costs about 7,000 instructions per 230-byte event here, most of it
+ * in its lexer and buffer handling. This scanner accepts a subset of JSON
+ * (whitespace is space, tab or CR; \u escapes other than NUL and lone
+ * surrogates; well-formed UTF-8) and makes exactly the calls yajl makes for
+ * such a line, with the same bytes. On anything outside that subset - a
+ * syntax error included - it gives up (returns 0): the caller rolls the row
+ * back and parses the line again with yajl, which then decides (and reports)
+ * as before. So the output never depends on which parser ran. */
+
+#define FP_MAX_DEPTH 32
+
+typedef struct fp {
+    lk_json_reader *r;
+    const unsigned char *p, *end;
+} fp;
+
+static inline void fp_ws(fp *s)
+{
+    /* most tokens follow each other without a space: one test for them */
+    while (s->p < s->end && *s->p <= ' ' && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r'))
+        s->p++;
+}
+
+static int hex4(const unsigned char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+            d = (c | 0x20) - 'a' + 10;
+        else
+            return -1;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return 0;
+}
+
+static void put_utf8(lk_buf *b, unsigned cp)
+{
+    unsigned char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (unsigned char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (unsigned char)(0xc0 | cp >> 6);
+        u[1] = (unsigned char)(0x80 | (cp & 63));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (unsigned char)(0xe0 | cp >> 12);
+        u[1] = (unsigned char)(0x80 | ((cp >> 6) & 63));
+        u[2] = (unsigned char)(0x80 | (cp & 63));
+        n = 3;
+    } else {
+        u[0] = (unsigned char)(0xf0 | cp >> 18);
+        u[1] = (unsigned char)(0x80 | ((cp >> 12) & 63));
+        u[2] = (unsigned char)(0x80 | ((cp >> 6) & 63));
+        u[3] = (unsigned char)(0x80 | (cp & 63));
+        n = 4;
+    }
+    lk_buf_append_fast(b, u, n);
+}
+
+/* Length of the well-formed UTF-8 sequence at p (lead byte >= 0x80), 0 if
+   it is not one (overlong, surrogate, above U+10FFFF, truncated). */
+static inline size_t utf8_len(const unsigned char *p, const unsigned char *end)
+{
+    unsigned b = p[0];
+    size_t n = (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+    if (!n || (size_t)(end - p) < n)
+        return 0;
+    for (size_t k = 1; k < n; k++)
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+    if (n == 2)
+        return b >= 0xc2 ? 2 : 0;
+    if (n == 3) {
+        unsigned cp = (b & 15) << 12 | (unsigned)(p[1] & 63) << 6 | (p[2] & 63);
+        return cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff) ? 3 : 0;
+    }
+    unsigned cp = (b & 7) << 18 | (unsigned)(p[1] & 63) << 12 | (unsigned)(p[2] & 63) << 6 |
+                  (p[3] & 63);
+    return cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
+}
+
+/* The first of the 8 bytes at p that ends a run of plain string bytes ('"',
+   '\\', a control byte or a non-ASCII one), or 8 when there is none. */
+static inline int plain8(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    /* a byte's high bit is set when it is zero in q or b, below 0x20, or >= 0x80 */
+    uint64_t m = ((q - ones) & ~q) | ((b - ones) & ~b) | (w - ones * 0x20) | w;
+    m &= high;
+    if (!m)
+        return 8;
+    /* the lowest flagged byte is exact (borrows only run upwards); a
+       GCC/Clang builtin, as elsewhere in the project */
+    return __builtin_ctzll(m) >> 3;
+}
+
+/* A string at s->p (just past the opening quote): its unescaped bytes in
+   *out and *n (into the line, or into r->str when it has escapes). */
+static int fp_string(fp *s, const unsigned char **out, size_t *n)
+{
+    const unsigned char *p = s->p, *end = s->end, *start = p;
+    for (;;) {
+        while (end - p >= 8) {
+            int k = plain8(p);
+            p += k;
+            if (k < 8)
+                break;
+        }
+        while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80)
+            p++;
+        if (p == end)
+            return 0;
+        if (*p == '"')
+            break;
+        if (*p < 0x20 || *p == '\\')
+            goto escaped;
+        size_t k = utf8_len(p, end);
+        if (!k)
+            return 0;
+        p += k;
+    }
+    *out = start;
+    *n = (size_t)(p - start);
+    s->p = p + 1;
+    return 1;
+escaped:;
+    lk_buf *b = &s->r->str;
+    lk_buf_reset(b);
+    lk_buf_append(b, start, (size_t)(p - start));
+    while (p < end && *p != '"') {
+        /* a run of plain bytes and well-formed UTF-8 characters, copied once */
+        const unsigned char *q = p;
+        for (;;) {
+            while (end - q >= 8) {
+                int k = plain8(q);
+                q += k;
+                if (k < 8)
+                    break;
+            }
+            while (q < end && *q >= 0x20 && *q != '"' && *q != '\\' && *q < 0x80)
+                q++;
+            if (q == end || *q < 0x80)
+                break;
+            size_t k = utf8_len(q, end);
+            if (!k)
+                return 0;
+            q += k;
+        }
+        if (q > p) {
+            lk_buf_append_fast(b, p, (size_t)(q - p));
+            p = q;
+            continue;
+        }
+        if (*p < 0x20)
+            return 0;
+        /* *p is a backslash */
+        if (end - p < 2)
+            return 0;
+        char e;
+        switch (p[1]) {
+        case '"': e = '"'; break;
+        case '\\': e = '\\'; break;
+        case '/': e = '/'; break;
+        case 'b': e = '\b'; break;
+        case 'f': e = '\f'; break;
+        case 'n': e = '\n'; break;
+        case 'r': e = '\r'; break;
+        case 't': e = '\t'; break;
+        case 'u': {
+            unsigned cp, lo;
+            if (end - p < 6 || hex4(p + 2, &cp))
+                return 0;
+            p += 6;
+            if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff))
+                return 0; /* yajl's own handling of these differs: let it decide */
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, &lo) ||
+                    lo < 0xdc00 || lo > 0xdfff)
+                    return 0;
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                p += 6;
+            }
+            put_utf8(b, cp);
+            continue;
+        }
+        default: return 0;
+        }
+        lk_buf_append_fast(b, &e, 1);
+        p += 2;
+    }
+    if (p == end)
+        return 0;
+    *out = (const unsigned char *)b->data;
+    *n = b->len;
+    s->p = p + 1;
+    return 1;
+}
+
+/* fp_string for the usual key or short value (up to 32 plain ASCII bytes),
+   inline: 1, or 0 when the string needs fp_string. */
+static inline int fp_short(fp *s, const unsigned char **out, size_t *n)
+{
+    const unsigned char *p = s->p;
+    for (size_t off = 0; off < 32 && s->end - (p + off) >= 8; off += 8) {
+        int k = plain8(p + off);
+        if (k < 8) {
+            if (p[off + (size_t)k] != '"')
+                return 0;
+            *out = p;
+            *n = off + (size_t)k;
+            s->p = p + off + (size_t)k + 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A JSON number at s->p, as yajl's lexer reads it. */
+static int fp_number(fp *s)
+{
+    const unsigned char *p = s->p, *end = s->end;
+    if (p < end && *p == '-')
+        p++;
+    if (p < end && *p == '0')
+        p++;
+    else if (p < end && *p >= '1' && *p <= '9')
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    else
+        return 0;
+    if (p < end && *p == '.') {
+        const unsigned char *d = ++p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == d)
+            return 0;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        const unsigned char *d = p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == d)
+            return 0;
+    }
+    const char *t = (const char *)s->p;
+    s->p = p;
+    return on_number(s->r, t, (size_t)(p - (const unsigned char *)t));
+}
+
+static int fp_literal(fp *s, const char *lit, size_t n)
+{
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n))
+        return 0;
+    s->p += n;
+    /* "truex" is one bad token to yajl: the next byte must end the value */
+    return s->p == s->end || !((*s->p >= 'a' && *s->p <= 'z') || (*s->p >= 'A' && *s->p <= 'Z') ||
+                               (*s->p >= '0' && *s->p <= '9'));
+}
+
+static int fp_value(fp *s, int depth);
+
+static int fp_object(fp *s, int depth)
+{
+    if (depth > FP_MAX_DEPTH || !on_start_map(s->r))
+        return 0;
+    s->p++;
+    fp_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return on_end_map(s->r);
+    }
+    for (;;) {
+        if (s->p == s->end || *s->p != '"')
+            return 0;
+        s->p++;
+        const unsigned char *k;
+        size_t kn;
+        if ((!fp_short(s, &k, &kn) && !fp_string(s, &k, &kn)) || !on_map_key(s->r, k, kn))
+            return 0;
+        fp_ws(s);
+        if (s->p == s->end || *s->p != ':')
+            return 0;
+        s->p++;
+        fp_ws(s);
+        if (!fp_value(s, depth))
+            return 0;
+        fp_ws(s);
+        if (s->p == s->end)
+            return 0;
+        if (*s->p == '}') {
+            s->p++;
+            return on_end_map(s->r);
+        }
+        if (*s->p != ',')
+            return 0;
+        s->p++;
+        fp_ws(s);
+    }
+}
+
+static int fp_array(fp *s, int depth)
+{
+    if (depth > FP_MAX_DEPTH || !on_start_array(s->r))
+        return 0;
+    s->p++;
+    fp_ws(s);
+    if (s->p < s->end && *s->p == ']') {
+        s->p++;
+        return on_end_array(s->r);
+    }
+    for (;;) {
+        if (!fp_value(s, depth))
+            return 0;
+        fp_ws(s);
+        if (s->p == s->end)
+            return 0;
+        if (*s->p == ']') {
+            s->p++;
+            return on_end_array(s->r);
+        }
+        if (*s->p != ',')
+            return 0;
+        s->p++;
+        fp_ws(s);
+    }
+}
+
+static int fp_value(fp *s, int depth)
+{
+    if (s->p == s->end)
+        return 0;
+    switch (*s->p) {
+    case '{': return fp_object(s, depth + 1);
+    case '[': return fp_array(s, depth + 1);
+    case '"': {
+        s->p++;
+        const unsigned char *v;
+        size_t n;
+        return (fp_short(s, &v, &n) || fp_string(s, &v, &n)) && on_string(s->r, v, n);
+    }
+    case 't': return fp_literal(s, "true", 4) && on_boolean(s->r, 1);
+    case 'f': return fp_literal(s, "false", 5) && on_boolean(s->r, 0);
+    case 'n': return fp_literal(s, "null", 4) && on_null(s->r);
+    default: return fp_number(s);
+    }
+}
+
+/* 1 when the line was one JSON object and every callback succeeded. */
+static int fp_line(lk_json_reader *r, const char *line, size_t n)
+{
+    fp s = {r, (const unsigned char *)line, (const unsigned char *)line + n};
+    fp_ws(&s);
+    if (s.p == s.end || *s.p != '{' || !fp_object(&s, 1))
+        return 0;
+    fp_ws(&s);
+    return s.p == s.end && r->depth == 0;
+}
+
 lk_json_reader *lk_json_reader_new(void)
 {
     lk_json_reader *r = calloc(1, sizeof *r);
@@ -625,6 +1186,9 @@ void lk_json_reader_destroy(lk_json_reader **rp)
     lk_buf_free(&r->rescue);
     lk_buf_free(&r->text);
     lk_buf_free(&r->tmp);
+    lk_buf_free(&r->str);
+    free(r->lens);
+    free(r->lens_at);
     free(r);
     *rp = NULL;
 }
@@ -668,6 +1232,37 @@ static void append_utf8(lk_json_reader *r, lk_col *c, const char *s, size_t n)
         lk_col_append_bytes(c, r->tmp.data, r->tmp.len);
 }
 
+/* Drops what a line appended to c from slot len on, including the
+   elements a not yet closed array/map slot appended to its children
+   (lk_col_truncate leaves those when the slot itself is not there). */
+static void rollback(lk_col *c, uint32_t len)
+{
+    lk_col_truncate(c, len);
+    if (c->len != len)
+        return;
+    if (c->field->type == LK_TYPE_STRUCT)
+        for (int i = 0; i < c->n_children; i++)
+            rollback(&c->children[i], len);
+    else if (c->field->type == LK_TYPE_ARRAY || c->field->type == LK_TYPE_MAP)
+        for (int i = 0; i < c->n_children; i++)
+            rollback(&c->children[i], c->offsets[len]);
+}
+
+/* Per-line state back to the start of a line. */
+static void reset_line(lk_json_reader *r)
+{
+    ar_reset(r);
+    lk_buf_reset(&r->rescue);
+    r->depth = 0;
+    r->cap_depth = 0;
+    r->cap_col = NULL;
+    r->cap_buf = &r->rescue;
+    r->target = NULL;
+    r->not_object = 0;
+    r->dropping = 0;
+    r->plen = 0;
+}
+
 int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
                          const lk_source_meta *meta, int64_t base_offset, lk_batch *out,
                          lk_json_stats *st, lk_error *err)
@@ -679,6 +1274,9 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
     int has_rescued = lk_tables_rescued_index(lk_batch_schema(out)) == n - 3;
     r->out = out;
     r->ndata = n - 2 - has_rescued;
+    r->nlens = 0;
+    r->nlens_at = 0;
+    lens_add(r, lk_batch_col(out, 0), r->ndata); /* lens_at[0]: the top level */
     r->file_path = meta->file_path;
     lk_col *c_rescued = has_rescued ? lk_batch_col(out, n - 3) : NULL,
            *c_corrupt = lk_batch_col(out, n - 2), *c_meta = lk_batch_col(out, n - 1);
@@ -702,25 +1300,24 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
             continue;
         }
         uint32_t row = lk_batch_nrows(out);
-        ar_reset(r);
-        lk_buf_reset(&r->rescue);
-        r->depth = 0;
-        r->cap_depth = 0;
-        r->cap_col = NULL;
-        r->cap_buf = &r->rescue;
-        r->target = NULL;
-        r->not_object = 0;
-        r->dropping = 0;
-        r->plen = 0;
-        yajl_handle h = yajl_alloc(&r->cb, &r->af, r);
-        int ok = h != NULL;
-        if (ok)
-            ok = yajl_parse(h, (const unsigned char *)line, ln) == yajl_status_ok &&
-                 yajl_complete_parse(h) == yajl_status_ok && r->depth == 0;
-        /* no yajl_free: its memory is the arena's */
+        reset_line(r);
+        int ok = !r->no_fast && fp_line(r, line, ln);
+        if (!ok) {
+            if (!r->no_fast) { /* yajl decides: the row starts again */
+                for (int c = 0; c < r->ndata; c++)
+                    rollback(lk_batch_col(out, c), row);
+                reset_line(r);
+            }
+            yajl_handle h = yajl_alloc(&r->cb, &r->af, r);
+            ok = h != NULL;
+            if (ok)
+                ok = yajl_parse(h, (const unsigned char *)line, ln) == yajl_status_ok &&
+                     yajl_complete_parse(h) == yajl_status_ok && r->depth == 0;
+            /* no yajl_free: its memory is the arena's */
+        }
         if (!ok && r->opt.mode != LK_JSON_PERMISSIVE) {
             for (int c = 0; c < r->ndata; c++)
-                lk_col_truncate(lk_batch_col(out, c), row);
+                rollback(lk_batch_col(out, c), row);
             if (r->opt.mode == LK_JSON_FAILFAST) {
                 ar_reset(r);
                 st->failed_line = line_no;
@@ -746,7 +1343,7 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
             lk_col_append_null(c_corrupt);
         } else {
             for (int c = 0; c < r->ndata; c++)
-                lk_col_truncate(lk_batch_col(out, c), row);
+                rollback(lk_batch_col(out, c), row);
             if (c_rescued)
                 lk_col_append_null(c_rescued);
             append_utf8(r, c_corrupt, line, ln);
@@ -768,4 +1365,9 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
 void lk_json_reader_set_options(lk_json_reader *r, const lk_json_options *opt)
 {
     r->opt = *opt;
+}
+
+void lk_json_reader_set_fast(lk_json_reader *r, int on)
+{
+    r->no_fast = !on;
 }

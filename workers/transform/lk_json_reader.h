@@ -65,6 +65,11 @@ void lk_json_reader_destroy(lk_json_reader **r);
 /* Defaults: PERMISSIVE, unknown keys rescued. */
 void lk_json_reader_set_options(lk_json_reader *r, const lk_json_options *opt);
 
+/* on = 1 (default): lines go through a strict scanner first and only the
+   lines it gives up on through yajl; 0: every line through yajl. The
+   output is the same either way (tests compare the two). */
+void lk_json_reader_set_fast(lk_json_reader *r, int on);
+
 /* Appends the rows of data (whole lines) to out, whose schema must be a
    raw_events schema. base_offset is the file offset of data[0]. Stats are
    added to st. Returns 0 (malformed lines are data, not errors). */

@@ -202,6 +202,8 @@ int lk_tables_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_batc
             o++;
         }
         (void)o;
+        lk_col *od = o_resc >= 0 ? lk_batch_col(out, o_resc) : NULL;
+        uint32_t pend = start; /* rescued values [pend, j) still to copy in one range */
         for (uint32_t j = start; j < start + count; j++) {
             int ts_failed = 0;
             const char *tsp = NULL;
@@ -236,14 +238,16 @@ int lk_tables_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_batc
                     }
                 }
             }
-            lk_col *od = o_resc >= 0 ? lk_batch_col(out, o_resc) : NULL;
             /* without a rescued data column the ts text stays in raw_events */
-            if (od && ts_failed)
+            if (od && ts_failed) {
+                lk_col_append_range(od, rescued, pend, j - pend);
                 rescued_with_ts(rescued, j, tsp, tsn, od, &tmp);
-            else if (od)
-                lk_col_append_range(od, rescued, j, 1);
+                pend = j + 1;
+            }
             lk_col_append_i64(lk_batch_col(out, o_proc), processed_at_us);
         }
+        if (od)
+            lk_col_append_range(od, rescued, pend, start + count - pend);
     }
     uint32_t total = base;
     for (uint32_t j = 0; j < rows; j++)

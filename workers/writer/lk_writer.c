@@ -152,8 +152,16 @@ static int write_file(writer *wr, table_writer *t, const lk_batch *b, const char
     return 0;
 }
 
-static int write_part(writer *wr, const lk_msg_part *part)
+/* Writes one table part of a chunk. first: the table writer of the chunk's
+   first part when this is a later one: processed_events holds most of
+   raw_events' columns with the same values, and a column chunk identical
+   to one the first table's writer just encoded takes its pages
+   (lk_pq_writer_reuse_from). *used: the table writer (NULL for an empty
+   part). 0 or -1. */
+static int write_part(writer *wr, const lk_msg_part *part, table_writer *first,
+                      table_writer **used)
 {
+    *used = NULL;
     uint32_t rows = lk_batch_nrows(part->batch);
     if (rows == 0)
         return 0;
@@ -162,16 +170,19 @@ static int write_part(writer *wr, const lk_msg_part *part)
         return -1;
     if (lk_fs_mkdirs(t->path, &wr->err))
         return -1;
-    if (!t->part)
-        return write_file(wr, t, part->batch, NULL, NULL);
-    int n = lk_partitioner_split(t->part, part->batch);
-    for (int i = 0; i < n; i++) {
-        int rc = write_file(wr, t, lk_partitioner_part(t->part, i), lk_partitioner_dir(t->part, i),
+    *used = t;
+    lk_pq_writer_reuse_from(t->pq, first && first != t ? first->pq : NULL);
+    int rc = 0;
+    if (!t->part) {
+        rc = write_file(wr, t, part->batch, NULL, NULL);
+    } else {
+        int n = lk_partitioner_split(t->part, part->batch);
+        for (int i = 0; i < n && !rc; i++)
+            rc = write_file(wr, t, lk_partitioner_part(t->part, i), lk_partitioner_dir(t->part, i),
                             lk_partitioner_values_json(t->part, i));
-        if (rc)
-            return rc;
     }
-    return 0;
+    lk_pq_writer_reuse_from(t->pq, NULL);
+    return rc;
 }
 
 /* Removes the data files of a chunk whose writing failed part-way. */
@@ -208,11 +219,15 @@ static int process(void *ctx, const void *data, size_t len)
         wr->files.rescued_rows = wr->rec.rescued_rows;
         rows = 0;
         int failed = -1;
+        table_writer *first = NULL;
         for (int i = 0; i < wr->rec.n_parts && failed < 0; i++) {
-            if (write_part(wr, &wr->rec.parts[i]))
+            table_writer *t;
+            if (write_part(wr, &wr->rec.parts[i], first, &t))
                 failed = i;
             else
                 rows += lk_batch_nrows(wr->rec.parts[i].batch);
+            if (i == 0)
+                first = t;
         }
         if (failed < 0)
             break;

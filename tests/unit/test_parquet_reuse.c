@@ -1,0 +1,195 @@
+/* Column chunk reuse between two Parquet writers (lk_pq_writer_reuse_from):
+   a file written with reuse is byte-for-byte the file written without it,
+   the columns with the same levels and values are the ones reused, and a
+   column that differs by one value is encoded afresh. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lk_buf.h"
+#include "lk_check.h"
+#include "lk_parquet_writer.h"
+
+static char g_dir[64];
+
+static void setup(void)
+{
+    strcpy(g_dir, "/tmp/lk_test_pqreuse_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(g_dir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* raw-like: id, user, ts (string), device struct, tags list, msg, kind */
+static lk_schema *src_schema(void)
+{
+    lk_schema *s = lk_schema_new();
+    lk_schema_add(s, "id", LK_TYPE_STRING, 1);
+    lk_schema_add(s, "user", LK_TYPE_LONG, 1);
+    lk_schema_add(s, "ts", LK_TYPE_STRING, 1);
+    lk_field *d = lk_schema_add(s, "device", LK_TYPE_STRUCT, 1);
+    lk_field_add_child(d, "os", LK_TYPE_STRING, 1);
+    lk_field *a = lk_schema_add(s, "tags", LK_TYPE_ARRAY, 1);
+    lk_field_add_child(a, "element", LK_TYPE_INTEGER, 1);
+    lk_schema_add(s, "msg", LK_TYPE_STRING, 1);
+    lk_schema_add(s, "kind", LK_TYPE_STRING, 1);
+    return s;
+}
+
+/* processed-like: the same names where the values are the same, ts a
+   timestamp, device flattened, one more column */
+static lk_schema *dst_schema(void)
+{
+    lk_schema *s = lk_schema_new();
+    lk_schema_add(s, "id", LK_TYPE_STRING, 1);
+    lk_schema_add(s, "user", LK_TYPE_LONG, 1);
+    lk_schema_add(s, "ts", LK_TYPE_TIMESTAMP, 1);
+    lk_schema_add(s, "device_os", LK_TYPE_STRING, 1);
+    lk_field *a = lk_schema_add(s, "tags", LK_TYPE_ARRAY, 1);
+    lk_field_add_child(a, "element", LK_TYPE_INTEGER, 1);
+    lk_schema_add(s, "msg", LK_TYPE_STRING, 1);
+    lk_schema_add(s, "kind", LK_TYPE_STRING, 1);
+    lk_schema_add(s, "at", LK_TYPE_TIMESTAMP, 1);
+    return s;
+}
+
+static const char *KINDS[] = {"click", "view", "buy", "logout"};
+
+/* Rows [0, n) of the source; skip: a row left out of the destination's msg
+   values (its msg differs), or -1. */
+static void fill(lk_batch *b, int n, int is_dst, int skip)
+{
+    char s[128];
+    for (int r = 0; r < n; r++) {
+        int c = 0;
+        snprintf(s, sizeof s, "evt-%08d", r);
+        lk_col_append_bytes(lk_batch_col(b, c++), s, strlen(s));
+        if (r % 11 == 3)
+            lk_col_append_null(lk_batch_col(b, c++));
+        else
+            lk_col_append_i64(lk_batch_col(b, c++), (int64_t)(r * 7919) % 50000);
+        if (is_dst) {
+            lk_col_append_i64(lk_batch_col(b, c++), 1795512600000000LL + r * 1000LL);
+            lk_col_append_bytes(lk_batch_col(b, c++), KINDS[r % 3], strlen(KINDS[r % 3]));
+        } else {
+            snprintf(s, sizeof s, "2026-11-24T09:30:%02d.%03dZ", r / 1000 % 60, r % 1000);
+            lk_col_append_bytes(lk_batch_col(b, c++), s, strlen(s));
+            lk_col *d = lk_batch_col(b, c++);
+            lk_col_append_struct(d);
+            lk_col_append_bytes(&d->children[0], KINDS[r % 3], strlen(KINDS[r % 3]));
+        }
+        lk_col *t = lk_batch_col(b, c++);
+        for (int k = 0; k < r % 4; k++)
+            lk_col_append_i32(&t->children[0], r + k);
+        lk_col_append_list(t);
+        snprintf(s, sizeof s, "message %d %s", r * 31 % 977, r == skip ? "changed" : "text");
+        if (r % 7 == 0)
+            lk_col_append_null(lk_batch_col(b, c++));
+        else
+            lk_col_append_bytes(lk_batch_col(b, c++), s, strlen(s));
+        lk_col_append_bytes(lk_batch_col(b, c++), KINDS[r % 4], strlen(KINDS[r % 4]));
+        if (is_dst)
+            lk_col_append_i64(lk_batch_col(b, c++), 1795512600000000LL);
+        lk_batch_end_row(b);
+    }
+}
+
+static void write_file(lk_pq_writer *w, const lk_batch *b, const char *name, lk_buf *bytes)
+{
+    char path[256];
+    lk_error err = {0};
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    ck_assert_msg(lk_pq_writer_open(w, path, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lk_pq_writer_write(w, b, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lk_pq_writer_close(w, NULL, &err) == 0, "%s", err.msg);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    char tmp[65536];
+    size_t n;
+    lk_buf_reset(bytes);
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        lk_buf_append(bytes, tmp, n);
+    fclose(f);
+}
+
+/* Writes the source, then the destination with and without reuse; returns
+   the chunks reused. */
+static int64_t check(int rows, int skip, size_t page_bytes, int dictionary)
+{
+    lk_pq_options o;
+    lk_pq_options_default(&o);
+    o.fsync = 0;
+    o.page_bytes = page_bytes;
+    o.dictionary = dictionary;
+    lk_schema *ss = src_schema(), *ds = dst_schema();
+    lk_batch *sb = lk_batch_new(ss), *db = lk_batch_new(ds);
+    fill(sb, rows, 0, -1);
+    fill(db, rows, 1, skip);
+    lk_pq_writer *src = lk_pq_writer_new(ss, &o), *dst = lk_pq_writer_new(ds, &o),
+                 *plain = lk_pq_writer_new(ds, &o);
+    lk_buf a = LK_BUF_INIT, b = LK_BUF_INIT;
+    static int seq;
+    char name[64];
+    /* twice: the second round reuses chunks kept from the first source file */
+    int64_t reused = 0;
+    for (int round = 0; round < 2; round++) {
+        lk_pq_writer_reuse_from(dst, src);
+        snprintf(name, sizeof name, "src-%d.parquet", ++seq);
+        write_file(src, sb, name, &a);
+        snprintf(name, sizeof name, "dst-%d.parquet", ++seq);
+        write_file(dst, db, name, &a);
+        lk_pq_writer_reuse_from(dst, NULL);
+        snprintf(name, sizeof name, "plain-%d.parquet", ++seq);
+        write_file(plain, db, name, &b);
+        ck_assert_uint_eq(a.len, b.len);
+        ck_assert_msg(!memcmp(a.data, b.data, a.len), "reuse changed the file's bytes");
+        reused = lk_pq_writer_reused_chunks(dst) - reused;
+    }
+    ck_assert_int_eq(lk_pq_writer_reused_chunks(plain), 0);
+    lk_buf_free(&a);
+    lk_buf_free(&b);
+    lk_pq_writer_destroy(&src);
+    lk_pq_writer_destroy(&dst);
+    lk_pq_writer_destroy(&plain);
+    lk_batch_destroy(&sb);
+    lk_batch_destroy(&db);
+    lk_schema_destroy(&ss);
+    lk_schema_destroy(&ds);
+    return reused;
+}
+
+START_TEST(same_columns_are_reused_and_the_file_is_unchanged)
+{
+    /* id, user, tags.element, msg, kind: 5 chunks per file (ts, device_os
+       and at differ in type, levels or name) */
+    ck_assert_int_eq(check(5000, -1, 1u << 20, 1), 5);
+    /* several data pages per chunk, and no dictionary */
+    ck_assert_int_eq(check(20000, -1, 4096, 1), 5);
+    ck_assert_int_eq(check(20000, -1, 4096, 0), 5);
+}
+END_TEST
+
+START_TEST(a_column_that_differs_by_one_value_is_encoded)
+{
+    ck_assert_int_eq(check(5000, 4321, 1u << 20, 1), 4); /* msg differs in one row */
+    ck_assert_int_eq(check(20000, 19998, 4096, 1), 4);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("parquet_reuse");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, same_columns_are_reused_and_the_file_is_unchanged);
+    tcase_add_test(tc, a_column_that_differs_by_one_value_is_encoded);
+    suite_add_tcase(s, tc);
+    return lk_check_run(s);
+}
