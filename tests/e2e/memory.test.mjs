@@ -17,7 +17,7 @@ test('a commit after a quiet spell longer than worker_timeout does not get the c
   // counted) in the middle of a commit; when the commit came more than
   // worker_timeout after its previous one (or its start), the supervisor
   // read "busy without progress for worker_timeout" and killed it.
-  const ws = workspace('quiet', { transform: 1, writer: 1, extra: 'worker_timeout: 3s\n' });
+  const ws = workspace('quiet', { transform: 1, writer: 1, extra: 'worker_timeout: 5s\n' });
   const d = startDaemon(['-c', ws.config, '--trigger', 'continuous']);
   try {
     const ready = await waitLog(d, /committer\[0\] (\d+): ready/, 30000);
@@ -25,7 +25,7 @@ test('a commit after a quiet spell longer than worker_timeout does not get the c
     await waitLog(d, /all \d+ workers ready/, 30000);
     // the scenario needs the committer idle for longer than worker_timeout;
     // waiting longer only makes the test stricter
-    await sleep(3500);
+    await sleep(5500);
     gen(['--out', ws.input, '--files', '1', '--rows', '300', '--seed', '701', '--prefix', 'a']);
     await until(() => rowsOf(ws.config, 'processed_events') === 300, 60000, 'the first batch committed');
     // a second batch after the first: the liveness check ran many times in between
