@@ -114,6 +114,7 @@ class TreeSampler {
     this.members = new Set();
     this.role = new Map(); // pid -> worker role (from its command line)
     this.peakPid = new Map(); // pid -> KiB, the largest RSS sampled
+    this.peakKind = new Map(); // pid -> {rss, anon, file} KiB near that peak
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.sample();
   }
@@ -163,7 +164,19 @@ class TreeSampler {
         }
         const rss = (Number(f[21]) * PAGE) / 1024;
         sum += rss;
-        if (rss > (this.peakPid.get(pid) || 0)) this.peakPid.set(pid, rss);
+        if (rss > (this.peakPid.get(pid) || 0)) {
+          this.peakPid.set(pid, rss);
+          // what the peak is made of: anonymous memory (heap, buffers) vs
+          // mapped files (libraries, counted again in every process)
+          if (rss > (this.peakKind.get(pid)?.rss || 0) + 1024)
+            try {
+              const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+              const g = (k) => Number((s.match(new RegExp(`^${k}:\\s+(\\d+)`, 'm')) || [0, 0])[1]);
+              this.peakKind.set(pid, { rss, anon: g('RssAnon'), file: g('RssFile') + g('RssShmem') });
+            } catch {
+              /* gone */
+            }
+        }
         this.cpu.set(pid, Number(f[11]) + Number(f[12]));
         if (readHwm) {
           const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmHWM:\s+(\d+)/m);
@@ -180,12 +193,21 @@ class TreeSampler {
     let h = 0, c = 0;
     for (const v of this.hwm.values()) h += v;
     for (const v of this.cpu.values()) c += v;
-    const byRole = {};
+    const byRole = {}, kindByRole = {};
     for (const [pid, kib] of this.peakPid) {
       const r = this.role.get(pid) || 'unnamed';
       byRole[r] = round((byRole[r] || 0) + MiB(kib), 1);
+      const k = this.peakKind.get(pid);
+      if (k) {
+        const o = (kindByRole[r] ??= { anon: 0, file: 0 });
+        o.anon = round(o.anon + MiB(k.anon), 1);
+        o.file = round(o.file + MiB(k.file), 1);
+      }
     }
-    return { peak_rss_mib: round(MiB(this.peakSum), 1), sum_hwm_mib: round(MiB(h), 1), cpu_s: round(c / HZ, 2), procs: this.members.size, peak_by_role_mib: byRole };
+    return {
+      peak_rss_mib: round(MiB(this.peakSum), 1), sum_hwm_mib: round(MiB(h), 1), cpu_s: round(c / HZ, 2), procs: this.members.size,
+      peak_by_role_mib: byRole, peak_anon_file_by_role_mib: kindByRole,
+    };
   }
 }
 
@@ -441,11 +463,11 @@ async function benchMemory() {
     const data = dataset('events', m.files, m.rows);
     const l = await lakesupdRun(`memory-${data.rows}`, data, { transform: 2, writer: 2 });
     const d = await duckRun(data, 2);
-    log(`memory ${data.rows} rows: lakesupd tree peak ${l.peak_rss_mib} MiB (sum of HWM ${l.sum_hwm_mib}; by role ${JSON.stringify(l.peak_by_role_mib)}), DuckDB ${d.peak_rss_mib} MiB (HWM ${d.hwm_mib})`);
+    log(`memory ${data.rows} rows: lakesupd tree peak ${l.peak_rss_mib} MiB (sum of HWM ${l.sum_hwm_mib}; by role ${JSON.stringify(l.peak_by_role_mib)}; anon/file ${JSON.stringify(l.peak_anon_file_by_role_mib)}; cpu ${l.cpu_s} s), DuckDB ${d.peak_rss_mib} MiB (HWM ${d.hwm_mib})`);
     R.memory.push({
       rows: data.rows, json_bytes: data.bytes,
       lakesupd_peak_rss_mib: l.peak_rss_mib, lakesupd_sum_hwm_mib: l.sum_hwm_mib, lakesupd_procs: l.procs, lakesupd_ms: l.ms,
-      lakesupd_peak_by_role_mib: l.peak_by_role_mib,
+      lakesupd_peak_by_role_mib: l.peak_by_role_mib, lakesupd_peak_anon_file_by_role_mib: l.peak_anon_file_by_role_mib, lakesupd_cpu_s: l.cpu_s,
       duckdb_peak_rss_mib: d.peak_rss_mib, duckdb_hwm_mib: d.hwm_mib, duckdb_node_base_mib: d.node_base_mib, duckdb_ms: d.ms,
     });
   }

@@ -148,7 +148,10 @@ void lk_config_defaults(lk_config *c)
     c->workers.writer = 2;
     snprintf(c->source.format, sizeof c->source.format, "json");
     c->source.max_files_per_trigger = 1000;
-    c->source.max_bytes_per_trigger = 0;
+    /* soft: bounds what a batch holds in flight (the committer keeps every
+       chunk's file report until the batch commits; one Delta commit lists
+       them all), so memory stays flat however large the backlog */
+    c->source.max_bytes_per_trigger = 256 * MIB;
     c->source.chunk_bytes = 2 * MIB;
     c->source.include_existing_files = 1;
     c->source.schema_inference_sample_bytes = 64 * MIB;

@@ -50,7 +50,7 @@ static void check_defaults(const lk_config *c)
     ck_assert_int_eq(c->workers.writer, 2);
     ck_assert_str_eq(c->source.format, "json");
     ck_assert_int_eq(c->source.max_files_per_trigger, 1000);
-    ck_assert_int_eq(c->source.max_bytes_per_trigger, 0);
+    ck_assert_int_eq(c->source.max_bytes_per_trigger, 268435456);
     ck_assert_int_eq(c->source.chunk_bytes, 2097152);
     ck_assert_int_eq(c->source.include_existing_files, 1);
     ck_assert_int_eq(c->source.schema_inference_sample_bytes, 67108864);

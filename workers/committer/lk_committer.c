@@ -363,7 +363,6 @@ static int commit_batch(committer *c, pending *p)
     lk_worker_set(c->w, "last_batch", b);
     lk_worker_set(c->w, "last_commit_ms", lk_time_mono_ms() - t0);
     publish_tables(c);
-    lk_worker_flush(c->w);
     notify_ingest(c, b);
     return 0;
 }
@@ -394,9 +393,14 @@ static void try_commit(committer *c)
                 lk_delta_refresh(c->tables[t], &c->err);
             return;
         }
-        lk_worker_pause(c->w, NULL);
+        /* busy and work_done change together in the one progress message
+           sent at once: the supervisor's liveness check must never see
+           "busy" with a work_done that predates a long batch's commit (it
+           killed the committer right after committing a 40 s batch) */
         lk_worker_set(c->w, "busy", 0);
         lk_worker_add(c->w, "work_done", 1);
+        lk_worker_pause(c->w, NULL);
+        lk_worker_flush(c->w);
         drop_pending(c, p);
         c->next_batch++;
     }

@@ -35,6 +35,7 @@
 #include "lk_infer.h"
 #include "lk_kafka_source.h"
 #include "lk_log.h"
+#include "lk_sendbuf.h"
 #include "lk_source_reader.h"
 #include "lk_csv_reader.h"
 #include "lk_text_reader.h"
@@ -74,6 +75,7 @@ typedef struct ingest {
     lk_evolve *ev; /* schema_evolution_mode: new columns in chunks */
     lk_buf io;  /* read buffer */
     lk_buf msg; /* encoded message */
+    lk_sendbuf *pool; /* chunks go to ZeroMQ without a copy; buffers recycled */
     lk_source_opts src; /* format, compression, chunking */
     lk_csv_reader *csv; /* format: csv (schema inference) */
     lk_buf csv_hdr;     /* csv with header: the header record of the file being sent */
@@ -244,7 +246,7 @@ static int kafka_send_chunk(kafka_chunker *kc, int64_t next)
     m.len = in->io.len;
     lk_buf_reset(&in->msg);
     lk_msg_chunk_encode(&m, &in->msg);
-    if (lk_zmq_send_blocking(in->w, in->chunks, in->msg.data, in->msg.len))
+    if (lk_sendbuf_send(in->pool, in->w, in->chunks, &in->msg))
         return lk_error_set(&in->err, -ECANCELED, "chunk send interrupted");
     *kc->bytes += (int64_t)in->io.len;
     (*kc->idx)++;
@@ -627,7 +629,7 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
             first = 0;
             lk_buf_reset(&in->msg);
             lk_msg_chunk_encode(&m, &in->msg);
-            if (lk_zmq_send_blocking(in->w, in->chunks, in->msg.data, in->msg.len)) {
+            if (lk_sendbuf_send(in->pool, in->w, in->chunks, &in->msg)) {
                 lk_source_reader_destroy(&sr);
                 free(ranges);
                 free(gone);
@@ -932,6 +934,7 @@ int lk_ingest_run(lk_worker *w)
         in->listed_once = 1; /* no directory: available-now ends when Kafka has nothing new */
         LK_INFO("Kafka source bootstrap_servers=%s", in->cfg->source.bootstrap_servers);
     }
+    in->pool = lk_sendbuf_new();
     lk_worker_ready(w);
 
     int available_now = in->cfg->trigger == LK_TRIGGER_AVAILABLE_NOW;
@@ -1052,6 +1055,7 @@ int lk_ingest_run(lk_worker *w)
     lk_state_close(&in->st);
     lk_buf_free(&in->io);
     lk_buf_free(&in->msg);
+    lk_sendbuf_destroy(&in->pool);
     lk_csv_reader_destroy(&in->csv);
     lk_buf_free(&in->csv_hdr);
     return rc;

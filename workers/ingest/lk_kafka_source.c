@@ -5,6 +5,7 @@
  */
 #include "lk_kafka_source.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <stdint.h>
@@ -16,6 +17,111 @@
 #include "lk_json.h"
 #include "lk_log.h"
 #include "lk_time.h"
+
+/*
+ * librdkafka is loaded (dlopen) by the first Kafka source, not linked: every
+ * process of the tree is the same binary, and a linked librdkafka brings
+ * OpenSSL and SASL with it, ~2 MiB of resident relocated library pages in
+ * each of the 8 processes (the supervisor, monitor, committer, writers and
+ * transforms never talk to Kafka). The calls below go through this table;
+ * the types and constants still come from rdkafka.h.
+ */
+static struct rk_api {
+    void *lib;
+    rd_kafka_conf_t *(*conf_new)(void);
+    void (*conf_destroy)(rd_kafka_conf_t *);
+    rd_kafka_conf_res_t (*conf_set)(rd_kafka_conf_t *, const char *, const char *, char *, size_t);
+    void (*conf_set_log_cb)(rd_kafka_conf_t *,
+                            void (*)(const rd_kafka_t *, int, const char *, const char *));
+    void (*conf_set_error_cb)(rd_kafka_conf_t *, void (*)(rd_kafka_t *, int, const char *, void *));
+    rd_kafka_t *(*new_)(rd_kafka_type_t, rd_kafka_conf_t *, char *, size_t);
+    void (*destroy)(rd_kafka_t *);
+    rd_kafka_resp_err_t (*set_log_queue)(rd_kafka_t *, rd_kafka_queue_t *);
+    rd_kafka_resp_err_t (*poll_set_consumer)(rd_kafka_t *);
+    rd_kafka_message_t *(*consumer_poll)(rd_kafka_t *, int);
+    rd_kafka_resp_err_t (*consumer_close)(rd_kafka_t *);
+    void (*message_destroy)(rd_kafka_message_t *);
+    const char *(*message_errstr)(const rd_kafka_message_t *);
+    int64_t (*message_timestamp)(const rd_kafka_message_t *, rd_kafka_timestamp_type_t *);
+    const char *(*err2str)(rd_kafka_resp_err_t);
+    const char *(*err2name)(rd_kafka_resp_err_t);
+    rd_kafka_resp_err_t (*assign)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *);
+    rd_kafka_resp_err_t (*commit)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *, int);
+    rd_kafka_topic_partition_list_t *(*topic_partition_list_new)(int);
+    void (*topic_partition_list_destroy)(rd_kafka_topic_partition_list_t *);
+    rd_kafka_topic_partition_t *(*topic_partition_list_add)(rd_kafka_topic_partition_list_t *,
+                                                            const char *, int32_t);
+    rd_kafka_resp_err_t (*query_watermark_offsets)(rd_kafka_t *, const char *, int32_t, int64_t *,
+                                                   int64_t *, int);
+    rd_kafka_resp_err_t (*metadata)(rd_kafka_t *, int, rd_kafka_topic_t *,
+                                    const struct rd_kafka_metadata **, int);
+    void (*metadata_destroy)(const struct rd_kafka_metadata *);
+} g_rk;
+
+/* Loads librdkafka and resolves the table once; 0 or LK_EUNSUPPORTED. */
+static int rk_load(lk_error *err)
+{
+    if (g_rk.lib)
+        return 0;
+    void *h = dlopen("librdkafka.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return lk_error_set(err, LK_EUNSUPPORTED,
+                            "format: kafka needs librdkafka (Debian package librdkafka1): %s",
+                            dlerror());
+    struct {
+        const char *name;
+        void *slot;
+    } fns[] = {
+#define RK_FN(f) {"rd_kafka_" #f, &g_rk.f}
+        RK_FN(conf_new), RK_FN(conf_destroy), RK_FN(conf_set), RK_FN(conf_set_log_cb),
+        RK_FN(conf_set_error_cb), {"rd_kafka_new", &g_rk.new_}, RK_FN(destroy),
+        RK_FN(set_log_queue), RK_FN(poll_set_consumer), RK_FN(consumer_poll),
+        RK_FN(consumer_close), RK_FN(message_destroy), RK_FN(message_errstr),
+        RK_FN(message_timestamp), RK_FN(err2str), RK_FN(err2name), RK_FN(assign), RK_FN(commit),
+        RK_FN(topic_partition_list_new), RK_FN(topic_partition_list_destroy),
+        RK_FN(topic_partition_list_add), RK_FN(query_watermark_offsets), RK_FN(metadata),
+        RK_FN(metadata_destroy),
+#undef RK_FN
+    };
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        void *f = dlsym(h, fns[i].name);
+        if (!f) {
+            int rc = lk_error_set(err, LK_EUNSUPPORTED, "librdkafka.so.1 lacks %s", fns[i].name);
+            dlclose(h);
+            return rc;
+        }
+        /* POSIX: a dlsym result converts to a function pointer of its type */
+        memcpy(fns[i].slot, &f, sizeof f);
+    }
+    g_rk.lib = h; /* kept loaded for the life of the process */
+    return 0;
+}
+
+/* function-like, so that "struct rd_kafka_metadata" keeps its name */
+#define rd_kafka_conf_new() g_rk.conf_new()
+#define rd_kafka_conf_destroy(...) g_rk.conf_destroy(__VA_ARGS__)
+#define rd_kafka_conf_set(...) g_rk.conf_set(__VA_ARGS__)
+#define rd_kafka_conf_set_log_cb(...) g_rk.conf_set_log_cb(__VA_ARGS__)
+#define rd_kafka_conf_set_error_cb(...) g_rk.conf_set_error_cb(__VA_ARGS__)
+#define rd_kafka_new(...) g_rk.new_(__VA_ARGS__)
+#define rd_kafka_destroy(...) g_rk.destroy(__VA_ARGS__)
+#define rd_kafka_set_log_queue(...) g_rk.set_log_queue(__VA_ARGS__)
+#define rd_kafka_poll_set_consumer(...) g_rk.poll_set_consumer(__VA_ARGS__)
+#define rd_kafka_consumer_poll(...) g_rk.consumer_poll(__VA_ARGS__)
+#define rd_kafka_consumer_close(...) g_rk.consumer_close(__VA_ARGS__)
+#define rd_kafka_message_destroy(...) g_rk.message_destroy(__VA_ARGS__)
+#define rd_kafka_message_errstr(...) g_rk.message_errstr(__VA_ARGS__)
+#define rd_kafka_message_timestamp(...) g_rk.message_timestamp(__VA_ARGS__)
+#define rd_kafka_err2str(...) g_rk.err2str(__VA_ARGS__)
+#define rd_kafka_err2name(...) g_rk.err2name(__VA_ARGS__)
+#define rd_kafka_assign(...) g_rk.assign(__VA_ARGS__)
+#define rd_kafka_commit(...) g_rk.commit(__VA_ARGS__)
+#define rd_kafka_topic_partition_list_new(...) g_rk.topic_partition_list_new(__VA_ARGS__)
+#define rd_kafka_topic_partition_list_destroy(...) g_rk.topic_partition_list_destroy(__VA_ARGS__)
+#define rd_kafka_topic_partition_list_add(...) g_rk.topic_partition_list_add(__VA_ARGS__)
+#define rd_kafka_query_watermark_offsets(...) g_rk.query_watermark_offsets(__VA_ARGS__)
+#define rd_kafka_metadata(...) g_rk.metadata(__VA_ARGS__)
+#define rd_kafka_metadata_destroy(...) g_rk.metadata_destroy(__VA_ARGS__)
 
 #define META_TIMEOUT_MS 5000
 #define IDLE_TIMEOUT_MS 30000 /* no message while offsets are still owed: broker gone */
@@ -61,6 +167,9 @@ static void drain_events(lk_kafka_source *k)
 int lk_kafka_source_new(const lk_config *cfg, lk_kafka_source **out, lk_error *err)
 {
     *out = NULL;
+    int lrc = rk_load(err);
+    if (lrc)
+        return lrc;
     if (!cfg->source.bootstrap_servers[0])
         return lk_error_set(err, LK_ECONFIG, "source.bootstrap_servers is required for format: kafka");
     if (!cfg->source.subscribe.n && !cfg->source.subscribe_pattern[0])

@@ -2,6 +2,7 @@
 #include "lk_worker.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,9 +68,31 @@ static void reload(lk_worker *w)
     }
 }
 
+/*
+ * The data workers' allocator policy (docs/decisions.md, "Memory"). Each
+ * message ZeroMQ receives is a fresh multi-MiB allocation on its I/O thread,
+ * freed by the main thread; glibc's default raises its mmap threshold to the
+ * largest block freed, so these come from a heap (a second arena for the I/O
+ * thread) whose free space fragments and is trimmed and re-grown: a worker's
+ * RSS wandered 10-15 MiB above what it held, and higher the longer it ran.
+ * A fixed threshold (glibc's default value, 128 KiB) returns every large
+ * buffer to the kernel when freed, and one arena lets both threads reuse
+ * the rest: RSS is what the worker holds. Buffers we keep (batches, the
+ * encoders', lk_sendbuf's) are reused, so only ZeroMQ's receive buffers pay
+ * fresh pages. Called before ZeroMQ starts its threads.
+ */
+static void tune_malloc(const char *role)
+{
+    if (strcmp(role, "ingest") && strcmp(role, "transform") && strcmp(role, "writer"))
+        return;
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}
+
 int lk_worker_new(const char *role, int index, const lk_config *cfg, const char *run_dir,
                   lk_worker **out, lk_error *err)
 {
+    tune_malloc(role);
     lk_log_init(role, index);
     int lvl = lk_log_level_parse(cfg->log_level);
     if (lvl >= 0 && !getenv("LAKESUP_LOG_LEVEL"))

@@ -20,6 +20,7 @@
 #include "lk_kafka_source.h"
 #include "lk_json_reader.h"
 #include "lk_log.h"
+#include "lk_sendbuf.h"
 #include "lk_state.h"
 #include "lk_tables.h"
 #include "lk_text_reader.h"
@@ -46,6 +47,7 @@ typedef struct transform {
     } doc; /* format: json, multi_line */
     lk_msg_records rec;
     lk_buf msg;
+    lk_sendbuf *pool; /* msg goes to ZeroMQ without a copy; buffers recycled */
     lk_error err;
 } transform;
 
@@ -180,7 +182,7 @@ static int process(void *ctx, const void *data, size_t len)
     t->rec.parts[1].batch = t->processed;
     lk_buf_reset(&t->msg);
     lk_msg_records_encode(&t->rec, &t->msg);
-    if (lk_zmq_send_blocking(t->w, t->out, t->msg.data, t->msg.len))
+    if (lk_sendbuf_send(t->pool, t->w, t->out, &t->msg))
         return -1;
     lk_worker_add(t->w, "chunks", 1);
     lk_worker_add(t->w, "rows_in", st.rows);
@@ -225,6 +227,7 @@ int lk_transform_run(lk_worker *w)
         LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
         return 111;
     }
+    t->pool = lk_sendbuf_new();
     lk_worker_ready(w);
     int rc = lk_worker_pull_loop(w, t->in, process, t);
     t->rec.parts[0].batch = t->rec.parts[1].batch = NULL;
@@ -239,5 +242,6 @@ int lk_transform_run(lk_worker *w)
     lk_buf_free(&t->tmp);
     lk_state_close(&t->st);
     lk_buf_free(&t->msg);
+    lk_sendbuf_destroy(&t->pool);
     return rc;
 }
