@@ -26,7 +26,10 @@
 #include "lk_buf.h"
 #include "lk_error.h"
 
-#define LK_PROTO_VERSION 1
+/* 2: RECORDS columns may be [part, column] references, CHUNK may carry an 11th item (the CSV
+   header). Peers of different versions refuse each other's messages by name instead of misreading
+   them (a worker restarted from a newer binary beside older ones). */
+#define LK_PROTO_VERSION 2
 #define LK_MSG_MAX_PARTS 8
 #define LK_MSG_MAX_FILES 4096 /* data files one chunk may produce (partitions) */
 #define LK_MSG_MAX_KV 48
