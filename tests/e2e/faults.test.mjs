@@ -38,7 +38,10 @@ test('a full or failing disk (short writes, EIO, ENOSPC) pauses the committer, t
     }, 20000, 'all workers running');
     // 1. the Delta log's disk is full: data files are written, commits wait
     fs.writeFileSync(gate('log'), '');
-    gen(['--out', ws.input, '--files', '2', '--rows', rows, '--seed', '301', '--prefix', 'w1']);
+    // one file, so one batch: the committer pauses only once it holds every chunk of it, so no wave-1
+    // data file is still to be written when the data disk fills below (with two files the second
+    // batch could still be in a writer on a slow machine, and wave 1 could not finish)
+    gen(['--out', ws.input, '--files', '1', '--rows', String(2 * Number(rows)), '--seed', '301', '--prefix', 'w1']);
     await until(() => pausedRole('committer'), 20000, 'the committer paused');
     assert.equal(rowsOf(ws.config, 'raw_events'), 0);
     const stText = run(['status', '-c', ws.config]).stdout;

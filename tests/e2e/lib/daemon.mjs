@@ -66,8 +66,16 @@ export function startDaemon(args, env = {}) {
   return { child, logs: () => out, exited };
 }
 
-/** Polls fn until it returns a truthy value or the timeout passes. */
+/**
+ * Every wait of until/waitLog is this many times the timeout a test names: the names are what a quiet
+ * machine needs; CI runs on a loaded 2-core machine, and the ASan build is 3-5x slower. A passing run
+ * does not wait longer for it (only a failing one does). LK_E2E_TIMEOUT_SCALE=1 restores the raw values.
+ */
+export const TIMEOUT_SCALE = Number(process.env.LK_E2E_TIMEOUT_SCALE || 4);
+
+/** Polls fn until it returns a truthy value or the timeout (times TIMEOUT_SCALE) passes. */
 export async function until(fn, timeoutMs, what) {
+  timeoutMs *= TIMEOUT_SCALE;
   const deadline = Date.now() + timeoutMs;
   let last;
   while (Date.now() < deadline) {
@@ -96,7 +104,7 @@ export async function waitLog(d, re, timeoutMs = 10000) {
 
 /** `lakesupd status --json` parsed, or null when not running. */
 export function status(config) {
-  const r = run(['status', '-c', config, '--json'], { timeoutMs: 10000 });
+  const r = run(['status', '-c', config, '--json'], { timeoutMs: 60000 });
   if (r.code !== 0) return null;
   return JSON.parse(r.stdout);
 }
