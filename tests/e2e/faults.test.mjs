@@ -172,16 +172,21 @@ test('a source file that vanishes before its batch commits: the replay re-plans 
       const s = status(ws.config);
       return s && s.workers.every((w) => w.state === 'running');
     }, 20000, 'all workers running');
-    // three files in one batch (staged, then renamed in together)
+    // three files in one batch: staged in a directory that is renamed in whole (one rename: a listing
+    // sees all three or none; three renames could straddle a listing), aged past file_ready_delay
+    // (fresh ones could straddle the delay and be taken by two polls, two batches)
     const staging = path.join(ws.dir, 'staging');
     gen(['--out', staging, '--files', '3', '--rows', '400', '--seed', '341']);
     const names = fs.readdirSync(staging).sort();
-    for (const n of names) fs.renameSync(path.join(staging, n), path.join(ws.input, n));
+    const old = new Date(Date.now() - 3600 * 1000);
+    for (const n of names) fs.utimesSync(path.join(staging, n), old, old);
+    const input = path.join(ws.input, 'b');
+    fs.renameSync(staging, input);
     await until(() => /sent batch=0 files=3 /.test(d.logs()), 10000, 'batch 0 with the three files');
     // the committer holds every chunk of batch 0 (its commit fails); now a file vanishes and the
     // writer dies, so ingest replays batch 0 without it
     await until(() => /committer\[0\] \d+: commit of batch 0 \(injected fault\)/.test(d.logs()), 10000, 'a failed commit');
-    const victim = path.join(ws.input, names[0]);
+    const victim = path.join(input, names[0]);
     fs.rmSync(victim);
     const writer = status(ws.config).workers.find((w) => w.role === 'writer');
     process.kill(writer.pid, 'SIGKILL');
@@ -190,12 +195,14 @@ test('a source file that vanishes before its batch commits: the replay re-plans 
     assert.match(d.logs(), new RegExp(`file=${victim.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} of batch=0 cannot be read`));
     await until(() => /batch=0 re-planned as generation 1: 3 chunk\(s\) of generation 0 dropped/.test(d.logs()), 20000, 'the committer dropping generation 0');
     fs.rmSync(gate);
-    const events = countInput(ws.input).events;
+    const events = countInput(input).events;
     await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0);
-    assertVerified(ws, 'raw');
-    assertVerified(ws, 'processed');
+    for (const kind of ['raw', 'processed']) {
+      const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), input, kind);
+      assert.equal(v.code, 0, `verify ${kind} failed:\n${v.out}`);
+    }
   } finally {
     d.child.kill('SIGKILL');
   }
