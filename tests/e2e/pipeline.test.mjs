@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import {
-  VERIFY, QUICK, children, countInput, gen, run, startDaemon, status, until, verify, workspace,
+  VERIFY, QUICK, alive, children, countInput, gen, run, startDaemon, status, until, verify, workspace,
 } from './lib/daemon.mjs';
 
 const FILES = QUICK ? 4 : 12;
@@ -300,8 +300,7 @@ test('supervisor kill -9 mid-flow: workers die with it, the next start finishes,
     d.child.kill('SIGKILL');
   }
   // every worker exits with its supervisor (PDEATHSIG): no orphans
-  await until(() => kids.every((pid) => { try { process.kill(pid, 0); return false; } catch { return true; } }),
-    5000, 'the workers to exit');
+  await until(() => kids.every((pid) => !alive(pid)), 5000, 'the workers to exit');
   // the kill came mid-flow: part of the input is not in the table yet
   const before = run(['table', 'list', '-c', ws.config]).stdout.split('\n').find((l) => l.startsWith('processed_events'));
   assert.ok(Number(before.trim().split(/\s+/)[3]) < countInput(ws.input).events, before);

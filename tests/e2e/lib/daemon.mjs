@@ -61,7 +61,13 @@ export function startDaemon(args, env = {}) {
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise((resolve) =>
     // 'close', not 'exit': after the pipes are drained, so logs() holds every line
-    child.on('close', (code, signal) => resolve({ code, signal }))
+    child.on('close', (code, signal) => {
+      // LK_E2E_LOG_DIR keeps every daemon's whole log (passing tests print none): for stress runs
+      if (process.env.LK_E2E_LOG_DIR)
+        fs.writeFileSync(path.join(process.env.LK_E2E_LOG_DIR, `lakesupd-${child.pid}.log`),
+          `# lakesupd start ${args.join(' ')}: exit ${code} ${signal || ''}\n${out}`);
+      resolve({ code, signal });
+    })
   );
   return { child, logs: () => out, exited };
 }
@@ -135,6 +141,19 @@ export function countInput(dir) {
     }
   }
   return { events, corrupt };
+}
+
+/**
+ * Whether pid is a live process. A zombie counts as gone: a worker that died with its supervisor is
+ * reparented, and whether its new parent reaps it at once (or at all) depends on the machine's init.
+ */
+export function alive(pid) {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /** Pids of the direct children of pid with their command lines. */
