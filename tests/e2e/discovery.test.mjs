@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { gen, run, sleep, startDaemon, status, until, verify, workspace, waitLog } from './lib/daemon.mjs';
+import {
+  gen, run, runningWorker, sleep, startDaemon, status, until, verify, workspace, waitLog,
+} from './lib/daemon.mjs';
 import { duck, readTableSql, replay } from './lib/delta.mjs';
 
 const rowsOf = (config, table) => {
@@ -149,7 +151,7 @@ for (const mode of ['delete', 'move']) {
       await until(() => allRunning(ws.config), 20000, 'all workers running');
       names.forEach((n, i) => fs.copyFileSync(path.join(ref, n), path.join(ws.input, rel(n, i))));
       await until(() => /committer\[0\] \d+: commit of batch 0 \(injected fault\)/.test(d.logs()), 20000, 'a failed commit');
-      const committer = status(ws.config).workers.find((w) => w.role === 'committer');
+      const committer = await runningWorker(ws.config, 'committer');
       process.kill(committer.pid, 'SIGKILL');
       await until(() => {
         const s = status(ws.config);

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { QUICK, countInput, gen, run, startDaemon, status, until, verify, workspace } from './lib/daemon.mjs';
+import {
+  QUICK, countInput, gen, run, runningWorker, startDaemon, status, until, verify, workspace,
+} from './lib/daemon.mjs';
 
 function assertVerified(ws, kind) {
   const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), ws.input, kind);
@@ -142,7 +144,7 @@ test('a committer that keeps heartbeating but cannot commit is killed after work
       const s = status(ws.config);
       return s && s.workers.every((w) => w.state === 'running');
     }, 20000, 'all workers running');
-    const pid0 = status(ws.config).workers.find((w) => w.role === 'committer').pid;
+    const pid0 = (await runningWorker(ws.config, 'committer')).pid;
     gen(['--out', ws.input, '--files', '2', '--rows', '500', '--seed', '331']);
     await until(() => new RegExp(`role=committer index=0 pid=${pid0} made no progress for \\d+ ms while it had work`).test(d.logs()),
       20000, 'the no-progress kill');
@@ -188,7 +190,7 @@ test('a source file that vanishes before its batch commits: the replay re-plans 
     await until(() => /committer\[0\] \d+: commit of batch 0 \(injected fault\)/.test(d.logs()), 10000, 'a failed commit');
     const victim = path.join(input, names[0]);
     fs.rmSync(victim);
-    const writer = status(ws.config).workers.find((w) => w.role === 'writer');
+    const writer = await runningWorker(ws.config, 'writer');
     process.kill(writer.pid, 'SIGKILL');
     await until(() => /batch=0: a file changed or vanished since the batch was planned: it is re-planned as generation 1/.test(d.logs()),
       20000, 'the re-plan').catch((e) => { throw new Error(`${e.message}\n${d.logs().slice(-6000)}`); });

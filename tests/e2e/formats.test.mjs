@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
-import { gen, run, startDaemon, status, until, workspace, waitLog } from './lib/daemon.mjs';
+import { gen, run, runningWorker, startDaemon, status, until, workspace, waitLog } from './lib/daemon.mjs';
 import { duck, readTableSql, replay } from './lib/delta.mjs';
 
 async function rows(table, sql) {
@@ -269,7 +269,7 @@ test('a transform killed mid-batch on .gz input: every line exactly once', async
       fs.renameSync(path.join(ws.dir, n + '.gz'), path.join(ws.input, n + '.gz'));
     }
     await until(() => /planned batch=0 /.test(d.logs()), 10000, 'batch 0 planned');
-    const t = status(ws.config).workers.find((w) => w.role === 'transform');
+    const t = await runningWorker(ws.config, 'transform');
     process.kill(t.pid, 'SIGKILL');
     await until(() => /role=transform index=\d+ pid=\d+ exited unexpectedly/.test(d.logs()), 10000, 'the kill seen');
     await waitLog(d, /replayed batch=0 /, 30000);

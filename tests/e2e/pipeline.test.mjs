@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import {
-  VERIFY, QUICK, alive, children, countInput, gen, run, startDaemon, status, until, verify, workspace,
+  VERIFY, QUICK, alive, children, countInput, runningWorker, gen, run, startDaemon, status, until, verify, workspace,
 } from './lib/daemon.mjs';
 
 const FILES = QUICK ? 4 : 12;
@@ -142,7 +142,7 @@ test('killed workers restart while files keep arriving; SIGTERM drains; nothing 
       gen(['--out', ws.input, '--files', '2', '--rows', QUICK ? '800' : '2000', '--seed', String(60 + wave),
            '--start-id', String(wave * 1000000), '--prefix', `wave${wave}`]);
       wave++;
-      const cur = status(ws.config).workers.find((x) => x.role === role);
+      const cur = await runningWorker(ws.config, role);
       process.kill(cur.pid, 'SIGKILL');
       await until(() => {
         const s = status(ws.config);

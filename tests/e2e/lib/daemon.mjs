@@ -115,6 +115,19 @@ export function status(config) {
   return JSON.parse(r.stdout);
 }
 
+/**
+ * The worker role (index: any when undefined) once status shows it running with a pid, waiting for
+ * that. Never a worker being restarted: its pid is 0 there, and process.kill(0, ...) would signal the
+ * test's own process group (the test runner, run.sh).
+ */
+export async function runningWorker(config, role, index, timeoutMs = 20000) {
+  return until(() => {
+    const s = status(config);
+    return s && s.workers.find((w) => w.role === role && (index === undefined || w.index === index) &&
+                                      w.state === 'running' && w.pid > 0);
+  }, timeoutMs, `${role}${index === undefined ? '' : `[${index}]`} running`);
+}
+
 /** Runs the independent DuckDB verifier; returns {code, out}. */
 export function verify(table, input, kind) {
   const r = spawnSync(process.execPath, [VERIFY, '--table', table, '--input', input, '--kind', kind], {
