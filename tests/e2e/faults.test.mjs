@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
-  QUICK, countInput, gen, run, runningWorker, startDaemon, status, until, verify, workspace,
+  QUICK, countInput, gen, run, runningWorker, sleep, startDaemon, status, until, verify, waitLog, workspace,
 } from './lib/daemon.mjs';
 
 function assertVerified(ws, kind) {
@@ -155,6 +155,37 @@ test('a committer that keeps heartbeating but cannot commit is killed after work
     await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0);
+    assertVerified(ws, 'raw');
+    assertVerified(ws, 'processed');
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('a committer busy for less than worker_timeout after a long idle spell is not killed (the no-progress clock starts when it becomes busy)', async () => {
+  // regression: the supervisor measured "no progress" from the committer's last progress, so the
+  // first heartbeat it sent while busy after worker_timeout of idleness (nothing to commit) got a
+  // healthy committer killed mid-commit. The first commit attempt fails once (retried after 1 s),
+  // so heartbeats certainly go out while it is busy.
+  const ws = workspace('idlebusy', { extra: 'worker_timeout: 5s\n' });
+  const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: 'committer.commit=EACCES@1' });
+  try {
+    await until(() => {
+      const s = status(ws.config);
+      return s && s.workers.every((w) => w.state === 'running');
+    }, 20000, 'all workers running');
+    const pid0 = (await runningWorker(ws.config, 'committer')).pid;
+    await sleep(6000); // idle for longer than worker_timeout: the precondition, nothing is asserted on it
+    gen(['--out', ws.input, '--files', '2', '--rows', '300', '--seed', '361']);
+    const events = countInput(ws.input).events;
+    await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
+    await waitLog(d, /committer\[0\] \d+: commit of batch 0 \(injected fault\)/);
+    const c = await runningWorker(ws.config, 'committer');
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0);
+    assert.doesNotMatch(d.logs(), /role=committer index=0 pid=\d+ made no progress/);
+    assert.equal(c.pid, pid0, 'the committer was not restarted');
     assertVerified(ws, 'raw');
     assertVerified(ws, 'processed');
   } finally {
