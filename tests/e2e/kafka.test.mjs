@@ -128,6 +128,8 @@ test('Kafka: planned offsets that are not in the log stop the pipeline with fail
     assert.ok(r, 'the daemon stopped by itself');
     assert.notEqual(r.code, 0, d.logs());
     assert.match(d.logs(), /topic=events partition=0 offset=5000 is outside the log \[0, 50\)/);
+    // the supervisor names the worker that stopped the pipeline (it said index=-1)
+    assert.match(d.logs(), /worker role=ingest index=0 reports a fatal error: source\.starting_offsets/);
     assert.equal(rowsOf(ws.config, 'raw_events'), -1);
     fs.rmSync(ws.dir, { recursive: true, force: true });
   } finally {
