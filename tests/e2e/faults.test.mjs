@@ -175,17 +175,14 @@ test('a committer busy for less than worker_timeout after a long idle spell is n
       const s = status(ws.config);
       return s && s.workers.every((w) => w.state === 'running');
     }, 20000, 'all workers running');
-    const pid0 = (await runningWorker(ws.config, 'committer')).pid;
     await sleep(6000); // idle for longer than worker_timeout: the precondition, nothing is asserted on it
     gen(['--out', ws.input, '--files', '2', '--rows', '300', '--seed', '361']);
     const events = countInput(ws.input).events;
     await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
     await waitLog(d, /committer\[0\] \d+: commit of batch 0 \(injected fault\)/);
-    const c = await runningWorker(ws.config, 'committer');
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0);
     assert.doesNotMatch(d.logs(), /role=committer index=0 pid=\d+ made no progress/);
-    assert.equal(c.pid, pid0, 'the committer was not restarted');
     assertVerified(ws, 'raw');
     assertVerified(ws, 'processed');
   } finally {
