@@ -52,7 +52,7 @@ typedef struct child {
     int64_t started_ms, next_start_ms;
     int64_t last_beat_ms; /* the last ready/progress message from this incarnation */
     int64_t work_done;    /* the "work_done" counter of its heartbeats */
-    int64_t work_ms;      /* when work_done last moved (or the worker started) */
+    int64_t work_ms;      /* when work_done last moved or it became busy (or it started) */
     char last_exit[128];
     char last_log[256];   /* the worker's last WARN/ERROR line, if reported */
     lk_restart *policy;   /* backoff, intensity, death tally */
@@ -233,9 +233,12 @@ static void handle_event(sup *s, const void *data, size_t len)
         if (c->state == CHILD_STARTING)
             c->state = CHILD_RUNNING;
     } else if (!strcmp(e.name, "progress")) {
+        /* the no-progress clock runs while the worker is busy: it starts when
+           it becomes busy, not at its last progress before an idle spell */
+        int was_busy = lk_msg_event_get_int(&c->progress, "busy", 0) > 0;
         c->progress = e;
         int64_t done = lk_msg_event_get_int(&e, "work_done", 0);
-        if (done != c->work_done) {
+        if (done != c->work_done || (!was_busy && lk_msg_event_get_int(&e, "busy", 0) > 0)) {
             c->work_done = done;
             c->work_ms = c->last_beat_ms;
         }

@@ -17,6 +17,34 @@ echo "== build (ASan + UBSan)"
 cmake -S . -B build-asan -DLK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$JOBS"
 
+# lakesupd processes of this clone's two builds (found by their executable, so
+# other checkouts' daemons on the same machine are not touched) that outlive
+# the step that started them: every test stops what it starts, so one left
+# over is reported, and killed so that it cannot load or disturb the next steps.
+strays() {
+  local p exe
+  for p in /proc/[0-9]*; do
+    exe=$(readlink "$p/exe" 2>/dev/null) || continue
+    case "$exe" in
+      "$ROOT/build/lakesupd" | "$ROOT/build-asan/lakesupd") echo "${p#/proc/}" ;;
+    esac
+  done
+}
+reap_strays() {
+  local pids i p
+  for i in $(seq 1 50); do # workers exit with their supervisor: give them 5 s
+    pids=$(strays)
+    [ -z "$pids" ] && return 0
+    sleep 0.1
+  done
+  echo "run.sh: lakesupd processes left running after '$1' (killed):" >&2
+  for p in $pids; do
+    echo "  pid $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" >&2
+    kill -KILL "$p" 2>/dev/null || true
+  done
+}
+trap 'reap_strays "the run (exit)"' EXIT
+
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
@@ -28,14 +56,18 @@ echo "== unit tests (ASan + UBSan)"
 echo "== end-to-end tests (normal build)"
 LAKESUPD_BIN="$ROOT/build/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" \
   node --test --test-concurrency=1 tests/e2e/
+reap_strays "end-to-end tests (normal build)"
 echo "== end-to-end tests (ASan + UBSan build)"
 LAKESUPD_BIN="$ROOT/build-asan/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" LK_E2E_QUICK=1 \
   node --test --test-concurrency=1 tests/e2e/
+reap_strays "end-to-end tests (ASan + UBSan build)"
 echo "== chaos test (random SIGKILLs of workers and the supervisor; normal build)"
 LAKESUPD_BIN="$ROOT/build/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" \
   node --test --test-concurrency=1 tests/chaos/
+reap_strays "chaos test (random SIGKILLs of workers and the supervisor; normal build)"
 echo "== chaos test (ASan + UBSan build)"
 LAKESUPD_BIN="$ROOT/build-asan/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" LK_E2E_QUICK=1 \
   node --test --test-concurrency=1 tests/chaos/
+reap_strays "chaos test (ASan + UBSan build)"
 echo "== benchmarks, small sizes (no timing asserted)" && bench/run --quick
 echo "== all tests passed"

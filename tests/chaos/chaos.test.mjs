@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
-  QUICK, children, countInput, gen, run, sleep, startDaemon, status, until, verify, workspace,
+  QUICK, alive, children, countInput, gen, run, sleep, startDaemon, status, until, verify, workspace,
 } from '../e2e/lib/daemon.mjs';
 
 const ROUNDS = Number(process.env.LAKESUP_CHAOS_ROUNDS || 1);
@@ -31,15 +31,6 @@ function prng(seed) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function round(r) {

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { gen, run, sleep, startDaemon, status, until, verify, workspace, waitLog } from './lib/daemon.mjs';
+import {
+  gen, run, runningWorker, sleep, startDaemon, status, until, verify, workspace, waitLog,
+} from './lib/daemon.mjs';
 import { duck, readTableSql, replay } from './lib/delta.mjs';
 
 const rowsOf = (config, table) => {
@@ -20,7 +22,7 @@ function assertVerified(ws, input, kind) {
 }
 
 const sourceList = (config, extra = []) => {
-  const r = run(['source', 'list', '-c', config, '--json', ...extra], { timeoutMs: 10000 });
+  const r = run(['source', 'list', '-c', config, '--json', ...extra], { timeoutMs: 60000 });
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);
 };
@@ -41,7 +43,10 @@ const lines = (prefix, n, start = 0) => {
 test('inotify: files closed while running are taken at once; files present at start by the listing; exactly once', async () => {
   // file_ready_delay 30s: a listing could not take a fresh file within the test's bounds, so only
   // the close/rename events can; present-at-start files are aged, so the first listing takes them
-  const ws = workspace('inotify', { extra: 'source:\n  file_ready_delay: 30s\n  path_glob_filter: "*.jsonl"\n' });
+  // log_level debug: the test waits for "watching new directory" before writing into it
+  const ws = workspace('inotify', {
+    extra: 'log_level: debug\nsource:\n  file_ready_delay: 30s\n  path_glob_filter: "*.jsonl"\n',
+  });
   gen(['--out', ws.input, '--files', '2', '--rows', '300', '--seed', '501', '--prefix', 'start']);
   const old = new Date(Date.now() - 3600 * 1000);
   for (const f of fs.readdirSync(ws.input)) fs.utimesSync(path.join(ws.input, f), old, old);
@@ -66,9 +71,10 @@ test('inotify: files closed while running are taken at once; files present at st
       const f = await until(() => sourceList(ws.config).find((x) => x.path.endsWith(name)), 20000, `${name} discovered`);
       latencies.push(Date.parse(f.discovered_at) - closed);
     }
-    // a new subdirectory is watched
+    // a new subdirectory is watched: written once the watch exists (a file that lands before it is
+    // found by listing the new directory, which waits file_ready_delay, 30 s here)
     fs.mkdirSync(path.join(ws.input, '2026-11-30'));
-    await sleep(200);
+    await waitLog(d, /watching new directory=.*\/2026-11-30\b/, 30000);
     fs.writeFileSync(path.join(ws.input, '2026-11-30', 'nested.jsonl'), lines('nested', 100));
     await until(() => rowsOf(ws.config, 'processed_events') === 600 + 800 + 100, 30000, '1500 rows');
     console.log(`# discovery latency after close/rename (ms): ${latencies.join(', ')}`);
@@ -97,6 +103,9 @@ test('a file written slowly with pauses (listing every 200 ms, ready delay 100 m
   const d = startDaemon(['-c', ws.config]);
   try {
     await until(() => allRunning(ws.config), 20000, 'all workers running');
+    // ingest is READY before its first listing, which sets the inotify watches: a write before
+    // them is not seen, and the pauses below would let a listing take the open file
+    await waitLog(d, /first listing done/, 30000);
     const f = path.join(ws.input, 'slow.jsonl');
     const fd = fs.openSync(f, 'w');
     for (let part = 0; part < 3; part++) {
@@ -142,7 +151,7 @@ for (const mode of ['delete', 'move']) {
       await until(() => allRunning(ws.config), 20000, 'all workers running');
       names.forEach((n, i) => fs.copyFileSync(path.join(ref, n), path.join(ws.input, rel(n, i))));
       await until(() => /committer\[0\] \d+: commit of batch 0 \(injected fault\)/.test(d.logs()), 20000, 'a failed commit');
-      const committer = status(ws.config).workers.find((w) => w.role === 'committer');
+      const committer = await runningWorker(ws.config, 'committer');
       process.kill(committer.pid, 'SIGKILL');
       await until(() => {
         const s = status(ws.config);
@@ -164,7 +173,7 @@ for (const mode of ['delete', 'move']) {
       }
       const logWord = mode === 'delete' ? 'deleted' : 'moved';
       // the worker's log lines reach the supervisor's output a moment after state.db
-      await until(() => (d.logs().match(new RegExp(`clean_source: ${logWord} file=`, 'g')) || []).length === 3, 5000, 'three log lines');
+      await until(() => (d.logs().match(new RegExp(`clean_source: ${logWord} file=`, 'g')) || []).length === 3, 30000, 'three log lines');
       await sleep(300);
       assert.equal((d.logs().match(new RegExp(`clean_source: ${logWord} file=`, 'g')) || []).length, 3, 'each file once');
       const list = sourceList(ws.config);

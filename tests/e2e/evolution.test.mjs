@@ -118,8 +118,7 @@ test('add_new_columns: new columns mid-stream (continuous) are added online; old
     };
     const total = () => exp.valid.size + exp.corrupt.length;
     await until(async () => (await count()) === total(), 60000, 'files 1-5 committed');
-    await until(() => status(ws.config), 10000, 'status');
-    const pids = status(ws.config).workers.map((w) => `${w.role}${w.index}:${w.pid}`).sort();
+    const pids = (await until(() => status(ws.config), 10000, 'status')).workers.map((w) => `${w.role}${w.index}:${w.pid}`).sort();
     const before = await table(ws, 'raw_events');
     assert.ok(!before.schema.fields.some((f) => f.name === 'color'));
     for (let i = 6; i <= 8; i++) writeMix(ws.input, i, exp);

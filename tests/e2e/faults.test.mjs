@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { QUICK, countInput, gen, run, startDaemon, status, until, verify, workspace } from './lib/daemon.mjs';
+import {
+  QUICK, countInput, gen, run, runningWorker, sleep, startDaemon, status, until, verify, waitLog, workspace,
+} from './lib/daemon.mjs';
 
 function assertVerified(ws, kind) {
   const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), ws.input, kind);
@@ -38,7 +40,10 @@ test('a full or failing disk (short writes, EIO, ENOSPC) pauses the committer, t
     }, 20000, 'all workers running');
     // 1. the Delta log's disk is full: data files are written, commits wait
     fs.writeFileSync(gate('log'), '');
-    gen(['--out', ws.input, '--files', '2', '--rows', rows, '--seed', '301', '--prefix', 'w1']);
+    // one file, so one batch: the committer pauses only once it holds every chunk of it, so no wave-1
+    // data file is still to be written when the data disk fills below (with two files the second
+    // batch could still be in a writer on a slow machine, and wave 1 could not finish)
+    gen(['--out', ws.input, '--files', '1', '--rows', String(2 * Number(rows)), '--seed', '301', '--prefix', 'w1']);
     await until(() => pausedRole('committer'), 20000, 'the committer paused');
     assert.equal(rowsOf(ws.config, 'raw_events'), 0);
     const stText = run(['status', '-c', ws.config]).stdout;
@@ -139,7 +144,7 @@ test('a committer that keeps heartbeating but cannot commit is killed after work
       const s = status(ws.config);
       return s && s.workers.every((w) => w.state === 'running');
     }, 20000, 'all workers running');
-    const pid0 = status(ws.config).workers.find((w) => w.role === 'committer').pid;
+    const pid0 = (await runningWorker(ws.config, 'committer')).pid;
     gen(['--out', ws.input, '--files', '2', '--rows', '500', '--seed', '331']);
     await until(() => new RegExp(`role=committer index=0 pid=${pid0} made no progress for \\d+ ms while it had work`).test(d.logs()),
       20000, 'the no-progress kill');
@@ -150,6 +155,34 @@ test('a committer that keeps heartbeating but cannot commit is killed after work
     await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0);
+    assertVerified(ws, 'raw');
+    assertVerified(ws, 'processed');
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('a committer busy for less than worker_timeout after a long idle spell is not killed (the no-progress clock starts when it becomes busy)', async () => {
+  // regression: the supervisor measured "no progress" from the committer's last progress, so the
+  // first heartbeat it sent while busy after worker_timeout of idleness (nothing to commit) got a
+  // healthy committer killed mid-commit. The first commit attempt fails once (retried after 1 s),
+  // so heartbeats certainly go out while it is busy.
+  const ws = workspace('idlebusy', { extra: 'worker_timeout: 5s\n' });
+  const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: 'committer.commit=EACCES@1' });
+  try {
+    await until(() => {
+      const s = status(ws.config);
+      return s && s.workers.every((w) => w.state === 'running');
+    }, 20000, 'all workers running');
+    await sleep(6000); // idle for longer than worker_timeout: the precondition, nothing is asserted on it
+    gen(['--out', ws.input, '--files', '2', '--rows', '300', '--seed', '361']);
+    const events = countInput(ws.input).events;
+    await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
+    await waitLog(d, /committer\[0\] \d+: commit of batch 0 \(injected fault\)/);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0);
+    assert.doesNotMatch(d.logs(), /role=committer index=0 pid=\d+ made no progress/);
     assertVerified(ws, 'raw');
     assertVerified(ws, 'processed');
   } finally {
@@ -169,30 +202,37 @@ test('a source file that vanishes before its batch commits: the replay re-plans 
       const s = status(ws.config);
       return s && s.workers.every((w) => w.state === 'running');
     }, 20000, 'all workers running');
-    // three files in one batch (staged, then renamed in together)
+    // three files in one batch: staged in a directory that is renamed in whole (one rename: a listing
+    // sees all three or none; three renames could straddle a listing), aged past file_ready_delay
+    // (fresh ones could straddle the delay and be taken by two polls, two batches)
     const staging = path.join(ws.dir, 'staging');
     gen(['--out', staging, '--files', '3', '--rows', '400', '--seed', '341']);
     const names = fs.readdirSync(staging).sort();
-    for (const n of names) fs.renameSync(path.join(staging, n), path.join(ws.input, n));
+    const old = new Date(Date.now() - 3600 * 1000);
+    for (const n of names) fs.utimesSync(path.join(staging, n), old, old);
+    const input = path.join(ws.input, 'b');
+    fs.renameSync(staging, input);
     await until(() => /sent batch=0 files=3 /.test(d.logs()), 10000, 'batch 0 with the three files');
     // the committer holds every chunk of batch 0 (its commit fails); now a file vanishes and the
     // writer dies, so ingest replays batch 0 without it
     await until(() => /committer\[0\] \d+: commit of batch 0 \(injected fault\)/.test(d.logs()), 10000, 'a failed commit');
-    const victim = path.join(ws.input, names[0]);
+    const victim = path.join(input, names[0]);
     fs.rmSync(victim);
-    const writer = status(ws.config).workers.find((w) => w.role === 'writer');
+    const writer = await runningWorker(ws.config, 'writer');
     process.kill(writer.pid, 'SIGKILL');
     await until(() => /batch=0: a file changed or vanished since the batch was planned: it is re-planned as generation 1/.test(d.logs()),
       20000, 'the re-plan').catch((e) => { throw new Error(`${e.message}\n${d.logs().slice(-6000)}`); });
     assert.match(d.logs(), new RegExp(`file=${victim.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} of batch=0 cannot be read`));
     await until(() => /batch=0 re-planned as generation 1: 3 chunk\(s\) of generation 0 dropped/.test(d.logs()), 20000, 'the committer dropping generation 0');
     fs.rmSync(gate);
-    const events = countInput(ws.input).events;
+    const events = countInput(input).events;
     await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0);
-    assertVerified(ws, 'raw');
-    assertVerified(ws, 'processed');
+    for (const kind of ['raw', 'processed']) {
+      const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), input, kind);
+      assert.equal(v.code, 0, `verify ${kind} failed:\n${v.out}`);
+    }
   } finally {
     d.child.kill('SIGKILL');
   }

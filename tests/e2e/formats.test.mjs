@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
-import { gen, run, startDaemon, status, until, workspace, waitLog } from './lib/daemon.mjs';
+import { gen, run, runningWorker, startDaemon, status, until, workspace, waitLog } from './lib/daemon.mjs';
 import { duck, readTableSql, replay } from './lib/delta.mjs';
 
 async function rows(table, sql) {
@@ -333,7 +333,11 @@ test('a transform killed mid-batch on .gz input: every line exactly once', async
   const staging = path.join(ws.dir, 'staging');
   gen(['--out', staging, '--files', '2', '--rows', '60000', '--seed', '503']);
   let total = 0;
-  const d = startDaemon(['-c', ws.config]);
+  // commits wait (injected EACCES) while the gate exists: batch 0 cannot be committed before the kill
+  // is seen, so its replay is certain however fast the machine is
+  const gate = path.join(ws.dir, 'no-commit');
+  fs.writeFileSync(gate, '');
+  const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: `committer.commit=EACCES@while:${gate}` });
   try {
     await until(() => {
       const s = status(ws.config);
@@ -346,9 +350,11 @@ test('a transform killed mid-batch on .gz input: every line exactly once', async
       fs.renameSync(path.join(ws.dir, n + '.gz'), path.join(ws.input, n + '.gz'));
     }
     await until(() => /planned batch=0 /.test(d.logs()), 10000, 'batch 0 planned');
-    const t = status(ws.config).workers.find((w) => w.role === 'transform');
+    const t = await runningWorker(ws.config, 'transform');
     process.kill(t.pid, 'SIGKILL');
     await until(() => /role=transform index=\d+ pid=\d+ exited unexpectedly/.test(d.logs()), 10000, 'the kill seen');
+    await waitLog(d, /replayed batch=0 /, 30000);
+    fs.rmSync(gate);
     await until(async () => {
       const r = await rows(path.join(ws.tables, 'processed_events'), 'SELECT count(*) AS n FROM $T');
       return r.length && Number(r[0].n) === total;

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { LAKESUPD, run as runCli, startDaemon, status, until, workspace } from './lib/daemon.mjs';
+import { LAKESUPD, run as runCli, runningWorker, startDaemon, status, until, workspace } from './lib/daemon.mjs';
 import { duck, readTableSql, replay } from './lib/delta.mjs';
 
 const MOCK = process.env.LK_KAFKA_MOCK_BIN || path.join(path.dirname(LAKESUPD), 'lk_kafka_mock');
@@ -60,8 +60,7 @@ test('Kafka: a transform killed mid-batch, messages arriving while running; ever
     d = startDaemon(['-c', ws.config]);
     await until(() => rowsOf(ws.config, 'raw_events') > 0, 30000, 'a first batch committed');
     // kill a transform while batches are in flight, then produce more
-    const st = status(ws.config);
-    const victim = st.workers.find((w) => w.role === 'transform' && w.index === 0);
+    const victim = await runningWorker(ws.config, 'transform', 0);
     process.kill(victim.pid, 'SIGKILL');
     mock.send('produce 2000');
     await until(() => mock.produced().total === 5000, 30000, 'the mock produced 5000');
@@ -148,6 +147,8 @@ test('Kafka: planned offsets that are not in the log stop the pipeline with fail
     assert.ok(r, 'the daemon stopped by itself');
     assert.notEqual(r.code, 0, d.logs());
     assert.match(d.logs(), /topic=events partition=0 offset=5000 is outside the log \[0, 50\)/);
+    // the supervisor names the worker that stopped the pipeline (it said index=-1)
+    assert.match(d.logs(), /worker role=ingest index=0 reports a fatal error: source\.starting_offsets/);
     assert.equal(rowsOf(ws.config, 'raw_events'), -1);
     fs.rmSync(ws.dir, { recursive: true, force: true });
   } finally {

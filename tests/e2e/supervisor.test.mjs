@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { countInput, gen, run, startDaemon, status, until, verify, workspace } from './lib/daemon.mjs';
+import { countInput, gen, run, runningWorker, startDaemon, status, until, verify, workspace } from './lib/daemon.mjs';
 
 function assertVerified(ws, kind) {
   const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), ws.input, kind);
@@ -34,13 +34,13 @@ test('SIGHUP applies live settings to the supervisor and every worker, refuses t
     gen(['--out', ws.input, '--files', '2', '--rows', '200', '--seed', '401']);
     await until(() => /ingest\[0\] \d+: discovered file=/.test(d.logs()), 10000, 'a debug line');
     // a restarted worker runs with the running configuration, not the edited file: still 2 transforms
-    const t = status(ws.config).workers.find((w) => w.role === 'transform' && w.index === 1);
+    const t = await runningWorker(ws.config, 'transform', 1);
     process.kill(t.pid, 'SIGKILL');
-    await until(() => {
+    const after = await until(() => {
       const s = allRunning(ws.config);
       return s && s.workers.find((w) => w.role === 'transform' && w.index === 1).pid !== t.pid && s;
     }, 20000, 'transform 1 restarted');
-    assert.equal(status(ws.config).workers.filter((w) => w.role === 'transform').length, 2);
+    assert.equal(after.workers.filter((w) => w.role === 'transform').length, 2);
     // a broken file is refused with file:line and the pipeline keeps going
     fs.writeFileSync(ws.config, original + 'source:\n  max_files_per_trigger: lots\n');
     d.child.kill('SIGHUP');

@@ -75,12 +75,18 @@ static lk_discovery *start(int take_at_once, int skip_existing)
     return d;
 }
 
-static int poll_once(lk_discovery *d)
+/* One poll at now_ms (monotonic; a test may pass a time ahead of the clock). */
+static int poll_at(lk_discovery *d, int64_t now_ms)
 {
     lk_error err;
-    int n = lk_discovery_poll(d, lk_time_mono_ms(), &err);
+    int n = lk_discovery_poll(d, now_ms, &err);
     ck_assert_msg(n >= 0, "poll failed: %s", n < 0 ? err.msg : "");
     return n;
+}
+
+static int poll_once(lk_discovery *d)
+{
+    return poll_at(d, lk_time_mono_ms());
 }
 
 /* The state of the latest row of path: -1 unknown; its reason into why. */
@@ -308,18 +314,21 @@ END_TEST
 
 START_TEST(file_ready_delay_for_listing)
 {
+    /* a delay no stall of a loaded machine reaches, and the poll's monotonic
+       clock moved forward by hand: "not ready yet" does not depend on how
+       fast this process runs (a 300 ms delay with 150 ms sleeps did) */
     g_cfg.source.use_notifications = 0;
-    g_cfg.source.file_ready_delay_ms = 300;
+    g_cfg.source.file_ready_delay_ms = 60000;
     lk_discovery *d = start(0, 0);
     ck_assert_int_eq(lk_discovery_fd(d), -1);
     ck_assert_int_eq(poll_once(d), 0);
     put("fresh.jsonl", "{\"x\":1}\n", 0);
     lk_discovery_request_listing(d);
+    int64_t t0 = lk_time_mono_ms();
     ck_assert_int_eq(poll_once(d), 0); /* just written: not ready */
-    usleep(150 * 1000);
-    ck_assert_int_eq(poll_once(d), 0);
-    usleep(250 * 1000);
-    ck_assert_int_eq(poll_once(d), 1); /* unchanged for the delay */
+    ck_assert_int_eq(poll_at(d, t0 + 30000), 0); /* half the delay, listed again */
+    ck_assert_int_eq(poll_at(d, t0 + 61000), 1); /* unchanged (same size, mtime) for the delay */
+    ck_assert_int_eq(poll_at(d, t0 + 62000), 0);
     lk_discovery_destroy(&d);
 }
 END_TEST

@@ -384,8 +384,9 @@ static int read_events(lk_discovery *d, int64_t now_ms, lk_error *err)
                 /* a new (or moved-in) subdirectory: watch it, then list it
                    for what arrived before the watch */
                 if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && lk_discovery_lists_dir(ev->name)) {
-                    LK_DEBUG("watching new directory=%s", path);
                     added += list_dir(d, path, 1, now_ms, err);
+                    /* said once the watch is set (list_dir sets it first) */
+                    LK_DEBUG("watching new directory=%s", path);
                 }
                 continue;
             }

@@ -204,8 +204,13 @@ int lk_worker_stopping(const lk_worker *w)
 
 int lk_worker_notify(lk_worker *w, const lk_msg_event *e)
 {
+    /* every event names its sender: the supervisor logs role and index
+       (a "fatal" without an index was logged as index=-1) */
+    lk_msg_event named = *e;
+    if (lk_msg_event_get_int(&named, "index", INT64_MIN) == INT64_MIN)
+        lk_msg_event_set_int(&named, "index", w->index);
     lk_buf_reset(&w->buf);
-    lk_msg_event_encode(e, &w->buf);
+    lk_msg_event_encode(&named, &w->buf);
     return lk_zmq_send(w->to_supervisor, w->buf.data, w->buf.len, ZMQ_DONTWAIT);
 }
 

@@ -61,13 +61,27 @@ export function startDaemon(args, env = {}) {
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise((resolve) =>
     // 'close', not 'exit': after the pipes are drained, so logs() holds every line
-    child.on('close', (code, signal) => resolve({ code, signal }))
+    child.on('close', (code, signal) => {
+      // LK_E2E_LOG_DIR keeps every daemon's whole log (passing tests print none): for stress runs
+      if (process.env.LK_E2E_LOG_DIR)
+        fs.writeFileSync(path.join(process.env.LK_E2E_LOG_DIR, `lakesupd-${child.pid}.log`),
+          `# lakesupd start ${args.join(' ')}: exit ${code} ${signal || ''}\n${out}`);
+      resolve({ code, signal });
+    })
   );
   return { child, logs: () => out, exited };
 }
 
-/** Polls fn until it returns a truthy value or the timeout passes. */
+/**
+ * Every wait of until/waitLog is this many times the timeout a test names: the names are what a quiet
+ * machine needs; CI runs on a loaded 2-core machine, and the ASan build is 3-5x slower. A passing run
+ * does not wait longer for it (only a failing one does). LK_E2E_TIMEOUT_SCALE=1 restores the raw values.
+ */
+export const TIMEOUT_SCALE = Number(process.env.LK_E2E_TIMEOUT_SCALE || 4);
+
+/** Polls fn until it returns a truthy value or the timeout (times TIMEOUT_SCALE) passes. */
 export async function until(fn, timeoutMs, what) {
+  timeoutMs *= TIMEOUT_SCALE;
   const deadline = Date.now() + timeoutMs;
   let last;
   while (Date.now() < deadline) {
@@ -96,9 +110,22 @@ export async function waitLog(d, re, timeoutMs = 10000) {
 
 /** `lakesupd status --json` parsed, or null when not running. */
 export function status(config) {
-  const r = run(['status', '-c', config, '--json'], { timeoutMs: 10000 });
+  const r = run(['status', '-c', config, '--json'], { timeoutMs: 60000 });
   if (r.code !== 0) return null;
   return JSON.parse(r.stdout);
+}
+
+/**
+ * The worker role (index: any when undefined) once status shows it running with a pid, waiting for
+ * that. Never a worker being restarted: its pid is 0 there, and process.kill(0, ...) would signal the
+ * test's own process group (the test runner, run.sh).
+ */
+export async function runningWorker(config, role, index, timeoutMs = 20000) {
+  return until(() => {
+    const s = status(config);
+    return s && s.workers.find((w) => w.role === role && (index === undefined || w.index === index) &&
+                                      w.state === 'running' && w.pid > 0);
+  }, timeoutMs, `${role}${index === undefined ? '' : `[${index}]`} running`);
 }
 
 /** Runs the independent DuckDB verifier; returns {code, out}. */
@@ -127,6 +154,19 @@ export function countInput(dir) {
     }
   }
   return { events, corrupt };
+}
+
+/**
+ * Whether pid is a live process. A zombie counts as gone: a worker that died with its supervisor is
+ * reparented, and whether its new parent reaps it at once (or at all) depends on the machine's init.
+ */
+export function alive(pid) {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /** Pids of the direct children of pid with their command lines. */
