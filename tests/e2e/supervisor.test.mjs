@@ -98,3 +98,18 @@ test('a corrupt state.db stops start with a clear error; fsck explains; fsck --r
   // while running, --repair is refused
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('a source_path or warehouse_path that is a file fails start naming the key and the path (exit 100)', () => {
+  for (const key of ['source_path', 'warehouse_path']) {
+    const ws = workspace(`notdir-${key}`);
+    const file = path.join(ws.dir, 'a-file');
+    fs.writeFileSync(file, 'x\n');
+    const cfg = fs.readFileSync(ws.config, 'utf8').replace(new RegExp(`^${key}: .*$`, 'm'), `${key}: ${file}`);
+    fs.writeFileSync(ws.config, cfg);
+    const r = run(['start', '-c', ws.config, '--trigger', 'available-now'], { timeoutMs: 60000 });
+    assert.equal(r.code, 100, r.stderr.slice(-2000));
+    assert.match(r.stdout + r.stderr, new RegExp(`key '${key}': '${file}' exists and is not a directory`));
+    assert.equal(fs.readFileSync(file, 'utf8'), 'x\n');
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  }
+});
