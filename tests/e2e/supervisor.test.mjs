@@ -196,3 +196,25 @@ test('every configuration key is documented with the default the binary uses', (
   assert.deepEqual(problems, []);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('stop --timeout that is not whole seconds is a usage error (exit 2) that leaves the pipeline running', async () => {
+  const ws = workspace('stop-timeout');
+  const d = startDaemon(['-c', ws.config]);
+  try {
+    await until(() => { const s = status(ws.config); return s && s.workers.every((w) => w.state === 'running'); },
+      30000, 'all workers running');
+    for (const bad of ['abc', '-5', '0', '10x', '99999999']) {
+      const r = run(['stop', '-c', ws.config, '--timeout', bad], { timeoutMs: 30000 });
+      assert.equal(r.code, 2, `--timeout ${bad}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`--timeout '${bad}': expected whole seconds`));
+      assert.ok(status(ws.config), `--timeout ${bad} stopped the pipeline`);
+    }
+    const r = run(['stop', '-c', ws.config, '--timeout', '60'], { timeoutMs: 90000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /stopped/);
+    assert.equal((await d.exited).code, 0);
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
