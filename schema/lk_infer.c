@@ -86,7 +86,7 @@ static lk_field *add_field(lk_schema *s, lk_field *parent, const char *name, lk_
     return parent ? lk_field_add_child(parent, name, t, 1) : lk_schema_add(s, name, t, 1);
 }
 
-static void fill_from_value(lk_field *f, yajl_val v);
+static void fill_from_value(lk_field *f, yajl_val v, int depth);
 
 static lk_type value_type(yajl_val v)
 {
@@ -101,6 +101,16 @@ static lk_type value_type(yajl_val v)
     if (YAJL_IS_OBJECT(v))
         return LK_TYPE_STRUCT;
     return LK_TYPE_ARRAY;
+}
+
+/* The type of v as a field at nesting level depth (a top-level column is
+   1): an object or array too deep to be a nested type is its JSON text. */
+static lk_type value_type_at(yajl_val v, int depth)
+{
+    lk_type t = value_type(v);
+    if (depth > LK_INFER_MAX_NESTING && (t == LK_TYPE_STRUCT || t == LK_TYPE_ARRAY))
+        return LK_TYPE_STRING;
+    return t;
 }
 
 /* Copies src (a field, recursively) as a new child of dst / top-level of s. */
@@ -156,8 +166,8 @@ static void merge_field(lk_schema *s, lk_field *dst, const lk_field *a, const lk
     add_field(s, dst, a->name, t);
 }
 
-/* Fills f (already typed from v) with v's children. */
-static void fill_from_value(lk_field *f, yajl_val v)
+/* Fills f (already typed from v, at nesting level depth) with v's children. */
+static void fill_from_value(lk_field *f, yajl_val v, int depth)
 {
     if (f->type == LK_TYPE_STRUCT) {
         for (size_t i = 0; i < v->u.object.len; i++) {
@@ -166,8 +176,8 @@ static void fill_from_value(lk_field *f, yajl_val v)
             /* a duplicate key: the first occurrence wins, as in the reader */
             if (find_child(f, k))
                 continue;
-            lk_field *c = lk_field_add_child(f, k, value_type(cv), 1);
-            fill_from_value(c, cv);
+            lk_field *c = lk_field_add_child(f, k, value_type_at(cv, depth + 1), 1);
+            fill_from_value(c, cv, depth + 1);
         }
     } else if (f->type == LK_TYPE_ARRAY) {
         lk_field acc = {0};
@@ -178,8 +188,8 @@ static void fill_from_value(lk_field *f, yajl_val v)
             yajl_val ev = v->u.array.values[i];
             lk_field one = {0};
             one.type = LK_TYPE_STRUCT;
-            lk_field *oc = lk_field_add_child(&one, "element", value_type(ev), 1);
-            fill_from_value(oc, ev);
+            lk_field *oc = lk_field_add_child(&one, "element", value_type_at(ev, depth + 1), 1);
+            fill_from_value(oc, ev, depth + 1);
             lk_field next = {0};
             next.type = LK_TYPE_STRUCT;
             merge_field(NULL, &next, &acc.children[0], &one.children[0]);
@@ -205,7 +215,7 @@ static lk_schema *schema_of(yajl_val obj)
     lk_schema *s = lk_schema_new();
     lk_field holder = {0};
     holder.type = LK_TYPE_STRUCT;
-    fill_from_value(&holder, obj);
+    fill_from_value(&holder, obj, 0);
     for (int i = 0; i < holder.n_children; i++)
         copy_field(s, NULL, &holder.children[i]);
     lk_schema *junk = lk_schema_new();

@@ -14,6 +14,10 @@
  * type even if a few values are strings: those few are type mismatches,
  * rescued into _rescued_data, rather than a reason to turn the whole
  * column into text (docs/decisions.md).
+ * Nesting is bounded: an object or array more than LK_INFER_MAX_NESTING
+ * levels deep (a top-level column is level 1) is inferred as string and
+ * kept as its JSON text. Deeper types do not fit a records message (each
+ * level is two msgpack levels; msgpack-c unpacks at most 32).
  */
 #ifndef LK_INFER_H
 #define LK_INFER_H
@@ -21,6 +25,8 @@
 #include <stddef.h>
 
 #include "lk_schema.h"
+
+#define LK_INFER_MAX_NESTING 10
 
 typedef struct lk_infer lk_infer;
 

@@ -721,11 +721,12 @@ int lk_supervisor_run(const lk_config *cfg)
     }
     /* a missing source or warehouse directory is created, and said so */
     const char *dirs[] = {cfg->source_path, cfg->warehouse_path};
+    const char *keys[] = {"source_path", "warehouse_path"};
     for (int i = 0; i < 2; i++) {
         if (!lk_fs_exists(dirs[i]))
             LK_INFO("creating missing directory %s", dirs[i]);
         if (lk_fs_mkdirs(dirs[i], &err)) {
-            LK_ERROR("%s", err.msg);
+            LK_ERROR("configuration error: key '%s': %s", keys[i], err.msg);
             return LK_EXIT_CONFIG;
         }
     }

@@ -1,6 +1,7 @@
 /* lk_table_cli — `lakesupd table` sub-commands; see lk_table_cli.h. */
 #include "lk_table_cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,22 @@ static void csv_field(const char *json, lk_buf *out)
     yajl_tree_free(v);
 }
 
+/* A non-negative whole number option; atoll took "abc" as 0 (version 0, no rows) and "-1"
+   as the "not given" sentinel. */
+static int parse_count(const char *cmd, const char *opt, const char *text, long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < 0) {
+        fprintf(stderr, "lakesupd table %s: bad --%s '%s' (a whole number, 0 or more)\n", cmd,
+                opt, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 static const char k_read_help[] =
     "usage: lakesupd table read TABLE|--path DIR [-c FILE] [--version N | --timestamp TS]\n"
     "                           [--columns a,b] [--limit N] [--format jsonl|csv]\n"
@@ -127,8 +144,12 @@ static int cmd_read(const lk_config *cfg, int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'l': limit = atoll(optarg); break;
-        case 'v': version = atoll(optarg); break;
+        case 'l':
+            if (parse_count("read", "limit", optarg, &limit)) return LK_EXIT_USAGE;
+            break;
+        case 'v':
+            if (parse_count("read", "version", optarg, &version)) return LK_EXIT_USAGE;
+            break;
         case 't': timestamp = optarg; break;
         case 'C': columns = optarg; break;
         case 'f': format = optarg; break;
@@ -247,7 +268,9 @@ static int cmd_history(const lk_config *cfg, int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'l': limit = atoll(optarg); break;
+        case 'l':
+            if (parse_count("history", "limit", optarg, &limit)) return LK_EXIT_USAGE;
+            break;
         case 'j': json = 1; break;
         case 'p': path = optarg; break;
         case 'c': break;

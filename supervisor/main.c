@@ -5,7 +5,9 @@
  *   status  the process tree, counters and tables of a running pipeline
  *   worker  (internal) one worker process, exec'd by the supervisor
  */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +84,19 @@ static int parse_args(int argc, char **argv, args *a)
         case 'r': a->run_dir = optarg; break;
         case 'j': a->json = 1; break;
         case 'R': a->repair = 1; break;
-        case 'T': a->timeout_s = atoi(optarg); break;
+        case 'T': {
+            /* whole seconds; atoi took "abc" or "-5" as 0 (no wait) and overflowed ms */
+            char *end = NULL;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || v < 1 || v > INT_MAX / 1000) {
+                fprintf(stderr, "lakesupd: --timeout '%s': expected whole seconds, 1 to %d\n",
+                        optarg, INT_MAX / 1000);
+                return -1;
+            }
+            a->timeout_s = (int)v;
+            break;
+        }
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }

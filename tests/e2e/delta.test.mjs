@@ -176,3 +176,28 @@ test('table CLI: describe, history, read --timestamp and csv, vacuum, --help', a
   }
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('table read/history: a --version or --limit that is not a whole number is a usage error, not version 0 or no rows', () => {
+  const ws = workspace('cli-numbers');
+  for (let v = 0; v < 2; v++) {
+    fs.writeFileSync(path.join(ws.input, `v${v}.jsonl`), `{"id":${v}}\n{"id":${v + 10}}\n`);
+    const r = run(['start', '-c', ws.config, '--trigger', 'available-now'], { timeoutMs: 60000 });
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+  }
+  const read = (...a) => run(['table', 'read', 'raw_events', '-c', ws.config, '--columns', 'id', ...a]);
+  const ids = (r) => r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).id).sort((a, b) => a - b);
+  assert.deepEqual(ids(read()), [0, 1, 10, 11]);
+  assert.deepEqual(ids(read('--version', '0')), [0, 10]);
+  assert.equal(ids(read('--limit', '3')).length, 3);
+  for (const [opt, bad] of [['--version', 'abc'], ['--version', '-1'], ['--version', '1x'], ['--limit', 'abc'], ['--limit', '-2']]) {
+    const r = read(opt, bad);
+    assert.equal(r.code, 2, `${opt} ${bad}: ${r.stdout.slice(0, 300)}${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`bad ${opt} '${bad}'`));
+    assert.equal(r.stdout, '');
+  }
+  const h = run(['table', 'history', 'raw_events', '-c', ws.config, '--limit', 'x']);
+  assert.equal(h.code, 2, h.stdout + h.stderr);
+  assert.match(h.stderr, /bad --limit 'x'/);
+  assert.equal(run(['table', 'history', 'raw_events', '-c', ws.config, '--limit', '1']).stdout.trim().split('\n').length, 2);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

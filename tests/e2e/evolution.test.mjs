@@ -435,3 +435,34 @@ test('DECIMAL(38,10) hints: JSON numbers and strings and CSV fields land exactly
     fs.rmSync(ws.dir, { recursive: true, force: true });
   }
 });
+
+test('deep nesting: objects and arrays beyond 10 levels are kept as JSON text (inferred at start and added online); both tables complete', async () => {
+  const ws = workspace('evo-deep', { extra: 'source:\n  max_files_per_trigger: 1\n' });
+  const nest = (n, open, close, leaf) => open.repeat(n) + leaf + close.repeat(n);
+  const deep = nest(20, '{"x":', '}', '1');              // d: 21 levels of objects
+  const arrs = nest(16, '[{"y":', '}]', '"v"');          // a: 32 levels of arrays and objects
+  fs.writeFileSync(path.join(ws.input, 'a1.jsonl'),
+    `{"id":1,"d":${deep}}\n{"id":2,"d":null}\n`);
+  // a new column as deep as that, in a later batch (schema evolution)
+  fs.writeFileSync(path.join(ws.input, 'a2.jsonl'), `{"id":3,"a":${arrs}}\n{"id":4,"a":[]}\n`);
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now'], { timeoutMs: 60000 });
+  assert.equal(r.code, 0, `${r.signal ?? ''} ${r.stderr.slice(-3000)}`);
+  assert.doesNotMatch(r.stderr, /malformed records message/);
+  const raw = await table(ws, 'raw_events');
+  const depthOf = (t) => (t && typeof t === 'object' ? 1 + depthOf(t.type === 'array' ? t.elementType
+    : t.type === 'struct' ? t.fields[0].type : null) : 0);
+  const field = (name) => raw.schema.fields.find((f) => f.name === name).type;
+  assert.equal(depthOf(field('d')), 10);
+  assert.equal(depthOf(field('a')), 10);
+  const got = await rows(raw.sql, `SELECT id::INTEGER AS id, to_json(d) AS d, to_json(a) AS a, _rescued_data AS r
+    FROM $T ORDER BY id`);
+  assert.deepEqual(got.map((x) => x.id), [1, 2, 3, 4]);
+  assert.equal(got.filter((x) => x.r).length, 0, JSON.stringify(got.filter((x) => x.r)));
+  // the innermost levels are the JSON text of what was there: nothing lost
+  assert.equal(got[0].d.match(/x/g).length, 20, got[0].d);
+  assert.equal(got[2].a.match(/y/g).length, 16, got[2].a);
+  const proc = await table(ws, 'processed_events');
+  const pg = await rows(proc.sql, 'SELECT id::INTEGER AS id FROM $T ORDER BY id');
+  assert.deepEqual(pg.map((x) => x.id), [1, 2, 3, 4]);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { countInput, gen, run, runningWorker, startDaemon, status, until, verify, workspace } from './lib/daemon.mjs';
+import { ROOT, countInput, gen, run, runningWorker, startDaemon, status, until, verify, workspace } from './lib/daemon.mjs';
 
 function assertVerified(ws, kind) {
   const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), ws.input, kind);
@@ -96,5 +96,125 @@ test('a corrupt state.db stops start with a clear error; fsck explains; fsck --r
   r = run(['fsck', '-c', ws.config]);
   assert.equal(r.code, 0, r.stdout);
   // while running, --repair is refused
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('a source_path or warehouse_path that is a file fails start naming the key and the path (exit 100)', () => {
+  for (const key of ['source_path', 'warehouse_path']) {
+    const ws = workspace(`notdir-${key}`);
+    const file = path.join(ws.dir, 'a-file');
+    fs.writeFileSync(file, 'x\n');
+    const cfg = fs.readFileSync(ws.config, 'utf8').replace(new RegExp(`^${key}: .*$`, 'm'), `${key}: ${file}`);
+    fs.writeFileSync(ws.config, cfg);
+    const r = run(['start', '-c', ws.config, '--trigger', 'available-now'], { timeoutMs: 60000 });
+    assert.equal(r.code, 100, r.stderr.slice(-2000));
+    assert.match(r.stdout + r.stderr, new RegExp(`key '${key}': '${file}' exists and is not a directory`));
+    assert.equal(fs.readFileSync(file, 'utf8'), 'x\n');
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  }
+});
+
+// Every key the config parser accepts (as the running configuration written for the workers
+// lists them) has a row in the docs with the default the binary really uses: docs/sources.md
+// for source.*, README.md's configuration table for the rest.
+function docDefaults(file) {
+  const rows = new Map();
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    // a row may name several keys: | `a`, `b` | default | ... |
+    const m = line.match(/^\| ((?:`[a-z_.<>]+`(?:, )?)+) \| ([^|]*) \|/);
+    if (!m) continue;
+    for (const [, key] of m[1].matchAll(/`([a-z_.<>]+)`/g)) {
+      if (!rows.has(key)) rows.set(key, []);
+      rows.get(key).push(m[2].trim());
+    }
+  }
+  return rows;
+}
+
+const UNITS = { kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, ms: 1, s: 1e3, second: 1e3, seconds: 1e3,
+  minute: 6e4, minutes: 6e4, h: 36e5, hour: 36e5, hours: 36e5, d: 864e5, day: 864e5, days: 864e5 };
+
+// The documented default as a comparable value: the first back-quoted token, else the cell.
+function docValue(cell) {
+  const m = cell.match(/`([^`]*)`/);
+  let v = (m ? m[1] : cell).trim();
+  if (/^".*"$/.test(v)) v = v.slice(1, -1);
+  const n = v.match(/^(\d+)\s*([a-z]*)$/i);
+  if (n && (n[2] === '' || UNITS[n[2].toLowerCase()])) return Number(n[1]) * (n[2] ? UNITS[n[2].toLowerCase()] : 1);
+  return v;
+}
+
+test('every configuration key is documented with the default the binary uses', () => {
+  const ws = workspace('doc-defaults');
+  fs.writeFileSync(ws.config, `source_path: ${ws.input}\ncheckpoint_path: ${ws.dir}/checkpoints\n` +
+    `warehouse_path: ${ws.dir}/lakehouse\n`);
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now'], { timeoutMs: 60000 });
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  // the running configuration: every key, at its default but for the three paths
+  const running = new Map();
+  const stack = [];
+  for (const line of fs.readFileSync(path.join(ws.dir, 'checkpoints', 'run', 'config.yml'), 'utf8').split('\n')) {
+    const m = line.match(/^( *)([a-z_]+):\s*(.*)$/);
+    if (!m) continue;
+    const depth = m[1].length / 2;
+    stack.length = depth;
+    stack.push(m[2]);
+    if (m[3] !== '') running.set(stack.join('.'), m[3]);
+  }
+  assert.ok(running.size > 50, `running configuration parsed: ${[...running.keys()]}`);
+  const sources = docDefaults(path.join(ROOT, 'docs', 'sources.md'));
+  const readme = docDefaults(path.join(ROOT, 'README.md'));
+  const problems = [];
+  for (const [key, raw] of running) {
+    if (['source_path', 'checkpoint_path', 'warehouse_path', 'trigger'].includes(key)) continue; // set here
+    const docs = key.startsWith('source.') ? sources : readme;
+    const name = key.startsWith('source.') ? key.slice(7) : key;
+    let cells = name === 'kafka' ? docs.get('kafka.<property>') : docs.get(name);
+    // README's table lists source keys by their short names too (`schema` under source.*):
+    // a top-level key is its first row
+    if (cells && docs === readme) cells = cells.slice(0, 1);
+    if (!cells) { problems.push(`${key}: not documented`); continue; }
+    if (name === 'kafka' || name === 'bootstrap_servers') continue; // {} / (required)
+    let want = raw.replace(/^"(.*)"$/, '$1').replace(/\\(.)/g, '$1');
+    const dur = want.match(/^(\d+) ms$/);
+    if (dur) want = Number(dur[1]);
+    else if (/^\d+$/.test(want)) want = Number(want);
+    for (const cell of cells) {
+      let got = docValue(cell);
+      if (typeof want === 'number' && typeof got === 'string') {
+        // "1 minute", "30 days", "100ms", none
+        const d = got.match(/^(\d+)\s*([a-z]+)$/i);
+        if (d && UNITS[d[2].toLowerCase()]) got = Number(d[1]) * UNITS[d[2].toLowerCase()];
+        else if (/^\d+(s|m|h|d)$/.test(got)) got = Number(got.slice(0, -1)) * UNITS[got.slice(-1)];
+      }
+      if (want === '' && /^(none|\(none\))/.test(got)) got = '';
+      if (want === '[]' && /^none$/.test(got)) got = '[]';
+      if (key === 'source.use_notifications' && cell.includes('on Linux')) got = 'true';
+      if (got !== want) problems.push(`${key}: documented default ${JSON.stringify(cell)}, the binary uses ${raw}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('stop --timeout that is not whole seconds is a usage error (exit 2) that leaves the pipeline running', async () => {
+  const ws = workspace('stop-timeout');
+  const d = startDaemon(['-c', ws.config]);
+  try {
+    await until(() => { const s = status(ws.config); return s && s.workers.every((w) => w.state === 'running'); },
+      30000, 'all workers running');
+    for (const bad of ['abc', '-5', '0', '10x', '99999999']) {
+      const r = run(['stop', '-c', ws.config, '--timeout', bad], { timeoutMs: 30000 });
+      assert.equal(r.code, 2, `--timeout ${bad}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`--timeout '${bad}': expected whole seconds`));
+      assert.ok(status(ws.config), `--timeout ${bad} stopped the pipeline`);
+    }
+    const r = run(['stop', '-c', ws.config, '--timeout', '60'], { timeoutMs: 90000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /stopped/);
+    assert.equal((await d.exited).code, 0);
+  } finally {
+    d.child.kill('SIGKILL');
+  }
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });

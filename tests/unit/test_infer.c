@@ -137,6 +137,47 @@ START_TEST(infer_nonobjects_and_merge)
 }
 END_TEST
 
+/* An object or array nested deeper than LK_INFER_MAX_NESTING levels is a
+   string (its JSON text): deeper types made records messages msgpack-c
+   cannot unpack, and the writer dropped them (the pipeline hung). */
+START_TEST(infer_nesting_is_bounded)
+{
+    lk_buf t = LK_BUF_INIT, path = LK_BUF_INIT;
+    lk_buf_puts(&t, "{\"d\":");
+    for (int i = 0; i < 30; i++)
+        lk_buf_puts(&t, "{\"x\":");
+    lk_buf_puts(&t, "1");
+    for (int i = 0; i < 30; i++)
+        lk_buf_puts(&t, "}");
+    lk_buf_puts(&t, ",\"a\":");
+    for (int i = 0; i < 30; i++)
+        lk_buf_puts(&t, "[");
+    lk_buf_puts(&t, "1");
+    for (int i = 0; i < 30; i++)
+        lk_buf_puts(&t, "]");
+    lk_buf_puts(&t, "}\n");
+    lk_schema *s = infer(t.data);
+    lk_buf_puts(&path, "d");
+    ck_assert_int_eq(type_of(s, path.data), LK_TYPE_STRUCT);
+    for (int level = 2; level <= LK_INFER_MAX_NESTING; level++) {
+        lk_buf_puts(&path, ".x");
+        ck_assert_int_eq(type_of(s, path.data), LK_TYPE_STRUCT);
+    }
+    lk_buf_puts(&path, ".x");
+    ck_assert_int_eq(type_of(s, path.data), LK_TYPE_STRING);
+    const lk_field *f = lk_schema_find_path(s, "a");
+    for (int level = 1; level <= LK_INFER_MAX_NESTING; level++) {
+        ck_assert_int_eq(f->type, LK_TYPE_ARRAY);
+        f = &f->children[0];
+    }
+    ck_assert_int_eq(f->type, LK_TYPE_STRING);
+    ck_assert_int_eq(f->n_children, 0);
+    lk_schema_destroy(&s);
+    lk_buf_free(&t);
+    lk_buf_free(&path);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("infer");
@@ -146,6 +187,7 @@ int main(void)
     tcase_add_test(tc, infer_widening);
     tcase_add_test(tc, infer_conflicts);
     tcase_add_test(tc, infer_nonobjects_and_merge);
+    tcase_add_test(tc, infer_nesting_is_bounded);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }
