@@ -202,9 +202,20 @@ static int process(void *ctx, const void *data, size_t len)
 {
     writer *wr = ctx;
     if (lk_msg_records_decode(data, len, &wr->rec, &wr->err)) {
-        LK_ERROR("dropped a malformed records message: %s", wr->err.msg);
+        /* Records come from our own transforms and are a function of the planned bytes: a
+           message that does not decode would not decode on a replay either. Dropping it left
+           its batch uncommitted forever (the pipeline hung in silence); stop loudly instead. */
+        char why[sizeof wr->err.msg + 64];
+        snprintf(why, sizeof why, "a records message (%zu bytes) does not decode: %s", len,
+                 wr->err.msg);
+        LK_ERROR("%s", why);
         lk_worker_add(wr->w, "errors", 1);
-        return 0;
+        lk_msg_event e;
+        lk_msg_event_init(&e, "fatal");
+        lk_msg_event_set_str(&e, "role", "writer");
+        lk_msg_event_set_str(&e, "error", why);
+        lk_worker_notify(wr->w, &e);
+        return -1;
     }
     int64_t rows = 0;
     /* A disk that fills (or fails) pauses the writer on this chunk: it
