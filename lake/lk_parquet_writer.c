@@ -29,6 +29,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "lk_bytes.h"
 #include "lk_fault.h"
 #include "lk_parquet_schema.h"
 #include "lk_thrift.h"
@@ -1039,32 +1040,6 @@ static inline uint64_t hash_bytes(const char *p, size_t n)
     return h ^ (h >> 29);
 }
 
-/* a[0..n) == b[0..n), inline for the short values of dictionary columns. */
-static inline int same_bytes(const char *a, const char *b, size_t n)
-{
-    uint64_t x, y;
-    if (n >= 8 && n <= 16) {
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y)
-            return 0;
-        memcpy(&x, a + n - 8, 8);
-        memcpy(&y, b + n - 8, 8);
-        return x == y;
-    }
-    if (n >= 4 && n < 8) {
-        uint32_t p, q;
-        memcpy(&p, a, 4);
-        memcpy(&q, b, 4);
-        if (p != q)
-            return 0;
-        memcpy(&p, a + n - 4, 4);
-        memcpy(&q, b + n - 4, 4);
-        return p == q;
-    }
-    return !memcmp(a, b, n);
-}
-
 /* Builds w->dict (PLAIN values) and w->idx from l->vals. 0 when PLAIN is
    smaller or the dictionary outgrows dictionary_bytes (fallback to PLAIN). */
 static int build_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, uint32_t *ndict)
@@ -1113,7 +1088,7 @@ static int build_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *
         }
         v += klen;
         uint32_t id;
-        if (prev && prevlen == klen && same_bytes(prev, key, klen)) {
+        if (prev && prevlen == klen && lk_bytes_eq(prev, key, klen)) {
             id = previd;
             goto found;
         }
@@ -1163,7 +1138,7 @@ static int build_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *
                 memcpy(&len, e, 4);
                 elen = 4 + len;
             }
-            if (elen == klen && same_bytes(e, key, klen)) {
+            if (elen == klen && lk_bytes_eq(e, key, klen)) {
                 id = sl - 1;
                 break;
             }

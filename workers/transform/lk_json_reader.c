@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <yajl/yajl_parse.h>
 
+#include "lk_bytes.h"
 #include "lk_decimal.h"
 #include "lk_tables.h"
 #include "lk_time.h"
@@ -94,67 +95,18 @@ struct lk_json_reader {
     lk_buf str;        /* a string with escapes, unescaped (fast path) */
 };
 
-/* Exact-text decimal: [-]digits[.digits] scaled to scale, fitting
-   precision; anything lossy or out of range is refused (then rescued). */
-static int parse_decimal(const char *s, size_t n, int precision, int scale, int64_t *out)
-{
-    size_t i = 0;
-    int neg = 0, digits = 0, frac = 0, seen = 0;
-    unsigned long long v = 0;
-    if (i < n && (s[i] == '-' || s[i] == '+'))
-        neg = s[i++] == '-';
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, seen++) {
-        if (v == 0 && s[i] == '0')
-            continue;
-        if (++digits > 18)
-            return -1;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    if (i < n && s[i] == '.') {
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, seen++) {
-            if (frac == scale) {
-                if (s[i] != '0')
-                    return -1; /* more fraction digits than the scale holds */
-                continue;
-            }
-            frac++;
-            if (v || s[i] != '0')
-                digits++;
-            if (digits > 18)
-                return -1;
-            v = v * 10 + (unsigned)(s[i] - '0');
-        }
-    }
-    if (i != n || !seen)
-        return -1;
-    for (; frac < scale; frac++) {
-        if (v)
-            digits++;
-        if (digits > 18)
-            return -1;
-        v *= 10;
-    }
-    if (digits > precision)
-        return -1;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 0;
-}
-
 /* Appends the exact decimal text s to c (DECIMAL(p,s): an int64 up to
    p = 18, else 16 big-endian bytes); 0 if it does not fit (rescued). */
 static int append_decimal(lk_col *c, const char *s, size_t n)
 {
     int64_t v;
-    if (c->field->precision <= 18) {
-        if (parse_decimal(s, n, c->field->precision, c->field->scale, &v))
-            return 0;
-        lk_col_append_i64(c, v);
-        return 1;
-    }
     unsigned char be[16];
-    if (lk_decimal_parse(s, n, c->field->precision, c->field->scale, NULL, be))
+    if (lk_decimal_parse(s, n, c->field->precision, c->field->scale, &v, be))
         return 0;
-    lk_col_append_fixed(c, be);
+    if (c->field->precision <= 18)
+        lk_col_append_i64(c, v);
+    else
+        lk_col_append_fixed(c, be);
     return 1;
 }
 
@@ -267,37 +219,11 @@ static inline int name_eq(const char *name, const unsigned char *key, size_t n)
     return name[n] == '\0';
 }
 
-/* a[0..n) == b[0..n) with fixed-size loads (both hold n bytes). */
-static inline int same_bytes(const char *a, const unsigned char *b, size_t n)
-{
-    uint64_t x, y;
-    uint32_t p, q;
-    if (n >= 8 && n <= 16) {
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y)
-            return 0;
-        memcpy(&x, a + n - 8, 8);
-        memcpy(&y, b + n - 8, 8);
-        return x == y;
-    }
-    if (n >= 4 && n < 8) {
-        memcpy(&p, a, 4);
-        memcpy(&q, b, 4);
-        if (p != q)
-            return 0;
-        memcpy(&p, a + n - 4, 4);
-        memcpy(&q, b + n - 4, 4);
-        return p == q;
-    }
-    return !memcmp(a, b, n);
-}
-
 /* Key key[0..n) names column i of frame f. */
 static inline int key_is(const frame *f, int i, const unsigned char *key, size_t n)
 {
     if (f->lens)
-        return f->lens[i] == n && same_bytes(f->cols[i].field->name, key, n);
+        return f->lens[i] == n && lk_bytes_eq(f->cols[i].field->name, key, n);
     return name_eq(f->cols[i].field->name, key, n);
 }
 
