@@ -256,6 +256,58 @@ START_TEST(first_checkpoint_from_json)
 }
 END_TEST
 
+/* The log handle's base checkpoint deleted under it (log cleanup after
+   another writer's newer checkpoint): it re-reads the log from the newest
+   checkpoint and still writes the same checkpoint as a full handle. */
+START_TEST(base_checkpoint_gone)
+{
+    char *dir = tmp_dir();
+    lk_delta_table *t, *other;
+    lk_error err;
+    ck_assert_int_eq(lk_delta_open_log(dir, &t, &err), 0);
+    lk_schema *s = test_schema();
+    int i = 0;
+    for (; i <= 12; i++) { /* checkpoint 10 streamed: the base */
+        char name[32];
+        snprintf(name, sizeof name, "g%d.parquet", i);
+        op o = {name, i == 11 ? "g3.parquet" : NULL, "app", NULL, NULL};
+        run_op(t, i == 0 ? s : NULL, &o, i, 20);
+    }
+    ck_assert_int_eq(lk_delta_open(dir, &other, &err), 0);
+    for (; i <= 20; i++) { /* another writer: checkpoint 20 */
+        char name[32];
+        snprintf(name, sizeof name, "g%d.parquet", i);
+        op o = {name, i == 15 ? "g4.parquet" : NULL, "other", NULL, NULL};
+        run_op(other, NULL, &o, i, 20);
+    }
+    lk_delta_destroy(&other);
+    char p[512];
+    snprintf(p, sizeof p, "%s/_delta_log/%020d.checkpoint.parquet", dir, 10);
+    ck_assert_int_eq(unlink(p), 0);
+    for (; i <= 30; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "g%d.parquet", i);
+        op o = {name, i == 25 ? "g12.parquet" : NULL, "app", NULL, NULL};
+        run_op(t, NULL, &o, i, 20);
+    }
+    ck_assert_int_eq(lk_delta_txn_version(t, "other"), 20);
+    ck_assert_int_eq(lk_delta_num_records(t), full_rows(dir));
+    lk_delta_destroy(&t);
+    lk_buf a = LK_BUF_INIT, b = LK_BUF_INIT;
+    snprintf(p, sizeof p, "%s/_delta_log/%020d.checkpoint.parquet", dir, 30);
+    read_actions(p, &a);
+    full_checkpoint(dir, 30, &b);
+    ck_assert_str_eq(a.data, b.data);
+    ck_assert_ptr_null(strstr(a.data, "add {\"path\":\"g12.parquet\""));
+    ck_assert_ptr_nonnull(strstr(a.data, "add {\"path\":\"g29.parquet\""));
+    lk_buf_free(&a);
+    lk_buf_free(&b);
+    lk_schema_destroy(&s);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
 static size_t heap_used(void)
 {
     struct mallinfo2 mi = mallinfo2();
@@ -309,6 +361,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, streaming_equals_in_memory);
     tcase_add_test(tc, first_checkpoint_from_json);
+    tcase_add_test(tc, base_checkpoint_gone);
     tcase_add_test(tc, heap_bounded);
     suite_add_tcase(s, tc);
     return s;
