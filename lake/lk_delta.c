@@ -9,9 +9,12 @@
  * apply_action(), so conflict checking during a commit retry is the same
  * code path as a refresh.
  *
- * File entries are never freed during the life of a handle: a removed file
- * is marked dead and stays in the hash, so a re-add revives it in place.
- * The live view (lk_delta_file_at) is rebuilt lazily after replay.
+ * File entries are never freed during the life of a full handle: a removed
+ * file is marked dead and stays in the hash, so a re-add revives it in place.
+ * The live view (lk_delta_file_at) is rebuilt lazily after replay. A
+ * log-only handle (lk_delta_open_log) holds entries only for the files
+ * touched since its base checkpoint and drops them when it writes the next
+ * one (rebase); its checkpoints stream the base (stream_snapshot).
  */
 #include "lk_delta.h"
 
@@ -52,12 +55,12 @@ typedef struct file_ent {
     int64_t deletion_ts; /* of the remove that made it dead (ms), 0 if unknown */
     int64_t rm_size;     /* size the remove gave, -1 if none */
     /* log-only handles (the entry is a change since the base checkpoint): */
-    int has_add;        /* an add was applied since the base */
-    int64_t seq;        /* order of that first add (the checkpoint's order) */
-    int pre_rm;         /* a remove came first: kills the base's live file */
-    int64_t pre_ts;     /* its deletionTimestamp */
-    int64_t pre_size;   /* its size, -1 if none */
-    int placed;         /* streaming: written at the base row's position */
+    int has_add;      /* an add was applied since the base */
+    int64_t seq;      /* order of that first add (the checkpoint's order) */
+    int pre_rm;       /* a remove came first: kills the base's live file */
+    int64_t pre_ts;   /* its deletionTimestamp */
+    int64_t pre_size; /* its size, -1 if none */
+    int placed;       /* streaming: written at the base row's position */
 } file_ent;
 
 /* A checkpoint found by listing: classic (parts 1), multi-part or v2. */
@@ -2032,7 +2035,8 @@ static int checkpoint_stream(lk_delta_table *t, const char *path, lk_delta_check
     if (rc) return rc;
     snapshot_head(t, &wc.buf);
     rc = stream_snapshot(t, write_fn, &wc, err);
-    if (rc == 0 && wc.buf.len) rc = lk_delta_checkpoint_writer_put(wc.w, wc.buf.data, wc.buf.len, err);
+    if (rc == 0 && wc.buf.len)
+        rc = lk_delta_checkpoint_writer_put(wc.w, wc.buf.data, wc.buf.len, err);
     lk_buf_free(&wc.buf);
     if (rc) {
         lk_delta_checkpoint_writer_abort(&wc.w);

@@ -45,17 +45,16 @@ static lk_schema *test_schema(void)
 static void make_stats(int64_t rows, int stats_len, lk_buf *out)
 {
     lk_buf_reset(out);
-    lk_buf_printf(out, "{\"numRecords\":%lld,\"minValues\":{\"id\":1,\"name\":\"",
-                  (long long)rows);
+    lk_buf_printf(out, "{\"numRecords\":%lld,\"minValues\":{\"id\":1,\"name\":\"", (long long)rows);
     for (int i = 0; i < stats_len; i++)
         lk_buf_putc(out, (char)('a' + i % 26));
     lk_buf_puts(out, "\"},\"maxValues\":{\"id\":9},\"nullCount\":{\"id\":0,\"name\":0}}");
 }
 
 typedef struct op {
-    const char *add; /* raw path */
-    const char *rm;  /* path as in the log */
-    const char *app; /* txn appId (version = the commit's index) */
+    const char *add;  /* raw path */
+    const char *rm;   /* path as in the log */
+    const char *app;  /* txn appId (version = the commit's index) */
     const char *prop; /* a table property set to pval */
     const char *pval;
 } op;
@@ -158,22 +157,22 @@ START_TEST(streaming_equals_in_memory)
         {"a2.parquet", NULL, "app-1", NULL, NULL},
         {"a3.parquet", NULL, "app-2", NULL, NULL},
         {"a4.parquet", NULL, "app-1", NULL, NULL},
-        {"a5.parquet", NULL, "app-1", NULL, NULL}, /* 5: checkpoint */
+        {"a5.parquet", NULL, "app-1", NULL, NULL},           /* 5: checkpoint */
         {NULL, "a%201%20%23x.parquet", "app-1", NULL, NULL}, /* base file removed */
         {"a 1 #x.parquet", NULL, "app-1", NULL, NULL},       /* and re-added */
         {"b8.parquet", "a3.parquet", "app-3", NULL, NULL},
-        {NULL, "b8.parquet", "app-1", NULL, NULL},           /* added since the base, removed */
-        {"b10.parquet", "a2.parquet", "app-1", NULL, NULL},  /* 10: checkpoint */
-        {"b8.parquet", NULL, "app-1", NULL, NULL},           /* a base tombstone re-added */
+        {NULL, "b8.parquet", "app-1", NULL, NULL},          /* added since the base, removed */
+        {"b10.parquet", "a2.parquet", "app-1", NULL, NULL}, /* 10: checkpoint */
+        {"b8.parquet", NULL, "app-1", NULL, NULL},          /* a base tombstone re-added */
         {NULL, "a0.parquet", NULL, NULL, NULL},
         {"c13.parquet", NULL, "app-2", "x.custom", "1"}, /* metaData change */
         {"c14.parquet", "b10.parquet", "app-1", NULL, NULL},
-        {"c15.parquet", NULL, "app-1", NULL, NULL},          /* 15: checkpoint */
+        {"c15.parquet", NULL, "app-1", NULL, NULL}, /* 15: checkpoint */
         {NULL, "c14.parquet", "app-4", NULL, NULL},
         {"c14.parquet", NULL, "app-1", NULL, NULL},
         {NULL, "c14.parquet", "app-1", NULL, NULL},
         {"d19.parquet", "c15.parquet", "app-1", NULL, NULL},
-        {"d20.parquet", NULL, "app-1", NULL, NULL},          /* 20: checkpoint */
+        {"d20.parquet", NULL, "app-1", NULL, NULL}, /* 20: checkpoint */
         {"d21.parquet", NULL, "app-1", NULL, NULL},
     };
     int n = (int)(sizeof ops / sizeof ops[0]);
