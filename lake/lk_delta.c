@@ -9,9 +9,12 @@
  * apply_action(), so conflict checking during a commit retry is the same
  * code path as a refresh.
  *
- * File entries are never freed during the life of a handle: a removed file
- * is marked dead and stays in the hash, so a re-add revives it in place.
- * The live view (lk_delta_file_at) is rebuilt lazily after replay.
+ * File entries are never freed during the life of a full handle: a removed
+ * file is marked dead and stays in the hash, so a re-add revives it in place.
+ * The live view (lk_delta_file_at) is rebuilt lazily after replay. A
+ * log-only handle (lk_delta_open_log) holds entries only for the files
+ * touched since its base checkpoint and drops them when it writes the next
+ * one (rebase); its checkpoints stream the base (stream_snapshot).
  */
 #include "lk_delta.h"
 
@@ -51,7 +54,21 @@ typedef struct file_ent {
     int live;
     int64_t deletion_ts; /* of the remove that made it dead (ms), 0 if unknown */
     int64_t rm_size;     /* size the remove gave, -1 if none */
+    /* log-only handles (the entry is a change since the base checkpoint): */
+    int has_add;      /* an add was applied since the base */
+    int64_t seq;      /* order of that first add (the checkpoint's order) */
+    int pre_rm;       /* a remove came first: kills the base's live file */
+    int64_t pre_ts;   /* its deletionTimestamp */
+    int64_t pre_size; /* its size, -1 if none */
+    int placed;       /* streaming: written at the base row's position */
 } file_ent;
+
+/* A checkpoint found by listing: classic (parts 1), multi-part or v2. */
+typedef struct cp_cand {
+    int64_t v;
+    int parts, seen;
+    char name[128]; /* classic/v2: the file; multi-part: any part */
+} cp_cand;
 
 typedef struct txn_ent {
     char *app_id;
@@ -79,6 +96,14 @@ struct lk_delta_table {
     int ntxns, captxns;
     lk_buf line, scratch, key;
     int64_t as_of; /* time travel: replay stops here (INT64_MAX: latest) */
+    /* Log-only handles (lk_delta_open_log): files holds only the changes
+       since base (the checkpoint replay started from or the last one this
+       handle wrote; base.v -1: none, the changes since version 0). */
+    int log_only;
+    cp_cand base;
+    int64_t add_seq;
+    int64_t rows;   /* sum of numRecords of the live files */
+    int rows_exact; /* 0: a remove of a base file made rows unknown */
 };
 
 /* What a commit being retried looks for in the versions that beat it. */
@@ -402,6 +427,54 @@ static int commit_removes(const lk_delta_commit *c, const char *decoded_path);
 static void maybe_checkpoint(lk_delta_table *t, int64_t v);
 
 /*
+ * Log-only handles keep, per file key touched since the base checkpoint,
+ * what those commits did to it, so that the state at the current version
+ * follows from the base's row (absent, live or a tombstone) without holding
+ * the base: after an add the entry is the whole truth (live, or dead after
+ * a later remove, exactly as apply_add/remove make it); a remove before any
+ * add (pre_rm) turns a live base file into a tombstone and leaves anything
+ * else as it was.
+ */
+static void log_add(lk_delta_table *t, yajl_val a)
+{
+    const char *key = file_key(t, obj_str(a, "path"), lk_json_get(a, "deletionVector"));
+    int idx = hash_find(t, key);
+    int was_live = idx >= 0 && t->files[idx].live;
+    int pre = idx >= 0 && t->files[idx].pre_rm && !t->files[idx].has_add;
+    apply_add(t, a);
+    file_ent *e = &t->files[hash_find(t, t->key.data)];
+    if (!e->has_add) {
+        e->has_add = 1;
+        e->seq = t->add_seq++;
+    }
+    if (e->f.num_records > 0) t->rows += e->f.num_records;
+    if (was_live || pre) t->rows_exact = 0; /* replaced a file whose rows we lost */
+}
+
+static void log_remove(lk_delta_table *t, yajl_val a)
+{
+    const char *key = file_key(t, obj_str(a, "path"), lk_json_get(a, "deletionVector"));
+    int idx = hash_find(t, key);
+    if (idx < 0) {
+        apply_add(t, a); /* an entry keyed like the base file it removes */
+        file_ent *e = &t->files[hash_find(t, t->key.data)];
+        e->live = 0;
+        e->pre_rm = 1;
+        e->pre_ts = obj_int(a, "deletionTimestamp", 0);
+        e->pre_size = obj_int(a, "size", -1);
+        if (t->base.v >= 0) t->rows_exact = 0; /* the base file's rows are gone */
+        return;
+    }
+    file_ent *e = &t->files[idx];
+    if (!e->has_add || !e->live) return;
+    e->live = 0;
+    e->deletion_ts = obj_int(a, "deletionTimestamp", 0);
+    e->rm_size = obj_int(a, "size", -1);
+    if (e->f.num_records > 0) t->rows -= e->f.num_records;
+    t->live_dirty = 1;
+}
+
+/*
  * Applies one action (a top-level JSON object of one log line, or one row of
  * a checkpoint) to the snapshot.
  */
@@ -413,10 +486,17 @@ static int apply_kind(lk_delta_table *t, const char *kind, yajl_val a, const cha
     if (strcmp(kind, "add") == 0) {
         if (!obj_str(a, "path"))
             return lk_error_set(err, LK_EFORMAT, "%s: add without path", where);
-        apply_add(t, a);
+        if (t->log_only)
+            log_add(t, a);
+        else
+            apply_add(t, a);
     } else if (strcmp(kind, "remove") == 0) {
         const char *path = obj_str(a, "path");
         if (!path) return lk_error_set(err, LK_EFORMAT, "%s: remove without path", where);
+        if (t->log_only) {
+            log_remove(t, a);
+            return 0;
+        }
         const char *key = file_key(t, path, lk_json_get(a, "deletionVector"));
         int idx = hash_find(t, key);
         if (idx >= 0 && t->files[idx].live) {
@@ -556,18 +636,22 @@ static void reset_state(lk_delta_table *t)
     t->min_writer = 2;
     t->version = -1;
     t->checkpoint_version = -1;
+    t->base.v = -1;
+    t->rows = 0;
+    t->rows_exact = 1;
 }
-
-/* A checkpoint found by listing: classic (parts 1), multi-part or v2. */
-typedef struct cp_cand {
-    int64_t v;
-    int parts, seen;
-    char name[128]; /* classic/v2: the file; multi-part: any part */
-} cp_cand;
 
 static int cp_apply(void *ctx, const char *kind, yajl_val a, const char *where, lk_error *err)
 {
     lk_delta_table *t = ctx;
+    if (t->log_only && (strcmp(kind, "add") == 0 || strcmp(kind, "remove") == 0)) {
+        /* the base's files stay on disk; only their rows are counted */
+        if (strcmp(kind, "add") == 0 && YAJL_IS_OBJECT(a)) {
+            int64_t n = stats_num_records(obj_str(a, "stats"));
+            if (n > 0) t->rows += n;
+        }
+        return 0;
+    }
     if (strcmp(kind, "add") == 0 && YAJL_IS_OBJECT(a) && obj_str(a, "path")) {
         apply_add(t, a);
         return 0;
@@ -615,6 +699,7 @@ static int replay_checkpoint(lk_delta_table *t, const cp_cand *cp, lk_error *err
                             cp->name, cp->v, t->protocol_json ? "metaData" : "protocol");
     t->version = cp->v;
     t->checkpoint_version = cp->v;
+    t->base = *cp;
     return 0;
 }
 
@@ -869,7 +954,8 @@ static int catch_up(lk_delta_table *t, conflict_ctx *cc, lk_error *err)
 }
 
 /* Opens the table and replays its log up to as_of (INT64_MAX: the latest). */
-static int open_at(const char *table_path, int64_t as_of, lk_delta_table **out, lk_error *err)
+static int open_at(const char *table_path, int64_t as_of, int log_only, lk_delta_table **out,
+                   lk_error *err)
 {
     *out = NULL;
     lk_delta_table *t = calloc(1, sizeof *t);
@@ -885,6 +971,9 @@ static int open_at(const char *table_path, int64_t as_of, lk_delta_table **out, 
     t->min_writer = 2;
     t->as_of = as_of;
     t->checkpoint_version = -1;
+    t->log_only = log_only;
+    t->base.v = -1;
+    t->rows_exact = 1;
     int rc = load_full(t, err);
     if (rc == 0 && as_of != INT64_MAX && t->version != as_of)
         rc = lk_error_set(err, LK_ENOTFOUND, "%s: no version %" PRId64 " (the table has none yet)",
@@ -899,7 +988,12 @@ static int open_at(const char *table_path, int64_t as_of, lk_delta_table **out, 
 
 int lk_delta_open(const char *table_path, lk_delta_table **out, lk_error *err)
 {
-    return open_at(table_path, INT64_MAX, out, err);
+    return open_at(table_path, INT64_MAX, 0, out, err);
+}
+
+int lk_delta_open_log(const char *table_path, lk_delta_table **out, lk_error *err)
+{
+    return open_at(table_path, INT64_MAX, 1, out, err);
 }
 
 int lk_delta_open_version(const char *table_path, int64_t version, lk_delta_table **out,
@@ -908,7 +1002,7 @@ int lk_delta_open_version(const char *table_path, int64_t version, lk_delta_tabl
     *out = NULL;
     if (version < 0)
         return lk_error_set(err, -EINVAL, "%s: no version %" PRId64, table_path, version);
-    return open_at(table_path, version, out, err);
+    return open_at(table_path, version, 0, out, err);
 }
 
 int lk_delta_open_timestamp(const char *table_path, int64_t ts_ms, lk_delta_table **out,
@@ -924,7 +1018,7 @@ int lk_delta_open_timestamp(const char *table_path, int64_t ts_ms, lk_delta_tabl
         lk_error_prefix(err, "%s", table_path);
         return rc;
     }
-    return open_at(table_path, v, out, err);
+    return open_at(table_path, v, 0, out, err);
 }
 
 void lk_delta_destroy(lk_delta_table **tp)
@@ -1001,18 +1095,28 @@ static void rebuild_live(lk_delta_table *t)
 
 int lk_delta_nfiles(const lk_delta_table *t)
 {
+    if (t->log_only) return 0;
     rebuild_live((lk_delta_table *)t); /* a cache: logically const */
     return t->nlive;
 }
 
 const lk_delta_file *lk_delta_file_at(const lk_delta_table *t, int i)
 {
+    if (t->log_only) return NULL;
     rebuild_live((lk_delta_table *)t);
     return i >= 0 && i < t->nlive ? t->live[i] : NULL;
 }
 
+static int count_rows(lk_delta_table *t, lk_error *err);
+
 int64_t lk_delta_num_records(const lk_delta_table *t)
 {
+    if (t->log_only) {
+        lk_error e;
+        if (!t->rows_exact && count_rows((lk_delta_table *)t, &e)) /* a cache: logically const */
+            LK_WARN("delta: %s: cannot count rows: %s", t->path, e.msg);
+        return t->rows;
+    }
     int64_t n = 0;
     for (int i = 0; i < t->nfiles; i++)
         if (t->files[i].live && t->files[i].f.num_records > 0) n += t->files[i].f.num_records;
@@ -1675,12 +1779,30 @@ void lk_delta_foreach_retained(const lk_delta_table *t, int64_t min_deletion_ts,
 
 #define WEEK_MS ((int64_t)7 * 86400000)
 
-/* The snapshot as action lines: protocol, metaData, txns, live adds and the
-   tombstones still inside delta.deletedFileRetentionDuration. */
-static void snapshot_jsonl(lk_delta_table *t, lk_buf *out, int64_t now)
+/* One file of the snapshot as the checkpoint writes it. */
+typedef struct snap_file {
+    const char *path, *pv_json, *stats;
+    int64_t size, mtime, num_records;
+    int live;
+    int64_t deletion_ts, rm_size;
+} snap_file;
+
+static void entry_view(const file_ent *e, snap_file *f)
 {
-    int64_t keep_ms =
-        lk_delta_interval_ms(lk_delta_property(t, "delta.deletedFileRetentionDuration"), WEEK_MS);
+    f->path = e->path;
+    f->pv_json = e->pv_json;
+    f->stats = e->stats;
+    f->size = e->f.size;
+    f->mtime = e->f.modification_time;
+    f->num_records = e->f.num_records;
+    f->live = e->live;
+    f->deletion_ts = e->deletion_ts;
+    f->rm_size = e->rm_size;
+}
+
+/* protocol, metaData and the txns: the head of every checkpoint. */
+static void snapshot_head(const lk_delta_table *t, lk_buf *out)
+{
     lk_buf_puts(out, "{\"protocol\":");
     lk_buf_puts(out, t->protocol_json ? t->protocol_json
                                       : "{\"minReaderVersion\":1,\"minWriterVersion\":2}");
@@ -1692,35 +1814,237 @@ static void snapshot_jsonl(lk_delta_table *t, lk_buf *out, int64_t now)
         lk_buf_json_string(out, t->txns[i].app_id, strlen(t->txns[i].app_id));
         lk_buf_printf(out, ",\"version\":%" PRId64 "}}\n", t->txns[i].version);
     }
-    for (int i = 0; i < t->nfiles; i++) {
-        const file_ent *e = &t->files[i];
-        if (e->live) {
-            lk_buf_puts(out, "{\"add\":{\"path\":");
-            lk_buf_json_string(out, e->path, strlen(e->path));
-            lk_buf_printf(out,
-                          ",\"partitionValues\":%s,\"size\":%" PRId64
-                          ",\"modificationTime\":%" PRId64 ",\"dataChange\":false",
-                          e->pv_json, e->f.size, e->f.modification_time);
-            if (e->stats) {
-                lk_buf_puts(out, ",\"stats\":");
-                lk_buf_json_string(out, e->stats, strlen(e->stats));
-            }
-            lk_buf_puts(out, "}}\n");
-        } else if (e->deletion_ts > now - keep_ms) {
-            /* a remove without deletionTimestamp counts as expired, as in
-               Spark: it would otherwise ride along in every checkpoint */
-            lk_buf_puts(out, "{\"remove\":{\"path\":");
-            lk_buf_json_string(out, e->path, strlen(e->path));
-            lk_buf_printf(out, ",\"deletionTimestamp\":%" PRId64 ",\"dataChange\":false",
-                          e->deletion_ts);
-            if (e->rm_size >= 0)
-                lk_buf_printf(out,
-                              ",\"extendedFileMetadata\":true,\"partitionValues\":%s,"
-                              "\"size\":%" PRId64,
-                              e->pv_json, e->rm_size);
-            lk_buf_puts(out, "}}\n");
+}
+
+/* A live file as an add, a tombstone inside the retention (deletion after
+   min_ts) as a remove; expired tombstones are dropped. */
+static void snapshot_file(const snap_file *e, int64_t min_ts, lk_buf *out)
+{
+    if (e->live) {
+        lk_buf_puts(out, "{\"add\":{\"path\":");
+        lk_buf_json_string(out, e->path, strlen(e->path));
+        lk_buf_printf(out,
+                      ",\"partitionValues\":%s,\"size\":%" PRId64 ",\"modificationTime\":%" PRId64
+                      ",\"dataChange\":false",
+                      e->pv_json, e->size, e->mtime);
+        if (e->stats) {
+            lk_buf_puts(out, ",\"stats\":");
+            lk_buf_json_string(out, e->stats, strlen(e->stats));
         }
+        lk_buf_puts(out, "}}\n");
+    } else if (e->deletion_ts > min_ts) {
+        /* a remove without deletionTimestamp counts as expired, as in
+           Spark: it would otherwise ride along in every checkpoint */
+        lk_buf_puts(out, "{\"remove\":{\"path\":");
+        lk_buf_json_string(out, e->path, strlen(e->path));
+        lk_buf_printf(out, ",\"deletionTimestamp\":%" PRId64 ",\"dataChange\":false",
+                      e->deletion_ts);
+        if (e->rm_size >= 0)
+            lk_buf_printf(out,
+                          ",\"extendedFileMetadata\":true,\"partitionValues\":%s,"
+                          "\"size\":%" PRId64,
+                          e->pv_json, e->rm_size);
+        lk_buf_puts(out, "}}\n");
     }
+}
+
+static int64_t tombstone_min_ts(const lk_delta_table *t, int64_t now)
+{
+    return now - lk_delta_interval_ms(lk_delta_property(t, "delta.deletedFileRetentionDuration"),
+                                      WEEK_MS);
+}
+
+/* The snapshot as action lines: protocol, metaData, txns, live adds and the
+   tombstones still inside delta.deletedFileRetentionDuration. */
+static void snapshot_jsonl(lk_delta_table *t, lk_buf *out, int64_t now)
+{
+    int64_t min_ts = tombstone_min_ts(t, now);
+    snapshot_head(t, out);
+    snap_file f;
+    for (int i = 0; i < t->nfiles; i++) {
+        entry_view(&t->files[i], &f);
+        snapshot_file(&f, min_ts, out);
+    }
+}
+
+/* ---------- streaming the snapshot of a log-only handle ---------- */
+
+/* Called for every file of the snapshot (live or dead) in checkpoint
+   order; a non-zero return stops. */
+typedef int (*snap_fn)(void *ctx, const snap_file *f, lk_error *err);
+
+typedef struct stream_ctx {
+    lk_delta_table *t;
+    snap_fn fn;
+    void *ctx;
+    lk_buf pv;
+} stream_ctx;
+
+/* One row of the base checkpoint: as it was, or as the changes since made it. */
+static int stream_base_row(void *ctx, const char *kind, yajl_val a, const char *where,
+                           lk_error *err)
+{
+    stream_ctx *sc = ctx;
+    lk_delta_table *t = sc->t;
+    int is_add = strcmp(kind, "add") == 0;
+    if ((!is_add && strcmp(kind, "remove") != 0) || !YAJL_IS_OBJECT(a)) return 0;
+    const char *path = obj_str(a, "path");
+    if (!path) return lk_error_set(err, LK_EFORMAT, "%s: %s without path", where, kind);
+    int idx = hash_find(t, file_key(t, path, lk_json_get(a, "deletionVector")));
+    file_ent *e = idx >= 0 ? &t->files[idx] : NULL;
+    snap_file f;
+    if (e && e->placed) return 0; /* a duplicate row: the first one placed it */
+    if (e) e->placed = 1;
+    if (e && e->has_add) {
+        entry_view(e, &f);
+        return sc->fn(sc->ctx, &f, err);
+    }
+    lk_buf_reset(&sc->pv);
+    yajl_val pv = lk_json_get(a, "partitionValues");
+    if (pv && YAJL_IS_OBJECT(pv))
+        lk_json_text(pv, &sc->pv);
+    else
+        lk_buf_puts(&sc->pv, "{}");
+    f.path = path;
+    f.pv_json = sc->pv.data;
+    f.stats = is_add ? obj_str(a, "stats") : NULL;
+    f.size = obj_int(a, "size", 0);
+    f.mtime = obj_int(a, "modificationTime", 0);
+    f.num_records = stats_num_records(f.stats);
+    f.live = is_add;
+    f.deletion_ts = obj_int(a, "deletionTimestamp", 0);
+    f.rm_size = obj_int(a, "size", -1);
+    if (is_add && e) { /* pre_rm: removed before any re-add */
+        f.live = 0;
+        f.deletion_ts = e->pre_ts;
+        f.rm_size = e->pre_size;
+    }
+    return sc->fn(sc->ctx, &f, err);
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+    const file_ent *x = *(const file_ent *const *)a, *y = *(const file_ent *const *)b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * The files of a log-only handle's snapshot, in the order a full handle
+ * replayed from the same base holds them: the base checkpoint's rows (read
+ * a row group at a time) with the changes since applied in place, then the
+ * files first added since, in the order of those adds.
+ */
+static int stream_snapshot(lk_delta_table *t, snap_fn fn, void *ctx, lk_error *err)
+{
+    stream_ctx sc = {.t = t, .fn = fn, .ctx = ctx, .pv = LK_BUF_INIT};
+    int rc = 0;
+    char path[4400];
+    for (int part = 1; t->base.v >= 0 && part <= t->base.parts && rc == 0; part++) {
+        if (t->base.parts == 1)
+            snprintf(path, sizeof path, "%s/%s", t->log_dir, t->base.name);
+        else
+            snprintf(path, sizeof path, "%s/%020" PRId64 ".checkpoint.%010d.%010d.parquet",
+                     t->log_dir, t->base.v, part, t->base.parts);
+        rc = lk_delta_checkpoint_read(path, t->log_dir, stream_base_row, &sc, err);
+    }
+    lk_buf_free(&sc.pv);
+    const file_ent **later = NULL;
+    int n = 0;
+    if (rc == 0 && t->nfiles) {
+        later = xrealloc(NULL, (size_t)t->nfiles * sizeof *later);
+        for (int i = 0; i < t->nfiles; i++)
+            if (t->files[i].has_add && !t->files[i].placed) later[n++] = &t->files[i];
+        qsort(later, (size_t)n, sizeof *later, cmp_seq);
+    }
+    snap_file f;
+    for (int i = 0; i < n && rc == 0; i++) {
+        entry_view(later[i], &f);
+        rc = fn(ctx, &f, err);
+    }
+    free(later);
+    for (int i = 0; i < t->nfiles; i++)
+        t->files[i].placed = 0;
+    return rc;
+}
+
+static int count_fn(void *ctx, const snap_file *f, lk_error *err)
+{
+    (void)err;
+    if (f->live && f->num_records > 0) *(int64_t *)ctx += f->num_records;
+    return 0;
+}
+
+static int count_rows(lk_delta_table *t, lk_error *err)
+{
+    int64_t n = 0;
+    int rc = stream_snapshot(t, count_fn, &n, err);
+    if (rc == 0) {
+        t->rows = n;
+        t->rows_exact = 1;
+    }
+    return rc;
+}
+
+#define STREAM_FLUSH_BYTES ((size_t)1 << 20)
+
+typedef struct write_ctx {
+    lk_delta_checkpoint_writer *w;
+    lk_buf buf;
+    int64_t min_ts, rows;
+} write_ctx;
+
+static int write_fn(void *ctx, const snap_file *f, lk_error *err)
+{
+    write_ctx *wc = ctx;
+    if (f->live && f->num_records > 0) wc->rows += f->num_records;
+    snapshot_file(f, wc->min_ts, &wc->buf);
+    if (wc->buf.len < STREAM_FLUSH_BYTES) return 0;
+    int rc = lk_delta_checkpoint_writer_put(wc->w, wc->buf.data, wc->buf.len, err);
+    lk_buf_reset(&wc->buf);
+    return rc;
+}
+
+/* Forgets the changes since the base: the checkpoint at t->version holds them. */
+static void rebase(lk_delta_table *t, int64_t rows)
+{
+    for (int i = 0; i < t->nfiles; i++) {
+        free(t->files[i].key);
+        free(t->files[i].path);
+        free(t->files[i].pv_json);
+        free(t->files[i].stats);
+        free(t->files[i].dv);
+    }
+    t->nfiles = 0;
+    for (size_t i = 0; i < t->hcap; i++)
+        t->hash[i] = -1;
+    t->live_dirty = 1;
+    t->base.v = t->version;
+    t->base.parts = t->base.seen = 1;
+    snprintf(t->base.name, sizeof t->base.name, "%020" PRId64 ".checkpoint.parquet", t->version);
+    t->rows = rows;
+    t->rows_exact = 1;
+}
+
+/* The checkpoint of a log-only handle, streamed: memory stays bounded by a
+   row group and the changes since the base, whatever the number of files. */
+static int checkpoint_stream(lk_delta_table *t, const char *path, lk_delta_checkpoint_info *info,
+                             lk_error *err)
+{
+    write_ctx wc = {.buf = LK_BUF_INIT, .min_ts = tombstone_min_ts(t, lk_time_now_ms())};
+    int rc = lk_delta_checkpoint_writer_open(path, &wc.w, err);
+    if (rc) return rc;
+    snapshot_head(t, &wc.buf);
+    rc = stream_snapshot(t, write_fn, &wc, err);
+    if (rc == 0 && wc.buf.len)
+        rc = lk_delta_checkpoint_writer_put(wc.w, wc.buf.data, wc.buf.len, err);
+    lk_buf_free(&wc.buf);
+    if (rc) {
+        lk_delta_checkpoint_writer_abort(&wc.w);
+        return rc;
+    }
+    rc = lk_delta_checkpoint_writer_finish(&wc.w, info, err);
+    if (rc == 0) rebase(t, wc.rows);
+    return rc;
 }
 
 int lk_delta_checkpoint(lk_delta_table *t, lk_error *err)
@@ -1730,13 +2054,30 @@ int lk_delta_checkpoint(lk_delta_table *t, lk_error *err)
     if (t->as_of != INT64_MAX)
         return lk_error_set(err, -EINVAL, "%s: a snapshot opened at a version is read-only",
                             t->path);
-    lk_buf body = LK_BUF_INIT;
-    snapshot_jsonl(t, &body, lk_time_now_ms());
     char path[4200];
-    version_path(t, t->version, ".checkpoint.parquet", path, sizeof path);
     lk_delta_checkpoint_info info;
-    int rc = lk_delta_checkpoint_write(path, body.data, body.len, &info, err);
-    lk_buf_free(&body);
+    int rc;
+    if (t->log_only) {
+        if (t->base.v >= 0) {
+            /* the base may be gone (log cleanup after a newer checkpoint by
+               another writer): then replay from what is there now */
+            snprintf(path, sizeof path, "%s/%s", t->log_dir, t->base.name);
+            if (!lk_fs_exists(path)) {
+                LK_INFO("delta: %s: checkpoint %" PRId64 " is gone; re-reading the log", t->path,
+                        t->base.v);
+                reset_state(t);
+                if ((rc = load_full(t, err))) return rc;
+            }
+        }
+        version_path(t, t->version, ".checkpoint.parquet", path, sizeof path);
+        rc = checkpoint_stream(t, path, &info, err);
+    } else {
+        version_path(t, t->version, ".checkpoint.parquet", path, sizeof path);
+        lk_buf body = LK_BUF_INIT;
+        snapshot_jsonl(t, &body, lk_time_now_ms());
+        rc = lk_delta_checkpoint_write(path, body.data, body.len, &info, err);
+        lk_buf_free(&body);
+    }
     if (rc) return rc;
     /* _last_checkpoint only moves forward: a slower writer of an older
        checkpoint must not hide a newer one. */

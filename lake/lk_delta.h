@@ -41,6 +41,21 @@ typedef struct lk_delta_file {
 /* Opens the table at table_path (the directory holding _delta_log) and
    replays its log. A directory without a log is a table at version -1. */
 int lk_delta_open(const char *table_path, lk_delta_table **out, lk_error *err);
+/*
+ * Opens the table for appending (the committer's long-lived handle): the
+ * handle keeps protocol, metaData, the txns, the version and only the file
+ * actions since the newest checkpoint, not the file list, so its memory
+ * does not grow with the table. Commits (conflict checks, txn idempotency)
+ * and refresh work as on a full handle; lk_delta_checkpoint() streams the
+ * previous checkpoint a row group at a time with the later changes applied
+ * and writes the same actions a full handle would. lk_delta_nfiles() is 0,
+ * lk_delta_file_at() NULL and lk_delta_foreach_retained() sees only the
+ * changes: readers open full handles. lk_delta_num_records() is exact (it
+ * re-reads the checkpoint after a remove of a file older than it). A remove
+ * committed through it carries no size (extendedFileMetadata false) unless
+ * the file was added since the checkpoint.
+ */
+int lk_delta_open_log(const char *table_path, lk_delta_table **out, lk_error *err);
 /* Time travel: the snapshot as of version (read-only; refresh keeps it
    there, commits are refused). LK_ENOTFOUND names the latest or the oldest
    retained version when version is outside them. */

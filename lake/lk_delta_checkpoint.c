@@ -30,6 +30,10 @@
 
 #define CHECKPOINT_BATCH_ROWS 8192
 #define V2_JSON_MAX_BYTES ((size_t)1 << 30)
+/* Row groups of a checkpoint we write: small enough that writing one (and
+   a later streaming checkpoint reading it back a row group at a time) holds
+   a bounded amount, whatever the number of files. */
+#define CHECKPOINT_ROW_GROUP_BYTES ((size_t)16 << 20)
 
 /* Columns worth reading from a checkpoint (others, like commitInfo or
    domainMetadata, do not change the snapshot we keep). */
@@ -166,75 +170,133 @@ static void put_json(lk_col *c, yajl_val v, lk_buf *tmp)
     lk_col_append_null(c);
 }
 
-int lk_delta_checkpoint_write(const char *path, const char *jsonl, size_t len,
-                              lk_delta_checkpoint_info *info, lk_error *err)
+struct lk_delta_checkpoint_writer {
+    char path[4200], tmp_path[4200];
+    lk_schema *schema;
+    lk_batch *batch;
+    lk_pq_writer *w;
+    lk_buf line, tmp;
+    lk_delta_checkpoint_info info;
+    size_t lineno;
+    int opened;
+};
+
+void lk_delta_checkpoint_writer_abort(lk_delta_checkpoint_writer **wp)
 {
-    memset(info, 0, sizeof *info);
-    lk_schema *s = checkpoint_schema();
-    lk_batch *b = lk_batch_new(s);
+    lk_delta_checkpoint_writer *cw = wp ? *wp : NULL;
+    if (!cw) return;
+    if (cw->opened) lk_pq_writer_abort(cw->w);
+    lk_buf_free(&cw->line);
+    lk_buf_free(&cw->tmp);
+    lk_pq_writer_destroy(&cw->w);
+    lk_batch_destroy(&cw->batch);
+    lk_schema_destroy(&cw->schema);
+    free(cw);
+    *wp = NULL;
+}
+
+int lk_delta_checkpoint_writer_open(const char *path, lk_delta_checkpoint_writer **out,
+                                    lk_error *err)
+{
+    *out = NULL;
+    lk_delta_checkpoint_writer *cw = calloc(1, sizeof *cw);
+    if (!cw) abort();
+    snprintf(cw->path, sizeof cw->path, "%s", path);
+    cw->schema = checkpoint_schema();
+    cw->batch = lk_batch_new(cw->schema);
     lk_pq_options opt;
     lk_pq_options_default(&opt);
-    lk_pq_writer *w = lk_pq_writer_new(s, &opt);
-    lk_buf line = LK_BUF_INIT, tmp = LK_BUF_INIT;
-    char tmp_path[4200];
-    lk_fs_temp_name(path, tmp_path, sizeof tmp_path);
-    int rc = lk_pq_writer_open(w, tmp_path, err);
-    int opened = rc == 0;
-    size_t off = 0, lineno = 0;
+    opt.row_group_bytes = CHECKPOINT_ROW_GROUP_BYTES;
+    cw->w = lk_pq_writer_new(cw->schema, &opt);
+    lk_fs_temp_name(path, cw->tmp_path, sizeof cw->tmp_path);
+    int rc = lk_pq_writer_open(cw->w, cw->tmp_path, err);
+    if (rc) {
+        lk_delta_checkpoint_writer_abort(&cw);
+        return rc;
+    }
+    cw->opened = 1;
+    *out = cw;
+    return 0;
+}
+
+int lk_delta_checkpoint_writer_put(lk_delta_checkpoint_writer *cw, const char *jsonl, size_t len,
+                                   lk_error *err)
+{
+    int rc = 0;
+    size_t off = 0;
+    lk_batch *b = cw->batch;
     while (rc == 0 && off < len) {
         const char *p = jsonl + off;
         const char *nl = memchr(p, '\n', len - off);
         size_t n = nl ? (size_t)(nl - p) : len - off;
         off += n + (nl ? 1 : 0);
-        lineno++;
+        cw->lineno++;
         if (n == 0) continue;
-        lk_buf_reset(&line);
-        lk_buf_append(&line, p, n);
+        lk_buf_reset(&cw->line);
+        lk_buf_append(&cw->line, p, n);
         char ebuf[128] = "";
-        yajl_val act = yajl_tree_parse(line.data, ebuf, sizeof ebuf);
+        yajl_val act = yajl_tree_parse(cw->line.data, ebuf, sizeof ebuf);
         if (!act || !YAJL_IS_OBJECT(act) || act->u.object.len == 0) {
-            rc = lk_error_set(err, LK_EFORMAT, "%s: action %zu is not a JSON object", path, lineno);
+            rc = lk_error_set(err, LK_EFORMAT, "%s: action %zu is not a JSON object", cw->path,
+                              cw->lineno);
             yajl_tree_free(act);
             break;
         }
-        int col = lk_schema_find(s, act->u.object.keys[0]);
+        int col = lk_schema_find(cw->schema, act->u.object.keys[0]);
         if (col >= 0) {
-            put_json(lk_batch_col(b, col), act->u.object.values[0], &tmp);
+            put_json(lk_batch_col(b, col), act->u.object.values[0], &cw->tmp);
             lk_batch_end_row(b);
-            info->size++;
-            if (strcmp(act->u.object.keys[0], "add") == 0) info->num_add_files++;
+            cw->info.size++;
+            if (strcmp(act->u.object.keys[0], "add") == 0) cw->info.num_add_files++;
         }
         yajl_tree_free(act);
         if (lk_batch_nrows(b) >= CHECKPOINT_BATCH_ROWS) {
-            rc = lk_pq_writer_write(w, b, err);
+            rc = lk_pq_writer_write(cw->w, b, err);
             lk_batch_reset(b);
         }
     }
-    if (rc == 0 && lk_batch_nrows(b) > 0) rc = lk_pq_writer_write(w, b, err);
+    return rc;
+}
+
+int lk_delta_checkpoint_writer_finish(lk_delta_checkpoint_writer **wp,
+                                      lk_delta_checkpoint_info *info, lk_error *err)
+{
+    lk_delta_checkpoint_writer *cw = *wp;
+    memset(info, 0, sizeof *info);
+    int rc = 0;
+    if (lk_batch_nrows(cw->batch) > 0) rc = lk_pq_writer_write(cw->w, cw->batch, err);
     lk_pq_file_info fi;
     if (rc == 0) {
-        rc = lk_pq_writer_close(w, &fi, err);
-        opened = 0;
-        if (rc) unlink(tmp_path);
+        rc = lk_pq_writer_close(cw->w, &fi, err);
+        cw->opened = 0;
+        if (rc) unlink(cw->tmp_path);
     }
-    if (rc && opened) lk_pq_writer_abort(w);
     if (rc == 0) {
+        *info = cw->info;
         info->size_in_bytes = fi.file_size;
         /* A crash here leaves only the temp file: the checkpoint never appears. */
         int f = lk_fault_check("delta.checkpoint");
         if (f < 0 || f == LK_FAULT_SHORT_WRITE) {
-            rc = lk_error_errno(err, f < 0 ? f : -ENOSPC, "%s: fault injected", path);
-        } else if (link(tmp_path, path) != 0 && errno != EEXIST) {
-            rc = lk_error_errno(err, -errno, "cannot link '%s' to '%s'", tmp_path, path);
+            rc = lk_error_errno(err, f < 0 ? f : -ENOSPC, "%s: fault injected", cw->path);
+        } else if (link(cw->tmp_path, cw->path) != 0 && errno != EEXIST) {
+            rc = lk_error_errno(err, -errno, "cannot link '%s' to '%s'", cw->tmp_path, cw->path);
         }
-        unlink(tmp_path);
-        if (rc == 0) rc = lk_fs_fsync_dir(path, err);
+        unlink(cw->tmp_path);
+        if (rc == 0) rc = lk_fs_fsync_dir(cw->path, err);
     }
-    lk_buf_free(&line);
-    lk_buf_free(&tmp);
-    lk_pq_writer_destroy(&w);
-    lk_batch_destroy(&b);
-    lk_schema_destroy(&s);
+    lk_delta_checkpoint_writer_abort(wp);
+    return rc;
+}
+
+int lk_delta_checkpoint_write(const char *path, const char *jsonl, size_t len,
+                              lk_delta_checkpoint_info *info, lk_error *err)
+{
+    memset(info, 0, sizeof *info);
+    lk_delta_checkpoint_writer *cw = NULL;
+    int rc = lk_delta_checkpoint_writer_open(path, &cw, err);
+    if (rc == 0) rc = lk_delta_checkpoint_writer_put(cw, jsonl, len, err);
+    if (rc == 0) return lk_delta_checkpoint_writer_finish(&cw, info, err);
+    lk_delta_checkpoint_writer_abort(&cw);
     return rc;
 }
 

@@ -51,4 +51,21 @@ typedef struct lk_delta_checkpoint_info {
 int lk_delta_checkpoint_write(const char *path, const char *jsonl, size_t len,
                               lk_delta_checkpoint_info *info, lk_error *err);
 
+/*
+ * The same, streamed: open, put action lines in any number of pieces (each
+ * piece whole lines), finish. Rows go to the Parquet writer in batches of
+ * CHECKPOINT_BATCH_ROWS, so memory does not grow with the number of
+ * actions beyond the writer's row group. finish() does what
+ * lk_delta_checkpoint_write() does after the last line (fault point, link,
+ * directory fsync) and frees the writer, as abort() does without linking.
+ */
+typedef struct lk_delta_checkpoint_writer lk_delta_checkpoint_writer;
+int lk_delta_checkpoint_writer_open(const char *path, lk_delta_checkpoint_writer **out,
+                                    lk_error *err);
+int lk_delta_checkpoint_writer_put(lk_delta_checkpoint_writer *w, const char *jsonl, size_t len,
+                                   lk_error *err);
+int lk_delta_checkpoint_writer_finish(lk_delta_checkpoint_writer **w,
+                                      lk_delta_checkpoint_info *info, lk_error *err);
+void lk_delta_checkpoint_writer_abort(lk_delta_checkpoint_writer **w);
+
 #endif

@@ -553,7 +553,7 @@ int lk_committer_run(lk_worker *w)
     for (int t = 0; t < NTABLES; t++) {
         lk_config_table_path(c->cfg, g_tables[t], c->table_path[t], sizeof c->table_path[t]);
         if (lk_fs_mkdirs(c->table_path[t], &c->err) ||
-            lk_delta_open(c->table_path[t], &c->tables[t], &c->err)) {
+            lk_delta_open_log(c->table_path[t], &c->tables[t], &c->err)) {
             LK_ERROR("table %s: %s", g_tables[t], c->err.msg);
             return release(c, 111);
         }
