@@ -577,6 +577,9 @@ int lk_committer_run(lk_worker *w)
     c->to_ingest = zsock_new(ZMQ_PUSH);
     zsock_set_sndhwm(c->to_ingest, 100000);
     zsock_set_linger(c->to_ingest, 0);
+    /* ingest binds "ingest" and starts after us (as in lk_transform.c) */
+    zsock_set_reconnect_ivl(c->to_ingest, 5);
+    zsock_set_reconnect_ivl_max(c->to_ingest, 100);
     lk_worker_endpoint(w, "ingest", ep, sizeof ep);
     zsock_connect(c->to_ingest, "%s", ep);
     LK_INFO("app_id=%s next_batch=%lld raw_events.version=%lld processed_events.version=%lld",

@@ -216,6 +216,12 @@ int lk_transform_run(lk_worker *w)
     t->csv = lk_csv_reader_new(cfg);
     t->in = zsock_new(ZMQ_PULL);
     zsock_set_rcvhwm(t->in, 1);
+    /* ingest binds "chunks" and starts after us: the first connect fails and
+       ZMQ's default 100 ms reconnect delay held the first chunk back with
+       both cores idle (docs/benchmarks.md, wall clock); retry after 5 ms,
+       backing off to 100 ms while ingest stays away (e.g. restarting) */
+    zsock_set_reconnect_ivl(t->in, 5);
+    zsock_set_reconnect_ivl_max(t->in, 100);
     lk_worker_endpoint(w, "chunks", ep, sizeof ep);
     zsock_connect(t->in, "%s", ep);
     t->out = zsock_new(ZMQ_PUSH);
