@@ -608,8 +608,8 @@ static int replay_json(lk_delta_table *t, int64_t v, conflict_ctx *cc, lk_error 
     return rc;
 }
 
-/* Forgets the replayed snapshot (a checkpoint that failed half-way). */
-static void reset_state(lk_delta_table *t)
+/* Forgets every file the handle holds (and their path index). */
+static void forget_files(lk_delta_table *t)
 {
     for (int i = 0; i < t->nfiles; i++) {
         free(t->files[i].key);
@@ -621,6 +621,12 @@ static void reset_state(lk_delta_table *t)
     t->nfiles = 0;
     for (size_t i = 0; i < t->hcap; i++)
         t->hash[i] = -1;
+}
+
+/* Forgets the replayed snapshot (a checkpoint that failed half-way). */
+static void reset_state(lk_delta_table *t)
+{
+    forget_files(t);
     for (int i = 0; i < t->ntxns; i++)
         free(t->txns[i].app_id);
     t->ntxns = 0;
@@ -2007,16 +2013,7 @@ static int write_fn(void *ctx, const snap_file *f, lk_error *err)
 /* Forgets the changes since the base: the checkpoint at t->version holds them. */
 static void rebase(lk_delta_table *t, int64_t rows)
 {
-    for (int i = 0; i < t->nfiles; i++) {
-        free(t->files[i].key);
-        free(t->files[i].path);
-        free(t->files[i].pv_json);
-        free(t->files[i].stats);
-        free(t->files[i].dv);
-    }
-    t->nfiles = 0;
-    for (size_t i = 0; i < t->hcap; i++)
-        t->hash[i] = -1;
+    forget_files(t);
     t->live_dirty = 1;
     t->base.v = t->version;
     t->base.parts = t->base.seen = 1;

@@ -266,6 +266,16 @@ static void check_orphans(fsck *f)
     }
 }
 
+/* Opens live file i of dt; rel holds its path (NUL-terminated) for messages. */
+static int open_live_file(lk_delta_table *dt, int i, lk_buf *rel, lk_pq_reader **r, lk_error *err)
+{
+    lk_buf_reset(rel);
+    lk_buf_printf(rel, "%s/", lk_delta_path(dt));
+    lk_delta_url_decode(lk_delta_file_at(dt, i)->path, rel);
+    lk_buf_putc(rel, '\0');
+    return lk_pq_reader_open(rel->data, r, err);
+}
+
 /* Every _metadata.file_path value in the live files of raw_events. */
 static int raw_file_paths(fsck *f, zhash_t *out, lk_error *err)
 {
@@ -274,12 +284,8 @@ static int raw_file_paths(fsck *f, zhash_t *out, lk_error *err)
     lk_batch *b = NULL;
     int rc = 0;
     for (int i = 0; i < lk_delta_nfiles(dt) && rc == 0; i++) {
-        lk_buf_reset(&rel);
-        lk_buf_printf(&rel, "%s/", lk_delta_path(dt));
-        lk_delta_url_decode(lk_delta_file_at(dt, i)->path, &rel);
-        lk_buf_putc(&rel, '\0');
         lk_pq_reader *r = NULL;
-        if ((rc = lk_pq_reader_open(rel.data, &r, err)))
+        if ((rc = open_live_file(dt, i, &rel, &r, err)))
             break;
         int col = lk_schema_find(lk_pq_reader_schema(r), "_metadata");
         if (col < 0) {
@@ -335,12 +341,8 @@ static int raw_kafka_offsets(fsck *f, kafka_part **parts, int *n, lk_error *err)
     *parts = NULL;
     *n = 0;
     for (int i = 0; i < lk_delta_nfiles(dt) && rc == 0; i++) {
-        lk_buf_reset(&rel);
-        lk_buf_printf(&rel, "%s/", lk_delta_path(dt));
-        lk_delta_url_decode(lk_delta_file_at(dt, i)->path, &rel);
-        lk_buf_putc(&rel, '\0');
         lk_pq_reader *r = NULL;
-        if ((rc = lk_pq_reader_open(rel.data, &r, err)))
+        if ((rc = open_live_file(dt, i, &rel, &r, err)))
             break;
         int cols[2] = {lk_schema_find(lk_pq_reader_schema(r), "_metadata"),
                        lk_schema_find(lk_pq_reader_schema(r), "offset")};
