@@ -1360,6 +1360,22 @@ static void parse_page_hdr(lk_tc_r *t, page_hdr *h)
     }
 }
 
+/* The bytes [*start, *end) of column chunk c: from its dictionary page (when it comes first) for
+   total_comp bytes, clipped to the file before the footer length. */
+static int chunk_range(lk_pq_reader *r, const pq_chunk *c, size_t *start, size_t *end, lk_error *err)
+{
+    int64_t s = c->data_off;
+    if (c->dict_off > 0 && c->dict_off < s)
+        s = c->dict_off;
+    if (s < 4 || (uint64_t)s >= r->size - 8 || c->total_comp < 0)
+        return fmt_err(r, err, (size_t)s, "column chunk offset out of the file");
+    *start = (size_t)s;
+    *end = r->size - 8;
+    if ((uint64_t)c->total_comp < *end - *start)
+        *end = *start + (size_t)c->total_comp;
+    return 0;
+}
+
 /* Decodes a whole column chunk into r->rep/def/vals/offs/data. */
 static int read_chunk(lk_pq_reader *r, const pq_chunk *c, const lk_pq_leaf *L, const pq_leafsrc *s,
                       lk_error *err)
@@ -1377,15 +1393,10 @@ static int read_chunk(lk_pq_reader *r, const pq_chunk *c, const lk_pq_leaf *L, c
         return lk_error_set(err, LK_EUNSUPPORTED,
                             "%s: column chunk at offset %lld: compression codec %s (%d) unsupported",
                             r->path, (long long)c->data_off, codec_name(c->codec), c->codec);
-    int64_t start = c->data_off;
-    if (c->dict_off > 0 && c->dict_off < start)
-        start = c->dict_off;
-    if (start < 4 || (uint64_t)start >= r->size - 8 || c->total_comp < 0)
-        return fmt_err(r, err, (size_t)start, "column chunk offset out of the file");
-    size_t end = r->size - 8;
-    if ((uint64_t)c->total_comp < end - (size_t)start)
-        end = (size_t)start + (size_t)c->total_comp;
-    size_t pos = (size_t)start;
+    size_t pos, end;
+    int crc = chunk_range(r, c, &pos, &end, err);
+    if (crc)
+        return crc;
     int64_t got = 0;
     size_t dict_n = 0;
     int have_dict = 0;
@@ -1844,15 +1855,10 @@ int lk_pq_reader_chunk_meta(lk_pq_reader *r, int rg, int leaf, lk_pq_chunk_meta 
     m->min_exact = c->min_exact;
     m->max_exact = c->max_exact;
     /* walk the page headers only */
-    int64_t start = c->data_off;
-    if (c->dict_off > 0 && c->dict_off < start)
-        start = c->dict_off;
-    if (start < 4 || (uint64_t)start >= r->size - 8 || c->total_comp < 0)
-        return fmt_err(r, err, (size_t)start, "column chunk offset out of the file");
-    size_t end = r->size - 8;
-    if ((uint64_t)c->total_comp < end - (size_t)start)
-        end = (size_t)start + (size_t)c->total_comp;
-    size_t pos = (size_t)start;
+    size_t pos, end;
+    int crc = chunk_range(r, c, &pos, &end, err);
+    if (crc)
+        return crc;
     int64_t got = 0;
     while (got < c->num_values && pos < end) {
         lk_tc_r t;
