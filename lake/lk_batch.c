@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "lk_bytes.h"
+
 struct lk_batch {
     lk_schema *schema;
     int ncols;
@@ -338,6 +340,34 @@ void lk_col_append_bytes(lk_col *c, const void *p, size_t n)
         memcpy(c->data + c->data_len, p, n);
     c->data_len += n;
     c->offsets[++c->len] = (uint32_t)c->data_len;
+}
+
+int lk_col_append_utf8(lk_col *c, const char *s, size_t n, lk_buf *tmp)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    size_t i = 0;
+    while (i < n && p[i] < 0x80)
+        i++;
+    if (i == n) { /* ASCII: the common case */
+        lk_col_append_bytes(c, s, n);
+        return 1;
+    }
+    int valid = 1;
+    lk_buf_reset(tmp);
+    lk_buf_append(tmp, s, i);
+    while (i < n) {
+        size_t len = p[i] < 0x80 ? 1 : lk_utf8_len(p + i, end);
+        if (len) {
+            lk_buf_append(tmp, p + i, len);
+            i += len;
+        } else {
+            lk_buf_append(tmp, "\xEF\xBF\xBD", 3);
+            valid = 0;
+            i++;
+        }
+    }
+    lk_col_append_bytes(c, valid ? s : tmp->data, valid ? n : tmp->len);
+    return valid;
 }
 
 void lk_col_append_struct(lk_col *c)

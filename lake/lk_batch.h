@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lk_buf.h"
 #include "lk_schema.h"
 
 typedef struct lk_col {
@@ -85,6 +86,9 @@ void lk_col_append_f64(lk_col *c, double v);
 void lk_col_append_fixed(lk_col *c, const void *p);
 /* String or binary value. */
 void lk_col_append_bytes(lk_col *c, const void *p, size_t n);
+/* String value s, each invalid UTF-8 sequence replaced by U+FFFD (tmp is scratch). Returns 1 if s
+   was valid UTF-8. */
+int lk_col_append_utf8(lk_col *c, const char *s, size_t n, lk_buf *tmp);
 /* Struct: appends a valid slot; the caller then appends one value (or null)
    to every child, or calls lk_col_pad() on the children it has no value for. */
 void lk_col_append_struct(lk_col *c);

@@ -239,7 +239,7 @@ static int append_value(lk_csv_reader *r, lk_col *c, const field *f)
     int is_int;
     switch (c->field->type) {
     case LK_TYPE_STRING:
-        lk_text_append_utf8(&r->tmp, c, s, f->len);
+        lk_col_append_utf8(c, s, f->len, &r->tmp);
         return 1;
     case LK_TYPE_LONG:
     case LK_TYPE_INTEGER: {
@@ -438,7 +438,7 @@ int lk_csv_reader_parse(lk_csv_reader *r, const char *data, size_t len, int file
             lk_buf_puts(&r->rescue, ",\"_file_path\":");
             lk_buf_json_string(&r->rescue, meta->file_path, strlen(meta->file_path));
             lk_buf_putc(&r->rescue, '}');
-            lk_text_append_utf8(&r->tmp, c_rescued, r->rescue.data, r->rescue.len);
+            lk_col_append_utf8(c_rescued, r->rescue.data, r->rescue.len, &r->tmp);
             st->rescued++;
         } else {
             lk_col_append_null(c_rescued);

@@ -773,28 +773,6 @@ static void put_utf8(lk_buf *b, unsigned cp)
     lk_buf_append_fast(b, u, n);
 }
 
-/* Length of the well-formed UTF-8 sequence at p (lead byte >= 0x80), 0 if
-   it is not one (overlong, surrogate, above U+10FFFF, truncated). */
-static inline size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-    unsigned b = p[0];
-    size_t n = (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
-    if (!n || (size_t)(end - p) < n)
-        return 0;
-    for (size_t k = 1; k < n; k++)
-        if ((p[k] & 0xc0) != 0x80)
-            return 0;
-    if (n == 2)
-        return b >= 0xc2 ? 2 : 0;
-    if (n == 3) {
-        unsigned cp = (b & 15) << 12 | (unsigned)(p[1] & 63) << 6 | (p[2] & 63);
-        return cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff) ? 3 : 0;
-    }
-    unsigned cp = (b & 7) << 18 | (unsigned)(p[1] & 63) << 12 | (unsigned)(p[2] & 63) << 6 |
-                  (p[3] & 63);
-    return cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
-}
-
 /* The first of the 8 bytes at p that ends a run of plain string bytes ('"',
    '\\', a control byte or a non-ASCII one), or 8 when there is none. */
 static inline int plain8(const unsigned char *p)
@@ -833,7 +811,7 @@ static int fp_string(fp *s, const unsigned char **out, size_t *n)
             break;
         if (*p < 0x20 || *p == '\\')
             goto escaped;
-        size_t k = utf8_len(p, end);
+        size_t k = lk_utf8_len(p, end);
         if (!k)
             return 0;
         p += k;
@@ -860,7 +838,7 @@ escaped:;
                 q++;
             if (q == end || *q < 0x80)
                 break;
-            size_t k = utf8_len(q, end);
+            size_t k = lk_utf8_len(q, end);
             if (!k)
                 return 0;
             q += k;
@@ -1119,45 +1097,6 @@ void lk_json_reader_destroy(lk_json_reader **rp)
     *rp = NULL;
 }
 
-/* Appends s to c, replacing invalid UTF-8 sequences by U+FFFD. */
-static void append_utf8(lk_json_reader *r, lk_col *c, const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    int valid = 1;
-    lk_buf_reset(&r->tmp);
-    while (i < n) {
-        unsigned char b = p[i];
-        size_t len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
-        int ok = len > 0 && i + len <= n;
-        for (size_t k = 1; ok && k < len; k++)
-            ok = (p[i + k] & 0xc0) == 0x80;
-        if (ok && len == 2 && b < 0xc2)
-            ok = 0; /* overlong */
-        if (ok && len == 3) {
-            unsigned cp = (unsigned)(b & 15) << 12 | (unsigned)(p[i + 1] & 63) << 6 | (p[i + 2] & 63);
-            ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
-        }
-        if (ok && len == 4) {
-            unsigned cp = (unsigned)(b & 7) << 18 | (unsigned)(p[i + 1] & 63) << 12 |
-                          (unsigned)(p[i + 2] & 63) << 6 | (p[i + 3] & 63);
-            ok = cp >= 0x10000 && cp <= 0x10ffff;
-        }
-        if (ok) {
-            lk_buf_append(&r->tmp, p + i, len);
-            i += len;
-        } else {
-            lk_buf_append(&r->tmp, "\xef\xbf\xbd", 3);
-            valid = 0;
-            i++;
-        }
-    }
-    if (valid)
-        lk_col_append_bytes(c, s, n);
-    else
-        lk_col_append_bytes(c, r->tmp.data, r->tmp.len);
-}
-
 /* Drops what a line appended to c from slot len on, including the
    elements a not yet closed array/map slot appended to its children
    (lk_col_truncate leaves those when the slot itself is not there). */
@@ -1272,7 +1211,7 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
                 rollback(lk_batch_col(out, c), row);
             if (c_rescued)
                 lk_col_append_null(c_rescued);
-            append_utf8(r, c_corrupt, line, ln);
+            lk_col_append_utf8(c_corrupt, line, ln, &r->tmp);
             st->corrupt++;
         }
         lk_col_append_struct(c_meta);

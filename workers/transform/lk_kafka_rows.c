@@ -70,7 +70,7 @@ int lk_kafka_rows_fix(lk_json_reader *reader, const char *data, size_t len, int6
         } else {
             lk_col *c = lk_batch_col(dst, n - 2);
             lk_col_truncate(c, before);
-            lk_text_append_utf8(tmp, c, value.data, value.len);
+            lk_col_append_utf8(c, value.data, value.len, tmp);
             fixed++;
         }
         run = r + 1;

@@ -17,49 +17,6 @@ int lk_text_raw_ndata(lk_batch *out, lk_error *err)
     return n - 3;
 }
 
-int lk_text_append_utf8(lk_buf *tmp, lk_col *c, const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n && p[i] < 0x80)
-        i++;
-    if (i == n) { /* ASCII: the common case */
-        lk_col_append_bytes(c, s, n);
-        return 1;
-    }
-    int valid = 1;
-    lk_buf_reset(tmp);
-    lk_buf_append(tmp, s, i);
-    while (i < n) {
-        unsigned char b = p[i];
-        size_t len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
-        int ok = len > 0 && i + len <= n;
-        for (size_t k = 1; ok && k < len; k++)
-            ok = (p[i + k] & 0xc0) == 0x80;
-        if (ok && len == 2 && b < 0xc2) ok = 0; /* overlong */
-        if (ok && len == 3) {
-            unsigned cp =
-                (unsigned)(b & 15) << 12 | (unsigned)(p[i + 1] & 63) << 6 | (p[i + 2] & 63);
-            ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
-        }
-        if (ok && len == 4) {
-            unsigned cp = (unsigned)(b & 7) << 18 | (unsigned)(p[i + 1] & 63) << 12 |
-                          (unsigned)(p[i + 2] & 63) << 6 | (p[i + 3] & 63);
-            ok = cp >= 0x10000 && cp <= 0x10ffff;
-        }
-        if (ok) {
-            lk_buf_append(tmp, p + i, len);
-            i += len;
-        } else {
-            lk_buf_append(tmp, "\xEF\xBF\xBD", 3);
-            valid = 0;
-            i++;
-        }
-    }
-    lk_col_append_bytes(c, tmp->data, tmp->len);
-    return valid;
-}
-
 void lk_text_append_meta(lk_col *m, const lk_source_meta *meta, int64_t offset)
 {
     lk_col_append_struct(m);
@@ -76,7 +33,7 @@ void lk_text_append_corrupt(lk_batch *out, int ndata, lk_buf *tmp, const char *r
     for (int c = 0; c < ndata; c++)
         lk_col_append_null(lk_batch_col(out, c));
     lk_col_append_null(lk_batch_col(out, ndata));
-    lk_text_append_utf8(tmp, lk_batch_col(out, ndata + 1), rec, n);
+    lk_col_append_utf8(lk_batch_col(out, ndata + 1), rec, n, tmp);
     lk_text_append_meta(lk_batch_col(out, ndata + 2), meta, offset);
     lk_batch_end_row(out);
 }
@@ -104,7 +61,7 @@ int lk_text_reader_parse(const char *data, size_t len, const lk_source_meta *met
         for (int c = 0; c < ndata; c++) {
             lk_col *col = lk_batch_col(out, c);
             if (c == 0 && col->field->type == LK_TYPE_STRING)
-                lk_text_append_utf8(tmp, col, line, ln);
+                lk_col_append_utf8(col, line, ln, tmp);
             else
                 lk_col_append_null(col);
         }

@@ -22,9 +22,6 @@
 
 /* The number of data columns of a raw_events batch, or a negative error. */
 int lk_text_raw_ndata(lk_batch *out, lk_error *err);
-/* Appends s to the string column c, invalid UTF-8 replaced by U+FFFD (tmp
-   is scratch). Returns 1 if s was valid UTF-8. */
-int lk_text_append_utf8(lk_buf *tmp, lk_col *c, const char *s, size_t n);
 /* Appends one _metadata value. */
 void lk_text_append_meta(lk_col *meta_col, const lk_source_meta *meta, int64_t offset);
 /* Appends a corrupt row (data columns and _rescued_data null) and ends it. */
