@@ -387,6 +387,18 @@ static int set_name_list(loader *L, const key_spec *k, yaml_node_t *v)
     return 0;
 }
 
+int lk_config_prop_next(const char **cursor, char name[256], char val[1024])
+{
+    const char *line = *cursor;
+    const char *eq = strchr(line, '='), *nl = strchr(line, '\n');
+    if (!*line || !eq || !nl || eq > nl)
+        return 0;
+    snprintf(name, 256, "%.*s", (int)(eq - line), line);
+    snprintf(val, 1024, "%.*s", (int)(nl - eq - 1), eq + 1);
+    *cursor = nl + 1;
+    return 1;
+}
+
 /* One librdkafka property (kafka.<name>: value) appended to source.kafka_props. */
 static int add_prop(loader *L, yaml_node_t *kn, yaml_node_t *vn, const char *prop)
 {
@@ -744,19 +756,13 @@ int lk_config_write(const lk_config *cfg, const char *path, lk_error *err)
         case K_PROPS: {
             fputc('{', f);
             int first = 1;
-            for (const char *line = src; *line;) {
-                const char *eq = strchr(line, '='), *nl = strchr(line, '\n');
-                if (!eq || !nl || eq > nl)
-                    break;
-                char name[256], val[1024];
-                snprintf(name, sizeof name, "%.*s", (int)(eq - line), line);
-                snprintf(val, sizeof val, "%.*s", (int)(nl - eq - 1), eq + 1);
+            char name[256], val[1024];
+            for (const char *line = src; lk_config_prop_next(&line, name, val);) {
                 fputs(first ? "" : ", ", f);
                 yaml_quoted(f, name);
                 fputs(": ", f);
                 yaml_quoted(f, val);
                 first = 0;
-                line = nl + 1;
             }
             fputc('}', f);
             break;

@@ -176,4 +176,8 @@ const lk_name_list *lk_config_partition_by(const lk_config *cfg, const char *tab
 /* <checkpoint_path>/state.db into out. */
 void lk_config_state_path(const lk_config *cfg, char *out, size_t cap);
 
+/* Walks a "name=value\n" property list (source.kafka_props): copies the entry at *cursor into
+   name/val, advances *cursor past it and returns 1; 0 at the end (or at a malformed entry). */
+int lk_config_prop_next(const char **cursor, char name[256], char val[1024]);
+
 #endif

@@ -191,16 +191,9 @@ int lk_kafka_source_new(const lk_config *cfg, lk_kafka_source **out, lk_error *e
        once per range (500 ms by default), not once per idle poll */
     if (!rc) rc = set_prop(conf, "fetch.wait.max.ms", "10", err);
     if (!rc) rc = set_prop(conf, "log.queue", "true", err);
-    for (const char *line = cfg->source.kafka_props; !rc && *line;) {
-        const char *eq = strchr(line, '='), *nl = strchr(line, '\n');
-        if (!eq || !nl || eq > nl)
-            break;
-        char name[256], val[1024];
-        snprintf(name, sizeof name, "%.*s", (int)(eq - line), line);
-        snprintf(val, sizeof val, "%.*s", (int)(nl - eq - 1), eq + 1);
+    char name[256], val[1024];
+    for (const char *line = cfg->source.kafka_props; !rc && lk_config_prop_next(&line, name, val);)
         rc = set_prop(conf, name, val, err);
-        line = nl + 1;
-    }
     if (rc) {
         rd_kafka_conf_destroy(conf);
         return rc;
