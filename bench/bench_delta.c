@@ -25,13 +25,7 @@
 #include "lk_delta.h"
 #include "lk_fs.h"
 #include "lk_schema.h"
-
-static double now_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
+#include "lk_time.h"
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -113,7 +107,7 @@ int main(int argc, char **argv)
     double *bare_us = calloc((size_t)commits, sizeof *bare_us);
     size_t body_bytes = 0;
     for (int i = 0; i < commits; i++) {
-        double t0 = now_us();
+        double t0 = lk_time_mono_s() * 1e6;
         lk_delta_commit *c = lk_delta_commit_new(t, "STREAMING UPDATE");
         if (i == 0) lk_delta_commit_set_schema(c, s);
         for (int f = 0; f < files; f++) {
@@ -134,7 +128,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_delta: commit %d: %s\n", i, rc ? err.msg : "wrong version");
             return 1;
         }
-        us[i] = now_us() - t0;
+        us[i] = lk_time_mono_s() * 1e6 - t0;
     }
     /* the body size of the last commit, for the bare reference */
     {
@@ -147,12 +141,12 @@ int main(int argc, char **argv)
     char *body = malloc(body_bytes + 1);
     memset(body, 'x', body_bytes);
     for (int i = 0; i < commits; i++) {
-        double t0 = now_us();
+        double t0 = lk_time_mono_s() * 1e6;
         if (bare_put(bare, i, body, body_bytes)) {
             fprintf(stderr, "bench_delta: bare put failed: %s\n", strerror(errno));
             return 1;
         }
-        bare_us[i] = now_us() - t0;
+        bare_us[i] = lk_time_mono_s() * 1e6 - t0;
     }
     double mean = 0;
     for (int i = 0; i < commits; i++)

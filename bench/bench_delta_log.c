@@ -27,13 +27,7 @@
 #include "lk_delta.h"
 #include "lk_fs.h"
 #include "lk_schema.h"
-
-static double now_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
+#include "lk_time.h"
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -103,10 +97,10 @@ int main(int argc, char **argv)
     }
     double *plain = calloc((size_t)n, sizeof *plain), *ckpt = calloc((size_t)n, sizeof *ckpt);
     int np = 0, nc = 0;
-    double total0 = now_us(), last_ckpt = 0;
+    double total0 = lk_time_mono_s() * 1e6, last_ckpt = 0;
     size_t heap_first = 0, heap_last = 0;
     for (int i = 0; i < n; i++) {
-        double t0 = now_us();
+        double t0 = lk_time_mono_s() * 1e6;
         lk_delta_commit *c = lk_delta_commit_new(t, "STREAMING UPDATE");
         if (i == 0) {
             lk_delta_commit_set_schema(c, s);
@@ -126,7 +120,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_delta_log: commit %d: %s\n", i, rc ? err.msg : "wrong version");
             return 1;
         }
-        double dt = now_us() - t0;
+        double dt = lk_time_mono_s() * 1e6 - t0;
         if (i > 0 && i % interval == 0) {
             ckpt[nc++] = dt;
             last_ckpt = dt;
@@ -142,17 +136,17 @@ int main(int argc, char **argv)
             fflush(stdout);
         }
     }
-    double total = now_us() - total0;
+    double total = lk_time_mono_s() * 1e6 - total0;
     /* the checkpoint of the whole table on its own, 3 times (the same
        version again: the work is the same, the link finds it there) */
     double once[3];
     for (int k = 0; k < 3; k++) {
-        double t0 = now_us();
+        double t0 = lk_time_mono_s() * 1e6;
         if (lk_delta_checkpoint(t, &err)) {
             fprintf(stderr, "bench_delta_log: checkpoint: %s\n", err.msg);
             return 1;
         }
-        once[k] = now_us() - t0;
+        once[k] = lk_time_mono_s() * 1e6 - t0;
     }
     qsort(once, 3, sizeof *once, cmp_d);
     qsort(plain, (size_t)np, sizeof *plain, cmp_d);

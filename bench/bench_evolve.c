@@ -15,13 +15,7 @@
 
 #include "lk_evolve.h"
 #include "lk_infer.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
+#include "lk_time.h"
 
 int main(int argc, char **argv)
 {
@@ -48,7 +42,7 @@ int main(int argc, char **argv)
     double best_scan = 1e9, best_inf = 1e9;
     long hits = 0;
     for (int run = 0; run < 5; run++) {
-        double t0 = now();
+        double t0 = lk_time_mono_s();
         char key[256];
         hits = 0;
         for (char *p = buf, *e = buf + n; p < e;) {
@@ -57,11 +51,11 @@ int main(int argc, char **argv)
             hits += lk_evolve_scan_line(s, "_rescued_data", p, len, key, sizeof key);
             p += len + 1;
         }
-        double t1 = now();
+        double t1 = lk_time_mono_s();
         lk_infer *i2 = lk_infer_new();
         lk_infer_lines(i2, buf, (size_t)n);
         lk_infer_destroy(&i2);
-        double t2 = now();
+        double t2 = lk_time_mono_s();
         if (t1 - t0 < best_scan)
             best_scan = t1 - t0;
         if (t2 - t1 < best_inf)

@@ -24,13 +24,7 @@
 #include "lk_infer.h"
 #include "lk_json_reader.h"
 #include "lk_tables.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
+#include "lk_time.h"
 
 static int cb_any(void *c) { (void)c; return 1; }
 static int cb_bool(void *c, int b) { (void)c; (void)b; return 1; }
@@ -97,9 +91,9 @@ static void run(const char *name, long (*fn)(const char *, size_t), const char *
     double t[5];
     long rows = 0;
     for (int k = 0; k < 5; k++) {
-        double t0 = now();
+        double t0 = lk_time_mono_s();
         rows = fn(buf, len);
-        t[k] = now() - t0;
+        t[k] = lk_time_mono_s() - t0;
     }
     qsort(t, 5, sizeof t[0], cmp);
     printf("%-34s %9.0f MB/s %12.0f rows/s  (%ld rows, median of 5)\n", name,

@@ -12,13 +12,7 @@
 #endif
 
 #include "lk_buf.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
+#include "lk_time.h"
 
 static int cmp(const void *a, const void *b)
 {
@@ -52,7 +46,7 @@ int main(int argc, char **argv)
     long ok = 0;
     json_tokener *tok = json_tokener_new();
     for (int k = 0; k < 5; k++) {
-        double t0 = now();
+        double t0 = lk_time_mono_s();
         ok = 0;
         for (size_t i = 0; i < buf.len;) {
             const char *nl = memchr(buf.data + i, '\n', buf.len - i);
@@ -65,7 +59,7 @@ int main(int argc, char **argv)
             }
             i += len + 1;
         }
-        t[k] = now() - t0;
+        t[k] = lk_time_mono_s() - t0;
     }
     json_tokener_free(tok);
     qsort(t, 5, sizeof t[0], cmp);

@@ -12,13 +12,7 @@
 #include <time.h>
 
 #include "lk_msg.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "lk_time.h"
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -100,11 +94,11 @@ int main(int argc, char **argv)
         return 1;
     }
     for (int r = 0; r < RUNS; r++) {
-        double t0 = now_s();
+        double t0 = lk_time_mono_s();
         lk_msg_records_encode(&m, &buf);
-        double t1 = now_s();
+        double t1 = lk_time_mono_s();
         int rc = lk_msg_records_decode(buf.data, buf.len, &d, &err);
-        double t2 = now_s();
+        double t2 = lk_time_mono_s();
         if (rc || lk_batch_nrows(d.parts[0].batch) != (uint32_t)rows) {
             fprintf(stderr, "decode failed: %s\n", err.msg);
             return 1;

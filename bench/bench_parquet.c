@@ -12,13 +12,7 @@
 
 #include "lk_parquet_reader.h"
 #include "lk_parquet_writer.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
+#include "lk_time.h"
 
 int main(int argc, char **argv)
 {
@@ -60,7 +54,7 @@ int main(int argc, char **argv)
     double t_build = 0, t_enc = 0;
     size_t raw = 0;
     for (uint32_t r0 = 0; r0 < rows; r0 += chunk) {
-        double t0 = now();
+        double t0 = lk_time_mono_s();
         lk_batch_reset(b);
         for (uint32_t i = r0; i < r0 + chunk && i < rows; i++) {
             int n = snprintf(tmp, sizeof tmp, "%08x-%04x-4%03x-a%03x-%012x", i * 2654435761u, i & 0xffff,
@@ -88,24 +82,24 @@ int main(int argc, char **argv)
             lk_batch_end_row(b);
         }
         raw += lk_batch_bytes(b);
-        double t1 = now();
+        double t1 = lk_time_mono_s();
         if (lk_pq_writer_write(w, b, &err) < 0) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
-        double t2 = now();
+        double t2 = lk_time_mono_s();
         t_build += t1 - t0;
         t_enc += t2 - t1;
     }
-    double t0 = now();
+    double t0 = lk_time_mono_s();
     lk_pq_file_info info;
     if (lk_pq_writer_close(w, &info, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    t_enc += now() - t0;
+    t_enc += lk_time_mono_s() - t0;
     /* decode */
-    t0 = now();
+    t0 = lk_time_mono_s();
     lk_pq_reader *r;
     if (lk_pq_reader_open(path, &r, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
@@ -120,7 +114,7 @@ int main(int argc, char **argv)
         }
         got += lk_batch_nrows(rb);
     }
-    double t_dec = now() - t0;
+    double t_dec = lk_time_mono_s() - t0;
     printf("rows=%u codec=%s raw=%.1f MB file=%.1f MB\n", rows, lk_pq_codec_name(codec), raw / 1e6,
            info.file_size / 1e6);
     printf("encode: %.2f s  %.0f rows/s  %.1f MB/s (raw)   [batch build %.2f s not counted]\n", t_enc,

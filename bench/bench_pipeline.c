@@ -36,13 +36,7 @@
 #include "lk_msg.h"
 #include "lk_parquet_writer.h"
 #include "lk_tables.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
+#include "lk_time.h"
 
 int main(int argc, char **argv)
 {
@@ -134,7 +128,7 @@ int main(int argc, char **argv)
             const char *nl = memrchr(in.data + off, '\n', chunk_bytes);
             len = nl ? (size_t)(nl - (in.data + off)) + 1 : chunk_bytes;
         }
-        double t0 = now();
+        double t0 = lk_time_mono_s();
         lk_batch_reset(raw);
         lk_batch_reset(proc);
         lk_json_stats st = {0};
@@ -144,7 +138,7 @@ int main(int argc, char **argv)
             return 1;
         }
         nrows += st.rows;
-        double t1 = now();
+        double t1 = lk_time_mono_s();
         t_parse += t1 - t0;
         off += len;
         if (upto < 1) continue;
@@ -163,7 +157,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_pipeline: decode: %s\n", err.msg);
             return 1;
         }
-        double t2 = now();
+        double t2 = lk_time_mono_s();
         t_msg += t2 - t1;
         if (upto < 2) continue;
         for (int k = 0; k < dec.n_parts && k < 2; k++) {
@@ -200,7 +194,7 @@ int main(int argc, char **argv)
             if (!keep)
                 unlink(path);
         }
-        t_pq += now() - t2;
+        t_pq += lk_time_mono_s() - t2;
     }
     double total = t_parse + t_msg + t_pq;
     printf("bench_pipeline: rows=%lld chunks=%lld json_bytes=%zu parquet_files=%lld "

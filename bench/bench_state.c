@@ -19,13 +19,7 @@
 
 #include "lk_fs.h"
 #include "lk_state.h"
-
-static double now_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
+#include "lk_time.h"
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -70,7 +64,7 @@ int main(int argc, char **argv)
     double *commit = calloc((size_t)batches, sizeof *commit);
     lk_state_range *ranges = calloc((size_t)files, sizeof *ranges);
     for (int b = 0; b < batches; b++) {
-        double t0 = now_us();
+        double t0 = lk_time_mono_s() * 1e6;
         for (int f = 0; f < files; f++) {
             lk_state_file fl;
             memset(&fl, 0, sizeof fl);
@@ -92,12 +86,12 @@ int main(int argc, char **argv)
         int64_t id = -1;
         if (lk_state_plan_batch(st, ranges, files, &id, &err)) return die("plan_batch", &err);
         if (lk_state_seal_batch(st, id, files, &err)) return die("seal_batch", &err);
-        double t1 = now_us();
+        double t1 = lk_time_mono_s() * 1e6;
         if (lk_state_record_commit(st, id, "raw_events", b, 100000, files, &err) ||
             lk_state_record_commit(st, id, "processed_events", b, 100000, files, &err))
             return die("record_commit", &err);
         if (lk_state_mark_committed(st, id, &err)) return die("mark_committed", &err);
-        double t2 = now_us();
+        double t2 = lk_time_mono_s() * 1e6;
         plan[b] = t1 - t0;
         commit[b] = t2 - t1;
     }

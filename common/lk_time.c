@@ -23,6 +23,13 @@ int64_t lk_time_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+double lk_time_mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Howard Hinnant's days_from_civil: exact for the proleptic Gregorian calendar. */
 int64_t lk_time_days_from_civil(int64_t y, unsigned m, unsigned d)
 {

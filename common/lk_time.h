@@ -11,6 +11,8 @@ int64_t lk_time_now_us(void);
 int64_t lk_time_now_ms(void);
 /* Monotonic clock, milliseconds (for deadlines and durations). */
 int64_t lk_time_mono_ms(void);
+/* Monotonic clock in seconds with nanosecond resolution (benchmarks' timings). */
+double lk_time_mono_s(void);
 
 /* Formats micros-since-epoch as "2026-11-24T09:30:00.123Z" (ms precision) into out. */
 void lk_time_format_iso_ms(int64_t us, char *out, size_t cap);
