@@ -11,9 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import {
-  QUICK, alive, children, countInput, gen, run, sleep, startDaemon, status, until, verify, workspace,
-} from '../e2e/lib/daemon.mjs';
+import { alive, children, countInput, gen, QUICK, run, sleep, startDaemon, status, until, verify, waitAllRunning, workspace } from '../e2e/lib/daemon.mjs';
 
 const ROUNDS = Number(process.env.LAKESUP_CHAOS_ROUNDS || 1);
 const SEED0 = Number(process.env.LAKESUP_CHAOS_SEED || (Date.now() % 1000000));
@@ -52,10 +50,7 @@ async function round(r) {
   const kills = [];
   let supervisorKilled = false;
   try {
-    await until(() => {
-      const s = status(ws.config);
-      return s && s.workers.every((w) => w.state === 'running');
-    }, 30000, 'all workers running');
+    await waitAllRunning(ws.config, 30000);
     const perChild = new Map(); // at most 3 kills of one child: below the crash-loop intensity
     const supervisorAt = Math.floor(KILLS / 2);
     let moved = 0;

@@ -5,9 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import {
-  gen, run, runningWorker, sleep, startDaemon, status, until, verify, workspace, waitLog,
-} from './lib/daemon.mjs';
+import { gen, run, runningWorker, sleep, startDaemon, status, until, verify, waitAllRunning, waitLog, workspace } from './lib/daemon.mjs';
 import { duck, readTableSql, replay } from './lib/delta.mjs';
 
 const rowsOf = (config, table) => {
@@ -25,11 +23,6 @@ const sourceList = (config, extra = []) => {
   const r = run(['source', 'list', '-c', config, '--json', ...extra], { timeoutMs: 60000 });
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);
-};
-
-const allRunning = (config) => {
-  const s = status(config);
-  return s && s.workers.every((w) => w.state === 'running');
 };
 
 const lines = (prefix, n, start = 0) => {
@@ -53,7 +46,7 @@ test('inotify: files closed while running are taken at once; files present at st
   fs.writeFileSync(path.join(ws.input, 'ignored.txt'), lines('ignored', 5)); // not *.jsonl
   const d = startDaemon(['-c', ws.config]);
   try {
-    await until(() => allRunning(ws.config), 20000, 'all workers running');
+    await waitAllRunning(ws.config);
     await until(() => rowsOf(ws.config, 'processed_events') === 600, 20000, '600 rows from the files present at start');
     await waitLog(d, /first listing done: 2 new file\(s\)/);
     await waitLog(d, /notifications=inotify/);
@@ -102,7 +95,7 @@ test('a file written slowly with pauses (listing every 200 ms, ready delay 100 m
   const ws = workspace('slow', { extra: 'source:\n  file_ready_delay: 100ms\n  backfill_interval: 200ms\n' });
   const d = startDaemon(['-c', ws.config]);
   try {
-    await until(() => allRunning(ws.config), 20000, 'all workers running');
+    await waitAllRunning(ws.config);
     // ingest is READY before its first listing, which sets the inotify watches: a write before
     // them is not seen, and the pauses below would let a listing take the open file
     await waitLog(d, /first listing done/, 30000);
@@ -148,7 +141,7 @@ for (const mode of ['delete', 'move']) {
     const rel = (n, i) => (i === 2 ? path.join('sub', n) : n);
     const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: `committer.commit=EACCES@while:${gate}` });
     try {
-      await until(() => allRunning(ws.config), 20000, 'all workers running');
+      await waitAllRunning(ws.config);
       names.forEach((n, i) => fs.copyFileSync(path.join(ref, n), path.join(ws.input, rel(n, i))));
       await until(() => /committer\[0\] \d+: commit of batch 0 \(injected fault\)/.test(d.logs()), 20000, 'a failed commit');
       const committer = await runningWorker(ws.config, 'committer');
@@ -195,7 +188,7 @@ test('source list: states, sizes, per-file rows / corrupt counts, --pending, tex
   gen(['--out', ws.input, '--files', '2', '--rows', '250', '--seed', '71', '--corrupt-every', '25']);
   const d = startDaemon(['-c', ws.config]);
   try {
-    await until(() => allRunning(ws.config), 20000, 'all workers running');
+    await waitAllRunning(ws.config);
     await until(() => sourceList(ws.config).filter((f) => f.state === 'committed').length === 2, 20000, 'two files committed');
     // a file rewritten after ingestion: skipped with the reason
     const first = sourceList(ws.config)[0];
@@ -240,7 +233,7 @@ test('allow_overwrites: true ingests a rewritten file again as a new version; fa
     const ws = workspace(`overwrite-${allow}`, { extra: `source:\n  allow_overwrites: ${allow}\n` });
     const d = startDaemon(['-c', ws.config]);
     try {
-      await until(() => allRunning(ws.config), 20000, 'all workers running');
+      await waitAllRunning(ws.config);
       const f = path.join(ws.input, 'r.jsonl');
       fs.writeFileSync(f, lines('v1', 100));
       await until(() => rowsOf(ws.config, 'processed_events') === 100, 20000, '100 rows');
@@ -318,7 +311,7 @@ test('SIGHUP: backfill_interval, file_ready_delay, max_file_age and the rates ch
   const d = startDaemon(['-c', ws.config]);
   try {
     await waitLog(d, /first listing done: 0 new file\(s\)/, 20000);
-    await until(() => allRunning(ws.config), 20000, 'all workers running');
+    await waitAllRunning(ws.config);
     fs.linkSync(path.join(staging, 'linked.jsonl'), path.join(ws.input, 'linked.jsonl'));
     assert.ok(rowsOf(ws.config, 'raw_events') <= 0, 'nothing taken before the reload');
     fs.writeFileSync(ws.config, original.replace('"1 hour"', '"2s"').replace('"1 hour"', '"100ms"')

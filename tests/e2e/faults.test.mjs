@@ -5,9 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import {
-  QUICK, countInput, gen, run, runningWorker, sleep, startDaemon, status, until, verify, waitLog, workspace,
-} from './lib/daemon.mjs';
+import { countInput, gen, QUICK, run, runningWorker, sleep, startDaemon, status, until, verify, waitAllRunning, waitLog, workspace } from './lib/daemon.mjs';
 
 function assertVerified(ws, kind) {
   const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), ws.input, kind);
@@ -34,10 +32,7 @@ test('a full or failing disk (short writes, EIO, ENOSPC) pauses the committer, t
     return s && s.state === 'paused' && s.paused.find((p) => p.role === role && why.test(p.reason));
   };
   try {
-    await until(() => {
-      const s = status(ws.config);
-      return s && s.workers.every((w) => w.state === 'running');
-    }, 20000, 'all workers running');
+    await waitAllRunning(ws.config);
     // 1. the Delta log's disk is full: data files are written, commits wait
     fs.writeFileSync(gate('log'), '');
     // one file, so one batch: the committer pauses only once it holds every chunk of it, so no wave-1
@@ -105,10 +100,7 @@ test('the committer dies between the two tables and between a Delta commit and s
     LAKESUP_FAULT: `committer.after_delta_commit=abort@1@while:${g1},committer.after_delta_commit=abort@2@while:${g2}`,
   });
   try {
-    await until(() => {
-      const s = status(ws.config);
-      return s && s.workers.every((w) => w.state === 'running');
-    }, 20000, 'all workers running');
+    await waitAllRunning(ws.config);
     gen(['--out', ws.input, '--files', '4', '--rows', QUICK ? '300' : '1000', '--seed', '321']);
     // 1st abort: after raw_events is committed, before processed_events
     await until(() => /committer exited unexpectedly: killed by signal 6/.test(d.logs()) ||
@@ -140,10 +132,7 @@ test('a committer that keeps heartbeating but cannot commit is killed after work
   fs.writeFileSync(gate, '');
   const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: `committer.commit=EACCES@while:${gate}` });
   try {
-    await until(() => {
-      const s = status(ws.config);
-      return s && s.workers.every((w) => w.state === 'running');
-    }, 20000, 'all workers running');
+    await waitAllRunning(ws.config);
     const pid0 = (await runningWorker(ws.config, 'committer')).pid;
     gen(['--out', ws.input, '--files', '2', '--rows', '500', '--seed', '331']);
     await until(() => new RegExp(`role=committer index=0 pid=${pid0} made no progress for \\d+ ms while it had work`).test(d.logs()),
@@ -171,10 +160,7 @@ test('a committer busy for less than worker_timeout after a long idle spell is n
   const ws = workspace('idlebusy', { extra: 'worker_timeout: 5s\n' });
   const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: 'committer.commit=EACCES@1' });
   try {
-    await until(() => {
-      const s = status(ws.config);
-      return s && s.workers.every((w) => w.state === 'running');
-    }, 20000, 'all workers running');
+    await waitAllRunning(ws.config);
     await sleep(6000); // idle for longer than worker_timeout: the precondition, nothing is asserted on it
     gen(['--out', ws.input, '--files', '2', '--rows', '300', '--seed', '361']);
     const events = countInput(ws.input).events;
@@ -198,10 +184,7 @@ test('a source file that vanishes before its batch commits: the replay re-plans 
   fs.writeFileSync(gate, '');
   const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: `committer.commit=EACCES@while:${gate}` });
   try {
-    await until(() => {
-      const s = status(ws.config);
-      return s && s.workers.every((w) => w.state === 'running');
-    }, 20000, 'all workers running');
+    await waitAllRunning(ws.config);
     // three files in one batch: staged in a directory that is renamed in whole (one rename: a listing
     // sees all three or none; three renames could straddle a listing), aged past file_ready_delay
     // (fresh ones could straddle the delay and be taken by two polls, two batches)
@@ -249,10 +232,7 @@ test('the committer killed mid-checkpoint and between a checkpoint and _last_che
   });
   const aborts = () => (d.logs().match(/role=committer index=0 pid=\d+ exited unexpectedly: killed by signal 6/g) || []).length;
   try {
-    await until(() => {
-      const s = status(ws.config);
-      return s && s.workers.every((w) => w.state === 'running');
-    }, 20000, 'all workers running');
+    await waitAllRunning(ws.config);
     // one-file batches: version 10 of each table is due a checkpoint
     gen(['--out', ws.input, '--files', '26', '--rows', QUICK ? '100' : '300', '--seed', '351']);
     await until(() => aborts() >= 1, 30000, 'the abort inside the checkpoint');

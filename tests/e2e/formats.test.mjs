@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
-import { gen, run, runningWorker, startDaemon, status, until, workspace, waitLog } from './lib/daemon.mjs';
+import { gen, run, runningWorker, startDaemon, status, until, waitAllRunning, waitLog, workspace } from './lib/daemon.mjs';
 import { duck, readTableSql, replay } from './lib/delta.mjs';
 
 async function rows(table, sql) {
@@ -339,10 +339,7 @@ test('a transform killed mid-batch on .gz input: every line exactly once', async
   fs.writeFileSync(gate, '');
   const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: `committer.commit=EACCES@while:${gate}` });
   try {
-    await until(() => {
-      const s = status(ws.config);
-      return s && s.workers.every((w) => w.state === 'running');
-    }, 20000, 'all workers running');
+    await waitAllRunning(ws.config);
     for (const n of fs.readdirSync(staging).sort()) {
       const raw = fs.readFileSync(path.join(staging, n));
       total += lineOffsets(raw).length;

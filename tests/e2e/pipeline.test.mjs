@@ -6,9 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import {
-  VERIFY, QUICK, alive, children, countInput, runningWorker, gen, run, startDaemon, status, until, verify, workspace,
-} from './lib/daemon.mjs';
+import { alive, children, countInput, gen, QUICK, run, runningWorker, startDaemon, status, until, VERIFY, verify, waitAllRunning, workspace } from './lib/daemon.mjs';
 
 const FILES = QUICK ? 4 : 12;
 const ROWS = QUICK ? 1500 : 2500;
@@ -132,10 +130,7 @@ test('killed workers restart while files keep arriving; SIGTERM drains; nothing 
   const ws = workspace('kill');
   const d = startDaemon(['-c', ws.config]);
   try {
-    const st = await until(() => {
-      const s = status(ws.config);
-      return s && s.workers.every((w) => w.state === 'running') && s;
-    }, 20000, 'all workers running');
+    const st = await waitAllRunning(ws.config);
     // files arrive in waves; a transform, a writer and the committer are killed between waves
     let wave = 0;
     for (const role of ['transform', 'writer', 'committer']) {
@@ -203,10 +198,7 @@ test('continuous: a file written in place is taken once complete; a later overwr
   const ws = workspace('inplace', { extra: 'source:\n  use_notifications: false\n  file_ready_delay: 3s\n' });
   const d = startDaemon(['-c', ws.config]);
   try {
-    await until(() => {
-      const s = status(ws.config);
-      return s && s.workers.every((w) => w.state === 'running');
-    }, 20000, 'all workers running');
+    await waitAllRunning(ws.config);
     // write a file in place, in three parts, with pauses shorter than the settle time
     const lines = [];
     for (let i = 0; i < 300; i++)
@@ -242,10 +234,7 @@ test('a hung worker (SIGSTOP) is killed after worker_timeout and restarted; noth
   const ws = workspace('hung', { extra: 'worker_timeout: 3s\nstop_timeout: 20s\n' });
   const d = startDaemon(['-c', ws.config]);
   try {
-    const st = await until(() => {
-      const s = status(ws.config);
-      return s && s.workers.every((w) => w.state === 'running') && s;
-    }, 20000, 'all workers running');
+    const st = await waitAllRunning(ws.config);
     const victim = st.workers.find((w) => w.role === 'transform' && w.index === 1);
     process.kill(victim.pid, 'SIGSTOP');
     gen(['--out', ws.input, '--files', '3', '--rows', QUICK ? '500' : '1500', '--seed', '71']);
@@ -373,10 +362,7 @@ test('table optimize bin-packs small files (dataChange=false) while the pipeline
   // files keep arriving while optimize runs
   const d = startDaemon(['-c', ws.config]);
   try {
-    await until(() => {
-      const s = status(ws.config);
-      return s && s.workers.every((w) => w.state === 'running');
-    }, 20000, 'all workers running');
+    await waitAllRunning(ws.config);
     gen(['--out', ws.input, '--files', '4', '--rows', '300', '--seed', '96', '--start-id', '9000000', '--prefix', 'late']);
     for (const t of ['raw_events', 'processed_events']) {
       r = run(['table', 'optimize', t, '-c', ws.config]);

@@ -5,24 +5,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ROOT, countInput, gen, run, runningWorker, startDaemon, status, until, verify, workspace } from './lib/daemon.mjs';
+import { allRunning, countInput, gen, ROOT, run, runningWorker, startDaemon, status, until, verify, waitAllRunning, workspace } from './lib/daemon.mjs';
 
 function assertVerified(ws, kind) {
   const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), ws.input, kind);
   assert.equal(v.code, 0, `verify ${kind} failed:\n${v.out}`);
 }
 
-const allRunning = (config) => {
-  const s = status(config);
-  return s && s.workers.every((w) => w.state === 'running') && s;
-};
-
 test('SIGHUP applies live settings to the supervisor and every worker, refuses the rest by name, keeps a bad file out', async () => {
   const ws = workspace('sighup');
   const original = fs.readFileSync(ws.config, 'utf8');
   const d = startDaemon(['-c', ws.config]);
   try {
-    await until(() => allRunning(ws.config), 20000, 'all workers running');
+    await waitAllRunning(ws.config);
     // an edit with a live key (log_level) and a key that needs a restart (workers.transform)
     fs.writeFileSync(ws.config, original.replace('transform: 2', 'transform: 3') + 'log_level: debug\nworker_timeout: 20s\n');
     d.child.kill('SIGHUP');
@@ -201,8 +196,7 @@ test('stop --timeout that is not whole seconds is a usage error (exit 2) that le
   const ws = workspace('stop-timeout');
   const d = startDaemon(['-c', ws.config]);
   try {
-    await until(() => { const s = status(ws.config); return s && s.workers.every((w) => w.state === 'running'); },
-      30000, 'all workers running');
+    await waitAllRunning(ws.config, 30000);
     for (const bad of ['abc', '-5', '0', '10x', '99999999']) {
       const r = run(['stop', '-c', ws.config, '--timeout', bad], { timeoutMs: 30000 });
       assert.equal(r.code, 2, `--timeout ${bad}: ${r.stdout}${r.stderr}`);

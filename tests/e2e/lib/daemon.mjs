@@ -115,6 +115,17 @@ export function status(config) {
   return JSON.parse(r.stdout);
 }
 
+/** The parsed status when every worker is running, else null. */
+export function allRunning(config) {
+  const s = status(config);
+  return s && s.workers.every((w) => w.state === 'running') ? s : null;
+}
+
+/** Waits until every worker is running; returns that status. */
+export function waitAllRunning(config, timeoutMs = 20000) {
+  return until(() => allRunning(config), timeoutMs, 'all workers running');
+}
+
 /**
  * The worker role (index: any when undefined) once status shows it running with a pid, waiting for
  * that. Never a worker being restarted: its pid is 0 there, and process.kill(0, ...) would signal the
