@@ -21,8 +21,7 @@ static lk_state *g_st;
 
 static void setup(void)
 {
-    strcpy(g_dir, "/tmp/lk_test_clean_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_dir));
+    lk_check_mkdtemp(g_dir, sizeof g_dir, "/tmp/lk_test_clean_XXXXXX");
     snprintf(g_src, sizeof g_src, "%s/in", g_dir);
     snprintf(g_dst, sizeof g_dst, "%s/archive", g_dir);
     ck_assert_int_eq(mkdir(g_src, 0755), 0);

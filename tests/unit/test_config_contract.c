@@ -13,15 +13,12 @@ static char dir[64];
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/lk_test_config_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    lk_check_mkdtemp(dir, sizeof dir, "/tmp/lk_test_config_XXXXXX");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    lk_check_rm_rf(dir);
 }
 
 /* Writes text to <dir>/<name> and returns the path (static buffer). */

@@ -18,8 +18,7 @@
 static char *tmp_table(void)
 {
     static char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/lk_test_delta_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    lk_check_mkdtemp(dir, sizeof dir, "/tmp/lk_test_delta_XXXXXX");
     return dir;
 }
 

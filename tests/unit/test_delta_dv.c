@@ -102,8 +102,7 @@ static void z85(const lk_buf *in, lk_buf *out)
 /* A table with one data file of ids 0..NROWS-1 whose add carries dv_json. */
 static lk_delta_table *table_with_dv(const char *dv_json)
 {
-    snprintf(dir, sizeof dir, "/tmp/lk_test_dv_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    lk_check_mkdtemp(dir, sizeof dir, "/tmp/lk_test_dv_XXXXXX");
     lk_schema *s = lk_schema_new();
     lk_schema_add(s, "id", LK_TYPE_LONG, 0);
     lk_batch *b = lk_batch_new(s);
@@ -236,8 +235,7 @@ START_TEST(absolute_path_file)
     lk_buf_append(&file, bm.data, bm.len);
     lk_buf_append(&file, "\0\0\0\0", 4);
     char dvdir[64];
-    snprintf(dvdir, sizeof dvdir, "/tmp/lk_test_dvf_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dvdir));
+    lk_check_mkdtemp(dvdir, sizeof dvdir, "/tmp/lk_test_dvf_XXXXXX");
     char p[256];
     lk_error err;
     snprintf(p, sizeof p, "%s/my dv.bin", dvdir);

@@ -16,8 +16,7 @@
 static char *tmp_dir(void)
 {
     static char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/lk_test_hist_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    lk_check_mkdtemp(dir, sizeof dir, "/tmp/lk_test_hist_XXXXXX");
     return dir;
 }
 

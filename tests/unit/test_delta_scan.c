@@ -110,8 +110,7 @@ static void scan_rows(const lk_delta_table *t, const char *cols, lk_buf *out)
 static char *unpack(const char *name)
 {
     static char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/lk_test_scan_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    lk_check_mkdtemp(dir, sizeof dir, "/tmp/lk_test_scan_XXXXXX");
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "tar --zstd -xf " EXPECTED "%s -C %s", name, dir);
     ck_assert_int_eq(system(cmd), 0);

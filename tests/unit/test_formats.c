@@ -22,15 +22,12 @@ static char dir[256];
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/lk_formats_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    lk_check_mkdtemp(dir, sizeof dir, "/tmp/lk_formats_XXXXXX");
 }
 
 static void teardown(void)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    lk_check_rm_rf(dir);
 }
 
 static void write_file(const char *path, const void *p, size_t n)

@@ -20,15 +20,12 @@ static char tmpdir[256];
 
 static void setup(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/lk_test_parquet_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    lk_check_mkdtemp(tmpdir, sizeof tmpdir, "/tmp/lk_test_parquet_XXXXXX");
 }
 
 static void teardown(void)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
+    lk_check_rm_rf(tmpdir);
 }
 
 static lk_schema *all_types_schema(void)

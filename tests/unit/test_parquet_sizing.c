@@ -18,15 +18,12 @@ static char g_dir[64];
 
 static void setup(void)
 {
-    strcpy(g_dir, "/tmp/lk_test_pqsz_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_dir));
+    lk_check_mkdtemp(g_dir, sizeof g_dir, "/tmp/lk_test_pqsz_XXXXXX");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-    ck_assert_int_eq(system(cmd), 0);
+    lk_check_rm_rf(g_dir);
 }
 
 static lk_schema *schema3(void)

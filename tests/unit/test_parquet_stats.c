@@ -19,15 +19,12 @@ static char g_dir[64];
 
 static void setup(void)
 {
-    strcpy(g_dir, "/tmp/lk_test_pqst_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_dir));
+    lk_check_mkdtemp(g_dir, sizeof g_dir, "/tmp/lk_test_pqst_XXXXXX");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-    ck_assert_int_eq(system(cmd), 0);
+    lk_check_rm_rf(g_dir);
 }
 
 enum { C_N, C_S, C_BIN, C_D1, C_D2, C_F, C_BIG, C_DEC, C_B, C_I8, C_DEV, C_TAGS, NCOL };

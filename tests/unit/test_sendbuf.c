@@ -19,8 +19,7 @@ static char g_dir[64];
 
 static void setup(void)
 {
-    snprintf(g_dir, sizeof g_dir, "/tmp/lk-sendbuf-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_dir));
+    lk_check_mkdtemp(g_dir, sizeof g_dir, "/tmp/lk-sendbuf-XXXXXX");
     lk_config cfg;
     lk_config_defaults(&cfg);
     lk_error err;

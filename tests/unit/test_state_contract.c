@@ -17,16 +17,13 @@ static char dbpath[128];
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/lk_test_state_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    lk_check_mkdtemp(dir, sizeof dir, "/tmp/lk_test_state_XXXXXX");
     snprintf(dbpath, sizeof dbpath, "%s/state.db", dir);
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    lk_check_rm_rf(dir);
 }
 
 static int64_t add_file(lk_state *s, const char *path, int64_t size, int64_t mtime, int *is_new)

@@ -15,16 +15,13 @@ static char g_dir[64], g_db[128];
 
 static void setup(void)
 {
-    strcpy(g_dir, "/tmp/lk_test_stated_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_dir));
+    lk_check_mkdtemp(g_dir, sizeof g_dir, "/tmp/lk_test_stated_XXXXXX");
     snprintf(g_db, sizeof g_db, "%s/state.db", g_dir);
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-    ck_assert_int_eq(system(cmd), 0);
+    lk_check_rm_rf(g_dir);
 }
 
 static void rec(lk_state_file_rec *r, const char *path, int64_t size, int64_t mtime, int64_t inode,
