@@ -1,4 +1,4 @@
-/* Unit tests for supervisor/lk_config: defaults, keys, and errors that name
+/* Unit tests for pipeline/lk_config: defaults, keys, and errors that name
    file, line and key. */
 #include <check.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* Unit tests for supervisor/lk_config: defaults, a full file, every error
+/* Unit tests for pipeline/lk_config: defaults, a full file, every error
    kind (file, line and key named), trigger forms, durations, the example. */
 #include <check.h>
 #include <stdio.h>

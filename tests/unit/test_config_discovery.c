@@ -1,4 +1,4 @@
-/* Unit tests for the discovery keys of supervisor/lk_config (source.*):
+/* Unit tests for the discovery keys of pipeline/lk_config (source.*):
    defaults, values, cross-key errors naming the key, and a write/reload
    round trip of the running configuration. */
 #include <check.h>

@@ -1,4 +1,4 @@
-/* Unit tests for schema/lk_ddl: Spark DDL column lists, valid and invalid. */
+/* Unit tests for lake/lk_ddl: Spark DDL column lists, valid and invalid. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Unit tests for schema/lk_decimal: exact decimal text to DECIMAL(p,s)
+/* Unit tests for lake/lk_decimal: exact decimal text to DECIMAL(p,s)
    unscaled values, int64 up to p = 18 and 16-byte big-endian two's
    complement beyond, refusing anything lossy. */
 #include <check.h>

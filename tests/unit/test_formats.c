@@ -1,5 +1,5 @@
-/* Unit tests for workers/ingest/lk_source_reader (decompression, record-aligned
-   chunks) and workers/transform/lk_csv_reader, lk_text_reader (formats). */
+/* Unit tests for formats/lk_source_reader (decompression, record-aligned
+   chunks) and formats/lk_csv_reader, lk_text_reader (formats). */
 #include <bzlib.h>
 #include <check.h>
 #include <stdio.h>

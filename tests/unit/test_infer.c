@@ -1,4 +1,4 @@
-/* Unit tests for schema/lk_infer: Spark's inference and widening rules. */
+/* Unit tests for formats/lk_infer: Spark's inference and widening rules. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Unit tests for schema/lk_infer, workers/transform/lk_json_reader and lk_tables. */
+/* Unit tests for formats/lk_infer, formats/lk_json_reader and lk_tables. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* Unit tests for supervisor/lk_rundir: the checkpoint lock and endpoints. */
+/* Unit tests for pipeline/lk_rundir: the checkpoint lock and endpoints. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
