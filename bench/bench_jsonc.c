@@ -14,11 +14,13 @@
 #include "lk_buf.h"
 #include "lk_time.h"
 
+#ifdef LK_HAVE_JSONC
 static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
+#endif
 
 int main(int argc, char **argv)
 {

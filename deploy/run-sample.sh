@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 deploy/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc 2>/dev/null || echo 2)"
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target lakesupd # the daemon alone
 
 RUN=${LAKESUP_SAMPLE_DIR:-$ROOT/sample-run}
 rm -rf "$RUN"

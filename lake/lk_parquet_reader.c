@@ -1364,6 +1364,7 @@ static void parse_page_hdr(lk_tc_r *t, page_hdr *h)
    total_comp bytes, clipped to the file before the footer length. */
 static int chunk_range(lk_pq_reader *r, const pq_chunk *c, size_t *start, size_t *end, lk_error *err)
 {
+    *start = *end = 0; /* set on every path (gcc -O3 cannot see that fmt_err returns non-zero) */
     int64_t s = c->data_off;
     if (c->dict_off > 0 && c->dict_off < s)
         s = c->dict_off;

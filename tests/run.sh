@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The test command (README, .ci/run): installs what is needed, builds twice
-# (normal, and AddressSanitizer + UndefinedBehaviorSanitizer), runs the unit
-# tests on both builds and the end-to-end tests (real daemon, real files,
-# DuckDB as the independent reader) on both.
+# The test command (README, .ci/run): installs what is needed, builds four
+# times (normal; AddressSanitizer + UndefinedBehaviorSanitizer; Release -O3
+# and clang, compile only), runs the unit tests on the first two builds and
+# the end-to-end tests (real daemon, real files, DuckDB as the independent
+# reader) on both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -10,12 +11,22 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 
 deploy/install-deps.sh --test
 
-echo "== build (RelWithDebInfo)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# -Werror here and for developers (LK_WERROR); never forced on packagers.
+echo "== build (RelWithDebInfo, -Werror)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLK_WERROR=ON -DLK_BENCH=ON -DLK_TESTS=ON >/dev/null
 cmake --build build -j"$JOBS"
-echo "== build (ASan + UBSan)"
-cmake -S . -B build-asan -DLK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+echo "== build (ASan + UBSan, -Werror)"
+cmake -S . -B build-asan -DLK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DLK_WERROR=ON -DLK_TESTS=ON >/dev/null
 cmake --build build-asan -j"$JOBS"
+# compile only, so that neither rots: what packagers build (Release, -O3)
+# and the other compiler (clang)
+echo "== build (Release -O3, -Werror; compile only)"
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DLK_WERROR=ON -DLK_BENCH=ON -DLK_TESTS=ON >/dev/null
+cmake --build build-release -j"$JOBS"
+echo "== build (clang, -Werror; compile only)"
+CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLK_WERROR=ON -DLK_BENCH=ON \
+  >/dev/null
+cmake --build build-clang -j"$JOBS"
 
 # lakesupd processes of this clone's two builds (found by their executable, so
 # other checkouts' daemons on the same machine are not touched) that outlive
