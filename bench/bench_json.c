@@ -23,7 +23,7 @@
 #include "lk_buf.h"
 #include "lk_infer.h"
 #include "lk_json_reader.h"
-#include "lk_tables.h"
+#include "lk_raw.h"
 #include "lk_time.h"
 
 static int cb_any(void *c) { (void)c; return 1; }
@@ -75,7 +75,7 @@ static long full_reader(const char *buf, size_t len)
 {
     lk_batch_reset(g_batch);
     lk_source_meta meta = {"/bench/events.jsonl", "events.jsonl", (int64_t)len, 0};
-    lk_json_stats st = {0};
+    lk_raw_stats st = {0};
     lk_json_reader_parse(g_reader, buf, len, &meta, 0, g_batch, &st, NULL);
     return (long)st.rows;
 }
@@ -126,7 +126,7 @@ int main(int argc, char **argv)
     lk_infer *inf = lk_infer_new();
     lk_infer_lines(inf, buf.data, buf.len < (1 << 20) ? buf.len : (1 << 20));
     lk_schema *data = lk_infer_result(inf);
-    lk_schema *raw = lk_tables_raw_schema(data);
+    lk_schema *raw = lk_raw_schema(data);
     g_batch = lk_batch_new(raw);
     g_reader = lk_json_reader_new();
     run("yajl 2.1 events (visit only)", visit_yajl, buf.data, buf.len);

@@ -35,6 +35,7 @@
 #include "lk_json_reader.h"
 #include "lk_msg.h"
 #include "lk_parquet_writer.h"
+#include "lk_raw.h"
 #include "lk_tables.h"
 #include "lk_time.h"
 
@@ -98,7 +99,7 @@ int main(int argc, char **argv)
     lk_infer *inf = lk_infer_new();
     lk_infer_lines(inf, in.data, in.len < (1 << 20) ? in.len : (1 << 20));
     lk_schema *data = lk_infer_result(inf);
-    lk_schema *raw_s = lk_tables_raw_schema(data);
+    lk_schema *raw_s = lk_raw_schema(data);
     lk_schema *proc_s = lk_tables_processed_schema(raw_s);
     lk_batch *raw = lk_batch_new(raw_s), *proc = lk_batch_new(proc_s);
     lk_json_reader *reader = lk_json_reader_new();
@@ -131,7 +132,7 @@ int main(int argc, char **argv)
         double t0 = lk_time_mono_s();
         lk_batch_reset(raw);
         lk_batch_reset(proc);
-        lk_json_stats st = {0};
+        lk_raw_stats st = {0};
         if (lk_json_reader_parse(reader, in.data + off, len, &meta, (int64_t)off, raw, &st, &err) ||
             lk_tables_to_processed(raw, 1795512600000000LL, proc, &err)) {
             fprintf(stderr, "bench_pipeline: %s\n", err.msg);

@@ -8,10 +8,11 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "lk_endpoint.h"
 #include "lk_json.h"
 #include "lk_msg.h"
 #include "lk_rundir.h"
-#include "lk_supervisor.h"
+#include "lk_exit.h"
 #include "lk_time.h"
 
 int lk_ctl_request(const lk_config *cfg, const char *command, lk_buf *reply, int timeout_ms,
@@ -25,7 +26,7 @@ int lk_ctl_request(const lk_config *cfg, const char *command, lk_buf *reply, int
     int rc = lk_rundir_path(cfg, 0, run_dir, sizeof run_dir, err);
     if (rc)
         return rc;
-    lk_rundir_endpoint(run_dir, "control", ep, sizeof ep);
+    lk_endpoint(run_dir, LK_EP_CONTROL, -1, ep, sizeof ep);
     zsys_handler_set(NULL);
     zsock_t *req = zsock_new(ZMQ_REQ);
     zsock_set_linger(req, 0);

@@ -14,8 +14,8 @@
 
 #include "lk_buf.h"
 #include "lk_delta.h"
-#include "lk_discovery.h"
-#include "lk_supervisor.h"
+#include "lk_source_cfg.h"
+#include "lk_exit.h"
 #include "lk_fs.h"
 #include "lk_parquet_reader.h"
 #include "lk_rundir.h"
@@ -452,11 +452,11 @@ static int record_ingested(fsck *f, const char *dir, int depth, zhash_t *ingeste
         if (stat(path, &sb) != 0)
             continue;
         if (S_ISDIR(sb.st_mode)) {
-            if (depth < 16 && lk_discovery_lists_dir(e->d_name))
+            if (depth < 16 && lk_source_cfg_lists_dir(e->d_name))
                 rc = record_ingested(f, path, depth + 1, ingested, batch, taken, left, err);
             continue;
         }
-        if (!S_ISREG(sb.st_mode) || !lk_discovery_accepts(f->cfg, e->d_name))
+        if (!S_ISREG(sb.st_mode) || !lk_source_cfg_accepts(f->cfg, e->d_name))
             continue;
         if (!zhash_lookup(ingested, path)) {
             (*left)++;

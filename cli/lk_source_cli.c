@@ -13,7 +13,7 @@
 
 #include "lk_buf.h"
 #include "lk_state.h"
-#include "lk_supervisor.h"
+#include "lk_exit.h"
 #include "lk_time.h"
 
 static const char k_source_help[] =

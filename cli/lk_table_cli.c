@@ -18,7 +18,7 @@
 #include "lk_time.h"
 #include "lk_parquet_reader.h"
 #include "lk_rowjson.h"
-#include "lk_supervisor.h"
+#include "lk_exit.h"
 #include "lk_tables.h"
 
 static const char *g_tables[] = {LK_TABLE_RAW, LK_TABLE_PROCESSED, LK_TABLE_METRICS};

@@ -1,9 +1,14 @@
 /*
- * lakesupd — one binary, sub-commands:
- *   start   the supervisor and its process tree (foreground)
- *   stop    ask a running pipeline to drain and stop
- *   status  the process tree, counters and tables of a running pipeline
- *   worker  (internal) one worker process, exec'd by the supervisor
+ * lakesupd — one binary, sub-commands (usage() lists their options):
+ *   start    the supervisor and its process tree (foreground)
+ *   stop     ask a running pipeline to drain and stop
+ *   status   the process tree, counters and tables of a running pipeline
+ *   fsck     check state.db against the tables (and repair it)
+ *   table    list, describe, read, history, optimize, vacuum Delta tables
+ *   schema   the pipeline's table schemas and their history
+ *   source   the files discovery knows
+ *   version, help
+ *   worker   (internal) one worker process, exec'd by the supervisor
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,20 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lk_committer.h"
 #include "lk_config.h"
 #include "lk_ctl.h"
+#include "lk_exit.h"
 #include "lk_fsck.h"
-#include "lk_ingest.h"
-#include "lk_log.h"
-#include "lk_monitor.h"
+#include "lk_roles.h"
+#include "lk_schema_cli.h"
 #include "lk_source_cli.h"
 #include "lk_supervisor.h"
-#include "lk_schema_cli.h"
 #include "lk_table_cli.h"
-#include "lk_transform.h"
-#include "lk_worker.h"
-#include "lk_writer.h"
 
 static void usage(FILE *f)
 {
@@ -134,31 +134,11 @@ static int run_worker(int argc, char **argv)
     int rc = load_config(&a, &cfg);
     if (rc)
         return rc;
-    int (*run)(lk_worker *) = NULL;
-    if (!strcmp(role, "ingest"))
-        run = lk_ingest_run;
-    else if (!strcmp(role, "transform"))
-        run = lk_transform_run;
-    else if (!strcmp(role, "writer"))
-        run = lk_writer_run;
-    else if (!strcmp(role, "committer"))
-        run = lk_committer_run;
-    else if (!strcmp(role, "monitor"))
-        run = lk_monitor_run;
-    if (!run) {
+    if (!lk_roles_known(role)) {
         fprintf(stderr, "lakesupd worker: unknown role '%s'\n", role);
         return LK_EXIT_USAGE;
     }
-    lk_worker *w = NULL;
-    lk_error err;
-    if (lk_worker_new(role, index, &cfg, a.run_dir, &w, &err)) {
-        LK_ERROR("cannot start: %s", err.msg);
-        return LK_EXIT_TEMPFAIL;
-    }
-    rc = run(w);
-    LK_INFO("exiting code=%d", rc);
-    lk_worker_destroy(&w);
-    return rc;
+    return lk_roles_run(role, index, &cfg, a.run_dir);
 }
 
 int main(int argc, char **argv)

@@ -15,7 +15,7 @@
 #include <strings.h>
 
 #include "lk_decimal.h"
-#include "lk_text_reader.h"
+#include "lk_raw.h"
 #include "lk_time.h"
 
 typedef struct field {
@@ -54,19 +54,19 @@ struct lk_csv_reader {
 
 enum { REC_END = 0, REC_ROW = 1, REC_SKIP = 2 };
 
-lk_csv_reader *lk_csv_reader_new(const lk_config *cfg)
+lk_csv_reader *lk_csv_reader_new(const lk_csv_options *o)
 {
     lk_csv_reader *r = calloc(1, sizeof *r);
     if (!r) abort();
-    r->sep = cfg->source.sep[0] ? (unsigned char)cfg->source.sep[0] : ',';
-    r->quote = cfg->source.quote[0] ? (unsigned char)cfg->source.quote[0] : -1;
-    r->escape = cfg->source.escape[0] ? (unsigned char)cfg->source.escape[0] : -1;
-    r->comment = cfg->source.comment[0] ? (unsigned char)cfg->source.comment[0] : -1;
-    r->header = cfg->source.header;
-    snprintf(r->null_value, sizeof r->null_value, "%s", cfg->source.null_value);
+    r->sep = o->sep;
+    r->quote = o->quote;
+    r->escape = o->escape;
+    r->comment = o->comment;
+    r->header = o->header;
+    snprintf(r->null_value, sizeof r->null_value, "%s", o->null_value);
     r->null_len = strlen(r->null_value);
-    r->max_record = (size_t)cfg->source.max_record_size;
-    r->drop_unknown = !strcmp(cfg->source.schema_evolution_mode, "none");
+    r->max_record = o->max_record_size;
+    r->drop_unknown = o->drop_unknown;
     lk_buf_grow(&r->vals, 4096); /* never NULL: fields point into it */
     return r;
 }
@@ -387,9 +387,9 @@ static void rescue_value(lk_csv_reader *r, const char *name, const field *f)
 
 int lk_csv_reader_parse(lk_csv_reader *r, const char *data, size_t len, int file_start,
                         const lk_source_meta *meta, int64_t base_offset, lk_batch *out,
-                        lk_json_stats *st, lk_error *err)
+                        lk_raw_stats *st, lk_error *err)
 {
-    int ndata = lk_text_raw_ndata(out, err);
+    int ndata = lk_raw_batch_ndata(out, err);
     if (ndata < 0) return ndata;
     int by_name = r->nmap > 0; /* header on: columns by the file's header names */
     if (by_name)
@@ -410,7 +410,7 @@ int lk_csv_reader_parse(lk_csv_reader *r, const char *data, size_t len, int file
         int64_t offset = base_offset + (int64_t)rs;
         st->rows++;
         if (bad || r->nf != nfields) {
-            lk_text_append_corrupt(out, ndata, &r->tmp, data + rs, re - rs, meta, offset);
+            lk_raw_append_corrupt(out, ndata, &r->tmp, data + rs, re - rs, meta, offset);
             st->corrupt++;
             continue;
         }
@@ -444,7 +444,7 @@ int lk_csv_reader_parse(lk_csv_reader *r, const char *data, size_t len, int file
             lk_col_append_null(c_rescued);
         }
         lk_col_append_null(lk_batch_col(out, ndata + 1));
-        lk_text_append_meta(lk_batch_col(out, ndata + 2), meta, offset);
+        lk_raw_append_meta(lk_batch_col(out, ndata + 2), meta, offset);
         lk_batch_end_row(out);
     }
     return 0;

@@ -34,15 +34,24 @@
 #include <stdint.h>
 
 #include "lk_batch.h"
-#include "lk_config.h"
 #include "lk_error.h"
 #include "lk_infer.h"
-#include "lk_json_reader.h"
+#include "lk_raw.h"
 
 typedef struct lk_csv_reader lk_csv_reader;
 
-/* Takes the source.* csv options of cfg. */
-lk_csv_reader *lk_csv_reader_new(const lk_config *cfg);
+/* The CSV dialect and options (the source.* keys of the same names). */
+typedef struct lk_csv_options {
+    int sep;                /* the separator byte (',') */
+    int quote, escape;      /* the bytes, or -1 for none */
+    int comment;            /* a record starting with this byte is skipped, or -1 */
+    int header;             /* the first record of a file names the columns */
+    char null_value[64];    /* an unquoted field equal to it is null */
+    size_t max_record_size; /* longer records are corrupt */
+    int drop_unknown;       /* header names the schema lacks are dropped, not rescued */
+} lk_csv_options;
+
+lk_csv_reader *lk_csv_reader_new(const lk_csv_options *o);
 void lk_csv_reader_destroy(lk_csv_reader **r);
 
 /* The header record of a file: the first record of data (the head of the
@@ -63,7 +72,7 @@ const char *lk_csv_reader_header_names(const lk_csv_reader *r, int *n);
    header is on). base_offset is the decompressed offset of data[0]. */
 int lk_csv_reader_parse(lk_csv_reader *r, const char *data, size_t len, int file_start,
                         const lk_source_meta *meta, int64_t base_offset, lk_batch *out,
-                        lk_json_stats *st, lk_error *err);
+                        lk_raw_stats *st, lk_error *err);
 
 /* Schema inference: feeds every well-formed record of data (the head of a
    file when file_start) to inf as an object whose keys are the header's

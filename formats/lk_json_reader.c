@@ -32,7 +32,7 @@
 
 #include "lk_bytes.h"
 #include "lk_decimal.h"
-#include "lk_tables.h"
+#include "lk_raw.h"
 #include "lk_time.h"
 
 #define MAX_DEPTH 64
@@ -1130,13 +1130,13 @@ static void reset_line(lk_json_reader *r)
 
 int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
                          const lk_source_meta *meta, int64_t base_offset, lk_batch *out,
-                         lk_json_stats *st, lk_error *err)
+                         lk_raw_stats *st, lk_error *err)
 {
     int n = lk_batch_ncols(out);
     if (n < 2 || strcmp(lk_batch_col(out, n - 1)->field->name, "_metadata") ||
         strcmp(lk_batch_col(out, n - 2)->field->name, "_corrupt_record"))
         return lk_error_set(err, -EINVAL, "lk_json_reader: the batch is not a raw_events batch");
-    int has_rescued = lk_tables_rescued_index(lk_batch_schema(out)) == n - 3;
+    int has_rescued = lk_raw_rescued_index(lk_batch_schema(out)) == n - 3;
     r->out = out;
     r->ndata = n - 2 - has_rescued;
     r->nlens = 0;

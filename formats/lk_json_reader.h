@@ -1,7 +1,7 @@
 /*
  * lk_json_reader — parses a chunk of JSON lines into a raw_events batch.
  *
- * The batch's schema is the raw_events schema (lk_tables_raw_schema): the
+ * The batch's schema is the raw_events schema (lk_raw_schema): the
  * data columns, then _rescued_data, _corrupt_record and _metadata. Per
  * non-empty line it appends exactly one row:
  *   - a JSON object: each key goes to its column with Spark's PERMISSIVE
@@ -14,7 +14,7 @@
  *     UTF-8): every column null, the whole line in _corrupt_record.
  * _metadata is filled from meta on every row (file_offset = offset of line).
  * Empty (or whitespace-only) lines produce no row. CRLF is accepted.
- * The rescued data column is the one lk_tables_rescued_index finds (it may
+ * The rescued data column is the one lk_raw_rescued_index finds (it may
  * be renamed, or absent: then what does not fit is not kept). Options:
  * mode DROPMALFORMED drops malformed lines, FAILFAST makes the first one an
  * error; drop_unknown drops keys no column has (case-mismatched keys are
@@ -30,22 +30,7 @@
 
 #include "lk_batch.h"
 #include "lk_error.h"
-
-typedef struct lk_source_meta {
-    const char *file_path;
-    const char *file_name;
-    int64_t file_size;
-    int64_t file_mtime_us;
-} lk_source_meta;
-
-typedef struct lk_json_stats {
-    int64_t rows;        /* rows appended (valid + corrupt) */
-    int64_t corrupt;     /* rows with _corrupt_record */
-    int64_t rescued;     /* rows with _rescued_data */
-    int64_t empty_lines; /* skipped */
-    int64_t dropped;     /* malformed lines dropped (DROPMALFORMED) */
-    int64_t failed_line; /* FAILFAST: 1-based line in the chunk of the error */
-} lk_json_stats;
+#include "lk_raw.h"
 
 typedef enum lk_json_mode {
     LK_JSON_PERMISSIVE = 0, /* malformed lines → _corrupt_record */
@@ -75,6 +60,6 @@ void lk_json_reader_set_fast(lk_json_reader *r, int on);
    added to st. Returns 0 (malformed lines are data, not errors). */
 int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
                          const lk_source_meta *meta, int64_t base_offset, lk_batch *out,
-                         lk_json_stats *st, lk_error *err);
+                         lk_raw_stats *st, lk_error *err);
 
 #endif

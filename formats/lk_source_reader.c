@@ -84,7 +84,7 @@ lk_source_codec lk_source_codec_of(const char *name)
     return LK_CODEC_NONE;
 }
 
-int lk_source_format_accepts(const char *name, const lk_config *cfg)
+int lk_source_format_accepts(const char *name, lk_source_format format)
 {
     if (name[0] == '.') return 0; /* hidden and temp files: a writer renames into place */
     size_t n = strlen(name);
@@ -98,34 +98,12 @@ int lk_source_format_accepts(const char *name, const lk_config *cfg)
     static const char *json[] = {".json", ".jsonl", ".ndjson", NULL};
     static const char *csv[] = {".csv", ".tsv", NULL};
     static const char *text[] = {".txt", ".log", ".text", NULL};
-    const char **ext = !strcmp(cfg->source.format, "csv")    ? csv
-                       : !strcmp(cfg->source.format, "text") ? text
-                                                             : json;
+    const char **ext = format == LK_SOURCE_CSV ? csv : format == LK_SOURCE_TEXT ? text : json;
     for (; *ext; ext++) {
         size_t k = strlen(*ext);
         if (n > k && !strncmp(name + n - k, *ext, k)) return 1;
     }
     return 0;
-}
-
-void lk_source_opts_from_config(const lk_config *cfg, lk_source_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    const char *f = cfg->source.format;
-    o->format = !strcmp(f, "csv")    ? LK_SOURCE_CSV
-                : !strcmp(f, "text") ? LK_SOURCE_TEXT
-                                     : LK_SOURCE_JSON;
-    o->multi_line = o->format == LK_SOURCE_JSON && cfg->source.multi_line;
-    o->sep = cfg->source.sep[0] ? (unsigned char)cfg->source.sep[0] : ',';
-    o->quote = cfg->source.quote[0] ? (unsigned char)cfg->source.quote[0] : -1;
-    o->escape = cfg->source.escape[0] ? (unsigned char)cfg->source.escape[0] : -1;
-    o->comment = cfg->source.comment[0] ? (unsigned char)cfg->source.comment[0] : -1;
-    o->header = o->format == LK_SOURCE_CSV && cfg->source.header;
-    o->chunk_bytes = (size_t)cfg->source.chunk_bytes;
-    o->max_record_size = (size_t)cfg->source.max_record_size;
-    /* every record of max_record_size bytes or more then starts a chunk
-       and is cut at max_record_size: one rule for every format */
-    if (o->chunk_bytes > o->max_record_size) o->chunk_bytes = o->max_record_size;
 }
 
 /* ---- the decompressed stream ---- */

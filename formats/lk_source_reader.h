@@ -24,7 +24,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lk_config.h"
 #include "lk_error.h"
 
 typedef enum lk_source_format {
@@ -61,13 +60,12 @@ typedef struct lk_source_chunk {
 
 typedef struct lk_source_reader lk_source_reader;
 
-void lk_source_opts_from_config(const lk_config *cfg, lk_source_opts *o);
 /* The codec of a file name by its extension. */
 lk_source_codec lk_source_codec_of(const char *name);
-/* 1 if a file name is input of cfg's format: json → .json .jsonl .ndjson,
+/* 1 if a file name is input of format: json → .json .jsonl .ndjson,
    csv → .csv .tsv, text → .txt .log .text, each optionally followed by
    .gz .zst .bz2; hidden files (".x") never. */
-int lk_source_format_accepts(const char *name, const lk_config *cfg);
+int lk_source_format_accepts(const char *name, lk_source_format format);
 
 /* Opens path; [start, end) is the planned byte range of the FILE (a
    compressed file is always read whole: start must be 0). */

@@ -1,5 +1,5 @@
 /*
- * lk_text_reader — format: text, shared row helpers, and the splitting of
+ * lk_text_reader — format: text, and the splitting of
  * multi_line JSON documents; see lk_text_reader.h.
  */
 #include "lk_text_reader.h"
@@ -7,42 +7,11 @@
 #include <errno.h>
 #include <string.h>
 
-int lk_text_raw_ndata(lk_batch *out, lk_error *err)
-{
-    int n = lk_batch_ncols(out);
-    if (n < 3 || strcmp(lk_batch_col(out, n - 1)->field->name, "_metadata") ||
-        strcmp(lk_batch_col(out, n - 2)->field->name, "_corrupt_record") ||
-        strcmp(lk_batch_col(out, n - 3)->field->name, "_rescued_data"))
-        return lk_error_set(err, -EINVAL, "the batch is not a raw_events batch");
-    return n - 3;
-}
-
-void lk_text_append_meta(lk_col *m, const lk_source_meta *meta, int64_t offset)
-{
-    lk_col_append_struct(m);
-    lk_col_append_bytes(&m->children[0], meta->file_path, strlen(meta->file_path));
-    lk_col_append_bytes(&m->children[1], meta->file_name, strlen(meta->file_name));
-    lk_col_append_i64(&m->children[2], meta->file_size);
-    lk_col_append_i64(&m->children[3], meta->file_mtime_us);
-    lk_col_append_i64(&m->children[4], offset);
-}
-
-void lk_text_append_corrupt(lk_batch *out, int ndata, lk_buf *tmp, const char *rec, size_t n,
-                            const lk_source_meta *meta, int64_t offset)
-{
-    for (int c = 0; c < ndata; c++)
-        lk_col_append_null(lk_batch_col(out, c));
-    lk_col_append_null(lk_batch_col(out, ndata));
-    lk_col_append_utf8(lk_batch_col(out, ndata + 1), rec, n, tmp);
-    lk_text_append_meta(lk_batch_col(out, ndata + 2), meta, offset);
-    lk_batch_end_row(out);
-}
-
 int lk_text_reader_parse(const char *data, size_t len, const lk_source_meta *meta,
                          int64_t base_offset, size_t max_record_size, lk_batch *out,
-                         lk_json_stats *st, lk_buf *tmp, lk_error *err)
+                         lk_raw_stats *st, lk_buf *tmp, lk_error *err)
 {
-    int ndata = lk_text_raw_ndata(out, err);
+    int ndata = lk_raw_batch_ndata(out, err);
     if (ndata < 0) return ndata;
     size_t i = 0;
     while (i < len) {
@@ -53,7 +22,7 @@ int lk_text_reader_parse(const char *data, size_t len, const lk_source_meta *met
         i += ln + (nl ? 1 : 0);
         if (ln && line[ln - 1] == '\r') ln--;
         if (ln >= max_record_size) {
-            lk_text_append_corrupt(out, ndata, tmp, line, max_record_size, meta, offset);
+            lk_raw_append_corrupt(out, ndata, tmp, line, max_record_size, meta, offset);
             st->rows++;
             st->corrupt++;
             continue;
@@ -67,7 +36,7 @@ int lk_text_reader_parse(const char *data, size_t len, const lk_source_meta *met
         }
         lk_col_append_null(lk_batch_col(out, ndata));
         lk_col_append_null(lk_batch_col(out, ndata + 1));
-        lk_text_append_meta(lk_batch_col(out, ndata + 2), meta, offset);
+        lk_raw_append_meta(lk_batch_col(out, ndata + 2), meta, offset);
         lk_batch_end_row(out);
         st->rows++;
     }

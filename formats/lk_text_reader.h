@@ -1,6 +1,6 @@
 /*
- * lk_text_reader — format: text, and the row helpers the non-JSON readers
- * share.
+ * lk_text_reader — format: text, and the records of multi_line JSON
+ * documents.
  *
  * Text: one row per line (LF or CRLF; an empty line is a row with an empty
  * value, as Spark's text source), the line in the `value` STRING column
@@ -18,21 +18,13 @@
 #include "lk_batch.h"
 #include "lk_buf.h"
 #include "lk_error.h"
-#include "lk_json_reader.h"
-
-/* The number of data columns of a raw_events batch, or a negative error. */
-int lk_text_raw_ndata(lk_batch *out, lk_error *err);
-/* Appends one _metadata value. */
-void lk_text_append_meta(lk_col *meta_col, const lk_source_meta *meta, int64_t offset);
-/* Appends a corrupt row (data columns and _rescued_data null) and ends it. */
-void lk_text_append_corrupt(lk_batch *out, int ndata, lk_buf *tmp, const char *rec, size_t n,
-                            const lk_source_meta *meta, int64_t offset);
+#include "lk_raw.h"
 
 /* Appends one row per line of data (whole lines; base_offset is the
    offset of data[0]). Returns 0. */
 int lk_text_reader_parse(const char *data, size_t len, const lk_source_meta *meta,
                          int64_t base_offset, size_t max_record_size, lk_batch *out,
-                         lk_json_stats *st, lk_buf *tmp, lk_error *err);
+                         lk_raw_stats *st, lk_buf *tmp, lk_error *err);
 
 /* multi_line json: calls fn for every record of a whole-file document —
    the document itself, or each element of a top-level array — with the

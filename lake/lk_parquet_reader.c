@@ -1733,16 +1733,6 @@ static int assemble(lk_pq_reader *r, const lk_pq_leaf *L, const pq_leafsrc *s, l
     return vi == nvals ? 0 : -1;
 }
 
-static void copy_field(lk_schema *s, lk_field *parent, const lk_field *f)
-{
-    lk_field *n = parent ? lk_field_add_child(parent, f->name, f->type, f->nullable)
-                         : lk_schema_add(s, f->name, f->type, f->nullable);
-    n->precision = f->precision;
-    n->scale = f->scale;
-    for (int i = 0; i < f->n_children; i++)
-        copy_field(s, n, &f->children[i]);
-}
-
 static int set_projection(lk_pq_reader *r, const int *columns, int ncols, lk_error *err)
 {
     int nf = lk_schema_nfields(r->schema);
@@ -1771,7 +1761,8 @@ static int set_projection(lk_pq_reader *r, const int *columns, int ncols, lk_err
             return lk_error_set(err, LK_ENOTFOUND, "%s: no column %d", r->path, ci);
         }
         r->pcols[i] = ci;
-        copy_field(r->proj, NULL, lk_schema_field(r->schema, ci));
+        const lk_field *f = lk_schema_field(r->schema, ci);
+        lk_field_copy_children(lk_schema_add(r->proj, f->name, f->type, f->nullable), f);
     }
     if (lk_pq_leaves_build(r->proj, &r->pleaves, &r->n_pleaves) < 0)
         return lk_error_set(err, LK_EUNSUPPORTED, "%s: nesting too deep", r->path);

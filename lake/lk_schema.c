@@ -178,6 +178,16 @@ lk_field *lk_field_add_child(lk_field *p, const char *name, lk_type type, int nu
     return &p->children[p->n_children++];
 }
 
+void lk_field_copy_children(lk_field *dst, const lk_field *src)
+{
+    dst->precision = src->precision;
+    dst->scale = src->scale;
+    for (int i = 0; i < src->n_children; i++) {
+        const lk_field *c = &src->children[i];
+        lk_field_copy_children(lk_field_add_child(dst, c->name, c->type, c->nullable), c);
+    }
+}
+
 int lk_field_equal(const lk_field *a, const lk_field *b)
 {
     if (strcmp(a->name, b->name) || a->type != b->type || !a->nullable != !b->nullable ||

@@ -64,6 +64,10 @@ lk_field *lk_schema_add(lk_schema *s, const char *name, lk_type type, int nullab
 lk_field *lk_schema_add_copy(lk_schema *s, const lk_field *f);
 /* Appends a child to a struct/array/map field; returns it. */
 lk_field *lk_field_add_child(lk_field *parent, const char *name, lk_type type, int nullable);
+/* dst (just added, under any name and nullability) takes src's precision,
+   scale and a deep copy of its children (names, types, nullability; not
+   field metadata). */
+void lk_field_copy_children(lk_field *dst, const lk_field *src);
 /* Mutable access to a top-level field (schema building only). */
 lk_field *lk_schema_field_mut(lk_schema *s, int i);
 

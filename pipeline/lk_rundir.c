@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lk_endpoint.h"
 #include "lk_fs.h"
 
 #define MAX_IPC_PATH 100
@@ -46,18 +47,12 @@ int lk_rundir_path(const lk_config *cfg, int create, char *out, size_t cap, lk_e
     int rc = abs_checkpoint(cfg, create, cp, sizeof cp, err);
     if (rc)
         return rc;
-    /* the longest endpoint name is "committer.ipc" plus a separator */
-    if (strlen(cp) + strlen("/run/records-99.ipc") < MAX_IPC_PATH)
+    if (strlen(cp) + strlen("/run/" LK_EP_LONGEST ".ipc") < MAX_IPC_PATH)
         snprintf(out, cap, "%s/run", cp);
     else
         snprintf(out, cap, "/tmp/lakesupd-%d-%016llx", (int)getuid(),
                  (unsigned long long)fnv1a(cp));
     return 0;
-}
-
-void lk_rundir_endpoint(const char *run_dir, const char *name, char *out, size_t cap)
-{
-    snprintf(out, cap, "ipc://%s/%s.ipc", run_dir, name);
 }
 
 int lk_rundir_prepare(const char *run_dir, lk_error *err)

@@ -21,8 +21,6 @@
 
 /* Absolute run directory for cfg into out (creates checkpoint_path if asked). */
 int lk_rundir_path(const lk_config *cfg, int create, char *out, size_t cap, lk_error *err);
-/* "ipc://<run_dir>/<name>.ipc" */
-void lk_rundir_endpoint(const char *run_dir, const char *name, char *out, size_t cap);
 /* Creates the run directory and removes stale sockets in it. */
 int lk_rundir_prepare(const char *run_dir, lk_error *err);
 

@@ -1,90 +1,13 @@
-/* lk_tables — table schemas and bronze → silver; see lk_tables.h. */
+/* lk_tables — the pipeline's tables and bronze → silver; see lk_tables.h. */
 #include "lk_tables.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "lk_raw.h"
 #include "lk_time.h"
 
-static void copy_field(lk_field *dst, const lk_field *src)
-{
-    dst->precision = src->precision;
-    dst->scale = src->scale;
-    for (int i = 0; i < src->n_children; i++) {
-        const lk_field *c = &src->children[i];
-        copy_field(lk_field_add_child(dst, c->name, c->type, c->nullable), c);
-    }
-}
-
-#define RESCUED_MARK "lakesupd rescued data"
-
-lk_schema *lk_tables_raw_schema(const lk_schema *data)
-{
-    return lk_tables_raw_schema_opt(data, "_rescued_data");
-}
-
-lk_schema *lk_tables_raw_schema_opt(const lk_schema *data, const char *rescued)
-{
-    lk_schema *s = lk_schema_new();
-    for (int i = 0; data && i < lk_schema_nfields(data); i++) {
-        const lk_field *f = lk_schema_field(data, i);
-        if (lk_tables_reserved(f->name) || (rescued && !strcmp(f->name, rescued)))
-            continue; /* reserved: such input keys are rescued */
-        copy_field(lk_schema_add(s, f->name, f->type, 1), f);
-    }
-    if (rescued && rescued[0]) {
-        lk_field *r = lk_schema_add(s, rescued, LK_TYPE_STRING, 1);
-        if (strcmp(rescued, "_rescued_data")) /* a renamed one is known by its comment */
-            r->metadata_json = strdup("{\"comment\":\"" RESCUED_MARK "\"}");
-    }
-    lk_schema_add(s, "_corrupt_record", LK_TYPE_STRING, 1);
-    lk_field *m = lk_schema_add(s, "_metadata", LK_TYPE_STRUCT, 1);
-    lk_field_add_child(m, "file_path", LK_TYPE_STRING, 1);
-    lk_field_add_child(m, "file_name", LK_TYPE_STRING, 1);
-    lk_field_add_child(m, "file_size", LK_TYPE_LONG, 1);
-    lk_field_add_child(m, "file_modification_time", LK_TYPE_TIMESTAMP, 1);
-    lk_field_add_child(m, "file_offset", LK_TYPE_LONG, 1);
-    return s;
-}
-
-int lk_tables_rescued_index(const lk_schema *raw)
-{
-    int c = lk_schema_find(raw, "_corrupt_record");
-    if (c <= 0)
-        return lk_schema_find(raw, "_rescued_data");
-    const lk_field *f = lk_schema_field(raw, c - 1);
-    if (f->type == LK_TYPE_STRING &&
-        (!strcmp(f->name, "_rescued_data") ||
-         (f->metadata_json && strstr(f->metadata_json, RESCUED_MARK))))
-        return c - 1;
-    return -1;
-}
-
-/* Number of data columns of a raw schema (those before the rescued data
-   column and _corrupt_record). */
-static int ndata(const lk_schema *raw)
-{
-    int k = lk_tables_rescued_index(raw);
-    if (k >= 0)
-        return k;
-    k = lk_schema_find(raw, "_corrupt_record");
-    return k < 0 ? lk_schema_nfields(raw) : k;
-}
-
-int lk_tables_reserved(const char *name)
-{
-    return name[0] == '_' && (!strcmp(name, "_rescued_data") || !strcmp(name, "_corrupt_record") ||
-                              !strcmp(name, "_metadata"));
-}
-
-lk_schema *lk_tables_data_schema(const lk_schema *raw)
-{
-    lk_schema *s = lk_schema_new();
-    int n = ndata(raw);
-    for (int i = 0; i < n; i++)
-        lk_schema_add_copy(s, lk_schema_field(raw, i));
-    return s;
-}
+const char *const lk_tables_pipeline[LK_TABLES_N] = {LK_TABLE_RAW, LK_TABLE_PROCESSED};
 
 /* ts as a string (cast here) or already a TIMESTAMP (a schema hint) */
 static int is_ts(const lk_field *f)
@@ -95,7 +18,7 @@ static int is_ts(const lk_field *f)
 lk_schema *lk_tables_processed_schema(const lk_schema *raw)
 {
     lk_schema *s = lk_schema_new();
-    int n = ndata(raw);
+    int n = lk_raw_ndata(raw);
     for (int i = 0; i < n; i++) {
         const lk_field *f = lk_schema_field(raw, i);
         if (is_ts(f)) {
@@ -108,13 +31,13 @@ lk_schema *lk_tables_processed_schema(const lk_schema *raw)
                 snprintf(name, sizeof name, "%s_%s", f->name, f->children[k].name);
                 if (lk_schema_find(s, name) >= 0 || lk_schema_find(raw, name) >= 0)
                     continue; /* a top-level column of that name wins */
-                copy_field(lk_schema_add(s, name, f->children[k].type, 1), &f->children[k]);
+                lk_field_copy_children(lk_schema_add(s, name, f->children[k].type, 1), &f->children[k]);
             }
         } else {
-            copy_field(lk_schema_add(s, f->name, f->type, 1), f);
+            lk_field_copy_children(lk_schema_add(s, f->name, f->type, 1), f);
         }
     }
-    int rc = lk_tables_rescued_index(raw);
+    int rc = lk_raw_rescued_index(raw);
     if (rc >= 0)
         lk_schema_add_copy(s, lk_schema_field(raw, rc));
     lk_schema_add(s, "processed_at", LK_TYPE_TIMESTAMP, 1);
@@ -147,8 +70,8 @@ int lk_tables_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_batc
                            lk_error *err)
 {
     const lk_schema *rs = lk_batch_schema(raw);
-    int n = ndata(rs);
-    int c_resc = lk_tables_rescued_index(rs), c_corr = lk_schema_find(rs, "_corrupt_record");
+    int n = lk_raw_ndata(rs);
+    int c_resc = lk_raw_rescued_index(rs), c_corr = lk_schema_find(rs, LK_RAW_CORRUPT);
     if (c_corr < 0)
         return lk_error_set(err, -22, "not a raw_events batch");
     const lk_col *corrupt = lk_batch_col_const(raw, c_corr);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "lk_buf.h"
+#include "lk_endpoint.h"
 #include "lk_fs.h"
 #include "lk_log.h"
 #include "lk_msg.h"
@@ -409,7 +410,7 @@ static void json_kv_counters(lk_buf *b, const lk_msg_event *e)
 static void monitor_stats(sup *s, lk_buf *b)
 {
     char ep[1200];
-    lk_rundir_endpoint(s->run_dir, "monitor-rep", ep, sizeof ep);
+    lk_endpoint(s->run_dir, LK_EP_MONITOR_REP, -1, ep, sizeof ep);
     zsock_t *req = zsock_new(ZMQ_REQ);
     zsock_set_linger(req, 0);
     zsock_set_rcvtimeo(req, 300);
@@ -774,20 +775,20 @@ int lk_supervisor_run(const lk_config *cfg)
     prctl(PR_SET_CHILD_SUBREAPER, 1);
 
     char ep[1200];
-    lk_rundir_endpoint(s->run_dir, "supervisor", ep, sizeof ep);
+    lk_endpoint(s->run_dir, LK_EP_SUPERVISOR, -1, ep, sizeof ep);
     s->events = zsock_new(ZMQ_PULL);
     zsock_set_rcvhwm(s->events, 10000);
     if (!s->events || zsock_bind(s->events, "%s", ep) < 0) {
         LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
         return LK_EXIT_TEMPFAIL;
     }
-    lk_rundir_endpoint(s->run_dir, "control", ep, sizeof ep);
+    lk_endpoint(s->run_dir, LK_EP_CONTROL, -1, ep, sizeof ep);
     s->control = zsock_new(ZMQ_REP);
     if (!s->control || zsock_bind(s->control, "%s", ep) < 0) {
         LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
         return LK_EXIT_TEMPFAIL;
     }
-    lk_rundir_endpoint(s->run_dir, "ingest", ep, sizeof ep);
+    lk_endpoint(s->run_dir, LK_EP_INGEST, -1, ep, sizeof ep);
     s->ingest = zsock_new(ZMQ_PUSH);
     zsock_set_linger(s->ingest, 0);
     zsock_connect(s->ingest, "%s", ep);

@@ -16,15 +16,7 @@
 #define LK_SUPERVISOR_H
 
 #include "lk_config.h"
-
-/* Exit codes (documented in --help and docs/operations.md). */
-enum {
-    LK_EXIT_OK = 0,
-    LK_EXIT_FAILURE = 1,
-    LK_EXIT_USAGE = 2,
-    LK_EXIT_CONFIG = 100,
-    LK_EXIT_TEMPFAIL = 111,
-};
+#include "lk_exit.h"
 
 /* Runs the pipeline in the foreground until it is done (available-now),
    stopped, or fails; returns the process exit code. */

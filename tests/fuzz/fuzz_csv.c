@@ -21,7 +21,8 @@
 #include "lk_csv_reader.h"
 #include "lk_rowjson.h"
 #include "lk_source_reader.h"
-#include "lk_tables.h"
+#include "lk_raw.h"
+#include "lk_source_cfg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -64,14 +65,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     lk_schema *data_s = three_strings();
-    lk_schema *raw = lk_tables_raw_schema(data_s);
+    lk_schema *raw = lk_raw_schema(data_s);
     lk_batch *whole = lk_batch_new(raw), *parts = lk_batch_new(raw);
-    lk_csv_reader *r = lk_csv_reader_new(&cfg);
+    lk_parser_options po;
+    lk_source_cfg_parser(&cfg, &po);
+    lk_csv_reader *r = lk_csv_reader_new(&po.csv);
     lk_source_meta meta = {"f.csv", "f.csv", (int64_t)size, 0};
-    lk_json_stats s1 = {0}, s2 = {0};
+    lk_raw_stats s1 = {0}, s2 = {0};
     lk_error err;
     lk_source_opts o;
-    lk_source_opts_from_config(&cfg, &o);
+    lk_source_cfg_reader(&cfg, &o);
     o.quiet = 1;
     /* the whole file as one chunk, unless the chunker had to cut a record */
     lk_source_reader *sr = lk_source_reader_open(path, 0, (int64_t)size, &o, &err);

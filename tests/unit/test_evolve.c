@@ -14,6 +14,7 @@
 #include "lk_evolve.h"
 #include "lk_json_reader.h"
 #include "lk_state.h"
+#include "lk_raw.h"
 #include "lk_tables.h"
 
 static lk_schema *ddl(const char *text)
@@ -116,7 +117,7 @@ static void assert_latest(int version, const char *want)
     lk_error err = {0};
     ck_assert_int_eq(lk_state_schema_get(g_st, LK_TABLE_RAW, &raw, &v, &err), 0);
     ck_assert_int_eq(v, version);
-    lk_schema *data = lk_tables_data_schema(raw);
+    lk_schema *data = lk_raw_data_schema(raw);
     assert_ddl(data, want);
     lk_schema_destroy(&data);
     lk_schema_destroy(&raw);
@@ -352,7 +353,7 @@ START_TEST(rescued_column_name_is_the_stored_one)
     ck_assert_int_eq(v, 2);
     lk_schema *raw = NULL;
     ck_assert_int_eq(lk_state_schema_get(g_st, LK_TABLE_RAW, &raw, &v, &err), 0);
-    int ri = lk_tables_rescued_index(raw);
+    int ri = lk_raw_rescued_index(raw);
     ck_assert_int_eq(ri, 3);
     ck_assert_str_eq(lk_schema_field(raw, ri)->name, "_rescued_data");
     lk_schema_destroy(&raw);
@@ -367,10 +368,10 @@ END_TEST
 /* ---- transform side ---- */
 
 static lk_batch *parse(const char *data_ddl, const char *rescued, lk_json_options opt,
-                       const char *text, lk_json_stats *st, int *rc, lk_error *err)
+                       const char *text, lk_raw_stats *st, int *rc, lk_error *err)
 {
     lk_schema *data = ddl(data_ddl);
-    lk_schema *raw = lk_tables_raw_schema_opt(data, rescued);
+    lk_schema *raw = lk_raw_schema_opt(data, rescued);
     lk_batch *b = lk_batch_new(raw);
     lk_json_reader *r = lk_json_reader_new();
     lk_json_reader_set_options(r, &opt);
@@ -402,13 +403,13 @@ static const char *MIX = "{\"a\":1,\"b\":\"x\",\"new\":{\"k\":[1]}}\n"
 
 START_TEST(rescued_column_renamed_or_disabled)
 {
-    lk_json_stats st;
+    lk_raw_stats st;
     lk_error err = {0};
     int rc;
     lk_batch *b = parse("a LONG, b STRING", "_bad", (lk_json_options){0}, MIX, &st, &rc, &err);
     ck_assert_int_eq(rc, 0);
     const lk_schema *s = lk_batch_schema(b);
-    ck_assert_int_eq(lk_tables_rescued_index(s), 2);
+    ck_assert_int_eq(lk_raw_rescued_index(s), 2);
     ck_assert_str_eq(lk_schema_field(s, 2)->name, "_bad");
     ck_assert_int_eq((int)st.rows, 4);
     ck_assert_int_eq((int)st.rescued, 3);
@@ -430,7 +431,7 @@ START_TEST(rescued_column_renamed_or_disabled)
 
     b = parse("a LONG, b STRING", "", (lk_json_options){0}, MIX, &st, &rc, &err);
     ck_assert_int_eq(rc, 0);
-    ck_assert_int_eq(lk_tables_rescued_index(lk_batch_schema(b)), -1);
+    ck_assert_int_eq(lk_raw_rescued_index(lk_batch_schema(b)), -1);
     ck_assert_int_eq(lk_batch_ncols(b), 4);
     ck_assert_int_eq((int)st.rows, 4);
     ck_assert_int_eq((int)st.corrupt, 1);
@@ -447,7 +448,7 @@ END_TEST
 
 START_TEST(drop_unknown_keeps_mismatches_and_case)
 {
-    lk_json_stats st;
+    lk_raw_stats st;
     lk_error err = {0};
     int rc;
     lk_batch *b = parse("a LONG, b STRING", "_rescued_data", (lk_json_options){LK_JSON_PERMISSIVE, 1},
@@ -463,7 +464,7 @@ END_TEST
 
 START_TEST(dropmalformed_and_failfast)
 {
-    lk_json_stats st;
+    lk_raw_stats st;
     lk_error err = {0};
     int rc;
     lk_batch *b = parse("a LONG, b STRING", "_rescued_data", (lk_json_options){LK_JSON_DROPMALFORMED, 0},
@@ -486,7 +487,7 @@ END_TEST
 
 START_TEST(decimal_coercion)
 {
-    lk_json_stats st;
+    lk_raw_stats st;
     lk_error err = {0};
     int rc;
     const char *text = "{\"m\":12.5}\n{\"m\":\"7.25\"}\n{\"m\":1.234}\n{\"m\":-0.10}\n"

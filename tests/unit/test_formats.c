@@ -15,8 +15,17 @@
 #include "lk_infer.h"
 #include "lk_rowjson.h"
 #include "lk_source_reader.h"
-#include "lk_tables.h"
+#include "lk_raw.h"
+#include "lk_source_cfg.h"
 #include "lk_text_reader.h"
+
+/* A CSV reader with the options cfg's source.* keys give it. */
+static lk_csv_reader *csv_new(const lk_config *cfg)
+{
+    lk_parser_options po;
+    lk_source_cfg_parser(cfg, &po);
+    return lk_csv_reader_new(&po.csv);
+}
 
 static char dir[256];
 
@@ -291,7 +300,7 @@ static const char *CSV = "id,name,score,ok,note\r\n"
 START_TEST(csv_infer_and_parse_edge_cases)
 {
     lk_config cfg = csv_config();
-    lk_csv_reader *r = lk_csv_reader_new(&cfg);
+    lk_csv_reader *r = csv_new(&cfg);
     lk_infer *inf = lk_infer_new();
     /* well-formed rows with the header's column count: 1, 2, 3, x4 */
     ck_assert_int_eq(lk_csv_reader_infer(r, inf, CSV, strlen(CSV), 1), 4);
@@ -311,10 +320,10 @@ START_TEST(csv_infer_and_parse_edge_cases)
     ck_assert_str_eq(ddl.data, "id LONG, n LONG");
     lk_buf_free(&ddl);
     lk_schema_destroy(&later);
-    lk_schema *raw = lk_tables_raw_schema(data);
+    lk_schema *raw = lk_raw_schema(data);
     lk_batch *b = lk_batch_new(raw);
     lk_source_meta meta = {"/in/f.csv", "f.csv", 999, 0};
-    lk_json_stats st = {0};
+    lk_raw_stats st = {0};
     lk_error err;
     ck_assert_int_eq(lk_csv_reader_parse(r, CSV, strlen(CSV), 1, &meta, 0, b, &st, &err), 0);
     ck_assert_int_eq(st.rows, 8);
@@ -362,7 +371,7 @@ START_TEST(csv_typed_mismatch_rescued_and_no_header)
     lk_config cfg = csv_config();
     cfg.source.header = 0;
     cfg.source.null_value[0] = 0;
-    lk_csv_reader *r = lk_csv_reader_new(&cfg);
+    lk_csv_reader *r = csv_new(&cfg);
     const char *head = "1,2.5,true,2026-11-24T09:30:00Z,2026-11-24\n"
                        "2,,false,2026-11-24 10:00:00.5,2026-11-25\n";
     lk_infer *inf = lk_infer_new();
@@ -374,10 +383,10 @@ START_TEST(csv_typed_mismatch_rescued_and_no_header)
     /* timestamps with a time part are inferred; bare dates stay strings */
     ck_assert_str_eq(ddl.data, "_c0 LONG, _c1 DOUBLE, _c2 BOOLEAN, _c3 TIMESTAMP, _c4 STRING");
     lk_buf_free(&ddl);
-    lk_schema *raw = lk_tables_raw_schema(data);
+    lk_schema *raw = lk_raw_schema(data);
     lk_batch *b = lk_batch_new(raw);
     lk_source_meta meta = {"/in/g.csv", "g.csv", 9, 0};
-    lk_json_stats st = {0};
+    lk_raw_stats st = {0};
     lk_error err;
     const char *body = "7,,yes,2026-11-24T09:30:00.250Z,d\n"
                        "\xEF\xBB\xBF"
@@ -423,10 +432,10 @@ START_TEST(text_rows_and_multiline_docs)
     lk_infer_line(inf, "{\"value\":\"\"}", 12);
     lk_schema *data = lk_infer_result(inf);
     lk_infer_destroy(&inf);
-    lk_schema *raw = lk_tables_raw_schema(data);
+    lk_schema *raw = lk_raw_schema(data);
     lk_batch *b = lk_batch_new(raw);
     lk_source_meta meta = {"/in/t.txt", "t.txt", 9, 0};
-    lk_json_stats st = {0};
+    lk_raw_stats st = {0};
     lk_buf tmp = LK_BUF_INIT;
     lk_error err;
     const char *t = "hello\r\n\nbad \xff byte\n0123456789abcdef\nlast";
@@ -465,20 +474,20 @@ START_TEST(discovery_by_format)
 {
     lk_config cfg;
     lk_config_defaults(&cfg);
-    ck_assert(lk_source_format_accepts("a.jsonl.gz", &cfg));
-    ck_assert(lk_source_format_accepts("a.json.zst", &cfg));
-    ck_assert(lk_source_format_accepts("a.ndjson", &cfg));
-    ck_assert(!lk_source_format_accepts("a.csv", &cfg));
-    ck_assert(!lk_source_format_accepts(".a.json", &cfg));
-    ck_assert(!lk_source_format_accepts("a.gz", &cfg));
+    ck_assert(lk_source_cfg_accepts(&cfg, "a.jsonl.gz"));
+    ck_assert(lk_source_cfg_accepts(&cfg, "a.json.zst"));
+    ck_assert(lk_source_cfg_accepts(&cfg, "a.ndjson"));
+    ck_assert(!lk_source_cfg_accepts(&cfg, "a.csv"));
+    ck_assert(!lk_source_cfg_accepts(&cfg, ".a.json"));
+    ck_assert(!lk_source_cfg_accepts(&cfg, "a.gz"));
     snprintf(cfg.source.format, sizeof cfg.source.format, "csv");
-    ck_assert(lk_source_format_accepts("a.csv", &cfg));
-    ck_assert(lk_source_format_accepts("a.csv.gz", &cfg));
-    ck_assert(lk_source_format_accepts("a.csv.bz2", &cfg));
-    ck_assert(!lk_source_format_accepts("a.json", &cfg));
+    ck_assert(lk_source_cfg_accepts(&cfg, "a.csv"));
+    ck_assert(lk_source_cfg_accepts(&cfg, "a.csv.gz"));
+    ck_assert(lk_source_cfg_accepts(&cfg, "a.csv.bz2"));
+    ck_assert(!lk_source_cfg_accepts(&cfg, "a.json"));
     snprintf(cfg.source.format, sizeof cfg.source.format, "text");
-    ck_assert(lk_source_format_accepts("a.txt", &cfg));
-    ck_assert(lk_source_format_accepts("a.log.zst", &cfg));
+    ck_assert(lk_source_cfg_accepts(&cfg, "a.txt"));
+    ck_assert(lk_source_cfg_accepts(&cfg, "a.log.zst"));
     ck_assert_int_eq(lk_source_codec_of("x.csv.gz"), LK_CODEC_GZIP);
     ck_assert_int_eq(lk_source_codec_of("x.csv"), LK_CODEC_NONE);
 }
@@ -530,11 +539,11 @@ START_TEST(csv_chunker_agrees_with_parser)
                    "{\"name\":\"c\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}}]}"),
             &data, &err),
         0);
-    lk_schema *raw = lk_tables_raw_schema(data);
+    lk_schema *raw = lk_raw_schema(data);
     lk_batch *whole = lk_batch_new(raw), *parts = lk_batch_new(raw);
-    lk_csv_reader *r = lk_csv_reader_new(&cfg);
+    lk_csv_reader *r = csv_new(&cfg);
     lk_source_meta meta = {"/in/r.csv", "r.csv", 1, 0};
-    lk_json_stats st = {0}, st2 = {0};
+    lk_raw_stats st = {0}, st2 = {0};
     ck_assert_int_eq(lk_csv_reader_parse(r, t.data, t.len, 1, &meta, 0, whole, &st, &err), 0);
     ck_assert_int_eq(st.rows, 400);
     ck_assert_int_eq(st.corrupt, 0);
@@ -575,7 +584,7 @@ END_TEST
 START_TEST(csv_columns_by_header_name)
 {
     lk_config cfg = csv_config();
-    lk_csv_reader *r = lk_csv_reader_new(&cfg);
+    lk_csv_reader *r = csv_new(&cfg);
     lk_schema *data = NULL;
     lk_error err;
     const char *js = "{\"type\":\"struct\",\"fields\":["
@@ -583,10 +592,10 @@ START_TEST(csv_columns_by_header_name)
                      "{\"name\":\"name\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}},"
                      "{\"name\":\"score\",\"type\":\"double\",\"nullable\":true,\"metadata\":{}}]}";
     ck_assert_int_eq(lk_schema_from_json(js, strlen(js), &data, &err), 0);
-    lk_schema *raw = lk_tables_raw_schema(data);
+    lk_schema *raw = lk_raw_schema(data);
     lk_batch *b = lk_batch_new(raw);
     lk_source_meta meta = {"/in/h.csv", "h.csv", 1, 0};
-    lk_json_stats st = {0};
+    lk_raw_stats st = {0};
     /* the header is the first record that is not a comment or blank */
     const char *fa = "# made by hand\n\nscore,id,name\n2.5,1,ann\n";
     size_t hs, he;
@@ -627,7 +636,7 @@ START_TEST(csv_columns_by_header_name)
     lk_csv_reader_destroy(&r);
     /* schema_evolution_mode none: names the schema lacks are dropped */
     snprintf(cfg.source.schema_evolution_mode, sizeof cfg.source.schema_evolution_mode, "none");
-    r = lk_csv_reader_new(&cfg);
+    r = csv_new(&cfg);
     lk_batch_reset(b);
     memset(&st, 0, sizeof st);
     ck_assert_int_eq(lk_csv_reader_set_header(r, "extra,id", 8), 2);
@@ -669,7 +678,7 @@ START_TEST(config_keys)
     ck_assert_str_eq(cfg.source.comment, "#");
     ck_assert_int_eq(cfg.source.max_record_size, 4096);
     lk_source_opts o;
-    lk_source_opts_from_config(&cfg, &o);
+    lk_source_cfg_reader(&cfg, &o);
     ck_assert_int_eq(o.sep, ';');
     ck_assert_int_eq(o.quote, -1);
     ck_assert_uint_eq(o.chunk_bytes, 4096); /* clamped to max_record_size */

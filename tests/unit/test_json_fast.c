@@ -12,7 +12,7 @@
 #include "lk_ddl.h"
 #include "lk_json_reader.h"
 #include "lk_msg.h"
-#include "lk_tables.h"
+#include "lk_raw.h"
 
 static const char *BASE[] = {
     "{\"event_id\":\"evt-42-0000000000\",\"user_id\":32302,\"event_type\":\"click\","
@@ -96,7 +96,7 @@ static lk_schema *raw_schema(void)
                           "m MAP<STRING, LONG>",
                           &data, &err);
     ck_assert_msg(rc == 0, "%s", err.msg);
-    lk_schema *raw = lk_tables_raw_schema(data);
+    lk_schema *raw = lk_raw_schema(data);
     lk_schema_destroy(&data);
     return raw;
 }
@@ -111,7 +111,7 @@ static void run(const lk_schema *raw, const char *text, size_t len, int fast,
     lk_json_reader_set_fast(r, fast);
     lk_batch *b = lk_batch_new(raw);
     lk_source_meta meta = {"/in/f.jsonl", "f.jsonl", 123, 456};
-    lk_json_stats st = {0};
+    lk_raw_stats st = {0};
     lk_error err = {0};
     int rc = lk_json_reader_parse(r, text, len, &meta, 1000, b, &st, &err);
     lk_msg_records m = {0};

@@ -8,6 +8,7 @@
 #include "lk_infer.h"
 #include "lk_json_reader.h"
 #include "lk_rowjson.h"
+#include "lk_raw.h"
 #include "lk_tables.h"
 
 static const char *SAMPLE =
@@ -80,11 +81,11 @@ static void row_json(const lk_batch *b, uint32_t r, char *out, size_t cap)
 START_TEST(reader_rows_rescue_corrupt)
 {
     lk_schema *data = event_data_schema();
-    lk_schema *raw = lk_tables_raw_schema(data);
+    lk_schema *raw = lk_raw_schema(data);
     lk_batch *b = lk_batch_new(raw);
     lk_json_reader *r = lk_json_reader_new();
     lk_source_meta meta = {"/in/f.jsonl", "f.jsonl", 999, 1795512600000000LL};
-    lk_json_stats st = {0};
+    lk_raw_stats st = {0};
     lk_error err;
     for (int pass = 0; pass < 3; pass++) { /* reuse: reset and parse again */
         lk_batch_reset(b);
@@ -176,11 +177,11 @@ START_TEST(object_into_string_column_keeps_json_text)
     lk_schema *data = lk_schema_new();
     lk_schema_add(data, "s", LK_TYPE_STRING, 1);
     lk_schema_add(data, "n", LK_TYPE_LONG, 1);
-    lk_schema *raw = lk_tables_raw_schema(data);
+    lk_schema *raw = lk_raw_schema(data);
     lk_batch *b = lk_batch_new(raw);
     lk_json_reader *r = lk_json_reader_new();
     lk_source_meta meta = {"/f", "f", 1, 0};
-    lk_json_stats st = {0};
+    lk_raw_stats st = {0};
     lk_error err;
     const char *in = "{\"s\":{\"a\":[1,{\"b\":null}],\"c\":\"\\u00e9\"},\"n\":1}\n"
                      "{\"s\":[true,null],\"n\":{\"x\":2}}\n";

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "lk_config.h"
+#include "lk_endpoint.h"
 #include "lk_rundir.h"
 
 static void tmp_config(lk_config *cfg, char *dir)
@@ -65,8 +66,13 @@ START_TEST(long_paths_fall_back_to_tmp)
     lk_error err;
     ck_assert_int_eq(lk_rundir_path(&cfg, 1, run, sizeof run, &err), 0);
     ck_assert_ptr_nonnull(strstr(run, "/cp/run"));
-    lk_rundir_endpoint(run, "chunks", ep, sizeof ep);
-    ck_assert(!strncmp(ep, "ipc://", 6));
+    lk_endpoint(run, LK_EP_CHUNKS, -1, ep, sizeof ep);
+    char want[1200];
+    snprintf(want, sizeof want, "ipc://%s/chunks.ipc", run);
+    ck_assert_str_eq(ep, want);
+    lk_endpoint(run, LK_EP_RECORDS, 3, ep, sizeof ep);
+    snprintf(want, sizeof want, "ipc://%s/records-3.ipc", run);
+    ck_assert_str_eq(ep, want);
     char longp[1024];
     int n = snprintf(longp, sizeof longp, "%s/", dir);
     for (int i = 0; i < 10; i++)
@@ -77,6 +83,9 @@ START_TEST(long_paths_fall_back_to_tmp)
     char again[1024];
     ck_assert_int_eq(lk_rundir_path(&cfg, 0, again, sizeof again, &err), 0);
     ck_assert_str_eq(run, again); /* the CLI finds the same directory */
+    /* the longest endpoint fits a Unix socket address (108 bytes with its NUL) */
+    lk_endpoint(run, LK_EP_RECORDS, 99, ep, sizeof ep);
+    ck_assert_uint_lt(strlen(ep) - strlen("ipc://"), 108);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     ck_assert_int_eq(system(cmd), 0);

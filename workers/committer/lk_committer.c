@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "lk_delta.h"
+#include "lk_exit.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
 #include "lk_log.h"
@@ -548,31 +549,31 @@ int lk_committer_run(lk_worker *w)
     lk_config_state_path(c->cfg, path, sizeof path);
     if (lk_state_open(path, &c->st, &c->err) || load_app_id(c)) {
         LK_ERROR("%s", c->err.msg);
-        return release(c, 111);
+        return release(c, LK_EXIT_TEMPFAIL);
     }
     for (int t = 0; t < NTABLES; t++) {
         lk_config_table_path(c->cfg, g_tables[t], c->table_path[t], sizeof c->table_path[t]);
         if (lk_fs_mkdirs(c->table_path[t], &c->err) ||
             lk_delta_open_log(c->table_path[t], &c->tables[t], &c->err)) {
             LK_ERROR("table %s: %s", g_tables[t], c->err.msg);
-            return release(c, 111);
+            return release(c, LK_EXIT_TEMPFAIL);
         }
         if (check_partitioning(c, t)) {
             LK_ERROR("%s", c->err.msg);
-            return release(c, 100); /* a configuration error: the supervisor does not restart */
+            return release(c, LK_EXIT_CONFIG); /* the supervisor does not restart */
         }
     }
     if (reconcile(c)) {
         LK_ERROR("cannot reconcile state.db with the tables: %s", c->err.msg);
-        return release(c, 111);
+        return release(c, LK_EXIT_TEMPFAIL);
     }
     publish_tables(c);
     c->in = zsock_new(ZMQ_PULL);
     zsock_set_rcvhwm(c->in, 100000);
-    lk_worker_endpoint(w, "committer", ep, sizeof ep);
+    lk_worker_endpoint(w, LK_EP_COMMITTER, -1, ep, sizeof ep);
     if (zsock_bind(c->in, "%s", ep) < 0) {
         LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
-        return release(c, 111);
+        return release(c, LK_EXIT_TEMPFAIL);
     }
     c->to_ingest = zsock_new(ZMQ_PUSH);
     zsock_set_sndhwm(c->to_ingest, 100000);
@@ -580,7 +581,7 @@ int lk_committer_run(lk_worker *w)
     /* ingest binds "ingest" and starts after us (as in lk_transform.c) */
     zsock_set_reconnect_ivl(c->to_ingest, 5);
     zsock_set_reconnect_ivl_max(c->to_ingest, 100);
-    lk_worker_endpoint(w, "ingest", ep, sizeof ep);
+    lk_worker_endpoint(w, LK_EP_INGEST, -1, ep, sizeof ep);
     zsock_connect(c->to_ingest, "%s", ep);
     LK_INFO("app_id=%s next_batch=%lld raw_events.version=%lld processed_events.version=%lld",
             c->app_id, (long long)c->next_batch, (long long)lk_delta_version(c->tables[0]),
@@ -610,5 +611,5 @@ int lk_committer_run(lk_worker *w)
         zmq_msg_close(&msg);
         try_commit(c);
     }
-    return release(c, 0);
+    return release(c, LK_EXIT_OK);
 }

@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +23,7 @@
 #endif
 
 #include "lk_log.h"
-#include "lk_source_reader.h"
+#include "lk_source_cfg.h"
 #include "lk_time.h"
 
 #define LK_DISCOVERY_LIST_MS 100 /* listing period without notifications */
@@ -61,23 +60,9 @@ struct lk_discovery {
     lk_error last_err;
 };
 
-int lk_discovery_accepts(const lk_config *cfg, const char *name)
-{
-    if (name[0] == '.') return 0; /* hidden and temp files: a writer renames into place */
-    if (cfg->source.path_glob_filter[0])
-        return fnmatch(cfg->source.path_glob_filter, name, FNM_PERIOD) == 0;
-    /* by source.format, compressed or not (lk_source_reader) */
-    return lk_source_format_accepts(name, cfg);
-}
-
-int lk_discovery_lists_dir(const char *name)
-{
-    return name[0] != '.' && name[0] != '_';
-}
-
 static int is_candidate(const lk_discovery *d, const char *name)
 {
-    return lk_discovery_accepts(d->cfg, name);
+    return lk_source_cfg_accepts(d->cfg, name);
 }
 
 int64_t lk_discovery_head_hash(const char *path, int *ok)
@@ -340,7 +325,7 @@ static int list_dir(lk_discovery *d, const char *dir, int depth, int64_t now_ms,
         struct stat sb;
         if (stat(path, &sb) != 0) continue; /* vanished between readdir and stat */
         if (S_ISDIR(sb.st_mode)) {
-            if (depth < LK_DISCOVERY_DEPTH && lk_discovery_lists_dir(e->d_name))
+            if (depth < LK_DISCOVERY_DEPTH && lk_source_cfg_lists_dir(e->d_name))
                 added += list_dir(d, path, depth + 1, now_ms, err);
             continue;
         }
@@ -383,7 +368,7 @@ static int read_events(lk_discovery *d, int64_t now_ms, lk_error *err)
             if (ev->mask & IN_ISDIR) {
                 /* a new (or moved-in) subdirectory: watch it, then list it
                    for what arrived before the watch */
-                if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && lk_discovery_lists_dir(ev->name)) {
+                if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && lk_source_cfg_lists_dir(ev->name)) {
                     added += list_dir(d, path, 1, now_ms, err);
                     /* said once the watch is set (list_dir sets it first) */
                     LK_DEBUG("watching new directory=%s", path);

@@ -64,10 +64,4 @@ void lk_discovery_stats(const lk_discovery *d, int64_t *taken, int64_t *skipped,
 /* FNV-1a 64 of the first 4 KiB of path (0 on a read error, *ok 0). */
 int64_t lk_discovery_head_hash(const char *path, int *ok);
 
-/* 1 if a file of this name is source input (not hidden; path_glob_filter,
-   else the extensions of source.format); fsck --repair walks the same way. */
-int lk_discovery_accepts(const lk_config *cfg, const char *name);
-/* 1 if a subdirectory of this name is listed (not hidden, not "_..."). */
-int lk_discovery_lists_dir(const char *name);
-
 #endif

@@ -9,6 +9,7 @@
 #include "lk_ddl.h"
 #include "lk_infer.h"
 #include "lk_log.h"
+#include "lk_raw.h"
 #include "lk_tables.h"
 
 struct lk_evolve {
@@ -163,7 +164,7 @@ lk_schema *lk_evolve_add_missing(const lk_schema *cur, const lk_schema *add, lk_
     lk_schema *out = lk_schema_clone(cur);
     for (int i = 0; i < lk_schema_nfields(add); i++) {
         const lk_field *a = lk_schema_field(add, i);
-        if (lk_tables_reserved(a->name))
+        if (lk_raw_reserved(a->name))
             continue;
         int k = -1, n = lk_schema_nfields(out);
         for (int j = 0; j < n && k < 0; j++)
@@ -266,7 +267,7 @@ static int reserved_n(const char *k, size_t n, const char *rescued)
         return 0;
     memcpy(nm, k, n);
     nm[n] = '\0';
-    return lk_tables_reserved(nm);
+    return lk_raw_reserved(nm);
 }
 
 static int scan_obj(const lk_field *fields, int n, const char *top, const char **pp, const char *e,
@@ -383,7 +384,7 @@ int lk_evolve_scan_line(const lk_schema *data, const char *rescued, const char *
 
 static int store(lk_evolve *ev, lk_schema *data, int *version, lk_error *err)
 {
-    lk_schema *raw = lk_tables_raw_schema_opt(data, ev->rescued);
+    lk_schema *raw = lk_raw_schema_opt(data, ev->rescued);
     int rc = lk_state_schema_put(ev->st, LK_TABLE_RAW, raw, version, err);
     if (rc) {
         lk_schema_destroy(&raw);
@@ -392,7 +393,7 @@ static int store(lk_evolve *ev, lk_schema *data, int *version, lk_error *err)
     }
     /* what was stored, without reserved names the input may have used */
     lk_schema_destroy(&ev->data);
-    ev->data = lk_tables_data_schema(raw);
+    ev->data = lk_raw_data_schema(raw);
     lk_schema_destroy(&raw);
     lk_schema_destroy(&data);
     ev->version = *version;
@@ -408,9 +409,9 @@ int lk_evolve_load(lk_evolve *ev, int *version, lk_error *err)
     if (!raw)
         return 0;
     lk_schema_destroy(&ev->data);
-    ev->data = lk_tables_data_schema(raw);
+    ev->data = lk_raw_data_schema(raw);
     /* renaming the column later would drop it from the table: the stored name stays */
-    int ri = lk_tables_rescued_index(raw);
+    int ri = lk_raw_rescued_index(raw);
     const char *stored = ri >= 0 ? lk_schema_field(raw, ri)->name : "";
     if (strcmp(stored, ev->rescued))
         LK_WARN("rescued_data_column is '%s' but raw_events has '%s' since its first version: "

@@ -1,700 +1,321 @@
-/*
- * lk_kafka_source — librdkafka client for ingest: partition discovery with
- * watermarks, offset-range planning, and exact re-reads by assign + seek.
- * See lk_kafka_source.h for how offsets map onto state.db's batches.
- */
+/* lk_kafka_source — ingest's source of Kafka topics; see lk_kafka_source.h. */
 #include "lk_kafka_source.h"
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <librdkafka/rdkafka.h>
-#include <stdint.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lk_json.h"
+#include "lk_infer.h"
+#include "lk_kafka_client.h"
+#include "lk_kafka_record.h"
 #include "lk_log.h"
+#include "lk_raw.h"
+#include "lk_tables.h"
 #include "lk_time.h"
 
-/*
- * librdkafka is loaded (dlopen) by the first Kafka source, not linked: every
- * process of the tree is the same binary, and a linked librdkafka brings
- * OpenSSL and SASL with it, ~2 MiB of resident relocated library pages in
- * each of the 8 processes (the supervisor, monitor, committer, writers and
- * transforms never talk to Kafka). The calls below go through this table;
- * the types and constants still come from rdkafka.h.
- */
-static struct rk_api {
-    void *lib;
-    rd_kafka_conf_t *(*conf_new)(void);
-    void (*conf_destroy)(rd_kafka_conf_t *);
-    rd_kafka_conf_res_t (*conf_set)(rd_kafka_conf_t *, const char *, const char *, char *, size_t);
-    void (*conf_set_log_cb)(rd_kafka_conf_t *,
-                            void (*)(const rd_kafka_t *, int, const char *, const char *));
-    void (*conf_set_error_cb)(rd_kafka_conf_t *, void (*)(rd_kafka_t *, int, const char *, void *));
-    rd_kafka_t *(*new_)(rd_kafka_type_t, rd_kafka_conf_t *, char *, size_t);
-    void (*destroy)(rd_kafka_t *);
-    rd_kafka_resp_err_t (*set_log_queue)(rd_kafka_t *, rd_kafka_queue_t *);
-    rd_kafka_resp_err_t (*poll_set_consumer)(rd_kafka_t *);
-    rd_kafka_message_t *(*consumer_poll)(rd_kafka_t *, int);
-    rd_kafka_resp_err_t (*consumer_close)(rd_kafka_t *);
-    void (*message_destroy)(rd_kafka_message_t *);
-    const char *(*message_errstr)(const rd_kafka_message_t *);
-    int64_t (*message_timestamp)(const rd_kafka_message_t *, rd_kafka_timestamp_type_t *);
-    const char *(*err2str)(rd_kafka_resp_err_t);
-    const char *(*err2name)(rd_kafka_resp_err_t);
-    rd_kafka_resp_err_t (*assign)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *);
-    rd_kafka_resp_err_t (*commit)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *, int);
-    rd_kafka_topic_partition_list_t *(*topic_partition_list_new)(int);
-    void (*topic_partition_list_destroy)(rd_kafka_topic_partition_list_t *);
-    rd_kafka_topic_partition_t *(*topic_partition_list_add)(rd_kafka_topic_partition_list_t *,
-                                                            const char *, int32_t);
-    rd_kafka_resp_err_t (*query_watermark_offsets)(rd_kafka_t *, const char *, int32_t, int64_t *,
-                                                   int64_t *, int);
-    rd_kafka_resp_err_t (*metadata)(rd_kafka_t *, int, rd_kafka_topic_t *,
-                                    const struct rd_kafka_metadata **, int);
-    void (*metadata_destroy)(const struct rd_kafka_metadata *);
-} g_rk;
+#define INFER_OFFSETS 10000 /* messages of each partition sampled for the first schema */
 
-/* Loads librdkafka and resolves the table once; 0 or LK_EUNSUPPORTED. */
-static int rk_load(lk_error *err)
+typedef struct kafka_source {
+    lk_source base;
+    lk_kafka_client *client;
+    lk_buf io;       /* the chunk being filled */
+    int64_t next_ms; /* next partition listing when nothing was new */
+    int npart;       /* partitions seen (new ones are logged) */
+} kafka_source;
+
+/* Parses a planned range's kafka://topic/partition. */
+static int range_partition(const lk_state_range *rg, int64_t batch, char topic[256], int32_t *part,
+                           lk_error *err)
 {
-    if (g_rk.lib)
+    if (lk_kafka_record_path_parse(rg->path, topic, 256, part))
+        return lk_error_set(err, LK_ESTATE,
+                            "batch=%lld: range %s is not a Kafka partition (a checkpoint of a "
+                            "file source?)",
+                            (long long)batch, rg->path);
+    return 0;
+}
+
+/* Infers the value columns from the messages of the first planned ranges. */
+static int infer_schema(kafka_source *ks, const lk_state_range *ranges, int n, lk_error *err)
+{
+    const lk_source_env *env = &ks->base.env;
+    lk_infer *inf = lk_infer_new();
+    long objects = 0;
+    int64_t budget = env->cfg->source.schema_inference_sample_bytes;
+    int rc = 0;
+    for (int i = 0; i < n && budget > 0 && rc == 0; i++) {
+        char topic[256];
+        int32_t part;
+        if (lk_kafka_record_path_parse(ranges[i].path, topic, sizeof topic, &part)) continue;
+        int64_t end = ranges[i].end;
+        if (end - ranges[i].start > INFER_OFFSETS) end = ranges[i].start + INFER_OFFSETS;
+        lk_buf_reset(&ks->io);
+        rc = lk_kafka_client_read(ks->client, topic, part, ranges[i].start, end, &ks->io, NULL,
+                                  NULL, err);
+        if (rc == 0) {
+            objects += lk_infer_lines(inf, ks->io.data, ks->io.len);
+            budget -= (int64_t)ks->io.len;
+        }
+    }
+    lk_buf_reset(&ks->io);
+    lk_schema *data = rc ? NULL : lk_infer_result(inf);
+    lk_infer_destroy(&inf);
+    if (rc) return rc;
+    lk_schema *kd = lk_kafka_record_schema(data);
+    lk_schema *raw = lk_raw_schema(kd);
+    rc = lk_state_schema_put(env->st, LK_TABLE_RAW, raw, env->schema_version, err);
+    if (rc == 0) {
+        lk_buf ddl = LK_BUF_INIT;
+        lk_schema_to_ddl(kd, &ddl);
+        LK_INFO("inferred schema version=%d from %ld Kafka messages: %s", *env->schema_version,
+                objects, ddl.data ? ddl.data : "(no columns)");
+        lk_buf_free(&ddl);
+    }
+    lk_schema_destroy(&data);
+    lk_schema_destroy(&kd);
+    lk_schema_destroy(&raw);
+    return rc;
+}
+
+/* ---- lk_source ---- */
+
+static int ks_poll(lk_source *s, int64_t now_ms, int discover, lk_error *err)
+{
+    (void)s, (void)now_ms, (void)discover, (void)err;
+    return 0; /* a plan lists the partitions itself */
+}
+
+static int ks_caught_up(const lk_source *s)
+{
+    (void)s;
+    return 1; /* no directory: available-now ends when Kafka has nothing new */
+}
+
+static int ks_fd(const lk_source *s)
+{
+    (void)s;
+    return -1;
+}
+
+static int ks_plan(lk_source *s, lk_state_range **out, int *nout, lk_error *err)
+{
+    kafka_source *ks = (kafka_source *)s;
+    const lk_source_env *env = &s->env;
+    int64_t now = lk_time_mono_ms();
+    if (now < ks->next_ms) return 0;
+    lk_kafka_partition *p = NULL;
+    int n = 0;
+    if (lk_kafka_client_partitions(ks->client, &p, &n, err)) {
+        LK_WARN("cannot list Kafka partitions (retrying): %s", err->msg);
+        lk_worker_add(env->w, "errors", 1);
+        ks->next_ms = now + 1000;
         return 0;
-    void *h = dlopen("librdkafka.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!h)
-        return lk_error_set(err, LK_EUNSUPPORTED,
-                            "format: kafka needs librdkafka (Debian package librdkafka1): %s",
-                            dlerror());
-    struct {
-        const char *name;
-        void *slot;
-    } fns[] = {
-#define RK_FN(f) {"rd_kafka_" #f, &g_rk.f}
-        RK_FN(conf_new), RK_FN(conf_destroy), RK_FN(conf_set), RK_FN(conf_set_log_cb),
-        RK_FN(conf_set_error_cb), {"rd_kafka_new", &g_rk.new_}, RK_FN(destroy),
-        RK_FN(set_log_queue), RK_FN(poll_set_consumer), RK_FN(consumer_poll),
-        RK_FN(consumer_close), RK_FN(message_destroy), RK_FN(message_errstr),
-        RK_FN(message_timestamp), RK_FN(err2str), RK_FN(err2name), RK_FN(assign), RK_FN(commit),
-        RK_FN(topic_partition_list_new), RK_FN(topic_partition_list_destroy),
-        RK_FN(topic_partition_list_add), RK_FN(query_watermark_offsets), RK_FN(metadata),
-        RK_FN(metadata_destroy),
-#undef RK_FN
-    };
-    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
-        void *f = dlsym(h, fns[i].name);
-        if (!f) {
-            int rc = lk_error_set(err, LK_EUNSUPPORTED, "librdkafka.so.1 lacks %s", fns[i].name);
-            dlclose(h);
+    }
+    if (n != ks->npart) {
+        LK_INFO("Kafka subscription has %d partition(s) (was %d)", n, ks->npart);
+        ks->npart = n;
+    }
+    lk_state_range *ranges = calloc((size_t)n + 1, sizeof *ranges);
+    int64_t *end = calloc((size_t)n + 1, sizeof *end);
+    if (!ranges || !end) abort();
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        lk_state_file f;
+        memset(&f, 0, sizeof f);
+        snprintf(f.path, sizeof f.path, LK_KAFKA_PREFIX "%s/%d", p[i].topic, p[i].partition);
+        f.batch_id = -1;
+        int is_new = 0;
+        rc = lk_state_file_add(env->st, &f, &is_new, err);
+        if (rc == 0) rc = lk_state_file_planned_end(env->st, f.id, &p[i].next, err);
+        if (rc == 0 && p[i].next < 0) {
+            rc = lk_kafka_client_start_offset(ks->client, &p[i], &p[i].next, err);
+            if (rc == 0)
+                LK_INFO("Kafka topic=%s partition=%d starts at offset=%lld (log [%lld, %lld))",
+                        p[i].topic, p[i].partition, (long long)p[i].next, (long long)p[i].low,
+                        (long long)p[i].high);
+        }
+        ranges[i].file_id = f.id;
+        snprintf(ranges[i].path, sizeof ranges[i].path, "%s", f.path);
+    }
+    int64_t total = 0;
+    if (rc == 0) {
+        total = lk_kafka_plan(p, n, env->cfg->source.max_offsets_per_trigger,
+                              env->cfg->source.fail_on_data_loss, end, err);
+        if (total < 0) rc = (int)total;
+    }
+    int k = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (end[i] <= p[i].next) continue;
+        ranges[k] = ranges[i];
+        ranges[k].start = p[i].next;
+        ranges[k].end = end[i];
+        ranges[k].file_size = p[i].high;
+        k++;
+    }
+    free(p);
+    free(end);
+    if (rc || k == 0) {
+        free(ranges);
+        if (rc) {
+            LK_ERROR("Kafka planning failed (nothing was sent): %s", err->msg);
             return rc;
         }
-        /* POSIX: a dlsym result converts to a function pointer of its type */
-        memcpy(fns[i].slot, &f, sizeof f);
+        ks->next_ms = now + 100; /* nothing new: ask again soon */
+        return 0;
     }
-    g_rk.lib = h; /* kept loaded for the life of the process */
-    return 0;
-}
-
-/* function-like, so that "struct rd_kafka_metadata" keeps its name */
-#define rd_kafka_conf_new() g_rk.conf_new()
-#define rd_kafka_conf_destroy(...) g_rk.conf_destroy(__VA_ARGS__)
-#define rd_kafka_conf_set(...) g_rk.conf_set(__VA_ARGS__)
-#define rd_kafka_conf_set_log_cb(...) g_rk.conf_set_log_cb(__VA_ARGS__)
-#define rd_kafka_conf_set_error_cb(...) g_rk.conf_set_error_cb(__VA_ARGS__)
-#define rd_kafka_new(...) g_rk.new_(__VA_ARGS__)
-#define rd_kafka_destroy(...) g_rk.destroy(__VA_ARGS__)
-#define rd_kafka_set_log_queue(...) g_rk.set_log_queue(__VA_ARGS__)
-#define rd_kafka_poll_set_consumer(...) g_rk.poll_set_consumer(__VA_ARGS__)
-#define rd_kafka_consumer_poll(...) g_rk.consumer_poll(__VA_ARGS__)
-#define rd_kafka_consumer_close(...) g_rk.consumer_close(__VA_ARGS__)
-#define rd_kafka_message_destroy(...) g_rk.message_destroy(__VA_ARGS__)
-#define rd_kafka_message_errstr(...) g_rk.message_errstr(__VA_ARGS__)
-#define rd_kafka_message_timestamp(...) g_rk.message_timestamp(__VA_ARGS__)
-#define rd_kafka_err2str(...) g_rk.err2str(__VA_ARGS__)
-#define rd_kafka_err2name(...) g_rk.err2name(__VA_ARGS__)
-#define rd_kafka_assign(...) g_rk.assign(__VA_ARGS__)
-#define rd_kafka_commit(...) g_rk.commit(__VA_ARGS__)
-#define rd_kafka_topic_partition_list_new(...) g_rk.topic_partition_list_new(__VA_ARGS__)
-#define rd_kafka_topic_partition_list_destroy(...) g_rk.topic_partition_list_destroy(__VA_ARGS__)
-#define rd_kafka_topic_partition_list_add(...) g_rk.topic_partition_list_add(__VA_ARGS__)
-#define rd_kafka_query_watermark_offsets(...) g_rk.query_watermark_offsets(__VA_ARGS__)
-#define rd_kafka_metadata(...) g_rk.metadata(__VA_ARGS__)
-#define rd_kafka_metadata_destroy(...) g_rk.metadata_destroy(__VA_ARGS__)
-
-#define META_TIMEOUT_MS 5000
-#define IDLE_TIMEOUT_MS 30000 /* no message while offsets are still owed: broker gone */
-
-struct lk_kafka_source {
-    const lk_config *cfg;
-    rd_kafka_t *rk;
-    char errstr[512];
-};
-
-static int set_prop(rd_kafka_conf_t *conf, const char *name, const char *val, lk_error *err)
-{
-    char es[256];
-    if (rd_kafka_conf_set(conf, name, val, es, sizeof es) != RD_KAFKA_CONF_OK)
-        return lk_error_set(err, LK_ECONFIG, "source.kafka.%s: %s", name, es);
-    return 0;
-}
-
-/* librdkafka's log lines in ours. With log.queue they arrive on the
-   consumer queue, i.e. in this thread while it polls (never concurrently). */
-static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    if (level <= 4)
-        LK_WARN("librdkafka %s: %s", fac, buf);
-    else
-        LK_DEBUG("librdkafka %s: %s", fac, buf);
-}
-
-/* Client-level errors (broker down, ...) repeat what the log already said. */
-static void on_error(rd_kafka_t *rk, int e, const char *reason, void *opaque)
-{
-    LK_DEBUG("librdkafka error %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)e), reason);
-}
-
-/* Serves queued events (logs, errors) between reads. */
-static void drain_events(lk_kafka_source *k)
-{
-    rd_kafka_message_t *m;
-    while ((m = rd_kafka_consumer_poll(k->rk, 0)))
-        rd_kafka_message_destroy(m);
-}
-
-int lk_kafka_source_new(const lk_config *cfg, lk_kafka_source **out, lk_error *err)
-{
-    *out = NULL;
-    int lrc = rk_load(err);
-    if (lrc)
-        return lrc;
-    if (!cfg->source.bootstrap_servers[0])
-        return lk_error_set(err, LK_ECONFIG, "source.bootstrap_servers is required for format: kafka");
-    if (!cfg->source.subscribe.n && !cfg->source.subscribe_pattern[0])
-        return lk_error_set(err, LK_ECONFIG,
-                            "format: kafka needs source.subscribe (topics) or source.subscribe_pattern");
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char group[200];
-    snprintf(group, sizeof group, "lakesupd-%s", cfg->pipeline);
-    int rc = set_prop(conf, "bootstrap.servers", cfg->source.bootstrap_servers, err);
-    /* offsets are the pipeline's: the group only names the client, nothing
-       is committed automatically and a missing offset is an error, not a
-       silent jump (auto.offset.reset=error) */
-    if (!rc) rc = set_prop(conf, "group.id", group, err);
-    if (!rc) rc = set_prop(conf, "enable.auto.commit", "false", err);
-    if (!rc) rc = set_prop(conf, "enable.auto.offset.store", "false", err);
-    if (!rc) rc = set_prop(conf, "auto.offset.reset", "error", err);
-    if (!rc) rc = set_prop(conf, "enable.partition.eof", "true", err);
-    /* a range is read by assign + fetch: a long fetch wait would be paid
-       once per range (500 ms by default), not once per idle poll */
-    if (!rc) rc = set_prop(conf, "fetch.wait.max.ms", "10", err);
-    if (!rc) rc = set_prop(conf, "log.queue", "true", err);
-    char name[256], val[1024];
-    for (const char *line = cfg->source.kafka_props; !rc && lk_config_prop_next(&line, name, val);)
-        rc = set_prop(conf, name, val, err);
-    if (rc) {
-        rd_kafka_conf_destroy(conf);
+    if (*env->schema_version == 0 && (rc = infer_schema(ks, ranges, k, err)) != 0) {
+        LK_ERROR("cannot infer the schema from Kafka: %s", err->msg);
+        free(ranges);
         return rc;
     }
-    rd_kafka_conf_set_log_cb(conf, on_log);
-    rd_kafka_conf_set_error_cb(conf, on_error);
-    lk_kafka_source *k = calloc(1, sizeof *k);
-    if (!k)
-        abort();
-    k->cfg = cfg;
-    k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, k->errstr, sizeof k->errstr);
-    if (!k->rk) {
-        rd_kafka_conf_destroy(conf);
-        rc = lk_error_set(err, LK_ECONFIG, "cannot create the Kafka client: %s", k->errstr);
-        free(k);
-        return rc;
-    }
-    rd_kafka_set_log_queue(k->rk, NULL); /* the main queue, */
-    rd_kafka_poll_set_consumer(k->rk);   /* forwarded to the consumer queue */
-    *out = k;
-    return 0;
-}
-
-void lk_kafka_source_destroy(lk_kafka_source **pk)
-{
-    lk_kafka_source *k = *pk;
-    if (!k)
-        return;
-    rd_kafka_assign(k->rk, NULL);
-    rd_kafka_consumer_close(k->rk);
-    rd_kafka_destroy(k->rk);
-    free(k);
-    *pk = NULL;
-}
-
-static int wanted(const lk_kafka_source *k, const char *topic, const regex_t *re)
-{
-    const lk_name_list *l = &k->cfg->source.subscribe;
-    size_t tn = strlen(topic);
-    for (int i = 0; i < l->n; i++) /* an entry may be Spark's "t1,t2,t3" */
-        for (const char *c = l->name[i]; *c;) {
-            size_t len = strcspn(c, ",");
-            while (len && c[len - 1] == ' ')
-                len--;
-            if (len == tn && !strncmp(c, topic, tn))
-                return 1;
-            c += strcspn(c, ",");
-            c += *c == ',';
-            while (*c == ' ')
-                c++;
-        }
-    return re && regexec(re, topic, 0, NULL, 0) == 0;
-}
-
-static int cmp_part(const void *a, const void *b)
-{
-    const lk_kafka_partition *x = a, *y = b;
-    int c = strcmp(x->topic, y->topic);
-    return c ? c : (x->partition > y->partition) - (x->partition < y->partition);
-}
-
-int lk_kafka_source_partitions(lk_kafka_source *k, lk_kafka_partition **out, int *n, lk_error *err)
-{
-    *out = NULL;
-    *n = 0;
-    regex_t re, *rep = NULL;
-    if (k->cfg->source.subscribe_pattern[0]) {
-        if (regcomp(&re, k->cfg->source.subscribe_pattern, REG_EXTENDED | REG_NOSUB))
-            return lk_error_set(err, LK_ECONFIG, "source.subscribe_pattern: bad regex '%s'",
-                                k->cfg->source.subscribe_pattern);
-        rep = &re;
-    }
-    drain_events(k);
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(k->rk, 1, NULL, &md, META_TIMEOUT_MS);
-    if (e) {
-        if (rep)
-            regfree(rep);
-        return lk_error_set(err, -EAGAIN, "Kafka metadata from %s: %s",
-                            k->cfg->source.bootstrap_servers, rd_kafka_err2str(e));
-    }
-    int cap = 0, rc = 0;
-    lk_kafka_partition *v = NULL;
-    for (int t = 0; t < md->topic_cnt && rc == 0; t++) {
-        const rd_kafka_metadata_topic_t *mt = &md->topics[t];
-        if (mt->err || !wanted(k, mt->topic, rep) || !strncmp(mt->topic, "__", 2))
-            continue;
-        for (int p = 0; p < mt->partition_cnt; p++) {
-            if (*n == cap) {
-                cap = cap ? cap * 2 : 16;
-                v = realloc(v, (size_t)cap * sizeof *v);
-                if (!v)
-                    abort();
-            }
-            lk_kafka_partition *kp = &v[*n];
-            memset(kp, 0, sizeof *kp);
-            snprintf(kp->topic, sizeof kp->topic, "%s", mt->topic);
-            kp->partition = mt->partitions[p].id;
-            kp->next = -1;
-            e = rd_kafka_query_watermark_offsets(k->rk, kp->topic, kp->partition, &kp->low,
-                                                 &kp->high, META_TIMEOUT_MS);
-            if (e) {
-                rc = lk_error_set(err, -EAGAIN, "Kafka watermarks of topic=%s partition=%d: %s",
-                                  kp->topic, kp->partition, rd_kafka_err2str(e));
-                break;
-            }
-            (*n)++;
-        }
-    }
-    rd_kafka_metadata_destroy(md);
-    if (rep)
-        regfree(rep);
-    if (rc) {
-        free(v);
-        *n = 0;
-        return rc;
-    }
-    if (*n)
-        qsort(v, (size_t)*n, sizeof *v, cmp_part);
-    *out = v;
-    return 0;
-}
-
-int lk_kafka_source_start_offset(const lk_kafka_source *k, const lk_kafka_partition *p,
-                                 int64_t *start, lk_error *err)
-{
-    const char *so = k->cfg->source.starting_offsets;
-    if (!*so || !strcmp(so, "earliest")) {
-        *start = p->low;
-        return 0;
-    }
-    if (!strcmp(so, "latest")) {
-        *start = p->high;
-        return 0;
-    }
-    char es[256];
-    yajl_val doc = yajl_tree_parse(so, es, sizeof es);
-    if (!doc || !YAJL_IS_OBJECT(doc)) {
-        if (doc)
-            yajl_tree_free(doc);
-        return lk_error_set(err, LK_ECONFIG,
-                            "source.starting_offsets: neither earliest, latest nor JSON like "
-                            "{\"topic\":{\"0\":23,\"1\":-2}}: %s",
-                            so);
-    }
-    char pn[16];
-    snprintf(pn, sizeof pn, "%d", p->partition);
-    yajl_val t = lk_json_get(doc, p->topic);
-    yajl_val o = t ? lk_json_get(t, pn) : NULL;
-    int64_t v = -2;
-    if (o && !YAJL_IS_INTEGER(o)) {
-        yajl_tree_free(doc);
-        return lk_error_set(err, LK_ECONFIG, "source.starting_offsets: %s/%s is not an integer",
-                            p->topic, pn);
-    }
-    if (o)
-        v = YAJL_GET_INTEGER(o);
-    yajl_tree_free(doc);
-    if (v == -2)
-        *start = p->low;
-    else if (v == -1)
-        *start = p->high;
-    else if (v < p->low || v > p->high)
-        return lk_error_set(err, LK_KAFKA_EDATALOSS,
-                            "source.starting_offsets: topic=%s partition=%d offset=%lld is outside "
-                            "the log [%lld, %lld)",
-                            p->topic, p->partition, (long long)v, (long long)p->low,
-                            (long long)p->high);
-    else
-        *start = v;
-    return 0;
-}
-
-int64_t lk_kafka_plan(lk_kafka_partition *p, int n, int64_t max_offsets, int fail_on_data_loss,
-                      int64_t *end, lk_error *err)
-{
-    for (int i = 0; i < n; i++) {
-        if (p[i].next < p[i].low) {
-            if (fail_on_data_loss)
-                return lk_error_set(err, LK_KAFKA_EDATALOSS,
-                                    "data loss: topic=%s partition=%d offsets [%lld, %lld) were "
-                                    "deleted before they were read (fail_on_data_loss: true)",
-                                    p[i].topic, p[i].partition, (long long)p[i].next,
-                                    (long long)p[i].low);
-            LK_WARN("data loss: topic=%s partition=%d offsets [%lld, %lld) were deleted before "
-                    "they were read; continuing at %lld (fail_on_data_loss: false)",
-                    p[i].topic, p[i].partition, (long long)p[i].next, (long long)p[i].low,
-                    (long long)p[i].low);
-            p[i].next = p[i].low;
-        }
-        end[i] = p[i].next;
-    }
-    /* spread the budget evenly: rounds of an equal share over the
-       partitions that still have offsets, until the budget or the data ends */
-    int64_t budget = max_offsets > 0 ? max_offsets : INT64_MAX, total = 0;
-    for (;;) {
-        int open = 0;
-        for (int i = 0; i < n; i++)
-            open += end[i] < p[i].high;
-        if (!open || budget <= 0)
-            break;
-        int64_t share = budget == INT64_MAX ? INT64_MAX : (budget + open - 1) / open;
-        for (int i = 0; i < n && budget > 0; i++) {
-            int64_t take = p[i].high - end[i];
-            if (take <= 0)
-                continue;
-            if (take > share)
-                take = share;
-            if (take > budget)
-                take = budget;
-            end[i] += take;
-            total += take;
-            if (budget != INT64_MAX)
-                budget -= take;
-        }
-    }
-    return total;
-}
-
-int lk_kafka_path_parse(const char *path, char *topic, size_t cap, int32_t *partition)
-{
-    size_t pl = strlen(LK_KAFKA_PREFIX);
-    if (strncmp(path, LK_KAFKA_PREFIX, pl))
-        return LK_EFORMAT;
-    const char *slash = strrchr(path + pl, '/');
-    if (!slash || slash == path + pl || (size_t)(slash - path - pl) >= cap)
-        return LK_EFORMAT;
-    char *e;
-    long v = strtol(slash + 1, &e, 10);
-    if (*e || e == slash + 1 || v < 0 || v > INT32_MAX)
-        return LK_EFORMAT;
-    snprintf(topic, cap, "%.*s", (int)(slash - path - pl), path + pl);
-    *partition = (int32_t)v;
-    return 0;
-}
-
-/* Length of the valid UTF-8 prefix of s. */
-static size_t utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i], k = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
-        if (k == 9 || i + k >= n + (k ? 0 : 1))
-            return i;
-        for (unsigned j = 1; j <= k; j++)
-            if ((s[i + j] & 0xc0) != 0x80)
-                return i;
-        i += k + 1;
-    }
-    return i;
-}
-
-/* Appends v[0..n) with newlines as spaces (one message is one line). */
-static void append_one_line(lk_buf *out, const char *v, size_t n)
-{
-    size_t at = out->len;
-    lk_buf_append(out, v, n);
-    for (size_t q = at; q < out->len; q++)
-        if (out->data[q] == '\n' || out->data[q] == '\r')
-            out->data[q] = ' ';
-}
-
-static int kws(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* The line keeps every byte of the value (newlines as spaces), so that
-   lk_kafka_line_split can give a corrupt value back whole:
-     object value  ws1 {"topic":...,"key":K [,] ws2 members...
-                   (ws1/ws2: the whitespace before and after the value's
-                   '{'; the ',' only when the object has a member)
-     other value   {"topic":...,"key":K \x01 value   (never valid JSON)
-     tombstone     {"topic":...,"key":K}                                  */
-void lk_kafka_line(lk_buf *out, const char *topic, int32_t partition, int64_t offset,
-                   int64_t timestamp_ms, const void *key, size_t key_len, const void *value,
-                   size_t value_len)
-{
-    const char *v = value;
-    size_t i = 0;
-    while (v && i < value_len && kws(v[i]))
-        i++;
-    int object = v && i < value_len && v[i] == '{';
-    if (object)
-        append_one_line(out, v, i); /* ws1: legal before the line's object */
-    lk_buf_puts(out, "{\"topic\":");
-    lk_buf_json_string(out, topic, strlen(topic));
-    lk_buf_printf(out, ",\"partition\":%d,\"offset\":%lld,\"timestamp\":", partition,
-                  (long long)offset);
-    if (timestamp_ms >= 0) {
-        char ts[64];
-        lk_time_format_iso_ms(timestamp_ms * 1000, ts, sizeof ts);
-        lk_buf_json_string(out, ts, strlen(ts));
-    } else {
-        lk_buf_puts(out, "null");
-    }
-    lk_buf_puts(out, ",\"key\":");
-    if (!key) {
-        lk_buf_puts(out, "null");
-    } else if (utf8_valid(key, key_len) == key_len) {
-        lk_buf_json_string(out, key, key_len);
-    } else { /* binary key: each byte as \u00XX (Latin-1), reversible */
-        const unsigned char *kb = key;
-        lk_buf_putc(out, '"');
-        for (size_t j = 0; j < key_len; j++) {
-            if (kb[j] >= 0x20 && kb[j] < 0x7f && kb[j] != '"' && kb[j] != '\\')
-                lk_buf_putc(out, (char)kb[j]);
-            else
-                lk_buf_printf(out, "\\u%04x", kb[j]);
-        }
-        lk_buf_putc(out, '"');
-    }
-    if (!v) {
-        lk_buf_putc(out, '}'); /* a tombstone: the Kafka columns only */
-    } else if (!object) {
-        /* not a JSON object: a corrupt record (the \x01 makes sure of it) */
-        lk_buf_putc(out, '\x01');
-        append_one_line(out, v, value_len);
-    } else {
-        size_t j = i + 1;
-        while (j < value_len && kws(v[j]))
-            j++;
-        if (j < value_len && v[j] != '}')
-            lk_buf_putc(out, ',');
-        append_one_line(out, v + i + 1, value_len - i - 1);
-    }
-    lk_buf_putc(out, '\n');
-}
-
-/* Past the JSON string at line[p] ('"' ... '"'), or 0. */
-static size_t skip_jstring(const char *line, size_t n, size_t p)
-{
-    if (p >= n || line[p] != '"')
-        return 0;
-    for (p++; p < n; p++) {
-        if (line[p] == '\\')
-            p++;
-        else if (line[p] == '"')
-            return p + 1;
-    }
-    return 0;
-}
-
-/* Past the literal lit at line[p], or 0. */
-static size_t skip_lit(const char *line, size_t n, size_t p, const char *lit)
-{
-    size_t k = strlen(lit);
-    return p + k <= n && !memcmp(line + p, lit, k) ? p + k : 0;
-}
-
-static size_t skip_int(const char *line, size_t n, size_t p)
-{
-    size_t s = p;
-    if (p < n && line[p] == '-')
-        p++;
-    while (p < n && line[p] >= '0' && line[p] <= '9')
-        p++;
-    return p > s ? p : 0;
-}
-
-static size_t skip_str_or_null(const char *line, size_t n, size_t p)
-{
-    size_t q = skip_lit(line, n, p, "null");
-    return q ? q : skip_jstring(line, n, p);
-}
-
-int lk_kafka_line_split(const char *line, size_t n, size_t *cols_start, size_t *cols_end,
-                        lk_buf *value)
-{
-    size_t p = 0;
-    while (p < n && kws(line[p]))
-        p++;
-    size_t ws1 = p;
-    if (!(p = skip_lit(line, n, p, "{\"topic\":")) || !(p = skip_jstring(line, n, p)) ||
-        !(p = skip_lit(line, n, p, ",\"partition\":")) || !(p = skip_int(line, n, p)) ||
-        !(p = skip_lit(line, n, p, ",\"offset\":")) || !(p = skip_int(line, n, p)) ||
-        !(p = skip_lit(line, n, p, ",\"timestamp\":")) || !(p = skip_str_or_null(line, n, p)) ||
-        !(p = skip_lit(line, n, p, ",\"key\":")) || !(p = skip_str_or_null(line, n, p)))
-        return 0;
-    *cols_start = ws1;
-    *cols_end = p;
-    lk_buf_reset(value);
-    if (p < n && line[p] == '\x01') {
-        lk_buf_append(value, line + p + 1, n - p - 1);
-        return 1;
-    }
-    lk_buf_append(value, line, ws1);
-    lk_buf_putc(value, '{');
-    if (p < n && line[p] == ',')
-        p++;
-    lk_buf_append(value, line + p, n - p);
+    *out = ranges;
+    *nout = k;
     return 1;
 }
 
-int lk_kafka_source_check(lk_kafka_source *k, const char *topic, int32_t partition, int64_t start,
-                          int64_t end, lk_error *err)
+static int ks_check(lk_source *s, int64_t batch, const lk_state_range *rg, lk_error *err)
 {
-    int64_t low = 0, high = 0;
-    rd_kafka_resp_err_t e =
-        rd_kafka_query_watermark_offsets(k->rk, topic, partition, &low, &high, META_TIMEOUT_MS);
-    if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
-        e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
-        return lk_error_set(err, LK_KAFKA_EDATALOSS,
-                            "data loss: topic=%s partition=%d no longer exists; planned offsets "
-                            "[%lld, %lld) cannot be read: %s",
-                            topic, partition, (long long)start, (long long)end,
-                            rd_kafka_err2str(e));
-    if (e)
-        return lk_error_set(err, -EAGAIN, "Kafka watermarks of topic=%s partition=%d: %s", topic,
-                            partition, rd_kafka_err2str(e));
-    if (low > start || high < end)
-        return lk_error_set(err, LK_KAFKA_EDATALOSS,
-                            "data loss: topic=%s partition=%d planned offsets [%lld, %lld) but the "
-                            "log holds [%lld, %lld)",
-                            topic, partition, (long long)start, (long long)end, (long long)low,
-                            (long long)high);
-    return 0;
-}
-
-int lk_kafka_source_commit(lk_kafka_source *k, const char *topic, int32_t partition,
-                           int64_t next_offset, lk_error *err)
-{
-    rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(tp, topic, partition)->offset = next_offset;
-    rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, tp, 1);
-    rd_kafka_topic_partition_list_destroy(tp);
-    if (e)
-        return lk_error_set(err, -EAGAIN, "Kafka offset commit topic=%s partition=%d offset=%lld: %s",
-                            topic, partition, (long long)next_offset, rd_kafka_err2str(e));
-    return 0;
-}
-
-int lk_kafka_source_read(lk_kafka_source *k, const char *topic, int32_t partition, int64_t start,
-                         int64_t end, lk_buf *out, lk_kafka_line_fn on_line, void *ctx,
-                         lk_error *err)
-{
-    if (start >= end)
-        return 0;
-    int rc = lk_kafka_source_check(k, topic, partition, start, end, err);
-    if (rc)
+    kafka_source *ks = (kafka_source *)s;
+    char topic[256];
+    int32_t part;
+    int rc = range_partition(rg, batch, topic, &part, err);
+    if (rc) return rc;
+    rc = lk_kafka_client_check(ks->client, topic, part, rg->start, rg->end, err);
+    if (rc == 0) return LK_RANGE_OK;
+    if (rc != LK_KAFKA_EDATALOSS || s->env.cfg->source.fail_on_data_loss) {
+        LK_ERROR("batch=%lld: %s", (long long)batch, err->msg);
         return rc;
-    rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(tp, topic, partition)->offset = start;
-    rd_kafka_resp_err_t e = rd_kafka_assign(k->rk, tp);
-    rd_kafka_topic_partition_list_destroy(tp);
-    if (e)
-        return lk_error_set(err, -EAGAIN, "Kafka assign topic=%s partition=%d offset=%lld: %s",
-                            topic, partition, (long long)start, rd_kafka_err2str(e));
-    int64_t at = start, idle_since = lk_time_mono_ms();
-    while (at < end && rc == 0) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 200);
-        if (!m) {
-            if (lk_time_mono_ms() - idle_since > IDLE_TIMEOUT_MS)
-                rc = lk_error_set(err, -ETIMEDOUT,
-                                  "Kafka topic=%s partition=%d: no message for %d s at offset=%lld "
-                                  "(planned up to %lld)",
-                                  topic, partition, IDLE_TIMEOUT_MS / 1000, (long long)at,
-                                  (long long)end);
-            continue;
-        }
-        idle_since = lk_time_mono_ms();
-        if (m->err) {
-            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                /* the log ends before the planned end: the rest is
-                   transaction markers or was removed */
-                int past = m->offset >= end;
-                rd_kafka_message_destroy(m);
-                if (past)
-                    break;
-                continue;
-            }
-            if (m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE ||
-                m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
-                rc = lk_error_set(err, LK_KAFKA_EDATALOSS,
-                                  "data loss: topic=%s partition=%d offset=%lld is out of range "
-                                  "(planned [%lld, %lld)): %s",
-                                  topic, partition, (long long)at, (long long)start,
-                                  (long long)end, rd_kafka_message_errstr(m));
-            else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                LK_WARN("Kafka topic=%s partition=%d: %s", topic, partition,
-                        rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        if (m->offset < at || m->offset < start) { /* a stale fetch of an earlier read */
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        if (m->offset >= end) {
-            rd_kafka_message_destroy(m);
-            break;
-        }
-        rd_kafka_timestamp_type_t tt;
-        int64_t ts = rd_kafka_message_timestamp(m, &tt);
-        lk_kafka_line(out, topic, partition, m->offset, ts, m->key, m->key_len, m->payload,
-                      m->len);
-        at = m->offset + 1;
-        rd_kafka_message_destroy(m);
-        if (on_line && on_line(ctx, out, at) < 0)
-            rc = -ECANCELED;
     }
-    rd_kafka_assign(k->rk, NULL);
+    LK_ERROR("batch=%lld: %s; the range is missing from the batch (fail_on_data_loss: false)",
+             (long long)batch, err->msg);
+    lk_worker_add(s->env.w, "errors", 1);
+    lk_worker_add(s->env.w, "lost_ranges", 1);
+    return LK_RANGE_GONE;
+}
+
+typedef struct chunker {
+    kafka_source *ks;
+    const lk_state_range *rg;
+    lk_source_emit_fn emit;
+    void *ctx;
+    int64_t first; /* offset of the chunk's first message */
+    int stop;      /* the batch is full */
+    int failed;    /* emit's error */
+} chunker;
+
+/* Hands the messages gathered in io to emit as one chunk. */
+static int emit_chunk(chunker *c, int64_t next)
+{
+    lk_buf *io = &c->ks->io;
+    if (io->len == 0) return 0;
+    lk_msg_chunk m;
+    memset(&m, 0, sizeof m);
+    m.file_id = c->rg->file_id;
+    snprintf(m.file_path, sizeof m.file_path, "%s", c->rg->path);
+    m.file_size = c->rg->end;
+    m.offset = 0;
+    m.first_line = c->first; /* the Kafka offset of the first message */
+    m.data = io->data;
+    m.len = io->len;
+    int rc = c->emit(c->ctx, &m);
+    lk_buf_reset(io);
+    c->first = next;
+    if (rc > 0) c->stop = 1;
+    if (rc < 0) c->failed = rc;
+    return rc < 0 ? rc : 0;
+}
+
+/* Cuts a chunk once it holds chunk_bytes: a function of the messages of
+   the range only, so a replay cuts the same chunks. */
+static int on_line(void *ctx, lk_buf *out, int64_t next)
+{
+    chunker *c = ctx;
+    if (c->stop) return -1;
+    if ((int64_t)out->len < c->ks->base.env.cfg->source.chunk_bytes) return 0;
+    return emit_chunk(c, next) || c->stop ? -1 : 0;
+}
+
+static int ks_read(lk_source *s, int64_t batch, const lk_state_range *rg, lk_source_emit_fn emit,
+                   void *ctx, lk_error *err)
+{
+    kafka_source *ks = (kafka_source *)s;
+    char topic[256];
+    int32_t part;
+    int rc = range_partition(rg, batch, topic, &part, err);
+    if (rc) return rc;
+    chunker c = {ks, rg, emit, ctx, rg->start, 0, 0};
+    lk_buf_reset(&ks->io);
+    rc = lk_kafka_client_read(ks->client, topic, part, rg->start, rg->end, &ks->io, on_line, &c,
+                              err);
+    if (c.stop) /* the batch is full: the rest of the range is not sent (logged by ingest) */
+        return 0;
+    if (rc == 0) rc = emit_chunk(&c, rg->end);
+    if (c.failed) rc = lk_error_set(err, c.failed, "chunk send interrupted");
+    if (rc == 0) {
+        lk_worker_add(s->env.w, "kafka_offsets", rg->end - rg->start);
+        return 0;
+    }
+    LK_ERROR("batch=%lld %s offsets [%lld, %lld): %s", (long long)batch, rg->path,
+             (long long)rg->start, (long long)rg->end, err->msg);
+    lk_worker_add(s->env.w, "errors", 1);
     return rc;
+}
+
+/* Tells Kafka's consumer group how far a committed batch got (informational:
+   lag tools; the pipeline's offsets stay in state.db). */
+static void ks_ack(lk_source *s, int64_t batch_id)
+{
+    kafka_source *ks = (kafka_source *)s;
+    lk_state_range *ranges = NULL;
+    int n = 0;
+    lk_error e;
+    if (batch_id < 0 || lk_state_batch_ranges(s->env.st, batch_id, &ranges, &n, &e)) return;
+    for (int i = 0; i < n; i++) {
+        char topic[256];
+        int32_t part;
+        if (lk_kafka_record_path_parse(ranges[i].path, topic, sizeof topic, &part) == 0 &&
+            lk_kafka_client_commit(ks->client, topic, part, ranges[i].end, &e))
+            LK_WARN("%s (informational only)", e.msg);
+    }
+    free(ranges);
+}
+
+static void ks_drained(lk_source *s, int64_t now_ms)
+{
+    (void)s, (void)now_ms;
+}
+
+/* A broker unreachable, a timeout, an interrupted fetch: retried later. */
+static int ks_retryable(const lk_source *s, const lk_error *err)
+{
+    (void)s;
+    return err->code == -EAGAIN || err->code == -ETIMEDOUT || err->code == -ECANCELED;
+}
+
+static void ks_destroy(lk_source *s)
+{
+    kafka_source *ks = (kafka_source *)s;
+    lk_kafka_client_destroy(&ks->client);
+    lk_buf_free(&ks->io);
+    free(ks);
+}
+
+static const lk_source_ops g_kafka_ops = {
+    "partitions", "offsets", ks_poll, ks_caught_up, ks_fd,        ks_plan,
+    ks_check,     ks_read,   ks_ack,  ks_drained,   ks_retryable, ks_destroy,
+};
+
+lk_source *lk_kafka_source_new(const lk_source_env *env, lk_error *err)
+{
+    kafka_source *ks = calloc(1, sizeof *ks);
+    if (!ks) abort();
+    ks->base.ops = &g_kafka_ops;
+    ks->base.env = *env;
+    if (lk_kafka_client_new(env->cfg, &ks->client, err)) {
+        ks_destroy(&ks->base);
+        return NULL;
+    }
+    LK_INFO("Kafka source bootstrap_servers=%s", env->cfg->source.bootstrap_servers);
+    return &ks->base;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_exit.h"
 #include "lk_log.h"
 #include "lk_time.h"
 
@@ -140,18 +141,18 @@ int lk_monitor_run(lk_worker *w)
     char ep[1200];
     m->in = zsock_new(ZMQ_PULL);
     zsock_set_rcvhwm(m->in, 100000);
-    lk_worker_endpoint(w, "monitor", ep, sizeof ep);
+    lk_worker_endpoint(w, LK_EP_MONITOR, -1, ep, sizeof ep);
     if (zsock_bind(m->in, "%s", ep) < 0) {
         LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
         free(m);
-        return 111;
+        return LK_EXIT_TEMPFAIL;
     }
     m->rep = zsock_new(ZMQ_REP);
-    lk_worker_endpoint(w, "monitor-rep", ep, sizeof ep);
+    lk_worker_endpoint(w, LK_EP_MONITOR_REP, -1, ep, sizeof ep);
     if (zsock_bind(m->rep, "%s", ep) < 0) {
         LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
         free(m);
-        return 111;
+        return LK_EXIT_TEMPFAIL;
     }
     lk_worker_ready(w);
     lk_error err;

@@ -12,7 +12,7 @@
 
 #include "lk_fault.h"
 #include "lk_log.h"
-#include "lk_rundir.h"
+#include "lk_endpoint.h"
 #include "lk_time.h"
 
 #define HEARTBEAT_MS 500
@@ -125,7 +125,7 @@ int lk_worker_new(const char *role, int index, const lk_config *cfg, const char 
     }
 
     char ep[1200];
-    lk_worker_endpoint(w, "supervisor", ep, sizeof ep);
+    lk_worker_endpoint(w, LK_EP_SUPERVISOR, -1, ep, sizeof ep);
     w->to_supervisor = zsock_new(ZMQ_PUSH);
     zsock_set_linger(w->to_supervisor, 200);
     zsock_set_sndhwm(w->to_supervisor, 100);
@@ -134,7 +134,7 @@ int lk_worker_new(const char *role, int index, const lk_config *cfg, const char 
         free(w);
         return lk_error_set(err, -EIO, "cannot connect to the supervisor at %s", ep);
     }
-    lk_worker_endpoint(w, "monitor", ep, sizeof ep);
+    lk_worker_endpoint(w, LK_EP_MONITOR, -1, ep, sizeof ep);
     w->to_monitor = zsock_new(ZMQ_PUSH);
     zsock_set_linger(w->to_monitor, 0);
     zsock_set_sndhwm(w->to_monitor, 100);
@@ -187,9 +187,9 @@ const char *lk_worker_run_dir(const lk_worker *w)
     return w->run_dir;
 }
 
-void lk_worker_endpoint(const lk_worker *w, const char *name, char *out, size_t cap)
+void lk_worker_endpoint(const lk_worker *w, const char *name, int index, char *out, size_t cap)
 {
-    lk_rundir_endpoint(w->run_dir, name, out, cap);
+    lk_endpoint(w->run_dir, name, index, out, cap);
 }
 
 int lk_worker_orphaned(lk_worker *w)

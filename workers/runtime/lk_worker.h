@@ -23,6 +23,7 @@
 #include "lk_buf.h"
 #include "lk_config.h"
 #include "lk_error.h"
+#include "lk_endpoint.h"
 #include "lk_msg.h"
 
 typedef struct lk_worker lk_worker;
@@ -36,8 +37,8 @@ const lk_config *lk_worker_config(const lk_worker *w);
 const char *lk_worker_role(const lk_worker *w);
 int lk_worker_index(const lk_worker *w);
 const char *lk_worker_run_dir(const lk_worker *w);
-/* "ipc://<run>/<name>.ipc" */
-void lk_worker_endpoint(const lk_worker *w, const char *name, char *out, size_t cap);
+/* The endpoint name[-index] (lk_endpoint.h; index -1: none) in this pipeline's run directory. */
+void lk_worker_endpoint(const lk_worker *w, const char *name, int index, char *out, size_t cap);
 
 /* 1 once SIGTERM/SIGINT arrived or the supervisor is gone. */
 int lk_worker_stopping(const lk_worker *w);

@@ -15,15 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lk_csv_reader.h"
-#include "lk_kafka_rows.h"
-#include "lk_kafka_source.h"
-#include "lk_json_reader.h"
+#include "lk_exit.h"
 #include "lk_log.h"
+#include "lk_parser.h"
 #include "lk_sendbuf.h"
+#include "lk_source_cfg.h"
 #include "lk_state.h"
+#include "lk_raw.h"
 #include "lk_tables.h"
-#include "lk_text_reader.h"
 #include "lk_time.h"
 
 typedef struct transform {
@@ -32,19 +31,7 @@ typedef struct transform {
     zsock_t *in, *out;
     int schema_version;
     lk_batch *raw, *processed;
-    lk_batch *kraw; /* format kafka: raw rebuilt with corrupt messages' Kafka columns */
-    lk_json_reader *reader;
-    const lk_config *cfg;
-    lk_csv_reader *csv; /* format: csv */
-    lk_buf tmp;
-    struct doc_ctx {
-        lk_json_reader *reader;
-        const lk_source_meta *meta;
-        int64_t base;
-        lk_batch *out;
-        lk_json_stats *st;
-        lk_error *err;
-    } doc; /* format: json, multi_line */
+    lk_parser *parser; /* the chunk's records → raw rows, by source.format */
     lk_msg_records rec;
     lk_buf msg;
     lk_sendbuf *pool; /* msg goes to ZeroMQ without a copy; buffers recycled */
@@ -62,7 +49,7 @@ static int use_schema(transform *t, int v)
     lk_schema *proc = lk_tables_processed_schema(raw);
     lk_batch_destroy(&t->raw);
     lk_batch_destroy(&t->processed);
-    lk_batch_destroy(&t->kraw);
+    lk_parser_schema_changed(t->parser);
     t->raw = lk_batch_new(raw);
     t->processed = lk_batch_new(proc);
     lk_schema_destroy(&raw);
@@ -74,7 +61,7 @@ static int use_schema(transform *t, int v)
 
 /* mode FAILFAST: the pipeline stops at the first malformed line; the chunk
    is not sent, so its batch (and every later one) is never committed. */
-static int failfast(transform *t, const lk_msg_chunk *c, const lk_json_stats *st)
+static int failfast(transform *t, const lk_msg_chunk *c, const lk_raw_stats *st)
 {
     char what[1400];
     snprintf(what, sizeof what, "%s line=%lld batch=%lld", t->err.msg,
@@ -87,46 +74,6 @@ static int failfast(transform *t, const lk_msg_chunk *c, const lk_json_stats *st
     lk_msg_event_set_str(&e, "error", what);
     lk_worker_notify(t->w, &e);
     return 0;
-}
-
-static void parse_doc(void *ctx, const char *rec, size_t n, size_t offset)
-{
-    struct doc_ctx *d = ctx;
-    lk_json_reader_parse(d->reader, rec, n, d->meta, d->base + (int64_t)offset, d->out, d->st,
-                         d->err);
-}
-
-/* The chunk's rows by source.format (docs/sources.md "Formats"). */
-static int parse_chunk(transform *t, const lk_msg_chunk *c, const lk_source_meta *meta,
-                       lk_json_stats *st)
-{
-    const char *f = t->cfg->source.format;
-    size_t max = (size_t)t->cfg->source.max_record_size;
-    if (!strcmp(f, "csv")) {
-        lk_csv_reader_set_header(t->csv, c->header, c->header_len); /* by name, if any */
-        return lk_csv_reader_parse(t->csv, c->data, c->len, c->first_line == 1, meta, c->offset,
-                                   t->raw, st, &t->err);
-    }
-    if (!strcmp(f, "text"))
-        return lk_text_reader_parse(c->data, c->len, meta, c->offset, max, t->raw, st, &t->tmp,
-                                    &t->err);
-    /* json: a line or document ingest cut at max_record_size (no record end) */
-    int cut = c->len >= max && (t->cfg->source.multi_line || !memchr(c->data, '\n', c->len));
-    if (cut) {
-        int nd = lk_text_raw_ndata(t->raw, &t->err);
-        if (nd < 0)
-            return nd;
-        lk_text_append_corrupt(t->raw, nd, &t->tmp, c->data, max, meta, c->offset);
-        st->rows++;
-        st->corrupt++;
-        return 0;
-    }
-    if (t->cfg->source.multi_line) {
-        t->doc = (struct doc_ctx){t->reader, meta, c->offset, t->raw, st, &t->err};
-        lk_text_json_doc(c->data, c->len, &t->tmp, parse_doc, &t->doc);
-        return 0;
-    }
-    return lk_json_reader_parse(t->reader, c->data, c->len, meta, c->offset, t->raw, st, &t->err);
 }
 
 static int process(void *ctx, const void *data, size_t len)
@@ -148,13 +95,11 @@ static int process(void *ctx, const void *data, size_t len)
     const char *slash = strrchr(c.file_path, '/');
     lk_source_meta meta = {c.file_path, slash ? slash + 1 : c.file_path, c.file_size,
                            c.file_mtime_us};
-    lk_json_stats st = {0};
-    int prc = parse_chunk(t, &c, &meta, &st);
+    lk_raw_stats st = {0};
+    lk_parser_chunk pc = {c.data, c.len, c.offset, c.first_line == 1, c.header, c.header_len};
+    int prc = lk_parser_parse(t->parser, &pc, &meta, &t->raw, &st, &t->err);
     if (prc && st.failed_line)
         return failfast(t, &c, &st);
-    if (!prc && st.corrupt && !strncmp(c.file_path, LK_KAFKA_PREFIX, strlen(LK_KAFKA_PREFIX)))
-        prc = lk_kafka_rows_fix(t->reader, c.data, c.len, c.offset, &meta, &t->raw, &t->kraw,
-                                &t->tmp, &t->err) < 0; /* corrupt values keep their Kafka columns */
     if (prc || lk_tables_to_processed(t->raw, lk_time_now_us(), t->processed, &t->err)) {
         LK_ERROR("batch=%lld chunk=%d file=%s offset=%lld: %s", (long long)c.batch_id,
                  c.chunk_idx, c.file_path, (long long)c.offset, t->err.msg);
@@ -199,21 +144,15 @@ int lk_transform_run(lk_worker *w)
     memset(t, 0, sizeof *t);
     t->w = w;
     const lk_config *cfg = lk_worker_config(w);
-    char path[2048], ep[1200], name[32];
+    char path[2048], ep[1200];
     lk_config_state_path(cfg, path, sizeof path);
     if (lk_state_open(path, &t->st, &t->err)) {
         LK_ERROR("%s", t->err.msg);
-        return 111;
+        return LK_EXIT_TEMPFAIL;
     }
-    t->reader = lk_json_reader_new();
-    lk_json_options jo = {LK_JSON_PERMISSIVE, !strcmp(cfg->source.schema_evolution_mode, "none")};
-    if (!strcmp(cfg->source.mode, "DROPMALFORMED"))
-        jo.mode = LK_JSON_DROPMALFORMED;
-    else if (!strcmp(cfg->source.mode, "FAILFAST"))
-        jo.mode = LK_JSON_FAILFAST;
-    lk_json_reader_set_options(t->reader, &jo);
-    t->cfg = cfg;
-    t->csv = lk_csv_reader_new(cfg);
+    lk_parser_options po;
+    lk_source_cfg_parser(cfg, &po);
+    t->parser = lk_parser_new(&po);
     t->in = zsock_new(ZMQ_PULL);
     zsock_set_rcvhwm(t->in, 1);
     /* ingest binds "chunks" and starts after us: the first connect fails and
@@ -222,16 +161,15 @@ int lk_transform_run(lk_worker *w)
        backing off to 100 ms while ingest stays away (e.g. restarting) */
     zsock_set_reconnect_ivl(t->in, 5);
     zsock_set_reconnect_ivl_max(t->in, 100);
-    lk_worker_endpoint(w, "chunks", ep, sizeof ep);
+    lk_worker_endpoint(w, LK_EP_CHUNKS, -1, ep, sizeof ep);
     zsock_connect(t->in, "%s", ep);
     t->out = zsock_new(ZMQ_PUSH);
     zsock_set_sndhwm(t->out, 1);
     zsock_set_linger(t->out, 2000);
-    snprintf(name, sizeof name, "records-%d", lk_worker_index(w));
-    lk_worker_endpoint(w, name, ep, sizeof ep);
+    lk_worker_endpoint(w, LK_EP_RECORDS, lk_worker_index(w), ep, sizeof ep);
     if (zsock_bind(t->out, "%s", ep) < 0) {
         LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
-        return 111;
+        return LK_EXIT_TEMPFAIL;
     }
     t->pool = lk_sendbuf_new();
     lk_worker_ready(w);
@@ -242,10 +180,7 @@ int lk_transform_run(lk_worker *w)
     zsock_destroy(&t->out);
     lk_batch_destroy(&t->raw);
     lk_batch_destroy(&t->processed);
-    lk_batch_destroy(&t->kraw);
-    lk_json_reader_destroy(&t->reader);
-    lk_csv_reader_destroy(&t->csv);
-    lk_buf_free(&t->tmp);
+    lk_parser_destroy(&t->parser);
     lk_state_close(&t->st);
     lk_buf_free(&t->msg);
     lk_sendbuf_destroy(&t->pool);

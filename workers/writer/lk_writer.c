@@ -22,6 +22,7 @@
 
 #include "lk_delta.h"
 #include "lk_fs.h"
+#include "lk_exit.h"
 #include "lk_log.h"
 #include "lk_parquet_writer.h"
 #include "lk_partition.h"
@@ -284,10 +285,10 @@ int lk_writer_run(lk_worker *w)
     lk_pq_options_default(&wr->opt);
     if (lk_pq_codec_parse(wr->cfg->tables.compression, &wr->opt.codec)) {
         LK_ERROR("unknown compression '%s'", wr->cfg->tables.compression);
-        return 100;
+        return LK_EXIT_CONFIG;
     }
     wr->opt.zstd_level = wr->cfg->tables.zstd_level;
-    char ep[1200], name[32];
+    char ep[1200];
     wr->in = zsock_new(ZMQ_PULL);
     zsock_set_rcvhwm(wr->in, 1);
     /* the transforms bind "records-N" and start after us: retry a failed
@@ -295,14 +296,13 @@ int lk_writer_run(lk_worker *w)
     zsock_set_reconnect_ivl(wr->in, 5);
     zsock_set_reconnect_ivl_max(wr->in, 100);
     for (int i = 0; i < wr->cfg->workers.transform; i++) {
-        snprintf(name, sizeof name, "records-%d", i);
-        lk_worker_endpoint(w, name, ep, sizeof ep);
+        lk_worker_endpoint(w, LK_EP_RECORDS, i, ep, sizeof ep);
         zsock_connect(wr->in, "%s", ep);
     }
     wr->out = zsock_new(ZMQ_PUSH);
     zsock_set_sndhwm(wr->out, 1000);
     zsock_set_linger(wr->out, 2000);
-    lk_worker_endpoint(w, "committer", ep, sizeof ep);
+    lk_worker_endpoint(w, LK_EP_COMMITTER, -1, ep, sizeof ep);
     zsock_connect(wr->out, "%s", ep);
     lk_worker_ready(w);
     int rc = lk_worker_pull_loop(w, wr->in, process, wr);

@@ -1,4 +1,4 @@
-/* Unit tests for workers/ingest/lk_kafka_source against librdkafka's mock
+/* Unit tests for workers/ingest/lk_kafka_client against librdkafka's mock
    cluster (rdkafka_mock.h: real client protocol, no broker): partition
    discovery with watermarks, planning with max_offsets_per_trigger, exact
    re-reads of a range (replay), starting_offsets, data loss, message lines,
@@ -14,10 +14,10 @@
 
 #include "lk_check.h"
 #include "lk_config.h"
-#include "lk_kafka_rows.h"
-#include "lk_kafka_source.h"
+#include "lk_kafka_record.h"
+#include "lk_kafka_client.h"
 #include "lk_rowjson.h"
-#include "lk_tables.h"
+#include "lk_raw.h"
 
 static rd_kafka_t *g_prod;
 static rd_kafka_mock_cluster_t *g_mock;
@@ -91,12 +91,12 @@ START_TEST(partitions_plan_read_replay)
     cluster_up(50);
     lk_config c;
     kafka_config(&c, "earliest");
-    lk_kafka_source *k = NULL;
+    lk_kafka_client *k = NULL;
     lk_error err;
-    ck_assert_int_eq(lk_kafka_source_new(&c, &k, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_new(&c, &k, &err), 0);
     lk_kafka_partition *p = NULL;
     int n = 0;
-    ck_assert_int_eq(lk_kafka_source_partitions(k, &p, &n, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_partitions(k, &p, &n, &err), 0);
     ck_assert_int_eq(n, 2);
     ck_assert_str_eq(p[0].topic, "t");
     ck_assert_int_eq(p[0].partition, 0);
@@ -105,7 +105,7 @@ START_TEST(partitions_plan_read_replay)
     ck_assert_int_eq(p[0].high, 50);
     ck_assert_int_eq(p[1].high, 50);
     for (int i = 0; i < n; i++)
-        ck_assert_int_eq(lk_kafka_source_start_offset(k, &p[i], &p[i].next, &err), 0);
+        ck_assert_int_eq(lk_kafka_client_start_offset(k, &p[i], &p[i].next, &err), 0);
     ck_assert_int_eq(p[0].next, 0);
 
     /* max_offsets_per_trigger 30: 15 per partition */
@@ -118,7 +118,7 @@ START_TEST(partitions_plan_read_replay)
     lk_buf a = LK_BUF_INIT, b = LK_BUF_INIT;
     int64_t last = 0; /* next offset after each line */
     g_calls = 0;
-    ck_assert_int_eq(lk_kafka_source_read(k, "t", 1, 0, 15, &a, on_line, &last, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_read(k, "t", 1, 0, 15, &a, on_line, &last, &err), 0);
     ck_assert_int_eq(g_calls, 15);
     ck_assert_int_eq(last, 15);
     ck_assert_int_eq(count_lines(&a), 15);
@@ -127,15 +127,15 @@ START_TEST(partitions_plan_read_replay)
     ck_assert_ptr_nonnull(strstr(a.data, "\"offset\":14,"));
     ck_assert_ptr_null(strstr(a.data, "\"offset\":15,"));
     /* a replay reads exactly the same bytes, also after other reads */
-    ck_assert_int_eq(lk_kafka_source_read(k, "t", 0, 10, 20, &b, NULL, NULL, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_read(k, "t", 0, 10, 20, &b, NULL, NULL, &err), 0);
     ck_assert_int_eq(count_lines(&b), 10);
     lk_buf_reset(&b);
-    ck_assert_int_eq(lk_kafka_source_read(k, "t", 1, 0, 15, &b, NULL, NULL, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_read(k, "t", 1, 0, 15, &b, NULL, NULL, &err), 0);
     ck_assert_uint_eq(a.len, b.len);
     ck_assert_int_eq(memcmp(a.data, b.data, a.len), 0);
     /* a range in the middle */
     lk_buf_reset(&b);
-    ck_assert_int_eq(lk_kafka_source_read(k, "t", 0, 40, 50, &b, NULL, NULL, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_read(k, "t", 0, 40, 50, &b, NULL, NULL, &err), 0);
     ck_assert_int_eq(count_lines(&b), 10);
     ck_assert_ptr_nonnull(strstr(b.data, "\"offset\":40,"));
     ck_assert_ptr_nonnull(strstr(b.data, "\"i\":49,"));
@@ -149,14 +149,14 @@ START_TEST(partitions_plan_read_replay)
 
     /* a range beyond the log is data loss naming topic, partition, offsets */
     lk_buf_reset(&b);
-    ck_assert_int_eq(lk_kafka_source_read(k, "t", 0, 45, 60, &b, NULL, NULL, &err),
+    ck_assert_int_eq(lk_kafka_client_read(k, "t", 0, 45, 60, &b, NULL, NULL, &err),
                      LK_KAFKA_EDATALOSS);
     ck_assert_ptr_nonnull(strstr(err.msg, "topic=t partition=0"));
     ck_assert_ptr_nonnull(strstr(err.msg, "[45, 60)"));
     ck_assert_uint_eq(b.len, 0);
 
     /* the informational group commit is visible to Kafka tools */
-    ck_assert_int_eq(lk_kafka_source_commit(k, "t", 1, 15, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_commit(k, "t", 1, 15, &err), 0);
     {
         char es[256];
         rd_kafka_conf_t *cc = rd_kafka_conf_new();
@@ -183,7 +183,7 @@ START_TEST(partitions_plan_read_replay)
     ck_assert_int_eq(rd_kafka_mock_topic_create(g_mock, "u", 1, 1), 0);
     snprintf(c.source.subscribe.name[0], sizeof c.source.subscribe.name[0], "x, u,t");
     free(p);
-    ck_assert_int_eq(lk_kafka_source_partitions(k, &p, &n, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_partitions(k, &p, &n, &err), 0);
     ck_assert_int_eq(n, 3);
     ck_assert_str_eq(p[2].topic, "u");
 
@@ -192,7 +192,7 @@ START_TEST(partitions_plan_read_replay)
     snprintf(c.source.subscribe_pattern, sizeof c.source.subscribe_pattern, "^t(-new)?$");
     ck_assert_int_eq(rd_kafka_mock_topic_create(g_mock, "t-new", 3, 1), 0);
     free(p);
-    ck_assert_int_eq(lk_kafka_source_partitions(k, &p, &n, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_partitions(k, &p, &n, &err), 0);
     ck_assert_int_eq(n, 5);
     ck_assert_str_eq(p[4].topic, "t-new");
     ck_assert_int_eq(p[4].partition, 2);
@@ -200,7 +200,7 @@ START_TEST(partitions_plan_read_replay)
     free(p);
     lk_buf_free(&a);
     lk_buf_free(&b);
-    lk_kafka_source_destroy(&k);
+    lk_kafka_client_destroy(&k);
     ck_assert_ptr_null(k);
     cluster_down();
 }
@@ -220,22 +220,22 @@ START_TEST(broker_away_during_read)
     cluster_up(30);
     lk_config c;
     kafka_config(&c, "earliest");
-    lk_kafka_source *k = NULL;
+    lk_kafka_client *k = NULL;
     lk_error err;
-    ck_assert_int_eq(lk_kafka_source_new(&c, &k, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_new(&c, &k, &err), 0);
     lk_buf a = LK_BUF_INIT, b = LK_BUF_INIT;
-    ck_assert_int_eq(lk_kafka_source_read(k, "t", 0, 5, 25, &a, NULL, NULL, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_read(k, "t", 0, 5, 25, &a, NULL, NULL, &err), 0);
     ck_assert_int_eq(count_lines(&a), 20);
     ck_assert_int_eq(rd_kafka_mock_broker_set_down(g_mock, 1), 0);
     pthread_t th;
     pthread_create(&th, NULL, broker_up_later, NULL);
-    ck_assert_int_eq(lk_kafka_source_read(k, "t", 0, 5, 25, &b, NULL, NULL, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_read(k, "t", 0, 5, 25, &b, NULL, NULL, &err), 0);
     pthread_join(th, NULL);
     ck_assert_uint_eq(a.len, b.len);
     ck_assert_int_eq(memcmp(a.data, b.data, a.len), 0);
     lk_buf_free(&a);
     lk_buf_free(&b);
-    lk_kafka_source_destroy(&k);
+    lk_kafka_client_destroy(&k);
     cluster_down();
 }
 END_TEST
@@ -245,33 +245,33 @@ START_TEST(starting_offsets)
     cluster_up(20);
     lk_config c;
     lk_error err;
-    lk_kafka_source *k = NULL;
+    lk_kafka_client *k = NULL;
     lk_kafka_partition *p = NULL;
     int n = 0;
     kafka_config(&c, "{\"t\":{\"0\":7,\"1\":-1}}");
-    ck_assert_int_eq(lk_kafka_source_new(&c, &k, &err), 0);
-    ck_assert_int_eq(lk_kafka_source_partitions(k, &p, &n, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_new(&c, &k, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_partitions(k, &p, &n, &err), 0);
     ck_assert_int_eq(n, 2);
     int64_t s0, s1;
-    ck_assert_int_eq(lk_kafka_source_start_offset(k, &p[0], &s0, &err), 0);
-    ck_assert_int_eq(lk_kafka_source_start_offset(k, &p[1], &s1, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_start_offset(k, &p[0], &s0, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_start_offset(k, &p[1], &s1, &err), 0);
     ck_assert_int_eq(s0, 7);
     ck_assert_int_eq(s1, 20);
-    lk_kafka_source_destroy(&k);
+    lk_kafka_client_destroy(&k);
     kafka_config(&c, "latest");
-    ck_assert_int_eq(lk_kafka_source_new(&c, &k, &err), 0);
-    ck_assert_int_eq(lk_kafka_source_start_offset(k, &p[0], &s0, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_new(&c, &k, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_start_offset(k, &p[0], &s0, &err), 0);
     ck_assert_int_eq(s0, 20);
-    lk_kafka_source_destroy(&k);
+    lk_kafka_client_destroy(&k);
     kafka_config(&c, "{\"t\":{\"0\":99}}");
-    ck_assert_int_eq(lk_kafka_source_new(&c, &k, &err), 0);
-    ck_assert_int_eq(lk_kafka_source_start_offset(k, &p[0], &s0, &err), LK_KAFKA_EDATALOSS);
+    ck_assert_int_eq(lk_kafka_client_new(&c, &k, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_start_offset(k, &p[0], &s0, &err), LK_KAFKA_EDATALOSS);
     ck_assert_ptr_nonnull(strstr(err.msg, "topic=t partition=0 offset=99"));
-    lk_kafka_source_destroy(&k);
+    lk_kafka_client_destroy(&k);
     kafka_config(&c, "somewhere");
-    ck_assert_int_eq(lk_kafka_source_new(&c, &k, &err), 0);
-    ck_assert_int_eq(lk_kafka_source_start_offset(k, &p[0], &s0, &err), LK_ECONFIG);
-    lk_kafka_source_destroy(&k);
+    ck_assert_int_eq(lk_kafka_client_new(&c, &k, &err), 0);
+    ck_assert_int_eq(lk_kafka_client_start_offset(k, &p[0], &s0, &err), LK_ECONFIG);
+    lk_kafka_client_destroy(&k);
     free(p);
     cluster_down();
 }
@@ -317,21 +317,21 @@ START_TEST(corrupt_values_keep_kafka_columns)
     lk_schema_add(data, "offset", LK_TYPE_LONG, 1);
     lk_schema_add(data, "timestamp", LK_TYPE_TIMESTAMP, 1);
     lk_schema_add(data, "a", LK_TYPE_LONG, 1);
-    lk_schema *raw = lk_tables_raw_schema(data);
+    lk_schema *raw = lk_raw_schema(data);
     lk_batch *b = lk_batch_new(raw), *scratch = NULL;
     static const char *values[] = {"{\"a\":1}", "not\njson", "{\"a\":2,broken", "{\"a\":3}",
                                    "[1]", NULL, "{\"a\":\"x\"}", "\n {\"a\":7} "};
     lk_buf chunk = LK_BUF_INIT, tmp = LK_BUF_INIT, row = LK_BUF_INIT;
     for (int i = 0; i < 8; i++)
-        lk_kafka_line(&chunk, "ev", 2, 40 + i, 1795512600000LL + i, i == 3 ? NULL : "k", 1,
+        lk_kafka_record_line(&chunk, "ev", 2, 40 + i, 1795512600000LL + i, i == 3 ? NULL : "k", 1,
                       values[i], values[i] ? strlen(values[i]) : 0);
     lk_json_reader *jr = lk_json_reader_new();
     lk_source_meta meta = {"kafka://ev/2", "2", 47, 0};
-    lk_json_stats st = {0};
+    lk_raw_stats st = {0};
     lk_error err;
     ck_assert_int_eq(lk_json_reader_parse(jr, chunk.data, chunk.len, &meta, 0, b, &st, &err), 0);
     ck_assert_int_eq(st.corrupt, 3);
-    ck_assert_int_eq(lk_kafka_rows_fix(jr, chunk.data, chunk.len, 0, &meta, &b, &scratch, &tmp,
+    ck_assert_int_eq(lk_kafka_record_fix_rows(jr, chunk.data, chunk.len, 0, &meta, &b, &scratch, &tmp,
                                        &err),
                      3);
     ck_assert_int_eq(lk_batch_nrows(b), 8);
@@ -371,10 +371,10 @@ START_TEST(corrupt_values_keep_kafka_columns)
     /* a chunk without corrupt rows is left alone */
     lk_batch_reset(b);
     lk_buf_reset(&chunk);
-    lk_kafka_line(&chunk, "ev", 0, 1, -1, NULL, 0, "{\"a\":5}", 7);
+    lk_kafka_record_line(&chunk, "ev", 0, 1, -1, NULL, 0, "{\"a\":5}", 7);
     ck_assert_int_eq(lk_json_reader_parse(jr, chunk.data, chunk.len, &meta, 0, b, &st, &err), 0);
     lk_batch *before = b;
-    ck_assert_int_eq(lk_kafka_rows_fix(jr, chunk.data, chunk.len, 0, &meta, &b, &scratch, &tmp,
+    ck_assert_int_eq(lk_kafka_record_fix_rows(jr, chunk.data, chunk.len, 0, &meta, &b, &scratch, &tmp,
                                        &err),
                      0);
     ck_assert_ptr_eq(b, before);
@@ -392,19 +392,19 @@ END_TEST
 START_TEST(lines_and_paths)
 {
     lk_buf b = LK_BUF_INIT;
-    lk_kafka_line(&b, "t", 3, 42, 0, "k", 1, " {\"a\":1}", 8);
+    lk_kafka_record_line(&b, "t", 3, 42, 0, "k", 1, " {\"a\":1}", 8);
     ck_assert_str_eq(b.data, " {\"topic\":\"t\",\"partition\":3,\"offset\":42,\"timestamp\":"
                              "\"1970-01-01T00:00:00.000Z\",\"key\":\"k\",\"a\":1}\n");
     lk_buf_reset(&b);
-    lk_kafka_line(&b, "t", 0, 1, -1, NULL, 0, "{ }", 3); /* empty object, no key */
+    lk_kafka_record_line(&b, "t", 0, 1, -1, NULL, 0, "{ }", 3); /* empty object, no key */
     ck_assert_str_eq(b.data, "{\"topic\":\"t\",\"partition\":0,\"offset\":1,\"timestamp\":null,"
                              "\"key\":null }\n");
     lk_buf_reset(&b);
-    lk_kafka_line(&b, "t", 0, 2, -1, "\xff\x01", 2, NULL, 0); /* tombstone, binary key */
+    lk_kafka_record_line(&b, "t", 0, 2, -1, "\xff\x01", 2, NULL, 0); /* tombstone, binary key */
     ck_assert_str_eq(b.data, "{\"topic\":\"t\",\"partition\":0,\"offset\":2,\"timestamp\":null,"
                              "\"key\":\"\\u00ff\\u0001\"}\n");
     lk_buf_reset(&b);
-    lk_kafka_line(&b, "t", 0, 3, -1, NULL, 0, "not\njson", 8); /* kept whole, one line */
+    lk_kafka_record_line(&b, "t", 0, 3, -1, NULL, 0, "not\njson", 8); /* kept whole, one line */
     ck_assert_str_eq(b.data, "{\"topic\":\"t\",\"partition\":0,\"offset\":3,\"timestamp\":null,"
                              "\"key\":null\x01not json\n");
     /* every kind of line gives its value back whole (newlines as spaces) */
@@ -414,10 +414,10 @@ START_TEST(lines_and_paths)
     lk_buf v = LK_BUF_INIT;
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         lk_buf_reset(&b);
-        lk_kafka_line(&b, "to\"p", 7, 99, 5, "\xffk", 2, values[i], strlen(values[i]));
+        lk_kafka_record_line(&b, "to\"p", 7, 99, 5, "\xffk", 2, values[i], strlen(values[i]));
         ck_assert_int_eq(b.data[b.len - 1], '\n');
         size_t cs, ce;
-        ck_assert_int_eq(lk_kafka_line_split(b.data, b.len - 1, &cs, &ce, &v), 1);
+        ck_assert_int_eq(lk_kafka_record_split(b.data, b.len - 1, &cs, &ce, &v), 1);
         char want[64];
         snprintf(want, sizeof want, "%s", values[i]);
         for (char *q = want; *q; q++)
@@ -429,19 +429,19 @@ START_TEST(lines_and_paths)
         ck_assert(!memcmp(b.data + ce - 15, "\"key\":\"\\u00ffk\"", 15));
     }
     size_t cs, ce;
-    ck_assert_int_eq(lk_kafka_line_split("{\"a\":1}", 7, &cs, &ce, &v), 0);
-    ck_assert_int_eq(lk_kafka_line_split("{\"topic\":\"t", 11, &cs, &ce, &v), 0);
+    ck_assert_int_eq(lk_kafka_record_split("{\"a\":1}", 7, &cs, &ce, &v), 0);
+    ck_assert_int_eq(lk_kafka_record_split("{\"topic\":\"t", 11, &cs, &ce, &v), 0);
     lk_buf_free(&v);
     lk_buf_free(&b);
 
     char topic[256];
     int32_t part;
-    ck_assert_int_eq(lk_kafka_path_parse("kafka://a/b.c/12", topic, sizeof topic, &part), 0);
+    ck_assert_int_eq(lk_kafka_record_path_parse("kafka://a/b.c/12", topic, sizeof topic, &part), 0);
     ck_assert_str_eq(topic, "a/b.c");
     ck_assert_int_eq(part, 12);
-    ck_assert_int_eq(lk_kafka_path_parse("/data/x.json", topic, sizeof topic, &part), LK_EFORMAT);
-    ck_assert_int_eq(lk_kafka_path_parse("kafka://t/x", topic, sizeof topic, &part), LK_EFORMAT);
-    ck_assert_int_eq(lk_kafka_path_parse("kafka:///1", topic, sizeof topic, &part), LK_EFORMAT);
+    ck_assert_int_eq(lk_kafka_record_path_parse("/data/x.json", topic, sizeof topic, &part), LK_EFORMAT);
+    ck_assert_int_eq(lk_kafka_record_path_parse("kafka://t/x", topic, sizeof topic, &part), LK_EFORMAT);
+    ck_assert_int_eq(lk_kafka_record_path_parse("kafka:///1", topic, sizeof topic, &part), LK_EFORMAT);
 }
 END_TEST
 
@@ -497,11 +497,11 @@ START_TEST(config_keys)
     c.source.subscribe.n = 1;
     snprintf(c.source.bootstrap_servers, sizeof c.source.bootstrap_servers, "localhost:1");
     snprintf(c.source.kafka_props, sizeof c.source.kafka_props, "no.such.property=1\n");
-    lk_kafka_source *k = NULL;
-    ck_assert_int_eq(lk_kafka_source_new(&c, &k, &err), LK_ECONFIG);
+    lk_kafka_client *k = NULL;
+    ck_assert_int_eq(lk_kafka_client_new(&c, &k, &err), LK_ECONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "source.kafka.no.such.property"));
     c.source.bootstrap_servers[0] = '\0';
-    ck_assert_int_eq(lk_kafka_source_new(&c, &k, &err), LK_ECONFIG);
+    ck_assert_int_eq(lk_kafka_client_new(&c, &k, &err), LK_ECONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "bootstrap_servers"));
     unlink(path);
 }

@@ -1,0 +1,77 @@
+/*
+ * lk_raw — the shape of a raw_events (bronze) row, which every reader of
+ * formats/ produces: the data columns (inferred, hinted or given), then the
+ * system columns
+ *     _rescued_data STRING (may be renamed by rescued_data_column, or absent),
+ *     _corrupt_record STRING,
+ *     _metadata STRUCT<file_path STRING, file_name STRING, file_size LONG,
+ *                      file_modification_time TIMESTAMP, file_offset LONG>
+ * and the helpers the readers share to fill them. It is the one place that
+ * knows the layout: ingest (schema evolution), the transform (silver), the
+ * committer and the CLI find the system columns through it.
+ */
+#ifndef LK_RAW_H
+#define LK_RAW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lk_batch.h"
+#include "lk_buf.h"
+#include "lk_error.h"
+#include "lk_schema.h"
+
+#define LK_RAW_RESCUED "_rescued_data"
+#define LK_RAW_CORRUPT "_corrupt_record"
+#define LK_RAW_METADATA "_metadata"
+
+/* Where a chunk's rows come from: the _metadata of each row. */
+typedef struct lk_source_meta {
+    const char *file_path;
+    const char *file_name;
+    int64_t file_size;
+    int64_t file_mtime_us;
+} lk_source_meta;
+
+/* What a reader did with a chunk (added to by every parse call). */
+typedef struct lk_raw_stats {
+    int64_t rows;        /* rows appended (valid + corrupt) */
+    int64_t corrupt;     /* rows with _corrupt_record */
+    int64_t rescued;     /* rows with _rescued_data */
+    int64_t empty_lines; /* skipped */
+    int64_t dropped;     /* malformed lines dropped (DROPMALFORMED) */
+    int64_t failed_line; /* FAILFAST: 1-based line in the chunk of the error */
+} lk_raw_stats;
+
+/* raw_events schema from the data columns (new object), with the rescued
+   data column _rescued_data. */
+lk_schema *lk_raw_schema(const lk_schema *data);
+/* The same with the rescued data column named rescued (rescued_data_column;
+   NULL or "" = none). A renamed column carries the field comment
+   "lakesupd rescued data", by which every stage finds it. Data columns
+   named like a system column (or like rescued) are left out: such input
+   keys are rescued. */
+lk_schema *lk_raw_schema_opt(const lk_schema *data, const char *rescued);
+/* Index of the rescued data column of a raw_events schema, or -1. */
+int lk_raw_rescued_index(const lk_schema *raw);
+/* The number of data columns of a raw_events schema (those before the
+   rescued data column and _corrupt_record). */
+int lk_raw_ndata(const lk_schema *raw);
+/* The data columns of a raw_events schema, as a new schema. */
+lk_schema *lk_raw_data_schema(const lk_schema *raw);
+/* 1 if name is one of raw_events' own columns (_rescued_data,
+   _corrupt_record, _metadata): such input keys are never data columns. */
+int lk_raw_reserved(const char *name);
+
+/* ---- filling rows (the CSV and text readers, the transform) ---- */
+/* The number of data columns of a raw_events batch that ends with
+   _rescued_data, _corrupt_record, _metadata, or a negative error. */
+int lk_raw_batch_ndata(lk_batch *out, lk_error *err);
+/* Appends one _metadata value. */
+void lk_raw_append_meta(lk_col *meta_col, const lk_source_meta *meta, int64_t offset);
+/* Appends a corrupt row (data columns and _rescued_data null, rec in
+   _corrupt_record with invalid UTF-8 replaced) and ends it. */
+void lk_raw_append_corrupt(lk_batch *out, int ndata, lk_buf *tmp, const char *rec, size_t n,
+                           const lk_source_meta *meta, int64_t offset);
+
+#endif

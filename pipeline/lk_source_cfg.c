@@ -1,0 +1,75 @@
+/* lk_source_cfg — the source.* keys as the readers' options; see lk_source_cfg.h. */
+#include "lk_source_cfg.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <string.h>
+
+lk_source_kind lk_source_cfg_kind(const lk_config *cfg)
+{
+    return !strcmp(cfg->source.format, "kafka") ? LK_SOURCE_KAFKA : LK_SOURCE_FILES;
+}
+
+lk_source_format lk_source_cfg_format(const lk_config *cfg)
+{
+    const char *f = cfg->source.format;
+    return !strcmp(f, "csv") ? LK_SOURCE_CSV : !strcmp(f, "text") ? LK_SOURCE_TEXT : LK_SOURCE_JSON;
+}
+
+/* A one-byte option ("" = none: -1). */
+static int byte_opt(const char *s, int none)
+{
+    return s[0] ? (unsigned char)s[0] : none;
+}
+
+void lk_source_cfg_reader(const lk_config *cfg, lk_source_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->format = lk_source_cfg_format(cfg);
+    o->multi_line = o->format == LK_SOURCE_JSON && cfg->source.multi_line;
+    o->sep = byte_opt(cfg->source.sep, ',');
+    o->quote = byte_opt(cfg->source.quote, -1);
+    o->escape = byte_opt(cfg->source.escape, -1);
+    o->comment = byte_opt(cfg->source.comment, -1);
+    o->header = o->format == LK_SOURCE_CSV && cfg->source.header;
+    o->chunk_bytes = (size_t)cfg->source.chunk_bytes;
+    o->max_record_size = (size_t)cfg->source.max_record_size;
+    /* every record of max_record_size bytes or more then starts a chunk
+       and is cut at max_record_size: one rule for every format */
+    if (o->chunk_bytes > o->max_record_size) o->chunk_bytes = o->max_record_size;
+}
+
+void lk_source_cfg_parser(const lk_config *cfg, lk_parser_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->format = lk_source_cfg_format(cfg);
+    o->multi_line = o->format == LK_SOURCE_JSON && cfg->source.multi_line;
+    o->kafka = lk_source_cfg_kind(cfg) == LK_SOURCE_KAFKA;
+    o->max_record_size = (size_t)cfg->source.max_record_size;
+    int drop_unknown = !strcmp(cfg->source.schema_evolution_mode, "none");
+    o->json.mode = !strcmp(cfg->source.mode, "DROPMALFORMED") ? LK_JSON_DROPMALFORMED
+                   : !strcmp(cfg->source.mode, "FAILFAST")    ? LK_JSON_FAILFAST
+                                                              : LK_JSON_PERMISSIVE;
+    o->json.drop_unknown = drop_unknown;
+    o->csv.sep = byte_opt(cfg->source.sep, ',');
+    o->csv.quote = byte_opt(cfg->source.quote, -1);
+    o->csv.escape = byte_opt(cfg->source.escape, -1);
+    o->csv.comment = byte_opt(cfg->source.comment, -1);
+    o->csv.header = cfg->source.header;
+    snprintf(o->csv.null_value, sizeof o->csv.null_value, "%s", cfg->source.null_value);
+    o->csv.max_record_size = (size_t)cfg->source.max_record_size;
+    o->csv.drop_unknown = drop_unknown;
+}
+
+int lk_source_cfg_accepts(const lk_config *cfg, const char *name)
+{
+    if (name[0] == '.') return 0; /* hidden and temp files: a writer renames into place */
+    if (cfg->source.path_glob_filter[0])
+        return fnmatch(cfg->source.path_glob_filter, name, FNM_PERIOD) == 0;
+    return lk_source_format_accepts(name, lk_source_cfg_format(cfg));
+}
+
+int lk_source_cfg_lists_dir(const char *name)
+{
+    return name[0] != '.' && name[0] != '_';
+}

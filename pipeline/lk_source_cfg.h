@@ -1,0 +1,39 @@
+/*
+ * lk_source_cfg — what the source.* keys of the configuration mean to the
+ * readers of formats/: the one place that turns their text into the typed
+ * options of lk_source_reader (chunking, decompression), lk_parser (JSON,
+ * CSV, text, Kafka records) and into discovery's file filter. Every
+ * process that reads the source (ingest, the transform, fsck) asks here,
+ * so they agree.
+ */
+#ifndef LK_SOURCE_CFG_H
+#define LK_SOURCE_CFG_H
+
+#include "lk_config.h"
+#include "lk_parser.h"
+#include "lk_source_reader.h"
+
+/* Where the source's records come from. */
+typedef enum lk_source_kind {
+    LK_SOURCE_FILES = 0, /* files in source_path */
+    LK_SOURCE_KAFKA,     /* topics of a Kafka cluster (source.format: kafka) */
+} lk_source_kind;
+
+lk_source_kind lk_source_cfg_kind(const lk_config *cfg);
+/* The format of the records: json, csv or text (kafka: value_format json). */
+lk_source_format lk_source_cfg_format(const lk_config *cfg);
+
+/* Options of the file reader (chunk_bytes, max_record_size, CSV quoting). */
+void lk_source_cfg_reader(const lk_config *cfg, lk_source_opts *o);
+/* Options of the parser (format, mode, CSV dialect, multi_line, ...). */
+void lk_source_cfg_parser(const lk_config *cfg, lk_parser_options *o);
+
+/* 1 if a file of this name is source input: not hidden, and
+   path_glob_filter matches it, or else its extension is one of the
+   format's (lk_source_format_accepts). Discovery and fsck --repair walk
+   the same way. */
+int lk_source_cfg_accepts(const lk_config *cfg, const char *name);
+/* 1 if a subdirectory of this name is listed (not hidden, not "_..."). */
+int lk_source_cfg_lists_dir(const char *name);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * lk_roles — the worker roles and their entry points: what
+ * `lakesupd worker ROLE INDEX --run-dir DIR -c FILE` runs. The supervisor
+ * execs that command line for every worker it starts; this table is the
+ * one place that knows which roles exist, so the CLI reaches a role only
+ * through it and never includes a role's own header.
+ */
+#ifndef LK_ROLES_H
+#define LK_ROLES_H
+
+#include "lk_config.h"
+
+/* 1 if role names a worker role (ingest, transform, writer, committer, monitor). */
+int lk_roles_known(const char *role);
+
+/* Runs worker role/index of the pipeline cfg (the running configuration
+   the supervisor wrote) with its sockets in run_dir, until it is told to
+   stop; returns the process exit code (lk_exit.h). */
+int lk_roles_run(const char *role, int index, const lk_config *cfg, const char *run_dir);
+
+#endif
