@@ -98,6 +98,15 @@ int lk_ctl_status(const lk_config *cfg, int json)
     printf("pipeline %s  supervisor pid %lld  state %s  trigger %s  up %.1f s\n",
            gets_(root, "pipeline"), geti(root, "supervisor_pid"), gets_(root, "state"),
            gets_(root, "trigger"), (double)geti(root, "uptime_ms") / 1000.0);
+    long long every = geti(root, "trigger_interval_ms"), next = geti(root, "next_trigger_at_ms");
+    if (every > 0) {
+        char at[64] = "not yet known";
+        if (next > 0)
+            lk_time_format_iso_ms(next * 1000, at, sizeof at);
+        long long in_ms = next > 0 ? next - lk_time_now_us() / 1000 : 0;
+        printf("trigger every %.3g s; next micro-batch at %s (in %.1f s)\n", (double)every / 1000,
+               at, in_ms > 0 ? (double)in_ms / 1000 : 0.0);
+    }
     printf("\n%-10s %5s %8s %-11s %8s %12s %12s %8s\n", "ROLE", "INDEX", "PID", "STATE",
            "RESTARTS", "ROWS_IN", "ROWS_OUT", "BATCHES");
     yajl_val workers = lk_json_get(root, "workers");

@@ -33,7 +33,8 @@ static void usage(FILE *f)
             "lakesupd %s — a streaming lakehouse daemon: files in a directory become Delta tables\n"
             "\n"
             "Usage:\n"
-            "  lakesupd start  [-c lakesup.yml] [--trigger continuous|available-now]\n"
+            "  lakesupd start  [-c lakesup.yml]\n"
+            "                  [--trigger continuous|available-now|processing-time=DURATION]\n"
             "  lakesupd stop   [-c lakesup.yml] [--timeout SECONDS]\n"
             "  lakesupd status [-c lakesup.yml] [--json]\n"
             "  lakesupd fsck   [-c lakesup.yml] [--repair]   check (and rebuild) state.db\n"
@@ -111,9 +112,8 @@ static int load_config(const args *a, lk_config *cfg)
         fprintf(stderr, "lakesupd: configuration error: %s\n", err.msg);
         return LK_EXIT_CONFIG;
     }
-    if (a->trigger && lk_config_parse_trigger(a->trigger, &cfg->trigger)) {
-        fprintf(stderr, "lakesupd: --trigger '%s': expected continuous or available-now\n",
-                a->trigger);
+    if (a->trigger && lk_config_set_trigger(cfg, a->trigger, &err)) {
+        fprintf(stderr, "lakesupd: %s\n", err.msg);
         return LK_EXIT_USAGE;
     }
     return 0;

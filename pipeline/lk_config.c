@@ -194,6 +194,45 @@ int lk_config_parse_trigger(const char *s, lk_trigger *out)
     return LK_ECONFIG;
 }
 
+int lk_config_set_trigger(lk_config *cfg, const char *arg, lk_error *err)
+{
+    lk_trigger t;
+    if (arg && lk_config_parse_trigger(arg, &t) == 0) {
+        cfg->trigger = t;
+        cfg->processing_time_ms = 0;
+        return 0;
+    }
+    static const char *const names[] = {"processing_time", "processing-time"};
+    for (size_t i = 0; arg && i < sizeof names / sizeof names[0]; i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(arg, names[i], n))
+            continue;
+        if (arg[n] == '\0') { /* the interval of the configuration file */
+            if (cfg->processing_time_ms <= 0)
+                return lk_error_set(err, LK_ECONFIG,
+                                    "--trigger %s: no interval (processing-time=5s, or "
+                                    "trigger: {processing_time: \"5 seconds\"} in the file)",
+                                    arg);
+            cfg->trigger = LK_TRIGGER_PROCESSING_TIME;
+            return 0;
+        }
+        int64_t ms;
+        if ((arg[n] != '=' && arg[n] != ':') || lk_config_parse_duration(arg + n + 1, &ms) ||
+            ms <= 0)
+            return lk_error_set(err, LK_ECONFIG,
+                                "--trigger '%s': expected processing-time=<duration> such as "
+                                "processing-time=5s or \"processing-time=5 minutes\"",
+                                arg);
+        cfg->trigger = LK_TRIGGER_PROCESSING_TIME;
+        cfg->processing_time_ms = ms;
+        return 0;
+    }
+    return lk_error_set(err, LK_ECONFIG,
+                        "--trigger '%s': expected continuous, available-now or "
+                        "processing-time=<duration>",
+                        arg ? arg : "");
+}
+
 const char *lk_config_trigger_name(lk_trigger t)
 {
     switch (t) {

@@ -153,6 +153,11 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err);
 void lk_config_defaults(lk_config *cfg);
 /* Parses "continuous", "available_now"/"available-now"; 0 or LK_ECONFIG. */
 int lk_config_parse_trigger(const char *s, lk_trigger *out);
+/* The command line's --trigger: continuous, available-now (available_now),
+   processing-time=<duration> (processing_time=, or ':'), or a bare
+   processing-time with the interval the file set. 0, or LK_ECONFIG naming
+   what is wrong. */
+int lk_config_set_trigger(lk_config *cfg, const char *arg, lk_error *err);
 const char *lk_config_trigger_name(lk_trigger t);
 /* Parses durations like "5 minutes", "30s", "100 ms", "1h" into ms; 0 or LK_ECONFIG. */
 int lk_config_parse_duration(const char *s, int64_t *ms);

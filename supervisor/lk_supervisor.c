@@ -132,8 +132,7 @@ static int spawn(sup *s, child *c)
     argv[a++] = idx;
     argv[a++] = "--run-dir";
     argv[a++] = s->run_dir;
-    argv[a++] = "--trigger";
-    argv[a++] = lk_config_trigger_name(s->cfg->trigger);
+    /* the trigger and every other key travel in the running configuration */
     argv[a++] = "-c";
     argv[a++] = s->worker_config;
     argv[a] = NULL;
@@ -300,7 +299,7 @@ static void reap(sup *s, int shutting_down)
                     c->last_exit);
             continue;
         }
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 100) {
+        if (WIFEXITED(status) && WEXITSTATUS(status) == LK_EXIT_CONFIG) {
             LK_ERROR("worker role=%s index=%d pid=%d failed on its configuration (exit 100); "
                      "not restarting",
                      c->role, c->index, (int)pid);
@@ -446,6 +445,14 @@ static void status_json(sup *s, lk_buf *b)
                   : s->draining ? "draining"
                   : paused      ? "paused"
                                 : "running");
+    if (s->cfg->trigger == LK_TRIGGER_PROCESSING_TIME) {
+        /* the next micro-batch: ingest publishes its next tick (wall clock) */
+        child *ci = find_role(s, "ingest", 0);
+        lk_buf_printf(b, ",\"trigger_interval_ms\":%lld,\"next_trigger_at_ms\":%lld",
+                      (long long)s->cfg->processing_time_ms,
+                      (long long)(ci ? lk_msg_event_get_int(&ci->progress, "next_trigger_at_ms", 0)
+                                     : 0));
+    }
     lk_buf_puts(b, ",\"paused\":[");
     for (int i = 0, k = 0; i < s->nkids; i++) {
         const char *why = paused_reason(&s->kids[i]);

@@ -116,6 +116,47 @@ START_TEST(durations)
 }
 END_TEST
 
+/* --trigger on the command line: every trigger, and what the worker command line used to
+   crash-loop on (a bare processing_time, whose interval is the running configuration's). */
+START_TEST(command_line_trigger)
+{
+    lk_config c;
+    lk_error err;
+    lk_config_defaults(&c);
+    ck_assert_int_eq(lk_config_set_trigger(&c, "available-now", &err), 0);
+    ck_assert_int_eq(c.trigger, LK_TRIGGER_AVAILABLE_NOW);
+    ck_assert_int_eq(lk_config_set_trigger(&c, "processing-time=2s", &err), 0);
+    ck_assert_int_eq(c.trigger, LK_TRIGGER_PROCESSING_TIME);
+    ck_assert_int_eq(c.processing_time_ms, 2000);
+    ck_assert_int_eq(lk_config_set_trigger(&c, "processing_time", &err), 0); /* keeps 2 s */
+    ck_assert_int_eq(c.processing_time_ms, 2000);
+    ck_assert_int_eq(lk_config_set_trigger(&c, "processing_time:5 minutes", &err), 0);
+    ck_assert_int_eq(c.processing_time_ms, 300000);
+    ck_assert_int_eq(lk_config_set_trigger(&c, "continuous", &err), 0);
+    ck_assert_int_eq(c.trigger, LK_TRIGGER_CONTINUOUS);
+    ck_assert_int_eq(c.processing_time_ms, 0);
+    ck_assert_int_eq(lk_config_set_trigger(&c, "processing-time", &err), LK_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no interval"));
+    ck_assert_int_eq(lk_config_set_trigger(&c, "processing-time=0s", &err), LK_ECONFIG);
+    ck_assert_int_eq(lk_config_set_trigger(&c, "processing-time=soon", &err), LK_ECONFIG);
+    ck_assert_int_eq(lk_config_set_trigger(&c, "sometimes", &err), LK_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "'sometimes'"));
+    ck_assert_int_eq(c.trigger, LK_TRIGGER_CONTINUOUS); /* a refused argument changes nothing */
+    /* the running configuration the supervisor writes carries the interval to every worker */
+    char path[] = "/tmp/lk-config-trigger-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(lk_config_set_trigger(&c, "processing-time=1500ms", &err), 0);
+    ck_assert_int_eq(lk_config_write(&c, path, &err), 0);
+    lk_config back;
+    ck_assert_msg(lk_config_load(path, &back, &err) == 0, "%s", err.msg);
+    unlink(path);
+    ck_assert_int_eq(back.trigger, LK_TRIGGER_PROCESSING_TIME);
+    ck_assert_int_eq(back.processing_time_ms, 1500);
+}
+END_TEST
+
 START_TEST(schema_keys)
 {
     lk_config c;
@@ -181,6 +222,7 @@ int main(void)
     tcase_add_test(tc, schema_keys);
     tcase_add_test(tc, errors_name_file_line_key);
     tcase_add_test(tc, durations);
+    tcase_add_test(tc, command_line_trigger);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }
