@@ -1,7 +1,8 @@
 /*
  * lk_state — state.db, the durable memory of a pipeline (SQLite, WAL).
  *
- * It holds what exactly-once rests on (DESIGN §2): discovered source files,
+ * It holds what exactly-once rests on (docs/architecture.md, "Exactly
+ * once"): discovered source files,
  * planned batches and their byte ranges (written before any data moves),
  * per-table commits, and table schemas with their history. Each piece of
  * state has one writer process: ingest writes files and batches, the

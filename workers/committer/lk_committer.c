@@ -7,7 +7,7 @@
  * with txn(appId = the pipeline's query id, version = batch), then records
  * the commit in state.db and tells ingest.
  *
- * Exactly once rests here (DESIGN §2):
+ * Exactly once rests here (docs/architecture.md, "Exactly once"):
  *  - a duplicate chunk report (a replay) is dropped and its files deleted:
  *    no commit references them;
  *  - before committing table T for batch b it checks T's latest txn for

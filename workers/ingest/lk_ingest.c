@@ -4,7 +4,7 @@
  *
  * It PLANS a batch — the set of source ranges (file bytes, or Kafka
  * offsets) its source proposes — durably in state.db BEFORE any byte of it
- * moves (DESIGN invariant 1, docs/architecture.md). Then it reads the
+ * moves ("planned before it moves", docs/architecture.md). Then it reads the
  * ranges through the source and pushes chunks of whole records (about
  * chunk_bytes each) to the transforms, and finally tells the committer how
  * many chunks the batch has ("sealed").

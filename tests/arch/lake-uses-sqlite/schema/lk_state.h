@@ -1,0 +1,1 @@
+/* stands for state.db's header */
