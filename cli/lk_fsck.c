@@ -20,9 +20,8 @@
 #include "lk_parquet_reader.h"
 #include "lk_rundir.h"
 #include "lk_state.h"
+#include "lk_tables.h"
 
-#define NTABLES 2
-static const char *const g_tables[NTABLES] = {"raw_events", "processed_events"};
 
 typedef struct fsck {
     const lk_config *cfg;
@@ -33,7 +32,7 @@ typedef struct fsck {
     lk_state *st;
     int state_bad; /* missing, unreadable or corrupt */
     char state_why[1200];
-    lk_delta_table *tables[NTABLES];
+    lk_delta_table *tables[LK_TABLES_N];
     char app_id[128];
 } fsck;
 
@@ -57,18 +56,18 @@ static void say(const char *kind, const char *fmt, ...)
 static void open_tables(fsck *f)
 {
     lk_error err;
-    for (int t = 0; t < NTABLES; t++) {
+    for (int t = 0; t < LK_TABLES_N; t++) {
         char path[2048];
-        lk_config_table_path(f->cfg, g_tables[t], path, sizeof path);
+        lk_config_table_path(f->cfg, lk_tables_pipeline[t], path, sizeof path);
         if (lk_delta_open(path, &f->tables[t], &err)) {
-            PROBLEM(f, "table %s: %s", g_tables[t], err.msg);
+            PROBLEM(f, "table %s: %s", lk_tables_pipeline[t], err.msg);
             continue;
         }
         lk_delta_table *dt = f->tables[t];
         int64_t bytes = 0;
         for (int i = 0; i < lk_delta_nfiles(dt); i++)
             bytes += lk_delta_file_at(dt, i)->size;
-        say("ok", "table %s: version %lld, %d files, %lld bytes, %lld rows", g_tables[t],
+        say("ok", "table %s: version %lld, %d files, %lld bytes, %lld rows", lk_tables_pipeline[t],
             (long long)lk_delta_version(dt), lk_delta_nfiles(dt), (long long)bytes,
             (long long)lk_delta_num_records(dt));
     }
@@ -103,10 +102,10 @@ static void open_state(fsck *f)
 }
 
 /* The one appId of the tables' txn actions, or "" (none); -1 if several. */
-static int tables_app_id(fsck *f, char *out, size_t cap, int64_t version[NTABLES])
+static int tables_app_id(fsck *f, char *out, size_t cap, int64_t version[LK_TABLES_N])
 {
     out[0] = '\0';
-    for (int t = 0; t < NTABLES; t++) {
+    for (int t = 0; t < LK_TABLES_N; t++) {
         version[t] = -1;
         if (!f->tables[t])
             continue;
@@ -132,7 +131,7 @@ static void check_consistency(fsck *f)
         return;
     }
     int64_t lowest = INT64_MAX;
-    for (int t = 0; t < NTABLES; t++) {
+    for (int t = 0; t < LK_TABLES_N; t++) {
         if (!f->tables[t])
             continue;
         int64_t tv = f->app_id[0] ? lk_delta_txn_version(f->tables[t], f->app_id) : -1;
@@ -141,18 +140,18 @@ static void check_consistency(fsck *f)
             const char *app = lk_delta_txn_at(f->tables[t], i, &v);
             if (strcmp(app, f->app_id))
                 say("note", "table %s also has commits of another query (appId %s, up to batch "
-                    "%lld): not this pipeline's state", g_tables[t], app, (long long)v);
+                    "%lld): not this pipeline's state", lk_tables_pipeline[t], app, (long long)v);
         }
         if (tv > last)
             say("note", "table %s has batch %lld committed, state.db records up to %lld: the "
-                "committer records it at the next start", g_tables[t], (long long)tv,
+                "committer records it at the next start", lk_tables_pipeline[t], (long long)tv,
                 (long long)last);
         if (tv < lowest)
             lowest = tv;
         if (tv < last) {
             PROBLEM(f, "state.db records batches up to %lld as committed but table %s has them "
                     "only up to %lld (a table restored from an older copy?)%s",
-                    (long long)last, g_tables[t], (long long)tv,
+                    (long long)last, lk_tables_pipeline[t], (long long)tv,
                     f->repair ? "" : ": --repair replays them");
         }
     }
@@ -244,7 +243,7 @@ static void count_orphans(fsck *f, int t, const char *dir, const char *rel, zhas
 
 static void check_orphans(fsck *f)
 {
-    for (int t = 0; t < NTABLES; t++) {
+    for (int t = 0; t < LK_TABLES_N; t++) {
         if (!f->tables[t])
             continue;
         zhash_t *live = zhash_new();
@@ -262,7 +261,7 @@ static void check_orphans(fsck *f)
         if (n)
             say("note", "table %s: %lld data file(s), %lld bytes, that no commit references (from "
                 "replays or killed writers; never visible to readers): `lakesupd table vacuum "
-                "%s` removes them", g_tables[t], (long long)n, (long long)bytes, g_tables[t]);
+                "%s` removes them", lk_tables_pipeline[t], (long long)n, (long long)bytes, lk_tables_pipeline[t]);
     }
 }
 
@@ -485,7 +484,7 @@ static int record_ingested(fsck *f, const char *dir, int depth, zhash_t *ingeste
 static void rebuild_state(fsck *f)
 {
     lk_error err;
-    int64_t tv[NTABLES];
+    int64_t tv[LK_TABLES_N];
     char app[128];
     if (!f->tables[0] || !f->tables[1]) {
         PROBLEM(f, "cannot rebuild state.db: a table is unreadable");
@@ -526,7 +525,7 @@ static void rebuild_state(fsck *f)
         int sv = 0;
         rc = lk_state_meta_set(f->st, "query_id", app, &err);
         if (rc == 0 && lk_delta_schema(f->tables[0]))
-            rc = lk_state_schema_put(f->st, "raw_events", lk_delta_schema(f->tables[0]), &sv, &err);
+            rc = lk_state_schema_put(f->st, LK_TABLE_RAW, lk_delta_schema(f->tables[0]), &sv, &err);
         if (rc == 0)
             rc = lk_state_seed_committed(f->st, tv[0], &err);
         if (kafka) {
@@ -583,7 +582,7 @@ int lk_fsck_main(const lk_config *cfg, int repair)
     open_state(f);
     if (f->state_bad) {
         int any = 0;
-        for (int t = 0; t < NTABLES; t++)
+        for (int t = 0; t < LK_TABLES_N; t++)
             any |= f->tables[t] && lk_delta_version(f->tables[t]) >= 0;
         if (!any && !lk_fs_exists(f->state_path)) {
             say("ok", "no state.db and no table commits: the pipeline has not run yet");
@@ -597,7 +596,7 @@ int lk_fsck_main(const lk_config *cfg, int repair)
         check_consistency(f);
     }
     check_orphans(f);
-    for (int t = 0; t < NTABLES; t++)
+    for (int t = 0; t < LK_TABLES_N; t++)
         lk_delta_destroy(&f->tables[t]);
     lk_state_close(&f->st);
     printf("%s: %d problem(s)%s", f->problems ? "NOT CONSISTENT" : "consistent", f->problems,

@@ -29,6 +29,7 @@
 #include "lk_restart.h"
 #include "lk_rundir.h"
 #include "lk_state.h"
+#include "lk_tables.h"
 #include "lk_time.h"
 
 #define MAX_CHILDREN 160
@@ -484,8 +485,8 @@ static void status_json(sup *s, lk_buf *b)
     monitor_stats(s, b);
     lk_buf_puts(b, ",\"tables\":[");
     child *cm = find_role(s, "committer", 0);
-    static const char *tables[] = {"raw_events", "processed_events"};
-    for (int t = 0; t < 2; t++) {
+    const char *const *tables = lk_tables_pipeline;
+    for (int t = 0; t < LK_TABLES_N; t++) {
         char key[64];
         snprintf(key, sizeof key, "%s.version", tables[t]);
         int64_t v = cm ? lk_msg_event_get_int(&cm->progress, key, -1) : -1;

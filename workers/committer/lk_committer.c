@@ -39,11 +39,9 @@
 #include <yajl/yajl_tree.h>
 #include "lk_time.h"
 
-#define NTABLES 2
 #define MAX_PENDING 64
 #define RETRY_MS 1000
 
-static const char *g_tables[NTABLES] = {LK_TABLE_RAW, LK_TABLE_PROCESSED};
 
 typedef struct pending {
     int64_t batch_id;
@@ -60,8 +58,8 @@ typedef struct committer {
     lk_state *st;
     zsock_t *in, *to_ingest;
     char app_id[64];
-    lk_delta_table *tables[NTABLES];
-    char table_path[NTABLES][2048];
+    lk_delta_table *tables[LK_TABLES_N];
+    char table_path[LK_TABLES_N][2048];
     pending pend[MAX_PENDING];
     int npend;
     int64_t next_batch;
@@ -73,8 +71,8 @@ typedef struct committer {
 
 static int table_index(const char *name)
 {
-    for (int i = 0; i < NTABLES; i++)
-        if (!strcmp(g_tables[i], name))
+    for (int i = 0; i < LK_TABLES_N; i++)
+        if (!strcmp(lk_tables_pipeline[i], name))
             return i;
     return -1;
 }
@@ -204,10 +202,10 @@ static void notify_ingest(committer *c, int64_t b)
 static void publish_tables(committer *c)
 {
     char key[64];
-    for (int t = 0; t < NTABLES; t++) {
-        snprintf(key, sizeof key, "%s.version", g_tables[t]);
+    for (int t = 0; t < LK_TABLES_N; t++) {
+        snprintf(key, sizeof key, "%s.version", lk_tables_pipeline[t]);
         lk_worker_set(c->w, key, lk_delta_version(c->tables[t]));
-        snprintf(key, sizeof key, "%s.rows", g_tables[t]);
+        snprintf(key, sizeof key, "%s.rows", lk_tables_pipeline[t]);
         lk_worker_set(c->w, key, lk_delta_num_records(c->tables[t]));
     }
 }
@@ -276,7 +274,7 @@ static void record_file_counts(committer *c, const pending *p)
 static int commit_batch(committer *c, pending *p)
 {
     int64_t b = p->batch_id, t0 = lk_time_mono_ms();
-    lk_schema *schemas[NTABLES] = {NULL, NULL};
+    lk_schema *schemas[LK_TABLES_N] = {NULL, NULL};
     int fault = lk_fault_check("committer.commit");
     if (fault < 0)
         return lk_error_errno(&c->err, fault, "commit of batch %lld (injected fault)", (long long)b);
@@ -289,13 +287,13 @@ static int commit_batch(committer *c, pending *p)
     }
     char epoch[32];
     snprintf(epoch, sizeof epoch, "%lld", (long long)b);
-    for (int t = 0; t < NTABLES && rc == 0; t++) {
+    for (int t = 0; t < LK_TABLES_N && rc == 0; t++) {
         if (lk_delta_txn_version(c->tables[t], c->app_id) >= b) {
             /* Its files here are either the ones committed (a retry in this
                process) or a replay's unreferenced copies: never delete them
                here; vacuum removes what no version references. */
             LK_INFO("batch=%lld already in table=%s (txn): not committed again", (long long)b,
-                    g_tables[t]);
+                    lk_tables_pipeline[t]);
             continue;
         }
         lk_delta_commit *dc = lk_delta_commit_new(c->tables[t], "STREAMING UPDATE");
@@ -303,9 +301,9 @@ static int commit_batch(committer *c, pending *p)
         if (!cur || !lk_schema_equal(cur, schemas[t])) {
             lk_delta_commit_set_schema(dc, schemas[t]);
             if (cur)
-                log_schema_change(c, g_tables[t], b, cur, schemas[t]);
+                log_schema_change(c, lk_tables_pipeline[t], b, cur, schemas[t]);
         }
-        const lk_name_list *pb = lk_config_partition_by(c->cfg, g_tables[t]);
+        const lk_name_list *pb = lk_config_partition_by(c->cfg, lk_tables_pipeline[t]);
         if (!cur && pb && pb->n) {
             const char *cols[LK_MAX_PARTITION_COLS];
             for (int k = 0; k < pb->n; k++)
@@ -316,7 +314,7 @@ static int commit_batch(committer *c, pending *p)
         for (int i = 0; i < p->n_chunks; i++) {
             for (int k = 0; k < p->chunks[i].n_files; k++) {
                 const lk_msg_file *f = &p->chunks[i].files[k];
-                if (strcmp(f->table, g_tables[t]))
+                if (strcmp(f->table, lk_tables_pipeline[t]))
                     continue;
                 if (f->partition_values_json)
                     lk_delta_commit_add_file_partitioned(dc, f->path, f->partition_values_json,
@@ -337,16 +335,16 @@ static int commit_batch(committer *c, pending *p)
         rc = lk_delta_commit_run(dc, &version, &c->err);
         lk_delta_commit_destroy(&dc);
         if (rc) {
-            lk_error_prefix(&c->err, "commit of batch %lld to %s", (long long)b, g_tables[t]);
+            lk_error_prefix(&c->err, "commit of batch %lld to %s", (long long)b, lk_tables_pipeline[t]);
             break;
         }
         if (lk_fault_check("committer.after_delta_commit") < 0) {
             rc = lk_error_set(&c->err, -EIO, "injected fault after the Delta commit");
             break;
         }
-        rc = lk_state_record_commit(c->st, b, g_tables[t], version, rows, nfiles, &c->err);
+        rc = lk_state_record_commit(c->st, b, lk_tables_pipeline[t], version, rows, nfiles, &c->err);
         LK_INFO("committed batch=%lld table=%s version=%lld files=%lld rows=%lld", (long long)b,
-                g_tables[t], (long long)version, (long long)nfiles, (long long)rows);
+                lk_tables_pipeline[t], (long long)version, (long long)nfiles, (long long)rows);
         lk_worker_add(c->w, "rows_out", rows);
     }
     if (rc == 0)
@@ -390,7 +388,7 @@ static void try_commit(committer *c)
             lk_worker_add(c->w, "errors", 1);
             c->retry_at_ms = lk_time_mono_ms() + delay;
             /* the table handles may be behind a partial success: re-read them */
-            for (int t = 0; t < NTABLES; t++)
+            for (int t = 0; t < LK_TABLES_N; t++)
                 lk_delta_refresh(c->tables[t], &c->err);
             return;
         }
@@ -440,7 +438,7 @@ static int check_partitioning(committer *c, int t)
     const char *md = lk_delta_metadata_json(c->tables[t]);
     if (!md || lk_delta_version(c->tables[t]) < 0)
         return 0;
-    const lk_name_list *pb = lk_config_partition_by(c->cfg, g_tables[t]);
+    const lk_name_list *pb = lk_config_partition_by(c->cfg, lk_tables_pipeline[t]);
     lk_buf want = LK_BUF_INIT, have = LK_BUF_INIT;
     lk_buf_putc(&want, '[');
     for (int k = 0; pb && k < pb->n; k++) {
@@ -465,7 +463,7 @@ static int check_partitioning(committer *c, int t)
         rc = lk_error_set(&c->err, LK_ECONFIG,
                           "tables.%s.partition_by is %.*s but the table at %s is partitioned by "
                           "%.*s: a table's partitioning cannot change (write to a new table)",
-                          g_tables[t], (int)want.len, want.data, c->table_path[t],
+                          lk_tables_pipeline[t], (int)want.len, want.data, c->table_path[t],
                           (int)have.len, have.data);
     lk_buf_free(&want);
     lk_buf_free(&have);
@@ -504,13 +502,13 @@ static int reconcile(committer *c)
     for (int i = 0; i < n; i++) {
         int64_t b = ids[i];
         int all = 1;
-        for (int t = 0; t < NTABLES; t++)
+        for (int t = 0; t < LK_TABLES_N; t++)
             all &= lk_delta_txn_version(c->tables[t], c->app_id) >= b;
         if (!all)
             break;
         LK_INFO("reconciled batch=%lld: in every table, not yet marked in state.db", (long long)b);
-        for (int t = 0; t < NTABLES; t++)
-            if (lk_state_record_commit(c->st, b, g_tables[t], lk_delta_version(c->tables[t]), 0,
+        for (int t = 0; t < LK_TABLES_N; t++)
+            if (lk_state_record_commit(c->st, b, lk_tables_pipeline[t], lk_delta_version(c->tables[t]), 0,
                                        0, &c->err))
                 break;
         if (lk_state_mark_committed(c->st, b, &c->err)) {
@@ -530,7 +528,7 @@ static int release(committer *c, int rc)
 {
     while (c->npend)
         drop_pending(c, &c->pend[0]);
-    for (int t = 0; t < NTABLES; t++)
+    for (int t = 0; t < LK_TABLES_N; t++)
         lk_delta_destroy(&c->tables[t]);
     zsock_destroy(&c->in);
     zsock_destroy(&c->to_ingest);
@@ -551,11 +549,11 @@ int lk_committer_run(lk_worker *w)
         LK_ERROR("%s", c->err.msg);
         return release(c, LK_EXIT_TEMPFAIL);
     }
-    for (int t = 0; t < NTABLES; t++) {
-        lk_config_table_path(c->cfg, g_tables[t], c->table_path[t], sizeof c->table_path[t]);
+    for (int t = 0; t < LK_TABLES_N; t++) {
+        lk_config_table_path(c->cfg, lk_tables_pipeline[t], c->table_path[t], sizeof c->table_path[t]);
         if (lk_fs_mkdirs(c->table_path[t], &c->err) ||
             lk_delta_open_log(c->table_path[t], &c->tables[t], &c->err)) {
-            LK_ERROR("table %s: %s", g_tables[t], c->err.msg);
+            LK_ERROR("table %s: %s", lk_tables_pipeline[t], c->err.msg);
             return release(c, LK_EXIT_TEMPFAIL);
         }
         if (check_partitioning(c, t)) {
