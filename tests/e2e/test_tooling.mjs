@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { replay, duck, readTableSql, sqlStr } from './lib/delta.mjs';
 import { verify, loadInput } from './lib/verify.mjs';
+import { untarZstd } from './lib/tools.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..');
@@ -22,7 +23,7 @@ const q = async (sql) => (await (await duck()).runAndReadAll(sql)).getRowObjects
 // Multiset difference of the table's rows and Spark's expected rows, compared in SQL.
 async function compareWithExpected(name) {
   const dir = tmp(name);
-  execFileSync('tar', ['--zstd', '-xf', path.join(EXPECTED, `${name}.tar.zst`), '-C', dir]);
+  untarZstd(path.join(EXPECTED, `${name}.tar.zst`), dir);
   const snap = await replay(path.join(GOLDEN, name));
   const tableSql = await readTableSql(snap);
   const expSql = `read_parquet(${sqlStr(path.join(dir, name, 'expected', '*.parquet'))}, union_by_name=true)`;

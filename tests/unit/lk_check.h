@@ -130,9 +130,30 @@ static inline void lk_check_rm_rf(const char *dir)
     ck_assert_msg(lk_check_remove_tree(dir) == 0, "cannot remove %s", dir);
 }
 
+/* Fails the test, naming the command and its Debian package, when cmd (run by the
+   test through system() or popen()) is not an executable on PATH: not the shell's
+   or tar's cryptic error later. */
+static inline void lk_check_need_command(const char *cmd, const char *debian_package)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, ":");
+        char full[4200];
+        snprintf(full, sizeof full, "%.*s/%s", (int)n, n ? p : ".", cmd);
+        if (access(full, X_OK) == 0) return;
+        p += n + (p[n] == ':');
+    }
+    ck_abort_msg("this test runs the command '%s', which is not on PATH (%s): install the Debian "
+                 "package %s (deploy/install-deps.sh --test does)",
+                 cmd, path, debian_package);
+}
+
 /* Extracts the .tar.zst archive into dir with tar --zstd (tar runs zstd). */
 static inline void lk_check_untar_zstd(const char *archive, const char *dir)
 {
+    lk_check_need_command("tar", "tar");
+    lk_check_need_command("zstd", "zstd");
     char cmd[8800];
     int n = snprintf(cmd, sizeof cmd, "tar --zstd -xf '%s' -C '%s'", archive, dir);
     ck_assert(n > 0 && (size_t)n < sizeof cmd);
