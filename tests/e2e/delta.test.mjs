@@ -4,10 +4,9 @@
 // and the table CLI on a table with checkpoints.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { gen, run, workspace } from './lib/daemon.mjs';
+import { gen, run, tmpDir, workspace } from './lib/daemon.mjs';
 import { duck, replay, readTableSql, sqlStr } from './lib/delta.mjs';
 
 const FILES = 23;
@@ -73,7 +72,7 @@ test('checkpoints: written every 10 versions, read by DuckDB and an independent 
   // the independent replay from the checkpoint equals the JSON-only replay
   const snap = await replay(table);
   assert.equal(snap.checkpointVersion, lastV);
-  const jsonOnly = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-e2e-jsononly-'));
+  const jsonOnly = tmpDir('jsononly');
   fs.mkdirSync(path.join(jsonOnly, '_delta_log'));
   for (const f of fs.readdirSync(log).filter((x) => x.endsWith('.json'))) {
     fs.copyFileSync(path.join(log, f), path.join(jsonOnly, '_delta_log', f));

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { LAKESUPD, run as runCli, runningWorker, startDaemon, status, until, workspace } from './lib/daemon.mjs';
+import { LAKESUPD, run as runCli, runningWorker, startDaemon, status, tmpDir, until, workspace } from './lib/daemon.mjs';
 import { duck, readTableSql, replay } from './lib/delta.mjs';
 
 const MOCK = process.env.LK_KAFKA_MOCK_BIN || path.join(path.dirname(LAKESUPD), 'lk_kafka_mock');
@@ -50,7 +50,8 @@ async function tableRows(dir, cols) {
 }
 
 test('Kafka: a transform killed mid-batch, messages arriving while running; every message exactly once in both tables', async () => {
-  const report = fs.mkdtempSync('/tmp/lk-kafka-rep-') + '/delivered.jsonl';
+  const reportDir = tmpDir('kafka-rep');
+  const report = path.join(reportDir, 'delivered.jsonl');
   const mock = startMock(['--topic', 'events', '--partitions', '3', '--messages', '3000',
     '--corrupt-every', '97', '--report', report]);
   let d;
@@ -133,6 +134,7 @@ test('Kafka: a transform killed mid-batch, messages arriving while running; ever
     if (d) d.child.kill('SIGKILL');
     mock.child.kill('SIGKILL');
   }
+  fs.rmSync(reportDir, { recursive: true, force: true });
 });
 
 test('Kafka: planned offsets that are not in the log stop the pipeline with fail_on_data_loss, naming topic, partition and offset', async () => {
@@ -158,7 +160,8 @@ test('Kafka: planned offsets that are not in the log stop the pipeline with fail
 });
 
 test('Kafka: a topic created at run time (subscribe_pattern) is picked up; a broker outage pauses and resumes; exactly once', async () => {
-  const report = fs.mkdtempSync('/tmp/lk-kafka-rep-') + '/delivered.jsonl';
+  const reportDir = tmpDir('kafka-rep');
+  const report = path.join(reportDir, 'delivered.jsonl');
   const mock = startMock(['--topic', 'events', '--partitions', '2', '--messages', '1000', '--report', report]);
   let d;
   try {
@@ -205,6 +208,7 @@ test('Kafka: a topic created at run time (subscribe_pattern) is picked up; a bro
     if (d) d.child.kill('SIGKILL');
     mock.child.kill('SIGKILL');
   }
+  fs.rmSync(reportDir, { recursive: true, force: true });
 });
 
 test('Kafka: retention moves the log start past unread offsets: fail_on_data_loss stops naming them; false continues at the log start', async () => {
@@ -242,7 +246,8 @@ test('Kafka: retention moves the log start past unread offsets: fail_on_data_los
 });
 
 test('Kafka: fsck --repair rebuilds a lost state.db with each partition resuming after its highest offset in raw_events; exactly once', async () => {
-  const report = fs.mkdtempSync('/tmp/lk-kafka-rep-') + '/delivered.jsonl';
+  const reportDir = tmpDir('kafka-rep');
+  const report = path.join(reportDir, 'delivered.jsonl');
   const mock = startMock(['--topic', 'events', '--partitions', '3', '--messages', '900',
     '--corrupt-every', '50', '--report', report]);
   let d;
@@ -284,4 +289,5 @@ test('Kafka: fsck --repair rebuilds a lost state.db with each partition resuming
     if (d) d.child.kill('SIGKILL');
     mock.child.kill('SIGKILL');
   }
+  fs.rmSync(reportDir, { recursive: true, force: true });
 });

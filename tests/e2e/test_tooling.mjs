@@ -3,12 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { replay, duck, readTableSql, sqlStr } from './lib/delta.mjs';
 import { verify, loadInput } from './lib/verify.mjs';
+import { tmpDir } from './lib/daemon.mjs';
 import { untarZstd } from './lib/tools.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -17,12 +17,11 @@ const GOLDEN = path.join(ROOT, 'tests/fixtures/delta-golden');
 const EXPECTED = path.join(ROOT, 'tests/fixtures/delta-expected');
 const LK_GEN = process.env.LK_GEN ?? path.join(ROOT, 'build/lk_gen');
 
-const tmp = (tag) => fs.mkdtempSync(path.join(os.tmpdir(), `lk-e2e-${tag}-`));
 const q = async (sql) => (await (await duck()).runAndReadAll(sql)).getRowObjectsJS();
 
 // Multiset difference of the table's rows and Spark's expected rows, compared in SQL.
 async function compareWithExpected(name) {
-  const dir = tmp(name);
+  const dir = tmpDir(name);
   untarZstd(path.join(EXPECTED, `${name}.tar.zst`), dir);
   const snap = await replay(path.join(GOLDEN, name));
   const tableSql = await readTableSql(snap);
@@ -50,7 +49,7 @@ test('golden: checkpoint replay equals replay of the JSON commits alone', async 
   for (const name of ['checkpoint', 'basic-with-inserts-deletes-checkpoint']) {
     const withCkpt = await replay(path.join(GOLDEN, name));
     assert.equal(withCkpt.checkpointVersion, 10, name);
-    const dir = tmp(name);
+    const dir = tmpDir(name);
     fs.cpSync(path.join(GOLDEN, name), dir, { recursive: true });
     for (const f of fs.readdirSync(path.join(dir, '_delta_log'))) {
       if (f.includes('checkpoint')) fs.rmSync(path.join(dir, '_delta_log', f));
@@ -84,8 +83,8 @@ test('golden: time travel, corrupt _last_checkpoint and non-contiguous versions'
 });
 
 test('lk_gen: deterministic, disjoint ids, corrupt and empty lines', () => {
-  const a = tmp('gen-a');
-  const b = tmp('gen-b');
+  const a = tmpDir('gen-a');
+  const b = tmpDir('gen-b');
   const args = ['--files', '2', '--rows', '50', '--seed', '7', '--corrupt-every', '9', '--empty-every', '11'];
   execFileSync(LK_GEN, ['--out', a, ...args]);
   execFileSync(LK_GEN, ['--out', b, ...args]);
@@ -106,7 +105,7 @@ test('lk_gen: deterministic, disjoint ids, corrupt and empty lines', () => {
     assert.ok(ev.ts > prev, 'ts increases');
     prev = ev.ts;
   }
-  const c = tmp('gen-c');
+  const c = tmpDir('gen-c');
   execFileSync(LK_GEN, ['--out', c, '--files', '1', '--rows', '50', '--seed', '7', '--start-id', '100']);
   assert.deepEqual(fs.readdirSync(c), ['events-00002.jsonl']);
   for (const id of loadInput(c).events.keys()) assert.ok(!inp.events.has(id));
@@ -154,7 +153,7 @@ function commit(table, version, actions) {
 }
 
 async function makeTable(inputDir, kind) {
-  const table = tmp(`table-${kind}`);
+  const table = tmpDir(`table-${kind}`);
   const adds = [];
   for (const [i, file] of fs.readdirSync(inputDir).sort().entries()) {
     const p = `part-${i}-x.parquet`;
@@ -174,7 +173,7 @@ async function makeTable(inputDir, kind) {
 }
 
 test('verify: passes on a correct raw table and fails on duplicate, missing, changed rows', async () => {
-  const input = tmp('in-raw');
+  const input = tmpDir('in-raw');
   execFileSync(LK_GEN, ['--out', input, '--files', '3', '--rows', '40', '--corrupt-every', '13', '--empty-every', '17']);
   const { table, adds } = await makeTable(input, 'raw');
   const ok = await verify({ table, input, kind: 'raw' });
@@ -209,7 +208,7 @@ test('verify: passes on a correct raw table and fails on duplicate, missing, cha
   assert.equal(back.files.length, 3);
 
   // A table whose message lost its unicode fails on that row.
-  const t2 = tmp('bad-msg');
+  const t2 = tmpDir('bad-msg');
   const rows = rowsFor(input, 'events-00000.jsonl', 'raw');
   const victim = rows.find((r) => r.event_id && /[^\x00-\x7f]/.test(r.message));
   victim.message = victim.message.normalize('NFD').replace(/[^\x00-\x7f]/g, '?');
@@ -226,7 +225,7 @@ test('verify: passes on a correct raw table and fails on duplicate, missing, cha
 });
 
 test('verify: processed table (TIMESTAMPTZ ts, flattened device) and the CLI exit codes', async () => {
-  const input = tmp('in-proc');
+  const input = tmpDir('in-proc');
   execFileSync(LK_GEN, ['--out', input, '--files', '2', '--rows', '30', '--corrupt-every', '7']);
   const { table } = await makeTable(input, 'processed');
   const res = await verify({ table, input, kind: 'processed' });
@@ -252,7 +251,7 @@ test('verify: processed table (TIMESTAMPTZ ts, flattened device) and the CLI exi
 });
 
 test('verify: 200k rows in a few seconds', { skip: !process.env.LK_E2E_BIG && 'set LK_E2E_BIG=1' }, async () => {
-  const input = tmp('in-big');
+  const input = tmpDir('in-big');
   execFileSync(LK_GEN, ['--out', input, '--files', '4', '--rows', '50000']);
   const { table } = await makeTable(input, 'raw');
   const t0 = Date.now();

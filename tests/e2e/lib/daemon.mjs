@@ -15,9 +15,35 @@ export const QUICK = !!process.env.LK_E2E_QUICK;
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/*
+ * Every directory a test makes for itself comes from tmpDir (workspace uses it): below os.tmpdir()
+ * ($TMPDIR, default /tmp), and remembered. A passing test removes what it made at its end; what is
+ * still there when the test file's process exits is listed on stderr: kept for inspection when a
+ * test failed, and a failure of the file when every test passed (a test that forgot to clean up).
+ */
+const made = new Set();
+process.on('exit', (code) => {
+  const left = [...made].filter((d) => fs.existsSync(d));
+  if (!left.length) return;
+  const list = left.map((d) => `  ${d}\n`).join('');
+  if (code !== 0) {
+    process.stderr.write(`e2e: a test failed; its directories are kept for inspection:\n${list}`);
+  } else {
+    process.stderr.write(`e2e: passing tests left these behind (a test removes what it made at its end):\n${list}`);
+    process.exitCode = 1;
+  }
+});
+
+/** A fresh empty directory lk-e2e-TAG-XXXXXX below $TMPDIR; the test removes it at its end. */
+export function tmpDir(tag) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lk-e2e-${tag}-`));
+  made.add(dir);
+  return dir;
+}
+
 /** A fresh working directory with a config; returns {dir, config, tables}. */
 export function workspace(name, { transform = 2, writer = 2, extra = '' } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lk-e2e-${name}-`));
+  const dir = tmpDir(name);
   const config = path.join(dir, 'lakesup.yml');
   fs.mkdirSync(path.join(dir, 'incoming'));
   fs.writeFileSync(
