@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { run, startDaemon, status, until, workspace, waitLog } from './lib/daemon.mjs';
-import { duck, readTableSql, replay } from './lib/delta.mjs';
+import { query, readTableSql, replay } from './lib/delta.mjs';
 
 const ROWS = 40;
 const CORRUPT = ['{"event_id": broken', '[1,2,3]', '42', '{"event_id":"zz","n":1} trailing', '\x01\x02binary'];
@@ -45,10 +45,7 @@ async function table(ws, name) {
   return { snap, sql: await readTableSql(snap), schema: JSON.parse(snap.schemaString) };
 }
 
-async function rows(sql, q) {
-  const conn = await duck();
-  return (await conn.runAndReadAll(q.replaceAll('$T', sql))).getRowObjectsJS();
-}
+const rows = (sql, q) => query(q.replaceAll('$T', sql));
 
 // Every valid row exactly once in both tables with its values, each malformed line in
 // _corrupt_record, each mismatch in the rescued data column with _file_path.

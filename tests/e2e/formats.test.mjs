@@ -8,18 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
-import { gen, run, runningWorker, startDaemon, status, until, waitAllRunning, waitLog, workspace } from './lib/daemon.mjs';
-import { duck, readTableSql, replay } from './lib/delta.mjs';
+import { gen, run, runningWorker, startDaemon, until, waitAllRunning, waitLog, workspace } from './lib/daemon.mjs';
+import { queryTable as rows } from './lib/delta.mjs';
 import { bzip2, zstd } from './lib/tools.mjs';
-
-async function rows(table, sql) {
-  const snap = await replay(table);
-  const from = await readTableSql(snap);
-  if (!from) return [];
-  const conn = await duck();
-  const r = await conn.runAndReadAll(sql.replaceAll('$T', from));
-  return r.getRowObjects();
-}
 
 /** [{offset, line}] of the non-empty lines of text (a Buffer: byte offsets). */
 function lineOffsets(buf) {

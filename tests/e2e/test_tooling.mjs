@@ -1,23 +1,18 @@
 // test_tooling.mjs — self-test of the e2e tooling: lk_gen, the Delta replay and verify.
-// Run: node --test tests/e2e/   (needs build/lk_gen: cmake --build build --target lk_gen)
+// Run: node --test tests/e2e/   (needs build/lk_gen, or LK_GEN_BIN: cmake --build build --target lk_gen)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { replay, duck, readTableSql, sqlStr } from './lib/delta.mjs';
+import { replay, duck, query, readTableSql, sqlStr } from './lib/delta.mjs';
 import { verify, loadInput } from './lib/verify.mjs';
-import { tmpDir } from './lib/daemon.mjs';
+import { LK_GEN, ROOT, tmpDir, VERIFY } from './lib/daemon.mjs';
 import { untarZstd } from './lib/tools.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..', '..');
 const GOLDEN = path.join(ROOT, 'tests/fixtures/delta-golden');
 const EXPECTED = path.join(ROOT, 'tests/fixtures/delta-expected');
-const LK_GEN = process.env.LK_GEN ?? path.join(ROOT, 'build/lk_gen');
 
-const q = async (sql) => (await (await duck()).runAndReadAll(sql)).getRowObjectsJS();
 
 // Multiset difference of the table's rows and Spark's expected rows, compared in SQL.
 async function compareWithExpected(name) {
@@ -26,10 +21,10 @@ async function compareWithExpected(name) {
   const snap = await replay(path.join(GOLDEN, name));
   const tableSql = await readTableSql(snap);
   const expSql = `read_parquet(${sqlStr(path.join(dir, name, 'expected', '*.parquet'))}, union_by_name=true)`;
-  const cols = (await q(`DESCRIBE SELECT * FROM ${expSql}`)).map((r) => `"${r.column_name}"`).join(', ');
-  const [{ n_exp }] = await q(`SELECT count(*)::INTEGER AS n_exp FROM ${expSql}`);
-  const [{ n_got }] = await q(`SELECT count(*)::INTEGER AS n_got FROM ${tableSql}`);
-  const [{ d }] = await q(`SELECT count(*)::INTEGER AS d FROM (
+  const cols = (await query(`DESCRIBE SELECT * FROM ${expSql}`)).map((r) => `"${r.column_name}"`).join(', ');
+  const [{ n_exp }] = await query(`SELECT count(*)::INTEGER AS n_exp FROM ${expSql}`);
+  const [{ n_got }] = await query(`SELECT count(*)::INTEGER AS n_got FROM ${tableSql}`);
+  const [{ d }] = await query(`SELECT count(*)::INTEGER AS d FROM (
       (SELECT ${cols} FROM ${tableSql} EXCEPT ALL SELECT ${cols} FROM ${expSql})
       UNION ALL (SELECT ${cols} FROM ${expSql} EXCEPT ALL SELECT ${cols} FROM ${tableSql}))`);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -69,9 +64,9 @@ test('golden: time travel, corrupt _last_checkpoint and non-contiguous versions'
   assert.equal(v0.version, 0);
   assert.ok(latest.version > 0);
   assert.notDeepEqual(v0.files.map((f) => f.path), latest.files.map((f) => f.path));
-  const [{ n }] = await q(`SELECT count(*)::INTEGER AS n FROM ${await readTableSql(v0)}`);
+  const [{ n }] = await query(`SELECT count(*)::INTEGER AS n FROM ${await readTableSql(v0)}`);
   const d0 = await replay(path.join(GOLDEN, 'snapshot-data0'));
-  const [{ n0 }] = await q(`SELECT count(*)::INTEGER AS n0 FROM ${await readTableSql(d0)}`);
+  const [{ n0 }] = await query(`SELECT count(*)::INTEGER AS n0 FROM ${await readTableSql(d0)}`);
   assert.equal(n, n0, 'snapshot-data3@0 has the rows of snapshot-data0');
   // Version 5 of basic-with-inserts-deletes-checkpoint lies before its checkpoint (10).
   const v5 = await replay(path.join(GOLDEN, 'basic-with-inserts-deletes-checkpoint'), { version: 5 });
@@ -234,7 +229,7 @@ test('verify: processed table (TIMESTAMPTZ ts, flattened device) and the CLI exi
   // The same table checked as raw fails (missing columns): the check is not vacuous.
   assert.equal((await verify({ table, input, kind: 'raw' })).ok, false);
 
-  const cli = path.join(HERE, 'verify.mjs');
+  const cli = VERIFY;
   const pass = spawnSync(process.execPath, [cli, '--table', table, '--input', input, '--kind', 'processed'], { encoding: 'utf8' });
   assert.equal(pass.status, 0, pass.stderr);
   assert.equal(JSON.parse(pass.stdout).ok, true);

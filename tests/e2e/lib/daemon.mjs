@@ -1,5 +1,6 @@
 // Helpers for end-to-end tests: run the real lakesupd binary on real files
 // in a temporary directory, and the project's own generator.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -172,6 +173,24 @@ export function verify(table, input, kind) {
     timeout: 300000,
   });
   return { code: r.status, out: (r.stdout || '') + (r.stderr || '') };
+}
+
+/**
+ * Asserts that the workspace's raw_events (kind 'raw') or processed_events ('processed') holds every
+ * event of input (default: the workspace's) exactly once, with its values (the verifier). On failure
+ * the message names the kind, and note, and ends with more() (a daemon's log, say) when given.
+ */
+export function assertVerified(ws, kind, { input = ws.input, note = '', more } = {}) {
+  const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), input, kind);
+  if (v.code !== 0)
+    assert.fail(`verify ${kind} failed${note ? ` (${note})` : ''}:\n${v.out}${more ? `\n${more()}` : ''}`);
+}
+
+/** The rows `lakesupd status` counts in table, or -1 when the daemon or the table is not there. */
+export function rowsOf(config, table) {
+  const s = status(config);
+  const t = s && s.tables.find((x) => x.name === table);
+  return t ? t.rows : -1;
 }
 
 /** Counts the input lines that are events and corrupt lines (as lk_gen writes them). */
