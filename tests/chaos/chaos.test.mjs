@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { alive, children, countInput, gen, QUICK, run, sleep, startDaemon, status, until, verify, waitAllRunning, workspace } from '../e2e/lib/daemon.mjs';
+import { alive, assertVerified, children, countInput, gen, QUICK, run, sleep, startDaemon, status, until, waitAllRunning, workspace } from '../e2e/lib/daemon.mjs';
 
 const ROUNDS = Number(process.env.LAKESUP_CHAOS_ROUNDS || 1);
 const SEED0 = Number(process.env.LAKESUP_CHAOS_SEED || (Date.now() % 1000000));
@@ -69,10 +69,7 @@ async function round(r) {
         await until(() => kids.every((pid) => !alive(pid)), 5000, 'the workers to die with the supervisor');
         d = startDaemon(['-c', ws.config]);
         daemons.push(d);
-        await until(() => {
-          const s = status(ws.config);
-          return s && s.workers.every((w) => w.state === 'running');
-        }, 30000, 'the restarted pipeline');
+        await waitAllRunning(ws.config, 30000);
         continue;
       }
       const s = status(ws.config);
@@ -105,11 +102,9 @@ async function round(r) {
   const drain = run(['start', '-c', ws.config, '--trigger', 'available-now']);
   assert.equal(drain.code, 0, `drain failed:\n${drain.stderr.slice(-4000)}`);
   assert.deepEqual(countInput(ws.input), expected);
-  for (const kind of ['raw', 'processed']) {
-    const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), ws.input, kind);
-    assert.equal(v.code, 0, `round ${r} seed ${seed}: ${kind} table wrong after kills ${kills.join(' ')}:\n${v.out}\n` +
-      daemons.map((x) => x.logs().slice(-3000)).join('\n----\n'));
-  }
+  for (const kind of ['raw', 'processed'])
+    assertVerified(ws, kind, { note: `round ${r} seed ${seed}, after kills ${kills.join(' ')}`,
+      more: () => daemons.map((x) => x.logs().slice(-3000)).join('\n----\n') });
   console.log(`chaos round ${r}: ${expected.events} events + ${expected.corrupt} corrupt lines exactly once in both tables`);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 }

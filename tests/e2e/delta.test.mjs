@@ -4,19 +4,14 @@
 // and the table CLI on a table with checkpoints.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { gen, run, workspace } from './lib/daemon.mjs';
-import { duck, replay, readTableSql, sqlStr } from './lib/delta.mjs';
+import { gen, run, tmpDir, workspace } from './lib/daemon.mjs';
+import { query, replay, readTableSql, sqlStr } from './lib/delta.mjs';
 
 const FILES = 23;
 
-async function scalar(sql) {
-  const conn = await duck();
-  const r = await conn.runAndReadAll(sql);
-  return r.getRowsJS()[0][0];
-}
+const scalar = async (sql) => Object.values((await query(sql))[0])[0];
 
 function readLines(args) {
   const r = run(args);
@@ -60,9 +55,7 @@ test('checkpoints: written every 10 versions, read by DuckDB and an independent 
   assert.ok(Number.isInteger(JSON.parse(stats).numRecords), stats);
 
   // parquet_metadata: every column chunk ZSTD with statistics, as our data files
-  const conn0 = await duck();
-  const meta = (await conn0.runAndReadAll(
-    `SELECT path_in_schema, compression, stats_null_count FROM parquet_metadata(${sqlStr(ck)})`)).getRowObjectsJS();
+  const meta = await query(`SELECT path_in_schema, compression, stats_null_count FROM parquet_metadata(${sqlStr(ck)})`);
   assert.ok(meta.length >= 20, `only ${meta.length} column chunks`);
   for (const m of meta) {
     assert.equal(m.compression, 'ZSTD', m.path_in_schema);
@@ -73,7 +66,7 @@ test('checkpoints: written every 10 versions, read by DuckDB and an independent 
   // the independent replay from the checkpoint equals the JSON-only replay
   const snap = await replay(table);
   assert.equal(snap.checkpointVersion, lastV);
-  const jsonOnly = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-e2e-jsononly-'));
+  const jsonOnly = tmpDir('jsononly');
   fs.mkdirSync(path.join(jsonOnly, '_delta_log'));
   for (const f of fs.readdirSync(log).filter((x) => x.endsWith('.json'))) {
     fs.copyFileSync(path.join(log, f), path.join(jsonOnly, '_delta_log', f));
@@ -91,9 +84,8 @@ test('checkpoints: written every 10 versions, read by DuckDB and an independent 
     const lines = readLines(['table', 'read', 'raw_events', '-c', ws.config, '--version', String(v), '--columns', 'event_id']);
     assert.equal(lines.length, expect, `version ${v}`);
     const ours = lines.map((l) => JSON.parse(l).event_id).sort();
-    const conn = await duck();
     const theirs = s.files.length
-      ? (await conn.runAndReadAll(`SELECT event_id FROM ${await readTableSql(s)}`)).getRowsJS().map((x) => x[0]).sort()
+      ? (await query(`SELECT event_id FROM ${await readTableSql(s)}`)).map((x) => x.event_id).sort()
       : [];
     assert.deepEqual(ours, theirs, `version ${v}`);
   }

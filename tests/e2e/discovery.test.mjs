@@ -5,19 +5,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { gen, run, runningWorker, sleep, startDaemon, status, until, verify, waitAllRunning, waitLog, workspace } from './lib/daemon.mjs';
-import { duck, readTableSql, replay } from './lib/delta.mjs';
-
-const rowsOf = (config, table) => {
-  const s = status(config);
-  const t = s && s.tables.find((x) => x.name === table);
-  return t ? t.rows : -1;
-};
-
-function assertVerified(ws, input, kind) {
-  const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), input, kind);
-  assert.equal(v.code, 0, v.out);
-}
+import { assertVerified, gen, rowsOf, run, runningWorker, sleep, startDaemon, status, until, waitAllRunning, waitLog, workspace } from './lib/daemon.mjs';
+import { query, queryTable, readTableSql, replay } from './lib/delta.mjs';
 
 const sourceList = (config, extra = []) => {
   const r = run(['source', 'list', '-c', config, '--json', ...extra], { timeoutMs: 60000 });
@@ -83,8 +72,8 @@ test('inotify: files closed while running are taken at once; files present at st
     // the nested file is checked by its own directory; the top level by verify.mjs
     fs.renameSync(path.join(ws.input, '2026-11-30', 'nested.jsonl'), path.join(ws.input, 'nested.jsonl'));
     fs.rmSync(path.join(ws.input, 'ignored.txt'));
-    assertVerified(ws, ws.input, 'raw');
-    assertVerified(ws, ws.input, 'processed');
+    assertVerified(ws, 'raw');
+    assertVerified(ws, 'processed');
   } finally {
     d.child.kill('SIGKILL');
   }
@@ -114,8 +103,8 @@ test('a file written slowly with pauses (listing every 200 ms, ready delay 100 m
     assert.equal(files[0].rows, 300);
     assert.equal(run(['stop', '-c', ws.config]).code, 0);
     assert.equal((await d.exited).code, 0, d.logs());
-    assertVerified(ws, ws.input, 'raw');
-    assertVerified(ws, ws.input, 'processed');
+    assertVerified(ws, 'raw');
+    assertVerified(ws, 'processed');
   } finally {
     d.child.kill('SIGKILL');
   }
@@ -174,8 +163,8 @@ for (const mode of ['delete', 'move']) {
       assert.ok(list.every((f) => (mode === 'delete' ? f.clean_source === 'deleted' : f.clean_source.startsWith('moved to '))));
       assert.equal(run(['stop', '-c', ws.config]).code, 0);
       assert.equal((await d.exited).code, 0, d.logs());
-      assertVerified(ws, ref, 'raw');
-      assertVerified(ws, ref, 'processed');
+      assertVerified(ws, 'raw', { input: ref });
+      assertVerified(ws, 'processed', { input: ref });
     } finally {
       d.child.kill('SIGKILL');
     }
@@ -199,7 +188,6 @@ test('source list: states, sizes, per-file rows / corrupt counts, --pending, tex
     const list = sourceList(ws.config);
     assert.equal(list.length, 3);
     // counts per file, independently from the input and from DuckDB
-    const conn = await duck();
     const sql = await readTableSql(await replay(path.join(ws.tables, 'raw_events')));
     for (const f of list.filter((x) => x.state === 'committed')) {
       const text = fs.readFileSync(f.path, 'utf8').split('\n').filter((l) => l.trim()).slice(0, f.path === first.path ? -3 : undefined);
@@ -208,7 +196,7 @@ test('source list: states, sizes, per-file rows / corrupt counts, --pending, tex
       assert.equal(f.rows, text.length, `${f.path} rows`);
       assert.equal(f.corrupt, corrupt, `${f.path} corrupt`);
       assert.ok(corrupt > 0);
-      const n = Number((await conn.runAndReadAll(`SELECT count(*) AS n FROM ${sql} WHERE _metadata.file_path = '${f.path}'`)).getRowObjectsJS()[0].n);
+      const n = Number((await query(`SELECT count(*) AS n FROM ${sql} WHERE _metadata.file_path = '${f.path}'`))[0].n);
       assert.equal(n, f.rows, `${f.path}: DuckDB rows`);
       assert.equal(typeof f.batch, 'number');
       assert.equal(f.size, fs.statSync(f.path).size - (f.path === first.path ? Buffer.byteLength(lines('late', 3)) : 0));
@@ -249,12 +237,10 @@ test('allow_overwrites: true ingests a rewritten file again as a new version; fa
       }
       assert.equal(run(['stop', '-c', ws.config]).code, 0);
       assert.equal((await d.exited).code, 0, d.logs());
-      const conn = await duck();
       for (const t of ['raw_events', 'processed_events']) {
-        const sql = await readTableSql(await replay(path.join(ws.tables, t)));
-        const r = (await conn.runAndReadAll(
+        const [r] = await queryTable(path.join(ws.tables, t),
           `SELECT count(*) AS n, count(DISTINCT event_id) AS d, count(*) FILTER (WHERE event_id LIKE 'v1-%') AS v1,` +
-          ` count(*) FILTER (WHERE event_id LIKE 'v2-%') AS v2 FROM ${sql}`)).getRowObjectsJS()[0];
+          ` count(*) FILTER (WHERE event_id LIKE 'v2-%') AS v2 FROM $T`);
         assert.equal(Number(r.n), Number(r.d), `${t}: no event twice`);
         assert.equal(Number(r.v1), 100, `${t}: version 1 once`);
         assert.equal(Number(r.v2), allow ? 150 : 0, `${t}: version 2`);
@@ -292,7 +278,7 @@ test('max_files_per_trigger and max_bytes_per_trigger (soft: a batch stops addin
       perBatch.set(f.batch, (perBatch.get(f.batch) || 0) + 1);
     }
     assert.deepEqual([...perBatch.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]), expected, extra);
-    assertVerified(ws, ws.input, 'raw');
+    assertVerified(ws, 'raw');
     fs.rmSync(ws.dir, { recursive: true, force: true });
   }
 });
@@ -323,10 +309,8 @@ test('SIGHUP: backfill_interval, file_ready_delay, max_file_age and the rates ch
     assert.doesNotMatch(d.logs(), /cannot change while the pipeline runs/);
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0, d.logs());
-    const conn = await duck();
-    const sql = await readTableSql(await replay(path.join(ws.tables, 'raw_events')));
-    const got = (await conn.runAndReadAll(`SELECT _metadata.file_name AS f, count(*) AS n, count(DISTINCT event_id) AS d
-      FROM ${sql} GROUP BY f ORDER BY f`)).getRowObjectsJS();
+    const got = await queryTable(path.join(ws.tables, 'raw_events'), `SELECT _metadata.file_name AS f, count(*) AS n, count(DISTINCT event_id) AS d
+      FROM $T GROUP BY f ORDER BY f`);
     assert.deepEqual(got.map((r) => [r.f, Number(r.n), Number(r.d)]), [['fresh.jsonl', 30, 30], ['linked.jsonl', 40, 40]]);
   } finally {
     fs.writeFileSync(ws.config, original);

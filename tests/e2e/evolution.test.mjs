@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { run, startDaemon, status, until, workspace, waitLog } from './lib/daemon.mjs';
-import { duck, readTableSql, replay } from './lib/delta.mjs';
+import { query, readTableSql, replay } from './lib/delta.mjs';
 
 const ROWS = 40;
 const CORRUPT = ['{"event_id": broken', '[1,2,3]', '42', '{"event_id":"zz","n":1} trailing', '\x01\x02binary'];
@@ -45,10 +45,7 @@ async function table(ws, name) {
   return { snap, sql: await readTableSql(snap), schema: JSON.parse(snap.schemaString) };
 }
 
-async function rows(sql, q) {
-  const conn = await duck();
-  return (await conn.runAndReadAll(q.replaceAll('$T', sql))).getRowObjectsJS();
-}
+const rows = (sql, q) => query(q.replaceAll('$T', sql));
 
 // Every valid row exactly once in both tables with its values, each malformed line in
 // _corrupt_record, each mismatch in the rescued data column with _file_path.
@@ -148,6 +145,7 @@ test('add_new_columns: new columns mid-stream (continuous) are added online; old
     d.child.kill('SIGTERM');
     await d.exited;
   }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
 test('add_new_columns, every file present at start (one batch, files of 3 MB): new columns mid-file', async () => {
@@ -170,6 +168,7 @@ test('add_new_columns, every file present at start (one batch, files of 3 MB): n
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /schema change: raw_events version=2 adds .*color.* \(first seen in file=\S*big-006\.jsonl/);
   await checkTables(ws, exp);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
 test('rescue: the schema never changes; new keys go to _rescued_data', async () => {
@@ -193,6 +192,7 @@ test('rescue: the schema never changes; new keys go to _rescued_data', async () 
   for (const w of exp.valid.values()) { w.color = null; w.score = null; w.model = null; }
   await checkTables(ws, exp, { newCols: false });
   assert.equal(run(['schema', 'history', '-c', ws.config, '--json']).stdout.trim().startsWith('[{"version":1'), true);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
 test('none: new keys are dropped, not rescued', async () => {
@@ -207,6 +207,7 @@ test('none: new keys are dropped, not rescued', async () => {
   assert.ok(!raw.schema.fields.some((f) => f.name === 'color'));
   for (const w of exp.valid.values()) { w.color = null; w.score = null; w.model = null; }
   await checkTables(ws, exp, { newCols: false });
+  fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
 test('fail_on_new_columns: stops naming file, line, column; nothing of the batch committed; resumes after schema_hints', async () => {
@@ -229,6 +230,7 @@ test('fail_on_new_columns: stops naming file, line, column; nothing of the batch
   const r2 = availableNow(ws);
   assert.equal(r2.code, 0, r2.stderr);
   await checkTables(ws, exp);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
 test('FAILFAST stops at the first malformed line; DROPMALFORMED drops and counts them', async () => {
@@ -252,6 +254,8 @@ test('FAILFAST stops at the first malformed line; DROPMALFORMED drops and counts
   const dropped = [...r3.stderr.matchAll(/: (\d+) malformed record\(s\) dropped/g)].reduce((s, m) => s + Number(m[1]), 0);
   assert.equal(dropped, exp.corrupt.length);
   await checkTables(ws2, exp, { corruptKept: false, newCols: false });
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+  fs.rmSync(ws2.dir, { recursive: true, force: true });
 });
 
 test('schema hints, renamed rescued column, user schema, infer_column_types false', async () => {
@@ -300,6 +304,9 @@ test('schema hints, renamed rescued column, user schema, infer_column_types fals
   const raw3 = await table(ws3, 'raw_events');
   assert.deepEqual(raw3.schema.fields.slice(0, 3).map((x) => x.type), ['string', 'string', 'string']);
   assert.deepEqual((await rows(raw3.sql, 'SELECT n, d FROM $T')).map((x) => [x.n, x.d]), [['1', '{"x":1}']]);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+  fs.rmSync(ws2.dir, { recursive: true, force: true });
+  fs.rmSync(ws3.dir, { recursive: true, force: true });
 });
 
 test('a bad schema_hints is a configuration error naming the position', () => {
@@ -307,6 +314,7 @@ test('a bad schema_hints is a configuration error naming the position', () => {
   const r = availableNow(ws);
   assert.equal(r.code, 100);
   assert.match(r.stderr, /source\.schema_hints.*position 11: DECIMAL\(50,2\) is out of range/);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
 test('no hints: a column of numbers with a few odd strings stays numeric; the odd values are rescued (the hidden-mix case)', async () => {

@@ -5,18 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { countInput, gen, QUICK, run, runningWorker, sleep, startDaemon, status, until, verify, waitAllRunning, waitLog, workspace } from './lib/daemon.mjs';
-
-function assertVerified(ws, kind) {
-  const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), ws.input, kind);
-  assert.equal(v.code, 0, `verify ${kind} failed:\n${v.out}`);
-}
-
-const rowsOf = (config, table) => {
-  const s = status(config);
-  const t = s && s.tables.find((x) => x.name === table);
-  return t ? t.rows : -1;
-};
+import { assertVerified, countInput, gen, QUICK, rowsOf, run, runningWorker, sleep, startDaemon, status, until, waitAllRunning, waitLog, workspace } from './lib/daemon.mjs';
 
 test('a full or failing disk (short writes, EIO, ENOSPC) pauses the committer, the writer and ingest in turn; each resumes by itself; exactly once', async () => {
   const ws = workspace('enospc');
@@ -212,10 +201,8 @@ test('a source file that vanishes before its batch commits: the replay re-plans 
     await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0);
-    for (const kind of ['raw', 'processed']) {
-      const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), input, kind);
-      assert.equal(v.code, 0, `verify ${kind} failed:\n${v.out}`);
-    }
+    assertVerified(ws, 'raw', { input });
+    assertVerified(ws, 'processed', { input });
   } finally {
     d.child.kill('SIGKILL');
   }

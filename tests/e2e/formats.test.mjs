@@ -4,22 +4,13 @@
 // independent Delta replay, and _metadata.file_offset is checked against offsets computed
 // here from the decompressed input.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
-import { gen, run, runningWorker, startDaemon, status, until, waitAllRunning, waitLog, workspace } from './lib/daemon.mjs';
-import { duck, readTableSql, replay } from './lib/delta.mjs';
-
-async function rows(table, sql) {
-  const snap = await replay(table);
-  const from = await readTableSql(snap);
-  if (!from) return [];
-  const conn = await duck();
-  const r = await conn.runAndReadAll(sql.replaceAll('$T', from));
-  return r.getRowObjects();
-}
+import { gen, run, runningWorker, startDaemon, until, waitAllRunning, waitLog, workspace } from './lib/daemon.mjs';
+import { queryTable as rows } from './lib/delta.mjs';
+import { bzip2, zstd } from './lib/tools.mjs';
 
 /** [{offset, line}] of the non-empty lines of text (a Buffer: byte offsets). */
 function lineOffsets(buf) {
@@ -34,17 +25,6 @@ function lineOffsets(buf) {
   }
   return out;
 }
-
-const zstd = (buf) => {
-  const r = spawnSync('zstd', ['-q', '-c', '-3'], { input: buf, maxBuffer: 1 << 30 });
-  assert.equal(r.status, 0);
-  return r.stdout;
-};
-const bzip2 = (buf) => {
-  const r = spawnSync('bzip2', ['-c'], { input: buf, maxBuffer: 1 << 30 });
-  assert.equal(r.status, 0);
-  return r.stdout;
-};
 
 function availableNow(ws) {
   const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);

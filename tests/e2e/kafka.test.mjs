@@ -8,8 +8,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { LAKESUPD, run as runCli, runningWorker, startDaemon, status, until, workspace } from './lib/daemon.mjs';
-import { duck, readTableSql, replay } from './lib/delta.mjs';
+import { LAKESUPD, rowsOf, run as runCli, runningWorker, startDaemon, tmpDir, until, workspace } from './lib/daemon.mjs';
+import { queryTable } from './lib/delta.mjs';
 
 const MOCK = process.env.LK_KAFKA_MOCK_BIN || path.join(path.dirname(LAKESUPD), 'lk_kafka_mock');
 
@@ -37,20 +37,14 @@ function kafkaWorkspace(name, bootstrap, extra = '', subscription = '  subscribe
   });
 }
 
-const rowsOf = (config, table) => {
-  const s = status(config);
-  const t = s && s.tables.find((x) => x.name === table);
-  return t ? t.rows : -1;
-};
+/** The mock's delivery report (--report): every message it produced, {topic, partition, offset, key, value}. */
+const readReport = (file) => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
-async function tableRows(dir, cols) {
-  const sql = await readTableSql(await replay(dir));
-  const conn = await duck();
-  return (await conn.runAndReadAll(`SELECT ${cols} FROM ${sql}`)).getRowObjectsJS();
-}
+const tableRows = (dir, cols) => queryTable(dir, `SELECT ${cols} FROM $T`);
 
 test('Kafka: a transform killed mid-batch, messages arriving while running; every message exactly once in both tables', async () => {
-  const report = fs.mkdtempSync('/tmp/lk-kafka-rep-') + '/delivered.jsonl';
+  const reportDir = tmpDir('kafka-rep');
+  const report = path.join(reportDir, 'delivered.jsonl');
   const mock = startMock(['--topic', 'events', '--partitions', '3', '--messages', '3000',
     '--corrupt-every', '97', '--report', report]);
   let d;
@@ -72,7 +66,7 @@ test('Kafka: a transform killed mid-batch, messages arriving while running; ever
     assert.match(logs, /replay requested/);
     assert.match(logs, /Kafka subscription has 3 partition\(s\)/);
 
-    const delivered = fs.readFileSync(report, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const delivered = readReport(report);
     assert.equal(delivered.length, 5000);
     const expect = new Map(delivered.map((m) => [`${m.partition}:${m.offset}`, m]));
     const isJson = (v) => { try { JSON.parse(v); return true; } catch { return false; } };
@@ -133,6 +127,7 @@ test('Kafka: a transform killed mid-batch, messages arriving while running; ever
     if (d) d.child.kill('SIGKILL');
     mock.child.kill('SIGKILL');
   }
+  fs.rmSync(reportDir, { recursive: true, force: true });
 });
 
 test('Kafka: planned offsets that are not in the log stop the pipeline with fail_on_data_loss, naming topic, partition and offset', async () => {
@@ -158,7 +153,8 @@ test('Kafka: planned offsets that are not in the log stop the pipeline with fail
 });
 
 test('Kafka: a topic created at run time (subscribe_pattern) is picked up; a broker outage pauses and resumes; exactly once', async () => {
-  const report = fs.mkdtempSync('/tmp/lk-kafka-rep-') + '/delivered.jsonl';
+  const reportDir = tmpDir('kafka-rep');
+  const report = path.join(reportDir, 'delivered.jsonl');
   const mock = startMock(['--topic', 'events', '--partitions', '2', '--messages', '1000', '--report', report]);
   let d;
   try {
@@ -185,7 +181,7 @@ test('Kafka: a topic created at run time (subscribe_pattern) is picked up; a bro
     assert.match(d.logs(), /Kafka subscription has 5 partition\(s\) \(was 2\)/);
     assert.match(d.logs(), /Kafka topic=events-late partition=2 starts at offset=0/);
 
-    const delivered = fs.readFileSync(report, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    const delivered = readReport(report)
       .filter((m) => m.topic !== 'other');
     assert.equal(delivered.length, 2100);
     const expect = new Map(delivered.map((m) => [`${m.topic}:${m.partition}:${m.offset}`, m]));
@@ -205,6 +201,7 @@ test('Kafka: a topic created at run time (subscribe_pattern) is picked up; a bro
     if (d) d.child.kill('SIGKILL');
     mock.child.kill('SIGKILL');
   }
+  fs.rmSync(reportDir, { recursive: true, force: true });
 });
 
 test('Kafka: retention moves the log start past unread offsets: fail_on_data_loss stops naming them; false continues at the log start', async () => {
@@ -242,7 +239,8 @@ test('Kafka: retention moves the log start past unread offsets: fail_on_data_los
 });
 
 test('Kafka: fsck --repair rebuilds a lost state.db with each partition resuming after its highest offset in raw_events; exactly once', async () => {
-  const report = fs.mkdtempSync('/tmp/lk-kafka-rep-') + '/delivered.jsonl';
+  const reportDir = tmpDir('kafka-rep');
+  const report = path.join(reportDir, 'delivered.jsonl');
   const mock = startMock(['--topic', 'events', '--partitions', '3', '--messages', '900',
     '--corrupt-every', '50', '--report', report]);
   let d;
@@ -266,7 +264,7 @@ test('Kafka: fsck --repair rebuilds a lost state.db with each partition resuming
     d = startDaemon(['-c', ws.config, '--trigger', 'available_now']);
     assert.equal((await d.exited).code, 0, d.logs());
     assert.doesNotMatch(d.logs(), /starts at offset/); // every partition resumed from state.db
-    const delivered = fs.readFileSync(report, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const delivered = readReport(report);
     assert.equal(delivered.length, 1200);
     for (const table of ['raw_events', 'processed_events']) {
       const rows = await tableRows(path.join(ws.tables, table), '"partition" AS p, "offset" AS o');
@@ -284,4 +282,5 @@ test('Kafka: fsck --repair rebuilds a lost state.db with each partition resuming
     if (d) d.child.kill('SIGKILL');
     mock.child.kill('SIGKILL');
   }
+  fs.rmSync(reportDir, { recursive: true, force: true });
 });

@@ -3,14 +3,8 @@
 // and its memory must not grow with the number of batches it committed.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
-import { QUICK, gen, sleep, startDaemon, status, until, waitLog, workspace } from './lib/daemon.mjs';
-
-const rowsOf = (config, table) => {
-  const s = status(config);
-  return s ? s.tables.find((x) => x.name === table)?.rows : undefined;
-};
+import { QUICK, gen, rowsOf, sleep, startDaemon, status, until, waitLog, workspace } from './lib/daemon.mjs';
 
 test('a commit after a quiet spell longer than worker_timeout does not get the committer killed', async () => {
   // The committer used to send its progress (busy=1, work_done not yet

@@ -4,10 +4,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { LAKESUPD, QUICK } from './lib/daemon.mjs';
+import { LAKESUPD, QUICK, tmpDir } from './lib/daemon.mjs';
 import { duck } from './lib/delta.mjs';
 
 const BIN = path.join(path.dirname(LAKESUPD), 'test_parquet_property');
@@ -31,7 +30,7 @@ function norm(v) {
 }
 
 test('DuckDB reads every random-schema file we write with the rows we wrote', { skip: !fs.existsSync(BIN) && `no ${BIN}` }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-pq-prop-'));
+  const dir = tmpDir('pq-prop');
   const rounds = QUICK ? 40 : 120;
   const seed = Number(process.env.LK_PROPERTY_SEED || 4242);
   const r = spawnSync(BIN, [], {

@@ -6,15 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import { alive, children, countInput, gen, QUICK, run, runningWorker, startDaemon, status, until, VERIFY, verify, waitAllRunning, workspace } from './lib/daemon.mjs';
+import { alive, allRunning, assertVerified, children, countInput, gen, QUICK, rowsOf, run, runningWorker, startDaemon, status, until, VERIFY, waitAllRunning, workspace } from './lib/daemon.mjs';
 
 const FILES = QUICK ? 4 : 12;
 const ROWS = QUICK ? 1500 : 2500;
-
-function assertVerified(ws, kind) {
-  const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), ws.input, kind);
-  assert.equal(v.code, 0, `verify ${kind} failed:\n${v.out}`);
-}
 
 function deltaVersions(table) {
   const log = path.join(table, '_delta_log');
@@ -79,9 +74,9 @@ test('continuous: process tree, status, second instance refused, files while run
   const d = startDaemon(['-c', ws.config]);
   try {
     const st = await until(() => {
-      const s = status(ws.config);
-      return s && s.workers.length === 7 && s.workers.every((w) => w.state === 'running') && s;
-    }, 20000, 'all workers running');
+      const s = allRunning(ws.config);
+      return s && s.workers.length === 7 && s;
+    }, 20000, 'all 7 workers running');
     assert.deepEqual(st.workers.map((w) => w.role).sort(),
       ['committer', 'ingest', 'monitor', 'transform', 'transform', 'writer', 'writer']);
 
@@ -99,19 +94,11 @@ test('continuous: process tree, status, second instance refused, files while run
     // files dropped in while running appear in the tables
     gen(['--out', ws.input, '--files', '3', '--rows', String(ROWS), '--seed', '11']);
     const { events } = countInput(ws.input);
-    await until(() => {
-      const s = status(ws.config);
-      const t = s && s.tables.find((x) => x.name === 'processed_events');
-      return t && t.rows === events;
-    }, 60000, `${events} rows in processed_events`);
+    await until(() => rowsOf(ws.config, 'processed_events') === events, 60000, `${events} rows in processed_events`);
     gen(['--out', ws.input, '--files', '2', '--rows', '700', '--seed', '12', '--start-id', '5000000',
          '--prefix', 'late']);
     const total = countInput(ws.input).events;
-    await until(() => {
-      const s = status(ws.config);
-      const t = s && s.tables.find((x) => x.name === 'processed_events');
-      return t && t.rows === total;
-    }, 60000, `${total} rows in processed_events`);
+    await until(() => rowsOf(ws.config, 'processed_events') === total, 60000, `${total} rows in processed_events`);
 
     const stop = run(['stop', '-c', ws.config]);
     assert.equal(stop.code, 0, stop.stderr);
@@ -147,11 +134,7 @@ test('killed workers restart while files keep arriving; SIGTERM drains; nothing 
     }
     assert.ok(st.workers.length === 7);
     const { events } = countInput(ws.input);
-    await until(() => {
-      const s = status(ws.config);
-      const t = s && s.tables.find((x) => x.name === 'processed_events');
-      return t && t.rows >= events;
-    }, 90000, `${events} rows`);
+    await until(() => rowsOf(ws.config, 'processed_events') >= events, 90000, `${events} rows`);
     d.child.kill('SIGTERM'); // a graceful stop by signal: drain, commit, exit 0
     assert.equal((await d.exited).code, 0, d.logs());
     assert.match(d.logs(), /signal received: draining/);
@@ -210,11 +193,7 @@ test('continuous: a file written in place is taken once complete; a later overwr
     fs.appendFileSync(f, lines.slice(100, 200).join('\n') + '\n');
     await new Promise((r) => setTimeout(r, 30));
     fs.appendFileSync(f, lines.slice(200).join('\n') + '\n');
-    await until(() => {
-      const s = status(ws.config);
-      const t = s && s.tables.find((x) => x.name === 'processed_events');
-      return t && t.rows === 300;
-    }, 30000, '300 rows');
+    await until(() => rowsOf(ws.config, 'processed_events') === 300, 30000, '300 rows');
     // an overwrite after ingestion: refused with a warning, nothing doubled
     fs.appendFileSync(f, JSON.stringify({ event_id: 'late', user_id: 1 }) + '\n');
     await until(() => /file changed after it was ingested/.test(d.logs()), 10000, 'the overwrite warning');
@@ -246,11 +225,7 @@ test('a hung worker (SIGSTOP) is killed after worker_timeout and restarted; noth
       return x && x.restarts >= 1 && x.state === 'running';
     }, 15000, 'the hung transform restarted');
     const { events } = countInput(ws.input);
-    await until(() => {
-      const s = status(ws.config);
-      const t = s && s.tables.find((x) => x.name === 'processed_events');
-      return t && t.rows >= events;
-    }, 60000, `${events} rows`);
+    await until(() => rowsOf(ws.config, 'processed_events') >= events, 60000, `${events} rows`);
     assert.equal(run(['stop', '-c', ws.config]).code, 0);
     assert.equal((await d.exited).code, 0, d.logs());
     assertVerified(ws, 'raw');
@@ -370,10 +345,7 @@ test('table optimize bin-packs small files (dataChange=false) while the pipeline
       assert.match(r.stdout, /optimized .* at version \d+: \d+ files \(\d+ bytes\) into \d+ files/);
     }
     const events = countInput(ws.input).events;
-    await until(() => {
-      const s = status(ws.config);
-      return s && s.tables.find((x) => x.name === 'processed_events').rows === events;
-    }, 60000, `${events} rows`);
+    await until(() => rowsOf(ws.config, 'processed_events') === events, 60000, `${events} rows`);
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
   } finally {

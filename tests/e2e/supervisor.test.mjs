@@ -5,12 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { allRunning, countInput, gen, ROOT, run, runningWorker, startDaemon, status, until, verify, waitAllRunning, workspace } from './lib/daemon.mjs';
-
-function assertVerified(ws, kind) {
-  const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), ws.input, kind);
-  assert.equal(v.code, 0, `verify ${kind} failed:\n${v.out}`);
-}
+import { allRunning, assertVerified, countInput, gen, ROOT, rowsOf, run, runningWorker, startDaemon, status, until, waitAllRunning, workspace } from './lib/daemon.mjs';
 
 test('SIGHUP applies live settings to the supervisor and every worker, refuses the rest by name, keeps a bad file out', async () => {
   const ws = workspace('sighup');
@@ -43,10 +38,7 @@ test('SIGHUP applies live settings to the supervisor and every worker, refuses t
       10000, 'the refusal');
     fs.writeFileSync(ws.config, original); // (the CLI reads the file too)
     const events = countInput(ws.input).events;
-    await until(() => {
-      const s = status(ws.config);
-      return s && s.tables.find((x) => x.name === 'processed_events').rows === events;
-    }, 30000, `${events} rows`);
+    await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0);
     assertVerified(ws, 'processed');

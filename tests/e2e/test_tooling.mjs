@@ -1,35 +1,30 @@
 // test_tooling.mjs — self-test of the e2e tooling: lk_gen, the Delta replay and verify.
-// Run: node --test tests/e2e/   (needs build/lk_gen: cmake --build build --target lk_gen)
+// Run: node --test tests/e2e/   (needs build/lk_gen, or LK_GEN_BIN: cmake --build build --target lk_gen)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { replay, duck, readTableSql, sqlStr } from './lib/delta.mjs';
+import { replay, duck, query, readTableSql, sqlStr } from './lib/delta.mjs';
 import { verify, loadInput } from './lib/verify.mjs';
+import { LK_GEN, ROOT, tmpDir, VERIFY } from './lib/daemon.mjs';
+import { untarZstd } from './lib/tools.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..', '..');
 const GOLDEN = path.join(ROOT, 'tests/fixtures/delta-golden');
 const EXPECTED = path.join(ROOT, 'tests/fixtures/delta-expected');
-const LK_GEN = process.env.LK_GEN ?? path.join(ROOT, 'build/lk_gen');
 
-const tmp = (tag) => fs.mkdtempSync(path.join(os.tmpdir(), `lk-e2e-${tag}-`));
-const q = async (sql) => (await (await duck()).runAndReadAll(sql)).getRowObjectsJS();
 
 // Multiset difference of the table's rows and Spark's expected rows, compared in SQL.
 async function compareWithExpected(name) {
-  const dir = tmp(name);
-  execFileSync('tar', ['--zstd', '-xf', path.join(EXPECTED, `${name}.tar.zst`), '-C', dir]);
+  const dir = tmpDir(name);
+  untarZstd(path.join(EXPECTED, `${name}.tar.zst`), dir);
   const snap = await replay(path.join(GOLDEN, name));
   const tableSql = await readTableSql(snap);
   const expSql = `read_parquet(${sqlStr(path.join(dir, name, 'expected', '*.parquet'))}, union_by_name=true)`;
-  const cols = (await q(`DESCRIBE SELECT * FROM ${expSql}`)).map((r) => `"${r.column_name}"`).join(', ');
-  const [{ n_exp }] = await q(`SELECT count(*)::INTEGER AS n_exp FROM ${expSql}`);
-  const [{ n_got }] = await q(`SELECT count(*)::INTEGER AS n_got FROM ${tableSql}`);
-  const [{ d }] = await q(`SELECT count(*)::INTEGER AS d FROM (
+  const cols = (await query(`DESCRIBE SELECT * FROM ${expSql}`)).map((r) => `"${r.column_name}"`).join(', ');
+  const [{ n_exp }] = await query(`SELECT count(*)::INTEGER AS n_exp FROM ${expSql}`);
+  const [{ n_got }] = await query(`SELECT count(*)::INTEGER AS n_got FROM ${tableSql}`);
+  const [{ d }] = await query(`SELECT count(*)::INTEGER AS d FROM (
       (SELECT ${cols} FROM ${tableSql} EXCEPT ALL SELECT ${cols} FROM ${expSql})
       UNION ALL (SELECT ${cols} FROM ${expSql} EXCEPT ALL SELECT ${cols} FROM ${tableSql}))`);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -49,7 +44,7 @@ test('golden: checkpoint replay equals replay of the JSON commits alone', async 
   for (const name of ['checkpoint', 'basic-with-inserts-deletes-checkpoint']) {
     const withCkpt = await replay(path.join(GOLDEN, name));
     assert.equal(withCkpt.checkpointVersion, 10, name);
-    const dir = tmp(name);
+    const dir = tmpDir(name);
     fs.cpSync(path.join(GOLDEN, name), dir, { recursive: true });
     for (const f of fs.readdirSync(path.join(dir, '_delta_log'))) {
       if (f.includes('checkpoint')) fs.rmSync(path.join(dir, '_delta_log', f));
@@ -69,9 +64,9 @@ test('golden: time travel, corrupt _last_checkpoint and non-contiguous versions'
   assert.equal(v0.version, 0);
   assert.ok(latest.version > 0);
   assert.notDeepEqual(v0.files.map((f) => f.path), latest.files.map((f) => f.path));
-  const [{ n }] = await q(`SELECT count(*)::INTEGER AS n FROM ${await readTableSql(v0)}`);
+  const [{ n }] = await query(`SELECT count(*)::INTEGER AS n FROM ${await readTableSql(v0)}`);
   const d0 = await replay(path.join(GOLDEN, 'snapshot-data0'));
-  const [{ n0 }] = await q(`SELECT count(*)::INTEGER AS n0 FROM ${await readTableSql(d0)}`);
+  const [{ n0 }] = await query(`SELECT count(*)::INTEGER AS n0 FROM ${await readTableSql(d0)}`);
   assert.equal(n, n0, 'snapshot-data3@0 has the rows of snapshot-data0');
   // Version 5 of basic-with-inserts-deletes-checkpoint lies before its checkpoint (10).
   const v5 = await replay(path.join(GOLDEN, 'basic-with-inserts-deletes-checkpoint'), { version: 5 });
@@ -83,8 +78,8 @@ test('golden: time travel, corrupt _last_checkpoint and non-contiguous versions'
 });
 
 test('lk_gen: deterministic, disjoint ids, corrupt and empty lines', () => {
-  const a = tmp('gen-a');
-  const b = tmp('gen-b');
+  const a = tmpDir('gen-a');
+  const b = tmpDir('gen-b');
   const args = ['--files', '2', '--rows', '50', '--seed', '7', '--corrupt-every', '9', '--empty-every', '11'];
   execFileSync(LK_GEN, ['--out', a, ...args]);
   execFileSync(LK_GEN, ['--out', b, ...args]);
@@ -105,7 +100,7 @@ test('lk_gen: deterministic, disjoint ids, corrupt and empty lines', () => {
     assert.ok(ev.ts > prev, 'ts increases');
     prev = ev.ts;
   }
-  const c = tmp('gen-c');
+  const c = tmpDir('gen-c');
   execFileSync(LK_GEN, ['--out', c, '--files', '1', '--rows', '50', '--seed', '7', '--start-id', '100']);
   assert.deepEqual(fs.readdirSync(c), ['events-00002.jsonl']);
   for (const id of loadInput(c).events.keys()) assert.ok(!inp.events.has(id));
@@ -153,7 +148,7 @@ function commit(table, version, actions) {
 }
 
 async function makeTable(inputDir, kind) {
-  const table = tmp(`table-${kind}`);
+  const table = tmpDir(`table-${kind}`);
   const adds = [];
   for (const [i, file] of fs.readdirSync(inputDir).sort().entries()) {
     const p = `part-${i}-x.parquet`;
@@ -173,7 +168,7 @@ async function makeTable(inputDir, kind) {
 }
 
 test('verify: passes on a correct raw table and fails on duplicate, missing, changed rows', async () => {
-  const input = tmp('in-raw');
+  const input = tmpDir('in-raw');
   execFileSync(LK_GEN, ['--out', input, '--files', '3', '--rows', '40', '--corrupt-every', '13', '--empty-every', '17']);
   const { table, adds } = await makeTable(input, 'raw');
   const ok = await verify({ table, input, kind: 'raw' });
@@ -208,7 +203,7 @@ test('verify: passes on a correct raw table and fails on duplicate, missing, cha
   assert.equal(back.files.length, 3);
 
   // A table whose message lost its unicode fails on that row.
-  const t2 = tmp('bad-msg');
+  const t2 = tmpDir('bad-msg');
   const rows = rowsFor(input, 'events-00000.jsonl', 'raw');
   const victim = rows.find((r) => r.event_id && /[^\x00-\x7f]/.test(r.message));
   victim.message = victim.message.normalize('NFD').replace(/[^\x00-\x7f]/g, '?');
@@ -225,7 +220,7 @@ test('verify: passes on a correct raw table and fails on duplicate, missing, cha
 });
 
 test('verify: processed table (TIMESTAMPTZ ts, flattened device) and the CLI exit codes', async () => {
-  const input = tmp('in-proc');
+  const input = tmpDir('in-proc');
   execFileSync(LK_GEN, ['--out', input, '--files', '2', '--rows', '30', '--corrupt-every', '7']);
   const { table } = await makeTable(input, 'processed');
   const res = await verify({ table, input, kind: 'processed' });
@@ -234,7 +229,7 @@ test('verify: processed table (TIMESTAMPTZ ts, flattened device) and the CLI exi
   // The same table checked as raw fails (missing columns): the check is not vacuous.
   assert.equal((await verify({ table, input, kind: 'raw' })).ok, false);
 
-  const cli = path.join(HERE, 'verify.mjs');
+  const cli = VERIFY;
   const pass = spawnSync(process.execPath, [cli, '--table', table, '--input', input, '--kind', 'processed'], { encoding: 'utf8' });
   assert.equal(pass.status, 0, pass.stderr);
   assert.equal(JSON.parse(pass.stdout).ok, true);
@@ -251,7 +246,7 @@ test('verify: processed table (TIMESTAMPTZ ts, flattened device) and the CLI exi
 });
 
 test('verify: 200k rows in a few seconds', { skip: !process.env.LK_E2E_BIG && 'set LK_E2E_BIG=1' }, async () => {
-  const input = tmp('in-big');
+  const input = tmpDir('in-big');
   execFileSync(LK_GEN, ['--out', input, '--files', '4', '--rows', '50000']);
   const { table } = await makeTable(input, 'raw');
   const t0 = Date.now();

@@ -15,17 +15,17 @@
 #include "lk_state.h"
 #include "lk_time.h"
 
-static char g_dir[64], g_src[128], g_dst[128];
+static char g_dir[256], g_src[512], g_dst[512];
 static lk_config g_cfg;
 static lk_state *g_st;
 
 static void setup(void)
 {
-    lk_check_mkdtemp(g_dir, sizeof g_dir, "/tmp/lk_test_clean_XXXXXX");
+    lk_check_mkdtemp(g_dir, sizeof g_dir, "clean");
     snprintf(g_src, sizeof g_src, "%s/in", g_dir);
     snprintf(g_dst, sizeof g_dst, "%s/archive", g_dir);
     ck_assert_int_eq(mkdir(g_src, 0755), 0);
-    char p[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/sub", g_src);
     ck_assert_int_eq(mkdir(p, 0755), 0);
     lk_config_defaults(&g_cfg);
@@ -38,15 +38,13 @@ static void setup(void)
 static void teardown(void)
 {
     lk_state_close(&g_st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-    ck_assert_int_eq(system(cmd), 0);
+    lk_check_rm_rf(g_dir);
 }
 
 /* Writes rel under the source and records it in state.db; returns its id. */
 static int64_t file(const char *rel)
 {
-    char p[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/%s", g_src, rel);
     FILE *f = fopen(p, "w");
     fputs("{\"x\":1}\n", f);
@@ -90,7 +88,7 @@ static void commit(int64_t b)
 
 static int exists(const char *dir, const char *rel)
 {
-    char p[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/%s", dir, rel);
     return access(p, F_OK) == 0;
 }
@@ -159,7 +157,7 @@ START_TEST(move_keeps_the_relative_path_and_retries_failures)
         ids[i] = file(rels[i]);
     commit(plan(ids, rels, 3));
     /* rewritten after it was ingested: must be left alone */
-    char p[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/sub/changed.jsonl", g_src);
     FILE *f = fopen(p, "a");
     fputs("{\"x\":2}\n", f);
@@ -189,7 +187,7 @@ END_TEST
 
 START_TEST(move_across_filesystems_copies)
 {
-    char shm[64];
+    char shm[256];
     strcpy(shm, "/dev/shm/lk_test_clean_dst_XXXXXX");
     if (access("/dev/shm", W_OK) != 0 || !mkdtemp(shm)) return; /* no second filesystem here */
     snprintf(g_cfg.source.clean_source, sizeof g_cfg.source.clean_source, "move");
@@ -204,7 +202,7 @@ START_TEST(move_across_filesystems_copies)
     ck_assert_int_eq(lk_clean_source_new(&g_cfg, g_st, &c, &err), 0);
     ck_assert_int_eq(lk_clean_source_poll(c, 1), 1);
     ck_assert_int_eq(exists(g_src, "sub/x.jsonl"), 0);
-    char p[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/sub/x.jsonl", shm);
     FILE *f = fopen(p, "r");
     ck_assert_ptr_nonnull(f);
@@ -214,9 +212,7 @@ START_TEST(move_across_filesystems_copies)
     ck_assert_str_eq(line, "{\"x\":1}\n");
     ck_assert_int_eq(exists(shm, "sub/x.jsonl.lakesupd-tmp"), 0);
     lk_clean_source_destroy(&c);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", shm);
-    ck_assert_int_eq(system(cmd), 0);
+    lk_check_rm_rf(shm);
 }
 END_TEST
 

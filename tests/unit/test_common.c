@@ -87,11 +87,11 @@ END_TEST
 
 START_TEST(fs_put_if_absent)
 {
-    char dir[] = "/tmp/lk_test_fs_XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char path[256];
+    char dir[256];
+    lk_check_mkdtemp(dir, sizeof dir, "fs");
+    char path[512];
     snprintf(path, sizeof path, "%s/a/b/00000.json", dir);
-    char sub[256];
+    char sub[512];
     snprintf(sub, sizeof sub, "%s/a/b", dir);
     lk_error err;
     ck_assert_int_eq(lk_fs_mkdirs(sub, &err), 0);
@@ -111,9 +111,7 @@ START_TEST(fs_put_if_absent)
     ck_assert(!lk_fs_exists(path));
     unsetenv("LAKESUP_FAULT");
     lk_fault_reload();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    lk_check_rm_rf(dir);
 }
 END_TEST
 

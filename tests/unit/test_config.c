@@ -9,13 +9,11 @@
 #include "lk_check.h"
 #include "lk_config.h"
 
-static char g_path[64];
+static char g_path[256];
 
 static int load_text(const char *text, lk_config *cfg, lk_error *err)
 {
-    strcpy(g_path, "/tmp/lk_test_cfg_XXXXXX");
-    int fd = mkstemp(g_path);
-    ck_assert_int_ge(fd, 0);
+    int fd = lk_check_mkstemp(g_path, sizeof g_path, "cfg");
     ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
     close(fd);
     int rc = lk_config_load(g_path, cfg, err);
@@ -70,7 +68,7 @@ static void expect_error(const char *text, const char *line, const char *key, co
     lk_config c;
     lk_error err;
     ck_assert_int_eq(load_text(text, &c, &err), LK_ECONFIG);
-    char want[128];
+    char want[512];
     snprintf(want, sizeof want, "%s:%s: key '%s'", g_path, line, key);
     ck_assert_msg(strstr(err.msg, want) != NULL, "'%s' lacks '%s'", err.msg, want);
     (void)what; /* the wording is free; file, line and key are the contract */
@@ -190,10 +188,8 @@ START_TEST(schema_keys)
                      0);
     ck_assert_str_eq(c.source.schema_evolution_mode, "none");
     /* the running configuration written for workers reads back the same */
-    char out[64];
-    strcpy(out, "/tmp/lk_test_cfgw_XXXXXX");
-    int fd = mkstemp(out);
-    close(fd);
+    char out[256];
+    close(lk_check_mkstemp(out, sizeof out, "cfgw"));
     ck_assert_int_eq(load_text("source:\n  schema_hints: \"a DECIMAL(10,2)\"\n  rescued_data_column: "
                                "\"\"\n",
                                &c, &err),

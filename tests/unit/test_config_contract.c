@@ -9,11 +9,11 @@
 #include "lk_check.h"
 #include "lk_config.h"
 
-static char dir[64];
+static char dir[256];
 
 static void setup(void)
 {
-    lk_check_mkdtemp(dir, sizeof dir, "/tmp/lk_test_config_XXXXXX");
+    lk_check_mkdtemp(dir, sizeof dir, "config");
 }
 
 static void teardown(void)

@@ -12,10 +12,8 @@
 
 static int load_text(const char *text, lk_config *cfg, lk_error *err)
 {
-    char path[64];
-    strcpy(path, "/tmp/lk_test_cfgd_XXXXXX");
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
+    char path[512];
+    int fd = lk_check_mkstemp(path, sizeof path, "cfgd");
     ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
     close(fd);
     int rc = lk_config_load(path, cfg, err);
@@ -104,10 +102,8 @@ START_TEST(values_and_round_trip)
     ck_assert_str_eq(c.source.clean_source, "move");
     ck_assert_str_eq(c.source.clean_source_move_destination, "/archive");
     ck_assert_int_eq(c.source.clean_source_retention_duration_ms, 0);
-    char path[64];
-    strcpy(path, "/tmp/lk_test_cfgd_w_XXXXXX");
-    int fd = mkstemp(path);
-    close(fd);
+    char path[512];
+    close(lk_check_mkstemp(path, sizeof path, "cfgd_w"));
     ck_assert_int_eq(lk_config_write(&c, path, &err), 0);
     ck_assert_int_eq(lk_config_load(path, &back, &err), 0);
     unlink(path);
@@ -118,9 +114,7 @@ START_TEST(values_and_round_trip)
     ck_assert_str_eq(back.source.clean_source, "move");
     /* defaults (empty strings) survive the round trip too */
     lk_config_defaults(&c);
-    strcpy(path, "/tmp/lk_test_cfgd_w_XXXXXX");
-    fd = mkstemp(path);
-    close(fd);
+    close(lk_check_mkstemp(path, sizeof path, "cfgd_w"));
     ck_assert_int_eq(lk_config_write(&c, path, &err), 0);
     ck_assert_int_eq(lk_config_load(path, &back, &err), 0);
     unlink(path);

@@ -16,7 +16,7 @@
 
 #define NROWS 5000
 
-static char dir[64];
+static char dir[256];
 
 static void put32(lk_buf *b, uint32_t v)
 {
@@ -102,7 +102,7 @@ static void z85(const lk_buf *in, lk_buf *out)
 /* A table with one data file of ids 0..NROWS-1 whose add carries dv_json. */
 static lk_delta_table *table_with_dv(const char *dv_json)
 {
-    lk_check_mkdtemp(dir, sizeof dir, "/tmp/lk_test_dv_XXXXXX");
+    lk_check_mkdtemp(dir, sizeof dir, "dv");
     lk_schema *s = lk_schema_new();
     lk_schema_add(s, "id", LK_TYPE_LONG, 0);
     lk_batch *b = lk_batch_new(s);
@@ -110,7 +110,7 @@ static lk_delta_table *table_with_dv(const char *dv_json)
         lk_col_append_i64(lk_batch_col(b, 0), i);
         lk_batch_end_row(b);
     }
-    char p[256];
+    char p[512];
     lk_error err;
     snprintf(p, sizeof p, "%s/data.parquet", dir);
     lk_pq_writer *w = lk_pq_writer_new(s, NULL);
@@ -234,9 +234,9 @@ START_TEST(absolute_path_file)
     lk_buf_append(&file, be, 4);
     lk_buf_append(&file, bm.data, bm.len);
     lk_buf_append(&file, "\0\0\0\0", 4);
-    char dvdir[64];
-    lk_check_mkdtemp(dvdir, sizeof dvdir, "/tmp/lk_test_dvf_XXXXXX");
-    char p[256];
+    char dvdir[256];
+    lk_check_mkdtemp(dvdir, sizeof dvdir, "dvf");
+    char p[512];
     lk_error err;
     snprintf(p, sizeof p, "%s/my dv.bin", dvdir);
     ck_assert_int_eq(lk_fs_put_if_absent(p, file.data, file.len, &err), 0);

@@ -17,11 +17,11 @@
 
 #define GOLDEN LK_SOURCE_DIR "/tests/fixtures/delta-golden/"
 
-static char g_dir[64];
+static char g_dir[256];
 
 static void setup(void)
 {
-    lk_check_mkdtemp(g_dir, sizeof g_dir, "/tmp/lk_test_delta_XXXXXX");
+    lk_check_mkdtemp(g_dir, sizeof g_dir, "delta");
 }
 
 static void teardown(void)
@@ -68,7 +68,7 @@ START_TEST(first_commit_and_replay)
     ck_assert_int_eq(lk_delta_txn_version(t, "app"), 1);
     ck_assert_int_eq(lk_delta_num_records(t), 10);
     lk_buf log = LK_BUF_INIT;
-    char p[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/_delta_log/00000000000000000000.json", g_dir);
     ck_assert_int_eq(lk_fs_read_file(p, &log, 1 << 20, &err), 0);
     ck_assert_ptr_nonnull(strstr(log.data, "{\"commitInfo\":{\"timestamp\":"));
@@ -175,7 +175,7 @@ START_TEST(fault_leaves_no_partial_version)
     ck_assert_int_eq(append(t, "1.parquet", NULL, 0, 0), -ENOSPC);
     unsetenv("LAKESUP_FAULT");
     lk_fault_reload();
-    char p[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/_delta_log/00000000000000000001.json", g_dir);
     ck_assert(!lk_fs_exists(p));
     ck_assert_int_eq(append(t, "1.parquet", NULL, 0, 0), 1);
@@ -279,7 +279,7 @@ START_TEST(time_travel_by_version)
     ck_assert_int_lt(lk_delta_open_version(g_dir, -1, &v0, &err), 0);
     /* commitInfo carries operationMetrics, as Spark's DESCRIBE HISTORY shows */
     lk_buf log = LK_BUF_INIT;
-    char p[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/_delta_log/00000000000000000001.json", g_dir);
     ck_assert_int_eq(lk_fs_read_file(p, &log, 1 << 20, &err), 0);
     ck_assert_ptr_nonnull(strstr(log.data, "\"operationMetrics\":{\"numFiles\":\"1\",\"numOutputRows\":\"5\""));

@@ -20,17 +20,9 @@
 
 static char *tmp_dir(void)
 {
-    char *dir = malloc(64);
-    snprintf(dir, 64, "/tmp/lk_test_logst_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *dir = malloc(256);
+    lk_check_mkdtemp(dir, 256, "logst");
     return dir;
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
 }
 
 static lk_schema *test_schema(void)
@@ -111,9 +103,11 @@ static void full_checkpoint(const char *dir, int64_t v, lk_buf *out)
 {
     char *copy = tmp_dir();
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "cp -r %s/_delta_log %s/ && rm -f %s/_delta_log/_last_checkpoint",
-             dir, copy, copy);
+    snprintf(cmd, sizeof cmd, "cp -r '%s/_delta_log' '%s/'", dir, copy);
     ck_assert_int_eq(system(cmd), 0);
+    char last[512];
+    snprintf(last, sizeof last, "%s/_delta_log/_last_checkpoint", copy);
+    unlink(last);
     for (int64_t k = v; k < v + 1000; k++) {
         char p[512];
         snprintf(p, sizeof p, "%s/_delta_log/%020lld.checkpoint.parquet", copy, (long long)k);
@@ -133,7 +127,7 @@ static void full_checkpoint(const char *dir, int64_t v, lk_buf *out)
     char p[512];
     snprintf(p, sizeof p, "%s/_delta_log/%020lld.checkpoint.parquet", copy, (long long)v);
     read_actions(p, out);
-    rm_rf(copy);
+    lk_check_rm_rf(copy);
     free(copy);
 }
 
@@ -210,7 +204,7 @@ START_TEST(streaming_equals_in_memory)
     ck_assert_ptr_nonnull(strstr(a.data, "txn {\"appId\":\"app-4\""));
     lk_buf_free(&a);
     lk_buf_free(&b);
-    rm_rf(dir);
+    lk_check_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -250,7 +244,7 @@ START_TEST(first_checkpoint_from_json)
     lk_buf_free(&a);
     lk_buf_free(&b);
     lk_schema_destroy(&s);
-    rm_rf(dir);
+    lk_check_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -302,7 +296,7 @@ START_TEST(base_checkpoint_gone)
     lk_buf_free(&a);
     lk_buf_free(&b);
     lk_schema_destroy(&s);
-    rm_rf(dir);
+    lk_check_rm_rf(dir);
     free(dir);
 }
 END_TEST
@@ -343,12 +337,12 @@ START_TEST(heap_bounded)
     ck_assert_int_eq(lk_delta_num_records(t), full_rows(dir));
     lk_delta_destroy(&t);
     if (h1 == 0 && h2 == 0) { /* sanitizers replace malloc: nothing to measure */
-        rm_rf(dir);
+        lk_check_rm_rf(dir);
         free(dir);
         return;
     }
     ck_assert_msg(h2 < h1 + 256 * 1024, "heap grew from %zu to %zu bytes", h1, h2);
-    rm_rf(dir);
+    lk_check_rm_rf(dir);
     free(dir);
 }
 END_TEST

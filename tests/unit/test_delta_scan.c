@@ -109,11 +109,11 @@ static void scan_rows(const lk_delta_table *t, const char *cols, lk_buf *out)
 
 static char *unpack(const char *name)
 {
-    static char dir[64];
-    lk_check_mkdtemp(dir, sizeof dir, "/tmp/lk_test_scan_XXXXXX");
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "tar --zstd -xf " EXPECTED "%s -C %s", name, dir);
-    ck_assert_int_eq(system(cmd), 0);
+    static char dir[256];
+    lk_check_mkdtemp(dir, sizeof dir, "scan");
+    char archive[512];
+    snprintf(archive, sizeof archive, EXPECTED "%s", name);
+    lk_check_untar_zstd(archive, dir);
     return dir;
 }
 
@@ -132,11 +132,9 @@ START_TEST(every_expected_table)
         char table[1024], exp[1024];
         snprintf(table, sizeof table, "%s/%s/delta", dir, name);
         snprintf(exp, sizeof exp, "%s/%s/expected", dir, name);
-        char cmd[1100];
         struct stat sb;
         if (stat(exp, &sb) != 0) { /* a table to refuse or a file-list case: below */
-            snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-            ck_assert_int_eq(system(cmd), 0);
+            lk_check_rm_rf(dir);
             continue;
         }
         lk_delta_table *t;
@@ -151,8 +149,7 @@ START_TEST(every_expected_table)
         lk_buf_free(&a);
         lk_buf_free(&b);
         lk_delta_destroy(&t);
-        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        ck_assert_int_eq(system(cmd), 0);
+        lk_check_rm_rf(dir);
         tables++;
     }
     closedir(d);
@@ -195,9 +192,7 @@ START_TEST(projection_partition_dv)
     ck_assert_int_eq(lk_delta_scan_new(t, "nope", &sc, &err), LK_ENOTFOUND);
     ck_assert_ptr_nonnull(strstr(err.msg, "'nope'"));
     lk_delta_destroy(&t);
-    char cmd[1100];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    lk_check_rm_rf(dir);
 }
 END_TEST
 

@@ -16,8 +16,8 @@
 
 static char *tmp_dir(void)
 {
-    static char dir[64];
-    lk_check_mkdtemp(dir, sizeof dir, "/tmp/lk_test_dw_XXXXXX");
+    static char dir[256];
+    lk_check_mkdtemp(dir, sizeof dir, "dw");
     return dir;
 }
 

@@ -20,15 +20,13 @@
 #include "lk_state.h"
 #include "lk_time.h"
 
-static char g_dir[64], g_src[128], g_db[128];
+static char g_dir[256], g_src[512], g_db[512];
 static lk_config g_cfg;
 static lk_state *g_st;
 
 static void setup(void)
 {
-    strcpy(g_dir, access("/dev/shm", W_OK) == 0 ? "/dev/shm/lk_test_disc_XXXXXX"
-                                                : "/tmp/lk_test_disc_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_dir));
+    lk_check_mkdtemp(g_dir, sizeof g_dir, "disc");
     snprintf(g_src, sizeof g_src, "%s/in", g_dir);
     snprintf(g_db, sizeof g_db, "%s/state.db", g_dir);
     ck_assert_int_eq(mkdir(g_src, 0755), 0);
@@ -43,9 +41,7 @@ static void setup(void)
 static void teardown(void)
 {
     lk_state_close(&g_st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-    ck_assert_int_eq(system(cmd), 0);
+    lk_check_rm_rf(g_dir);
 }
 
 /* Writes a file (open, write, close) under the source; age_s > 0 sets its
@@ -123,7 +119,7 @@ static int rows_of(const char *rel)
 
 START_TEST(listing_takes_existing_files_with_glob_and_subdirectories)
 {
-    char p[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/sub", g_src);
     ck_assert_int_eq(mkdir(p, 0755), 0);
     put("a.jsonl", "{\"x\":1}\n", 10);
@@ -177,7 +173,7 @@ START_TEST(a_file_open_for_writing_waits_for_its_close)
     g_cfg.source.file_ready_delay_ms = 50;
     lk_discovery *d = start(0, 0);
     ck_assert_int_eq(poll_once(d), 0);
-    char p[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/slow.jsonl", g_src);
     int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ck_assert_int_ge(fd, 0);
@@ -208,7 +204,7 @@ START_TEST(rename_into_place_and_renamed_again_is_the_same_file)
     ck_assert_int_eq(poll_once(d), 0);
     put(".staging.tmp", "{\"x\":1}\n{\"x\":2}\n", 0);
     ck_assert_int_eq(poll_once(d), 0);
-    char a[256], b[256], c[256];
+    char a[512], b[512], c[512];
     snprintf(a, sizeof a, "%s/.staging.tmp", g_src);
     snprintf(b, sizeof b, "%s/placed.jsonl", g_src);
     snprintf(c, sizeof c, "%s/renamed.jsonl", g_src);
@@ -231,7 +227,7 @@ START_TEST(new_subdirectories_are_watched)
     g_cfg.source.file_ready_delay_ms = 100;
     lk_discovery *d = start(0, 0);
     ck_assert_int_eq(poll_once(d), 0);
-    char p[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/2026", g_src);
     ck_assert_int_eq(mkdir(p, 0755), 0);
     snprintf(p, sizeof p, "%s/2026/11", g_src);
@@ -301,7 +297,7 @@ START_TEST(modified_after_before_and_max_file_age)
     ck_assert_int_eq(poll_once(d), 1);
     ck_assert_int_eq(state_of("young.jsonl", NULL, 0), LK_FILE_PENDING);
     lk_discovery_destroy(&d);
-    char p[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/aged.jsonl", g_src);
     put("aged.jsonl", "{\"x\":5}\n", 7200);
     d = start(0, 0);
@@ -409,7 +405,7 @@ START_TEST(unreadable_file_is_retried_until_readable)
     if (geteuid() == 0) return; /* root reads anything */
     g_cfg.source.file_ready_delay_ms = 0;
     put("locked.jsonl", "{\"x\":1}\n", 10);
-    char p[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/locked.jsonl", g_src);
     ck_assert_int_eq(chmod(p, 0), 0);
     lk_discovery *d = start(0, 0);
@@ -427,7 +423,7 @@ END_TEST
 
 START_TEST(a_full_state_disk_is_reported_until_a_listing_records_everything)
 {
-    char gate[256], env[300];
+    char gate[512], env[600];
     snprintf(gate, sizeof gate, "%s/full", g_dir);
     snprintf(env, sizeof env, "state.commit=ENOSPC@while:%s", gate);
     setenv("LAKESUP_FAULT", env, 1);

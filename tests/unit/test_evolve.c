@@ -83,7 +83,7 @@ START_TEST(add_missing_and_hints)
 }
 END_TEST
 
-static char g_dir[64], g_db[128];
+static char g_dir[256], g_db[512];
 static lk_config g_cfg;
 static lk_state *g_st;
 
@@ -95,8 +95,7 @@ static lk_evolve *open_evolve(const char *mode, const char *hints)
     snprintf(g_cfg.source.schema_hints, sizeof g_cfg.source.schema_hints, "%s", hints);
     lk_error err = {0};
     if (!g_st) {
-        strcpy(g_dir, "/tmp/lk_test_evolve_XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(g_dir));
+        lk_check_mkdtemp(g_dir, sizeof g_dir, "evolve");
         snprintf(g_db, sizeof g_db, "%s/state.db", g_dir);
         ck_assert_int_eq(lk_state_open(g_db, &g_st, &err), 0);
     }

@@ -31,7 +31,7 @@ static char dir[256];
 
 static void setup(void)
 {
-    lk_check_mkdtemp(dir, sizeof dir, "/tmp/lk_formats_XXXXXX");
+    lk_check_mkdtemp(dir, sizeof dir, "formats");
 }
 
 static void teardown(void)

@@ -447,8 +447,8 @@ END_TEST
 
 START_TEST(config_keys)
 {
-    char path[] = "/tmp/lk_test_kcfg_XXXXXX";
-    int fd = mkstemp(path);
+    char path[512];
+    int fd = lk_check_mkstemp(path, sizeof path, "kcfg");
     const char *text = "source:\n"
                        "  format: kafka\n"
                        "  bootstrap_servers: \"b1:9092,b2:9092\"\n"

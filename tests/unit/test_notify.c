@@ -17,7 +17,7 @@ static char g_path[108];
 
 static void listen_socket(void)
 {
-    snprintf(g_path, sizeof g_path, "/tmp/lk-notify-%d.sock", (int)getpid());
+    lk_check_sock_path(g_path, sizeof g_path, "notify.sock");
     unlink(g_path);
     g_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ck_assert_int_ge(g_fd, 0);

@@ -20,7 +20,7 @@ static char tmpdir[256];
 
 static void setup(void)
 {
-    lk_check_mkdtemp(tmpdir, sizeof tmpdir, "/tmp/lk_test_parquet_XXXXXX");
+    lk_check_mkdtemp(tmpdir, sizeof tmpdir, "parquet");
 }
 
 static void teardown(void)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "lk_buf.h"
+#include "lk_check.h"
 #include "lk_parquet_reader.h"
 #include "lk_parquet_writer.h"
 #include "lk_rowjson.h"
@@ -391,10 +392,8 @@ START_TEST(projection_skips_other_columns)
         lk_col_append_i32(lk_batch_col(b, 2), -i);
         lk_batch_end_row(b);
     }
-    char path[] = "/tmp/lk_test_pqproj_XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
+    char path[512];
+    close(lk_check_mkstemp(path, sizeof path, "pqproj"));
     unlink(path);
     lk_pq_options o;
     lk_pq_options_default(&o);
@@ -450,10 +449,5 @@ int main(void)
     tcase_add_test(tc, split_and_float16);
     tcase_add_test(tc, projection_skips_other_columns);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    if (getenv("LK_PQ_FIXTURE_PRINT")) srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return lk_check_run_mode(s, getenv("LK_PQ_FIXTURE_PRINT") ? CK_NOFORK : CK_FORK_GETENV);
 }

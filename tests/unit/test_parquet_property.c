@@ -222,8 +222,8 @@ START_TEST(random_schemas_round_trip)
     int rounds = rounds_env ? atoi(rounds_env) : 150;
     const char *keep = getenv("LK_PROPERTY_KEEP");
     g_duck = getenv("LK_PROPERTY_DUCK") != NULL;
-    char dir[] = "/tmp/lk-pq-prop-XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char dir[256];
+    lk_check_mkdtemp(dir, sizeof dir, "pq-prop");
     lk_buf a = LK_BUF_INIT, b = LK_BUF_INIT, ddl_a = LK_BUF_INIT, ddl_b = LK_BUF_INIT;
     for (int round = 0; round < rounds; round++) {
         g_rng = (seed + (uint64_t)round) * 0x9e3779b97f4a7c15ull | 1;

@@ -12,11 +12,11 @@
 #include "lk_check.h"
 #include "lk_parquet_writer.h"
 
-static char g_dir[64];
+static char g_dir[256];
 
 static void setup(void)
 {
-    lk_check_mkdtemp(g_dir, sizeof g_dir, "/tmp/lk_test_pqreuse_XXXXXX");
+    lk_check_mkdtemp(g_dir, sizeof g_dir, "pqreuse");
 }
 
 static void teardown(void)
@@ -100,7 +100,7 @@ static void fill(lk_batch *b, int n, int is_dst, int skip)
 
 static void write_file(lk_pq_writer *w, const lk_batch *b, const char *name, lk_buf *bytes)
 {
-    char path[256];
+    char path[512];
     lk_error err = {0};
     snprintf(path, sizeof path, "%s/%s", g_dir, name);
     ck_assert_msg(lk_pq_writer_open(w, path, &err) == 0, "%s", err.msg);

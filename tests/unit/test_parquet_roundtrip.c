@@ -14,11 +14,11 @@
 #include "lk_parquet_writer.h"
 #include "lk_rowjson.h"
 
-static char g_dir[64];
+static char g_dir[256];
 
 static void setup(void)
 {
-    lk_check_mkdtemp(g_dir, sizeof g_dir, "/tmp/lk_test_pq_XXXXXX");
+    lk_check_mkdtemp(g_dir, sizeof g_dir, "pq");
 }
 
 static void teardown(void)
@@ -163,7 +163,7 @@ static void round_trip(lk_pq_codec codec, size_t rg_bytes, size_t page_bytes, in
     lk_pq_writer *w = lk_pq_writer_new(s, &o);
     lk_error err;
     for (int f = 0; f < files; f++) { /* one writer, several files */
-        char path[128];
+        char path[512];
         snprintf(path, sizeof path, "%s/f%d-%d.parquet", g_dir, (int)codec, f);
         ck_assert_int_eq(lk_pq_writer_open(w, path, &err), 0);
         ck_assert_int_eq(lk_pq_writer_write(w, b, &err), 0);
@@ -231,7 +231,7 @@ START_TEST(statistics_and_projection)
             lk_col_append_f64(lk_batch_col(b, 2), r == 1 ? 0.0 / 0.0 : r * 1.5);
         lk_batch_end_row(b);
     }
-    char path[128];
+    char path[512];
     snprintf(path, sizeof path, "%s/stats.parquet", g_dir);
     lk_pq_writer *w = lk_pq_writer_new(s, NULL);
     lk_error err;
@@ -273,7 +273,7 @@ START_TEST(corrupt_files_fail_cleanly)
     lk_batch *b = lk_batch_new(s);
     for (int r = 0; r < 60; r++)
         fill_row(b, r);
-    char path[128], bad[128];
+    char path[512], bad[512];
     snprintf(path, sizeof path, "%s/ok.parquet", g_dir);
     snprintf(bad, sizeof bad, "%s/bad.parquet", g_dir);
     lk_pq_options o;

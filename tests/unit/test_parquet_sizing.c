@@ -14,11 +14,11 @@
 #include "lk_parquet_writer.h"
 #include "lk_rowjson.h"
 
-static char g_dir[64];
+static char g_dir[256];
 
 static void setup(void)
 {
-    lk_check_mkdtemp(g_dir, sizeof g_dir, "/tmp/lk_test_pqsz_XXXXXX");
+    lk_check_mkdtemp(g_dir, sizeof g_dir, "pqsz");
 }
 
 static void teardown(void)
@@ -96,7 +96,7 @@ START_TEST(pages_cut_by_bytes)
     o.codec = _i ? LK_PQ_ZSTD : LK_PQ_UNCOMPRESSED;
     o.page_bytes = 16 * 1024;
     lk_pq_writer *w = lk_pq_writer_new(s, &o);
-    char path[128];
+    char path[512];
     snprintf(path, sizeof path, "%s/pages%d.parquet", g_dir, _i);
     lk_error err;
     ck_assert_int_eq(lk_pq_writer_open(w, path, &err), 0);
@@ -139,7 +139,7 @@ START_TEST(row_groups_cut_by_bytes)
     o.fsync = 0;
     o.row_group_bytes = 64 * 1024;
     lk_pq_writer *w = lk_pq_writer_new(s, &o);
-    char path[128];
+    char path[512];
     snprintf(path, sizeof path, "%s/rg.parquet", g_dir);
     lk_error err;
     ck_assert_int_eq(lk_pq_writer_open(w, path, &err), 0);
@@ -184,7 +184,7 @@ START_TEST(wide_rows_still_cut)
     o.codec = LK_PQ_SNAPPY;
     o.row_group_bytes = 1 << 20;
     lk_pq_writer *w = lk_pq_writer_new(s, &o);
-    char path[128];
+    char path[512];
     snprintf(path, sizeof path, "%s/wide.parquet", g_dir);
     lk_error err;
     ck_assert_int_eq(lk_pq_writer_open(w, path, &err), 0);
@@ -220,7 +220,7 @@ START_TEST(files_rolled_at_target_size)
     lk_error err;
     int files = 0;
     uint32_t first = 0, row = 0;
-    char path[128];
+    char path[512];
     ck_assert_int_eq(lk_pq_writer_file_bytes(w), 0);
     while (row < 30000) {
         snprintf(path, sizeof path, "%s/roll%d.parquet", g_dir, files);

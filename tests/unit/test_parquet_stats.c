@@ -15,11 +15,11 @@
 #include "lk_parquet_reader.h"
 #include "lk_parquet_writer.h"
 
-static char g_dir[64];
+static char g_dir[256];
 
 static void setup(void)
 {
-    lk_check_mkdtemp(g_dir, sizeof g_dir, "/tmp/lk_test_pqst_XXXXXX");
+    lk_check_mkdtemp(g_dir, sizeof g_dir, "pqst");
 }
 
 static void teardown(void)
@@ -145,7 +145,7 @@ START_TEST(footer_statistics)
     lk_pq_options_default(&o);
     o.fsync = 0;
     lk_pq_writer *w = lk_pq_writer_new(s, &o);
-    char path[128];
+    char path[512];
     snprintf(path, sizeof path, "%s/stats.parquet", g_dir);
     lk_error err;
     ck_assert_int_eq(lk_pq_writer_open(w, path, &err), 0);
@@ -245,7 +245,7 @@ START_TEST(statistics_per_row_group)
     o.row_group_bytes = 64 * 1024;
     o.page_bytes = 8 * 1024;
     lk_pq_writer *w = lk_pq_writer_new(s, &o);
-    char path[128];
+    char path[512];
     snprintf(path, sizeof path, "%s/rg.parquet", g_dir);
     lk_error err;
     ck_assert_int_eq(lk_pq_writer_open(w, path, &err), 0);
@@ -296,7 +296,7 @@ START_TEST(no_truncation_when_disabled)
     o.fsync = 0;
     o.stats_max_bytes = 0;
     lk_pq_writer *w = lk_pq_writer_new(s, &o);
-    char path[128];
+    char path[512];
     snprintf(path, sizeof path, "%s/full.parquet", g_dir);
     lk_error err;
     ck_assert_int_eq(lk_pq_writer_open(w, path, &err), 0);

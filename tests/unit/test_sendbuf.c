@@ -15,15 +15,15 @@
 
 static lk_worker *g_w;
 static zsock_t *g_push, *g_pull;
-static char g_dir[64];
+static char g_dir[256];
 
 static void setup(void)
 {
-    lk_check_mkdtemp(g_dir, sizeof g_dir, "/tmp/lk-sendbuf-XXXXXX");
+    lk_check_sock_mkdtemp(g_dir, sizeof g_dir, "sendbuf");
     lk_config cfg;
     lk_config_defaults(&cfg);
     lk_error err;
-    ck_assert_int_eq(lk_worker_new("transform", 0, &cfg, g_dir, &g_w, &err), 0);
+    ck_assert_msg(lk_worker_new("transform", 0, &cfg, g_dir, &g_w, &err) == 0, "%s", err.msg);
     char ep[128];
     snprintf(ep, sizeof ep, "inproc://sendbuf-%d", (int)getpid());
     g_push = zsock_new(ZMQ_PUSH);

@@ -10,11 +10,11 @@
 #include "lk_fault.h"
 #include "lk_state.h"
 
-static char g_dir[64], g_db[128];
+static char g_dir[256], g_db[512];
 
 static void setup(void)
 {
-    lk_check_mkdtemp(g_dir, sizeof g_dir, "/tmp/lk_test_state_XXXXXX");
+    lk_check_mkdtemp(g_dir, sizeof g_dir, "state");
     snprintf(g_db, sizeof g_db, "%s/state.db", g_dir);
 }
 

@@ -12,12 +12,12 @@
 #include "lk_fault.h"
 #include "lk_state.h"
 
-static char dir[64];
-static char dbpath[128];
+static char dir[256];
+static char dbpath[512];
 
 static void setup(void)
 {
-    lk_check_mkdtemp(dir, sizeof dir, "/tmp/lk_test_state_XXXXXX");
+    lk_check_mkdtemp(dir, sizeof dir, "state");
     snprintf(dbpath, sizeof dbpath, "%s/state.db", dir);
 }
 
@@ -427,7 +427,7 @@ END_TEST
 
 START_TEST(open_missing_dir)
 {
-    char p[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/no/such/dir/state.db", dir);
     lk_state *s = NULL;
     lk_error err;

@@ -1,5 +1,6 @@
 // Helpers for end-to-end tests: run the real lakesupd binary on real files
 // in a temporary directory, and the project's own generator.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,9 +16,35 @@ export const QUICK = !!process.env.LK_E2E_QUICK;
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/*
+ * Every directory a test makes for itself comes from tmpDir (workspace uses it): below os.tmpdir()
+ * ($TMPDIR, default /tmp), and remembered. A passing test removes what it made at its end; what is
+ * still there when the test file's process exits is listed on stderr: kept for inspection when a
+ * test failed, and a failure of the file when every test passed (a test that forgot to clean up).
+ */
+const made = new Set();
+process.on('exit', (code) => {
+  const left = [...made].filter((d) => fs.existsSync(d));
+  if (!left.length) return;
+  const list = left.map((d) => `  ${d}\n`).join('');
+  if (code !== 0) {
+    process.stderr.write(`e2e: a test failed; its directories are kept for inspection:\n${list}`);
+  } else {
+    process.stderr.write(`e2e: passing tests left these behind (a test removes what it made at its end):\n${list}`);
+    process.exitCode = 1;
+  }
+});
+
+/** A fresh empty directory lk-e2e-TAG-XXXXXX below $TMPDIR; the test removes it at its end. */
+export function tmpDir(tag) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lk-e2e-${tag}-`));
+  made.add(dir);
+  return dir;
+}
+
 /** A fresh working directory with a config; returns {dir, config, tables}. */
 export function workspace(name, { transform = 2, writer = 2, extra = '' } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lk-e2e-${name}-`));
+  const dir = tmpDir(name);
   const config = path.join(dir, 'lakesup.yml');
   fs.mkdirSync(path.join(dir, 'incoming'));
   fs.writeFileSync(
@@ -146,6 +173,24 @@ export function verify(table, input, kind) {
     timeout: 300000,
   });
   return { code: r.status, out: (r.stdout || '') + (r.stderr || '') };
+}
+
+/**
+ * Asserts that the workspace's raw_events (kind 'raw') or processed_events ('processed') holds every
+ * event of input (default: the workspace's) exactly once, with its values (the verifier). On failure
+ * the message names the kind, and note, and ends with more() (a daemon's log, say) when given.
+ */
+export function assertVerified(ws, kind, { input = ws.input, note = '', more } = {}) {
+  const v = verify(path.join(ws.tables, kind === 'raw' ? 'raw_events' : 'processed_events'), input, kind);
+  if (v.code !== 0)
+    assert.fail(`verify ${kind} failed${note ? ` (${note})` : ''}:\n${v.out}${more ? `\n${more()}` : ''}`);
+}
+
+/** The rows `lakesupd status` counts in table, or -1 when the daemon or the table is not there. */
+export function rowsOf(config, table) {
+  const s = status(config);
+  const t = s && s.tables.find((x) => x.name === table);
+  return t ? t.rows : -1;
 }
 
 /** Counts the input lines that are events and corrupt lines (as lk_gen writes them). */

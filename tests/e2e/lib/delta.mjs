@@ -18,6 +18,17 @@ export async function duck() {
   return sharedConn;
 }
 
+/** The rows of a DuckDB query, as objects of plain JS values. */
+export async function query(sql) {
+  return (await (await duck()).runAndReadAll(sql)).getRowObjectsJS();
+}
+
+/** query() over the live rows of the table at tablePath (replayed here): $T in sql stands for them; [] when no file is live. */
+export async function queryTable(tablePath, sql) {
+  const from = await readTableSql(await replay(tablePath));
+  return from ? query(sql.replaceAll('$T', from)) : [];
+}
+
 export function sqlStr(s) {
   return "'" + String(s).replaceAll("'", "''") + "'";
 }
