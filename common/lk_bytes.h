@@ -1,9 +1,10 @@
-/* Byte-range helpers for hot loops (header only). */
+/* Byte-range helpers for hot loops, and lk_strdup (header only). */
 #ifndef LK_BYTES_H
 #define LK_BYTES_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* a[0..n) == b[0..n) with fixed-size loads for the short values that dominate dictionary
@@ -49,6 +50,15 @@ static inline size_t lk_utf8_len(const unsigned char *p, const unsigned char *en
     unsigned cp =
         (b & 7) << 18 | (unsigned)(p[1] & 63) << 12 | (unsigned)(p[2] & 63) << 6 | (p[3] & 63);
     return cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
+}
+
+/* strdup that never fails: aborts when out of memory (as every allocation in lake/ does) and
+   copies NULL as "" so that optional strings need no test. */
+static inline char *lk_strdup(const char *s)
+{
+    char *p = strdup(s ? s : "");
+    if (!p) abort();
+    return p;
 }
 
 #endif

@@ -41,7 +41,8 @@ int64_t lk_time_days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+/* Its inverse, H. Hinnant's civil_from_days. */
+void lk_time_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     z += 719468;
     const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -61,7 +62,7 @@ static void split(int64_t us, int64_t *y, unsigned *mo, unsigned *d, int *h, int
     *frac_us = us - secs * 1000000;
     int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
     int64_t rem = secs - days * 86400;
-    civil_from_days(days, y, mo, d);
+    lk_time_civil_from_days(days, y, mo, d);
     *h = (int)(rem / 3600);
     *mi = (int)(rem % 3600 / 60);
     *s = (int)(rem % 60);

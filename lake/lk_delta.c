@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "lk_bytes.h"
 #include "lk_delta_checkpoint.h"
 #include "lk_delta_history.h"
 #include "lk_fault.h"
@@ -138,13 +139,6 @@ struct lk_delta_commit {
     int nprops;
     lk_buf body;
 };
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s ? s : "");
-    if (!p) abort();
-    return p;
-}
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -299,7 +293,7 @@ static void txn_set(lk_delta_table *t, const char *app, int64_t v)
         t->captxns = t->captxns ? t->captxns * 2 : 8;
         t->txns = xrealloc(t->txns, (size_t)t->captxns * sizeof *t->txns);
     }
-    t->txns[t->ntxns].app_id = xstrdup(app);
+    t->txns[t->ntxns].app_id = lk_strdup(app);
     t->txns[t->ntxns++].version = v;
 }
 
@@ -327,7 +321,7 @@ static void apply_add(lk_delta_table *t, yajl_val a)
         idx = t->nfiles++;
         e = &t->files[idx];
         memset(e, 0, sizeof *e);
-        e->key = xstrdup(key);
+        e->key = lk_strdup(key);
         e->rm_size = -1;
         hash_insert(t, idx);
     } else {
@@ -337,16 +331,16 @@ static void apply_add(lk_delta_table *t, yajl_val a)
         free(e->stats);
         free(e->dv);
     }
-    e->path = xstrdup(path);
+    e->path = lk_strdup(path);
     lk_buf_reset(&t->scratch);
     yajl_val pv = lk_json_get(a, "partitionValues");
     if (pv && YAJL_IS_OBJECT(pv))
         lk_json_text(pv, &t->scratch);
     else
         lk_buf_puts(&t->scratch, "{}");
-    e->pv_json = xstrdup(t->scratch.data);
+    e->pv_json = lk_strdup(t->scratch.data);
     const char *st = obj_str(a, "stats");
-    e->stats = st ? xstrdup(st) : NULL;
+    e->stats = st ? lk_strdup(st) : NULL;
     e->f.path = e->path;
     e->f.partition_values_json = e->pv_json;
     e->f.stats_json = e->stats;
@@ -355,7 +349,7 @@ static void apply_add(lk_delta_table *t, yajl_val a)
     if (dv && YAJL_IS_OBJECT(dv)) {
         lk_buf_reset(&t->scratch);
         lk_json_text(dv, &t->scratch);
-        e->dv = xstrdup(t->scratch.data);
+        e->dv = lk_strdup(t->scratch.data);
     }
     e->f.deletion_vector_json = e->dv;
     e->f.size = obj_int(a, "size", 0);
@@ -413,11 +407,11 @@ static int apply_metadata(lk_delta_table *t, yajl_val m, const char *where, lk_e
     lk_schema_destroy(&t->schema);
     t->schema = s;
     free(t->table_id);
-    t->table_id = xstrdup(obj_str(m, "id"));
+    t->table_id = lk_strdup(obj_str(m, "id"));
     lk_buf_reset(&t->scratch);
     lk_json_text(m, &t->scratch);
     free(t->metadata_json);
-    t->metadata_json = xstrdup(t->scratch.data);
+    t->metadata_json = lk_strdup(t->scratch.data);
     yajl_tree_free(t->metadata);
     t->metadata = yajl_tree_parse(t->metadata_json, NULL, 0);
     return 0;
@@ -517,7 +511,7 @@ static int apply_kind(lk_delta_table *t, const char *kind, yajl_val a, const cha
         lk_buf_reset(&t->scratch);
         lk_json_text(a, &t->scratch);
         free(t->protocol_json);
-        t->protocol_json = xstrdup(t->scratch.data);
+        t->protocol_json = lk_strdup(t->scratch.data);
     } else if (strcmp(kind, "metaData") == 0) {
         if ((rc = apply_metadata(t, a, where, err))) return rc;
     }
@@ -966,7 +960,7 @@ static int open_at(const char *table_path, int64_t as_of, int log_only, lk_delta
     *out = NULL;
     lk_delta_table *t = calloc(1, sizeof *t);
     if (!t) abort();
-    t->path = xstrdup(table_path);
+    t->path = lk_strdup(table_path);
     size_t n = strlen(t->path);
     while (n > 1 && t->path[n - 1] == '/')
         t->path[--n] = 0;
@@ -1136,7 +1130,7 @@ lk_delta_commit *lk_delta_commit_new(lk_delta_table *t, const char *operation)
     lk_delta_commit *c = calloc(1, sizeof *c);
     if (!c) abort();
     c->t = t;
-    c->operation = xstrdup(operation);
+    c->operation = lk_strdup(operation);
     c->read_version = t->version;
     c->txn_version = -1;
     return c;
@@ -1192,10 +1186,10 @@ void lk_delta_commit_add_file(lk_delta_commit *c, const char *path, int64_t size
                               int64_t modification_time_ms, const char *stats_json, int data_change)
 {
     commit_file *f = push_file(&c->adds, &c->nadds, &c->capadds);
-    f->path = xstrdup(path);
+    f->path = lk_strdup(path);
     f->size = size;
     f->mtime = modification_time_ms;
-    f->stats = stats_json ? xstrdup(stats_json) : NULL;
+    f->stats = stats_json ? lk_strdup(stats_json) : NULL;
     f->data_change = data_change;
 }
 
@@ -1205,7 +1199,7 @@ void lk_delta_commit_add_file_partitioned(lk_delta_commit *c, const char *path,
                                           int data_change)
 {
     lk_delta_commit_add_file(c, path, size, modification_time_ms, stats_json, data_change);
-    c->adds[c->nadds - 1].pv = partition_values_json ? xstrdup(partition_values_json) : NULL;
+    c->adds[c->nadds - 1].pv = partition_values_json ? lk_strdup(partition_values_json) : NULL;
 }
 
 void lk_delta_commit_set_partition_columns(lk_delta_commit *c, const char *const *cols, int n)
@@ -1218,7 +1212,7 @@ void lk_delta_commit_set_partition_columns(lk_delta_commit *c, const char *const
     }
     lk_buf_putc(&b, ']');
     free(c->pcols);
-    c->pcols = xstrdup(b.data);
+    c->pcols = lk_strdup(b.data);
     lk_buf_free(&b);
 }
 
@@ -1250,7 +1244,7 @@ void lk_delta_partition_dir(const char *col, const char *value, lk_buf *out)
 void lk_delta_commit_remove_file(lk_delta_commit *c, const char *path, int data_change)
 {
     commit_file *f = push_file(&c->removes, &c->nremoves, &c->capremoves);
-    f->path = xstrdup(path);
+    f->path = lk_strdup(path);
     f->data_change = data_change;
     f->size = -1;
 }
@@ -1258,8 +1252,8 @@ void lk_delta_commit_remove_file(lk_delta_commit *c, const char *path, int data_
 void lk_delta_commit_set_property(lk_delta_commit *c, const char *key, const char *value)
 {
     c->props = xrealloc(c->props, (size_t)(c->nprops + 1) * 2 * sizeof *c->props);
-    c->props[c->nprops * 2] = xstrdup(key);
-    c->props[c->nprops * 2 + 1] = value ? xstrdup(value) : NULL;
+    c->props[c->nprops * 2] = lk_strdup(key);
+    c->props[c->nprops * 2 + 1] = value ? lk_strdup(value) : NULL;
     c->nprops++;
 }
 
@@ -1303,7 +1297,7 @@ static void put_configuration(const lk_delta_commit *c, int64_t version, lk_buf 
 void lk_delta_commit_set_txn(lk_delta_commit *c, const char *app_id, int64_t version)
 {
     free(c->txn_app);
-    c->txn_app = xstrdup(app_id);
+    c->txn_app = lk_strdup(app_id);
     c->txn_version = version;
 }
 
@@ -1549,21 +1543,6 @@ int lk_delta_commit_run(lk_delta_commit *c, int64_t *version, lk_error *err)
 
 /* ---------- stats ---------- */
 
-static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
-{
-    /* H. Hinnant's days_from_civil inverse */
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int)(yy + (*m <= 2));
-}
-
 /* Shortest decimal text that reads back as the same value (as Java prints). */
 static void put_decimal(lk_buf *b, const lk_field *f, const lk_value *v)
 {
@@ -1595,10 +1574,10 @@ static int put_value(lk_buf *b, const lk_pq_leaf_stats *l, int is_max)
         lk_buf_number(b, v->d, f->type == LK_TYPE_FLOAT);
         return 1;
     case LK_TYPE_DATE: {
-        int y;
+        int64_t y;
         unsigned m, d;
-        civil_from_days(v->i, &y, &m, &d);
-        lk_buf_printf(b, "\"%04d-%02u-%02u\"", y, m, d);
+        lk_time_civil_from_days(v->i, &y, &m, &d);
+        lk_buf_printf(b, "\"%04" PRId64 "-%02u-%02u\"", y, m, d);
         return 1;
     }
     case LK_TYPE_TIMESTAMP:

@@ -12,19 +12,13 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
+#include "lk_bytes.h"
 #include "lk_json.h"
 
 struct lk_schema {
     int n;
     lk_field *fields;
 };
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s ? s : "");
-    if (!p) abort();
-    return p;
-}
 
 static void field_free(lk_field *f)
 {
@@ -38,8 +32,8 @@ static void field_free(lk_field *f)
 static void field_copy(lk_field *dst, const lk_field *src)
 {
     *dst = *src;
-    dst->name = xstrdup(src->name);
-    dst->metadata_json = src->metadata_json ? xstrdup(src->metadata_json) : NULL;
+    dst->name = lk_strdup(src->name);
+    dst->metadata_json = src->metadata_json ? lk_strdup(src->metadata_json) : NULL;
     dst->children = NULL;
     if (src->n_children) {
         dst->children = calloc((size_t)src->n_children, sizeof(lk_field));
@@ -130,7 +124,7 @@ const lk_field *lk_schema_find_path(const lk_schema *s, const char *path)
 static void field_init(lk_field *f, const char *name, lk_type type, int nullable)
 {
     memset(f, 0, sizeof *f);
-    f->name = xstrdup(name);
+    f->name = lk_strdup(name);
     f->type = type;
     f->nullable = nullable;
     if (type == LK_TYPE_DECIMAL) {
@@ -346,7 +340,7 @@ static int parse_field(yajl_val v, lk_field *f, lk_error *err)
     if (!YAJL_IS_STRING(name) || !type)
         return lk_error_set(err, LK_EFORMAT, "schema field without name or type");
     memset(f, 0, sizeof *f);
-    f->name = xstrdup(YAJL_GET_STRING(name));
+    f->name = lk_strdup(YAJL_GET_STRING(name));
     f->nullable = nullable ? YAJL_IS_TRUE(nullable) : 1;
     if (md && YAJL_IS_OBJECT(md) && md->u.object.len > 0) {
         lk_buf b = LK_BUF_INIT;
@@ -389,7 +383,7 @@ static int parse_type(yajl_val v, lk_field *f, lk_error *err)
         f->children = calloc(1, sizeof(lk_field));
         if (!f->children) abort();
         f->n_children = 1;
-        f->children[0].name = xstrdup("element");
+        f->children[0].name = lk_strdup("element");
         f->children[0].nullable = cn ? YAJL_IS_TRUE(cn) : 1;
         return parse_type(et, &f->children[0], err);
     }
@@ -401,9 +395,9 @@ static int parse_type(yajl_val v, lk_field *f, lk_error *err)
         f->children = calloc(2, sizeof(lk_field));
         if (!f->children) abort();
         f->n_children = 2;
-        f->children[0].name = xstrdup("key");
+        f->children[0].name = lk_strdup("key");
         f->children[0].nullable = 0;
-        f->children[1].name = xstrdup("value");
+        f->children[1].name = lk_strdup("value");
         f->children[1].nullable = vcn ? YAJL_IS_TRUE(vcn) : 1;
         int rc = parse_type(kt, &f->children[0], err);
         return rc ? rc : parse_type(vt, &f->children[1], err);
