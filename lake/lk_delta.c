@@ -32,7 +32,6 @@
 
 #include "lk_bytes.h"
 #include "lk_delta_checkpoint.h"
-#include "lk_delta_history.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
 #include "lk_json.h"
@@ -1003,22 +1002,6 @@ int lk_delta_open_version(const char *table_path, int64_t version, lk_delta_tabl
     if (version < 0)
         return lk_error_set(err, -EINVAL, "%s: no version %" PRId64, table_path, version);
     return open_at(table_path, version, 0, out, err);
-}
-
-int lk_delta_open_timestamp(const char *table_path, int64_t ts_ms, lk_delta_table **out,
-                            lk_error *err)
-{
-    *out = NULL;
-    lk_delta_history *h = NULL;
-    int rc = lk_delta_history_open(table_path, &h, err);
-    int64_t v = -1;
-    if (rc == 0) rc = lk_delta_history_version_at(h, ts_ms, &v, err);
-    lk_delta_history_destroy(&h);
-    if (rc) {
-        lk_error_prefix(err, "%s", table_path);
-        return rc;
-    }
-    return open_at(table_path, v, 0, out, err);
 }
 
 void lk_delta_destroy(lk_delta_table **tp)

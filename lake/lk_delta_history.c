@@ -3,6 +3,12 @@
  * header. The table is opened once (lk_delta_open) for its properties and
  * to make sure it is readable; the commit files are then read directly,
  * since history is about the log, not the snapshot.
+ *
+ * Time travel by timestamp (lk_delta_open_timestamp, declared with the rest
+ * of the table API in lk_delta.h) lives here too: it is a history lookup
+ * followed by lk_delta_open_version. Keeping it on this side makes the
+ * dependency run one way: history uses lk_delta, lk_delta knows nothing of
+ * history.
  */
 #include "lk_delta_history.h"
 
@@ -226,4 +232,22 @@ int lk_delta_parse_timestamp(const char *s, int64_t *ms, lk_error *err)
     return lk_error_set(err, LK_ECONFIG,
                         "bad timestamp '%s' (want milliseconds since the epoch or ISO-8601)",
                         s ? s : "");
+}
+
+/* ---------- time travel by timestamp ---------- */
+
+int lk_delta_open_timestamp(const char *table_path, int64_t ts_ms, lk_delta_table **out,
+                            lk_error *err)
+{
+    *out = NULL;
+    lk_delta_history *h = NULL;
+    int rc = lk_delta_history_open(table_path, &h, err);
+    int64_t v = -1;
+    if (rc == 0) rc = lk_delta_history_version_at(h, ts_ms, &v, err);
+    lk_delta_history_destroy(&h);
+    if (rc) {
+        lk_error_prefix(err, "%s", table_path);
+        return rc;
+    }
+    return lk_delta_open_version(table_path, v, out, err);
 }
