@@ -1,7 +1,8 @@
 /*
  * lk_delta_internal.h — PRIVATE to lake/lk_delta*.c. Not an API: nothing
  * outside lake/ includes it (callers use lk_delta.h), and inside lake/ only
- * the files that make up the table handle and its log do.
+ * the files that make up the table handle and its log do (and
+ * lk_delta_history.c, for the two helpers it shares with log replay).
  *
  * lk_delta.h's table handle is implemented by several files, one job each:
  *
@@ -131,7 +132,8 @@ static inline int64_t obj_int(yajl_val o, const char *key, int64_t dflt)
 
 /* ---------- shared between the lk_delta files ---------- */
 
-/* lk_delta.c: s[0..n) is all ASCII digits (log file names, --timestamp). */
+/* lk_delta.c: s[0..n) is all ASCII digits (log file names, --timestamp);
+   used by replay, cleanup and lk_delta_history.c. */
 int lk_delta_all_digits(const char *s, size_t n);
 /* lk_delta.c: qsort order of int64_t values (versions). */
 int lk_delta_cmp_i64(const void *a, const void *b);
