@@ -130,6 +130,17 @@ static inline int64_t obj_int(yajl_val o, const char *key, int64_t dflt)
     return v && YAJL_IS_INTEGER(v) ? (int64_t)YAJL_GET_INTEGER(v) : dflt;
 }
 
+/* Appends the partitionValues of an add or remove as compact JSON, "{}"
+   when it has none. */
+static inline void pv_json(yajl_val action, lk_buf *out)
+{
+    yajl_val pv = lk_json_get(action, "partitionValues");
+    if (pv && YAJL_IS_OBJECT(pv))
+        lk_json_text(pv, out);
+    else
+        lk_buf_puts(out, "{}");
+}
+
 /* ---------- shared between the lk_delta files ---------- */
 
 /* lk_delta.c: s[0..n) is all ASCII digits (log file names, --timestamp);

@@ -141,11 +141,7 @@ static void apply_add(lk_delta_table *t, yajl_val a)
     }
     e->path = lk_strdup(path);
     lk_buf_reset(&t->scratch);
-    yajl_val pv = lk_json_get(a, "partitionValues");
-    if (pv && YAJL_IS_OBJECT(pv))
-        lk_json_text(pv, &t->scratch);
-    else
-        lk_buf_puts(&t->scratch, "{}");
+    pv_json(a, &t->scratch);
     e->pv_json = lk_strdup(t->scratch.data);
     const char *st = obj_str(a, "stats");
     e->stats = st ? lk_strdup(st) : NULL;

@@ -160,11 +160,7 @@ static int stream_base_row(void *ctx, const char *kind, yajl_val a, const char *
         return sc->fn(sc->ctx, &f, err);
     }
     lk_buf_reset(&sc->pv);
-    yajl_val pv = lk_json_get(a, "partitionValues");
-    if (pv && YAJL_IS_OBJECT(pv))
-        lk_json_text(pv, &sc->pv);
-    else
-        lk_buf_puts(&sc->pv, "{}");
+    pv_json(a, &sc->pv);
     f.path = path;
     f.pv_json = sc->pv.data;
     f.stats = is_add ? obj_str(a, "stats") : NULL;
