@@ -78,29 +78,68 @@ static int open_table_arg(const lk_config *cfg, const char *path, int argc, char
     return LK_EXIT_OK;
 }
 
-/* A CSV field (RFC 4180) from a JSON value text: strings unquoted from JSON
+/* The bytes of JSON string text j (n bytes, quotes included) as lk_buf_json_string wrote them:
+   escapes undone, \u0000 a NUL byte like any other (yajl's tree ends a string there). */
+static void json_unquote(const char *j, size_t n, lk_buf *out)
+{
+    for (size_t i = 1; i + 1 < n; i++) {
+        if (j[i] != '\\' || i + 2 >= n) {
+            lk_buf_putc(out, j[i]);
+            continue;
+        }
+        char e = j[++i];
+        switch (e) {
+        case 'n': lk_buf_putc(out, '\n'); break;
+        case 'r': lk_buf_putc(out, '\r'); break;
+        case 't': lk_buf_putc(out, '\t'); break;
+        case 'b': lk_buf_putc(out, '\b'); break;
+        case 'f': lk_buf_putc(out, '\f'); break;
+        case 'u': {
+            unsigned cp = 0;
+            for (int k = 0; k < 4 && i + 1 < n - 1; k++) {
+                char h = j[++i];
+                cp = cp * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+            }
+            if (cp < 0x80) {
+                lk_buf_putc(out, (char)cp);
+            } else if (cp < 0x800) {
+                lk_buf_putc(out, (char)(0xc0 | cp >> 6));
+                lk_buf_putc(out, (char)(0x80 | (cp & 63)));
+            } else {
+                lk_buf_putc(out, (char)(0xe0 | cp >> 12));
+                lk_buf_putc(out, (char)(0x80 | ((cp >> 6) & 63)));
+                lk_buf_putc(out, (char)(0x80 | (cp & 63)));
+            }
+            break;
+        }
+        default: lk_buf_putc(out, e); /* \" \\ \/ */
+        }
+    }
+}
+
+/* A CSV field (RFC 4180) from a JSON value text (n bytes): strings unquoted from JSON
    and quoted when needed, null empty, anything else (numbers, objects) as
    its JSON text. */
-static void csv_field(const char *json, lk_buf *out)
+static void csv_field(const char *json, size_t n, lk_buf *out)
 {
-    if (strcmp(json, "null") == 0) return;
-    const char *text = json;
-    yajl_val v = NULL;
-    if (json[0] == '"') {
-        v = yajl_tree_parse(json, NULL, 0);
-        if (v && YAJL_IS_STRING(v)) text = YAJL_GET_STRING(v);
-    }
-    if (strpbrk(text, ",\"\r\n")) {
+    if (n == 4 && !memcmp(json, "null", 4)) return;
+    lk_buf text = LK_BUF_INIT;
+    if (n >= 2 && json[0] == '"')
+        json_unquote(json, n, &text);
+    else
+        lk_buf_append(&text, json, n);
+    if (text.len && (memchr(text.data, ',', text.len) || memchr(text.data, '"', text.len) ||
+                     memchr(text.data, '\r', text.len) || memchr(text.data, '\n', text.len))) {
         lk_buf_putc(out, '"');
-        for (const char *p = text; *p; p++) {
-            if (*p == '"') lk_buf_putc(out, '"');
-            lk_buf_putc(out, *p);
+        for (size_t i = 0; i < text.len; i++) {
+            if (text.data[i] == '"') lk_buf_putc(out, '"');
+            lk_buf_putc(out, text.data[i]);
         }
         lk_buf_putc(out, '"');
     } else {
-        lk_buf_puts(out, text);
+        lk_buf_append(out, text.data, text.len);
     }
-    yajl_tree_free(v);
+    lk_buf_free(&text);
 }
 
 /* A non-negative whole number option; atoll took "abc" as 0 (version 0, no rows) and "-1"
@@ -202,7 +241,8 @@ static int cmd_read(const lk_config *cfg, int argc, char **argv)
     if (csv) {
         for (int c = 0; c < ncols; c++) {
             if (c) lk_buf_putc(&out, ',');
-            csv_field(lk_delta_scan_col(sc, c)->name, &out);
+            csv_field(lk_delta_scan_col(sc, c)->name, strlen(lk_delta_scan_col(sc, c)->name),
+                      &out);
         }
         lk_buf_putc(&out, '\n');
         fwrite(out.data, 1, out.len, stdout);
@@ -215,8 +255,7 @@ static int cmd_read(const lk_config *cfg, int argc, char **argv)
             rc = lk_delta_scan_next_values(sc, vals, &err);
             for (int c = 0; rc == 1 && c < ncols; c++) {
                 if (c) lk_buf_putc(&out, ',');
-                lk_buf_append(&vals[c], "", 0);
-                csv_field(vals[c].data, &out);
+                csv_field(vals[c].data ? vals[c].data : "", vals[c].len, &out);
             }
         } else {
             rc = lk_delta_scan_next(sc, &out, &err);

@@ -1,12 +1,13 @@
 /*
  * lk_delta_scan — snapshot rows; see the header.
  *
- * A row is decoded by lk_rowjson from the file's (physical) columns and
- * re-emitted under the logical names, so nested structs under column
- * mapping are renamed at every level by the same walk (emit). Partition
- * values are typed once per file by building a one-row batch of the
- * partition columns and rendering it with lk_rowjson too: a partition date
- * or timestamp prints exactly as the same value read from Parquet would.
+ * A row is written from the file's (physical) columns under the logical
+ * names, so nested structs under column mapping are renamed at every level
+ * by the same walk (emit); each value is lk_rowjson's. Partition values are
+ * typed once per file into a one-row batch of the partition columns,
+ * rendered by lk_rowjson too: a partition date or timestamp prints exactly
+ * as the same value read from Parquet would. Strings keep their length
+ * throughout (a NUL byte inside one is data, printed as \u0000).
  */
 #include "lk_delta_scan.h"
 
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
 #include "lk_batch.h"
@@ -48,8 +50,9 @@ struct lk_delta_scan {
     uint32_t row;
     uint64_t file_row;
     lk_delta_dv *dv;
-    yajl_val pv;  /* typed partition values of the current file, by logical name */
-    yajl_val cur; /* the current decoded row */
+    lk_batch *pvb; /* typed partition values of the current file (one row, s->pcols' order) */
+    int *bcol;     /* column c's index in s->b, -1 when the file lacks it */
+    lk_buf pvtext; /* scratch: a partition value's text */
     lk_buf text, path;
     char **pcols; /* partitionColumns (logical names) */
     int npcols;
@@ -80,66 +83,61 @@ static void node_free(node *nd)
     free(nd->phys);
 }
 
-/* Writes v (decoded with physical names) as the logical value of nd. */
-static void emit(const node *nd, yajl_val v, lk_buf *out)
+/* The child of struct column c whose (physical) name is name, or NULL. */
+static const lk_col *child_named(const lk_col *c, const char *name)
 {
-    if (!v || YAJL_IS_NULL(v)) {
+    for (int k = 0; k < c->n_children; k++)
+        if (!strcmp(c->children[k].field->name, name)) return &c->children[k];
+    return NULL;
+}
+
+/* Writes slot i of c (a column with physical names) as the logical value of nd. */
+static void emit(const node *nd, const lk_col *c, uint32_t i, lk_buf *out)
+{
+    if (!c || lk_col_is_null(c, i)) {
         lk_buf_puts(out, "null");
         return;
     }
-    switch (nd->f->type) {
-    case LK_TYPE_STRUCT:
-        if (!YAJL_IS_OBJECT(v)) break;
+    if (nd->f->type == LK_TYPE_STRUCT && c->field->type == LK_TYPE_STRUCT) {
         lk_buf_putc(out, '{');
-        for (int i = 0; i < nd->n; i++) {
-            if (i) lk_buf_putc(out, ',');
-            lk_buf_json_string(out, nd->kids[i].f->name, strlen(nd->kids[i].f->name));
+        for (int k = 0; k < nd->n; k++) {
+            if (k) lk_buf_putc(out, ',');
+            lk_buf_json_string(out, nd->kids[k].f->name, strlen(nd->kids[k].f->name));
             lk_buf_putc(out, ':');
-            emit(&nd->kids[i], lk_json_get(v, nd->kids[i].phys), out);
+            emit(&nd->kids[k], child_named(c, nd->kids[k].phys), i, out);
         }
         lk_buf_putc(out, '}');
         return;
-    case LK_TYPE_ARRAY:
-        if (!YAJL_IS_ARRAY(v) || nd->n < 1) break;
+    }
+    if (nd->f->type == LK_TYPE_ARRAY && c->field->type == LK_TYPE_ARRAY && nd->n >= 1) {
         lk_buf_putc(out, '[');
-        for (size_t i = 0; i < v->u.array.len; i++) {
-            if (i) lk_buf_putc(out, ',');
-            emit(&nd->kids[0], v->u.array.values[i], out);
+        for (uint32_t k = c->offsets[i]; k < c->offsets[i + 1]; k++) {
+            if (k > c->offsets[i]) lk_buf_putc(out, ',');
+            emit(&nd->kids[0], &c->children[0], k, out);
         }
         lk_buf_putc(out, ']');
         return;
-    case LK_TYPE_MAP:
-        if (nd->n < 2) break;
-        if (YAJL_IS_OBJECT(v)) {
-            lk_buf_putc(out, '{');
-            for (size_t i = 0; i < v->u.object.len; i++) {
-                if (i) lk_buf_putc(out, ',');
-                lk_buf_json_string(out, v->u.object.keys[i], strlen(v->u.object.keys[i]));
-                lk_buf_putc(out, ':');
-                emit(&nd->kids[1], v->u.object.values[i], out);
-            }
-            lk_buf_putc(out, '}');
-            return;
-        }
-        if (YAJL_IS_ARRAY(v)) { /* [{key, value}] for non-string keys */
-            lk_buf_putc(out, '[');
-            for (size_t i = 0; i < v->u.array.len; i++) {
-                yajl_val e = v->u.array.values[i];
-                if (i) lk_buf_putc(out, ',');
-                lk_buf_puts(out, "{\"key\":");
-                emit(&nd->kids[0], lk_json_get(e, "key"), out);
-                lk_buf_puts(out, ",\"value\":");
-                emit(&nd->kids[1], lk_json_get(e, "value"), out);
-                lk_buf_putc(out, '}');
-            }
-            lk_buf_putc(out, ']');
-            return;
-        }
-        break;
-    default:
-        break;
     }
-    lk_json_text(v, out);
+    if (nd->f->type == LK_TYPE_MAP && c->field->type == LK_TYPE_MAP && nd->n >= 2) {
+        int str_keys = c->children[0].field->type == LK_TYPE_STRING;
+        lk_buf_putc(out, str_keys ? '{' : '[');
+        for (uint32_t k = c->offsets[i]; k < c->offsets[i + 1]; k++) {
+            if (k > c->offsets[i]) lk_buf_putc(out, ',');
+            if (str_keys) {
+                lk_rowjson_value(&c->children[0], k, out);
+                lk_buf_putc(out, ':');
+            } else {
+                lk_buf_puts(out, "{\"key\":");
+                emit(&nd->kids[0], &c->children[0], k, out);
+                lk_buf_puts(out, ",\"value\":");
+            }
+            emit(&nd->kids[1], &c->children[1], k, out);
+            if (!str_keys) lk_buf_putc(out, '}');
+        }
+        lk_buf_putc(out, str_keys ? '}' : ']');
+        return;
+    }
+    lk_rowjson_value(c, i, out);
 }
 
 /* Decimal text -> unscaled int64 at scale; 0 or -1. */
@@ -169,8 +167,8 @@ static int parse_decimal(const char *s, int scale, int64_t *out)
     return 0;
 }
 
-/* Appends partition value text s (NULL: null) to c as the field's type. */
-static int put_partition_value(lk_col *c, const char *s)
+/* Appends partition value text s (n bytes; NULL: null) to c as the field's type. */
+static int put_partition_value(lk_col *c, const char *s, size_t n)
 {
     const lk_field *f = c->field;
     if (!s || (*s == 0 && f->type != LK_TYPE_STRING)) {
@@ -226,7 +224,7 @@ static int put_partition_value(lk_col *c, const char *s)
     }
     case LK_TYPE_STRING:
     case LK_TYPE_BINARY:
-        lk_col_append_bytes(c, s, strlen(s));
+        lk_col_append_bytes(c, s, n);
         return 0;
     case LK_TYPE_DATE: {
         int y;
@@ -257,16 +255,65 @@ static int put_partition_value(lk_col *c, const char *s)
     }
 }
 
-/* Types the partition values of file f into s->pv ({logical name: value}). */
+/* The string value of top-level key `key` of a JSON object, with its length
+   (yajl's tree ends strings at a NUL byte, which a value may hold). */
+typedef struct pv_find {
+    const char *key;
+    int depth, hit, found;
+    lk_buf *out;
+} pv_find;
+
+static int pvf_key(void *ctx, const unsigned char *k, size_t n)
+{
+    pv_find *p = ctx;
+    p->hit = p->depth == 1 && strlen(p->key) == n && !memcmp(p->key, k, n);
+    return 1;
+}
+
+static int pvf_string(void *ctx, const unsigned char *v, size_t n)
+{
+    pv_find *p = ctx;
+    if (p->hit && !p->found) {
+        lk_buf_reset(p->out);
+        lk_buf_append(p->out, v, n);
+        p->found = 1;
+    }
+    p->hit = 0;
+    return 1;
+}
+
+static int pvf_other(void *ctx)
+{
+    ((pv_find *)ctx)->hit = 0;
+    return 1;
+}
+static int pvf_bool(void *ctx, int b) { (void)b; return pvf_other(ctx); }
+static int pvf_num(void *ctx, const char *s, size_t n) { (void)s, (void)n; return pvf_other(ctx); }
+static int pvf_open(void *ctx) { pv_find *p = ctx; p->hit = 0; p->depth++; return 1; }
+static int pvf_close(void *ctx) { ((pv_find *)ctx)->depth--; return 1; }
+
+/* 1 and the text in out when key has a string value, else 0 (null, missing). */
+static int pv_string(const char *json, const char *key, lk_buf *out)
+{
+    static const yajl_callbacks cb = {pvf_other, pvf_bool, NULL, NULL, pvf_num, pvf_string,
+                                      pvf_open, pvf_key, pvf_close, pvf_open, pvf_close};
+    pv_find p = {key, 0, 0, 0, out};
+    if (!json) return 0;
+    yajl_handle h = yajl_alloc(&cb, NULL, &p);
+    if (!h) abort();
+    yajl_parse(h, (const unsigned char *)json, strlen(json));
+    yajl_complete_parse(h);
+    yajl_free(h);
+    return p.found;
+}
+
+/* Types the partition values of file f into s->pvb (one row). */
 static int load_partition_values(lk_delta_scan *s, const lk_delta_file *f, lk_error *err)
 {
-    yajl_tree_free(s->pv);
-    s->pv = NULL;
+    lk_batch_destroy(&s->pvb);
     if (s->npcols == 0) return 0;
     const lk_schema *ts = lk_delta_schema(s->t);
-    yajl_val raw = yajl_tree_parse(f->partition_values_json, NULL, 0);
     lk_schema *ps = lk_schema_new();
-    node *nodes = calloc((size_t)s->npcols, sizeof *nodes);
     int rc = 0;
     for (int i = 0; i < s->npcols && rc == 0; i++) {
         int k = lk_schema_find(ts, s->pcols[i]);
@@ -280,26 +327,24 @@ static int load_partition_values(lk_delta_scan *s, const lk_delta_file *f, lk_er
     lk_batch *b = rc ? NULL : lk_batch_new(ps);
     for (int i = 0; i < s->npcols && rc == 0; i++) {
         const lk_field *fld = lk_schema_field(lk_batch_schema(b), i);
-        node_build(&nodes[i], fld, s->mapping);
-        yajl_val v = lk_json_get(raw, nodes[i].phys);
-        if (!v) v = lk_json_get(raw, fld->name);
-        const char *text = v && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
-        if (put_partition_value(lk_batch_col(b, i), text))
+        node nd = {0};
+        node_build(&nd, fld, s->mapping);
+        int has = pv_string(f->partition_values_json, nd.phys, &s->pvtext) ||
+                  pv_string(f->partition_values_json, fld->name, &s->pvtext);
+        lk_buf_append(&s->pvtext, "", 0); /* NUL-terminated for the number parsers */
+        const char *text = has ? s->pvtext.data : NULL;
+        if (put_partition_value(lk_batch_col(b, i), text, has ? s->pvtext.len : 0))
             rc = lk_error_set(err, LK_EFORMAT, "%s: partition value '%s' of '%s' is not a %s",
                               f->path, text, fld->name, lk_type_name(fld->type));
+        node_free(&nd);
     }
     if (rc == 0) {
         lk_batch_end_row(b);
-        lk_buf_reset(&s->text);
-        lk_rowjson_append(b, 0, &s->text);
-        s->pv = yajl_tree_parse(s->text.data, NULL, 0);
+        s->pvb = b;
+    } else {
+        lk_batch_destroy(&b);
     }
-    for (int i = 0; i < s->npcols; i++)
-        if (nodes[i].phys) node_free(&nodes[i]);
-    free(nodes);
-    lk_batch_destroy(&b);
     lk_schema_destroy(&ps);
-    yajl_tree_free(raw);
     return rc;
 }
 
@@ -327,6 +372,7 @@ int lk_delta_scan_new(const lk_delta_table *t, const char *columns, lk_delta_sca
     s->cols = calloc((size_t)n + 1, sizeof *s->cols);
     s->is_part = calloc((size_t)n + 1, sizeof *s->is_part);
     s->proj = calloc((size_t)n + 1, sizeof *s->proj);
+    s->bcol = calloc((size_t)n + 1, sizeof *s->bcol);
     if (columns) {
         char *want = lk_strdup(columns), *save = NULL;
         for (char *tok = strtok_r(want, ",", &save); tok && rc == 0;
@@ -374,8 +420,9 @@ void lk_delta_scan_destroy(lk_delta_scan **sp)
     free(s->cols);
     free(s->is_part);
     free(s->proj);
-    yajl_tree_free(s->pv);
-    yajl_tree_free(s->cur);
+    lk_batch_destroy(&s->pvb);
+    free(s->bcol);
+    lk_buf_free(&s->pvtext);
     lk_buf_free(&s->text);
     lk_buf_free(&s->path);
     free(s);
@@ -458,30 +505,34 @@ static int advance(lk_delta_scan *s, lk_error *err)
             s->rg++;
             int rc = lk_pq_reader_read_row_group(s->r, s->rg, s->proj, s->nproj, &s->b, err);
             if (rc) return rc;
+            for (int c = 0; c < s->ncols; c++)
+                s->bcol[c] = s->is_part[c] ? -1
+                                           : lk_schema_find(lk_batch_schema(s->b), s->cols[c].phys);
             s->row = 0;
             continue;
         }
-        uint32_t row = s->row++;
+        s->row++;
         uint64_t fr = s->file_row++;
         if (s->dv && lk_delta_dv_contains(s->dv, fr)) continue;
-        lk_buf_reset(&s->text);
-        lk_rowjson_append(s->b, row, &s->text);
-        yajl_tree_free(s->cur);
-        char ebuf[128] = "";
-        s->cur = yajl_tree_parse(s->text.data, ebuf, sizeof ebuf);
-        if (!s->cur)
-            return lk_error_set(err, LK_EFORMAT, "%s row %" PRIu64 ": cannot decode: %s",
-                                s->path.data, fr, ebuf);
         return 1;
     }
 }
 
+/* Column c of the current row (s->row - 1 of s->b). */
 static void value_of(lk_delta_scan *s, int c, lk_buf *out)
 {
-    if (s->is_part[c])
-        lk_json_text(lk_json_get(s->pv, s->cols[c].f->name), out);
-    else
-        emit(&s->cols[c], lk_json_get(s->cur, s->cols[c].phys), out);
+    if (s->is_part[c]) {
+        int k = 0;
+        while (k < s->npcols && strcmp(s->pcols[k], s->cols[c].f->name))
+            k++;
+        if (s->pvb && k < s->npcols)
+            lk_rowjson_value(lk_batch_col_const(s->pvb, k), 0, out);
+        else
+            lk_buf_puts(out, "null");
+        return;
+    }
+    emit(&s->cols[c], s->bcol[c] >= 0 ? lk_batch_col_const(s->b, s->bcol[c]) : NULL, s->row - 1,
+         out);
 }
 
 int lk_delta_scan_next(lk_delta_scan *s, lk_buf *out, lk_error *err)

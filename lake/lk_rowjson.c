@@ -142,3 +142,8 @@ void lk_rowjson_append(const lk_batch *b, uint32_t row, lk_buf *out)
     }
     lk_buf_putc(out, '}');
 }
+
+void lk_rowjson_value(const lk_col *c, uint32_t i, lk_buf *out)
+{
+    value(c, i, out);
+}

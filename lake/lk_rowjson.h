@@ -16,5 +16,7 @@
 
 /* Appends row of b as a JSON object to out. */
 void lk_rowjson_append(const lk_batch *b, uint32_t row, lk_buf *out);
+/* Appends the value of slot i of c (any type; null as null). */
+void lk_rowjson_value(const lk_col *c, uint32_t i, lk_buf *out);
 
 #endif

@@ -82,7 +82,7 @@ test('a corrupt state.db stops start with a clear error; fsck explains; fsck --r
   assertVerified(ws, 'processed');
   r = run(['fsck', '-c', ws.config]);
   assert.equal(r.code, 0, r.stdout);
-  // while running, --repair is refused
+  // (--repair while the pipeline runs: robust.test.mjs)
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 

@@ -67,11 +67,12 @@ export function gen(args) {
   return r.stdout;
 }
 
-/** Runs a lakesupd command to completion. */
-export function run(args, { timeoutMs = 180000, env = {} } = {}) {
+/** Runs a lakesupd command to completion (in cwd when given). */
+export function run(args, { timeoutMs = 180000, env = {}, cwd } = {}) {
   const r = spawnSync(LAKESUPD, args, {
     encoding: 'utf8',
     timeout: timeoutMs,
+    cwd,
     env: { ...process.env, ...env },
   });
   return { code: r.status, signal: r.signal, stdout: r.stdout || '', stderr: r.stderr || '' };

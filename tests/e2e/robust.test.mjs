@@ -1,0 +1,88 @@
+// Bad input that once stopped the pipeline or broke a table (issue 17): each
+// test here failed before its fix. Values and names that come from data —
+// partition values, source file names, nesting, NUL bytes — must never stop
+// the stream, escape the table folder or make the Delta log invalid.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { assertVerified, countInput, gen, run, startDaemon, until, waitAllRunning, workspace } from './lib/daemon.mjs';
+import { queryTable, replay } from './lib/delta.mjs';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Every commit of a table's log as bytes; asserts each is valid UTF-8 JSON lines. */
+function assertLogValid(table) {
+  const log = path.join(table, '_delta_log');
+  const commits = fs.readdirSync(log).filter((n) => /^\d{20}\.json$/.test(n));
+  assert.ok(commits.length > 0, `no commit in ${log}`);
+  const actions = [];
+  for (const n of commits) {
+    const bytes = fs.readFileSync(path.join(log, n));
+    let text;
+    try {
+      text = utf8.decode(bytes);
+    } catch (e) {
+      assert.fail(`${log}/${n} is not valid UTF-8: ${e.message}`);
+    }
+    for (const line of text.split('\n').filter(Boolean)) actions.push(JSON.parse(line));
+  }
+  return actions;
+}
+
+/** Every file and folder below dir (relative), following no symlink. */
+function walk(dir, rel = '') {
+  const out = [];
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    const r = path.join(rel, e.name);
+    out.push(r);
+    if (e.isDirectory()) out.push(...walk(dir, r));
+  }
+  return out;
+}
+
+/** A generated event (lk_gen's shape) with some fields replaced. */
+function event(id, over = {}) {
+  return JSON.stringify({ event_id: `evt-h-${id}`, user_id: id, event_type: 'click', ts: '2026-11-24T09:30:00.000Z',
+    amount: 1.5, country: 'FR', device: { os: 'linux', version: '1' }, message: 'm', ...over });
+}
+
+test('table read prints strings with NUL bytes whole, as JSON lines and as CSV', () => {
+  const ws = workspace('nul');
+  fs.writeFileSync(path.join(ws.input, 'n.jsonl'), event(1, { message: 'z\u0000w', country: 'a\u0000' }) + '\n');
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const out = run(['table', 'read', 'raw_events', '-c', ws.config, '--columns', 'message,country']);
+  assert.equal(out.code, 0, out.stderr);
+  assert.deepEqual(JSON.parse(out.stdout.trim()), { message: 'z\u0000w', country: 'a\u0000' });
+  const csv = run(['table', 'read', 'raw_events', '-c', ws.config, '--columns', 'message,country', '--format', 'csv']);
+  assert.equal(csv.code, 0, csv.stderr);
+  assert.equal(csv.stdout, 'message,country\nz\u0000w,a\u0000\n');
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('fsck --repair is refused while the pipeline runs (exit 111), and state.db is left alone', async () => {
+  const ws = workspace('fsckrun');
+  gen(['--out', ws.input, '--files', '2', '--rows', '200', '--seed', '1701']);
+  const d = startDaemon(['-c', ws.config]);
+  try {
+    await waitAllRunning(ws.config);
+    const db = path.join(ws.dir, 'checkpoints', 'state.db');
+    const before = fs.statSync(db).ino;
+    const r = run(['fsck', '-c', ws.config, '--repair']);
+    assert.equal(r.code, 111, r.stdout + r.stderr); // LK_EXIT_TEMPFAIL: try again later
+    assert.match(r.stderr, /lakesupd fsck: the pipeline is running \(supervisor pid \d+\): stop it before --repair/);
+    assert.doesNotMatch(r.stdout, /REPAIRED/);
+    assert.equal(fs.statSync(db).ino, before);
+    assert.ok(!fs.readdirSync(path.join(ws.dir, 'checkpoints')).some((n) => n.startsWith('state.db.corrupt')));
+    // fsck without --repair still reports, and says the pipeline runs
+    const f = run(['fsck', '-c', ws.config]);
+    assert.match(f.stdout, /the pipeline is running \(supervisor pid \d+\)/);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0);
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  assert.equal(countInput(ws.input).events, 400);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
