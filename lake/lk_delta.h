@@ -144,10 +144,17 @@ void lk_delta_commit_add_file_partitioned(lk_delta_commit *c, const char *path,
 /* metaData.partitionColumns (with set_schema, on the table's first commit). */
 void lk_delta_commit_set_partition_columns(lk_delta_commit *c, const char *const *cols, int n);
 /* Appends the Hive-style directory of one partition value, "col=value",
-   escaped as Spark does (%XX for control characters and each of
-   " # % ' * / : = ? \ { [ ] ^); a NULL or
-   empty value is __HIVE_DEFAULT_PARTITION__. The add path that contains it
-   is then URL-encoded by the commit as for any path. */
+   escaped as Spark does (%XX for control characters, NUL among them, and
+   each of " # % ' * / : = ? \ { [ ] ^): a value can never name another
+   folder ("../x" is "col=..%2Fx"); a NULL or empty value is
+   __HIVE_DEFAULT_PARTITION__. A name longer than max bytes (at least 40)
+   is shortened stably: its first max - 17 bytes, '~' and 16 hex digits of
+   a hash of the value. The add path that contains it is then URL-encoded by
+   the commit as for any path. value is len bytes (it may hold NUL). */
+#define LK_DELTA_PARTITION_DIR_MAX 200 /* below NAME_MAX (255) with room to spare */
+void lk_delta_partition_dir_n(const char *col, const char *value, size_t len, size_t max,
+                              lk_buf *out);
+/* The same for a NUL-terminated value, at most LK_DELTA_PARTITION_DIR_MAX bytes. */
 void lk_delta_partition_dir(const char *col, const char *value, lk_buf *out);
 /* remove action for a live file (path as in the log). */
 void lk_delta_commit_remove_file(lk_delta_commit *c, const char *path, int data_change);

@@ -196,29 +196,59 @@ void lk_delta_commit_set_partition_columns(lk_delta_commit *c, const char *const
     lk_buf_free(&b);
 }
 
-void lk_delta_partition_dir(const char *col, const char *value, lk_buf *out)
+/* Spark's ExternalCatalogUtils.escapePathName of n bytes of s: these characters (and
+   controls, NUL among them) become %XX. */
+static void escape_path_name(const char *s, size_t n, lk_buf *out)
 {
-    /* Spark's ExternalCatalogUtils.escapePathName: these characters (and
-       controls) become %XX; null is Hive's default partition. */
     static const char hex[] = "0123456789ABCDEF";
-    const char *parts[2] = {col, value ? value : NULL};
-    for (int k = 0; k < 2; k++) {
-        if (k) lk_buf_putc(out, '=');
-        if (k && (!value || !*value)) {
-            lk_buf_puts(out, "__HIVE_DEFAULT_PARTITION__");
-            break;
-        }
-        for (const char *p = parts[k]; *p; p++) {
-            unsigned char ch = (unsigned char)*p;
-            if (ch < 0x20 || ch == 0x7F || strchr("\"#%'*/:=?\\{[]^", ch)) {
-                lk_buf_putc(out, '%');
-                lk_buf_putc(out, hex[ch >> 4]);
-                lk_buf_putc(out, hex[ch & 15]);
-            } else {
-                lk_buf_putc(out, (char)ch);
-            }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7F || (ch && strchr("\"#%'*/:=?\\{[]^", ch))) {
+            lk_buf_putc(out, '%');
+            lk_buf_putc(out, hex[ch >> 4]);
+            lk_buf_putc(out, hex[ch & 15]);
+        } else {
+            lk_buf_putc(out, (char)ch);
         }
     }
+}
+
+void lk_delta_partition_dir_n(const char *col, const char *value, size_t len, size_t max,
+                              lk_buf *out)
+{
+    size_t at = out->len;
+    escape_path_name(col, strlen(col), out);
+    lk_buf_putc(out, '=');
+    if (!value || !len)
+        lk_buf_puts(out, "__HIVE_DEFAULT_PARTITION__");
+    else
+        escape_path_name(value, len, out);
+    if (max < 40)
+        max = 40;
+    if (out->len - at <= max)
+        return;
+    /* Too long for a file name (or for its share of the path): a stable shortened form,
+       the escaped text cut at max - 17 bytes (never inside a %XX or a UTF-8 character),
+       then '~' and the FNV-1a 64 hash of the whole value. Readers take the value from
+       partitionValues in the log, never from the folder's name, so the name need only be
+       stable (a replay writes to the same folder) and distinct per value. */
+    size_t cut = at + max - 17;
+    const unsigned char *d = (const unsigned char *)out->data;
+    if (cut >= at + 2 && d[cut - 1] == '%') cut -= 1;
+    else if (cut >= at + 2 && d[cut - 2] == '%') cut -= 2;
+    while (cut > at && (d[cut] & 0xC0) == 0x80) /* d[cut] continues a character: back off */
+        cut--;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)value[i]) * 0x100000001b3ULL;
+    out->len = cut;
+    lk_buf_printf(out, "~%016llx", (unsigned long long)h);
+}
+
+void lk_delta_partition_dir(const char *col, const char *value, lk_buf *out)
+{
+    lk_delta_partition_dir_n(col, value, value ? strlen(value) : 0, LK_DELTA_PARTITION_DIR_MAX,
+                             out);
 }
 
 void lk_delta_commit_remove_file(lk_delta_commit *c, const char *path, int data_change)

@@ -181,14 +181,19 @@ static int find_or_add(lk_partitioner *p, const lk_batch *b, uint32_t row)
     lk_buf_reset(&g->key);
     lk_buf_append(&g->key, p->key.data, p->key.len);
     lk_buf_reset(&g->dir);
+    /* each column's share of the path: the whole stays within LK_PARTITION_PATH_MAX, so
+       that any value of any column fits a data file's path (lk_msg_file.path) */
+    size_t share = LK_PARTITION_PATH_MAX / (size_t)p->npcols - 1;
+    if (share > LK_DELTA_PARTITION_DIR_MAX)
+        share = LK_DELTA_PARTITION_DIR_MAX;
     for (int k = 0; k < p->npcols; k++) {
         const lk_col *c = lk_batch_col_const(b, p->pcol[k]);
         lk_buf_reset(&p->text);
         int null = lk_partition_value_text(c, row, &p->text) < 0;
-        lk_buf_putc(&p->text, '\0');
         if (k)
             lk_buf_putc(&g->dir, '/');
-        lk_delta_partition_dir(c->field->name, null ? NULL : p->text.data, &g->dir);
+        lk_delta_partition_dir_n(c->field->name, null ? NULL : p->text.data ? p->text.data : "",
+                                 p->text.len, share, &g->dir);
     }
     lk_buf_putc(&g->dir, '\0');
     if (!g->batch)

@@ -33,6 +33,10 @@ const lk_schema *lk_partitioner_data_schema(const lk_partitioner *p);
 int lk_partitioner_split(lk_partitioner *p, const lk_batch *b);
 const lk_batch *lk_partitioner_part(const lk_partitioner *p, int i);
 const char *lk_partitioner_values_json(const lk_partitioner *p, int i);
+/* The partition's folder below the table: "col=value[/col2=value2...]", each value
+   escaped (lk_delta_partition_dir_n) and the whole at most LK_PARTITION_PATH_MAX bytes
+   however long or hostile the values are. */
+#define LK_PARTITION_PATH_MAX 400
 const char *lk_partitioner_dir(const lk_partitioner *p, int i);
 
 /* The protocol's text of a partition value (row i of c): dates

@@ -47,6 +47,46 @@ function event(id, over = {}) {
     amount: 1.5, country: 'FR', device: { os: 'linux', version: '1' }, message: 'm', ...over });
 }
 
+test('hostile partition values stay inside the table folder, escaped as Spark does, and never stop the pipeline', () => {
+  const ws = workspace('partvals', { extra: 'tables:\n  processed_events:\n    partition_by: [country]\n' });
+  // the values: path traversal, separators, an escape that looks escaped, empty, NUL and control
+  // characters, dots, a 300- and a 10,000-character value (longer than a file name may be), multi-byte
+  // characters past the limit, and null
+  const values = ['../../etc', '../x', 'a/b', '%2F', '', 'z\u0000w', 'tab\there', '.', '..', 'x'.repeat(300),
+    'y'.repeat(10000), 'é'.repeat(200), '日本'.repeat(100), 'a b:c=d?e#f', 'FR', null];
+  const lines = values.map((v, i) => event(i, { country: v }));
+  fs.writeFileSync(path.join(ws.input, 'p.jsonl'), lines.join('\n') + '\n');
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const table = path.join(ws.tables, 'processed_events');
+  // nothing outside the table folder: the lakehouse holds the two tables and nothing else
+  assert.deepEqual(fs.readdirSync(ws.tables).sort(), ['processed_events', 'raw_events']);
+  assert.ok(!fs.existsSync(path.join(ws.dir, 'etc')) && !fs.existsSync(path.join(ws.dir, 'lakehouse', 'x')));
+  const adds = assertLogValid(table).filter((a) => a.add).map((a) => a.add);
+  const got = new Map(adds.map((a) => [a.partitionValues.country, a]));
+  for (const v of values) {
+    // the log keeps the value exactly (an empty string too); its folder is Spark's
+    const key = v;
+    const a = got.get(key);
+    assert.ok(a, `no add for ${JSON.stringify(v)?.slice(0, 40)}: ${[...got.keys()].map((k) => JSON.stringify(k)?.slice(0, 20))}`);
+    const dir = decodeURIComponent(a.path).split('/')[0];
+    assert.ok(Buffer.byteLength(dir) <= 255, `a directory name of ${Buffer.byteLength(dir)} bytes`);
+    assert.ok(!dir.includes('/') && dir !== '.' && dir !== '..' && dir.startsWith('country='), dir);
+    assert.ok(fs.existsSync(path.join(table, decodeURIComponent(a.path))), a.path);
+    if (!key) assert.equal(dir, 'country=__HIVE_DEFAULT_PARTITION__');
+  }
+  assert.equal(got.get('../x').path.split('/')[0], 'country=..%252Fx');
+  assert.equal(decodeURIComponent(got.get('z\u0000w').path).split('/')[0], 'country=z%00w');
+  // an over-long value: a stable shortened form (a prefix and a hash), distinct per value
+  const long = decodeURIComponent(got.get('x'.repeat(300)).path).split('/')[0];
+  assert.match(long, /^country=x{100,}~[0-9a-f]{16}$/);
+  assert.notEqual(long, decodeURIComponent(got.get('y'.repeat(10000)).path).split('/')[0]);
+  // every file of the table is below it and is a data file of the log or the log itself
+  for (const f of walk(table)) assert.ok(!f.split(path.sep).includes('..'), f);
+  assertVerified(ws, 'processed');
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
 test('table read prints strings with NUL bytes whole, as JSON lines and as CSV', () => {
   const ws = workspace('nul');
   fs.writeFileSync(path.join(ws.input, 'n.jsonl'), event(1, { message: 'z\u0000w', country: 'a\u0000' }) + '\n');

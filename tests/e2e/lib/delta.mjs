@@ -30,7 +30,8 @@ export async function queryTable(tablePath, sql) {
 }
 
 export function sqlStr(s) {
-  return "'" + String(s).replaceAll("'", "''") + "'";
+  // a NUL would end the statement's text on its way to DuckDB's C API: chr(0) instead
+  return String(s).split('\0').map((p) => "'" + p.replaceAll("'", "''") + "'").join(' || chr(0) || ');
 }
 
 const COMMIT_RE = /^(\d{20})\.json$/;
