@@ -529,6 +529,15 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
         if (!*s) return bad(L, v, k->name, "must not be empty");
         if (k->kind == K_NAME && strchr(s, '/'))
             return bad(L, v, k->name, "'%s' must not contain '/'", s);
+        /* catalog, schema and pipeline become folder names (warehouse/catalog/schema):
+           nothing that could leave the warehouse or be hidden ("..", ".x") */
+        if (k->kind == K_NAME && s[0] == '.')
+            return bad(L, v, k->name, "'%s' must not start with '.'", s);
+        for (const char *c = s; k->kind == K_NAME && *c; c++)
+            if (!isalnum((unsigned char)*c) && !strchr("_-.", *c))
+                return bad(L, v, k->name,
+                           "'%s' holds 0x%02X: a name is ASCII letters, digits, '_', '-' and '.'",
+                           s, (unsigned char)*c);
         if (strlen(s) >= k->cap)
             return bad(L, v, k->name, "too long (at most %zu bytes)", k->cap - 1);
         memcpy(dst, s, strlen(s) + 1);

@@ -170,6 +170,12 @@ START_TEST(errors)
     expect_error("trigger:\n  every: 5s\n", 2, "trigger.every", "unknown key");
     expect_error("trigger: [1]\n", 1, "trigger", "got a sequence");
     expect_error("catalog: a/b\n", 1, "catalog", "must not contain");
+    /* names that would leave the warehouse or hide there (issue 17) */
+    expect_error("catalog: ..\n", 1, "catalog", "must not start with '.'");
+    expect_error("schema: .hidden\n", 1, "schema", "must not start with '.'");
+    expect_error("schema: \"a\\tb\"\n", 1, "schema", "holds 0x09");
+    expect_error("pipeline: \"a b\"\n", 1, "pipeline", "holds 0x20");
+    expect_error("catalog: \"x\\\\y\"\n", 1, "catalog", "holds 0x5C");
     expect_error("source_path: \"\"\n", 1, "source_path", "must not be empty");
     expect_error("pipeline: a\npipeline: b\n", 2, "pipeline", "duplicate key");
 
