@@ -18,6 +18,7 @@
 #include "lk_exit.h"
 #include "lk_fs.h"
 #include "lk_parquet_reader.h"
+#include "lk_raw.h"
 #include "lk_rundir.h"
 #include "lk_state.h"
 #include "lk_tables.h"
@@ -457,7 +458,14 @@ static int record_ingested(fsck *f, const char *dir, int depth, zhash_t *ingeste
         }
         if (!S_ISREG(sb.st_mode) || !lk_source_cfg_accepts(f->cfg, e->d_name))
             continue;
-        if (!zhash_lookup(ingested, path)) {
+        /* raw_events holds the absolute, percent-encoded path (lk_raw_file_path); tables
+           written before that hold the path as configured */
+        char cwd[2048];
+        lk_buf enc = LK_BUF_INIT;
+        lk_raw_file_path(getcwd(cwd, sizeof cwd) ? cwd : "", path, &enc);
+        int in_raw = zhash_lookup(ingested, enc.data) || zhash_lookup(ingested, path);
+        lk_buf_free(&enc);
+        if (!in_raw) {
             (*left)++;
             continue;
         }

@@ -1,6 +1,8 @@
 /* lk_buf — growable byte buffer; see lk_buf.h. */
 #include "lk_buf.h"
 
+#include "lk_bytes.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -102,8 +104,21 @@ void lk_buf_json_string(lk_buf *b, const char *s, size_t n)
                 b->len += 4;
                 b->data[b->len++] = hex[c >> 4];
                 b->data[b->len++] = hex[c & 15];
-            } else {
+            } else if (c < 0x80) {
                 b->data[b->len++] = (char)c;
+            } else {
+                /* JSON is UTF-8: a well-formed sequence is copied, any other byte becomes
+                   U+FFFD (escaped), so that what we write always parses */
+                size_t len = lk_utf8_len((const unsigned char *)s + i,
+                                         (const unsigned char *)s + n);
+                if (len) {
+                    memcpy(b->data + b->len, s + i, len);
+                    b->len += len;
+                    i += len - 1;
+                } else {
+                    memcpy(b->data + b->len, "\\ufffd", 6);
+                    b->len += 6;
+                }
             }
         }
     }

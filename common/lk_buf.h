@@ -31,7 +31,9 @@ void lk_buf_append(lk_buf *b, const void *p, size_t n);
 void lk_buf_puts(lk_buf *b, const char *s);
 void lk_buf_putc(lk_buf *b, char c);
 void lk_buf_printf(lk_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s (n bytes) as a JSON string literal with quotes and escapes. */
+/* Appends s (n bytes) as a JSON string literal with quotes and escapes. The literal is
+   always valid UTF-8 JSON: a byte that is not part of well-formed UTF-8 is written as
+   \ufffd (U+FFFD), as every JSON writer must. */
 void lk_buf_json_string(lk_buf *b, const char *s, size_t n);
 /* Appends x as the shortest decimal text that reads back as the same
    double (or float, when is_float): 0.1, not 0.10000000000000001. Finite

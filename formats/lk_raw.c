@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lk_bytes.h"
+
 #define RESCUED_MARK "lakesupd rescued data"
 
 lk_schema *lk_raw_schema(const lk_schema *data)
@@ -98,4 +100,48 @@ void lk_raw_append_corrupt(lk_batch *out, int ndata, lk_buf *tmp, const char *re
     lk_col_append_utf8(lk_batch_col(out, ndata + 1), rec, n, tmp);
     lk_raw_append_meta(lk_batch_col(out, ndata + 2), meta, offset);
     lk_batch_end_row(out);
+}
+
+/* Appends n bytes of s percent-encoding what lk_raw_file_path says. */
+static void encode_path(const char *s, size_t n, lk_buf *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        size_t len = *p >= 0x80 ? lk_utf8_len(p, end) : 1;
+        if (len > 1) {
+            lk_buf_append(out, p, len);
+            p += len;
+            continue;
+        }
+        if (*p < 0x20 || *p >= 0x7F || *p == '%') {
+            lk_buf_putc(out, '%');
+            lk_buf_putc(out, hex[*p >> 4]);
+            lk_buf_putc(out, hex[*p & 15]);
+        } else {
+            lk_buf_putc(out, (char)*p);
+        }
+        p++;
+    }
+}
+
+void lk_raw_file_path(const char *cwd, const char *path, lk_buf *out)
+{
+    lk_buf_reset(out);
+    if (path[0] == '/' || strstr(path, "://") || !cwd || !cwd[0]) {
+        encode_path(path, strlen(path), out);
+    } else {
+        encode_path(cwd, strlen(cwd), out);
+        /* the relative part, segment by segment: "" and "." dropped */
+        for (const char *seg = path; *seg;) {
+            const char *slash = strchr(seg, '/');
+            size_t n = slash ? (size_t)(slash - seg) : strlen(seg);
+            if (n && !(n == 1 && seg[0] == '.')) {
+                if (!out->len || out->data[out->len - 1] != '/') lk_buf_putc(out, '/');
+                encode_path(seg, n, out);
+            }
+            seg += n + (slash ? 1 : 0);
+        }
+    }
+    lk_buf_append(out, "", 0);
 }

@@ -33,6 +33,14 @@ typedef struct lk_source_meta {
     int64_t file_mtime_us;
 } lk_source_meta;
 
+/* _metadata.file_path of a source path: absolute (a relative path is joined to cwd, its
+   "." segments and doubled slashes dropped; a URI such as kafka://t/0 is kept as it is),
+   every byte that is not part of well-formed UTF-8, every control byte and '%' itself
+   percent-encoded (%XX, upper case). The result is valid UTF-8 whatever the file name's
+   bytes, so the Delta log that holds it in stats stays valid JSON, and percent-decoding
+   gives the exact name back (as Auto Loader's URIs). NUL-terminated in out (reset). */
+void lk_raw_file_path(const char *cwd, const char *path, lk_buf *out);
+
 /* What a reader did with a chunk (added to by every parse call). */
 typedef struct lk_raw_stats {
     int64_t rows;        /* rows appended (valid + corrupt) */

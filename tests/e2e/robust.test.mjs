@@ -87,6 +87,36 @@ test('hostile partition values stay inside the table folder, escaped as Spark do
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
+test('a source file whose name is not UTF-8: the log stays valid UTF-8, _metadata.file_path is absolute and percent-encodes the name', async () => {
+  const ws = workspace('nonutf8');
+  // names as bytes: Latin-1 é, a lone continuation byte, a space, a newline, a quote and a percent sign
+  const names = [Buffer.from('caf\xe9.jsonl', 'latin1'), Buffer.from([0x62, 0x80, 0xff, 0x2e, 0x6a, 0x73, 0x6f, 0x6e, 0x6c]),
+    Buffer.from('with space "q" 50%.jsonl'), Buffer.from('new\nline.jsonl')];
+  const inputBuf = Buffer.from(ws.input);
+  names.forEach((n, i) => fs.writeFileSync(Buffer.concat([inputBuf, Buffer.from('/'), n]), event(i) + '\n'));
+  // started from the workspace with a relative source_path: the recorded path is still absolute
+  fs.writeFileSync(ws.config, fs.readFileSync(ws.config, 'utf8').replace(/^source_path: .*$/m, 'source_path: ./incoming'));
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now'], { cwd: ws.dir });
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  for (const t of ['raw_events', 'processed_events']) assertLogValid(path.join(ws.tables, t));
+  const rows = await queryTable(path.join(ws.tables, 'raw_events'),
+    'SELECT _metadata.file_path AS p, _metadata.file_name AS n FROM $T ORDER BY p');
+  assert.equal(rows.length, names.length);
+  // percent-decoding (of the bytes: %XX is one byte, anything else its UTF-8)
+  const decode = (s) => Buffer.concat(s.split(/(%[0-9A-F]{2})/).map((p) =>
+    /^%[0-9A-F]{2}$/.test(p) ? Buffer.from([parseInt(p.slice(1), 16)]) : Buffer.from(p)));
+  const recovered = rows.map((x) => {
+    assert.ok(x.p.startsWith(`${ws.input}/`), `absolute: ${x.p}`);
+    assert.equal(x.n, x.p.slice(x.p.lastIndexOf('/') + 1));
+    return decode(x.n);
+  });
+  for (const n of names)
+    assert.ok(recovered.some((b) => b.equals(n)), `the name ${n.toString('hex')} is recoverable from ${rows.map((x) => x.n)}`);
+  assert.ok(rows.some((x) => x.n === 'caf%E9.jsonl'), rows.map((x) => x.n).join(' | '));
+  assert.ok(rows.some((x) => x.n === 'with space "q" 50%25.jsonl'), rows.map((x) => x.n).join(' | '));
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
 test('table read prints strings with NUL bytes whole, as JSON lines and as CSV', () => {
   const ws = workspace('nul');
   fs.writeFileSync(path.join(ws.input, 'n.jsonl'), event(1, { message: 'z\u0000w', country: 'a\u0000' }) + '\n');

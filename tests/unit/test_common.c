@@ -24,6 +24,41 @@ START_TEST(buf_json_escapes)
 }
 END_TEST
 
+/* Every byte sequence becomes valid UTF-8 JSON (issue 17: a file name's raw bytes made a
+   Delta commit unreadable): well-formed sequences kept, anything else U+FFFD. */
+START_TEST(buf_json_string_is_always_utf8)
+{
+    static const struct {
+        const char *in;
+        size_t n;
+        const char *out;
+    } cases[] = {
+        {"caf\xc3\xa9 \xf0\x9f\x9a\x80", 10, "\"caf\xc3\xa9 \xf0\x9f\x9a\x80\""},
+        {"caf\xe9", 4, "\"caf\\ufffd\""},                         /* Latin-1 */
+        {"\x80\xbf", 2, "\"\\ufffd\\ufffd\""},                    /* lone continuations */
+        {"\xc0\xaf", 2, "\"\\ufffd\\ufffd\""},                    /* overlong '/' */
+        {"\xe0\x80\xaf", 3, "\"\\ufffd\\ufffd\\ufffd\""},          /* overlong, 3 bytes */
+        {"\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""},          /* a surrogate */
+        {"\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* above U+10FFFF */
+        {"\xe2\x82", 2, "\"\\ufffd\\ufffd\""},                    /* truncated */
+        {"a\0b\xff", 4, "\"a\\u0000b\\ufffd\""},
+    };
+    lk_buf b = LK_BUF_INIT;
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        lk_buf_reset(&b);
+        lk_buf_json_string(&b, cases[k].in, cases[k].n);
+        ck_assert_msg(!strcmp(b.data, cases[k].out), "case %zu: %s", k, b.data);
+    }
+    /* a long run of invalid bytes (the buffer grows by 6 per byte) */
+    char bad[3000];
+    memset(bad, 0xff, sizeof bad);
+    lk_buf_reset(&b);
+    lk_buf_json_string(&b, bad, sizeof bad);
+    ck_assert_uint_eq(b.len, 2 + 6 * sizeof bad);
+    lk_buf_free(&b);
+}
+END_TEST
+
 START_TEST(buf_numbers_and_decimals)
 {
     lk_buf b = LK_BUF_INIT;
@@ -120,6 +155,7 @@ int main(void)
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, buf_json_escapes);
+    tcase_add_test(tc, buf_json_string_is_always_utf8);
     tcase_add_test(tc, buf_numbers_and_decimals);
     tcase_add_test(tc, time_parse_iso);
     tcase_add_test(tc, fs_put_if_absent);

@@ -114,6 +114,33 @@ static char *lines(int n)
 
 /* Each codec with two concatenated members/frames/streams cuts exactly the
    chunks of the plain file. */
+/* _metadata.file_path: absolute, valid UTF-8, the original bytes recoverable (issue 17) */
+START_TEST(file_path_absolute_and_percent_encoded)
+{
+    static const struct {
+        const char *cwd, *path, *out;
+    } cases[] = {
+        {"/srv/lake", "./incoming/x.jsonl", "/srv/lake/incoming/x.jsonl"},
+        {"/srv/lake", "incoming//./x.jsonl", "/srv/lake/incoming/x.jsonl"},
+        {"/srv/lake/", "x.jsonl", "/srv/lake/x.jsonl"},
+        {"/srv/lake", "../in/x.jsonl", "/srv/lake/../in/x.jsonl"}, /* never resolved lexically */
+        {"/srv", "/abs/caf\xe9.jsonl", "/abs/caf%E9.jsonl"},
+        {"/srv", "/abs/caf\xc3\xa9.jsonl", "/abs/caf\xc3\xa9.jsonl"},
+        {"/srv", "/abs/50% a\nb\x7f\x80.jsonl", "/abs/50%25 a%0Ab%7F%80.jsonl"},
+        {"/s\xff", "x", "/s%FF/x"},
+        {"/srv", "kafka://events/3", "kafka://events/3"},
+        {"", "rel/x", "rel/x"},
+    };
+    lk_buf b = LK_BUF_INIT;
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        lk_raw_file_path(cases[k].cwd, cases[k].path, &b);
+        ck_assert_msg(!strcmp(b.data, cases[k].out), "case %zu: %s, expected %s", k, b.data,
+                      cases[k].out);
+    }
+    lk_buf_free(&b);
+}
+END_TEST
+
 START_TEST(gz_zst_bz2_chunks_equal_plain)
 {
     char *text = lines(5000);
@@ -717,6 +744,7 @@ int main(void)
     tcase_add_test(tc, csv_chunker_agrees_with_parser);
     tcase_add_test(tc, csv_columns_by_header_name);
     tcase_add_test(tc, config_keys);
+    tcase_add_test(tc, file_path_absolute_and_percent_encoded);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

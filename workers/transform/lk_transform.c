@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lk_exit.h"
 #include "lk_log.h"
@@ -35,6 +36,8 @@ typedef struct transform {
     lk_msg_records rec;
     lk_buf msg;
     lk_sendbuf *pool; /* msg goes to ZeroMQ without a copy; buffers recycled */
+    char cwd[2048];   /* relative source paths are made absolute against it */
+    lk_buf fpath;     /* the chunk's _metadata.file_path (lk_raw_file_path) */
     lk_error err;
 } transform;
 
@@ -92,8 +95,11 @@ static int process(void *ctx, const void *data, size_t len)
     }
     lk_batch_reset(t->raw);
     lk_batch_reset(t->processed);
-    const char *slash = strrchr(c.file_path, '/');
-    lk_source_meta meta = {c.file_path, slash ? slash + 1 : c.file_path, c.file_size,
+    /* absolute, and valid UTF-8 whatever the file's name (it goes into the Delta log's
+       stats): percent-encoded as lk_raw_file_path says */
+    lk_raw_file_path(t->cwd, c.file_path, &t->fpath);
+    const char *slash = strrchr(t->fpath.data, '/');
+    lk_source_meta meta = {t->fpath.data, slash ? slash + 1 : t->fpath.data, c.file_size,
                            c.file_mtime_us};
     lk_raw_stats st = {0};
     lk_parser_chunk pc = {c.data, c.len, c.offset, c.first_line == 1, c.header, c.header_len};
@@ -150,6 +156,8 @@ int lk_transform_run(lk_worker *w)
         LK_ERROR("%s", t->err.msg);
         return LK_EXIT_TEMPFAIL;
     }
+    if (!getcwd(t->cwd, sizeof t->cwd))
+        t->cwd[0] = '\0'; /* then relative paths stay relative (and say so by their look) */
     lk_parser_options po;
     lk_source_cfg_parser(cfg, &po);
     t->parser = lk_parser_new(&po);
@@ -183,6 +191,7 @@ int lk_transform_run(lk_worker *w)
     lk_parser_destroy(&t->parser);
     lk_state_close(&t->st);
     lk_buf_free(&t->msg);
+    lk_buf_free(&t->fpath);
     lk_sendbuf_destroy(&t->pool);
     return rc;
 }
