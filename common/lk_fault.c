@@ -13,7 +13,7 @@
 
 typedef struct rule {
     char point[96];
-    int action; /* negative errno, LK_FAULT_SHORT_WRITE, 2 = abort, 3 = exit */
+    int action; /* negative errno, LK_FAULT_SHORT_WRITE, LK_FAULT_CORRUPT, 2 = abort, 3 = exit */
     int at;     /* 0 = every time */
     char gate[256]; /* "@while:PATH": only while PATH exists */
     int hits;
@@ -60,6 +60,8 @@ void lk_fault_reload(void)
             r->action = -EACCES;
         else if (!strcmp(act, "short"))
             r->action = LK_FAULT_SHORT_WRITE;
+        else if (!strcmp(act, "corrupt"))
+            r->action = LK_FAULT_CORRUPT;
         else if (!strcmp(act, "abort"))
             r->action = 2;
         else if (!strcmp(act, "exit"))

@@ -10,6 +10,7 @@
  * file PATH exists: a test fills the "disk" and frees it by removing PATH;
  * "@2@while:PATH" fails the 2nd time while PATH exists.
  * Actions: ENOSPC, EIO, EACCES, short (a short write, then ENOSPC),
+ * corrupt (the caller damages what it was about to send or write),
  * abort (the process aborts, as a crash at that step), exit (_exit(99)).
  * Points wired in: fs.write, fs.fsync, fs.link (lk_fs: Delta commits),
  * parquet.write (data files), state.commit (state.db transactions),
@@ -17,7 +18,8 @@
  * (between a table's Delta commit and state.db), delta.checkpoint (a
  * checkpoint written to its temp file, before it is linked into _delta_log),
  * delta.last_checkpoint (between a checkpoint and its _last_checkpoint),
- * <role>.start (e.g. transform.start: a worker before READY; a crash loop).
+ * <role>.start (e.g. transform.start: a worker before READY; a crash loop),
+ * transform.records (corrupt: a RECORDS message cut to half its length).
  * A point is any string; code calls lk_fault_check("point") where a test may
  * want it to fail. With LAKESUP_FAULT unset the check is one branch.
  */
@@ -25,8 +27,9 @@
 #define LK_FAULT_H
 
 #define LK_FAULT_SHORT_WRITE 1
+#define LK_FAULT_CORRUPT 4
 
-/* Returns 0 (no fault), a negative errno to fail with, or LK_FAULT_SHORT_WRITE.
+/* Returns 0 (no fault), a negative errno to fail with, LK_FAULT_SHORT_WRITE or LK_FAULT_CORRUPT.
    Aborts or exits the process for the abort/exit actions. */
 int lk_fault_check(const char *point);
 

@@ -156,3 +156,21 @@ test('fsck --repair is refused while the pipeline runs (exit 111), and state.db 
   assert.equal(countInput(ws.input).events, 400);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('a RECORDS message that does not decode (fault transform.records=corrupt): the writer stops the pipeline loudly, nothing is committed twice or lost after a restart', () => {
+  const ws = workspace('corruptrec');
+  gen(['--out', ws.input, '--files', '3', '--rows', '300', '--seed', '1702']);
+  // the 2nd message a transform sends is cut to half its length
+  let r = run(['start', '-c', ws.config, '--trigger', 'available-now'],
+    { env: { LAKESUP_FAULT: 'transform.records=corrupt@2' } });
+  assert.notEqual(r.code, 0, 'the pipeline stops: a message of our own that does not decode is a bug, not data');
+  assert.match(r.stderr, /fault injected point=transform\.records/);
+  assert.match(r.stderr, /writer\[\d\] \d+: a records message \(\d+ bytes\) does not decode: /);
+  assert.match(r.stderr, /worker role=writer index=\d reports a fatal error: a records message/);
+  // started again without the fault: the uncommitted batches are replayed, every row once
+  r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  assertVerified(ws, 'raw');
+  assertVerified(ws, 'processed');
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
