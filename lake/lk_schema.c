@@ -79,6 +79,29 @@ int lk_schema_nfields(const lk_schema *s)
     return s->n;
 }
 
+static int field_depth(const lk_field *f)
+{
+    int d = 0;
+    for (int i = 0; i < f->n_children; i++) {
+        int k = field_depth(&f->children[i]);
+        if (k > d) d = k;
+    }
+    return d + 1;
+}
+
+int lk_schema_depth(const lk_schema *s, const char **name)
+{
+    int d = 0;
+    for (int i = 0; i < s->n; i++) {
+        int k = field_depth(&s->fields[i]);
+        if (k > d) {
+            d = k;
+            if (name) *name = s->fields[i].name;
+        }
+    }
+    return d;
+}
+
 const lk_field *lk_schema_field(const lk_schema *s, int i)
 {
     return i >= 0 && i < s->n ? &s->fields[i] : NULL;

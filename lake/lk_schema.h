@@ -52,6 +52,10 @@ lk_schema *lk_schema_clone(const lk_schema *s);
 
 /* Top-level fields. */
 int lk_schema_nfields(const lk_schema *s);
+/* The depth of the deepest column's type tree (a primitive top-level column is 1, each
+   STRUCT, ARRAY or MAP level adds one) and in *name the top-level column that has it
+   (NULL allowed); 0 for an empty schema. */
+int lk_schema_depth(const lk_schema *s, const char **name);
 const lk_field *lk_schema_field(const lk_schema *s, int i);
 /* Index of the top-level field named name (exact match), or -1. */
 int lk_schema_find(const lk_schema *s, const char *name);

@@ -21,6 +21,7 @@
 
 #include "lk_log.h"
 #include "lk_ddl.h"
+#include "lk_msg.h"
 #include "lk_time.h"
 
 typedef enum {
@@ -571,6 +572,16 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
         lk_error e = {0};
         if (lk_ddl_parse(s, &ddl, &e))
             return bad(L, v, k->name, "%s", e.msg);
+        const char *deep = NULL;
+        int depth = lk_schema_depth(ddl, &deep);
+        if (depth > LK_MSG_MAX_SCHEMA_DEPTH) {
+            int rc = bad(L, v, k->name,
+                         "column '%s' nests %d levels of types, more than the %d a record batch "
+                         "carries (a deeper value fits a STRING column as its JSON text)",
+                         deep, depth, LK_MSG_MAX_SCHEMA_DEPTH);
+            lk_schema_destroy(&ddl);
+            return rc;
+        }
         lk_schema_destroy(&ddl);
         memcpy(dst, s, strlen(s) + 1);
         return 0;

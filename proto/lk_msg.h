@@ -78,6 +78,11 @@ int lk_msg_chunk_encode(const lk_msg_chunk *m, lk_buf *out);
 int lk_msg_chunk_decode(const void *data, size_t len, lk_msg_chunk *m, lk_error *err);
 
 /* ---- RECORDS: the columnar batches of one chunk, one per table ---- */
+
+/* The deepest column type a RECORDS message carries (lk_schema_depth): each type level is
+   two msgpack levels and msgpack-c unpacks at most 32 (test_msg holds the number). The
+   configuration refuses deeper schemas; inference never makes one (LK_INFER_MAX_NESTING). */
+#define LK_MSG_MAX_SCHEMA_DEPTH 14
 typedef struct lk_msg_part {
     char table[64];
     lk_batch *batch; /* owned by the message struct */

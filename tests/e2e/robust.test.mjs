@@ -117,6 +117,48 @@ test('a source file whose name is not UTF-8: the log stays valid UTF-8, _metadat
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
+test('JSON nested deeper than the schema allows is a corrupt record, never a stop (arrays, objects, alternating, up to 100,000 deep)', async () => {
+  const nest = (n, open, close, leaf = '1') => open.repeat(n) + leaf + close.repeat(n);
+  const bad = [];
+  for (const n of [10, 40, 70, 100, 1000, 100000]) {
+    bad.push(`{"event_id":"x","d":${nest(Math.ceil(n / 2), '{"a":[', ']}')}}`);
+    bad.push(`{"event_id":"x","d":${nest(n, '{"a":', '}')}}`);
+    bad.push(`{"event_id":"x","d":${nest(n, '[', ']')}}`);
+  }
+  // the schema holds a deep struct: inferred (10 levels at most), and given as deep as a record
+  // batch carries (14 levels: d STRUCT<a: ARRAY<STRUCT<a: ...>>>)
+  const hints = `d ${nest(6, 'STRUCT<a: ARRAY<', '>>', 'STRUCT<a: LONG>')}`;
+  for (const extra of ['', `source:\n  schema_hints: "${hints}"\n`]) {
+    const ws = workspace('deep', { extra });
+    const deepOk = (i) => `{"event_id":"evt-d-${i}","d":${nest(4, '{"a":[', ']}')}}`;
+    fs.writeFileSync(path.join(ws.input, 'a.jsonl'), [deepOk(0), event(1)].join('\n') + '\n');
+    let r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    fs.writeFileSync(path.join(ws.input, 'b.jsonl'), [...bad, deepOk(2), event(3)].join('\n') + '\n');
+    r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const rows = await queryTable(path.join(ws.tables, 'raw_events'),
+      'SELECT event_id, _corrupt_record IS NOT NULL AS corrupt, length(_corrupt_record) AS len FROM $T');
+    // every line is one row: the good ones with their id, the deep ones kept
+    assert.equal(rows.length, 4 + bad.length);
+    for (const id of ['evt-d-0', 'evt-h-1', 'evt-d-2', 'evt-h-3'])
+      assert.equal(rows.filter((x) => x.event_id === id && !x.corrupt).length, 1, id);
+    // 64 levels is the reader's bound: the 9 lines nested 70 levels or more are corrupt, whole
+    const corrupt = rows.filter((x) => x.corrupt);
+    assert.ok(corrupt.length >= 9, `corrupt: ${corrupt.length}`);
+    assert.ok(corrupt.some((x) => Number(x.len) > 200000), 'the 100,000-deep line is kept whole');
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  }
+  // a schema deeper than a record batch carries is refused at start, by key (it made every
+  // record batch undecodable: the writers stopped the pipeline)
+  const ws = workspace('deep15', { extra: `source:\n  schema_hints: "d ${nest(13, 'STRUCT<a: ', '>', 'ARRAY<LONG>')}"\n` });
+  fs.writeFileSync(path.join(ws.input, 'a.jsonl'), event(1) + '\n');
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 100, r.stderr.slice(-3000));
+  assert.match(r.stderr, /source\.schema_hints.*column 'd' nests 15 levels of types, more than the 14 a record batch carries/);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
 test('table read prints strings with NUL bytes whole, as JSON lines and as CSV', () => {
   const ws = workspace('nul');
   fs.writeFileSync(path.join(ws.input, 'n.jsonl'), event(1, { message: 'z\u0000w', country: 'a\u0000' }) + '\n');

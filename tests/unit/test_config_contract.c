@@ -172,6 +172,10 @@ START_TEST(errors)
     expect_error("catalog: a/b\n", 1, "catalog", "must not contain");
     /* names that would leave the warehouse or hide there (issue 17) */
     expect_error("catalog: ..\n", 1, "catalog", "must not start with '.'");
+    /* a schema deeper than a record batch carries (issue 17: every message undecodable) */
+    expect_error("source:\n  schema_hints: \"d ARRAY<ARRAY<ARRAY<ARRAY<ARRAY<ARRAY<ARRAY<ARRAY<"
+                 "ARRAY<ARRAY<ARRAY<ARRAY<ARRAY<ARRAY<LONG>>>>>>>>>>>>>>\"\n",
+                 2, "source.schema_hints", "column 'd' nests 15 levels of types, more than the 14");
     expect_error("schema: .hidden\n", 1, "schema", "must not start with '.'");
     expect_error("schema: \"a\\tb\"\n", 1, "schema", "holds 0x09");
     expect_error("pipeline: \"a b\"\n", 1, "pipeline", "holds 0x20");

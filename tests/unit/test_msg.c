@@ -6,7 +6,10 @@
 #include <string.h>
 
 #include "lk_check.h"
+#include "lk_ddl.h"
+#include "lk_json_reader.h"
 #include "lk_msg.h"
+#include "lk_raw.h"
 
 /* ---- a schema of every type and a batch with nulls in various places ---- */
 
@@ -734,6 +737,69 @@ static void hostile(const lk_buf *msg, decode_fn fn, void *m, unsigned seed, int
     ck_assert_int_eq(fn(msg->data, msg->len, m, &err), 0);
 }
 
+/* A schema of depth d shaped by pat (S struct, A array, M map, cycled) and one JSON line
+   with a value at every level. */
+static void deep_shape(const char *pat, int d, lk_buf *ddl, lk_buf *js)
+{
+    size_t pl = strlen(pat);
+    lk_buf_puts(ddl, "c ");
+    lk_buf_puts(js, "{\"c\":");
+    for (int i = 0; i < d - 1; i++) {
+        char k = pat[(size_t)i % pl];
+        lk_buf_puts(ddl, k == 'S' ? "STRUCT<a: " : k == 'A' ? "ARRAY<" : "MAP<STRING, ");
+        lk_buf_puts(js, k == 'S' ? "{\"a\":" : k == 'A' ? "[" : "{\"k\":");
+    }
+    lk_buf_puts(ddl, "LONG");
+    lk_buf_puts(js, "1");
+    for (int i = d - 2; i >= 0; i--) {
+        lk_buf_putc(ddl, '>');
+        lk_buf_putc(js, pat[(size_t)i % pl] == 'A' ? ']' : '}');
+    }
+    lk_buf_puts(js, "}\n");
+}
+
+/* LK_MSG_MAX_SCHEMA_DEPTH is the real limit: a schema that deep, of every shape, carries a
+   value at every level through a RECORDS message; one level more does not decode (issue
+   17: a deeper schema_hints made every message undecodable and stopped the pipeline). */
+START_TEST(records_max_schema_depth)
+{
+    static const char *shapes[] = {"S", "A", "M", "SA", "AS", "SM", "AM"};
+    for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++) {
+        for (int d = LK_MSG_MAX_SCHEMA_DEPTH; d <= LK_MSG_MAX_SCHEMA_DEPTH + 1; d++) {
+            lk_buf ddl = LK_BUF_INIT, js = LK_BUF_INIT, enc = LK_BUF_INIT;
+            deep_shape(shapes[sh], d, &ddl, &js);
+            lk_schema *s = NULL;
+            lk_error err = {0};
+            ck_assert_msg(lk_ddl_parse(ddl.data, &s, &err) == 0, "%s", err.msg);
+            ck_assert_int_eq(lk_schema_depth(s, NULL), d);
+            lk_schema *raw = lk_raw_schema(s);
+            lk_batch *b = lk_batch_new(raw);
+            lk_json_reader *r = lk_json_reader_new();
+            lk_source_meta m = {"/x", "x", 1, 1};
+            lk_raw_stats st = {0};
+            lk_json_reader_parse(r, js.data, js.len, &m, 0, b, &st, &err);
+            ck_assert_int_eq(st.corrupt, 0);
+            lk_msg_records rec = {0}, back = {0};
+            rec.n_parts = 1;
+            snprintf(rec.parts[0].table, sizeof rec.parts[0].table, "raw_events");
+            rec.parts[0].batch = b;
+            ck_assert_int_eq(lk_msg_records_encode(&rec, &enc), 0);
+            int rc = lk_msg_records_decode(enc.data, enc.len, &back, &err);
+            ck_assert_msg((rc == 0) == (d <= LK_MSG_MAX_SCHEMA_DEPTH), "%s depth %d: rc %d %s",
+                          shapes[sh], d, rc, err.msg);
+            lk_msg_records_clear(&back);
+            lk_json_reader_destroy(&r);
+            lk_batch_destroy(&b);
+            lk_schema_destroy(&raw);
+            lk_schema_destroy(&s);
+            lk_buf_free(&ddl);
+            lk_buf_free(&js);
+            lk_buf_free(&enc);
+        }
+    }
+}
+END_TEST
+
 START_TEST(hostile_input)
 {
     lk_buf buf = LK_BUF_INIT;
@@ -788,6 +854,7 @@ int main(void)
     tcase_add_test(tc, records_repeated_columns);
     tcase_add_test(tc, records_reuse_by_schema);
     tcase_add_test(tc, hostile_input);
+    tcase_add_test(tc, records_max_schema_depth);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }
