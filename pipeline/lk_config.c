@@ -77,6 +77,8 @@ static const key_spec keys[] = {
     {"source.escape", K_TEXT, OFF(source.escape), 0, 0, NULL},
     {"source.null_value", K_TEXT, OFF(source.null_value), 0, 0, NULL},
     {"source.comment", K_TEXT, OFF(source.comment), 0, 0, NULL},
+    {"source.max_record_bytes", K_INT64, OFF(source.max_record_size), 64, 1024 * MIB, NULL},
+    /* its older name (ALIAS_OF below): accepted, never written */
     {"source.max_record_size", K_INT64, OFF(source.max_record_size), 64, 1024 * MIB, NULL},
     {"source.max_files_per_trigger", K_INT, OFF(source.max_files_per_trigger), 1, 0x7fffffff, NULL},
     {"source.max_bytes_per_trigger", K_INT64, OFF(source.max_bytes_per_trigger), 0, INT64_MAX,
@@ -324,6 +326,28 @@ static const char *node_kind(const yaml_node_t *n)
 static int bad(loader *L, const yaml_node_t *n, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Keys with two names: issue 17 named it source.max_record_bytes; source.max_record_size is
+   the name it had, still accepted. The index of the other name of key i, or -1. */
+static int key_index(const char *name);
+static int alias_twin(int i)
+{
+    static const char *const pairs[][2] = {{"source.max_record_bytes", "source.max_record_size"}};
+    for (size_t p = 0; p < sizeof pairs / sizeof *pairs; p++)
+        for (int k = 0; k < 2; k++)
+            if (!strcmp(keys[i].name, pairs[p][k])) return key_index(pairs[p][!k]);
+    return -1;
+}
+static int is_older_name(const char *name)
+{
+    return !strcmp(name, "source.max_record_size");
+}
+static int key_index(const char *name)
+{
+    for (int i = 0; i < NKEYS; i++)
+        if (!strcmp(keys[i].name, name)) return i;
+    return -1;
+}
+
 static int bad(loader *L, const yaml_node_t *n, const char *key, const char *fmt, ...)
 {
     char what[512];
@@ -494,6 +518,10 @@ static int walk(loader *L, yaml_node_t *map, const char *prefix)
         if (i == NKEYS) return bad(L, kn, name, "unknown key");
         if (L->seen[i]) return bad(L, kn, name, "duplicate key");
         L->seen[i] = 1;
+        int twin = alias_twin(i);
+        if (twin >= 0 && L->seen[twin])
+            return bad(L, kn, name, "is %s by another name (%s is the older one): give one",
+                       keys[twin].name, "source.max_record_size");
         int r;
         if (keys[i].kind == K_SECTION) {
             if (vn->type == YAML_SCALAR_NODE && vn->data.scalar.length == 0 &&
@@ -777,6 +805,8 @@ int lk_config_write(const lk_config *cfg, const char *path, lk_error *err)
     fprintf(f, "# the running configuration (written by the supervisor for its workers)\n");
     for (int i = 0; i < NKEYS; i++) {
         const key_spec *k = &keys[i];
+        if (is_older_name(k->name))
+            continue; /* written under its new name */
         const char *dot = strrchr(k->name, '.');
         const char *leaf = dot ? dot + 1 : k->name;
         int depth = 0;

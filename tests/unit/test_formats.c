@@ -716,6 +716,17 @@ START_TEST(config_keys)
     ck_assert_str_eq(cfg.source.null_value, "");
     ck_assert_int_eq(cfg.source.max_record_size, 16 << 20);
     ck_assert_int_eq(cfg.source.header, 0);
+    /* max_record_bytes (issue 17's name) and max_record_size (its older one): either, not both */
+    const char *nb = "source:\n  max_record_bytes: 8192\n";
+    write_file(p, nb, strlen(nb));
+    ck_assert_int_eq(lk_config_load(p, &cfg, &err), 0);
+    ck_assert_int_eq(cfg.source.max_record_size, 8192);
+    const char *both = "source:\n  max_record_size: 4096\n  max_record_bytes: 8192\n";
+    write_file(p, both, strlen(both));
+    ck_assert_int_ne(lk_config_load(p, &cfg, &err), 0);
+    ck_assert_msg(strstr(err.msg, "source.max_record_bytes") && strstr(err.msg, "give one"), "%s",
+                  err.msg);
+    lk_config_defaults(&cfg);
     const char *bad[] = {"source:\n  sep: \"\"\n", "source:\n  sep: \";;\"\n",
                          "source:\n  format: parquet\n"};
     for (int i = 0; i < 3; i++) {
