@@ -96,6 +96,7 @@ static int open_at(const char *table_path, int64_t as_of, int log_only, lk_delta
     t->log_only = log_only;
     t->base.v = -1;
     t->rows_exact = 1;
+    t->last_ts = -1;
     int rc = lk_delta_load_full(t, err);
     if (rc == 0 && as_of != INT64_MAX && t->version != as_of)
         rc = lk_error_set(err, LK_ENOTFOUND, "%s: no version %" PRId64 " (the table has none yet)",

@@ -366,13 +366,42 @@ static void check_conflict(lk_delta_watch *w, lk_delta_table *t, int64_t version
     cc->code = LK_ECONFLICT;
 }
 
+/* The commitInfo.timestamp of version v's commit file, or -1. */
+static int64_t commit_file_timestamp(const lk_delta_table *t, int64_t v)
+{
+    char path[4200];
+    version_path(t, v, ".json", path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char head[4096];
+    size_t n = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    head[n] = 0;
+    const char *p = strstr(head, "{\"commitInfo\":{");
+    const char *ts = p ? strstr(p, "\"timestamp\":") : NULL;
+    const char *nl = p ? strchr(p, '\n') : NULL;
+    if (!ts || (nl && ts > nl)) return -1;
+    return strtoll(ts + 12, NULL, 10);
+}
+
+/* The timestamp of the commit of version: now, but never below the previous commit's
+   (Delta's in-commit timestamps are monotonic; a clock that jumps back an hour must not
+   make the history go back). */
+static int64_t commit_timestamp(lk_delta_table *t, int64_t version)
+{
+    int64_t now = lk_time_now_ms();
+    if (t->last_ts < 0 && version > 0) /* replay started at a checkpoint: read the last commit */
+        t->last_ts = commit_file_timestamp(t, version - 1);
+    return t->last_ts >= 0 && now <= t->last_ts ? t->last_ts + 1 : now;
+}
+
 static void build_body(lk_delta_commit *c, int64_t version)
 {
     lk_delta_table *t = c->t;
     lk_buf *b = &c->body;
     lk_buf_reset(b);
     char uuid[37];
-    int64_t now = lk_time_now_ms();
+    int64_t now = commit_timestamp(t, version);
     int blind = c->nremoves == 0; /* only adds: as Spark marks an append */
 
     uuid_v4(uuid);

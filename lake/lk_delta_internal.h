@@ -99,6 +99,7 @@ struct lk_delta_table {
     int log_only;
     cp_cand base;
     int64_t add_seq;
+    int64_t last_ts; /* the latest commitInfo.timestamp replayed (ms), -1: not seen */
     int64_t rows;   /* sum of numRecords of the live files */
     int rows_exact; /* 0: a remove of a base file made rows unknown */
 };

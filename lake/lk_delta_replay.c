@@ -315,8 +315,12 @@ static int apply_kind(lk_delta_table *t, const char *kind, yajl_val a, const cha
         t->protocol_json = lk_strdup(t->scratch.data);
     } else if (strcmp(kind, "metaData") == 0) {
         if ((rc = apply_metadata(t, a, where, err))) return rc;
+    } else if (strcmp(kind, "commitInfo") == 0) {
+        /* the next commit's timestamp never goes below it (lk_delta_commit) */
+        int64_t ts = obj_int(a, "timestamp", -1);
+        if (ts > t->last_ts) t->last_ts = ts;
     }
-    /* commitInfo, cdc, domainMetadata, unknown actions: nothing to replay. */
+    /* cdc, domainMetadata, unknown actions: nothing to replay. */
     return 0;
 }
 
@@ -411,6 +415,7 @@ void lk_delta_reset_state(lk_delta_table *t)
     t->base.v = -1;
     t->rows = 0;
     t->rows_exact = 1;
+    t->last_ts = -1;
 }
 
 static int cp_apply(void *ctx, const char *kind, yajl_val a, const char *where, lk_error *err)

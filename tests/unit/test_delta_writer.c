@@ -13,6 +13,7 @@
 #include "lk_delta_scan.h"
 #include "lk_fs.h"
 #include "lk_parquet_writer.h"
+#include "lk_time.h"
 
 static char *tmp_dir(void)
 {
@@ -73,6 +74,64 @@ START_TEST(partition_dir_escaping)
     lk_delta_partition_dir("n", NULL, &b);
     ck_assert_str_eq(b.data, "d=2024-01-02/s=a b%2Fc%3Ad%3De%25f%23/n=__HIVE_DEFAULT_PARTITION__");
     lk_buf_free(&b);
+}
+END_TEST
+
+/* The commitInfo.timestamp of version v of the table at dir. */
+static int64_t commit_ts(const char *dir, int v)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/_delta_log/%020d.json", dir, v);
+    lk_buf log = LK_BUF_INIT;
+    lk_error err;
+    ck_assert_int_eq(lk_fs_read_file(p, &log, 1 << 20, &err), 0);
+    const char *ts = strstr(log.data, "\"timestamp\":");
+    ck_assert_ptr_nonnull(ts);
+    int64_t x = strtoll(ts + 12, NULL, 10);
+    lk_buf_free(&log);
+    return x;
+}
+
+/* A clock that jumped back (here: a commit an hour in the future) never makes the next
+   commit's timestamp go back: by replay, and from a handle that starts at a checkpoint. */
+START_TEST(commit_timestamps_never_go_back)
+{
+    char *dir = tmp_dir();
+    lk_delta_table *t;
+    lk_error err;
+    ck_assert_int_eq(lk_delta_open(dir, &t, &err), 0);
+    lk_schema *s = lk_schema_new();
+    lk_schema_add(s, "id", LK_TYPE_LONG, 0);
+    lk_delta_commit *c = lk_delta_commit_new(t, "WRITE");
+    lk_delta_commit_set_schema(c, s);
+    int64_t v;
+    ck_assert_int_eq(lk_delta_commit_run(c, &v, &err), 0);
+    lk_delta_commit_destroy(&c);
+    lk_delta_destroy(&t);
+    /* version 1 written by a writer whose clock is an hour ahead */
+    int64_t ahead = lk_time_now_ms() + 3600000;
+    char p[512], body[256];
+    snprintf(p, sizeof p, "%s/_delta_log/%020d.json", dir, 1);
+    int n = snprintf(body, sizeof body,
+                     "{\"commitInfo\":{\"timestamp\":%lld,\"operation\":\"WRITE\"}}\n",
+                     (long long)ahead);
+    ck_assert_int_eq(lk_fs_put_if_absent(p, body, (size_t)n, &err), 0);
+    for (int from_checkpoint = 0; from_checkpoint < 2; from_checkpoint++) {
+        ck_assert_int_eq(lk_delta_open_log(dir, &t, &err), 0);
+        if (from_checkpoint) { /* a checkpoint at the latest version, then a fresh handle */
+            ck_assert_int_eq(lk_delta_checkpoint(t, &err), 0);
+            lk_delta_destroy(&t);
+            ck_assert_int_eq(lk_delta_open_log(dir, &t, &err), 0);
+        }
+        int64_t before = commit_ts(dir, (int)lk_delta_version(t));
+        c = lk_delta_commit_new(t, "WRITE");
+        ck_assert_int_eq(lk_delta_commit_run(c, &v, &err), 0);
+        lk_delta_commit_destroy(&c);
+        ck_assert_int_gt(commit_ts(dir, (int)v), before);
+        ck_assert_int_ge(commit_ts(dir, (int)v), ahead + 1);
+        lk_delta_destroy(&t);
+    }
+    lk_schema_destroy(&s);
 }
 END_TEST
 
@@ -232,6 +291,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, partition_dir_escaping);
     tcase_add_test(tc, partitioned_round_trip);
+    tcase_add_test(tc, commit_timestamps_never_go_back);
     tcase_add_test(tc, writer_features_refused);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
