@@ -587,7 +587,8 @@ static int on_start_map(void *ctx)
     if (!r->depth) {
         frame f = {0};
         f.cols = lk_batch_col(r->out, 0);
-        f.lens = r->nlens_at ? r->lens + r->lens_at[0].at : NULL;
+        /* no data column at all: no lengths (r->lens is NULL then) */
+        f.lens = r->nlens_at && r->lens ? r->lens + r->lens_at[0].at : NULL;
         f.ncols = r->ndata;
         f.row = lk_batch_nrows(r->out);
         f.last = -1;

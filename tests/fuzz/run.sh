@@ -1,21 +1,63 @@
 #!/usr/bin/env bash
-# Builds the Parquet fuzz target and runs it: tests/fuzz/run.sh [seconds=900]
-# Seeds: the parquet-testing fixtures and the Spark files of the Delta golden
-# tables up to 64 KiB (larger ones only slow libFuzzer down). The growing
-# corpus stays in build-fuzz/corpus; findings go to build-fuzz/artifacts/ and,
-# once fixed, to tests/fixtures/fuzz-regressions/.
+# Builds the libFuzzer targets (clang, ASan + UBSan) and runs them:
+#   tests/fuzz/run.sh [--runs N | --seconds S] [--hostile] [TARGET...]
+# TARGET is parquet, csv, source or json (default: all four); --runs N runs
+# each for exactly N executions (CI), --seconds S (default 900) for S seconds
+# each (the long runs of docs/reliability.md; several targets run one after
+# the other — start several run.sh for parallel runs). The seeds are
+#   parquet: the parquet-testing fixtures and the Spark files of the Delta
+#            golden tables up to 64 KiB (larger ones only slow libFuzzer down);
+#   csv, source, json: tests/fuzz/seeds/<target>/ (first byte: the target's
+#            options, see each fuzz_*.c), plus with --hostile the hostile
+#            corpus of tests/hostile (tests/hostile/gen.mjs --seeds).
+# The growing corpus stays in build-fuzz/corpus-<target>; findings go to
+# build-fuzz/artifacts/ and, once fixed, to tests/fixtures/fuzz-regressions/.
+# Each run ends with libFuzzer's final stats (stat::number_of_executed_units),
+# which docs/reliability.md quotes. Exit status: non-zero on any finding.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-secs=${1:-900}
-cmake -S . -B build-fuzz -DLK_FUZZ=ON -DLK_TESTS=OFF -DCMAKE_C_COMPILER=clang-14 \
+secs=900 runs="" hostile=0 targets=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs=$2; shift 2 ;;
+    --seconds) secs=$2; shift 2 ;;
+    --hostile) hostile=1; shift ;;
+    [0-9]*) secs=$1; shift ;; # the old form: run.sh SECONDS
+    parquet | csv | source | json) targets+=("$1"); shift ;;
+    *) echo "usage: tests/fuzz/run.sh [--runs N | --seconds S] [--hostile] [parquet|csv|source|json]..." >&2
+       exit 2 ;;
+  esac
+done
+[ ${#targets[@]} -gt 0 ] || targets=(parquet csv source json)
+B=${LK_FUZZ_BUILD:-build-fuzz}
+cmake -S . -B "$B" -DLK_FUZZ=ON -DLK_TESTS=OFF -DCMAKE_C_COMPILER=clang-14 \
   -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build build-fuzz -j2 --target fuzz_parquet
-mkdir -p build-fuzz/corpus build-fuzz/seeds build-fuzz/artifacts
-find tests/fixtures/parquet-testing tests/fixtures/delta-golden -type f \
-  \( -name '*.parquet' -o -name '*.encrypted' \) -size -65k -print0 |
-  while IFS= read -r -d '' f; do
-    cp "$f" "build-fuzz/seeds/$(printf '%s' "$f" | md5sum | cut -c1-12).parquet"
-  done
-build-fuzz/fuzz_parquet -max_total_time="$secs" -rss_limit_mb=2048 -malloc_limit_mb=512 \
-  -timeout=10 -max_len=65536 -print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/ \
-  build-fuzz/corpus build-fuzz/seeds
+cmake --build "$B" -j"$(nproc 2>/dev/null || echo 2)" --target "${targets[@]/#/fuzz_}" >/dev/null
+mkdir -p "$B/artifacts"
+for t in "${targets[@]}"; do
+  seeds="$B/seeds-$t"
+  rm -rf "$seeds"
+  mkdir -p "$B/corpus-$t" "$seeds"
+  if [ "$t" = parquet ]; then
+    find tests/fixtures/parquet-testing tests/fixtures/delta-golden -type f \
+      \( -name '*.parquet' -o -name '*.encrypted' \) -size -65k -print0 |
+      while IFS= read -r -d '' f; do
+        cp "$f" "$seeds/$(printf '%s' "$f" | md5sum | cut -c1-12).parquet"
+      done
+  else
+    cp tests/fuzz/seeds/"$t"/* "$seeds/"
+    if [ "$hostile" = 1 ]; then
+      node tests/hostile/gen.mjs --seeds "$seeds" --target "$t" --seed 1
+    fi
+  fi
+  limit=(-max_total_time="$secs")
+  [ -n "$runs" ] && limit=(-runs="$runs" -seed=1)
+  what="$secs s"
+  [ -n "$runs" ] && what="$runs executions"
+  echo "== fuzz_$t: $what, $(ls "$seeds" | wc -l) seeds"
+  # -max_len 64 KiB: long enough for every seed but a 10 MB string (those are
+  # the e2e test's), short enough to keep the execution rate up
+  "$B/fuzz_$t" "${limit[@]}" -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=20 \
+    -max_len=65536 -print_final_stats=1 -artifact_prefix="$B/artifacts/$t-" \
+    "$B/corpus-$t" "$seeds"
+done

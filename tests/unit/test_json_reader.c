@@ -204,13 +204,40 @@ START_TEST(object_into_string_column_keeps_json_text)
 }
 END_TEST
 
+/* A schema with no data column (only the system columns): found by fuzz_json under UBSan
+   (pointer arithmetic on the NULL name lengths); every line is still one row. */
+START_TEST(no_data_columns)
+{
+    lk_schema *data = lk_schema_new();
+    lk_schema *raw = lk_raw_schema(data);
+    lk_batch *b = lk_batch_new(raw);
+    lk_json_reader *r = lk_json_reader_new();
+    lk_source_meta meta = {"/in/x.jsonl", "x.jsonl", 1, 1};
+    lk_raw_stats st = {0};
+    lk_error err;
+    for (int fast = 0; fast < 2; fast++) {
+        lk_json_reader_set_fast(r, fast);
+        const char *in = "{}\n{\"a\":1}\n[1]\n";
+        ck_assert_int_eq(lk_json_reader_parse(r, in, strlen(in), &meta, 0, b, &st, &err), 0);
+    }
+    ck_assert_int_eq(st.rows, 6);
+    ck_assert_int_eq(st.rescued, 2);
+    ck_assert_int_eq(st.corrupt, 2);
+    lk_json_reader_destroy(&r);
+    lk_batch_destroy(&b);
+    lk_schema_destroy(&raw);
+    lk_schema_destroy(&data);
+}
+END_TEST
+
 int main(void)
 {
-    Suite *s = suite_create("json_reader");
+Suite *s = suite_create("json_reader");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, inference_rules);
     tcase_add_test(tc, reader_rows_rescue_corrupt);
     tcase_add_test(tc, object_into_string_column_keeps_json_text);
+    tcase_add_test(tc, no_data_columns);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

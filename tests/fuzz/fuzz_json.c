@@ -1,0 +1,172 @@
+/*
+ * fuzz_json — libFuzzer target for the JSON lines reader (lk_json_reader)
+ * and its strict fast scanner. The first input byte picks the options
+ * (PERMISSIVE / DROPMALFORMED, unknown keys rescued or dropped) and the
+ * schema: a fixed one of every type, one inferred from the input itself (so
+ * deep structs, arrays of structs and odd keys come from the data), or a
+ * struct nested LK_INFER_MAX_NESTING deep; the rest is the chunk.
+ *
+ * Whatever the bytes, the reader must
+ *   - not crash, leak or overflow (ASan, UBSan),
+ *   - give byte-identical batches and counts with the fast scanner on and
+ *     off (the scanner only ever hands a line to yajl, never decides
+ *     differently),
+ *   - in PERMISSIVE mode append exactly one row per non-blank line,
+ *   - produce a RECORDS message that decodes again: a batch the writer
+ *     would refuse stops the pipeline (issue 17: 64+ levels of nesting
+ *     against a deep struct made "column '...': len 0, expected 1").
+ * A difference aborts with both outputs.
+ *
+ * Build: cmake -S . -B build-fuzz -DLK_FUZZ=ON -DCMAKE_C_COMPILER=clang-14
+ * Run:   tests/fuzz/run.sh json 300
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lk_buf.h"
+#include "lk_ddl.h"
+#include "lk_infer.h"
+#include "lk_json_reader.h"
+#include "lk_msg.h"
+#include "lk_raw.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static lk_schema *fixed_schema(void)
+{
+    lk_schema *s = NULL;
+    lk_error err;
+    if (lk_ddl_parse("event_id STRING, user_id LONG, amount DOUBLE, ok BOOLEAN, n INT, s SHORT, "
+                     "by BYTE, f FLOAT, d DECIMAL(10,2), big DECIMAL(30,4), t TIMESTAMP, "
+                     "tn TIMESTAMP_NTZ, dt DATE, device STRUCT<os: STRING, v: LONG>, "
+                     "tags ARRAY<STRING>, nums ARRAY<ARRAY<LONG>>, m MAP<STRING, LONG>, "
+                     "objs ARRAY<STRUCT<a: LONG, b: ARRAY<STRUCT<c: STRING>>>>",
+                     &s, &err))
+        abort();
+    return s;
+}
+
+/* a STRUCT<a: STRUCT<a: ... STRUCT<a: LONG, s: STRING> ...>, l: ARRAY<...>>
+   as deep as inference ever makes one */
+static lk_schema *deep_schema(void)
+{
+    lk_buf ddl = LK_BUF_INIT;
+    lk_buf_puts(&ddl, "a ");
+    for (int i = 1; i < LK_INFER_MAX_NESTING; i++)
+        lk_buf_puts(&ddl, (i & 1) ? "STRUCT<a: " : "ARRAY<");
+    lk_buf_puts(&ddl, "LONG");
+    for (int i = LK_INFER_MAX_NESTING - 1; i >= 1; i--)
+        lk_buf_puts(&ddl, (i & 1) ? ", s: STRING>" : ">");
+    lk_buf_puts(&ddl, ", b STRING");
+    lk_schema *s = NULL;
+    lk_error err;
+    if (lk_ddl_parse(ddl.data, &s, &err)) {
+        fprintf(stderr, "%s: %s\n", ddl.data, err.msg);
+        abort();
+    }
+    lk_buf_free(&ddl);
+    return s;
+}
+
+static void run(const lk_schema *raw, const uint8_t *data, size_t size, int fast,
+                const lk_json_options *o, lk_buf *out, lk_raw_stats *st)
+{
+    lk_json_reader *r = lk_json_reader_new();
+    lk_json_reader_set_options(r, o);
+    lk_json_reader_set_fast(r, fast);
+    lk_batch *b = lk_batch_new(raw);
+    lk_source_meta meta = {"/in/f.jsonl", "f.jsonl", (int64_t)size, 0};
+    lk_error err = {0};
+    memset(st, 0, sizeof *st);
+    int rc = lk_json_reader_parse(r, (const char *)data, size, &meta, 0, b, st, &err);
+    lk_buf_reset(out);
+    lk_buf_printf(out, "rc=%d rows=%lld corrupt=%lld rescued=%lld empty=%lld dropped=%lld\n", rc,
+                  (long long)st->rows, (long long)st->corrupt, (long long)st->rescued,
+                  (long long)st->empty_lines, (long long)st->dropped);
+    if (lk_batch_nrows(b) != (uint32_t)st->rows) {
+        fprintf(stderr, "batch has %u rows, stats say %lld\n", lk_batch_nrows(b),
+                (long long)st->rows);
+        abort();
+    }
+    lk_msg_records m = {0};
+    m.n_parts = 1;
+    snprintf(m.parts[0].table, sizeof m.parts[0].table, "raw_events");
+    m.parts[0].batch = b;
+    lk_buf enc = LK_BUF_INIT;
+    if (lk_msg_records_encode(&m, &enc))
+        abort();
+    lk_buf_append(out, enc.data, enc.len);
+    /* what the writer does with it: it must decode */
+    lk_msg_records back = {0};
+    if (lk_msg_records_decode(enc.data, enc.len, &back, &err)) {
+        fprintf(stderr, "the records message does not decode: %s\n", err.msg);
+        abort();
+    }
+    if (lk_batch_nrows(back.parts[0].batch) != lk_batch_nrows(b))
+        abort();
+    lk_msg_records_clear(&back);
+    lk_buf_free(&enc);
+    lk_batch_destroy(&b);
+    lk_json_reader_destroy(&r);
+}
+
+/* lines with a non-blank byte (space, tab, CR are blank) */
+static int64_t nonblank_lines(const uint8_t *d, size_t n)
+{
+    int64_t lines = 0;
+    int seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (d[i] == '\n') {
+            lines += seen;
+            seen = 0;
+        } else if (d[i] != ' ' && d[i] != '\t' && d[i] != '\r') {
+            seen = 1;
+        }
+    }
+    return lines + seen;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    uint8_t k = data[0];
+    data++, size--;
+    lk_json_options o = {.mode = (k & 1) ? LK_JSON_DROPMALFORMED : LK_JSON_PERMISSIVE,
+                         .drop_unknown = (k >> 1) & 1};
+    lk_schema *s = NULL;
+    switch ((k >> 2) & 3) {
+    case 0: s = fixed_schema(); break;
+    case 1: s = deep_schema(); break;
+    default: { /* inferred from the input itself, as the first batch is */
+        lk_infer *inf = lk_infer_new();
+        lk_infer_lines(inf, (const char *)data, size);
+        s = lk_infer_result(inf);
+        lk_infer_destroy(&inf);
+        if (!s)
+            s = fixed_schema();
+    }
+    }
+    lk_schema *raw = lk_raw_schema(s);
+    lk_buf a = LK_BUF_INIT, y = LK_BUF_INIT;
+    lk_raw_stats sa, sy;
+    run(raw, data, size, 1, &o, &a, &sa);
+    run(raw, data, size, 0, &o, &y, &sy);
+    if (a.len != y.len || memcmp(a.data, y.data, a.len)) {
+        fprintf(stderr, "fast and yajl differ:\nfast: %.300s\nyajl: %.300s\n", a.data, y.data);
+        abort();
+    }
+    if (o.mode == LK_JSON_PERMISSIVE && sa.rows != nonblank_lines(data, size)) {
+        fprintf(stderr, "%lld rows for %lld non-blank lines\n", (long long)sa.rows,
+                (long long)nonblank_lines(data, size));
+        abort();
+    }
+    lk_buf_free(&a);
+    lk_buf_free(&y);
+    lk_schema_destroy(&raw);
+    lk_schema_destroy(&s);
+    return 0;
+}
