@@ -28,6 +28,12 @@
 
 #define LK_INFER_MAX_NESTING 10
 
+/* A line whose objects hold more keys than this (all levels together) is not sampled: one
+   object of 100,000 keys took minutes to infer (ingest was killed for silence, again and
+   again) and would make as many columns; its keys are rescued by the reader instead. A line
+   that is not well-formed UTF-8 is not sampled either (the reader makes it corrupt). */
+#define LK_INFER_MAX_KEYS 1000
+
 typedef struct lk_infer lk_infer;
 
 lk_infer *lk_infer_new(void);

@@ -12,6 +12,7 @@
 #include "lk_config.h"
 #include "lk_ddl.h"
 #include "lk_evolve.h"
+#include "lk_infer.h"
 #include "lk_json_reader.h"
 #include "lk_state.h"
 #include "lk_raw.h"
@@ -153,6 +154,51 @@ START_TEST(mode_add_new_columns)
                      "n DOUBLE, flag BOOLEAN");
     lk_evolve_destroy(&ev);
     ck_assert_ptr_null(ev);
+    lk_schema_destroy(&inferred);
+    close_all();
+}
+END_TEST
+
+/* Hostile keys never become columns (issue 17): a line that is not well-formed UTF-8 (its
+   key 'k\xc0\xaf' became a column whose name the schema JSON wrote as 'k\ufffd' like other such
+   keys: record batches no longer decoded), a line of more than LK_INFER_MAX_KEYS keys (100,000
+   took minutes to infer: ingest was killed for silence, again and again), and past
+   LK_EVOLVE_MAX_FIELDS fields no key at all. */
+START_TEST(hostile_keys_never_become_columns)
+{
+    lk_evolve *ev = open_evolve("add_new_columns", "");
+    lk_error err = {0};
+    int v = 0;
+    ck_assert_int_eq(lk_evolve_load(ev, &v, &err), 0);
+    lk_schema *inferred = ddl("id LONG");
+    ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+    ck_assert_int_eq(v, 1);
+    const char *bad = "{\"id\":1,\"k\xc0\xaf\":1}\n{\"id\":2,\"k\xed\xa0\x80\":1}\n{\"id\":3,\"k\xff\":1}\n";
+    ck_assert_int_eq(lk_evolve_chunk(ev, bad, strlen(bad), "/in/a.jsonl", 1, &v, &err), 0);
+    ck_assert_int_eq(v, 1);
+    lk_buf wide = LK_BUF_INIT;
+    lk_buf_puts(&wide, "{\"id\":4");
+    for (int i = 0; i < 100000; i++)
+        lk_buf_printf(&wide, ",\"w%d\":%d", i, i);
+    lk_buf_puts(&wide, "}\n");
+    ck_assert_int_eq(lk_evolve_chunk(ev, wide.data, wide.len, "/in/b.jsonl", 1, &v, &err), 0);
+    ck_assert_int_eq(v, 1);
+    assert_latest(1, "id LONG");
+    /* up to the field limit in lines of 1000 keys, then no more */
+    int added = 0;
+    for (int round = 0; round < LK_EVOLVE_MAX_FIELDS / LK_INFER_MAX_KEYS + 2; round++) {
+        lk_buf_reset(&wide);
+        lk_buf_puts(&wide, "{\"id\":5");
+        for (int i = 0; i < LK_INFER_MAX_KEYS - 1; i++)
+            lk_buf_printf(&wide, ",\"r%d_%d\":%d", round, i, i);
+        lk_buf_puts(&wide, "}\n");
+        int before = v;
+        ck_assert_int_eq(lk_evolve_chunk(ev, wide.data, wide.len, "/in/c.jsonl", 1, &v, &err), 0);
+        added += v > before;
+    }
+    ck_assert_int_eq(added, (LK_EVOLVE_MAX_FIELDS - 1) / (LK_INFER_MAX_KEYS - 1));
+    lk_buf_free(&wide);
+    lk_evolve_destroy(&ev);
     lk_schema_destroy(&inferred);
     close_all();
 }
@@ -540,6 +586,7 @@ int main(void)
     tcase_add_test(tc, scan_finds_new_keys_only);
     tcase_add_test(tc, add_missing_and_hints);
     tcase_add_test(tc, mode_add_new_columns);
+    tcase_add_test(tc, hostile_keys_never_become_columns);
     tcase_add_test(tc, mode_fail_on_new_columns_then_hints);
     tcase_add_test(tc, modes_rescue_and_none_never_change);
     tcase_add_test(tc, csv_header_columns);

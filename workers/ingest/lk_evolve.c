@@ -471,6 +471,15 @@ int lk_evolve_initial(lk_evolve *ev, const lk_schema *inferred, int *version, lk
 
 /* Under add_new_columns: stores the next version with the columns of found
    (inferred types; hinted types win) that the schema lacks, if any. */
+/* Fields of s, nested ones included. */
+static int count_fields(const lk_field *f, int n)
+{
+    int k = n;
+    for (int i = 0; i < n; i++)
+        k += count_fields(f[i].children, f[i].n_children);
+    return k;
+}
+
 static int add_found(lk_evolve *ev, const lk_schema *found, const char *file, int64_t first_line,
                      int64_t last_line, int *version, lk_error *err)
 {
@@ -492,6 +501,16 @@ static int add_found(lk_evolve *ev, const lk_schema *found, const char *file, in
     lk_schema *d = lk_evolve_add_missing(ev->data, hinted, &added);
     lk_schema_destroy(&hinted);
     int rc = 0;
+    int width = lk_schema_nfields(d) ? count_fields(lk_schema_field(d, 0), lk_schema_nfields(d)) : 0;
+    if (added.len && width > LK_EVOLVE_MAX_FIELDS) {
+        /* a producer that sends ever new keys would grow every batch, file and checkpoint
+           without bound: past the limit new keys stay in _rescued_data (nothing is lost) */
+        LK_WARN("schema change refused: raw_events would have %d fields, more than %d; the new "
+                "keys (%.200s) stay in _rescued_data (file=%s lines %lld-%lld)",
+                width, LK_EVOLVE_MAX_FIELDS, added.data, file, (long long)first_line,
+                (long long)last_line);
+        lk_buf_reset(&added);
+    }
     if (added.len) {
         rc = store(ev, d, version, err);
         if (rc == 0)

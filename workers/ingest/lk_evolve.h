@@ -32,6 +32,10 @@
 
 typedef struct lk_evolve lk_evolve;
 
+/* add_new_columns stops adding past this many fields (nested ones included): later keys stay
+   in _rescued_data, so a producer sending ever new keys cannot grow every batch without end. */
+#define LK_EVOLVE_MAX_FIELDS 4096
+
 typedef enum lk_evolve_mode {
     LK_EVOLVE_ADD_NEW_COLUMNS = 0,
     LK_EVOLVE_RESCUE,
