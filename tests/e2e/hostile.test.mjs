@@ -232,3 +232,64 @@ test('hostile CSV: ragged rows, unbalanced quotes, a header only, duplicate and 
   console.log(`hostile CSV: ${goods} good rows once each; ${JSON.stringify(where)}`);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('hostile Kafka messages: a null value, a 600 KB value, a value that is not JSON, a binary key; good messages around them once each', { timeout: 300000 }, async () => {
+  const { spawn } = await import('node:child_process');
+  const { LAKESUPD, rowsOf } = await import('./lib/daemon.mjs');
+  const MOCK = process.env.LK_KAFKA_MOCK_BIN || path.join(path.dirname(LAKESUPD), 'lk_kafka_mock');
+  const report = path.join(fs.mkdtempSync(path.join((await import('node:os')).tmpdir(), 'lk-e2e-hk-')), 'delivered.jsonl');
+  const mock = spawn(MOCK, ['--topic', 'events', '--partitions', '2', '--messages', '100', '--report', report], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  mock.stdout.on('data', (b) => (out += b));
+  mock.stderr.on('data', (b) => (out += b));
+  const produced = () => Number(([...out.matchAll(/PRODUCED (\d+) FAILED (\d+)/g)].pop() || [])[1] || 0);
+  let d;
+  try {
+    await until(() => produced() === 100, 30000, 'the mock produced 100');
+    const ws = workspace('hostile-kafka', {
+      extra: `source:\n  format: kafka\n  bootstrap_servers: "${(out.match(/BOOTSTRAP (\S+)/) || [])[1]}"\n  subscribe: [events]\n` +
+        '',
+    });
+    d = startDaemon(['-c', ws.config]);
+    await until(() => rowsOf(ws.config, 'raw_events') === 100, 60000, 'raw_events has 100 rows');
+    // librdkafka's mock broker keeps about 1 MB of log per partition (a 10 MB message is
+    // deleted as soon as it is written: lakesupd then stops on data loss, as it must): the big
+    // value is 600 KB here. A Kafka value is one record, bounded by the broker's
+    // message.max.bytes: read whole (the 10 MB string of the file corpus is the over-long case)
+    mock.stdin.write('hostile 600000\n');
+    await until(() => produced() === 104, 60000, `the mock produced 104: ${out.slice(-500)}`);
+    await until(() => rowsOf(ws.config, 'raw_events') === 104, 60000, 'raw_events has 104 rows');
+    mock.stdin.write('produce 100\n');
+    await until(() => produced() === 204, 60000, `the mock produced 204: ${out.slice(-500)}`);
+    assert.doesNotMatch(out, /FAILED [1-9]/);
+    await until(() => rowsOf(ws.config, 'raw_events') === 204, 60000, 'raw_events has 204 rows');
+    const s = status(ws.config);
+    assert.ok(s.workers.every((w) => w.state === 'running'), JSON.stringify(s.workers));
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
+    for (const t of ['raw_events', 'processed_events']) assertLogValid(path.join(ws.tables, t));
+    const raw = await queryTable(path.join(ws.tables, 'raw_events'),
+      `SELECT "partition" AS p, "offset" AS o, key, event_id AS id, _corrupt_record IS NOT NULL AS corrupt,
+              length(_corrupt_record) AS clen FROM $T`);
+    assert.equal(new Set(raw.map((r) => `${r.p}:${r.o}`)).size, 204, 'each message once');
+    const by = (k) => raw.filter((r) => r.key === k);
+    // a null value: a row of its own with its key, nothing parsed
+    assert.equal(by('h-null').length, 1);
+    assert.equal(by('h-null')[0].id, null);
+    // the big value: one row, read whole
+    assert.equal(by('h-big').length, 1);
+    assert.ok(!by('h-big')[0].corrupt && by('h-big')[0].id === 'h-kafka-10mb', `h-big: ${by('h-big')[0].id}`);
+    assert.ok(by('h-notjson')[0].corrupt);
+    const bin = raw.find((r) => r.id === 'h-kafka-binkey');
+    assert.ok(bin && !bin.corrupt, 'the message with a binary key is a row');
+    const proc = await queryTable(path.join(ws.tables, 'processed_events'), "SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM $T WHERE event_id LIKE 'e%'");
+    assert.equal(Number(proc[0].n), 200);
+    assert.equal(Number(proc[0].d), 200);
+    console.log(`hostile Kafka: null value → ${by('h-null')[0].corrupt ? '_corrupt_record' : 'row without values'}, 600 KB value → a row, not JSON → _corrupt_record, binary key → row (key ${JSON.stringify(bin.key)})`);
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  } finally {
+    if (d) d.child.kill('SIGKILL');
+    mock.kill('SIGKILL');
+  }
+  fs.rmSync(path.dirname(report), { recursive: true, force: true });
+});

@@ -15,6 +15,12 @@
  *                   partitions of T: as created)
  *   topic NAME P    creates topic NAME with P partitions
  *   down / up       takes the (only) broker down / up again
+ *   hostile [BYTES] four hostile messages to partition 0 of --topic (issue 17): a null
+ *                   value (key "h-null"), a JSON value of BYTES bytes (default 10 MB; the
+ *                   mock broker drops older messages from a partition whose log passes
+ *                   about 1 MB, so tests send less), a
+ *                   value that is not JSON (with a NUL and an 0xff byte), and a binary key
+ *                   (00 ff fe 80) with a good value (event_id "h-kafka-binkey")
  * and exits at EOF. The cluster lives as long as the process.
  */
 #include <librdkafka/rdkafka.h>
@@ -54,7 +60,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
                 rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset);
         json_str(g_report, m->key, m->key_len);
         fputs(",\"value\":", g_report);
-        json_str(g_report, m->payload, m->len);
+        if (m->payload)
+            json_str(g_report, m->payload, m->len);
+        else
+            fputs("null", g_report);
         fputs("}\n", g_report);
     }
 }
@@ -101,6 +110,41 @@ static void produce(rd_kafka_t *rk, const char *topic, int parts, long n, long c
     fflush(stdout);
 }
 
+static void send1(rd_kafka_t *rk, const char *topic, const void *k, size_t kn, const void *v,
+                  size_t vn)
+{
+    while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
+                             RD_KAFKA_V_VALUE((void *)v, vn), RD_KAFKA_V_KEY(k, kn),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(rk, 10);
+    g_total++;
+}
+
+static void hostile(rd_kafka_t *rk, const char *topic, size_t n)
+{
+    send1(rk, topic, "h-null", 6, NULL, 0);
+    char *big = malloc(n + 64);
+    if (!big)
+        abort();
+    int at = snprintf(big, 64, "{\"event_id\":\"h-kafka-10mb\",\"message\":\"");
+    memset(big + at, 'x', n);
+    memcpy(big + at + n, "\"}", 2);
+    send1(rk, topic, "h-big", 5, big, (size_t)at + n + 2);
+    free(big);
+    static const char notjson[] = "not json \0 at all \xff";
+    send1(rk, topic, "h-notjson", 9, notjson, sizeof notjson - 1);
+    static const char binkey[] = {0, (char)0xff, (char)0xfe, (char)0x80};
+    static const char good[] = "{\"event_id\":\"h-kafka-binkey\",\"n\":1}";
+    send1(rk, topic, binkey, sizeof binkey, good, sizeof good - 1);
+    while (rd_kafka_outq_len(rk) > 0)
+        rd_kafka_poll(rk, 100);
+    if (g_report)
+        fflush(g_report);
+    printf("PRODUCED %ld FAILED %ld\n", g_delivered, g_failed);
+    fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
     const char *topic = "events", *report = NULL;
@@ -124,6 +168,7 @@ int main(int argc, char **argv)
     char es[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (rd_kafka_conf_set(conf, "test.mock.num.brokers", "1", es, sizeof es) ||
+        rd_kafka_conf_set(conf, "message.max.bytes", "20000000", es, sizeof es) ||
         rd_kafka_conf_set(conf, "log_level", "3", es, sizeof es)) {
         fprintf(stderr, "%s\n", es);
         return 1;
@@ -151,6 +196,9 @@ int main(int argc, char **argv)
             produce(rk, name, topic_parts(name, topic, parts), more, corrupt_every);
         } else if (sscanf(line, "produce %ld", &more) == 1) {
             produce(rk, topic, parts, more, corrupt_every);
+        } else if (!strncmp(line, "hostile", 7)) {
+            long bytes = atol(line + 7);
+            hostile(rk, topic, bytes > 0 ? (size_t)bytes : 10 * 1000 * 1000);
         } else if (!strncmp(line, "down", 4) || !strncmp(line, "up", 2)) {
             int down = line[0] == 'd';
             int rc = down ? rd_kafka_mock_broker_set_down(mc, 1) : rd_kafka_mock_broker_set_up(mc, 1);
