@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan + UBSan) and runs them:
-#   tests/fuzz/run.sh [--runs N | --seconds S] [--hostile] [TARGET...]
+#   tests/fuzz/run.sh [--runs N | --seconds S] [--hostile] [--all] [TARGET...]
 # TARGET is parquet, csv, source or json (default: all four); --runs N runs
 # each for exactly N executions (CI), --seconds S (default 900) for S seconds
 # each (the long runs of docs/reliability.md; several targets run one after
@@ -12,16 +12,19 @@
 #            corpus of tests/hostile (tests/hostile/gen.mjs --seeds).
 # The growing corpus stays in build-fuzz/corpus-<target>; findings go to
 # build-fuzz/artifacts/ and, once fixed, to tests/fixtures/fuzz-regressions/.
-# Each run ends with libFuzzer's final stats (stat::number_of_executed_units),
-# which docs/reliability.md quotes. Exit status: non-zero on any finding.
+# --all builds every target of the tree with it (clang, -Werror when LK_WERROR=ON: CI's
+# clang build is this one). Each run ends with libFuzzer's final stats
+# (stat::number_of_executed_units), which docs/reliability.md quotes. Exit status:
+# non-zero on any finding.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-secs=900 runs="" hostile=0 targets=()
+secs=900 runs="" hostile=0 all=0 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
     --seconds) secs=$2; shift 2 ;;
     --hostile) hostile=1; shift ;;
+    --all) all=1; shift ;;
     [0-9]*) secs=$1; shift ;; # the old form: run.sh SECONDS
     parquet | csv | source | json) targets+=("$1"); shift ;;
     *) echo "usage: tests/fuzz/run.sh [--runs N | --seconds S] [--hostile] [parquet|csv|source|json]..." >&2
@@ -30,9 +33,13 @@ while [ $# -gt 0 ]; do
 done
 [ ${#targets[@]} -gt 0 ] || targets=(parquet csv source json)
 B=${LK_FUZZ_BUILD:-build-fuzz}
-cmake -S . -B "$B" -DLK_FUZZ=ON -DLK_TESTS=OFF -DCMAKE_C_COMPILER=clang-14 \
-  -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build "$B" -j"$(nproc 2>/dev/null || echo 2)" --target "${targets[@]/#/fuzz_}" >/dev/null
+cmake -S . -B "$B" -DLK_FUZZ=ON -DLK_TESTS=OFF -DLK_BENCH=ON -DLK_WERROR="${LK_WERROR:-OFF}" \
+  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_BUILD_TYPE=Debug >/dev/null
+if [ "$all" = 1 ]; then
+  cmake --build "$B" -j"$(nproc 2>/dev/null || echo 2)"
+else
+  cmake --build "$B" -j"$(nproc 2>/dev/null || echo 2)" --target "${targets[@]/#/fuzz_}" >/dev/null
+fi
 mkdir -p "$B/artifacts"
 for t in "${targets[@]}"; do
   seeds="$B/seeds-$t"
