@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what is needed, builds four
-# times (normal; AddressSanitizer + UndefinedBehaviorSanitizer; Release -O3
-# and clang, compile only), runs the unit tests on the first two builds and
-# the end-to-end tests (real daemon, real files, DuckDB as the independent
-# reader) on both.
+# times (normal; AddressSanitizer + UndefinedBehaviorSanitizer; Release -O3,
+# compile only; clang with libFuzzer, whose fuzz targets run a fixed number of
+# executions), runs the unit tests on the first two builds and the end-to-end
+# and chaos tests (real daemon, real files, DuckDB as the independent reader)
+# on both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,15 +19,15 @@ cmake --build build -j"$JOBS"
 echo "== build (ASan + UBSan, -Werror)"
 cmake -S . -B build-asan -DLK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DLK_WERROR=ON -DLK_TESTS=ON >/dev/null
 cmake --build build-asan -j"$JOBS"
-# compile only, so that neither rots: what packagers build (Release, -O3)
-# and the other compiler (clang)
+# compile only, so that it does not rot: what packagers build (Release, -O3)
 echo "== build (Release -O3, -Werror; compile only)"
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DLK_WERROR=ON -DLK_BENCH=ON -DLK_TESTS=ON >/dev/null
 cmake --build build-release -j"$JOBS"
-echo "== build (clang, -Werror; compile only)"
-CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLK_WERROR=ON -DLK_BENCH=ON \
-  >/dev/null
-cmake --build build-clang -j"$JOBS"
+# the other compiler (clang, -Werror) builds every target with libFuzzer, ASan and
+# UBSan, and each fuzz target (Parquet, CSV, sources, JSON) runs a fixed number of
+# executions from its seeds and the hostile corpus (tests/fuzz/run.sh)
+echo "== build (clang, -Werror, libFuzzer + ASan + UBSan) and the fuzz targets"
+LK_WERROR=ON tests/fuzz/run.sh --all --hostile --runs "${LK_FUZZ_RUNS:-10000}"
 
 # lakesupd processes of this clone's two builds (found by their executable, so
 # other checkouts' daemons on the same machine are not touched) that outlive
