@@ -14,7 +14,7 @@ PACKAGES=(
   librdkafka-dev libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev
   check libsubunit-dev
 )
-TEST_PACKAGES=(clang libclang-rt-14-dev libjansson-dev libjson-c-dev)
+TEST_PACKAGES=(clang libclang-rt-14-dev libjansson-dev libjson-c-dev faketime)
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 
 want_test=0
