@@ -102,6 +102,9 @@ struct lk_delta_table {
     int64_t last_ts; /* the latest commitInfo.timestamp replayed (ms), -1: not seen */
     int64_t rows;   /* sum of numRecords of the live files */
     int rows_exact; /* 0: a remove of a base file made rows unknown */
+    int forgot;     /* a checkpoint failed and the changes since base were dropped: the next
+                       checkpoint (or recount) re-reads them from the log first */
+    int cp_failed;  /* automatic checkpoints that failed in a row (the next waits longer) */
 };
 
 /* ---------- small helpers (header only: replay calls them per action) ---------- */
@@ -159,6 +162,8 @@ const char *lk_delta_file_key(lk_delta_table *t, const char *path, yajl_val dv);
    index) / the whole replayed snapshot (back to an empty table). */
 void lk_delta_forget_files(lk_delta_table *t);
 void lk_delta_reset_state(lk_delta_table *t);
+/* lk_delta_replay.c: forgets every file and frees the arrays that held them too. */
+void lk_delta_release_files(lk_delta_table *t);
 /* lk_delta_replay.c: parses a log file name: 1 for "<v:020>.json", 2 for a
    checkpoint (part and parts set: 1/1 for classic and v2), 0 otherwise. */
 int lk_delta_parse_log_name(const char *name, int64_t *v, int *part, int *parts);

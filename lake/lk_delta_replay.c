@@ -393,6 +393,20 @@ void lk_delta_forget_files(lk_delta_table *t)
         t->hash[i] = -1;
 }
 
+void lk_delta_release_files(lk_delta_table *t)
+{
+    lk_delta_forget_files(t);
+    free(t->files);
+    free(t->hash);
+    free(t->live);
+    t->files = NULL;
+    t->hash = NULL;
+    t->live = NULL;
+    t->capfiles = t->caplive = t->nlive = 0;
+    t->hcap = 0;
+    t->live_dirty = 1;
+}
+
 /* Forgets the replayed snapshot (a checkpoint that failed half-way). */
 void lk_delta_reset_state(lk_delta_table *t)
 {

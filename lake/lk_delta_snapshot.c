@@ -230,10 +230,24 @@ static int count_fn(void *ctx, const snap_file *f, lk_error *err)
     return 0;
 }
 
+/* A log-only handle that dropped its changes after a failed checkpoint reads them again. */
+static int recall(lk_delta_table *t, lk_error *err)
+{
+    if (!t->forgot) return 0;
+    LK_INFO("delta: %s: re-reading the log since checkpoint %" PRId64 " (dropped after a failed "
+            "checkpoint)", t->path, t->base.v);
+    lk_delta_reset_state(t);
+    int rc = lk_delta_load_full(t, err);
+    if (rc == 0) t->forgot = 0;
+    return rc;
+}
+
 int lk_delta_count_rows(lk_delta_table *t, lk_error *err)
 {
     int64_t n = 0;
-    int rc = stream_snapshot(t, count_fn, &n, err);
+    int rc = recall(t, err);
+    if (rc) return rc;
+    rc = stream_snapshot(t, count_fn, &n, err);
     if (rc == 0) {
         t->rows = n;
         t->rows_exact = 1;
@@ -307,6 +321,7 @@ int lk_delta_checkpoint(lk_delta_table *t, lk_error *err)
     lk_delta_checkpoint_info info;
     int rc;
     if (t->log_only) {
+        if ((rc = recall(t, err))) return rc;
         if (t->base.v >= 0) {
             /* the base may be gone (log cleanup after a newer checkpoint by
                another writer): then replay from what is there now */
@@ -364,12 +379,30 @@ void lk_delta_maybe_checkpoint(lk_delta_table *t, int64_t v)
 {
     int64_t interval = property_int(t, "delta.checkpointInterval", 10);
     if (interval <= 0 || v <= 0 || v % interval != 0) return;
+    /* after k failures in a row, every 2^k-th interval only (at most 64): each attempt of a
+       log-only handle re-reads the log since its base */
+    int k = t->cp_failed < 6 ? t->cp_failed : 6;
+    if ((v / interval) % ((int64_t)1 << k) != 0) return;
     lk_error e;
     int removed = 0;
-    if (lk_delta_checkpoint(t, &e))
-        LK_WARN("delta: checkpoint of %s at version %" PRId64 " failed: %s", t->path, t->version,
-                e.msg);
-    else if (lk_delta_cleanup_log(t, lk_time_now_ms(), &removed, &e))
+    if (lk_delta_checkpoint(t, &e)) {
+        t->cp_failed++;
+        LK_WARN("delta: checkpoint of %s at version %" PRId64 " failed: %s (failure %d in a row: "
+                "the next attempt at a multiple of %lld versions)", t->path, t->version, e.msg,
+                t->cp_failed, (long long)(interval << (t->cp_failed < 6 ? t->cp_failed : 6)));
+        if (t->log_only) {
+            /* A log-only handle holds the changes since its base only to write the next
+               checkpoint: while checkpoints keep failing (a full disk for days) they would
+               grow with every commit. Dropped now, they are read again from the log by the
+               next attempt; commits need none of them (version, txns, schema and the row
+               count stay). */
+            lk_delta_release_files(t);
+            t->forgot = 1;
+        }
+        return;
+    }
+    t->cp_failed = 0;
+    if (lk_delta_cleanup_log(t, lk_time_now_ms(), &removed, &e))
         LK_WARN("delta: log cleanup of %s failed: %s", t->path, e.msg);
     else if (removed)
         LK_INFO("delta: log cleanup of %s removed %d expired files", t->path, removed);
