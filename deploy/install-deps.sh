@@ -34,9 +34,19 @@ done
 all=("${PACKAGES[@]}")
 [ "$want_test" = 1 ] && all+=("${TEST_PACKAGES[@]}")
 [ "$want_fuzz" = 1 ] && all+=("${FUZZ_PACKAGES[@]}")
-# node and npm: only when no usable node (>= 18) is on the PATH already
-if ! command -v node >/dev/null 2>&1 || [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 18 ]; then
-  [ "$want_test" = 1 ] && all+=(nodejs npm)
+# node and npm (tests only): Debian's (Node 18) unless a usable node (>= 18.19,
+# for `node --test --test-concurrency`) is on the PATH already; npm alone when
+# that node came without it
+node_ok() {
+  node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 18 || (a === 18 && b >= 19) ? 0 : 1)' \
+    >/dev/null 2>&1
+}
+if [ "$want_test" = 1 ]; then
+  if ! node_ok; then
+    all+=(nodejs npm)
+  elif ! command -v npm >/dev/null 2>&1; then
+    all+=(npm)
+  fi
 fi
 
 missing=()
@@ -66,5 +76,10 @@ else
 fi
 
 if [ "$want_test" = 1 ]; then
+  if ! node_ok; then
+    echo "install-deps: the node on the PATH ($(command -v node || echo none), $(node --version 2>/dev/null)) is older" \
+      "than 18.19, which the tests need (Debian 12's nodejs is /usr/bin/node)" >&2
+    exit 1
+  fi
   tests/e2e/install.sh
 fi
