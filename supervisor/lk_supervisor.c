@@ -430,8 +430,9 @@ static void monitor_stats(sup *s, lk_buf *b)
         lk_buf_puts(b, "null");
 }
 
-/* Status JSON: {"pipeline":..,"workers":[..],"monitor":{..},"tables":[..]} */
-static void status_json(sup *s, lk_buf *b)
+/* Status JSON: {"pipeline":..,"workers":[..],"monitor":{..},"tables":[..]}.
+   with_monitor 0: "monitor":null (the monitor asks, and adds its own part). */
+static void status_json(sup *s, lk_buf *b, int with_monitor)
 {
     lk_buf_puts(b, "{\"pipeline\":");
     lk_buf_json_string(b, s->cfg->pipeline, strlen(s->cfg->pipeline));
@@ -482,7 +483,10 @@ static void status_json(sup *s, lk_buf *b)
         lk_buf_puts(b, "}}");
     }
     lk_buf_puts(b, "],\"monitor\":");
-    monitor_stats(s, b);
+    if (with_monitor)
+        monitor_stats(s, b);
+    else
+        lk_buf_puts(b, "null");
     lk_buf_puts(b, ",\"tables\":[");
     child *cm = find_role(s, "committer", 0);
     const char *const *tables = lk_tables_pipeline;
@@ -516,7 +520,7 @@ static void handle_control(sup *s)
     if (lk_msg_event_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &e, &err)) {
         lk_buf_printf(&reply, "{\"error\":\"malformed request\"}");
     } else if (!strcmp(e.name, "status")) {
-        status_json(s, &reply);
+        status_json(s, &reply, lk_msg_event_get_int(&e, "monitor", 1) != 0);
     } else if (!strcmp(e.name, "stop")) {
         if (!s->draining) {
             LK_INFO("stop requested by the CLI: draining");
