@@ -520,6 +520,25 @@ static void open_state(monitor *m)
     if (lk_state_meta_get(m->st, "query_id", m->query_id, sizeof m->query_id, &found, &err) ||
         !found)
         m->query_id[0] = 0; /* the committer creates it; read again at the next record */
+    /* a restarted monitor goes on from the last record: batch, watermark, last commit */
+    char **v = NULL;
+    int n = 0;
+    if (lk_state_progress_last(m->st, 1, &v, &n, &err) == 0 && n == 1) {
+        yajl_val r = yajl_tree_parse(v[0], NULL, 0);
+        yajl_val b = lk_json_get(r, "batchId"), et = lk_json_get(r, "eventTime");
+        yajl_val wm = lk_json_get(et, "watermark"), at = lk_json_get(r, "committedAt");
+        if (b && YAJL_IS_INTEGER(b)) {
+            m->last_batch = YAJL_GET_INTEGER(b);
+            m->have_batch = 1;
+        }
+        if (wm && YAJL_IS_STRING(wm))
+            lk_time_parse_iso(YAJL_GET_STRING(wm), strlen(YAJL_GET_STRING(wm)), &m->watermark_us);
+        if (at && YAJL_IS_STRING(at))
+            lk_time_parse_iso(YAJL_GET_STRING(at), strlen(YAJL_GET_STRING(at)),
+                              &m->last_commit_wall_us);
+        yajl_tree_free(r);
+    }
+    lk_state_progress_free(&v, n);
 }
 
 /* A committed batch: its record goes to state.db, its numbers to the metrics. */
