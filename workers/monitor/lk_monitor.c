@@ -531,11 +531,12 @@ static void open_state(monitor *m)
             m->last_batch = YAJL_GET_INTEGER(b);
             m->have_batch = 1;
         }
-        if (wm && YAJL_IS_STRING(wm))
-            lk_time_parse_iso(YAJL_GET_STRING(wm), strlen(YAJL_GET_STRING(wm)), &m->watermark_us);
-        if (at && YAJL_IS_STRING(at))
-            lk_time_parse_iso(YAJL_GET_STRING(at), strlen(YAJL_GET_STRING(at)),
-                              &m->last_commit_wall_us);
+        const char *ws = wm && YAJL_IS_STRING(wm) ? YAJL_GET_STRING(wm) : NULL;
+        const char *as = at && YAJL_IS_STRING(at) ? YAJL_GET_STRING(at) : NULL;
+        if (ws)
+            lk_time_parse_iso(ws, strlen(ws), &m->watermark_us);
+        if (as)
+            lk_time_parse_iso(as, strlen(as), &m->last_commit_wall_us);
         yajl_tree_free(r);
     }
     lk_state_progress_free(&v, n);
