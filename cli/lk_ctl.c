@@ -116,7 +116,7 @@ static void render(yajl_val root, int watch, lk_buf *o)
         fmt_secs(getd(mon, "watermark_lag_seconds", -1), lag, sizeof lag);
         lk_buf_printf(o,
                       "\nrate     input %.1f rows/s  processed %.1f rows/s  batches %lld  last batch "
-                      "%s%lld\n"
+                      "%s\n"
                       "backlog  %lld files  %lld bytes  %lld batches  oldest %s  kafka %lld records\n"
                       "latency  p50 %s  p99 %s (input file closed -> commit)\n"
                       "watermark %s  lag %s\n",
