@@ -2,7 +2,9 @@
 # Installs what lakesupd needs on Debian 12, with apt-get only; idempotent:
 # it runs `apt-get update` and `apt-get install` only for packages that are
 # missing. `--test` also installs the test-side tools (DuckDB's Node API,
-# used as an independent reader of the tables) with npm. `--fuzz` installs
+# used as an independent reader of the tables, and playwright-core, which
+# drives Debian's chromium in the dashboard test, with npm; Prometheus and
+# Alertmanager for the monitoring tests). `--fuzz` installs
 # clang-14 and its compiler-rt (libFuzzer, sanitizers) for -DLK_FUZZ=ON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +16,8 @@ PACKAGES=(
   librdkafka-dev libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev
   check libsubunit-dev
 )
-TEST_PACKAGES=(clang libclang-rt-14-dev libjansson-dev libjson-c-dev)
+TEST_PACKAGES=(clang libclang-rt-14-dev libjansson-dev libjson-c-dev
+  prometheus prometheus-alertmanager chromium)
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 
 want_test=0
