@@ -60,6 +60,9 @@ lk_notify_out *lk_notify_out_new(const char *pipeline, const char *generator_url
         abort();
     snprintf(n->pipeline, sizeof n->pipeline, "%s", pipeline);
     snprintf(n->generator_url, sizeof n->generator_url, "%s", generator_url);
+    /* a program that exits before reading all of its stdin must not kill
+       the process writing it: EPIPE is a failed delivery, not a signal */
+    signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     n->multi = curl_multi_init();
     return n;

@@ -26,7 +26,8 @@
 
 typedef struct lk_notify_out lk_notify_out;
 
-/* pipeline and generator_url label and link every alert. */
+/* pipeline and generator_url label and link every alert. Sets SIGPIPE to be
+   ignored (an exec receiver may exit before it read its stdin). */
 lk_notify_out *lk_notify_out_new(const char *pipeline, const char *generator_url);
 void lk_notify_out_destroy(lk_notify_out **n);
 /* (Re)sets the receivers; a receiver that stays keeps its queue. */
