@@ -23,10 +23,10 @@ import { requireCommand } from './lib/tools.mjs';
 const RULES = path.join(ROOT, 'deploy', 'prometheus', 'lakesupd-rules.yml');
 
 /** Files of lk_gen renamed into the input (each complete at once); returns the rows written. */
-function drop(ws, tag, { files = 1, rows = 500, corruptEvery = 0, seed = 1 } = {}) {
+function drop(ws, tag, { files = 1, rows = 500, corruptEvery = 0, seed = 1, startId = seed * 1000000 } = {}) {
   const staging = path.join(ws.dir, `staging-${tag}`);
   const args = ['--out', staging, '--files', String(files), '--rows', String(rows), '--seed', String(seed),
-    '--start-id', String(seed * 1000000), '--prefix', `ev-${tag}`];
+    '--start-id', String(startId), '--prefix', `ev-${tag}`];
   if (corruptEvery) args.push('--corrupt-every', String(corruptEvery));
   gen(args);
   for (const f of fs.readdirSync(staging)) fs.renameSync(path.join(staging, f), path.join(ws.input, f));
@@ -288,7 +288,7 @@ describe('monitoring', () => {
       await page.goto(`${base}/`, { waitUntil: 'load', timeout: 60000 });
       // data flows for a while: a file every 300 ms, so that the charts have points
       for (let i = 0; i < 40; i++) {
-        drop(ws, `f${i}`, { files: 1, rows: 400, corruptEvery: 97, seed: 10 + i });
+        drop(ws, `f${i}`, { files: 1, rows: 400, corruptEvery: 97, seed: 10 + i, startId: 1 + i * 400 });
         await sleep(300);
       }
       await allCommitted(ws);
