@@ -416,7 +416,12 @@ static void monitor_stats(sup *s, lk_buf *b)
     zsock_set_rcvtimeo(req, 300);
     zsock_set_sndtimeo(req, 300);
     int ok = 0;
-    if (req && zsock_connect(req, "%s", ep) == 0 && zmq_send(zsock_resolve(req), "stats", 5, 0) == 5) {
+    lk_msg_event e;
+    lk_msg_event_init(&e, "stats");
+    lk_buf q = LK_BUF_INIT;
+    lk_msg_event_encode(&e, &q);
+    if (req && zsock_connect(req, "%s", ep) == 0 &&
+        zmq_send(zsock_resolve(req), q.data, q.len, 0) == (int)q.len) {
         zmq_msg_t msg;
         zmq_msg_init(&msg);
         if (zmq_msg_recv(&msg, zsock_resolve(req), 0) >= 0 && zmq_msg_size(&msg) > 0) {
@@ -426,6 +431,7 @@ static void monitor_stats(sup *s, lk_buf *b)
         zmq_msg_close(&msg);
     }
     zsock_destroy(&req);
+    lk_buf_free(&q);
     if (!ok)
         lk_buf_puts(b, "null");
 }

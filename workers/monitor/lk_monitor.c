@@ -1109,8 +1109,18 @@ static void answer_stats(monitor *m)
     zmq_msg_t msg;
     zmq_msg_init(&msg);
     if (zmq_msg_recv(&msg, zsock_resolve(m->rep), ZMQ_DONTWAIT) >= 0) {
+        /* a request is an EVENT "stats" (the supervisor's, for `status`) */
+        lk_msg_event e;
+        lk_error err = {0};
         lk_buf_reset(&m->buf);
-        stats_json(m, &m->buf);
+        if (lk_msg_event_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &e, &err) == 0 &&
+            !strcmp(e.name, "stats")) {
+            stats_json(m, &m->buf);
+        } else {
+            LK_WARN("monitor-rep: not a stats request (%s): answered with an error",
+                    err.msg[0] ? err.msg : e.name);
+            lk_buf_puts(&m->buf, "{\"error\":\"unknown request\"}");
+        }
         zmq_send(zsock_resolve(m->rep), m->buf.data, m->buf.len, 0);
     }
     zmq_msg_close(&msg);
