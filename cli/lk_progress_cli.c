@@ -49,7 +49,8 @@ int lk_progress_cli(const lk_config *cfg, int last, int json)
         return LK_EXIT_OK;
     }
     if (!n)
-        printf("no progress recorded yet (one record per committed batch, written by the monitor)\n");
+        printf(
+            "no progress recorded yet (one record per committed batch, written by the monitor)\n");
     else
         printf("%7s  %-24s %10s %11s %11s %9s %7s %7s %7s %7s %7s %8s %8s %-24s\n", "BATCH",
                "STARTED", "ROWS", "INPUT/S", "PROCESS/S", "TOTAL_MS", "PLAN", "READ", "PARSE",

@@ -616,132 +616,142 @@ static int set_retention(loader *L, const key_spec *k, yaml_node_t *v)
     return 0;
 }
 
-static int set_alerts(loader *L, const key_spec *k, yaml_node_t *v)
+/* The items of a sequence key (alerts, notify), each handed to fn; an
+   empty value is an empty list. */
+static int each_item(loader *L, const key_spec *k, yaml_node_t *v, const char *expected,
+                     int (*fn)(loader *L, yaml_node_t *item))
 {
     if (v->type == YAML_SCALAR_NODE && !v->data.scalar.length)
         return 0;
     if (v->type != YAML_SEQUENCE_NODE)
-        return bad(L, v, k->name, "expected a list of rules ({name, when, for, severity}), got %s",
-                   node_kind(v));
-    lk_config *c = L->cfg;
-    c->alerts.n = 0;
+        return bad(L, v, k->name, "expected a list of %s, got %s", expected, node_kind(v));
     for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
          it++) {
-        yaml_node_t *rn = yaml_document_get_node(L->doc, *it);
-        char key[96];
-        snprintf(key, sizeof key, "alerts[%d]", c->alerts.n);
-        if (rn->type != YAML_MAPPING_NODE)
-            return bad(L, rn, key, "expected a mapping with name and when, got %s",
-                       node_kind(rn));
-        if (c->alerts.n == LK_MAX_ALERTS)
-            return bad(L, rn, key, "at most %d rules", LK_MAX_ALERTS);
-        lk_alert_rule *r = &c->alerts.rule[c->alerts.n];
-        memset(r, 0, sizeof *r);
-        snprintf(r->severity, sizeof r->severity, "warning");
-        for (yaml_node_pair_t *p = rn->data.mapping.pairs.start; p < rn->data.mapping.pairs.top;
-             p++) {
-            yaml_node_t *kn = yaml_document_get_node(L->doc, p->key);
-            yaml_node_t *vn = yaml_document_get_node(L->doc, p->value);
-            const char *name = kn->type == YAML_SCALAR_NODE ? scalar(kn) : "?";
-            snprintf(key, sizeof key, "alerts[%d].%s", c->alerts.n, name);
-            if (vn->type != YAML_SCALAR_NODE)
-                return bad(L, vn, key, "expected a scalar, got %s", node_kind(vn));
-            const char *val = scalar(vn);
-            if (!strcmp(name, "name")) {
-                if (!*val || strlen(val) >= sizeof r->name)
-                    return bad(L, vn, key, "a rule name has 1 to %zu bytes", sizeof r->name - 1);
-                for (const char *q = val; *q; q++)
-                    if (!isalnum((unsigned char)*q) && *q != '_' && *q != '-' && *q != '.')
-                        return bad(L, vn, key, "'%s': letters, digits, '_', '-' and '.' only",
-                                   val);
-                snprintf(r->name, sizeof r->name, "%s", val);
-            } else if (!strcmp(name, "when")) {
-                lk_error e = {0};
-                if (strlen(val) >= sizeof r->when)
-                    return bad(L, vn, key, "too long (at most %zu bytes)", sizeof r->when - 1);
-                if (lk_config_parse_alert(val, r, &e))
-                    return bad(L, vn, key, "%s", e.msg);
-                snprintf(r->when, sizeof r->when, "%s", val);
-            } else if (!strcmp(name, "for")) {
-                if (lk_config_parse_duration(val, &r->for_ms))
-                    return bad(L, vn, key, "'%s' is not a duration such as \"2 minutes\"", val);
-            } else if (!strcmp(name, "severity")) {
-                if (!*val || strlen(val) >= sizeof r->severity)
-                    return bad(L, vn, key, "a severity has 1 to %zu bytes", sizeof r->severity - 1);
-                snprintf(r->severity, sizeof r->severity, "%s", val);
-            } else if (!strcmp(name, "summary")) {
-                if (strlen(val) >= sizeof r->summary)
-                    return bad(L, vn, key, "too long (at most %zu bytes)", sizeof r->summary - 1);
-                snprintf(r->summary, sizeof r->summary, "%s", val);
-            } else {
-                return bad(L, kn, key, "unknown key (a rule has name, when, for, severity, summary)");
-            }
-        }
-        snprintf(key, sizeof key, "alerts[%d]", c->alerts.n);
-        if (!r->name[0] || !r->when[0])
-            return bad(L, rn, key, "a rule needs name and when");
-        for (int i = 0; i < c->alerts.n; i++)
-            if (!strcmp(c->alerts.rule[i].name, r->name))
-                return bad(L, rn, key, "rule name '%s' is used twice", r->name);
-        if (!strcmp(r->name, "worker_crash_loop") || !strcmp(r->name, "schema_change"))
-            return bad(L, rn, key, "'%s' is built in", r->name);
-        c->alerts.n++;
+        int r = fn(L, yaml_document_get_node(L->doc, *it));
+        if (r < 0)
+            return r;
     }
+    return 0;
+}
+
+static int add_alert(loader *L, yaml_node_t *rn)
+{
+    lk_config *c = L->cfg;
+    char key[96];
+    snprintf(key, sizeof key, "alerts[%d]", c->alerts.n);
+    if (rn->type != YAML_MAPPING_NODE)
+        return bad(L, rn, key, "expected a mapping with name and when, got %s",
+                   node_kind(rn));
+    if (c->alerts.n == LK_MAX_ALERTS)
+        return bad(L, rn, key, "at most %d rules", LK_MAX_ALERTS);
+    lk_alert_rule *r = &c->alerts.rule[c->alerts.n];
+    memset(r, 0, sizeof *r);
+    snprintf(r->severity, sizeof r->severity, "warning");
+    for (yaml_node_pair_t *p = rn->data.mapping.pairs.start; p < rn->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *kn = yaml_document_get_node(L->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(L->doc, p->value);
+        const char *name = kn->type == YAML_SCALAR_NODE ? scalar(kn) : "?";
+        snprintf(key, sizeof key, "alerts[%d].%s", c->alerts.n, name);
+        if (vn->type != YAML_SCALAR_NODE)
+            return bad(L, vn, key, "expected a scalar, got %s", node_kind(vn));
+        const char *val = scalar(vn);
+        if (!strcmp(name, "name")) {
+            if (!*val || strlen(val) >= sizeof r->name)
+                return bad(L, vn, key, "a rule name has 1 to %zu bytes", sizeof r->name - 1);
+            for (const char *q = val; *q; q++)
+                if (!isalnum((unsigned char)*q) && *q != '_' && *q != '-' && *q != '.')
+                    return bad(L, vn, key, "'%s': letters, digits, '_', '-' and '.' only",
+                               val);
+            snprintf(r->name, sizeof r->name, "%s", val);
+        } else if (!strcmp(name, "when")) {
+            lk_error e = {0};
+            if (strlen(val) >= sizeof r->when)
+                return bad(L, vn, key, "too long (at most %zu bytes)", sizeof r->when - 1);
+            if (lk_config_parse_alert(val, r, &e))
+                return bad(L, vn, key, "%s", e.msg);
+            snprintf(r->when, sizeof r->when, "%s", val);
+        } else if (!strcmp(name, "for")) {
+            if (lk_config_parse_duration(val, &r->for_ms))
+                return bad(L, vn, key, "'%s' is not a duration such as \"2 minutes\"", val);
+        } else if (!strcmp(name, "severity")) {
+            if (!*val || strlen(val) >= sizeof r->severity)
+                return bad(L, vn, key, "a severity has 1 to %zu bytes", sizeof r->severity - 1);
+            snprintf(r->severity, sizeof r->severity, "%s", val);
+        } else if (!strcmp(name, "summary")) {
+            if (strlen(val) >= sizeof r->summary)
+                return bad(L, vn, key, "too long (at most %zu bytes)", sizeof r->summary - 1);
+            snprintf(r->summary, sizeof r->summary, "%s", val);
+        } else {
+            return bad(L, kn, key, "unknown key (a rule has name, when, for, severity, summary)");
+        }
+    }
+    snprintf(key, sizeof key, "alerts[%d]", c->alerts.n);
+    if (!r->name[0] || !r->when[0])
+        return bad(L, rn, key, "a rule needs name and when");
+    for (int i = 0; i < c->alerts.n; i++)
+        if (!strcmp(c->alerts.rule[i].name, r->name))
+            return bad(L, rn, key, "rule name '%s' is used twice", r->name);
+    if (!strcmp(r->name, "worker_crash_loop") || !strcmp(r->name, "schema_change"))
+        return bad(L, rn, key, "'%s' is built in", r->name);
+    c->alerts.n++;
+    return 0;
+}
+
+static int set_alerts(loader *L, const key_spec *k, yaml_node_t *v)
+{
+    L->cfg->alerts.n = 0;
+    return each_item(L, k, v, "rules ({name, when, for, severity})", add_alert);
+}
+
+static int add_receiver(loader *L, yaml_node_t *rn)
+{
+    lk_config *c = L->cfg;
+    char key[96];
+    snprintf(key, sizeof key, "notify[%d]", c->notify.n);
+    if (rn->type != YAML_MAPPING_NODE ||
+        rn->data.mapping.pairs.top - rn->data.mapping.pairs.start != 1)
+        return bad(L, rn, key, "expected one of webhook: URL, exec: PATH, log: true");
+    if (c->notify.n == LK_MAX_NOTIFY)
+        return bad(L, rn, key, "at most %d receivers", LK_MAX_NOTIFY);
+    yaml_node_t *kn = yaml_document_get_node(L->doc, rn->data.mapping.pairs.start->key);
+    yaml_node_t *vn = yaml_document_get_node(L->doc, rn->data.mapping.pairs.start->value);
+    const char *name = kn->type == YAML_SCALAR_NODE ? scalar(kn) : "?";
+    snprintf(key, sizeof key, "notify[%d].%s", c->notify.n, name);
+    if (vn->type != YAML_SCALAR_NODE)
+        return bad(L, vn, key, "expected a scalar, got %s", node_kind(vn));
+    const char *val = scalar(vn);
+    lk_notify_target *t = &c->notify.to[c->notify.n];
+    memset(t, 0, sizeof *t);
+    if (strlen(val) >= sizeof t->target)
+        return bad(L, vn, key, "too long (at most %zu bytes)", sizeof t->target - 1);
+    if (!strcmp(name, "webhook")) {
+        if (strncmp(val, "http://", 7) && strncmp(val, "https://", 8))
+            return bad(L, vn, key, "'%s' is not an http:// or https:// URL", val);
+        t->kind = LK_NOTIFY_WEBHOOK;
+    } else if (!strcmp(name, "exec")) {
+        if (val[0] != '/')
+            return bad(L, vn, key, "'%s': give the program's absolute path", val);
+        t->kind = LK_NOTIFY_EXEC;
+    } else if (!strcmp(name, "log")) {
+        if (strcasecmp(val, "true") && strcasecmp(val, "false"))
+            return bad(L, vn, key, "'%s' is not a boolean (true or false)", val);
+        if (!strcasecmp(val, "false"))
+            return 0; /* no log receiver */
+        t->kind = LK_NOTIFY_LOG;
+        val = "";
+    } else {
+        return bad(L, kn, key, "unknown receiver (webhook, exec or log)");
+    }
+    snprintf(t->target, sizeof t->target, "%s", val);
+    c->notify.n++;
     return 0;
 }
 
 static int set_notify(loader *L, const key_spec *k, yaml_node_t *v)
 {
-    if (v->type == YAML_SCALAR_NODE && !v->data.scalar.length)
-        return 0;
-    if (v->type != YAML_SEQUENCE_NODE)
-        return bad(L, v, k->name, "expected a list of {webhook: URL}, {exec: PATH}, {log: true}, got %s",
-                   node_kind(v));
-    lk_config *c = L->cfg;
-    c->notify.n = 0;
-    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
-         it++) {
-        yaml_node_t *rn = yaml_document_get_node(L->doc, *it);
-        char key[96];
-        snprintf(key, sizeof key, "notify[%d]", c->notify.n);
-        if (rn->type != YAML_MAPPING_NODE ||
-            rn->data.mapping.pairs.top - rn->data.mapping.pairs.start != 1)
-            return bad(L, rn, key, "expected one of webhook: URL, exec: PATH, log: true");
-        if (c->notify.n == LK_MAX_NOTIFY)
-            return bad(L, rn, key, "at most %d receivers", LK_MAX_NOTIFY);
-        yaml_node_t *kn = yaml_document_get_node(L->doc, rn->data.mapping.pairs.start->key);
-        yaml_node_t *vn = yaml_document_get_node(L->doc, rn->data.mapping.pairs.start->value);
-        const char *name = kn->type == YAML_SCALAR_NODE ? scalar(kn) : "?";
-        snprintf(key, sizeof key, "notify[%d].%s", c->notify.n, name);
-        if (vn->type != YAML_SCALAR_NODE)
-            return bad(L, vn, key, "expected a scalar, got %s", node_kind(vn));
-        const char *val = scalar(vn);
-        lk_notify_target *t = &c->notify.to[c->notify.n];
-        memset(t, 0, sizeof *t);
-        if (strlen(val) >= sizeof t->target)
-            return bad(L, vn, key, "too long (at most %zu bytes)", sizeof t->target - 1);
-        if (!strcmp(name, "webhook")) {
-            if (strncmp(val, "http://", 7) && strncmp(val, "https://", 8))
-                return bad(L, vn, key, "'%s' is not an http:// or https:// URL", val);
-            t->kind = LK_NOTIFY_WEBHOOK;
-        } else if (!strcmp(name, "exec")) {
-            if (val[0] != '/')
-                return bad(L, vn, key, "'%s': give the program's absolute path", val);
-            t->kind = LK_NOTIFY_EXEC;
-        } else if (!strcmp(name, "log")) {
-            if (strcasecmp(val, "true") && strcasecmp(val, "false"))
-                return bad(L, vn, key, "'%s' is not a boolean (true or false)", val);
-            if (!strcasecmp(val, "false"))
-                continue;
-            t->kind = LK_NOTIFY_LOG;
-            val = "";
-        } else {
-            return bad(L, kn, key, "unknown receiver (webhook, exec or log)");
-        }
-        snprintf(t->target, sizeof t->target, "%s", val);
-        c->notify.n++;
-    }
-    return 0;
+    L->cfg->notify.n = 0;
+    return each_item(L, k, v, "{webhook: URL}, {exec: PATH}, {log: true}", add_receiver);
 }
 
 static int walk(loader *L, yaml_node_t *map, const char *prefix)

@@ -15,8 +15,7 @@ typedef struct sink {
 static void collect(void *ctx, const lk_alert_notice *n)
 {
     sink *s = ctx;
-    if (s->n < 16)
-        s->got[s->n++] = *n;
+    if (s->n < 16) s->got[s->n++] = *n;
 }
 
 static double g_value;
@@ -42,7 +41,7 @@ static lk_alert_rule rule(const char *name, const char *when, int64_t for_ms)
     return r;
 }
 
-#define S(x) ((int64_t)(x) * 1000000)
+#define S(x) ((int64_t)(x)*1000000)
 
 START_TEST(fires_after_for_once_and_resolves_once)
 {
@@ -129,7 +128,8 @@ START_TEST(builtin_per_worker_and_events)
 {
     lk_alerts *a = lk_alerts_new();
     sink k = {0};
-    lk_alerts_builtin(a, "worker_crash_loop", "writer", 1, 0, 0, "critical", "ok", S(0), collect, &k);
+    lk_alerts_builtin(a, "worker_crash_loop", "writer", 1, 0, 0, "critical", "ok", S(0), collect,
+                      &k);
     ck_assert_int_eq(k.n, 0);
     lk_alerts_builtin(a, "worker_crash_loop", "writer", 1, 1, 3, "critical", "3 restarts", S(1),
                       collect, &k);
@@ -143,7 +143,8 @@ START_TEST(builtin_per_worker_and_events)
     lk_buf b = LK_BUF_INIT;
     lk_alerts_json(a, &b);
     ck_assert_ptr_nonnull(strstr(b.data, "\"role\":\"writer\",\"index\":1"));
-    lk_alerts_builtin(a, "worker_crash_loop", "writer", 1, 0, 0, "critical", "calm", S(3), collect, &k);
+    lk_alerts_builtin(a, "worker_crash_loop", "writer", 1, 0, 0, "critical", "calm", S(3), collect,
+                      &k);
     ck_assert_int_eq(k.n, 2);
     ck_assert_str_eq(k.got[1].status, "resolved");
     lk_alerts_event(a, "schema_change", "info", "new column", 1, S(4), collect, &k);

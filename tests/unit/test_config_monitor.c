@@ -42,21 +42,22 @@ START_TEST(defaults)
 }
 END_TEST
 
-static const char full[] = "monitor:\n"
-                           "  http: \"127.0.0.1:9187\"\n"
-                           "  progress_retention: 2 days or 500 batches\n"
-                           "alerts:\n"
-                           "  - name: backlog\n"
-                           "    when: \"backlog_seconds > 300\"\n"
-                           "    for: \"2 minutes\"\n"
-                           "    severity: warning\n"
-                           "  - name: stalled\n"
-                           "    when: \"seconds_since_last_commit>=600\"\n"
-                           "  - {name: corrupt_rate, when: \"corrupt_ratio > 0.01\", summary: \"bad \\\"input\\\"\"}\n"
-                           "notify:\n"
-                           "  - webhook: \"http://127.0.0.1:9093/api/v2/alerts\"\n"
-                           "  - exec: \"/usr/local/bin/page-oncall\"\n"
-                           "  - log: true\n";
+static const char full[] =
+    "monitor:\n"
+    "  http: \"127.0.0.1:9187\"\n"
+    "  progress_retention: 2 days or 500 batches\n"
+    "alerts:\n"
+    "  - name: backlog\n"
+    "    when: \"backlog_seconds > 300\"\n"
+    "    for: \"2 minutes\"\n"
+    "    severity: warning\n"
+    "  - name: stalled\n"
+    "    when: \"seconds_since_last_commit>=600\"\n"
+    "  - {name: corrupt_rate, when: \"corrupt_ratio > 0.01\", summary: \"bad \\\"input\\\"\"}\n"
+    "notify:\n"
+    "  - webhook: \"http://127.0.0.1:9093/api/v2/alerts\"\n"
+    "  - exec: \"/usr/local/bin/page-oncall\"\n"
+    "  - log: true\n";
 
 START_TEST(values_and_round_trip)
 {
@@ -117,21 +118,22 @@ END_TEST
 
 START_TEST(errors_name_file_line_and_key)
 {
-    expect_error("alerts:\n  - name: x\n    when: \"backlog_apples > 3\"\n", ":3: key 'alerts[0].when'",
-                 "backlog_seconds|");
+    expect_error("alerts:\n  - name: x\n    when: \"backlog_apples > 3\"\n",
+                 ":3: key 'alerts[0].when'", "backlog_seconds|");
     expect_error("alerts:\n  - name: x\n    when: \"backlog_files ~ 3\"\n", "alerts[0].when",
                  "expected an operator");
     expect_error("alerts:\n  - name: x\n    when: \"backlog_files > many\"\n", "alerts[0].when",
                  "expected a number");
-    expect_error("alerts:\n  - {name: a, when: \"workers_down > 0\"}\n  - {name: a, when: \"workers_down > 1\"}\n",
+    expect_error("alerts:\n  - {name: a, when: \"workers_down > 0\"}\n  - {name: a, when: "
+                 "\"workers_down > 1\"}\n",
                  ":3: key 'alerts[1]'", "used twice");
     expect_error("alerts:\n  - {name: a, when: \"workers_down > 0\", for: soon}\n", "alerts[0].for",
                  "duration");
     expect_error("alerts:\n  - {name: a, when: \"workers_down > 0\", colour: red}\n",
                  "alerts[0].colour", "unknown key");
     expect_error("alerts:\n  - {name: a}\n", "alerts[0]", "needs name and when");
-    expect_error("alerts:\n  - {name: worker_crash_loop, when: \"workers_down > 0\"}\n", "alerts[0]",
-                 "built in");
+    expect_error("alerts:\n  - {name: worker_crash_loop, when: \"workers_down > 0\"}\n",
+                 "alerts[0]", "built in");
     expect_error("alerts: backlog\n", "key 'alerts'", "expected a list");
     expect_error("notify:\n  - webhook: \"ftp://x\"\n", ":2: key 'notify[0].webhook'", "http://");
     expect_error("notify:\n  - exec: page-oncall\n", "notify[0].exec", "absolute path");
@@ -144,7 +146,8 @@ START_TEST(errors_name_file_line_and_key)
     expect_error("monitor:\n  colour: red\n", "monitor.colour", "unknown key");
     lk_config c;
     lk_error err = {0};
-    ck_assert_int_eq(load_text("monitor:\n  http: \"0.0.0.0:9187\"\n  auth_token: s3cret\n", &c, &err), 0);
+    ck_assert_int_eq(
+        load_text("monitor:\n  http: \"0.0.0.0:9187\"\n  auth_token: s3cret\n", &c, &err), 0);
     ck_assert_int_eq(load_text("monitor:\n  http: \"[::1]:9187\"\n", &c, &err), 0);
     char host[64];
     int port = 0;

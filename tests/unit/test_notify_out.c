@@ -33,11 +33,12 @@ START_TEST(alertmanager_payload)
     lk_buf b = LK_BUF_INIT;
     lk_alert_notice n = notice("firing");
     lk_notify_out_alert_json("p1", "http://127.0.0.1:9187/", &n, &b);
-    ck_assert_str_eq(b.data,
-                     "{\"labels\":{\"alertname\":\"backlog\",\"severity\":\"warning\",\"pipeline\":\"p1\","
-                     "\"job\":\"lakesupd\"},\"annotations\":{\"summary\":\"input \\\"waits\\\"\","
-                     "\"description\":\"d\",\"value\":\"301.5\",\"condition\":\"backlog_seconds > 300\"},"
-                     "\"startsAt\":\"2026-12-06T08:29:01.885Z\",\"generatorURL\":\"http://127.0.0.1:9187/\"}");
+    ck_assert_str_eq(
+        b.data,
+        "{\"labels\":{\"alertname\":\"backlog\",\"severity\":\"warning\",\"pipeline\":\"p1\","
+        "\"job\":\"lakesupd\"},\"annotations\":{\"summary\":\"input \\\"waits\\\"\","
+        "\"description\":\"d\",\"value\":\"301.5\",\"condition\":\"backlog_seconds > 300\"},"
+        "\"startsAt\":\"2026-12-06T08:29:01.885Z\",\"generatorURL\":\"http://127.0.0.1:9187/\"}");
     lk_buf_reset(&b);
     n = notice("resolved");
     snprintf(n.role, sizeof n.role, "writer");
@@ -56,8 +57,7 @@ static int64_t drive(lk_notify_out *n, int64_t t, long long want_sent, long long
     for (int i = 0; i < 500; i++) {
         lk_notify_out_run(n, t);
         lk_notify_out_counts(n, &sent, &failed, &dropped, &queued);
-        if (sent >= want_sent && failed >= want_failed)
-            return t;
+        if (sent >= want_sent && failed >= want_failed) return t;
         usleep(10000);
     }
     ck_abort_msg("receivers did not get there: sent %lld failed %lld", sent, failed);
@@ -72,8 +72,9 @@ START_TEST(exec_fails_once_then_delivers_after_the_backoff)
     snprintf(out, sizeof out, "%s/out", dir);
     snprintf(marker, sizeof marker, "%s/tried", dir);
     FILE *f = fopen(script, "w");
-    fprintf(f, "#!/bin/sh\nif [ ! -e '%s' ]; then touch '%s'; exit 3; fi\n"
-               "{ echo \"$LAKESUP_ALERT $LAKESUP_ALERT_STATUS\"; cat; } > '%s'\n",
+    fprintf(f,
+            "#!/bin/sh\nif [ ! -e '%s' ]; then touch '%s'; exit 3; fi\n"
+            "{ echo \"$LAKESUP_ALERT $LAKESUP_ALERT_STATUS\"; cat; } > '%s'\n",
             marker, marker, out);
     fclose(f);
     chmod(script, 0755);
@@ -103,7 +104,8 @@ START_TEST(exec_fails_once_then_delivers_after_the_backoff)
     size_t len = fread(text, 1, sizeof text - 1, f);
     text[len] = 0;
     fclose(f);
-    ck_assert_msg(strstr(text, "backlog firing\n{\"labels\":{\"alertname\":\"backlog\"") != NULL, "%s", text);
+    ck_assert_msg(strstr(text, "backlog firing\n{\"labels\":{\"alertname\":\"backlog\"") != NULL,
+                  "%s", text);
     ck_assert_ptr_nonnull(strstr(text, ",\"status\":\"firing\"}"));
     lk_notify_out_destroy(&n);
     ck_assert_ptr_null(n);
@@ -121,8 +123,8 @@ START_TEST(webhook_down_is_retried_and_the_queue_is_bounded)
     lk_notify_out_send(n, &a);
     int64_t start = lk_time_mono_ms();
     int64_t now = drive(n, 0, 0, 1);
-    now = drive(n, now + 1000, 0, 2);  /* retried after 1 s */
-    drive(n, now + 2000, 0, 3);        /* then after 2 s */
+    now = drive(n, now + 1000, 0, 2);            /* retried after 1 s */
+    drive(n, now + 2000, 0, 3);                  /* then after 2 s */
     ck_assert(lk_time_mono_ms() - start < 5000); /* never waited on the receiver */
     for (int i = 0; i < LK_NOTIFY_QUEUE + 5; i++)
         lk_notify_out_send(n, &a);

@@ -25,8 +25,7 @@ struct lk_alerts {
 lk_alerts *lk_alerts_new(void)
 {
     lk_alerts *a = calloc(1, sizeof *a);
-    if (!a)
-        abort();
+    if (!a) abort();
     return a;
 }
 
@@ -47,12 +46,18 @@ static const char *op_text(lk_alert_op op)
 static int holds(lk_alert_op op, double v, double th)
 {
     switch (op) {
-    case LK_OP_GT: return v > th;
-    case LK_OP_GE: return v >= th;
-    case LK_OP_LT: return v < th;
-    case LK_OP_LE: return v <= th;
-    case LK_OP_EQ: return v == th;
-    case LK_OP_NE: return v != th;
+    case LK_OP_GT:
+        return v > th;
+    case LK_OP_GE:
+        return v >= th;
+    case LK_OP_LT:
+        return v < th;
+    case LK_OP_LE:
+        return v <= th;
+    case LK_OP_EQ:
+        return v == th;
+    case LK_OP_NE:
+        return v != th;
     }
     return 0;
 }
@@ -62,7 +67,8 @@ static void notice_of(const slot *s, const char *status, int64_t now_us, lk_aler
     memset(n, 0, sizeof *n);
     snprintf(n->name, sizeof n->name, "%s", s->rule.name);
     snprintf(n->status, sizeof n->status, "%s", status);
-    snprintf(n->severity, sizeof n->severity, "%s", s->rule.severity[0] ? s->rule.severity : "warning");
+    snprintf(n->severity, sizeof n->severity, "%s",
+             s->rule.severity[0] ? s->rule.severity : "warning");
     snprintf(n->when, sizeof n->when, "%s", s->rule.when);
     snprintf(n->role, sizeof n->role, "%s", s->role);
     n->index = s->index;
@@ -75,9 +81,9 @@ static void notice_of(const slot *s, const char *status, int64_t now_us, lk_aler
         snprintf(n->summary, sizeof n->summary, "%s: %s (now %g)", s->rule.name, s->rule.when,
                  s->value);
     if (s->configured)
-        snprintf(n->description, sizeof n->description, "%s %s %g has held for %lld s (for: %lld s)",
-                 s->rule.metric, op_text(s->rule.op), s->rule.threshold,
-                 (long long)((now_us - s->active_since_us) / 1000000),
+        snprintf(n->description, sizeof n->description,
+                 "%s %s %g has held for %lld s (for: %lld s)", s->rule.metric, op_text(s->rule.op),
+                 s->rule.threshold, (long long)((now_us - s->active_since_us) / 1000000),
                  (long long)(s->rule.for_ms / 1000));
     else
         snprintf(n->description, sizeof n->description, "%s", n->summary);
@@ -119,8 +125,7 @@ void lk_alerts_set_rules(lk_alerts *a, const lk_alert_rule *rules, int n, int64_
 {
     for (int i = 0; i < MAX_SLOTS; i++) {
         slot *s = &a->s[i];
-        if (!s->used || !s->configured)
-            continue;
+        if (!s->used || !s->configured) continue;
         int keep = 0;
         for (int k = 0; k < n && !keep; k++)
             if (same_rule(&s->rule, &rules[k])) {
@@ -137,8 +142,7 @@ void lk_alerts_set_rules(lk_alerts *a, const lk_alert_rule *rules, int n, int64_
         for (int i = 0; i < MAX_SLOTS && !have; i++)
             have = a->s[i].used && a->s[i].configured && same_rule(&a->s[i].rule, &rules[k]);
         for (int i = 0; i < MAX_SLOTS && !have; i++) {
-            if (a->s[i].used)
-                continue;
+            if (a->s[i].used) continue;
             memset(&a->s[i], 0, sizeof a->s[i]);
             a->s[i].used = a->s[i].configured = 1;
             a->s[i].rule = rules[k];
@@ -152,12 +156,10 @@ void lk_alerts_eval(lk_alerts *a, lk_alert_metric_fn metric, void *metric_ctx, i
 {
     for (int i = 0; i < MAX_SLOTS; i++) {
         slot *s = &a->s[i];
-        if (!s->used || !s->configured)
-            continue;
+        if (!s->used || !s->configured) continue;
         int ok = 0;
         double v = metric(metric_ctx, s->rule.metric, &ok);
-        if (!ok)
-            continue;
+        if (!ok) continue;
         s->value = v;
         step(s, holds(s->rule.op, v, s->rule.threshold), now_us, cb, cb_ctx);
     }
@@ -177,8 +179,7 @@ void lk_alerts_builtin(lk_alerts *a, const char *name, const char *role, int ind
             free_slot = x;
     }
     if (!s) {
-        if (!active || !free_slot)
-            return;
+        if (!active || !free_slot) return;
         s = free_slot;
         memset(s, 0, sizeof *s);
         s->used = 1;
@@ -190,8 +191,7 @@ void lk_alerts_builtin(lk_alerts *a, const char *name, const char *role, int ind
     snprintf(s->rule.summary, sizeof s->rule.summary, "%s", summary);
     s->value = value;
     step(s, active, now_us, cb, cb_ctx);
-    if (s->state == LK_ALERT_INACTIVE)
-        memset(s, 0, sizeof *s);
+    if (s->state == LK_ALERT_INACTIVE) memset(s, 0, sizeof *s);
 }
 
 void lk_alerts_event(lk_alerts *a, const char *name, const char *severity, const char *summary,
@@ -217,8 +217,7 @@ void lk_alerts_json(const lk_alerts *a, lk_buf *b)
     int k = 0;
     for (int i = 0; i < MAX_SLOTS; i++) {
         const slot *s = &a->s[i];
-        if (!s->used || s->state == LK_ALERT_INACTIVE)
-            continue;
+        if (!s->used || s->state == LK_ALERT_INACTIVE) continue;
         char since[40];
         int64_t t = s->state == LK_ALERT_FIRING ? s->fired_us : s->active_since_us;
         snprintf(since, sizeof since, "%lld", (long long)(t / 1000));
@@ -260,8 +259,7 @@ int lk_alerts_firing(const lk_alerts *a)
 void lk_alerts_each_firing(const lk_alerts *a, lk_alert_cb cb, void *cb_ctx)
 {
     for (int i = 0; i < MAX_SLOTS; i++) {
-        if (!a->s[i].used || a->s[i].state != LK_ALERT_FIRING)
-            continue;
+        if (!a->s[i].used || a->s[i].state != LK_ALERT_FIRING) continue;
         lk_alert_notice n;
         notice_of(&a->s[i], "firing", a->s[i].fired_us, &n);
         cb(cb_ctx, &n);

@@ -28,16 +28,16 @@ typedef enum lk_alert_state {
 /* One state change, as receivers get it. */
 typedef struct lk_alert_notice {
     char name[64];
-    char status[16];  /* "firing" or "resolved" */
+    char status[16]; /* "firing" or "resolved" */
     char severity[16];
     char summary[256];
     char description[512];
-    char when[160];   /* the condition, "" for built-ins */
-    char role[16];    /* worker_crash_loop: the worker; "" otherwise */
+    char when[160]; /* the condition, "" for built-ins */
+    char role[16];  /* worker_crash_loop: the worker; "" otherwise */
     int index;
-    double value;     /* the metric when the state changed */
+    double value;               /* the metric when the state changed */
     int64_t starts_us, ends_us; /* ends_us 0 while firing */
-    int event;        /* 1: a one-shot event (schema_change): firing and resolved at once */
+    int event; /* 1: a one-shot event (schema_change): firing and resolved at once */
 } lk_alert_notice;
 
 typedef void (*lk_alert_cb)(void *ctx, const lk_alert_notice *n);

@@ -40,13 +40,11 @@ static enum MHD_Result reply(struct MHD_Connection *c, int status, const char *t
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
-    if (!r)
-        return MHD_NO;
+    if (!r) return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    if (extra_header)
-        MHD_add_response_header(r, extra_header, extra_value);
+    if (extra_header) MHD_add_response_header(r, extra_header, extra_value);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     return ret;
@@ -57,8 +55,7 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char 
 {
     (void)kind;
     lk_buf *q = cls;
-    if (q->len)
-        lk_buf_putc(q, '&');
+    if (q->len) lk_buf_putc(q, '&');
     lk_buf_printf(q, "%s=%s", key, value ? value : "");
     return MHD_YES;
 }
@@ -84,7 +81,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (h->token[0]) {
         const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
         if (!auth || strncmp(auth, "Bearer ", 7) || !same_secret(auth + 7, h->token)) {
-            static const char msg[] = "unauthorized: send Authorization: Bearer <monitor.auth_token>\n";
+            static const char msg[] =
+                "unauthorized: send Authorization: Bearer <monitor.auth_token>\n";
             return reply(c, 401, "text/plain; charset=utf-8", msg, sizeof msg - 1,
                          "WWW-Authenticate", "Bearer realm=\"lakesupd\"");
         }
@@ -125,18 +123,15 @@ int lk_http_new(const char *host, int port, const char *token, lk_http_handler f
     else
         ((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)port);
     lk_http *h = calloc(1, sizeof *h);
-    if (!h)
-        abort();
+    if (!h) abort();
     h->fn = fn;
     h->ctx = ctx;
     snprintf(h->token, sizeof h->token, "%s", token ? token : "");
     unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
-    h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, h,
-                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+    h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-                            MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
     if (!h->d) {
         int e = errno;
         free(h);
@@ -152,8 +147,7 @@ int lk_http_new(const char *host, int port, const char *token, lk_http_handler f
 
 void lk_http_destroy(lk_http **hp)
 {
-    if (!hp || !*hp)
-        return;
+    if (!hp || !*hp) return;
     lk_http *h = *hp;
     MHD_stop_daemon(h->d);
     lk_buf_free(&h->body);

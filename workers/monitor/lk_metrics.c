@@ -17,13 +17,11 @@ void lk_hist_init_seconds(lk_hist *h)
 
 void lk_hist_observe(lk_hist *h, double v)
 {
-    if (v != v)
-        return;
+    if (v != v) return;
     int i = 0;
     while (i < h->n && v > h->le[i])
         i++;
-    if (i < h->n)
-        h->count[i]++;
+    if (i < h->n) h->count[i]++;
     h->total++;
     h->sum += v;
 }
@@ -32,8 +30,7 @@ void lk_window_add(lk_window *w, double v)
 {
     w->v[w->next] = v;
     w->next = (w->next + 1) % LK_WINDOW_N;
-    if (w->n < LK_WINDOW_N)
-        w->n++;
+    if (w->n < LK_WINDOW_N) w->n++;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -44,8 +41,7 @@ static int cmp_double(const void *a, const void *b)
 
 double lk_window_quantile(const lk_window *w, double q)
 {
-    if (!w->n)
-        return -1;
+    if (!w->n) return -1;
     double tmp[LK_WINDOW_N];
     memcpy(tmp, w->v, (size_t)w->n * sizeof tmp[0]);
     qsort(tmp, (size_t)w->n, sizeof tmp[0], cmp_double);
@@ -70,8 +66,7 @@ static void number(lk_buf *b, double v)
         /* the shortest of %.15g and %.17g that reads back as v */
         char t[40];
         snprintf(t, sizeof t, "%.15g", v);
-        if (strtod(t, NULL) != v)
-            snprintf(t, sizeof t, "%.17g", v);
+        if (strtod(t, NULL) != v) snprintf(t, sizeof t, "%.17g", v);
         lk_buf_puts(b, t);
     }
 }
@@ -79,21 +74,24 @@ static void number(lk_buf *b, double v)
 void lk_prom_sample(lk_buf *b, const char *name, const char *labels, double v)
 {
     lk_buf_puts(b, name);
-    if (labels && *labels)
-        lk_buf_printf(b, "{%s}", labels);
+    if (labels && *labels) lk_buf_printf(b, "{%s}", labels);
     lk_buf_putc(b, ' ');
     number(b, v);
     lk_buf_putc(b, '\n');
 }
 
+void lk_prom_one(lk_buf *b, const char *name, const char *type, const char *help, double v)
+{
+    lk_prom_family(b, name, type, help);
+    lk_prom_sample(b, name, "", v);
+}
+
 void lk_prom_label(lk_buf *labels, const char *key, const char *value)
 {
-    if (labels->len)
-        lk_buf_putc(labels, ',');
+    if (labels->len) lk_buf_putc(labels, ',');
     lk_buf_printf(labels, "%s=\"", key);
     for (const char *p = value; *p; p++) {
-        if (*p == '\\' || *p == '"')
-            lk_buf_putc(labels, '\\');
+        if (*p == '\\' || *p == '"') lk_buf_putc(labels, '\\');
         if (*p == '\n')
             lk_buf_puts(labels, "\\n");
         else
@@ -115,12 +113,10 @@ void lk_prom_hist(lk_buf *b, const char *name, const char *labels, const lk_hist
     lk_buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels ? labels : "", sep,
                   (unsigned long long)h->total);
     lk_buf_printf(b, "%s_sum", name);
-    if (labels && *labels)
-        lk_buf_printf(b, "{%s}", labels);
+    if (labels && *labels) lk_buf_printf(b, "{%s}", labels);
     lk_buf_putc(b, ' ');
     number(b, h->sum);
     lk_buf_printf(b, "\n%s_count", name);
-    if (labels && *labels)
-        lk_buf_printf(b, "{%s}", labels);
+    if (labels && *labels) lk_buf_printf(b, "{%s}", labels);
     lk_buf_printf(b, " %llu\n", (unsigned long long)h->total);
 }

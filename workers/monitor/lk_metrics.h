@@ -43,6 +43,8 @@ double lk_window_quantile(const lk_window *w, double q);
 /* ---- the text format ---- */
 /* "# HELP name help\n# TYPE name type\n" */
 void lk_prom_family(lk_buf *b, const char *name, const char *type, const char *help);
+/* A family of one unlabelled sample: HELP, TYPE and `name value`. */
+void lk_prom_one(lk_buf *b, const char *name, const char *type, const char *help, double v);
 /* name{labels} value\n, labels already rendered as `a="x",b="y"` (or ""). */
 void lk_prom_sample(lk_buf *b, const char *name, const char *labels, double v);
 /* Appends `key="value"` (with a leading comma when b's labels are not empty) with the value

@@ -52,8 +52,8 @@
 #define LOG_INTERVAL_MS 10000
 #define EVAL_INTERVAL_MS 1000
 #define SERIES_INTERVAL_MS 5000
-#define SERIES_N 720 /* one hour of 5 s points */
-#define REFRESH_MS 60000 /* firing alerts are told to webhooks again this often */
+#define SERIES_N 720          /* one hour of 5 s points */
+#define REFRESH_MS 60000      /* firing alerts are told to webhooks again this often */
 #define FINALIZE_GRACE_MS 300 /* reports of other roles that raced the commit's */
 #define SUP_TIMEOUT_MS 2000
 #define CRASH_LOOP_WINDOW_MS 60000
@@ -171,11 +171,11 @@ typedef struct monitor {
 /* Counters that are gauges (not summed over a worker's incarnations). */
 static int gauge_key(const char *k)
 {
-    static const char *const g[] = {"pid", "index", "ts_ms", "inflight", "busy", "last_batch",
-                                    "last_commit_ms", "next_trigger_at_ms", "_"};
+    static const char *const g[] = {"pid",  "index",      "ts_ms",          "inflight",
+                                    "busy", "last_batch", "last_commit_ms", "next_trigger_at_ms",
+                                    "_"};
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
-        if (!strcmp(k, g[i]))
-            return 1;
+        if (!strcmp(k, g[i])) return 1;
     return strchr(k, '.') != NULL; /* table.version, table.rows: the committer's own totals */
 }
 
@@ -200,14 +200,12 @@ static int64_t total(monitor *m, const char *role, const char *key)
 static void on_heartbeat(monitor *m, const lk_msg_event *e)
 {
     const char *role = lk_msg_event_get_str(e, "role");
-    if (!role)
-        return;
+    if (!role) return;
     int index = (int)lk_msg_event_get_int(e, "index", 0);
     int64_t pid = lk_msg_event_get_int(e, "pid", 0);
     seen *s = find_seen(m, role, index);
     if (!s) {
-        if (m->n == MAX_WORKERS)
-            return;
+        if (m->n == MAX_WORKERS) return;
         s = &m->workers[m->n++];
         snprintf(s->role, sizeof s->role, "%s", role);
         s->index = index;
@@ -219,8 +217,7 @@ static void on_heartbeat(monitor *m, const lk_msg_event *e)
            incarnation had counted into the base */
         for (int k = 0; k < s->last.n; k++) {
             const lk_msg_kv *kv = &s->last.kv[k];
-            if (kv->is_str || gauge_key(kv->key))
-                continue;
+            if (kv->is_str || gauge_key(kv->key)) continue;
             lk_msg_event_set_int(&s->base, kv->key,
                                  lk_msg_event_get_int(&s->base, kv->key, 0) + kv->i);
         }
@@ -237,15 +234,11 @@ static brec *find_batch(monitor *m, int64_t b, int create)
     brec *free_slot = NULL, *oldest = NULL;
     for (int i = 0; i < MAX_BATCHES; i++) {
         brec *r = &m->batches[i];
-        if (r->used && r->batch == b)
-            return r;
-        if (!r->used && !free_slot)
-            free_slot = r;
-        if (r->used && (!oldest || r->batch < oldest->batch))
-            oldest = r;
+        if (r->used && r->batch == b) return r;
+        if (!r->used && !free_slot) free_slot = r;
+        if (r->used && (!oldest || r->batch < oldest->batch)) oldest = r;
     }
-    if (!create)
-        return NULL;
+    if (!create) return NULL;
     if (!free_slot) { /* a batch that never committed (a replay re-plans it) */
         LK_DEBUG("progress of batch=%lld dropped: never committed while %d later batches were",
                  (long long)oldest->batch, MAX_BATCHES);
@@ -260,10 +253,8 @@ static brec *find_batch(monitor *m, int64_t b, int create)
 static partition *find_partition(monitor *m, const char *path)
 {
     for (int i = 0; i < m->nparts; i++)
-        if (!strcmp(m->parts[i].path, path))
-            return &m->parts[i];
-    if (m->nparts == MAX_PARTITIONS)
-        return NULL;
+        if (!strcmp(m->parts[i].path, path)) return &m->parts[i];
+    if (m->nparts == MAX_PARTITIONS) return NULL;
     partition *p = &m->parts[m->nparts++];
     memset(p, 0, sizeof *p);
     snprintf(p->path, sizeof p->path, "%s", path);
@@ -272,7 +263,8 @@ static partition *find_partition(monitor *m, const char *path)
 
 static void on_report(monitor *m, const lk_msg_progress *p)
 {
-    if (p->batch_id < 0 || (m->have_batch && p->batch_id <= m->last_batch && p->phase != LK_PHASE_COMMIT))
+    if (p->batch_id < 0 ||
+        (m->have_batch && p->batch_id <= m->last_batch && p->phase != LK_PHASE_COMMIT))
         return; /* a replay's report of a batch already recorded */
     brec *r = find_batch(m, p->batch_id, 1);
     r->phase_us[p->phase] += p->duration_us;
@@ -284,11 +276,9 @@ static void on_report(monitor *m, const lk_msg_progress *p)
         r->n_sources = p->n_sources;
         memcpy(r->sources, p->sources, (size_t)p->n_sources * sizeof p->sources[0]);
         for (int i = 0; i < p->n_sources; i++) {
-            if (strncmp(p->sources[i].path, "kafka://", 8))
-                continue;
+            if (strncmp(p->sources[i].path, "kafka://", 8)) continue;
             partition *pt = find_partition(m, p->sources[i].path);
-            if (pt && p->sources[i].latest > pt->latest)
-                pt->latest = p->sources[i].latest;
+            if (pt && p->sources[i].latest > pt->latest) pt->latest = p->sources[i].latest;
         }
         break;
     case LK_PHASE_READ:
@@ -297,10 +287,8 @@ static void on_report(monitor *m, const lk_msg_progress *p)
     case LK_PHASE_PARSE:
         r->rows_parsed += p->rows;
         if (p->event_n) {
-            if (!r->ev_n || p->event_min_us < r->ev_min)
-                r->ev_min = p->event_min_us;
-            if (!r->ev_n || p->event_max_us > r->ev_max)
-                r->ev_max = p->event_max_us;
+            if (!r->ev_n || p->event_min_us < r->ev_min) r->ev_min = p->event_min_us;
+            if (!r->ev_n || p->event_max_us > r->ev_max) r->ev_max = p->event_max_us;
             r->ev_n += p->event_n;
             r->ev_sum += p->event_sum_s;
         }
@@ -338,6 +326,13 @@ static void json_key_num(lk_buf *b, const char *key, double v)
         lk_buf_puts(b, "null");
 }
 
+/* ,"key":v (null when not finite) */
+static void json_more_num(lk_buf *b, const char *key, double v)
+{
+    lk_buf_putc(b, ',');
+    json_key_num(b, key, v);
+}
+
 /* The source's description and offsets as Spark writes them: Kafka
    {"topic":{"partition":offset}}, files {"path":byte}. */
 static void offsets_json(lk_buf *b, const brec *r, int which)
@@ -349,30 +344,28 @@ static void offsets_json(lk_buf *b, const brec *r, int which)
         char topic[256] = "";
         for (int i = 0; i < r->n_sources; i++) {
             const char *t = r->sources[i].path + 8, *slash = strrchr(t, '/');
-            if (!slash)
-                continue;
+            if (!slash) continue;
             if (strlen(topic) != (size_t)(slash - t) || strncmp(topic, t, (size_t)(slash - t))) {
-                if (topic[0])
-                    lk_buf_puts(b, "},");
+                if (topic[0]) lk_buf_puts(b, "},");
                 snprintf(topic, sizeof topic, "%.*s", (int)(slash - t), t);
                 lk_buf_json_string(b, topic, strlen(topic));
                 lk_buf_puts(b, ":{");
             } else {
                 lk_buf_putc(b, ',');
             }
-            int64_t v = which == 0 ? r->sources[i].start : which == 1 ? r->sources[i].end
-                                                                       : r->sources[i].latest;
+            int64_t v = which == 0   ? r->sources[i].start
+                        : which == 1 ? r->sources[i].end
+                                     : r->sources[i].latest;
             lk_buf_printf(b, "\"%s\":%lld", slash + 1, (long long)v);
         }
-        if (topic[0])
-            lk_buf_putc(b, '}');
+        if (topic[0]) lk_buf_putc(b, '}');
     } else {
         for (int i = 0; i < r->n_sources; i++) {
-            if (i)
-                lk_buf_putc(b, ',');
+            if (i) lk_buf_putc(b, ',');
             lk_buf_json_string(b, r->sources[i].path, strlen(r->sources[i].path));
-            int64_t v = which == 0 ? r->sources[i].start : which == 1 ? r->sources[i].end
-                                                                       : r->sources[i].latest;
+            int64_t v = which == 0   ? r->sources[i].start
+                        : which == 1 ? r->sources[i].end
+                                     : r->sources[i].latest;
             lk_buf_printf(b, ":%lld", (long long)v);
         }
     }
@@ -385,21 +378,15 @@ static int64_t kafka_lag(monitor *m, int64_t *minp, int64_t *maxp, int *n)
     int k = 0;
     for (int i = 0; i < m->nparts; i++) {
         int64_t lag = m->parts[i].latest - m->parts[i].committed;
-        if (lag < 0)
-            lag = 0;
-        if (!k || lag < mn)
-            mn = lag;
-        if (!k || lag > mx)
-            mx = lag;
+        if (lag < 0) lag = 0;
+        if (!k || lag < mn) mn = lag;
+        if (!k || lag > mx) mx = lag;
         sum += lag;
         k++;
     }
-    if (minp)
-        *minp = mn;
-    if (maxp)
-        *maxp = mx;
-    if (n)
-        *n = k;
+    if (minp) *minp = mn;
+    if (maxp) *maxp = mx;
+    if (n) *n = k;
     return sum;
 }
 
@@ -423,8 +410,7 @@ static void record_json(monitor *m, const brec *r, lk_buf *b)
     lk_buf_printf(b, ",\"batchId\":%lld,\"numInputRows\":%lld,", (long long)r->batch,
                   (long long)r->rows);
     json_key_num(b, "inputRowsPerSecond", in_rate);
-    lk_buf_putc(b, ',');
-    json_key_num(b, "processedRowsPerSecond", proc_rate);
+    json_more_num(b, "processedRowsPerSecond", proc_rate);
     lk_buf_printf(b, ",\"batchDuration\":%lld,\"durationMs\":{", (long long)llround(total_ms));
     for (int i = 0; i < LK_PHASE_N; i++)
         lk_buf_printf(b, "\"%s\":%lld,", lk_phase_name(i),
@@ -441,8 +427,9 @@ static void record_json(monitor *m, const brec *r, lk_buf *b)
         lk_buf_putc(b, ',');
         iso_json(b, "watermark", m->watermark_us);
     }
-    lk_buf_printf(b, "},\"numRowsDroppedByWatermark\":0,\"numCorruptRows\":%lld,"
-                     "\"numRescuedRows\":%lld,\"stateOperators\":[]",
+    lk_buf_printf(b,
+                  "},\"numRowsDroppedByWatermark\":0,\"numCorruptRows\":%lld,"
+                  "\"numRescuedRows\":%lld,\"stateOperators\":[]",
                   (long long)r->corrupt, (long long)r->rescued);
     /* sources: one (the pipeline's), with Auto Loader's backlog metrics */
     int kafka = r->n_sources && !strncmp(r->sources[0].path, "kafka://", 8);
@@ -461,8 +448,7 @@ static void record_json(monitor *m, const brec *r, lk_buf *b)
     offsets_json(b, r, 2);
     lk_buf_printf(b, ",\"numInputRows\":%lld,", (long long)r->rows);
     json_key_num(b, "inputRowsPerSecond", in_rate);
-    lk_buf_putc(b, ',');
-    json_key_num(b, "processedRowsPerSecond", proc_rate);
+    json_more_num(b, "processedRowsPerSecond", proc_rate);
     lk_buf_printf(b, ",\"numRanges\":%lld,\"bytesRead\":%lld,\"metrics\":{", (long long)r->n_ranges,
                   (long long)r->bytes_read);
     lk_buf_printf(b, "\"numFilesOutstanding\":\"%lld\",\"numBytesOutstanding\":\"%lld\"",
@@ -471,8 +457,9 @@ static void record_json(monitor *m, const brec *r, lk_buf *b)
         int64_t mn, mx;
         int np;
         int64_t sum = kafka_lag(m, &mn, &mx, &np);
-        lk_buf_printf(b, ",\"minOffsetsBehindLatest\":\"%lld\",\"maxOffsetsBehindLatest\":\"%lld\","
-                         "\"avgOffsetsBehindLatest\":\"%.1f\",\"numRecordsBehindLatest\":\"%lld\"",
+        lk_buf_printf(b,
+                      ",\"minOffsetsBehindLatest\":\"%lld\",\"maxOffsetsBehindLatest\":\"%lld\","
+                      "\"avgOffsetsBehindLatest\":\"%.1f\",\"numRecordsBehindLatest\":\"%lld\"",
                       (long long)mn, (long long)mx, np ? (double)sum / np : 0.0, (long long)sum);
     }
     lk_buf_puts(b, "}}]");
@@ -491,8 +478,8 @@ static void record_json(monitor *m, const brec *r, lk_buf *b)
         lk_buf_json_string(b, r->tables[i].table, strlen(r->tables[i].table));
         lk_buf_puts(b, ",\"path\":");
         lk_buf_json_string(b, path, strlen(path));
-        lk_buf_printf(b, ",\"version\":%lld,\"numOutputRows\":%lld}", (long long)r->tables[i].version,
-                      (long long)r->tables[i].rows);
+        lk_buf_printf(b, ",\"version\":%lld,\"numOutputRows\":%lld}",
+                      (long long)r->tables[i].version, (long long)r->tables[i].rows);
     }
     lk_buf_printf(b, "]},\"backlog\":{\"files\":%lld,\"bytes\":%lld,\"records\":%lld},",
                   (long long)m->backlog.files, (long long)m->backlog.bytes,
@@ -506,8 +493,7 @@ static void refresh_backlog(monitor *m);
 
 static void open_state(monitor *m)
 {
-    if (m->st || lk_time_mono_ms() < m->st_retry_ms)
-        return;
+    if (m->st || lk_time_mono_ms() < m->st_retry_ms) return;
     char path[2048];
     lk_error err;
     lk_config_state_path(m->cfg, path, sizeof path);
@@ -533,10 +519,8 @@ static void open_state(monitor *m)
         }
         const char *ws = wm && YAJL_IS_STRING(wm) ? YAJL_GET_STRING(wm) : NULL;
         const char *as = at && YAJL_IS_STRING(at) ? YAJL_GET_STRING(at) : NULL;
-        if (ws)
-            lk_time_parse_iso(ws, strlen(ws), &m->watermark_us);
-        if (as)
-            lk_time_parse_iso(as, strlen(as), &m->last_commit_wall_us);
+        if (ws) lk_time_parse_iso(ws, strlen(ws), &m->watermark_us);
+        if (as) lk_time_parse_iso(as, strlen(as), &m->last_commit_wall_us);
         yajl_tree_free(r);
     }
     lk_state_progress_free(&v, n);
@@ -554,12 +538,10 @@ static void finalize(monitor *m, brec *r)
     for (int i = 0; i < r->n_sources; i++)
         if (!strncmp(r->sources[i].path, "kafka://", 8)) {
             partition *pt = find_partition(m, r->sources[i].path);
-            if (pt && r->sources[i].end > pt->committed)
-                pt->committed = r->sources[i].end;
+            if (pt && r->sources[i].end > pt->committed) pt->committed = r->sources[i].end;
         }
     refresh_backlog(m);
-    if (r->ev_n && r->ev_max > m->watermark_us)
-        m->watermark_us = r->ev_max;
+    if (r->ev_n && r->ev_max > m->watermark_us) m->watermark_us = r->ev_max;
     lk_buf_reset(&m->tmp);
     record_json(m, r, &m->tmp);
     if (m->st) {
@@ -579,11 +561,9 @@ static void finalize(monitor *m, brec *r)
             lk_hist_observe(&m->phase_hist[i], (double)r->phase_us[i] / 1e6);
     lk_hist_observe(&m->phase_hist[LK_PHASE_N], (double)(r->commit_us - start) / 1e6);
     for (int i = 0; i < r->n_sources; i++) {
-        if (r->sources[i].input_time_us <= 0)
-            continue;
+        if (r->sources[i].input_time_us <= 0) continue;
         double lat = (double)(r->commit_us - r->sources[i].input_time_us) / 1e6;
-        if (lat < 0)
-            lat = 0;
+        if (lat < 0) lat = 0;
         lk_hist_observe(&m->latency, lat);
         lk_window_add(&m->latency_recent, lat);
         if (m->n_interval_lat < (int)(sizeof m->interval_lat / sizeof m->interval_lat[0]))
@@ -598,8 +578,8 @@ static void finalize(monitor *m, brec *r)
     m->last_commit_wall_us = r->commit_us;
     m->last_batch = r->batch;
     m->have_batch = 1;
-    LK_DEBUG("progress batch=%lld rows=%lld total_ms=%lld", (long long)r->batch,
-             (long long)r->rows, (long long)((r->commit_us - start) / 1000));
+    LK_DEBUG("progress batch=%lld rows=%lld total_ms=%lld", (long long)r->batch, (long long)r->rows,
+             (long long)((r->commit_us - start) / 1000));
     r->used = 0;
 }
 
@@ -614,8 +594,7 @@ static void finalize_due(monitor *m)
                 (!next || r->batch < next->batch))
                 next = r;
         }
-        if (!next)
-            return;
+        if (!next) return;
         finalize(m, next);
     }
 }
@@ -634,7 +613,8 @@ static void parse_sup(monitor *m, const char *json)
     m->sup_json = strdup(json);
     m->sup_ok = 1;
     yajl_val st = lk_json_get(root, "state");
-    snprintf(m->sup_state, sizeof m->sup_state, "%s", st && YAJL_IS_STRING(st) ? YAJL_GET_STRING(st) : "?");
+    snprintf(m->sup_state, sizeof m->sup_state, "%s",
+             st && YAJL_IS_STRING(st) ? YAJL_GET_STRING(st) : "?");
     yajl_val ws = lk_json_get(root, "workers");
     int64_t now = lk_time_mono_ms();
     for (size_t i = 0; ws && YAJL_IS_ARRAY(ws) && i < ws->u.array.len && i < MAX_WORKERS; i++) {
@@ -643,13 +623,11 @@ static void parse_sup(monitor *m, const char *json)
                  pid = lk_json_get(w, "pid"), state = lk_json_get(w, "state"),
                  restarts = lk_json_get(w, "restarts");
         const char *rname = role && YAJL_IS_STRING(role) ? YAJL_GET_STRING(role) : NULL;
-        if (!rname)
-            continue;
+        if (!rname) continue;
         sup_worker *sw = NULL;
         int idx = index && YAJL_IS_INTEGER(index) ? (int)YAJL_GET_INTEGER(index) : 0;
         for (int k = 0; k < m->nsw && !sw; k++)
-            if (!strcmp(m->sw[k].role, rname) && m->sw[k].index == idx)
-                sw = &m->sw[k];
+            if (!strcmp(m->sw[k].role, rname) && m->sw[k].index == idx) sw = &m->sw[k];
         int r = restarts && YAJL_IS_INTEGER(restarts) ? (int)YAJL_GET_INTEGER(restarts) : 0;
         if (!sw) {
             sw = &m->sw[m->nsw++];
@@ -659,9 +637,11 @@ static void parse_sup(monitor *m, const char *json)
             sw->restarts = r; /* restarts before the monitor started are not "recent" */
         }
         for (int d = sw->restarts; d < r; d++) {
-            memmove(&sw->restart_ms[1], &sw->restart_ms[0], sizeof sw->restart_ms - sizeof sw->restart_ms[0]);
+            memmove(&sw->restart_ms[1], &sw->restart_ms[0],
+                    sizeof sw->restart_ms - sizeof sw->restart_ms[0]);
             sw->restart_ms[0] = now;
-            if (m->nrestart_events == (int)(sizeof m->restart_events_ms / sizeof m->restart_events_ms[0]))
+            if (m->nrestart_events ==
+                (int)(sizeof m->restart_events_ms / sizeof m->restart_events_ms[0]))
                 memmove(&m->restart_events_ms[0], &m->restart_events_ms[1],
                         sizeof m->restart_events_ms - sizeof m->restart_events_ms[0]),
                     m->nrestart_events--;
@@ -683,8 +663,7 @@ static void ask_sup(monitor *m)
 {
     int64_t now = lk_time_mono_ms();
     if (m->sup_waiting) {
-        if (now - m->sup_sent_ms < SUP_TIMEOUT_MS)
-            return;
+        if (now - m->sup_sent_ms < SUP_TIMEOUT_MS) return;
         LK_WARN("the supervisor did not answer a status request in %d ms", SUP_TIMEOUT_MS);
         zsock_destroy(&m->sup); /* a REQ socket stuck waiting: start over */
         m->sup_waiting = 0;
@@ -731,20 +710,15 @@ static int read_sup(monitor *m)
    meantime (it may be asking us while we ask it). */
 static int sup_now(monitor *m)
 {
-    if (!m->sup_waiting)
-        ask_sup(m);
-    if (!m->sup)
-        return -1;
+    if (!m->sup_waiting) ask_sup(m);
+    if (!m->sup) return -1;
     int64_t deadline = m->sup_sent_ms + SUP_TIMEOUT_MS;
     while (m->sup_waiting && lk_time_mono_ms() < deadline) {
         zmq_pollitem_t items[2] = {{zsock_resolve(m->sup), 0, ZMQ_POLLIN, 0},
                                    {zsock_resolve(m->rep), 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, 50) <= 0)
-            continue;
-        if (items[1].revents & ZMQ_POLLIN)
-            answer_stats(m);
-        if (items[0].revents & ZMQ_POLLIN)
-            read_sup(m);
+        if (zmq_poll(items, 2, 50) <= 0) continue;
+        if (items[1].revents & ZMQ_POLLIN) answer_stats(m);
+        if (items[0].revents & ZMQ_POLLIN) read_sup(m);
     }
     return m->sup_waiting ? -1 : 0;
 }
@@ -754,8 +728,7 @@ static int sup_now(monitor *m)
 static int64_t stale_ms(const monitor *m)
 {
     int64_t t = m->cfg->worker_timeout_ms / 2;
-    if (t > 5000)
-        t = 5000;
+    if (t > 5000) t = 5000;
     return t < 2000 ? 2000 : t;
 }
 
@@ -774,8 +747,8 @@ static int worker_up(monitor *m, const sup_worker *sw, char *why, size_t cap)
         if (age < 0)
             snprintf(why, cap, "%s[%d] (pid %d) sends no heartbeat", sw->role, sw->index, sw->pid);
         else
-            snprintf(why, cap, "%s[%d] (pid %d) sent no heartbeat for %.1f s", sw->role,
-                     sw->index, sw->pid, (double)age / 1000.0);
+            snprintf(why, cap, "%s[%d] (pid %d) sent no heartbeat for %.1f s", sw->role, sw->index,
+                     sw->pid, (double)age / 1000.0);
         return 0;
     }
     return 1;
@@ -788,8 +761,7 @@ static int workers_down(monitor *m, char *why, size_t cap)
     for (int i = 0; i < m->nsw; i++) {
         char w[200];
         if (!worker_up(m, &m->sw[i], w, sizeof w)) {
-            if (!down)
-                snprintf(why, cap, "%s", w);
+            if (!down) snprintf(why, cap, "%s", w);
             down++;
         }
     }
@@ -799,12 +771,10 @@ static int workers_down(monitor *m, char *why, size_t cap)
 static void refresh_backlog(monitor *m)
 {
     open_state(m);
-    if (!m->st)
-        return;
+    if (!m->st) return;
     lk_error err;
     if (lk_state_backlog_get(m->st, &m->backlog, &err)) {
-        if (m->backlog_ok)
-            LK_WARN("backlog unknown: %s", err.msg);
+        if (m->backlog_ok) LK_WARN("backlog unknown: %s", err.msg);
         m->backlog_ok = 0;
         return;
     }
@@ -813,8 +783,7 @@ static void refresh_backlog(monitor *m)
 
 static double backlog_seconds(const monitor *m)
 {
-    if (!m->backlog.oldest_us)
-        return 0;
+    if (!m->backlog.oldest_us) return 0;
     double s = (double)(lk_time_now_us() - m->backlog.oldest_us) / 1e6;
     return s < 0 ? 0 : s;
 }
@@ -824,9 +793,8 @@ static double since_last_commit(const monitor *m)
     if (!m->backlog.files && !m->backlog.batches && !kafka_lag((monitor *)m, NULL, NULL, NULL))
         return 0; /* nothing waits to be committed: not a stall */
     int64_t since = m->last_commit_wall_us > m->backlog.oldest_us ? m->last_commit_wall_us
-                                                                   : m->backlog.oldest_us;
-    if (!since)
-        since = m->started_us;
+                                                                  : m->backlog.oldest_us;
+    if (!since) since = m->started_us;
     double s = (double)(lk_time_now_us() - since) / 1e6;
     return s < 0 ? 0 : s;
 }
@@ -844,20 +812,14 @@ static double metric_value(void *ctx, const char *name, int *ok)
 {
     monitor *m = ctx;
     *ok = 1;
-    if (!strcmp(name, "backlog_seconds"))
-        return *ok = m->backlog_ok, backlog_seconds(m);
-    if (!strcmp(name, "backlog_bytes"))
-        return *ok = m->backlog_ok, (double)m->backlog.bytes;
-    if (!strcmp(name, "backlog_files"))
-        return *ok = m->backlog_ok, (double)m->backlog.files;
-    if (!strcmp(name, "backlog_records"))
-        return (double)kafka_lag(m, NULL, NULL, NULL);
+    if (!strcmp(name, "backlog_seconds")) return *ok = m->backlog_ok, backlog_seconds(m);
+    if (!strcmp(name, "backlog_bytes")) return *ok = m->backlog_ok, (double)m->backlog.bytes;
+    if (!strcmp(name, "backlog_files")) return *ok = m->backlog_ok, (double)m->backlog.files;
+    if (!strcmp(name, "backlog_records")) return (double)kafka_lag(m, NULL, NULL, NULL);
     if (!strcmp(name, "seconds_since_last_commit"))
         return *ok = m->backlog_ok, since_last_commit(m);
-    if (!strcmp(name, "corrupt_ratio"))
-        return *ok = m->have_batch, m->last_corrupt_ratio;
-    if (!strcmp(name, "rescued_ratio"))
-        return *ok = m->have_batch, m->last_rescued_ratio;
+    if (!strcmp(name, "corrupt_ratio")) return *ok = m->have_batch, m->last_corrupt_ratio;
+    if (!strcmp(name, "rescued_ratio")) return *ok = m->have_batch, m->last_rescued_ratio;
     if (!strcmp(name, "worker_restarts_15m"))
         return *ok = m->sup_ok, (double)restarts_within(m, 15 * 60000);
     if (!strcmp(name, "workers_down")) {
@@ -976,8 +938,7 @@ static void sample(monitor *m)
         m->series_out_rows = out;
         return;
     }
-    if (now - m->last_series_ms < SERIES_INTERVAL_MS)
-        return;
+    if (now - m->last_series_ms < SERIES_INTERVAL_MS) return;
     double dt = (double)(now - m->last_series_ms) / 1000.0;
     point *p = &m->series[m->series_next];
     p->ts_ms = lk_time_now_ms();
@@ -993,8 +954,7 @@ static void sample(monitor *m)
     p->backlog_files = m->backlog_ok ? (double)m->backlog.files : NAN;
     p->wm_lag = m->watermark_us ? (double)(lk_time_now_us() - m->watermark_us) / 1e6 : NAN;
     m->series_next = (m->series_next + 1) % SERIES_N;
-    if (m->nseries < SERIES_N)
-        m->nseries++;
+    if (m->nseries < SERIES_N) m->nseries++;
     m->n_interval_lat = 0;
     m->last_series_ms = now;
     m->series_in_rows = in;
@@ -1013,16 +973,11 @@ static void series_json(monitor *m, lk_buf *b)
         const point *p = &m->series[(m->series_next + SERIES_N - m->nseries + k) % SERIES_N];
         lk_buf_printf(b, "%s{\"ts_ms\":%lld,", k ? "," : "", (long long)p->ts_ms);
         json_key_num(b, "input_rows_per_second", p->in_rate);
-        lk_buf_putc(b, ',');
-        json_key_num(b, "processed_rows_per_second", p->out_rate);
-        lk_buf_putc(b, ',');
-        json_key_num(b, "latency_p50_seconds", p->p50);
-        lk_buf_putc(b, ',');
-        json_key_num(b, "latency_p99_seconds", p->p99);
-        lk_buf_putc(b, ',');
-        json_key_num(b, "backlog_files", p->backlog_files);
-        lk_buf_putc(b, ',');
-        json_key_num(b, "watermark_lag_seconds", p->wm_lag);
+        json_more_num(b, "processed_rows_per_second", p->out_rate);
+        json_more_num(b, "latency_p50_seconds", p->p50);
+        json_more_num(b, "latency_p99_seconds", p->p99);
+        json_more_num(b, "backlog_files", p->backlog_files);
+        json_more_num(b, "watermark_lag_seconds", p->wm_lag);
         lk_buf_putc(b, '}');
     }
     lk_buf_puts(b, "]}");
@@ -1032,20 +987,18 @@ static void series_json(monitor *m, lk_buf *b)
 
 static void stats_json(monitor *m, lk_buf *b)
 {
-    lk_buf_printf(b,
-                  "{\"rows_in\":%lld,\"corrupt\":%lld,\"rescued\":%lld,\"batches\":%lld,"
-                  "\"bytes_in\":%lld,\"files\":%lld,\"errors\":%lld",
-                  (long long)total(m, "committer", "rows_in"),
-                  (long long)total(m, "committer", "corrupt"),
-                  (long long)total(m, "committer", "rescued"),
-                  (long long)total(m, "committer", "batches"),
-                  (long long)total(m, "ingest", "bytes_in"), (long long)total(m, "writer", "files"),
-                  (long long)(total(m, "ingest", "errors") + total(m, "transform", "errors") +
-                              total(m, "writer", "errors") + total(m, "committer", "errors")));
+    lk_buf_printf(
+        b,
+        "{\"rows_in\":%lld,\"corrupt\":%lld,\"rescued\":%lld,\"batches\":%lld,"
+        "\"bytes_in\":%lld,\"files\":%lld,\"errors\":%lld",
+        (long long)total(m, "committer", "rows_in"), (long long)total(m, "committer", "corrupt"),
+        (long long)total(m, "committer", "rescued"), (long long)total(m, "committer", "batches"),
+        (long long)total(m, "ingest", "bytes_in"), (long long)total(m, "writer", "files"),
+        (long long)(total(m, "ingest", "errors") + total(m, "transform", "errors") +
+                    total(m, "writer", "errors") + total(m, "committer", "errors")));
     lk_buf_puts(b, ",\"http\":");
     lk_buf_json_string(b, m->http_addr, strlen(m->http_addr));
-    if (m->have_batch)
-        lk_buf_printf(b, ",\"last_batch\":%lld", (long long)m->last_batch);
+    if (m->have_batch) lk_buf_printf(b, ",\"last_batch\":%lld", (long long)m->last_batch);
     lk_buf_puts(b, ",");
     json_key_num(b, "seconds_since_last_commit", since_last_commit(m));
     lk_buf_printf(b, ",\"backlog\":{\"files\":%lld,\"bytes\":%lld,\"batches\":%lld,",
@@ -1054,25 +1007,22 @@ static void stats_json(monitor *m, lk_buf *b)
     json_key_num(b, "seconds", backlog_seconds(m));
     lk_buf_printf(b, ",\"records\":%lld}", (long long)kafka_lag(m, NULL, NULL, NULL));
     const point *p = last_point(m);
-    lk_buf_putc(b, ',');
-    json_key_num(b, "input_rows_per_second", p ? p->in_rate : NAN);
-    lk_buf_putc(b, ',');
-    json_key_num(b, "processed_rows_per_second", p ? p->out_rate : NAN);
-    lk_buf_putc(b, ',');
-    json_key_num(b, "latency_p50_seconds", lk_window_quantile(&m->latency_recent, 0.5) >= 0
-                                               ? lk_window_quantile(&m->latency_recent, 0.5)
-                                               : NAN);
-    lk_buf_putc(b, ',');
-    json_key_num(b, "latency_p99_seconds", lk_window_quantile(&m->latency_recent, 0.99) >= 0
-                                               ? lk_window_quantile(&m->latency_recent, 0.99)
-                                               : NAN);
+    json_more_num(b, "input_rows_per_second", p ? p->in_rate : NAN);
+    json_more_num(b, "processed_rows_per_second", p ? p->out_rate : NAN);
+    json_more_num(b, "latency_p50_seconds",
+                  lk_window_quantile(&m->latency_recent, 0.5) >= 0
+                      ? lk_window_quantile(&m->latency_recent, 0.5)
+                      : NAN);
+    json_more_num(b, "latency_p99_seconds",
+                  lk_window_quantile(&m->latency_recent, 0.99) >= 0
+                      ? lk_window_quantile(&m->latency_recent, 0.99)
+                      : NAN);
     if (m->watermark_us) {
         lk_buf_putc(b, ',');
         iso_json(b, "watermark", m->watermark_us);
     }
-    lk_buf_putc(b, ',');
-    json_key_num(b, "watermark_lag_seconds",
-                 m->watermark_us ? (double)(lk_time_now_us() - m->watermark_us) / 1e6 : NAN);
+    json_more_num(b, "watermark_lag_seconds",
+                  m->watermark_us ? (double)(lk_time_now_us() - m->watermark_us) / 1e6 : NAN);
     lk_buf_puts(b, ",\"alerts\":");
     lk_alerts_json(m->alerts, b);
     long long sent, failed, dropped, queued;
@@ -1086,8 +1036,7 @@ static void stats_json(monitor *m, lk_buf *b)
         const lk_msg_event *e = &m->workers[i].last;
         for (int k = 0; k < e->n; k++) {
             const lk_msg_kv *kv = &e->kv[k];
-            if (!strcmp(kv->key, "role") || !strcmp(kv->key, "index"))
-                continue;
+            if (!strcmp(kv->key, "role") || !strcmp(kv->key, "index")) continue;
             lk_buf_putc(b, ',');
             lk_buf_json_string(b, kv->key, strlen(kv->key));
             lk_buf_putc(b, ':');
@@ -1096,8 +1045,9 @@ static void stats_json(monitor *m, lk_buf *b)
             else if (gauge_key(kv->key))
                 lk_buf_printf(b, "%lld", (long long)kv->i);
             else
-                lk_buf_printf(b, "%lld",
-                              (long long)(kv->i + lk_msg_event_get_int(&m->workers[i].base, kv->key, 0)));
+                lk_buf_printf(
+                    b, "%lld",
+                    (long long)(kv->i + lk_msg_event_get_int(&m->workers[i].base, kv->key, 0)));
         }
         lk_buf_putc(b, '}');
     }
@@ -1151,12 +1101,12 @@ static void metrics_text(monitor *m, lk_buf *b)
         lk_prom_sample(b, "lakesup_table_version", lab.data,
                        cm ? (double)lk_msg_event_get_int(&cm->last, key, -1) : -1);
     }
-    lk_prom_family(b, "lakesup_input_rows_total", "counter",
-                   "Input rows committed (corrupt ones included), summed over batches.");
-    lk_prom_sample(b, "lakesup_input_rows_total", "", (double)total(m, "committer", "rows_in"));
-    lk_prom_family(b, "lakesup_batches_committed_total", "counter",
-                   "Micro-batches committed to every table.");
-    lk_prom_sample(b, "lakesup_batches_committed_total", "", (double)total(m, "committer", "batches"));
+    lk_prom_one(b, "lakesup_input_rows_total", "counter",
+                "Input rows committed (corrupt ones included), summed over batches.",
+                (double)total(m, "committer", "rows_in"));
+    lk_prom_one(b, "lakesup_batches_committed_total", "counter",
+                "Micro-batches committed to every table.",
+                (double)total(m, "committer", "batches"));
     lk_prom_family(b, "lakesup_batch_duration_seconds", "histogram",
                    "Time per batch by phase (parse and write: summed over the batch's chunks).");
     for (int i = 0; i <= LK_PHASE_N; i++) {
@@ -1167,20 +1117,18 @@ static void metrics_text(monitor *m, lk_buf *b)
     lk_prom_family(b, "lakesup_end_to_end_latency_seconds", "histogram",
                    "From an input file's close (mtime) to the commit of its rows.");
     lk_prom_hist(b, "lakesup_end_to_end_latency_seconds", "", &m->latency);
-    lk_prom_family(b, "lakesup_backlog_files", "gauge", "Input files not committed yet.");
-    lk_prom_sample(b, "lakesup_backlog_files", "", (double)m->backlog.files);
-    lk_prom_family(b, "lakesup_backlog_bytes", "gauge", "Bytes of input files not committed yet.");
-    lk_prom_sample(b, "lakesup_backlog_bytes", "", (double)m->backlog.bytes);
-    lk_prom_family(b, "lakesup_backlog_seconds", "gauge",
-                   "Age of the oldest uncommitted input (0 when nothing waits).");
-    lk_prom_sample(b, "lakesup_backlog_seconds", "", backlog_seconds(m));
-    lk_prom_family(b, "lakesup_seconds_since_last_commit", "gauge",
-                   "Seconds since the last commit while input waits (0 when nothing waits).");
-    lk_prom_sample(b, "lakesup_seconds_since_last_commit", "", since_last_commit(m));
-    lk_prom_family(b, "lakesup_last_commit_timestamp_seconds", "gauge",
-                   "When the last batch committed (Unix time; 0 before the first).");
-    lk_prom_sample(b, "lakesup_last_commit_timestamp_seconds", "",
-                   (double)m->last_commit_wall_us / 1e6);
+    lk_prom_one(b, "lakesup_backlog_files", "gauge", "Input files not committed yet.",
+                (double)m->backlog.files);
+    lk_prom_one(b, "lakesup_backlog_bytes", "gauge", "Bytes of input files not committed yet.",
+                (double)m->backlog.bytes);
+    lk_prom_one(b, "lakesup_backlog_seconds", "gauge",
+                "Age of the oldest uncommitted input (0 when nothing waits).", backlog_seconds(m));
+    lk_prom_one(b, "lakesup_seconds_since_last_commit", "gauge",
+                "Seconds since the last commit while input waits (0 when nothing waits).",
+                since_last_commit(m));
+    lk_prom_one(b, "lakesup_last_commit_timestamp_seconds", "gauge",
+                "When the last batch committed (Unix time; 0 before the first).",
+                (double)m->last_commit_wall_us / 1e6);
     lk_prom_family(b, "lakesup_worker_restarts_total", "counter",
                    "Restarts of the workers of each role since the supervisor started.");
     {
@@ -1188,8 +1136,7 @@ static void metrics_text(monitor *m, lk_buf *b)
         for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++) {
             int n = 0;
             for (int i = 0; i < m->nsw; i++)
-                if (!strcmp(m->sw[i].role, roles[r]))
-                    n += m->sw[i].restarts;
+                if (!strcmp(m->sw[i].role, roles[r])) n += m->sw[i].restarts;
             lk_buf_reset(&lab);
             lk_prom_label(&lab, "role", roles[r]);
             lk_prom_sample(b, "lakesup_worker_restarts_total", lab.data, n);
@@ -1205,29 +1152,26 @@ static void metrics_text(monitor *m, lk_buf *b)
         lk_prom_label(&lab, "index", idx);
         lk_prom_sample(b, "lakesup_worker_up", lab.data, worker_up(m, &m->sw[i], why, sizeof why));
     }
-    lk_prom_family(b, "lakesup_watermark_seconds", "gauge",
-                   "The event-time watermark: the latest event time committed (Unix time).");
-    lk_prom_sample(b, "lakesup_watermark_seconds", "", (double)m->watermark_us / 1e6);
-    lk_prom_family(b, "lakesup_late_rows_total", "counter",
-                   "Rows dropped as later than the watermark (no stage drops rows yet).");
-    lk_prom_sample(b, "lakesup_late_rows_total", "", 0);
-    lk_prom_family(b, "lakesup_corrupt_records_total", "counter",
-                   "Input records kept in _corrupt_record.");
-    lk_prom_sample(b, "lakesup_corrupt_records_total", "", (double)total(m, "committer", "corrupt"));
-    lk_prom_family(b, "lakesup_rescued_records_total", "counter",
-                   "Rows with a value kept in _rescued_data.");
-    lk_prom_sample(b, "lakesup_rescued_records_total", "", (double)total(m, "committer", "rescued"));
-    lk_prom_family(b, "lakesup_schema_changes_total", "counter",
-                   "Table schema changes committed (a metaData action after the first).");
-    lk_prom_sample(b, "lakesup_schema_changes_total", "",
-                   (double)total(m, "committer", "schema_changes"));
+    lk_prom_one(b, "lakesup_watermark_seconds", "gauge",
+                "The event-time watermark: the latest event time committed (Unix time).",
+                (double)m->watermark_us / 1e6);
+    lk_prom_one(b, "lakesup_late_rows_total", "counter",
+                "Rows dropped as later than the watermark (no stage drops rows yet).", 0);
+    lk_prom_one(b, "lakesup_corrupt_records_total", "counter",
+                "Input records kept in _corrupt_record.", (double)total(m, "committer", "corrupt"));
+    lk_prom_one(b, "lakesup_rescued_records_total", "counter",
+                "Rows with a value kept in _rescued_data.",
+                (double)total(m, "committer", "rescued"));
+    lk_prom_one(b, "lakesup_schema_changes_total", "counter",
+                "Table schema changes committed (a metaData action after the first).",
+                (double)total(m, "committer", "schema_changes"));
     if (m->nparts) {
-        lk_prom_family(b, "lakesup_kafka_lag_records", "gauge",
-                       "Records of a Kafka partition behind its latest offset (as of the last plan).");
+        lk_prom_family(
+            b, "lakesup_kafka_lag_records", "gauge",
+            "Records of a Kafka partition behind its latest offset (as of the last plan).");
         for (int i = 0; i < m->nparts; i++) {
             const char *t = m->parts[i].path + 8, *slash = strrchr(t, '/');
-            if (!slash)
-                continue;
+            if (!slash) continue;
             char topic[256];
             snprintf(topic, sizeof topic, "%.*s", (int)(slash - t), t);
             lk_buf_reset(&lab);
@@ -1237,16 +1181,14 @@ static void metrics_text(monitor *m, lk_buf *b)
             lk_prom_sample(b, "lakesup_kafka_lag_records", lab.data, lag < 0 ? 0 : (double)lag);
         }
     }
-    lk_prom_family(b, "lakesup_alerts_firing", "gauge", "Alerts firing now.");
-    lk_prom_sample(b, "lakesup_alerts_firing", "", lk_alerts_firing(m->alerts));
+    lk_prom_one(b, "lakesup_alerts_firing", "gauge", "Alerts firing now.",
+                lk_alerts_firing(m->alerts));
     long long sent, failed, dropped, queued;
     lk_notify_out_counts(m->notify, &sent, &failed, &dropped, &queued);
-    lk_prom_family(b, "lakesup_notifications_total", "counter",
-                   "Alert notices delivered to a receiver.");
-    lk_prom_sample(b, "lakesup_notifications_total", "", (double)sent);
-    lk_prom_family(b, "lakesup_notification_failures_total", "counter",
-                   "Failed deliveries of alert notices (each is retried).");
-    lk_prom_sample(b, "lakesup_notification_failures_total", "", (double)failed);
+    lk_prom_one(b, "lakesup_notifications_total", "counter",
+                "Alert notices delivered to a receiver.", (double)sent);
+    lk_prom_one(b, "lakesup_notification_failures_total", "counter",
+                "Failed deliveries of alert notices (each is retried).", (double)failed);
     lk_prom_family(b, "lakesup_build_info", "gauge", "The lakesupd build: always 1.");
     lk_buf_reset(&lab);
     lk_prom_label(&lab, "version", LK_VERSION);
@@ -1261,11 +1203,9 @@ static int query_int(const char *query, const char *key, int dflt)
 {
     size_t kl = strlen(key);
     for (const char *p = query; p && *p;) {
-        if (!strncmp(p, key, kl) && p[kl] == '=')
-            return atoi(p + kl + 1);
+        if (!strncmp(p, key, kl) && p[kl] == '=') return atoi(p + kl + 1);
         p = strchr(p, '&');
-        if (p)
-            p++;
+        if (p) p++;
     }
     return dflt;
 }
@@ -1274,7 +1214,8 @@ static int query_int(const char *query, const char *key, int dflt)
 static int status_body(monitor *m, lk_buf *b)
 {
     if (sup_now(m) || !m->sup_json) {
-        lk_buf_puts(b, "{\"running\":false,\"error\":\"the supervisor does not answer\",\"workers\":[]}");
+        lk_buf_puts(
+            b, "{\"running\":false,\"error\":\"the supervisor does not answer\",\"workers\":[]}");
         return 503;
     }
     const char *hole = strstr(m->sup_json, "\"monitor\":null");
@@ -1307,10 +1248,8 @@ static int handle(void *ctx, const char *path, const char *query, lk_buf *body, 
     if (!strcmp(path, "/progress")) {
         *type = "application/json";
         int last = query_int(query, "last", 20);
-        if (last < 1)
-            last = 1;
-        if (last > 10000)
-            last = 10000;
+        if (last < 1) last = 1;
+        if (last > 10000) last = 10000;
         open_state(m);
         char **v = NULL;
         int n = 0;
@@ -1321,8 +1260,7 @@ static int handle(void *ctx, const char *path, const char *query, lk_buf *body, 
         }
         lk_buf_putc(body, '[');
         for (int i = 0; i < n; i++) {
-            if (i)
-                lk_buf_putc(body, ',');
+            if (i) lk_buf_putc(body, ',');
             lk_buf_puts(body, v[i]);
         }
         lk_buf_putc(body, ']');
@@ -1337,8 +1275,7 @@ static int handle(void *ctx, const char *path, const char *query, lk_buf *body, 
     if (!strcmp(path, "/healthz")) {
         char why[512] = "";
         int ok = sup_now(m) == 0;
-        if (!ok)
-            snprintf(why, sizeof why, "the supervisor does not answer");
+        if (!ok) snprintf(why, sizeof why, "the supervisor does not answer");
         if (ok) {
             char w[300];
             int down = workers_down(m, w, sizeof w);
@@ -1349,7 +1286,8 @@ static int handle(void *ctx, const char *path, const char *query, lk_buf *body, 
         }
         refresh_backlog(m);
         if (ok && m->backlog.oldest_batch_us &&
-            lk_time_now_us() - m->backlog.oldest_batch_us > m->cfg->monitor.batch_deadline_ms * 1000) {
+            lk_time_now_us() - m->backlog.oldest_batch_us >
+                m->cfg->monitor.batch_deadline_ms * 1000) {
             snprintf(why, sizeof why,
                      "the oldest uncommitted batch was planned %.0f s ago (monitor.batch_deadline "
                      "%lld s)",
@@ -1361,7 +1299,8 @@ static int handle(void *ctx, const char *path, const char *query, lk_buf *body, 
         return ok ? 200 : 503;
     }
     if (!strcmp(path, "/readyz")) {
-        int ok = sup_now(m) == 0 && (!strcmp(m->sup_state, "running") || !strcmp(m->sup_state, "paused"));
+        int ok = sup_now(m) == 0 &&
+                 (!strcmp(m->sup_state, "running") || !strcmp(m->sup_state, "paused"));
         for (int i = 0; ok && i < m->nsw; i++)
             ok = !strcmp(m->sw[i].state, "running");
         lk_buf_printf(body, "%s\n", ok ? "ready" : m->sup_ok ? m->sup_state : "no supervisor");
@@ -1374,7 +1313,8 @@ static int handle(void *ctx, const char *path, const char *query, lk_buf *body, 
         *type = "text/html; charset=utf-8";
         return 200;
     }
-    lk_buf_printf(body, "not found: %s (/metrics, /status, /progress, /series, /healthz, /readyz, /)\n",
+    lk_buf_printf(body,
+                  "not found: %s (/metrics, /status, /progress, /series, /healthz, /readyz, /)\n",
                   path);
     return 404;
 }
@@ -1382,8 +1322,7 @@ static int handle(void *ctx, const char *path, const char *query, lk_buf *body, 
 static void start_http(monitor *m)
 {
     const lk_config *c = m->cfg;
-    if (!c->monitor.http[0] || m->http || lk_time_mono_ms() < m->http_retry_ms)
-        return;
+    if (!c->monitor.http[0] || m->http || lk_time_mono_ms() < m->http_retry_ms) return;
     char host[256];
     int port = 0;
     lk_error err;
@@ -1396,8 +1335,8 @@ static void start_http(monitor *m)
         return;
     }
     int v6 = strchr(host, ':') != NULL;
-    snprintf(m->http_addr, sizeof m->http_addr, "%s%s%s:%d", v6 ? "[" : "", host[0] ? host : "0.0.0.0",
-             v6 ? "]" : "", lk_http_port(m->http));
+    snprintf(m->http_addr, sizeof m->http_addr, "%s%s%s:%d", v6 ? "[" : "",
+             host[0] ? host : "0.0.0.0", v6 ? "]" : "", lk_http_port(m->http));
     LK_INFO("http: serving http://%s/ (metrics, status, progress, series, healthz, readyz, "
             "dashboard)%s",
             m->http_addr, c->monitor.auth_token[0] ? " with a bearer token" : "");
@@ -1411,13 +1350,13 @@ static void start_http(monitor *m)
 static void maybe_log(monitor *m)
 {
     int64_t now = lk_time_mono_ms();
-    if (now - m->last_log_ms < LOG_INTERVAL_MS)
-        return;
+    if (now - m->last_log_ms < LOG_INTERVAL_MS) return;
     int64_t rows = total(m, "committer", "rows_in");
     if (rows != m->last_rows)
         LK_INFO("throughput rows_committed=%lld rate=%.0f rows/s batches=%lld corrupt=%lld "
                 "backlog_files=%lld",
-                (long long)rows, (double)(rows - m->last_rows) * 1000.0 / (double)(now - m->last_log_ms),
+                (long long)rows,
+                (double)(rows - m->last_rows) * 1000.0 / (double)(now - m->last_log_ms),
                 (long long)total(m, "committer", "batches"),
                 (long long)total(m, "committer", "corrupt"), (long long)m->backlog.files);
     m->last_rows = rows;
@@ -1428,8 +1367,7 @@ static void on_message(monitor *m, const void *data, size_t len)
 {
     lk_msg_type type;
     lk_error err;
-    if (lk_msg_peek(data, len, &type, &err))
-        return;
+    if (lk_msg_peek(data, len, &type, &err)) return;
     if (type == LK_MSG_PROGRESS) {
         if (lk_msg_progress_decode(data, len, &m->rep_msg, &err) == 0)
             on_report(m, &m->rep_msg);
@@ -1464,8 +1402,7 @@ int lk_monitor_run(lk_worker *w)
        resident) for the workers that never report; a memset stack copy
        made all MAX_WORKERS slots resident */
     monitor *m = calloc(1, sizeof *m);
-    if (!m)
-        abort();
+    if (!m) abort();
     m->w = w;
     m->cfg = lk_worker_config(w);
     m->started_us = lk_time_now_us();
@@ -1499,8 +1436,7 @@ int lk_monitor_run(lk_worker *w)
         if (now - m->last_eval_ms >= EVAL_INTERVAL_MS) {
             m->last_eval_ms = now;
             start_http(m);
-            if (!m->sup_waiting)
-                ask_sup(m);
+            if (!m->sup_waiting) ask_sup(m);
             evaluate(m);
             sample(m);
         }
@@ -1518,17 +1454,16 @@ int lk_monitor_run(lk_worker *w)
             if (items[0].revents & ZMQ_POLLIN) {
                 zmq_msg_t msg;
                 zmq_msg_init(&msg);
-                for (int k = 0; k < 10000 && zmq_msg_recv(&msg, zsock_resolve(m->in), ZMQ_DONTWAIT) >= 0; k++)
+                for (int k = 0;
+                     k < 10000 && zmq_msg_recv(&msg, zsock_resolve(m->in), ZMQ_DONTWAIT) >= 0; k++)
                     on_message(m, zmq_msg_data(&msg), zmq_msg_size(&msg));
                 zmq_msg_close(&msg);
             }
-            if (items[1].revents & ZMQ_POLLIN)
-                answer_stats(m);
+            if (items[1].revents & ZMQ_POLLIN) answer_stats(m);
             if (m->sup && nitems >= 3 && items[2].socket && (items[2].revents & ZMQ_POLLIN))
                 read_sup(m);
         }
-        if (m->http)
-            lk_http_run(m->http);
+        if (m->http) lk_http_run(m->http);
         finalize_due(m);
         maybe_log(m);
     }

@@ -21,7 +21,7 @@
 #define EXEC_TIMEOUT_MS 30000
 
 typedef struct item {
-    char *body;   /* the payload (JSON) */
+    char *body; /* the payload (JSON) */
     char name[64], status[16];
 } item;
 
@@ -29,8 +29,8 @@ typedef struct receiver {
     lk_notify_target t;
     item q[LK_NOTIFY_QUEUE];
     int head, n;
-    int attempts;       /* of the head */
-    int64_t next_ms;    /* no attempt before */
+    int attempts;    /* of the head */
+    int64_t next_ms; /* no attempt before */
     int delay_ms;
     /* webhook in flight */
     CURL *easy;
@@ -38,7 +38,7 @@ typedef struct receiver {
     char errbuf[CURL_ERROR_SIZE];
     /* exec in flight */
     pid_t pid;
-    int fd;             /* stdin of the child, -1 when written */
+    int fd; /* stdin of the child, -1 when written */
     size_t written;
     int64_t deadline_ms;
 } receiver;
@@ -56,8 +56,7 @@ struct lk_notify_out {
 lk_notify_out *lk_notify_out_new(const char *pipeline, const char *generator_url)
 {
     lk_notify_out *n = calloc(1, sizeof *n);
-    if (!n)
-        abort();
+    if (!n) abort();
     snprintf(n->pipeline, sizeof n->pipeline, "%s", pipeline);
     snprintf(n->generator_url, sizeof n->generator_url, "%s", generator_url);
     /* a program that exits before reading all of its stdin must not kill
@@ -107,8 +106,7 @@ static void clear_receiver(lk_notify_out *n, receiver *r)
 
 void lk_notify_out_destroy(lk_notify_out **np)
 {
-    if (!np || !*np)
-        return;
+    if (!np || !*np) return;
     lk_notify_out *n = *np;
     for (int i = 0; i < n->n; i++)
         clear_receiver(n, &n->r[i]);
@@ -129,8 +127,7 @@ void lk_notify_out_set_targets(lk_notify_out *n, const lk_notify_target *t, int 
         receiver *r = &n->r[n->n++];
         int k = 0;
         for (; k < nold; k++)
-            if (old[k].t.kind == t[i].kind && !strcmp(old[k].t.target, t[i].target))
-                break;
+            if (old[k].t.kind == t[i].kind && !strcmp(old[k].t.target, t[i].target)) break;
         if (k < nold) {
             *r = old[k]; /* keeps its queue and what is in flight */
             old[k].t.kind = 0;
@@ -140,12 +137,10 @@ void lk_notify_out_set_targets(lk_notify_out *n, const lk_notify_target *t, int 
         }
     }
     for (int k = 0; k < nold; k++)
-        if (old[k].t.kind)
-            clear_receiver(n, &old[k]);
+        if (old[k].t.kind) clear_receiver(n, &old[k]);
     /* the curl handles' private pointers moved with the receivers */
     for (int i = 0; i < n->n; i++)
-        if (n->r[i].easy)
-            curl_easy_setopt(n->r[i].easy, CURLOPT_PRIVATE, &n->r[i]);
+        if (n->r[i].easy) curl_easy_setopt(n->r[i].easy, CURLOPT_PRIVATE, &n->r[i]);
 }
 
 static void iso(int64_t us, char *out, size_t cap)
@@ -201,24 +196,21 @@ static void enqueue(lk_notify_out *n, receiver *r, const lk_alert_notice *a)
                 r->t.kind == LK_NOTIFY_WEBHOOK ? "webhook" : "exec", r->t.target, r->n,
                 r->q[r->head].name, r->q[r->head].status);
         n->dropped++;
-        if (r->easy || r->pid > 0)
-            abort_flight(n, r);
+        if (r->easy || r->pid > 0) abort_flight(n, r);
         drop_head(r);
     }
     lk_buf_reset(&n->tmp);
-    if (r->t.kind == LK_NOTIFY_WEBHOOK)
-        lk_buf_putc(&n->tmp, '[');
+    if (r->t.kind == LK_NOTIFY_WEBHOOK) lk_buf_putc(&n->tmp, '[');
     lk_notify_out_alert_json(n->pipeline, n->generator_url, a, &n->tmp);
     if (r->t.kind == LK_NOTIFY_WEBHOOK)
         lk_buf_putc(&n->tmp, ']');
-    else { /* exec: the status too */
+    else {            /* exec: the status too */
         n->tmp.len--; /* the closing brace */
         lk_buf_printf(&n->tmp, ",\"status\":\"%s\"}", a->event ? "event" : a->status);
     }
     item *it = &r->q[(r->head + r->n) % LK_NOTIFY_QUEUE];
     it->body = strdup(n->tmp.data);
-    if (!it->body)
-        abort();
+    if (!it->body) abort();
     snprintf(it->name, sizeof it->name, "%s", a->name);
     snprintf(it->status, sizeof it->status, "%s", a->event ? "event" : a->status);
     r->n++;
@@ -230,9 +222,9 @@ void lk_notify_out_send(lk_notify_out *n, const lk_alert_notice *a)
         receiver *r = &n->r[i];
         if (r->t.kind == LK_NOTIFY_LOG) {
             if (!strcmp(a->status, "firing"))
-                LK_WARN("alert %s: %s severity=%s value=%g%s%s%s: %s", a->event ? "event" : "firing",
-                        a->name, a->severity, a->value, a->role[0] ? " worker=" : "", a->role,
-                        a->role[0] ? "" : "", a->summary);
+                LK_WARN("alert %s: %s severity=%s value=%g%s%s%s: %s",
+                        a->event ? "event" : "firing", a->name, a->severity, a->value,
+                        a->role[0] ? " worker=" : "", a->role, a->role[0] ? "" : "", a->summary);
             else
                 LK_INFO("alert resolved: %s severity=%s value=%g: %s", a->name, a->severity,
                         a->value, a->summary);
@@ -246,8 +238,7 @@ void lk_notify_out_send(lk_notify_out *n, const lk_alert_notice *a)
 void lk_notify_out_refresh(lk_notify_out *n, const lk_alert_notice *a)
 {
     for (int i = 0; i < n->n; i++)
-        if (n->r[i].t.kind == LK_NOTIFY_WEBHOOK && n->r[i].n == 0)
-            enqueue(n, &n->r[i], a);
+        if (n->r[i].t.kind == LK_NOTIFY_WEBHOOK && n->r[i].n == 0) enqueue(n, &n->r[i], a);
 }
 
 static void failed(lk_notify_out *n, receiver *r, int64_t now_ms, const char *why)
@@ -275,8 +266,7 @@ static void delivered(lk_notify_out *n, receiver *r)
 static void start_webhook(lk_notify_out *n, receiver *r)
 {
     r->easy = curl_easy_init();
-    if (!r->easy)
-        return;
+    if (!r->easy) return;
     r->headers = curl_slist_append(NULL, "Content-Type: application/json");
     curl_easy_setopt(r->easy, CURLOPT_URL, r->t.target);
     curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
@@ -373,8 +363,7 @@ int lk_notify_out_run(lk_notify_out *n, int64_t now_ms)
     int busy = 0;
     for (int i = 0; i < n->n; i++) {
         receiver *r = &n->r[i];
-        if (!r->n || r->t.kind == LK_NOTIFY_LOG)
-            continue;
+        if (!r->n || r->t.kind == LK_NOTIFY_LOG) continue;
         if (r->t.kind == LK_NOTIFY_EXEC && r->pid > 0) {
             run_exec(n, r, now_ms);
         } else if (!r->easy && r->pid <= 0 && now_ms >= r->next_ms) {
@@ -390,8 +379,7 @@ int lk_notify_out_run(lk_notify_out *n, int64_t now_ms)
     CURLMsg *m;
     int left;
     while ((m = curl_multi_info_read(n->multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
+        if (m->msg != CURLMSG_DONE) continue;
         receiver *r = NULL;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
         long code = 0;
@@ -399,14 +387,13 @@ int lk_notify_out_run(lk_notify_out *n, int64_t now_ms)
         char why[CURL_ERROR_SIZE + 64];
         int ok = m->data.result == CURLE_OK && code >= 200 && code < 300;
         if (m->data.result != CURLE_OK)
-            snprintf(why, sizeof why, "%s", r && r->errbuf[0] ? r->errbuf
-                                                        : curl_easy_strerror(m->data.result));
+            snprintf(why, sizeof why, "%s",
+                     r && r->errbuf[0] ? r->errbuf : curl_easy_strerror(m->data.result));
         else
             snprintf(why, sizeof why, "HTTP %ld", code);
         curl_multi_remove_handle(n->multi, m->easy_handle);
         curl_easy_cleanup(m->easy_handle);
-        if (!r)
-            continue;
+        if (!r) continue;
         curl_slist_free_all(r->headers);
         r->headers = NULL;
         r->easy = NULL;
