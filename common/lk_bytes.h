@@ -1,9 +1,10 @@
-/* Byte-range helpers for hot loops (header only). */
+/* Byte-range helpers for hot loops, and lk_strdup (header only). */
 #ifndef LK_BYTES_H
 #define LK_BYTES_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* a[0..n) == b[0..n) with fixed-size loads for the short values that dominate dictionary
@@ -15,8 +16,7 @@ static inline int lk_bytes_eq(const void *a_, const void *b_, size_t n)
         uint64_t x, y;
         memcpy(&x, a, 8);
         memcpy(&y, b, 8);
-        if (x != y)
-            return 0;
+        if (x != y) return 0;
         memcpy(&x, a + n - 8, 8);
         memcpy(&y, b + n - 8, 8);
         return x == y;
@@ -25,8 +25,7 @@ static inline int lk_bytes_eq(const void *a_, const void *b_, size_t n)
         uint32_t p, q;
         memcpy(&p, a, 4);
         memcpy(&q, b, 4);
-        if (p != q)
-            return 0;
+        if (p != q) return 0;
         memcpy(&p, a + n - 4, 4);
         memcpy(&q, b + n - 4, 4);
         return p == q;
@@ -40,20 +39,26 @@ static inline size_t lk_utf8_len(const unsigned char *p, const unsigned char *en
 {
     unsigned b = p[0];
     size_t n = (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
-    if (!n || (size_t)(end - p) < n)
-        return 0;
+    if (!n || (size_t)(end - p) < n) return 0;
     for (size_t k = 1; k < n; k++)
-        if ((p[k] & 0xc0) != 0x80)
-            return 0;
-    if (n == 2)
-        return b >= 0xc2 ? 2 : 0;
+        if ((p[k] & 0xc0) != 0x80) return 0;
+    if (n == 2) return b >= 0xc2 ? 2 : 0;
     if (n == 3) {
         unsigned cp = (b & 15) << 12 | (unsigned)(p[1] & 63) << 6 | (p[2] & 63);
         return cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff) ? 3 : 0;
     }
-    unsigned cp = (b & 7) << 18 | (unsigned)(p[1] & 63) << 12 | (unsigned)(p[2] & 63) << 6 |
-                  (p[3] & 63);
+    unsigned cp =
+        (b & 7) << 18 | (unsigned)(p[1] & 63) << 12 | (unsigned)(p[2] & 63) << 6 | (p[3] & 63);
     return cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
+}
+
+/* strdup that never fails: aborts when out of memory (as every allocation in lake/ does) and
+   copies NULL as "" so that optional strings need no test. */
+static inline char *lk_strdup(const char *s)
+{
+    char *p = strdup(s ? s : "");
+    if (!p) abort();
+    return p;
 }
 
 #endif

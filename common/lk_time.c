@@ -41,7 +41,8 @@ int64_t lk_time_days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+/* Its inverse, H. Hinnant's civil_from_days. */
+void lk_time_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     z += 719468;
     const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -61,7 +62,7 @@ static void split(int64_t us, int64_t *y, unsigned *mo, unsigned *d, int *h, int
     *frac_us = us - secs * 1000000;
     int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
     int64_t rem = secs - days * 86400;
-    civil_from_days(days, y, mo, d);
+    lk_time_civil_from_days(days, y, mo, d);
     *h = (int)(rem / 3600);
     *mi = (int)(rem % 3600 / 60);
     *s = (int)(rem % 60);
@@ -91,8 +92,7 @@ static int digits(const char *s, size_t n, size_t *i, int count, int *out)
 {
     int v = 0;
     for (int k = 0; k < count; k++) {
-        if (*i >= n || s[*i] < '0' || s[*i] > '9')
-            return -1;
+        if (*i >= n || s[*i] < '0' || s[*i] > '9') return -1;
         v = v * 10 + (s[(*i)++] - '0');
     }
     *out = v;
@@ -104,57 +104,47 @@ int lk_time_parse_iso(const char *s, size_t n, int64_t *out_us)
     size_t i = 0;
     int y, mo, d, h = 0, mi = 0, sec = 0;
     int64_t frac = 0;
-    if (digits(s, n, &i, 4, &y) || i >= n || s[i++] != '-' || digits(s, n, &i, 2, &mo) ||
-        i >= n || s[i++] != '-' || digits(s, n, &i, 2, &d))
+    if (digits(s, n, &i, 4, &y) || i >= n || s[i++] != '-' || digits(s, n, &i, 2, &mo) || i >= n ||
+        s[i++] != '-' || digits(s, n, &i, 2, &d))
         return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31)
-        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31) return -1;
     int64_t offset_s = 0;
     if (i < n) {
-        if (s[i] != 'T' && s[i] != ' ' && s[i] != 't')
-            return -1;
+        if (s[i] != 'T' && s[i] != ' ' && s[i] != 't') return -1;
         i++;
         if (digits(s, n, &i, 2, &h) || i >= n || s[i++] != ':' || digits(s, n, &i, 2, &mi))
             return -1;
         if (i < n && s[i] == ':') {
             i++;
-            if (digits(s, n, &i, 2, &sec))
-                return -1;
+            if (digits(s, n, &i, 2, &sec)) return -1;
             if (i < n && (s[i] == '.' || s[i] == ',')) {
                 i++;
                 int nd = 0;
                 while (i < n && s[i] >= '0' && s[i] <= '9') {
-                    if (nd < 6)
-                        frac = frac * 10 + (s[i] - '0');
+                    if (nd < 6) frac = frac * 10 + (s[i] - '0');
                     nd++;
                     i++;
                 }
-                if (nd == 0 || nd > 9)
-                    return -1;
+                if (nd == 0 || nd > 9) return -1;
                 for (int k = nd; k < 6; k++)
                     frac *= 10;
             }
         }
-        if (h > 23 || mi > 59 || sec > 60)
-            return -1;
+        if (h > 23 || mi > 59 || sec > 60) return -1;
         if (i < n) {
             if (s[i] == 'Z' || s[i] == 'z') {
                 i++;
             } else if (s[i] == '+' || s[i] == '-') {
                 int sign = s[i++] == '-' ? -1 : 1, oh, om = 0;
-                if (digits(s, n, &i, 2, &oh))
-                    return -1;
-                if (i < n && s[i] == ':')
-                    i++;
-                if (i < n && digits(s, n, &i, 2, &om))
-                    return -1;
+                if (digits(s, n, &i, 2, &oh)) return -1;
+                if (i < n && s[i] == ':') i++;
+                if (i < n && digits(s, n, &i, 2, &om)) return -1;
                 offset_s = sign * (oh * 3600 + om * 60);
             } else {
                 return -1;
             }
         }
-        if (i != n)
-            return -1;
+        if (i != n) return -1;
     }
     int64_t days = lk_time_days_from_civil(y, (unsigned)mo, (unsigned)d);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;

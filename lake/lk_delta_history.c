@@ -3,6 +3,12 @@
  * header. The table is opened once (lk_delta_open) for its properties and
  * to make sure it is readable; the commit files are then read directly,
  * since history is about the log, not the snapshot.
+ *
+ * Time travel by timestamp (lk_delta_open_timestamp, declared with the rest
+ * of the table API in lk_delta.h) lives here too: it is a history lookup
+ * followed by lk_delta_open_version. Keeping it on this side makes the
+ * dependency run one way: history uses lk_delta, lk_delta knows nothing of
+ * history.
  */
 #include "lk_delta_history.h"
 
@@ -17,6 +23,7 @@
 
 #include "lk_buf.h"
 #include "lk_delta.h"
+#include "lk_delta_internal.h"
 #include "lk_fs.h"
 #include "lk_json.h"
 #include "lk_time.h"
@@ -27,19 +34,6 @@ struct lk_delta_history {
     lk_delta_history_entry *e;
     int n;
 };
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int all_digits(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9') return 0;
-    return 1;
-}
 
 /* The commitInfo line of a commit file (Spark writes it first; any line
    is accepted). */
@@ -79,7 +73,7 @@ int lk_delta_history_open(const char *table_path, lk_delta_history **out, lk_err
     struct dirent *de;
     while ((de = readdir(d))) {
         const char *n = de->d_name;
-        if (!all_digits(n, 20) || n[20] != '.') continue;
+        if (!lk_delta_all_digits(n, 20) || n[20] != '.') continue;
         int64_t v = strtoll(n, NULL, 10);
         if (strcmp(n + 20, ".json") == 0) {
             if (nj == cap) {
@@ -93,7 +87,7 @@ int lk_delta_history_open(const char *table_path, lk_delta_history **out, lk_err
         }
     }
     closedir(d);
-    if (nj) qsort(jv, (size_t)nj, sizeof *jv, cmp_i64);
+    if (nj) qsort(jv, (size_t)nj, sizeof *jv, lk_delta_cmp_i64);
     /* the contiguous run of commits ending at the latest version */
     int first = nj;
     while (first > 0 && jv[first - 1] == (first == nj ? latest : jv[first] - 1))
@@ -214,7 +208,7 @@ int lk_delta_history_version_at(const lk_delta_history *h, int64_t ts_ms, int64_
 
 int lk_delta_parse_timestamp(const char *s, int64_t *ms, lk_error *err)
 {
-    if (s && *s && all_digits(s, strlen(s)) && strlen(s) <= 18) {
+    if (s && *s && lk_delta_all_digits(s, strlen(s)) && strlen(s) <= 18) {
         *ms = strtoll(s, NULL, 10);
         return 0;
     }
@@ -226,4 +220,22 @@ int lk_delta_parse_timestamp(const char *s, int64_t *ms, lk_error *err)
     return lk_error_set(err, LK_ECONFIG,
                         "bad timestamp '%s' (want milliseconds since the epoch or ISO-8601)",
                         s ? s : "");
+}
+
+/* ---------- time travel by timestamp ---------- */
+
+int lk_delta_open_timestamp(const char *table_path, int64_t ts_ms, lk_delta_table **out,
+                            lk_error *err)
+{
+    *out = NULL;
+    lk_delta_history *h = NULL;
+    int rc = lk_delta_history_open(table_path, &h, err);
+    int64_t v = -1;
+    if (rc == 0) rc = lk_delta_history_version_at(h, ts_ms, &v, err);
+    lk_delta_history_destroy(&h);
+    if (rc) {
+        lk_error_prefix(err, "%s", table_path);
+        return rc;
+    }
+    return lk_delta_open_version(table_path, v, out, err);
 }

@@ -18,6 +18,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "lk_batch.h"
+#include "lk_bytes.h"
 #include "lk_decimal.h"
 #include "lk_delta_dv.h"
 #include "lk_json.h"
@@ -54,13 +55,6 @@ struct lk_delta_scan {
     int npcols;
 };
 
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s ? s : "");
-    if (!p) abort();
-    return p;
-}
-
 static void node_build(node *nd, const lk_field *f, int mapping)
 {
     nd->f = f;
@@ -68,10 +62,10 @@ static void node_build(node *nd, const lk_field *f, int mapping)
     if (mapping && f->metadata_json) {
         yajl_val m = yajl_tree_parse(f->metadata_json, NULL, 0);
         yajl_val pn = lk_json_get(m, "delta.columnMapping.physicalName");
-        if (pn && YAJL_IS_STRING(pn)) nd->phys = xstrdup(YAJL_GET_STRING(pn));
+        if (pn && YAJL_IS_STRING(pn)) nd->phys = lk_strdup(YAJL_GET_STRING(pn));
         yajl_tree_free(m);
     }
-    if (!nd->phys) nd->phys = xstrdup(f->name);
+    if (!nd->phys) nd->phys = lk_strdup(f->name);
     nd->n = f->n_children;
     nd->kids = nd->n ? calloc((size_t)nd->n, sizeof *nd->kids) : NULL;
     for (int i = 0; i < nd->n; i++)
@@ -326,7 +320,7 @@ int lk_delta_scan_new(const lk_delta_table *t, const char *columns, lk_delta_sca
         s->pcols = calloc(pc->u.array.len, sizeof *s->pcols);
         for (size_t i = 0; i < pc->u.array.len; i++)
             if (YAJL_IS_STRING(pc->u.array.values[i]))
-                s->pcols[s->npcols++] = xstrdup(YAJL_GET_STRING(pc->u.array.values[i]));
+                s->pcols[s->npcols++] = lk_strdup(YAJL_GET_STRING(pc->u.array.values[i]));
     }
     yajl_tree_free(md);
     int n = lk_schema_nfields(ts), rc = 0;
@@ -334,7 +328,7 @@ int lk_delta_scan_new(const lk_delta_table *t, const char *columns, lk_delta_sca
     s->is_part = calloc((size_t)n + 1, sizeof *s->is_part);
     s->proj = calloc((size_t)n + 1, sizeof *s->proj);
     if (columns) {
-        char *want = xstrdup(columns), *save = NULL;
+        char *want = lk_strdup(columns), *save = NULL;
         for (char *tok = strtok_r(want, ",", &save); tok && rc == 0;
              tok = strtok_r(NULL, ",", &save)) {
             int k = lk_schema_find(ts, tok);

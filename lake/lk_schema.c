@@ -12,20 +12,13 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
+#include "lk_bytes.h"
 #include "lk_json.h"
 
 struct lk_schema {
     int n;
     lk_field *fields;
 };
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s ? s : "");
-    if (!p)
-        abort();
-    return p;
-}
 
 static void field_free(lk_field *f)
 {
@@ -39,13 +32,12 @@ static void field_free(lk_field *f)
 static void field_copy(lk_field *dst, const lk_field *src)
 {
     *dst = *src;
-    dst->name = xstrdup(src->name);
-    dst->metadata_json = src->metadata_json ? xstrdup(src->metadata_json) : NULL;
+    dst->name = lk_strdup(src->name);
+    dst->metadata_json = src->metadata_json ? lk_strdup(src->metadata_json) : NULL;
     dst->children = NULL;
     if (src->n_children) {
         dst->children = calloc((size_t)src->n_children, sizeof(lk_field));
-        if (!dst->children)
-            abort();
+        if (!dst->children) abort();
         for (int i = 0; i < src->n_children; i++)
             field_copy(&dst->children[i], &src->children[i]);
     }
@@ -54,15 +46,13 @@ static void field_copy(lk_field *dst, const lk_field *src)
 lk_schema *lk_schema_new(void)
 {
     lk_schema *s = calloc(1, sizeof *s);
-    if (!s)
-        abort();
+    if (!s) abort();
     return s;
 }
 
 void lk_schema_destroy(lk_schema **sp)
 {
-    if (!sp || !*sp)
-        return;
+    if (!sp || !*sp) return;
     lk_schema *s = *sp;
     for (int i = 0; i < s->n; i++)
         field_free(&s->fields[i]);
@@ -76,8 +66,7 @@ lk_schema *lk_schema_clone(const lk_schema *s)
     lk_schema *c = lk_schema_new();
     if (s->n) {
         c->fields = calloc((size_t)s->n, sizeof(lk_field));
-        if (!c->fields)
-            abort();
+        if (!c->fields) abort();
         for (int i = 0; i < s->n; i++)
             field_copy(&c->fields[i], &s->fields[i]);
         c->n = s->n;
@@ -103,8 +92,7 @@ lk_field *lk_schema_field_mut(lk_schema *s, int i)
 int lk_schema_find(const lk_schema *s, const char *name)
 {
     for (int i = 0; i < s->n; i++)
-        if (!strcmp(s->fields[i].name, name))
-            return i;
+        if (!strcmp(s->fields[i].name, name)) return i;
     return -1;
 }
 
@@ -123,12 +111,9 @@ const lk_field *lk_schema_find_path(const lk_schema *s, const char *path)
                 break;
             }
         }
-        if (!hit)
-            return NULL;
-        if (!dot)
-            break;
-        if (hit->type != LK_TYPE_STRUCT)
-            return NULL;
+        if (!hit) return NULL;
+        if (!dot) break;
+        if (hit->type != LK_TYPE_STRUCT) return NULL;
         fields = hit->children;
         n = hit->n_children;
         path = dot + 1;
@@ -139,7 +124,7 @@ const lk_field *lk_schema_find_path(const lk_schema *s, const char *path)
 static void field_init(lk_field *f, const char *name, lk_type type, int nullable)
 {
     memset(f, 0, sizeof *f);
-    f->name = xstrdup(name);
+    f->name = lk_strdup(name);
     f->type = type;
     f->nullable = nullable;
     if (type == LK_TYPE_DECIMAL) {
@@ -151,8 +136,7 @@ static void field_init(lk_field *f, const char *name, lk_type type, int nullable
 lk_field *lk_schema_add(lk_schema *s, const char *name, lk_type type, int nullable)
 {
     lk_field *nf = realloc(s->fields, (size_t)(s->n + 1) * sizeof(lk_field));
-    if (!nf)
-        abort();
+    if (!nf) abort();
     s->fields = nf;
     field_init(&s->fields[s->n], name, type, nullable);
     return &s->fields[s->n++];
@@ -161,8 +145,7 @@ lk_field *lk_schema_add(lk_schema *s, const char *name, lk_type type, int nullab
 lk_field *lk_schema_add_copy(lk_schema *s, const lk_field *f)
 {
     lk_field *nf = realloc(s->fields, (size_t)(s->n + 1) * sizeof(lk_field));
-    if (!nf)
-        abort();
+    if (!nf) abort();
     s->fields = nf;
     field_copy(&s->fields[s->n], f);
     return &s->fields[s->n++];
@@ -171,8 +154,7 @@ lk_field *lk_schema_add_copy(lk_schema *s, const lk_field *f)
 lk_field *lk_field_add_child(lk_field *p, const char *name, lk_type type, int nullable)
 {
     lk_field *nf = realloc(p->children, (size_t)(p->n_children + 1) * sizeof(lk_field));
-    if (!nf)
-        abort();
+    if (!nf) abort();
     p->children = nf;
     field_init(&p->children[p->n_children], name, type, nullable);
     return &p->children[p->n_children++];
@@ -196,18 +178,15 @@ int lk_field_equal(const lk_field *a, const lk_field *b)
     if (a->type == LK_TYPE_DECIMAL && (a->precision != b->precision || a->scale != b->scale))
         return 0;
     for (int i = 0; i < a->n_children; i++)
-        if (!lk_field_equal(&a->children[i], &b->children[i]))
-            return 0;
+        if (!lk_field_equal(&a->children[i], &b->children[i])) return 0;
     return 1;
 }
 
 int lk_schema_equal(const lk_schema *a, const lk_schema *b)
 {
-    if (a->n != b->n)
-        return 0;
+    if (a->n != b->n) return 0;
     for (int i = 0; i < a->n; i++)
-        if (!lk_field_equal(&a->fields[i], &b->fields[i]))
-            return 0;
+        if (!lk_field_equal(&a->fields[i], &b->fields[i])) return 0;
     return 1;
 }
 
@@ -215,21 +194,20 @@ static const struct {
     lk_type t;
     const char *name;
 } g_names[] = {
-    {LK_TYPE_BOOLEAN, "boolean"}, {LK_TYPE_BYTE, "byte"},
-    {LK_TYPE_SHORT, "short"},     {LK_TYPE_INTEGER, "integer"},
-    {LK_TYPE_LONG, "long"},       {LK_TYPE_FLOAT, "float"},
-    {LK_TYPE_DOUBLE, "double"},   {LK_TYPE_STRING, "string"},
-    {LK_TYPE_BINARY, "binary"},   {LK_TYPE_DATE, "date"},
+    {LK_TYPE_BOOLEAN, "boolean"},     {LK_TYPE_BYTE, "byte"},
+    {LK_TYPE_SHORT, "short"},         {LK_TYPE_INTEGER, "integer"},
+    {LK_TYPE_LONG, "long"},           {LK_TYPE_FLOAT, "float"},
+    {LK_TYPE_DOUBLE, "double"},       {LK_TYPE_STRING, "string"},
+    {LK_TYPE_BINARY, "binary"},       {LK_TYPE_DATE, "date"},
     {LK_TYPE_TIMESTAMP, "timestamp"}, {LK_TYPE_TIMESTAMP_NTZ, "timestamp_ntz"},
-    {LK_TYPE_DECIMAL, "decimal"}, {LK_TYPE_STRUCT, "struct"},
-    {LK_TYPE_ARRAY, "array"},     {LK_TYPE_MAP, "map"},
+    {LK_TYPE_DECIMAL, "decimal"},     {LK_TYPE_STRUCT, "struct"},
+    {LK_TYPE_ARRAY, "array"},         {LK_TYPE_MAP, "map"},
 };
 
 const char *lk_type_name(lk_type t)
 {
     for (size_t i = 0; i < sizeof g_names / sizeof g_names[0]; i++)
-        if (g_names[i].t == t)
-            return g_names[i].name;
+        if (g_names[i].t == t) return g_names[i].name;
     return "unknown";
 }
 
@@ -242,17 +220,12 @@ int lk_type_parse(const char *name, lk_type *t, int *precision, int *scale)
 {
     int p = 10, s = 0;
     if (!strncmp(name, "decimal", 7)) {
-        if (name[7] == '(' && sscanf(name + 8, "%d,%d", &p, &s) != 2)
-            return LK_EFORMAT;
-        if (name[7] != '(' && name[7] != '\0')
-            return LK_EFORMAT;
-        if (p < 1 || p > 38 || s < 0 || s > p)
-            return LK_EFORMAT;
+        if (name[7] == '(' && sscanf(name + 8, "%d,%d", &p, &s) != 2) return LK_EFORMAT;
+        if (name[7] != '(' && name[7] != '\0') return LK_EFORMAT;
+        if (p < 1 || p > 38 || s < 0 || s > p) return LK_EFORMAT;
         *t = LK_TYPE_DECIMAL;
-        if (precision)
-            *precision = p;
-        if (scale)
-            *scale = s;
+        if (precision) *precision = p;
+        if (scale) *scale = s;
         return 0;
     }
     for (size_t i = 0; i < sizeof g_names / sizeof g_names[0]; i++) {
@@ -288,8 +261,7 @@ static void type_json(const lk_field *f, lk_buf *out)
     case LK_TYPE_STRUCT:
         lk_buf_puts(out, "{\"type\":\"struct\",\"fields\":[");
         for (int i = 0; i < f->n_children; i++) {
-            if (i)
-                lk_buf_putc(out, ',');
+            if (i) lk_buf_putc(out, ',');
             field_json(&f->children[i], out);
         }
         lk_buf_puts(out, "]}");
@@ -319,8 +291,7 @@ void lk_schema_to_json(const lk_schema *s, lk_buf *out)
 {
     lk_buf_puts(out, "{\"type\":\"struct\",\"fields\":[");
     for (int i = 0; i < s->n; i++) {
-        if (i)
-            lk_buf_putc(out, ',');
+        if (i) lk_buf_putc(out, ',');
         field_json(&s->fields[i], out);
     }
     lk_buf_puts(out, "]}");
@@ -379,7 +350,7 @@ static int parse_field(yajl_val v, lk_field *f, lk_error *err)
     if (!YAJL_IS_STRING(name) || !type)
         return lk_error_set(err, LK_EFORMAT, "schema field without name or type");
     memset(f, 0, sizeof *f);
-    f->name = xstrdup(YAJL_GET_STRING(name));
+    f->name = lk_strdup(YAJL_GET_STRING(name));
     f->nullable = nullable ? YAJL_IS_TRUE(nullable) : 1;
     if (md && YAJL_IS_OBJECT(md) && md->u.object.len > 0) {
         lk_buf b = LK_BUF_INIT;
@@ -387,8 +358,7 @@ static int parse_field(yajl_val v, lk_field *f, lk_error *err)
         f->metadata_json = lk_buf_detach(&b, NULL);
     }
     int rc = parse_type(type, f, err);
-    if (rc)
-        lk_error_prefix(err, "field '%s'", f->name);
+    if (rc) lk_error_prefix(err, "field '%s'", f->name);
     return rc;
 }
 
@@ -396,57 +366,48 @@ static int parse_type(yajl_val v, lk_field *f, lk_error *err)
 {
     if (YAJL_IS_STRING(v)) {
         if (lk_type_parse(YAJL_GET_STRING(v), &f->type, &f->precision, &f->scale))
-            return lk_error_set(err, LK_EUNSUPPORTED, "unsupported type '%s'",
-                                YAJL_GET_STRING(v));
+            return lk_error_set(err, LK_EUNSUPPORTED, "unsupported type '%s'", YAJL_GET_STRING(v));
         return 0;
     }
     yajl_val t = lk_json_get(v, "type");
-    if (!YAJL_IS_STRING(t))
-        return lk_error_set(err, LK_EFORMAT, "type object without \"type\"");
+    if (!YAJL_IS_STRING(t)) return lk_error_set(err, LK_EFORMAT, "type object without \"type\"");
     const char *tn = YAJL_GET_STRING(t);
     if (!strcmp(tn, "struct")) {
         yajl_val fields = lk_json_get(v, "fields");
-        if (!YAJL_IS_ARRAY(fields))
-            return lk_error_set(err, LK_EFORMAT, "struct without fields");
+        if (!YAJL_IS_ARRAY(fields)) return lk_error_set(err, LK_EFORMAT, "struct without fields");
         f->type = LK_TYPE_STRUCT;
         size_t n = fields->u.array.len;
         f->children = calloc(n ? n : 1, sizeof(lk_field));
-        if (!f->children)
-            abort();
+        if (!f->children) abort();
         for (size_t i = 0; i < n; i++) {
             int rc = parse_field(fields->u.array.values[i], &f->children[i], err);
             f->n_children = (int)i + 1; /* a failed child is freed too */
-            if (rc)
-                return rc;
+            if (rc) return rc;
         }
         return 0;
     }
     if (!strcmp(tn, "array")) {
         yajl_val et = lk_json_get(v, "elementType"), cn = lk_json_get(v, "containsNull");
-        if (!et)
-            return lk_error_set(err, LK_EFORMAT, "array without elementType");
+        if (!et) return lk_error_set(err, LK_EFORMAT, "array without elementType");
         f->type = LK_TYPE_ARRAY;
         f->children = calloc(1, sizeof(lk_field));
-        if (!f->children)
-            abort();
+        if (!f->children) abort();
         f->n_children = 1;
-        f->children[0].name = xstrdup("element");
+        f->children[0].name = lk_strdup("element");
         f->children[0].nullable = cn ? YAJL_IS_TRUE(cn) : 1;
         return parse_type(et, &f->children[0], err);
     }
     if (!strcmp(tn, "map")) {
         yajl_val kt = lk_json_get(v, "keyType"), vt = lk_json_get(v, "valueType"),
                  vcn = lk_json_get(v, "valueContainsNull");
-        if (!kt || !vt)
-            return lk_error_set(err, LK_EFORMAT, "map without keyType/valueType");
+        if (!kt || !vt) return lk_error_set(err, LK_EFORMAT, "map without keyType/valueType");
         f->type = LK_TYPE_MAP;
         f->children = calloc(2, sizeof(lk_field));
-        if (!f->children)
-            abort();
+        if (!f->children) abort();
         f->n_children = 2;
-        f->children[0].name = xstrdup("key");
+        f->children[0].name = lk_strdup("key");
         f->children[0].nullable = 0;
-        f->children[1].name = xstrdup("value");
+        f->children[1].name = lk_strdup("value");
         f->children[1].nullable = vcn ? YAJL_IS_TRUE(vcn) : 1;
         int rc = parse_type(kt, &f->children[0], err);
         return rc ? rc : parse_type(vt, &f->children[1], err);
@@ -457,15 +418,13 @@ static int parse_type(yajl_val v, lk_field *f, lk_error *err)
 int lk_schema_from_json(const char *json, size_t len, lk_schema **out, lk_error *err)
 {
     char *copy = malloc(len + 1);
-    if (!copy)
-        abort();
+    if (!copy) abort();
     memcpy(copy, json, len);
     copy[len] = '\0';
     char ebuf[256] = "";
     yajl_val root = yajl_tree_parse(copy, ebuf, sizeof ebuf);
     free(copy);
-    if (!root)
-        return lk_error_set(err, LK_EFORMAT, "schema is not valid JSON: %s", ebuf);
+    if (!root) return lk_error_set(err, LK_EFORMAT, "schema is not valid JSON: %s", ebuf);
     lk_field tmp;
     memset(&tmp, 0, sizeof tmp);
     int rc = parse_type(root, &tmp, err);

@@ -646,6 +646,31 @@ START_TEST(stats_json)
 }
 END_TEST
 
+/* Date stats far from the epoch: years before 1000 keep four digits, the
+   proleptic Gregorian calendar runs back through year 0. */
+START_TEST(stats_json_dates)
+{
+    lk_schema *s = lk_schema_new();
+    lk_schema_add(s, "d", LK_TYPE_DATE, 1);
+    lk_pq_leaf_stats L[] = {
+        {"d", lk_schema_field(s, 0), 0, 0, {1, -719468, 0, NULL, 0}, {1, 2932896, 0, NULL, 0}},
+    };
+    lk_pq_file_info info = {1, 100, 1, L};
+    lk_buf b = LK_BUF_INIT;
+    lk_delta_stats_json(&info, &b);
+    ck_assert_str_eq(b.data, "{\"numRecords\":1,\"minValues\":{\"d\":\"0000-03-01\"},"
+                             "\"maxValues\":{\"d\":\"9999-12-31\"},\"nullCount\":{\"d\":0}}");
+    L[0].min.i = -1;
+    L[0].max.i = 59;
+    lk_buf_reset(&b);
+    lk_delta_stats_json(&info, &b);
+    ck_assert_ptr_nonnull(strstr(b.data, "\"minValues\":{\"d\":\"1969-12-31\"}"));
+    ck_assert_ptr_nonnull(strstr(b.data, "\"maxValues\":{\"d\":\"1970-03-01\"}"));
+    lk_buf_free(&b);
+    lk_schema_destroy(&s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("delta");
@@ -662,6 +687,7 @@ int main(void)
     tcase_add_test(tc, golden_tables);
     tcase_add_test(tc, reader_feature_refused);
     tcase_add_test(tc, stats_json);
+    tcase_add_test(tc, stats_json_dates);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }
