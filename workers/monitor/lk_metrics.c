@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_time.h"
+
 void lk_hist_init_seconds(lk_hist *h)
 {
     static const double le[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,    2.5,
@@ -119,4 +121,26 @@ void lk_prom_hist(lk_buf *b, const char *name, const char *labels, const lk_hist
     lk_buf_printf(b, "\n%s_count", name);
     if (labels && *labels) lk_buf_printf(b, "{%s}", labels);
     lk_buf_printf(b, " %llu\n", (unsigned long long)h->total);
+}
+
+void lk_json_num(lk_buf *b, const char *key, double v)
+{
+    lk_buf_printf(b, "\"%s\":", key);
+    if (isfinite(v))
+        lk_buf_number(b, v, 0);
+    else
+        lk_buf_puts(b, "null");
+}
+
+void lk_json_more_num(lk_buf *b, const char *key, double v)
+{
+    lk_buf_putc(b, ',');
+    lk_json_num(b, key, v);
+}
+
+void lk_json_time(lk_buf *b, const char *key, int64_t us)
+{
+    char t[64];
+    lk_time_format_iso_ms(us, t, sizeof t);
+    lk_buf_printf(b, "\"%s\":\"%s\"", key, t);
 }

@@ -53,4 +53,12 @@ void lk_prom_label(lk_buf *labels, const char *key, const char *value);
 /* The _bucket/_sum/_count lines of h with the extra labels (may be ""). */
 void lk_prom_hist(lk_buf *b, const char *name, const char *labels, const lk_hist *h);
 
+/* ---- JSON numbers and times (the monitor's JSON pages) ---- */
+/* "key":v, or "key":null when v is not finite. */
+void lk_json_num(lk_buf *b, const char *key, double v);
+/* ,"key":v (as lk_json_num, after a comma) */
+void lk_json_more_num(lk_buf *b, const char *key, double v);
+/* "key":"2026-11-24T09:30:00.123Z" for us since the epoch. */
+void lk_json_time(lk_buf *b, const char *key, int64_t us);
+
 #endif

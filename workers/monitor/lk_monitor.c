@@ -35,6 +35,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "lk_alerts.h"
+#include "lk_batches.h"
 #include "lk_dashboard.h"
 #include "lk_exit.h"
 #include "lk_http.h"
@@ -47,8 +48,6 @@
 #include "lk_time.h"
 
 #define MAX_WORKERS 160
-#define MAX_BATCHES 16     /* batches being assembled */
-#define MAX_PARTITIONS 256 /* Kafka partitions with a lag */
 #define LOG_INTERVAL_MS 10000
 #define EVAL_INTERVAL_MS 1000
 #define SERIES_INTERVAL_MS 5000
@@ -68,28 +67,6 @@ typedef struct seen {
     int64_t seen_ms; /* monotonic, last heartbeat */
     lk_msg_event last, base;
 } seen;
-
-/* A batch being assembled from the roles' reports. */
-typedef struct brec {
-    int used;
-    int64_t batch;
-    int64_t phase_us[LK_PHASE_N];
-    int64_t plan_start_us, commit_us, commit_seen_ms;
-    int have_plan, have_commit;
-    int64_t rows_parsed, bytes_read, bytes_written, files_written, n_ranges;
-    int64_t rows, corrupt, rescued;
-    int64_t ev_min, ev_max, ev_n;
-    double ev_sum;
-    int n_sources;
-    lk_msg_source sources[LK_MSG_MAX_SOURCES];
-    int n_tables;
-    lk_msg_table_out tables[LK_MSG_MAX_PARTS];
-} brec;
-
-typedef struct partition {
-    char path[256];
-    int64_t latest, committed;
-} partition;
 
 /* What the supervisor says of one worker. */
 typedef struct sup_worker {
@@ -114,9 +91,7 @@ typedef struct monitor {
     int64_t sup_sent_ms;
     seen workers[MAX_WORKERS];
     int n;
-    brec batches[MAX_BATCHES];
-    partition parts[MAX_PARTITIONS];
-    int nparts;
+    lk_batches *batches; /* records in the making, Kafka offsets */
     lk_msg_progress rep_msg;
     lk_state *st;
     int64_t st_retry_ms;
@@ -227,268 +202,6 @@ static void on_heartbeat(monitor *m, const lk_msg_event *e)
     s->seen_ms = lk_time_mono_ms();
 }
 
-/* ---- progress records ---- */
-
-static brec *find_batch(monitor *m, int64_t b, int create)
-{
-    brec *free_slot = NULL, *oldest = NULL;
-    for (int i = 0; i < MAX_BATCHES; i++) {
-        brec *r = &m->batches[i];
-        if (r->used && r->batch == b) return r;
-        if (!r->used && !free_slot) free_slot = r;
-        if (r->used && (!oldest || r->batch < oldest->batch)) oldest = r;
-    }
-    if (!create) return NULL;
-    if (!free_slot) { /* a batch that never committed (a replay re-plans it) */
-        LK_DEBUG("progress of batch=%lld dropped: never committed while %d later batches were",
-                 (long long)oldest->batch, MAX_BATCHES);
-        free_slot = oldest;
-    }
-    memset(free_slot, 0, sizeof *free_slot);
-    free_slot->used = 1;
-    free_slot->batch = b;
-    return free_slot;
-}
-
-static partition *find_partition(monitor *m, const char *path)
-{
-    for (int i = 0; i < m->nparts; i++)
-        if (!strcmp(m->parts[i].path, path)) return &m->parts[i];
-    if (m->nparts == MAX_PARTITIONS) return NULL;
-    partition *p = &m->parts[m->nparts++];
-    memset(p, 0, sizeof *p);
-    snprintf(p->path, sizeof p->path, "%s", path);
-    return p;
-}
-
-static void on_report(monitor *m, const lk_msg_progress *p)
-{
-    if (p->batch_id < 0 ||
-        (m->have_batch && p->batch_id <= m->last_batch && p->phase != LK_PHASE_COMMIT))
-        return; /* a replay's report of a batch already recorded */
-    brec *r = find_batch(m, p->batch_id, 1);
-    r->phase_us[p->phase] += p->duration_us;
-    switch (p->phase) {
-    case LK_PHASE_PLAN:
-        r->have_plan = 1;
-        r->plan_start_us = p->ts_us - p->duration_us;
-        r->n_ranges = p->files;
-        r->n_sources = p->n_sources;
-        memcpy(r->sources, p->sources, (size_t)p->n_sources * sizeof p->sources[0]);
-        for (int i = 0; i < p->n_sources; i++) {
-            if (strncmp(p->sources[i].path, "kafka://", 8)) continue;
-            partition *pt = find_partition(m, p->sources[i].path);
-            if (pt && p->sources[i].latest > pt->latest) pt->latest = p->sources[i].latest;
-        }
-        break;
-    case LK_PHASE_READ:
-        r->bytes_read += p->bytes;
-        break;
-    case LK_PHASE_PARSE:
-        r->rows_parsed += p->rows;
-        if (p->event_n) {
-            if (!r->ev_n || p->event_min_us < r->ev_min) r->ev_min = p->event_min_us;
-            if (!r->ev_n || p->event_max_us > r->ev_max) r->ev_max = p->event_max_us;
-            r->ev_n += p->event_n;
-            r->ev_sum += p->event_sum_s;
-        }
-        break;
-    case LK_PHASE_WRITE:
-        r->bytes_written += p->bytes;
-        r->files_written += p->files;
-        break;
-    case LK_PHASE_COMMIT:
-        r->have_commit = 1;
-        r->commit_us = p->ts_us;
-        r->commit_seen_ms = lk_time_mono_ms();
-        r->rows = p->rows;
-        r->corrupt = p->corrupt;
-        r->rescued = p->rescued;
-        r->n_tables = p->n_tables;
-        memcpy(r->tables, p->tables, (size_t)p->n_tables * sizeof p->tables[0]);
-        break;
-    }
-}
-
-static void iso_json(lk_buf *b, const char *key, int64_t us)
-{
-    char t[64];
-    lk_time_format_iso_ms(us, t, sizeof t);
-    lk_buf_printf(b, "\"%s\":\"%s\"", key, t);
-}
-
-static void json_key_num(lk_buf *b, const char *key, double v)
-{
-    lk_buf_printf(b, "\"%s\":", key);
-    if (isfinite(v))
-        lk_buf_number(b, v, 0);
-    else
-        lk_buf_puts(b, "null");
-}
-
-/* ,"key":v (null when not finite) */
-static void json_more_num(lk_buf *b, const char *key, double v)
-{
-    lk_buf_putc(b, ',');
-    json_key_num(b, key, v);
-}
-
-/* The source's description and offsets as Spark writes them: Kafka
-   {"topic":{"partition":offset}}, files {"path":byte}. */
-static void offsets_json(lk_buf *b, const brec *r, int which)
-{
-    lk_buf_putc(b, '{');
-    int kafka = r->n_sources && !strncmp(r->sources[0].path, "kafka://", 8);
-    if (kafka) {
-        /* grouped by topic (ranges are planned partition by partition, a topic's together) */
-        char topic[256] = "";
-        for (int i = 0; i < r->n_sources; i++) {
-            const char *t = r->sources[i].path + 8, *slash = strrchr(t, '/');
-            if (!slash) continue;
-            if (strlen(topic) != (size_t)(slash - t) || strncmp(topic, t, (size_t)(slash - t))) {
-                if (topic[0]) lk_buf_puts(b, "},");
-                snprintf(topic, sizeof topic, "%.*s", (int)(slash - t), t);
-                lk_buf_json_string(b, topic, strlen(topic));
-                lk_buf_puts(b, ":{");
-            } else {
-                lk_buf_putc(b, ',');
-            }
-            int64_t v = which == 0   ? r->sources[i].start
-                        : which == 1 ? r->sources[i].end
-                                     : r->sources[i].latest;
-            lk_buf_printf(b, "\"%s\":%lld", slash + 1, (long long)v);
-        }
-        if (topic[0]) lk_buf_putc(b, '}');
-    } else {
-        for (int i = 0; i < r->n_sources; i++) {
-            if (i) lk_buf_putc(b, ',');
-            lk_buf_json_string(b, r->sources[i].path, strlen(r->sources[i].path));
-            int64_t v = which == 0   ? r->sources[i].start
-                        : which == 1 ? r->sources[i].end
-                                     : r->sources[i].latest;
-            lk_buf_printf(b, ":%lld", (long long)v);
-        }
-    }
-    lk_buf_putc(b, '}');
-}
-
-static int64_t kafka_lag(monitor *m, int64_t *minp, int64_t *maxp, int *n)
-{
-    int64_t sum = 0, mn = 0, mx = 0;
-    int k = 0;
-    for (int i = 0; i < m->nparts; i++) {
-        int64_t lag = m->parts[i].latest - m->parts[i].committed;
-        if (lag < 0) lag = 0;
-        if (!k || lag < mn) mn = lag;
-        if (!k || lag > mx) mx = lag;
-        sum += lag;
-        k++;
-    }
-    if (minp) *minp = mn;
-    if (maxp) *maxp = mx;
-    if (n) *n = k;
-    return sum;
-}
-
-/* The record of a committed batch, with Spark's StreamingQueryProgress
-   names where Spark has one (docs/operations.md lists every field). */
-static void record_json(monitor *m, const brec *r, lk_buf *b)
-{
-    int64_t start = r->have_plan ? r->plan_start_us : r->commit_us - r->phase_us[LK_PHASE_COMMIT];
-    double total_ms = (double)(r->commit_us - start) / 1000.0;
-    double in_rate = 0, proc_rate = total_ms > 0 ? (double)r->rows * 1000.0 / total_ms : 0;
-    if (m->prev_plan_start_us && start > m->prev_plan_start_us)
-        in_rate = (double)r->rows * 1e6 / (double)(start - m->prev_plan_start_us);
-    else
-        in_rate = proc_rate;
-    lk_buf_puts(b, "{\"id\":");
-    lk_buf_json_string(b, m->query_id, strlen(m->query_id));
-    lk_buf_puts(b, ",\"name\":");
-    lk_buf_json_string(b, m->cfg->pipeline, strlen(m->cfg->pipeline));
-    lk_buf_putc(b, ',');
-    iso_json(b, "timestamp", start);
-    lk_buf_printf(b, ",\"batchId\":%lld,\"numInputRows\":%lld,", (long long)r->batch,
-                  (long long)r->rows);
-    json_key_num(b, "inputRowsPerSecond", in_rate);
-    json_more_num(b, "processedRowsPerSecond", proc_rate);
-    lk_buf_printf(b, ",\"batchDuration\":%lld,\"durationMs\":{", (long long)llround(total_ms));
-    for (int i = 0; i < LK_PHASE_N; i++)
-        lk_buf_printf(b, "\"%s\":%lld,", lk_phase_name(i),
-                      (long long)llround((double)r->phase_us[i] / 1000.0));
-    lk_buf_printf(b, "\"total\":%lld,\"triggerExecution\":%lld}", (long long)llround(total_ms),
-                  (long long)llround(total_ms));
-    lk_buf_puts(b, ",\"eventTime\":{");
-    if (r->ev_n) {
-        iso_json(b, "min", r->ev_min);
-        lk_buf_putc(b, ',');
-        iso_json(b, "max", r->ev_max);
-        lk_buf_putc(b, ',');
-        iso_json(b, "avg", (int64_t)(r->ev_sum / (double)r->ev_n * 1e6));
-        lk_buf_putc(b, ',');
-        iso_json(b, "watermark", m->watermark_us);
-    }
-    lk_buf_printf(b,
-                  "},\"numRowsDroppedByWatermark\":0,\"numCorruptRows\":%lld,"
-                  "\"numRescuedRows\":%lld,\"stateOperators\":[]",
-                  (long long)r->corrupt, (long long)r->rescued);
-    /* sources: one (the pipeline's), with Auto Loader's backlog metrics */
-    int kafka = r->n_sources && !strncmp(r->sources[0].path, "kafka://", 8);
-    lk_buf_puts(b, ",\"sources\":[{\"description\":");
-    char desc[1200];
-    if (kafka)
-        snprintf(desc, sizeof desc, "KafkaV2[%s]", m->cfg->source.bootstrap_servers);
-    else
-        snprintf(desc, sizeof desc, "FileStreamSource[%s]", m->cfg->source_path);
-    lk_buf_json_string(b, desc, strlen(desc));
-    lk_buf_puts(b, ",\"startOffset\":");
-    offsets_json(b, r, 0);
-    lk_buf_puts(b, ",\"endOffset\":");
-    offsets_json(b, r, 1);
-    lk_buf_puts(b, ",\"latestOffset\":");
-    offsets_json(b, r, 2);
-    lk_buf_printf(b, ",\"numInputRows\":%lld,", (long long)r->rows);
-    json_key_num(b, "inputRowsPerSecond", in_rate);
-    json_more_num(b, "processedRowsPerSecond", proc_rate);
-    lk_buf_printf(b, ",\"numRanges\":%lld,\"bytesRead\":%lld,\"metrics\":{", (long long)r->n_ranges,
-                  (long long)r->bytes_read);
-    lk_buf_printf(b, "\"numFilesOutstanding\":\"%lld\",\"numBytesOutstanding\":\"%lld\"",
-                  (long long)m->backlog.files, (long long)m->backlog.bytes);
-    if (kafka) {
-        int64_t mn, mx;
-        int np;
-        int64_t sum = kafka_lag(m, &mn, &mx, &np);
-        lk_buf_printf(b,
-                      ",\"minOffsetsBehindLatest\":\"%lld\",\"maxOffsetsBehindLatest\":\"%lld\","
-                      "\"avgOffsetsBehindLatest\":\"%.1f\",\"numRecordsBehindLatest\":\"%lld\"",
-                      (long long)mn, (long long)mx, np ? (double)sum / np : 0.0, (long long)sum);
-    }
-    lk_buf_puts(b, "}}]");
-    /* the sink: Spark has one; the pipeline writes a table per layer */
-    int64_t out_rows = 0;
-    for (int i = 0; i < r->n_tables; i++)
-        out_rows += r->tables[i].rows;
-    lk_buf_puts(b, ",\"sink\":{\"description\":\"DeltaSink[");
-    for (int i = 0; i < r->n_tables; i++)
-        lk_buf_printf(b, "%s%s", i ? "," : "", r->tables[i].table);
-    lk_buf_printf(b, "]\",\"numOutputRows\":%lld,\"tables\":[", (long long)out_rows);
-    for (int i = 0; i < r->n_tables; i++) {
-        char path[2048];
-        lk_config_table_path(m->cfg, r->tables[i].table, path, sizeof path);
-        lk_buf_printf(b, "%s{\"table\":", i ? "," : "");
-        lk_buf_json_string(b, r->tables[i].table, strlen(r->tables[i].table));
-        lk_buf_puts(b, ",\"path\":");
-        lk_buf_json_string(b, path, strlen(path));
-        lk_buf_printf(b, ",\"version\":%lld,\"numOutputRows\":%lld}",
-                      (long long)r->tables[i].version, (long long)r->tables[i].rows);
-    }
-    lk_buf_printf(b, "]},\"backlog\":{\"files\":%lld,\"bytes\":%lld,\"records\":%lld},",
-                  (long long)m->backlog.files, (long long)m->backlog.bytes,
-                  (long long)kafka_lag(m, NULL, NULL, NULL));
-    iso_json(b, "committedAt", r->commit_us);
-    lk_buf_putc(b, '}');
-    m->prev_plan_start_us = start;
-}
-
 static void refresh_backlog(monitor *m);
 
 static void open_state(monitor *m)
@@ -527,7 +240,7 @@ static void open_state(monitor *m)
 }
 
 /* A committed batch: its record goes to state.db, its numbers to the metrics. */
-static void finalize(monitor *m, brec *r)
+static void finalize(monitor *m, const lk_batch_rec *r)
 {
     open_state(m);
     if (m->st && !m->query_id[0]) {
@@ -535,15 +248,14 @@ static void finalize(monitor *m, brec *r)
         lk_error err;
         lk_state_meta_get(m->st, "query_id", m->query_id, sizeof m->query_id, &found, &err);
     }
-    for (int i = 0; i < r->n_sources; i++)
-        if (!strncmp(r->sources[i].path, "kafka://", 8)) {
-            partition *pt = find_partition(m, r->sources[i].path);
-            if (pt && r->sources[i].end > pt->committed) pt->committed = r->sources[i].end;
-        }
     refresh_backlog(m);
     if (r->ev_n && r->ev_max > m->watermark_us) m->watermark_us = r->ev_max;
+    int64_t start = lk_batches_start_us(r);
+    lk_record_ctx ctx = {m->cfg,           m->query_id,     m->watermark_us, m->prev_plan_start_us,
+                         m->backlog.files, m->backlog.bytes};
     lk_buf_reset(&m->tmp);
-    record_json(m, r, &m->tmp);
+    lk_batches_record_json(m->batches, r, &ctx, &m->tmp);
+    m->prev_plan_start_us = start;
     if (m->st) {
         lk_error err;
         const lk_config *c = m->cfg;
@@ -555,7 +267,6 @@ static void finalize(monitor *m, brec *r)
             LK_WARN("progress of batch=%lld not recorded: %s", (long long)r->batch, err.msg);
     }
     /* metrics */
-    int64_t start = r->have_plan ? r->plan_start_us : r->commit_us - r->phase_us[LK_PHASE_COMMIT];
     for (int i = 0; i < LK_PHASE_N; i++)
         if (i != LK_PHASE_PLAN || r->have_plan)
             lk_hist_observe(&m->phase_hist[i], (double)r->phase_us[i] / 1e6);
@@ -580,23 +291,15 @@ static void finalize(monitor *m, brec *r)
     m->have_batch = 1;
     LK_DEBUG("progress batch=%lld rows=%lld total_ms=%lld", (long long)r->batch, (long long)r->rows,
              (long long)((r->commit_us - start) / 1000));
-    r->used = 0;
+    lk_batches_done(m->batches, r); /* r is gone */
 }
 
 static void finalize_due(monitor *m)
 {
     int64_t now = lk_time_mono_ms();
-    for (;;) { /* in batch order */
-        brec *next = NULL;
-        for (int i = 0; i < MAX_BATCHES; i++) {
-            brec *r = &m->batches[i];
-            if (r->used && r->have_commit && now - r->commit_seen_ms >= FINALIZE_GRACE_MS &&
-                (!next || r->batch < next->batch))
-                next = r;
-        }
-        if (!next) return;
-        finalize(m, next);
-    }
+    const lk_batch_rec *r;
+    while ((r = lk_batches_ready(m->batches, now, FINALIZE_GRACE_MS))) /* in batch order */
+        finalize(m, r);
 }
 
 /* ---- the supervisor's view ---- */
@@ -790,7 +493,8 @@ static double backlog_seconds(const monitor *m)
 
 static double since_last_commit(const monitor *m)
 {
-    if (!m->backlog.files && !m->backlog.batches && !kafka_lag((monitor *)m, NULL, NULL, NULL))
+    if (!m->backlog.files && !m->backlog.batches &&
+        !lk_batches_kafka_lag(m->batches, NULL, NULL, NULL))
         return 0; /* nothing waits to be committed: not a stall */
     int64_t since = m->last_commit_wall_us > m->backlog.oldest_us ? m->last_commit_wall_us
                                                                   : m->backlog.oldest_us;
@@ -815,7 +519,8 @@ static double metric_value(void *ctx, const char *name, int *ok)
     if (!strcmp(name, "backlog_seconds")) return *ok = m->backlog_ok, backlog_seconds(m);
     if (!strcmp(name, "backlog_bytes")) return *ok = m->backlog_ok, (double)m->backlog.bytes;
     if (!strcmp(name, "backlog_files")) return *ok = m->backlog_ok, (double)m->backlog.files;
-    if (!strcmp(name, "backlog_records")) return (double)kafka_lag(m, NULL, NULL, NULL);
+    if (!strcmp(name, "backlog_records"))
+        return (double)lk_batches_kafka_lag(m->batches, NULL, NULL, NULL);
     if (!strcmp(name, "seconds_since_last_commit"))
         return *ok = m->backlog_ok, since_last_commit(m);
     if (!strcmp(name, "corrupt_ratio")) return *ok = m->have_batch, m->last_corrupt_ratio;
@@ -972,12 +677,12 @@ static void series_json(monitor *m, lk_buf *b)
     for (int k = 0; k < m->nseries; k++) {
         const point *p = &m->series[(m->series_next + SERIES_N - m->nseries + k) % SERIES_N];
         lk_buf_printf(b, "%s{\"ts_ms\":%lld,", k ? "," : "", (long long)p->ts_ms);
-        json_key_num(b, "input_rows_per_second", p->in_rate);
-        json_more_num(b, "processed_rows_per_second", p->out_rate);
-        json_more_num(b, "latency_p50_seconds", p->p50);
-        json_more_num(b, "latency_p99_seconds", p->p99);
-        json_more_num(b, "backlog_files", p->backlog_files);
-        json_more_num(b, "watermark_lag_seconds", p->wm_lag);
+        lk_json_num(b, "input_rows_per_second", p->in_rate);
+        lk_json_more_num(b, "processed_rows_per_second", p->out_rate);
+        lk_json_more_num(b, "latency_p50_seconds", p->p50);
+        lk_json_more_num(b, "latency_p99_seconds", p->p99);
+        lk_json_more_num(b, "backlog_files", p->backlog_files);
+        lk_json_more_num(b, "watermark_lag_seconds", p->wm_lag);
         lk_buf_putc(b, '}');
     }
     lk_buf_puts(b, "]}");
@@ -1000,29 +705,30 @@ static void stats_json(monitor *m, lk_buf *b)
     lk_buf_json_string(b, m->http_addr, strlen(m->http_addr));
     if (m->have_batch) lk_buf_printf(b, ",\"last_batch\":%lld", (long long)m->last_batch);
     lk_buf_puts(b, ",");
-    json_key_num(b, "seconds_since_last_commit", since_last_commit(m));
+    lk_json_num(b, "seconds_since_last_commit", since_last_commit(m));
     lk_buf_printf(b, ",\"backlog\":{\"files\":%lld,\"bytes\":%lld,\"batches\":%lld,",
                   (long long)m->backlog.files, (long long)m->backlog.bytes,
                   (long long)m->backlog.batches);
-    json_key_num(b, "seconds", backlog_seconds(m));
-    lk_buf_printf(b, ",\"records\":%lld}", (long long)kafka_lag(m, NULL, NULL, NULL));
+    lk_json_num(b, "seconds", backlog_seconds(m));
+    lk_buf_printf(b, ",\"records\":%lld}",
+                  (long long)lk_batches_kafka_lag(m->batches, NULL, NULL, NULL));
     const point *p = last_point(m);
-    json_more_num(b, "input_rows_per_second", p ? p->in_rate : NAN);
-    json_more_num(b, "processed_rows_per_second", p ? p->out_rate : NAN);
-    json_more_num(b, "latency_p50_seconds",
-                  lk_window_quantile(&m->latency_recent, 0.5) >= 0
-                      ? lk_window_quantile(&m->latency_recent, 0.5)
-                      : NAN);
-    json_more_num(b, "latency_p99_seconds",
-                  lk_window_quantile(&m->latency_recent, 0.99) >= 0
-                      ? lk_window_quantile(&m->latency_recent, 0.99)
-                      : NAN);
+    lk_json_more_num(b, "input_rows_per_second", p ? p->in_rate : NAN);
+    lk_json_more_num(b, "processed_rows_per_second", p ? p->out_rate : NAN);
+    lk_json_more_num(b, "latency_p50_seconds",
+                     lk_window_quantile(&m->latency_recent, 0.5) >= 0
+                         ? lk_window_quantile(&m->latency_recent, 0.5)
+                         : NAN);
+    lk_json_more_num(b, "latency_p99_seconds",
+                     lk_window_quantile(&m->latency_recent, 0.99) >= 0
+                         ? lk_window_quantile(&m->latency_recent, 0.99)
+                         : NAN);
     if (m->watermark_us) {
         lk_buf_putc(b, ',');
-        iso_json(b, "watermark", m->watermark_us);
+        lk_json_time(b, "watermark", m->watermark_us);
     }
-    json_more_num(b, "watermark_lag_seconds",
-                  m->watermark_us ? (double)(lk_time_now_us() - m->watermark_us) / 1e6 : NAN);
+    lk_json_more_num(b, "watermark_lag_seconds",
+                     m->watermark_us ? (double)(lk_time_now_us() - m->watermark_us) / 1e6 : NAN);
     lk_buf_puts(b, ",\"alerts\":");
     lk_alerts_json(m->alerts, b);
     long long sent, failed, dropped, queued;
@@ -1165,20 +871,21 @@ static void metrics_text(monitor *m, lk_buf *b)
     lk_prom_one(b, "lakesup_schema_changes_total", "counter",
                 "Table schema changes committed (a metaData action after the first).",
                 (double)total(m, "committer", "schema_changes"));
-    if (m->nparts) {
+    int64_t lag;
+    if (lk_batches_partition(m->batches, 0, &lag)) {
         lk_prom_family(
             b, "lakesup_kafka_lag_records", "gauge",
             "Records of a Kafka partition behind its latest offset (as of the last plan).");
-        for (int i = 0; i < m->nparts; i++) {
-            const char *t = m->parts[i].path + 8, *slash = strrchr(t, '/');
+        const char *path;
+        for (int i = 0; (path = lk_batches_partition(m->batches, i, &lag)); i++) {
+            const char *t = path + 8, *slash = strrchr(t, '/');
             if (!slash) continue;
             char topic[256];
             snprintf(topic, sizeof topic, "%.*s", (int)(slash - t), t);
             lk_buf_reset(&lab);
             lk_prom_label(&lab, "topic", topic);
             lk_prom_label(&lab, "partition", slash + 1);
-            int64_t lag = m->parts[i].latest - m->parts[i].committed;
-            lk_prom_sample(b, "lakesup_kafka_lag_records", lab.data, lag < 0 ? 0 : (double)lag);
+            lk_prom_sample(b, "lakesup_kafka_lag_records", lab.data, (double)lag);
         }
     }
     lk_prom_one(b, "lakesup_alerts_firing", "gauge", "Alerts firing now.",
@@ -1369,10 +1076,12 @@ static void on_message(monitor *m, const void *data, size_t len)
     lk_error err;
     if (lk_msg_peek(data, len, &type, &err)) return;
     if (type == LK_MSG_PROGRESS) {
-        if (lk_msg_progress_decode(data, len, &m->rep_msg, &err) == 0)
-            on_report(m, &m->rep_msg);
-        else
+        /* batches commit in order: a report of a batch at or below the last one
+           recorded is a replay's (its record is written already) */
+        if (lk_msg_progress_decode(data, len, &m->rep_msg, &err) != 0)
             LK_WARN("dropped a malformed progress report: %s", err.msg);
+        else if (!m->have_batch || m->rep_msg.batch_id > m->last_batch)
+            lk_batches_add(m->batches, &m->rep_msg, lk_time_mono_ms());
     } else if (type == LK_MSG_EVENT) {
         lk_msg_event e;
         if (lk_msg_event_decode(data, len, &e, &err) == 0 && !strcmp(e.name, "progress"))
@@ -1385,6 +1094,7 @@ static int release(monitor *m, int rc)
     lk_http_destroy(&m->http);
     lk_notify_out_destroy(&m->notify);
     lk_alerts_destroy(&m->alerts);
+    lk_batches_destroy(&m->batches);
     zsock_destroy(&m->in);
     zsock_destroy(&m->rep);
     zsock_destroy(&m->sup);
@@ -1412,6 +1122,7 @@ int lk_monitor_run(lk_worker *w)
         lk_hist_init_seconds(&m->phase_hist[i]);
     lk_hist_init_seconds(&m->latency);
     m->alerts = lk_alerts_new();
+    m->batches = lk_batches_new();
     m->notify = lk_notify_out_new(m->cfg->pipeline, "");
     char ep[1200];
     m->in = zsock_new(ZMQ_PULL);
