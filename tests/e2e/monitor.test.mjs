@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  ROOT, countInput, gen, rowsOf, run, sleep, startDaemon, status, until, waitAllRunning, waitLog,
+  LAKESUPD, ROOT, countInput, gen, rowsOf, run, sleep, startDaemon, status, until, waitAllRunning, waitLog,
   workspace, runningWorker,
 } from './lib/daemon.mjs';
 import {
@@ -53,6 +53,18 @@ describe('monitoring', () => {
     assert.notEqual(bad.code, 0, bad.out);
     const good = promtoolCheck('# HELP x_total a counter\n# TYPE x_total counter\nx_total 1\n');
     assert.equal(good.code, 0, good.out);
+  });
+
+  test('progress names a checkpoint that has no state.db; status --watch and --json are refused together', () => {
+    const ws = workspace('mon-cli');
+    const r = run(['progress', '-c', ws.config]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no state\.db at .*checkpoints\/state\.db: the pipeline has not run there/);
+    assert.ok(!fs.existsSync(path.join(ws.dir, 'checkpoints')), 'progress created nothing');
+    const u = run(['status', '-c', ws.config, '--watch', '--json']);
+    assert.equal(u.code, 2);
+    assert.equal(run(['progress', '--last', '0']).code, 2);
+    fs.rmSync(ws.dir, { recursive: true, force: true });
   });
 
   test('/metrics counts the committed rows exactly and a restart; /status, /progress, /, a real Prometheus', async () => {
@@ -162,7 +174,7 @@ describe('monitoring', () => {
     fs.writeFileSync(script, `#!/bin/sh\n{ cat; echo; } >> '${execOut}'\n`, { mode: 0o755 });
     fs.appendFileSync(ws.config, [
       'worker_timeout: 120s',
-      'monitor:\n  http: "127.0.0.1:0"',
+      'monitor:\n  http: "127.0.0.1:0"\n  batch_deadline: 3s',
       'alerts:',
       '  - name: backlog',
       '    when: "backlog_seconds > 2"',
@@ -207,6 +219,12 @@ describe('monitoring', () => {
       assert.ok(st.monitor.alerts.some((a) => a.name === 'backlog' && a.state === 'firing'), JSON.stringify(st.monitor));
       assert.match(run(['status', '-c', ws.config]).stdout, /ALERT firing backlog \(warning\): input waits/);
       await waitLog(d, /WARN monitor\[0\] \d+: alert firing: backlog severity=warning/);
+      // the batch the stopped committer holds misses monitor.batch_deadline: /healthz says so
+      const late = await until(async () => {
+        const r = await get(`${base}/healthz`);
+        return r.status === 503 ? r : null;
+      }, 20000, '/healthz 503 past the batch deadline');
+      assert.match(late.text, /the oldest uncommitted batch was planned \d+ s ago \(monitor.batch_deadline 3 s\)/);
       // resolved once the committer goes on
       process.kill(committer, 'SIGCONT');
       committer = null;
@@ -223,6 +241,7 @@ describe('monitoring', () => {
       const notices = fs.readFileSync(execOut, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       assert.deepEqual(notices.map((n) => n.status), ['firing', 'resolved']);
       await waitLog(d, /alert resolved: backlog/);
+      assert.equal((await get(`${base}/healthz`)).status, 200);
     } finally {
       if (committer) process.kill(committer, 'SIGCONT');
       d.child.kill('SIGTERM');
@@ -234,25 +253,42 @@ describe('monitoring', () => {
   });
 
   test('/healthz is 503 while a worker is stopped past worker_timeout and 200 after its restart', async () => {
-    const ws = workspace('mon-health', { extra: 'worker_timeout: 4s\nmonitor:\n  http: "127.0.0.1:0"\n' });
+    const ws = workspace('mon-health', {
+      extra: 'worker_timeout: 4s\nmonitor:\n  http: "127.0.0.1:0"\n  auth_token: "s3cret-token"\n' });
+    const auth = { headers: { authorization: 'Bearer s3cret-token' } };
     const d = startDaemon(['-c', ws.config]);
     let stopped = null;
     try {
       const base = await monitorUrl(d);
       await waitAllRunning(ws.config);
-      await until(async () => (await get(`${base}/healthz`)).status === 200, 10000, '/healthz 200');
+      // a token: every request sends it
+      const denied = await get(`${base}/healthz`);
+      assert.equal(denied.status, 401);
+      assert.match(denied.headers['www-authenticate'], /^Bearer/);
+      assert.equal((await get(`${base}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
+      await until(async () => (await get(`${base}/healthz`, auth)).status === 200, 10000, '/healthz 200');
+      // the terminal view (not a terminal here: one screen after another)
+      const watch = spawnSync(LAKESUPD, ['status', '-c', ws.config, '--watch', '--interval', '0.3'],
+        { encoding: 'utf8', timeout: 2500, killSignal: 'SIGINT' });
+      assert.match(watch.stdout, /lakesupd status --watch {2}every 0\.3 s/);
+      assert.ok(watch.stdout.split('lakesupd status --watch').length > 2, watch.stdout);
+      assert.match(watch.stdout, /^rate +input [\d.]+ rows\/s {2}processed/m);
+      assert.match(watch.stdout, /^backlog +0 files/m);
+      assert.match(watch.stdout, /^latency +p50/m);
+      assert.match(watch.stdout, /^writer +1 +\d+ running/m);
+      assert.match(watch.stdout, /^last error: none$/m);
       const w = await runningWorker(ws.config, 'writer', 1);
       stopped = w.pid;
       process.kill(w.pid, 'SIGSTOP');
       const bad = await until(async () => {
-        const r = await get(`${base}/healthz`);
+        const r = await get(`${base}/healthz`, auth);
         return r.status === 503 ? r : null;
       }, 10000, '/healthz 503');
       assert.match(bad.text, /writer\[1\] \(pid \d+\) sent no heartbeat for/);
       await waitLog(d, /worker role=writer index=1 pid=\d+ sent no heartbeat for \d+ ms \(worker_timeout\): killing it/, 20000);
       stopped = null;
-      await until(async () => (await get(`${base}/healthz`)).status === 200, 20000, '/healthz 200 after the restart');
-      const { samples } = await scrape(base);
+      await until(async () => (await get(`${base}/healthz`, auth)).status === 200, 20000, '/healthz 200 after the restart');
+      const { samples } = await scrape(base, auth);
       assert.equal(samples.get('lakesup_worker_restarts_total{role="writer"}'), 1);
       assert.equal(samples.get('lakesup_worker_up{role="writer",index="1"}'), 1);
     } finally {

@@ -83,13 +83,17 @@ const lk_batch_rec *lk_batches_ready(const lk_batches *bs, int64_t now_ms, int64
     return next;
 }
 
-void lk_batches_done(lk_batches *bs, const lk_batch_rec *r)
+void lk_batches_committed(lk_batches *bs, const lk_batch_rec *r)
 {
     for (int i = 0; i < r->n_sources; i++) {
         if (strncmp(r->sources[i].path, "kafka://", 8)) continue;
         partition *pt = find_partition(bs, r->sources[i].path);
         if (pt && r->sources[i].end > pt->committed) pt->committed = r->sources[i].end;
     }
+}
+
+void lk_batches_done(lk_batches *bs, const lk_batch_rec *r)
+{
     lk_batch_rec *w = &bs->b[r - bs->b];
     w->used = 0;
 }

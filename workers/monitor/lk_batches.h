@@ -45,9 +45,12 @@ void lk_batches_destroy(lk_batches **bs);
 /* Adds one role's report (now_ms: monotonic, when it arrived). */
 void lk_batches_add(lk_batches *bs, const lk_msg_progress *p, int64_t now_ms);
 /* The lowest batch whose commit report came at least grace_ms ago, or NULL;
-   the caller records it, then calls lk_batches_done(). */
+   the caller takes its offsets (lk_batches_committed), records it, then
+   forgets it (lk_batches_done). */
 const lk_batch_rec *lk_batches_ready(const lk_batches *bs, int64_t now_ms, int64_t grace_ms);
-/* Forgets r, and takes its Kafka ranges as committed. */
+/* Takes r's Kafka ranges as committed: the lag after the batch. */
+void lk_batches_committed(lk_batches *bs, const lk_batch_rec *r);
+/* Forgets r. */
 void lk_batches_done(lk_batches *bs, const lk_batch_rec *r);
 /* When the batch started: the start of its planning (or of its commit without a plan report). */
 int64_t lk_batches_start_us(const lk_batch_rec *r);

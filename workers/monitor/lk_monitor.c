@@ -248,6 +248,7 @@ static void finalize(monitor *m, const lk_batch_rec *r)
         lk_error err;
         lk_state_meta_get(m->st, "query_id", m->query_id, sizeof m->query_id, &found, &err);
     }
+    lk_batches_committed(m->batches, r);
     refresh_backlog(m);
     if (r->ev_n && r->ev_max > m->watermark_us) m->watermark_us = r->ev_max;
     int64_t start = lk_batches_start_us(r);
@@ -980,30 +981,33 @@ static int handle(void *ctx, const char *path, const char *query, lk_buf *body, 
         return 200;
     }
     if (!strcmp(path, "/healthz")) {
-        char why[512] = "";
-        int ok = sup_now(m) == 0;
-        if (!ok) snprintf(why, sizeof why, "the supervisor does not answer");
-        if (ok) {
+        /* every reason, one line each: a stopped committer is both a worker
+           down and a batch past its deadline */
+        int bad = 0;
+        if (sup_now(m)) {
+            lk_buf_puts(body, "the supervisor does not answer\n");
+            bad++;
+        } else {
             char w[300];
             int down = workers_down(m, w, sizeof w);
             if (down) {
-                snprintf(why, sizeof why, "%d worker(s) down: %s", down, w);
-                ok = 0;
+                lk_buf_printf(body, "%d worker(s) down: %s\n", down, w);
+                bad++;
             }
         }
         refresh_backlog(m);
-        if (ok && m->backlog.oldest_batch_us &&
-            lk_time_now_us() - m->backlog.oldest_batch_us >
-                m->cfg->monitor.batch_deadline_ms * 1000) {
-            snprintf(why, sizeof why,
-                     "the oldest uncommitted batch was planned %.0f s ago (monitor.batch_deadline "
-                     "%lld s)",
-                     (double)(lk_time_now_us() - m->backlog.oldest_batch_us) / 1e6,
-                     (long long)(m->cfg->monitor.batch_deadline_ms / 1000));
-            ok = 0;
+        int64_t age_us =
+            m->backlog.oldest_batch_us ? lk_time_now_us() - m->backlog.oldest_batch_us : 0;
+        if (age_us > m->cfg->monitor.batch_deadline_ms * 1000) {
+            lk_buf_printf(
+                body,
+                "the oldest uncommitted batch was planned %.0f s ago (monitor.batch_deadline "
+                "%lld s)\n",
+                (double)age_us / 1e6, (long long)(m->cfg->monitor.batch_deadline_ms / 1000));
+            bad++;
         }
-        lk_buf_printf(body, "%s\n", ok ? "ok" : why);
-        return ok ? 200 : 503;
+        if (!bad) lk_buf_puts(body, "ok\n");
+        return bad ? 503 : 200;
     }
     if (!strcmp(path, "/readyz")) {
         int ok = sup_now(m) == 0 &&

@@ -45,8 +45,8 @@ export function promtoolCheck(text) {
 }
 
 /** Fetches /metrics, asserts that promtool accepts it, returns {text, samples}. */
-export async function scrape(base) {
-  const r = await get(`${base}/metrics`);
+export async function scrape(base, opts = {}) {
+  const r = await get(`${base}/metrics`, opts);
   assert.equal(r.status, 200, r.text);
   assert.match(r.headers['content-type'], /^text\/plain; version=0\.0\.4/);
   const chk = promtoolCheck(r.text);
