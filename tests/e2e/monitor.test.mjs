@@ -351,7 +351,10 @@ describe('monitoring', () => {
       assert.ok(batchRows >= 1);
       assert.equal(await page.textContent('#state'), 'running');
       assert.deepEqual(external, [], 'the page fetched nothing outside the endpoint');
-      const shot = path.join(process.env.LK_E2E_ARTIFACTS || path.join(os.tmpdir(), 'lakesupd-e2e-artifacts'), 'dashboard.png');
+      // kept after the run (README's picture is one of these): beside the binary under test, or
+      // in LK_E2E_ARTIFACTS; not in TMPDIR, which a passing run leaves empty
+      const shot = path.join(process.env.LK_E2E_ARTIFACTS || path.join(path.dirname(LAKESUPD), 'e2e-artifacts'),
+        'dashboard.png');
       fs.mkdirSync(path.dirname(shot), { recursive: true });
       await page.screenshot({ path: shot, fullPage: true });
       assert.ok(fs.statSync(shot).size > 10000);
