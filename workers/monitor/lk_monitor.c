@@ -7,8 +7,8 @@
  * asks the supervisor for the process tree once a second. From these it
  *
  *  - assembles one progress record per committed batch (Spark's
- *    StreamingQueryProgress fields) and keeps it in state.db (table
- *    progress, bounded by monitor.progress_retention);
+ *    StreamingQueryProgress fields, lk_batches) and keeps it in state.db
+ *    (table progress, bounded by monitor.progress_retention);
  *  - keeps the metrics: counters, histograms of phase durations and of the
  *    end-to-end latency (input file closed → commit), backlog, watermark,
  *    Kafka lag, restarts, a one-hour series for the dashboard;
@@ -808,12 +808,21 @@ static void metrics_text(monitor *m, lk_buf *b)
         lk_prom_sample(b, "lakesup_table_version", lab.data,
                        cm ? (double)lk_msg_event_get_int(&cm->last, key, -1) : -1);
     }
-    lk_prom_one(b, "lakesup_input_rows_total", "counter",
-                "Input rows committed (corrupt ones included), summed over batches.",
-                (double)total(m, "committer", "rows_in"));
-    lk_prom_one(b, "lakesup_batches_committed_total", "counter",
-                "Micro-batches committed to every table.",
-                (double)total(m, "committer", "batches"));
+    /* the committer's counters, summed over its incarnations */
+    static const struct {
+        const char *name, *help, *key;
+    } counters[] = {
+        {"lakesup_input_rows_total",
+         "Input rows committed (corrupt ones included), summed over batches.", "rows_in"},
+        {"lakesup_batches_committed_total", "Micro-batches committed to every table.", "batches"},
+        {"lakesup_corrupt_records_total", "Input records kept in _corrupt_record.", "corrupt"},
+        {"lakesup_rescued_records_total", "Rows with a value kept in _rescued_data.", "rescued"},
+        {"lakesup_schema_changes_total",
+         "Table schema changes committed (a metaData action after the first).", "schema_changes"},
+    };
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+        lk_prom_one(b, counters[i].name, "counter", counters[i].help,
+                    (double)total(m, "committer", counters[i].key));
     lk_prom_family(b, "lakesup_batch_duration_seconds", "histogram",
                    "Time per batch by phase (parse and write: summed over the batch's chunks).");
     for (int i = 0; i <= LK_PHASE_N; i++) {
@@ -864,14 +873,6 @@ static void metrics_text(monitor *m, lk_buf *b)
                 (double)m->watermark_us / 1e6);
     lk_prom_one(b, "lakesup_late_rows_total", "counter",
                 "Rows dropped as later than the watermark (no stage drops rows yet).", 0);
-    lk_prom_one(b, "lakesup_corrupt_records_total", "counter",
-                "Input records kept in _corrupt_record.", (double)total(m, "committer", "corrupt"));
-    lk_prom_one(b, "lakesup_rescued_records_total", "counter",
-                "Rows with a value kept in _rescued_data.",
-                (double)total(m, "committer", "rescued"));
-    lk_prom_one(b, "lakesup_schema_changes_total", "counter",
-                "Table schema changes committed (a metaData action after the first).",
-                (double)total(m, "committer", "schema_changes"));
     int64_t lag;
     if (lk_batches_partition(m->batches, 0, &lag)) {
         lk_prom_family(
