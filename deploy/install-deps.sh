@@ -2,7 +2,9 @@
 # Installs what lakesupd needs on Debian 12, with apt-get only; idempotent:
 # it runs `apt-get update` and `apt-get install` only for packages that are
 # missing. `--test` also installs the test-side tools (DuckDB's Node API,
-# used as an independent reader of the tables) with npm. `--fuzz` installs
+# used as an independent reader of the tables, and playwright-core, which
+# drives Debian's chromium in the dashboard test, with npm; Prometheus and
+# Alertmanager for the monitoring tests). `--fuzz` installs
 # clang-14 and its compiler-rt (libFuzzer, sanitizers) for -DLK_FUZZ=ON.
 # apt-get runs as root: directly when run as root, else through sudo; a
 # machine with neither (a minimal install) gets the command to run as root.
@@ -17,8 +19,10 @@ PACKAGES=(
   check libsubunit-dev
 )
 # zstd, bzip2: the tests unpack expected tables (`tar --zstd`) and compress
-# inputs; ca-certificates: npm's registry is https
-TEST_PACKAGES=(clang libclang-rt-14-dev libjansson-dev libjson-c-dev zstd bzip2 ca-certificates)
+# inputs; ca-certificates: npm's registry is https; prometheus,
+# prometheus-alertmanager, chromium: the monitoring tests run the real ones
+TEST_PACKAGES=(clang libclang-rt-14-dev libjansson-dev libjson-c-dev zstd bzip2 ca-certificates
+  prometheus prometheus-alertmanager chromium)
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 
 want_test=0
