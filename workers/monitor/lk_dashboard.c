@@ -31,7 +31,7 @@ static const char page[] =
     "main { display:grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap:14px; "
     "padding:14px 20px; }\n"
     "section { background:var(--panel); border:1px solid var(--line); border-radius:6px; "
-    "padding:10px 14px; min-width:0; }\n"
+    "padding:10px 14px; min-width:0; overflow-x:auto; }\n"
     "section.wide { grid-column: 1 / -1; }\n"
     "h2 { font-size:13px; text-transform:uppercase; letter-spacing:.06em; color:var(--dim); "
     "margin:0 0 8px; }\n"
