@@ -15,6 +15,8 @@ import { queryTable } from './lib/delta.mjs';
 import { generate, goodLine } from '../hostile/gen.mjs';
 
 const MAX_RECORD = 1 << 20; // source.max_record_bytes here: the 10 MB string is over it
+// LK_HOSTILE_HUGE=1: the long-run classes too (a 300 MB line, 10 million tiny lines; not in CI)
+const HUGE = !!process.env.LK_HOSTILE_HUGE;
 
 /** Strict UTF-8 sequence length at b[i] (lead >= 0x80), 0 if not well-formed (lk_utf8_len). */
 function utf8Len(b, i) {
@@ -157,7 +159,7 @@ async function check(ws, manifest, config) {
 
 function corpus(ws, seed) {
   const staging = path.join(ws.dir, 'staging');
-  const manifest = generate(staging, { seed, maxRecord: MAX_RECORD, tinyLines: QUICK ? 20000 : 200000 });
+  const manifest = generate(staging, { seed, maxRecord: MAX_RECORD, tinyLines: QUICK ? 20000 : 200000, huge: HUGE });
   return { staging, manifest };
 }
 
