@@ -52,6 +52,23 @@ static inline size_t lk_utf8_len(const unsigned char *p, const unsigned char *en
     return cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
 }
 
+/* 1 when every byte of s[0..n) is ASCII or part of a well-formed UTF-8 sequence (lk_utf8_len:
+   no overlong form, surrogate or code point above U+10FFFF, which yajl lets through). */
+static inline int lk_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *e = p + n;
+    while (p < e) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        size_t k = lk_utf8_len(p, e);
+        if (!k) return 0;
+        p += k;
+    }
+    return 1;
+}
+
 /* strdup that never fails: aborts when out of memory (as every allocation in lake/ does) and
    copies NULL as "" so that optional strings need no test. */
 static inline char *lk_strdup(const char *s)

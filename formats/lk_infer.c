@@ -247,23 +247,6 @@ static lk_schema *merge_schemas(const lk_schema *a, const lk_schema *b)
     return s;
 }
 
-/* Every byte of s is ASCII or part of a well-formed UTF-8 sequence (lk_utf8_len: no
-   overlong forms, surrogates or code points above U+10FFFF, which yajl lets through). */
-static int utf8_ok(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *e = p + n;
-    while (p < e) {
-        if (*p < 0x80) {
-            p++;
-            continue;
-        }
-        size_t k = lk_utf8_len(p, e);
-        if (!k) return 0;
-        p += k;
-    }
-    return 1;
-}
-
 /* The keys of every object in v, counting stops past LK_INFER_MAX_KEYS. */
 static size_t count_keys(yajl_val v, size_t n)
 {
@@ -283,7 +266,7 @@ int lk_infer_line(lk_infer *inf, const char *line, size_t len)
     /* the reader makes such a line a corrupt record: none of its keys may become a column
        (a key 'k\xc0\xaf' did, its name written to the schema's JSON as 'k\ufffd' like
        other such keys: two columns of one name, and no record batch decoded any more) */
-    if (!utf8_ok(line, len))
+    if (!lk_utf8_valid(line, len))
         return LK_EFORMAT;
     char stackbuf[4096];
     char *tmp = len < sizeof stackbuf ? stackbuf : malloc(len + 1);

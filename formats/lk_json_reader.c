@@ -1129,22 +1129,6 @@ static void reset_line(lk_json_reader *r)
     r->plen = 0;
 }
 
-/* Every byte of s[0..n) is ASCII or part of a well-formed UTF-8 sequence. */
-static int utf8_ok(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *e = p + n;
-    while (p < e) {
-        if (*p < 0x80) {
-            p++;
-            continue;
-        }
-        size_t k = lk_utf8_len(p, e);
-        if (!k) return 0;
-        p += k;
-    }
-    return 1;
-}
-
 int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
                          const lk_source_meta *meta, int64_t base_offset, lk_batch *out,
                          lk_raw_stats *st, lk_error *err)
@@ -1193,7 +1177,7 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
             /* yajl lets overlong forms, surrogates and code points above U+10FFFF through; the
                fast scanner does not, and neither does a Parquet string: such a line is a
                corrupt record whichever parser looks at it */
-            yajl_handle h = utf8_ok(line, ln) ? yajl_alloc(&r->cb, &r->af, r) : NULL;
+            yajl_handle h = lk_utf8_valid(line, ln) ? yajl_alloc(&r->cb, &r->af, r) : NULL;
             ok = h != NULL;
             if (ok)
                 ok = yajl_parse(h, (const unsigned char *)line, ln) == yajl_status_ok &&

@@ -16,24 +16,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { alive, assertVerified, children, countInput, gen, QUICK, run, sleep, startDaemon, status, until, waitAllRunning, workspace } from '../e2e/lib/daemon.mjs';
+import { prng } from '../e2e/lib/prng.mjs';
 
 const ROUNDS = Number(process.env.LAKESUP_CHAOS_ROUNDS || 3);
 const SEED0 = Number(process.env.LAKESUP_CHAOS_SEED || (Date.now() % 1000000));
 const FILES = Number(process.env.LAKESUP_CHAOS_FILES || (QUICK ? 16 : 40));
 const ROWS = Number(process.env.LAKESUP_CHAOS_ROWS || (QUICK ? 300 : 1500));
 const KILLS = Number(process.env.LAKESUP_CHAOS_KILLS || (QUICK ? 6 : 12));
-
-// mulberry32: a small deterministic PRNG, so that a seed repeats a run
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function round(r) {
   const seed = SEED0 + r;

@@ -27,6 +27,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { alive, children, gen, LAKESUPD, run, sleep, startDaemon, status, until, workspace } from '../e2e/lib/daemon.mjs';
 import { queryTable, replay } from '../e2e/lib/delta.mjs';
+import { prng } from '../e2e/lib/prng.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -46,18 +47,6 @@ const MOCK = process.env.LK_KAFKA_MOCK_BIN || path.join(path.dirname(LAKESUPD), 
 if (!FAKETIME && !args.includes('--no-faketime')) {
   console.error('soak: libfaketime not found: apt-get install faketime (deploy/install-deps.sh --test), or --no-faketime');
   process.exit(2);
-}
-
-// mulberry32, as the chaos test
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const totals = {
