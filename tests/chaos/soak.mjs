@@ -145,7 +145,9 @@ async function round(r) {
     if (d.child.exitCode === null && d.child.signalCode === null) return;
     const ex = await d.exited;
     if (/crash-loops/.test(d.logs())) totals.crash_loop_escalations++;
-    note(`the supervisor exited (${JSON.stringify(ex)}): started again`);
+    const why = d.logs().split('\n').filter((l) => / ERROR /.test(l)).slice(-3).join(' | ');
+    fs.writeFileSync(path.join(ws.dir, `supervisor-exit-${daemons.length}.log`), d.logs());
+    note(`the supervisor exited (${JSON.stringify(ex)}): started again, as systemd would; last errors: ${why.slice(0, 600)}`);
     d = startDaemon(['-c', ws.config], env);
     daemons.push(d);
     totals.supervisor_restarts++;
@@ -267,6 +269,7 @@ async function round(r) {
     } catch (w) {
       console.log(`soak round ${r}: cannot keep the logs in ${ws.dir}: ${w.message}`);
     }
+    if (mock) mock.child.kill('SIGKILL');
     throw e;
   } finally {
     for (const [pid, timer] of stopped) {
