@@ -39,6 +39,11 @@ int lk_sql_program_column(lk_sql_program *p, int i)
     return lk_sql_plan_input(p->plan, i);
 }
 
+int lk_sql_program_child(lk_sql_program *p, int reg, int k)
+{
+    return lk_sql_plan_child(p->plan, reg, k);
+}
+
 /* ---- the binder the checker sees: the scope, and the plan's registers ---- */
 
 typedef struct bind_ctx {

@@ -47,6 +47,8 @@ void lk_sql_program_destroy(lk_sql_program **p);
 const lk_schema *lk_sql_program_input(const lk_sql_program *p);
 /* The register of input column i. */
 int lk_sql_program_column(lk_sql_program *p, int i);
+/* The register of field k of struct register reg. */
+int lk_sql_program_child(lk_sql_program *p, int reg, int k);
 /* Parses, checks and compiles text; *reg its result. scope NULL: the input
    columns. With alias not NULL, a trailing `AS name` is allowed and
    returned (malloc'ed, or NULL). 0, or LK_EFORMAT with "position N: ...". */

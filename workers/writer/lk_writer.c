@@ -28,7 +28,7 @@
 #include "lk_partition.h"
 #include "lk_time.h"
 
-#define MAX_TABLES 8
+#define MAX_TABLES LK_MSG_MAX_PARTS
 
 typedef struct table_writer {
     char table[64];
