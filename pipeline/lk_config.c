@@ -180,17 +180,17 @@ static int xf_item(lk_config *c, lk_step *st, const char *name, const char *text
 }
 
 /* Today's silver as a transforms list (docs/decisions.md, "Silver as the
-   default transforms list"): the parsed rows, ts as a TIMESTAMP (a value
-   that does not parse is null and its text kept in _rescued_data) followed
-   by its UTC day, the system columns dropped, structs flattened one level;
-   processed_at is added after the list. The ts steps are optional: without
-   a ts column of string or timestamp type they do nothing, as before. */
+   default transforms list"): ts as a TIMESTAMP (a value that does not
+   parse is null and its text kept in _rescued_data) followed by its UTC
+   day, structs flattened one level. Around any list, processed_events
+   takes only the rows without a _corrupt_record, leaves _corrupt_record
+   and _metadata out after the list and adds processed_at (lk_transforms).
+   The ts steps are optional: without a ts column of string or timestamp
+   type they do nothing, as before. */
 static void default_transforms(lk_config *c)
 {
     c->transforms.first = c->xf.nsteps;
-    lk_step *st = xf_step(c, LK_STEP_FILTER, 0);
-    xf_item(c, st, NULL, "_corrupt_record IS NULL", 0);
-    st = xf_step(c, LK_STEP_DERIVE, 0);
+    lk_step *st = xf_step(c, LK_STEP_DERIVE, 0);
     st->on_error = LK_ON_ERROR_RESCUE;
     st->optional = 1;
     xf_item(c, st, "ts", "to_timestamp(ts)", 0);
@@ -198,9 +198,6 @@ static void default_transforms(lk_config *c)
     st->optional = 1;
     st->after = xf_text(c, "ts", 2);
     xf_item(c, st, "event_date", "to_date(ts)", 0);
-    st = xf_step(c, LK_STEP_DROP, 0);
-    xf_item(c, st, NULL, "_corrupt_record", 0);
-    xf_item(c, st, NULL, "_metadata", 0);
     st = xf_step(c, LK_STEP_FLATTEN, 0);
     xf_item(c, st, NULL, "*", 0);
     c->transforms.n = c->xf.nsteps - c->transforms.first;

@@ -43,6 +43,17 @@ int lk_tables_names(const lk_config *cfg, const char *names[LK_TABLES_MAX])
     return n;
 }
 
+void lk_tables_partition_by(const lk_config *cfg, const char *table, const lk_schema *schema,
+                            lk_name_list *out)
+{
+    memset(out, 0, sizeof *out);
+    const lk_name_list *pb = lk_config_partition_by(cfg, table);
+    int derived = lk_config_derived(cfg, table) != NULL;
+    for (int i = 0; pb && i < pb->n; i++)
+        if (!derived || !schema || lk_schema_find(schema, pb->name[i]) >= 0)
+            snprintf(out->name[out->n++], sizeof out->name[0], "%s", pb->name[i]);
+}
+
 struct lk_tables {
     int n;
     const char *names[LK_TABLES_MAX];
@@ -79,7 +90,7 @@ int lk_tables_new(const lk_config *cfg, const lk_schema *raw, lk_tables **out, l
             list = cfg->transforms;
             from = LK_TABLE_RAW;
             o.key = "transforms";
-            o.processed_at = 1;
+            o.silver = 1;
         } else {
             const lk_derived_table *d = lk_config_derived(cfg, t->names[i]);
             list = d->transforms;

@@ -373,6 +373,7 @@ lk_schema *lk_transforms_quarantine_schema(void)
     lk_schema_destroy(&data);
     lk_schema_add(q, "watermark", LK_TYPE_TIMESTAMP, 1);
     lk_schema_add(q, "batch", LK_TYPE_LONG, 1);
+    lk_schema_add(q, "quarantined_at", LK_TYPE_TIMESTAMP, 1);
     lk_schema_add(q, "replayed_in_batch", LK_TYPE_LONG, 1);
     return q;
 }
@@ -391,9 +392,18 @@ int lk_transforms_compile(const lk_config *cfg, lk_step_list list, const lk_sche
         sc_insert(&c.sc, c.sc.n, lk_schema_field(input, i)->name,
                   lk_sql_program_column(t->prog, i));
     t->meta_in = lk_schema_find(input, LK_RAW_METADATA);
-    t->cap_steps = list.n ? list.n : 1;
+    t->cap_steps = list.n + 1;
     t->steps = calloc((size_t)t->cap_steps, sizeof *t->steps);
     if (!t->steps) abort();
+    if (o->silver && sc_find(&c.sc, LK_RAW_CORRUPT) >= 0) {
+        /* silver holds the parsed rows only, whatever the list */
+        step_rt *rt = &t->steps[t->nsteps++];
+        rt->kind = LK_STEP_FILTER;
+        snprintf(rt->key, sizeof rt->key, "%s (corrupt records)", o->key);
+        lk_sql_scope s = {&c.sc, scope_find, scope_names};
+        if (lk_sql_program_compile(t->prog, "_corrupt_record IS NULL", &s, &rt->filter, NULL, err))
+            goto bad;
+    }
     for (int si = 0; si < list.n; si++) {
         const lk_step *st = &cfg->xf.step[list.first + si];
         step_rt *rt = &t->steps[t->nsteps];
@@ -428,8 +438,14 @@ int lk_transforms_compile(const lk_config *cfg, lk_step_list list, const lk_sche
         int i = lk_schema_find(input, o->keep->name[k]);
         if (i >= 0) sc_insert(&c.sc, c.sc.n, o->keep->name[k], lk_sql_program_column(t->prog, i));
     }
-    if (o->processed_at) {
-        int i = sc_find(&c.sc, "processed_at");
+    if (o->silver) {
+        int i = sc_find(&c.sc, LK_RAW_CORRUPT);
+        if (i >= 0)
+            sc_remove(&c.sc, i);
+        i = sc_find(&c.sc, LK_RAW_METADATA);
+        if (i >= 0)
+            sc_remove(&c.sc, i);
+        i = sc_find(&c.sc, "processed_at");
         if (i >= 0) sc_remove(&c.sc, i);
         sc_insert(&c.sc, c.sc.n, "processed_at", PROCESSED_AT);
     }
@@ -571,7 +587,7 @@ static void rescued_value(lk_transforms *t, const lk_col *src, uint32_t i, lk_co
 
 /* One quarantined row: its data columns as JSON and where it failed. */
 static void quarantine_row(lk_transforms *t, const lk_batch *in, uint32_t i, const step_rt *st,
-                           int64_t batch, lk_batch *q)
+                           int64_t batch, int64_t now_us, lk_batch *q)
 {
     const lk_schema *is = lk_batch_schema(in);
     if (!t->datarow) {
@@ -602,6 +618,7 @@ static void quarantine_row(lk_transforms *t, const lk_batch *in, uint32_t i, con
         lk_col_append_null(meta);
     lk_col_append_null(lk_batch_col(q, LK_Q_WATERMARK));
     lk_col_append_i64(lk_batch_col(q, LK_Q_BATCH), batch);
+    lk_col_append_i64(lk_batch_col(q, LK_Q_AT), now_us);
     lk_col_append_null(lk_batch_col(q, LK_Q_REPLAYED));
     lk_batch_set_nrows(q, lk_batch_nrows(q) + 1);
 }
@@ -631,7 +648,7 @@ int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int6
                     if (st->on_error == LK_ON_ERROR_QUARANTINE) {
                         t->alive[i] = 0;
                         t->quarantined++;
-                        if (q) quarantine_row(t, in, i, st, batch, q);
+                        if (q) quarantine_row(t, in, i, st, batch, now_us, q);
                     } else {
                         any_rescue = 1;
                     }

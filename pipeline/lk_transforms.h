@@ -41,7 +41,8 @@ typedef struct lk_transforms_opts {
     const char *table;        /* the table the list builds (messages, quarantine rows) */
     const char *key;          /* "transforms", "tables.purchases.transforms" */
     const char *rescued;      /* the rescued data column's name, or NULL */
-    int processed_at;         /* append processed_at TIMESTAMP (processed_events) */
+    int silver; /* processed_events: the rows without _corrupt_record, the list, then
+                   _corrupt_record and _metadata left out and processed_at added */
     const lk_name_list *keep; /* partition columns: kept from the input when a select drops them */
 } lk_transforms_opts;
 
@@ -68,6 +69,7 @@ int64_t lk_transforms_rescued(const lk_transforms *t);
      _metadata STRUCT    the row's source (raw_events' _metadata), if it has one
      watermark TIMESTAMP null until watermarks exist
      batch LONG          the micro-batch that quarantined it
+     quarantined_at TIMESTAMP  when (the transform's clock; replay --since)
      replayed_in_batch LONG  the batch `lakesupd replay` re-injected it in, or null */
 lk_schema *lk_transforms_quarantine_schema(void);
 #define LK_Q_RECORD 0
@@ -77,6 +79,7 @@ lk_schema *lk_transforms_quarantine_schema(void);
 #define LK_Q_METADATA 4
 #define LK_Q_WATERMARK 5
 #define LK_Q_BATCH 6
-#define LK_Q_REPLAYED 7
+#define LK_Q_AT 7
+#define LK_Q_REPLAYED 8
 
 #endif

@@ -313,8 +313,10 @@ static int commit_batch(committer *c, pending *p)
             if (cur)
                 log_schema_change(c, c->names[t], b, cur, schemas[t]);
         }
-        const lk_name_list *pb = lk_config_partition_by(c->cfg, c->names[t]);
-        if (!cur && pb && pb->n) {
+        lk_name_list pbl;
+        lk_tables_partition_by(c->cfg, c->names[t], schemas[t], &pbl);
+        const lk_name_list *pb = &pbl;
+        if (!cur && pb->n) {
             const char *cols[LK_MAX_PARTITION_COLS];
             for (int k = 0; k < pb->n; k++)
                 cols[k] = pb->name[k];
@@ -448,7 +450,9 @@ static int check_partitioning(committer *c, int t)
     const char *md = lk_delta_metadata_json(c->tables[t]);
     if (!md || lk_delta_version(c->tables[t]) < 0)
         return 0;
-    const lk_name_list *pb = lk_config_partition_by(c->cfg, c->names[t]);
+    lk_name_list pbl;
+    lk_tables_partition_by(c->cfg, c->names[t], lk_delta_schema(c->tables[t]), &pbl);
+    const lk_name_list *pb = &pbl;
     lk_buf want = LK_BUF_INIT, have = LK_BUF_INIT;
     lk_buf_putc(&want, '[');
     for (int k = 0; pb && k < pb->n; k++) {
