@@ -12,6 +12,7 @@
 #include "lk_bytes.h"
 #include "lk_delta.h"
 #include "lk_exit.h"
+#include "lk_fault.h"
 #include "lk_fs.h"
 #include "lk_json.h"
 #include "lk_parquet_reader.h"
@@ -325,6 +326,10 @@ static int commit_table(replay *r, const char *table, const char *tpath, const l
     }
     printf("  %s: version %lld, %lld row(s), %d file(s) added, %d removed\n", table,
            (long long)version, (long long)rows, nw, nrm);
+    fflush(stdout);
+    int fault = lk_fault_check("replay.after_commit"); /* tests: killed between two tables */
+    if (fault < 0)
+        return lk_error_errno(&r->err, fault, "replay of batch %lld (injected fault)", (long long)b);
     return lk_state_record_commit(r->st, b, table, version, rows, nw, &r->err);
 }
 
