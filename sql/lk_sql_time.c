@@ -542,7 +542,7 @@ static void k_date_add(lk_sql_kctx *k)
     int32_t *o = k->out->values;
     int sign = k->node->fn == LK_FN_DATE_SUB ? -1 : 1;
     for (uint32_t i = 0; i < k->n; i++)
-        o[i] = (int32_t)((uint32_t)d[i] + (uint32_t)(sign * n[i]));
+        o[i] = (int32_t)((uint32_t)d[i] + (sign > 0 ? (uint32_t)n[i] : 0u - (uint32_t)n[i]));
     lk_sql_out_done(k->out);
 }
 

@@ -321,6 +321,9 @@ START_TEST(time)
     EQ("date_sub('2024-03-01', 1)", "2024-02-29");
     EQ("dt + 1", "2025-11-25");
     EQ("datediff('2024-03-01', '2024-02-01')", "29");
+    /* found by fuzz_sql: a day count of INT_MIN wraps (no signed overflow) */
+    EQ("date_sub(dt, -2147483648) IS NOT NULL", "true");
+    EQ("dt - CAST(-2147483648 AS INT) IS NOT NULL", "true");
     EQ("to_timestamp('0001-01-01 00:00:00')", "0001-01-01 00:00:00");
     ERR("date_trunc('fortnight', ts)", "unknown unit");
     ERR("date_format(ts, 'yyyy-qq')", "unsupported letter 'q'");
