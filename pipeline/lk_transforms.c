@@ -53,6 +53,8 @@ struct lk_transforms {
     /* run state, reused */
     uint8_t *alive;
     uint32_t cap;
+    uint32_t *sel; /* the surviving rows of a run, when not all survive */
+    uint32_t sel_cap;
     uint8_t *rescued_rows;
     lk_batch *datarow; /* the input's data columns, for quarantine records */
     lk_buf json, tmp;
@@ -493,6 +495,7 @@ void lk_transforms_destroy(lk_transforms **tp)
     lk_sql_program_destroy(&t->prog);
     lk_schema_destroy(&t->out_schema);
     free(t->alive);
+    free(t->sel);
     free(t->rescued_rows);
     lk_batch_destroy(&t->datarow);
     lk_buf_free(&t->json);
@@ -517,6 +520,76 @@ int64_t lk_transforms_rescued(const lk_transforms *t)
 }
 
 /* ---- running ---- */
+
+/* Appends rows sel[0..k) of src to dst (same type): a typed gather for flat
+   columns (a filter leaves short runs, where a range copy per run costs a
+   call and a reserve each), runs of lk_col_append_range for nested ones. */
+static void gather(lk_col *dst, const lk_col *src, const uint32_t *sel, uint32_t k)
+{
+    lk_type t = src->field->type;
+    uint32_t base = dst->len;
+    if (t == LK_TYPE_STRING || t == LK_TYPE_BINARY) {
+        size_t bytes = 0;
+        for (uint32_t j = 0; j < k; j++)
+            bytes += src->offsets[sel[j] + 1] - src->offsets[sel[j]];
+        lk_col_reserve(dst, k, bytes);
+        char *data = dst->data;
+        size_t len = dst->data_len;
+        for (uint32_t j = 0; j < k; j++) {
+            uint32_t a = src->offsets[sel[j]], b = src->offsets[sel[j] + 1];
+            memcpy(data + len, src->data + a, b - a);
+            len += b - a;
+            dst->offsets[base + j + 1] = (uint32_t)len;
+        }
+        dst->data_len = len;
+    } else if (src->elem_size && !src->n_children) {
+        lk_col_reserve(dst, k, 0);
+        char *o = (char *)dst->values + (size_t)base * dst->elem_size;
+        const char *v = src->values;
+        switch (src->elem_size) {
+        case 8:
+            for (uint32_t j = 0; j < k; j++)
+                ((uint64_t *)o)[j] = ((const uint64_t *)v)[sel[j]];
+            break;
+        case 4:
+            for (uint32_t j = 0; j < k; j++)
+                ((uint32_t *)o)[j] = ((const uint32_t *)v)[sel[j]];
+            break;
+        case 1:
+            for (uint32_t j = 0; j < k; j++)
+                ((uint8_t *)o)[j] = ((const uint8_t *)v)[sel[j]];
+            break;
+        default:
+            for (uint32_t j = 0; j < k; j++)
+                memcpy(o + (size_t)j * src->elem_size, v + (size_t)sel[j] * src->elem_size,
+                       src->elem_size);
+            break;
+        }
+    } else {
+        for (uint32_t j = 0; j < k;) {
+            uint32_t r = j + 1;
+            while (r < k && sel[r] == sel[r - 1] + 1)
+                r++;
+            lk_col_append_range(dst, src, sel[j], r - j);
+            j = r;
+        }
+        return;
+    }
+    /* validity: only when src has nulls (or dst already tracks them) */
+    if (src->validity || dst->validity) {
+        lk_col_ensure_validity(dst);
+        for (uint32_t j = 0; j < k; j++) {
+            uint32_t d = base + j;
+            if (lk_col_is_null(src, sel[j])) {
+                dst->validity[d >> 3] &= (uint8_t) ~(1u << (d & 7));
+                dst->null_count++;
+            } else {
+                dst->validity[d >> 3] |= (uint8_t)(1u << (d & 7));
+            }
+        }
+    }
+    dst->len = base + k;
+}
 
 static inline int bit(const uint8_t *b, uint32_t i)
 {
@@ -678,8 +751,33 @@ int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int6
             t->rescued += t->rescued_rows[i];
         if (!t->rescued || t->rescued_out < 0) any_rescue = 0;
     }
-    /* copy the surviving rows in runs */
-    uint32_t base = lk_batch_nrows(out), kept = 0;
+    /* the surviving rows: every row (one range copy), or a selection (gathered) */
+    uint32_t base = lk_batch_nrows(out), kept = 0, nsel = 0;
+    for (uint32_t i = 0; i < n; i++)
+        nsel += t->alive[i];
+    if (nsel < n && !any_rescue) {
+        if (nsel > t->sel_cap) {
+            t->sel_cap = nsel + 1024;
+            t->sel = realloc(t->sel, sizeof *t->sel * t->sel_cap);
+            if (!t->sel)
+                abort();
+        }
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (t->alive[i])
+                t->sel[k++] = i;
+        for (int o = 0; o < t->nout; o++) {
+            lk_col *dst = lk_batch_col(out, o);
+            if (t->out[o].reg == PROCESSED_AT) {
+                for (uint32_t i = 0; i < nsel; i++)
+                    lk_col_append_i64(dst, now_us);
+            } else {
+                gather(dst, lk_sql_program_result(t->prog, t->out[o].reg), t->sel, nsel);
+            }
+        }
+        lk_batch_set_nrows(out, base + nsel);
+        return 0;
+    }
     for (int o = 0; o < t->nout; o++) {
         lk_col *dst = lk_batch_col(out, o);
         int reg = t->out[o].reg;

@@ -823,11 +823,19 @@ static void k_length(lk_sql_kctx *k)
 
 /* Spark's round(double, d): HALF_UP on the shortest decimal text of x (Scala's
    BigDecimal(x)), so round(2.675, 2) = 2.68 where x*100 rounds down. */
+static double round_half_up_p(double x, int d, double p);
+
 double lk_sql_round_half_up(double x, int d)
 {
     if (!isfinite(x)) return x;
     if (d > 300 || d < -300) return d > 0 ? x : 0.0 * x;
-    double p = pow(10.0, d);
+    return round_half_up_p(x, d, pow(10.0, d));
+}
+
+/* The same with p = 10^d computed by the caller (once per batch in the kernel). */
+static double round_half_up_p(double x, int d, double p)
+{
+    if (!isfinite(x)) return x;
     double y = fabs(x) * p;
     if (!isfinite(y) || y >= 4503599627370496.0)
         return x; /* beyond 2^52: already an integer at that scale */
@@ -880,8 +888,14 @@ static void k_round(lk_sql_kctx *k)
     case LK_TYPE_DOUBLE: {
         const double *x = k->a[0]->values;
         double *o = k->out->values;
+        if (d > 300 || d < -300) {
+            for (uint32_t i = 0; i < n; i++)
+                o[i] = lk_sql_round_half_up(x[i], d);
+            break;
+        }
+        double p = pow(10.0, d);
         for (uint32_t i = 0; i < n; i++)
-            o[i] = lk_sql_round_half_up(x[i], d);
+            o[i] = round_half_up_p(x[i], d, p);
         break;
     }
     default: {
