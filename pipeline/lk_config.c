@@ -765,6 +765,7 @@ static int parse_derived(loader *L, yaml_node_t *kn, yaml_node_t *vn)
             if (step_scalar(L, v2, fk, "a table name"))
                 return -1;
             snprintf(t->from, sizeof t->from, "%s", scalar(v2));
+            t->from_line = (int)v2->start_mark.line + 1;
         } else if (!strcmp(scalar(k2), "transforms")) {
             int r = parse_steps(L, fk, v2, &t->transforms);
             if (r < 0)
@@ -804,7 +805,7 @@ static int check_derived(const lk_config *c, const char *path, lk_error *err)
             return lk_error_set(err, LK_ECONFIG,
                                 "%s:%d: key 'tables.%s.from': no table '%s' (raw_events, "
                                 "processed_events or a table of tables:)",
-                                path, t->line, t->name, t->from);
+                                path, t->from_line, t->name, t->from);
         /* follow from until a built-in table: more steps than tables is a cycle */
         const lk_derived_table *x = t;
         for (int steps = 0; x; steps++) {
@@ -812,7 +813,7 @@ static int check_derived(const lk_config *c, const char *path, lk_error *err)
                 return lk_error_set(err, LK_ECONFIG,
                                     "%s:%d: key 'tables.%s.from': the tables' from make a cycle "
                                     "(%s is fed by itself)",
-                                    path, t->line, t->name, t->name);
+                                    path, t->from_line, t->name, t->name);
             x = lk_config_derived(c, x->from);
         }
     }

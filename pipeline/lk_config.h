@@ -141,7 +141,7 @@ typedef struct lk_derived_table {
     char from[128];
     lk_step_list transforms;
     lk_name_list partition_by;
-    int line;
+    int line, from_line; /* of the table's key, of its from: */
 } lk_derived_table;
 
 typedef struct lk_config {
