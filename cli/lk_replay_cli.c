@@ -78,8 +78,7 @@ static int64_t select_rows(replay *r, const lk_batch *q, uint8_t *mask)
     }
     const lk_col *w = NULL;
     if (r->prog) {
-        if (lk_sql_program_run(r->prog, q, lk_time_now_us(), &r->err))
-            return -1;
+        if (lk_sql_program_run(r->prog, q, lk_time_now_us(), &r->err)) return -1;
         w = lk_sql_program_result(r->prog, r->where_reg);
     }
     int64_t k = 0;
@@ -96,8 +95,7 @@ static int64_t select_rows(replay *r, const lk_batch *q, uint8_t *mask)
         if (ok && r->since_us != INT64_MIN && c_at >= 0)
             ok = !lk_col_is_null(lk_batch_col_const(q, c_at), i) &&
                  lk_col_i64(lk_batch_col_const(q, c_at), i) >= r->since_us;
-        if (ok && w)
-            ok = !lk_col_is_null(w, i) && ((const uint8_t *)w->values)[i];
+        if (ok && w) ok = !lk_col_is_null(w, i) && ((const uint8_t *)w->values)[i];
         mask[i] = (uint8_t)ok;
         k += ok;
     }
@@ -113,18 +111,14 @@ static int read_file(replay *r, const char *rel, lk_batch **out)
     snprintf(full, sizeof full, "%s/%s", r->qpath, dec.data ? dec.data : rel);
     lk_buf_free(&dec);
     lk_pq_reader *pr = NULL;
-    if (lk_pq_reader_open(full, &pr, &r->err))
-        return -1;
+    if (lk_pq_reader_open(full, &pr, &r->err)) return -1;
     lk_batch *part = NULL;
     int rc = 0;
-    if (*out)
-        lk_batch_reset(*out);
+    if (*out) lk_batch_reset(*out);
     for (int g = 0; g < lk_pq_reader_num_row_groups(pr) && rc == 0; g++) {
         rc = lk_pq_reader_read_row_group(pr, g, NULL, 0, &part, &r->err);
-        if (rc)
-            break;
-        if (!*out)
-            *out = lk_batch_new(lk_batch_schema(part));
+        if (rc) break;
+        if (!*out) *out = lk_batch_new(lk_batch_schema(part));
         for (int c = 0; c < lk_batch_ncols(part); c++)
             lk_col_append_range(lk_batch_col(*out, c), lk_batch_col_const(part, c), 0,
                                 lk_batch_nrows(part));
@@ -147,16 +141,14 @@ static char *params_json(const replay *r)
     lk_buf b = LK_BUF_INIT;
     lk_buf_puts(&b, "{\"reason\":");
     lk_buf_json_string(&b, r->reason, strlen(r->reason));
-    if (r->since_us != INT64_MIN)
-        lk_buf_printf(&b, ",\"since_us\":%lld", (long long)r->since_us);
+    if (r->since_us != INT64_MIN) lk_buf_printf(&b, ",\"since_us\":%lld", (long long)r->since_us);
     if (r->where) {
         lk_buf_puts(&b, ",\"where\":");
         lk_buf_json_string(&b, r->where, strlen(r->where));
     }
     lk_buf_puts(&b, ",\"files\":[");
     for (int i = 0; i < r->nfiles; i++) {
-        if (i)
-            lk_buf_putc(&b, ',');
+        if (i) lk_buf_putc(&b, ',');
         lk_buf_json_string(&b, r->files[i], strlen(r->files[i]));
     }
     lk_buf_puts(&b, "]}");
@@ -167,8 +159,7 @@ static int params_load(replay *r, const char *json)
 {
     char ebuf[256];
     yajl_val root = yajl_tree_parse(json, ebuf, sizeof ebuf);
-    if (!root)
-        return lk_error_set(&r->err, LK_ESTATE, "replay params in state.db: %s", ebuf);
+    if (!root) return lk_error_set(&r->err, LK_ESTATE, "replay params in state.db: %s", ebuf);
     yajl_val v = lk_json_get(root, "reason");
     snprintf(r->reason, sizeof r->reason, "%s", v && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : "");
     v = lk_json_get(root, "since_us");
@@ -180,8 +171,7 @@ static int params_load(replay *r, const char *json)
     free_files(r);
     for (size_t i = 0; v && YAJL_IS_ARRAY(v) && i < v->u.array.len; i++) {
         r->files = realloc(r->files, sizeof *r->files * (size_t)(r->nfiles + 1));
-        if (!r->files)
-            abort();
+        if (!r->files) abort();
         r->files[r->nfiles++] = lk_strdup(YAJL_GET_STRING(v->u.array.values[i]));
     }
     yajl_tree_free(root);
@@ -213,8 +203,7 @@ static int write_table(replay *r, const char *table, const char *tpath, const lk
         const char *cols[LK_MAX_PARTITION_COLS];
         for (int k = 0; k < pb.n; k++)
             cols[k] = pb.name[k];
-        if (lk_partitioner_new(lk_batch_schema(b), cols, pb.n, &part, &r->err))
-            return -1;
+        if (lk_partitioner_new(lk_batch_schema(b), cols, pb.n, &part, &r->err)) return -1;
         pq = lk_pq_writer_new(lk_partitioner_data_schema(part), &opt);
         nparts = lk_partitioner_split(part, b);
     } else {
@@ -223,17 +212,15 @@ static int write_table(replay *r, const char *table, const char *tpath, const lk
     for (int i = 0; i < nparts && rc == 0; i++) {
         const lk_batch *pb_batch = part ? lk_partitioner_part(part, i) : b;
         const char *dir = part ? lk_partitioner_dir(part, i) : NULL;
-        if (!lk_batch_nrows(pb_batch))
-            continue;
+        if (!lk_batch_nrows(pb_batch)) continue;
         *w = realloc(*w, sizeof **w * (size_t)(*nw + 1));
-        if (!*w)
-            abort();
+        if (!*w) abort();
         written *f = &(*w)[*nw];
         memset(f, 0, sizeof *f);
         char uuid[40], full[3300];
         lk_fs_uuid4(uuid, sizeof uuid);
-        snprintf(f->path, sizeof f->path, "%s%spart-%05lld-replay-%s.c000.%s.parquet", dir ? dir : "",
-                 dir ? "/" : "", (long long)batch, uuid,
+        snprintf(f->path, sizeof f->path, "%s%spart-%05lld-replay-%s.c000.%s.parquet",
+                 dir ? dir : "", dir ? "/" : "", (long long)batch, uuid,
                  opt.codec == LK_PQ_UNCOMPRESSED ? "uncompressed" : lk_pq_codec_name(opt.codec));
         snprintf(full, sizeof full, "%s/%s", tpath, dir ? dir : "");
         if (lk_fs_mkdirs(full, &r->err)) {
@@ -243,10 +230,8 @@ static int write_table(replay *r, const char *table, const char *tpath, const lk
         snprintf(full, sizeof full, "%s/%s", tpath, f->path);
         lk_pq_file_info info;
         rc = lk_pq_writer_open(pq, full, &r->err);
-        if (rc == 0)
-            rc = lk_pq_writer_write(pq, pb_batch, &r->err);
-        if (rc == 0)
-            rc = lk_pq_writer_close(pq, &info, &r->err);
+        if (rc == 0) rc = lk_pq_writer_write(pq, pb_batch, &r->err);
+        if (rc == 0) rc = lk_pq_writer_close(pq, &info, &r->err);
         if (rc) {
             lk_pq_writer_abort(pq);
             break;
@@ -278,8 +263,7 @@ static int commit_table(replay *r, const char *table, const char *tpath, const l
                         int64_t b, const written *w, int nw, char **removes, int nrm)
 {
     lk_delta_table *dt = NULL;
-    if (lk_fs_mkdirs(tpath, &r->err) || lk_delta_open_log(tpath, &dt, &r->err))
-        return -1;
+    if (lk_fs_mkdirs(tpath, &r->err) || lk_delta_open_log(tpath, &dt, &r->err)) return -1;
     int rc = 0;
     if (lk_delta_txn_version(dt, r->app_id) >= b) {
         printf("  %s: batch %lld is in the table already\n", table, (long long)b);
@@ -288,8 +272,7 @@ static int commit_table(replay *r, const char *table, const char *tpath, const l
     }
     lk_delta_commit *dc = lk_delta_commit_new(dt, "STREAMING UPDATE");
     const lk_schema *cur = lk_delta_schema(dt);
-    if (!cur || !lk_schema_equal(cur, schema))
-        lk_delta_commit_set_schema(dc, schema);
+    if (!cur || !lk_schema_equal(cur, schema)) lk_delta_commit_set_schema(dc, schema);
     lk_name_list pb;
     lk_tables_partition_by(r->cfg, table, schema, &pb);
     if (!cur && pb.n) {
@@ -301,7 +284,8 @@ static int commit_table(replay *r, const char *table, const char *tpath, const l
     int64_t rows = 0, mtime = lk_time_now_ms();
     for (int i = 0; i < nw; i++) {
         if (w[i].pv)
-            lk_delta_commit_add_file_partitioned(dc, w[i].path, w[i].pv, w[i].size, mtime, w[i].stats, 1);
+            lk_delta_commit_add_file_partitioned(dc, w[i].path, w[i].pv, w[i].size, mtime,
+                                                 w[i].stats, 1);
         else
             lk_delta_commit_add_file(dc, w[i].path, w[i].size, mtime, w[i].stats, 1);
         rows += w[i].rows;
@@ -329,7 +313,8 @@ static int commit_table(replay *r, const char *table, const char *tpath, const l
     fflush(stdout);
     int fault = lk_fault_check("replay.after_commit"); /* tests: killed between two tables */
     if (fault < 0)
-        return lk_error_errno(&r->err, fault, "replay of batch %lld (injected fault)", (long long)b);
+        return lk_error_errno(&r->err, fault, "replay of batch %lld (injected fault)",
+                              (long long)b);
     return lk_state_record_commit(r->st, b, table, version, rows, nw, &r->err);
 }
 
@@ -353,8 +338,7 @@ static int run_batch(replay *r, int64_t b)
         lk_delta_destroy(&dt);
     }
     lk_delta_table *qt = NULL;
-    if (lk_delta_open(r->qpath, &qt, &r->err) == 0)
-        all &= lk_delta_txn_version(qt, r->app_id) >= b;
+    if (lk_delta_open(r->qpath, &qt, &r->err) == 0) all &= lk_delta_txn_version(qt, r->app_id) >= b;
     lk_delta_destroy(&qt);
     int64_t replayed = 0;
     lk_schema *raw_s = NULL;
@@ -370,8 +354,7 @@ static int run_batch(replay *r, int64_t b)
     }
     int v = 0;
     if (lk_state_schema_get(r->st, LK_TABLE_RAW, &raw_s, &v, &r->err) || !raw_s) {
-        if (!raw_s)
-            lk_error_set(&r->err, LK_ESTATE, "no raw_events schema in state.db");
+        if (!raw_s) lk_error_set(&r->err, LK_ESTATE, "no raw_events schema in state.db");
         rc = -1;
         goto done;
     }
@@ -402,8 +385,7 @@ static int run_batch(replay *r, int64_t b)
         const lk_col *rec = lk_batch_col_const(q, lk_schema_find(lk_batch_schema(q), "record"));
         const lk_col *meta = lk_batch_col_const(q, lk_schema_find(lk_batch_schema(q), "_metadata"));
         for (uint32_t i = 0; i < n && rc == 0; i++) {
-            if (!mask[i])
-                continue;
+            if (!mask[i]) continue;
             size_t len;
             const char *s = lk_col_bytes(rec, i, &len);
             lk_buf_reset(&line);
@@ -426,14 +408,12 @@ static int run_batch(replay *r, int64_t b)
             sm.file_name = fn;
             lk_parser_chunk pc = {line.data, line.len, off, 0, NULL, 0};
             lk_raw_stats rs = {0};
-            if (lk_parser_parse(parser, &pc, &sm, &raw, &rs, &r->err))
-                rc = -1;
+            if (lk_parser_parse(parser, &pc, &sm, &raw, &rs, &r->err)) rc = -1;
             replayed++;
         }
     }
     lk_buf_free(&line);
-    if (rc == 0 && lk_tables_run(t, raw, lk_time_now_us(), b, &r->err))
-        rc = -1;
+    if (rc == 0 && lk_tables_run(t, raw, lk_time_now_us(), b, &r->err)) rc = -1;
     printf("replay batch %lld: %lld row(s) from %d quarantine file(s)\n", (long long)b,
            (long long)replayed, r->nfiles);
     /* every table of the pipeline but quarantine, in commit order */
@@ -461,7 +441,8 @@ static int run_batch(replay *r, int64_t b)
         }
         rc = commit_table(r, names[i], paths[i], lk_tables_schema(t, i), b, w, nw, NULL, 0);
     }
-    /* quarantine last: its files rewritten with replayed_in_batch = b, and the rows that failed again */
+    /* quarantine last: its files rewritten with replayed_in_batch = b, and the rows that failed
+     * again */
     if (rc == 0) {
         lk_schema *qs = lk_transforms_quarantine_schema();
         qout = lk_batch_new(qs);
@@ -508,7 +489,8 @@ static int run_batch(replay *r, int64_t b)
         w = NULL;
         nw = 0;
         lk_delta_table *dt = NULL;
-        int have = lk_fs_mkdirs(r->qpath, &r->err) == 0 && lk_delta_open(r->qpath, &dt, &r->err) == 0 &&
+        int have = lk_fs_mkdirs(r->qpath, &r->err) == 0 &&
+                   lk_delta_open(r->qpath, &dt, &r->err) == 0 &&
                    lk_delta_txn_version(dt, r->app_id) >= b;
         lk_delta_destroy(&dt);
         if (have)
@@ -520,10 +502,8 @@ static int run_batch(replay *r, int64_t b)
         lk_schema_destroy(&qs);
     }
 done:
-    if (rc == 0)
-        rc = lk_state_mark_committed(r->st, b, &r->err);
-    if (rc == 0)
-        rc = lk_state_replay_done(r->st, b, replayed, &r->err);
+    if (rc == 0) rc = lk_state_mark_committed(r->st, b, &r->err);
+    if (rc == 0) rc = lk_state_replay_done(r->st, b, replayed, &r->err);
     free_written(w, nw);
     free(mask);
     lk_batch_destroy(&raw);
@@ -541,8 +521,7 @@ static int plan(replay *r, int64_t *b)
 {
     *b = -1;
     lk_delta_table *qt = NULL;
-    if (lk_delta_open(r->qpath, &qt, &r->err))
-        return -1;
+    if (lk_delta_open(r->qpath, &qt, &r->err)) return -1;
     lk_batch *q = NULL;
     uint8_t *mask = NULL;
     int rc = 0;
@@ -559,19 +538,16 @@ static int plan(replay *r, int64_t *b)
             rc = -1;
             break;
         }
-        if (!k)
-            continue;
+        if (!k) continue;
         rows += k;
         r->files = realloc(r->files, sizeof *r->files * (size_t)(r->nfiles + 1));
-        if (!r->files)
-            abort();
+        if (!r->files) abort();
         r->files[r->nfiles++] = strdup(rel);
     }
     lk_batch_destroy(&q);
     free(mask);
     lk_delta_destroy(&qt);
-    if (rc || !r->nfiles)
-        return rc;
+    if (rc || !r->nfiles) return rc;
     char *params = params_json(r);
     rc = lk_state_replay_plan(r->st, params, b, &r->err);
     free(params);
@@ -588,8 +564,7 @@ static int go(replay *r, int new_one)
     char path[2048];
     lk_config_state_path(r->cfg, path, sizeof path);
     lk_config_table_path(r->cfg, LK_TABLE_QUARANTINE, r->qpath, sizeof r->qpath);
-    if (lk_state_open(path, &r->st, &r->err))
-        return LK_EXIT_FAILURE;
+    if (lk_state_open(path, &r->st, &r->err)) return LK_EXIT_FAILURE;
     int found = 0;
     if (lk_state_meta_get(r->st, "query_id", r->app_id, sizeof r->app_id, &found, &r->err))
         return LK_EXIT_FAILURE;
@@ -600,8 +575,7 @@ static int go(replay *r, int new_one)
     }
     int64_t b;
     char *params = NULL;
-    if (lk_state_replay_pending(r->st, &b, &params, &found, &r->err))
-        return LK_EXIT_FAILURE;
+    if (lk_state_replay_pending(r->st, &b, &params, &found, &r->err)) return LK_EXIT_FAILURE;
     if (found) {
         printf("replay: finishing replay batch %lld (interrupted)%s\n", (long long)b,
                new_one ? "; run replay again for new rows" : "");
@@ -611,26 +585,21 @@ static int go(replay *r, int new_one)
         int rc = params_load(r, params);
         free(params);
         lk_sql_program_destroy(&r->prog);
-        if (rc == 0)
-            rc = run_batch(r, b);
-        if (rc)
-            return LK_EXIT_FAILURE;
+        if (rc == 0) rc = run_batch(r, b);
+        if (rc) return LK_EXIT_FAILURE;
         return LK_EXIT_OK;
     }
-    if (!new_one)
-        return LK_EXIT_OK;
+    if (!new_one) return LK_EXIT_OK;
     if (!lk_fs_exists(r->qpath)) {
         printf("replay: no quarantine table (%s): nothing to replay\n", r->qpath);
         return LK_EXIT_OK;
     }
-    if (plan(r, &b))
-        return LK_EXIT_FAILURE;
+    if (plan(r, &b)) return LK_EXIT_FAILURE;
     if (b < 0) {
         printf("replay: no quarantined row matches: nothing to replay\n");
         return LK_EXIT_OK;
     }
-    if (run_batch(r, b))
-        return LK_EXIT_FAILURE;
+    if (run_batch(r, b)) return LK_EXIT_FAILURE;
     printf("replay: batch %lld committed\n", (long long)b);
     return LK_EXIT_OK;
 }
@@ -642,15 +611,16 @@ static int with_lock(const lk_config *cfg, replay *r, int new_one)
     int fd = lk_rundir_lock(cfg, &holder, &err);
     if (fd < 0) {
         if (holder)
-            fprintf(stderr, "lakesupd replay: the pipeline is running (supervisor pid %d): stop it "
-                            "first (lakesupd stop)\n", (int)holder);
+            fprintf(stderr,
+                    "lakesupd replay: the pipeline is running (supervisor pid %d): stop it "
+                    "first (lakesupd stop)\n",
+                    (int)holder);
         else
             fprintf(stderr, "lakesupd replay: %s\n", err.msg);
         return LK_EXIT_TEMPFAIL;
     }
     int rc = go(r, new_one);
-    if (rc)
-        fprintf(stderr, "lakesupd replay: %s\n", r->err.msg);
+    if (rc) fprintf(stderr, "lakesupd replay: %s\n", r->err.msg);
     lk_sql_program_destroy(&r->prog);
     free(r->where);
     free_files(r);
@@ -663,30 +633,31 @@ int lk_replay_resume(const lk_config *cfg)
 {
     char path[2048];
     lk_config_state_path(cfg, path, sizeof path);
-    if (!lk_fs_exists(path))
-        return LK_EXIT_OK;
+    if (!lk_fs_exists(path)) return LK_EXIT_OK;
     replay r = {.cfg = cfg, .since_us = INT64_MIN};
     return with_lock(cfg, &r, 0);
 }
 
 int lk_replay_cli(const lk_config *cfg, int argc, char **argv)
 {
-    static const struct option opts[] = {{"reason", required_argument, 0, 'r'},
-                                         {"since", required_argument, 0, 's'},
-                                         {"where", required_argument, 0, 'w'},
-                                         {"config", required_argument, 0, 'c'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"reason", required_argument, 0, 'r'}, {"since", required_argument, 0, 's'},
+        {"where", required_argument, 0, 'w'},  {"config", required_argument, 0, 'c'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     replay r = {.cfg = cfg, .since_us = INT64_MIN};
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'r': snprintf(r.reason, sizeof r.reason, "%s", optarg); break;
+        case 'r':
+            snprintf(r.reason, sizeof r.reason, "%s", optarg);
+            break;
         case 's':
             if (lk_time_parse_iso(optarg, strlen(optarg), &r.since_us)) {
-                fprintf(stderr, "lakesupd replay: --since '%s' is not an ISO timestamp such as "
-                                "2026-11-24T09:30:00Z\n", optarg);
+                fprintf(stderr,
+                        "lakesupd replay: --since '%s' is not an ISO timestamp such as "
+                        "2026-11-24T09:30:00Z\n",
+                        optarg);
                 return LK_EXIT_USAGE;
             }
             break;
@@ -694,17 +665,21 @@ int lk_replay_cli(const lk_config *cfg, int argc, char **argv)
             free(r.where);
             r.where = strdup(optarg);
             break;
-        case 'c': break;
+        case 'c':
+            break;
         case 'h':
-            printf("lakesupd replay [-c lakesup.yml] [--reason R] [--since TS] [--where EXPR]\n"
-                   "  re-injects quarantined rows (not replayed yet) into processed_events and the\n"
-                   "  tables derived from it, as a new batch, exactly once; the pipeline must be\n"
-                   "  stopped. --reason: only that reason (transform_error); --since: quarantined\n"
-                   "  at or after TS; --where: a SQL condition over the quarantine's columns\n"
-                   "  (record, reason, error, table, batch, quarantined_at, ...).\n");
+            printf(
+                "lakesupd replay [-c lakesup.yml] [--reason R] [--since TS] [--where EXPR]\n"
+                "  re-injects quarantined rows (not replayed yet) into processed_events and the\n"
+                "  tables derived from it, as a new batch, exactly once; the pipeline must be\n"
+                "  stopped. --reason: only that reason (transform_error); --since: quarantined\n"
+                "  at or after TS; --where: a SQL condition over the quarantine's columns\n"
+                "  (record, reason, error, table, batch, quarantined_at, ...).\n");
             free(r.where);
             return LK_EXIT_OK;
-        default: free(r.where); return LK_EXIT_USAGE;
+        default:
+            free(r.where);
+            return LK_EXIT_USAGE;
         }
     }
     if (r.where) { /* refuse a bad condition before planning anything */

@@ -32,8 +32,9 @@ typedef struct rescue {
 typedef struct step_rt {
     int kind;
     lk_on_error on_error;
-    int filter; /* register of the condition, or -1 */
-    int *regs;  /* registers whose failures count for on_error */
+    int filter;  /* register of the condition, or -1 */
+    int *regs;   /* registers whose failures count for on_error */
+    char **what; /* for each: the entry it computes ("amount_eur", "[2]"), or NULL */
     int nregs;
     rescue *rescues;
     int nrescues;
@@ -162,11 +163,26 @@ static int compile_expr(cc *c, const char *text, int line, const char *key, int 
     return 0;
 }
 
-static void add_failing(step_rt *st, int reg)
+/* reg's failures count for the step's on_error; what names the entry (or NULL). */
+static void add_failing(step_rt *st, int reg, const char *what)
 {
     st->regs = realloc(st->regs, sizeof(int) * (size_t)(st->nregs + 1));
-    if (!st->regs) abort();
+    st->what = realloc(st->what, sizeof(char *) * (size_t)(st->nregs + 1));
+    if (!st->regs || !st->what) abort();
+    st->what[st->nregs] = what ? strdup(what) : NULL;
     st->regs[st->nregs++] = reg;
+}
+
+static void free_step(step_rt *st)
+{
+    free(st->regs);
+    for (int k = 0; k < st->nregs; k++)
+        free(st->what[k]);
+    free(st->what);
+    for (int k = 0; k < st->nrescues; k++)
+        free(st->rescues[k].name);
+    free(st->rescues);
+    memset(st, 0, sizeof *st);
 }
 
 /* Where a new derived column goes: after `after`, else before the system columns. */
@@ -209,7 +225,7 @@ static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
             return fail_at(c, items[0].line, key, "a filter must be boolean, not %s",
                            lk_type_name(f->type));
         rt->filter = reg;
-        add_failing(rt, reg);
+        add_failing(rt, reg, NULL);
         return 0;
     }
     case LK_STEP_DERIVE:
@@ -235,7 +251,7 @@ static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
             } else if (compile_expr(c, text, items[i].line, ik, &reg, NULL)) {
                 return -1;
             }
-            add_failing(rt, reg);
+            add_failing(rt, reg, name);
             if (st->on_error == LK_ON_ERROR_RESCUE) {
                 rt->rescues =
                     realloc(rt->rescues, sizeof *rt->rescues * (size_t)(rt->nrescues + 1));
@@ -294,7 +310,9 @@ static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
                 sc_free(&out);
                 return -1;
             }
-            add_failing(rt, reg);
+            char idx[32];
+            snprintf(idx, sizeof idx, "[%d]", i);
+            add_failing(rt, reg, idx);
             /* the name: the alias, or the column (the last field of a path) */
             char name[256] = "";
             if (alias) {
@@ -424,11 +442,7 @@ int lk_transforms_compile(const lk_config *cfg, lk_step_list list, const lk_sche
         if (rc) {
             sc_free(&c.sc);
             c.sc = saved;
-            free(rt->regs);
-            for (int k = 0; k < rt->nrescues; k++)
-                free(rt->rescues[k].name);
-            free(rt->rescues);
-            memset(rt, 0, sizeof *rt);
+            free_step(rt);
         } else {
             sc_free(&saved);
             t->nsteps++;
@@ -442,11 +456,9 @@ int lk_transforms_compile(const lk_config *cfg, lk_step_list list, const lk_sche
     }
     if (o->silver) {
         int i = sc_find(&c.sc, LK_RAW_CORRUPT);
-        if (i >= 0)
-            sc_remove(&c.sc, i);
+        if (i >= 0) sc_remove(&c.sc, i);
         i = sc_find(&c.sc, LK_RAW_METADATA);
-        if (i >= 0)
-            sc_remove(&c.sc, i);
+        if (i >= 0) sc_remove(&c.sc, i);
         i = sc_find(&c.sc, "processed_at");
         if (i >= 0) sc_remove(&c.sc, i);
         sc_insert(&c.sc, c.sc.n, "processed_at", PROCESSED_AT);
@@ -485,12 +497,8 @@ void lk_transforms_destroy(lk_transforms **tp)
     for (int i = 0; i < t->nout; i++)
         free(t->out[i].name);
     free(t->out);
-    for (int s = 0; s < t->cap_steps; s++) {
-        free(t->steps[s].regs);
-        for (int k = 0; k < t->steps[s].nrescues; k++)
-            free(t->steps[s].rescues[k].name);
-        free(t->steps[s].rescues);
-    }
+    for (int s = 0; s < t->cap_steps; s++)
+        free_step(&t->steps[s]);
     free(t->steps);
     lk_sql_program_destroy(&t->prog);
     lk_schema_destroy(&t->out_schema);
@@ -660,7 +668,7 @@ static void rescued_value(lk_transforms *t, const lk_col *src, uint32_t i, lk_co
 
 /* One quarantined row: its data columns as JSON and where it failed. */
 static void quarantine_row(lk_transforms *t, const lk_batch *in, uint32_t i, const step_rt *st,
-                           int64_t batch, int64_t now_us, lk_batch *q)
+                           const char *what, int64_t batch, int64_t now_us, lk_batch *q)
 {
     const lk_schema *is = lk_batch_schema(in);
     if (!t->datarow) {
@@ -682,7 +690,9 @@ static void quarantine_row(lk_transforms *t, const lk_batch *in, uint32_t i, con
     lk_rowjson_append(t->datarow, 0, &t->json);
     lk_col_append_bytes(lk_batch_col(q, LK_Q_RECORD), t->json.data, t->json.len);
     lk_col_append_bytes(lk_batch_col(q, LK_Q_REASON), "transform_error", 15);
-    lk_col_append_bytes(lk_batch_col(q, LK_Q_ERROR), st->key, strlen(st->key));
+    lk_buf_reset(&t->tmp);
+    lk_buf_printf(&t->tmp, "%s%s%s", st->key, what && what[0] != '[' ? "." : "", what ? what : "");
+    lk_col_append_bytes(lk_batch_col(q, LK_Q_ERROR), t->tmp.data, t->tmp.len);
     lk_col_append_bytes(lk_batch_col(q, LK_Q_TABLE), t->table, strlen(t->table));
     lk_col *meta = lk_batch_col(q, LK_Q_METADATA);
     if (t->meta_in >= 0 && lk_field_equal(lk_batch_col_const(in, t->meta_in)->field, meta->field))
@@ -721,7 +731,7 @@ int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int6
                     if (st->on_error == LK_ON_ERROR_QUARANTINE) {
                         t->alive[i] = 0;
                         t->quarantined++;
-                        if (q) quarantine_row(t, in, i, st, batch, now_us, q);
+                        if (q) quarantine_row(t, in, i, st, st->what[k], batch, now_us, q);
                     } else {
                         any_rescue = 1;
                     }
@@ -759,13 +769,11 @@ int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int6
         if (nsel > t->sel_cap) {
             t->sel_cap = nsel + 1024;
             t->sel = realloc(t->sel, sizeof *t->sel * t->sel_cap);
-            if (!t->sel)
-                abort();
+            if (!t->sel) abort();
         }
         uint32_t k = 0;
         for (uint32_t i = 0; i < n; i++)
-            if (t->alive[i])
-                t->sel[k++] = i;
+            if (t->alive[i]) t->sel[k++] = i;
         for (int o = 0; o < t->nout; o++) {
             lk_col *dst = lk_batch_col(out, o);
             if (t->out[o].reg == PROCESSED_AT) {

@@ -165,7 +165,7 @@ test('quarantine, then replay after fixing the transform: every row lands once, 
     `min("table") AS t, min(error) AS error, count(_metadata.file_offset) AS meta FROM $T`);
   assert.equal(Number(q0[0].n), Number(bad[0].n), 'every failing row is in quarantine');
   assert.deepEqual([Number(q0[0].replayed), q0[0].reason, q0[0].t, q0[0].error, Number(q0[0].meta)],
-    [0, 'transform_error', 'processed_events', 'transforms[0].derive', Number(bad[0].n)]);
+    [0, 'transform_error', 'processed_events', 'transforms[0].derive.ratio', Number(bad[0].n)]);
 
   // the replay is killed after its second table commit (processed_events), before quarantine
   r = run(['replay', '-c', fixed], { env: { LAKESUP_FAULT: 'replay.after_commit=exit@2' } });

@@ -26,8 +26,7 @@ static lk_batch *g_batch;
 
 static lk_batch *batch(void)
 {
-    if (g_batch)
-        return g_batch;
+    if (g_batch) return g_batch;
     lk_schema *s = NULL;
     lk_error err;
     if (lk_ddl_parse("i INT, l BIGINT, d DOUBLE, s STRING, b BOOLEAN, ts TIMESTAMP, dt DATE, "
@@ -65,8 +64,7 @@ static lk_batch *batch(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > 4096)
-        return 0;
+    if (size > 4096) return 0;
     char *text = malloc(size + 1);
     memcpy(text, data, size);
     text[size] = 0;
@@ -82,8 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (lk_sql_program_compile(p, text, NULL, &reg, &alias, &err) == 0) {
         if (lk_sql_program_run(p, b, 1795512600000000LL, &err))
             abort(); /* compiled, then failed: a bug */
-        if (lk_sql_program_result(p, reg)->len < lk_batch_nrows(b))
-            abort();
+        if (lk_sql_program_result(p, reg)->len < lk_batch_nrows(b)) abort();
     } else if (!strstr(err.msg, "position ")) {
         abort(); /* every refusal names where */
     }

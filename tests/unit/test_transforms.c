@@ -44,15 +44,15 @@ static lk_schema *legacy_schema(const lk_schema *raw)
                 snprintf(name, sizeof name, "%s_%s", f->name, f->children[k].name);
                 if (lk_schema_find(s, name) >= 0 || lk_schema_find(raw, name) >= 0)
                     continue; /* a top-level column of that name wins */
-                lk_field_copy_children(lk_schema_add(s, name, f->children[k].type, 1), &f->children[k]);
+                lk_field_copy_children(lk_schema_add(s, name, f->children[k].type, 1),
+                                       &f->children[k]);
             }
         } else {
             lk_field_copy_children(lk_schema_add(s, f->name, f->type, 1), f);
         }
     }
     int rc = lk_raw_rescued_index(raw);
-    if (rc >= 0)
-        lk_schema_add_copy(s, lk_schema_field(raw, rc));
+    if (rc >= 0) lk_schema_add_copy(s, lk_schema_field(raw, rc));
     lk_schema_add(s, "processed_at", LK_TYPE_TIMESTAMP, 1);
     return s;
 }
@@ -85,18 +85,18 @@ static int legacy_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_
     const lk_schema *rs = lk_batch_schema(raw);
     int n = lk_raw_ndata(rs);
     int c_resc = lk_raw_rescued_index(rs), c_corr = lk_schema_find(rs, LK_RAW_CORRUPT);
-    if (c_corr < 0)
-        return lk_error_set(err, -22, "not a raw_events batch");
+    if (c_corr < 0) return lk_error_set(err, -22, "not a raw_events batch");
     const lk_col *corrupt = lk_batch_col_const(raw, c_corr);
     const lk_col *rescued = c_resc >= 0 ? lk_batch_col_const(raw, c_resc) : NULL;
     uint32_t rows = lk_batch_nrows(raw);
     int ts_in = -1, ts_out = lk_schema_find(lk_batch_schema(out), "ts");
-    int date_out = lk_schema_find(rs, "event_date") < 0 ? lk_schema_find(lk_batch_schema(out), "event_date") : -1;
+    int date_out = lk_schema_find(rs, "event_date") < 0
+                       ? lk_schema_find(lk_batch_schema(out), "event_date")
+                       : -1;
     for (int i = 0; i < n; i++)
-        if (is_ts(lk_schema_field(rs, i)))
-            ts_in = i;
-    int o_resc = rescued ? lk_schema_find(lk_batch_schema(out), lk_schema_field(rs, c_resc)->name)
-                         : -1;
+        if (is_ts(lk_schema_field(rs, i))) ts_in = i;
+    int o_resc =
+        rescued ? lk_schema_find(lk_batch_schema(out), lk_schema_field(rs, c_resc)->name) : -1;
     int o_proc = lk_schema_find(lk_batch_schema(out), "processed_at");
     lk_buf tmp = LK_BUF_INIT;
     uint32_t base = lk_batch_nrows(out);
@@ -109,8 +109,7 @@ static int legacy_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_
         while (r < rows && lk_col_is_null(corrupt, r))
             r++;
         uint32_t count = r - start;
-        if (!count)
-            continue;
+        if (!count) continue;
         int o = 0;
         for (int i = 0; i < n; i++) {
             const lk_field *f = lk_schema_field(rs, i);
@@ -124,8 +123,7 @@ static int legacy_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_
                     char name[512];
                     snprintf(name, sizeof name, "%s_%s", f->name, f->children[k].name);
                     int oi = lk_schema_find(lk_batch_schema(out), name);
-                    if (oi < 0 || lk_schema_find(rs, name) >= 0)
-                        continue;
+                    if (oi < 0 || lk_schema_find(rs, name) >= 0) continue;
                     /* a null struct already holds nulls in every child */
                     lk_col_append_range(lk_batch_col(out, oi), &src->children[k], start, count);
                     o++;
@@ -133,8 +131,7 @@ static int legacy_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_
                 continue;
             }
             int oi = lk_schema_find(lk_batch_schema(out), f->name);
-            if (oi >= 0)
-                lk_col_append_range(lk_batch_col(out, oi), src, start, count);
+            if (oi >= 0) lk_col_append_range(lk_batch_col(out, oi), src, start, count);
             o++;
         }
         (void)o;
@@ -151,8 +148,7 @@ static int legacy_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_
                 lk_col *dd = date_out >= 0 ? lk_batch_col(out, date_out) : NULL;
                 if (lk_col_is_null(src, j)) {
                     lk_col_append_null(dst);
-                    if (dd)
-                        lk_col_append_null(dd);
+                    if (dd) lk_col_append_null(dd);
                 } else if (src->field->type == LK_TYPE_TIMESTAMP) {
                     us = lk_col_i64(src, j);
                     lk_col_append_i64(dst, us);
@@ -164,12 +160,12 @@ static int legacy_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_
                     if (lk_time_parse_iso(tsp, tsn, &us) == 0) {
                         lk_col_append_i64(dst, us);
                         if (dd) /* the UTC day of ts */
-                            lk_col_append_i32(dd, (int32_t)(us >= 0 ? us / 86400000000LL
-                                                                    : (us + 1) / 86400000000LL - 1));
+                            lk_col_append_i32(dd,
+                                              (int32_t)(us >= 0 ? us / 86400000000LL
+                                                                : (us + 1) / 86400000000LL - 1));
                     } else {
                         lk_col_append_null(dst);
-                        if (dd)
-                            lk_col_append_null(dd);
+                        if (dd) lk_col_append_null(dd);
                         ts_failed = 1;
                     }
                 }
@@ -182,8 +178,7 @@ static int legacy_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_
             }
             lk_col_append_i64(lk_batch_col(out, o_proc), processed_at_us);
         }
-        if (od)
-            lk_col_append_range(od, rescued, pend, start + count - pend);
+        if (od) lk_col_append_range(od, rescued, pend, start + count - pend);
     }
     uint32_t total = base;
     for (uint32_t j = 0; j < rows; j++)
@@ -249,11 +244,12 @@ START_TEST(default_list_equals_the_silver_of_before)
         "\"device_os\":\"top-level wins\"}\n"
         "[1,2]\n"
         "{\"event_id\":\"e5\",\"ts\":null,\"amount\":-0.0,\"extra\":[1]}\n";
-    const char *ddls[] = {"event_id STRING, user_id LONG, ts STRING, amount DOUBLE, "
-                          "device STRUCT<os: STRING, version: STRING>, message STRING, device_os STRING",
-                          "event_id STRING, ts TIMESTAMP, amount DOUBLE",
-                          "event_id STRING, amount DOUBLE, device STRUCT<os: STRING>",
-                          "event_id STRING, ts LONG, event_date STRING"};
+    const char *ddls[] = {
+        "event_id STRING, user_id LONG, ts STRING, amount DOUBLE, "
+        "device STRUCT<os: STRING, version: STRING>, message STRING, device_os STRING",
+        "event_id STRING, ts TIMESTAMP, amount DOUBLE",
+        "event_id STRING, amount DOUBLE, device STRUCT<os: STRING>",
+        "event_id STRING, ts LONG, event_date STRING"};
     const char *rescued[] = {"_rescued_data", "_bad", NULL};
     for (size_t d = 0; d < sizeof ddls / sizeof ddls[0]; d++)
         for (size_t r = 0; r < 3; r++) {
@@ -264,8 +260,8 @@ START_TEST(default_list_equals_the_silver_of_before)
             lk_schema_to_json(os, &a);
             lk_schema_to_json(ns, &b);
             if (d != 3) /* 3: an event_date column in the input: see below */
-                ck_assert_msg(!strcmp(a.data, b.data), "schema %zu/%zu:\nbefore %s\nnow    %s", d, r,
-                              a.data, b.data);
+                ck_assert_msg(!strcmp(a.data, b.data), "schema %zu/%zu:\nbefore %s\nnow    %s", d,
+                              r, a.data, b.data);
             lk_batch *ob = lk_batch_new(os), *nb = lk_batch_new(ns);
             lk_error err;
             ck_assert_int_eq(legacy_to_processed(raw, 1795512600000000LL, ob, &err), 0);
@@ -275,7 +271,8 @@ START_TEST(default_list_equals_the_silver_of_before)
                 char x[2048], y[2048];
                 row(ob, i, x, sizeof x);
                 row(nb, i, y, sizeof y);
-                ck_assert_msg(!strcmp(x, y), "row %u (%zu/%zu):\nbefore %s\nnow    %s", i, d, r, x, y);
+                ck_assert_msg(!strcmp(x, y), "row %u (%zu/%zu):\nbefore %s\nnow    %s", i, d, r, x,
+                              y);
             }
             lk_buf_free(&a);
             lk_buf_free(&b);
@@ -294,8 +291,7 @@ static lk_tables *tables_of(const char *yml, lk_batch *raw, lk_error *err)
     lk_config cfg;
     ck_assert_msg(load(yml, &cfg, err) == 0, "%s", err->msg);
     lk_tables *t = NULL;
-    if (lk_tables_new(&cfg, lk_batch_schema(raw), &t, err))
-        return NULL;
+    if (lk_tables_new(&cfg, lk_batch_schema(raw), &t, err)) return NULL;
     ck_assert_int_eq(lk_tables_run(t, raw, 1795512600000000LL, 7, err), 0);
     return t;
 }
@@ -305,7 +301,8 @@ START_TEST(steps_and_options)
     static const char *lines = "{\"a\":1,\"s\":\"x\",\"st\":{\"p\":1,\"q\":\"z\"},\"n\":\"12\"}\n"
                                "{\"a\":2,\"s\":\"y\",\"st\":{\"p\":2,\"q\":\"w\"},\"n\":\"oops\"}\n"
                                "{\"a\":3,\"s\":null,\"n\":\"7\"}\n";
-    lk_batch *raw = parse("a LONG, s STRING, st STRUCT<p: INT, q: STRING>, n STRING", "_rescued_data", lines);
+    lk_batch *raw =
+        parse("a LONG, s STRING, st STRUCT<p: INT, q: STRING>, n STRING", "_rescued_data", lines);
     lk_error err;
     char r0[2048];
     lk_tables *t = tables_of("transforms:\n"
@@ -322,12 +319,16 @@ START_TEST(steps_and_options)
     lk_batch *p = lk_tables_batch(t, 1);
     lk_buf ddl = LK_BUF_INIT;
     lk_schema_to_ddl(lk_batch_schema(p), &ddl);
-    /* derive replaces in place and appends before the rescued column; after: places; processed_at last */
-    ck_assert_str_eq(ddl.data, "a LONG, first STRING, t STRING, st_p INTEGER, n INTEGER, b LONG, c LONG, "
-                               "_rescued_data STRING, processed_at TIMESTAMP");
+    /* derive replaces in place and appends before the rescued column; after: places; processed_at
+     * last */
+    ck_assert_str_eq(ddl.data,
+                     "a LONG, first STRING, t STRING, st_p INTEGER, n INTEGER, b LONG, c LONG, "
+                     "_rescued_data STRING, processed_at TIMESTAMP");
     ck_assert_uint_eq(lk_batch_nrows(p), 3);
     row(p, 0, r0, sizeof r0);
-    ck_assert_msg(strstr(r0, "\"a\":2,\"first\":\"X\",\"t\":\"x\",\"st_p\":1,\"n\":12,\"b\":10,\"c\":12"), "%s", r0);
+    ck_assert_msg(
+        strstr(r0, "\"a\":2,\"first\":\"X\",\"t\":\"x\",\"st_p\":1,\"n\":12,\"b\":10,\"c\":12"),
+        "%s", r0);
     row(p, 1, r0, sizeof r0);
     ck_assert_msg(strstr(r0, "\"n\":null"), "a failed cast is null by default: %s", r0);
     lk_buf_free(&ddl);
@@ -338,13 +339,15 @@ START_TEST(steps_and_options)
     ck_assert_ptr_nonnull(t);
     lk_buf_init(&ddl);
     lk_schema_to_ddl(lk_batch_schema(lk_tables_batch(t, 1)), &ddl);
-    ck_assert_str_eq(ddl.data, "twice LONG, q STRING, a LONG, s STRING, st STRUCT<p: INTEGER, q: STRING>, "
-                               "n STRING, _rescued_data STRING, processed_at TIMESTAMP");
+    ck_assert_str_eq(ddl.data,
+                     "twice LONG, q STRING, a LONG, s STRING, st STRUCT<p: INTEGER, q: STRING>, "
+                     "n STRING, _rescued_data STRING, processed_at TIMESTAMP");
     lk_buf_free(&ddl);
     lk_tables_destroy(&t);
 
     /* on_error: quarantine and rescue */
-    t = tables_of("transforms:\n  - derive: {m: \"CAST(n AS INT)\"}\n    on_error: quarantine\n", raw, &err);
+    t = tables_of("transforms:\n  - derive: {m: \"CAST(n AS INT)\"}\n    on_error: quarantine\n",
+                  raw, &err);
     ck_assert_ptr_nonnull(t);
     ck_assert_uint_eq(lk_batch_nrows(lk_tables_batch(t, 1)), 2);
     ck_assert_int_eq(lk_tables_count(t), 3);
@@ -352,23 +355,28 @@ START_TEST(steps_and_options)
     lk_batch *q = lk_tables_batch(t, 2);
     ck_assert_uint_eq(lk_batch_nrows(q), 1);
     row(q, 0, r0, sizeof r0);
-    ck_assert_msg(strstr(r0, "\"record\":\"{\\\"a\\\":2,\\\"s\\\":\\\"y\\\",\\\"st\\\":{\\\"p\\\":2,"
-                             "\\\"q\\\":\\\"w\\\"},\\\"n\\\":\\\"oops\\\"}\",\"reason\":\"transform_error\","
-                             "\"error\":\"transforms[0].derive\",\"table\":\"processed_events\""),
-                  "%s", r0);
+    ck_assert_msg(
+        strstr(r0, "\"record\":\"{\\\"a\\\":2,\\\"s\\\":\\\"y\\\",\\\"st\\\":{\\\"p\\\":2,"
+                   "\\\"q\\\":\\\"w\\\"},\\\"n\\\":\\\"oops\\\"}\",\"reason\":\"transform_error\","
+                   "\"error\":\"transforms[0].derive.m\",\"table\":\"processed_events\""),
+        "%s", r0);
     ck_assert_msg(strstr(r0, "\"file_name\":\"a.jsonl\""), "%s", r0);
     ck_assert_msg(strstr(r0, "\"watermark\":null,\"batch\":7"), "%s", r0);
     ck_assert_int_eq(lk_tables_quarantined(t), 1);
     lk_tables_destroy(&t);
-    t = tables_of("transforms:\n  - derive: {n: \"CAST(n AS INT)\"}\n    on_error: rescue\n", raw, &err);
+    t = tables_of("transforms:\n  - derive: {n: \"CAST(n AS INT)\"}\n    on_error: rescue\n", raw,
+                  &err);
     ck_assert_ptr_nonnull(t);
     row(lk_tables_batch(t, 1), 1, r0, sizeof r0);
-    ck_assert_msg(strstr(r0, "\"n\":null,\"_rescued_data\":\"{\\\"n\\\":\\\"oops\\\"}\""), "%s", r0);
+    ck_assert_msg(strstr(r0, "\"n\":null,\"_rescued_data\":\"{\\\"n\\\":\\\"oops\\\"}\""), "%s",
+                  r0);
     ck_assert_int_eq(lk_tables_rescued(t), 1);
     lk_tables_destroy(&t);
 
     /* optional: a step that does not compile is skipped */
-    t = tables_of("transforms:\n  - derive: {z: \"nope + 1\"}\n    optional: true\n  - derive: {y: \"a\"}\n", raw, &err);
+    t = tables_of(
+        "transforms:\n  - derive: {z: \"nope + 1\"}\n    optional: true\n  - derive: {y: \"a\"}\n",
+        raw, &err);
     ck_assert_ptr_nonnull(t);
     ck_assert_int_lt(lk_schema_find(lk_tables_schema(t, 1), "z"), 0);
     ck_assert_int_ge(lk_schema_find(lk_tables_schema(t, 1), "y"), 0);
@@ -383,12 +391,17 @@ START_TEST(errors_name_file_line_key_position)
     struct {
         const char *yml, *want;
     } cases[] = {
-        {"transforms:\n  - filter: \"a + 1\"\n", ":2: key 'transforms[0].filter': a filter must be boolean, not long"},
-        {"transforms:\n  - derive:\n      x: \"a +\"\n", ":3: key 'transforms[0].derive.x': position 4: expected an expression"},
-        {"transforms:\n  - cast: {zz: int}\n", ":2: key 'transforms[0].cast.zz': no column 'zz' to cast"},
+        {"transforms:\n  - filter: \"a + 1\"\n",
+         ":2: key 'transforms[0].filter': a filter must be boolean, not long"},
+        {"transforms:\n  - derive:\n      x: \"a +\"\n",
+         ":3: key 'transforms[0].derive.x': position 4: expected an expression"},
+        {"transforms:\n  - cast: {zz: int}\n",
+         ":2: key 'transforms[0].cast.zz': no column 'zz' to cast"},
         {"transforms:\n  - cast: {a: notatype}\n", "key 'transforms[0].cast.a': position"},
-        {"transforms:\n  - rename: {a: s}\n", "key 'transforms[0].rename.a': a column 's' exists already"},
-        {"transforms:\n  - select: [\"a + 1\"]\n", "key 'transforms[0].select[0]': name the expression: 'a + 1 AS name'"},
+        {"transforms:\n  - rename: {a: s}\n",
+         "key 'transforms[0].rename.a': a column 's' exists already"},
+        {"transforms:\n  - select: [\"a + 1\"]\n",
+         "key 'transforms[0].select[0]': name the expression: 'a + 1 AS name'"},
         {"transforms:\n  - select: [a, A]\n", "column 'a' is selected twice"},
         {"transforms:\n  - derive: {x: \"1\"}\n    after: nope\n", "after: no column 'nope'"},
         {"tables:\n  t1:\n    from: processed_events\n    transforms:\n      - filter: \"zz\"\n",
@@ -400,16 +413,20 @@ START_TEST(errors_name_file_line_key_position)
         ck_assert_msg(load(cases[i].yml, &cfg, &err) == 0, "%s", err.msg);
         lk_tables *t = NULL;
         ck_assert_int_eq(lk_tables_new(&cfg, lk_batch_schema(raw), &t, &err), LK_ECONFIG);
-        ck_assert_msg(strstr(err.msg, cases[i].want), "%s\ngot  %s\nwant %s", cases[i].yml, err.msg, cases[i].want);
+        ck_assert_msg(strstr(err.msg, cases[i].want), "%s\ngot  %s\nwant %s", cases[i].yml, err.msg,
+                      cases[i].want);
     }
     /* the configuration's own checks */
     struct {
         const char *yml, *want;
     } bad[] = {
-        {"transforms:\n  - {filter: \"a\", derive: {x: \"1\"}}\n", "key 'transforms[0].derive': one step per entry"},
+        {"transforms:\n  - {filter: \"a\", derive: {x: \"1\"}}\n",
+         "key 'transforms[0].derive': one step per entry"},
         {"transforms:\n  - frobnicate: x\n", "key 'transforms[0].frobnicate': unknown key"},
-        {"transforms:\n  - drop: [a]\n    on_error: quarantine\n", "on_error applies to filter, derive, select and cast steps"},
-        {"tables:\n  quarantine:\n    from: raw_events\n", "quarantine is a table of the pipeline itself"},
+        {"transforms:\n  - drop: [a]\n    on_error: quarantine\n",
+         "on_error applies to filter, derive, select and cast steps"},
+        {"tables:\n  quarantine:\n    from: raw_events\n",
+         "quarantine is a table of the pipeline itself"},
         {"tables:\n  x:\n    transforms: []\n", "key 'tables.x': needs from:"},
         {"tables:\n  x:\n    from: nowhere\n", ":3: key 'tables.x.from': no table 'nowhere'"},
         {"tables:\n  x:\n    from: y\n  y:\n    from: x\n", "the tables' from make a cycle"},
@@ -418,7 +435,8 @@ START_TEST(errors_name_file_line_key_position)
         lk_config cfg;
         lk_error err = {0};
         ck_assert_int_eq(load(bad[i].yml, &cfg, &err), LK_ECONFIG);
-        ck_assert_msg(strstr(err.msg, bad[i].want), "%s\ngot  %s\nwant %s", bad[i].yml, err.msg, bad[i].want);
+        ck_assert_msg(strstr(err.msg, bad[i].want), "%s\ngot  %s\nwant %s", bad[i].yml, err.msg,
+                      bad[i].want);
     }
     lk_batch_destroy(&raw);
 }
@@ -428,12 +446,13 @@ START_TEST(table_order_and_derived_tables)
 {
     lk_config cfg;
     lk_error err;
-    ck_assert_int_eq(load("transforms:\n  - derive: {x: \"1\"}\n    on_error: quarantine\n"
-                          "tables:\n  c:\n    from: b\n  b:\n    from: processed_events\n"
-                          "    transforms:\n      - select: [event_id]\n    partition_by: [event_date]\n"
-                          "  a:\n    from: raw_events\n",
-                          &cfg, &err),
-                     0);
+    ck_assert_int_eq(
+        load("transforms:\n  - derive: {x: \"1\"}\n    on_error: quarantine\n"
+             "tables:\n  c:\n    from: b\n  b:\n    from: processed_events\n"
+             "    transforms:\n      - select: [event_id]\n    partition_by: [event_date]\n"
+             "  a:\n    from: raw_events\n",
+             &cfg, &err),
+        0);
     const char *names[LK_TABLES_MAX];
     int n = lk_tables_names(&cfg, names);
     ck_assert_int_eq(n, 6);
@@ -441,7 +460,8 @@ START_TEST(table_order_and_derived_tables)
     for (int i = 0; i < n; i++)
         ck_assert_str_eq(names[i], want[i]);
     /* a partition column the select left out is kept from the input */
-    lk_batch *raw = parse("event_id STRING, event_date STRING", "_rescued_data", "{\"event_id\":\"e\",\"event_date\":\"d\"}\n");
+    lk_batch *raw = parse("event_id STRING, event_date STRING", "_rescued_data",
+                          "{\"event_id\":\"e\",\"event_date\":\"d\"}\n");
     lk_tables *t = NULL;
     ck_assert_int_eq(lk_tables_new(&cfg, lk_batch_schema(raw), &t, &err), 0);
     lk_buf ddl = LK_BUF_INIT;
@@ -458,8 +478,9 @@ START_TEST(table_order_and_derived_tables)
     FILE *f = open_memstream(&text, &len);
     lk_config_print(&cfg, f);
     fclose(f);
-    ck_assert_ptr_nonnull(strstr(text, "  b:\n    from: \"processed_events\"\n    partition_by: [\"event_date\"]\n"
-                                       "    transforms:\n      - {select: [\"event_id\"]}\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "  b:\n    from: \"processed_events\"\n    partition_by: [\"event_date\"]\n"
+                     "    transforms:\n      - {select: [\"event_id\"]}\n"));
     lk_config again;
     ck_assert_int_eq(load(text, &again, &err), 0);
     char *text2 = NULL;
