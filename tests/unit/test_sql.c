@@ -14,6 +14,7 @@
 #include "lk_rowjson.h"
 #include "lk_sql.h"
 #include "lk_sql_cast.h"
+#include "lk_sql_check.h"
 #include "lk_sql_regex.h"
 
 /* One row of every type the tests use; a second row of nulls. */
@@ -514,6 +515,39 @@ START_TEST(split_arrays)
 }
 END_TEST
 
+/* The API issue 12 uses: parse an aggregate's text, find the call, compile its argument (and a
+   group_by expression) into the same program; count(*) is a STAR argument. */
+START_TEST(aggregate_arguments_compile)
+{
+    lk_batch *b = make_batch();
+    lk_sql_program *p = lk_sql_program_new(lk_batch_schema(b));
+    lk_error err;
+    lk_sql_ast *ast = NULL;
+    ck_assert_int_eq(lk_sql_parse("sum(d * 2)", 0, &ast, &err), 0);
+    lk_sql_node *call = lk_sql_ast_root(ast);
+    ck_assert_int_eq(call->kind, LK_SQL_CALL);
+    ck_assert_str_eq(call->name, "sum");
+    ck_assert_int_eq(lk_sql_check_is_function("sum"), 0); /* an aggregate: the caller's to handle */
+    int arg, key;
+    ck_assert_int_eq(lk_sql_program_compile_node(p, ast, call->args[0], NULL, &arg, &err), 0);
+    ck_assert_int_eq(lk_sql_program_compile(p, "upper(st.os)", NULL, &key, NULL, &err), 0);
+    lk_sql_ast *star = NULL;
+    ck_assert_int_eq(lk_sql_parse("count(*)", 0, &star, &err), 0);
+    ck_assert_int_eq(lk_sql_ast_root(star)->args[0]->kind, LK_SQL_STAR);
+    lk_sql_ast *dist = NULL;
+    ck_assert_int_eq(lk_sql_parse("approx_count_distinct(DISTINCT s)", 0, &dist, &err), 0);
+    ck_assert_int_eq(lk_sql_ast_root(dist)->distinct, 1);
+    ck_assert_int_eq(lk_sql_program_run(p, b, 0, &err), 0);
+    ck_assert(lk_col_f64(lk_sql_program_result(p, arg), 0) == 5.0);
+    size_t n;
+    ck_assert(!memcmp(lk_col_bytes(lk_sql_program_result(p, key), 0, &n), "IOS", 3));
+    lk_sql_ast_destroy(&star);
+    lk_sql_ast_destroy(&dist);
+    lk_sql_program_destroy(&p);
+    lk_batch_destroy(&b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sql");
@@ -531,6 +565,7 @@ int main(void)
     tcase_add_test(tc, failures);
     tcase_add_test(tc, formatting_and_like_helpers);
     tcase_add_test(tc, split_arrays);
+    tcase_add_test(tc, aggregate_arguments_compile);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }
