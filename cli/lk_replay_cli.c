@@ -564,10 +564,11 @@ static int go(replay *r, int new_one)
     char path[2048];
     lk_config_state_path(r->cfg, path, sizeof path);
     lk_config_table_path(r->cfg, LK_TABLE_QUARANTINE, r->qpath, sizeof r->qpath);
-    if (lk_state_open(path, &r->st, &r->err)) return LK_EXIT_FAILURE;
+    /* before start (new_one 0), a state.db that does not open is the supervisor's to report */
+    if (lk_state_open(path, &r->st, &r->err)) return new_one ? LK_EXIT_FAILURE : LK_EXIT_OK;
     int found = 0;
     if (lk_state_meta_get(r->st, "query_id", r->app_id, sizeof r->app_id, &found, &r->err))
-        return LK_EXIT_FAILURE;
+        return new_one ? LK_EXIT_FAILURE : LK_EXIT_OK;
     if (!found) {
         if (new_one)
             printf("replay: the pipeline has not committed anything yet: nothing to replay\n");
@@ -609,6 +610,8 @@ static int with_lock(const lk_config *cfg, replay *r, int new_one)
     pid_t holder = 0;
     lk_error err = {0};
     int fd = lk_rundir_lock(cfg, &holder, &err);
+    if (fd < 0 && !new_one) /* before start: the supervisor reports a running pipeline */
+        return LK_EXIT_OK;
     if (fd < 0) {
         if (holder)
             fprintf(stderr,
