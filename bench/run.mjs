@@ -9,11 +9,14 @@
 // Measures: throughput, single core, memory (peak RSS of the whole process
 // tree, summed from /proc sampling), latency (continuous mode, file close ->
 // the Delta commit holding its rows), recovery (kill -9 of a transform),
-// start-up, scaling (transforms x writers), micro (the C benchmarks).
+// start-up, scaling (transforms x writers), micro (the C benchmarks), monitor
+// (the monitor worker's CPU and RSS at 20 k events/s while Prometheus-like
+// scrapes and the dashboard's polls hit its HTTP endpoint).
 // Writes bench/results.json (bench/results-quick.json with --quick), prints a
 // table and, on a full run, appends a dated summary to docs/benchmarks.md.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +42,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--from') opt.from = argv[++i];
   else {
     console.error(
-      'usage: bench/run [--quick] [--only throughput,single_core,memory,latency,recovery,startup,scaling,micro]\n' +
+      'usage: bench/run [--quick] [--only throughput,single_core,memory,latency,recovery,startup,scaling,micro,monitor]\n' +
         '                 [--work DIR] [--docs|--no-docs] [--keep] [--from results.json]'
     );
     process.exit(2);
@@ -58,6 +61,7 @@ const S = opt.quick
       lat: { files: 40, rows: 1000, warmup: 5 }, rec: { files: 40, rows: 1000, killAt: 20, trials: 1 },
       startups: 3, scaling: { files: 10, rows: 10000 },
       micro: { json: 20000, msg: 20000, pq: 50000, delta: 30, state: 30 },
+      mon: { files: 100, rows: 2000, period_ms: 100 },
     }
   : {
       thr: { files: 10, rows: 100000 }, pairs: 5, single_pairs: 3, scaling_reps: 2,
@@ -65,6 +69,7 @@ const S = opt.quick
       lat: { files: 200, rows: 1000, warmup: 10 }, rec: { files: 100, rows: 5000, killAt: 30, trials: 3 },
       startups: 5, scaling: { files: 10, rows: 100000 },
       micro: { json: 200000, msg: 100000, pq: 1000000, delta: 200, state: 200 },
+      mon: { files: 600, rows: 2000, period_ms: 100 },
     };
 
 // ---- small helpers ----
@@ -718,6 +723,76 @@ async function benchMicro() {
 
 // ---- report ----
 const fmt = (x, d = 0) => (x === null || x === undefined ? '-' : Number(x).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+/** CPU ticks (user + system) and RSS (KiB) of pid. */
+function procUsage(pid) {
+  const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  return { ticks: Number(f[11]) + Number(f[12]), rss_kib: rss };
+}
+/** GET of url on loopback: {status, ms, bytes}. */
+function httpGet(url) {
+  return new Promise((resolve, reject) => {
+    const t0 = nowMs();
+    http.get(url, (res) => {
+      let bytes = 0;
+      res.on('data', (c) => (bytes += c.length));
+      res.on('end', () => resolve({ status: res.statusCode, ms: nowMs() - t0, bytes }));
+    }).on('error', reject);
+  });
+}
+
+/** The monitor's cost (issue 14): its CPU and RSS while the pipeline takes 20 k events/s and
+    /metrics is scraped every second, the dashboard's three requests every 2 s. */
+async function benchMonitor() {
+  const st = stage('monitor', S.mon.files, S.mon.rows, 17);
+  const ws = workspace('monitor', st.source, { extra: 'monitor:\n  http: "127.0.0.1:0"\n' });
+  const d = startDaemon(ws);
+  let stop = false;
+  const scrapes = [], polls = [];
+  try {
+    await waitFor(() => /all \d+ workers ready/.test(d.out), 30000, 'readiness');
+    const base = (await waitFor(() => /http: serving (http:\/\/[0-9.:]+)\//.exec(d.out), 30000, 'the endpoint'))[1];
+    const mon = workerPid(d.child.pid, 'monitor', 0);
+    const scraper = (async () => {
+      for (let i = 0; !stop; i++) {
+        const r = await httpGet(`${base}/metrics`);
+        if (r.status !== 200) fail(`monitor: /metrics ${r.status}`);
+        scrapes.push(r.ms);
+        if (i % 2 === 0)
+          for (const u of ['status', 'progress?last=15', 'series']) polls.push((await httpGet(`${base}/${u}`)).ms);
+        await sleep(1000);
+      }
+    })();
+    const samples = [];
+    const sampler = setInterval(() => samples.push({ t: nowMs(), ...procUsage(mon) }), 1000);
+    const t0 = nowMs(), u0 = procUsage(mon);
+    await feed(st.staging, st.source, st.names, S.mon.period_ms);
+    await waitFor(() => committedFiles(ws) >= st.names.length, 120000, 'every file committed');
+    const t1 = nowMs(), u1 = procUsage(mon);
+    clearInterval(sampler);
+    stop = true;
+    await scraper;
+    const secs = (t1 - t0) / 1000;
+    const rss = samples.map((x) => x.rss_kib);
+    const third = Math.max(1, Math.floor(rss.length / 3));
+    R.monitor = {
+      files: st.names.length, events: st.rows, seconds: round(secs, 1), events_per_s: round(st.rows / secs),
+      cpu_s: round((u1.ticks - u0.ticks) / HZ, 2), cpu_pct_of_core: round(((u1.ticks - u0.ticks) / HZ / secs) * 100, 2),
+      rss_first_third_mib: round(MiB(median(rss.slice(0, third))), 1), rss_last_third_mib: round(MiB(median(rss.slice(-third))), 1),
+      rss_max_mib: round(MiB(Math.max(...rss)), 1), scrapes: scrapes.length,
+      scrape_p50_ms: round(median(scrapes), 2), scrape_p99_ms: round(pct(scrapes, 99), 2), dashboard_poll_p50_ms: round(median(polls), 2),
+      how: 'monitor worker utime+stime (/proc/PID/stat) over the feed, VmRSS sampled every second; /metrics fetched every 1 s and /status, /progress?last=15, /series every 2 s on loopback while 2,000-event files arrive every 100 ms',
+    };
+    log(`monitor: ${R.monitor.cpu_pct_of_core} % of a core at ${fmt(R.monitor.events_per_s)} events/s; RSS ${R.monitor.rss_first_third_mib} -> ${R.monitor.rss_last_third_mib} MiB (max ${R.monitor.rss_max_mib}); scrape p50 ${R.monitor.scrape_p50_ms} ms, p99 ${R.monitor.scrape_p99_ms} ms`);
+  } finally {
+    stop = true;
+    if (d.child.exitCode === null) await stopDaemon(d);
+    cleanup(ws);
+    for (const x of [st.staging, st.source]) fs.rmSync(x, { recursive: true, force: true });
+  }
+}
+
 function tableRows() {
   const rows = []; // [benchmark, measure, lakesupd, reference, ratio, target]
   const t = R.throughput;
@@ -741,6 +816,11 @@ function tableRows() {
   if (u) rows.push(['start-up', `lakesupd start → ${u.workers} workers ready, median of ${u.runs}`, `${fmt(u.spawn_to_ready_ms)} ms (supervisor: ${fmt(u.supervisor_reported_ms)} ms)`, '—', '—', '< 300 ms']);
   for (const c of R.scaling?.configs || [])
     rows.push(['scaling', `transform ${c.transform}, writer ${c.writer}, ${fmt(R.scaling.rows)} rows, median of ${c.reps}`, `${fmt(c.lakesupd_ms)} ms (${fmt(c.rows_per_s)} rows/s, ${fmt(c.cpu_s, 1)} CPU s)`, `DuckDB 2 threads ${fmt(c.duckdb_ms)} ms`, fmt(c.ratio, 2), 'curve']);
+  const mo = R.monitor;
+  if (mo)
+    rows.push(['monitor', `monitor worker at ${fmt(mo.events_per_s)} events/s, /metrics every 1 s + dashboard polls, ${fmt(mo.seconds)} s`,
+      `${fmt(mo.cpu_pct_of_core, 2)} % of a core; RSS ${fmt(mo.rss_first_third_mib, 1)} → ${fmt(mo.rss_last_third_mib, 1)} MiB (max ${fmt(mo.rss_max_mib, 1)}); scrape p50 ${fmt(mo.scrape_p50_ms, 1)} ms, p99 ${fmt(mo.scrape_p99_ms, 1)} ms`,
+      '—', '—', '< 2 % of a core, RSS flat']);
   const M = R.micro;
   if (M) {
     const full = M.json.find((x) => /lk_json_reader/.test(x.parser));
@@ -786,7 +866,7 @@ let result;
 if (opt.from) {
   // a report of a saved run: the same table and summary, nothing measured
   result = JSON.parse(fs.readFileSync(opt.from, 'utf8'));
-  for (const k of ['throughput', 'single_core', 'memory', 'latency', 'recovery', 'startup', 'scaling', 'micro'])
+  for (const k of ['throughput', 'single_core', 'memory', 'latency', 'recovery', 'startup', 'scaling', 'micro', 'monitor'])
     if (result[k]) R[k] = result[k];
   failures.push(...(result.failures || []));
 } else {
@@ -798,6 +878,7 @@ if (opt.from) {
   for (const [name, fn] of [
     ['throughput', benchThroughput], ['single_core', benchSingleCore], ['memory', benchMemory], ['latency', benchLatency],
     ['recovery', benchRecovery], ['startup', benchStartup], ['scaling', benchScaling], ['micro', benchMicro],
+    ['monitor', benchMonitor],
   ]) {
     if (!want(name)) continue;
     log(`== ${name}`);

@@ -3,6 +3,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -70,6 +71,117 @@ static const char *gets_(yajl_val v, const char *key)
     return x && YAJL_IS_STRING(x) ? YAJL_GET_STRING(x) : "";
 }
 
+static double getd(yajl_val v, const char *key, double dflt)
+{
+    yajl_val x = lk_json_get(v, key);
+    return x && YAJL_IS_NUMBER(x) ? YAJL_GET_DOUBLE(x) : dflt;
+}
+
+static void fmt_secs(double s, char *out, size_t cap)
+{
+    if (s < 0 || s != s)
+        snprintf(out, cap, "-");
+    else if (s < 1)
+        snprintf(out, cap, "%.0f ms", s * 1000);
+    else if (s < 120)
+        snprintf(out, cap, "%.1f s", s);
+    else
+        snprintf(out, cap, "%.1f min", s / 60);
+}
+
+/* The text of `status` (and of each `status --watch` screen) from the status JSON. */
+static void render(yajl_val root, int watch, lk_buf *o)
+{
+    lk_buf_printf(o, "pipeline %s  supervisor pid %lld  state %s  trigger %s  up %.1f s\n",
+                  gets_(root, "pipeline"), geti(root, "supervisor_pid"), gets_(root, "state"),
+                  gets_(root, "trigger"), (double)geti(root, "uptime_ms") / 1000.0);
+    long long every = geti(root, "trigger_interval_ms"), next = geti(root, "next_trigger_at_ms");
+    if (every > 0) {
+        char at[64] = "not yet known";
+        if (next > 0)
+            lk_time_format_iso_ms(next * 1000, at, sizeof at);
+        long long in_ms = next > 0 ? next - lk_time_now_us() / 1000 : 0;
+        lk_buf_printf(o, "trigger every %.3g s; next micro-batch at %s (in %.1f s)\n",
+                      (double)every / 1000, at, in_ms > 0 ? (double)in_ms / 1000 : 0.0);
+    }
+    yajl_val mon = lk_json_get(root, "monitor");
+    if (watch && mon && YAJL_IS_OBJECT(mon)) {
+        yajl_val bl = lk_json_get(mon, "backlog");
+        char p50[32], p99[32], age[32], lag[32], last_batch[32] = "-";
+        if (lk_json_get(mon, "last_batch"))
+            snprintf(last_batch, sizeof last_batch, "%lld", geti(mon, "last_batch"));
+        fmt_secs(getd(mon, "latency_p50_seconds", -1), p50, sizeof p50);
+        fmt_secs(getd(mon, "latency_p99_seconds", -1), p99, sizeof p99);
+        fmt_secs(getd(bl, "seconds", -1), age, sizeof age);
+        fmt_secs(getd(mon, "watermark_lag_seconds", -1), lag, sizeof lag);
+        lk_buf_printf(o,
+                      "\nrate     input %.1f rows/s  processed %.1f rows/s  batches %lld  last batch "
+                      "%s\n"
+                      "backlog  %lld files  %lld bytes  %lld batches  oldest %s  kafka %lld records\n"
+                      "latency  p50 %s  p99 %s (input file closed -> commit)\n"
+                      "watermark %s  lag %s\n",
+                      getd(mon, "input_rows_per_second", 0), getd(mon, "processed_rows_per_second", 0),
+                      geti(mon, "batches"), last_batch,
+                      geti(bl, "files"), geti(bl, "bytes"), geti(bl, "batches"), age,
+                      geti(bl, "records"), p50, p99,
+                      *gets_(mon, "watermark") ? gets_(mon, "watermark") : "-", lag);
+    }
+    lk_buf_printf(o, "\n%-10s %5s %8s %-11s %8s %12s %12s %8s\n", "ROLE", "INDEX", "PID", "STATE",
+                  "RESTARTS", "ROWS_IN", "ROWS_OUT", "BATCHES");
+    yajl_val workers = lk_json_get(root, "workers");
+    for (size_t i = 0; workers && YAJL_IS_ARRAY(workers) && i < workers->u.array.len; i++) {
+        yajl_val w = workers->u.array.values[i];
+        yajl_val p = lk_json_get(w, "progress");
+        lk_buf_printf(o, "%-10s %5lld %8lld %-11s %8lld %12lld %12lld %8lld\n", gets_(w, "role"),
+                      geti(w, "index"), geti(w, "pid"), gets_(w, "state"), geti(w, "restarts"),
+                      geti(p, "rows_in"), geti(p, "rows_out"), geti(p, "batches"));
+    }
+    yajl_val paused = lk_json_get(root, "paused");
+    for (size_t i = 0; paused && YAJL_IS_ARRAY(paused) && i < paused->u.array.len; i++) {
+        yajl_val pz = paused->u.array.values[i];
+        lk_buf_printf(o, "%sPAUSED %s[%lld]: %s\n", i ? "" : "\n", gets_(pz, "role"),
+                      geti(pz, "index"), gets_(pz, "reason"));
+    }
+    if (mon && YAJL_IS_OBJECT(mon)) {
+        lk_buf_printf(o, "\nmonitor: %lld rows committed, %lld corrupt, %lld rescued, %lld batches, "
+                         "%lld errors%s%s\n",
+                      geti(mon, "rows_in"), geti(mon, "corrupt"), geti(mon, "rescued"),
+                      geti(mon, "batches"), geti(mon, "errors"), *gets_(mon, "http") ? ", http://" : "",
+                      gets_(mon, "http"));
+        yajl_val al = lk_json_get(mon, "alerts");
+        for (size_t i = 0; al && YAJL_IS_ARRAY(al) && i < al->u.array.len; i++) {
+            yajl_val a = al->u.array.values[i];
+            lk_buf_printf(o, "ALERT %s %s (%s): %s\n", gets_(a, "state"), gets_(a, "name"),
+                          gets_(a, "severity"), gets_(a, "summary"));
+        }
+    }
+    if (watch) {
+        /* the last error any worker reported */
+        const char *last = NULL, *who = NULL;
+        long long idx = 0;
+        for (size_t i = 0; workers && YAJL_IS_ARRAY(workers) && i < workers->u.array.len; i++) {
+            yajl_val w = workers->u.array.values[i];
+            const char *e = gets_(lk_json_get(w, "progress"), "last_error");
+            if (*e) {
+                last = e;
+                who = gets_(w, "role");
+                idx = geti(w, "index");
+            }
+        }
+        if (last)
+            lk_buf_printf(o, "\nlast error: %s[%lld] %s\n", who, idx, last);
+        else
+            lk_buf_puts(o, "\nlast error: none\n");
+    }
+    lk_buf_printf(o, "\n%-18s %8s %12s  %s\n", "TABLE", "VERSION", "ROWS", "PATH");
+    yajl_val tables = lk_json_get(root, "tables");
+    for (size_t i = 0; tables && YAJL_IS_ARRAY(tables) && i < tables->u.array.len; i++) {
+        yajl_val t = tables->u.array.values[i];
+        lk_buf_printf(o, "%-18s %8lld %12lld  %s\n", gets_(t, "name"), geti(t, "version"),
+                      geti(t, "rows"), gets_(t, "path"));
+    }
+}
+
 int lk_ctl_status(const lk_config *cfg, int json)
 {
     lk_buf reply = LK_BUF_INIT;
@@ -95,48 +207,75 @@ int lk_ctl_status(const lk_config *cfg, int json)
         lk_buf_free(&reply);
         return LK_EXIT_FAILURE;
     }
-    printf("pipeline %s  supervisor pid %lld  state %s  trigger %s  up %.1f s\n",
-           gets_(root, "pipeline"), geti(root, "supervisor_pid"), gets_(root, "state"),
-           gets_(root, "trigger"), (double)geti(root, "uptime_ms") / 1000.0);
-    long long every = geti(root, "trigger_interval_ms"), next = geti(root, "next_trigger_at_ms");
-    if (every > 0) {
-        char at[64] = "not yet known";
-        if (next > 0)
-            lk_time_format_iso_ms(next * 1000, at, sizeof at);
-        long long in_ms = next > 0 ? next - lk_time_now_us() / 1000 : 0;
-        printf("trigger every %.3g s; next micro-batch at %s (in %.1f s)\n", (double)every / 1000,
-               at, in_ms > 0 ? (double)in_ms / 1000 : 0.0);
-    }
-    printf("\n%-10s %5s %8s %-11s %8s %12s %12s %8s\n", "ROLE", "INDEX", "PID", "STATE",
-           "RESTARTS", "ROWS_IN", "ROWS_OUT", "BATCHES");
-    yajl_val workers = lk_json_get(root, "workers");
-    for (size_t i = 0; workers && YAJL_IS_ARRAY(workers) && i < workers->u.array.len; i++) {
-        yajl_val w = workers->u.array.values[i];
-        yajl_val p = lk_json_get(w, "progress");
-        printf("%-10s %5lld %8lld %-11s %8lld %12lld %12lld %8lld\n", gets_(w, "role"),
-               geti(w, "index"), geti(w, "pid"), gets_(w, "state"), geti(w, "restarts"),
-               geti(p, "rows_in"), geti(p, "rows_out"), geti(p, "batches"));
-    }
-    yajl_val paused = lk_json_get(root, "paused");
-    for (size_t i = 0; paused && YAJL_IS_ARRAY(paused) && i < paused->u.array.len; i++) {
-        yajl_val pz = paused->u.array.values[i];
-        printf("%sPAUSED %s[%lld]: %s\n", i ? "" : "\n", gets_(pz, "role"), geti(pz, "index"),
-               gets_(pz, "reason"));
-    }
-    yajl_val mon = lk_json_get(root, "monitor");
-    if (mon && YAJL_IS_OBJECT(mon))
-        printf("\nmonitor: %lld rows committed, %lld corrupt, %lld rescued, %lld batches, "
-               "%lld errors\n",
-               geti(mon, "rows_in"), geti(mon, "corrupt"), geti(mon, "rescued"),
-               geti(mon, "batches"), geti(mon, "errors"));
-    printf("\n%-18s %8s %12s  %s\n", "TABLE", "VERSION", "ROWS", "PATH");
-    yajl_val tables = lk_json_get(root, "tables");
-    for (size_t i = 0; tables && YAJL_IS_ARRAY(tables) && i < tables->u.array.len; i++) {
-        yajl_val t = tables->u.array.values[i];
-        printf("%-18s %8lld %12lld  %s\n", gets_(t, "name"), geti(t, "version"), geti(t, "rows"),
-               gets_(t, "path"));
-    }
+    lk_buf out = LK_BUF_INIT;
+    render(root, 0, &out);
+    fputs(out.data, stdout);
+    lk_buf_free(&out);
     yajl_tree_free(root);
+    lk_buf_free(&reply);
+    return LK_EXIT_OK;
+}
+
+static volatile sig_atomic_t g_watch_stop;
+
+static void on_watch_signal(int sig)
+{
+    (void)sig;
+    g_watch_stop = 1;
+}
+
+int lk_ctl_watch(const lk_config *cfg, double interval_s)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_watch_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int tty = isatty(1);
+    lk_buf out = LK_BUF_INIT, reply = LK_BUF_INIT;
+    while (!g_watch_stop) {
+        lk_buf_reset(&out);
+        lk_buf_reset(&reply);
+        lk_error err;
+        char now[64];
+        lk_time_format_iso_ms(lk_time_now_us(), now, sizeof now);
+        /* home and clear to the end of each line: a redraw in place that
+           does not flicker, over SSH as on a console */
+        if (tty)
+            lk_buf_puts(&out, "\033[H");
+        lk_buf_printf(&out, "lakesupd status --watch  every %.1f s  %s  (Ctrl-C to quit)\n\n",
+                      interval_s, now);
+        if (lk_ctl_request(cfg, "status", &reply, 5000, &err)) {
+            lk_buf_printf(&out, "%s (retrying)\n", err.msg);
+        } else {
+            char ebuf[256];
+            yajl_val root = yajl_tree_parse(reply.data, ebuf, sizeof ebuf);
+            if (root)
+                render(root, 1, &out);
+            else
+                lk_buf_printf(&out, "unreadable status reply: %s\n", ebuf);
+            yajl_tree_free(root);
+        }
+        if (tty) {
+            lk_buf scr = LK_BUF_INIT;
+            for (const char *p = out.data; *p; p++) {
+                if (*p == '\n')
+                    lk_buf_puts(&scr, "\033[K");
+                lk_buf_putc(&scr, *p);
+            }
+            lk_buf_puts(&scr, "\033[J");
+            fwrite(scr.data, 1, scr.len, stdout);
+            lk_buf_free(&scr);
+        } else {
+            fwrite(out.data, 1, out.len, stdout);
+            fputs("\n", stdout);
+        }
+        fflush(stdout);
+        for (int64_t end = lk_time_mono_ms() + (int64_t)(interval_s * 1000);
+             !g_watch_stop && lk_time_mono_ms() < end;)
+            usleep(20000);
+    }
+    lk_buf_free(&out);
     lk_buf_free(&reply);
     return LK_EXIT_OK;
 }

@@ -17,6 +17,10 @@ int lk_ctl_request(const lk_config *cfg, const char *command, lk_buf *reply, int
 
 /* `lakesupd status`: prints the worker tree and tables (or JSON). Exit code. */
 int lk_ctl_status(const lk_config *cfg, int json);
+/* `lakesupd status --watch`: the status redrawn in place every interval_s
+   (plain ANSI: home, clear to end of line), with rates, backlog, latency,
+   watermark and the last error, until Ctrl-C. Exit code. */
+int lk_ctl_watch(const lk_config *cfg, double interval_s);
 /* `lakesupd stop`: asks for a graceful stop and waits until the supervisor
    has exited (up to timeout_ms). Exit code. */
 int lk_ctl_stop(const lk_config *cfg, int timeout_ms);

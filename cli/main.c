@@ -2,7 +2,8 @@
  * lakesupd — one binary, sub-commands (usage() lists their options):
  *   start    the supervisor and its process tree (foreground)
  *   stop     ask a running pipeline to drain and stop
- *   status   the process tree, counters and tables of a running pipeline
+ *   status   the process tree, counters and tables of a running pipeline (--watch: live)
+ *   progress the progress records of the last committed batches (state.db)
  *   fsck     check state.db against the tables (and repair it)
  *   table    list, describe, read, history, optimize, vacuum Delta tables
  *   schema   the pipeline's table schemas and their history
@@ -23,6 +24,7 @@
 #include "lk_ctl.h"
 #include "lk_exit.h"
 #include "lk_fsck.h"
+#include "lk_progress_cli.h"
 #include "lk_replay_cli.h"
 #include "lk_roles.h"
 #include "lk_schema_cli.h"
@@ -39,7 +41,9 @@ static void usage(FILE *f)
             "  lakesupd start  [-c lakesup.yml]\n"
             "                  [--trigger continuous|available-now|processing-time=DURATION]\n"
             "  lakesupd stop   [-c lakesup.yml] [--timeout SECONDS]\n"
-            "  lakesupd status [-c lakesup.yml] [--json]\n"
+            "  lakesupd status [-c lakesup.yml] [--json | --watch [--interval S]]\n"
+            "  lakesupd progress [-c lakesup.yml] [--last N] [--json]   the last batches'\n"
+            "                  progress records (Spark StreamingQueryProgress names with --json)\n"
             "  lakesupd fsck   [-c lakesup.yml] [--repair]   check (and rebuild) state.db\n"
             "                  against the tables; the pipeline must be stopped to repair\n"
             "  lakesupd schema show [--table T] [-c lakesup.yml] [--json]\n"
@@ -73,6 +77,9 @@ typedef struct args {
     int json;
     int repair;
     int timeout_s;
+    int watch;
+    double interval_s;
+    int last;
 } args;
 
 static int parse_args(int argc, char **argv, args *a)
@@ -81,7 +88,8 @@ static int parse_args(int argc, char **argv, args *a)
         {"config", required_argument, 0, 'c'},  {"trigger", required_argument, 0, 't'},
         {"run-dir", required_argument, 0, 'r'}, {"json", no_argument, 0, 'j'},
         {"timeout", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
-        {"repair", no_argument, 0, 'R'},
+        {"repair", no_argument, 0, 'R'},     {"watch", no_argument, 0, 'w'},
+        {"interval", required_argument, 0, 'i'}, {"last", required_argument, 0, 'l'},
         {0, 0, 0, 0}};
     optind = 1;
     int c;
@@ -103,6 +111,30 @@ static int parse_args(int argc, char **argv, args *a)
                 return -1;
             }
             a->timeout_s = (int)v;
+            break;
+        }
+        case 'w': a->watch = 1; break;
+        case 'i': {
+            char *end = NULL;
+            errno = 0;
+            double v = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(v >= 0.1 && v <= 3600)) {
+                fprintf(stderr, "lakesupd: --interval '%s': expected seconds, 0.1 to 3600\n",
+                        optarg);
+                return -1;
+            }
+            a->interval_s = v;
+            break;
+        }
+        case 'l': {
+            char *end = NULL;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || v < 1 || v > 1000000) {
+                fprintf(stderr, "lakesupd: --last '%s': expected a count, 1 to 1000000\n", optarg);
+                return -1;
+            }
+            a->last = (int)v;
             break;
         }
         case 'h': usage(stdout); exit(0);
@@ -195,6 +227,8 @@ int main(int argc, char **argv)
     }
     args a = {0};
     a.timeout_s = 60;
+    a.interval_s = 2;
+    a.last = 20;
     if (parse_args(argc - 1, argv + 1, &a)) {
         usage(stderr);
         return LK_EXIT_USAGE;
@@ -209,8 +243,15 @@ int main(int argc, char **argv)
         rc = lk_replay_resume(&cfg);
         return rc ? rc : lk_supervisor_run(&cfg);
     }
-    if (!strcmp(cmd, "status"))
-        return lk_ctl_status(&cfg, a.json);
+    if (!strcmp(cmd, "status")) {
+        if (a.watch && a.json) {
+            fprintf(stderr, "lakesupd: status: --watch and --json do not go together\n");
+            return LK_EXIT_USAGE;
+        }
+        return a.watch ? lk_ctl_watch(&cfg, a.interval_s) : lk_ctl_status(&cfg, a.json);
+    }
+    if (!strcmp(cmd, "progress"))
+        return lk_progress_cli(&cfg, a.last, a.json);
     if (!strcmp(cmd, "fsck"))
         return lk_fsck_main(&cfg, a.repair);
     if (!strcmp(cmd, "stop"))

@@ -113,12 +113,11 @@ static lk_type value_type_at(yajl_val v, int depth)
     return t;
 }
 
-/* Copies src (a field, recursively) as a new child of dst / top-level of s. */
+/* Copies src (a field, recursively) as a new child of dst / top-level of s
+   (inferred fields are all nullable and have no precision: as they were). */
 static void copy_field(lk_schema *s, lk_field *dst, const lk_field *src)
 {
-    lk_field *f = add_field(s, dst, src->name, src->type);
-    for (int i = 0; i < src->n_children; i++)
-        copy_field(NULL, f, &src->children[i]);
+    lk_field_copy_children(add_field(s, dst, src->name, src->type), src);
 }
 
 static lk_field *find_child(const lk_field *p, const char *name)

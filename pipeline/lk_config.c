@@ -40,6 +40,9 @@ typedef enum {
     K_STR,       /* a string, may be empty ("" = not set) */
     K_PROPS,     /* source.kafka: a mapping of librdkafka properties, "k=v\n" lines */
     K_TRANSFORMS, /* a sequence of transform steps */
+    K_RETENTION, /* monitor.progress_retention: "7 days or 10000 batches" (either, or both) */
+    K_ALERTS,    /* alerts: a sequence of rule mappings */
+    K_NOTIFY,    /* notify: a sequence of {webhook|exec|log: ...} */
 } key_kind;
 
 typedef struct key_spec {
@@ -118,6 +121,14 @@ static const key_spec keys[] = {
      0, 0, NULL},
     {"source.clean_source_retention_duration", K_DURATION,
      OFF(source.clean_source_retention_duration_ms), 0, INT64_MAX, NULL},
+    {"monitor", K_SECTION, 0, 0, 0, 0, NULL},
+    {"monitor.http", K_STR, OFF(monitor.http), 0, 0, NULL},
+    {"monitor.auth_token", K_STR, OFF(monitor.auth_token), 0, 0, NULL},
+    {"monitor.progress_retention", K_RETENTION, OFF(monitor.progress_retention), 0, 0, NULL},
+    {"monitor.batch_deadline", K_DURATION, OFF(monitor.batch_deadline_ms), 1000, 86400000LL * 7,
+     NULL},
+    {"alerts", K_ALERTS, OFF(alerts), 0, 0, NULL},
+    {"notify", K_NOTIFY, OFF(notify), 0, 0, NULL},
     {"tables", K_SECTION, 0, 0, 0, 0, NULL},
     {"tables.compression", K_ENUM, OFF(tables.compression), 0, 0, "zstd|snappy|gzip|uncompressed"},
     {"tables.zstd_level", K_INT, OFF(tables.zstd_level), 1, 22, NULL},
@@ -248,6 +259,9 @@ void lk_config_defaults(lk_config *c)
     c->source.file_ready_delay_ms = 100;
     snprintf(c->source.clean_source, sizeof c->source.clean_source, "off");
     c->source.clean_source_retention_duration_ms = 30LL * 86400000;
+    c->monitor.progress_retention.ms = 7LL * 86400000;
+    c->monitor.progress_retention.batches = 10000;
+    c->monitor.batch_deadline_ms = 5LL * 60000;
     snprintf(c->tables.compression, sizeof c->tables.compression, "zstd");
     c->tables.zstd_level = 3;
     c->tables.target_file_size = 128 * MIB;
@@ -361,6 +375,22 @@ int lk_config_parse_duration(const char *s, int64_t *ms)
         }
     }
     return LK_ECONFIG;
+}
+
+void lk_config_format_duration(int64_t ms, char *out, size_t cap)
+{
+    static const struct {
+        int64_t ms;
+        const char *one, *many;
+    } u[] = {{86400000, "day", "days"}, {3600000, "hour", "hours"}, {60000, "minute", "minutes"},
+             {1000, "second", "seconds"}};
+    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
+        if (ms >= u[i].ms && ms % u[i].ms == 0) {
+            snprintf(out, cap, "%lld %s", (long long)(ms / u[i].ms),
+                     ms == u[i].ms ? u[i].one : u[i].many);
+            return;
+        }
+    snprintf(out, cap, "%lld ms", (long long)ms);
 }
 
 void lk_config_table_path(const lk_config *cfg, const char *table, char *out, size_t cap)
@@ -720,6 +750,139 @@ static int parse_steps(loader *L, const char *key, yaml_node_t *v, lk_step_list 
     return 0;
 }
 
+/* ---- monitor, alerts, notify ---- */
+
+int lk_config_parse_alert(const char *when, lk_alert_rule *r, lk_error *err)
+{
+    static const struct {
+        const char *tok;
+        lk_alert_op op;
+    } ops[] = {{">=", LK_OP_GE}, {"<=", LK_OP_LE}, {"==", LK_OP_EQ}, {"!=", LK_OP_NE},
+               {">", LK_OP_GT},  {"<", LK_OP_LT}};
+    const char *p = when;
+    while (isspace((unsigned char)*p))
+        p++;
+    const char *m = p;
+    while (isalnum((unsigned char)*p) || *p == '_')
+        p++;
+    size_t mlen = (size_t)(p - m);
+    int known = 0;
+    for (const char *c = LK_ALERT_METRICS; *c && mlen;) {
+        const char *bar = strchr(c, '|');
+        size_t len = bar ? (size_t)(bar - c) : strlen(c);
+        known |= len == mlen && !strncmp(c, m, mlen);
+        c += len + (bar ? 1 : 0);
+    }
+    if (!known)
+        return lk_error_set(err, LK_ECONFIG,
+                            "'%s': expected \"<metric> <op> <number>\" with a metric of %s", when,
+                            LK_ALERT_METRICS);
+    snprintf(r->metric, sizeof r->metric, "%.*s", (int)mlen, m);
+    while (isspace((unsigned char)*p))
+        p++;
+    size_t k = 0;
+    for (; k < sizeof ops / sizeof ops[0]; k++)
+        if (!strncmp(p, ops[k].tok, strlen(ops[k].tok)))
+            break;
+    if (k == sizeof ops / sizeof ops[0])
+        return lk_error_set(err, LK_ECONFIG, "'%s': expected an operator (>, >=, <, <=, ==, !=) after %s",
+                            when, r->metric);
+    r->op = ops[k].op;
+    p += strlen(ops[k].tok);
+    char *end;
+    errno = 0;
+    double v = strtod(p, &end);
+    while (end && isspace((unsigned char)*end))
+        end++;
+    if (end == p || errno || *end || v != v)
+        return lk_error_set(err, LK_ECONFIG, "'%s': expected a number after the operator", when);
+    r->threshold = v;
+    return 0;
+}
+
+int lk_config_host_loopback(const char *host)
+{
+    return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "::1") ||
+           !strcmp(host, "[::1]");
+}
+
+int lk_config_http_addr(const char *http, char *host, size_t cap, int *port)
+{
+    const char *colon = strrchr(http, ':');
+    if (!colon)
+        return LK_ECONFIG;
+    size_t hl = (size_t)(colon - http);
+    if (hl >= cap)
+        return LK_ECONFIG;
+    memcpy(host, http, hl);
+    host[hl] = 0;
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') { /* [::1]:9187 */
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = 0;
+    }
+    int64_t p;
+    if (parse_int64(colon + 1, &p) || p < 0 || p > 65535)
+        return LK_ECONFIG;
+    *port = (int)p;
+    return 0;
+}
+
+/* "7 days or 10000 batches", "3 days", "5000 batches": either bound, or both
+   (joined by "or" or a comma). */
+static int set_retention(loader *L, const key_spec *k, yaml_node_t *v)
+{
+    if (v->type != YAML_SCALAR_NODE)
+        return bad(L, v, k->name, "expected \"<duration> or <N> batches\", got %s", node_kind(v));
+    char text[256];
+    snprintf(text, sizeof text, "%s", scalar(v));
+    for (char *or = strstr(text, " or "); or; or = strstr(or, " or "))
+        memcpy(or, " ,  ", 4);
+    int64_t ms = 0, batches = 0;
+    for (char *save = NULL, *p = strtok_r(text, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*p))
+            p++;
+        char *end;
+        errno = 0;
+        long long n = strtoll(p, &end, 10);
+        while (isspace((unsigned char)*end))
+            end++;
+        size_t tl = strlen(end);
+        while (tl && isspace((unsigned char)end[tl - 1]))
+            end[--tl] = 0;
+        if (end != p && !errno && n >= 0 && (!strcmp(end, "batches") || !strcmp(end, "batch")))
+            batches = n;
+        else if (lk_config_parse_duration(p, &ms))
+            return bad(L, v, k->name,
+                       "'%s': expected \"<duration> or <N> batches\" such as \"7 days or 10000 "
+                       "batches\"",
+                       scalar(v));
+    }
+    if (ms <= 0 && batches <= 0)
+        return bad(L, v, k->name, "'%s': keeps nothing (a positive duration or batch count)",
+                   scalar(v));
+    L->cfg->monitor.progress_retention.ms = ms;
+    L->cfg->monitor.progress_retention.batches = batches;
+    return 0;
+}
+
+/* The items of a sequence key (alerts, notify), each handed to fn; an
+   empty value is an empty list. */
+static int each_item(loader *L, const key_spec *k, yaml_node_t *v, const char *expected,
+                     int (*fn)(loader *L, yaml_node_t *item))
+{
+    if (v->type == YAML_SCALAR_NODE && !v->data.scalar.length)
+        return 0;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return bad(L, v, k->name, "expected a list of %s, got %s", expected, node_kind(v));
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+        int r = fn(L, yaml_document_get_node(L->doc, *it));
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 static int is_builtin_table(const char *name)
 {
     return !strcmp(name, "raw_events") || !strcmp(name, "processed_events") ||
@@ -828,6 +991,126 @@ const lk_derived_table *lk_config_derived(const lk_config *cfg, const char *name
     return NULL;
 }
 
+static int add_alert(loader *L, yaml_node_t *rn)
+{
+    lk_config *c = L->cfg;
+    char key[96];
+    snprintf(key, sizeof key, "alerts[%d]", c->alerts.n);
+    if (rn->type != YAML_MAPPING_NODE)
+        return bad(L, rn, key, "expected a mapping with name and when, got %s",
+                   node_kind(rn));
+    if (c->alerts.n == LK_MAX_ALERTS)
+        return bad(L, rn, key, "at most %d rules", LK_MAX_ALERTS);
+    lk_alert_rule *r = &c->alerts.rule[c->alerts.n];
+    memset(r, 0, sizeof *r);
+    snprintf(r->severity, sizeof r->severity, "warning");
+    for (yaml_node_pair_t *p = rn->data.mapping.pairs.start; p < rn->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *kn = yaml_document_get_node(L->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(L->doc, p->value);
+        const char *name = kn->type == YAML_SCALAR_NODE ? scalar(kn) : "?";
+        snprintf(key, sizeof key, "alerts[%d].%s", c->alerts.n, name);
+        if (vn->type != YAML_SCALAR_NODE)
+            return bad(L, vn, key, "expected a scalar, got %s", node_kind(vn));
+        const char *val = scalar(vn);
+        if (!strcmp(name, "name")) {
+            if (!*val || strlen(val) >= sizeof r->name)
+                return bad(L, vn, key, "a rule name has 1 to %zu bytes", sizeof r->name - 1);
+            for (const char *q = val; *q; q++)
+                if (!isalnum((unsigned char)*q) && *q != '_' && *q != '-' && *q != '.')
+                    return bad(L, vn, key, "'%s': letters, digits, '_', '-' and '.' only",
+                               val);
+            snprintf(r->name, sizeof r->name, "%s", val);
+        } else if (!strcmp(name, "when")) {
+            lk_error e = {0};
+            if (strlen(val) >= sizeof r->when)
+                return bad(L, vn, key, "too long (at most %zu bytes)", sizeof r->when - 1);
+            if (lk_config_parse_alert(val, r, &e))
+                return bad(L, vn, key, "%s", e.msg);
+            snprintf(r->when, sizeof r->when, "%s", val);
+        } else if (!strcmp(name, "for")) {
+            if (lk_config_parse_duration(val, &r->for_ms))
+                return bad(L, vn, key, "'%s' is not a duration such as \"2 minutes\"", val);
+        } else if (!strcmp(name, "severity")) {
+            if (!*val || strlen(val) >= sizeof r->severity)
+                return bad(L, vn, key, "a severity has 1 to %zu bytes", sizeof r->severity - 1);
+            snprintf(r->severity, sizeof r->severity, "%s", val);
+        } else if (!strcmp(name, "summary")) {
+            if (strlen(val) >= sizeof r->summary)
+                return bad(L, vn, key, "too long (at most %zu bytes)", sizeof r->summary - 1);
+            snprintf(r->summary, sizeof r->summary, "%s", val);
+        } else {
+            return bad(L, kn, key, "unknown key (a rule has name, when, for, severity, summary)");
+        }
+    }
+    snprintf(key, sizeof key, "alerts[%d]", c->alerts.n);
+    if (!r->name[0] || !r->when[0])
+        return bad(L, rn, key, "a rule needs name and when");
+    for (int i = 0; i < c->alerts.n; i++)
+        if (!strcmp(c->alerts.rule[i].name, r->name))
+            return bad(L, rn, key, "rule name '%s' is used twice", r->name);
+    if (!strcmp(r->name, "worker_crash_loop") || !strcmp(r->name, "schema_change"))
+        return bad(L, rn, key, "'%s' is built in", r->name);
+    c->alerts.n++;
+    return 0;
+}
+
+static int set_alerts(loader *L, const key_spec *k, yaml_node_t *v)
+{
+    L->cfg->alerts.n = 0;
+    return each_item(L, k, v, "rules ({name, when, for, severity})", add_alert);
+}
+
+static int add_receiver(loader *L, yaml_node_t *rn)
+{
+    lk_config *c = L->cfg;
+    char key[96];
+    snprintf(key, sizeof key, "notify[%d]", c->notify.n);
+    if (rn->type != YAML_MAPPING_NODE ||
+        rn->data.mapping.pairs.top - rn->data.mapping.pairs.start != 1)
+        return bad(L, rn, key, "expected one of webhook: URL, exec: PATH, log: true");
+    if (c->notify.n == LK_MAX_NOTIFY)
+        return bad(L, rn, key, "at most %d receivers", LK_MAX_NOTIFY);
+    yaml_node_t *kn = yaml_document_get_node(L->doc, rn->data.mapping.pairs.start->key);
+    yaml_node_t *vn = yaml_document_get_node(L->doc, rn->data.mapping.pairs.start->value);
+    const char *name = kn->type == YAML_SCALAR_NODE ? scalar(kn) : "?";
+    snprintf(key, sizeof key, "notify[%d].%s", c->notify.n, name);
+    if (vn->type != YAML_SCALAR_NODE)
+        return bad(L, vn, key, "expected a scalar, got %s", node_kind(vn));
+    const char *val = scalar(vn);
+    lk_notify_target *t = &c->notify.to[c->notify.n];
+    memset(t, 0, sizeof *t);
+    if (strlen(val) >= sizeof t->target)
+        return bad(L, vn, key, "too long (at most %zu bytes)", sizeof t->target - 1);
+    if (!strcmp(name, "webhook")) {
+        if (strncmp(val, "http://", 7) && strncmp(val, "https://", 8))
+            return bad(L, vn, key, "'%s' is not an http:// or https:// URL", val);
+        t->kind = LK_NOTIFY_WEBHOOK;
+    } else if (!strcmp(name, "exec")) {
+        if (val[0] != '/')
+            return bad(L, vn, key, "'%s': give the program's absolute path", val);
+        t->kind = LK_NOTIFY_EXEC;
+    } else if (!strcmp(name, "log")) {
+        if (strcasecmp(val, "true") && strcasecmp(val, "false"))
+            return bad(L, vn, key, "'%s' is not a boolean (true or false)", val);
+        if (!strcasecmp(val, "false"))
+            return 0; /* no log receiver */
+        t->kind = LK_NOTIFY_LOG;
+        val = "";
+    } else {
+        return bad(L, kn, key, "unknown receiver (webhook, exec or log)");
+    }
+    snprintf(t->target, sizeof t->target, "%s", val);
+    c->notify.n++;
+    return 0;
+}
+
+static int set_notify(loader *L, const key_spec *k, yaml_node_t *v)
+{
+    L->cfg->notify.n = 0;
+    return each_item(L, k, v, "{webhook: URL}, {exec: PATH}, {log: true}", add_receiver);
+}
+
 static int walk(loader *L, yaml_node_t *map, const char *prefix)
 {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
@@ -883,6 +1166,9 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
             L->cfg->transforms_set = 1;
         return r;
     }
+    if (k->kind == K_RETENTION) return set_retention(L, k, v);
+    if (k->kind == K_ALERTS) return set_alerts(L, k, v);
+    if (k->kind == K_NOTIFY) return set_notify(L, k, v);
     if (v->type != YAML_SCALAR_NODE)
         return bad(L, v, k->name, "expected a scalar, got %s", node_kind(v));
     const char *s = scalar(v);
@@ -1019,6 +1305,25 @@ static int check_discovery(const lk_config *c, const char *path, lk_error *err)
     return 0;
 }
 
+/* monitor.http: host:port; any address but loopback needs auth_token. */
+static int check_monitor(const lk_config *c, const char *path, lk_error *err)
+{
+    if (!c->monitor.http[0])
+        return 0;
+    char host[256];
+    int port;
+    if (lk_config_http_addr(c->monitor.http, host, sizeof host, &port))
+        return lk_error_set(err, LK_ECONFIG,
+                            "%s: monitor.http: '%s' is not host:port such as \"127.0.0.1:9187\"",
+                            path, c->monitor.http);
+    if (!lk_config_host_loopback(host) && !c->monitor.auth_token[0])
+        return lk_error_set(err, LK_ECONFIG,
+                            "%s: monitor.http: '%s' is not a loopback address: set "
+                            "monitor.auth_token (clients send it as a bearer token)",
+                            path, c->monitor.http);
+    return 0;
+}
+
 int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
 {
     lk_config_defaults(cfg);
@@ -1074,6 +1379,8 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
         r = check_discovery(cfg, path, err);
     if (r == 0)
         r = check_derived(cfg, path, err);
+    if (r == 0)
+        r = check_monitor(cfg, path, err);
     if (r < 0) { /* never half a file: back to defaults */
         lk_config_defaults(cfg);
         snprintf(cfg->file, sizeof cfg->file, "%s", path);
@@ -1093,7 +1400,11 @@ static const char *const live_keys[] = {"log_level", "worker_timeout", "stop_tim
                                         "source.max_offsets_per_trigger",
                                         "source.backfill_interval",
                                         "source.file_ready_delay",
-                                        "source.max_file_age"};
+                                        "source.max_file_age",
+                                        "monitor.progress_retention",
+                                        "monitor.batch_deadline",
+                                        "alerts",
+                                        "notify"};
 
 static int is_live(const char *name)
 {
@@ -1236,6 +1547,51 @@ static void emit(const lk_config *cfg, FILE *f)
                 first = 0;
             }
             fputc('}', f);
+            break;
+        }
+        case K_RETENTION: {
+            char d[64] = "";
+            const lk_config *c = cfg;
+            if (c->monitor.progress_retention.ms > 0)
+                lk_config_format_duration(c->monitor.progress_retention.ms, d, sizeof d);
+            if (c->monitor.progress_retention.batches > 0)
+                fprintf(f, "\"%s%s%lld batches\"", d, d[0] ? " or " : "",
+                        (long long)c->monitor.progress_retention.batches);
+            else
+                fprintf(f, "\"%s\"", d);
+            break;
+        }
+        case K_ALERTS: {
+            fputc('[', f);
+            for (int j = 0; j < cfg->alerts.n; j++) {
+                const lk_alert_rule *r = &cfg->alerts.rule[j];
+                fputs(j ? ", {name: " : "{name: ", f);
+                yaml_quoted(f, r->name);
+                fputs(", when: ", f);
+                yaml_quoted(f, r->when);
+                fprintf(f, ", for: \"%lld ms\", severity: ", (long long)r->for_ms);
+                yaml_quoted(f, r->severity);
+                fputs(", summary: ", f);
+                yaml_quoted(f, r->summary);
+                fputc('}', f);
+            }
+            fputc(']', f);
+            break;
+        }
+        case K_NOTIFY: {
+            fputc('[', f);
+            for (int j = 0; j < cfg->notify.n; j++) {
+                const lk_notify_target *t = &cfg->notify.to[j];
+                fputs(j ? ", {" : "{", f);
+                if (t->kind == LK_NOTIFY_LOG) {
+                    fputs("log: true}", f);
+                    continue;
+                }
+                fputs(t->kind == LK_NOTIFY_WEBHOOK ? "webhook: " : "exec: ", f);
+                yaml_quoted(f, t->target);
+                fputc('}', f);
+            }
+            fputc(']', f);
             break;
         }
         default: yaml_quoted(f, src); break;

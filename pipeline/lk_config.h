@@ -48,6 +48,17 @@
  *     allow_overwrites: false
  *     clean_source: off           # | delete | move (clean_source_move_destination)
  *     clean_source_retention_duration: 30 days
+ *   monitor:
+ *     http: ""                    # "127.0.0.1:9187": the HTTP endpoint (off when empty)
+ *     auth_token: ""              # bearer token; required for a non-loopback address
+ *     progress_retention: 7 days or 10000 batches
+ *     batch_deadline: 5 minutes   # /healthz: uncommitted input older than this is unhealthy
+ *   alerts:                       # rules the monitor evaluates (docs/operations.md)
+ *     - {name: backlog, when: "backlog_seconds > 300", for: 2 minutes, severity: warning}
+ *   notify:                       # where alert state changes go
+ *     - webhook: "http://127.0.0.1:9093/api/v2/alerts"
+ *     - exec: /usr/local/bin/page-oncall
+ *     - log: true
  *   tables:
  *     compression: zstd
  *     zstd_level: 3
@@ -85,7 +96,47 @@ typedef enum lk_trigger {
 } lk_trigger;
 
 #define LK_MAX_PARTITION_COLS 4
+#define LK_MAX_ALERTS 32
+#define LK_MAX_NOTIFY 8
 
+/* What an alert rule's `when` compares: "metric op number". */
+typedef enum lk_alert_op {
+    LK_OP_GT = 0,
+    LK_OP_GE,
+    LK_OP_LT,
+    LK_OP_LE,
+    LK_OP_EQ,
+    LK_OP_NE,
+} lk_alert_op;
+
+/* The metrics an alert rule may name (docs/operations.md, "Alerts"); the
+   monitor computes each of them on its own clock. */
+#define LK_ALERT_METRICS                                                                           \
+    "backlog_seconds|backlog_bytes|backlog_files|backlog_records|seconds_since_last_commit|"      \
+    "corrupt_ratio|rescued_ratio|worker_restarts_15m|workers_down|latency_p99_seconds|"           \
+    "watermark_lag_seconds"
+
+typedef struct lk_alert_rule {
+    char name[64];
+    char when[160];   /* as written */
+    char metric[40];  /* parsed from when: one of LK_ALERT_METRICS */
+    lk_alert_op op;
+    double threshold;
+    int64_t for_ms;   /* true this long before it fires (0: at once) */
+    char severity[16]; /* default "warning" */
+    char summary[256]; /* annotation; "" = generated */
+} lk_alert_rule;
+
+typedef enum lk_notify_kind {
+    LK_NOTIFY_WEBHOOK = 1, /* Alertmanager API v2 (POST a JSON array of alerts) */
+    LK_NOTIFY_EXEC = 2,    /* a program that gets the notice as JSON on stdin */
+    LK_NOTIFY_LOG = 3,     /* one log line per notice */
+} lk_notify_kind;
+
+typedef struct lk_notify_target {
+    lk_notify_kind kind;
+    char target[1024]; /* URL or program path ("" for log) */
+} lk_notify_target;
 /* A list of column names (partition_by). */
 typedef struct lk_name_list {
     int n;
@@ -205,6 +256,22 @@ typedef struct lk_config {
         int64_t clean_source_retention_duration_ms; /* default 30 days; 0 = at once */
     } source;
     struct {
+        char http[256];       /* host:port, "" = no HTTP endpoint */
+        char auth_token[256]; /* bearer token, "" = none (loopback only) */
+        struct {
+            int64_t ms, batches; /* 0 = no bound of that kind */
+        } progress_retention;
+        int64_t batch_deadline_ms;
+    } monitor;
+    struct {
+        int n;
+        lk_alert_rule rule[LK_MAX_ALERTS];
+    } alerts;
+    struct {
+        int n;
+        lk_notify_target to[LK_MAX_NOTIFY];
+    } notify;
+    struct {
         char compression[16];
         int zstd_level;
         int64_t target_file_size;
@@ -242,6 +309,8 @@ int lk_config_set_trigger(lk_config *cfg, const char *arg, lk_error *err);
 const char *lk_config_trigger_name(lk_trigger t);
 /* Parses durations like "5 minutes", "30s", "100 ms", "1h" into ms; 0 or LK_ECONFIG. */
 int lk_config_parse_duration(const char *s, int64_t *ms);
+/* ms as "7 days", "5 minutes", "30 seconds" or "250 ms" (the largest unit that divides it). */
+void lk_config_format_duration(int64_t ms, char *out, size_t cap);
 /* <warehouse_path>/<catalog>/<schema>/<table> into out. */
 void lk_config_table_path(const lk_config *cfg, const char *table, char *out, size_t cap);
 /* Writes every key of cfg as YAML to path (atomically: temp file + rename),
@@ -259,6 +328,14 @@ int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *appli
                          size_t applied_cap, char *refused, size_t refused_cap);
 /* The partition columns of table (raw_events, processed_events), or NULL. */
 const lk_name_list *lk_config_partition_by(const lk_config *cfg, const char *table);
+/* Parses an alert condition "metric op number" (metric one of
+   LK_ALERT_METRICS; op >, >=, <, <=, ==, !=) into r's metric, op and
+   threshold. 0, or LK_ECONFIG with what is wrong in err. */
+int lk_config_parse_alert(const char *when, lk_alert_rule *r, lk_error *err);
+/* monitor.http as host and port (host "" for all addresses). 0, or LK_ECONFIG. */
+int lk_config_http_addr(const char *http, char *host, size_t cap, int *port);
+/* 1 if host is a loopback address or localhost. */
+int lk_config_host_loopback(const char *host);
 /* The text at offset off of cfg->xf.text ("" for -1). */
 const char *lk_config_xf_text(const lk_config *cfg, int off);
 /* Writes cfg as YAML to f: every key with its value, the transforms and

@@ -263,7 +263,7 @@ static int msg_open(const void *data, size_t len, msg_in *in, lk_msg_type *type,
         return lk_error_set(err, LK_EFORMAT, "message is not a [type, version, body] array");
     const msgpack_object *t = &o->via.array.ptr[0], *v = &o->via.array.ptr[1];
     if (t->type != MSGPACK_OBJECT_POSITIVE_INTEGER || t->via.u64 < LK_MSG_CHUNK ||
-        t->via.u64 > LK_MSG_EVENT)
+        t->via.u64 > LK_MSG_PROGRESS)
         return lk_error_set(err, LK_EFORMAT, "unknown message type");
     if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return lk_error_set(err, LK_EFORMAT, "message without a version");
@@ -1002,6 +1002,140 @@ out:
         memset(e, 0, sizeof *e);
         memcpy(e->name, name, sizeof name);
     }
+    msg_close(&in);
+    return rc;
+}
+
+/* ---- PROGRESS ---- */
+
+const char *lk_phase_name(int phase)
+{
+    static const char *const names[LK_PHASE_N] = {"plan", "read", "parse", "write", "commit"};
+    return phase >= 0 && phase < LK_PHASE_N ? names[phase] : "?";
+}
+
+int lk_msg_progress_encode(const lk_msg_progress *m, lk_buf *out)
+{
+    if (m->n_sources < 0 || m->n_sources > LK_MSG_MAX_SOURCES || m->n_tables < 0 ||
+        m->n_tables > LK_MSG_MAX_PARTS || m->phase < 0 || m->phase >= LK_PHASE_N)
+        return LK_ELIMIT;
+    msgpack_packer pk;
+    enc_begin(&pk, out, LK_MSG_PROGRESS, 17);
+    pack_cstr(&pk, m->role);
+    msgpack_pack_int32(&pk, m->index);
+    msgpack_pack_int32(&pk, m->phase);
+    msgpack_pack_int64(&pk, m->batch_id);
+    msgpack_pack_int64(&pk, m->ts_us);
+    msgpack_pack_int64(&pk, m->duration_us);
+    msgpack_pack_int64(&pk, m->rows);
+    msgpack_pack_int64(&pk, m->bytes);
+    msgpack_pack_int64(&pk, m->corrupt);
+    msgpack_pack_int64(&pk, m->rescued);
+    msgpack_pack_int64(&pk, m->files);
+    msgpack_pack_int64(&pk, m->event_min_us);
+    msgpack_pack_int64(&pk, m->event_max_us);
+    msgpack_pack_int64(&pk, m->event_n);
+    msgpack_pack_double(&pk, m->event_sum_s);
+    msgpack_pack_array(&pk, (size_t)m->n_sources);
+    for (int i = 0; i < m->n_sources; i++) {
+        const lk_msg_source *s = &m->sources[i];
+        msgpack_pack_array(&pk, 5);
+        pack_cstr(&pk, s->path);
+        msgpack_pack_int64(&pk, s->start);
+        msgpack_pack_int64(&pk, s->end);
+        msgpack_pack_int64(&pk, s->latest);
+        msgpack_pack_int64(&pk, s->input_time_us);
+    }
+    msgpack_pack_array(&pk, (size_t)m->n_tables);
+    for (int i = 0; i < m->n_tables; i++) {
+        msgpack_pack_array(&pk, 3);
+        pack_cstr(&pk, m->tables[i].table);
+        msgpack_pack_int64(&pk, m->tables[i].rows);
+        msgpack_pack_int64(&pk, m->tables[i].version);
+    }
+    enc_end(out);
+    return 0;
+}
+
+int lk_msg_progress_decode(const void *data, size_t len, lk_msg_progress *m, lk_error *err)
+{
+    memset(m, 0, sizeof *m);
+    msg_in in;
+    int rc = msg_open_body(data, len, LK_MSG_PROGRESS, 17, &in, "progress", err);
+    if (rc)
+        goto out;
+    const msgpack_object *a = in.body->via.array.ptr;
+    if ((rc = get_str(&a[0], m->role, sizeof m->role, "progress role", err)) ||
+        (rc = get_i32(&a[1], &m->index, "progress index", err)) ||
+        (rc = get_i32(&a[2], &m->phase, "progress phase", err)) ||
+        (rc = get_i64(&a[3], &m->batch_id, "progress batch_id", err)) ||
+        (rc = get_i64(&a[4], &m->ts_us, "progress ts_us", err)) ||
+        (rc = get_i64(&a[5], &m->duration_us, "progress duration_us", err)) ||
+        (rc = get_i64(&a[6], &m->rows, "progress rows", err)) ||
+        (rc = get_i64(&a[7], &m->bytes, "progress bytes", err)) ||
+        (rc = get_i64(&a[8], &m->corrupt, "progress corrupt", err)) ||
+        (rc = get_i64(&a[9], &m->rescued, "progress rescued", err)) ||
+        (rc = get_i64(&a[10], &m->files, "progress files", err)) ||
+        (rc = get_i64(&a[11], &m->event_min_us, "progress event_min_us", err)) ||
+        (rc = get_i64(&a[12], &m->event_max_us, "progress event_max_us", err)) ||
+        (rc = get_i64(&a[13], &m->event_n, "progress event_n", err)))
+        goto out;
+    if (a[14].type != MSGPACK_OBJECT_FLOAT64 && a[14].type != MSGPACK_OBJECT_FLOAT32) {
+        rc = lk_error_set(err, LK_EFORMAT, "progress event_sum_s is not a float");
+        goto out;
+    }
+    m->event_sum_s = a[14].via.f64;
+    if (m->phase < 0 || m->phase >= LK_PHASE_N) {
+        rc = lk_error_set(err, LK_EFORMAT, "progress phase %d is not a phase", (int)m->phase);
+        goto out;
+    }
+    if (a[15].type != MSGPACK_OBJECT_ARRAY || a[15].via.array.size > LK_MSG_MAX_SOURCES) {
+        rc = lk_error_set(err, LK_EFORMAT, "progress sources are not an array of at most %d",
+                          LK_MSG_MAX_SOURCES);
+        goto out;
+    }
+    for (uint32_t i = 0; i < a[15].via.array.size; i++) {
+        const msgpack_object *o = &a[15].via.array.ptr[i];
+        lk_msg_source *s = &m->sources[i];
+        if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 5) {
+            rc = lk_error_set(err, LK_EFORMAT, "progress source %u is not an array of 5", i);
+            goto out;
+        }
+        const msgpack_object *e = o->via.array.ptr;
+        if ((rc = get_str(&e[0], s->path, sizeof s->path, "source path", err)) ||
+            (rc = get_i64(&e[1], &s->start, "source start", err)) ||
+            (rc = get_i64(&e[2], &s->end, "source end", err)) ||
+            (rc = get_i64(&e[3], &s->latest, "source latest", err)) ||
+            (rc = get_i64(&e[4], &s->input_time_us, "source input_time_us", err))) {
+            lk_error_prefix(err, "progress source %u", i);
+            goto out;
+        }
+        m->n_sources = (int)i + 1;
+    }
+    if (a[16].type != MSGPACK_OBJECT_ARRAY || a[16].via.array.size > LK_MSG_MAX_PARTS) {
+        rc = lk_error_set(err, LK_EFORMAT, "progress tables are not an array of at most %d",
+                          LK_MSG_MAX_PARTS);
+        goto out;
+    }
+    for (uint32_t i = 0; i < a[16].via.array.size; i++) {
+        const msgpack_object *o = &a[16].via.array.ptr[i];
+        lk_msg_table_out *t = &m->tables[i];
+        if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3) {
+            rc = lk_error_set(err, LK_EFORMAT, "progress table %u is not an array of 3", i);
+            goto out;
+        }
+        const msgpack_object *e = o->via.array.ptr;
+        if ((rc = get_str(&e[0], t->table, sizeof t->table, "table name", err)) ||
+            (rc = get_i64(&e[1], &t->rows, "table rows", err)) ||
+            (rc = get_i64(&e[2], &t->version, "table version", err))) {
+            lk_error_prefix(err, "progress table %u", i);
+            goto out;
+        }
+        m->n_tables = (int)i + 1;
+    }
+out:
+    if (rc)
+        memset(m, 0, sizeof *m);
     msg_close(&in);
     return rc;
 }

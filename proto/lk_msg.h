@@ -15,6 +15,9 @@
  *   FILES    writer → committer    the Parquet files written for a chunk
  *   EVENT    anything else: small named messages with key/value fields
  *            (ready, heartbeat, sealed, committed, replay, stop, done, ...)
+ *   PROGRESS every role → monitor: what it did for one batch (a phase:
+ *            plan, read, parse, write, commit, with its duration and
+ *            counts); the monitor assembles the batch's progress record
  */
 #ifndef LK_MSG_H
 #define LK_MSG_H
@@ -39,6 +42,7 @@ typedef enum lk_msg_type {
     LK_MSG_RECORDS = 2,
     LK_MSG_FILES = 3,
     LK_MSG_EVENT = 4,
+    LK_MSG_PROGRESS = 5,
 } lk_msg_type;
 
 /* Reads the envelope: type and version (LK_EFORMAT if not a message or a
@@ -155,5 +159,56 @@ int64_t lk_msg_event_get_int(const lk_msg_event *e, const char *key, int64_t dfl
 const char *lk_msg_event_get_str(const lk_msg_event *e, const char *key);
 int lk_msg_event_encode(const lk_msg_event *e, lk_buf *out);
 int lk_msg_event_decode(const void *data, size_t len, lk_msg_event *e, lk_error *err);
+
+/* ---- PROGRESS: one role's share of one batch (typed; one schema for every role) ---- */
+typedef enum lk_phase {
+    LK_PHASE_PLAN = 0,   /* ingest: deciding the batch's ranges and recording them */
+    LK_PHASE_READ = 1,   /* ingest: reading the ranges into chunks and sending them */
+    LK_PHASE_PARSE = 2,  /* transform: one chunk parsed into both tables' batches */
+    LK_PHASE_WRITE = 3,  /* writer: one chunk's Parquet files */
+    LK_PHASE_COMMIT = 4, /* committer: the batch's Delta commits and state.db */
+    LK_PHASE_N = 5,
+} lk_phase;
+
+#define LK_MSG_MAX_SOURCES 32 /* ranges listed in a PLAN report (the rest are counted) */
+
+/* A source range of a PLAN report: bytes of a file, or offsets of a Kafka
+   partition ("kafka://topic/partition") with latest = its high watermark
+   when the batch was planned (file: its size). */
+typedef struct lk_msg_source {
+    char path[512];
+    int64_t start, end, latest;
+    int64_t input_time_us; /* file: mtime (the file's close); Kafka: 0 */
+} lk_msg_source;
+
+typedef struct lk_msg_table_out {
+    char table[64];
+    int64_t rows, version;
+} lk_msg_table_out;
+
+typedef struct lk_msg_progress {
+    char role[16];
+    int32_t index;
+    int32_t phase;        /* lk_phase */
+    int64_t batch_id;
+    int64_t ts_us;        /* wall clock when the phase ended */
+    int64_t duration_us;
+    int64_t rows;         /* parse: rows parsed; write: rows written; commit: input rows */
+    int64_t bytes;        /* read: bytes sent; write: bytes of data files */
+    int64_t corrupt, rescued; /* parse, commit */
+    int64_t files;        /* plan: ranges in the batch; write: data files */
+    /* parse: event time (the `ts` column) of the chunk's rows; n 0 when none */
+    int64_t event_min_us, event_max_us, event_n;
+    double event_sum_s;
+    int n_sources;        /* plan */
+    lk_msg_source sources[LK_MSG_MAX_SOURCES];
+    int n_tables;         /* commit: rows and version per table */
+    lk_msg_table_out tables[LK_MSG_MAX_PARTS];
+} lk_msg_progress;
+
+/* Name of a phase ("plan", "read", "parse", "write", "commit"), or "?". */
+const char *lk_phase_name(int phase);
+int lk_msg_progress_encode(const lk_msg_progress *m, lk_buf *out);
+int lk_msg_progress_decode(const void *data, size_t len, lk_msg_progress *m, lk_error *err);
 
 #endif

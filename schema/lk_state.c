@@ -104,6 +104,14 @@ static const char *const lk_state_migrations[] = {
     "  first_chunk INTEGER NOT NULL,"
     "  n_chunks INTEGER NOT NULL,"
     "  PRIMARY KEY(batch_id, gen, file_id));",
+    /* v(monitor): one progress record per committed batch (the monitor
+       writes it, `lakesupd progress` and /progress read it; bounded by
+       monitor.progress_retention) */
+    "CREATE TABLE progress ("
+    "  batch_id INTEGER PRIMARY KEY,"
+    "  ts_us INTEGER NOT NULL,"
+    "  json TEXT NOT NULL);"
+    "CREATE INDEX progress_ts ON progress(ts_us);",
     /* v(replay): `lakesupd replay` plans a batch of its own (no ranges,
        sealed with 0 chunks) with what it re-injects: the quarantine files
        and the filter, so that a replay killed half-way resumes with exactly
@@ -1372,6 +1380,139 @@ int lk_state_files_record(lk_state *s, lk_state_file_rec *v, int n, lk_error *er
     sqlite3_finalize(ins);
     sqlite3_finalize(sel);
     return tx_end(s, r, "files record", err);
+}
+
+/* ---- progress history (the monitor) ---- */
+
+int lk_state_progress_put(lk_state *s, int64_t batch_id, int64_t ts_us, const char *json,
+                          int64_t keep_batches, int64_t keep_since_us, lk_error *err)
+{
+    sqlite3_stmt *ins = NULL, *trim_n = NULL, *trim_t = NULL;
+    int r = dq_prepare(s, "INSERT OR REPLACE INTO progress(batch_id, ts_us, json) VALUES(?1, ?2, ?3)",
+                       &ins, "progress put", err);
+    if (r == 0)
+        r = dq_prepare(s, "DELETE FROM progress WHERE batch_id <= ?1 - ?2", &trim_n,
+                       "progress trim", err);
+    if (r == 0)
+        r = dq_prepare(s, "DELETE FROM progress WHERE ts_us < ?1", &trim_t, "progress trim", err);
+    if (r == 0)
+        r = tx_begin(s, "progress put", err);
+    if (r == 0) {
+        sqlite3_bind_int64(ins, 1, batch_id);
+        sqlite3_bind_int64(ins, 2, ts_us);
+        sqlite3_bind_text(ins, 3, json, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(ins);
+        if (rc != SQLITE_DONE)
+            r = sq_fail(s, rc, "progress put", err);
+    }
+    if (r == 0 && keep_batches > 0) {
+        sqlite3_bind_int64(trim_n, 1, batch_id);
+        sqlite3_bind_int64(trim_n, 2, keep_batches);
+        int rc = sqlite3_step(trim_n);
+        if (rc != SQLITE_DONE)
+            r = sq_fail(s, rc, "progress trim", err);
+    }
+    if (r == 0 && keep_since_us > 0) {
+        sqlite3_bind_int64(trim_t, 1, keep_since_us);
+        int rc = sqlite3_step(trim_t);
+        if (rc != SQLITE_DONE)
+            r = sq_fail(s, rc, "progress trim", err);
+    }
+    sqlite3_finalize(ins);
+    sqlite3_finalize(trim_n);
+    sqlite3_finalize(trim_t);
+    if (r < 0 && !sqlite3_get_autocommit(s->db))
+        return tx_end(s, r, "progress put", err);
+    return r < 0 ? r : tx_end(s, r, "progress put", err);
+}
+
+int lk_state_progress_last(lk_state *s, int n, char ***out, int *count, lk_error *err)
+{
+    *out = NULL;
+    *count = 0;
+    sqlite3_stmt *q = NULL;
+    int r = dq_prepare(s,
+                       "SELECT json FROM (SELECT batch_id, json FROM progress ORDER BY batch_id DESC"
+                       " LIMIT ?1) ORDER BY batch_id",
+                       &q, "progress list", err);
+    if (r)
+        return r;
+    sqlite3_bind_int(q, 1, n);
+    char **v = NULL;
+    int k = 0, cap = 0, rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (k == cap) {
+            cap = cap ? cap * 2 : 16;
+            v = realloc(v, (size_t)cap * sizeof *v);
+            if (!v)
+                abort();
+        }
+        const char *t = (const char *)sqlite3_column_text(q, 0);
+        v[k] = strdup(t ? t : "{}");
+        if (!v[k])
+            abort();
+        k++;
+    }
+    if (rc != SQLITE_DONE) {
+        r = sq_fail(s, rc, "progress list", err);
+        lk_state_progress_free(&v, k);
+        k = 0;
+    }
+    sqlite3_finalize(q);
+    *out = v;
+    *count = k;
+    return r;
+}
+
+void lk_state_progress_free(char ***v, int n)
+{
+    if (!v || !*v)
+        return;
+    for (int i = 0; i < n; i++)
+        free((*v)[i]);
+    free(*v);
+    *v = NULL;
+}
+
+int lk_state_backlog_get(lk_state *s, lk_state_backlog *b, lk_error *err)
+{
+    memset(b, 0, sizeof *b);
+    sqlite3_stmt *q = NULL;
+    /* files not committed yet: pending (state 0) or in an uncommitted batch
+       (state 1); a Kafka partition is a "file" of the source but no input */
+    int r = dq_prepare(s,
+                       "SELECT count(*), COALESCE(sum(size), 0), COALESCE(min(discovered_at_us), 0)"
+                       " FROM files WHERE state IN (0, 1) AND path NOT LIKE 'kafka://%'",
+                       &q, "backlog", err);
+    if (r)
+        return r;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        b->files = sqlite3_column_int64(q, 0);
+        b->bytes = sqlite3_column_int64(q, 1);
+        b->oldest_us = sqlite3_column_int64(q, 2);
+    } else {
+        r = sq_fail(s, rc, "backlog", err);
+    }
+    sqlite3_finalize(q);
+    if (r)
+        return r;
+    r = dq_prepare(s, "SELECT count(*), COALESCE(min(planned_at_us), 0) FROM batches WHERE state <> 2",
+                   &q, "backlog", err);
+    if (r)
+        return r;
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        b->batches = sqlite3_column_int64(q, 0);
+        int64_t planned = sqlite3_column_int64(q, 1);
+        b->oldest_batch_us = planned;
+        if (planned && (!b->oldest_us || planned < b->oldest_us))
+            b->oldest_us = planned;
+    } else {
+        r = sq_fail(s, rc, "backlog", err);
+    }
+    sqlite3_finalize(q);
+    return r;
 }
 
 /* ---- replay ---- */

@@ -232,4 +232,24 @@ typedef struct lk_state_file_info {
 int lk_state_files_report(lk_state *s, int pending_only, lk_state_file_info **out, int *n,
                           lk_error *err);
 
+/* ---- progress history (the monitor writes, `lakesupd progress` reads) ---- */
+/* Stores the progress record (JSON) of a committed batch and, in the same
+   transaction, drops records more than keep_batches batches old (> 0) and
+   records older than keep_since_us (> 0). */
+int lk_state_progress_put(lk_state *s, int64_t batch_id, int64_t ts_us, const char *json,
+                          int64_t keep_batches, int64_t keep_since_us, lk_error *err);
+/* The newest n records, oldest first: *out (n strings) freed with lk_state_progress_free. */
+int lk_state_progress_last(lk_state *s, int n, char ***out, int *count, lk_error *err);
+void lk_state_progress_free(char ***v, int n);
+
+/* What is not committed yet: files pending or in an uncommitted batch
+   (count, bytes), uncommitted batches, and since when the oldest of them
+   waits (discovery of a file, planning of a batch; 0 = nothing waits). */
+typedef struct lk_state_backlog {
+    int64_t files, bytes, batches;
+    int64_t oldest_us;       /* the oldest uncommitted input (file discovered / batch planned) */
+    int64_t oldest_batch_us; /* the oldest uncommitted batch's planning, 0 if none */
+} lk_state_backlog;
+int lk_state_backlog_get(lk_state *s, lk_state_backlog *b, lk_error *err);
+
 #endif

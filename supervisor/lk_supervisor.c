@@ -416,7 +416,12 @@ static void monitor_stats(sup *s, lk_buf *b)
     zsock_set_rcvtimeo(req, 300);
     zsock_set_sndtimeo(req, 300);
     int ok = 0;
-    if (req && zsock_connect(req, "%s", ep) == 0 && zmq_send(zsock_resolve(req), "stats", 5, 0) == 5) {
+    lk_msg_event e;
+    lk_msg_event_init(&e, "stats");
+    lk_buf q = LK_BUF_INIT;
+    lk_msg_event_encode(&e, &q);
+    if (req && zsock_connect(req, "%s", ep) == 0 &&
+        zmq_send(zsock_resolve(req), q.data, q.len, 0) == (int)q.len) {
         zmq_msg_t msg;
         zmq_msg_init(&msg);
         if (zmq_msg_recv(&msg, zsock_resolve(req), 0) >= 0 && zmq_msg_size(&msg) > 0) {
@@ -426,12 +431,14 @@ static void monitor_stats(sup *s, lk_buf *b)
         zmq_msg_close(&msg);
     }
     zsock_destroy(&req);
+    lk_buf_free(&q);
     if (!ok)
         lk_buf_puts(b, "null");
 }
 
-/* Status JSON: {"pipeline":..,"workers":[..],"monitor":{..},"tables":[..]} */
-static void status_json(sup *s, lk_buf *b)
+/* Status JSON: {"pipeline":..,"workers":[..],"monitor":{..},"tables":[..]}.
+   with_monitor 0: "monitor":null (the monitor asks, and adds its own part). */
+static void status_json(sup *s, lk_buf *b, int with_monitor)
 {
     lk_buf_puts(b, "{\"pipeline\":");
     lk_buf_json_string(b, s->cfg->pipeline, strlen(s->cfg->pipeline));
@@ -482,7 +489,10 @@ static void status_json(sup *s, lk_buf *b)
         lk_buf_puts(b, "}}");
     }
     lk_buf_puts(b, "],\"monitor\":");
-    monitor_stats(s, b);
+    if (with_monitor)
+        monitor_stats(s, b);
+    else
+        lk_buf_puts(b, "null");
     lk_buf_puts(b, ",\"tables\":[");
     child *cm = find_role(s, "committer", 0);
     const char *tables[LK_TABLES_MAX];
@@ -528,7 +538,7 @@ static void handle_control(sup *s)
     if (lk_msg_event_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &e, &err)) {
         lk_buf_printf(&reply, "{\"error\":\"malformed request\"}");
     } else if (!strcmp(e.name, "status")) {
-        status_json(s, &reply);
+        status_json(s, &reply, lk_msg_event_get_int(&e, "monitor", 1) != 0);
     } else if (!strcmp(e.name, "stop")) {
         if (!s->draining) {
             LK_INFO("stop requested by the CLI: draining");

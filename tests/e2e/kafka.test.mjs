@@ -10,6 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { LAKESUPD, rowsOf, run as runCli, runningWorker, startDaemon, tmpDir, until, workspace } from './lib/daemon.mjs';
 import { queryTable } from './lib/delta.mjs';
+import { getJson, monitorUrl, scrape } from './lib/monitoring.mjs';
 
 const MOCK = process.env.LK_KAFKA_MOCK_BIN || path.join(path.dirname(LAKESUPD), 'lk_kafka_mock');
 
@@ -50,8 +51,9 @@ test('Kafka: a transform killed mid-batch, messages arriving while running; ever
   let d;
   try {
     await until(() => mock.produced().total === 3000, 30000, 'the mock produced 3000');
-    const ws = kafkaWorkspace('kafka', mock.bootstrap());
+    const ws = kafkaWorkspace('kafka', mock.bootstrap(), 'monitor:\n  http: "127.0.0.1:0"\n');
     d = startDaemon(['-c', ws.config]);
+    const base = await monitorUrl(d);
     await until(() => rowsOf(ws.config, 'raw_events') > 0, 30000, 'a first batch committed');
     // kill a transform while batches are in flight, then produce more
     const victim = await runningWorker(ws.config, 'transform', 0);
@@ -60,6 +62,19 @@ test('Kafka: a transform killed mid-batch, messages arriving while running; ever
     await until(() => mock.produced().total === 5000, 30000, 'the mock produced 5000');
     assert.equal(mock.produced().failed, 0);
     await until(() => rowsOf(ws.config, 'raw_events') === 5000, 90000, 'raw_events has 5000 rows');
+    // the monitor: each partition's lag (0 once every offset is committed), Kafka offsets in the records
+    const lags = await until(async () => {
+      const { samples } = await scrape(base);
+      const l = [0, 1, 2].map((p) => samples.get(`lakesup_kafka_lag_records{topic="events",partition="${p}"}`));
+      return l.every((x) => x === 0) ? l : null;
+    }, 20000, 'a Kafka lag of 0 on each partition');
+    assert.equal(lags.length, 3);
+    const recs = await getJson(`${base}/progress?last=1000`);
+    assert.equal(recs.reduce((n, r) => n + r.numInputRows, 0), 5000);
+    const src = recs[recs.length - 1].sources[0];
+    assert.match(src.description, /^KafkaV2\[/);
+    assert.deepEqual(Object.keys(src.endOffset), ['events']);
+    assert.equal(src.metrics.maxOffsetsBehindLatest, '0');
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0, d.logs());
     const logs = d.logs();

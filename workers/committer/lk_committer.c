@@ -67,6 +67,7 @@ typedef struct committer {
     int64_t next_batch;
     int64_t retry_at_ms;
     lk_msg_files files;
+    lk_msg_progress report; /* the monitor's commit report of the batch */
     lk_buf buf;
     lk_error err;
 } committer;
@@ -283,8 +284,10 @@ static void record_file_counts(committer *c, const pending *p)
 
 static int commit_batch(committer *c, pending *p)
 {
-    int64_t b = p->batch_id, t0 = lk_time_mono_ms();
+    int64_t b = p->batch_id, t0 = lk_time_mono_ms(), t0_us = lk_time_now_us();
     lk_schema *schemas[LK_TABLES_MAX] = {NULL};
+    lk_msg_progress *rep = &c->report;
+    memset(rep, 0, sizeof *rep);
     int fault = lk_fault_check("committer.commit");
     if (fault < 0)
         return lk_error_errno(&c->err, fault, "commit of batch %lld (injected fault)", (long long)b);
@@ -298,6 +301,9 @@ static int commit_batch(committer *c, pending *p)
     char epoch[32];
     snprintf(epoch, sizeof epoch, "%lld", (long long)b);
     for (int t = 0; t < c->ntables && rc == 0; t++) {
+        lk_msg_table_out *out = &rep->tables[rep->n_tables++];
+        snprintf(out->table, sizeof out->table, "%s", c->names[t]);
+        out->version = lk_delta_version(c->tables[t]);
         if (lk_delta_txn_version(c->tables[t], c->app_id) >= b) {
             /* Its files here are either the ones committed (a retry in this
                process) or a replay's unreferenced copies: never delete them
@@ -357,6 +363,8 @@ static int commit_batch(committer *c, pending *p)
         rc = lk_state_record_commit(c->st, b, c->names[t], version, rows, nfiles, &c->err);
         LK_INFO("committed batch=%lld table=%s version=%lld files=%lld rows=%lld", (long long)b,
                 c->names[t], (long long)version, (long long)nfiles, (long long)rows);
+        out->rows = rows;
+        out->version = version;
         lk_worker_add(c->w, "rows_out", rows);
     }
     if (rc == 0)
@@ -374,6 +382,14 @@ static int commit_batch(committer *c, pending *p)
     lk_worker_set(c->w, "last_batch", b);
     lk_worker_set(c->w, "last_commit_ms", lk_time_mono_ms() - t0);
     publish_tables(c);
+    rep->phase = LK_PHASE_COMMIT;
+    rep->batch_id = b;
+    rep->ts_us = lk_time_now_us();
+    rep->duration_us = rep->ts_us - t0_us;
+    rep->rows = rows_in;
+    rep->corrupt = corrupt;
+    rep->rescued = rescued;
+    lk_worker_report(c->w, rep);
     notify_ingest(c, b);
     return 0;
 }

@@ -80,6 +80,7 @@ typedef struct ingest {
     int schema_version;
     lk_buf msg;       /* encoded message */
     lk_sendbuf *pool; /* chunks go to ZeroMQ without a copy; buffers recycled */
+    lk_msg_progress report; /* the monitor's plan and read reports */
     lk_error err;
 } ingest;
 
@@ -204,6 +205,7 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
         free(ranges);
         return -1;
     }
+    int64_t t0 = lk_time_now_us();
     unsigned char *gone = calloc((size_t)n + 1, 1);
     lk_state_file_span *spans = calloc((size_t)n + 1, sizeof *spans); /* per-file counts */
     if (!gone || !spans) abort();
@@ -243,6 +245,14 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
         return -1;
     }
     send_sealed(in, batch_id, gen, s.idx, s.bytes);
+    memset(&in->report, 0, sizeof in->report);
+    in->report.phase = LK_PHASE_READ;
+    in->report.batch_id = batch_id;
+    in->report.ts_us = lk_time_now_us();
+    in->report.duration_us = in->report.ts_us - t0;
+    in->report.bytes = s.bytes;
+    in->report.files = n;
+    lk_worker_report(in->w, &in->report);
     LK_INFO("%s batch=%lld %s=%d chunks=%d bytes=%lld", replay ? "replayed" : "sent",
             (long long)batch_id, in->src->ops->range_noun, n, s.idx, (long long)s.bytes);
     lk_worker_add(in->w, "batches", replay ? 0 : 1);
@@ -270,12 +280,39 @@ static int replay_uncommitted(ingest *in)
     return 0;
 }
 
+/* The monitor's share of planning: how long it took and the batch's
+   ranges (the first LK_MSG_MAX_SOURCES; files counts them all). */
+static void report_plan(ingest *in, int64_t batch_id, const lk_state_range *ranges, int n,
+                        int64_t t0_us)
+{
+    lk_msg_progress *p = &in->report;
+    memset(p, 0, sizeof *p);
+    p->phase = LK_PHASE_PLAN;
+    p->batch_id = batch_id;
+    p->ts_us = lk_time_now_us();
+    p->duration_us = p->ts_us - t0_us;
+    p->files = n;
+    for (int i = 0; i < n; i++) {
+        p->bytes += ranges[i].end - ranges[i].start;
+        if (i >= LK_MSG_MAX_SOURCES)
+            continue;
+        lk_msg_source *src = &p->sources[p->n_sources++];
+        snprintf(src->path, sizeof src->path, "%s", ranges[i].path);
+        src->start = ranges[i].start;
+        src->end = ranges[i].end;
+        src->latest = ranges[i].file_size;
+        src->input_time_us = ranges[i].mtime_us;
+    }
+    lk_worker_report(in->w, p);
+}
+
 /* Plans one batch from what the source proposes. Returns 1 if a batch was
    planned and sent, 0 if nothing is new, -1 on error (in->err). */
 static int plan_next(ingest *in)
 {
     lk_state_range *ranges = NULL;
     int n = 0;
+    int64_t t0 = lk_time_now_us();
     int p = lk_source_plan(in->src, &ranges, &n, &in->err); /* logs its errors */
     if (p <= 0) return p < 0 ? -1 : 0;
     int64_t batch_id, units = 0;
@@ -286,6 +323,8 @@ static int plan_next(ingest *in)
         for (int i = 0; i < n; i++)
             LK_DEBUG("batch=%lld %s [%lld, %lld)", (long long)batch_id, ranges[i].path,
                      (long long)ranges[i].start, (long long)ranges[i].end);
+    if (rc == 0)
+        report_plan(in, batch_id, ranges, n, t0);
     free(ranges);
     if (rc) {
         LK_ERROR("cannot plan a batch (nothing was sent): %s", in->err.msg);

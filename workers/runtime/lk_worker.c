@@ -311,6 +311,17 @@ void lk_worker_flush(lk_worker *w)
     w->next_beat_ms = lk_time_mono_ms() + HEARTBEAT_MS;
 }
 
+void lk_worker_report(lk_worker *w, lk_msg_progress *p)
+{
+    snprintf(p->role, sizeof p->role, "%s", w->role);
+    p->index = w->index;
+    if (!p->ts_us)
+        p->ts_us = lk_time_now_us();
+    lk_buf_reset(&w->buf);
+    if (lk_msg_progress_encode(p, &w->buf) == 0)
+        lk_zmq_send(w->to_monitor, w->buf.data, w->buf.len, ZMQ_DONTWAIT);
+}
+
 void lk_worker_tick(lk_worker *w)
 {
     if (g_hup)

@@ -61,6 +61,10 @@ void lk_worker_set_str(lk_worker *w, const char *key, const char *v);
 void lk_worker_tick(lk_worker *w);
 /* Sends progress now. */
 void lk_worker_flush(lk_worker *w);
+/* Reports this worker's share of one batch (a phase) to the monitor, which
+   assembles the batch's progress record: role, index and ts_us are filled
+   here. Never blocks (a monitor that is down or behind loses the report). */
+void lk_worker_report(lk_worker *w, lk_msg_progress *p);
 
 /* ---- pausing on resource problems ---- */
 /* 1 for errors that pass by themselves once an operator frees space or the

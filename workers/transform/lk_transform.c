@@ -24,6 +24,7 @@
 #include "lk_sendbuf.h"
 #include "lk_source_cfg.h"
 #include "lk_state.h"
+#include "lk_time.h"
 #include "lk_raw.h"
 #include "lk_tables.h"
 #include "lk_time.h"
@@ -39,8 +40,33 @@ typedef struct transform {
     lk_msg_records rec;
     lk_buf msg;
     lk_sendbuf *pool; /* msg goes to ZeroMQ without a copy; buffers recycled */
+    lk_msg_progress report; /* the monitor's parse report */
     lk_error err;
 } transform;
+
+/* Event time of the chunk for the monitor: min, max and sum of the
+   processed rows' `ts` (a timestamp column), one pass over the column. */
+static void event_time(transform *t, lk_msg_progress *p)
+{
+    const lk_batch *processed = lk_tables_batch(t->tables, 1);
+    int k = lk_schema_find(lk_batch_schema(processed), "ts");
+    if (k < 0)
+        return;
+    const lk_col *c = lk_batch_col_const(processed, k);
+    if (c->field->type != LK_TYPE_TIMESTAMP && c->field->type != LK_TYPE_TIMESTAMP_NTZ)
+        return;
+    for (uint32_t i = 0; i < c->len; i++) {
+        if (lk_col_is_null(c, i))
+            continue;
+        int64_t v = lk_col_i64(c, i);
+        if (!p->event_n || v < p->event_min_us)
+            p->event_min_us = v;
+        if (!p->event_n || v > p->event_max_us)
+            p->event_max_us = v;
+        p->event_sum_s += (double)v / 1e6;
+        p->event_n++;
+    }
+}
 
 /* Loads the raw_events schema of version v and (re)builds the batches. */
 static int use_schema(transform *t, int v)
@@ -112,6 +138,7 @@ static int process(void *ctx, const void *data, size_t len)
                  (long long)c.batch_id, c.chunk_idx, c.schema_version, t->err.msg);
         return -1;
     }
+    int64_t t0 = lk_time_now_us();
     lk_batch_reset(t->raw);
     const char *slash = strrchr(c.file_path, '/');
     lk_source_meta meta = {c.file_path, slash ? slash + 1 : c.file_path, c.file_size,
@@ -150,6 +177,20 @@ static int process(void *ctx, const void *data, size_t len)
     }
     lk_buf_reset(&t->msg);
     lk_msg_records_encode(&t->rec, &t->msg);
+    /* reported before the send: the batch cannot commit before the writer
+       has it, so the monitor has the parse share before the commit */
+    lk_msg_progress *p = &t->report;
+    memset(p, 0, sizeof *p);
+    p->phase = LK_PHASE_PARSE;
+    p->batch_id = c.batch_id;
+    p->ts_us = lk_time_now_us();
+    p->duration_us = p->ts_us - t0;
+    p->rows = st.rows;
+    p->bytes = (int64_t)c.len;
+    p->corrupt = st.corrupt;
+    p->rescued = st.rescued;
+    event_time(t, p);
+    lk_worker_report(t->w, p);
     if (lk_sendbuf_send(t->pool, t->w, t->out, &t->msg))
         return -1;
     lk_worker_add(t->w, "chunks", 1);

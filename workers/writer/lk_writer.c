@@ -189,6 +189,22 @@ static int write_part(writer *wr, const lk_msg_part *part, table_writer *first,
     return rc;
 }
 
+/* The monitor's share of writing: one chunk's data files. */
+static void report_write(writer *wr, int64_t rows, int64_t t0_us)
+{
+    lk_msg_progress p;
+    memset(&p, 0, sizeof p);
+    p.phase = LK_PHASE_WRITE;
+    p.batch_id = wr->files.batch_id;
+    p.ts_us = lk_time_now_us();
+    p.duration_us = p.ts_us - t0_us;
+    p.rows = rows;
+    p.files = wr->files.n_files;
+    for (int i = 0; i < wr->files.n_files; i++)
+        p.bytes += wr->files.files[i].size;
+    lk_worker_report(wr->w, &p);
+}
+
 /* Removes the data files of a chunk whose writing failed part-way. */
 static void remove_written(writer *wr)
 {
@@ -221,7 +237,7 @@ static int process(void *ctx, const void *data, size_t len)
         lk_worker_notify(wr->w, &e);
         return -1;
     }
-    int64_t rows = 0;
+    int64_t rows = 0, t0 = lk_time_now_us();
     /* A disk that fills (or fails) pauses the writer on this chunk: it
        removes what it wrote of it, waits and writes it again, so that the
        chunk is neither lost nor doubled when space returns. */
@@ -269,6 +285,7 @@ static int process(void *ctx, const void *data, size_t len)
         lk_worker_sleep(wr->w, lk_worker_pause_delay_ms(wr->w));
     }
     lk_worker_pause(wr->w, NULL);
+    report_write(wr, rows, t0);
     lk_buf_reset(&wr->msg);
     lk_msg_files_encode(&wr->files, &wr->msg);
     if (lk_zmq_send_blocking(wr->w, wr->out, wr->msg.data, wr->msg.len))

@@ -14,6 +14,9 @@ export async function duck() {
   if (!sharedConn) {
     const inst = await DuckDBInstance.create(':memory:');
     sharedConn = await inst.connect();
+    // TIMESTAMPTZ values print in the session's zone: UTC, whatever the machine's (a Debian
+    // install usually is not), so that tests compare them with ...Z strings
+    await sharedConn.run("SET TimeZone = 'UTC'");
   }
   return sharedConn;
 }

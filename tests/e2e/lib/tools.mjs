@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /** The Debian package of each command the tests run. */
-export const DEBIAN_PACKAGE = { tar: 'tar', zstd: 'zstd', bzip2: 'bzip2' };
+export const DEBIAN_PACKAGE = { tar: 'tar', zstd: 'zstd', bzip2: 'bzip2', prometheus: 'prometheus',
+  promtool: 'prometheus', 'prometheus-alertmanager': 'prometheus-alertmanager', chromium: 'chromium' };
 
 /** Throws, naming cmd and its Debian package, when cmd is not an executable on PATH. */
 export function requireCommand(cmd) {

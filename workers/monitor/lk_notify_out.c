@@ -1,0 +1,418 @@
+/* lk_notify_out — alert notices to webhooks, programs and the log; see lk_notify_out.h. */
+#include "lk_notify_out.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lk_log.h"
+#include "lk_time.h"
+
+#define RETRY_FIRST_MS 1000
+#define RETRY_MAX_MS 60000
+#define WEBHOOK_TIMEOUT_MS 10000
+#define EXEC_TIMEOUT_MS 30000
+
+typedef struct item {
+    char *body; /* the payload (JSON) */
+    char name[64], status[16];
+} item;
+
+typedef struct receiver {
+    lk_notify_target t;
+    item q[LK_NOTIFY_QUEUE];
+    int head, n;
+    int attempts;    /* of the head */
+    int64_t next_ms; /* no attempt before */
+    int delay_ms;
+    /* webhook in flight */
+    CURL *easy;
+    struct curl_slist *headers;
+    char errbuf[CURL_ERROR_SIZE];
+    /* exec in flight */
+    pid_t pid;
+    int fd; /* stdin of the child, -1 when written */
+    size_t written;
+    int64_t deadline_ms;
+} receiver;
+
+struct lk_notify_out {
+    char pipeline[128];
+    char generator_url[300];
+    receiver r[LK_MAX_NOTIFY];
+    int n;
+    CURLM *multi;
+    long long sent, failed, dropped;
+    lk_buf tmp;
+};
+
+lk_notify_out *lk_notify_out_new(const char *pipeline, const char *generator_url)
+{
+    lk_notify_out *n = calloc(1, sizeof *n);
+    if (!n) abort();
+    snprintf(n->pipeline, sizeof n->pipeline, "%s", pipeline);
+    snprintf(n->generator_url, sizeof n->generator_url, "%s", generator_url);
+    /* a program that exits before reading all of its stdin must not kill
+       the process writing it: EPIPE is a failed delivery, not a signal */
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    n->multi = curl_multi_init();
+    return n;
+}
+
+static void drop_head(receiver *r)
+{
+    free(r->q[r->head].body);
+    r->q[r->head].body = NULL;
+    r->head = (r->head + 1) % LK_NOTIFY_QUEUE;
+    r->n--;
+    r->attempts = 0;
+    r->delay_ms = 0;
+}
+
+static void abort_flight(lk_notify_out *n, receiver *r)
+{
+    if (r->easy) {
+        curl_multi_remove_handle(n->multi, r->easy);
+        curl_easy_cleanup(r->easy);
+        curl_slist_free_all(r->headers);
+        r->easy = NULL;
+        r->headers = NULL;
+    }
+    if (r->pid > 0) {
+        kill(r->pid, SIGKILL);
+        waitpid(r->pid, NULL, 0);
+        r->pid = 0;
+    }
+    if (r->fd >= 0) {
+        close(r->fd);
+        r->fd = -1;
+    }
+}
+
+static void clear_receiver(lk_notify_out *n, receiver *r)
+{
+    abort_flight(n, r);
+    while (r->n)
+        drop_head(r);
+}
+
+void lk_notify_out_destroy(lk_notify_out **np)
+{
+    if (!np || !*np) return;
+    lk_notify_out *n = *np;
+    for (int i = 0; i < n->n; i++)
+        clear_receiver(n, &n->r[i]);
+    curl_multi_cleanup(n->multi);
+    lk_buf_free(&n->tmp);
+    free(n);
+    *np = NULL;
+}
+
+void lk_notify_out_set_targets(lk_notify_out *n, const lk_notify_target *t, int count)
+{
+    receiver old[LK_MAX_NOTIFY];
+    int nold = n->n;
+    memcpy(old, n->r, sizeof old);
+    memset(n->r, 0, sizeof n->r);
+    n->n = 0;
+    for (int i = 0; i < count && i < LK_MAX_NOTIFY; i++) {
+        receiver *r = &n->r[n->n++];
+        int k = 0;
+        for (; k < nold; k++)
+            if (old[k].t.kind == t[i].kind && !strcmp(old[k].t.target, t[i].target)) break;
+        if (k < nold) {
+            *r = old[k]; /* keeps its queue and what is in flight */
+            old[k].t.kind = 0;
+        } else {
+            r->t = t[i];
+            r->fd = -1;
+        }
+    }
+    for (int k = 0; k < nold; k++)
+        if (old[k].t.kind) clear_receiver(n, &old[k]);
+    /* the curl handles' private pointers moved with the receivers */
+    for (int i = 0; i < n->n; i++)
+        if (n->r[i].easy) curl_easy_setopt(n->r[i].easy, CURLOPT_PRIVATE, &n->r[i]);
+}
+
+static void iso(int64_t us, char *out, size_t cap)
+{
+    lk_time_format_iso_ms(us, out, cap);
+}
+
+void lk_notify_out_alert_json(const char *pipeline, const char *generator_url,
+                              const lk_alert_notice *a, lk_buf *b)
+{
+    char t[64];
+    lk_buf_puts(b, "{\"labels\":{\"alertname\":");
+    lk_buf_json_string(b, a->name, strlen(a->name));
+    lk_buf_puts(b, ",\"severity\":");
+    lk_buf_json_string(b, a->severity, strlen(a->severity));
+    lk_buf_puts(b, ",\"pipeline\":");
+    lk_buf_json_string(b, pipeline, strlen(pipeline));
+    lk_buf_puts(b, ",\"job\":\"lakesupd\"");
+    if (a->role[0]) {
+        lk_buf_puts(b, ",\"role\":");
+        lk_buf_json_string(b, a->role, strlen(a->role));
+        lk_buf_printf(b, ",\"index\":\"%d\"", a->index);
+    }
+    lk_buf_puts(b, "},\"annotations\":{\"summary\":");
+    lk_buf_json_string(b, a->summary, strlen(a->summary));
+    lk_buf_puts(b, ",\"description\":");
+    lk_buf_json_string(b, a->description, strlen(a->description));
+    char v[64];
+    snprintf(v, sizeof v, "%g", a->value);
+    lk_buf_puts(b, ",\"value\":");
+    lk_buf_json_string(b, v, strlen(v));
+    if (a->when[0]) {
+        lk_buf_puts(b, ",\"condition\":");
+        lk_buf_json_string(b, a->when, strlen(a->when));
+    }
+    iso(a->starts_us, t, sizeof t);
+    lk_buf_printf(b, "},\"startsAt\":\"%s\"", t);
+    /* resolved: endsAt now; an event is active 5 minutes in Alertmanager */
+    int64_t ends = a->ends_us ? a->ends_us : a->event ? a->starts_us + 300000000LL : 0;
+    if (ends) {
+        iso(ends, t, sizeof t);
+        lk_buf_printf(b, ",\"endsAt\":\"%s\"", t);
+    }
+    lk_buf_puts(b, ",\"generatorURL\":");
+    lk_buf_json_string(b, generator_url, strlen(generator_url));
+    lk_buf_putc(b, '}');
+}
+
+static void enqueue(lk_notify_out *n, receiver *r, const lk_alert_notice *a)
+{
+    if (r->n == LK_NOTIFY_QUEUE) {
+        LK_WARN("notify %s %s: %d notices wait; dropping the oldest (alert=%s %s)",
+                r->t.kind == LK_NOTIFY_WEBHOOK ? "webhook" : "exec", r->t.target, r->n,
+                r->q[r->head].name, r->q[r->head].status);
+        n->dropped++;
+        if (r->easy || r->pid > 0) abort_flight(n, r);
+        drop_head(r);
+    }
+    lk_buf_reset(&n->tmp);
+    if (r->t.kind == LK_NOTIFY_WEBHOOK) lk_buf_putc(&n->tmp, '[');
+    lk_notify_out_alert_json(n->pipeline, n->generator_url, a, &n->tmp);
+    if (r->t.kind == LK_NOTIFY_WEBHOOK)
+        lk_buf_putc(&n->tmp, ']');
+    else {            /* exec: the status too */
+        n->tmp.len--; /* the closing brace */
+        lk_buf_printf(&n->tmp, ",\"status\":\"%s\"}", a->event ? "event" : a->status);
+    }
+    item *it = &r->q[(r->head + r->n) % LK_NOTIFY_QUEUE];
+    it->body = strdup(n->tmp.data);
+    if (!it->body) abort();
+    snprintf(it->name, sizeof it->name, "%s", a->name);
+    snprintf(it->status, sizeof it->status, "%s", a->event ? "event" : a->status);
+    r->n++;
+}
+
+void lk_notify_out_send(lk_notify_out *n, const lk_alert_notice *a)
+{
+    for (int i = 0; i < n->n; i++) {
+        receiver *r = &n->r[i];
+        if (r->t.kind == LK_NOTIFY_LOG) {
+            if (!strcmp(a->status, "firing"))
+                LK_WARN("alert %s: %s severity=%s value=%g%s%s%s: %s",
+                        a->event ? "event" : "firing", a->name, a->severity, a->value,
+                        a->role[0] ? " worker=" : "", a->role, a->role[0] ? "" : "", a->summary);
+            else
+                LK_INFO("alert resolved: %s severity=%s value=%g: %s", a->name, a->severity,
+                        a->value, a->summary);
+            n->sent++;
+            continue;
+        }
+        enqueue(n, r, a);
+    }
+}
+
+void lk_notify_out_refresh(lk_notify_out *n, const lk_alert_notice *a)
+{
+    for (int i = 0; i < n->n; i++)
+        if (n->r[i].t.kind == LK_NOTIFY_WEBHOOK && n->r[i].n == 0) enqueue(n, &n->r[i], a);
+}
+
+static void failed(lk_notify_out *n, receiver *r, int64_t now_ms, const char *why)
+{
+    r->attempts++;
+    r->delay_ms = r->delay_ms ? (r->delay_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : r->delay_ms * 2)
+                              : RETRY_FIRST_MS;
+    r->next_ms = now_ms + r->delay_ms;
+    n->failed++;
+    LK_WARN("notify %s %s: alert=%s %s not delivered (attempt %d): %s; retrying in %d ms",
+            r->t.kind == LK_NOTIFY_WEBHOOK ? "webhook" : "exec", r->t.target, r->q[r->head].name,
+            r->q[r->head].status, r->attempts, why, r->delay_ms);
+}
+
+static void delivered(lk_notify_out *n, receiver *r)
+{
+    if (r->attempts)
+        LK_INFO("notify %s %s: alert=%s %s delivered after %d failed attempt(s)",
+                r->t.kind == LK_NOTIFY_WEBHOOK ? "webhook" : "exec", r->t.target,
+                r->q[r->head].name, r->q[r->head].status, r->attempts);
+    n->sent++;
+    drop_head(r);
+}
+
+static void start_webhook(lk_notify_out *n, receiver *r)
+{
+    r->easy = curl_easy_init();
+    if (!r->easy) return;
+    r->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(r->easy, CURLOPT_URL, r->t.target);
+    curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+    curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->q[r->head].body);
+    curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (long)WEBHOOK_TIMEOUT_MS);
+    curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)5000);
+    curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
+    curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "lakesupd/" LK_VERSION);
+    r->errbuf[0] = 0;
+    curl_multi_add_handle(n->multi, r->easy);
+}
+
+static void start_exec(lk_notify_out *n, receiver *r, int64_t now_ms)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC)) {
+        failed(n, r, now_ms, strerror(errno));
+        return;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        failed(n, r, now_ms, strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        dup2(p[0], 0);
+        setenv("LAKESUP_ALERT", r->q[r->head].name, 1);
+        setenv("LAKESUP_ALERT_STATUS", r->q[r->head].status, 1);
+        setpgid(0, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        execl(r->t.target, r->t.target, (char *)NULL);
+        _exit(127);
+    }
+    close(p[0]);
+    fcntl(p[1], F_SETFL, O_NONBLOCK);
+    r->pid = pid;
+    r->fd = p[1];
+    r->written = 0;
+    r->deadline_ms = now_ms + EXEC_TIMEOUT_MS;
+}
+
+/* Feeds the child's stdin, reaps it; a non-zero exit is a failure. */
+static void run_exec(lk_notify_out *n, receiver *r, int64_t now_ms)
+{
+    const char *body = r->q[r->head].body;
+    size_t len = strlen(body);
+    if (r->fd >= 0) {
+        while (r->written < len) {
+            ssize_t w = write(r->fd, body + r->written, len - r->written);
+            if (w > 0)
+                r->written += (size_t)w;
+            else
+                break; /* EAGAIN: later; EPIPE: the program did not read it all */
+        }
+        if (r->written >= len || (errno != EAGAIN && errno != EINTR)) {
+            close(r->fd);
+            r->fd = -1;
+        }
+    }
+    int status;
+    pid_t got = waitpid(r->pid, &status, WNOHANG);
+    if (got == r->pid) {
+        r->pid = 0;
+        if (r->fd >= 0) {
+            close(r->fd);
+            r->fd = -1;
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            delivered(n, r);
+        } else {
+            char why[96];
+            if (WIFEXITED(status))
+                snprintf(why, sizeof why, "exit code %d%s", WEXITSTATUS(status),
+                         WEXITSTATUS(status) == 127 ? " (cannot run it?)" : "");
+            else
+                snprintf(why, sizeof why, "killed by signal %d", WTERMSIG(status));
+            failed(n, r, now_ms, why);
+        }
+    } else if (now_ms > r->deadline_ms) {
+        abort_flight(n, r);
+        failed(n, r, now_ms, "still running after 30 s: killed");
+    }
+}
+
+int lk_notify_out_run(lk_notify_out *n, int64_t now_ms)
+{
+    int busy = 0;
+    for (int i = 0; i < n->n; i++) {
+        receiver *r = &n->r[i];
+        if (!r->n || r->t.kind == LK_NOTIFY_LOG) continue;
+        if (r->t.kind == LK_NOTIFY_EXEC && r->pid > 0) {
+            run_exec(n, r, now_ms);
+        } else if (!r->easy && r->pid <= 0 && now_ms >= r->next_ms) {
+            if (r->t.kind == LK_NOTIFY_WEBHOOK)
+                start_webhook(n, r);
+            else
+                start_exec(n, r, now_ms);
+        }
+        busy |= r->easy != NULL || r->pid > 0;
+    }
+    int running = 0;
+    curl_multi_perform(n->multi, &running);
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(n->multi, &left))) {
+        if (m->msg != CURLMSG_DONE) continue;
+        receiver *r = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+        long code = 0;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+        char why[CURL_ERROR_SIZE + 64];
+        int ok = m->data.result == CURLE_OK && code >= 200 && code < 300;
+        if (m->data.result != CURLE_OK)
+            snprintf(why, sizeof why, "%s",
+                     r && r->errbuf[0] ? r->errbuf : curl_easy_strerror(m->data.result));
+        else
+            snprintf(why, sizeof why, "HTTP %ld", code);
+        curl_multi_remove_handle(n->multi, m->easy_handle);
+        curl_easy_cleanup(m->easy_handle);
+        if (!r) continue;
+        curl_slist_free_all(r->headers);
+        r->headers = NULL;
+        r->easy = NULL;
+        if (ok)
+            delivered(n, r);
+        else
+            failed(n, r, now_ms, why);
+    }
+    return busy || running > 0;
+}
+
+void lk_notify_out_counts(const lk_notify_out *n, long long *sent, long long *failed_,
+                          long long *dropped, long long *queued)
+{
+    *sent = n->sent;
+    *failed_ = n->failed;
+    *dropped = n->dropped;
+    long long q = 0;
+    for (int i = 0; i < n->n; i++)
+        q += n->r[i].n;
+    *queued = q;
+}
