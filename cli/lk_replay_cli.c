@@ -134,6 +134,17 @@ static int read_file(replay *r, const char *rel, lk_batch **out)
     return rc;
 }
 
+/* Reads quarantine file rel into *q and marks its rows to replay in *mask
+   (grown as needed). Returns their number, or -1. */
+static int64_t read_selected(replay *r, const char *rel, lk_batch **q, uint8_t **mask)
+{
+    if (read_file(r, rel, q)) return -1;
+    uint32_t n = lk_batch_nrows(*q);
+    *mask = realloc(*mask, n ? n : 1);
+    if (!*mask) abort();
+    return select_rows(r, *q, *mask);
+}
+
 /* ---- params (stored with the batch) ---- */
 
 static char *params_json(const replay *r)
@@ -318,6 +329,15 @@ static int commit_table(replay *r, const char *table, const char *tpath, const l
     return lk_state_record_commit(r->st, b, table, version, rows, nw, &r->err);
 }
 
+/* 1 when the table at path has batch b of this pipeline (its txn), else 0. */
+static int has_batch(replay *r, const char *path, int64_t b)
+{
+    lk_delta_table *dt = NULL;
+    int have = lk_delta_open(path, &dt, &r->err) == 0 && lk_delta_txn_version(dt, r->app_id) >= b;
+    lk_delta_destroy(&dt);
+    return have;
+}
+
 /* ---- the replay of batch b ---- */
 
 static int run_batch(replay *r, int64_t b)
@@ -330,16 +350,9 @@ static int run_batch(replay *r, int64_t b)
     char paths[LK_TABLES_MAX + 1][2048];
     for (int i = 0; i < ntables; i++) {
         lk_config_table_path(cfg, names[i], paths[i], sizeof paths[i]);
-        lk_delta_table *dt = NULL;
-        if (lk_delta_open(paths[i], &dt, &r->err) == 0)
-            all &= lk_delta_txn_version(dt, r->app_id) >= b;
-        else
-            all = 0;
-        lk_delta_destroy(&dt);
+        all &= has_batch(r, paths[i], b);
     }
-    lk_delta_table *qt = NULL;
-    if (lk_delta_open(r->qpath, &qt, &r->err) == 0) all &= lk_delta_txn_version(qt, r->app_id) >= b;
-    lk_delta_destroy(&qt);
+    all &= !lk_fs_exists(r->qpath) || has_batch(r, r->qpath, b);
     int64_t replayed = 0;
     lk_schema *raw_s = NULL;
     lk_tables *t = NULL;
@@ -372,16 +385,11 @@ static int run_batch(replay *r, int64_t b)
     raw = lk_batch_new(raw_s);
     lk_buf line = LK_BUF_INIT;
     for (int f = 0; f < r->nfiles && rc == 0; f++) {
-        if (read_file(r, r->files[f], &q)) {
+        if (read_selected(r, r->files[f], &q, &mask) < 0) {
             rc = -1;
             break;
         }
         uint32_t n = lk_batch_nrows(q);
-        mask = realloc(mask, n ? n : 1);
-        if (select_rows(r, q, mask) < 0) {
-            rc = -1;
-            break;
-        }
         const lk_col *rec = lk_batch_col_const(q, lk_schema_find(lk_batch_schema(q), "record"));
         const lk_col *meta = lk_batch_col_const(q, lk_schema_find(lk_batch_schema(q), "_metadata"));
         for (uint32_t i = 0; i < n && rc == 0; i++) {
@@ -426,12 +434,7 @@ static int run_batch(replay *r, int64_t b)
         free_written(w, nw);
         w = NULL;
         nw = 0;
-        lk_delta_table *dt = NULL;
-        int have = lk_fs_mkdirs(paths[i], &r->err) == 0 &&
-                   lk_delta_open(paths[i], &dt, &r->err) == 0 &&
-                   lk_delta_txn_version(dt, r->app_id) >= b;
-        lk_delta_destroy(&dt);
-        if (have) {
+        if (has_batch(r, paths[i], b)) {
             printf("  %s: batch %lld is in the table already\n", names[i], (long long)b);
             continue;
         }
@@ -447,16 +450,11 @@ static int run_batch(replay *r, int64_t b)
         lk_schema *qs = lk_transforms_quarantine_schema();
         qout = lk_batch_new(qs);
         for (int f = 0; f < r->nfiles && rc == 0; f++) {
-            if (read_file(r, r->files[f], &q)) {
+            if (read_selected(r, r->files[f], &q, &mask) < 0) {
                 rc = -1;
                 break;
             }
             uint32_t n = lk_batch_nrows(q);
-            mask = realloc(mask, n ? n : 1);
-            if (select_rows(r, q, mask) < 0) {
-                rc = -1;
-                break;
-            }
             const lk_schema *fs = lk_batch_schema(q);
             for (int c = 0; c < lk_schema_nfields(qs); c++) {
                 int k = lk_schema_find(fs, lk_schema_field(qs, c)->name);
@@ -488,12 +486,7 @@ static int run_batch(replay *r, int64_t b)
         free_written(w, nw);
         w = NULL;
         nw = 0;
-        lk_delta_table *dt = NULL;
-        int have = lk_fs_mkdirs(r->qpath, &r->err) == 0 &&
-                   lk_delta_open(r->qpath, &dt, &r->err) == 0 &&
-                   lk_delta_txn_version(dt, r->app_id) >= b;
-        lk_delta_destroy(&dt);
-        if (have)
+        if (has_batch(r, r->qpath, b))
             printf("  %s: batch %lld is in the table already\n", LK_TABLE_QUARANTINE, (long long)b);
         else if (rc == 0 && write_table(r, LK_TABLE_QUARANTINE, r->qpath, qout, b, &w, &nw) == 0)
             rc = commit_table(r, LK_TABLE_QUARANTINE, r->qpath, qs, b, w, nw, r->files, r->nfiles);
@@ -528,12 +521,7 @@ static int plan(replay *r, int64_t *b)
     int64_t rows = 0;
     for (int i = 0; i < lk_delta_nfiles(qt) && rc == 0; i++) {
         const char *rel = lk_delta_file_at(qt, i)->path;
-        if (read_file(r, rel, &q)) {
-            rc = -1;
-            break;
-        }
-        mask = realloc(mask, lk_batch_nrows(q) ? lk_batch_nrows(q) : 1);
-        int64_t k = select_rows(r, q, mask);
+        int64_t k = read_selected(r, rel, &q, &mask);
         if (k < 0) {
             rc = -1;
             break;

@@ -269,8 +269,7 @@ static int check(ck *c, lk_sql_node *n);
 
 static int is_const(const lk_sql_node *n)
 {
-    while (n->kind == LK_SQL_CAST && !n->name)
-        n = n->args[0];
+    n = lk_sql_node_value(n);
     return n->kind == LK_SQL_LIT;
 }
 

@@ -15,6 +15,7 @@
 #include "lk_sql_cast.h"
 #include "lk_sql_hash.h"
 #include "lk_sql_json.h"
+#include "lk_sql_lex.h"
 #include "lk_sql_regex.h"
 #include "lk_sql_time.h"
 
@@ -597,23 +598,6 @@ static unsigned case_map(unsigned cp, int upper)
     return cp;
 }
 
-static size_t put_cp(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    o[0] = (char)(0xE0 | (cp >> 12));
-    o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[2] = (char)(0x80 | (cp & 0x3F));
-    return 3;
-}
-
 static void k_case_(lk_sql_kctx *k, int upper)
 {
     const lk_col *a = k->a[0];
@@ -644,7 +628,7 @@ static void k_case_(lk_sql_kctx *k, int upper)
                 unsigned cp = ((unsigned)(c & 0x1F) << 6) | (s[j + 1] & 0x3F);
                 unsigned m = case_map(cp, upper);
                 if (m >= 0x80 && m < 0x800) {
-                    put_cp(o + j, m);
+                    lk_sql_utf8_put(o + j, m);
                     j += 2;
                     continue;
                 }

@@ -100,8 +100,7 @@ int lk_sql_hash_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel 
         h->bits = 1;
     else {
         const lk_sql_node *b = node->args[1];
-        while (b->kind == LK_SQL_CAST && !b->name)
-            b = b->args[0];
+        b = lk_sql_node_value(b);
         int64_t v = b->i;
         h->bits = v == 0 ? 256 : (v == 224 || v == 256 || v == 384 || v == 512) ? (int)v : -1;
     }

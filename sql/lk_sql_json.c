@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lk_sql_cast.h"
+#include "lk_sql_lex.h"
 
 #define MAX_DEPTH 128
 
@@ -78,32 +79,6 @@ static const char *skip(const char *p, const char *e, int depth)
     return *end || !(isdigit((unsigned char)buf[buf[0] == '-'])) ? NULL : p;
 }
 
-static void put_utf8(lk_buf *b, unsigned cp)
-{
-    char o[4];
-    size_t n;
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        o[0] = (char)(0xF0 | (cp >> 18));
-        o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    lk_buf_append(b, o, n);
-}
-
 static unsigned hex4(const char *p)
 {
     unsigned v = 0;
@@ -152,7 +127,8 @@ static void unescape(const char *p, const char *q, lk_buf *b)
                         p += 6;
                     }
                 }
-                put_utf8(b, cp);
+                char u[4];
+                lk_buf_append(b, u, lk_sql_utf8_put(u, cp));
             }
             break;
         default:
@@ -454,8 +430,7 @@ int lk_sql_json_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel 
         return 0;
     }
     const lk_sql_node *a = node->args[1];
-    while (a->kind == LK_SQL_CAST && !a->name)
-        a = a->args[0];
+    a = lk_sql_node_value(a);
     *kp = k_get;
     if (!a->lit_type) /* a NULL path: null */
         return 0;

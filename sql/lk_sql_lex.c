@@ -152,8 +152,7 @@ int lk_sql_lex(const char *s, size_t n, lk_sql_token **out, int *nout, lk_error 
     return 0;
 }
 
-/* Appends code point cp as UTF-8. */
-static size_t put_utf8(char *o, unsigned cp)
+size_t lk_sql_utf8_put(char *o, unsigned cp)
 {
     if (cp < 0x80) {
         o[0] = (char)cp;
@@ -225,7 +224,7 @@ char *lk_sql_lex_string(const char *text, const lk_sql_token *t, size_t *len)
                         ok = 0;
                 }
                 if (ok) {
-                    o += put_utf8(out + o, cp);
+                    o += lk_sql_utf8_put(out + o, cp);
                     i += 4;
                     break;
                 }

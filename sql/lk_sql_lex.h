@@ -39,6 +39,9 @@ int lk_sql_lex(const char *text, size_t n, lk_sql_token **toks, int *ntoks, lk_e
 /* The value of a STRING token (quotes removed, escapes decoded) into out
    (malloc'ed, NUL-terminated; *len its length). */
 char *lk_sql_lex_string(const char *text, const lk_sql_token *t, size_t *len);
+/* Writes code point cp as UTF-8 into out (room for 4 bytes); returns its length. */
+size_t lk_sql_utf8_put(char *out, unsigned cp);
+
 /* The name of an identifier token (back-quotes removed), malloc'ed. */
 char *lk_sql_lex_ident(const char *text, const lk_sql_token *t);
 

@@ -64,6 +64,13 @@ lk_sql_node **lk_sql_ast_args(lk_sql_ast *a, int n)
     return arena(a, sizeof(lk_sql_node *) * (size_t)(n ? n : 1));
 }
 
+const lk_sql_node *lk_sql_node_value(const lk_sql_node *n)
+{
+    while (n->kind == LK_SQL_CAST && !n->name)
+        n = n->args[0];
+    return n;
+}
+
 int lk_sql_column_of(const char *text, int pos)
 {
     int col = 1;
@@ -347,46 +354,33 @@ static lk_sql_node *add(parser *p)
     return l;
 }
 
-static lk_sql_node *bitand_(parser *p)
+/* One left-associative level: operands of next joined by op (the bitwise levels). */
+static lk_sql_node *left_assoc(parser *p, lk_sql_node *(*next)(parser *), const char *op)
 {
-    lk_sql_node *l = add(p);
-    while (l) {
-        const lk_sql_token *t = peek(p);
-        if (!is_op(t, "&")) break;
+    lk_sql_node *l = next(p);
+    while (l && is_op(peek(p), op)) {
+        int pos = peek(p)->pos;
         p->i++;
-        lk_sql_node *r = add(p);
+        lk_sql_node *r = next(p);
         if (!r) return NULL;
-        l = call2(p, "&", t->pos, l, r);
+        l = call2(p, op, pos, l, r);
     }
     return l;
+}
+
+static lk_sql_node *bitand_(parser *p)
+{
+    return left_assoc(p, add, "&");
 }
 
 static lk_sql_node *bitxor_(parser *p)
 {
-    lk_sql_node *l = bitand_(p);
-    while (l) {
-        const lk_sql_token *t = peek(p);
-        if (!is_op(t, "^")) break;
-        p->i++;
-        lk_sql_node *r = bitand_(p);
-        if (!r) return NULL;
-        l = call2(p, "^", t->pos, l, r);
-    }
-    return l;
+    return left_assoc(p, bitand_, "^");
 }
 
 static lk_sql_node *bitor_(parser *p)
 {
-    lk_sql_node *l = bitxor_(p);
-    while (l) {
-        const lk_sql_token *t = peek(p);
-        if (!is_op(t, "|")) break;
-        p->i++;
-        lk_sql_node *r = bitxor_(p);
-        if (!r) return NULL;
-        l = call2(p, "|", t->pos, l, r);
-    }
-    return l;
+    return left_assoc(p, bitxor_, "|");
 }
 
 static lk_sql_node *predicate(parser *p)

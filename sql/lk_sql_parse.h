@@ -78,6 +78,9 @@ char *lk_sql_ast_strdup(lk_sql_ast *ast, const char *s);
 /* A new node args array of n owned by ast. */
 lk_sql_node **lk_sql_ast_args(lk_sql_ast *ast, int n);
 
+/* n without the implicit casts the checker wrapped it in (a literal argument). */
+const lk_sql_node *lk_sql_node_value(const lk_sql_node *n);
+
 /* 1-based character column of byte offset pos in text (UTF-8 aware). */
 int lk_sql_column_of(const char *text, int pos);
 

@@ -60,8 +60,7 @@ static void k_like(lk_sql_kctx *k)
     int ci = k->node->fn == LK_FN_ILIKE;
     if (k->na == 3) {
         const lk_sql_node *e = k->node->args[2];
-        while (e->kind == LK_SQL_CAST && !e->name)
-            e = e->args[0];
+        e = lk_sql_node_value(e);
         esc = e->slen ? e->s[0] : 0;
     }
     lk_sql_out_fixed(k->out, k->n);
@@ -231,8 +230,7 @@ int lk_sql_regex_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel
         return 0;
     }
     const lk_sql_node *pat = node->args[1];
-    while (pat->kind == LK_SQL_CAST && !pat->name)
-        pat = pat->args[0];
+    pat = lk_sql_node_value(pat);
     if (pat->kind != LK_SQL_LIT || !pat->lit_type)
         pat = NULL; /* a NULL pattern: every result is null (the arguments' validity) */
     int ec;
@@ -256,8 +254,7 @@ int lk_sql_regex_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel
     pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &r->groups);
     if (node->fn == LK_FN_REGEXP_EXTRACT && node->nargs == 3) {
         const lk_sql_node *g = node->args[2];
-        while (g->kind == LK_SQL_CAST && !g->name)
-            g = g->args[0];
+        g = lk_sql_node_value(g);
         if (g->kind == LK_SQL_LIT && g->lit_type && (g->i < 0 || g->i > (int64_t)r->groups)) {
             uint32_t groups = r->groups;
             rx_free(r);

@@ -560,8 +560,7 @@ static void k_datediff(lk_sql_kctx *k)
 static const lk_sql_node *lit_arg(const lk_sql_node *n, int i)
 {
     const lk_sql_node *a = n->args[i];
-    while (a->kind == LK_SQL_CAST && !a->name)
-        a = a->args[0];
+    a = lk_sql_node_value(a);
     return a;
 }
 

@@ -93,13 +93,9 @@ static int use_schema(transform *t, int v)
     return 0;
 }
 
-/* mode FAILFAST: the pipeline stops at the first malformed line; the chunk
-   is not sent, so its batch (and every later one) is never committed. */
-static int failfast(transform *t, const lk_msg_chunk *c, const lk_raw_stats *st)
+/* Stops the pipeline: what is logged and sent to the supervisor as a fatal event. */
+static int fatal(transform *t, const char *what)
 {
-    char what[1400];
-    snprintf(what, sizeof what, "%s line=%lld batch=%lld", t->err.msg,
-             (long long)(c->first_line + st->failed_line - 1), (long long)c->batch_id);
     LK_ERROR("%s: the pipeline stops", what);
     lk_worker_add(t->w, "errors", 1);
     lk_msg_event e;
@@ -108,6 +104,16 @@ static int failfast(transform *t, const lk_msg_chunk *c, const lk_raw_stats *st)
     lk_msg_event_set_str(&e, "error", what);
     lk_worker_notify(t->w, &e);
     return 0;
+}
+
+/* mode FAILFAST: the pipeline stops at the first malformed line; the chunk
+   is not sent, so its batch (and every later one) is never committed. */
+static int failfast(transform *t, const lk_msg_chunk *c, const lk_raw_stats *st)
+{
+    char what[1400];
+    snprintf(what, sizeof what, "%s line=%lld batch=%lld", t->err.msg,
+             (long long)(c->first_line + st->failed_line - 1), (long long)c->batch_id);
+    return fatal(t, what);
 }
 
 static int process(void *ctx, const void *data, size_t len)
@@ -126,13 +132,7 @@ static int process(void *ctx, const void *data, size_t len)
             char what[1400];
             snprintf(what, sizeof what, "raw_events schema version %d: %s", c.schema_version,
                      t->err.msg);
-            LK_ERROR("%s: the pipeline stops", what);
-            lk_msg_event e;
-            lk_msg_event_init(&e, "fatal");
-            lk_msg_event_set_str(&e, "role", "transform");
-            lk_msg_event_set_str(&e, "error", what);
-            lk_worker_notify(t->w, &e);
-            return 0;
+            return fatal(t, what);
         }
         LK_ERROR("batch=%lld chunk=%d: no raw_events schema version %d: %s",
                  (long long)c.batch_id, c.chunk_idx, c.schema_version, t->err.msg);
