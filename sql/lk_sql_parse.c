@@ -169,6 +169,42 @@ static lk_sql_node *call2(parser *p, const char *name, int pos, lk_sql_node *a, 
 
 static lk_sql_node *expr(parser *p);
 
+/* The arguments of name(...) after its '(' up to and with the ')' (first: one already parsed,
+   IN's left side; distinct_ok: f(DISTINCT x)): a call node, or NULL. */
+static lk_sql_node *call_args(parser *p, const char *name, int pos, lk_sql_node *first,
+                              int distinct_ok)
+{
+    int cap = 8, n = 0, distinct = 0;
+    lk_sql_node **args = malloc(sizeof *args * (size_t)cap);
+    if (!args) abort();
+    if (first) args[n++] = first;
+    if (first || !is_op(peek(p), ")")) {
+        if (distinct_ok && accept_kw(p, "distinct")) distinct = 1;
+        do {
+            lk_sql_node *e = expr(p);
+            if (!e) {
+                free(args);
+                return NULL;
+            }
+            if (n == cap) {
+                cap *= 2;
+                args = realloc(args, sizeof *args * (size_t)cap);
+                if (!args) abort();
+            }
+            args[n++] = e;
+        } while (accept_op(p, ","));
+    }
+    if (expect_op(p, ")")) {
+        free(args);
+        return NULL;
+    }
+    lk_sql_node *c = call(p, name, pos, n);
+    memcpy(c->args, args, sizeof *args * (size_t)n);
+    c->distinct = distinct;
+    free(args);
+    return c;
+}
+
 /* Words that end an expression or are operators: never a column name here. */
 static int reserved(parser *p, const lk_sql_token *t)
 {
@@ -440,30 +476,8 @@ static lk_sql_node *predicate(parser *p)
         if (is_kw(p, w, "in")) {
             p->i++;
             if (expect_op(p, "(")) return NULL;
-            int cap = 8, n = 1;
-            lk_sql_node **args = malloc(sizeof *args * (size_t)cap);
-            if (!args) abort();
-            args[0] = l;
-            do {
-                lk_sql_node *e = expr(p);
-                if (!e) {
-                    free(args);
-                    return NULL;
-                }
-                if (n == cap) {
-                    cap *= 2;
-                    args = realloc(args, sizeof *args * (size_t)cap);
-                    if (!args) abort();
-                }
-                args[n++] = e;
-            } while (accept_op(p, ","));
-            if (expect_op(p, ")")) {
-                free(args);
-                return NULL;
-            }
-            lk_sql_node *c = call(p, "in", w->pos, n);
-            memcpy(c->args, args, sizeof *args * (size_t)n);
-            free(args);
+            lk_sql_node *c = call_args(p, "in", w->pos, l, 0);
+            if (!c) return NULL;
             l = neg ? call1(p, "not", t->pos, c) : c;
             continue;
         }
@@ -760,35 +774,7 @@ static lk_sql_node *primary_(parser *p)
         p->i++;
         for (char *c = first; *c; c++)
             *c = (char)tolower((unsigned char)*c);
-        int cap = 4, n = 0, distinct = 0;
-        lk_sql_node **args = malloc(sizeof *args * (size_t)cap);
-        if (!args) abort();
-        if (!is_op(peek(p), ")")) {
-            if (accept_kw(p, "distinct")) distinct = 1;
-            do {
-                lk_sql_node *e = expr(p);
-                if (!e) {
-                    free(args);
-                    free(first);
-                    return NULL;
-                }
-                if (n == cap) {
-                    cap *= 2;
-                    args = realloc(args, sizeof *args * (size_t)cap);
-                    if (!args) abort();
-                }
-                args[n++] = e;
-            } while (accept_op(p, ","));
-        }
-        if (expect_op(p, ")")) {
-            free(args);
-            free(first);
-            return NULL;
-        }
-        lk_sql_node *c = call(p, first, t->pos, n);
-        memcpy(c->args, args, sizeof *args * (size_t)n);
-        c->distinct = distinct;
-        free(args);
+        lk_sql_node *c = call_args(p, first, t->pos, NULL, 1);
         free(first);
         return c;
     }

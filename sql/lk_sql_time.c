@@ -324,6 +324,17 @@ static int parse_ts(const pattern *p, const char *s, size_t n, int64_t *out)
 
 /* ---- kernels ---- */
 
+/* Row i of a to_date (days), unix_timestamp (seconds, floor) or to_timestamp (us) result. */
+static inline void put_time(lk_col *out, uint32_t i, int64_t us, int to_date, int unix_)
+{
+    if (to_date)
+        ((int32_t *)out->values)[i] = lk_sql_us_to_days(us);
+    else if (unix_)
+        ((int64_t *)out->values)[i] = us >= 0 ? us / 1000000 : -((-(us + 1)) / 1000000) - 1;
+    else
+        ((int64_t *)out->values)[i] = us;
+}
+
 static void k_to_ts_fmt(lk_sql_kctx *k)
 {
     const pattern *p = k->aux;
@@ -342,12 +353,7 @@ static void k_to_ts_fmt(lk_sql_kctx *k)
                 lk_sql_fail(k, i);
             }
         }
-        if (to_date)
-            ((int32_t *)k->out->values)[i] = lk_sql_us_to_days(us);
-        else if (unix_)
-            ((int64_t *)k->out->values)[i] = us >= 0 ? us / 1000000 : -((-(us + 1)) / 1000000) - 1;
-        else
-            ((int64_t *)k->out->values)[i] = us;
+        put_time(k->out, i, us, to_date, unix_);
     }
     lk_sql_out_done(k->out);
 }
@@ -384,12 +390,7 @@ static void k_to_ts(lk_sql_kctx *k)
             lk_sql_out_null(k->out, i);
             lk_sql_fail(k, i);
         }
-        if (to == LK_TYPE_DATE)
-            ((int32_t *)k->out->values)[i] = lk_sql_us_to_days(us);
-        else if (unix_)
-            ((int64_t *)k->out->values)[i] = us >= 0 ? us / 1000000 : -((-(us + 1)) / 1000000) - 1;
-        else
-            ((int64_t *)k->out->values)[i] = us;
+        put_time(k->out, i, us, to == LK_TYPE_DATE, unix_);
     }
     lk_sql_out_done(k->out);
 }
