@@ -167,6 +167,13 @@ test('quarantine, then replay after fixing the transform: every row lands once, 
   assert.deepEqual([Number(q0[0].replayed), q0[0].reason, q0[0].t, q0[0].error, Number(q0[0].meta)],
     [0, 'transform_error', 'processed_events', 'transforms[0].derive.ratio', Number(bad[0].n)]);
 
+  // --since after every row selects none; a --since that is no timestamp is a usage error
+  r = run(['replay', '-c', fixed, '--since', '2999-01-01T00:00:00Z']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /no quarantined row matches: nothing to replay/);
+  assert.equal(run(['replay', '-c', fixed, '--since', 'yesterday']).code, 2);
+  assert.equal(run(['replay', '-c', fixed, '--where', 'nosuchcolumn = 1']).code, 2);
+
   // the replay is killed after its second table commit (processed_events), before quarantine
   r = run(['replay', '-c', fixed], { env: { LAKESUP_FAULT: 'replay.after_commit=exit@2' } });
   assert.equal(r.code, 99, r.stdout + r.stderr);

@@ -494,6 +494,37 @@ START_TEST(table_order_and_derived_tables)
 }
 END_TEST
 
+/* Schema evolution flows through: a column added to raw_events appears in every table whose
+   steps do not exclude it (a select does), compiled again for the new version. */
+START_TEST(new_columns_flow_through)
+{
+    lk_config cfg;
+    lk_error err;
+    ck_assert_int_eq(load("transforms:\n  - derive: {b: \"a * 2\"}\n"
+                          "tables:\n  sel:\n    from: processed_events\n    transforms:\n"
+                          "      - select: [a, b]\n  all:\n    from: processed_events\n",
+                          &cfg, &err),
+                     0);
+    lk_batch *v1 = parse("a LONG", "_rescued_data", "{\"a\":1}\n");
+    lk_batch *v2 = parse("a LONG, color STRING", "_rescued_data", "{\"a\":1,\"color\":\"red\"}\n");
+    lk_tables *t1 = NULL, *t2 = NULL;
+    ck_assert_int_eq(lk_tables_new(&cfg, lk_batch_schema(v1), &t1, &err), 0);
+    ck_assert_int_eq(lk_tables_new(&cfg, lk_batch_schema(v2), &t2, &err), 0);
+    ck_assert_int_lt(lk_schema_find(lk_tables_schema(t1, 1), "color"), 0);
+    ck_assert_int_ge(lk_schema_find(lk_tables_schema(t2, 1), "color"), 0); /* processed_events */
+    ck_assert_int_lt(lk_schema_find(lk_tables_schema(t2, 2), "color"), 0); /* sel: its select */
+    ck_assert_int_ge(lk_schema_find(lk_tables_schema(t2, 3), "color"), 0); /* all */
+    ck_assert_int_eq(lk_tables_run(t2, v2, 0, 0, &err), 0);
+    char r[1024];
+    row(lk_tables_batch(t2, 3), 0, r, sizeof r);
+    ck_assert_msg(strstr(r, "\"a\":1,\"color\":\"red\",\"b\":2"), "%s", r);
+    lk_tables_destroy(&t1);
+    lk_tables_destroy(&t2);
+    lk_batch_destroy(&v1);
+    lk_batch_destroy(&v2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("transforms");
@@ -502,6 +533,7 @@ int main(void)
     tcase_add_test(tc, steps_and_options);
     tcase_add_test(tc, errors_name_file_line_key_position);
     tcase_add_test(tc, table_order_and_derived_tables);
+    tcase_add_test(tc, new_columns_flow_through);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }
