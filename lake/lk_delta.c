@@ -86,7 +86,7 @@ static int open_at(const char *table_path, int64_t as_of, int log_only, lk_delta
     size_t n = strlen(t->path);
     while (n > 1 && t->path[n - 1] == '/')
         t->path[--n] = 0;
-    t->log_dir = xrealloc(NULL, n + 16);
+    t->log_dir = lk_xrealloc(NULL, n + 16);
     snprintf(t->log_dir, n + 16, "%s/_delta_log", t->path);
     t->version = -1;
     t->min_reader = 1;
@@ -188,7 +188,7 @@ static void rebuild_live(lk_delta_table *t)
         if (!t->files[i].live) continue;
         if (t->nlive == t->caplive) {
             t->caplive = t->caplive ? t->caplive * 2 : 64;
-            t->live = xrealloc(t->live, (size_t)t->caplive * sizeof *t->live);
+            t->live = lk_xrealloc(t->live, (size_t)t->caplive * sizeof *t->live);
         }
         t->live[t->nlive++] = &t->files[i].f;
     }

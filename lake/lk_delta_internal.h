@@ -35,6 +35,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "lk_buf.h"
+#include "lk_bytes.h"
 #include "lk_delta.h"
 #include "lk_error.h"
 #include "lk_json.h"
@@ -104,13 +105,6 @@ struct lk_delta_table {
 };
 
 /* ---------- small helpers (header only: replay calls them per action) ---------- */
-
-static inline void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n);
-    if (!p) abort();
-    return p;
-}
 
 static inline void version_path(const lk_delta_table *t, int64_t v, const char *suffix, char *out,
                                 size_t cap)
