@@ -245,8 +245,8 @@ START_TEST(default_list_equals_the_silver_of_before)
         "[1,2]\n"
         "{\"event_id\":\"e5\",\"ts\":null,\"amount\":-0.0,\"extra\":[1]}\n";
     const char *ddls[] = {
-        "event_id STRING, user_id LONG, ts STRING, amount DOUBLE, "
-        "device STRUCT<os: STRING, version: STRING>, message STRING, device_os STRING",
+        ("event_id STRING, user_id LONG, ts STRING, amount DOUBLE, "
+         "device STRUCT<os: STRING, version: STRING>, message STRING, device_os STRING"),
         "event_id STRING, ts TIMESTAMP, amount DOUBLE",
         "event_id STRING, amount DOUBLE, device STRUCT<os: STRING>",
         "event_id STRING, ts LONG, event_date STRING"};
