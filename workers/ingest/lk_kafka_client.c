@@ -56,6 +56,7 @@ static struct rk_api {
     rd_kafka_resp_err_t (*metadata)(rd_kafka_t *, int, rd_kafka_topic_t *,
                                     const struct rd_kafka_metadata **, int);
     void (*metadata_destroy)(const struct rd_kafka_metadata *);
+    rd_kafka_resp_err_t (*last_error)(void);
 } g_rk;
 
 /* Loads librdkafka and resolves the table once; 0 or LK_EUNSUPPORTED. */
@@ -80,7 +81,7 @@ static int rk_load(lk_error *err)
         RK_FN(message_timestamp), RK_FN(err2str), RK_FN(err2name), RK_FN(assign), RK_FN(commit),
         RK_FN(topic_partition_list_new), RK_FN(topic_partition_list_destroy),
         RK_FN(topic_partition_list_add), RK_FN(query_watermark_offsets), RK_FN(metadata),
-        RK_FN(metadata_destroy),
+        RK_FN(metadata_destroy), RK_FN(last_error),
 #undef RK_FN
     };
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
@@ -104,6 +105,7 @@ static int rk_load(lk_error *err)
 #define rd_kafka_conf_set_log_cb(...) g_rk.conf_set_log_cb(__VA_ARGS__)
 #define rd_kafka_conf_set_error_cb(...) g_rk.conf_set_error_cb(__VA_ARGS__)
 #define rd_kafka_new(...) g_rk.new_(__VA_ARGS__)
+#define rd_kafka_last_error() g_rk.last_error()
 #define rd_kafka_destroy(...) g_rk.destroy(__VA_ARGS__)
 #define rd_kafka_set_log_queue(...) g_rk.set_log_queue(__VA_ARGS__)
 #define rd_kafka_poll_set_consumer(...) g_rk.poll_set_consumer(__VA_ARGS__)
@@ -206,8 +208,18 @@ int lk_kafka_client_new(const lk_config *cfg, lk_kafka_client **out, lk_error *e
     k->cfg = cfg;
     k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, k->errstr, sizeof k->errstr);
     if (!k->rk) {
+        /* a property librdkafka refuses only as a whole (a missing CA file, a SASL mechanism
+           it lacks) is the configuration's fault: no restart helps. Anything else (its
+           threads not starting in time on a loaded machine or across a clock jump, no
+           memory) is transient: the supervisor restarts ingest with its backoff instead of
+           stopping the pipeline. */
+        rd_kafka_resp_err_t why = rd_kafka_last_error();
         rd_kafka_conf_destroy(conf);
-        rc = lk_error_set(err, LK_ECONFIG, "cannot create the Kafka client: %s", k->errstr);
+        int code = why == RD_KAFKA_RESP_ERR__INVALID_ARG || why == RD_KAFKA_RESP_ERR__NOT_IMPLEMENTED
+                       ? LK_ECONFIG
+                       : -EAGAIN;
+        rc = lk_error_set(err, code, "cannot create the Kafka client (%s): %s",
+                          rd_kafka_err2name(why), k->errstr);
         free(k);
         return rc;
     }
