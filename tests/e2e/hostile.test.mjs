@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { QUICK, run, startDaemon, status, until, waitAllRunning, workspace } from './lib/daemon.mjs';
+import { QUICK, run, startDaemon, status, tmpDir, until, waitAllRunning, workspace } from './lib/daemon.mjs';
 import { queryTable } from './lib/delta.mjs';
 import { generate, goodLine } from '../hostile/gen.mjs';
 
@@ -239,7 +239,7 @@ test('hostile Kafka messages: a null value, a 600 KB value, a value that is not 
   const { spawn } = await import('node:child_process');
   const { LAKESUPD, rowsOf } = await import('./lib/daemon.mjs');
   const MOCK = process.env.LK_KAFKA_MOCK_BIN || path.join(path.dirname(LAKESUPD), 'lk_kafka_mock');
-  const report = path.join(fs.mkdtempSync(path.join((await import('node:os')).tmpdir(), 'lk-e2e-hk-')), 'delivered.jsonl');
+  const report = path.join(tmpDir('hk'), 'delivered.jsonl'); // below $TMPDIR, kept only if the test fails
   const mock = spawn(MOCK, ['--topic', 'events', '--partitions', '2', '--messages', '100', '--report', report], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   mock.stdout.on('data', (b) => (out += b));

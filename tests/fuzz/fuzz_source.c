@@ -29,9 +29,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t k = data[0];
     data++, size--;
     static const char *ext[] = {".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.bz2"};
-    char path[128];
-    snprintf(path, sizeof path, "/tmp/fuzz_source_%d%s", (int)getpid(), ext[k & 3]);
-    FILE *f = fopen(path, "wb");
+    /* a file of its own below $TMPDIR for each input, removed after it: nothing is left
+       behind (tests/run.sh checks) and parallel runs (-jobs) do not share one */
+    const char *tmp = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/fuzz_source_XXXXXX%s", tmp && *tmp ? tmp : "/tmp", ext[k & 3]);
+    int fd = mkstemps(path, (int)strlen(ext[k & 3]));
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "wb");
     if (!f || fwrite(data, 1, size, f) != size)
         abort();
     fclose(f);

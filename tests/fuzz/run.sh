@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan + UBSan) and runs them:
 #   tests/fuzz/run.sh [--runs N | --seconds S] [--hostile] [--all] [TARGET...]
-# TARGET is parquet, csv, source or json (default: all four); --runs N runs
+# TARGET is parquet, csv, source, json or sql (default: all five); --runs N runs
 # each for exactly N executions (CI), --seconds S (default 900) for S seconds
 # each (the long runs of docs/reliability.md; several targets run one after
 # the other — start several run.sh for parallel runs). The seeds are
@@ -9,7 +9,10 @@
 #            golden tables up to 64 KiB (larger ones only slow libFuzzer down);
 #   csv, source, json: tests/fuzz/seeds/<target>/ (first byte: the target's
 #            options, see each fuzz_*.c), plus with --hostile the hostile
-#            corpus of tests/hostile (tests/hostile/gen.mjs --seeds).
+#            corpus of tests/hostile (tests/hostile/gen.mjs --seeds);
+#   sql:     tests/fuzz/seeds/sql/ (expression texts) and the token
+#            dictionary tests/fuzz/sql.dict (the hostile corpus is data, not
+#            expressions: not fed to it).
 # The growing corpus stays in build-fuzz/corpus-<target>; findings go to
 # build-fuzz/artifacts/ and, once fixed, to tests/fixtures/fuzz-regressions/.
 # --all builds every target of the tree with it (clang, -Werror when LK_WERROR=ON: CI's
@@ -26,12 +29,12 @@ while [ $# -gt 0 ]; do
     --hostile) hostile=1; shift ;;
     --all) all=1; shift ;;
     [0-9]*) secs=$1; shift ;; # the old form: run.sh SECONDS
-    parquet | csv | source | json) targets+=("$1"); shift ;;
-    *) echo "usage: tests/fuzz/run.sh [--runs N | --seconds S] [--hostile] [parquet|csv|source|json]..." >&2
+    parquet | csv | source | json | sql) targets+=("$1"); shift ;;
+    *) echo "usage: tests/fuzz/run.sh [--runs N | --seconds S] [--hostile] [--all] [parquet|csv|source|json|sql]..." >&2
        exit 2 ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(parquet csv source json)
+[ ${#targets[@]} -gt 0 ] || targets=(parquet csv source json sql)
 B=${LK_FUZZ_BUILD:-build-fuzz}
 tests=OFF
 [ "$all" = 1 ] && tests=ON # the unit tests compile with clang too (they run on the other builds)
@@ -55,12 +58,13 @@ for t in "${targets[@]}"; do
       done
   else
     cp tests/fuzz/seeds/"$t"/* "$seeds/"
-    if [ "$hostile" = 1 ]; then
+    if [ "$hostile" = 1 ] && [ "$t" != sql ]; then
       node tests/hostile/gen.mjs --seeds "$seeds" --target "$t" --seed 1
     fi
   fi
   limit=(-max_total_time="$secs")
   [ -n "$runs" ] && limit=(-runs="$runs" -seed=1)
+  [ -f "tests/fuzz/$t.dict" ] && limit+=(-dict="tests/fuzz/$t.dict")
   what="$secs s"
   [ -n "$runs" ] && what="$runs executions"
   echo "== fuzz_$t: $what, $(ls "$seeds" | wc -l) seeds"
