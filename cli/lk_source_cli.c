@@ -20,7 +20,9 @@ static const char k_source_help[] =
     "usage: lakesupd source list [-c FILE] [--pending] [--json]\n"
     "Every source file discovery recorded, with its state (pending, in batch N,\n"
     "committed, skipped: reason), size, discovery time and, once committed, its\n"
-    "rows, corrupt and rescued counts. --pending: only files not committed yet.\n";
+    "rows, corrupt and rescued counts; a file read but not whole says why (damaged:\n"
+    "a compressed stream that stops decoding; gone: deleted or shortened before its\n"
+    "batch read it; JSON: \"damaged\"). --pending: only files not committed yet.\n";
 
 /* "pending", "in batch 3", "committed", "skipped: why". */
 static void state_text(const lk_state_file *f, char *out, size_t cap)
@@ -87,6 +89,12 @@ static void print_json(const lk_state_file_info *v, int n)
             lk_buf_json_string(&b, f->error, strlen(f->error));
         else
             lk_buf_puts(&b, "null");
+        /* read, but not whole: why (a damaged compressed stream, a file gone before its batch) */
+        lk_buf_puts(&b, ",\"damaged\":");
+        if (f->state != LK_FILE_SKIPPED && f->error[0])
+            lk_buf_json_string(&b, f->error, strlen(f->error));
+        else
+            lk_buf_puts(&b, "null");
         lk_buf_printf(&b, ",\"size\":%lld", (long long)f->size);
         lk_time_format_iso_ms(f->mtime_us, t, sizeof t);
         lk_buf_printf(&b, ",\"modification_time\":\"%s\"", t);
@@ -130,6 +138,7 @@ static void print_text(const lk_state_file_info *v, int n)
         printf("%-6lld %-28s %12lld %10s %8s %8s %-24s %s", (long long)f->id,
                skipped ? "skipped" : st, (long long)f->size, rows, corrupt, rescued, t, f->path);
         if (skipped) printf("  (%s)", st);
+        else if (f->error[0]) printf("  (%s)", f->error);
         if (v[i].cleaned_at_us) printf("  [clean_source: %s]", v[i].clean_note);
         putchar('\n');
         if (f->state >= 0 && f->state < 4) by_state[f->state]++;

@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
 #define NULLTYPE ((lk_type)0)
@@ -261,12 +262,37 @@ static size_t count_keys(yajl_val v, size_t n)
     return n;
 }
 
+static int key_has_nul(void *ctx, const unsigned char *key, size_t len)
+{
+    if (!memchr(key, 0, len))
+        return 1;
+    *(int *)ctx = 1;
+    return 0; /* found: stop parsing */
+}
+
+/* 1 when a key of the line holds a NUL ("a\u0000b"): yajl_tree cuts such a key at the NUL
+   ("a") and the column inferred would be another name than the reader's key, which it
+   rescues (the line's new keys go to _rescued_data, none becomes a wrong column). */
+static int nul_in_key(const char *line, size_t len)
+{
+    if (!memmem(line, len, "\\u0000", 6))
+        return 0; /* the only way to spell a NUL in JSON text */
+    static const yajl_callbacks cb = {.yajl_map_key = key_has_nul};
+    int found = 0;
+    yajl_handle h = yajl_alloc(&cb, NULL, &found);
+    if (!h)
+        abort();
+    yajl_parse(h, (const unsigned char *)line, len);
+    yajl_free(h);
+    return found;
+}
+
 int lk_infer_line(lk_infer *inf, const char *line, size_t len)
 {
     /* the reader makes such a line a corrupt record: none of its keys may become a column
        (a key 'k\xc0\xaf' did, its name written to the schema's JSON as 'k\ufffd' like
        other such keys: two columns of one name, and no record batch decoded any more) */
-    if (!lk_utf8_valid(line, len))
+    if (!lk_utf8_valid(line, len) || nul_in_key(line, len))
         return LK_EFORMAT;
     char stackbuf[4096];
     char *tmp = len < sizeof stackbuf ? stackbuf : malloc(len + 1);

@@ -136,6 +136,7 @@ enum {
     Q_FILES_ALL,
     Q_FILE_KNOWN,
     Q_FILE_SKIP,
+    Q_FILE_NOTE,
     Q_BATCH_NEXT_ID,
     Q_BATCH_INSERT,
     Q_RANGE_INSERT,
@@ -174,6 +175,7 @@ static const char *const lk_state_sql[Q_COUNT] = {
     [Q_FILES_ALL] = FILE_COLS "ORDER BY id",
     [Q_FILE_KNOWN] = "SELECT 1 FROM files WHERE path = ?1 LIMIT 1",
     [Q_FILE_SKIP] = "UPDATE files SET state = 3, error = ?2 WHERE id = ?1",
+    [Q_FILE_NOTE] = "UPDATE files SET error = ?2 WHERE id = ?1 AND state <> 3",
     [Q_BATCH_NEXT_ID] = "SELECT COALESCE(MAX(id), -1) + 1 FROM batches",
     [Q_BATCH_INSERT] = "INSERT INTO batches(id, state, n_chunks, planned_at_us, bytes)"
                        " VALUES(?1, 0, -1, ?2, ?3)",
@@ -592,6 +594,18 @@ int lk_state_file_skip(lk_state *s, int64_t file_id, const char *why, lk_error *
         r = lk_error_set(err, LK_ENOTFOUND, "state.db %s: file skip: no file id %lld", s->path,
                          (long long)file_id);
     return tx_end(s, r, "file skip", err);
+}
+
+int lk_state_file_note(lk_state *s, int64_t file_id, const char *why, lk_error *err)
+{
+    sqlite3_stmt *q;
+    GET(q, Q_FILE_NOTE);
+    int r = tx_begin(s, "file note", err);
+    if (r < 0) return r;
+    sqlite3_bind_int64(q, 1, file_id);
+    sqlite3_bind_text(q, 2, why ? why : "", -1, SQLITE_STATIC);
+    r = run(s, q, "file note", err);
+    return tx_end(s, r, "file note", err);
 }
 
 /* ---- batches ---- */

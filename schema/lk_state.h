@@ -82,6 +82,10 @@ int lk_state_files_all(lk_state *s, lk_state_file **out, int *n, lk_error *err);
 /* True (1) if the path is known (any state). */
 int lk_state_file_known(lk_state *s, const char *path, int *known, lk_error *err);
 int lk_state_file_skip(lk_state *s, int64_t file_id, const char *why, lk_error *err);
+/* Notes why part of a file that is read anyway is missing from its rows (a damaged compressed
+   stream, a file gone or shortened before its batch read it): `lakesupd source list` shows it
+   beside the file's state. A skipped file keeps its reason. */
+int lk_state_file_note(lk_state *s, int64_t file_id, const char *why, lk_error *err);
 /* The end of the last range ever planned of file_id, or -1 (a Kafka
    partition's next offset to plan). */
 int lk_state_file_planned_end(lk_state *s, int64_t file_id, int64_t *end, lk_error *err);

@@ -193,6 +193,15 @@ static int fs_plan(lk_source *s, lk_state_range **out, int *nout, lk_error *err)
     return 1;
 }
 
+/* What of a file its rows lack, for `lakesupd source list` (lk_state_file_note); the log
+   has said it already, so a state.db that refuses the note costs a warning only. */
+static void file_note(const lk_source_env *env, int64_t file_id, const char *note)
+{
+    lk_error e;
+    if (lk_state_file_note(env->st, file_id, note, &e))
+        LK_WARN("file id=%lld: cannot note \"%s\" in state.db: %s", (long long)file_id, note, e.msg);
+}
+
 static int fs_check(lk_source *s, int64_t batch, const lk_state_range *rg, lk_error *err)
 {
     (void)err;
@@ -208,6 +217,10 @@ static int fs_check(lk_source *s, int64_t batch, const lk_state_range *rg, lk_er
                  rg->path, (long long)batch, why, (long long)rg->start, (long long)rg->end);
         lk_worker_add(s->env.w, "errors", 1);
         lk_worker_add(s->env.w, "lost_files", 1);
+        char note[256];
+        snprintf(note, sizeof note, "gone before batch %lld read it (%s): bytes %lld-%lld missing",
+                 (long long)batch, why, (long long)rg->start, (long long)rg->end);
+        file_note(&s->env, rg->file_id, note);
         return LK_RANGE_GONE;
     }
     int64_t mtime_us = (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000;
@@ -257,12 +270,17 @@ static int fs_read(lk_source *s, int64_t batch, const lk_state_range *rg, lk_sou
         LK_ERROR("cannot read file=%s of batch=%lld: %s; its rows are missing from the batch",
                  rg->path, (long long)batch, err->msg);
         lk_worker_add(env->w, "errors", 1);
+        char note[256];
+        snprintf(note, sizeof note, "unreadable in batch %lld: %s", (long long)batch, err->msg);
+        file_note(env, rg->file_id, note);
         return 0;
     }
     int csv_header = fs->csv && env->cfg->source.header, first = 1, rc;
     lk_buf_reset(&fs->csv_hdr);
     lk_source_chunk sc;
+    int64_t read_to = rg->start; /* the end of the last chunk read (decompressed bytes) */
     while ((rc = lk_source_reader_next(sr, &sc, err)) == 1) {
+        read_to = sc.offset + (int64_t)sc.len;
         /* new columns: schema evolution before the chunk goes out (JSON
            lines; CSV: the header names of the file, in its first chunk) */
         int v0 = *env->schema_version;
@@ -298,6 +316,12 @@ static int fs_read(lk_source *s, int64_t batch, const lk_state_range *rg, lk_sou
         LK_ERROR("%s batch=%lld: the rest of this file is missing from the batch", err->msg,
                  (long long)batch);
         lk_worker_add(env->w, "errors", 1);
+        /* the reader's message names the file, then says what: the note keeps the what */
+        const char *what = strrchr(err->msg, ':');
+        char note[256];
+        snprintf(note, sizeof note, "damaged: rows up to byte %lld of its content, the rest "
+                 "unreadable (%s)", (long long)read_to, what ? what + 2 : err->msg);
+        file_note(env, rg->file_id, note);
     }
     lk_worker_add(env->w, "oversized_records", lk_source_reader_oversized(sr));
     lk_source_reader_destroy(&sr);
