@@ -8,15 +8,24 @@
 static void add_fields(lk_sql_plan *p, lk_schema *s, int kind)
 {
     int n = kind == LK_REG_TEMP ? p->ntemps : p->nconsts;
+    /* the register of each index, in one pass (a search per index was quadratic) */
+    int *at = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    if (!at) abort();
     for (int k = 0; k < n; k++)
-        for (int r = 0; r < p->nregs; r++)
-            if (p->regs[r].kind == kind && p->regs[r].index == k) {
-                char name[32];
-                snprintf(name, sizeof name, "r%d", r);
-                const lk_field *t = p->regs[r].type;
-                lk_field_copy_children(lk_schema_add(s, name, t->type, 1), t);
-                break;
-            }
+        at[k] = -1;
+    for (int r = 0; r < p->nregs; r++)
+        if (p->regs[r].kind == kind && p->regs[r].index >= 0 && p->regs[r].index < n &&
+            at[p->regs[r].index] < 0)
+            at[p->regs[r].index] = r;
+    for (int k = 0; k < n; k++) {
+        int r = at[k];
+        if (r < 0) continue;
+        char name[32];
+        snprintf(name, sizeof name, "r%d", r);
+        const lk_field *t = p->regs[r].type;
+        lk_field_copy_children(lk_schema_add(s, name, t->type, 1), t);
+    }
+    free(at);
 }
 
 static void build(lk_sql_plan *p)
