@@ -67,15 +67,26 @@ export function gen(args) {
   return r.stdout;
 }
 
-/** Runs a lakesupd command to completion (in cwd when given). */
+/**
+ * Runs a lakesupd command to completion (in cwd when given), for at most timeoutMs times
+ * TIMEOUT_SCALE. A command cut short by the timeout has code null and timedOut set, and its
+ * stderr says so: `start` stops gracefully on the SIGTERM and exits 0, which passed for a run
+ * that finished (an ASan available-now run on a loaded machine, cut after 300 s, "succeeded"
+ * having committed nothing).
+ */
 export function run(args, { timeoutMs = 180000, env = {}, cwd } = {}) {
+  const limit = timeoutMs * TIMEOUT_SCALE;
   const r = spawnSync(LAKESUPD, args, {
     encoding: 'utf8',
-    timeout: timeoutMs,
+    timeout: limit,
     cwd,
     env: { ...process.env, ...env },
   });
-  return { code: r.status, signal: r.signal, stdout: r.stdout || '', stderr: r.stderr || '' };
+  const timedOut = !!(r.error && r.error.code === 'ETIMEDOUT');
+  return {
+    code: timedOut ? null : r.status, signal: r.signal, timedOut, stdout: r.stdout || '',
+    stderr: (r.stderr || '') + (timedOut ? `\n(test: lakesupd ${args.join(' ')} timed out after ${limit} ms)\n` : ''),
+  };
 }
 
 /** Starts `lakesupd start` in the background; returns {child, logs(), exited}. */
