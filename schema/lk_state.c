@@ -581,31 +581,32 @@ int lk_state_file_planned_end(lk_state *s, int64_t file_id, int64_t *end, lk_err
     return 0;
 }
 
-int lk_state_file_skip(lk_state *s, int64_t file_id, const char *why, lk_error *err)
+/* Sets a file's error text by statement q (skip: and its state; note: alone), in a transaction;
+   a skip of an unknown id is an error (a note of a skipped file changes nothing). */
+static int file_set_error(lk_state *s, int q_id, const char *what, int must_change,
+                          int64_t file_id, const char *why, lk_error *err)
 {
     sqlite3_stmt *q;
-    GET(q, Q_FILE_SKIP);
-    int r = tx_begin(s, "file skip", err);
+    GET(q, q_id);
+    int r = tx_begin(s, what, err);
     if (r < 0) return r;
     sqlite3_bind_int64(q, 1, file_id);
     sqlite3_bind_text(q, 2, why ? why : "", -1, SQLITE_STATIC);
-    r = run(s, q, "file skip", err);
-    if (r == 0 && sqlite3_changes(s->db) == 0)
-        r = lk_error_set(err, LK_ENOTFOUND, "state.db %s: file skip: no file id %lld", s->path,
+    r = run(s, q, what, err);
+    if (r == 0 && must_change && sqlite3_changes(s->db) == 0)
+        r = lk_error_set(err, LK_ENOTFOUND, "state.db %s: %s: no file id %lld", s->path, what,
                          (long long)file_id);
-    return tx_end(s, r, "file skip", err);
+    return tx_end(s, r, what, err);
+}
+
+int lk_state_file_skip(lk_state *s, int64_t file_id, const char *why, lk_error *err)
+{
+    return file_set_error(s, Q_FILE_SKIP, "file skip", 1, file_id, why, err);
 }
 
 int lk_state_file_note(lk_state *s, int64_t file_id, const char *why, lk_error *err)
 {
-    sqlite3_stmt *q;
-    GET(q, Q_FILE_NOTE);
-    int r = tx_begin(s, "file note", err);
-    if (r < 0) return r;
-    sqlite3_bind_int64(q, 1, file_id);
-    sqlite3_bind_text(q, 2, why ? why : "", -1, SQLITE_STATIC);
-    r = run(s, q, "file note", err);
-    return tx_end(s, r, "file note", err);
+    return file_set_error(s, Q_FILE_NOTE, "file note", 0, file_id, why, err);
 }
 
 /* ---- batches ---- */

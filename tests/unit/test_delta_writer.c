@@ -22,6 +22,18 @@ static char *tmp_dir(void)
     return dir;
 }
 
+/* A new table in a fresh directory (*dir) and a schema of its first column, id LONG NOT NULL. */
+static lk_delta_table *new_table(char **dir, lk_schema **s)
+{
+    *dir = tmp_dir();
+    lk_delta_table *t;
+    lk_error err;
+    ck_assert_int_eq(lk_delta_open(*dir, &t, &err), 0);
+    *s = lk_schema_new();
+    lk_schema_add(*s, "id", LK_TYPE_LONG, 0);
+    return t;
+}
+
 /* A Parquet file at dir/rel with column id = ids[0..n). */
 static int64_t write_ids(const char *dir, const char *rel, const int64_t *ids, int n)
 {
@@ -96,12 +108,10 @@ static int64_t commit_ts(const char *dir, int v)
    commit's timestamp go back: by replay, and from a handle that starts at a checkpoint. */
 START_TEST(commit_timestamps_never_go_back)
 {
-    char *dir = tmp_dir();
-    lk_delta_table *t;
+    char *dir;
+    lk_schema *s;
+    lk_delta_table *t = new_table(&dir, &s);
     lk_error err;
-    ck_assert_int_eq(lk_delta_open(dir, &t, &err), 0);
-    lk_schema *s = lk_schema_new();
-    lk_schema_add(s, "id", LK_TYPE_LONG, 0);
     lk_delta_commit *c = lk_delta_commit_new(t, "WRITE");
     lk_delta_commit_set_schema(c, s);
     int64_t v;
@@ -137,12 +147,10 @@ END_TEST
 
 START_TEST(partitioned_round_trip)
 {
-    char *dir = tmp_dir();
-    lk_delta_table *t;
+    char *dir;
+    lk_schema *s;
+    lk_delta_table *t = new_table(&dir, &s);
     lk_error err;
-    ck_assert_int_eq(lk_delta_open(dir, &t, &err), 0);
-    lk_schema *s = lk_schema_new();
-    lk_schema_add(s, "id", LK_TYPE_LONG, 0);
     lk_schema_add(s, "d", LK_TYPE_DATE, 1);
     lk_schema_add(s, "s", LK_TYPE_STRING, 1);
     const char *pcols[] = {"d", "s"};

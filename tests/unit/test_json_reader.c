@@ -170,6 +170,14 @@ START_TEST(reader_rows_rescue_corrupt)
 }
 END_TEST
 
+static void done(lk_json_reader **r, lk_batch **b, lk_schema **raw, lk_schema **data)
+{
+    lk_json_reader_destroy(r);
+    lk_batch_destroy(b);
+    lk_schema_destroy(raw);
+    lk_schema_destroy(data);
+}
+
 /* Spark stores an object or array arriving for a string column as its JSON
    text (not rescued); inside the text, nested values keep their order. */
 START_TEST(object_into_string_column_keeps_json_text)
@@ -197,10 +205,7 @@ START_TEST(object_into_string_column_keeps_json_text)
     ck_assert(lk_col_is_null(lk_batch_col(b, 1), 1)); /* an object for a long: rescued */
     p = lk_col_bytes(lk_batch_col(b, 2), 1, &n);
     ck_assert(!memcmp(p, "{\"n\":{\"x\":2},\"_file_path\"", 25));
-    lk_json_reader_destroy(&r);
-    lk_batch_destroy(&b);
-    lk_schema_destroy(&raw);
-    lk_schema_destroy(&data);
+    done(&r, &b, &raw, &data);
 }
 END_TEST
 
@@ -223,10 +228,7 @@ START_TEST(no_data_columns)
     ck_assert_int_eq(st.rows, 6);
     ck_assert_int_eq(st.rescued, 2);
     ck_assert_int_eq(st.corrupt, 2);
-    lk_json_reader_destroy(&r);
-    lk_batch_destroy(&b);
-    lk_schema_destroy(&raw);
-    lk_schema_destroy(&data);
+    done(&r, &b, &raw, &data);
 }
 END_TEST
 
