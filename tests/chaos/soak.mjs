@@ -286,7 +286,9 @@ async function round(r) {
   }
   const logs = daemons.map((x) => x.logs()).join('\n');
   for (const m of logs.matchAll(/fault injected point=(\S+) action=(-?\d+)/g)) bump(totals.faults.injected_by_point, m[1]);
-  totals.stalled_workers_killed_by_supervisor += (logs.match(/made no progress for \d+ ms/g) || []).length;
+  // the supervisor's two watchdogs: silence past worker_timeout, and work held without progress
+  totals.stalled_workers_killed_by_supervisor +=
+    (logs.match(/sent no heartbeat for \d+ ms|made no progress for \d+ ms/g) || []).length;
 
   // drain what is left, without faults, and check every row
   const drain = run(['start', '-c', ws.config, '--trigger', 'available-now'], { timeoutMs: 300000 });
