@@ -262,29 +262,80 @@ static size_t count_keys(yajl_val v, size_t n)
     return n;
 }
 
-static int key_has_nul(void *ctx, const unsigned char *key, size_t len)
+/* The streaming pass of keys_ok: keys and values counted, a key with a NUL noticed; it stops
+   (returns 0) as soon as the answer is no. */
+typedef struct keyscan {
+    size_t keys, values;
+    int nul;
+} keyscan;
+
+static int scan_stop(const keyscan *k)
 {
-    if (!memchr(key, 0, len))
-        return 1;
-    *(int *)ctx = 1;
-    return 0; /* found: stop parsing */
+    return k->nul || k->keys > LK_INFER_MAX_KEYS || k->values > LK_INFER_MAX_VALUES;
 }
 
-/* 1 when a key of the line holds a NUL ("a\u0000b"): yajl_tree cuts such a key at the NUL
-   ("a") and the column inferred would be another name than the reader's key, which it
-   rescues (the line's new keys go to _rescued_data, none becomes a wrong column). */
-static int nul_in_key(const char *line, size_t len)
+static int scan_key(void *ctx, const unsigned char *key, size_t len)
 {
-    if (!memmem(line, len, "\\u0000", 6))
-        return 0; /* the only way to spell a NUL in JSON text */
-    static const yajl_callbacks cb = {.yajl_map_key = key_has_nul};
-    int found = 0;
-    yajl_handle h = yajl_alloc(&cb, NULL, &found);
+    keyscan *k = ctx;
+    if (memchr(key, 0, len)) k->nul = 1;
+    k->keys++;
+    return !scan_stop(k);
+}
+
+static int scan_value(void *ctx)
+{
+    keyscan *k = ctx;
+    k->values++;
+    return !scan_stop(k);
+}
+
+static int scan_bool(void *ctx, int b)
+{
+    (void)b;
+    return scan_value(ctx);
+}
+
+static int scan_num(void *ctx, const char *s, size_t len)
+{
+    (void)s, (void)len;
+    return scan_value(ctx);
+}
+
+static int scan_str(void *ctx, const unsigned char *s, size_t len)
+{
+    (void)s, (void)len;
+    return scan_value(ctx);
+}
+
+/* 0 when no key of the line may become a column:
+   - more than LK_INFER_MAX_KEYS keys or LK_INFER_MAX_VALUES values at all levels: yajl_tree
+     grows an object's or array's arrays one element at a time, quadratic wherever realloc
+     copies (100,000 keys took ingest past worker_timeout under ASan, killed again and again);
+     the reader rescues such keys, nothing is lost;
+   - a key holding a NUL ("a\u0000b"): yajl_tree cuts it at the NUL ("a"), a column the reader,
+     which rescues the whole key, would never fill.
+   One streaming pass (linear), only when the text could hold that many (':' and ',') or a NUL. */
+static int keys_ok(const char *line, size_t len)
+{
+    size_t seps = 0;
+    for (size_t i = 0; i < len; i++)
+        seps += line[i] == ':' || line[i] == ',';
+    if (seps <= LK_INFER_MAX_KEYS && !memmem(line, len, "\\u0000", 6))
+        return 1;
+    static const yajl_callbacks cb = {.yajl_null = scan_value,
+                                      .yajl_boolean = scan_bool,
+                                      .yajl_number = scan_num,
+                                      .yajl_string = scan_str,
+                                      .yajl_start_map = scan_value,
+                                      .yajl_map_key = scan_key,
+                                      .yajl_start_array = scan_value};
+    keyscan k = {0, 0, 0};
+    yajl_handle h = yajl_alloc(&cb, NULL, &k);
     if (!h)
         abort();
     yajl_parse(h, (const unsigned char *)line, len);
     yajl_free(h);
-    return found;
+    return !scan_stop(&k);
 }
 
 int lk_infer_line(lk_infer *inf, const char *line, size_t len)
@@ -292,7 +343,7 @@ int lk_infer_line(lk_infer *inf, const char *line, size_t len)
     /* the reader makes such a line a corrupt record: none of its keys may become a column
        (a key 'k\xc0\xaf' did, its name written to the schema's JSON as 'k\ufffd' like
        other such keys: two columns of one name, and no record batch decoded any more) */
-    if (!lk_utf8_valid(line, len) || nul_in_key(line, len))
+    if (!lk_utf8_valid(line, len) || !keys_ok(line, len))
         return LK_EFORMAT;
     char stackbuf[4096];
     char *tmp = len < sizeof stackbuf ? stackbuf : malloc(len + 1);

@@ -33,6 +33,8 @@
    again) and would make as many columns; its keys are rescued by the reader instead. A line
    that is not well-formed UTF-8 is not sampled either (the reader makes it corrupt). */
 #define LK_INFER_MAX_KEYS 1000
+/* nor one of more than this many values (array elements included), at all levels */
+#define LK_INFER_MAX_VALUES 10000
 
 typedef struct lk_infer lk_infer;
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_buf.h"
 #include "lk_check.h"
 #include "lk_infer.h"
 
@@ -143,6 +144,29 @@ START_TEST(infer_nonobjects_and_merge)
 }
 END_TEST
 
+/* Values by the ten thousand are not sampled (issue 17): yajl_tree grows an array or an
+   object one element at a time, quadratic where realloc copies (under ASan, 100,000 keys kept
+   ingest past worker_timeout: killed again and again); 5,000 are. */
+START_TEST(infer_skips_huge_lines)
+{
+    lk_infer *inf = lk_infer_new();
+    lk_buf big = LK_BUF_INIT;
+    for (int n = 5000; n <= 20000; n += 15000) {
+        lk_buf_reset(&big);
+        lk_buf_puts(&big, "{\"big\":[0");
+        for (int i = 1; i < n; i++)
+            lk_buf_puts(&big, ",1");
+        lk_buf_puts(&big, "]}");
+        ck_assert_int_eq(lk_infer_line(inf, big.data, big.len), n > LK_INFER_MAX_VALUES ? LK_EFORMAT : 0);
+    }
+    lk_buf_free(&big);
+    lk_schema *s = lk_infer_result(inf);
+    assert_ddl(s, "big ARRAY<LONG>");
+    lk_schema_destroy(&s);
+    lk_infer_destroy(&inf);
+}
+END_TEST
+
 /* An object or array nested deeper than LK_INFER_MAX_NESTING levels is a
    string (its JSON text): deeper types made records messages msgpack-c
    cannot unpack, and the writer dropped them (the pipeline hung). */
@@ -193,6 +217,7 @@ int main(void)
     tcase_add_test(tc, infer_widening);
     tcase_add_test(tc, infer_conflicts);
     tcase_add_test(tc, infer_nonobjects_and_merge);
+    tcase_add_test(tc, infer_skips_huge_lines);
     tcase_add_test(tc, infer_nesting_is_bounded);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
