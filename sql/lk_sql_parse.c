@@ -811,6 +811,18 @@ static lk_sql_node *primary_(parser *p)
     return c;
 }
 
+/* The depth of the tree under n, counted up to limit + 1 (the walk never goes deeper). */
+static int tree_depth(const lk_sql_node *n, int limit)
+{
+    if (limit < 0) return 1;
+    int d = 0;
+    for (int i = 0; i < n->nargs && d <= limit; i++) {
+        int c = n->args[i] ? tree_depth(n->args[i], limit - 1) : 0;
+        if (c > d) d = c;
+    }
+    return 1 + d;
+}
+
 int lk_sql_parse(const char *text, int allow_alias, lk_sql_ast **out, lk_error *err)
 {
     *out = NULL;
@@ -838,6 +850,14 @@ int lk_sql_parse(const char *text, int allow_alias, lk_sql_ast **out, lk_error *
             fail(&P, t->pos, "expected a name after AS");
             a->root = NULL;
         }
+    }
+    /* MAX_DEPTH bounds nesting (parentheses, unary operators); a chain of binary operators
+       ("a - b - c - ...", parsed in a loop) makes as deep a tree, which the checker and the
+       planner walk recursively: fuzz_sql overflowed the stack with 1,793 bytes of it */
+    if (a->root && tree_depth(a->root, MAX_DEPTH) > MAX_DEPTH) {
+        fail(&P, a->root->pos, "expression nested too deeply (more than %d levels of operators)",
+             MAX_DEPTH);
+        a->root = NULL;
     }
     if (a->root && peek(&P)->kind != LK_TOK_EOF) {
         char got[64];
