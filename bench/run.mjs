@@ -288,7 +288,9 @@ function workspace(name, source, { transform = 2, writer = 2, extra = '' } = {})
       `warehouse_path: ${dir}/lakehouse\n` +
       `log_level: info\n` +
       `workers:\n  transform: ${transform}\n  writer: ${writer}\n` +
-      extra
+      extra +
+      // LK_BENCH_CONFIG: more keys for every run (an A/B of a setting), e.g. "tables:\n  row_group_bytes: 8388608\n"
+      (process.env.LK_BENCH_CONFIG ? process.env.LK_BENCH_CONFIG.replace(/\\n/g, '\n') + '\n' : '')
   );
   const tables = path.join(dir, 'lakehouse', 'main', 'streaming');
   return { dir, config, tables, state: path.join(dir, 'checkpoints', 'state.db') };

@@ -684,6 +684,18 @@ int lk_pq_writer_full(const lk_pq_writer *w)
 
 static int flush_row_group(lk_pq_writer *w, lk_error *err);
 
+size_t lk_pq_writer_buffered(const lk_pq_writer *w)
+{
+    return buffered_bytes(w);
+}
+
+int lk_pq_writer_flush(lk_pq_writer *w, lk_error *err)
+{
+    if (w->fd < 0)
+        return lk_error_set(err, LK_ESTATE, "parquet writer: flush without open");
+    return w->rg_rows ? flush_row_group(w, err) : 0;
+}
+
 int lk_pq_writer_write(lk_pq_writer *w, const lk_batch *b, lk_error *err)
 {
     if (w->fd < 0)

@@ -95,6 +95,12 @@ int lk_pq_writer_open(lk_pq_writer *w, const char *path, lk_error *err);
 int lk_pq_writer_write(lk_pq_writer *w, const lk_batch *b, lk_error *err);
 /* Bytes written plus bytes buffered uncompressed for the current file. */
 size_t lk_pq_writer_bytes(const lk_pq_writer *w);
+/* Bytes of the buffered (not yet written) row group, uncompressed. */
+size_t lk_pq_writer_buffered(const lk_pq_writer *w);
+/* Writes the buffered rows as a row group now (nothing when none): a caller
+   that fills several writers with the same rows cuts their row groups
+   together, so that lk_pq_writer_reuse_from finds equal column chunks. */
+int lk_pq_writer_flush(lk_pq_writer *w, lk_error *err);
 /* Bytes of the current file already written (complete row groups), 0 when
    no file is open. */
 int64_t lk_pq_writer_file_bytes(const lk_pq_writer *w);

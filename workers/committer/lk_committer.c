@@ -1,15 +1,24 @@
 /*
  * lk_committer — the one process that commits to the Delta tables.
  *
- * Writers report the files of each chunk (FILES); ingest reports how many
- * chunks a batch has (sealed). When every chunk of the next batch is in,
- * the committer commits each table once for that batch, in batch order,
- * with txn(appId = the pipeline's query id, version = batch), then records
- * the commit in state.db and tells ingest.
+ * Writers report each chunk they hold in the open files of its batch
+ * (FILES kind HOLD); ingest reports how many chunks a batch has (sealed).
+ * When every chunk of the next batch is held, the committer publishes
+ * "flush" to the writers, which close the batch's files and report them
+ * with the chunks they hold (kind CLOSE); once every holder has, it commits
+ * each table once for that batch, in batch order, with txn(appId = the
+ * pipeline's query id, version = batch), then records the commit in
+ * state.db, publishes "done" and tells ingest.
  *
  * Exactly once rests here (docs/architecture.md, "Exactly once"):
  *  - a duplicate chunk report (a replay) is dropped and its files deleted:
  *    no commit references them;
+ *  - a batch is committed from the files of one generation whose CLOSE
+ *    reports cover every chunk exactly once, each by the writer session
+ *    that held it; otherwise (a writer lost its files) they are deleted and
+ *    ingest replays the batch as a new generation. Files of a CLOSE for a
+ *    batch already committed are never deleted here (a repeated report of
+ *    committed files): vacuum removes what no version references;
  *  - before committing table T for batch b it checks T's latest txn for
  *    the appId: if it is >= b the batch is already in T (we died after the
  *    Delta commit) and is not committed again — the table, not state.db,
@@ -41,6 +50,7 @@
 
 #define MAX_PENDING 64
 #define RETRY_MS 1000
+#define FLUSH_MS 250 /* "flush" is published again while a holder has not reported */
 
 
 typedef struct pending {
@@ -48,15 +58,19 @@ typedef struct pending {
     int32_t n_chunks; /* -1 until sealed */
     int32_t gen;      /* the generation held: chunks of older ones are dropped */
     int32_t cap, have;
-    lk_msg_files *chunks; /* by chunk index; batch_id < 0 = not reported */
+    lk_msg_files *chunks; /* by chunk index (HOLD reports); batch_id < 0 = not reported */
     int64_t first_seen_ms;
+    int n_closes;
+    lk_msg_files *closes; /* CLOSE reports of this generation, one per writer session */
+    int64_t flush_ms;     /* when "flush" was last published, 0 = never */
+    int failed;           /* the CLOSE reports lost chunks: waiting for the replay */
 } pending;
 
 typedef struct committer {
     lk_worker *w;
     const lk_config *cfg;
     lk_state *st;
-    zsock_t *in, *to_ingest;
+    zsock_t *in, *to_ingest, *pub;
     char app_id[64];
     int ntables; /* lk_tables_names: raw, processed, derived tables, quarantine */
     const char *names[LK_TABLES_MAX];
@@ -115,10 +129,25 @@ static pending *find_pending(committer *c, int64_t b, int create)
     return p;
 }
 
+static void drop_closes(committer *c, pending *p, const char *why)
+{
+    for (int i = 0; i < p->n_closes; i++) {
+        if (why)
+            delete_files(c, &p->closes[i], why);
+        lk_msg_files_clear(&p->closes[i]);
+    }
+    free(p->closes);
+    p->closes = NULL;
+    p->n_closes = 0;
+    p->flush_ms = 0;
+}
+
 /* A newer generation of the batch supersedes everything held of it. */
 static void new_generation(committer *c, pending *p, int32_t gen)
 {
     int dropped = 0;
+    drop_closes(c, p, "superseded generation");
+    p->failed = 0;
     for (int i = 0; i < p->cap; i++) {
         if (p->chunks[i].batch_id >= 0) {
             delete_files(c, &p->chunks[i], "superseded generation");
@@ -139,12 +168,52 @@ static void drop_pending(committer *c, pending *p)
     for (int i = 0; i < p->cap; i++)
         lk_msg_files_clear(&p->chunks[i]);
     free(p->chunks);
+    drop_closes(c, p, NULL);
     *p = c->pend[--c->npend];
+}
+
+/* A writer's CLOSE: the files of its session for one generation of a batch. */
+static void on_close(committer *c)
+{
+    lk_msg_files *f = &c->files;
+    if (f->batch_id < c->next_batch)
+        return; /* a repeated report of committed files, or a superseded attempt: vacuum's */
+    pending *p = find_pending(c, f->batch_id, 1);
+    if (!p) {
+        delete_files(c, f, "unaccepted");
+        return;
+    }
+    int32_t gen = f->chunk_idx >> LK_CHUNK_GEN_SHIFT;
+    if (gen < p->gen) {
+        delete_files(c, f, "earlier generation");
+        return;
+    }
+    if (gen > p->gen)
+        new_generation(c, p, gen);
+    for (int i = 0; i < p->n_closes; i++)
+        if (p->closes[i].session == f->session)
+            return; /* the same report again (the flush was repeated) */
+    lk_msg_files *nc = realloc(p->closes, (size_t)(p->n_closes + 1) * sizeof *nc);
+    if (!nc)
+        abort();
+    p->closes = nc;
+    p->closes[p->n_closes++] = *f;
+    memset(f, 0, sizeof *f);
 }
 
 static void on_files(committer *c)
 {
     lk_msg_files *f = &c->files;
+    if (f->kind == LK_FILES_CLOSE) {
+        on_close(c);
+        return;
+    }
+    if (f->kind != LK_FILES_HOLD) {
+        LK_WARN("dropped a files report of an older writer (batch=%lld chunk=%d): it is replayed",
+                (long long)f->batch_id, f->chunk_idx);
+        delete_files(c, f, "old-style report");
+        return;
+    }
     if (f->batch_id < c->next_batch) {
         delete_files(c, f, "late duplicate");
         lk_worker_add(c->w, "duplicates", 1);
@@ -182,6 +251,9 @@ static void on_files(committer *c)
         p->cap = cap;
     }
     if (p->chunks[k].batch_id >= 0) {
+        if (p->chunks[k].session != f->session)
+            LK_WARN("batch=%lld chunk=%d generation=%d held by two writers: the batch will be "
+                    "replayed if both report it", (long long)f->batch_id, k, gen);
         delete_files(c, f, "duplicate chunk");
         lk_worker_add(c->w, "duplicates", 1);
         return;
@@ -329,9 +401,9 @@ static int commit_batch(committer *c, pending *p)
             lk_delta_commit_set_partition_columns(dc, cols, pb->n);
         }
         int64_t rows = 0, nfiles = 0;
-        for (int i = 0; i < p->n_chunks; i++) {
-            for (int k = 0; k < p->chunks[i].n_files; k++) {
-                const lk_msg_file *f = &p->chunks[i].files[k];
+        for (int i = 0; i < p->n_closes; i++) {
+            for (int k = 0; k < p->closes[i].n_files; k++) {
+                const lk_msg_file *f = &p->closes[i].files[k];
                 if (strcmp(f->table, c->names[t]))
                     continue;
                 if (f->partition_values_json)
@@ -394,13 +466,89 @@ static int commit_batch(committer *c, pending *p)
     return 0;
 }
 
+static void publish(committer *c, const char *name, int64_t b, int32_t gen)
+{
+    lk_msg_event e;
+    lk_msg_event_init(&e, name);
+    lk_msg_event_set_int(&e, "batch", b);
+    lk_msg_event_set_int(&e, "gen", gen);
+    lk_buf_reset(&c->buf);
+    lk_msg_event_encode(&e, &c->buf);
+    lk_zmq_send(c->pub, c->buf.data, c->buf.len, ZMQ_DONTWAIT);
+}
+
+/* Whether every writer session that holds chunks of p has reported its
+   files (asking again every FLUSH_MS), and the reports cover each chunk
+   exactly once by its holder. 1 = ready to commit, 0 = not yet; a cover
+   that fails deletes the files and asks ingest for a replay. */
+static int closes_ready(committer *c, pending *p)
+{
+    if (p->failed)
+        return 0;
+    int missing = 0;
+    for (int k = 0; k < p->n_chunks && !missing; k++) {
+        int found = 0;
+        for (int i = 0; i < p->n_closes && !found; i++)
+            found = p->closes[i].session == p->chunks[k].session;
+        missing = !found;
+    }
+    if (missing) {
+        int64_t now = lk_time_mono_ms();
+        if (!p->flush_ms || now - p->flush_ms >= FLUSH_MS) {
+            publish(c, "flush", p->batch_id, p->gen);
+            p->flush_ms = now;
+        }
+        return 0;
+    }
+    /* each listed chunk is held by the session listing it, and listed once */
+    unsigned char *seen = calloc((size_t)p->n_chunks + 1, 1);
+    if (!seen)
+        abort();
+    const char *bad = NULL;
+    int32_t bad_k = -1;
+    for (int i = 0; i < p->n_closes && !bad; i++) {
+        const lk_msg_files *cl = &p->closes[i];
+        for (int j = 0; j < cl->n_chunks && !bad; j++) {
+            int32_t k = cl->chunks[j];
+            bad_k = k;
+            if (k < 0 || k >= p->n_chunks)
+                bad = "a chunk the batch does not have";
+            else if (p->chunks[k].session != cl->session)
+                bad = "a chunk another writer held";
+            else if (seen[k]++)
+                bad = "a chunk twice";
+        }
+    }
+    for (int k = 0; k < p->n_chunks && !bad; k++)
+        if (!seen[k]) {
+            bad = "no file holds a chunk its writer reported (the writer lost its files)";
+            bad_k = k;
+        }
+    free(seen);
+    if (!bad)
+        return 1;
+    LK_WARN("batch=%lld generation=%d: the writers' files hold %s (chunk %d): their files are "
+            "dropped and the batch is replayed",
+            (long long)p->batch_id, p->gen, bad, bad_k);
+    drop_closes(c, p, "lost chunks");
+    p->failed = 1;
+    lk_worker_add(c->w, "errors", 1);
+    lk_msg_event e;
+    lk_msg_event_init(&e, "replay");
+    lk_msg_event_set_str(&e, "reason", "a writer lost chunks of a batch");
+    lk_buf_reset(&c->buf);
+    lk_msg_event_encode(&e, &c->buf);
+    lk_zmq_send(c->to_ingest, c->buf.data, c->buf.len, ZMQ_DONTWAIT);
+    return 0;
+}
+
 static void try_commit(committer *c)
 {
     if (lk_time_mono_ms() < c->retry_at_ms)
         return;
     for (;;) {
         pending *p = find_pending(c, c->next_batch, 0);
-        if (!p || p->n_chunks < 0 || p->have < p->n_chunks)
+        if (!p || p->n_chunks < 0 || p->have < p->n_chunks || !closes_ready(c, p))
             return;
         lk_worker_set(c->w, "busy", 1);
         if (commit_batch(c, p)) {
@@ -428,6 +576,7 @@ static void try_commit(committer *c)
         lk_worker_add(c->w, "work_done", 1);
         lk_worker_pause(c->w, NULL);
         lk_worker_flush(c->w);
+        publish(c, "done", p->batch_id, p->gen);
         drop_pending(c, p);
         c->next_batch++;
     }
@@ -562,6 +711,7 @@ static int release(committer *c, int rc)
         lk_delta_destroy(&c->tables[t]);
     zsock_destroy(&c->in);
     zsock_destroy(&c->to_ingest);
+    zsock_destroy(&c->pub);
     lk_state_close(&c->st);
     lk_buf_free(&c->buf);
     return rc;
@@ -601,6 +751,14 @@ int lk_committer_run(lk_worker *w)
     zsock_set_rcvhwm(c->in, 100000);
     lk_worker_endpoint(w, LK_EP_COMMITTER, -1, ep, sizeof ep);
     if (zsock_bind(c->in, "%s", ep) < 0) {
+        LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+        return release(c, LK_EXIT_TEMPFAIL);
+    }
+    c->pub = zsock_new(ZMQ_PUB);
+    zsock_set_sndhwm(c->pub, 10000);
+    zsock_set_linger(c->pub, 0);
+    lk_worker_endpoint(w, LK_EP_FLUSH, -1, ep, sizeof ep);
+    if (zsock_bind(c->pub, "%s", ep) < 0) {
         LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
         return release(c, LK_EXIT_TEMPFAIL);
     }
