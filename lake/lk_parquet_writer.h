@@ -50,7 +50,19 @@ typedef struct lk_pq_options {
     size_t target_file_bytes; /* default 128 MiB: lk_pq_writer_full() turns true past it; 0 = never */
     size_t stats_max_bytes;   /* default 64: longer string/binary bounds in the footer are truncated
                                  (marked inexact); lk_pq_file_info keeps the exact ones */
+    unsigned encodings;       /* default LK_PQ_ENC_DEFAULT: the encodings a column chunk that is not
+                                 dictionary-encoded may use instead of PLAIN; 0 = PLAIN only */
 } lk_pq_options;
+
+enum {
+    LK_PQ_ENC_DELTA_INT = 1,     /* DELTA_BINARY_PACKED for INT32/INT64 */
+    LK_PQ_ENC_DELTA_STRINGS = 2, /* DELTA_BYTE_ARRAY for strings sharing prefixes */
+    LK_PQ_ENC_BSS = 4,           /* BYTE_STREAM_SPLIT for FLOAT/DOUBLE */
+    LK_PQ_ENC_ALL = 7,
+    /* what pays on the benchmark's events (docs/parquet.md, "Encodings"): BYTE_STREAM_SPLIT made
+       the amount column 47 % larger than PLAIN under ZSTD */
+    LK_PQ_ENC_DEFAULT = LK_PQ_ENC_DELTA_INT | LK_PQ_ENC_DELTA_STRINGS,
+};
 
 void lk_pq_options_default(lk_pq_options *o);
 /* Parses "zstd", "snappy", "gzip", "uncompressed"/"none"; 0 or LK_ECONFIG. */

@@ -266,7 +266,7 @@ void lk_config_defaults(lk_config *c)
     snprintf(c->tables.compression, sizeof c->tables.compression, "zstd");
     c->tables.zstd_level = 3;
     c->tables.target_file_size = 128 * MIB;
-    c->tables.row_group_bytes = 16 * MIB;
+    c->tables.row_group_bytes = 8 * MIB;
     default_transforms(c);
 }
 

@@ -63,7 +63,7 @@
  *     compression: zstd
  *     zstd_level: 3
  *     target_file_size: 134217728
- *     row_group_bytes: 16777216   # row groups cut at this many buffered (uncompressed) bytes
+ *     row_group_bytes: 8388608    # row groups cut at this many buffered (uncompressed) bytes
  *     processed_events:
  *       partition_by: [event_date]  # Hive-style partitions (raw_events: too)
  *     purchases:                    # a derived table (any other name)
