@@ -34,10 +34,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lk_delta.h"
+#include "lk_delta_optimize.h"
 #include "lk_exit.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
@@ -82,6 +86,10 @@ typedef struct committer {
     int64_t retry_at_ms;
     lk_msg_files files;
     lk_msg_progress report; /* the monitor's commit report of the batch */
+    int small_files[LK_TABLES_MAX]; /* small files committed since the table's last compaction */
+    pid_t compact_pid;              /* the running compaction (a child), 0 when none */
+    int compact_table;
+    int64_t compact_t0_ms;
     lk_buf buf;
     lk_error err;
 } committer;
@@ -432,6 +440,11 @@ static int commit_batch(committer *c, pending *p)
             rc = lk_error_set(&c->err, -EIO, "injected fault after the Delta commit");
             break;
         }
+        for (int i = 0; i < p->n_closes; i++)
+            for (int k = 0; k < p->closes[i].n_files; k++)
+                if (!strcmp(p->closes[i].files[k].table, c->names[t]) &&
+                    p->closes[i].files[k].size < c->cfg->tables.target_file_size / 2)
+                    c->small_files[t]++;
         rc = lk_state_record_commit(c->st, b, c->names[t], version, rows, nfiles, &c->err);
         LK_INFO("committed batch=%lld table=%s version=%lld files=%lld rows=%lld", (long long)b,
                 c->names[t], (long long)version, (long long)nfiles, (long long)rows);
@@ -582,6 +595,95 @@ static void try_commit(committer *c)
     }
 }
 
+/* ---- auto-compaction ----
+   Continuous streaming makes a file per writer per table per batch, small
+   when batches are. Once more than tables.compaction.min_files files below
+   half the target size were committed to a table since its last compaction,
+   a child process compacts it (lk_delta_optimize: bin-packing into
+   target-size files, one OPTIMIZE commit with dataChange=false) while the
+   committer goes on: the two meet only through the Delta log's optimistic
+   concurrency (streaming commits are blind appends and never conflict with
+   it; a compaction that loses to another remover gives up and removes its
+   new files). The child dies with the committer (PDEATHSIG); a killed
+   compaction leaves unreferenced files for vacuum, never a partial commit. */
+static void compact_child(committer *c, int t)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+        _exit(1);
+    lk_error err = {0};
+    lk_delta_table *dt = NULL;
+    lk_pq_options opt;
+    lk_pq_options_default(&opt);
+    lk_pq_codec_parse(c->cfg->tables.compression, &opt.codec);
+    opt.zstd_level = c->cfg->tables.zstd_level;
+    opt.row_group_bytes = (size_t)c->cfg->tables.row_group_bytes;
+    lk_delta_optimize_result res;
+    memset(&res, 0, sizeof res);
+    int64_t t0 = lk_time_mono_ms();
+    int rc = lk_delta_open(c->table_path[t], &dt, &err);
+    if (rc == 0)
+        rc = lk_delta_optimize(dt, c->cfg->tables.target_file_size, &opt, &res, &err);
+    if (rc)
+        LK_WARN("auto-compaction of table=%s gave up (nothing committed, the table is unchanged): "
+                "%s", c->names[t], err.msg);
+    else if (res.version < 0)
+        LK_INFO("auto-compaction of table=%s: nothing to compact", c->names[t]);
+    else
+        LK_INFO("auto-compaction: table=%s version=%lld OPTIMIZE: %d files (%lld bytes) into %d "
+                "files (%lld bytes) in %lld ms",
+                c->names[t], (long long)res.version, res.files_removed,
+                (long long)res.bytes_removed, res.files_added, (long long)res.bytes_added,
+                (long long)(lk_time_mono_ms() - t0));
+    lk_delta_destroy(&dt);
+    _exit(rc ? 1 : 0);
+}
+
+/* Reaps a finished compaction; starts one for a table that needs it. */
+static void compaction_tick(committer *c)
+{
+    if (c->compact_pid > 0) {
+        int status = 0;
+        pid_t r = waitpid(c->compact_pid, &status, WNOHANG);
+        if (r == 0)
+            return;
+        if (r == c->compact_pid) {
+            int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            lk_worker_add(c->w, ok ? "compactions" : "compaction_failures", 1);
+            lk_worker_set(c->w, "last_compaction_ms", lk_time_mono_ms() - c->compact_t0_ms);
+            if (!ok && !WIFEXITED(status))
+                LK_WARN("auto-compaction of table=%s (pid %d) was killed by signal %d: nothing "
+                        "committed", c->names[c->compact_table], (int)c->compact_pid,
+                        WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        }
+        c->compact_pid = 0;
+    }
+    int min = c->cfg->tables.compaction.min_files;
+    if (min <= 0)
+        return;
+    for (int t = 0; t < c->ntables; t++) {
+        if (c->small_files[t] <= min)
+            continue;
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0) {
+            LK_WARN("auto-compaction of table=%s not started: fork: %s", c->names[t],
+                    strerror(errno));
+            return;
+        }
+        if (pid == 0)
+            compact_child(c, t);
+        LK_INFO("auto-compaction of table=%s started (pid %d): %d small files committed since "
+                "the last one",
+                c->names[t], (int)pid, c->small_files[t]);
+        c->small_files[t] = 0;
+        c->compact_pid = pid;
+        c->compact_table = t;
+        c->compact_t0_ms = lk_time_mono_ms();
+        return;
+    }
+}
+
 static void on_event(committer *c, const void *data, size_t len)
 {
     lk_msg_event e;
@@ -705,6 +807,11 @@ static int reconcile(committer *c)
    configuration error, not restarted) into exit 23 (a crash, restarted). */
 static int release(committer *c, int rc)
 {
+    if (c->compact_pid > 0) {
+        kill(c->compact_pid, SIGKILL);
+        waitpid(c->compact_pid, NULL, 0);
+        c->compact_pid = 0;
+    }
     while (c->npend)
         drop_pending(c, &c->pend[0]);
     for (int t = 0; t < c->ntables; t++)
@@ -798,6 +905,7 @@ int lk_committer_run(lk_worker *w)
         }
         zmq_msg_close(&msg);
         try_commit(c);
+        compaction_tick(c);
     }
     return release(c, LK_EXIT_OK);
 }
