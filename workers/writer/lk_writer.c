@@ -47,11 +47,15 @@
 #define MAX_OPEN_FILES 64 /* open files of one batch (tables × partition values) */
 #define DRAIN_MS 1000     /* how long a stopping writer still closes batches on request */
 
+#define POOL 4 /* idle Parquet writers kept per table: a warm writer opens a file without allocating */
+
 typedef struct table_writer {
     char table[64];
     char path[2048];
     lk_schema *schema;
     lk_partitioner *part; /* partition_by, or NULL */
+    lk_pq_writer *idle[POOL];
+    lk_schema *idle_schema[POOL]; /* the table schema each idle writer was made for */
 } table_writer;
 
 /* One open data file of a batch: a table (and partition value). */
@@ -153,12 +157,21 @@ static void full_path(const writer *wr, const char *table, const char *rel, char
     snprintf(out, cap, "%s/%s", path, rel);
 }
 
-/* Forgets open file i of s (after close, or removing its partial file). */
-static void file_drop(wset *s, int i, int remove)
+/* Forgets open file i of s (after close, or removing its partial file);
+   its Parquet writer goes back to the table's pool. */
+static void file_drop(writer *wr, wset *s, int i, int remove)
 {
     open_file *f = &s->of[i];
     if (remove)
         lk_pq_writer_abort(f->pq);
+    table_writer *t = &wr->tw[f->table];
+    for (int k = 0; k < POOL && f->pq; k++)
+        if (!t->idle[k]) {
+            t->idle[k] = f->pq;
+            t->idle_schema[k] = f->schema;
+            f->pq = NULL;
+            f->schema = NULL;
+        }
     lk_pq_writer_destroy(&f->pq);
     lk_schema_destroy(&f->schema);
     free(f->values_json);
@@ -180,14 +193,14 @@ static int file_close(writer *wr, wset *s, int i)
     unlink_reuse(s);
     lk_msg_file *m = lk_msg_files_add(&s->out);
     if (!m) {
-        file_drop(s, i, 1);
+        file_drop(wr, s, i, 1);
         return lk_error_set(&wr->err, LK_ELIMIT, "batch %lld makes more than %d data files",
                             (long long)s->batch, LK_MSG_MAX_FILES);
     }
     lk_pq_file_info info;
     if (lk_pq_writer_close(f->pq, &info, &wr->err)) {
         s->out.n_files--;
-        file_drop(s, i, 1);
+        file_drop(wr, s, i, 1);
         return -1;
     }
     lk_buf_reset(&wr->stats);
@@ -201,7 +214,7 @@ static int file_close(writer *wr, wset *s, int i)
     m->partition_values_json = f->values_json ? strdup(f->values_json) : NULL;
     lk_worker_add(wr->w, "files", 1);
     lk_worker_add(wr->w, "bytes_out", info.file_size);
-    file_drop(s, i, 0);
+    file_drop(wr, s, i, 0);
     return 0;
 }
 
@@ -211,7 +224,7 @@ static void set_reset(writer *wr, wset *s)
 {
     unlink_reuse(s);
     while (s->nof)
-        file_drop(s, s->nof - 1, 1);
+        file_drop(wr, s, s->nof - 1, 1);
     for (int i = 0; i < s->out.n_files; i++) {
         char full[4200];
         full_path(wr, s->out.files[i].table, s->out.files[i].path, full, sizeof full);
@@ -319,7 +332,14 @@ static open_file *file_get(writer *wr, wset *s, int ti, const lk_schema *schema,
             return NULL;
     }
     snprintf(full, sizeof full, "%s/%s", t->path, f->rel);
-    f->pq = lk_pq_writer_new(data_schema, &wr->opt);
+    for (int k = 0; k < POOL && !f->pq; k++)
+        if (t->idle[k] && lk_schema_equal(t->idle_schema[k], schema)) {
+            f->pq = t->idle[k];
+            t->idle[k] = NULL;
+            lk_schema_destroy(&t->idle_schema[k]);
+        }
+    if (!f->pq)
+        f->pq = lk_pq_writer_new(data_schema, &wr->opt);
     if (lk_pq_writer_open(f->pq, full, &wr->err)) {
         lk_pq_writer_destroy(&f->pq);
         return NULL;
@@ -689,6 +709,10 @@ int lk_writer_run(lk_worker *w)
     for (int i = 0; i < wr->ntw; i++) {
         lk_partitioner_destroy(&wr->tw[i].part);
         lk_schema_destroy(&wr->tw[i].schema);
+        for (int k = 0; k < POOL; k++) {
+            lk_pq_writer_destroy(&wr->tw[i].idle[k]);
+            lk_schema_destroy(&wr->tw[i].idle_schema[k]);
+        }
     }
     lk_msg_records_clear(&wr->rec);
     lk_msg_files_clear(&wr->hold);
