@@ -54,6 +54,7 @@
 
 #define MAX_PENDING 64
 #define RETRY_MS 1000
+#define MAX_DEFERRED 1024 /* reports about the batch being committed, held until it is */
 #define FLUSH_MS 250 /* "flush" is published again while a holder has not reported */
 
 
@@ -85,6 +86,8 @@ typedef struct committer {
     int64_t next_batch;
     int64_t retry_at_ms;
     lk_msg_files files;
+    lk_buf deferred[MAX_DEFERRED];
+    int ndeferred;
     lk_msg_progress report; /* the monitor's commit report of the batch */
     int small_files[LK_TABLES_MAX]; /* small files committed since the table's last compaction */
     pid_t compact_pid;              /* the running compaction (a child), 0 when none */
@@ -180,6 +183,28 @@ static void drop_pending(committer *c, pending *p)
     *p = c->pend[--c->npend];
 }
 
+static void publish(committer *c, const char *name, int64_t b, int32_t gen)
+{
+    lk_msg_event e;
+    lk_msg_event_init(&e, name);
+    lk_msg_event_set_int(&e, "batch", b);
+    lk_msg_event_set_int(&e, "gen", gen);
+    lk_buf_reset(&c->buf);
+    lk_msg_event_encode(&e, &c->buf);
+    lk_zmq_send(c->pub, c->buf.data, c->buf.len, ZMQ_DONTWAIT);
+}
+
+/* Asks the writers for p's files as soon as every chunk of it is held,
+   whether or not it is the next batch to commit: they close them while the
+   committer commits the batches before (closes_ready asks again). */
+static void maybe_flush(committer *c, pending *p)
+{
+    if (p->n_chunks < 0 || p->have < p->n_chunks || p->flush_ms || p->failed)
+        return;
+    publish(c, "flush", p->batch_id, p->gen);
+    p->flush_ms = lk_time_mono_ms();
+}
+
 /* A writer's CLOSE: the files of its session for one generation of a batch. */
 static void on_close(committer *c)
 {
@@ -270,6 +295,7 @@ static void on_files(committer *c)
     p->chunks[k] = *f;
     memset(f, 0, sizeof *f);
     p->have++;
+    maybe_flush(c, p);
 }
 
 static void notify_ingest(committer *c, int64_t b)
@@ -362,6 +388,74 @@ static void record_file_counts(committer *c, const pending *p)
     free(sp);
 }
 
+static void on_event(committer *c, const void *data, size_t len);
+
+/* One message on the committer's socket. While batch busy is being
+   committed (busy >= 0), a message about it waits (deferred) until the
+   commit is over; the others are handled at once. */
+static void handle_message(committer *c, const void *d, size_t n, int64_t busy)
+{
+    lk_msg_type type;
+    if (lk_msg_peek(d, n, &type, &c->err)) {
+        LK_WARN("dropped a malformed message: %s", c->err.msg);
+        return;
+    }
+    int64_t b = -1;
+    if (type == LK_MSG_FILES) {
+        if (lk_msg_files_decode(d, n, &c->files, &c->err)) {
+            LK_WARN("dropped a malformed files message: %s", c->err.msg);
+            return;
+        }
+        b = c->files.batch_id;
+        if (busy < 0 || b != busy)
+            on_files(c);
+        lk_msg_files_clear(&c->files);
+    } else if (type == LK_MSG_EVENT) {
+        lk_msg_event e;
+        if (busy >= 0 && lk_msg_event_decode(d, n, &e, &c->err) == 0)
+            b = lk_msg_event_get_int(&e, "batch", -1);
+        if (busy < 0 || b != busy)
+            on_event(c, d, n);
+    }
+    if (busy >= 0 && b == busy) {
+        if (c->ndeferred == MAX_DEFERRED) {
+            LK_WARN("batch=%lld: more than %d reports arrived during its commit: one is dropped "
+                    "(the batch's deadline replays it if it was needed)",
+                    (long long)busy, MAX_DEFERRED);
+            return;
+        }
+        lk_buf *q = &c->deferred[c->ndeferred++];
+        lk_buf_reset(q);
+        lk_buf_append(q, d, n);
+    }
+}
+
+/* The messages that waited for a commit to end. */
+static void run_deferred(committer *c)
+{
+    for (int i = 0; i < c->ndeferred; i++)
+        handle_message(c, c->deferred[i].data, c->deferred[i].len, -1);
+    c->ndeferred = 0;
+}
+
+/* Takes what arrived while batch busy is being committed: a later batch
+   whose chunks are all held gets its "flush" now, so that its files are
+   written while this one commits (the pipeline keeps writing and
+   committing in parallel). */
+static void drain_inbox(committer *c, int64_t busy)
+{
+    while (c->ndeferred < MAX_DEFERRED) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        int r = lk_zmq_recv(c->in, &msg, 0);
+        if (r == 0)
+            handle_message(c, zmq_msg_data(&msg), zmq_msg_size(&msg), busy);
+        zmq_msg_close(&msg);
+        if (r)
+            return;
+    }
+}
+
 static int commit_batch(committer *c, pending *p)
 {
     int64_t b = p->batch_id, t0 = lk_time_mono_ms(), t0_us = lk_time_now_us();
@@ -381,6 +475,7 @@ static int commit_batch(committer *c, pending *p)
     char epoch[32];
     snprintf(epoch, sizeof epoch, "%lld", (long long)b);
     for (int t = 0; t < c->ntables && rc == 0; t++) {
+        drain_inbox(c, b);
         lk_msg_table_out *out = &rep->tables[rep->n_tables++];
         snprintf(out->table, sizeof out->table, "%s", c->names[t]);
         out->version = lk_delta_version(c->tables[t]);
@@ -479,16 +574,6 @@ static int commit_batch(committer *c, pending *p)
     return 0;
 }
 
-static void publish(committer *c, const char *name, int64_t b, int32_t gen)
-{
-    lk_msg_event e;
-    lk_msg_event_init(&e, name);
-    lk_msg_event_set_int(&e, "batch", b);
-    lk_msg_event_set_int(&e, "gen", gen);
-    lk_buf_reset(&c->buf);
-    lk_msg_event_encode(&e, &c->buf);
-    lk_zmq_send(c->pub, c->buf.data, c->buf.len, ZMQ_DONTWAIT);
-}
 
 /* Whether every writer session that holds chunks of p has reported its
    files (asking again every FLUSH_MS), and the reports cover each chunk
@@ -707,6 +792,7 @@ static void on_event(committer *c, const void *data, size_t len)
     if (gen > p->gen)
         new_generation(c, p, gen);
     p->n_chunks = (int32_t)lk_msg_event_get_int(&e, "chunks", 0);
+    maybe_flush(c, p);
 }
 
 /* The pipeline's query id (stored once in state.db): the txn appId. */
@@ -821,6 +907,8 @@ static int release(committer *c, int rc)
     zsock_destroy(&c->pub);
     lk_state_close(&c->st);
     lk_buf_free(&c->buf);
+    for (int i = 0; i < MAX_DEFERRED; i++)
+        lk_buf_free(&c->deferred[i]);
     return rc;
 }
 
@@ -888,23 +976,11 @@ int lk_committer_run(lk_worker *w)
         zmq_msg_init(&msg);
         int r = lk_zmq_recv(c->in, &msg, c->retry_at_ms ? 50 : 100);
         if (r == 0) {
-            lk_msg_type type;
-            const void *d = zmq_msg_data(&msg);
-            size_t n = zmq_msg_size(&msg);
-            if (lk_msg_peek(d, n, &type, &c->err)) {
-                LK_WARN("dropped a malformed message: %s", c->err.msg);
-            } else if (type == LK_MSG_FILES) {
-                if (lk_msg_files_decode(d, n, &c->files, &c->err) == 0)
-                    on_files(c);
-                else
-                    LK_WARN("dropped a malformed files message: %s", c->err.msg);
-                lk_msg_files_clear(&c->files);
-            } else if (type == LK_MSG_EVENT) {
-                on_event(c, d, n);
-            }
+            handle_message(c, zmq_msg_data(&msg), zmq_msg_size(&msg), -1);
         }
         zmq_msg_close(&msg);
         try_commit(c);
+        run_deferred(c);
         compaction_tick(c);
     }
     return release(c, LK_EXIT_OK);

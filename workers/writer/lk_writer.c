@@ -490,8 +490,10 @@ static int close_set(writer *wr, wset *s)
     return 0;
 }
 
-/* "flush" {batch, gen}: the committer holds every chunk of the batch.
-   "done" {batch}: everything up to batch is committed. */
+/* "flush" {batch, gen}: the committer holds every chunk of the batch (any
+   batch, not only the next to commit: files are closed while the batch
+   before is being committed). "done" {batch}: everything up to batch is
+   committed. */
 static int on_control(writer *wr, const void *data, size_t len)
 {
     lk_msg_event e;
@@ -508,8 +510,8 @@ static int on_control(writer *wr, const void *data, size_t len)
         wset *s = &wr->sets[i];
         if (!s->used)
             continue;
-        /* the committer is past these: it commits batches in order */
-        if (s->batch < b || (!flush && s->batch == b))
+        /* "done": the committer is past these (it commits batches in order) */
+        if (!flush && s->batch <= b)
             set_free(wr, s, "the committer is past the batch");
         else if (flush && s->batch == b && s->gen == gen) {
             if (s->closed) {
