@@ -1528,6 +1528,18 @@ void lk_pq_writer_reuse_from(lk_pq_writer *w, lk_pq_writer *src)
     w->src = src;
 }
 
+void lk_pq_writer_release_kept(lk_pq_writer *w)
+{
+    for (int i = 0; i < w->nleaves; i++) {
+        leaf_w *l = &w->lw[i];
+        lk_buf_free(&l->pdef);
+        lk_buf_free(&l->prep);
+        lk_buf_free(&l->pvals);
+        lk_buf_free(&l->penc);
+        l->pvalid = 0;
+    }
+}
+
 int64_t lk_pq_writer_reused_chunks(const lk_pq_writer *w)
 {
     return w->reused;

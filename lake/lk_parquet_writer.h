@@ -135,6 +135,9 @@ int lk_pq_writer_full(const lk_pq_writer *w);
    chunk of buffers). Both writers need the same options; src must stay
    alive while set: NULL unsets it. */
 void lk_pq_writer_reuse_from(lk_pq_writer *w, lk_pq_writer *src);
+/* Frees the last chunk a source keeps for reuse (its memory: about one row
+   group), once every writer reusing from it has cut the same row group. */
+void lk_pq_writer_release_kept(lk_pq_writer *w);
 /* Column chunks w took from a source since it was created. */
 int64_t lk_pq_writer_reused_chunks(const lk_pq_writer *w);
 /* Flushes, writes the footer, fsyncs (per options) and closes the file. */

@@ -423,6 +423,12 @@ static int cut_row_groups(writer *wr, wset *s, int force)
                 if (lk_pq_writer_flush(f->pq, &wr->err))
                     return -1;
         }
+    /* the linked files took what they could: the source's kept row group
+       is a row group of memory no one needs until the next cut */
+    if (together || force)
+        for (int i = 0; i < s->nof; i++)
+            if (s->of[i].table == s->src_ti && !s->of[i].dir[0])
+                lk_pq_writer_release_kept(s->of[i].pq);
     return 0;
 }
 
