@@ -1336,6 +1336,21 @@ static void encode_dbp_ints(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *
     encode_dbp(out, v, n);
 }
 
+/* The PLAIN byte array at p + b (a 4-byte length, then the bytes): its
+   bytes in *s and length in *len, and how many leading bytes it shares
+   with prev (prevlen bytes). Returns the offset of the next value. */
+static inline size_t next_shared(const char *p, size_t b, const char *prev, size_t prevlen,
+                                 const char **s, uint32_t *len, size_t *shared)
+{
+    memcpy(len, p + b, 4);
+    *s = p + b + 4;
+    size_t k = 0, lim = *len < prevlen ? *len : prevlen;
+    while (k < lim && (*s)[k] == prev[k])
+        k++;
+    *shared = k;
+    return b + 4 + (size_t)*len;
+}
+
 /* DELTA_BYTE_ARRAY of the PLAIN byte arrays in [b0, b1) (n values): prefix
    lengths shared with the previous value, then the suffixes as
    DELTA_LENGTH_BYTE_ARRAY (their lengths, then their bytes). */
@@ -1348,17 +1363,14 @@ static void encode_delta_strings(lk_pq_writer *w, const char *p, size_t b0, size
     const char *prev = NULL;
     size_t prevlen = 0, i = 0;
     for (size_t b = b0; b < b1; i++) {
+        const char *s;
         uint32_t len;
-        memcpy(&len, p + b, 4);
-        const char *s = p + b + 4;
-        size_t k = 0, lim = len < prevlen ? len : prevlen;
-        while (k < lim && s[k] == prev[k])
-            k++;
+        size_t k;
+        b = next_shared(p, b, prev, prevlen, &s, &len, &k);
         pre[i] = (int64_t)k;
         suf[i] = (int64_t)(len - k);
         prev = s;
         prevlen = len;
-        b += 4 + (size_t)len;
     }
     encode_dbp(out, pre, n);
     encode_dbp(out, suf, n);
@@ -1379,16 +1391,13 @@ static size_t shared_prefix16(const leaf_w *l)
     const char *p = l->vals.data, *prev = NULL;
     size_t prevlen = 0, n = 0, shared = 0;
     for (size_t b = 0; b < l->vals.len && n < 4096; n++) {
+        const char *s;
         uint32_t len;
-        memcpy(&len, p + b, 4);
-        const char *s = p + b + 4;
-        size_t k = 0, lim = len < prevlen ? len : prevlen;
-        while (k < lim && s[k] == prev[k])
-            k++;
+        size_t k;
+        b = next_shared(p, b, prev, prevlen, &s, &len, &k);
         shared += k;
         prev = s;
         prevlen = len;
-        b += 4 + (size_t)len;
     }
     return n ? shared * 16 / n : 0;
 }
