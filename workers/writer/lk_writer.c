@@ -303,7 +303,11 @@ static open_file *file_get(writer *wr, wset *s, int ti, const lk_schema *schema,
 {
     for (int i = 0; i < s->nof; i++) {
         open_file *f = &s->of[i];
-        if (f->table != ti || strcmp(f->dir, dir))
+        /* the values too, not the folder alone: "" and null share __HIVE_DEFAULT_PARTITION__
+           (and two over-long values could share a shortened name), and a file has one
+           partitionValues: one file would have given its rows the first value */
+        if (f->table != ti || strcmp(f->dir, dir) ||
+            strcmp(f->values_json ? f->values_json : "", values_json ? values_json : ""))
             continue;
         if (lk_schema_equal(f->schema, schema))
             return f;
