@@ -10,23 +10,29 @@ import {
   gen, run, sleep, startDaemon, status, until, verify, waitAllRunning, workspace,
 } from './lib/daemon.mjs';
 
-/** The commits of a table's _delta_log: version, commitInfo timestamp (ms), rows added, files. */
+/**
+ * The commits of a table's _delta_log: version, commitInfo timestamp (ms), rows added, files. Only
+ * the stream's commits: an auto-compaction (OPTIMIZE, adds with dataChange false) adds no rows.
+ */
 function commits(table) {
   const dir = path.join(table, '_delta_log');
   if (!fs.existsSync(dir)) return [];
   const out = [];
   for (const f of fs.readdirSync(dir).filter((n) => /^\d{20}\.json$/.test(n)).sort()) {
-    let ts = null, rows = 0, files = 0;
+    let ts = null, rows = 0, files = 0, op = null;
     for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
       if (!line.trim()) continue;
       const a = JSON.parse(line);
-      if (a.commitInfo) ts = a.commitInfo.timestamp;
-      if (a.add) {
+      if (a.commitInfo) {
+        ts = a.commitInfo.timestamp;
+        op = a.commitInfo.operation;
+      }
+      if (a.add && a.add.dataChange !== false) {
         files++;
         rows += JSON.parse(a.add.stats).numRecords;
       }
     }
-    out.push({ version: Number(f.slice(0, 20)), ts, rows, files });
+    if (op !== 'OPTIMIZE') out.push({ version: Number(f.slice(0, 20)), ts, rows, files });
   }
   return out;
 }
