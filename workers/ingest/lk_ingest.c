@@ -42,6 +42,7 @@
 #include "lk_evolve.h"
 #include "lk_exit.h"
 #include "lk_log.h"
+#include "lk_flow.h"
 #include "lk_sendbuf.h"
 #include "lk_source.h"
 #include "lk_state.h"
@@ -67,7 +68,7 @@ typedef struct ingest {
     lk_state *st;
     lk_evolve *ev; /* schema_evolution_mode: new columns in chunks */
     lk_source *src;
-    zsock_t *chunks;    /* PUSH → transforms */
+    lk_flow_out *chunks; /* → transforms, each asking for work (lk_flow) */
     zsock_t *inbox;     /* PULL ← supervisor, committer */
     zsock_t *committer; /* PUSH → committer (sealed) */
     inflight fl[MAX_INFLIGHT * 4];
@@ -147,7 +148,7 @@ static int emit_chunk(void *ctx, lk_msg_chunk *m)
     m->schema_version = in->schema_version;
     lk_buf_reset(&in->msg);
     lk_msg_chunk_encode(m, &in->msg);
-    int rc = lk_sendbuf_send(in->pool, in->w, in->chunks, &in->msg);
+    int rc = lk_flow_out_send(in->chunks, in->pool, &in->msg);
     if (rc) return rc < 0 ? rc : -ECANCELED;
     s->span->n_chunks++;
     s->bytes += (int64_t)m->len;
@@ -370,6 +371,9 @@ static void trigger_fired(ingest *in, int64_t now, int planned)
 
 static void handle_inbox(ingest *in, int timeout_ms)
 {
+    /* transforms asking for work or leaving (scaled in) are answered here
+       too while no chunk is being sent */
+    if (in->chunks) lk_flow_out_service(in->chunks);
     /* new input (inotify) wakes the wait as much as a message does, while
        the loop polls the source (else a readable fd would spin the loop) */
     int polled = in->state == RUNNING &&
@@ -548,12 +552,9 @@ static int run_loop(ingest *in)
 static int open_sockets(ingest *in)
 {
     char ep[1200];
-    in->chunks = zsock_new(ZMQ_PUSH);
-    zsock_set_sndhwm(in->chunks, 1);
-    zsock_set_linger(in->chunks, 1000);
     lk_worker_endpoint(in->w, LK_EP_CHUNKS, -1, ep, sizeof ep);
-    if (zsock_bind(in->chunks, "%s", ep) < 0) {
-        LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+    if (lk_flow_out_new(in->w, ep, &in->chunks, &in->err)) {
+        LK_ERROR("%s", in->err.msg);
         return -1;
     }
     in->inbox = zsock_new(ZMQ_PULL);
@@ -614,7 +615,7 @@ int lk_ingest_run(lk_worker *w)
         while (!lk_worker_stopping(w))
             handle_inbox(in, 100);
     }
-    zsock_destroy(&in->chunks);
+    lk_flow_out_destroy(&in->chunks);
     zsock_destroy(&in->inbox);
     zsock_destroy(&in->committer);
     lk_source_destroy(&in->src);

@@ -23,6 +23,7 @@
 #include "lk_delta.h"
 #include "lk_fs.h"
 #include "lk_exit.h"
+#include "lk_flow.h"
 #include "lk_log.h"
 #include "lk_parquet_writer.h"
 #include "lk_partition.h"
@@ -41,7 +42,10 @@ typedef struct table_writer {
 typedef struct writer {
     lk_worker *w;
     const lk_config *cfg;
-    zsock_t *in, *out;
+    lk_flow_in *in; /* ← every transform's records-<i>, asked for (lk_flow) */
+    zsock_t *out;
+    int links_for;  /* the workers.transform the links were made for */
+    int reloads;    /* lk_worker_reloads when they were */
     lk_pq_options opt;
     table_writer tw[MAX_TABLES];
     int ntw;
@@ -293,6 +297,35 @@ static int process(void *ctx, const void *data, size_t len)
     return 0;
 }
 
+/* One link per transform of the running configuration (workers.transform:
+   the supervisor raises it before it starts new transforms, and lowers it
+   once the ones scaled in have exited, so a link never misses a record). */
+static void follow_transforms(writer *wr)
+{
+    char ep[1200];
+    int n = wr->cfg->workers.transform;
+    for (int i = 0; i < n; i++) {
+        lk_worker_endpoint(wr->w, LK_EP_RECORDS, i, ep, sizeof ep);
+        if (!lk_flow_in_has(wr->in, ep))
+            lk_flow_in_connect(wr->in, ep);
+    }
+    for (int i = n; i < wr->links_for; i++) {
+        lk_worker_endpoint(wr->w, LK_EP_RECORDS, i, ep, sizeof ep);
+        lk_flow_in_close(wr->in, ep);
+    }
+    if (wr->links_for && n != wr->links_for)
+        LK_INFO("following %d transform(s) (were %d)", n, wr->links_for);
+    wr->links_for = n;
+    wr->reloads = lk_worker_reloads(wr->w);
+}
+
+static void on_turn(void *ctx)
+{
+    writer *wr = ctx;
+    if (lk_worker_reloads(wr->w) != wr->reloads)
+        follow_transforms(wr);
+}
+
 int lk_writer_run(lk_worker *w)
 {
     writer WR, *wr = &WR;
@@ -306,23 +339,18 @@ int lk_writer_run(lk_worker *w)
     }
     wr->opt.zstd_level = wr->cfg->tables.zstd_level;
     char ep[1200];
-    wr->in = zsock_new(ZMQ_PULL);
-    zsock_set_rcvhwm(wr->in, 1);
-    /* the transforms bind "records-N" and start after us: retry a failed
-       connect after 5 ms instead of ZMQ's 100 ms (as in lk_transform.c) */
-    zsock_set_reconnect_ivl(wr->in, 5);
-    zsock_set_reconnect_ivl_max(wr->in, 100);
-    for (int i = 0; i < wr->cfg->workers.transform; i++) {
-        lk_worker_endpoint(w, LK_EP_RECORDS, i, ep, sizeof ep);
-        zsock_connect(wr->in, "%s", ep);
-    }
+    /* the transforms bind "records-N" and start after us (the links retry) */
+    wr->in = lk_flow_in_new(w, 1);
+    wr->links_for = 0;
+    follow_transforms(wr);
     wr->out = zsock_new(ZMQ_PUSH);
     zsock_set_sndhwm(wr->out, 1000);
     zsock_set_linger(wr->out, 2000);
     lk_worker_endpoint(w, LK_EP_COMMITTER, -1, ep, sizeof ep);
     zsock_connect(wr->out, "%s", ep);
     lk_worker_ready(w);
-    int rc = lk_worker_pull_loop(w, wr->in, process, wr);
+    lk_flow_handlers h = {process, NULL, NULL, on_turn};
+    int rc = lk_flow_in_loop(wr->in, &h, wr);
     for (int i = 0; i < wr->ntw; i++) {
         lk_pq_writer_destroy(&wr->tw[i].pq);
         lk_partitioner_destroy(&wr->tw[i].part);
@@ -330,7 +358,7 @@ int lk_writer_run(lk_worker *w)
     }
     lk_msg_records_clear(&wr->rec);
     lk_msg_files_clear(&wr->files);
-    zsock_destroy(&wr->in);
+    lk_flow_in_destroy(&wr->in);
     zsock_destroy(&wr->out);
     lk_buf_free(&wr->msg);
     lk_buf_free(&wr->stats);
