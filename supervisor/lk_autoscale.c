@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HISTORY 64
@@ -114,6 +115,14 @@ int lk_autoscale_decide(lk_autoscale *a, const lk_autoscale_sample *s, int max, 
 
 double lk_autoscale_host_idle(void)
 {
+    /* tests on a shared machine cannot count on idle cores: they state them
+       (cumulative idle seconds then grow by N per second of monotonic time) */
+    const char *fake = getenv("LAKESUP_AUTOSCALE_IDLE_CORES");
+    if (fake && *fake) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return atof(fake) * ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+    }
     FILE *f = fopen("/proc/stat", "r");
     if (!f)
         return -1;

@@ -43,7 +43,8 @@ int lk_autoscale_decide(lk_autoscale *a, const lk_autoscale_sample *s, int max, 
 /* Tells it a change happened now (by it or by an operator): cooldown. */
 void lk_autoscale_changed(lk_autoscale *a, int64_t now_ms);
 /* The host's cumulative idle CPU time in seconds (idle + iowait of every
-   core), or -1 when /proc/stat cannot be read. */
+   core), or -1 when /proc/stat cannot be read. LAKESUP_AUTOSCALE_IDLE_CORES=N
+   (tests on a shared machine) states N idle cores instead. */
 double lk_autoscale_host_idle(void);
 /* The host's cores (online CPUs). */
 int lk_autoscale_cores(void);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "lk_exit.h"
+#include "lk_fault.h"
 #include "lk_flow.h"
 #include "lk_log.h"
 #include "lk_parser.h"
@@ -118,6 +119,7 @@ static int process(void *ctx, const void *data, size_t len)
         return -1;
     }
     int64_t t0 = lk_time_now_us();
+    lk_fault_check("transform.chunk"); /* sleep<MS>: a slow transform, for the autoscaler's tests */
     lk_batch_reset(t->raw);
     lk_batch_reset(t->processed);
     const char *slash = strrchr(c.file_path, '/');
