@@ -179,14 +179,27 @@ static void send_sealed(ingest *in, int64_t batch_id, int32_t gen, int32_t n_chu
 static int32_t check_ranges(ingest *in, int64_t batch_id, const lk_state_range *ranges, int n,
                             int32_t gen, int replay, unsigned char *gone)
 {
-    int regenerate = 0;
+    int regenerate = 0, moved = 0;
     for (int r = 0; r < n; r++) {
         int st = lk_source_check(in->src, batch_id, &ranges[r], &in->err);
         if (st < 0) return -1;
-        gone[r] = st == LK_RANGE_GONE;
-        regenerate |= replay && st != LK_RANGE_OK;
+        gone[r] = st == LK_RANGE_GONE || st == LK_RANGE_MOVED;
+        if (st == LK_RANGE_MOVED) {
+            /* another instance has these offsets: the batch no longer holds
+               them (the committer checks the rest against the tables) */
+            if (lk_state_batch_drop_range(in->st, batch_id, ranges[r].file_id, &in->err))
+                return -1;
+            moved++;
+        }
+        regenerate |= (replay || st == LK_RANGE_MOVED) && st != LK_RANGE_OK;
     }
     if (!regenerate) return gen;
+    if (moved) {
+        LK_INFO("batch=%lld: re-planned as generation %d without %d range(s) another instance "
+                "committed",
+                (long long)batch_id, gen + 1, moved);
+        return gen + 1;
+    }
     LK_WARN("batch=%lld: a file changed or vanished since the batch was planned: it is "
             "re-planned as generation %d (earlier chunks are dropped)",
             (long long)batch_id, gen + 1);
@@ -402,6 +415,12 @@ static void handle_inbox(ingest *in, int timeout_ms)
             int64_t b = lk_msg_event_get_int(&e, "batch", -1);
             untrack(in, b);
             lk_source_ack(in->src, b);
+        } else if (!strcmp(e.name, "conflict")) {
+            /* the committer found a batch's Kafka offsets taken by another
+               instance of the consumer group: replaying re-checks its ranges */
+            LK_INFO("batch=%lld conflicts with another instance's commit: replaying",
+                    (long long)lk_msg_event_get_int(&e, "batch", -1));
+            in->replay = 1;
         } else if (!strcmp(e.name, "replay")) {
             const char *why = lk_msg_event_get_str(&e, "reason");
             LK_INFO("replay requested reason=%s", why ? why : "?");
