@@ -5,10 +5,12 @@
  *   build/bench_pipeline [--rows N] [--chunk-bytes B] [--codec zstd] [--level L]
  *                        [--dir DIR] [--fsync 0|1] [--stage all|parse|msg]
  *                        [--dictionary 0|1] [--tables both|raw|processed] [--reuse 0|1] [--keep 0|1]
+ *                        [--config lakesup.yml]
  *
  * It makes the same calls, in the same order, as a transform and a writer do
  * for every chunk (workers/transform/lk_transform.c, workers/writer/lk_writer.c):
- * lk_json_reader_parse into the raw_events batch, lk_tables_to_processed,
+ * lk_json_reader_parse into the raw_events batch, lk_tables_run (processed_events
+ * through the transforms: the default list, or --config's `transforms:`),
  * lk_msg_records_encode (transform), then lk_msg_records_decode and, per
  * table, lk_pq_writer open/write/close + lk_delta_stats_json (writer). Only
  * ZeroMQ, the supervisor and the commit are left out. The input is the
@@ -46,6 +48,7 @@ int main(int argc, char **argv)
     const char *codec_name = "zstd", *dir = "/tmp", *stage = "all";
     int level = 3, do_fsync = 0, dictionary = 1, tables = 3; /* bit 0 raw, bit 1 processed */
     int reuse = 1, keep = 0;
+    const char *config = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i], *v = argv[i + 1];
         if (!strcmp(a, "--rows"))
@@ -68,6 +71,8 @@ int main(int argc, char **argv)
             reuse = atoi(v);
         else if (!strcmp(a, "--keep"))
             keep = atoi(v);
+        else if (!strcmp(a, "--config"))
+            config = v;
         else if (!strcmp(a, "--tables"))
             tables = !strcmp(v, "raw") ? 1 : !strcmp(v, "processed") ? 2 : 3;
         else {
@@ -100,8 +105,19 @@ int main(int argc, char **argv)
     lk_infer_lines(inf, in.data, in.len < (1 << 20) ? in.len : (1 << 20));
     lk_schema *data = lk_infer_result(inf);
     lk_schema *raw_s = lk_raw_schema(data);
-    lk_schema *proc_s = lk_tables_processed_schema(raw_s);
-    lk_batch *raw = lk_batch_new(raw_s), *proc = lk_batch_new(proc_s);
+    lk_config cfg;
+    lk_error cerr;
+    if (lk_config_load(config, &cfg, &cerr)) {
+        fprintf(stderr, "bench_pipeline: %s\n", cerr.msg);
+        return 2;
+    }
+    lk_tables *tabs = NULL;
+    if (lk_tables_new(&cfg, raw_s, &tabs, &cerr)) {
+        fprintf(stderr, "bench_pipeline: %s\n", cerr.msg);
+        return 2;
+    }
+    lk_schema *proc_s = lk_schema_clone(lk_tables_schema(tabs, 1));
+    lk_batch *raw = lk_batch_new(raw_s), *proc = lk_tables_batch(tabs, 1);
     lk_json_reader *reader = lk_json_reader_new();
     lk_pq_options o;
     lk_pq_options_default(&o);
@@ -131,10 +147,9 @@ int main(int argc, char **argv)
         }
         double t0 = lk_time_mono_s();
         lk_batch_reset(raw);
-        lk_batch_reset(proc);
         lk_raw_stats st = {0};
         if (lk_json_reader_parse(reader, in.data + off, len, &meta, (int64_t)off, raw, &st, &err) ||
-            lk_tables_to_processed(raw, 1795512600000000LL, proc, &err)) {
+            lk_tables_run(tabs, raw, 1795512600000000LL, 0, &err)) {
             fprintf(stderr, "bench_pipeline: %s\n", err.msg);
             return 1;
         }
@@ -214,7 +229,7 @@ int main(int argc, char **argv)
     }
     lk_json_reader_destroy(&reader);
     lk_batch_destroy(&raw);
-    lk_batch_destroy(&proc);
+    lk_tables_destroy(&tabs);
     lk_schema_destroy(&raw_s);
     lk_schema_destroy(&proc_s);
     lk_schema_destroy(&data);

@@ -32,7 +32,9 @@ typedef struct fsck {
     lk_state *st;
     int state_bad; /* missing, unreadable or corrupt */
     char state_why[1200];
-    lk_delta_table *tables[LK_TABLES_N];
+    int ntables; /* lk_tables_names */
+    const char *names[LK_TABLES_MAX];
+    lk_delta_table *tables[LK_TABLES_MAX];
     char app_id[128];
 } fsck;
 
@@ -56,18 +58,18 @@ static void say(const char *kind, const char *fmt, ...)
 static void open_tables(fsck *f)
 {
     lk_error err;
-    for (int t = 0; t < LK_TABLES_N; t++) {
+    for (int t = 0; t < f->ntables; t++) {
         char path[2048];
-        lk_config_table_path(f->cfg, lk_tables_pipeline[t], path, sizeof path);
+        lk_config_table_path(f->cfg, f->names[t], path, sizeof path);
         if (lk_delta_open(path, &f->tables[t], &err)) {
-            PROBLEM(f, "table %s: %s", lk_tables_pipeline[t], err.msg);
+            PROBLEM(f, "table %s: %s", f->names[t], err.msg);
             continue;
         }
         lk_delta_table *dt = f->tables[t];
         int64_t bytes = 0;
         for (int i = 0; i < lk_delta_nfiles(dt); i++)
             bytes += lk_delta_file_at(dt, i)->size;
-        say("ok", "table %s: version %lld, %d files, %lld bytes, %lld rows", lk_tables_pipeline[t],
+        say("ok", "table %s: version %lld, %d files, %lld bytes, %lld rows", f->names[t],
             (long long)lk_delta_version(dt), lk_delta_nfiles(dt), (long long)bytes,
             (long long)lk_delta_num_records(dt));
     }
@@ -102,10 +104,10 @@ static void open_state(fsck *f)
 }
 
 /* The one appId of the tables' txn actions, or "" (none); -1 if several. */
-static int tables_app_id(fsck *f, char *out, size_t cap, int64_t version[LK_TABLES_N])
+static int tables_app_id(fsck *f, char *out, size_t cap, int64_t version[LK_TABLES_MAX])
 {
     out[0] = '\0';
-    for (int t = 0; t < LK_TABLES_N; t++) {
+    for (int t = 0; t < f->ntables; t++) {
         version[t] = -1;
         if (!f->tables[t])
             continue;
@@ -131,7 +133,7 @@ static void check_consistency(fsck *f)
         return;
     }
     int64_t lowest = INT64_MAX;
-    for (int t = 0; t < LK_TABLES_N; t++) {
+    for (int t = 0; t < f->ntables; t++) {
         if (!f->tables[t])
             continue;
         int64_t tv = f->app_id[0] ? lk_delta_txn_version(f->tables[t], f->app_id) : -1;
@@ -140,18 +142,18 @@ static void check_consistency(fsck *f)
             const char *app = lk_delta_txn_at(f->tables[t], i, &v);
             if (strcmp(app, f->app_id))
                 say("note", "table %s also has commits of another query (appId %s, up to batch "
-                    "%lld): not this pipeline's state", lk_tables_pipeline[t], app, (long long)v);
+                    "%lld): not this pipeline's state", f->names[t], app, (long long)v);
         }
         if (tv > last)
             say("note", "table %s has batch %lld committed, state.db records up to %lld: the "
-                "committer records it at the next start", lk_tables_pipeline[t], (long long)tv,
+                "committer records it at the next start", f->names[t], (long long)tv,
                 (long long)last);
         if (tv < lowest)
             lowest = tv;
         if (tv < last) {
             PROBLEM(f, "state.db records batches up to %lld as committed but table %s has them "
                     "only up to %lld (a table restored from an older copy?)%s",
-                    (long long)last, lk_tables_pipeline[t], (long long)tv,
+                    (long long)last, f->names[t], (long long)tv,
                     f->repair ? "" : ": --repair replays them");
         }
     }
@@ -243,7 +245,7 @@ static void count_orphans(fsck *f, int t, const char *dir, const char *rel, zhas
 
 static void check_orphans(fsck *f)
 {
-    for (int t = 0; t < LK_TABLES_N; t++) {
+    for (int t = 0; t < f->ntables; t++) {
         if (!f->tables[t])
             continue;
         zhash_t *live = zhash_new();
@@ -261,7 +263,7 @@ static void check_orphans(fsck *f)
         if (n)
             say("note", "table %s: %lld data file(s), %lld bytes, that no commit references (from "
                 "replays or killed writers; never visible to readers): `lakesupd table vacuum "
-                "%s` removes them", lk_tables_pipeline[t], (long long)n, (long long)bytes, lk_tables_pipeline[t]);
+                "%s` removes them", f->names[t], (long long)n, (long long)bytes, f->names[t]);
     }
 }
 
@@ -484,7 +486,7 @@ static int record_ingested(fsck *f, const char *dir, int depth, zhash_t *ingeste
 static void rebuild_state(fsck *f)
 {
     lk_error err;
-    int64_t tv[LK_TABLES_N];
+    int64_t tv[LK_TABLES_MAX];
     char app[128];
     if (!f->tables[0] || !f->tables[1]) {
         PROBLEM(f, "cannot rebuild state.db: a table is unreadable");
@@ -578,11 +580,12 @@ int lk_fsck_main(const lk_config *cfg, int repair)
         say("note", "the pipeline is running (supervisor pid %d): what is in flight may show as "
             "uncommitted", (int)holder);
     }
+    f->ntables = lk_tables_names(f->cfg, f->names);
     open_tables(f);
     open_state(f);
     if (f->state_bad) {
         int any = 0;
-        for (int t = 0; t < LK_TABLES_N; t++)
+        for (int t = 0; t < f->ntables; t++)
             any |= f->tables[t] && lk_delta_version(f->tables[t]) >= 0;
         if (!any && !lk_fs_exists(f->state_path)) {
             say("ok", "no state.db and no table commits: the pipeline has not run yet");
@@ -596,7 +599,7 @@ int lk_fsck_main(const lk_config *cfg, int repair)
         check_consistency(f);
     }
     check_orphans(f);
-    for (int t = 0; t < LK_TABLES_N; t++)
+    for (int t = 0; t < f->ntables; t++)
         lk_delta_destroy(&f->tables[t]);
     lk_state_close(&f->st);
     printf("%s: %d problem(s)%s", f->problems ? "NOT CONSISTENT" : "consistent", f->problems,

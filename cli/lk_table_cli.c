@@ -21,12 +21,16 @@
 #include "lk_exit.h"
 #include "lk_tables.h"
 
-static const char *g_tables[] = {LK_TABLE_RAW, LK_TABLE_PROCESSED, LK_TABLE_METRICS};
-
 static int cmd_list(const lk_config *cfg)
 {
+    /* the pipeline's tables, then the ones that may exist without being in it now */
+    const char *g_tables[LK_TABLES_MAX + 2];
+    size_t nt = (size_t)lk_tables_names(cfg, g_tables);
+    if (strcmp(g_tables[nt - 1], LK_TABLE_QUARANTINE))
+        g_tables[nt++] = LK_TABLE_QUARANTINE;
+    g_tables[nt++] = LK_TABLE_METRICS;
     printf("%-18s %8s %6s %12s %12s  %s\n", "TABLE", "VERSION", "FILES", "ROWS", "BYTES", "PATH");
-    for (size_t t = 0; t < sizeof g_tables / sizeof g_tables[0]; t++) {
+    for (size_t t = 0; t < nt; t++) {
         char path[2048];
         lk_config_table_path(cfg, g_tables[t], path, sizeof path);
         lk_delta_table *dt = NULL;

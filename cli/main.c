@@ -10,6 +10,8 @@
  *   table    list, describe, read, history, optimize, vacuum Delta tables
  *   schema   the pipeline's table schemas and their history
  *   source   the files discovery knows
+ *   config   show: the effective configuration, every default included
+ *   replay   re-inject quarantined rows as a new batch (lk_replay_cli)
  *   version, help
  *   worker   (internal) one worker process, exec'd by the supervisor
  */
@@ -25,6 +27,7 @@
 #include "lk_exit.h"
 #include "lk_fsck.h"
 #include "lk_progress_cli.h"
+#include "lk_replay_cli.h"
 #include "lk_roles.h"
 #include "lk_schema_cli.h"
 #include "lk_source_cli.h"
@@ -60,6 +63,10 @@ static void usage(FILE *f)
             "  lakesupd table optimize TABLE|--path DIR [--target-size BYTES]\n"
             "  lakesupd table vacuum TABLE|--path DIR [--retain HOURS] [--dry-run] [--force]\n"
             "  lakesupd source list [-c lakesup.yml] [--pending] [--json]   discovered files\n"
+            "  lakesupd config show [-c lakesup.yml]   the effective configuration (every default,\n"
+            "                  the transforms lists included)\n"
+            "  lakesupd replay [-c lakesup.yml] [--reason R] [--since TS] [--where EXPR]\n"
+            "                  re-inject quarantined rows as a new batch, exactly once\n"
             "  lakesupd version\n"
             "\n"
             "Without -c, built-in defaults are used: source ./incoming, checkpoints\n"
@@ -197,7 +204,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (!strcmp(cmd, "table") || !strcmp(cmd, "schema") || !strcmp(cmd, "source")) {
+    if (!strcmp(cmd, "table") || !strcmp(cmd, "schema") || !strcmp(cmd, "source") ||
+        !strcmp(cmd, "config") || !strcmp(cmd, "replay")) {
         /* table sub-commands parse their own options; -c is found here */
         const char *config = NULL;
         for (int i = 2; i + 1 < argc; i++)
@@ -213,6 +221,15 @@ int main(int argc, char **argv)
             return lk_schema_cli(&tcfg, argc - 2, argv + 2);
         if (!strcmp(cmd, "source"))
             return lk_source_cli(&tcfg, argc - 2, argv + 2);
+        if (!strcmp(cmd, "replay"))
+            return lk_replay_cli(&tcfg, argc - 1, argv + 1);
+        if (!strcmp(cmd, "config")) {
+            if (argc < 3 || strcmp(argv[2], "show")) {
+                fprintf(stderr, "lakesupd config: usage: config show [-c lakesup.yml]\n");
+                return LK_EXIT_USAGE;
+            }
+            return lk_config_print(&tcfg, stdout) ? LK_EXIT_FAILURE : LK_EXIT_OK;
+        }
         return lk_table_cli(&tcfg, argc - 2, argv + 2);
     }
     args a = {0};
@@ -227,8 +244,12 @@ int main(int argc, char **argv)
     int rc = load_config(&a, &cfg);
     if (rc)
         return rc;
-    if (!strcmp(cmd, "start"))
-        return lk_supervisor_run(&cfg);
+    if (!strcmp(cmd, "start")) {
+        /* a replay a kill interrupted is finished first: its batch id is
+           planned, the pipeline's next batches come after it */
+        rc = lk_replay_resume(&cfg);
+        return rc ? rc : lk_supervisor_run(&cfg);
+    }
     if (!strcmp(cmd, "status")) {
         if (a.watch && a.json) {
             fprintf(stderr, "lakesupd: status: --watch and --json do not go together\n");

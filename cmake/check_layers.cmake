@@ -37,7 +37,9 @@ set(SYS_libsystemd "^systemd/")
 set(SYS_librdkafka "^librdkafka/")
 set(SYS_libmicrohttpd "^microhttpd\\.h$")
 set(SYS_libcurl "^curl/")
-set(SYS_ALL zeromq sqlite msgpack libyaml libsystemd librdkafka libmicrohttpd libcurl)
+set(SYS_pcre2 "^pcre2(posix)?\\.h$")
+set(SYS_nettle "^nettle/")
+set(SYS_ALL zeromq sqlite msgpack libyaml libsystemd librdkafka libmicrohttpd libcurl pcre2 nettle)
 
 # ---- the table ----
 file(STRINGS ${TABLE} lines ENCODING UTF-8)

@@ -1,9 +1,10 @@
-/* Byte-range helpers for hot loops, and lk_strdup (header only). */
+/* Byte-range helpers for hot loops, and lk_xrealloc / lk_strdup (header only). */
 #ifndef LK_BYTES_H
 #define LK_BYTES_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,18 @@ static inline size_t lk_utf8_len(const unsigned char *p, const unsigned char *en
     unsigned cp =
         (b & 7) << 18 | (unsigned)(p[1] & 63) << 12 | (unsigned)(p[2] & 63) << 6 | (p[3] & 63);
     return cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
+}
+
+/* realloc that never fails: aborts naming the size when out of memory (as every allocation in
+   lake/ does); n 0 is one byte, so that the result is never NULL. */
+static inline void *lk_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "lakesupd: out of memory (%zu bytes)\n", n);
+        abort();
+    }
+    return q;
 }
 
 /* strdup that never fails: aborts when out of memory (as every allocation in lake/ does) and

@@ -19,7 +19,8 @@
  * checkpoint written to its temp file, before it is linked into _delta_log),
  * delta.last_checkpoint (between a checkpoint and its _last_checkpoint),
  * <role>.start (e.g. transform.start: a worker before READY; a crash loop),
- * transform.chunk (each chunk a transform parses).
+ * transform.chunk (each chunk a transform parses),
+ * replay.after_commit (lakesupd replay, between one table's commit and the next).
  * A point is any string; code calls lk_fault_check("point") where a test may
  * want it to fail. With LAKESUP_FAULT unset the check is one branch.
  */

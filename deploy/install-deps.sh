@@ -16,6 +16,7 @@ PACKAGES=(
   libzmq3-dev libczmq-dev libmsgpack-dev libsqlite3-dev sqlite3 libyaml-dev
   libzstd-dev libsnappy-dev zlib1g-dev libbz2-dev libyajl-dev
   librdkafka-dev libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev
+  libpcre2-dev nettle-dev
   check libsubunit-dev
 )
 # zstd, bzip2: the tests unpack expected tables (`tar --zstd`) and compress

@@ -13,16 +13,6 @@ struct lk_batch {
     uint32_t nrows;
 };
 
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q) {
-        fprintf(stderr, "lakesupd: out of memory (%zu bytes) in lk_batch\n", n);
-        abort();
-    }
-    return q;
-}
-
 uint32_t lk_col_elem_size(const lk_field *f)
 {
     switch (f->type) {
@@ -60,7 +50,7 @@ static void col_init(lk_col *c, const lk_field *f)
             col_init(&c->children[i], &f->children[i]);
     }
     if (has_offsets(f->type)) {
-        c->offsets = xrealloc(NULL, sizeof(uint32_t) * 16);
+        c->offsets = lk_xrealloc(NULL, sizeof(uint32_t) * 16);
         c->offsets[0] = 0;
         c->cap = 15;
     }
@@ -193,9 +183,9 @@ void lk_col_reserve(lk_col *c, uint32_t n, size_t data_bytes)
         while (cap < need)
             cap *= 2;
         if (c->elem_size)
-            c->values = xrealloc(c->values, (size_t)cap * c->elem_size);
+            c->values = lk_xrealloc(c->values, (size_t)cap * c->elem_size);
         if (c->offsets)
-            c->offsets = xrealloc(c->offsets, ((size_t)cap + 1) * sizeof(uint32_t));
+            c->offsets = lk_xrealloc(c->offsets, ((size_t)cap + 1) * sizeof(uint32_t));
         c->cap = cap;
     }
     /* the bitmap always covers the whole capacity: appends below cap skip
@@ -205,7 +195,7 @@ void lk_col_reserve(lk_col *c, uint32_t n, size_t data_bytes)
         uint32_t vc = c->validity_cap ? c->validity_cap : 8;
         while (vc < vneed)
             vc *= 2;
-        c->validity = xrealloc(c->validity, vc);
+        c->validity = lk_xrealloc(c->validity, vc);
         memset(c->validity + c->validity_cap, 0xff, vc - c->validity_cap);
         c->validity_cap = vc;
     }
@@ -214,7 +204,7 @@ void lk_col_reserve(lk_col *c, uint32_t n, size_t data_bytes)
         size_t dc = c->data_cap ? c->data_cap : 256;
         while (dc < c->data_len + data_bytes)
             dc *= 2;
-        c->data = xrealloc(c->data, dc);
+        c->data = lk_xrealloc(c->data, dc);
         c->data_cap = dc;
     }
 }
@@ -226,7 +216,7 @@ void lk_col_ensure_validity(lk_col *c)
     uint32_t vc = 8;
     while (vc < (c->cap + 8) / 8)
         vc *= 2;
-    c->validity = xrealloc(NULL, vc);
+    c->validity = lk_xrealloc(NULL, vc);
     memset(c->validity, 0xff, vc);
     c->validity_cap = vc;
 }

@@ -12,6 +12,7 @@
  *   lk_delta_stats.c     the add action's stats JSON
  *   lk_delta_snapshot.c  writes the snapshot as a checkpoint
  *   lk_delta_cleanup.c   log cleanup after a checkpoint
+ *   lk_delta_props.c     table properties, URL-decoding, version digits
  *
  * Time travel by timestamp (lk_delta_open_timestamp) is lk_delta_history.c:
  * history uses this handle, never the other way round.
@@ -37,42 +38,6 @@
 #include "lk_json.h"
 #include "lk_log.h"
 
-/* ---------- small helpers ---------- */
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-void lk_delta_url_decode(const char *s, lk_buf *out)
-{
-    for (; *s; s++) {
-        int h, l;
-        if (*s == '%' && (h = hexval(s[1])) >= 0 && (l = hexval(s[2])) >= 0) {
-            lk_buf_putc(out, (char)(h * 16 + l));
-            s += 2;
-        } else {
-            lk_buf_putc(out, *s);
-        }
-    }
-}
-
-int lk_delta_all_digits(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9') return 0;
-    return 1;
-}
-
-int lk_delta_cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* ---------- opening and refreshing ---------- */
 
 /* Opens the table and replays its log up to as_of (INT64_MAX: the latest). */
@@ -86,7 +51,7 @@ static int open_at(const char *table_path, int64_t as_of, int log_only, lk_delta
     size_t n = strlen(t->path);
     while (n > 1 && t->path[n - 1] == '/')
         t->path[--n] = 0;
-    t->log_dir = xrealloc(NULL, n + 16);
+    t->log_dir = lk_xrealloc(NULL, n + 16);
     snprintf(t->log_dir, n + 16, "%s/_delta_log", t->path);
     t->version = -1;
     t->min_reader = 1;
@@ -188,7 +153,7 @@ static void rebuild_live(lk_delta_table *t)
         if (!t->files[i].live) continue;
         if (t->nlive == t->caplive) {
             t->caplive = t->caplive ? t->caplive * 2 : 64;
-            t->live = xrealloc(t->live, (size_t)t->caplive * sizeof *t->live);
+            t->live = lk_xrealloc(t->live, (size_t)t->caplive * sizeof *t->live);
         }
         t->live[t->nlive++] = &t->files[i].f;
     }
@@ -222,40 +187,6 @@ int64_t lk_delta_num_records(const lk_delta_table *t)
     for (int i = 0; i < t->nfiles; i++)
         if (t->files[i].live && t->files[i].f.num_records > 0) n += t->files[i].f.num_records;
     return n;
-}
-
-/* ---------- table properties ---------- */
-
-const char *lk_delta_property(const lk_delta_table *t, const char *key)
-{
-    return obj_str(lk_json_get(t->metadata, "configuration"), key);
-}
-
-int64_t lk_delta_interval_ms(const char *s, int64_t dflt)
-{
-    /* Delta's CalendarInterval text: "interval <n> <unit>" (also "<n> <unit>") */
-    static const struct {
-        const char *unit;
-        int64_t ms;
-    } units[] = {{"millisecond", 1}, {"second", 1000},    {"minute", 60000},  {"hour", 3600000},
-                 {"day", 86400000},  {"week", 604800000}, {"microsecond", 0}, {"nanosecond", 0}};
-    if (!s) return dflt;
-    while (*s == ' ')
-        s++;
-    if (strncasecmp(s, "interval", 8) == 0) s += 8;
-    char *end;
-    errno = 0;
-    long long n = strtoll(s, &end, 10);
-    if (end == s || errno || n < 0) return dflt;
-    while (*end == ' ')
-        end++;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        size_t m = strlen(units[i].unit);
-        if (strncasecmp(end, units[i].unit, m) == 0 &&
-            (end[m] == 0 || ((end[m] == 's' || end[m] == 'S') && end[m + 1] == 0)))
-            return n > INT64_MAX / (units[i].ms ? units[i].ms : 1) ? dflt : n * units[i].ms;
-    }
-    return dflt;
 }
 
 const char *lk_delta_metadata_json(const lk_delta_table *t)

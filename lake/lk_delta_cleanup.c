@@ -61,7 +61,7 @@ int lk_delta_cleanup_log(lk_delta_table *t, int64_t now_ms, int *removed, lk_err
             if (k == ncp) {
                 if (ncp == capcp) {
                     capcp = capcp ? capcp * 2 : 16;
-                    cps = xrealloc(cps, (size_t)capcp * sizeof *cps);
+                    cps = lk_xrealloc(cps, (size_t)capcp * sizeof *cps);
                 }
                 ncp++;
                 cps[k].v = v;

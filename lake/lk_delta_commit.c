@@ -158,7 +158,7 @@ static commit_file *push_file(commit_file **arr, int *n, int *cap)
 {
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 8;
-        *arr = xrealloc(*arr, (size_t)*cap * sizeof **arr);
+        *arr = lk_xrealloc(*arr, (size_t)*cap * sizeof **arr);
     }
     commit_file *f = &(*arr)[(*n)++];
     memset(f, 0, sizeof *f);
@@ -234,7 +234,7 @@ void lk_delta_commit_remove_file(lk_delta_commit *c, const char *path, int data_
 
 void lk_delta_commit_set_property(lk_delta_commit *c, const char *key, const char *value)
 {
-    c->props = xrealloc(c->props, (size_t)(c->nprops + 1) * 2 * sizeof *c->props);
+    c->props = lk_xrealloc(c->props, (size_t)(c->nprops + 1) * 2 * sizeof *c->props);
     c->props[c->nprops * 2] = lk_strdup(key);
     c->props[c->nprops * 2 + 1] = value ? lk_strdup(value) : NULL;
     c->nprops++;

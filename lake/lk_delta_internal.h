@@ -6,7 +6,7 @@
  *
  * lk_delta.h's table handle is implemented by several files, one job each:
  *
- *   lk_delta.c           the handle: open, refresh, accessors, properties
+ *   lk_delta.c           the handle: open, refresh, accessors
  *   lk_delta_replay.c    log replay: the snapshot built from a checkpoint
  *                        and the JSON commits after it, incremental catch-up
  *   lk_delta_commit.c    commits: put-if-absent writes and optimistic
@@ -15,6 +15,9 @@
  *   lk_delta_snapshot.c  writing the snapshot as a checkpoint (in memory,
  *                        or streamed for a log-only handle)
  *   lk_delta_cleanup.c   log cleanup (delta.logRetentionDuration)
+ *   lk_delta_props.c     table properties and the log's text helpers
+ *                        (URL-decoding, intervals, version digits): used
+ *                        by all of the above, using none of them
  *
  * They share the handle's struct and the few functions below. The flow runs
  * one way: the handle opens and refreshes through replay; a commit writes,
@@ -35,6 +38,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "lk_buf.h"
+#include "lk_bytes.h"
 #include "lk_delta.h"
 #include "lk_error.h"
 #include "lk_json.h"
@@ -104,13 +108,6 @@ struct lk_delta_table {
 };
 
 /* ---------- small helpers (header only: replay calls them per action) ---------- */
-
-static inline void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n);
-    if (!p) abort();
-    return p;
-}
 
 static inline void version_path(const lk_delta_table *t, int64_t v, const char *suffix, char *out,
                                 size_t cap)

@@ -72,7 +72,7 @@ static void hash_grow(lk_delta_table *t)
 {
     if ((size_t)(t->nfiles + 1) * 2 <= t->hcap) return;
     t->hcap = t->hcap ? t->hcap * 2 : 64;
-    t->hash = xrealloc(t->hash, t->hcap * sizeof *t->hash);
+    t->hash = lk_xrealloc(t->hash, t->hcap * sizeof *t->hash);
     for (size_t i = 0; i < t->hcap; i++)
         t->hash[i] = -1;
     for (int i = 0; i < t->nfiles; i++)
@@ -108,7 +108,7 @@ static void txn_set(lk_delta_table *t, const char *app, int64_t v)
         }
     if (t->ntxns == t->captxns) {
         t->captxns = t->captxns ? t->captxns * 2 : 8;
-        t->txns = xrealloc(t->txns, (size_t)t->captxns * sizeof *t->txns);
+        t->txns = lk_xrealloc(t->txns, (size_t)t->captxns * sizeof *t->txns);
     }
     t->txns[t->ntxns].app_id = lk_strdup(app);
     t->txns[t->ntxns++].version = v;
@@ -124,7 +124,7 @@ static void apply_add(lk_delta_table *t, yajl_val a)
         hash_grow(t);
         if (t->nfiles == t->capfiles) {
             t->capfiles = t->capfiles ? t->capfiles * 2 : 64;
-            t->files = xrealloc(t->files, (size_t)t->capfiles * sizeof *t->files);
+            t->files = lk_xrealloc(t->files, (size_t)t->capfiles * sizeof *t->files);
         }
         idx = t->nfiles++;
         e = &t->files[idx];
@@ -557,7 +557,7 @@ int lk_delta_load_full(lk_delta_table *t, lk_error *err)
         if (kind == 1) {
             if (nj == capj) {
                 capj = capj ? capj * 2 : 64;
-                jv = xrealloc(jv, (size_t)capj * sizeof *jv);
+                jv = lk_xrealloc(jv, (size_t)capj * sizeof *jv);
             }
             jv[nj++] = v;
         } else if (kind == 2) {
@@ -568,7 +568,7 @@ int lk_delta_load_full(lk_delta_table *t, lk_error *err)
             if (parts == 1 || k == ncp) {
                 if (ncp == capcp) {
                     capcp = capcp ? capcp * 2 : 16;
-                    cps = xrealloc(cps, (size_t)capcp * sizeof *cps);
+                    cps = lk_xrealloc(cps, (size_t)capcp * sizeof *cps);
                 }
                 k = ncp++;
                 cps[k].v = v;

@@ -207,7 +207,7 @@ static int stream_snapshot(lk_delta_table *t, snap_fn fn, void *ctx, lk_error *e
     const file_ent **later = NULL;
     int n = 0;
     if (rc == 0 && t->nfiles) {
-        later = xrealloc(NULL, (size_t)t->nfiles * sizeof *later);
+        later = lk_xrealloc(NULL, (size_t)t->nfiles * sizeof *later);
         for (int i = 0; i < t->nfiles; i++)
             if (t->files[i].has_add && !t->files[i].placed) later[n++] = &t->files[i];
         qsort(later, (size_t)n, sizeof *later, cmp_seq);

@@ -39,6 +39,7 @@ typedef enum {
     K_DDL,       /* a Spark DDL column list (checked by lk_schema_from_ddl) */
     K_STR,       /* a string, may be empty ("" = not set) */
     K_PROPS,     /* source.kafka: a mapping of librdkafka properties, "k=v\n" lines */
+    K_TRANSFORMS, /* a sequence of transform steps */
     K_RETENTION, /* monitor.progress_retention: "7 days or 10000 batches" (either, or both) */
     K_ALERTS,    /* alerts: a sequence of rule mappings */
     K_NOTIFY,    /* notify: a sequence of {webhook|exec|log: ...} */
@@ -148,8 +149,80 @@ static const key_spec keys[] = {
     {"tables.processed_events", K_SECTION, 0, 0, 0, 0, NULL},
     {"tables.processed_events.partition_by", K_NAME_LIST,
      OFF(tables.processed_events.partition_by), 0, 0, NULL},
+    {"transforms", K_TRANSFORMS, 0, 0, 0, 0, NULL},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
+
+/* ---- the transforms' storage: steps, items and text in cfg->xf ---- */
+
+static int xf_text(lk_config *c, const char *s, size_t n)
+{
+    if (c->xf.text_len + n + 1 > sizeof c->xf.text)
+        return -1;
+    int off = (int)c->xf.text_len;
+    memcpy(c->xf.text + off, s, n);
+    c->xf.text[off + n] = 0;
+    c->xf.text_len += n + 1;
+    return off;
+}
+
+const char *lk_config_xf_text(const lk_config *cfg, int off)
+{
+    return off < 0 ? "" : cfg->xf.text + off;
+}
+
+static lk_step *xf_step(lk_config *c, lk_step_kind kind, int line)
+{
+    if (c->xf.nsteps == LK_MAX_STEPS)
+        return NULL;
+    lk_step *st = &c->xf.step[c->xf.nsteps++];
+    memset(st, 0, sizeof *st);
+    st->kind = kind;
+    st->line = line;
+    st->after = -1;
+    st->item0 = c->xf.nitems;
+    return st;
+}
+
+/* Appends an item to the last step. 0 or -1 (full). */
+static int xf_item(lk_config *c, lk_step *st, const char *name, const char *text, int line)
+{
+    if (c->xf.nitems == LK_MAX_STEP_ITEMS)
+        return -1;
+    lk_step_item *it = &c->xf.item[c->xf.nitems];
+    it->name = name ? xf_text(c, name, strlen(name)) : -1;
+    it->text = xf_text(c, text, strlen(text));
+    it->line = line;
+    if ((name && it->name < 0) || it->text < 0)
+        return -1;
+    c->xf.nitems++;
+    st->nitems++;
+    return 0;
+}
+
+/* Today's silver as a transforms list (docs/decisions.md, "Silver as the
+   default transforms list"): ts as a TIMESTAMP (a value that does not
+   parse is null and its text kept in _rescued_data) followed by its UTC
+   day, structs flattened one level. Around any list, processed_events
+   takes only the rows without a _corrupt_record, leaves _corrupt_record
+   and _metadata out after the list and adds processed_at (lk_transforms).
+   The ts steps are optional: without a ts column of string or timestamp
+   type they do nothing, as before. */
+static void default_transforms(lk_config *c)
+{
+    c->transforms.first = c->xf.nsteps;
+    lk_step *st = xf_step(c, LK_STEP_DERIVE, 0);
+    st->on_error = LK_ON_ERROR_RESCUE;
+    st->optional = 1;
+    xf_item(c, st, "ts", "to_timestamp(ts)", 0);
+    st = xf_step(c, LK_STEP_DERIVE, 0);
+    st->optional = 1;
+    st->after = xf_text(c, "ts", 2);
+    xf_item(c, st, "event_date", "to_date(ts)", 0);
+    st = xf_step(c, LK_STEP_FLATTEN, 0);
+    xf_item(c, st, NULL, "*", 0);
+    c->transforms.n = c->xf.nsteps - c->transforms.first;
+}
 
 void lk_config_defaults(lk_config *c)
 {
@@ -204,6 +277,7 @@ void lk_config_defaults(lk_config *c)
     snprintf(c->tables.compression, sizeof c->tables.compression, "zstd");
     c->tables.zstd_level = 3;
     c->tables.target_file_size = 128 * MIB;
+    default_transforms(c);
 }
 
 int lk_config_parse_trigger(const char *s, lk_trigger *out)
@@ -513,6 +587,181 @@ static int set_props(loader *L, const key_spec *k, yaml_node_t *v)
     return 0;
 }
 
+/* ---- transforms and derived tables ---- */
+
+static const char *const step_names[] = {NULL,   "filter", "derive", "select",
+                                         "drop", "rename", "cast",   "flatten"};
+
+static int full(loader *L, yaml_node_t *n, const char *key)
+{
+    return bad(L, n, key,
+               "the transforms are too large (at most %d steps, %d entries and %d bytes of text in "
+               "all)",
+               LK_MAX_STEPS, LK_MAX_STEP_ITEMS, LK_XF_TEXT);
+}
+
+/* One entry of a step: a non-empty scalar. */
+static int step_scalar(loader *L, yaml_node_t *n, const char *key, const char *what)
+{
+    if (n->type != YAML_SCALAR_NODE)
+        return bad(L, n, key, "expected %s, got %s", what, node_kind(n));
+    if (!*scalar(n))
+        return bad(L, n, key, "%s must not be empty", what);
+    return 0;
+}
+
+/* A transforms list (`transforms:`, `tables.<name>.transforms`) into out. */
+static int parse_steps(loader *L, const char *key, yaml_node_t *v, lk_step_list *out)
+{
+    lk_config *c = L->cfg;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return bad(L, v, key,
+                   "expected a list of steps (- filter: \"...\", - derive: {name: \"...\"}), got %s",
+                   node_kind(v));
+    out->first = c->xf.nsteps;
+    out->n = 0;
+    int idx = 0;
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++, idx++) {
+        yaml_node_t *sn = yaml_document_get_node(L->doc, *it);
+        char sk[300];
+        snprintf(sk, sizeof sk, "%s[%d]", key, idx);
+        if (sn->type != YAML_MAPPING_NODE)
+            return bad(L, sn, sk, "a step is a mapping such as {filter: \"...\"}, got %s",
+                       node_kind(sn));
+        int kind = 0, on_error = LK_ON_ERROR_NULL, optional = 0;
+        yaml_node_t *body = NULL;
+        const char *after = NULL;
+        for (yaml_node_pair_t *p = sn->data.mapping.pairs.start; p < sn->data.mapping.pairs.top; p++) {
+            yaml_node_t *kn = yaml_document_get_node(L->doc, p->key);
+            yaml_node_t *vn = yaml_document_get_node(L->doc, p->value);
+            if (kn->type != YAML_SCALAR_NODE)
+                return bad(L, kn, sk, "a key must be a scalar, got %s", node_kind(kn));
+            const char *name = scalar(kn);
+            char fk[400];
+            snprintf(fk, sizeof fk, "%s.%s", sk, name);
+            int k = 1;
+            while (k <= LK_STEP_FLATTEN && strcmp(step_names[k], name))
+                k++;
+            if (k <= LK_STEP_FLATTEN) {
+                if (kind)
+                    return bad(L, kn, fk, "one step per entry (this one is already %s)",
+                               step_names[kind]);
+                kind = k;
+                body = vn;
+            } else if (!strcmp(name, "on_error")) {
+                if (vn->type != YAML_SCALAR_NODE)
+                    return bad(L, vn, fk, "expected null, quarantine or rescue, got %s", node_kind(vn));
+                const char *e = scalar(vn);
+                if (!strcmp(e, "null") || (!*e && vn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE))
+                    on_error = LK_ON_ERROR_NULL;
+                else if (!strcmp(e, "quarantine"))
+                    on_error = LK_ON_ERROR_QUARANTINE;
+                else if (!strcmp(e, "rescue"))
+                    on_error = LK_ON_ERROR_RESCUE;
+                else
+                    return bad(L, vn, fk, "'%s' is not one of null|quarantine|rescue", e);
+            } else if (!strcmp(name, "optional")) {
+                const char *b = vn->type == YAML_SCALAR_NODE ? scalar(vn) : "";
+                if (!strcmp(b, "true"))
+                    optional = 1;
+                else if (!strcmp(b, "false"))
+                    optional = 0;
+                else
+                    return bad(L, vn, fk, "expected true or false");
+            } else if (!strcmp(name, "after")) {
+                if (step_scalar(L, vn, fk, "a column name"))
+                    return -1;
+                after = scalar(vn);
+            } else {
+                return bad(L, kn, fk,
+                           "unknown key (a step is one of filter, derive, select, drop, rename, "
+                           "cast, flatten, with on_error, optional or after)");
+            }
+        }
+        if (!kind)
+            return bad(L, sn, sk,
+                       "no step in this entry (filter, derive, select, drop, rename, cast or "
+                       "flatten)");
+        lk_step *st = xf_step(c, (lk_step_kind)kind, (int)sn->start_mark.line + 1);
+        if (!st)
+            return full(L, sn, sk);
+        st->on_error = (lk_on_error)on_error;
+        st->optional = optional;
+        char ik[400];
+        snprintf(ik, sizeof ik, "%s.%s", sk, step_names[kind]);
+        if (after) {
+            if (kind != LK_STEP_DERIVE)
+                return bad(L, sn, sk, "after applies to derive steps only");
+            st->after = xf_text(c, after, strlen(after));
+            if (st->after < 0)
+                return full(L, sn, sk);
+        }
+        if (on_error != LK_ON_ERROR_NULL && kind != LK_STEP_DERIVE && kind != LK_STEP_CAST &&
+            kind != LK_STEP_FILTER && kind != LK_STEP_SELECT)
+            return bad(L, sn, sk, "on_error applies to filter, derive, select and cast steps");
+        switch (kind) {
+        case LK_STEP_FILTER:
+            if (step_scalar(L, body, ik, "a condition (a SQL expression)"))
+                return -1;
+            if (xf_item(c, st, NULL, scalar(body), (int)body->start_mark.line + 1))
+                return full(L, body, ik);
+            break;
+        case LK_STEP_DERIVE:
+        case LK_STEP_RENAME:
+        case LK_STEP_CAST: {
+            static const char *const what[] = {"", "", "an expression", "", "", "a new name", "a type"};
+            if (body->type != YAML_MAPPING_NODE)
+                return bad(L, body, ik, "expected a mapping {column: %s, ...}, got %s", what[kind],
+                           node_kind(body));
+            for (yaml_node_pair_t *p = body->data.mapping.pairs.start;
+                 p < body->data.mapping.pairs.top; p++) {
+                yaml_node_t *kn = yaml_document_get_node(L->doc, p->key);
+                yaml_node_t *vn = yaml_document_get_node(L->doc, p->value);
+                if (step_scalar(L, kn, ik, "a column name"))
+                    return -1;
+                char ek[600];
+                snprintf(ek, sizeof ek, "%s.%s", ik, scalar(kn));
+                if (step_scalar(L, vn, ek, what[kind]))
+                    return -1;
+                if (xf_item(c, st, scalar(kn), scalar(vn), (int)vn->start_mark.line + 1))
+                    return full(L, vn, ek);
+            }
+            if (!st->nitems)
+                return bad(L, body, ik, "an empty mapping");
+            break;
+        }
+        default: { /* select, drop, flatten: a list of names (select: expressions) */
+            if (body->type == YAML_SCALAR_NODE) {
+                if (step_scalar(L, body, ik, "a column"))
+                    return -1;
+                if (xf_item(c, st, NULL, scalar(body), (int)body->start_mark.line + 1))
+                    return full(L, body, ik);
+                break;
+            }
+            if (body->type != YAML_SEQUENCE_NODE)
+                return bad(L, body, ik, "expected a list of columns, got %s", node_kind(body));
+            int j = 0;
+            for (yaml_node_item_t *e = body->data.sequence.items.start;
+                 e < body->data.sequence.items.top; e++, j++) {
+                yaml_node_t *en = yaml_document_get_node(L->doc, *e);
+                char ek[500];
+                snprintf(ek, sizeof ek, "%s[%d]", ik, j);
+                if (step_scalar(L, en, ek, kind == LK_STEP_SELECT ? "a column or expression" : "a column name"))
+                    return -1;
+                if (xf_item(c, st, NULL, scalar(en), (int)en->start_mark.line + 1))
+                    return full(L, en, ek);
+            }
+            if (!st->nitems)
+                return bad(L, body, ik, "an empty list");
+            break;
+        }
+        }
+        out->n++;
+    }
+    return 0;
+}
+
 /* ---- monitor, alerts, notify ---- */
 
 int lk_config_parse_alert(const char *when, lk_alert_rule *r, lk_error *err)
@@ -644,6 +893,114 @@ static int each_item(loader *L, const key_spec *k, yaml_node_t *v, const char *e
             return r;
     }
     return 0;
+}
+
+static int is_builtin_table(const char *name)
+{
+    return !strcmp(name, "raw_events") || !strcmp(name, "processed_events") ||
+           !strcmp(name, "quarantine") || !strcmp(name, "event_metrics");
+}
+
+/* tables.<name>: {from, transforms, partition_by}: a derived table. */
+static int parse_derived(loader *L, yaml_node_t *kn, yaml_node_t *vn)
+{
+    lk_config *c = L->cfg;
+    const char *name = scalar(kn);
+    char key[300];
+    snprintf(key, sizeof key, "tables.%s", name);
+    if (vn->type != YAML_MAPPING_NODE)
+        return bad(L, kn, key,
+                   "unknown key (a derived table is a mapping with from:, transforms: and "
+                   "partition_by:)");
+    size_t n = strlen(name);
+    if (!n || n >= sizeof c->tables.derived[0].name)
+        return bad(L, kn, key, "a table name has 1 to 127 characters");
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            return bad(L, kn, key, "a table name is letters, digits and _ only");
+    if (is_builtin_table(name))
+        return bad(L, kn, key, "%s is a table of the pipeline itself", name);
+    for (int i = 0; i < c->tables.nderived; i++)
+        if (!strcmp(c->tables.derived[i].name, name))
+            return bad(L, kn, key, "duplicate table");
+    if (c->tables.nderived == LK_MAX_DERIVED)
+        return bad(L, kn, key, "at most %d derived tables", LK_MAX_DERIVED);
+    lk_derived_table *t = &c->tables.derived[c->tables.nderived];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->line = (int)kn->start_mark.line + 1;
+    for (yaml_node_pair_t *p = vn->data.mapping.pairs.start; p < vn->data.mapping.pairs.top; p++) {
+        yaml_node_t *k2 = yaml_document_get_node(L->doc, p->key);
+        yaml_node_t *v2 = yaml_document_get_node(L->doc, p->value);
+        if (k2->type != YAML_SCALAR_NODE)
+            return bad(L, k2, key, "a key must be a scalar, got %s", node_kind(k2));
+        char fk[400];
+        snprintf(fk, sizeof fk, "%s.%s", key, scalar(k2));
+        if (!strcmp(scalar(k2), "from")) {
+            if (step_scalar(L, v2, fk, "a table name"))
+                return -1;
+            snprintf(t->from, sizeof t->from, "%s", scalar(v2));
+            t->from_line = (int)v2->start_mark.line + 1;
+        } else if (!strcmp(scalar(k2), "transforms")) {
+            int r = parse_steps(L, fk, v2, &t->transforms);
+            if (r < 0)
+                return r;
+        } else if (!strcmp(scalar(k2), "partition_by")) {
+            key_spec ks = {fk, K_NAME_LIST, 0, 0, 0, 0, NULL};
+            t->partition_by.n = 0;
+            if (v2->type == YAML_SCALAR_NODE) {
+                if (add_name(L, &ks, v2, &t->partition_by) < 0)
+                    return -1;
+            } else if (v2->type != YAML_SEQUENCE_NODE) {
+                return bad(L, v2, fk, "expected a list of column names, got %s", node_kind(v2));
+            } else {
+                for (yaml_node_item_t *it = v2->data.sequence.items.start;
+                     it < v2->data.sequence.items.top; it++)
+                    if (add_name(L, &ks, yaml_document_get_node(L->doc, *it), &t->partition_by) < 0)
+                        return -1;
+            }
+        } else {
+            return bad(L, k2, fk, "unknown key (a derived table has from, transforms, partition_by)");
+        }
+    }
+    if (!t->from[0])
+        return bad(L, kn, key, "needs from: (raw_events, processed_events or another table of tables:)");
+    c->tables.nderived++;
+    return 0;
+}
+
+/* Every from names a table of the pipeline, and no table is fed by itself. */
+static int check_derived(const lk_config *c, const char *path, lk_error *err)
+{
+    for (int i = 0; i < c->tables.nderived; i++) {
+        const lk_derived_table *t = &c->tables.derived[i];
+        if (!strcmp(t->from, "raw_events") || !strcmp(t->from, "processed_events"))
+            continue;
+        if (!lk_config_derived(c, t->from))
+            return lk_error_set(err, LK_ECONFIG,
+                                "%s:%d: key 'tables.%s.from': no table '%s' (raw_events, "
+                                "processed_events or a table of tables:)",
+                                path, t->from_line, t->name, t->from);
+        /* follow from until a built-in table: more steps than tables is a cycle */
+        const lk_derived_table *x = t;
+        for (int steps = 0; x; steps++) {
+            if (steps > c->tables.nderived)
+                return lk_error_set(err, LK_ECONFIG,
+                                    "%s:%d: key 'tables.%s.from': the tables' from make a cycle "
+                                    "(%s is fed by itself)",
+                                    path, t->from_line, t->name, t->name);
+            x = lk_config_derived(c, x->from);
+        }
+    }
+    return 0;
+}
+
+const lk_derived_table *lk_config_derived(const lk_config *cfg, const char *name)
+{
+    for (int i = 0; i < cfg->tables.nderived; i++)
+        if (!strcmp(cfg->tables.derived[i].name, name))
+            return &cfg->tables.derived[i];
+    return NULL;
 }
 
 static int add_alert(loader *L, yaml_node_t *rn)
@@ -785,6 +1142,11 @@ static int walk(loader *L, yaml_node_t *map, const char *prefix)
             if (r < 0) return r;
             continue;
         }
+        if (i == NKEYS && !strcmp(prefix, "tables") && vn->type == YAML_MAPPING_NODE) {
+            int r = parse_derived(L, kn, vn);
+            if (r < 0) return r;
+            continue;
+        }
         if (i == NKEYS) return bad(L, kn, name, "unknown key");
         if (L->seen[i]) return bad(L, kn, name, "duplicate key");
         L->seen[i] = 1;
@@ -810,6 +1172,12 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
     if (k->kind == K_TRIGGER) return set_trigger(L, k, v);
     if (k->kind == K_NAME_LIST) return set_name_list(L, k, v);
     if (k->kind == K_PROPS) return set_props(L, k, v);
+    if (k->kind == K_TRANSFORMS) {
+        int r = parse_steps(L, k->name, v, &L->cfg->transforms);
+        if (r == 0)
+            L->cfg->transforms_set = 1;
+        return r;
+    }
     if (k->kind == K_RETENTION) return set_retention(L, k, v);
     if (k->kind == K_ALERTS) return set_alerts(L, k, v);
     if (k->kind == K_NOTIFY) return set_notify(L, k, v);
@@ -1031,6 +1399,8 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
     if (r == 0)
         r = check_discovery(cfg, path, err);
     if (r == 0)
+        r = check_derived(cfg, path, err);
+    if (r == 0)
         r = check_monitor(cfg, path, err);
     if (r == 0 && cfg->source.shard.index >= cfg->source.shard.count)
         r = lk_error_set(err, LK_ECONFIG,
@@ -1098,14 +1468,82 @@ static void yaml_quoted(FILE *f, const char *s)
     fputc('"', f);
 }
 
-int lk_config_write(const lk_config *cfg, const char *path, lk_error *err)
+/* One step as a YAML flow mapping on one line. */
+static void emit_step(const lk_config *cfg, const lk_step *st, FILE *f, int indent)
 {
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return lk_error_errno(err, -errno, "cannot write %s", tmp);
-    fprintf(f, "# the running configuration (written by the supervisor for its workers)\n");
+    fprintf(f, "%*s- {%s: ", indent, "", step_names[st->kind]);
+    const lk_step_item *it = &cfg->xf.item[st->item0];
+    switch (st->kind) {
+    case LK_STEP_FILTER: yaml_quoted(f, lk_config_xf_text(cfg, it[0].text)); break;
+    case LK_STEP_DERIVE:
+    case LK_STEP_RENAME:
+    case LK_STEP_CAST:
+        fputc('{', f);
+        for (int i = 0; i < st->nitems; i++) {
+            fputs(i ? ", " : "", f);
+            yaml_quoted(f, lk_config_xf_text(cfg, it[i].name));
+            fputs(": ", f);
+            yaml_quoted(f, lk_config_xf_text(cfg, it[i].text));
+        }
+        fputc('}', f);
+        break;
+    default:
+        fputc('[', f);
+        for (int i = 0; i < st->nitems; i++) {
+            fputs(i ? ", " : "", f);
+            yaml_quoted(f, lk_config_xf_text(cfg, it[i].text));
+        }
+        fputc(']', f);
+        break;
+    }
+    if (st->on_error != LK_ON_ERROR_NULL)
+        fprintf(f, ", on_error: %s", st->on_error == LK_ON_ERROR_QUARANTINE ? "quarantine" : "rescue");
+    if (st->optional)
+        fputs(", optional: true", f);
+    if (st->after >= 0) {
+        fputs(", after: ", f);
+        yaml_quoted(f, lk_config_xf_text(cfg, st->after));
+    }
+    fputs("}\n", f);
+}
+
+static void emit_steps(const lk_config *cfg, lk_step_list l, FILE *f, int indent)
+{
+    for (int i = 0; i < l.n; i++)
+        emit_step(cfg, &cfg->xf.step[l.first + i], f, indent);
+}
+
+static void emit_names(FILE *f, const lk_name_list *l)
+{
+    fputc('[', f);
+    for (int j = 0; j < l->n; j++) {
+        if (j)
+            fputs(", ", f);
+        yaml_quoted(f, l->name[j]);
+    }
+    fputc(']', f);
+}
+
+/* The derived tables and the transforms, as emit() writes them. */
+static void emit_xf(const lk_config *cfg, FILE *f)
+{
+    for (int t = 0; t < cfg->tables.nderived; t++) {
+        const lk_derived_table *d = &cfg->tables.derived[t];
+        fprintf(f, "  %s:\n    from: ", d->name);
+        yaml_quoted(f, d->from);
+        fputs("\n    partition_by: ", f);
+        emit_names(f, &d->partition_by);
+        fputs("\n    transforms:", f);
+        fputs(d->transforms.n ? "\n" : " []\n", f);
+        emit_steps(cfg, d->transforms, f, 6);
+    }
+    fprintf(f, "transforms:%s\n", cfg->transforms.n ? "" : " []");
+    emit_steps(cfg, cfg->transforms, f, 2);
+}
+
+/* Every key of cfg as YAML (the running configuration, `config show`). */
+static void emit(const lk_config *cfg, FILE *f)
+{
     for (int i = 0; i < NKEYS; i++) {
         const key_spec *k = &keys[i];
         const char *dot = strrchr(k->name, '.');
@@ -1114,6 +1552,10 @@ int lk_config_write(const lk_config *cfg, const char *path, lk_error *err)
         for (const char *c = k->name; *c; c++)
             depth += *c == '.';
         const char *src = (const char *)cfg + k->off;
+        if (k->kind == K_TRANSFORMS) { /* the derived tables end the tables: section */
+            emit_xf(cfg, f);
+            continue;
+        }
         fprintf(f, "%*s%s:", depth * 2, "", leaf);
         if (k->kind == K_SECTION) {
             fputc('\n', f);
@@ -1137,17 +1579,7 @@ int lk_config_write(const lk_config *cfg, const char *path, lk_error *err)
         case K_INT64: fprintf(f, "%lld", (long long)*(const int64_t *)src); break;
         case K_DURATION: fprintf(f, "\"%lld ms\"", (long long)*(const int64_t *)src); break;
         case K_BOOL: fprintf(f, "%s", *(const int *)src ? "true" : "false"); break;
-        case K_NAME_LIST: {
-            const lk_name_list *l = (const lk_name_list *)src;
-            fputc('[', f);
-            for (int j = 0; j < l->n; j++) {
-                if (j)
-                    fputs(", ", f);
-                yaml_quoted(f, l->name[j]);
-            }
-            fputc(']', f);
-            break;
-        }
+        case K_NAME_LIST: emit_names(f, (const lk_name_list *)src); break;
         case K_PROPS: {
             fputc('{', f);
             int first = 1;
@@ -1211,6 +1643,23 @@ int lk_config_write(const lk_config *cfg, const char *path, lk_error *err)
         }
         fputc('\n', f);
     }
+}
+
+int lk_config_print(const lk_config *cfg, FILE *f)
+{
+    emit(cfg, f);
+    return fflush(f) == 0 ? 0 : -errno;
+}
+
+int lk_config_write(const lk_config *cfg, const char *path, lk_error *err)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return lk_error_errno(err, -errno, "cannot write %s", tmp);
+    fprintf(f, "# the running configuration (written by the supervisor for its workers)\n");
+    emit(cfg, f);
     int rc = 0;
     if (fflush(f) != 0 || fsync(fileno(f)) != 0)
         rc = lk_error_errno(err, -errno, "cannot write %s", tmp);
@@ -1242,6 +1691,25 @@ int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *appli
         if (k->kind == K_TRIGGER)
             /* `start --trigger` overrides the file: the trigger is not compared */
             continue;
+        if (k->kind == K_TRANSFORMS) {
+            /* the steps and the derived tables: compared as the YAML they print as */
+            char *a = NULL, *b = NULL;
+            size_t an = 0, bn = 0;
+            FILE *fa = open_memstream(&a, &an), *fb = open_memstream(&b, &bn);
+            if (fa && fb) {
+                emit_xf(running, fa);
+                emit_xf(fresh, fb);
+            }
+            if (fa)
+                fclose(fa);
+            if (fb)
+                fclose(fb);
+            if (a && b && (an != bn || memcmp(a, b, an)))
+                name_list(refused, refused_cap, "transforms/tables");
+            free(a);
+            free(b);
+            continue;
+        }
         char *dst = (char *)running + k->off;
         const char *src = (const char *)fresh + k->off;
         int text = k->kind == K_NAME || k->kind == K_PATH || k->kind == K_ENUM ||
@@ -1267,5 +1735,6 @@ const lk_name_list *lk_config_partition_by(const lk_config *cfg, const char *tab
         return &cfg->tables.raw_events.partition_by;
     if (!strcmp(table, "processed_events"))
         return &cfg->tables.processed_events.partition_by;
-    return NULL;
+    const lk_derived_table *t = lk_config_derived(cfg, table);
+    return t ? &t->partition_by : NULL;
 }

@@ -65,11 +65,27 @@
  *     target_file_size: 134217728
  *     processed_events:
  *       partition_by: [event_date]  # Hive-style partitions (raw_events: too)
+ *     purchases:                    # a derived table (any other name)
+ *       from: processed_events      # raw_events, processed_events or another derived table
+ *       transforms: [...]           # as below
+ *       partition_by: [event_date]
+ *   transforms:                     # raw_events → processed_events (README, "Transforms")
+ *     - filter: "event_type <> 'heartbeat'"
+ *     - derive: {amount_eur: "round(amount * 0.92, 2)"}
+ *       on_error: quarantine        # null (default) | quarantine | rescue
+ *     - select: [event_id, "amount_eur AS eur"]
+ *     - drop: [message]
+ *     - rename: {country: country_code}
+ *     - cast: {user_id: string}
+ *     - flatten: "*"                # every struct column one level (a_b), or [cols]
+ *   Without `transforms:` the default list below (lk_config_defaults) is
+ *   today's silver; `lakesupd config show` prints it.
  */
 #ifndef LK_CONFIG_H
 #define LK_CONFIG_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lk_error.h"
 
@@ -126,6 +142,58 @@ typedef struct lk_name_list {
     int n;
     char name[LK_MAX_PARTITION_COLS][128];
 } lk_name_list;
+
+/* ---- transforms (README "Transforms"): steps over a table's rows ---- */
+#define LK_MAX_STEPS 128       /* steps in all lists */
+#define LK_MAX_STEP_ITEMS 512  /* derive/select/... entries in all lists */
+#define LK_XF_TEXT 65536       /* bytes of names and expressions in all lists */
+#define LK_MAX_DERIVED 8       /* tables: entries besides raw_events/processed_events */
+
+typedef enum lk_step_kind {
+    LK_STEP_FILTER = 1,
+    LK_STEP_DERIVE,
+    LK_STEP_SELECT,
+    LK_STEP_DROP,
+    LK_STEP_RENAME,
+    LK_STEP_CAST,
+    LK_STEP_FLATTEN,
+} lk_step_kind;
+
+typedef enum lk_on_error {
+    LK_ON_ERROR_NULL = 0,   /* Spark without ANSI: a failed value is null */
+    LK_ON_ERROR_QUARANTINE, /* the row goes to the quarantine table instead */
+    LK_ON_ERROR_RESCUE,     /* null, and the old value kept in _rescued_data */
+} lk_on_error;
+
+/* One entry of a step: derive name: expr, rename name: text (the new
+   name), cast name: text (the type), select/drop/flatten/filter: text. */
+typedef struct lk_step_item {
+    int name;  /* offset in lk_config.xf.text, or -1 */
+    int text;  /* offset in lk_config.xf.text */
+    int line;  /* 1-based YAML line, 0 for a built-in default */
+} lk_step_item;
+
+typedef struct lk_step {
+    lk_step_kind kind;
+    lk_on_error on_error;
+    int optional; /* a step that does not compile against the schema is skipped */
+    int after;    /* derive: offset of the column new ones follow, or -1 */
+    int line;
+    int item0, nitems;
+} lk_step;
+
+/* A list of steps: lk_config.xf.step[first .. first+n). */
+typedef struct lk_step_list {
+    int first, n;
+} lk_step_list;
+
+typedef struct lk_derived_table {
+    char name[128];
+    char from[128];
+    lk_step_list transforms;
+    lk_name_list partition_by;
+    int line, from_line; /* of the table's key, of its from: */
+} lk_derived_table;
 
 typedef struct lk_config {
     char file[1024]; /* the file read, or "" for built-in defaults */
@@ -221,7 +289,20 @@ typedef struct lk_config {
         struct {
             lk_name_list partition_by;
         } raw_events, processed_events;
+        int nderived;
+        lk_derived_table derived[LK_MAX_DERIVED]; /* in the file's order */
     } tables;
+    /* `transforms:` (processed_events; the default list unless the file
+       has the key) and the steps of every derived table */
+    lk_step_list transforms;
+    int transforms_set; /* the file gave `transforms:` */
+    struct {
+        int nsteps, nitems;
+        size_t text_len;
+        lk_step step[LK_MAX_STEPS];
+        lk_step_item item[LK_MAX_STEP_ITEMS];
+        char text[LK_XF_TEXT];
+    } xf;
 } lk_config;
 
 /* Fills cfg with defaults, then (path not NULL) the YAML file. Relative
@@ -266,6 +347,14 @@ int lk_config_parse_alert(const char *when, lk_alert_rule *r, lk_error *err);
 int lk_config_http_addr(const char *http, char *host, size_t cap, int *port);
 /* 1 if host is a loopback address or localhost. */
 int lk_config_host_loopback(const char *host);
+/* The text at offset off of cfg->xf.text ("" for -1). */
+const char *lk_config_xf_text(const lk_config *cfg, int off);
+/* Writes cfg as YAML to f: every key with its value, the transforms and
+   the derived tables (what `lakesupd config show` prints). */
+int lk_config_print(const lk_config *cfg, FILE *f);
+/* A derived table by name, or NULL. */
+const lk_derived_table *lk_config_derived(const lk_config *cfg, const char *name);
+
 /* <checkpoint_path>/state.db into out. */
 void lk_config_state_path(const lk_config *cfg, char *out, size_t cap);
 

@@ -1,183 +1,279 @@
-/* lk_tables — the pipeline's tables and bronze → silver; see lk_tables.h. */
+/* lk_tables — the pipeline's tables from the configuration; see lk_tables.h. */
 #include "lk_tables.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "lk_ddl.h"
 #include "lk_raw.h"
-#include "lk_time.h"
+#include "lk_sql_check.h"
+#include "lk_sql_parse.h"
+#include "lk_transforms.h"
 
-const char *const lk_tables_pipeline[LK_TABLES_N] = {LK_TABLE_RAW, LK_TABLE_PROCESSED};
-
-/* ts as a string (cast here) or already a TIMESTAMP (a schema hint) */
-static int is_ts(const lk_field *f)
+static int quarantines(const lk_config *cfg, lk_step_list l)
 {
-    return !strcmp(f->name, "ts") && (f->type == LK_TYPE_STRING || f->type == LK_TYPE_TIMESTAMP);
+    for (int i = 0; i < l.n; i++)
+        if (cfg->xf.step[l.first + i].on_error == LK_ON_ERROR_QUARANTINE) return 1;
+    return 0;
+}
+
+int lk_tables_names(const lk_config *cfg, const char *names[LK_TABLES_MAX])
+{
+    int n = 0, q = quarantines(cfg, cfg->transforms);
+    names[n++] = LK_TABLE_RAW;
+    names[n++] = LK_TABLE_PROCESSED;
+    /* derived tables once their from is listed (check_derived refused cycles) */
+    int placed[LK_MAX_DERIVED] = {0}, progress = 1;
+    while (progress) {
+        progress = 0;
+        for (int i = 0; i < cfg->tables.nderived; i++) {
+            const lk_derived_table *d = &cfg->tables.derived[i];
+            if (placed[i]) continue;
+            int ready = 0;
+            for (int k = 0; k < n; k++)
+                ready |= !strcmp(names[k], d->from);
+            if (!ready) continue;
+            names[n++] = d->name;
+            placed[i] = progress = 1;
+            q |= quarantines(cfg, d->transforms);
+        }
+    }
+    if (q) names[n++] = LK_TABLE_QUARANTINE;
+    return n;
+}
+
+void lk_tables_partition_by(const lk_config *cfg, const char *table, const lk_schema *schema,
+                            lk_name_list *out)
+{
+    memset(out, 0, sizeof *out);
+    const lk_name_list *pb = lk_config_partition_by(cfg, table);
+    int derived = lk_config_derived(cfg, table) != NULL;
+    for (int i = 0; pb && i < pb->n; i++)
+        if (!derived || !schema || lk_schema_find(schema, pb->name[i]) >= 0)
+            snprintf(out->name[out->n++], sizeof out->name[0], "%s", pb->name[i]);
+}
+
+struct lk_tables {
+    int n;
+    const char *names[LK_TABLES_MAX];
+    lk_schema *schemas[LK_TABLES_MAX];
+    lk_transforms *xf[LK_TABLES_MAX]; /* NULL for raw_events and quarantine */
+    int from[LK_TABLES_MAX];          /* the table each is fed from */
+    lk_batch *batches[LK_TABLES_MAX];
+    int quarantine; /* its index, or -1 */
+    int64_t quarantined, rescued;
+};
+
+int lk_tables_new(const lk_config *cfg, const lk_schema *raw, lk_tables **out, lk_error *err)
+{
+    *out = NULL;
+    lk_tables *t = calloc(1, sizeof *t);
+    if (!t) abort();
+    t->n = lk_tables_names(cfg, t->names);
+    t->quarantine = -1;
+    int rc_idx = lk_raw_rescued_index(raw);
+    const char *rescued = rc_idx >= 0 ? lk_schema_field(raw, rc_idx)->name : NULL;
+    t->schemas[0] = lk_schema_clone(raw);
+    for (int i = 1; i < t->n; i++) {
+        if (!strcmp(t->names[i], LK_TABLE_QUARANTINE)) {
+            t->quarantine = i;
+            t->schemas[i] = lk_transforms_quarantine_schema();
+            t->batches[i] = lk_batch_new(t->schemas[i]);
+            continue;
+        }
+        lk_transforms_opts o = {.table = t->names[i], .rescued = rescued};
+        lk_step_list list;
+        char key[300];
+        const char *from;
+        if (i == 1) {
+            list = cfg->transforms;
+            from = LK_TABLE_RAW;
+            o.key = "transforms";
+            o.silver = 1;
+        } else {
+            const lk_derived_table *d = lk_config_derived(cfg, t->names[i]);
+            list = d->transforms;
+            from = d->from;
+            snprintf(key, sizeof key, "tables.%s.transforms", d->name);
+            o.key = key;
+        }
+        o.keep = lk_config_partition_by(cfg, t->names[i]);
+        t->from[i] = -1;
+        for (int k = 0; k < i; k++)
+            if (!strcmp(t->names[k], from)) t->from[i] = k;
+        if (lk_transforms_compile(cfg, list, t->schemas[t->from[i]], &o, &t->xf[i], err)) {
+            lk_tables_destroy(&t);
+            return err->code;
+        }
+        t->schemas[i] = lk_schema_clone(lk_transforms_schema(t->xf[i]));
+        t->batches[i] = lk_batch_new(t->schemas[i]);
+    }
+    *out = t;
+    return 0;
+}
+
+void lk_tables_destroy(lk_tables **tp)
+{
+    if (!tp || !*tp) return;
+    lk_tables *t = *tp;
+    for (int i = 0; i < LK_TABLES_MAX; i++) {
+        lk_transforms_destroy(&t->xf[i]);
+        lk_schema_destroy(&t->schemas[i]);
+        lk_batch_destroy(&t->batches[i]);
+    }
+    free(t);
+    *tp = NULL;
+}
+
+int lk_tables_count(const lk_tables *t)
+{
+    return t->n;
+}
+
+const char *lk_tables_name(const lk_tables *t, int i)
+{
+    return t->names[i];
+}
+
+const lk_schema *lk_tables_schema(const lk_tables *t, int i)
+{
+    return t->schemas[i];
+}
+
+lk_batch *lk_tables_batch(lk_tables *t, int i)
+{
+    return t->batches[i];
+}
+
+int lk_tables_run(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch, lk_error *err)
+{
+    t->quarantined = t->rescued = 0;
+    lk_batch *q = t->quarantine >= 0 ? t->batches[t->quarantine] : NULL;
+    if (q) lk_batch_reset(q);
+    for (int i = 1; i < t->n; i++) {
+        if (!t->xf[i]) continue;
+        lk_batch_reset(t->batches[i]);
+        const lk_batch *in = t->from[i] == 0 ? raw : t->batches[t->from[i]];
+        if (lk_transforms_run(t->xf[i], in, now_us, batch, t->batches[i], q, err)) {
+            lk_error_prefix(err, "table %s", t->names[i]);
+            return -1;
+        }
+        t->quarantined += lk_transforms_quarantined(t->xf[i]);
+        t->rescued += lk_transforms_rescued(t->xf[i]);
+    }
+    return 0;
+}
+
+int64_t lk_tables_quarantined(const lk_tables *t)
+{
+    return t->quarantined;
+}
+
+int64_t lk_tables_rescued(const lk_tables *t)
+{
+    return t->rescued;
 }
 
 lk_schema *lk_tables_processed_schema(const lk_schema *raw)
 {
-    lk_schema *s = lk_schema_new();
-    int n = lk_raw_ndata(raw);
-    for (int i = 0; i < n; i++) {
-        const lk_field *f = lk_schema_field(raw, i);
-        if (is_ts(f)) {
-            lk_schema_add(s, "ts", LK_TYPE_TIMESTAMP, 1);
-            if (lk_schema_find(raw, "event_date") < 0)
-                lk_schema_add(s, "event_date", LK_TYPE_DATE, 1);
-        } else if (f->type == LK_TYPE_STRUCT) {
-            for (int k = 0; k < f->n_children; k++) {
-                char name[512];
-                snprintf(name, sizeof name, "%s_%s", f->name, f->children[k].name);
-                if (lk_schema_find(s, name) >= 0 || lk_schema_find(raw, name) >= 0)
-                    continue; /* a top-level column of that name wins */
-                lk_field_copy_children(lk_schema_add(s, name, f->children[k].type, 1), &f->children[k]);
-            }
-        } else {
-            lk_field_copy_children(lk_schema_add(s, f->name, f->type, 1), f);
-        }
-    }
-    int rc = lk_raw_rescued_index(raw);
-    if (rc >= 0)
-        lk_schema_add_copy(s, lk_schema_field(raw, rc));
-    lk_schema_add(s, "processed_at", LK_TYPE_TIMESTAMP, 1);
+    lk_config cfg;
+    lk_config_defaults(&cfg);
+    lk_tables *t = NULL;
+    lk_error err;
+    if (lk_tables_new(&cfg, raw, &t, &err)) return NULL;
+    lk_schema *s = lk_schema_clone(lk_tables_schema(t, 1));
+    lk_tables_destroy(&t);
     return s;
-}
-
-/* Appends the rescued JSON for row i plus {"ts": text} when ts failed. */
-static void rescued_with_ts(const lk_col *rescued, uint32_t i, const char *ts, size_t tsn,
-                            lk_col *out, lk_buf *tmp)
-{
-    lk_buf_reset(tmp);
-    if (!lk_col_is_null(rescued, i)) {
-        size_t n;
-        const char *p = lk_col_bytes(rescued, i, &n);
-        if (n >= 2 && p[n - 1] == '}') {
-            lk_buf_append(tmp, p, n - 1);
-            lk_buf_puts(tmp, ",\"ts\":");
-        } else {
-            lk_buf_puts(tmp, "{\"ts\":");
-        }
-    } else {
-        lk_buf_puts(tmp, "{\"ts\":");
-    }
-    lk_buf_json_string(tmp, ts, tsn);
-    lk_buf_putc(tmp, '}');
-    lk_col_append_bytes(out, tmp->data, tmp->len);
 }
 
 int lk_tables_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_batch *out,
                            lk_error *err)
 {
-    const lk_schema *rs = lk_batch_schema(raw);
-    int n = lk_raw_ndata(rs);
-    int c_resc = lk_raw_rescued_index(rs), c_corr = lk_schema_find(rs, LK_RAW_CORRUPT);
-    if (c_corr < 0)
+    if (lk_schema_find(lk_batch_schema(raw), LK_RAW_CORRUPT) < 0)
         return lk_error_set(err, -22, "not a raw_events batch");
-    const lk_col *corrupt = lk_batch_col_const(raw, c_corr);
-    const lk_col *rescued = c_resc >= 0 ? lk_batch_col_const(raw, c_resc) : NULL;
-    uint32_t rows = lk_batch_nrows(raw);
-    int ts_in = -1, ts_out = lk_schema_find(lk_batch_schema(out), "ts");
-    int date_out = lk_schema_find(rs, "event_date") < 0 ? lk_schema_find(lk_batch_schema(out), "event_date") : -1;
-    for (int i = 0; i < n; i++)
-        if (is_ts(lk_schema_field(rs, i)))
-            ts_in = i;
-    int o_resc = rescued ? lk_schema_find(lk_batch_schema(out), lk_schema_field(rs, c_resc)->name)
-                         : -1;
-    int o_proc = lk_schema_find(lk_batch_schema(out), "processed_at");
-    lk_buf tmp = LK_BUF_INIT;
-    uint32_t base = lk_batch_nrows(out);
-    /* copy runs of valid (non-corrupt) rows column by column */
-    uint32_t r = 0;
-    while (r < rows) {
-        while (r < rows && !lk_col_is_null(corrupt, r))
-            r++;
-        uint32_t start = r;
-        while (r < rows && lk_col_is_null(corrupt, r))
-            r++;
-        uint32_t count = r - start;
-        if (!count)
-            continue;
-        int o = 0;
-        for (int i = 0; i < n; i++) {
-            const lk_field *f = lk_schema_field(rs, i);
-            const lk_col *src = lk_batch_col_const(raw, i);
-            if (i == ts_in) {
-                o++;
-                continue; /* row by row below */
-            }
-            if (f->type == LK_TYPE_STRUCT) {
-                for (int k = 0; k < f->n_children; k++) {
-                    char name[512];
-                    snprintf(name, sizeof name, "%s_%s", f->name, f->children[k].name);
-                    int oi = lk_schema_find(lk_batch_schema(out), name);
-                    if (oi < 0 || lk_schema_find(rs, name) >= 0)
-                        continue;
-                    /* a null struct already holds nulls in every child */
-                    lk_col_append_range(lk_batch_col(out, oi), &src->children[k], start, count);
-                    o++;
-                }
-                continue;
-            }
-            int oi = lk_schema_find(lk_batch_schema(out), f->name);
-            if (oi >= 0)
-                lk_col_append_range(lk_batch_col(out, oi), src, start, count);
-            o++;
-        }
-        (void)o;
-        lk_col *od = o_resc >= 0 ? lk_batch_col(out, o_resc) : NULL;
-        uint32_t pend = start; /* rescued values [pend, j) still to copy in one range */
-        for (uint32_t j = start; j < start + count; j++) {
-            int ts_failed = 0;
-            const char *tsp = NULL;
-            size_t tsn = 0;
-            if (ts_in >= 0 && ts_out >= 0) {
-                const lk_col *src = lk_batch_col_const(raw, ts_in);
-                lk_col *dst = lk_batch_col(out, ts_out);
-                int64_t us;
-                lk_col *dd = date_out >= 0 ? lk_batch_col(out, date_out) : NULL;
-                if (lk_col_is_null(src, j)) {
-                    lk_col_append_null(dst);
-                    if (dd)
-                        lk_col_append_null(dd);
-                } else if (src->field->type == LK_TYPE_TIMESTAMP) {
-                    us = lk_col_i64(src, j);
-                    lk_col_append_i64(dst, us);
-                    if (dd)
-                        lk_col_append_i32(dd, (int32_t)(us >= 0 ? us / 86400000000LL
-                                                                : (us + 1) / 86400000000LL - 1));
-                } else {
-                    tsp = lk_col_bytes(src, j, &tsn);
-                    if (lk_time_parse_iso(tsp, tsn, &us) == 0) {
-                        lk_col_append_i64(dst, us);
-                        if (dd) /* the UTC day of ts */
-                            lk_col_append_i32(dd, (int32_t)(us >= 0 ? us / 86400000000LL
-                                                                    : (us + 1) / 86400000000LL - 1));
-                    } else {
-                        lk_col_append_null(dst);
-                        if (dd)
-                            lk_col_append_null(dd);
-                        ts_failed = 1;
-                    }
-                }
-            }
-            /* without a rescued data column the ts text stays in raw_events */
-            if (od && ts_failed) {
-                lk_col_append_range(od, rescued, pend, j - pend);
-                rescued_with_ts(rescued, j, tsp, tsn, od, &tmp);
-                pend = j + 1;
-            }
-            lk_col_append_i64(lk_batch_col(out, o_proc), processed_at_us);
-        }
-        if (od)
-            lk_col_append_range(od, rescued, pend, start + count - pend);
+    lk_config cfg;
+    lk_config_defaults(&cfg);
+    lk_tables *t = NULL;
+    if (lk_tables_new(&cfg, lk_batch_schema(raw), &t, err)) return -1;
+    int rc = lk_tables_run(t, raw, processed_at_us, 0, err);
+    const lk_batch *p = lk_tables_batch(t, 1);
+    for (int c = 0; rc == 0 && c < lk_batch_ncols(out) && c < lk_batch_ncols(p); c++)
+        lk_col_append_range(lk_batch_col(out, c), lk_batch_col_const(p, c), 0, lk_batch_nrows(p));
+    if (rc == 0) lk_batch_set_nrows(out, lk_batch_nrows(out) + lk_batch_nrows(p));
+    lk_tables_destroy(&t);
+    return rc;
+}
+
+/* The calls of a tree name known functions; 0 or the offending node. */
+static const lk_sql_node *unknown_call(const lk_sql_node *n)
+{
+    if (n->kind == LK_SQL_CALL && n->name && !lk_sql_check_is_function(n->name)) return n;
+    for (int i = 0; i < n->nargs; i++) {
+        const lk_sql_node *u = unknown_call(n->args[i]);
+        if (u) return u;
     }
-    uint32_t total = base;
-    for (uint32_t j = 0; j < rows; j++)
-        total += lk_col_is_null(corrupt, j);
-    lk_batch_set_nrows(out, total);
-    for (int i = 0; i < lk_batch_ncols(out); i++)
-        lk_col_pad(lk_batch_col(out, i), total);
-    lk_buf_free(&tmp);
+    return NULL;
+}
+
+static int check_list(const lk_config *cfg, lk_step_list l, const char *key, lk_error *err)
+{
+    static const char *const kinds[] = {"",     "filter", "derive", "select",
+                                        "drop", "rename", "cast",   "flatten"};
+    const char *file = cfg->file[0] ? cfg->file : "(built-in default)";
+    for (int s = 0; s < l.n; s++) {
+        const lk_step *st = &cfg->xf.step[l.first + s];
+        if (st->kind != LK_STEP_FILTER && st->kind != LK_STEP_DERIVE && st->kind != LK_STEP_SELECT)
+            continue;
+        for (int i = 0; i < st->nitems; i++) {
+            const lk_step_item *it = &cfg->xf.item[st->item0 + i];
+            char k[600];
+            if (st->kind == LK_STEP_DERIVE)
+                snprintf(k, sizeof k, "%s[%d].%s.%s", key, s, kinds[st->kind],
+                         lk_config_xf_text(cfg, it->name));
+            else if (st->kind == LK_STEP_SELECT)
+                snprintf(k, sizeof k, "%s[%d].%s[%d]", key, s, kinds[st->kind], i);
+            else
+                snprintf(k, sizeof k, "%s[%d].%s", key, s, kinds[st->kind]);
+            lk_sql_ast *ast = NULL;
+            lk_error e = {0};
+            const char *text = lk_config_xf_text(cfg, it->text);
+            int rc = lk_sql_parse(text, st->kind == LK_STEP_SELECT, &ast, &e);
+            const lk_sql_node *u = rc ? NULL : unknown_call(lk_sql_ast_root(ast));
+            if (u)
+                lk_error_set(&e, LK_EFORMAT, "position %d: unknown function '%s'",
+                             lk_sql_column_of(text, u->pos), u->name);
+            lk_sql_ast_destroy(&ast);
+            if (rc || u)
+                return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': %s", file, it->line, k,
+                                    e.msg);
+        }
+    }
+    return 0;
+}
+
+int lk_tables_check(const lk_config *cfg, const lk_schema *raw, lk_error *err)
+{
+    lk_schema *declared = NULL;
+    if (!raw && cfg->source.schema_ddl[0]) { /* source.schema: the schema is known */
+        lk_schema *data = NULL;
+        lk_error e = {0};
+        if (lk_ddl_parse(cfg->source.schema_ddl, &data, &e) == 0)
+            raw = declared = lk_raw_schema_opt(data, cfg->source.rescued_data_column);
+        lk_schema_destroy(&data);
+    }
+    if (raw) {
+        lk_tables *t = NULL;
+        int rc = lk_tables_new(cfg, raw, &t, err);
+        lk_tables_destroy(&t);
+        lk_schema_destroy(&declared);
+        return rc;
+    }
+    if (check_list(cfg, cfg->transforms, "transforms", err)) return LK_ECONFIG;
+    for (int i = 0; i < cfg->tables.nderived; i++) {
+        char key[300];
+        snprintf(key, sizeof key, "tables.%s.transforms", cfg->tables.derived[i].name);
+        if (check_list(cfg, cfg->tables.derived[i].transforms, key, err)) return LK_ECONFIG;
+    }
     return 0;
 }

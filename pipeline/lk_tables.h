@@ -1,19 +1,27 @@
 /*
- * lk_tables — the pipeline's tables, and the bronze → silver step.
+ * lk_tables — the pipeline's tables, as the configuration defines them.
  *
  * raw_events (bronze) holds every input row as the readers of formats/
  * produce it (lk_raw: the data columns, then _rescued_data,
  * _corrupt_record, _metadata).
- * processed_events (silver) = the rows of raw_events without a
- *     _corrupt_record: the data columns, with
- *       ts (a string column) cast to TIMESTAMP (unparseable → null, and the
- *         original text kept in _rescued_data), followed by event_date DATE
- *         (the UTC day of ts: the natural partition column),
- *       every top-level struct column flattened one level
- *         (device {os, version} → device_os, device_version),
- *     then _rescued_data and processed_at TIMESTAMP (the transform's clock).
- * This is the one place the silver rules live; configurable transforms
- * replace it later.
+ * processed_events (silver) = raw_events through the `transforms:` list
+ *     (lk_transforms), then processed_at. Without the key the list is the
+ *     default one (lk_config_defaults, shown by `lakesupd config show`),
+ *     which is what silver always was: the rows without a _corrupt_record,
+ *     ts cast to TIMESTAMP (unparseable → null, its text kept in
+ *     _rescued_data) followed by event_date (its UTC day), the system
+ *     columns dropped, every top-level struct flattened one level
+ *     (device {os, version} → device_os, device_version), then
+ *     _rescued_data and processed_at.
+ * Each entry of `tables:` besides those two is a derived table fed from
+ * its `from` table (raw_events, processed_events or another derived
+ * table) through its own transforms, within the same batch.
+ * quarantine holds the rows a step with `on_error: quarantine` turned away
+ * (lk_transforms_quarantine_schema); it is a table of the pipeline only
+ * when some step quarantines.
+ *
+ * Every table here is committed once per batch with txn(appId, batch), in
+ * the order of lk_tables_names.
  */
 #ifndef LK_TABLES_H
 #define LK_TABLES_H
@@ -21,22 +29,62 @@
 #include <stdint.h>
 
 #include "lk_batch.h"
+#include "lk_config.h"
 #include "lk_error.h"
 #include "lk_schema.h"
 
 #define LK_TABLE_RAW "raw_events"
 #define LK_TABLE_PROCESSED "processed_events"
 #define LK_TABLE_METRICS "event_metrics"
+#define LK_TABLE_QUARANTINE "quarantine"
+
+/* raw_events, processed_events, the derived tables, quarantine */
+#define LK_TABLES_MAX (3 + LK_MAX_DERIVED)
 
 /* The tables the committer commits every batch to, in commit order
-   (bronze first): what the committer, fsck and status walk. */
-#define LK_TABLES_N 2
-extern const char *const lk_tables_pipeline[LK_TABLES_N];
+   (bronze first, each derived table after the table it is fed from,
+   quarantine last): what the committer, fsck and status walk. Returns
+   their number. */
+int lk_tables_names(const lk_config *cfg, const char *names[LK_TABLES_MAX]);
 
-/* processed_events schema from a raw_events schema (new object). */
+/* The partition columns of table with schema: tables.<name>.partition_by,
+   where a derived table leaves out a column it does not have (its
+   transforms may drop it; the example of issue 13 partitions a select
+   without event_date by event_date) rather than failing every batch;
+   raw_events and processed_events keep the list as given (the writer
+   refuses a column they lack). */
+void lk_tables_partition_by(const lk_config *cfg, const char *table, const lk_schema *schema,
+                            lk_name_list *out);
+
+/* The pipeline's tables compiled for one raw_events schema version. */
+typedef struct lk_tables lk_tables;
+
+/* Compiles every table's transforms for raw (errors name file, line, key
+   and the position in the expression). */
+int lk_tables_new(const lk_config *cfg, const lk_schema *raw, lk_tables **out, lk_error *err);
+void lk_tables_destroy(lk_tables **t);
+/* The tables in lk_tables_names order; table 0 is raw_events. */
+int lk_tables_count(const lk_tables *t);
+const char *lk_tables_name(const lk_tables *t, int i);
+const lk_schema *lk_tables_schema(const lk_tables *t, int i);
+/* The batch of table i (i >= 1) after lk_tables_run. */
+lk_batch *lk_tables_batch(lk_tables *t, int i);
+/* Derives every table's rows of this chunk from raw (reset first). */
+int lk_tables_run(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch, lk_error *err);
+/* Rows of the last run that went to quarantine, and that were rescued. */
+int64_t lk_tables_quarantined(const lk_tables *t);
+int64_t lk_tables_rescued(const lk_tables *t);
+
+/* The check `lakesupd start` makes before any worker: with raw (the
+   stored or declared raw_events schema) every table compiles; without one
+   (the first start infers it from the data) every expression parses and
+   names only known functions. 0, or LK_ECONFIG naming file, line, key and
+   position. */
+int lk_tables_check(const lk_config *cfg, const lk_schema *raw, lk_error *err);
+
+/* processed_events' schema for a raw_events schema under the default
+   transforms (new object); and its rows (for tests and tools). */
 lk_schema *lk_tables_processed_schema(const lk_schema *raw);
-/* Appends the silver rows of raw to out (schema = lk_tables_processed_schema
-   of raw's schema). */
 int lk_tables_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_batch *out,
                            lk_error *err);
 

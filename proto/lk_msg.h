@@ -33,7 +33,7 @@
    header). Peers of different versions refuse each other's messages by name instead of misreading
    them (a worker restarted from a newer binary beside older ones). */
 #define LK_PROTO_VERSION 2
-#define LK_MSG_MAX_PARTS 8
+#define LK_MSG_MAX_PARTS 16 /* raw, processed, up to 8 derived tables, quarantine */
 #define LK_MSG_MAX_FILES 4096 /* data files one chunk may produce (partitions) */
 #define LK_MSG_MAX_KV 48
 

@@ -112,6 +112,17 @@ static const char *const lk_state_migrations[] = {
     "  ts_us INTEGER NOT NULL,"
     "  json TEXT NOT NULL);"
     "CREATE INDEX progress_ts ON progress(ts_us);",
+    /* v(replay): `lakesupd replay` plans a batch of its own (no ranges,
+       sealed with 0 chunks) with what it re-injects: the quarantine files
+       and the filter, so that a replay killed half-way resumes with exactly
+       the same rows (lk_state_replay_*) */
+    "CREATE TABLE replays ("
+    "  batch_id INTEGER PRIMARY KEY,"
+    "  params TEXT NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0,"
+    "  rows INTEGER NOT NULL DEFAULT 0,"
+    "  created_at_us INTEGER NOT NULL,"
+    "  done_at_us INTEGER NOT NULL DEFAULT 0);",
 };
 #define LK_STATE_NMIGRATIONS ((int)(sizeof lk_state_migrations / sizeof lk_state_migrations[0]))
 
@@ -1529,4 +1540,86 @@ int lk_state_range_pending_to(lk_state *s, int64_t file_id, int64_t end, int64_t
     sqlite3_finalize(q);
     if (rc != SQLITE_ROW) return sq_fail(s, rc, "pending range", err);
     return 0;
+}
+
+/* ---- replay ---- */
+
+static int exec_bound(lk_state *s, const char *sql, const char *op, lk_error *err, int64_t a,
+                      int64_t b, const char *text)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        return sq_fail(s, rc, op, err);
+    sqlite3_bind_int64(q, 1, a);
+    sqlite3_bind_int64(q, 2, b);
+    if (text)
+        sqlite3_bind_text(q, 3, text, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : sq_fail(s, rc, op, err);
+}
+
+int lk_state_replay_plan(lk_state *s, const char *params, int64_t *batch_id, lk_error *err)
+{
+    int r = tx_begin(s, "replay plan", err);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *q = NULL;
+    int64_t id = 0;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT COALESCE(MAX(id), -1) + 1 FROM batches", -1, &q, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+        id = sqlite3_column_int64(q, 0);
+    else
+        r = sq_fail(s, rc, "replay plan: next id", err);
+    sqlite3_finalize(q);
+    int64_t now = lk_time_now_us();
+    if (r == 0)
+        r = exec_bound(s, "INSERT INTO batches(id, state, n_chunks, planned_at_us, bytes) "
+                          "VALUES(?1, 1, 0, ?2, 0)",
+                       "replay plan: batch", err, id, now, NULL);
+    if (r == 0)
+        r = exec_bound(s, "INSERT INTO replays(batch_id, created_at_us, params) VALUES(?1, ?2, ?3)",
+                       "replay plan: replay", err, id, now, params);
+    r = tx_end(s, r, "replay plan", err);
+    if (r == 0)
+        *batch_id = id;
+    return r;
+}
+
+int lk_state_replay_pending(lk_state *s, int64_t *batch_id, char **params, int *found,
+                            lk_error *err)
+{
+    *found = 0;
+    *params = NULL;
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(s->db,
+                                "SELECT batch_id, params FROM replays WHERE state = 0 "
+                                "ORDER BY batch_id LIMIT 1",
+                                -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        return sq_fail(s, rc, "replay pending", err);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *found = 1;
+        *batch_id = sqlite3_column_int64(q, 0);
+        *params = strdup((const char *)sqlite3_column_text(q, 1));
+        if (!*params)
+            abort();
+        rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "replay pending", err);
+}
+
+int lk_state_replay_done(lk_state *s, int64_t batch_id, int64_t rows, lk_error *err)
+{
+    int r = tx_begin(s, "replay done", err);
+    if (r < 0)
+        return r;
+    r = exec_bound(s,
+                   "UPDATE replays SET state = 1, rows = ?2, "
+                   "done_at_us = CAST(strftime('%s', 'now') AS INTEGER) * 1000000 WHERE batch_id = ?1",
+                   "replay done", err, batch_id, rows, NULL);
+    return tx_end(s, r, "replay done", err);
 }

@@ -163,6 +163,17 @@ int lk_state_file_committed(lk_state *s, int64_t file_id, int64_t batch_id, lk_e
    start), their files to planned, their commit records are dropped. */
 int lk_state_uncommit_after(lk_state *s, int64_t batch_id, lk_error *err);
 
+/* ---- replay (lakesupd replay) ---- */
+/* In one transaction: the next batch id as a batch of no ranges, sealed
+   with 0 chunks, and a pending replay of it with params (JSON: what it
+   re-injects). */
+int lk_state_replay_plan(lk_state *s, const char *params, int64_t *batch_id, lk_error *err);
+/* The oldest replay not done: its batch and params (malloc'ed); *found 0 if none. */
+int lk_state_replay_pending(lk_state *s, int64_t *batch_id, char **params, int *found,
+                            lk_error *err);
+/* The replay of batch_id is done (rows re-injected). */
+int lk_state_replay_done(lk_state *s, int64_t batch_id, int64_t rows, lk_error *err);
+
 /* ---- discovery, clean_source and `source list` ---- */
 /* The row of exactly (path, size, mtime), any state; *found 0 if none. */
 int lk_state_file_lookup(lk_state *s, const char *path, int64_t size, int64_t mtime_us,

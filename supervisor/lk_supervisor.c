@@ -766,8 +766,9 @@ static void status_json(sup *s, lk_buf *b, int with_monitor)
         lk_buf_puts(b, "null");
     lk_buf_puts(b, ",\"tables\":[");
     child *cm = find_role(s, "committer", 0);
-    const char *const *tables = lk_tables_pipeline;
-    for (int t = 0; t < LK_TABLES_N; t++) {
+    const char *tables[LK_TABLES_MAX];
+    int ntables = lk_tables_names(s->cfg, tables);
+    for (int t = 0; t < ntables; t++) {
         char key[64];
         snprintf(key, sizeof key, "%s.version", tables[t]);
         int64_t v = cm ? lk_msg_event_get_int(&cm->progress, key, -1) : -1;
@@ -783,8 +784,18 @@ static void status_json(sup *s, lk_buf *b, int with_monitor)
     lk_buf_puts(b, "]}");
 }
 
-
 static void reload(sup *s, lk_buf *reply);
+
+static int check_transforms(const lk_config *cfg, lk_state *st, lk_error *err)
+{
+    lk_schema *raw = NULL;
+    int v = 0;
+    if (lk_state_schema_get(st, LK_TABLE_RAW, &raw, &v, err))
+        lk_error_clear(err);
+    int rc = lk_tables_check(cfg, raw, err);
+    lk_schema_destroy(&raw);
+    return rc;
+}
 
 static void handle_control(sup *s)
 {
@@ -1098,6 +1109,14 @@ int lk_supervisor_run(const lk_config *cfg)
         }
         LK_ERROR("%s", err.msg);
         return LK_EXIT_TEMPFAIL;
+    }
+    /* the transforms compile before any worker starts: against the stored
+       raw_events schema (or the declared one); on a first start, before
+       inference, every expression parses and names known functions */
+    if (check_transforms(cfg, st, &err)) {
+        lk_state_close(&st);
+        LK_ERROR("configuration error: %s", err.msg);
+        return LK_EXIT_CONFIG;
     }
     lk_state_close(&st);
 

@@ -3,7 +3,10 @@
 // SIGKILLed at random instants; a killed supervisor is started again. At the
 // end the backlog is drained with `--trigger available-now` and DuckDB (with
 // an independent Delta log replay) checks that every input row is in
-// raw_events and processed_events exactly once, with its values.
+// raw_events and processed_events exactly once, with its values, and that the
+// two derived tables of the configuration (issue 13: one fed from
+// processed_events, one from the first, committed with the same txn) hold
+// exactly their rows of the input once.
 //
 // Seeded: the seed is printed; LAKESUP_CHAOS_SEED=S repeats a run.
 // LAKESUP_CHAOS_ROUNDS=N runs N rounds (a soak); CI runs one.
@@ -12,6 +15,42 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { alive, assertVerified, children, countInput, gen, QUICK, run, sleep, startDaemon, status, until, waitAllRunning, workspace } from '../e2e/lib/daemon.mjs';
+import { queryTable, replay } from '../e2e/lib/delta.mjs';
+import { loadInput } from '../e2e/lib/verify.mjs';
+
+// two derived tables: purchases from processed_events, big_eu from purchases
+const DERIVED =
+  'tables:\n' +
+  '  purchases:\n' +
+  '    from: processed_events\n' +
+  '    transforms:\n' +
+  '      - filter: "event_type = \'purchase\'"\n' +
+  '      - select: [event_id, user_id, amount, country, ts]\n' +
+  '    partition_by: [event_date]\n' +
+  '  big_eu:\n' +
+  '    from: purchases\n' +
+  '    transforms:\n' +
+  '      - filter: "country IN (\'FR\', \'DE\', \'ES\', \'IT\') AND amount >= 100"\n' +
+  '      - derive: {amount_eur: "round(amount * 0.92, 2)"}\n';
+
+/* The derived tables hold exactly their input rows, once each, and carry every batch's txn. */
+async function assertDerived(ws, note) {
+  const evs = [...loadInput(ws.input).events.values()].map((x) => x.ev);
+  const want = {
+    purchases: evs.filter((e) => e.event_type === 'purchase'),
+    big_eu: evs.filter((e) => e.event_type === 'purchase' && ['FR', 'DE', 'ES', 'IT'].includes(e.country) &&
+                              e.amount !== null && e.amount >= 100),
+  };
+  const rawTxns = (await replay(path.join(ws.tables, 'raw_events'))).txns;
+  for (const [t, rows] of Object.entries(want)) {
+    const got = await queryTable(path.join(ws.tables, t), 'SELECT event_id, count(*) AS n FROM $T GROUP BY event_id');
+    const twice = got.filter((r) => Number(r.n) > 1).map((r) => r.event_id);
+    assert.deepEqual(twice, [], `${t}: rows twice (${note})`);
+    assert.deepEqual(got.map((r) => r.event_id).sort(), rows.map((e) => e.event_id).sort(), `${t}: its rows of the input (${note})`);
+    assert.deepEqual((await replay(path.join(ws.tables, t))).txns, rawTxns, `${t}: the same txn as raw_events`);
+  }
+  return Object.fromEntries(Object.entries(want).map(([t, r]) => [t, r.length]));
+}
 
 const ROUNDS = Number(process.env.LAKESUP_CHAOS_ROUNDS || 1);
 const SEED0 = Number(process.env.LAKESUP_CHAOS_SEED || (Date.now() % 1000000));
@@ -36,7 +75,7 @@ async function round(r) {
   const rand = prng(seed);
   console.log(`chaos round ${r}: seed=${seed} files=${FILES} rows/file=${ROWS} kills=${KILLS}`);
   const ws = workspace(`chaos${r}`, {
-    extra: 'source:\n  chunk_bytes: 65536\n  max_files_per_trigger: 2\nworker_timeout: 10s\n',
+    extra: 'source:\n  chunk_bytes: 65536\n  max_files_per_trigger: 2\nworker_timeout: 10s\n' + DERIVED,
   });
   // the input is generated aside and moved in over time (rename: each file appears complete)
   const staging = path.join(ws.dir, 'staging');
@@ -105,7 +144,9 @@ async function round(r) {
   for (const kind of ['raw', 'processed'])
     assertVerified(ws, kind, { note: `round ${r} seed ${seed}, after kills ${kills.join(' ')}`,
       more: () => daemons.map((x) => x.logs().slice(-3000)).join('\n----\n') });
-  console.log(`chaos round ${r}: ${expected.events} events + ${expected.corrupt} corrupt lines exactly once in both tables`);
+  const derived = await assertDerived(ws, `round ${r} seed ${seed}, after kills ${kills.join(' ')}`);
+  console.log(`chaos round ${r}: ${expected.events} events + ${expected.corrupt} corrupt lines exactly once in both tables; ` +
+              `derived tables exactly once: ${JSON.stringify(derived)}`);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 }
 

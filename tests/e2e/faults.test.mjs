@@ -59,6 +59,10 @@ test('a full or failing disk (short writes, EIO, ENOSPC) pauses the committer, t
     }
     assertVerified(ws, 'raw');
     assertVerified(ws, 'processed');
+  } catch (e) {
+    // it failed twice in CI-like runs under heavy load and never alone: keep what the daemon said
+    e.message += `\n--- daemon log tail ---\n${d.logs().slice(-12000)}`;
+    throw e;
   } finally {
     d.child.kill('SIGKILL');
   }

@@ -59,8 +59,10 @@ typedef struct committer {
     lk_state *st;
     zsock_t *in, *to_ingest;
     char app_id[64];
-    lk_delta_table *tables[LK_TABLES_N];
-    char table_path[LK_TABLES_N][2048];
+    int ntables; /* lk_tables_names: raw, processed, derived tables, quarantine */
+    const char *names[LK_TABLES_MAX];
+    lk_delta_table *tables[LK_TABLES_MAX];
+    char table_path[LK_TABLES_MAX][2048];
     pending pend[MAX_PENDING];
     int npend;
     int64_t next_batch;
@@ -74,10 +76,10 @@ typedef struct committer {
     lk_error err;
 } committer;
 
-static int table_index(const char *name)
+static int table_index(const committer *c, const char *name)
 {
-    for (int i = 0; i < LK_TABLES_N; i++)
-        if (!strcmp(lk_tables_pipeline[i], name))
+    for (int i = 0; i < c->ntables; i++)
+        if (!strcmp(c->names[i], name))
             return i;
     return -1;
 }
@@ -85,7 +87,7 @@ static int table_index(const char *name)
 static void delete_files(committer *c, const lk_msg_files *f, const char *why)
 {
     for (int i = 0; i < f->n_files; i++) {
-        int t = table_index(f->files[i].table);
+        int t = table_index(c, f->files[i].table);
         if (t < 0)
             continue;
         char p[2600];
@@ -207,24 +209,32 @@ static void notify_ingest(committer *c, int64_t b)
 static void publish_tables(committer *c)
 {
     char key[64];
-    for (int t = 0; t < LK_TABLES_N; t++) {
-        snprintf(key, sizeof key, "%s.version", lk_tables_pipeline[t]);
+    for (int t = 0; t < c->ntables; t++) {
+        snprintf(key, sizeof key, "%s.version", c->names[t]);
         lk_worker_set(c->w, key, lk_delta_version(c->tables[t]));
-        snprintf(key, sizeof key, "%s.rows", lk_tables_pipeline[t]);
+        snprintf(key, sizeof key, "%s.rows", c->names[t]);
         lk_worker_set(c->w, key, lk_delta_num_records(c->tables[t]));
     }
 }
 
-/* The schema each table should have now (raw from state.db; processed
-   derived from it). */
-static int table_schemas(committer *c, lk_schema **raw, lk_schema **proc)
+/* The schema each table should have now: raw_events' latest in state.db,
+   the others compiled from it through their transforms. */
+static int table_schemas(committer *c, lk_schema **schemas)
 {
     int v = 0;
-    if (lk_state_schema_get(c->st, LK_TABLE_RAW, raw, &v, &c->err))
+    lk_schema *raw = NULL;
+    if (lk_state_schema_get(c->st, LK_TABLE_RAW, &raw, &v, &c->err))
         return -1;
-    if (!*raw)
+    if (!raw)
         return lk_error_set(&c->err, LK_ESTATE, "no raw_events schema in state.db");
-    *proc = lk_tables_processed_schema(*raw);
+    lk_tables *t = NULL;
+    int rc = lk_tables_new(c->cfg, raw, &t, &c->err);
+    lk_schema_destroy(&raw);
+    if (rc)
+        return rc;
+    for (int i = 0; i < c->ntables; i++)
+        schemas[i] = lk_schema_clone(lk_tables_schema(t, i));
+    lk_tables_destroy(&t);
     return 0;
 }
 
@@ -303,14 +313,14 @@ static int partitions_in(committer *c, int t, const lk_state_range *r, int n, ch
             past++;
         else {
             snprintf(why, cap, "%s offsets [%lld, %lld) but table %s is at %lld", r[i].path,
-                     (long long)r[i].start, (long long)r[i].end, lk_tables_pipeline[t],
+                     (long long)r[i].start, (long long)r[i].end, c->names[t],
                      (long long)v);
             return -1;
         }
     }
     if (past && at) {
         snprintf(why, cap, "some of its partitions are already in table %s, others not",
-                 lk_tables_pipeline[t]);
+                 c->names[t]);
         return -1;
     }
     return past ? 1 : 0;
@@ -349,13 +359,13 @@ static int schema_covers(const lk_schema *table, const lk_schema *ours)
 static int commit_batch(committer *c, pending *p)
 {
     int64_t b = p->batch_id, t0 = lk_time_mono_ms(), t0_us = lk_time_now_us();
-    lk_schema *schemas[LK_TABLES_N] = {NULL, NULL};
+    lk_schema *schemas[LK_TABLES_MAX] = {NULL};
     lk_msg_progress *rep = &c->report;
     memset(rep, 0, sizeof *rep);
     int fault = lk_fault_check("committer.commit");
     if (fault < 0)
         return lk_error_errno(&c->err, fault, "commit of batch %lld (injected fault)", (long long)b);
-    int rc = table_schemas(c, &schemas[0], &schemas[1]);
+    int rc = table_schemas(c, schemas);
     int64_t rows_in = 0, corrupt = 0, rescued = 0;
     for (int i = 0; i < p->n_chunks; i++) {
         rows_in += p->chunks[i].rows_in;
@@ -365,15 +375,15 @@ static int commit_batch(committer *c, pending *p)
     char epoch[32];
     snprintf(epoch, sizeof epoch, "%lld", (long long)b);
     lk_state_range *kr = NULL;
-    int nkr = 0, skip[LK_TABLES_N] = {0};
+    int nkr = 0, skip[LK_TABLES_MAX] = {0};
     /* other instances commit too: see their versions before deciding */
-    for (int t = 0; t < LK_TABLES_N && rc == 0 && c->shared; t++)
+    for (int t = 0; t < c->ntables && rc == 0 && c->shared; t++)
         rc = lk_delta_refresh(c->tables[t], &c->err);
     if (rc == 0)
         rc = kafka_ranges(c, b, &kr, &nkr);
     /* every table is checked before any is committed: a batch whose offsets
        another instance took is re-planned whole, not half committed */
-    for (int t = 0; t < LK_TABLES_N && rc == 0 && c->group; t++) {
+    for (int t = 0; t < c->ntables && rc == 0 && c->group; t++) {
         char why[600];
         if (lk_delta_txn_version(c->tables[t], c->app_id) >= b)
             continue;
@@ -387,22 +397,22 @@ static int commit_batch(committer *c, pending *p)
         }
         skip[t] = pc == 1;
     }
-    for (int t = 0; t < LK_TABLES_N && rc == 0; t++) {
+    for (int t = 0; t < c->ntables && rc == 0; t++) {
         lk_msg_table_out *out = &rep->tables[rep->n_tables++];
-        snprintf(out->table, sizeof out->table, "%s", lk_tables_pipeline[t]);
+        snprintf(out->table, sizeof out->table, "%s", c->names[t]);
         out->version = lk_delta_version(c->tables[t]);
         if (lk_delta_txn_version(c->tables[t], c->app_id) >= b) {
             /* Its files here are either the ones committed (a retry in this
                process) or a replay's unreferenced copies: never delete them
                here; vacuum removes what no version references. */
             LK_INFO("batch=%lld already in table=%s (txn): not committed again", (long long)b,
-                    lk_tables_pipeline[t]);
+                    c->names[t]);
             continue;
         }
         if (skip[t]) {
             LK_INFO("batch=%lld: its Kafka offsets are already in table=%s (another instance "
                     "committed them): nothing to add",
-                    (long long)b, lk_tables_pipeline[t]);
+                    (long long)b, c->names[t]);
             continue;
         }
         lk_delta_commit *dc = lk_delta_commit_new(c->tables[t], "STREAMING UPDATE");
@@ -411,10 +421,12 @@ static int commit_batch(committer *c, pending *p)
                      !(c->shared && schema_covers(cur, schemas[t])))) {
             lk_delta_commit_set_schema(dc, schemas[t]);
             if (cur)
-                log_schema_change(c, lk_tables_pipeline[t], b, cur, schemas[t]);
+                log_schema_change(c, c->names[t], b, cur, schemas[t]);
         }
-        const lk_name_list *pb = lk_config_partition_by(c->cfg, lk_tables_pipeline[t]);
-        if (!cur && pb && pb->n) {
+        lk_name_list pbl;
+        lk_tables_partition_by(c->cfg, c->names[t], schemas[t], &pbl);
+        const lk_name_list *pb = &pbl;
+        if (!cur && pb->n) {
             const char *cols[LK_MAX_PARTITION_COLS];
             for (int k = 0; k < pb->n; k++)
                 cols[k] = pb->name[k];
@@ -424,7 +436,7 @@ static int commit_batch(committer *c, pending *p)
         for (int i = 0; i < p->n_chunks; i++) {
             for (int k = 0; k < p->chunks[i].n_files; k++) {
                 const lk_msg_file *f = &p->chunks[i].files[k];
-                if (strcmp(f->table, lk_tables_pipeline[t]))
+                if (strcmp(f->table, c->names[t]))
                     continue;
                 if (f->partition_values_json)
                     lk_delta_commit_add_file_partitioned(dc, f->path, f->partition_values_json,
@@ -450,16 +462,16 @@ static int commit_batch(committer *c, pending *p)
         rc = lk_delta_commit_run(dc, &version, &c->err);
         lk_delta_commit_destroy(&dc);
         if (rc) {
-            lk_error_prefix(&c->err, "commit of batch %lld to %s", (long long)b, lk_tables_pipeline[t]);
+            lk_error_prefix(&c->err, "commit of batch %lld to %s", (long long)b, c->names[t]);
             break;
         }
         if (lk_fault_check("committer.after_delta_commit") < 0) {
             rc = lk_error_set(&c->err, -EIO, "injected fault after the Delta commit");
             break;
         }
-        rc = lk_state_record_commit(c->st, b, lk_tables_pipeline[t], version, rows, nfiles, &c->err);
+        rc = lk_state_record_commit(c->st, b, c->names[t], version, rows, nfiles, &c->err);
         LK_INFO("committed batch=%lld table=%s version=%lld files=%lld rows=%lld", (long long)b,
-                lk_tables_pipeline[t], (long long)version, (long long)nfiles, (long long)rows);
+                c->names[t], (long long)version, (long long)nfiles, (long long)rows);
         out->rows = rows;
         out->version = version;
         lk_worker_add(c->w, "rows_out", rows);
@@ -469,8 +481,8 @@ static int commit_batch(committer *c, pending *p)
         rc = lk_state_mark_committed(c->st, b, &c->err);
     if (rc == 0)
         record_file_counts(c, p);
-    lk_schema_destroy(&schemas[0]);
-    lk_schema_destroy(&schemas[1]);
+    for (int t = 0; t < c->ntables; t++)
+        lk_schema_destroy(&schemas[t]);
     if (rc)
         return rc;
     lk_worker_add(c->w, "batches", 1);
@@ -528,7 +540,7 @@ static void try_commit(committer *c)
             lk_worker_add(c->w, "errors", 1);
             c->retry_at_ms = lk_time_mono_ms() + delay;
             /* the table handles may be behind a partial success: re-read them */
-            for (int t = 0; t < LK_TABLES_N; t++)
+            for (int t = 0; t < c->ntables; t++)
                 lk_delta_refresh(c->tables[t], &c->err);
             return;
         }
@@ -578,7 +590,9 @@ static int check_partitioning(committer *c, int t)
     const char *md = lk_delta_metadata_json(c->tables[t]);
     if (!md || lk_delta_version(c->tables[t]) < 0)
         return 0;
-    const lk_name_list *pb = lk_config_partition_by(c->cfg, lk_tables_pipeline[t]);
+    lk_name_list pbl;
+    lk_tables_partition_by(c->cfg, c->names[t], lk_delta_schema(c->tables[t]), &pbl);
+    const lk_name_list *pb = &pbl;
     lk_buf want = LK_BUF_INIT, have = LK_BUF_INIT;
     lk_buf_putc(&want, '[');
     for (int k = 0; pb && k < pb->n; k++) {
@@ -603,7 +617,7 @@ static int check_partitioning(committer *c, int t)
         rc = lk_error_set(&c->err, LK_ECONFIG,
                           "tables.%s.partition_by is %.*s but the table at %s is partitioned by "
                           "%.*s: a table's partitioning cannot change (write to a new table)",
-                          lk_tables_pipeline[t], (int)want.len, want.data, c->table_path[t],
+                          c->names[t], (int)want.len, want.data, c->table_path[t],
                           (int)have.len, have.data);
     lk_buf_free(&want);
     lk_buf_free(&have);
@@ -642,13 +656,13 @@ static int reconcile(committer *c)
     for (int i = 0; i < n; i++) {
         int64_t b = ids[i];
         int all = 1;
-        for (int t = 0; t < LK_TABLES_N; t++)
+        for (int t = 0; t < c->ntables; t++)
             all &= lk_delta_txn_version(c->tables[t], c->app_id) >= b;
         if (!all)
             break;
         LK_INFO("reconciled batch=%lld: in every table, not yet marked in state.db", (long long)b);
-        for (int t = 0; t < LK_TABLES_N; t++)
-            if (lk_state_record_commit(c->st, b, lk_tables_pipeline[t], lk_delta_version(c->tables[t]), 0,
+        for (int t = 0; t < c->ntables; t++)
+            if (lk_state_record_commit(c->st, b, c->names[t], lk_delta_version(c->tables[t]), 0,
                                        0, &c->err))
                 break;
         if (lk_state_mark_committed(c->st, b, &c->err)) {
@@ -668,7 +682,7 @@ static int release(committer *c, int rc)
 {
     while (c->npend)
         drop_pending(c, &c->pend[0]);
-    for (int t = 0; t < LK_TABLES_N; t++)
+    for (int t = 0; t < c->ntables; t++)
         lk_delta_destroy(&c->tables[t]);
     zsock_destroy(&c->in);
     zsock_destroy(&c->to_ingest);
@@ -686,16 +700,17 @@ int lk_committer_run(lk_worker *w)
     c->group = c->cfg->source.group_id[0] != '\0';
     c->shared = c->group || c->cfg->source.shard.count > 1;
     char path[2048], ep[1200];
+    c->ntables = lk_tables_names(c->cfg, c->names);
     lk_config_state_path(c->cfg, path, sizeof path);
     if (lk_state_open(path, &c->st, &c->err) || load_app_id(c)) {
         LK_ERROR("%s", c->err.msg);
         return release(c, LK_EXIT_TEMPFAIL);
     }
-    for (int t = 0; t < LK_TABLES_N; t++) {
-        lk_config_table_path(c->cfg, lk_tables_pipeline[t], c->table_path[t], sizeof c->table_path[t]);
+    for (int t = 0; t < c->ntables; t++) {
+        lk_config_table_path(c->cfg, c->names[t], c->table_path[t], sizeof c->table_path[t]);
         if (lk_fs_mkdirs(c->table_path[t], &c->err) ||
             lk_delta_open_log(c->table_path[t], &c->tables[t], &c->err)) {
-            LK_ERROR("table %s: %s", lk_tables_pipeline[t], c->err.msg);
+            LK_ERROR("table %s: %s", c->names[t], c->err.msg);
             return release(c, LK_EXIT_TEMPFAIL);
         }
         if (check_partitioning(c, t)) {
@@ -723,8 +738,9 @@ int lk_committer_run(lk_worker *w)
     zsock_set_reconnect_ivl_max(c->to_ingest, 100);
     lk_worker_endpoint(w, LK_EP_INGEST, -1, ep, sizeof ep);
     zsock_connect(c->to_ingest, "%s", ep);
-    LK_INFO("app_id=%s next_batch=%lld raw_events.version=%lld processed_events.version=%lld",
-            c->app_id, (long long)c->next_batch, (long long)lk_delta_version(c->tables[0]),
+    LK_INFO("app_id=%s next_batch=%lld tables=%d raw_events.version=%lld "
+            "processed_events.version=%lld",
+            c->app_id, (long long)c->next_batch, c->ntables, (long long)lk_delta_version(c->tables[0]),
             (long long)lk_delta_version(c->tables[1]));
     lk_worker_ready(w);
     while (!lk_worker_stopping(w)) {

@@ -36,22 +36,24 @@ typedef struct kafka_source {
     int group;
     owned *own;
     int nown;
-    lk_delta_table *tables[LK_TABLES_N];
+    int ntables; /* lk_tables_names: every table a batch is committed to */
+    const char *names[LK_TABLES_MAX];
+    lk_delta_table *tables[LK_TABLES_MAX];
 } kafka_source;
 
 /* ---- consumer groups: offsets live in the tables ---- */
 
 /* How far partition path is in each table (its txn version: the next
    offset; -1 when the table has none). 0, or a negative error. */
-static int table_offsets(kafka_source *ks, const char *path, int64_t off[LK_TABLES_N],
+static int table_offsets(kafka_source *ks, const char *path, int64_t off[LK_TABLES_MAX],
                          lk_error *err)
 {
     char app[400];
     lk_kafka_record_txn_app(path, app, sizeof app);
-    for (int t = 0; t < LK_TABLES_N; t++) {
+    for (int t = 0; t < ks->ntables; t++) {
         if (!ks->tables[t]) {
             char tp[2048];
-            lk_config_table_path(ks->base.env.cfg, lk_tables_pipeline[t], tp, sizeof tp);
+            lk_config_table_path(ks->base.env.cfg, ks->names[t], tp, sizeof tp);
             if (lk_delta_open_log(tp, &ks->tables[t], err))
                 return -EAGAIN;
         } else if (lk_delta_refresh(ks->tables[t], err)) {
@@ -199,11 +201,11 @@ static int group_plan(kafka_source *ks, lk_kafka_partition *p, int *n, lk_state_
         if (!o)
             continue;
         if (o->next < 0) {
-            int64_t off[LK_TABLES_N], lo = INT64_MAX, hi = -1;
+            int64_t off[LK_TABLES_MAX], lo = INT64_MAX, hi = -1;
             int rc = table_offsets(ks, path, off, err);
             if (rc)
                 return rc;
-            for (int t = 0; t < LK_TABLES_N; t++) {
+            for (int t = 0; t < ks->ntables; t++) {
                 lo = off[t] < lo ? off[t] : lo;
                 hi = off[t] > hi ? off[t] : hi;
             }
@@ -356,11 +358,11 @@ static int ks_check(lk_source *s, int64_t batch, const lk_state_range *rg, lk_er
            them (the partition moved to it and back, or it took over while
            we were slow): dropped from the batch when a table is past its
            start, nothing lost (that instance has them) */
-        int64_t off[LK_TABLES_N];
+        int64_t off[LK_TABLES_MAX];
         if ((rc = table_offsets(ks, rg->path, off, err)))
             return rc;
         int past = 0, all_done = 1, behind = 0;
-        for (int t = 0; t < LK_TABLES_N; t++) {
+        for (int t = 0; t < ks->ntables; t++) {
             past |= off[t] > rg->start && off[t] < rg->end;
             all_done &= off[t] >= rg->end;
             behind |= off[t] >= 0 && off[t] < rg->start;
@@ -504,7 +506,7 @@ static void ks_destroy(lk_source *s)
 {
     kafka_source *ks = (kafka_source *)s;
     lk_kafka_client_destroy(&ks->client);
-    for (int t = 0; t < LK_TABLES_N; t++)
+    for (int t = 0; t < ks->ntables; t++)
         lk_delta_destroy(&ks->tables[t]);
     free(ks->own);
     lk_buf_free(&ks->io);
@@ -527,6 +529,7 @@ lk_source *lk_kafka_source_new(const lk_source_env *env, lk_error *err)
         return NULL;
     }
     ks->group = env->cfg->source.group_id[0] != '\0';
+    ks->ntables = lk_tables_names(env->cfg, ks->names);
     if (ks->group && lk_kafka_client_join(ks->client, err)) {
         ks_destroy(&ks->base);
         return NULL;

@@ -788,12 +788,13 @@ static void answer_stats(monitor *m)
 static void metrics_text(monitor *m, lk_buf *b)
 {
     lk_buf lab = LK_BUF_INIT;
-    const char *const *tables = lk_tables_pipeline;
+    const char *tables[LK_TABLES_MAX];
+    int ntables = lk_tables_names(lk_worker_config(m->w), tables);
     seen *cm = find_seen(m, "committer", 0);
     char key[96];
     lk_prom_family(b, "lakesup_rows_total", "counter",
                    "Rows committed to each Delta table (the table's row count).");
-    for (int t = 0; t < LK_TABLES_N; t++) {
+    for (int t = 0; t < ntables; t++) {
         snprintf(key, sizeof key, "%s.rows", tables[t]);
         lk_buf_reset(&lab);
         lk_prom_label(&lab, "table", tables[t]);
@@ -801,7 +802,7 @@ static void metrics_text(monitor *m, lk_buf *b)
                        cm ? (double)lk_msg_event_get_int(&cm->last, key, 0) : 0);
     }
     lk_prom_family(b, "lakesup_table_version", "gauge", "The latest Delta version of each table.");
-    for (int t = 0; t < LK_TABLES_N; t++) {
+    for (int t = 0; t < ntables; t++) {
         snprintf(key, sizeof key, "%s.version", tables[t]);
         lk_buf_reset(&lab);
         lk_prom_label(&lab, "table", tables[t]);

@@ -4,8 +4,11 @@
  * It pulls chunks of raw lines from ingest, parses them into a columnar
  * raw_events batch with the table schema of the chunk's schema version
  * (malformed lines → _corrupt_record, mismatches → _rescued_data), derives
- * the processed_events batch (lk_tables), and pushes both, as one RECORDS
- * message, to a writer. Batches and buffers are reused across chunks.
+ * every other table of the pipeline from it (lk_tables: processed_events
+ * through the configured transforms, the derived tables, quarantine), and
+ * pushes them all, as one RECORDS message, to a writer. The transforms are
+ * compiled once per schema version; batches and buffers are reused across
+ * chunks.
  */
 #include "lk_transform.h"
 
@@ -34,7 +37,8 @@ typedef struct transform {
     lk_flow_in *in;   /* ← ingest: chunks, asked for one at a time (lk_flow) */
     lk_flow_out *out; /* → writers: records, to a writer that asked */
     int schema_version;
-    lk_batch *raw, *processed;
+    lk_batch *raw;
+    lk_tables *tables; /* compiled for schema_version */
     lk_parser *parser; /* the chunk's records → raw rows, by source.format */
     lk_msg_records rec;
     lk_buf msg;
@@ -47,10 +51,11 @@ typedef struct transform {
    processed rows' `ts` (a timestamp column), one pass over the column. */
 static void event_time(transform *t, lk_msg_progress *p)
 {
-    int k = lk_schema_find(lk_batch_schema(t->processed), "ts");
+    const lk_batch *processed = lk_tables_batch(t->tables, 1);
+    int k = lk_schema_find(lk_batch_schema(processed), "ts");
     if (k < 0)
         return;
-    const lk_col *c = lk_batch_col_const(t->processed, k);
+    const lk_col *c = lk_batch_col_const(processed, k);
     if (c->field->type != LK_TYPE_TIMESTAMP && c->field->type != LK_TYPE_TIMESTAMP_NTZ)
         return;
     for (uint32_t i = 0; i < c->len; i++) {
@@ -74,16 +79,33 @@ static int use_schema(transform *t, int v)
     lk_schema *raw = NULL;
     if (lk_state_schema_at(t->st, LK_TABLE_RAW, v, &raw, &t->err))
         return -1;
-    lk_schema *proc = lk_tables_processed_schema(raw);
+    lk_tables *tables = NULL;
+    if (lk_tables_new(lk_worker_config(t->w), raw, &tables, &t->err)) {
+        lk_schema_destroy(&raw);
+        t->err.code = LK_ECONFIG;
+        return -1;
+    }
+    lk_tables_destroy(&t->tables);
+    t->tables = tables;
     lk_batch_destroy(&t->raw);
-    lk_batch_destroy(&t->processed);
     lk_parser_schema_changed(t->parser);
     t->raw = lk_batch_new(raw);
-    t->processed = lk_batch_new(proc);
     lk_schema_destroy(&raw);
-    lk_schema_destroy(&proc);
     t->schema_version = v;
     LK_INFO("using raw_events schema version=%d", v);
+    return 0;
+}
+
+/* Stops the pipeline: what is logged and sent to the supervisor as a fatal event. */
+static int fatal(transform *t, const char *what)
+{
+    LK_ERROR("%s: the pipeline stops", what);
+    lk_worker_add(t->w, "errors", 1);
+    lk_msg_event e;
+    lk_msg_event_init(&e, "fatal");
+    lk_msg_event_set_str(&e, "role", "transform");
+    lk_msg_event_set_str(&e, "error", what);
+    lk_worker_notify(t->w, &e);
     return 0;
 }
 
@@ -94,14 +116,7 @@ static int failfast(transform *t, const lk_msg_chunk *c, const lk_raw_stats *st)
     char what[1400];
     snprintf(what, sizeof what, "%s line=%lld batch=%lld", t->err.msg,
              (long long)(c->first_line + st->failed_line - 1), (long long)c->batch_id);
-    LK_ERROR("%s: the pipeline stops", what);
-    lk_worker_add(t->w, "errors", 1);
-    lk_msg_event e;
-    lk_msg_event_init(&e, "fatal");
-    lk_msg_event_set_str(&e, "role", "transform");
-    lk_msg_event_set_str(&e, "error", what);
-    lk_worker_notify(t->w, &e);
-    return 0;
+    return fatal(t, what);
 }
 
 static int process(void *ctx, const void *data, size_t len)
@@ -114,6 +129,14 @@ static int process(void *ctx, const void *data, size_t len)
         return 0; /* ingest replays the batch when it is not committed */
     }
     if (use_schema(t, c.schema_version)) {
+        if (t->err.code == LK_ECONFIG) {
+            /* the transforms do not compile for this schema (a column they
+               name changed type): a configuration error, not worth restarts */
+            char what[1400];
+            snprintf(what, sizeof what, "raw_events schema version %d: %s", c.schema_version,
+                     t->err.msg);
+            return fatal(t, what);
+        }
         LK_ERROR("batch=%lld chunk=%d: no raw_events schema version %d: %s",
                  (long long)c.batch_id, c.chunk_idx, c.schema_version, t->err.msg);
         return -1;
@@ -121,7 +144,6 @@ static int process(void *ctx, const void *data, size_t len)
     int64_t t0 = lk_time_now_us();
     lk_fault_check("transform.chunk"); /* sleep<MS>: a slow transform, for the autoscaler's tests */
     lk_batch_reset(t->raw);
-    lk_batch_reset(t->processed);
     const char *slash = strrchr(c.file_path, '/');
     lk_source_meta meta = {c.file_path, slash ? slash + 1 : c.file_path, c.file_size,
                            c.file_mtime_us};
@@ -130,7 +152,7 @@ static int process(void *ctx, const void *data, size_t len)
     int prc = lk_parser_parse(t->parser, &pc, &meta, &t->raw, &st, &t->err);
     if (prc && st.failed_line)
         return failfast(t, &c, &st);
-    if (prc || lk_tables_to_processed(t->raw, lk_time_now_us(), t->processed, &t->err)) {
+    if (prc || lk_tables_run(t->tables, t->raw, lk_time_now_us(), c.batch_id, &t->err)) {
         LK_ERROR("batch=%lld chunk=%d file=%s offset=%lld: %s", (long long)c.batch_id,
                  c.chunk_idx, c.file_path, (long long)c.offset, t->err.msg);
         return -1;
@@ -150,11 +172,13 @@ static int process(void *ctx, const void *data, size_t len)
     t->rec.rows_in = st.rows;
     t->rec.corrupt_rows = st.corrupt;
     t->rec.rescued_rows = st.rescued;
-    t->rec.n_parts = 2;
-    snprintf(t->rec.parts[0].table, sizeof t->rec.parts[0].table, "%s", LK_TABLE_RAW);
-    t->rec.parts[0].batch = t->raw;
-    snprintf(t->rec.parts[1].table, sizeof t->rec.parts[1].table, "%s", LK_TABLE_PROCESSED);
-    t->rec.parts[1].batch = t->processed;
+    int ntables = lk_tables_count(t->tables);
+    t->rec.n_parts = ntables;
+    for (int i = 0; i < ntables; i++) {
+        snprintf(t->rec.parts[i].table, sizeof t->rec.parts[i].table, "%s",
+                 lk_tables_name(t->tables, i));
+        t->rec.parts[i].batch = i ? lk_tables_batch(t->tables, i) : t->raw;
+    }
     lk_buf_reset(&t->msg);
     lk_msg_records_encode(&t->rec, &t->msg);
     /* reported before the send: the batch cannot commit before the writer
@@ -178,7 +202,9 @@ static int process(void *ctx, const void *data, size_t len)
     lk_worker_add(t->w, "busy_us", busy);
     lk_worker_add(t->w, "chunks", 1);
     lk_worker_add(t->w, "rows_in", st.rows);
-    lk_worker_add(t->w, "rows_out", lk_batch_nrows(t->processed));
+    lk_worker_add(t->w, "rows_out", lk_batch_nrows(lk_tables_batch(t->tables, 1)));
+    if (lk_tables_quarantined(t->tables))
+        lk_worker_add(t->w, "quarantined", lk_tables_quarantined(t->tables));
     lk_worker_add(t->w, "corrupt", st.corrupt);
     lk_worker_add(t->w, "rescued", st.rescued);
     lk_worker_add(t->w, "bytes_in", (int64_t)c.len);
@@ -222,12 +248,13 @@ int lk_transform_run(lk_worker *w)
     lk_flow_in_connect(t->in, ep);
     lk_flow_handlers h = {process, lk_flow_out_sock(t->out), service_out, NULL};
     int rc = lk_flow_in_loop(t->in, &h, t);
-    t->rec.parts[0].batch = t->rec.parts[1].batch = NULL;
+    for (int i = 0; i < LK_MSG_MAX_PARTS; i++)
+        t->rec.parts[i].batch = NULL;
     t->rec.n_parts = 0;
     lk_flow_in_destroy(&t->in);
     lk_flow_out_destroy(&t->out); /* the writers hear the end of our stream */
     lk_batch_destroy(&t->raw);
-    lk_batch_destroy(&t->processed);
+    lk_tables_destroy(&t->tables);
     lk_parser_destroy(&t->parser);
     lk_state_close(&t->st);
     lk_buf_free(&t->msg);

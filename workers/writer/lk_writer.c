@@ -27,9 +27,10 @@
 #include "lk_log.h"
 #include "lk_parquet_writer.h"
 #include "lk_partition.h"
+#include "lk_tables.h"
 #include "lk_time.h"
 
-#define MAX_TABLES 8
+#define MAX_TABLES LK_MSG_MAX_PARTS
 
 typedef struct table_writer {
     char table[64];
@@ -62,8 +63,10 @@ static int setup_table(writer *wr, table_writer *t, const lk_schema *schema)
     lk_partitioner_destroy(&t->part);
     lk_schema_destroy(&t->schema);
     t->schema = lk_schema_clone(schema);
-    const lk_name_list *pb = lk_config_partition_by(wr->cfg, t->table);
-    if (pb && pb->n) {
+    lk_name_list pbl;
+    lk_tables_partition_by(wr->cfg, t->table, schema, &pbl);
+    const lk_name_list *pb = &pbl;
+    if (pb->n) {
         const char *cols[LK_MAX_PARTITION_COLS];
         for (int k = 0; k < pb->n; k++)
             cols[k] = pb->name[k];

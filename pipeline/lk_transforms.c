@@ -1,0 +1,825 @@
+/* lk_transforms — transforms lists compiled and run; see lk_transforms.h. */
+#include "lk_transforms.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lk_raw.h"
+#include "lk_rowjson.h"
+#include "lk_sql.h"
+
+#define PROCESSED_AT (-2) /* the register of processed_at: filled with the run's clock */
+
+typedef struct entry {
+    char *name;
+    int reg;
+} entry;
+
+typedef struct scope {
+    entry *e;
+    int n, cap;
+} scope;
+
+/* A rescue of one derive item: rows where reg failed keep old's value in _rescued_data. */
+typedef struct rescue {
+    int reg, old;
+    char *name;
+} rescue;
+
+typedef struct step_rt {
+    int kind;
+    lk_on_error on_error;
+    int filter;  /* register of the condition, or -1 */
+    int *regs;   /* registers whose failures count for on_error */
+    char **what; /* for each: the entry it computes ("amount_eur", "[2]"), or NULL */
+    int nregs;
+    rescue *rescues;
+    int nrescues;
+    char key[512]; /* for the quarantine's error column */
+} step_rt;
+
+struct lk_transforms {
+    lk_sql_program *prog;
+    lk_schema *out_schema;
+    entry *out; /* the final scope */
+    int nout;
+    step_rt *steps;
+    int nsteps, cap_steps;
+    int rescued_out; /* the output column of _rescued_data, or -1 */
+    int meta_in;     /* the input's _metadata, or -1 */
+    char table[128];
+    /* run state, reused */
+    uint8_t *alive;
+    uint32_t cap;
+    uint32_t *sel; /* the surviving rows of a run, when not all survive */
+    uint32_t sel_cap;
+    uint8_t *rescued_rows;
+    lk_batch *datarow; /* the input's data columns, for quarantine records */
+    lk_buf json, tmp;
+    int64_t quarantined, rescued;
+};
+
+/* ---- scope ---- */
+
+static int sc_find(const scope *s, const char *name)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->e[i].name, name)) return i;
+    for (int i = 0; i < s->n; i++)
+        if (!strcasecmp(s->e[i].name, name)) return i;
+    return -1;
+}
+
+static void sc_insert(scope *s, int at, const char *name, int reg)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 32;
+        s->e = realloc(s->e, sizeof *s->e * (size_t)s->cap);
+        if (!s->e) abort();
+    }
+    memmove(&s->e[at + 1], &s->e[at], sizeof *s->e * (size_t)(s->n - at));
+    s->e[at].name = strdup(name);
+    if (!s->e[at].name) abort();
+    s->e[at].reg = reg;
+    s->n++;
+}
+
+static void sc_remove(scope *s, int i)
+{
+    free(s->e[i].name);
+    memmove(&s->e[i], &s->e[i + 1], sizeof *s->e * (size_t)(s->n - i - 1));
+    s->n--;
+}
+
+static void sc_free(scope *s)
+{
+    for (int i = 0; i < s->n; i++)
+        free(s->e[i].name);
+    free(s->e);
+    memset(s, 0, sizeof *s);
+}
+
+static void sc_copy(scope *dst, const scope *src)
+{
+    memset(dst, 0, sizeof *dst);
+    for (int i = 0; i < src->n; i++)
+        sc_insert(dst, i, src->e[i].name, src->e[i].reg);
+}
+
+static int scope_find(void *ctx, const char *name)
+{
+    scope *s = ctx;
+    int i = sc_find(s, name);
+    return i < 0 ? -1 : s->e[i].reg;
+}
+
+static void scope_names(void *ctx, lk_buf *out)
+{
+    scope *s = ctx;
+    for (int i = 0; i < s->n; i++)
+        lk_buf_printf(out, "%s%s", i ? ", " : "", s->e[i].name);
+}
+
+static int is_system(const char *name, const char *rescued)
+{
+    return !strcmp(name, LK_RAW_CORRUPT) || !strcmp(name, LK_RAW_METADATA) ||
+           !strcmp(name, LK_RAW_RESCUED) || (rescued && !strcmp(name, rescued));
+}
+
+/* ---- compiling ---- */
+
+typedef struct cc {
+    const lk_config *cfg;
+    const lk_transforms_opts *o;
+    lk_transforms *t;
+    scope sc;
+    lk_error *err;
+} cc;
+
+static int fail_at(cc *c, int line, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail_at(cc *c, int line, const char *key, const char *fmt, ...)
+{
+    char what[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    const char *file = c->cfg->file[0] ? c->cfg->file : "(built-in default)";
+    if (line > 0)
+        return lk_error_set(c->err, LK_ECONFIG, "%s:%d: key '%s': %s", file, line, key, what);
+    return lk_error_set(c->err, LK_ECONFIG, "%s: key '%s': %s", file, key, what);
+}
+
+static int compile_expr(cc *c, const char *text, int line, const char *key, int *reg, char **alias)
+{
+    lk_sql_scope s = {&c->sc, scope_find, scope_names};
+    lk_error e = {0};
+    if (lk_sql_program_compile(c->t->prog, text, &s, reg, alias, &e))
+        return fail_at(c, line, key, "%s", e.msg);
+    return 0;
+}
+
+/* reg's failures count for the step's on_error; what names the entry (or NULL). */
+static void add_failing(step_rt *st, int reg, const char *what)
+{
+    st->regs = realloc(st->regs, sizeof(int) * (size_t)(st->nregs + 1));
+    st->what = realloc(st->what, sizeof(char *) * (size_t)(st->nregs + 1));
+    if (!st->regs || !st->what) abort();
+    st->what[st->nregs] = what ? strdup(what) : NULL;
+    st->regs[st->nregs++] = reg;
+}
+
+static void free_step(step_rt *st)
+{
+    free(st->regs);
+    for (int k = 0; k < st->nregs; k++)
+        free(st->what[k]);
+    free(st->what);
+    for (int k = 0; k < st->nrescues; k++)
+        free(st->rescues[k].name);
+    free(st->rescues);
+    memset(st, 0, sizeof *st);
+}
+
+/* Where a new derived column goes: after `after`, else before the system columns. */
+static int new_pos(cc *c, const lk_step *st, int line, const char *key, int *pos)
+{
+    if (st->after >= 0) {
+        int a = sc_find(&c->sc, lk_config_xf_text(c->cfg, st->after));
+        if (a < 0)
+            return fail_at(c, line, key, "after: no column '%s'",
+                           lk_config_xf_text(c->cfg, st->after));
+        *pos = a + 1;
+        return 0;
+    }
+    int p = c->sc.n;
+    while (p > 0 && is_system(c->sc.e[p - 1].name, c->o->rescued))
+        p--;
+    *pos = p;
+    return 0;
+}
+
+static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
+{
+    static const char *const kinds[] = {"",     "filter", "derive", "select",
+                                        "drop", "rename", "cast",   "flatten"};
+    const lk_step_item *items = &c->cfg->xf.item[st->item0];
+    char key[512];
+    snprintf(key, sizeof key, "%s[%d].%s", c->o->key, si, kinds[st->kind]);
+    snprintf(rt->key, sizeof rt->key, "%s", key);
+    rt->kind = st->kind;
+    rt->on_error = st->on_error;
+    rt->filter = -1;
+    switch (st->kind) {
+    case LK_STEP_FILTER: {
+        int reg;
+        if (compile_expr(c, lk_config_xf_text(c->cfg, items[0].text), items[0].line, key, &reg,
+                         NULL))
+            return -1;
+        const lk_field *f = lk_sql_program_type(c->t->prog, reg);
+        if (f->type != LK_TYPE_BOOLEAN)
+            return fail_at(c, items[0].line, key, "a filter must be boolean, not %s",
+                           lk_type_name(f->type));
+        rt->filter = reg;
+        add_failing(rt, reg, NULL);
+        return 0;
+    }
+    case LK_STEP_DERIVE:
+    case LK_STEP_CAST:
+        for (int i = 0; i < st->nitems; i++) {
+            const char *name = lk_config_xf_text(c->cfg, items[i].name);
+            const char *text = lk_config_xf_text(c->cfg, items[i].text);
+            char ik[700];
+            snprintf(ik, sizeof ik, "%s.%s", key, name);
+            int reg, at = sc_find(&c->sc, name);
+            if (st->kind == LK_STEP_CAST) {
+                if (at < 0) return fail_at(c, items[i].line, ik, "no column '%s' to cast", name);
+                lk_buf q = LK_BUF_INIT;
+                lk_buf_puts(&q, "CAST(`");
+                for (const char *p = c->sc.e[at].name; *p; p++) {
+                    if (*p == '`') lk_buf_putc(&q, '`');
+                    lk_buf_putc(&q, *p);
+                }
+                lk_buf_printf(&q, "` AS %s)", text);
+                int rc = compile_expr(c, q.data, items[i].line, ik, &reg, NULL);
+                lk_buf_free(&q);
+                if (rc) return -1;
+            } else if (compile_expr(c, text, items[i].line, ik, &reg, NULL)) {
+                return -1;
+            }
+            add_failing(rt, reg, name);
+            if (st->on_error == LK_ON_ERROR_RESCUE) {
+                rt->rescues =
+                    realloc(rt->rescues, sizeof *rt->rescues * (size_t)(rt->nrescues + 1));
+                if (!rt->rescues) abort();
+                rescue *r = &rt->rescues[rt->nrescues++];
+                r->reg = reg;
+                r->old = at >= 0 ? c->sc.e[at].reg : -1;
+                r->name = strdup(name);
+            }
+            if (at >= 0) {
+                c->sc.e[at].reg = reg;
+            } else {
+                int pos = 0;
+                if (new_pos(c, st, items[i].line, ik, &pos)) return -1;
+                sc_insert(&c->sc, pos, name, reg);
+            }
+        }
+        return 0;
+    case LK_STEP_RENAME:
+        for (int i = 0; i < st->nitems; i++) {
+            const char *from = lk_config_xf_text(c->cfg, items[i].name);
+            const char *to = lk_config_xf_text(c->cfg, items[i].text);
+            char ik[700];
+            snprintf(ik, sizeof ik, "%s.%s", key, from);
+            int at = sc_find(&c->sc, from), there = sc_find(&c->sc, to);
+            if (at < 0) return fail_at(c, items[i].line, ik, "no column '%s' to rename", from);
+            if (there >= 0 && there != at)
+                return fail_at(c, items[i].line, ik, "a column '%s' exists already", to);
+            free(c->sc.e[at].name);
+            c->sc.e[at].name = strdup(to);
+            if (!c->sc.e[at].name) abort();
+        }
+        return 0;
+    case LK_STEP_DROP:
+        for (int i = 0; i < st->nitems; i++) {
+            int at = sc_find(&c->sc, lk_config_xf_text(c->cfg, items[i].text));
+            if (at >= 0) /* dropping a column that is not there is no error, as Spark */
+                sc_remove(&c->sc, at);
+        }
+        return 0;
+    case LK_STEP_SELECT: {
+        scope out = {0};
+        for (int i = 0; i < st->nitems; i++) {
+            const char *text = lk_config_xf_text(c->cfg, items[i].text);
+            char ik[700];
+            snprintf(ik, sizeof ik, "%s[%d]", key, i);
+            if (!strcmp(text, "*")) {
+                for (int k = 0; k < c->sc.n; k++)
+                    if (sc_find(&out, c->sc.e[k].name) < 0)
+                        sc_insert(&out, out.n, c->sc.e[k].name, c->sc.e[k].reg);
+                continue;
+            }
+            int reg;
+            char *alias = NULL;
+            if (compile_expr(c, text, items[i].line, ik, &reg, &alias)) {
+                sc_free(&out);
+                return -1;
+            }
+            char idx[32];
+            snprintf(idx, sizeof idx, "[%d]", i);
+            add_failing(rt, reg, idx);
+            /* the name: the alias, or the column (the last field of a path) */
+            char name[256] = "";
+            if (alias) {
+                snprintf(name, sizeof name, "%s", alias);
+            } else {
+                lk_sql_ast *ast = NULL;
+                lk_error e = {0};
+                if (lk_sql_parse(text, 0, &ast, &e) == 0 &&
+                    lk_sql_ast_root(ast)->kind == LK_SQL_COL) {
+                    const lk_sql_node *n = lk_sql_ast_root(ast);
+                    snprintf(name, sizeof name, "%s", n->parts[n->nparts - 1]);
+                    if (n->nparts == 1 && sc_find(&c->sc, name) >= 0)
+                        snprintf(name, sizeof name, "%s", c->sc.e[sc_find(&c->sc, name)].name);
+                }
+                lk_sql_ast_destroy(&ast);
+            }
+            free(alias);
+            if (!name[0]) {
+                sc_free(&out);
+                return fail_at(c, items[i].line, ik,
+                               "name the expression: '%s AS name' (a Delta column needs a name)",
+                               text);
+            }
+            if (sc_find(&out, name) >= 0) {
+                sc_free(&out);
+                return fail_at(c, items[i].line, ik, "column '%s' is selected twice", name);
+            }
+            sc_insert(&out, out.n, name, reg);
+        }
+        sc_free(&c->sc);
+        c->sc = out;
+        return 0;
+    }
+    case LK_STEP_FLATTEN:
+        for (int i = 0; i < st->nitems; i++) {
+            const char *what = lk_config_xf_text(c->cfg, items[i].text);
+            int all = !strcmp(what, "*");
+            if (!all && sc_find(&c->sc, what) < 0) {
+                char ik[700];
+                snprintf(ik, sizeof ik, "%s[%d]", key, i);
+                return fail_at(c, items[i].line, ik, "no column '%s' to flatten", what);
+            }
+            for (int k = 0; k < c->sc.n; k++) {
+                const lk_field *f = lk_sql_program_type(c->t->prog, c->sc.e[k].reg);
+                if (f->type != LK_TYPE_STRUCT || (!all && strcmp(c->sc.e[k].name, what)) ||
+                    is_system(c->sc.e[k].name, c->o->rescued))
+                    continue;
+                int reg = c->sc.e[k].reg;
+                char *base = strdup(c->sc.e[k].name);
+                if (!base) abort();
+                sc_remove(&c->sc, k);
+                int at = k;
+                for (int j = 0; j < f->n_children; j++) {
+                    char name[512];
+                    snprintf(name, sizeof name, "%s_%s", base, f->children[j].name);
+                    if (sc_find(&c->sc, name) >= 0) continue; /* a column of that name wins */
+                    sc_insert(&c->sc, at++, name, lk_sql_program_child(c->t->prog, reg, j));
+                }
+                free(base);
+                k = at - 1;
+            }
+        }
+        return 0;
+    }
+    return fail_at(c, st->line, key, "internal: unknown step");
+}
+
+lk_schema *lk_transforms_quarantine_schema(void)
+{
+    lk_schema *q = lk_schema_new();
+    lk_schema_add(q, "record", LK_TYPE_STRING, 1);
+    lk_schema_add(q, "reason", LK_TYPE_STRING, 1);
+    lk_schema_add(q, "error", LK_TYPE_STRING, 1);
+    lk_schema_add(q, "table", LK_TYPE_STRING, 1);
+    lk_schema *data = lk_schema_new(), *raw = lk_raw_schema_opt(data, NULL);
+    lk_schema_add_copy(q, lk_schema_field(raw, lk_schema_find(raw, LK_RAW_METADATA)));
+    lk_schema_destroy(&raw);
+    lk_schema_destroy(&data);
+    lk_schema_add(q, "watermark", LK_TYPE_TIMESTAMP, 1);
+    lk_schema_add(q, "batch", LK_TYPE_LONG, 1);
+    lk_schema_add(q, "quarantined_at", LK_TYPE_TIMESTAMP, 1);
+    lk_schema_add(q, "replayed_in_batch", LK_TYPE_LONG, 1);
+    return q;
+}
+
+int lk_transforms_compile(const lk_config *cfg, lk_step_list list, const lk_schema *input,
+                          const lk_transforms_opts *o, lk_transforms **out, lk_error *err)
+{
+    *out = NULL;
+    lk_transforms *t = calloc(1, sizeof *t);
+    if (!t) abort();
+    t->prog = lk_sql_program_new(input);
+    t->rescued_out = -1;
+    snprintf(t->table, sizeof t->table, "%s", o->table);
+    cc c = {.cfg = cfg, .o = o, .t = t, .err = err};
+    for (int i = 0; i < lk_schema_nfields(input); i++)
+        sc_insert(&c.sc, c.sc.n, lk_schema_field(input, i)->name,
+                  lk_sql_program_column(t->prog, i));
+    t->meta_in = lk_schema_find(input, LK_RAW_METADATA);
+    t->cap_steps = list.n + 1;
+    t->steps = calloc((size_t)t->cap_steps, sizeof *t->steps);
+    if (!t->steps) abort();
+    if (o->silver && sc_find(&c.sc, LK_RAW_CORRUPT) >= 0) {
+        /* silver holds the parsed rows only, whatever the list */
+        step_rt *rt = &t->steps[t->nsteps++];
+        rt->kind = LK_STEP_FILTER;
+        snprintf(rt->key, sizeof rt->key, "%s (corrupt records)", o->key);
+        lk_sql_scope s = {&c.sc, scope_find, scope_names};
+        if (lk_sql_program_compile(t->prog, "_corrupt_record IS NULL", &s, &rt->filter, NULL, err))
+            goto bad;
+    }
+    for (int si = 0; si < list.n; si++) {
+        const lk_step *st = &cfg->xf.step[list.first + si];
+        step_rt *rt = &t->steps[t->nsteps];
+        if (!st->optional) {
+            if (compile_step(&c, st, si, rt)) goto bad;
+            t->nsteps++;
+            continue;
+        }
+        /* an optional step that does not compile leaves the scope as it was */
+        scope saved;
+        sc_copy(&saved, &c.sc);
+        lk_error e = {0};
+        c.err = &e;
+        int rc = compile_step(&c, st, si, rt);
+        c.err = err;
+        if (rc) {
+            sc_free(&c.sc);
+            c.sc = saved;
+            free_step(rt);
+        } else {
+            sc_free(&saved);
+            t->nsteps++;
+        }
+    }
+    /* partition columns a select left out: kept from the input */
+    for (int k = 0; o->keep && k < o->keep->n; k++) {
+        if (sc_find(&c.sc, o->keep->name[k]) >= 0) continue;
+        int i = lk_schema_find(input, o->keep->name[k]);
+        if (i >= 0) sc_insert(&c.sc, c.sc.n, o->keep->name[k], lk_sql_program_column(t->prog, i));
+    }
+    if (o->silver) {
+        int i = sc_find(&c.sc, LK_RAW_CORRUPT);
+        if (i >= 0) sc_remove(&c.sc, i);
+        i = sc_find(&c.sc, LK_RAW_METADATA);
+        if (i >= 0) sc_remove(&c.sc, i);
+        i = sc_find(&c.sc, "processed_at");
+        if (i >= 0) sc_remove(&c.sc, i);
+        sc_insert(&c.sc, c.sc.n, "processed_at", PROCESSED_AT);
+    }
+    t->out_schema = lk_schema_new();
+    for (int i = 0; i < c.sc.n; i++) {
+        if (c.sc.e[i].reg == PROCESSED_AT) {
+            lk_schema_add(t->out_schema, c.sc.e[i].name, LK_TYPE_TIMESTAMP, 1);
+            continue;
+        }
+        const lk_field *f = lk_sql_program_type(t->prog, c.sc.e[i].reg);
+        lk_field *nf = lk_schema_add(t->out_schema, c.sc.e[i].name, f->type, 1);
+        lk_field_copy_children(nf, f);
+        if (f->metadata_json) { /* the rescued column keeps its comment (a renamed one is found by
+                                   it) */
+            nf->metadata_json = strdup(f->metadata_json);
+            if (!nf->metadata_json) abort();
+        }
+        if (o->rescued && !strcmp(c.sc.e[i].name, o->rescued) && f->type == LK_TYPE_STRING)
+            t->rescued_out = i;
+    }
+    t->out = c.sc.e;
+    t->nout = c.sc.n;
+    *out = t;
+    return 0;
+bad:
+    sc_free(&c.sc);
+    lk_transforms_destroy(&t);
+    return err->code ? err->code : LK_ECONFIG;
+}
+
+void lk_transforms_destroy(lk_transforms **tp)
+{
+    if (!tp || !*tp) return;
+    lk_transforms *t = *tp;
+    for (int i = 0; i < t->nout; i++)
+        free(t->out[i].name);
+    free(t->out);
+    for (int s = 0; s < t->cap_steps; s++)
+        free_step(&t->steps[s]);
+    free(t->steps);
+    lk_sql_program_destroy(&t->prog);
+    lk_schema_destroy(&t->out_schema);
+    free(t->alive);
+    free(t->sel);
+    free(t->rescued_rows);
+    lk_batch_destroy(&t->datarow);
+    lk_buf_free(&t->json);
+    lk_buf_free(&t->tmp);
+    free(t);
+    *tp = NULL;
+}
+
+const lk_schema *lk_transforms_schema(const lk_transforms *t)
+{
+    return t->out_schema;
+}
+
+int64_t lk_transforms_quarantined(const lk_transforms *t)
+{
+    return t->quarantined;
+}
+
+int64_t lk_transforms_rescued(const lk_transforms *t)
+{
+    return t->rescued;
+}
+
+/* ---- running ---- */
+
+/* Appends rows sel[0..k) of src to dst (same type): a typed gather for flat
+   columns (a filter leaves short runs, where a range copy per run costs a
+   call and a reserve each), runs of lk_col_append_range for nested ones. */
+static void gather(lk_col *dst, const lk_col *src, const uint32_t *sel, uint32_t k)
+{
+    lk_type t = src->field->type;
+    uint32_t base = dst->len;
+    if (t == LK_TYPE_STRING || t == LK_TYPE_BINARY) {
+        size_t bytes = 0;
+        for (uint32_t j = 0; j < k; j++)
+            bytes += src->offsets[sel[j] + 1] - src->offsets[sel[j]];
+        lk_col_reserve(dst, k, bytes);
+        char *data = dst->data;
+        size_t len = dst->data_len;
+        for (uint32_t j = 0; j < k; j++) {
+            uint32_t a = src->offsets[sel[j]], b = src->offsets[sel[j] + 1];
+            memcpy(data + len, src->data + a, b - a);
+            len += b - a;
+            dst->offsets[base + j + 1] = (uint32_t)len;
+        }
+        dst->data_len = len;
+    } else if (src->elem_size && !src->n_children) {
+        lk_col_reserve(dst, k, 0);
+        char *o = (char *)dst->values + (size_t)base * dst->elem_size;
+        const char *v = src->values;
+        switch (src->elem_size) {
+        case 8:
+            for (uint32_t j = 0; j < k; j++)
+                ((uint64_t *)o)[j] = ((const uint64_t *)v)[sel[j]];
+            break;
+        case 4:
+            for (uint32_t j = 0; j < k; j++)
+                ((uint32_t *)o)[j] = ((const uint32_t *)v)[sel[j]];
+            break;
+        case 1:
+            for (uint32_t j = 0; j < k; j++)
+                ((uint8_t *)o)[j] = ((const uint8_t *)v)[sel[j]];
+            break;
+        default:
+            for (uint32_t j = 0; j < k; j++)
+                memcpy(o + (size_t)j * src->elem_size, v + (size_t)sel[j] * src->elem_size,
+                       src->elem_size);
+            break;
+        }
+    } else {
+        for (uint32_t j = 0; j < k;) {
+            uint32_t r = j + 1;
+            while (r < k && sel[r] == sel[r - 1] + 1)
+                r++;
+            lk_col_append_range(dst, src, sel[j], r - j);
+            j = r;
+        }
+        return;
+    }
+    /* validity: only when src has nulls (or dst already tracks them) */
+    if (src->validity || dst->validity) {
+        lk_col_ensure_validity(dst);
+        for (uint32_t j = 0; j < k; j++) {
+            uint32_t d = base + j;
+            if (lk_col_is_null(src, sel[j])) {
+                dst->validity[d >> 3] &= (uint8_t) ~(1u << (d & 7));
+                dst->null_count++;
+            } else {
+                dst->validity[d >> 3] |= (uint8_t)(1u << (d & 7));
+            }
+        }
+    }
+    dst->len = base + k;
+}
+
+static inline int bit(const uint8_t *b, uint32_t i)
+{
+    return b && ((b[i >> 3] >> (i & 7)) & 1);
+}
+
+/* The JSON of one value of a column (for _rescued_data). */
+static void value_json(const lk_col *c, uint32_t i, lk_buf *out)
+{
+    if (lk_col_is_null(c, i)) {
+        lk_buf_puts(out, "null");
+        return;
+    }
+    size_t n;
+    switch (c->field->type) {
+    case LK_TYPE_STRING: {
+        const char *s = lk_col_bytes(c, i, &n);
+        lk_buf_json_string(out, s, n);
+        return;
+    }
+    case LK_TYPE_BOOLEAN:
+        lk_buf_puts(out, ((const uint8_t *)c->values)[i] ? "true" : "false");
+        return;
+    case LK_TYPE_INTEGER:
+        lk_buf_printf(out, "%d", ((const int32_t *)c->values)[i]);
+        return;
+    case LK_TYPE_LONG:
+        lk_buf_printf(out, "%lld", (long long)((const int64_t *)c->values)[i]);
+        return;
+    case LK_TYPE_DOUBLE:
+        lk_buf_number(out, ((const double *)c->values)[i], 0);
+        return;
+    default:
+        lk_buf_puts(out, "null");
+        return;
+    }
+}
+
+/* Appends row i of the rescued column with {"name": old} for each failed rescue. */
+static void rescued_value(lk_transforms *t, const lk_col *src, uint32_t i, lk_col *dst)
+{
+    lk_buf *b = &t->tmp;
+    lk_buf_reset(b);
+    size_t n = 0;
+    const char *p = lk_col_is_null(src, i) ? NULL : lk_col_bytes(src, i, &n);
+    if (p && n >= 2 && p[n - 1] == '}') {
+        lk_buf_append(b, p, n - 1);
+    } else {
+        lk_buf_putc(b, '{');
+    }
+    int first = !(p && n > 2);
+    for (int s = 0; s < t->nsteps; s++)
+        for (int k = 0; k < t->steps[s].nrescues; k++) {
+            const rescue *r = &t->steps[s].rescues[k];
+            if (!bit(lk_sql_program_failed(t->prog, r->reg), i)) continue;
+            if (!first) lk_buf_putc(b, ',');
+            first = 0;
+            lk_buf_json_string(b, r->name, strlen(r->name));
+            lk_buf_putc(b, ':');
+            if (r->old >= 0)
+                value_json(lk_sql_program_result(t->prog, r->old), i, b);
+            else
+                lk_buf_puts(b, "null");
+        }
+    lk_buf_putc(b, '}');
+    lk_col_append_bytes(dst, b->data, b->len);
+}
+
+/* One quarantined row: its data columns as JSON and where it failed. */
+static void quarantine_row(lk_transforms *t, const lk_batch *in, uint32_t i, const step_rt *st,
+                           const char *what, int64_t batch, int64_t now_us, lk_batch *q)
+{
+    const lk_schema *is = lk_batch_schema(in);
+    if (!t->datarow) {
+        lk_schema *d = lk_schema_new();
+        for (int c = 0; c < lk_schema_nfields(is); c++)
+            if (!is_system(lk_schema_field(is, c)->name, NULL) && lk_raw_rescued_index(is) != c)
+                lk_schema_add_copy(d, lk_schema_field(is, c));
+        t->datarow = lk_batch_new(d);
+        lk_schema_destroy(&d);
+    }
+    lk_batch_reset(t->datarow);
+    const lk_schema *ds = lk_batch_schema(t->datarow);
+    for (int c = 0; c < lk_schema_nfields(ds); c++)
+        lk_col_append_range(
+            lk_batch_col(t->datarow, c),
+            lk_batch_col_const(in, lk_schema_find(is, lk_schema_field(ds, c)->name)), i, 1);
+    lk_batch_set_nrows(t->datarow, 1);
+    lk_buf_reset(&t->json);
+    lk_rowjson_append(t->datarow, 0, &t->json);
+    lk_col_append_bytes(lk_batch_col(q, LK_Q_RECORD), t->json.data, t->json.len);
+    lk_col_append_bytes(lk_batch_col(q, LK_Q_REASON), "transform_error", 15);
+    lk_buf_reset(&t->tmp);
+    lk_buf_printf(&t->tmp, "%s%s%s", st->key, what && what[0] != '[' ? "." : "", what ? what : "");
+    lk_col_append_bytes(lk_batch_col(q, LK_Q_ERROR), t->tmp.data, t->tmp.len);
+    lk_col_append_bytes(lk_batch_col(q, LK_Q_TABLE), t->table, strlen(t->table));
+    lk_col *meta = lk_batch_col(q, LK_Q_METADATA);
+    if (t->meta_in >= 0 && lk_field_equal(lk_batch_col_const(in, t->meta_in)->field, meta->field))
+        lk_col_append_range(meta, lk_batch_col_const(in, t->meta_in), i, 1);
+    else
+        lk_col_append_null(meta);
+    lk_col_append_null(lk_batch_col(q, LK_Q_WATERMARK));
+    lk_col_append_i64(lk_batch_col(q, LK_Q_BATCH), batch);
+    lk_col_append_i64(lk_batch_col(q, LK_Q_AT), now_us);
+    lk_col_append_null(lk_batch_col(q, LK_Q_REPLAYED));
+    lk_batch_set_nrows(q, lk_batch_nrows(q) + 1);
+}
+
+int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int64_t batch,
+                      lk_batch *out, lk_batch *q, lk_error *err)
+{
+    uint32_t n = lk_batch_nrows(in);
+    t->quarantined = t->rescued = 0;
+    if (lk_sql_program_run(t->prog, in, now_us, err)) return -1;
+    if (n > t->cap) {
+        t->cap = n + 1024;
+        t->alive = realloc(t->alive, t->cap);
+        t->rescued_rows = realloc(t->rescued_rows, t->cap);
+        if (!t->alive || !t->rescued_rows) abort();
+    }
+    memset(t->alive, 1, n);
+    int any_rescue = 0;
+    for (int s = 0; s < t->nsteps; s++) {
+        const step_rt *st = &t->steps[s];
+        if (st->on_error != LK_ON_ERROR_NULL)
+            for (int k = 0; k < st->nregs; k++) {
+                const uint8_t *f = lk_sql_program_failed(t->prog, st->regs[k]);
+                if (!f) continue;
+                for (uint32_t i = 0; i < n; i++) {
+                    if (!t->alive[i] || !bit(f, i)) continue;
+                    if (st->on_error == LK_ON_ERROR_QUARANTINE) {
+                        t->alive[i] = 0;
+                        t->quarantined++;
+                        if (q) quarantine_row(t, in, i, st, st->what[k], batch, now_us, q);
+                    } else {
+                        any_rescue = 1;
+                    }
+                }
+            }
+        if (st->filter >= 0) {
+            const lk_col *c = lk_sql_program_result(t->prog, st->filter);
+            const uint8_t *v = c->values;
+            if (!c->validity)
+                for (uint32_t i = 0; i < n; i++)
+                    t->alive[i] &= v[i];
+            else
+                for (uint32_t i = 0; i < n; i++)
+                    t->alive[i] &= v[i] & !lk_col_is_null(c, i);
+        }
+    }
+    /* a row that failed a rescue step and was filtered out later does not count */
+    if (any_rescue) {
+        memset(t->rescued_rows, 0, n);
+        for (int s = 0; s < t->nsteps; s++)
+            for (int k = 0; k < t->steps[s].nrescues; k++) {
+                const uint8_t *f = lk_sql_program_failed(t->prog, t->steps[s].rescues[k].reg);
+                for (uint32_t i = 0; f && i < n; i++)
+                    t->rescued_rows[i] |= (uint8_t)(bit(f, i) & t->alive[i]);
+            }
+        for (uint32_t i = 0; i < n; i++)
+            t->rescued += t->rescued_rows[i];
+        if (!t->rescued || t->rescued_out < 0) any_rescue = 0;
+    }
+    /* the surviving rows: every row (one range copy), or a selection (gathered) */
+    uint32_t base = lk_batch_nrows(out), kept = 0, nsel = 0;
+    for (uint32_t i = 0; i < n; i++)
+        nsel += t->alive[i];
+    if (nsel < n && !any_rescue) {
+        if (nsel > t->sel_cap) {
+            t->sel_cap = nsel + 1024;
+            t->sel = realloc(t->sel, sizeof *t->sel * t->sel_cap);
+            if (!t->sel) abort();
+        }
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (t->alive[i]) t->sel[k++] = i;
+        for (int o = 0; o < t->nout; o++) {
+            lk_col *dst = lk_batch_col(out, o);
+            if (t->out[o].reg == PROCESSED_AT) {
+                for (uint32_t i = 0; i < nsel; i++)
+                    lk_col_append_i64(dst, now_us);
+            } else {
+                gather(dst, lk_sql_program_result(t->prog, t->out[o].reg), t->sel, nsel);
+            }
+        }
+        lk_batch_set_nrows(out, base + nsel);
+        return 0;
+    }
+    for (int o = 0; o < t->nout; o++) {
+        lk_col *dst = lk_batch_col(out, o);
+        int reg = t->out[o].reg;
+        const lk_col *src = reg == PROCESSED_AT ? NULL : lk_sql_program_result(t->prog, reg);
+        int rescue_col = any_rescue && o == t->rescued_out;
+        uint32_t r = 0;
+        kept = 0;
+        while (r < n) {
+            while (r < n && !t->alive[r])
+                r++;
+            uint32_t start = r;
+            while (r < n && t->alive[r])
+                r++;
+            uint32_t count = r - start;
+            if (!count) continue;
+            kept += count;
+            if (!src) {
+                for (uint32_t i = 0; i < count; i++)
+                    lk_col_append_i64(dst, now_us);
+            } else if (!rescue_col) {
+                lk_col_append_range(dst, src, start, count);
+            } else {
+                for (uint32_t i = start; i < start + count; i++) {
+                    if (t->rescued_rows[i])
+                        rescued_value(t, src, i, dst);
+                    else
+                        lk_col_append_range(dst, src, i, 1);
+                }
+            }
+        }
+    }
+    if (!t->nout)
+        for (uint32_t i = 0; i < n; i++)
+            kept += t->alive[i];
+    lk_batch_set_nrows(out, base + kept);
+    return 0;
+}

@@ -1,0 +1,666 @@
+/* lk_sql_cast — Spark's non-ANSI casts; see lk_sql_cast.h. */
+#include "lk_sql_cast.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lk_time.h"
+
+/* ---- text of values ---- */
+
+size_t lk_sql_format_double(double x, char *out)
+{
+    if (isnan(x)) return (size_t)sprintf(out, "NaN");
+    if (isinf(x)) return (size_t)sprintf(out, x > 0 ? "Infinity" : "-Infinity");
+    if (x == 0) return (size_t)sprintf(out, signbit(x) ? "-0.0" : "0.0");
+    char buf[40];
+    int prec = 1;
+    for (; prec < 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*e", prec - 1, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    if (prec == 17) snprintf(buf, sizeof buf, "%.16e", x);
+    /* digits and exponent */
+    char dig[24];
+    int nd = 0, neg = x < 0;
+    char *e = strchr(buf, 'e');
+    int exp10 = atoi(e + 1);
+    for (char *c = buf; c < e; c++)
+        if (isdigit((unsigned char)*c)) dig[nd++] = *c;
+    while (nd > 1 && dig[nd - 1] == '0')
+        nd--;
+    size_t o = 0;
+    if (neg) out[o++] = '-';
+    if (exp10 >= -3 && exp10 < 7) {
+        if (exp10 < 0) {
+            out[o++] = '0';
+            out[o++] = '.';
+            for (int i = 0; i < -exp10 - 1; i++)
+                out[o++] = '0';
+            for (int i = 0; i < nd; i++)
+                out[o++] = dig[i];
+        } else {
+            for (int i = 0; i <= exp10; i++)
+                out[o++] = i < nd ? dig[i] : '0';
+            out[o++] = '.';
+            if (nd > exp10 + 1)
+                for (int i = exp10 + 1; i < nd; i++)
+                    out[o++] = dig[i];
+            else
+                out[o++] = '0';
+        }
+    } else {
+        out[o++] = dig[0];
+        out[o++] = '.';
+        if (nd > 1)
+            for (int i = 1; i < nd; i++)
+                out[o++] = dig[i];
+        else
+            out[o++] = '0';
+        o += (size_t)sprintf(out + o, "E%d", exp10);
+    }
+    out[o] = 0;
+    return o;
+}
+
+static size_t format_float(float x, char *out)
+{
+    if (isnan(x) || isinf(x) || x == 0) return lk_sql_format_double((double)x, out);
+    /* the shortest text that reads back as the same float */
+    char buf[40];
+    int prec = 1;
+    for (; prec < 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*e", prec - 1, (double)x);
+        if (strtof(buf, NULL) == x) break;
+    }
+    return lk_sql_format_double(strtod(buf, NULL), out);
+}
+
+size_t lk_sql_format_date(int32_t days, char *out)
+{
+    int64_t y;
+    unsigned m, d;
+    lk_time_civil_from_days(days, &y, &m, &d);
+    if (y >= 0 && y <= 9999) return (size_t)sprintf(out, "%04lld-%02u-%02u", (long long)y, m, d);
+    return (size_t)sprintf(out, "%s%04lld-%02u-%02u", y < 0 ? "-" : "+",
+                           (long long)(y < 0 ? -y : y), m, d);
+}
+
+size_t lk_sql_format_timestamp(int64_t us, char *out)
+{
+    int32_t days = lk_sql_us_to_days(us);
+    int64_t rem = us - (int64_t)days * 86400000000LL;
+    size_t o = lk_sql_format_date(days, out);
+    int64_t secs = rem / 1000000, frac = rem % 1000000;
+    o += (size_t)sprintf(out + o, " %02d:%02d:%02d", (int)(secs / 3600), (int)(secs / 60 % 60),
+                         (int)(secs % 60));
+    if (frac) {
+        char f[8];
+        sprintf(f, "%06d", (int)frac);
+        int l = 6;
+        while (l > 0 && f[l - 1] == '0')
+            l--;
+        out[o++] = '.';
+        memcpy(out + o, f, (size_t)l);
+        o += (size_t)l;
+    }
+    out[o] = 0;
+    return o;
+}
+
+/* ---- parsing ---- */
+
+static void trim(const char **s, size_t *n)
+{
+    while (*n && isspace((unsigned char)**s)) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n && isspace((unsigned char)(*s)[*n - 1]))
+        (*n)--;
+}
+
+static int digits(const char *s, size_t n, size_t *i, int min, int max, int *v)
+{
+    int k = 0, x = 0;
+    while (*i < n && k < max && isdigit((unsigned char)s[*i])) {
+        x = x * 10 + (s[(*i)++] - '0');
+        k++;
+    }
+    if (k < min) return -1;
+    *v = x;
+    return 0;
+}
+
+int lk_sql_parse_date(const char *s, size_t n, int32_t *days)
+{
+    trim(&s, &n);
+    size_t i = 0;
+    int y, m = 1, d = 1;
+    if (digits(s, n, &i, 4, 7, &y)) return -1;
+    if (i < n && s[i] == '-') {
+        i++;
+        if (digits(s, n, &i, 1, 2, &m)) return -1;
+        if (i < n && s[i] == '-') {
+            i++;
+            if (digits(s, n, &i, 1, 2, &d)) return -1;
+            if (i < n && s[i] != ' ' && s[i] != 'T') return -1;
+            i = n;
+        }
+    }
+    if (i != n || m < 1 || m > 12 || d < 1) return -1;
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[m - 1] || (m == 2 && d == 29 && !leap)) return -1;
+    *days = (int32_t)lk_time_days_from_civil(y, (unsigned)m, (unsigned)d);
+    return 0;
+}
+
+int lk_sql_parse_timestamp(const char *s, size_t n, int64_t *us)
+{
+    trim(&s, &n);
+    if (lk_time_parse_iso(s, n, us) == 0) return 0;
+    /* 'yyyy' and 'yyyy-mm' */
+    int32_t d;
+    int dashes = 0;
+    for (size_t i = 0; i < n; i++)
+        dashes += s[i] == '-';
+    if (dashes <= 1 && n && n <= 7 && lk_sql_parse_date(s, n, &d) == 0) {
+        *us = (int64_t)d * 86400000000LL;
+        return 0;
+    }
+    return -1;
+}
+
+/* Spark's UTF8String.toLong: optional sign, digits, an ignored fraction. */
+static int parse_long(const char *s, size_t n, int64_t *out)
+{
+    trim(&s, &n);
+    if (!n) return -1;
+    size_t i = 0;
+    int neg = 0;
+    if (s[0] == '-' || s[0] == '+') {
+        neg = s[0] == '-';
+        i++;
+    }
+    if (i == n) return -1;
+    uint64_t v = 0;
+    int any = 0;
+    for (; i < n && s[i] != '.'; i++) {
+        if (!isdigit((unsigned char)s[i])) return -1;
+        uint64_t nv = v * 10 + (uint64_t)(s[i] - '0');
+        if (v > (UINT64_MAX - 9) / 10 || nv > (uint64_t)INT64_MAX + (uint64_t)neg) return -1;
+        v = nv;
+        any = 1;
+    }
+    if (i < n) { /* the fraction: digits, ignored */
+        i++;
+        for (; i < n; i++)
+            if (!isdigit((unsigned char)s[i])) return -1;
+    }
+    if (!any && i <= 2) return -1;
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return 0;
+}
+
+static int parse_double(const char *s, size_t n, double *out)
+{
+    trim(&s, &n);
+    char buf[128];
+    if (!n || n >= sizeof buf) return -1;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    const char *b = buf[0] == '+' || buf[0] == '-' ? buf + 1 : buf;
+    if (!strcmp(b, "NaN")) {
+        *out = NAN;
+        return 0;
+    }
+    if (!strcmp(b, "Infinity") || !strcasecmp(b, "inf") || !strcasecmp(b, "infinity")) {
+        *out = buf[0] == '-' ? -INFINITY : INFINITY;
+        return 0;
+    }
+    for (const char *c = b; *c; c++)
+        if (!(isdigit((unsigned char)*c) || *c == '.' || *c == 'e' || *c == 'E' || *c == '+' ||
+              *c == '-'))
+            return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if (end == buf || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_bool(const char *s, size_t n, int *out)
+{
+    trim(&s, &n);
+    static const char *const t[] = {"t", "true", "y", "yes", "1"}, *const f[] = {"f", "false", "n",
+                                                                                 "no", "0"};
+    for (int i = 0; i < 5; i++) {
+        if (strlen(t[i]) == n && !strncasecmp(s, t[i], n)) {
+            *out = 1;
+            return 0;
+        }
+        if (strlen(f[i]) == n && !strncasecmp(s, f[i], n)) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* ---- the kernel ---- */
+
+typedef struct val {
+    int kind; /* 'i' integer, 'd' double, 's' string, 'b' boolean, 'D' date, 'T' timestamp, 'x'
+                 decimal */
+    int64_t i;
+    double d;
+    const char *s;
+    size_t n;
+    int scale;
+    const unsigned char *be; /* decimal > 18 */
+} val;
+
+static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
+                             1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+
+static double decimal_double(const val *v)
+{
+    if (!v->be) return (double)v->i / pow(10.0, v->scale);
+    __int128 x = 0;
+    for (int k = 0; k < 16; k++)
+        x = (x << 8) | v->be[k];
+    return (double)x / pow(10.0, v->scale);
+}
+
+static void read(const lk_col *c, uint32_t i, val *v)
+{
+    memset(v, 0, sizeof *v);
+    switch (c->field->type) {
+    case LK_TYPE_BOOLEAN:
+        v->kind = 'b';
+        v->i = ((const uint8_t *)c->values)[i];
+        break;
+    case LK_TYPE_BYTE:
+        v->kind = 'i';
+        v->i = ((const int8_t *)c->values)[i];
+        break;
+    case LK_TYPE_SHORT:
+        v->kind = 'i';
+        v->i = ((const int16_t *)c->values)[i];
+        break;
+    case LK_TYPE_INTEGER:
+        v->kind = 'i';
+        v->i = ((const int32_t *)c->values)[i];
+        break;
+    case LK_TYPE_LONG:
+        v->kind = 'i';
+        v->i = ((const int64_t *)c->values)[i];
+        break;
+    case LK_TYPE_FLOAT:
+        v->kind = 'f';
+        v->d = ((const float *)c->values)[i];
+        break;
+    case LK_TYPE_DOUBLE:
+        v->kind = 'd';
+        v->d = ((const double *)c->values)[i];
+        break;
+    case LK_TYPE_DATE:
+        v->kind = 'D';
+        v->i = ((const int32_t *)c->values)[i];
+        break;
+    case LK_TYPE_TIMESTAMP:
+    case LK_TYPE_TIMESTAMP_NTZ:
+        v->kind = 'T';
+        v->i = ((const int64_t *)c->values)[i];
+        break;
+    case LK_TYPE_DECIMAL:
+        v->kind = 'x';
+        v->scale = c->field->scale;
+        if (c->field->precision <= 18)
+            v->i = ((const int64_t *)c->values)[i];
+        else
+            v->be = (const unsigned char *)c->values + (size_t)i * 16;
+        v->d = decimal_double(v);
+        break;
+    default:
+        v->kind = 's';
+        v->s = lk_col_bytes(c, i, &v->n);
+        break;
+    }
+}
+
+static size_t int_text(int64_t x, char *out)
+{
+    char t[24];
+    int n = 0;
+    uint64_t u = x < 0 ? 0 - (uint64_t)x : (uint64_t)x;
+    do {
+        t[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t o = 0;
+    if (x < 0) out[o++] = '-';
+    while (n)
+        out[o++] = t[--n];
+    out[o] = 0;
+    return o;
+}
+
+/* Writes v as a string into out; 0 or -1. */
+static int to_string(lk_sql_kctx *k, const val *v, lk_col *out)
+{
+    char b[64];
+    size_t n;
+    switch (v->kind) {
+    case 'b':
+        lk_col_append_bytes(out, v->i ? "true" : "false", v->i ? 4 : 5);
+        return 0;
+    case 'i':
+        n = int_text(v->i, b);
+        break;
+    case 'f':
+        n = format_float((float)v->d, b);
+        break;
+    case 'd':
+        n = lk_sql_format_double(v->d, b);
+        break;
+    case 'D':
+        n = lk_sql_format_date((int32_t)v->i, b);
+        break;
+    case 'T':
+        n = lk_sql_format_timestamp(v->i, b);
+        break;
+    case 'x':
+        lk_buf_reset(k->tmp);
+        if (v->be)
+            lk_buf_decimal_be(k->tmp, v->be, 16, v->scale);
+        else
+            lk_buf_decimal_i64(k->tmp, v->i, v->scale);
+        lk_col_append_bytes(out, k->tmp->data, k->tmp->len);
+        return 0;
+    default:
+        lk_col_append_bytes(out, v->s, v->n);
+        return 0;
+    }
+    lk_col_append_bytes(out, b, n);
+    return 0;
+}
+
+/* The value as a long (Java narrowing from double); 0 or -1 (does not convert). */
+static int to_long(const val *v, int64_t *out)
+{
+    switch (v->kind) {
+    case 'b':
+    case 'i':
+        *out = v->i;
+        return 0;
+    case 'f':
+    case 'd':
+        *out = lk_sql_d2l(v->d);
+        return 0;
+    case 'x':
+        if (v->be) {
+            __int128 x = 0;
+            for (int k = 0; k < 16; k++)
+                x = (x << 8) | v->be[k];
+            for (int s = 0; s < v->scale; s++)
+                x /= 10;
+            *out = (int64_t)x;
+        } else {
+            int64_t x = v->i;
+            for (int s = 0; s < v->scale; s++)
+                x /= 10;
+            *out = x;
+        }
+        return 0;
+    case 'T':
+        *out = v->i >= 0 ? v->i / 1000000 : -((-(v->i + 1)) / 1000000) - 1;
+        return 0;
+    case 's':
+        return parse_long(v->s, v->n, out);
+    default:
+        return -1;
+    }
+}
+
+static int to_double(const val *v, double *out)
+{
+    switch (v->kind) {
+    case 'b':
+    case 'i':
+        *out = (double)v->i;
+        return 0;
+    case 'f':
+    case 'd':
+    case 'x':
+        *out = v->d;
+        return 0;
+    case 'T':
+        *out = (double)v->i / 1e6;
+        return 0;
+    case 's':
+        return parse_double(v->s, v->n, out);
+    default:
+        return -1;
+    }
+}
+
+static void k_cast(lk_sql_kctx *k)
+{
+    const lk_col *a = k->a[0];
+    lk_col *out = k->out;
+    const lk_field *to = out->field;
+    int fixed = to->type != LK_TYPE_STRING && to->type != LK_TYPE_BINARY;
+    if (fixed) {
+        lk_sql_out_fixed(out, k->n);
+        lk_sql_out_and_validity(out, k->a, 1, k->n);
+    }
+    val v;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (lk_col_is_null(a, i)) {
+            if (!fixed)
+                lk_col_append_null(out);
+            else
+                memset((char *)out->values + (size_t)i * out->elem_size, 0, out->elem_size);
+            continue;
+        }
+        read(a, i, &v);
+        int bad = 0;
+        int64_t l = 0;
+        double d = 0;
+        char *slot = fixed ? (char *)out->values + (size_t)i * out->elem_size : NULL;
+        switch (to->type) {
+        case LK_TYPE_STRING:
+        case LK_TYPE_BINARY:
+            to_string(k, &v, out);
+            break;
+        case LK_TYPE_BOOLEAN: {
+            int b = 0;
+            if (v.kind == 's')
+                bad = parse_bool(v.s, v.n, &b);
+            else if (v.kind == 'd' || v.kind == 'f' || v.kind == 'x')
+                b = v.d != 0;
+            else
+                b = v.i != 0;
+            *(uint8_t *)slot = (uint8_t)b;
+            break;
+        }
+        case LK_TYPE_BYTE:
+        case LK_TYPE_SHORT:
+        case LK_TYPE_INTEGER:
+        case LK_TYPE_LONG:
+            if (v.kind == 'd' || v.kind == 'f') {
+                /* Java: (int) of a double saturates at int, then narrows */
+                l = lk_sql_d2l(v.d);
+                if (to->type != LK_TYPE_LONG)
+                    l = l > INT32_MAX ? INT32_MAX : l < INT32_MIN ? INT32_MIN : l;
+            } else {
+                bad = to_long(&v, &l);
+                if (!bad && v.kind == 's') {
+                    /* a string out of the target's range is null, not wrapped */
+                    int64_t lo = to->type == LK_TYPE_BYTE      ? -128
+                                 : to->type == LK_TYPE_SHORT   ? -32768
+                                 : to->type == LK_TYPE_INTEGER ? INT32_MIN
+                                                               : INT64_MIN;
+                    int64_t hi = to->type == LK_TYPE_BYTE      ? 127
+                                 : to->type == LK_TYPE_SHORT   ? 32767
+                                 : to->type == LK_TYPE_INTEGER ? INT32_MAX
+                                                               : INT64_MAX;
+                    bad = l < lo || l > hi;
+                }
+            }
+            switch (to->type) {
+            case LK_TYPE_BYTE:
+                *(int8_t *)slot = (int8_t)l;
+                break;
+            case LK_TYPE_SHORT:
+                *(int16_t *)slot = (int16_t)l;
+                break;
+            case LK_TYPE_INTEGER:
+                *(int32_t *)slot = (int32_t)l;
+                break;
+            default:
+                *(int64_t *)slot = l;
+                break;
+            }
+            break;
+        case LK_TYPE_FLOAT:
+        case LK_TYPE_DOUBLE:
+            bad = to_double(&v, &d);
+            if (to->type == LK_TYPE_FLOAT)
+                *(float *)slot = (float)d;
+            else
+                *(double *)slot = d;
+            break;
+        case LK_TYPE_DECIMAL: {
+            bad = to_double(&v, &d);
+            if (!bad && v.kind == 'i') d = (double)v.i;
+            int p = to->precision, s = to->scale;
+            double scaled = bad ? 0 : lk_sql_round_half_up(d, s) * pow(10.0, s);
+            if (!bad && (!isfinite(d) || fabs(scaled) >= pow(10.0, p)))
+                bad = 1; /* does not fit decimal(p, s): null, as Spark */
+            if (p <= 18) {
+                *(int64_t *)slot = bad ? 0 : (int64_t)llround(scaled);
+            } else {
+                __int128 x = bad ? 0 : (__int128)llroundl((long double)scaled);
+                if (!bad && fabs(scaled) >= 9.2e18) x = (__int128)(long double)scaled;
+                unsigned char *be = (unsigned char *)slot;
+                for (int b = 15; b >= 0; b--) {
+                    be[b] = (unsigned char)(x & 0xff);
+                    x >>= 8;
+                }
+            }
+            break;
+        }
+        case LK_TYPE_DATE: {
+            int32_t days = 0;
+            if (v.kind == 's')
+                bad = lk_sql_parse_date(v.s, v.n, &days);
+            else if (v.kind == 'T')
+                days = lk_sql_us_to_days(v.i);
+            else if (v.kind == 'D')
+                days = (int32_t)v.i;
+            else
+                bad = 1;
+            *(int32_t *)slot = days;
+            break;
+        }
+        case LK_TYPE_TIMESTAMP:
+        case LK_TYPE_TIMESTAMP_NTZ: {
+            int64_t us = 0;
+            if (v.kind == 's')
+                bad = lk_sql_parse_timestamp(v.s, v.n, &us);
+            else if (v.kind == 'D')
+                us = v.i * 86400000000LL;
+            else if (v.kind == 'T')
+                us = v.i;
+            else if (v.kind == 'i') {
+                if (v.i > INT64_MAX / 1000000 || v.i < INT64_MIN / 1000000)
+                    us = v.i < 0 ? INT64_MIN : INT64_MAX; /* Spark saturates */
+                else
+                    us = v.i * 1000000;
+            } else if (v.kind == 'd' || v.kind == 'f' || v.kind == 'x') {
+                if (!isfinite(v.d))
+                    bad = 1;
+                else
+                    us = lk_sql_d2l(v.d * 1e6);
+            } else
+                bad = 1;
+            *(int64_t *)slot = us;
+            break;
+        }
+        default:
+            bad = 1;
+            break;
+        }
+        if (bad) {
+            if (fixed) lk_sql_out_null(out, i);
+            lk_sql_fail(k, i);
+        }
+    }
+    if (fixed) lk_sql_out_done(out);
+    (void)p10;
+}
+
+/* Same-kind fast path: INTEGER/LONG → STRING (cast {user_id: string}). */
+static void k_cast_int_string(lk_sql_kctx *k)
+{
+    const lk_col *a = k->a[0];
+    lk_col *out = k->out;
+    int is64 = a->field->type == LK_TYPE_LONG;
+    lk_col_reserve(out, k->n, (size_t)k->n * 8);
+    char b[24];
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (lk_col_is_null(a, i)) {
+            lk_col_append_null(out);
+            continue;
+        }
+        int64_t x = is64 ? ((const int64_t *)a->values)[i] : ((const int32_t *)a->values)[i];
+        size_t n = int_text(x, b);
+        lk_col_append_bytes(out, b, n);
+    }
+}
+
+/* STRING → TIMESTAMP (the default silver's to_timestamp(ts)). */
+static void k_cast_string_ts(lk_sql_kctx *k)
+{
+    const lk_col *a = k->a[0];
+    lk_col *out = k->out;
+    lk_sql_out_fixed(out, k->n);
+    lk_sql_out_and_validity(out, k->a, 1, k->n);
+    int64_t *o = out->values;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (lk_col_is_null(a, i)) {
+            o[i] = 0;
+            continue;
+        }
+        size_t n;
+        const char *s = lk_col_bytes(a, i, &n);
+        if (lk_time_parse_iso(s, n, &o[i]) && lk_sql_parse_timestamp(s, n, &o[i])) {
+            o[i] = 0;
+            lk_sql_out_null(out, i);
+            lk_sql_fail(k, i);
+        }
+    }
+    lk_sql_out_done(out);
+}
+
+int lk_sql_cast_kernel(const lk_sql_node *node, lk_sql_kernel *k, lk_error *err)
+{
+    (void)err;
+    lk_type from = node->args[0]->ty, to = node->ty;
+    if ((from == LK_TYPE_INTEGER || from == LK_TYPE_LONG) && to == LK_TYPE_STRING)
+        *k = k_cast_int_string;
+    else if (from == LK_TYPE_STRING && to == LK_TYPE_TIMESTAMP)
+        *k = k_cast_string_ts;
+    else
+        *k = k_cast;
+    return 0;
+}

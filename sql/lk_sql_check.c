@@ -1,0 +1,835 @@
+/* lk_sql_check — names, functions and types; see lk_sql_check.h. */
+#include "lk_sql_check.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lk_ddl.h"
+#include "lk_sql_func.h"
+
+typedef struct fn_spec {
+    const char *name;
+    int fn;
+    int min, max; /* arity; max -1 = any */
+} fn_spec;
+
+static const fn_spec fns[] = {
+    {"+", LK_FN_ADD, 2, 2},
+    {"-", LK_FN_SUB, 2, 2},
+    {"*", LK_FN_MUL, 2, 2},
+    {"/", LK_FN_DIV, 2, 2},
+    {"div", LK_FN_IDIV, 2, 2},
+    {"%", LK_FN_MOD, 2, 2},
+    {"mod", LK_FN_MOD, 2, 2},
+    {"negative", LK_FN_NEG, 1, 1},
+    {"&", LK_FN_BITAND, 2, 2},
+    {"|", LK_FN_BITOR, 2, 2},
+    {"^", LK_FN_BITXOR, 2, 2},
+    {"~", LK_FN_BITNOT, 1, 1},
+    {"=", LK_FN_EQ, 2, 2},
+    {"<>", LK_FN_NE, 2, 2},
+    {"<", LK_FN_LT, 2, 2},
+    {"<=", LK_FN_LE, 2, 2},
+    {">", LK_FN_GT, 2, 2},
+    {">=", LK_FN_GE, 2, 2},
+    {"<=>", LK_FN_NSEQ, 2, 2},
+    {"and", LK_FN_AND, 2, 2},
+    {"or", LK_FN_OR, 2, 2},
+    {"not", LK_FN_NOT, 1, 1},
+    {"isnull", LK_FN_ISNULL, 1, 1},
+    {"isnotnull", LK_FN_ISNOTNULL, 1, 1},
+    {"istrue", LK_FN_ISTRUE, 1, 1},
+    {"isfalse", LK_FN_ISFALSE, 1, 1},
+    {"in", LK_FN_IN, 2, -1},
+    {"like", LK_FN_LIKE, 2, 3},
+    {"ilike", LK_FN_ILIKE, 2, 2},
+    {"rlike", LK_FN_RLIKE, 2, 2},
+    {"regexp", LK_FN_RLIKE, 2, 2},
+    {"regexp_like", LK_FN_RLIKE, 2, 2},
+    {"if", LK_FN_IF, 3, 3},
+    {"iff", LK_FN_IF, 3, 3},
+    {"coalesce", LK_FN_COALESCE, 1, -1},
+    {"nvl", LK_FN_COALESCE, 2, 2},
+    {"ifnull", LK_FN_COALESCE, 2, 2},
+    {"nullif", LK_FN_NULLIF, 2, 2},
+    {"lower", LK_FN_LOWER, 1, 1},
+    {"lcase", LK_FN_LOWER, 1, 1},
+    {"upper", LK_FN_UPPER, 1, 1},
+    {"ucase", LK_FN_UPPER, 1, 1},
+    {"trim", LK_FN_TRIM, 1, 1},
+    {"ltrim", LK_FN_LTRIM, 1, 1},
+    {"rtrim", LK_FN_RTRIM, 1, 1},
+    {"substring", LK_FN_SUBSTRING, 2, 3},
+    {"substr", LK_FN_SUBSTRING, 2, 3},
+    {"concat", LK_FN_CONCAT, 1, -1},
+    {"concat_ws", LK_FN_CONCAT_WS, 1, -1},
+    {"split", LK_FN_SPLIT, 2, 3},
+    {"regexp_extract", LK_FN_REGEXP_EXTRACT, 2, 3},
+    {"regexp_replace", LK_FN_REGEXP_REPLACE, 3, 3},
+    {"length", LK_FN_LENGTH, 1, 1},
+    {"char_length", LK_FN_LENGTH, 1, 1},
+    {"character_length", LK_FN_LENGTH, 1, 1},
+    {"sha2", LK_FN_SHA2, 2, 2},
+    {"md5", LK_FN_MD5, 1, 1},
+    {"sha1", LK_FN_SHA1, 1, 1},
+    {"sha", LK_FN_SHA1, 1, 1},
+    {"to_timestamp", LK_FN_TO_TIMESTAMP, 1, 2},
+    {"to_date", LK_FN_TO_DATE, 1, 2},
+    {"date_trunc", LK_FN_DATE_TRUNC, 2, 2},
+    {"date_format", LK_FN_DATE_FORMAT, 2, 2},
+    {"year", LK_FN_YEAR, 1, 1},
+    {"quarter", LK_FN_QUARTER, 1, 1},
+    {"month", LK_FN_MONTH, 1, 1},
+    {"day", LK_FN_DAY, 1, 1},
+    {"dayofmonth", LK_FN_DAY, 1, 1},
+    {"dayofweek", LK_FN_DAYOFWEEK, 1, 1},
+    {"dayofyear", LK_FN_DAYOFYEAR, 1, 1},
+    {"hour", LK_FN_HOUR, 1, 1},
+    {"minute", LK_FN_MINUTE, 1, 1},
+    {"second", LK_FN_SECOND, 1, 1},
+    {"unix_timestamp", LK_FN_UNIX_TIMESTAMP, 0, 2},
+    {"to_unix_timestamp", LK_FN_UNIX_TIMESTAMP, 1, 2},
+    {"from_unixtime", LK_FN_FROM_UNIXTIME, 1, 2},
+    {"current_timestamp", LK_FN_CURRENT_TIMESTAMP, 0, 0},
+    {"now", LK_FN_CURRENT_TIMESTAMP, 0, 0},
+    {"current_date", LK_FN_CURRENT_DATE, 0, 0},
+    {"curdate", LK_FN_CURRENT_DATE, 0, 0},
+    {"date_add", LK_FN_DATE_ADD, 2, 2},
+    {"date_sub", LK_FN_DATE_SUB, 2, 2},
+    {"datediff", LK_FN_DATEDIFF, 2, 2},
+    {"abs", LK_FN_ABS, 1, 1},
+    {"round", LK_FN_ROUND, 1, 2},
+    {"floor", LK_FN_FLOOR, 1, 1},
+    {"ceil", LK_FN_CEIL, 1, 1},
+    {"ceiling", LK_FN_CEIL, 1, 1},
+    {"pow", LK_FN_POW, 2, 2},
+    {"power", LK_FN_POW, 2, 2},
+    {"greatest", LK_FN_GREATEST, 2, -1},
+    {"least", LK_FN_LEAST, 2, -1},
+    {"sqrt", LK_FN_SQRT, 1, 1},
+    {"exp", LK_FN_EXP, 1, 1},
+    {"ln", LK_FN_LN, 1, 1},
+    {"sign", LK_FN_SIGN, 1, 1},
+    {"signum", LK_FN_SIGN, 1, 1},
+    {"get_json_object", LK_FN_GET_JSON_OBJECT, 2, 2},
+    {"from_json", LK_FN_FROM_JSON, 2, 2},
+    {".", LK_FN_GETFIELD, 1, 1},
+};
+#define NFNS ((int)(sizeof fns / sizeof fns[0]))
+
+static const char *const aggregates[] = {"count",
+                                         "sum",
+                                         "avg",
+                                         "mean",
+                                         "min",
+                                         "max",
+                                         "approx_count_distinct",
+                                         "approx_percentile",
+                                         "first",
+                                         "last",
+                                         "collect_list",
+                                         "collect_set"};
+
+const char *lk_sql_check_fn_name(int fn)
+{
+    if (fn == LK_FN_CAST) return "cast";
+    if (fn == LK_FN_CASE) return "case";
+    for (int i = 0; i < NFNS; i++)
+        if (fns[i].fn == fn) return fns[i].name;
+    return "?";
+}
+
+int lk_sql_check_is_function(const char *name)
+{
+    for (int i = 0; i < NFNS; i++)
+        if (!strcasecmp(fns[i].name, name)) return 1;
+    return 0;
+}
+
+typedef struct ck {
+    lk_sql_ast *ast;
+    const lk_sql_binder *b;
+    lk_error *err;
+    const char *text;
+} ck;
+
+static int cerr(ck *c, int pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int cerr(ck *c, int pos, const char *fmt, ...)
+{
+    char what[800];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    lk_error_set(c->err, LK_EFORMAT, "position %d: %s", lk_sql_column_of(c->text, pos), what);
+    return -1;
+}
+
+static const char *tname(const lk_sql_node *n)
+{
+    return n->ty ? lk_type_name(n->ty) : "null";
+}
+
+static int is_intlike(lk_type t)
+{
+    return t == LK_TYPE_BYTE || t == LK_TYPE_SHORT || t == LK_TYPE_INTEGER || t == LK_TYPE_LONG;
+}
+
+static int is_numeric(lk_type t)
+{
+    return is_intlike(t) || t == LK_TYPE_FLOAT || t == LK_TYPE_DOUBLE || t == LK_TYPE_DECIMAL;
+}
+
+/* The type arithmetic computes in: INTEGER, LONG or DOUBLE (strings as double). */
+static lk_type canon(lk_type t)
+{
+    switch (t) {
+    case LK_TYPE_BYTE:
+    case LK_TYPE_SHORT:
+    case LK_TYPE_INTEGER:
+        return LK_TYPE_INTEGER;
+    case LK_TYPE_LONG:
+        return LK_TYPE_LONG;
+    case LK_TYPE_FLOAT:
+    case LK_TYPE_DOUBLE:
+    case LK_TYPE_DECIMAL:
+    case LK_TYPE_STRING:
+        return LK_TYPE_DOUBLE;
+    default:
+        return t;
+    }
+}
+
+static int rank(lk_type t)
+{
+    return t == LK_TYPE_INTEGER ? 1 : t == LK_TYPE_LONG ? 2 : 3;
+}
+
+/* a wrapped in an implicit cast to t (a itself when it has that type; an
+   untyped NULL literal just takes it). */
+static lk_sql_node *cast_to(ck *c, lk_sql_node *a, lk_type t)
+{
+    if (a->ty == t && t != LK_TYPE_DECIMAL) return a;
+    if (a->kind == LK_SQL_LIT && a->lit_type == 0) {
+        lk_sql_node *n = lk_sql_ast_node(c->ast, LK_SQL_LIT, a->pos);
+        n->ty = t;
+        return n;
+    }
+    lk_sql_node *n = lk_sql_ast_node(c->ast, LK_SQL_CAST, a->pos);
+    n->nargs = 1;
+    n->args = lk_sql_ast_args(c->ast, 1);
+    n->args[0] = a;
+    n->ty = t;
+    n->fn = LK_FN_CAST;
+    return n;
+}
+
+static int scalar(lk_type t)
+{
+    return t == 0 || !lk_type_is_nested(t);
+}
+
+/* The common type two values are compared in, or -1. */
+static int cmp_type(lk_type a, lk_type b)
+{
+    if (!a) return b ? (int)(is_numeric(b) ? canon(b) : b) : LK_TYPE_INTEGER;
+    if (!b) return is_numeric(a) ? (int)canon(a) : (int)a;
+    if (!scalar(a) || !scalar(b) || a == LK_TYPE_BINARY || b == LK_TYPE_BINARY) return -1;
+    if (a == b) return is_numeric(a) ? (int)canon(a) : (int)a;
+    if (is_numeric(a) && is_numeric(b))
+        return rank(canon(a)) >= rank(canon(b)) ? (int)canon(a) : (int)canon(b);
+    if (a == LK_TYPE_STRING) return is_numeric(b) ? (int)canon(b) : (int)b;
+    if (b == LK_TYPE_STRING) return is_numeric(a) ? (int)canon(a) : (int)a;
+    if ((a == LK_TYPE_DATE && b == LK_TYPE_TIMESTAMP) ||
+        (b == LK_TYPE_DATE && a == LK_TYPE_TIMESTAMP))
+        return LK_TYPE_TIMESTAMP;
+    return -1;
+}
+
+/* The wider type of two branches (CASE, COALESCE, ...), or -1. */
+static int wide_type(lk_type a, lk_type b)
+{
+    if (!a) return b;
+    if (!b) return a;
+    if (a == b) return is_numeric(a) ? (int)canon(a) : (int)a;
+    if (!scalar(a) || !scalar(b)) return -1;
+    if (is_numeric(a) && is_numeric(b))
+        return rank(canon(a)) >= rank(canon(b)) ? (int)canon(a) : (int)canon(b);
+    if (a == LK_TYPE_STRING || b == LK_TYPE_STRING) return LK_TYPE_STRING;
+    if ((a == LK_TYPE_DATE && b == LK_TYPE_TIMESTAMP) ||
+        (b == LK_TYPE_DATE && a == LK_TYPE_TIMESTAMP))
+        return LK_TYPE_TIMESTAMP;
+    return -1;
+}
+
+static int check(ck *c, lk_sql_node *n);
+
+static int is_const(const lk_sql_node *n)
+{
+    n = lk_sql_node_value(n);
+    return n->kind == LK_SQL_LIT;
+}
+
+/* A constant string argument (format, pattern, schema, unit). */
+static int need_string_lit(ck *c, lk_sql_node *call, int i, const char *what)
+{
+    lk_sql_node *a = call->args[i];
+    if (a->kind != LK_SQL_LIT || (a->lit_type != LK_TYPE_STRING && a->lit_type != 0))
+        return cerr(c, a->pos, "the %s of %s must be a string literal", what, call->name);
+    return 0;
+}
+
+static int need_int_lit(ck *c, lk_sql_node *call, int i, const char *what)
+{
+    lk_sql_node *a = call->args[i];
+    if (a->kind != LK_SQL_LIT || (a->lit_type != LK_TYPE_INTEGER && a->lit_type != LK_TYPE_LONG &&
+                                  a->lit_type != LK_TYPE_SHORT && a->lit_type != LK_TYPE_BYTE))
+        return cerr(c, a->pos, "the %s of %s must be an integer literal", what, call->name);
+    return 0;
+}
+
+static int arg_as(ck *c, lk_sql_node *n, int i, lk_type t, const char *what)
+{
+    lk_sql_node *a = n->args[i];
+    if (!scalar(a->ty) || a->ty == LK_TYPE_BINARY)
+        return cerr(c, a->pos, "%s of %s must be %s, not %s", what, n->name, lk_type_name(t),
+                    tname(a));
+    if (t == LK_TYPE_BOOLEAN && a->ty && a->ty != LK_TYPE_BOOLEAN)
+        return cerr(c, a->pos, "%s of %s must be boolean, not %s", what, n->name, tname(a));
+    if ((is_numeric(t) || t == LK_TYPE_DOUBLE) && a->ty && !is_numeric(a->ty) &&
+        a->ty != LK_TYPE_STRING)
+        return cerr(c, a->pos, "%s of %s must be numeric, not %s", what, n->name, tname(a));
+    if ((t == LK_TYPE_DATE || t == LK_TYPE_TIMESTAMP) && a->ty && a->ty != LK_TYPE_DATE &&
+        a->ty != LK_TYPE_TIMESTAMP && a->ty != LK_TYPE_STRING && a->ty != LK_TYPE_TIMESTAMP_NTZ)
+        return cerr(c, a->pos, "%s of %s must be a date or timestamp, not %s", what, n->name,
+                    tname(a));
+    n->args[i] = cast_to(c, a, t);
+    return 0;
+}
+
+static int all_as(ck *c, lk_sql_node *n, int from, lk_type t)
+{
+    for (int i = from; i < n->nargs; i++)
+        if (arg_as(c, n, i, t, "an argument")) return -1;
+    return 0;
+}
+
+static int numeric_arg(ck *c, lk_sql_node *n, int i)
+{
+    lk_sql_node *a = n->args[i];
+    if (a->ty && !is_numeric(a->ty) && a->ty != LK_TYPE_STRING)
+        return cerr(c, a->pos, "%s needs a number, not %s", n->name, tname(a));
+    return 0;
+}
+
+static int check_call(ck *c, lk_sql_node *n)
+{
+    int k = 0;
+    while (k < NFNS && strcmp(fns[k].name, n->name))
+        k++;
+    if (k == NFNS) {
+        for (size_t i = 0; i < sizeof aggregates / sizeof aggregates[0]; i++)
+            if (!strcmp(aggregates[i], n->name))
+                return cerr(c, n->pos,
+                            "aggregate function '%s' is not allowed here (a transform works row by "
+                            "row)",
+                            n->name);
+        return cerr(c, n->pos, "unknown function '%s'", n->name);
+    }
+    const fn_spec *f = &fns[k];
+    if (n->nargs < f->min || (f->max >= 0 && n->nargs > f->max)) {
+        if (f->min == f->max)
+            return cerr(c, n->pos, "%s takes %d argument%s, not %d", n->name, f->min,
+                        f->min == 1 ? "" : "s", n->nargs);
+        if (f->max < 0)
+            return cerr(c, n->pos, "%s takes at least %d argument%s, not %d", n->name, f->min,
+                        f->min == 1 ? "" : "s", n->nargs);
+        return cerr(c, n->pos, "%s takes %d to %d arguments, not %d", n->name, f->min, f->max,
+                    n->nargs);
+    }
+    n->fn = f->fn;
+    for (int i = 0; i < n->nargs; i++) {
+        if (n->args[i]->kind == LK_SQL_STAR)
+            return cerr(c, n->args[i]->pos, "'*' is not an argument of %s", n->name);
+        if (check(c, n->args[i])) return -1;
+    }
+    lk_sql_node **a = n->args;
+    switch (f->fn) {
+    case LK_FN_ADD:
+    case LK_FN_SUB:
+        if ((a[0]->ty == LK_TYPE_DATE && (is_intlike(a[1]->ty) || !a[1]->ty))) {
+            n->fn = f->fn == LK_FN_ADD ? LK_FN_DATE_ADD : LK_FN_DATE_SUB;
+            n->ty = LK_TYPE_DATE;
+            return arg_as(c, n, 1, LK_TYPE_INTEGER, "the days");
+        }
+        if (f->fn == LK_FN_ADD && is_intlike(a[0]->ty) && a[1]->ty == LK_TYPE_DATE) {
+            lk_sql_node *t = a[0];
+            a[0] = a[1];
+            a[1] = t;
+            n->fn = LK_FN_DATE_ADD;
+            n->ty = LK_TYPE_DATE;
+            return arg_as(c, n, 1, LK_TYPE_INTEGER, "the days");
+        }
+        if (f->fn == LK_FN_SUB && a[0]->ty == LK_TYPE_DATE && a[1]->ty == LK_TYPE_DATE) {
+            n->fn = LK_FN_DATEDIFF;
+            n->ty = LK_TYPE_INTEGER;
+            return 0;
+        }
+        /* fall through */
+    case LK_FN_MUL:
+    case LK_FN_MOD: {
+        if (numeric_arg(c, n, 0) || numeric_arg(c, n, 1)) return -1;
+        int t = wide_type(a[0]->ty ? canon(a[0]->ty) : 0, a[1]->ty ? canon(a[1]->ty) : 0);
+        if (t <= 0) t = LK_TYPE_INTEGER;
+        n->ty = (lk_type)t;
+        return all_as(c, n, 0, n->ty);
+    }
+    case LK_FN_DIV:
+        if (numeric_arg(c, n, 0) || numeric_arg(c, n, 1)) return -1;
+        n->ty = LK_TYPE_DOUBLE;
+        return all_as(c, n, 0, LK_TYPE_DOUBLE);
+    case LK_FN_IDIV:
+        if (numeric_arg(c, n, 0) || numeric_arg(c, n, 1)) return -1;
+        n->ty = LK_TYPE_LONG;
+        return all_as(c, n, 0, LK_TYPE_LONG);
+    case LK_FN_NEG:
+    case LK_FN_ABS:
+        if (numeric_arg(c, n, 0)) return -1;
+        n->ty = a[0]->ty ? canon(a[0]->ty) : LK_TYPE_INTEGER;
+        return all_as(c, n, 0, n->ty);
+    case LK_FN_BITAND:
+    case LK_FN_BITOR:
+    case LK_FN_BITXOR:
+    case LK_FN_BITNOT: {
+        int t = LK_TYPE_INTEGER;
+        for (int i = 0; i < n->nargs; i++) {
+            if (a[i]->ty && !is_intlike(a[i]->ty))
+                return cerr(c, a[i]->pos, "%s needs integers, not %s", n->name, tname(a[i]));
+            if (a[i]->ty == LK_TYPE_LONG) t = LK_TYPE_LONG;
+        }
+        n->ty = (lk_type)t;
+        return all_as(c, n, 0, n->ty);
+    }
+    case LK_FN_EQ:
+    case LK_FN_NE:
+    case LK_FN_LT:
+    case LK_FN_LE:
+    case LK_FN_GT:
+    case LK_FN_GE:
+    case LK_FN_NSEQ:
+    case LK_FN_NULLIF:
+    case LK_FN_IN: {
+        int t = a[0]->ty;
+        for (int i = 1; i < n->nargs; i++) {
+            int u = cmp_type((lk_type)t, a[i]->ty);
+            if (u < 0)
+                return cerr(c, a[i]->pos, "cannot compare %s with %s", lk_type_name((lk_type)t),
+                            tname(a[i]));
+            t = u;
+        }
+        if (t == 0) t = LK_TYPE_INTEGER;
+        if (!scalar((lk_type)t))
+            return cerr(c, n->pos, "cannot compare %s values", lk_type_name((lk_type)t));
+        for (int i = 0; i < n->nargs; i++)
+            a[i] = cast_to(c, a[i], (lk_type)t);
+        n->ty = f->fn == LK_FN_NULLIF ? (lk_type)t : LK_TYPE_BOOLEAN;
+        return 0;
+    }
+    case LK_FN_AND:
+    case LK_FN_OR:
+    case LK_FN_NOT:
+    case LK_FN_ISTRUE:
+    case LK_FN_ISFALSE:
+        n->ty = LK_TYPE_BOOLEAN;
+        for (int i = 0; i < n->nargs; i++)
+            if (a[i]->ty && a[i]->ty != LK_TYPE_BOOLEAN)
+                return cerr(c, a[i]->pos, "%s needs a boolean, not %s",
+                            f->fn == LK_FN_NOT   ? "NOT"
+                            : f->fn == LK_FN_AND ? "AND"
+                            : f->fn == LK_FN_OR  ? "OR"
+                                                 : "IS TRUE/FALSE",
+                            tname(a[i]));
+        return all_as(c, n, 0, LK_TYPE_BOOLEAN);
+    case LK_FN_ISNULL:
+    case LK_FN_ISNOTNULL:
+        n->ty = LK_TYPE_BOOLEAN;
+        return 0;
+    case LK_FN_LIKE:
+    case LK_FN_ILIKE:
+    case LK_FN_RLIKE:
+        n->ty = LK_TYPE_BOOLEAN;
+        if (n->nargs == 3 && need_string_lit(c, n, 2, "escape character")) return -1;
+        if (f->fn == LK_FN_RLIKE && !is_const(a[1]))
+            return cerr(c, a[1]->pos, "the pattern of RLIKE must be a constant");
+        return all_as(c, n, 0, LK_TYPE_STRING);
+    case LK_FN_IF: {
+        if (arg_as(c, n, 0, LK_TYPE_BOOLEAN, "the condition")) return -1;
+        int t = wide_type(a[1]->ty, a[2]->ty);
+        if (t < 0)
+            return cerr(c, n->pos,
+                        "the branches of if have types %s and %s, which have no common type",
+                        tname(a[1]), tname(a[2]));
+        if (!scalar((lk_type)t) &&
+            !(a[1]->ty_field && a[2]->ty_field && lk_field_equal(a[1]->ty_field, a[2]->ty_field)))
+            return cerr(c, n->pos, "if over %s values is not supported", lk_type_name((lk_type)t));
+        n->ty = t ? (lk_type)t : LK_TYPE_STRING;
+        n->ty_field = a[1]->ty_field ? a[1]->ty_field : a[2]->ty_field;
+        if (scalar(n->ty)) return all_as(c, n, 1, n->ty);
+        return 0;
+    }
+    case LK_FN_COALESCE:
+    case LK_FN_GREATEST:
+    case LK_FN_LEAST: {
+        int t = 0;
+        for (int i = 0; i < n->nargs; i++) {
+            int u = wide_type((lk_type)t, a[i]->ty);
+            if (u < 0 || !scalar((lk_type)(u)))
+                return cerr(c, a[i]->pos, "the arguments of %s have no common type (%s and %s)",
+                            n->name, t ? lk_type_name((lk_type)t) : "null", tname(a[i]));
+            t = u;
+        }
+        if (f->fn != LK_FN_COALESCE && t == LK_TYPE_BOOLEAN)
+            return cerr(c, n->pos, "%s does not order booleans", n->name);
+        n->ty = t ? (lk_type)t : LK_TYPE_STRING;
+        return all_as(c, n, 0, n->ty);
+    }
+    case LK_FN_LOWER:
+    case LK_FN_UPPER:
+    case LK_FN_TRIM:
+    case LK_FN_LTRIM:
+    case LK_FN_RTRIM:
+    case LK_FN_CONCAT:
+    case LK_FN_CONCAT_WS:
+    case LK_FN_MD5:
+    case LK_FN_SHA1:
+        n->ty = LK_TYPE_STRING;
+        for (int i = 0; i < n->nargs; i++)
+            if (!scalar(a[i]->ty))
+                return cerr(c, a[i]->pos, "%s needs strings, not %s", n->name, tname(a[i]));
+        return all_as(c, n, 0, LK_TYPE_STRING);
+    case LK_FN_LENGTH:
+        n->ty = LK_TYPE_INTEGER;
+        return all_as(c, n, 0, LK_TYPE_STRING);
+    case LK_FN_SUBSTRING:
+        n->ty = LK_TYPE_STRING;
+        if (arg_as(c, n, 0, LK_TYPE_STRING, "the string")) return -1;
+        return all_as(c, n, 1, LK_TYPE_INTEGER);
+    case LK_FN_SPLIT: {
+        if (!is_const(a[1])) return cerr(c, a[1]->pos, "the pattern of split must be a constant");
+        lk_schema *s = lk_sql_type_parse("array<string>", c->err);
+        n->ty = LK_TYPE_ARRAY;
+        n->ty_field = c->b->keep(c->b->ctx, s);
+        if (arg_as(c, n, 0, LK_TYPE_STRING, "the string") ||
+            arg_as(c, n, 1, LK_TYPE_STRING, "the pattern"))
+            return -1;
+        return n->nargs == 3 ? arg_as(c, n, 2, LK_TYPE_INTEGER, "the limit") : 0;
+    }
+    case LK_FN_REGEXP_EXTRACT:
+    case LK_FN_REGEXP_REPLACE:
+        if (!is_const(a[1]))
+            return cerr(c, a[1]->pos, "the pattern of %s must be a constant", n->name);
+        n->ty = LK_TYPE_STRING;
+        if (arg_as(c, n, 0, LK_TYPE_STRING, "the string") ||
+            arg_as(c, n, 1, LK_TYPE_STRING, "the pattern"))
+            return -1;
+        if (f->fn == LK_FN_REGEXP_EXTRACT)
+            return n->nargs == 3 ? arg_as(c, n, 2, LK_TYPE_INTEGER, "the group") : 0;
+        return arg_as(c, n, 2, LK_TYPE_STRING, "the replacement");
+    case LK_FN_SHA2:
+        if (need_int_lit(c, n, 1, "bit length")) return -1;
+        n->ty = LK_TYPE_STRING;
+        return arg_as(c, n, 0, LK_TYPE_STRING, "the value");
+    case LK_FN_TO_TIMESTAMP:
+    case LK_FN_TO_DATE: {
+        lk_type t0 = a[0]->ty;
+        if (t0 && t0 != LK_TYPE_STRING && t0 != LK_TYPE_DATE && t0 != LK_TYPE_TIMESTAMP &&
+            t0 != LK_TYPE_TIMESTAMP_NTZ)
+            return cerr(c, a[0]->pos, "%s needs a string, date or timestamp, not %s", n->name,
+                        tname(a[0]));
+        n->ty = f->fn == LK_FN_TO_DATE ? LK_TYPE_DATE : LK_TYPE_TIMESTAMP;
+        if (n->nargs == 2) {
+            if (need_string_lit(c, n, 1, "format")) return -1;
+            return arg_as(c, n, 0, LK_TYPE_STRING, "the value");
+        }
+        if (!t0) a[0] = cast_to(c, a[0], LK_TYPE_STRING);
+        return 0;
+    }
+    case LK_FN_DATE_TRUNC:
+        if (need_string_lit(c, n, 0, "unit")) return -1;
+        n->ty = LK_TYPE_TIMESTAMP;
+        return arg_as(c, n, 1, LK_TYPE_TIMESTAMP, "the timestamp");
+    case LK_FN_DATE_FORMAT:
+        if (need_string_lit(c, n, 1, "format")) return -1;
+        n->ty = LK_TYPE_STRING;
+        return arg_as(c, n, 0, LK_TYPE_TIMESTAMP, "the timestamp");
+    case LK_FN_YEAR:
+    case LK_FN_QUARTER:
+    case LK_FN_MONTH:
+    case LK_FN_DAY:
+    case LK_FN_DAYOFWEEK:
+    case LK_FN_DAYOFYEAR:
+        n->ty = LK_TYPE_INTEGER;
+        return arg_as(c, n, 0, LK_TYPE_DATE, "the date");
+    case LK_FN_HOUR:
+    case LK_FN_MINUTE:
+    case LK_FN_SECOND:
+        n->ty = LK_TYPE_INTEGER;
+        return arg_as(c, n, 0, LK_TYPE_TIMESTAMP, "the timestamp");
+    case LK_FN_UNIX_TIMESTAMP:
+        n->ty = LK_TYPE_LONG;
+        if (n->nargs == 2) {
+            if (need_string_lit(c, n, 1, "format")) return -1;
+            return arg_as(c, n, 0, LK_TYPE_STRING, "the value");
+        }
+        if (n->nargs == 1 && a[0]->ty != LK_TYPE_STRING)
+            return arg_as(c, n, 0, LK_TYPE_TIMESTAMP, "the value");
+        return 0;
+    case LK_FN_FROM_UNIXTIME:
+        n->ty = LK_TYPE_STRING;
+        if (n->nargs == 2 && need_string_lit(c, n, 1, "format")) return -1;
+        if (numeric_arg(c, n, 0)) return -1;
+        return arg_as(c, n, 0, LK_TYPE_LONG, "the seconds");
+    case LK_FN_CURRENT_TIMESTAMP:
+        n->ty = LK_TYPE_TIMESTAMP;
+        return 0;
+    case LK_FN_CURRENT_DATE:
+        n->ty = LK_TYPE_DATE;
+        return 0;
+    case LK_FN_DATE_ADD:
+    case LK_FN_DATE_SUB:
+        n->ty = LK_TYPE_DATE;
+        if (arg_as(c, n, 0, LK_TYPE_DATE, "the date")) return -1;
+        if (a[1]->ty && !is_intlike(a[1]->ty) && a[1]->ty != LK_TYPE_STRING)
+            return cerr(c, a[1]->pos, "the days of %s must be an integer, not %s", n->name,
+                        tname(a[1]));
+        return arg_as(c, n, 1, LK_TYPE_INTEGER, "the days");
+    case LK_FN_DATEDIFF:
+        n->ty = LK_TYPE_INTEGER;
+        return all_as(c, n, 0, LK_TYPE_DATE);
+    case LK_FN_ROUND:
+        if (numeric_arg(c, n, 0)) return -1;
+        if (n->nargs == 2 && need_int_lit(c, n, 1, "scale")) return -1;
+        n->ty = a[0]->ty ? canon(a[0]->ty) : LK_TYPE_DOUBLE;
+        if (arg_as(c, n, 0, n->ty, "the value")) return -1;
+        return n->nargs == 2 ? arg_as(c, n, 1, LK_TYPE_INTEGER, "the scale") : 0;
+    case LK_FN_FLOOR:
+    case LK_FN_CEIL:
+        if (numeric_arg(c, n, 0)) return -1;
+        n->ty = LK_TYPE_LONG;
+        return arg_as(c, n, 0, a[0]->ty && is_intlike(a[0]->ty) ? LK_TYPE_LONG : LK_TYPE_DOUBLE,
+                      "the value");
+    case LK_FN_POW:
+    case LK_FN_SQRT:
+    case LK_FN_EXP:
+    case LK_FN_LN:
+    case LK_FN_SIGN:
+        for (int i = 0; i < n->nargs; i++)
+            if (numeric_arg(c, n, i)) return -1;
+        n->ty = LK_TYPE_DOUBLE;
+        return all_as(c, n, 0, LK_TYPE_DOUBLE);
+    case LK_FN_GET_JSON_OBJECT:
+        if (need_string_lit(c, n, 1, "path")) return -1;
+        n->ty = LK_TYPE_STRING;
+        return arg_as(c, n, 0, LK_TYPE_STRING, "the JSON");
+    case LK_FN_FROM_JSON: {
+        if (need_string_lit(c, n, 1, "schema")) return -1;
+        const char *txt = a[1]->s ? a[1]->s : "";
+        lk_buf t = LK_BUF_INIT;
+        if (!strncasecmp(txt, "struct<", 7))
+            lk_buf_printf(&t, "x %s", txt);
+        else
+            lk_buf_printf(&t, "x STRUCT<%s>", txt);
+        lk_error e = {0};
+        lk_schema *s = NULL;
+        int bad = lk_ddl_parse(t.data, &s, &e);
+        lk_buf_free(&t);
+        if (bad) return cerr(c, a[1]->pos, "from_json schema: %s", e.msg);
+        const lk_field *sf = lk_schema_field(s, 0);
+        for (int i = 0; i < sf->n_children; i++)
+            if (lk_type_is_nested(sf->children[i].type) || sf->children[i].type == LK_TYPE_BINARY)
+                return lk_schema_destroy(&s),
+                       cerr(c, a[1]->pos, "from_json: field %s: only scalar fields are supported",
+                            sf->children[i].name);
+        n->ty = LK_TYPE_STRUCT;
+        n->ty_field = c->b->keep(c->b->ctx, s);
+        return arg_as(c, n, 0, LK_TYPE_STRING, "the JSON");
+    }
+    case LK_FN_GETFIELD: {
+        const lk_field *sf = a[0]->ty_field;
+        if (a[0]->ty != LK_TYPE_STRUCT || !sf)
+            return cerr(c, n->pos, "%s is not a struct: it has no field '%s'", tname(a[0]), n->s);
+        int fk = -1;
+        for (int j = 0; j < sf->n_children && fk < 0; j++)
+            if (!strcasecmp(sf->children[j].name, n->s)) fk = j;
+        if (fk < 0) return cerr(c, n->pos, "the struct has no field '%s'", n->s);
+        n->i = fk;
+        n->ty = sf->children[fk].type;
+        n->ty_precision = sf->children[fk].precision;
+        n->ty_scale = sf->children[fk].scale;
+        n->ty_field = &sf->children[fk];
+        return 0;
+    }
+    default:
+        return cerr(c, n->pos, "internal: function %s has no type rule", n->name);
+    }
+}
+
+lk_schema *lk_sql_type_parse(const char *text, lk_error *err)
+{
+    lk_buf t = LK_BUF_INIT;
+    lk_buf_printf(&t, "x %s", text);
+    lk_schema *s = NULL;
+    int rc = lk_ddl_parse(t.data, &s, err);
+    lk_buf_free(&t);
+    if (rc) return NULL;
+    if (lk_schema_nfields(s) != 1) {
+        lk_schema_destroy(&s);
+        lk_error_set(err, LK_EFORMAT, "'%s' is not a type", text);
+        return NULL;
+    }
+    return s;
+}
+
+static int castable(lk_type from, lk_type to)
+{
+    if (!from || from == to) return 1;
+    if (lk_type_is_nested(from) || lk_type_is_nested(to)) return 0;
+    if (to == LK_TYPE_STRING) return 1;
+    if (from == LK_TYPE_BINARY || to == LK_TYPE_BINARY)
+        return from == LK_TYPE_STRING && to == LK_TYPE_BINARY;
+    if ((from == LK_TYPE_DATE) && (is_numeric(to)))
+        return 0; /* Spark: a date does not cast to a number */
+    if (is_numeric(from) && to == LK_TYPE_DATE) return 0;
+    if (from == LK_TYPE_BOOLEAN && (to == LK_TYPE_DATE || to == LK_TYPE_TIMESTAMP)) return 0;
+    if ((from == LK_TYPE_DATE || from == LK_TYPE_TIMESTAMP) && to == LK_TYPE_BOOLEAN) return 0;
+    return 1;
+}
+
+static int check(ck *c, lk_sql_node *n)
+{
+    switch (n->kind) {
+    case LK_SQL_LIT:
+        if (!n->ty) {
+            n->ty = n->lit_type;
+            if (n->lit_type == LK_TYPE_DECIMAL)
+                n->ty = LK_TYPE_DOUBLE; /* decimals compute as double (README) */
+            else if (n->lit_type == LK_TYPE_FLOAT)
+                n->ty = LK_TYPE_DOUBLE;
+            else if (n->lit_type == LK_TYPE_BYTE || n->lit_type == LK_TYPE_SHORT)
+                n->ty = LK_TYPE_INTEGER;
+        }
+        return 0;
+    case LK_SQL_STAR:
+        return cerr(c, n->pos, "'*' is only allowed in a select list");
+    case LK_SQL_COL: {
+        int reg = c->b->find(c->b->ctx, n->parts[0]);
+        if (reg < 0) {
+            if (n->nparts == 1 && (!strcasecmp(n->parts[0], "current_timestamp") ||
+                                   !strcasecmp(n->parts[0], "current_date"))) {
+                n->kind = LK_SQL_CALL;
+                n->name = lk_sql_ast_strdup(c->ast, !strcasecmp(n->parts[0], "current_date")
+                                                        ? "current_date"
+                                                        : "current_timestamp");
+                n->nargs = 0;
+                return check_call(c, n);
+            }
+            lk_buf names = LK_BUF_INIT;
+            c->b->names(c->b->ctx, &names);
+            cerr(c, n->pos, "unknown column '%s' (columns: %s)", n->parts[0],
+                 names.len ? names.data : "none");
+            lk_buf_free(&names);
+            return -1;
+        }
+        const lk_field *f = c->b->type(c->b->ctx, reg);
+        for (int i = 1; i < n->nparts; i++) {
+            if (f->type != LK_TYPE_STRUCT)
+                return cerr(c, n->pos, "'%s' is %s, not a struct: it has no field '%s'",
+                            n->parts[i - 1], lk_type_name(f->type), n->parts[i]);
+            int k = -1;
+            for (int j = 0; j < f->n_children && k < 0; j++)
+                if (!strcmp(f->children[j].name, n->parts[i])) k = j;
+            for (int j = 0; j < f->n_children && k < 0; j++)
+                if (!strcasecmp(f->children[j].name, n->parts[i])) k = j;
+            if (k < 0) {
+                lk_buf names = LK_BUF_INIT;
+                for (int j = 0; j < f->n_children; j++)
+                    lk_buf_printf(&names, "%s%s", j ? ", " : "", f->children[j].name);
+                cerr(c, n->pos, "struct '%s' has no field '%s' (fields: %s)", n->parts[i - 1],
+                     n->parts[i], names.len ? names.data : "none");
+                lk_buf_free(&names);
+                return -1;
+            }
+            reg = c->b->child(c->b->ctx, reg, k);
+            f = c->b->type(c->b->ctx, reg);
+        }
+        n->reg = reg;
+        n->ty = f->type;
+        n->ty_precision = f->precision;
+        n->ty_scale = f->scale;
+        n->ty_field = f;
+        return 0;
+    }
+    case LK_SQL_CAST: {
+        if (check(c, n->args[0])) return -1;
+        if (!n->name) /* an implicit cast: already typed */
+            return 0;
+        lk_error e = {0};
+        lk_schema *s = lk_sql_type_parse(n->name, &e);
+        if (!s) {
+            const char *m = strstr(e.msg, ": ");
+            return cerr(c, (int)n->i, "CAST to '%s': %s", n->name, m ? m + 2 : e.msg);
+        }
+        const lk_field *t = c->b->keep(c->b->ctx, s);
+        lk_type from = n->args[0]->ty;
+        if (!castable(from, t->type) ||
+            (lk_type_is_nested(t->type) &&
+             !(n->args[0]->ty_field && lk_field_equal(n->args[0]->ty_field, t))))
+            return cerr(c, n->pos, "cannot cast %s to %s", tname(n->args[0]),
+                        lk_type_name(t->type));
+        n->fn = LK_FN_CAST;
+        n->ty = t->type;
+        n->ty_precision = t->precision;
+        n->ty_scale = t->scale;
+        n->ty_field = t;
+        return 0;
+    }
+    case LK_SQL_CASE: {
+        int t = 0, nb = n->nargs / 2;
+        for (int i = 0; i < n->nargs; i++)
+            if (check(c, n->args[i])) return -1;
+        for (int i = 0; i < nb; i++) {
+            lk_sql_node *cond = n->args[2 * i];
+            if (cond->ty && cond->ty != LK_TYPE_BOOLEAN)
+                return cerr(c, cond->pos, "a WHEN condition must be boolean, not %s", tname(cond));
+            n->args[2 * i] = cast_to(c, cond, LK_TYPE_BOOLEAN);
+        }
+        for (int i = 0; i <= nb; i++) {
+            if (i == nb && !n->has_else) break;
+            lk_sql_node *v = n->args[i == nb ? 2 * nb : 2 * i + 1];
+            int u = wide_type((lk_type)t, v->ty);
+            if (u < 0 || !scalar((lk_type)u))
+                return cerr(c, v->pos, "the values of CASE have no common type (%s and %s)",
+                            t ? lk_type_name((lk_type)t) : "null", tname(v));
+            t = u;
+        }
+        n->fn = LK_FN_CASE;
+        n->ty = t ? (lk_type)t : LK_TYPE_STRING;
+        for (int i = 0; i < nb; i++)
+            n->args[2 * i + 1] = cast_to(c, n->args[2 * i + 1], n->ty);
+        if (n->has_else) n->args[n->nargs - 1] = cast_to(c, n->args[n->nargs - 1], n->ty);
+        return 0;
+    }
+    case LK_SQL_CALL:
+        return check_call(c, n);
+    }
+    return cerr(c, n->pos, "internal: unknown node");
+}
+
+int lk_sql_check(lk_sql_ast *ast, const lk_sql_binder *b, lk_error *err)
+{
+    ck c = {.ast = ast, .b = b, .err = err, .text = lk_sql_ast_text(ast)};
+    return check(&c, lk_sql_ast_root(ast)) ? LK_EFORMAT : 0;
+}

@@ -1,0 +1,1156 @@
+/*
+ * lk_sql_func — the kernels of operators, conditionals, strings and math,
+ * and the table that gives each checked node its kernel (the casts, time,
+ * regular expression, JSON and hash kernels live in their own modules).
+ * See lk_sql_func.h for the kernel contract.
+ */
+#include "lk_sql_func.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lk_bytes.h"
+#include "lk_sql_cast.h"
+#include "lk_sql_hash.h"
+#include "lk_sql_json.h"
+#include "lk_sql_lex.h"
+#include "lk_sql_regex.h"
+#include "lk_sql_time.h"
+
+/* ---- helpers ---- */
+
+void lk_sql_out_fixed(lk_col *out, uint32_t n)
+{
+    lk_col_reserve(out, n, 0);
+    out->len = n;
+    out->null_count = 0;
+}
+
+void lk_sql_out_and_validity(lk_col *out, const lk_col *const *a, int na, uint32_t n)
+{
+    int first = 1;
+    uint32_t nb = (n + 7) / 8;
+    for (int j = 0; j < na; j++) {
+        if (!a[j]->validity) continue;
+        if (first) {
+            lk_col_ensure_validity(out);
+            memcpy(out->validity, a[j]->validity, nb);
+            first = 0;
+        } else {
+            for (uint32_t k = 0; k < nb; k++)
+                out->validity[k] &= a[j]->validity[k];
+        }
+    }
+}
+
+void lk_sql_out_null(lk_col *out, uint32_t i)
+{
+    if (!out->validity) lk_col_ensure_validity(out);
+    out->validity[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+}
+
+void lk_sql_out_done(lk_col *out)
+{
+    if (!out->validity) {
+        out->null_count = 0;
+        return;
+    }
+    uint32_t nulls = 0, n = out->len, full = n / 8;
+    for (uint32_t k = 0; k < full; k++)
+        nulls += 8 - (uint32_t)__builtin_popcount(out->validity[k]);
+    for (uint32_t i = full * 8; i < n; i++)
+        nulls += lk_col_is_null(out, i);
+    out->null_count = nulls;
+}
+
+/* ---- arithmetic ---- */
+
+static double d2(double x)
+{
+    return x;
+}
+
+/* Java's double → long: NaN 0, saturating. */
+int64_t lk_sql_d2l(double x)
+{
+    if (isnan(x)) return 0;
+    if (x >= 9.2233720368547758e18) return INT64_MAX;
+    if (x <= -9.2233720368547758e18) return INT64_MIN;
+    return (int64_t)x;
+}
+
+#define ARITH(NAME, EXPR_I, EXPR_L, EXPR_D)                                                        \
+    static void NAME(lk_sql_kctx *k)                                                               \
+    {                                                                                              \
+        uint32_t n = k->n;                                                                         \
+        lk_sql_out_fixed(k->out, n);                                                               \
+        lk_sql_out_and_validity(k->out, k->a, 2, n);                                               \
+        switch (k->out->field->type) {                                                             \
+        case LK_TYPE_INTEGER: {                                                                    \
+            const int32_t *x = k->a[0]->values, *y = k->a[1]->values;                              \
+            int32_t *o = k->out->values;                                                           \
+            for (uint32_t i = 0; i < n; i++)                                                       \
+                o[i] = EXPR_I;                                                                     \
+            break;                                                                                 \
+        }                                                                                          \
+        case LK_TYPE_LONG: {                                                                       \
+            const int64_t *x = k->a[0]->values, *y = k->a[1]->values;                              \
+            int64_t *o = k->out->values;                                                           \
+            for (uint32_t i = 0; i < n; i++)                                                       \
+                o[i] = EXPR_L;                                                                     \
+            break;                                                                                 \
+        }                                                                                          \
+        default: {                                                                                 \
+            const double *x = k->a[0]->values, *y = k->a[1]->values;                               \
+            double *o = k->out->values;                                                            \
+            for (uint32_t i = 0; i < n; i++)                                                       \
+                o[i] = EXPR_D;                                                                     \
+            break;                                                                                 \
+        }                                                                                          \
+        }                                                                                          \
+        lk_sql_out_done(k->out);                                                                   \
+    }
+
+/* two's complement wrap-around, as Java (and Spark without ANSI) */
+ARITH(k_add, (int32_t)((uint32_t)x[i] + (uint32_t)y[i]), (int64_t)((uint64_t)x[i] + (uint64_t)y[i]),
+      x[i] + y[i])
+ARITH(k_sub, (int32_t)((uint32_t)x[i] - (uint32_t)y[i]), (int64_t)((uint64_t)x[i] - (uint64_t)y[i]),
+      x[i] - y[i])
+ARITH(k_mul, (int32_t)((uint32_t)x[i] * (uint32_t)y[i]), (int64_t)((uint64_t)x[i] * (uint64_t)y[i]),
+      d2(x[i] * y[i]))
+ARITH(k_bitand, x[i] & y[i], x[i] & y[i], x[i] * 0 + y[i] * 0)
+ARITH(k_bitor, x[i] | y[i], x[i] | y[i], x[i] * 0 + y[i] * 0)
+ARITH(k_bitxor, x[i] ^ y[i], x[i] ^ y[i], x[i] * 0 + y[i] * 0)
+
+/* x / 0 is null (and a failure): Spark without ANSI. */
+static void k_div(lk_sql_kctx *k)
+{
+    uint32_t n = k->n;
+    lk_sql_out_fixed(k->out, n);
+    lk_sql_out_and_validity(k->out, k->a, 2, n);
+    const double *x = k->a[0]->values, *y = k->a[1]->values;
+    double *o = k->out->values;
+    for (uint32_t i = 0; i < n; i++)
+        o[i] = x[i] / (y[i] == 0 ? 1 : y[i]);
+    for (uint32_t i = 0; i < n; i++)
+        if (y[i] == 0 && !lk_col_is_null(k->out, i)) {
+            lk_sql_out_null(k->out, i);
+            lk_sql_fail(k, i);
+        }
+    lk_sql_out_done(k->out);
+}
+
+static void k_idiv(lk_sql_kctx *k)
+{
+    uint32_t n = k->n;
+    lk_sql_out_fixed(k->out, n);
+    lk_sql_out_and_validity(k->out, k->a, 2, n);
+    const int64_t *x = k->a[0]->values, *y = k->a[1]->values;
+    int64_t *o = k->out->values;
+    for (uint32_t i = 0; i < n; i++) {
+        if (y[i] == 0) {
+            o[i] = 0;
+            if (!lk_col_is_null(k->out, i)) {
+                lk_sql_out_null(k->out, i);
+                lk_sql_fail(k, i);
+            }
+        } else if (y[i] == -1) {
+            o[i] = (int64_t)(0 - (uint64_t)x[i]);
+        } else {
+            o[i] = x[i] / y[i];
+        }
+    }
+    lk_sql_out_done(k->out);
+}
+
+static void k_mod(lk_sql_kctx *k)
+{
+    uint32_t n = k->n;
+    lk_sql_out_fixed(k->out, n);
+    lk_sql_out_and_validity(k->out, k->a, 2, n);
+    lk_type t = k->out->field->type;
+    for (uint32_t i = 0; i < n; i++) {
+        int zero;
+        if (t == LK_TYPE_INTEGER) {
+            int32_t x = ((const int32_t *)k->a[0]->values)[i],
+                    y = ((const int32_t *)k->a[1]->values)[i];
+            zero = y == 0;
+            ((int32_t *)k->out->values)[i] = zero || y == -1 ? 0 : x % y;
+        } else if (t == LK_TYPE_LONG) {
+            int64_t x = ((const int64_t *)k->a[0]->values)[i],
+                    y = ((const int64_t *)k->a[1]->values)[i];
+            zero = y == 0;
+            ((int64_t *)k->out->values)[i] = zero || y == -1 ? 0 : x % y;
+        } else {
+            double x = ((const double *)k->a[0]->values)[i],
+                   y = ((const double *)k->a[1]->values)[i];
+            zero = y == 0;
+            ((double *)k->out->values)[i] = zero ? 0 : fmod(x, y);
+        }
+        if (zero && !lk_col_is_null(k->out, i)) {
+            lk_sql_out_null(k->out, i);
+            lk_sql_fail(k, i);
+        }
+    }
+    lk_sql_out_done(k->out);
+}
+
+#define UNARY(NAME, EXPR_I, EXPR_L, EXPR_D)                                                        \
+    static void NAME(lk_sql_kctx *k)                                                               \
+    {                                                                                              \
+        uint32_t n = k->n;                                                                         \
+        lk_sql_out_fixed(k->out, n);                                                               \
+        lk_sql_out_and_validity(k->out, k->a, 1, n);                                               \
+        switch (k->a[0]->field->type) {                                                            \
+        case LK_TYPE_INTEGER: {                                                                    \
+            const int32_t *x = k->a[0]->values;                                                    \
+            int32_t *o = k->out->values;                                                           \
+            for (uint32_t i = 0; i < n; i++)                                                       \
+                o[i] = EXPR_I;                                                                     \
+            break;                                                                                 \
+        }                                                                                          \
+        case LK_TYPE_LONG: {                                                                       \
+            const int64_t *x = k->a[0]->values;                                                    \
+            int64_t *o = k->out->values;                                                           \
+            for (uint32_t i = 0; i < n; i++)                                                       \
+                o[i] = EXPR_L;                                                                     \
+            break;                                                                                 \
+        }                                                                                          \
+        default: {                                                                                 \
+            const double *x = k->a[0]->values;                                                     \
+            double *o = k->out->values;                                                            \
+            for (uint32_t i = 0; i < n; i++)                                                       \
+                o[i] = EXPR_D;                                                                     \
+            break;                                                                                 \
+        }                                                                                          \
+        }                                                                                          \
+        lk_sql_out_done(k->out);                                                                   \
+    }
+
+UNARY(k_neg, (int32_t)(0u - (uint32_t)x[i]), (int64_t)(0 - (uint64_t)x[i]), -x[i])
+UNARY(k_abs, x[i] < 0 ? (int32_t)(0u - (uint32_t)x[i]) : x[i],
+      x[i] < 0 ? (int64_t)(0 - (uint64_t)x[i]) : x[i], fabs(x[i]))
+UNARY(k_bitnot, ~x[i], ~x[i], x[i] * 0)
+
+/* ---- comparisons (Spark: NaN equals NaN and is above every number; strings by UTF-8 bytes) ----
+ */
+
+static inline int dcmp(double x, double y)
+{
+    if (x < y) return -1;
+    if (x > y) return 1;
+    if (x == y) return 0;
+    return isnan(x) ? (isnan(y) ? 0 : 1) : -1;
+}
+
+static inline int scmp(const lk_col *a, const lk_col *b, uint32_t i)
+{
+    size_t la, lb;
+    const char *x = lk_col_bytes(a, i, &la), *y = lk_col_bytes(b, i, &lb);
+    int c = memcmp(x, y, la < lb ? la : lb);
+    return c ? (c < 0 ? -1 : 1) : (la < lb ? -1 : la > lb);
+}
+
+/* Compares row i of a and b (same type): -1, 0, 1. */
+static inline int cmp_row(const lk_col *a, const lk_col *b, uint32_t i, uint32_t j)
+{
+    switch (a->field->type) {
+    case LK_TYPE_BOOLEAN: {
+        int x = ((const uint8_t *)a->values)[i], y = ((const uint8_t *)b->values)[j];
+        return (x > y) - (x < y);
+    }
+    case LK_TYPE_INTEGER:
+    case LK_TYPE_DATE: {
+        int32_t x = ((const int32_t *)a->values)[i], y = ((const int32_t *)b->values)[j];
+        return (x > y) - (x < y);
+    }
+    case LK_TYPE_LONG:
+    case LK_TYPE_TIMESTAMP:
+    case LK_TYPE_TIMESTAMP_NTZ: {
+        int64_t x = ((const int64_t *)a->values)[i], y = ((const int64_t *)b->values)[j];
+        return (x > y) - (x < y);
+    }
+    case LK_TYPE_DOUBLE:
+        return dcmp(((const double *)a->values)[i], ((const double *)b->values)[j]);
+    default: {
+        size_t la, lb;
+        const char *x = lk_col_bytes(a, i, &la), *y = lk_col_bytes(b, j, &lb);
+        int c = memcmp(x, y, la < lb ? la : lb);
+        return c ? (c < 0 ? -1 : 1) : (la < lb ? -1 : la > lb);
+    }
+    }
+}
+
+#define CMP_LOOP(T, GET, TEST)                                                                     \
+    do {                                                                                           \
+        const T *x = k->a[0]->values, *y = k->a[1]->values;                                        \
+        (void)x;                                                                                   \
+        (void)y;                                                                                   \
+        for (uint32_t i = 0; i < n; i++) {                                                         \
+            int c = GET;                                                                           \
+            o[i] = (uint8_t)(TEST);                                                                \
+        }                                                                                          \
+    } while (0)
+
+#define CMP_KERNEL(NAME, TEST)                                                                     \
+    static void NAME(lk_sql_kctx *k)                                                               \
+    {                                                                                              \
+        uint32_t n = k->n;                                                                         \
+        lk_sql_out_fixed(k->out, n);                                                               \
+        lk_sql_out_and_validity(k->out, k->a, 2, n);                                               \
+        uint8_t *o = k->out->values;                                                               \
+        switch (k->a[0]->field->type) {                                                            \
+        case LK_TYPE_BOOLEAN:                                                                      \
+            CMP_LOOP(uint8_t, (x[i] > y[i]) - (x[i] < y[i]), TEST);                                \
+            break;                                                                                 \
+        case LK_TYPE_INTEGER:                                                                      \
+        case LK_TYPE_DATE:                                                                         \
+            CMP_LOOP(int32_t, (x[i] > y[i]) - (x[i] < y[i]), TEST);                                \
+            break;                                                                                 \
+        case LK_TYPE_LONG:                                                                         \
+        case LK_TYPE_TIMESTAMP:                                                                    \
+        case LK_TYPE_TIMESTAMP_NTZ:                                                                \
+            CMP_LOOP(int64_t, (x[i] > y[i]) - (x[i] < y[i]), TEST);                                \
+            break;                                                                                 \
+        case LK_TYPE_DOUBLE:                                                                       \
+            CMP_LOOP(double, dcmp(x[i], y[i]), TEST);                                              \
+            break;                                                                                 \
+        default:                                                                                   \
+            CMP_LOOP(char, scmp(k->a[0], k->a[1], i), TEST);                                       \
+            break;                                                                                 \
+        }                                                                                          \
+        lk_sql_out_done(k->out);                                                                   \
+    }
+
+CMP_KERNEL(k_eq, c == 0)
+CMP_KERNEL(k_ne, c != 0)
+CMP_KERNEL(k_lt, c < 0)
+CMP_KERNEL(k_le, c <= 0)
+CMP_KERNEL(k_gt, c > 0)
+CMP_KERNEL(k_ge, c >= 0)
+
+static void k_nseq(lk_sql_kctx *k)
+{
+    uint32_t n = k->n;
+    lk_sql_out_fixed(k->out, n);
+    uint8_t *o = k->out->values;
+    for (uint32_t i = 0; i < n; i++) {
+        int na = lk_col_is_null(k->a[0], i), nb = lk_col_is_null(k->a[1], i);
+        o[i] = (uint8_t)(na || nb ? na && nb : cmp_row(k->a[0], k->a[1], i, i) == 0);
+    }
+    lk_sql_out_done(k->out);
+}
+
+/* ---- logic (three-valued) ---- */
+
+static void k_and_or(lk_sql_kctx *k, int is_and)
+{
+    uint32_t n = k->n;
+    lk_sql_out_fixed(k->out, n);
+    const lk_col *a = k->a[0], *b = k->a[1];
+    const uint8_t *x = a->values, *y = b->values;
+    uint8_t *o = k->out->values;
+    if (!a->validity && !b->validity) {
+        if (is_and)
+            for (uint32_t i = 0; i < n; i++)
+                o[i] = x[i] & y[i];
+        else
+            for (uint32_t i = 0; i < n; i++)
+                o[i] = x[i] | y[i];
+        lk_sql_out_done(k->out);
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        int na = lk_col_is_null(a, i), nb = lk_col_is_null(b, i);
+        int decisive = is_and ? 0 : 1;
+        if ((!na && x[i] == decisive) || (!nb && y[i] == decisive))
+            o[i] = (uint8_t)decisive;
+        else if (na || nb) {
+            o[i] = 0;
+            lk_sql_out_null(k->out, i);
+        } else
+            o[i] = (uint8_t)!decisive;
+    }
+    lk_sql_out_done(k->out);
+}
+
+static void k_and(lk_sql_kctx *k)
+{
+    k_and_or(k, 1);
+}
+
+static void k_or(lk_sql_kctx *k)
+{
+    k_and_or(k, 0);
+}
+
+static void k_not(lk_sql_kctx *k)
+{
+    uint32_t n = k->n;
+    lk_sql_out_fixed(k->out, n);
+    lk_sql_out_and_validity(k->out, k->a, 1, n);
+    const uint8_t *x = k->a[0]->values;
+    uint8_t *o = k->out->values;
+    for (uint32_t i = 0; i < n; i++)
+        o[i] = !x[i];
+    lk_sql_out_done(k->out);
+}
+
+static void k_isnull_(lk_sql_kctx *k, int want_null)
+{
+    uint32_t n = k->n;
+    lk_sql_out_fixed(k->out, n);
+    uint8_t *o = k->out->values;
+    for (uint32_t i = 0; i < n; i++)
+        o[i] = (uint8_t)(lk_col_is_null(k->a[0], i) == want_null);
+    lk_sql_out_done(k->out);
+}
+
+static void k_isnull(lk_sql_kctx *k)
+{
+    k_isnull_(k, 1);
+}
+
+static void k_isnotnull(lk_sql_kctx *k)
+{
+    k_isnull_(k, 0);
+}
+
+static void k_istrue_(lk_sql_kctx *k, int want)
+{
+    uint32_t n = k->n;
+    lk_sql_out_fixed(k->out, n);
+    uint8_t *o = k->out->values;
+    const uint8_t *x = k->a[0]->values;
+    for (uint32_t i = 0; i < n; i++)
+        o[i] = (uint8_t)(!lk_col_is_null(k->a[0], i) && x[i] == want);
+    lk_sql_out_done(k->out);
+}
+
+static void k_istrue(lk_sql_kctx *k)
+{
+    k_istrue_(k, 1);
+}
+
+static void k_isfalse(lk_sql_kctx *k)
+{
+    k_istrue_(k, 0);
+}
+
+/* x IN (v1, ...): true on a match; else null when x or any v is null; else false. */
+static void k_in(lk_sql_kctx *k)
+{
+    uint32_t n = k->n;
+    lk_sql_out_fixed(k->out, n);
+    uint8_t *o = k->out->values;
+    const lk_col *x = k->a[0];
+    for (uint32_t i = 0; i < n; i++) {
+        if (lk_col_is_null(x, i)) {
+            o[i] = 0;
+            lk_sql_out_null(k->out, i);
+            continue;
+        }
+        int found = 0, nul = 0;
+        for (int j = 1; j < k->na && !found; j++) {
+            if (lk_col_is_null(k->a[j], i))
+                nul = 1;
+            else if (cmp_row(x, k->a[j], i, i) == 0)
+                found = 1;
+        }
+        o[i] = (uint8_t)found;
+        if (!found && nul) lk_sql_out_null(k->out, i);
+    }
+    lk_sql_out_done(k->out);
+}
+
+/* ---- conditionals: copy row i of src into out (same type) ---- */
+
+static inline void put_row(lk_col *out, const lk_col *src, uint32_t i)
+{
+    if (lk_col_is_null(src, i)) {
+        lk_col_append_null(out);
+        return;
+    }
+    switch (out->field->type) {
+    case LK_TYPE_BOOLEAN:
+        lk_col_append_bool(out, ((const uint8_t *)src->values)[i]);
+        break;
+    case LK_TYPE_INTEGER:
+    case LK_TYPE_DATE:
+        lk_col_append_i32(out, ((const int32_t *)src->values)[i]);
+        break;
+    case LK_TYPE_LONG:
+    case LK_TYPE_TIMESTAMP:
+    case LK_TYPE_TIMESTAMP_NTZ:
+        lk_col_append_i64(out, ((const int64_t *)src->values)[i]);
+        break;
+    case LK_TYPE_DOUBLE:
+        lk_col_append_f64(out, ((const double *)src->values)[i]);
+        break;
+    case LK_TYPE_STRING:
+    case LK_TYPE_BINARY: {
+        size_t len;
+        const char *p = lk_col_bytes(src, i, &len);
+        lk_col_append_bytes(out, p, len);
+        break;
+    }
+    default:
+        lk_col_append_range(out, src, i, 1);
+        break;
+    }
+}
+
+static void k_case(lk_sql_kctx *k)
+{
+    int nb = k->na / 2, has_else = k->na % 2;
+    for (uint32_t i = 0; i < k->n; i++) {
+        int taken = -1;
+        for (int w = 0; w < nb && taken < 0; w++) {
+            const lk_col *c = k->a[2 * w];
+            if (!lk_col_is_null(c, i) && ((const uint8_t *)c->values)[i]) taken = 2 * w + 1;
+        }
+        if (taken < 0 && has_else) taken = k->na - 1;
+        if (taken < 0)
+            lk_col_append_null(k->out);
+        else
+            put_row(k->out, k->a[taken], i);
+    }
+}
+
+static void k_if(lk_sql_kctx *k)
+{
+    const lk_col *c = k->a[0];
+    for (uint32_t i = 0; i < k->n; i++) {
+        int t = !lk_col_is_null(c, i) && ((const uint8_t *)c->values)[i];
+        put_row(k->out, k->a[t ? 1 : 2], i);
+    }
+}
+
+static void k_coalesce(lk_sql_kctx *k)
+{
+    for (uint32_t i = 0; i < k->n; i++) {
+        int j = 0;
+        while (j < k->na - 1 && lk_col_is_null(k->a[j], i))
+            j++;
+        put_row(k->out, k->a[j], i);
+    }
+}
+
+static void k_nullif(lk_sql_kctx *k)
+{
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (!lk_col_is_null(k->a[0], i) && !lk_col_is_null(k->a[1], i) &&
+            cmp_row(k->a[0], k->a[1], i, i) == 0)
+            lk_col_append_null(k->out);
+        else
+            put_row(k->out, k->a[0], i);
+    }
+}
+
+static void k_greatest_(lk_sql_kctx *k, int sign)
+{
+    for (uint32_t i = 0; i < k->n; i++) {
+        int best = -1;
+        for (int j = 0; j < k->na; j++) {
+            if (lk_col_is_null(k->a[j], i)) continue;
+            if (best < 0 || cmp_row(k->a[j], k->a[best], i, i) * sign > 0) best = j;
+        }
+        if (best < 0)
+            lk_col_append_null(k->out);
+        else
+            put_row(k->out, k->a[best], i);
+    }
+}
+
+static void k_greatest(lk_sql_kctx *k)
+{
+    k_greatest_(k, 1);
+}
+
+static void k_least(lk_sql_kctx *k)
+{
+    k_greatest_(k, -1);
+}
+
+/* ---- strings ---- */
+
+/* Lower/upper case of a code point: ASCII, Latin-1, Greek and Cyrillic (the
+   letters Java's toLowerCase/toUpperCase map one to one). */
+static unsigned case_map(unsigned cp, int upper)
+{
+    if (upper) {
+        if (cp >= 'a' && cp <= 'z') return cp - 32;
+        if ((cp >= 0xE0 && cp <= 0xFE && cp != 0xF7)) return cp - 32;
+        if (cp == 0xFF) return 0x178;
+        if (cp >= 0x3B1 && cp <= 0x3C9 && cp != 0x3C2) return cp - 32;
+        if (cp >= 0x430 && cp <= 0x44F) return cp - 32;
+        if (cp >= 0x450 && cp <= 0x45F) return cp - 80;
+    } else {
+        if (cp >= 'A' && cp <= 'Z') return cp + 32;
+        if ((cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)) return cp + 32;
+        if (cp == 0x178) return 0xFF;
+        if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) return cp + 32;
+        if (cp >= 0x410 && cp <= 0x42F) return cp + 32;
+        if (cp >= 0x400 && cp <= 0x40F) return cp + 80;
+    }
+    return cp;
+}
+
+static void k_case_(lk_sql_kctx *k, int upper)
+{
+    const lk_col *a = k->a[0];
+    lk_col *out = k->out;
+    size_t total = a->offsets[k->n] - a->offsets[0];
+    lk_col_reserve(out, k->n, total + 16);
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (lk_col_is_null(a, i)) {
+            lk_col_append_null(out);
+            continue;
+        }
+        size_t len;
+        const unsigned char *s = (const unsigned char *)lk_col_bytes(a, i, &len);
+        /* a case-mapped letter of these ranges keeps its UTF-8 length */
+        lk_col_reserve(out, 1, len);
+        char *o = out->data + out->data_len;
+        size_t j = 0;
+        while (j < len) {
+            unsigned char c = s[j];
+            if (c < 0x80) {
+                o[j] = (char)(upper ? (c >= 'a' && c <= 'z' ? c - 32 : c)
+                                    : (c >= 'A' && c <= 'Z' ? c + 32 : c));
+                j++;
+                continue;
+            }
+            size_t l = lk_utf8_len(s + j, s + len);
+            if (l == 2) {
+                unsigned cp = ((unsigned)(c & 0x1F) << 6) | (s[j + 1] & 0x3F);
+                unsigned m = case_map(cp, upper);
+                if (m >= 0x80 && m < 0x800) {
+                    lk_sql_utf8_put(o + j, m);
+                    j += 2;
+                    continue;
+                }
+            }
+            if (!l) l = 1;
+            memcpy(o + j, s + j, l);
+            j += l;
+        }
+        out->data_len += len;
+        out->offsets[out->len + 1] = (uint32_t)out->data_len;
+        if (out->validity) out->validity[out->len >> 3] |= (uint8_t)(1u << (out->len & 7));
+        out->len++;
+    }
+}
+
+static void k_lower(lk_sql_kctx *k)
+{
+    k_case_(k, 0);
+}
+
+static void k_upper(lk_sql_kctx *k)
+{
+    k_case_(k, 1);
+}
+
+static void k_trim_(lk_sql_kctx *k, int left, int right)
+{
+    const lk_col *a = k->a[0];
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (lk_col_is_null(a, i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        size_t len;
+        const char *s = lk_col_bytes(a, i, &len);
+        size_t b = 0, e = len;
+        while (left && b < e && s[b] == ' ')
+            b++;
+        while (right && e > b && s[e - 1] == ' ')
+            e--;
+        lk_col_append_bytes(k->out, s + b, e - b);
+    }
+}
+
+static void k_trim(lk_sql_kctx *k)
+{
+    k_trim_(k, 1, 1);
+}
+
+static void k_ltrim(lk_sql_kctx *k)
+{
+    k_trim_(k, 1, 0);
+}
+
+static void k_rtrim(lk_sql_kctx *k)
+{
+    k_trim_(k, 0, 1);
+}
+
+/* UTF-8 characters of s (an invalid byte counts as one). */
+static int64_t nchars(const char *s, size_t len)
+{
+    int64_t c = 0;
+    for (size_t i = 0; i < len; i++)
+        c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return c;
+}
+
+/* Byte offset of character ch (clamped to len). */
+static size_t char_off(const char *s, size_t len, int64_t ch)
+{
+    size_t i = 0;
+    int64_t c = 0;
+    while (i < len) {
+        if (((unsigned char)s[i] & 0xC0) != 0x80) {
+            if (c == ch) return i;
+            c++;
+        }
+        i++;
+    }
+    return len;
+}
+
+/* Spark's UTF8String.substringSQL(pos, length). */
+static void k_substring(lk_sql_kctx *k)
+{
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (!lk_sql_valid(k->a, k->na, i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        size_t len;
+        const char *s = lk_col_bytes(k->a[0], i, &len);
+        int64_t pos = ((const int32_t *)k->a[1]->values)[i];
+        int64_t length = k->na > 2 ? ((const int32_t *)k->a[2]->values)[i] : INT32_MAX;
+        int64_t nc = nchars(s, len);
+        int64_t start = pos > 0 ? pos - 1 : pos < 0 ? nc + pos : 0;
+        int64_t end = (INT32_MAX - start) < length ? INT32_MAX : start + length;
+        if (end <= start || start >= (int64_t)len) {
+            lk_col_append_bytes(k->out, "", 0);
+            continue;
+        }
+        if (start < 0) start = 0;
+        if (end <= 0) {
+            lk_col_append_bytes(k->out, "", 0);
+            continue;
+        }
+        size_t b = char_off(s, len, start), e = end >= nc ? len : char_off(s, len, end);
+        lk_col_append_bytes(k->out, s + b, e > b ? e - b : 0);
+    }
+}
+
+static void k_concat(lk_sql_kctx *k)
+{
+    lk_col *out = k->out;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (!lk_sql_valid(k->a, k->na, i)) {
+            lk_col_append_null(out);
+            continue;
+        }
+        size_t total = 0;
+        for (int j = 0; j < k->na; j++)
+            total += k->a[j]->offsets[i + 1] - k->a[j]->offsets[i];
+        lk_col_reserve(out, 1, total);
+        for (int j = 0; j < k->na; j++) {
+            size_t len;
+            const char *s = lk_col_bytes(k->a[j], i, &len);
+            if (len) memcpy(out->data + out->data_len, s, len);
+            out->data_len += len;
+        }
+        if (out->validity) out->validity[out->len >> 3] |= (uint8_t)(1u << (out->len & 7));
+        out->offsets[++out->len] = (uint32_t)out->data_len;
+    }
+}
+
+static void k_concat_ws(lk_sql_kctx *k)
+{
+    lk_col *out = k->out;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (lk_col_is_null(k->a[0], i)) {
+            lk_col_append_null(out);
+            continue;
+        }
+        size_t sl;
+        const char *sep = lk_col_bytes(k->a[0], i, &sl);
+        lk_buf *t = k->tmp;
+        lk_buf_reset(t);
+        int first = 1;
+        for (int j = 1; j < k->na; j++) {
+            if (lk_col_is_null(k->a[j], i)) continue;
+            size_t len;
+            const char *s = lk_col_bytes(k->a[j], i, &len);
+            if (!first) lk_buf_append(t, sep, sl);
+            lk_buf_append(t, s, len);
+            first = 0;
+        }
+        lk_col_append_bytes(out, t->data ? t->data : "", t->len);
+    }
+}
+
+static void k_length(lk_sql_kctx *k)
+{
+    uint32_t n = k->n;
+    lk_sql_out_fixed(k->out, n);
+    lk_sql_out_and_validity(k->out, k->a, 1, n);
+    int32_t *o = k->out->values;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t len;
+        const char *s = lk_col_bytes(k->a[0], i, &len);
+        o[i] = (int32_t)nchars(s, len);
+    }
+    lk_sql_out_done(k->out);
+}
+
+/* ---- math ---- */
+
+/* Spark's round(double, d): HALF_UP on the shortest decimal text of x (Scala's
+   BigDecimal(x)), so round(2.675, 2) = 2.68 where x*100 rounds down. */
+static double round_half_up_p(double x, int d, double p);
+
+double lk_sql_round_half_up(double x, int d)
+{
+    if (!isfinite(x)) return x;
+    if (d > 300 || d < -300) return d > 0 ? x : 0.0 * x;
+    return round_half_up_p(x, d, pow(10.0, d));
+}
+
+/* The same with p = 10^d computed by the caller (once per batch in the kernel). */
+static double round_half_up_p(double x, int d, double p)
+{
+    if (!isfinite(x)) return x;
+    double y = fabs(x) * p;
+    if (!isfinite(y) || y >= 4503599627370496.0)
+        return x; /* beyond 2^52: already an integer at that scale */
+    double fl = floor(y), fr = y - fl;
+    if (fabs(fr - 0.5) > 1e-6) {
+        double r = (fr > 0.5 ? fl + 1 : fl) / p;
+        return x < 0 ? -r : r;
+    }
+    /* near a tie: decide on the shortest decimal text, as Java's BigDecimal */
+    char buf[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*e", prec - 1, fabs(x));
+        if (strtod(buf, NULL) == fabs(x)) break;
+    }
+    /* buf = d.ddddde±XX: digits and exponent */
+    char digits[40];
+    int nd = 0, exp10 = atoi(strchr(buf, 'e') + 1);
+    for (char *c = buf; *c && *c != 'e'; c++)
+        if (*c >= '0' && *c <= '9') digits[nd++] = *c;
+    /* the digit at decimal position d (after the point) decides */
+    int keep = exp10 + 1 + d; /* digits kept */
+    double r;
+    if (keep <= 0) {
+        r = (keep == 0 && digits[0] >= '5') ? 1.0 / p : 0.0;
+    } else if (keep >= nd) {
+        r = fabs(x);
+    } else {
+        char t[64];
+        int o = 0;
+        for (int i = 0; i < keep; i++)
+            t[o++] = digits[i];
+        t[o] = 0;
+        double m = strtod(t, NULL);
+        if (digits[keep] >= '5') m += 1;
+        r = m * pow(10.0, exp10 + 1 - keep);
+        /* back to the scale exactly: m / 10^d */
+        snprintf(t, sizeof t, "%.0fe%d", m, exp10 + 1 - keep);
+        r = strtod(t, NULL);
+    }
+    return x < 0 ? -r : r;
+}
+
+static void k_round(lk_sql_kctx *k)
+{
+    uint32_t n = k->n;
+    int d = k->na > 1 ? (int)k->node->args[1]->i : 0;
+    lk_sql_out_fixed(k->out, n);
+    lk_sql_out_and_validity(k->out, k->a, 1, n);
+    switch (k->out->field->type) {
+    case LK_TYPE_DOUBLE: {
+        const double *x = k->a[0]->values;
+        double *o = k->out->values;
+        if (d > 300 || d < -300) {
+            for (uint32_t i = 0; i < n; i++)
+                o[i] = lk_sql_round_half_up(x[i], d);
+            break;
+        }
+        double p = pow(10.0, d);
+        for (uint32_t i = 0; i < n; i++)
+            o[i] = round_half_up_p(x[i], d, p);
+        break;
+    }
+    default: {
+        int is64 = k->out->field->type == LK_TYPE_LONG;
+        for (uint32_t i = 0; i < n; i++) {
+            int64_t v = is64 ? ((const int64_t *)k->a[0]->values)[i]
+                             : ((const int32_t *)k->a[0]->values)[i];
+            if (d < 0 && d > -19) {
+                int64_t p = 1;
+                for (int j = 0; j < -d; j++)
+                    p *= 10;
+                int64_t q = v / p, r = v % p;
+                if (r >= (p + 1) / 2)
+                    q++;
+                else if (r <= -((p + 1) / 2))
+                    q--;
+                v = (int64_t)((uint64_t)q * (uint64_t)p);
+            } else if (d <= -19) {
+                v = 0;
+            }
+            if (is64)
+                ((int64_t *)k->out->values)[i] = v;
+            else
+                ((int32_t *)k->out->values)[i] = (int32_t)v;
+        }
+    }
+    }
+    lk_sql_out_done(k->out);
+}
+
+static void k_floor_ceil(lk_sql_kctx *k, int ceil_)
+{
+    uint32_t n = k->n;
+    lk_sql_out_fixed(k->out, n);
+    lk_sql_out_and_validity(k->out, k->a, 1, n);
+    int64_t *o = k->out->values;
+    if (k->a[0]->field->type == LK_TYPE_LONG) {
+        memcpy(o, k->a[0]->values, sizeof(int64_t) * n);
+    } else {
+        const double *x = k->a[0]->values;
+        for (uint32_t i = 0; i < n; i++)
+            o[i] = lk_sql_d2l(ceil_ ? ceil(x[i]) : floor(x[i]));
+    }
+    lk_sql_out_done(k->out);
+}
+
+static void k_floor(lk_sql_kctx *k)
+{
+    k_floor_ceil(k, 0);
+}
+
+static void k_ceil(lk_sql_kctx *k)
+{
+    k_floor_ceil(k, 1);
+}
+
+static void k_math(lk_sql_kctx *k)
+{
+    uint32_t n = k->n;
+    lk_sql_out_fixed(k->out, n);
+    lk_sql_out_and_validity(k->out, k->a, k->na, n);
+    const double *x = k->a[0]->values, *y = k->na > 1 ? k->a[1]->values : NULL;
+    double *o = k->out->values;
+    switch (k->node->fn) {
+    case LK_FN_POW:
+        for (uint32_t i = 0; i < n; i++)
+            o[i] = pow(x[i], y[i]);
+        break;
+    case LK_FN_SQRT:
+        for (uint32_t i = 0; i < n; i++)
+            o[i] = sqrt(x[i]);
+        break;
+    case LK_FN_EXP:
+        for (uint32_t i = 0; i < n; i++)
+            o[i] = exp(x[i]);
+        break;
+    case LK_FN_LN: /* Spark: the log of a non-positive number is null */
+        for (uint32_t i = 0; i < n; i++) {
+            o[i] = x[i] > 0 ? log(x[i]) : 0;
+            if (x[i] <= 0) lk_sql_out_null(k->out, i);
+        }
+        break;
+    case LK_FN_SIGN:
+        for (uint32_t i = 0; i < n; i++)
+            o[i] = isnan(x[i]) ? x[i] : x[i] > 0 ? 1.0 : x[i] < 0 ? -1.0 : 0.0;
+        break;
+    default:
+        break;
+    }
+    lk_sql_out_done(k->out);
+}
+
+/* (struct).field: the field's column */
+static void k_getfield(lk_sql_kctx *k)
+{
+    lk_col_append_range(k->out, &k->a[0]->children[k->node->i], 0, k->n);
+}
+
+/* ---- the table ---- */
+
+int lk_sql_func_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel *kp, void **aux,
+                       void (**aux_free)(void *), lk_error *err)
+{
+    *aux = NULL;
+    *aux_free = NULL;
+    lk_sql_kernel k = NULL;
+    if (node->kind == LK_SQL_CAST) return lk_sql_cast_kernel(node, kp, err);
+    if (node->kind == LK_SQL_CASE) {
+        *kp = k_case;
+        return 0;
+    }
+    switch (node->fn) {
+    case LK_FN_ADD:
+        k = k_add;
+        break;
+    case LK_FN_SUB:
+        k = k_sub;
+        break;
+    case LK_FN_MUL:
+        k = k_mul;
+        break;
+    case LK_FN_DIV:
+        k = k_div;
+        break;
+    case LK_FN_IDIV:
+        k = k_idiv;
+        break;
+    case LK_FN_MOD:
+        k = k_mod;
+        break;
+    case LK_FN_NEG:
+        k = k_neg;
+        break;
+    case LK_FN_ABS:
+        k = k_abs;
+        break;
+    case LK_FN_BITAND:
+        k = k_bitand;
+        break;
+    case LK_FN_BITOR:
+        k = k_bitor;
+        break;
+    case LK_FN_BITXOR:
+        k = k_bitxor;
+        break;
+    case LK_FN_BITNOT:
+        k = k_bitnot;
+        break;
+    case LK_FN_EQ:
+        k = k_eq;
+        break;
+    case LK_FN_NE:
+        k = k_ne;
+        break;
+    case LK_FN_LT:
+        k = k_lt;
+        break;
+    case LK_FN_LE:
+        k = k_le;
+        break;
+    case LK_FN_GT:
+        k = k_gt;
+        break;
+    case LK_FN_GE:
+        k = k_ge;
+        break;
+    case LK_FN_NSEQ:
+        k = k_nseq;
+        break;
+    case LK_FN_AND:
+        k = k_and;
+        break;
+    case LK_FN_OR:
+        k = k_or;
+        break;
+    case LK_FN_NOT:
+        k = k_not;
+        break;
+    case LK_FN_ISNULL:
+        k = k_isnull;
+        break;
+    case LK_FN_ISNOTNULL:
+        k = k_isnotnull;
+        break;
+    case LK_FN_ISTRUE:
+        k = k_istrue;
+        break;
+    case LK_FN_ISFALSE:
+        k = k_isfalse;
+        break;
+    case LK_FN_IN:
+        k = k_in;
+        break;
+    case LK_FN_IF:
+        k = k_if;
+        break;
+    case LK_FN_COALESCE:
+        k = k_coalesce;
+        break;
+    case LK_FN_NULLIF:
+        k = k_nullif;
+        break;
+    case LK_FN_GREATEST:
+        k = k_greatest;
+        break;
+    case LK_FN_LEAST:
+        k = k_least;
+        break;
+    case LK_FN_LOWER:
+        k = k_lower;
+        break;
+    case LK_FN_UPPER:
+        k = k_upper;
+        break;
+    case LK_FN_TRIM:
+        k = k_trim;
+        break;
+    case LK_FN_LTRIM:
+        k = k_ltrim;
+        break;
+    case LK_FN_RTRIM:
+        k = k_rtrim;
+        break;
+    case LK_FN_SUBSTRING:
+        k = k_substring;
+        break;
+    case LK_FN_CONCAT:
+        k = k_concat;
+        break;
+    case LK_FN_CONCAT_WS:
+        k = k_concat_ws;
+        break;
+    case LK_FN_LENGTH:
+        k = k_length;
+        break;
+    case LK_FN_ROUND:
+        k = k_round;
+        break;
+    case LK_FN_GETFIELD:
+        k = k_getfield;
+        break;
+    case LK_FN_FLOOR:
+        k = k_floor;
+        break;
+    case LK_FN_CEIL:
+        k = k_ceil;
+        break;
+    case LK_FN_POW:
+    case LK_FN_SQRT:
+    case LK_FN_EXP:
+    case LK_FN_LN:
+    case LK_FN_SIGN:
+        k = k_math;
+        break;
+    case LK_FN_LIKE:
+    case LK_FN_ILIKE:
+    case LK_FN_RLIKE:
+    case LK_FN_SPLIT:
+    case LK_FN_REGEXP_EXTRACT:
+    case LK_FN_REGEXP_REPLACE:
+        return lk_sql_regex_kernel(node, text, kp, aux, aux_free, err);
+    case LK_FN_SHA2:
+    case LK_FN_MD5:
+    case LK_FN_SHA1:
+        return lk_sql_hash_kernel(node, text, kp, aux, aux_free, err);
+    case LK_FN_GET_JSON_OBJECT:
+    case LK_FN_FROM_JSON:
+        return lk_sql_json_kernel(node, text, kp, aux, aux_free, err);
+    default:
+        return lk_sql_time_kernel(node, text, kp, aux, aux_free, err);
+    }
+    *kp = k;
+    return 0;
+}

@@ -1,0 +1,884 @@
+/* lk_sql_parse — recursive-descent parser of Spark SQL expressions; see lk_sql_parse.h. */
+#include "lk_sql_parse.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lk_sql_lex.h"
+#include "lk_time.h"
+
+#define MAX_DEPTH 200 /* nesting bound: a hostile expression cannot exhaust the stack */
+
+typedef struct block {
+    struct block *next;
+} block;
+
+struct lk_sql_ast {
+    char *text;
+    block *blocks;
+    lk_sql_node *root;
+    char *alias;
+};
+
+typedef struct parser {
+    lk_sql_ast *ast;
+    const char *text;
+    lk_sql_token *t;
+    int n, i, depth;
+    lk_error *err;
+} parser;
+
+static void *arena(lk_sql_ast *a, size_t n)
+{
+    block *b = calloc(1, sizeof(block) + n);
+    if (!b) abort();
+    b->next = a->blocks;
+    a->blocks = b;
+    return b + 1;
+}
+
+lk_sql_node *lk_sql_ast_node(lk_sql_ast *a, lk_sql_node_kind kind, int pos)
+{
+    lk_sql_node *n = arena(a, sizeof *n);
+    n->kind = kind;
+    n->pos = pos;
+    return n;
+}
+
+char *lk_sql_ast_strdup(lk_sql_ast *a, const char *s)
+{
+    size_t n = strlen(s);
+    char *r = arena(a, n + 1);
+    memcpy(r, s, n + 1);
+    return r;
+}
+
+lk_sql_node **lk_sql_ast_args(lk_sql_ast *a, int n)
+{
+    return arena(a, sizeof(lk_sql_node *) * (size_t)(n ? n : 1));
+}
+
+const lk_sql_node *lk_sql_node_value(const lk_sql_node *n)
+{
+    while (n->kind == LK_SQL_CAST && !n->name)
+        n = n->args[0];
+    return n;
+}
+
+int lk_sql_column_of(const char *text, int pos)
+{
+    int col = 1;
+    for (int i = 0; i < pos && text[i]; i++)
+        col += ((unsigned char)text[i] & 0xC0) != 0x80;
+    return col;
+}
+
+static int fail(parser *p, int pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(parser *p, int pos, const char *fmt, ...)
+{
+    char what[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (p->err && p->err->code == 0)
+        lk_error_set(p->err, LK_EFORMAT, "position %d: %s", lk_sql_column_of(p->text, pos), what);
+    return -1;
+}
+
+static const lk_sql_token *peek(parser *p)
+{
+    return &p->t[p->i];
+}
+
+static int is_kw(parser *p, const lk_sql_token *t, const char *kw)
+{
+    return t->kind == LK_TOK_IDENT && (int)strlen(kw) == t->len &&
+           !strncasecmp(p->text + t->pos, kw, (size_t)t->len);
+}
+
+static int accept_kw(parser *p, const char *kw)
+{
+    if (is_kw(p, peek(p), kw)) {
+        p->i++;
+        return 1;
+    }
+    return 0;
+}
+
+static int is_op(const lk_sql_token *t, const char *op)
+{
+    return t->kind == LK_TOK_OP && !strcmp(t->op, op);
+}
+
+static int accept_op(parser *p, const char *op)
+{
+    if (is_op(peek(p), op)) {
+        p->i++;
+        return 1;
+    }
+    return 0;
+}
+
+/* A description of the token for "expected X, got Y". */
+static void tok_text(parser *p, const lk_sql_token *t, char *out, size_t cap)
+{
+    if (t->kind == LK_TOK_EOF)
+        snprintf(out, cap, "the end of the expression");
+    else
+        snprintf(out, cap, "'%.*s'", t->len > 40 ? 40 : t->len, p->text + t->pos);
+}
+
+static int expect_op(parser *p, const char *op)
+{
+    if (accept_op(p, op)) return 0;
+    char got[64];
+    tok_text(p, peek(p), got, sizeof got);
+    return fail(p, peek(p)->pos, "expected '%s', got %s", op, got);
+}
+
+static lk_sql_node *call(parser *p, const char *name, int pos, int nargs)
+{
+    lk_sql_node *n = lk_sql_ast_node(p->ast, LK_SQL_CALL, pos);
+    n->name = lk_sql_ast_strdup(p->ast, name);
+    n->nargs = nargs;
+    n->args = lk_sql_ast_args(p->ast, nargs);
+    return n;
+}
+
+static lk_sql_node *call1(parser *p, const char *name, int pos, lk_sql_node *a)
+{
+    lk_sql_node *n = call(p, name, pos, 1);
+    n->args[0] = a;
+    return n;
+}
+
+static lk_sql_node *call2(parser *p, const char *name, int pos, lk_sql_node *a, lk_sql_node *b)
+{
+    lk_sql_node *n = call(p, name, pos, 2);
+    n->args[0] = a;
+    n->args[1] = b;
+    return n;
+}
+
+static lk_sql_node *expr(parser *p);
+
+/* The arguments of name(...) after its '(' up to and with the ')' (first: one already parsed,
+   IN's left side; distinct_ok: f(DISTINCT x)): a call node, or NULL. */
+static lk_sql_node *call_args(parser *p, const char *name, int pos, lk_sql_node *first,
+                              int distinct_ok)
+{
+    int cap = 8, n = 0, distinct = 0;
+    lk_sql_node **args = malloc(sizeof *args * (size_t)cap);
+    if (!args) abort();
+    if (first) args[n++] = first;
+    if (first || !is_op(peek(p), ")")) {
+        if (distinct_ok && accept_kw(p, "distinct")) distinct = 1;
+        do {
+            lk_sql_node *e = expr(p);
+            if (!e) {
+                free(args);
+                return NULL;
+            }
+            if (n == cap) {
+                cap *= 2;
+                args = realloc(args, sizeof *args * (size_t)cap);
+                if (!args) abort();
+            }
+            args[n++] = e;
+        } while (accept_op(p, ","));
+    }
+    if (expect_op(p, ")")) {
+        free(args);
+        return NULL;
+    }
+    lk_sql_node *c = call(p, name, pos, n);
+    memcpy(c->args, args, sizeof *args * (size_t)n);
+    c->distinct = distinct;
+    free(args);
+    return c;
+}
+
+/* Words that end an expression or are operators: never a column name here. */
+static int reserved(parser *p, const lk_sql_token *t)
+{
+    static const char *const kw[] = {"and",  "or",    "not",    "is",   "in",   "between",
+                                     "like", "rlike", "regexp", "case", "when", "then",
+                                     "else", "end",   "as",     "div",  "from", "ilike"};
+    for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
+        if (is_kw(p, t, kw[i])) return 1;
+    return 0;
+}
+
+static lk_sql_node *literal_number(parser *p, const lk_sql_token *t)
+{
+    char buf[128];
+    int len = t->len;
+    if (len >= (int)sizeof buf) {
+        fail(p, t->pos, "number too long");
+        return NULL;
+    }
+    memcpy(buf, p->text + t->pos, (size_t)len);
+    buf[len] = 0;
+    char suffix = t->suffix;
+    if (suffix == 'B')
+        buf[len - 2] = 0;
+    else if (suffix && suffix != 'E')
+        buf[len - 1] = 0;
+    lk_sql_node *n = lk_sql_ast_node(p->ast, LK_SQL_LIT, t->pos);
+    if (t->kind == LK_TOK_INT && suffix != 'B') {
+        errno = 0;
+        char *end;
+        long long v = strtoll(buf, &end, 10);
+        if (errno == ERANGE) {
+            /* Spark: an integral literal beyond bigint is a decimal */
+            n->lit_type = LK_TYPE_DECIMAL;
+            n->d = strtod(buf, NULL);
+            n->precision = (int)strlen(buf) > 38 ? 38 : (int)strlen(buf);
+            n->scale = 0;
+            if (strlen(buf) > 38) {
+                fail(p, t->pos, "integer literal %s is out of range", buf);
+                return NULL;
+            }
+            return n;
+        }
+        n->i = v;
+        if (suffix == 'L')
+            n->lit_type = LK_TYPE_LONG;
+        else if (suffix == 'S') {
+            if (v < -32768 || v > 32767) {
+                fail(p, t->pos, "%s is out of range for a SMALLINT literal", buf);
+                return NULL;
+            }
+            n->lit_type = LK_TYPE_SHORT;
+        } else if (suffix == 'Y') {
+            if (v < -128 || v > 127) {
+                fail(p, t->pos, "%s is out of range for a TINYINT literal", buf);
+                return NULL;
+            }
+            n->lit_type = LK_TYPE_BYTE;
+        } else
+            n->lit_type = v >= INT32_MIN && v <= INT32_MAX ? LK_TYPE_INTEGER : LK_TYPE_LONG;
+        return n;
+    }
+    n->d = strtod(buf, NULL);
+    if (suffix == 'D' || suffix == 'E' || suffix == 'F') {
+        n->lit_type = suffix == 'F' ? LK_TYPE_FLOAT : LK_TYPE_DOUBLE;
+        if (!isfinite(n->d)) {
+            fail(p, t->pos, "%s is out of range for a DOUBLE literal", buf);
+            return NULL;
+        }
+        return n;
+    }
+    /* a decimal literal: precision and scale from its digits, as Spark */
+    int digits = 0, scale = 0, seen_dot = 0, lead = 1;
+    for (const char *c = buf; *c; c++) {
+        if (*c == '.') {
+            seen_dot = 1;
+            continue;
+        }
+        if (lead && *c == '0' && !seen_dot) continue;
+        lead = 0;
+        digits++;
+        scale += seen_dot;
+    }
+    if (digits < scale) digits = scale;
+    if (digits == 0) digits = 1;
+    if (digits > 38) {
+        fail(p, t->pos, "decimal literal %s has more than 38 digits", buf);
+        return NULL;
+    }
+    n->lit_type = LK_TYPE_DECIMAL;
+    n->precision = digits;
+    n->scale = scale;
+    return n;
+}
+
+static lk_sql_node *primary_(parser *p);
+
+/* A primary, then any .field of its (struct) value: from_json(j, 'a INT').a */
+static lk_sql_node *primary(parser *p)
+{
+    lk_sql_node *n = primary_(p);
+    while (n && n->kind != LK_SQL_COL && is_op(peek(p), ".")) {
+        const lk_sql_token *f = &p->t[p->i + 1];
+        if (f->kind != LK_TOK_IDENT && f->kind != LK_TOK_QIDENT) {
+            char got[64];
+            tok_text(p, f, got, sizeof got);
+            fail(p, f->pos, "expected a field name after '.', got %s", got);
+            return NULL;
+        }
+        p->i += 2;
+        char *name = lk_sql_lex_ident(p->text, f);
+        lk_sql_node *g = call1(p, ".", f->pos, n);
+        g->s = lk_sql_ast_strdup(p->ast, name);
+        free(name);
+        n = g;
+    }
+    return n;
+}
+
+static lk_sql_node *unary(parser *p)
+{
+    const lk_sql_token *t = peek(p);
+    if (is_op(t, "-") || is_op(t, "+") || is_op(t, "~")) {
+        p->i++;
+        if (++p->depth > MAX_DEPTH) {
+            fail(p, t->pos, "expression nested too deeply");
+            return NULL;
+        }
+        lk_sql_node *a = unary(p);
+        p->depth--;
+        if (!a) return NULL;
+        if (is_op(t, "+")) return a;
+        if (is_op(t, "~")) return call1(p, "~", t->pos, a);
+        /* fold -literal so that -2147483648 is an INT as in Spark */
+        if (a->kind == LK_SQL_LIT && a->pos == t->pos + 1 && a->lit_type &&
+            a->lit_type != LK_TYPE_STRING && a->lit_type != LK_TYPE_BOOLEAN &&
+            a->lit_type != LK_TYPE_DATE && a->lit_type != LK_TYPE_TIMESTAMP) {
+            a->pos = t->pos;
+            a->d = -a->d;
+            if (a->lit_type == LK_TYPE_LONG && a->i == (int64_t)INT32_MAX + 1) {
+                a->i = INT32_MIN;
+                a->lit_type = LK_TYPE_INTEGER;
+            } else {
+                a->i = -a->i;
+            }
+            return a;
+        }
+        return call1(p, "negative", t->pos, a);
+    }
+    return primary(p);
+}
+
+static lk_sql_node *mul(parser *p)
+{
+    lk_sql_node *l = unary(p);
+    while (l) {
+        const lk_sql_token *t = peek(p);
+        const char *name = NULL;
+        if (is_op(t, "*") || is_op(t, "/") || is_op(t, "%"))
+            name = t->op;
+        else if (is_kw(p, t, "div"))
+            name = "div";
+        if (!name) break;
+        p->i++;
+        lk_sql_node *r = unary(p);
+        if (!r) return NULL;
+        l = call2(p, name, t->pos, l, r);
+    }
+    return l;
+}
+
+static lk_sql_node *add(parser *p)
+{
+    lk_sql_node *l = mul(p);
+    while (l) {
+        const lk_sql_token *t = peek(p);
+        if (!is_op(t, "+") && !is_op(t, "-") && !is_op(t, "||")) break;
+        p->i++;
+        lk_sql_node *r = mul(p);
+        if (!r) return NULL;
+        l = call2(p, is_op(t, "||") ? "concat" : t->op, t->pos, l, r);
+    }
+    return l;
+}
+
+/* One left-associative level: operands of next joined by op (the bitwise levels). */
+static lk_sql_node *left_assoc(parser *p, lk_sql_node *(*next)(parser *), const char *op)
+{
+    lk_sql_node *l = next(p);
+    while (l && is_op(peek(p), op)) {
+        int pos = peek(p)->pos;
+        p->i++;
+        lk_sql_node *r = next(p);
+        if (!r) return NULL;
+        l = call2(p, op, pos, l, r);
+    }
+    return l;
+}
+
+static lk_sql_node *bitand_(parser *p)
+{
+    return left_assoc(p, add, "&");
+}
+
+static lk_sql_node *bitxor_(parser *p)
+{
+    return left_assoc(p, bitand_, "^");
+}
+
+static lk_sql_node *bitor_(parser *p)
+{
+    return left_assoc(p, bitxor_, "|");
+}
+
+static lk_sql_node *predicate(parser *p)
+{
+    lk_sql_node *l = bitor_(p);
+    while (l) {
+        const lk_sql_token *t = peek(p);
+        static const char *const cmp[] = {"=", "==", "<>", "!=", "<", "<=", ">", ">=", "<=>"};
+        int k = -1;
+        for (int i = 0; i < 9; i++)
+            if (is_op(t, cmp[i])) k = i;
+        if (k >= 0) {
+            p->i++;
+            lk_sql_node *r = bitor_(p);
+            if (!r) return NULL;
+            const char *name = k <= 1 ? "=" : k <= 3 ? "<>" : cmp[k];
+            l = call2(p, name, t->pos, l, r);
+            continue;
+        }
+        if (is_kw(p, t, "is")) {
+            p->i++;
+            int neg = accept_kw(p, "not");
+            if (accept_kw(p, "null")) {
+                l = call1(p, neg ? "isnotnull" : "isnull", t->pos, l);
+                continue;
+            }
+            if (accept_kw(p, "true") || accept_kw(p, "false")) {
+                /* x IS TRUE: never null */
+                int truth = is_kw(p, &p->t[p->i - 1], "true");
+                lk_sql_node *c = call1(p, truth ? "istrue" : "isfalse", t->pos, l);
+                l = neg ? call1(p, "not", t->pos, c) : c;
+                continue;
+            }
+            if (accept_kw(p, "distinct")) {
+                if (!accept_kw(p, "from")) {
+                    fail(p, peek(p)->pos, "expected FROM after IS %sDISTINCT", neg ? "NOT " : "");
+                    return NULL;
+                }
+                lk_sql_node *r = bitor_(p);
+                if (!r) return NULL;
+                lk_sql_node *c = call2(p, "<=>", t->pos, l, r);
+                l = neg ? c : call1(p, "not", t->pos, c);
+                continue;
+            }
+            char got[64];
+            tok_text(p, peek(p), got, sizeof got);
+            fail(p, peek(p)->pos, "expected NULL, TRUE, FALSE or DISTINCT FROM after IS, got %s",
+                 got);
+            return NULL;
+        }
+        int save = p->i, neg = 0;
+        if (is_kw(p, t, "not")) {
+            neg = 1;
+            p->i++;
+        }
+        const lk_sql_token *w = peek(p);
+        if (is_kw(p, w, "in")) {
+            p->i++;
+            if (expect_op(p, "(")) return NULL;
+            lk_sql_node *c = call_args(p, "in", w->pos, l, 0);
+            if (!c) return NULL;
+            l = neg ? call1(p, "not", t->pos, c) : c;
+            continue;
+        }
+        if (is_kw(p, w, "between")) {
+            p->i++;
+            lk_sql_node *lo = bitor_(p);
+            if (!lo) return NULL;
+            if (!accept_kw(p, "and")) {
+                fail(p, peek(p)->pos, "expected AND in BETWEEN");
+                return NULL;
+            }
+            lk_sql_node *hi = bitor_(p);
+            if (!hi) return NULL;
+            lk_sql_node *c = call2(p, "and", w->pos, call2(p, ">=", w->pos, l, lo),
+                                   call2(p, "<=", w->pos, l, hi));
+            l = neg ? call1(p, "not", t->pos, c) : c;
+            continue;
+        }
+        if (is_kw(p, w, "like") || is_kw(p, w, "ilike") || is_kw(p, w, "rlike") ||
+            is_kw(p, w, "regexp")) {
+            p->i++;
+            const char *name = is_kw(p, w, "like")    ? "like"
+                               : is_kw(p, w, "ilike") ? "ilike"
+                                                      : "rlike";
+            lk_sql_node *r = bitor_(p);
+            if (!r) return NULL;
+            lk_sql_node *c = call2(p, name, w->pos, l, r);
+            if (!strcmp(name, "like") && accept_kw(p, "escape")) {
+                lk_sql_node *e = bitor_(p);
+                if (!e) return NULL;
+                lk_sql_node *c3 = call(p, "like", w->pos, 3);
+                c3->args[0] = l;
+                c3->args[1] = r;
+                c3->args[2] = e;
+                c = c3;
+            }
+            l = neg ? call1(p, "not", t->pos, c) : c;
+            continue;
+        }
+        p->i = save;
+        break;
+    }
+    return l;
+}
+
+static lk_sql_node *not_(parser *p)
+{
+    const lk_sql_token *t = peek(p);
+    if (is_kw(p, t, "not") || is_op(t, "!")) {
+        p->i++;
+        if (++p->depth > MAX_DEPTH) {
+            fail(p, t->pos, "expression nested too deeply");
+            return NULL;
+        }
+        lk_sql_node *a = not_(p);
+        p->depth--;
+        return a ? call1(p, "not", t->pos, a) : NULL;
+    }
+    return predicate(p);
+}
+
+static lk_sql_node *and_(parser *p)
+{
+    lk_sql_node *l = not_(p);
+    while (l) {
+        const lk_sql_token *t = peek(p);
+        if (!is_kw(p, t, "and") && !is_op(t, "&&")) break;
+        p->i++;
+        lk_sql_node *r = not_(p);
+        if (!r) return NULL;
+        l = call2(p, "and", t->pos, l, r);
+    }
+    return l;
+}
+
+static lk_sql_node *expr(parser *p)
+{
+    if (++p->depth > MAX_DEPTH) {
+        fail(p, peek(p)->pos, "expression nested too deeply");
+        return NULL;
+    }
+    lk_sql_node *l = and_(p);
+    while (l) {
+        const lk_sql_token *t = peek(p);
+        if (!is_kw(p, t, "or") && !is_op(t, "||")) break;
+        if (is_op(t, "||")) break; /* || is concat, handled in add() */
+        p->i++;
+        lk_sql_node *r = and_(p);
+        if (!r) return NULL;
+        l = call2(p, "or", t->pos, l, r);
+    }
+    p->depth--;
+    return l;
+}
+
+/* The text of a type up to the matching ')' of CAST: "decimal(10, 2)", "array<string>". */
+static char *type_text(parser *p, int *pos)
+{
+    const lk_sql_token *t = peek(p);
+    *pos = t->pos;
+    int depth = 0, start = t->pos, end = start;
+    while (peek(p)->kind != LK_TOK_EOF) {
+        const lk_sql_token *k = peek(p);
+        if (depth == 0 && is_op(k, ")")) break;
+        if (is_op(k, "(") || is_op(k, "<")) depth++;
+        if (is_op(k, ")") || is_op(k, ">")) depth--;
+        end = k->pos + k->len;
+        p->i++;
+    }
+    if (end == start) {
+        fail(p, start, "expected a type after AS");
+        return NULL;
+    }
+    char *s = arena(p->ast, (size_t)(end - start) + 1);
+    memcpy(s, p->text + start, (size_t)(end - start));
+    return s;
+}
+
+static lk_sql_node *case_(parser *p, int pos)
+{
+    lk_sql_node *subject = NULL;
+    if (!is_kw(p, peek(p), "when")) {
+        subject = expr(p);
+        if (!subject) return NULL;
+    }
+    int cap = 8, n = 0;
+    lk_sql_node **args = malloc(sizeof *args * (size_t)cap);
+    if (!args) abort();
+    int has_else = 0;
+    while (accept_kw(p, "when")) {
+        int wpos = p->t[p->i - 1].pos;
+        lk_sql_node *c = expr(p);
+        if (!c) goto bad;
+        if (!accept_kw(p, "then")) {
+            fail(p, peek(p)->pos, "expected THEN");
+            goto bad;
+        }
+        lk_sql_node *v = expr(p);
+        if (!v) goto bad;
+        if (subject) c = call2(p, "=", wpos, subject, c);
+        if (n + 3 > cap) {
+            cap *= 2;
+            args = realloc(args, sizeof *args * (size_t)cap);
+            if (!args) abort();
+        }
+        args[n++] = c;
+        args[n++] = v;
+    }
+    if (n == 0) {
+        fail(p, peek(p)->pos, "CASE needs at least one WHEN");
+        goto bad;
+    }
+    if (accept_kw(p, "else")) {
+        lk_sql_node *e = expr(p);
+        if (!e) goto bad;
+        args[n++] = e;
+        has_else = 1;
+    }
+    if (!accept_kw(p, "end")) {
+        char got[64];
+        tok_text(p, peek(p), got, sizeof got);
+        fail(p, peek(p)->pos, "expected END of CASE, got %s", got);
+        goto bad;
+    }
+    lk_sql_node *c = lk_sql_ast_node(p->ast, LK_SQL_CASE, pos);
+    c->nargs = n;
+    c->args = lk_sql_ast_args(p->ast, n);
+    memcpy(c->args, args, sizeof *args * (size_t)n);
+    c->has_else = has_else;
+    free(args);
+    return c;
+bad:
+    free(args);
+    return NULL;
+}
+
+static lk_sql_node *primary_(parser *p)
+{
+    const lk_sql_token *t = peek(p);
+    char got[64];
+    switch (t->kind) {
+    case LK_TOK_INT:
+    case LK_TOK_NUMBER:
+        p->i++;
+        return literal_number(p, t);
+    case LK_TOK_STRING: {
+        p->i++;
+        size_t len;
+        char *s = lk_sql_lex_string(p->text, t, &len);
+        /* adjacent string literals concatenate, as in Spark */
+        while (peek(p)->kind == LK_TOK_STRING) {
+            size_t l2;
+            char *s2 = lk_sql_lex_string(p->text, peek(p), &l2);
+            s = realloc(s, len + l2 + 1);
+            if (!s) abort();
+            memcpy(s + len, s2, l2 + 1);
+            len += l2;
+            free(s2);
+            p->i++;
+        }
+        lk_sql_node *n = lk_sql_ast_node(p->ast, LK_SQL_LIT, t->pos);
+        n->lit_type = LK_TYPE_STRING;
+        n->s = arena(p->ast, len + 1);
+        memcpy(n->s, s, len + 1);
+        n->slen = len;
+        free(s);
+        return n;
+    }
+    case LK_TOK_OP:
+        if (is_op(t, "(")) {
+            p->i++;
+            lk_sql_node *e = expr(p);
+            if (!e || expect_op(p, ")")) return NULL;
+            return e;
+        }
+        if (is_op(t, "*")) {
+            p->i++;
+            return lk_sql_ast_node(p->ast, LK_SQL_STAR, t->pos);
+        }
+        tok_text(p, t, got, sizeof got);
+        fail(p, t->pos, "expected an expression, got %s", got);
+        return NULL;
+    case LK_TOK_EOF:
+        fail(p, t->pos, "expected an expression, got the end of the expression");
+        return NULL;
+    case LK_TOK_IDENT:
+    case LK_TOK_QIDENT:
+        break;
+    }
+    if (t->kind == LK_TOK_IDENT) {
+        if (is_kw(p, t, "null") || is_kw(p, t, "true") || is_kw(p, t, "false")) {
+            p->i++;
+            lk_sql_node *n = lk_sql_ast_node(p->ast, LK_SQL_LIT, t->pos);
+            if (!is_kw(p, t, "null")) {
+                n->lit_type = LK_TYPE_BOOLEAN;
+                n->i = is_kw(p, t, "true");
+            }
+            return n;
+        }
+        if ((is_kw(p, t, "date") || is_kw(p, t, "timestamp") || is_kw(p, t, "timestamp_ntz")) &&
+            p->t[p->i + 1].kind == LK_TOK_STRING) {
+            int is_date = is_kw(p, t, "date");
+            p->i++;
+            size_t len;
+            char *s = lk_sql_lex_string(p->text, peek(p), &len);
+            int64_t us;
+            int bad = lk_time_parse_iso(s, len, &us);
+            free(s);
+            if (bad) {
+                fail(p, peek(p)->pos, "not a valid %s literal", is_date ? "DATE" : "TIMESTAMP");
+                return NULL;
+            }
+            p->i++;
+            lk_sql_node *n = lk_sql_ast_node(p->ast, LK_SQL_LIT, t->pos);
+            n->lit_type = is_date ? LK_TYPE_DATE : LK_TYPE_TIMESTAMP;
+            n->i = is_date ? (us >= 0 ? us / 86400000000LL
+                                      : -((-us + 86400000000LL - 1) / 86400000000LL))
+                           : us;
+            return n;
+        }
+        if (is_kw(p, t, "case")) {
+            p->i++;
+            return case_(p, t->pos);
+        }
+        if ((is_kw(p, t, "cast") || is_kw(p, t, "try_cast")) && is_op(&p->t[p->i + 1], "(")) {
+            p->i += 2;
+            lk_sql_node *a = expr(p);
+            if (!a) return NULL;
+            if (!accept_kw(p, "as")) {
+                tok_text(p, peek(p), got, sizeof got);
+                fail(p, peek(p)->pos, "expected AS in CAST, got %s", got);
+                return NULL;
+            }
+            lk_sql_node *c = lk_sql_ast_node(p->ast, LK_SQL_CAST, t->pos);
+            int tpos;
+            c->name = type_text(p, &tpos);
+            if (!c->name || expect_op(p, ")")) return NULL;
+            c->i = tpos; /* where the type starts, for its errors */
+            c->nargs = 1;
+            c->args = lk_sql_ast_args(p->ast, 1);
+            c->args[0] = a;
+            return c;
+        }
+        if (reserved(p, t)) {
+            tok_text(p, t, got, sizeof got);
+            fail(p, t->pos, "expected an expression, got %s", got);
+            return NULL;
+        }
+    }
+    /* a function call or a column path */
+    p->i++;
+    char *first = lk_sql_lex_ident(p->text, t);
+    if (t->kind == LK_TOK_IDENT && is_op(peek(p), "(")) {
+        p->i++;
+        for (char *c = first; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        lk_sql_node *c = call_args(p, first, t->pos, NULL, 1);
+        free(first);
+        return c;
+    }
+    lk_sql_node *c = lk_sql_ast_node(p->ast, LK_SQL_COL, t->pos);
+    int cap = 4;
+    c->parts = arena(p->ast, sizeof(char *) * 64);
+    (void)cap;
+    c->parts[c->nparts++] = lk_sql_ast_strdup(p->ast, first);
+    free(first);
+    while (is_op(peek(p), ".")) {
+        p->i++;
+        const lk_sql_token *f = peek(p);
+        if (f->kind != LK_TOK_IDENT && f->kind != LK_TOK_QIDENT) {
+            if (is_op(f, "*")) { /* s.* */
+                p->i++;
+                lk_sql_node *s = lk_sql_ast_node(p->ast, LK_SQL_STAR, c->pos);
+                s->parts = c->parts;
+                s->nparts = c->nparts;
+                return s;
+            }
+            tok_text(p, f, got, sizeof got);
+            fail(p, f->pos, "expected a field name after '.', got %s", got);
+            return NULL;
+        }
+        if (c->nparts == 64) {
+            fail(p, f->pos, "field path too deep");
+            return NULL;
+        }
+        p->i++;
+        char *name = lk_sql_lex_ident(p->text, f);
+        c->parts[c->nparts++] = lk_sql_ast_strdup(p->ast, name);
+        free(name);
+    }
+    return c;
+}
+
+int lk_sql_parse(const char *text, int allow_alias, lk_sql_ast **out, lk_error *err)
+{
+    *out = NULL;
+    lk_sql_ast *a = calloc(1, sizeof *a);
+    if (!a) abort();
+    a->text = strdup(text);
+    if (!a->text) abort();
+    parser P = {.ast = a, .text = a->text, .err = err};
+    if (err) lk_error_clear(err);
+    if (lk_sql_lex(a->text, strlen(a->text), &P.t, &P.n, err)) {
+        lk_sql_ast_destroy(&a);
+        return LK_EFORMAT;
+    }
+    a->root = expr(&P);
+    if (a->root && allow_alias) {
+        const lk_sql_token *t = peek(&P);
+        int as = accept_kw(&P, "as");
+        t = peek(&P);
+        if ((t->kind == LK_TOK_IDENT && !reserved(&P, t)) || t->kind == LK_TOK_QIDENT) {
+            char *name = lk_sql_lex_ident(a->text, t);
+            a->alias = lk_sql_ast_strdup(a, name);
+            free(name);
+            P.i++;
+        } else if (as) {
+            fail(&P, t->pos, "expected a name after AS");
+            a->root = NULL;
+        }
+    }
+    if (a->root && peek(&P)->kind != LK_TOK_EOF) {
+        char got[64];
+        tok_text(&P, peek(&P), got, sizeof got);
+        fail(&P, peek(&P)->pos, "unexpected %s after the expression", got);
+        a->root = NULL;
+    }
+    free(P.t);
+    if (!a->root) {
+        lk_sql_ast_destroy(&a);
+        return LK_EFORMAT;
+    }
+    *out = a;
+    return 0;
+}
+
+void lk_sql_ast_destroy(lk_sql_ast **ap)
+{
+    if (!ap || !*ap) return;
+    lk_sql_ast *a = *ap;
+    while (a->blocks) {
+        block *b = a->blocks;
+        a->blocks = b->next;
+        free(b);
+    }
+    free(a->text);
+    free(a);
+    *ap = NULL;
+}
+
+lk_sql_node *lk_sql_ast_root(const lk_sql_ast *a)
+{
+    return a->root;
+}
+
+const char *lk_sql_ast_text(const lk_sql_ast *a)
+{
+    return a->text;
+}
+
+const char *lk_sql_ast_alias(const lk_sql_ast *a)
+{
+    return a->alias;
+}

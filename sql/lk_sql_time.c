@@ -1,0 +1,664 @@
+/* lk_sql_time — date and time kernels; see lk_sql_time.h. */
+#include "lk_sql_time.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lk_sql_cast.h"
+#include "lk_time.h"
+
+#define DAY_US 86400000000LL
+
+/* ---- datetime patterns ---- */
+
+typedef struct pat_tok {
+    char letter; /* 0 = literal */
+    int count;
+    char lit[32];
+    int litlen;
+} pat_tok;
+
+typedef struct pattern {
+    pat_tok t[48];
+    int n;
+    int unit; /* date_trunc */
+} pattern;
+
+static const char *const months[12] = {"January",   "February", "March",    "April",
+                                       "May",       "June",     "July",     "August",
+                                       "September", "October",  "November", "December"};
+static const char *const wdays[7] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                     "Friday", "Saturday", "Sunday"};
+
+static int compile_pattern(const char *f, pattern *p, int pos, const char *text, lk_error *err)
+{
+    memset(p, 0, sizeof *p);
+    size_t n = strlen(f);
+    for (size_t i = 0; i < n;) {
+        if (p->n == 48)
+            return lk_error_set(err, LK_EFORMAT, "position %d: datetime pattern too long",
+                                lk_sql_column_of(text, pos));
+        pat_tok *t = &p->t[p->n];
+        char c = f[i];
+        if (c == '\'') {
+            i++;
+            if (i < n && f[i] == '\'') { /* '' is a quote */
+                t->lit[t->litlen++] = '\'';
+                i++;
+                p->n++;
+                continue;
+            }
+            while (i < n && !(f[i] == '\'' && !(i + 1 < n && f[i + 1] == '\''))) {
+                if (f[i] == '\'') i++;
+                if (t->litlen < 31) t->lit[t->litlen++] = f[i];
+                i++;
+            }
+            if (i >= n)
+                return lk_error_set(err, LK_EFORMAT,
+                                    "position %d: unterminated quote in datetime pattern '%s'",
+                                    lk_sql_column_of(text, pos), f);
+            i++;
+            p->n++;
+            continue;
+        }
+        if (isalpha((unsigned char)c)) {
+            if (!strchr("yuMdDHhkKmsSaEXxZ", c))
+                return lk_error_set(err, LK_EFORMAT,
+                                    "position %d: datetime pattern '%s': unsupported letter '%c'",
+                                    lk_sql_column_of(text, pos), f, c);
+            size_t j = i;
+            while (j < n && f[j] == c)
+                j++;
+            t->letter = c == 'u' ? 'y' : c;
+            t->count = (int)(j - i);
+            i = j;
+            p->n++;
+            continue;
+        }
+        while (i < n && !isalpha((unsigned char)f[i]) && f[i] != '\'' && t->litlen < 31)
+            t->lit[t->litlen++] = f[i++];
+        p->n++;
+    }
+    return 0;
+}
+
+static void put_num(lk_buf *b, int64_t v, int width)
+{
+    char t[24];
+    int neg = v < 0;
+    uint64_t u = neg ? 0 - (uint64_t)v : (uint64_t)v;
+    int n = 0;
+    do {
+        t[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    while (n < width)
+        t[n++] = '0';
+    if (neg) lk_buf_putc(b, '-');
+    while (n)
+        lk_buf_putc(b, t[--n]);
+}
+
+static void format_ts(const pattern *p, int64_t us, lk_buf *b)
+{
+    int32_t days = lk_sql_us_to_days(us);
+    int64_t rem = us - (int64_t)days * DAY_US;
+    int64_t y;
+    unsigned mo, d;
+    lk_time_civil_from_days(days, &y, &mo, &d);
+    int h = (int)(rem / 3600000000LL), mi = (int)(rem / 60000000 % 60),
+        s = (int)(rem / 1000000 % 60);
+    int frac = (int)(rem % 1000000);
+    for (int i = 0; i < p->n; i++) {
+        const pat_tok *t = &p->t[i];
+        switch (t->letter) {
+        case 0:
+            lk_buf_append(b, t->lit, (size_t)t->litlen);
+            break;
+        case 'y':
+            if (t->count == 2)
+                put_num(b, ((y % 100) + 100) % 100, 2);
+            else
+                put_num(b, y, t->count);
+            break;
+        case 'M':
+            if (t->count >= 4)
+                lk_buf_puts(b, months[mo - 1]);
+            else if (t->count == 3)
+                lk_buf_append(b, months[mo - 1], 3);
+            else
+                put_num(b, mo, t->count);
+            break;
+        case 'd':
+            put_num(b, d, t->count);
+            break;
+        case 'D':
+            put_num(b, days - lk_time_days_from_civil(y, 1, 1) + 1, t->count);
+            break;
+        case 'H':
+            put_num(b, h, t->count);
+            break;
+        case 'k':
+            put_num(b, h == 0 ? 24 : h, t->count);
+            break;
+        case 'K':
+            put_num(b, h % 12, t->count);
+            break;
+        case 'h':
+            put_num(b, h % 12 == 0 ? 12 : h % 12, t->count);
+            break;
+        case 'm':
+            put_num(b, mi, t->count);
+            break;
+        case 's':
+            put_num(b, s, t->count);
+            break;
+        case 'S': {
+            char f[8];
+            snprintf(f, sizeof f, "%06d", frac);
+            for (int k = 0; k < t->count; k++)
+                lk_buf_putc(b, k < 6 ? f[k] : '0');
+            break;
+        }
+        case 'a':
+            lk_buf_puts(b, h < 12 ? "AM" : "PM");
+            break;
+        case 'E': {
+            int wd = (int)((((int64_t)days % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday */
+            if (t->count >= 4)
+                lk_buf_puts(b, wdays[wd]);
+            else
+                lk_buf_append(b, wdays[wd], 3);
+            break;
+        }
+        case 'X':
+            lk_buf_putc(b, 'Z');
+            break;
+        case 'x':
+        case 'Z':
+            lk_buf_puts(b, t->count >= 4 ? "+00:00" : "+0000");
+            break;
+        }
+    }
+}
+
+static int is_num_letter(char c)
+{
+    return c && strchr("yMdDHhkKmsS", c);
+}
+
+/* Parses s with the pattern into micros (UTC); 0 or -1. */
+static int parse_ts(const pattern *p, const char *s, size_t n, int64_t *out)
+{
+    int64_t y = 1970;
+    int mo = 1, d = 1, h = 0, mi = 0, sec = 0, doy = -1, pm = -1, h12 = 0;
+    int64_t frac = 0, off = 0;
+    size_t i = 0;
+    for (int k = 0; k < p->n; k++) {
+        const pat_tok *t = &p->t[k];
+        if (!t->letter) {
+            if (i + (size_t)t->litlen > n || memcmp(s + i, t->lit, (size_t)t->litlen)) return -1;
+            i += (size_t)t->litlen;
+            continue;
+        }
+        if ((t->letter == 'M' && t->count >= 3) || t->letter == 'E') {
+            const char *const *names = t->letter == 'M' ? months : wdays;
+            int nn = t->letter == 'M' ? 12 : 7, found = -1;
+            for (int j = 0; j < nn && found < 0; j++) {
+                size_t l = t->count >= 4 ? strlen(names[j]) : 3;
+                if (i + l <= n && !strncasecmp(s + i, names[j], l)) {
+                    found = j;
+                    i += l;
+                }
+            }
+            if (found < 0) return -1;
+            if (t->letter == 'M') mo = found + 1;
+            continue;
+        }
+        if (t->letter == 'a') {
+            if (i + 2 > n) return -1;
+            if (!strncasecmp(s + i, "AM", 2))
+                pm = 0;
+            else if (!strncasecmp(s + i, "PM", 2))
+                pm = 1;
+            else
+                return -1;
+            i += 2;
+            continue;
+        }
+        if (t->letter == 'X' || t->letter == 'x' || t->letter == 'Z') {
+            if (i < n && s[i] == 'Z' && t->letter != 'x') {
+                i++;
+                continue;
+            }
+            if (i >= n || (s[i] != '+' && s[i] != '-')) return -1;
+            int sign = s[i] == '-' ? -1 : 1, hh = 0, mm = 0;
+            i++;
+            if (i + 2 > n || !isdigit((unsigned char)s[i]) || !isdigit((unsigned char)s[i + 1]))
+                return -1;
+            hh = (s[i] - '0') * 10 + (s[i + 1] - '0');
+            i += 2;
+            if (i < n && s[i] == ':') i++;
+            if (i + 2 <= n && isdigit((unsigned char)s[i]) && isdigit((unsigned char)s[i + 1])) {
+                mm = (s[i] - '0') * 10 + (s[i + 1] - '0');
+                i += 2;
+            }
+            off = sign * ((int64_t)hh * 3600 + mm * 60) * 1000000;
+            continue;
+        }
+        /* a number: exactly count digits when the next token is a number too */
+        int adjacent = k + 1 < p->n && is_num_letter(p->t[k + 1].letter);
+        int maxw = t->letter == 'y'   ? (t->count == 2 ? 2 : 9)
+                   : t->letter == 'S' ? 9
+                   : t->letter == 'D' ? 3
+                                      : 2;
+        int minw = t->count > 1 && t->letter != 'y' ? t->count : 1;
+        if (t->letter == 'y' && t->count == 4) minw = 4;
+        if (adjacent) maxw = minw = t->count;
+        if (t->letter == 'S') maxw = adjacent ? t->count : 9, minw = adjacent ? t->count : 1;
+        int64_t v = 0;
+        int w = 0, neg = 0;
+        if (t->letter == 'y' && i < n && (s[i] == '-' || s[i] == '+') && !adjacent) {
+            neg = s[i] == '-';
+            i++;
+        }
+        while (i < n && w < maxw && isdigit((unsigned char)s[i])) {
+            v = v * 10 + (s[i++] - '0');
+            w++;
+        }
+        if (w < minw) return -1;
+        switch (t->letter) {
+        case 'y':
+            y = t->count == 2 ? 2000 + v : (neg ? -v : v);
+            break;
+        case 'M':
+            mo = (int)v;
+            break;
+        case 'd':
+            d = (int)v;
+            break;
+        case 'D':
+            doy = (int)v;
+            break;
+        case 'H':
+        case 'k':
+            h = (int)(v == 24 && t->letter == 'k' ? 0 : v);
+            break;
+        case 'h':
+        case 'K':
+            h = (int)v;
+            h12 = 1;
+            break;
+        case 'm':
+            mi = (int)v;
+            break;
+        case 's':
+            sec = (int)v;
+            break;
+        case 'S':
+            frac = v;
+            for (int j = w; j < 6; j++)
+                frac *= 10;
+            for (int j = 6; j < w; j++)
+                frac /= 10;
+            break;
+        }
+    }
+    if (i != n) return -1;
+    if (pm >= 0 || h12) {
+        if (h > 12 || (h12 && h == 0 && pm >= 0 && 0)) return -1;
+        h = h % 12 + (pm == 1 ? 12 : 0);
+    }
+    if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return -1;
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap)) return -1;
+    int64_t days = doy > 0 ? lk_time_days_from_civil(y, 1, 1) + doy - 1
+                           : lk_time_days_from_civil(y, (unsigned)mo, (unsigned)d);
+    *out = days * DAY_US + ((int64_t)h * 3600 + mi * 60 + sec) * 1000000 + frac - off;
+    return 0;
+}
+
+/* ---- kernels ---- */
+
+/* Row i of a to_date (days), unix_timestamp (seconds, floor) or to_timestamp (us) result. */
+static inline void put_time(lk_col *out, uint32_t i, int64_t us, int to_date, int unix_)
+{
+    if (to_date)
+        ((int32_t *)out->values)[i] = lk_sql_us_to_days(us);
+    else if (unix_)
+        ((int64_t *)out->values)[i] = us >= 0 ? us / 1000000 : -((-(us + 1)) / 1000000) - 1;
+    else
+        ((int64_t *)out->values)[i] = us;
+}
+
+static void k_to_ts_fmt(lk_sql_kctx *k)
+{
+    const pattern *p = k->aux;
+    int to_date = k->out->field->type == LK_TYPE_DATE;
+    int unix_ = k->node->fn == LK_FN_UNIX_TIMESTAMP;
+    lk_sql_out_fixed(k->out, k->n);
+    lk_sql_out_and_validity(k->out, k->a, 1, k->n);
+    for (uint32_t i = 0; i < k->n; i++) {
+        int64_t us = 0;
+        if (!lk_col_is_null(k->a[0], i)) {
+            size_t n;
+            const char *s = lk_col_bytes(k->a[0], i, &n);
+            if (parse_ts(p, s, n, &us)) {
+                us = 0;
+                lk_sql_out_null(k->out, i);
+                lk_sql_fail(k, i);
+            }
+        }
+        put_time(k->out, i, us, to_date, unix_);
+    }
+    lk_sql_out_done(k->out);
+}
+
+/* to_timestamp / to_date / unix_timestamp without a format: as a cast */
+static void k_to_ts(lk_sql_kctx *k)
+{
+    const lk_col *a = k->a[0];
+    lk_type from = a->field->type, to = k->out->field->type;
+    int unix_ = k->node->fn == LK_FN_UNIX_TIMESTAMP;
+    lk_sql_out_fixed(k->out, k->n);
+    lk_sql_out_and_validity(k->out, k->a, 1, k->n);
+    for (uint32_t i = 0; i < k->n; i++) {
+        int64_t us = 0;
+        int bad = 0;
+        if (lk_col_is_null(a, i)) {
+        } else if (from == LK_TYPE_STRING) {
+            size_t n;
+            const char *s = lk_col_bytes(a, i, &n);
+            if (to == LK_TYPE_DATE) {
+                int32_t d;
+                bad = lk_sql_parse_date(s, n, &d);
+                us = (int64_t)d * DAY_US;
+            } else {
+                bad = lk_sql_parse_timestamp(s, n, &us);
+            }
+        } else if (from == LK_TYPE_DATE) {
+            us = (int64_t)((const int32_t *)a->values)[i] * DAY_US;
+        } else {
+            us = ((const int64_t *)a->values)[i];
+        }
+        if (bad) {
+            us = 0;
+            lk_sql_out_null(k->out, i);
+            lk_sql_fail(k, i);
+        }
+        put_time(k->out, i, us, to == LK_TYPE_DATE, unix_);
+    }
+    lk_sql_out_done(k->out);
+}
+
+static void k_unix_now(lk_sql_kctx *k)
+{
+    lk_sql_out_fixed(k->out, k->n);
+    int64_t s = k->now_us / 1000000;
+    for (uint32_t i = 0; i < k->n; i++)
+        ((int64_t *)k->out->values)[i] = s;
+    lk_sql_out_done(k->out);
+}
+
+static void k_format(lk_sql_kctx *k)
+{
+    const pattern *p = k->aux;
+    int from_unix = k->node->fn == LK_FN_FROM_UNIXTIME;
+    lk_buf *b = k->tmp;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (lk_col_is_null(k->a[0], i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        int64_t v = ((const int64_t *)k->a[0]->values)[i];
+        if (from_unix)
+            v = v > INT64_MAX / 1000000   ? INT64_MAX
+                : v < INT64_MIN / 1000000 ? INT64_MIN
+                                          : v * 1000000;
+        lk_buf_reset(b);
+        format_ts(p, v, b);
+        lk_col_append_bytes(k->out, b->data ? b->data : "", b->len);
+    }
+}
+
+enum { U_YEAR = 1, U_QUARTER, U_MONTH, U_WEEK, U_DAY, U_HOUR, U_MINUTE, U_SECOND, U_MS, U_US };
+
+static void k_trunc(lk_sql_kctx *k)
+{
+    const pattern *p = k->aux;
+    lk_sql_out_fixed(k->out, k->n);
+    lk_sql_out_and_validity(k->out, k->a + 1, 1, k->n);
+    const int64_t *x = k->a[1]->values;
+    int64_t *o = k->out->values;
+    for (uint32_t i = 0; i < k->n; i++) {
+        int64_t us = x[i];
+        int32_t days = lk_sql_us_to_days(us);
+        int64_t rem = us - (int64_t)days * DAY_US, r;
+        int64_t y;
+        unsigned m, d;
+        switch (p->unit) {
+        case U_YEAR:
+        case U_QUARTER:
+        case U_MONTH:
+            lk_time_civil_from_days(days, &y, &m, &d);
+            if (p->unit == U_YEAR)
+                m = 1;
+            else if (p->unit == U_QUARTER)
+                m = (m - 1) / 3 * 3 + 1;
+            r = lk_time_days_from_civil(y, m, 1) * DAY_US;
+            break;
+        case U_WEEK: { /* Monday */
+            int wd = (int)((((int64_t)days % 7) + 7 + 3) % 7);
+            r = ((int64_t)days - wd) * DAY_US;
+            break;
+        }
+        case U_DAY:
+            r = (int64_t)days * DAY_US;
+            break;
+        case U_HOUR:
+            r = (int64_t)days * DAY_US + rem / 3600000000LL * 3600000000LL;
+            break;
+        case U_MINUTE:
+            r = (int64_t)days * DAY_US + rem / 60000000 * 60000000;
+            break;
+        case U_SECOND:
+            r = (int64_t)days * DAY_US + rem / 1000000 * 1000000;
+            break;
+        case U_MS:
+            r = (int64_t)days * DAY_US + rem / 1000 * 1000;
+            break;
+        default:
+            r = us;
+            break;
+        }
+        o[i] = r;
+    }
+    lk_sql_out_done(k->out);
+}
+
+static void k_field(lk_sql_kctx *k)
+{
+    lk_sql_out_fixed(k->out, k->n);
+    lk_sql_out_and_validity(k->out, k->a, 1, k->n);
+    int32_t *o = k->out->values;
+    int fn = k->node->fn;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (fn == LK_FN_HOUR || fn == LK_FN_MINUTE || fn == LK_FN_SECOND) {
+            int64_t us = ((const int64_t *)k->a[0]->values)[i];
+            int64_t rem = us - (int64_t)lk_sql_us_to_days(us) * DAY_US;
+            o[i] = (int32_t)(fn == LK_FN_HOUR     ? rem / 3600000000LL
+                             : fn == LK_FN_MINUTE ? rem / 60000000 % 60
+                                                  : rem / 1000000 % 60);
+            continue;
+        }
+        int32_t days = ((const int32_t *)k->a[0]->values)[i];
+        int64_t y;
+        unsigned m, d;
+        lk_time_civil_from_days(days, &y, &m, &d);
+        switch (fn) {
+        case LK_FN_YEAR:
+            o[i] = (int32_t)y;
+            break;
+        case LK_FN_QUARTER:
+            o[i] = (int32_t)((m - 1) / 3 + 1);
+            break;
+        case LK_FN_MONTH:
+            o[i] = (int32_t)m;
+            break;
+        case LK_FN_DAY:
+            o[i] = (int32_t)d;
+            break;
+        case LK_FN_DAYOFWEEK:
+            o[i] = (int32_t)((((int64_t)days % 7) + 7 + 4) % 7 + 1);
+            break; /* Sunday = 1 */
+        case LK_FN_DAYOFYEAR:
+            o[i] = (int32_t)(days - lk_time_days_from_civil(y, 1, 1) + 1);
+            break;
+        }
+    }
+    lk_sql_out_done(k->out);
+}
+
+static void k_now(lk_sql_kctx *k)
+{
+    lk_sql_out_fixed(k->out, k->n);
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (k->out->field->type == LK_TYPE_DATE)
+            ((int32_t *)k->out->values)[i] = lk_sql_us_to_days(k->now_us);
+        else
+            ((int64_t *)k->out->values)[i] = k->now_us;
+    }
+    lk_sql_out_done(k->out);
+}
+
+static void k_date_add(lk_sql_kctx *k)
+{
+    lk_sql_out_fixed(k->out, k->n);
+    lk_sql_out_and_validity(k->out, k->a, 2, k->n);
+    const int32_t *d = k->a[0]->values, *n = k->a[1]->values;
+    int32_t *o = k->out->values;
+    int sign = k->node->fn == LK_FN_DATE_SUB ? -1 : 1;
+    for (uint32_t i = 0; i < k->n; i++)
+        o[i] = (int32_t)((uint32_t)d[i] + (sign > 0 ? (uint32_t)n[i] : 0u - (uint32_t)n[i]));
+    lk_sql_out_done(k->out);
+}
+
+static void k_datediff(lk_sql_kctx *k)
+{
+    lk_sql_out_fixed(k->out, k->n);
+    lk_sql_out_and_validity(k->out, k->a, 2, k->n);
+    const int32_t *a = k->a[0]->values, *b = k->a[1]->values;
+    int32_t *o = k->out->values;
+    for (uint32_t i = 0; i < k->n; i++)
+        o[i] = (int32_t)((uint32_t)a[i] - (uint32_t)b[i]);
+    lk_sql_out_done(k->out);
+}
+
+static const lk_sql_node *lit_arg(const lk_sql_node *n, int i)
+{
+    const lk_sql_node *a = n->args[i];
+    a = lk_sql_node_value(a);
+    return a;
+}
+
+int lk_sql_time_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel *kp, void **aux,
+                       void (**aux_free)(void *), lk_error *err)
+{
+    int fn = node->fn;
+    int fmt_arg = -1;
+    switch (fn) {
+    case LK_FN_TO_TIMESTAMP:
+    case LK_FN_TO_DATE:
+    case LK_FN_UNIX_TIMESTAMP:
+        if (fn == LK_FN_UNIX_TIMESTAMP && node->nargs == 0) {
+            *kp = k_unix_now;
+            return 0;
+        }
+        if (node->nargs == 2)
+            fmt_arg = 1;
+        else if (fn == LK_FN_UNIX_TIMESTAMP && node->args[0]->ty == LK_TYPE_STRING)
+            fmt_arg = -2; /* unix_timestamp(str): 'yyyy-MM-dd HH:mm:ss' */
+        *kp = fmt_arg != -1 ? k_to_ts_fmt : k_to_ts;
+        break;
+    case LK_FN_DATE_FORMAT:
+        fmt_arg = 1;
+        *kp = k_format;
+        break;
+    case LK_FN_FROM_UNIXTIME:
+        fmt_arg = node->nargs == 2 ? 1 : -2;
+        *kp = k_format;
+        break;
+    case LK_FN_DATE_TRUNC: {
+        const lk_sql_node *u = lit_arg(node, 0);
+        static const struct {
+            const char *name;
+            int unit;
+        } units[] = {{"year", U_YEAR},       {"yyyy", U_YEAR},      {"yy", U_YEAR},
+                     {"quarter", U_QUARTER}, {"month", U_MONTH},    {"mm", U_MONTH},
+                     {"mon", U_MONTH},       {"week", U_WEEK},      {"day", U_DAY},
+                     {"dd", U_DAY},          {"hour", U_HOUR},      {"minute", U_MINUTE},
+                     {"second", U_SECOND},   {"millisecond", U_MS}, {"microsecond", U_US}};
+        int unit = 0;
+        for (size_t i = 0; u->s && i < sizeof units / sizeof units[0]; i++)
+            if (!strcasecmp(u->s, units[i].name)) unit = units[i].unit;
+        if (!unit)
+            return lk_error_set(err, LK_EFORMAT,
+                                "position %d: date_trunc: unknown unit '%s' (year, quarter, month, "
+                                "week, day, hour, minute, second, millisecond, microsecond)",
+                                lk_sql_column_of(text, u->pos), u->s ? u->s : "null");
+        pattern *p = calloc(1, sizeof *p);
+        if (!p) abort();
+        p->unit = unit;
+        *aux = p;
+        *aux_free = free;
+        *kp = k_trunc;
+        return 0;
+    }
+    case LK_FN_YEAR:
+    case LK_FN_QUARTER:
+    case LK_FN_MONTH:
+    case LK_FN_DAY:
+    case LK_FN_DAYOFWEEK:
+    case LK_FN_DAYOFYEAR:
+    case LK_FN_HOUR:
+    case LK_FN_MINUTE:
+    case LK_FN_SECOND:
+        *kp = k_field;
+        return 0;
+    case LK_FN_CURRENT_TIMESTAMP:
+    case LK_FN_CURRENT_DATE:
+        *kp = k_now;
+        return 0;
+    case LK_FN_DATE_ADD:
+    case LK_FN_DATE_SUB:
+        *kp = k_date_add;
+        return 0;
+    case LK_FN_DATEDIFF:
+        *kp = k_datediff;
+        return 0;
+    default:
+        return lk_error_set(err, LK_EFORMAT, "position %d: internal: no kernel for %s",
+                            lk_sql_column_of(text, node->pos), node->name ? node->name : "?");
+    }
+    if (fmt_arg == -1) return 0;
+    pattern *p = calloc(1, sizeof *p);
+    if (!p) abort();
+    const char *f = "yyyy-MM-dd HH:mm:ss";
+    int pos = node->pos;
+    if (fmt_arg >= 0) {
+        const lk_sql_node *a = lit_arg(node, fmt_arg);
+        f = a->s ? a->s : "";
+        pos = a->pos;
+    }
+    if (compile_pattern(f, p, pos, text, err)) {
+        free(p);
+        return err->code;
+    }
+    *aux = p;
+    *aux_free = free;
+    return 0;
+}

@@ -1,0 +1,539 @@
+/* Unit tests for pipeline/lk_transforms and lk_tables: every step and option
+   on a batch, quarantine and rescue rows, errors with file, line, key and
+   position, the table order of lk_tables_names, and the default list
+   against the silver it replaced: the hand-written function of before is
+   kept below, verbatim, as the oracle, and both must give the same batch
+   (schema and every value) over generated data with corrupt lines, bad
+   timestamps, nested structs and a renamed rescued column. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lk_check.h"
+#include "lk_config.h"
+#include "lk_ddl.h"
+#include "lk_json_reader.h"
+#include "lk_raw.h"
+#include "lk_rowjson.h"
+#include "lk_tables.h"
+#include "lk_time.h"
+#include "lk_transforms.h"
+
+/* ---- the silver of before (pipeline/lk_tables.c until issue 13), the oracle ---- */
+/* ts as a string (cast here) or already a TIMESTAMP (a schema hint) */
+static int is_ts(const lk_field *f)
+{
+    return !strcmp(f->name, "ts") && (f->type == LK_TYPE_STRING || f->type == LK_TYPE_TIMESTAMP);
+}
+
+static lk_schema *legacy_schema(const lk_schema *raw)
+{
+    lk_schema *s = lk_schema_new();
+    int n = lk_raw_ndata(raw);
+    for (int i = 0; i < n; i++) {
+        const lk_field *f = lk_schema_field(raw, i);
+        if (is_ts(f)) {
+            lk_schema_add(s, "ts", LK_TYPE_TIMESTAMP, 1);
+            if (lk_schema_find(raw, "event_date") < 0)
+                lk_schema_add(s, "event_date", LK_TYPE_DATE, 1);
+        } else if (f->type == LK_TYPE_STRUCT) {
+            for (int k = 0; k < f->n_children; k++) {
+                char name[512];
+                snprintf(name, sizeof name, "%s_%s", f->name, f->children[k].name);
+                if (lk_schema_find(s, name) >= 0 || lk_schema_find(raw, name) >= 0)
+                    continue; /* a top-level column of that name wins */
+                lk_field_copy_children(lk_schema_add(s, name, f->children[k].type, 1),
+                                       &f->children[k]);
+            }
+        } else {
+            lk_field_copy_children(lk_schema_add(s, f->name, f->type, 1), f);
+        }
+    }
+    int rc = lk_raw_rescued_index(raw);
+    if (rc >= 0) lk_schema_add_copy(s, lk_schema_field(raw, rc));
+    lk_schema_add(s, "processed_at", LK_TYPE_TIMESTAMP, 1);
+    return s;
+}
+
+/* Appends the rescued JSON for row i plus {"ts": text} when ts failed. */
+static void rescued_with_ts(const lk_col *rescued, uint32_t i, const char *ts, size_t tsn,
+                            lk_col *out, lk_buf *tmp)
+{
+    lk_buf_reset(tmp);
+    if (!lk_col_is_null(rescued, i)) {
+        size_t n;
+        const char *p = lk_col_bytes(rescued, i, &n);
+        if (n >= 2 && p[n - 1] == '}') {
+            lk_buf_append(tmp, p, n - 1);
+            lk_buf_puts(tmp, ",\"ts\":");
+        } else {
+            lk_buf_puts(tmp, "{\"ts\":");
+        }
+    } else {
+        lk_buf_puts(tmp, "{\"ts\":");
+    }
+    lk_buf_json_string(tmp, ts, tsn);
+    lk_buf_putc(tmp, '}');
+    lk_col_append_bytes(out, tmp->data, tmp->len);
+}
+
+static int legacy_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_batch *out,
+                               lk_error *err)
+{
+    const lk_schema *rs = lk_batch_schema(raw);
+    int n = lk_raw_ndata(rs);
+    int c_resc = lk_raw_rescued_index(rs), c_corr = lk_schema_find(rs, LK_RAW_CORRUPT);
+    if (c_corr < 0) return lk_error_set(err, -22, "not a raw_events batch");
+    const lk_col *corrupt = lk_batch_col_const(raw, c_corr);
+    const lk_col *rescued = c_resc >= 0 ? lk_batch_col_const(raw, c_resc) : NULL;
+    uint32_t rows = lk_batch_nrows(raw);
+    int ts_in = -1, ts_out = lk_schema_find(lk_batch_schema(out), "ts");
+    int date_out = lk_schema_find(rs, "event_date") < 0
+                       ? lk_schema_find(lk_batch_schema(out), "event_date")
+                       : -1;
+    for (int i = 0; i < n; i++)
+        if (is_ts(lk_schema_field(rs, i))) ts_in = i;
+    int o_resc =
+        rescued ? lk_schema_find(lk_batch_schema(out), lk_schema_field(rs, c_resc)->name) : -1;
+    int o_proc = lk_schema_find(lk_batch_schema(out), "processed_at");
+    lk_buf tmp = LK_BUF_INIT;
+    uint32_t base = lk_batch_nrows(out);
+    /* copy runs of valid (non-corrupt) rows column by column */
+    uint32_t r = 0;
+    while (r < rows) {
+        while (r < rows && !lk_col_is_null(corrupt, r))
+            r++;
+        uint32_t start = r;
+        while (r < rows && lk_col_is_null(corrupt, r))
+            r++;
+        uint32_t count = r - start;
+        if (!count) continue;
+        int o = 0;
+        for (int i = 0; i < n; i++) {
+            const lk_field *f = lk_schema_field(rs, i);
+            const lk_col *src = lk_batch_col_const(raw, i);
+            if (i == ts_in) {
+                o++;
+                continue; /* row by row below */
+            }
+            if (f->type == LK_TYPE_STRUCT) {
+                for (int k = 0; k < f->n_children; k++) {
+                    char name[512];
+                    snprintf(name, sizeof name, "%s_%s", f->name, f->children[k].name);
+                    int oi = lk_schema_find(lk_batch_schema(out), name);
+                    if (oi < 0 || lk_schema_find(rs, name) >= 0) continue;
+                    /* a null struct already holds nulls in every child */
+                    lk_col_append_range(lk_batch_col(out, oi), &src->children[k], start, count);
+                    o++;
+                }
+                continue;
+            }
+            int oi = lk_schema_find(lk_batch_schema(out), f->name);
+            if (oi >= 0) lk_col_append_range(lk_batch_col(out, oi), src, start, count);
+            o++;
+        }
+        (void)o;
+        lk_col *od = o_resc >= 0 ? lk_batch_col(out, o_resc) : NULL;
+        uint32_t pend = start; /* rescued values [pend, j) still to copy in one range */
+        for (uint32_t j = start; j < start + count; j++) {
+            int ts_failed = 0;
+            const char *tsp = NULL;
+            size_t tsn = 0;
+            if (ts_in >= 0 && ts_out >= 0) {
+                const lk_col *src = lk_batch_col_const(raw, ts_in);
+                lk_col *dst = lk_batch_col(out, ts_out);
+                int64_t us;
+                lk_col *dd = date_out >= 0 ? lk_batch_col(out, date_out) : NULL;
+                if (lk_col_is_null(src, j)) {
+                    lk_col_append_null(dst);
+                    if (dd) lk_col_append_null(dd);
+                } else if (src->field->type == LK_TYPE_TIMESTAMP) {
+                    us = lk_col_i64(src, j);
+                    lk_col_append_i64(dst, us);
+                    if (dd)
+                        lk_col_append_i32(dd, (int32_t)(us >= 0 ? us / 86400000000LL
+                                                                : (us + 1) / 86400000000LL - 1));
+                } else {
+                    tsp = lk_col_bytes(src, j, &tsn);
+                    if (lk_time_parse_iso(tsp, tsn, &us) == 0) {
+                        lk_col_append_i64(dst, us);
+                        if (dd) /* the UTC day of ts */
+                            lk_col_append_i32(dd,
+                                              (int32_t)(us >= 0 ? us / 86400000000LL
+                                                                : (us + 1) / 86400000000LL - 1));
+                    } else {
+                        lk_col_append_null(dst);
+                        if (dd) lk_col_append_null(dd);
+                        ts_failed = 1;
+                    }
+                }
+            }
+            /* without a rescued data column the ts text stays in raw_events */
+            if (od && ts_failed) {
+                lk_col_append_range(od, rescued, pend, j - pend);
+                rescued_with_ts(rescued, j, tsp, tsn, od, &tmp);
+                pend = j + 1;
+            }
+            lk_col_append_i64(lk_batch_col(out, o_proc), processed_at_us);
+        }
+        if (od) lk_col_append_range(od, rescued, pend, start + count - pend);
+    }
+    uint32_t total = base;
+    for (uint32_t j = 0; j < rows; j++)
+        total += lk_col_is_null(corrupt, j);
+    lk_batch_set_nrows(out, total);
+    for (int i = 0; i < lk_batch_ncols(out); i++)
+        lk_col_pad(lk_batch_col(out, i), total);
+    lk_buf_free(&tmp);
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static char g_path[256];
+
+static int load(const char *text, lk_config *cfg, lk_error *err)
+{
+    int fd = lk_check_mkstemp(g_path, sizeof g_path, "cfg");
+    ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
+    close(fd);
+    int rc = lk_config_load(g_path, cfg, err);
+    unlink(g_path);
+    return rc;
+}
+
+/* A raw_events batch parsed from JSON lines (the transform's reader). */
+static lk_batch *parse(const char *ddl, const char *rescued, const char *lines)
+{
+    lk_schema *data = NULL;
+    lk_error err;
+    ck_assert_int_eq(lk_ddl_parse(ddl, &data, &err), 0);
+    lk_schema *raw = lk_raw_schema_opt(data, rescued);
+    lk_batch *b = lk_batch_new(raw);
+    lk_json_reader *r = lk_json_reader_new();
+    lk_source_meta meta = {"/in/a.jsonl", "a.jsonl", 100, 1795512600000000LL};
+    lk_raw_stats st = {0};
+    ck_assert_int_eq(lk_json_reader_parse(r, lines, strlen(lines), &meta, 0, b, &st, &err), 0);
+    lk_json_reader_destroy(&r);
+    lk_schema_destroy(&data);
+    lk_schema_destroy(&raw);
+    return b;
+}
+
+static void row(const lk_batch *b, uint32_t i, char *out, size_t cap)
+{
+    lk_buf j = LK_BUF_INIT;
+    lk_rowjson_append(b, i, &j);
+    snprintf(out, cap, "%s", j.data);
+    lk_buf_free(&j);
+}
+
+START_TEST(default_list_equals_the_silver_of_before)
+{
+    /* lk_gen-like rows plus every edge of the old code: corrupt lines, a ts that does not parse
+       (with and without rescued data already), a null struct, a flattened name that collides */
+    static const char *lines =
+        "{\"event_id\":\"e1\",\"user_id\":1,\"ts\":\"2026-11-24T09:30:00.123Z\",\"amount\":1.5,"
+        "\"device\":{\"os\":\"ios\",\"version\":\"17\"},\"message\":\"caf\\u00e9\"}\n"
+        "not json\n"
+        "{\"event_id\":\"e2\",\"user_id\":\"x\",\"ts\":\"yesterday\",\"device\":null}\n"
+        "{\"event_id\":\"e3\",\"ts\":\"soon\",\"amount\":2}\n"
+        "{\"event_id\":\"e4\",\"ts\":\"1969-12-31T23:59:59.999Z\",\"device\":{\"os\":\"linux\"},"
+        "\"device_os\":\"top-level wins\"}\n"
+        "[1,2]\n"
+        "{\"event_id\":\"e5\",\"ts\":null,\"amount\":-0.0,\"extra\":[1]}\n";
+    const char *ddls[] = {
+        ("event_id STRING, user_id LONG, ts STRING, amount DOUBLE, "
+         "device STRUCT<os: STRING, version: STRING>, message STRING, device_os STRING"),
+        "event_id STRING, ts TIMESTAMP, amount DOUBLE",
+        "event_id STRING, amount DOUBLE, device STRUCT<os: STRING>",
+        "event_id STRING, ts LONG, event_date STRING"};
+    const char *rescued[] = {"_rescued_data", "_bad", NULL};
+    for (size_t d = 0; d < sizeof ddls / sizeof ddls[0]; d++)
+        for (size_t r = 0; r < 3; r++) {
+            lk_batch *raw = parse(ddls[d], rescued[r], lines);
+            lk_schema *os = legacy_schema(lk_batch_schema(raw));
+            lk_schema *ns = lk_tables_processed_schema(lk_batch_schema(raw));
+            lk_buf a = LK_BUF_INIT, b = LK_BUF_INIT;
+            lk_schema_to_json(os, &a);
+            lk_schema_to_json(ns, &b);
+            if (d != 3) /* 3: an event_date column in the input: see below */
+                ck_assert_msg(!strcmp(a.data, b.data), "schema %zu/%zu:\nbefore %s\nnow    %s", d,
+                              r, a.data, b.data);
+            lk_batch *ob = lk_batch_new(os), *nb = lk_batch_new(ns);
+            lk_error err;
+            ck_assert_int_eq(legacy_to_processed(raw, 1795512600000000LL, ob, &err), 0);
+            ck_assert_int_eq(lk_tables_to_processed(raw, 1795512600000000LL, nb, &err), 0);
+            ck_assert_uint_eq(lk_batch_nrows(ob), lk_batch_nrows(nb));
+            for (uint32_t i = 0; d != 3 && i < lk_batch_nrows(ob); i++) {
+                char x[2048], y[2048];
+                row(ob, i, x, sizeof x);
+                row(nb, i, y, sizeof y);
+                ck_assert_msg(!strcmp(x, y), "row %u (%zu/%zu):\nbefore %s\nnow    %s", i, d, r, x,
+                              y);
+            }
+            lk_buf_free(&a);
+            lk_buf_free(&b);
+            lk_batch_destroy(&ob);
+            lk_batch_destroy(&nb);
+            lk_schema_destroy(&os);
+            lk_schema_destroy(&ns);
+            lk_batch_destroy(&raw);
+        }
+}
+END_TEST
+
+/* A list compiled over raw, run over raw: the processed batch. */
+static lk_tables *tables_of(const char *yml, lk_batch *raw, lk_error *err)
+{
+    lk_config cfg;
+    ck_assert_msg(load(yml, &cfg, err) == 0, "%s", err->msg);
+    lk_tables *t = NULL;
+    if (lk_tables_new(&cfg, lk_batch_schema(raw), &t, err)) return NULL;
+    ck_assert_int_eq(lk_tables_run(t, raw, 1795512600000000LL, 7, err), 0);
+    return t;
+}
+
+START_TEST(steps_and_options)
+{
+    static const char *lines = "{\"a\":1,\"s\":\"x\",\"st\":{\"p\":1,\"q\":\"z\"},\"n\":\"12\"}\n"
+                               "{\"a\":2,\"s\":\"y\",\"st\":{\"p\":2,\"q\":\"w\"},\"n\":\"oops\"}\n"
+                               "{\"a\":3,\"s\":null,\"n\":\"7\"}\n";
+    lk_batch *raw =
+        parse("a LONG, s STRING, st STRUCT<p: INT, q: STRING>, n STRING", "_rescued_data", lines);
+    lk_error err;
+    char r0[2048];
+    lk_tables *t = tables_of("transforms:\n"
+                             "  - filter: \"a >= 2 OR s = 'x'\"\n"
+                             "  - derive: {b: \"a * 10\", a: \"a + 1\", c: \"b + a\"}\n"
+                             "  - derive: {first: \"upper(s)\"}\n"
+                             "    after: a\n"
+                             "  - cast: {n: int}\n"
+                             "  - rename: {s: t}\n"
+                             "  - flatten: [st]\n"
+                             "  - drop: [nothere, st_q]\n",
+                             raw, &err);
+    ck_assert_ptr_nonnull(t);
+    lk_batch *p = lk_tables_batch(t, 1);
+    lk_buf ddl = LK_BUF_INIT;
+    lk_schema_to_ddl(lk_batch_schema(p), &ddl);
+    /* derive replaces in place and appends before the rescued column; after: places; processed_at
+     * last */
+    ck_assert_str_eq(ddl.data,
+                     "a LONG, first STRING, t STRING, st_p INTEGER, n INTEGER, b LONG, c LONG, "
+                     "_rescued_data STRING, processed_at TIMESTAMP");
+    ck_assert_uint_eq(lk_batch_nrows(p), 3);
+    row(p, 0, r0, sizeof r0);
+    ck_assert_msg(
+        strstr(r0, "\"a\":2,\"first\":\"X\",\"t\":\"x\",\"st_p\":1,\"n\":12,\"b\":10,\"c\":12"),
+        "%s", r0);
+    row(p, 1, r0, sizeof r0);
+    ck_assert_msg(strstr(r0, "\"n\":null"), "a failed cast is null by default: %s", r0);
+    lk_buf_free(&ddl);
+    lk_tables_destroy(&t);
+
+    /* select with names, aliases, * and nested fields */
+    t = tables_of("transforms:\n  - select: [\"a * 2 AS twice\", st.q, \"*\"]\n", raw, &err);
+    ck_assert_ptr_nonnull(t);
+    lk_buf_init(&ddl);
+    lk_schema_to_ddl(lk_batch_schema(lk_tables_batch(t, 1)), &ddl);
+    ck_assert_str_eq(ddl.data,
+                     "twice LONG, q STRING, a LONG, s STRING, st STRUCT<p: INTEGER, q: STRING>, "
+                     "n STRING, _rescued_data STRING, processed_at TIMESTAMP");
+    lk_buf_free(&ddl);
+    lk_tables_destroy(&t);
+
+    /* on_error: quarantine and rescue */
+    t = tables_of("transforms:\n  - derive: {m: \"CAST(n AS INT)\"}\n    on_error: quarantine\n",
+                  raw, &err);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_eq(lk_batch_nrows(lk_tables_batch(t, 1)), 2);
+    ck_assert_int_eq(lk_tables_count(t), 3);
+    ck_assert_str_eq(lk_tables_name(t, 2), "quarantine");
+    lk_batch *q = lk_tables_batch(t, 2);
+    ck_assert_uint_eq(lk_batch_nrows(q), 1);
+    row(q, 0, r0, sizeof r0);
+    ck_assert_msg(
+        strstr(r0, "\"record\":\"{\\\"a\\\":2,\\\"s\\\":\\\"y\\\",\\\"st\\\":{\\\"p\\\":2,"
+                   "\\\"q\\\":\\\"w\\\"},\\\"n\\\":\\\"oops\\\"}\",\"reason\":\"transform_error\","
+                   "\"error\":\"transforms[0].derive.m\",\"table\":\"processed_events\""),
+        "%s", r0);
+    ck_assert_msg(strstr(r0, "\"file_name\":\"a.jsonl\""), "%s", r0);
+    ck_assert_msg(strstr(r0, "\"watermark\":null,\"batch\":7"), "%s", r0);
+    ck_assert_int_eq(lk_tables_quarantined(t), 1);
+    lk_tables_destroy(&t);
+    t = tables_of("transforms:\n  - derive: {n: \"CAST(n AS INT)\"}\n    on_error: rescue\n", raw,
+                  &err);
+    ck_assert_ptr_nonnull(t);
+    row(lk_tables_batch(t, 1), 1, r0, sizeof r0);
+    ck_assert_msg(strstr(r0, "\"n\":null,\"_rescued_data\":\"{\\\"n\\\":\\\"oops\\\"}\""), "%s",
+                  r0);
+    ck_assert_int_eq(lk_tables_rescued(t), 1);
+    lk_tables_destroy(&t);
+
+    /* optional: a step that does not compile is skipped */
+    t = tables_of(
+        "transforms:\n  - derive: {z: \"nope + 1\"}\n    optional: true\n  - derive: {y: \"a\"}\n",
+        raw, &err);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_lt(lk_schema_find(lk_tables_schema(t, 1), "z"), 0);
+    ck_assert_int_ge(lk_schema_find(lk_tables_schema(t, 1), "y"), 0);
+    lk_tables_destroy(&t);
+    lk_batch_destroy(&raw);
+}
+END_TEST
+
+START_TEST(errors_name_file_line_key_position)
+{
+    lk_batch *raw = parse("a LONG, s STRING", "_rescued_data", "{\"a\":1}\n");
+    struct {
+        const char *yml, *want;
+    } cases[] = {
+        {"transforms:\n  - filter: \"a + 1\"\n",
+         ":2: key 'transforms[0].filter': a filter must be boolean, not long"},
+        {"transforms:\n  - derive:\n      x: \"a +\"\n",
+         ":3: key 'transforms[0].derive.x': position 4: expected an expression"},
+        {"transforms:\n  - cast: {zz: int}\n",
+         ":2: key 'transforms[0].cast.zz': no column 'zz' to cast"},
+        {"transforms:\n  - cast: {a: notatype}\n", "key 'transforms[0].cast.a': position"},
+        {"transforms:\n  - rename: {a: s}\n",
+         "key 'transforms[0].rename.a': a column 's' exists already"},
+        {"transforms:\n  - select: [\"a + 1\"]\n",
+         "key 'transforms[0].select[0]': name the expression: 'a + 1 AS name'"},
+        {"transforms:\n  - select: [a, A]\n", "column 'a' is selected twice"},
+        {"transforms:\n  - derive: {x: \"1\"}\n    after: nope\n", "after: no column 'nope'"},
+        {"tables:\n  t1:\n    from: processed_events\n    transforms:\n      - filter: \"zz\"\n",
+         ":5: key 'tables.t1.transforms[0].filter': position 1: unknown column 'zz'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lk_config cfg;
+        lk_error err = {0};
+        ck_assert_msg(load(cases[i].yml, &cfg, &err) == 0, "%s", err.msg);
+        lk_tables *t = NULL;
+        ck_assert_int_eq(lk_tables_new(&cfg, lk_batch_schema(raw), &t, &err), LK_ECONFIG);
+        ck_assert_msg(strstr(err.msg, cases[i].want), "%s\ngot  %s\nwant %s", cases[i].yml, err.msg,
+                      cases[i].want);
+    }
+    /* the configuration's own checks */
+    struct {
+        const char *yml, *want;
+    } bad[] = {
+        {"transforms:\n  - {filter: \"a\", derive: {x: \"1\"}}\n",
+         "key 'transforms[0].derive': one step per entry"},
+        {"transforms:\n  - frobnicate: x\n", "key 'transforms[0].frobnicate': unknown key"},
+        {"transforms:\n  - drop: [a]\n    on_error: quarantine\n",
+         "on_error applies to filter, derive, select and cast steps"},
+        {"tables:\n  quarantine:\n    from: raw_events\n",
+         "quarantine is a table of the pipeline itself"},
+        {"tables:\n  x:\n    transforms: []\n", "key 'tables.x': needs from:"},
+        {"tables:\n  x:\n    from: nowhere\n", ":3: key 'tables.x.from': no table 'nowhere'"},
+        {"tables:\n  x:\n    from: y\n  y:\n    from: x\n", "the tables' from make a cycle"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lk_config cfg;
+        lk_error err = {0};
+        ck_assert_int_eq(load(bad[i].yml, &cfg, &err), LK_ECONFIG);
+        ck_assert_msg(strstr(err.msg, bad[i].want), "%s\ngot  %s\nwant %s", bad[i].yml, err.msg,
+                      bad[i].want);
+    }
+    lk_batch_destroy(&raw);
+}
+END_TEST
+
+START_TEST(table_order_and_derived_tables)
+{
+    lk_config cfg;
+    lk_error err;
+    ck_assert_int_eq(
+        load("transforms:\n  - derive: {x: \"1\"}\n    on_error: quarantine\n"
+             "tables:\n  c:\n    from: b\n  b:\n    from: processed_events\n"
+             "    transforms:\n      - select: [event_id]\n    partition_by: [event_date]\n"
+             "  a:\n    from: raw_events\n",
+             &cfg, &err),
+        0);
+    const char *names[LK_TABLES_MAX];
+    int n = lk_tables_names(&cfg, names);
+    ck_assert_int_eq(n, 6);
+    const char *want[] = {"raw_events", "processed_events", "b", "a", "c", "quarantine"};
+    for (int i = 0; i < n; i++)
+        ck_assert_str_eq(names[i], want[i]);
+    /* a partition column the select left out is kept from the input */
+    lk_batch *raw = parse("event_id STRING, event_date STRING", "_rescued_data",
+                          "{\"event_id\":\"e\",\"event_date\":\"d\"}\n");
+    lk_tables *t = NULL;
+    ck_assert_int_eq(lk_tables_new(&cfg, lk_batch_schema(raw), &t, &err), 0);
+    lk_buf ddl = LK_BUF_INIT;
+    lk_schema_to_ddl(lk_tables_schema(t, 2), &ddl);
+    ck_assert_str_eq(ddl.data, "event_id STRING, event_date STRING");
+    lk_buf_free(&ddl);
+    ck_assert_int_eq(lk_tables_run(t, raw, 0, 1, &err), 0);
+    ck_assert_uint_eq(lk_batch_nrows(lk_tables_batch(t, 4)), 1); /* c from b from processed */
+    lk_tables_destroy(&t);
+    lk_batch_destroy(&raw);
+    /* config show prints the lists, and what it prints loads back the same */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    lk_config_print(&cfg, f);
+    fclose(f);
+    ck_assert_ptr_nonnull(
+        strstr(text, "  b:\n    from: \"processed_events\"\n    partition_by: [\"event_date\"]\n"
+                     "    transforms:\n      - {select: [\"event_id\"]}\n"));
+    lk_config again;
+    ck_assert_int_eq(load(text, &again, &err), 0);
+    char *text2 = NULL;
+    size_t len2 = 0;
+    f = open_memstream(&text2, &len2);
+    lk_config_print(&again, f);
+    fclose(f);
+    ck_assert_str_eq(text, text2);
+    free(text);
+    free(text2);
+}
+END_TEST
+
+/* Schema evolution flows through: a column added to raw_events appears in every table whose
+   steps do not exclude it (a select does), compiled again for the new version. */
+START_TEST(new_columns_flow_through)
+{
+    lk_config cfg;
+    lk_error err;
+    ck_assert_int_eq(load("transforms:\n  - derive: {b: \"a * 2\"}\n"
+                          "tables:\n  sel:\n    from: processed_events\n    transforms:\n"
+                          "      - select: [a, b]\n  all:\n    from: processed_events\n",
+                          &cfg, &err),
+                     0);
+    lk_batch *v1 = parse("a LONG", "_rescued_data", "{\"a\":1}\n");
+    lk_batch *v2 = parse("a LONG, color STRING", "_rescued_data", "{\"a\":1,\"color\":\"red\"}\n");
+    lk_tables *t1 = NULL, *t2 = NULL;
+    ck_assert_int_eq(lk_tables_new(&cfg, lk_batch_schema(v1), &t1, &err), 0);
+    ck_assert_int_eq(lk_tables_new(&cfg, lk_batch_schema(v2), &t2, &err), 0);
+    ck_assert_int_lt(lk_schema_find(lk_tables_schema(t1, 1), "color"), 0);
+    ck_assert_int_ge(lk_schema_find(lk_tables_schema(t2, 1), "color"), 0); /* processed_events */
+    ck_assert_int_lt(lk_schema_find(lk_tables_schema(t2, 2), "color"), 0); /* sel: its select */
+    ck_assert_int_ge(lk_schema_find(lk_tables_schema(t2, 3), "color"), 0); /* all */
+    ck_assert_int_eq(lk_tables_run(t2, v2, 0, 0, &err), 0);
+    char r[1024];
+    row(lk_tables_batch(t2, 3), 0, r, sizeof r);
+    ck_assert_msg(strstr(r, "\"a\":1,\"color\":\"red\",\"b\":2"), "%s", r);
+    lk_tables_destroy(&t1);
+    lk_tables_destroy(&t2);
+    lk_batch_destroy(&v1);
+    lk_batch_destroy(&v2);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("transforms");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, default_list_equals_the_silver_of_before);
+    tcase_add_test(tc, steps_and_options);
+    tcase_add_test(tc, errors_name_file_line_key_position);
+    tcase_add_test(tc, table_order_and_derived_tables);
+    tcase_add_test(tc, new_columns_flow_through);
+    suite_add_tcase(s, tc);
+    return lk_check_run(s);
+}
