@@ -29,8 +29,10 @@ function scaleAsync(config, ...counts) {
 }
 
 test('scale up and down repeatedly while data flows, a worker killed mid-scale: the tree follows, every event exactly once', async () => {
-  const ws = workspace('scale', { transform: 1, writer: 1 });
-  const d = startDaemon(['-c', ws.config]);
+  // small chunks, each 100 ms slower in a transform: a scaled-in transform is still draining
+  // when the test kills it (without it, the drain could end before the kill)
+  const ws = workspace('scale', { transform: 1, writer: 1, extra: 'source:\n  chunk_bytes: 65536\n' });
+  const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: 'transform.chunk=sleep100' });
   let files = 0;
   const feed = () => gen(['--out', ws.input, '--files', '2', '--rows', '6000', '--seed', String(700 + files), '--prefix', `f${files++}`]);
   try {
@@ -74,6 +76,46 @@ test('scale up and down repeatedly while data flows, a worker killed mid-scale: 
     const logs = d.logs();
     assert.match(logs, /scaled in but did not drain .*replaying what it held/);
     assert.match(logs, /worker role=transform index=\d pid=\d+ scaled in: drained and exited/);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0);
+    assertVerified(ws, 'raw', { more: () => d.logs().slice(-6000) });
+    assertVerified(ws, 'processed');
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('transforms 1 -> 3 under load through `lakesupd scale` (writers unchanged): three transform processes, each doing work, every row exactly once', async () => {
+  // the transforms are the bottleneck while scaling (each chunk 30 ms slower): there is a backlog
+  // of chunks when the new ones start, so they must take part of it
+  const ws = workspace('scale-1to3', { transform: 1, writer: 1, extra: 'source:\n  chunk_bytes: 65536\n' });
+  const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: 'transform.chunk=sleep30' });
+  try {
+    const sup = (await waitAllRunning(ws.config)).supervisor_pid;
+    assert.deepEqual(tree(sup), { transform: 1, writer: 1 });
+    gen(['--out', ws.input, '--files', '6', '--rows', '8000', '--seed', '790']);
+    await until(() => status(ws.config).workers.some((w) => w.role === 'transform' && w.progress.chunks > 0), 30000,
+      'the first transform at work');
+    const before = rowsOf(ws.config, 'processed_events');
+    const r = run(['scale', '-c', ws.config, 'transform=3']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /transform 3 of 3 running, writer 1 of 1 running/);
+    // the process tree follows at once: three transform processes under the supervisor
+    assert.deepEqual(tree(sup), { transform: 3, writer: 1 });
+    const s = status(ws.config);
+    assert.deepEqual(s.scale.transform, { target: 3, actual: 3, auto: false, max: s.scale.transform.max });
+    const events = countInput(ws.input).events;
+    assert.ok(before < events, `the scale happened under load (${before} of ${events} rows were in)`);
+    gen(['--out', ws.input, '--files', '3', '--rows', '8000', '--seed', '791', '--prefix', 'late']);
+    const total = countInput(ws.input).events;
+    // every transform index takes chunks (the new ones ask for work and get it)
+    await until(() => {
+      const t = status(ws.config).workers.filter((w) => w.role === 'transform' && w.progress.chunks > 0);
+      return new Set(t.map((w) => w.index)).size === 3;
+    }, 60000, 'three transforms with chunks');
+    await until(() => rowsOf(ws.config, 'processed_events') === total, 120000, `${total} rows`);
+    assert.deepEqual(tree(sup), { transform: 3, writer: 1 });
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0);
     assertVerified(ws, 'raw', { more: () => d.logs().slice(-6000) });
