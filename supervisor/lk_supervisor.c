@@ -95,6 +95,10 @@ typedef struct sup {
     struct {
         int transform, writer, transform_auto, max_transform;
     } file_workers;           /* workers.* as the user's file said at its last reading */
+    struct {
+        int64_t rows, at_ms; /* the committer's rows_in at the last sample */
+        double rate;         /* rows/s committed over the last interval */
+    } rate;                  /* for systemd's STATUS= */
     lk_buf buf;
 } sup;
 
@@ -1002,11 +1006,7 @@ static void reload(sup *s, lk_buf *reply)
             LK_INFO("SIGHUP: no setting that can change live has changed");
         return;
     }
-    int lvl = lk_log_level_parse(s->running.log_level);
-    if (lvl >= 0 && !getenv("LAKESUP_LOG_LEVEL"))
-        lk_log_set_level((lk_log_level)lvl);
-    if (!getenv("LAKESUP_LOG_FORMAT"))
-        lk_log_set_json(!strcmp(s->running.log_format, "json"));
+    lk_log_configure(s->running.log_level, s->running.log_format);
     if (lk_config_write(&s->running, s->worker_config, &err)) {
         LK_ERROR("SIGHUP: %s; workers keep their settings", err.msg);
         return;
@@ -1015,13 +1015,28 @@ static void reload(sup *s, lk_buf *reply)
     LK_INFO("SIGHUP: reloaded %s", applied);
 }
 
-/* One line for systemd's STATUS= (shown by systemctl status). */
+/* One line for systemd's STATUS= (shown by systemctl status): what runs,
+   the committed rows/s over the last 5 s or more, the batches in flight
+   (ingest's backlog) and the last committed batch. */
 static void notify_status(sup *s)
 {
     if (!lk_notify_enabled(s->notify))
         return;
+    child *cm = find_role(s, "committer", 0), *in = find_role(s, "ingest", 0);
+    int64_t now = lk_time_mono_ms();
+    int64_t rows = cm ? lk_msg_event_get_int(&cm->progress, "rows_in", 0) : 0;
+    if (!s->rate.at_ms || rows < s->rate.rows) { /* first sample, or a restarted committer */
+        s->rate.rows = rows;
+        s->rate.at_ms = now;
+    } else if (now - s->rate.at_ms >= 5000) {
+        s->rate.rate = (double)(rows - s->rate.rows) * 1000.0 / (double)(now - s->rate.at_ms);
+        s->rate.rows = rows;
+        s->rate.at_ms = now;
+    }
     char line[256];
-    snprintf(line, sizeof line, "running: %d workers", s->nkids);
+    snprintf(line, sizeof line, "running: %d workers, %.0f rows/s, %lld batch(es) in flight, last batch %lld",
+             s->nkids, s->rate.rate, (long long)(in ? lk_msg_event_get_int(&in->progress, "inflight", 0) : 0),
+             (long long)(cm ? lk_msg_event_get_int(&cm->progress, "last_batch", -1) : -1));
     for (int i = 0; i < s->nkids; i++) {
         const char *why = paused_reason(&s->kids[i]);
         if (why) {
@@ -1048,6 +1063,7 @@ static int self_exe(char *out, size_t cap)
 int lk_supervisor_run(const lk_config *cfg)
 {
     lk_log_init("supervisor", 0);
+    lk_log_configure(cfg->log_level, cfg->log_format);
     lk_error err;
     /* zero-initialised once (run once per process); no memset: writing
        zeros would make every page of MAX_CHILDREN slots (2.4 MiB) resident */

@@ -69,9 +69,7 @@ static void reload(lk_worker *w)
     char applied[512], refused[1024];
     w->reloads++;
     if (lk_config_apply_live(&w->cfg, &fresh, applied, sizeof applied, refused, sizeof refused)) {
-        int lvl = lk_log_level_parse(w->cfg.log_level);
-        if (lvl >= 0 && !getenv("LAKESUP_LOG_LEVEL"))
-            lk_log_set_level((lk_log_level)lvl);
+        lk_log_configure(w->cfg.log_level, w->cfg.log_format);
         LK_INFO("SIGHUP: reloaded %s", applied);
     }
 }
@@ -102,9 +100,7 @@ int lk_worker_new(const char *role, int index, const lk_config *cfg, const char 
 {
     tune_malloc(role);
     lk_log_init(role, index);
-    int lvl = lk_log_level_parse(cfg->log_level);
-    if (lvl >= 0 && !getenv("LAKESUP_LOG_LEVEL"))
-        lk_log_set_level((lk_log_level)lvl);
+    lk_log_configure(cfg->log_level, cfg->log_format);
     /* czmq must not own our signals: a worker drains on SIGTERM */
     zsys_handler_set(NULL);
     struct sigaction sa;
