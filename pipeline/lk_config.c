@@ -1417,6 +1417,14 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
                          "%s: key 'workers.remote.allowed_keys' is required with "
                          "workers.remote.bind (a directory of public keys from `lakesupd keygen`)",
                          path);
+    /* remote workers (CURVE over TCP) are not built yet: a pipeline that asks
+       for them must not start as if it had them */
+    if (r == 0 && cfg->workers.remote.bind[0])
+        r = lk_error_set(err, LK_ECONFIG,
+                         "%s: key 'workers.remote.bind': remote workers are not available in this "
+                         "version; spread a pipeline over hosts with source.group_id (Kafka) or "
+                         "source.shard (files) instead (docs/operations.md, \"Scaling\")",
+                         path);
     if (r < 0) { /* never half a file: back to defaults */
         lk_config_defaults(cfg);
         snprintf(cfg->file, sizeof cfg->file, "%s", path);
