@@ -17,6 +17,15 @@ function tree(pid) {
   return n;
 }
 
+/** Waits for every input event in processed_events, stops the daemon (exit 0) and verifies the tables. */
+async function finish(d, ws, kinds, timeoutMs = 60000) {
+  const events = countInput(ws.input).events;
+  await until(() => rowsOf(ws.config, 'processed_events') === events, timeoutMs, `${events} rows`);
+  d.child.kill('SIGTERM');
+  assert.equal((await d.exited).code, 0);
+  for (const k of kinds) assertVerified(ws, k, { more: () => d.logs().slice(-6000) });
+}
+
 /** `lakesupd scale` in the background: resolves with its exit code and output. */
 function scaleAsync(config, ...counts) {
   return new Promise((resolve) => {
@@ -71,15 +80,10 @@ test('scale up and down repeatedly while data flows, a worker killed mid-scale: 
       assert.equal(r.code, 0, r.stdout + r.stderr);
     }
     assert.deepEqual(tree(sup), { transform: 1, writer: 1 });
-    const events = countInput(ws.input).events;
-    await until(() => rowsOf(ws.config, 'processed_events') === events, 60000, `${events} rows`);
+    await finish(d, ws, ['raw', 'processed']);
     const logs = d.logs();
     assert.match(logs, /scaled in but did not drain .*replaying what it held/);
     assert.match(logs, /worker role=transform index=\d pid=\d+ scaled in: drained and exited/);
-    d.child.kill('SIGTERM');
-    assert.equal((await d.exited).code, 0);
-    assertVerified(ws, 'raw', { more: () => d.logs().slice(-6000) });
-    assertVerified(ws, 'processed');
   } finally {
     d.child.kill('SIGKILL');
   }
@@ -116,10 +120,7 @@ test('transforms 1 -> 3 under load through `lakesupd scale` (writers unchanged):
     }, 60000, 'three transforms with chunks');
     await until(() => rowsOf(ws.config, 'processed_events') === total, 120000, `${total} rows`);
     assert.deepEqual(tree(sup), { transform: 3, writer: 1 });
-    d.child.kill('SIGTERM');
-    assert.equal((await d.exited).code, 0);
-    assertVerified(ws, 'raw', { more: () => d.logs().slice(-6000) });
-    assertVerified(ws, 'processed');
+    await finish(d, ws, ['raw', 'processed']);
   } finally {
     d.child.kill('SIGKILL');
   }
@@ -151,11 +152,7 @@ test('workers.* edited in the file: SIGHUP and `lakesupd reload` scale the runni
     const bad = run(['reload', '-c', ws.config]);
     assert.equal(bad.code, 100, bad.stdout + bad.stderr);
     fs.writeFileSync(ws.config, original);
-    const events = countInput(ws.input).events;
-    await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
-    d.child.kill('SIGTERM');
-    assert.equal((await d.exited).code, 0);
-    assertVerified(ws, 'processed');
+    await finish(d, ws, ['processed'], 30000);
   } finally {
     d.child.kill('SIGKILL');
   }
@@ -178,11 +175,7 @@ test('workers.transform: auto adds a transform while they are the bottleneck and
     // once the backlog is done they idle: back to one
     await waitLog(d, /autoscale: transform 2 -> 1: transforms busy \d+ % of the time \(idle\)/, 60000);
     await until(() => status(ws.config).scale.transform.actual === 1, 20000, '1 transform');
-    const events = countInput(ws.input).events;
-    await until(() => rowsOf(ws.config, 'processed_events') === events, 60000, `${events} rows`);
-    d.child.kill('SIGTERM');
-    assert.equal((await d.exited).code, 0);
-    assertVerified(ws, 'processed');
+    await finish(d, ws, ['processed']);
   } finally {
     d.child.kill('SIGKILL');
   }
