@@ -11,9 +11,7 @@ install(TARGETS lakesupd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 # The unit names the installed binary: deploy/lakesupd.service says
 # /usr/bin/lakesupd, rewritten at install time to <prefix>/bin (the prefix of
-# `cmake --install --prefix`, or /usr for the .deb). The configuration is
-# /etc/lakesupd/lakesup.yml whatever the prefix (the service's documented
-# path; an existing one is kept, so that a re-install never loses an edit).
+# `cmake --install --prefix`, or /usr for the .deb).
 set(LK_SYSTEMD_UNITDIR "lib/systemd/system" CACHE STRING "systemd unit directory, under the prefix")
 install(CODE "
   file(READ \"${CMAKE_SOURCE_DIR}/deploy/lakesupd.service\" unit)
@@ -21,6 +19,15 @@ install(CODE "
   file(WRITE \"${CMAKE_BINARY_DIR}/lakesupd.service\" \"\${unit}\")
 ")
 install(FILES ${CMAKE_BINARY_DIR}/lakesupd.service DESTINATION ${LK_SYSTEMD_UNITDIR})
+
+# The configuration: the example in <prefix>/share/lakesupd, and
+# /etc/lakesupd/lakesup.yml (the unit's path, whatever the prefix) made from it
+# when there is none: a re-install never loses an edit. The .deb leaves
+# /etc to its maintainer scripts (component "etc" is not packaged): postinst
+# copies the example, prerm removes it while unchanged (apt remove leaves no
+# file but the data and an edited configuration), postrm purge removes it.
+install(FILES ${CMAKE_SOURCE_DIR}/deploy/lakesupd.yml DESTINATION ${CMAKE_INSTALL_DATADIR}/lakesupd
+  RENAME lakesup.yml)
 install(CODE "
   if(EXISTS \"\$ENV{DESTDIR}/etc/lakesupd/lakesup.yml\")
     message(STATUS \"Keeping: \$ENV{DESTDIR}/etc/lakesupd/lakesup.yml\")
@@ -28,7 +35,7 @@ install(CODE "
     file(INSTALL \"${CMAKE_SOURCE_DIR}/deploy/lakesupd.yml\" DESTINATION /etc/lakesupd
       RENAME lakesup.yml)
   endif()
-")
+" COMPONENT etc)
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/lakesup.example.yml DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # lakesupd(1), from scdoc source
@@ -52,8 +59,9 @@ set(CPACK_DEBIAN_PACKAGE_SECTION database)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # librdkafka is dlopen()ed by the Kafka source only (not seen by shlibdeps)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS librdkafka1)
+# only the default component, not "etc": the maintainer scripts own /etc/lakesupd
+set(CPACK_INSTALL_CMAKE_PROJECTS "${CMAKE_BINARY_DIR};${PROJECT_NAME};Unspecified;/")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
-  ${CMAKE_SOURCE_DIR}/deploy/debian/conffiles
   ${CMAKE_SOURCE_DIR}/deploy/debian/postinst
   ${CMAKE_SOURCE_DIR}/deploy/debian/prerm
   ${CMAKE_SOURCE_DIR}/deploy/debian/postrm)

@@ -168,7 +168,7 @@ test('workers.transform: auto adds a transform while they are the bottleneck and
   const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: 'transform.chunk=sleep100', LAKESUP_AUTOSCALE_IDLE_CORES: '1.5' });
   try {
     await waitAllRunning(ws.config);
-    assert.match(d.logs(), /workers\.transform: auto — from 1 up to 2 transform\(s\)/);
+    await waitLog(d, /workers\.transform: auto — from 1 up to 2 transform\(s\)/, 10000); // the pipe may lag the status
     gen(['--out', ws.input, '--files', '6', '--rows', '5000', '--seed', '760']);
     await waitLog(d, /autoscale: transform 1 -> 2: transforms busy \d+ % of the time, ingest waited \d+ % of the time for a free transform, [\d.]+ idle core/, 30000);
     await until(() => status(ws.config).scale.transform.actual === 2, 20000, '2 transforms');

@@ -133,7 +133,7 @@ test('cmake --install: the binary, the unit (systemd-analyze verify clean, a low
   fs.rmSync(dest, { recursive: true, force: true });
 });
 
-test('cpack -G DEB: a .deb with the binary, the unit, the configuration as a conffile, the man page and its dependencies declared', { skip: has('dpkg-deb') ? false : 'dpkg-deb is not installed' }, () => {
+test('cpack -G DEB: a .deb with the binary, the unit, the example configuration, the man page and its dependencies; its scripts make /etc/lakesupd/lakesup.yml, keep an edited one on remove, purge it', { skip: has('dpkg-deb') ? false : 'dpkg-deb is not installed' }, () => {
   const out = tmpDir('deb');
   const r = spawnSync('cpack', ['-G', 'DEB', '-B', out, '--config', path.join(BUILD, 'CPackConfig.cmake')], { cwd: BUILD, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stdout + r.stderr);
@@ -144,11 +144,34 @@ test('cpack -G DEB: a .deb with the binary, the unit, the configuration as a con
     assert.match(info, new RegExp(`Depends:.*\\b${dep}\\b`), `Depends lacks ${dep}:\n${info}`);
   assert.match(info, /Recommends: librdkafka1/);
   const files = spawnSync('dpkg-deb', ['-c', path.join(out, deb)], { encoding: 'utf8' }).stdout;
-  for (const f of ['./usr/bin/lakesupd', './usr/lib/systemd/system/lakesupd.service', './etc/lakesupd/lakesup.yml', './usr/share/man/man1/lakesupd.1'])
+  for (const f of ['./usr/bin/lakesupd', './usr/lib/systemd/system/lakesupd.service', './usr/share/lakesupd/lakesup.yml', './usr/share/man/man1/lakesupd.1'])
     assert.ok(files.includes(f), `${f} not in the package`);
-  const ctl = tmpDir('deb-control');
-  spawnSync('dpkg-deb', ['-e', path.join(out, deb), ctl]);
-  assert.equal(fs.readFileSync(path.join(ctl, 'conffiles'), 'utf8').trim(), '/etc/lakesupd/lakesup.yml');
-  fs.rmSync(ctl, { recursive: true, force: true });
+  // /etc is the scripts': no file of the package there (apt remove would keep a conffile)
+  assert.ok(!/\.\/etc\/\S+[^/]\n/.test(files), `a file under /etc in the package:\n${files}`);
+  // the maintainer scripts, run against a root of the test's own (their paths rewritten into it;
+  // no systemd there: /run/systemd/system is absent)
+  const root = tmpDir('deb-root');
+  const ctl = path.join(root, 'DEBIAN');
+  assert.equal(spawnSync('dpkg-deb', ['-R', path.join(out, deb), root]).status, 0);
+  const script = (name, ...args) => {
+    const text = fs.readFileSync(path.join(ctl, name), 'utf8').replaceAll('/etc/', `${root}/etc/`)
+      .replaceAll('/usr/share/', `${root}/usr/share/`).replaceAll('/run/', `${root}/run/`);
+    const x = spawnSync('sh', ['-c', text, name, ...args], { encoding: 'utf8' });
+    assert.equal(x.status, 0, `${name} ${args}: ${x.stderr}`);
+  };
+  const conf = path.join(root, 'etc/lakesupd/lakesup.yml');
+  script('postinst', 'configure');
+  assert.equal(fs.readFileSync(conf, 'utf8'), fs.readFileSync(path.join(root, 'usr/share/lakesupd/lakesup.yml'), 'utf8'));
+  script('prerm', 'remove'); // unchanged: it goes
+  assert.ok(!fs.existsSync(path.join(root, 'etc/lakesupd')), 'an unchanged configuration left behind');
+  script('postinst', 'configure');
+  fs.appendFileSync(conf, 'log_level: debug\n');
+  script('postinst', 'configure'); // an upgrade keeps the edit
+  assert.match(fs.readFileSync(conf, 'utf8'), /log_level: debug\n$/);
+  script('prerm', 'remove'); // edited: the user's, kept
+  assert.ok(fs.existsSync(conf));
+  script('postrm', 'purge');
+  assert.ok(!fs.existsSync(path.join(root, 'etc/lakesupd')), 'purge left the configuration');
+  fs.rmSync(root, { recursive: true, force: true });
   fs.rmSync(out, { recursive: true, force: true });
 });
