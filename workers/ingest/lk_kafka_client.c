@@ -184,6 +184,34 @@ static void drain_events(lk_kafka_client *k)
         rd_kafka_message_destroy(m);
 }
 
+/* A client configuration: the brokers, group.id, no automatic offset
+   commit or store (offsets are the pipeline's), librdkafka's log through our
+   queue; then extra (name, value pairs, NULL-terminated) and the user's
+   source.kafka properties last, so that they win. 0, or an error. */
+static int new_conf(const lk_config *cfg, const char *group, const char *const *extra,
+                    rd_kafka_conf_t **out, lk_error *err)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int rc = set_prop(conf, "bootstrap.servers", cfg->source.bootstrap_servers, err);
+    if (!rc) rc = set_prop(conf, "group.id", group, err);
+    if (!rc) rc = set_prop(conf, "enable.auto.commit", "false", err);
+    if (!rc) rc = set_prop(conf, "enable.auto.offset.store", "false", err);
+    for (int i = 0; !rc && extra && extra[i]; i += 2)
+        rc = set_prop(conf, extra[i], extra[i + 1], err);
+    if (!rc) rc = set_prop(conf, "log.queue", "true", err);
+    char name[256], val[1024];
+    for (const char *line = cfg->source.kafka_props; !rc && lk_config_prop_next(&line, name, val);)
+        rc = set_prop(conf, name, val, err);
+    if (rc) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
+    }
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    *out = conf;
+    return 0;
+}
+
 int lk_kafka_client_new(const lk_config *cfg, lk_kafka_client **out, lk_error *err)
 {
     *out = NULL;
@@ -195,31 +223,19 @@ int lk_kafka_client_new(const lk_config *cfg, lk_kafka_client **out, lk_error *e
     if (!cfg->source.subscribe.n && !cfg->source.subscribe_pattern[0])
         return lk_error_set(err, LK_ECONFIG,
                             "format: kafka needs source.subscribe (topics) or source.subscribe_pattern");
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char group[200];
     snprintf(group, sizeof group, "lakesupd-%s", cfg->pipeline);
-    int rc = set_prop(conf, "bootstrap.servers", cfg->source.bootstrap_servers, err);
     /* offsets are the pipeline's: the group only names the client, nothing
        is committed automatically and a missing offset is an error, not a
-       silent jump (auto.offset.reset=error) */
-    if (!rc) rc = set_prop(conf, "group.id", group, err);
-    if (!rc) rc = set_prop(conf, "enable.auto.commit", "false", err);
-    if (!rc) rc = set_prop(conf, "enable.auto.offset.store", "false", err);
-    if (!rc) rc = set_prop(conf, "auto.offset.reset", "error", err);
-    if (!rc) rc = set_prop(conf, "enable.partition.eof", "true", err);
-    /* a range is read by assign + fetch: a long fetch wait would be paid
-       once per range (500 ms by default), not once per idle poll */
-    if (!rc) rc = set_prop(conf, "fetch.wait.max.ms", "10", err);
-    if (!rc) rc = set_prop(conf, "log.queue", "true", err);
-    char name[256], val[1024];
-    for (const char *line = cfg->source.kafka_props; !rc && lk_config_prop_next(&line, name, val);)
-        rc = set_prop(conf, name, val, err);
-    if (rc) {
-        rd_kafka_conf_destroy(conf);
+       silent jump (auto.offset.reset=error); a range is read by assign +
+       fetch: a long fetch wait would be paid once per range (500 ms by
+       default), not once per idle poll */
+    static const char *const fetcher[] = {"auto.offset.reset", "error", "enable.partition.eof",
+                                          "true", "fetch.wait.max.ms", "10", NULL};
+    rd_kafka_conf_t *conf = NULL;
+    int rc = new_conf(cfg, group, fetcher, &conf, err);
+    if (rc)
         return rc;
-    }
-    rd_kafka_conf_set_log_cb(conf, on_log);
-    rd_kafka_conf_set_error_cb(conf, on_error);
     lk_kafka_client *k = calloc(1, sizeof *k);
     if (!k)
         abort();
@@ -270,21 +286,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
 int lk_kafka_client_join(lk_kafka_client *k, lk_error *err)
 {
     const lk_config *cfg = k->cfg;
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    int rc = set_prop(conf, "bootstrap.servers", cfg->source.bootstrap_servers, err);
-    if (!rc) rc = set_prop(conf, "group.id", cfg->source.group_id, err);
-    if (!rc) rc = set_prop(conf, "enable.auto.commit", "false", err);
-    if (!rc) rc = set_prop(conf, "enable.auto.offset.store", "false", err);
-    if (!rc) rc = set_prop(conf, "log.queue", "true", err);
-    char name[256], val[1024];
-    for (const char *line = cfg->source.kafka_props; !rc && lk_config_prop_next(&line, name, val);)
-        rc = set_prop(conf, name, val, err);
-    if (rc) {
-        rd_kafka_conf_destroy(conf);
+    rd_kafka_conf_t *conf = NULL;
+    int rc = new_conf(cfg, cfg->source.group_id, NULL, &conf, err);
+    if (rc)
         return rc;
-    }
-    rd_kafka_conf_set_log_cb(conf, on_log);
-    rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_opaque(conf, k);
     k->member = rd_kafka_new(RD_KAFKA_CONSUMER, conf, k->errstr, sizeof k->errstr);
