@@ -760,7 +760,7 @@ int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out)
     if (m->n_files < 0 || m->n_files > LK_MSG_MAX_FILES)
         return LK_ELIMIT;
     msgpack_packer pk;
-    enc_begin(&pk, out, LK_MSG_FILES, 6);
+    enc_begin(&pk, out, LK_MSG_FILES, m->kind ? 9 : 6);
     msgpack_pack_int64(&pk, m->batch_id);
     msgpack_pack_int32(&pk, m->chunk_idx);
     msgpack_pack_int64(&pk, m->rows_in);
@@ -782,6 +782,13 @@ int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out)
         if (f->partition_values_json)
             pack_cstr(&pk, f->partition_values_json);
     }
+    if (m->kind) {
+        msgpack_pack_int32(&pk, m->kind);
+        msgpack_pack_int64(&pk, m->session);
+        msgpack_pack_array(&pk, (size_t)m->n_chunks);
+        for (int i = 0; i < m->n_chunks; i++)
+            msgpack_pack_int32(&pk, m->chunks[i]);
+    }
     enc_end(out);
     return 0;
 }
@@ -791,10 +798,38 @@ int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error 
 {
     lk_msg_files_clear(m);
     msg_in in;
-    int rc = msg_open_body(data, len, LK_MSG_FILES, 6, &in, "files", err);
+    lk_msg_type t;
+    int rc = msg_open(data, len, &in, &t, err);
+    if (rc == 0 && t != LK_MSG_FILES)
+        rc = lk_error_set(err, LK_EFORMAT, "files: message has type %d", (int)t);
+    /* 6 fields; HOLD and CLOSE add kind, session and chunks */
+    if (rc == 0 && (in.body->type != MSGPACK_OBJECT_ARRAY ||
+                    (in.body->via.array.size != 6 && in.body->via.array.size != 9)))
+        rc = lk_error_set(err, LK_EFORMAT, "files: body is not an array of 6 or 9");
     if (rc)
         goto out;
     const msgpack_object *a = in.body->via.array.ptr;
+    if (in.body->via.array.size == 9) {
+        const msgpack_object *ck = &a[8];
+        if ((rc = get_i32(&a[6], &m->kind, "files kind", err)) ||
+            (rc = get_i64(&a[7], &m->session, "files session", err)))
+            goto out;
+        if (m->kind != LK_FILES_HOLD && m->kind != LK_FILES_CLOSE) {
+            rc = lk_error_set(err, LK_EFORMAT, "files kind %d unknown", (int)m->kind);
+            goto out;
+        }
+        if (ck->type != MSGPACK_OBJECT_ARRAY || ck->via.array.size > LK_CHUNK_K_MASK + 1) {
+            rc = lk_error_set(err, LK_EFORMAT, "files chunks is not an array of at most %d",
+                              LK_CHUNK_K_MASK + 1);
+            goto out;
+        }
+        for (uint32_t i = 0; i < ck->via.array.size; i++) {
+            int32_t k = 0;
+            if ((rc = get_i32(&ck->via.array.ptr[i], &k, "files chunk", err)))
+                goto out;
+            lk_msg_files_add_chunk(m, k);
+        }
+    }
     if ((rc = get_i64(&a[0], &m->batch_id, "files batch_id", err)) ||
         (rc = get_i32(&a[1], &m->chunk_idx, "files chunk_idx", err)) ||
         (rc = get_i64(&a[2], &m->rows_in, "files rows_in", err)) ||
@@ -881,6 +916,23 @@ void lk_msg_files_clear(lk_msg_files *m)
     free(m->files);
     m->files = NULL;
     m->n_files = m->cap_files = 0;
+    free(m->chunks);
+    m->chunks = NULL;
+    m->n_chunks = 0;
+    m->kind = 0;
+    m->session = 0;
+}
+
+void lk_msg_files_add_chunk(lk_msg_files *m, int32_t k)
+{
+    if ((m->n_chunks & (m->n_chunks - 1)) == 0 || m->n_chunks == 0) {
+        size_t cap = m->n_chunks ? (size_t)m->n_chunks * 2 : 16;
+        int32_t *c = realloc(m->chunks, cap * sizeof *c);
+        if (!c)
+            abort();
+        m->chunks = c;
+    }
+    m->chunks[m->n_chunks++] = k;
 }
 
 /* ---- EVENT ---- */

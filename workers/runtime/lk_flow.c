@@ -456,25 +456,38 @@ static int take(lk_flow_in *in, flink *l, zmq_msg_t *msg, int64_t now)
     return 1;
 }
 
-int lk_flow_in_recv(lk_flow_in *in, zmq_msg_t *msg, int timeout_ms)
+/* lk_flow_in_recv, also waiting on extra (or NULL): *extra_ready says it is
+   readable (the caller's own socket, e.g. the committer's flush requests,
+   served without waiting out the timeout). */
+static int recv_polling(lk_flow_in *in, zsock_t *extra, zmq_msg_t *msg, int timeout_ms,
+                        int *extra_ready)
 {
     int64_t now = lk_time_mono_ms();
     housekeep(in, now);
-    if (!in->nlinks) {
-        if (timeout_ms > 0)
-            zmq_poll(NULL, 0, timeout_ms > 100 ? 100 : timeout_ms);
-        return -EAGAIN;
-    }
-    zmq_pollitem_t items[MAX_LINKS];
-    for (int i = 0; i < in->nlinks; i++) {
+    zmq_pollitem_t items[MAX_LINKS + 1];
+    int n = in->nlinks;
+    for (int i = 0; i < n; i++) {
         items[i].socket = zsock_resolve(in->links[i].sock);
         items[i].fd = 0;
         items[i].events = ZMQ_POLLIN;
         items[i].revents = 0;
     }
-    int rc = zmq_poll(items, in->nlinks, timeout_ms);
+    if (extra) {
+        items[n].socket = zsock_resolve(extra);
+        items[n].fd = 0;
+        items[n].events = ZMQ_POLLIN;
+        items[n].revents = 0;
+    }
+    if (!n && !extra) {
+        if (timeout_ms > 0)
+            zmq_poll(NULL, 0, timeout_ms > 100 ? 100 : timeout_ms);
+        return -EAGAIN;
+    }
+    int rc = zmq_poll(items, n + (extra != NULL), !n && timeout_ms > 100 ? 100 : timeout_ms);
     if (rc < 0)
         return -errno;
+    if (extra_ready)
+        *extra_ready = extra && (items[n].revents & ZMQ_POLLIN);
     if (rc == 0)
         return -EAGAIN;
     now = lk_time_mono_ms();
@@ -488,6 +501,11 @@ int lk_flow_in_recv(lk_flow_in *in, zmq_msg_t *msg, int timeout_ms)
         }
     }
     return -EAGAIN;
+}
+
+int lk_flow_in_recv(lk_flow_in *in, zmq_msg_t *msg, int timeout_ms)
+{
+    return recv_polling(in, NULL, msg, timeout_ms, NULL);
 }
 
 int lk_flow_in_loop(lk_flow_in *in, const lk_flow_handlers *h, void *ctx)
@@ -525,15 +543,14 @@ int lk_flow_in_loop(lk_flow_in *in, const lk_flow_handlers *h, void *ctx)
                     "replayed)");
             return LK_FLOW_EDRAIN;
         }
-        if (h->extra) {
-            zmq_pollitem_t it = {zsock_resolve(h->extra), 0, ZMQ_POLLIN, 0};
-            if (zmq_poll(&it, 1, 0) > 0 && h->on_extra)
-                h->on_extra(ctx);
-        }
+        /* the extra socket first: a writer closes a batch the committer
+           waits for before it takes the next chunk */
+        int ready = 0;
         zmq_msg_t msg;
         zmq_msg_init(&msg);
-        int failed = lk_flow_in_recv(in, &msg, h->extra ? 50 : 100) == 0 &&
-                     h->on_msg(ctx, zmq_msg_data(&msg), zmq_msg_size(&msg)) != 0;
+        int got = recv_polling(in, h->extra, &msg, 100, &ready) == 0;
+        int failed = ready && h->on_extra && h->on_extra(ctx) != 0;
+        failed = failed || (got && h->on_msg(ctx, zmq_msg_data(&msg), zmq_msg_size(&msg)) != 0);
         zmq_msg_close(&msg);
         if (failed)
             return 1;

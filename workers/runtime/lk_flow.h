@@ -90,8 +90,9 @@ int lk_flow_in_recv(lk_flow_in *in, zmq_msg_t *msg, int timeout_ms);
 typedef struct lk_flow_handlers {
     /* each data message; non-zero: the worker fails (exits, is restarted) */
     int (*on_msg)(void *ctx, const void *data, size_t len);
-    zsock_t *extra;               /* polled too (the worker's own sender), or NULL */
-    void (*on_extra)(void *ctx);  /* extra is readable */
+    zsock_t *extra;               /* polled with the links (the worker's own sender, the
+                                     committer's requests), or NULL */
+    int (*on_extra)(void *ctx);   /* extra is readable; non-zero: the worker fails */
     void (*on_turn)(void *ctx);   /* every turn, after lk_worker_tick (a reload...) or NULL */
 } lk_flow_handlers;
 
@@ -100,7 +101,7 @@ typedef struct lk_flow_handlers {
    (lk_worker_retiring: it says bye on every link and returns 0 once every
    link answered and what arrived was handled, or LK_FLOW_EDRAIN after
    stop_timeout without every answer: the supervisor then replays). Returns 1
-   as soon as on_msg fails. */
+   as soon as on_msg or on_extra fails. */
 #define LK_FLOW_EDRAIN 3
 int lk_flow_in_loop(lk_flow_in *in, const lk_flow_handlers *h, void *ctx);
 

@@ -212,10 +212,11 @@ static int process(void *ctx, const void *data, size_t len)
 }
 
 /* Writers asking for records or leaving, while we wait for a chunk. */
-static void service_out(void *ctx)
+static int service_out(void *ctx)
 {
     transform *t = ctx;
     lk_flow_out_service(t->out);
+    return 0;
 }
 
 int lk_transform_run(lk_worker *w)
