@@ -10,7 +10,8 @@
  * file PATH exists: a test fills the "disk" and frees it by removing PATH;
  * "@2@while:PATH" fails the 2nd time while PATH exists.
  * Actions: ENOSPC, EIO, EACCES, short (a short write, then ENOSPC),
- * abort (the process aborts, as a crash at that step), exit (_exit(99)).
+ * abort (the process aborts, as a crash at that step), exit (_exit(99)),
+ * sleep<MS> (the step takes MS ms longer and succeeds: a slow stage).
  * Points wired in: fs.write, fs.fsync, fs.link (lk_fs: Delta commits),
  * parquet.write (data files), state.commit (state.db transactions),
  * committer.commit (before a batch's commit), committer.after_delta_commit
@@ -18,6 +19,7 @@
  * checkpoint written to its temp file, before it is linked into _delta_log),
  * delta.last_checkpoint (between a checkpoint and its _last_checkpoint),
  * <role>.start (e.g. transform.start: a worker before READY; a crash loop),
+ * transform.chunk (each chunk a transform parses),
  * replay.after_commit (lakesupd replay, between one table's commit and the next).
  * A point is any string; code calls lk_fault_check("point") where a test may
  * want it to fail. With LAKESUP_FAULT unset the check is one branch.

@@ -43,6 +43,7 @@ typedef enum {
     K_RETENTION, /* monitor.progress_retention: "7 days or 10000 batches" (either, or both) */
     K_ALERTS,    /* alerts: a sequence of rule mappings */
     K_NOTIFY,    /* notify: a sequence of {webhook|exec|log: ...} */
+    K_WORKERS,   /* workers.transform: a count, or "auto" (transform_auto) */
 } key_kind;
 
 typedef struct key_spec {
@@ -66,11 +67,16 @@ static const key_spec keys[] = {
     {"warehouse_path", K_PATH, OFF(warehouse_path), 0, 0, NULL},
     {"trigger", K_TRIGGER, 0, 0, 0, 0, NULL},
     {"log_level", K_LOG_LEVEL, OFF(log_level), 0, 0, NULL},
+    {"log_format", K_ENUM, OFF(log_format), 0, 0, "text|json"},
     {"worker_timeout", K_DURATION, OFF(worker_timeout_ms), 100, 86400000, NULL},
     {"stop_timeout", K_DURATION, OFF(stop_timeout_ms), 100, 86400000, NULL},
     {"workers", K_SECTION, 0, 0, 0, 0, NULL},
-    {"workers.transform", K_INT, OFF(workers.transform), 1, 64, NULL},
+    {"workers.transform", K_WORKERS, OFF(workers.transform), 1, 64, NULL},
     {"workers.writer", K_INT, OFF(workers.writer), 1, 64, NULL},
+    {"workers.max_transform", K_INT, OFF(workers.max_transform), 0, 64, NULL},
+    {"workers.remote", K_SECTION, 0, 0, 0, 0, NULL},
+    {"workers.remote.bind", K_STR, OFF(workers.remote.bind), 0, 0, NULL},
+    {"workers.remote.allowed_keys", K_STR, OFF(workers.remote.allowed_keys), 0, 0, NULL},
     {"source", K_SECTION, 0, 0, 0, 0, NULL},
     {"source.format", K_ENUM, OFF(source.format), 0, 0, "json|csv|text|kafka"},
     {"source.multi_line", K_BOOL, OFF(source.multi_line), 0, 1, NULL},
@@ -106,6 +112,10 @@ static const key_spec keys[] = {
     {"source.value_format", K_ENUM, OFF(source.value_format), 0, 0, "json"},
     {"source.fail_on_data_loss", K_BOOL, OFF(source.fail_on_data_loss), 0, 1, NULL},
     {"source.kafka", K_PROPS, OFF(source.kafka_props), 0, 0, NULL},
+    {"source.group_id", K_STR, OFF(source.group_id), 0, 0, NULL},
+    {"source.shard", K_SECTION, 0, 0, 0, 0, NULL},
+    {"source.shard.index", K_INT, OFF(source.shard.index), 0, 1023, NULL},
+    {"source.shard.count", K_INT, OFF(source.shard.count), 1, 1024, NULL},
     /* discovery (docs/sources.md "Discovery") */
     {"source.use_notifications", K_BOOL, OFF(source.use_notifications), 0, 1, NULL},
     {"source.backfill_interval", K_DURATION, OFF(source.backfill_interval_ms), 100, 86400000LL * 7,
@@ -232,6 +242,8 @@ void lk_config_defaults(lk_config *c)
     c->processing_time_ms = 0;
     c->freshness_ms = 0;
     snprintf(c->log_level, sizeof c->log_level, "info");
+    snprintf(c->log_format, sizeof c->log_format, "text");
+    c->source.shard.count = 1;
     c->workers.transform = 2;
     c->workers.writer = 2;
     snprintf(c->source.format, sizeof c->source.format, "json");
@@ -1258,6 +1270,15 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
         else
             return bad(L, v, k->name, "'%s' is not a boolean (true or false)", s);
         return 0;
+    case K_WORKERS:
+        if (!strcmp(s, "auto")) {
+            /* start with one; the supervisor adds more while they are the bottleneck */
+            L->cfg->workers.transform_auto = 1;
+            L->cfg->workers.transform = 1;
+            return 0;
+        }
+        L->cfg->workers.transform_auto = 0;
+        __attribute__((fallthrough)); /* a count */
     case K_INT:
     case K_INT64: {
         int64_t x;
@@ -1406,6 +1427,29 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
         r = check_derived(cfg, path, err);
     if (r == 0)
         r = check_monitor(cfg, path, err);
+    if (r == 0 && cfg->source.shard.index >= cfg->source.shard.count)
+        r = lk_error_set(err, LK_ECONFIG,
+                         "%s: key 'source.shard.index': %d is not below source.shard.count (%d)",
+                         path, cfg->source.shard.index, cfg->source.shard.count);
+    if (r == 0 && cfg->source.group_id[0] && strcmp(cfg->source.format, "kafka"))
+        r = lk_error_set(err, LK_ECONFIG, "%s: key 'source.group_id' is for format: kafka", path);
+    if (r == 0 && cfg->workers.remote.bind[0] && strncmp(cfg->workers.remote.bind, "tcp://", 6))
+        r = lk_error_set(err, LK_ECONFIG,
+                         "%s: key 'workers.remote.bind': '%s' is not a tcp:// endpoint", path,
+                         cfg->workers.remote.bind);
+    if (r == 0 && cfg->workers.remote.bind[0] && !cfg->workers.remote.allowed_keys[0])
+        r = lk_error_set(err, LK_ECONFIG,
+                         "%s: key 'workers.remote.allowed_keys' is required with "
+                         "workers.remote.bind (a directory of public keys from `lakesupd keygen`)",
+                         path);
+    /* remote workers (CURVE over TCP) are not built yet: a pipeline that asks
+       for them must not start as if it had them */
+    if (r == 0 && cfg->workers.remote.bind[0])
+        r = lk_error_set(err, LK_ECONFIG,
+                         "%s: key 'workers.remote.bind': remote workers are not available in this "
+                         "version; spread a pipeline over hosts with source.group_id (Kafka) or "
+                         "source.shard (files) instead (docs/operations.md, \"Scaling\")",
+                         path);
     if (r < 0) { /* never half a file: back to defaults */
         lk_config_defaults(cfg);
         snprintf(cfg->file, sizeof cfg->file, "%s", path);
@@ -1420,6 +1464,10 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
    Filters that decide which files exist (path_glob_filter, modified_*),
    formats and paths need a restart. */
 static const char *const live_keys[] = {"log_level", "worker_timeout", "stop_timeout",
+                                        /* the supervisor scales the tree to them; writers
+                                           follow workers.transform (lk_writer) */
+                                        "workers.transform", "workers.writer",
+                                        "workers.max_transform", "log_format",
                                         "source.max_files_per_trigger",
                                         "source.max_bytes_per_trigger",
                                         "source.max_offsets_per_trigger",
@@ -1558,6 +1606,11 @@ static void emit(const lk_config *cfg, FILE *f)
                                                                          : "continuous");
             break;
         case K_INT: fprintf(f, "%d", *(const int *)src); break;
+        case K_WORKERS:
+            /* the count running now: workers (a writer's links) need the number,
+               the supervisor keeps "auto" to itself */
+            fprintf(f, "%d", *(const int *)src);
+            break;
         case K_INT64: fprintf(f, "%lld", (long long)*(const int64_t *)src); break;
         case K_DURATION: fprintf(f, "\"%lld ms\"", (long long)*(const int64_t *)src); break;
         case K_BOOL: fprintf(f, "%s", *(const int *)src ? "true" : "false"); break;

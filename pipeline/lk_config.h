@@ -213,9 +213,16 @@ typedef struct lk_config {
     char log_level[16];
     int64_t worker_timeout_ms; /* no heartbeat for this long: killed and restarted */
     int64_t stop_timeout_ms;   /* graceful stop: SIGKILL after this long */
+    char log_format[8]; /* text | json (journald gets each line's level as its priority) */
     struct {
-        int transform;
+        int transform;      /* the count now (auto: where it starts, and the running count) */
         int writer;
+        int transform_auto; /* workers.transform: auto (the supervisor scales between 1 and max) */
+        int max_transform;  /* auto's upper bound; 0 = the host's cores */
+        struct {
+            char bind[256];          /* "tcp://0.0.0.0:7700": remote transforms join here; "" = off */
+            char allowed_keys[1024]; /* directory of the public keys (lakesupd keygen) let in */
+        } remote;
     } workers;
     struct {
         char format[16];
@@ -247,6 +254,10 @@ typedef struct lk_config {
         char value_format[16];         /* json */
         int fail_on_data_loss;
         char kafka_props[2048];        /* kafka.* keys: "name=value\n" lines for librdkafka */
+        char group_id[256];            /* Kafka consumer group: instances share the partitions */
+        struct {
+            int index, count;          /* this instance takes files whose path hashes to index */
+        } shard;
         /* discovery (lk_discovery, docs/sources.md) */
         int use_notifications;           /* inotify; default true on Linux */
         int64_t backfill_interval_ms;    /* full listing this often with notifications */

@@ -1054,6 +1054,14 @@ int lk_state_reseal_batch(lk_state *s, int64_t batch_id, int32_t gen, int32_t n_
                    (int)gen, (int)n_chunks, (long long)batch_id);
 }
 
+int lk_state_batch_drop_range(lk_state *s, int64_t batch_id, int64_t file_id, lk_error *err)
+{
+    return exec_tx(s, "drop a range of a batch", err,
+                   "DELETE FROM batch_ranges WHERE batch_id = %lld AND file_id = %lld"
+                   " AND batch_id NOT IN (SELECT id FROM batches WHERE state = 2)",
+                   (long long)batch_id, (long long)file_id);
+}
+
 /* ---- discovery, clean_source and `source list` ----
    These run at discovery rate (a few per file), not per row: statements are
    prepared per call, which keeps them out of the shared statement cache. */
@@ -1513,6 +1521,25 @@ int lk_state_backlog_get(lk_state *s, lk_state_backlog *b, lk_error *err)
     }
     sqlite3_finalize(q);
     return r;
+}
+
+int lk_state_range_pending_to(lk_state *s, int64_t file_id, int64_t end, int64_t before_batch,
+                              int *found, lk_error *err)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = dq_prepare(s,
+                        "SELECT count(*) FROM batch_ranges r JOIN batches b ON b.id = r.batch_id"
+                        " WHERE r.file_id = ?1 AND r.end = ?2 AND r.batch_id < ?3 AND b.state <> 2",
+                        &q, "pending range", err);
+    if (rc) return rc;
+    sqlite3_bind_int64(q, 1, file_id);
+    sqlite3_bind_int64(q, 2, end);
+    sqlite3_bind_int64(q, 3, before_batch);
+    rc = sqlite3_step(q);
+    *found = rc == SQLITE_ROW && sqlite3_column_int64(q, 0) > 0;
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW) return sq_fail(s, rc, "pending range", err);
+    return 0;
 }
 
 /* ---- replay ---- */

@@ -100,6 +100,14 @@ int lk_state_seal_batch(lk_state *s, int64_t batch_id, int32_t n_chunks, lk_erro
    seals it again as generation gen with n_chunks chunks. */
 int lk_state_reseal_batch(lk_state *s, int64_t batch_id, int32_t gen, int32_t n_chunks,
                           lk_error *err);
+/* Removes the range of file_id from an uncommitted batch (a Kafka partition
+   another instance of the consumer group has committed past: the batch is
+   re-planned without it, as the next generation). */
+int lk_state_batch_drop_range(lk_state *s, int64_t batch_id, int64_t file_id, lk_error *err);
+/* *found 1 if an uncommitted batch before before_batch has a range of
+   file_id that ends at end (the range just before one that starts there). */
+int lk_state_range_pending_to(lk_state *s, int64_t file_id, int64_t end, int64_t before_batch,
+                              int *found, lk_error *err);
 /* Ids of batches not committed, ascending; *out malloc'ed. */
 int lk_state_batches_uncommitted(lk_state *s, int64_t **out, int *n, lk_error *err);
 /* Highest committed batch id, or -1. */

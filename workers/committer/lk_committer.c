@@ -49,6 +49,7 @@
 #include "lk_state.h"
 #include "lk_tables.h"
 #include "lk_json.h"
+#include "lk_kafka_record.h"
 #include <yajl/yajl_tree.h>
 #include "lk_time.h"
 
@@ -85,6 +86,9 @@ typedef struct committer {
     int npend;
     int64_t next_batch;
     int64_t retry_at_ms;
+    int group;    /* source.group_id: several instances share Kafka partitions */
+    int shared;   /* other instances write these tables too (a group, or shards) */
+    int conflict; /* the last commit attempt found its offsets taken: tell ingest */
     lk_msg_files files;
     lk_buf deferred[MAX_DEFERRED];
     int ndeferred;
@@ -388,6 +392,76 @@ static void record_file_counts(committer *c, const pending *p)
     free(sp);
 }
 
+/*
+ * Consumer groups (docs/decisions.md, "Kafka consumer groups"): each table
+ * holds, per partition, a txn whose version is the next offset of that
+ * partition in that table. A batch may add its range [s, e) of partition p
+ * to table T only if T's txn for p is exactly s (or T has none: p was never
+ * committed), and the commit moves it to e in the same atomic log entry:
+ * so the ranges committed of p form one chain without gap or overlap,
+ * whichever instance commits each, and two instances that both planned from
+ * s cannot both succeed (the loser's commit sees the winner's txn for the
+ * same appId as a conflict and re-reads). Returns for table t: 0 commit
+ * (every range starts where T is), 1 nothing to add (T is past every range:
+ * another instance committed them), -1 a conflict (why says which).
+ */
+static int partitions_in(committer *c, int t, const lk_state_range *r, int n, char *why,
+                         size_t cap)
+{
+    int at = 0, past = 0;
+    for (int i = 0; i < n; i++) {
+        char app[400];
+        lk_kafka_record_txn_app(r[i].path, app, sizeof app);
+        int64_t v = lk_delta_txn_version(c->tables[t], app);
+        if (v == r[i].start || (v < 0 && !past))
+            at++;
+        else if (v >= r[i].end)
+            past++;
+        else {
+            snprintf(why, cap, "%s offsets [%lld, %lld) but table %s is at %lld", r[i].path,
+                     (long long)r[i].start, (long long)r[i].end, c->names[t],
+                     (long long)v);
+            return -1;
+        }
+    }
+    if (past && at) {
+        snprintf(why, cap, "some of its partitions are already in table %s, others not",
+                 c->names[t]);
+        return -1;
+    }
+    return past ? 1 : 0;
+}
+
+/* The Kafka ranges of batch b (group mode), malloc'ed. */
+static int kafka_ranges(committer *c, int64_t b, lk_state_range **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!c->group)
+        return 0;
+    if (lk_state_batch_ranges(c->st, b, out, n, &c->err))
+        return -1;
+    int k = 0;
+    for (int i = 0; i < *n; i++)
+        if (!strncmp((*out)[i].path, LK_KAFKA_PREFIX, strlen(LK_KAFKA_PREFIX)))
+            (*out)[k++] = (*out)[i];
+    *n = k;
+    return 0;
+}
+
+/* Shared tables: our schema is committed only when it has a column the
+   table lacks (another instance may have widened it further: never narrow it). */
+static int schema_covers(const lk_schema *table, const lk_schema *ours)
+{
+    for (int i = 0; i < lk_schema_nfields(ours); i++) {
+        const lk_field *f = lk_schema_field(ours, i);
+        int k = lk_schema_find(table, f->name);
+        if (k < 0 || !lk_field_equal(lk_schema_field(table, k), f))
+            return 0;
+    }
+    return 1;
+}
+
 static void on_event(committer *c, const void *data, size_t len);
 
 /* One message on the committer's socket. While batch busy is being
@@ -474,6 +548,29 @@ static int commit_batch(committer *c, pending *p)
     }
     char epoch[32];
     snprintf(epoch, sizeof epoch, "%lld", (long long)b);
+    lk_state_range *kr = NULL;
+    int nkr = 0, skip[LK_TABLES_MAX] = {0};
+    /* other instances commit too: see their versions before deciding */
+    for (int t = 0; t < c->ntables && rc == 0 && c->shared; t++)
+        rc = lk_delta_refresh(c->tables[t], &c->err);
+    if (rc == 0)
+        rc = kafka_ranges(c, b, &kr, &nkr);
+    /* every table is checked before any is committed: a batch whose offsets
+       another instance took is re-planned whole, not half committed */
+    for (int t = 0; t < c->ntables && rc == 0 && c->group; t++) {
+        char why[600];
+        if (lk_delta_txn_version(c->tables[t], c->app_id) >= b)
+            continue;
+        int pc = partitions_in(c, t, kr, nkr, why, sizeof why);
+        if (pc < 0) {
+            c->conflict = 1;
+            rc = lk_error_set(&c->err, LK_ECONFLICT,
+                              "batch=%lld: %s (another instance of the consumer group committed "
+                              "them): it is re-planned",
+                              (long long)b, why);
+        }
+        skip[t] = pc == 1;
+    }
     for (int t = 0; t < c->ntables && rc == 0; t++) {
         drain_inbox(c, b);
         lk_msg_table_out *out = &rep->tables[rep->n_tables++];
@@ -487,9 +584,16 @@ static int commit_batch(committer *c, pending *p)
                     c->names[t]);
             continue;
         }
+        if (skip[t]) {
+            LK_INFO("batch=%lld: its Kafka offsets are already in table=%s (another instance "
+                    "committed them): nothing to add",
+                    (long long)b, c->names[t]);
+            continue;
+        }
         lk_delta_commit *dc = lk_delta_commit_new(c->tables[t], "STREAMING UPDATE");
         const lk_schema *cur = lk_delta_schema(c->tables[t]);
-        if (!cur || !lk_schema_equal(cur, schemas[t])) {
+        if (!cur || (!lk_schema_equal(cur, schemas[t]) &&
+                     !(c->shared && schema_covers(cur, schemas[t])))) {
             lk_delta_commit_set_schema(dc, schemas[t]);
             if (cur)
                 log_schema_change(c, c->names[t], b, cur, schemas[t]);
@@ -519,6 +623,11 @@ static int commit_batch(committer *c, pending *p)
             }
         }
         lk_delta_commit_set_txn(dc, c->app_id, b);
+        for (int i = 0; i < nkr; i++) { /* how far each partition now is in this table */
+            char app[400];
+            lk_kafka_record_txn_app(kr[i].path, app, sizeof app);
+            lk_delta_commit_set_txn(dc, app, kr[i].end);
+        }
         lk_delta_commit_set_param(dc, "outputMode", "\"Append\"");
         lk_delta_commit_set_param(dc, "epochId", epoch);
         char qid[80];
@@ -547,6 +656,7 @@ static int commit_batch(committer *c, pending *p)
         out->version = version;
         lk_worker_add(c->w, "rows_out", rows);
     }
+    free(kr);
     if (rc == 0)
         rc = lk_state_mark_committed(c->st, b, &c->err);
     if (rc == 0)
@@ -655,6 +765,20 @@ static void try_commit(committer *c)
                 /* a full or failing disk: pause, retry with a growing delay */
                 lk_worker_pause(c->w, c->err.msg);
                 delay = lk_worker_pause_delay_ms(c->w);
+            } else if (c->shared && c->err.code == LK_ECONFLICT && !c->conflict) {
+                /* another instance committed between our read and our write: the
+                   next attempt re-reads the log and decides again */
+                LK_INFO("%s; re-reading the log (another instance committed first)", c->err.msg);
+                delay = 50;
+            } else if (c->conflict) {
+                LK_WARN("%s", c->err.msg);
+                c->conflict = 0;
+                lk_msg_event e;
+                lk_msg_event_init(&e, "conflict");
+                lk_msg_event_set_int(&e, "batch", p->batch_id);
+                lk_buf_reset(&c->buf);
+                lk_msg_event_encode(&e, &c->buf);
+                lk_zmq_send(c->to_ingest, c->buf.data, c->buf.len, ZMQ_DONTWAIT);
             } else {
                 LK_ERROR("%s; retrying in %d ms (nothing is lost: the batch stays pending)",
                          c->err.msg, RETRY_MS);
@@ -918,6 +1042,8 @@ int lk_committer_run(lk_worker *w)
     memset(c, 0, sizeof *c);
     c->w = w;
     c->cfg = lk_worker_config(w);
+    c->group = c->cfg->source.group_id[0] != '\0';
+    c->shared = c->group || c->cfg->source.shard.count > 1;
     char path[2048], ep[1200];
     c->ntables = lk_tables_names(c->cfg, c->names);
     lk_config_state_path(c->cfg, path, sizeof path);

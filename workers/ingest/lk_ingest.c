@@ -47,6 +47,7 @@
 #include "lk_evolve.h"
 #include "lk_exit.h"
 #include "lk_log.h"
+#include "lk_flow.h"
 #include "lk_sendbuf.h"
 #include "lk_source.h"
 #include "lk_state.h"
@@ -72,7 +73,7 @@ typedef struct ingest {
     lk_state *st;
     lk_evolve *ev; /* schema_evolution_mode: new columns in chunks */
     lk_source *src;
-    zsock_t *chunks;    /* PUSH → transforms */
+    lk_flow_out *chunks; /* → transforms, each asking for work (lk_flow) */
     zsock_t *inbox;     /* PULL ← supervisor, committer */
     zsock_t *committer; /* PUSH → committer (sealed) */
     inflight fl[MAX_INFLIGHT * 4];
@@ -158,7 +159,7 @@ static int emit_chunk(void *ctx, lk_msg_chunk *m)
     m->schema_version = in->schema_version;
     lk_buf_reset(&in->msg);
     lk_msg_chunk_encode(m, &in->msg);
-    int rc = lk_sendbuf_send(in->pool, in->w, in->chunks, &in->msg);
+    int rc = lk_flow_out_send(in->chunks, in->pool, &in->msg);
     if (rc) return rc < 0 ? rc : -ECANCELED;
     s->span->n_chunks++;
     s->bytes += (int64_t)m->len;
@@ -189,14 +190,27 @@ static void send_sealed(ingest *in, int64_t batch_id, int32_t gen, int32_t n_chu
 static int32_t check_ranges(ingest *in, int64_t batch_id, const lk_state_range *ranges, int n,
                             int32_t gen, int replay, unsigned char *gone)
 {
-    int regenerate = 0;
+    int regenerate = 0, moved = 0;
     for (int r = 0; r < n; r++) {
         int st = lk_source_check(in->src, batch_id, &ranges[r], &in->err);
         if (st < 0) return -1;
-        gone[r] = st == LK_RANGE_GONE;
-        regenerate |= replay && st != LK_RANGE_OK;
+        gone[r] = st == LK_RANGE_GONE || st == LK_RANGE_MOVED;
+        if (st == LK_RANGE_MOVED) {
+            /* another instance has these offsets: the batch no longer holds
+               them (the committer checks the rest against the tables) */
+            if (lk_state_batch_drop_range(in->st, batch_id, ranges[r].file_id, &in->err))
+                return -1;
+            moved++;
+        }
+        regenerate |= (replay || st == LK_RANGE_MOVED) && st != LK_RANGE_OK;
     }
     if (!regenerate) return gen;
+    if (moved) {
+        LK_INFO("batch=%lld: re-planned as generation %d without %d range(s) another instance "
+                "committed",
+                (long long)batch_id, gen + 1, moved);
+        return gen + 1;
+    }
     LK_WARN("batch=%lld: a file changed or vanished since the batch was planned: it is "
             "re-planned as generation %d (earlier chunks are dropped)",
             (long long)batch_id, gen + 1);
@@ -444,6 +458,9 @@ static void trigger_fired(ingest *in, int64_t now, int planned)
 
 static void handle_inbox(ingest *in, int timeout_ms)
 {
+    /* transforms asking for work or leaving (scaled in) are answered here
+       too while no chunk is being sent */
+    if (in->chunks) lk_flow_out_service(in->chunks);
     /* new input (inotify) wakes the wait as much as a message does, while
        the loop polls the source (else a readable fd would spin the loop) */
     int polled = in->state == RUNNING &&
@@ -472,6 +489,12 @@ static void handle_inbox(ingest *in, int timeout_ms)
             int64_t b = lk_msg_event_get_int(&e, "batch", -1);
             untrack(in, b);
             lk_source_ack(in->src, b);
+        } else if (!strcmp(e.name, "conflict")) {
+            /* the committer found a batch's Kafka offsets taken by another
+               instance of the consumer group: replaying re-checks its ranges */
+            LK_INFO("batch=%lld conflicts with another instance's commit: replaying",
+                    (long long)lk_msg_event_get_int(&e, "batch", -1));
+            in->replay = 1;
         } else if (!strcmp(e.name, "replay")) {
             const char *why = lk_msg_event_get_str(&e, "reason");
             LK_INFO("replay requested reason=%s", why ? why : "?");
@@ -627,12 +650,9 @@ static int run_loop(ingest *in)
 static int open_sockets(ingest *in)
 {
     char ep[1200];
-    in->chunks = zsock_new(ZMQ_PUSH);
-    zsock_set_sndhwm(in->chunks, 1);
-    zsock_set_linger(in->chunks, 1000);
     lk_worker_endpoint(in->w, LK_EP_CHUNKS, -1, ep, sizeof ep);
-    if (zsock_bind(in->chunks, "%s", ep) < 0) {
-        LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+    if (lk_flow_out_new(in->w, ep, &in->chunks, &in->err)) {
+        LK_ERROR("%s", in->err.msg);
         return -1;
     }
     in->inbox = zsock_new(ZMQ_PULL);
@@ -702,7 +722,7 @@ int lk_ingest_run(lk_worker *w)
         while (!lk_worker_stopping(w))
             handle_inbox(in, 100);
     }
-    zsock_destroy(&in->chunks);
+    lk_flow_out_destroy(&in->chunks);
     zsock_destroy(&in->inbox);
     zsock_destroy(&in->committer);
     lk_source_destroy(&in->src);

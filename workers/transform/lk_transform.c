@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include "lk_exit.h"
+#include "lk_fault.h"
+#include "lk_flow.h"
 #include "lk_log.h"
 #include "lk_parser.h"
 #include "lk_sendbuf.h"
@@ -32,7 +34,8 @@
 typedef struct transform {
     lk_worker *w;
     lk_state *st;
-    zsock_t *in, *out;
+    lk_flow_in *in;   /* ← ingest: chunks, asked for one at a time (lk_flow) */
+    lk_flow_out *out; /* → writers: records, to a writer that asked */
     int schema_version;
     lk_batch *raw;
     lk_tables *tables; /* compiled for schema_version */
@@ -139,6 +142,7 @@ static int process(void *ctx, const void *data, size_t len)
         return -1;
     }
     int64_t t0 = lk_time_now_us();
+    lk_fault_check("transform.chunk"); /* sleep<MS>: a slow transform, for the autoscaler's tests */
     lk_batch_reset(t->raw);
     const char *slash = strrchr(c.file_path, '/');
     lk_source_meta meta = {c.file_path, slash ? slash + 1 : c.file_path, c.file_size,
@@ -191,8 +195,11 @@ static int process(void *ctx, const void *data, size_t len)
     p->rescued = st.rescued;
     event_time(t, p);
     lk_worker_report(t->w, p);
-    if (lk_sendbuf_send(t->pool, t->w, t->out, &t->msg))
+    int64_t busy = lk_time_now_us() - t0;
+    if (lk_flow_out_send(t->out, t->pool, &t->msg))
         return -1;
+    /* the autoscaler's measure: time parsing, not waiting for a writer */
+    lk_worker_add(t->w, "busy_us", busy);
     lk_worker_add(t->w, "chunks", 1);
     lk_worker_add(t->w, "rows_in", st.rows);
     lk_worker_add(t->w, "rows_out", lk_batch_nrows(lk_tables_batch(t->tables, 1)));
@@ -201,6 +208,14 @@ static int process(void *ctx, const void *data, size_t len)
     lk_worker_add(t->w, "corrupt", st.corrupt);
     lk_worker_add(t->w, "rescued", st.rescued);
     lk_worker_add(t->w, "bytes_in", (int64_t)c.len);
+    return 0;
+}
+
+/* Writers asking for records or leaving, while we wait for a chunk. */
+static int service_out(void *ctx)
+{
+    transform *t = ctx;
+    lk_flow_out_service(t->out);
     return 0;
 }
 
@@ -219,32 +234,26 @@ int lk_transform_run(lk_worker *w)
     lk_parser_options po;
     lk_source_cfg_parser(cfg, &po);
     t->parser = lk_parser_new(&po);
-    t->in = zsock_new(ZMQ_PULL);
-    zsock_set_rcvhwm(t->in, 1);
-    /* ingest binds "chunks" and starts after us: the first connect fails and
-       ZMQ's default 100 ms reconnect delay held the first chunk back with
-       both cores idle (docs/benchmarks.md, wall clock); retry after 5 ms,
-       backing off to 100 ms while ingest stays away (e.g. restarting) */
-    zsock_set_reconnect_ivl(t->in, 5);
-    zsock_set_reconnect_ivl_max(t->in, 100);
-    lk_worker_endpoint(w, LK_EP_CHUNKS, -1, ep, sizeof ep);
-    zsock_connect(t->in, "%s", ep);
-    t->out = zsock_new(ZMQ_PUSH);
-    zsock_set_sndhwm(t->out, 1);
-    zsock_set_linger(t->out, 2000);
     lk_worker_endpoint(w, LK_EP_RECORDS, lk_worker_index(w), ep, sizeof ep);
-    if (zsock_bind(t->out, "%s", ep) < 0) {
-        LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+    if (lk_flow_out_new(w, ep, &t->out, &t->err)) {
+        LK_ERROR("%s", t->err.msg);
         return LK_EXIT_TEMPFAIL;
     }
     t->pool = lk_sendbuf_new();
     lk_worker_ready(w);
-    int rc = lk_worker_pull_loop(w, t->in, process, t);
+    /* ingest binds "chunks" and may start after us (the link retries after
+       5 ms); the first credit goes out once we are ready: a new transform
+       receives chunks only when it is up */
+    t->in = lk_flow_in_new(w, 1);
+    lk_worker_endpoint(w, LK_EP_CHUNKS, -1, ep, sizeof ep);
+    lk_flow_in_connect(t->in, ep);
+    lk_flow_handlers h = {process, lk_flow_out_sock(t->out), service_out, NULL};
+    int rc = lk_flow_in_loop(t->in, &h, t);
     for (int i = 0; i < LK_MSG_MAX_PARTS; i++)
         t->rec.parts[i].batch = NULL;
     t->rec.n_parts = 0;
-    zsock_destroy(&t->in);
-    zsock_destroy(&t->out);
+    lk_flow_in_destroy(&t->in);
+    lk_flow_out_destroy(&t->out); /* the writers hear the end of our stream */
     lk_batch_destroy(&t->raw);
     lk_tables_destroy(&t->tables);
     lk_parser_destroy(&t->parser);
