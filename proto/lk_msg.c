@@ -760,7 +760,7 @@ int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out)
     if (m->n_files < 0 || m->n_files > LK_MSG_MAX_FILES)
         return LK_ELIMIT;
     msgpack_packer pk;
-    enc_begin(&pk, out, LK_MSG_FILES, 6);
+    enc_begin(&pk, out, LK_MSG_FILES, 7);
     msgpack_pack_int64(&pk, m->batch_id);
     msgpack_pack_int32(&pk, m->chunk_idx);
     msgpack_pack_int64(&pk, m->rows_in);
@@ -782,6 +782,8 @@ int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out)
         if (f->partition_values_json)
             pack_cstr(&pk, f->partition_values_json);
     }
+    msgpack_pack_bin(&pk, m->partial_len);
+    msgpack_pack_bin_body(&pk, m->partial, m->partial_len);
     enc_end(out);
     return 0;
 }
@@ -791,7 +793,7 @@ int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error 
 {
     lk_msg_files_clear(m);
     msg_in in;
-    int rc = msg_open_body(data, len, LK_MSG_FILES, 6, &in, "files", err);
+    int rc = msg_open_body(data, len, LK_MSG_FILES, 7, &in, "files", err);
     if (rc)
         goto out;
     const msgpack_object *a = in.body->via.array.ptr;
@@ -837,6 +839,16 @@ int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error 
             f->partition_values_json = dup_str(&e[6]);
         }
     }
+    if (a[6].type != MSGPACK_OBJECT_BIN) {
+        rc = lk_error_set(err, LK_EFORMAT, "files: the window partial is not binary");
+        goto out;
+    }
+    if (a[6].via.bin.size) {
+        m->partial = malloc(a[6].via.bin.size);
+        if (!m->partial) abort();
+        memcpy(m->partial, a[6].via.bin.ptr, a[6].via.bin.size);
+        m->partial_len = a[6].via.bin.size;
+    }
 out:
     if (rc)
         lk_msg_files_clear(m);
@@ -881,6 +893,9 @@ void lk_msg_files_clear(lk_msg_files *m)
     free(m->files);
     m->files = NULL;
     m->n_files = m->cap_files = 0;
+    free(m->partial);
+    m->partial = NULL;
+    m->partial_len = 0;
 }
 
 /* ---- EVENT ---- */

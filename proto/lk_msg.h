@@ -124,6 +124,11 @@ typedef struct lk_msg_files {
     int64_t rows_in, corrupt_rows, rescued_rows;
     int n_files, cap_files;
     lk_msg_file *files; /* malloc'ed; freed by lk_msg_files_clear */
+    /* event_metrics' partial window aggregates of the chunk: a RECORDS
+       message of one part (lk_windows' partial batch), or NULL; malloc'ed,
+       freed by lk_msg_files_clear */
+    void *partial;
+    size_t partial_len;
 } lk_msg_files;
 
 /* Appends a zeroed file entry (NULL beyond LK_MSG_MAX_FILES). */

@@ -32,6 +32,8 @@
 #include "lk_exit.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
+#include "lk_gold.h"
+#include "lk_gold_commit.h"
 #include "lk_log.h"
 #include "lk_state.h"
 #include "lk_tables.h"
@@ -69,6 +71,8 @@ typedef struct committer {
     lk_msg_files files;
     lk_msg_progress report; /* the monitor's commit report of the batch */
     lk_buf buf;
+    int metrics_t;         /* event_metrics' index in names, or -1 */
+    lk_gold_commit *gold;  /* its window state */
     lk_error err;
 } committer;
 
@@ -215,7 +219,7 @@ static void publish_tables(committer *c)
 
 /* The schema each table should have now: raw_events' latest in state.db,
    the others compiled from it through their transforms. */
-static int table_schemas(committer *c, lk_schema **schemas)
+static int table_schemas(committer *c, lk_schema **schemas, lk_tables **keep)
 {
     int v = 0;
     lk_schema *raw = NULL;
@@ -230,7 +234,10 @@ static int table_schemas(committer *c, lk_schema **schemas)
         return rc;
     for (int i = 0; i < c->ntables; i++)
         schemas[i] = lk_schema_clone(lk_tables_schema(t, i));
-    lk_tables_destroy(&t);
+    if (keep)
+        *keep = t;
+    else
+        lk_tables_destroy(&t);
     return 0;
 }
 
@@ -282,6 +289,25 @@ static void record_file_counts(committer *c, const pending *p)
     free(sp);
 }
 
+/* event_metrics' line and counters of a committed batch. */
+static void log_gold(committer *c, int64_t b)
+{
+    lk_gold_commit *g = c->gold;
+    char wm[40] = "none";
+    int64_t w = lk_gold_commit_watermark(g);
+    if (w != INT64_MIN) lk_time_format_iso_ms(w, wm, sizeof wm);
+    LK_INFO("event_metrics batch=%lld watermark=%s windows_closed=%lld windows_open=%lld "
+            "late=%lld no_event_time=%lld",
+            (long long)b, wm, (long long)lk_gold_commit_closed(g),
+            (long long)lk_gold_commit_open(g), (long long)lk_gold_commit_late(g),
+            (long long)lk_gold_commit_no_event_time(g));
+    lk_worker_add(c->w, "late_rows", lk_gold_commit_late(g));
+    lk_worker_add(c->w, "no_event_time_rows", lk_gold_commit_no_event_time(g));
+    lk_worker_add(c->w, "windows_closed", lk_gold_commit_closed(g));
+    lk_worker_set(c->w, "windows_open", lk_gold_commit_open(g));
+    if (w != INT64_MIN) lk_worker_set(c->w, "watermark_ms", w / 1000);
+}
+
 static int commit_batch(committer *c, pending *p)
 {
     int64_t b = p->batch_id, t0 = lk_time_mono_ms(), t0_us = lk_time_now_us();
@@ -291,7 +317,14 @@ static int commit_batch(committer *c, pending *p)
     int fault = lk_fault_check("committer.commit");
     if (fault < 0)
         return lk_error_errno(&c->err, fault, "commit of batch %lld (injected fault)", (long long)b);
-    int rc = table_schemas(c, schemas);
+    lk_tables *compiled = NULL;
+    int rc = table_schemas(c, schemas, &compiled);
+    if (rc == 0 && c->metrics_t >= 0) {
+        int have = lk_delta_txn_version(c->tables[c->metrics_t], c->app_id) >= b;
+        rc = lk_gold_commit_prepare(c->gold, lk_tables_metrics(compiled), b, p->chunks,
+                                    p->n_chunks, !have, &c->err);
+    }
+    lk_tables_destroy(&compiled);
     int64_t rows_in = 0, corrupt = 0, rescued = 0;
     for (int i = 0; i < p->n_chunks; i++) {
         rows_in += p->chunks[i].rows_in;
@@ -329,6 +362,12 @@ static int commit_batch(committer *c, pending *p)
             lk_delta_commit_set_partition_columns(dc, cols, pb->n);
         }
         int64_t rows = 0, nfiles = 0;
+        const lk_msg_file *gf = t == c->metrics_t ? lk_gold_commit_file(c->gold) : NULL;
+        if (gf) {
+            lk_delta_commit_add_file(dc, gf->path, gf->size, gf->mtime_ms, gf->stats_json, 1);
+            rows += gf->rows;
+            nfiles++;
+        }
         for (int i = 0; i < p->n_chunks; i++) {
             for (int k = 0; k < p->chunks[i].n_files; k++) {
                 const lk_msg_file *f = &p->chunks[i].files[k];
@@ -369,6 +408,10 @@ static int commit_batch(committer *c, pending *p)
     }
     if (rc == 0)
         rc = lk_state_mark_committed(c->st, b, &c->err);
+    if (c->metrics_t >= 0) {
+        lk_gold_commit_done(c->gold, b, rc == 0);
+        if (rc == 0) log_gold(c, b);
+    }
     if (rc == 0)
         record_file_counts(c, p);
     for (int t = 0; t < c->ntables; t++)
@@ -562,6 +605,7 @@ static int release(committer *c, int rc)
         lk_delta_destroy(&c->tables[t]);
     zsock_destroy(&c->in);
     zsock_destroy(&c->to_ingest);
+    lk_gold_commit_destroy(&c->gold);
     lk_state_close(&c->st);
     lk_buf_free(&c->buf);
     return rc;
@@ -575,6 +619,7 @@ int lk_committer_run(lk_worker *w)
     c->cfg = lk_worker_config(w);
     char path[2048], ep[1200];
     c->ntables = lk_tables_names(c->cfg, c->names);
+    c->metrics_t = -1;
     lk_config_state_path(c->cfg, path, sizeof path);
     if (lk_state_open(path, &c->st, &c->err) || load_app_id(c)) {
         LK_ERROR("%s", c->err.msg);
@@ -592,6 +637,11 @@ int lk_committer_run(lk_worker *w)
             return release(c, LK_EXIT_CONFIG); /* the supervisor does not restart */
         }
     }
+    for (int t = 0; t < c->ntables; t++)
+        if (!strcmp(c->names[t], LK_TABLE_METRICS)) {
+            c->metrics_t = t;
+            c->gold = lk_gold_commit_new(c->cfg, c->st, c->table_path[t]);
+        }
     if (reconcile(c)) {
         LK_ERROR("cannot reconcile state.db with the tables: %s", c->err.msg);
         return release(c, LK_EXIT_TEMPFAIL);

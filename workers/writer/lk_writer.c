@@ -218,6 +218,27 @@ static void remove_written(writer *wr)
     }
 }
 
+/* event_metrics' part is no data file: the chunk's partial window
+   aggregates go to the committer inside FILES, as a RECORDS message of
+   that one part (docs/decisions.md, "Windowed aggregates"). */
+static void forward_partial(writer *wr, const lk_msg_part *part)
+{
+    lk_msg_records one;
+    memset(&one, 0, sizeof one);
+    one.batch_id = wr->rec.batch_id;
+    one.chunk_idx = wr->rec.chunk_idx;
+    one.n_parts = 1;
+    one.parts[0] = *part;
+    lk_buf_reset(&wr->stats);
+    lk_msg_records_encode(&one, &wr->stats);
+    free(wr->files.partial);
+    wr->files.partial = malloc(wr->stats.len);
+    if (!wr->files.partial) abort();
+    memcpy(wr->files.partial, wr->stats.data, wr->stats.len);
+    wr->files.partial_len = wr->stats.len;
+    lk_buf_reset(&wr->stats);
+}
+
 static int process(void *ctx, const void *data, size_t len)
 {
     writer *wr = ctx;
@@ -252,7 +273,12 @@ static int process(void *ctx, const void *data, size_t len)
         int failed = -1;
         table_writer *first = NULL;
         for (int i = 0; i < wr->rec.n_parts && failed < 0; i++) {
-            table_writer *t;
+            table_writer *t = NULL;
+            if (!strcmp(wr->rec.parts[i].table, LK_TABLE_METRICS)) {
+                /* partial window aggregates: the committer merges them */
+                forward_partial(wr, &wr->rec.parts[i]);
+                continue;
+            }
             if (write_part(wr, &wr->rec.parts[i], first, &t))
                 failed = i;
             else

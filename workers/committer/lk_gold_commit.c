@@ -1,0 +1,242 @@
+/* lk_gold_commit — event_metrics' merge, close and state; see lk_gold_commit.h. */
+#include "lk_gold_commit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lk_delta.h"
+#include "lk_fault.h"
+#include "lk_fs.h"
+#include "lk_log.h"
+#include "lk_parquet_writer.h"
+#include "lk_time.h"
+#include "lk_windows.h"
+
+struct lk_gold_commit {
+    const lk_config *cfg;
+    lk_state *st;
+    char path[2048];
+    lk_pq_options opt;
+    lk_windows *win;
+    lk_schema *partial; /* the schema win was made for */
+    int64_t win_batch;  /* win holds the state after this batch; -2 = load first */
+    int64_t wm;         /* the watermark after win_batch */
+    lk_msg_records rec; /* decoding partials and states */
+    lk_batch *closed, *saved;
+    lk_buf buf, stats;
+    lk_msg_file file;
+    int have_file;
+    int64_t late, no_et, nclosed, next_wm;
+};
+
+lk_gold_commit *lk_gold_commit_new(const lk_config *cfg, lk_state *st, const char *table_path)
+{
+    lk_gold_commit *g = calloc(1, sizeof *g);
+    if (!g) abort();
+    g->cfg = cfg;
+    g->st = st;
+    snprintf(g->path, sizeof g->path, "%s", table_path);
+    lk_pq_options_default(&g->opt);
+    if (lk_pq_codec_parse(cfg->tables.compression, &g->opt.codec))
+        g->opt.codec = LK_PQ_ZSTD;
+    g->opt.zstd_level = cfg->tables.zstd_level;
+    g->win_batch = -2;
+    g->wm = INT64_MIN;
+    return g;
+}
+
+static void clear_file(lk_gold_commit *g)
+{
+    free(g->file.stats_json);
+    g->file.stats_json = NULL;
+    g->have_file = 0;
+}
+
+void lk_gold_commit_destroy(lk_gold_commit **gp)
+{
+    if (!gp || !*gp) return;
+    lk_gold_commit *g = *gp;
+    lk_windows_destroy(&g->win);
+    lk_schema_destroy(&g->partial);
+    lk_msg_records_clear(&g->rec);
+    lk_batch_destroy(&g->closed);
+    lk_batch_destroy(&g->saved);
+    lk_buf_free(&g->buf);
+    lk_buf_free(&g->stats);
+    clear_file(g);
+    free(g);
+    *gp = NULL;
+}
+
+/* Merges a RECORDS message of one part (a partial or a saved state). */
+static int merge_blob(lk_gold_commit *g, const void *data, size_t len, const char *what,
+                      lk_error *err)
+{
+    if (lk_msg_records_decode(data, len, &g->rec, err) || g->rec.n_parts != 1) {
+        if (!err->code) lk_error_set(err, LK_EFORMAT, "not one part");
+        lk_error_prefix(err, "event_metrics: %s", what);
+        return -1;
+    }
+    if (lk_windows_merge(g->win, g->rec.parts[0].batch, err)) {
+        lk_error_prefix(err, "event_metrics: %s", what);
+        return -1;
+    }
+    return 0;
+}
+
+/* (Re)builds the state for gold's partial schema and loads the state
+   stored for the batch before b. */
+static int load(lk_gold_commit *g, const lk_gold *gold, int64_t b, lk_error *err)
+{
+    const lk_schema *ps = lk_gold_partial_schema(gold);
+    if (!g->win || !lk_schema_equal(g->partial, ps)) {
+        lk_windows_destroy(&g->win);
+        lk_schema_destroy(&g->partial);
+        lk_batch_destroy(&g->closed);
+        lk_batch_destroy(&g->saved);
+        g->win = lk_gold_windows_new(gold);
+        g->partial = lk_schema_clone(ps);
+        g->closed = lk_batch_new(lk_gold_output_schema(gold));
+        g->saved = lk_batch_new(ps);
+    }
+    lk_windows_reset(g->win);
+    int64_t found = -1;
+    void *blob = NULL;
+    size_t len = 0;
+    if (lk_state_windows_get(g->st, b - 1, &found, &g->wm, &blob, &len, err)) return -1;
+    int rc = 0;
+    if (found >= 0 && len) {
+        char what[64];
+        snprintf(what, sizeof what, "the state of batch %lld", (long long)found);
+        rc = merge_blob(g, blob, len, what, err);
+    }
+    free(blob);
+    if (rc) return rc;
+    LK_INFO("event_metrics: state of batch %lld loaded: %u open window group(s), watermark_us=%lld",
+            (long long)found, lk_windows_ngroups(g->win), (long long)g->wm);
+    g->win_batch = b - 1;
+    return 0;
+}
+
+static int write_closed(lk_gold_commit *g, int64_t b, lk_error *err)
+{
+    char uuid[40], full[2600];
+    lk_fs_uuid4(uuid, sizeof uuid);
+    memset(&g->file, 0, sizeof g->file);
+    snprintf(g->file.table, sizeof g->file.table, "%s", "event_metrics");
+    snprintf(g->file.path, sizeof g->file.path, "part-%05lld-windows-%s.c000.%s.parquet",
+             (long long)b, uuid,
+             g->opt.codec == LK_PQ_UNCOMPRESSED ? "uncompressed" : lk_pq_codec_name(g->opt.codec));
+    if (lk_fs_mkdirs(g->path, err)) return -1;
+    snprintf(full, sizeof full, "%s/%s", g->path, g->file.path);
+    lk_pq_writer *pq = lk_pq_writer_new(lk_batch_schema(g->closed), &g->opt);
+    lk_pq_file_info info;
+    int rc = lk_pq_writer_open(pq, full, err);
+    if (rc == 0) rc = lk_pq_writer_write(pq, g->closed, err);
+    if (rc == 0) rc = lk_pq_writer_close(pq, &info, err);
+    if (rc) lk_pq_writer_abort(pq);
+    if (rc == 0) {
+        lk_buf_reset(&g->stats);
+        lk_delta_stats_json(&info, &g->stats);
+        g->file.size = info.file_size;
+        g->file.rows = info.num_rows;
+        g->file.mtime_ms = lk_time_now_ms();
+        g->file.stats_json = strdup(g->stats.data ? g->stats.data : "");
+        g->have_file = 1;
+    }
+    lk_pq_writer_destroy(&pq);
+    return rc;
+}
+
+int lk_gold_commit_prepare(lk_gold_commit *g, const lk_gold *gold, int64_t b,
+                           const lk_msg_files *chunks, int n_chunks, int write_file,
+                           lk_error *err)
+{
+    clear_file(g);
+    g->late = g->no_et = g->nclosed = 0;
+    if (g->win_batch != b - 1 || !g->win || !lk_schema_equal(g->partial, lk_gold_partial_schema(gold)))
+        if (load(g, gold, b, err)) {
+            g->win_batch = -2;
+            return -1;
+        }
+    /* from here on win is ahead of win_batch: any failure reloads it */
+    g->win_batch = -2;
+    int64_t late0 = lk_windows_late(g->win), none0 = lk_windows_no_event_time(g->win);
+    for (int i = 0; i < n_chunks; i++) {
+        if (!chunks[i].partial) continue;
+        char what[64];
+        snprintf(what, sizeof what, "the partial of batch %lld chunk %d", (long long)b, i);
+        if (merge_blob(g, chunks[i].partial, chunks[i].partial_len, what, err)) return -1;
+    }
+    g->late = lk_windows_late(g->win) - late0;
+    g->no_et = lk_windows_no_event_time(g->win) - none0;
+    int64_t wm = g->wm, mx = lk_windows_max_event(g->win);
+    if (mx != INT64_MIN && mx - g->cfg->event.watermark_ms * 1000 > wm)
+        wm = mx - g->cfg->event.watermark_ms * 1000;
+    g->next_wm = wm;
+    lk_batch_reset(g->closed);
+    if (wm != INT64_MIN) g->nclosed = lk_windows_close(g->win, wm, g->closed);
+    if (g->nclosed && write_file && write_closed(g, b, err)) {
+        lk_error_prefix(err, "event_metrics: batch %lld", (long long)b);
+        return -1;
+    }
+    if (lk_fault_check("committer.gold_before_state") < 0)
+        return lk_error_set(err, -5, "injected fault before the window state is stored");
+    lk_batch_reset(g->saved);
+    lk_windows_save(g->win, g->saved);
+    lk_msg_records one;
+    memset(&one, 0, sizeof one);
+    one.batch_id = b;
+    one.n_parts = 1;
+    snprintf(one.parts[0].table, sizeof one.parts[0].table, "event_metrics");
+    one.parts[0].batch = g->saved;
+    lk_buf_reset(&g->buf);
+    lk_msg_records_encode(&one, &g->buf);
+    if (lk_state_windows_put(g->st, b, wm, g->buf.data, g->buf.len, err)) {
+        lk_error_prefix(err, "event_metrics: storing the window state of batch %lld",
+                        (long long)b);
+        return -1;
+    }
+    return 0;
+}
+
+const lk_msg_file *lk_gold_commit_file(const lk_gold_commit *g)
+{
+    return g->have_file ? &g->file : NULL;
+}
+
+int64_t lk_gold_commit_late(const lk_gold_commit *g)
+{
+    return g->late;
+}
+
+int64_t lk_gold_commit_no_event_time(const lk_gold_commit *g)
+{
+    return g->no_et;
+}
+
+int64_t lk_gold_commit_watermark(const lk_gold_commit *g)
+{
+    return g->next_wm;
+}
+
+int64_t lk_gold_commit_closed(const lk_gold_commit *g)
+{
+    return g->nclosed;
+}
+
+int64_t lk_gold_commit_open(const lk_gold_commit *g)
+{
+    return g->win ? lk_windows_ngroups(g->win) : 0;
+}
+
+void lk_gold_commit_done(lk_gold_commit *g, int64_t b, int ok)
+{
+    if (ok) {
+        g->win_batch = b;
+        g->wm = g->next_wm;
+    } else {
+        g->win_batch = -2;
+    }
+}
