@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "lk_sql.h"
+#include "lk_sql_check.h"
 #include "lk_sql_parse.h"
 
 struct lk_gold {
@@ -218,9 +219,9 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
     return 0;
 }
 
-int lk_gold_new(const lk_config *cfg, const lk_schema *input, lk_gold **out, lk_error *err)
+/* The window kinds and output modes implemented. */
+static int check_supported(const lk_config *cfg, lk_error *err)
 {
-    *out = NULL;
     const lk_metrics_cfg *mc = &cfg->metrics;
     if (mc->window == LK_WINDOW_SESSION)
         return lk_error_set(err, LK_ECONFIG, "%s:%d: key 'metrics.window': session windows are "
@@ -230,6 +231,14 @@ int lk_gold_new(const lk_config *cfg, const lk_schema *input, lk_gold **out, lk_
         return lk_error_set(err, LK_ECONFIG, "%s:%d: key 'metrics.output_mode': %s is not "
                             "supported yet (append)",
                             file_of(cfg), mc->line, mc->output_mode);
+    return 0;
+}
+
+int lk_gold_new(const lk_config *cfg, const lk_schema *input, lk_gold **out, lk_error *err)
+{
+    *out = NULL;
+    const lk_metrics_cfg *mc = &cfg->metrics;
+    if (check_supported(cfg, err)) return LK_ECONFIG;
     lk_gold *m = calloc(1, sizeof *m);
     if (!m) abort();
     m->cfg = cfg;
@@ -259,6 +268,70 @@ int lk_gold_new(const lk_config *cfg, const lk_schema *input, lk_gold **out, lk_
     }
     m->chunk = lk_windows_new(keys, m->ngroup, m->spec, m->nagg);
     *out = m;
+    return 0;
+}
+
+/* The calls of a tree name known functions (the aggregate itself aside); 0 or the offender. */
+static const lk_sql_node *unknown_call(const lk_sql_node *n)
+{
+    if (n->kind == LK_SQL_CALL && n->name && !lk_sql_check_is_function(n->name)) return n;
+    for (int i = 0; i < n->nargs; i++) {
+        const lk_sql_node *u = unknown_call(n->args[i]);
+        if (u) return u;
+    }
+    return NULL;
+}
+
+static int check_text(const lk_config *cfg, const char *text, int aggregate, int line,
+                      const char *key, lk_error *err)
+{
+    lk_sql_ast *ast = NULL;
+    int rc = lk_sql_parse(text, !aggregate, &ast, err);
+    if (rc) return fail(err, file_of(cfg), line, key);
+    const lk_sql_node *r = lk_sql_ast_root(ast), *u = NULL;
+    if (aggregate) {
+        static const char *const fns[] = {"count", "sum", "avg", "mean", "min", "max"};
+        int known = 0;
+        for (int i = 0; r->kind == LK_SQL_CALL && i < (int)(sizeof fns / sizeof fns[0]); i++)
+            known |= !strcmp(r->name, fns[i]);
+        if (!known) {
+            lk_sql_ast_destroy(&ast);
+            return lk_error_set(err, LK_ECONFIG,
+                                "%s:%d: key '%s': '%s' is not an aggregate: unknown function "
+                                "(count(*), count, sum, avg, min, max)",
+                                file_of(cfg), line, key, text);
+        }
+        for (int i = 0; i < r->nargs && !u; i++)
+            u = unknown_call(r->args[i]);
+    } else {
+        u = unknown_call(r);
+    }
+    if (u) {
+        lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': position %d: unknown function '%s'",
+                     file_of(cfg), line, key, lk_sql_column_of(text, u->pos), u->name);
+        lk_sql_ast_destroy(&ast);
+        return LK_ECONFIG;
+    }
+    lk_sql_ast_destroy(&ast);
+    return 0;
+}
+
+int lk_gold_check(const lk_config *cfg, lk_error *err)
+{
+    const lk_metrics_cfg *mc = &cfg->metrics;
+    char key[300];
+    if (check_supported(cfg, err)) return LK_ECONFIG;
+    if (check_text(cfg, cfg->event.event_time, 0, cfg->event.event_time_line,
+                   "transform.event_time", err))
+        return LK_ECONFIG;
+    for (int k = 0; k < mc->ngroup; k++) {
+        snprintf(key, sizeof key, "metrics.group_by[%d]", k);
+        if (check_text(cfg, mc->group_by[k], 0, mc->group_line[k], key, err)) return LK_ECONFIG;
+    }
+    for (int a = 0; a < mc->nagg; a++) {
+        snprintf(key, sizeof key, "metrics.aggregates.%s", mc->agg_name[a]);
+        if (check_text(cfg, mc->agg_expr[a], 1, mc->agg_line[a], key, err)) return LK_ECONFIG;
+    }
     return 0;
 }
 

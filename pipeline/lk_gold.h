@@ -39,6 +39,10 @@ typedef struct lk_gold lk_gold;
    and the position in the expression. */
 int lk_gold_new(const lk_config *cfg, const lk_schema *input, lk_gold **out, lk_error *err);
 void lk_gold_destroy(lk_gold **m);
+/* What can be checked without a schema (the first start infers it): every
+   expression parses, every aggregate is a known one and every function a
+   known function. 0 or LK_ECONFIG naming file, line and key. */
+int lk_gold_check(const lk_config *cfg, lk_error *err);
 const lk_schema *lk_gold_partial_schema(const lk_gold *m);
 const lk_schema *lk_gold_output_schema(const lk_gold *m);
 /* An empty window state for this configuration (the committer's). */

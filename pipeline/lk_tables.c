@@ -401,6 +401,7 @@ int lk_tables_check(const lk_config *cfg, const lk_schema *raw, lk_error *err)
         return rc;
     }
     if (check_list(cfg, cfg->transforms, "transforms", err)) return LK_ECONFIG;
+    if (cfg->metrics.set && lk_gold_check(cfg, err)) return LK_ECONFIG;
     for (int i = 0; i < cfg->tables.nderived; i++) {
         char key[300];
         snprintf(key, sizeof key, "tables.%s.transforms", cfg->tables.derived[i].name);

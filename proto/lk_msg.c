@@ -1035,7 +1035,7 @@ int lk_msg_progress_encode(const lk_msg_progress *m, lk_buf *out)
         m->n_tables > LK_MSG_MAX_PARTS || m->phase < 0 || m->phase >= LK_PHASE_N)
         return LK_ELIMIT;
     msgpack_packer pk;
-    enc_begin(&pk, out, LK_MSG_PROGRESS, 17);
+    enc_begin(&pk, out, LK_MSG_PROGRESS, 20);
     pack_cstr(&pk, m->role);
     msgpack_pack_int32(&pk, m->index);
     msgpack_pack_int32(&pk, m->phase);
@@ -1068,6 +1068,9 @@ int lk_msg_progress_encode(const lk_msg_progress *m, lk_buf *out)
         msgpack_pack_int64(&pk, m->tables[i].rows);
         msgpack_pack_int64(&pk, m->tables[i].version);
     }
+    msgpack_pack_int64(&pk, m->late);
+    msgpack_pack_int64(&pk, m->no_event_time);
+    msgpack_pack_int64(&pk, m->watermark_us);
     enc_end(out);
     return 0;
 }
@@ -1076,7 +1079,7 @@ int lk_msg_progress_decode(const void *data, size_t len, lk_msg_progress *m, lk_
 {
     memset(m, 0, sizeof *m);
     msg_in in;
-    int rc = msg_open_body(data, len, LK_MSG_PROGRESS, 17, &in, "progress", err);
+    int rc = msg_open_body(data, len, LK_MSG_PROGRESS, 20, &in, "progress", err);
     if (rc)
         goto out;
     const msgpack_object *a = in.body->via.array.ptr;
@@ -1148,6 +1151,10 @@ int lk_msg_progress_decode(const void *data, size_t len, lk_msg_progress *m, lk_
         }
         m->n_tables = (int)i + 1;
     }
+    if ((rc = get_i64(&a[17], &m->late, "progress late", err)) ||
+        (rc = get_i64(&a[18], &m->no_event_time, "progress no_event_time", err)) ||
+        (rc = get_i64(&a[19], &m->watermark_us, "progress watermark_us", err)))
+        goto out;
 out:
     if (rc)
         memset(m, 0, sizeof *m);

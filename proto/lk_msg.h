@@ -209,6 +209,9 @@ typedef struct lk_msg_progress {
     lk_msg_source sources[LK_MSG_MAX_SOURCES];
     int n_tables;         /* commit: rows and version per table */
     lk_msg_table_out tables[LK_MSG_MAX_PARTS];
+    /* commit, with event_metrics: rows turned away (late for the watermark,
+       no event time) and the watermark after the batch (0 = none) */
+    int64_t late, no_event_time, watermark_us;
 } lk_msg_progress;
 
 /* Name of a phase ("plan", "read", "parse", "write", "commit"), or "?". */

@@ -432,6 +432,12 @@ static int commit_batch(committer *c, pending *p)
     rep->rows = rows_in;
     rep->corrupt = corrupt;
     rep->rescued = rescued;
+    if (c->metrics_t >= 0) {
+        int64_t wm = lk_gold_commit_watermark(c->gold);
+        rep->late = lk_gold_commit_late(c->gold);
+        rep->no_event_time = lk_gold_commit_no_event_time(c->gold);
+        rep->watermark_us = wm == INT64_MIN ? 0 : wm;
+    }
     lk_worker_report(c->w, rep);
     notify_ingest(c, b);
     return 0;

@@ -1,0 +1,106 @@
+// event_metrics (issue 12): 1-minute tumbling windows by event_type with a 30-second watermark on
+// ts, over several files (one batch each) with out-of-order, late and time-less rows, against
+// DuckDB's GROUP BY time_bucket over the non-late rows (lateness replayed over the real batch
+// boundaries); every late and time-less row in quarantine once; a second run of late rows changes
+// no window; configuration errors at start with file, line and key.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { QUICK, run, workspace } from './lib/daemon.mjs';
+import { queryTable } from './lib/delta.mjs';
+import {
+  METRICS_CONFIG, assertQuarantine, assertWindows, genWindowInput, quarantined, readMetrics, reference,
+} from './lib/windows.mjs';
+
+const FILES = QUICK ? 4 : 6;
+const ROWS = QUICK ? 300 : 800;
+
+test('tumbling windows equal DuckDB over the non-late rows; late rows quarantined once; a late second run changes nothing', async () => {
+  const ws = workspace('win', { extra: METRICS_CONFIG });
+  genWindowInput(ws.input, { files: FILES, rows: ROWS, seed: 11 });
+  let r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const ref = await reference([ws.input], ws.tables);
+  assert.ok(ref.late.size > 10 && ref.none.size > 5, `the input has late (${ref.late.size}) and time-less (${ref.none.size}) rows`);
+  const got = await readMetrics(ws.tables);
+  assert.ok(ref.windows.length > 20, `windows closed: ${ref.windows.length}`);
+  assertWindows(got, ref.windows);
+  // available-now drained the backlog: exactly the windows with end <= max(ts) - 30 s
+  const maxEnd = Math.max(...got.map((g) => Number(g.we)));
+  assert.ok(maxEnd <= ref.watermark && maxEnd > ref.watermark - 60000, 'the last window the final watermark closes is there');
+  assertQuarantine(await quarantined(ws.tables), ref);
+  // the commits: one per batch, each with txn(appId, batch); the table's schema
+  const log = path.join(ws.tables, 'event_metrics', '_delta_log');
+  const versions = fs.readdirSync(log).filter((f) => f.endsWith('.json')).sort();
+  assert.equal(versions.length, FILES, 'one event_metrics commit per batch');
+  versions.forEach((f, i) => {
+    const txn = fs.readFileSync(path.join(log, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((a) => a.txn);
+    assert.equal(txn.txn.version, i, `${f}: txn version = batch`);
+  });
+  const schema = await queryTable(path.join(ws.tables, 'event_metrics'), 'DESCRIBE SELECT * FROM $T');
+  assert.deepEqual(schema.map((c) => c.column_name),
+    ['window_start', 'window_end', 'event_type', 'events', 'amount_sum', 'amount_max', 'amount_min', 'amount_avg', 'with_amount']);
+  assert.match(schema[0].column_type, /TIMESTAMP/);
+
+  // a second run: a file of rows older than the watermark changes no window, lands in quarantine
+  const late2 = path.join(ws.dir, 'late2');
+  fs.mkdirSync(late2);
+  genWindowInput(late2, { files: 1, rows: 200, seed: 99, prefix: 'z', baseMs: Date.parse('2026-11-24T08:50:00Z'), idFrom: 900000 });
+  for (const f of fs.readdirSync(late2)) fs.copyFileSync(path.join(late2, f), path.join(ws.input, f));
+  const before = JSON.stringify(got, (k, v) => (typeof v === 'bigint' ? Number(v) : v));
+  r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const after = await readMetrics(ws.tables);
+  assert.equal(JSON.stringify(after, (k, v) => (typeof v === 'bigint' ? Number(v) : v)), before, 'the late run changed no window');
+  const q = await quarantined(ws.tables);
+  const rows2 = fs.readFileSync(path.join(late2, fs.readdirSync(late2)[0]), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  for (const row of rows2) {
+    const e = q.get(row.event_id);
+    assert.ok(e, `${row.event_id} of the late run is in quarantine`);
+    assert.equal(e.n, 1);
+    assert.equal(e.reason, row.ts === null || Number.isNaN(Date.parse(row.ts)) ? 'no_event_time' : 'late', row.event_id);
+  }
+  // counted: the progress record of the batch (Spark's numRowsDroppedByWatermark, and ours)
+  const prog = run(['progress', '-c', ws.config, '--json', '--last', '100']);
+  assert.equal(prog.code, 0, prog.stderr);
+  const recs = JSON.parse(prog.stdout);
+  const last = recs[recs.length - 1];
+  const lateRows = rows2.filter((x) => x.ts !== null && !Number.isNaN(Date.parse(x.ts))).length;
+  assert.equal(last.numRowsDroppedByWatermark, lateRows, `progress of the batch counts the late rows: ${prog.stdout.slice(-600)}`);
+  assert.equal(last.numRowsWithoutEventTime, rows2.length - lateRows, 'and the time-less ones');
+  const firstRun = recs.slice(0, FILES);
+  assert.equal(firstRun.reduce((n, x) => n + x.numRowsDroppedByWatermark, 0), ref.late.size, 'first run: late rows counted');
+  assert.equal(firstRun.reduce((n, x) => n + x.numRowsWithoutEventTime, 0), ref.none.size, 'first run: time-less rows counted');
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('a bad metrics key, an unknown aggregate or column fail at start with file, line and key', async () => {
+  const cases = [
+    ['metrics:\n  window: "1 minute"\n  windw: 3\n  aggregates: {n: "count(*)"}\n', /lakesup\.yml:\d+: key 'metrics\.windw': unknown key/],
+    ['metrics:\n  window: "1 minute"\n  group_by: [event_type]\n  aggregates: {n: "count(*)", m: "median(amount)"}\n',
+      /lakesup\.yml:\d+: key 'metrics\.aggregates\.m': 'median\(amount\)' is not an aggregate/],
+    ['metrics:\n  window: "1 minute"\n  aggregates: {n: "count(*)"}\n', /key 'metrics': the windows need an event time/],
+    ['metrics:\n  window: "soon"\n  aggregates: {n: "count(*)"}\n', /key 'metrics\.window'/],
+  ];
+  for (const [extra, re] of cases) {
+    const ws = workspace('wincfg', { extra: extra.includes('transform:') || /need an event/.test(re.source) ? extra : 'transform:\n  event_time: ts\n' + extra });
+    fs.writeFileSync(path.join(ws.input, 'a.jsonl'), '{"ts":"2026-11-24T09:00:00Z","event_type":"x","amount":1}\n');
+    const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+    assert.equal(r.code, 100, `exit code of a configuration error (${extra}): ${r.stderr.slice(-800)}`);
+    assert.match(r.stderr, re);
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  }
+  // an unknown column: known once the schema is (a second start), named with its line
+  const ws = workspace('wincol', { extra: METRICS_CONFIG });
+  genWindowInput(ws.input, { files: 1, rows: 50, seed: 3 });
+  let r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  const text = fs.readFileSync(ws.config, 'utf8').replace('sum(amount)', 'sum(amout)');
+  fs.writeFileSync(ws.config, text);
+  const line = text.split('\n').findIndex((l) => l.includes('amout')) + 1;
+  r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 100, r.stderr.slice(-2000));
+  assert.match(r.stderr, new RegExp(`lakesup\\.yml:${line}: key 'metrics\\.aggregates\\.amount_sum': .*unknown column 'amout'`));
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
