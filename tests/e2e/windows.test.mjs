@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { QUICK, run, workspace } from './lib/daemon.mjs';
+import { QUICK, rowsOf, run, startDaemon, until, waitAllRunning, workspace } from './lib/daemon.mjs';
 import { queryTable } from './lib/delta.mjs';
 import {
   METRICS_CONFIG, assertQuarantine, assertWindows, genWindowInput, quarantined, readMetrics, reference,
@@ -102,5 +102,41 @@ test('a bad metrics key, an unknown aggregate or column fail at start with file,
   r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
   assert.equal(r.code, 100, r.stderr.slice(-2000));
   assert.match(r.stderr, new RegExp(`lakesup\\.yml:${line}: key 'metrics\\.aggregates\\.amount_sum': .*unknown column 'amout'`));
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('the committer dies after a window file before the state, and between the gold commit and state.db: windows exactly once', async () => {
+  const ws = workspace('winfault', { extra: METRICS_CONFIG });
+  const g1 = path.join(ws.dir, 'abort-before-state');
+  const g2 = path.join(ws.dir, 'abort-after-gold-commit');
+  fs.writeFileSync(g1, '');
+  // the 2nd batch's window file is written, its state not stored; then a committer dies right
+  // after its 3rd Delta commit (raw_events, processed_events, event_metrics), before state.db
+  const d = startDaemon(['-c', ws.config], {
+    LAKESUP_FAULT: `committer.gold_before_state=abort@2@while:${g1},committer.after_delta_commit=abort@3@while:${g2}`,
+  });
+  const aborts = () => (d.logs().match(/role=committer index=0 pid=\d+ exited unexpectedly: killed by signal 6/g) || []).length;
+  try {
+    await waitAllRunning(ws.config);
+    const staging = path.join(ws.dir, 'staging');
+    fs.mkdirSync(staging);
+    const files = genWindowInput(staging, { files: 5, rows: QUICK ? 200 : 500, seed: 23 });
+    for (const f of fs.readdirSync(staging).sort()) fs.renameSync(path.join(staging, f), path.join(ws.input, f));
+    await until(() => aborts() >= 1, 30000, 'the committer to abort before storing the window state');
+    fs.writeFileSync(g2, '');
+    fs.rmSync(g1);
+    await until(() => aborts() >= 2, 30000, 'the committer to abort after the gold commit');
+    fs.rmSync(g2);
+    const rows = files.flat().length;
+    await until(() => rowsOf(ws.config, 'processed_events') === rows, 60000, `${rows} rows`);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0);
+    assert.match(d.logs(), /already in table=event_metrics \(txn\): not committed again/);
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  const ref = await reference([ws.input], ws.tables);
+  assertWindows(await readMetrics(ws.tables), ref.windows);
+  assertQuarantine(await quarantined(ws.tables), ref);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { query, queryTable, sqlStr } from './delta.mjs';
+import { query, queryTable, replay, sqlStr } from './delta.mjs';
 
 export const METRICS_CONFIG =
   'source:\n  max_files_per_trigger: 1\n' +
@@ -75,17 +75,18 @@ export function genWindowInput(dir, { files = 5, rows = 400, seed = 7, prefix = 
   return out;
 }
 
-/** file path → batch id, from raw_events' data files (part-<batch>-<chunk>-...parquet). */
+/** file name → batch id, from raw_events' live data files (part-<batch>-<chunk>-...parquet). */
 export async function batchOfFiles(tables) {
-  const dir = path.join(tables, 'raw_events');
+  const snap = await replay(path.join(tables, 'raw_events'));
+  const list = '[' + snap.files.map((f) => sqlStr(f.fullPath)).join(',') + ']';
   const got = await query(
     `SELECT DISTINCT _metadata.file_path AS f, regexp_extract(filename, 'part-([0-9]+)-', 1) AS b ` +
-    `FROM read_parquet(${sqlStr(dir + '/**/*.parquet')}, filename = true)`);
+    `FROM read_parquet(${list}, filename = true, union_by_name = true)`);
   const m = new Map();
   for (const g of got) {
-    const b = Number(g.b);
-    assert.ok(!m.has(g.f) || m.get(g.f) === b, `${g.f} in one batch`);
-    m.set(path.basename(g.f), b);
+    const b = Number(g.b), f = path.basename(g.f);
+    assert.ok(!m.has(f) || m.get(f) === b, `${f} in one batch`);
+    m.set(f, b);
   }
   return m;
 }
