@@ -427,7 +427,7 @@ static int run_batch(replay *r, int64_t b)
        aggregates") */
     if (lk_tables_metrics_index(t) >= 0) {
         int64_t found, wm;
-        if (lk_state_windows_get(r->st, b - 1, &found, &wm, NULL, NULL, &r->err)) rc = -1;
+        if (lk_state_windows_get(r->st, b - 1, &found, &wm, NULL, NULL, NULL, 0, &r->err)) rc = -1;
         lk_tables_set_watermark(t, wm);
     }
     if (rc == 0 && lk_tables_run(t, raw, lk_time_now_us(), b, &r->err)) rc = -1;

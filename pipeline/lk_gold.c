@@ -227,10 +227,6 @@ static int check_supported(const lk_config *cfg, lk_error *err)
         return lk_error_set(err, LK_ECONFIG, "%s:%d: key 'metrics.window': session windows are "
                             "not supported yet (tumbling or sliding)",
                             file_of(cfg), mc->window_line);
-    if (strcmp(mc->output_mode, "append"))
-        return lk_error_set(err, LK_ECONFIG, "%s:%d: key 'metrics.output_mode': %s is not "
-                            "supported yet (append)",
-                            file_of(cfg), mc->line, mc->output_mode);
     return 0;
 }
 

@@ -130,6 +130,7 @@ static const char *const lk_state_migrations[] = {
     "  batch_id INTEGER PRIMARY KEY,"
     "  watermark_us INTEGER,"
     "  state BLOB NOT NULL,"
+    "  open_file TEXT,"
     "  written_at_us INTEGER NOT NULL);",
 };
 #define LK_STATE_NMIGRATIONS ((int)(sizeof lk_state_migrations / sizeof lk_state_migrations[0]))
@@ -172,10 +173,10 @@ enum {
 
 static const char *const lk_state_sql[Q_COUNT] = {
     [Q_FILE_PLANNED_END] = "SELECT max(end) FROM batch_ranges WHERE file_id = ?1",
-    [Q_WINDOWS_PUT] = "INSERT OR REPLACE INTO windows(batch_id, watermark_us, state, written_at_us)"
-                      " VALUES(?1, ?2, ?3, ?4)",
+    [Q_WINDOWS_PUT] = "INSERT OR REPLACE INTO windows(batch_id, watermark_us, state, written_at_us,"
+                      " open_file) VALUES(?1, ?2, ?3, ?4, ?5)",
     [Q_WINDOWS_PRUNE] = "DELETE FROM windows WHERE batch_id < ?1",
-    [Q_WINDOWS_GET] = "SELECT batch_id, watermark_us, state FROM windows WHERE batch_id <= ?1"
+    [Q_WINDOWS_GET] = "SELECT batch_id, watermark_us, state, open_file FROM windows WHERE batch_id <= ?1"
                       " ORDER BY batch_id DESC LIMIT 1",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
@@ -1001,7 +1002,7 @@ int lk_state_meta_set(lk_state *s, const char *key, const char *value, lk_error 
 /* ---- event_metrics' window state ---- */
 
 int lk_state_windows_put(lk_state *s, int64_t batch, int64_t watermark_us, const void *state,
-                         size_t len, lk_error *err)
+                         size_t len, const char *open_file, lk_error *err)
 {
     sqlite3_stmt *q, *d;
     GET(q, Q_WINDOWS_PUT);
@@ -1015,6 +1016,10 @@ int lk_state_windows_put(lk_state *s, int64_t batch, int64_t watermark_us, const
         sqlite3_bind_int64(q, 2, watermark_us);
     sqlite3_bind_blob64(q, 3, len ? state : "", (sqlite3_uint64)len, SQLITE_STATIC);
     sqlite3_bind_int64(q, 4, lk_time_now_us());
+    if (open_file && open_file[0])
+        sqlite3_bind_text(q, 5, open_file, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 5);
     r = run(s, q, "windows put", err);
     if (r == 0) {
         sqlite3_bind_int64(d, 1, batch - 1); /* the one before stays: a restart may need it */
@@ -1024,7 +1029,8 @@ int lk_state_windows_put(lk_state *s, int64_t batch, int64_t watermark_us, const
 }
 
 int lk_state_windows_get(lk_state *s, int64_t batch, int64_t *found_batch, int64_t *watermark_us,
-                         void **state, size_t *len, lk_error *err)
+                         void **state, size_t *len, char *open_file, size_t open_cap,
+                         lk_error *err)
 {
     sqlite3_stmt *q;
     GET(q, Q_WINDOWS_GET);
@@ -1033,6 +1039,7 @@ int lk_state_windows_get(lk_state *s, int64_t batch, int64_t *found_batch, int64
     *watermark_us = INT64_MIN;
     if (state) *state = NULL;
     if (len) *len = 0;
+    if (open_file && open_cap) open_file[0] = 0;
     int rc = sqlite3_step(q), r = 0;
     if (rc == SQLITE_ROW) {
         *found_batch = sqlite3_column_int64(q, 0);
@@ -1045,6 +1052,8 @@ int lk_state_windows_get(lk_state *s, int64_t batch, int64_t *found_batch, int64
             if (n) memcpy(*state, b, n);
             *len = n;
         }
+        if (open_file && open_cap && sqlite3_column_type(q, 3) != SQLITE_NULL)
+            col_text(q, 3, open_file, open_cap);
     } else if (rc != SQLITE_DONE) {
         r = sq_fail(s, rc, "windows get", err);
     }

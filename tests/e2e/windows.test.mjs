@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { QUICK, rowsOf, run, startDaemon, until, waitAllRunning, workspace } from './lib/daemon.mjs';
-import { queryTable } from './lib/delta.mjs';
+import { query, queryTable, readTableSql, replay } from './lib/delta.mjs';
 import {
   METRICS_CONFIG, assertQuarantine, assertWindows, genWindowInput, quarantined, readMetrics, reference,
 } from './lib/windows.mjs';
@@ -139,4 +139,62 @@ test('the committer dies after a window file before the state, and between the g
   assertWindows(await readMetrics(ws.tables), ref.windows);
   assertQuarantine(await quarantined(ws.tables), ref);
   fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('sliding windows (2 minutes every 30 s) equal DuckDB over the non-late rows, each row in every window holding it', async () => {
+  const ws = workspace('winslide', { extra: METRICS_CONFIG.replace('window: "1 minute"', 'window: {size: "2 minutes", slide: "30 seconds"}') });
+  genWindowInput(ws.input, { files: 4, rows: QUICK ? 200 : 500, seed: 17 });
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const ref = await reference([ws.input], ws.tables, { sizeMs: 120000, slideMs: 30000 });
+  assert.ok(ref.windows.length > 20, `windows: ${ref.windows.length}`);
+  assertWindows(await readMetrics(ws.tables), ref.windows, '', 120000);
+  assertQuarantine(await quarantined(ws.tables), ref);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('update mode: every version holds each window once with its current values, closed windows equal append mode\'s; DuckDB reads every version', async () => {
+  const upd = workspace('winupd', { extra: METRICS_CONFIG.replace('output_mode: append', 'output_mode: update') });
+  const app = workspace('winapp', { extra: METRICS_CONFIG });
+  for (const ws of [upd, app]) {
+    genWindowInput(ws.input, { files: 5, rows: QUICK ? 200 : 400, seed: 29 });
+    const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+  }
+  const ref = await reference([upd.input], upd.tables);
+  const final = await readMetrics(app.tables);
+  assertWindows(final, ref.windows, 'append: ');
+  const byKey = new Map(final.map((g) => [`${g.ws}|${g.event_type}`, g]));
+  const log = path.join(upd.tables, 'event_metrics', '_delta_log');
+  const versions = fs.readdirSync(log).filter((f) => f.endsWith('.json')).length;
+  assert.equal(versions, 5);
+  let open = 0;
+  for (let v = 0; v < versions; v++) {
+    const snap = await replay(path.join(upd.tables, 'event_metrics'), { version: v });
+    const from = await readTableSql(snap);
+    const rows = await query(`SELECT epoch_ms(window_start) AS ws, epoch_ms(window_end) AS we, event_type, events, amount_sum, ` +
+      `amount_max, amount_min, amount_avg, with_amount FROM ${from} ORDER BY ws, event_type`);
+    const seen = new Set();
+    for (const g of rows) {
+      const k = `${g.ws}|${g.event_type}`;
+      assert.ok(!seen.has(k), `version ${v}: ${k} once`);
+      seen.add(k);
+      // a window append mode closed: early values never exceed the final count, converge to it
+      const a = byKey.get(k);
+      if (a) assert.ok(Number(g.events) <= Number(a.events), `version ${v}: ${k} count ${g.events} <= final ${a.events}`);
+    }
+    if (v === versions - 1) {
+      const closed = rows.filter((g) => Number(g.we) <= ref.watermark);
+      assertWindows(closed, ref.windows, 'update, last version: ');
+      open = rows.length - closed.length;
+      assert.ok(open > 0, 'the open windows are in the table with their current values');
+      assert.ok(rows.filter((g) => Number(g.we) > ref.watermark).every((g) => Number(g.events) > 0));
+    }
+  }
+  // a commit replaces the open windows' file of the one before (remove + add in one commit)
+  const c3 = fs.readFileSync(path.join(log, '00000000000000000003.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(c3.some((a) => a.remove && /-open-/.test(a.remove.path)), 'the open windows of version 2 removed');
+  assert.ok(c3.some((a) => a.add && /-open-/.test(a.add.path)), 'and written again');
+  assert.equal(c3.find((a) => a.commitInfo).commitInfo.operationParameters.outputMode, 'Update');
+  for (const ws of [upd, app]) fs.rmSync(ws.dir, { recursive: true, force: true });
 });

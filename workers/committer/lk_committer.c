@@ -362,11 +362,17 @@ static int commit_batch(committer *c, pending *p)
             lk_delta_commit_set_partition_columns(dc, cols, pb->n);
         }
         int64_t rows = 0, nfiles = 0;
-        const lk_msg_file *gf = t == c->metrics_t ? lk_gold_commit_file(c->gold) : NULL;
-        if (gf) {
-            lk_delta_commit_add_file(dc, gf->path, gf->size, gf->mtime_ms, gf->stats_json, 1);
-            rows += gf->rows;
-            nfiles++;
+        if (t == c->metrics_t) {
+            int ng = 0;
+            const lk_msg_file *gf = lk_gold_commit_files(c->gold, &ng);
+            for (int k = 0; k < ng; k++) {
+                lk_delta_commit_add_file(dc, gf[k].path, gf[k].size, gf[k].mtime_ms,
+                                         gf[k].stats_json, 1);
+                rows += gf[k].rows;
+                nfiles++;
+            }
+            const char *rm = lk_gold_commit_removed(c->gold);
+            if (rm) lk_delta_commit_remove_file(dc, rm, 1);
         }
         for (int i = 0; i < p->n_chunks; i++) {
             for (int k = 0; k < p->chunks[i].n_files; k++) {
@@ -383,7 +389,10 @@ static int commit_batch(committer *c, pending *p)
             }
         }
         lk_delta_commit_set_txn(dc, c->app_id, b);
-        lk_delta_commit_set_param(dc, "outputMode", "\"Append\"");
+        lk_delta_commit_set_param(dc, "outputMode",
+                                  t == c->metrics_t && !strcmp(c->cfg->metrics.output_mode, "update")
+                                      ? "\"Update\""
+                                      : "\"Append\"");
         lk_delta_commit_set_param(dc, "epochId", epoch);
         char qid[80];
         snprintf(qid, sizeof qid, "\"%s\"", c->app_id);

@@ -23,10 +23,13 @@ struct lk_gold_commit {
     int64_t win_batch;  /* win holds the state after this batch; -2 = load first */
     int64_t wm;         /* the watermark after win_batch */
     lk_msg_records rec; /* decoding partials and states */
-    lk_batch *closed, *saved;
+    lk_batch *closed, *saved, *open;
     lk_buf buf, stats;
-    lk_msg_file file;
-    int have_file;
+    int update;            /* output_mode update */
+    lk_msg_file files[2];  /* the closed windows; update: the open ones */
+    int nfiles;
+    char open_file[512];   /* update: the open windows' file in the table after win_batch */
+    char next_open[512];   /* ... after the batch being prepared */
     int64_t late, no_et, nclosed, next_wm;
 };
 
@@ -43,14 +46,17 @@ lk_gold_commit *lk_gold_commit_new(const lk_config *cfg, lk_state *st, const cha
     g->opt.zstd_level = cfg->tables.zstd_level;
     g->win_batch = -2;
     g->wm = INT64_MIN;
+    g->update = !strcmp(cfg->metrics.output_mode, "update");
     return g;
 }
 
 static void clear_file(lk_gold_commit *g)
 {
-    free(g->file.stats_json);
-    g->file.stats_json = NULL;
-    g->have_file = 0;
+    for (int i = 0; i < 2; i++) {
+        free(g->files[i].stats_json);
+        g->files[i].stats_json = NULL;
+    }
+    g->nfiles = 0;
 }
 
 void lk_gold_commit_destroy(lk_gold_commit **gp)
@@ -62,6 +68,7 @@ void lk_gold_commit_destroy(lk_gold_commit **gp)
     lk_msg_records_clear(&g->rec);
     lk_batch_destroy(&g->closed);
     lk_batch_destroy(&g->saved);
+    lk_batch_destroy(&g->open);
     lk_buf_free(&g->buf);
     lk_buf_free(&g->stats);
     clear_file(g);
@@ -95,16 +102,20 @@ static int load(lk_gold_commit *g, const lk_gold *gold, int64_t b, lk_error *err
         lk_schema_destroy(&g->partial);
         lk_batch_destroy(&g->closed);
         lk_batch_destroy(&g->saved);
+        lk_batch_destroy(&g->open);
         g->win = lk_gold_windows_new(gold);
         g->partial = lk_schema_clone(ps);
         g->closed = lk_batch_new(lk_gold_output_schema(gold));
+        g->open = lk_batch_new(lk_gold_output_schema(gold));
         g->saved = lk_batch_new(ps);
     }
     lk_windows_reset(g->win);
     int64_t found = -1;
     void *blob = NULL;
     size_t len = 0;
-    if (lk_state_windows_get(g->st, b - 1, &found, &g->wm, &blob, &len, err)) return -1;
+    if (lk_state_windows_get(g->st, b - 1, &found, &g->wm, &blob, &len, g->open_file,
+                             sizeof g->open_file, err))
+        return -1;
     int rc = 0;
     if (found >= 0 && len) {
         char what[64];
@@ -119,31 +130,34 @@ static int load(lk_gold_commit *g, const lk_gold *gold, int64_t b, lk_error *err
     return 0;
 }
 
-static int write_closed(lk_gold_commit *g, int64_t b, lk_error *err)
+/* Writes rows as one Parquet file of the table (kind: "windows" closed, "open" update
+   mode's open ones) and appends it to files. */
+static int write_rows(lk_gold_commit *g, int64_t b, const lk_batch *rows, const char *kind,
+                      lk_error *err)
 {
     char uuid[40], full[2600];
     lk_fs_uuid4(uuid, sizeof uuid);
-    memset(&g->file, 0, sizeof g->file);
-    snprintf(g->file.table, sizeof g->file.table, "%s", "event_metrics");
-    snprintf(g->file.path, sizeof g->file.path, "part-%05lld-windows-%s.c000.%s.parquet",
-             (long long)b, uuid,
+    lk_msg_file *f = &g->files[g->nfiles];
+    memset(f, 0, sizeof *f);
+    snprintf(f->table, sizeof f->table, "%s", "event_metrics");
+    snprintf(f->path, sizeof f->path, "part-%05lld-%s-%s.c000.%s.parquet", (long long)b, kind, uuid,
              g->opt.codec == LK_PQ_UNCOMPRESSED ? "uncompressed" : lk_pq_codec_name(g->opt.codec));
     if (lk_fs_mkdirs(g->path, err)) return -1;
-    snprintf(full, sizeof full, "%s/%s", g->path, g->file.path);
-    lk_pq_writer *pq = lk_pq_writer_new(lk_batch_schema(g->closed), &g->opt);
+    snprintf(full, sizeof full, "%s/%s", g->path, f->path);
+    lk_pq_writer *pq = lk_pq_writer_new(lk_batch_schema(rows), &g->opt);
     lk_pq_file_info info;
     int rc = lk_pq_writer_open(pq, full, err);
-    if (rc == 0) rc = lk_pq_writer_write(pq, g->closed, err);
+    if (rc == 0) rc = lk_pq_writer_write(pq, rows, err);
     if (rc == 0) rc = lk_pq_writer_close(pq, &info, err);
     if (rc) lk_pq_writer_abort(pq);
     if (rc == 0) {
         lk_buf_reset(&g->stats);
         lk_delta_stats_json(&info, &g->stats);
-        g->file.size = info.file_size;
-        g->file.rows = info.num_rows;
-        g->file.mtime_ms = lk_time_now_ms();
-        g->file.stats_json = strdup(g->stats.data ? g->stats.data : "");
-        g->have_file = 1;
+        f->size = info.file_size;
+        f->rows = info.num_rows;
+        f->mtime_ms = lk_time_now_ms();
+        f->stats_json = strdup(g->stats.data ? g->stats.data : "");
+        g->nfiles++;
     }
     lk_pq_writer_destroy(&pq);
     return rc;
@@ -177,9 +191,31 @@ int lk_gold_commit_prepare(lk_gold_commit *g, const lk_gold *gold, int64_t b,
     g->next_wm = wm;
     lk_batch_reset(g->closed);
     if (wm != INT64_MIN) g->nclosed = lk_windows_close(g->win, wm, g->closed);
-    if (g->nclosed && write_file && write_closed(g, b, err)) {
+    if (!write_file) {
+        /* the table has b: its state was stored before that commit and
+           stays as it is (update mode's file name in it included) */
+        int64_t found, w2;
+        if (lk_state_windows_get(g->st, b, &found, &w2, NULL, NULL, g->next_open,
+                                 sizeof g->next_open, err))
+            return -1;
+        return 0;
+    }
+    if (g->nclosed && write_rows(g, b, g->closed, "windows", err)) {
         lk_error_prefix(err, "event_metrics: batch %lld", (long long)b);
         return -1;
+    }
+    g->next_open[0] = 0;
+    if (g->update) {
+        /* update mode: the open windows' current values replace the
+           previous batch's file of them (lk_gold_commit_removed) */
+        lk_batch_reset(g->open);
+        if (lk_windows_emit_all(g->win, g->open)) {
+            if (write_rows(g, b, g->open, "open", err)) {
+                lk_error_prefix(err, "event_metrics: batch %lld", (long long)b);
+                return -1;
+            }
+            snprintf(g->next_open, sizeof g->next_open, "%s", g->files[g->nfiles - 1].path);
+        }
     }
     if (lk_fault_check("committer.gold_before_state") < 0)
         return lk_error_set(err, -5, "injected fault before the window state is stored");
@@ -193,7 +229,7 @@ int lk_gold_commit_prepare(lk_gold_commit *g, const lk_gold *gold, int64_t b,
     one.parts[0].batch = g->saved;
     lk_buf_reset(&g->buf);
     lk_msg_records_encode(&one, &g->buf);
-    if (lk_state_windows_put(g->st, b, wm, g->buf.data, g->buf.len, err)) {
+    if (lk_state_windows_put(g->st, b, wm, g->buf.data, g->buf.len, g->next_open, err)) {
         lk_error_prefix(err, "event_metrics: storing the window state of batch %lld",
                         (long long)b);
         return -1;
@@ -201,9 +237,15 @@ int lk_gold_commit_prepare(lk_gold_commit *g, const lk_gold *gold, int64_t b,
     return 0;
 }
 
-const lk_msg_file *lk_gold_commit_file(const lk_gold_commit *g)
+const lk_msg_file *lk_gold_commit_files(const lk_gold_commit *g, int *n)
 {
-    return g->have_file ? &g->file : NULL;
+    *n = g->nfiles;
+    return g->files;
+}
+
+const char *lk_gold_commit_removed(const lk_gold_commit *g)
+{
+    return g->update && g->open_file[0] ? g->open_file : NULL;
 }
 
 int64_t lk_gold_commit_late(const lk_gold_commit *g)
@@ -236,6 +278,7 @@ void lk_gold_commit_done(lk_gold_commit *g, int64_t b, int ok)
     if (ok) {
         g->win_batch = b;
         g->wm = g->next_wm;
+        snprintf(g->open_file, sizeof g->open_file, "%s", g->next_open);
     } else {
         g->win_batch = -2;
     }

@@ -38,8 +38,11 @@ void lk_gold_commit_destroy(lk_gold_commit **g);
 int lk_gold_commit_prepare(lk_gold_commit *g, const lk_gold *gold, int64_t b,
                            const lk_msg_files *chunks, int n_chunks, int write_file,
                            lk_error *err);
-/* After prepare: the closed windows' file to add (NULL when none). */
-const lk_msg_file *lk_gold_commit_file(const lk_gold_commit *g);
+/* After prepare: the files to add (*n of them: the closed windows; in
+   update mode the open windows' too), and update mode's file of open
+   windows of the batch before, to remove in the same commit (or NULL). */
+const lk_msg_file *lk_gold_commit_files(const lk_gold_commit *g, int *n);
+const char *lk_gold_commit_removed(const lk_gold_commit *g);
 /* After prepare: the batch's rows turned away, the watermark after it
    (INT64_MIN = none), windows closed and still open. */
 int64_t lk_gold_commit_late(const lk_gold_commit *g);

@@ -55,7 +55,7 @@ static int watermark_for(transform *t, int64_t b)
     if (lk_tables_metrics_index(t->tables) < 0) return 0;
     if (t->wm_batch != b) {
         int64_t found;
-        if (lk_state_windows_get(t->st, b - 1, &found, &t->wm_us, NULL, NULL, &t->err))
+        if (lk_state_windows_get(t->st, b - 1, &found, &t->wm_us, NULL, NULL, NULL, 0, &t->err))
             return -1;
         t->wm_batch = b;
         LK_DEBUG("batch=%lld watermark_us=%lld (state of batch %lld)", (long long)b,

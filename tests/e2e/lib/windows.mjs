@@ -96,7 +96,7 @@ export async function batchOfFiles(tables) {
  * of the batches before it, minus 30 s), then the closed windows (end <= final watermark) of the
  * non-late rows, by DuckDB. Returns {windows, late, none, watermark}.
  */
-export async function reference(inputDirs, tables, delayMs = 30000) {
+export async function reference(inputDirs, tables, { delayMs = 30000, sizeMs = 60000, slideMs = sizeMs } = {}) {
   const batchOf = await batchOfFiles(tables);
   const byBatch = new Map();
   for (const dir of inputDirs)
@@ -121,32 +121,41 @@ export async function reference(inputDirs, tables, delayMs = 30000) {
     if (max - delayMs > wm) wm = max - delayMs;
   }
   const tmp = path.join(tables, '..', '..', '..', 'reference.jsonl');
-  fs.writeFileSync(tmp, keep.map((k) => JSON.stringify({ event_type: k.event_type, t: k.t, amount: k.amount })).join('\n') + '\n');
+  // tumbling: DuckDB's time_bucket; sliding: every window [s, s + size) with s a multiple of slide
+  // containing t (Spark's window()), one line per (row, window)
+  const lines = [];
+  for (const k of keep) {
+    if (slideMs === sizeMs) { lines.push({ event_type: k.event_type, t: k.t, amount: k.amount, ws: null }); continue; }
+    for (let s = Math.floor(k.t / slideMs) * slideMs; s + sizeMs > k.t; s -= slideMs)
+      lines.push({ event_type: k.event_type, t: k.t, amount: k.amount, ws: s });
+  }
+  fs.writeFileSync(tmp, lines.map((x) => JSON.stringify(x)).join('\n') + '\n');
+  const wsExpr = slideMs === sizeMs ? `epoch_ms(time_bucket(INTERVAL ${sizeMs / 1000} SECOND, to_timestamp(t / 1000)))` : 'ws';
   const windows = await query(
-    `SELECT epoch_ms(time_bucket(INTERVAL 1 MINUTE, to_timestamp(t / 1000))) AS ws, event_type, count(*) AS events, ` +
+    `SELECT ${wsExpr} AS ws, event_type, count(*) AS events, ` +
     `sum(amount) AS amount_sum, max(amount) AS amount_max, min(amount) AS amount_min, avg(amount) AS amount_avg, ` +
     `count(amount) AS with_amount ` +
-    `FROM read_json(${sqlStr(tmp)}, format='newline_delimited', columns={event_type:'VARCHAR', t:'BIGINT', amount:'DOUBLE'}) ` +
-    `GROUP BY 1, 2 HAVING ws + 60000 <= ${wm} ORDER BY ws, event_type`);
+    `FROM read_json(${sqlStr(tmp)}, format='newline_delimited', columns={event_type:'VARCHAR', t:'BIGINT', amount:'DOUBLE', ws:'BIGINT'}) ` +
+    `GROUP BY 1, 2 HAVING ws + ${sizeMs} <= ${wm} ORDER BY ws, event_type`);
   return { windows, late, none, watermark: wm };
 }
 
-export async function readMetrics(tables) {
+export async function readMetrics(tables, where = '') {
   return queryTable(path.join(tables, 'event_metrics'),
     `SELECT epoch_ms(window_start) AS ws, epoch_ms(window_end) AS we, event_type, events, amount_sum, amount_max, ` +
-    `amount_min, amount_avg, with_amount FROM $T ORDER BY ws, event_type`);
+    `amount_min, amount_avg, with_amount FROM $T ${where} ORDER BY ws, event_type`);
 }
 
 const close = (a, b) => (a === null || b === null ? a === b : Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)));
 
 /** event_metrics equals the reference: every closed window once, every value. */
-export function assertWindows(got, want, note = '') {
+export function assertWindows(got, want, note = '', sizeMs = 60000) {
   const seen = new Set();
   for (const g of got) {
     const k = `${g.ws}|${g.event_type}`;
     assert.ok(!seen.has(k), `${note}window ${k} emitted twice`);
     seen.add(k);
-    assert.equal(Number(g.we) - Number(g.ws), 60000, `${note}window ${k}: one minute`);
+    assert.equal(Number(g.we) - Number(g.ws), sizeMs, `${note}window ${k}: its size`);
   }
   assert.equal(got.length, want.length, `${note}closed windows: ${got.length} written, ${want.length} expected`);
   for (let i = 0; i < want.length; i++) {
