@@ -219,22 +219,10 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
     return 0;
 }
 
-/* The window kinds and output modes implemented. */
-static int check_supported(const lk_config *cfg, lk_error *err)
-{
-    const lk_metrics_cfg *mc = &cfg->metrics;
-    if (mc->window == LK_WINDOW_SESSION)
-        return lk_error_set(err, LK_ECONFIG, "%s:%d: key 'metrics.window': session windows are "
-                            "not supported yet (tumbling or sliding)",
-                            file_of(cfg), mc->window_line);
-    return 0;
-}
-
 int lk_gold_new(const lk_config *cfg, const lk_schema *input, lk_gold **out, lk_error *err)
 {
     *out = NULL;
     const lk_metrics_cfg *mc = &cfg->metrics;
-    if (check_supported(cfg, err)) return LK_ECONFIG;
     lk_gold *m = calloc(1, sizeof *m);
     if (!m) abort();
     m->cfg = cfg;
@@ -263,6 +251,7 @@ int lk_gold_new(const lk_config *cfg, const lk_schema *input, lk_gold **out, lk_
         return LK_ECONFIG;
     }
     m->chunk = lk_windows_new(keys, m->ngroup, m->spec, m->nagg);
+    if (mc->window == LK_WINDOW_SESSION) lk_windows_set_sessions(m->chunk);
     *out = m;
     return 0;
 }
@@ -316,7 +305,6 @@ int lk_gold_check(const lk_config *cfg, lk_error *err)
 {
     const lk_metrics_cfg *mc = &cfg->metrics;
     char key[300];
-    if (check_supported(cfg, err)) return LK_ECONFIG;
     if (check_text(cfg, cfg->event.event_time, 0, cfg->event.event_time_line,
                    "transform.event_time", err))
         return LK_ECONFIG;
@@ -359,7 +347,9 @@ lk_windows *lk_gold_windows_new(const lk_gold *m)
     lk_field keys[LK_MAX_GROUP_BY];
     for (int k = 0; k < m->ngroup; k++)
         keys[k] = *lk_schema_field(ps, 2 + k);
-    return lk_windows_new(keys, m->ngroup, m->spec, m->nagg);
+    lk_windows *w = lk_windows_new(keys, m->ngroup, m->spec, m->nagg);
+    if (m->cfg->metrics.window == LK_WINDOW_SESSION) lk_windows_set_sessions(w);
+    return w;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -370,6 +360,13 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 int lk_gold_window(const lk_config *cfg, int64_t t, int k, int64_t *start, int64_t *end)
 {
+    if (cfg->metrics.window == LK_WINDOW_SESSION) {
+        /* a session of its own, [t, t + gap): lk_windows merges overlapping ones */
+        if (k) return 0;
+        *start = t;
+        *end = t + cfg->metrics.gap_ms * 1000;
+        return 1;
+    }
     int64_t size = cfg->metrics.size_ms * 1000, slide = cfg->metrics.slide_ms * 1000;
     if (slide <= 0 || size <= 0) return 0;
     /* the last window starting at or before t, then k slides back */

@@ -16,7 +16,9 @@
  * force for its batch (reason late); lk_tables writes those rows to
  * quarantine. Window assignment is Spark's, aligned to the epoch:
  * tumbling [floor(t / size) * size, + size); sliding: every window of
- * length size starting at a multiple of slide that contains t.
+ * length size starting at a multiple of slide that contains t; session
+ * (Spark's session_window): [t, t + gap), merged with every session of the
+ * key it overlaps, so a session is [first event, last event + gap).
  */
 #ifndef LK_GOLD_H
 #define LK_GOLD_H

@@ -31,6 +31,13 @@ struct lk_windows {
     uint32_t nslots;
     lk_buf tmp;
     int64_t late, no_et, max_event;
+    /* session windows: a key's sessions are chained (next: group + 1, 0 =
+       end) from the slot of the key; a session merged into another is dead
+       until the next compaction */
+    int session;
+    uint32_t *next;
+    uint8_t *dead;
+    uint32_t ndead;
 };
 
 static void *xrealloc(void *p, size_t n)
@@ -108,15 +115,22 @@ void lk_windows_destroy(lk_windows **wp)
     free(w->klen);
     free(w->hash);
     free(w->slots);
+    free(w->next);
+    free(w->dead);
     lk_buf_free(&w->arena);
     lk_buf_free(&w->tmp);
     free(w);
     *wp = NULL;
 }
 
+void lk_windows_set_sessions(lk_windows *w)
+{
+    w->session = 1;
+}
+
 void lk_windows_reset(lk_windows *w)
 {
-    w->n = 0;
+    w->n = w->ndead = 0;
     lk_batch_reset(w->keys);
     lk_buf_reset(&w->arena);
     if (w->slots) memset(w->slots, 0, sizeof *w->slots * w->nslots);
@@ -136,7 +150,7 @@ const lk_schema *lk_windows_output_schema(const lk_windows *w)
 
 uint32_t lk_windows_ngroups(const lk_windows *w)
 {
-    return w->n;
+    return w->n - w->ndead;
 }
 
 /* The bytes that identify (start, key values of row): hashed and compared. */
@@ -178,6 +192,12 @@ static uint64_t hash_bytes(const void *p, size_t n)
     return h;
 }
 
+static int same_key(const lk_windows *w, uint32_t a, uint32_t b)
+{
+    return w->hash[a] == w->hash[b] && w->klen[a] == w->klen[b] &&
+           !memcmp(w->arena.data + w->koff[a], w->arena.data + w->koff[b], w->klen[a]);
+}
+
 static void rehash(lk_windows *w, uint32_t want)
 {
     uint32_t ns = 64;
@@ -190,8 +210,21 @@ static void rehash(lk_windows *w, uint32_t want)
     memset(w->slots, 0, sizeof *w->slots * ns);
     for (uint32_t g = 0; g < w->n; g++) {
         uint32_t s = (uint32_t)w->hash[g] & (ns - 1);
-        while (w->slots[s])
-            s = (s + 1) & (ns - 1);
+        if (w->session) {
+            /* a key's sessions share its slot: chained behind the first */
+            w->next[g] = 0;
+            while (w->slots[s] && !same_key(w, w->slots[s] - 1, g))
+                s = (s + 1) & (ns - 1);
+            if (w->slots[s]) {
+                uint32_t h = w->slots[s] - 1;
+                w->next[g] = w->next[h];
+                w->next[h] = g + 1;
+                continue;
+            }
+        } else {
+            while (w->slots[s])
+                s = (s + 1) & (ns - 1);
+        }
         w->slots[s] = g + 1;
     }
 }
@@ -206,11 +239,94 @@ static void grow(lk_windows *w)
     w->koff = xrealloc(w->koff, sizeof *w->koff * w->cap);
     w->klen = xrealloc(w->klen, sizeof *w->klen * w->cap);
     w->hash = xrealloc(w->hash, sizeof *w->hash * w->cap);
+    w->next = xrealloc(w->next, sizeof *w->next * w->cap);
+    w->dead = xrealloc(w->dead, w->cap);
+}
+
+/* A new group for the key bytes in tmp (hash h) and row's key values. */
+static uint32_t new_group(lk_windows *w, int64_t start, int64_t end, uint64_t h,
+                          const lk_col *const *keys, uint32_t row)
+{
+    grow(w);
+    uint32_t g = w->n++;
+    w->ws[g] = start;
+    w->we[g] = end;
+    w->hash[g] = h;
+    w->next[g] = 0;
+    w->dead[g] = 0;
+    w->koff[g] = (uint32_t)w->arena.len;
+    w->klen[g] = (uint32_t)w->tmp.len;
+    lk_buf_append(&w->arena, w->tmp.data, w->tmp.len);
+    for (int k = 0; k < w->nkeys; k++)
+        lk_col_append_range(lk_batch_col(w->keys, k), keys[k], row, 1);
+    lk_batch_set_nrows(w->keys, w->n);
+    memset(&w->acc[(size_t)g * w->nagg], 0, sizeof *w->acc * (size_t)w->nagg);
+    return g;
+}
+
+static void fold(const lk_agg_spec *a, acc *x, int64_t i, double d, int64_t n);
+
+/* Session windows: the session of row's key that [start, end) overlaps,
+   grown to hold it and merged with every other session it now overlaps;
+   or a new session. */
+static uint32_t session_group(lk_windows *w, int64_t start, int64_t end,
+                              const lk_col *const *keys, uint32_t row)
+{
+    key_bytes(&w->tmp, 0, keys, w->nkeys, row);
+    uint64_t h = hash_bytes(w->tmp.data, w->tmp.len);
+    if ((uint64_t)(w->n + 1) * 2 > w->nslots) rehash(w, w->n + 1);
+    uint32_t s = (uint32_t)h & (w->nslots - 1);
+    while (w->slots[s]) {
+        uint32_t g = w->slots[s] - 1;
+        if (w->hash[g] == h && w->klen[g] == w->tmp.len &&
+            !memcmp(w->arena.data + w->koff[g], w->tmp.data, w->tmp.len))
+            break;
+        s = (s + 1) & (w->nslots - 1);
+    }
+    if (!w->slots[s]) {
+        uint32_t g = new_group(w, start, end, h, keys, row);
+        w->slots[s] = g + 1;
+        return g;
+    }
+    uint32_t head = w->slots[s] - 1, x = UINT32_MAX;
+    for (uint32_t g = head + 1; g; g = w->next[g - 1]) {
+        uint32_t y = g - 1;
+        if (!w->dead[y] && w->ws[y] < end && start < w->we[y]) {
+            x = y;
+            break;
+        }
+    }
+    if (x == UINT32_MAX) {
+        uint32_t g = new_group(w, start, end, h, keys, row);
+        w->next[g] = w->next[head];
+        w->next[head] = g + 1;
+        return g;
+    }
+    if (start < w->ws[x]) w->ws[x] = start;
+    if (end > w->we[x]) w->we[x] = end;
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (uint32_t g = head + 1; g; g = w->next[g - 1]) {
+            uint32_t y = g - 1;
+            if (y == x || w->dead[y] || !(w->ws[y] < w->we[x] && w->ws[x] < w->we[y])) continue;
+            for (int a = 0; a < w->nagg; a++) {
+                const acc *o = &w->acc[(size_t)y * w->nagg + a];
+                fold(&w->aggs[a], &w->acc[(size_t)x * w->nagg + a], o->i, o->d, o->n);
+            }
+            if (w->ws[y] < w->ws[x]) w->ws[x] = w->ws[y];
+            if (w->we[y] > w->we[x]) w->we[x] = w->we[y];
+            w->dead[y] = 1;
+            w->ndead++;
+            changed = 1;
+        }
+    }
+    return x;
 }
 
 uint32_t lk_windows_group(lk_windows *w, int64_t start, int64_t end, const lk_col *const *keys,
                           uint32_t row)
 {
+    if (w->session) return session_group(w, start, end, keys, row);
     key_bytes(&w->tmp, start, keys, w->nkeys, row);
     uint64_t h = hash_bytes(w->tmp.data, w->tmp.len);
     if ((uint64_t)(w->n + 1) * 2 > w->nslots) rehash(w, w->n + 1);
@@ -222,19 +338,8 @@ uint32_t lk_windows_group(lk_windows *w, int64_t start, int64_t end, const lk_co
             return g;
         s = (s + 1) & (w->nslots - 1);
     }
-    grow(w);
-    uint32_t g = w->n++;
+    uint32_t g = new_group(w, start, end, h, keys, row);
     w->slots[s] = g + 1;
-    w->ws[g] = start;
-    w->we[g] = end;
-    w->hash[g] = h;
-    w->koff[g] = (uint32_t)w->arena.len;
-    w->klen[g] = (uint32_t)w->tmp.len;
-    lk_buf_append(&w->arena, w->tmp.data, w->tmp.len);
-    for (int k = 0; k < w->nkeys; k++)
-        lk_col_append_range(lk_batch_col(w->keys, k), keys[k], row, 1);
-    lk_batch_set_nrows(w->keys, w->n);
-    memset(&w->acc[(size_t)g * w->nagg], 0, sizeof *w->acc * (size_t)w->nagg);
     return g;
 }
 
@@ -376,7 +481,10 @@ int lk_windows_merge(lk_windows *w, const lk_batch *p, lk_error *err)
 void lk_windows_save(const lk_windows *w, lk_batch *out)
 {
     int base = 2 + w->nkeys;
+    uint32_t saved = 0;
     for (uint32_t g = 0; g < w->n; g++) {
+        if (w->dead[g]) continue;
+        saved++;
         lk_col_append_i64(lk_batch_col(out, 0), w->ws[g]);
         lk_col_append_i64(lk_batch_col(out, 1), w->we[g]);
         for (int k = 0; k < w->nkeys; k++)
@@ -402,7 +510,7 @@ void lk_windows_save(const lk_windows *w, lk_batch *out)
         lk_col_append_null(lk_batch_col(out, base + 2 * w->nagg + 2));
     else
         lk_col_append_i64(lk_batch_col(out, base + 2 * w->nagg + 2), w->max_event);
-    lk_batch_set_nrows(out, lk_batch_nrows(out) + w->n + 1);
+    lk_batch_set_nrows(out, lk_batch_nrows(out) + saved + 1);
 }
 
 static void put_int(lk_col *c, int64_t v)
@@ -480,7 +588,7 @@ static uint32_t *sorted(const lk_windows *w, int64_t watermark, int all, uint32_
 {
     uint32_t *sel = xrealloc(NULL, sizeof *sel * (w->n ? w->n : 1)), n = 0;
     for (uint32_t g = 0; g < w->n; g++)
-        if (all || w->we[g] <= watermark) sel[n++] = g;
+        if (!w->dead[g] && (all || w->we[g] <= watermark)) sel[n++] = g;
     sort_w = w;
     qsort(sel, n, sizeof *sel, by_start_key);
     *count = n;
@@ -502,13 +610,13 @@ uint32_t lk_windows_close(lk_windows *w, int64_t watermark, lk_batch *out)
     uint32_t *sel = sorted(w, watermark, 0, &n);
     emit_rows(w, sel, n, out);
     free(sel);
-    if (!n) return 0;
+    if (!n && !w->ndead) return 0;
     /* keep the open groups, in their order: arrays, keys and arena compacted */
     lk_batch *keys = lk_batch_new(w->key_schema);
     lk_buf arena = LK_BUF_INIT;
     uint32_t k = 0;
     for (uint32_t g = 0; g < w->n; g++) {
-        if (w->we[g] <= watermark) continue;
+        if (w->dead[g] || w->we[g] <= watermark) continue;
         for (int c = 0; c < w->nkeys; c++)
             lk_col_append_range(lk_batch_col(keys, c), lk_batch_col_const(w->keys, c), g, 1);
         w->ws[k] = w->ws[g];
@@ -520,6 +628,7 @@ uint32_t lk_windows_close(lk_windows *w, int64_t watermark, lk_batch *out)
         lk_buf_append(&arena, w->arena.data + w->koff[g], w->klen[g]);
         w->koff[k] = off;
         w->klen[k] = w->klen[g];
+        w->dead[k] = 0;
         k++;
     }
     lk_batch_set_nrows(keys, k);
@@ -528,6 +637,7 @@ uint32_t lk_windows_close(lk_windows *w, int64_t watermark, lk_batch *out)
     lk_buf_free(&w->arena);
     w->arena = arena;
     w->n = k;
+    w->ndead = 0;
     rehash(w, k + 1);
     return n;
 }

@@ -52,6 +52,11 @@ typedef struct lk_windows lk_windows;
    aggregates (copied). */
 lk_windows *lk_windows_new(const lk_field *keys, int nkeys, const lk_agg_spec *aggs, int nagg);
 void lk_windows_destroy(lk_windows **w);
+/* Session windows (Spark's session_window): lk_windows_group's [start,
+   end) is a session of the key; overlapping sessions of a key merge
+   (their aggregates folded, start the least, end the greatest), so any
+   order of rows and partials gives the same sessions. */
+void lk_windows_set_sessions(lk_windows *w);
 /* Forgets every group and the counters. */
 void lk_windows_reset(lk_windows *w);
 

@@ -198,3 +198,15 @@ test('update mode: every version holds each window once with its current values,
   assert.equal(c3.find((a) => a.commitInfo).commitInfo.operationParameters.outputMode, 'Update');
   for (const ws of [upd, app]) fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('session windows (gap 3 s) equal DuckDB\'s sessionization of the non-late rows', async () => {
+  const ws = workspace('winsess', { extra: METRICS_CONFIG.replace('window: "1 minute"', 'window: {session_gap: "3 seconds"}') });
+  genWindowInput(ws.input, { files: 4, rows: QUICK ? 200 : 500, seed: 41 });
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const ref = await reference([ws.input], ws.tables, { gapMs: 3000 });
+  assert.ok(ref.windows.length > 30, `sessions: ${ref.windows.length}`);
+  assertWindows(await readMetrics(ws.tables), ref.windows, '', 0);
+  assertQuarantine(await quarantined(ws.tables), ref);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

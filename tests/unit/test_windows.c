@@ -361,6 +361,96 @@ START_TEST(saved_state_round_trip)
 }
 END_TEST
 
+/* Session windows: any split and order of the rows gives the sessions of
+   one sorted pass (brute force: a key's sorted times split where the next
+   is gap or more after the last); a row exactly gap after the last starts a
+   new session, one less joins it; a row between two sessions merges them. */
+START_TEST(session_windows)
+{
+    lk_config *c = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: {session_gap: 3s}\n"
+                           "  group_by: [k]\n" AGGS);
+    ck_assert_int_eq(c->metrics.window, LK_WINDOW_SESSION);
+    lk_schema *s = schema_of("k STRING, ts TIMESTAMP, amount BIGINT, price DOUBLE");
+    const int n = 2000;
+    int one[] = {n}, split[] = {3, 400, 401, 1500, n};
+    lk_batch *a = windows_of(c, s, n, one, 1, 0);
+    lk_batch *b = windows_of(c, s, n, split, 5, 1);
+    assert_same(a, b);
+    /* brute force over key "a" (rows are random in 600 s: ~220 rows per key, gaps of ~3 s) */
+    lk_batch *all = random_rows(s, n, 42, 0, n);
+    int64_t t[2000];
+    int m = 0;
+    for (uint32_t i = 0; i < lk_batch_nrows(all); i++) {
+        const lk_col *kc = lk_batch_col_const(all, 0);
+        size_t kn;
+        if (lk_col_is_null(kc, i) || *lk_col_bytes(kc, i, &kn) != 'a') continue;
+        t[m++] = lk_col_i64(lk_batch_col_const(all, 1), i);
+    }
+    for (int i = 1; i < m; i++) /* insertion sort */
+        for (int j = i; j > 0 && t[j] < t[j - 1]; j--) {
+            int64_t x = t[j];
+            t[j] = t[j - 1];
+            t[j - 1] = x;
+        }
+    int sessions = 0, rowsa = 0;
+    for (uint32_t r = 0; r < lk_batch_nrows(a); r++) {
+        size_t kn;
+        const lk_col *kc = lk_batch_col_const(a, 2);
+        if (lk_col_is_null(kc, r) || *lk_col_bytes(kc, r, &kn) != 'a') continue;
+        int64_t ws = lk_col_i64(lk_batch_col_const(a, 0), r), we = lk_col_i64(lk_batch_col_const(a, 1), r);
+        /* the session starts at a row, ends gap after its last, no row of it is gap from the next */
+        int64_t cnt = lk_col_i64(lk_batch_col_const(a, 3), r);
+        int first = -1;
+        for (int i = 0; i < m; i++)
+            if (t[i] == ws) { first = i; break; }
+        ck_assert_int_ge(first, 0);
+        ck_assert(first == 0 || t[first] - t[first - 1] >= 3000000);
+        int last = first + (int)cnt - 1;
+        ck_assert_int_lt(last, m);
+        ck_assert_int_eq(we, t[last] + 3000000);
+        for (int i = first + 1; i <= last; i++)
+            ck_assert(t[i] - t[i - 1] < 3000000);
+        ck_assert(last == m - 1 || t[last + 1] - t[last] >= 3000000);
+        sessions++;
+        rowsa += (int)cnt;
+    }
+    ck_assert_int_eq(rowsa, m);
+    ck_assert_int_gt(sessions, 3);
+    lk_batch_destroy(&all);
+    lk_batch_destroy(&a);
+    lk_batch_destroy(&b);
+    /* boundaries: 0 and 10 s are two sessions, 9.999999 s joins; a row between two merges them */
+    lk_field kf = {.name = "k", .type = LK_TYPE_STRING, .nullable = 1};
+    lk_agg_spec cnt = {.name = "n", .kind = LK_AGG_COUNT_STAR, .in_type = LK_TYPE_LONG};
+    lk_windows *w = lk_windows_new(&kf, 1, &cnt, 1);
+    lk_windows_set_sessions(w);
+    lk_schema *ks = schema_of("k STRING");
+    lk_batch *keys = lk_batch_new(ks);
+    lk_col_append_bytes(lk_batch_col(keys, 0), "x", 1);
+    lk_batch_set_nrows(keys, 1);
+    const lk_col *kc[1] = {lk_batch_col_const(keys, 0)};
+    const int64_t G = 10000000;
+    lk_windows_add(w, lk_windows_group(w, 0, G, kc, 0), 0, NULL, 0);
+    lk_windows_add(w, lk_windows_group(w, G, 2 * G, kc, 0), 0, NULL, 0);
+    ck_assert_uint_eq(lk_windows_ngroups(w), 2);
+    lk_windows_add(w, lk_windows_group(w, G - 1, 2 * G - 1, kc, 0), 0, NULL, 0); /* bridges both */
+    ck_assert_uint_eq(lk_windows_ngroups(w), 1);
+    lk_batch *out = lk_batch_new(lk_windows_output_schema(w));
+    ck_assert_uint_eq(lk_windows_close(w, 2 * G - 1, out), 0); /* ends at 2G: still open */
+    ck_assert_uint_eq(lk_windows_close(w, 2 * G, out), 1);
+    ck_assert_int_eq(lk_col_i64(lk_batch_col_const(out, 0), 0), 0);
+    ck_assert_int_eq(lk_col_i64(lk_batch_col_const(out, 1), 0), 2 * G);
+    ck_assert_int_eq(lk_col_i64(lk_batch_col_const(out, 3), 0), 3);
+    ck_assert_uint_eq(lk_windows_ngroups(w), 0);
+    lk_batch_destroy(&out);
+    lk_batch_destroy(&keys);
+    lk_schema_destroy(&ks);
+    lk_windows_destroy(&w);
+    lk_schema_destroy(&s);
+    free(c);
+}
+END_TEST
+
 static void expect_error(const char *yml, const char *ddl, const char *want)
 {
     lk_error err = {0};
@@ -423,6 +513,7 @@ int main(void)
     tcase_add_test(tc, late_no_event_time_and_event_time_kinds);
     tcase_add_test(tc, saved_state_round_trip);
     tcase_add_test(tc, errors_name_file_line_key);
+    tcase_add_test(tc, session_windows);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

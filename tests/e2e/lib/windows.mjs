@@ -96,7 +96,7 @@ export async function batchOfFiles(tables) {
  * of the batches before it, minus 30 s), then the closed windows (end <= final watermark) of the
  * non-late rows, by DuckDB. Returns {windows, late, none, watermark}.
  */
-export async function reference(inputDirs, tables, { delayMs = 30000, sizeMs = 60000, slideMs = sizeMs } = {}) {
+export async function reference(inputDirs, tables, { delayMs = 30000, sizeMs = 60000, slideMs = sizeMs, gapMs = 0 } = {}) {
   const batchOf = await batchOfFiles(tables);
   const byBatch = new Map();
   for (const dir of inputDirs)
@@ -130,12 +130,25 @@ export async function reference(inputDirs, tables, { delayMs = 30000, sizeMs = 6
       lines.push({ event_type: k.event_type, t: k.t, amount: k.amount, ws: s });
   }
   fs.writeFileSync(tmp, lines.map((x) => JSON.stringify(x)).join('\n') + '\n');
+  const cols = `columns={event_type:'VARCHAR', t:'BIGINT', amount:'DOUBLE', ws:'BIGINT'}`;
+  if (gapMs) {
+    // session windows, as DuckDB sessionizes: a key's rows in time order, a new session where
+    // the gap to the previous row is gap or more; [first, last + gap)
+    const sessions = await query(
+      `WITH r AS (SELECT * FROM read_json(${sqlStr(tmp)}, format='newline_delimited', ${cols})), ` +
+      `s AS (SELECT *, CASE WHEN t - lag(t) OVER (PARTITION BY event_type ORDER BY t) < ${gapMs} THEN 0 ELSE 1 END AS fresh FROM r), ` +
+      `g AS (SELECT *, sum(fresh) OVER (PARTITION BY event_type ORDER BY t ROWS UNBOUNDED PRECEDING) AS sid FROM s) ` +
+      `SELECT min(t) AS ws, max(t) + ${gapMs} AS we, event_type, count(*) AS events, sum(amount) AS amount_sum, ` +
+      `max(amount) AS amount_max, min(amount) AS amount_min, avg(amount) AS amount_avg, count(amount) AS with_amount ` +
+      `FROM g GROUP BY event_type, sid HAVING max(t) + ${gapMs} <= ${wm} ORDER BY ws, event_type`);
+    return { windows: sessions, late, none, watermark: wm };
+  }
   const wsExpr = slideMs === sizeMs ? `epoch_ms(time_bucket(INTERVAL ${sizeMs / 1000} SECOND, to_timestamp(t / 1000)))` : 'ws';
   const windows = await query(
     `SELECT ${wsExpr} AS ws, event_type, count(*) AS events, ` +
     `sum(amount) AS amount_sum, max(amount) AS amount_max, min(amount) AS amount_min, avg(amount) AS amount_avg, ` +
     `count(amount) AS with_amount ` +
-    `FROM read_json(${sqlStr(tmp)}, format='newline_delimited', columns={event_type:'VARCHAR', t:'BIGINT', amount:'DOUBLE', ws:'BIGINT'}) ` +
+    `FROM read_json(${sqlStr(tmp)}, format='newline_delimited', ${cols}) ` +
     `GROUP BY 1, 2 HAVING ws + ${sizeMs} <= ${wm} ORDER BY ws, event_type`);
   return { windows, late, none, watermark: wm };
 }
@@ -150,17 +163,19 @@ const close = (a, b) => (a === null || b === null ? a === b : Math.abs(a - b) <=
 
 /** event_metrics equals the reference: every closed window once, every value. */
 export function assertWindows(got, want, note = '', sizeMs = 60000) {
+  // sessions: each window's end is the reference's (sizes vary)
   const seen = new Set();
   for (const g of got) {
     const k = `${g.ws}|${g.event_type}`;
     assert.ok(!seen.has(k), `${note}window ${k} emitted twice`);
     seen.add(k);
-    assert.equal(Number(g.we) - Number(g.ws), sizeMs, `${note}window ${k}: its size`);
+    if (sizeMs) assert.equal(Number(g.we) - Number(g.ws), sizeMs, `${note}window ${k}: its size`);
   }
   assert.equal(got.length, want.length, `${note}closed windows: ${got.length} written, ${want.length} expected`);
   for (let i = 0; i < want.length; i++) {
     const g = got[i], w = want[i], k = `${w.ws}|${w.event_type}`;
     assert.equal(Number(g.ws), Number(w.ws), `${note}${k}: window_start`);
+    if (w.we !== undefined) assert.equal(Number(g.we), Number(w.we), `${note}${k}: window_end`);
     assert.equal(g.event_type, w.event_type, `${note}${k}: event_type`);
     assert.equal(Number(g.events), Number(w.events), `${note}${k}: count(*)`);
     assert.equal(Number(g.with_amount), Number(w.with_amount), `${note}${k}: count(amount)`);
