@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lk_hll.h"
 #include "lk_sql.h"
 #include "lk_sql_check.h"
 #include "lk_sql_parse.h"
@@ -155,8 +156,15 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
     static const struct {
         const char *name;
         lk_agg_kind kind;
-    } fns[] = {{"count", LK_AGG_COUNT}, {"sum", LK_AGG_SUM}, {"avg", LK_AGG_AVG},
-               {"mean", LK_AGG_AVG},    {"min", LK_AGG_MIN}, {"max", LK_AGG_MAX}};
+    } fns[] = {{"count", LK_AGG_COUNT},
+               {"sum", LK_AGG_SUM},
+               {"avg", LK_AGG_AVG},
+               {"mean", LK_AGG_AVG},
+               {"min", LK_AGG_MIN},
+               {"max", LK_AGG_MAX},
+               {"approx_count_distinct", LK_AGG_APPROX_DISTINCT},
+               {"approx_percentile", LK_AGG_PERCENTILE},
+               {"percentile_approx", LK_AGG_PERCENTILE}};
     int f = -1;
     for (int i = 0; call->kind == LK_SQL_CALL && i < (int)(sizeof fns / sizeof fns[0]); i++)
         if (!strcmp(call->name, fns[i].name)) f = i;
@@ -164,14 +172,61 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
         lk_sql_ast_destroy(&ast);
         return lk_error_set(err, LK_ECONFIG,
                             "%s:%d: key '%s': '%s' is not an aggregate: unknown function "
-                            "(count(*), count, sum, avg, min, max)",
+                            "(count(*), count, sum, avg, min, max, approx_count_distinct, "
+                            "approx_percentile)",
                             file_of(cfg), line, key, text);
     }
     lk_agg_spec *s = &m->spec[a];
     s->name = mc->agg_name[a];
     s->kind = fns[f].kind;
     m->arg[a] = -1;
-    if (call->nargs != 1 || call->distinct) {
+    s->hll_p = lk_hll_precision(0.05);
+    s->accuracy = 200;
+    /* the literal arguments: approx_count_distinct(x, rsd), approx_percentile(x, p[, accuracy]) */
+    int extra = s->kind == LK_AGG_APPROX_DISTINCT || s->kind == LK_AGG_PERCENTILE;
+    for (int i = 1; extra && i < call->nargs && i < 3; i++) {
+        const lk_sql_node *lit = call->args[i];
+        double v = lit->kind == LK_SQL_LIT ? (lit->lit_type == LK_TYPE_DOUBLE || lit->lit_type == LK_TYPE_DECIMAL ? lit->d : (double)lit->i) : NAN;
+        if (lit->kind != LK_SQL_LIT || !(lit->lit_type == LK_TYPE_DOUBLE || lit->lit_type == LK_TYPE_DECIMAL ||
+                                         lit->lit_type == LK_TYPE_INTEGER || lit->lit_type == LK_TYPE_LONG)) {
+            lk_sql_ast_destroy(&ast);
+            return lk_error_set(err, LK_ECONFIG,
+                                "%s:%d: key '%s': argument %d of %s must be a number literal%s",
+                                file_of(cfg), line, key, i + 1, fns[f].name,
+                                s->kind == LK_AGG_PERCENTILE && lit->kind != LK_SQL_LIT
+                                    ? " (one percentile per aggregate: array(...) is not supported)"
+                                    : "");
+        }
+        if (s->kind == LK_AGG_APPROX_DISTINCT) {
+            if (!(v > 0 && v < 1)) {
+                lk_sql_ast_destroy(&ast);
+                return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': relativeSD %g is not in (0, 1)",
+                                    file_of(cfg), line, key, v);
+            }
+            s->hll_p = lk_hll_precision(v);
+        } else if (i == 1) {
+            if (!(v >= 0 && v <= 1)) {
+                lk_sql_ast_destroy(&ast);
+                return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': percentage %g is not in [0, 1]",
+                                    file_of(cfg), line, key, v);
+            }
+            s->q = v;
+        } else {
+            s->accuracy = v / 50 < 50 ? 50 : v / 50 > 1000 ? 1000 : v / 50;
+        }
+    }
+    int nargs_ok = s->kind == LK_AGG_PERCENTILE ? (call->nargs == 2 || call->nargs == 3)
+                   : s->kind == LK_AGG_APPROX_DISTINCT ? (call->nargs == 1 || call->nargs == 2)
+                                                       : call->nargs == 1;
+    if (!nargs_ok && s->kind != LK_AGG_COUNT) {
+        lk_sql_ast_destroy(&ast);
+        return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': %s takes %s", file_of(cfg), line,
+                            key, fns[f].name,
+                            s->kind == LK_AGG_PERCENTILE ? "(col, percentage[, accuracy])"
+                            : s->kind == LK_AGG_APPROX_DISTINCT ? "(col[, relativeSD])"
+                                                                : "one argument");
+    }
+    if ((call->nargs != 1 && s->kind == LK_AGG_COUNT) || call->distinct) {
         lk_sql_ast_destroy(&ast);
         return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': %s takes one argument%s",
                             file_of(cfg), line, key, fns[f].name,
@@ -190,11 +245,15 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
     if (lk_sql_program_compile_node(m->prog, ast, arg, NULL, &m->arg[a], err))
         return fail(err, file_of(cfg), line, key);
     lk_type t = lk_sql_program_type(m->prog, m->arg[a])->type;
-    if (s->kind == LK_AGG_COUNT) {
+    if (s->kind == LK_AGG_COUNT || s->kind == LK_AGG_APPROX_DISTINCT) {
+        if (s->kind == LK_AGG_APPROX_DISTINCT && !is_scalar(t))
+            return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': approx_count_distinct of %s is "
+                                "not supported (a scalar)",
+                                file_of(cfg), line, key, lk_type_name(t));
         s->in_type = t;
         return 0;
     }
-    int ok = s->kind == LK_AGG_SUM || s->kind == LK_AGG_AVG
+    int ok = s->kind == LK_AGG_SUM || s->kind == LK_AGG_AVG || s->kind == LK_AGG_PERCENTILE
                  ? is_numeric(t)
                  : is_numeric(t) || t == LK_TYPE_DATE || t == LK_TYPE_TIMESTAMP ||
                        t == LK_TYPE_TIMESTAMP_NTZ || t == LK_TYPE_BOOLEAN;
@@ -206,9 +265,11 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
                                 ? ", a date, a timestamp or a boolean"
                                 : "");
     if (t == LK_TYPE_DECIMAL) { /* summed as a double */
-        const char *open = strchr(text, '('), *close = strrchr(text, ')');
         char inner[256];
-        snprintf(inner, sizeof inner, "%.*s", (int)(close - open - 1), open + 1);
+        snprintf(inner, sizeof inner, "%.*s",
+                 (int)(call->nargs > 1 ? call->args[1]->pos - arg->pos : (int)strlen(text)), text + arg->pos);
+        char *cut = call->nargs > 1 ? strrchr(inner, ',') : strrchr(inner, ')');
+        if (cut) *cut = 0;
         if (compile_cast(m->prog, inner, "DOUBLE", &m->arg[a], err))
             return fail(err, file_of(cfg), line, key);
         t = LK_TYPE_DOUBLE;
@@ -275,7 +336,9 @@ static int check_text(const lk_config *cfg, const char *text, int aggregate, int
     if (rc) return fail(err, file_of(cfg), line, key);
     const lk_sql_node *r = lk_sql_ast_root(ast), *u = NULL;
     if (aggregate) {
-        static const char *const fns[] = {"count", "sum", "avg", "mean", "min", "max"};
+        static const char *const fns[] = {"count", "sum", "avg", "mean", "min", "max",
+                                          "approx_count_distinct", "approx_percentile",
+                                          "percentile_approx"};
         int known = 0;
         for (int i = 0; r->kind == LK_SQL_CALL && i < (int)(sizeof fns / sizeof fns[0]); i++)
             known |= !strcmp(r->name, fns[i]);
@@ -283,7 +346,8 @@ static int check_text(const lk_config *cfg, const char *text, int aggregate, int
             lk_sql_ast_destroy(&ast);
             return lk_error_set(err, LK_ECONFIG,
                                 "%s:%d: key '%s': '%s' is not an aggregate: unknown function "
-                                "(count(*), count, sum, avg, min, max)",
+                                "(count(*), count, sum, avg, min, max, approx_count_distinct, "
+                                "approx_percentile)",
                                 file_of(cfg), line, key, text);
         }
         for (int i = 0; i < r->nargs && !u; i++)

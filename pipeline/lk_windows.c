@@ -1,16 +1,20 @@
 /* lk_windows — window state of event_metrics; see lk_windows.h. */
 #include "lk_windows.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lk_buf.h"
+#include "lk_hll.h"
+#include "lk_tdigest.h"
 
 typedef struct acc {
     int64_t i; /* integral running value (SUM, MIN, MAX of integral input) */
     double d;  /* floating running value (SUM, AVG, MIN, MAX of floating input) */
     int64_t n; /* non-null inputs (COUNT_STAR: rows) */
+    void *sk;  /* APPROX_DISTINCT: HLL registers; PERCENTILE: an lk_tdigest; or NULL */
 } acc;
 
 struct lk_windows {
@@ -47,9 +51,57 @@ static void *xrealloc(void *p, size_t n)
     return q;
 }
 
+static int is_sketch(const lk_agg_spec *a)
+{
+    return a->kind == LK_AGG_APPROX_DISTINCT || a->kind == LK_AGG_PERCENTILE;
+}
+
 static lk_type value_type(const lk_agg_spec *a)
 {
-    return a->is_double ? LK_TYPE_DOUBLE : LK_TYPE_LONG;
+    return is_sketch(a) ? LK_TYPE_BINARY : a->is_double ? LK_TYPE_DOUBLE : LK_TYPE_LONG;
+}
+
+/* The sketch of x, made on first use. */
+static void *sketch(const lk_agg_spec *a, acc *x)
+{
+    if (!x->sk) {
+        if (a->kind == LK_AGG_APPROX_DISTINCT) {
+            x->sk = calloc(1, lk_hll_size(a->hll_p));
+            if (!x->sk) abort();
+        } else {
+            x->sk = lk_tdigest_new(a->accuracy);
+        }
+    }
+    return x->sk;
+}
+
+static void free_sketch(const lk_agg_spec *a, acc *x)
+{
+    if (!x->sk) return;
+    if (a->kind == LK_AGG_PERCENTILE) {
+        lk_tdigest *t = x->sk;
+        lk_tdigest_destroy(&t);
+    } else {
+        free(x->sk);
+    }
+    x->sk = NULL;
+}
+
+/* Frees the sketches of group g. */
+static void free_group(lk_windows *w, uint32_t g)
+{
+    for (int a = 0; a < w->nagg; a++)
+        if (is_sketch(&w->aggs[a])) free_sketch(&w->aggs[a], &w->acc[(size_t)g * w->nagg + a]);
+}
+
+/* Folds the sketch of o into x (same aggregate). */
+static void fold_sketch(const lk_agg_spec *a, acc *x, const acc *o)
+{
+    if (!o->sk) return;
+    if (a->kind == LK_AGG_APPROX_DISTINCT)
+        lk_hll_merge(sketch(a, x), o->sk, a->hll_p);
+    else
+        lk_tdigest_merge(sketch(a, x), o->sk);
 }
 
 lk_windows *lk_windows_new(const lk_field *keys, int nkeys, const lk_agg_spec *aggs, int nagg)
@@ -83,7 +135,11 @@ lk_windows *lk_windows_new(const lk_field *keys, int nkeys, const lk_agg_spec *a
         switch (aggs[a].kind) {
         case LK_AGG_COUNT_STAR:
         case LK_AGG_COUNT: lk_schema_add(w->output, aggs[a].name, LK_TYPE_LONG, 0); break;
-        case LK_AGG_SUM: lk_schema_add(w->output, aggs[a].name, value_type(&aggs[a]), 1); break;
+        case LK_AGG_SUM:
+            lk_schema_add(w->output, aggs[a].name, aggs[a].is_double ? LK_TYPE_DOUBLE : LK_TYPE_LONG,
+                          1);
+            break;
+        case LK_AGG_APPROX_DISTINCT: lk_schema_add(w->output, aggs[a].name, LK_TYPE_LONG, 0); break;
         case LK_AGG_AVG: lk_schema_add(w->output, aggs[a].name, LK_TYPE_DOUBLE, 1); break;
         default: lk_schema_add(w->output, aggs[a].name, aggs[a].in_type, 1); break;
         }
@@ -100,6 +156,8 @@ void lk_windows_destroy(lk_windows **wp)
 {
     if (!wp || !*wp) return;
     lk_windows *w = *wp;
+    for (uint32_t g = 0; g < w->n; g++)
+        free_group(w, g);
     for (int a = 0; a < w->nagg; a++)
         free(w->agg_names[a]);
     free(w->agg_names);
@@ -130,6 +188,8 @@ void lk_windows_set_sessions(lk_windows *w)
 
 void lk_windows_reset(lk_windows *w)
 {
+    for (uint32_t g = 0; g < w->n; g++)
+        free_group(w, g);
     w->n = w->ndead = 0;
     lk_batch_reset(w->keys);
     lk_buf_reset(&w->arena);
@@ -311,8 +371,10 @@ static uint32_t session_group(lk_windows *w, int64_t start, int64_t end,
             if (y == x || w->dead[y] || !(w->ws[y] < w->we[x] && w->ws[x] < w->we[y])) continue;
             for (int a = 0; a < w->nagg; a++) {
                 const acc *o = &w->acc[(size_t)y * w->nagg + a];
+                fold_sketch(&w->aggs[a], &w->acc[(size_t)x * w->nagg + a], o);
                 fold(&w->aggs[a], &w->acc[(size_t)x * w->nagg + a], o->i, o->d, o->n);
             }
+            free_group(w, y);
             if (w->ws[y] < w->ws[x]) w->ws[x] = w->ws[y];
             if (w->we[y] > w->we[x]) w->we[x] = w->we[y];
             w->dead[y] = 1;
@@ -368,7 +430,9 @@ static void fold(const lk_agg_spec *a, acc *x, int64_t i, double d, int64_t n)
     if (n <= 0) return;
     switch (a->kind) {
     case LK_AGG_COUNT_STAR:
-    case LK_AGG_COUNT: break;
+    case LK_AGG_COUNT:
+    case LK_AGG_APPROX_DISTINCT:
+    case LK_AGG_PERCENTILE: break;
     case LK_AGG_SUM:
     case LK_AGG_AVG:
         x->i += i;
@@ -400,6 +464,25 @@ void lk_windows_add(lk_windows *w, uint32_t g, int a, const lk_col *v, uint32_t 
     }
     if (lk_col_is_null(v, row)) return;
     if (s->kind == LK_AGG_COUNT) {
+        x->n++;
+        return;
+    }
+    if (s->kind == LK_AGG_APPROX_DISTINCT) {
+        uint64_t h;
+        if (v->offsets) {
+            size_t n;
+            const char *p = lk_col_bytes(v, row, &n);
+            h = lk_hll_hash(p, n);
+        } else {
+            uint32_t es = v->elem_size ? v->elem_size : lk_col_elem_size(v->field);
+            h = lk_hll_hash((const char *)v->values + (size_t)row * es, es);
+        }
+        lk_hll_add(sketch(s, x), s->hll_p, h);
+        x->n++;
+        return;
+    }
+    if (s->kind == LK_AGG_PERCENTILE) {
+        lk_tdigest_add(sketch(s, x), read_double(v, row), 1);
         x->n++;
         return;
     }
@@ -467,6 +550,24 @@ int lk_windows_merge(lk_windows *w, const lk_batch *p, lk_error *err)
                          *cn = lk_batch_col_const(p, base + 2 * a + 1);
             int64_t cnt = lk_col_is_null(cn, r) ? 0 : lk_col_i64(cn, r);
             int null = lk_col_is_null(v, r);
+            acc *x = &w->acc[(size_t)g * w->nagg + a];
+            const lk_agg_spec *sa = &w->aggs[a];
+            if (is_sketch(sa)) {
+                if (!null && cnt > 0) {
+                    size_t blen;
+                    const char *bytes = lk_col_bytes(v, r, &blen);
+                    if (sa->kind == LK_AGG_APPROX_DISTINCT) {
+                        if (blen != lk_hll_size(sa->hll_p))
+                            return lk_error_set(err, LK_EFORMAT, "%s: an HLL sketch of %zu bytes",
+                                                sa->name, blen);
+                        lk_hll_merge(sketch(sa, x), (const uint8_t *)bytes, sa->hll_p);
+                    } else if (lk_tdigest_load(sketch(sa, x), bytes, blen)) {
+                        return lk_error_set(err, LK_EFORMAT, "%s: a malformed t-digest", sa->name);
+                    }
+                }
+                fold(sa, x, 0, 0, cnt);
+                continue;
+            }
             if (w->aggs[a].is_double)
                 fold(&w->aggs[a], &w->acc[(size_t)g * w->nagg + a], 0,
                      null ? 0 : lk_col_f64(v, r), cnt);
@@ -491,7 +592,18 @@ void lk_windows_save(const lk_windows *w, lk_batch *out)
             lk_col_append_range(lk_batch_col(out, 2 + k), lk_batch_col_const(w->keys, k), g, 1);
         for (int a = 0; a < w->nagg; a++) {
             const acc *x = &w->acc[(size_t)g * w->nagg + a];
-            if (w->aggs[a].is_double)
+            if (is_sketch(&w->aggs[a])) {
+                lk_buf *t = (lk_buf *)&w->tmp;
+                lk_buf_reset(t);
+                if (x->sk && w->aggs[a].kind == LK_AGG_APPROX_DISTINCT)
+                    lk_buf_append(t, x->sk, lk_hll_size(w->aggs[a].hll_p));
+                else if (x->sk)
+                    lk_tdigest_save(x->sk, t);
+                if (x->sk)
+                    lk_col_append_bytes(lk_batch_col(out, base + 2 * a), t->data, t->len);
+                else
+                    lk_col_append_null(lk_batch_col(out, base + 2 * a));
+            } else if (w->aggs[a].is_double)
                 lk_col_append_f64(lk_batch_col(out, base + 2 * a), x->d);
             else
                 lk_col_append_i64(lk_batch_col(out, base + 2 * a), x->i);
@@ -536,6 +648,24 @@ static void put_int(lk_col *c, int64_t v)
 static void put_final(const lk_agg_spec *a, const acc *x, lk_col *c)
 {
     switch (a->kind) {
+    case LK_AGG_APPROX_DISTINCT:
+        lk_col_append_i64(c, x->sk ? llround(lk_hll_estimate(x->sk, a->hll_p)) : 0);
+        return;
+    case LK_AGG_PERCENTILE:
+        if (!x->n || !x->sk) {
+            lk_col_append_null(c);
+            return;
+        }
+        {
+            double v = lk_tdigest_quantile(x->sk, a->q);
+            if (a->is_double && c->field->type == LK_TYPE_FLOAT)
+                lk_col_append_f32(c, (float)v);
+            else if (a->is_double)
+                lk_col_append_f64(c, v);
+            else
+                put_int(c, llround(v));
+        }
+        return;
     case LK_AGG_COUNT_STAR:
     case LK_AGG_COUNT: lk_col_append_i64(c, x->n); return;
     case LK_AGG_AVG:
@@ -609,6 +739,8 @@ uint32_t lk_windows_close(lk_windows *w, int64_t watermark, lk_batch *out)
     uint32_t n;
     uint32_t *sel = sorted(w, watermark, 0, &n);
     emit_rows(w, sel, n, out);
+    for (uint32_t i = 0; i < n; i++)
+        free_group(w, sel[i]);
     free(sel);
     if (!n && !w->ndead) return 0;
     /* keep the open groups, in their order: arrays, keys and arena compacted */

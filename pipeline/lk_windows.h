@@ -36,6 +36,8 @@ typedef enum {
     LK_AGG_AVG, /* DOUBLE */
     LK_AGG_MIN, /* the input's type */
     LK_AGG_MAX,
+    LK_AGG_APPROX_DISTINCT, /* approx_count_distinct: HLL++ (lk_hll), LONG */
+    LK_AGG_PERCENTILE,      /* approx_percentile: t-digest (lk_tdigest), the input's type */
 } lk_agg_kind;
 
 typedef struct lk_agg_spec {
@@ -43,6 +45,9 @@ typedef struct lk_agg_spec {
     lk_agg_kind kind;
     lk_type in_type;   /* the argument's type (COUNT_STAR: LONG) */
     int is_double;     /* the running value is a double (else int64) */
+    int hll_p;         /* APPROX_DISTINCT: the precision */
+    double q;          /* PERCENTILE: the quantile */
+    double accuracy;   /* PERCENTILE: the t-digest's compression */
 } lk_agg_spec;
 
 /* The state of (window, key) groups. */

@@ -210,3 +210,39 @@ test('session windows (gap 3 s) equal DuckDB\'s sessionization of the non-late r
   assertQuarantine(await quarantined(ws.tables), ref);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('approx_count_distinct and approx_percentile within their error of DuckDB\'s exact answers', async () => {
+  const extra = METRICS_CONFIG.replace(/  aggregates: .*\n/,
+    '  aggregates: {events: "count(*)", ids: "approx_count_distinct(event_id)", amounts: "approx_count_distinct(amount)", ' +
+    'med: "approx_percentile(amount, 0.5)", p90: "approx_percentile(amount, 0.9)"}\n').replace('window: "1 minute"', 'window: "5 minutes"');
+  const ws = workspace('winapprox', { extra });
+  genWindowInput(ws.input, { files: 6, rows: QUICK ? 400 : 1500, seed: 53 });
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const ref = await reference([ws.input], ws.tables, { sizeMs: 300000 });
+  const tmp = path.join(ws.tables, '..', '..', '..', 'reference.jsonl');
+  const got = await queryTable(path.join(ws.tables, 'event_metrics'),
+    'SELECT epoch_ms(window_start) AS ws, event_type, events, ids, amounts, med, p90 FROM $T ORDER BY ws, event_type');
+  assert.equal(got.length, ref.windows.length);
+  assert.ok(got.length >= 5, `windows: ${got.length}`);
+  let errSum = 0;
+  for (const g of got) {
+    // exact: DuckDB over the reference rows of the window
+    const [e] = await query(`SELECT count(DISTINCT amount) AS amounts, ` +
+      `list_sort(list(amount) FILTER (WHERE amount IS NOT NULL)) AS sorted FROM read_json('${tmp}', format='newline_delimited', ` +
+      `columns={event_type:'VARCHAR', t:'BIGINT', amount:'DOUBLE', ws:'BIGINT'}) ` +
+      `WHERE event_type = '${g.event_type}' AND t >= ${g.ws} AND t < ${Number(g.ws) + 300000}`);
+    assert.equal(Number(g.ids) > 0, true);
+    const idsErr = Math.abs(Number(g.ids) - Number(g.events)) / Number(g.events);
+    const amErr = Math.abs(Number(g.amounts) - Number(e.amounts)) / Number(e.amounts);
+    assert.ok(idsErr <= 0.15 && amErr <= 0.15, `${g.ws}|${g.event_type}: distinct ${g.ids} of ${g.events}, ${g.amounts} of ${e.amounts}`);
+    errSum += idsErr;
+    const sorted = e.sorted.map(Number);
+    const rank = (x) => sorted.filter((y) => y < x).length / sorted.length;
+    const tol = Math.max(0.03, 1.01 / sorted.length); // a quantile of n values is one of them: 1/n apart
+    assert.ok(Math.abs(rank(g.med) - 0.5) <= tol, `${g.ws}|${g.event_type}: median ${g.med} at rank ${rank(g.med)}`);
+    assert.ok(Math.abs(rank(g.p90) - 0.9) <= tol, `${g.ws}|${g.event_type}: p90 ${g.p90} at rank ${rank(g.p90)}`);
+  }
+  assert.ok(errSum / got.length <= 0.05, `mean relative error of approx_count_distinct ${errSum / got.length}`);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

@@ -17,6 +17,8 @@
 #include "lk_config.h"
 #include "lk_ddl.h"
 #include "lk_gold.h"
+#include "lk_hll.h"
+#include "lk_tdigest.h"
 #include "lk_time.h"
 #include "lk_windows.h"
 
@@ -451,6 +453,173 @@ START_TEST(session_windows)
 }
 END_TEST
 
+static uint64_t xs(uint64_t *st)
+{
+    uint64_t x = *st;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *st = x;
+}
+
+/* HLL++ at Spark's default rsd 0.05 (p = 9): relative error against the
+   exact count over 5 cardinalities x 8 seeds: mean within the rsd, each
+   within 3 rsd; a sketch split in three and merged in any order equals
+   the sketch of the whole, register for register. */
+START_TEST(hll_error_against_exact)
+{
+    int p = lk_hll_precision(0.05);
+    ck_assert_int_eq(p, 9);
+    ck_assert_int_eq(lk_hll_precision(0.01), 14);
+    const int cards[] = {10, 300, 2000, 20000, 200000};
+    double sum_err = 0;
+    int trials = 0;
+    for (int c = 0; c < 5; c++)
+        for (uint64_t seed = 1; seed <= 8; seed++) {
+            uint8_t *whole = calloc(1, lk_hll_size(p)), *parts[3];
+            for (int k = 0; k < 3; k++)
+                parts[k] = calloc(1, lk_hll_size(p));
+            uint64_t st = seed * 7919 + (uint64_t)c;
+            for (int i = 0; i < cards[c]; i++) {
+                uint64_t v = xs(&st); /* distinct (xorshift has no repeats within its period) */
+                for (int rep = 0; rep < 1 + i % 3; rep++) { /* duplicates count once */
+                    uint64_t h = lk_hll_hash(&v, sizeof v);
+                    lk_hll_add(whole, p, h);
+                    lk_hll_add(parts[(i + rep) % 3], p, h);
+                }
+            }
+            double est = lk_hll_estimate(whole, p), err = fabs(est - cards[c]) / cards[c];
+            ck_assert_msg(err <= 0.15, "cardinality %d seed %llu: estimate %.0f", cards[c],
+                          (unsigned long long)seed, est);
+            sum_err += err;
+            trials++;
+            uint8_t *m1 = calloc(1, lk_hll_size(p)), *m2 = calloc(1, lk_hll_size(p));
+            lk_hll_merge(m1, parts[0], p);
+            lk_hll_merge(m1, parts[1], p);
+            lk_hll_merge(m1, parts[2], p);
+            lk_hll_merge(m2, parts[2], p);
+            lk_hll_merge(m2, parts[0], p);
+            lk_hll_merge(m2, parts[1], p);
+            ck_assert(!memcmp(m1, whole, lk_hll_size(p)) && !memcmp(m2, whole, lk_hll_size(p)));
+            free(m1);
+            free(m2);
+            free(whole);
+            for (int k = 0; k < 3; k++)
+                free(parts[k]);
+        }
+    ck_assert_msg(sum_err / trials <= 0.05, "mean relative error %.4f", sum_err / trials);
+}
+END_TEST
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* t-digest: the rank of each estimated quantile within 1 % of the wanted
+   one (0.5 % at the tails), for uniform and skewed data, whole and merged
+   from 7 digests in two orders; a saved digest reads back the same. */
+START_TEST(tdigest_error_against_exact)
+{
+    const int n = 100000;
+    double *v = malloc(sizeof *v * n);
+    for (int dist = 0; dist < 2; dist++) {
+        uint64_t st = 12345 + (uint64_t)dist;
+        lk_tdigest *whole = lk_tdigest_new(200), *parts[7];
+        for (int k = 0; k < 7; k++)
+            parts[k] = lk_tdigest_new(200);
+        for (int i = 0; i < n; i++) {
+            double u = (double)(xs(&st) >> 11) / 9007199254740992.0;
+            v[i] = dist ? -log(1 - u) * 100 : u * 1000; /* uniform, exponential */
+            lk_tdigest_add(whole, v[i], 1);
+            lk_tdigest_add(parts[i % 7], v[i], 1);
+        }
+        lk_tdigest *m1 = lk_tdigest_new(200), *m2 = lk_tdigest_new(200);
+        for (int k = 0; k < 7; k++) {
+            lk_tdigest_merge(m1, parts[k]);
+            lk_tdigest_merge(m2, parts[6 - k]);
+        }
+        lk_buf buf = LK_BUF_INIT;
+        lk_tdigest_save(m1, &buf);
+        lk_tdigest *back = lk_tdigest_new(200);
+        ck_assert_int_eq(lk_tdigest_load(back, buf.data, buf.len), 0);
+        ck_assert_int_eq(lk_tdigest_load(back, buf.data, buf.len - 1), -1);
+        lk_buf_free(&buf);
+        qsort(v, n, sizeof *v, cmp_double);
+        const double qs[] = {0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999};
+        lk_tdigest *all[] = {whole, m1, m2, back};
+        for (int d = 0; d < 4; d++) {
+            ck_assert(lk_tdigest_count(all[d]) == n);
+            for (int k = 0; k < 9; k++) {
+                double est = lk_tdigest_quantile(all[d], qs[k]);
+                /* the rank of est among the exact values */
+                int lo = 0, hi = n;
+                while (lo < hi) {
+                    int mid = (lo + hi) / 2;
+                    if (v[mid] < est) lo = mid + 1; else hi = mid;
+                }
+                double rank = (double)lo / n, tol = qs[k] < 0.05 || qs[k] > 0.95 ? 0.005 : 0.01;
+                ck_assert_msg(fabs(rank - qs[k]) <= tol, "dist %d digest %d q %.3f: rank %.4f", dist,
+                              d, qs[k], rank);
+            }
+            ck_assert(lk_tdigest_quantile(all[d], 0) == v[0]);
+            ck_assert(lk_tdigest_quantile(all[d], 1) == v[n - 1]);
+        }
+        for (int d = 0; d < 4; d++)
+            lk_tdigest_destroy(&all[d]);
+        for (int k = 0; k < 7; k++)
+            lk_tdigest_destroy(&parts[k]);
+    }
+    free(v);
+}
+END_TEST
+
+/* The approximate aggregates through lk_gold and lk_windows: any split of
+   the rows gives the same distinct estimate (registers merge by max), a
+   median within the digest's error, a saved state that reads back. */
+START_TEST(approximate_aggregates_in_windows)
+{
+    lk_config *c = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: 10m\n"
+                           "  aggregates: {n: \"count(*)\", users: \"approx_count_distinct(amount)\", "
+                           "med: \"approx_percentile(price, 0.5)\", p90: \"percentile_approx(price, 0.9, 10000)\"}\n");
+    lk_schema *s = schema_of("k STRING, ts TIMESTAMP, amount BIGINT, price DOUBLE");
+    const int n = 3000;
+    int one[] = {n}, split[] = {10, 1000, 2500, n};
+    lk_batch *a = windows_of(c, s, n, one, 1, 0), *b = windows_of(c, s, n, split, 4, 1);
+    ck_assert_uint_eq(lk_batch_nrows(a), 1); /* one 10-minute window */
+    ck_assert_int_eq(lk_col_i64(lk_batch_col_const(a, 3), 0), lk_col_i64(lk_batch_col_const(b, 3), 0));
+    /* amount is in [-1000, 1000]: 2001 values, nearly all seen in 3000 rows */
+    lk_batch *all = random_rows(s, n, 42, 0, n);
+    uint8_t seen[2001] = {0};
+    double prices[3000];
+    int np = 0, distinct = 0;
+    for (uint32_t i = 0; i < lk_batch_nrows(all); i++) {
+        int64_t v = lk_col_i64(lk_batch_col_const(all, 2), i);
+        distinct += !seen[v + 1000];
+        seen[v + 1000] = 1;
+        if (!lk_col_is_null(lk_batch_col_const(all, 3), i)) prices[np++] = lk_col_f64(lk_batch_col_const(all, 3), i);
+    }
+    qsort(prices, (size_t)np, sizeof *prices, cmp_double);
+    int64_t est = lk_col_i64(lk_batch_col_const(a, 3), 0);
+    ck_assert_msg(fabs((double)(est - distinct)) / distinct <= 0.15, "estimate %lld of %d",
+                  (long long)est, distinct);
+    double med = lk_col_f64(lk_batch_col_const(a, 4), 0), med2 = lk_col_f64(lk_batch_col_const(b, 4), 0);
+    double p90 = lk_col_f64(lk_batch_col_const(a, 5), 0);
+    ck_assert_msg(med >= prices[(int)(np * 0.49)] && med <= prices[(int)(np * 0.51)], "median %f", med);
+    ck_assert_msg(med2 >= prices[(int)(np * 0.49)] && med2 <= prices[(int)(np * 0.51)], "median %f", med2);
+    ck_assert_msg(p90 >= prices[(int)(np * 0.89)] && p90 <= prices[(int)(np * 0.91)], "p90 %f", p90);
+    const lk_schema *os = lk_batch_schema(a);
+    ck_assert_int_eq(lk_schema_field(os, 3)->type, LK_TYPE_LONG);
+    ck_assert_int_eq(lk_schema_field(os, 4)->type, LK_TYPE_DOUBLE);
+    lk_batch_destroy(&all);
+    lk_batch_destroy(&a);
+    lk_batch_destroy(&b);
+    lk_schema_destroy(&s);
+    free(c);
+}
+END_TEST
+
 static void expect_error(const char *yml, const char *ddl, const char *want)
 {
     lk_error err = {0};
@@ -488,6 +657,10 @@ START_TEST(errors_name_file_line_key)
     expect_error("transform:\n  event_time: ts\nmetrics:\n  window: {size: 10m, slide: 3m}\n  "
                  "aggregates: {n: \"count(*)\"}\n",
                  ddl, "key 'metrics.window': slide must divide size");
+    snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, 1.5)\"\n", head);
+    expect_error(y, ddl, ":7: key 'metrics.aggregates.p': percentage 1.5 is not in [0, 1]");
+    snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, 0.9))\"\n", head);
+    expect_error(y, ddl, "array(...) is not supported");
     expect_error("metrics:\n  window: 1m\n  aggregates: {n: \"count(*)\"}\n", ddl,
                  ":2: key 'metrics': the windows need an event time");
     /* without a schema (a first start): what can be checked is */
@@ -514,6 +687,9 @@ int main(void)
     tcase_add_test(tc, saved_state_round_trip);
     tcase_add_test(tc, errors_name_file_line_key);
     tcase_add_test(tc, session_windows);
+    tcase_add_test(tc, hll_error_against_exact);
+    tcase_add_test(tc, tdigest_error_against_exact);
+    tcase_add_test(tc, approximate_aggregates_in_windows);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }
