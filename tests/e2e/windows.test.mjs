@@ -42,6 +42,19 @@ test('tumbling windows equal DuckDB over the non-late rows; late rows quarantine
   assert.deepEqual(schema.map((c) => c.column_name),
     ['window_start', 'window_end', 'event_type', 'events', 'amount_sum', 'amount_max', 'amount_min', 'amount_avg', 'with_amount']);
   assert.match(schema[0].column_type, /TIMESTAMP/);
+  // table read --batch N: bronze, silver and gold at one consistent point; history shows the batch
+  const readN = (t, b) => { const x = run(['table', 'read', t, '-c', ws.config, '--batch', String(b), '--columns', t === 'event_metrics' ? 'window_start' : 'event_id']); assert.equal(x.code, 0, x.stderr); return x.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)); };
+  for (const b of [0, 2, FILES - 1]) {
+    assert.equal(readN('raw_events', b).length, ref.rowsThrough[b], `raw_events --batch ${b}`);
+    assert.equal(readN('processed_events', b).length, ref.rowsThrough[b], `processed_events --batch ${b}`);
+    const gold = readN('event_metrics', b);
+    assert.equal(gold.length, ref.windows.filter((w) => Number(w.ws) + 60000 <= ref.watermarks[b]).length, `event_metrics --batch ${b}: the windows its watermark closed`);
+  }
+  const hist = run(['table', 'history', 'event_metrics', '-c', ws.config, '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(hist.map((h) => h.batch), [...Array(FILES).keys()].reverse(), 'history: the batch of each version');
+  const miss = run(['table', 'read', 'event_metrics', '-c', ws.config, '--batch', '999']);
+  assert.equal(miss.code, 1);
+  assert.match(miss.stderr, /batch 999 is in no retained version .*\(batches 0\.\.\d+\)/);
 
   // a second run: a file of rows older than the watermark changes no window, lands in quarantine
   const late2 = path.join(ws.dir, 'late2');

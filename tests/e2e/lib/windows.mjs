@@ -107,7 +107,8 @@ export async function reference(inputDirs, tables, { delayMs = 30000, sizeMs = 6
       byBatch.set(b, (byBatch.get(b) || []).concat(rows));
     }
   let wm = -Infinity, max = -Infinity;
-  const keep = [], late = new Set(), none = new Set();
+  const keep = [], late = new Set(), none = new Set(), watermarks = [], rowsThrough = [];
+  let seen = 0;
   for (const b of [...byBatch.keys()].sort((x, y) => x - y)) {
     let bmax = -Infinity;
     for (const row of byBatch.get(b)) {
@@ -119,6 +120,9 @@ export async function reference(inputDirs, tables, { delayMs = 30000, sizeMs = 6
     }
     max = Math.max(max, bmax);
     if (max - delayMs > wm) wm = max - delayMs;
+    watermarks[b] = wm;
+    seen += byBatch.get(b).length;
+    rowsThrough[b] = seen;
   }
   const tmp = path.join(tables, '..', '..', '..', 'reference.jsonl');
   // tumbling: DuckDB's time_bucket; sliding: every window [s, s + size) with s a multiple of slide
@@ -141,7 +145,7 @@ export async function reference(inputDirs, tables, { delayMs = 30000, sizeMs = 6
       `SELECT min(t) AS ws, max(t) + ${gapMs} AS we, event_type, count(*) AS events, sum(amount) AS amount_sum, ` +
       `max(amount) AS amount_max, min(amount) AS amount_min, avg(amount) AS amount_avg, count(amount) AS with_amount ` +
       `FROM g GROUP BY event_type, sid HAVING max(t) + ${gapMs} <= ${wm} ORDER BY ws, event_type`);
-    return { windows: sessions, late, none, watermark: wm };
+    return { windows: sessions, late, none, watermark: wm, watermarks, rowsThrough };
   }
   const wsExpr = slideMs === sizeMs ? `epoch_ms(time_bucket(INTERVAL ${sizeMs / 1000} SECOND, to_timestamp(t / 1000)))` : 'ws';
   const windows = await query(
@@ -150,7 +154,7 @@ export async function reference(inputDirs, tables, { delayMs = 30000, sizeMs = 6
     `count(amount) AS with_amount ` +
     `FROM read_json(${sqlStr(tmp)}, format='newline_delimited', ${cols}) ` +
     `GROUP BY 1, 2 HAVING ws + ${sizeMs} <= ${wm} ORDER BY ws, event_type`);
-  return { windows, late, none, watermark: wm };
+  return { windows, late, none, watermark: wm, watermarks, rowsThrough };
 }
 
 export async function readMetrics(tables, where = '') {
