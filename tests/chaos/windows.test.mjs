@@ -21,7 +21,7 @@ import {
 const ROUNDS = Number(process.env.LAKESUP_CHAOS_ROUNDS || 1);
 const SEED0 = Number(process.env.LAKESUP_CHAOS_SEED || (Date.now() % 1000000));
 const FILES = QUICK ? 10 : 18;
-const ROWS = QUICK ? 200 : 500;
+const ROWS = QUICK ? 700 : 1200;
 const KILLS = QUICK ? 6 : 12;
 
 function prng(seed) {
@@ -40,7 +40,7 @@ async function round(r) {
   const rand = prng(seed);
   console.log(`windows chaos round ${r}: seed=${seed} files=${FILES} rows/file=${ROWS} kills=${KILLS}`);
   const ws = workspace(`wchaos${r}`, {
-    extra: METRICS_CONFIG.replace('source:\n', 'source:\n  chunk_bytes: 65536\n') + 'worker_timeout: 10s\n',
+    extra: METRICS_CONFIG + 'worker_timeout: 10s\n',
   });
   const staging = path.join(ws.dir, 'staging');
   fs.mkdirSync(staging);

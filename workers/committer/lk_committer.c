@@ -73,6 +73,8 @@ typedef struct committer {
     lk_buf buf;
     int metrics_t;         /* event_metrics' index in names, or -1 */
     lk_gold_commit *gold;  /* its window state */
+    lk_tables *compiled;   /* the tables for raw_events' schema compiled_v (chunk partials) */
+    int compiled_v;
     lk_error err;
 } committer;
 
@@ -136,6 +138,30 @@ static void new_generation(committer *c, pending *p, int32_t gen)
     p->gen = gen;
     p->have = 0;
     p->n_chunks = -1;
+    if (c->gold) lk_gold_commit_forget(c->gold);
+}
+
+/* event_metrics' configuration compiled for the latest raw_events schema
+   (cached by version), or NULL (logged). */
+static const lk_gold *current_gold(committer *c)
+{
+    int v = 0;
+    lk_schema *raw = NULL;
+    if (lk_state_schema_get(c->st, LK_TABLE_RAW, &raw, &v, &c->err) || !raw) {
+        LK_WARN("event_metrics: no raw_events schema to read a partial with: %s", c->err.msg);
+        return NULL;
+    }
+    if (!c->compiled || v != c->compiled_v) {
+        lk_tables_destroy(&c->compiled);
+        if (lk_tables_new(c->cfg, raw, &c->compiled, &c->err)) {
+            LK_ERROR("event_metrics: %s", c->err.msg);
+            lk_schema_destroy(&raw);
+            return NULL;
+        }
+        c->compiled_v = v;
+    }
+    lk_schema_destroy(&raw);
+    return lk_tables_metrics(c->compiled);
 }
 
 static void drop_pending(committer *c, pending *p)
@@ -194,6 +220,19 @@ static void on_files(committer *c)
     p->chunks[k] = *f;
     memset(f, 0, sizeof *f);
     p->have++;
+    if (c->metrics_t >= 0 && p->batch_id == c->next_batch) {
+        /* the partial goes to the window state's accumulator (merged in chunk
+           order); a later batch's waits here until it is the next (commit_batch) */
+        lk_msg_files *m = &p->chunks[k];
+        const lk_gold *g = current_gold(c);
+        if (g && lk_gold_commit_offer(c->gold, g, p->batch_id, gen, k, m->partial, m->partial_len,
+                                      &c->err))
+            LK_ERROR("batch=%lld chunk=%d: %s", (long long)p->batch_id, k, c->err.msg);
+        if (g) {
+            m->partial = NULL;
+            m->partial_len = 0;
+        }
+    }
 }
 
 static void notify_ingest(committer *c, int64_t b)
@@ -297,10 +336,11 @@ static void log_gold(committer *c, int64_t b)
     int64_t w = lk_gold_commit_watermark(g);
     if (w != INT64_MIN) lk_time_format_iso_ms(w, wm, sizeof wm);
     LK_INFO("event_metrics batch=%lld watermark=%s windows_closed=%lld windows_open=%lld "
-            "late=%lld no_event_time=%lld",
+            "late=%lld no_event_time=%lld state_bytes=%lld",
             (long long)b, wm, (long long)lk_gold_commit_closed(g),
             (long long)lk_gold_commit_open(g), (long long)lk_gold_commit_late(g),
-            (long long)lk_gold_commit_no_event_time(g));
+            (long long)lk_gold_commit_no_event_time(g), (long long)lk_gold_commit_state_bytes(g));
+    lk_worker_set(c->w, "window_state_bytes", lk_gold_commit_state_bytes(g));
     lk_worker_add(c->w, "late_rows", lk_gold_commit_late(g));
     lk_worker_add(c->w, "no_event_time_rows", lk_gold_commit_no_event_time(g));
     lk_worker_add(c->w, "windows_closed", lk_gold_commit_closed(g));
@@ -319,6 +359,17 @@ static int commit_batch(committer *c, pending *p)
         return lk_error_errno(&c->err, fault, "commit of batch %lld (injected fault)", (long long)b);
     lk_tables *compiled = NULL;
     int rc = table_schemas(c, schemas, &compiled);
+    if (rc == 0 && c->metrics_t >= 0) {
+        /* partials that arrived before their batch was the next one */
+        const lk_gold *g = current_gold(c);
+        for (int i = 0; g && i < p->n_chunks && rc == 0; i++) {
+            lk_msg_files *m = &p->chunks[i];
+            if (!m->partial) continue;
+            rc = lk_gold_commit_offer(c->gold, g, b, p->gen, i, m->partial, m->partial_len, &c->err);
+            m->partial = NULL;
+            m->partial_len = 0;
+        }
+    }
     if (rc == 0 && c->metrics_t >= 0) {
         int have = lk_delta_txn_version(c->tables[c->metrics_t], c->app_id) >= b;
         rc = lk_gold_commit_prepare(c->gold, lk_tables_metrics(compiled), b, p->chunks,
@@ -621,6 +672,7 @@ static int release(committer *c, int rc)
     zsock_destroy(&c->in);
     zsock_destroy(&c->to_ingest);
     lk_gold_commit_destroy(&c->gold);
+    lk_tables_destroy(&c->compiled);
     lk_state_close(&c->st);
     lk_buf_free(&c->buf);
     return rc;

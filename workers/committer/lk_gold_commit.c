@@ -31,6 +31,15 @@ struct lk_gold_commit {
     char open_file[512];   /* update: the open windows' file in the table after win_batch */
     char next_open[512];   /* ... after the batch being prepared */
     int64_t late, no_et, nclosed, next_wm;
+    /* the batch being received: its chunks' partials merged in chunk order
+       as they arrive (a partial waits in held until the ones before it are
+       in), so the committer holds one batch-sized state, not every partial */
+    lk_windows *acc;
+    lk_schema *acc_schema;
+    int64_t acc_batch;
+    int32_t acc_gen, acc_next, held_cap;
+    lk_msg_files *held; /* by chunk index: .partial owned, NULL when not here */
+    lk_batch *acc_saved;
 };
 
 lk_gold_commit *lk_gold_commit_new(const lk_config *cfg, lk_state *st, const char *table_path)
@@ -47,7 +56,22 @@ lk_gold_commit *lk_gold_commit_new(const lk_config *cfg, lk_state *st, const cha
     g->win_batch = -2;
     g->wm = INT64_MIN;
     g->update = !strcmp(cfg->metrics.output_mode, "update");
+    g->acc_batch = -1;
     return g;
+}
+
+/* Forgets the batch being received (a new generation, a commit done). */
+static void acc_reset(lk_gold_commit *g)
+{
+    for (int32_t i = 0; i < g->held_cap; i++) {
+        free(g->held[i].partial);
+        g->held[i].partial = NULL;
+        g->held[i].partial_len = 0;
+        g->held[i].batch_id = -1;
+    }
+    if (g->acc) lk_windows_reset(g->acc);
+    g->acc_batch = -1;
+    g->acc_next = 0;
 }
 
 static void clear_file(lk_gold_commit *g)
@@ -69,6 +93,11 @@ void lk_gold_commit_destroy(lk_gold_commit **gp)
     lk_batch_destroy(&g->closed);
     lk_batch_destroy(&g->saved);
     lk_batch_destroy(&g->open);
+    acc_reset(g);
+    free(g->held);
+    lk_windows_destroy(&g->acc);
+    lk_schema_destroy(&g->acc_schema);
+    lk_batch_destroy(&g->acc_saved);
     lk_buf_free(&g->buf);
     lk_buf_free(&g->stats);
     clear_file(g);
@@ -77,19 +106,87 @@ void lk_gold_commit_destroy(lk_gold_commit **gp)
 }
 
 /* Merges a RECORDS message of one part (a partial or a saved state). */
-static int merge_blob(lk_gold_commit *g, const void *data, size_t len, const char *what,
-                      lk_error *err)
+static int merge_into(lk_gold_commit *g, lk_windows *w, const void *data, size_t len,
+                      const char *what, lk_error *err)
 {
     if (lk_msg_records_decode(data, len, &g->rec, err) || g->rec.n_parts != 1) {
         if (!err->code) lk_error_set(err, LK_EFORMAT, "not one part");
         lk_error_prefix(err, "event_metrics: %s", what);
         return -1;
     }
-    if (lk_windows_merge(g->win, g->rec.parts[0].batch, err)) {
+    if (lk_windows_merge(w, g->rec.parts[0].batch, err)) {
         lk_error_prefix(err, "event_metrics: %s", what);
         return -1;
     }
     return 0;
+}
+
+static int merge_blob(lk_gold_commit *g, const void *data, size_t len, const char *what,
+                      lk_error *err)
+{
+    return merge_into(g, g->win, data, len, what, err);
+}
+
+int lk_gold_commit_offer(lk_gold_commit *g, const lk_gold *gold, int64_t b, int32_t gen, int32_t k,
+                         void *partial, size_t len, lk_error *err)
+{
+    const lk_schema *ps = lk_gold_partial_schema(gold);
+    if (!g->acc || !lk_schema_equal(g->acc_schema, ps)) {
+        acc_reset(g);
+        lk_windows_destroy(&g->acc);
+        lk_schema_destroy(&g->acc_schema);
+        lk_batch_destroy(&g->acc_saved);
+        g->acc = lk_gold_windows_new(gold);
+        g->acc_schema = lk_schema_clone(ps);
+        g->acc_saved = lk_batch_new(ps);
+    }
+    if (g->acc_batch != b || g->acc_gen != gen) {
+        acc_reset(g);
+        g->acc_batch = b;
+        g->acc_gen = gen;
+    }
+    if (k >= g->held_cap) {
+        int32_t cap = g->held_cap ? g->held_cap : 16;
+        while (cap <= k)
+            cap *= 2;
+        g->held = realloc(g->held, sizeof *g->held * (size_t)cap);
+        if (!g->held) abort();
+        for (int32_t i = g->held_cap; i < cap; i++) {
+            memset(&g->held[i], 0, sizeof g->held[i]);
+            g->held[i].batch_id = -1;
+        }
+        g->held_cap = cap;
+    }
+    g->held[k].partial = partial;
+    g->held[k].partial_len = len;
+    g->held[k].batch_id = b; /* here (a chunk without a partial too) */
+    while (g->acc_next < g->held_cap && g->held[g->acc_next].batch_id >= 0) {
+        lk_msg_files *h = &g->held[g->acc_next];
+        int rc = 0;
+        if (h->partial) {
+            char what[64];
+            snprintf(what, sizeof what, "the partial of batch %lld chunk %d", (long long)b,
+                     g->acc_next);
+            rc = merge_into(g, g->acc, h->partial, h->partial_len, what, err);
+        }
+        free(h->partial);
+        h->partial = NULL;
+        h->batch_id = -2; /* merged */
+        g->acc_next++;
+        if (rc) {
+            /* the batch cannot be merged: forget it, so that its commit fails
+               and the batch is replayed rather than committed without it */
+            acc_reset(g);
+            g->acc_batch = -3;
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void lk_gold_commit_forget(lk_gold_commit *g)
+{
+    acc_reset(g);
 }
 
 /* (Re)builds the state for gold's partial schema and loads the state
@@ -177,12 +274,15 @@ int lk_gold_commit_prepare(lk_gold_commit *g, const lk_gold *gold, int64_t b,
     /* from here on win is ahead of win_batch: any failure reloads it */
     g->win_batch = -2;
     int64_t late0 = lk_windows_late(g->win), none0 = lk_windows_no_event_time(g->win);
-    for (int i = 0; i < n_chunks; i++) {
-        if (!chunks[i].partial) continue;
-        char what[64];
-        snprintf(what, sizeof what, "the partial of batch %lld chunk %d", (long long)b, i);
-        if (merge_blob(g, chunks[i].partial, chunks[i].partial_len, what, err)) return -1;
-    }
+    /* the batch's chunks, merged as they came (lk_gold_commit_offer) */
+    if (g->acc_batch != b || g->acc_next < n_chunks)
+        return lk_error_set(err, LK_ESTATE,
+                            "event_metrics: batch %lld: %d of its %d chunk partial(s) merged",
+                            (long long)b, g->acc_batch == b ? g->acc_next : 0, n_chunks);
+    (void)chunks;
+    lk_batch_reset(g->acc_saved);
+    lk_windows_save(g->acc, g->acc_saved);
+    if (lk_windows_merge(g->win, g->acc_saved, err)) return -1;
     g->late = lk_windows_late(g->win) - late0;
     g->no_et = lk_windows_no_event_time(g->win) - none0;
     int64_t wm = g->wm, mx = lk_windows_max_event(g->win);
@@ -268,6 +368,11 @@ int64_t lk_gold_commit_closed(const lk_gold_commit *g)
     return g->nclosed;
 }
 
+int64_t lk_gold_commit_state_bytes(const lk_gold_commit *g)
+{
+    return (int64_t)g->buf.len;
+}
+
 int64_t lk_gold_commit_open(const lk_gold_commit *g)
 {
     return g->win ? lk_windows_ngroups(g->win) : 0;
@@ -279,6 +384,7 @@ void lk_gold_commit_done(lk_gold_commit *g, int64_t b, int ok)
         g->win_batch = b;
         g->wm = g->next_wm;
         snprintf(g->open_file, sizeof g->open_file, "%s", g->next_open);
+        acc_reset(g);
     } else {
         g->win_batch = -2;
     }

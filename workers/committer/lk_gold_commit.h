@@ -32,6 +32,16 @@ typedef struct lk_gold_commit lk_gold_commit;
 lk_gold_commit *lk_gold_commit_new(const lk_config *cfg, lk_state *st, const char *table_path);
 void lk_gold_commit_destroy(lk_gold_commit **g);
 
+/* Chunk k of batch b (generation gen) arrived: its partial (owned from
+   here; NULL when none) is merged into the batch's accumulated partial as
+   soon as chunks 0..k-1 are, so the committer holds one batch-sized state
+   instead of every chunk's partial. Another batch or generation starts
+   over. 0, or an error (the partial does not decode or merge). */
+int lk_gold_commit_offer(lk_gold_commit *g, const lk_gold *gold, int64_t b, int32_t gen, int32_t k,
+                         void *partial, size_t len, lk_error *err);
+/* Drops what was offered (the batch is re-planned as a new generation). */
+void lk_gold_commit_forget(lk_gold_commit *g);
+
 /* Batch b of chunks[0..n): merges, closes, writes the closed windows'
    file (unless write_file is 0: the table has b already) and stores the
    state of b. gold: the configuration compiled for the current schema. */
@@ -50,6 +60,8 @@ int64_t lk_gold_commit_no_event_time(const lk_gold_commit *g);
 int64_t lk_gold_commit_watermark(const lk_gold_commit *g);
 int64_t lk_gold_commit_closed(const lk_gold_commit *g);
 int64_t lk_gold_commit_open(const lk_gold_commit *g);
+/* The bytes of the window state stored with the last prepared batch. */
+int64_t lk_gold_commit_state_bytes(const lk_gold_commit *g);
 /* The batch is committed (ok) or not: in the latter case the state is
    reloaded from state.db before the next prepare. */
 void lk_gold_commit_done(lk_gold_commit *g, int64_t b, int ok);

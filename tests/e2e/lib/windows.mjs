@@ -7,7 +7,7 @@ import path from 'node:path';
 import { query, queryTable, replay, sqlStr } from './delta.mjs';
 
 export const METRICS_CONFIG =
-  'source:\n  max_files_per_trigger: 1\n' +
+  'source:\n  max_files_per_trigger: 1\n  chunk_bytes: 65536\n' +
   'transform:\n  event_time: ts\n  watermark: "30 seconds"\n' +
   'metrics:\n' +
   '  window: "1 minute"\n' +
