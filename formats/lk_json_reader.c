@@ -1149,14 +1149,10 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
     size_t path_n = strlen(meta->file_path), name_n = strlen(meta->file_name);
     size_t i = 0;
     while (i < len) {
-        const char *line = data + i;
-        const char *nl = memchr(line, '\n', len - i);
-        size_t ln = nl ? (size_t)(nl - line) : len - i;
         int64_t offset = base_offset + (int64_t)i;
-        i += ln + (nl ? 1 : 0);
+        size_t ln;
+        const char *line = lk_raw_next_line(data, len, &i, &ln);
         line_no++;
-        if (ln && line[ln - 1] == '\r')
-            ln--;
         size_t k = 0;
         while (k < ln && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r'))
             k++;

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lk_batch.h"
 #include "lk_buf.h"
@@ -73,5 +74,18 @@ void lk_raw_append_meta(lk_col *meta_col, const lk_source_meta *meta, int64_t of
    _corrupt_record with invalid UTF-8 replaced) and ends it. */
 void lk_raw_append_corrupt(lk_batch *out, int ndata, lk_buf *tmp, const char *rec, size_t n,
                            const lk_source_meta *meta, int64_t offset);
+
+/* The line of data[*pos, len) that starts at *pos, without its "\n" or "\r\n": returns its
+   start and sets *n; *pos moves past the newline. The record-per-line readers' one loop. */
+static inline const char *lk_raw_next_line(const char *data, size_t len, size_t *pos, size_t *n)
+{
+    const char *line = data + *pos;
+    const char *nl = memchr(line, '\n', len - *pos);
+    size_t ln = nl ? (size_t)(nl - line) : len - *pos;
+    *pos += ln + (nl ? 1 : 0);
+    if (ln && line[ln - 1] == '\r') ln--;
+    *n = ln;
+    return line;
+}
 
 #endif

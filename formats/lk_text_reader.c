@@ -15,12 +15,9 @@ int lk_text_reader_parse(const char *data, size_t len, const lk_source_meta *met
     if (ndata < 0) return ndata;
     size_t i = 0;
     while (i < len) {
-        const char *line = data + i;
-        const char *nl = memchr(line, '\n', len - i);
-        size_t ln = nl ? (size_t)(nl - line) : len - i;
         int64_t offset = base_offset + (int64_t)i;
-        i += ln + (nl ? 1 : 0);
-        if (ln && line[ln - 1] == '\r') ln--;
+        size_t ln;
+        const char *line = lk_raw_next_line(data, len, &i, &ln);
         if (ln >= max_record_size) {
             lk_raw_append_corrupt(out, ndata, tmp, line, max_record_size, meta, offset);
             st->rows++;

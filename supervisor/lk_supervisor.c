@@ -79,6 +79,7 @@ typedef struct sup {
     int64_t drain_deadline_ms;
     int done;         /* ingest reported done: shut down */
     int failed;
+    int config_error; /* a worker found the configuration wrong: exit LK_EXIT_CONFIG */
     lk_notify *notify; /* systemd: READY, STATUS, STOPPING, WATCHDOG */
     lk_buf buf;
 } sup;
@@ -200,6 +201,31 @@ static void send_ingest(sup *s, const char *name, const char *reason)
         LK_WARN("cannot tell ingest '%s': %s", name, strerror(errno));
 }
 
+static int check_transforms(const lk_config *cfg, lk_state *st, lk_error *err)
+{
+    lk_schema *raw = NULL;
+    int v = 0;
+    if (lk_state_schema_get(st, LK_TABLE_RAW, &raw, &v, err))
+        lk_error_clear(err);
+    int rc = lk_tables_check(cfg, raw, err);
+    lk_schema_destroy(&raw);
+    return rc;
+}
+
+/* Ingest found the transforms wrong for the first (inferred) schema, which
+   it stored: the same check with the user's configuration names the
+   user's file and line (the worker's message names the running copy). */
+static void recheck_transforms(sup *s)
+{
+    char state_path[2048];
+    lk_config_state_path(s->cfg, state_path, sizeof state_path);
+    lk_state *st = NULL;
+    lk_error err = {0};
+    if (lk_state_open(state_path, &st, &err) == 0 && check_transforms(s->cfg, st, &err))
+        LK_ERROR("configuration error: %s", err.msg);
+    lk_state_close(&st);
+}
+
 static void handle_event(sup *s, const void *data, size_t len)
 {
     lk_msg_event e;
@@ -223,6 +249,10 @@ static void handle_event(sup *s, const void *data, size_t len)
                  why ? why : "?");
         s->failed = 1;
         s->done = 1;
+        if (lk_msg_event_get_int(&e, "config", 0) && !s->config_error) {
+            s->config_error = 1;
+            recheck_transforms(s);
+        }
         /* ingest must not wait for batches that will never commit */
         send_ingest(s, "abort", why ? why : "fatal");
         return;
@@ -511,17 +541,6 @@ static void status_json(sup *s, lk_buf *b, int with_monitor)
         lk_buf_putc(b, '}');
     }
     lk_buf_puts(b, "]}");
-}
-
-static int check_transforms(const lk_config *cfg, lk_state *st, lk_error *err)
-{
-    lk_schema *raw = NULL;
-    int v = 0;
-    if (lk_state_schema_get(st, LK_TABLE_RAW, &raw, &v, err))
-        lk_error_clear(err);
-    int rc = lk_tables_check(cfg, raw, err);
-    lk_schema_destroy(&raw);
-    return rc;
 }
 
 static void handle_control(sup *s)
@@ -900,5 +919,5 @@ int lk_supervisor_run(const lk_config *cfg)
     lk_notify_destroy(&s->notify);
     LK_INFO("stopped %s", s->failed ? "after a failure" : "cleanly");
     close(lock_fd);
-    return s->failed ? LK_EXIT_FAILURE : LK_EXIT_OK;
+    return s->config_error ? LK_EXIT_CONFIG : s->failed ? LK_EXIT_FAILURE : LK_EXIT_OK;
 }

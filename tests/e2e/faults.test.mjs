@@ -8,7 +8,9 @@ import { test } from 'node:test';
 import { assertVerified, countInput, gen, QUICK, rowsOf, run, runningWorker, sleep, startDaemon, status, until, waitAllRunning, waitLog, workspace } from './lib/daemon.mjs';
 
 test('a full or failing disk (short writes, EIO, ENOSPC) pauses the committer, the writer and ingest in turn; each resumes by itself; exactly once', async () => {
-  const ws = workspace('enospc');
+  // a long directory name: the paused reasons carry long paths, and status must still show their
+  // cause (a reason is shortened in its middle to fit its 256-byte message field, never at its end)
+  const ws = workspace(`enospc_${'long_path_'.repeat(6)}`);
   const gate = (name) => path.join(ws.dir, `full-${name}`);
   const d = startDaemon(['-c', ws.config], {
     // the log's disk gives short writes, the data disk EIO, state.db's disk ENOSPC

@@ -133,6 +133,29 @@ test('an expression error fails at start with file, line, key and position, befo
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
+test('first start: the transforms are checked against the inferred schema before any batch, naming the user\'s file', () => {
+  const ws = workspace('xfinfer');
+  gen(['--out', ws.input, '--files', '2', '--rows', '50']);
+  const base = fs.readFileSync(ws.config, 'utf8');
+  // line 8 of the user's file (the workspace writes 7 lines)
+  fs.writeFileSync(ws.config, base + 'transforms:\n  - filter: "amout > 1"\n');
+  const line = base.split('\n').length + 1;
+  for (const attempt of ['first start (inferred)', 'restart (stored schema)']) {
+    const r = run(['start', '-c', ws.config, '--trigger', 'available-now'], { timeoutMs: 60000 });
+    assert.equal(r.code, 100, `${attempt}: exit ${r.code}\n${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`configuration error: ${ws.config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${line}: ` +
+      `key 'transforms\\[0\\]\\.filter': position 1: unknown column 'amout' \\(columns: event_id, user_id`), attempt);
+    // no batch ran: no table has a commit
+    assert.ok(!fs.existsSync(path.join(ws.tables, 'raw_events', '_delta_log', '00000000000000000000.json')), attempt);
+  }
+  // fixed, the same input lands once
+  fs.writeFileSync(ws.config, base + 'transforms:\n  - filter: "amount > 1"\n');
+  const ok = run(['start', '-c', ws.config, '--trigger', 'available-now'], { timeoutMs: 120000 });
+  assert.equal(ok.code, 0, ok.stderr);
+  assertVerified(ws, 'raw');
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
 test('config show prints the default transforms list; that list as a file gives today\'s silver', () => {
   const ws = workspace('xfshow');
   gen(['--out', ws.input, '--files', '2', '--rows', QUICK ? '300' : '800', '--seed', '5', '--corrupt-every', '97']);

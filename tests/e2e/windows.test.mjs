@@ -95,6 +95,9 @@ test('a bad metrics key, an unknown aggregate or column fail at start with file,
       /lakesup\.yml:\d+: key 'metrics\.aggregates\.m': 'median\(amount\)' is not an aggregate/],
     ['metrics:\n  window: "1 minute"\n  aggregates: {n: "count(*)"}\n', /key 'metrics': the windows need an event time/],
     ['metrics:\n  window: "soon"\n  aggregates: {n: "count(*)"}\n', /key 'metrics\.window'/],
+    // a first start: checked against the first inferred schema before any batch
+    ['metrics:\n  window: "1 minute"\n  aggregates: {n: "count(*)", s: "sum(amout)"}\n',
+      /lakesup\.yml:\d+: key 'metrics\.aggregates\.s': position 5: unknown column 'amout'/],
   ];
   for (const [extra, re] of cases) {
     const ws = workspace('wincfg', { extra: extra.includes('transform:') || /need an event/.test(re.source) ? extra : 'transform:\n  event_time: ts\n' + extra });

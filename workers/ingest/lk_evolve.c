@@ -466,7 +466,16 @@ int lk_evolve_initial(lk_evolve *ev, const lk_schema *inferred, int *version, lk
         lk_schema_destroy(&dedup);
         lk_schema_destroy(&empty);
     }
-    return store(ev, d, version, err);
+    int rc = store(ev, d, version, err);
+    if (rc == 0) {
+        /* the transforms are compiled against the first schema before any
+           batch is planned (as Auto Loader infers before the stream starts) */
+        lk_schema *raw = lk_raw_schema_opt(ev->data, ev->rescued);
+        rc = lk_tables_check(ev->cfg, raw, err);
+        lk_schema_destroy(&raw);
+        if (rc) err->code = LK_ECONFIG;
+    }
+    return rc;
 }
 
 /* Under add_new_columns: stores the next version with the columns of found

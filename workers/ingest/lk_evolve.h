@@ -54,6 +54,8 @@ int lk_evolve_has_user_schema(const lk_evolve *ev);
 /* Stores the first raw_events schema from inferred data columns (may be
    NULL): user schema or inferred, infer_column_types applied, hints
    overriding types and adding their columns. */
+/* The transforms are then checked against it: a configuration error
+   (LK_ECONFIG, the schema stays stored) when they do not fit. */
 int lk_evolve_initial(lk_evolve *ev, const lk_schema *inferred, int *version, lk_error *err);
 /* Scans a chunk of whole lines (file, line number of its first line);
    may store a new version into *version (see above). Returns 0 or an

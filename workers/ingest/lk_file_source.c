@@ -166,7 +166,10 @@ static int fs_plan(lk_source *s, lk_state_range **out, int *nout, lk_error *err)
         return 0;
     }
     if (*env->schema_version == 0 && infer_schema(fs, files, n, err)) {
-        LK_ERROR("cannot store the inferred schema: %s", err->msg);
+        if (err->code == LK_ECONFIG)
+            LK_ERROR("the transforms do not fit the inferred schema: %s", err->msg);
+        else
+            LK_ERROR("cannot store the inferred schema: %s", err->msg);
         free(files);
         return failed(err);
     }

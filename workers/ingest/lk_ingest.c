@@ -426,7 +426,12 @@ static void notify(ingest *in, const char *name, const char *key, const char *va
     lk_msg_event e;
     lk_msg_event_init(&e, name);
     lk_msg_event_set_str(&e, key, value);
-    if (!strcmp(name, "fatal")) lk_msg_event_set_str(&e, "role", "ingest");
+    if (!strcmp(name, "fatal")) {
+        lk_msg_event_set_str(&e, "role", "ingest");
+        /* a configuration error (the transforms against the first schema):
+           the supervisor names the user's file and exits LK_EXIT_CONFIG */
+        lk_msg_event_set_int(&e, "config", in->err.code == LK_ECONFIG);
+    }
     lk_worker_notify(in->w, &e);
 }
 
@@ -435,7 +440,7 @@ static int fatal(ingest *in, const char *what)
 {
     notify(in, "fatal", "error", what[0] ? what : "ingest failed");
     in->state = ABORTED;
-    return LK_EXIT_FAILURE;
+    return in->err.code == LK_ECONFIG ? LK_EXIT_CONFIG : LK_EXIT_FAILURE;
 }
 
 /* A failure that passes by itself (a full disk, a broker away) pauses

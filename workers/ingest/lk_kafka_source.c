@@ -12,6 +12,7 @@
 #include "lk_log.h"
 #include "lk_raw.h"
 #include "lk_tables.h"
+#include "lk_tables.h"
 #include "lk_time.h"
 
 #define INFER_OFFSETS 10000 /* messages of each partition sampled for the first schema */
@@ -65,7 +66,11 @@ static int infer_schema(kafka_source *ks, const lk_state_range *ranges, int n, l
     lk_schema *kd = lk_kafka_record_schema(data);
     lk_schema *raw = lk_raw_schema(kd);
     rc = lk_state_schema_put(env->st, LK_TABLE_RAW, raw, env->schema_version, err);
-    if (rc == 0) {
+    if (rc == 0 && lk_tables_check(env->cfg, raw, err)) {
+        err->code = LK_ECONFIG;
+        LK_ERROR("the transforms do not fit the inferred schema: %s", err->msg);
+        rc = -1;
+    } else if (rc == 0) {
         lk_buf ddl = LK_BUF_INIT;
         lk_schema_to_ddl(kd, &ddl);
         LK_INFO("inferred schema version=%d from %ld Kafka messages: %s", *env->schema_version,

@@ -252,13 +252,36 @@ int lk_worker_resource_error(int code)
     return code == -ENOSPC || code == -EDQUOT || code == -EIO || code == -EROFS;
 }
 
+/* src in at most cap - 1 bytes: a longer one keeps its head and its tail
+   around "..." (an error's cause is at its end, after a long path), cut
+   at UTF-8 character boundaries. */
+static void shorten(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n < cap) {
+        memcpy(dst, src, n + 1);
+        return;
+    }
+    size_t head = (cap - 4) / 3, tail = cap - 4 - head;
+    while (head > 0 && ((unsigned char)src[head] & 0xC0) == 0x80)
+        head--;
+    size_t from = n - tail;
+    while (from < n && ((unsigned char)src[from] & 0xC0) == 0x80)
+        from++;
+    memcpy(dst, src, head);
+    memcpy(dst + head, "...", 3);
+    memcpy(dst + head + 3, src + from, n - from + 1);
+}
+
 void lk_worker_pause(lk_worker *w, const char *why)
 {
     if (why) {
         if (!w->paused_since_ms) {
             w->paused_since_ms = lk_time_mono_ms();
             w->pause_delay_ms = 100;
-            snprintf(w->pause_why, sizeof w->pause_why, "%s", why);
+            /* the reason travels in an event string (256 bytes): shortened in the
+               middle, so status still shows the cause (ENOSPC, EIO) after a long path */
+            shorten(w->pause_why, sizeof w->pause_why, why);
             LK_WARN("paused: %s; retrying until it passes (nothing is lost)", why);
             lk_worker_set_str(w, "paused", w->pause_why);
             lk_worker_add(w, "pauses", 1);
