@@ -32,6 +32,39 @@ static const char *file_of(const lk_config *cfg)
     return cfg->file[0] ? cfg->file : "(built-in default)";
 }
 
+/* The aggregate functions, by name. */
+static const struct {
+    const char *name;
+    lk_agg_kind kind;
+} fns[] = {{"count", LK_AGG_COUNT},
+           {"sum", LK_AGG_SUM},
+           {"avg", LK_AGG_AVG},
+           {"mean", LK_AGG_AVG},
+           {"min", LK_AGG_MIN},
+           {"max", LK_AGG_MAX},
+           {"approx_count_distinct", LK_AGG_APPROX_DISTINCT},
+           {"approx_percentile", LK_AGG_PERCENTILE},
+           {"percentile_approx", LK_AGG_PERCENTILE}};
+
+/* The aggregate function root calls (an index of fns), or -1. */
+static int aggregate_of(const lk_sql_node *root)
+{
+    for (int i = 0; root->kind == LK_SQL_CALL && i < (int)(sizeof fns / sizeof fns[0]); i++)
+        if (!strcmp(root->name, fns[i].name)) return i;
+    return -1;
+}
+
+/* An aggregate's text that calls no aggregate function (ast destroyed). */
+static int not_an_aggregate(lk_sql_ast **ast, const char *file, int line, const char *key,
+                            const char *text, lk_error *err)
+{
+    lk_sql_ast_destroy(ast);
+    return lk_error_set(err, LK_ECONFIG,
+                        "%s:%d: key '%s': '%s' is not an aggregate: unknown function (count(*), "
+                        "count, sum, avg, min, max, approx_count_distinct, approx_percentile)",
+                        file, line, key, text);
+}
+
 /* Prefixes err with where it is (file, line, key): a configuration error. */
 static int fail(lk_error *err, const char *file, int line, const char *key)
 {
@@ -153,29 +186,8 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
     if (lk_sql_parse(text, 0, &ast, err))
         return fail(err, file_of(cfg), line, key);
     lk_sql_node *call = lk_sql_ast_root(ast);
-    static const struct {
-        const char *name;
-        lk_agg_kind kind;
-    } fns[] = {{"count", LK_AGG_COUNT},
-               {"sum", LK_AGG_SUM},
-               {"avg", LK_AGG_AVG},
-               {"mean", LK_AGG_AVG},
-               {"min", LK_AGG_MIN},
-               {"max", LK_AGG_MAX},
-               {"approx_count_distinct", LK_AGG_APPROX_DISTINCT},
-               {"approx_percentile", LK_AGG_PERCENTILE},
-               {"percentile_approx", LK_AGG_PERCENTILE}};
-    int f = -1;
-    for (int i = 0; call->kind == LK_SQL_CALL && i < (int)(sizeof fns / sizeof fns[0]); i++)
-        if (!strcmp(call->name, fns[i].name)) f = i;
-    if (f < 0) {
-        lk_sql_ast_destroy(&ast);
-        return lk_error_set(err, LK_ECONFIG,
-                            "%s:%d: key '%s': '%s' is not an aggregate: unknown function "
-                            "(count(*), count, sum, avg, min, max, approx_count_distinct, "
-                            "approx_percentile)",
-                            file_of(cfg), line, key, text);
-    }
+    int f = aggregate_of(call);
+    if (f < 0) return not_an_aggregate(&ast, file_of(cfg), line, key, text, err);
     lk_agg_spec *s = &m->spec[a];
     s->name = mc->agg_name[a];
     s->kind = fns[f].kind;
@@ -317,17 +329,6 @@ int lk_gold_new(const lk_config *cfg, const lk_schema *input, lk_gold **out, lk_
     return 0;
 }
 
-/* The calls of a tree name known functions (the aggregate itself aside); 0 or the offender. */
-static const lk_sql_node *unknown_call(const lk_sql_node *n)
-{
-    if (n->kind == LK_SQL_CALL && n->name && !lk_sql_check_is_function(n->name)) return n;
-    for (int i = 0; i < n->nargs; i++) {
-        const lk_sql_node *u = unknown_call(n->args[i]);
-        if (u) return u;
-    }
-    return NULL;
-}
-
 static int check_text(const lk_config *cfg, const char *text, int aggregate, int line,
                       const char *key, lk_error *err)
 {
@@ -336,24 +337,11 @@ static int check_text(const lk_config *cfg, const char *text, int aggregate, int
     if (rc) return fail(err, file_of(cfg), line, key);
     const lk_sql_node *r = lk_sql_ast_root(ast), *u = NULL;
     if (aggregate) {
-        static const char *const fns[] = {"count", "sum", "avg", "mean", "min", "max",
-                                          "approx_count_distinct", "approx_percentile",
-                                          "percentile_approx"};
-        int known = 0;
-        for (int i = 0; r->kind == LK_SQL_CALL && i < (int)(sizeof fns / sizeof fns[0]); i++)
-            known |= !strcmp(r->name, fns[i]);
-        if (!known) {
-            lk_sql_ast_destroy(&ast);
-            return lk_error_set(err, LK_ECONFIG,
-                                "%s:%d: key '%s': '%s' is not an aggregate: unknown function "
-                                "(count(*), count, sum, avg, min, max, approx_count_distinct, "
-                                "approx_percentile)",
-                                file_of(cfg), line, key, text);
-        }
+        if (aggregate_of(r) < 0) return not_an_aggregate(&ast, file_of(cfg), line, key, text, err);
         for (int i = 0; i < r->nargs && !u; i++)
-            u = unknown_call(r->args[i]);
+            u = lk_sql_check_unknown_call(r->args[i]);
     } else {
-        u = unknown_call(r);
+        u = lk_sql_check_unknown_call(r);
     }
     if (u) {
         lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': position %d: unknown function '%s'",

@@ -336,17 +336,6 @@ int lk_tables_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_batc
     return rc;
 }
 
-/* The calls of a tree name known functions; 0 or the offending node. */
-static const lk_sql_node *unknown_call(const lk_sql_node *n)
-{
-    if (n->kind == LK_SQL_CALL && n->name && !lk_sql_check_is_function(n->name)) return n;
-    for (int i = 0; i < n->nargs; i++) {
-        const lk_sql_node *u = unknown_call(n->args[i]);
-        if (u) return u;
-    }
-    return NULL;
-}
-
 static int check_list(const lk_config *cfg, lk_step_list l, const char *key, lk_error *err)
 {
     static const char *const kinds[] = {"",     "filter", "derive", "select",
@@ -370,7 +359,7 @@ static int check_list(const lk_config *cfg, lk_step_list l, const char *key, lk_
             lk_error e = {0};
             const char *text = lk_config_xf_text(cfg, it->text);
             int rc = lk_sql_parse(text, st->kind == LK_STEP_SELECT, &ast, &e);
-            const lk_sql_node *u = rc ? NULL : unknown_call(lk_sql_ast_root(ast));
+            const lk_sql_node *u = rc ? NULL : lk_sql_check_unknown_call(lk_sql_ast_root(ast));
             if (u)
                 lk_error_set(&e, LK_EFORMAT, "position %d: unknown function '%s'",
                              lk_sql_column_of(text, u->pos), u->name);

@@ -326,14 +326,10 @@ static uint32_t new_group(lk_windows *w, int64_t start, int64_t end, uint64_t h,
 
 static void fold(const lk_agg_spec *a, acc *x, int64_t i, double d, int64_t n);
 
-/* Session windows: the session of row's key that [start, end) overlaps,
-   grown to hold it and merged with every other session it now overlaps;
-   or a new session. */
-static uint32_t session_group(lk_windows *w, int64_t start, int64_t end,
-                              const lk_col *const *keys, uint32_t row)
+/* The slot of the key bytes in tmp (hash h): the one holding them, or the
+   empty one where they go (the table grown first when it must). */
+static uint32_t find_slot(lk_windows *w, uint64_t h)
 {
-    key_bytes(&w->tmp, 0, keys, w->nkeys, row);
-    uint64_t h = hash_bytes(w->tmp.data, w->tmp.len);
     if ((uint64_t)(w->n + 1) * 2 > w->nslots) rehash(w, w->n + 1);
     uint32_t s = (uint32_t)h & (w->nslots - 1);
     while (w->slots[s]) {
@@ -343,6 +339,18 @@ static uint32_t session_group(lk_windows *w, int64_t start, int64_t end,
             break;
         s = (s + 1) & (w->nslots - 1);
     }
+    return s;
+}
+
+/* Session windows: the session of row's key that [start, end) overlaps,
+   grown to hold it and merged with every other session it now overlaps;
+   or a new session. */
+static uint32_t session_group(lk_windows *w, int64_t start, int64_t end,
+                              const lk_col *const *keys, uint32_t row)
+{
+    key_bytes(&w->tmp, 0, keys, w->nkeys, row);
+    uint64_t h = hash_bytes(w->tmp.data, w->tmp.len);
+    uint32_t s = find_slot(w, h);
     if (!w->slots[s]) {
         uint32_t g = new_group(w, start, end, h, keys, row);
         w->slots[s] = g + 1;
@@ -391,15 +399,8 @@ uint32_t lk_windows_group(lk_windows *w, int64_t start, int64_t end, const lk_co
     if (w->session) return session_group(w, start, end, keys, row);
     key_bytes(&w->tmp, start, keys, w->nkeys, row);
     uint64_t h = hash_bytes(w->tmp.data, w->tmp.len);
-    if ((uint64_t)(w->n + 1) * 2 > w->nslots) rehash(w, w->n + 1);
-    uint32_t s = (uint32_t)h & (w->nslots - 1);
-    while (w->slots[s]) {
-        uint32_t g = w->slots[s] - 1;
-        if (w->hash[g] == h && w->klen[g] == w->tmp.len &&
-            !memcmp(w->arena.data + w->koff[g], w->tmp.data, w->tmp.len))
-            return g;
-        s = (s + 1) & (w->nslots - 1);
-    }
+    uint32_t s = find_slot(w, h);
+    if (w->slots[s]) return w->slots[s] - 1;
     uint32_t g = new_group(w, start, end, h, keys, row);
     w->slots[s] = g + 1;
     return g;

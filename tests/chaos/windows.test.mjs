@@ -12,7 +12,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { alive, children, QUICK, run, sleep, startDaemon, status, until, waitAllRunning, workspace } from '../e2e/lib/daemon.mjs';
+import { QUICK, run, workspace } from '../e2e/lib/daemon.mjs';
+import { chaosRun, prng } from '../e2e/lib/chaos.mjs';
 import { replay } from '../e2e/lib/delta.mjs';
 import {
   METRICS_CONFIG, assertQuarantine, assertWindows, genWindowInput, quarantined, readMetrics, reference,
@@ -24,17 +25,6 @@ const FILES = QUICK ? 10 : 18;
 const ROWS = QUICK ? 700 : 1200;
 const KILLS = QUICK ? 6 : 12;
 
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function round(r) {
   const seed = SEED0 + r;
   const rand = prng(seed);
@@ -45,56 +35,11 @@ async function round(r) {
   const staging = path.join(ws.dir, 'staging');
   fs.mkdirSync(staging);
   genWindowInput(staging, { files: FILES, rows: ROWS, seed });
-  const pending = fs.readdirSync(staging).sort();
-  let d = startDaemon(['-c', ws.config]);
-  const daemons = [d];
-  const kills = [];
-  try {
-    await waitAllRunning(ws.config, 30000);
-    const perChild = new Map();
-    const supervisorAt = Math.floor(KILLS / 2);
-    let moved = 0;
-    for (let k = 0; k < KILLS; k++) {
-      const n = Math.min(pending.length - moved, 1 + Math.floor(rand() * 2));
-      for (let i = 0; i < n; i++, moved++)
-        fs.renameSync(path.join(staging, pending[moved]), path.join(ws.input, pending[moved]));
-      await sleep(50 + Math.floor(rand() * 500));
-      if (k === supervisorAt) {
-        const kids = children(d.child.pid).map((c) => c.pid);
-        d.child.kill('SIGKILL');
-        await d.exited;
-        kills.push('supervisor');
-        await until(() => kids.every((pid) => !alive(pid)), 5000, 'the workers to die with the supervisor');
-        d = startDaemon(['-c', ws.config]);
-        daemons.push(d);
-        await waitAllRunning(ws.config, 30000);
-        continue;
-      }
-      const s = status(ws.config);
-      if (!s) continue;
-      // the committer (where windows close) twice as likely as any other
-      const victims = s.workers.filter((w) => w.pid > 0 && w.state === 'running' &&
-                                              (perChild.get(`${w.role}${w.index}`) || 0) < 3);
-      const pool = victims.concat(victims.filter((w) => w.role === 'committer'));
-      if (!pool.length) continue;
-      const v = pool[Math.floor(rand() * pool.length)];
-      perChild.set(`${v.role}${v.index}`, (perChild.get(`${v.role}${v.index}`) || 0) + 1);
-      try {
-        process.kill(v.pid, 'SIGKILL');
-        kills.push(`${v.role}[${v.index}]`);
-      } catch {
-        /* gone by itself */
-      }
-    }
-    for (; moved < pending.length; moved++)
-      fs.renameSync(path.join(staging, pending[moved]), path.join(ws.input, pending[moved]));
-    await sleep(500);
-    d.child.kill('SIGTERM');
-    const ex = await d.exited;
-    assert.ok(ex.code === 0 || ex.code === null, `stop after chaos: ${JSON.stringify(ex)}\n${d.logs().slice(-4000)}`);
-  } finally {
-    for (const x of daemons) x.child.kill('SIGKILL');
-  }
+  // the committer (where windows close) twice as likely as any other worker
+  const { kills } = await chaosRun(ws, staging, rand, {
+    kills: KILLS, maxFiles: 2, pauseMs: [50, 500],
+    pool: (victims) => victims.concat(victims.filter((w) => w.role === 'committer')),
+  });
   console.log(`windows chaos round ${r}: kills ${kills.length}: ${kills.join(' ')}`);
   const drain = run(['start', '-c', ws.config, '--trigger', 'available-now']);
   assert.equal(drain.code, 0, `drain failed:\n${drain.stderr.slice(-4000)}`);
