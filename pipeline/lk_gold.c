@@ -198,16 +198,22 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
     int extra = s->kind == LK_AGG_APPROX_DISTINCT || s->kind == LK_AGG_PERCENTILE;
     for (int i = 1; extra && i < call->nargs && i < 3; i++) {
         const lk_sql_node *lit = call->args[i];
-        double v = lit->kind == LK_SQL_LIT ? (lit->lit_type == LK_TYPE_DOUBLE || lit->lit_type == LK_TYPE_DECIMAL ? lit->d : (double)lit->i) : NAN;
-        if (lit->kind != LK_SQL_LIT || !(lit->lit_type == LK_TYPE_DOUBLE || lit->lit_type == LK_TYPE_DECIMAL ||
-                                         lit->lit_type == LK_TYPE_INTEGER || lit->lit_type == LK_TYPE_LONG)) {
+        int number = lit->kind == LK_SQL_LIT &&
+                     (lit->lit_type == LK_TYPE_DOUBLE || lit->lit_type == LK_TYPE_DECIMAL ||
+                      lit->lit_type == LK_TYPE_INTEGER || lit->lit_type == LK_TYPE_LONG);
+        double v = !number ? NAN
+                   : lit->lit_type == LK_TYPE_DOUBLE || lit->lit_type == LK_TYPE_DECIMAL
+                       ? lit->d
+                       : (double)lit->i;
+        if (!number) {
+            int array = s->kind == LK_AGG_PERCENTILE && lit->kind != LK_SQL_LIT;
             lk_sql_ast_destroy(&ast);
             return lk_error_set(err, LK_ECONFIG,
                                 "%s:%d: key '%s': argument %d of %s must be a number literal%s",
                                 file_of(cfg), line, key, i + 1, fns[f].name,
-                                s->kind == LK_AGG_PERCENTILE && lit->kind != LK_SQL_LIT
-                                    ? " (one percentile per aggregate: array(...) is not supported)"
-                                    : "");
+                                array ? " (one percentile per aggregate: array(...) is not "
+                                        "supported)"
+                                      : "");
         }
         if (s->kind == LK_AGG_APPROX_DISTINCT) {
             if (!(v > 0 && v < 1)) {
@@ -239,10 +245,11 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
                                                                 : "one argument");
     }
     if ((call->nargs != 1 && s->kind == LK_AGG_COUNT) || call->distinct) {
+        int distinct = call->distinct;
         lk_sql_ast_destroy(&ast);
         return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': %s takes one argument%s",
                             file_of(cfg), line, key, fns[f].name,
-                            call->distinct ? " (DISTINCT is not supported)" : "");
+                            distinct ? " (DISTINCT is not supported)" : "");
     }
     if (call->args[0]->kind == LK_SQL_STAR) {
         lk_sql_ast_destroy(&ast);

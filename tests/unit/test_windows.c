@@ -661,6 +661,8 @@ START_TEST(errors_name_file_line_key)
     expect_error(y, ddl, ":7: key 'metrics.aggregates.p': percentage 1.5 is not in [0, 1]");
     snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, 0.9))\"\n", head);
     expect_error(y, ddl, "array(...) is not supported");
+    snprintf(y, sizeof y, "%s  aggregates:\n    d: \"count(DISTINCT amount)\"\n", head);
+    expect_error(y, ddl, "key 'metrics.aggregates.d': count takes one argument (DISTINCT is not supported)");
     expect_error("metrics:\n  window: 1m\n  aggregates: {n: \"count(*)\"}\n", ddl,
                  ":2: key 'metrics': the windows need an event time");
     /* without a schema (a first start): what can be checked is */
