@@ -42,7 +42,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--from') opt.from = argv[++i];
   else {
     console.error(
-      'usage: bench/run [--quick] [--only throughput,single_core,memory,latency,recovery,startup,scaling,micro,monitor]\n' +
+      'usage: bench/run [--quick] [--only throughput,single_core,memory,latency,recovery,startup,scaling,micro,monitor,reader,compaction]\n' +
         '                 [--work DIR] [--docs|--no-docs] [--keep] [--from results.json]'
     );
     process.exit(2);
@@ -288,7 +288,9 @@ function workspace(name, source, { transform = 2, writer = 2, extra = '' } = {})
       `warehouse_path: ${dir}/lakehouse\n` +
       `log_level: info\n` +
       `workers:\n  transform: ${transform}\n  writer: ${writer}\n` +
-      extra
+      extra +
+      // LK_BENCH_CONFIG: more keys for every run (an A/B of a setting), e.g. "tables:\n  row_group_bytes: 8388608\n"
+      (process.env.LK_BENCH_CONFIG ? process.env.LK_BENCH_CONFIG.replace(/\\n/g, '\n') + '\n' : '')
   );
   const tables = path.join(dir, 'lakehouse', 'main', 'streaming');
   return { dir, config, tables, state: path.join(dir, 'checkpoints', 'state.db') };
@@ -307,7 +309,7 @@ function committedRows(out) {
 const logTime = (line) => Date.parse(line.slice(0, 24));
 
 // ---- one lakesupd available-now run, and one DuckDB run ----
-async function lakesupdRun(name, data, workers) {
+async function lakesupdRun(name, data, workers, keepTable = null) {
   const ws = workspace(name, data.dir, workers);
   const r = await runSampled(LAKESUPD, ['start', '-c', ws.config, '--trigger', 'available-now']);
   const rows = committedRows(r.out);
@@ -318,24 +320,32 @@ async function lakesupdRun(name, data, workers) {
   let lastCommit = null;
   for (const line of r.out.split('\n')) if (/ committer\[0\] \d+: committed batch=/.test(line)) lastCommit = logTime(line);
   let bytes = 0, nfiles = 0;
+  const tables = {};
   for (const t of ['raw_events', 'processed_events']) {
     const d = path.join(ws.tables, t);
     if (!fs.existsSync(d)) continue;
-    for (const f of fs.readdirSync(d)) if (f.endsWith('.parquet')) (bytes += fs.statSync(path.join(d, f)).size), nfiles++;
+    tables[t] = { files: 0, bytes: 0 };
+    for (const f of fs.readdirSync(d))
+      if (f.endsWith('.parquet')) {
+        const n = fs.statSync(path.join(d, f)).size;
+        bytes += n, nfiles++;
+        tables[t].files++, tables[t].bytes += n;
+      }
   }
-  cleanup(ws);
+  if (keepTable) keepTable.dir = path.join(ws.tables, 'raw_events'), keepTable.ws = ws;
+  else cleanup(ws);
   return {
     ms: round(r.ms, 1), to_last_commit_ms: lastCommit ? round(lastCommit - r.t0, 1) : null,
-    ok, ...r.mem, other_cores: r.other_cores, parquet_bytes: bytes, parquet_files: nfiles,
+    ok, ...r.mem, other_cores: r.other_cores, parquet_bytes: bytes, parquet_files: nfiles, tables,
   };
 }
 
-async function duckRun(data, threads) {
-  const out = path.join(WORK, 'runs', `duck-${process.pid}.parquet`);
+async function duckRun(data, threads, keepAs = null) {
+  const out = keepAs || path.join(WORK, 'runs', `duck-${process.pid}.parquet`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.rmSync(out, { force: true });
   const r = await runSampled(process.execPath, [DUCK, data.dir, out, String(threads)]);
-  fs.rmSync(out, { force: true });
+  if (!keepAs) fs.rmSync(out, { force: true });
   let j = null;
   try {
     j = JSON.parse(r.out.trim().split('\n').pop());
@@ -457,6 +467,56 @@ const R = {};
 async function benchThroughput() {
   const data = dataset('events', S.thr.files, S.thr.rows);
   R.throughput = await pairs('throughput', data, { transform: 2, writer: 2 }, 2, S.pairs);
+}
+
+// Issue 16: DuckDB querying our raw_events through its live files against the same queries on
+// DuckDB's own file of the same rows (bench/reader.mjs), both written from the throughput data.
+async function benchReader() {
+  const data = dataset('events', S.thr.files, S.thr.rows);
+  const keep = {};
+  const l = await lakesupdRun('reader', data, { transform: 2, writer: 2 }, keep);
+  const own = path.join(WORK, 'runs', `duck-reader-${process.pid}.parquet`);
+  const d = await duckRun(data, 2, own);
+  const r = spawnSync(process.execPath, [path.join(here, 'reader.mjs'), keep.dir, own, String(opt.quick ? 3 : 9)], { encoding: 'utf8' });
+  cleanup(keep.ws);
+  fs.rmSync(own, { force: true });
+  if (r.status !== 0) return fail(`reader: ${r.stderr.slice(-2000)}`);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop());
+  for (const [q, x] of Object.entries(j.queries)) if (!x.same) fail(`reader: ${q} answers differ between our table and DuckDB's file`);
+  R.reader = { rows: data.rows, files: j.files, raw_bytes: l.tables.raw_events?.bytes, duckdb_bytes: d.parquet_bytes, queries: j.queries,
+    ratio: round(median(Object.values(j.queries).map((x) => x.ratio)), 3) };
+  log(`reader: ${JSON.stringify(R.reader)}`);
+}
+
+// Issue 16: auto-compaction while a continuous run streams small batches (one file per batch):
+// live files before and after, the compaction's time (its log line) and the tree's peak RSS.
+async function benchCompaction() {
+  const n = opt.quick ? 30 : 120, min = opt.quick ? 10 : 50;
+  const st = stage('compaction', n, opt.quick ? 200 : 1000, 23);
+  const ws = workspace('compaction', st.source, { extra: `source:\n  max_files_per_trigger: 1\ntables:\n  compaction:\n    min_files: ${min}\n` });
+  const d = startDaemon(ws);
+  const sampler = new TreeSampler(d.child.pid);
+  try {
+    await feed(st.staging, st.source, st.names, 40);
+    await waitFor(() => { const rows = committedRows(d.out); return rows.processed_events === st.rows; }, 300000, 'every row committed');
+    await waitFor(() => /auto-compaction: table=raw_events version=\d+ OPTIMIZE/.test(d.out), 120000, 'a compaction of raw_events');
+  } finally {
+    sampler.stop();
+    await stopDaemon(d);
+  }
+  const m = /auto-compaction: table=raw_events version=(\d+) OPTIMIZE: (\d+) files \((\d+) bytes\) into (\d+) files \((\d+) bytes\) in (\d+) ms/.exec(d.out);
+  const live = sql(ws.state, "SELECT sum(files) AS n FROM commits WHERE table_name = 'raw_events'")[0]?.n;
+  const hist = spawnSync(LAKESUPD, ['table', 'history', 'raw_events', '-c', ws.config, '--json'], { encoding: 'utf8' }).stdout.trim();
+  const h = hist.startsWith('[') ? JSON.parse(hist) : hist.split('\n').filter(Boolean).map((x) => JSON.parse(x));
+  const desc = JSON.parse(spawnSync(LAKESUPD, ['table', 'describe', 'raw_events', '-c', ws.config, '--json'], { encoding: 'utf8' }).stdout);
+  R.compaction = {
+    min_files: min, batches: h.filter((x) => x.operation === 'STREAMING UPDATE').length, optimize_commits: h.filter((x) => x.operation === 'OPTIMIZE').length,
+    streamed_files: live ?? null, live_files_after: desc.numFiles,
+    first: m ? { files_in: Number(m[2]), bytes_in: Number(m[3]), files_out: Number(m[4]), bytes_out: Number(m[5]), ms: Number(m[6]) } : null,
+    peak_rss_mib: round(MiB(sampler.peakSum), 1),
+  };
+  log(`compaction: ${JSON.stringify(R.compaction)}`);
+  cleanup(ws);
 }
 
 async function benchSingleCore() {
@@ -799,6 +859,21 @@ function tableRows() {
   if (t)
     rows.push(['throughput', `${fmt(t.rows)} rows / ${t.json_bytes ? fmt(t.json_bytes / 1e6) : '?'} MB, 2 transforms + 2 writers, both tables; median of ${t.runs.lakesupd.length} pairs`,
       `${fmt(t.lakesupd_ms)} ms (${fmt(t.lakesupd_rows_per_s)} rows/s; ${fmt(t.lakesupd_cpu_s, 2)} CPU s)`, `DuckDB 2 threads ${fmt(t.duckdb_ms)} ms (${fmt(t.duckdb_cpu_s, 2)} CPU s)`, `${fmt(t.ratio, 2)} (${fmt(t.ratio_min, 2)}–${fmt(t.ratio_max, 2)}); CPU-s ${fmt(t.cpu_ratio, 2)}`, '≥ 1.0']);
+  if (t && t.runs.lakesupd[0].tables) {
+    const tb = t.runs.lakesupd[0].tables;
+    rows.push(['files', 'data files per table after the throughput run (one batch)', Object.entries(tb).map(([k, v]) => `${k} ${v.files}`).join(', '), 'DuckDB 1 file', '—', '≤ 2 per table per batch']);
+    rows.push(['bytes', 'bytes per table after the throughput run', Object.entries(tb).map(([k, v]) => `${k} ${fmt(v.bytes)}`).join(', '), `DuckDB ${fmt(t.duckdb_parquet_bytes)}`,
+      `${fmt(t.duckdb_parquet_bytes / (tb.raw_events?.bytes || NaN), 2)} (raw_events)`, 'raw_events ≤ DuckDB']);
+  }
+  const rd = R.reader;
+  if (rd)
+    rows.push(['reader', `DuckDB over raw_events' ${rd.files} live files vs its own file: ${Object.entries(rd.queries).map(([q, x]) => `${q} ${fmt(x.ours_ms, 1)} vs ${fmt(x.duckdb_ms, 1)} ms`).join('; ')}`,
+      `${Object.values(rd.queries).map((x) => fmt(x.ours_ms, 1)).join(' / ')} ms`, `${Object.values(rd.queries).map((x) => fmt(x.duckdb_ms, 1)).join(' / ')} ms`, Object.entries(rd.queries).map(([q, x]) => `${q} ${fmt(x.ratio, 2)}`).join(', '), '≥ 0.9']);
+  const cp = R.compaction;
+  if (cp)
+    rows.push(['compaction', `continuous, ${cp.batches} one-file batches, tables.compaction.min_files ${cp.min_files}`,
+      cp.first ? `${cp.first.files_in} files (${fmt(cp.first.bytes_in)} B) → ${cp.first.files_out} in ${fmt(cp.first.ms)} ms; ${cp.live_files_after} live files after ${cp.batches} batches; peak RSS ${fmt(cp.peak_rss_mib)} MiB` : 'no compaction',
+      '—', '—', 'compacted while streaming']);
   const s = R.single_core;
   if (s)
     rows.push(['single core', `transform 1, writer 1; median of ${s.runs.lakesupd.length} pairs`, `${fmt(s.lakesupd_ms)} ms (${fmt(s.lakesupd_rows_per_s)} rows/s; ${fmt(s.lakesupd_cpu_s, 2)} CPU s)`,
@@ -866,7 +941,7 @@ let result;
 if (opt.from) {
   // a report of a saved run: the same table and summary, nothing measured
   result = JSON.parse(fs.readFileSync(opt.from, 'utf8'));
-  for (const k of ['throughput', 'single_core', 'memory', 'latency', 'recovery', 'startup', 'scaling', 'micro', 'monitor'])
+  for (const k of ['throughput', 'single_core', 'memory', 'latency', 'recovery', 'startup', 'scaling', 'micro', 'monitor', 'reader', 'compaction'])
     if (result[k]) R[k] = result[k];
   failures.push(...(result.failures || []));
 } else {
@@ -878,7 +953,7 @@ if (opt.from) {
   for (const [name, fn] of [
     ['throughput', benchThroughput], ['single_core', benchSingleCore], ['memory', benchMemory], ['latency', benchLatency],
     ['recovery', benchRecovery], ['startup', benchStartup], ['scaling', benchScaling], ['micro', benchMicro],
-    ['monitor', benchMonitor],
+    ['monitor', benchMonitor], ['reader', benchReader], ['compaction', benchCompaction],
   ]) {
     if (!want(name)) continue;
     log(`== ${name}`);

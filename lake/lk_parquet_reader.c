@@ -1867,6 +1867,8 @@ int lk_pq_reader_chunk_meta(lk_pq_reader *r, int rg, int leaf, lk_pq_chunk_meta 
             if (h.nv <= 0)
                 return fmt_err(r, err, body, "bad page value count");
             m->data_pages++;
+            if (h.enc >= 0 && h.enc < 32)
+                m->page_encodings |= 1u << h.enc;
             got += h.nv;
         }
     }

@@ -61,6 +61,7 @@ typedef struct lk_pq_chunk_meta {
     int min_exact, max_exact;   /* 1 exact, 0 truncated bound, -1 not said */
     int data_pages;             /* data pages (V1 and V2) */
     int dictionary_page;        /* 1 when the chunk has a dictionary page */
+    unsigned page_encodings;    /* 1 << Parquet Encoding of each data page's values */
 } lk_pq_chunk_meta;
 
 int lk_pq_reader_num_leaves(const lk_pq_reader *r);

@@ -55,7 +55,7 @@ typedef struct leaf_w {
     lk_buf enc;              /* pages of the chunk being flushed */
     lk_buf pdef, prep, pvals, penc;
     int64_t pentries;
-    int pvalid, pdict;
+    int pvalid, pdict, penc_kind;
     stat_acc pmin, pmax;
     int64_t ppage_rel, punc, pcomp;
 } leaf_w;
@@ -88,6 +88,7 @@ struct lk_pq_writer {
     size_t nslots, dpos_cap;
     /* page cutting, reused */
     lk_buf cuts;     /* page_cut per page of the chunk being flushed */
+    lk_buf tmp;      /* delta encodings' scratch values */
     /* compression ratio seen so far (kept across files) for size estimates */
     int64_t seen_unc, seen_comp;
     size_t row_bytes; /* buffered bytes per row of the last slice shredded */
@@ -113,11 +114,12 @@ void lk_pq_options_default(lk_pq_options *o)
     o->row_group_bytes = 128u << 20;
     o->page_bytes = 1u << 20;
     o->dictionary = 1;
-    o->dictionary_bytes = 1u << 20;
+    o->dictionary_bytes = 4u << 20;
     o->fsync = 1;
     o->created_by = NULL;
     o->target_file_bytes = 128u << 20;
     o->stats_max_bytes = 64;
+    o->encodings = LK_PQ_ENC_DEFAULT;
 }
 
 int lk_pq_codec_parse(const char *s, lk_pq_codec *out)
@@ -221,6 +223,7 @@ void lk_pq_writer_destroy(lk_pq_writer **wp)
     free(w->slots);
     free(w->dpos);
     lk_buf_free(&w->cuts);
+    lk_buf_free(&w->tmp);
     lk_buf_free(&w->statbuf);
     lk_schema_destroy(&w->schema);
     free(w);
@@ -683,6 +686,18 @@ int lk_pq_writer_full(const lk_pq_writer *w)
 }
 
 static int flush_row_group(lk_pq_writer *w, lk_error *err);
+
+size_t lk_pq_writer_buffered(const lk_pq_writer *w)
+{
+    return buffered_bytes(w);
+}
+
+int lk_pq_writer_flush(lk_pq_writer *w, lk_error *err)
+{
+    if (w->fd < 0)
+        return lk_error_set(err, LK_ESTATE, "parquet writer: flush without open");
+    return w->rg_rows ? flush_row_group(w, err) : 0;
+}
 
 int lk_pq_writer_write(lk_pq_writer *w, const lk_batch *b, lk_error *err)
 {
@@ -1194,6 +1209,231 @@ static void encode_indices(lk_buf *out, const uint32_t *idx, size_t n, uint32_t 
     out->len += nbytes;
 }
 
+/* ---- value encodings other than PLAIN and dictionary (issue 16) ----
+   Chosen per column chunk when the dictionary does not pay (docs/parquet.md,
+   "Encodings"): DELTA_BINARY_PACKED for integers, DELTA_BYTE_ARRAY for
+   strings that share prefixes with their predecessor (sorted ids, ISO
+   timestamps), BYTE_STREAM_SPLIT for doubles and floats. Every one is read
+   by DuckDB, pyarrow and lk_parquet_reader. */
+enum { ENC_PLAIN = 0, ENC_DBP = 5, ENC_DELTA_BYTE_ARRAY = 7, ENC_BSS = 9 };
+
+static inline uint64_t zigzag64(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int width64(uint64_t v)
+{
+    return v ? 64 - __builtin_clzll(v) : 0;
+}
+
+/* Appends n values bit-packed LSB first at width bits each (n a multiple of 8). */
+static void pack_bits(lk_buf *out, const uint64_t *v, size_t n, int width)
+{
+    if (!width)
+        return;
+    size_t nbytes = n * (size_t)width / 8;
+    lk_buf_grow(out, nbytes);
+    uint8_t *p = (uint8_t *)out->data + out->len;
+    memset(p, 0, nbytes);
+    size_t bit = 0;
+    for (size_t i = 0; i < n; i++, bit += (size_t)width) {
+        uint64_t x = v[i];
+        size_t o = bit >> 3;
+        int sh = (int)(bit & 7), left = width;
+        p[o++] |= (uint8_t)(x << sh);
+        int done = 8 - sh;
+        while (done < left) {
+            p[o++] |= (uint8_t)(x >> done);
+            done += 8;
+        }
+    }
+    out->len += nbytes;
+}
+
+/* DELTA_BINARY_PACKED of n int64 values: blocks of 128 in 4 miniblocks of 32.
+   The caller has checked that no delta (nor delta - min delta) overflows. */
+static void encode_dbp(lk_buf *out, const int64_t *v, size_t n)
+{
+    put_varint(out, 128);
+    put_varint(out, 4);
+    put_varint(out, n);
+    put_varint(out, zigzag64(n ? v[0] : 0));
+    uint64_t d[128];
+    for (size_t i = 1; i < n; i += 128) {
+        size_t m = n - i < 128 ? n - i : 128;
+        int64_t mind = INT64_MAX;
+        for (size_t j = 0; j < m; j++) {
+            int64_t delta = v[i + j] - v[i + j - 1];
+            if (delta < mind)
+                mind = delta;
+        }
+        for (size_t j = 0; j < 128; j++)
+            d[j] = j < m ? (uint64_t)(v[i + j] - v[i + j - 1]) - (uint64_t)mind : 0;
+        put_varint(out, zigzag64(mind));
+        uint8_t widths[4];
+        for (int mb = 0; mb < 4; mb++) {
+            uint64_t or = 0;
+            for (size_t j = (size_t)mb * 32; j < (size_t)mb * 32 + 32 && j < m; j++)
+                or |= d[j];
+            widths[mb] = (uint8_t)width64(or);
+        }
+        lk_buf_append(out, widths, 4);
+        for (int mb = 0; mb < 4 && (size_t)mb * 32 < m; mb++)
+            pack_bits(out, d + mb * 32, 32, widths[mb]);
+    }
+}
+
+/* Whether every delta of the chunk's integer values, and every delta minus
+   the smallest, fits the physical type (readers add in its width). */
+static int dbp_safe(const lk_pq_leaf *L, const leaf_w *l)
+{
+    size_t n = L->phys == PQ_INT32 ? l->vals.len / 4 : l->vals.len / 8;
+    if (n < 2)
+        return 1;
+    int64_t lo = INT64_MAX, hi = INT64_MIN, prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t x;
+        if (L->phys == PQ_INT32) {
+            int32_t y;
+            memcpy(&y, l->vals.data + i * 4, 4);
+            x = y;
+        } else {
+            memcpy(&x, l->vals.data + i * 8, 8);
+        }
+        if (i) {
+            int64_t delta;
+            if (__builtin_sub_overflow(x, prev, &delta))
+                return 0;
+            lo = delta < lo ? delta : lo;
+            hi = delta > hi ? delta : hi;
+        }
+        prev = x;
+    }
+    int64_t span;
+    if (__builtin_sub_overflow(hi, lo, &span))
+        return 0;
+    return L->phys == PQ_INT64 || (lo >= INT32_MIN && hi <= INT32_MAX && span <= INT32_MAX);
+}
+
+/* DELTA_BINARY_PACKED of the integers [v0, v1) of l. */
+static void encode_dbp_ints(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, size_t v0,
+                            size_t v1, lk_buf *out)
+{
+    size_t n = v1 - v0;
+    lk_buf_reset(&w->tmp);
+    lk_buf_grow(&w->tmp, n * 8 + 8);
+    int64_t *v = (int64_t *)w->tmp.data;
+    for (size_t i = 0; i < n; i++) {
+        if (L->phys == PQ_INT32) {
+            int32_t y;
+            memcpy(&y, l->vals.data + (v0 + i) * 4, 4);
+            v[i] = y;
+        } else {
+            memcpy(&v[i], l->vals.data + (v0 + i) * 8, 8);
+        }
+    }
+    encode_dbp(out, v, n);
+}
+
+/* The PLAIN byte array at p + b (a 4-byte length, then the bytes): its
+   bytes in *s and length in *len, and how many leading bytes it shares
+   with prev (prevlen bytes). Returns the offset of the next value. */
+static inline size_t next_shared(const char *p, size_t b, const char *prev, size_t prevlen,
+                                 const char **s, uint32_t *len, size_t *shared)
+{
+    memcpy(len, p + b, 4);
+    *s = p + b + 4;
+    size_t k = 0, lim = *len < prevlen ? *len : prevlen;
+    while (k < lim && (*s)[k] == prev[k])
+        k++;
+    *shared = k;
+    return b + 4 + (size_t)*len;
+}
+
+/* DELTA_BYTE_ARRAY of the PLAIN byte arrays in [b0, b1) (n values): prefix
+   lengths shared with the previous value, then the suffixes as
+   DELTA_LENGTH_BYTE_ARRAY (their lengths, then their bytes). */
+static void encode_delta_strings(lk_pq_writer *w, const char *p, size_t b0, size_t b1, size_t n,
+                                 lk_buf *out)
+{
+    lk_buf_reset(&w->tmp);
+    lk_buf_grow(&w->tmp, n * 16 + 16);
+    int64_t *pre = (int64_t *)w->tmp.data, *suf = pre + n;
+    const char *prev = NULL;
+    size_t prevlen = 0, i = 0;
+    for (size_t b = b0; b < b1; i++) {
+        const char *s;
+        uint32_t len;
+        size_t k;
+        b = next_shared(p, b, prev, prevlen, &s, &len, &k);
+        pre[i] = (int64_t)k;
+        suf[i] = (int64_t)(len - k);
+        prev = s;
+        prevlen = len;
+    }
+    encode_dbp(out, pre, n);
+    encode_dbp(out, suf, n);
+    prev = NULL;
+    i = 0;
+    for (size_t b = b0; b < b1; i++) {
+        uint32_t len;
+        memcpy(&len, p + b, 4);
+        lk_buf_append(out, p + b + 4 + pre[i], (size_t)suf[i]);
+        b += 4 + (size_t)len;
+    }
+}
+
+/* Average bytes a string shares with its predecessor, in 1/16 bytes (a
+   sample of the chunk's first 4,096 values). */
+static size_t shared_prefix16(const leaf_w *l)
+{
+    const char *p = l->vals.data, *prev = NULL;
+    size_t prevlen = 0, n = 0, shared = 0;
+    for (size_t b = 0; b < l->vals.len && n < 4096; n++) {
+        const char *s;
+        uint32_t len;
+        size_t k;
+        b = next_shared(p, b, prev, prevlen, &s, &len, &k);
+        shared += k;
+        prev = s;
+        prevlen = len;
+    }
+    return n ? shared * 16 / n : 0;
+}
+
+/* BYTE_STREAM_SPLIT of n fixed-size values of k bytes. */
+static void encode_bss(const char *v, size_t n, size_t k, lk_buf *out)
+{
+    lk_buf_grow(out, n * k);
+    char *o = out->data + out->len;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < k; j++)
+            o[j * n + i] = v[i * k + j];
+    out->len += n * k;
+}
+
+/* The encoding of a column chunk that is not dictionary-encoded. */
+static int choose_encoding(const lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l)
+{
+    if (!w->opt.encodings || l->vals.len == 0)
+        return ENC_PLAIN;
+    switch (L->phys) {
+    case PQ_INT32:
+    case PQ_INT64:
+        return (w->opt.encodings & LK_PQ_ENC_DELTA_INT) && dbp_safe(L, l) ? ENC_DBP : ENC_PLAIN;
+    case PQ_BYTE_ARRAY:
+        return (w->opt.encodings & LK_PQ_ENC_DELTA_STRINGS) && shared_prefix16(l) >= 4 * 16
+                   ? ENC_DELTA_BYTE_ARRAY
+                   : ENC_PLAIN;
+    case PQ_FLOAT:
+    case PQ_DOUBLE:
+        return (w->opt.encodings & LK_PQ_ENC_BSS) ? ENC_BSS : ENC_PLAIN;
+    default:
+        return ENC_PLAIN;
+    }
+}
+
 /* Cuts the chunk of leaf l into data pages of about page_bytes (encoded
    values plus levels), each starting on a record boundary (repetition level
    0) as data page V2 requires and readers of V1 expect. Fills w->cuts;
@@ -1272,7 +1512,7 @@ void lk_pq_writer_reuse_from(lk_pq_writer *w, lk_pq_writer *src)
     const lk_pq_options *a = &w->opt, *b = &src->opt;
     if (a->codec != b->codec || a->zstd_level != b->zstd_level || a->page_bytes != b->page_bytes ||
         a->dictionary != b->dictionary || a->dictionary_bytes != b->dictionary_bytes ||
-        a->stats_max_bytes != b->stats_max_bytes)
+        a->stats_max_bytes != b->stats_max_bytes || a->encodings != b->encodings)
         return;
     src->keep = 1;
     if (!w->src_leaf) {
@@ -1297,6 +1537,18 @@ void lk_pq_writer_reuse_from(lk_pq_writer *w, lk_pq_writer *src)
     w->src = src;
 }
 
+void lk_pq_writer_release_kept(lk_pq_writer *w)
+{
+    for (int i = 0; i < w->nleaves; i++) {
+        leaf_w *l = &w->lw[i];
+        lk_buf_free(&l->pdef);
+        lk_buf_free(&l->prep);
+        lk_buf_free(&l->pvals);
+        lk_buf_free(&l->penc);
+        l->pvalid = 0;
+    }
+}
+
 int64_t lk_pq_writer_reused_chunks(const lk_pq_writer *w)
 {
     return w->reused;
@@ -1317,7 +1569,7 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
         leaf_w *l = &w->lw[li];
         uint32_t ndict = 0;
         int64_t unc = 0, comp = 0, dict_off = -1, page_off;
-        int rc, dict;
+        int rc, dict, venc = ENC_PLAIN;
         int strings = stat_kind(L->field) == 2;
         const leaf_w *same = reuse_source(w, li);
         if (same) {
@@ -1325,6 +1577,7 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
                column: its pages, byte for byte */
             int64_t at = w->offset + (int64_t)w->out.len;
             dict = same->pdict;
+            venc = same->penc_kind;
             dict_off = dict ? at : -1;
             page_off = at + same->ppage_rel;
             unc = same->punc;
@@ -1351,6 +1604,7 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
             if (rc < 0)
                 return rc;
         }
+        venc = dict ? ENC_PLAIN : choose_encoding(w, L, l);
         int npages = cut_pages(w, L, l, dict, ndict);
         const page_cut *cuts = (const page_cut *)w->cuts.data;
         page_off = w->offset + (int64_t)w->out.len;
@@ -1376,14 +1630,21 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
                         byte |= (uint8_t)((v[i + j] & 1) << j);
                     lk_buf_append_fast(&w->page, &byte, 1);
                 }
-            } else if (pc->b1 > pc->b0)
+            } else if (venc == ENC_DBP)
+                encode_dbp_ints(w, L, l, pc->v0, pc->v1, &w->page);
+            else if (venc == ENC_DELTA_BYTE_ARRAY)
+                encode_delta_strings(w, l->vals.data, pc->b0, pc->b1, pc->v1 - pc->v0, &w->page);
+            else if (venc == ENC_BSS)
+                encode_bss(l->vals.data + pc->b0, pc->v1 - pc->v0, L->phys == PQ_FLOAT ? 4 : 8,
+                           &w->page);
+            else if (pc->b1 > pc->b0)
                 lk_buf_append(&w->page, l->vals.data + pc->b0, pc->b1 - pc->b0);
             if (w->page.len > INT32_MAX || pc->e1 - pc->e0 > INT32_MAX)
                 return lk_error_set(err, LK_ELIMIT, "%s: column %s: page over 2 GiB", w->path,
                                     L->dotted);
             /* page statistics only when the page is the whole chunk: the
                accumulators hold the chunk's bounds, not a page's */
-            rc = put_page(w, L, l, &w->page, 0, (int32_t)(pc->e1 - pc->e0), dict ? 8 : 0,
+            rc = put_page(w, L, l, &w->page, 0, (int32_t)(pc->e1 - pc->e0), dict ? 8 : venc,
                           npages == 1, &unc, &comp, err);
             if (rc < 0)
                 return rc;
@@ -1402,6 +1663,7 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
             t = l->penc, l->penc = l->enc, l->enc = t;
             l->pentries = l->nentries;
             l->pdict = dict;
+            l->penc_kind = venc;
             l->ppage_rel = page_off - (dict ? dict_off : page_off);
             l->punc = unc;
             l->pcomp = comp;
@@ -1422,11 +1684,13 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
         lk_tc_i64(&rt, 2, dict ? dict_off : page_off);
         lk_tc_struct_begin(&rt, 3);
         lk_tc_i32(&rt, 1, L->phys);
-        lk_tc_list_begin(&rt, 2, LK_TC_I32, dict ? 3 : 2);
+        lk_tc_list_begin(&rt, 2, LK_TC_I32, dict || venc ? 3 : 2);
         lk_tc_raw_zigzag(&rt, 0);
         lk_tc_raw_zigzag(&rt, 3);
         if (dict)
             lk_tc_raw_zigzag(&rt, 8);
+        else if (venc)
+            lk_tc_raw_zigzag(&rt, venc);
         lk_tc_list_begin(&rt, 3, LK_TC_BINARY, (uint32_t)L->n_path);
         for (int p = 0; p < L->n_path; p++)
             lk_tc_raw_binary(&rt, L->path[p], strlen(L->path[p]));

@@ -50,7 +50,19 @@ typedef struct lk_pq_options {
     size_t target_file_bytes; /* default 128 MiB: lk_pq_writer_full() turns true past it; 0 = never */
     size_t stats_max_bytes;   /* default 64: longer string/binary bounds in the footer are truncated
                                  (marked inexact); lk_pq_file_info keeps the exact ones */
+    unsigned encodings;       /* default LK_PQ_ENC_DEFAULT: the encodings a column chunk that is not
+                                 dictionary-encoded may use instead of PLAIN; 0 = PLAIN only */
 } lk_pq_options;
+
+enum {
+    LK_PQ_ENC_DELTA_INT = 1,     /* DELTA_BINARY_PACKED for INT32/INT64 */
+    LK_PQ_ENC_DELTA_STRINGS = 2, /* DELTA_BYTE_ARRAY for strings sharing prefixes */
+    LK_PQ_ENC_BSS = 4,           /* BYTE_STREAM_SPLIT for FLOAT/DOUBLE */
+    LK_PQ_ENC_ALL = 7,
+    /* what pays on the benchmark's events (docs/parquet.md, "Encodings"): BYTE_STREAM_SPLIT made
+       the amount column 47 % larger than PLAIN under ZSTD */
+    LK_PQ_ENC_DEFAULT = LK_PQ_ENC_DELTA_INT | LK_PQ_ENC_DELTA_STRINGS,
+};
 
 void lk_pq_options_default(lk_pq_options *o);
 /* Parses "zstd", "snappy", "gzip", "uncompressed"/"none"; 0 or LK_ECONFIG. */
@@ -95,6 +107,12 @@ int lk_pq_writer_open(lk_pq_writer *w, const char *path, lk_error *err);
 int lk_pq_writer_write(lk_pq_writer *w, const lk_batch *b, lk_error *err);
 /* Bytes written plus bytes buffered uncompressed for the current file. */
 size_t lk_pq_writer_bytes(const lk_pq_writer *w);
+/* Bytes of the buffered (not yet written) row group, uncompressed. */
+size_t lk_pq_writer_buffered(const lk_pq_writer *w);
+/* Writes the buffered rows as a row group now (nothing when none): a caller
+   that fills several writers with the same rows cuts their row groups
+   together, so that lk_pq_writer_reuse_from finds equal column chunks. */
+int lk_pq_writer_flush(lk_pq_writer *w, lk_error *err);
 /* Bytes of the current file already written (complete row groups), 0 when
    no file is open. */
 int64_t lk_pq_writer_file_bytes(const lk_pq_writer *w);
@@ -117,6 +135,9 @@ int lk_pq_writer_full(const lk_pq_writer *w);
    chunk of buffers). Both writers need the same options; src must stay
    alive while set: NULL unsets it. */
 void lk_pq_writer_reuse_from(lk_pq_writer *w, lk_pq_writer *src);
+/* Frees the last chunk a source keeps for reuse (its memory: about one row
+   group), once every writer reusing from it has cut the same row group. */
+void lk_pq_writer_release_kept(lk_pq_writer *w);
 /* Column chunks w took from a source since it was created. */
 int64_t lk_pq_writer_reused_chunks(const lk_pq_writer *w);
 /* Flushes, writes the footer, fsyncs (per options) and closes the file. */

@@ -134,6 +134,9 @@ static const key_spec keys[] = {
     {"tables.compression", K_ENUM, OFF(tables.compression), 0, 0, "zstd|snappy|gzip|uncompressed"},
     {"tables.zstd_level", K_INT, OFF(tables.zstd_level), 1, 22, NULL},
     {"tables.target_file_size", K_INT64, OFF(tables.target_file_size), 1 * MIB, INT64_MAX, NULL},
+    {"tables.row_group_bytes", K_INT64, OFF(tables.row_group_bytes), 64 * 1024, 1024 * MIB, NULL},
+    {"tables.compaction", K_SECTION, 0, 0, 0, 0, NULL},
+    {"tables.compaction.min_files", K_INT, OFF(tables.compaction.min_files), 0, 1000000, NULL},
     {"tables.raw_events", K_SECTION, 0, 0, 0, 0, NULL},
     {"tables.raw_events.partition_by", K_NAME_LIST, OFF(tables.raw_events.partition_by), 0, 0,
      NULL},
@@ -271,6 +274,8 @@ void lk_config_defaults(lk_config *c)
     snprintf(c->tables.compression, sizeof c->tables.compression, "zstd");
     c->tables.zstd_level = 3;
     c->tables.target_file_size = 128 * MIB;
+    c->tables.row_group_bytes = 8 * MIB;
+    c->tables.compaction.min_files = 50;
     default_transforms(c);
 }
 

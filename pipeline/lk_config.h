@@ -63,6 +63,9 @@
  *     compression: zstd
  *     zstd_level: 3
  *     target_file_size: 134217728
+ *     row_group_bytes: 8388608    # row groups cut at this many buffered (uncompressed) bytes
+ *     compaction:
+ *       min_files: 50             # auto-compaction once a table has more small files (0 = off)
  *     processed_events:
  *       partition_by: [event_date]  # Hive-style partitions (raw_events: too)
  *     purchases:                    # a derived table (any other name)
@@ -295,6 +298,10 @@ typedef struct lk_config {
         char compression[16];
         int zstd_level;
         int64_t target_file_size;
+        int64_t row_group_bytes;
+        struct {
+            int min_files;
+        } compaction;
         struct {
             lk_name_list partition_by;
         } raw_events, processed_events;

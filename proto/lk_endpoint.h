@@ -15,6 +15,7 @@
 #define LK_EP_CHUNKS "chunks"         /* PUSH, ingest → transforms: CHUNK messages */
 #define LK_EP_RECORDS "records"       /* PUSH, transform i (records-<i>) → writers: RECORDS */
 #define LK_EP_COMMITTER "committer"   /* PULL, committer: FILES from writers, sealed from ingest */
+#define LK_EP_FLUSH "flush"           /* PUB, committer → writers: flush (close a batch's files), done */
 #define LK_EP_MONITOR "monitor"       /* PULL, monitor: every worker's progress */
 #define LK_EP_MONITOR_REP "monitor-rep" /* REP, monitor: the supervisor's stats request */
 

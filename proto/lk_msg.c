@@ -760,7 +760,7 @@ int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out)
     if (m->n_files < 0 || m->n_files > LK_MSG_MAX_FILES)
         return LK_ELIMIT;
     msgpack_packer pk;
-    enc_begin(&pk, out, LK_MSG_FILES, 7);
+    enc_begin(&pk, out, LK_MSG_FILES, m->partial && m->kind ? 10 : m->kind ? 9 : 6);
     msgpack_pack_int64(&pk, m->batch_id);
     msgpack_pack_int32(&pk, m->chunk_idx);
     msgpack_pack_int64(&pk, m->rows_in);
@@ -782,8 +782,17 @@ int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out)
         if (f->partition_values_json)
             pack_cstr(&pk, f->partition_values_json);
     }
-    msgpack_pack_bin(&pk, m->partial_len);
-    msgpack_pack_bin_body(&pk, m->partial, m->partial_len);
+    if (m->kind) {
+        msgpack_pack_int32(&pk, m->kind);
+        msgpack_pack_int64(&pk, m->session);
+        msgpack_pack_array(&pk, (size_t)m->n_chunks);
+        for (int i = 0; i < m->n_chunks; i++)
+            msgpack_pack_int32(&pk, m->chunks[i]);
+    }
+    if (m->partial && m->kind) {
+        msgpack_pack_bin(&pk, m->partial_len);
+        msgpack_pack_bin_body(&pk, m->partial, m->partial_len);
+    }
     enc_end(out);
     return 0;
 }
@@ -793,10 +802,40 @@ int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error 
 {
     lk_msg_files_clear(m);
     msg_in in;
-    int rc = msg_open_body(data, len, LK_MSG_FILES, 7, &in, "files", err);
+    lk_msg_type t;
+    int rc = msg_open(data, len, &in, &t, err);
+    if (rc == 0 && t != LK_MSG_FILES)
+        rc = lk_error_set(err, LK_EFORMAT, "files: message has type %d", (int)t);
+    /* 6 fields; HOLD and CLOSE add kind, session and chunks; a HOLD with
+       event_metrics' partial of its chunk adds it */
+    if (rc == 0 && (in.body->type != MSGPACK_OBJECT_ARRAY ||
+                    (in.body->via.array.size != 6 && in.body->via.array.size != 9 &&
+                     in.body->via.array.size != 10)))
+        rc = lk_error_set(err, LK_EFORMAT, "files: body is not an array of 6, 9 or 10");
     if (rc)
         goto out;
     const msgpack_object *a = in.body->via.array.ptr;
+    if (in.body->via.array.size >= 9) {
+        const msgpack_object *ck = &a[8];
+        if ((rc = get_i32(&a[6], &m->kind, "files kind", err)) ||
+            (rc = get_i64(&a[7], &m->session, "files session", err)))
+            goto out;
+        if (m->kind != LK_FILES_HOLD && m->kind != LK_FILES_CLOSE) {
+            rc = lk_error_set(err, LK_EFORMAT, "files kind %d unknown", (int)m->kind);
+            goto out;
+        }
+        if (ck->type != MSGPACK_OBJECT_ARRAY || ck->via.array.size > LK_CHUNK_K_MASK + 1) {
+            rc = lk_error_set(err, LK_EFORMAT, "files chunks is not an array of at most %d",
+                              LK_CHUNK_K_MASK + 1);
+            goto out;
+        }
+        for (uint32_t i = 0; i < ck->via.array.size; i++) {
+            int32_t k = 0;
+            if ((rc = get_i32(&ck->via.array.ptr[i], &k, "files chunk", err)))
+                goto out;
+            lk_msg_files_add_chunk(m, k);
+        }
+    }
     if ((rc = get_i64(&a[0], &m->batch_id, "files batch_id", err)) ||
         (rc = get_i32(&a[1], &m->chunk_idx, "files chunk_idx", err)) ||
         (rc = get_i64(&a[2], &m->rows_in, "files rows_in", err)) ||
@@ -839,15 +878,17 @@ int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error 
             f->partition_values_json = dup_str(&e[6]);
         }
     }
-    if (a[6].type != MSGPACK_OBJECT_BIN) {
-        rc = lk_error_set(err, LK_EFORMAT, "files: the window partial is not binary");
-        goto out;
-    }
-    if (a[6].via.bin.size) {
-        m->partial = malloc(a[6].via.bin.size);
-        if (!m->partial) abort();
-        memcpy(m->partial, a[6].via.bin.ptr, a[6].via.bin.size);
-        m->partial_len = a[6].via.bin.size;
+    if (in.body->via.array.size == 10) {
+        if (a[9].type != MSGPACK_OBJECT_BIN) {
+            rc = lk_error_set(err, LK_EFORMAT, "files: the window partial is not binary");
+            goto out;
+        }
+        if (a[9].via.bin.size) {
+            m->partial = malloc(a[9].via.bin.size);
+            if (!m->partial) abort();
+            memcpy(m->partial, a[9].via.bin.ptr, a[9].via.bin.size);
+            m->partial_len = a[9].via.bin.size;
+        }
     }
 out:
     if (rc)
@@ -896,6 +937,23 @@ void lk_msg_files_clear(lk_msg_files *m)
     free(m->partial);
     m->partial = NULL;
     m->partial_len = 0;
+    free(m->chunks);
+    m->chunks = NULL;
+    m->n_chunks = 0;
+    m->kind = 0;
+    m->session = 0;
+}
+
+void lk_msg_files_add_chunk(lk_msg_files *m, int32_t k)
+{
+    if ((m->n_chunks & (m->n_chunks - 1)) == 0 || m->n_chunks == 0) {
+        size_t cap = m->n_chunks ? (size_t)m->n_chunks * 2 : 16;
+        int32_t *c = realloc(m->chunks, cap * sizeof *c);
+        if (!c)
+            abort();
+        m->chunks = c;
+    }
+    m->chunks[m->n_chunks++] = k;
 }
 
 /* ---- EVENT ---- */

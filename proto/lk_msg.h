@@ -106,7 +106,17 @@ int lk_msg_records_decode(const void *data, size_t len, lk_msg_records *m, lk_er
 /* Frees the batches; m is left empty. */
 void lk_msg_records_clear(lk_msg_records *m);
 
-/* ---- FILES: data files a writer wrote for one chunk ---- */
+/* ---- FILES: a writer's reports to the committer ----
+   A writer fills one file per table (per partition value) of a batch with the
+   rows of many chunks, so a chunk is reported twice (docs/architecture.md,
+   "A batch, step by step"):
+   - HOLD: chunk_idx (generation and index) is in this writer session's open
+     files of the batch; rows_in/corrupt/rescued count it; no files;
+   - CLOSE: the committer asked for the batch (a "flush" event): the files the
+     session wrote for batch_id at the generation of chunk_idx (index 0), and
+     in chunks[] the chunk indices (without generation) whose rows they hold.
+   CHUNK (0) is the older form: the complete files of one chunk. */
+enum { LK_FILES_CHUNK = 0, LK_FILES_HOLD = 1, LK_FILES_CLOSE = 2 };
 typedef struct lk_msg_file {
     char table[64];
     char path[512]; /* relative to the table root */
@@ -124,6 +134,10 @@ typedef struct lk_msg_files {
     int64_t rows_in, corrupt_rows, rescued_rows;
     int n_files, cap_files;
     lk_msg_file *files; /* malloc'ed; freed by lk_msg_files_clear */
+    int32_t kind;       /* LK_FILES_* */
+    int64_t session;    /* the writer process's random id (HOLD, CLOSE) */
+    int n_chunks;       /* CLOSE: chunks[] (malloc'ed; freed by lk_msg_files_clear) */
+    int32_t *chunks;
     /* event_metrics' partial window aggregates of the chunk: a RECORDS
        message of one part (lk_windows' partial batch), or NULL; malloc'ed,
        freed by lk_msg_files_clear */
@@ -135,6 +149,8 @@ typedef struct lk_msg_files {
 lk_msg_file *lk_msg_files_add(lk_msg_files *m);
 /* Sets the number of entries to n (new ones zeroed); 0 or LK_ELIMIT. */
 int lk_msg_files_resize(lk_msg_files *m, int n);
+/* Appends k to chunks[] (CLOSE). */
+void lk_msg_files_add_chunk(lk_msg_files *m, int32_t k);
 
 int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out);
 int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error *err);

@@ -11,6 +11,7 @@
 // Seeded: the seed is printed; LAKESUP_CHAOS_SEED=S repeats a run.
 // LAKESUP_CHAOS_ROUNDS=N runs N rounds (a soak); CI runs one.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -53,6 +54,37 @@ async function assertDerived(ws, note) {
   return Object.fromEntries(Object.entries(want).map(([t, r]) => [t, r.length]));
 }
 
+/* Files sized for readers (issue 16): a batch writes at most one file per writer per table, filled
+   with the rows of many chunks; the checks above prove those files hold every row exactly once.
+   Committed streaming files are named part-<batch>-<chunk>-<uuid>; each batch's chunk count is in
+   state.db. Files auto-compaction wrote in their place are left out. */
+async function assertFileSizing(ws, writers, note) {
+  const db = path.join(ws.dir, 'checkpoints', 'state.db');
+  const q = spawnSync('sqlite3', ['-readonly', '-json', db, 'SELECT id, n_chunks FROM batches WHERE state = 2'],
+    { encoding: 'utf8' });
+  assert.equal(q.status, 0, q.stderr);
+  const chunks = new Map(JSON.parse(q.stdout || '[]').map((r) => [Number(r.id), Number(r.n_chunks)]));
+  const summary = {};
+  for (const t of ['raw_events', 'processed_events']) {
+    const perBatch = new Map();
+    for (const { path: p } of (await replay(path.join(ws.tables, t))).files) {
+      // streaming files: part-<batch>-<chunk>-<uuid>; auto-compaction's are part-00000-<uuid>
+      const m = /(?:^|\/)part-(\d{5,})-(\d{5,})-[0-9a-f]{8}-/.exec(p);
+      if (!m) continue;
+      perBatch.set(Number(m[1]), (perBatch.get(Number(m[1])) || 0) + 1);
+    }
+    let files = 0, nchunks = 0;
+    for (const [b, n] of perBatch) {
+      assert.ok(n <= writers, `${t}: batch ${b} has ${n} files, more than one per writer (${note})`);
+      files += n;
+      nchunks += chunks.get(b) ?? 0;
+    }
+    assert.ok(files < nchunks, `${t}: ${files} files for ${nchunks} chunks: files do not hold several chunks (${note})`);
+    summary[t] = `${files} files for ${nchunks} chunks in ${perBatch.size} batches`;
+  }
+  return summary;
+}
+
 const ROUNDS = Number(process.env.LAKESUP_CHAOS_ROUNDS || 1);
 const SEED0 = Number(process.env.LAKESUP_CHAOS_SEED || (Date.now() % 1000000));
 const FILES = Number(process.env.LAKESUP_CHAOS_FILES || (QUICK ? 16 : 40));
@@ -81,6 +113,8 @@ async function round(r) {
     assertVerified(ws, kind, { note: `round ${r} seed ${seed}, after kills ${kills.join(' ')}`,
       more: () => daemons.map((x) => x.logs().slice(-3000)).join('\n----\n') });
   const derived = await assertDerived(ws, `round ${r} seed ${seed}, after kills ${kills.join(' ')}`);
+  const sizing = await assertFileSizing(ws, 2, `round ${r} seed ${seed}`);
+  console.log(`chaos round ${r}: ${JSON.stringify(sizing)}`);
   console.log(`chaos round ${r}: ${expected.events} events + ${expected.corrupt} corrupt lines exactly once in both tables; ` +
               `derived tables exactly once: ${JSON.stringify(derived)}`);
   fs.rmSync(ws.dir, { recursive: true, force: true });

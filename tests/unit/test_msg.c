@@ -381,6 +381,65 @@ START_TEST(files_round_trip)
 }
 END_TEST
 
+/* issue 16: a writer's HOLD (one chunk) and CLOSE (a batch's files and the chunks they hold) */
+START_TEST(files_hold_close_round_trip)
+{
+    lk_msg_files f = {0}, g = {0};
+    f.batch_id = 9;
+    f.chunk_idx = LK_CHUNK_IDX(3, 0);
+    f.kind = LK_FILES_CLOSE;
+    f.session = -1234567890123LL;
+    for (int k = 0; k < 40; k++)
+        lk_msg_files_add_chunk(&f, 39 - k);
+    lk_msg_files_resize(&f, 1);
+    snprintf(f.files[0].table, sizeof f.files[0].table, "raw_events");
+    snprintf(f.files[0].path, sizeof f.files[0].path, "part-00009-x.parquet");
+    lk_buf buf = LK_BUF_INIT;
+    ck_assert_int_eq(lk_msg_files_encode(&f, &buf), 0);
+    lk_error err;
+    ck_assert_int_eq(lk_msg_files_decode(buf.data, buf.len, &g, &err), 0);
+    ck_assert_int_eq(g.kind, LK_FILES_CLOSE);
+    ck_assert_int_eq(g.session, -1234567890123LL);
+    ck_assert_int_eq(g.chunk_idx >> LK_CHUNK_GEN_SHIFT, 3);
+    ck_assert_int_eq(g.n_chunks, 40);
+    for (int k = 0; k < 40; k++)
+        ck_assert_int_eq(g.chunks[k], 39 - k);
+    ck_assert_int_eq(g.n_files, 1);
+    ck_assert_str_eq(g.files[0].path, "part-00009-x.parquet");
+    /* a HOLD: no files, no chunks list */
+    lk_msg_files_clear(&f);
+    f.batch_id = 9;
+    f.chunk_idx = LK_CHUNK_IDX(3, 7);
+    f.kind = LK_FILES_HOLD;
+    f.session = 42;
+    f.rows_in = 100;
+    lk_buf_reset(&buf);
+    ck_assert_int_eq(lk_msg_files_encode(&f, &buf), 0);
+    ck_assert_int_eq(lk_msg_files_decode(buf.data, buf.len, &g, &err), 0);
+    ck_assert_int_eq(g.kind, LK_FILES_HOLD);
+    ck_assert_int_eq(g.session, 42);
+    ck_assert_int_eq(g.n_chunks, 0);
+    ck_assert_int_eq(g.n_files, 0);
+    ck_assert_int_eq(g.rows_in, 100);
+    /* an unknown kind is refused */
+    f.kind = 7;
+    lk_buf_reset(&buf);
+    lk_msg_files_encode(&f, &buf);
+    ck_assert_int_eq(lk_msg_files_decode(buf.data, buf.len, &g, &err), LK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "kind 7") != NULL, "%s", err.msg);
+    /* the older form (kind 0) still decodes */
+    f.kind = 0;
+    lk_buf_reset(&buf);
+    lk_msg_files_encode(&f, &buf);
+    ck_assert_int_eq(lk_msg_files_decode(buf.data, buf.len, &g, &err), 0);
+    ck_assert_int_eq(g.kind, 0);
+    ck_assert_int_eq(g.session, 0);
+    lk_msg_files_clear(&f);
+    lk_msg_files_clear(&g);
+    lk_buf_free(&buf);
+}
+END_TEST
+
 START_TEST(event_round_trip)
 {
     lk_msg_event e, d;
@@ -782,6 +841,7 @@ int main(void)
     tcase_add_test(tc, records_round_trip);
     tcase_add_test(tc, chunk_round_trip);
     tcase_add_test(tc, files_round_trip);
+    tcase_add_test(tc, files_hold_close_round_trip);
     tcase_add_test(tc, event_round_trip);
     tcase_add_test(tc, envelope_rejected);
     tcase_add_test(tc, records_inconsistent);

@@ -244,6 +244,7 @@ START_TEST(random_schemas_round_trip)
         o.dictionary = (int)rnd(2);
         o.page_bytes = 256 + rnd(8192);
         o.row_group_bytes = rnd(3) ? 1024 + rnd(32768) : 128u << 20;
+        o.encodings = (unsigned)rnd(8); /* DELTA_BINARY_PACKED, DELTA_BYTE_ARRAY, BYTE_STREAM_SPLIT */
         char path[1200];
         snprintf(path, sizeof path, "%s/r%d.parquet", keep ? keep : dir, round);
         lk_pq_writer *w = lk_pq_writer_new(s, &o);

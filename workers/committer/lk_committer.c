@@ -1,15 +1,24 @@
 /*
  * lk_committer — the one process that commits to the Delta tables.
  *
- * Writers report the files of each chunk (FILES); ingest reports how many
- * chunks a batch has (sealed). When every chunk of the next batch is in,
- * the committer commits each table once for that batch, in batch order,
- * with txn(appId = the pipeline's query id, version = batch), then records
- * the commit in state.db and tells ingest.
+ * Writers report each chunk they hold in the open files of its batch
+ * (FILES kind HOLD); ingest reports how many chunks a batch has (sealed).
+ * When every chunk of the next batch is held, the committer publishes
+ * "flush" to the writers, which close the batch's files and report them
+ * with the chunks they hold (kind CLOSE); once every holder has, it commits
+ * each table once for that batch, in batch order, with txn(appId = the
+ * pipeline's query id, version = batch), then records the commit in
+ * state.db, publishes "done" and tells ingest.
  *
  * Exactly once rests here (docs/architecture.md, "Exactly once"):
  *  - a duplicate chunk report (a replay) is dropped and its files deleted:
  *    no commit references them;
+ *  - a batch is committed from the files of one generation whose CLOSE
+ *    reports cover every chunk exactly once, each by the writer session
+ *    that held it; otherwise (a writer lost its files) they are deleted and
+ *    ingest replays the batch as a new generation. Files of a CLOSE for a
+ *    batch already committed are never deleted here (a repeated report of
+ *    committed files): vacuum removes what no version references;
  *  - before committing table T for batch b it checks T's latest txn for
  *    the appId: if it is >= b the batch is already in T (we died after the
  *    Delta commit) and is not committed again — the table, not state.db,
@@ -25,10 +34,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lk_delta.h"
+#include "lk_delta_optimize.h"
 #include "lk_exit.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
@@ -43,6 +56,8 @@
 
 #define MAX_PENDING 64
 #define RETRY_MS 1000
+#define MAX_DEFERRED 1024 /* reports about the batch being committed, held until it is */
+#define FLUSH_MS 250 /* "flush" is published again while a holder has not reported */
 
 
 typedef struct pending {
@@ -50,15 +65,19 @@ typedef struct pending {
     int32_t n_chunks; /* -1 until sealed */
     int32_t gen;      /* the generation held: chunks of older ones are dropped */
     int32_t cap, have;
-    lk_msg_files *chunks; /* by chunk index; batch_id < 0 = not reported */
+    lk_msg_files *chunks; /* by chunk index (HOLD reports); batch_id < 0 = not reported */
     int64_t first_seen_ms;
+    int n_closes;
+    lk_msg_files *closes; /* CLOSE reports of this generation, one per writer session */
+    int64_t flush_ms;     /* when "flush" was last published, 0 = never */
+    int failed;           /* the CLOSE reports lost chunks: waiting for the replay */
 } pending;
 
 typedef struct committer {
     lk_worker *w;
     const lk_config *cfg;
     lk_state *st;
-    zsock_t *in, *to_ingest;
+    zsock_t *in, *to_ingest, *pub;
     char app_id[64];
     int ntables; /* lk_tables_names: raw, processed, derived tables, quarantine */
     const char *names[LK_TABLES_MAX];
@@ -69,7 +88,13 @@ typedef struct committer {
     int64_t next_batch;
     int64_t retry_at_ms;
     lk_msg_files files;
+    lk_buf deferred[MAX_DEFERRED];
+    int ndeferred;
     lk_msg_progress report; /* the monitor's commit report of the batch */
+    int small_files[LK_TABLES_MAX]; /* small files committed since the table's last compaction */
+    pid_t compact_pid;              /* the running compaction (a child), 0 when none */
+    int compact_table;
+    int64_t compact_t0_ms;
     lk_buf buf;
     int metrics_t;         /* event_metrics' index in names, or -1 */
     lk_gold_commit *gold;  /* its window state */
@@ -121,10 +146,25 @@ static pending *find_pending(committer *c, int64_t b, int create)
     return p;
 }
 
+static void drop_closes(committer *c, pending *p, const char *why)
+{
+    for (int i = 0; i < p->n_closes; i++) {
+        if (why)
+            delete_files(c, &p->closes[i], why);
+        lk_msg_files_clear(&p->closes[i]);
+    }
+    free(p->closes);
+    p->closes = NULL;
+    p->n_closes = 0;
+    p->flush_ms = 0;
+}
+
 /* A newer generation of the batch supersedes everything held of it. */
 static void new_generation(committer *c, pending *p, int32_t gen)
 {
     int dropped = 0;
+    drop_closes(c, p, "superseded generation");
+    p->failed = 0;
     for (int i = 0; i < p->cap; i++) {
         if (p->chunks[i].batch_id >= 0) {
             delete_files(c, &p->chunks[i], "superseded generation");
@@ -169,12 +209,74 @@ static void drop_pending(committer *c, pending *p)
     for (int i = 0; i < p->cap; i++)
         lk_msg_files_clear(&p->chunks[i]);
     free(p->chunks);
+    drop_closes(c, p, NULL);
     *p = c->pend[--c->npend];
+}
+
+static void publish(committer *c, const char *name, int64_t b, int32_t gen)
+{
+    lk_msg_event e;
+    lk_msg_event_init(&e, name);
+    lk_msg_event_set_int(&e, "batch", b);
+    lk_msg_event_set_int(&e, "gen", gen);
+    lk_buf_reset(&c->buf);
+    lk_msg_event_encode(&e, &c->buf);
+    lk_zmq_send(c->pub, c->buf.data, c->buf.len, ZMQ_DONTWAIT);
+}
+
+/* Asks the writers for p's files as soon as every chunk of it is held,
+   whether or not it is the next batch to commit: they close them while the
+   committer commits the batches before (closes_ready asks again). */
+static void maybe_flush(committer *c, pending *p)
+{
+    if (p->n_chunks < 0 || p->have < p->n_chunks || p->flush_ms || p->failed)
+        return;
+    publish(c, "flush", p->batch_id, p->gen);
+    p->flush_ms = lk_time_mono_ms();
+}
+
+/* A writer's CLOSE: the files of its session for one generation of a batch. */
+static void on_close(committer *c)
+{
+    lk_msg_files *f = &c->files;
+    if (f->batch_id < c->next_batch)
+        return; /* a repeated report of committed files, or a superseded attempt: vacuum's */
+    pending *p = find_pending(c, f->batch_id, 1);
+    if (!p) {
+        delete_files(c, f, "unaccepted");
+        return;
+    }
+    int32_t gen = f->chunk_idx >> LK_CHUNK_GEN_SHIFT;
+    if (gen < p->gen) {
+        delete_files(c, f, "earlier generation");
+        return;
+    }
+    if (gen > p->gen)
+        new_generation(c, p, gen);
+    for (int i = 0; i < p->n_closes; i++)
+        if (p->closes[i].session == f->session)
+            return; /* the same report again (the flush was repeated) */
+    lk_msg_files *nc = realloc(p->closes, (size_t)(p->n_closes + 1) * sizeof *nc);
+    if (!nc)
+        abort();
+    p->closes = nc;
+    p->closes[p->n_closes++] = *f;
+    memset(f, 0, sizeof *f);
 }
 
 static void on_files(committer *c)
 {
     lk_msg_files *f = &c->files;
+    if (f->kind == LK_FILES_CLOSE) {
+        on_close(c);
+        return;
+    }
+    if (f->kind != LK_FILES_HOLD) {
+        LK_WARN("dropped a files report of an older writer (batch=%lld chunk=%d): it is replayed",
+                (long long)f->batch_id, f->chunk_idx);
+        delete_files(c, f, "old-style report");
+        return;
+    }
     if (f->batch_id < c->next_batch) {
         delete_files(c, f, "late duplicate");
         lk_worker_add(c->w, "duplicates", 1);
@@ -212,6 +314,9 @@ static void on_files(committer *c)
         p->cap = cap;
     }
     if (p->chunks[k].batch_id >= 0) {
+        if (p->chunks[k].session != f->session)
+            LK_WARN("batch=%lld chunk=%d generation=%d held by two writers: the batch will be "
+                    "replayed if both report it", (long long)f->batch_id, k, gen);
         delete_files(c, f, "duplicate chunk");
         lk_worker_add(c->w, "duplicates", 1);
         return;
@@ -233,6 +338,7 @@ static void on_files(committer *c)
             m->partial_len = 0;
         }
     }
+    maybe_flush(c, p);
 }
 
 static void notify_ingest(committer *c, int64_t b)
@@ -348,6 +454,74 @@ static void log_gold(committer *c, int64_t b)
     if (w != INT64_MIN) lk_worker_set(c->w, "watermark_ms", w / 1000);
 }
 
+static void on_event(committer *c, const void *data, size_t len);
+
+/* One message on the committer's socket. While batch busy is being
+   committed (busy >= 0), a message about it waits (deferred) until the
+   commit is over; the others are handled at once. */
+static void handle_message(committer *c, const void *d, size_t n, int64_t busy)
+{
+    lk_msg_type type;
+    if (lk_msg_peek(d, n, &type, &c->err)) {
+        LK_WARN("dropped a malformed message: %s", c->err.msg);
+        return;
+    }
+    int64_t b = -1;
+    if (type == LK_MSG_FILES) {
+        if (lk_msg_files_decode(d, n, &c->files, &c->err)) {
+            LK_WARN("dropped a malformed files message: %s", c->err.msg);
+            return;
+        }
+        b = c->files.batch_id;
+        if (busy < 0 || b != busy)
+            on_files(c);
+        lk_msg_files_clear(&c->files);
+    } else if (type == LK_MSG_EVENT) {
+        lk_msg_event e;
+        if (busy >= 0 && lk_msg_event_decode(d, n, &e, &c->err) == 0)
+            b = lk_msg_event_get_int(&e, "batch", -1);
+        if (busy < 0 || b != busy)
+            on_event(c, d, n);
+    }
+    if (busy >= 0 && b == busy) {
+        if (c->ndeferred == MAX_DEFERRED) {
+            LK_WARN("batch=%lld: more than %d reports arrived during its commit: one is dropped "
+                    "(the batch's deadline replays it if it was needed)",
+                    (long long)busy, MAX_DEFERRED);
+            return;
+        }
+        lk_buf *q = &c->deferred[c->ndeferred++];
+        lk_buf_reset(q);
+        lk_buf_append(q, d, n);
+    }
+}
+
+/* The messages that waited for a commit to end. */
+static void run_deferred(committer *c)
+{
+    for (int i = 0; i < c->ndeferred; i++)
+        handle_message(c, c->deferred[i].data, c->deferred[i].len, -1);
+    c->ndeferred = 0;
+}
+
+/* Takes what arrived while batch busy is being committed: a later batch
+   whose chunks are all held gets its "flush" now, so that its files are
+   written while this one commits (the pipeline keeps writing and
+   committing in parallel). */
+static void drain_inbox(committer *c, int64_t busy)
+{
+    while (c->ndeferred < MAX_DEFERRED) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        int r = lk_zmq_recv(c->in, &msg, 0);
+        if (r == 0)
+            handle_message(c, zmq_msg_data(&msg), zmq_msg_size(&msg), busy);
+        zmq_msg_close(&msg);
+        if (r)
+            return;
+    }
+}
+
 static int commit_batch(committer *c, pending *p)
 {
     int64_t b = p->batch_id, t0 = lk_time_mono_ms(), t0_us = lk_time_now_us();
@@ -385,6 +559,7 @@ static int commit_batch(committer *c, pending *p)
     char epoch[32];
     snprintf(epoch, sizeof epoch, "%lld", (long long)b);
     for (int t = 0; t < c->ntables && rc == 0; t++) {
+        drain_inbox(c, b);
         lk_msg_table_out *out = &rep->tables[rep->n_tables++];
         snprintf(out->table, sizeof out->table, "%s", c->names[t]);
         out->version = lk_delta_version(c->tables[t]);
@@ -425,9 +600,9 @@ static int commit_batch(committer *c, pending *p)
             const char *rm = lk_gold_commit_removed(c->gold);
             if (rm) lk_delta_commit_remove_file(dc, rm, 1);
         }
-        for (int i = 0; i < p->n_chunks; i++) {
-            for (int k = 0; k < p->chunks[i].n_files; k++) {
-                const lk_msg_file *f = &p->chunks[i].files[k];
+        for (int i = 0; i < p->n_closes; i++) {
+            for (int k = 0; k < p->closes[i].n_files; k++) {
+                const lk_msg_file *f = &p->closes[i].files[k];
                 if (strcmp(f->table, c->names[t]))
                     continue;
                 if (f->partition_values_json)
@@ -459,6 +634,11 @@ static int commit_batch(committer *c, pending *p)
             rc = lk_error_set(&c->err, -EIO, "injected fault after the Delta commit");
             break;
         }
+        for (int i = 0; i < p->n_closes; i++)
+            for (int k = 0; k < p->closes[i].n_files; k++)
+                if (!strcmp(p->closes[i].files[k].table, c->names[t]) &&
+                    p->closes[i].files[k].size < c->cfg->tables.target_file_size / 2)
+                    c->small_files[t]++;
         rc = lk_state_record_commit(c->st, b, c->names[t], version, rows, nfiles, &c->err);
         LK_INFO("committed batch=%lld table=%s version=%lld files=%lld rows=%lld", (long long)b,
                 c->names[t], (long long)version, (long long)nfiles, (long long)rows);
@@ -503,13 +683,79 @@ static int commit_batch(committer *c, pending *p)
     return 0;
 }
 
+
+/* Whether every writer session that holds chunks of p has reported its
+   files (asking again every FLUSH_MS), and the reports cover each chunk
+   exactly once by its holder. 1 = ready to commit, 0 = not yet; a cover
+   that fails deletes the files and asks ingest for a replay. */
+static int closes_ready(committer *c, pending *p)
+{
+    if (p->failed)
+        return 0;
+    int missing = 0;
+    for (int k = 0; k < p->n_chunks && !missing; k++) {
+        int found = 0;
+        for (int i = 0; i < p->n_closes && !found; i++)
+            found = p->closes[i].session == p->chunks[k].session;
+        missing = !found;
+    }
+    if (missing) {
+        int64_t now = lk_time_mono_ms();
+        if (!p->flush_ms || now - p->flush_ms >= FLUSH_MS) {
+            publish(c, "flush", p->batch_id, p->gen);
+            p->flush_ms = now;
+        }
+        return 0;
+    }
+    /* each listed chunk is held by the session listing it, and listed once */
+    unsigned char *seen = calloc((size_t)p->n_chunks + 1, 1);
+    if (!seen)
+        abort();
+    const char *bad = NULL;
+    int32_t bad_k = -1;
+    for (int i = 0; i < p->n_closes && !bad; i++) {
+        const lk_msg_files *cl = &p->closes[i];
+        for (int j = 0; j < cl->n_chunks && !bad; j++) {
+            int32_t k = cl->chunks[j];
+            bad_k = k;
+            if (k < 0 || k >= p->n_chunks)
+                bad = "a chunk the batch does not have";
+            else if (p->chunks[k].session != cl->session)
+                bad = "a chunk another writer held";
+            else if (seen[k]++)
+                bad = "a chunk twice";
+        }
+    }
+    for (int k = 0; k < p->n_chunks && !bad; k++)
+        if (!seen[k]) {
+            bad = "no file holds a chunk its writer reported (the writer lost its files)";
+            bad_k = k;
+        }
+    free(seen);
+    if (!bad)
+        return 1;
+    LK_WARN("batch=%lld generation=%d: the writers' files hold %s (chunk %d): their files are "
+            "dropped and the batch is replayed",
+            (long long)p->batch_id, p->gen, bad, bad_k);
+    drop_closes(c, p, "lost chunks");
+    p->failed = 1;
+    lk_worker_add(c->w, "errors", 1);
+    lk_msg_event e;
+    lk_msg_event_init(&e, "replay");
+    lk_msg_event_set_str(&e, "reason", "a writer lost chunks of a batch");
+    lk_buf_reset(&c->buf);
+    lk_msg_event_encode(&e, &c->buf);
+    lk_zmq_send(c->to_ingest, c->buf.data, c->buf.len, ZMQ_DONTWAIT);
+    return 0;
+}
+
 static void try_commit(committer *c)
 {
     if (lk_time_mono_ms() < c->retry_at_ms)
         return;
     for (;;) {
         pending *p = find_pending(c, c->next_batch, 0);
-        if (!p || p->n_chunks < 0 || p->have < p->n_chunks)
+        if (!p || p->n_chunks < 0 || p->have < p->n_chunks || !closes_ready(c, p))
             return;
         lk_worker_set(c->w, "busy", 1);
         if (commit_batch(c, p)) {
@@ -537,8 +783,98 @@ static void try_commit(committer *c)
         lk_worker_add(c->w, "work_done", 1);
         lk_worker_pause(c->w, NULL);
         lk_worker_flush(c->w);
+        publish(c, "done", p->batch_id, p->gen);
         drop_pending(c, p);
         c->next_batch++;
+    }
+}
+
+/* ---- auto-compaction ----
+   Continuous streaming makes a file per writer per table per batch, small
+   when batches are. Once more than tables.compaction.min_files files below
+   half the target size were committed to a table since its last compaction,
+   a child process compacts it (lk_delta_optimize: bin-packing into
+   target-size files, one OPTIMIZE commit with dataChange=false) while the
+   committer goes on: the two meet only through the Delta log's optimistic
+   concurrency (streaming commits are blind appends and never conflict with
+   it; a compaction that loses to another remover gives up and removes its
+   new files). The child dies with the committer (PDEATHSIG); a killed
+   compaction leaves unreferenced files for vacuum, never a partial commit. */
+static void compact_child(committer *c, int t)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+        _exit(1);
+    lk_error err = {0};
+    lk_delta_table *dt = NULL;
+    lk_pq_options opt;
+    lk_pq_options_default(&opt);
+    lk_pq_codec_parse(c->cfg->tables.compression, &opt.codec);
+    opt.zstd_level = c->cfg->tables.zstd_level;
+    opt.row_group_bytes = (size_t)c->cfg->tables.row_group_bytes;
+    lk_delta_optimize_result res;
+    memset(&res, 0, sizeof res);
+    int64_t t0 = lk_time_mono_ms();
+    int rc = lk_delta_open(c->table_path[t], &dt, &err);
+    if (rc == 0)
+        rc = lk_delta_optimize(dt, c->cfg->tables.target_file_size, &opt, &res, &err);
+    if (rc)
+        LK_WARN("auto-compaction of table=%s gave up (nothing committed, the table is unchanged): "
+                "%s", c->names[t], err.msg);
+    else if (res.version < 0)
+        LK_INFO("auto-compaction of table=%s: nothing to compact", c->names[t]);
+    else
+        LK_INFO("auto-compaction: table=%s version=%lld OPTIMIZE: %d files (%lld bytes) into %d "
+                "files (%lld bytes) in %lld ms",
+                c->names[t], (long long)res.version, res.files_removed,
+                (long long)res.bytes_removed, res.files_added, (long long)res.bytes_added,
+                (long long)(lk_time_mono_ms() - t0));
+    lk_delta_destroy(&dt);
+    _exit(rc ? 1 : 0);
+}
+
+/* Reaps a finished compaction; starts one for a table that needs it. */
+static void compaction_tick(committer *c)
+{
+    if (c->compact_pid > 0) {
+        int status = 0;
+        pid_t r = waitpid(c->compact_pid, &status, WNOHANG);
+        if (r == 0)
+            return;
+        if (r == c->compact_pid) {
+            int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            lk_worker_add(c->w, ok ? "compactions" : "compaction_failures", 1);
+            lk_worker_set(c->w, "last_compaction_ms", lk_time_mono_ms() - c->compact_t0_ms);
+            if (!ok && !WIFEXITED(status))
+                LK_WARN("auto-compaction of table=%s (pid %d) was killed by signal %d: nothing "
+                        "committed", c->names[c->compact_table], (int)c->compact_pid,
+                        WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        }
+        c->compact_pid = 0;
+    }
+    int min = c->cfg->tables.compaction.min_files;
+    if (min <= 0)
+        return;
+    for (int t = 0; t < c->ntables; t++) {
+        if (c->small_files[t] <= min)
+            continue;
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0) {
+            LK_WARN("auto-compaction of table=%s not started: fork: %s", c->names[t],
+                    strerror(errno));
+            return;
+        }
+        if (pid == 0)
+            compact_child(c, t);
+        LK_INFO("auto-compaction of table=%s started (pid %d): %d small files committed since "
+                "the last one",
+                c->names[t], (int)pid, c->small_files[t]);
+        c->small_files[t] = 0;
+        c->compact_pid = pid;
+        c->compact_table = t;
+        c->compact_t0_ms = lk_time_mono_ms();
+        return;
     }
 }
 
@@ -565,6 +901,7 @@ static void on_event(committer *c, const void *data, size_t len)
     if (gen > p->gen)
         new_generation(c, p, gen);
     p->n_chunks = (int32_t)lk_msg_event_get_int(&e, "chunks", 0);
+    maybe_flush(c, p);
 }
 
 /* The pipeline's query id (stored once in state.db): the txn appId. */
@@ -665,6 +1002,11 @@ static int reconcile(committer *c)
    configuration error, not restarted) into exit 23 (a crash, restarted). */
 static int release(committer *c, int rc)
 {
+    if (c->compact_pid > 0) {
+        kill(c->compact_pid, SIGKILL);
+        waitpid(c->compact_pid, NULL, 0);
+        c->compact_pid = 0;
+    }
     while (c->npend)
         drop_pending(c, &c->pend[0]);
     for (int t = 0; t < c->ntables; t++)
@@ -673,8 +1015,11 @@ static int release(committer *c, int rc)
     zsock_destroy(&c->to_ingest);
     lk_gold_commit_destroy(&c->gold);
     lk_tables_destroy(&c->compiled);
+    zsock_destroy(&c->pub);
     lk_state_close(&c->st);
     lk_buf_free(&c->buf);
+    for (int i = 0; i < MAX_DEFERRED; i++)
+        lk_buf_free(&c->deferred[i]);
     return rc;
 }
 
@@ -721,6 +1066,14 @@ int lk_committer_run(lk_worker *w)
         LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
         return release(c, LK_EXIT_TEMPFAIL);
     }
+    c->pub = zsock_new(ZMQ_PUB);
+    zsock_set_sndhwm(c->pub, 10000);
+    zsock_set_linger(c->pub, 0);
+    lk_worker_endpoint(w, LK_EP_FLUSH, -1, ep, sizeof ep);
+    if (zsock_bind(c->pub, "%s", ep) < 0) {
+        LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+        return release(c, LK_EXIT_TEMPFAIL);
+    }
     c->to_ingest = zsock_new(ZMQ_PUSH);
     zsock_set_sndhwm(c->to_ingest, 100000);
     zsock_set_linger(c->to_ingest, 0);
@@ -740,23 +1093,12 @@ int lk_committer_run(lk_worker *w)
         zmq_msg_init(&msg);
         int r = lk_zmq_recv(c->in, &msg, c->retry_at_ms ? 50 : 100);
         if (r == 0) {
-            lk_msg_type type;
-            const void *d = zmq_msg_data(&msg);
-            size_t n = zmq_msg_size(&msg);
-            if (lk_msg_peek(d, n, &type, &c->err)) {
-                LK_WARN("dropped a malformed message: %s", c->err.msg);
-            } else if (type == LK_MSG_FILES) {
-                if (lk_msg_files_decode(d, n, &c->files, &c->err) == 0)
-                    on_files(c);
-                else
-                    LK_WARN("dropped a malformed files message: %s", c->err.msg);
-                lk_msg_files_clear(&c->files);
-            } else if (type == LK_MSG_EVENT) {
-                on_event(c, d, n);
-            }
+            handle_message(c, zmq_msg_data(&msg), zmq_msg_size(&msg), -1);
         }
         zmq_msg_close(&msg);
         try_commit(c);
+        run_deferred(c);
+        compaction_tick(c);
     }
     return release(c, LK_EXIT_OK);
 }

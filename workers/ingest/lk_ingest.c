@@ -211,6 +211,19 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
     if (!gone || !spans) abort();
     int rc = 0;
     int32_t gen = check_ranges(in, batch_id, ranges, n, b.gen, replay, gone);
+    /* Every replay is a new generation, stored before its first chunk moves:
+       a writer fills one file with the rows of many chunks of a batch, so the
+       committer takes a batch's chunks from one sending only, never a mix of
+       what a dead writer held and what the replay re-sent. */
+    if (gen >= 0 && replay && gen == b.gen) {
+        if (gen + 1 > (INT32_MAX >> LK_CHUNK_GEN_SHIFT))
+            LK_ERROR("batch=%lld: replayed %d times, no generation left: replayed as generation %d",
+                     (long long)batch_id, gen, gen);
+        else
+            gen++;
+    }
+    if (gen >= 0 && gen != b.gen && lk_state_reseal_batch(in->st, batch_id, gen, -1, &in->err))
+        rc = -1;
     sender s = {in, batch_id, gen, 0, 0, NULL};
     if (gen < 0) rc = -1;
     for (int r = 0; r < n && rc == 0 && !lk_worker_orphaned(in->w); r++) {

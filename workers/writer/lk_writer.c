@@ -2,13 +2,24 @@
  * lk_writer — encodes record batches into Parquet data files (×N).
  *
  * It pulls RECORDS (one columnar batch per table for one chunk) from every
- * transform, writes one Parquet file per non-empty table part under the
- * table's directory, and reports the files with their Delta statistics to
- * the committer (FILES). It never touches the Delta log: a file becomes
- * part of a table only when the committer commits it, so a writer killed
- * mid-file leaves an unreferenced file (garbage for vacuum), never a
- * visible partial one. File names carry batch and chunk plus a random
- * UUID, so a replayed chunk never overwrites a file a table references.
+ * transform and appends each table part to the file this writer has open
+ * for that table (and partition value) of the chunk's batch: a batch makes
+ * at most one file per writer per table per partition value, filled with
+ * row groups from many chunks, and a second one only past
+ * tables.target_file_size. Each chunk is reported to the committer at once
+ * as held (FILES kind HOLD); when the committer holds every chunk of the
+ * batch it publishes "flush", and the writer closes the batch's files and
+ * reports them with their Delta statistics and the chunks they hold (FILES
+ * kind CLOSE). Nothing waits to fill a file: a small batch is closed as soon
+ * as it is complete.
+ *
+ * It never touches the Delta log: a file becomes part of a table only when
+ * the committer commits it, so a writer killed mid-batch leaves unreferenced
+ * files (garbage for vacuum), never visible partial ones, and the replay
+ * that follows is a new generation of the batch, written to new files (file
+ * names carry batch, generation and a random UUID). A set of files whose
+ * generation is superseded, or whose batch the committer is past, is
+ * deleted unreported.
  */
 #include "lk_writer.h"
 
@@ -18,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <zmq.h>
 #include <unistd.h>
 
 #include "lk_delta.h"
@@ -31,31 +43,67 @@
 
 #define MAX_TABLES LK_MSG_MAX_PARTS
 
+#define MAX_SETS 8       /* batches open at once (ingest keeps at most 3 in flight) */
+#define MAX_OPEN_FILES 64 /* open files of one batch (tables × partition values) */
+#define DRAIN_MS 1000     /* how long a stopping writer still closes batches on request */
+
+#define POOL 4 /* idle Parquet writers kept per table: a warm writer opens a file without allocating */
+
 typedef struct table_writer {
     char table[64];
     char path[2048];
     lk_schema *schema;
     lk_partitioner *part; /* partition_by, or NULL */
-    lk_pq_writer *pq;     /* for the data schema (without partition columns) */
+    lk_pq_writer *idle[POOL];
+    lk_schema *idle_schema[POOL]; /* the table schema each idle writer was made for */
 } table_writer;
+
+/* One open data file of a batch: a table (and partition value). */
+typedef struct open_file {
+    int table;           /* index in wr->tw */
+    char dir[1024];      /* partition directory, "" when unpartitioned */
+    char *values_json;   /* partition values, NULL when unpartitioned */
+    lk_schema *schema;   /* the table schema its rows have */
+    lk_pq_writer *pq;
+    char rel[512];       /* path relative to the table root */
+    int64_t rows;
+} open_file;
+
+/* What this writer holds of one generation of one batch. */
+typedef struct wset {
+    int used;
+    int closed;          /* reported (CLOSE): the files are the committer's now */
+    int64_t batch;
+    int32_t gen;
+    open_file of[MAX_OPEN_FILES];
+    int nof;
+    lk_msg_files out;    /* closed files and the chunks they hold: the CLOSE report */
+    lk_buf sent;         /* the encoded CLOSE, re-sent when "flush" is repeated */
+    int64_t t0_us, rows;
+    int src_ti;          /* the table whose column chunks others reuse, or -1 */
+} wset;
 
 typedef struct writer {
     lk_worker *w;
     const lk_config *cfg;
-    zsock_t *in, *out;
+    zsock_t *in, *out, *sub;
     lk_pq_options opt;
+    size_t row_group_bytes;
+    int64_t session;
     table_writer tw[MAX_TABLES];
     int ntw;
+    wset sets[MAX_SETS];
     lk_msg_records rec;
-    lk_msg_files files;
+    lk_msg_files hold;
+    int first_ti;     /* the table of the chunk's first part when unpartitioned, else -1 */
+    int close_failed; /* paused by a batch whose files could not be closed */
     lk_buf msg, stats;
     lk_error err;
 } writer;
 
-/* (Re)creates t's partitioner and Parquet writer for schema. */
+/* (Re)creates t's partitioner for schema. */
 static int setup_table(writer *wr, table_writer *t, const lk_schema *schema)
 {
-    lk_pq_writer_destroy(&t->pq);
     lk_partitioner_destroy(&t->part);
     lk_schema_destroy(&t->schema);
     t->schema = lk_schema_clone(schema);
@@ -70,9 +118,6 @@ static int setup_table(writer *wr, table_writer *t, const lk_schema *schema)
             lk_error_prefix(&wr->err, "tables.%s.partition_by", t->table);
             return -1;
         }
-        t->pq = lk_pq_writer_new(lk_partitioner_data_schema(t->part), &wr->opt);
-    } else {
-        t->pq = lk_pq_writer_new(schema, &wr->opt);
     }
     return 0;
 }
@@ -103,124 +148,393 @@ static table_writer *get_table(writer *wr, const char *table, const lk_schema *s
 }
 
 
-/* Writes one Parquet file of rows b under the table's dir (a partition's
-   subdirectory when dir is not NULL) and records it in wr->files. */
-static int write_file(writer *wr, table_writer *t, const lk_batch *b, const char *dir,
-                      const char *values_json)
+/* ---- the files of one batch (a set) ---- */
+
+static void full_path(const writer *wr, const char *table, const char *rel, char *out, size_t cap)
 {
-    lk_msg_file *f = lk_msg_files_add(&wr->files);
-    if (!f)
-        return lk_error_set(&wr->err, LK_ELIMIT,
-                            "a chunk of table %s makes more than %d data files (partitions)",
-                            t->table, LK_MSG_MAX_FILES);
-    char uuid[40], full[3200];
-    lk_fs_uuid4(uuid, sizeof uuid);
-    snprintf(f->table, sizeof f->table, "%s", t->table);
-    int n = snprintf(f->path, sizeof f->path, "%s%spart-%05lld-%05d-%s.c000.%s.parquet",
-                     dir ? dir : "", dir ? "/" : "", (long long)wr->rec.batch_id,
-                     wr->rec.chunk_idx, uuid,
-                     wr->opt.codec == LK_PQ_UNCOMPRESSED ? "uncompressed"
-                                                         : lk_pq_codec_name(wr->opt.codec));
-    if (n >= (int)sizeof f->path) {
-        wr->files.n_files--;
-        return lk_error_set(&wr->err, LK_ELIMIT, "partition path too long: %s", dir);
-    }
-    if (dir) {
-        snprintf(full, sizeof full, "%s/%s", t->path, dir);
-        if (lk_fs_mkdirs(full, &wr->err)) {
-            wr->files.n_files--;
-            return -1;
+    char path[2048];
+    lk_config_table_path(wr->cfg, table, path, sizeof path);
+    snprintf(out, cap, "%s/%s", path, rel);
+}
+
+/* Forgets open file i of s (after close, or removing its partial file);
+   its Parquet writer goes back to the table's pool. */
+static void file_drop(writer *wr, wset *s, int i, int remove)
+{
+    open_file *f = &s->of[i];
+    if (remove)
+        lk_pq_writer_abort(f->pq);
+    table_writer *t = &wr->tw[f->table];
+    for (int k = 0; k < POOL && f->pq; k++)
+        if (!t->idle[k]) {
+            t->idle[k] = f->pq;
+            t->idle_schema[k] = f->schema;
+            f->pq = NULL;
+            f->schema = NULL;
         }
+    lk_pq_writer_destroy(&f->pq);
+    lk_schema_destroy(&f->schema);
+    free(f->values_json);
+    s->of[i] = s->of[--s->nof];
+    memset(&s->of[s->nof], 0, sizeof s->of[s->nof]);
+}
+
+/* Unsets every column-chunk reuse link of s (before a linked writer goes). */
+static void unlink_reuse(wset *s)
+{
+    for (int i = 0; i < s->nof; i++)
+        lk_pq_writer_reuse_from(s->of[i].pq, NULL);
+}
+
+/* Closes open file i of s into s->out (the files the CLOSE report lists). */
+static int file_close(writer *wr, wset *s, int i)
+{
+    open_file *f = &s->of[i];
+    unlink_reuse(s);
+    lk_msg_file *m = lk_msg_files_add(&s->out);
+    if (!m) {
+        file_drop(wr, s, i, 1);
+        return lk_error_set(&wr->err, LK_ELIMIT, "batch %lld makes more than %d data files",
+                            (long long)s->batch, LK_MSG_MAX_FILES);
     }
-    snprintf(full, sizeof full, "%s/%s", t->path, f->path);
     lk_pq_file_info info;
-    int rc = lk_pq_writer_open(t->pq, full, &wr->err);
-    if (rc == 0)
-        rc = lk_pq_writer_write(t->pq, b, &wr->err);
-    if (rc == 0)
-        rc = lk_pq_writer_close(t->pq, &info, &wr->err);
-    if (rc) {
-        lk_pq_writer_abort(t->pq);
-        wr->files.n_files--;
-        return rc;
+    if (lk_pq_writer_close(f->pq, &info, &wr->err)) {
+        s->out.n_files--;
+        file_drop(wr, s, i, 1);
+        return -1;
     }
     lk_buf_reset(&wr->stats);
     lk_delta_stats_json(&info, &wr->stats);
-    f->size = info.file_size;
-    f->rows = info.num_rows;
-    f->mtime_ms = lk_time_now_ms();
-    f->stats_json = strdup(wr->stats.data ? wr->stats.data : "");
-    f->partition_values_json = values_json ? strdup(values_json) : NULL;
+    snprintf(m->table, sizeof m->table, "%s", wr->tw[f->table].table);
+    snprintf(m->path, sizeof m->path, "%s", f->rel);
+    m->size = info.file_size;
+    m->rows = info.num_rows;
+    m->mtime_ms = lk_time_now_ms();
+    m->stats_json = strdup(wr->stats.data ? wr->stats.data : "");
+    m->partition_values_json = f->values_json ? strdup(f->values_json) : NULL;
     lk_worker_add(wr->w, "files", 1);
     lk_worker_add(wr->w, "bytes_out", info.file_size);
+    file_drop(wr, s, i, 0);
     return 0;
 }
 
-/* Writes one table part of a chunk. first: the table writer of the chunk's
-   first part when this is a later one: processed_events holds most of
-   raw_events' columns with the same values, and a column chunk identical
-   to one the first table's writer just encoded takes its pages
-   (lk_pq_writer_reuse_from). *used: the table writer (NULL for an empty
-   part). 0 or -1. */
-static int write_part(writer *wr, const lk_msg_part *part, table_writer *first,
-                      table_writer **used)
+/* Removes every file of s (open ones and those already closed into s->out,
+   none of them reported yet) and forgets the chunks it held. */
+static void set_reset(writer *wr, wset *s)
 {
-    *used = NULL;
-    uint32_t rows = lk_batch_nrows(part->batch);
-    if (rows == 0)
+    unlink_reuse(s);
+    while (s->nof)
+        file_drop(wr, s, s->nof - 1, 1);
+    for (int i = 0; i < s->out.n_files; i++) {
+        char full[4200];
+        full_path(wr, s->out.files[i].table, s->out.files[i].path, full, sizeof full);
+        if (unlink(full) != 0 && errno != ENOENT)
+            LK_WARN("cannot remove %s: %s (vacuum will)", full, strerror(errno));
+    }
+    lk_msg_files_clear(&s->out);
+    s->rows = 0;
+}
+
+/* Forgets s; an unreported set's files are removed (no commit can name them). */
+static void set_free(writer *wr, wset *s, const char *why)
+{
+    if (!s->closed) {
+        if (why && (s->nof || s->out.n_files))
+            LK_INFO("batch=%lld generation=%d: %d data file(s) dropped unreported: %s",
+                    (long long)s->batch, s->gen, s->nof + s->out.n_files, why);
+        set_reset(wr, s);
+    }
+    lk_msg_files_clear(&s->out);
+    lk_buf_free(&s->sent);
+    memset(s, 0, sizeof *s);
+}
+
+/* The set for (b, gen), created when needed. NULL when the chunk is stale:
+   a later generation of b is held, or (b, gen) was already closed. */
+static wset *set_for(writer *wr, int64_t b, int32_t gen)
+{
+    wset *found = NULL, *slot = NULL;
+    for (int i = 0; i < MAX_SETS; i++) {
+        wset *s = &wr->sets[i];
+        if (!s->used) {
+            if (!slot)
+                slot = s;
+            continue;
+        }
+        if (s->batch != b)
+            continue;
+        if (s->gen < gen) {
+            set_free(wr, s, "a later generation of the batch arrived");
+            if (!slot)
+                slot = s;
+        } else if (s->gen > gen || s->closed) {
+            return NULL;
+        } else {
+            found = s;
+        }
+    }
+    if (found)
+        return found;
+    if (!slot) {
+        /* more batches than ever in flight: give up the oldest (its chunks are
+           missing from its CLOSE report, so the committer has it replayed) */
+        slot = &wr->sets[0];
+        for (int i = 1; i < MAX_SETS; i++)
+            if (wr->sets[i].batch < slot->batch)
+                slot = &wr->sets[i];
+        set_free(wr, slot, "too many batches open in this writer");
+    }
+    memset(slot, 0, sizeof *slot);
+    slot->used = 1;
+    slot->src_ti = -1;
+    slot->batch = b;
+    slot->gen = gen;
+    slot->t0_us = lk_time_now_us();
+    return slot;
+}
+
+/* The open file of s for table ti and partition dir whose rows have schema,
+   opened when needed (a file of an older schema of the table is closed
+   first). link: the file may take column chunks from the set's first
+   table's (lk_pq_writer_reuse_from). NULL on error. */
+static open_file *file_get(writer *wr, wset *s, int ti, const lk_schema *schema,
+                           const lk_schema *data_schema, const char *dir, const char *values_json,
+                           int32_t chunk_idx, int first_part)
+{
+    for (int i = 0; i < s->nof; i++) {
+        open_file *f = &s->of[i];
+        if (f->table != ti || strcmp(f->dir, dir))
+            continue;
+        if (lk_schema_equal(f->schema, schema))
+            return f;
+        if (file_close(wr, s, i))
+            return NULL;
+        break;
+    }
+    if (s->nof == MAX_OPEN_FILES && file_close(wr, s, 0))
+        return NULL;
+    table_writer *t = &wr->tw[ti];
+    open_file *f = &s->of[s->nof];
+    memset(f, 0, sizeof *f);
+    char uuid[40], full[4200];
+    lk_fs_uuid4(uuid, sizeof uuid);
+    int n = snprintf(f->rel, sizeof f->rel, "%s%spart-%05lld-%05d-%s.c000.%s.parquet", dir,
+                     *dir ? "/" : "", (long long)s->batch, chunk_idx, uuid,
+                     wr->opt.codec == LK_PQ_UNCOMPRESSED ? "uncompressed"
+                                                         : lk_pq_codec_name(wr->opt.codec));
+    if (n >= (int)sizeof f->rel || strlen(dir) >= sizeof f->dir) {
+        lk_error_set(&wr->err, LK_ELIMIT, "partition path too long: %s", dir);
+        return NULL;
+    }
+    if (*dir) {
+        snprintf(full, sizeof full, "%s/%s", t->path, dir);
+        if (lk_fs_mkdirs(full, &wr->err))
+            return NULL;
+    }
+    snprintf(full, sizeof full, "%s/%s", t->path, f->rel);
+    for (int k = 0; k < POOL && !f->pq; k++)
+        if (t->idle[k] && lk_schema_equal(t->idle_schema[k], schema)) {
+            f->pq = t->idle[k];
+            t->idle[k] = NULL;
+            lk_schema_destroy(&t->idle_schema[k]);
+        }
+    if (!f->pq)
+        f->pq = lk_pq_writer_new(data_schema, &wr->opt);
+    if (lk_pq_writer_open(f->pq, full, &wr->err)) {
+        lk_pq_writer_destroy(&f->pq);
+        return NULL;
+    }
+    f->table = ti;
+    snprintf(f->dir, sizeof f->dir, "%s", dir);
+    f->values_json = values_json ? strdup(values_json) : NULL;
+    f->schema = lk_schema_clone(schema);
+    s->nof++;
+    /* processed_events holds most of raw_events' columns with the same
+       values: its column chunks cut with raw_events' take the pages
+       already encoded (lk_pq_writer_reuse_from); row groups are cut
+       together (cut_row_groups) */
+    if (!*dir && !first_part && wr->first_ti >= 0 && wr->first_ti != ti) {
+        for (int i = 0; i < s->nof - 1; i++)
+            if (s->of[i].table == wr->first_ti && !s->of[i].dir[0]) {
+                lk_pq_writer_reuse_from(f->pq, s->of[i].pq);
+                s->src_ti = wr->first_ti;
+                break;
+            }
+    }
+    return f;
+}
+
+/* Appends rows b to the open file of (table ti, dir) in s, rolling it at
+   tables.target_file_size. */
+static int append(writer *wr, wset *s, int ti, const lk_schema *schema, const lk_batch *b,
+                  const char *dir, const char *values_json, int32_t chunk_idx, int first_part)
+{
+    open_file *f = file_get(wr, s, ti, schema, lk_batch_schema(b), dir, values_json, chunk_idx,
+                            first_part);
+    if (!f)
+        return -1;
+    if (lk_pq_writer_write(f->pq, b, &wr->err))
+        return -1;
+    f->rows += lk_batch_nrows(b);
+    if (lk_pq_writer_full(f->pq))
+        return file_close(wr, s, (int)(f - s->of));
+    return 0;
+}
+
+/* Appends one table part of a chunk to the batch's files. */
+static int write_part(writer *wr, wset *s, const lk_msg_part *part, int first_part)
+{
+    if (lk_batch_nrows(part->batch) == 0)
         return 0;
     table_writer *t = get_table(wr, part->table, lk_batch_schema(part->batch));
     if (!t)
         return -1;
     if (lk_fs_mkdirs(t->path, &wr->err))
         return -1;
-    *used = t;
-    lk_pq_writer_reuse_from(t->pq, first && first != t ? first->pq : NULL);
-    int rc = 0;
-    if (!t->part) {
-        rc = write_file(wr, t, part->batch, NULL, NULL);
-    } else {
-        int n = lk_partitioner_split(t->part, part->batch);
-        for (int i = 0; i < n && !rc; i++)
-            rc = write_file(wr, t, lk_partitioner_part(t->part, i), lk_partitioner_dir(t->part, i),
-                            lk_partitioner_values_json(t->part, i));
-    }
-    lk_pq_writer_reuse_from(t->pq, NULL);
+    int ti = (int)(t - wr->tw), rc = 0;
+    const lk_schema *schema = lk_batch_schema(part->batch);
+    if (!t->part)
+        return append(wr, s, ti, schema, part->batch, "", NULL, wr->rec.chunk_idx, first_part);
+    int n = lk_partitioner_split(t->part, part->batch);
+    for (int i = 0; i < n && !rc; i++)
+        rc = append(wr, s, ti, schema, lk_partitioner_part(t->part, i),
+                    lk_partitioner_dir(t->part, i), lk_partitioner_values_json(t->part, i),
+                    wr->rec.chunk_idx, 0);
     return rc;
 }
 
-/* The monitor's share of writing: one chunk's data files. */
-static void report_write(writer *wr, int64_t rows, int64_t t0_us)
+/* Cuts row groups of s at tables.row_group_bytes; all of them when force.
+   The unpartitioned files of one set hold the same chunks: they are cut
+   together, so that processed_events finds raw_events' column chunks. */
+static int cut_row_groups(writer *wr, wset *s, int force)
+{
+    int together = 0;
+    for (int i = 0; i < s->nof && !force; i++)
+        if (!s->of[i].dir[0] && lk_pq_writer_buffered(s->of[i].pq) >= wr->row_group_bytes)
+            together = 1;
+    /* the source of reused column chunks first */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < s->nof; i++) {
+            open_file *f = &s->of[i];
+            if ((f->table == s->src_ti && !f->dir[0]) != (pass == 0))
+                continue;
+            if (force ||
+                (f->dir[0] ? lk_pq_writer_buffered(f->pq) >= wr->row_group_bytes : together))
+                if (lk_pq_writer_flush(f->pq, &wr->err))
+                    return -1;
+        }
+    /* the linked files took what they could: the source's kept row group
+       is a row group of memory no one needs until the next cut */
+    if (together || force)
+        for (int i = 0; i < s->nof; i++)
+            if (s->of[i].table == s->src_ti && !s->of[i].dir[0])
+                lk_pq_writer_release_kept(s->of[i].pq);
+    return 0;
+}
+
+/* The monitor's share of writing: the data files of one batch. */
+static void report_write(writer *wr, const wset *s)
 {
     lk_msg_progress p;
     memset(&p, 0, sizeof p);
     p.phase = LK_PHASE_WRITE;
-    p.batch_id = wr->files.batch_id;
+    p.batch_id = s->batch;
     p.ts_us = lk_time_now_us();
-    p.duration_us = p.ts_us - t0_us;
-    p.rows = rows;
-    p.files = wr->files.n_files;
-    for (int i = 0; i < wr->files.n_files; i++)
-        p.bytes += wr->files.files[i].size;
+    p.duration_us = p.ts_us - s->t0_us;
+    p.rows = s->rows;
+    p.files = s->out.n_files;
+    for (int i = 0; i < s->out.n_files; i++)
+        p.bytes += s->out.files[i].size;
     lk_worker_report(wr->w, &p);
 }
 
-/* Removes the data files of a chunk whose writing failed part-way. */
-static void remove_written(writer *wr)
+static int send_msg(writer *wr, const lk_buf *b)
 {
-    for (int i = 0; i < wr->files.n_files; i++) {
-        const lk_msg_file *f = &wr->files.files[i];
-        char path[2048], full[4200];
-        lk_config_table_path(wr->cfg, f->table, path, sizeof path);
-        snprintf(full, sizeof full, "%s/%s", path, f->path);
-        if (unlink(full) != 0 && errno != ENOENT)
-            LK_WARN("cannot remove %s: %s (vacuum will)", full, strerror(errno));
+    return lk_zmq_send_blocking(wr->w, wr->out, b->data, b->len);
+}
+
+/* Closes every file of s and reports them (CLOSE). A set that cannot be
+   closed is reported with no files and no chunks: the committer finds its
+   chunks missing and has the batch replayed. */
+static int close_set(writer *wr, wset *s)
+{
+    int rc = cut_row_groups(wr, s, 1);
+    unlink_reuse(s);
+    while (rc == 0 && s->nof)
+        rc = file_close(wr, s, s->nof - 1);
+    if (rc) {
+        char why[1200];
+        snprintf(why, sizeof why, "batch=%lld generation=%d: cannot write its data files: %s",
+                 (long long)s->batch, s->gen, wr->err.msg);
+        LK_ERROR("%s (the batch is replayed)", why);
+        lk_worker_add(wr->w, "errors", 1);
+        set_reset(wr, s);
+        if (lk_worker_resource_error(wr->err.code)) {
+            lk_worker_pause(wr->w, why);
+            wr->close_failed = 1;
+        }
+    } else if (wr->close_failed) {
+        wr->close_failed = 0;
+        lk_worker_pause(wr->w, NULL);
     }
+    s->out.batch_id = s->batch;
+    s->out.chunk_idx = LK_CHUNK_IDX(s->gen, 0);
+    s->out.kind = LK_FILES_CLOSE;
+    s->out.session = wr->session;
+    lk_buf_reset(&s->sent);
+    lk_msg_files_encode(&s->out, &s->sent);
+    if (rc == 0)
+        report_write(wr, s);
+    LK_DEBUG("closed batch=%lld generation=%d files=%d chunks=%d rows=%lld", (long long)s->batch,
+             s->gen, s->out.n_files, s->out.n_chunks, (long long)s->rows);
+    s->closed = 1;
+    lk_msg_files_clear(&s->out);
+    if (send_msg(wr, &s->sent))
+        return -1;
+    if (rc && wr->close_failed)
+        lk_worker_sleep(wr->w, lk_worker_pause_delay_ms(wr->w));
+    return 0;
+}
+
+/* "flush" {batch, gen}: the committer holds every chunk of the batch (any
+   batch, not only the next to commit: files are closed while the batch
+   before is being committed). "done" {batch}: everything up to batch is
+   committed. */
+static int on_control(writer *wr, const void *data, size_t len)
+{
+    lk_msg_event e;
+    if (lk_msg_event_decode(data, len, &e, &wr->err)) {
+        LK_WARN("dropped a malformed event from the committer: %s", wr->err.msg);
+        return 0;
+    }
+    int flush = !strcmp(e.name, "flush");
+    if (!flush && strcmp(e.name, "done"))
+        return 0;
+    int64_t b = lk_msg_event_get_int(&e, "batch", -1);
+    int32_t gen = (int32_t)lk_msg_event_get_int(&e, "gen", 0);
+    for (int i = 0; i < MAX_SETS; i++) {
+        wset *s = &wr->sets[i];
+        if (!s->used)
+            continue;
+        /* "done": the committer is past these (it commits batches in order) */
+        if (!flush && s->batch <= b)
+            set_free(wr, s, "the committer is past the batch");
+        else if (flush && s->batch == b && s->gen == gen) {
+            if (s->closed) {
+                if (send_msg(wr, &s->sent))
+                    return -1;
+            } else if (close_set(wr, s)) {
+                return -1;
+            }
+        }
+    }
+    return 0;
 }
 
 /* event_metrics' part is no data file: the chunk's partial window
-   aggregates go to the committer inside FILES, as a RECORDS message of
-   that one part (docs/decisions.md, "Windowed aggregates"). */
+   aggregates go to the committer inside the chunk's HOLD report, as a
+   RECORDS message of that one part (docs/decisions.md, "Windowed
+   aggregates"). */
 static void forward_partial(writer *wr, const lk_msg_part *part)
 {
     lk_msg_records one;
@@ -231,11 +545,11 @@ static void forward_partial(writer *wr, const lk_msg_part *part)
     one.parts[0] = *part;
     lk_buf_reset(&wr->stats);
     lk_msg_records_encode(&one, &wr->stats);
-    free(wr->files.partial);
-    wr->files.partial = malloc(wr->stats.len);
-    if (!wr->files.partial) abort();
-    memcpy(wr->files.partial, wr->stats.data, wr->stats.len);
-    wr->files.partial_len = wr->stats.len;
+    free(wr->hold.partial);
+    wr->hold.partial = malloc(wr->stats.len);
+    if (!wr->hold.partial) abort();
+    memcpy(wr->hold.partial, wr->stats.data, wr->stats.len);
+    wr->hold.partial_len = wr->stats.len;
     lk_buf_reset(&wr->stats);
 }
 
@@ -258,41 +572,53 @@ static int process(void *ctx, const void *data, size_t len)
         lk_worker_notify(wr->w, &e);
         return -1;
     }
-    int64_t rows = 0, t0 = lk_time_now_us();
-    /* A disk that fills (or fails) pauses the writer on this chunk: it
-       removes what it wrote of it, waits and writes it again, so that the
-       chunk is neither lost nor doubled when space returns. */
+    int32_t gen = wr->rec.chunk_idx >> LK_CHUNK_GEN_SHIFT, k = wr->rec.chunk_idx & LK_CHUNK_K_MASK;
+    wset *s = set_for(wr, wr->rec.batch_id, gen);
+    if (!s) {
+        LK_DEBUG("dropped chunk batch=%lld chunk=%d generation=%d: a later generation is held or "
+                 "the batch is already closed",
+                 (long long)wr->rec.batch_id, k, gen);
+        lk_worker_add(wr->w, "stale_chunks", 1);
+        return 0;
+    }
+    int64_t rows = 0;
+    wr->first_ti = -1;
+    if (wr->rec.n_parts && lk_batch_nrows(wr->rec.parts[0].batch)) {
+        table_writer *t0 = get_table(wr, wr->rec.parts[0].table,
+                                     lk_batch_schema(wr->rec.parts[0].batch));
+        if (t0 && !t0->part)
+            wr->first_ti = (int)(t0 - wr->tw);
+    }
+    /* A disk that fills (or fails) pauses the writer on this chunk. What the
+       batch's files held is lost with them (set_reset): the CLOSE report
+       then lacks those chunks and the committer has the batch replayed. */
     for (;;) {
-        lk_msg_files_clear(&wr->files);
-        wr->files.batch_id = wr->rec.batch_id;
-        wr->files.chunk_idx = wr->rec.chunk_idx;
-        wr->files.rows_in = wr->rec.rows_in;
-        wr->files.corrupt_rows = wr->rec.corrupt_rows;
-        wr->files.rescued_rows = wr->rec.rescued_rows;
         rows = 0;
         int failed = -1;
-        table_writer *first = NULL;
         for (int i = 0; i < wr->rec.n_parts && failed < 0; i++) {
-            table_writer *t = NULL;
             if (!strcmp(wr->rec.parts[i].table, LK_TABLE_METRICS)) {
                 /* partial window aggregates: the committer merges them */
                 forward_partial(wr, &wr->rec.parts[i]);
                 continue;
             }
-            if (write_part(wr, &wr->rec.parts[i], first, &t))
+            if (write_part(wr, s, &wr->rec.parts[i], i == 0))
                 failed = i;
             else
                 rows += lk_batch_nrows(wr->rec.parts[i].batch);
-            if (i == 0)
-                first = t;
         }
+        if (failed < 0 && cut_row_groups(wr, s, 0))
+            failed = 0;
         if (failed < 0)
             break;
-        remove_written(wr);
         char why[1200];
         snprintf(why, sizeof why, "batch=%lld chunk=%d table=%s: cannot write a data file: %s",
                  (long long)wr->rec.batch_id, wr->rec.chunk_idx, wr->rec.parts[failed].table,
                  wr->err.msg);
+        if (s->out.n_chunks)
+            LK_WARN("batch=%lld generation=%d: %d chunk(s) this writer held are lost with its "
+                    "files: the batch will be replayed",
+                    (long long)s->batch, s->gen, s->out.n_chunks);
+        set_reset(wr, s);
         if (wr->err.code == LK_ECONFIG) {
             /* a partition column that is not in the table: not worth a restart */
             LK_ERROR("%s", why);
@@ -310,11 +636,24 @@ static int process(void *ctx, const void *data, size_t len)
         lk_worker_pause(wr->w, why);
         lk_worker_sleep(wr->w, lk_worker_pause_delay_ms(wr->w));
     }
-    lk_worker_pause(wr->w, NULL);
-    report_write(wr, rows, t0);
+    if (!wr->close_failed)
+        lk_worker_pause(wr->w, NULL);
+    lk_msg_files_add_chunk(&s->out, k);
+    s->rows += rows;
+    lk_msg_files *h = &wr->hold;
+    h->batch_id = wr->rec.batch_id;
+    h->chunk_idx = wr->rec.chunk_idx;
+    h->rows_in = wr->rec.rows_in;
+    h->corrupt_rows = wr->rec.corrupt_rows;
+    h->rescued_rows = wr->rec.rescued_rows;
+    h->kind = LK_FILES_HOLD;
+    h->session = wr->session;
     lk_buf_reset(&wr->msg);
-    lk_msg_files_encode(&wr->files, &wr->msg);
-    if (lk_zmq_send_blocking(wr->w, wr->out, wr->msg.data, wr->msg.len))
+    lk_msg_files_encode(h, &wr->msg);
+    free(h->partial); /* encoded: the next chunk brings its own */
+    h->partial = NULL;
+    h->partial_len = 0;
+    if (send_msg(wr, &wr->msg))
         return -1;
     lk_worker_add(wr->w, "chunks", 1);
     lk_worker_add(wr->w, "rows_in", rows);
@@ -334,6 +673,13 @@ int lk_writer_run(lk_worker *w)
         return LK_EXIT_CONFIG;
     }
     wr->opt.zstd_level = wr->cfg->tables.zstd_level;
+    wr->opt.target_file_bytes = (size_t)wr->cfg->tables.target_file_size;
+    wr->row_group_bytes = (size_t)wr->cfg->tables.row_group_bytes;
+    /* row groups are cut by cut_row_groups; the writer's own cut is a bound */
+    wr->opt.row_group_bytes = 2 * wr->row_group_bytes;
+    while (getrandom(&wr->session, sizeof wr->session, 0) != (ssize_t)sizeof wr->session ||
+           wr->session == 0)
+        ;
     char ep[1200];
     wr->in = zsock_new(ZMQ_PULL);
     zsock_set_rcvhwm(wr->in, 1);
@@ -350,17 +696,67 @@ int lk_writer_run(lk_worker *w)
     zsock_set_linger(wr->out, 2000);
     lk_worker_endpoint(w, LK_EP_COMMITTER, -1, ep, sizeof ep);
     zsock_connect(wr->out, "%s", ep);
+    /* the committer's "flush" and "done" (it starts before the writers) */
+    wr->sub = zsock_new(ZMQ_SUB);
+    zsock_set_subscribe(wr->sub, "");
+    zsock_set_rcvhwm(wr->sub, 10000);
+    lk_worker_endpoint(w, LK_EP_FLUSH, -1, ep, sizeof ep);
+    zsock_connect(wr->sub, "%s", ep);
     lk_worker_ready(w);
-    int rc = lk_worker_pull_loop(w, wr->in, process, wr);
+    int rc = 0;
+    while (!lk_worker_stopping(w) && rc == 0) {
+        lk_worker_tick(w);
+        zmq_pollitem_t items[2] = {{zsock_resolve(wr->sub), 0, ZMQ_POLLIN, 0},
+                                   {zsock_resolve(wr->in), 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 2, 100) < 0)
+            continue;
+        /* the committer's events first: a batch it waits for is closed
+           before the next chunk is taken */
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            if (!(items[k].revents & ZMQ_POLLIN))
+                continue;
+            zmq_msg_t msg;
+            zmq_msg_init(&msg);
+            if (lk_zmq_recv(k ? wr->in : wr->sub, &msg, 0) == 0) {
+                const void *d = zmq_msg_data(&msg);
+                size_t n = zmq_msg_size(&msg);
+                rc = (k ? process(wr, d, n) : on_control(wr, d, n)) ? 1 : 0;
+            }
+            zmq_msg_close(&msg);
+        }
+    }
+    /* Stopping: the committer (stopped after us) may still ask for a batch
+       this writer holds; serve its "flush" for a moment, then give up what
+       is open (the batch is replayed at the next start). */
+    for (int64_t until = lk_time_mono_ms() + DRAIN_MS; rc == 0 && lk_time_mono_ms() < until;) {
+        int open = 0;
+        for (int i = 0; i < MAX_SETS; i++)
+            open |= wr->sets[i].used && !wr->sets[i].closed;
+        if (!open)
+            break;
+        lk_worker_tick(w);
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (lk_zmq_recv(wr->sub, &msg, 50) == 0)
+            rc = on_control(wr, zmq_msg_data(&msg), zmq_msg_size(&msg)) ? 1 : 0;
+        zmq_msg_close(&msg);
+    }
+    for (int i = 0; i < MAX_SETS; i++)
+        if (wr->sets[i].used)
+            set_free(wr, &wr->sets[i], "the writer stops");
     for (int i = 0; i < wr->ntw; i++) {
-        lk_pq_writer_destroy(&wr->tw[i].pq);
         lk_partitioner_destroy(&wr->tw[i].part);
         lk_schema_destroy(&wr->tw[i].schema);
+        for (int k = 0; k < POOL; k++) {
+            lk_pq_writer_destroy(&wr->tw[i].idle[k]);
+            lk_schema_destroy(&wr->tw[i].idle_schema[k]);
+        }
     }
     lk_msg_records_clear(&wr->rec);
-    lk_msg_files_clear(&wr->files);
+    lk_msg_files_clear(&wr->hold);
     zsock_destroy(&wr->in);
     zsock_destroy(&wr->out);
+    zsock_destroy(&wr->sub);
     lk_buf_free(&wr->msg);
     lk_buf_free(&wr->stats);
     return rc;

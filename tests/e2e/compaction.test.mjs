@@ -1,0 +1,75 @@
+// Auto-compaction (issue 16): a continuous run of many small batches is compacted while it streams.
+// The committer starts a background compaction once a table has more than
+// tables.compaction.min_files small files; the OPTIMIZE commit (dataChange=false) meets the
+// streaming commits only through the Delta log's optimistic concurrency. Checked: OPTIMIZE in
+// `table history`, fewer live files than the batches made, every version of the table readable by
+// DuckDB with as many rows as its txn says (a compaction version has the rows of the one before),
+// and every input row exactly once in both tables.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { assertVerified, countInput, gen, QUICK, rowsOf, run, sleep, startDaemon, until, waitAllRunning, workspace } from './lib/daemon.mjs';
+import { query, readTableSql, replay } from './lib/delta.mjs';
+
+test('continuous: many small batches are compacted while they stream (OPTIMIZE, dataChange=false); every version reads right; exactly once', async () => {
+  const ws = workspace('autocompact', {
+    extra: 'source:\n  max_files_per_trigger: 1\ntables:\n  compaction:\n    min_files: 4\n',
+  });
+  const FILES = QUICK ? 16 : 24;
+  const staging = path.join(ws.dir, 'staging');
+  gen(['--out', staging, '--files', String(FILES), '--rows', '200', '--seed', '161']);
+  const names = fs.readdirSync(staging).sort();
+  const d = startDaemon(['-c', ws.config]);
+  try {
+    await waitAllRunning(ws.config);
+    for (const n of names) {
+      fs.renameSync(path.join(staging, n), path.join(ws.input, n));
+      await sleep(150);
+    }
+    const events = countInput(ws.input).events;
+    await until(() => rowsOf(ws.config, 'processed_events') === events &&
+                      (d.logs().match(/auto-compaction: table=raw_events version=\d+ OPTIMIZE/g) || []).length >= 1 &&
+                      (d.logs().match(/auto-compaction: table=processed_events version=\d+ OPTIMIZE/g) || []).length >= 1,
+      90000, `${events} rows and a compaction of each table`);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
+  } catch (e) {
+    e.message += `\n--- daemon log tail ---\n${d.logs().slice(-6000)}`;
+    throw e;
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  assert.match(d.logs(), /auto-compaction of table=raw_events started \(pid \d+\): \d+ small files/);
+  for (const t of ['raw_events', 'processed_events']) {
+    const tp = path.join(ws.tables, t);
+    const last = await replay(tp);
+    const hist = run(['table', 'history', t, '-c', ws.config, '--json']).stdout.trim();
+    const h = hist.startsWith('[') ? JSON.parse(hist) : hist.split('\n').map((l) => JSON.parse(l));
+    const opts = h.filter((x) => x.operation === 'OPTIMIZE');
+    assert.ok(opts.length >= 1, `${t}: no OPTIMIZE in history`);
+    const streaming = h.filter((x) => x.operation === 'STREAMING UPDATE').length;
+    assert.ok(last.files.length < streaming, `${t}: ${last.files.length} live files after ${streaming} streaming commits`);
+    // every version: DuckDB reads it, with the rows of the version before at an OPTIMIZE
+    let prev = 0;
+    for (let v = 0; v <= last.version; v++) {
+      const snap = await replay(tp, { version: v });
+      const from = await readTableSql(snap);
+      const n = from ? Number((await query(`SELECT count(*)::BIGINT AS n FROM ${from}`))[0].n) : 0;
+      const isOpt = snap.commitInfos.at(-1)?.operation === 'OPTIMIZE';
+      if (isOpt) {
+        assert.equal(n, prev, `${t} v${v}: OPTIMIZE changed the row count`);
+        const acts = fs.readFileSync(path.join(tp, '_delta_log', `${String(v).padStart(20, '0')}.json`), 'utf8')
+          .trim().split('\n').map((l) => JSON.parse(l));
+        assert.ok(acts.some((a) => a.remove) && acts.some((a) => a.add), `${t} v${v}`);
+        for (const a of acts) if (a.add || a.remove) assert.equal((a.add || a.remove).dataChange, false);
+      } else {
+        assert.ok(n >= prev, `${t} v${v}: ${n} rows after ${prev}`);
+      }
+      prev = n;
+    }
+  }
+  assertVerified(ws, 'raw');
+  assertVerified(ws, 'processed');
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

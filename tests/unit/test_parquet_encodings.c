@@ -1,0 +1,254 @@
+/* Parquet value encodings beside PLAIN and the dictionary (issue 16):
+   DELTA_BINARY_PACKED for integers (falling back to PLAIN where a delta
+   would overflow the type), DELTA_BYTE_ARRAY for strings that share
+   prefixes, BYTE_STREAM_SPLIT for floats and doubles when asked. Each is
+   chosen where expected (the data pages' encodings read back from the
+   file), read back equal by lk_parquet_reader over many pages, with nulls,
+   and makes the file smaller where the choice says it pays. DuckDB reads
+   them too: tests/e2e/parquet_property.test.mjs (random encodings) and
+   every e2e table check. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lk_check.h"
+#include "lk_buf.h"
+#include "lk_parquet_reader.h"
+#include "lk_parquet_writer.h"
+#include "lk_rowjson.h"
+
+enum { PLAIN = 0, DBP = 5, DELTA_BYTE_ARRAY = 7, RLE_DICTIONARY = 8, BSS = 9 };
+
+static char g_dir[256];
+
+static void setup(void)
+{
+    lk_check_mkdtemp(g_dir, sizeof g_dir, "pqenc");
+}
+
+static void teardown(void)
+{
+    lk_check_rm_rf(g_dir);
+}
+
+/* Columns: sorted long ids, random ints, longs whose deltas overflow, a
+   timestamp, sorted string ids (nullable), random strings, a double, a
+   float, and an int inside a list. */
+static lk_schema *schema(void)
+{
+    lk_schema *s = lk_schema_new();
+    lk_schema_add(s, "id", LK_TYPE_LONG, 0);
+    lk_schema_add(s, "r", LK_TYPE_INTEGER, 1);
+    lk_schema_add(s, "wild", LK_TYPE_LONG, 0);
+    lk_schema_add(s, "ts", LK_TYPE_TIMESTAMP, 1);
+    lk_schema_add(s, "sid", LK_TYPE_STRING, 1);
+    lk_schema_add(s, "rnd", LK_TYPE_STRING, 0);
+    lk_schema_add(s, "amount", LK_TYPE_DOUBLE, 1);
+    lk_schema_add(s, "f", LK_TYPE_FLOAT, 0);
+    lk_field *a = lk_schema_add(s, "tags", LK_TYPE_ARRAY, 1);
+    lk_field_add_child(a, "element", LK_TYPE_INTEGER, 1);
+    return s;
+}
+
+static uint64_t g_rng = 88172645463325252ull;
+static uint64_t rnd(void)
+{
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return g_rng;
+}
+
+static lk_batch *rows(lk_schema *s, int n)
+{
+    lk_batch *b = lk_batch_new(s);
+    char str[64];
+    for (int i = 0; i < n; i++) {
+        lk_col_append_i64(lk_batch_col(b, 0), 1000000000000LL + i * 3);
+        if (i % 11 == 0)
+            lk_col_append_null(lk_batch_col(b, 1));
+        else
+            lk_col_append_i32(lk_batch_col(b, 1), (int32_t)(rnd() % 200001) - 100000);
+        /* alternating extremes: deltas overflow int64 */
+        lk_col_append_i64(lk_batch_col(b, 2), i % 2 ? INT64_MAX - i : INT64_MIN + i);
+        lk_col_append_i64(lk_batch_col(b, 3), 1795512600000000LL + (int64_t)i * 61237);
+        if (i % 7 == 3) {
+            lk_col_append_null(lk_batch_col(b, 4));
+        } else {
+            int k = snprintf(str, sizeof str, "evt-9-%010d", i);
+            lk_col_append_bytes(lk_batch_col(b, 4), str, (size_t)k);
+        }
+        int k = (int)(rnd() % 20);
+        for (int j = 0; j < k; j++)
+            str[j] = (char)('a' + rnd() % 26);
+        lk_col_append_bytes(lk_batch_col(b, 5), str, (size_t)k);
+        if (i % 5 == 0)
+            lk_col_append_null(lk_batch_col(b, 6));
+        else
+            lk_col_append_f64(lk_batch_col(b, 6), (double)(rnd() % 100000) / 100.0);
+        lk_col_append_f32(lk_batch_col(b, 7), (float)i * 0.25f - 7.5f);
+        lk_col *t = lk_batch_col(b, 8);
+        for (int j = 0; j < i % 4; j++)
+            lk_col_append_i32(&t->children[0], i * 1000 + j);
+        lk_col_append_list(t);
+        lk_batch_end_row(b);
+    }
+    return b;
+}
+
+static void check_rows(const char *path, const lk_batch *b)
+{
+    lk_error err;
+    lk_pq_reader *r = NULL;
+    ck_assert_msg(lk_pq_reader_open(path, &r, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(lk_pq_reader_num_rows(r), lk_batch_nrows(b));
+    lk_batch *got = NULL;
+    lk_buf x = LK_BUF_INIT, y = LK_BUF_INIT;
+    uint32_t row = 0;
+    for (int g = 0; g < lk_pq_reader_num_row_groups(r); g++) {
+        ck_assert_msg(lk_pq_reader_read_row_group(r, g, NULL, 0, &got, &err) == 0, "%s", err.msg);
+        for (uint32_t i = 0; i < lk_batch_nrows(got); i++, row++) {
+            lk_buf_reset(&x);
+            lk_buf_reset(&y);
+            lk_rowjson_append(b, row, &x);
+            lk_rowjson_append(got, i, &y);
+            ck_assert_msg(!strcmp(x.data, y.data), "row %u\nwant %.300s\ngot  %.300s", row, x.data,
+                          y.data);
+        }
+    }
+    ck_assert_uint_eq(row, lk_batch_nrows(b));
+    lk_buf_free(&x);
+    lk_buf_free(&y);
+    lk_batch_destroy(&got);
+    lk_pq_reader_destroy(&r);
+}
+
+static int64_t write_file(const char *name, lk_schema *s, const lk_batch *b, unsigned encodings,
+                          int dictionary, char *path, size_t cap)
+{
+    lk_pq_options o;
+    lk_pq_options_default(&o);
+    o.fsync = 0;
+    o.page_bytes = 8 * 1024; /* many pages per chunk */
+    o.row_group_bytes = 1u << 20;
+    o.encodings = encodings;
+    o.dictionary = dictionary;
+    snprintf(path, cap, "%s/%s.parquet", g_dir, name);
+    lk_pq_writer *w = lk_pq_writer_new(s, &o);
+    lk_error err;
+    lk_pq_file_info info;
+    ck_assert_int_eq(lk_pq_writer_open(w, path, &err), 0);
+    ck_assert_msg(lk_pq_writer_write(w, b, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lk_pq_writer_close(w, &info, &err) == 0, "%s", err.msg);
+    lk_pq_writer_destroy(&w);
+    return info.file_size;
+}
+
+/* The encodings of leaf's data pages in row group 0, and its compressed bytes over all. */
+static unsigned encodings_of(const char *path, int leaf, int64_t *bytes)
+{
+    lk_error err;
+    lk_pq_reader *r = NULL;
+    ck_assert_int_eq(lk_pq_reader_open(path, &r, &err), 0);
+    unsigned e = 0;
+    *bytes = 0;
+    for (int g = 0; g < lk_pq_reader_num_row_groups(r); g++) {
+        lk_pq_chunk_meta m;
+        ck_assert_msg(lk_pq_reader_chunk_meta(r, g, leaf, &m, &err) == 0, "%s", err.msg);
+        if (g == 0) {
+            e = m.page_encodings;
+            ck_assert_msg(m.data_pages > 1 || leaf == 2, "leaf %d: %d page(s)", leaf, m.data_pages);
+        }
+        *bytes += m.compressed_bytes;
+    }
+    lk_pq_reader_destroy(&r);
+    return e;
+}
+
+START_TEST(each_encoding_where_it_pays_and_read_back_equal)
+{
+    lk_schema *s = schema();
+    lk_batch *b = rows(s, 30000);
+    char pall[512], pplain[512];
+    int64_t all = write_file("all", s, b, LK_PQ_ENC_ALL, 0, pall, sizeof pall);
+    int64_t plain = write_file("plain", s, b, 0, 0, pplain, sizeof pplain);
+    check_rows(pall, b);
+    check_rows(pplain, b);
+    int64_t eb, pb;
+    /* leaves: id r wild ts sid rnd amount f tags.element */
+    static const struct {
+        int leaf, enc;
+        int smaller; /* 1: must be smaller than PLAIN */
+    } want[] = {
+        {0, DBP, 1}, {1, DBP, 1}, {2, PLAIN, 0}, {3, DBP, 1}, {4, DELTA_BYTE_ARRAY, 1},
+        {5, PLAIN, 0}, {6, BSS, 0}, {7, BSS, 0}, {8, DBP, 1},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        unsigned e = encodings_of(pall, want[i].leaf, &eb);
+        ck_assert_msg(e == 1u << want[i].enc, "leaf %d: encodings 0x%x, want %d", want[i].leaf, e,
+                      want[i].enc);
+        ck_assert_uint_eq(encodings_of(pplain, want[i].leaf, &pb), 1u << PLAIN);
+        if (want[i].smaller)
+            ck_assert_msg(eb < pb, "leaf %d: %lld bytes, PLAIN %lld", want[i].leaf,
+                          (long long)eb, (long long)pb);
+    }
+    ck_assert_msg(all < plain, "file %lld bytes, PLAIN %lld", (long long)all, (long long)plain);
+    /* the default set: no BYTE_STREAM_SPLIT (it did not pay on the benchmark's amounts) */
+    lk_pq_options o;
+    lk_pq_options_default(&o);
+    ck_assert_uint_eq(o.encodings, LK_PQ_ENC_DELTA_INT | LK_PQ_ENC_DELTA_STRINGS);
+    lk_batch_destroy(&b);
+    lk_schema_destroy(&s);
+}
+END_TEST
+
+/* With the dictionary on (the default), columns it does not pay for take
+   the default encodings; all read back equal. */
+START_TEST(dictionary_first_then_deltas)
+{
+    lk_schema *s = schema();
+    lk_batch *b = rows(s, 20000);
+    char p[512];
+    write_file("dict", s, b, LK_PQ_ENC_DEFAULT, 1, p, sizeof p);
+    check_rows(p, b);
+    int64_t n;
+    ck_assert_uint_eq(encodings_of(p, 0, &n), 1u << DBP);              /* unique ids */
+    ck_assert_uint_eq(encodings_of(p, 4, &n), 1u << DELTA_BYTE_ARRAY); /* unique string ids */
+    ck_assert_uint_eq(encodings_of(p, 2, &n), 1u << PLAIN);            /* deltas overflow */
+    ck_assert_uint_eq(encodings_of(p, 7, &n), 1u << PLAIN);            /* no BSS by default */
+    lk_batch_destroy(&b);
+    lk_schema_destroy(&s);
+}
+END_TEST
+
+/* Tiny chunks: one value, all nulls, exactly a block, a block plus one. */
+START_TEST(edge_sizes)
+{
+    static const int sizes[] = {1, 2, 31, 32, 33, 127, 128, 129, 130, 257};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        lk_schema *s = schema();
+        lk_batch *b = rows(s, sizes[k]);
+        char name[32], p[512];
+        snprintf(name, sizeof name, "edge%d", sizes[k]);
+        write_file(name, s, b, LK_PQ_ENC_ALL, 0, p, sizeof p);
+        check_rows(p, b);
+        lk_batch_destroy(&b);
+        lk_schema_destroy(&s);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *su = suite_create("parquet_encodings");
+    TCase *tc = tcase_create("encodings");
+    tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, each_encoding_where_it_pays_and_read_back_equal);
+    tcase_add_test(tc, dictionary_first_then_deltas);
+    tcase_add_test(tc, edge_sizes);
+    suite_add_tcase(su, tc);
+    return lk_check_run(su);
+}
