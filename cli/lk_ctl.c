@@ -96,6 +96,11 @@ static void render(yajl_val root, int watch, lk_buf *o)
                   gets_(root, "pipeline"), geti(root, "supervisor_pid"), gets_(root, "state"),
                   gets_(root, "trigger"), (double)geti(root, "uptime_ms") / 1000.0);
     long long every = geti(root, "trigger_interval_ms"), next = geti(root, "next_trigger_at_ms");
+    long long fresh = geti(root, "freshness_ms");
+    if (fresh > 0)
+        lk_buf_printf(o, "freshness objective %.3g s (input file close to commit); interval chosen "
+                         "now %.3g s\n",
+                      (double)fresh / 1000, every >= 0 ? (double)every / 1000 : 0.0);
     if (every > 0) {
         char at[64] = "not yet known";
         if (next > 0)

@@ -236,6 +236,7 @@ void lk_config_defaults(lk_config *c)
     c->trigger = LK_TRIGGER_CONTINUOUS;
     c->processing_time_ms = 0;
     snprintf(c->metrics.output_mode, sizeof c->metrics.output_mode, "append");
+    c->freshness_ms = 0;
     snprintf(c->log_level, sizeof c->log_level, "info");
     c->workers.transform = 2;
     c->workers.writer = 2;
@@ -298,37 +299,52 @@ int lk_config_set_trigger(lk_config *cfg, const char *arg, lk_error *err)
     lk_trigger t;
     if (arg && lk_config_parse_trigger(arg, &t) == 0) {
         cfg->trigger = t;
-        cfg->processing_time_ms = 0;
+        cfg->processing_time_ms = cfg->freshness_ms = 0;
         return 0;
     }
-    static const char *const names[] = {"processing_time", "processing-time"};
-    for (size_t i = 0; arg && i < sizeof names / sizeof names[0]; i++) {
-        size_t n = strlen(names[i]);
-        if (strncmp(arg, names[i], n))
-            continue;
-        if (arg[n] == '\0') { /* the interval of the configuration file */
-            if (cfg->processing_time_ms <= 0)
+    /* the timed triggers: NAME=<duration>, or NAME alone with the file's duration */
+    static const struct {
+        const char *name, *dash, *what;
+        lk_trigger t;
+        size_t off;
+    } timed[] = {
+        {"processing_time", "processing-time", "interval", LK_TRIGGER_PROCESSING_TIME,
+         offsetof(lk_config, processing_time_ms)},
+        {"freshness", "freshness", "objective", LK_TRIGGER_FRESHNESS,
+         offsetof(lk_config, freshness_ms)},
+    };
+    for (size_t i = 0; arg && i < sizeof timed / sizeof timed[0]; i++) {
+        const char *name = timed[i].name;
+        size_t n = strlen(name);
+        if (strncmp(arg, name, n) != 0) {
+            name = timed[i].dash;
+            if (strncmp(arg, name, n = strlen(name)) != 0) continue;
+        }
+        int64_t *dur = (int64_t *)((char *)cfg + timed[i].off);
+        if (arg[n] == '\0') { /* the duration of the configuration file */
+            if (*dur <= 0)
                 return lk_error_set(err, LK_ECONFIG,
-                                    "--trigger %s: no interval (processing-time=5s, or "
-                                    "trigger: {processing_time: \"5 seconds\"} in the file)",
-                                    arg);
-            cfg->trigger = LK_TRIGGER_PROCESSING_TIME;
+                                    "--trigger %s: no %s (%s=5s, or trigger: {%s: \"5 "
+                                    "seconds\"} in the file)",
+                                    arg, timed[i].what, timed[i].dash, timed[i].name);
+            cfg->trigger = timed[i].t;
             return 0;
         }
         int64_t ms;
         if ((arg[n] != '=' && arg[n] != ':') || lk_config_parse_duration(arg + n + 1, &ms) ||
             ms <= 0)
             return lk_error_set(err, LK_ECONFIG,
-                                "--trigger '%s': expected processing-time=<duration> such as "
-                                "processing-time=5s or \"processing-time=5 minutes\"",
-                                arg);
-        cfg->trigger = LK_TRIGGER_PROCESSING_TIME;
-        cfg->processing_time_ms = ms;
+                                "--trigger '%s': expected %s=<duration> such as %s=5s or "
+                                "\"%s=5 minutes\"",
+                                arg, timed[i].dash, timed[i].dash, timed[i].dash);
+        cfg->processing_time_ms = cfg->freshness_ms = 0;
+        cfg->trigger = timed[i].t;
+        *dur = ms;
         return 0;
     }
     return lk_error_set(err, LK_ECONFIG,
-                        "--trigger '%s': expected continuous, available-now or "
-                        "processing-time=<duration>",
+                        "--trigger '%s': expected continuous, available-now, "
+                        "processing-time=<duration> or freshness=<duration>",
                         arg ? arg : "");
 }
 
@@ -341,6 +357,8 @@ const char *lk_config_trigger_name(lk_trigger t)
         return "available_now";
     case LK_TRIGGER_PROCESSING_TIME:
         return "processing_time";
+    case LK_TRIGGER_FRESHNESS:
+        return "freshness";
     }
     return "?";
 }
@@ -471,10 +489,10 @@ static int set_trigger(loader *L, const key_spec *k, yaml_node_t *v)
     if (v->type == YAML_SCALAR_NODE) {
         if (lk_config_parse_trigger(scalar(v), &c->trigger) < 0)
             return bad(L, v, k->name,
-                       "unknown trigger '%s' (continuous, available_now or "
-                       "{processing_time: \"<duration>\"})",
+                       "unknown trigger '%s' (continuous, available_now, "
+                       "{processing_time: \"<duration>\"} or {freshness: \"<duration>\"})",
                        scalar(v));
-        c->processing_time_ms = 0;
+        c->processing_time_ms = c->freshness_ms = 0;
         return 0;
     }
     if (v->type != YAML_MAPPING_NODE)
@@ -485,25 +503,27 @@ static int set_trigger(loader *L, const key_spec *k, yaml_node_t *v)
         yaml_node_t *vn = yaml_document_get_node(L->doc, p->value);
         if (kn->type != YAML_SCALAR_NODE)
             return bad(L, kn, "trigger", "a key must be a scalar, got %s", node_kind(kn));
-        if (strcmp(scalar(kn), "processing_time") != 0) {
-            char name[160];
-            snprintf(name, sizeof name, "trigger.%s", scalar(kn));
-            return bad(L, kn, name, "unknown key (a trigger mapping has only processing_time)");
-        }
+        char name[160];
+        snprintf(name, sizeof name, "trigger.%s", scalar(kn));
+        int fresh = !strcmp(scalar(kn), "freshness");
+        if (!fresh && strcmp(scalar(kn), "processing_time") != 0)
+            return bad(L, kn, name,
+                       "unknown key (a trigger mapping has processing_time or freshness)");
+        if (have) return bad(L, kn, name, "one of processing_time and freshness, not both");
         if (vn->type != YAML_SCALAR_NODE)
-            return bad(L, vn, "trigger.processing_time", "expected a duration, got %s",
-                       node_kind(vn));
+            return bad(L, vn, name, "expected a duration, got %s", node_kind(vn));
         int64_t ms;
         if (lk_config_parse_duration(scalar(vn), &ms) < 0)
-            return bad(L, vn, "trigger.processing_time",
+            return bad(L, vn, name,
                        "bad duration '%s' (e.g. \"5 minutes\", \"30s\", \"100 ms\", \"1h\")",
                        scalar(vn));
-        if (ms <= 0) return bad(L, vn, "trigger.processing_time", "must be positive");
-        c->trigger = LK_TRIGGER_PROCESSING_TIME;
-        c->processing_time_ms = ms;
+        if (ms <= 0) return bad(L, vn, name, "must be positive");
+        c->trigger = fresh ? LK_TRIGGER_FRESHNESS : LK_TRIGGER_PROCESSING_TIME;
+        c->processing_time_ms = fresh ? 0 : ms;
+        c->freshness_ms = fresh ? ms : 0;
         have = 1;
     }
-    if (!have) return bad(L, v, k->name, "mapping needs processing_time");
+    if (!have) return bad(L, v, k->name, "mapping needs processing_time or freshness");
     return 0;
 }
 
@@ -1712,6 +1732,8 @@ static void emit(const lk_config *cfg, FILE *f)
         case K_TRIGGER:
             if (cfg->trigger == LK_TRIGGER_PROCESSING_TIME)
                 fprintf(f, "{processing_time: \"%lld ms\"}", (long long)cfg->processing_time_ms);
+            else if (cfg->trigger == LK_TRIGGER_FRESHNESS)
+                fprintf(f, "{freshness: \"%lld ms\"}", (long long)cfg->freshness_ms);
             else
                 fprintf(f, "%s", cfg->trigger == LK_TRIGGER_AVAILABLE_NOW ? "available_now"
                                                                          : "continuous");

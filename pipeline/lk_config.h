@@ -12,7 +12,7 @@
  *   source_path: ./incoming
  *   checkpoint_path: ./checkpoints
  *   warehouse_path: ./lakehouse
- *   trigger: continuous           # | available_now | {processing_time: "5 minutes"}
+ *   trigger: continuous           # | available_now | {processing_time: "5 minutes"} | {freshness: "5s"}
  *   log_level: info
  *   worker_timeout: 30s           # a worker silent this long is killed and restarted
  *   stop_timeout: 30s             # a graceful stop ends with SIGKILL after this
@@ -96,6 +96,7 @@ typedef enum lk_trigger {
     LK_TRIGGER_CONTINUOUS = 0,
     LK_TRIGGER_AVAILABLE_NOW = 1,
     LK_TRIGGER_PROCESSING_TIME = 2,
+    LK_TRIGGER_FRESHNESS = 3, /* {freshness: D}: batches as large as the objective allows */
 } lk_trigger;
 
 #define LK_MAX_PARTITION_COLS 4
@@ -228,6 +229,7 @@ typedef struct lk_config {
     char warehouse_path[1024];
     lk_trigger trigger;
     int64_t processing_time_ms;
+    int64_t freshness_ms; /* trigger {freshness}: the objective, input file close -> commit */
     char log_level[16];
     int64_t worker_timeout_ms; /* no heartbeat for this long: killed and restarted */
     int64_t stop_timeout_ms;   /* graceful stop: SIGKILL after this long */
@@ -335,9 +337,9 @@ void lk_config_defaults(lk_config *cfg);
 /* Parses "continuous", "available_now"/"available-now"; 0 or LK_ECONFIG. */
 int lk_config_parse_trigger(const char *s, lk_trigger *out);
 /* The command line's --trigger: continuous, available-now (available_now),
-   processing-time=<duration> (processing_time=, or ':'), or a bare
-   processing-time with the interval the file set. 0, or LK_ECONFIG naming
-   what is wrong. */
+   processing-time=<duration> (processing_time=, or ':'), freshness=<duration>,
+   or a bare processing-time / freshness with the duration the file set. 0,
+   or LK_ECONFIG naming what is wrong. */
 int lk_config_set_trigger(lk_config *cfg, const char *arg, lk_error *err);
 const char *lk_config_trigger_name(lk_trigger t);
 /* Parses durations like "5 minutes", "30s", "100 ms", "1h" into ms; 0 or LK_ECONFIG. */

@@ -483,11 +483,17 @@ static void status_json(sup *s, lk_buf *b, int with_monitor)
                   : s->draining ? "draining"
                   : paused      ? "paused"
                                 : "running");
-    if (s->cfg->trigger == LK_TRIGGER_PROCESSING_TIME) {
-        /* the next micro-batch: ingest publishes its next tick (wall clock) */
+    if (s->cfg->trigger == LK_TRIGGER_PROCESSING_TIME || s->cfg->trigger == LK_TRIGGER_FRESHNESS) {
+        /* the next micro-batch: ingest publishes its next tick (wall clock)
+           and, under freshness, the interval it chose */
         child *ci = find_role(s, "ingest", 0);
+        int64_t iv = s->cfg->processing_time_ms;
+        if (s->cfg->trigger == LK_TRIGGER_FRESHNESS) {
+            iv = ci ? lk_msg_event_get_int(&ci->progress, "trigger_interval_ms", -1) : -1;
+            lk_buf_printf(b, ",\"freshness_ms\":%lld", (long long)s->cfg->freshness_ms);
+        }
         lk_buf_printf(b, ",\"trigger_interval_ms\":%lld,\"next_trigger_at_ms\":%lld",
-                      (long long)s->cfg->processing_time_ms,
+                      (long long)iv,
                       (long long)(ci ? lk_msg_event_get_int(&ci->progress, "next_trigger_at_ms", 0)
                                      : 0));
     }

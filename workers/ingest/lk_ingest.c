@@ -29,7 +29,12 @@
  *                    last one, after the previous batch committed; a batch
  *                    that outlasts the interval is followed at once by the
  *                    next (docs/decisions.md: ticks are anchored at the
- *                    first batch, not at the epoch).
+ *                    first batch, not at the epoch);
+ *   freshness        the same with an interval of its own choosing: as
+ *                    long as the objective (file close → commit) allows,
+ *                    given how long the recent batches took, so that
+ *                    batches and files are as few and as large as the
+ *                    objective permits (docs/decisions.md).
  */
 #include "lk_ingest.h"
 
@@ -76,7 +81,10 @@ typedef struct ingest {
     int replay;              /* replay every uncommitted batch when not paused */
     int64_t pause_until_ms;  /* planning and replays wait (a resource error) until then */
     int poll_failed;         /* the last poll of the source failed (it retries) */
-    int64_t next_trigger_ms; /* processing_time: the next tick (monotonic) */
+    int64_t next_trigger_ms; /* processing_time, freshness: the next tick (monotonic) */
+    int64_t fresh_iv_ms;     /* freshness: the interval chosen now */
+    int64_t took_ms[8];      /* freshness: the last batches' plan → commit times */
+    int ntook;
     int schema_version;
     lk_buf msg;       /* encoded message */
     lk_sendbuf *pool; /* chunks go to ZeroMQ without a copy; buffers recycled */
@@ -98,11 +106,14 @@ static void track(ingest *in, int64_t batch_id)
         in->fl[in->nfl++] = (inflight){batch_id, lk_time_mono_ms()};
 }
 
+static void fresh_adapt(ingest *in, int64_t took);
+
 static void untrack(ingest *in, int64_t batch_id)
 {
     for (int i = 0; i < in->nfl; i++) {
         if (in->fl[i].batch_id == batch_id) {
             int64_t took = lk_time_mono_ms() - in->fl[i].sent_ms;
+            if (in->cfg->trigger == LK_TRIGGER_FRESHNESS) fresh_adapt(in, took);
             if (in->cfg->trigger == LK_TRIGGER_PROCESSING_TIME &&
                 took > in->cfg->processing_time_ms)
                 LK_WARN("batch=%lld took %lld ms, longer than the trigger interval of %lld ms: "
@@ -351,6 +362,54 @@ static int plan_next(ingest *in)
 
 /* ---- the trigger ---- */
 
+static int timed_trigger(const ingest *in)
+{
+    return in->cfg->trigger == LK_TRIGGER_PROCESSING_TIME ||
+           in->cfg->trigger == LK_TRIGGER_FRESHNESS;
+}
+
+/* The interval between two micro-batches of a timed trigger. */
+static int64_t trigger_interval(const ingest *in)
+{
+    return in->cfg->trigger == LK_TRIGGER_FRESHNESS ? in->fresh_iv_ms : in->cfg->processing_time_ms;
+}
+
+/* freshness: a row waits at most for the next tick (the interval, or the
+   batch in flight when that is longer) and then for its own batch, after
+   the file-ready delay: interval = 90 % of the objective - 2 x the slowest
+   of the last 8 batches - file_ready_delay - 50 ms of polling, never below
+   0 (a batch right after the previous one: the objective is tight) nor
+   above the objective. The 10 % and the doubling are the margin for a
+   batch slower than the recent ones (a burst, a loaded machine). A batch
+   grows with the interval and takes longer, which shortens the next
+   interval: the loop settles where the largest batches still arrive in
+   time. */
+static void fresh_adapt(ingest *in, int64_t took)
+{
+    in->took_ms[in->ntook++ % 8] = took;
+    int64_t slowest = 0;
+    for (int i = 0; i < (in->ntook < 8 ? in->ntook : 8); i++)
+        if (in->took_ms[i] > slowest) slowest = in->took_ms[i];
+    int64_t f = in->cfg->freshness_ms;
+    int64_t iv = f * 9 / 10 - slowest * 2 - in->cfg->source.file_ready_delay_ms - 50;
+    if (iv < 0) iv = 0;
+    if (iv > f) iv = f;
+    if (took > f)
+        LK_WARN("batch took %lld ms, longer than the freshness objective of %lld ms: batches "
+                "follow each other at once until they are fast enough",
+                (long long)took, (long long)f);
+    /* one line for the first measured choice and when it moves by a quarter
+       or more (not one per batch) */
+    int64_t old = in->fresh_iv_ms;
+    if (in->ntook == 1 || iv > old + old / 4 + 10 || iv < old - old / 4 - 10)
+        LK_INFO("freshness %lld ms: interval %lld ms (was %lld ms; slowest of the last %d "
+                "batches %lld ms)",
+                (long long)f, (long long)iv, (long long)old, in->ntook < 8 ? in->ntook : 8,
+                (long long)slowest);
+    in->fresh_iv_ms = iv;
+    lk_worker_set(in->w, "trigger_interval_ms", iv);
+}
+
 /* processing_time: publishes the next tick (wall clock) for `status`. */
 static void set_next_trigger(ingest *in, int64_t at_mono_ms)
 {
@@ -366,7 +425,7 @@ static int trigger_due(ingest *in, int64_t now)
        watermark a batch's rows are judged by is the one its predecessor's
        commit stored (docs/decisions.md, "Windowed aggregates") */
     int max = in->cfg->metrics.set ? 1 : MAX_INFLIGHT;
-    if (in->cfg->trigger != LK_TRIGGER_PROCESSING_TIME) return in->nfl < max;
+    if (!timed_trigger(in)) return in->nfl < max;
     return in->nfl == 0 && now >= in->next_trigger_ms;
 }
 
@@ -375,10 +434,12 @@ static int trigger_due(ingest *in, int64_t now)
    of the grid after now. */
 static void trigger_fired(ingest *in, int64_t now, int planned)
 {
-    if (in->cfg->trigger != LK_TRIGGER_PROCESSING_TIME) return;
-    int64_t iv = in->cfg->processing_time_ms;
+    if (!timed_trigger(in)) return;
+    int64_t iv = trigger_interval(in);
     if (planned)
         set_next_trigger(in, now + iv);
+    else if (now >= in->next_trigger_ms && iv <= 0)
+        set_next_trigger(in, now); /* no interval: the next batch when input comes */
     else if (now >= in->next_trigger_ms)
         set_next_trigger(in, in->next_trigger_ms + ((now - in->next_trigger_ms) / iv + 1) * iv);
 }
@@ -557,7 +618,7 @@ static int run_loop(ingest *in)
             in->replay = 1;
         }
         int wait = planned ? 0 : 50;
-        if (in->cfg->trigger == LK_TRIGGER_PROCESSING_TIME && in->state == RUNNING) {
+        if (timed_trigger(in) && in->state == RUNNING) {
             int64_t until = in->next_trigger_ms - lk_time_mono_ms();
             if (until < wait) wait = until > 0 ? (int)until : 0;
         }
@@ -614,9 +675,18 @@ static int open_ingest(ingest *in)
     }
     if (open_sockets(in)) return LK_EXIT_TEMPFAIL;
     in->pool = lk_sendbuf_new();
-    if (in->cfg->trigger == LK_TRIGGER_PROCESSING_TIME) {
+    if (in->cfg->trigger == LK_TRIGGER_FRESHNESS) {
+        /* until batches are measured: half the objective */
+        in->fresh_iv_ms = in->cfg->freshness_ms / 2;
+        lk_worker_set(in->w, "trigger_interval_ms", in->fresh_iv_ms);
+        LK_INFO("trigger freshness %lld ms: first interval %lld ms, then chosen by how long "
+                "batches take",
+                (long long)in->cfg->freshness_ms, (long long)in->fresh_iv_ms);
+    }
+    if (timed_trigger(in)) {
         set_next_trigger(in, lk_time_mono_ms()); /* the first batch at once */
-        LK_INFO("trigger processing_time every %lld ms", (long long)in->cfg->processing_time_ms);
+        if (in->cfg->trigger == LK_TRIGGER_PROCESSING_TIME)
+            LK_INFO("trigger processing_time every %lld ms", (long long)in->cfg->processing_time_ms);
     }
     return 0;
 }

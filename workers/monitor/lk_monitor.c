@@ -149,7 +149,7 @@ static int gauge_key(const char *k)
 {
     static const char *const g[] = {"pid",  "index",      "ts_ms",          "inflight",
                                     "busy", "last_batch", "last_commit_ms", "next_trigger_at_ms",
-                                    "_"};
+                                    "trigger_interval_ms", "_"};
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
         if (!strcmp(k, g[i])) return 1;
     return strchr(k, '.') != NULL; /* table.version, table.rows: the committer's own totals */
@@ -731,6 +731,10 @@ static void stats_json(monitor *m, lk_buf *b)
                      lk_window_quantile(&m->latency_recent, 0.99) >= 0
                          ? lk_window_quantile(&m->latency_recent, 0.99)
                          : NAN);
+    if (m->cfg->trigger == LK_TRIGGER_FRESHNESS) {
+        double share = lk_window_share_le(&m->latency_recent, (double)m->cfg->freshness_ms / 1000);
+        lk_json_more_num(b, "freshness_slo_ratio", share < 0 ? NAN : share);
+    }
     if (m->watermark_us) {
         lk_buf_putc(b, ',');
         lk_json_time(b, "watermark", m->watermark_us);
@@ -841,6 +845,16 @@ static void metrics_text(monitor *m, lk_buf *b)
     lk_prom_family(b, "lakesup_end_to_end_latency_seconds", "histogram",
                    "From an input file's close (mtime) to the commit of its rows.");
     lk_prom_hist(b, "lakesup_end_to_end_latency_seconds", "", &m->latency);
+    if (m->cfg->trigger == LK_TRIGGER_FRESHNESS) {
+        double objective = (double)m->cfg->freshness_ms / 1000;
+        lk_prom_one(b, "lakesup_freshness_objective_seconds", "gauge",
+                    "The trigger's freshness objective: input file close to commit.", objective);
+        double share = lk_window_share_le(&m->latency_recent, objective);
+        lk_prom_one(b, "lakesup_freshness_slo_ratio", "gauge",
+                    "Share of the last 1024 committed input files within the freshness objective "
+                    "(1 before any).",
+                    share < 0 ? 1 : share);
+    }
     lk_prom_one(b, "lakesup_backlog_files", "gauge", "Input files not committed yet.",
                 (double)m->backlog.files);
     lk_prom_one(b, "lakesup_backlog_bytes", "gauge", "Bytes of input files not committed yet.",
