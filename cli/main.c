@@ -58,7 +58,7 @@ static void usage(FILE *f)
             "  lakesupd schema history [--table T] [-c lakesup.yml] [--json]\n"
             "  lakesupd table list [-c lakesup.yml]\n"
             "  lakesupd table describe TABLE|--path DIR [--json]\n"
-            "  lakesupd table read TABLE|--path DIR [--version N | --timestamp TS] [--limit N]\n"
+            "  lakesupd table read TABLE|--path DIR [--version N | --timestamp TS | --batch N] [--limit N]\n"
             "                      [--columns a,b] [--format jsonl|csv]\n"
             "  lakesupd table history TABLE|--path DIR [--limit N] [--json]\n"
             "  lakesupd table optimize TABLE|--path DIR [--target-size BYTES]\n"

@@ -44,6 +44,7 @@ typedef enum {
     K_ALERTS,    /* alerts: a sequence of rule mappings */
     K_NOTIFY,    /* notify: a sequence of {webhook|exec|log: ...} */
     K_WORKERS,   /* workers.transform: a count, or "auto" (transform_auto) */
+    K_METRICS,   /* metrics: the gold table event_metrics (window, group_by, aggregates, ...) */
 } key_kind;
 
 typedef struct key_spec {
@@ -153,6 +154,10 @@ static const key_spec keys[] = {
     {"tables.processed_events.partition_by", K_NAME_LIST,
      OFF(tables.processed_events.partition_by), 0, 0, NULL},
     {"transforms", K_TRANSFORMS, 0, 0, 0, 0, NULL},
+    {"transform", K_SECTION, 0, 0, 0, 0, NULL},
+    {"transform.event_time", K_STR, OFF(event.event_time), 0, 0, NULL},
+    {"transform.watermark", K_DURATION, OFF(event.watermark_ms), 0, 86400000LL * 366, NULL},
+    {"metrics", K_METRICS, OFF(metrics), 0, 0, NULL},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -240,6 +245,7 @@ void lk_config_defaults(lk_config *c)
     snprintf(c->warehouse_path, sizeof c->warehouse_path, "./lakehouse");
     c->trigger = LK_TRIGGER_CONTINUOUS;
     c->processing_time_ms = 0;
+    snprintf(c->metrics.output_mode, sizeof c->metrics.output_mode, "append");
     c->freshness_ms = 0;
     snprintf(c->log_level, sizeof c->log_level, "info");
     snprintf(c->log_format, sizeof c->log_format, "text");
@@ -1148,6 +1154,141 @@ static int set_notify(loader *L, const key_spec *k, yaml_node_t *v)
     return each_item(L, k, v, "{webhook: URL}, {exec: PATH}, {log: true}", add_receiver);
 }
 
+/* metrics.window: "1 minute" (tumbling), {size, slide} (sliding) or
+   {session_gap} (session). */
+static int set_window(loader *L, yaml_node_t *v)
+{
+    lk_metrics_cfg *m = &L->cfg->metrics;
+    m->window_line = (int)v->start_mark.line + 1;
+    if (v->type == YAML_SCALAR_NODE) {
+        if (lk_config_parse_duration(scalar(v), &m->size_ms) || m->size_ms <= 0)
+            return bad(L, v, "metrics.window",
+                       "'%s' is not a positive duration such as \"1 minute\"", scalar(v));
+        m->window = LK_WINDOW_TUMBLING;
+        m->slide_ms = m->size_ms;
+        return 0;
+    }
+    if (v->type != YAML_MAPPING_NODE)
+        return bad(L, v, "metrics.window",
+                   "expected a duration, {size, slide} or {session_gap}, got %s", node_kind(v));
+    int64_t size = 0, slide = 0, gap = 0;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(L->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(L->doc, p->value);
+        const char *name = kn->type == YAML_SCALAR_NODE ? scalar(kn) : "";
+        char key[64];
+        snprintf(key, sizeof key, "metrics.window.%s", name);
+        int64_t *dst = !strcmp(name, "size") ? &size : !strcmp(name, "slide") ? &slide
+                     : !strcmp(name, "session_gap") ? &gap : NULL;
+        if (!dst) return bad(L, kn, key, "unknown key (size, slide or session_gap)");
+        if (vn->type != YAML_SCALAR_NODE || lk_config_parse_duration(scalar(vn), dst) || *dst <= 0)
+            return bad(L, vn, key, "expected a positive duration such as \"5 minutes\"");
+    }
+    if (gap) {
+        if (size || slide)
+            return bad(L, v, "metrics.window", "session_gap cannot be combined with size/slide");
+        m->window = LK_WINDOW_SESSION;
+        m->gap_ms = gap;
+        return 0;
+    }
+    if (!size) return bad(L, v, "metrics.window", "size is missing");
+    if (!slide) slide = size;
+    if (slide > size || size % slide)
+        return bad(L, v, "metrics.window",
+                   "slide must divide size (size %lld ms, slide %lld ms)", (long long)size,
+                   (long long)slide);
+    m->window = slide == size ? LK_WINDOW_TUMBLING : LK_WINDOW_SLIDING;
+    m->size_ms = size;
+    m->slide_ms = slide;
+    return 0;
+}
+
+/* metrics: {window, group_by, aggregates, output_mode}; the expressions are
+   checked against the schema by lk_tables_check / lk_gold. */
+static int set_metrics(loader *L, const key_spec *k, yaml_node_t *v)
+{
+    lk_metrics_cfg *m = &L->cfg->metrics;
+    memset(m, 0, sizeof *m);
+    snprintf(m->output_mode, sizeof m->output_mode, "append");
+    m->line = (int)v->start_mark.line + 1;
+    if (v->type != YAML_MAPPING_NODE)
+        return bad(L, v, k->name, "expected a mapping {window, group_by, aggregates, "
+                   "output_mode}, got %s", node_kind(v));
+    m->set = 1;
+    int have_window = 0;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(L->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(L->doc, p->value);
+        const char *name = kn->type == YAML_SCALAR_NODE ? scalar(kn) : "";
+        char key[64];
+        snprintf(key, sizeof key, "metrics.%s", name);
+        if (!strcmp(name, "window")) {
+            int r = set_window(L, vn);
+            if (r < 0) return r;
+            have_window = 1;
+        } else if (!strcmp(name, "group_by")) {
+            m->ngroup = 0;
+            if (vn->type == YAML_SCALAR_NODE && vn->data.scalar.length) {
+                snprintf(m->group_by[0], sizeof m->group_by[0], "%s", scalar(vn));
+                m->group_line[m->ngroup++] = (int)vn->start_mark.line + 1;
+                continue;
+            }
+            if (vn->type != YAML_SEQUENCE_NODE)
+                return bad(L, vn, key, "expected a list of columns or expressions, got %s",
+                           node_kind(vn));
+            for (yaml_node_item_t *it = vn->data.sequence.items.start;
+                 it < vn->data.sequence.items.top; it++) {
+                yaml_node_t *e = yaml_document_get_node(L->doc, *it);
+                if (e->type != YAML_SCALAR_NODE || !e->data.scalar.length)
+                    return bad(L, e, key, "expected a column or an expression");
+                if (m->ngroup == LK_MAX_GROUP_BY)
+                    return bad(L, e, key, "more than %d entries", LK_MAX_GROUP_BY);
+                if (strlen(scalar(e)) >= sizeof m->group_by[0])
+                    return bad(L, e, key, "expression too long");
+                snprintf(m->group_by[m->ngroup], sizeof m->group_by[0], "%s", scalar(e));
+                m->group_line[m->ngroup++] = (int)e->start_mark.line + 1;
+            }
+        } else if (!strcmp(name, "aggregates")) {
+            if (vn->type != YAML_MAPPING_NODE)
+                return bad(L, vn, key, "expected a mapping {name: \"count(*)\", ...}, got %s",
+                           node_kind(vn));
+            m->nagg = 0;
+            for (yaml_node_pair_t *a = vn->data.mapping.pairs.start;
+                 a < vn->data.mapping.pairs.top; a++) {
+                yaml_node_t *an = yaml_document_get_node(L->doc, a->key);
+                yaml_node_t *av = yaml_document_get_node(L->doc, a->value);
+                const char *col = an->type == YAML_SCALAR_NODE ? scalar(an) : "";
+                char akey[300];
+                snprintf(akey, sizeof akey, "metrics.aggregates.%s", col);
+                if (!*col || strlen(col) >= sizeof m->agg_name[0])
+                    return bad(L, an, key, "an aggregate needs a column name");
+                if (av->type != YAML_SCALAR_NODE || !av->data.scalar.length ||
+                    strlen(scalar(av)) >= sizeof m->agg_expr[0])
+                    return bad(L, av, akey, "expected an aggregate such as \"count(*)\"");
+                if (m->nagg == LK_MAX_AGGREGATES)
+                    return bad(L, an, akey, "more than %d aggregates", LK_MAX_AGGREGATES);
+                for (int i = 0; i < m->nagg; i++)
+                    if (!strcasecmp(m->agg_name[i], col))
+                        return bad(L, an, akey, "duplicate aggregate name");
+                snprintf(m->agg_name[m->nagg], sizeof m->agg_name[0], "%s", col);
+                snprintf(m->agg_expr[m->nagg], sizeof m->agg_expr[0], "%s", scalar(av));
+                m->agg_line[m->nagg++] = (int)av->start_mark.line + 1;
+            }
+        } else if (!strcmp(name, "output_mode")) {
+            if (vn->type != YAML_SCALAR_NODE ||
+                (strcmp(scalar(vn), "append") && strcmp(scalar(vn), "update")))
+                return bad(L, vn, key, "expected append or update");
+            snprintf(m->output_mode, sizeof m->output_mode, "%s", scalar(vn));
+        } else {
+            return bad(L, kn, key,
+                       "unknown key (window, group_by, aggregates or output_mode)");
+        }
+    }
+    if (!have_window) return bad(L, v, "metrics.window", "missing: metrics needs a window");
+    if (!m->nagg) return bad(L, v, "metrics.aggregates", "missing: metrics needs aggregates");
+    return 0;
+}
+
 static int walk(loader *L, yaml_node_t *map, const char *prefix)
 {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
@@ -1206,6 +1347,9 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
     if (k->kind == K_RETENTION) return set_retention(L, k, v);
     if (k->kind == K_ALERTS) return set_alerts(L, k, v);
     if (k->kind == K_NOTIFY) return set_notify(L, k, v);
+    if (k->kind == K_METRICS) return set_metrics(L, k, v);
+    if (!strcmp(k->name, "transform.event_time"))
+        L->cfg->event.event_time_line = (int)v->start_mark.line + 1;
     if (v->type != YAML_SCALAR_NODE)
         return bad(L, v, k->name, "expected a scalar, got %s", node_kind(v));
     const char *s = scalar(v);
@@ -1450,6 +1594,11 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
                          "version; spread a pipeline over hosts with source.group_id (Kafka) or "
                          "source.shard (files) instead (docs/operations.md, \"Scaling\")",
                          path);
+    if (r == 0 && cfg->metrics.set && !cfg->event.event_time[0])
+        r = lk_error_set(err, LK_ECONFIG,
+                         "%s:%d: key 'metrics': the windows need an event time: set "
+                         "transform.event_time (and transform.watermark)",
+                         path, cfg->metrics.line);
     if (r < 0) { /* never half a file: back to defaults */
         lk_config_defaults(cfg);
         snprintf(cfg->file, sizeof cfg->file, "%s", path);
@@ -1574,6 +1723,34 @@ static void emit_xf(const lk_config *cfg, FILE *f)
     emit_steps(cfg, cfg->transforms, f, 2);
 }
 
+/* metrics: as set_metrics reads it (nothing without the key). */
+static void emit_metrics(const lk_metrics_cfg *m, FILE *f)
+{
+    if (!m->set) return;
+    fputs("metrics:\n  window: ", f);
+    if (m->window == LK_WINDOW_SESSION)
+        fprintf(f, "{session_gap: \"%lld ms\"}\n", (long long)m->gap_ms);
+    else if (m->window == LK_WINDOW_SLIDING)
+        fprintf(f, "{size: \"%lld ms\", slide: \"%lld ms\"}\n", (long long)m->size_ms,
+                (long long)m->slide_ms);
+    else
+        fprintf(f, "\"%lld ms\"\n", (long long)m->size_ms);
+    fputs("  group_by: [", f);
+    for (int i = 0; i < m->ngroup; i++) {
+        fputs(i ? ", " : "", f);
+        yaml_quoted(f, m->group_by[i]);
+    }
+    fputs("]\n  aggregates:\n", f);
+    for (int i = 0; i < m->nagg; i++) {
+        fputs("    ", f);
+        yaml_quoted(f, m->agg_name[i]);
+        fputs(": ", f);
+        yaml_quoted(f, m->agg_expr[i]);
+        fputc('\n', f);
+    }
+    fprintf(f, "  output_mode: %s\n", m->output_mode);
+}
+
 /* Every key of cfg as YAML (the running configuration, `config show`). */
 static void emit(const lk_config *cfg, FILE *f)
 {
@@ -1587,6 +1764,10 @@ static void emit(const lk_config *cfg, FILE *f)
         const char *src = (const char *)cfg + k->off;
         if (k->kind == K_TRANSFORMS) { /* the derived tables end the tables: section */
             emit_xf(cfg, f);
+            continue;
+        }
+        if (k->kind == K_METRICS) {
+            emit_metrics(&cfg->metrics, f);
             continue;
         }
         fprintf(f, "%*s%s:", depth * 2, "", leaf);

@@ -199,6 +199,26 @@ typedef struct lk_derived_table {
     int line, from_line; /* of the table's key, of its from: */
 } lk_derived_table;
 
+/* ---- event time and the gold table event_metrics (issue 12) ---- */
+#define LK_MAX_GROUP_BY 16
+#define LK_MAX_AGGREGATES 32
+typedef enum { LK_WINDOW_TUMBLING = 0, LK_WINDOW_SLIDING, LK_WINDOW_SESSION } lk_window_kind;
+typedef struct lk_metrics_cfg {
+    int set;                 /* the file has a metrics: key */
+    int line;                /* of metrics: */
+    lk_window_kind window;
+    int64_t size_ms, slide_ms, gap_ms; /* tumbling: size = slide */
+    int window_line;
+    int ngroup;
+    char group_by[LK_MAX_GROUP_BY][256]; /* expressions */
+    int group_line[LK_MAX_GROUP_BY];
+    int nagg;
+    char agg_name[LK_MAX_AGGREGATES][128];
+    char agg_expr[LK_MAX_AGGREGATES][256];
+    int agg_line[LK_MAX_AGGREGATES];
+    char output_mode[16]; /* append | update */
+} lk_metrics_cfg;
+
 typedef struct lk_config {
     char file[1024]; /* the file read, or "" for built-in defaults */
     char pipeline[128];
@@ -305,6 +325,12 @@ typedef struct lk_config {
        has the key) and the steps of every derived table */
     lk_step_list transforms;
     int transforms_set; /* the file gave `transforms:` */
+    struct {
+        char event_time[256]; /* transform.event_time: the event-time column, "" = none */
+        int event_time_line;
+        int64_t watermark_ms; /* transform.watermark: allowed lateness */
+    } event;
+    lk_metrics_cfg metrics;
     struct {
         int nsteps, nitems;
         size_t text_len;

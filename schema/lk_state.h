@@ -260,4 +260,20 @@ typedef struct lk_state_backlog {
 } lk_state_backlog;
 int lk_state_backlog_get(lk_state *s, lk_state_backlog *b, lk_error *err);
 
+/* ---- event_metrics' window state (issue 12) ---- */
+/* Stores the window state (an opaque blob: lk_windows' saved partial as a
+   RECORDS message), the watermark (INT64_MIN = none) and update mode's file
+   of open windows (NULL = none) after batch, and
+   drops the states of batches before batch - 1. Written before the batch's
+   gold commit: a restart resumes from the state of the last committed
+   batch. */
+int lk_state_windows_put(lk_state *s, int64_t batch, int64_t watermark_us, const void *state,
+                         size_t len, const char *open_file, lk_error *err);
+/* The latest state at or before batch: *found_batch (-1 = none), its
+   watermark, (state not NULL) a malloc'ed copy of the blob, and (open_file
+   not NULL) update mode's file of open windows in the table ("" = none). */
+int lk_state_windows_get(lk_state *s, int64_t batch, int64_t *found_batch, int64_t *watermark_us,
+                         void **state, size_t *len, char *open_file, size_t open_cap,
+                         lk_error *err);
+
 #endif

@@ -45,6 +45,8 @@
 #include "lk_exit.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
+#include "lk_gold.h"
+#include "lk_gold_commit.h"
 #include "lk_log.h"
 #include "lk_state.h"
 #include "lk_tables.h"
@@ -98,6 +100,10 @@ typedef struct committer {
     int compact_table;
     int64_t compact_t0_ms;
     lk_buf buf;
+    int metrics_t;         /* event_metrics' index in names, or -1 */
+    lk_gold_commit *gold;  /* its window state */
+    lk_tables *compiled;   /* the tables for raw_events' schema compiled_v (chunk partials) */
+    int compiled_v;
     lk_error err;
 } committer;
 
@@ -176,6 +182,30 @@ static void new_generation(committer *c, pending *p, int32_t gen)
     p->gen = gen;
     p->have = 0;
     p->n_chunks = -1;
+    if (c->gold) lk_gold_commit_forget(c->gold);
+}
+
+/* event_metrics' configuration compiled for the latest raw_events schema
+   (cached by version), or NULL (logged). */
+static const lk_gold *current_gold(committer *c)
+{
+    int v = 0;
+    lk_schema *raw = NULL;
+    if (lk_state_schema_get(c->st, LK_TABLE_RAW, &raw, &v, &c->err) || !raw) {
+        LK_WARN("event_metrics: no raw_events schema to read a partial with: %s", c->err.msg);
+        return NULL;
+    }
+    if (!c->compiled || v != c->compiled_v) {
+        lk_tables_destroy(&c->compiled);
+        if (lk_tables_new(c->cfg, raw, &c->compiled, &c->err)) {
+            LK_ERROR("event_metrics: %s", c->err.msg);
+            lk_schema_destroy(&raw);
+            return NULL;
+        }
+        c->compiled_v = v;
+    }
+    lk_schema_destroy(&raw);
+    return lk_tables_metrics(c->compiled);
 }
 
 static void drop_pending(committer *c, pending *p)
@@ -299,6 +329,19 @@ static void on_files(committer *c)
     p->chunks[k] = *f;
     memset(f, 0, sizeof *f);
     p->have++;
+    if (c->metrics_t >= 0 && p->batch_id == c->next_batch) {
+        /* the partial goes to the window state's accumulator (merged in chunk
+           order); a later batch's waits here until it is the next (commit_batch) */
+        lk_msg_files *m = &p->chunks[k];
+        const lk_gold *g = current_gold(c);
+        if (g && lk_gold_commit_offer(c->gold, g, p->batch_id, gen, k, m->partial, m->partial_len,
+                                      &c->err))
+            LK_ERROR("batch=%lld chunk=%d: %s", (long long)p->batch_id, k, c->err.msg);
+        if (g) {
+            m->partial = NULL;
+            m->partial_len = 0;
+        }
+    }
     maybe_flush(c, p);
 }
 
@@ -325,7 +368,7 @@ static void publish_tables(committer *c)
 
 /* The schema each table should have now: raw_events' latest in state.db,
    the others compiled from it through their transforms. */
-static int table_schemas(committer *c, lk_schema **schemas)
+static int table_schemas(committer *c, lk_schema **schemas, lk_tables **keep)
 {
     int v = 0;
     lk_schema *raw = NULL;
@@ -340,7 +383,10 @@ static int table_schemas(committer *c, lk_schema **schemas)
         return rc;
     for (int i = 0; i < c->ntables; i++)
         schemas[i] = lk_schema_clone(lk_tables_schema(t, i));
-    lk_tables_destroy(&t);
+    if (keep)
+        *keep = t;
+    else
+        lk_tables_destroy(&t);
     return 0;
 }
 
@@ -462,6 +508,26 @@ static int schema_covers(const lk_schema *table, const lk_schema *ours)
     return 1;
 }
 
+/* event_metrics' line and counters of a committed batch. */
+static void log_gold(committer *c, int64_t b)
+{
+    lk_gold_commit *g = c->gold;
+    char wm[40] = "none";
+    int64_t w = lk_gold_commit_watermark(g);
+    if (w != INT64_MIN) lk_time_format_iso_ms(w, wm, sizeof wm);
+    LK_INFO("event_metrics batch=%lld watermark=%s windows_closed=%lld windows_open=%lld "
+            "late=%lld no_event_time=%lld state_bytes=%lld",
+            (long long)b, wm, (long long)lk_gold_commit_closed(g),
+            (long long)lk_gold_commit_open(g), (long long)lk_gold_commit_late(g),
+            (long long)lk_gold_commit_no_event_time(g), (long long)lk_gold_commit_state_bytes(g));
+    lk_worker_set(c->w, "window_state_bytes", lk_gold_commit_state_bytes(g));
+    lk_worker_add(c->w, "late_rows", lk_gold_commit_late(g));
+    lk_worker_add(c->w, "no_event_time_rows", lk_gold_commit_no_event_time(g));
+    lk_worker_add(c->w, "windows_closed", lk_gold_commit_closed(g));
+    lk_worker_set(c->w, "windows_open", lk_gold_commit_open(g));
+    if (w != INT64_MIN) lk_worker_set(c->w, "watermark_ms", w / 1000);
+}
+
 static void on_event(committer *c, const void *data, size_t len);
 
 /* One message on the committer's socket. While batch busy is being
@@ -539,7 +605,25 @@ static int commit_batch(committer *c, pending *p)
     int fault = lk_fault_check("committer.commit");
     if (fault < 0)
         return lk_error_errno(&c->err, fault, "commit of batch %lld (injected fault)", (long long)b);
-    int rc = table_schemas(c, schemas);
+    lk_tables *compiled = NULL;
+    int rc = table_schemas(c, schemas, &compiled);
+    if (rc == 0 && c->metrics_t >= 0) {
+        /* partials that arrived before their batch was the next one */
+        const lk_gold *g = current_gold(c);
+        for (int i = 0; g && i < p->n_chunks && rc == 0; i++) {
+            lk_msg_files *m = &p->chunks[i];
+            if (!m->partial) continue;
+            rc = lk_gold_commit_offer(c->gold, g, b, p->gen, i, m->partial, m->partial_len, &c->err);
+            m->partial = NULL;
+            m->partial_len = 0;
+        }
+    }
+    if (rc == 0 && c->metrics_t >= 0) {
+        int have = lk_delta_txn_version(c->tables[c->metrics_t], c->app_id) >= b;
+        rc = lk_gold_commit_prepare(c->gold, lk_tables_metrics(compiled), b, p->chunks,
+                                    p->n_chunks, !have, &c->err);
+    }
+    lk_tables_destroy(&compiled);
     int64_t rows_in = 0, corrupt = 0, rescued = 0;
     for (int i = 0; i < p->n_chunks; i++) {
         rows_in += p->chunks[i].rows_in;
@@ -608,6 +692,18 @@ static int commit_batch(committer *c, pending *p)
             lk_delta_commit_set_partition_columns(dc, cols, pb->n);
         }
         int64_t rows = 0, nfiles = 0;
+        if (t == c->metrics_t) {
+            int ng = 0;
+            const lk_msg_file *gf = lk_gold_commit_files(c->gold, &ng);
+            for (int k = 0; k < ng; k++) {
+                lk_delta_commit_add_file(dc, gf[k].path, gf[k].size, gf[k].mtime_ms,
+                                         gf[k].stats_json, 1);
+                rows += gf[k].rows;
+                nfiles++;
+            }
+            const char *rm = lk_gold_commit_removed(c->gold);
+            if (rm) lk_delta_commit_remove_file(dc, rm, 1);
+        }
         for (int i = 0; i < p->n_closes; i++) {
             for (int k = 0; k < p->closes[i].n_files; k++) {
                 const lk_msg_file *f = &p->closes[i].files[k];
@@ -628,7 +724,10 @@ static int commit_batch(committer *c, pending *p)
             lk_kafka_record_txn_app(kr[i].path, app, sizeof app);
             lk_delta_commit_set_txn(dc, app, kr[i].end);
         }
-        lk_delta_commit_set_param(dc, "outputMode", "\"Append\"");
+        lk_delta_commit_set_param(dc, "outputMode",
+                                  t == c->metrics_t && !strcmp(c->cfg->metrics.output_mode, "update")
+                                      ? "\"Update\""
+                                      : "\"Append\"");
         lk_delta_commit_set_param(dc, "epochId", epoch);
         char qid[80];
         snprintf(qid, sizeof qid, "\"%s\"", c->app_id);
@@ -659,6 +758,10 @@ static int commit_batch(committer *c, pending *p)
     free(kr);
     if (rc == 0)
         rc = lk_state_mark_committed(c->st, b, &c->err);
+    if (c->metrics_t >= 0) {
+        lk_gold_commit_done(c->gold, b, rc == 0);
+        if (rc == 0) log_gold(c, b);
+    }
     if (rc == 0)
         record_file_counts(c, p);
     for (int t = 0; t < c->ntables; t++)
@@ -679,6 +782,12 @@ static int commit_batch(committer *c, pending *p)
     rep->rows = rows_in;
     rep->corrupt = corrupt;
     rep->rescued = rescued;
+    if (c->metrics_t >= 0) {
+        int64_t wm = lk_gold_commit_watermark(c->gold);
+        rep->late = lk_gold_commit_late(c->gold);
+        rep->no_event_time = lk_gold_commit_no_event_time(c->gold);
+        rep->watermark_us = wm == INT64_MIN ? 0 : wm;
+    }
     lk_worker_report(c->w, rep);
     notify_ingest(c, b);
     return 0;
@@ -1028,6 +1137,8 @@ static int release(committer *c, int rc)
         lk_delta_destroy(&c->tables[t]);
     zsock_destroy(&c->in);
     zsock_destroy(&c->to_ingest);
+    lk_gold_commit_destroy(&c->gold);
+    lk_tables_destroy(&c->compiled);
     zsock_destroy(&c->pub);
     lk_state_close(&c->st);
     lk_buf_free(&c->buf);
@@ -1046,6 +1157,7 @@ int lk_committer_run(lk_worker *w)
     c->shared = c->group || c->cfg->source.shard.count > 1;
     char path[2048], ep[1200];
     c->ntables = lk_tables_names(c->cfg, c->names);
+    c->metrics_t = -1;
     lk_config_state_path(c->cfg, path, sizeof path);
     if (lk_state_open(path, &c->st, &c->err) || load_app_id(c)) {
         LK_ERROR("%s", c->err.msg);
@@ -1063,6 +1175,11 @@ int lk_committer_run(lk_worker *w)
             return release(c, LK_EXIT_CONFIG); /* the supervisor does not restart */
         }
     }
+    for (int t = 0; t < c->ntables; t++)
+        if (!strcmp(c->names[t], LK_TABLE_METRICS)) {
+            c->metrics_t = t;
+            c->gold = lk_gold_commit_new(c->cfg, c->st, c->table_path[t]);
+        }
     if (reconcile(c)) {
         LK_ERROR("cannot reconcile state.db with the tables: %s", c->err.msg);
         return release(c, LK_EXIT_TEMPFAIL);

@@ -435,7 +435,11 @@ static void set_next_trigger(ingest *in, int64_t at_mono_ms)
 /* 1 if a batch may be planned now by the trigger. */
 static int trigger_due(ingest *in, int64_t now)
 {
-    if (!timed_trigger(in)) return in->nfl < MAX_INFLIGHT;
+    /* with event_metrics one batch at a time, as Spark's micro-batches: the
+       watermark a batch's rows are judged by is the one its predecessor's
+       commit stored (docs/decisions.md, "Windowed aggregates") */
+    int max = in->cfg->metrics.set ? 1 : MAX_INFLIGHT;
+    if (!timed_trigger(in)) return in->nfl < max;
     return in->nfl == 0 && now >= in->next_trigger_ms;
 }
 

@@ -44,8 +44,29 @@ typedef struct transform {
     lk_buf msg;
     lk_sendbuf *pool; /* msg goes to ZeroMQ without a copy; buffers recycled */
     lk_msg_progress report; /* the monitor's parse report */
+    int64_t wm_batch, wm_us; /* the watermark in force for batch wm_batch */
     lk_error err;
 } transform;
+
+/* event_metrics: the watermark in force for batch b is the one stored
+   with the state of the batch before it (the committer wrote it before
+   committing that batch; with metrics ingest plans b only once b - 1 is
+   committed), so that a replay of b judges lateness exactly as the first
+   run did. */
+static int watermark_for(transform *t, int64_t b)
+{
+    if (lk_tables_metrics_index(t->tables) < 0) return 0;
+    if (t->wm_batch != b) {
+        int64_t found;
+        if (lk_state_windows_get(t->st, b - 1, &found, &t->wm_us, NULL, NULL, NULL, 0, &t->err))
+            return -1;
+        t->wm_batch = b;
+        LK_DEBUG("batch=%lld watermark_us=%lld (state of batch %lld)", (long long)b,
+                 (long long)t->wm_us, (long long)found);
+    }
+    lk_tables_set_watermark(t->tables, t->wm_us);
+    return 0;
+}
 
 /* Event time of the chunk for the monitor: min, max and sum of the
    processed rows' `ts` (a timestamp column), one pass over the column. */
@@ -152,7 +173,8 @@ static int process(void *ctx, const void *data, size_t len)
     int prc = lk_parser_parse(t->parser, &pc, &meta, &t->raw, &st, &t->err);
     if (prc && st.failed_line)
         return failfast(t, &c, &st);
-    if (prc || lk_tables_run(t->tables, t->raw, lk_time_now_us(), c.batch_id, &t->err)) {
+    if (prc || watermark_for(t, c.batch_id) ||
+        lk_tables_run(t->tables, t->raw, lk_time_now_us(), c.batch_id, &t->err)) {
         LK_ERROR("batch=%lld chunk=%d file=%s offset=%lld: %s", (long long)c.batch_id,
                  c.chunk_idx, c.file_path, (long long)c.offset, t->err.msg);
         return -1;
@@ -205,6 +227,15 @@ static int process(void *ctx, const void *data, size_t len)
     lk_worker_add(t->w, "rows_out", lk_batch_nrows(lk_tables_batch(t->tables, 1)));
     if (lk_tables_quarantined(t->tables))
         lk_worker_add(t->w, "quarantined", lk_tables_quarantined(t->tables));
+    if (lk_tables_late(t->tables) || lk_tables_no_event_time(t->tables)) {
+        LK_INFO("batch=%lld chunk=%d file=%s offset=%lld: %lld late row(s), %lld without an "
+                "event time: to quarantine (watermark_us=%lld)",
+                (long long)c.batch_id, c.chunk_idx, c.file_path, (long long)c.offset,
+                (long long)lk_tables_late(t->tables), (long long)lk_tables_no_event_time(t->tables),
+                (long long)t->wm_us);
+        lk_worker_add(t->w, "late_rows", lk_tables_late(t->tables));
+        lk_worker_add(t->w, "no_event_time_rows", lk_tables_no_event_time(t->tables));
+    }
     lk_worker_add(t->w, "corrupt", st.corrupt);
     lk_worker_add(t->w, "rescued", st.rescued);
     lk_worker_add(t->w, "bytes_in", (int64_t)c.len);
@@ -224,6 +255,7 @@ int lk_transform_run(lk_worker *w)
     transform T, *t = &T;
     memset(t, 0, sizeof *t);
     t->w = w;
+    t->wm_batch = -1;
     const lk_config *cfg = lk_worker_config(w);
     char path[2048], ep[1200];
     lk_config_state_path(cfg, path, sizeof path);

@@ -535,6 +535,28 @@ static int on_control(writer *wr, const void *data, size_t len)
     return 0;
 }
 
+/* event_metrics' part is no data file: the chunk's partial window
+   aggregates go to the committer inside the chunk's HOLD report, as a
+   RECORDS message of that one part (docs/decisions.md, "Windowed
+   aggregates"). */
+static void forward_partial(writer *wr, const lk_msg_part *part)
+{
+    lk_msg_records one;
+    memset(&one, 0, sizeof one);
+    one.batch_id = wr->rec.batch_id;
+    one.chunk_idx = wr->rec.chunk_idx;
+    one.n_parts = 1;
+    one.parts[0] = *part;
+    lk_buf_reset(&wr->stats);
+    lk_msg_records_encode(&one, &wr->stats);
+    free(wr->hold.partial);
+    wr->hold.partial = malloc(wr->stats.len);
+    if (!wr->hold.partial) abort();
+    memcpy(wr->hold.partial, wr->stats.data, wr->stats.len);
+    wr->hold.partial_len = wr->stats.len;
+    lk_buf_reset(&wr->stats);
+}
+
 static int process(void *ctx, const void *data, size_t len)
 {
     writer *wr = ctx;
@@ -578,6 +600,11 @@ static int process(void *ctx, const void *data, size_t len)
         rows = 0;
         int failed = -1;
         for (int i = 0; i < wr->rec.n_parts && failed < 0; i++) {
+            if (!strcmp(wr->rec.parts[i].table, LK_TABLE_METRICS)) {
+                /* partial window aggregates: the committer merges them */
+                forward_partial(wr, &wr->rec.parts[i]);
+                continue;
+            }
             if (write_part(wr, s, &wr->rec.parts[i], i == 0))
                 failed = i;
             else
@@ -627,6 +654,9 @@ static int process(void *ctx, const void *data, size_t len)
     h->session = wr->session;
     lk_buf_reset(&wr->msg);
     lk_msg_files_encode(h, &wr->msg);
+    free(h->partial); /* encoded: the next chunk brings its own */
+    h->partial = NULL;
+    h->partial_len = 0;
     if (send_msg(wr, &wr->msg))
         return -1;
     lk_worker_add(wr->w, "chunks", 1);
