@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
@@ -18,6 +19,14 @@
 
 int lk_ctl_request(const lk_config *cfg, const char *command, lk_buf *reply, int timeout_ms,
                    lk_error *err)
+{
+    lk_msg_event e;
+    lk_msg_event_init(&e, command);
+    return lk_ctl_send(cfg, &e, reply, timeout_ms, err);
+}
+
+int lk_ctl_send(const lk_config *cfg, const lk_msg_event *e, lk_buf *reply, int timeout_ms,
+                lk_error *err)
 {
     pid_t holder = lk_rundir_lock_holder(cfg);
     if (!holder)
@@ -37,10 +46,8 @@ int lk_ctl_request(const lk_config *cfg, const char *command, lk_buf *reply, int
         zsock_destroy(&req);
         return lk_error_set(err, -ECONNREFUSED, "cannot connect to %s", ep);
     }
-    lk_msg_event e;
-    lk_msg_event_init(&e, command);
     lk_buf b = LK_BUF_INIT;
-    lk_msg_event_encode(&e, &b);
+    lk_msg_event_encode(e, &b);
     rc = 0;
     if (zmq_send(zsock_resolve(req), b.data, b.len, 0) < 0) {
         rc = lk_error_set(err, -errno, "cannot send to the supervisor (pid %d)", (int)holder);
@@ -96,6 +103,11 @@ static void render(yajl_val root, int watch, lk_buf *o)
                   gets_(root, "pipeline"), geti(root, "supervisor_pid"), gets_(root, "state"),
                   gets_(root, "trigger"), (double)geti(root, "uptime_ms") / 1000.0);
     long long every = geti(root, "trigger_interval_ms"), next = geti(root, "next_trigger_at_ms");
+    long long fresh = geti(root, "freshness_ms");
+    if (fresh > 0)
+        lk_buf_printf(o, "freshness objective %.3g s (input file close to commit); interval chosen "
+                         "now %.3g s\n",
+                      (double)fresh / 1000, every >= 0 ? (double)every / 1000 : 0.0);
     if (every > 0) {
         char at[64] = "not yet known";
         if (next > 0)
@@ -103,6 +115,17 @@ static void render(yajl_val root, int watch, lk_buf *o)
         long long in_ms = next > 0 ? next - lk_time_now_us() / 1000 : 0;
         lk_buf_printf(o, "trigger every %.3g s; next micro-batch at %s (in %.1f s)\n",
                       (double)every / 1000, at, in_ms > 0 ? (double)in_ms / 1000 : 0.0);
+    }
+    yajl_val sc = lk_json_get(root, "scale");
+    if (sc && YAJL_IS_OBJECT(sc)) {
+        yajl_val t = lk_json_get(sc, "transform"), w = lk_json_get(sc, "writer");
+        yajl_val au = lk_json_get(t, "auto");
+        char how[48] = "";
+        if (au && YAJL_IS_TRUE(au))
+            snprintf(how, sizeof how, " (auto, at most %lld)", geti(t, "max"));
+        lk_buf_printf(o, "workers  transform %lld of %lld running%s  writer %lld of %lld running\n",
+                      geti(t, "actual"), geti(t, "target"), how, geti(w, "actual"),
+                      geti(w, "target"));
     }
     yajl_val mon = lk_json_get(root, "monitor");
     if (watch && mon && YAJL_IS_OBJECT(mon)) {
@@ -301,4 +324,97 @@ int lk_ctl_stop(const lk_config *cfg, int timeout_ms)
     }
     printf("lakesupd (pid %d) stopped\n", (int)pid);
     return LK_EXIT_OK;
+}
+
+/* The status JSON's counts: 1 when every scaled role runs its target and no
+   worker is draining (the process tree follows what was asked). */
+static int scale_settled(const char *status_json, char *line, size_t cap)
+{
+    yajl_val root = yajl_tree_parse(status_json, NULL, 0);
+    if (!root)
+        return 0;
+    yajl_val sc = lk_json_get(root, "scale");
+    yajl_val t = lk_json_get(sc, "transform"), w = lk_json_get(sc, "writer");
+    int retiring = 0;
+    yajl_val workers = lk_json_get(root, "workers");
+    for (size_t i = 0; workers && YAJL_IS_ARRAY(workers) && i < workers->u.array.len; i++)
+        retiring += !strcmp(gets_(workers->u.array.values[i], "state"), "retiring");
+    int ok = geti(t, "actual") == geti(t, "target") && geti(w, "actual") == geti(w, "target") &&
+             !retiring;
+    snprintf(line, cap, "transform %lld of %lld running, writer %lld of %lld running%s",
+             geti(t, "actual"), geti(t, "target"), geti(w, "actual"), geti(w, "target"),
+             retiring ? ", some draining" : "");
+    yajl_tree_free(root);
+    return ok;
+}
+
+int lk_ctl_scale(const lk_config *cfg, const char *transform, int writer, int wait_ms)
+{
+    lk_msg_event e;
+    lk_msg_event_init(&e, "scale");
+    if (transform && !strcmp(transform, "auto"))
+        lk_msg_event_set_str(&e, "transform", "auto");
+    else if (transform)
+        lk_msg_event_set_int(&e, "transform", atoi(transform));
+    if (writer > 0)
+        lk_msg_event_set_int(&e, "writer", writer);
+    lk_buf reply = LK_BUF_INIT;
+    lk_error err;
+    int rc = lk_ctl_send(cfg, &e, &reply, 5000, &err);
+    if (rc == 0 && strstr(reply.data ? reply.data : "", "\"error\"")) {
+        yajl_val root = yajl_tree_parse(reply.data, NULL, 0);
+        fprintf(stderr, "lakesupd: scale: %s\n", root ? gets_(root, "error") : reply.data);
+        yajl_tree_free(root);
+        lk_buf_free(&reply);
+        return LK_EXIT_FAILURE;
+    }
+    lk_buf_free(&reply);
+    if (rc) {
+        fprintf(stderr, "lakesupd: %s\n", err.msg);
+        return LK_EXIT_FAILURE;
+    }
+    /* wait until the process tree follows: new workers ready, old ones drained */
+    int64_t deadline = lk_time_mono_ms() + wait_ms;
+    char line[256] = "";
+    for (;;) {
+        lk_buf st = LK_BUF_INIT;
+        int settled = lk_ctl_request(cfg, "status", &st, 5000, &err) == 0 && st.data &&
+                      scale_settled(st.data, line, sizeof line);
+        lk_buf_free(&st);
+        if (settled) {
+            printf("%s\n", line);
+            return LK_EXIT_OK;
+        }
+        if (lk_time_mono_ms() > deadline) {
+            fprintf(stderr, "lakesupd: scale: not settled after %d s: %s\n", wait_ms / 1000,
+                    line[0] ? line : "no status");
+            return LK_EXIT_FAILURE;
+        }
+        usleep(50000);
+    }
+}
+
+int lk_ctl_reload(const lk_config *cfg)
+{
+    lk_buf reply = LK_BUF_INIT;
+    lk_error err;
+    int rc = lk_ctl_request(cfg, "reload", &reply, 10000, &err);
+    if (rc) {
+        fprintf(stderr, "lakesupd: %s\n", err.msg);
+        lk_buf_free(&reply);
+        return LK_EXIT_FAILURE;
+    }
+    yajl_val root = yajl_tree_parse(reply.data ? reply.data : "", NULL, 0);
+    int ok = root && !lk_json_get(root, "error");
+    if (!ok)
+        fprintf(stderr, "lakesupd: reload: %s\n", root ? gets_(root, "error") : "bad reply");
+    else {
+        const char *a = gets_(root, "applied"), *r = gets_(root, "refused");
+        printf("reloaded: %s\n", *a ? a : "nothing that can change live has changed");
+        if (*r)
+            printf("not applied (restart to apply): %s\n", r);
+    }
+    yajl_tree_free(root);
+    lk_buf_free(&reply);
+    return ok ? LK_EXIT_OK : LK_EXIT_CONFIG;
 }

@@ -162,11 +162,56 @@ static int parse_count(const char *cmd, const char *opt, const char *text, long 
     return 0;
 }
 
+/* The micro-batch a commit holds (commitInfo.operationParameters.epochId of
+   the pipeline's and replay's commits), or -1. */
+static int64_t commit_batch(yajl_val info)
+{
+    yajl_val e = lk_json_get(lk_json_get(info, "operationParameters"), "epochId");
+    if (e && YAJL_IS_INTEGER(e)) return YAJL_GET_INTEGER(e);
+    const char *str = e && YAJL_IS_STRING(e) ? YAJL_GET_STRING(e) : NULL;
+    if (str && *str) {
+        char *end;
+        long long v = strtoll(str, &end, 10);
+        if (!*end) return v;
+    }
+    return -1;
+}
+
+/* The version of the table at table_path whose commit holds batch b
+   (--batch): 0, or LK_ENOTFOUND naming the batches the table has. */
+static int version_of_batch(const char *table_path, int64_t b, int64_t *version, lk_error *err)
+{
+    lk_delta_history *h = NULL;
+    if (lk_delta_history_open(table_path, &h, err)) return -1;
+    int64_t lo = -1, hi = -1;
+    int rc = LK_ENOTFOUND;
+    for (int i = 0; i < lk_delta_history_count(h); i++) {
+        const lk_delta_history_entry *e = lk_delta_history_at(h, i);
+        yajl_val info = e->commit_info_json ? yajl_tree_parse(e->commit_info_json, NULL, 0) : NULL;
+        int64_t eb = commit_batch(info);
+        yajl_tree_free(info);
+        if (eb < 0) continue;
+        if (lo < 0 || eb < lo) lo = eb;
+        if (eb > hi) hi = eb;
+        if (eb == b) {
+            *version = e->version;
+            rc = 0;
+        }
+    }
+    lk_delta_history_destroy(&h);
+    if (rc)
+        lk_error_set(err, LK_ENOTFOUND, "batch %lld is in no retained version of %s (batches %lld..%lld)",
+                     (long long)b, table_path, (long long)lo, (long long)hi);
+    return rc;
+}
+
 static const char k_read_help[] =
-    "usage: lakesupd table read TABLE|--path DIR [-c FILE] [--version N | --timestamp TS]\n"
-    "                           [--columns a,b] [--limit N] [--format jsonl|csv]\n"
+    "usage: lakesupd table read TABLE|--path DIR [-c FILE] [--version N | --timestamp TS |\n"
+    "                           --batch N] [--columns a,b] [--limit N] [--format jsonl|csv]\n"
     "Prints the rows of a Delta table (latest version, or as of a version or a timestamp:\n"
     "milliseconds since the epoch or ISO-8601) as JSON lines or CSV with a header.\n"
+    "--batch N reads the version whose commit holds micro-batch N (its txn): bronze, silver\n"
+    "and gold read with the same --batch give the rows of the same input.\n"
     "Partition columns, column mapping and deletion vectors are applied; --path reads\n"
     "any Delta table directory.\n";
 
@@ -175,13 +220,14 @@ static int cmd_read(const lk_config *cfg, int argc, char **argv)
     static const struct option opts[] = {{"limit", required_argument, 0, 'l'},
                                          {"version", required_argument, 0, 'v'},
                                          {"timestamp", required_argument, 0, 't'},
+                                         {"batch", required_argument, 0, 'b'},
                                          {"columns", required_argument, 0, 'C'},
                                          {"format", required_argument, 0, 'f'},
                                          {"path", required_argument, 0, 'p'},
                                          {"config", required_argument, 0, 'c'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    long long limit = -1, version = -1;
+    long long limit = -1, version = -1, batch = -1;
     const char *columns = NULL, *path = NULL, *timestamp = NULL, *format = "jsonl";
     optind = 1;
     int ch;
@@ -194,6 +240,9 @@ static int cmd_read(const lk_config *cfg, int argc, char **argv)
             if (parse_count("read", "version", optarg, &version)) return LK_EXIT_USAGE;
             break;
         case 't': timestamp = optarg; break;
+        case 'b':
+            if (parse_count("read", "batch", optarg, &batch)) return LK_EXIT_USAGE;
+            break;
         case 'C': columns = optarg; break;
         case 'f': format = optarg; break;
         case 'p': path = optarg; break;
@@ -213,9 +262,17 @@ static int cmd_read(const lk_config *cfg, int argc, char **argv)
     lk_error err;
     lk_delta_table *dt = NULL;
     int64_t ts_ms = 0;
-    if (timestamp && version >= 0) {
-        fprintf(stderr, "lakesupd table read: --version and --timestamp exclude each other\n");
+    if ((timestamp != NULL) + (version >= 0) + (batch >= 0) > 1) {
+        fprintf(stderr, "lakesupd table read: --version, --timestamp and --batch exclude each other\n");
         return LK_EXIT_USAGE;
+    }
+    if (batch >= 0) {
+        int64_t v = -1;
+        if (version_of_batch(table_path, batch, &v, &err)) {
+            fprintf(stderr, "lakesupd: %s\n", err.msg);
+            return LK_EXIT_FAILURE;
+        }
+        version = v;
     }
     if (timestamp && lk_delta_parse_timestamp(timestamp, &ts_ms, &err)) {
         fprintf(stderr, "lakesupd table read: %s\n", err.msg);
@@ -285,7 +342,8 @@ static int cmd_read(const lk_config *cfg, int argc, char **argv)
 
 static const char k_history_help[] =
     "usage: lakesupd table history TABLE|--path DIR [-c FILE] [--limit N] [--json]\n"
-    "One line per retained version, newest first (like DESCRIBE HISTORY): version, commit\n"
+    "One line per retained version, newest first (like DESCRIBE HISTORY): version, the\n"
+    "micro-batch its commit holds (its txn; - for other commits), commit\n"
     "timestamp (In-Commit Timestamp or file time, as time travel uses it), operation, rows\n"
     "and files added, files removed, operation parameters. --json: one object per line.\n";
 
@@ -331,8 +389,8 @@ static int cmd_history(const lk_config *cfg, int argc, char **argv)
         return LK_EXIT_FAILURE;
     }
     if (!json)
-        printf("%8s  %-24s  %-18s %12s %6s %7s  %s\n", "VERSION", "TIMESTAMP", "OPERATION", "ROWS",
-               "FILES", "REMOVED", "PARAMETERS");
+        printf("%8s  %6s  %-24s  %-18s %12s %6s %7s  %s\n", "VERSION", "BATCH", "TIMESTAMP",
+               "OPERATION", "ROWS", "FILES", "REMOVED", "PARAMETERS");
     lk_buf out = LK_BUF_INIT, params = LK_BUF_INIT;
     long long shown = 0;
     for (int i = lk_delta_history_count(h) - 1; i >= 0 && (limit < 0 || shown < limit); i--) {
@@ -347,9 +405,12 @@ static int cmd_history(const lk_config *cfg, int argc, char **argv)
         lk_buf_reset(&params);
         lk_json_text(lk_json_get(info, "operationParameters"), &params);
         lk_buf_reset(&out);
+        int64_t b = commit_batch(info);
+        char bs[24] = "-";
+        if (b >= 0) snprintf(bs, sizeof bs, "%lld", (long long)b);
         if (json) {
-            lk_buf_printf(&out, "{\"version\":%lld,\"timestamp\":%lld,\"operation\":",
-                          (long long)e->version, (long long)e->timestamp);
+            lk_buf_printf(&out, "{\"version\":%lld,\"timestamp\":%lld,\"batch\":%s,\"operation\":",
+                          (long long)e->version, (long long)e->timestamp, b >= 0 ? bs : "null");
             lk_buf_json_string(&out, opn, strlen(opn));
             lk_buf_printf(&out,
                           ",\"numOutputRows\":%s,\"numFiles\":%s,\"numRemovedFiles\":%s,"
@@ -358,8 +419,8 @@ static int cmd_history(const lk_config *cfg, int argc, char **argv)
                           *removed ? removed : "null", params.data,
                           e->commit_info_json ? e->commit_info_json : "null");
         } else {
-            lk_buf_printf(&out, "%8lld  %-24s  %-18s %12s %6s %7s  %s", (long long)e->version,
-                          when, opn, rows, files, removed, params.data);
+            lk_buf_printf(&out, "%8lld  %6s  %-24s  %-18s %12s %6s %7s  %s", (long long)e->version,
+                          bs, when, opn, rows, files, removed, params.data);
         }
         puts(out.data);
         yajl_tree_free(info);
@@ -611,7 +672,7 @@ static const char k_table_help[] =
     "  list                                    tables of the pipeline: version, files, rows, bytes\n"
     "  describe TABLE|--path DIR [--json]      schema, partitioning, properties, protocol, size\n"
     "  history TABLE|--path DIR [--limit N] [--json]\n"
-    "  read TABLE|--path DIR [--version N | --timestamp TS] [--columns a,b] [--limit N]\n"
+    "  read TABLE|--path DIR [--version N | --timestamp TS | --batch N] [--columns a,b] [--limit N]\n"
     "       [--format jsonl|csv]\n"
     "  optimize TABLE|--path DIR [--target-size BYTES]\n"
     "  vacuum TABLE|--path DIR [--retain HOURS] [--dry-run] [--force]\n";

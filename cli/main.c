@@ -2,6 +2,8 @@
  * lakesupd — one binary, sub-commands (usage() lists their options):
  *   start    the supervisor and its process tree (foreground)
  *   stop     ask a running pipeline to drain and stop
+ *   scale    change the worker counts of a running pipeline
+ *   reload   re-read the configuration file (as SIGHUP)
  *   status   the process tree, counters and tables of a running pipeline (--watch: live)
  *   progress the progress records of the last committed batches (state.db)
  *   fsck     check state.db against the tables (and repair it)
@@ -39,8 +41,14 @@ static void usage(FILE *f)
             "\n"
             "Usage:\n"
             "  lakesupd start  [-c lakesup.yml]\n"
-            "                  [--trigger continuous|available-now|processing-time=DURATION]\n"
+            "                  [--trigger continuous|available-now|processing-time=DURATION|\n"
+            "                             freshness=DURATION]\n"
             "  lakesupd stop   [-c lakesup.yml] [--timeout SECONDS]\n"
+            "  lakesupd scale  [-c lakesup.yml] [transform=N|auto] [writer=N] [--timeout SECONDS]\n"
+            "                  change the worker counts of the running pipeline; waits until\n"
+            "                  new workers are ready and removed ones have drained\n"
+            "  lakesupd reload [-c lakesup.yml]   re-read the file (as SIGHUP): live keys and\n"
+            "                  workers.* apply, others are named as needing a restart\n"
             "  lakesupd status [-c lakesup.yml] [--json | --watch [--interval S]]\n"
             "  lakesupd progress [-c lakesup.yml] [--last N] [--json]   the last batches'\n"
             "                  progress records (Spark StreamingQueryProgress names with --json)\n"
@@ -50,7 +58,7 @@ static void usage(FILE *f)
             "  lakesupd schema history [--table T] [-c lakesup.yml] [--json]\n"
             "  lakesupd table list [-c lakesup.yml]\n"
             "  lakesupd table describe TABLE|--path DIR [--json]\n"
-            "  lakesupd table read TABLE|--path DIR [--version N | --timestamp TS] [--limit N]\n"
+            "  lakesupd table read TABLE|--path DIR [--version N | --timestamp TS | --batch N] [--limit N]\n"
             "                      [--columns a,b] [--format jsonl|csv]\n"
             "  lakesupd table history TABLE|--path DIR [--limit N] [--json]\n"
             "  lakesupd table optimize TABLE|--path DIR [--target-size BYTES]\n"
@@ -256,6 +264,40 @@ int main(int argc, char **argv)
         return lk_fsck_main(&cfg, a.repair);
     if (!strcmp(cmd, "stop"))
         return lk_ctl_stop(&cfg, a.timeout_s * 1000);
+    if (!strcmp(cmd, "reload"))
+        return lk_ctl_reload(&cfg);
+    if (!strcmp(cmd, "scale")) {
+        const char *transform = NULL;
+        int writer = 0;
+        for (int i = optind + 1; i < argc; i++) {
+            char *end = NULL;
+            if (!strncmp(argv[i], "transform=", 10) && !strcmp(argv[i] + 10, "auto")) {
+                transform = "auto";
+                continue;
+            }
+            const char *eq = strchr(argv[i], '=');
+            long v = eq ? strtol(eq + 1, &end, 10) : 0;
+            if (!eq || !end || *end || end == eq + 1 || v < 1 || v > 64) {
+                fprintf(stderr, "lakesupd: scale: '%s': expected transform=N (or auto) or "
+                        "writer=N, N from 1 to 64\n", argv[i]);
+                return LK_EXIT_USAGE;
+            }
+            if (!strncmp(argv[i], "transform=", 10))
+                transform = argv[i] + 10;
+            else if (!strncmp(argv[i], "writer=", 7))
+                writer = (int)v;
+            else {
+                fprintf(stderr, "lakesupd: scale: '%s': only transform and writer scale\n",
+                        argv[i]);
+                return LK_EXIT_USAGE;
+            }
+        }
+        if (!transform && !writer) {
+            fprintf(stderr, "lakesupd: scale: say transform=N and/or writer=N\n");
+            return LK_EXIT_USAGE;
+        }
+        return lk_ctl_scale(&cfg, transform, writer, a.timeout_s * 1000);
+    }
     fprintf(stderr, "lakesupd: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return LK_EXIT_USAGE;

@@ -13,7 +13,9 @@
 
 typedef struct rule {
     char point[96];
-    int action; /* negative errno, LK_FAULT_SHORT_WRITE, LK_FAULT_CORRUPT, 2 = abort, 3 = exit */
+    int action; /* negative errno, LK_FAULT_SHORT_WRITE, LK_FAULT_CORRUPT, 2 = abort, 3 = exit,
+                   4 = sleep */
+    int sleep_ms; /* action 4: "sleep<MS>", a slow step (not a failure) */
     int at;     /* 0 = every time */
     char gate[256]; /* "@while:PATH": only while PATH exists */
     int hits;
@@ -66,7 +68,10 @@ void lk_fault_reload(void)
             r->action = 2;
         else if (!strcmp(act, "exit"))
             r->action = 3;
-        else
+        else if (!strncmp(act, "sleep", 5) && atoi(act + 5) > 0) {
+            r->action = 4;
+            r->sleep_ms = atoi(act + 5);
+        } else
             continue;
         g_nrules++;
     }
@@ -87,6 +92,12 @@ int lk_fault_check(const char *point)
         r->hits++;
         if (r->at && r->hits != r->at)
             continue;
+        if (r->action == 4) {
+            if (r->hits == 1)
+                LK_WARN("fault injected point=%s: each pass sleeps %d ms", point, r->sleep_ms);
+            usleep((useconds_t)r->sleep_ms * 1000);
+            return 0;
+        }
         LK_WARN("fault injected point=%s action=%d hit=%d", point, r->action, r->hits);
         if (r->action == 2)
             abort();

@@ -11,7 +11,8 @@
  * "@2@while:PATH" fails the 2nd time while PATH exists.
  * Actions: ENOSPC, EIO, EACCES, short (a short write, then ENOSPC),
  * corrupt (the caller damages what it was about to send or write),
- * abort (the process aborts, as a crash at that step), exit (_exit(99)).
+ * abort (the process aborts, as a crash at that step), exit (_exit(99)),
+ * sleep<MS> (the step takes MS ms longer and succeeds: a slow stage).
  * Points wired in: fs.write, fs.fsync, fs.link (lk_fs: Delta commits),
  * parquet.write (data files), state.commit (state.db transactions),
  * committer.commit (before a batch's commit), committer.after_delta_commit
@@ -20,6 +21,7 @@
  * delta.last_checkpoint (between a checkpoint and its _last_checkpoint),
  * <role>.start (e.g. transform.start: a worker before READY; a crash loop),
  * transform.records (corrupt: a RECORDS message cut to half its length),
+ * transform.chunk (each chunk a transform parses),
  * replay.after_commit (lakesupd replay, between one table's commit and the next).
  * A point is any string; code calls lk_fault_check("point") where a test may
  * want it to fail. With LAKESUP_FAULT unset the check is one branch.
@@ -28,7 +30,7 @@
 #define LK_FAULT_H
 
 #define LK_FAULT_SHORT_WRITE 1
-#define LK_FAULT_CORRUPT 4
+#define LK_FAULT_CORRUPT 5 /* not 4: the sleep action's */
 
 /* Returns 0 (no fault), a negative errno to fail with, LK_FAULT_SHORT_WRITE or LK_FAULT_CORRUPT.
    Aborts or exits the process for the abort/exit actions. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@ static char g_role[32] = "lakesupd";
 static int g_index = 0;
 static lk_log_level g_level = LK_LOG_INFO;
 static int g_json = 0;
+static int g_journal = 0; /* stderr is journald's stream: lines start with <priority> */
 static char g_last_error[512];
 
 int lk_log_level_parse(const char *s)
@@ -41,6 +43,22 @@ void lk_log_init(const char *role, int index)
     const char *fmt = getenv("LAKESUP_LOG_FORMAT");
     if (fmt && !strcmp(fmt, "json"))
         g_json = 1;
+    /* systemd sets JOURNAL_STREAM=<dev>:<inode> of the stream it connected
+       to stderr (systemd.exec(5)); a child that inherits both finds the same */
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev = 0, ino = 0;
+    struct stat st;
+    g_journal = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+                (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void lk_log_configure(const char *level, const char *format)
+{
+    int lvl = lk_log_level_parse(level);
+    if (lvl >= 0 && !getenv("LAKESUP_LOG_LEVEL"))
+        g_level = (lk_log_level)lvl;
+    if (format && *format && !getenv("LAKESUP_LOG_FORMAT"))
+        g_json = !strcmp(format, "json");
 }
 
 void lk_log_set_level(lk_log_level level)
@@ -110,16 +128,21 @@ void lk_log(lk_log_level level, const char *fmt, ...)
 
     char line[4608];
     int n;
+    /* journald reads a leading <N> as the line's syslog priority (and strips it) */
+    static const int prio[] = {7, 6, 4, 3};
+    char pfx[8] = "";
+    if (g_journal)
+        snprintf(pfx, sizeof pfx, "<%d>", prio[level]);
     if (g_json) {
         char esc[4200];
         json_escape(esc, sizeof esc, msg);
         n = snprintf(line, sizeof line,
-                     "{\"ts\":\"%s\",\"level\":\"%s\",\"role\":\"%s\",\"index\":%d,\"pid\":%d,"
+                     "%s{\"ts\":\"%s\",\"level\":\"%s\",\"role\":\"%s\",\"index\":%d,\"pid\":%d,"
                      "\"msg\":\"%s\"}\n",
-                     ts, level_name(level), g_role, g_index, (int)getpid(), esc);
+                     pfx, ts, level_name(level), g_role, g_index, (int)getpid(), esc);
     } else {
-        n = snprintf(line, sizeof line, "%s %s %s[%d] %d: %s\n", ts, level_name(level), g_role,
-                     g_index, (int)getpid(), msg);
+        n = snprintf(line, sizeof line, "%s%s %s %s[%d] %d: %s\n", pfx, ts, level_name(level),
+                     g_role, g_index, (int)getpid(), msg);
     }
     if (n < 0)
         return;

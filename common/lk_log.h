@@ -5,7 +5,9 @@
  * Format (json):  {"ts":"...","level":"INFO","role":"transform","index":1,"pid":4242,"msg":"..."}
  * Lines go to stderr (the supervisor's stderr is the journal under systemd)
  * and are written with one write(2) so that lines of concurrent processes
- * never interleave.
+ * never interleave. When stderr is journald's stream (JOURNAL_STREAM), each
+ * line starts with <N>, the level as a syslog priority (debug 7, info 6,
+ * warn 4, error 3), which journald takes as the entry's PRIORITY.
  */
 #ifndef LK_LOG_H
 #define LK_LOG_H
@@ -26,6 +28,11 @@ lk_log_level lk_log_get_level(void);
 
 /* Selects the JSON line format (LAKESUP_LOG_FORMAT=json also does). */
 void lk_log_set_json(int on);
+
+/* The configuration's log_level and log_format ("text" | "json"), each
+   unless its environment variable (LAKESUP_LOG_LEVEL, LAKESUP_LOG_FORMAT)
+   says otherwise; NULL or an unknown value changes nothing. */
+void lk_log_configure(const char *level, const char *format);
 
 /* Parses "debug", "info", "warn", "error"; returns -1 for anything else. */
 int lk_log_level_parse(const char *s);

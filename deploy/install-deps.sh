@@ -17,14 +17,18 @@ PACKAGES=(
   libzstd-dev libsnappy-dev zlib1g-dev libbz2-dev libyajl-dev
   librdkafka-dev libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev
   libpcre2-dev nettle-dev
-  check libsubunit-dev
+  check libsubunit-dev scdoc
 )
 # zstd, bzip2: the tests unpack expected tables (`tar --zstd`) and compress
 # inputs; ca-certificates: npm's registry is https; prometheus,
 # prometheus-alertmanager, chromium: the monitoring tests run the real ones;
+# iproute2 (ip netns, veth) and socat: the multi-host tests' hosts and their
+# relays; systemd: systemd-analyze verify/security of the unit; man-db: the
+# man page renders; dpkg-dev: cpack's dependency list (dpkg-shlibdeps);
 # faketime: tests/chaos/soak's clock jumps
 TEST_PACKAGES=(clang libclang-rt-14-dev libjansson-dev libjson-c-dev zstd bzip2 ca-certificates
-  prometheus prometheus-alertmanager chromium faketime)
+  prometheus prometheus-alertmanager chromium iproute2 socat systemd man-db dpkg-dev
+  faketime)
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 
 want_test=0

@@ -258,3 +258,10 @@ int lk_kafka_record_fix_rows(lk_json_reader *reader, const char *data, size_t le
     *raw = dst;
     return fixed;
 }
+
+void lk_kafka_record_txn_app(const char *path, char *out, size_t cap)
+{
+    const char *tp = strncmp(path, LK_KAFKA_PREFIX, strlen(LK_KAFKA_PREFIX)) ? path
+                                                                              : path + strlen(LK_KAFKA_PREFIX);
+    snprintf(out, cap, LK_KAFKA_TXN_PREFIX "%s", tp);
+}

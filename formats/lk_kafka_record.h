@@ -33,6 +33,11 @@
 
 /* "kafka://topic/3" → topic, 3; 0 or LK_EFORMAT. */
 int lk_kafka_record_path_parse(const char *path, char *topic, size_t cap, int32_t *partition);
+/* The Delta txn appId under which a consumer group's instances record how far
+   partition `path` (kafka://topic/partition) is in a table: version = the
+   next offset (docs/decisions.md, "Kafka consumer groups"). */
+#define LK_KAFKA_TXN_PREFIX "lakesupd.kafka:"
+void lk_kafka_record_txn_app(const char *path, char *out, size_t cap);
 
 /* The raw data schema of a Kafka source: the Kafka columns (key, topic,
    partition, offset, timestamp) first, then the value's inferred columns

@@ -48,8 +48,9 @@ struct lk_delta_commit {
     lk_schema *schema;
     commit_file *adds, *removes;
     int nadds, capadds, nremoves, capremoves;
-    char *txn_app;
-    int64_t txn_version;
+    char **txn_app; /* txn actions: appId and version each (set_txn, add_txn) */
+    int64_t *txn_version;
+    int ntxn;
     lk_buf params; /* "k":v,... */
     char **props;  /* key, value, key, value...: metaData.configuration changes */
     char *pcols;   /* partitionColumns JSON array set by the commit, or NULL */
@@ -112,7 +113,6 @@ lk_delta_commit *lk_delta_commit_new(lk_delta_table *t, const char *operation)
     c->t = t;
     c->operation = lk_strdup(operation);
     c->read_version = t->version;
-    c->txn_version = -1;
     return c;
 }
 
@@ -134,7 +134,10 @@ void lk_delta_commit_destroy(lk_delta_commit **cp)
     lk_schema_destroy(&c->schema);
     free_files(c->adds, c->nadds);
     free_files(c->removes, c->nremoves);
+    for (int i = 0; i < c->ntxn; i++)
+        free(c->txn_app[i]);
     free(c->txn_app);
+    free(c->txn_version);
     lk_buf_free(&c->params);
     lk_buf_free(&c->body);
     for (int i = 0; i < c->nprops * 2; i++)
@@ -306,9 +309,24 @@ static void put_configuration(const lk_delta_commit *c, int64_t version, lk_buf 
 
 void lk_delta_commit_set_txn(lk_delta_commit *c, const char *app_id, int64_t version)
 {
-    free(c->txn_app);
-    c->txn_app = lk_strdup(app_id);
-    c->txn_version = version;
+    for (int i = 0; i < c->ntxn; i++)
+        if (!strcmp(c->txn_app[i], app_id)) {
+            c->txn_version[i] = version;
+            return;
+        }
+    c->txn_app = realloc(c->txn_app, (size_t)(c->ntxn + 1) * sizeof *c->txn_app);
+    c->txn_version = realloc(c->txn_version, (size_t)(c->ntxn + 1) * sizeof *c->txn_version);
+    if (!c->txn_app || !c->txn_version) abort();
+    c->txn_app[c->ntxn] = lk_strdup(app_id);
+    c->txn_version[c->ntxn++] = version;
+}
+
+/* 1 if the commit writes a txn for app. */
+static int commit_has_txn(const lk_delta_commit *c, const char *app)
+{
+    for (int i = 0; i < c->ntxn; i++)
+        if (!strcmp(c->txn_app[i], app)) return 1;
+    return 0;
 }
 
 void lk_delta_commit_set_param(lk_delta_commit *c, const char *key, const char *json_value)
@@ -354,7 +372,7 @@ static void check_conflict(lk_delta_watch *w, lk_delta_table *t, int64_t version
         else
             return;
     } else if (strcmp(kind, "txn") == 0 && app) {
-        if (!cc->c->txn_app || strcmp(cc->c->txn_app, app) != 0) return;
+        if (!commit_has_txn(cc->c, app)) return;
         snprintf(cc->msg, sizeof cc->msg, "concurrent transaction for appId %s at version %" PRId64,
                  app, version);
     } else if (strcmp(kind, "protocol") == 0 || strcmp(kind, "metaData") == 0) {
@@ -456,11 +474,11 @@ static void build_body(lk_delta_commit *c, int64_t version)
         lk_buf_printf(b, ",\"createdTime\":%" PRId64 "}}\n",
                       ct && YAJL_IS_INTEGER(ct) ? (int64_t)YAJL_GET_INTEGER(ct) : now);
     }
-    if (c->txn_app) {
+    for (int i = 0; i < c->ntxn; i++) {
         lk_buf_puts(b, "{\"txn\":{\"appId\":");
-        lk_buf_json_string(b, c->txn_app, strlen(c->txn_app));
-        lk_buf_printf(b, ",\"version\":%" PRId64 ",\"lastUpdated\":%" PRId64 "}}\n", c->txn_version,
-                      now);
+        lk_buf_json_string(b, c->txn_app[i], strlen(c->txn_app[i]));
+        lk_buf_printf(b, ",\"version\":%" PRId64 ",\"lastUpdated\":%" PRId64 "}}\n",
+                      c->txn_version[i], now);
     }
     lk_buf enc = LK_BUF_INIT;
     for (int i = 0; i < c->nadds; i++) {

@@ -44,6 +44,8 @@ typedef enum {
     K_RETENTION, /* monitor.progress_retention: "7 days or 10000 batches" (either, or both) */
     K_ALERTS,    /* alerts: a sequence of rule mappings */
     K_NOTIFY,    /* notify: a sequence of {webhook|exec|log: ...} */
+    K_WORKERS,   /* workers.transform: a count, or "auto" (transform_auto) */
+    K_METRICS,   /* metrics: the gold table event_metrics (window, group_by, aggregates, ...) */
 } key_kind;
 
 typedef struct key_spec {
@@ -67,11 +69,16 @@ static const key_spec keys[] = {
     {"warehouse_path", K_PATH, OFF(warehouse_path), 0, 0, NULL},
     {"trigger", K_TRIGGER, 0, 0, 0, 0, NULL},
     {"log_level", K_LOG_LEVEL, OFF(log_level), 0, 0, NULL},
+    {"log_format", K_ENUM, OFF(log_format), 0, 0, "text|json"},
     {"worker_timeout", K_DURATION, OFF(worker_timeout_ms), 100, 86400000, NULL},
     {"stop_timeout", K_DURATION, OFF(stop_timeout_ms), 100, 86400000, NULL},
     {"workers", K_SECTION, 0, 0, 0, 0, NULL},
-    {"workers.transform", K_INT, OFF(workers.transform), 1, 64, NULL},
+    {"workers.transform", K_WORKERS, OFF(workers.transform), 1, 64, NULL},
     {"workers.writer", K_INT, OFF(workers.writer), 1, 64, NULL},
+    {"workers.max_transform", K_INT, OFF(workers.max_transform), 0, 64, NULL},
+    {"workers.remote", K_SECTION, 0, 0, 0, 0, NULL},
+    {"workers.remote.bind", K_STR, OFF(workers.remote.bind), 0, 0, NULL},
+    {"workers.remote.allowed_keys", K_STR, OFF(workers.remote.allowed_keys), 0, 0, NULL},
     {"source", K_SECTION, 0, 0, 0, 0, NULL},
     {"source.format", K_ENUM, OFF(source.format), 0, 0, "json|csv|text|kafka"},
     {"source.multi_line", K_BOOL, OFF(source.multi_line), 0, 1, NULL},
@@ -109,6 +116,10 @@ static const key_spec keys[] = {
     {"source.value_format", K_ENUM, OFF(source.value_format), 0, 0, "json"},
     {"source.fail_on_data_loss", K_BOOL, OFF(source.fail_on_data_loss), 0, 1, NULL},
     {"source.kafka", K_PROPS, OFF(source.kafka_props), 0, 0, NULL},
+    {"source.group_id", K_STR, OFF(source.group_id), 0, 0, NULL},
+    {"source.shard", K_SECTION, 0, 0, 0, 0, NULL},
+    {"source.shard.index", K_INT, OFF(source.shard.index), 0, 1023, NULL},
+    {"source.shard.count", K_INT, OFF(source.shard.count), 1, 1024, NULL},
     /* discovery (docs/sources.md "Discovery") */
     {"source.use_notifications", K_BOOL, OFF(source.use_notifications), 0, 1, NULL},
     {"source.backfill_interval", K_DURATION, OFF(source.backfill_interval_ms), 100, 86400000LL * 7,
@@ -146,6 +157,10 @@ static const key_spec keys[] = {
     {"tables.processed_events.partition_by", K_NAME_LIST,
      OFF(tables.processed_events.partition_by), 0, 0, NULL},
     {"transforms", K_TRANSFORMS, 0, 0, 0, 0, NULL},
+    {"transform", K_SECTION, 0, 0, 0, 0, NULL},
+    {"transform.event_time", K_STR, OFF(event.event_time), 0, 0, NULL},
+    {"transform.watermark", K_DURATION, OFF(event.watermark_ms), 0, 86400000LL * 366, NULL},
+    {"metrics", K_METRICS, OFF(metrics), 0, 0, NULL},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -233,7 +248,11 @@ void lk_config_defaults(lk_config *c)
     snprintf(c->warehouse_path, sizeof c->warehouse_path, "./lakehouse");
     c->trigger = LK_TRIGGER_CONTINUOUS;
     c->processing_time_ms = 0;
+    snprintf(c->metrics.output_mode, sizeof c->metrics.output_mode, "append");
+    c->freshness_ms = 0;
     snprintf(c->log_level, sizeof c->log_level, "info");
+    snprintf(c->log_format, sizeof c->log_format, "text");
+    c->source.shard.count = 1;
     c->workers.transform = 2;
     c->workers.writer = 2;
     snprintf(c->source.format, sizeof c->source.format, "json");
@@ -295,37 +314,52 @@ int lk_config_set_trigger(lk_config *cfg, const char *arg, lk_error *err)
     lk_trigger t;
     if (arg && lk_config_parse_trigger(arg, &t) == 0) {
         cfg->trigger = t;
-        cfg->processing_time_ms = 0;
+        cfg->processing_time_ms = cfg->freshness_ms = 0;
         return 0;
     }
-    static const char *const names[] = {"processing_time", "processing-time"};
-    for (size_t i = 0; arg && i < sizeof names / sizeof names[0]; i++) {
-        size_t n = strlen(names[i]);
-        if (strncmp(arg, names[i], n))
-            continue;
-        if (arg[n] == '\0') { /* the interval of the configuration file */
-            if (cfg->processing_time_ms <= 0)
+    /* the timed triggers: NAME=<duration>, or NAME alone with the file's duration */
+    static const struct {
+        const char *name, *dash, *what;
+        lk_trigger t;
+        size_t off;
+    } timed[] = {
+        {"processing_time", "processing-time", "interval", LK_TRIGGER_PROCESSING_TIME,
+         offsetof(lk_config, processing_time_ms)},
+        {"freshness", "freshness", "objective", LK_TRIGGER_FRESHNESS,
+         offsetof(lk_config, freshness_ms)},
+    };
+    for (size_t i = 0; arg && i < sizeof timed / sizeof timed[0]; i++) {
+        const char *name = timed[i].name;
+        size_t n = strlen(name);
+        if (strncmp(arg, name, n) != 0) {
+            name = timed[i].dash;
+            if (strncmp(arg, name, n = strlen(name)) != 0) continue;
+        }
+        int64_t *dur = (int64_t *)((char *)cfg + timed[i].off);
+        if (arg[n] == '\0') { /* the duration of the configuration file */
+            if (*dur <= 0)
                 return lk_error_set(err, LK_ECONFIG,
-                                    "--trigger %s: no interval (processing-time=5s, or "
-                                    "trigger: {processing_time: \"5 seconds\"} in the file)",
-                                    arg);
-            cfg->trigger = LK_TRIGGER_PROCESSING_TIME;
+                                    "--trigger %s: no %s (%s=5s, or trigger: {%s: \"5 "
+                                    "seconds\"} in the file)",
+                                    arg, timed[i].what, timed[i].dash, timed[i].name);
+            cfg->trigger = timed[i].t;
             return 0;
         }
         int64_t ms;
         if ((arg[n] != '=' && arg[n] != ':') || lk_config_parse_duration(arg + n + 1, &ms) ||
             ms <= 0)
             return lk_error_set(err, LK_ECONFIG,
-                                "--trigger '%s': expected processing-time=<duration> such as "
-                                "processing-time=5s or \"processing-time=5 minutes\"",
-                                arg);
-        cfg->trigger = LK_TRIGGER_PROCESSING_TIME;
-        cfg->processing_time_ms = ms;
+                                "--trigger '%s': expected %s=<duration> such as %s=5s or "
+                                "\"%s=5 minutes\"",
+                                arg, timed[i].dash, timed[i].dash, timed[i].dash);
+        cfg->processing_time_ms = cfg->freshness_ms = 0;
+        cfg->trigger = timed[i].t;
+        *dur = ms;
         return 0;
     }
     return lk_error_set(err, LK_ECONFIG,
-                        "--trigger '%s': expected continuous, available-now or "
-                        "processing-time=<duration>",
+                        "--trigger '%s': expected continuous, available-now, "
+                        "processing-time=<duration> or freshness=<duration>",
                         arg ? arg : "");
 }
 
@@ -338,6 +372,8 @@ const char *lk_config_trigger_name(lk_trigger t)
         return "available_now";
     case LK_TRIGGER_PROCESSING_TIME:
         return "processing_time";
+    case LK_TRIGGER_FRESHNESS:
+        return "freshness";
     }
     return "?";
 }
@@ -490,10 +526,10 @@ static int set_trigger(loader *L, const key_spec *k, yaml_node_t *v)
     if (v->type == YAML_SCALAR_NODE) {
         if (lk_config_parse_trigger(scalar(v), &c->trigger) < 0)
             return bad(L, v, k->name,
-                       "unknown trigger '%s' (continuous, available_now or "
-                       "{processing_time: \"<duration>\"})",
+                       "unknown trigger '%s' (continuous, available_now, "
+                       "{processing_time: \"<duration>\"} or {freshness: \"<duration>\"})",
                        scalar(v));
-        c->processing_time_ms = 0;
+        c->processing_time_ms = c->freshness_ms = 0;
         return 0;
     }
     if (v->type != YAML_MAPPING_NODE)
@@ -504,25 +540,27 @@ static int set_trigger(loader *L, const key_spec *k, yaml_node_t *v)
         yaml_node_t *vn = yaml_document_get_node(L->doc, p->value);
         if (kn->type != YAML_SCALAR_NODE)
             return bad(L, kn, "trigger", "a key must be a scalar, got %s", node_kind(kn));
-        if (strcmp(scalar(kn), "processing_time") != 0) {
-            char name[160];
-            snprintf(name, sizeof name, "trigger.%s", scalar(kn));
-            return bad(L, kn, name, "unknown key (a trigger mapping has only processing_time)");
-        }
+        char name[160];
+        snprintf(name, sizeof name, "trigger.%s", scalar(kn));
+        int fresh = !strcmp(scalar(kn), "freshness");
+        if (!fresh && strcmp(scalar(kn), "processing_time") != 0)
+            return bad(L, kn, name,
+                       "unknown key (a trigger mapping has processing_time or freshness)");
+        if (have) return bad(L, kn, name, "one of processing_time and freshness, not both");
         if (vn->type != YAML_SCALAR_NODE)
-            return bad(L, vn, "trigger.processing_time", "expected a duration, got %s",
-                       node_kind(vn));
+            return bad(L, vn, name, "expected a duration, got %s", node_kind(vn));
         int64_t ms;
         if (lk_config_parse_duration(scalar(vn), &ms) < 0)
-            return bad(L, vn, "trigger.processing_time",
+            return bad(L, vn, name,
                        "bad duration '%s' (e.g. \"5 minutes\", \"30s\", \"100 ms\", \"1h\")",
                        scalar(vn));
-        if (ms <= 0) return bad(L, vn, "trigger.processing_time", "must be positive");
-        c->trigger = LK_TRIGGER_PROCESSING_TIME;
-        c->processing_time_ms = ms;
+        if (ms <= 0) return bad(L, vn, name, "must be positive");
+        c->trigger = fresh ? LK_TRIGGER_FRESHNESS : LK_TRIGGER_PROCESSING_TIME;
+        c->processing_time_ms = fresh ? 0 : ms;
+        c->freshness_ms = fresh ? ms : 0;
         have = 1;
     }
-    if (!have) return bad(L, v, k->name, "mapping needs processing_time");
+    if (!have) return bad(L, v, k->name, "mapping needs processing_time or freshness");
     return 0;
 }
 
@@ -1141,6 +1179,141 @@ static int set_notify(loader *L, const key_spec *k, yaml_node_t *v)
     return each_item(L, k, v, "{webhook: URL}, {exec: PATH}, {log: true}", add_receiver);
 }
 
+/* metrics.window: "1 minute" (tumbling), {size, slide} (sliding) or
+   {session_gap} (session). */
+static int set_window(loader *L, yaml_node_t *v)
+{
+    lk_metrics_cfg *m = &L->cfg->metrics;
+    m->window_line = (int)v->start_mark.line + 1;
+    if (v->type == YAML_SCALAR_NODE) {
+        if (lk_config_parse_duration(scalar(v), &m->size_ms) || m->size_ms <= 0)
+            return bad(L, v, "metrics.window",
+                       "'%s' is not a positive duration such as \"1 minute\"", scalar(v));
+        m->window = LK_WINDOW_TUMBLING;
+        m->slide_ms = m->size_ms;
+        return 0;
+    }
+    if (v->type != YAML_MAPPING_NODE)
+        return bad(L, v, "metrics.window",
+                   "expected a duration, {size, slide} or {session_gap}, got %s", node_kind(v));
+    int64_t size = 0, slide = 0, gap = 0;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(L->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(L->doc, p->value);
+        const char *name = kn->type == YAML_SCALAR_NODE ? scalar(kn) : "";
+        char key[64];
+        snprintf(key, sizeof key, "metrics.window.%s", name);
+        int64_t *dst = !strcmp(name, "size") ? &size : !strcmp(name, "slide") ? &slide
+                     : !strcmp(name, "session_gap") ? &gap : NULL;
+        if (!dst) return bad(L, kn, key, "unknown key (size, slide or session_gap)");
+        if (vn->type != YAML_SCALAR_NODE || lk_config_parse_duration(scalar(vn), dst) || *dst <= 0)
+            return bad(L, vn, key, "expected a positive duration such as \"5 minutes\"");
+    }
+    if (gap) {
+        if (size || slide)
+            return bad(L, v, "metrics.window", "session_gap cannot be combined with size/slide");
+        m->window = LK_WINDOW_SESSION;
+        m->gap_ms = gap;
+        return 0;
+    }
+    if (!size) return bad(L, v, "metrics.window", "size is missing");
+    if (!slide) slide = size;
+    if (slide > size || size % slide)
+        return bad(L, v, "metrics.window",
+                   "slide must divide size (size %lld ms, slide %lld ms)", (long long)size,
+                   (long long)slide);
+    m->window = slide == size ? LK_WINDOW_TUMBLING : LK_WINDOW_SLIDING;
+    m->size_ms = size;
+    m->slide_ms = slide;
+    return 0;
+}
+
+/* metrics: {window, group_by, aggregates, output_mode}; the expressions are
+   checked against the schema by lk_tables_check / lk_gold. */
+static int set_metrics(loader *L, const key_spec *k, yaml_node_t *v)
+{
+    lk_metrics_cfg *m = &L->cfg->metrics;
+    memset(m, 0, sizeof *m);
+    snprintf(m->output_mode, sizeof m->output_mode, "append");
+    m->line = (int)v->start_mark.line + 1;
+    if (v->type != YAML_MAPPING_NODE)
+        return bad(L, v, k->name, "expected a mapping {window, group_by, aggregates, "
+                   "output_mode}, got %s", node_kind(v));
+    m->set = 1;
+    int have_window = 0;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(L->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(L->doc, p->value);
+        const char *name = kn->type == YAML_SCALAR_NODE ? scalar(kn) : "";
+        char key[64];
+        snprintf(key, sizeof key, "metrics.%s", name);
+        if (!strcmp(name, "window")) {
+            int r = set_window(L, vn);
+            if (r < 0) return r;
+            have_window = 1;
+        } else if (!strcmp(name, "group_by")) {
+            m->ngroup = 0;
+            if (vn->type == YAML_SCALAR_NODE && vn->data.scalar.length) {
+                snprintf(m->group_by[0], sizeof m->group_by[0], "%s", scalar(vn));
+                m->group_line[m->ngroup++] = (int)vn->start_mark.line + 1;
+                continue;
+            }
+            if (vn->type != YAML_SEQUENCE_NODE)
+                return bad(L, vn, key, "expected a list of columns or expressions, got %s",
+                           node_kind(vn));
+            for (yaml_node_item_t *it = vn->data.sequence.items.start;
+                 it < vn->data.sequence.items.top; it++) {
+                yaml_node_t *e = yaml_document_get_node(L->doc, *it);
+                if (e->type != YAML_SCALAR_NODE || !e->data.scalar.length)
+                    return bad(L, e, key, "expected a column or an expression");
+                if (m->ngroup == LK_MAX_GROUP_BY)
+                    return bad(L, e, key, "more than %d entries", LK_MAX_GROUP_BY);
+                if (strlen(scalar(e)) >= sizeof m->group_by[0])
+                    return bad(L, e, key, "expression too long");
+                snprintf(m->group_by[m->ngroup], sizeof m->group_by[0], "%s", scalar(e));
+                m->group_line[m->ngroup++] = (int)e->start_mark.line + 1;
+            }
+        } else if (!strcmp(name, "aggregates")) {
+            if (vn->type != YAML_MAPPING_NODE)
+                return bad(L, vn, key, "expected a mapping {name: \"count(*)\", ...}, got %s",
+                           node_kind(vn));
+            m->nagg = 0;
+            for (yaml_node_pair_t *a = vn->data.mapping.pairs.start;
+                 a < vn->data.mapping.pairs.top; a++) {
+                yaml_node_t *an = yaml_document_get_node(L->doc, a->key);
+                yaml_node_t *av = yaml_document_get_node(L->doc, a->value);
+                const char *col = an->type == YAML_SCALAR_NODE ? scalar(an) : "";
+                char akey[300];
+                snprintf(akey, sizeof akey, "metrics.aggregates.%s", col);
+                if (!*col || strlen(col) >= sizeof m->agg_name[0])
+                    return bad(L, an, key, "an aggregate needs a column name");
+                if (av->type != YAML_SCALAR_NODE || !av->data.scalar.length ||
+                    strlen(scalar(av)) >= sizeof m->agg_expr[0])
+                    return bad(L, av, akey, "expected an aggregate such as \"count(*)\"");
+                if (m->nagg == LK_MAX_AGGREGATES)
+                    return bad(L, an, akey, "more than %d aggregates", LK_MAX_AGGREGATES);
+                for (int i = 0; i < m->nagg; i++)
+                    if (!strcasecmp(m->agg_name[i], col))
+                        return bad(L, an, akey, "duplicate aggregate name");
+                snprintf(m->agg_name[m->nagg], sizeof m->agg_name[0], "%s", col);
+                snprintf(m->agg_expr[m->nagg], sizeof m->agg_expr[0], "%s", scalar(av));
+                m->agg_line[m->nagg++] = (int)av->start_mark.line + 1;
+            }
+        } else if (!strcmp(name, "output_mode")) {
+            if (vn->type != YAML_SCALAR_NODE ||
+                (strcmp(scalar(vn), "append") && strcmp(scalar(vn), "update")))
+                return bad(L, vn, key, "expected append or update");
+            snprintf(m->output_mode, sizeof m->output_mode, "%s", scalar(vn));
+        } else {
+            return bad(L, kn, key,
+                       "unknown key (window, group_by, aggregates or output_mode)");
+        }
+    }
+    if (!have_window) return bad(L, v, "metrics.window", "missing: metrics needs a window");
+    if (!m->nagg) return bad(L, v, "metrics.aggregates", "missing: metrics needs aggregates");
+    return 0;
+}
+
 static int walk(loader *L, yaml_node_t *map, const char *prefix)
 {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
@@ -1203,6 +1376,9 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
     if (k->kind == K_RETENTION) return set_retention(L, k, v);
     if (k->kind == K_ALERTS) return set_alerts(L, k, v);
     if (k->kind == K_NOTIFY) return set_notify(L, k, v);
+    if (k->kind == K_METRICS) return set_metrics(L, k, v);
+    if (!strcmp(k->name, "transform.event_time"))
+        L->cfg->event.event_time_line = (int)v->start_mark.line + 1;
     if (v->type != YAML_SCALAR_NODE)
         return bad(L, v, k->name, "expected a scalar, got %s", node_kind(v));
     const char *s = scalar(v);
@@ -1286,6 +1462,15 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
         else
             return bad(L, v, k->name, "'%s' is not a boolean (true or false)", s);
         return 0;
+    case K_WORKERS:
+        if (!strcmp(s, "auto")) {
+            /* start with one; the supervisor adds more while they are the bottleneck */
+            L->cfg->workers.transform_auto = 1;
+            L->cfg->workers.transform = 1;
+            return 0;
+        }
+        L->cfg->workers.transform_auto = 0;
+        __attribute__((fallthrough)); /* a count */
     case K_INT:
     case K_INT64: {
         int64_t x;
@@ -1434,6 +1619,34 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
         r = check_derived(cfg, path, err);
     if (r == 0)
         r = check_monitor(cfg, path, err);
+    if (r == 0 && cfg->source.shard.index >= cfg->source.shard.count)
+        r = lk_error_set(err, LK_ECONFIG,
+                         "%s: key 'source.shard.index': %d is not below source.shard.count (%d)",
+                         path, cfg->source.shard.index, cfg->source.shard.count);
+    if (r == 0 && cfg->source.group_id[0] && strcmp(cfg->source.format, "kafka"))
+        r = lk_error_set(err, LK_ECONFIG, "%s: key 'source.group_id' is for format: kafka", path);
+    if (r == 0 && cfg->workers.remote.bind[0] && strncmp(cfg->workers.remote.bind, "tcp://", 6))
+        r = lk_error_set(err, LK_ECONFIG,
+                         "%s: key 'workers.remote.bind': '%s' is not a tcp:// endpoint", path,
+                         cfg->workers.remote.bind);
+    if (r == 0 && cfg->workers.remote.bind[0] && !cfg->workers.remote.allowed_keys[0])
+        r = lk_error_set(err, LK_ECONFIG,
+                         "%s: key 'workers.remote.allowed_keys' is required with "
+                         "workers.remote.bind (a directory of public keys from `lakesupd keygen`)",
+                         path);
+    /* remote workers (CURVE over TCP) are not built yet: a pipeline that asks
+       for them must not start as if it had them */
+    if (r == 0 && cfg->workers.remote.bind[0])
+        r = lk_error_set(err, LK_ECONFIG,
+                         "%s: key 'workers.remote.bind': remote workers are not available in this "
+                         "version; spread a pipeline over hosts with source.group_id (Kafka) or "
+                         "source.shard (files) instead (docs/operations.md, \"Scaling\")",
+                         path);
+    if (r == 0 && cfg->metrics.set && !cfg->event.event_time[0])
+        r = lk_error_set(err, LK_ECONFIG,
+                         "%s:%d: key 'metrics': the windows need an event time: set "
+                         "transform.event_time (and transform.watermark)",
+                         path, cfg->metrics.line);
     if (r < 0) { /* never half a file: back to defaults */
         lk_config_defaults(cfg);
         snprintf(cfg->file, sizeof cfg->file, "%s", path);
@@ -1448,6 +1661,10 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
    Filters that decide which files exist (path_glob_filter, modified_*),
    formats and paths need a restart. */
 static const char *const live_keys[] = {"log_level", "worker_timeout", "stop_timeout",
+                                        /* the supervisor scales the tree to them; writers
+                                           follow workers.transform (lk_writer) */
+                                        "workers.transform", "workers.writer",
+                                        "workers.max_transform", "log_format",
                                         "source.max_files_per_trigger",
                                         "source.max_bytes_per_trigger",
                                         "source.max_offsets_per_trigger",
@@ -1554,6 +1771,34 @@ static void emit_xf(const lk_config *cfg, FILE *f)
     emit_steps(cfg, cfg->transforms, f, 2);
 }
 
+/* metrics: as set_metrics reads it (nothing without the key). */
+static void emit_metrics(const lk_metrics_cfg *m, FILE *f)
+{
+    if (!m->set) return;
+    fputs("metrics:\n  window: ", f);
+    if (m->window == LK_WINDOW_SESSION)
+        fprintf(f, "{session_gap: \"%lld ms\"}\n", (long long)m->gap_ms);
+    else if (m->window == LK_WINDOW_SLIDING)
+        fprintf(f, "{size: \"%lld ms\", slide: \"%lld ms\"}\n", (long long)m->size_ms,
+                (long long)m->slide_ms);
+    else
+        fprintf(f, "\"%lld ms\"\n", (long long)m->size_ms);
+    fputs("  group_by: [", f);
+    for (int i = 0; i < m->ngroup; i++) {
+        fputs(i ? ", " : "", f);
+        yaml_quoted(f, m->group_by[i]);
+    }
+    fputs("]\n  aggregates:\n", f);
+    for (int i = 0; i < m->nagg; i++) {
+        fputs("    ", f);
+        yaml_quoted(f, m->agg_name[i]);
+        fputs(": ", f);
+        yaml_quoted(f, m->agg_expr[i]);
+        fputc('\n', f);
+    }
+    fprintf(f, "  output_mode: %s\n", m->output_mode);
+}
+
 /* Every key of cfg as YAML (the running configuration, `config show`). */
 static void emit(const lk_config *cfg, FILE *f)
 {
@@ -1571,6 +1816,10 @@ static void emit(const lk_config *cfg, FILE *f)
             emit_xf(cfg, f);
             continue;
         }
+        if (k->kind == K_METRICS) {
+            emit_metrics(&cfg->metrics, f);
+            continue;
+        }
         fprintf(f, "%*s%s:", depth * 2, "", leaf);
         if (k->kind == K_SECTION) {
             fputc('\n', f);
@@ -1581,11 +1830,18 @@ static void emit(const lk_config *cfg, FILE *f)
         case K_TRIGGER:
             if (cfg->trigger == LK_TRIGGER_PROCESSING_TIME)
                 fprintf(f, "{processing_time: \"%lld ms\"}", (long long)cfg->processing_time_ms);
+            else if (cfg->trigger == LK_TRIGGER_FRESHNESS)
+                fprintf(f, "{freshness: \"%lld ms\"}", (long long)cfg->freshness_ms);
             else
                 fprintf(f, "%s", cfg->trigger == LK_TRIGGER_AVAILABLE_NOW ? "available_now"
                                                                          : "continuous");
             break;
         case K_INT: fprintf(f, "%d", *(const int *)src); break;
+        case K_WORKERS:
+            /* the count running now: workers (a writer's links) need the number,
+               the supervisor keeps "auto" to itself */
+            fprintf(f, "%d", *(const int *)src);
+            break;
         case K_INT64: fprintf(f, "%lld", (long long)*(const int64_t *)src); break;
         case K_DURATION: fprintf(f, "\"%lld ms\"", (long long)*(const int64_t *)src); break;
         case K_BOOL: fprintf(f, "%s", *(const int *)src ? "true" : "false"); break;

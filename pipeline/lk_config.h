@@ -12,7 +12,7 @@
  *   source_path: ./incoming
  *   checkpoint_path: ./checkpoints
  *   warehouse_path: ./lakehouse
- *   trigger: continuous           # | available_now | {processing_time: "5 minutes"}
+ *   trigger: continuous           # | available_now | {processing_time: "5 minutes"} | {freshness: "5s"}
  *   log_level: info
  *   worker_timeout: 30s           # a worker silent this long is killed and restarted
  *   stop_timeout: 30s             # a graceful stop ends with SIGKILL after this
@@ -96,6 +96,7 @@ typedef enum lk_trigger {
     LK_TRIGGER_CONTINUOUS = 0,
     LK_TRIGGER_AVAILABLE_NOW = 1,
     LK_TRIGGER_PROCESSING_TIME = 2,
+    LK_TRIGGER_FRESHNESS = 3, /* {freshness: D}: batches as large as the objective allows */
 } lk_trigger;
 
 #define LK_MAX_PARTITION_COLS 4
@@ -198,6 +199,26 @@ typedef struct lk_derived_table {
     int line, from_line; /* of the table's key, of its from: */
 } lk_derived_table;
 
+/* ---- event time and the gold table event_metrics (issue 12) ---- */
+#define LK_MAX_GROUP_BY 16
+#define LK_MAX_AGGREGATES 32
+typedef enum { LK_WINDOW_TUMBLING = 0, LK_WINDOW_SLIDING, LK_WINDOW_SESSION } lk_window_kind;
+typedef struct lk_metrics_cfg {
+    int set;                 /* the file has a metrics: key */
+    int line;                /* of metrics: */
+    lk_window_kind window;
+    int64_t size_ms, slide_ms, gap_ms; /* tumbling: size = slide */
+    int window_line;
+    int ngroup;
+    char group_by[LK_MAX_GROUP_BY][256]; /* expressions */
+    int group_line[LK_MAX_GROUP_BY];
+    int nagg;
+    char agg_name[LK_MAX_AGGREGATES][128];
+    char agg_expr[LK_MAX_AGGREGATES][256];
+    int agg_line[LK_MAX_AGGREGATES];
+    char output_mode[16]; /* append | update */
+} lk_metrics_cfg;
+
 typedef struct lk_config {
     char file[1024]; /* the file read, or "" for built-in defaults */
     char pipeline[128];
@@ -208,12 +229,20 @@ typedef struct lk_config {
     char warehouse_path[1024];
     lk_trigger trigger;
     int64_t processing_time_ms;
+    int64_t freshness_ms; /* trigger {freshness}: the objective, input file close -> commit */
     char log_level[16];
     int64_t worker_timeout_ms; /* no heartbeat for this long: killed and restarted */
     int64_t stop_timeout_ms;   /* graceful stop: SIGKILL after this long */
+    char log_format[8]; /* text | json (journald gets each line's level as its priority) */
     struct {
-        int transform;
+        int transform;      /* the count now (auto: where it starts, and the running count) */
         int writer;
+        int transform_auto; /* workers.transform: auto (the supervisor scales between 1 and max) */
+        int max_transform;  /* auto's upper bound; 0 = the host's cores */
+        struct {
+            char bind[256];          /* "tcp://0.0.0.0:7700": remote transforms join here; "" = off */
+            char allowed_keys[1024]; /* directory of the public keys (lakesupd keygen) let in */
+        } remote;
     } workers;
     struct {
         char format[16];
@@ -245,6 +274,10 @@ typedef struct lk_config {
         char value_format[16];         /* json */
         int fail_on_data_loss;
         char kafka_props[2048];        /* kafka.* keys: "name=value\n" lines for librdkafka */
+        char group_id[256];            /* Kafka consumer group: instances share the partitions */
+        struct {
+            int index, count;          /* this instance takes files whose path hashes to index */
+        } shard;
         /* discovery (lk_discovery, docs/sources.md) */
         int use_notifications;           /* inotify; default true on Linux */
         int64_t backfill_interval_ms;    /* full listing this often with notifications */
@@ -293,6 +326,12 @@ typedef struct lk_config {
     lk_step_list transforms;
     int transforms_set; /* the file gave `transforms:` */
     struct {
+        char event_time[256]; /* transform.event_time: the event-time column, "" = none */
+        int event_time_line;
+        int64_t watermark_ms; /* transform.watermark: allowed lateness */
+    } event;
+    lk_metrics_cfg metrics;
+    struct {
         int nsteps, nitems;
         size_t text_len;
         lk_step step[LK_MAX_STEPS];
@@ -309,9 +348,9 @@ void lk_config_defaults(lk_config *cfg);
 /* Parses "continuous", "available_now"/"available-now"; 0 or LK_ECONFIG. */
 int lk_config_parse_trigger(const char *s, lk_trigger *out);
 /* The command line's --trigger: continuous, available-now (available_now),
-   processing-time=<duration> (processing_time=, or ':'), or a bare
-   processing-time with the interval the file set. 0, or LK_ECONFIG naming
-   what is wrong. */
+   processing-time=<duration> (processing_time=, or ':'), freshness=<duration>,
+   or a bare processing-time / freshness with the duration the file set. 0,
+   or LK_ECONFIG naming what is wrong. */
 int lk_config_set_trigger(lk_config *cfg, const char *arg, lk_error *err);
 const char *lk_config_trigger_name(lk_trigger t);
 /* Parses durations like "5 minutes", "30s", "100 ms", "1h" into ms; 0 or LK_ECONFIG. */

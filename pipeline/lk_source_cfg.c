@@ -69,6 +69,32 @@ int lk_source_cfg_accepts(const lk_config *cfg, const char *name)
     return lk_source_format_accepts(name, lk_source_cfg_format(cfg));
 }
 
+uint64_t lk_source_cfg_shard_hash(const char *rel)
+{
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 offset basis */
+    for (const unsigned char *p = (const unsigned char *)rel; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+int lk_source_cfg_in_shard(const lk_config *cfg, const char *path)
+{
+    int n = cfg->source.shard.count;
+    if (n <= 1)
+        return 1;
+    size_t k = strlen(cfg->source_path);
+    while (k > 1 && cfg->source_path[k - 1] == '/')
+        k--;
+    const char *rel = path;
+    if (!strncmp(path, cfg->source_path, k) && path[k] == '/')
+        rel = path + k + 1;
+    while (*rel == '/')
+        rel++;
+    return (int)(lk_source_cfg_shard_hash(rel) % (uint64_t)n) == cfg->source.shard.index;
+}
+
 int lk_source_cfg_lists_dir(const char *name)
 {
     return name[0] != '.' && name[0] != '_';

@@ -9,6 +9,8 @@
 #ifndef LK_SOURCE_CFG_H
 #define LK_SOURCE_CFG_H
 
+#include <stdint.h>
+
 #include "lk_config.h"
 #include "lk_parser.h"
 #include "lk_source_reader.h"
@@ -35,5 +37,12 @@ void lk_source_cfg_parser(const lk_config *cfg, lk_parser_options *o);
 int lk_source_cfg_accepts(const lk_config *cfg, const char *name);
 /* 1 if a subdirectory of this name is listed (not hidden, not "_..."). */
 int lk_source_cfg_lists_dir(const char *name);
+/* source.shard: 1 if the file at path (under source_path) is this
+   instance's: the FNV-1a 64-bit hash of its path relative to source_path,
+   modulo shard.count, is shard.index. Relative, so that hosts mounting a
+   shared directory at different places agree; always 1 when count is 1. */
+int lk_source_cfg_in_shard(const lk_config *cfg, const char *path);
+/* The shard hash itself (FNV-1a 64 of rel), for tests and tools. */
+uint64_t lk_source_cfg_shard_hash(const char *rel);
 
 #endif

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "lk_ddl.h"
+#include "lk_gold.h"
+#include "lk_rowjson.h"
 #include "lk_raw.h"
 #include "lk_sql_check.h"
 #include "lk_sql_parse.h"
@@ -39,7 +41,8 @@ int lk_tables_names(const lk_config *cfg, const char *names[LK_TABLES_MAX])
             q |= quarantines(cfg, d->transforms);
         }
     }
-    if (q) names[n++] = LK_TABLE_QUARANTINE;
+    if (cfg->metrics.set) names[n++] = LK_TABLE_METRICS;
+    if (q || cfg->metrics.set) names[n++] = LK_TABLE_QUARANTINE;
     return n;
 }
 
@@ -62,7 +65,12 @@ struct lk_tables {
     int from[LK_TABLES_MAX];          /* the table each is fed from */
     lk_batch *batches[LK_TABLES_MAX];
     int quarantine; /* its index, or -1 */
-    int64_t quarantined, rescued;
+    int metrics;    /* event_metrics' index, or -1 */
+    lk_gold *m;
+    int64_t watermark;
+    lk_batch *datarow; /* one raw row's data columns: a turned-away row's record */
+    lk_buf json;
+    int64_t quarantined, rescued, late, no_et;
 };
 
 int lk_tables_new(const lk_config *cfg, const lk_schema *raw, lk_tables **out, lk_error *err)
@@ -71,7 +79,8 @@ int lk_tables_new(const lk_config *cfg, const lk_schema *raw, lk_tables **out, l
     lk_tables *t = calloc(1, sizeof *t);
     if (!t) abort();
     t->n = lk_tables_names(cfg, t->names);
-    t->quarantine = -1;
+    t->quarantine = t->metrics = -1;
+    t->watermark = INT64_MIN;
     int rc_idx = lk_raw_rescued_index(raw);
     const char *rescued = rc_idx >= 0 ? lk_schema_field(raw, rc_idx)->name : NULL;
     t->schemas[0] = lk_schema_clone(raw);
@@ -80,6 +89,17 @@ int lk_tables_new(const lk_config *cfg, const lk_schema *raw, lk_tables **out, l
             t->quarantine = i;
             t->schemas[i] = lk_transforms_quarantine_schema();
             t->batches[i] = lk_batch_new(t->schemas[i]);
+            continue;
+        }
+        if (!strcmp(t->names[i], LK_TABLE_METRICS)) {
+            t->metrics = i;
+            t->from[i] = 1;
+            if (lk_gold_new(cfg, t->schemas[1], &t->m, err)) {
+                lk_tables_destroy(&t);
+                return err->code;
+            }
+            t->schemas[i] = lk_schema_clone(lk_gold_output_schema(t->m));
+            t->batches[i] = lk_batch_new(lk_gold_partial_schema(t->m));
             continue;
         }
         lk_transforms_opts o = {.table = t->names[i], .rescued = rescued};
@@ -122,6 +142,9 @@ void lk_tables_destroy(lk_tables **tp)
         lk_schema_destroy(&t->schemas[i]);
         lk_batch_destroy(&t->batches[i]);
     }
+    lk_gold_destroy(&t->m);
+    lk_batch_destroy(&t->datarow);
+    lk_buf_free(&t->json);
     free(t);
     *tp = NULL;
 }
@@ -146,9 +169,12 @@ lk_batch *lk_tables_batch(lk_tables *t, int i)
     return t->batches[i];
 }
 
+static int run_metrics(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch,
+                       lk_error *err);
+
 int lk_tables_run(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch, lk_error *err)
 {
-    t->quarantined = t->rescued = 0;
+    t->quarantined = t->rescued = t->late = t->no_et = 0;
     lk_batch *q = t->quarantine >= 0 ? t->batches[t->quarantine] : NULL;
     if (q) lk_batch_reset(q);
     for (int i = 1; i < t->n; i++) {
@@ -162,6 +188,111 @@ int lk_tables_run(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t bat
         t->quarantined += lk_transforms_quarantined(t->xf[i]);
         t->rescued += lk_transforms_rescued(t->xf[i]);
     }
+    if (t->metrics >= 0) return run_metrics(t, raw, now_us, batch, err);
+    return 0;
+}
+
+int lk_tables_metrics_index(const lk_tables *t)
+{
+    return t->metrics;
+}
+
+struct lk_gold *lk_tables_metrics(lk_tables *t)
+{
+    return t->m;
+}
+
+void lk_tables_set_watermark(lk_tables *t, int64_t watermark_us)
+{
+    t->watermark = watermark_us;
+}
+
+int64_t lk_tables_late(const lk_tables *t)
+{
+    return t->late;
+}
+
+int64_t lk_tables_no_event_time(const lk_tables *t)
+{
+    return t->no_et;
+}
+
+/* A row event_metrics turned away, into quarantine: raw row r's data
+   columns as the record (what replay re-injects), its _metadata. */
+static void quarantine_away(lk_tables *t, const lk_batch *raw, uint32_t r, const char *reason,
+                            int64_t batch, int64_t now_us, lk_batch *q)
+{
+    const lk_schema *rs = lk_batch_schema(raw);
+    if (!t->datarow) {
+        lk_schema *d = lk_raw_data_schema(rs);
+        t->datarow = lk_batch_new(d);
+        lk_schema_destroy(&d);
+    }
+    lk_batch_reset(t->datarow);
+    const lk_schema *ds = lk_batch_schema(t->datarow);
+    for (int c = 0; c < lk_schema_nfields(ds); c++)
+        lk_col_append_range(lk_batch_col(t->datarow, c),
+                            lk_batch_col_const(raw, lk_schema_find(rs, lk_schema_field(ds, c)->name)),
+                            r, 1);
+    lk_batch_set_nrows(t->datarow, 1);
+    lk_buf_reset(&t->json);
+    lk_rowjson_append(t->datarow, 0, &t->json);
+    lk_col_append_bytes(lk_batch_col(q, LK_Q_RECORD), t->json.data, t->json.len);
+    lk_col_append_bytes(lk_batch_col(q, LK_Q_REASON), reason, strlen(reason));
+    const char *why = !strcmp(reason, LK_REASON_LATE) ? "event time older than the watermark"
+                                                       : "no event time (null or unparsable)";
+    lk_col_append_bytes(lk_batch_col(q, LK_Q_ERROR), why, strlen(why));
+    lk_col_append_bytes(lk_batch_col(q, LK_Q_TABLE), LK_TABLE_METRICS, strlen(LK_TABLE_METRICS));
+    lk_col *meta = lk_batch_col(q, LK_Q_METADATA);
+    int mi = lk_schema_find(rs, LK_RAW_METADATA);
+    if (mi >= 0 && lk_field_equal(lk_batch_col_const(raw, mi)->field, meta->field))
+        lk_col_append_range(meta, lk_batch_col_const(raw, mi), r, 1);
+    else
+        lk_col_append_null(meta);
+    if (t->watermark == INT64_MIN)
+        lk_col_append_null(lk_batch_col(q, LK_Q_WATERMARK));
+    else
+        lk_col_append_i64(lk_batch_col(q, LK_Q_WATERMARK), t->watermark);
+    lk_col_append_i64(lk_batch_col(q, LK_Q_BATCH), batch);
+    lk_col_append_i64(lk_batch_col(q, LK_Q_AT), now_us);
+    lk_col_append_null(lk_batch_col(q, LK_Q_REPLAYED));
+    lk_batch_set_nrows(q, lk_batch_nrows(q) + 1);
+}
+
+/* event_metrics' share of a chunk: processed_events' rows folded into a
+   partial, the turned-away ones to quarantine (row j of processed_events
+   is the j-th raw row silver kept). */
+static int run_metrics(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch,
+                       lk_error *err)
+{
+    lk_batch *part = t->batches[t->metrics];
+    lk_batch_reset(part);
+    if (lk_gold_run(t->m, t->batches[1], t->watermark, now_us, err)) {
+        lk_error_prefix(err, "table %s", LK_TABLE_METRICS);
+        return -1;
+    }
+    lk_gold_partial(t->m, part);
+    const uint32_t *rows;
+    const char *const *why;
+    uint32_t n = lk_gold_turned_away(t->m, &rows, &why);
+    if (!n) return 0;
+    const uint8_t *alive = lk_transforms_kept(t->xf[1]);
+    uint32_t nraw = lk_batch_nrows(raw), r = 0, j = 0;
+    lk_batch *q = t->batches[t->quarantine];
+    for (uint32_t k = 0; k < n; k++) {
+        /* rows ascend: walk raw once */
+        while (r < nraw && (!alive[r] || j < rows[k])) {
+            j += alive[r];
+            r++;
+        }
+        if (r >= nraw) break;
+        quarantine_away(t, raw, r, why[k], batch, now_us, q);
+        if (!strcmp(why[k], LK_REASON_LATE))
+            t->late++;
+        else
+            t->no_et++;
+    }
+    t->quarantined += t->late + t->no_et;
     return 0;
 }
 
@@ -205,17 +336,6 @@ int lk_tables_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_batc
     return rc;
 }
 
-/* The calls of a tree name known functions; 0 or the offending node. */
-static const lk_sql_node *unknown_call(const lk_sql_node *n)
-{
-    if (n->kind == LK_SQL_CALL && n->name && !lk_sql_check_is_function(n->name)) return n;
-    for (int i = 0; i < n->nargs; i++) {
-        const lk_sql_node *u = unknown_call(n->args[i]);
-        if (u) return u;
-    }
-    return NULL;
-}
-
 static int check_list(const lk_config *cfg, lk_step_list l, const char *key, lk_error *err)
 {
     static const char *const kinds[] = {"",     "filter", "derive", "select",
@@ -239,7 +359,7 @@ static int check_list(const lk_config *cfg, lk_step_list l, const char *key, lk_
             lk_error e = {0};
             const char *text = lk_config_xf_text(cfg, it->text);
             int rc = lk_sql_parse(text, st->kind == LK_STEP_SELECT, &ast, &e);
-            const lk_sql_node *u = rc ? NULL : unknown_call(lk_sql_ast_root(ast));
+            const lk_sql_node *u = rc ? NULL : lk_sql_check_unknown_call(lk_sql_ast_root(ast));
             if (u)
                 lk_error_set(&e, LK_EFORMAT, "position %d: unknown function '%s'",
                              lk_sql_column_of(text, u->pos), u->name);
@@ -270,6 +390,7 @@ int lk_tables_check(const lk_config *cfg, const lk_schema *raw, lk_error *err)
         return rc;
     }
     if (check_list(cfg, cfg->transforms, "transforms", err)) return LK_ECONFIG;
+    if (cfg->metrics.set && lk_gold_check(cfg, err)) return LK_ECONFIG;
     for (int i = 0; i < cfg->tables.nderived; i++) {
         char key[300];
         snprintf(key, sizeof key, "tables.%s.transforms", cfg->tables.derived[i].name);

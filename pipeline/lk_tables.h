@@ -16,9 +16,13 @@
  * Each entry of `tables:` besides those two is a derived table fed from
  * its `from` table (raw_events, processed_events or another derived
  * table) through its own transforms, within the same batch.
+ * event_metrics (the gold table, with `metrics:`) holds windowed
+ * aggregates of processed_events (lk_gold, lk_windows): the transform's
+ * share is a partial per chunk, the committer merges and writes it.
  * quarantine holds the rows a step with `on_error: quarantine` turned away
- * (lk_transforms_quarantine_schema); it is a table of the pipeline only
- * when some step quarantines.
+ * (lk_transforms_quarantine_schema) and, with metrics, the rows late for
+ * the watermark or without an event time; it is a table of the pipeline
+ * only when some step quarantines or metrics is configured.
  *
  * Every table here is committed once per batch with txn(appId, batch), in
  * the order of lk_tables_names.
@@ -38,8 +42,8 @@
 #define LK_TABLE_METRICS "event_metrics"
 #define LK_TABLE_QUARANTINE "quarantine"
 
-/* raw_events, processed_events, the derived tables, quarantine */
-#define LK_TABLES_MAX (3 + LK_MAX_DERIVED)
+/* raw_events, processed_events, the derived tables, event_metrics, quarantine */
+#define LK_TABLES_MAX (4 + LK_MAX_DERIVED)
 
 /* The tables the committer commits every batch to, in commit order
    (bronze first, each derived table after the table it is fed from,
@@ -71,6 +75,18 @@ const lk_schema *lk_tables_schema(const lk_tables *t, int i);
 lk_batch *lk_tables_batch(lk_tables *t, int i);
 /* Derives every table's rows of this chunk from raw (reset first). */
 int lk_tables_run(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch, lk_error *err);
+/* event_metrics (metrics: configured): its index, or -1. Its batch after
+   lk_tables_run is the chunk's partial window aggregates (lk_windows'
+   partial schema); its schema is the table's. */
+int lk_tables_metrics_index(const lk_tables *t);
+struct lk_gold *lk_tables_metrics(lk_tables *t);
+/* The watermark in force for the batch the next runs belong to (rows with
+   an older event time are late); INT64_MIN = none yet. */
+void lk_tables_set_watermark(lk_tables *t, int64_t watermark_us);
+/* Rows of the last run turned away from event_metrics: late, no event time
+   (both also counted by lk_tables_quarantined). */
+int64_t lk_tables_late(const lk_tables *t);
+int64_t lk_tables_no_event_time(const lk_tables *t);
 /* Rows of the last run that went to quarantine, and that were rescued. */
 int64_t lk_tables_quarantined(const lk_tables *t);
 int64_t lk_tables_rescued(const lk_tables *t);

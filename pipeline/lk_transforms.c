@@ -517,6 +517,11 @@ const lk_schema *lk_transforms_schema(const lk_transforms *t)
     return t->out_schema;
 }
 
+const uint8_t *lk_transforms_kept(const lk_transforms *t)
+{
+    return t->alive;
+}
+
 int64_t lk_transforms_quarantined(const lk_transforms *t)
 {
     return t->quarantined;

@@ -57,6 +57,9 @@ const lk_schema *lk_transforms_schema(const lk_transforms *t);
    quarantined rows. 0 or an error. */
 int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int64_t batch,
                       lk_batch *out, lk_batch *q, lk_error *err);
+/* After a run: byte i is 1 when input row i reached the output (the
+   output's rows are those rows, in order). */
+const uint8_t *lk_transforms_kept(const lk_transforms *t);
 /* Rows the last run quarantined, and rows it rescued. */
 int64_t lk_transforms_quarantined(const lk_transforms *t);
 int64_t lk_transforms_rescued(const lk_transforms *t);

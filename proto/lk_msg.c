@@ -760,7 +760,7 @@ int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out)
     if (m->n_files < 0 || m->n_files > LK_MSG_MAX_FILES)
         return LK_ELIMIT;
     msgpack_packer pk;
-    enc_begin(&pk, out, LK_MSG_FILES, m->kind ? 9 : 6);
+    enc_begin(&pk, out, LK_MSG_FILES, m->partial && m->kind ? 10 : m->kind ? 9 : 6);
     msgpack_pack_int64(&pk, m->batch_id);
     msgpack_pack_int32(&pk, m->chunk_idx);
     msgpack_pack_int64(&pk, m->rows_in);
@@ -789,6 +789,10 @@ int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out)
         for (int i = 0; i < m->n_chunks; i++)
             msgpack_pack_int32(&pk, m->chunks[i]);
     }
+    if (m->partial && m->kind) {
+        msgpack_pack_bin(&pk, m->partial_len);
+        msgpack_pack_bin_body(&pk, m->partial, m->partial_len);
+    }
     enc_end(out);
     return 0;
 }
@@ -802,14 +806,16 @@ int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error 
     int rc = msg_open(data, len, &in, &t, err);
     if (rc == 0 && t != LK_MSG_FILES)
         rc = lk_error_set(err, LK_EFORMAT, "files: message has type %d", (int)t);
-    /* 6 fields; HOLD and CLOSE add kind, session and chunks */
+    /* 6 fields; HOLD and CLOSE add kind, session and chunks; a HOLD with
+       event_metrics' partial of its chunk adds it */
     if (rc == 0 && (in.body->type != MSGPACK_OBJECT_ARRAY ||
-                    (in.body->via.array.size != 6 && in.body->via.array.size != 9)))
-        rc = lk_error_set(err, LK_EFORMAT, "files: body is not an array of 6 or 9");
+                    (in.body->via.array.size != 6 && in.body->via.array.size != 9 &&
+                     in.body->via.array.size != 10)))
+        rc = lk_error_set(err, LK_EFORMAT, "files: body is not an array of 6, 9 or 10");
     if (rc)
         goto out;
     const msgpack_object *a = in.body->via.array.ptr;
-    if (in.body->via.array.size == 9) {
+    if (in.body->via.array.size >= 9) {
         const msgpack_object *ck = &a[8];
         if ((rc = get_i32(&a[6], &m->kind, "files kind", err)) ||
             (rc = get_i64(&a[7], &m->session, "files session", err)))
@@ -872,6 +878,18 @@ int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error 
             f->partition_values_json = dup_str(&e[6]);
         }
     }
+    if (in.body->via.array.size == 10) {
+        if (a[9].type != MSGPACK_OBJECT_BIN) {
+            rc = lk_error_set(err, LK_EFORMAT, "files: the window partial is not binary");
+            goto out;
+        }
+        if (a[9].via.bin.size) {
+            m->partial = malloc(a[9].via.bin.size);
+            if (!m->partial) abort();
+            memcpy(m->partial, a[9].via.bin.ptr, a[9].via.bin.size);
+            m->partial_len = a[9].via.bin.size;
+        }
+    }
 out:
     if (rc)
         lk_msg_files_clear(m);
@@ -916,6 +934,9 @@ void lk_msg_files_clear(lk_msg_files *m)
     free(m->files);
     m->files = NULL;
     m->n_files = m->cap_files = 0;
+    free(m->partial);
+    m->partial = NULL;
+    m->partial_len = 0;
     free(m->chunks);
     m->chunks = NULL;
     m->n_chunks = 0;
@@ -1072,7 +1093,7 @@ int lk_msg_progress_encode(const lk_msg_progress *m, lk_buf *out)
         m->n_tables > LK_MSG_MAX_PARTS || m->phase < 0 || m->phase >= LK_PHASE_N)
         return LK_ELIMIT;
     msgpack_packer pk;
-    enc_begin(&pk, out, LK_MSG_PROGRESS, 17);
+    enc_begin(&pk, out, LK_MSG_PROGRESS, 20);
     pack_cstr(&pk, m->role);
     msgpack_pack_int32(&pk, m->index);
     msgpack_pack_int32(&pk, m->phase);
@@ -1105,6 +1126,9 @@ int lk_msg_progress_encode(const lk_msg_progress *m, lk_buf *out)
         msgpack_pack_int64(&pk, m->tables[i].rows);
         msgpack_pack_int64(&pk, m->tables[i].version);
     }
+    msgpack_pack_int64(&pk, m->late);
+    msgpack_pack_int64(&pk, m->no_event_time);
+    msgpack_pack_int64(&pk, m->watermark_us);
     enc_end(out);
     return 0;
 }
@@ -1113,7 +1137,7 @@ int lk_msg_progress_decode(const void *data, size_t len, lk_msg_progress *m, lk_
 {
     memset(m, 0, sizeof *m);
     msg_in in;
-    int rc = msg_open_body(data, len, LK_MSG_PROGRESS, 17, &in, "progress", err);
+    int rc = msg_open_body(data, len, LK_MSG_PROGRESS, 20, &in, "progress", err);
     if (rc)
         goto out;
     const msgpack_object *a = in.body->via.array.ptr;
@@ -1185,6 +1209,10 @@ int lk_msg_progress_decode(const void *data, size_t len, lk_msg_progress *m, lk_
         }
         m->n_tables = (int)i + 1;
     }
+    if ((rc = get_i64(&a[17], &m->late, "progress late", err)) ||
+        (rc = get_i64(&a[18], &m->no_event_time, "progress no_event_time", err)) ||
+        (rc = get_i64(&a[19], &m->watermark_us, "progress watermark_us", err)))
+        goto out;
 out:
     if (rc)
         memset(m, 0, sizeof *m);

@@ -143,6 +143,11 @@ typedef struct lk_msg_files {
     int64_t session;    /* the writer process's random id (HOLD, CLOSE) */
     int n_chunks;       /* CLOSE: chunks[] (malloc'ed; freed by lk_msg_files_clear) */
     int32_t *chunks;
+    /* event_metrics' partial window aggregates of the chunk: a RECORDS
+       message of one part (lk_windows' partial batch), or NULL; malloc'ed,
+       freed by lk_msg_files_clear */
+    void *partial;
+    size_t partial_len;
 } lk_msg_files;
 
 /* Appends a zeroed file entry (NULL beyond LK_MSG_MAX_FILES). */
@@ -225,6 +230,9 @@ typedef struct lk_msg_progress {
     lk_msg_source sources[LK_MSG_MAX_SOURCES];
     int n_tables;         /* commit: rows and version per table */
     lk_msg_table_out tables[LK_MSG_MAX_PARTS];
+    /* commit, with event_metrics: rows turned away (late for the watermark,
+       no event time) and the watermark after the batch (0 = none) */
+    int64_t late, no_event_time, watermark_us;
 } lk_msg_progress;
 
 /* Name of a phase ("plan", "read", "parse", "write", "commit"), or "?". */

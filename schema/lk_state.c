@@ -123,6 +123,15 @@ static const char *const lk_state_migrations[] = {
     "  rows INTEGER NOT NULL DEFAULT 0,"
     "  created_at_us INTEGER NOT NULL,"
     "  done_at_us INTEGER NOT NULL DEFAULT 0);",
+    /* v(windows): event_metrics' open windows and watermark after each
+       batch (issue 12), written by the committer before the batch's gold
+       commit; the latest two are kept (lk_state_windows_*) */
+    "CREATE TABLE windows ("
+    "  batch_id INTEGER PRIMARY KEY,"
+    "  watermark_us INTEGER,"
+    "  state BLOB NOT NULL,"
+    "  open_file TEXT,"
+    "  written_at_us INTEGER NOT NULL);",
 };
 #define LK_STATE_NMIGRATIONS ((int)(sizeof lk_state_migrations / sizeof lk_state_migrations[0]))
 
@@ -157,11 +166,19 @@ enum {
     Q_META_GET,
     Q_META_SET,
     Q_FILE_PLANNED_END,
+    Q_WINDOWS_PUT,
+    Q_WINDOWS_PRUNE,
+    Q_WINDOWS_GET,
     Q_COUNT
 };
 
 static const char *const lk_state_sql[Q_COUNT] = {
     [Q_FILE_PLANNED_END] = "SELECT max(end) FROM batch_ranges WHERE file_id = ?1",
+    [Q_WINDOWS_PUT] = "INSERT OR REPLACE INTO windows(batch_id, watermark_us, state, written_at_us,"
+                      " open_file) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [Q_WINDOWS_PRUNE] = "DELETE FROM windows WHERE batch_id < ?1",
+    [Q_WINDOWS_GET] = "SELECT batch_id, watermark_us, state, open_file FROM windows WHERE batch_id <= ?1"
+                      " ORDER BY batch_id DESC LIMIT 1",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
@@ -997,6 +1014,68 @@ int lk_state_meta_set(lk_state *s, const char *key, const char *value, lk_error 
     return tx_end(s, r, "meta set", err);
 }
 
+/* ---- event_metrics' window state ---- */
+
+int lk_state_windows_put(lk_state *s, int64_t batch, int64_t watermark_us, const void *state,
+                         size_t len, const char *open_file, lk_error *err)
+{
+    sqlite3_stmt *q, *d;
+    GET(q, Q_WINDOWS_PUT);
+    GET(d, Q_WINDOWS_PRUNE);
+    int r = tx_begin(s, "windows put", err);
+    if (r < 0) return r;
+    sqlite3_bind_int64(q, 1, batch);
+    if (watermark_us == INT64_MIN)
+        sqlite3_bind_null(q, 2);
+    else
+        sqlite3_bind_int64(q, 2, watermark_us);
+    sqlite3_bind_blob64(q, 3, len ? state : "", (sqlite3_uint64)len, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, lk_time_now_us());
+    if (open_file && open_file[0])
+        sqlite3_bind_text(q, 5, open_file, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 5);
+    r = run(s, q, "windows put", err);
+    if (r == 0) {
+        sqlite3_bind_int64(d, 1, batch - 1); /* the one before stays: a restart may need it */
+        r = run(s, d, "windows prune", err);
+    }
+    return tx_end(s, r, "windows put", err);
+}
+
+int lk_state_windows_get(lk_state *s, int64_t batch, int64_t *found_batch, int64_t *watermark_us,
+                         void **state, size_t *len, char *open_file, size_t open_cap,
+                         lk_error *err)
+{
+    sqlite3_stmt *q;
+    GET(q, Q_WINDOWS_GET);
+    sqlite3_bind_int64(q, 1, batch);
+    *found_batch = -1;
+    *watermark_us = INT64_MIN;
+    if (state) *state = NULL;
+    if (len) *len = 0;
+    if (open_file && open_cap) open_file[0] = 0;
+    int rc = sqlite3_step(q), r = 0;
+    if (rc == SQLITE_ROW) {
+        *found_batch = sqlite3_column_int64(q, 0);
+        if (sqlite3_column_type(q, 1) != SQLITE_NULL) *watermark_us = sqlite3_column_int64(q, 1);
+        if (state) {
+            const void *b = sqlite3_column_blob(q, 2);
+            size_t n = (size_t)sqlite3_column_bytes(q, 2);
+            *state = malloc(n ? n : 1);
+            if (!*state) abort();
+            if (n) memcpy(*state, b, n);
+            *len = n;
+        }
+        if (open_file && open_cap && sqlite3_column_type(q, 3) != SQLITE_NULL)
+            col_text(q, 3, open_file, open_cap);
+    } else if (rc != SQLITE_DONE) {
+        r = sq_fail(s, rc, "windows get", err);
+    }
+    done(q);
+    return r;
+}
+
 /* ---- fsck ---- */
 
 int lk_state_integrity(lk_state *s, char *out, size_t cap, lk_error *err)
@@ -1067,6 +1146,14 @@ int lk_state_reseal_batch(lk_state *s, int64_t batch_id, int32_t gen, int32_t n_
                    "UPDATE batches SET state = 1, gen = %d, n_chunks = %d"
                    " WHERE id = %lld AND state <> 2",
                    (int)gen, (int)n_chunks, (long long)batch_id);
+}
+
+int lk_state_batch_drop_range(lk_state *s, int64_t batch_id, int64_t file_id, lk_error *err)
+{
+    return exec_tx(s, "drop a range of a batch", err,
+                   "DELETE FROM batch_ranges WHERE batch_id = %lld AND file_id = %lld"
+                   " AND batch_id NOT IN (SELECT id FROM batches WHERE state = 2)",
+                   (long long)batch_id, (long long)file_id);
 }
 
 /* ---- discovery, clean_source and `source list` ----
@@ -1528,6 +1615,25 @@ int lk_state_backlog_get(lk_state *s, lk_state_backlog *b, lk_error *err)
     }
     sqlite3_finalize(q);
     return r;
+}
+
+int lk_state_range_pending_to(lk_state *s, int64_t file_id, int64_t end, int64_t before_batch,
+                              int *found, lk_error *err)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = dq_prepare(s,
+                        "SELECT count(*) FROM batch_ranges r JOIN batches b ON b.id = r.batch_id"
+                        " WHERE r.file_id = ?1 AND r.end = ?2 AND r.batch_id < ?3 AND b.state <> 2",
+                        &q, "pending range", err);
+    if (rc) return rc;
+    sqlite3_bind_int64(q, 1, file_id);
+    sqlite3_bind_int64(q, 2, end);
+    sqlite3_bind_int64(q, 3, before_batch);
+    rc = sqlite3_step(q);
+    *found = rc == SQLITE_ROW && sqlite3_column_int64(q, 0) > 0;
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW) return sq_fail(s, rc, "pending range", err);
+    return 0;
 }
 
 /* ---- replay ---- */

@@ -104,6 +104,14 @@ int lk_state_seal_batch(lk_state *s, int64_t batch_id, int32_t n_chunks, lk_erro
    seals it again as generation gen with n_chunks chunks. */
 int lk_state_reseal_batch(lk_state *s, int64_t batch_id, int32_t gen, int32_t n_chunks,
                           lk_error *err);
+/* Removes the range of file_id from an uncommitted batch (a Kafka partition
+   another instance of the consumer group has committed past: the batch is
+   re-planned without it, as the next generation). */
+int lk_state_batch_drop_range(lk_state *s, int64_t batch_id, int64_t file_id, lk_error *err);
+/* *found 1 if an uncommitted batch before before_batch has a range of
+   file_id that ends at end (the range just before one that starts there). */
+int lk_state_range_pending_to(lk_state *s, int64_t file_id, int64_t end, int64_t before_batch,
+                              int *found, lk_error *err);
 /* Ids of batches not committed, ascending; *out malloc'ed. */
 int lk_state_batches_uncommitted(lk_state *s, int64_t **out, int *n, lk_error *err);
 /* Highest committed batch id, or -1. */
@@ -255,5 +263,21 @@ typedef struct lk_state_backlog {
     int64_t oldest_batch_us; /* the oldest uncommitted batch's planning, 0 if none */
 } lk_state_backlog;
 int lk_state_backlog_get(lk_state *s, lk_state_backlog *b, lk_error *err);
+
+/* ---- event_metrics' window state (issue 12) ---- */
+/* Stores the window state (an opaque blob: lk_windows' saved partial as a
+   RECORDS message), the watermark (INT64_MIN = none) and update mode's file
+   of open windows (NULL = none) after batch, and
+   drops the states of batches before batch - 1. Written before the batch's
+   gold commit: a restart resumes from the state of the last committed
+   batch. */
+int lk_state_windows_put(lk_state *s, int64_t batch, int64_t watermark_us, const void *state,
+                         size_t len, const char *open_file, lk_error *err);
+/* The latest state at or before batch: *found_batch (-1 = none), its
+   watermark, (state not NULL) a malloc'ed copy of the blob, and (open_file
+   not NULL) update mode's file of open windows in the table ("" = none). */
+int lk_state_windows_get(lk_state *s, int64_t batch, int64_t *found_batch, int64_t *watermark_us,
+                         void **state, size_t *len, char *open_file, size_t open_cap,
+                         lk_error *err);
 
 #endif

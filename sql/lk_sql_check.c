@@ -142,6 +142,16 @@ const char *lk_sql_check_fn_name(int fn)
     return "?";
 }
 
+const lk_sql_node *lk_sql_check_unknown_call(const lk_sql_node *n)
+{
+    if (n->kind == LK_SQL_CALL && n->name && !lk_sql_check_is_function(n->name)) return n;
+    for (int i = 0; i < n->nargs; i++) {
+        const lk_sql_node *u = lk_sql_check_unknown_call(n->args[i]);
+        if (u) return u;
+    }
+    return NULL;
+}
+
 int lk_sql_check_is_function(const char *name)
 {
     for (int i = 0; i < NFNS; i++)

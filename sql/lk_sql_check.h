@@ -42,6 +42,9 @@ int lk_sql_check(lk_sql_ast *ast, const lk_sql_binder *b, lk_error *err);
    function (issue 12 tells its aggregates apart with it). */
 const char *lk_sql_check_fn_name(int fn);
 int lk_sql_check_is_function(const char *name);
+/* The first call in the tree under n that names no known function, or
+   NULL (the check a start can make before the schema is known). */
+const lk_sql_node *lk_sql_check_unknown_call(const lk_sql_node *n);
 
 /* Parses a type name as CAST and cast: take it ("string", "int", "bigint",
    "double", "decimal(10,2)", "date", "timestamp", "array<string>", ...).

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lk_autoscale.h"
 #include "lk_buf.h"
 #include "lk_endpoint.h"
 #include "lk_fs.h"
@@ -42,6 +43,7 @@ typedef enum child_state {
     CHILD_STOPPING = 3, /* SIGTERM sent */
     CHILD_EXITED = 4,   /* exited during shutdown: not restarted */
     CHILD_NEW = 5,      /* not started yet (its start group comes later) */
+    CHILD_RETIRING = 6, /* scaled in: SIGUSR1 sent, it drains and exits; not restarted */
 } child_state;
 
 typedef struct child {
@@ -57,6 +59,8 @@ typedef struct child {
     int64_t work_ms;      /* when work_done last moved or it became busy (or it started) */
     char last_exit[128];
     char last_log[256];   /* the worker's last WARN/ERROR line, if reported */
+    int64_t retire_deadline_ms; /* CHILD_RETIRING: SIGKILL after this */
+    int reload_pending;   /* the running configuration changed while it started */
     lk_restart *policy;   /* backoff, intensity, death tally */
     lk_msg_event progress; /* latest heartbeat */
 } child;
@@ -81,8 +85,27 @@ typedef struct sup {
     int failed;
     int config_error; /* a worker found the configuration wrong: exit LK_EXIT_CONFIG */
     lk_notify *notify; /* systemd: READY, STATUS, STOPPING, WATCHDOG */
+    /* scaling: the counts asked for (lakesupd scale, SIGHUP, auto) of transform
+       and writer; the children follow in scale_reconcile */
+    int target[2];
+    int autoscale;            /* workers.transform: auto */
+    lk_autoscale *auto_;
+    int64_t auto_next_ms;
+    int64_t busy_gone_us;     /* busy_us of transforms no longer running (auto's sum) */
+    int started;              /* every start group is up */
+    struct {
+        int transform, writer, transform_auto, max_transform;
+    } file_workers;           /* workers.* as the user's file said at its last reading */
+    struct {
+        int64_t rows, at_ms; /* the committer's rows_in at the last sample */
+        double rate;         /* rows/s committed over the last interval */
+    } rate;                  /* for systemd's STATUS= */
     lk_buf buf;
 } sup;
+
+/* the roles whose count changes at run time, and their start groups */
+static const char *const SCALED[2] = {"transform", "writer"};
+static const int SCALED_GROUP[2] = {3, 2};
 
 static volatile sig_atomic_t g_sig_stop, g_sig_hup;
 static int g_chld_pipe[2] = {-1, -1}; /* SIGCHLD wakes the poll: a dead worker is reaped at once */
@@ -167,6 +190,7 @@ static int spawn(sup *s, child *c)
     c->last_beat_ms = c->started_ms;
     c->work_done = -1;
     c->work_ms = c->started_ms;
+    c->reload_pending = 0;
     lk_restart_started(c->policy, c->started_ms);
     lk_msg_event_init(&c->progress, "progress");
     LK_INFO("started worker role=%s index=%d pid=%d", c->role, c->index, (int)pid);
@@ -263,6 +287,10 @@ static void handle_event(sup *s, const void *data, size_t len)
     if (!strcmp(e.name, "ready")) {
         if (c->state == CHILD_STARTING)
             c->state = CHILD_RUNNING;
+        if (c->reload_pending) {
+            c->reload_pending = 0;
+            kill(c->pid, SIGHUP);
+        }
     } else if (!strcmp(e.name, "progress")) {
         /* the no-progress clock runs while the worker is busy: it starts when
            it becomes busy, not at its last progress before an idle spell */
@@ -280,6 +308,35 @@ static void handle_event(sup *s, const void *data, size_t len)
 }
 
 static int alive(sup *s, int group);
+
+/* Tells workers (of role, or all with NULL) that the running configuration
+   changed: SIGHUP to the ones that are up; one still starting may have read
+   the file before it changed and has its SIGHUP held until it is READY (a
+   SIGHUP before its handler is installed would kill it). */
+static void signal_reload(sup *s, const char *role)
+{
+    for (int i = 0; i < s->nkids; i++) {
+        child *c = &s->kids[i];
+        if (c->pid <= 0 || (role && strcmp(c->role, role)))
+            continue;
+        if (c->state == CHILD_RUNNING || c->state == CHILD_RETIRING)
+            kill(c->pid, SIGHUP);
+        else if (c->state == CHILD_STARTING)
+            c->reload_pending = 1;
+    }
+}
+
+/* Forgets a child that is gone for good (scaled in); the table stays in
+   start order. */
+static void remove_child(sup *s, child *c)
+{
+    if (!strcmp(c->role, "transform"))
+        s->busy_gone_us += lk_msg_event_get_int(&c->progress, "busy_us", 0);
+    lk_restart_destroy(&c->policy);
+    int i = (int)(c - s->kids);
+    memmove(&s->kids[i], &s->kids[i + 1], (size_t)(s->nkids - i - 1) * sizeof s->kids[0]);
+    s->nkids--;
+}
 
 /* A child crash-loops: it is not restarted. The pipeline drains what can
    still be committed (when the role has another live instance, or is the
@@ -324,6 +381,20 @@ static void reap(sup *s, int shutting_down)
             snprintf(c->last_exit, sizeof c->last_exit, "exit code %d", WEXITSTATUS(status));
         int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         c->pid = 0;
+        if (c->state == CHILD_RETIRING && !shutting_down) {
+            if (clean) {
+                LK_INFO("worker role=%s index=%d pid=%d scaled in: drained and exited", c->role,
+                        c->index, (int)pid);
+            } else {
+                /* killed while draining: what it held is replayed, as for any death */
+                LK_WARN("worker role=%s index=%d pid=%d scaled in but did not drain (%s): "
+                        "replaying what it held",
+                        c->role, c->index, (int)pid, c->last_exit);
+                send_ingest(s, "replay", c->role);
+            }
+            remove_child(s, c);
+            continue;
+        }
         if (shutting_down || c->state == CHILD_STOPPING) {
             c->state = CHILD_EXITED;
             LK_INFO("worker role=%s index=%d pid=%d stopped: %s", c->role, c->index, (int)pid,
@@ -373,6 +444,14 @@ static void check_liveness(sup *s)
     int64_t now = lk_time_mono_ms();
     for (int i = 0; i < s->nkids; i++) {
         child *c = &s->kids[i];
+        if (c->pid > 0 && c->state == CHILD_RETIRING && now > c->retire_deadline_ms) {
+            LK_ERROR("worker role=%s index=%d pid=%d did not drain within stop_timeout after "
+                     "being scaled in: killing it (what it held is replayed)",
+                     c->role, c->index, (int)c->pid);
+            kill(c->pid, SIGKILL);
+            c->retire_deadline_ms = INT64_MAX;
+            continue;
+        }
         if (c->pid <= 0 || (c->state != CHILD_RUNNING && c->state != CHILD_STARTING))
             continue;
         if (now - c->last_beat_ms > s->cfg->worker_timeout_ms) {
@@ -415,6 +494,7 @@ static const char *state_name(child_state st)
     case CHILD_RUNNING: return "running";
     case CHILD_STOPPING: return "stopping";
     case CHILD_NEW: return "not started";
+    case CHILD_RETIRING: return "retiring";
     default: return "stopped";
     }
 }
@@ -433,6 +513,200 @@ static void json_kv_counters(lk_buf *b, const lk_msg_event *e)
         else
             lk_buf_printf(b, "%lld", (long long)kv->i);
     }
+}
+
+/* ---- scaling at run time: lakesupd scale, SIGHUP, workers.transform: auto ---- */
+
+/* Workers of scaled role r that count: started or starting, not scaled in. */
+static int scaled_live(sup *s, int r)
+{
+    int n = 0;
+    for (int i = 0; i < s->nkids; i++)
+        n += !strcmp(s->kids[i].role, SCALED[r]) && s->kids[i].state != CHILD_RETIRING &&
+             s->kids[i].state != CHILD_EXITED;
+    return n;
+}
+
+/* ... and of those, the ones that are up (READY). */
+static int scaled_ready(sup *s, int r)
+{
+    int n = 0;
+    for (int i = 0; i < s->nkids; i++)
+        n += !strcmp(s->kids[i].role, SCALED[r]) && s->kids[i].state == CHILD_RUNNING;
+    return n;
+}
+
+/* The running configuration follows the tree: workers.transform is the
+   number of records endpoints the writers keep a link to (every transform
+   present, draining ones included, up to the highest index), so it grows
+   before a new transform starts and shrinks only once the scaled-in ones
+   have exited; workers.writer is the target. Rewritten and signalled
+   (SIGHUP) when either changes. */
+static void follow_links(sup *s)
+{
+    int links = 0;
+    for (int i = 0; i < s->nkids; i++)
+        if (!strcmp(s->kids[i].role, "transform") && s->kids[i].state != CHILD_EXITED &&
+            s->kids[i].index + 1 > links)
+            links = s->kids[i].index + 1;
+    if (links == s->running.workers.transform && s->target[1] == s->running.workers.writer)
+        return;
+    s->running.workers.transform = links;
+    s->running.workers.writer = s->target[1];
+    lk_error err;
+    if (lk_config_write(&s->running, s->worker_config, &err)) {
+        LK_ERROR("cannot write the running configuration: %s", err.msg);
+        return;
+    }
+    signal_reload(s, "writer"); /* the others read it when they (re)start */
+}
+
+/* Starts and scales in workers until each scaled role has its target:
+   new ones take the lowest free index (and receive work once READY: they ask
+   for it); surplus ones, the highest indices first, are told to retire
+   (SIGUSR1), drain and exit; they are not restarted. */
+static void scale_reconcile(sup *s)
+{
+    if (s->draining || s->done)
+        return;
+    for (int r = 0; r < 2; r++) {
+        int live = scaled_live(s, r);
+        if (live < s->target[r]) {
+            for (int idx = 0; live < s->target[r] && s->nkids < MAX_CHILDREN; idx++) {
+                if (find_role(s, SCALED[r], idx))
+                    continue;
+                add_child(s, SCALED[r], idx, SCALED_GROUP[r]);
+                /* in start order: the table is shown and stopped by group */
+                child nc = s->kids[s->nkids - 1];
+                int at = s->nkids - 1;
+                while (at > 0 && (s->kids[at - 1].group > nc.group ||
+                                  (s->kids[at - 1].group == nc.group &&
+                                   !strcmp(s->kids[at - 1].role, nc.role) &&
+                                   s->kids[at - 1].index > nc.index))) {
+                    s->kids[at] = s->kids[at - 1];
+                    at--;
+                }
+                s->kids[at] = nc;
+                follow_links(s); /* writers link to a new transform before it starts */
+                spawn(s, &s->kids[at]);
+                live++;
+            }
+        }
+        while (live > s->target[r]) {
+            child *c = NULL;
+            for (int i = 0; i < s->nkids; i++) {
+                child *k = &s->kids[i];
+                if (!strcmp(k->role, SCALED[r]) && k->state != CHILD_RETIRING &&
+                    k->state != CHILD_EXITED && (!c || k->index > c->index))
+                    c = k;
+            }
+            if (!c)
+                break;
+            live--;
+            if (c->pid <= 0) {
+                /* not running (restarting): nothing on its way to it */
+                LK_INFO("worker role=%s index=%d scaled in (it was not running)", c->role,
+                        c->index);
+                remove_child(s, c);
+                continue;
+            }
+            LK_INFO("scaling in worker role=%s index=%d pid=%d: it drains and exits", c->role,
+                    c->index, (int)c->pid);
+            kill(c->pid, SIGUSR1);
+            c->state = CHILD_RETIRING;
+            c->retire_deadline_ms = lk_time_mono_ms() + s->cfg->stop_timeout_ms + 5000;
+        }
+    }
+    follow_links(s);
+}
+
+/* The upper bound of workers.transform: auto. */
+static int max_transform(const sup *s)
+{
+    int m = s->running.workers.max_transform;
+    return m > 0 ? m : lk_autoscale_cores();
+}
+
+/* Sets a target; who: "scale", "SIGHUP", "auto" (for the log). */
+static void set_target(sup *s, int r, int n, const char *who, const char *why)
+{
+    if (n == s->target[r])
+        return;
+    LK_INFO("%s: %s %d -> %d%s%s", who, SCALED[r], s->target[r], n, why && *why ? ": " : "",
+            why ? why : "");
+    s->target[r] = n;
+    if (r == 0 && s->auto_)
+        lk_autoscale_changed(s->auto_, lk_time_mono_ms());
+}
+
+/* workers.transform: auto — once a second, from the heartbeats. */
+static void autoscale_tick(sup *s)
+{
+    int64_t now = lk_time_mono_ms();
+    if (!s->autoscale || s->draining || s->done || now < s->auto_next_ms)
+        return;
+    s->auto_next_ms = now + 1000;
+    lk_autoscale_sample smp = {now, scaled_ready(s, 0), s->busy_gone_us, 0,
+                               lk_autoscale_host_idle()};
+    if (smp.transforms != s->target[0] || scaled_live(s, 0) != s->target[0])
+        return; /* a change is under way */
+    for (int i = 0; i < s->nkids; i++) {
+        if (!strcmp(s->kids[i].role, "transform"))
+            smp.busy_us += lk_msg_event_get_int(&s->kids[i].progress, "busy_us", 0);
+        if (!strcmp(s->kids[i].role, "ingest"))
+            smp.send_wait_us = lk_msg_event_get_int(&s->kids[i].progress, "send_wait_us", 0);
+    }
+    char why[256];
+    int d = lk_autoscale_decide(s->auto_, &smp, max_transform(s), why, sizeof why);
+    if (d)
+        set_target(s, 0, s->target[0] + d, "autoscale", why);
+    else if (why[0])
+        LK_INFO("autoscale: holding transform at %d: %s", s->target[0], why);
+}
+
+/* The "scale" control request: transform=N|auto writer=N. */
+static void handle_scale(sup *s, const lk_msg_event *e, lk_buf *reply)
+{
+    int64_t t = lk_msg_event_get_int(e, "transform", -1), w = lk_msg_event_get_int(e, "writer", -1);
+    const char *ta = lk_msg_event_get_str(e, "transform");
+    if (!s->started) {
+        lk_buf_puts(reply, "{\"error\":\"the pipeline is starting: try again when it runs\"}");
+        return;
+    }
+    if (s->draining || s->done) {
+        lk_buf_puts(reply, "{\"error\":\"the pipeline is stopping\"}");
+        return;
+    }
+    if ((t != -1 && (t < 1 || t > 64)) || (w != -1 && (w < 1 || w > 64))) {
+        lk_buf_puts(reply, "{\"error\":\"counts are 1 to 64\"}");
+        return;
+    }
+    if (ta && !strcmp(ta, "auto")) {
+        if (!s->autoscale)
+            LK_INFO("scale: transform count is now automatic (1 to %d)", max_transform(s));
+        s->autoscale = 1;
+        if (!s->auto_)
+            s->auto_ = lk_autoscale_new();
+    } else if (t > 0) {
+        if (s->autoscale)
+            LK_INFO("scale: transform count set by hand: automatic scaling is off");
+        s->autoscale = 0;
+        set_target(s, 0, (int)t, "scale", "asked by the CLI");
+    }
+    if (w > 0)
+        set_target(s, 1, (int)w, "scale", "asked by the CLI");
+    scale_reconcile(s);
+    lk_buf_printf(reply, "{\"ok\":true,\"transform\":%d,\"writer\":%d,\"auto\":%s}", s->target[0],
+                  s->target[1], s->autoscale ? "true" : "false");
+}
+
+/* status: {"transform":{"target":..,"actual":..,"auto":..,"max":..},"writer":{..}} */
+static void scale_json(sup *s, lk_buf *b)
+{
+    lk_buf_printf(b, ",\"scale\":{\"transform\":{\"target\":%d,\"actual\":%d,\"auto\":%s,\"max\":%d},"
+                     "\"writer\":{\"target\":%d,\"actual\":%d}}",
+                  s->target[0], scaled_ready(s, 0), s->autoscale ? "true" : "false",
+                  max_transform(s), s->target[1], scaled_ready(s, 1));
 }
 
 /* The monitor's aggregate (rows, corrupt, batches, errors) as JSON, or null
@@ -483,11 +757,17 @@ static void status_json(sup *s, lk_buf *b, int with_monitor)
                   : s->draining ? "draining"
                   : paused      ? "paused"
                                 : "running");
-    if (s->cfg->trigger == LK_TRIGGER_PROCESSING_TIME) {
-        /* the next micro-batch: ingest publishes its next tick (wall clock) */
+    if (s->cfg->trigger == LK_TRIGGER_PROCESSING_TIME || s->cfg->trigger == LK_TRIGGER_FRESHNESS) {
+        /* the next micro-batch: ingest publishes its next tick (wall clock)
+           and, under freshness, the interval it chose */
         child *ci = find_role(s, "ingest", 0);
+        int64_t iv = s->cfg->processing_time_ms;
+        if (s->cfg->trigger == LK_TRIGGER_FRESHNESS) {
+            iv = ci ? lk_msg_event_get_int(&ci->progress, "trigger_interval_ms", -1) : -1;
+            lk_buf_printf(b, ",\"freshness_ms\":%lld", (long long)s->cfg->freshness_ms);
+        }
         lk_buf_printf(b, ",\"trigger_interval_ms\":%lld,\"next_trigger_at_ms\":%lld",
-                      (long long)s->cfg->processing_time_ms,
+                      (long long)iv,
                       (long long)(ci ? lk_msg_event_get_int(&ci->progress, "next_trigger_at_ms", 0)
                                      : 0));
     }
@@ -502,6 +782,7 @@ static void status_json(sup *s, lk_buf *b, int with_monitor)
         lk_buf_putc(b, '}');
     }
     lk_buf_putc(b, ']');
+    scale_json(s, b);
     lk_buf_puts(b, ",\"workers\":[");
     for (int i = 0; i < s->nkids; i++) {
         child *c = &s->kids[i];
@@ -543,6 +824,8 @@ static void status_json(sup *s, lk_buf *b, int with_monitor)
     lk_buf_puts(b, "]}");
 }
 
+static void reload(sup *s, lk_buf *reply);
+
 static void handle_control(sup *s)
 {
     zmq_msg_t msg;
@@ -566,6 +849,10 @@ static void handle_control(sup *s)
             send_ingest(s, "stop", "cli");
         }
         lk_buf_printf(&reply, "{\"ok\":true,\"supervisor_pid\":%d}", (int)s->pid);
+    } else if (!strcmp(e.name, "scale")) {
+        handle_scale(s, &e, &reply);
+    } else if (!strcmp(e.name, "reload")) {
+        reload(s, &reply);
     } else {
         lk_buf_printf(&reply, "{\"error\":\"unknown command\"}");
     }
@@ -669,21 +956,58 @@ static void shutdown_all(sup *s, int64_t deadline_ms)
     }
 }
 
-/* SIGHUP: re-reads the user's file; applies the keys that can change live
-   (and tells the workers, which re-read the running configuration), and
-   names every other changed key as needing a restart. */
-static void reload(sup *s)
+/* SIGHUP and `lakesupd reload`: re-reads the user's file; applies the keys
+   that can change live (and tells the workers, which re-read the running
+   configuration), and names every other changed key as needing a restart.
+   workers.* changed in the file since it was last read are new targets, as
+   `lakesupd scale` sets them (a scale by hand is kept while the file's
+   counts do not change). The outcome goes to reply as JSON when asked. */
+static void reload(sup *s, lk_buf *reply)
 {
     if (!s->config_file[0]) {
         LK_INFO("SIGHUP: running on built-in defaults (no -c file): nothing to reload");
+        if (reply)
+            lk_buf_puts(reply, "{\"ok\":true,\"applied\":\"\",\"refused\":\"\","
+                               "\"note\":\"no configuration file\"}");
         return;
     }
     lk_config fresh;
     lk_error err;
     if (lk_config_load(s->config_file, &fresh, &err)) {
         LK_ERROR("SIGHUP: %s; the running configuration is kept", err.msg);
+        if (reply) {
+            lk_buf_puts(reply, "{\"error\":");
+            lk_buf_json_string(reply, err.msg, strlen(err.msg));
+            lk_buf_putc(reply, '}');
+        }
         return;
     }
+    char scaled[256] = "";
+    if (fresh.workers.transform_auto != s->file_workers.transform_auto ||
+        (!fresh.workers.transform_auto && fresh.workers.transform != s->file_workers.transform)) {
+        if (fresh.workers.transform_auto) {
+            s->autoscale = 1;
+            if (!s->auto_)
+                s->auto_ = lk_autoscale_new();
+            LK_INFO("SIGHUP: transform count is now automatic");
+        } else {
+            s->autoscale = 0;
+            set_target(s, 0, fresh.workers.transform, "SIGHUP", "workers.transform in the file");
+        }
+        snprintf(scaled, sizeof scaled, "workers.transform");
+    }
+    if (fresh.workers.writer != s->file_workers.writer) {
+        set_target(s, 1, fresh.workers.writer, "SIGHUP", "workers.writer in the file");
+        size_t n = strlen(scaled);
+        snprintf(scaled + n, sizeof scaled - n, "%sworkers.writer", n ? ", " : "");
+    }
+    s->file_workers.transform = fresh.workers.transform;
+    s->file_workers.writer = fresh.workers.writer;
+    s->file_workers.transform_auto = fresh.workers.transform_auto;
+    /* the counts of the running configuration are the tree's (follow_links) */
+    fresh.workers.transform = s->running.workers.transform;
+    fresh.workers.writer = s->running.workers.writer;
+    fresh.workers.transform_auto = s->running.workers.transform_auto;
     char applied[512], refused[1024];
     int n = lk_config_apply_live(&s->running, &fresh, applied, sizeof applied, refused,
                                  sizeof refused);
@@ -691,30 +1015,53 @@ static void reload(sup *s)
         LK_WARN("SIGHUP: %s changed in %s but cannot change while the pipeline runs (restart "
                 "to apply): not applied",
                 refused, s->config_file);
+    if (reply) {
+        lk_buf_puts(reply, "{\"ok\":true,\"applied\":");
+        char all[800];
+        snprintf(all, sizeof all, "%s%s%s", applied, applied[0] && scaled[0] ? ", " : "", scaled);
+        lk_buf_json_string(reply, all, strlen(all));
+        lk_buf_puts(reply, ",\"refused\":");
+        lk_buf_json_string(reply, refused, strlen(refused));
+        lk_buf_putc(reply, '}');
+    }
+    if (scaled[0])
+        scale_reconcile(s);
     if (n == 0) {
-        LK_INFO("SIGHUP: no setting that can change live has changed");
+        if (!scaled[0])
+            LK_INFO("SIGHUP: no setting that can change live has changed");
         return;
     }
-    int lvl = lk_log_level_parse(s->running.log_level);
-    if (lvl >= 0 && !getenv("LAKESUP_LOG_LEVEL"))
-        lk_log_set_level((lk_log_level)lvl);
+    lk_log_configure(s->running.log_level, s->running.log_format);
     if (lk_config_write(&s->running, s->worker_config, &err)) {
         LK_ERROR("SIGHUP: %s; workers keep their settings", err.msg);
         return;
     }
-    for (int i = 0; i < s->nkids; i++)
-        if (s->kids[i].pid > 0)
-            kill(s->kids[i].pid, SIGHUP);
+    signal_reload(s, NULL);
     LK_INFO("SIGHUP: reloaded %s", applied);
 }
 
-/* One line for systemd's STATUS= (shown by systemctl status). */
+/* One line for systemd's STATUS= (shown by systemctl status): what runs,
+   the committed rows/s over the last 5 s or more, the batches in flight
+   (ingest's backlog) and the last committed batch. */
 static void notify_status(sup *s)
 {
     if (!lk_notify_enabled(s->notify))
         return;
+    child *cm = find_role(s, "committer", 0), *in = find_role(s, "ingest", 0);
+    int64_t now = lk_time_mono_ms();
+    int64_t rows = cm ? lk_msg_event_get_int(&cm->progress, "rows_in", 0) : 0;
+    if (!s->rate.at_ms || rows < s->rate.rows) { /* first sample, or a restarted committer */
+        s->rate.rows = rows;
+        s->rate.at_ms = now;
+    } else if (now - s->rate.at_ms >= 5000) {
+        s->rate.rate = (double)(rows - s->rate.rows) * 1000.0 / (double)(now - s->rate.at_ms);
+        s->rate.rows = rows;
+        s->rate.at_ms = now;
+    }
     char line[256];
-    snprintf(line, sizeof line, "running: %d workers", s->nkids);
+    snprintf(line, sizeof line, "running: %d workers, %.0f rows/s, %lld batch(es) in flight, last batch %lld",
+             s->nkids, s->rate.rate, (long long)(in ? lk_msg_event_get_int(&in->progress, "inflight", 0) : 0),
+             (long long)(cm ? lk_msg_event_get_int(&cm->progress, "last_batch", -1) : -1));
     for (int i = 0; i < s->nkids; i++) {
         const char *why = paused_reason(&s->kids[i]);
         if (why) {
@@ -741,6 +1088,7 @@ static int self_exe(char *out, size_t cap)
 int lk_supervisor_run(const lk_config *cfg)
 {
     lk_log_init("supervisor", 0);
+    lk_log_configure(cfg->log_level, cfg->log_format);
     lk_error err;
     /* zero-initialised once (run once per process); no memset: writing
        zeros would make every page of MAX_CHILDREN slots (2.4 MiB) resident */
@@ -850,6 +1198,17 @@ int lk_supervisor_run(const lk_config *cfg)
     zsock_set_linger(s->ingest, 0);
     zsock_connect(s->ingest, "%s", ep);
 
+    s->target[0] = cfg->workers.transform;
+    s->target[1] = cfg->workers.writer;
+    s->autoscale = cfg->workers.transform_auto;
+    s->file_workers.transform = cfg->workers.transform;
+    s->file_workers.writer = cfg->workers.writer;
+    s->file_workers.transform_auto = cfg->workers.transform_auto;
+    if (s->autoscale) {
+        s->auto_ = lk_autoscale_new();
+        LK_INFO("workers.transform: auto — from %d up to %d transform(s)", cfg->workers.transform,
+                max_transform(s));
+    }
     add_child(s, "monitor", 0, 0);
     add_child(s, "committer", 0, 1);
     for (int i = 0; i < cfg->workers.writer; i++)
@@ -872,6 +1231,7 @@ int lk_supervisor_run(const lk_config *cfg)
         }
     }
     LK_INFO("all %d workers ready in %lld ms", s->nkids, (long long)(lk_time_mono_ms() - t0));
+    s->started = 1;
     char ready[160];
     snprintf(ready, sizeof ready, "running: %d workers ready in %lld ms", s->nkids,
              (long long)(lk_time_mono_ms() - t0));
@@ -891,13 +1251,15 @@ int lk_supervisor_run(const lk_config *cfg)
         }
         if (g_sig_hup) {
             g_sig_hup = 0;
-            reload(s);
+            reload(s, NULL);
         }
         poll_once(s, 50);
         reap(s, 0);
         if (!s->done) {
             check_liveness(s);
             restart_due(s);
+            autoscale_tick(s);
+            scale_reconcile(s);
         }
         if (s->draining && !stopping_said) {
             lk_notify_stopping(s->notify, s->failed ? "draining after a failure" : "draining");
@@ -917,6 +1279,7 @@ int lk_supervisor_run(const lk_config *cfg)
     for (int i = 0; i < s->nkids; i++)
         lk_restart_destroy(&s->kids[i].policy);
     lk_notify_destroy(&s->notify);
+    lk_autoscale_destroy(&s->auto_);
     LK_INFO("stopped %s", s->failed ? "after a failure" : "cleanly");
     close(lock_fd);
     return s->config_error ? LK_EXIT_CONFIG : s->failed ? LK_EXIT_FAILURE : LK_EXIT_OK;

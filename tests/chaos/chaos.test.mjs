@@ -19,8 +19,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { alive, assertVerified, children, countInput, gen, QUICK, run, sleep, startDaemon, status, until, waitAllRunning, workspace } from '../e2e/lib/daemon.mjs';
-import { prng } from '../e2e/lib/prng.mjs';
+import { assertVerified, countInput, gen, QUICK, run, workspace } from '../e2e/lib/daemon.mjs';
+import { chaosRun, prng } from '../e2e/lib/chaos.mjs';
 import { queryTable, replay } from '../e2e/lib/delta.mjs';
 import { loadInput } from '../e2e/lib/verify.mjs';
 
@@ -106,66 +106,12 @@ async function round(r) {
   const staging = path.join(ws.dir, 'staging');
   gen(['--out', staging, '--files', String(FILES), '--rows', String(ROWS), '--seed', String(seed),
        '--corrupt-every', '997']);
-  const pending = fs.readdirSync(staging).sort();
   const expected = countInput(staging);
-
-  let d = startDaemon(['-c', ws.config]);
-  const daemons = [d];
-  const kills = [];
-  let supervisorKilled = false;
-  try {
-    await waitAllRunning(ws.config, 30000);
-    const perChild = new Map(); // at most 3 kills of one child: below the crash-loop intensity
-    const supervisorAt = Math.floor(KILLS / 2);
-    let moved = 0;
-    for (let k = 0; k < KILLS; k++) {
-      // a few files arrive, then a random pause, then a kill at a random instant
-      const n = Math.min(pending.length - moved, 1 + Math.floor(rand() * 3));
-      for (let i = 0; i < n; i++, moved++)
-        fs.renameSync(path.join(staging, pending[moved]), path.join(ws.input, pending[moved]));
-      await sleep(100 + Math.floor(rand() * 600));
-      if (k === supervisorAt) {
-        const kids = children(d.child.pid).map((c) => c.pid);
-        d.child.kill('SIGKILL');
-        await d.exited;
-        supervisorKilled = true;
-        kills.push('supervisor');
-        await until(() => kids.every((pid) => !alive(pid)), 5000, 'the workers to die with the supervisor');
-        d = startDaemon(['-c', ws.config]);
-        daemons.push(d);
-        await waitAllRunning(ws.config, 30000);
-        continue;
-      }
-      // a running worker to kill: wait for one (restarts take up to the backoff) rather
-      // than skip the kill
-      const v = await until(() => {
-        const s = status(ws.config);
-        const victims = s ? s.workers.filter((w) => w.pid > 0 && w.state === 'running' &&
-                                                   (perChild.get(`${w.role}${w.index}`) || 0) < 3) : [];
-        return victims.length ? victims[Math.floor(rand() * victims.length)] : null;
-      }, 15000, `a running worker to kill (kill ${k + 1} of round ${r}, seed ${seed})`);
-      perChild.set(`${v.role}${v.index}`, (perChild.get(`${v.role}${v.index}`) || 0) + 1);
-      try {
-        process.kill(v.pid, 'SIGKILL');
-        kills.push(`${v.role}[${v.index}]`);
-      } catch {
-        /* it went away by itself between status and kill: counted below as missing */
-      }
-    }
-    for (; moved < pending.length; moved++)
-      fs.renameSync(path.join(staging, pending[moved]), path.join(ws.input, pending[moved]));
-    // a graceful stop drains what is in flight; whatever it cannot finish is replayed below
-    await sleep(500);
-    d.child.kill('SIGTERM');
-    const ex = await d.exited;
-    assert.ok(ex.code === 0 || ex.code === null, `stop after chaos: ${JSON.stringify(ex)}\n${d.logs().slice(-4000)}`);
-  } finally {
-    for (const x of daemons) x.child.kill('SIGKILL');
-  }
-  assert.ok(supervisorKilled, 'the supervisor was killed once');
+  const { kills, daemons } = await chaosRun(ws, staging, rand, { kills: KILLS });
+  console.log(`chaos round ${r}: kills ${kills.length}: ${kills.join(' ')}`);
   const workerKills = kills.filter((k) => k !== 'supervisor').length;
-  console.log(`chaos round ${r}: seed=${seed} kills ${kills.length} (${workerKills} workers + supervisor): ${kills.join(' ')}`);
-  // every planned worker kill but one that raced a process exiting by itself
+  // every planned worker kill but one that raced a process exiting by itself (chaosRun asserts
+  // the supervisor's)
   assert.ok(workerKills >= KILLS - 2, `round ${r} (seed ${seed}): only ${workerKills} worker kills of ${KILLS - 1} planned: ${kills.join(' ')}`);
 
   const drain = run(['start', '-c', ws.config, '--trigger', 'available-now']);

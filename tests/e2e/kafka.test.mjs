@@ -4,31 +4,13 @@
 // it runs; DuckDB then checks both tables against the mock's delivery report: every message
 // exactly once (count, distinct (partition, offset)), with its key, topic, timestamp and value.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { LAKESUPD, rowsOf, run as runCli, runningWorker, startDaemon, tmpDir, until, workspace } from './lib/daemon.mjs';
 import { queryTable } from './lib/delta.mjs';
 import { getJson, monitorUrl, scrape } from './lib/monitoring.mjs';
-
-const MOCK = process.env.LK_KAFKA_MOCK_BIN || path.join(path.dirname(LAKESUPD), 'lk_kafka_mock');
-
-function startMock(args) {
-  const child = spawn(MOCK, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const produced = () => {
-    const m = [...out.matchAll(/PRODUCED (\d+) FAILED (\d+)/g)].pop();
-    return m ? { total: Number(m[1]), failed: Number(m[2]) } : { total: 0, failed: 0 };
-  };
-  return {
-    child, produced, out: () => out,
-    bootstrap: () => (out.match(/BOOTSTRAP (\S+)/) || [])[1],
-    send: (cmd) => child.stdin.write(cmd + '\n'),
-  };
-}
+import { readReport, startMock } from './lib/kafka.mjs';
 
 function kafkaWorkspace(name, bootstrap, extra = '', subscription = '  subscribe: [events]\n') {
   return workspace(name, {
@@ -37,9 +19,6 @@ function kafkaWorkspace(name, bootstrap, extra = '', subscription = '  subscribe
       '  max_offsets_per_trigger: 600\n  chunk_bytes: 65536\n' + extra,
   });
 }
-
-/** The mock's delivery report (--report): every message it produced, {topic, partition, offset, key, value}. */
-const readReport = (file) => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 const tableRows = (dir, cols) => queryTable(dir, `SELECT ${cols} FROM $T`);
 

@@ -13,11 +13,12 @@ test('SIGHUP applies live settings to the supervisor and every worker, refuses t
   const d = startDaemon(['-c', ws.config]);
   try {
     await waitAllRunning(ws.config);
-    // an edit with a live key (log_level) and a key that needs a restart (workers.transform)
-    fs.writeFileSync(ws.config, original.replace('transform: 2', 'transform: 3') + 'log_level: debug\nworker_timeout: 20s\n');
+    // an edit with a live key (log_level) and a key that needs a restart (tables.compression;
+    // workers.* scale the tree live: scale.test.mjs)
+    fs.writeFileSync(ws.config, original + 'log_level: debug\nworker_timeout: 20s\ntables:\n  compression: snappy\n');
     d.child.kill('SIGHUP');
     await until(() => /supervisor\[0\] \d+: SIGHUP: reloaded log_level, worker_timeout/.test(d.logs()), 10000, 'the reload');
-    assert.match(d.logs(), /SIGHUP: workers\.transform changed in .* but cannot change while the pipeline runs \(restart to apply\): not applied/);
+    assert.match(d.logs(), /SIGHUP: tables\.compression changed in .* but cannot change while the pipeline runs \(restart to apply\): not applied/);
     for (const role of ['ingest', 'transform', 'writer', 'committer', 'monitor'])
       await until(() => new RegExp(`${role}\\[\\d\\] \\d+: SIGHUP: reloaded log_level, worker_timeout`).test(d.logs()), 10000, `${role} reloaded`);
     // debug lines now appear (ingest logs each discovered file at debug)

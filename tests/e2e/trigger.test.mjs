@@ -10,23 +10,29 @@ import {
   gen, run, sleep, startDaemon, status, until, verify, waitAllRunning, workspace,
 } from './lib/daemon.mjs';
 
-/** The commits of a table's _delta_log: version, commitInfo timestamp (ms), rows added, files. */
+/**
+ * The commits of a table's _delta_log: version, commitInfo timestamp (ms), rows added, files. Only
+ * the stream's commits: an auto-compaction (OPTIMIZE, adds with dataChange false) adds no rows.
+ */
 function commits(table) {
   const dir = path.join(table, '_delta_log');
   if (!fs.existsSync(dir)) return [];
   const out = [];
   for (const f of fs.readdirSync(dir).filter((n) => /^\d{20}\.json$/.test(n)).sort()) {
-    let ts = null, rows = 0, files = 0;
+    let ts = null, rows = 0, files = 0, op = null;
     for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
       if (!line.trim()) continue;
       const a = JSON.parse(line);
-      if (a.commitInfo) ts = a.commitInfo.timestamp;
-      if (a.add) {
+      if (a.commitInfo) {
+        ts = a.commitInfo.timestamp;
+        op = a.commitInfo.operation;
+      }
+      if (a.add && a.add.dataChange !== false) {
         files++;
         rows += JSON.parse(a.add.stats).numRecords;
       }
     }
-    out.push({ version: Number(f.slice(0, 20)), ts, rows, files });
+    if (op !== 'OPTIMIZE') out.push({ version: Number(f.slice(0, 20)), ts, rows, files });
   }
   return out;
 }
@@ -118,4 +124,77 @@ test('--trigger processing-time=DURATION on the command line; a bad interval is 
     d.child.kill('SIGKILL');
   }
   fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+/**
+ * Feeds ws a steady stream (a file every 200 ms for 8 s) and then a burst of 20 files at once; each
+ * file named by its drop time. Returns the drop times.
+ */
+async function feed(ws, seed0) {
+  const dropped = [];
+  for (let i = 0; i < 40; i++) {
+    drop(ws, `s-${i}.jsonl`, seed0 + i, 200);
+    dropped.push(Date.now());
+    await sleep(200);
+  }
+  for (let i = 0; i < 20; i++) {
+    drop(ws, `b-${i}.jsonl`, seed0 + 40 + i, 200);
+    dropped.push(Date.now());
+  }
+  return dropped;
+}
+
+test('freshness: batches as large as the objective allows; p99 of file close to commit under it, far fewer commits and files than continuous', async (t) => {
+  const objectiveMs = 5000;
+  const runs = {};
+  for (const mode of ['freshness', 'continuous']) {
+    const ws = workspace(`fresh-${mode}`, { transform: 2, writer: 2,
+      extra: mode === 'freshness' ? 'trigger:\n  freshness: "5 seconds"\n' : '' });
+    const raw = path.join(ws.tables, 'raw_events');
+    const d = startDaemon(['-c', ws.config]);
+    try {
+      const s0 = await waitAllRunning(ws.config);
+      if (mode === 'freshness') {
+        assert.equal(s0.trigger, 'freshness');
+        assert.equal(s0.freshness_ms, objectiveMs);
+        const text = run(['status', '-c', ws.config]);
+        assert.match(text.stdout, /freshness objective 5 s \(input file close to commit\); interval chosen now [\d.]+ s/);
+      }
+      const dropped = await feed(ws, 500);
+      const total = dropped.length * 200;
+      await until(() => commits(raw).reduce((n, c) => n + c.rows, 0) === total, 60000, `${mode}: every row committed`);
+      const c = commits(raw);
+      // when each file's rows were committed: the commits in order hold the files in drop order only
+      // roughly, so bound each file by the first commit at which the committed rows cover it
+      let acc = 0, k = 0, worst = 0;
+      for (let i = 0; i < dropped.length; i++) {
+        while (k < c.length && acc + c[k].rows < (i + 1) * 200) acc += c[k++].rows;
+        if (k < c.length) worst = Math.max(worst, c[k].ts - dropped[i]);
+      }
+      const st = status(ws.config);
+      runs[mode] = { commits: c.length, files: c.reduce((n, x) => n + x.files, 0), worst, st };
+      d.child.kill('SIGTERM');
+      assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
+      const v = verify(raw, ws.input, 'raw');
+      assert.equal(v.code, 0, `verify ${mode}:\n${v.out}`);
+      if (mode === 'freshness') {
+        assert.match(d.logs(), /ingest\[0\] \d+: freshness 5000 ms: interval \d+ ms \(was \d+ ms; slowest of the last \d batches \d+ ms\)/);
+      }
+    } finally {
+      d.child.kill('SIGKILL');
+    }
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  }
+  const f = runs.freshness, c = runs.continuous;
+  const note = JSON.stringify({ freshness: { ...f, st: undefined }, continuous: { ...c, st: undefined } });
+  t.diagnostic(note);
+  // the monitor's own measure of the objective (the last 1024 files, file close to commit)
+  assert.ok(f.st.monitor.latency_p99_seconds <= objectiveMs / 1000,
+    `p99 ${f.st.monitor.latency_p99_seconds} s over the objective: ${note}`);
+  assert.ok(f.st.monitor.freshness_slo_ratio >= 0.99, `slo ratio ${f.st.monitor.freshness_slo_ratio}: ${note}`);
+  // the test's own measure: every file's rows committed within the objective of its drop
+  assert.ok(f.worst <= objectiveMs, `a file waited ${f.worst} ms: ${note}`);
+  // and far fewer commits and files than continuous for the same input
+  assert.ok(f.commits * 3 <= c.commits, `commits: freshness ${f.commits}, continuous ${c.commits}: ${note}`);
+  assert.ok(f.files * 3 <= c.files, `files: freshness ${f.files}, continuous ${c.files}: ${note}`);
 });

@@ -83,6 +83,10 @@ START_TEST(errors_name_file_line_key)
     expect_error("trigger: sometimes\n", "1", "trigger", "expected continuous");
     expect_error("trigger: {processing_time: soon}\n", "1", "trigger.processing_time",
                  "expected a duration");
+    expect_error("trigger: {freshness: 0s}\n", "1", "trigger.freshness", "must be positive");
+    expect_error("trigger: {processing_time: 1s, freshness: 5s}\n", "1", "trigger.freshness",
+                 "not both");
+    expect_error("trigger: {latency: 5s}\n", "1", "trigger.latency", "processing_time or freshness");
     expect_error("catalog: [a, b]\n", "1", "catalog", "expected a single value");
     expect_error("source:\n  include_existing_files: maybe\n", "2",
                  "source.include_existing_files", "expected true or false");
@@ -152,6 +156,25 @@ START_TEST(command_line_trigger)
     unlink(path);
     ck_assert_int_eq(back.trigger, LK_TRIGGER_PROCESSING_TIME);
     ck_assert_int_eq(back.processing_time_ms, 1500);
+
+    /* freshness: the same forms; the two timed triggers never hold both durations */
+    ck_assert_int_eq(lk_config_set_trigger(&c, "freshness", &err), LK_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no objective"));
+    ck_assert_int_eq(lk_config_set_trigger(&c, "freshness=5s", &err), 0);
+    ck_assert_int_eq(c.trigger, LK_TRIGGER_FRESHNESS);
+    ck_assert_int_eq(c.freshness_ms, 5000);
+    ck_assert_int_eq(c.processing_time_ms, 0);
+    ck_assert_str_eq(lk_config_trigger_name(c.trigger), "freshness");
+    ck_assert_int_eq(lk_config_set_trigger(&c, "freshness=later", &err), LK_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "expected freshness=<duration>"));
+    ck_assert_int_eq(lk_config_write(&c, path, &err), 0);
+    ck_assert_msg(lk_config_load(path, &back, &err) == 0, "%s", err.msg);
+    unlink(path);
+    ck_assert_int_eq(back.trigger, LK_TRIGGER_FRESHNESS);
+    ck_assert_int_eq(back.freshness_ms, 5000);
+    ck_assert_int_eq(load_text("trigger:\n  freshness: \"2 seconds\"\n", &back, &err), 0);
+    ck_assert_int_eq(back.trigger, LK_TRIGGER_FRESHNESS);
+    ck_assert_int_eq(back.freshness_ms, 2000);
 }
 END_TEST
 

@@ -9,6 +9,7 @@
 
 #include "lk_check.h"
 #include "lk_config.h"
+#include "lk_source_cfg.h"
 
 static int load_text(const char *text, lk_config *cfg, lk_error *err)
 {
@@ -145,6 +146,56 @@ START_TEST(errors_name_the_key)
     expect_error("source:\n  backfill_interval: often\n", "source.backfill_interval", "duration");
     expect_error("source:\n  use_notifications: sometimes\n", "source.use_notifications",
                  "boolean");
+    /* remote workers are not built: asking for them stops start (exit 100) */
+    expect_error("workers:\n  remote:\n    bind: \"tcp://0.0.0.0:7700\"\n    allowed_keys: /k\n",
+                 "workers.remote.bind", "not available in this version");
+    expect_error("source:\n  shard: {index: 2, count: 2}\n", "source.shard.index",
+                 "not below source.shard.count");
+}
+END_TEST
+
+/* source.shard: every file in exactly one shard, the shards about even,
+   the hash of the path relative to source_path (hosts mounting the shared
+   directory elsewhere agree), stable across versions (a golden value) */
+START_TEST(shard_split)
+{
+    lk_config cfg[3];
+    for (int i = 0; i < 3; i++) {
+        lk_config_defaults(&cfg[i]);
+        snprintf(cfg[i].source_path, sizeof cfg[i].source_path, "/mnt/shared/in/");
+        cfg[i].source.shard.count = 3;
+        cfg[i].source.shard.index = i;
+    }
+    int per[3] = {0};
+    char path[256];
+    for (int f = 0; f < 3000; f++) {
+        snprintf(path, sizeof path, "/mnt/shared/in/day-%d/events-%05d.jsonl", f % 7, f);
+        int owners = 0;
+        for (int i = 0; i < 3; i++)
+            if (lk_source_cfg_in_shard(&cfg[i], path)) {
+                owners++;
+                per[i]++;
+            }
+        ck_assert_int_eq(owners, 1);
+    }
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(per[i] > 850 && per[i] < 1150, "shard %d has %d of 3000", i, per[i]);
+    /* the same file under another mount point: the same shard */
+    lk_config other = cfg[0];
+    snprintf(other.source_path, sizeof other.source_path, "/data/nfs");
+    for (int f = 0; f < 50; f++) {
+        char a[256], b[256];
+        snprintf(a, sizeof a, "/mnt/shared/in/x/%d.json", f);
+        snprintf(b, sizeof b, "/data/nfs/x/%d.json", f);
+        ck_assert_int_eq(lk_source_cfg_in_shard(&cfg[0], a), lk_source_cfg_in_shard(&other, b));
+    }
+    /* FNV-1a 64: a published test vector */
+    ck_assert(lk_source_cfg_shard_hash("a") == 0xaf63dc4c8601ec8cULL);
+    ck_assert(lk_source_cfg_shard_hash("") == 0xcbf29ce484222325ULL);
+    /* one shard: every file */
+    lk_config one;
+    lk_config_defaults(&one);
+    ck_assert(lk_source_cfg_in_shard(&one, "/anything"));
 }
 END_TEST
 
@@ -156,6 +207,7 @@ int main(void)
     tcase_add_test(tc, values_and_round_trip);
     tcase_add_test(tc, errors_name_the_key);
     tcase_add_test(tc, live_discovery_keys);
+    tcase_add_test(tc, shard_split);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

@@ -45,10 +45,13 @@
 #include "lk_exit.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
+#include "lk_gold.h"
+#include "lk_gold_commit.h"
 #include "lk_log.h"
 #include "lk_state.h"
 #include "lk_tables.h"
 #include "lk_json.h"
+#include "lk_kafka_record.h"
 #include <yajl/yajl_tree.h>
 #include "lk_time.h"
 
@@ -85,6 +88,9 @@ typedef struct committer {
     int npend;
     int64_t next_batch;
     int64_t retry_at_ms;
+    int group;    /* source.group_id: several instances share Kafka partitions */
+    int shared;   /* other instances write these tables too (a group, or shards) */
+    int conflict; /* the last commit attempt found its offsets taken: tell ingest */
     lk_msg_files files;
     lk_buf deferred[MAX_DEFERRED];
     int ndeferred;
@@ -94,6 +100,10 @@ typedef struct committer {
     int compact_table;
     int64_t compact_t0_ms;
     lk_buf buf;
+    int metrics_t;         /* event_metrics' index in names, or -1 */
+    lk_gold_commit *gold;  /* its window state */
+    lk_tables *compiled;   /* the tables for raw_events' schema compiled_v (chunk partials) */
+    int compiled_v;
     lk_error err;
 } committer;
 
@@ -172,6 +182,30 @@ static void new_generation(committer *c, pending *p, int32_t gen)
     p->gen = gen;
     p->have = 0;
     p->n_chunks = -1;
+    if (c->gold) lk_gold_commit_forget(c->gold);
+}
+
+/* event_metrics' configuration compiled for the latest raw_events schema
+   (cached by version), or NULL (logged). */
+static const lk_gold *current_gold(committer *c)
+{
+    int v = 0;
+    lk_schema *raw = NULL;
+    if (lk_state_schema_get(c->st, LK_TABLE_RAW, &raw, &v, &c->err) || !raw) {
+        LK_WARN("event_metrics: no raw_events schema to read a partial with: %s", c->err.msg);
+        return NULL;
+    }
+    if (!c->compiled || v != c->compiled_v) {
+        lk_tables_destroy(&c->compiled);
+        if (lk_tables_new(c->cfg, raw, &c->compiled, &c->err)) {
+            LK_ERROR("event_metrics: %s", c->err.msg);
+            lk_schema_destroy(&raw);
+            return NULL;
+        }
+        c->compiled_v = v;
+    }
+    lk_schema_destroy(&raw);
+    return lk_tables_metrics(c->compiled);
 }
 
 static void drop_pending(committer *c, pending *p)
@@ -295,6 +329,19 @@ static void on_files(committer *c)
     p->chunks[k] = *f;
     memset(f, 0, sizeof *f);
     p->have++;
+    if (c->metrics_t >= 0 && p->batch_id == c->next_batch) {
+        /* the partial goes to the window state's accumulator (merged in chunk
+           order); a later batch's waits here until it is the next (commit_batch) */
+        lk_msg_files *m = &p->chunks[k];
+        const lk_gold *g = current_gold(c);
+        if (g && lk_gold_commit_offer(c->gold, g, p->batch_id, gen, k, m->partial, m->partial_len,
+                                      &c->err))
+            LK_ERROR("batch=%lld chunk=%d: %s", (long long)p->batch_id, k, c->err.msg);
+        if (g) {
+            m->partial = NULL;
+            m->partial_len = 0;
+        }
+    }
     maybe_flush(c, p);
 }
 
@@ -321,7 +368,7 @@ static void publish_tables(committer *c)
 
 /* The schema each table should have now: raw_events' latest in state.db,
    the others compiled from it through their transforms. */
-static int table_schemas(committer *c, lk_schema **schemas)
+static int table_schemas(committer *c, lk_schema **schemas, lk_tables **keep)
 {
     int v = 0;
     lk_schema *raw = NULL;
@@ -336,7 +383,10 @@ static int table_schemas(committer *c, lk_schema **schemas)
         return rc;
     for (int i = 0; i < c->ntables; i++)
         schemas[i] = lk_schema_clone(lk_tables_schema(t, i));
-    lk_tables_destroy(&t);
+    if (keep)
+        *keep = t;
+    else
+        lk_tables_destroy(&t);
     return 0;
 }
 
@@ -386,6 +436,96 @@ static void record_file_counts(committer *c, const pending *p)
         LK_WARN("batch=%lld: per-file counts not recorded: %s", (long long)p->batch_id, err.msg);
     free(v);
     free(sp);
+}
+
+/*
+ * Consumer groups (docs/decisions.md, "Kafka consumer groups"): each table
+ * holds, per partition, a txn whose version is the next offset of that
+ * partition in that table. A batch may add its range [s, e) of partition p
+ * to table T only if T's txn for p is exactly s (or T has none: p was never
+ * committed), and the commit moves it to e in the same atomic log entry:
+ * so the ranges committed of p form one chain without gap or overlap,
+ * whichever instance commits each, and two instances that both planned from
+ * s cannot both succeed (the loser's commit sees the winner's txn for the
+ * same appId as a conflict and re-reads). Returns for table t: 0 commit
+ * (every range starts where T is), 1 nothing to add (T is past every range:
+ * another instance committed them), -1 a conflict (why says which).
+ */
+static int partitions_in(committer *c, int t, const lk_state_range *r, int n, char *why,
+                         size_t cap)
+{
+    int at = 0, past = 0;
+    for (int i = 0; i < n; i++) {
+        char app[400];
+        lk_kafka_record_txn_app(r[i].path, app, sizeof app);
+        int64_t v = lk_delta_txn_version(c->tables[t], app);
+        if (v == r[i].start || (v < 0 && !past))
+            at++;
+        else if (v >= r[i].end)
+            past++;
+        else {
+            snprintf(why, cap, "%s offsets [%lld, %lld) but table %s is at %lld", r[i].path,
+                     (long long)r[i].start, (long long)r[i].end, c->names[t],
+                     (long long)v);
+            return -1;
+        }
+    }
+    if (past && at) {
+        snprintf(why, cap, "some of its partitions are already in table %s, others not",
+                 c->names[t]);
+        return -1;
+    }
+    return past ? 1 : 0;
+}
+
+/* The Kafka ranges of batch b (group mode), malloc'ed. */
+static int kafka_ranges(committer *c, int64_t b, lk_state_range **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!c->group)
+        return 0;
+    if (lk_state_batch_ranges(c->st, b, out, n, &c->err))
+        return -1;
+    int k = 0;
+    for (int i = 0; i < *n; i++)
+        if (!strncmp((*out)[i].path, LK_KAFKA_PREFIX, strlen(LK_KAFKA_PREFIX)))
+            (*out)[k++] = (*out)[i];
+    *n = k;
+    return 0;
+}
+
+/* Shared tables: our schema is committed only when it has a column the
+   table lacks (another instance may have widened it further: never narrow it). */
+static int schema_covers(const lk_schema *table, const lk_schema *ours)
+{
+    for (int i = 0; i < lk_schema_nfields(ours); i++) {
+        const lk_field *f = lk_schema_field(ours, i);
+        int k = lk_schema_find(table, f->name);
+        if (k < 0 || !lk_field_equal(lk_schema_field(table, k), f))
+            return 0;
+    }
+    return 1;
+}
+
+/* event_metrics' line and counters of a committed batch. */
+static void log_gold(committer *c, int64_t b)
+{
+    lk_gold_commit *g = c->gold;
+    char wm[40] = "none";
+    int64_t w = lk_gold_commit_watermark(g);
+    if (w != INT64_MIN) lk_time_format_iso_ms(w, wm, sizeof wm);
+    LK_INFO("event_metrics batch=%lld watermark=%s windows_closed=%lld windows_open=%lld "
+            "late=%lld no_event_time=%lld state_bytes=%lld",
+            (long long)b, wm, (long long)lk_gold_commit_closed(g),
+            (long long)lk_gold_commit_open(g), (long long)lk_gold_commit_late(g),
+            (long long)lk_gold_commit_no_event_time(g), (long long)lk_gold_commit_state_bytes(g));
+    lk_worker_set(c->w, "window_state_bytes", lk_gold_commit_state_bytes(g));
+    lk_worker_add(c->w, "late_rows", lk_gold_commit_late(g));
+    lk_worker_add(c->w, "no_event_time_rows", lk_gold_commit_no_event_time(g));
+    lk_worker_add(c->w, "windows_closed", lk_gold_commit_closed(g));
+    lk_worker_set(c->w, "windows_open", lk_gold_commit_open(g));
+    if (w != INT64_MIN) lk_worker_set(c->w, "watermark_ms", w / 1000);
 }
 
 static void on_event(committer *c, const void *data, size_t len);
@@ -465,7 +605,25 @@ static int commit_batch(committer *c, pending *p)
     int fault = lk_fault_check("committer.commit");
     if (fault < 0)
         return lk_error_errno(&c->err, fault, "commit of batch %lld (injected fault)", (long long)b);
-    int rc = table_schemas(c, schemas);
+    lk_tables *compiled = NULL;
+    int rc = table_schemas(c, schemas, &compiled);
+    if (rc == 0 && c->metrics_t >= 0) {
+        /* partials that arrived before their batch was the next one */
+        const lk_gold *g = current_gold(c);
+        for (int i = 0; g && i < p->n_chunks && rc == 0; i++) {
+            lk_msg_files *m = &p->chunks[i];
+            if (!m->partial) continue;
+            rc = lk_gold_commit_offer(c->gold, g, b, p->gen, i, m->partial, m->partial_len, &c->err);
+            m->partial = NULL;
+            m->partial_len = 0;
+        }
+    }
+    if (rc == 0 && c->metrics_t >= 0) {
+        int have = lk_delta_txn_version(c->tables[c->metrics_t], c->app_id) >= b;
+        rc = lk_gold_commit_prepare(c->gold, lk_tables_metrics(compiled), b, p->chunks,
+                                    p->n_chunks, !have, &c->err);
+    }
+    lk_tables_destroy(&compiled);
     int64_t rows_in = 0, corrupt = 0, rescued = 0;
     for (int i = 0; i < p->n_chunks; i++) {
         rows_in += p->chunks[i].rows_in;
@@ -474,6 +632,29 @@ static int commit_batch(committer *c, pending *p)
     }
     char epoch[32];
     snprintf(epoch, sizeof epoch, "%lld", (long long)b);
+    lk_state_range *kr = NULL;
+    int nkr = 0, skip[LK_TABLES_MAX] = {0};
+    /* other instances commit too: see their versions before deciding */
+    for (int t = 0; t < c->ntables && rc == 0 && c->shared; t++)
+        rc = lk_delta_refresh(c->tables[t], &c->err);
+    if (rc == 0)
+        rc = kafka_ranges(c, b, &kr, &nkr);
+    /* every table is checked before any is committed: a batch whose offsets
+       another instance took is re-planned whole, not half committed */
+    for (int t = 0; t < c->ntables && rc == 0 && c->group; t++) {
+        char why[600];
+        if (lk_delta_txn_version(c->tables[t], c->app_id) >= b)
+            continue;
+        int pc = partitions_in(c, t, kr, nkr, why, sizeof why);
+        if (pc < 0) {
+            c->conflict = 1;
+            rc = lk_error_set(&c->err, LK_ECONFLICT,
+                              "batch=%lld: %s (another instance of the consumer group committed "
+                              "them): it is re-planned",
+                              (long long)b, why);
+        }
+        skip[t] = pc == 1;
+    }
     for (int t = 0; t < c->ntables && rc == 0; t++) {
         drain_inbox(c, b);
         lk_msg_table_out *out = &rep->tables[rep->n_tables++];
@@ -487,9 +668,16 @@ static int commit_batch(committer *c, pending *p)
                     c->names[t]);
             continue;
         }
+        if (skip[t]) {
+            LK_INFO("batch=%lld: its Kafka offsets are already in table=%s (another instance "
+                    "committed them): nothing to add",
+                    (long long)b, c->names[t]);
+            continue;
+        }
         lk_delta_commit *dc = lk_delta_commit_new(c->tables[t], "STREAMING UPDATE");
         const lk_schema *cur = lk_delta_schema(c->tables[t]);
-        if (!cur || !lk_schema_equal(cur, schemas[t])) {
+        if (!cur || (!lk_schema_equal(cur, schemas[t]) &&
+                     !(c->shared && schema_covers(cur, schemas[t])))) {
             lk_delta_commit_set_schema(dc, schemas[t]);
             if (cur)
                 log_schema_change(c, c->names[t], b, cur, schemas[t]);
@@ -504,6 +692,18 @@ static int commit_batch(committer *c, pending *p)
             lk_delta_commit_set_partition_columns(dc, cols, pb->n);
         }
         int64_t rows = 0, nfiles = 0;
+        if (t == c->metrics_t) {
+            int ng = 0;
+            const lk_msg_file *gf = lk_gold_commit_files(c->gold, &ng);
+            for (int k = 0; k < ng; k++) {
+                lk_delta_commit_add_file(dc, gf[k].path, gf[k].size, gf[k].mtime_ms,
+                                         gf[k].stats_json, 1);
+                rows += gf[k].rows;
+                nfiles++;
+            }
+            const char *rm = lk_gold_commit_removed(c->gold);
+            if (rm) lk_delta_commit_remove_file(dc, rm, 1);
+        }
         for (int i = 0; i < p->n_closes; i++) {
             for (int k = 0; k < p->closes[i].n_files; k++) {
                 const lk_msg_file *f = &p->closes[i].files[k];
@@ -519,7 +719,15 @@ static int commit_batch(committer *c, pending *p)
             }
         }
         lk_delta_commit_set_txn(dc, c->app_id, b);
-        lk_delta_commit_set_param(dc, "outputMode", "\"Append\"");
+        for (int i = 0; i < nkr; i++) { /* how far each partition now is in this table */
+            char app[400];
+            lk_kafka_record_txn_app(kr[i].path, app, sizeof app);
+            lk_delta_commit_set_txn(dc, app, kr[i].end);
+        }
+        lk_delta_commit_set_param(dc, "outputMode",
+                                  t == c->metrics_t && !strcmp(c->cfg->metrics.output_mode, "update")
+                                      ? "\"Update\""
+                                      : "\"Append\"");
         lk_delta_commit_set_param(dc, "epochId", epoch);
         char qid[80];
         snprintf(qid, sizeof qid, "\"%s\"", c->app_id);
@@ -547,8 +755,13 @@ static int commit_batch(committer *c, pending *p)
         out->version = version;
         lk_worker_add(c->w, "rows_out", rows);
     }
+    free(kr);
     if (rc == 0)
         rc = lk_state_mark_committed(c->st, b, &c->err);
+    if (c->metrics_t >= 0) {
+        lk_gold_commit_done(c->gold, b, rc == 0);
+        if (rc == 0) log_gold(c, b);
+    }
     if (rc == 0)
         record_file_counts(c, p);
     for (int t = 0; t < c->ntables; t++)
@@ -569,6 +782,12 @@ static int commit_batch(committer *c, pending *p)
     rep->rows = rows_in;
     rep->corrupt = corrupt;
     rep->rescued = rescued;
+    if (c->metrics_t >= 0) {
+        int64_t wm = lk_gold_commit_watermark(c->gold);
+        rep->late = lk_gold_commit_late(c->gold);
+        rep->no_event_time = lk_gold_commit_no_event_time(c->gold);
+        rep->watermark_us = wm == INT64_MIN ? 0 : wm;
+    }
     lk_worker_report(c->w, rep);
     notify_ingest(c, b);
     return 0;
@@ -655,6 +874,20 @@ static void try_commit(committer *c)
                 /* a full or failing disk: pause, retry with a growing delay */
                 lk_worker_pause(c->w, c->err.msg);
                 delay = lk_worker_pause_delay_ms(c->w);
+            } else if (c->shared && c->err.code == LK_ECONFLICT && !c->conflict) {
+                /* another instance committed between our read and our write: the
+                   next attempt re-reads the log and decides again */
+                LK_INFO("%s; re-reading the log (another instance committed first)", c->err.msg);
+                delay = 50;
+            } else if (c->conflict) {
+                LK_WARN("%s", c->err.msg);
+                c->conflict = 0;
+                lk_msg_event e;
+                lk_msg_event_init(&e, "conflict");
+                lk_msg_event_set_int(&e, "batch", p->batch_id);
+                lk_buf_reset(&c->buf);
+                lk_msg_event_encode(&e, &c->buf);
+                lk_zmq_send(c->to_ingest, c->buf.data, c->buf.len, ZMQ_DONTWAIT);
             } else {
                 LK_ERROR("%s; retrying in %d ms (nothing is lost: the batch stays pending)",
                          c->err.msg, RETRY_MS);
@@ -904,6 +1137,8 @@ static int release(committer *c, int rc)
         lk_delta_destroy(&c->tables[t]);
     zsock_destroy(&c->in);
     zsock_destroy(&c->to_ingest);
+    lk_gold_commit_destroy(&c->gold);
+    lk_tables_destroy(&c->compiled);
     zsock_destroy(&c->pub);
     lk_state_close(&c->st);
     lk_buf_free(&c->buf);
@@ -918,8 +1153,11 @@ int lk_committer_run(lk_worker *w)
     memset(c, 0, sizeof *c);
     c->w = w;
     c->cfg = lk_worker_config(w);
+    c->group = c->cfg->source.group_id[0] != '\0';
+    c->shared = c->group || c->cfg->source.shard.count > 1;
     char path[2048], ep[1200];
     c->ntables = lk_tables_names(c->cfg, c->names);
+    c->metrics_t = -1;
     lk_config_state_path(c->cfg, path, sizeof path);
     if (lk_state_open(path, &c->st, &c->err) || load_app_id(c)) {
         LK_ERROR("%s", c->err.msg);
@@ -937,6 +1175,11 @@ int lk_committer_run(lk_worker *w)
             return release(c, LK_EXIT_CONFIG); /* the supervisor does not restart */
         }
     }
+    for (int t = 0; t < c->ntables; t++)
+        if (!strcmp(c->names[t], LK_TABLE_METRICS)) {
+            c->metrics_t = t;
+            c->gold = lk_gold_commit_new(c->cfg, c->st, c->table_path[t]);
+        }
     if (reconcile(c)) {
         LK_ERROR("cannot reconcile state.db with the tables: %s", c->err.msg);
         return release(c, LK_EXIT_TEMPFAIL);

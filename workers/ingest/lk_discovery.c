@@ -248,6 +248,7 @@ static int consider(lk_discovery *d, const char *path, const char *name, const s
                     int complete, int64_t now_ms, lk_error *err)
 {
     if (!S_ISREG(sb->st_mode) || !is_candidate(d, name)) return 0;
+    if (!lk_source_cfg_in_shard(d->cfg, path)) return 0; /* another instance's (source.shard) */
     if (sb->st_size == 0) return 0; /* nothing to take yet; taken when it has content */
     char sig[64];
     snprintf(sig, sizeof sig, "%lld:%lld", (long long)sb->st_size, (long long)mtime_us_of(sb));
@@ -461,6 +462,11 @@ int lk_discovery_new(const lk_config *cfg, lk_state *st, int take_at_once, int s
             cfg->source_path, d->fd >= 0 ? "inotify" : "off",
             (long long)cfg->source.backfill_interval_ms, (long long)cfg->source.file_ready_delay_ms,
             cfg->source.path_glob_filter[0] ? cfg->source.path_glob_filter : "(json extensions)");
+    if (cfg->source.shard.count > 1)
+        LK_INFO("source.shard: index %d of %d: this instance takes the files whose path under %s "
+                "hashes to %d (the other %d instance(s) take the rest)",
+                cfg->source.shard.index, cfg->source.shard.count, cfg->source_path,
+                cfg->source.shard.index, cfg->source.shard.count - 1);
     *out = d;
     return 0;
 }

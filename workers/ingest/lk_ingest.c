@@ -29,7 +29,12 @@
  *                    last one, after the previous batch committed; a batch
  *                    that outlasts the interval is followed at once by the
  *                    next (docs/decisions.md: ticks are anchored at the
- *                    first batch, not at the epoch).
+ *                    first batch, not at the epoch);
+ *   freshness        the same with an interval of its own choosing: as
+ *                    long as the objective (file close → commit) allows,
+ *                    given how long the recent batches took, so that
+ *                    batches and files are as few and as large as the
+ *                    objective permits (docs/decisions.md).
  */
 #include "lk_ingest.h"
 
@@ -42,6 +47,7 @@
 #include "lk_evolve.h"
 #include "lk_exit.h"
 #include "lk_log.h"
+#include "lk_flow.h"
 #include "lk_sendbuf.h"
 #include "lk_source.h"
 #include "lk_state.h"
@@ -67,7 +73,7 @@ typedef struct ingest {
     lk_state *st;
     lk_evolve *ev; /* schema_evolution_mode: new columns in chunks */
     lk_source *src;
-    zsock_t *chunks;    /* PUSH → transforms */
+    lk_flow_out *chunks; /* → transforms, each asking for work (lk_flow) */
     zsock_t *inbox;     /* PULL ← supervisor, committer */
     zsock_t *committer; /* PUSH → committer (sealed) */
     inflight fl[MAX_INFLIGHT * 4];
@@ -76,7 +82,10 @@ typedef struct ingest {
     int replay;              /* replay every uncommitted batch when not paused */
     int64_t pause_until_ms;  /* planning and replays wait (a resource error) until then */
     int poll_failed;         /* the last poll of the source failed (it retries) */
-    int64_t next_trigger_ms; /* processing_time: the next tick (monotonic) */
+    int64_t next_trigger_ms; /* processing_time, freshness: the next tick (monotonic) */
+    int64_t fresh_iv_ms;     /* freshness: the interval chosen now */
+    int64_t took_ms[8];      /* freshness: the last batches' plan → commit times */
+    int ntook;
     int schema_version;
     lk_buf msg;       /* encoded message */
     lk_sendbuf *pool; /* chunks go to ZeroMQ without a copy; buffers recycled */
@@ -98,11 +107,14 @@ static void track(ingest *in, int64_t batch_id)
         in->fl[in->nfl++] = (inflight){batch_id, lk_time_mono_ms()};
 }
 
+static void fresh_adapt(ingest *in, int64_t took);
+
 static void untrack(ingest *in, int64_t batch_id)
 {
     for (int i = 0; i < in->nfl; i++) {
         if (in->fl[i].batch_id == batch_id) {
             int64_t took = lk_time_mono_ms() - in->fl[i].sent_ms;
+            if (in->cfg->trigger == LK_TRIGGER_FRESHNESS) fresh_adapt(in, took);
             if (in->cfg->trigger == LK_TRIGGER_PROCESSING_TIME &&
                 took > in->cfg->processing_time_ms)
                 LK_WARN("batch=%lld took %lld ms, longer than the trigger interval of %lld ms: "
@@ -147,7 +159,7 @@ static int emit_chunk(void *ctx, lk_msg_chunk *m)
     m->schema_version = in->schema_version;
     lk_buf_reset(&in->msg);
     lk_msg_chunk_encode(m, &in->msg);
-    int rc = lk_sendbuf_send(in->pool, in->w, in->chunks, &in->msg);
+    int rc = lk_flow_out_send(in->chunks, in->pool, &in->msg);
     if (rc) return rc < 0 ? rc : -ECANCELED;
     s->span->n_chunks++;
     s->bytes += (int64_t)m->len;
@@ -178,14 +190,27 @@ static void send_sealed(ingest *in, int64_t batch_id, int32_t gen, int32_t n_chu
 static int32_t check_ranges(ingest *in, int64_t batch_id, const lk_state_range *ranges, int n,
                             int32_t gen, int replay, unsigned char *gone)
 {
-    int regenerate = 0;
+    int regenerate = 0, moved = 0;
     for (int r = 0; r < n; r++) {
         int st = lk_source_check(in->src, batch_id, &ranges[r], &in->err);
         if (st < 0) return -1;
-        gone[r] = st == LK_RANGE_GONE;
-        regenerate |= replay && st != LK_RANGE_OK;
+        gone[r] = st == LK_RANGE_GONE || st == LK_RANGE_MOVED;
+        if (st == LK_RANGE_MOVED) {
+            /* another instance has these offsets: the batch no longer holds
+               them (the committer checks the rest against the tables) */
+            if (lk_state_batch_drop_range(in->st, batch_id, ranges[r].file_id, &in->err))
+                return -1;
+            moved++;
+        }
+        regenerate |= (replay || st == LK_RANGE_MOVED) && st != LK_RANGE_OK;
     }
     if (!regenerate) return gen;
+    if (moved) {
+        LK_INFO("batch=%lld: re-planned as generation %d without %d range(s) another instance "
+                "committed",
+                (long long)batch_id, gen + 1, moved);
+        return gen + 1;
+    }
     LK_WARN("batch=%lld: a file changed or vanished since the batch was planned: it is "
             "re-planned as generation %d (earlier chunks are dropped)",
             (long long)batch_id, gen + 1);
@@ -351,6 +376,54 @@ static int plan_next(ingest *in)
 
 /* ---- the trigger ---- */
 
+static int timed_trigger(const ingest *in)
+{
+    return in->cfg->trigger == LK_TRIGGER_PROCESSING_TIME ||
+           in->cfg->trigger == LK_TRIGGER_FRESHNESS;
+}
+
+/* The interval between two micro-batches of a timed trigger. */
+static int64_t trigger_interval(const ingest *in)
+{
+    return in->cfg->trigger == LK_TRIGGER_FRESHNESS ? in->fresh_iv_ms : in->cfg->processing_time_ms;
+}
+
+/* freshness: a row waits at most for the next tick (the interval, or the
+   batch in flight when that is longer) and then for its own batch, after
+   the file-ready delay: interval = 90 % of the objective - 2 x the slowest
+   of the last 8 batches - file_ready_delay - 50 ms of polling, never below
+   0 (a batch right after the previous one: the objective is tight) nor
+   above the objective. The 10 % and the doubling are the margin for a
+   batch slower than the recent ones (a burst, a loaded machine). A batch
+   grows with the interval and takes longer, which shortens the next
+   interval: the loop settles where the largest batches still arrive in
+   time. */
+static void fresh_adapt(ingest *in, int64_t took)
+{
+    in->took_ms[in->ntook++ % 8] = took;
+    int64_t slowest = 0;
+    for (int i = 0; i < (in->ntook < 8 ? in->ntook : 8); i++)
+        if (in->took_ms[i] > slowest) slowest = in->took_ms[i];
+    int64_t f = in->cfg->freshness_ms;
+    int64_t iv = f * 9 / 10 - slowest * 2 - in->cfg->source.file_ready_delay_ms - 50;
+    if (iv < 0) iv = 0;
+    if (iv > f) iv = f;
+    if (took > f)
+        LK_WARN("batch took %lld ms, longer than the freshness objective of %lld ms: batches "
+                "follow each other at once until they are fast enough",
+                (long long)took, (long long)f);
+    /* one line for the first measured choice and when it moves by a quarter
+       or more (not one per batch) */
+    int64_t old = in->fresh_iv_ms;
+    if (in->ntook == 1 || iv > old + old / 4 + 10 || iv < old - old / 4 - 10)
+        LK_INFO("freshness %lld ms: interval %lld ms (was %lld ms; slowest of the last %d "
+                "batches %lld ms)",
+                (long long)f, (long long)iv, (long long)old, in->ntook < 8 ? in->ntook : 8,
+                (long long)slowest);
+    in->fresh_iv_ms = iv;
+    lk_worker_set(in->w, "trigger_interval_ms", iv);
+}
+
 /* processing_time: publishes the next tick (wall clock) for `status`. */
 static void set_next_trigger(ingest *in, int64_t at_mono_ms)
 {
@@ -362,7 +435,11 @@ static void set_next_trigger(ingest *in, int64_t at_mono_ms)
 /* 1 if a batch may be planned now by the trigger. */
 static int trigger_due(ingest *in, int64_t now)
 {
-    if (in->cfg->trigger != LK_TRIGGER_PROCESSING_TIME) return in->nfl < MAX_INFLIGHT;
+    /* with event_metrics one batch at a time, as Spark's micro-batches: the
+       watermark a batch's rows are judged by is the one its predecessor's
+       commit stored (docs/decisions.md, "Windowed aggregates") */
+    int max = in->cfg->metrics.set ? 1 : MAX_INFLIGHT;
+    if (!timed_trigger(in)) return in->nfl < max;
     return in->nfl == 0 && now >= in->next_trigger_ms;
 }
 
@@ -371,10 +448,12 @@ static int trigger_due(ingest *in, int64_t now)
    of the grid after now. */
 static void trigger_fired(ingest *in, int64_t now, int planned)
 {
-    if (in->cfg->trigger != LK_TRIGGER_PROCESSING_TIME) return;
-    int64_t iv = in->cfg->processing_time_ms;
+    if (!timed_trigger(in)) return;
+    int64_t iv = trigger_interval(in);
     if (planned)
         set_next_trigger(in, now + iv);
+    else if (now >= in->next_trigger_ms && iv <= 0)
+        set_next_trigger(in, now); /* no interval: the next batch when input comes */
     else if (now >= in->next_trigger_ms)
         set_next_trigger(in, in->next_trigger_ms + ((now - in->next_trigger_ms) / iv + 1) * iv);
 }
@@ -383,6 +462,9 @@ static void trigger_fired(ingest *in, int64_t now, int planned)
 
 static void handle_inbox(ingest *in, int timeout_ms)
 {
+    /* transforms asking for work or leaving (scaled in) are answered here
+       too while no chunk is being sent */
+    if (in->chunks) lk_flow_out_service(in->chunks);
     /* new input (inotify) wakes the wait as much as a message does, while
        the loop polls the source (else a readable fd would spin the loop) */
     int polled = in->state == RUNNING &&
@@ -411,6 +493,12 @@ static void handle_inbox(ingest *in, int timeout_ms)
             int64_t b = lk_msg_event_get_int(&e, "batch", -1);
             untrack(in, b);
             lk_source_ack(in->src, b);
+        } else if (!strcmp(e.name, "conflict")) {
+            /* the committer found a batch's Kafka offsets taken by another
+               instance of the consumer group: replaying re-checks its ranges */
+            LK_INFO("batch=%lld conflicts with another instance's commit: replaying",
+                    (long long)lk_msg_event_get_int(&e, "batch", -1));
+            in->replay = 1;
         } else if (!strcmp(e.name, "replay")) {
             const char *why = lk_msg_event_get_str(&e, "reason");
             LK_INFO("replay requested reason=%s", why ? why : "?");
@@ -553,7 +641,7 @@ static int run_loop(ingest *in)
             in->replay = 1;
         }
         int wait = planned ? 0 : 50;
-        if (in->cfg->trigger == LK_TRIGGER_PROCESSING_TIME && in->state == RUNNING) {
+        if (timed_trigger(in) && in->state == RUNNING) {
             int64_t until = in->next_trigger_ms - lk_time_mono_ms();
             if (until < wait) wait = until > 0 ? (int)until : 0;
         }
@@ -566,12 +654,9 @@ static int run_loop(ingest *in)
 static int open_sockets(ingest *in)
 {
     char ep[1200];
-    in->chunks = zsock_new(ZMQ_PUSH);
-    zsock_set_sndhwm(in->chunks, 1);
-    zsock_set_linger(in->chunks, 1000);
     lk_worker_endpoint(in->w, LK_EP_CHUNKS, -1, ep, sizeof ep);
-    if (zsock_bind(in->chunks, "%s", ep) < 0) {
-        LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+    if (lk_flow_out_new(in->w, ep, &in->chunks, &in->err)) {
+        LK_ERROR("%s", in->err.msg);
         return -1;
     }
     in->inbox = zsock_new(ZMQ_PULL);
@@ -610,9 +695,18 @@ static int open_ingest(ingest *in)
     }
     if (open_sockets(in)) return LK_EXIT_TEMPFAIL;
     in->pool = lk_sendbuf_new();
-    if (in->cfg->trigger == LK_TRIGGER_PROCESSING_TIME) {
+    if (in->cfg->trigger == LK_TRIGGER_FRESHNESS) {
+        /* until batches are measured: half the objective */
+        in->fresh_iv_ms = in->cfg->freshness_ms / 2;
+        lk_worker_set(in->w, "trigger_interval_ms", in->fresh_iv_ms);
+        LK_INFO("trigger freshness %lld ms: first interval %lld ms, then chosen by how long "
+                "batches take",
+                (long long)in->cfg->freshness_ms, (long long)in->fresh_iv_ms);
+    }
+    if (timed_trigger(in)) {
         set_next_trigger(in, lk_time_mono_ms()); /* the first batch at once */
-        LK_INFO("trigger processing_time every %lld ms", (long long)in->cfg->processing_time_ms);
+        if (in->cfg->trigger == LK_TRIGGER_PROCESSING_TIME)
+            LK_INFO("trigger processing_time every %lld ms", (long long)in->cfg->processing_time_ms);
     }
     return 0;
 }
@@ -632,7 +726,7 @@ int lk_ingest_run(lk_worker *w)
         while (!lk_worker_stopping(w))
             handle_inbox(in, 100);
     }
-    zsock_destroy(&in->chunks);
+    lk_flow_out_destroy(&in->chunks);
     zsock_destroy(&in->inbox);
     zsock_destroy(&in->committer);
     lk_source_destroy(&in->src);

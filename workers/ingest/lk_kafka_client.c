@@ -56,6 +56,13 @@ static struct rk_api {
     rd_kafka_resp_err_t (*metadata)(rd_kafka_t *, int, rd_kafka_topic_t *,
                                     const struct rd_kafka_metadata **, int);
     void (*metadata_destroy)(const struct rd_kafka_metadata *);
+    /* consumer groups (source.group_id) */
+    rd_kafka_resp_err_t (*subscribe)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *);
+    void (*conf_set_rebalance_cb)(rd_kafka_conf_t *,
+                                  void (*)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                           rd_kafka_topic_partition_list_t *, void *));
+    void (*conf_set_opaque)(rd_kafka_conf_t *, void *);
+    rd_kafka_resp_err_t (*pause_partitions)(rd_kafka_t *, rd_kafka_topic_partition_list_t *);
     rd_kafka_resp_err_t (*last_error)(void);
 } g_rk;
 
@@ -81,7 +88,8 @@ static int rk_load(lk_error *err)
         RK_FN(message_timestamp), RK_FN(err2str), RK_FN(err2name), RK_FN(assign), RK_FN(commit),
         RK_FN(topic_partition_list_new), RK_FN(topic_partition_list_destroy),
         RK_FN(topic_partition_list_add), RK_FN(query_watermark_offsets), RK_FN(metadata),
-        RK_FN(metadata_destroy), RK_FN(last_error),
+        RK_FN(metadata_destroy), RK_FN(subscribe), RK_FN(conf_set_rebalance_cb),
+        RK_FN(conf_set_opaque), RK_FN(pause_partitions), RK_FN(last_error),
 #undef RK_FN
     };
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
@@ -124,6 +132,10 @@ static int rk_load(lk_error *err)
 #define rd_kafka_query_watermark_offsets(...) g_rk.query_watermark_offsets(__VA_ARGS__)
 #define rd_kafka_metadata(...) g_rk.metadata(__VA_ARGS__)
 #define rd_kafka_metadata_destroy(...) g_rk.metadata_destroy(__VA_ARGS__)
+#define rd_kafka_subscribe(...) g_rk.subscribe(__VA_ARGS__)
+#define rd_kafka_conf_set_rebalance_cb(...) g_rk.conf_set_rebalance_cb(__VA_ARGS__)
+#define rd_kafka_conf_set_opaque(...) g_rk.conf_set_opaque(__VA_ARGS__)
+#define rd_kafka_pause_partitions(...) g_rk.pause_partitions(__VA_ARGS__)
 
 #define META_TIMEOUT_MS 5000
 #define IDLE_TIMEOUT_MS 30000 /* no message while offsets are still owed: broker gone */
@@ -131,6 +143,14 @@ static int rk_load(lk_error *err)
 struct lk_kafka_client {
     const lk_config *cfg;
     rd_kafka_t *rk;
+    /* source.group_id: a second handle, a member of the consumer group that
+       only takes part in the group protocol (its partitions are paused: it
+       never fetches); its assignment is what this instance plans */
+    rd_kafka_t *member;
+    lk_kafka_tp *owned;
+    int nowned, owned_cap;
+    int changed;  /* the assignment changed since lk_kafka_client_group_poll said so */
+    int assigned; /* an assignment was received at least once */
     char errstr[512];
 };
 
@@ -166,6 +186,34 @@ static void drain_events(lk_kafka_client *k)
         rd_kafka_message_destroy(m);
 }
 
+/* A client configuration: the brokers, group.id, no automatic offset
+   commit or store (offsets are the pipeline's), librdkafka's log through our
+   queue; then extra (name, value pairs, NULL-terminated) and the user's
+   source.kafka properties last, so that they win. 0, or an error. */
+static int new_conf(const lk_config *cfg, const char *group, const char *const *extra,
+                    rd_kafka_conf_t **out, lk_error *err)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int rc = set_prop(conf, "bootstrap.servers", cfg->source.bootstrap_servers, err);
+    if (!rc) rc = set_prop(conf, "group.id", group, err);
+    if (!rc) rc = set_prop(conf, "enable.auto.commit", "false", err);
+    if (!rc) rc = set_prop(conf, "enable.auto.offset.store", "false", err);
+    for (int i = 0; !rc && extra && extra[i]; i += 2)
+        rc = set_prop(conf, extra[i], extra[i + 1], err);
+    if (!rc) rc = set_prop(conf, "log.queue", "true", err);
+    char name[256], val[1024];
+    for (const char *line = cfg->source.kafka_props; !rc && lk_config_prop_next(&line, name, val);)
+        rc = set_prop(conf, name, val, err);
+    if (rc) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
+    }
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    *out = conf;
+    return 0;
+}
+
 int lk_kafka_client_new(const lk_config *cfg, lk_kafka_client **out, lk_error *err)
 {
     *out = NULL;
@@ -177,31 +225,19 @@ int lk_kafka_client_new(const lk_config *cfg, lk_kafka_client **out, lk_error *e
     if (!cfg->source.subscribe.n && !cfg->source.subscribe_pattern[0])
         return lk_error_set(err, LK_ECONFIG,
                             "format: kafka needs source.subscribe (topics) or source.subscribe_pattern");
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char group[200];
     snprintf(group, sizeof group, "lakesupd-%s", cfg->pipeline);
-    int rc = set_prop(conf, "bootstrap.servers", cfg->source.bootstrap_servers, err);
     /* offsets are the pipeline's: the group only names the client, nothing
        is committed automatically and a missing offset is an error, not a
-       silent jump (auto.offset.reset=error) */
-    if (!rc) rc = set_prop(conf, "group.id", group, err);
-    if (!rc) rc = set_prop(conf, "enable.auto.commit", "false", err);
-    if (!rc) rc = set_prop(conf, "enable.auto.offset.store", "false", err);
-    if (!rc) rc = set_prop(conf, "auto.offset.reset", "error", err);
-    if (!rc) rc = set_prop(conf, "enable.partition.eof", "true", err);
-    /* a range is read by assign + fetch: a long fetch wait would be paid
-       once per range (500 ms by default), not once per idle poll */
-    if (!rc) rc = set_prop(conf, "fetch.wait.max.ms", "10", err);
-    if (!rc) rc = set_prop(conf, "log.queue", "true", err);
-    char name[256], val[1024];
-    for (const char *line = cfg->source.kafka_props; !rc && lk_config_prop_next(&line, name, val);)
-        rc = set_prop(conf, name, val, err);
-    if (rc) {
-        rd_kafka_conf_destroy(conf);
+       silent jump (auto.offset.reset=error); a range is read by assign +
+       fetch: a long fetch wait would be paid once per range (500 ms by
+       default), not once per idle poll */
+    static const char *const fetcher[] = {"auto.offset.reset", "error", "enable.partition.eof",
+                                          "true", "fetch.wait.max.ms", "10", NULL};
+    rd_kafka_conf_t *conf = NULL;
+    int rc = new_conf(cfg, group, fetcher, &conf, err);
+    if (rc)
         return rc;
-    }
-    rd_kafka_conf_set_log_cb(conf, on_log);
-    rd_kafka_conf_set_error_cb(conf, on_error);
     lk_kafka_client *k = calloc(1, sizeof *k);
     if (!k)
         abort();
@@ -229,11 +265,123 @@ int lk_kafka_client_new(const lk_config *cfg, lk_kafka_client **out, lk_error *e
     return 0;
 }
 
+/* The group protocol's callback (in lk_kafka_client_group_poll's thread): the
+   assignment is kept and the partitions paused, so that the member never
+   fetches a message; offsets are the tables' (docs/decisions.md). */
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    lk_kafka_client *k = opaque;
+    k->nowned = 0;
+    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; parts && i < parts->cnt; i++) {
+            if (k->nowned == k->owned_cap) {
+                k->owned_cap = k->owned_cap ? k->owned_cap * 2 : 16;
+                k->owned = realloc(k->owned, (size_t)k->owned_cap * sizeof *k->owned);
+                if (!k->owned)
+                    abort();
+            }
+            lk_kafka_tp *tp = &k->owned[k->nowned++];
+            snprintf(tp->topic, sizeof tp->topic, "%s", parts->elems[i].topic);
+            tp->partition = parts->elems[i].partition;
+        }
+        rd_kafka_assign(rk, parts);
+        if (parts)
+            rd_kafka_pause_partitions(rk, parts);
+        k->assigned = 1;
+    } else {
+        rd_kafka_assign(rk, NULL);
+    }
+    k->changed = 1;
+}
+
+int lk_kafka_client_join(lk_kafka_client *k, lk_error *err)
+{
+    const lk_config *cfg = k->cfg;
+    rd_kafka_conf_t *conf = NULL;
+    int rc = new_conf(cfg, cfg->source.group_id, NULL, &conf, err);
+    if (rc)
+        return rc;
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_opaque(conf, k);
+    k->member = rd_kafka_new(RD_KAFKA_CONSUMER, conf, k->errstr, sizeof k->errstr);
+    if (!k->member) {
+        rd_kafka_conf_destroy(conf);
+        return lk_error_set(err, LK_ECONFIG, "cannot create the Kafka group member: %s", k->errstr);
+    }
+    rd_kafka_set_log_queue(k->member, NULL);
+    rd_kafka_poll_set_consumer(k->member);
+    /* the same topics as the plan lists: names, and the pattern as a regex */
+    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(8);
+    const lk_name_list *l = &cfg->source.subscribe;
+    for (int i = 0; i < l->n; i++)
+        for (const char *c = l->name[i]; *c;) {
+            size_t len = strcspn(c, ",");
+            char t[256];
+            snprintf(t, sizeof t, "%.*s", (int)len, c);
+            for (size_t e2 = strlen(t); e2 && t[e2 - 1] == ' ';)
+                t[--e2] = '\0';
+            if (t[0])
+                rd_kafka_topic_partition_list_add(subs, t, RD_KAFKA_PARTITION_UA);
+            c += len;
+            c += *c == ',';
+            while (*c == ' ')
+                c++;
+        }
+    if (cfg->source.subscribe_pattern[0]) {
+        char pat[300];
+        snprintf(pat, sizeof pat, "%s%s", cfg->source.subscribe_pattern[0] == '^' ? "" : "^",
+                 cfg->source.subscribe_pattern);
+        rd_kafka_topic_partition_list_add(subs, pat, RD_KAFKA_PARTITION_UA);
+    }
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(k->member, subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    if (e)
+        return lk_error_set(err, -EAGAIN, "Kafka subscribe (group %s): %s", cfg->source.group_id,
+                            rd_kafka_err2str(e));
+    return 0;
+}
+
+int lk_kafka_client_group_poll(lk_kafka_client *k)
+{
+    if (!k->member)
+        return 0;
+    rd_kafka_message_t *m;
+    while ((m = rd_kafka_consumer_poll(k->member, 0)))
+        rd_kafka_message_destroy(m); /* paused: events only */
+    int c = k->changed;
+    k->changed = 0;
+    return c;
+}
+
+int lk_kafka_client_owned(const lk_kafka_client *k, const lk_kafka_tp **tps)
+{
+    *tps = k->owned;
+    return k->assigned ? k->nowned : -1;
+}
+
+int lk_kafka_client_owns(const lk_kafka_client *k, const char *topic, int32_t partition)
+{
+    if (!k->member)
+        return 1;
+    for (int i = 0; i < k->nowned; i++)
+        if (k->owned[i].partition == partition && !strcmp(k->owned[i].topic, topic))
+            return 1;
+    return 0;
+}
+
 void lk_kafka_client_destroy(lk_kafka_client **pk)
 {
     lk_kafka_client *k = *pk;
     if (!k)
         return;
+    if (k->member) {
+        /* leave the group at once: the others get our partitions without
+           waiting for the session timeout */
+        rd_kafka_consumer_close(k->member);
+        rd_kafka_destroy(k->member);
+    }
+    free(k->owned);
     rd_kafka_assign(k->rk, NULL);
     rd_kafka_consumer_close(k->rk);
     rd_kafka_destroy(k->rk);
@@ -455,7 +603,7 @@ int lk_kafka_client_commit(lk_kafka_client *k, const char *topic, int32_t partit
 {
     rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(tp, topic, partition)->offset = next_offset;
-    rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, tp, 1);
+    rd_kafka_resp_err_t e = rd_kafka_commit(k->member ? k->member : k->rk, tp, 1);
     rd_kafka_topic_partition_list_destroy(tp);
     if (e)
         return lk_error_set(err, -EAGAIN, "Kafka offset commit topic=%s partition=%d offset=%lld: %s",

@@ -75,6 +75,27 @@ int lk_kafka_client_read(lk_kafka_client *k, const char *topic, int32_t partitio
 int lk_kafka_client_check(lk_kafka_client *k, const char *topic, int32_t partition, int64_t start,
                           int64_t end, lk_error *err);
 
+/* ---- consumer groups (source.group_id) ----
+   This instance joins the group as a member that only takes part in the
+   group protocol: Kafka assigns and rebalances partitions between the
+   instances; the member never fetches (its partitions stay paused) and its
+   group offsets are informational. Where a partition resumes is read from
+   the tables (lk_kafka_source). */
+typedef struct lk_kafka_tp {
+    char topic[256];
+    int32_t partition;
+} lk_kafka_tp;
+/* Joins the group (subscribes to the source's topics or pattern). */
+int lk_kafka_client_join(lk_kafka_client *k, lk_error *err);
+/* Serves the group protocol (rebalances run here); call often. 1 when the
+   assignment changed since the last call. */
+int lk_kafka_client_group_poll(lk_kafka_client *k);
+/* The partitions assigned now (*tps borrowed), or -1 before the first
+   assignment. */
+int lk_kafka_client_owned(const lk_kafka_client *k, const lk_kafka_tp **tps);
+/* 1 if this instance plans topic/partition: assigned to it (always 1 outside a group). */
+int lk_kafka_client_owns(const lk_kafka_client *k, const char *topic, int32_t partition);
+
 /* Informational: commits next_offset of topic/partition to the consumer
    group lakesupd-<pipeline> (asynchronously; lag tools see progress).
    The pipeline never reads it back. */

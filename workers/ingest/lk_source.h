@@ -46,6 +46,8 @@ typedef enum lk_range_status {
     LK_RANGE_OK = 0,      /* readable as planned */
     LK_RANGE_CHANGED = 1, /* readable, but not the bytes first read (a file rewritten) */
     LK_RANGE_GONE = 2,    /* cannot be read (logged, counted): missing from the batch */
+    LK_RANGE_MOVED = 3,   /* another instance committed these offsets (a Kafka consumer
+                             group): dropped from the batch, nothing is lost */
 } lk_range_status;
 
 /* Receives each chunk of a range, in order, with the source's fields set

@@ -147,6 +147,9 @@ void lk_batches_add(lk_batches *bs, const lk_msg_progress *p, int64_t now_ms)
         r->rows = p->rows;
         r->corrupt = p->corrupt;
         r->rescued = p->rescued;
+        r->late = p->late;
+        r->no_event_time = p->no_event_time;
+        r->watermark_us = p->watermark_us;
         r->n_tables = p->n_tables;
         memcpy(r->tables, p->tables, (size_t)p->n_tables * sizeof p->tables[0]);
         break;
@@ -246,12 +249,13 @@ void lk_batches_record_json(const lk_batches *bs, const lk_batch_rec *r, const l
         lk_buf_putc(b, ',');
         lk_json_time(b, "avg", (int64_t)(r->ev_sum / (double)r->ev_n * 1e6));
         lk_buf_putc(b, ',');
-        lk_json_time(b, "watermark", c->watermark_us);
+        lk_json_time(b, "watermark", r->watermark_us ? r->watermark_us : c->watermark_us);
     }
     lk_buf_printf(b,
-                  "},\"numRowsDroppedByWatermark\":0,\"numCorruptRows\":%lld,"
-                  "\"numRescuedRows\":%lld,\"stateOperators\":[]",
-                  (long long)r->corrupt, (long long)r->rescued);
+                  "},\"numRowsDroppedByWatermark\":%lld,\"numRowsWithoutEventTime\":%lld,"
+                  "\"numCorruptRows\":%lld,\"numRescuedRows\":%lld,\"stateOperators\":[]",
+                  (long long)r->late, (long long)r->no_event_time, (long long)r->corrupt,
+                  (long long)r->rescued);
     /* sources: one (the pipeline's), with Auto Loader's backlog metrics */
     int kafka = r->n_sources && !strncmp(r->sources[0].path, "kafka://", 8);
     lk_buf_puts(b, ",\"sources\":[{\"description\":");

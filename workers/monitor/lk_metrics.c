@@ -41,6 +41,15 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+double lk_window_share_le(const lk_window *w, double x)
+{
+    if (!w->n) return -1;
+    int k = 0;
+    for (int i = 0; i < w->n; i++)
+        k += w->v[i] <= x;
+    return (double)k / w->n;
+}
+
 double lk_window_quantile(const lk_window *w, double q)
 {
     if (!w->n) return -1;

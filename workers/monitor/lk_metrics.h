@@ -37,6 +37,8 @@ typedef struct lk_window {
 } lk_window;
 
 void lk_window_add(lk_window *w, double v);
+/* The share (0..1) of the window's observations at most x, or -1 when it is empty. */
+double lk_window_share_le(const lk_window *w, double x);
 /* The q-quantile (0..1, nearest rank) of the window, or -1 when it is empty. */
 double lk_window_quantile(const lk_window *w, double q);
 

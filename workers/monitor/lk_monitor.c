@@ -112,7 +112,8 @@ typedef struct monitor {
     int n_interval_lat;
     int64_t batches_committed, rows_committed_input, corrupt_total, rescued_total;
     int64_t schema_changes_seen;
-    int64_t watermark_us; /* max event time committed */
+    int64_t watermark_us; /* max event time committed; with metrics: event_metrics' watermark */
+    int64_t late_total, no_event_time_total;
     int64_t last_commit_wall_us, last_batch;
     int64_t prev_plan_start_us;
     double last_corrupt_ratio, last_rescued_ratio;
@@ -148,7 +149,7 @@ static int gauge_key(const char *k)
 {
     static const char *const g[] = {"pid",  "index",      "ts_ms",          "inflight",
                                     "busy", "last_batch", "last_commit_ms", "next_trigger_at_ms",
-                                    "_"};
+                                    "trigger_interval_ms", "_"};
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
         if (!strcmp(k, g[i])) return 1;
     return strchr(k, '.') != NULL; /* table.version, table.rows: the committer's own totals */
@@ -250,7 +251,13 @@ static void finalize(monitor *m, const lk_batch_rec *r)
     }
     lk_batches_committed(m->batches, r);
     refresh_backlog(m);
-    if (r->ev_n && r->ev_max > m->watermark_us) m->watermark_us = r->ev_max;
+    if (m->cfg->metrics.set) {
+        if (r->watermark_us > m->watermark_us) m->watermark_us = r->watermark_us;
+    } else if (r->ev_n && r->ev_max > m->watermark_us) {
+        m->watermark_us = r->ev_max;
+    }
+    m->late_total += r->late;
+    m->no_event_time_total += r->no_event_time;
     int64_t start = lk_batches_start_us(r);
     lk_record_ctx ctx = {m->cfg,           m->query_id,     m->watermark_us, m->prev_plan_start_us,
                          m->backlog.files, m->backlog.bytes};
@@ -724,6 +731,10 @@ static void stats_json(monitor *m, lk_buf *b)
                      lk_window_quantile(&m->latency_recent, 0.99) >= 0
                          ? lk_window_quantile(&m->latency_recent, 0.99)
                          : NAN);
+    if (m->cfg->trigger == LK_TRIGGER_FRESHNESS) {
+        double share = lk_window_share_le(&m->latency_recent, (double)m->cfg->freshness_ms / 1000);
+        lk_json_more_num(b, "freshness_slo_ratio", share < 0 ? NAN : share);
+    }
     if (m->watermark_us) {
         lk_buf_putc(b, ',');
         lk_json_time(b, "watermark", m->watermark_us);
@@ -834,6 +845,16 @@ static void metrics_text(monitor *m, lk_buf *b)
     lk_prom_family(b, "lakesup_end_to_end_latency_seconds", "histogram",
                    "From an input file's close (mtime) to the commit of its rows.");
     lk_prom_hist(b, "lakesup_end_to_end_latency_seconds", "", &m->latency);
+    if (m->cfg->trigger == LK_TRIGGER_FRESHNESS) {
+        double objective = (double)m->cfg->freshness_ms / 1000;
+        lk_prom_one(b, "lakesup_freshness_objective_seconds", "gauge",
+                    "The trigger's freshness objective: input file close to commit.", objective);
+        double share = lk_window_share_le(&m->latency_recent, objective);
+        lk_prom_one(b, "lakesup_freshness_slo_ratio", "gauge",
+                    "Share of the last 1024 committed input files within the freshness objective "
+                    "(1 before any).",
+                    share < 0 ? 1 : share);
+    }
     lk_prom_one(b, "lakesup_backlog_files", "gauge", "Input files not committed yet.",
                 (double)m->backlog.files);
     lk_prom_one(b, "lakesup_backlog_bytes", "gauge", "Bytes of input files not committed yet.",
@@ -870,10 +891,16 @@ static void metrics_text(monitor *m, lk_buf *b)
         lk_prom_sample(b, "lakesup_worker_up", lab.data, worker_up(m, &m->sw[i], why, sizeof why));
     }
     lk_prom_one(b, "lakesup_watermark_seconds", "gauge",
-                "The event-time watermark: the latest event time committed (Unix time).",
+                "The event-time watermark (Unix time): with metrics, event_metrics' (the latest "
+                "event time committed minus transform.watermark); else the latest event time "
+                "committed.",
                 (double)m->watermark_us / 1e6);
     lk_prom_one(b, "lakesup_late_rows_total", "counter",
-                "Rows dropped as later than the watermark (no stage drops rows yet).", 0);
+                "Rows older than the watermark: to quarantine, in no window.",
+                (double)m->late_total);
+    lk_prom_one(b, "lakesup_no_event_time_rows_total", "counter",
+                "Rows without an event time (null or unparsable): to quarantine, in no window.",
+                (double)m->no_event_time_total);
     int64_t lag;
     if (lk_batches_partition(m->batches, 0, &lag)) {
         lk_prom_family(
@@ -1184,5 +1211,16 @@ int lk_monitor_run(lk_worker *w)
         finalize_due(m);
         maybe_log(m);
     }
+    /* stopped last: every committed batch's report is in; records of the
+       ones still in their grace period are written now, not lost (an
+       available-now run exits right after its last commit) */
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    for (int k = 0; k < 10000 && zmq_msg_recv(&msg, zsock_resolve(m->in), ZMQ_DONTWAIT) >= 0; k++)
+        on_message(m, zmq_msg_data(&msg), zmq_msg_size(&msg));
+    zmq_msg_close(&msg);
+    const lk_batch_rec *r;
+    while ((r = lk_batches_ready(m->batches, INT64_MAX / 2, 0)))
+        finalize(m, r);
     return release(m, 0);
 }

@@ -112,6 +112,15 @@ static void take(lk_sendbuf *p, lk_buf *b, zmq_msg_t *msg)
     lk_buf_reset(b);
 }
 
+void lk_sendbuf_msg(lk_sendbuf *p, lk_buf *b, zmq_msg_t *msg)
+{
+    if (!b->data) {
+        zmq_msg_init(msg);
+        return;
+    }
+    take(p, b, msg);
+}
+
 int lk_sendbuf_send(lk_sendbuf *p, lk_worker *w, zsock_t *s, lk_buf *b)
 {
     if (!b->data) /* nothing was ever written: an empty message */

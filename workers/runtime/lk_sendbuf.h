@@ -29,6 +29,10 @@ void lk_sendbuf_destroy(lk_sendbuf **p);
  * leaves b empty, with a recycled buffer when one is free. 0 or -errno.
  */
 int lk_sendbuf_send(lk_sendbuf *p, lk_worker *w, zsock_t *s, lk_buf *b);
+/* Hands b's content to msg (uninitialised) without copying it, as
+   lk_sendbuf_send does, for a caller that sends msg itself (lk_flow: a
+   ROUTER's routing frame goes first). b gets a recycled buffer. */
+void lk_sendbuf_msg(lk_sendbuf *p, lk_buf *b, zmq_msg_t *msg);
 /* Buffers currently in the pool (free) and in ZeroMQ's hands (tests). */
 void lk_sendbuf_counts(lk_sendbuf *p, int *nfree, int *out);
 

@@ -30,10 +30,11 @@ struct lk_worker {
     int64_t paused_since_ms; /* 0: not paused */
     int pause_delay_ms;
     char pause_why[256];
+    int reloads;
     lk_buf buf;
 };
 
-static volatile sig_atomic_t g_stop, g_hup;
+static volatile sig_atomic_t g_stop, g_hup, g_retire;
 
 static void on_signal(int sig)
 {
@@ -45,6 +46,12 @@ static void on_hup(int sig)
 {
     (void)sig;
     g_hup = 1;
+}
+
+static void on_retire(int sig)
+{
+    (void)sig;
+    g_retire = 1;
 }
 
 /* SIGHUP from the supervisor: the running configuration it wrote has new
@@ -60,10 +67,9 @@ static void reload(lk_worker *w)
         return;
     }
     char applied[512], refused[1024];
+    w->reloads++;
     if (lk_config_apply_live(&w->cfg, &fresh, applied, sizeof applied, refused, sizeof refused)) {
-        int lvl = lk_log_level_parse(w->cfg.log_level);
-        if (lvl >= 0 && !getenv("LAKESUP_LOG_LEVEL"))
-            lk_log_set_level((lk_log_level)lvl);
+        lk_log_configure(w->cfg.log_level, w->cfg.log_format);
         LK_INFO("SIGHUP: reloaded %s", applied);
     }
 }
@@ -94,9 +100,7 @@ int lk_worker_new(const char *role, int index, const lk_config *cfg, const char 
 {
     tune_malloc(role);
     lk_log_init(role, index);
-    int lvl = lk_log_level_parse(cfg->log_level);
-    if (lvl >= 0 && !getenv("LAKESUP_LOG_LEVEL"))
-        lk_log_set_level((lk_log_level)lvl);
+    lk_log_configure(cfg->log_level, cfg->log_format);
     /* czmq must not own our signals: a worker drains on SIGTERM */
     zsys_handler_set(NULL);
     struct sigaction sa;
@@ -107,6 +111,8 @@ int lk_worker_new(const char *role, int index, const lk_config *cfg, const char 
     sa.sa_handler = on_hup;
     sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = on_retire;
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     lk_worker *w = calloc(1, sizeof *w);
@@ -195,6 +201,17 @@ void lk_worker_endpoint(const lk_worker *w, const char *name, int index, char *o
 int lk_worker_orphaned(lk_worker *w)
 {
     return getppid() != w->supervisor;
+}
+
+int lk_worker_retiring(const lk_worker *w)
+{
+    (void)w;
+    return g_retire;
+}
+
+int lk_worker_reloads(const lk_worker *w)
+{
+    return w->reloads;
 }
 
 int lk_worker_stopping(const lk_worker *w)

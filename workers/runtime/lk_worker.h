@@ -42,6 +42,13 @@ void lk_worker_endpoint(const lk_worker *w, const char *name, int index, char *o
 
 /* 1 once SIGTERM/SIGINT arrived or the supervisor is gone. */
 int lk_worker_stopping(const lk_worker *w);
+/* 1 once SIGUSR1 arrived: the supervisor scales this worker in. A data
+   worker then finishes and hands on everything on its way to it (lk_flow)
+   before it exits 0; a stop (SIGTERM) still stops at once. */
+int lk_worker_retiring(const lk_worker *w);
+/* How many times the running configuration was re-read (SIGHUP): a worker
+   whose links follow workers.* compares it with the count it last saw. */
+int lk_worker_reloads(const lk_worker *w);
 /* 1 if the supervisor is gone (the worker must exit at once). */
 int lk_worker_orphaned(lk_worker *w);
 

@@ -21,6 +21,7 @@
 
 #include "lk_exit.h"
 #include "lk_fault.h"
+#include "lk_flow.h"
 #include "lk_log.h"
 #include "lk_parser.h"
 #include "lk_sendbuf.h"
@@ -33,7 +34,8 @@
 typedef struct transform {
     lk_worker *w;
     lk_state *st;
-    zsock_t *in, *out;
+    lk_flow_in *in;   /* ← ingest: chunks, asked for one at a time (lk_flow) */
+    lk_flow_out *out; /* → writers: records, to a writer that asked */
     int schema_version;
     lk_batch *raw;
     lk_tables *tables; /* compiled for schema_version */
@@ -44,8 +46,29 @@ typedef struct transform {
     char cwd[2048];   /* relative source paths are made absolute against it */
     lk_buf fpath;     /* the chunk's _metadata.file_path (lk_raw_file_path) */
     lk_msg_progress report; /* the monitor's parse report */
+    int64_t wm_batch, wm_us; /* the watermark in force for batch wm_batch */
     lk_error err;
 } transform;
+
+/* event_metrics: the watermark in force for batch b is the one stored
+   with the state of the batch before it (the committer wrote it before
+   committing that batch; with metrics ingest plans b only once b - 1 is
+   committed), so that a replay of b judges lateness exactly as the first
+   run did. */
+static int watermark_for(transform *t, int64_t b)
+{
+    if (lk_tables_metrics_index(t->tables) < 0) return 0;
+    if (t->wm_batch != b) {
+        int64_t found;
+        if (lk_state_windows_get(t->st, b - 1, &found, &t->wm_us, NULL, NULL, NULL, 0, &t->err))
+            return -1;
+        t->wm_batch = b;
+        LK_DEBUG("batch=%lld watermark_us=%lld (state of batch %lld)", (long long)b,
+                 (long long)t->wm_us, (long long)found);
+    }
+    lk_tables_set_watermark(t->tables, t->wm_us);
+    return 0;
+}
 
 /* Event time of the chunk for the monitor: min, max and sum of the
    processed rows' `ts` (a timestamp column), one pass over the column. */
@@ -142,6 +165,7 @@ static int process(void *ctx, const void *data, size_t len)
         return -1;
     }
     int64_t t0 = lk_time_now_us();
+    lk_fault_check("transform.chunk"); /* sleep<MS>: a slow transform, for the autoscaler's tests */
     lk_batch_reset(t->raw);
     /* absolute, and valid UTF-8 whatever the file's name (it goes into the Delta log's
        stats): percent-encoded as lk_raw_file_path says */
@@ -154,7 +178,8 @@ static int process(void *ctx, const void *data, size_t len)
     int prc = lk_parser_parse(t->parser, &pc, &meta, &t->raw, &st, &t->err);
     if (prc && st.failed_line)
         return failfast(t, &c, &st);
-    if (prc || lk_tables_run(t->tables, t->raw, lk_time_now_us(), c.batch_id, &t->err)) {
+    if (prc || watermark_for(t, c.batch_id) ||
+        lk_tables_run(t->tables, t->raw, lk_time_now_us(), c.batch_id, &t->err)) {
         LK_ERROR("batch=%lld chunk=%d file=%s offset=%lld: %s", (long long)c.batch_id,
                  c.chunk_idx, c.file_path, (long long)c.offset, t->err.msg);
         return -1;
@@ -199,16 +224,36 @@ static int process(void *ctx, const void *data, size_t len)
     p->rescued = st.rescued;
     event_time(t, p);
     lk_worker_report(t->w, p);
-    if (lk_sendbuf_send(t->pool, t->w, t->out, &t->msg))
+    int64_t busy = lk_time_now_us() - t0;
+    if (lk_flow_out_send(t->out, t->pool, &t->msg))
         return -1;
+    /* the autoscaler's measure: time parsing, not waiting for a writer */
+    lk_worker_add(t->w, "busy_us", busy);
     lk_worker_add(t->w, "chunks", 1);
     lk_worker_add(t->w, "rows_in", st.rows);
     lk_worker_add(t->w, "rows_out", lk_batch_nrows(lk_tables_batch(t->tables, 1)));
     if (lk_tables_quarantined(t->tables))
         lk_worker_add(t->w, "quarantined", lk_tables_quarantined(t->tables));
+    if (lk_tables_late(t->tables) || lk_tables_no_event_time(t->tables)) {
+        LK_INFO("batch=%lld chunk=%d file=%s offset=%lld: %lld late row(s), %lld without an "
+                "event time: to quarantine (watermark_us=%lld)",
+                (long long)c.batch_id, c.chunk_idx, c.file_path, (long long)c.offset,
+                (long long)lk_tables_late(t->tables), (long long)lk_tables_no_event_time(t->tables),
+                (long long)t->wm_us);
+        lk_worker_add(t->w, "late_rows", lk_tables_late(t->tables));
+        lk_worker_add(t->w, "no_event_time_rows", lk_tables_no_event_time(t->tables));
+    }
     lk_worker_add(t->w, "corrupt", st.corrupt);
     lk_worker_add(t->w, "rescued", st.rescued);
     lk_worker_add(t->w, "bytes_in", (int64_t)c.len);
+    return 0;
+}
+
+/* Writers asking for records or leaving, while we wait for a chunk. */
+static int service_out(void *ctx)
+{
+    transform *t = ctx;
+    lk_flow_out_service(t->out);
     return 0;
 }
 
@@ -217,6 +262,7 @@ int lk_transform_run(lk_worker *w)
     transform T, *t = &T;
     memset(t, 0, sizeof *t);
     t->w = w;
+    t->wm_batch = -1;
     const lk_config *cfg = lk_worker_config(w);
     char path[2048], ep[1200];
     lk_config_state_path(cfg, path, sizeof path);
@@ -229,32 +275,26 @@ int lk_transform_run(lk_worker *w)
     lk_parser_options po;
     lk_source_cfg_parser(cfg, &po);
     t->parser = lk_parser_new(&po);
-    t->in = zsock_new(ZMQ_PULL);
-    zsock_set_rcvhwm(t->in, 1);
-    /* ingest binds "chunks" and starts after us: the first connect fails and
-       ZMQ's default 100 ms reconnect delay held the first chunk back with
-       both cores idle (docs/benchmarks.md, wall clock); retry after 5 ms,
-       backing off to 100 ms while ingest stays away (e.g. restarting) */
-    zsock_set_reconnect_ivl(t->in, 5);
-    zsock_set_reconnect_ivl_max(t->in, 100);
-    lk_worker_endpoint(w, LK_EP_CHUNKS, -1, ep, sizeof ep);
-    zsock_connect(t->in, "%s", ep);
-    t->out = zsock_new(ZMQ_PUSH);
-    zsock_set_sndhwm(t->out, 1);
-    zsock_set_linger(t->out, 2000);
     lk_worker_endpoint(w, LK_EP_RECORDS, lk_worker_index(w), ep, sizeof ep);
-    if (zsock_bind(t->out, "%s", ep) < 0) {
-        LK_ERROR("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+    if (lk_flow_out_new(w, ep, &t->out, &t->err)) {
+        LK_ERROR("%s", t->err.msg);
         return LK_EXIT_TEMPFAIL;
     }
     t->pool = lk_sendbuf_new();
     lk_worker_ready(w);
-    int rc = lk_worker_pull_loop(w, t->in, process, t);
+    /* ingest binds "chunks" and may start after us (the link retries after
+       5 ms); the first credit goes out once we are ready: a new transform
+       receives chunks only when it is up */
+    t->in = lk_flow_in_new(w, 1);
+    lk_worker_endpoint(w, LK_EP_CHUNKS, -1, ep, sizeof ep);
+    lk_flow_in_connect(t->in, ep);
+    lk_flow_handlers h = {process, lk_flow_out_sock(t->out), service_out, NULL};
+    int rc = lk_flow_in_loop(t->in, &h, t);
     for (int i = 0; i < LK_MSG_MAX_PARTS; i++)
         t->rec.parts[i].batch = NULL;
     t->rec.n_parts = 0;
-    zsock_destroy(&t->in);
-    zsock_destroy(&t->out);
+    lk_flow_in_destroy(&t->in);
+    lk_flow_out_destroy(&t->out); /* the writers hear the end of our stream */
     lk_batch_destroy(&t->raw);
     lk_tables_destroy(&t->tables);
     lk_parser_destroy(&t->parser);

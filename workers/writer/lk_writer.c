@@ -35,6 +35,7 @@
 #include "lk_delta.h"
 #include "lk_fs.h"
 #include "lk_exit.h"
+#include "lk_flow.h"
 #include "lk_log.h"
 #include "lk_parquet_writer.h"
 #include "lk_partition.h"
@@ -86,7 +87,10 @@ typedef struct wset {
 typedef struct writer {
     lk_worker *w;
     const lk_config *cfg;
-    zsock_t *in, *out, *sub;
+    lk_flow_in *in; /* ← every transform's records-<i>, asked for (lk_flow) */
+    zsock_t *out, *sub;
+    int links_for;  /* the workers.transform the links were made for */
+    int reloads;    /* lk_worker_reloads when they were */
     lk_pq_options opt;
     size_t row_group_bytes;
     int64_t session;
@@ -535,6 +539,28 @@ static int on_control(writer *wr, const void *data, size_t len)
     return 0;
 }
 
+/* event_metrics' part is no data file: the chunk's partial window
+   aggregates go to the committer inside the chunk's HOLD report, as a
+   RECORDS message of that one part (docs/decisions.md, "Windowed
+   aggregates"). */
+static void forward_partial(writer *wr, const lk_msg_part *part)
+{
+    lk_msg_records one;
+    memset(&one, 0, sizeof one);
+    one.batch_id = wr->rec.batch_id;
+    one.chunk_idx = wr->rec.chunk_idx;
+    one.n_parts = 1;
+    one.parts[0] = *part;
+    lk_buf_reset(&wr->stats);
+    lk_msg_records_encode(&one, &wr->stats);
+    free(wr->hold.partial);
+    wr->hold.partial = malloc(wr->stats.len);
+    if (!wr->hold.partial) abort();
+    memcpy(wr->hold.partial, wr->stats.data, wr->stats.len);
+    wr->hold.partial_len = wr->stats.len;
+    lk_buf_reset(&wr->stats);
+}
+
 static int process(void *ctx, const void *data, size_t len)
 {
     writer *wr = ctx;
@@ -578,6 +604,11 @@ static int process(void *ctx, const void *data, size_t len)
         rows = 0;
         int failed = -1;
         for (int i = 0; i < wr->rec.n_parts && failed < 0; i++) {
+            if (!strcmp(wr->rec.parts[i].table, LK_TABLE_METRICS)) {
+                /* partial window aggregates: the committer merges them */
+                forward_partial(wr, &wr->rec.parts[i]);
+                continue;
+            }
             if (write_part(wr, s, &wr->rec.parts[i], i == 0))
                 failed = i;
             else
@@ -627,12 +658,61 @@ static int process(void *ctx, const void *data, size_t len)
     h->session = wr->session;
     lk_buf_reset(&wr->msg);
     lk_msg_files_encode(h, &wr->msg);
+    free(h->partial); /* encoded: the next chunk brings its own */
+    h->partial = NULL;
+    h->partial_len = 0;
     if (send_msg(wr, &wr->msg))
         return -1;
     lk_worker_add(wr->w, "chunks", 1);
     lk_worker_add(wr->w, "rows_in", rows);
     lk_worker_add(wr->w, "rows_out", rows);
     return 0;
+}
+
+/* One link per transform of the running configuration (workers.transform:
+   the supervisor raises it before it starts new transforms, and lowers it
+   once the ones scaled in have exited, so a link never misses a record). */
+static void follow_transforms(writer *wr)
+{
+    char ep[1200];
+    int n = wr->cfg->workers.transform;
+    for (int i = 0; i < n; i++) {
+        lk_worker_endpoint(wr->w, LK_EP_RECORDS, i, ep, sizeof ep);
+        if (!lk_flow_in_has(wr->in, ep))
+            lk_flow_in_connect(wr->in, ep);
+    }
+    for (int i = n; i < wr->links_for; i++) {
+        lk_worker_endpoint(wr->w, LK_EP_RECORDS, i, ep, sizeof ep);
+        lk_flow_in_close(wr->in, ep);
+    }
+    if (wr->links_for && n != wr->links_for)
+        LK_INFO("following %d transform(s) (were %d)", n, wr->links_for);
+    wr->links_for = n;
+    wr->reloads = lk_worker_reloads(wr->w);
+}
+
+static void on_turn(void *ctx)
+{
+    writer *wr = ctx;
+    if (lk_worker_reloads(wr->w) != wr->reloads)
+        follow_transforms(wr);
+}
+
+/* The committer's requests (flush, done) that arrived, without waiting. */
+static int on_flush(void *ctx)
+{
+    writer *wr = ctx;
+    int rc = 0;
+    for (;;) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        int got = lk_zmq_recv(wr->sub, &msg, 0) == 0;
+        if (got)
+            rc = on_control(wr, zmq_msg_data(&msg), zmq_msg_size(&msg));
+        zmq_msg_close(&msg);
+        if (!got || rc)
+            return rc ? 1 : 0;
+    }
 }
 
 int lk_writer_run(lk_worker *w)
@@ -655,16 +735,10 @@ int lk_writer_run(lk_worker *w)
            wr->session == 0)
         ;
     char ep[1200];
-    wr->in = zsock_new(ZMQ_PULL);
-    zsock_set_rcvhwm(wr->in, 1);
-    /* the transforms bind "records-N" and start after us: retry a failed
-       connect after 5 ms instead of ZMQ's 100 ms (as in lk_transform.c) */
-    zsock_set_reconnect_ivl(wr->in, 5);
-    zsock_set_reconnect_ivl_max(wr->in, 100);
-    for (int i = 0; i < wr->cfg->workers.transform; i++) {
-        lk_worker_endpoint(w, LK_EP_RECORDS, i, ep, sizeof ep);
-        zsock_connect(wr->in, "%s", ep);
-    }
+    /* the transforms bind "records-N" and start after us (the links retry) */
+    wr->in = lk_flow_in_new(w, 1);
+    wr->links_for = 0;
+    follow_transforms(wr);
     wr->out = zsock_new(ZMQ_PUSH);
     zsock_set_sndhwm(wr->out, 1000);
     zsock_set_linger(wr->out, 2000);
@@ -677,32 +751,17 @@ int lk_writer_run(lk_worker *w)
     lk_worker_endpoint(w, LK_EP_FLUSH, -1, ep, sizeof ep);
     zsock_connect(wr->sub, "%s", ep);
     lk_worker_ready(w);
-    int rc = 0;
-    while (!lk_worker_stopping(w) && rc == 0) {
-        lk_worker_tick(w);
-        zmq_pollitem_t items[2] = {{zsock_resolve(wr->sub), 0, ZMQ_POLLIN, 0},
-                                   {zsock_resolve(wr->in), 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, 100) < 0)
-            continue;
-        /* the committer's events first: a batch it waits for is closed
-           before the next chunk is taken */
-        for (int k = 0; k < 2 && rc == 0; k++) {
-            if (!(items[k].revents & ZMQ_POLLIN))
-                continue;
-            zmq_msg_t msg;
-            zmq_msg_init(&msg);
-            if (lk_zmq_recv(k ? wr->in : wr->sub, &msg, 0) == 0) {
-                const void *d = zmq_msg_data(&msg);
-                size_t n = zmq_msg_size(&msg);
-                rc = (k ? process(wr, d, n) : on_control(wr, d, n)) ? 1 : 0;
-            }
-            zmq_msg_close(&msg);
-        }
-    }
+    /* the committer's "flush" is polled with the links: a batch it waits for
+       is closed before the next chunk is taken */
+    lk_flow_handlers h = {process, wr->sub, on_flush, on_turn};
+    int rc = lk_flow_in_loop(wr->in, &h, wr);
     /* Stopping: the committer (stopped after us) may still ask for a batch
        this writer holds; serve its "flush" for a moment, then give up what
-       is open (the batch is replayed at the next start). */
-    for (int64_t until = lk_time_mono_ms() + DRAIN_MS; rc == 0 && lk_time_mono_ms() < until;) {
+       is open (the batch is replayed at the next start). A writer scaled in
+       while the pipeline runs waits for its batches to complete (up to
+       stop_timeout), so that they commit without a replay. */
+    int64_t window = lk_worker_retiring(w) ? wr->cfg->stop_timeout_ms : DRAIN_MS;
+    for (int64_t until = lk_time_mono_ms() + window; rc == 0 && lk_time_mono_ms() < until;) {
         int open = 0;
         for (int i = 0; i < MAX_SETS; i++)
             open |= wr->sets[i].used && !wr->sets[i].closed;
@@ -728,7 +787,7 @@ int lk_writer_run(lk_worker *w)
     }
     lk_msg_records_clear(&wr->rec);
     lk_msg_files_clear(&wr->hold);
-    zsock_destroy(&wr->in);
+    lk_flow_in_destroy(&wr->in);
     zsock_destroy(&wr->out);
     zsock_destroy(&wr->sub);
     lk_buf_free(&wr->msg);

@@ -1,0 +1,540 @@
+/* lk_gold — event_metrics' configuration compiled; see lk_gold.h. */
+#include "lk_gold.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lk_hll.h"
+#include "lk_sql.h"
+#include "lk_sql_check.h"
+#include "lk_sql_parse.h"
+
+struct lk_gold {
+    const lk_config *cfg;
+    lk_sql_program *prog;
+    int et;                  /* the event time's register */
+    lk_type et_type;
+    int ngroup, nagg;
+    int group[LK_MAX_GROUP_BY];
+    int arg[LK_MAX_AGGREGATES]; /* -1: count(*) */
+    lk_agg_spec spec[LK_MAX_AGGREGATES];
+    lk_windows *chunk;       /* the partial of the last run */
+    uint32_t *away;          /* rows turned away */
+    const char **why;
+    uint32_t naway, cap;
+};
+
+static const char *file_of(const lk_config *cfg)
+{
+    return cfg->file[0] ? cfg->file : "(built-in default)";
+}
+
+/* The aggregate functions, by name. */
+static const struct {
+    const char *name;
+    lk_agg_kind kind;
+} fns[] = {{"count", LK_AGG_COUNT},
+           {"sum", LK_AGG_SUM},
+           {"avg", LK_AGG_AVG},
+           {"mean", LK_AGG_AVG},
+           {"min", LK_AGG_MIN},
+           {"max", LK_AGG_MAX},
+           {"approx_count_distinct", LK_AGG_APPROX_DISTINCT},
+           {"approx_percentile", LK_AGG_PERCENTILE},
+           {"percentile_approx", LK_AGG_PERCENTILE}};
+
+/* The aggregate function root calls (an index of fns), or -1. */
+static int aggregate_of(const lk_sql_node *root)
+{
+    for (int i = 0; root->kind == LK_SQL_CALL && i < (int)(sizeof fns / sizeof fns[0]); i++)
+        if (!strcmp(root->name, fns[i].name)) return i;
+    return -1;
+}
+
+/* An aggregate's text that calls no aggregate function (ast destroyed). */
+static int not_an_aggregate(lk_sql_ast **ast, const char *file, int line, const char *key,
+                            const char *text, lk_error *err)
+{
+    lk_sql_ast_destroy(ast);
+    return lk_error_set(err, LK_ECONFIG,
+                        "%s:%d: key '%s': '%s' is not an aggregate: unknown function (count(*), "
+                        "count, sum, avg, min, max, approx_count_distinct, approx_percentile)",
+                        file, line, key, text);
+}
+
+/* Prefixes err with where it is (file, line, key): a configuration error. */
+static int fail(lk_error *err, const char *file, int line, const char *key)
+{
+    lk_error_prefix(err, "%s:%d: key '%s'", file, line, key);
+    err->code = LK_ECONFIG;
+    return LK_ECONFIG;
+}
+
+static int is_numeric(lk_type t)
+{
+    return t == LK_TYPE_BYTE || t == LK_TYPE_SHORT || t == LK_TYPE_INTEGER || t == LK_TYPE_LONG ||
+           t == LK_TYPE_FLOAT || t == LK_TYPE_DOUBLE || t == LK_TYPE_DECIMAL;
+}
+
+static int is_integral(lk_type t)
+{
+    return t == LK_TYPE_BYTE || t == LK_TYPE_SHORT || t == LK_TYPE_INTEGER || t == LK_TYPE_LONG;
+}
+
+static int is_scalar(lk_type t)
+{
+    return t != LK_TYPE_STRUCT && t != LK_TYPE_ARRAY && t != LK_TYPE_MAP;
+}
+
+/* text wrapped as CAST((text) AS type), compiled: a register of that type */
+static int compile_cast(lk_sql_program *p, const char *text, const char *type, int *reg,
+                        lk_error *err)
+{
+    size_t n = strlen(text) + strlen(type) + 16;
+    char *s = malloc(n);
+    if (!s) abort();
+    snprintf(s, n, "CAST((%s) AS %s)", text, type);
+    int rc = lk_sql_program_compile(p, s, NULL, reg, NULL, err);
+    free(s);
+    return rc;
+}
+
+static int compile_event_time(lk_gold *m, lk_error *err)
+{
+    const lk_config *cfg = m->cfg;
+    const char *text = cfg->event.event_time;
+    int line = cfg->event.event_time_line;
+    if (lk_sql_program_compile(m->prog, text, NULL, &m->et, NULL, err))
+        return fail(err, file_of(cfg), line, "transform.event_time");
+    lk_type t = lk_sql_program_type(m->prog, m->et)->type;
+    if (t == LK_TYPE_STRING) {
+        if (compile_cast(m->prog, text, "TIMESTAMP", &m->et, err))
+            return fail(err, file_of(cfg), line, "transform.event_time");
+        t = LK_TYPE_TIMESTAMP;
+    } else if (t == LK_TYPE_DECIMAL) {
+        if (compile_cast(m->prog, text, "DOUBLE", &m->et, err))
+            return fail(err, file_of(cfg), line, "transform.event_time");
+        t = LK_TYPE_DOUBLE;
+    } else if (t != LK_TYPE_TIMESTAMP && t != LK_TYPE_TIMESTAMP_NTZ && t != LK_TYPE_DATE &&
+               !is_numeric(t)) {
+        return lk_error_set(err, LK_ECONFIG,
+                            "%s:%d: key 'transform.event_time': '%s' is %s: an event time is a "
+                            "timestamp, an ISO-8601 string or epoch seconds/milliseconds",
+                            file_of(cfg), line, text, lk_type_name(t));
+    }
+    m->et_type = t;
+    return 0;
+}
+
+/* The output column name of a group_by entry: its alias, a column's last
+   part (device.os → os, as Spark names it), else the text. */
+static void group_name(const lk_sql_ast *ast, const char *alias, const char *text, char *out,
+                       size_t cap)
+{
+    const lk_sql_node *r = lk_sql_ast_root(ast);
+    if (alias)
+        snprintf(out, cap, "%s", alias);
+    else if (r->kind == LK_SQL_COL && r->nparts > 0)
+        snprintf(out, cap, "%s", r->parts[r->nparts - 1]);
+    else
+        snprintf(out, cap, "%s", text);
+}
+
+static int compile_groups(lk_gold *m, lk_field *keys, char names[][256], lk_error *err)
+{
+    const lk_config *cfg = m->cfg;
+    const lk_metrics_cfg *mc = &cfg->metrics;
+    for (int k = 0; k < mc->ngroup; k++) {
+        char key[64];
+        snprintf(key, sizeof key, "metrics.group_by[%d]", k);
+        lk_sql_ast *ast = NULL;
+        if (lk_sql_parse(mc->group_by[k], 1, &ast, err))
+            return fail(err, file_of(cfg), mc->group_line[k], key);
+        group_name(ast, lk_sql_ast_alias(ast), mc->group_by[k], names[k], sizeof names[k]);
+        if (lk_sql_program_compile_node(m->prog, ast, NULL, NULL, &m->group[k], err))
+            return fail(err, file_of(cfg), mc->group_line[k], key);
+        const lk_field *f = lk_sql_program_type(m->prog, m->group[k]);
+        if (!is_scalar(f->type))
+            return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': '%s' is %s: group by a "
+                                "scalar (a column, a struct field, an expression)",
+                                file_of(cfg), mc->group_line[k], key, mc->group_by[k],
+                                lk_type_name(f->type));
+        for (int j = 0; j < k; j++)
+            if (!strcasecmp(names[j], names[k]))
+                return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': a second group key "
+                                    "named '%s' (name it with AS)",
+                                    file_of(cfg), mc->group_line[k], key, names[k]);
+        keys[k] = *f;
+        keys[k].name = names[k];
+        keys[k].nullable = 1;
+    }
+    return 0;
+}
+
+static int compile_aggregate(lk_gold *m, int a, lk_error *err)
+{
+    const lk_config *cfg = m->cfg;
+    const lk_metrics_cfg *mc = &cfg->metrics;
+    const char *text = mc->agg_expr[a];
+    char key[300];
+    snprintf(key, sizeof key, "metrics.aggregates.%s", mc->agg_name[a]);
+    int line = mc->agg_line[a];
+    lk_sql_ast *ast = NULL;
+    if (lk_sql_parse(text, 0, &ast, err))
+        return fail(err, file_of(cfg), line, key);
+    lk_sql_node *call = lk_sql_ast_root(ast);
+    int f = aggregate_of(call);
+    if (f < 0) return not_an_aggregate(&ast, file_of(cfg), line, key, text, err);
+    lk_agg_spec *s = &m->spec[a];
+    s->name = mc->agg_name[a];
+    s->kind = fns[f].kind;
+    m->arg[a] = -1;
+    s->hll_p = lk_hll_precision(0.05);
+    s->accuracy = 200;
+    /* the literal arguments: approx_count_distinct(x, rsd), approx_percentile(x, p[, accuracy]) */
+    int extra = s->kind == LK_AGG_APPROX_DISTINCT || s->kind == LK_AGG_PERCENTILE;
+    for (int i = 1; extra && i < call->nargs && i < 3; i++) {
+        const lk_sql_node *lit = call->args[i];
+        int number = lit->kind == LK_SQL_LIT &&
+                     (lit->lit_type == LK_TYPE_DOUBLE || lit->lit_type == LK_TYPE_DECIMAL ||
+                      lit->lit_type == LK_TYPE_INTEGER || lit->lit_type == LK_TYPE_LONG);
+        double v = !number ? NAN
+                   : lit->lit_type == LK_TYPE_DOUBLE || lit->lit_type == LK_TYPE_DECIMAL
+                       ? lit->d
+                       : (double)lit->i;
+        if (!number) {
+            int array = s->kind == LK_AGG_PERCENTILE && lit->kind != LK_SQL_LIT;
+            lk_sql_ast_destroy(&ast);
+            return lk_error_set(err, LK_ECONFIG,
+                                "%s:%d: key '%s': argument %d of %s must be a number literal%s",
+                                file_of(cfg), line, key, i + 1, fns[f].name,
+                                array ? " (one percentile per aggregate: array(...) is not "
+                                        "supported)"
+                                      : "");
+        }
+        if (s->kind == LK_AGG_APPROX_DISTINCT) {
+            if (!(v > 0 && v < 1)) {
+                lk_sql_ast_destroy(&ast);
+                return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': relativeSD %g is not in (0, 1)",
+                                    file_of(cfg), line, key, v);
+            }
+            s->hll_p = lk_hll_precision(v);
+        } else if (i == 1) {
+            if (!(v >= 0 && v <= 1)) {
+                lk_sql_ast_destroy(&ast);
+                return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': percentage %g is not in [0, 1]",
+                                    file_of(cfg), line, key, v);
+            }
+            s->q = v;
+        } else {
+            s->accuracy = v / 50 < 50 ? 50 : v / 50 > 1000 ? 1000 : v / 50;
+        }
+    }
+    int nargs_ok = s->kind == LK_AGG_PERCENTILE ? (call->nargs == 2 || call->nargs == 3)
+                   : s->kind == LK_AGG_APPROX_DISTINCT ? (call->nargs == 1 || call->nargs == 2)
+                                                       : call->nargs == 1;
+    if (!nargs_ok && s->kind != LK_AGG_COUNT) {
+        lk_sql_ast_destroy(&ast);
+        return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': %s takes %s", file_of(cfg), line,
+                            key, fns[f].name,
+                            s->kind == LK_AGG_PERCENTILE ? "(col, percentage[, accuracy])"
+                            : s->kind == LK_AGG_APPROX_DISTINCT ? "(col[, relativeSD])"
+                                                                : "one argument");
+    }
+    if ((call->nargs != 1 && s->kind == LK_AGG_COUNT) || call->distinct) {
+        int distinct = call->distinct;
+        lk_sql_ast_destroy(&ast);
+        return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': %s takes one argument%s",
+                            file_of(cfg), line, key, fns[f].name,
+                            distinct ? " (DISTINCT is not supported)" : "");
+    }
+    if (call->args[0]->kind == LK_SQL_STAR) {
+        lk_sql_ast_destroy(&ast);
+        if (s->kind != LK_AGG_COUNT)
+            return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': only count takes *",
+                                file_of(cfg), line, key);
+        s->kind = LK_AGG_COUNT_STAR;
+        s->in_type = LK_TYPE_LONG;
+        return 0;
+    }
+    lk_sql_node *arg = call->args[0];
+    if (lk_sql_program_compile_node(m->prog, ast, arg, NULL, &m->arg[a], err))
+        return fail(err, file_of(cfg), line, key);
+    lk_type t = lk_sql_program_type(m->prog, m->arg[a])->type;
+    if (s->kind == LK_AGG_COUNT || s->kind == LK_AGG_APPROX_DISTINCT) {
+        if (s->kind == LK_AGG_APPROX_DISTINCT && !is_scalar(t))
+            return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': approx_count_distinct of %s is "
+                                "not supported (a scalar)",
+                                file_of(cfg), line, key, lk_type_name(t));
+        s->in_type = t;
+        return 0;
+    }
+    int ok = s->kind == LK_AGG_SUM || s->kind == LK_AGG_AVG || s->kind == LK_AGG_PERCENTILE
+                 ? is_numeric(t)
+                 : is_numeric(t) || t == LK_TYPE_DATE || t == LK_TYPE_TIMESTAMP ||
+                       t == LK_TYPE_TIMESTAMP_NTZ || t == LK_TYPE_BOOLEAN;
+    if (!ok)
+        return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': %s of %s is not supported "
+                            "(a number%s)",
+                            file_of(cfg), line, key, fns[f].name, lk_type_name(t),
+                            s->kind == LK_AGG_MIN || s->kind == LK_AGG_MAX
+                                ? ", a date, a timestamp or a boolean"
+                                : "");
+    if (t == LK_TYPE_DECIMAL) { /* summed as a double */
+        char inner[256];
+        snprintf(inner, sizeof inner, "%.*s",
+                 (int)(call->nargs > 1 ? call->args[1]->pos - arg->pos : (int)strlen(text)), text + arg->pos);
+        char *cut = call->nargs > 1 ? strrchr(inner, ',') : strrchr(inner, ')');
+        if (cut) *cut = 0;
+        if (compile_cast(m->prog, inner, "DOUBLE", &m->arg[a], err))
+            return fail(err, file_of(cfg), line, key);
+        t = LK_TYPE_DOUBLE;
+    }
+    s->in_type = t;
+    s->is_double = s->kind == LK_AGG_AVG || t == LK_TYPE_FLOAT || t == LK_TYPE_DOUBLE;
+    (void)is_integral;
+    return 0;
+}
+
+int lk_gold_new(const lk_config *cfg, const lk_schema *input, lk_gold **out, lk_error *err)
+{
+    *out = NULL;
+    const lk_metrics_cfg *mc = &cfg->metrics;
+    lk_gold *m = calloc(1, sizeof *m);
+    if (!m) abort();
+    m->cfg = cfg;
+    m->prog = lk_sql_program_new(input);
+    m->ngroup = mc->ngroup;
+    m->nagg = mc->nagg;
+    lk_field keys[LK_MAX_GROUP_BY];
+    char names[LK_MAX_GROUP_BY][256];
+    int rc = compile_event_time(m, err);
+    if (rc == 0) rc = compile_groups(m, keys, names, err);
+    for (int a = 0; rc == 0 && a < m->nagg; a++) {
+        rc = compile_aggregate(m, a, err);
+        for (int k = 0; rc == 0 && k < m->ngroup; k++)
+            if (!strcasecmp(names[k], mc->agg_name[a]))
+                rc = lk_error_set(err, LK_ECONFIG,
+                                  "%s:%d: key 'metrics.aggregates.%s': a group key has that name",
+                                  file_of(cfg), mc->agg_line[a], mc->agg_name[a]);
+        if (rc == 0 && (!strcasecmp(mc->agg_name[a], "window_start") ||
+                        !strcasecmp(mc->agg_name[a], "window_end")))
+            rc = lk_error_set(err, LK_ECONFIG,
+                              "%s:%d: key 'metrics.aggregates.%s': the name is event_metrics' own",
+                              file_of(cfg), mc->agg_line[a], mc->agg_name[a]);
+    }
+    if (rc) {
+        lk_gold_destroy(&m);
+        return LK_ECONFIG;
+    }
+    m->chunk = lk_windows_new(keys, m->ngroup, m->spec, m->nagg);
+    if (mc->window == LK_WINDOW_SESSION) lk_windows_set_sessions(m->chunk);
+    *out = m;
+    return 0;
+}
+
+static int check_text(const lk_config *cfg, const char *text, int aggregate, int line,
+                      const char *key, lk_error *err)
+{
+    lk_sql_ast *ast = NULL;
+    int rc = lk_sql_parse(text, !aggregate, &ast, err);
+    if (rc) return fail(err, file_of(cfg), line, key);
+    const lk_sql_node *r = lk_sql_ast_root(ast), *u = NULL;
+    if (aggregate) {
+        if (aggregate_of(r) < 0) return not_an_aggregate(&ast, file_of(cfg), line, key, text, err);
+        for (int i = 0; i < r->nargs && !u; i++)
+            u = lk_sql_check_unknown_call(r->args[i]);
+    } else {
+        u = lk_sql_check_unknown_call(r);
+    }
+    if (u) {
+        lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': position %d: unknown function '%s'",
+                     file_of(cfg), line, key, lk_sql_column_of(text, u->pos), u->name);
+        lk_sql_ast_destroy(&ast);
+        return LK_ECONFIG;
+    }
+    lk_sql_ast_destroy(&ast);
+    return 0;
+}
+
+int lk_gold_check(const lk_config *cfg, lk_error *err)
+{
+    const lk_metrics_cfg *mc = &cfg->metrics;
+    char key[300];
+    if (check_text(cfg, cfg->event.event_time, 0, cfg->event.event_time_line,
+                   "transform.event_time", err))
+        return LK_ECONFIG;
+    for (int k = 0; k < mc->ngroup; k++) {
+        snprintf(key, sizeof key, "metrics.group_by[%d]", k);
+        if (check_text(cfg, mc->group_by[k], 0, mc->group_line[k], key, err)) return LK_ECONFIG;
+    }
+    for (int a = 0; a < mc->nagg; a++) {
+        snprintf(key, sizeof key, "metrics.aggregates.%s", mc->agg_name[a]);
+        if (check_text(cfg, mc->agg_expr[a], 1, mc->agg_line[a], key, err)) return LK_ECONFIG;
+    }
+    return 0;
+}
+
+void lk_gold_destroy(lk_gold **mp)
+{
+    if (!mp || !*mp) return;
+    lk_gold *m = *mp;
+    lk_sql_program_destroy(&m->prog);
+    lk_windows_destroy(&m->chunk);
+    free(m->away);
+    free(m->why);
+    free(m);
+    *mp = NULL;
+}
+
+const lk_schema *lk_gold_partial_schema(const lk_gold *m)
+{
+    return lk_windows_partial_schema(m->chunk);
+}
+
+const lk_schema *lk_gold_output_schema(const lk_gold *m)
+{
+    return lk_windows_output_schema(m->chunk);
+}
+
+lk_windows *lk_gold_windows_new(const lk_gold *m)
+{
+    const lk_schema *ps = lk_windows_partial_schema(m->chunk);
+    lk_field keys[LK_MAX_GROUP_BY];
+    for (int k = 0; k < m->ngroup; k++)
+        keys[k] = *lk_schema_field(ps, 2 + k);
+    lk_windows *w = lk_windows_new(keys, m->ngroup, m->spec, m->nagg);
+    if (m->cfg->metrics.window == LK_WINDOW_SESSION) lk_windows_set_sessions(w);
+    return w;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+int lk_gold_window(const lk_config *cfg, int64_t t, int k, int64_t *start, int64_t *end)
+{
+    if (cfg->metrics.window == LK_WINDOW_SESSION) {
+        /* a session of its own, [t, t + gap): lk_windows merges overlapping ones */
+        if (k) return 0;
+        *start = t;
+        *end = t + cfg->metrics.gap_ms * 1000;
+        return 1;
+    }
+    int64_t size = cfg->metrics.size_ms * 1000, slide = cfg->metrics.slide_ms * 1000;
+    if (slide <= 0 || size <= 0) return 0;
+    /* the last window starting at or before t, then k slides back */
+    int64_t last = floor_div(t, slide) * slide;
+    int64_t s = last - (int64_t)k * slide;
+    if (s + size <= t) return 0;
+    *start = s;
+    *end = s + size;
+    return 1;
+}
+
+int64_t lk_gold_epoch_us(double v)
+{
+    if (fabs(v) >= 1e11) return (int64_t)llround(v * 1000.0);
+    return (int64_t)llround(v * 1e6);
+}
+
+static void turn_away(lk_gold *m, uint32_t row, const char *why)
+{
+    if (m->naway == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 256;
+        m->away = realloc(m->away, sizeof *m->away * m->cap);
+        m->why = realloc(m->why, sizeof *m->why * m->cap);
+        if (!m->away || !m->why) abort();
+    }
+    m->away[m->naway] = row;
+    m->why[m->naway++] = why;
+}
+
+/* The event time of row i in micros; 0 when it has none. */
+static int event_time(const lk_gold *m, const lk_col *c, uint32_t i, int64_t *us)
+{
+    if (lk_col_is_null(c, i)) return 0;
+    switch (m->et_type) {
+    case LK_TYPE_TIMESTAMP:
+    case LK_TYPE_TIMESTAMP_NTZ: *us = lk_col_i64(c, i); return 1;
+    case LK_TYPE_DATE: *us = (int64_t)lk_col_i32(c, i) * 86400000000LL; return 1;
+    case LK_TYPE_BYTE: *us = lk_gold_epoch_us(((const int8_t *)c->values)[i]); return 1;
+    case LK_TYPE_SHORT: *us = lk_gold_epoch_us(((const int16_t *)c->values)[i]); return 1;
+    case LK_TYPE_INTEGER: *us = lk_gold_epoch_us(lk_col_i32(c, i)); return 1;
+    case LK_TYPE_LONG: {
+        int64_t v = lk_col_i64(c, i);
+        *us = (v >= 100000000000LL || v <= -100000000000LL) ? v * 1000 : v * 1000000;
+        return 1;
+    }
+    case LK_TYPE_FLOAT: {
+        double v = ((const float *)c->values)[i];
+        if (!isfinite(v)) return 0;
+        *us = lk_gold_epoch_us(v);
+        return 1;
+    }
+    case LK_TYPE_DOUBLE: {
+        double v = lk_col_f64(c, i);
+        if (!isfinite(v) || fabs(v) > 9e15) return 0;
+        *us = lk_gold_epoch_us(v);
+        return 1;
+    }
+    default: return 0;
+    }
+}
+
+int lk_gold_run(lk_gold *m, const lk_batch *in, int64_t watermark_us, int64_t now_us,
+                   lk_error *err)
+{
+    lk_windows_reset(m->chunk);
+    m->naway = 0;
+    uint32_t n = lk_batch_nrows(in);
+    if (!n) return 0;
+    if (lk_sql_program_run(m->prog, in, now_us, err)) return -1;
+    const lk_col *et = lk_sql_program_result(m->prog, m->et);
+    const lk_col *keys[LK_MAX_GROUP_BY], *args[LK_MAX_AGGREGATES];
+    for (int k = 0; k < m->ngroup; k++)
+        keys[k] = lk_sql_program_result(m->prog, m->group[k]);
+    for (int a = 0; a < m->nagg; a++)
+        args[a] = m->arg[a] < 0 ? NULL : lk_sql_program_result(m->prog, m->arg[a]);
+    int64_t late = 0, none = 0, max_et = INT64_MIN;
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t t;
+        if (!event_time(m, et, i, &t)) {
+            none++;
+            turn_away(m, i, LK_REASON_NO_EVENT_TIME);
+            continue;
+        }
+        if (t > max_et) max_et = t;
+        if (t < watermark_us) {
+            late++;
+            turn_away(m, i, LK_REASON_LATE);
+            continue;
+        }
+        int64_t s, e;
+        for (int k = 0; lk_gold_window(m->cfg, t, k, &s, &e); k++) {
+            uint32_t g = lk_windows_group(m->chunk, s, e, keys, i);
+            for (int a = 0; a < m->nagg; a++)
+                lk_windows_add(m->chunk, g, a, args[a], i);
+        }
+    }
+    lk_windows_count(m->chunk, late, none, max_et);
+    return 0;
+}
+
+void lk_gold_partial(const lk_gold *m, lk_batch *out)
+{
+    lk_windows_save(m->chunk, out);
+}
+
+uint32_t lk_gold_turned_away(const lk_gold *m, const uint32_t **rows,
+                                const char *const **reasons)
+{
+    *rows = m->away;
+    *reasons = m->why;
+    return m->naway;
+}

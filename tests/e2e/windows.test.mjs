@@ -1,0 +1,264 @@
+// event_metrics (issue 12): 1-minute tumbling windows by event_type with a 30-second watermark on
+// ts, over several files (one batch each) with out-of-order, late and time-less rows, against
+// DuckDB's GROUP BY time_bucket over the non-late rows (lateness replayed over the real batch
+// boundaries); every late and time-less row in quarantine once; a second run of late rows changes
+// no window; configuration errors at start with file, line and key.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { QUICK, rowsOf, run, startDaemon, until, waitAllRunning, workspace } from './lib/daemon.mjs';
+import { query, queryTable, readTableSql, replay } from './lib/delta.mjs';
+import {
+  METRICS_CONFIG, assertQuarantine, assertWindows, genWindowInput, quarantined, readMetrics, reference,
+} from './lib/windows.mjs';
+
+const FILES = QUICK ? 4 : 6;
+const ROWS = QUICK ? 300 : 800;
+
+test('tumbling windows equal DuckDB over the non-late rows; late rows quarantined once; a late second run changes nothing', async () => {
+  const ws = workspace('win', { extra: METRICS_CONFIG });
+  genWindowInput(ws.input, { files: FILES, rows: ROWS, seed: 11 });
+  let r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const ref = await reference([ws.input], ws.tables);
+  assert.ok(ref.late.size > 10 && ref.none.size > 5, `the input has late (${ref.late.size}) and time-less (${ref.none.size}) rows`);
+  const got = await readMetrics(ws.tables);
+  assert.ok(ref.windows.length > 20, `windows closed: ${ref.windows.length}`);
+  assertWindows(got, ref.windows);
+  // available-now drained the backlog: exactly the windows with end <= max(ts) - 30 s
+  const maxEnd = Math.max(...got.map((g) => Number(g.we)));
+  assert.ok(maxEnd <= ref.watermark && maxEnd > ref.watermark - 60000, 'the last window the final watermark closes is there');
+  assertQuarantine(await quarantined(ws.tables), ref);
+  // the commits: one per batch, each with txn(appId, batch); the table's schema
+  const log = path.join(ws.tables, 'event_metrics', '_delta_log');
+  const versions = fs.readdirSync(log).filter((f) => f.endsWith('.json')).sort();
+  assert.equal(versions.length, FILES, 'one event_metrics commit per batch');
+  versions.forEach((f, i) => {
+    const txn = fs.readFileSync(path.join(log, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((a) => a.txn);
+    assert.equal(txn.txn.version, i, `${f}: txn version = batch`);
+  });
+  const schema = await queryTable(path.join(ws.tables, 'event_metrics'), 'DESCRIBE SELECT * FROM $T');
+  assert.deepEqual(schema.map((c) => c.column_name),
+    ['window_start', 'window_end', 'event_type', 'events', 'amount_sum', 'amount_max', 'amount_min', 'amount_avg', 'with_amount']);
+  assert.match(schema[0].column_type, /TIMESTAMP/);
+  // table read --batch N: bronze, silver and gold at one consistent point; history shows the batch
+  const readN = (t, b) => { const x = run(['table', 'read', t, '-c', ws.config, '--batch', String(b), '--columns', t === 'event_metrics' ? 'window_start' : 'event_id']); assert.equal(x.code, 0, x.stderr); return x.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)); };
+  for (const b of [0, 2, FILES - 1]) {
+    assert.equal(readN('raw_events', b).length, ref.rowsThrough[b], `raw_events --batch ${b}`);
+    assert.equal(readN('processed_events', b).length, ref.rowsThrough[b], `processed_events --batch ${b}`);
+    const gold = readN('event_metrics', b);
+    assert.equal(gold.length, ref.windows.filter((w) => Number(w.ws) + 60000 <= ref.watermarks[b]).length, `event_metrics --batch ${b}: the windows its watermark closed`);
+  }
+  const hist = run(['table', 'history', 'event_metrics', '-c', ws.config, '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(hist.map((h) => h.batch), [...Array(FILES).keys()].reverse(), 'history: the batch of each version');
+  const miss = run(['table', 'read', 'event_metrics', '-c', ws.config, '--batch', '999']);
+  assert.equal(miss.code, 1);
+  assert.match(miss.stderr, /batch 999 is in no retained version .*\(batches 0\.\.\d+\)/);
+
+  // a second run: a file of rows older than the watermark changes no window, lands in quarantine
+  const late2 = path.join(ws.dir, 'late2');
+  fs.mkdirSync(late2);
+  genWindowInput(late2, { files: 1, rows: 200, seed: 99, prefix: 'z', baseMs: Date.parse('2026-11-24T08:50:00Z'), idFrom: 900000 });
+  for (const f of fs.readdirSync(late2)) fs.copyFileSync(path.join(late2, f), path.join(ws.input, f));
+  const before = JSON.stringify(got, (k, v) => (typeof v === 'bigint' ? Number(v) : v));
+  r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const after = await readMetrics(ws.tables);
+  assert.equal(JSON.stringify(after, (k, v) => (typeof v === 'bigint' ? Number(v) : v)), before, 'the late run changed no window');
+  const q = await quarantined(ws.tables);
+  const rows2 = fs.readFileSync(path.join(late2, fs.readdirSync(late2)[0]), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  for (const row of rows2) {
+    const e = q.get(row.event_id);
+    assert.ok(e, `${row.event_id} of the late run is in quarantine`);
+    assert.equal(e.n, 1);
+    assert.equal(e.reason, row.ts === null || Number.isNaN(Date.parse(row.ts)) ? 'no_event_time' : 'late', row.event_id);
+  }
+  // counted: the progress record of the batch (Spark's numRowsDroppedByWatermark, and ours)
+  const prog = run(['progress', '-c', ws.config, '--json', '--last', '100']);
+  assert.equal(prog.code, 0, prog.stderr);
+  const recs = JSON.parse(prog.stdout);
+  const last = recs[recs.length - 1];
+  const lateRows = rows2.filter((x) => x.ts !== null && !Number.isNaN(Date.parse(x.ts))).length;
+  assert.equal(last.numRowsDroppedByWatermark, lateRows, `progress of the batch counts the late rows: ${prog.stdout.slice(-600)}`);
+  assert.equal(last.numRowsWithoutEventTime, rows2.length - lateRows, 'and the time-less ones');
+  const firstRun = recs.slice(0, FILES);
+  assert.equal(firstRun.reduce((n, x) => n + x.numRowsDroppedByWatermark, 0), ref.late.size, 'first run: late rows counted');
+  assert.equal(firstRun.reduce((n, x) => n + x.numRowsWithoutEventTime, 0), ref.none.size, 'first run: time-less rows counted');
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('a bad metrics key, an unknown aggregate or column fail at start with file, line and key', async () => {
+  const cases = [
+    ['metrics:\n  window: "1 minute"\n  windw: 3\n  aggregates: {n: "count(*)"}\n', /lakesup\.yml:\d+: key 'metrics\.windw': unknown key/],
+    ['metrics:\n  window: "1 minute"\n  group_by: [event_type]\n  aggregates: {n: "count(*)", m: "median(amount)"}\n',
+      /lakesup\.yml:\d+: key 'metrics\.aggregates\.m': 'median\(amount\)' is not an aggregate/],
+    ['metrics:\n  window: "1 minute"\n  aggregates: {n: "count(*)"}\n', /key 'metrics': the windows need an event time/],
+    ['metrics:\n  window: "soon"\n  aggregates: {n: "count(*)"}\n', /key 'metrics\.window'/],
+    // a first start: checked against the first inferred schema before any batch
+    ['metrics:\n  window: "1 minute"\n  aggregates: {n: "count(*)", s: "sum(amout)"}\n',
+      /lakesup\.yml:\d+: key 'metrics\.aggregates\.s': position 5: unknown column 'amout'/],
+  ];
+  for (const [extra, re] of cases) {
+    const ws = workspace('wincfg', { extra: extra.includes('transform:') || /need an event/.test(re.source) ? extra : 'transform:\n  event_time: ts\n' + extra });
+    fs.writeFileSync(path.join(ws.input, 'a.jsonl'), '{"ts":"2026-11-24T09:00:00Z","event_type":"x","amount":1}\n');
+    const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+    assert.equal(r.code, 100, `exit code of a configuration error (${extra}): ${r.stderr.slice(-800)}`);
+    assert.match(r.stderr, re);
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  }
+  // an unknown column: known once the schema is (a second start), named with its line
+  const ws = workspace('wincol', { extra: METRICS_CONFIG });
+  genWindowInput(ws.input, { files: 1, rows: 50, seed: 3 });
+  let r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  const text = fs.readFileSync(ws.config, 'utf8').replace('sum(amount)', 'sum(amout)');
+  fs.writeFileSync(ws.config, text);
+  const line = text.split('\n').findIndex((l) => l.includes('amout')) + 1;
+  r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 100, r.stderr.slice(-2000));
+  assert.match(r.stderr, new RegExp(`lakesup\\.yml:${line}: key 'metrics\\.aggregates\\.amount_sum': .*unknown column 'amout'`));
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('the committer dies after a window file before the state, and between the gold commit and state.db: windows exactly once', async () => {
+  const ws = workspace('winfault', { extra: METRICS_CONFIG });
+  const g1 = path.join(ws.dir, 'abort-before-state');
+  const g2 = path.join(ws.dir, 'abort-after-gold-commit');
+  fs.writeFileSync(g1, '');
+  // the 2nd batch's window file is written, its state not stored; then a committer dies right
+  // after its 3rd Delta commit (raw_events, processed_events, event_metrics), before state.db
+  const d = startDaemon(['-c', ws.config], {
+    LAKESUP_FAULT: `committer.gold_before_state=abort@2@while:${g1},committer.after_delta_commit=abort@3@while:${g2}`,
+  });
+  const aborts = () => (d.logs().match(/role=committer index=0 pid=\d+ exited unexpectedly: killed by signal 6/g) || []).length;
+  try {
+    await waitAllRunning(ws.config);
+    const staging = path.join(ws.dir, 'staging');
+    fs.mkdirSync(staging);
+    const files = genWindowInput(staging, { files: 5, rows: QUICK ? 200 : 500, seed: 23 });
+    for (const f of fs.readdirSync(staging).sort()) fs.renameSync(path.join(staging, f), path.join(ws.input, f));
+    await until(() => aborts() >= 1, 30000, 'the committer to abort before storing the window state');
+    fs.writeFileSync(g2, '');
+    fs.rmSync(g1);
+    await until(() => aborts() >= 2, 30000, 'the committer to abort after the gold commit');
+    fs.rmSync(g2);
+    const rows = files.flat().length;
+    await until(() => rowsOf(ws.config, 'processed_events') === rows, 60000, `${rows} rows`);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0);
+    assert.match(d.logs(), /already in table=event_metrics \(txn\): not committed again/);
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  const ref = await reference([ws.input], ws.tables);
+  assertWindows(await readMetrics(ws.tables), ref.windows);
+  assertQuarantine(await quarantined(ws.tables), ref);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('sliding windows (2 minutes every 30 s) equal DuckDB over the non-late rows, each row in every window holding it', async () => {
+  const ws = workspace('winslide', { extra: METRICS_CONFIG.replace('window: "1 minute"', 'window: {size: "2 minutes", slide: "30 seconds"}') });
+  genWindowInput(ws.input, { files: 4, rows: QUICK ? 200 : 500, seed: 17 });
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const ref = await reference([ws.input], ws.tables, { sizeMs: 120000, slideMs: 30000 });
+  assert.ok(ref.windows.length > 20, `windows: ${ref.windows.length}`);
+  assertWindows(await readMetrics(ws.tables), ref.windows, '', 120000);
+  assertQuarantine(await quarantined(ws.tables), ref);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('update mode: every version holds each window once with its current values, closed windows equal append mode\'s; DuckDB reads every version', async () => {
+  const upd = workspace('winupd', { extra: METRICS_CONFIG.replace('output_mode: append', 'output_mode: update') });
+  const app = workspace('winapp', { extra: METRICS_CONFIG });
+  for (const ws of [upd, app]) {
+    genWindowInput(ws.input, { files: 5, rows: QUICK ? 200 : 400, seed: 29 });
+    const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+  }
+  const ref = await reference([upd.input], upd.tables);
+  const final = await readMetrics(app.tables);
+  assertWindows(final, ref.windows, 'append: ');
+  const byKey = new Map(final.map((g) => [`${g.ws}|${g.event_type}`, g]));
+  const log = path.join(upd.tables, 'event_metrics', '_delta_log');
+  const versions = fs.readdirSync(log).filter((f) => f.endsWith('.json')).length;
+  assert.equal(versions, 5);
+  let open = 0;
+  for (let v = 0; v < versions; v++) {
+    const snap = await replay(path.join(upd.tables, 'event_metrics'), { version: v });
+    const from = await readTableSql(snap);
+    const rows = await query(`SELECT epoch_ms(window_start) AS ws, epoch_ms(window_end) AS we, event_type, events, amount_sum, ` +
+      `amount_max, amount_min, amount_avg, with_amount FROM ${from} ORDER BY ws, event_type`);
+    const seen = new Set();
+    for (const g of rows) {
+      const k = `${g.ws}|${g.event_type}`;
+      assert.ok(!seen.has(k), `version ${v}: ${k} once`);
+      seen.add(k);
+      // a window append mode closed: early values never exceed the final count, converge to it
+      const a = byKey.get(k);
+      if (a) assert.ok(Number(g.events) <= Number(a.events), `version ${v}: ${k} count ${g.events} <= final ${a.events}`);
+    }
+    if (v === versions - 1) {
+      const closed = rows.filter((g) => Number(g.we) <= ref.watermark);
+      assertWindows(closed, ref.windows, 'update, last version: ');
+      open = rows.length - closed.length;
+      assert.ok(open > 0, 'the open windows are in the table with their current values');
+      assert.ok(rows.filter((g) => Number(g.we) > ref.watermark).every((g) => Number(g.events) > 0));
+    }
+  }
+  // a commit replaces the open windows' file of the one before (remove + add in one commit)
+  const c3 = fs.readFileSync(path.join(log, '00000000000000000003.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(c3.some((a) => a.remove && /-open-/.test(a.remove.path)), 'the open windows of version 2 removed');
+  assert.ok(c3.some((a) => a.add && /-open-/.test(a.add.path)), 'and written again');
+  assert.equal(c3.find((a) => a.commitInfo).commitInfo.operationParameters.outputMode, 'Update');
+  for (const ws of [upd, app]) fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('session windows (gap 3 s) equal DuckDB\'s sessionization of the non-late rows', async () => {
+  const ws = workspace('winsess', { extra: METRICS_CONFIG.replace('window: "1 minute"', 'window: {session_gap: "3 seconds"}') });
+  genWindowInput(ws.input, { files: 4, rows: QUICK ? 200 : 500, seed: 41 });
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const ref = await reference([ws.input], ws.tables, { gapMs: 3000 });
+  assert.ok(ref.windows.length > 30, `sessions: ${ref.windows.length}`);
+  assertWindows(await readMetrics(ws.tables), ref.windows, '', 0);
+  assertQuarantine(await quarantined(ws.tables), ref);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('approx_count_distinct and approx_percentile within their error of DuckDB\'s exact answers', async () => {
+  const extra = METRICS_CONFIG.replace(/  aggregates: .*\n/,
+    '  aggregates: {events: "count(*)", ids: "approx_count_distinct(event_id)", amounts: "approx_count_distinct(amount)", ' +
+    'med: "approx_percentile(amount, 0.5)", p90: "approx_percentile(amount, 0.9)"}\n').replace('window: "1 minute"', 'window: "5 minutes"');
+  const ws = workspace('winapprox', { extra });
+  genWindowInput(ws.input, { files: 6, rows: QUICK ? 400 : 1500, seed: 53 });
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const ref = await reference([ws.input], ws.tables, { sizeMs: 300000 });
+  const tmp = path.join(ws.tables, '..', '..', '..', 'reference.jsonl');
+  const got = await queryTable(path.join(ws.tables, 'event_metrics'),
+    'SELECT epoch_ms(window_start) AS ws, event_type, events, ids, amounts, med, p90 FROM $T ORDER BY ws, event_type');
+  assert.equal(got.length, ref.windows.length);
+  assert.ok(got.length >= 5, `windows: ${got.length}`);
+  let errSum = 0;
+  for (const g of got) {
+    // exact: DuckDB over the reference rows of the window
+    const [e] = await query(`SELECT count(DISTINCT amount) AS amounts, ` +
+      `list_sort(list(amount) FILTER (WHERE amount IS NOT NULL)) AS sorted FROM read_json('${tmp}', format='newline_delimited', ` +
+      `columns={event_type:'VARCHAR', t:'BIGINT', amount:'DOUBLE', ws:'BIGINT'}) ` +
+      `WHERE event_type = '${g.event_type}' AND t >= ${g.ws} AND t < ${Number(g.ws) + 300000}`);
+    assert.equal(Number(g.ids) > 0, true);
+    const idsErr = Math.abs(Number(g.ids) - Number(g.events)) / Number(g.events);
+    const amErr = Math.abs(Number(g.amounts) - Number(e.amounts)) / Number(e.amounts);
+    assert.ok(idsErr <= 0.15 && amErr <= 0.15, `${g.ws}|${g.event_type}: distinct ${g.ids} of ${g.events}, ${g.amounts} of ${e.amounts}`);
+    errSum += idsErr;
+    const sorted = e.sorted.map(Number);
+    const rank = (x) => sorted.filter((y) => y < x).length / sorted.length;
+    const tol = Math.max(0.03, 1.01 / sorted.length); // a quantile of n values is one of them: 1/n apart
+    assert.ok(Math.abs(rank(g.med) - 0.5) <= tol, `${g.ws}|${g.event_type}: median ${g.med} at rank ${rank(g.med)}`);
+    assert.ok(Math.abs(rank(g.p90) - 0.9) <= tol, `${g.ws}|${g.event_type}: p90 ${g.p90} at rank ${rank(g.p90)}`);
+  }
+  assert.ok(errSum / got.length <= 0.05, `mean relative error of approx_count_distinct ${errSum / got.length}`);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

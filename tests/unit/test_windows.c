@@ -1,0 +1,697 @@
+/* Unit tests for pipeline/lk_gold and lk_windows (issue 12): window
+   assignment at boundaries (tumbling, sliding, negative times), the merge
+   of partials (associative, order-independent: any split of the rows into
+   chunks and any merge order give the answer of one pass, which equals a
+   brute-force computation), late and time-less rows, event time from
+   ISO strings with zones and epoch seconds/milliseconds, close emitting a
+   window once, the saved state round trip, and configuration errors with
+   file, line and key. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lk_check.h"
+#include "lk_config.h"
+#include "lk_ddl.h"
+#include "lk_gold.h"
+#include "lk_hll.h"
+#include "lk_tdigest.h"
+#include "lk_time.h"
+#include "lk_windows.h"
+
+#define MIN_US 60000000LL
+
+static char g_path[256];
+
+static lk_config *load(const char *text, lk_error *err, int *rc)
+{
+    lk_config *cfg = malloc(sizeof *cfg);
+    int fd = lk_check_mkstemp(g_path, sizeof g_path, "cfg");
+    ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
+    close(fd);
+    *rc = lk_config_load(g_path, cfg, err);
+    unlink(g_path);
+    return cfg;
+}
+
+static lk_config *load_ok(const char *text)
+{
+    lk_error err;
+    int rc;
+    lk_config *cfg = load(text, &err, &rc);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    return cfg;
+}
+
+#define AGGS                                                                                       \
+    "  aggregates: {n: \"count(*)\", np: \"count(price)\", s: \"sum(amount)\", sp: "             \
+    "\"sum(price)\", lo: \"min(amount)\", hi: \"max(price)\", av: \"avg(amount)\"}\n"
+
+static const char *const CFG_TUMBLING = "transform:\n  event_time: ts\n  watermark: 30s\n"
+                                        "metrics:\n  window: \"1 minute\"\n  group_by: [k]\n" AGGS;
+
+static lk_schema *schema_of(const char *ddl)
+{
+    lk_schema *s = NULL;
+    lk_error err;
+    ck_assert_int_eq(lk_ddl_parse(ddl, &s, &err), 0);
+    return s;
+}
+
+START_TEST(window_assignment)
+{
+    lk_config *c = load_ok(CFG_TUMBLING);
+    int64_t s, e;
+    ck_assert(lk_gold_window(c, 0, 0, &s, &e) && s == 0 && e == MIN_US);
+    ck_assert(!lk_gold_window(c, 0, 1, &s, &e)); /* tumbling: one window */
+    ck_assert(lk_gold_window(c, MIN_US - 1, 0, &s, &e) && s == 0);
+    ck_assert(lk_gold_window(c, MIN_US, 0, &s, &e) && s == MIN_US && e == 2 * MIN_US);
+    ck_assert(lk_gold_window(c, -1, 0, &s, &e) && s == -MIN_US && e == 0);
+    free(c);
+    c = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: {size: \"10 minutes\", slide: "
+                "\"5 minutes\"}\n  aggregates: {n: \"count(*)\"}\n");
+    ck_assert_int_eq(c->metrics.window, LK_WINDOW_SLIDING);
+    int64_t t = 7 * MIN_US, starts[4];
+    int n = 0;
+    while (lk_gold_window(c, t, n, &s, &e))
+        starts[n++] = s;
+    ck_assert_int_eq(n, 2);
+    ck_assert(starts[0] == 5 * MIN_US && starts[1] == 0);
+    n = 0; /* at a boundary: [10, 20) and [5, 15), not [0, 10) */
+    while (lk_gold_window(c, 10 * MIN_US, n, &s, &e))
+        starts[n++] = s;
+    ck_assert_int_eq(n, 2);
+    ck_assert(starts[0] == 10 * MIN_US && starts[1] == 5 * MIN_US);
+    free(c);
+}
+END_TEST
+
+/* rows of (k, ts, amount, price): random, some nulls */
+static lk_batch *random_rows(const lk_schema *s, int n, unsigned seed, int from, int count)
+{
+    lk_batch *b = lk_batch_new(s);
+    srand(seed);
+    static const char *const keys[] = {"a", "b", "c"};
+    for (int i = 0; i < n; i++) {
+        int k = rand() % 3;
+        int64_t ts = (int64_t)(rand() % 600) * 1000000 + rand() % 1000000;
+        int64_t amount = rand() % 2001 - 1000;
+        double price = (rand() % 100000) / 100.0;
+        int null_price = rand() % 10 == 0, null_k = rand() % 20 == 0;
+        if (i < from || i >= from + count) continue;
+        if (null_k)
+            lk_col_append_null(lk_batch_col(b, 0));
+        else
+            lk_col_append_bytes(lk_batch_col(b, 0), keys[k], 1);
+        lk_col_append_i64(lk_batch_col(b, 1), ts);
+        lk_col_append_i64(lk_batch_col(b, 2), amount);
+        if (null_price)
+            lk_col_append_null(lk_batch_col(b, 3));
+        else
+            lk_col_append_f64(lk_batch_col(b, 3), price);
+        lk_batch_set_nrows(b, lk_batch_nrows(b) + 1);
+    }
+    return b;
+}
+
+/* The rows split at cuts (ascending, ending with n), merged in order
+   (reverse: last chunk first), closed at +inf. */
+static lk_batch *windows_of(const lk_config *c, const lk_schema *s, int n, const int *cuts,
+                            int ncuts, int reverse)
+{
+    lk_error err;
+    lk_gold *g = NULL;
+    ck_assert_msg(lk_gold_new(c, s, &g, &err) == 0, "%s", err.msg);
+    lk_windows *w = lk_gold_windows_new(g);
+    lk_batch *part = lk_batch_new(lk_gold_partial_schema(g));
+    for (int j = 0; j < ncuts; j++) {
+        int i = reverse ? ncuts - 1 - j : j;
+        int from = i ? cuts[i - 1] : 0;
+        lk_batch *b = random_rows(s, n, 42, from, cuts[i] - from);
+        ck_assert_int_eq(lk_gold_run(g, b, INT64_MIN, 0, &err), 0);
+        lk_batch_reset(part);
+        lk_gold_partial(g, part);
+        ck_assert_int_eq(lk_windows_merge(w, part, &err), 0);
+        lk_batch_destroy(&b);
+    }
+    lk_batch *out = lk_batch_new(lk_gold_output_schema(g));
+    lk_windows_close(w, INT64_MAX, out);
+    ck_assert_int_eq(lk_windows_ngroups(w), 0);
+    lk_batch_destroy(&part);
+    lk_windows_destroy(&w);
+    lk_gold_destroy(&g);
+    return out;
+}
+
+static void assert_same(const lk_batch *a, const lk_batch *b)
+{
+    ck_assert_uint_eq(lk_batch_nrows(a), lk_batch_nrows(b));
+    for (int c = 0; c < lk_batch_ncols(a); c++) {
+        const lk_col *x = lk_batch_col_const(a, c), *y = lk_batch_col_const(b, c);
+        for (uint32_t r = 0; r < lk_batch_nrows(a); r++) {
+            ck_assert_int_eq(lk_col_is_null(x, r), lk_col_is_null(y, r));
+            if (lk_col_is_null(x, r)) continue;
+            if (x->field->type == LK_TYPE_DOUBLE) {
+                double p = lk_col_f64(x, r), q = lk_col_f64(y, r);
+                ck_assert_msg(fabs(p - q) <= 1e-9 * fmax(1, fabs(q)), "col %d row %u: %f vs %f", c,
+                              r, p, q);
+            } else if (x->field->type == LK_TYPE_STRING) {
+                size_t n1, n2;
+                const char *s1 = lk_col_bytes(x, r, &n1), *s2 = lk_col_bytes(y, r, &n2);
+                ck_assert(n1 == n2 && !memcmp(s1, s2, n1));
+            } else {
+                ck_assert_int_eq(lk_col_i64(x, r), lk_col_i64(y, r));
+            }
+        }
+    }
+}
+
+START_TEST(merge_is_associative_and_order_independent)
+{
+    lk_config *c = load_ok(CFG_TUMBLING);
+    lk_schema *s = schema_of("k STRING, ts TIMESTAMP, amount BIGINT, price DOUBLE");
+    const int n = 3000;
+    int one[] = {n}, three[] = {700, 1900, n}, many[] = {1, 2, 500, 501, 1200, 2999, n};
+    lk_batch *a = windows_of(c, s, n, one, 1, 0);
+    lk_batch *b = windows_of(c, s, n, three, 3, 0);
+    lk_batch *d = windows_of(c, s, n, many, 7, 1);
+    assert_same(a, b);
+    assert_same(a, d);
+    /* brute force: every window's count(*), sum(amount), min(amount), max(price), count(price) */
+    lk_batch *all = random_rows(s, n, 42, 0, n);
+    const lk_schema *os = lk_batch_schema(a);
+    ck_assert_str_eq(lk_schema_field(os, 0)->name, "window_start");
+    ck_assert_str_eq(lk_schema_field(os, 2)->name, "k");
+    ck_assert_str_eq(lk_schema_field(os, 3)->name, "n");
+    int64_t total = 0;
+    for (uint32_t r = 0; r < lk_batch_nrows(a); r++) {
+        int64_t ws = lk_col_i64(lk_batch_col_const(a, 0), r);
+        const lk_col *kc = lk_batch_col_const(a, 2);
+        size_t kn = 0;
+        const char *k = lk_col_is_null(kc, r) ? NULL : lk_col_bytes(kc, r, &kn);
+        int64_t cnt = 0, sum = 0, lo = INT64_MAX, np = 0;
+        double hi = -1;
+        for (uint32_t i = 0; i < lk_batch_nrows(all); i++) {
+            const lk_col *ak = lk_batch_col_const(all, 0);
+            int64_t t = lk_col_i64(lk_batch_col_const(all, 1), i);
+            if (t - t % MIN_US != ws) continue;
+            size_t an = 0;
+            const char *akv = lk_col_is_null(ak, i) ? NULL : lk_col_bytes(ak, i, &an);
+            if ((k == NULL) != (akv == NULL) || (k && (kn != an || memcmp(k, akv, kn)))) continue;
+            int64_t v = lk_col_i64(lk_batch_col_const(all, 2), i);
+            cnt++;
+            sum += v;
+            if (v < lo) lo = v;
+            const lk_col *pc = lk_batch_col_const(all, 3);
+            if (!lk_col_is_null(pc, i)) {
+                np++;
+                if (lk_col_f64(pc, i) > hi) hi = lk_col_f64(pc, i);
+            }
+        }
+        ck_assert_int_eq(lk_col_i64(lk_batch_col_const(a, 3), r), cnt);
+        ck_assert_int_eq(lk_col_i64(lk_batch_col_const(a, 4), r), np);
+        ck_assert_int_eq(lk_col_i64(lk_batch_col_const(a, 5), r), sum);
+        ck_assert_int_eq(lk_col_i64(lk_batch_col_const(a, 7), r), lo);
+        ck_assert(lk_col_f64(lk_batch_col_const(a, 8), r) == hi);
+        ck_assert(fabs(lk_col_f64(lk_batch_col_const(a, 9), r) - (double)sum / (double)cnt) < 1e-9);
+        total += cnt;
+    }
+    ck_assert_int_eq(total, n);
+    /* output types: counts LONG, sum of a BIGINT LONG, of a DOUBLE DOUBLE, min the input's */
+    ck_assert_int_eq(lk_schema_field(os, 5)->type, LK_TYPE_LONG);
+    ck_assert_int_eq(lk_schema_field(os, 6)->type, LK_TYPE_DOUBLE);
+    ck_assert_int_eq(lk_schema_field(os, 9)->type, LK_TYPE_DOUBLE);
+    lk_batch_destroy(&all);
+    lk_batch_destroy(&a);
+    lk_batch_destroy(&b);
+    lk_batch_destroy(&d);
+    lk_schema_destroy(&s);
+    free(c);
+}
+END_TEST
+
+/* One row per ts text; returns the gold run's turned-away reasons joined. */
+START_TEST(late_no_event_time_and_event_time_kinds)
+{
+    lk_config *c = load_ok(CFG_TUMBLING);
+    lk_schema *s = schema_of("k STRING, ts STRING, amount BIGINT, price DOUBLE");
+    lk_error err;
+    lk_gold *g = NULL;
+    ck_assert_msg(lk_gold_new(c, s, &g, &err) == 0, "%s", err.msg);
+    lk_batch *b = lk_batch_new(s);
+    const char *ts[] = {"2026-11-24T10:00:10+02:00", "2026-11-24T08:00:50Z", "not a time", NULL,
+                        "2026-11-24T07:59:59.999Z", "2026-11-24T03:30:30-04:30"};
+    for (int i = 0; i < 6; i++) {
+        lk_col_append_bytes(lk_batch_col(b, 0), "a", 1);
+        if (ts[i])
+            lk_col_append_bytes(lk_batch_col(b, 1), ts[i], strlen(ts[i]));
+        else
+            lk_col_append_null(lk_batch_col(b, 1));
+        lk_col_append_i64(lk_batch_col(b, 2), i);
+        lk_col_append_f64(lk_batch_col(b, 3), i);
+        lk_batch_set_nrows(b, lk_batch_nrows(b) + 1);
+    }
+    int64_t w8 = 0; /* 2026-11-24T08:00:00Z */
+    ck_assert_int_eq(lk_time_parse_iso("2026-11-24T08:00:00Z", 20, &w8), 0);
+    ck_assert_int_eq(lk_gold_run(g, b, w8, 0, &err), 0);
+    const uint32_t *rows;
+    const char *const *why;
+    ck_assert_uint_eq(lk_gold_turned_away(g, &rows, &why), 3);
+    ck_assert(rows[0] == 2 && !strcmp(why[0], "no_event_time"));
+    ck_assert(rows[1] == 3 && !strcmp(why[1], "no_event_time"));
+    ck_assert(rows[2] == 4 && !strcmp(why[2], "late")); /* 1 ms before the watermark */
+    lk_batch *part = lk_batch_new(lk_gold_partial_schema(g));
+    lk_gold_partial(g, part);
+    lk_windows *w = lk_gold_windows_new(g);
+    ck_assert_int_eq(lk_windows_merge(w, part, &err), 0);
+    ck_assert_int_eq(lk_windows_late(w), 1);
+    ck_assert_int_eq(lk_windows_no_event_time(w), 2);
+    lk_batch *out = lk_batch_new(lk_gold_output_schema(g));
+    /* rows 0, 1 and 5 are all in 08:00Z-08:01Z, whatever their zone */
+    ck_assert_uint_eq(lk_windows_close(w, w8 + MIN_US, out), 1);
+    ck_assert_int_eq(lk_col_i64(lk_batch_col_const(out, 0), 0), w8);
+    ck_assert_int_eq(lk_col_i64(lk_batch_col_const(out, 3), 0), 3);
+    ck_assert_int_eq(lk_col_i64(lk_batch_col_const(out, 5), 0), 0 + 1 + 5);
+    ck_assert_int_eq(lk_windows_max_event(w), w8 + 50000000);
+    /* closed once: a second close at the same watermark emits nothing */
+    lk_batch_reset(out);
+    ck_assert_uint_eq(lk_windows_close(w, w8 + MIN_US, out), 0);
+    lk_batch_destroy(&out);
+    lk_batch_destroy(&part);
+    lk_windows_destroy(&w);
+    lk_batch_destroy(&b);
+    lk_gold_destroy(&g);
+    lk_schema_destroy(&s);
+    /* epoch seconds, milliseconds (>= 1e11) and doubles: the same instant */
+    ck_assert_int_eq(lk_gold_epoch_us(1795507200.0), 1795507200000000LL);
+    ck_assert_int_eq(lk_gold_epoch_us(1795507200000.0), 1795507200000000LL);
+    ck_assert_int_eq(lk_gold_epoch_us(1795507200.5), 1795507200500000LL);
+    s = schema_of("k STRING, ts BIGINT, amount BIGINT, price DOUBLE");
+    ck_assert_msg(lk_gold_new(c, s, &g, &err) == 0, "%s", err.msg);
+    b = lk_batch_new(s);
+    int64_t e[] = {1795507200LL, 1795507259999LL, 1795507260LL};
+    for (int i = 0; i < 3; i++) {
+        lk_col_append_bytes(lk_batch_col(b, 0), "a", 1);
+        lk_col_append_i64(lk_batch_col(b, 1), e[i]);
+        lk_col_append_i64(lk_batch_col(b, 2), 1);
+        lk_col_append_f64(lk_batch_col(b, 3), 1);
+        lk_batch_set_nrows(b, lk_batch_nrows(b) + 1);
+    }
+    ck_assert_int_eq(lk_gold_run(g, b, INT64_MIN, 0, &err), 0);
+    w = lk_gold_windows_new(g);
+    part = lk_batch_new(lk_gold_partial_schema(g));
+    lk_gold_partial(g, part);
+    ck_assert_int_eq(lk_windows_merge(w, part, &err), 0);
+    ck_assert_uint_eq(lk_windows_ngroups(w), 2); /* [..200, ..260) holds two, [..260, ..) one */
+    lk_batch_destroy(&part);
+    lk_windows_destroy(&w);
+    lk_batch_destroy(&b);
+    lk_gold_destroy(&g);
+    lk_schema_destroy(&s);
+    free(c);
+}
+END_TEST
+
+START_TEST(saved_state_round_trip)
+{
+    lk_config *c = load_ok(CFG_TUMBLING);
+    lk_schema *s = schema_of("k STRING, ts TIMESTAMP, amount BIGINT, price DOUBLE");
+    int cuts[] = {1000};
+    lk_batch *want = windows_of(c, s, 1000, cuts, 1, 0);
+    lk_error err;
+    lk_gold *g = NULL;
+    ck_assert_int_eq(lk_gold_new(c, s, &g, &err), 0);
+    lk_batch *rows = random_rows(s, 1000, 42, 0, 1000);
+    ck_assert_int_eq(lk_gold_run(g, rows, INT64_MIN, 0, &err), 0);
+    lk_batch *part = lk_batch_new(lk_gold_partial_schema(g)), *saved = lk_batch_new(lk_gold_partial_schema(g));
+    lk_gold_partial(g, part);
+    lk_windows *w = lk_gold_windows_new(g), *back = lk_gold_windows_new(g);
+    ck_assert_int_eq(lk_windows_merge(w, part, &err), 0);
+    /* close half, save the rest, reload it: the closed half plus the reloaded rest = all */
+    lk_batch *out = lk_batch_new(lk_gold_output_schema(g));
+    uint32_t first = lk_windows_close(w, 300 * 1000000LL, out);
+    ck_assert(first > 0 && first < lk_batch_nrows(want));
+    lk_windows_save(w, saved);
+    ck_assert_int_eq(lk_windows_merge(back, saved, &err), 0);
+    ck_assert_uint_eq(lk_windows_ngroups(back), lk_windows_ngroups(w));
+    ck_assert_int_eq(lk_windows_max_event(back), lk_windows_max_event(w));
+    lk_windows_close(back, INT64_MAX, out);
+    assert_same(out, want);
+    /* a partial of another configuration does not merge */
+    lk_config *c2 = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: 1m\n  aggregates: "
+                            "{n: \"count(*)\"}\n");
+    lk_gold *g2 = NULL;
+    ck_assert_int_eq(lk_gold_new(c2, s, &g2, &err), 0);
+    lk_windows *w2 = lk_gold_windows_new(g2);
+    ck_assert_int_eq(lk_windows_merge(w2, saved, &err), LK_EFORMAT);
+    lk_windows_destroy(&w2);
+    lk_gold_destroy(&g2);
+    free(c2);
+    lk_batch_destroy(&out);
+    lk_batch_destroy(&part);
+    lk_batch_destroy(&saved);
+    lk_batch_destroy(&rows);
+    lk_batch_destroy(&want);
+    lk_windows_destroy(&w);
+    lk_windows_destroy(&back);
+    lk_gold_destroy(&g);
+    lk_schema_destroy(&s);
+    free(c);
+}
+END_TEST
+
+/* Session windows: any split and order of the rows gives the sessions of
+   one sorted pass (brute force: a key's sorted times split where the next
+   is gap or more after the last); a row exactly gap after the last starts a
+   new session, one less joins it; a row between two sessions merges them. */
+START_TEST(session_windows)
+{
+    lk_config *c = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: {session_gap: 3s}\n"
+                           "  group_by: [k]\n" AGGS);
+    ck_assert_int_eq(c->metrics.window, LK_WINDOW_SESSION);
+    lk_schema *s = schema_of("k STRING, ts TIMESTAMP, amount BIGINT, price DOUBLE");
+    const int n = 2000;
+    int one[] = {n}, split[] = {3, 400, 401, 1500, n};
+    lk_batch *a = windows_of(c, s, n, one, 1, 0);
+    lk_batch *b = windows_of(c, s, n, split, 5, 1);
+    assert_same(a, b);
+    /* brute force over key "a" (rows are random in 600 s: ~220 rows per key, gaps of ~3 s) */
+    lk_batch *all = random_rows(s, n, 42, 0, n);
+    int64_t t[2000];
+    int m = 0;
+    for (uint32_t i = 0; i < lk_batch_nrows(all); i++) {
+        const lk_col *kc = lk_batch_col_const(all, 0);
+        size_t kn;
+        if (lk_col_is_null(kc, i) || *lk_col_bytes(kc, i, &kn) != 'a') continue;
+        t[m++] = lk_col_i64(lk_batch_col_const(all, 1), i);
+    }
+    for (int i = 1; i < m; i++) /* insertion sort */
+        for (int j = i; j > 0 && t[j] < t[j - 1]; j--) {
+            int64_t x = t[j];
+            t[j] = t[j - 1];
+            t[j - 1] = x;
+        }
+    int sessions = 0, rowsa = 0;
+    for (uint32_t r = 0; r < lk_batch_nrows(a); r++) {
+        size_t kn;
+        const lk_col *kc = lk_batch_col_const(a, 2);
+        if (lk_col_is_null(kc, r) || *lk_col_bytes(kc, r, &kn) != 'a') continue;
+        int64_t ws = lk_col_i64(lk_batch_col_const(a, 0), r), we = lk_col_i64(lk_batch_col_const(a, 1), r);
+        /* the session starts at a row, ends gap after its last, no row of it is gap from the next */
+        int64_t cnt = lk_col_i64(lk_batch_col_const(a, 3), r);
+        int first = -1;
+        for (int i = 0; i < m; i++)
+            if (t[i] == ws) { first = i; break; }
+        ck_assert_int_ge(first, 0);
+        ck_assert(first == 0 || t[first] - t[first - 1] >= 3000000);
+        int last = first + (int)cnt - 1;
+        ck_assert_int_lt(last, m);
+        ck_assert_int_eq(we, t[last] + 3000000);
+        for (int i = first + 1; i <= last; i++)
+            ck_assert(t[i] - t[i - 1] < 3000000);
+        ck_assert(last == m - 1 || t[last + 1] - t[last] >= 3000000);
+        sessions++;
+        rowsa += (int)cnt;
+    }
+    ck_assert_int_eq(rowsa, m);
+    ck_assert_int_gt(sessions, 3);
+    lk_batch_destroy(&all);
+    lk_batch_destroy(&a);
+    lk_batch_destroy(&b);
+    /* boundaries: 0 and 10 s are two sessions, 9.999999 s joins; a row between two merges them */
+    lk_field kf = {.name = "k", .type = LK_TYPE_STRING, .nullable = 1};
+    lk_agg_spec cnt = {.name = "n", .kind = LK_AGG_COUNT_STAR, .in_type = LK_TYPE_LONG};
+    lk_windows *w = lk_windows_new(&kf, 1, &cnt, 1);
+    lk_windows_set_sessions(w);
+    lk_schema *ks = schema_of("k STRING");
+    lk_batch *keys = lk_batch_new(ks);
+    lk_col_append_bytes(lk_batch_col(keys, 0), "x", 1);
+    lk_batch_set_nrows(keys, 1);
+    const lk_col *kc[1] = {lk_batch_col_const(keys, 0)};
+    const int64_t G = 10000000;
+    lk_windows_add(w, lk_windows_group(w, 0, G, kc, 0), 0, NULL, 0);
+    lk_windows_add(w, lk_windows_group(w, G, 2 * G, kc, 0), 0, NULL, 0);
+    ck_assert_uint_eq(lk_windows_ngroups(w), 2);
+    lk_windows_add(w, lk_windows_group(w, G - 1, 2 * G - 1, kc, 0), 0, NULL, 0); /* bridges both */
+    ck_assert_uint_eq(lk_windows_ngroups(w), 1);
+    lk_batch *out = lk_batch_new(lk_windows_output_schema(w));
+    ck_assert_uint_eq(lk_windows_close(w, 2 * G - 1, out), 0); /* ends at 2G: still open */
+    ck_assert_uint_eq(lk_windows_close(w, 2 * G, out), 1);
+    ck_assert_int_eq(lk_col_i64(lk_batch_col_const(out, 0), 0), 0);
+    ck_assert_int_eq(lk_col_i64(lk_batch_col_const(out, 1), 0), 2 * G);
+    ck_assert_int_eq(lk_col_i64(lk_batch_col_const(out, 3), 0), 3);
+    ck_assert_uint_eq(lk_windows_ngroups(w), 0);
+    lk_batch_destroy(&out);
+    lk_batch_destroy(&keys);
+    lk_schema_destroy(&ks);
+    lk_windows_destroy(&w);
+    lk_schema_destroy(&s);
+    free(c);
+}
+END_TEST
+
+static uint64_t xs(uint64_t *st)
+{
+    uint64_t x = *st;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *st = x;
+}
+
+/* HLL++ at Spark's default rsd 0.05 (p = 9): relative error against the
+   exact count over 5 cardinalities x 8 seeds: mean within the rsd, each
+   within 3 rsd; a sketch split in three and merged in any order equals
+   the sketch of the whole, register for register. */
+START_TEST(hll_error_against_exact)
+{
+    int p = lk_hll_precision(0.05);
+    ck_assert_int_eq(p, 9);
+    ck_assert_int_eq(lk_hll_precision(0.01), 14);
+    const int cards[] = {10, 300, 2000, 20000, 200000};
+    double sum_err = 0;
+    int trials = 0;
+    for (int c = 0; c < 5; c++)
+        for (uint64_t seed = 1; seed <= 8; seed++) {
+            uint8_t *whole = calloc(1, lk_hll_size(p)), *parts[3];
+            for (int k = 0; k < 3; k++)
+                parts[k] = calloc(1, lk_hll_size(p));
+            uint64_t st = seed * 7919 + (uint64_t)c;
+            for (int i = 0; i < cards[c]; i++) {
+                uint64_t v = xs(&st); /* distinct (xorshift has no repeats within its period) */
+                for (int rep = 0; rep < 1 + i % 3; rep++) { /* duplicates count once */
+                    uint64_t h = lk_hll_hash(&v, sizeof v);
+                    lk_hll_add(whole, p, h);
+                    lk_hll_add(parts[(i + rep) % 3], p, h);
+                }
+            }
+            double est = lk_hll_estimate(whole, p), err = fabs(est - cards[c]) / cards[c];
+            ck_assert_msg(err <= 0.15, "cardinality %d seed %llu: estimate %.0f", cards[c],
+                          (unsigned long long)seed, est);
+            sum_err += err;
+            trials++;
+            uint8_t *m1 = calloc(1, lk_hll_size(p)), *m2 = calloc(1, lk_hll_size(p));
+            lk_hll_merge(m1, parts[0], p);
+            lk_hll_merge(m1, parts[1], p);
+            lk_hll_merge(m1, parts[2], p);
+            lk_hll_merge(m2, parts[2], p);
+            lk_hll_merge(m2, parts[0], p);
+            lk_hll_merge(m2, parts[1], p);
+            ck_assert(!memcmp(m1, whole, lk_hll_size(p)) && !memcmp(m2, whole, lk_hll_size(p)));
+            free(m1);
+            free(m2);
+            free(whole);
+            for (int k = 0; k < 3; k++)
+                free(parts[k]);
+        }
+    ck_assert_msg(sum_err / trials <= 0.05, "mean relative error %.4f", sum_err / trials);
+}
+END_TEST
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* t-digest: the rank of each estimated quantile within 1 % of the wanted
+   one (0.5 % at the tails), for uniform and skewed data, whole and merged
+   from 7 digests in two orders; a saved digest reads back the same. */
+START_TEST(tdigest_error_against_exact)
+{
+    const int n = 100000;
+    double *v = malloc(sizeof *v * n);
+    for (int dist = 0; dist < 2; dist++) {
+        uint64_t st = 12345 + (uint64_t)dist;
+        lk_tdigest *whole = lk_tdigest_new(200), *parts[7];
+        for (int k = 0; k < 7; k++)
+            parts[k] = lk_tdigest_new(200);
+        for (int i = 0; i < n; i++) {
+            double u = (double)(xs(&st) >> 11) / 9007199254740992.0;
+            v[i] = dist ? -log(1 - u) * 100 : u * 1000; /* uniform, exponential */
+            lk_tdigest_add(whole, v[i], 1);
+            lk_tdigest_add(parts[i % 7], v[i], 1);
+        }
+        lk_tdigest *m1 = lk_tdigest_new(200), *m2 = lk_tdigest_new(200);
+        for (int k = 0; k < 7; k++) {
+            lk_tdigest_merge(m1, parts[k]);
+            lk_tdigest_merge(m2, parts[6 - k]);
+        }
+        lk_buf buf = LK_BUF_INIT;
+        lk_tdigest_save(m1, &buf);
+        lk_tdigest *back = lk_tdigest_new(200);
+        ck_assert_int_eq(lk_tdigest_load(back, buf.data, buf.len), 0);
+        ck_assert_int_eq(lk_tdigest_load(back, buf.data, buf.len - 1), -1);
+        lk_buf_free(&buf);
+        qsort(v, n, sizeof *v, cmp_double);
+        const double qs[] = {0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999};
+        lk_tdigest *all[] = {whole, m1, m2, back};
+        for (int d = 0; d < 4; d++) {
+            ck_assert(lk_tdigest_count(all[d]) == n);
+            for (int k = 0; k < 9; k++) {
+                double est = lk_tdigest_quantile(all[d], qs[k]);
+                /* the rank of est among the exact values */
+                int lo = 0, hi = n;
+                while (lo < hi) {
+                    int mid = (lo + hi) / 2;
+                    if (v[mid] < est) lo = mid + 1; else hi = mid;
+                }
+                double rank = (double)lo / n, tol = qs[k] < 0.05 || qs[k] > 0.95 ? 0.005 : 0.01;
+                ck_assert_msg(fabs(rank - qs[k]) <= tol, "dist %d digest %d q %.3f: rank %.4f", dist,
+                              d, qs[k], rank);
+            }
+            ck_assert(lk_tdigest_quantile(all[d], 0) == v[0]);
+            ck_assert(lk_tdigest_quantile(all[d], 1) == v[n - 1]);
+        }
+        for (int d = 0; d < 4; d++)
+            lk_tdigest_destroy(&all[d]);
+        for (int k = 0; k < 7; k++)
+            lk_tdigest_destroy(&parts[k]);
+    }
+    free(v);
+}
+END_TEST
+
+/* The approximate aggregates through lk_gold and lk_windows: any split of
+   the rows gives the same distinct estimate (registers merge by max), a
+   median within the digest's error, a saved state that reads back. */
+START_TEST(approximate_aggregates_in_windows)
+{
+    lk_config *c = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: 10m\n"
+                           "  aggregates: {n: \"count(*)\", users: \"approx_count_distinct(amount)\", "
+                           "med: \"approx_percentile(price, 0.5)\", p90: \"percentile_approx(price, 0.9, 10000)\"}\n");
+    lk_schema *s = schema_of("k STRING, ts TIMESTAMP, amount BIGINT, price DOUBLE");
+    const int n = 3000;
+    int one[] = {n}, split[] = {10, 1000, 2500, n};
+    lk_batch *a = windows_of(c, s, n, one, 1, 0), *b = windows_of(c, s, n, split, 4, 1);
+    ck_assert_uint_eq(lk_batch_nrows(a), 1); /* one 10-minute window */
+    ck_assert_int_eq(lk_col_i64(lk_batch_col_const(a, 3), 0), lk_col_i64(lk_batch_col_const(b, 3), 0));
+    /* amount is in [-1000, 1000]: 2001 values, nearly all seen in 3000 rows */
+    lk_batch *all = random_rows(s, n, 42, 0, n);
+    uint8_t seen[2001] = {0};
+    double prices[3000];
+    int np = 0, distinct = 0;
+    for (uint32_t i = 0; i < lk_batch_nrows(all); i++) {
+        int64_t v = lk_col_i64(lk_batch_col_const(all, 2), i);
+        distinct += !seen[v + 1000];
+        seen[v + 1000] = 1;
+        if (!lk_col_is_null(lk_batch_col_const(all, 3), i)) prices[np++] = lk_col_f64(lk_batch_col_const(all, 3), i);
+    }
+    qsort(prices, (size_t)np, sizeof *prices, cmp_double);
+    int64_t est = lk_col_i64(lk_batch_col_const(a, 3), 0);
+    ck_assert_msg(fabs((double)(est - distinct)) / distinct <= 0.15, "estimate %lld of %d",
+                  (long long)est, distinct);
+    double med = lk_col_f64(lk_batch_col_const(a, 4), 0), med2 = lk_col_f64(lk_batch_col_const(b, 4), 0);
+    double p90 = lk_col_f64(lk_batch_col_const(a, 5), 0);
+    ck_assert_msg(med >= prices[(int)(np * 0.49)] && med <= prices[(int)(np * 0.51)], "median %f", med);
+    ck_assert_msg(med2 >= prices[(int)(np * 0.49)] && med2 <= prices[(int)(np * 0.51)], "median %f", med2);
+    ck_assert_msg(p90 >= prices[(int)(np * 0.89)] && p90 <= prices[(int)(np * 0.91)], "p90 %f", p90);
+    const lk_schema *os = lk_batch_schema(a);
+    ck_assert_int_eq(lk_schema_field(os, 3)->type, LK_TYPE_LONG);
+    ck_assert_int_eq(lk_schema_field(os, 4)->type, LK_TYPE_DOUBLE);
+    lk_batch_destroy(&all);
+    lk_batch_destroy(&a);
+    lk_batch_destroy(&b);
+    lk_schema_destroy(&s);
+    free(c);
+}
+END_TEST
+
+static void expect_error(const char *yml, const char *ddl, const char *want)
+{
+    lk_error err = {0};
+    int rc;
+    lk_config *c = load(yml, &err, &rc);
+    if (rc == 0) {
+        lk_schema *s = schema_of(ddl);
+        lk_gold *g = NULL;
+        rc = lk_gold_new(c, s, &g, &err);
+        ck_assert_msg(rc == LK_ECONFIG, "%s: compiled", yml);
+        lk_schema_destroy(&s);
+    }
+    ck_assert_msg(strstr(err.msg, want), "'%s' not in '%s'", want, err.msg);
+    free(c);
+}
+
+START_TEST(errors_name_file_line_key)
+{
+    const char *ddl = "k STRING, ts TIMESTAMP, amount BIGINT, st STRUCT<a: INT>";
+    const char *head = "transform:\n  event_time: ts\nmetrics:\n  window: 1m\n  group_by: [k]\n";
+    char y[1024];
+    snprintf(y, sizeof y, "%s  aggregates:\n    n: \"count(*)\"\n    s: \"sum(amout)\"\n", head);
+    expect_error(y, ddl, ":8: key 'metrics.aggregates.s': position 5: unknown column 'amout'");
+    snprintf(y, sizeof y, "%s  aggregates:\n    m: \"median(amount)\"\n", head);
+    expect_error(y, ddl, ":7: key 'metrics.aggregates.m': 'median(amount)' is not an aggregate");
+    snprintf(y, sizeof y, "%s  aggregates:\n    s: \"sum(k)\"\n", head);
+    expect_error(y, ddl, "key 'metrics.aggregates.s': sum of string is not supported");
+    expect_error("transform:\n  event_time: st\nmetrics:\n  window: 1m\n  aggregates: {n: \"count(*)\"}\n",
+                 ddl, ":2: key 'transform.event_time': 'st' is struct");
+    expect_error("transform:\n  event_time: ts\nmetrics:\n  window: 1m\n  group_by: [nope]\n  "
+                 "aggregates: {n: \"count(*)\"}\n",
+                 ddl, ":5: key 'metrics.group_by[0]': position 1: unknown column 'nope'");
+    expect_error("transform:\n  event_time: ts\nmetrics:\n  window: 1m\n  windw: 2\n", ddl,
+                 ":5: key 'metrics.windw': unknown key");
+    expect_error("transform:\n  event_time: ts\nmetrics:\n  window: {size: 10m, slide: 3m}\n  "
+                 "aggregates: {n: \"count(*)\"}\n",
+                 ddl, "key 'metrics.window': slide must divide size");
+    snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, 1.5)\"\n", head);
+    expect_error(y, ddl, ":7: key 'metrics.aggregates.p': percentage 1.5 is not in [0, 1]");
+    snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, 0.9))\"\n", head);
+    expect_error(y, ddl, "array(...) is not supported");
+    snprintf(y, sizeof y, "%s  aggregates:\n    d: \"count(DISTINCT amount)\"\n", head);
+    expect_error(y, ddl, "key 'metrics.aggregates.d': count takes one argument (DISTINCT is not supported)");
+    expect_error("metrics:\n  window: 1m\n  aggregates: {n: \"count(*)\"}\n", ddl,
+                 ":2: key 'metrics': the windows need an event time");
+    /* without a schema (a first start): what can be checked is */
+    lk_error err = {0};
+    int rc;
+    snprintf(y, sizeof y, "%s  aggregates:\n    m: \"max(nosuchfn(amount))\"\n", head);
+    lk_config *c = load(y, &err, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(lk_gold_check(c, &err), LK_ECONFIG);
+    ck_assert_msg(strstr(err.msg, ":7: key 'metrics.aggregates.m': position 5: unknown function "
+                                  "'nosuchfn'"),
+                  "%s", err.msg);
+    free(c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("windows");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, window_assignment);
+    tcase_add_test(tc, merge_is_associative_and_order_independent);
+    tcase_add_test(tc, late_no_event_time_and_event_time_kinds);
+    tcase_add_test(tc, saved_state_round_trip);
+    tcase_add_test(tc, errors_name_file_line_key);
+    tcase_add_test(tc, session_windows);
+    tcase_add_test(tc, hll_error_against_exact);
+    tcase_add_test(tc, tdigest_error_against_exact);
+    tcase_add_test(tc, approximate_aggregates_in_windows);
+    suite_add_tcase(s, tc);
+    return lk_check_run(s);
+}

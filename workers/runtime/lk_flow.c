@@ -1,0 +1,558 @@
+/* lk_flow — credit-based data links; see lk_flow.h. */
+#include "lk_flow.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lk_log.h"
+#include "lk_time.h"
+
+#define MAX_PEERS 256
+#define MAX_LINKS 96
+#define CLOSE_IDLE_MS 2000
+
+/* ---- sender ---- */
+
+typedef struct peer {
+    uint8_t id[256];
+    size_t idlen;
+    int credits;
+    int gone;          /* said bye (or unreachable): no credits until it asks again */
+    uint64_t served;   /* when it was last sent to (a sequence number) */
+} peer;
+
+struct lk_flow_out {
+    lk_worker *w;
+    zsock_t *sock;
+    peer peers[MAX_PEERS];
+    int npeers;
+    uint64_t seq;
+};
+
+int lk_flow_out_new(lk_worker *w, const char *endpoint, lk_flow_out **out, lk_error *err)
+{
+    lk_flow_out *o = calloc(1, sizeof *o);
+    if (!o)
+        abort();
+    o->w = w;
+    o->sock = zsock_new(ZMQ_ROUTER);
+    if (!o->sock) {
+        free(o);
+        return lk_error_set(err, -ENOMEM, "cannot create a socket for %s", endpoint);
+    }
+    /* a send to a peer that is gone fails (EHOSTUNREACH) instead of vanishing */
+    zsock_set_router_mandatory(o->sock, 1);
+    zsock_set_sndhwm(o->sock, 8); /* credits bound what is queued per peer */
+    zsock_set_linger(o->sock, 2000);
+    if (zsock_bind(o->sock, "%s", endpoint) < 0) {
+        int e = zmq_errno();
+        zsock_destroy(&o->sock);
+        free(o);
+        return lk_error_set(err, -e, "cannot bind %s: %s", endpoint, zmq_strerror(e));
+    }
+    *out = o;
+    return 0;
+}
+
+zsock_t *lk_flow_out_sock(lk_flow_out *o)
+{
+    return o->sock;
+}
+
+static peer *find_peer(lk_flow_out *o, const void *id, size_t len, int create)
+{
+    for (int i = 0; i < o->npeers; i++)
+        if (o->peers[i].idlen == len && !memcmp(o->peers[i].id, id, len))
+            return &o->peers[i];
+    if (!create || len > sizeof o->peers[0].id)
+        return NULL;
+    if (o->npeers == MAX_PEERS) {
+        /* forget a peer that left (its slot is reused) */
+        for (int i = 0; i < o->npeers; i++)
+            if (o->peers[i].gone && !o->peers[i].credits) {
+                o->peers[i] = o->peers[--o->npeers];
+                break;
+            }
+        if (o->npeers == MAX_PEERS)
+            return NULL;
+    }
+    peer *p = &o->peers[o->npeers++];
+    memset(p, 0, sizeof *p);
+    memcpy(p->id, id, len);
+    p->idlen = len;
+    return p;
+}
+
+/* Sends an empty frame (end of stream) to p; best effort. */
+static void send_eos(lk_flow_out *o, const peer *p)
+{
+    void *s = zsock_resolve(o->sock);
+    if (zmq_send(s, p->id, p->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        while (zmq_send(s, "", 0, ZMQ_DONTWAIT) < 0 && errno == EINTR) {
+        }
+}
+
+void lk_flow_out_service(lk_flow_out *o)
+{
+    void *s = zsock_resolve(o->sock);
+    for (int k = 0; k < 1000; k++) {
+        zmq_msg_t id, body;
+        zmq_msg_init(&id);
+        if (zmq_msg_recv(&id, s, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&id);
+            return;
+        }
+        zmq_msg_init(&body);
+        int more = zmq_msg_more(&id);
+        if (more && zmq_msg_recv(&body, s, ZMQ_DONTWAIT) >= 0) {
+            /* drop any further frames of a malformed message */
+            while (zmq_msg_more(&body)) {
+                zmq_msg_close(&body);
+                zmq_msg_init(&body);
+                if (zmq_msg_recv(&body, s, ZMQ_DONTWAIT) < 0)
+                    break;
+            }
+            const char *d = zmq_msg_data(&body);
+            size_t n = zmq_msg_size(&body);
+            peer *p = n ? find_peer(o, zmq_msg_data(&id), zmq_msg_size(&id), 1) : NULL;
+            if (p) {
+                char num[16] = "";
+                if (n > 1 && n - 1 < sizeof num)
+                    memcpy(num, d + 1, n - 1);
+                int v = atoi(num);
+                if (v < 0 || v > 1024)
+                    v = 0;
+                if (d[0] == 'C') {
+                    p->credits += v;
+                    p->gone = 0;
+                } else if (d[0] == 'R') {
+                    p->credits = v;
+                    p->gone = 0;
+                } else if (d[0] == 'B') {
+                    p->credits = 0;
+                    p->gone = 1;
+                    send_eos(o, p);
+                    LK_DEBUG("a receiver left (%d peer(s) remain)", lk_flow_out_peers(o));
+                }
+            }
+        }
+        zmq_msg_close(&body);
+        zmq_msg_close(&id);
+    }
+}
+
+int lk_flow_out_credits(const lk_flow_out *o)
+{
+    int n = 0;
+    for (int i = 0; i < o->npeers; i++)
+        n += o->peers[i].credits;
+    return n;
+}
+
+int lk_flow_out_peers(const lk_flow_out *o)
+{
+    int n = 0;
+    for (int i = 0; i < o->npeers; i++)
+        n += !o->peers[i].gone;
+    return n;
+}
+
+/* Tries to send msg to the least recently served peer with a credit:
+   1 sent (msg is ZeroMQ's), 0 no peer could take it. */
+static int try_send(lk_flow_out *o, zmq_msg_t *msg)
+{
+    void *s = zsock_resolve(o->sock);
+    for (;;) {
+        peer *best = NULL;
+        for (int i = 0; i < o->npeers; i++) {
+            peer *p = &o->peers[i];
+            if (p->credits > 0 && (!best || p->served < best->served))
+                best = p;
+        }
+        if (!best)
+            return 0;
+        if (zmq_send(s, best->id, best->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+            if (errno == EHOSTUNREACH) {
+                /* gone (a receiver that died): its credits with it */
+                best->credits = 0;
+                best->gone = 1;
+                continue;
+            }
+            /* its queue is full (EAGAIN): try it again later */
+            best->served = ++o->seq;
+            int others = 0;
+            for (int i = 0; i < o->npeers; i++)
+                others += &o->peers[i] != best && o->peers[i].credits > 0;
+            if (!others)
+                return 0;
+            continue;
+        }
+        best->credits--;
+        best->served = ++o->seq;
+        /* the routing frame went: the data frame must follow (a multi-part
+           message is queued whole, so only a signal can interrupt it) */
+        while (zmq_msg_send(msg, s, ZMQ_DONTWAIT) < 0)
+            if (errno != EINTR && errno != EAGAIN)
+                abort();
+        return 1;
+    }
+}
+
+static int send_wait(lk_flow_out *o, lk_sendbuf *pool, lk_buf *b, int timeout_ms)
+{
+    int64_t t0 = lk_time_now_us(), deadline = lk_time_mono_ms() + timeout_ms;
+    lk_flow_out_service(o);
+    zmq_msg_t msg;
+    int have_msg = 0;
+    int rc = 0;
+    for (;;) {
+        if (lk_flow_out_credits(o) > 0) {
+            if (!have_msg) {
+                lk_sendbuf_msg(pool, b, &msg);
+                have_msg = 1;
+            }
+            if (try_send(o, &msg))
+                break;
+        }
+        if (timeout_ms >= 0 && lk_time_mono_ms() >= deadline) {
+            rc = -EAGAIN;
+            break;
+        }
+        zmq_pollitem_t it = {zsock_resolve(o->sock), 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&it, 1, 50);
+        lk_worker_tick(o->w);
+        if (n > 0)
+            lk_flow_out_service(o);
+        else if (n < 0 && errno != EINTR) {
+            rc = -errno;
+            break;
+        }
+        if (lk_worker_orphaned(o->w)) {
+            rc = -ECANCELED;
+            break;
+        }
+    }
+    if (rc && have_msg) {
+        if (rc == -EAGAIN) {
+            /* give the caller its bytes back */
+            lk_buf_reset(b);
+            lk_buf_append(b, zmq_msg_data(&msg), zmq_msg_size(&msg));
+        }
+        zmq_msg_close(&msg);
+    }
+    int64_t waited = lk_time_now_us() - t0;
+    if (waited > 0)
+        lk_worker_add(o->w, "send_wait_us", waited);
+    return rc;
+}
+
+int lk_flow_out_send(lk_flow_out *o, lk_sendbuf *pool, lk_buf *b)
+{
+    return send_wait(o, pool, b, -1);
+}
+
+int lk_flow_out_send_timeout(lk_flow_out *o, lk_sendbuf *pool, lk_buf *b, int timeout_ms)
+{
+    return send_wait(o, pool, b, timeout_ms < 0 ? 0 : timeout_ms);
+}
+
+void lk_flow_out_destroy(lk_flow_out **op)
+{
+    lk_flow_out *o = *op;
+    if (!o)
+        return;
+    *op = NULL;
+    lk_flow_out_service(o);
+    for (int i = 0; i < o->npeers; i++)
+        if (!o->peers[i].gone)
+            send_eos(o, &o->peers[i]);
+    zsock_destroy(&o->sock);
+    free(o);
+}
+
+/* ---- receiver ---- */
+
+typedef struct flink {
+    char endpoint[1200];
+    zsock_t *sock;
+    int granted;       /* credits the sender holds of ours, as far as we know */
+    int closing;       /* the sender is gone for good */
+    int bye_sent, ended; /* we said bye / the sender ended the stream */
+    int64_t last_ms;   /* last message or (re)synchronisation */
+    int64_t closing_ms;
+} flink;
+
+struct lk_flow_in {
+    lk_worker *w;
+    int window;
+    int leaving;
+    flink links[MAX_LINKS];
+    int nlinks;
+    int next; /* round robin over the links when several are readable */
+};
+
+lk_flow_in *lk_flow_in_new(lk_worker *w, int window)
+{
+    lk_flow_in *in = calloc(1, sizeof *in);
+    if (!in)
+        abort();
+    in->w = w;
+    in->window = window > 0 ? window : 1;
+    return in;
+}
+
+static void ctl(flink *l, char kind, int n)
+{
+    char b[16];
+    int len = kind == 'B' ? snprintf(b, sizeof b, "B") : snprintf(b, sizeof b, "%c%d", kind, n);
+    zmq_send(zsock_resolve(l->sock), b, (size_t)len, ZMQ_DONTWAIT);
+}
+
+static void drop_link(lk_flow_in *in, int i)
+{
+    zsock_destroy(&in->links[i].sock);
+    in->links[i] = in->links[--in->nlinks];
+}
+
+void lk_flow_in_destroy(lk_flow_in **ip)
+{
+    lk_flow_in *in = *ip;
+    if (!in)
+        return;
+    *ip = NULL;
+    while (in->nlinks)
+        drop_link(in, in->nlinks - 1);
+    free(in);
+}
+
+int lk_flow_in_has(const lk_flow_in *in, const char *endpoint)
+{
+    for (int i = 0; i < in->nlinks; i++)
+        if (!strcmp(in->links[i].endpoint, endpoint))
+            return 1;
+    return 0;
+}
+
+int lk_flow_in_connect(lk_flow_in *in, const char *endpoint)
+{
+    for (int i = 0; i < in->nlinks; i++)
+        if (!strcmp(in->links[i].endpoint, endpoint)) {
+            in->links[i].closing = 0; /* scaled out again before it closed */
+            return 0;
+        }
+    if (in->nlinks == MAX_LINKS)
+        return -1;
+    flink *l = &in->links[in->nlinks];
+    memset(l, 0, sizeof *l);
+    snprintf(l->endpoint, sizeof l->endpoint, "%s", endpoint);
+    l->sock = zsock_new(ZMQ_DEALER);
+    if (!l->sock)
+        return -1;
+    zsock_set_rcvhwm(l->sock, in->window + 4);
+    zsock_set_linger(l->sock, 0);
+    /* the sender may start after us: retry a failed connect after 5 ms,
+       backing off to 100 ms while it stays away (docs/decisions.md) */
+    zsock_set_reconnect_ivl(l->sock, 5);
+    zsock_set_reconnect_ivl_max(l->sock, 100);
+    if (zsock_connect(l->sock, "%s", endpoint) != 0) {
+        zsock_destroy(&l->sock);
+        return -1;
+    }
+    in->nlinks++;
+    l->last_ms = lk_time_mono_ms();
+    if (!in->leaving) {
+        ctl(l, 'R', in->window);
+        l->granted = in->window;
+    } else {
+        l->ended = 1;
+    }
+    return 0;
+}
+
+void lk_flow_in_close(lk_flow_in *in, const char *endpoint)
+{
+    for (int i = 0; i < in->nlinks; i++)
+        if (!strcmp(in->links[i].endpoint, endpoint) && !in->links[i].closing) {
+            in->links[i].closing = 1;
+            in->links[i].closing_ms = lk_time_mono_ms();
+        }
+}
+
+void lk_flow_in_leave(lk_flow_in *in)
+{
+    if (in->leaving)
+        return;
+    in->leaving = 1;
+    for (int i = 0; i < in->nlinks; i++) {
+        flink *l = &in->links[i];
+        if (l->ended || l->closing) {
+            l->ended = 1;
+            continue;
+        }
+        ctl(l, 'B', 0);
+        l->bye_sent = 1;
+    }
+}
+
+int lk_flow_in_left(const lk_flow_in *in)
+{
+    if (!in->leaving)
+        return 0;
+    for (int i = 0; i < in->nlinks; i++)
+        if (!in->links[i].ended)
+            return 0;
+    return 1;
+}
+
+/* Housekeeping between receives: closes links whose stream ended or that
+   stayed idle after their sender went; re-synchronises idle links. */
+static void housekeep(lk_flow_in *in, int64_t now)
+{
+    for (int i = 0; i < in->nlinks; i++) {
+        flink *l = &in->links[i];
+        if (l->closing && (l->ended || now - l->closing_ms > CLOSE_IDLE_MS) &&
+            now - l->last_ms > 50) {
+            LK_DEBUG("link to %s closed", l->endpoint);
+            drop_link(in, i--);
+            continue;
+        }
+        if (!in->leaving && !l->closing && now - l->last_ms >= LK_FLOW_RESYNC_MS &&
+            !(zsock_events(l->sock) & ZMQ_POLLIN)) {
+            /* nothing came for this long with credits out, and nothing waits
+               to be read (a worker busy with a long message is not idle): the
+               sender may have restarted without our credits; saying again
+               what we hold is harmless when it did not */
+            ctl(l, 'R', in->window);
+            l->granted = in->window;
+            l->ended = 0;
+            l->last_ms = now;
+        }
+    }
+}
+
+/* Takes one frame from link l: 1 data (msg filled), 0 control/none. */
+static int take(lk_flow_in *in, flink *l, zmq_msg_t *msg, int64_t now)
+{
+    if (zmq_msg_recv(msg, zsock_resolve(l->sock), ZMQ_DONTWAIT) < 0)
+        return 0;
+    l->last_ms = now;
+    if (zmq_msg_size(msg) == 0) {
+        /* end of stream: the answer to our bye, or the sender stops */
+        l->ended = 1;
+        l->granted = 0;
+        zmq_msg_close(msg);
+        zmq_msg_init(msg);
+        return 0;
+    }
+    l->ended = 0;
+    if (l->granted > 0)
+        l->granted--;
+    if (!in->leaving && !l->closing) {
+        ctl(l, 'C', 1);
+        l->granted++;
+    }
+    return 1;
+}
+
+/* lk_flow_in_recv, also waiting on extra (or NULL): *extra_ready says it is
+   readable (the caller's own socket, e.g. the committer's flush requests,
+   served without waiting out the timeout). */
+static int recv_polling(lk_flow_in *in, zsock_t *extra, zmq_msg_t *msg, int timeout_ms,
+                        int *extra_ready)
+{
+    int64_t now = lk_time_mono_ms();
+    housekeep(in, now);
+    zmq_pollitem_t items[MAX_LINKS + 1];
+    int n = in->nlinks;
+    for (int i = 0; i < n; i++) {
+        items[i].socket = zsock_resolve(in->links[i].sock);
+        items[i].fd = 0;
+        items[i].events = ZMQ_POLLIN;
+        items[i].revents = 0;
+    }
+    if (extra) {
+        items[n].socket = zsock_resolve(extra);
+        items[n].fd = 0;
+        items[n].events = ZMQ_POLLIN;
+        items[n].revents = 0;
+    }
+    if (!n && !extra) {
+        if (timeout_ms > 0)
+            zmq_poll(NULL, 0, timeout_ms > 100 ? 100 : timeout_ms);
+        return -EAGAIN;
+    }
+    int rc = zmq_poll(items, n + (extra != NULL), !n && timeout_ms > 100 ? 100 : timeout_ms);
+    if (rc < 0)
+        return -errno;
+    if (extra_ready)
+        *extra_ready = extra && (items[n].revents & ZMQ_POLLIN);
+    if (rc == 0)
+        return -EAGAIN;
+    now = lk_time_mono_ms();
+    for (int k = 0; k < in->nlinks; k++) {
+        int i = (in->next + k) % in->nlinks;
+        if (!(items[i].revents & ZMQ_POLLIN))
+            continue;
+        if (take(in, &in->links[i], msg, now)) {
+            in->next = (i + 1) % in->nlinks;
+            return 0;
+        }
+    }
+    return -EAGAIN;
+}
+
+int lk_flow_in_recv(lk_flow_in *in, zmq_msg_t *msg, int timeout_ms)
+{
+    return recv_polling(in, NULL, msg, timeout_ms, NULL);
+}
+
+int lk_flow_in_loop(lk_flow_in *in, const lk_flow_handlers *h, void *ctx)
+{
+    const lk_config *cfg = lk_worker_config(in->w);
+    int64_t drain_deadline = 0;
+    for (;;) {
+        lk_worker_tick(in->w);
+        if (h->on_turn)
+            h->on_turn(ctx);
+        if (lk_worker_stopping(in->w))
+            return 0;
+        if (lk_worker_retiring(in->w) && !in->leaving) {
+            LK_INFO("scaled in: finishing what is on its way to me, then exiting");
+            lk_flow_in_leave(in);
+            drain_deadline = lk_time_mono_ms() + cfg->stop_timeout_ms;
+        }
+        if (in->leaving && lk_flow_in_left(in)) {
+            /* every sender answered: what is still queued is all there is */
+            zmq_msg_t msg;
+            zmq_msg_init(&msg);
+            int more = lk_flow_in_recv(in, &msg, 0) == 0;
+            int failed = more && h->on_msg(ctx, zmq_msg_data(&msg), zmq_msg_size(&msg)) != 0;
+            zmq_msg_close(&msg);
+            if (failed)
+                return 1;
+            if (!more) {
+                LK_INFO("drained: every sender answered");
+                return 0;
+            }
+            continue;
+        }
+        if (in->leaving && lk_time_mono_ms() > drain_deadline) {
+            LK_WARN("not every sender answered within stop_timeout: exiting (what it held is "
+                    "replayed)");
+            return LK_FLOW_EDRAIN;
+        }
+        /* the extra socket first: a writer closes a batch the committer
+           waits for before it takes the next chunk */
+        int ready = 0;
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        int got = recv_polling(in, h->extra, &msg, 100, &ready) == 0;
+        int failed = ready && h->on_extra && h->on_extra(ctx) != 0;
+        failed = failed || (got && h->on_msg(ctx, zmq_msg_data(&msg), zmq_msg_size(&msg)) != 0);
+        zmq_msg_close(&msg);
+        if (failed)
+            return 1;
+    }
+}

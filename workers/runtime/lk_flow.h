@@ -1,0 +1,108 @@
+/*
+ * lk_flow — the data path's links (ingest → transforms, transform → writers):
+ * credit-based flow over ROUTER/DEALER, so that a worker can leave a running
+ * pipeline without losing what was on its way to it.
+ *
+ * With PUSH/PULL a sender commits each message to one peer's pipe, and a
+ * peer that goes away takes what was queued for it: the only remedy was a
+ * replay of every uncommitted batch. Here the receiving side asks for work:
+ * each receiver link (a DEALER connected to the sender's bound ROUTER)
+ * grants the sender `window` credits and one more for every message it
+ * takes; the sender sends only to a peer holding a credit, the least recently
+ * served first (the load-balancing pattern of the ZeroMQ guide: a busy or
+ * slow peer gets less, an idle one more). A receiver that leaves (scaled in)
+ * says "bye" on each link; the sender forgets its credits and answers with
+ * an end-of-stream frame that travels behind everything it sent on that link,
+ * so once every link has answered, the receiver holds all that was sent to it
+ * and nothing more comes: it finishes its work and exits, and no message is
+ * lost or needs a replay. A sender that stops sends the same end-of-stream to
+ * every peer it knows.
+ *
+ * Wire (one frame each; the ROUTER sees the peer's routing id in front):
+ *   receiver → sender  "C<n>"  n more credits     "R<n>"  my credits are n now
+ *                      "B"     bye: no more for me
+ *   sender → receiver  a non-empty data message, or an empty frame: end of
+ *                      stream on this link (the answer to "B", or the sender stops)
+ * "R" re-synchronises after a sender restarted (its credits died with it): a
+ * receiver link that waited idle for LK_FLOW_RESYNC_MS says again what it
+ * holds. A dead peer is handled as before: the supervisor replays what it held.
+ */
+#ifndef LK_FLOW_H
+#define LK_FLOW_H
+
+#include <czmq.h>
+
+#include "lk_buf.h"
+#include "lk_error.h"
+#include "lk_sendbuf.h"
+#include "lk_worker.h"
+
+#define LK_FLOW_RESYNC_MS 500
+
+/* ---- the sending side: binds a ROUTER ---- */
+typedef struct lk_flow_out lk_flow_out;
+
+/* Binds endpoint. 0, or -1 with err. */
+int lk_flow_out_new(lk_worker *w, const char *endpoint, lk_flow_out **out, lk_error *err);
+/* Sends end-of-stream to every peer it knows, then closes. */
+void lk_flow_out_destroy(lk_flow_out **o);
+/* The socket, for a caller's zmq_poll (readable: call lk_flow_out_service). */
+zsock_t *lk_flow_out_sock(lk_flow_out *o);
+/* Takes the credits and byes that arrived, without waiting. */
+void lk_flow_out_service(lk_flow_out *o);
+/* Credits held now, over every peer. */
+int lk_flow_out_credits(const lk_flow_out *o);
+/* Peers that asked for work and have not said bye. */
+int lk_flow_out_peers(const lk_flow_out *o);
+/* Sends b (zero-copy through pool, which takes b's memory and gives it a
+   recycled buffer) to the peer with a credit that was served least recently,
+   waiting for a credit while ticking the worker. 0, or -errno (-ECANCELED:
+   the supervisor is gone). The time spent waiting for a credit is added to
+   the worker's counter "send_wait_us" (the autoscaler reads it). */
+int lk_flow_out_send(lk_flow_out *o, lk_sendbuf *pool, lk_buf *b);
+/* Like lk_flow_out_send but gives up after timeout_ms without a credit:
+   -EAGAIN (b unchanged). */
+int lk_flow_out_send_timeout(lk_flow_out *o, lk_sendbuf *pool, lk_buf *b, int timeout_ms);
+
+/* ---- the receiving side: one DEALER per sender ---- */
+typedef struct lk_flow_in lk_flow_in;
+
+/* window: credits each link grants (messages on their way to us per sender). */
+lk_flow_in *lk_flow_in_new(lk_worker *w, int window);
+void lk_flow_in_destroy(lk_flow_in **in);
+/* Adds a link to the sender bound at endpoint (it may start later). 0 or -1. */
+int lk_flow_in_connect(lk_flow_in *in, const char *endpoint);
+/* The sender at endpoint is gone for good (scaled in): the link is closed once
+   its end of stream arrived, or once it stayed idle for 2 s (a sender killed
+   before it could say so: what it held is replayed). */
+void lk_flow_in_close(lk_flow_in *in, const char *endpoint);
+/* 1 if a link to endpoint exists (closing or not). */
+int lk_flow_in_has(const lk_flow_in *in, const char *endpoint);
+/* Says bye on every link: nothing more is granted. */
+void lk_flow_in_leave(lk_flow_in *in);
+/* 1 once every link answered the bye (or ended its stream). */
+int lk_flow_in_left(const lk_flow_in *in);
+/* Receives one data message into msg (initialised by the caller), waiting up
+   to timeout_ms: 0, -EAGAIN (nothing), or -errno. Grants the credit it used. */
+int lk_flow_in_recv(lk_flow_in *in, zmq_msg_t *msg, int timeout_ms);
+
+/* What a worker's receive loop calls. */
+typedef struct lk_flow_handlers {
+    /* each data message; non-zero: the worker fails (exits, is restarted) */
+    int (*on_msg)(void *ctx, const void *data, size_t len);
+    zsock_t *extra;               /* polled with the links (the worker's own sender, the
+                                     committer's requests), or NULL */
+    int (*on_extra)(void *ctx);   /* extra is readable; non-zero: the worker fails */
+    void (*on_turn)(void *ctx);   /* every turn, after lk_worker_tick (a reload...) or NULL */
+} lk_flow_handlers;
+
+/* A worker's receive loop: hands each message to h->on_msg until the worker
+   is told to stop (returns 0 at once: a shutdown) or to retire
+   (lk_worker_retiring: it says bye on every link and returns 0 once every
+   link answered and what arrived was handled, or LK_FLOW_EDRAIN after
+   stop_timeout without every answer: the supervisor then replays). Returns 1
+   as soon as on_msg or on_extra fails. */
+#define LK_FLOW_EDRAIN 3
+int lk_flow_in_loop(lk_flow_in *in, const lk_flow_handlers *h, void *ctx);
+
+#endif
