@@ -9,6 +9,14 @@ import { spawn, spawnSync } from 'node:child_process';
 const A = 200 + (process.pid % 50);
 const TAG = `lk${process.pid % 100000}`;
 
+/**
+ * cmd args inside namespace ns: nsenter joins only its network namespace. (`ip netns exec` also
+ * remounts / and /sys, which fails where / is not a mount point, as in a chroot.)
+ */
+function inNs(ns, cmd, args) {
+  return ['nsenter', [`--net=/run/netns/${ns}`, '--', cmd, ...args]];
+}
+
 function sh(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.error}`);
@@ -18,7 +26,7 @@ function sh(cmd, args) {
 /** Why namespaces cannot be made here (not root, no ip, no socat, a kernel without them), or null. */
 export function netnsUnavailable() {
   if (process.getuid && process.getuid() !== 0) return 'network namespaces need root';
-  for (const c of ['ip', 'socat'])
+  for (const c of ['ip', 'socat', 'nsenter'])
     if (spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0) return `${c} is not installed (deploy/install-deps.sh --test)`;
   const probe = `${TAG}probe`;
   const r = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
@@ -42,14 +50,14 @@ export function hosts() {
       sh('ip', ['link', 'set', peer, 'netns', ns]);
       sh('ip', ['addr', 'add', `${gw}/24`, 'dev', veth]);
       sh('ip', ['link', 'set', veth, 'up']);
-      sh('ip', ['netns', 'exec', ns, 'ip', 'addr', 'add', `${ip}/24`, 'dev', peer]);
-      sh('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', peer, 'up']);
-      sh('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
-      sh('ip', ['netns', 'exec', ns, 'ip', 'route', 'add', 'default', 'via', gw]);
+      sh(...inNs(ns, 'ip', ['addr', 'add', `${ip}/24`, 'dev', peer]));
+      sh(...inNs(ns, 'ip', ['link', 'set', peer, 'up']));
+      sh(...inNs(ns, 'ip', ['link', 'set', 'lo', 'up']));
+      sh(...inNs(ns, 'ip', ['route', 'add', 'default', 'via', gw]));
       return {
         name: ns, ip, gw,
-        exec: (cmd, args, opts = {}) => spawn('ip', ['netns', 'exec', ns, cmd, ...args], opts),
-        run: (cmd, args) => spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8' }),
+        exec: (cmd, args, opts = {}) => spawn(...inNs(ns, cmd, args), opts),
+        run: (cmd, args) => spawnSync(...inNs(ns, cmd, args), { encoding: 'utf8' }),
       };
     },
     /** Makes 127.0.0.1:port of this namespace reachable as 127.0.0.1:port inside host h. */
