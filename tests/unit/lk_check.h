@@ -105,6 +105,14 @@ static inline int lk_check_mkstemp(char *path, size_t cap, const char *name)
     return fd;
 }
 
+/* A fresh file root/name_XXXXXX into path holding text (a configuration, an input). */
+static inline void lk_check_write_file(char *path, size_t cap, const char *name, const char *text)
+{
+    int fd = lk_check_mkstemp(path, cap, name);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
+    close(fd);
+}
+
 static inline int lk_check_rm_one(const char *p, const struct stat *sb, int type, struct FTW *ftw)
 {
     (void)sb;

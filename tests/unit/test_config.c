@@ -13,9 +13,7 @@ static char g_path[256];
 
 static int load_text(const char *text, lk_config *cfg, lk_error *err)
 {
-    int fd = lk_check_mkstemp(g_path, sizeof g_path, "cfg");
-    ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
-    close(fd);
+    lk_check_write_file(g_path, sizeof g_path, "cfg", text);
     int rc = lk_config_load(g_path, cfg, err);
     unlink(g_path);
     return rc;

@@ -29,9 +29,7 @@ static char g_path[256];
 static lk_config *load(const char *text, lk_error *err, int *rc)
 {
     lk_config *cfg = malloc(sizeof *cfg);
-    int fd = lk_check_mkstemp(g_path, sizeof g_path, "cfg");
-    ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
-    close(fd);
+    lk_check_write_file(g_path, sizeof g_path, "cfg", text);
     *rc = lk_config_load(g_path, cfg, err);
     unlink(g_path);
     return cfg;
