@@ -143,10 +143,8 @@ START_TEST(command_line_trigger)
     ck_assert_ptr_nonnull(strstr(err.msg, "'sometimes'"));
     ck_assert_int_eq(c.trigger, LK_TRIGGER_CONTINUOUS); /* a refused argument changes nothing */
     /* the running configuration the supervisor writes carries the interval to every worker */
-    char path[] = "/tmp/lk-config-trigger-XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
+    char path[256];
+    close(lk_check_mkstemp(path, sizeof path, "trigger"));
     ck_assert_int_eq(lk_config_set_trigger(&c, "processing-time=1500ms", &err), 0);
     ck_assert_int_eq(lk_config_write(&c, path, &err), 0);
     lk_config back;
