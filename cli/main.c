@@ -12,6 +12,8 @@
  *   source   the files discovery knows
  *   config   show: the effective configuration, every default included
  *   replay   re-inject quarantined rows as a new batch (lk_replay_cli)
+ *   keygen   a CURVE key pair for remote workers
+ *   worker-host  transforms on this host for a pipeline on another
  *   version, help
  *   worker   (internal) one worker process, exec'd by the supervisor
  */
@@ -50,6 +52,11 @@ static void usage(FILE *f)
             "  lakesupd reload [-c lakesup.yml]   re-read the file (as SIGHUP): live keys and\n"
             "                  workers.* apply, others are named as needing a restart\n"
             "  lakesupd status [-c lakesup.yml] [--json | --watch [--interval S]]\n"
+            "  lakesupd keygen [--out PREFIX]   a CURVE key pair for remote workers: PREFIX\n"
+            "                  (public, default ./lakesupd.key) and PREFIX_secret (mode 0600)\n"
+            "  lakesupd worker-host --connect tcp://HOST:PORT --key FILE --server-key FILE\n"
+            "                  [--dir DIR] [--log-level L] transform=N   N transforms on this host\n"
+            "                  for the pipeline whose workers.remote.bind is HOST:PORT\n"
             "  lakesupd progress [-c lakesup.yml] [--last N] [--json]   the last batches'\n"
             "                  progress records (Spark StreamingQueryProgress names with --json)\n"
             "  lakesupd fsck   [-c lakesup.yml] [--repair]   check (and rebuild) state.db\n"
@@ -166,6 +173,66 @@ static int load_config(const args *a, lk_config *cfg)
     return 0;
 }
 
+static int run_keygen(int argc, char **argv)
+{
+    const char *out = "lakesupd.key";
+    for (int i = 2; i < argc; i++) {
+        if ((!strcmp(argv[i], "--out") || !strcmp(argv[i], "-o")) && i + 1 < argc) {
+            out = argv[++i];
+        } else {
+            fprintf(stderr, "lakesupd keygen: usage: keygen [--out PREFIX] (unknown '%s')\n",
+                    argv[i]);
+            return LK_EXIT_USAGE;
+        }
+    }
+    char pub[64];
+    lk_error err;
+    if (lk_roles_keygen(out, pub, sizeof pub, &err)) {
+        fprintf(stderr, "lakesupd keygen: %s\n", err.msg);
+        return err.code == -EEXIST ? LK_EXIT_USAGE : LK_EXIT_FAILURE;
+    }
+    printf("public key: %s\npublic file: %s (copy it to the pipeline host's "
+           "workers.remote.allowed_keys directory)\nsecret file: %s_secret (mode 0600; keep it on "
+           "this host)\n",
+           pub, out, out);
+    return LK_EXIT_OK;
+}
+
+static int run_worker_host(int argc, char **argv)
+{
+    const char *connect = NULL, *key = NULL, *server = NULL, *dir = NULL, *level = "info";
+    int n = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--connect") && v)
+            connect = v, i++;
+        else if (!strcmp(a, "--key") && v)
+            key = v, i++;
+        else if (!strcmp(a, "--server-key") && v)
+            server = v, i++;
+        else if (!strcmp(a, "--dir") && v)
+            dir = v, i++;
+        else if (!strcmp(a, "--log-level") && v)
+            level = v, i++;
+        else if (!strncmp(a, "transform=", 10) && atoi(a + 10) > 0)
+            n = atoi(a + 10);
+        else {
+            fprintf(stderr,
+                    "lakesupd worker-host: usage: worker-host --connect tcp://HOST:PORT --key FILE "
+                    "--server-key FILE [--dir DIR] transform=N (unknown or incomplete '%s')\n",
+                    a);
+            return LK_EXIT_USAGE;
+        }
+    }
+    if (!connect || !key || !server || n < 1) {
+        fprintf(stderr, "lakesupd worker-host: --connect, --key, --server-key and transform=N are "
+                        "required\n");
+        return LK_EXIT_USAGE;
+    }
+    return lk_roles_worker_host(connect, key, server, dir, n, level);
+}
+
 static int run_worker(int argc, char **argv)
 {
     if (argc < 4) {
@@ -197,6 +264,10 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "worker"))
         return run_worker(argc, argv);
+    if (!strcmp(cmd, "keygen"))
+        return run_keygen(argc, argv);
+    if (!strcmp(cmd, "worker-host"))
+        return run_worker_host(argc, argv);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("lakesupd %s\n", LK_VERSION);
         return 0;

@@ -79,6 +79,7 @@ static const key_spec keys[] = {
     {"workers.remote", K_SECTION, 0, 0, 0, 0, NULL},
     {"workers.remote.bind", K_STR, OFF(workers.remote.bind), 0, 0, NULL},
     {"workers.remote.allowed_keys", K_STR, OFF(workers.remote.allowed_keys), 0, 0, NULL},
+    {"workers.remote.key", K_STR, OFF(workers.remote.key), 0, 0, NULL},
     {"source", K_SECTION, 0, 0, 0, 0, NULL},
     {"source.format", K_ENUM, OFF(source.format), 0, 0, "json|csv|text|kafka"},
     {"source.multi_line", K_BOOL, OFF(source.multi_line), 0, 1, NULL},
@@ -1634,13 +1635,12 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
                          "%s: key 'workers.remote.allowed_keys' is required with "
                          "workers.remote.bind (a directory of public keys from `lakesupd keygen`)",
                          path);
-    /* remote workers (CURVE over TCP) are not built yet: a pipeline that asks
-       for them must not start as if it had them */
-    if (r == 0 && cfg->workers.remote.bind[0])
+    /* remote transforms have no window state (state.db's `windows`): the
+       watermark of a batch is read there (docs/decisions.md, "Remote workers") */
+    if (r == 0 && cfg->workers.remote.bind[0] && cfg->metrics.set)
         r = lk_error_set(err, LK_ECONFIG,
-                         "%s: key 'workers.remote.bind': remote workers are not available in this "
-                         "version; spread a pipeline over hosts with source.group_id (Kafka) or "
-                         "source.shard (files) instead (docs/operations.md, \"Scaling\")",
+                         "%s: key 'workers.remote.bind': remote transforms cannot compute metrics: "
+                         "(the windows' state is local to the pipeline host); drop one of them",
                          path);
     if (r == 0 && cfg->metrics.set && !cfg->event.event_time[0])
         r = lk_error_set(err, LK_ECONFIG,

@@ -242,6 +242,7 @@ typedef struct lk_config {
         struct {
             char bind[256];          /* "tcp://0.0.0.0:7700": remote transforms join here; "" = off */
             char allowed_keys[1024]; /* directory of the public keys (lakesupd keygen) let in */
+            char key[1024];          /* the server's key pair ("" = <checkpoint>/remote/server.key) */
         } remote;
     } workers;
     struct {

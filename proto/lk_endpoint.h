@@ -19,6 +19,12 @@
 #define LK_EP_MONITOR "monitor"       /* PULL, monitor: every worker's progress */
 #define LK_EP_MONITOR_REP "monitor-rep" /* REP, monitor: the supervisor's stats request */
 
+/* Transforms of other hosts (workers.remote): the gateway on the pipeline
+   host binds records-<i> for each, i in [FIRST, LAST], beside the local
+   transforms' 0..workers.transform-1; writers follow the ones bound. */
+#define LK_EP_REMOTE_FIRST 64
+#define LK_EP_REMOTE_LAST 99
+
 /* The longest name with an index: what a run directory must leave room for. */
 #define LK_EP_LONGEST "records-99"
 

@@ -1216,6 +1216,9 @@ int lk_supervisor_run(const lk_config *cfg)
     for (int i = 0; i < cfg->workers.transform; i++)
         add_child(s, "transform", i, 3);
     add_child(s, "ingest", 0, 4);
+    /* the gateway of remote transforms (workers.remote): not a scaled role */
+    if (cfg->workers.remote.bind[0])
+        add_child(s, "remote", 0, 4);
 
     char src[2048];
     snprintf(src, sizeof src, "%s", cfg->source_path);

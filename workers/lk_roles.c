@@ -1,15 +1,19 @@
 /* lk_roles — role name → entry point; see lk_roles.h. */
 #include "lk_roles.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "lk_committer.h"
 #include "lk_exit.h"
 #include "lk_ingest.h"
 #include "lk_log.h"
+#include "lk_keys.h"
 #include "lk_monitor.h"
+#include "lk_remote.h"
 #include "lk_transform.h"
 #include "lk_worker.h"
+#include "lk_worker_host.h"
 #include "lk_writer.h"
 
 static const struct {
@@ -17,7 +21,7 @@ static const struct {
     int (*run)(lk_worker *w);
 } g_roles[] = {
     {"ingest", lk_ingest_run},       {"transform", lk_transform_run}, {"writer", lk_writer_run},
-    {"committer", lk_committer_run}, {"monitor", lk_monitor_run},
+    {"committer", lk_committer_run}, {"monitor", lk_monitor_run},   {"remote", lk_remote_run},
 };
 
 static int (*find(const char *role))(lk_worker *)
@@ -46,4 +50,19 @@ int lk_roles_run(const char *role, int index, const lk_config *cfg, const char *
     LK_INFO("exiting code=%d", rc);
     lk_worker_destroy(&w);
     return rc;
+}
+
+int lk_roles_keygen(const char *prefix, char *pub, size_t cap, lk_error *err)
+{
+    char k[LK_KEY_TXT];
+    if (lk_keys_generate(prefix, k, err)) return -1;
+    snprintf(pub, cap, "%s", k);
+    return 0;
+}
+
+int lk_roles_worker_host(const char *connect, const char *key, const char *server_key,
+                         const char *dir, int transforms, const char *log_level)
+{
+    lk_worker_host_opts o = {connect, key, server_key, dir, transforms, log_level};
+    return lk_worker_host_run(&o);
 }

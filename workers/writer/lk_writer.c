@@ -90,6 +90,7 @@ typedef struct writer {
     lk_flow_in *in; /* ← every transform's records-<i>, asked for (lk_flow) */
     zsock_t *out, *sub;
     int links_for;  /* the workers.transform the links were made for */
+    int64_t remote_check_ms; /* next look for remote transforms' records-<i> */
     int reloads;    /* lk_worker_reloads when they were */
     lk_pq_options opt;
     size_t row_group_bytes;
@@ -691,11 +692,37 @@ static void follow_transforms(writer *wr)
     wr->reloads = lk_worker_reloads(wr->w);
 }
 
+/* Remote transforms (workers.remote): the gateway binds records-<i>, i in
+   LK_EP_REMOTE_FIRST..LAST, for each; a link follows each socket file that
+   is there, and closes when it is gone (the host left: its batches replay). */
+static void follow_remote(writer *wr)
+{
+    int64_t now = lk_time_mono_ms();
+    if (now < wr->remote_check_ms)
+        return;
+    wr->remote_check_ms = now + 250;
+    char ep[1200];
+    for (int i = LK_EP_REMOTE_FIRST; i <= LK_EP_REMOTE_LAST; i++) {
+        lk_worker_endpoint(wr->w, LK_EP_RECORDS, i, ep, sizeof ep);
+        int there = lk_fs_exists(ep + 6); /* past "ipc://" */
+        int linked = lk_flow_in_has(wr->in, ep);
+        if (there && !linked) {
+            LK_INFO("following remote transform %d", i);
+            lk_flow_in_connect(wr->in, ep);
+        } else if (!there && linked) {
+            LK_INFO("remote transform %d is gone", i);
+            lk_flow_in_close(wr->in, ep);
+        }
+    }
+}
+
 static void on_turn(void *ctx)
 {
     writer *wr = ctx;
     if (lk_worker_reloads(wr->w) != wr->reloads)
         follow_transforms(wr);
+    if (wr->cfg->workers.remote.bind[0])
+        follow_remote(wr);
 }
 
 /* The committer's requests (flush, done) that arrived, without waiting. */

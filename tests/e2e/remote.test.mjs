@@ -1,0 +1,136 @@
+// Remote transforms (issue 15, "Remote workers"): a pipeline with workers.remote and one local
+// transform; `lakesupd worker-host` on another host (a network namespace made by the test, or this
+// host's loopback where namespaces cannot be made) joins over TCP with CURVE and its transforms take
+// chunks; a worker host with a key the pipeline does not know is refused (both sides log it, exit
+// 100); the worker host killed with -9 in the middle of the stream loses and doubles nothing (its
+// chunks are replayed); every event lands exactly once (the DuckDB verifier).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { assertVerified, countInput, gen, LAKESUPD, rowsOf, run, startDaemon, status, until, waitAllRunning, workspace } from './lib/daemon.mjs';
+import { hosts, netnsUnavailable } from './lib/netns.mjs';
+
+const noNetns = netnsUnavailable();
+const PORT = 17000 + (process.pid % 2000);
+
+/** The gateway's part of `status`: {hosts, transforms, chunks, list}. */
+function remoteOf(config) {
+  const s = status(config);
+  const w = s && s.workers.find((x) => x.role === 'remote');
+  if (!w) return null;
+  const p = w.progress || {};
+  return { hosts: p.remote_hosts || 0, transforms: p.remote_transforms || 0, chunks: p.chunks || 0, list: p.hosts || '' };
+}
+
+/** `lakesupd worker-host ...` on host h (a namespace) or here (h null): {child, logs(), exited}. */
+function workerHost(h, args) {
+  const argv = ['worker-host', ...args];
+  const child = h ? h.exec(LAKESUPD, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(LAKESUPD, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  return { child, logs: () => out, exited };
+}
+
+test('keygen: a key pair (secret 0600), never overwritten; worker-host refuses a missing key', () => {
+  const ws = workspace('keygen', { transform: 1, writer: 1 });
+  const prefix = path.join(ws.dir, 'k.key');
+  const r = run(['keygen', '--out', prefix]);
+  assert.equal(r.code, 0, r.stderr);
+  const pub = r.stdout.match(/public key: (\S{40})/);
+  assert.ok(pub, r.stdout);
+  assert.match(fs.readFileSync(prefix, 'utf8'), new RegExp(`public-key = "${pub[1].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`));
+  assert.equal(fs.statSync(`${prefix}_secret`).mode & 0o777, 0o600);
+  assert.doesNotMatch(fs.readFileSync(prefix, 'utf8'), /secret-key/);
+  const again = run(['keygen', '--out', prefix]);
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /already there/);
+  const missing = run(['worker-host', '--connect', 'tcp://127.0.0.1:1', '--key', path.join(ws.dir, 'nope.key'),
+    '--server-key', prefix, 'transform=1']);
+  assert.equal(missing.code, 100, missing.stderr + missing.stdout);
+  assert.match(missing.stderr + missing.stdout, /no secret key/);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('remote transforms over CURVE: a valid key joins and does work, an unknown key is refused, the worker host killed mid-stream loses and doubles nothing', async () => {
+  const net = noNetns ? null : hosts();
+  const ws0 = { dir: null };
+  let d = null;
+  const whs = [];
+  try {
+    const h = net ? net.add(1) : null;
+    // the pipeline host binds its side of the link (or loopback); the worker host connects to it
+    const addr = h ? h.gw : '127.0.0.1';
+    const ws = workspace('remote', {
+      transform: 1, writer: 1,
+      extra: `  remote: {bind: "tcp://${addr}:${PORT}", allowed_keys: ALLOWED}\nsource: {chunk_bytes: 65536}\n`,
+    });
+    ws0.dir = ws.dir;
+    const allowed = path.join(ws.dir, 'allowed');
+    fs.mkdirSync(allowed);
+    fs.writeFileSync(ws.config, fs.readFileSync(ws.config, 'utf8').replace('ALLOWED', allowed));
+    const good = path.join(ws.dir, 'good.key'), bad = path.join(ws.dir, 'bad.key');
+    for (const k of [good, bad]) assert.equal(run(['keygen', '--out', k]).code, 0);
+    fs.copyFileSync(good, path.join(allowed, 'good.key'));
+    const badPub = run(['keygen', '--out', path.join(ws.dir, 'x.key')]).stdout; // (a third, unused)
+    assert.ok(badPub);
+    const badKey = fs.readFileSync(bad, 'utf8').match(/public-key = "(.{40})"/)[1];
+
+    d = startDaemon(['-c', ws.config]);
+    await waitAllRunning(ws.config);
+    const serverKey = path.join(ws.dir, 'checkpoints', 'remote', 'server.key');
+    await until(() => /remote transforms join at tcp:/.test(d.logs()), 20000, 'the gateway listens');
+    assert.ok(fs.existsSync(serverKey) && fs.existsSync(`${serverKey}_secret`), 'the server key is made once');
+
+    // an unknown key: refused at the handshake, logged on both sides, exit 100
+    const intruder = workerHost(h, ['--connect', `tcp://${addr}:${PORT}`, '--key', bad, '--server-key', serverKey, 'transform=2']);
+    whs.push(intruder);
+    let timer;
+    const ex = await Promise.race([intruder.exited, new Promise((r) => { timer = setTimeout(() => r(null), 60000); })]);
+    clearTimeout(timer);
+    assert.ok(ex, `the refused worker host still runs:\n${intruder.logs()}`);
+    assert.equal(ex.code, 100, intruder.logs());
+    assert.match(intruder.logs(), /refused our key/);
+    await until(() => d.logs().includes(`refused a worker host: key ${badKey} from ${h ? h.ip : '127.0.0.1'}`), 20000,
+      `the pipeline host logs the refused key and its address:\n${d.logs().slice(-2000)}`);
+    assert.equal(remoteOf(ws.config).hosts, 0);
+
+    // a valid key: two transforms join (indexes 64, 65) and take chunks
+    const wh = workerHost(h, ['--connect', `tcp://${addr}:${PORT}`, '--key', good, '--server-key', serverKey, 'transform=2']);
+    whs.push(wh);
+    await until(() => /joined the pipeline/.test(wh.logs()), 30000, `the worker host joins:\n${wh.logs()}`);
+    await until(() => { const r = remoteOf(ws.config); return r && r.transforms === 2; }, 30000, 'status: 2 remote transforms');
+    const st = status(ws.config);
+    assert.equal(st.workers.filter((w) => w.role === 'transform').length, 1, 'remote transforms are not local workers');
+    gen(['--out', ws.input, '--files', '12', '--rows', '4000', '--seed', '1501']);
+    let events = countInput(ws.input).events;
+    await until(() => rowsOf(ws.config, 'raw_events') === events, 60000, `${events} rows`);
+    const part1 = remoteOf(ws.config);
+    assert.ok(part1.chunks > 0, `the remote transforms took no chunk: ${JSON.stringify(part1)}`);
+    assert.match(part1.list, h ? new RegExp(`@${h.ip.replace(/\./g, '\\.')} transforms=2`) : /transforms=2/);
+    assert.match(wh.logs(), /transform index=64 pid=\d+: ready/);
+
+    // the worker host dies with -9 in the middle of the stream: its chunks are replayed
+    gen(['--out', ws.input, '--files', '30', '--rows', '6000', '--seed', '1502', '--start-id', '1000000', '--prefix', 'late']);
+    await until(() => remoteOf(ws.config).chunks > part1.chunks + 5, 30000, 'the remote transforms take chunks of the second part');
+    wh.child.kill('SIGKILL');
+    await wh.exited;
+    events = countInput(ws.input).events;
+    await until(() => /worker host .* leaves: .*replaying/.test(d.logs()), 30000, 'the gateway drops the host');
+    await until(() => rowsOf(ws.config, 'raw_events') === events && rowsOf(ws.config, 'processed_events') === events, 120000,
+      `${events} rows after the worker host died`);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
+    assertVerified(ws, 'raw', { more: () => d.logs().slice(-3000) });
+    assertVerified(ws, 'processed', { more: () => d.logs().slice(-3000) });
+  } finally {
+    for (const x of whs) x.child.kill('SIGKILL');
+    if (d) d.child.kill('SIGKILL');
+    if (net) net.remove();
+  }
+  if (ws0.dir) fs.rmSync(ws0.dir, { recursive: true, force: true });
+});
