@@ -146,9 +146,11 @@ START_TEST(errors_name_the_key)
     expect_error("source:\n  backfill_interval: often\n", "source.backfill_interval", "duration");
     expect_error("source:\n  use_notifications: sometimes\n", "source.use_notifications",
                  "boolean");
-    /* remote workers are not built: asking for them stops start (exit 100) */
-    expect_error("workers:\n  remote:\n    bind: \"tcp://0.0.0.0:7700\"\n    allowed_keys: /k\n",
-                 "workers.remote.bind", "not available in this version");
+    /* remote workers: a tcp:// endpoint with its allowed keys */
+    expect_error("workers:\n  remote:\n    bind: \"ipc:///x\"\n    allowed_keys: /k\n",
+                 "workers.remote.bind", "not a tcp:// endpoint");
+    expect_error("workers:\n  remote:\n    bind: \"tcp://0.0.0.0:7700\"\n",
+                 "workers.remote.allowed_keys", "is required");
     expect_error("source:\n  shard: {index: 2, count: 2}\n", "source.shard.index",
                  "not below source.shard.count");
 }
