@@ -127,6 +127,18 @@ static void render(yajl_val root, int watch, lk_buf *o)
                       geti(t, "actual"), geti(t, "target"), how, geti(w, "actual"),
                       geti(w, "target"));
     }
+    /* transforms of other hosts (workers.remote): the gateway's counters */
+    yajl_val all = lk_json_get(root, "workers");
+    for (size_t i = 0; all && YAJL_IS_ARRAY(all) && i < all->u.array.len; i++) {
+        yajl_val w = all->u.array.values[i];
+        if (strcmp(gets_(w, "role"), "remote"))
+            continue;
+        yajl_val p = lk_json_get(w, "progress");
+        const char *list = gets_(p, "hosts");
+        lk_buf_printf(o, "remote   %lld transform(s) on %lld host(s)%s%s (not counted above)\n",
+                      geti(p, "remote_transforms"), geti(p, "remote_hosts"), *list ? ": " : "",
+                      list);
+    }
     yajl_val mon = lk_json_get(root, "monitor");
     if (watch && mon && YAJL_IS_OBJECT(mon)) {
         yajl_val bl = lk_json_get(mon, "backlog");

@@ -63,6 +63,7 @@ typedef struct host {
     unsigned char rid[256]; /* our ROUTER's routing id of the host */
     size_t rid_len;
     char name[128], peer[80], key[LK_KEY_TXT];
+    char nonce[24]; /* of the HELLO it was welcomed for */
     long pid;
     int welcomed;
     int n, idx[NSLOTS];       /* its transforms' indexes */
@@ -198,8 +199,13 @@ static host_t *find_host(gw_t *g, const unsigned char *rid, size_t len)
 static void hello(gw_t *g, const unsigned char *rid, size_t rid_len, const char *key,
                   const char *peer, zmsg_t *m)
 {
+    char *nonce = zmsg_popstr(m);
     host_t *old = find_host(g, rid, rid_len);
-    if (old) drop_host(g, old, "it said hello again (restarted)", 0);
+    if (old && nonce && !strcmp(old->nonce, nonce)) {
+        free(nonce); /* the same HELLO again (queued twice): already welcomed */
+        return;
+    }
+    if (old) drop_host(g, old, "it said hello again (a new session)", 0);
     char *name = zmsg_popstr(m), *pid = zmsg_popstr(m), *n = zmsg_popstr(m);
     int want = n ? atoi(n) : 0;
     host_t *h = NULL;
@@ -220,10 +226,11 @@ static void hello(gw_t *g, const unsigned char *rid, size_t rid_len, const char 
         zmsg_addstr(r, "BYE");
         zmsg_addstr(r, refuse);
         zmsg_send(&r, g->front);
-        free(name), free(pid), free(n);
+        free(name), free(pid), free(n), free(nonce);
         return;
     }
     memset(h, 0, sizeof *h);
+    snprintf(h->nonce, sizeof h->nonce, "%s", nonce ? nonce : "");
     h->used = 1;
     memcpy(h->rid, rid, rid_len);
     h->rid_len = rid_len;
@@ -259,10 +266,11 @@ static void hello(gw_t *g, const unsigned char *rid, size_t rid_len, const char 
         LK_ERROR("cannot read the running configuration: %s", g->err.msg);
         lk_buf_free(&yml);
         drop_host(g, h, "the gateway cannot read the running configuration", 1);
-        free(name), free(pid), free(n);
+        free(name), free(pid), free(n), free(nonce);
         return;
     }
     zmsg_t *r = to_host(h, "WELCOME");
+    zmsg_addstr(r, h->nonce);
     zmsg_addstr(r, idx);
     zmsg_addmem(r, yml.data, yml.len);
     zmsg_send(&r, g->front);

@@ -67,6 +67,7 @@ typedef struct wh {
     zsock_t *front, *chunks, *sup, *mon;
     void *monitor_pair; /* socket monitor of front: a refused key */
     int session;        /* WELCOME received */
+    char nonce[24];     /* of the HELLO of this attempt: a WELCOME to an older one is stale */
     tproc_t t[MAX_T];
     int nt;
     lk_state *st;
@@ -159,9 +160,17 @@ static zmsg_t *msg(const char *kind)
    with this host's checkpoint (its state.db of schemas) and no gateway. */
 static int welcome(wh_t *h, zmsg_t *m)
 {
-    char *idx = zmsg_popstr(m);
+    char *nonce = zmsg_popstr(m), *idx = zmsg_popstr(m);
     zframe_t *yml = zmsg_pop(m);
     int rc = -1;
+    if (!nonce || strcmp(nonce, h->nonce)) {
+        /* an answer to a HELLO of an earlier attempt (queued while the
+           pipeline host was away): the answer to the current one follows */
+        free(nonce), free(idx);
+        zframe_destroy(&yml);
+        return 1;
+    }
+    free(nonce);
     char path[1200], ck[1200];
     snprintf(path, sizeof path, "%s/pipeline.yml", h->dir);
     snprintf(ck, sizeof ck, "%s/checkpoint", h->dir);
@@ -240,7 +249,7 @@ static void from_gateway(wh_t *h)
     char *kind = zmsg_popstr(m);
     if (!kind) {
     } else if (!strcmp(kind, "WELCOME")) {
-        if (!h->session && welcome(h, m)) {
+        if (!h->session && welcome(h, m) < 0) {
             zmsg_t *d = msg("D");
             zmsg_addstr(d, "-1");
             zmsg_addstr(d, "the worker host cannot set up its transforms");
@@ -499,12 +508,14 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
             char host[256] = "";
             gethostname(host, sizeof host - 1);
             zmsg_t *m = msg("HELLO");
+            snprintf(h->nonce, sizeof h->nonce, "%d-%lld", (int)getpid(), (long long)lk_time_now_us());
+            zmsg_addstr(m, h->nonce);
             zmsg_addstr(m, host);
             zmsg_addstrf(m, "%d", (int)getpid());
             zmsg_addstrf(m, "%d", o->transforms);
             /* the DEALER queues it until the connection is up; one at a time */
             if (zmsg_send(&m, h->front) != 0) zmsg_destroy(&m);
-            h->hello_ms = now + 2000;
+            h->hello_ms = now + 10000;
             h->last_ms = now;
         }
         if (h->session && now - h->beat_ms >= LK_REMOTE_HEARTBEAT_MS) {
