@@ -87,7 +87,8 @@ test('remote transforms over CURVE: a valid key joins and does work, an unknown 
     assert.ok(fs.existsSync(serverKey) && fs.existsSync(`${serverKey}_secret`), 'the server key is made once');
 
     // an unknown key: refused at the handshake, logged on both sides, exit 100
-    const intruder = workerHost(h, ['--connect', `tcp://${addr}:${PORT}`, '--key', bad, '--server-key', serverKey, 'transform=2']);
+    const intruder = workerHost(h, ['--connect', `tcp://${addr}:${PORT}`, '--key', bad, '--server-key', serverKey,
+      '--dir', path.join(ws.dir, 'intruder'), 'transform=2']);
     whs.push(intruder);
     let timer;
     const ex = await Promise.race([intruder.exited, new Promise((r) => { timer = setTimeout(() => r(null), 60000); })]);
@@ -100,7 +101,9 @@ test('remote transforms over CURVE: a valid key joins and does work, an unknown 
     assert.equal(remoteOf(ws.config).hosts, 0);
 
     // a valid key: two transforms join (indexes 64, 65) and take chunks
-    const wh = workerHost(h, ['--connect', `tcp://${addr}:${PORT}`, '--key', good, '--server-key', serverKey, 'transform=2']);
+    // its work directory inside the test's: a worker host killed with -9 cannot remove its own
+    const wh = workerHost(h, ['--connect', `tcp://${addr}:${PORT}`, '--key', good, '--server-key', serverKey,
+      '--dir', path.join(ws.dir, 'wh'), 'transform=2']);
     whs.push(wh);
     await until(() => /joined the pipeline/.test(wh.logs()), 30000, `the worker host joins:\n${wh.logs()}`);
     await until(() => { const r = remoteOf(ws.config); return r && r.transforms === 2; }, 30000, 'status: 2 remote transforms');
