@@ -456,6 +456,14 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
         made = 1;
     }
     snprintf(h->run, sizeof h->run, "%s/run", h->dir);
+    char longest[1200];
+    lk_endpoint(h->run, LK_EP_LONGEST, -1, longest, sizeof longest);
+    if (strlen(longest) - 6 >= 108) { /* a Unix socket address: 108 bytes with its NUL */
+        LK_ERROR("--dir %s is too long for the sockets of its run directory (%s); pick a shorter one",
+                 h->dir, longest);
+        zcert_destroy(&mine);
+        return LK_EXIT_USAGE;
+    }
     if (lk_fs_mkdirs(h->run, &h->err)) {
         LK_ERROR("%s", h->err.msg);
         zcert_destroy(&mine);
