@@ -88,6 +88,13 @@ typedef struct gw {
     lk_error err;
 } gw_t;
 
+/* zmsg_send keeps a message it could not send: a peer gone (ROUTER_MANDATORY)
+   or an interrupted call drops it here (the links' replay covers it). */
+static void send_msg(zmsg_t **m, zsock_t *to)
+{
+    if (zmsg_send(m, to) != 0) zmsg_destroy(m);
+}
+
 /* ---- ZAP: who may connect ---- */
 
 /* One ZAP request (RFC 27): version, id, domain, address, identity,
@@ -118,7 +125,7 @@ static void zap_serve(gw_t *g)
     zmsg_addstr(rep, ok ? "OK" : "key not allowed");
     zmsg_addstr(rep, ok ? key : "");
     zmsg_addmem(rep, NULL, 0);
-    zmsg_send(&rep, g->zap);
+    send_msg(&rep, g->zap);
     free(version), free(id), free(domain), free(address), free(identity), free(mech);
     zframe_destroy(&cred);
     zmsg_destroy(&req);
@@ -174,7 +181,7 @@ static void drop_host(gw_t *g, host_t *h, const char *why, int say_bye)
     if (say_bye) {
         zmsg_t *m = to_host(h, "BYE");
         zmsg_addstr(m, why);
-        zmsg_send(&m, g->front);
+        send_msg(&m, g->front);
     }
     for (int i = 0; i < h->nlinks; i++)
         zsock_destroy(&h->links[i].dealer);
@@ -225,7 +232,7 @@ static void hello(gw_t *g, const unsigned char *rid, size_t rid_len, const char 
         zmsg_addmem(r, rid, rid_len);
         zmsg_addstr(r, "BYE");
         zmsg_addstr(r, refuse);
-        zmsg_send(&r, g->front);
+        send_msg(&r, g->front);
         free(name), free(pid), free(n), free(nonce);
         return;
     }
@@ -273,7 +280,7 @@ static void hello(gw_t *g, const unsigned char *rid, size_t rid_len, const char 
     zmsg_addstr(r, h->nonce);
     zmsg_addstr(r, idx);
     zmsg_addmem(r, yml.data, yml.len);
-    zmsg_send(&r, g->front);
+    send_msg(&r, g->front);
     lk_buf_free(&yml);
     h->welcomed = 1;
     LK_INFO("worker host %s (pid %ld) joins from %s with key %s: transforms %s", h->name, h->pid,
@@ -324,7 +331,7 @@ static int send_schemas(gw_t *g, host_t *h, int v)
         zmsg_addstr(m, LK_TABLE_RAW);
         zmsg_addstrf(m, "%d", revs[i].version);
         zmsg_addmem(m, g->buf.data, g->buf.len);
-        zmsg_send(&m, g->front);
+        send_msg(&m, g->front);
         h->schema_sent = revs[i].version;
     }
     lk_state_schema_history_free(&revs, n);
@@ -378,13 +385,17 @@ static void from_host(gw_t *g)
         zmsg_addmem(r, rid, rid_len);
         zmsg_addstr(r, "BYE");
         zmsg_addstr(r, "unknown session (the gateway dropped it): say hello again");
-        zmsg_send(&r, g->front);
+        send_msg(&r, g->front);
     } else {
         h->last_ms = lk_time_mono_ms();
         if (!strcmp(kind, "C")) {
             zframe_t *id = zmsg_pop(m), *data = zmsg_pop(m);
             link_t *l = id && data ? find_link(g, h, zframe_data(id), zframe_size(id), 1) : NULL;
-            if (l) zframe_send(&data, l->dealer, ZFRAME_DONTWAIT);
+            if (l)
+                zframe_send(&data, l->dealer, ZFRAME_DONTWAIT);
+            else if (id && data)
+                LK_WARN("worker host %s (%s): no room for another chunks link (%d): dropped",
+                        h->name, h->peer, h->nlinks);
             zframe_destroy(&id);
             zframe_destroy(&data);
         } else if (!strcmp(kind, "R")) {
@@ -443,7 +454,7 @@ static void from_ingest(gw_t *g, host_t *h, link_t *l)
     zmsg_t *m = to_host(h, "C");
     zmsg_addmem(m, l->id, l->len);
     zmsg_append(m, &data);
-    zmsg_send(&m, g->front);
+    send_msg(&m, g->front);
 }
 
 /* A writer's frame on records-<idx[k]>: to the host. */
@@ -457,7 +468,7 @@ static void from_writer(gw_t *g, host_t *h, int k)
         zmsg_addstrf(m, "%d", h->idx[k]);
         zmsg_append(m, &wid);
         zmsg_append(m, &data);
-        zmsg_send(&m, g->front);
+        send_msg(&m, g->front);
     }
     zframe_destroy(&wid);
     zframe_destroy(&data);
@@ -599,7 +610,7 @@ int lk_remote_run(lk_worker *w)
             for (int i = 0; i < MAX_HOSTS; i++)
                 if (g->hosts[i].used) {
                     zmsg_t *m = to_host(&g->hosts[i], "H");
-                    zmsg_send(&m, g->front);
+                    send_msg(&m, g->front);
                 }
             publish(g);
         }
@@ -608,7 +619,7 @@ int lk_remote_run(lk_worker *w)
         if (g->hosts[i].used) {
             zmsg_t *m = to_host(&g->hosts[i], "BYE");
             zmsg_addstr(m, "the pipeline stops");
-            zmsg_send(&m, g->front);
+            send_msg(&m, g->front);
             host_t *h = &g->hosts[i];
             for (int k = 0; k < h->nlinks; k++)
                 zsock_destroy(&h->links[k].dealer);

@@ -75,6 +75,13 @@ typedef struct wh {
     lk_error err;
 } wh_t;
 
+/* zmsg_send keeps a message it could not send: a peer gone (ROUTER_MANDATORY)
+   or an interrupted call drops it here (the links' replay covers it). */
+static void send_msg(zmsg_t **m, zsock_t *to)
+{
+    if (zmsg_send(m, to) != 0) zmsg_destroy(m);
+}
+
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb, (void)flag, (void)ftw;
@@ -253,7 +260,7 @@ static void from_gateway(wh_t *h)
             zmsg_t *d = msg("D");
             zmsg_addstr(d, "-1");
             zmsg_addstr(d, "the worker host cannot set up its transforms");
-            zmsg_send(&d, h->front);
+            send_msg(&d, h->front);
         }
     } else if (!strcmp(kind, "BYE")) {
         char *why = zmsg_popstr(m);
@@ -311,7 +318,7 @@ static void from_chunks(wh_t *h)
         zmsg_t *m = msg("C");
         zmsg_append(m, &id);
         zmsg_append(m, &data);
-        zmsg_send(&m, h->front);
+        send_msg(&m, h->front);
     }
     zframe_destroy(&id);
     zframe_destroy(&data);
@@ -325,7 +332,7 @@ static void from_records(wh_t *h, tproc_t *t, wlink_t *l)
     zmsg_addstrf(m, "%d", t->idx);
     zmsg_addmem(m, l->wid, l->len);
     zmsg_append(m, &data);
-    zmsg_send(&m, h->front);
+    send_msg(&m, h->front);
 }
 
 /* The transforms' events to their "supervisor": ready and fatal are worth a line. */
@@ -368,7 +375,7 @@ static void reap(wh_t *h)
             zmsg_t *m = msg("D");
             zmsg_addstrf(m, "%d", t->idx);
             zmsg_addstr(m, why);
-            zmsg_send(&m, h->front);
+            send_msg(&m, h->front);
         }
     }
 }
@@ -522,14 +529,14 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
             zmsg_addstrf(m, "%d", (int)getpid());
             zmsg_addstrf(m, "%d", o->transforms);
             /* the DEALER queues it until the connection is up; one at a time */
-            if (zmsg_send(&m, h->front) != 0) zmsg_destroy(&m);
+            send_msg(&m, h->front);
             h->hello_ms = now + 10000;
             h->last_ms = now;
         }
         if (h->session && now - h->beat_ms >= LK_REMOTE_HEARTBEAT_MS) {
             h->beat_ms = now;
             zmsg_t *m = msg("H");
-            zmsg_send(&m, h->front);
+            send_msg(&m, h->front);
         }
         if (h->session && now - h->last_ms > LK_REMOTE_TIMEOUT_MS)
             end_session(h, "the pipeline host is silent for 5 s");
@@ -579,7 +586,7 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
                 if (h->session) {
                     zmsg_t *m = msg("M");
                     zmsg_append(m, &f);
-                    zmsg_send(&m, h->front);
+                    send_msg(&m, h->front);
                 }
                 zframe_destroy(&f);
             }
