@@ -286,7 +286,7 @@ static void hello(gw_t *g, const unsigned char *rid, size_t rid_len, const char 
     LK_INFO("worker host %s (pid %ld) joins from %s with key %s: transforms %s", h->name, h->pid,
             h->peer, h->key, idx);
     publish(g);
-    free(name), free(pid), free(n);
+    free(name), free(pid), free(n), free(nonce);
 }
 
 static int slot_of(const host_t *h, int idx)
