@@ -3,7 +3,8 @@
 // host's loopback where namespaces cannot be made) joins over TCP with CURVE and its transforms take
 // chunks; a worker host with a key the pipeline does not know is refused (both sides log it, exit
 // 100); the worker host killed with -9 in the middle of the stream loses and doubles nothing (its
-// chunks are replayed); every event lands exactly once (the DuckDB verifier).
+// chunks are replayed), and so does the gateway (the pipeline host's `remote` worker) killed with -9:
+// the host joins its successor; every event lands exactly once (the DuckDB verifier).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -57,7 +58,7 @@ test('keygen: a key pair (secret 0600), never overwritten; worker-host refuses a
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
-test('remote transforms over CURVE: a valid key joins and does work, an unknown key is refused, the worker host killed mid-stream loses and doubles nothing', async () => {
+test('remote transforms over CURVE: a valid key joins and does work, an unknown key is refused, the worker host and then the gateway killed mid-stream lose and double nothing', async () => {
   const net = noNetns ? null : hosts();
   const ws0 = { dir: null };
   let d = null;
@@ -129,6 +130,24 @@ test('remote transforms over CURVE: a valid key joins and does work, an unknown 
     await until(() => /ingest\[0\] \d+: replay requested reason=remote/.test(d.logs()), 10000, 'a replay for the lost host');
     await until(() => rowsOf(ws.config, 'raw_events') === events && rowsOf(ws.config, 'processed_events') === events, 120000,
       `${events} rows after the worker host died`);
+
+    // a worker host again; then the gateway (the pipeline host's `remote` worker) killed with -9
+    // mid-stream: the supervisor restarts it, ingest replays, the host joins the new gateway
+    const wh2 = workerHost(h, ['--connect', `tcp://${addr}:${PORT}`, '--key', good, '--server-key', serverKey,
+      '--dir', path.join(ws.dir, 'wh2'), 'transform=2']);
+    whs.push(wh2);
+    await until(() => { const r = remoteOf(ws.config); return r && r.transforms === 2; }, 30000, 'the worker host joins again');
+    gen(['--out', ws.input, '--files', '30', '--rows', '6000', '--seed', '1503', '--start-id', '2000000', '--prefix', 'third']);
+    await until(() => remoteOf(ws.config).chunks > 3, 30000, 'the new remote transforms take chunks');
+    const gw = status(ws.config).workers.find((w) => w.role === 'remote');
+    process.kill(gw.pid, 'SIGKILL');
+    await until(() => { const s = status(ws.config); const w = s && s.workers.find((x) => x.role === 'remote');
+      return w && w.pid !== gw.pid && w.state === 'running' && (w.progress || {}).remote_transforms === 2; }, 60000,
+    `a new gateway with the worker host joined again:\n${wh2.logs().slice(-2000)}`);
+    events = countInput(ws.input).events;
+    await until(() => rowsOf(ws.config, 'raw_events') === events && rowsOf(ws.config, 'processed_events') === events, 120000,
+      `${events} rows after the gateway died`);
+    assert.equal(wh2.child.exitCode, null, 'the worker host outlives the gateway');
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
     assertVerified(ws, 'raw', { more: () => d.logs().slice(-3000) });
