@@ -617,6 +617,8 @@ int lk_remote_run(lk_worker *w)
     }
     for (int i = 0; i < MAX_HOSTS; i++)
         if (g->hosts[i].used) {
+            LK_INFO("worker host %s (%s): its %d transform(s) took %lld chunks; the pipeline stops",
+                    g->hosts[i].name, g->hosts[i].peer, g->hosts[i].n, (long long)g->hosts[i].chunks);
             zmsg_t *m = to_host(&g->hosts[i], "BYE");
             zmsg_addstr(m, "the pipeline stops");
             send_msg(&m, g->front);
