@@ -118,6 +118,8 @@ test('remote transforms over CURVE: a valid key joins and does work, an unknown 
     assert.ok(part1.chunks > 0, `the remote transforms took no chunk: ${JSON.stringify(part1)}`);
     assert.match(part1.list, h ? new RegExp(`@${h.ip.replace(/\./g, '\\.')} transforms=2`) : /transforms=2/);
     assert.match(wh.logs(), /transform index=64 pid=\d+: ready/);
+    // `status` names them apart from the local workers
+    assert.match(run(['status', '-c', ws.config]).stdout, /remote +2 transform\(s\) on 1 host\(s\): .* transforms=2 chunks=\d+ \(not counted above\)/);
 
     // the worker host dies with -9 in the middle of the stream: its chunks are replayed
     gen(['--out', ws.input, '--files', '30', '--rows', '6000', '--seed', '1502', '--start-id', '1000000', '--prefix', 'late']);

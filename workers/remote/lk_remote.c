@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lk_endpoint.h"
 #include "lk_exit.h"
@@ -279,6 +280,9 @@ static void hello(gw_t *g, const unsigned char *rid, size_t rid_len, const char 
     zmsg_t *r = to_host(h, "WELCOME");
     zmsg_addstr(r, h->nonce);
     zmsg_addstr(r, idx);
+    /* relative source paths are resolved against the pipeline's directory */
+    char cwd[2048];
+    zmsg_addstr(r, getcwd(cwd, sizeof cwd) ? cwd : "");
     zmsg_addmem(r, yml.data, yml.len);
     send_msg(&r, g->front);
     lk_buf_free(&yml);

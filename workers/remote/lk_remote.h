@@ -9,7 +9,7 @@
    (ROUTER), one message = frames, the first naming what it is:
      host → gateway  HELLO nonce host pid n | H | C link data | R index writer data
                      | M data | D index why
-     gateway → host  WELCOME nonce indexes config | H | C link data | R index writer data
+     gateway → host  WELCOME nonce indexes cwd config | H | C link data | R index writer data
                      | S table version schema-json | BYE why
    C carries a remote transform's chunks link (its DEALER to ingest's
    ROUTER), R one writer's link to a remote transform's records ROUTER, M

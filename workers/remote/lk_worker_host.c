@@ -167,8 +167,10 @@ static zmsg_t *msg(const char *kind)
    with this host's checkpoint (its state.db of schemas) and no gateway. */
 static int welcome(wh_t *h, zmsg_t *m)
 {
-    char *nonce = zmsg_popstr(m), *idx = zmsg_popstr(m);
+    char *nonce = zmsg_popstr(m), *idx = zmsg_popstr(m), *cwd = zmsg_popstr(m);
     zframe_t *yml = zmsg_pop(m);
+    if (cwd && cwd[0] == '/') setenv("LAKESUPD_PIPELINE_CWD", cwd, 1);
+    free(cwd);
     int rc = -1;
     if (!nonce || strcmp(nonce, h->nonce)) {
         /* an answer to a HELLO of an earlier attempt (queued while the
@@ -517,6 +519,7 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
             (int)getpid(), mykey, o->connect, o->transforms, h->dir);
 
     int rc = LK_EXIT_OK;
+    h->last_ms = lk_time_mono_ms();
     while (!g_stop) {
         int64_t now = lk_time_mono_ms();
         if (!h->session && now >= h->hello_ms) {
@@ -531,6 +534,12 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
             /* the DEALER queues it until the connection is up; one at a time */
             send_msg(&m, h->front);
             h->hello_ms = now + 10000;
+        }
+        if (!h->session && now - h->last_ms > 30000) {
+            /* a wrong --server-key fails the handshake without a word from the server */
+            LK_WARN("no answer from the pipeline host at %s for 30 s (is it running with "
+                    "workers.remote.bind there? is --server-key its public key?)",
+                    o->connect);
             h->last_ms = now;
         }
         if (h->session && now - h->beat_ms >= LK_REMOTE_HEARTBEAT_MS) {

@@ -270,7 +270,12 @@ int lk_transform_run(lk_worker *w)
         LK_ERROR("%s", t->err.msg);
         return LK_EXIT_TEMPFAIL;
     }
-    if (!getcwd(t->cwd, sizeof t->cwd))
+    /* a transform of another host (lakesupd worker-host) resolves them against the
+       pipeline host's directory, as the local transforms do */
+    const char *pcwd = getenv("LAKESUPD_PIPELINE_CWD");
+    if (pcwd && pcwd[0] == '/')
+        snprintf(t->cwd, sizeof t->cwd, "%s", pcwd);
+    else if (!getcwd(t->cwd, sizeof t->cwd))
         t->cwd[0] = '\0'; /* then relative paths stay relative (and say so by their look) */
     lk_parser_options po;
     lk_source_cfg_parser(cfg, &po);
