@@ -429,6 +429,12 @@ static void from_host(gw_t *g)
             h->nlinks = 0;
             send_ingest(g, "replay", "remote transform");
             free(idx), free(why);
+        } else if (!strcmp(kind, "BYE")) {
+            char *why = zmsg_popstr(m);
+            char said[160];
+            snprintf(said, sizeof said, "it stops (%s)", why ? why : "?");
+            free(why);
+            drop_host(g, h, said, 0);
         } else if (!strcmp(kind, "H")) {
         } else {
             LK_WARN("worker host %s (%s) sent an unknown message '%s'", h->name, h->peer, kind);

@@ -8,7 +8,7 @@
 /* Wire of the CURVE link between a worker host (DEALER) and the gateway
    (ROUTER), one message = frames, the first naming what it is:
      host → gateway  HELLO nonce host pid n | H | C link data | R index writer data
-                     | M data | D index why
+                     | M data | D index why | BYE why
      gateway → host  WELCOME nonce indexes cwd config | H | C link data | R index writer data
                      | S table version schema-json | BYE why
    C carries a remote transform's chunks link (its DEALER to ingest's

@@ -147,20 +147,24 @@ static void stop_all(wh_t *h)
     lk_state_close(&h->st);
 }
 
-static void end_session(wh_t *h, const char *why)
-{
-    if (!h->session) return;
-    LK_WARN("session with the pipeline host ends: %s; stopping %d transform(s)", why, h->nt);
-    stop_all(h);
-    h->session = 0;
-    h->hello_ms = 0;
-}
-
 static zmsg_t *msg(const char *kind)
 {
     zmsg_t *m = zmsg_new();
     zmsg_addstr(m, kind);
     return m;
+}
+
+static void end_session(wh_t *h, const char *why)
+{
+    if (!h->session) return;
+    LK_WARN("session with the pipeline host ends: %s; stopping %d transform(s)", why, h->nt);
+    /* the gateway replays what they held at once instead of after 5 s of silence */
+    zmsg_t *m = msg("BYE");
+    zmsg_addstr(m, why);
+    send_msg(&m, h->front);
+    stop_all(h);
+    h->session = 0;
+    h->hello_ms = 0;
 }
 
 /* WELCOME indexes config: the transforms' configuration is the pipeline's,
