@@ -38,6 +38,7 @@ say "purge what the build installed (the package must bring its own dependencies
 added=$(dpkg-query -W -f '${Package}\n' | sort | comm -13 "$before" -)
 [ -z "$added" ] || DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq $added >/dev/null
 DEBIAN_FRONTEND=noninteractive apt-get autoremove --purge -y -qq >/dev/null
+hash -r # bash remembers where cmake was: forget it, so that command -v looks again
 for tool in cmake cc pkg-config; do
   ! command -v "$tool" >/dev/null || fail "$tool is still installed after the purge: the check would not prove the dependencies"
 done
