@@ -45,7 +45,7 @@ done
 
 say "apt-get install $(basename "$deb")"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" >/dev/null
-for f in /usr/bin/lakesupd /etc/lakesupd/lakesup.yml /usr/share/man/man1/lakesupd.1.gz; do
+for f in /usr/bin/lakesupd /etc/lakesupd/lakesup.yml /usr/share/man/man1/lakesupd.1; do
   [ -e "$f" ] || fail "the package did not install $f"
 done
 unit=$(dpkg -L lakesupd | grep '/lakesupd\.service$' | head -1)
