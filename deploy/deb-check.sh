@@ -63,11 +63,16 @@ mkdir -p "$incoming"
 cp deploy/sample/*.jsonl "$incoming/"
 lines=$(cat "$incoming"/*.jsonl | grep -c .)
 (cd / && lakesupd start -c /etc/lakesupd/lakesup.yml --trigger available-now) || fail "lakesupd start exited $?"
-for t in raw_events processed_events; do
-  rows=$(lakesupd table read "$t" -c /etc/lakesupd/lakesup.yml --format jsonl | grep -c .)
-  [ "$rows" = "$lines" ] || fail "$t holds $rows rows for $lines input lines"
-  echo "  $t: $rows rows (input: $lines lines), under $lakehouse"
-done
+# every line in raw_events (a malformed one with its text in _corrupt_record: the sample has 12),
+# every well-formed one in processed_events
+read_rows() { lakesupd table read "$@" -c /etc/lakesupd/lakesup.yml --format jsonl; }
+raw=$(read_rows raw_events | grep -c .)
+corrupt=$(read_rows raw_events --columns _corrupt_record | grep -vc '"_corrupt_record":null' || true)
+silver=$(read_rows processed_events | grep -c .)
+[ "$raw" = "$lines" ] || fail "raw_events holds $raw rows for $lines input lines"
+[ "$corrupt" -gt 0 ] && [ "$silver" = $((lines - corrupt)) ] ||
+  fail "processed_events holds $silver rows for $lines input lines of which $corrupt malformed"
+echo "  raw_events: $raw rows ($corrupt malformed), processed_events: $silver rows; input: $lines lines; under $lakehouse"
 
 say "apt-get remove: nothing of the package is left but the data"
 files=$(dpkg -L lakesupd | while read -r f; do [ -f "$f" ] && echo "$f"; done)
