@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lk_ddl.h"
+#include "lk_dedupe.h"
 #include "lk_gold.h"
 #include "lk_rowjson.h"
 #include "lk_raw.h"
@@ -71,6 +72,17 @@ struct lk_tables {
     lk_batch *datarow; /* one raw row's data columns: a turned-away row's record */
     lk_buf json;
     int64_t quarantined, rescued, late, no_et;
+    /* transform.dedupe: the chunk's key list, the rows to drop (borrowed,
+       lk_tables_set_drops), and which raw rows still reach processed_events
+       once they are dropped (run_metrics maps processed rows to raw ones) */
+    lk_dedupe *dd;
+    lk_batch *dd_keys, *dd_scratch;
+    const int32_t *drop;
+    int ndrop;
+    uint8_t *alive, *pkept;
+    uint32_t alive_cap, pkept_cap;
+    int use_alive;
+    int64_t dropped;
 };
 
 int lk_tables_new(const lk_config *cfg, const lk_schema *raw, lk_tables **out, lk_error *err)
@@ -128,6 +140,14 @@ int lk_tables_new(const lk_config *cfg, const lk_schema *raw, lk_tables **out, l
         }
         t->schemas[i] = lk_schema_clone(lk_transforms_schema(t->xf[i]));
         t->batches[i] = lk_batch_new(t->schemas[i]);
+        if (i == 1 && cfg->event.dedupe.set) {
+            if (lk_dedupe_new(cfg, t->schemas[1], &t->dd, err)) {
+                lk_tables_destroy(&t);
+                return err->code;
+            }
+            t->dd_keys = lk_batch_new(lk_dedupe_keys_schema(t->dd));
+            t->dd_scratch = lk_batch_new(t->schemas[1]);
+        }
     }
     *out = t;
     return 0;
@@ -143,6 +163,11 @@ void lk_tables_destroy(lk_tables **tp)
         lk_batch_destroy(&t->batches[i]);
     }
     lk_gold_destroy(&t->m);
+    lk_dedupe_destroy(&t->dd);
+    lk_batch_destroy(&t->dd_keys);
+    lk_batch_destroy(&t->dd_scratch);
+    free(t->alive);
+    free(t->pkept);
     lk_batch_destroy(&t->datarow);
     lk_buf_free(&t->json);
     free(t);
@@ -172,9 +197,42 @@ lk_batch *lk_tables_batch(lk_tables *t, int i)
 static int run_metrics(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch,
                        lk_error *err);
 
+static void grow(uint8_t **p, uint32_t *cap, uint32_t n)
+{
+    if (n <= *cap) return;
+    *p = realloc(*p, n);
+    if (!*p) abort();
+    *cap = n;
+}
+
+/* transform.dedupe's share of a chunk (lk_dedupe.h): processed_events'
+   key list, then the rows the committer found duplicated removed from it,
+   before anything else is made from it. */
+static int run_dedupe(lk_tables *t, const lk_batch *raw, int64_t now_us, lk_error *err)
+{
+    lk_batch *p = t->batches[1];
+    if (lk_dedupe_run(t->dd, p, t->drop, t->ndrop, now_us, t->dd_keys, err)) return -1;
+    if (!t->ndrop) return 0;
+    uint32_t np = lk_batch_nrows(p), nraw = lk_batch_nrows(raw);
+    grow(&t->pkept, &t->pkept_cap, np + 1);
+    t->dropped = lk_dedupe_filter(p, t->drop, t->ndrop, t->dd_scratch, t->pkept);
+    t->batches[1] = t->dd_scratch;
+    t->dd_scratch = p;
+    /* raw row r reached processed_events as row j: it still does if j is kept */
+    const uint8_t *alive = lk_transforms_kept(t->xf[1]);
+    grow(&t->alive, &t->alive_cap, nraw + 1);
+    for (uint32_t r = 0, j = 0; r < nraw; r++) {
+        t->alive[r] = alive[r] && j < np && t->pkept[j];
+        j += alive[r];
+    }
+    t->use_alive = 1;
+    return 0;
+}
+
 int lk_tables_run(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch, lk_error *err)
 {
-    t->quarantined = t->rescued = t->late = t->no_et = 0;
+    t->quarantined = t->rescued = t->late = t->no_et = t->dropped = 0;
+    t->use_alive = 0;
     lk_batch *q = t->quarantine >= 0 ? t->batches[t->quarantine] : NULL;
     if (q) lk_batch_reset(q);
     for (int i = 1; i < t->n; i++) {
@@ -187,9 +245,26 @@ int lk_tables_run(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t bat
         }
         t->quarantined += lk_transforms_quarantined(t->xf[i]);
         t->rescued += lk_transforms_rescued(t->xf[i]);
+        if (i == 1 && t->dd && run_dedupe(t, raw, now_us, err)) return -1;
     }
     if (t->metrics >= 0) return run_metrics(t, raw, now_us, batch, err);
     return 0;
+}
+
+void lk_tables_set_drops(lk_tables *t, const int32_t *rows, int n)
+{
+    t->drop = rows;
+    t->ndrop = n;
+}
+
+lk_batch *lk_tables_dedupe_keys(lk_tables *t)
+{
+    return t->dd ? t->dd_keys : NULL;
+}
+
+int64_t lk_tables_dropped(const lk_tables *t)
+{
+    return t->dropped;
 }
 
 int lk_tables_metrics_index(const lk_tables *t)
@@ -276,7 +351,7 @@ static int run_metrics(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_
     const char *const *why;
     uint32_t n = lk_gold_turned_away(t->m, &rows, &why);
     if (!n) return 0;
-    const uint8_t *alive = lk_transforms_kept(t->xf[1]);
+    const uint8_t *alive = t->use_alive ? t->alive : lk_transforms_kept(t->xf[1]);
     uint32_t nraw = lk_batch_nrows(raw), r = 0, j = 0;
     lk_batch *q = t->batches[t->quarantine];
     for (uint32_t k = 0; k < n; k++) {
