@@ -46,7 +46,10 @@ void lk_dedupe_state_reset(lk_dedupe_state *s)
 
 static uint64_t slot_of(const lk_dedupe_state *s, uint64_t hi, uint64_t lo)
 {
-    return (hi ^ (lo * 0x9e3779b97f4a7c15ull)) & (s->cap - 1);
+    uint64_t x = hi ^ (lo + 0x9e3779b97f4a7c15ull + (hi << 6) + (hi >> 2));
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 32;
+    return x & (s->cap - 1);
 }
 
 /* The slot holding hi:lo, or the empty one where it goes. */
