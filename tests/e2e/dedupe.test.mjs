@@ -1,0 +1,61 @@
+// transform.dedupe (issue 12): Spark's dropDuplicatesWithinWatermark over several files (one batch
+// each, two or more chunks each) with duplicates inside a chunk, across the chunks of a batch and
+// across batches, copies beyond `within` (kept) and time-less rows (never duplicates):
+// processed_events equals DuckDB's dedupe of the input, raw_events keeps every row, event_metrics
+// counts no duplicate, and the duplicates are counted (progress records, a log line per batch).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { QUICK, run, workspace } from './lib/daemon.mjs';
+import { queryTable } from './lib/delta.mjs';
+import { DEDUPE_CONFIG, dedupeReference, genDedupeInput } from './lib/dedupe.mjs';
+import { assertWindows, readMetrics } from './lib/windows.mjs';
+
+const FILES = QUICK ? 9 : 11;
+
+/** processed_events' rows as the reference lists them. */
+async function processed(tables) {
+  return queryTable(path.join(tables, 'processed_events'),
+    'SELECT event_id, epoch_ms(ts) AS t, amount FROM $T ORDER BY event_id, t, amount');
+}
+
+const norm = (rows) => rows.map((x) => `${x.event_id}|${x.t === null ? 'null' : Number(x.t)}|${x.amount}`);
+
+test('dedupe: processed_events and event_metrics hold no duplicate; raw_events every row; counted per batch', async () => {
+  const ws = workspace('dedupe', { extra: DEDUPE_CONFIG });
+  const lines = genDedupeInput(ws.input, { files: FILES });
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const ref = await dedupeReference(ws.input);
+  assert.equal(ref.total, lines);
+  assert.ok(ref.dropped > 100, `the input has duplicates (${ref.dropped})`);
+  // bronze keeps every input row; silver is DuckDB's dedupe, row for row
+  const [{ n }] = await queryTable(path.join(ws.tables, 'raw_events'), 'SELECT count(*) AS n FROM $T');
+  assert.equal(Number(n), lines, 'raw_events: every row, duplicates included');
+  const got = await processed(ws.tables);
+  assert.equal(got.length, ref.kept.length, `processed_events: ${got.length} rows, reference ${ref.kept.length}`);
+  assert.deepEqual(norm(got), norm(ref.kept), 'processed_events equals the reference dedupe');
+  // the copies beyond `within` are kept: some ids are in processed_events twice, minutes apart
+  const twice = await queryTable(path.join(ws.tables, 'processed_events'),
+    'SELECT event_id FROM $T WHERE ts IS NOT NULL GROUP BY event_id HAVING count(*) > 1 AND max(ts) - min(ts) >= INTERVAL 10 MINUTE');
+  assert.ok(twice.length >= 3, `copies beyond within kept: ${twice.length}`);
+  const none = await queryTable(path.join(ws.tables, 'processed_events'),
+    "SELECT count(*) AS n FROM $T WHERE event_id LIKE 'none-%'");
+  assert.equal(Number(none[0].n), 2 * FILES, 'rows without an event time are never duplicates');
+  // event_metrics: the windows of the kept rows only
+  assert.ok(ref.windows.length > 20, `windows closed: ${ref.windows.length}`);
+  assertWindows(await readMetrics(ws.tables), ref.windows);
+  // counted per batch in the progress records, and in total
+  const prog = run(['progress', '-c', ws.config, '--json', '--last', '100']);
+  assert.equal(prog.code, 0, prog.stderr);
+  const recs = JSON.parse(prog.stdout);
+  assert.equal(recs.length, FILES);
+  const perBatch = recs.map((x) => x.numDuplicateRowsDropped);
+  assert.ok(perBatch.every((x) => x > 0), `every batch had duplicates: ${perBatch}`);
+  assert.equal(perBatch.reduce((a, b) => a + b, 0), ref.dropped, 'numDuplicateRowsDropped sums to the duplicates dropped');
+  // one log line per batch that had duplicates
+  const logged = (r.stderr.match(/committer\[0\] \d+: batch=\d+: \d+ duplicate row\(s\) dropped \(transform\.dedupe\)/g) || []);
+  assert.equal(logged.length, FILES, 'one line per batch with duplicates');
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
