@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { QUICK, run, workspace } from './lib/daemon.mjs';
+import { QUICK, rowsOf, run, startDaemon, until, waitAllRunning, workspace } from './lib/daemon.mjs';
 import { queryTable } from './lib/delta.mjs';
 import { DEDUPE_CONFIG, dedupeReference, genDedupeInput } from './lib/dedupe.mjs';
 import { assertWindows, readMetrics } from './lib/windows.mjs';
@@ -57,5 +57,40 @@ test('dedupe: processed_events and event_metrics hold no duplicate; raw_events e
   // one log line per batch that had duplicates
   const logged = (r.stderr.match(/committer\[0\] \d+: batch=\d+: \d+ duplicate row\(s\) dropped \(transform\.dedupe\)/g) || []);
   assert.equal(logged.length, FILES, 'one line per batch with duplicates');
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('dedupe: the committer dies between a drop list and the replay, before the state, after a Delta commit: each row once', async () => {
+  const ws = workspace('dedupefault', { extra: DEDUPE_CONFIG });
+  const g = ['abort-before-replay', 'abort-before-state', 'abort-after-commit'].map((x) => path.join(ws.dir, x));
+  fs.writeFileSync(g[0], '');
+  const d = startDaemon(['-c', ws.config], {
+    LAKESUP_FAULT: `committer.dedupe_before_replay=abort@1@while:${g[0]},` +
+      `committer.dedupe_before_state=abort@1@while:${g[1]},committer.after_delta_commit=abort@2@while:${g[2]}`,
+  });
+  const aborts = () => (d.logs().match(/role=committer index=0 pid=\d+ exited unexpectedly: killed by signal 6/g) || []).length;
+  let ref;
+  try {
+    await waitAllRunning(ws.config);
+    const staging = path.join(ws.dir, 'staging');
+    fs.mkdirSync(staging);
+    genDedupeInput(staging, { files: 4, rows: QUICK ? 800 : 1300, seed: 9 });
+    ref = await dedupeReference(staging);
+    for (const f of fs.readdirSync(staging).sort()) fs.renameSync(path.join(staging, f), path.join(ws.input, f));
+    for (let i = 0; i < 3; i++) {
+      await until(() => aborts() >= i + 1, 60000, `the committer's abort ${i + 1}`);
+      fs.rmSync(g[i]);
+      if (i < 2) fs.writeFileSync(g[i + 1], '');
+    }
+    await until(() => rowsOf(ws.config, 'processed_events') === ref.kept.length, 120000, `${ref.kept.length} rows`);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0);
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  assert.deepEqual(norm(await processed(ws.tables)), norm(ref.kept), 'processed_events: each kept row once');
+  assertWindows(await readMetrics(ws.tables), ref.windows);
+  const prog = JSON.parse(run(['progress', '-c', ws.config, '--json', '--last', '100']).stdout);
+  assert.equal(prog.reduce((a, x) => a + x.numDuplicateRowsDropped, 0), ref.dropped, 'duplicates counted once per batch');
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });

@@ -74,12 +74,14 @@ export function genDedupeInput(dir, { files = 9, rows = 1300, seed = 5, prefix =
 }
 
 /**
- * DuckDB's answer over the input files (in name order, then line order): {kept: [{event_id, t,
+ * DuckDB's answer over the input files (in batch or name order, then line order): {kept: [{event_id, t,
  * amount}] sorted, dropped: count, windows: the closed 1-minute windows of the kept rows with an
  * event time (end <= max(t) - 30 s), watermark}.
  */
-export async function dedupeReference(dir) {
+export async function dedupeReference(dir, batchOf = null) {
+  // in batch order (batchOf: file name -> batch, batchOfFiles), else in name order
   const files = fs.readdirSync(dir).filter((x) => x.endsWith('.jsonl')).sort();
+  if (batchOf) files.sort((a, b) => batchOf.get(a) - batchOf.get(b) || (a < b ? -1 : 1));
   const all = [];
   files.forEach((f, fi) =>
     fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n').forEach((l, li) => {
