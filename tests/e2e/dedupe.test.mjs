@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { QUICK, rowsOf, run, startDaemon, until, waitAllRunning, workspace } from './lib/daemon.mjs';
+import { QUICK, rowsOf, run, startDaemon, status, until, waitAllRunning, workspace } from './lib/daemon.mjs';
+import { get, monitorUrl, parseMetrics } from './lib/monitoring.mjs';
 import { queryTable } from './lib/delta.mjs';
 import { DEDUPE_CONFIG, dedupeReference, genDedupeInput } from './lib/dedupe.mjs';
 import { assertWindows, readMetrics } from './lib/windows.mjs';
@@ -61,7 +62,7 @@ test('dedupe: processed_events and event_metrics hold no duplicate; raw_events e
 });
 
 test('dedupe: the committer dies between a drop list and the replay, before the state, after a Delta commit: each row once', async () => {
-  const ws = workspace('dedupefault', { extra: DEDUPE_CONFIG });
+  const ws = workspace('dedupefault', { extra: DEDUPE_CONFIG + 'monitor:\n  http: "127.0.0.1:0"\n' });
   const g = ['abort-before-replay', 'abort-before-state', 'abort-after-commit'].map((x) => path.join(ws.dir, x));
   fs.writeFileSync(g[0], '');
   const d = startDaemon(['-c', ws.config], {
@@ -83,6 +84,16 @@ test('dedupe: the committer dies between a drop list and the replay, before the 
       if (i < 2) fs.writeFileSync(g[i + 1], '');
     }
     await until(() => rowsOf(ws.config, 'processed_events') === ref.kept.length, 120000, `${ref.kept.length} rows`);
+    // counted in status (the committer's counter since its last start: it was restarted) and in
+    // Prometheus (the committer's counter summed over its incarnations: every batch once)
+    const cm = status(ws.config).workers.find((w) => w.role === 'committer');
+    assert.ok(cm.progress.duplicate_rows > 0 && cm.progress.duplicate_rows <= ref.dropped, `status: ${JSON.stringify(cm)}`);
+    const base = await monitorUrl(d);
+    let seen;
+    await until(async () => {
+      seen = parseMetrics((await get(`${base}/metrics`)).text).get('lakesup_duplicate_rows_total');
+      return seen === ref.dropped;
+    }, 30000, `lakesup_duplicate_rows_total = ${ref.dropped} (got ${seen})`);
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0);
   } finally {

@@ -113,7 +113,7 @@ typedef struct monitor {
     int64_t batches_committed, rows_committed_input, corrupt_total, rescued_total;
     int64_t schema_changes_seen;
     int64_t watermark_us; /* max event time committed; with metrics: event_metrics' watermark */
-    int64_t late_total, no_event_time_total, duplicates_total;
+    int64_t late_total, no_event_time_total;
     int64_t last_commit_wall_us, last_batch;
     int64_t prev_plan_start_us;
     double last_corrupt_ratio, last_rescued_ratio;
@@ -258,7 +258,6 @@ static void finalize(monitor *m, const lk_batch_rec *r)
     }
     m->late_total += r->late;
     m->no_event_time_total += r->no_event_time;
-    m->duplicates_total += r->duplicates;
     int64_t start = lk_batches_start_us(r);
     lk_record_ctx ctx = {m->cfg,           m->query_id,     m->watermark_us, m->prev_plan_start_us,
                          m->backlog.files, m->backlog.bytes};
@@ -832,6 +831,10 @@ static void metrics_text(monitor *m, lk_buf *b)
         {"lakesup_rescued_records_total", "Rows with a value kept in _rescued_data.", "rescued"},
         {"lakesup_schema_changes_total",
          "Table schema changes committed (a metaData action after the first).", "schema_changes"},
+        {"lakesup_duplicate_rows_total",
+         "Rows transform.dedupe dropped as duplicates (dropDuplicatesWithinWatermark), summed over "
+         "the committed batches.",
+         "duplicate_rows"},
     };
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
         lk_prom_one(b, counters[i].name, "counter", counters[i].help,
@@ -902,9 +905,6 @@ static void metrics_text(monitor *m, lk_buf *b)
     lk_prom_one(b, "lakesup_no_event_time_rows_total", "counter",
                 "Rows without an event time (null or unparsable): to quarantine, in no window.",
                 (double)m->no_event_time_total);
-    lk_prom_one(b, "lakesup_duplicate_rows_total", "counter",
-                "Rows transform.dedupe dropped as duplicates (dropDuplicatesWithinWatermark).",
-                (double)m->duplicates_total);
     int64_t lag;
     if (lk_batches_partition(m->batches, 0, &lag)) {
         lk_prom_family(

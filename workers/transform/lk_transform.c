@@ -288,7 +288,7 @@ static int process(void *ctx, const void *data, size_t len)
                 "(transform.dedupe)",
                 (long long)c.batch_id, c.chunk_idx & LK_CHUNK_K_MASK, c.file_path,
                 (long long)c.offset, (long long)lk_tables_dropped(t->tables));
-        lk_worker_add(t->w, "duplicate_rows", lk_tables_dropped(t->tables));
+        lk_worker_add(t->w, "dedupe_dropped", lk_tables_dropped(t->tables));
     }
     lk_worker_add(t->w, "corrupt", st.corrupt);
     lk_worker_add(t->w, "rescued", st.rescued);
