@@ -1,8 +1,8 @@
 // transform.dedupe (issue 12): Spark's dropDuplicatesWithinWatermark over several files (one batch
 // each, two or more chunks each) with duplicates inside a chunk, across the chunks of a batch and
 // across batches, copies beyond `within` (kept) and time-less rows (never duplicates):
-// processed_events equals DuckDB's dedupe of the input, raw_events keeps every row, event_metrics
-// counts no duplicate, and the duplicates are counted (progress records, a log line per batch).
+// processed_events equals DuckDB's dedupe of the input, a derived table fed from it holds no
+// duplicate, raw_events keeps every row, event_metrics counts no duplicate, and the duplicates are counted (progress records, a log line per batch).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,7 +24,10 @@ async function processed(tables) {
 const norm = (rows) => rows.map((x) => `${x.event_id}|${x.t === null ? 'null' : Number(x.t)}|${x.amount}`);
 
 test('dedupe: processed_events and event_metrics hold no duplicate; raw_events every row; counted per batch', async () => {
-  const ws = workspace('dedupe', { extra: DEDUPE_CONFIG });
+  const ws = workspace('dedupe', {
+    extra: DEDUPE_CONFIG + 'tables:\n  purchases:\n    from: processed_events\n    transforms:\n' +
+      "      - filter: \"event_type = 'purchase'\"\n      - select: [event_id, ts, amount]\n",
+  });
   const lines = genDedupeInput(ws.input, { files: FILES });
   const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
   assert.equal(r.code, 0, r.stderr.slice(-3000));
@@ -37,6 +40,12 @@ test('dedupe: processed_events and event_metrics hold no duplicate; raw_events e
   const got = await processed(ws.tables);
   assert.equal(got.length, ref.kept.length, `processed_events: ${got.length} rows, reference ${ref.kept.length}`);
   assert.deepEqual(norm(got), norm(ref.kept), 'processed_events equals the reference dedupe');
+  // a derived table fed from processed_events sees no duplicate either
+  const purchases = await queryTable(path.join(ws.tables, 'purchases'),
+    'SELECT event_id, epoch_ms(ts) AS t, amount FROM $T ORDER BY event_id, t, amount');
+  const wantPurchases = ref.kept.filter((x) => x.event_type === 'purchase');
+  assert.ok(wantPurchases.length > 100);
+  assert.deepEqual(norm(purchases), norm(wantPurchases), 'the derived table: the kept purchases, once each');
   // the copies beyond `within` are kept: some ids are in processed_events twice, minutes apart
   const twice = await queryTable(path.join(ws.tables, 'processed_events'),
     'SELECT event_id FROM $T WHERE ts IS NOT NULL GROUP BY event_id HAVING count(*) > 1 AND max(ts) - min(ts) >= INTERVAL 10 MINUTE');

@@ -75,7 +75,7 @@ export function genDedupeInput(dir, { files = 9, rows = 1300, seed = 5, prefix =
 
 /**
  * DuckDB's answer over the input files (in batch or name order, then line order): {kept: [{event_id, t,
- * amount}] sorted, dropped: count, windows: the closed 1-minute windows of the kept rows with an
+ * amount, event_type}] sorted, dropped: count, windows: the closed 1-minute windows of the kept rows with an
  * event time (end <= max(t) - 30 s), watermark}.
  */
 export async function dedupeReference(dir, batchOf = null) {
@@ -95,7 +95,7 @@ export async function dedupeReference(dir, batchOf = null) {
     `WITH r AS (SELECT * FROM ${src}) SELECT * FROM r WHERE t IS NULL OR NOT EXISTS (` +
     `SELECT 1 FROM r e WHERE e.event_id = r.event_id AND e.ord < r.ord AND e.t IS NOT NULL ` +
     `AND abs(e.t - r.t) < ${WITHIN_MS})`;
-  const kept = await query(`SELECT event_id, t, amount FROM (${keptSql}) ORDER BY event_id, t, amount`);
+  const kept = await query(`SELECT event_id, t, amount, event_type FROM (${keptSql}) ORDER BY event_id, t, amount`);
   const [{ wm }] = await query(`SELECT max(t) - 30000 AS wm FROM (${keptSql})`);
   const windows = await query(
     `SELECT epoch_ms(time_bucket(INTERVAL 60 SECOND, to_timestamp(t / 1000))) AS ws, event_type, count(*) AS events, ` +
