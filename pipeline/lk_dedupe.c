@@ -219,10 +219,27 @@ void lk_dedupe_row_hash(const lk_col *const *cols, int n, uint32_t i, uint64_t *
     lk_dedupe_hash_final(&h, hi, lo);
 }
 
-int lk_dedupe_run(lk_dedupe *d, const lk_batch *in, const int32_t *skip, int nskip, int64_t now_us,
-                  lk_batch *keys, lk_error *err)
+int64_t lk_dedupe_chunk_src(const char *file, int64_t offset, int64_t len)
+{
+    lk_dedupe_hash h;
+    lk_dedupe_hash_init(&h);
+    lk_dedupe_hash_add(&h, file, strlen(file));
+    lk_dedupe_hash_add(&h, &offset, sizeof offset);
+    lk_dedupe_hash_add(&h, &len, sizeof len);
+    uint64_t hi, lo;
+    lk_dedupe_hash_final(&h, &hi, &lo);
+    return (int64_t)(hi ^ lo);
+}
+
+int lk_dedupe_run(lk_dedupe *d, const lk_batch *in, const int32_t *skip, int nskip, int64_t src,
+                  int64_t now_us, lk_batch *keys, lk_error *err)
 {
     lk_batch_reset(keys);
+    lk_col_append_i64(lk_batch_col(keys, 0), src);
+    lk_col_append_i64(lk_batch_col(keys, 1), 0);
+    lk_col_append_i64(lk_batch_col(keys, 2), 0);
+    lk_col_append_i32(lk_batch_col(keys, 3), -1);
+    lk_batch_set_nrows(keys, 1);
     uint32_t n = lk_batch_nrows(in);
     if (!n) return 0;
     if (lk_sql_program_run(d->prog, in, now_us, err)) {
@@ -235,7 +252,7 @@ int lk_dedupe_run(lk_dedupe *d, const lk_batch *in, const int32_t *skip, int nsk
         cols[k] = lk_batch_col_const(in, d->col[k]);
     lk_col *hi = lk_batch_col(keys, 0), *lo = lk_batch_col(keys, 1), *t = lk_batch_col(keys, 2),
            *row = lk_batch_col(keys, 3);
-    uint32_t out = 0;
+    uint32_t out = 1;
     int s = 0;
     for (uint32_t i = 0; i < n; i++) {
         while (s < nskip && skip[s] < (int32_t)i)

@@ -37,6 +37,14 @@
 
 typedef struct lk_dedupe lk_dedupe;
 
+/* An entry of a batch's drop list (state.db, LK_DEDUPE_DROPS: an array of
+   them sorted by chunk, row): row `row` of chunk `chunk`'s processed_events,
+   valid while the chunk's identity is src (lk_dedupe_chunk_src). */
+typedef struct lk_dedupe_drop {
+    int32_t chunk, row;
+    int64_t src;
+} lk_dedupe_drop;
+
 /* Compiles cfg's transform.dedupe over processed (processed_events'
    schema). Errors name file, line and key (transform.dedupe.keys[1]: no
    such column, not a scalar column; transform.event_time). */
@@ -45,11 +53,16 @@ void lk_dedupe_destroy(lk_dedupe **d);
 /* The key list's schema: hi LONG, lo LONG (the key's 128-bit hash),
    t LONG (event time, micros), row INTEGER (ordinal). */
 const lk_schema *lk_dedupe_keys_schema(const lk_dedupe *d);
-/* Appends to keys (reset first) one entry per row of in (the chunk's
-   processed_events before any drop: ordinal = index) that has an event time
-   and is not in skip (ascending ordinals: the rows to drop). */
-int lk_dedupe_run(lk_dedupe *d, const lk_batch *in, const int32_t *skip, int nskip, int64_t now_us,
-                  lk_batch *keys, lk_error *err);
+/* Appends to keys (reset first) a header row (row -1, hi = src: the
+   chunk's identity, which a drop list is checked against: a batch
+   re-planned from other bytes has other chunks), then one entry per row of
+   in (the chunk's processed_events before any drop: ordinal = index) that
+   has an event time and is not in skip (ascending ordinals: the rows to
+   drop). */
+int lk_dedupe_run(lk_dedupe *d, const lk_batch *in, const int32_t *skip, int nskip, int64_t src,
+                  int64_t now_us, lk_batch *keys, lk_error *err);
+/* A chunk's identity: its file, offset and length. */
+int64_t lk_dedupe_chunk_src(const char *file, int64_t offset, int64_t len);
 /* Copies the rows of in whose ordinal is not in drop (ascending) to out
    (reset first, in's schema); marks kept[i] (in's row i) 1 or 0. Returns
    the rows dropped. */

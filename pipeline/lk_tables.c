@@ -79,6 +79,7 @@ struct lk_tables {
     lk_batch *dd_keys, *dd_scratch;
     const int32_t *drop;
     int ndrop;
+    int64_t src;
     uint8_t *alive, *pkept;
     uint32_t alive_cap, pkept_cap;
     int use_alive;
@@ -211,7 +212,7 @@ static void grow(uint8_t **p, uint32_t *cap, uint32_t n)
 static int run_dedupe(lk_tables *t, const lk_batch *raw, int64_t now_us, lk_error *err)
 {
     lk_batch *p = t->batches[1];
-    if (lk_dedupe_run(t->dd, p, t->drop, t->ndrop, now_us, t->dd_keys, err)) return -1;
+    if (lk_dedupe_run(t->dd, p, t->drop, t->ndrop, t->src, now_us, t->dd_keys, err)) return -1;
     if (!t->ndrop) return 0;
     uint32_t np = lk_batch_nrows(p), nraw = lk_batch_nrows(raw);
     grow(&t->pkept, &t->pkept_cap, np + 1);
@@ -251,10 +252,11 @@ int lk_tables_run(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t bat
     return 0;
 }
 
-void lk_tables_set_drops(lk_tables *t, const int32_t *rows, int n)
+void lk_tables_set_drops(lk_tables *t, const int32_t *rows, int n, int64_t src)
 {
     t->drop = rows;
     t->ndrop = n;
+    t->src = src;
 }
 
 lk_batch *lk_tables_dedupe_keys(lk_tables *t)

@@ -89,9 +89,10 @@ int64_t lk_tables_late(const lk_tables *t);
 int64_t lk_tables_no_event_time(const lk_tables *t);
 /* transform.dedupe (lk_dedupe): the rows of processed_events (ordinals in
    the chunk's processed_events, ascending) the next runs drop as
-   duplicates (borrowed until the next call); after a run, the chunk's key
-   list (NULL without dedupe) and the rows dropped. */
-void lk_tables_set_drops(lk_tables *t, const int32_t *rows, int n);
+   duplicates (borrowed until the next call) and the chunk's identity
+   (lk_dedupe_chunk_src); after a run, the chunk's key list (NULL without
+   dedupe) and the rows dropped. */
+void lk_tables_set_drops(lk_tables *t, const int32_t *rows, int n, int64_t src);
 lk_batch *lk_tables_dedupe_keys(lk_tables *t);
 int64_t lk_tables_dropped(const lk_tables *t);
 /* Rows of the last run that went to quarantine, and that were rescued. */

@@ -17,7 +17,9 @@
 #include "lk_config.h"
 #include "lk_ddl.h"
 #include "lk_dedupe.h"
+#include "lk_dedupe_commit.h"
 #include "lk_dedupe_state.h"
+#include "lk_msg.h"
 #include "lk_state.h"
 
 #define S_US 1000000LL
@@ -249,23 +251,29 @@ START_TEST(key_list_and_drops)
         lk_batch_set_nrows(in, (uint32_t)i + 1);
     }
     /* rows without an event time (2: null, 4: unparsable) are not listed */
-    ck_assert_int_eq(lk_dedupe_run(d, in, NULL, 0, 0, keys, &err), 0);
-    ck_assert_int_eq(lk_batch_nrows(keys), 4);
+    int64_t src = lk_dedupe_chunk_src("/in/a.jsonl", 0, 1000);
+    ck_assert(src != lk_dedupe_chunk_src("/in/a.jsonl", 1000, 1000) &&
+              src != lk_dedupe_chunk_src("/in/b.jsonl", 0, 1000) &&
+              src != lk_dedupe_chunk_src("/in/a.jsonl", 0, 999));
+    ck_assert_int_eq(lk_dedupe_run(d, in, NULL, 0, src, 0, keys, &err), 0);
+    ck_assert_int_eq(lk_batch_nrows(keys), 5);
     const lk_col *row = lk_batch_col_const(keys, 3), *t = lk_batch_col_const(keys, 2),
                  *hi = lk_batch_col_const(keys, 0), *lo = lk_batch_col_const(keys, 1);
+    /* row 0: the header, the chunk's identity */
+    ck_assert(lk_col_i32(row, 0) == -1 && lk_col_i64(hi, 0) == src);
     int want[] = {0, 1, 3, 5};
     for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(lk_col_i32(row, (uint32_t)i), want[i]);
+        ck_assert_int_eq(lk_col_i32(row, (uint32_t)i + 1), want[i]);
     /* 11:00+02:00 is 09:00Z: the same instant and the same key as row 0 */
-    ck_assert(lk_col_i64(t, 0) == lk_col_i64(t, 2));
-    ck_assert(lk_col_i64(hi, 0) == lk_col_i64(hi, 2) && lk_col_i64(lo, 0) == lk_col_i64(lo, 2));
+    ck_assert(lk_col_i64(t, 1) == lk_col_i64(t, 3));
+    ck_assert(lk_col_i64(hi, 1) == lk_col_i64(hi, 3) && lk_col_i64(lo, 1) == lk_col_i64(lo, 3));
     /* (e1, null) is another key */
-    ck_assert(lk_col_i64(hi, 0) != lk_col_i64(hi, 1) || lk_col_i64(lo, 0) != lk_col_i64(lo, 1));
+    ck_assert(lk_col_i64(hi, 1) != lk_col_i64(hi, 2) || lk_col_i64(lo, 1) != lk_col_i64(lo, 2));
     /* the drops: listed rows are neither in the key list nor in the output */
     int32_t drop[] = {1, 3};
-    ck_assert_int_eq(lk_dedupe_run(d, in, drop, 2, 0, keys, &err), 0);
-    ck_assert_int_eq(lk_batch_nrows(keys), 2);
-    ck_assert(lk_col_i32(row, 0) == 0 && lk_col_i32(row, 1) == 5);
+    ck_assert_int_eq(lk_dedupe_run(d, in, drop, 2, src, 0, keys, &err), 0);
+    ck_assert_int_eq(lk_batch_nrows(keys), 3);
+    ck_assert(lk_col_i32(row, 1) == 0 && lk_col_i32(row, 2) == 5);
     uint8_t kept[6];
     ck_assert_int_eq(lk_dedupe_filter(in, drop, 2, out, kept), 2);
     ck_assert_int_eq(lk_batch_nrows(out), 4);
@@ -306,7 +314,7 @@ START_TEST(state_db_rows)
     ck_assert_int_eq(lk_state_dedupe_get(st, 5, 0, LK_DEDUPE_STATE, &found, &n, &data, &len, &err),
                      0);
     ck_assert(found == -1 && data == NULL);
-    int32_t pairs[] = {0, 3, 1, 7};
+    lk_dedupe_drop pairs[] = {{0, 3, 11}, {1, 7, 12}};
     ck_assert_int_eq(lk_state_dedupe_put(st, 4, LK_DEDUPE_DROPS, 2, pairs, sizeof pairs, &err), 0);
     for (int64_t b = 0; b < 6; b++)
         ck_assert_int_eq(lk_state_dedupe_put(st, b, LK_DEDUPE_STATE, b * 10, "xy", 2, &err), 0);
@@ -329,6 +337,139 @@ START_TEST(state_db_rows)
     ck_assert_int_eq(lk_state_dedupe_get(st, 5, 1, LK_DEDUPE_DROPS, &found, &n, NULL, NULL, &err),
                      0);
     ck_assert(found == -1);
+    lk_state_close(&st);
+    lk_check_rm_rf(dir);
+}
+END_TEST
+
+/* A chunk's HOLD report with its key list: rows (id, ts seconds) of
+   processed_events (event_id STRING, ts TIMESTAMP), the rows of drop left
+   out, the chunk's identity src. */
+static void hold(lk_dedupe *d, const lk_schema *s, lk_msg_files *f, const char *const *ids,
+                 const int *secs, int n, const int32_t *drop, int ndrop, int64_t src)
+{
+    lk_batch *in = lk_batch_new(s), *keys = lk_batch_new(lk_dedupe_keys_schema(d));
+    for (int i = 0; i < n; i++) {
+        lk_col_append_bytes(lk_batch_col(in, 0), ids[i], strlen(ids[i]));
+        lk_col_append_i64(lk_batch_col(in, 1), (int64_t)secs[i] * S_US);
+        lk_batch_set_nrows(in, (uint32_t)i + 1);
+    }
+    lk_error err = {0};
+    ck_assert_int_eq(lk_dedupe_run(d, in, drop, ndrop, src, 0, keys, &err), 0);
+    lk_msg_records one;
+    memset(&one, 0, sizeof one);
+    one.n_parts = 1;
+    snprintf(one.parts[0].table, sizeof one.parts[0].table, "%s", LK_DEDUPE_PART);
+    one.parts[0].batch = keys;
+    lk_buf b;
+    lk_buf_init(&b);
+    lk_msg_records_encode(&one, &b);
+    lk_msg_files_clear(f);
+    memset(f, 0, sizeof *f);
+    f->dedupe = malloc(b.len);
+    memcpy(f->dedupe, b.data, b.len);
+    f->dedupe_len = b.len;
+    lk_buf_free(&b);
+    lk_batch_destroy(&in);
+    lk_batch_destroy(&keys);
+}
+
+/* The committer's half: a batch with duplicates is refused and its drop
+   list stored (durably, merged with the earlier list), the replay without
+   them commits and stores the state, a later batch is judged against it,
+   and a drop list made for another reading of a chunk is not used. */
+START_TEST(committer_decides_in_order)
+{
+    char dir[256], db[512];
+    lk_check_mkdtemp(dir, sizeof dir, "dcommit");
+    snprintf(db, sizeof db, "%s/state.db", dir);
+    lk_state *st = NULL;
+    lk_error err = {0};
+    ck_assert_int_eq(lk_state_open(db, &st, &err), 0);
+    int rc;
+    lk_config *c = load("transform:\n  event_time: ts\n  watermark: 30s\n"
+                        "  dedupe: {keys: [event_id], within: 10m}\n",
+                        &err, &rc);
+    ck_assert_int_eq(rc, 0);
+    lk_schema *s = schema_of("event_id STRING, ts TIMESTAMP");
+    lk_dedupe *d = NULL;
+    ck_assert_int_eq(lk_dedupe_new(c, s, &d, &err), 0);
+    lk_dedupe_commit *g = lk_dedupe_commit_new(c, st);
+    lk_msg_files ch[2];
+    memset(ch, 0, sizeof ch);
+    /* batch 0: chunk 0 (a, b, a), chunk 1 (b, c): a dup in a chunk, one across chunks */
+    const char *i0[] = {"a", "b", "a"}, *i1[] = {"b", "c"};
+    int t0[] = {1000, 1001, 1002}, t1[] = {1003, 1004};
+    hold(d, s, &ch[0], i0, t0, 3, NULL, 0, 100);
+    hold(d, s, &ch[1], i1, t1, 2, NULL, 0, 101);
+    ck_assert_int_eq(lk_dedupe_commit_prepare(g, 0, ch, 2, &err), 1);
+    ck_assert_int_eq(lk_dedupe_commit_found(g), 2);
+    int64_t found, n;
+    void *data;
+    size_t len;
+    ck_assert_int_eq(lk_state_dedupe_get(st, 0, 1, LK_DEDUPE_DROPS, &found, &n, &data, &len, &err),
+                     0);
+    const lk_dedupe_drop *dl = data;
+    ck_assert(found == 0 && n == 2 && len == 2 * sizeof *dl);
+    ck_assert(dl[0].chunk == 0 && dl[0].row == 2 && dl[0].src == 100);
+    ck_assert(dl[1].chunk == 1 && dl[1].row == 0 && dl[1].src == 101);
+    free(data);
+    lk_dedupe_commit_done(g, 0, 0);
+    /* a replay where only chunk 0 applied its drops: the rest found again, the list merged */
+    int32_t d0[] = {2};
+    hold(d, s, &ch[0], i0, t0, 3, d0, 1, 100);
+    ck_assert_int_eq(lk_dedupe_commit_prepare(g, 0, ch, 2, &err), 1);
+    ck_assert_int_eq(lk_dedupe_commit_found(g), 1);
+    ck_assert_int_eq(lk_dedupe_commit_dropped(g), 2);
+    lk_dedupe_commit_done(g, 0, 0);
+    /* the replay without both: no duplicate left, the state after batch 0 is stored */
+    int32_t d1[] = {0};
+    hold(d, s, &ch[1], i1, t1, 2, d1, 1, 101);
+    ck_assert_int_eq(lk_dedupe_commit_prepare(g, 0, ch, 2, &err), 0);
+    ck_assert_int_eq(lk_dedupe_commit_dropped(g), 2);
+    ck_assert_int_eq(lk_dedupe_commit_keys(g), 3);
+    ck_assert(lk_dedupe_commit_watermark(g) == (1004 - 30) * S_US);
+    lk_dedupe_commit_done(g, 0, 1);
+    ck_assert_int_eq(lk_state_dedupe_get(st, 0, 1, LK_DEDUPE_STATE, &found, &n, NULL, NULL, &err),
+                     0);
+    ck_assert(found == 0 && n == 3);
+    /* batch 1: a again 5 min later (dup of batch 0's), c 11 min later (kept), d new */
+    const char *i2[] = {"a", "c", "d"};
+    int t2[] = {1300, 1004 + 660, 1310};
+    hold(d, s, &ch[0], i2, t2, 3, NULL, 0, 200);
+    /* a new committer (a restart): the state of batch 0 is loaded from state.db */
+    lk_dedupe_commit_destroy(&g);
+    g = lk_dedupe_commit_new(c, st);
+    ck_assert_int_eq(lk_dedupe_commit_prepare(g, 1, ch, 1, &err), 1);
+    ck_assert_int_eq(lk_dedupe_commit_found(g), 1);
+    lk_dedupe_commit_done(g, 1, 0);
+    /* the batch re-planned from other bytes (chunk 0's identity changed): the old
+       list is not applied by the transform, and the committer replaces it */
+    const char *i3[] = {"d", "a"};
+    int t3[] = {1310, 1300};
+    hold(d, s, &ch[0], i3, t3, 2, NULL, 0, 201);
+    ck_assert_int_eq(lk_dedupe_commit_prepare(g, 1, ch, 1, &err), 1);
+    ck_assert_int_eq(lk_state_dedupe_get(st, 1, 1, LK_DEDUPE_DROPS, &found, &n, &data, &len, &err),
+                     0);
+    dl = data;
+    ck_assert(n == 1 && dl[0].chunk == 0 && dl[0].row == 1 && dl[0].src == 201);
+    free(data);
+    lk_dedupe_commit_done(g, 1, 0);
+    int32_t d3[] = {1};
+    hold(d, s, &ch[0], i3, t3, 2, d3, 1, 201);
+    ck_assert_int_eq(lk_dedupe_commit_prepare(g, 1, ch, 1, &err), 0);
+    ck_assert_int_eq(lk_dedupe_commit_dropped(g), 1);
+    lk_dedupe_commit_done(g, 1, 1);
+    /* a chunk without its key list is an error, not a silent pass */
+    lk_msg_files_clear(&ch[0]);
+    ck_assert_int_lt(lk_dedupe_commit_prepare(g, 2, ch, 1, &err), 0);
+    ck_assert_msg(strstr(err.msg, "without its key list"), "%s", err.msg);
+    for (int i = 0; i < 2; i++)
+        lk_msg_files_clear(&ch[i]);
+    lk_dedupe_commit_destroy(&g);
+    lk_dedupe_destroy(&d);
+    lk_schema_destroy(&s);
+    free(c);
     lk_state_close(&st);
     lk_check_rm_rf(dir);
 }
@@ -429,6 +570,7 @@ int main(void)
     tcase_add_test(tc, hash_of_several_columns_with_nulls);
     tcase_add_test(tc, key_list_and_drops);
     tcase_add_test(tc, state_db_rows);
+    tcase_add_test(tc, committer_decides_in_order);
     tcase_add_test(tc, errors_name_file_line_key);
     suite_add_tcase(s, tc);
     return lk_check_run(s);

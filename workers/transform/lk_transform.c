@@ -56,8 +56,9 @@ typedef struct transform {
 /* transform.dedupe: the rows of chunk k of batch b that the committer found
    duplicated (state.db, stored before it had the batch replayed), read at
    every chunk: a replay sees the list its committer stored before asking
-   for it. The list is (chunk, row) pairs sorted. */
-static int drops_for(transform *t, int64_t b, int32_t k)
+   for it. Entries for another identity of the chunk (src: the batch was
+   re-planned because a file changed) are not applied. */
+static int drops_for(transform *t, int64_t b, int32_t k, int64_t src)
 {
     t->ndrops = 0;
     if (!lk_tables_dedupe_keys(t->tables)) return 0;
@@ -66,19 +67,27 @@ static int drops_for(transform *t, int64_t b, int32_t k)
     size_t len = 0;
     if (lk_state_dedupe_get(t->st, b, 1, LK_DEDUPE_DROPS, &found, &n, &data, &len, &t->err))
         return -1;
-    const int32_t *pairs = data;
-    size_t np = found == b ? len / (2 * sizeof(int32_t)) : 0;
-    for (size_t i = 0; i < np; i++) {
-        if (pairs[2 * i] != k) continue;
+    const lk_dedupe_drop *d = data;
+    size_t nd = found == b ? len / sizeof *d : 0, stale = 0;
+    for (size_t i = 0; i < nd; i++) {
+        if (d[i].chunk != k) continue;
+        if (d[i].src != src) { /* the batch was re-planned: these name other rows */
+            stale++;
+            continue;
+        }
         if (t->ndrops == t->drops_cap) {
             t->drops_cap = t->drops_cap ? t->drops_cap * 2 : 64;
             t->drops = realloc(t->drops, sizeof *t->drops * (size_t)t->drops_cap);
             if (!t->drops) abort();
         }
-        t->drops[t->ndrops++] = pairs[2 * i + 1];
+        t->drops[t->ndrops++] = d[i].row;
     }
     free(data);
-    lk_tables_set_drops(t->tables, t->drops, t->ndrops);
+    if (stale)
+        LK_WARN("batch=%lld chunk=%d: %zu entr(ies) of its dedupe drop list are for another "
+                "reading of the batch (re-planned): not applied, the committer judges it again",
+                (long long)b, k, stale);
+    lk_tables_set_drops(t->tables, t->drops, t->ndrops, src);
     return 0;
 }
 
@@ -211,7 +220,8 @@ static int process(void *ctx, const void *data, size_t len)
     if (prc && st.failed_line)
         return failfast(t, &c, &st);
     if (prc || watermark_for(t, c.batch_id) ||
-        drops_for(t, c.batch_id, c.chunk_idx & LK_CHUNK_K_MASK) ||
+        drops_for(t, c.batch_id, c.chunk_idx & LK_CHUNK_K_MASK,
+                  lk_dedupe_chunk_src(c.file_path, c.offset, (int64_t)c.len)) ||
         lk_tables_run(t->tables, t->raw, lk_time_now_us(), c.batch_id, &t->err)) {
         LK_ERROR("batch=%lld chunk=%d file=%s offset=%lld: %s", (long long)c.batch_id,
                  c.chunk_idx, c.file_path, (long long)c.offset, t->err.msg);
