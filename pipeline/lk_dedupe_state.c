@@ -13,7 +13,7 @@ struct lk_dedupe_state {
     int64_t within;
     entry *slot;
     uint8_t *used;
-    uint64_t cap, n; /* cap: a power of two, n <= cap / 2 */
+    uint64_t cap, n; /* cap: a power of two, n <= 0.7 cap */
     int64_t max_event;
 };
 
@@ -82,7 +82,7 @@ static void rehash(lk_dedupe_state *s, uint64_t cap)
 
 static void put(lk_dedupe_state *s, uint64_t hi, uint64_t lo, int64_t t)
 {
-    if (!s->cap || (s->n + 1) * 2 > s->cap) rehash(s, s->cap ? s->cap * 2 : 1024);
+    if (!s->cap || (s->n + 1) * 10 > s->cap * 7) rehash(s, s->cap ? s->cap * 2 : 1024);
     uint64_t i = find(s, hi, lo);
     if (!s->used[i]) {
         s->used[i] = 1;
@@ -106,34 +106,51 @@ int lk_dedupe_state_offer(lk_dedupe_state *s, uint64_t hi, uint64_t lo, int64_t 
     return 0;
 }
 
+/* Empties slot i and moves the entries after it in its cluster back into
+   the hole where their probe sequence allows (linear probing's deletion
+   without tombstones). */
+static void remove_at(lk_dedupe_state *s, uint64_t i)
+{
+    uint64_t mask = s->cap - 1, j = i;
+    for (;;) {
+        s->used[i] = 0;
+        uint64_t k;
+        for (;;) {
+            j = (j + 1) & mask;
+            if (!s->used[j]) return;
+            k = slot_of(s, s->slot[j].hi, s->slot[j].lo);
+            /* j's entry stays when its home k lies cyclically in (i, j] */
+            if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+            break;
+        }
+        s->slot[i] = s->slot[j];
+        s->used[i] = 1;
+        i = j;
+    }
+}
+
 int64_t lk_dedupe_state_expire(lk_dedupe_state *s, int64_t watermark_us)
 {
     if (!s->n || watermark_us == INT64_MIN) return 0;
-    uint64_t keep = 0;
-    for (uint64_t i = 0; i < s->cap; i++)
-        if (s->used[i] && s->slot[i].t + s->within >= watermark_us) keep++;
-    int64_t gone = (int64_t)(s->n - keep);
-    if (!gone) return 0;
-    /* rebuilt with the survivors (and shrunk when far too large) */
-    entry *old = s->slot;
-    uint8_t *oldu = s->used;
-    uint64_t oldcap = s->cap, cap = 1024;
-    while (keep * 2 > cap / 2)
-        cap *= 2;
-    s->slot = malloc(sizeof *s->slot * cap);
-    s->used = calloc(cap, 1);
-    if (!s->slot || !s->used) abort();
-    s->cap = cap;
-    s->n = 0;
-    for (uint64_t i = 0; i < oldcap; i++) {
-        if (!oldu[i] || old[i].t + s->within < watermark_us) continue;
-        uint64_t j = find(s, old[i].hi, old[i].lo);
-        s->slot[j] = old[i];
-        s->used[j] = 1;
-        s->n++;
+    /* in place: a deletion may pull a later entry into slot i, so slot i is
+       looked at again before moving on; entries only move towards the hole,
+       so none escapes the scan */
+    int64_t gone = 0;
+    for (uint64_t i = 0; i < s->cap;) {
+        if (s->used[i] && s->slot[i].t + s->within < watermark_us) {
+            remove_at(s, i);
+            s->n--;
+            gone++;
+        } else {
+            i++;
+        }
     }
-    free(old);
-    free(oldu);
+    if (s->cap > 1024 && s->n * 8 < s->cap) { /* far too large: shrink */
+        uint64_t cap = 1024;
+        while ((s->n + 1) * 10 > cap * 5)
+            cap *= 2;
+        rehash(s, cap);
+    }
     return gone;
 }
 

@@ -102,6 +102,45 @@ START_TEST(expiry_keeps_the_state_bounded)
 }
 END_TEST
 
+/* Against a plain model (an array by key): random offers of keys from a
+   small space (so that the table's clusters collide and wrap), random
+   expiries: every decision and every count the same. */
+START_TEST(model_check)
+{
+    enum { KEYS = 3000 };
+    static int64_t model[KEYS];
+    static int in[KEYS];
+    memset(in, 0, sizeof in);
+    lk_dedupe_state *s = lk_dedupe_state_new(50);
+    srand(42);
+    int64_t n = 0, now = 0;
+    for (int step = 0; step < 300000; step++) {
+        if (rand() % 1000 == 0) {
+            int64_t wm = now - rand() % 100;
+            int64_t gone = 0;
+            for (int k = 0; k < KEYS; k++)
+                if (in[k] && model[k] + 50 < wm) in[k] = 0, gone++, n--;
+            ck_assert_int_eq(lk_dedupe_state_expire(s, wm), gone);
+            ck_assert_int_eq(lk_dedupe_state_count(s), n);
+            continue;
+        }
+        int k = rand() % KEYS;
+        now += rand() % 3;
+        int64_t t = now - rand() % 80;
+        /* keys whose halves differ little: the slot hash must spread them */
+        int want = in[k] && llabs(t - model[k]) < 50;
+        ck_assert_int_eq(lk_dedupe_state_offer(s, (uint64_t)k >> 3, (uint64_t)k, t), want);
+        if (!want) {
+            n += !in[k];
+            in[k] = 1;
+            model[k] = t;
+        }
+        ck_assert_int_eq(lk_dedupe_state_count(s), n);
+    }
+    lk_dedupe_state_destroy(&s);
+}
+END_TEST
+
 START_TEST(save_load_round_trip)
 {
     lk_dedupe_state *a = lk_dedupe_state_new(MIN_US), *b = lk_dedupe_state_new(MIN_US);
@@ -566,6 +605,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, within_and_outside);
     tcase_add_test(tc, expiry_keeps_the_state_bounded);
+    tcase_add_test(tc, model_check);
     tcase_add_test(tc, save_load_round_trip);
     tcase_add_test(tc, hash_of_several_columns_with_nulls);
     tcase_add_test(tc, key_list_and_drops);
