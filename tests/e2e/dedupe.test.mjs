@@ -11,7 +11,7 @@ import { QUICK, rowsOf, run, startDaemon, status, until, waitAllRunning, workspa
 import { get, monitorUrl, parseMetrics } from './lib/monitoring.mjs';
 import { queryTable } from './lib/delta.mjs';
 import { DEDUPE_CONFIG, dedupeReference, genDedupeInput } from './lib/dedupe.mjs';
-import { assertWindows, readMetrics } from './lib/windows.mjs';
+import { assertWindows, quarantined, readMetrics } from './lib/windows.mjs';
 
 const FILES = QUICK ? 9 : 11;
 
@@ -53,6 +53,14 @@ test('dedupe: processed_events and event_metrics hold no duplicate; raw_events e
   const none = await queryTable(path.join(ws.tables, 'processed_events'),
     "SELECT count(*) AS n FROM $T WHERE event_id LIKE 'none-%'");
   assert.equal(Number(none[0].n), 2 * FILES, 'rows without an event time are never duplicates');
+  // quarantine: exactly the time-less rows (their raw rows found although rows before them in their
+  // chunk were dropped), no duplicate, no late row
+  const q = await quarantined(ws.tables);
+  assert.equal(q.size, FILES, `quarantine: ${[...q.keys()].slice(0, 5)}`);
+  for (let f = 0; f < FILES; f++) {
+    const e = q.get(`none-${f}`);
+    assert.ok(e && e.reason === 'no_event_time' && e.n === 2, `none-${f}: ${e ? `${e.reason} x${e.n}` : "missing"}`);
+  }
   // event_metrics: the windows of the kept rows only
   assert.ok(ref.windows.length > 20, `windows closed: ${ref.windows.length}`);
   assertWindows(await readMetrics(ws.tables), ref.windows);
