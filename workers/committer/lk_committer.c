@@ -891,6 +891,7 @@ static void dedupe_replay(committer *c, pending *p)
     lk_msg_event e;
     lk_msg_event_init(&e, "replay");
     lk_msg_event_set_str(&e, "reason", "transform.dedupe found duplicate rows in a batch");
+    lk_msg_event_set_int(&e, "batch", p->batch_id); /* that batch only: the others are fine */
     lk_buf_reset(&c->buf);
     lk_msg_event_encode(&e, &c->buf);
     lk_zmq_send(c->to_ingest, c->buf.data, c->buf.len, ZMQ_DONTWAIT);
