@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { query, sqlStr } from './delta.mjs';
-import { METRICS_CONFIG } from './windows.mjs';
+import { METRICS_CONFIG, rng } from './windows.mjs';
 
 export const WITHIN_MS = 600000;
 
@@ -19,16 +19,6 @@ export const DEDUPE_CONFIG = METRICS_CONFIG.replace(
 
 const TYPES = ['click', 'purchase', 'login', 'page_view', 'share'];
 const T0 = Date.parse('2026-11-24T09:00:00Z');
-
-function rng(seed) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `files` JSON-lines files (one batch each with max_files_per_trigger: 1) of `rows` rows (~100
