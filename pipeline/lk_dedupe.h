@@ -5,12 +5,12 @@
  * The decision "is this row a duplicate" needs one order over the whole
  * stream, and chunks are transformed in parallel: the transform cannot
  * take it. So, per chunk, the transform lists the key hash, event time and
- * ordinal (its index in the chunk's processed_events, before any drop) of
+ * row (lk_tables names it by its index among the chunk's raw rows) of
  * every processed_events row that has an event time (lk_dedupe_run: the
  * key list, one more RECORDS part, LK_DEDUPE_PART, that the writer forwards
  * in the chunk's HOLD report); the committer judges them in (batch, chunk,
  * row) order against the durable state (workers/committer/lk_dedupe_commit).
- * When a batch holds duplicates the committer stores their (chunk, ordinal)
+ * When a batch holds duplicates the committer stores their (chunk, row)
  * in state.db and has the batch replayed; the transform of the replay
  * removes those rows from processed_events (lk_dedupe_filter) before the
  * derived tables, event_metrics and the key list are made from it

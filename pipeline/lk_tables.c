@@ -81,7 +81,8 @@ struct lk_tables {
     int ndrop;
     int64_t src;
     uint8_t *alive, *pkept;
-    uint32_t alive_cap, pkept_cap;
+    uint32_t alive_cap, pkept_cap, map_cap;
+    int32_t *p2r, *r2p, *pdrop;
     int use_alive;
     int64_t dropped;
 };
@@ -169,6 +170,9 @@ void lk_tables_destroy(lk_tables **tp)
     lk_batch_destroy(&t->dd_scratch);
     free(t->alive);
     free(t->pkept);
+    free(t->p2r);
+    free(t->r2p);
+    free(t->pdrop);
     lk_batch_destroy(&t->datarow);
     lk_buf_free(&t->json);
     free(t);
@@ -208,24 +212,46 @@ static void grow(uint8_t **p, uint32_t *cap, uint32_t n)
 
 /* transform.dedupe's share of a chunk (lk_dedupe.h): processed_events'
    key list, then the rows the committer found duplicated removed from it,
-   before anything else is made from it. */
+   before anything else is made from it. Rows are named by their raw row
+   (the parser's output, a function of the chunk's bytes alone) rather than
+   their place in processed_events, which a transform that is not a
+   function of the row (a filter on current_timestamp(), rand()) could
+   change between two readings of a batch. */
 static int run_dedupe(lk_tables *t, const lk_batch *raw, int64_t now_us, lk_error *err)
 {
     lk_batch *p = t->batches[1];
-    if (lk_dedupe_run(t->dd, p, t->drop, t->ndrop, t->src, now_us, t->dd_keys, err)) return -1;
-    if (!t->ndrop) return 0;
     uint32_t np = lk_batch_nrows(p), nraw = lk_batch_nrows(raw);
+    const uint8_t *alive = lk_transforms_kept(t->xf[1]);
+    /* processed row j is raw row p2r[j]; raw row r is processed row r2p[r] (-1: filtered) */
+    if (nraw + 1 > t->map_cap) {
+        t->map_cap = nraw + 1;
+        t->p2r = realloc(t->p2r, sizeof *t->p2r * t->map_cap);
+        t->r2p = realloc(t->r2p, sizeof *t->r2p * t->map_cap);
+        t->pdrop = realloc(t->pdrop, sizeof *t->pdrop * t->map_cap);
+        if (!t->p2r || !t->r2p || !t->pdrop) abort();
+    }
+    uint32_t j = 0;
+    for (uint32_t r = 0; r < nraw; r++) {
+        t->r2p[r] = alive[r] && j < np ? (int32_t)j : -1;
+        if (alive[r] && j < np) t->p2r[j++] = (int32_t)r;
+    }
+    int npdrop = 0;
+    for (int k = 0; k < t->ndrop; k++) /* ascending raw rows: ascending processed rows */
+        if (t->drop[k] >= 0 && (uint32_t)t->drop[k] < nraw && t->r2p[t->drop[k]] >= 0)
+            t->pdrop[npdrop++] = t->r2p[t->drop[k]];
+    if (lk_dedupe_run(t->dd, p, t->pdrop, npdrop, t->src, now_us, t->dd_keys, err)) return -1;
+    lk_col *rows = lk_batch_col(t->dd_keys, 3); /* row 0 is the header (row -1) */
+    for (uint32_t i = 1; i < lk_batch_nrows(t->dd_keys); i++)
+        ((int32_t *)rows->values)[i] = t->p2r[((int32_t *)rows->values)[i]];
+    if (!npdrop) return 0;
     grow(&t->pkept, &t->pkept_cap, np + 1);
-    t->dropped = lk_dedupe_filter(p, t->drop, t->ndrop, t->dd_scratch, t->pkept);
+    t->dropped = lk_dedupe_filter(p, t->pdrop, npdrop, t->dd_scratch, t->pkept);
     t->batches[1] = t->dd_scratch;
     t->dd_scratch = p;
-    /* raw row r reached processed_events as row j: it still does if j is kept */
-    const uint8_t *alive = lk_transforms_kept(t->xf[1]);
+    /* raw row r reaches processed_events if its processed row is kept */
     grow(&t->alive, &t->alive_cap, nraw + 1);
-    for (uint32_t r = 0, j = 0; r < nraw; r++) {
-        t->alive[r] = alive[r] && j < np && t->pkept[j];
-        j += alive[r];
-    }
+    for (uint32_t r = 0; r < nraw; r++)
+        t->alive[r] = t->r2p[r] >= 0 && t->pkept[t->r2p[r]];
     t->use_alive = 1;
     return 0;
 }

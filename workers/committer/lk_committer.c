@@ -73,6 +73,7 @@ typedef struct pending {
     lk_msg_files *closes; /* CLOSE reports of this generation, one per writer session */
     int64_t flush_ms;     /* when "flush" was last published, 0 = never */
     int failed;           /* the CLOSE reports lost chunks: waiting for the replay */
+    int dedupe_replays;   /* transform.dedupe replays of this batch (each must make progress) */
 } pending;
 
 typedef struct committer {
@@ -883,6 +884,12 @@ static void dedupe_replay(committer *c, pending *p)
             (long long)p->batch_id, p->gen, (long long)lk_dedupe_commit_found(c->dedupe),
             (long long)lk_dedupe_commit_dropped(c->dedupe));
     lk_dedupe_commit_done(c->dedupe, p->batch_id, 0);
+    if (++p->dedupe_replays > 4)
+        /* a replay leaves out every row the list names, so another one finds new rows
+           only when replays race; never ending means the drops are not applied */
+        LK_ERROR("batch=%lld: replayed %d times for duplicates and still holds some: are the "
+                 "transforms applying the drop list (state.db dedupe)?",
+                 (long long)p->batch_id, p->dedupe_replays);
     drop_closes(c, p, "duplicates found");
     p->failed = 1;
     lk_worker_set(c->w, "busy", 0);

@@ -13,7 +13,7 @@
  *    else happens) and the batch is replayed; the replay's transforms drop
  *    those rows before processed_events feeds anything, so its key lists
  *    hold no duplicate any more and it commits. Chunks are a function of the
- *    planned bytes, so a row's (chunk, ordinal) names the same row in every
+ *    planned bytes, so a row's (chunk, raw row) names the same row in every
  *    generation;
  *  - the state after b (keys kept, those the watermark passed dropped) is
  *    stored in state.db *before* b's commits, the state of b - 1 kept: a

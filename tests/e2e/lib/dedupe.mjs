@@ -27,7 +27,7 @@ const T0 = Date.parse('2026-11-24T09:00:00Z');
  * (inside a chunk), copies of rows 600 back (another chunk of the batch), copies of rows of the
  * file before (another batch; their time is that row's + 3 s), and from file 8 on copies of ids
  * of file f - 8 at the current time (12 minutes on: beyond `within`, kept). Two rows with no ts
- * share an id (never duplicates). Returns the number of lines written.
+ * share an id (never duplicates); a corrupt line every 97 rows. Returns the number of lines written.
  */
 export function genDedupeInput(dir, { files = 9, rows = 1300, seed = 5, prefix = 'd' } = {}) {
   const r = rng(seed);
@@ -53,11 +53,14 @@ export function genDedupeInput(dir, { files = 9, rows = 1300, seed = 5, prefix =
         lines.push(row(p.event_id, p.t + 3000));
       }
       if (f >= 8 && i % 400 === 200) lines.push(row(byFile[f - 8][i].event_id, t + 500));
+      // a corrupt line now and then: in raw_events, not in processed_events, so that a row's place
+      // among the raw rows and in processed_events differ (the drop list names raw rows)
+      if (i % 97 === 50) lines.push(`{"event_id": "broken-${f}-${i}", "ts": `);
     }
     lines.push(row(`none-${f}`, null), row(`none-${f}`, null));
     byFile.push(orig);
     fs.writeFileSync(path.join(dir, `${prefix}-${String(f).padStart(3, '0')}.jsonl`),
-      lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n');
     n += lines.length;
   }
   return n;
@@ -75,7 +78,8 @@ export async function dedupeReference(dir, batchOf = null) {
   const all = [];
   files.forEach((f, fi) =>
     fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n').forEach((l, li) => {
-      const o = JSON.parse(l);
+      let o;
+      try { o = JSON.parse(l); } catch { return; } // a corrupt line: never in processed_events
       all.push({ ord: fi * 1e6 + li, event_id: o.event_id, event_type: o.event_type, t: o.ts === null ? null : Date.parse(o.ts), amount: o.amount });
     }));
   const tmp = path.join(dir, '..', 'dedupe-reference.jsonl');
@@ -92,5 +96,6 @@ export async function dedupeReference(dir, batchOf = null) {
     `sum(amount) AS amount_sum, max(amount) AS amount_max, min(amount) AS amount_min, avg(amount) AS amount_avg, ` +
     `count(amount) AS with_amount FROM (${keptSql}) WHERE t IS NOT NULL ` +
     `GROUP BY 1, 2 HAVING ws + 60000 <= ${Number(wm)} ORDER BY ws, event_type`);
-  return { kept, dropped: all.length - kept.length, windows, watermark: Number(wm), total: all.length };
+  const lines = files.reduce((n, f) => n + fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n').length, 0);
+  return { kept, dropped: all.length - kept.length, windows, watermark: Number(wm), total: lines };
 }
