@@ -1707,10 +1707,16 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
                          "%s:%d: key 'metrics': the windows need an event time: set "
                          "transform.event_time (and transform.watermark)",
                          path, cfg->metrics.line);
-    if (r == 0 && cfg->event.dedupe.set && (!cfg->event.event_time[0] || !cfg->event.watermark_line))
+    if (r == 0 && cfg->event.dedupe.set && !cfg->event.event_time[0])
         r = lk_error_set(err, LK_ECONFIG,
                          "%s:%d: key 'transform.dedupe': dropping duplicates within the watermark "
                          "needs an event time: set transform.event_time (and transform.watermark)",
+                         path, cfg->event.dedupe.line);
+    if (r == 0 && cfg->event.dedupe.set && !cfg->event.watermark_line)
+        r = lk_error_set(err, LK_ECONFIG,
+                         "%s:%d: key 'transform.dedupe': dropping duplicates within the watermark "
+                         "needs one: set transform.watermark (the allowed lateness, e.g. \"30 "
+                         "seconds\")",
                          path, cfg->event.dedupe.line);
     if (r < 0) { /* never half a file: back to defaults */
         lk_config_defaults(cfg);

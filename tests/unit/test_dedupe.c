@@ -541,7 +541,8 @@ START_TEST(errors_name_file_line_key)
                  ":2: key 'transform.dedupe': dropping duplicates within the watermark needs an "
                  "event time");
     expect_error("transform:\n  event_time: ts\n  dedupe: {keys: [id], within: 10m}\n", NULL,
-                 ":3: key 'transform.dedupe': dropping duplicates within the watermark needs");
+                 ":3: key 'transform.dedupe': dropping duplicates within the watermark needs one: "
+                 "set transform.watermark");
     snprintf(y, sizeof y, "%s  dedupe: {keys: id, within: 10m}\n", et);
     expect_error(y, NULL, ":4: key 'transform.dedupe.keys': expected a non-empty list of columns");
     snprintf(y, sizeof y, "%s  dedupe: {keys: [], within: 10m}\n", et);
