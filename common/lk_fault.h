@@ -22,7 +22,10 @@
  * <role>.start (e.g. transform.start: a worker before READY; a crash loop),
  * transform.records (corrupt: a RECORDS message cut to half its length),
  * transform.chunk (each chunk a transform parses),
- * replay.after_commit (lakesupd replay, between one table's commit and the next).
+ * replay.after_commit (lakesupd replay, between one table's commit and the next),
+ * committer.dedupe_before_replay (transform.dedupe: a drop list stored, the
+ * replay not asked for yet), committer.dedupe_before_state (before the dedupe
+ * state of a batch is stored).
  * A point is any string; code calls lk_fault_check("point") where a test may
  * want it to fail. With LAKESUP_FAULT unset the check is one branch.
  */

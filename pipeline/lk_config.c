@@ -46,6 +46,7 @@ typedef enum {
     K_NOTIFY,    /* notify: a sequence of {webhook|exec|log: ...} */
     K_WORKERS,   /* workers.transform: a count, or "auto" (transform_auto) */
     K_METRICS,   /* metrics: the gold table event_metrics (window, group_by, aggregates, ...) */
+    K_DEDUPE,    /* transform.dedupe: {keys: [columns], within: duration} */
 } key_kind;
 
 typedef struct key_spec {
@@ -161,6 +162,7 @@ static const key_spec keys[] = {
     {"transform", K_SECTION, 0, 0, 0, 0, NULL},
     {"transform.event_time", K_STR, OFF(event.event_time), 0, 0, NULL},
     {"transform.watermark", K_DURATION, OFF(event.watermark_ms), 0, 86400000LL * 366, NULL},
+    {"transform.dedupe", K_DEDUPE, OFF(event.dedupe), 0, 0, NULL},
     {"metrics", K_METRICS, OFF(metrics), 0, 0, NULL},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
@@ -1315,6 +1317,61 @@ static int set_metrics(loader *L, const key_spec *k, yaml_node_t *v)
     return 0;
 }
 
+/* transform.dedupe: {keys: [columns], within: "10 minutes"}; the columns are
+   checked against processed_events' schema by lk_dedupe. */
+static int set_dedupe(loader *L, const key_spec *k, yaml_node_t *v)
+{
+    lk_config *c = L->cfg;
+    c->event.dedupe.set = 0;
+    c->event.dedupe.keys.n = 0;
+    c->event.dedupe.within_ms = 0;
+    c->event.dedupe.line = (int)v->start_mark.line + 1;
+    if (v->type != YAML_MAPPING_NODE)
+        return bad(L, v, k->name, "expected a mapping {keys: [columns], within: duration}, got %s",
+                   node_kind(v));
+    int have_keys = 0, have_within = 0;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(L->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(L->doc, p->value);
+        const char *name = kn->type == YAML_SCALAR_NODE ? scalar(kn) : "";
+        char key[300];
+        snprintf(key, sizeof key, "transform.dedupe.%s", name);
+        if (!strcmp(name, "keys")) {
+            if (vn->type != YAML_SEQUENCE_NODE ||
+                vn->data.sequence.items.top == vn->data.sequence.items.start)
+                return bad(L, vn, key, "expected a non-empty list of columns, got %s",
+                           vn->type == YAML_SEQUENCE_NODE ? "an empty list" : node_kind(vn));
+            for (yaml_node_item_t *it = vn->data.sequence.items.start;
+                 it < vn->data.sequence.items.top; it++) {
+                yaml_node_t *e = yaml_document_get_node(L->doc, *it);
+                lk_name_list *l = &c->event.dedupe.keys;
+                if (e->type != YAML_SCALAR_NODE || !e->data.scalar.length)
+                    return bad(L, e, key, "expected a column name");
+                if (l->n == LK_MAX_PARTITION_COLS)
+                    return bad(L, e, key, "more than %d columns", LK_MAX_PARTITION_COLS);
+                if (strlen(scalar(e)) >= sizeof l->name[0])
+                    return bad(L, e, key, "column name too long");
+                snprintf(l->name[l->n], sizeof l->name[0], "%s", scalar(e));
+                c->event.dedupe.key_line[l->n++] = (int)e->start_mark.line + 1;
+            }
+            have_keys = 1;
+        } else if (!strcmp(name, "within")) {
+            if (vn->type != YAML_SCALAR_NODE ||
+                lk_config_parse_duration(scalar(vn), &c->event.dedupe.within_ms) ||
+                c->event.dedupe.within_ms <= 0 || c->event.dedupe.within_ms > 86400000LL * 366)
+                return bad(L, vn, key, "'%s' is not a positive duration such as \"10 minutes\"",
+                           vn->type == YAML_SCALAR_NODE ? scalar(vn) : node_kind(vn));
+            have_within = 1;
+        } else {
+            return bad(L, kn, key, "unknown key (keys or within)");
+        }
+    }
+    if (!have_keys) return bad(L, v, "transform.dedupe.keys", "missing: dedupe needs keys");
+    if (!have_within) return bad(L, v, "transform.dedupe.within", "missing: dedupe needs within");
+    c->event.dedupe.set = 1;
+    return 0;
+}
+
 static int walk(loader *L, yaml_node_t *map, const char *prefix)
 {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
@@ -1378,8 +1435,11 @@ static int set_value(loader *L, const key_spec *k, yaml_node_t *v)
     if (k->kind == K_ALERTS) return set_alerts(L, k, v);
     if (k->kind == K_NOTIFY) return set_notify(L, k, v);
     if (k->kind == K_METRICS) return set_metrics(L, k, v);
+    if (k->kind == K_DEDUPE) return set_dedupe(L, k, v);
     if (!strcmp(k->name, "transform.event_time"))
         L->cfg->event.event_time_line = (int)v->start_mark.line + 1;
+    if (!strcmp(k->name, "transform.watermark"))
+        L->cfg->event.watermark_line = (int)v->start_mark.line + 1;
     if (v->type != YAML_SCALAR_NODE)
         return bad(L, v, k->name, "expected a scalar, got %s", node_kind(v));
     const char *s = scalar(v);
@@ -1647,6 +1707,17 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
                          "%s:%d: key 'metrics': the windows need an event time: set "
                          "transform.event_time (and transform.watermark)",
                          path, cfg->metrics.line);
+    if (r == 0 && cfg->event.dedupe.set && !cfg->event.event_time[0])
+        r = lk_error_set(err, LK_ECONFIG,
+                         "%s:%d: key 'transform.dedupe': dropping duplicates within the watermark "
+                         "needs an event time: set transform.event_time (and transform.watermark)",
+                         path, cfg->event.dedupe.line);
+    if (r == 0 && cfg->event.dedupe.set && !cfg->event.watermark_line)
+        r = lk_error_set(err, LK_ECONFIG,
+                         "%s:%d: key 'transform.dedupe': dropping duplicates within the watermark "
+                         "needs one: set transform.watermark (the allowed lateness, e.g. \"30 "
+                         "seconds\")",
+                         path, cfg->event.dedupe.line);
     if (r < 0) { /* never half a file: back to defaults */
         lk_config_defaults(cfg);
         snprintf(cfg->file, sizeof cfg->file, "%s", path);
@@ -1818,6 +1889,16 @@ static void emit(const lk_config *cfg, FILE *f)
         }
         if (k->kind == K_METRICS) {
             emit_metrics(&cfg->metrics, f);
+            continue;
+        }
+        if (k->kind == K_DEDUPE) {
+            if (!cfg->event.dedupe.set) continue;
+            fputs("  dedupe: {keys: [", f);
+            for (int j = 0; j < cfg->event.dedupe.keys.n; j++) {
+                fputs(j ? ", " : "", f);
+                yaml_quoted(f, cfg->event.dedupe.keys.name[j]);
+            }
+            fprintf(f, "], within: \"%lld ms\"}\n", (long long)cfg->event.dedupe.within_ms);
             continue;
         }
         fprintf(f, "%*s%s:", depth * 2, "", leaf);

@@ -330,6 +330,15 @@ typedef struct lk_config {
         char event_time[256]; /* transform.event_time: the event-time column, "" = none */
         int event_time_line;
         int64_t watermark_ms; /* transform.watermark: allowed lateness */
+        /* transform.dedupe: {keys: [cols], within: duration}
+           (dropDuplicatesWithinWatermark, pipeline/lk_dedupe) */
+        int watermark_line; /* 0 = the file has no transform.watermark */
+        struct {
+            int set, line;
+            lk_name_list keys; /* processed_events columns */
+            int key_line[LK_MAX_PARTITION_COLS];
+            int64_t within_ms;
+        } dedupe;
     } event;
     lk_metrics_cfg metrics;
     struct {

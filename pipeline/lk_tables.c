@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lk_ddl.h"
+#include "lk_dedupe.h"
 #include "lk_gold.h"
 #include "lk_rowjson.h"
 #include "lk_raw.h"
@@ -71,6 +72,19 @@ struct lk_tables {
     lk_batch *datarow; /* one raw row's data columns: a turned-away row's record */
     lk_buf json;
     int64_t quarantined, rescued, late, no_et;
+    /* transform.dedupe: the chunk's key list, the rows to drop (borrowed,
+       lk_tables_set_drops), and which raw rows still reach processed_events
+       once they are dropped (run_metrics maps processed rows to raw ones) */
+    lk_dedupe *dd;
+    lk_batch *dd_keys, *dd_scratch;
+    const int32_t *drop;
+    int ndrop;
+    int64_t src;
+    uint8_t *alive, *pkept;
+    uint32_t alive_cap, pkept_cap, map_cap;
+    int32_t *p2r, *r2p, *pdrop;
+    int use_alive;
+    int64_t dropped;
 };
 
 int lk_tables_new(const lk_config *cfg, const lk_schema *raw, lk_tables **out, lk_error *err)
@@ -128,6 +142,14 @@ int lk_tables_new(const lk_config *cfg, const lk_schema *raw, lk_tables **out, l
         }
         t->schemas[i] = lk_schema_clone(lk_transforms_schema(t->xf[i]));
         t->batches[i] = lk_batch_new(t->schemas[i]);
+        if (i == 1 && cfg->event.dedupe.set) {
+            if (lk_dedupe_new(cfg, t->schemas[1], &t->dd, err)) {
+                lk_tables_destroy(&t);
+                return err->code;
+            }
+            t->dd_keys = lk_batch_new(lk_dedupe_keys_schema(t->dd));
+            t->dd_scratch = lk_batch_new(t->schemas[1]);
+        }
     }
     *out = t;
     return 0;
@@ -143,6 +165,14 @@ void lk_tables_destroy(lk_tables **tp)
         lk_batch_destroy(&t->batches[i]);
     }
     lk_gold_destroy(&t->m);
+    lk_dedupe_destroy(&t->dd);
+    lk_batch_destroy(&t->dd_keys);
+    lk_batch_destroy(&t->dd_scratch);
+    free(t->alive);
+    free(t->pkept);
+    free(t->p2r);
+    free(t->r2p);
+    free(t->pdrop);
     lk_batch_destroy(&t->datarow);
     lk_buf_free(&t->json);
     free(t);
@@ -172,9 +202,64 @@ lk_batch *lk_tables_batch(lk_tables *t, int i)
 static int run_metrics(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch,
                        lk_error *err);
 
+static void grow(uint8_t **p, uint32_t *cap, uint32_t n)
+{
+    if (n <= *cap) return;
+    *p = realloc(*p, n);
+    if (!*p) abort();
+    *cap = n;
+}
+
+/* transform.dedupe's share of a chunk (lk_dedupe.h): processed_events'
+   key list, then the rows the committer found duplicated removed from it,
+   before anything else is made from it. Rows are named by their raw row
+   (the parser's output, a function of the chunk's bytes alone) rather than
+   their place in processed_events, which a transform that is not a
+   function of the row (a filter on current_timestamp(), rand()) could
+   change between two readings of a batch. */
+static int run_dedupe(lk_tables *t, const lk_batch *raw, int64_t now_us, lk_error *err)
+{
+    lk_batch *p = t->batches[1];
+    uint32_t np = lk_batch_nrows(p), nraw = lk_batch_nrows(raw);
+    const uint8_t *alive = lk_transforms_kept(t->xf[1]);
+    /* processed row j is raw row p2r[j]; raw row r is processed row r2p[r] (-1: filtered) */
+    if (nraw + 1 > t->map_cap) {
+        t->map_cap = nraw + 1;
+        t->p2r = realloc(t->p2r, sizeof *t->p2r * t->map_cap);
+        t->r2p = realloc(t->r2p, sizeof *t->r2p * t->map_cap);
+        t->pdrop = realloc(t->pdrop, sizeof *t->pdrop * t->map_cap);
+        if (!t->p2r || !t->r2p || !t->pdrop) abort();
+    }
+    uint32_t j = 0;
+    for (uint32_t r = 0; r < nraw; r++) {
+        t->r2p[r] = alive[r] && j < np ? (int32_t)j : -1;
+        if (alive[r] && j < np) t->p2r[j++] = (int32_t)r;
+    }
+    int npdrop = 0;
+    for (int k = 0; k < t->ndrop; k++) /* ascending raw rows: ascending processed rows */
+        if (t->drop[k] >= 0 && (uint32_t)t->drop[k] < nraw && t->r2p[t->drop[k]] >= 0)
+            t->pdrop[npdrop++] = t->r2p[t->drop[k]];
+    if (lk_dedupe_run(t->dd, p, t->pdrop, npdrop, t->src, now_us, t->dd_keys, err)) return -1;
+    lk_col *rows = lk_batch_col(t->dd_keys, 3); /* row 0 is the header (row -1) */
+    for (uint32_t i = 1; i < lk_batch_nrows(t->dd_keys); i++)
+        ((int32_t *)rows->values)[i] = t->p2r[((int32_t *)rows->values)[i]];
+    if (!npdrop) return 0;
+    grow(&t->pkept, &t->pkept_cap, np + 1);
+    t->dropped = lk_dedupe_filter(p, t->pdrop, npdrop, t->dd_scratch, t->pkept);
+    t->batches[1] = t->dd_scratch;
+    t->dd_scratch = p;
+    /* raw row r reaches processed_events if its processed row is kept */
+    grow(&t->alive, &t->alive_cap, nraw + 1);
+    for (uint32_t r = 0; r < nraw; r++)
+        t->alive[r] = t->r2p[r] >= 0 && t->pkept[t->r2p[r]];
+    t->use_alive = 1;
+    return 0;
+}
+
 int lk_tables_run(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch, lk_error *err)
 {
-    t->quarantined = t->rescued = t->late = t->no_et = 0;
+    t->quarantined = t->rescued = t->late = t->no_et = t->dropped = 0;
+    t->use_alive = 0;
     lk_batch *q = t->quarantine >= 0 ? t->batches[t->quarantine] : NULL;
     if (q) lk_batch_reset(q);
     for (int i = 1; i < t->n; i++) {
@@ -187,9 +272,27 @@ int lk_tables_run(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t bat
         }
         t->quarantined += lk_transforms_quarantined(t->xf[i]);
         t->rescued += lk_transforms_rescued(t->xf[i]);
+        if (i == 1 && t->dd && run_dedupe(t, raw, now_us, err)) return -1;
     }
     if (t->metrics >= 0) return run_metrics(t, raw, now_us, batch, err);
     return 0;
+}
+
+void lk_tables_set_drops(lk_tables *t, const int32_t *rows, int n, int64_t src)
+{
+    t->drop = rows;
+    t->ndrop = n;
+    t->src = src;
+}
+
+lk_batch *lk_tables_dedupe_keys(lk_tables *t)
+{
+    return t->dd ? t->dd_keys : NULL;
+}
+
+int64_t lk_tables_dropped(const lk_tables *t)
+{
+    return t->dropped;
 }
 
 int lk_tables_metrics_index(const lk_tables *t)
@@ -276,7 +379,7 @@ static int run_metrics(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_
     const char *const *why;
     uint32_t n = lk_gold_turned_away(t->m, &rows, &why);
     if (!n) return 0;
-    const uint8_t *alive = lk_transforms_kept(t->xf[1]);
+    const uint8_t *alive = t->use_alive ? t->alive : lk_transforms_kept(t->xf[1]);
     uint32_t nraw = lk_batch_nrows(raw), r = 0, j = 0;
     lk_batch *q = t->batches[t->quarantine];
     for (uint32_t k = 0; k < n; k++) {

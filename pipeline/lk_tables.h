@@ -87,6 +87,14 @@ void lk_tables_set_watermark(lk_tables *t, int64_t watermark_us);
    (both also counted by lk_tables_quarantined). */
 int64_t lk_tables_late(const lk_tables *t);
 int64_t lk_tables_no_event_time(const lk_tables *t);
+/* transform.dedupe (lk_dedupe): the rows the next runs drop as duplicates
+   before processed_events feeds anything (their indices among the chunk's
+   raw rows, ascending; borrowed until the next call) and the chunk's
+   identity (lk_dedupe_chunk_src); after a run, the chunk's key list (NULL
+   without dedupe; its rows named by raw row index) and the rows dropped. */
+void lk_tables_set_drops(lk_tables *t, const int32_t *rows, int n, int64_t src);
+lk_batch *lk_tables_dedupe_keys(lk_tables *t);
+int64_t lk_tables_dropped(const lk_tables *t);
 /* Rows of the last run that went to quarantine, and that were rescued. */
 int64_t lk_tables_quarantined(const lk_tables *t);
 int64_t lk_tables_rescued(const lk_tables *t);

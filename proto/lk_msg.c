@@ -760,7 +760,8 @@ int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out)
     if (m->n_files < 0 || m->n_files > LK_MSG_MAX_FILES)
         return LK_ELIMIT;
     msgpack_packer pk;
-    enc_begin(&pk, out, LK_MSG_FILES, m->partial && m->kind ? 10 : m->kind ? 9 : 6);
+    enc_begin(&pk, out, LK_MSG_FILES,
+              m->dedupe && m->kind ? 11 : m->partial && m->kind ? 10 : m->kind ? 9 : 6);
     msgpack_pack_int64(&pk, m->batch_id);
     msgpack_pack_int32(&pk, m->chunk_idx);
     msgpack_pack_int64(&pk, m->rows_in);
@@ -789,9 +790,13 @@ int lk_msg_files_encode(const lk_msg_files *m, lk_buf *out)
         for (int i = 0; i < m->n_chunks; i++)
             msgpack_pack_int32(&pk, m->chunks[i]);
     }
-    if (m->partial && m->kind) {
-        msgpack_pack_bin(&pk, m->partial_len);
-        msgpack_pack_bin_body(&pk, m->partial, m->partial_len);
+    if ((m->partial || m->dedupe) && m->kind) {
+        msgpack_pack_bin(&pk, m->partial ? m->partial_len : 0);
+        if (m->partial) msgpack_pack_bin_body(&pk, m->partial, m->partial_len);
+    }
+    if (m->dedupe && m->kind) {
+        msgpack_pack_bin(&pk, m->dedupe_len);
+        msgpack_pack_bin_body(&pk, m->dedupe, m->dedupe_len);
     }
     enc_end(out);
     return 0;
@@ -807,11 +812,12 @@ int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error 
     if (rc == 0 && t != LK_MSG_FILES)
         rc = lk_error_set(err, LK_EFORMAT, "files: message has type %d", (int)t);
     /* 6 fields; HOLD and CLOSE add kind, session and chunks; a HOLD with
-       event_metrics' partial of its chunk adds it */
+       event_metrics' partial of its chunk adds it, one with dedupe's key list
+       adds that after it (the partial then possibly empty) */
     if (rc == 0 && (in.body->type != MSGPACK_OBJECT_ARRAY ||
                     (in.body->via.array.size != 6 && in.body->via.array.size != 9 &&
-                     in.body->via.array.size != 10)))
-        rc = lk_error_set(err, LK_EFORMAT, "files: body is not an array of 6, 9 or 10");
+                     in.body->via.array.size != 10 && in.body->via.array.size != 11)))
+        rc = lk_error_set(err, LK_EFORMAT, "files: body is not an array of 6, 9, 10 or 11");
     if (rc)
         goto out;
     const msgpack_object *a = in.body->via.array.ptr;
@@ -878,7 +884,19 @@ int lk_msg_files_decode(const void *data, size_t len, lk_msg_files *m, lk_error 
             f->partition_values_json = dup_str(&e[6]);
         }
     }
-    if (in.body->via.array.size == 10) {
+    if (in.body->via.array.size == 11) {
+        if (a[10].type != MSGPACK_OBJECT_BIN) {
+            rc = lk_error_set(err, LK_EFORMAT, "files: the dedupe key list is not binary");
+            goto out;
+        }
+        if (a[10].via.bin.size) {
+            m->dedupe = malloc(a[10].via.bin.size);
+            if (!m->dedupe) abort();
+            memcpy(m->dedupe, a[10].via.bin.ptr, a[10].via.bin.size);
+            m->dedupe_len = a[10].via.bin.size;
+        }
+    }
+    if (in.body->via.array.size >= 10) {
         if (a[9].type != MSGPACK_OBJECT_BIN) {
             rc = lk_error_set(err, LK_EFORMAT, "files: the window partial is not binary");
             goto out;
@@ -937,6 +955,9 @@ void lk_msg_files_clear(lk_msg_files *m)
     free(m->partial);
     m->partial = NULL;
     m->partial_len = 0;
+    free(m->dedupe);
+    m->dedupe = NULL;
+    m->dedupe_len = 0;
     free(m->chunks);
     m->chunks = NULL;
     m->n_chunks = 0;
@@ -1093,7 +1114,7 @@ int lk_msg_progress_encode(const lk_msg_progress *m, lk_buf *out)
         m->n_tables > LK_MSG_MAX_PARTS || m->phase < 0 || m->phase >= LK_PHASE_N)
         return LK_ELIMIT;
     msgpack_packer pk;
-    enc_begin(&pk, out, LK_MSG_PROGRESS, 20);
+    enc_begin(&pk, out, LK_MSG_PROGRESS, 21);
     pack_cstr(&pk, m->role);
     msgpack_pack_int32(&pk, m->index);
     msgpack_pack_int32(&pk, m->phase);
@@ -1129,6 +1150,7 @@ int lk_msg_progress_encode(const lk_msg_progress *m, lk_buf *out)
     msgpack_pack_int64(&pk, m->late);
     msgpack_pack_int64(&pk, m->no_event_time);
     msgpack_pack_int64(&pk, m->watermark_us);
+    msgpack_pack_int64(&pk, m->duplicates);
     enc_end(out);
     return 0;
 }
@@ -1137,7 +1159,7 @@ int lk_msg_progress_decode(const void *data, size_t len, lk_msg_progress *m, lk_
 {
     memset(m, 0, sizeof *m);
     msg_in in;
-    int rc = msg_open_body(data, len, LK_MSG_PROGRESS, 20, &in, "progress", err);
+    int rc = msg_open_body(data, len, LK_MSG_PROGRESS, 21, &in, "progress", err);
     if (rc)
         goto out;
     const msgpack_object *a = in.body->via.array.ptr;
@@ -1211,7 +1233,8 @@ int lk_msg_progress_decode(const void *data, size_t len, lk_msg_progress *m, lk_
     }
     if ((rc = get_i64(&a[17], &m->late, "progress late", err)) ||
         (rc = get_i64(&a[18], &m->no_event_time, "progress no_event_time", err)) ||
-        (rc = get_i64(&a[19], &m->watermark_us, "progress watermark_us", err)))
+        (rc = get_i64(&a[19], &m->watermark_us, "progress watermark_us", err)) ||
+        (rc = get_i64(&a[20], &m->duplicates, "progress duplicates", err)))
         goto out;
 out:
     if (rc)

@@ -148,6 +148,11 @@ typedef struct lk_msg_files {
        freed by lk_msg_files_clear */
     void *partial;
     size_t partial_len;
+    /* transform.dedupe's key list of the chunk: a RECORDS message of one
+       part (pipeline/lk_dedupe), or NULL; malloc'ed, freed by
+       lk_msg_files_clear */
+    void *dedupe;
+    size_t dedupe_len;
 } lk_msg_files;
 
 /* Appends a zeroed file entry (NULL beyond LK_MSG_MAX_FILES). */
@@ -233,6 +238,7 @@ typedef struct lk_msg_progress {
     /* commit, with event_metrics: rows turned away (late for the watermark,
        no event time) and the watermark after the batch (0 = none) */
     int64_t late, no_event_time, watermark_us;
+    int64_t duplicates; /* commit: rows transform.dedupe dropped from the batch */
 } lk_msg_progress;
 
 /* Name of a phase ("plan", "read", "parse", "write", "commit"), or "?". */

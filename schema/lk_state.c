@@ -132,6 +132,17 @@ static const char *const lk_state_migrations[] = {
     "  state BLOB NOT NULL,"
     "  open_file TEXT,"
     "  written_at_us INTEGER NOT NULL);",
+    /* v(dedupe): transform.dedupe's state after each batch (kind 0, written
+       by the committer before the batch's commits; the latest two kept) and
+       the rows of a batch found duplicated (kind 1: written before the
+       batch is replayed without them; kept while the batch may be replayed) */
+    "CREATE TABLE dedupe ("
+    "  batch_id INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  written_at_us INTEGER NOT NULL,"
+    "  PRIMARY KEY(batch_id, kind));",
 };
 #define LK_STATE_NMIGRATIONS ((int)(sizeof lk_state_migrations / sizeof lk_state_migrations[0]))
 
@@ -169,6 +180,9 @@ enum {
     Q_WINDOWS_PUT,
     Q_WINDOWS_PRUNE,
     Q_WINDOWS_GET,
+    Q_DEDUPE_PUT,
+    Q_DEDUPE_PRUNE,
+    Q_DEDUPE_GET,
     Q_COUNT
 };
 
@@ -179,6 +193,11 @@ static const char *const lk_state_sql[Q_COUNT] = {
     [Q_WINDOWS_PRUNE] = "DELETE FROM windows WHERE batch_id < ?1",
     [Q_WINDOWS_GET] = "SELECT batch_id, watermark_us, state, open_file FROM windows WHERE batch_id <= ?1"
                       " ORDER BY batch_id DESC LIMIT 1",
+    [Q_DEDUPE_PUT] = "INSERT OR REPLACE INTO dedupe(batch_id, kind, n, data, written_at_us)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [Q_DEDUPE_PRUNE] = "DELETE FROM dedupe WHERE batch_id < ?1",
+    [Q_DEDUPE_GET] = "SELECT batch_id, n, data FROM dedupe WHERE batch_id <= ?1 AND"
+                     " batch_id >= ?2 AND kind = ?3 ORDER BY batch_id DESC LIMIT 1",
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
@@ -1071,6 +1090,62 @@ int lk_state_windows_get(lk_state *s, int64_t batch, int64_t *found_batch, int64
             col_text(q, 3, open_file, open_cap);
     } else if (rc != SQLITE_DONE) {
         r = sq_fail(s, rc, "windows get", err);
+    }
+    done(q);
+    return r;
+}
+
+/* ---- transform.dedupe's state and drop lists ---- */
+
+int lk_state_dedupe_put(lk_state *s, int64_t batch, int kind, int64_t n, const void *data,
+                        size_t len, lk_error *err)
+{
+    sqlite3_stmt *q, *d;
+    GET(q, Q_DEDUPE_PUT);
+    GET(d, Q_DEDUPE_PRUNE);
+    int r = tx_begin(s, "dedupe put", err);
+    if (r < 0) return r;
+    sqlite3_bind_int64(q, 1, batch);
+    sqlite3_bind_int(q, 2, kind);
+    sqlite3_bind_int64(q, 3, n);
+    sqlite3_bind_blob64(q, 4, len ? data : "", (sqlite3_uint64)len, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, lk_time_now_us());
+    r = run(s, q, "dedupe put", err);
+    if (r == 0 && kind == LK_DEDUPE_STATE) {
+        /* the state of batch - 1 stays (a restart may need it), and so do
+           the drop lists of batch - 1 and later */
+        sqlite3_bind_int64(d, 1, batch - 1);
+        r = run(s, d, "dedupe prune", err);
+    }
+    return tx_end(s, r, "dedupe put", err);
+}
+
+int lk_state_dedupe_get(lk_state *s, int64_t batch, int exact, int kind, int64_t *found_batch,
+                        int64_t *n, void **data, size_t *len, lk_error *err)
+{
+    sqlite3_stmt *q;
+    GET(q, Q_DEDUPE_GET);
+    sqlite3_bind_int64(q, 1, batch);
+    sqlite3_bind_int64(q, 2, exact ? batch : INT64_MIN);
+    sqlite3_bind_int(q, 3, kind);
+    *found_batch = -1;
+    *n = 0;
+    if (data) *data = NULL;
+    if (len) *len = 0;
+    int rc = sqlite3_step(q), r = 0;
+    if (rc == SQLITE_ROW) {
+        *found_batch = sqlite3_column_int64(q, 0);
+        *n = sqlite3_column_int64(q, 1);
+        if (data) {
+            const void *b = sqlite3_column_blob(q, 2);
+            size_t k = (size_t)sqlite3_column_bytes(q, 2);
+            *data = malloc(k ? k : 1);
+            if (!*data) abort();
+            if (k) memcpy(*data, b, k);
+            *len = k;
+        }
+    } else if (rc != SQLITE_DONE) {
+        r = sq_fail(s, rc, "dedupe get", err);
     }
     done(q);
     return r;

@@ -280,4 +280,16 @@ int lk_state_windows_get(lk_state *s, int64_t batch, int64_t *found_batch, int64
                          void **state, size_t *len, char *open_file, size_t open_cap,
                          lk_error *err);
 
+/* ---- transform.dedupe (issue 12) ---- */
+#define LK_DEDUPE_STATE 0 /* the state after a batch (lk_dedupe_state's bytes) */
+#define LK_DEDUPE_DROPS 1 /* a batch's rows found duplicated: (chunk, row) int32 pairs */
+/* Stores data (n: entries) of kind for batch; storing a state also drops
+   every row of batches before batch - 1. */
+int lk_state_dedupe_put(lk_state *s, int64_t batch, int kind, int64_t n, const void *data,
+                        size_t len, lk_error *err);
+/* The entry of kind for batch (exact) or the latest at or before it:
+   *found_batch (-1 = none), its n and (data not NULL) a malloc'ed copy. */
+int lk_state_dedupe_get(lk_state *s, int64_t batch, int exact, int kind, int64_t *found_batch,
+                        int64_t *n, void **data, size_t *len, lk_error *err);
+
 #endif

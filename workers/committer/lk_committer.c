@@ -45,6 +45,7 @@
 #include "lk_exit.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
+#include "lk_dedupe_commit.h"
 #include "lk_gold.h"
 #include "lk_gold_commit.h"
 #include "lk_log.h"
@@ -72,6 +73,7 @@ typedef struct pending {
     lk_msg_files *closes; /* CLOSE reports of this generation, one per writer session */
     int64_t flush_ms;     /* when "flush" was last published, 0 = never */
     int failed;           /* the CLOSE reports lost chunks: waiting for the replay */
+    int dedupe_replays;   /* transform.dedupe replays of this batch (each must make progress) */
 } pending;
 
 typedef struct committer {
@@ -102,6 +104,7 @@ typedef struct committer {
     lk_buf buf;
     int metrics_t;         /* event_metrics' index in names, or -1 */
     lk_gold_commit *gold;  /* its window state */
+    lk_dedupe_commit *dedupe; /* transform.dedupe's decisions and state, or NULL */
     lk_tables *compiled;   /* the tables for raw_events' schema compiled_v (chunk partials) */
     int compiled_v;
     lk_error err;
@@ -782,6 +785,18 @@ static int commit_batch(committer *c, pending *p)
     rep->rows = rows_in;
     rep->corrupt = corrupt;
     rep->rescued = rescued;
+    if (c->dedupe) {
+        int64_t dup = lk_dedupe_commit_dropped(c->dedupe);
+        rep->duplicates = dup;
+        lk_worker_add(c->w, "duplicate_rows", dup);
+        lk_worker_set(c->w, "dedupe_keys", lk_dedupe_commit_keys(c->dedupe));
+        lk_worker_set(c->w, "dedupe_state_bytes", lk_dedupe_commit_state_bytes(c->dedupe));
+        if (dup)
+            LK_INFO("batch=%lld: %lld duplicate row(s) dropped (transform.dedupe); %lld key(s) "
+                    "in the state, state_bytes=%lld",
+                    (long long)b, (long long)dup, (long long)lk_dedupe_commit_keys(c->dedupe),
+                    (long long)lk_dedupe_commit_state_bytes(c->dedupe));
+    }
     if (c->metrics_t >= 0) {
         int64_t wm = lk_gold_commit_watermark(c->gold);
         rep->late = lk_gold_commit_late(c->gold);
@@ -859,6 +874,36 @@ static int closes_ready(committer *c, pending *p)
     return 0;
 }
 
+/* transform.dedupe found duplicates in p (their rows are in p's drop list
+   in state.db now): its files are dropped and the batch replayed; the
+   replay's transforms leave those rows out. */
+static void dedupe_replay(committer *c, pending *p)
+{
+    LK_INFO("batch=%lld generation=%d: %lld duplicate row(s) found (transform.dedupe, %lld in "
+            "the batch's drop list): the batch is replayed without them",
+            (long long)p->batch_id, p->gen, (long long)lk_dedupe_commit_found(c->dedupe),
+            (long long)lk_dedupe_commit_dropped(c->dedupe));
+    lk_dedupe_commit_done(c->dedupe, p->batch_id, 0);
+    if (++p->dedupe_replays > 4)
+        /* a replay leaves out every row the list names, so another one finds new rows
+           only when replays race; never ending means the drops are not applied */
+        LK_ERROR("batch=%lld: replayed %d times for duplicates and still holds some: are the "
+                 "transforms applying the drop list (state.db dedupe)?",
+                 (long long)p->batch_id, p->dedupe_replays);
+    drop_closes(c, p, "duplicates found");
+    p->failed = 1;
+    lk_worker_set(c->w, "busy", 0);
+    lk_worker_add(c->w, "dedupe_replays", 1);
+    if (lk_fault_check("committer.dedupe_before_replay") < 0) return; /* the deadline replays */
+    lk_msg_event e;
+    lk_msg_event_init(&e, "replay");
+    lk_msg_event_set_str(&e, "reason", "transform.dedupe found duplicate rows in a batch");
+    lk_msg_event_set_int(&e, "batch", p->batch_id); /* that batch only: the others are fine */
+    lk_buf_reset(&c->buf);
+    lk_msg_event_encode(&e, &c->buf);
+    lk_zmq_send(c->to_ingest, c->buf.data, c->buf.len, ZMQ_DONTWAIT);
+}
+
 static void try_commit(committer *c)
 {
     if (lk_time_mono_ms() < c->retry_at_ms)
@@ -868,7 +913,15 @@ static void try_commit(committer *c)
         if (!p || p->n_chunks < 0 || p->have < p->n_chunks || !closes_ready(c, p))
             return;
         lk_worker_set(c->w, "busy", 1);
-        if (commit_batch(c, p)) {
+        int dd = c->dedupe ? lk_dedupe_commit_prepare(c->dedupe, p->batch_id, p->chunks,
+                                                      p->n_chunks, &c->err)
+                           : 0;
+        if (dd == 1) {
+            dedupe_replay(c, p);
+            return;
+        }
+        if (dd < 0 || commit_batch(c, p)) {
+            if (c->dedupe) lk_dedupe_commit_done(c->dedupe, p->batch_id, 0);
             int delay = RETRY_MS;
             if (lk_worker_resource_error(c->err.code)) {
                 /* a full or failing disk: pause, retry with a growing delay */
@@ -903,6 +956,7 @@ static void try_commit(committer *c)
            sent at once: the supervisor's liveness check must never see
            "busy" with a work_done that predates a long batch's commit (it
            killed the committer right after committing a 40 s batch) */
+        if (c->dedupe) lk_dedupe_commit_done(c->dedupe, p->batch_id, 1);
         lk_worker_set(c->w, "busy", 0);
         lk_worker_add(c->w, "work_done", 1);
         lk_worker_pause(c->w, NULL);
@@ -1138,6 +1192,7 @@ static int release(committer *c, int rc)
     zsock_destroy(&c->in);
     zsock_destroy(&c->to_ingest);
     lk_gold_commit_destroy(&c->gold);
+    lk_dedupe_commit_destroy(&c->dedupe);
     lk_tables_destroy(&c->compiled);
     zsock_destroy(&c->pub);
     lk_state_close(&c->st);
@@ -1180,6 +1235,8 @@ int lk_committer_run(lk_worker *w)
             c->metrics_t = t;
             c->gold = lk_gold_commit_new(c->cfg, c->st, c->table_path[t]);
         }
+    if (c->cfg->event.dedupe.set)
+        c->dedupe = lk_dedupe_commit_new(c->cfg, c->st);
     if (reconcile(c)) {
         LK_ERROR("cannot reconcile state.db with the tables: %s", c->err.msg);
         return release(c, LK_EXIT_TEMPFAIL);

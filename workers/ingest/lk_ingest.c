@@ -80,6 +80,8 @@ typedef struct ingest {
     int nfl;
     run_state state;
     int replay;              /* replay every uncommitted batch when not paused */
+    int64_t replay_one;      /* replay this in-flight batch only (-1: none; the committer's
+                                transform.dedupe asks for the batch it found duplicates in) */
     int64_t pause_until_ms;  /* planning and replays wait (a resource error) until then */
     int poll_failed;         /* the last poll of the source failed (it retries) */
     int64_t next_trigger_ms; /* processing_time, freshness: the next tick (monotonic) */
@@ -501,8 +503,12 @@ static void handle_inbox(ingest *in, int timeout_ms)
             in->replay = 1;
         } else if (!strcmp(e.name, "replay")) {
             const char *why = lk_msg_event_get_str(&e, "reason");
-            LK_INFO("replay requested reason=%s", why ? why : "?");
-            in->replay = 1;
+            int64_t one = lk_msg_event_get_int(&e, "batch", -1);
+            LK_INFO("replay requested reason=%s batch=%lld", why ? why : "?", (long long)one);
+            if (one < 0 || (in->replay_one >= 0 && in->replay_one != one))
+                in->replay = 1;
+            else
+                in->replay_one = one;
         } else if (!strcmp(e.name, "abort")) {
             LK_INFO("the pipeline stops after a fatal error: not draining %d batch(es) in flight "
                     "(they replay at the next start)",
@@ -602,8 +608,24 @@ static int run_loop(ingest *in)
         }
         handle_inbox(in, 0);
         int64_t now = lk_time_mono_ms();
+        if (in->replay_one >= 0 && !in->replay && now >= in->pause_until_ms) {
+            /* one batch: only if it is still in flight (a later commit may have passed it) */
+            int64_t b = in->replay_one;
+            in->replay_one = -1;
+            for (int i = 0; i < in->nfl; i++) {
+                if (in->fl[i].batch_id != b) continue;
+                if (send_batch(in, b, 1) == 0) {
+                    track(in, b);
+                    lk_worker_add(in->w, "replays", 1);
+                } else {
+                    in->replay = 1; /* the whole replay, as for any failed one */
+                }
+                break;
+            }
+        }
         if (in->replay && now >= in->pause_until_ms) {
             in->replay = 0;
+            in->replay_one = -1;
             if (replay_uncommitted(in) == 0)
                 lk_worker_pause(in->w, NULL);
             else if (!pause_or_fail(in, 1))
@@ -715,6 +737,7 @@ int lk_ingest_run(lk_worker *w)
 {
     ingest IN, *in = &IN;
     memset(in, 0, sizeof *in);
+    in->replay_one = -1;
     in->w = w;
     in->cfg = lk_worker_config(w);
     int rc = open_ingest(in);

@@ -149,6 +149,7 @@ void lk_batches_add(lk_batches *bs, const lk_msg_progress *p, int64_t now_ms)
         r->rescued = p->rescued;
         r->late = p->late;
         r->no_event_time = p->no_event_time;
+        r->duplicates = p->duplicates;
         r->watermark_us = p->watermark_us;
         r->n_tables = p->n_tables;
         memcpy(r->tables, p->tables, (size_t)p->n_tables * sizeof p->tables[0]);
@@ -253,9 +254,10 @@ void lk_batches_record_json(const lk_batches *bs, const lk_batch_rec *r, const l
     }
     lk_buf_printf(b,
                   "},\"numRowsDroppedByWatermark\":%lld,\"numRowsWithoutEventTime\":%lld,"
+                  "\"numDuplicateRowsDropped\":%lld,"
                   "\"numCorruptRows\":%lld,\"numRescuedRows\":%lld,\"stateOperators\":[]",
-                  (long long)r->late, (long long)r->no_event_time, (long long)r->corrupt,
-                  (long long)r->rescued);
+                  (long long)r->late, (long long)r->no_event_time, (long long)r->duplicates,
+                  (long long)r->corrupt, (long long)r->rescued);
     /* sources: one (the pipeline's), with Auto Loader's backlog metrics */
     int kafka = r->n_sources && !strncmp(r->sources[0].path, "kafka://", 8);
     lk_buf_puts(b, ",\"sources\":[{\"description\":");

@@ -31,6 +31,7 @@ typedef struct lk_batch_rec {
     int64_t rows_parsed, bytes_read, bytes_written, files_written, n_ranges;
     int64_t rows, corrupt, rescued;
     int64_t late, no_event_time, watermark_us; /* event_metrics (watermark 0 = none) */
+    int64_t duplicates; /* rows transform.dedupe dropped */
     int64_t ev_min, ev_max, ev_n; /* event time (us) of the rows parsed */
     double ev_sum;
     int n_sources;

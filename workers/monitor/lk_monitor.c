@@ -831,6 +831,10 @@ static void metrics_text(monitor *m, lk_buf *b)
         {"lakesup_rescued_records_total", "Rows with a value kept in _rescued_data.", "rescued"},
         {"lakesup_schema_changes_total",
          "Table schema changes committed (a metaData action after the first).", "schema_changes"},
+        {"lakesup_duplicate_rows_total",
+         "Rows transform.dedupe dropped as duplicates (dropDuplicatesWithinWatermark), summed over "
+         "the committed batches.",
+         "duplicate_rows"},
     };
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
         lk_prom_one(b, counters[i].name, "counter", counters[i].help,

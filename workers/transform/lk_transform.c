@@ -29,6 +29,7 @@
 #include "lk_state.h"
 #include "lk_time.h"
 #include "lk_raw.h"
+#include "lk_dedupe.h"
 #include "lk_tables.h"
 
 typedef struct transform {
@@ -47,8 +48,48 @@ typedef struct transform {
     lk_buf fpath;     /* the chunk's _metadata.file_path (lk_raw_file_path) */
     lk_msg_progress report; /* the monitor's parse report */
     int64_t wm_batch, wm_us; /* the watermark in force for batch wm_batch */
+    int32_t *drops;          /* transform.dedupe: the rows of this chunk to drop */
+    int ndrops, drops_cap;
     lk_error err;
 } transform;
+
+/* transform.dedupe: the rows of chunk k of batch b that the committer found
+   duplicated (state.db, stored before it had the batch replayed), read at
+   every chunk: a replay sees the list its committer stored before asking
+   for it. Entries for another identity of the chunk (src: the batch was
+   re-planned because a file changed) are not applied. */
+static int drops_for(transform *t, int64_t b, int32_t k, int64_t src)
+{
+    t->ndrops = 0;
+    if (!lk_tables_dedupe_keys(t->tables)) return 0;
+    int64_t found, n;
+    void *data = NULL;
+    size_t len = 0;
+    if (lk_state_dedupe_get(t->st, b, 1, LK_DEDUPE_DROPS, &found, &n, &data, &len, &t->err))
+        return -1;
+    const lk_dedupe_drop *d = data;
+    size_t nd = found == b ? len / sizeof *d : 0, stale = 0;
+    for (size_t i = 0; i < nd; i++) {
+        if (d[i].chunk != k) continue;
+        if (d[i].src != src) { /* the batch was re-planned: these name other rows */
+            stale++;
+            continue;
+        }
+        if (t->ndrops == t->drops_cap) {
+            t->drops_cap = t->drops_cap ? t->drops_cap * 2 : 64;
+            t->drops = realloc(t->drops, sizeof *t->drops * (size_t)t->drops_cap);
+            if (!t->drops) abort();
+        }
+        t->drops[t->ndrops++] = d[i].row;
+    }
+    free(data);
+    if (stale)
+        LK_WARN("batch=%lld chunk=%d: %zu entr(ies) of its dedupe drop list are for another "
+                "reading of the batch (re-planned): not applied, the committer judges it again",
+                (long long)b, k, stale);
+    lk_tables_set_drops(t->tables, t->drops, t->ndrops, src);
+    return 0;
+}
 
 /* event_metrics: the watermark in force for batch b is the one stored
    with the state of the batch before it (the committer wrote it before
@@ -179,6 +220,8 @@ static int process(void *ctx, const void *data, size_t len)
     if (prc && st.failed_line)
         return failfast(t, &c, &st);
     if (prc || watermark_for(t, c.batch_id) ||
+        drops_for(t, c.batch_id, c.chunk_idx & LK_CHUNK_K_MASK,
+                  lk_dedupe_chunk_src(c.file_path, c.offset, (int64_t)c.len)) ||
         lk_tables_run(t->tables, t->raw, lk_time_now_us(), c.batch_id, &t->err)) {
         LK_ERROR("batch=%lld chunk=%d file=%s offset=%lld: %s", (long long)c.batch_id,
                  c.chunk_idx, c.file_path, (long long)c.offset, t->err.msg);
@@ -205,6 +248,13 @@ static int process(void *ctx, const void *data, size_t len)
         snprintf(t->rec.parts[i].table, sizeof t->rec.parts[i].table, "%s",
                  lk_tables_name(t->tables, i));
         t->rec.parts[i].batch = i ? lk_tables_batch(t->tables, i) : t->raw;
+    }
+    lk_batch *keys = lk_tables_dedupe_keys(t->tables);
+    if (keys) { /* transform.dedupe's key list: forwarded to the committer */
+        snprintf(t->rec.parts[ntables].table, sizeof t->rec.parts[ntables].table, "%s",
+                 LK_DEDUPE_PART);
+        t->rec.parts[ntables].batch = keys;
+        t->rec.n_parts = ++ntables;
     }
     lk_buf_reset(&t->msg);
     lk_msg_records_encode(&t->rec, &t->msg);
@@ -242,6 +292,13 @@ static int process(void *ctx, const void *data, size_t len)
                 (long long)t->wm_us);
         lk_worker_add(t->w, "late_rows", lk_tables_late(t->tables));
         lk_worker_add(t->w, "no_event_time_rows", lk_tables_no_event_time(t->tables));
+    }
+    if (lk_tables_dropped(t->tables)) {
+        LK_INFO("batch=%lld chunk=%d file=%s offset=%lld: %lld duplicate row(s) dropped "
+                "(transform.dedupe)",
+                (long long)c.batch_id, c.chunk_idx & LK_CHUNK_K_MASK, c.file_path,
+                (long long)c.offset, (long long)lk_tables_dropped(t->tables));
+        lk_worker_add(t->w, "dedupe_dropped", lk_tables_dropped(t->tables));
     }
     lk_worker_add(t->w, "corrupt", st.corrupt);
     lk_worker_add(t->w, "rescued", st.rescued);
@@ -306,6 +363,7 @@ int lk_transform_run(lk_worker *w)
     lk_state_close(&t->st);
     lk_buf_free(&t->msg);
     lk_buf_free(&t->fpath);
+    free(t->drops);
     lk_sendbuf_destroy(&t->pool);
     return rc;
 }

@@ -33,6 +33,7 @@
 #include <zmq.h>
 #include <unistd.h>
 
+#include "lk_dedupe.h"
 #include "lk_delta.h"
 #include "lk_fs.h"
 #include "lk_exit.h"
@@ -545,8 +546,8 @@ static int on_control(writer *wr, const void *data, size_t len)
 /* event_metrics' part is no data file: the chunk's partial window
    aggregates go to the committer inside the chunk's HOLD report, as a
    RECORDS message of that one part (docs/decisions.md, "Windowed
-   aggregates"). */
-static void forward_partial(writer *wr, const lk_msg_part *part)
+   aggregates"); transform.dedupe's key list travels the same way. */
+static void forward_partial(writer *wr, const lk_msg_part *part, void **dst, size_t *dst_len)
 {
     lk_msg_records one;
     memset(&one, 0, sizeof one);
@@ -556,11 +557,11 @@ static void forward_partial(writer *wr, const lk_msg_part *part)
     one.parts[0] = *part;
     lk_buf_reset(&wr->stats);
     lk_msg_records_encode(&one, &wr->stats);
-    free(wr->hold.partial);
-    wr->hold.partial = malloc(wr->stats.len);
-    if (!wr->hold.partial) abort();
-    memcpy(wr->hold.partial, wr->stats.data, wr->stats.len);
-    wr->hold.partial_len = wr->stats.len;
+    free(*dst);
+    *dst = malloc(wr->stats.len);
+    if (!*dst) abort();
+    memcpy(*dst, wr->stats.data, wr->stats.len);
+    *dst_len = wr->stats.len;
     lk_buf_reset(&wr->stats);
 }
 
@@ -609,7 +610,12 @@ static int process(void *ctx, const void *data, size_t len)
         for (int i = 0; i < wr->rec.n_parts && failed < 0; i++) {
             if (!strcmp(wr->rec.parts[i].table, LK_TABLE_METRICS)) {
                 /* partial window aggregates: the committer merges them */
-                forward_partial(wr, &wr->rec.parts[i]);
+                forward_partial(wr, &wr->rec.parts[i], &wr->hold.partial, &wr->hold.partial_len);
+                continue;
+            }
+            if (!strcmp(wr->rec.parts[i].table, LK_DEDUPE_PART)) {
+                /* transform.dedupe's key list: the committer judges it */
+                forward_partial(wr, &wr->rec.parts[i], &wr->hold.dedupe, &wr->hold.dedupe_len);
                 continue;
             }
             if (write_part(wr, s, &wr->rec.parts[i], i == 0))
@@ -664,6 +670,9 @@ static int process(void *ctx, const void *data, size_t len)
     free(h->partial); /* encoded: the next chunk brings its own */
     h->partial = NULL;
     h->partial_len = 0;
+    free(h->dedupe);
+    h->dedupe = NULL;
+    h->dedupe_len = 0;
     if (send_msg(wr, &wr->msg))
         return -1;
     lk_worker_add(wr->w, "chunks", 1);

@@ -19,7 +19,7 @@ export const METRICS_CONFIG =
 const TYPES = ['click', 'purchase', 'login', 'page_view', 'share'];
 const T0 = Date.parse('2026-11-24T09:00:00Z');
 
-function rng(seed) {
+export function rng(seed) {
   let s = seed >>> 0 || 1;
   return () => {
     s ^= s << 13;
