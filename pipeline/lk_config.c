@@ -1702,6 +1702,13 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
                          "%s: key 'workers.remote.bind': remote transforms cannot compute metrics: "
                          "(the windows' state is local to the pipeline host); drop one of them",
                          path);
+    /* nor dedupe: a replayed batch's drop list is read from state.db too */
+    if (r == 0 && cfg->workers.remote.bind[0] && cfg->event.dedupe.set)
+        r = lk_error_set(err, LK_ECONFIG,
+                         "%s:%d: key 'transform.dedupe': remote transforms cannot drop duplicates "
+                         "(the drop lists are in the pipeline host's state.db) and "
+                         "workers.remote.bind is set; drop one of them",
+                         path, cfg->event.dedupe.line);
     if (r == 0 && cfg->metrics.set && !cfg->event.event_time[0])
         r = lk_error_set(err, LK_ECONFIG,
                          "%s:%d: key 'metrics': the windows need an event time: set "

@@ -151,6 +151,17 @@ START_TEST(errors_name_the_key)
                  "workers.remote.bind", "not a tcp:// endpoint");
     expect_error("workers:\n  remote:\n    bind: \"tcp://0.0.0.0:7700\"\n",
                  "workers.remote.allowed_keys", "is required");
+    /* what remote transforms cannot do: their batch's watermark and drop list are in
+       the pipeline host's state.db */
+    expect_error("workers:\n  remote:\n    bind: \"tcp://0.0.0.0:7700\"\n    allowed_keys: /k\n"
+                 "transform:\n  event_time: ts\n  watermark: \"30 seconds\"\n"
+                 "metrics:\n  window: \"1 minute\"\n  group_by: [event_type]\n"
+                 "  aggregates: {n: \"count(*)\"}\n",
+                 "workers.remote.bind", "cannot compute metrics");
+    expect_error("workers:\n  remote:\n    bind: \"tcp://0.0.0.0:7700\"\n    allowed_keys: /k\n"
+                 "transform:\n  event_time: ts\n  watermark: \"30 seconds\"\n"
+                 "  dedupe: {keys: [event_id], within: \"10 minutes\"}\n",
+                 "transform.dedupe", "cannot drop duplicates");
     expect_error("source:\n  shard: {index: 2, count: 2}\n", "source.shard.index",
                  "not below source.shard.count");
 }
