@@ -108,6 +108,14 @@ double lk_tdigest_quantile(lk_tdigest *t, double q)
     if (q <= 0) return t->min;
     if (q >= 1) return t->max;
     if (t->n == 1) return t->c[0].mean;
+    if (t->total == (double)t->n) {
+        /* every centroid one value (fewer than 2 * compression values): the
+           exact answer of Spark's approx_percentile and SQL's
+           percentile_disc, the value at 1-based rank ceil(q n) */
+        double r = ceil(q * t->total);
+        size_t i = r < 1 ? 0 : (size_t)r - 1;
+        return t->c[i < t->n ? i : t->n - 1].mean;
+    }
     double target = q * t->total, cum = 0;
     /* centre of centroid i at cum + w_i / 2: interpolate between centres,
        the first half-centroid from min, the last to max */
