@@ -43,10 +43,13 @@ function iso(ms, r) {
  * Writes `files` JSON-lines files (one batch each with max_files_per_trigger: 1) of `rows` rows:
  * times advance ~90 s per file with jitter (out of order within the lateness), ~4 % late (minutes
  * behind), ~1 % with a null ts and ~1 % with an unparsable one. `baseMs` shifts every time
- * (a second run's late file: far behind). Returns the rows written, by file.
+ * (a second run's late file: far behind). `labels`: each row also has a `label`, a UTF-8 string
+ * (null in ~5 %) whose pieces sort differently by bytes and by UTF-16 (from a second generator:
+ * the other columns are the same with or without). Returns the rows written, by file.
  */
-export function genWindowInput(dir, { files = 5, rows = 400, seed = 7, prefix = 'w', baseMs = T0, idFrom = 0 } = {}) {
-  const r = rng(seed);
+export function genWindowInput(dir, { files = 5, rows = 400, seed = 7, prefix = 'w', baseMs = T0, idFrom = 0, labels = false } = {}) {
+  const r = rng(seed), rl = rng(seed * 31 + 5);
+  const pieces = ['a', 'ab', 'Z', 'é', '😀', '～', '~', ' ', 'ü', ''];
   const out = [];
   let id = idFrom;
   for (let f = 0; f < files; f++) {
@@ -66,6 +69,10 @@ export function genWindowInput(dir, { files = 5, rows = 400, seed = 7, prefix = 
         ts,
         amount: r() < 0.05 ? null : Math.round(r() * 100000) / 100,
       };
+      if (labels) {
+        const n = Math.floor(rl() * 4);
+        row.label = rl() < 0.05 ? null : Array.from({ length: n }, () => pieces[Math.floor(rl() * pieces.length)]).join('');
+      }
       lines.push(JSON.stringify(row));
       list.push(row);
     }
@@ -129,12 +136,13 @@ export async function reference(inputDirs, tables, { delayMs = 30000, sizeMs = 6
   // containing t (Spark's window()), one line per (row, window)
   const lines = [];
   for (const k of keep) {
-    if (slideMs === sizeMs) { lines.push({ event_type: k.event_type, t: k.t, amount: k.amount, ws: null }); continue; }
+    const label = k.label === undefined ? null : k.label;
+    if (slideMs === sizeMs) { lines.push({ event_type: k.event_type, t: k.t, amount: k.amount, ws: null, label }); continue; }
     for (let s = Math.floor(k.t / slideMs) * slideMs; s + sizeMs > k.t; s -= slideMs)
-      lines.push({ event_type: k.event_type, t: k.t, amount: k.amount, ws: s });
+      lines.push({ event_type: k.event_type, t: k.t, amount: k.amount, ws: s, label });
   }
   fs.writeFileSync(tmp, lines.map((x) => JSON.stringify(x)).join('\n') + '\n');
-  const cols = `columns={event_type:'VARCHAR', t:'BIGINT', amount:'DOUBLE', ws:'BIGINT'}`;
+  const cols = `columns={event_type:'VARCHAR', t:'BIGINT', amount:'DOUBLE', ws:'BIGINT', label:'VARCHAR'}`;
   if (gapMs) {
     // session windows, as DuckDB sessionizes: a key's rows in time order, a new session where
     // the gap to the previous row is gap or more; [first, last + gap)
