@@ -217,6 +217,51 @@ static int percentile_array(lk_agg_spec *s, const lk_sql_node *arr, const char *
     return 0;
 }
 
+/* The literal arguments of call (aggregate fns[f]) into s:
+   approx_count_distinct(x, rsd), approx_percentile(x, p | array(p, ...)[,
+   accuracy]). 0 or LK_ECONFIG naming file, line and key. */
+static int agg_literals(lk_agg_spec *s, const lk_sql_node *call, int f, const char *file, int line,
+                        const char *key, lk_error *err)
+{
+    s->hll_p = lk_hll_precision(0.05);
+    s->accuracy = 200;
+    int extra = s->kind == LK_AGG_APPROX_DISTINCT || s->kind == LK_AGG_PERCENTILE;
+    for (int i = 1; extra && i < call->nargs && i < 3; i++) {
+        const lk_sql_node *lit = call->args[i];
+        if (s->kind == LK_AGG_PERCENTILE && i == 1 && lit->kind == LK_SQL_CALL &&
+            !strcmp(lit->name, "array")) {
+            /* approx_percentile(col, array(p1, p2, ...)): Spark's array form */
+            if (percentile_array(s, lit, file, line, key, err)) return LK_ECONFIG;
+            continue;
+        }
+        double v;
+        if (!number_literal(lit, &v))
+            return lk_error_set(err, LK_ECONFIG,
+                                "%s:%d: key '%s': argument %d of %s must be a number literal%s",
+                                file, line, key, i + 1, fns[f].name,
+                                s->kind == LK_AGG_PERCENTILE && i == 1
+                                    ? " or array(p1, p2, ...) of number literals"
+                                    : "");
+        if (s->kind == LK_AGG_APPROX_DISTINCT) {
+            if (!(v > 0 && v < 1))
+                return lk_error_set(err, LK_ECONFIG,
+                                    "%s:%d: key '%s': relativeSD %g is not in (0, 1)", file, line,
+                                    key, v);
+            s->hll_p = lk_hll_precision(v);
+        } else if (i == 1) {
+            if (!(v >= 0 && v <= 1))
+                return lk_error_set(err, LK_ECONFIG,
+                                    "%s:%d: key '%s': percentage %g is not in [0, 1]", file, line,
+                                    key, v);
+            s->q[0] = v;
+            s->nq = 1;
+        } else {
+            s->accuracy = v / 50 < 50 ? 50 : v / 50 > 1000 ? 1000 : v / 50;
+        }
+    }
+    return 0;
+}
+
 static int compile_aggregate(lk_gold *m, int a, lk_error *err)
 {
     const lk_config *cfg = m->cfg;
@@ -235,49 +280,9 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
     s->name = mc->agg_name[a];
     s->kind = fns[f].kind;
     m->arg[a] = -1;
-    s->hll_p = lk_hll_precision(0.05);
-    s->accuracy = 200;
-    /* the literal arguments: approx_count_distinct(x, rsd), approx_percentile(x, p[, accuracy]) */
-    int extra = s->kind == LK_AGG_APPROX_DISTINCT || s->kind == LK_AGG_PERCENTILE;
-    for (int i = 1; extra && i < call->nargs && i < 3; i++) {
-        const lk_sql_node *lit = call->args[i];
-        if (s->kind == LK_AGG_PERCENTILE && i == 1 && lit->kind == LK_SQL_CALL &&
-            !strcmp(lit->name, "array")) {
-            /* approx_percentile(col, array(p1, p2, ...)): Spark's array form */
-            if (percentile_array(s, lit, file_of(cfg), line, key, err)) {
-                lk_sql_ast_destroy(&ast);
-                return LK_ECONFIG;
-            }
-            continue;
-        }
-        double v;
-        if (!number_literal(lit, &v)) {
-            lk_sql_ast_destroy(&ast);
-            return lk_error_set(err, LK_ECONFIG,
-                                "%s:%d: key '%s': argument %d of %s must be a number literal%s",
-                                file_of(cfg), line, key, i + 1, fns[f].name,
-                                s->kind == LK_AGG_PERCENTILE && i == 1
-                                    ? " or array(p1, p2, ...) of number literals"
-                                    : "");
-        }
-        if (s->kind == LK_AGG_APPROX_DISTINCT) {
-            if (!(v > 0 && v < 1)) {
-                lk_sql_ast_destroy(&ast);
-                return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': relativeSD %g is not in (0, 1)",
-                                    file_of(cfg), line, key, v);
-            }
-            s->hll_p = lk_hll_precision(v);
-        } else if (i == 1) {
-            if (!(v >= 0 && v <= 1)) {
-                lk_sql_ast_destroy(&ast);
-                return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': percentage %g is not in [0, 1]",
-                                    file_of(cfg), line, key, v);
-            }
-            s->q[0] = v;
-            s->nq = 1;
-        } else {
-            s->accuracy = v / 50 < 50 ? 50 : v / 50 > 1000 ? 1000 : v / 50;
-        }
+    if (agg_literals(s, call, f, file_of(cfg), line, key, err)) {
+        lk_sql_ast_destroy(&ast);
+        return LK_ECONFIG;
     }
     int nargs_ok = s->kind == LK_AGG_PERCENTILE ? (call->nargs == 2 || call->nargs == 3)
                    : s->kind == LK_AGG_APPROX_DISTINCT ? (call->nargs == 1 || call->nargs == 2)
@@ -396,7 +401,13 @@ static int check_text(const lk_config *cfg, const char *text, int aggregate, int
     if (rc) return fail(err, file_of(cfg), line, key);
     const lk_sql_node *r = lk_sql_ast_root(ast), *u = NULL;
     if (aggregate) {
-        if (aggregate_of(r) < 0) return not_an_aggregate(&ast, file_of(cfg), line, key, text, err);
+        int f = aggregate_of(r);
+        if (f < 0) return not_an_aggregate(&ast, file_of(cfg), line, key, text, err);
+        lk_agg_spec scratch = {.kind = fns[f].kind};
+        if (agg_literals(&scratch, r, f, file_of(cfg), line, key, err)) {
+            lk_sql_ast_destroy(&ast);
+            return LK_ECONFIG;
+        }
         for (int i = 0; i < r->nargs && !u; i++) /* approx_percentile's array(...): its own */
             if (i == 0 || r->args[i]->kind != LK_SQL_CALL || strcmp(r->args[i]->name, "array"))
                 u = lk_sql_check_unknown_call(r->args[i]);

@@ -11,6 +11,7 @@ import { QUICK, rowsOf, run, startDaemon, until, waitAllRunning, workspace } fro
 import { query, queryTable, readTableSql, replay } from './lib/delta.mjs';
 import {
   METRICS_CONFIG, assertQuarantine, assertWindows, genWindowInput, quarantined, readMetrics, reference,
+  withTextAggregates,
 } from './lib/windows.mjs';
 
 const FILES = QUICK ? 4 : 6;
@@ -98,6 +99,9 @@ test('a bad metrics key, an unknown aggregate or column fail at start with file,
     // a first start: checked against the first inferred schema before any batch
     ['metrics:\n  window: "1 minute"\n  aggregates: {n: "count(*)", s: "sum(amout)"}\n',
       /lakesup\.yml:\d+: key 'metrics\.aggregates\.s': position 5: unknown column 'amout'/],
+    // approx_percentile's array form: each percentage checked, named by its element
+    ['metrics:\n  window: "1 minute"\n  aggregates:\n    n: "count(*)"\n    p: "approx_percentile(amount, array(0.5, 2))"\n',
+      /lakesup\.yml:\d+: key 'metrics\.aggregates\.p': percentage 2 \(element 2 of array\(\.\.\.\)\) is not in \[0, 1\]/],
   ];
   for (const [extra, re] of cases) {
     const ws = workspace('wincfg', { extra: extra.includes('transform:') || /need an event/.test(re.source) ? extra : 'transform:\n  event_time: ts\n' + extra });
@@ -122,7 +126,8 @@ test('a bad metrics key, an unknown aggregate or column fail at start with file,
 });
 
 test('the committer dies after a window file before the state, and between the gold commit and state.db: windows exactly once', async () => {
-  const ws = workspace('winfault', { extra: METRICS_CONFIG });
+  // with min/max of strings and a percentile array: their state survives the kills too
+  const ws = workspace('winfault', { extra: withTextAggregates(METRICS_CONFIG) });
   const g1 = path.join(ws.dir, 'abort-before-state');
   const g2 = path.join(ws.dir, 'abort-after-gold-commit');
   fs.writeFileSync(g1, '');
@@ -136,7 +141,7 @@ test('the committer dies after a window file before the state, and between the g
     await waitAllRunning(ws.config);
     const staging = path.join(ws.dir, 'staging');
     fs.mkdirSync(staging);
-    const files = genWindowInput(staging, { files: 5, rows: QUICK ? 200 : 500, seed: 23 });
+    const files = genWindowInput(staging, { files: 5, rows: QUICK ? 200 : 500, seed: 23, labels: true });
     for (const f of fs.readdirSync(staging).sort()) fs.renameSync(path.join(staging, f), path.join(ws.input, f));
     await until(() => aborts() >= 1, 30000, 'the committer to abort before storing the window state');
     fs.writeFileSync(g2, '');
@@ -152,7 +157,9 @@ test('the committer dies after a window file before the state, and between the g
     d.child.kill('SIGKILL');
   }
   const ref = await reference([ws.input], ws.tables);
-  assertWindows(await readMetrics(ws.tables), ref.windows);
+  const got = await readMetrics(ws.tables, '', { text: true });
+  assert.ok(got.some((g) => g.label_min !== null && g.amount_ps.length === 2), 'the string and array aggregates are there');
+  assertWindows(got, ref.windows);
   assertQuarantine(await quarantined(ws.tables), ref);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });

@@ -965,6 +965,13 @@ START_TEST(errors_name_file_line_key)
     ck_assert_int_eq(rc, 0);
     ck_assert_msg(lk_gold_check(c, &err) == 0, "%s", err.msg);
     free(c);
+    /* and its percentages are checked there, before any schema */
+    snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, 1.5))\"\n", head);
+    c = load(y, &err, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(lk_gold_check(c, &err), LK_ECONFIG);
+    ck_assert_msg(strstr(err.msg, ":7: key 'metrics.aggregates.p': percentage 1.5 (element 2 of array(...))"), "%s", err.msg);
+    free(c);
 }
 END_TEST
 
