@@ -163,8 +163,11 @@ static void assert_same(const lk_batch *a, const lk_batch *b)
                 size_t n1, n2;
                 const char *s1 = lk_col_bytes(x, r, &n1), *s2 = lk_col_bytes(y, r, &n2);
                 ck_assert(n1 == n2 && !memcmp(s1, s2, n1));
-            } else {
-                ck_assert_int_eq(lk_col_i64(x, r), lk_col_i64(y, r));
+            } else { /* fixed width: its bytes (dates 4, booleans 1, longs 8) */
+                uint32_t es = lk_col_elem_size(x->field);
+                ck_assert_msg(!memcmp((const char *)x->values + (size_t)r * es,
+                                      (const char *)y->values + (size_t)r * es, es),
+                              "col %d row %u", c, r);
             }
         }
     }
@@ -893,6 +896,87 @@ START_TEST(string_min_max_and_percentile_arrays)
 }
 END_TEST
 
+/* rows of (k, ts, d, f, n): a date (days, negative too), a boolean and a
+   timestamp_ntz, about one in eight null each */
+static lk_batch *typed_rows(const lk_schema *sc, int n, unsigned seed, int from, int count)
+{
+    lk_batch *b = lk_batch_new(sc);
+    srand(seed);
+    for (int r = 0; r < n; r++) {
+        int64_t ts = (int64_t)(rand() % 300) * 1000000 + rand() % 1000000;
+        int32_t d = rand() % 40000 - 20000;
+        int f = rand() % 2, nulls = rand() % 8;
+        int64_t ntz = ((int64_t)rand() << 20) - ((int64_t)1 << 40);
+        if (r < from || r >= from + count) continue;
+        lk_col_append_bytes(lk_batch_col(b, 0), "k", 1);
+        lk_col_append_i64(lk_batch_col(b, 1), ts);
+        if (nulls == 1) lk_col_append_null(lk_batch_col(b, 2)); else lk_col_append_i32(lk_batch_col(b, 2), d);
+        if (nulls == 2) lk_col_append_null(lk_batch_col(b, 3)); else lk_col_append_bool(lk_batch_col(b, 3), f);
+        if (nulls == 3) lk_col_append_null(lk_batch_col(b, 4)); else lk_col_append_i64(lk_batch_col(b, 4), ntz);
+        lk_batch_set_nrows(b, lk_batch_nrows(b) + 1);
+    }
+    return b;
+}
+
+/* min/max of dates, booleans, timestamps and timestamp_ntz: the input's
+   type (Spark's), the brute-force answer, for any split and order. */
+START_TEST(min_max_of_dates_booleans_timestamps)
+{
+    lk_config *c = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: 1m\n  group_by: [k]\n"
+                           "  aggregates: {dlo: \"min(d)\", dhi: \"max(d)\", flo: \"min(f)\", fhi: "
+                           "\"max(f)\", tlo: \"min(ts)\", nhi: \"max(n)\"}\n");
+    lk_schema *s = schema_of("k STRING, ts TIMESTAMP, d DATE, f BOOLEAN, n TIMESTAMP_NTZ");
+    g_rows = typed_rows;
+    const int n = 600;
+    int one[] = {n}, many[] = {1, 90, 91, 400, n};
+    lk_batch *a = windows_of(c, s, n, one, 1, 0), *b = windows_of(c, s, n, many, 5, 1);
+    assert_same(a, b);
+    const lk_schema *os = lk_batch_schema(a);
+    const lk_type want[] = {LK_TYPE_DATE, LK_TYPE_DATE, LK_TYPE_BOOLEAN, LK_TYPE_BOOLEAN,
+                            LK_TYPE_TIMESTAMP, LK_TYPE_TIMESTAMP_NTZ};
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(lk_schema_field(os, 3 + i)->type, want[i]);
+    lk_batch *all = typed_rows(s, n, 42, 0, n);
+    ck_assert_uint_eq(lk_batch_nrows(a), 5);
+    for (uint32_t r = 0; r < lk_batch_nrows(a); r++) {
+        int64_t ws = lk_col_i64(lk_batch_col_const(a, 0), r);
+        int32_t dlo = INT32_MAX, dhi = INT32_MIN;
+        int flo = 1, fhi = 0;
+        int64_t tlo = INT64_MAX, nhi = INT64_MIN;
+        for (uint32_t i = 0; i < lk_batch_nrows(all); i++) {
+            int64_t t = lk_col_i64(lk_batch_col_const(all, 1), i);
+            if (t - t % MIN_US != ws) continue;
+            if (t < tlo) tlo = t;
+            const lk_col *d = lk_batch_col_const(all, 2), *f = lk_batch_col_const(all, 3),
+                         *nz = lk_batch_col_const(all, 4);
+            if (!lk_col_is_null(d, i)) {
+                if (lk_col_i32(d, i) < dlo) dlo = lk_col_i32(d, i);
+                if (lk_col_i32(d, i) > dhi) dhi = lk_col_i32(d, i);
+            }
+            if (!lk_col_is_null(f, i)) {
+                int v = ((const uint8_t *)f->values)[i];
+                if (v < flo) flo = v;
+                if (v > fhi) fhi = v;
+            }
+            if (!lk_col_is_null(nz, i) && lk_col_i64(nz, i) > nhi) nhi = lk_col_i64(nz, i);
+        }
+        ck_assert_int_eq(lk_col_i32(lk_batch_col_const(a, 3), r), dlo);
+        ck_assert_int_eq(lk_col_i32(lk_batch_col_const(a, 4), r), dhi);
+        ck_assert_int_eq(((const uint8_t *)lk_batch_col_const(a, 5)->values)[r], flo);
+        ck_assert_int_eq(((const uint8_t *)lk_batch_col_const(a, 6)->values)[r], fhi);
+        ck_assert_int_eq(lk_col_i64(lk_batch_col_const(a, 7), r), tlo);
+        ck_assert_int_eq(lk_col_i64(lk_batch_col_const(a, 8), r), nhi);
+        ck_assert(dlo < 0 && dhi > 0 && flo == 0 && fhi == 1);
+    }
+    g_rows = random_rows;
+    lk_batch_destroy(&all);
+    lk_batch_destroy(&a);
+    lk_batch_destroy(&b);
+    lk_schema_destroy(&s);
+    free(c);
+}
+END_TEST
+
 static void expect_error(const char *yml, const char *ddl, const char *want)
 {
     lk_error err = {0};
@@ -990,6 +1074,7 @@ int main(void)
     tcase_add_test(tc, approximate_aggregates_in_windows);
     tcase_add_test(tc, string_min_max_and_percentile_arrays);
     tcase_add_test(tc, tdigest_small_is_percentile_disc);
+    tcase_add_test(tc, min_max_of_dates_booleans_timestamps);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }
