@@ -58,7 +58,7 @@ function iso(ms, r) {
  */
 export function genWindowInput(dir, { files = 5, rows = 400, seed = 7, prefix = 'w', baseMs = T0, idFrom = 0, labels = false } = {}) {
   const r = rng(seed), rl = rng(seed * 31 + 5);
-  const pieces = ['a', 'ab', 'Z', 'é', '😀', '～', '~', ' ', 'ü', ''];
+  const pieces = ['a', 'ab', 'Z', 'é', '😀', '～', '~', 'ü', 'Zz'];
   const out = [];
   let id = idFrom;
   for (let f = 0; f < files; f++) {
@@ -79,7 +79,7 @@ export function genWindowInput(dir, { files = 5, rows = 400, seed = 7, prefix = 
         amount: r() < 0.05 ? null : Math.round(r() * 100000) / 100,
       };
       if (labels) {
-        const n = Math.floor(rl() * 4);
+        const n = rl() < 0.003 ? 0 : 1 + Math.floor(rl() * 3); // a rare empty string
         row.label = rl() < 0.05 ? null : Array.from({ length: n }, () => pieces[Math.floor(rl() * pieces.length)]).join('');
       }
       lines.push(JSON.stringify(row));
