@@ -69,7 +69,8 @@ static void compress(lk_tdigest *t)
 static void push(lk_tdigest *t, double mean, double w)
 {
     if (t->n == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 64;
+        /* small first: a window group of a high-cardinality key holds a few values */
+        t->cap = t->cap ? t->cap * 2 : 4;
         t->c = realloc(t->c, sizeof *t->c * t->cap);
         if (!t->c) abort();
     }
