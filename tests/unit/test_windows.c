@@ -4,8 +4,10 @@
    chunks and any merge order give the answer of one pass, which equals a
    brute-force computation), late and time-less rows, event time from
    ISO strings with zones and epoch seconds/milliseconds, close emitting a
-   window once, the saved state round trip, and configuration errors with
-   file, line and key. */
+   window once, the saved state round trip, min/max of strings (byte order),
+   binaries, dates, booleans and timestamps, approx_percentile's array form
+   (and a small digest's exact percentile_disc), and configuration errors
+   with file, line and key. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
