@@ -236,12 +236,11 @@ static int agg_literals(lk_agg_spec *s, const lk_sql_node *call, int f, const ch
         }
         double v;
         if (!number_literal(lit, &v))
-            return lk_error_set(err, LK_ECONFIG,
-                                "%s:%d: key '%s': argument %d of %s must be a number literal%s",
-                                file, line, key, i + 1, fns[f].name,
-                                s->kind == LK_AGG_PERCENTILE && i == 1
-                                    ? " or array(p1, p2, ...) of number literals"
-                                    : "");
+            return lk_error_set(
+                err, LK_ECONFIG, "%s:%d: key '%s': argument %d of %s must be a number literal%s",
+                file, line, key, i + 1, fns[f].name,
+                s->kind == LK_AGG_PERCENTILE && i == 1 ? " or array(p1, p2, ...) of number literals"
+                                                       : "");
         if (s->kind == LK_AGG_APPROX_DISTINCT) {
             if (!(v > 0 && v < 1))
                 return lk_error_set(err, LK_ECONFIG,
@@ -326,10 +325,11 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
     int ok = s->kind == LK_AGG_SUM || s->kind == LK_AGG_AVG || s->kind == LK_AGG_PERCENTILE
                  ? is_numeric(t)
                  : is_numeric(t) || t == LK_TYPE_DATE || t == LK_TYPE_TIMESTAMP ||
-                       t == LK_TYPE_TIMESTAMP_NTZ || t == LK_TYPE_BOOLEAN ||
-                       t == LK_TYPE_STRING || t == LK_TYPE_BINARY;
+                       t == LK_TYPE_TIMESTAMP_NTZ || t == LK_TYPE_BOOLEAN || t == LK_TYPE_STRING ||
+                       t == LK_TYPE_BINARY;
     if (!ok)
-        return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': %s of %s is not supported "
+        return lk_error_set(err, LK_ECONFIG,
+                            "%s:%d: key '%s': %s of %s is not supported "
                             "(a number%s)",
                             file_of(cfg), line, key, fns[f].name, lk_type_name(t),
                             s->kind == LK_AGG_MIN || s->kind == LK_AGG_MAX

@@ -71,8 +71,8 @@ static int is_boxed(const lk_agg_spec *a)
 
 static lk_type value_type(const lk_agg_spec *a)
 {
-    return is_sketch(a)    ? LK_TYPE_BINARY
-           : a->is_bytes   ? a->in_type
+    return is_sketch(a)   ? LK_TYPE_BINARY
+           : a->is_bytes  ? a->in_type
            : a->is_double ? LK_TYPE_DOUBLE
                           : LK_TYPE_LONG;
 }

@@ -671,8 +671,8 @@ END_TEST
    long; about one in eight of s, b, x, i null */
 static lk_batch *text_rows(const lk_schema *sc, int n, unsigned seed, int from, int count)
 {
-    static const char *const piece[] = {"a", "ab", "Z", "\xc3\xa9", "\xf0\x9f\x98\x80",
-                                        "\xef\xbd\x9e", "~", " ", ""};
+    static const char *const piece[] = {
+        "a", "ab", "Z", "\xc3\xa9", "\xf0\x9f\x98\x80", "\xef\xbd\x9e", "~", " ", ""};
     lk_batch *b = lk_batch_new(sc);
     srand(seed);
     for (int r = 0; r < n; r++) {
@@ -719,8 +719,9 @@ static int bytes_order(const char *a, size_t na, const char *b, size_t nb)
 
 #define TEXT_AGGS                                                                                  \
     "  aggregates: {n: \"count(*)\", lo: \"min(s)\", hi: \"max(s)\", blo: \"min(b)\", bhi: "       \
-    "\"max(b)\", px: \"approx_percentile(x, array(0.1, 0.5, 0.9))\", pi: "                        \
-    "\"percentile_approx(i, array(0, 0.25, 1), 5000)\", one: \"approx_percentile(x, array(0.5))\"}\n"
+    "\"max(b)\", px: \"approx_percentile(x, array(0.1, 0.5, 0.9))\", pi: "                         \
+    "\"percentile_approx(i, array(0, 0.25, 1), 5000)\", one: \"approx_percentile(x, "              \
+    "array(0.5))\"}\n"
 
 /* The brute-force check of text_rows' windows in out (tumbling 1 minute by
    k): min/max of s and b by unsigned bytes, every percentile of the arrays
@@ -749,13 +750,16 @@ static void check_text_windows(const lk_batch *out, const lk_batch *all)
                 if (!lo[c] || bytes_order(p, n1, lo[c], lon[c]) < 0) lo[c] = p, lon[c] = n1;
                 if (!hi[c] || bytes_order(p, n1, hi[c], hin[c]) > 0) hi[c] = p, hin[c] = n1;
             }
-            if (!lk_col_is_null(lk_batch_col_const(all, 4), i)) xs[nx++] = lk_col_f64(lk_batch_col_const(all, 4), i);
-            if (!lk_col_is_null(lk_batch_col_const(all, 5), i)) is[ni++] = lk_col_i64(lk_batch_col_const(all, 5), i);
+            if (!lk_col_is_null(lk_batch_col_const(all, 4), i))
+                xs[nx++] = lk_col_f64(lk_batch_col_const(all, 4), i);
+            if (!lk_col_is_null(lk_batch_col_const(all, 5), i))
+                is[ni++] = lk_col_i64(lk_batch_col_const(all, 5), i);
         }
         ck_assert_int_eq(lk_col_i64(lk_batch_col_const(out, 3), r), cnt);
         total += cnt;
         for (int c = 0; c < 2; c++) {
-            const lk_col *mn = lk_batch_col_const(out, 4 + 2 * c), *mx = lk_batch_col_const(out, 5 + 2 * c);
+            const lk_col *mn = lk_batch_col_const(out, 4 + 2 * c),
+                         *mx = lk_batch_col_const(out, 5 + 2 * c);
             ck_assert(lo[c] && !lk_col_is_null(mn, r) && !lk_col_is_null(mx, r));
             const char *p = lk_col_bytes(mn, r, &n1), *q = lk_col_bytes(mx, r, &n2);
             ck_assert_msg(n1 == lon[c] && !memcmp(p, lo[c], n1), "window %u col %d: min", r, c);
@@ -774,7 +778,8 @@ static void check_text_windows(const lk_batch *out, const lk_batch *all)
             /* v's rank range [below, upto] within 2% (and one value) of q */
             ck_assert_msg((double)below / nx <= qs[j] + 0.02 + 1.0 / nx &&
                               (double)upto / nx >= qs[j] - 0.02 - 1.0 / nx,
-                          "window %u: q %.2f = %f at ranks [%d, %d] of %d", r, qs[j], v, below, upto, nx);
+                          "window %u: q %.2f = %f at ranks [%d, %d] of %d", r, qs[j], v, below,
+                          upto, nx);
         }
         /* pi: array(0, 0.25, 1) of a long: longs, the ends exact */
         const lk_col *pi = lk_batch_col_const(out, 9), *pie = &pi->children[0];
@@ -801,7 +806,8 @@ static void check_text_windows(const lk_batch *out, const lk_batch *all)
    the strings and sketches; session windows merge them too. */
 START_TEST(string_min_max_and_percentile_arrays)
 {
-    lk_config *c = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: 1m\n  group_by: [k]\n" TEXT_AGGS);
+    lk_config *c = load_ok(
+        "transform:\n  event_time: ts\nmetrics:\n  window: 1m\n  group_by: [k]\n" TEXT_AGGS);
     lk_schema *s = schema_of("k STRING, ts TIMESTAMP, s STRING, b BINARY, x DOUBLE, i BIGINT");
     g_rows = text_rows;
     const int n = 2500;
@@ -843,7 +849,8 @@ START_TEST(string_min_max_and_percentile_arrays)
     lk_gold *g = NULL;
     ck_assert_int_eq(lk_gold_new(c, s, &g, &err), 0);
     lk_windows *w = lk_gold_windows_new(g), *back = lk_gold_windows_new(g);
-    lk_batch *part = lk_batch_new(lk_gold_partial_schema(g)), *saved = lk_batch_new(lk_gold_partial_schema(g));
+    lk_batch *part = lk_batch_new(lk_gold_partial_schema(g)),
+             *saved = lk_batch_new(lk_gold_partial_schema(g));
     lk_batch *h1 = text_rows(s, n, 42, 0, n / 2), *h2 = text_rows(s, n, 42, n / 2, n - n / 2);
     ck_assert_int_eq(lk_gold_run(g, h1, INT64_MIN, 0, &err), 0);
     lk_gold_partial(g, part);
@@ -912,9 +919,18 @@ static lk_batch *typed_rows(const lk_schema *sc, int n, unsigned seed, int from,
         if (r < from || r >= from + count) continue;
         lk_col_append_bytes(lk_batch_col(b, 0), "k", 1);
         lk_col_append_i64(lk_batch_col(b, 1), ts);
-        if (nulls == 1) lk_col_append_null(lk_batch_col(b, 2)); else lk_col_append_i32(lk_batch_col(b, 2), d);
-        if (nulls == 2) lk_col_append_null(lk_batch_col(b, 3)); else lk_col_append_bool(lk_batch_col(b, 3), f);
-        if (nulls == 3) lk_col_append_null(lk_batch_col(b, 4)); else lk_col_append_i64(lk_batch_col(b, 4), ntz);
+        if (nulls == 1)
+            lk_col_append_null(lk_batch_col(b, 2));
+        else
+            lk_col_append_i32(lk_batch_col(b, 2), d);
+        if (nulls == 2)
+            lk_col_append_null(lk_batch_col(b, 3));
+        else
+            lk_col_append_bool(lk_batch_col(b, 3), f);
+        if (nulls == 3)
+            lk_col_append_null(lk_batch_col(b, 4));
+        else
+            lk_col_append_i64(lk_batch_col(b, 4), ntz);
         lk_batch_set_nrows(b, lk_batch_nrows(b) + 1);
     }
     return b;
@@ -934,8 +950,8 @@ START_TEST(min_max_of_dates_booleans_timestamps)
     lk_batch *a = windows_of(c, s, n, one, 1, 0), *b = windows_of(c, s, n, many, 5, 1);
     assert_same(a, b);
     const lk_schema *os = lk_batch_schema(a);
-    const lk_type want[] = {LK_TYPE_DATE, LK_TYPE_DATE, LK_TYPE_BOOLEAN, LK_TYPE_BOOLEAN,
-                            LK_TYPE_TIMESTAMP, LK_TYPE_TIMESTAMP_NTZ};
+    const lk_type want[] = {LK_TYPE_DATE,    LK_TYPE_DATE,      LK_TYPE_BOOLEAN,
+                            LK_TYPE_BOOLEAN, LK_TYPE_TIMESTAMP, LK_TYPE_TIMESTAMP_NTZ};
     for (int i = 0; i < 6; i++)
         ck_assert_int_eq(lk_schema_field(os, 3 + i)->type, want[i]);
     lk_batch *all = typed_rows(s, n, 42, 0, n);
@@ -1018,18 +1034,28 @@ START_TEST(errors_name_file_line_key)
                  ddl, "key 'metrics.window': slide must divide size");
     snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, 1.5)\"\n", head);
     expect_error(y, ddl, ":7: key 'metrics.aggregates.p': percentage 1.5 is not in [0, 1]");
-    snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, 1.9))\"\n", head);
-    expect_error(y, ddl, ":7: key 'metrics.aggregates.p': percentage 1.9 (element 2 of array(...)) is not in [0, 1]");
-    snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, amount))\"\n", head);
-    expect_error(y, ddl, ":7: key 'metrics.aggregates.p': element 2 of array(...) must be a number literal");
+    snprintf(y, sizeof y,
+             "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, 1.9))\"\n", head);
+    expect_error(y, ddl,
+                 ":7: key 'metrics.aggregates.p': percentage 1.9 (element 2 of array(...)) is not "
+                 "in [0, 1]");
+    snprintf(y, sizeof y,
+             "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, amount))\"\n", head);
+    expect_error(
+        y, ddl, ":7: key 'metrics.aggregates.p': element 2 of array(...) must be a number literal");
     snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, array())\"\n", head);
-    expect_error(y, ddl, ":7: key 'metrics.aggregates.p': approx_percentile takes 1 to 32 percentages");
+    expect_error(y, ddl,
+                 ":7: key 'metrics.aggregates.p': approx_percentile takes 1 to 32 percentages");
     snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, 'x')\"\n", head);
-    expect_error(y, ddl, "argument 2 of approx_percentile must be a number literal or array(p1, p2, ...)");
+    expect_error(y, ddl,
+                 "argument 2 of approx_percentile must be a number literal or array(p1, p2, ...)");
     snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(k, array(0.5))\"\n", head);
-    expect_error(y, ddl, ":7: key 'metrics.aggregates.p': approx_percentile of string is not supported");
+    expect_error(y, ddl,
+                 ":7: key 'metrics.aggregates.p': approx_percentile of string is not supported");
     snprintf(y, sizeof y, "%s  aggregates:\n    m: \"max(st)\"\n", head);
-    expect_error(y, ddl, ":7: key 'metrics.aggregates.m': max of struct is not supported (a number, a string");
+    expect_error(
+        y, ddl,
+        ":7: key 'metrics.aggregates.m': max of struct is not supported (a number, a string");
     snprintf(y, sizeof y, "%s  aggregates:\n    d: \"count(DISTINCT amount)\"\n", head);
     expect_error(y, ddl, "key 'metrics.aggregates.d': count takes one argument (DISTINCT is not supported)");
     expect_error("metrics:\n  window: 1m\n  aggregates: {n: \"count(*)\"}\n", ddl,
@@ -1046,17 +1072,21 @@ START_TEST(errors_name_file_line_key)
                   "%s", err.msg);
     free(c);
     /* approx_percentile's array(...) passes the check without a schema */
-    snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, 0.9), 100)\"\n", head);
+    snprintf(y, sizeof y,
+             "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, 0.9), 100)\"\n", head);
     c = load(y, &err, &rc);
     ck_assert_int_eq(rc, 0);
     ck_assert_msg(lk_gold_check(c, &err) == 0, "%s", err.msg);
     free(c);
     /* and its percentages are checked there, before any schema */
-    snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, 1.5))\"\n", head);
+    snprintf(y, sizeof y,
+             "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, 1.5))\"\n", head);
     c = load(y, &err, &rc);
     ck_assert_int_eq(rc, 0);
     ck_assert_int_eq(lk_gold_check(c, &err), LK_ECONFIG);
-    ck_assert_msg(strstr(err.msg, ":7: key 'metrics.aggregates.p': percentage 1.5 (element 2 of array(...))"), "%s", err.msg);
+    ck_assert_msg(
+        strstr(err.msg, ":7: key 'metrics.aggregates.p': percentage 1.5 (element 2 of array(...))"),
+        "%s", err.msg);
     free(c);
 }
 END_TEST
