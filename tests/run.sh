@@ -10,23 +10,27 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=$(nproc 2>/dev/null || echo 2)
 
+# each step says when it starts and how long the one before took (CI keeps the suite under 20 minutes)
+T0=$SECONDS TS=$SECONDS
+step() { echo "== $* [at $((SECONDS - T0)) s; the previous step took $((SECONDS - TS)) s]"; TS=$SECONDS; }
+
 deploy/install-deps.sh --test
 
 # -Werror here and for developers (LK_WERROR); never forced on packagers.
-echo "== build (RelWithDebInfo, -Werror)"
+step "build (RelWithDebInfo, -Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLK_WERROR=ON -DLK_BENCH=ON -DLK_TESTS=ON >/dev/null
 cmake --build build -j"$JOBS"
-echo "== build (ASan + UBSan, -Werror)"
+step "build (ASan + UBSan, -Werror)"
 cmake -S . -B build-asan -DLK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DLK_WERROR=ON -DLK_TESTS=ON >/dev/null
 cmake --build build-asan -j"$JOBS"
 # compile only, so that it does not rot: what packagers build (Release, -O3)
-echo "== build (Release -O3, -Werror; compile only)"
+step "build (Release -O3, -Werror; compile only)"
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DLK_WERROR=ON -DLK_BENCH=ON -DLK_TESTS=ON >/dev/null
 cmake --build build-release -j"$JOBS"
 # the other compiler (clang, -Werror) builds every target with libFuzzer, ASan and
 # UBSan, and each fuzz target (Parquet, CSV, sources, JSON, SQL) runs a fixed number of
 # executions from its seeds and the hostile corpus (tests/fuzz/run.sh)
-echo "== build (clang, -Werror, libFuzzer + ASan + UBSan) and the fuzz targets"
+step "build (clang, -Werror, libFuzzer + ASan + UBSan) and the fuzz targets"
 LK_WERROR=ON tests/fuzz/run.sh --all --hostile --runs "${LK_FUZZ_RUNS:-10000}"
 
 # lakesupd processes of this clone's two builds (found by their executable, so
@@ -70,29 +74,29 @@ trap on_exit EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-echo "== unit tests (normal build)"
+step "unit tests (normal build)"
 (cd build && ctest --output-on-failure -j"$JOBS")
-echo "== unit tests (ASan + UBSan)"
+step "unit tests (ASan + UBSan)"
 # the sanitizers make every suite 3-5x slower: Check's per-test timeouts follow
 (cd build-asan && CK_TIMEOUT_MULTIPLIER=4 ctest --output-on-failure -j"$JOBS")
 
-echo "== end-to-end tests (normal build)"
+step "end-to-end tests (normal build)"
 LAKESUPD_BIN="$ROOT/build/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" \
   node --test --test-concurrency=1 tests/e2e/
 reap_strays "end-to-end tests (normal build)"
-echo "== end-to-end tests (ASan + UBSan build)"
+step "end-to-end tests (ASan + UBSan build)"
 LAKESUPD_BIN="$ROOT/build-asan/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" LK_E2E_QUICK=1 \
   node --test --test-concurrency=1 tests/e2e/
 reap_strays "end-to-end tests (ASan + UBSan build)"
-echo "== chaos test (random SIGKILLs of workers and the supervisor; normal build)"
+step "chaos test (random SIGKILLs of workers and the supervisor; normal build)"
 LAKESUPD_BIN="$ROOT/build/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" \
   node --test --test-concurrency=1 tests/chaos/
 reap_strays "chaos test (random SIGKILLs of workers and the supervisor; normal build)"
-echo "== chaos test (ASan + UBSan build)"
+step "chaos test (ASan + UBSan build)"
 LAKESUPD_BIN="$ROOT/build-asan/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" LK_E2E_QUICK=1 \
   node --test --test-concurrency=1 tests/chaos/
 reap_strays "chaos test (ASan + UBSan build)"
-echo "== benchmarks, small sizes (no timing asserted)" && bench/run --quick
+step "benchmarks, small sizes (no timing asserted)" && bench/run --quick
 # what the tests left behind (the benchmarks' generated inputs are a cache, on purpose)
 left=$(find "$RUN_TMP" -mindepth 1 -maxdepth 1 ! -name "lakesupd-bench-*" ! -name "lk-wallclock-data-*")
 if [ -n "$left" ]; then
@@ -100,4 +104,4 @@ if [ -n "$left" ]; then
   echo "$left" >&2
   exit 1
 fi
-echo "== all tests passed"
+step "all tests passed"

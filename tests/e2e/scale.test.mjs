@@ -44,7 +44,9 @@ test('scale up and down repeatedly while data flows, a worker killed mid-scale: 
   const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: 'transform.chunk=sleep250' });
   const chunks = () => status(ws.config).workers.filter((w) => w.role === 'transform').reduce((n, w) => n + (w.progress.chunks || 0), 0);
   let files = 0;
-  const feed = () => gen(['--out', ws.input, '--files', '2', '--rows', '6000', '--seed', String(700 + files), '--prefix', `f${files++}`]);
+  // each feed is ~0.7 MB, 11 chunks of 64 KiB: 3 s of work for one transform at 250 ms a chunk,
+  // enough for a scaled-in transform to be caught draining, and little enough to keep the test short
+  const feed = (rows = 1400) => gen(['--out', ws.input, '--files', '2', '--rows', String(rows), '--seed', String(700 + files), '--prefix', `f${files++}`]);
   try {
     const s0 = await waitAllRunning(ws.config);
     const sup = s0.supervisor_pid;
@@ -91,10 +93,10 @@ test('scale up and down repeatedly while data flows, a worker killed mid-scale: 
     assert.deepEqual(tree(sup), { transform: 1, writer: 1 });
     // and again, up and down, with data flowing
     for (let round = 0; round < 3; round++) {
-      feed();
+      feed(400);
       r = run(['scale', '-c', ws.config, 'transform=2', 'writer=2']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      feed();
+      feed(400);
       r = run(['scale', '-c', ws.config, 'transform=1', 'writer=1']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
     }
