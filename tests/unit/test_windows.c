@@ -175,6 +175,19 @@ static void assert_same(const lk_batch *a, const lk_batch *b)
     }
 }
 
+/* The end of a test of windows_of's answers: the reference rows, up to
+   three answers (x3 may be NULL), the schema and the configuration. */
+static void teardown(lk_config *c, lk_schema **s, lk_batch **all, lk_batch **x1, lk_batch **x2,
+                     lk_batch **x3)
+{
+    lk_batch_destroy(all);
+    lk_batch_destroy(x1);
+    lk_batch_destroy(x2);
+    if (x3) lk_batch_destroy(x3);
+    lk_schema_destroy(s);
+    free(c);
+}
+
 START_TEST(merge_is_associative_and_order_independent)
 {
     lk_config *c = load_ok(CFG_TUMBLING);
@@ -230,12 +243,7 @@ START_TEST(merge_is_associative_and_order_independent)
     ck_assert_int_eq(lk_schema_field(os, 5)->type, LK_TYPE_LONG);
     ck_assert_int_eq(lk_schema_field(os, 6)->type, LK_TYPE_DOUBLE);
     ck_assert_int_eq(lk_schema_field(os, 9)->type, LK_TYPE_DOUBLE);
-    lk_batch_destroy(&all);
-    lk_batch_destroy(&a);
-    lk_batch_destroy(&b);
-    lk_batch_destroy(&d);
-    lk_schema_destroy(&s);
-    free(c);
+    teardown(c, &s, &all, &a, &b, &d);
 }
 END_TEST
 
@@ -665,6 +673,15 @@ START_TEST(approximate_aggregates_in_windows)
 }
 END_TEST
 
+/* Column col of b for the row's value, or NULL after appending a null
+   there (null: the row has none). */
+static lk_col *value_slot(lk_batch *b, int col, int null)
+{
+    if (!null) return lk_batch_col(b, col);
+    lk_col_append_null(lk_batch_col(b, col));
+    return NULL;
+}
+
 /* rows of (k, ts, s, b, x, i): s a UTF-8 string of 0-3 pieces where byte
    order and UTF-16 order disagree (U+FF5E sorts before an emoji in UTF-16,
    after it in UTF-8), b raw bytes incl. 0x00 and 0xff, x a double, i a
@@ -674,6 +691,7 @@ static lk_batch *text_rows(const lk_schema *sc, int n, unsigned seed, int from, 
     static const char *const piece[] = {
         "a", "ab", "Z", "\xc3\xa9", "\xf0\x9f\x98\x80", "\xef\xbd\x9e", "~", " ", ""};
     lk_batch *b = lk_batch_new(sc);
+    lk_col *c;
     srand(seed);
     for (int r = 0; r < n; r++) {
         int k = rand() % 2;
@@ -690,22 +708,14 @@ static lk_batch *text_rows(const lk_schema *sc, int n, unsigned seed, int from, 
         if (r < from || r >= from + count) continue;
         lk_col_append_bytes(lk_batch_col(b, 0), k ? "p" : "q", 1);
         lk_col_append_i64(lk_batch_col(b, 1), ts);
-        if (nulls == 1)
-            lk_col_append_null(lk_batch_col(b, 2));
-        else
-            lk_col_append_bytes(lk_batch_col(b, 2), str, strlen(str));
-        if (nulls == 2)
-            lk_col_append_null(lk_batch_col(b, 3));
-        else
-            lk_col_append_bytes(lk_batch_col(b, 3), bin, (size_t)nb);
-        if (nulls == 3)
-            lk_col_append_null(lk_batch_col(b, 4));
-        else
-            lk_col_append_f64(lk_batch_col(b, 4), x);
-        if (nulls == 4)
-            lk_col_append_null(lk_batch_col(b, 5));
-        else
-            lk_col_append_i64(lk_batch_col(b, 5), iv);
+        if ((c = value_slot(b, 2, nulls == 1)))
+            lk_col_append_bytes(c, str, strlen(str));
+        if ((c = value_slot(b, 3, nulls == 2)))
+            lk_col_append_bytes(c, bin, (size_t)nb);
+        if ((c = value_slot(b, 4, nulls == 3)))
+            lk_col_append_f64(c, x);
+        if ((c = value_slot(b, 5, nulls == 4)))
+            lk_col_append_i64(c, iv);
         lk_batch_set_nrows(b, lk_batch_nrows(b) + 1);
     }
     return b;
@@ -896,12 +906,7 @@ START_TEST(string_min_max_and_percentile_arrays)
     lk_batch_destroy(&sb);
     free(cs);
     g_rows = random_rows;
-    lk_batch_destroy(&all);
-    lk_batch_destroy(&a);
-    lk_batch_destroy(&b);
-    lk_batch_destroy(&d);
-    lk_schema_destroy(&s);
-    free(c);
+    teardown(c, &s, &all, &a, &b, &d);
 }
 END_TEST
 
@@ -910,6 +915,7 @@ END_TEST
 static lk_batch *typed_rows(const lk_schema *sc, int n, unsigned seed, int from, int count)
 {
     lk_batch *b = lk_batch_new(sc);
+    lk_col *c;
     srand(seed);
     for (int r = 0; r < n; r++) {
         int64_t ts = (int64_t)(rand() % 300) * 1000000 + rand() % 1000000;
@@ -919,18 +925,12 @@ static lk_batch *typed_rows(const lk_schema *sc, int n, unsigned seed, int from,
         if (r < from || r >= from + count) continue;
         lk_col_append_bytes(lk_batch_col(b, 0), "k", 1);
         lk_col_append_i64(lk_batch_col(b, 1), ts);
-        if (nulls == 1)
-            lk_col_append_null(lk_batch_col(b, 2));
-        else
-            lk_col_append_i32(lk_batch_col(b, 2), d);
-        if (nulls == 2)
-            lk_col_append_null(lk_batch_col(b, 3));
-        else
-            lk_col_append_bool(lk_batch_col(b, 3), f);
-        if (nulls == 3)
-            lk_col_append_null(lk_batch_col(b, 4));
-        else
-            lk_col_append_i64(lk_batch_col(b, 4), ntz);
+        if ((c = value_slot(b, 2, nulls == 1)))
+            lk_col_append_i32(c, d);
+        if ((c = value_slot(b, 3, nulls == 2)))
+            lk_col_append_bool(c, f);
+        if ((c = value_slot(b, 4, nulls == 3)))
+            lk_col_append_i64(c, ntz);
         lk_batch_set_nrows(b, lk_batch_nrows(b) + 1);
     }
     return b;
@@ -987,11 +987,7 @@ START_TEST(min_max_of_dates_booleans_timestamps)
         ck_assert(dlo < 0 && dhi > 0 && flo == 0 && fhi == 1);
     }
     g_rows = random_rows;
-    lk_batch_destroy(&all);
-    lk_batch_destroy(&a);
-    lk_batch_destroy(&b);
-    lk_schema_destroy(&s);
-    free(c);
+    teardown(c, &s, &all, &a, &b, NULL);
 }
 END_TEST
 
