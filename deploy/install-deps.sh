@@ -18,6 +18,7 @@ PACKAGES=(
   librdkafka-dev libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev
   libpcre2-dev nettle-dev
   check libsubunit-dev scdoc
+  file # cpack -G DEB: CPackDeb needs file(1) for its dependency list (dpkg-shlibdeps)
 )
 # zstd, bzip2: the tests unpack expected tables (`tar --zstd`) and compress
 # inputs; ca-certificates: npm's registry is https; prometheus,

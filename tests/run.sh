@@ -80,22 +80,38 @@ step "unit tests (ASan + UBSan)"
 # the sanitizers make every suite 3-5x slower: Check's per-test timeouts follow
 (cd build-asan && CK_TIMEOUT_MULTIPLIER=4 ctest --output-on-failure -j"$JOBS")
 
-step "end-to-end tests (normal build)"
-LAKESUPD_BIN="$ROOT/build/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" \
-  node --test --test-concurrency=1 tests/e2e/
-reap_strays "end-to-end tests (normal build)"
-step "end-to-end tests (ASan + UBSan build)"
-LAKESUPD_BIN="$ROOT/build-asan/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" LK_E2E_QUICK=1 \
-  node --test --test-concurrency=1 tests/e2e/
-reap_strays "end-to-end tests (ASan + UBSan build)"
-step "chaos test (random SIGKILLs of workers and the supervisor; normal build)"
-LAKESUPD_BIN="$ROOT/build/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" \
-  node --test --test-concurrency=1 tests/chaos/
-reap_strays "chaos test (random SIGKILLs of workers and the supervisor; normal build)"
-step "chaos test (ASan + UBSan build)"
-LAKESUPD_BIN="$ROOT/build-asan/lakesupd" LK_GEN_BIN="$ROOT/build/lk_gen" LK_E2E_QUICK=1 \
-  node --test --test-concurrency=1 tests/chaos/
-reap_strays "chaos test (ASan + UBSan build)"
+# The end-to-end and chaos passes of the two builds run side by side, each in its own node process:
+# most of their time is waiting (timers, polls, a real Prometheus, Kafka and Chromium), so on two
+# cores the pair takes little more than the longer one. The tests are made for it: every test has
+# its own directories, loopback ports chosen by the kernel, network namespaces named after its pid,
+# and load-tolerant bounds. Each pass writes its log; a failing pass's log is printed whole.
+e2e_pass() { # NAME LAKESUPD QUICK: tests/e2e then tests/chaos (both run, either failing fails the pass)
+  local rc=0
+  export LAKESUPD_BIN="$2" LK_GEN_BIN="$ROOT/build/lk_gen"
+  [ "$3" = 1 ] && export LK_E2E_QUICK=1
+  node --test --test-concurrency=1 tests/e2e/ || rc=1
+  node --test --test-concurrency=1 tests/chaos/ || rc=1
+  return $rc
+}
+step "end-to-end and chaos tests (real daemon, DuckDB as the reader, random SIGKILLs): the normal and the ASan + UBSan builds side by side"
+e2e_pass normal "$ROOT/build/lakesupd" 0 >"$ROOT/build/e2e-normal.log" 2>&1 &
+pid_normal=$!
+e2e_pass asan "$ROOT/build-asan/lakesupd" 1 >"$ROOT/build-asan/e2e-asan.log" 2>&1 &
+pid_asan=$!
+rc_normal=0 rc_asan=0
+wait "$pid_normal" || rc_normal=$?
+wait "$pid_asan" || rc_asan=$?
+reap_strays "end-to-end and chaos tests"
+for pass in "normal build/e2e-normal.log $rc_normal" "ASan+UBSan build-asan/e2e-asan.log $rc_asan"; do
+  set -- $pass
+  if [ "$3" -eq 0 ]; then
+    echo "-- $1 build: passed ($2): $(grep -E '^# (tests|pass|fail|skipped) ' "$2" | tr '\n' ' ')"
+  else
+    echo "-- $1 build: FAILED; its log ($2):"
+    cat "$2"
+  fi
+done
+[ "$rc_normal" -eq 0 ] && [ "$rc_asan" -eq 0 ] || { echo "run.sh: end-to-end or chaos tests failed (logs above)" >&2; exit 1; }
 step "benchmarks, small sizes (no timing asserted)" && bench/run --quick
 # what the tests left behind (the benchmarks' generated inputs are a cache, on purpose)
 left=$(find "$RUN_TMP" -mindepth 1 -maxdepth 1 ! -name "lakesupd-bench-*" ! -name "lk-wallclock-data-*")

@@ -25,6 +25,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,7 @@ typedef struct writer {
     lk_msg_files hold;
     int first_ti;     /* the table of the chunk's first part when unpartitioned, else -1 */
     int close_failed; /* paused by a batch whose files could not be closed */
+    int64_t probe_at; /* while close_failed and idle: when to try the disk again (monotonic ms) */
     lk_buf msg, stats;
     lk_error err;
 } writer;
@@ -691,11 +693,45 @@ static void follow_transforms(writer *wr)
     wr->reloads = lk_worker_reloads(wr->w);
 }
 
+/* Paused by a close that failed, the writer resumes at its next successful
+   close. When its batches were replayed to other writers it may hold nothing
+   to close: it would stay paused although the disk is back. So, idle and
+   paused, it tries the disk itself now and then: a small file written,
+   fsynced and removed in raw_events' folder. */
+static void probe_disk(writer *wr)
+{
+    for (int i = 0; i < MAX_SETS; i++)
+        if (wr->sets[i].used && !wr->sets[i].closed)
+            return; /* a set to close: its close decides */
+    int64_t now = lk_time_mono_ms();
+    if (now < wr->probe_at)
+        return;
+    wr->probe_at = now + lk_worker_pause_delay_ms(wr->w);
+    char dir[2048], path[2200];
+    lk_config_table_path(wr->cfg, LK_TABLE_RAW, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/.lakesupd-probe-%d.tmp", dir, (int)getpid());
+    static const char block[4096];
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int ok = fd >= 0 && lk_fs_write_all(fd, block, sizeof block) == 0 && fsync(fd) == 0;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    unlink(path);
+    if (!ok) {
+        LK_DEBUG("still paused: a probe write to %s failed: %s", dir, strerror(e));
+        return;
+    }
+    wr->close_failed = 0;
+    lk_worker_pause(wr->w, NULL);
+}
+
 static void on_turn(void *ctx)
 {
     writer *wr = ctx;
     if (lk_worker_reloads(wr->w) != wr->reloads)
         follow_transforms(wr);
+    if (wr->close_failed)
+        probe_disk(wr);
 }
 
 /* The committer's requests (flush, done) that arrived, without waiting. */
