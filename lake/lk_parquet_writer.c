@@ -628,7 +628,8 @@ static void shred_flat(const lk_pq_leaf *L, leaf_w *l, const lk_col *top, uint32
             }
             uint32_t len = off[i + 1] - off[i];
             memcpy(l->vals.data + at, &len, 4);
-            memcpy(l->vals.data + at + 4, c->data + off[i], len);
+            if (len) /* a column of empty strings has no data buffer: NULL + 0 is UB */
+                memcpy(l->vals.data + at + 4, c->data + off[i], len);
             at += 4 + len;
         }
         l->vals.len = at;

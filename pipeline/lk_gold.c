@@ -174,6 +174,93 @@ static int compile_groups(lk_gold *m, lk_field *keys, char names[][256], lk_erro
     return 0;
 }
 
+/* The value of a number literal (integer, decimal or double) in *v; 0
+   when lit is not one. */
+static int number_literal(const lk_sql_node *lit, double *v)
+{
+    if (lit->kind != LK_SQL_LIT) return 0;
+    if (lit->lit_type == LK_TYPE_DOUBLE || lit->lit_type == LK_TYPE_DECIMAL)
+        *v = lit->d;
+    else if (lit->lit_type == LK_TYPE_INTEGER || lit->lit_type == LK_TYPE_LONG)
+        *v = (double)lit->i;
+    else
+        return 0;
+    return 1;
+}
+
+/* approx_percentile's array(p1, p2, ...) into s: 1..LK_AGG_MAX_PERCENTILES
+   number literals in [0, 1]. */
+static int percentile_array(lk_agg_spec *s, const lk_sql_node *arr, const char *file, int line,
+                            const char *key, lk_error *err)
+{
+    if (arr->nargs < 1 || arr->nargs > LK_AGG_MAX_PERCENTILES)
+        return lk_error_set(err, LK_ECONFIG,
+                            "%s:%d: key '%s': approx_percentile takes 1 to %d percentages in "
+                            "array(...), not %d",
+                            file, line, key, LK_AGG_MAX_PERCENTILES, arr->nargs);
+    for (int j = 0; j < arr->nargs; j++) {
+        double v;
+        if (!number_literal(arr->args[j], &v))
+            return lk_error_set(err, LK_ECONFIG,
+                                "%s:%d: key '%s': element %d of array(...) must be a number "
+                                "literal",
+                                file, line, key, j + 1);
+        if (!(v >= 0 && v <= 1))
+            return lk_error_set(err, LK_ECONFIG,
+                                "%s:%d: key '%s': percentage %g (element %d of array(...)) is not "
+                                "in [0, 1]",
+                                file, line, key, v, j + 1);
+        s->q[j] = v;
+    }
+    s->nq = arr->nargs;
+    s->q_array = 1;
+    return 0;
+}
+
+/* The literal arguments of call (aggregate fns[f]) into s:
+   approx_count_distinct(x, rsd), approx_percentile(x, p | array(p, ...)[,
+   accuracy]). 0 or LK_ECONFIG naming file, line and key. */
+static int agg_literals(lk_agg_spec *s, const lk_sql_node *call, int f, const char *file, int line,
+                        const char *key, lk_error *err)
+{
+    s->hll_p = lk_hll_precision(0.05);
+    s->accuracy = 200;
+    int extra = s->kind == LK_AGG_APPROX_DISTINCT || s->kind == LK_AGG_PERCENTILE;
+    for (int i = 1; extra && i < call->nargs && i < 3; i++) {
+        const lk_sql_node *lit = call->args[i];
+        if (s->kind == LK_AGG_PERCENTILE && i == 1 && lit->kind == LK_SQL_CALL &&
+            !strcmp(lit->name, "array")) {
+            /* approx_percentile(col, array(p1, p2, ...)): Spark's array form */
+            if (percentile_array(s, lit, file, line, key, err)) return LK_ECONFIG;
+            continue;
+        }
+        double v;
+        if (!number_literal(lit, &v))
+            return lk_error_set(
+                err, LK_ECONFIG, "%s:%d: key '%s': argument %d of %s must be a number literal%s",
+                file, line, key, i + 1, fns[f].name,
+                s->kind == LK_AGG_PERCENTILE && i == 1 ? " or array(p1, p2, ...) of number literals"
+                                                       : "");
+        if (s->kind == LK_AGG_APPROX_DISTINCT) {
+            if (!(v > 0 && v < 1))
+                return lk_error_set(err, LK_ECONFIG,
+                                    "%s:%d: key '%s': relativeSD %g is not in (0, 1)", file, line,
+                                    key, v);
+            s->hll_p = lk_hll_precision(v);
+        } else if (i == 1) {
+            if (!(v >= 0 && v <= 1))
+                return lk_error_set(err, LK_ECONFIG,
+                                    "%s:%d: key '%s': percentage %g is not in [0, 1]", file, line,
+                                    key, v);
+            s->q[0] = v;
+            s->nq = 1;
+        } else {
+            s->accuracy = v / 50 < 50 ? 50 : v / 50 > 1000 ? 1000 : v / 50;
+        }
+    }
+    return 0;
+}
+
 static int compile_aggregate(lk_gold *m, int a, lk_error *err)
 {
     const lk_config *cfg = m->cfg;
@@ -192,46 +279,9 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
     s->name = mc->agg_name[a];
     s->kind = fns[f].kind;
     m->arg[a] = -1;
-    s->hll_p = lk_hll_precision(0.05);
-    s->accuracy = 200;
-    /* the literal arguments: approx_count_distinct(x, rsd), approx_percentile(x, p[, accuracy]) */
-    int extra = s->kind == LK_AGG_APPROX_DISTINCT || s->kind == LK_AGG_PERCENTILE;
-    for (int i = 1; extra && i < call->nargs && i < 3; i++) {
-        const lk_sql_node *lit = call->args[i];
-        int number = lit->kind == LK_SQL_LIT &&
-                     (lit->lit_type == LK_TYPE_DOUBLE || lit->lit_type == LK_TYPE_DECIMAL ||
-                      lit->lit_type == LK_TYPE_INTEGER || lit->lit_type == LK_TYPE_LONG);
-        double v = !number ? NAN
-                   : lit->lit_type == LK_TYPE_DOUBLE || lit->lit_type == LK_TYPE_DECIMAL
-                       ? lit->d
-                       : (double)lit->i;
-        if (!number) {
-            int array = s->kind == LK_AGG_PERCENTILE && lit->kind != LK_SQL_LIT;
-            lk_sql_ast_destroy(&ast);
-            return lk_error_set(err, LK_ECONFIG,
-                                "%s:%d: key '%s': argument %d of %s must be a number literal%s",
-                                file_of(cfg), line, key, i + 1, fns[f].name,
-                                array ? " (one percentile per aggregate: array(...) is not "
-                                        "supported)"
-                                      : "");
-        }
-        if (s->kind == LK_AGG_APPROX_DISTINCT) {
-            if (!(v > 0 && v < 1)) {
-                lk_sql_ast_destroy(&ast);
-                return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': relativeSD %g is not in (0, 1)",
-                                    file_of(cfg), line, key, v);
-            }
-            s->hll_p = lk_hll_precision(v);
-        } else if (i == 1) {
-            if (!(v >= 0 && v <= 1)) {
-                lk_sql_ast_destroy(&ast);
-                return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': percentage %g is not in [0, 1]",
-                                    file_of(cfg), line, key, v);
-            }
-            s->q = v;
-        } else {
-            s->accuracy = v / 50 < 50 ? 50 : v / 50 > 1000 ? 1000 : v / 50;
-        }
+    if (agg_literals(s, call, f, file_of(cfg), line, key, err)) {
+        lk_sql_ast_destroy(&ast);
+        return LK_ECONFIG;
     }
     int nargs_ok = s->kind == LK_AGG_PERCENTILE ? (call->nargs == 2 || call->nargs == 3)
                    : s->kind == LK_AGG_APPROX_DISTINCT ? (call->nargs == 1 || call->nargs == 2)
@@ -275,14 +325,21 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
     int ok = s->kind == LK_AGG_SUM || s->kind == LK_AGG_AVG || s->kind == LK_AGG_PERCENTILE
                  ? is_numeric(t)
                  : is_numeric(t) || t == LK_TYPE_DATE || t == LK_TYPE_TIMESTAMP ||
-                       t == LK_TYPE_TIMESTAMP_NTZ || t == LK_TYPE_BOOLEAN;
+                       t == LK_TYPE_TIMESTAMP_NTZ || t == LK_TYPE_BOOLEAN || t == LK_TYPE_STRING ||
+                       t == LK_TYPE_BINARY;
     if (!ok)
-        return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': %s of %s is not supported "
+        return lk_error_set(err, LK_ECONFIG,
+                            "%s:%d: key '%s': %s of %s is not supported "
                             "(a number%s)",
                             file_of(cfg), line, key, fns[f].name, lk_type_name(t),
                             s->kind == LK_AGG_MIN || s->kind == LK_AGG_MAX
-                                ? ", a date, a timestamp or a boolean"
+                                ? ", a string, a binary, a date, a timestamp or a boolean"
                                 : "");
+    if (t == LK_TYPE_STRING || t == LK_TYPE_BINARY) { /* min/max: by their bytes, as Spark */
+        s->in_type = t;
+        s->is_bytes = 1;
+        return 0;
+    }
     if (t == LK_TYPE_DECIMAL) { /* summed as a double */
         char inner[256];
         snprintf(inner, sizeof inner, "%.*s",
@@ -344,9 +401,16 @@ static int check_text(const lk_config *cfg, const char *text, int aggregate, int
     if (rc) return fail(err, file_of(cfg), line, key);
     const lk_sql_node *r = lk_sql_ast_root(ast), *u = NULL;
     if (aggregate) {
-        if (aggregate_of(r) < 0) return not_an_aggregate(&ast, file_of(cfg), line, key, text, err);
-        for (int i = 0; i < r->nargs && !u; i++)
-            u = lk_sql_check_unknown_call(r->args[i]);
+        int f = aggregate_of(r);
+        if (f < 0) return not_an_aggregate(&ast, file_of(cfg), line, key, text, err);
+        lk_agg_spec scratch = {.kind = fns[f].kind};
+        if (agg_literals(&scratch, r, f, file_of(cfg), line, key, err)) {
+            lk_sql_ast_destroy(&ast);
+            return LK_ECONFIG;
+        }
+        for (int i = 0; i < r->nargs && !u; i++) /* approx_percentile's array(...): its own */
+            if (i == 0 || r->args[i]->kind != LK_SQL_CALL || strcmp(r->args[i]->name, "array"))
+                u = lk_sql_check_unknown_call(r->args[i]);
     } else {
         u = lk_sql_check_unknown_call(r);
     }

@@ -9,7 +9,9 @@
  * epoch seconds, or epoch milliseconds (a number of magnitude >= 1e11 is
  * read as milliseconds: 1e11 s is the year 5138). group_by entries and
  * aggregate arguments are Spark SQL expressions compiled by sql/ into one
- * program; aggregates are count(*), count(x), sum, avg (mean), min, max.
+ * program; aggregates are count(*), count(x), sum, avg (mean), min, max
+ * (numbers, dates, timestamps, booleans; strings and binaries by their
+ * bytes), approx_count_distinct and approx_percentile(x, p | array(p, ...)).
  *
  * A row is turned away, and not aggregated, when its event time is null or
  * does not parse (reason no_event_time) or is older than the watermark in

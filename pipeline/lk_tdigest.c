@@ -69,7 +69,8 @@ static void compress(lk_tdigest *t)
 static void push(lk_tdigest *t, double mean, double w)
 {
     if (t->n == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 64;
+        /* small first: a window group of a high-cardinality key holds a few values */
+        t->cap = t->cap ? t->cap * 2 : 4;
         t->c = realloc(t->c, sizeof *t->c * t->cap);
         if (!t->c) abort();
     }
@@ -108,6 +109,14 @@ double lk_tdigest_quantile(lk_tdigest *t, double q)
     if (q <= 0) return t->min;
     if (q >= 1) return t->max;
     if (t->n == 1) return t->c[0].mean;
+    if (t->total == (double)t->n) {
+        /* every centroid one value (fewer than 2 * compression values): the
+           exact answer of Spark's approx_percentile and SQL's
+           percentile_disc, the value at 1-based rank ceil(q n) */
+        double r = ceil(q * t->total);
+        size_t i = r < 1 ? 0 : (size_t)r - 1;
+        return t->c[i < t->n ? i : t->n - 1].mean;
+    }
     double target = q * t->total, cum = 0;
     /* centre of centroid i at cum + w_i / 2: interpolate between centres,
        the first half-centroid from min, the last to max */

@@ -11,7 +11,10 @@
  * their centroids and compressing: deterministic for a given order (the
  * committer merges in batch and chunk order), and within the sketch's
  * error in any order. Quantiles interpolate between centroid centres, as
- * the reference implementation; min and max are kept exactly.
+ * the reference implementation; min and max are kept exactly. While
+ * every centroid still holds one value (below 2 * compression values)
+ * the answer is exact and one of the values: Spark's approx_percentile,
+ * i.e. SQL's percentile_disc (the value at 1-based rank ceil(q n)).
  */
 #ifndef LK_TDIGEST_H
 #define LK_TDIGEST_H

@@ -14,8 +14,15 @@ typedef struct acc {
     int64_t i; /* integral running value (SUM, MIN, MAX of integral input) */
     double d;  /* floating running value (SUM, AVG, MIN, MAX of floating input) */
     int64_t n; /* non-null inputs (COUNT_STAR: rows) */
-    void *sk;  /* APPROX_DISTINCT: HLL registers; PERCENTILE: an lk_tdigest; or NULL */
+    void *sk;  /* APPROX_DISTINCT: HLL registers; PERCENTILE: an lk_tdigest; MIN/MAX of
+                  bytes: a bytes_val (NULL while no value is seen); or NULL */
 } acc;
+
+/* The running min/max of a string or binary aggregate. */
+typedef struct bytes_val {
+    uint32_t len, cap;
+    char data[];
+} bytes_val;
 
 struct lk_windows {
     int nkeys, nagg;
@@ -56,9 +63,44 @@ static int is_sketch(const lk_agg_spec *a)
     return a->kind == LK_AGG_APPROX_DISTINCT || a->kind == LK_AGG_PERCENTILE;
 }
 
+/* The aggregate's running value lives behind acc.sk (freed with the group). */
+static int is_boxed(const lk_agg_spec *a)
+{
+    return is_sketch(a) || a->is_bytes;
+}
+
 static lk_type value_type(const lk_agg_spec *a)
 {
-    return is_sketch(a) ? LK_TYPE_BINARY : a->is_double ? LK_TYPE_DOUBLE : LK_TYPE_LONG;
+    return is_sketch(a)   ? LK_TYPE_BINARY
+           : a->is_bytes  ? a->in_type
+           : a->is_double ? LK_TYPE_DOUBLE
+                          : LK_TYPE_LONG;
+}
+
+/* Spark's order of strings and binaries: unsigned bytes, then length. */
+static int bytes_cmp(const char *a, size_t na, const char *b, size_t nb)
+{
+    int c = memcmp(a, b, na < nb ? na : nb);
+    return c ? c : (na > nb) - (na < nb);
+}
+
+/* Folds the value p[0, n) into the min/max of bytes x (n itself is not
+   counted: fold() does). */
+static void fold_bytes(const lk_agg_spec *a, acc *x, const char *p, size_t n)
+{
+    bytes_val *v = x->sk;
+    if (v) {
+        int c = bytes_cmp(p, n, v->data, v->len);
+        if (a->kind == LK_AGG_MIN ? c >= 0 : c <= 0) return;
+    }
+    if (!v || v->cap < n) {
+        uint32_t cap = n < 16 ? 16 : (uint32_t)n;
+        v = xrealloc(v, sizeof *v + cap);
+        v->cap = cap;
+        x->sk = v;
+    }
+    if (n) memcpy(v->data, p, n);
+    v->len = (uint32_t)n;
 }
 
 /* The sketch of x, made on first use. */
@@ -91,14 +133,17 @@ static void free_sketch(const lk_agg_spec *a, acc *x)
 static void free_group(lk_windows *w, uint32_t g)
 {
     for (int a = 0; a < w->nagg; a++)
-        if (is_sketch(&w->aggs[a])) free_sketch(&w->aggs[a], &w->acc[(size_t)g * w->nagg + a]);
+        if (is_boxed(&w->aggs[a])) free_sketch(&w->aggs[a], &w->acc[(size_t)g * w->nagg + a]);
 }
 
 /* Folds the sketch of o into x (same aggregate). */
 static void fold_sketch(const lk_agg_spec *a, acc *x, const acc *o)
 {
     if (!o->sk) return;
-    if (a->kind == LK_AGG_APPROX_DISTINCT)
+    if (a->is_bytes) {
+        const bytes_val *v = o->sk;
+        fold_bytes(a, x, v->data, v->len);
+    } else if (a->kind == LK_AGG_APPROX_DISTINCT)
         lk_hll_merge(sketch(a, x), o->sk, a->hll_p);
     else
         lk_tdigest_merge(sketch(a, x), o->sk);
@@ -141,6 +186,14 @@ lk_windows *lk_windows_new(const lk_field *keys, int nkeys, const lk_agg_spec *a
             break;
         case LK_AGG_APPROX_DISTINCT: lk_schema_add(w->output, aggs[a].name, LK_TYPE_LONG, 0); break;
         case LK_AGG_AVG: lk_schema_add(w->output, aggs[a].name, LK_TYPE_DOUBLE, 1); break;
+        case LK_AGG_PERCENTILE:
+            if (aggs[a].q_array) { /* Spark's ArrayType(input, containsNull = false) */
+                lk_field *f = lk_schema_add(w->output, aggs[a].name, LK_TYPE_ARRAY, 1);
+                lk_field_add_child(f, "element", aggs[a].in_type, 0);
+                break;
+            }
+            lk_schema_add(w->output, aggs[a].name, aggs[a].in_type, 1);
+            break;
         default: lk_schema_add(w->output, aggs[a].name, aggs[a].in_type, 1); break;
         }
     }
@@ -440,12 +493,14 @@ static void fold(const lk_agg_spec *a, acc *x, int64_t i, double d, int64_t n)
         x->d += d;
         break;
     case LK_AGG_MIN:
+        if (a->is_bytes) break; /* the value: fold_bytes */
         if (!x->n || (a->is_double ? d < x->d : i < x->i)) {
             x->i = i;
             x->d = d;
         }
         break;
     case LK_AGG_MAX:
+        if (a->is_bytes) break;
         if (!x->n || (a->is_double ? d > x->d : i > x->i)) {
             x->i = i;
             x->d = d;
@@ -484,6 +539,13 @@ void lk_windows_add(lk_windows *w, uint32_t g, int a, const lk_col *v, uint32_t 
     }
     if (s->kind == LK_AGG_PERCENTILE) {
         lk_tdigest_add(sketch(s, x), read_double(v, row), 1);
+        x->n++;
+        return;
+    }
+    if (s->is_bytes) {
+        size_t n;
+        const char *p = lk_col_bytes(v, row, &n);
+        fold_bytes(s, x, p, n);
         x->n++;
         return;
     }
@@ -553,6 +615,15 @@ int lk_windows_merge(lk_windows *w, const lk_batch *p, lk_error *err)
             int null = lk_col_is_null(v, r);
             acc *x = &w->acc[(size_t)g * w->nagg + a];
             const lk_agg_spec *sa = &w->aggs[a];
+            if (sa->is_bytes) {
+                if (!null && cnt > 0) {
+                    size_t blen;
+                    const char *bytes = lk_col_bytes(v, r, &blen);
+                    fold_bytes(sa, x, bytes, blen);
+                }
+                fold(sa, x, 0, 0, cnt);
+                continue;
+            }
             if (is_sketch(sa)) {
                 if (!null && cnt > 0) {
                     size_t blen;
@@ -593,7 +664,13 @@ void lk_windows_save(const lk_windows *w, lk_batch *out)
             lk_col_append_range(lk_batch_col(out, 2 + k), lk_batch_col_const(w->keys, k), g, 1);
         for (int a = 0; a < w->nagg; a++) {
             const acc *x = &w->acc[(size_t)g * w->nagg + a];
-            if (is_sketch(&w->aggs[a])) {
+            if (w->aggs[a].is_bytes) {
+                const bytes_val *bv = x->sk;
+                if (bv)
+                    lk_col_append_bytes(lk_batch_col(out, base + 2 * a), bv->data, bv->len);
+                else
+                    lk_col_append_null(lk_batch_col(out, base + 2 * a));
+            } else if (is_sketch(&w->aggs[a])) {
                 lk_buf *t = (lk_buf *)&w->tmp;
                 lk_buf_reset(t);
                 if (x->sk && w->aggs[a].kind == LK_AGG_APPROX_DISTINCT)
@@ -646,8 +723,27 @@ static void put_int(lk_col *c, int64_t v)
     }
 }
 
+/* A number of the aggregate's input type (percentiles). */
+static void put_number(const lk_agg_spec *a, lk_col *c, double v)
+{
+    if (a->is_double && c->field->type == LK_TYPE_FLOAT)
+        lk_col_append_f32(c, (float)v);
+    else if (a->is_double)
+        lk_col_append_f64(c, v);
+    else
+        put_int(c, llround(v));
+}
+
 static void put_final(const lk_agg_spec *a, const acc *x, lk_col *c)
 {
+    if (a->is_bytes) { /* min/max of strings or binaries */
+        const bytes_val *v = x->sk;
+        if (x->n && v)
+            lk_col_append_bytes(c, v->data, v->len);
+        else
+            lk_col_append_null(c);
+        return;
+    }
     switch (a->kind) {
     case LK_AGG_APPROX_DISTINCT:
         lk_col_append_i64(c, x->sk ? llround(lk_hll_estimate(x->sk, a->hll_p)) : 0);
@@ -657,15 +753,14 @@ static void put_final(const lk_agg_spec *a, const acc *x, lk_col *c)
             lk_col_append_null(c);
             return;
         }
-        {
-            double v = lk_tdigest_quantile(x->sk, a->q);
-            if (a->is_double && c->field->type == LK_TYPE_FLOAT)
-                lk_col_append_f32(c, (float)v);
-            else if (a->is_double)
-                lk_col_append_f64(c, v);
-            else
-                put_int(c, llround(v));
+        if (!a->q_array) {
+            put_number(a, c, lk_tdigest_quantile(x->sk, a->q[0]));
+            return;
         }
+        /* one digest serves every percentile of the array */
+        for (int i = 0; i < a->nq; i++)
+            put_number(a, &c->children[0], lk_tdigest_quantile(x->sk, a->q[i]));
+        lk_col_append_list(c);
         return;
     case LK_AGG_COUNT_STAR:
     case LK_AGG_COUNT: lk_col_append_i64(c, x->n); return;

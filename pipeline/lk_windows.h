@@ -15,7 +15,8 @@
  *
  * The partial batch (lk_windows_partial_schema) is
  *   window_start TIMESTAMP, window_end TIMESTAMP, the group keys,
- *   per aggregate: <name> (LONG or DOUBLE, the running value) and
+ *   per aggregate: <name> (LONG or DOUBLE, the running value; BINARY for
+ *   a sketch; the input's STRING or BINARY for min/max of those) and
  *   <name>__n LONG (non-null inputs), then _late, _no_event_time and
  *   _max_event_time (LONG): set only on a meta row whose window_start is
  *   null (counts of the rows turned away, the largest event time seen).
@@ -34,19 +35,26 @@ typedef enum {
     LK_AGG_COUNT,
     LK_AGG_SUM, /* integral input: LONG, else DOUBLE */
     LK_AGG_AVG, /* DOUBLE */
-    LK_AGG_MIN, /* the input's type */
+    LK_AGG_MIN, /* the input's type; strings and binaries by their bytes (Spark's order) */
     LK_AGG_MAX,
     LK_AGG_APPROX_DISTINCT, /* approx_count_distinct: HLL++ (lk_hll), LONG */
-    LK_AGG_PERCENTILE,      /* approx_percentile: t-digest (lk_tdigest), the input's type */
+    LK_AGG_PERCENTILE,      /* approx_percentile: t-digest (lk_tdigest), the input's type, or an
+                               array of it for array(p1, p2, ...) */
 } lk_agg_kind;
+
+/* The most percentiles of one approx_percentile(col, array(...)). */
+#define LK_AGG_MAX_PERCENTILES 32
 
 typedef struct lk_agg_spec {
     const char *name;  /* the output column */
     lk_agg_kind kind;
     lk_type in_type;   /* the argument's type (COUNT_STAR: LONG) */
     int is_double;     /* the running value is a double (else int64) */
+    int is_bytes;      /* MIN/MAX: the running value is a string or binary (its bytes) */
     int hll_p;         /* APPROX_DISTINCT: the precision */
-    double q;          /* PERCENTILE: the quantile */
+    double q[LK_AGG_MAX_PERCENTILES]; /* PERCENTILE: the quantiles, nq of them */
+    int nq;
+    int q_array;       /* PERCENTILE: array(...) given: the output is array<in_type> */
     double accuracy;   /* PERCENTILE: the t-digest's compression */
 } lk_agg_spec;
 

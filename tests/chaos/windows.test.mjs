@@ -17,6 +17,7 @@ import { chaosRun, prng } from '../e2e/lib/chaos.mjs';
 import { replay } from '../e2e/lib/delta.mjs';
 import {
   METRICS_CONFIG, assertQuarantine, assertWindows, genWindowInput, quarantined, readMetrics, reference,
+  withTextAggregates,
 } from '../e2e/lib/windows.mjs';
 
 const ROUNDS = Number(process.env.LAKESUP_CHAOS_ROUNDS || 1);
@@ -30,11 +31,12 @@ async function round(r) {
   const rand = prng(seed);
   console.log(`windows chaos round ${r}: seed=${seed} files=${FILES} rows/file=${ROWS} kills=${KILLS}`);
   const ws = workspace(`wchaos${r}`, {
-    extra: METRICS_CONFIG + 'worker_timeout: 10s\n',
+    // min/max of strings and a percentile array too: their window state survives every kill
+    extra: withTextAggregates(METRICS_CONFIG) + 'worker_timeout: 10s\n',
   });
   const staging = path.join(ws.dir, 'staging');
   fs.mkdirSync(staging);
-  genWindowInput(staging, { files: FILES, rows: ROWS, seed });
+  genWindowInput(staging, { files: FILES, rows: ROWS, seed, labels: true });
   // the committer (where windows close) twice as likely as any other worker
   const { kills } = await chaosRun(ws, staging, rand, {
     kills: KILLS, maxFiles: 2, pauseMs: [50, 500],
@@ -45,7 +47,7 @@ async function round(r) {
   assert.equal(drain.code, 0, `drain failed:\n${drain.stderr.slice(-4000)}`);
   const note = `round ${r} seed ${seed}, after kills ${kills.join(' ')}: `;
   const ref = await reference([ws.input], ws.tables);
-  const got = await readMetrics(ws.tables);
+  const got = await readMetrics(ws.tables, '', { text: true });
   assertWindows(got, ref.windows, note);
   assertQuarantine(await quarantined(ws.tables), ref, note);
   // every batch's txn in event_metrics, as in raw_events

@@ -11,6 +11,7 @@ import { QUICK, rowsOf, run, startDaemon, until, waitAllRunning, workspace } fro
 import { query, queryTable, readTableSql, replay } from './lib/delta.mjs';
 import {
   METRICS_CONFIG, assertQuarantine, assertWindows, genWindowInput, quarantined, readMetrics, reference,
+  withTextAggregates,
 } from './lib/windows.mjs';
 
 const FILES = QUICK ? 4 : 6;
@@ -98,6 +99,9 @@ test('a bad metrics key, an unknown aggregate or column fail at start with file,
     // a first start: checked against the first inferred schema before any batch
     ['metrics:\n  window: "1 minute"\n  aggregates: {n: "count(*)", s: "sum(amout)"}\n',
       /lakesup\.yml:\d+: key 'metrics\.aggregates\.s': position 5: unknown column 'amout'/],
+    // approx_percentile's array form: each percentage checked, named by its element
+    ['metrics:\n  window: "1 minute"\n  aggregates:\n    n: "count(*)"\n    p: "approx_percentile(amount, array(0.5, 2))"\n',
+      /lakesup\.yml:\d+: key 'metrics\.aggregates\.p': percentage 2 \(element 2 of array\(\.\.\.\)\) is not in \[0, 1\]/],
   ];
   for (const [extra, re] of cases) {
     const ws = workspace('wincfg', { extra: extra.includes('transform:') || /need an event/.test(re.source) ? extra : 'transform:\n  event_time: ts\n' + extra });
@@ -122,7 +126,8 @@ test('a bad metrics key, an unknown aggregate or column fail at start with file,
 });
 
 test('the committer dies after a window file before the state, and between the gold commit and state.db: windows exactly once', async () => {
-  const ws = workspace('winfault', { extra: METRICS_CONFIG });
+  // with min/max of strings and a percentile array: their state survives the kills too
+  const ws = workspace('winfault', { extra: withTextAggregates(METRICS_CONFIG) });
   const g1 = path.join(ws.dir, 'abort-before-state');
   const g2 = path.join(ws.dir, 'abort-after-gold-commit');
   fs.writeFileSync(g1, '');
@@ -136,7 +141,7 @@ test('the committer dies after a window file before the state, and between the g
     await waitAllRunning(ws.config);
     const staging = path.join(ws.dir, 'staging');
     fs.mkdirSync(staging);
-    const files = genWindowInput(staging, { files: 5, rows: QUICK ? 200 : 500, seed: 23 });
+    const files = genWindowInput(staging, { files: 5, rows: QUICK ? 200 : 500, seed: 23, labels: true });
     for (const f of fs.readdirSync(staging).sort()) fs.renameSync(path.join(staging, f), path.join(ws.input, f));
     await until(() => aborts() >= 1, 30000, 'the committer to abort before storing the window state');
     fs.writeFileSync(g2, '');
@@ -152,7 +157,9 @@ test('the committer dies after a window file before the state, and between the g
     d.child.kill('SIGKILL');
   }
   const ref = await reference([ws.input], ws.tables);
-  assertWindows(await readMetrics(ws.tables), ref.windows);
+  const got = await readMetrics(ws.tables, '', { text: true });
+  assert.ok(got.some((g) => g.label_min !== null && g.amount_ps.length === 2), 'the string and array aggregates are there');
+  assertWindows(got, ref.windows);
   assertQuarantine(await quarantined(ws.tables), ref);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
@@ -261,4 +268,84 @@ test('approx_count_distinct and approx_percentile within their error of DuckDB\'
   }
   assert.ok(errSum / got.length <= 0.05, `mean relative error of approx_count_distinct ${errSum / got.length}`);
   fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+test('min/max of strings in byte order and approx_percentile(col, array(...)) against DuckDB; Delta types and stats; update mode converges', async () => {
+  const aggs = '  aggregates: {events: "count(*)", lo: "min(label)", hi: "max(label)", ' +
+    'ps: "approx_percentile(amount, array(0.1, 0.5, 0.9))", top: "percentile_approx(amount, array(1), 1000)"}\n';
+  const extra = METRICS_CONFIG.replace(/  aggregates: .*\n/, aggs).replace('window: "1 minute"', 'window: "5 minutes"');
+  const app = workspace('winstr', { extra });
+  const upd = workspace('winstru', { extra: extra.replace('output_mode: append', 'output_mode: update') });
+  for (const ws of [app, upd]) {
+    genWindowInput(ws.input, { files: 6, rows: QUICK ? 400 : 1500, seed: 61, labels: true });
+    const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+  }
+  const table = path.join(app.tables, 'event_metrics');
+  // Spark's types: min/max of a string a string, the array form array<double> (containsNull false)
+  const snap = await replay(table);
+  const fields = JSON.parse(snap.metaData.schemaString).fields;
+  assert.deepEqual(fields.find((f) => f.name === 'ps').type, { type: 'array', elementType: 'double', containsNull: false });
+  assert.equal(fields.find((f) => f.name === 'lo').type, 'string');
+  const desc = await queryTable(table, 'DESCRIBE SELECT * FROM $T');
+  assert.deepEqual(desc.map((c) => [c.column_name, c.column_type]).slice(3),
+    [['events', 'BIGINT'], ['lo', 'VARCHAR'], ['hi', 'VARCHAR'], ['ps', 'DOUBLE[]'], ['top', 'DOUBLE[]']]);
+  const ref = await reference([app.input], app.tables, { sizeMs: 300000 });
+  const tmp = path.join(app.tables, '..', '..', '..', 'reference.jsonl');
+  const got = await queryTable(table, 'SELECT epoch_ms(window_start) AS ws, event_type, events, lo, hi, ps, top FROM $T ORDER BY ws, event_type');
+  assert.equal(got.length, ref.windows.length);
+  assert.ok(got.length >= 5, `windows: ${got.length}`);
+  const bytes = (a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  let exact = 0, utf16differs = 0;
+  for (const g of got) {
+    const k = `${g.ws}|${g.event_type}`;
+    const [e] = await query(`SELECT count(*) AS n, min(label) AS lo, max(label) AS hi, count(amount) AS na, ` +
+      `quantile_disc(amount, [0.1, 0.5, 0.9]) AS qd, max(amount) AS mx, ` +
+      `list_sort(list(amount) FILTER (WHERE amount IS NOT NULL)) AS sorted, list(label) FILTER (WHERE label IS NOT NULL) AS labels ` +
+      `FROM read_json('${tmp}', format='newline_delimited', columns={event_type:'VARCHAR', t:'BIGINT', amount:'DOUBLE', ws:'BIGINT', label:'VARCHAR'}) ` +
+      `WHERE event_type = '${g.event_type}' AND t >= ${g.ws} AND t < ${Number(g.ws) + 300000}`);
+    assert.equal(Number(g.events), Number(e.n), `${k}: count(*)`);
+    // strings: DuckDB's min/max (binary collation) = UTF-8 byte order, which is Spark's
+    const byBytes = [...e.labels].sort(bytes);
+    assert.equal(g.lo, e.lo, `${k}: min(label)`);
+    assert.equal(g.hi, e.hi, `${k}: max(label)`);
+    assert.equal(g.lo, byBytes[0], `${k}: min by bytes`);
+    assert.equal(g.hi, byBytes[byBytes.length - 1], `${k}: max by bytes`);
+    if ([...e.labels].sort().pop() !== g.hi) utf16differs++;
+    // percentiles: one digest for the three; exact (quantile_disc, Spark's definition) while the
+    // window holds fewer than 2 * compression values, else within the digest's rank error
+    assert.equal(g.ps.length, 3, `${k}: three percentiles`);
+    assert.deepEqual(g.top, [e.mx], `${k}: array(1) is the max`);
+    const sorted = e.sorted.map(Number);
+    if (sorted.length < 400) {
+      assert.deepEqual(g.ps, e.qd, `${k}: exact percentiles of ${sorted.length} values`);
+      exact++;
+    } else {
+      const tol = 0.03;
+      [0.1, 0.5, 0.9].forEach((q, i) => {
+        const below = sorted.filter((y) => y < g.ps[i]).length / sorted.length, upto = sorted.filter((y) => y <= g.ps[i]).length / sorted.length;
+        assert.ok(below <= q + tol && upto >= q - tol, `${k}: p${q} ${g.ps[i]} at ranks [${below}, ${upto}]`);
+      });
+    }
+    assert.ok(g.ps[0] <= g.ps[1] && g.ps[1] <= g.ps[2], `${k}: percentiles in order`);
+  }
+  assert.ok(utf16differs > 0, 'the input has windows whose max differs by UTF-16 order (the test tells the orders apart)');
+  assert.ok(exact > 0 || !QUICK, `windows checked exactly: ${exact}`);
+  // Delta statistics of the string columns: each file's min/max of lo and hi, byte order
+  for (const f of snap.files) {
+    const st = typeof f.stats === 'string' ? JSON.parse(f.stats) : f.stats;
+    const [m] = await query(`SELECT min(lo) AS lo, max(hi) AS hi, count(*) AS n FROM read_parquet('${f.fullPath}')`);
+    assert.equal(st.numRecords, Number(m.n), `${f.path}: numRecords`);
+    if (!m.n) continue;
+    assert.ok(bytes(st.minValues.lo, m.lo) <= 0 && m.lo.startsWith(st.minValues.lo), `${f.path}: minValues.lo ${st.minValues.lo} vs ${m.lo}`);
+    assert.ok(bytes(st.maxValues.hi, m.hi) >= 0, `${f.path}: maxValues.hi ${st.maxValues.hi} vs ${m.hi}`);
+  }
+  // update mode: its closed windows are append mode's rows, strings and arrays alike
+  const u = await queryTable(path.join(upd.tables, 'event_metrics'),
+    `SELECT epoch_ms(window_start) AS ws, event_type, events, lo, hi, ps, top FROM $T WHERE epoch_ms(window_end) <= ${ref.watermark} ORDER BY ws, event_type`);
+  const norm = (rows) => JSON.stringify(rows, (k, v) => (typeof v === 'bigint' ? Number(v) : v));
+  assert.equal(norm(u), norm(got), 'update mode\'s closed windows equal append mode\'s');
+  const open = await queryTable(path.join(upd.tables, 'event_metrics'), `SELECT lo, ps FROM $T WHERE epoch_ms(window_end) > ${ref.watermark}`);
+  assert.ok(open.length > 0 && open.every((o) => o.ps.length === 3), 'the open windows carry their arrays too');
+  for (const ws of [app, upd]) fs.rmSync(ws.dir, { recursive: true, force: true });
 });

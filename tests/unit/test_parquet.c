@@ -301,6 +301,51 @@ START_TEST(roundtrip_all_codecs)
 }
 END_TEST
 
+/* A string column whose every value is empty has no data buffer:
+   written (dictionary and PLAIN) and read back as empty strings. Failed
+   under UBSan before (memcpy from NULL; event_metrics' min of strings). */
+START_TEST(empty_strings_only)
+{
+    lk_schema *s = lk_schema_new();
+    lk_schema_add(s, "s", LK_TYPE_STRING, 1);
+    lk_batch *b = lk_batch_new(s);
+    for (int d = 0; d < 2; d++) {
+        lk_pq_options o;
+        lk_pq_options_default(&o);
+        o.dictionary = d;
+        o.fsync = 0;
+        lk_batch_reset(b);
+        for (int i = 0; i < 3; i++)
+            lk_col_append_bytes(lk_batch_col(b, 0), "", 0);
+        lk_batch_set_nrows(b, 3);
+        ck_assert_ptr_null(lk_batch_col(b, 0)->data);
+        char path[512];
+        snprintf(path, sizeof path, "%s/empty_strings_%d.parquet", tmpdir, d);
+        lk_error err;
+        lk_pq_writer *w = lk_pq_writer_new(s, &o);
+        ck_assert_int_eq(lk_pq_writer_open(w, path, &err), 0);
+        ck_assert_msg(lk_pq_writer_write(w, b, &err) == 0, "%s", err.msg);
+        lk_pq_file_info info;
+        ck_assert_msg(lk_pq_writer_close(w, &info, &err) == 0, "%s", err.msg);
+        lk_pq_writer_destroy(&w);
+        lk_pq_reader *r;
+        ck_assert_msg(lk_pq_reader_open(path, &r, &err) == 0, "%s", err.msg);
+        lk_batch *got = NULL;
+        ck_assert_msg(lk_pq_reader_read_row_group(r, 0, NULL, 0, &got, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(lk_batch_nrows(got), 3);
+        const lk_col *c = lk_batch_col_const(got, 0);
+        size_t n = 1;
+        ck_assert(!lk_col_is_null(c, 0) && (lk_col_bytes(c, 0, &n), n == 0));
+        ck_assert(!lk_col_is_null(c, 1) && (lk_col_bytes(c, 1, &n), n == 0));
+        ck_assert(!lk_col_is_null(c, 2) && (lk_col_bytes(c, 2, &n), n == 0));
+        lk_batch_destroy(&got);
+        lk_pq_reader_destroy(&r);
+    }
+    lk_batch_destroy(&b);
+    lk_schema_destroy(&s);
+}
+END_TEST
+
 START_TEST(multiple_row_groups_and_reuse)
 {
     lk_schema *s = all_types_schema();
@@ -675,6 +720,7 @@ int main(void)
     tcase_add_test(tc, thrift_roundtrip);
     tcase_add_test(tc, codec_parse);
     tcase_add_test(tc, roundtrip_all_codecs);
+    tcase_add_test(tc, empty_strings_only);
     tcase_add_test(tc, multiple_row_groups_and_reuse);
     tcase_add_test(tc, statistics);
     tcase_add_loop_test(tc, corrupt_files, 0, 2);

@@ -4,8 +4,10 @@
    chunks and any merge order give the answer of one pass, which equals a
    brute-force computation), late and time-less rows, event time from
    ISO strings with zones and epoch seconds/milliseconds, close emitting a
-   window once, the saved state round trip, and configuration errors with
-   file, line and key. */
+   window once, the saved state round trip, min/max of strings (byte order),
+   binaries, dates, booleans and timestamps, approx_percentile's array form
+   (and a small digest's exact percentile_disc), and configuration errors
+   with file, line and key. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -115,6 +117,9 @@ static lk_batch *random_rows(const lk_schema *s, int n, unsigned seed, int from,
     return b;
 }
 
+/* The rows windows_of folds: random_rows unless a test sets another. */
+static lk_batch *(*g_rows)(const lk_schema *, int, unsigned, int, int) = random_rows;
+
 /* The rows split at cuts (ascending, ending with n), merged in order
    (reverse: last chunk first), closed at +inf. */
 static lk_batch *windows_of(const lk_config *c, const lk_schema *s, int n, const int *cuts,
@@ -128,7 +133,7 @@ static lk_batch *windows_of(const lk_config *c, const lk_schema *s, int n, const
     for (int j = 0; j < ncuts; j++) {
         int i = reverse ? ncuts - 1 - j : j;
         int from = i ? cuts[i - 1] : 0;
-        lk_batch *b = random_rows(s, n, 42, from, cuts[i] - from);
+        lk_batch *b = g_rows(s, n, 42, from, cuts[i] - from);
         ck_assert_int_eq(lk_gold_run(g, b, INT64_MIN, 0, &err), 0);
         lk_batch_reset(part);
         lk_gold_partial(g, part);
@@ -156,15 +161,31 @@ static void assert_same(const lk_batch *a, const lk_batch *b)
                 double p = lk_col_f64(x, r), q = lk_col_f64(y, r);
                 ck_assert_msg(fabs(p - q) <= 1e-9 * fmax(1, fabs(q)), "col %d row %u: %f vs %f", c,
                               r, p, q);
-            } else if (x->field->type == LK_TYPE_STRING) {
+            } else if (x->field->type == LK_TYPE_STRING || x->field->type == LK_TYPE_BINARY) {
                 size_t n1, n2;
                 const char *s1 = lk_col_bytes(x, r, &n1), *s2 = lk_col_bytes(y, r, &n2);
                 ck_assert(n1 == n2 && !memcmp(s1, s2, n1));
-            } else {
-                ck_assert_int_eq(lk_col_i64(x, r), lk_col_i64(y, r));
+            } else { /* fixed width: its bytes (dates 4, booleans 1, longs 8) */
+                uint32_t es = lk_col_elem_size(x->field);
+                ck_assert_msg(!memcmp((const char *)x->values + (size_t)r * es,
+                                      (const char *)y->values + (size_t)r * es, es),
+                              "col %d row %u", c, r);
             }
         }
     }
+}
+
+/* The end of a test of windows_of's answers: the reference rows, up to
+   three answers (x3 may be NULL), the schema and the configuration. */
+static void teardown(lk_config *c, lk_schema **s, lk_batch **all, lk_batch **x1, lk_batch **x2,
+                     lk_batch **x3)
+{
+    lk_batch_destroy(all);
+    lk_batch_destroy(x1);
+    lk_batch_destroy(x2);
+    if (x3) lk_batch_destroy(x3);
+    lk_schema_destroy(s);
+    free(c);
 }
 
 START_TEST(merge_is_associative_and_order_independent)
@@ -222,12 +243,7 @@ START_TEST(merge_is_associative_and_order_independent)
     ck_assert_int_eq(lk_schema_field(os, 5)->type, LK_TYPE_LONG);
     ck_assert_int_eq(lk_schema_field(os, 6)->type, LK_TYPE_DOUBLE);
     ck_assert_int_eq(lk_schema_field(os, 9)->type, LK_TYPE_DOUBLE);
-    lk_batch_destroy(&all);
-    lk_batch_destroy(&a);
-    lk_batch_destroy(&b);
-    lk_batch_destroy(&d);
-    lk_schema_destroy(&s);
-    free(c);
+    teardown(c, &s, &all, &a, &b, &d);
 }
 END_TEST
 
@@ -573,6 +589,45 @@ START_TEST(tdigest_error_against_exact)
 }
 END_TEST
 
+/* A digest of fewer than 2 * compression values merges none of them: its
+   quantile is exact and one of the values, SQL's percentile_disc (rank
+   ceil(q n), Spark's approx_percentile), whatever the split and merge
+   order; past that it interpolates (tdigest_error_against_exact). */
+START_TEST(tdigest_small_is_percentile_disc)
+{
+    srand(7);
+    const int n = 333;
+    double v[333];
+    lk_tdigest *whole = lk_tdigest_new(200), *m = lk_tdigest_new(200), *parts[5];
+    for (int k = 0; k < 5; k++)
+        parts[k] = lk_tdigest_new(200);
+    for (int i = 0; i < n; i++) {
+        v[i] = (rand() % 100000) / 3.0;
+        lk_tdigest_add(whole, v[i], 1);
+        lk_tdigest_add(parts[i % 5], v[i], 1);
+    }
+    for (int k = 4; k >= 0; k--) { /* through a saved state, as the committer does */
+        lk_buf buf = LK_BUF_INIT;
+        lk_tdigest_save(parts[k], &buf);
+        ck_assert_int_eq(lk_tdigest_load(m, buf.data, buf.len), 0);
+        lk_buf_free(&buf);
+    }
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    const double qs[] = {0, 0.001, 0.1, 0.25, 0.5, 0.6, 0.9, 0.999, 1};
+    for (int k = 0; k < 9; k++) {
+        double r = ceil(qs[k] * n);
+        double want = v[r < 1 ? 0 : (int)r - 1];
+        ck_assert_msg(lk_tdigest_quantile(whole, qs[k]) == want, "q %g: %f, not %f", qs[k],
+                      lk_tdigest_quantile(whole, qs[k]), want);
+        ck_assert_msg(lk_tdigest_quantile(m, qs[k]) == want, "merged, q %g", qs[k]);
+    }
+    lk_tdigest_destroy(&whole);
+    lk_tdigest_destroy(&m);
+    for (int k = 0; k < 5; k++)
+        lk_tdigest_destroy(&parts[k]);
+}
+END_TEST
+
 /* The approximate aggregates through lk_gold and lk_windows: any split of
    the rows gives the same distinct estimate (registers merge by max), a
    median within the digest's error, a saved state that reads back. */
@@ -618,6 +673,324 @@ START_TEST(approximate_aggregates_in_windows)
 }
 END_TEST
 
+/* Column col of b for the row's value, or NULL after appending a null
+   there (null: the row has none). */
+static lk_col *value_slot(lk_batch *b, int col, int null)
+{
+    if (!null) return lk_batch_col(b, col);
+    lk_col_append_null(lk_batch_col(b, col));
+    return NULL;
+}
+
+/* rows of (k, ts, s, b, x, i): s a UTF-8 string of 0-3 pieces where byte
+   order and UTF-16 order disagree (U+FF5E sorts before an emoji in UTF-16,
+   after it in UTF-8), b raw bytes incl. 0x00 and 0xff, x a double, i a
+   long; about one in eight of s, b, x, i null */
+static lk_batch *text_rows(const lk_schema *sc, int n, unsigned seed, int from, int count)
+{
+    static const char *const piece[] = {
+        "a", "ab", "Z", "\xc3\xa9", "\xf0\x9f\x98\x80", "\xef\xbd\x9e", "~", " ", ""};
+    lk_batch *b = lk_batch_new(sc);
+    lk_col *c;
+    srand(seed);
+    for (int r = 0; r < n; r++) {
+        int k = rand() % 2;
+        int64_t ts = (int64_t)(rand() % 300) * 1000000 + rand() % 1000000;
+        char str[64] = "", bin[8];
+        int np = rand() % 4, nb = rand() % 5;
+        for (int j = 0; j < np; j++)
+            strcat(str, piece[rand() % 9]);
+        for (int j = 0; j < nb; j++)
+            bin[j] = (char)(rand() % 3 == 0 ? 0xff : rand() % 3 == 0 ? 0 : rand() % 256);
+        double x = (rand() % 100000) / 7.0;
+        int64_t iv = rand() % 5000 - 2500;
+        int nulls = rand() % 16; /* bit j: column j + 2 is null, when < 4 */
+        if (r < from || r >= from + count) continue;
+        lk_col_append_bytes(lk_batch_col(b, 0), k ? "p" : "q", 1);
+        lk_col_append_i64(lk_batch_col(b, 1), ts);
+        if ((c = value_slot(b, 2, nulls == 1)))
+            lk_col_append_bytes(c, str, strlen(str));
+        if ((c = value_slot(b, 3, nulls == 2)))
+            lk_col_append_bytes(c, bin, (size_t)nb);
+        if ((c = value_slot(b, 4, nulls == 3)))
+            lk_col_append_f64(c, x);
+        if ((c = value_slot(b, 5, nulls == 4)))
+            lk_col_append_i64(c, iv);
+        lk_batch_set_nrows(b, lk_batch_nrows(b) + 1);
+    }
+    return b;
+}
+
+static int bytes_order(const char *a, size_t na, const char *b, size_t nb)
+{
+    int c = memcmp(a, b, na < nb ? na : nb);
+    return c ? c : (na > nb) - (na < nb);
+}
+
+#define TEXT_AGGS                                                                                  \
+    "  aggregates: {n: \"count(*)\", lo: \"min(s)\", hi: \"max(s)\", blo: \"min(b)\", bhi: "       \
+    "\"max(b)\", px: \"approx_percentile(x, array(0.1, 0.5, 0.9))\", pi: "                         \
+    "\"percentile_approx(i, array(0, 0.25, 1), 5000)\", one: \"approx_percentile(x, "              \
+    "array(0.5))\"}\n"
+
+/* The brute-force check of text_rows' windows in out (tumbling 1 minute by
+   k): min/max of s and b by unsigned bytes, every percentile of the arrays
+   within the digest's rank error of the window's sorted values. */
+static void check_text_windows(const lk_batch *out, const lk_batch *all)
+{
+    const lk_col *ak = lk_batch_col_const(all, 0), *at = lk_batch_col_const(all, 1);
+    int64_t total = 0;
+    for (uint32_t r = 0; r < lk_batch_nrows(out); r++) {
+        int64_t ws = lk_col_i64(lk_batch_col_const(out, 0), r);
+        size_t kn, n1, n2;
+        char key = *lk_col_bytes(lk_batch_col_const(out, 2), r, &kn);
+        const char *lo[2] = {NULL, NULL}, *hi[2] = {NULL, NULL};
+        size_t lon[2] = {0, 0}, hin[2] = {0, 0};
+        double xs[3000];
+        int64_t is[3000];
+        int nx = 0, ni = 0, cnt = 0;
+        for (uint32_t i = 0; i < lk_batch_nrows(all); i++) {
+            int64_t t = lk_col_i64(at, i);
+            if (t - t % MIN_US != ws || *lk_col_bytes(ak, i, &kn) != key) continue;
+            cnt++;
+            for (int c = 0; c < 2; c++) {
+                const lk_col *v = lk_batch_col_const(all, 2 + c);
+                if (lk_col_is_null(v, i)) continue;
+                const char *p = lk_col_bytes(v, i, &n1);
+                if (!lo[c] || bytes_order(p, n1, lo[c], lon[c]) < 0) lo[c] = p, lon[c] = n1;
+                if (!hi[c] || bytes_order(p, n1, hi[c], hin[c]) > 0) hi[c] = p, hin[c] = n1;
+            }
+            if (!lk_col_is_null(lk_batch_col_const(all, 4), i))
+                xs[nx++] = lk_col_f64(lk_batch_col_const(all, 4), i);
+            if (!lk_col_is_null(lk_batch_col_const(all, 5), i))
+                is[ni++] = lk_col_i64(lk_batch_col_const(all, 5), i);
+        }
+        ck_assert_int_eq(lk_col_i64(lk_batch_col_const(out, 3), r), cnt);
+        total += cnt;
+        for (int c = 0; c < 2; c++) {
+            const lk_col *mn = lk_batch_col_const(out, 4 + 2 * c),
+                         *mx = lk_batch_col_const(out, 5 + 2 * c);
+            ck_assert(lo[c] && !lk_col_is_null(mn, r) && !lk_col_is_null(mx, r));
+            const char *p = lk_col_bytes(mn, r, &n1), *q = lk_col_bytes(mx, r, &n2);
+            ck_assert_msg(n1 == lon[c] && !memcmp(p, lo[c], n1), "window %u col %d: min", r, c);
+            ck_assert_msg(n2 == hin[c] && !memcmp(q, hi[c], n2), "window %u col %d: max", r, c);
+        }
+        /* px: array(0.1, 0.5, 0.9) of doubles; rank error of the digest */
+        qsort(xs, (size_t)nx, sizeof *xs, cmp_double);
+        const lk_col *px = lk_batch_col_const(out, 8), *pxe = &px->children[0];
+        ck_assert_uint_eq(px->offsets[r + 1] - px->offsets[r], 3);
+        const double qs[] = {0.1, 0.5, 0.9};
+        for (int j = 0; j < 3; j++) {
+            double v = lk_col_f64(pxe, px->offsets[r] + (uint32_t)j);
+            int below = 0, upto = 0;
+            for (int m = 0; m < nx; m++)
+                below += xs[m] < v, upto += xs[m] <= v;
+            /* v's rank range [below, upto] within 2% (and one value) of q */
+            ck_assert_msg((double)below / nx <= qs[j] + 0.02 + 1.0 / nx &&
+                              (double)upto / nx >= qs[j] - 0.02 - 1.0 / nx,
+                          "window %u: q %.2f = %f at ranks [%d, %d] of %d", r, qs[j], v, below,
+                          upto, nx);
+        }
+        /* pi: array(0, 0.25, 1) of a long: longs, the ends exact */
+        const lk_col *pi = lk_batch_col_const(out, 9), *pie = &pi->children[0];
+        ck_assert_uint_eq(pi->offsets[r + 1] - pi->offsets[r], 3);
+        int64_t imin = INT64_MAX, imax = INT64_MIN;
+        for (int m = 0; m < ni; m++) {
+            if (is[m] < imin) imin = is[m];
+            if (is[m] > imax) imax = is[m];
+        }
+        ck_assert_int_eq(lk_col_i64(pie, pi->offsets[r]), imin);
+        ck_assert_int_eq(lk_col_i64(pie, pi->offsets[r] + 2), imax);
+        /* one: array(0.5) is an array of one */
+        const lk_col *one = lk_batch_col_const(out, 10);
+        ck_assert_uint_eq(one->offsets[r + 1] - one->offsets[r], 1);
+    }
+    ck_assert_int_eq(total, lk_batch_nrows(all));
+}
+
+/* min/max of strings and binaries (Spark's byte order) and
+   approx_percentile(col, array(...)) through lk_gold and lk_windows: any
+   split and merge order gives the same min/max and percentiles within
+   the digest's error; the output types are Spark's (the input's; array of
+   the input's, containsNull false); the saved state (state.db) round trips
+   the strings and sketches; session windows merge them too. */
+START_TEST(string_min_max_and_percentile_arrays)
+{
+    lk_config *c = load_ok(
+        "transform:\n  event_time: ts\nmetrics:\n  window: 1m\n  group_by: [k]\n" TEXT_AGGS);
+    lk_schema *s = schema_of("k STRING, ts TIMESTAMP, s STRING, b BINARY, x DOUBLE, i BIGINT");
+    g_rows = text_rows;
+    const int n = 2500;
+    int one[] = {n}, three[] = {700, 1900, n}, many[] = {1, 2, 500, 501, 1200, 2499, n};
+    lk_batch *a = windows_of(c, s, n, one, 1, 0);
+    lk_batch *b = windows_of(c, s, n, three, 3, 0);
+    lk_batch *d = windows_of(c, s, n, many, 7, 1);
+    ck_assert_uint_eq(lk_batch_nrows(a), 10); /* 5 minutes, 2 keys */
+    lk_batch *all = text_rows(s, n, 42, 0, n);
+    check_text_windows(a, all);
+    check_text_windows(b, all);
+    check_text_windows(d, all);
+    for (uint32_t r = 0; r < lk_batch_nrows(a); r++)
+        for (int col = 4; col < 8; col++) { /* min/max: the same bytes whatever the split */
+            size_t n1, n2;
+            const char *p = lk_col_bytes(lk_batch_col_const(a, col), r, &n1);
+            const char *q = lk_col_bytes(lk_batch_col_const(d, col), r, &n2);
+            ck_assert(n1 == n2 && !memcmp(p, q, n1));
+        }
+    /* Spark's types: min(string) string, min(binary) binary, array<double>, array<bigint> */
+    const lk_schema *os = lk_batch_schema(a);
+    ck_assert_int_eq(lk_schema_field(os, 4)->type, LK_TYPE_STRING);
+    ck_assert_int_eq(lk_schema_field(os, 6)->type, LK_TYPE_BINARY);
+    ck_assert_int_eq(lk_schema_field(os, 8)->type, LK_TYPE_ARRAY);
+    lk_buf json = LK_BUF_INIT;
+    lk_schema_to_json(os, &json);
+    lk_buf_putc(&json, 0);
+    ck_assert_msg(strstr(json.data, "\"name\":\"px\",\"type\":{\"type\":\"array\",\"elementType\":"
+                                    "\"double\",\"containsNull\":false}"),
+                  "%s", json.data);
+    ck_assert_msg(strstr(json.data, "\"name\":\"pi\",\"type\":{\"type\":\"array\",\"elementType\":"
+                                    "\"long\",\"containsNull\":false}"),
+                  "%s", json.data);
+    ck_assert_msg(strstr(json.data, "\"name\":\"lo\",\"type\":\"string\""), "%s", json.data);
+    lk_buf_free(&json);
+
+    /* the state saved after half the rows, reloaded, and the rest merged: the same windows */
+    lk_error err;
+    lk_gold *g = NULL;
+    ck_assert_int_eq(lk_gold_new(c, s, &g, &err), 0);
+    lk_windows *w = lk_gold_windows_new(g), *back = lk_gold_windows_new(g);
+    lk_batch *part = lk_batch_new(lk_gold_partial_schema(g)),
+             *saved = lk_batch_new(lk_gold_partial_schema(g));
+    lk_batch *h1 = text_rows(s, n, 42, 0, n / 2), *h2 = text_rows(s, n, 42, n / 2, n - n / 2);
+    ck_assert_int_eq(lk_gold_run(g, h1, INT64_MIN, 0, &err), 0);
+    lk_gold_partial(g, part);
+    ck_assert_int_eq(lk_windows_merge(w, part, &err), 0);
+    lk_windows_save(w, saved);
+    ck_assert_int_eq(lk_windows_merge(back, saved, &err), 0);
+    lk_batch_reset(part);
+    ck_assert_int_eq(lk_gold_run(g, h2, INT64_MIN, 0, &err), 0);
+    lk_gold_partial(g, part);
+    ck_assert_int_eq(lk_windows_merge(back, part, &err), 0);
+    lk_batch *out = lk_batch_new(lk_gold_output_schema(g));
+    ck_assert_uint_eq(lk_windows_close(back, INT64_MAX, out), 10);
+    check_text_windows(out, all);
+    lk_batch_destroy(&out);
+    lk_batch_destroy(&h1);
+    lk_batch_destroy(&h2);
+    lk_batch_destroy(&part);
+    lk_batch_destroy(&saved);
+    lk_windows_destroy(&w);
+    lk_windows_destroy(&back);
+    lk_gold_destroy(&g);
+
+    /* session windows: sessions merged in any order keep the least and greatest bytes */
+    lk_config *cs = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: {session_gap: 1s}\n"
+                            "  group_by: [k]\n" TEXT_AGGS);
+    int split[] = {3, 400, 401, 1500, n};
+    lk_batch *sa = windows_of(cs, s, n, one, 1, 0), *sb = windows_of(cs, s, n, split, 5, 1);
+    ck_assert_uint_eq(lk_batch_nrows(sa), lk_batch_nrows(sb));
+    ck_assert_uint_gt(lk_batch_nrows(sa), 20);
+    for (uint32_t r = 0; r < lk_batch_nrows(sa); r++)
+        for (int col = 3; col < 8; col++) {
+            const lk_col *x = lk_batch_col_const(sa, col), *y = lk_batch_col_const(sb, col);
+            ck_assert_int_eq(lk_col_is_null(x, r), lk_col_is_null(y, r));
+            if (col == 3) {
+                ck_assert_int_eq(lk_col_i64(x, r), lk_col_i64(y, r));
+            } else if (!lk_col_is_null(x, r)) {
+                size_t n1, n2;
+                const char *p = lk_col_bytes(x, r, &n1), *q = lk_col_bytes(y, r, &n2);
+                ck_assert_msg(n1 == n2 && !memcmp(p, q, n1), "session %u col %d", r, col);
+            }
+        }
+    lk_batch_destroy(&sa);
+    lk_batch_destroy(&sb);
+    free(cs);
+    g_rows = random_rows;
+    teardown(c, &s, &all, &a, &b, &d);
+}
+END_TEST
+
+/* rows of (k, ts, d, f, n): a date (days, negative too), a boolean and a
+   timestamp_ntz, about one in eight null each */
+static lk_batch *typed_rows(const lk_schema *sc, int n, unsigned seed, int from, int count)
+{
+    lk_batch *b = lk_batch_new(sc);
+    lk_col *c;
+    srand(seed);
+    for (int r = 0; r < n; r++) {
+        int64_t ts = (int64_t)(rand() % 300) * 1000000 + rand() % 1000000;
+        int32_t d = rand() % 40000 - 20000;
+        int f = rand() % 2, nulls = rand() % 8;
+        int64_t ntz = ((int64_t)rand() << 20) - ((int64_t)1 << 40);
+        if (r < from || r >= from + count) continue;
+        lk_col_append_bytes(lk_batch_col(b, 0), "k", 1);
+        lk_col_append_i64(lk_batch_col(b, 1), ts);
+        if ((c = value_slot(b, 2, nulls == 1)))
+            lk_col_append_i32(c, d);
+        if ((c = value_slot(b, 3, nulls == 2)))
+            lk_col_append_bool(c, f);
+        if ((c = value_slot(b, 4, nulls == 3)))
+            lk_col_append_i64(c, ntz);
+        lk_batch_set_nrows(b, lk_batch_nrows(b) + 1);
+    }
+    return b;
+}
+
+/* min/max of dates, booleans, timestamps and timestamp_ntz: the input's
+   type (Spark's), the brute-force answer, for any split and order. */
+START_TEST(min_max_of_dates_booleans_timestamps)
+{
+    lk_config *c = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: 1m\n  group_by: [k]\n"
+                           "  aggregates: {dlo: \"min(d)\", dhi: \"max(d)\", flo: \"min(f)\", fhi: "
+                           "\"max(f)\", tlo: \"min(ts)\", nhi: \"max(n)\"}\n");
+    lk_schema *s = schema_of("k STRING, ts TIMESTAMP, d DATE, f BOOLEAN, n TIMESTAMP_NTZ");
+    g_rows = typed_rows;
+    const int n = 600;
+    int one[] = {n}, many[] = {1, 90, 91, 400, n};
+    lk_batch *a = windows_of(c, s, n, one, 1, 0), *b = windows_of(c, s, n, many, 5, 1);
+    assert_same(a, b);
+    const lk_schema *os = lk_batch_schema(a);
+    const lk_type want[] = {LK_TYPE_DATE,    LK_TYPE_DATE,      LK_TYPE_BOOLEAN,
+                            LK_TYPE_BOOLEAN, LK_TYPE_TIMESTAMP, LK_TYPE_TIMESTAMP_NTZ};
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(lk_schema_field(os, 3 + i)->type, want[i]);
+    lk_batch *all = typed_rows(s, n, 42, 0, n);
+    ck_assert_uint_eq(lk_batch_nrows(a), 5);
+    for (uint32_t r = 0; r < lk_batch_nrows(a); r++) {
+        int64_t ws = lk_col_i64(lk_batch_col_const(a, 0), r);
+        int32_t dlo = INT32_MAX, dhi = INT32_MIN;
+        int flo = 1, fhi = 0;
+        int64_t tlo = INT64_MAX, nhi = INT64_MIN;
+        for (uint32_t i = 0; i < lk_batch_nrows(all); i++) {
+            int64_t t = lk_col_i64(lk_batch_col_const(all, 1), i);
+            if (t - t % MIN_US != ws) continue;
+            if (t < tlo) tlo = t;
+            const lk_col *d = lk_batch_col_const(all, 2), *f = lk_batch_col_const(all, 3),
+                         *nz = lk_batch_col_const(all, 4);
+            if (!lk_col_is_null(d, i)) {
+                if (lk_col_i32(d, i) < dlo) dlo = lk_col_i32(d, i);
+                if (lk_col_i32(d, i) > dhi) dhi = lk_col_i32(d, i);
+            }
+            if (!lk_col_is_null(f, i)) {
+                int v = ((const uint8_t *)f->values)[i];
+                if (v < flo) flo = v;
+                if (v > fhi) fhi = v;
+            }
+            if (!lk_col_is_null(nz, i) && lk_col_i64(nz, i) > nhi) nhi = lk_col_i64(nz, i);
+        }
+        ck_assert_int_eq(lk_col_i32(lk_batch_col_const(a, 3), r), dlo);
+        ck_assert_int_eq(lk_col_i32(lk_batch_col_const(a, 4), r), dhi);
+        ck_assert_int_eq(((const uint8_t *)lk_batch_col_const(a, 5)->values)[r], flo);
+        ck_assert_int_eq(((const uint8_t *)lk_batch_col_const(a, 6)->values)[r], fhi);
+        ck_assert_int_eq(lk_col_i64(lk_batch_col_const(a, 7), r), tlo);
+        ck_assert_int_eq(lk_col_i64(lk_batch_col_const(a, 8), r), nhi);
+        ck_assert(dlo < 0 && dhi > 0 && flo == 0 && fhi == 1);
+    }
+    g_rows = random_rows;
+    teardown(c, &s, &all, &a, &b, NULL);
+}
+END_TEST
+
 static void expect_error(const char *yml, const char *ddl, const char *want)
 {
     lk_error err = {0};
@@ -657,8 +1030,28 @@ START_TEST(errors_name_file_line_key)
                  ddl, "key 'metrics.window': slide must divide size");
     snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, 1.5)\"\n", head);
     expect_error(y, ddl, ":7: key 'metrics.aggregates.p': percentage 1.5 is not in [0, 1]");
-    snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, 0.9))\"\n", head);
-    expect_error(y, ddl, "array(...) is not supported");
+    snprintf(y, sizeof y,
+             "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, 1.9))\"\n", head);
+    expect_error(y, ddl,
+                 ":7: key 'metrics.aggregates.p': percentage 1.9 (element 2 of array(...)) is not "
+                 "in [0, 1]");
+    snprintf(y, sizeof y,
+             "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, amount))\"\n", head);
+    expect_error(
+        y, ddl, ":7: key 'metrics.aggregates.p': element 2 of array(...) must be a number literal");
+    snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, array())\"\n", head);
+    expect_error(y, ddl,
+                 ":7: key 'metrics.aggregates.p': approx_percentile takes 1 to 32 percentages");
+    snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(amount, 'x')\"\n", head);
+    expect_error(y, ddl,
+                 "argument 2 of approx_percentile must be a number literal or array(p1, p2, ...)");
+    snprintf(y, sizeof y, "%s  aggregates:\n    p: \"approx_percentile(k, array(0.5))\"\n", head);
+    expect_error(y, ddl,
+                 ":7: key 'metrics.aggregates.p': approx_percentile of string is not supported");
+    snprintf(y, sizeof y, "%s  aggregates:\n    m: \"max(st)\"\n", head);
+    expect_error(
+        y, ddl,
+        ":7: key 'metrics.aggregates.m': max of struct is not supported (a number, a string");
     snprintf(y, sizeof y, "%s  aggregates:\n    d: \"count(DISTINCT amount)\"\n", head);
     expect_error(y, ddl, "key 'metrics.aggregates.d': count takes one argument (DISTINCT is not supported)");
     expect_error("metrics:\n  window: 1m\n  aggregates: {n: \"count(*)\"}\n", ddl,
@@ -673,6 +1066,23 @@ START_TEST(errors_name_file_line_key)
     ck_assert_msg(strstr(err.msg, ":7: key 'metrics.aggregates.m': position 5: unknown function "
                                   "'nosuchfn'"),
                   "%s", err.msg);
+    free(c);
+    /* approx_percentile's array(...) passes the check without a schema */
+    snprintf(y, sizeof y,
+             "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, 0.9), 100)\"\n", head);
+    c = load(y, &err, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_msg(lk_gold_check(c, &err) == 0, "%s", err.msg);
+    free(c);
+    /* and its percentages are checked there, before any schema */
+    snprintf(y, sizeof y,
+             "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, 1.5))\"\n", head);
+    c = load(y, &err, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(lk_gold_check(c, &err), LK_ECONFIG);
+    ck_assert_msg(
+        strstr(err.msg, ":7: key 'metrics.aggregates.p': percentage 1.5 (element 2 of array(...))"),
+        "%s", err.msg);
     free(c);
 }
 END_TEST
@@ -690,6 +1100,9 @@ int main(void)
     tcase_add_test(tc, hll_error_against_exact);
     tcase_add_test(tc, tdigest_error_against_exact);
     tcase_add_test(tc, approximate_aggregates_in_windows);
+    tcase_add_test(tc, string_min_max_and_percentile_arrays);
+    tcase_add_test(tc, tdigest_small_is_percentile_disc);
+    tcase_add_test(tc, min_max_of_dates_booleans_timestamps);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

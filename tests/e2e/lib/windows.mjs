@@ -16,6 +16,15 @@ export const METRICS_CONFIG =
   'amount_min: "min(amount)", amount_avg: "avg(amount)", with_amount: "count(amount)"}\n' +
   '  output_mode: append\n';
 
+/** METRICS_CONFIG plus min/max of a string and approx_percentile's array form, over the `label`
+ * column of genWindowInput({labels: true}); readMetrics({text: true}) reads them and
+ * assertWindows checks them (percentiles exactly: a window of fewer than 400 values). */
+export function withTextAggregates(config) {
+  return config.replace('with_amount: "count(amount)"}',
+    'with_amount: "count(amount)", label_min: "min(label)", label_max: "max(label)", ' +
+    'amount_ps: "approx_percentile(amount, array(0.5, 0.9))"}');
+}
+
 const TYPES = ['click', 'purchase', 'login', 'page_view', 'share'];
 const T0 = Date.parse('2026-11-24T09:00:00Z');
 
@@ -43,10 +52,13 @@ function iso(ms, r) {
  * Writes `files` JSON-lines files (one batch each with max_files_per_trigger: 1) of `rows` rows:
  * times advance ~90 s per file with jitter (out of order within the lateness), ~4 % late (minutes
  * behind), ~1 % with a null ts and ~1 % with an unparsable one. `baseMs` shifts every time
- * (a second run's late file: far behind). Returns the rows written, by file.
+ * (a second run's late file: far behind). `labels`: each row also has a `label`, a UTF-8 string
+ * (null in ~5 %) whose pieces sort differently by bytes and by UTF-16 (from a second generator:
+ * the other columns are the same with or without). Returns the rows written, by file.
  */
-export function genWindowInput(dir, { files = 5, rows = 400, seed = 7, prefix = 'w', baseMs = T0, idFrom = 0 } = {}) {
-  const r = rng(seed);
+export function genWindowInput(dir, { files = 5, rows = 400, seed = 7, prefix = 'w', baseMs = T0, idFrom = 0, labels = false } = {}) {
+  const r = rng(seed), rl = rng(seed * 31 + 5);
+  const pieces = ['a', 'ab', 'Z', 'é', '😀', '～', '~', 'ü', 'Zz'];
   const out = [];
   let id = idFrom;
   for (let f = 0; f < files; f++) {
@@ -66,6 +78,10 @@ export function genWindowInput(dir, { files = 5, rows = 400, seed = 7, prefix = 
         ts,
         amount: r() < 0.05 ? null : Math.round(r() * 100000) / 100,
       };
+      if (labels) {
+        const n = rl() < 0.003 ? 0 : 1 + Math.floor(rl() * 3); // a rare empty string
+        row.label = rl() < 0.05 ? null : Array.from({ length: n }, () => pieces[Math.floor(rl() * pieces.length)]).join('');
+      }
       lines.push(JSON.stringify(row));
       list.push(row);
     }
@@ -129,12 +145,13 @@ export async function reference(inputDirs, tables, { delayMs = 30000, sizeMs = 6
   // containing t (Spark's window()), one line per (row, window)
   const lines = [];
   for (const k of keep) {
-    if (slideMs === sizeMs) { lines.push({ event_type: k.event_type, t: k.t, amount: k.amount, ws: null }); continue; }
+    const label = k.label === undefined ? null : k.label;
+    if (slideMs === sizeMs) { lines.push({ event_type: k.event_type, t: k.t, amount: k.amount, ws: null, label }); continue; }
     for (let s = Math.floor(k.t / slideMs) * slideMs; s + sizeMs > k.t; s -= slideMs)
-      lines.push({ event_type: k.event_type, t: k.t, amount: k.amount, ws: s });
+      lines.push({ event_type: k.event_type, t: k.t, amount: k.amount, ws: s, label });
   }
   fs.writeFileSync(tmp, lines.map((x) => JSON.stringify(x)).join('\n') + '\n');
-  const cols = `columns={event_type:'VARCHAR', t:'BIGINT', amount:'DOUBLE', ws:'BIGINT'}`;
+  const cols = `columns={event_type:'VARCHAR', t:'BIGINT', amount:'DOUBLE', ws:'BIGINT', label:'VARCHAR'}`;
   if (gapMs) {
     // session windows, as DuckDB sessionizes: a key's rows in time order, a new session where
     // the gap to the previous row is gap or more; [first, last + gap)
@@ -143,7 +160,7 @@ export async function reference(inputDirs, tables, { delayMs = 30000, sizeMs = 6
       `s AS (SELECT *, CASE WHEN t - lag(t) OVER (PARTITION BY event_type ORDER BY t) < ${gapMs} THEN 0 ELSE 1 END AS fresh FROM r), ` +
       `g AS (SELECT *, sum(fresh) OVER (PARTITION BY event_type ORDER BY t ROWS UNBOUNDED PRECEDING) AS sid FROM s) ` +
       `SELECT min(t) AS ws, max(t) + ${gapMs} AS we, event_type, count(*) AS events, sum(amount) AS amount_sum, ` +
-      `max(amount) AS amount_max, min(amount) AS amount_min, avg(amount) AS amount_avg, count(amount) AS with_amount ` +
+      `max(amount) AS amount_max, min(amount) AS amount_min, avg(amount) AS amount_avg, count(amount) AS with_amount, ${TEXT_REF} ` +
       `FROM g GROUP BY event_type, sid HAVING max(t) + ${gapMs} <= ${wm} ORDER BY ws, event_type`);
     return { windows: sessions, late, none, watermark: wm, watermarks, rowsThrough };
   }
@@ -151,16 +168,20 @@ export async function reference(inputDirs, tables, { delayMs = 30000, sizeMs = 6
   const windows = await query(
     `SELECT ${wsExpr} AS ws, event_type, count(*) AS events, ` +
     `sum(amount) AS amount_sum, max(amount) AS amount_max, min(amount) AS amount_min, avg(amount) AS amount_avg, ` +
-    `count(amount) AS with_amount ` +
+    `count(amount) AS with_amount, ${TEXT_REF} ` +
     `FROM read_json(${sqlStr(tmp)}, format='newline_delimited', ${cols}) ` +
     `GROUP BY 1, 2 HAVING ws + ${sizeMs} <= ${wm} ORDER BY ws, event_type`);
   return { windows, late, none, watermark: wm, watermarks, rowsThrough };
 }
 
-export async function readMetrics(tables, where = '') {
+// withTextAggregates' columns, by DuckDB: binary collation (UTF-8 byte order, Spark's), and
+// quantile_disc (Spark's approx_percentile, exact below 2 * the digest's compression values)
+const TEXT_REF = 'min(label) AS label_min, max(label) AS label_max, quantile_disc(amount, [0.5, 0.9]) AS amount_ps';
+
+export async function readMetrics(tables, where = '', { text = false } = {}) {
   return queryTable(path.join(tables, 'event_metrics'),
     `SELECT epoch_ms(window_start) AS ws, epoch_ms(window_end) AS we, event_type, events, amount_sum, amount_max, ` +
-    `amount_min, amount_avg, with_amount FROM $T ${where} ORDER BY ws, event_type`);
+    `amount_min, amount_avg, with_amount${text ? ', label_min, label_max, amount_ps' : ''} FROM $T ${where} ORDER BY ws, event_type`);
 }
 
 const close = (a, b) => (a === null || b === null ? a === b : Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)));
@@ -187,6 +208,11 @@ export function assertWindows(got, want, note = '', sizeMs = 60000) {
     assert.ok(close(g.amount_avg, w.amount_avg), `${note}${k}: avg ${g.amount_avg} vs ${w.amount_avg}`);
     assert.equal(g.amount_max, w.amount_max, `${note}${k}: max`);
     assert.equal(g.amount_min, w.amount_min, `${note}${k}: min`);
+    if (g.label_min === undefined) continue;
+    assert.equal(g.label_min, w.label_min, `${note}${k}: min(label)`);
+    assert.equal(g.label_max, w.label_max, `${note}${k}: max(label)`);
+    if (Number(w.with_amount) < 400) assert.deepEqual(g.amount_ps, w.amount_ps, `${note}${k}: approx_percentile(amount, array(0.5, 0.9))`);
+    else assert.equal(g.amount_ps.length, 2, `${note}${k}: two percentiles`);
   }
 }
 
