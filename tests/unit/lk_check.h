@@ -21,6 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lk_config.h"
+#include "lk_ddl.h"
+
 /* The suite's directory ("" before lk_check_root made it). */
 static inline char *lk_check_root_buf(void)
 {
@@ -246,6 +249,30 @@ static inline int lk_check_run_mode(Suite *s, enum fork_status fork)
 static inline int lk_check_run(Suite *s)
 {
     return lk_check_run_mode(s, CK_FORK_GETENV);
+}
+
+/* A configuration loaded from text: written to a file of the suite's
+   directory, loaded (lk_config_load's return code in *rc), removed. The path
+   lives in a static buffer, as the configuration may name it in errors.
+   The caller frees the result. */
+static inline lk_config *lk_check_load_config(const char *text, lk_error *err, int *rc)
+{
+    static char path[256];
+    lk_config *cfg = malloc(sizeof *cfg);
+    ck_assert_ptr_nonnull(cfg);
+    lk_check_write_file(path, sizeof path, "cfg", text);
+    *rc = lk_config_load(path, cfg, err);
+    unlink(path);
+    return cfg;
+}
+
+/* A schema from its DDL ("a INT, b STRING"), which must parse. */
+static inline lk_schema *lk_check_schema_of(const char *ddl)
+{
+    lk_schema *s = NULL;
+    lk_error err;
+    ck_assert_int_eq(lk_ddl_parse(ddl, &s, &err), 0);
+    return s;
 }
 
 #endif

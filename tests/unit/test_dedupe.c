@@ -25,27 +25,9 @@
 #define S_US 1000000LL
 #define MIN_US (60 * S_US)
 
-static char g_path[256];
-
-static lk_config *load(const char *text, lk_error *err, int *rc)
-{
-    lk_config *cfg = malloc(sizeof *cfg);
-    lk_check_write_file(g_path, sizeof g_path, "cfg", text);
-    *rc = lk_config_load(g_path, cfg, err);
-    unlink(g_path);
-    return cfg;
-}
 
 static const char *const CFG = "transform:\n  event_time: ts\n  watermark: \"30 seconds\"\n"
                                "  dedupe: {keys: [event_id, user], within: \"10 minutes\"}\n";
-
-static lk_schema *schema_of(const char *ddl)
-{
-    lk_schema *s = NULL;
-    lk_error err;
-    ck_assert_int_eq(lk_ddl_parse(ddl, &s, &err), 0);
-    return s;
-}
 
 START_TEST(within_and_outside)
 {
@@ -198,7 +180,7 @@ static void add_row(lk_batch *bt, const char *a, const char *b, int n, double d)
 
 START_TEST(hash_of_several_columns_with_nulls)
 {
-    lk_schema *s = schema_of("a STRING, b STRING, n INT, l BIGINT, d DOUBLE");
+    lk_schema *s = lk_check_schema_of("a STRING, b STRING, n INT, l BIGINT, d DOUBLE");
     lk_batch *bt = lk_batch_new(s);
     add_row(bt, NULL, "a", 1, 0.0);   /* 0 */
     add_row(bt, "", "a", 1, -0.0);    /* 1 */
@@ -263,11 +245,11 @@ START_TEST(key_list_and_drops)
 {
     lk_error err = {0};
     int rc;
-    lk_config *c = load(CFG, &err, &rc);
+    lk_config *c = lk_check_load_config(CFG, &err, &rc);
     ck_assert_msg(rc == 0, "%s", err.msg);
     ck_assert(c->event.dedupe.set && c->event.dedupe.keys.n == 2 &&
               c->event.dedupe.within_ms == 600000);
-    lk_schema *s = schema_of("event_id STRING, user STRING, ts STRING, n INT");
+    lk_schema *s = lk_check_schema_of("event_id STRING, user STRING, ts STRING, n INT");
     lk_dedupe *d = NULL;
     ck_assert_msg(lk_dedupe_new(c, s, &d, &err) == 0, "%s", err.msg);
     lk_batch *in = lk_batch_new(s), *keys = lk_batch_new(lk_dedupe_keys_schema(d)),
@@ -426,11 +408,11 @@ START_TEST(committer_decides_in_order)
     lk_error err = {0};
     ck_assert_int_eq(lk_state_open(db, &st, &err), 0);
     int rc;
-    lk_config *c = load("transform:\n  event_time: ts\n  watermark: 30s\n"
+    lk_config *c = lk_check_load_config("transform:\n  event_time: ts\n  watermark: 30s\n"
                         "  dedupe: {keys: [event_id], within: 10m}\n",
                         &err, &rc);
     ck_assert_int_eq(rc, 0);
-    lk_schema *s = schema_of("event_id STRING, ts TIMESTAMP");
+    lk_schema *s = lk_check_schema_of("event_id STRING, ts TIMESTAMP");
     lk_dedupe *d = NULL;
     ck_assert_int_eq(lk_dedupe_new(c, s, &d, &err), 0);
     lk_dedupe_commit *g = lk_dedupe_commit_new(c, st);
@@ -518,10 +500,10 @@ static void expect_error(const char *yml, const char *ddl, const char *want)
 {
     lk_error err = {0};
     int rc;
-    lk_config *c = load(yml, &err, &rc);
+    lk_config *c = lk_check_load_config(yml, &err, &rc);
     if (rc == 0) {
         ck_assert_msg(ddl, "%s: loaded", yml);
-        lk_schema *s = schema_of(ddl);
+        lk_schema *s = lk_check_schema_of(ddl);
         lk_dedupe *d = NULL;
         rc = lk_dedupe_new(c, s, &d, &err);
         ck_assert_msg(rc == LK_ECONFIG, "%s: compiled", yml);
@@ -577,7 +559,7 @@ START_TEST(errors_name_file_line_key)
     snprintf(y, sizeof y, "%s  dedupe: {keys: [event_id], within: \"10 minutes\"}\n", et);
     lk_error err = {0};
     int rc;
-    lk_config *c = load(y, &err, &rc);
+    lk_config *c = lk_check_load_config(y, &err, &rc);
     ck_assert_int_eq(rc, 0);
     char out[256], text[16384];
     lk_check_write_file(out, sizeof out, "cfgout", "");

@@ -26,22 +26,12 @@
 
 #define MIN_US 60000000LL
 
-static char g_path[256];
-
-static lk_config *load(const char *text, lk_error *err, int *rc)
-{
-    lk_config *cfg = malloc(sizeof *cfg);
-    lk_check_write_file(g_path, sizeof g_path, "cfg", text);
-    *rc = lk_config_load(g_path, cfg, err);
-    unlink(g_path);
-    return cfg;
-}
 
 static lk_config *load_ok(const char *text)
 {
     lk_error err;
     int rc;
-    lk_config *cfg = load(text, &err, &rc);
+    lk_config *cfg = lk_check_load_config(text, &err, &rc);
     ck_assert_msg(rc == 0, "%s", err.msg);
     return cfg;
 }
@@ -52,14 +42,6 @@ static lk_config *load_ok(const char *text)
 
 static const char *const CFG_TUMBLING = "transform:\n  event_time: ts\n  watermark: 30s\n"
                                         "metrics:\n  window: \"1 minute\"\n  group_by: [k]\n" AGGS;
-
-static lk_schema *schema_of(const char *ddl)
-{
-    lk_schema *s = NULL;
-    lk_error err;
-    ck_assert_int_eq(lk_ddl_parse(ddl, &s, &err), 0);
-    return s;
-}
 
 START_TEST(window_assignment)
 {
@@ -191,7 +173,7 @@ static void teardown(lk_config *c, lk_schema **s, lk_batch **all, lk_batch **x1,
 START_TEST(merge_is_associative_and_order_independent)
 {
     lk_config *c = load_ok(CFG_TUMBLING);
-    lk_schema *s = schema_of("k STRING, ts TIMESTAMP, amount BIGINT, price DOUBLE");
+    lk_schema *s = lk_check_schema_of("k STRING, ts TIMESTAMP, amount BIGINT, price DOUBLE");
     const int n = 3000;
     int one[] = {n}, three[] = {700, 1900, n}, many[] = {1, 2, 500, 501, 1200, 2999, n};
     lk_batch *a = windows_of(c, s, n, one, 1, 0);
@@ -251,7 +233,7 @@ END_TEST
 START_TEST(late_no_event_time_and_event_time_kinds)
 {
     lk_config *c = load_ok(CFG_TUMBLING);
-    lk_schema *s = schema_of("k STRING, ts STRING, amount BIGINT, price DOUBLE");
+    lk_schema *s = lk_check_schema_of("k STRING, ts STRING, amount BIGINT, price DOUBLE");
     lk_error err;
     lk_gold *g = NULL;
     ck_assert_msg(lk_gold_new(c, s, &g, &err) == 0, "%s", err.msg);
@@ -303,7 +285,7 @@ START_TEST(late_no_event_time_and_event_time_kinds)
     ck_assert_int_eq(lk_gold_epoch_us(1795507200.0), 1795507200000000LL);
     ck_assert_int_eq(lk_gold_epoch_us(1795507200000.0), 1795507200000000LL);
     ck_assert_int_eq(lk_gold_epoch_us(1795507200.5), 1795507200500000LL);
-    s = schema_of("k STRING, ts BIGINT, amount BIGINT, price DOUBLE");
+    s = lk_check_schema_of("k STRING, ts BIGINT, amount BIGINT, price DOUBLE");
     ck_assert_msg(lk_gold_new(c, s, &g, &err) == 0, "%s", err.msg);
     b = lk_batch_new(s);
     int64_t e[] = {1795507200LL, 1795507259999LL, 1795507260LL};
@@ -332,7 +314,7 @@ END_TEST
 START_TEST(saved_state_round_trip)
 {
     lk_config *c = load_ok(CFG_TUMBLING);
-    lk_schema *s = schema_of("k STRING, ts TIMESTAMP, amount BIGINT, price DOUBLE");
+    lk_schema *s = lk_check_schema_of("k STRING, ts TIMESTAMP, amount BIGINT, price DOUBLE");
     int cuts[] = {1000};
     lk_batch *want = windows_of(c, s, 1000, cuts, 1, 0);
     lk_error err;
@@ -386,7 +368,7 @@ START_TEST(session_windows)
     lk_config *c = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: {session_gap: 3s}\n"
                            "  group_by: [k]\n" AGGS);
     ck_assert_int_eq(c->metrics.window, LK_WINDOW_SESSION);
-    lk_schema *s = schema_of("k STRING, ts TIMESTAMP, amount BIGINT, price DOUBLE");
+    lk_schema *s = lk_check_schema_of("k STRING, ts TIMESTAMP, amount BIGINT, price DOUBLE");
     const int n = 2000;
     int one[] = {n}, split[] = {3, 400, 401, 1500, n};
     lk_batch *a = windows_of(c, s, n, one, 1, 0);
@@ -440,7 +422,7 @@ START_TEST(session_windows)
     lk_agg_spec cnt = {.name = "n", .kind = LK_AGG_COUNT_STAR, .in_type = LK_TYPE_LONG};
     lk_windows *w = lk_windows_new(&kf, 1, &cnt, 1);
     lk_windows_set_sessions(w);
-    lk_schema *ks = schema_of("k STRING");
+    lk_schema *ks = lk_check_schema_of("k STRING");
     lk_batch *keys = lk_batch_new(ks);
     lk_col_append_bytes(lk_batch_col(keys, 0), "x", 1);
     lk_batch_set_nrows(keys, 1);
@@ -636,7 +618,7 @@ START_TEST(approximate_aggregates_in_windows)
     lk_config *c = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: 10m\n"
                            "  aggregates: {n: \"count(*)\", users: \"approx_count_distinct(amount)\", "
                            "med: \"approx_percentile(price, 0.5)\", p90: \"percentile_approx(price, 0.9, 10000)\"}\n");
-    lk_schema *s = schema_of("k STRING, ts TIMESTAMP, amount BIGINT, price DOUBLE");
+    lk_schema *s = lk_check_schema_of("k STRING, ts TIMESTAMP, amount BIGINT, price DOUBLE");
     const int n = 3000;
     int one[] = {n}, split[] = {10, 1000, 2500, n};
     lk_batch *a = windows_of(c, s, n, one, 1, 0), *b = windows_of(c, s, n, split, 4, 1);
@@ -818,7 +800,7 @@ START_TEST(string_min_max_and_percentile_arrays)
 {
     lk_config *c = load_ok(
         "transform:\n  event_time: ts\nmetrics:\n  window: 1m\n  group_by: [k]\n" TEXT_AGGS);
-    lk_schema *s = schema_of("k STRING, ts TIMESTAMP, s STRING, b BINARY, x DOUBLE, i BIGINT");
+    lk_schema *s = lk_check_schema_of("k STRING, ts TIMESTAMP, s STRING, b BINARY, x DOUBLE, i BIGINT");
     g_rows = text_rows;
     const int n = 2500;
     int one[] = {n}, three[] = {700, 1900, n}, many[] = {1, 2, 500, 501, 1200, 2499, n};
@@ -943,7 +925,7 @@ START_TEST(min_max_of_dates_booleans_timestamps)
     lk_config *c = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: 1m\n  group_by: [k]\n"
                            "  aggregates: {dlo: \"min(d)\", dhi: \"max(d)\", flo: \"min(f)\", fhi: "
                            "\"max(f)\", tlo: \"min(ts)\", nhi: \"max(n)\"}\n");
-    lk_schema *s = schema_of("k STRING, ts TIMESTAMP, d DATE, f BOOLEAN, n TIMESTAMP_NTZ");
+    lk_schema *s = lk_check_schema_of("k STRING, ts TIMESTAMP, d DATE, f BOOLEAN, n TIMESTAMP_NTZ");
     g_rows = typed_rows;
     const int n = 600;
     int one[] = {n}, many[] = {1, 90, 91, 400, n};
@@ -995,9 +977,9 @@ static void expect_error(const char *yml, const char *ddl, const char *want)
 {
     lk_error err = {0};
     int rc;
-    lk_config *c = load(yml, &err, &rc);
+    lk_config *c = lk_check_load_config(yml, &err, &rc);
     if (rc == 0) {
-        lk_schema *s = schema_of(ddl);
+        lk_schema *s = lk_check_schema_of(ddl);
         lk_gold *g = NULL;
         rc = lk_gold_new(c, s, &g, &err);
         ck_assert_msg(rc == LK_ECONFIG, "%s: compiled", yml);
@@ -1060,7 +1042,7 @@ START_TEST(errors_name_file_line_key)
     lk_error err = {0};
     int rc;
     snprintf(y, sizeof y, "%s  aggregates:\n    m: \"max(nosuchfn(amount))\"\n", head);
-    lk_config *c = load(y, &err, &rc);
+    lk_config *c = lk_check_load_config(y, &err, &rc);
     ck_assert_int_eq(rc, 0);
     ck_assert_int_eq(lk_gold_check(c, &err), LK_ECONFIG);
     ck_assert_msg(strstr(err.msg, ":7: key 'metrics.aggregates.m': position 5: unknown function "
@@ -1070,14 +1052,14 @@ START_TEST(errors_name_file_line_key)
     /* approx_percentile's array(...) passes the check without a schema */
     snprintf(y, sizeof y,
              "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, 0.9), 100)\"\n", head);
-    c = load(y, &err, &rc);
+    c = lk_check_load_config(y, &err, &rc);
     ck_assert_int_eq(rc, 0);
     ck_assert_msg(lk_gold_check(c, &err) == 0, "%s", err.msg);
     free(c);
     /* and its percentages are checked there, before any schema */
     snprintf(y, sizeof y,
              "%s  aggregates:\n    p: \"approx_percentile(amount, array(0.5, 1.5))\"\n", head);
-    c = load(y, &err, &rc);
+    c = lk_check_load_config(y, &err, &rc);
     ck_assert_int_eq(rc, 0);
     ck_assert_int_eq(lk_gold_check(c, &err), LK_ECONFIG);
     ck_assert_msg(
