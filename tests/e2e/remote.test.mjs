@@ -82,7 +82,10 @@ test('remote transforms over CURVE: a valid key joins and does work, an unknown 
     assert.ok(badPub);
     const badKey = fs.readFileSync(bad, 'utf8').match(/public-key = "(.{40})"/)[1];
 
-    d = startDaemon(['-c', ws.config]);
+    // the local transform a little slower per chunk (the worker host's are not: the fault is the
+    // daemon's environment), so that on a quiet machine it cannot take every chunk of a wave before
+    // the remote ones' requests for work have crossed the link
+    d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: 'transform.chunk=sleep20' });
     await waitAllRunning(ws.config);
     const serverKey = path.join(ws.dir, 'checkpoints', 'remote', 'server.key');
     await until(() => /remote transforms join at tcp:/.test(d.logs()), 20000, 'the gateway listens');

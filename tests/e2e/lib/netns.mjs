@@ -1,12 +1,15 @@
 // Hosts for the multi-host tests: Linux network namespaces joined to this one by veth pairs (ip
 // netns + ip link), made by the test and removed in its `finally`. Each host gets 10.<A>.<i>.2, this
-// side of its link 10.<A>.<i>.1 (A from the test's pid: two runs at once do not collide). A service
+// side of its link 10.<A>.<i>.1. A is claimed for the set of hosts (below), so that two test runs at
+// once (tests/run.sh runs two builds' passes side by side) never route the same subnet. A service
 // bound to this namespace's loopback (the Kafka mock) is forwarded into a host with socat: a listener
 // on the host's own 127.0.0.1:PORT relays to this side's veth address, where another relays to
 // 127.0.0.1:PORT here, so the address the service advertises is right in every host.
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
-const A = 200 + (process.pid % 50);
 const TAG = `lk${process.pid % 100000}`;
 
 /**
@@ -35,13 +38,50 @@ export function netnsUnavailable() {
   return null;
 }
 
-/** A set of hosts; remove() undoes everything it made (namespaces, veth pairs, relays). */
+const CLAIMS = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+
+function alive(pid) {
+  try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; }
+}
+
+/**
+ * Claims a second octet A for 10.A.0.0/16, machine-wide: a directory made atomically (mkdir fails
+ * when another run holds it) with the claimer's pid inside; a claim whose process is gone is taken
+ * over. A subnet some interface already uses (a run that was killed before its clean-up) is skipped.
+ * Returns {a, release()}.
+ */
+function claimSubnet() {
+  const inUse = spawnSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' }).stdout || '';
+  for (let k = 0; k < 50; k++) {
+    const a = 200 + ((process.pid + k) % 50);
+    if (inUse.includes(` 10.${a}.`)) continue;
+    const dir = path.join(CLAIMS, `lakesupd-e2e-net-10.${a}`);
+    try {
+      fs.mkdirSync(dir);
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      let owner = 0;
+      try { owner = Number(fs.readFileSync(path.join(dir, 'pid'), 'utf8')); } catch { /* being made */ }
+      if (!owner || alive(owner)) continue;
+      fs.rmSync(dir, { recursive: true, force: true }); // its process is gone: take it over
+      try { fs.mkdirSync(dir); } catch { continue; }
+    }
+    fs.writeFileSync(path.join(dir, 'pid'), String(process.pid));
+    return { a, release: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  }
+  throw new Error('no free 10.A.0.0/16 subnet for the test hosts');
+}
+
+/** A set of hosts; remove() undoes everything it made (namespaces, veth pairs, relays, its subnet's claim). */
 export function hosts() {
   const made = [];
   const relays = [];
+  let net = null;
   return {
     /** Host i (1..): {name, ip, gw, exec(cmd, args, opts) → ChildProcess}. */
     add(i) {
+      net ??= claimSubnet();
+      const A = net.a;
       const ns = `${TAG}n${i}`, veth = `${TAG}h${i}`, peer = `${TAG}p${i}`;
       const gw = `10.${A}.${i}.1`, ip = `10.${A}.${i}.2`;
       sh('ip', ['netns', 'add', ns]);
@@ -78,6 +118,8 @@ export function hosts() {
         spawnSync('ip', ['link', 'del', veth]); // normally gone with its peer's namespace
       }
       made.length = 0;
+      if (net) net.release();
+      net = null;
     },
   };
 }
