@@ -20,6 +20,12 @@ ROOT=$PWD
 fail() { echo "deb-check: FAILED: $*" >&2; exit 1; }
 say() { echo "== deb-check: $*"; }
 
+# the check proves the package's dependencies by purging what the build installs: on a machine that
+# had the build tools before, nothing would be purged and nothing proven
+for tool in cmake cc; do
+  ! command -v "$tool" >/dev/null ||
+    fail "$tool is installed already: run this on a Debian 12 without the build dependencies (before deploy/run-sample.sh or tests/run.sh)"
+done
 before=$(mktemp)
 dpkg-query -W -f '${Package}\n' | sort >"$before"
 
