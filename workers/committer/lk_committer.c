@@ -166,15 +166,40 @@ static void drop_closes(committer *c, pending *p, const char *why)
     p->flush_ms = 0;
 }
 
+/* The files of a superseded generation of batch b, except those of a table
+   that already holds b (its txn): a batch committed to some tables when a
+   replay arrives (the committer paused between two tables, or before
+   recording the commit in state.db) keeps the files those tables reference;
+   the other tables commit the new generation's copies of the same rows. */
+static void delete_superseded(committer *c, const lk_msg_files *f, int64_t b)
+{
+    for (int i = 0; i < f->n_files; i++) {
+        int t = table_index(c, f->files[i].table);
+        if (t < 0)
+            continue;
+        char p[2600];
+        snprintf(p, sizeof p, "%s/%s", c->table_path[t], f->files[i].path);
+        if (lk_delta_txn_version(c->tables[t], c->app_id) >= b) {
+            LK_INFO("batch=%lld: kept %s of a superseded generation: table %s already holds the "
+                    "batch", (long long)b, f->files[i].path, c->names[t]);
+            continue;
+        }
+        if (unlink(p) == 0)
+            LK_DEBUG("deleted superseded generation file=%s", p);
+    }
+}
+
 /* A newer generation of the batch supersedes everything held of it. */
 static void new_generation(committer *c, pending *p, int32_t gen)
 {
     int dropped = 0;
-    drop_closes(c, p, "superseded generation");
+    for (int i = 0; i < p->n_closes; i++)
+        delete_superseded(c, &p->closes[i], p->batch_id);
+    drop_closes(c, p, NULL);
     p->failed = 0;
     for (int i = 0; i < p->cap; i++) {
         if (p->chunks[i].batch_id >= 0) {
-            delete_files(c, &p->chunks[i], "superseded generation");
+            delete_superseded(c, &p->chunks[i], p->batch_id);
             dropped++;
         }
         lk_msg_files_clear(&p->chunks[i]);
