@@ -118,17 +118,29 @@ static int table_index(const committer *c, const char *name)
     return -1;
 }
 
-static void delete_files(committer *c, const lk_msg_files *f, const char *why)
+/* Deletes f's files, except (b >= 0) those of a table that already holds
+   batch b (its txn): they may be the ones that table references. */
+static void delete_files_except(committer *c, const lk_msg_files *f, const char *why, int64_t b)
 {
     for (int i = 0; i < f->n_files; i++) {
         int t = table_index(c, f->files[i].table);
         if (t < 0)
             continue;
+        if (b >= 0 && lk_delta_txn_version(c->tables[t], c->app_id) >= b) {
+            LK_INFO("batch=%lld: kept %s of a %s: table %s already holds the batch", (long long)b,
+                    f->files[i].path, why, c->names[t]);
+            continue;
+        }
         char p[2600];
         snprintf(p, sizeof p, "%s/%s", c->table_path[t], f->files[i].path);
         if (unlink(p) == 0)
             LK_DEBUG("deleted %s file=%s", why, p);
     }
+}
+
+static void delete_files(committer *c, const lk_msg_files *f, const char *why)
+{
+    delete_files_except(c, f, why, -1);
 }
 
 static pending *find_pending(committer *c, int64_t b, int create)
@@ -166,40 +178,21 @@ static void drop_closes(committer *c, pending *p, const char *why)
     p->flush_ms = 0;
 }
 
-/* The files of a superseded generation of batch b, except those of a table
-   that already holds b (its txn): a batch committed to some tables when a
-   replay arrives (the committer paused between two tables, or before
-   recording the commit in state.db) keeps the files those tables reference;
-   the other tables commit the new generation's copies of the same rows. */
-static void delete_superseded(committer *c, const lk_msg_files *f, int64_t b)
-{
-    for (int i = 0; i < f->n_files; i++) {
-        int t = table_index(c, f->files[i].table);
-        if (t < 0)
-            continue;
-        char p[2600];
-        snprintf(p, sizeof p, "%s/%s", c->table_path[t], f->files[i].path);
-        if (lk_delta_txn_version(c->tables[t], c->app_id) >= b) {
-            LK_INFO("batch=%lld: kept %s of a superseded generation: table %s already holds the "
-                    "batch", (long long)b, f->files[i].path, c->names[t]);
-            continue;
-        }
-        if (unlink(p) == 0)
-            LK_DEBUG("deleted superseded generation file=%s", p);
-    }
-}
-
-/* A newer generation of the batch supersedes everything held of it. */
+/* A newer generation of the batch supersedes everything held of it, but a
+   batch committed to some tables when a replay arrives (the committer paused
+   between two tables, or before recording the commit in state.db) keeps the
+   files those tables reference; the other tables commit the new generation's
+   copies of the same rows. */
 static void new_generation(committer *c, pending *p, int32_t gen)
 {
     int dropped = 0;
     for (int i = 0; i < p->n_closes; i++)
-        delete_superseded(c, &p->closes[i], p->batch_id);
+        delete_files_except(c, &p->closes[i], "superseded generation", p->batch_id);
     drop_closes(c, p, NULL);
     p->failed = 0;
     for (int i = 0; i < p->cap; i++) {
         if (p->chunks[i].batch_id >= 0) {
-            delete_superseded(c, &p->chunks[i], p->batch_id);
+            delete_files_except(c, &p->chunks[i], "superseded generation", p->batch_id);
             dropped++;
         }
         lk_msg_files_clear(&p->chunks[i]);
