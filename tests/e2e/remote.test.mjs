@@ -117,8 +117,10 @@ test('remote transforms over CURVE: a valid key joins and does work, an unknown 
     gen(['--out', ws.input, '--files', '12', '--rows', '4000', '--seed', '1501']);
     let events = countInput(ws.input).events;
     await until(() => rowsOf(ws.config, 'raw_events') === events, 60000, `${events} rows`);
-    const part1 = remoteOf(ws.config);
-    assert.ok(part1.chunks > 0, `the remote transforms took no chunk: ${JSON.stringify(part1)}`);
+    // the gateway's progress reaches state.db on its next report (about a second), not with the commit
+    let part1 = null;
+    await until(() => { part1 = remoteOf(ws.config); return part1.chunks > 0; }, 10000,
+      () => `the remote transforms took no chunk: ${JSON.stringify(part1)}`);
     assert.match(part1.list, h ? new RegExp(`@${h.ip.replace(/\./g, '\\.')} transforms=2`) : /transforms=2/);
     assert.match(wh.logs(), /transform index=64 pid=\d+: ready/);
     // `status` names them apart from the local workers

@@ -132,7 +132,9 @@ export async function until(fn, timeoutMs, what) {
     }
     await sleep(100);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
+  // what: a string, or a function that says what was awaited with what it saw last
+  const said = typeof what === 'function' ? what() : what;
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${said} (last: ${last})`);
 }
 
 /**
