@@ -122,72 +122,85 @@ test('the committer dies between the two tables and between a Delta commit and s
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
-test('a replay of a batch that raw_events already holds (the committer failed between the tables): the new generation keeps raw_events\' committed files; exactly once, every version readable', async () => {
-  // Regression (commit 51bf9c8, found by chance in a slow clean-Debian run): the committer commits
-  // batch 0 to raw_events (txn(appId, 0)) and its attempt then fails before processed_events (here an
-  // injected EIO; in the wild a full state.db disk), so batch 0 stays pending. Meanwhile a transform
-  // dies and ingest replays batch 0 as generation 1. The committer used to delete generation 0's
-  // files of every table, including the ones raw_events' log references (rows lost, DuckDB fails);
-  // it must keep those of a table whose txn holds the batch. The interleaving is forced, not hoped for:
-  //  - committer.after_delta_commit=EIO@1: the first Delta commit (batch 0, raw_events) fails after
-  //    it is written;
-  //  - committer.commit=EACCES@while:HELD: every later attempt fails at its start while HELD exists.
-  //    HELD is raw_events' first log entry seen through a symlink the test owns: it exists exactly
-  //    from the moment raw_events holds batch 0 (no race with the retry), and removing the symlink
-  //    lets the commit through once the committer has taken generation 1.
-  const ws = workspace('replayheld', { extra: 'source:\n  chunk_bytes: 65536\n' });
-  const link = path.join(ws.dir, 'raw-held');
-  fs.symlinkSync(path.join(ws.tables, 'raw_events'), link);
-  const held = path.join(link, '_delta_log', '00000000000000000000.json');
-  const d = startDaemon(['-c', ws.config], {
-    LAKESUP_FAULT: `committer.after_delta_commit=EIO@1,committer.commit=EACCES@while:${held}`,
-  });
-  try {
-    await waitAllRunning(ws.config);
-    // one file (several chunks, for both writers), renamed in aged past file_ready_delay: one batch
-    const staging = path.join(ws.dir, 'staging');
-    gen(['--out', staging, '--files', '1', '--rows', QUICK ? '800' : '1500', '--seed', '371']);
-    const [name] = fs.readdirSync(staging);
-    const old = new Date(Date.now() - 3600 * 1000);
-    fs.utimesSync(path.join(staging, name), old, old);
-    fs.renameSync(path.join(staging, name), path.join(ws.input, name));
-    await waitLog(d, /committer\[0\] \d+: .*injected fault after the Delta commit/, 20000);
-    assert.ok(fs.existsSync(held), 'raw_events holds batch 0');
-    await waitLog(d, /committer\[0\] \d+: commit of batch 0 \(injected fault\)/, 20000);
-    // batch 0 is in raw_events only, pending in the committer: a transform dies, ingest replays it
-    const t = await runningWorker(ws.config, 'transform', 0);
-    process.kill(t.pid, 'SIGKILL');
-    await waitLog(d, /committer\[0\] \d+: batch=0 re-planned as generation [1-9]\d*: \d+ chunk\(s\) of generation 0 dropped/, 30000);
-    fs.rmSync(link);
-    const events = countInput(ws.input).events;
-    await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
-    d.child.kill('SIGTERM');
-    assert.equal((await d.exited).code, 0);
-  } catch (e) {
-    e.message += `\n--- daemon log tail ---\n${d.logs().slice(-8000)}`;
-    throw e;
-  } finally {
-    d.child.kill('SIGKILL');
-  }
-  // every version of both tables: each file its log adds exists, and DuckDB reads the version
-  for (const tb of ['raw_events', 'processed_events']) {
-    const tp = path.join(ws.tables, tb);
-    const last = await replay(tp);
-    for (let v = 0; v <= last.version; v++) {
-      const snap = await replay(tp, { version: v });
-      const missing = snap.files.filter((f) => !fs.existsSync(f.fullPath)).map((f) => f.path);
-      assert.deepEqual(missing, [], `${tb} v${v} references missing files`);
-      const from = await readTableSql(snap);
-      if (from) await query(`SELECT count(*)::BIGINT AS n FROM ${from}`);
+// Regression (commit 51bf9c8, found by chance in a slow clean-Debian run): the committer commits batch
+// 0 to some tables (txn(appId, 0)) and its attempt then fails before it is done (here an injected EIO
+// after a Delta commit; in the wild a full state.db disk), so batch 0 stays pending. Meanwhile a
+// transform dies and ingest replays batch 0 as generation 1. The committer used to delete generation
+// 0's files of every table, including the ones the tables' logs reference (rows lost, DuckDB fails);
+// it must keep those of a table whose txn holds the batch. The interleaving is forced, not hoped for:
+//  - committer.after_delta_commit=EIO@N: the Nth Delta commit (batch 0: 1 = raw_events, between the
+//    tables; 2 = processed_events, before state.db records the batch) fails after it is written;
+//  - committer.commit=EACCES@while:HELD: every later attempt fails at its start while HELD exists.
+//    HELD is that table's first log entry seen through a symlink the test owns: it exists exactly
+//    from the moment the table holds batch 0 (no race with the retry), and removing the symlink lets
+//    the commit through once the committer has taken generation 1.
+for (const c of [
+  { when: 'between the tables', hit: 1, held: ['raw_events'], seed: 371 },
+  { when: 'between the last Delta commit and state.db', hit: 2, held: ['raw_events', 'processed_events'], seed: 372 },
+]) {
+  test(`a replay of a batch that ${c.held.join(' and ')} already ${c.held.length > 1 ? 'hold' : 'holds'} (the committer failed ${c.when}): the new generation keeps their committed files; exactly once, every version readable`, async () => {
+    const ws = workspace(`replayheld${c.hit}`, { extra: 'source:\n  chunk_bytes: 65536\n' });
+    const link = path.join(ws.dir, 'held');
+    fs.symlinkSync(path.join(ws.tables, c.held.at(-1)), link);
+    const held = path.join(link, '_delta_log', '00000000000000000000.json');
+    const d = startDaemon(['-c', ws.config], {
+      LAKESUP_FAULT: `committer.after_delta_commit=EIO@${c.hit},committer.commit=EACCES@while:${held}`,
+    });
+    try {
+      await waitAllRunning(ws.config);
+      // one file (several chunks, for both writers), renamed in aged past file_ready_delay: one batch
+      const staging = path.join(ws.dir, 'staging');
+      gen(['--out', staging, '--files', '1', '--rows', QUICK ? '800' : '1500', '--seed', String(c.seed)]);
+      const [name] = fs.readdirSync(staging);
+      const old = new Date(Date.now() - 3600 * 1000);
+      fs.utimesSync(path.join(staging, name), old, old);
+      fs.renameSync(path.join(staging, name), path.join(ws.input, name));
+      await waitLog(d, /committer\[0\] \d+: .*injected fault after the Delta commit/, 20000);
+      assert.ok(fs.existsSync(held), `${c.held.at(-1)} holds batch 0`);
+      await waitLog(d, /committer\[0\] \d+: commit of batch 0 \(injected fault\)/, 20000);
+      // batch 0 is in the held tables, pending in the committer: a transform dies, ingest replays it
+      const t = await runningWorker(ws.config, 'transform', 0);
+      process.kill(t.pid, 'SIGKILL');
+      await waitLog(d, /committer\[0\] \d+: batch=0 re-planned as generation [1-9]\d*: \d+ chunk\(s\) of generation 0 dropped/, 30000);
+      fs.rmSync(link);
+      const events = countInput(ws.input).events;
+      await until(() => rowsOf(ws.config, 'processed_events') === events && status(ws.config).state === 'running',
+        30000, `${events} rows, nothing paused`);
+      d.child.kill('SIGTERM');
+      assert.equal((await d.exited).code, 0);
+    } catch (e) {
+      e.message += `\n--- daemon log tail ---\n${d.logs().slice(-8000)}`;
+      throw e;
+    } finally {
+      d.child.kill('SIGKILL');
     }
-  }
-  assertVerified(ws, 'raw');
-  assertVerified(ws, 'processed');
-  // the interleaving really happened: generation 0's raw_events files were kept, not committed again
-  assert.match(d.logs(), /committer\[0\] \d+: batch=0: kept \S+ of a superseded generation: table raw_events already holds the batch/);
-  assert.match(d.logs(), /committer\[0\] \d+: batch=0 already in table=raw_events \(txn\): not committed again/);
-  fs.rmSync(ws.dir, { recursive: true, force: true });
-});
+    // every version of both tables: each file its log adds exists, and DuckDB reads the version
+    for (const tb of ['raw_events', 'processed_events']) {
+      const tp = path.join(ws.tables, tb);
+      const last = await replay(tp);
+      for (let v = 0; v <= last.version; v++) {
+        const snap = await replay(tp, { version: v });
+        const missing = snap.files.filter((f) => !fs.existsSync(f.fullPath)).map((f) => f.path);
+        assert.deepEqual(missing, [], `${tb} v${v} references missing files`);
+        const from = await readTableSql(snap);
+        if (from) await query(`SELECT count(*)::BIGINT AS n FROM ${from}`);
+      }
+    }
+    assertVerified(ws, 'raw');
+    assertVerified(ws, 'processed');
+    // the interleaving really happened: the held tables' generation 0 files were kept, and the batch
+    // was not committed to them again
+    const logs = d.logs();
+    for (const tb of c.held) {
+      assert.match(logs, new RegExp(`committer\\[0\\] \\d+: batch=0: kept \\S+ of a superseded generation: table ${tb} already holds the batch`));
+      assert.match(logs, new RegExp(`committer\\[0\\] \\d+: batch=0 already in table=${tb} \\(txn\\): not committed again`));
+    }
+    // a table that did not hold it was committed once, from generation 1
+    for (const tb of ['raw_events', 'processed_events'].filter((x) => !c.held.includes(x)))
+      assert.equal((logs.match(new RegExp(`committed batch=0 table=${tb} `, 'g')) || []).length, 1, tb);
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  });
+}
 
 test('a committer that keeps heartbeating but cannot commit is killed after worker_timeout and the next one commits', async () => {
   const ws = workspace('noprogress', { extra: 'worker_timeout: 3s\n' });
