@@ -107,6 +107,7 @@ typedef struct committer {
     lk_dedupe_commit *dedupe; /* transform.dedupe's decisions and state, or NULL */
     lk_tables *compiled;   /* the tables for raw_events' schema compiled_v (chunk partials) */
     int compiled_v;
+    int config_error; /* a commit found the configuration unusable (reported fatal) */
     lk_error err;
 } committer;
 
@@ -959,6 +960,19 @@ static void try_commit(committer *c)
                 lk_buf_reset(&c->buf);
                 lk_msg_event_encode(&e, &c->buf);
                 lk_zmq_send(c->to_ingest, c->buf.data, c->buf.len, ZMQ_DONTWAIT);
+            } else if (c->err.code == LK_ECONFIG) {
+                /* retrying cannot help (the saved state does not fit `metrics:`):
+                   the supervisor stops the pipeline (exit 100), the batch stays
+                   pending for the next start */
+                LK_ERROR("batch=%lld: %s: the pipeline stops (a configuration error)",
+                         (long long)p->batch_id, c->err.msg);
+                c->config_error = 1;
+                lk_msg_event e;
+                lk_msg_event_init(&e, "fatal");
+                lk_msg_event_set_str(&e, "role", "committer");
+                lk_msg_event_set_str(&e, "error", c->err.msg);
+                lk_msg_event_set_int(&e, "config", 1);
+                lk_worker_notify(c->w, &e);
             } else {
                 LK_ERROR("%s; retrying in %d ms (nothing is lost: the batch stays pending)",
                          c->err.msg, RETRY_MS);
@@ -1322,7 +1336,8 @@ int lk_committer_run(lk_worker *w)
             handle_message(c, zmq_msg_data(&msg), zmq_msg_size(&msg), -1);
         }
         zmq_msg_close(&msg);
-        try_commit(c);
+        if (!c->config_error) /* after one, nothing more is committed: the pipeline stops */
+            try_commit(c);
         run_deferred(c);
         compaction_tick(c);
     }
