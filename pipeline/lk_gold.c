@@ -538,7 +538,12 @@ int lk_gold_event_time_us(lk_type type, const lk_col *c, uint32_t i, int64_t *us
     switch (type) {
     case LK_TYPE_TIMESTAMP:
     case LK_TYPE_TIMESTAMP_NTZ: *us = lk_col_i64(c, i); return in_range(*us);
-    case LK_TYPE_DATE: *us = (int64_t)lk_col_i32(c, i) * 86400000000LL; return in_range(*us);
+    case LK_TYPE_DATE: {
+        int64_t days = lk_col_i32(c, i); /* checked before the product: 2^31 days overflow it */
+        if (days < ET_MIN_US / 86400000000LL || days > ET_MAX_US / 86400000000LL) return 0;
+        *us = days * 86400000000LL;
+        return 1;
+    }
     case LK_TYPE_BYTE: v = ((const int8_t *)c->values)[i]; break;
     case LK_TYPE_SHORT: v = ((const int16_t *)c->values)[i]; break;
     case LK_TYPE_INTEGER: v = lk_col_i32(c, i); break;
