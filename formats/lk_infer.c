@@ -23,10 +23,26 @@ typedef struct key_votes {
     long n_long, n_double, n_bool, n_string, n_other;
 } key_votes;
 
+/* A line's shape: its keys at every level with the kind of each value, in
+   order (what schema_of and the votes read of it). */
+#define KNOWN_SHAPES 16
+typedef struct shape {
+    unsigned char *b;
+    size_t len, cap;
+} shape;
+
 struct lk_infer {
     lk_schema *acc; /* NULL until the first object */
     key_votes *votes;
     int nvotes, capvotes;
+    /* the shapes of lines the tree path found to widen nothing since the
+       accumulated schema last changed: a line of one of these shapes widens
+       nothing either (its schema is the same), so only its votes count (see
+       shape_scan); a line's null and non-null values make a few shapes */
+    shape known[KNOWN_SHAPES], cur;
+    int nknown;
+    int no_fast; /* tests: every line through the tree path */
+    long shortcuts; /* lines that took a known shape */
 };
 
 /* A column widened to string by a few odd values keeps the type of the
@@ -47,6 +63,9 @@ void lk_infer_destroy(lk_infer **inf)
     if (!inf || !*inf)
         return;
     lk_schema_destroy(&(*inf)->acc);
+    for (int i = 0; i < KNOWN_SHAPES; i++)
+        free((*inf)->known[i].b);
+    free((*inf)->cur.b);
     for (int i = 0; i < (*inf)->nvotes; i++)
         free((*inf)->votes[i].name);
     free((*inf)->votes);
@@ -54,13 +73,16 @@ void lk_infer_destroy(lk_infer **inf)
     *inf = NULL;
 }
 
-static void vote(lk_infer *inf, const char *name, yajl_val v)
+/* The kinds of value a vote counts ('n' null counts for nothing). */
+enum { K_NULL = 'n', K_BOOL = 'b', K_LONG = 'l', K_DOUBLE = 'd', K_STRING = 's', K_OBJECT = 'o' };
+
+static void vote_kind(lk_infer *inf, const char *name, size_t len, int kind)
 {
-    if (!v || YAJL_IS_NULL(v))
+    if (kind == K_NULL)
         return;
     key_votes *kv = NULL;
     for (int i = 0; i < inf->nvotes && !kv; i++)
-        if (!strcmp(inf->votes[i].name, name))
+        if (!strncmp(inf->votes[i].name, name, len) && inf->votes[i].name[len] == '\0')
             kv = &inf->votes[i];
     if (!kv) {
         if (inf->nvotes == inf->capvotes) {
@@ -71,16 +93,27 @@ static void vote(lk_infer *inf, const char *name, yajl_val v)
         }
         kv = &inf->votes[inf->nvotes++];
         memset(kv, 0, sizeof *kv);
-        kv->name = strdup(name);
+        kv->name = strndup(name, len);
+        if (!kv->name)
+            abort();
     }
-    if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
-        kv->n_bool++;
-    else if (YAJL_IS_NUMBER(v))
-        *(YAJL_IS_INTEGER(v) ? &kv->n_long : &kv->n_double) += 1;
-    else if (YAJL_IS_STRING(v))
-        kv->n_string++;
-    else
-        kv->n_other++;
+    switch (kind) {
+    case K_BOOL: kv->n_bool++; break;
+    case K_LONG: kv->n_long++; break;
+    case K_DOUBLE: kv->n_double++; break;
+    case K_STRING: kv->n_string++; break;
+    default: kv->n_other++; break;
+    }
+}
+
+static void vote(lk_infer *inf, const char *name, yajl_val v)
+{
+    int kind = !v || YAJL_IS_NULL(v)             ? K_NULL
+               : YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v) ? K_BOOL
+               : YAJL_IS_NUMBER(v)               ? (YAJL_IS_INTEGER(v) ? K_LONG : K_DOUBLE)
+               : YAJL_IS_STRING(v)               ? K_STRING
+                                                 : K_OBJECT;
+    vote_kind(inf, name, strlen(name), kind);
 }
 
 /* Adds a field of the type of v under parent (or top-level of s). */
@@ -338,6 +371,261 @@ static int keys_ok(const char *line, size_t len)
     return !scan_stop(&k);
 }
 
+/* ---- a line's shape without a tree ----
+   Most lines of a sample have the shape of the line before: the same keys
+   with the same kinds of values. shape_scan is a strict scanner for the
+   common line — objects (nested up to FAST_MAX_DEPTH levels), no arrays,
+   keys without escapes, strings, numbers and literals exactly as JSON's
+   grammar has them, space/tab/CR/LF between tokens — that records the shape
+   and the top-level keys' kinds. On anything else it gives up and the line
+   takes the tree path, which decides (rejects, or widens). A number is a
+   long as yajl_tree makes it one: '-' and digits that fit a long long;
+   19 digits or more give up (yajl's overflow check has a gap there). */
+
+#define FAST_MAX_DEPTH 8
+#define FAST_MAX_TOP 256
+
+typedef struct topkey {
+    const char *name;
+    size_t len;
+    int kind;
+} topkey;
+
+static void shape_put(shape *sh, const void *p, size_t n)
+{
+    if (sh->len + n > sh->cap) {
+        sh->cap = (sh->len + n) * 2 + 64;
+        sh->b = realloc(sh->b, sh->cap);
+        if (!sh->b)
+            abort();
+    }
+    memcpy(sh->b + sh->len, p, n);
+    sh->len += n;
+}
+
+static const char *skip_ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p;
+}
+
+static int is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* A string's body from after its opening quote: its closing quote, or NULL;
+   *esc: it holds an escape. */
+static const char *scan_string(const char *p, const char *e, int *esc)
+{
+    *esc = 0;
+    while (p < e) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"')
+            return p;
+        if (c < 0x20)
+            return NULL;
+        if (c != '\\') {
+            p++;
+            continue;
+        }
+        *esc = 1;
+        if (e - p < 2)
+            return NULL;
+        char x = p[1];
+        if (x == 'u') {
+            if (e - p < 6 || !is_hex(p[2]) || !is_hex(p[3]) || !is_hex(p[4]) || !is_hex(p[5]))
+                return NULL;
+            p += 6;
+        } else if (x == '"' || x == '\\' || x == '/' || x == 'b' || x == 'f' || x == 'n' ||
+                   x == 'r' || x == 't') {
+            p += 2;
+        } else {
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* A number: past its end, or NULL; *kind K_LONG or K_DOUBLE. */
+static const char *scan_number(const char *p, const char *e, int *kind)
+{
+    if (p < e && *p == '-')
+        p++;
+    const char *d0 = p;
+    if (p < e && *p == '0')
+        p++;
+    else if (p < e && *p >= '1' && *p <= '9')
+        while (p < e && is_digit(*p))
+            p++;
+    else
+        return NULL;
+    size_t ndig = (size_t)(p - d0);
+    int integer = 1;
+    if (p < e && *p == '.') {
+        p++;
+        if (p >= e || !is_digit(*p))
+            return NULL;
+        while (p < e && is_digit(*p))
+            p++;
+        integer = 0;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= e || !is_digit(*p))
+            return NULL;
+        while (p < e && is_digit(*p))
+            p++;
+        integer = 0;
+    }
+    if (integer && ndig >= 19)
+        return NULL;
+    *kind = integer ? K_LONG : K_DOUBLE;
+    return p;
+}
+
+/* 1: the line's shape is in inf->cur and its top-level keys in top[0..*ntop);
+   0: not a line this scanner knows (the tree path decides). */
+static int shape_scan(lk_infer *inf, const char *p, const char *e, topkey *top, int *ntop)
+{
+    shape *sh = &inf->cur;
+    sh->len = 0;
+    *ntop = 0;
+    p = skip_ws(p, e);
+    if (p >= e || *p != '{')
+        return 0;
+    p++;
+    int depth = 1, state = 0; /* 0: a key or '}', 1: a key, 2: ',' or '}' */
+    for (;;) {
+        p = skip_ws(p, e);
+        if (p >= e)
+            return 0;
+        if (state == 2 || (state == 0 && *p == '}')) {
+            if (state == 2 && *p == ',') {
+                p++;
+                state = 1;
+                continue;
+            }
+            if (*p != '}')
+                return 0;
+            shape_put(sh, "}", 1);
+            p++;
+            if (--depth == 0)
+                return skip_ws(p, e) == e;
+            state = 2;
+            continue;
+        }
+        if (*p != '"')
+            return 0;
+        int esc, kind;
+        const char *k = p + 1, *q = scan_string(k, e, &esc);
+        if (!q || esc || q - k > 0xffff)
+            return 0;
+        size_t klen = (size_t)(q - k);
+        p = skip_ws(q + 1, e);
+        if (p >= e || *p != ':')
+            return 0;
+        p = skip_ws(p + 1, e);
+        if (p >= e)
+            return 0;
+        switch (*p) {
+        case '"':
+            q = scan_string(p + 1, e, &esc);
+            if (!q)
+                return 0;
+            p = q + 1;
+            kind = K_STRING;
+            break;
+        case 't':
+            if (e - p < 4 || memcmp(p, "true", 4))
+                return 0;
+            p += 4;
+            kind = K_BOOL;
+            break;
+        case 'f':
+            if (e - p < 5 || memcmp(p, "false", 5))
+                return 0;
+            p += 5;
+            kind = K_BOOL;
+            break;
+        case 'n':
+            if (e - p < 4 || memcmp(p, "null", 4))
+                return 0;
+            p += 4;
+            kind = K_NULL;
+            break;
+        case '{':
+            kind = K_OBJECT;
+            break;
+        default:
+            p = scan_number(p, e, &kind);
+            if (!p)
+                return 0;
+        }
+        unsigned char head[4] = {(unsigned char)depth, (unsigned char)(klen >> 8),
+                                 (unsigned char)klen, (unsigned char)kind};
+        shape_put(sh, head, 3);
+        shape_put(sh, k, klen);
+        shape_put(sh, head + 3, 1);
+        if (depth == 1) {
+            if (*ntop == FAST_MAX_TOP)
+                return 0;
+            top[(*ntop)++] = (topkey){k, klen, kind};
+        }
+        if (kind == K_OBJECT) {
+            if (depth == FAST_MAX_DEPTH)
+                return 0;
+            depth++;
+            p++;
+            state = 0;
+        } else {
+            state = 2;
+        }
+    }
+}
+
+/* After the tree path found that line leaves the accumulated schema as it
+   is: its shape is one a line may have to skip the tree. */
+static void remember_shape(lk_infer *inf, const char *line, size_t len)
+{
+    topkey top[FAST_MAX_TOP];
+    int ntop;
+    if (inf->no_fast || inf->nknown == KNOWN_SHAPES ||
+        !shape_scan(inf, line, line + len, top, &ntop))
+        return;
+    shape t = inf->known[inf->nknown];
+    inf->known[inf->nknown++] = inf->cur;
+    inf->cur = t;
+}
+
+/* 1 when inf->cur is a known shape. */
+static int known_shape(const lk_infer *inf)
+{
+    for (int i = 0; i < inf->nknown; i++)
+        if (inf->known[i].len == inf->cur.len && !memcmp(inf->known[i].b, inf->cur.b, inf->cur.len))
+            return 1;
+    return 0;
+}
+
+long lk_infer_shortcuts(const lk_infer *inf)
+{
+    return inf->shortcuts;
+}
+
+void lk_infer_tree_only(lk_infer *inf, int on)
+{
+    inf->no_fast = on;
+    inf->nknown = 0;
+}
+
 int lk_infer_line(lk_infer *inf, const char *line, size_t len)
 {
     /* the reader makes such a line a corrupt record: none of its keys may become a column
@@ -345,6 +633,17 @@ int lk_infer_line(lk_infer *inf, const char *line, size_t len)
        other such keys: two columns of one name, and no record batch decoded any more) */
     if (!lk_utf8_valid(line, len) || !keys_ok(line, len))
         return LK_EFORMAT;
+    if (inf->nknown) {
+        topkey top[FAST_MAX_TOP];
+        int ntop;
+        if (shape_scan(inf, line, line + len, top, &ntop) && known_shape(inf)) {
+            /* the shape of a line that widened nothing: only its votes count */
+            for (int i = 0; i < ntop; i++)
+                vote_kind(inf, top[i].name, top[i].len, top[i].kind);
+            inf->shortcuts++;
+            return 0;
+        }
+    }
     char stackbuf[4096];
     char *tmp = len < sizeof stackbuf ? stackbuf : malloc(len + 1);
     if (!tmp)
@@ -364,15 +663,25 @@ int lk_infer_line(lk_infer *inf, const char *line, size_t len)
     yajl_tree_free(v);
     if (!inf->acc) {
         inf->acc = one;
+        remember_shape(inf, line, len);
         return 0;
     }
     if (lk_schema_equal(inf->acc, one)) { /* the common case: nothing to widen */
         lk_schema_destroy(&one);
+        remember_shape(inf, line, len);
         return 0;
     }
     lk_schema *m = merge_schemas(inf->acc, one);
-    lk_schema_destroy(&inf->acc);
     lk_schema_destroy(&one);
+    if (lk_schema_equal(m, inf->acc)) {
+        /* nothing widened (a null where the schema has a type): a line of
+           this shape leaves the schema as it is, too */
+        lk_schema_destroy(&m);
+        remember_shape(inf, line, len);
+        return 0;
+    }
+    inf->nknown = 0; /* the accumulated schema changes: the known shapes may widen it */
+    lk_schema_destroy(&inf->acc);
     inf->acc = m;
     return 0;
 }

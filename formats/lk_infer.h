@@ -48,6 +48,12 @@ long lk_infer_lines(lk_infer *inf, const char *buf, size_t len);
 /* The schema inferred so far (new object, caller destroys); NULL if no
    object was seen. */
 lk_schema *lk_infer_result(const lk_infer *inf);
+/* Tests: on = every line parsed as a tree (no shortcut for a line of the
+   shape of one that widened nothing); the result must not differ. */
+void lk_infer_tree_only(lk_infer *inf, int on);
+/* Lines so far that took the shortcut (the shape of a line that left the
+   schema as it was: only their votes counted). */
+long lk_infer_shortcuts(const lk_infer *inf);
 /* Widens a with b by the rules above into a new schema (b's new fields are
    appended after a's). */
 lk_schema *lk_infer_merge(const lk_schema *a, const lk_schema *b);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lk_dedupe_state.h"
+#include "lk_gold.h"
 #include "lk_sql.h"
 
 struct lk_dedupe {
@@ -116,53 +117,6 @@ const lk_schema *lk_dedupe_keys_schema(const lk_dedupe *d)
     return d->keys;
 }
 
-static int64_t epoch_us(double v)
-{
-    if (fabs(v) >= 1e11) return (int64_t)llround(v * 1000.0);
-    return (int64_t)llround(v * 1e6);
-}
-
-/* The event time of row i in micros, as event_metrics reads it; 0 = none. */
-static int event_time(lk_type type, const lk_col *c, uint32_t i, int64_t *us)
-{
-    if (lk_col_is_null(c, i)) return 0;
-    double v;
-    switch (type) {
-    case LK_TYPE_TIMESTAMP:
-    case LK_TYPE_TIMESTAMP_NTZ:
-        *us = lk_col_i64(c, i);
-        return 1;
-    case LK_TYPE_DATE:
-        *us = (int64_t)lk_col_i32(c, i) * 86400000000LL;
-        return 1;
-    case LK_TYPE_BYTE:
-        v = ((const int8_t *)c->values)[i];
-        break;
-    case LK_TYPE_SHORT:
-        v = ((const int16_t *)c->values)[i];
-        break;
-    case LK_TYPE_INTEGER:
-        v = lk_col_i32(c, i);
-        break;
-    case LK_TYPE_LONG: {
-        int64_t x = lk_col_i64(c, i);
-        *us = (x >= 100000000000LL || x <= -100000000000LL) ? x * 1000 : x * 1000000;
-        return 1;
-    }
-    case LK_TYPE_FLOAT:
-        v = ((const float *)c->values)[i];
-        break;
-    case LK_TYPE_DOUBLE:
-        v = lk_col_f64(c, i);
-        break;
-    default:
-        return 0;
-    }
-    if (!isfinite(v) || fabs(v) > 9e15) return 0;
-    *us = epoch_us(v);
-    return 1;
-}
-
 void lk_dedupe_row_hash(const lk_col *const *cols, int n, uint32_t i, uint64_t *hi, uint64_t *lo)
 {
     lk_dedupe_hash h;
@@ -259,7 +213,7 @@ int lk_dedupe_run(lk_dedupe *d, const lk_batch *in, const int32_t *skip, int nsk
             s++;
         if (s < nskip && skip[s] == (int32_t)i) continue;
         int64_t us;
-        if (!event_time(d->et_type, et, i, &us)) continue;
+        if (!lk_gold_event_time_us(d->et_type, et, i, &us)) continue;
         uint64_t h, l;
         lk_dedupe_row_hash(cols, d->ncols, i, &h, &l);
         lk_col_append_i64(hi, (int64_t)h);

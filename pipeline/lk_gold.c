@@ -519,36 +519,49 @@ static void turn_away(lk_gold *m, uint32_t row, const char *why)
     m->why[m->naway++] = why;
 }
 
-/* The event time of row i in micros; 0 when it has none. */
-static int event_time(const lk_gold *m, const lk_col *c, uint32_t i, int64_t *us)
+/* Spark's TIMESTAMP range, 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z:
+   an event time outside it is none (as Spark's cast of such a value gives
+   null), which also keeps the windows' arithmetic (t + size, t * 1000) away
+   from int64's ends */
+#define ET_MIN_US (-62135596800000000LL)
+#define ET_MAX_US 253402300799999999LL
+
+static int in_range(int64_t us)
+{
+    return us >= ET_MIN_US && us <= ET_MAX_US;
+}
+
+int lk_gold_event_time_us(lk_type type, const lk_col *c, uint32_t i, int64_t *us)
 {
     if (lk_col_is_null(c, i)) return 0;
-    switch (m->et_type) {
+    double v;
+    switch (type) {
     case LK_TYPE_TIMESTAMP:
-    case LK_TYPE_TIMESTAMP_NTZ: *us = lk_col_i64(c, i); return 1;
-    case LK_TYPE_DATE: *us = (int64_t)lk_col_i32(c, i) * 86400000000LL; return 1;
-    case LK_TYPE_BYTE: *us = lk_gold_epoch_us(((const int8_t *)c->values)[i]); return 1;
-    case LK_TYPE_SHORT: *us = lk_gold_epoch_us(((const int16_t *)c->values)[i]); return 1;
-    case LK_TYPE_INTEGER: *us = lk_gold_epoch_us(lk_col_i32(c, i)); return 1;
+    case LK_TYPE_TIMESTAMP_NTZ: *us = lk_col_i64(c, i); return in_range(*us);
+    case LK_TYPE_DATE: {
+        int64_t days = lk_col_i32(c, i); /* checked before the product: 2^31 days overflow it */
+        if (days < ET_MIN_US / 86400000000LL || days > ET_MAX_US / 86400000000LL) return 0;
+        *us = days * 86400000000LL;
+        return 1;
+    }
+    case LK_TYPE_BYTE: v = ((const int8_t *)c->values)[i]; break;
+    case LK_TYPE_SHORT: v = ((const int16_t *)c->values)[i]; break;
+    case LK_TYPE_INTEGER: v = lk_col_i32(c, i); break;
     case LK_TYPE_LONG: {
-        int64_t v = lk_col_i64(c, i);
-        *us = (v >= 100000000000LL || v <= -100000000000LL) ? v * 1000 : v * 1000000;
-        return 1;
+        int64_t x = lk_col_i64(c, i);
+        /* seconds below 1e11, milliseconds from there: both within the range
+           only below 2.6e14 (ms), so no product below can overflow */
+        if (x > ET_MAX_US / 1000 || x < ET_MIN_US / 1000) return 0;
+        *us = (x >= 100000000000LL || x <= -100000000000LL) ? x * 1000 : x * 1000000;
+        return in_range(*us);
     }
-    case LK_TYPE_FLOAT: {
-        double v = ((const float *)c->values)[i];
-        if (!isfinite(v)) return 0;
-        *us = lk_gold_epoch_us(v);
-        return 1;
-    }
-    case LK_TYPE_DOUBLE: {
-        double v = lk_col_f64(c, i);
-        if (!isfinite(v) || fabs(v) > 9e15) return 0;
-        *us = lk_gold_epoch_us(v);
-        return 1;
-    }
+    case LK_TYPE_FLOAT: v = ((const float *)c->values)[i]; break;
+    case LK_TYPE_DOUBLE: v = lk_col_f64(c, i); break;
     default: return 0;
     }
+    if (!isfinite(v) || fabs(v) > 9e15) return 0;
+    *us = lk_gold_epoch_us(v);
+    return in_range(*us);
 }
 
 int lk_gold_run(lk_gold *m, const lk_batch *in, int64_t watermark_us, int64_t now_us,
@@ -568,7 +581,7 @@ int lk_gold_run(lk_gold *m, const lk_batch *in, int64_t watermark_us, int64_t no
     int64_t late = 0, none = 0, max_et = INT64_MIN;
     for (uint32_t i = 0; i < n; i++) {
         int64_t t;
-        if (!event_time(m, et, i, &t)) {
+        if (!lk_gold_event_time_us(m->et_type, et, i, &t)) {
             none++;
             turn_away(m, i, LK_REASON_NO_EVENT_TIME);
             continue;

@@ -69,5 +69,9 @@ uint32_t lk_gold_turned_away(const lk_gold *m, const uint32_t **rows,
 /* Event time (micros) from a value of the event-time column's kinds: an
    epoch number (seconds, or milliseconds from 1e11), for tests. */
 int64_t lk_gold_epoch_us(double v);
+/* The event time of row i of c (a column of the given type) in micros:
+   1, or 0 when it has none (null, not a number, or outside Spark's
+   TIMESTAMP range 0001..9999). Used by event_metrics and transform.dedupe. */
+int lk_gold_event_time_us(lk_type type, const lk_col *c, uint32_t i, int64_t *us);
 
 #endif

@@ -580,18 +580,22 @@ int64_t lk_windows_max_event(const lk_windows *w)
 int lk_windows_merge(lk_windows *w, const lk_batch *p, lk_error *err)
 {
     const lk_schema *s = lk_batch_schema(p);
+    /* a partial made for other group keys or aggregates: `metrics:` changed
+       since the state was saved (as Spark, which refuses a state schema that
+       is not compatible, a configuration error, not a retry) */
     if (lk_schema_nfields(s) != lk_schema_nfields(w->partial))
-        return lk_error_set(err, LK_EFORMAT,
-                            "window partial has %d columns, the metrics configuration %d",
+        return lk_error_set(err, LK_ECONFIG,
+                            "window partial has %d columns, the metrics configuration %d: "
+                            "metrics.group_by or metrics.aggregates changed",
                             lk_schema_nfields(s), lk_schema_nfields(w->partial));
-    for (int c = 0; c < lk_schema_nfields(s); c++)
-        if (lk_schema_field(s, c)->type != lk_schema_field(w->partial, c)->type ||
-            strcmp(lk_schema_field(s, c)->name, lk_schema_field(w->partial, c)->name))
-            return lk_error_set(err, LK_EFORMAT,
-                                "window partial column %d is %s, the metrics configuration "
-                                "makes it %s",
-                                c, lk_schema_field(s, c)->name,
-                                lk_schema_field(w->partial, c)->name);
+    for (int c = 0; c < lk_schema_nfields(s); c++) {
+        const lk_field *a = lk_schema_field(s, c), *b = lk_schema_field(w->partial, c);
+        if (a->type != b->type || strcmp(a->name, b->name))
+            return lk_error_set(err, LK_ECONFIG,
+                                "window partial column %d is %s %s, the metrics configuration "
+                                "makes it %s %s: metrics.group_by or metrics.aggregates changed",
+                                c, a->name, lk_type_name(a->type), b->name, lk_type_name(b->type));
+    }
     const lk_col *ws = lk_batch_col_const(p, 0), *we = lk_batch_col_const(p, 1);
     const lk_col *keys[64];
     for (int k = 0; k < w->nkeys && k < 64; k++)

@@ -73,3 +73,30 @@ test('continuous: many small batches are compacted while they stream (OPTIMIZE, 
   assertVerified(ws, 'processed');
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('available-now: the run ends after a running auto-compaction finishes (not killed), as a synchronous auto compaction would', async () => {
+  const ws = workspace('autocompact-now', {
+    extra: 'source:\n  max_files_per_trigger: 1\ntables:\n  compaction:\n    min_files: 2\n',
+  });
+  gen(['--out', ws.input, '--files', '8', '--rows', '200', '--seed', '162']);
+  // each compaction takes 2 s more: the one running when the last batch commits is still running
+  const d = startDaemon(['-c', ws.config, '--trigger', 'available-now'], { LAKESUP_FAULT: 'committer.compaction=sleep2000' });
+  let timer;
+  const ex = await Promise.race([d.exited, new Promise((r) => { timer = setTimeout(() => r(null), 120000); })]);
+  clearTimeout(timer);
+  try {
+    assert.ok(ex, 'the available-now run ends');
+    assert.equal(ex.code, 0, d.logs().slice(-3000));
+    assert.match(d.logs(), /stopping: waiting up to \d+ ms for the auto-compaction of table=\w+/);
+    assert.doesNotMatch(d.logs(), /auto-compaction of table=\w+ \(pid \d+\) was killed|did not finish within/);
+    assert.match(d.logs(), /auto-compaction: table=\w+ version=\d+ OPTIMIZE/);
+  } catch (e) {
+    e.message += `\n--- daemon log tail ---\n${d.logs().slice(-6000)}`;
+    throw e;
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  assertVerified(ws, 'raw');
+  assertVerified(ws, 'processed');
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

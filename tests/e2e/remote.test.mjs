@@ -27,10 +27,10 @@ function remoteOf(config) {
 }
 
 /** `lakesupd worker-host ...` on host h (a namespace) or here (h null): {child, logs(), exited}. */
-function workerHost(h, args) {
+function workerHost(h, args, env = {}) {
   const argv = ['worker-host', ...args];
-  const child = h ? h.exec(LAKESUPD, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(LAKESUPD, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const opts = { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } };
+  const child = h ? h.exec(LAKESUPD, argv, opts) : spawn(LAKESUPD, argv, opts);
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -104,6 +104,36 @@ test('remote transforms over CURVE: a valid key joins and does work, an unknown 
     await until(() => d.logs().includes(`refused a worker host: key ${badKey} from ${h ? h.ip : '127.0.0.1'}`), 20000,
       `the pipeline host logs the refused key and its address:\n${d.logs().slice(-2000)}`);
     assert.equal(remoteOf(ws.config).hosts, 0);
+
+    // the same key again, from a worker host with no --dir: the refusal is not logged twice within
+    // a minute (a refused peer reconnects for ever), and this host removes the work directory of a
+    // worker host that is gone (killed with -9: its $TMPDIR/lakesupd-wh-* holds its dead pid), not one
+    // whose owner lives (a TMPDIR of the test's own: a worker host of another test run sweeps /tmp)
+    const dead = spawn('true');
+    await new Promise((r) => dead.on('close', r));
+    const tmp = path.join(ws.dir, 'tmp');
+    fs.mkdirSync(tmp);
+    const stale = fs.mkdtempSync(path.join(tmp, 'lakesupd-wh-')), live = fs.mkdtempSync(path.join(tmp, 'lakesupd-wh-'));
+    fs.writeFileSync(path.join(stale, 'owner.pid'), `${dead.pid}\n`);
+    fs.mkdirSync(path.join(stale, 'run'));
+    fs.writeFileSync(path.join(live, 'owner.pid'), `${process.pid}\n`);
+    try {
+      const again = workerHost(h, ['--connect', `tcp://${addr}:${PORT}`, '--key', bad, '--server-key', serverKey,
+        'transform=1'], { TMPDIR: tmp });
+      whs.push(again);
+      const ex2 = await Promise.race([again.exited, new Promise((r) => { timer = setTimeout(() => r(null), 60000); })]);
+      clearTimeout(timer);
+      assert.ok(ex2 && ex2.code === 100, `the second refused worker host: ${JSON.stringify(ex2)}\n${again.logs()}`);
+      assert.ok(!fs.existsSync(stale), `the dead worker host's directory is removed:\n${again.logs()}`);
+      assert.match(again.logs(), new RegExp(`removed the work directory ${stale} of a worker host that is gone`));
+      assert.ok(fs.existsSync(live), 'a live owner keeps its directory');
+      assert.deepEqual(fs.readdirSync(tmp).sort(), [path.basename(live)], 'the refused host removed its own');
+      const refusals = d.logs().split('\n').filter((l) => l.includes(`refused a worker host: key ${badKey}`));
+      assert.equal(refusals.length, 1, `one refusal line within a minute:\n${refusals.join('\n')}`);
+    } finally {
+      fs.rmSync(stale, { recursive: true, force: true });
+      fs.rmSync(live, { recursive: true, force: true });
+    }
 
     // a valid key: two transforms join (indexes 64, 65) and take chunks
     // its work directory inside the test's: a worker host killed with -9 cannot remove its own

@@ -122,6 +122,22 @@ test('a bad metrics key, an unknown aggregate or column fail at start with file,
   r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
   assert.equal(r.code, 100, r.stderr.slice(-2000));
   assert.match(r.stderr, new RegExp(`lakesup\\.yml:${line}: key 'metrics\\.aggregates\\.amount_sum': .*unknown column 'amout'`));
+  // a group key of another type than the saved window state's (a changed `metrics:` on the same
+  // checkpoint): the pipeline stops at once with exit 100 and says what changed, as Spark refuses
+  // an incompatible state schema, instead of retrying the commit for ever; the batch is not lost:
+  // the first definition back, it commits
+  fs.writeFileSync(ws.config, text.replace('sum(amout)', 'sum(amount)').replace('group_by: [event_type]',
+    'group_by: ["length(event_type) AS event_type"]'));
+  genWindowInput(ws.input, { files: 1, rows: 50, seed: 4, prefix: 'more', idFrom: 1000 });
+  r = run(['start', '-c', ws.config, '--trigger', 'available-now'], { timeoutMs: 60000 });
+  assert.equal(r.code, 100, r.stderr.slice(-2000));
+  assert.match(r.stderr, /window partial column 2 is event_type string, the metrics configuration makes it event_type integer: metrics\.group_by or metrics\.aggregates changed since it was saved/);
+  assert.doesNotMatch(r.stderr, /retrying in/);
+  fs.writeFileSync(ws.config, text.replace('sum(amout)', 'sum(amount)'));
+  r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  const raw = await readTableSql(await replay(path.join(ws.tables, 'raw_events')));
+  assert.equal(Number((await query(`SELECT count(*)::BIGINT AS n FROM ${raw}`))[0].n), 100);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 

@@ -12,6 +12,8 @@
  *     off (the scanner only ever hands a line to yajl, never decides
  *     differently),
  *   - in PERMISSIVE mode append exactly one row per non-blank line,
+ *   - (inferred schemas) infer the same schema with the inference's shape
+ *     shortcut on and off (lk_infer_tree_only),
  *   - produce a RECORDS message that decodes again: a batch the writer
  *     would refuse stops the pipeline (issue 17: 64+ levels of nesting
  *     against a deep struct made "column '...': len 0, expected 1").
@@ -141,11 +143,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch ((k >> 2) & 3) {
     case 0: s = fixed_schema(); break;
     case 1: s = deep_schema(); break;
-    default: { /* inferred from the input itself, as the first batch is */
-        lk_infer *inf = lk_infer_new();
-        lk_infer_lines(inf, (const char *)data, size);
+    default: { /* inferred from the input itself, as the first batch is; and the
+                  inference's shape shortcut must not change what it infers */
+        lk_infer *inf = lk_infer_new(), *tree = lk_infer_new();
+        lk_infer_tree_only(tree, 1);
+        long n1 = lk_infer_lines(inf, (const char *)data, size);
+        long n2 = lk_infer_lines(tree, (const char *)data, size);
         s = lk_infer_result(inf);
+        lk_schema *t = lk_infer_result(tree);
+        if (n1 != n2 || (s == NULL) != (t == NULL) || (s && !lk_schema_equal(s, t))) {
+            lk_buf x = LK_BUF_INIT, z = LK_BUF_INIT;
+            if (s) lk_schema_to_ddl(s, &x);
+            if (t) lk_schema_to_ddl(t, &z);
+            fprintf(stderr, "the inference's shortcut differs (%ld/%ld objects):\n%s\n%s\n", n1,
+                    n2, x.data ? x.data : "(none)", z.data ? z.data : "(none)");
+            abort();
+        }
+        lk_schema_destroy(&t);
         lk_infer_destroy(&inf);
+        lk_infer_destroy(&tree);
         if (!s)
             s = fixed_schema();
     }

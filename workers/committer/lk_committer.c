@@ -107,6 +107,7 @@ typedef struct committer {
     lk_dedupe_commit *dedupe; /* transform.dedupe's decisions and state, or NULL */
     lk_tables *compiled;   /* the tables for raw_events' schema compiled_v (chunk partials) */
     int compiled_v;
+    int config_error; /* a commit found the configuration unusable (reported fatal) */
     lk_error err;
 } committer;
 
@@ -959,6 +960,19 @@ static void try_commit(committer *c)
                 lk_buf_reset(&c->buf);
                 lk_msg_event_encode(&e, &c->buf);
                 lk_zmq_send(c->to_ingest, c->buf.data, c->buf.len, ZMQ_DONTWAIT);
+            } else if (c->err.code == LK_ECONFIG) {
+                /* retrying cannot help (the saved state does not fit `metrics:`):
+                   the supervisor stops the pipeline (exit 100), the batch stays
+                   pending for the next start */
+                LK_ERROR("batch=%lld: %s: the pipeline stops (a configuration error)",
+                         (long long)p->batch_id, c->err.msg);
+                c->config_error = 1;
+                lk_msg_event e;
+                lk_msg_event_init(&e, "fatal");
+                lk_msg_event_set_str(&e, "role", "committer");
+                lk_msg_event_set_str(&e, "error", c->err.msg);
+                lk_msg_event_set_int(&e, "config", 1);
+                lk_worker_notify(c->w, &e);
             } else {
                 LK_ERROR("%s; retrying in %d ms (nothing is lost: the batch stays pending)",
                          c->err.msg, RETRY_MS);
@@ -1001,6 +1015,7 @@ static void compact_child(committer *c, int t)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() == 1)
         _exit(1);
+    lk_fault_check("committer.compaction"); /* sleep<MS>: a long compaction, for the tests */
     lk_error err = {0};
     lk_delta_table *dt = NULL;
     lk_pq_options opt;
@@ -1029,25 +1044,34 @@ static void compact_child(committer *c, int t)
     _exit(rc ? 1 : 0);
 }
 
+/* Reaps the running compaction if it has finished: 1 none runs (any
+   more), 0 it still runs. */
+static int reap_compaction(committer *c)
+{
+    if (c->compact_pid <= 0)
+        return 1;
+    int status = 0;
+    pid_t r = waitpid(c->compact_pid, &status, WNOHANG);
+    if (r == 0)
+        return 0;
+    if (r == c->compact_pid) {
+        int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        lk_worker_add(c->w, ok ? "compactions" : "compaction_failures", 1);
+        lk_worker_set(c->w, "last_compaction_ms", lk_time_mono_ms() - c->compact_t0_ms);
+        if (!ok && !WIFEXITED(status))
+            LK_WARN("auto-compaction of table=%s (pid %d) was killed by signal %d: nothing "
+                    "committed", c->names[c->compact_table], (int)c->compact_pid,
+                    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    }
+    c->compact_pid = 0;
+    return 1;
+}
+
 /* Reaps a finished compaction; starts one for a table that needs it. */
 static void compaction_tick(committer *c)
 {
-    if (c->compact_pid > 0) {
-        int status = 0;
-        pid_t r = waitpid(c->compact_pid, &status, WNOHANG);
-        if (r == 0)
-            return;
-        if (r == c->compact_pid) {
-            int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-            lk_worker_add(c->w, ok ? "compactions" : "compaction_failures", 1);
-            lk_worker_set(c->w, "last_compaction_ms", lk_time_mono_ms() - c->compact_t0_ms);
-            if (!ok && !WIFEXITED(status))
-                LK_WARN("auto-compaction of table=%s (pid %d) was killed by signal %d: nothing "
-                        "committed", c->names[c->compact_table], (int)c->compact_pid,
-                        WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-        }
-        c->compact_pid = 0;
-    }
+    if (!reap_compaction(c))
+        return;
     int min = c->cfg->tables.compaction.min_files;
     if (min <= 0)
         return;
@@ -1198,6 +1222,21 @@ static int reconcile(committer *c)
    configuration error, not restarted) into exit 23 (a crash, restarted). */
 static int release(committer *c, int rc)
 {
+    if (rc == LK_EXIT_OK && c->compact_pid > 0) {
+        /* a graceful stop (an available-now run's end, too) lets a running
+           auto-compaction finish, as Databricks' synchronous auto compaction
+           would, within half of stop_timeout (the supervisor's SIGKILL comes
+           at its end) */
+        int64_t wait_ms = c->cfg->stop_timeout_ms / 2, t0 = lk_time_mono_ms();
+        LK_INFO("stopping: waiting up to %lld ms for the auto-compaction of table=%s (pid %d)",
+                (long long)wait_ms, c->names[c->compact_table], (int)c->compact_pid);
+        while (!reap_compaction(c) && lk_time_mono_ms() - t0 < wait_ms)
+            usleep(20000);
+        if (c->compact_pid > 0)
+            LK_WARN("stopping: the auto-compaction of table=%s (pid %d) did not finish within %lld "
+                    "ms: killed, nothing of it committed (its files are garbage for vacuum)",
+                    c->names[c->compact_table], (int)c->compact_pid, (long long)wait_ms);
+    }
     if (c->compact_pid > 0) {
         kill(c->compact_pid, SIGKILL);
         waitpid(c->compact_pid, NULL, 0);
@@ -1297,7 +1336,8 @@ int lk_committer_run(lk_worker *w)
             handle_message(c, zmq_msg_data(&msg), zmq_msg_size(&msg), -1);
         }
         zmq_msg_close(&msg);
-        try_commit(c);
+        if (!c->config_error) /* after one, nothing more is committed: the pipeline stops */
+            try_commit(c);
         run_deferred(c);
         compaction_tick(c);
     }

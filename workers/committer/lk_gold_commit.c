@@ -124,7 +124,14 @@ static int merge_into(lk_gold_commit *g, lk_windows *w, const void *data, size_t
 static int merge_blob(lk_gold_commit *g, const void *data, size_t len, const char *what,
                       lk_error *err)
 {
-    return merge_into(g, g->win, data, len, what, err);
+    int rc = merge_into(g, g->win, data, len, what, err);
+    if (rc && err->code == LK_ECONFIG) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof err->msg - n, "%s",
+                 " since it was saved; revert `metrics:`, or run the new definition with a new "
+                 "checkpoint_path and event_metrics table");
+    }
+    return rc;
 }
 
 int lk_gold_commit_offer(lk_gold_commit *g, const lk_gold *gold, int64_t b, int32_t gen, int32_t k,

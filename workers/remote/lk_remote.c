@@ -75,6 +75,14 @@ typedef struct host {
     int64_t last_ms, chunks, records_msgs;
 } host_t;
 
+#define NREFUSALS 16
+#define REFUSAL_LOG_MS 60000
+typedef struct refusal { /* a refused key and address, for refusal_due */
+    char key[LK_KEY_TXT], address[64];
+    int64_t at_ms; /* last logged; 0 = free */
+    long unlogged;
+} refusal;
+
 typedef struct gw {
     lk_worker *w;
     const lk_config *cfg;
@@ -87,6 +95,7 @@ typedef struct gw {
     int64_t beat_ms;
     lk_buf buf;
     lk_error err;
+    refusal refusals[NREFUSALS];
 } gw_t;
 
 /* zmsg_send keeps a message it could not send: a peer gone (ROUTER_MANDATORY)
@@ -97,6 +106,34 @@ static void send_msg(zmsg_t **m, zsock_t *to)
 }
 
 /* ---- ZAP: who may connect ---- */
+
+/* A peer refused keeps reconnecting (ZeroMQ retries every few hundred ms):
+   its refusal is logged once a minute per key and address, with how many
+   went unlogged; 0 = do not log this one. */
+static int refusal_due(gw_t *g, const char *key, const char *address, long *more)
+{
+    int64_t now = lk_time_mono_ms();
+    refusal *oldest = &g->refusals[0];
+    for (int i = 0; i < NREFUSALS; i++) {
+        refusal *r = &g->refusals[i];
+        if (r->at_ms && !strcmp(r->key, key) && !strcmp(r->address, address)) {
+            if (now - r->at_ms < REFUSAL_LOG_MS) {
+                r->unlogged++;
+                return 0;
+            }
+            *more = r->unlogged;
+            r->unlogged = 0;
+            r->at_ms = now;
+            return 1;
+        }
+        if (r->at_ms < oldest->at_ms) oldest = r;
+    }
+    snprintf(oldest->key, sizeof oldest->key, "%s", key);
+    snprintf(oldest->address, sizeof oldest->address, "%s", address);
+    oldest->unlogged = 0;
+    oldest->at_ms = now;
+    return 1;
+}
 
 /* One ZAP request (RFC 27): version, id, domain, address, identity,
    mechanism, then the client's 32-byte public key for CURVE. */
@@ -113,11 +150,15 @@ static void zap_serve(gw_t *g)
         zmq_z85_encode(key, zframe_data(cred), 32);
         ok = zcertstore_lookup(g->allowed, key) != NULL;
     }
-    if (!ok)
-        LK_WARN("refused a worker host: key %s from %s is not in workers.remote.allowed_keys (%s)",
-                key[0] ? key : "(no CURVE key)", address ? address : "?",
-                g->cfg->workers.remote.allowed_keys);
-    else
+    if (!ok) {
+        long more = 0;
+        if (refusal_due(g, key, address ? address : "?", &more))
+            LK_WARN("refused a worker host: key %s from %s is not in workers.remote.allowed_keys "
+                    "(%s)%s%ld",
+                    key[0] ? key : "(no CURVE key)", address ? address : "?",
+                    g->cfg->workers.remote.allowed_keys,
+                    more ? "; refusals of it not logged in the last minute: " : "", more);
+    } else
         LK_INFO("worker host key %s from %s accepted", key, address ? address : "?");
     zmsg_t *rep = zmsg_new();
     zmsg_addstr(rep, "1.0");

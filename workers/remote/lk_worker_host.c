@@ -22,6 +22,7 @@
  */
 #include "lk_worker_host.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -87,6 +88,34 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
     (void)sb, (void)flag, (void)ftw;
     remove(path);
     return 0;
+}
+
+/* Removes the work directories (<tmp>/lakesupd-wh-*, ours) of worker hosts
+   that are gone without removing their own (killed with -9): each holds its
+   owner's pid; a directory without one (being made, or of an older version)
+   is left alone. */
+static void sweep_stale_dirs(const char *tmp)
+{
+    DIR *d = opendir(tmp);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "lakesupd-wh-", 12)) continue;
+        char dir[1400], pidf[1500];
+        snprintf(dir, sizeof dir, "%s/%s", tmp, e->d_name);
+        struct stat st;
+        if (lstat(dir, &st) || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
+        snprintf(pidf, sizeof pidf, "%s/owner.pid", dir);
+        FILE *f = fopen(pidf, "r");
+        if (!f) continue;
+        long pid = 0;
+        int got = fscanf(f, "%ld", &pid);
+        fclose(f);
+        if (got != 1 || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        LK_INFO("removed the work directory %s of a worker host that is gone (pid %ld)", dir, pid);
+    }
+    closedir(d);
 }
 
 static volatile sig_atomic_t g_stop;
@@ -460,13 +489,23 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
             return LK_EXIT_CONFIG;
         }
     } else {
-        snprintf(h->dir, sizeof h->dir, "/tmp/lakesupd-wh-XXXXXX");
+        /* in $TMPDIR (absolute) or /tmp */
+        const char *tmp = getenv("TMPDIR");
+        if (!tmp || tmp[0] != '/' || strlen(tmp) > 1024) tmp = "/tmp";
+        sweep_stale_dirs(tmp);
+        snprintf(h->dir, sizeof h->dir, "%s/lakesupd-wh-XXXXXX", tmp);
         if (!mkdtemp(h->dir)) {
             LK_ERROR("cannot make a work directory: %s", strerror(errno));
             zcert_destroy(&mine);
             return LK_EXIT_TEMPFAIL;
         }
         made = 1;
+        /* its owner, for the next worker host's sweep if this one is killed */
+        char pidf[1100], pidtxt[32];
+        snprintf(pidf, sizeof pidf, "%s/owner.pid", h->dir);
+        int plen = snprintf(pidtxt, sizeof pidtxt, "%ld\n", (long)getpid());
+        if (lk_fs_put_if_absent(pidf, pidtxt, (size_t)plen, &h->err))
+            LK_WARN("%s (the directory is not removed if this worker host is killed)", h->err.msg);
     }
     snprintf(h->run, sizeof h->run, "%s/run", h->dir);
     char longest[1200];
