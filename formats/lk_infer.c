@@ -453,6 +453,16 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+/* One or more digits at p: past them, or NULL. */
+static const char *digits(const char *p, const char *e)
+{
+    if (p >= e || !is_digit(*p))
+        return NULL;
+    while (p < e && is_digit(*p))
+        p++;
+    return p;
+}
+
 /* A number: past its end, or NULL; *kind K_LONG or K_DOUBLE. */
 static const char *scan_number(const char *p, const char *e, int *kind)
 {
@@ -469,27 +479,29 @@ static const char *scan_number(const char *p, const char *e, int *kind)
     size_t ndig = (size_t)(p - d0);
     int integer = 1;
     if (p < e && *p == '.') {
-        p++;
-        if (p >= e || !is_digit(*p))
+        if (!(p = digits(p + 1, e)))
             return NULL;
-        while (p < e && is_digit(*p))
-            p++;
         integer = 0;
     }
     if (p < e && (*p == 'e' || *p == 'E')) {
         p++;
         if (p < e && (*p == '+' || *p == '-'))
             p++;
-        if (p >= e || !is_digit(*p))
+        if (!(p = digits(p, e)))
             return NULL;
-        while (p < e && is_digit(*p))
-            p++;
         integer = 0;
     }
     if (integer && ndig >= 19)
         return NULL;
     *kind = integer ? K_LONG : K_DOUBLE;
     return p;
+}
+
+/* The literal word at p: past it, or NULL. */
+static const char *literal(const char *p, const char *e, const char *word)
+{
+    size_t n = strlen(word);
+    return (size_t)(e - p) >= n && !memcmp(p, word, n) ? p + n : NULL;
 }
 
 /* 1: the line's shape is in inf->cur and its top-level keys in top[0..*ntop);
@@ -539,37 +551,17 @@ static int shape_scan(lk_infer *inf, const char *p, const char *e, topkey *top, 
         switch (*p) {
         case '"':
             q = scan_string(p + 1, e, &esc);
-            if (!q)
-                return 0;
-            p = q + 1;
+            p = q ? q + 1 : NULL;
             kind = K_STRING;
             break;
-        case 't':
-            if (e - p < 4 || memcmp(p, "true", 4))
-                return 0;
-            p += 4;
-            kind = K_BOOL;
-            break;
-        case 'f':
-            if (e - p < 5 || memcmp(p, "false", 5))
-                return 0;
-            p += 5;
-            kind = K_BOOL;
-            break;
-        case 'n':
-            if (e - p < 4 || memcmp(p, "null", 4))
-                return 0;
-            p += 4;
-            kind = K_NULL;
-            break;
-        case '{':
-            kind = K_OBJECT;
-            break;
-        default:
-            p = scan_number(p, e, &kind);
-            if (!p)
-                return 0;
+        case 't': p = literal(p, e, "true"), kind = K_BOOL; break;
+        case 'f': p = literal(p, e, "false"), kind = K_BOOL; break;
+        case 'n': p = literal(p, e, "null"), kind = K_NULL; break;
+        case '{': kind = K_OBJECT; break;
+        default: p = scan_number(p, e, &kind);
         }
+        if (!p)
+            return 0;
         unsigned char head[4] = {(unsigned char)depth, (unsigned char)(klen >> 8),
                                  (unsigned char)klen, (unsigned char)kind};
         shape_put(sh, head, 3);

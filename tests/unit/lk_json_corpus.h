@@ -81,4 +81,18 @@ static void mutate(lk_buf *out, const char *line)
     lk_buf_free(&b);
 }
 
+/* n lines of BASE, one in every `raw` as it is, the others mutated. */
+static void corpus_lines(lk_buf *out, int n, unsigned raw)
+{
+    for (int i = 0; i < n; i++) {
+        const char *line = BASE[rnd(sizeof BASE / sizeof *BASE)];
+        if (rnd(raw) == 0) {
+            lk_buf_puts(out, line);
+            lk_buf_putc(out, '\n');
+        } else {
+            mutate(out, line);
+        }
+    }
+}
+
 #endif

@@ -258,15 +258,7 @@ START_TEST(infer_shortcut_equals_tree)
     lk_buf_free(&text);
     for (int round = 0; round < 400; round++) {
         lk_buf t = LK_BUF_INIT;
-        for (int i = 0; i < 40; i++) {
-            const char *line = BASE[rnd(sizeof BASE / sizeof *BASE)];
-            if (rnd(3) == 0) {
-                lk_buf_puts(&t, line);
-                lk_buf_putc(&t, '\n');
-            } else {
-                mutate(&t, line);
-            }
-        }
+        corpus_lines(&t, 40, 3);
         infer_both(t.data, t.len);
         lk_buf_free(&t);
     }

@@ -114,15 +114,7 @@ START_TEST(fast_equals_yajl_on_mutations)
                                {LK_JSON_FAILFAST, 0}};
     for (int round = 0; round < 300; round++) {
         lk_buf text = LK_BUF_INIT;
-        for (int i = 0; i < 50; i++) {
-            const char *line = BASE[rnd(sizeof BASE / sizeof *BASE)];
-            if (rnd(4) == 0) {
-                lk_buf_puts(&text, line);
-                lk_buf_putc(&text, '\n');
-            } else {
-                mutate(&text, line);
-            }
-        }
+        corpus_lines(&text, 50, 4);
         for (size_t m = 0; m < sizeof modes / sizeof *modes; m++)
             compare(raw, text.data, text.len, &modes[m]);
         lk_buf_free(&text);
