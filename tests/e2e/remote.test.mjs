@@ -83,8 +83,10 @@ test('remote transforms over CURVE: a valid key joins and does work, an unknown 
     const badKey = fs.readFileSync(bad, 'utf8').match(/public-key = "(.{40})"/)[1];
 
     // the local transform a little slower per chunk (the worker host's are not: the fault is the
-    // daemon's environment), so that on a quiet machine it cannot take every chunk of a wave before
-    // the remote ones' requests for work have crossed the link
+    // daemon's environment), so that the remote ones surely take a good share of the first wave and
+    // keep taking chunks in the second (the kill below needs chunks in flight on the host). Without
+    // it they take chunks too: the "took no chunk" of an earlier CI run was this test reading the
+    // gateway's count before its progress report had reached state.db
     d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: 'transform.chunk=sleep20' });
     await waitAllRunning(ws.config);
     const serverKey = path.join(ws.dir, 'checkpoints', 'remote', 'server.key');
