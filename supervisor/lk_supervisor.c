@@ -84,7 +84,6 @@ typedef struct sup {
     int done;         /* ingest reported done: shut down */
     int failed;
     int config_error; /* a worker found the configuration wrong: exit LK_EXIT_CONFIG */
-    int all_committed; /* ingest said every planned batch is committed: nothing in flight */
     lk_notify *notify; /* systemd: READY, STATUS, STOPPING, WATCHDOG */
     /* scaling: the counts asked for (lakesupd scale, SIGHUP, auto) of transform
        and writer; the children follow in scale_reconcile */
@@ -266,7 +265,6 @@ static void handle_event(sup *s, const void *data, size_t len)
         LK_INFO("ingest reports the pipeline drained reason=%s",
                 lk_msg_event_get_str(&e, "reason") ? lk_msg_event_get_str(&e, "reason") : "-");
         s->done = 1;
-        s->all_committed = 1;
         return;
     }
     if (!strcmp(e.name, "fatal")) {
@@ -940,26 +938,16 @@ static int alive(sup *s, int group)
     return n;
 }
 
-/* Stops the workers in reverse start order: SIGTERM, wait, SIGKILL. When
-   every planned batch is committed (the end of an available-now run, a
-   drain) nothing is in flight for the order to protect: every worker gets
-   its SIGTERM at once, and the stop costs one worker's exit, not five. */
+/* Stops the workers in reverse start order: SIGTERM, wait, SIGKILL. */
 static void shutdown_all(sup *s, int64_t deadline_ms)
 {
-    int at_once = s->all_committed;
-    for (int i = 0; at_once && i < s->nkids; i++)
-        if (s->kids[i].pid > 0) {
-            kill(s->kids[i].pid, SIGTERM);
-            s->kids[i].state = CHILD_STOPPING;
-        }
     for (int group = 4; group >= 0; group--) {
         for (int i = 0; i < s->nkids; i++) {
             child *c = &s->kids[i];
             if (c->group != group)
                 continue;
             if (c->pid > 0) {
-                if (!at_once)
-                    kill(c->pid, SIGTERM);
+                kill(c->pid, SIGTERM);
                 c->state = CHILD_STOPPING;
             } else {
                 c->state = CHILD_EXITED;
