@@ -100,3 +100,51 @@ test('available-now: the run ends after a running auto-compaction finishes (not 
   assertVerified(ws, 'processed');
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('a restart counts the small files earlier runs committed: the compaction comes when the table has more than min_files, not min_files commits after the restart', async () => {
+  const ws = workspace('autocompact-restart', {
+    extra: 'source:\n  max_files_per_trigger: 1\ntables:\n  compaction:\n    min_files: 4\n',
+  });
+  const staging = path.join(ws.dir, 'staging');
+  gen(['--out', staging, '--files', '5', '--rows', '200', '--seed', '163']);
+  const names = fs.readdirSync(staging).sort();
+  const feed = async (d, list) => {
+    for (const n of list) {
+      fs.renameSync(path.join(staging, n), path.join(ws.input, n));
+      await sleep(150);
+    }
+    const events = countInput(ws.input).events;
+    await until(() => rowsOf(ws.config, 'raw_events') === events, 60000, `${events} rows`);
+  };
+  // three small files in each table: not more than min_files
+  let d = startDaemon(['-c', ws.config]);
+  try {
+    await waitAllRunning(ws.config);
+    await feed(d, names.slice(0, 3));
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
+    assert.doesNotMatch(d.logs(), /OPTIMIZE/);
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  // after the restart two more: five small files, more than four
+  d = startDaemon(['-c', ws.config]);
+  try {
+    await waitAllRunning(ws.config);
+    await until(() => /auto-compaction of table=raw_events: 3 small file\(s\) at start, not more than tables\.compaction\.min_files=4: counted/.test(d.logs()),
+      30000, 'the count at start');
+    await feed(d, names.slice(3));
+    await until(() => /auto-compaction: table=raw_events version=\d+ OPTIMIZE: 5 files/.test(d.logs()), 60000,
+      'a compaction of the five small files');
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
+  } catch (e) {
+    e.message += `\n--- daemon log tail ---\n${d.logs().slice(-6000)}`;
+    throw e;
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  assertVerified(ws, 'raw');
+  assertVerified(ws, 'processed');
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

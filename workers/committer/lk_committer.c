@@ -98,6 +98,7 @@ typedef struct committer {
     int ndeferred;
     lk_msg_progress report; /* the monitor's commit report of the batch */
     int small_files[LK_TABLES_MAX]; /* small files committed since the table's last compaction */
+    int recount[LK_TABLES_MAX];     /* at start: count the table's small files (a child) */
     pid_t compact_pid;              /* the running compaction (a child), 0 when none */
     int compact_table;
     int64_t compact_t0_ms;
@@ -1010,7 +1011,15 @@ static void try_commit(committer *c)
    it; a compaction that loses to another remover gives up and removes its
    new files). The child dies with the committer (PDEATHSIG); a killed
    compaction leaves unreferenced files for vacuum, never a partial commit. */
-static void compact_child(committer *c, int t)
+/* A counting child's exit status: COUNT_EXIT + the small files it found
+   (at most COUNT_MAX), not more than tables.compaction.min_files. */
+#define COUNT_EXIT 64
+#define COUNT_MAX 190
+
+/* check: first count the table's small files (the committer started: what
+   it counted before is gone), and compact only if they are more than
+   tables.compaction.min_files; else exit COUNT_EXIT + their number. */
+static void compact_child(committer *c, int t, int check)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() == 1)
@@ -1027,6 +1036,20 @@ static void compact_child(committer *c, int t)
     memset(&res, 0, sizeof res);
     int64_t t0 = lk_time_mono_ms();
     int rc = lk_delta_open(c->table_path[t], &dt, &err);
+    if (rc == 0 && check) {
+        int n = 0, min = c->cfg->tables.compaction.min_files;
+        for (int i = 0; i < lk_delta_nfiles(dt); i++)
+            n += lk_delta_file_at(dt, i)->size < c->cfg->tables.target_file_size / 2;
+        if (n <= min) {
+            LK_INFO("auto-compaction of table=%s: %d small file(s) at start, not more than "
+                    "tables.compaction.min_files=%d: counted, not compacted",
+                    c->names[t], n, min);
+            lk_delta_destroy(&dt);
+            _exit(COUNT_EXIT + (n < COUNT_MAX ? n : COUNT_MAX));
+        }
+        LK_INFO("auto-compaction of table=%s: %d small file(s) at start: compacting", c->names[t],
+                n);
+    }
     if (rc == 0)
         rc = lk_delta_optimize(dt, c->cfg->tables.target_file_size, &opt, &res, &err);
     if (rc)
@@ -1054,7 +1077,10 @@ static int reap_compaction(committer *c)
     pid_t r = waitpid(c->compact_pid, &status, WNOHANG);
     if (r == 0)
         return 0;
-    if (r == c->compact_pid) {
+    if (r == c->compact_pid && WIFEXITED(status) && WEXITSTATUS(status) >= COUNT_EXIT) {
+        /* a count at start: those files wait for more */
+        c->small_files[c->compact_table] += WEXITSTATUS(status) - COUNT_EXIT;
+    } else if (r == c->compact_pid) {
         int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         lk_worker_add(c->w, ok ? "compactions" : "compaction_failures", 1);
         lk_worker_set(c->w, "last_compaction_ms", lk_time_mono_ms() - c->compact_t0_ms);
@@ -1076,7 +1102,8 @@ static void compaction_tick(committer *c)
     if (min <= 0)
         return;
     for (int t = 0; t < c->ntables; t++) {
-        if (c->small_files[t] <= min)
+        int check = c->recount[t] && c->small_files[t] <= min;
+        if (!check && c->small_files[t] <= min)
             continue;
         fflush(NULL);
         pid_t pid = fork();
@@ -1086,10 +1113,15 @@ static void compaction_tick(committer *c)
             return;
         }
         if (pid == 0)
-            compact_child(c, t);
-        LK_INFO("auto-compaction of table=%s started (pid %d): %d small files committed since "
-                "the last one",
-                c->names[t], (int)pid, c->small_files[t]);
+            compact_child(c, t, check);
+        if (check)
+            LK_INFO("auto-compaction of table=%s: counting its small files (pid %d)", c->names[t],
+                    (int)pid);
+        else
+            LK_INFO("auto-compaction of table=%s started (pid %d): %d small files committed "
+                    "since the last one",
+                    c->names[t], (int)pid, c->small_files[t]);
+        c->recount[t] = 0;
         c->small_files[t] = 0;
         c->compact_pid = pid;
         c->compact_table = t;
@@ -1286,6 +1318,9 @@ int lk_committer_run(lk_worker *w)
             LK_ERROR("%s", c->err.msg);
             return release(c, LK_EXIT_CONFIG); /* the supervisor does not restart */
         }
+        /* the small files an earlier run committed count too (the count was
+           in memory): a child counts them before the first compaction */
+        c->recount[t] = lk_delta_version(c->tables[t]) >= 0;
     }
     for (int t = 0; t < c->ntables; t++)
         if (!strcmp(c->names[t], LK_TABLE_METRICS)) {
