@@ -890,38 +890,23 @@ static void poll_once(sup *s, int timeout_ms)
         handle_control(s);
 }
 
-/* Starts the workers of start groups first..last, in start order, without
-   waiting for one group's READY before the next, then waits until each is
-   READY. The consumers (monitor, committer, writers, transforms) start
-   together: a socket that connects to an endpoint a worker started later
-   binds retries after 5 ms, and what one sends before its peer is up waits
-   in its queue; waiting group by group cost one worker's start-up (exec,
-   dynamic linking, state.db) per group. The producers (ingest, the remote
-   gateway) start once they are all READY: the pipeline has work for them,
-   and a consumer that fails on its configuration stops it before any batch
-   is planned. */
-static int start_groups(sup *s, int first, int last)
+/* Starts one start-order group and waits until each of its workers is READY. */
+static int start_group(sup *s, int group)
 {
-    for (int group = first; group <= last; group++)
-        for (int i = 0; i < s->nkids; i++)
-            if (s->kids[i].group == group && spawn(s, &s->kids[i]))
-                return -1;
+    for (int i = 0; i < s->nkids; i++)
+        if (s->kids[i].group == group && spawn(s, &s->kids[i]))
+            return -1;
     int64_t deadline = lk_time_mono_ms() + READY_TIMEOUT_MS;
     for (;;) {
         int pending = 0;
         for (int i = 0; i < s->nkids; i++)
-            pending += s->kids[i].group >= first && s->kids[i].group <= last &&
-                       s->kids[i].state != CHILD_RUNNING;
+            pending += s->kids[i].group == group && s->kids[i].state != CHILD_RUNNING;
         if (!pending)
             return 0;
         if (g_sig_stop || s->done)
             return -1;
         if (lk_time_mono_ms() > deadline) {
-            for (int i = 0; i < s->nkids; i++)
-                if (s->kids[i].group >= first && s->kids[i].group <= last &&
-                    s->kids[i].state != CHILD_RUNNING)
-                    LK_ERROR("worker role=%s index=%d not ready after %d ms", s->kids[i].role,
-                             s->kids[i].index, READY_TIMEOUT_MS);
+            LK_ERROR("workers of start group %d not ready after %d ms", group, READY_TIMEOUT_MS);
             return -1;
         }
         poll_once(s, 20);
@@ -1242,9 +1227,11 @@ int lk_supervisor_run(const lk_config *cfg)
             cfg->pipeline, lk_config_trigger_name(cfg->trigger), src, cfg->checkpoint_path,
             cfg->warehouse_path, cfg->workers.transform, cfg->workers.writer);
     int64_t t0 = lk_time_mono_ms();
-    if (start_groups(s, 0, 3) || start_groups(s, 4, 4)) {
-        shutdown_all(s, lk_time_mono_ms() + 5000);
-        return g_sig_stop ? LK_EXIT_OK : LK_EXIT_FAILURE;
+    for (int g = 0; g <= 4; g++) {
+        if (start_group(s, g)) {
+            shutdown_all(s, lk_time_mono_ms() + 5000);
+            return g_sig_stop ? LK_EXIT_OK : LK_EXIT_FAILURE;
+        }
     }
     LK_INFO("all %d workers ready in %lld ms", s->nkids, (long long)(lk_time_mono_ms() - t0));
     s->started = 1;
