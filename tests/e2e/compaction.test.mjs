@@ -12,6 +12,25 @@ import { test } from 'node:test';
 import { assertVerified, countInput, gen, QUICK, rowsOf, run, sleep, startDaemon, until, waitAllRunning, workspace } from './lib/daemon.mjs';
 import { query, readTableSql, replay } from './lib/delta.mjs';
 
+/** Runs body(); on a failure the daemon's log tail joins the message; the daemon is killed after. */
+async function watching(d, body) {
+  try {
+    await body();
+  } catch (e) {
+    e.message += `\n--- daemon log tail ---\n${d.logs().slice(-6000)}`;
+    throw e;
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+}
+
+/** Every input row exactly once in both tables; then the workspace goes. */
+function verifiedAndRemoved(ws) {
+  assertVerified(ws, 'raw');
+  assertVerified(ws, 'processed');
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+}
+
 test('continuous: many small batches are compacted while they stream (OPTIMIZE, dataChange=false); every version reads right; exactly once', async () => {
   const ws = workspace('autocompact', {
     extra: 'source:\n  max_files_per_trigger: 1\ntables:\n  compaction:\n    min_files: 4\n',
@@ -84,21 +103,14 @@ test('available-now: the run ends after a running auto-compaction finishes (not 
   let timer;
   const ex = await Promise.race([d.exited, new Promise((r) => { timer = setTimeout(() => r(null), 120000); })]);
   clearTimeout(timer);
-  try {
+  await watching(d, () => {
     assert.ok(ex, 'the available-now run ends');
     assert.equal(ex.code, 0, d.logs().slice(-3000));
     assert.match(d.logs(), /stopping: waiting up to \d+ ms for the auto-compaction of table=\w+/);
     assert.doesNotMatch(d.logs(), /auto-compaction of table=\w+ \(pid \d+\) was killed|did not finish within/);
     assert.match(d.logs(), /auto-compaction: table=\w+ version=\d+ OPTIMIZE/);
-  } catch (e) {
-    e.message += `\n--- daemon log tail ---\n${d.logs().slice(-6000)}`;
-    throw e;
-  } finally {
-    d.child.kill('SIGKILL');
-  }
-  assertVerified(ws, 'raw');
-  assertVerified(ws, 'processed');
-  fs.rmSync(ws.dir, { recursive: true, force: true });
+  });
+  verifiedAndRemoved(ws);
 });
 
 test('a restart counts the small files earlier runs committed: the compaction comes when the table has more than min_files, not min_files commits after the restart', async () => {
@@ -118,18 +130,16 @@ test('a restart counts the small files earlier runs committed: the compaction co
   };
   // three small files in each table: not more than min_files
   let d = startDaemon(['-c', ws.config]);
-  try {
+  await watching(d, async () => {
     await waitAllRunning(ws.config);
     await feed(d, names.slice(0, 3));
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
     assert.doesNotMatch(d.logs(), /OPTIMIZE/);
-  } finally {
-    d.child.kill('SIGKILL');
-  }
+  });
   // after the restart two more: five small files, more than four
   d = startDaemon(['-c', ws.config]);
-  try {
+  await watching(d, async () => {
     await waitAllRunning(ws.config);
     await until(() => /auto-compaction of table=raw_events: 3 small file\(s\) at start, not more than tables\.compaction\.min_files=4: counted/.test(d.logs()),
       30000, 'the count at start');
@@ -138,13 +148,6 @@ test('a restart counts the small files earlier runs committed: the compaction co
       'a compaction of the five small files');
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
-  } catch (e) {
-    e.message += `\n--- daemon log tail ---\n${d.logs().slice(-6000)}`;
-    throw e;
-  } finally {
-    d.child.kill('SIGKILL');
-  }
-  assertVerified(ws, 'raw');
-  assertVerified(ws, 'processed');
-  fs.rmSync(ws.dir, { recursive: true, force: true });
+  });
+  verifiedAndRemoved(ws);
 });
