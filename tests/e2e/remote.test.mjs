@@ -132,6 +132,8 @@ test('remote transforms over CURVE: a valid key joins and does work, an unknown 
       assert.deepEqual(fs.readdirSync(tmp).sort(), [path.basename(live)], 'the refused host removed its own');
       const refusals = d.logs().split('\n').filter((l) => l.includes(`refused a worker host: key ${badKey}`));
       assert.equal(refusals.length, 1, `one refusal line within a minute:\n${refusals.join('\n')}`);
+      // the first refusal of a key says nothing of unlogged ones (it once ended in a stray "0")
+      assert.ok(refusals[0].endsWith(`is not in workers.remote.allowed_keys (${allowed})`), refusals[0]);
     } finally {
       fs.rmSync(stale, { recursive: true, force: true });
       fs.rmSync(live, { recursive: true, force: true });

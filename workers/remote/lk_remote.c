@@ -152,12 +152,16 @@ static void zap_serve(gw_t *g)
     }
     if (!ok) {
         long more = 0;
-        if (refusal_due(g, key, address ? address : "?", &more))
+        char unlogged[96] = "";
+        if (refusal_due(g, key, address ? address : "?", &more)) {
+            if (more)
+                snprintf(unlogged, sizeof unlogged,
+                         "; %ld refusal(s) of it not logged in the last minute", more);
             LK_WARN("refused a worker host: key %s from %s is not in workers.remote.allowed_keys "
-                    "(%s)%s%ld",
+                    "(%s)%s",
                     key[0] ? key : "(no CURVE key)", address ? address : "?",
-                    g->cfg->workers.remote.allowed_keys,
-                    more ? "; refusals of it not logged in the last minute: " : "", more);
+                    g->cfg->workers.remote.allowed_keys, unlogged);
+        }
     } else
         LK_INFO("worker host key %s from %s accepted", key, address ? address : "?");
     zmsg_t *rep = zmsg_new();
