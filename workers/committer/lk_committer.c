@@ -120,6 +120,12 @@ static int table_index(const committer *c, const char *name)
     return -1;
 }
 
+/* A file auto-compaction counts as small: below half the target size. */
+static int small_file(const committer *c, int64_t size)
+{
+    return size < c->cfg->tables.target_file_size / 2;
+}
+
 /* Deletes f's files, except (b >= 0) those of a table that already holds
    batch b (its txn): they may be the ones that table references. */
 static void delete_files_except(committer *c, const lk_msg_files *f, const char *why, int64_t b)
@@ -769,7 +775,7 @@ static int commit_batch(committer *c, pending *p)
         for (int i = 0; i < p->n_closes; i++)
             for (int k = 0; k < p->closes[i].n_files; k++)
                 if (!strcmp(p->closes[i].files[k].table, c->names[t]) &&
-                    p->closes[i].files[k].size < c->cfg->tables.target_file_size / 2)
+                    small_file(c, p->closes[i].files[k].size))
                     c->small_files[t]++;
         rc = lk_state_record_commit(c->st, b, c->names[t], version, rows, nfiles, &c->err);
         LK_INFO("committed batch=%lld table=%s version=%lld files=%lld rows=%lld", (long long)b,
@@ -1010,15 +1016,15 @@ static void try_commit(committer *c)
    concurrency (streaming commits are blind appends and never conflict with
    it; a compaction that loses to another remover gives up and removes its
    new files). The child dies with the committer (PDEATHSIG); a killed
-   compaction leaves unreferenced files for vacuum, never a partial commit. */
-/* A counting child's exit status: COUNT_EXIT + the small files it found
-   (at most COUNT_MAX), not more than tables.compaction.min_files. */
+   compaction leaves unreferenced files for vacuum, never a partial commit.
+   With check (the first child of each table after the committer starts:
+   the count of before was in memory), the child first counts the table's
+   small files and compacts only if they are more than min_files; else it
+   exits COUNT_EXIT + their number (at most COUNT_MAX), which the committer
+   adds to the table's count. */
 #define COUNT_EXIT 64
 #define COUNT_MAX 190
 
-/* check: first count the table's small files (the committer started: what
-   it counted before is gone), and compact only if they are more than
-   tables.compaction.min_files; else exit COUNT_EXIT + their number. */
 static void compact_child(committer *c, int t, int check)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -1039,7 +1045,7 @@ static void compact_child(committer *c, int t, int check)
     if (rc == 0 && check) {
         int n = 0, min = c->cfg->tables.compaction.min_files;
         for (int i = 0; i < lk_delta_nfiles(dt); i++)
-            n += lk_delta_file_at(dt, i)->size < c->cfg->tables.target_file_size / 2;
+            n += small_file(c, lk_delta_file_at(dt, i)->size);
         if (n <= min) {
             LK_INFO("auto-compaction of table=%s: %d small file(s) at start, not more than "
                     "tables.compaction.min_files=%d: counted, not compacted",
