@@ -9,20 +9,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { assertVerified, countInput, gen, QUICK, rowsOf, run, sleep, startDaemon, until, waitAllRunning, workspace } from './lib/daemon.mjs';
+import { assertVerified, countInput, gen, QUICK, rowsOf, run, sleep, startDaemon, until, waitAllRunning, watching, workspace } from './lib/daemon.mjs';
 import { query, readTableSql, replay } from './lib/delta.mjs';
-
-/** Runs body(); on a failure the daemon's log tail joins the message; the daemon is killed after. */
-async function watching(d, body) {
-  try {
-    await body();
-  } catch (e) {
-    e.message += `\n--- daemon log tail ---\n${d.logs().slice(-6000)}`;
-    throw e;
-  } finally {
-    d.child.kill('SIGKILL');
-  }
-}
 
 /** Every input row exactly once in both tables; then the workspace goes. */
 function verifiedAndRemoved(ws) {
@@ -40,7 +28,7 @@ test('continuous: many small batches are compacted while they stream (OPTIMIZE, 
   gen(['--out', staging, '--files', String(FILES), '--rows', '200', '--seed', '161']);
   const names = fs.readdirSync(staging).sort();
   const d = startDaemon(['-c', ws.config]);
-  try {
+  await watching(d, async () => {
     await waitAllRunning(ws.config);
     for (const n of names) {
       fs.renameSync(path.join(staging, n), path.join(ws.input, n));
@@ -53,12 +41,7 @@ test('continuous: many small batches are compacted while they stream (OPTIMIZE, 
       90000, `${events} rows and a compaction of each table`);
     d.child.kill('SIGTERM');
     assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
-  } catch (e) {
-    e.message += `\n--- daemon log tail ---\n${d.logs().slice(-6000)}`;
-    throw e;
-  } finally {
-    d.child.kill('SIGKILL');
-  }
+  });
   assert.match(d.logs(), /auto-compaction of table=raw_events started \(pid \d+\): \d+ small files/);
   for (const t of ['raw_events', 'processed_events']) {
     const tp = path.join(ws.tables, t);

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { query, readTableSql, replay } from './lib/delta.mjs';
-import { assertVerified, countInput, gen, QUICK, rowsOf, run, runningWorker, sleep, startDaemon, status, until, waitAllRunning, waitLog, workspace } from './lib/daemon.mjs';
+import { assertVerified, countInput, gen, QUICK, rowsOf, run, runningWorker, sleep, startDaemon, status, until, waitAllRunning, waitLog, watching, workspace } from './lib/daemon.mjs';
 
 test('a full or failing disk (short writes, EIO, ENOSPC) pauses the committer, the writer and ingest in turn; each resumes by itself; exactly once', async () => {
   // a long directory name: the paused reasons carry long paths, and status must still show their
@@ -23,7 +23,9 @@ test('a full or failing disk (short writes, EIO, ENOSPC) pauses the committer, t
     const s = status(ws.config);
     return s && s.state === 'paused' && s.paused.find((p) => p.role === role && why.test(p.reason));
   };
-  try {
+  // it failed twice in CI-like runs under heavy load and never alone: a longer tail of what the
+  // daemon said on a failure
+  await watching(d, async () => {
     await waitAllRunning(ws.config);
     // 1. the Delta log's disk is full: data files are written, commits wait
     fs.writeFileSync(gate('log'), '');
@@ -62,13 +64,7 @@ test('a full or failing disk (short writes, EIO, ENOSPC) pauses the committer, t
     }
     assertVerified(ws, 'raw');
     assertVerified(ws, 'processed');
-  } catch (e) {
-    // it failed twice in CI-like runs under heavy load and never alone: keep what the daemon said
-    e.message += `\n--- daemon log tail ---\n${d.logs().slice(-12000)}`;
-    throw e;
-  } finally {
-    d.child.kill('SIGKILL');
-  }
+  }, 12000);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
@@ -146,7 +142,7 @@ for (const c of [
     const d = startDaemon(['-c', ws.config], {
       LAKESUP_FAULT: `committer.after_delta_commit=EIO@${c.hit},committer.commit=EACCES@while:${held}`,
     });
-    try {
+    await watching(d, async () => {
       await waitAllRunning(ws.config);
       // one file (several chunks, for both writers), renamed in aged past file_ready_delay: one batch
       const staging = path.join(ws.dir, 'staging');
@@ -168,12 +164,7 @@ for (const c of [
         30000, `${events} rows, nothing paused`);
       d.child.kill('SIGTERM');
       assert.equal((await d.exited).code, 0);
-    } catch (e) {
-      e.message += `\n--- daemon log tail ---\n${d.logs().slice(-8000)}`;
-      throw e;
-    } finally {
-      d.child.kill('SIGKILL');
-    }
+    }, 8000);
     // every version of both tables: each file its log adds exists, and DuckDB reads the version
     for (const tb of ['raw_events', 'processed_events']) {
       const tp = path.join(ws.tables, tb);

@@ -89,6 +89,19 @@ export function run(args, { timeoutMs = 180000, env = {}, cwd } = {}) {
   };
 }
 
+/** Runs body() while daemon d runs: on a failure the last tailChars of d's log join the
+ * message; d is killed (SIGKILL) after, whatever happened. */
+export async function watching(d, body, tailChars = 6000) {
+  try {
+    await body();
+  } catch (e) {
+    e.message += `\n--- daemon log tail ---\n${d.logs().slice(-tailChars)}`;
+    throw e;
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+}
+
 /** Starts `lakesupd start` in the background; returns {child, logs(), exited}. */
 export function startDaemon(args, env = {}) {
   const child = spawn(LAKESUPD, ['start', ...args], {
