@@ -584,14 +584,12 @@ static int shape_scan(lk_infer *inf, const char *p, const char *e, topkey *top, 
     }
 }
 
-/* After the tree path found that line leaves the accumulated schema as it
-   is: its shape is one a line may have to skip the tree. */
-static void remember_shape(lk_infer *inf, const char *line, size_t len)
+/* After the tree path found that the line whose shape inf->cur holds leaves
+   the accumulated schema as it is: that shape is one a line may have to
+   skip the tree. */
+static void remember_shape(lk_infer *inf)
 {
-    topkey top[FAST_MAX_TOP];
-    int ntop;
-    if (inf->no_fast || inf->nknown == KNOWN_SHAPES ||
-        !shape_scan(inf, line, line + len, top, &ntop))
+    if (inf->nknown == KNOWN_SHAPES)
         return;
     shape t = inf->known[inf->nknown];
     inf->known[inf->nknown++] = inf->cur;
@@ -625,16 +623,16 @@ int lk_infer_line(lk_infer *inf, const char *line, size_t len)
        other such keys: two columns of one name, and no record batch decoded any more) */
     if (!lk_utf8_valid(line, len) || !keys_ok(line, len))
         return LK_EFORMAT;
-    if (inf->nknown) {
-        topkey top[FAST_MAX_TOP];
-        int ntop;
-        if (shape_scan(inf, line, line + len, top, &ntop) && known_shape(inf)) {
-            /* the shape of a line that widened nothing: only its votes count */
-            for (int i = 0; i < ntop; i++)
-                vote_kind(inf, top[i].name, top[i].len, top[i].kind);
-            inf->shortcuts++;
-            return 0;
-        }
+    /* the line's shape, scanned once: for the shortcut, or to be remembered */
+    topkey top[FAST_MAX_TOP];
+    int ntop;
+    int shaped = !inf->no_fast && shape_scan(inf, line, line + len, top, &ntop);
+    if (shaped && known_shape(inf)) {
+        /* the shape of a line that widened nothing: only its votes count */
+        for (int i = 0; i < ntop; i++)
+            vote_kind(inf, top[i].name, top[i].len, top[i].kind);
+        inf->shortcuts++;
+        return 0;
     }
     char stackbuf[4096];
     char *tmp = len < sizeof stackbuf ? stackbuf : malloc(len + 1);
@@ -655,26 +653,23 @@ int lk_infer_line(lk_infer *inf, const char *line, size_t len)
     yajl_tree_free(v);
     if (!inf->acc) {
         inf->acc = one;
-        remember_shape(inf, line, len);
-        return 0;
-    }
-    if (lk_schema_equal(inf->acc, one)) { /* the common case: nothing to widen */
+    } else if (lk_schema_equal(inf->acc, one)) { /* the common case: nothing to widen */
         lk_schema_destroy(&one);
-        remember_shape(inf, line, len);
-        return 0;
-    }
-    lk_schema *m = merge_schemas(inf->acc, one);
-    lk_schema_destroy(&one);
-    if (lk_schema_equal(m, inf->acc)) {
+    } else {
+        lk_schema *m = merge_schemas(inf->acc, one);
+        lk_schema_destroy(&one);
+        if (!lk_schema_equal(m, inf->acc)) {
+            inf->nknown = 0; /* the accumulated schema changes: the known shapes may widen it */
+            lk_schema_destroy(&inf->acc);
+            inf->acc = m;
+            return 0;
+        }
         /* nothing widened (a null where the schema has a type): a line of
            this shape leaves the schema as it is, too */
         lk_schema_destroy(&m);
-        remember_shape(inf, line, len);
-        return 0;
     }
-    inf->nknown = 0; /* the accumulated schema changes: the known shapes may widen it */
-    lk_schema_destroy(&inf->acc);
-    inf->acc = m;
+    if (shaped)
+        remember_shape(inf);
     return 0;
 }
 
