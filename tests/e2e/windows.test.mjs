@@ -136,8 +136,8 @@ test('a bad metrics key, an unknown aggregate or column fail at start with file,
   fs.writeFileSync(ws.config, text.replace('sum(amout)', 'sum(amount)'));
   r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
   assert.equal(r.code, 0, r.stderr.slice(-2000));
-  const raw = await readTableSql(await replay(path.join(ws.tables, 'raw_events')));
-  assert.equal(Number((await query(`SELECT count(*)::BIGINT AS n FROM ${raw}`))[0].n), 100);
+  const [{ n }] = await queryTable(path.join(ws.tables, 'raw_events'), 'SELECT count(*)::BIGINT AS n FROM $T');
+  assert.equal(Number(n), 100);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
