@@ -14,6 +14,10 @@
  *   - in PERMISSIVE mode append exactly one row per non-blank line,
  *   - (inferred schemas) infer the same schema with the inference's shape
  *     shortcut on and off (lk_infer_tree_only),
+ *   - (inferred schemas) find no new key with ingest's schema-evolution key
+ *     scan (lk_evolve_scan_line) in any line the inference sampled: the
+ *     scan skips strings 8 bytes at a time, and a string skipped short or
+ *     long shows up as a key the schema lacks,
  *   - produce a RECORDS message that decodes again: a batch the writer
  *     would refuse stops the pipeline (issue 17: 64+ levels of nesting
  *     against a deep struct made "column '...': len 0, expected 1").
@@ -30,12 +34,34 @@
 
 #include "lk_buf.h"
 #include "lk_ddl.h"
+#include "lk_evolve.h"
 #include "lk_infer.h"
 #include "lk_json_reader.h"
 #include "lk_msg.h"
 #include "lk_raw.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Every line the inference sampled (an object it took: alone, it infers one object) has only
+   keys of s, the schema inferred from all of them: the key scan must find nothing new there. */
+static void scan_finds_nothing_new(const lk_schema *s, const uint8_t *data, size_t size)
+{
+    const char *p = (const char *)data, *e = p + size;
+    while (p < e) {
+        const char *nl = memchr(p, '\n', (size_t)(e - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(e - p);
+        lk_infer *one = lk_infer_new();
+        long sampled = lk_infer_lines(one, p, n);
+        lk_infer_destroy(&one);
+        char key[512];
+        if (sampled == 1 && lk_evolve_scan_line(s, "_rescued_data", p, n, key, sizeof key)) {
+            fprintf(stderr, "the key scan found a new key '%s' in a sampled line: %.*s\n", key,
+                    (int)(n < 300 ? n : 300), p);
+            abort();
+        }
+        p += n + 1;
+    }
+}
 
 static lk_schema *fixed_schema(void)
 {
@@ -162,6 +188,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lk_schema_destroy(&t);
         lk_infer_destroy(&inf);
         lk_infer_destroy(&tree);
+        if (s)
+            scan_finds_nothing_new(s, data, size);
         if (!s)
             s = fixed_schema();
     }

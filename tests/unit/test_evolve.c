@@ -50,12 +50,58 @@ START_TEST(scan_finds_new_keys_only)
     ck_assert_int_eq(SCAN(" { \"dev\" : { \"os\":\"x\", \"model\":\"y\" } }"), 1);
     ck_assert_str_eq(key, "dev.model");
     ck_assert_int_eq(SCAN("{\"dev\":\"not an object\",\"a\":2}"), 0);
+    /* the reader fills dev from its first exact key and rescues a repeat or a case variant
+       whole: what is inside those is no new column */
+    ck_assert_int_eq(SCAN("{\"dev\":{\"os\":\"x\"},\"dev\":{\"model\":\"y\"}}"), 0);
+    ck_assert_int_eq(SCAN("{\"DEV\":{\"model\":\"y\"}}"), 0);
+    ck_assert_int_eq(SCAN("{\"DEV\":{\"os\":1},\"dev\":{\"model\":\"y\"}}"), 1);
+    ck_assert_str_eq(key, "dev.model");
     ck_assert_int_eq(SCAN("{\"a\":\"}\\\"{\",\"c\":1}"), 1); /* braces and quotes in strings */
     ck_assert_str_eq(key, "c");
     ck_assert_int_eq(SCAN("{bad"), 0);
     ck_assert_int_eq(SCAN("[1,2]"), 0);
     ck_assert_int_eq(SCAN(""), 0);
 #undef SCAN
+    lk_schema_destroy(&s);
+}
+END_TEST
+
+/* The scan skips strings 8 bytes at a time: an escaped quote, an escaped backslash before the
+   closing quote, or the closing quote itself at every offset of the 8-byte words must end the
+   string exactly where JSON says, and an unclosed string is not well-formed (nothing new). */
+START_TEST(scan_skips_strings_at_every_offset)
+{
+    lk_schema *s = ddl("a STRING, b LONG");
+    char key[128];
+    for (int pad = 0; pad < 20; pad++) {
+        char filler[32];
+        memset(filler, 'x', (size_t)pad);
+        filler[pad] = '\0';
+        const char *tails[] = {"", "\\\"", "\\\\", "\\\\\\\"q", "\\u00e9"};
+        for (size_t t = 0; t < sizeof tails / sizeof *tails; t++) {
+            char line[256];
+            /* the value ends where JSON says: the next key is the new one, named exactly */
+            snprintf(line, sizeof line, "{\"a\":\"%s%s\",\"c\":1}", filler, tails[t]);
+            ck_assert_msg(lk_evolve_scan_line(s, "_r", line, strlen(line), key, sizeof key) == 1,
+                          "%s", line);
+            ck_assert_str_eq(key, "c");
+            snprintf(line, sizeof line, "{\"a\":\"%s%s\",\"b\":1}", filler, tails[t]);
+            ck_assert_msg(lk_evolve_scan_line(s, "_r", line, strlen(line), key, sizeof key) == 0,
+                          "%s", line);
+            /* a key as long, then a new one; and a string left open */
+            snprintf(line, sizeof line, "{\"%s%s\":1}", filler, tails[t]);
+            int esc = strchr(tails[t], '\\') != NULL;
+            ck_assert_msg(lk_evolve_scan_line(s, "_r", line, strlen(line), key, sizeof key) ==
+                              (pad || t ? !esc : 1),
+                          "%s", line);
+            snprintf(line, sizeof line, "{\"b\":1,\"a\":\"%s%s", filler, tails[t]);
+            ck_assert_msg(lk_evolve_scan_line(s, "_r", line, strlen(line), key, sizeof key) == 0,
+                          "%s", line);
+        }
+    }
+    /* a quote escaped by an odd number of backslashes does not close the string */
+    const char *odd = "{\"a\":\"12345\\\",\"c\":1}";
+    ck_assert_int_eq(lk_evolve_scan_line(s, "_r", odd, strlen(odd), key, sizeof key), 0);
     lk_schema_destroy(&s);
 }
 END_TEST
@@ -584,6 +630,7 @@ int main(void)
     Suite *s = suite_create("evolve");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, scan_finds_new_keys_only);
+    tcase_add_test(tc, scan_skips_strings_at_every_offset);
     tcase_add_test(tc, add_missing_and_hints);
     tcase_add_test(tc, mode_add_new_columns);
     tcase_add_test(tc, hostile_keys_never_become_columns);

@@ -1,6 +1,7 @@
 /* lk_evolve — schema evolution on the ingest side; see lk_evolve.h. */
 #include "lk_evolve.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,9 +79,13 @@ void lk_evolve_ddl(const lk_evolve *ev, lk_buf *out)
         lk_schema_to_ddl(ev->data, out);
 }
 
-static int name_is(const char *f, const char *name, size_t len)
+/* f (NUL-terminated) equals name[0..len): inline, as the key scan calls it for every key */
+static inline int name_is(const char *f, const char *name, size_t len)
 {
-    return !strncmp(f, name, len) && f[len] == '\0';
+    for (size_t i = 0; i < len; i++)
+        if (f[i] != name[i] || f[i] == '\0')
+            return 0;
+    return f[len] == '\0';
 }
 
 /* The field named name (exactly, else but for case), or -1. Keys usually
@@ -203,45 +208,76 @@ lk_schema *lk_evolve_apply_hints(const lk_schema *data, const lk_schema *hints, 
     return res;
 }
 
-/* ---- the key scan: tokenises keys, skips values ---- */
+/* ---- the key scan: tokenises keys, skips values ----
 
-static const char *skip_ws(const char *p, const char *e)
+   It runs over every line ingest sends (docs/decisions.md, "Schema evolution happens in ingest"),
+   so it is written for speed: strings are skipped 8 bytes at a time, and the dotted name of a key
+   is only built for the rare new one (the path of enclosing struct columns is a chain on the
+   stack until then). */
+
+typedef struct scan_path {
+    const char *name; /* the struct column this object is the value of */
+    const struct scan_path *up;
+} scan_path;
+
+typedef struct scan_out {
+    char *key;
+    size_t cap;
+} scan_out;
+
+static inline const char *skip_ws(const char *p, const char *e)
 {
     while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
         p++;
     return p;
 }
 
-/* Past the closing quote of the string at p: memchr to the next quote, then
-   count the backslashes before it (an odd number escapes it). */
-static const char *skip_string(const char *p, const char *e)
+/* The first of the 8 bytes at p that is '"' or '\\', or 8 when neither is (the lowest flagged
+   byte is exact: borrows only run upwards; little-endian loads, as lk_json_reader's plain8). */
+static inline int quote_or_backslash8(const char *p)
 {
-    for (p++; p < e;) {
-        const char *q = memchr(p, '"', (size_t)(e - p));
-        if (!q)
+    uint64_t w;
+    memcpy(&w, p, 8);
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    uint64_t m = (((q - ones) & ~q) | ((b - ones) & ~b)) & high;
+    return m ? __builtin_ctzll(m) >> 3 : 8;
+}
+
+/* Past the closing quote of the string whose opening quote is at p, or NULL when it is not
+   closed before e. *escaped is set when the string holds a backslash. */
+static const char *skip_string(const char *p, const char *e, int *escaped)
+{
+    for (p++;;) {
+        while (e - p >= 8) {
+            int k = quote_or_backslash8(p);
+            p += k;
+            if (k < 8)
+                break;
+        }
+        while (p < e && *p != '"' && *p != '\\')
+            p++;
+        if (p >= e)
             return NULL;
-        const char *b = q;
-        while (b > p && b[-1] == '\\')
-            b--;
-        if (((q - b) & 1) == 0)
-            return q + 1;
-        p = q + 1;
+        if (*p == '"')
+            return p + 1;
+        *escaped = 1;
+        p += 2; /* the backslash and the byte it escapes */
     }
-    return NULL;
 }
 
 static const char *skip_value(const char *p, const char *e)
 {
-    p = skip_ws(p, e);
+    int esc = 0;
     if (p >= e)
         return NULL;
     if (*p == '"')
-        return skip_string(p, e);
+        return skip_string(p, e, &esc);
     if (*p == '{' || *p == '[') {
         int depth = 0;
         while (p < e) {
             if (*p == '"') {
-                if (!(p = skip_string(p, e)))
+                if (!(p = skip_string(p, e, &esc)))
                     return NULL;
                 continue;
             }
@@ -270,13 +306,53 @@ static int reserved_n(const char *k, size_t n, const char *rescued)
     return lk_raw_reserved(nm);
 }
 
+/* out->key = the dotted path of the struct columns above, then the key k. */
+static void name_key(scan_out *out, const scan_path *path, const char *k, size_t kn)
+{
+    const char *names[64];
+    int depth = 0;
+    for (const scan_path *s = path; s && depth < 64; s = s->up)
+        names[depth++] = s->name;
+    size_t at = 0;
+    out->key[0] = '\0';
+    while (depth-- > 0)
+        at += (size_t)snprintf(out->key + at, at < out->cap ? out->cap - at : 0, "%s.", names[depth]);
+    if (at < out->cap)
+        snprintf(out->key + at, out->cap - at, "%.*s", (int)kn, k);
+}
+
 static int scan_obj(const lk_field *fields, int n, const char *top, const char **pp, const char *e,
-                    const char *prefix, char *key, size_t cap);
+                    const scan_path *path, scan_out *out);
+
+/* The fields an object has named so far: a bit each for the first 64, a short list for the
+   rest (past it a repeat goes unnoticed: its value is scanned, as before this set). */
+typedef struct seen_set {
+    uint64_t lo;
+    int nhi;
+    int hi[16];
+} seen_set;
+
+/* 1 when field k was named before in this object; else notes it and returns 0. */
+static int seen_before(seen_set *s, int k)
+{
+    if (k < 64) {
+        uint64_t bit = 1ull << k;
+        int was = (s->lo & bit) != 0;
+        s->lo |= bit;
+        return was;
+    }
+    for (int i = 0; i < s->nhi; i++)
+        if (s->hi[i] == k)
+            return 1;
+    if (s->nhi < (int)(sizeof s->hi / sizeof *s->hi))
+        s->hi[s->nhi++] = k;
+    return 0;
+}
 
 /* Scans the array at *pp whose elements are elem: the objects of an
    array of structs (or of arrays of them) are scanned like a struct's. */
-static int scan_arr(const lk_field *elem, const char **pp, const char *e, const char *prefix,
-                    char *key, size_t cap)
+static int scan_arr(const lk_field *elem, const char **pp, const char *e, const scan_path *path,
+                    scan_out *out)
 {
     const char *p = skip_ws(*pp, e);
     if (p >= e || *p != '[')
@@ -290,9 +366,9 @@ static int scan_arr(const lk_field *elem, const char **pp, const char *e, const 
         p = skip_ws(p, e);
         int r = 0;
         if (p < e && *p == '{' && elem->type == LK_TYPE_STRUCT)
-            r = scan_obj(elem->children, elem->n_children, NULL, &p, e, prefix, key, cap);
+            r = scan_obj(elem->children, elem->n_children, NULL, &p, e, path, out);
         else if (p < e && *p == '[' && elem->type == LK_TYPE_ARRAY && elem->n_children == 1)
-            r = scan_arr(&elem->children[0], &p, e, prefix, key, cap);
+            r = scan_arr(&elem->children[0], &p, e, path, out);
         else if (!(p = skip_value(p, e)))
             return -1;
         if (r)
@@ -311,9 +387,9 @@ static int scan_arr(const lk_field *elem, const char **pp, const char *e, const 
 }
 
 /* Scans the object at *pp against fields (n of them; top = top level).
-   1: a new key (name in key); 0: none; -1: not well-formed. */
+   1: a new key (its dotted name in out->key); 0: none; -1: not well-formed. */
 static int scan_obj(const lk_field *fields, int n, const char *top, const char **pp, const char *e,
-                    const char *prefix, char *key, size_t cap)
+                    const scan_path *path, scan_out *out)
 {
     const char *p = skip_ws(*pp, e);
     if (p >= e || *p != '{')
@@ -324,11 +400,13 @@ static int scan_obj(const lk_field *fields, int n, const char *top, const char *
         return 0;
     }
     int hint = -1;
+    seen_set seen = {0, 0, {0}};
     for (;;) {
         p = skip_ws(p, e);
         if (p >= e || *p != '"')
             return -1;
-        const char *k0 = p + 1, *k1 = skip_string(p, e);
+        int escaped = 0; /* such keys are rescued, never columns */
+        const char *k0 = p + 1, *k1 = skip_string(p, e, &escaped);
         if (!k1)
             return -1;
         size_t kn = (size_t)(k1 - 1 - k0);
@@ -336,23 +414,25 @@ static int scan_obj(const lk_field *fields, int n, const char *top, const char *
         if (p >= e || *p != ':')
             return -1;
         p = skip_ws(p + 1, e);
-        int escaped = memchr(k0, '\\', kn) != NULL; /* such keys are rescued, never columns */
         int k = escaped ? -2 : find_ci_hint(fields, n, k0, kn, &hint);
         if (k == -1 && !(top && reserved_n(k0, kn, top))) {
-            snprintf(key, cap, "%s%s%.*s", prefix, prefix[0] ? "." : "", (int)kn, k0);
+            name_key(out, path, k0, kn);
             return 1;
         }
+        /* The reader fills a column from the first key that names it exactly; a key equal
+           but for case, and a repeated key, are rescued whole: nothing inside them is a new
+           column. find_ci_hint moves the hint only on an exact match. */
+        if (k >= 0 && (hint != k || seen_before(&seen, k)))
+            k = -2;
         if (k >= 0 && fields[k].type == LK_TYPE_STRUCT && p < e && *p == '{') {
-            char sub[512];
-            snprintf(sub, sizeof sub, "%s%s%s", prefix, prefix[0] ? "." : "", fields[k].name);
-            int r = scan_obj(fields[k].children, fields[k].n_children, NULL, &p, e, sub, key, cap);
+            scan_path sub = {fields[k].name, path};
+            int r = scan_obj(fields[k].children, fields[k].n_children, NULL, &p, e, &sub, out);
             if (r)
                 return r;
         } else if (k >= 0 && fields[k].type == LK_TYPE_ARRAY && fields[k].n_children == 1 &&
                    p < e && *p == '[') {
-            char sub[512];
-            snprintf(sub, sizeof sub, "%s%s%s", prefix, prefix[0] ? "." : "", fields[k].name);
-            int r = scan_arr(&fields[k].children[0], &p, e, sub, key, cap);
+            scan_path sub = {fields[k].name, path};
+            int r = scan_arr(&fields[k].children[0], &p, e, &sub, out);
             if (r)
                 return r;
         } else if (!(p = skip_value(p, e))) {
@@ -377,7 +457,8 @@ int lk_evolve_scan_line(const lk_schema *data, const char *rescued, const char *
     const char *p = line;
     int n = lk_schema_nfields(data);
     const lk_field *fields = n ? lk_schema_field(data, 0) : NULL;
-    return scan_obj(fields, n, rescued ? rescued : "", &p, line + len, "", key, cap) == 1;
+    scan_out out = {key, cap};
+    return scan_obj(fields, n, rescued ? rescued : "", &p, line + len, NULL, &out) == 1;
 }
 
 /* ---- state ---- */
