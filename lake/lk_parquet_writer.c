@@ -1550,6 +1550,40 @@ void lk_pq_writer_release_kept(lk_pq_writer *w)
     }
 }
 
+int lk_pq_writer_trim(lk_pq_writer *w, lk_error *err)
+{
+    if (w->rg_rows)
+        return 0;
+    if (w->fd >= 0 && w->out.len) {
+        int rc = write_all(w, w->out.data, w->out.len, err);
+        lk_buf_reset(&w->out);
+        if (rc < 0)
+            return rc;
+    }
+    for (int i = 0; i < w->nleaves; i++) {
+        leaf_w *l = &w->lw[i];
+        lk_buf_free(&l->def);
+        lk_buf_free(&l->rep);
+        lk_buf_free(&l->vals);
+        lk_buf_free(&l->enc);
+    }
+    lk_buf_free(&w->page);
+    lk_buf_free(&w->comp);
+    lk_buf_free(&w->out);
+    lk_buf_free(&w->rgtmp);
+    lk_buf_free(&w->dict);
+    lk_buf_free(&w->idx);
+    lk_buf_free(&w->cuts);
+    lk_buf_free(&w->tmp);
+    free(w->slots);
+    w->slots = NULL;
+    w->nslots = 0;
+    free(w->dpos);
+    w->dpos = NULL;
+    w->dpos_cap = 0;
+    return 0;
+}
+
 int64_t lk_pq_writer_reused_chunks(const lk_pq_writer *w)
 {
     return w->reused;

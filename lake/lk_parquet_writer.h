@@ -138,6 +138,12 @@ void lk_pq_writer_reuse_from(lk_pq_writer *w, lk_pq_writer *src);
 /* Frees the last chunk a source keeps for reuse (its memory: about one row
    group), once every writer reusing from it has cut the same row group. */
 void lk_pq_writer_release_kept(lk_pq_writer *w);
+/* Writes what w holds of flushed row groups to its file and gives back the memory of its
+   buffers (the row group's values and levels, the page and dictionary scratch), when no row
+   is buffered (lk_pq_writer_flush first): for a file that stays open while nothing is
+   written to it for a while (a batch waiting for its commit). The next write grows the
+   buffers again. */
+int lk_pq_writer_trim(lk_pq_writer *w, lk_error *err);
 /* Column chunks w took from a source since it was created. */
 int64_t lk_pq_writer_reused_chunks(const lk_pq_writer *w);
 /* Flushes, writes the footer, fsyncs (per options) and closes the file. */

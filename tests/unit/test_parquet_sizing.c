@@ -171,6 +171,52 @@ START_TEST(row_groups_cut_by_bytes)
 }
 END_TEST
 
+/* lk_pq_writer_trim (a batch's file waiting for its commit): right after open it writes the
+   magic the writer held; with rows buffered it does nothing; after a flush it gives the
+   buffers back; rows written after it go on in the same file, which reads back whole. */
+START_TEST(trim_between_row_groups)
+{
+    lk_schema *s = schema3();
+    lk_batch *all = lk_batch_new(s), *b1 = lk_batch_new(s), *b2 = lk_batch_new(s);
+    fill(all, 0, 6000, 100);
+    fill(b1, 0, 3000, 100);
+    fill(b2, 3000, 3000, 100);
+    lk_pq_options o;
+    lk_pq_options_default(&o);
+    o.fsync = 0;
+    o.row_group_bytes = 8u << 20;
+    lk_pq_writer *w = lk_pq_writer_new(s, &o);
+    char path[512];
+    snprintf(path, sizeof path, "%s/trim.parquet", g_dir);
+    lk_error err;
+    struct stat st;
+    ck_assert_int_eq(lk_pq_writer_open(w, path, &err), 0);
+    ck_assert_int_eq(lk_pq_writer_trim(w, &err), 0);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_size, 4); /* "PAR1" */
+    ck_assert_int_eq(lk_pq_writer_write(w, b1, &err), 0);
+    ck_assert_int_eq(lk_pq_writer_trim(w, &err), 0); /* rows buffered: nothing to do */
+    ck_assert_uint_gt(lk_pq_writer_buffered(w), 0);
+    ck_assert_int_eq(lk_pq_writer_flush(w, &err), 0);
+    ck_assert_int_eq(lk_pq_writer_trim(w, &err), 0);
+    ck_assert_uint_eq(lk_pq_writer_buffered(w), 0);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_gt(st.st_size, 10 * 1000); /* the first row group is in the file */
+    ck_assert_int_eq(lk_pq_writer_write(w, b2, &err), 0);
+    ck_assert_msg(lk_pq_writer_close(w, NULL, &err) == 0, "%s", err.msg);
+    check_rows(path, all, 0, 6000);
+    lk_pq_reader *r = NULL;
+    ck_assert_int_eq(lk_pq_reader_open(path, &r, &err), 0);
+    ck_assert_int_eq(lk_pq_reader_num_row_groups(r), 2);
+    lk_pq_reader_destroy(&r);
+    lk_pq_writer_destroy(&w);
+    lk_batch_destroy(&all);
+    lk_batch_destroy(&b1);
+    lk_batch_destroy(&b2);
+    lk_schema_destroy(&s);
+}
+END_TEST
+
 /* Rows of 300 KB: a row group of 1 MB holds about 3 of them, although
    the writer used to check the size only every 4096 rows. */
 START_TEST(wide_rows_still_cut)
@@ -264,6 +310,7 @@ int main(void)
     tcase_add_loop_test(tc, pages_cut_by_bytes, 0, 2);
     tcase_add_test(tc, row_groups_cut_by_bytes);
     tcase_add_test(tc, wide_rows_still_cut);
+    tcase_add_test(tc, trim_between_row_groups);
     tcase_add_test(tc, files_rolled_at_target_size);
     suite_add_tcase(s, tc);
     return lk_check_run(s);

@@ -173,6 +173,11 @@ static void file_drop(writer *wr, wset *s, int i, int remove)
     if (remove)
         lk_pq_writer_abort(f->pq);
     table_writer *t = &wr->tw[f->table];
+    if (f->pq) {
+        /* an idle writer keeps its options and schema, not a row group's worth of buffers */
+        lk_error ignored;
+        lk_pq_writer_trim(f->pq, &ignored);
+    }
     for (int k = 0; k < POOL && f->pq; k++)
         if (!t->idle[k]) {
             t->idle[k] = f->pq;
@@ -444,6 +449,36 @@ static int cut_row_groups(writer *wr, wset *s, int force)
     return 0;
 }
 
+/* Sets of batches older than cur: their chunks have stopped coming (cur's came), and their
+   files wait for the committer's "flush" (a round trip, or a commit of the batch before).
+   Their row groups go to the files now and their buffers are given back, so that a writer
+   holds the row groups of one batch at a time, not of every batch in flight (at 10 M rows of
+   backlog three were, +32 MiB over the two writers). A late chunk of an older batch still
+   goes to its files, as a row group of its own. A set that cannot be written (a full disk)
+   is dropped: its chunks are missing from its CLOSE report and the committer has the batch
+   replayed, as for any lost file. */
+static void park_older(writer *wr, const wset *cur)
+{
+    for (int i = 0; i < MAX_SETS; i++) {
+        wset *o = &wr->sets[i];
+        if (!o->used || o->closed || o == cur || o->batch >= cur->batch || !o->nof)
+            continue;
+        int rc = cut_row_groups(wr, o, 1);
+        for (int k = 0; k < o->nof && !rc; k++)
+            rc = lk_pq_writer_trim(o->of[k].pq, &wr->err);
+        if (!rc)
+            LK_DEBUG("batch=%lld generation=%d: row groups written, buffers given back (batch=%lld "
+                     "is here)", (long long)o->batch, o->gen, (long long)cur->batch);
+        if (rc) {
+            LK_WARN("batch=%lld generation=%d: cannot write its row groups while it waits for "
+                    "its commit: %s; its %d chunk(s) here are dropped and the batch will be "
+                    "replayed",
+                    (long long)o->batch, o->gen, wr->err.msg, o->out.n_chunks);
+            set_reset(wr, o);
+        }
+    }
+}
+
 /* The monitor's share of writing: the data files of one batch. */
 static void report_write(writer *wr, const wset *s)
 {
@@ -655,6 +690,7 @@ static int process(void *ctx, const void *data, size_t len)
     }
     if (!wr->close_failed)
         lk_worker_pause(wr->w, NULL);
+    park_older(wr, s);
     lk_msg_files_add_chunk(&s->out, k);
     s->rows += rows;
     lk_msg_files *h = &wr->hold;
