@@ -245,25 +245,39 @@ static inline int quote_or_backslash8(const char *p)
 }
 
 /* Past the closing quote of the string whose opening quote is at p, or NULL when it is not
-   closed before e. *escaped is set when the string holds a backslash. */
+   closed before e. *escaped is set when the string holds a backslash. Keys and most values are
+   short: their first 16 bytes are tested a word at a time, with no call; a longer string goes
+   on with memchr for the quote (libc's vector code wins past a few words) and counts the
+   backslashes before it (an odd number escapes it). */
 static const char *skip_string(const char *p, const char *e, int *escaped)
 {
-    for (p++;;) {
-        while (e - p >= 8) {
-            int k = quote_or_backslash8(p);
-            p += k;
-            if (k < 8)
-                break;
+    p++;
+    for (int w = 0; w < 2 && e - p >= 8; w++) {
+        int k = quote_or_backslash8(p);
+        if (k == 8) {
+            p += 8;
+            continue;
         }
-        while (p < e && *p != '"' && *p != '\\')
-            p++;
-        if (p >= e)
-            return NULL;
+        p += k;
         if (*p == '"')
             return p + 1;
-        *escaped = 1;
-        p += 2; /* the backslash and the byte it escapes */
+        goto slow; /* a backslash: the long way from here */
     }
+slow:
+    while (p < e) {
+        const char *q = memchr(p, '"', (size_t)(e - p));
+        if (!q)
+            return NULL;
+        const char *b = q;
+        while (b > p && b[-1] == '\\')
+            b--;
+        if (b != q || memchr(p, '\\', (size_t)(b - p)))
+            *escaped = 1;
+        if (((q - b) & 1) == 0)
+            return q + 1;
+        p = q + 1;
+    }
+    return NULL;
 }
 
 static const char *skip_value(const char *p, const char *e)
