@@ -184,6 +184,8 @@ static void stat_free(stat_acc *s)
     lk_buf_free(&s->b);
 }
 
+static void free_buffers(lk_pq_writer *w);
+
 void lk_pq_writer_destroy(lk_pq_writer **wp)
 {
     lk_pq_writer *w = *wp;
@@ -191,20 +193,14 @@ void lk_pq_writer_destroy(lk_pq_writer **wp)
         return;
     if (w->fd >= 0)
         lk_pq_writer_abort(w);
+    free_buffers(w);
+    lk_pq_writer_release_kept(w);
     for (int i = 0; i < w->nleaves; i++) {
         leaf_w *l = &w->lw[i];
-        lk_buf_free(&l->def);
-        lk_buf_free(&l->rep);
-        lk_buf_free(&l->vals);
         stat_free(&l->cmin);
         stat_free(&l->cmax);
         stat_free(&l->fmin);
         stat_free(&l->fmax);
-        lk_buf_free(&l->enc);
-        lk_buf_free(&l->pdef);
-        lk_buf_free(&l->prep);
-        lk_buf_free(&l->pvals);
-        lk_buf_free(&l->penc);
         stat_free(&l->pmin);
         stat_free(&l->pmax);
     }
@@ -213,17 +209,7 @@ void lk_pq_writer_destroy(lk_pq_writer **wp)
     free(w->stats);
     free(w->leaves);
     lk_buf_free(&w->rgbuf);
-    lk_buf_free(&w->page);
-    lk_buf_free(&w->comp);
-    lk_buf_free(&w->out);
-    lk_buf_free(&w->rgtmp);
     ZSTD_freeCCtx(w->zctx);
-    lk_buf_free(&w->dict);
-    lk_buf_free(&w->idx);
-    free(w->slots);
-    free(w->dpos);
-    lk_buf_free(&w->cuts);
-    lk_buf_free(&w->tmp);
     lk_buf_free(&w->statbuf);
     lk_schema_destroy(&w->schema);
     free(w);
@@ -1550,16 +1536,10 @@ void lk_pq_writer_release_kept(lk_pq_writer *w)
     }
 }
 
-int lk_pq_writer_trim(lk_pq_writer *w, lk_error *err)
+/* The row group's values and levels and the encoding scratch (not the kept chunk, the
+   footer's row groups nor the statistics). */
+static void free_buffers(lk_pq_writer *w)
 {
-    if (w->rg_rows)
-        return 0;
-    if (w->fd >= 0 && w->out.len) {
-        int rc = write_all(w, w->out.data, w->out.len, err);
-        lk_buf_reset(&w->out);
-        if (rc < 0)
-            return rc;
-    }
     for (int i = 0; i < w->nleaves; i++) {
         leaf_w *l = &w->lw[i];
         lk_buf_free(&l->def);
@@ -1581,6 +1561,19 @@ int lk_pq_writer_trim(lk_pq_writer *w, lk_error *err)
     free(w->dpos);
     w->dpos = NULL;
     w->dpos_cap = 0;
+}
+
+int lk_pq_writer_trim(lk_pq_writer *w, lk_error *err)
+{
+    if (w->rg_rows)
+        return 0;
+    if (w->fd >= 0 && w->out.len) {
+        int rc = write_all(w, w->out.data, w->out.len, err);
+        lk_buf_reset(&w->out);
+        if (rc < 0)
+            return rc;
+    }
+    free_buffers(w);
     return 0;
 }
 
