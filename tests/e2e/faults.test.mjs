@@ -68,6 +68,29 @@ test('a full or failing disk (short writes, EIO, ENOSPC) pauses the committer, t
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
+test('a writer that cannot write a waiting batch\'s row groups drops them; the batch is replayed, exactly once', async () => {
+  // a batch per file, one writer, and a committer slow to ask for a batch's files: the next
+  // batch's chunk reaches the writer while the one before waits, so the writer writes that batch's
+  // row groups early (lk_writer.c, park_older); the first time the write fails (EIO)
+  const ws = workspace('park', { writer: 1, extra: 'source:\n  max_files_per_trigger: 1\n' });
+  gen(['--out', ws.input, '--files', '4', '--rows', QUICK ? '2000' : '4000', '--seed', '331']);
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now'], {
+    env: { LAKESUP_FAULT: 'writer.park=EIO@1,committer.flush=sleep300' }, timeoutMs: 120000,
+  });
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  assert.match(r.stderr, /writer\[0\] \d+: batch=\d+ generation=0: cannot write its row groups while it waits for its commit: .*injected fault.*the batch will be replayed/,
+    r.stderr.slice(-3000));
+  // the writer dropped what it held of that batch, so the committer finds the chunk missing from
+  // the writer's files and has the batch replayed (were the chunk kept in a set whose row group
+  // could not be written, it would be committed without its rows, or not replayed at all)
+  assert.match(r.stderr, /committer\[0\] \d+: batch=\d+ generation=0: the writers' files lack a chunk their writer reported held \(the writer lost its files\)/,
+    r.stderr.slice(-3000));
+  assert.match(r.stderr, /ingest\[0\] \d+: replayed batch=\d+ /, r.stderr.slice(-3000));
+  assertVerified(ws, 'raw', { more: () => r.stderr.slice(-3000) });
+  assertVerified(ws, 'processed', { more: () => r.stderr.slice(-3000) });
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
 test('a crash-looping worker makes the supervisor give up with exit 1, naming the worker; a later start finishes', async () => {
   const ws = workspace('crashloop', { transform: 1, writer: 1 });
   gen(['--out', ws.input, '--files', '2', '--rows', '300', '--seed', '311']);

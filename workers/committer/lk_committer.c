@@ -264,6 +264,7 @@ static void maybe_flush(committer *c, pending *p)
 {
     if (p->n_chunks < 0 || p->have < p->n_chunks || p->flush_ms || p->failed)
         return;
+    lk_fault_check("committer.flush"); /* sleep<MS>: files wait longer for it, for the tests */
     publish(c, "flush", p->batch_id, p->gen);
     p->flush_ms = lk_time_mono_ms();
 }
@@ -870,22 +871,22 @@ static int closes_ready(committer *c, pending *p)
             int32_t k = cl->chunks[j];
             bad_k = k;
             if (k < 0 || k >= p->n_chunks)
-                bad = "a chunk the batch does not have";
+                bad = "hold a chunk the batch does not have";
             else if (p->chunks[k].session != cl->session)
-                bad = "a chunk another writer held";
+                bad = "hold a chunk another writer held";
             else if (seen[k]++)
-                bad = "a chunk twice";
+                bad = "hold a chunk twice";
         }
     }
     for (int k = 0; k < p->n_chunks && !bad; k++)
         if (!seen[k]) {
-            bad = "no file holds a chunk its writer reported (the writer lost its files)";
+            bad = "lack a chunk their writer reported held (the writer lost its files)";
             bad_k = k;
         }
     free(seen);
     if (!bad)
         return 1;
-    LK_WARN("batch=%lld generation=%d: the writers' files hold %s (chunk %d): their files are "
+    LK_WARN("batch=%lld generation=%d: the writers' files %s (chunk %d): their files are "
             "dropped and the batch is replayed",
             (long long)p->batch_id, p->gen, bad, bad_k);
     drop_closes(c, p, "lost chunks");

@@ -38,6 +38,7 @@
 #include "lk_fs.h"
 #include "lk_exit.h"
 #include "lk_flow.h"
+#include "lk_fault.h"
 #include "lk_log.h"
 #include "lk_parquet_writer.h"
 #include "lk_partition.h"
@@ -463,7 +464,11 @@ static void park_older(writer *wr, const wset *cur)
         wset *o = &wr->sets[i];
         if (!o->used || o->closed || o == cur || o->batch >= cur->batch || !o->nof)
             continue;
-        int rc = cut_row_groups(wr, o, 1);
+        int rc = lk_fault_check("writer.park"); /* EIO, ENOSPC: for the tests */
+        if (rc < 0)
+            lk_error_errno(&wr->err, rc, "batch=%lld (injected fault)", (long long)o->batch);
+        else
+            rc = cut_row_groups(wr, o, 1);
         for (int k = 0; k < o->nof && !rc; k++)
             rc = lk_pq_writer_trim(o->of[k].pq, &wr->err);
         if (!rc)
