@@ -25,7 +25,10 @@
  * replay.after_commit (lakesupd replay, between one table's commit and the next),
  * committer.dedupe_before_replay (transform.dedupe: a drop list stored, the
  * replay not asked for yet), committer.dedupe_before_state (before the dedupe
- * state of a batch is stored).
+ * state of a batch is stored), committer.compaction (sleep: a long
+ * auto-compaction), committer.flush (sleep: the writers wait longer for a
+ * batch's "flush"), writer.park (a writer writing a waiting batch's row
+ * groups early, when a newer batch's chunk arrives).
  * A point is any string; code calls lk_fault_check("point") where a test may
  * want it to fail. With LAKESUP_FAULT unset the check is one branch.
  */
