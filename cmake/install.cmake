@@ -57,8 +57,9 @@ set(CPACK_DEBIAN_PACKAGE_SECTION database)
 # the shared libraries' packages, as dpkg-shlibdeps finds them (libzmq5,
 # libczmq4, librdkafka1, libsystemd0, ...)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# librdkafka is dlopen()ed by the Kafka source only (not seen by shlibdeps)
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS librdkafka1)
+# librdkafka is dlopen()ed by the Kafka source only, libcurl by the monitor's first webhook
+# (neither is seen by shlibdeps)
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "librdkafka1, libcurl4")
 # only the default component, not "etc": the maintainer scripts own /etc/lakesupd
 set(CPACK_INSTALL_CMAKE_PROJECTS "${CMAKE_BINARY_DIR};${PROJECT_NAME};Unspecified;/")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -1,7 +1,10 @@
 /* lk_notify_out — alert notices to webhooks, programs and the log; see lk_notify_out.h. */
 #include "lk_notify_out.h"
 
+/* the calls go through a table (below): curl.h's GCC type-checking macros would hide them */
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -53,6 +56,96 @@ struct lk_notify_out {
     lk_buf tmp;
 };
 
+/*
+ * libcurl is loaded (dlopen) by the first webhook, not linked: every process
+ * of the tree is the same binary, and a linked libcurl brings OpenSSL, LDAP,
+ * SASL, SSH and HTTP/2 with it, 12 of the binary's 59 shared libraries, that
+ * each of the 8 processes mapped and relocated at every start (~5 ms each:
+ * docs/decisions.md, "Libraries"), where only the monitor posts webhooks.
+ * The types and constants still come from curl.h.
+ */
+static struct curl_api {
+    void *lib;
+    CURLcode (*global_init)(long);
+    CURLM *(*multi_init)(void);
+    CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+    CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+    CURLMcode (*multi_perform)(CURLM *, int *);
+    CURLMsg *(*multi_info_read)(CURLM *, int *);
+    CURLMcode (*multi_cleanup)(CURLM *);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    const char *(*easy_strerror)(CURLcode);
+    void (*easy_cleanup)(CURL *);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+} g_curl;
+static char g_curl_error[256]; /* why libcurl could not be loaded, once it was tried */
+
+/* Loads libcurl and resolves the table once: 0, or -1 with g_curl_error. */
+static int curl_load(void)
+{
+    if (g_curl.lib)
+        return 0;
+    if (g_curl_error[0])
+        return -1;
+    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(g_curl_error, sizeof g_curl_error,
+                 "webhooks need libcurl (Debian package libcurl4): %s", dlerror());
+        LK_ERROR("%s", g_curl_error);
+        return -1;
+    }
+    struct {
+        const char *name;
+        void *slot;
+    } fns[] = {
+#define CURL_FN(f) {"curl_" #f, &g_curl.f}
+        CURL_FN(global_init), CURL_FN(multi_init), CURL_FN(multi_add_handle),
+        CURL_FN(multi_remove_handle), CURL_FN(multi_perform), CURL_FN(multi_info_read),
+        CURL_FN(multi_cleanup), CURL_FN(easy_init), CURL_FN(easy_setopt), CURL_FN(easy_getinfo),
+        CURL_FN(easy_strerror), CURL_FN(easy_cleanup), CURL_FN(slist_append),
+        CURL_FN(slist_free_all),
+#undef CURL_FN
+    };
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        void *f = dlsym(h, fns[i].name);
+        if (!f) {
+            snprintf(g_curl_error, sizeof g_curl_error, "libcurl.so.4 lacks %s", fns[i].name);
+            LK_ERROR("%s", g_curl_error);
+            dlclose(h);
+            return -1;
+        }
+        /* POSIX: a dlsym result converts to a function pointer of its type */
+        memcpy(fns[i].slot, &f, sizeof f);
+    }
+    if (g_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(g_curl_error, sizeof g_curl_error, "curl_global_init failed");
+        LK_ERROR("%s", g_curl_error);
+        dlclose(h);
+        return -1;
+    }
+    g_curl.lib = h; /* kept loaded for the life of the process */
+    return 0;
+}
+
+#define curl_multi_init() g_curl.multi_init()
+#define curl_multi_add_handle(...) g_curl.multi_add_handle(__VA_ARGS__)
+#define curl_multi_remove_handle(...) g_curl.multi_remove_handle(__VA_ARGS__)
+#define curl_multi_perform(...) g_curl.multi_perform(__VA_ARGS__)
+#define curl_multi_info_read(...) g_curl.multi_info_read(__VA_ARGS__)
+#define curl_multi_cleanup(...) g_curl.multi_cleanup(__VA_ARGS__)
+#define curl_easy_init() g_curl.easy_init()
+#undef curl_easy_setopt  /* curl.h's check that the calls have three arguments */
+#undef curl_easy_getinfo
+#define curl_easy_setopt(...) g_curl.easy_setopt(__VA_ARGS__)
+#define curl_easy_getinfo(...) g_curl.easy_getinfo(__VA_ARGS__)
+#define curl_easy_strerror(...) g_curl.easy_strerror(__VA_ARGS__)
+#define curl_easy_cleanup(...) g_curl.easy_cleanup(__VA_ARGS__)
+#define curl_slist_append(...) g_curl.slist_append(__VA_ARGS__)
+#define curl_slist_free_all(...) g_curl.slist_free_all(__VA_ARGS__)
+
 lk_notify_out *lk_notify_out_new(const char *pipeline, const char *generator_url)
 {
     lk_notify_out *n = calloc(1, sizeof *n);
@@ -62,9 +155,7 @@ lk_notify_out *lk_notify_out_new(const char *pipeline, const char *generator_url
     /* a program that exits before reading all of its stdin must not kill
        the process writing it: EPIPE is a failed delivery, not a signal */
     signal(SIGPIPE, SIG_IGN);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    n->multi = curl_multi_init();
-    return n;
+    return n; /* libcurl and the multi handle come with the first webhook */
 }
 
 static void drop_head(receiver *r)
@@ -110,7 +201,8 @@ void lk_notify_out_destroy(lk_notify_out **np)
     lk_notify_out *n = *np;
     for (int i = 0; i < n->n; i++)
         clear_receiver(n, &n->r[i]);
-    curl_multi_cleanup(n->multi);
+    if (n->multi)
+        curl_multi_cleanup(n->multi);
     lk_buf_free(&n->tmp);
     free(n);
     *np = NULL;
@@ -263,8 +355,16 @@ static void delivered(lk_notify_out *n, receiver *r)
     drop_head(r);
 }
 
-static void start_webhook(lk_notify_out *n, receiver *r)
+static void start_webhook(lk_notify_out *n, receiver *r, int64_t now_ms)
 {
+    if (curl_load() < 0) {
+        failed(n, r, now_ms, g_curl_error);
+        return;
+    }
+    if (!n->multi && !(n->multi = curl_multi_init())) {
+        failed(n, r, now_ms, "curl_multi_init failed");
+        return;
+    }
     r->easy = curl_easy_init();
     if (!r->easy) return;
     r->headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -368,13 +468,15 @@ int lk_notify_out_run(lk_notify_out *n, int64_t now_ms)
             run_exec(n, r, now_ms);
         } else if (!r->easy && r->pid <= 0 && now_ms >= r->next_ms) {
             if (r->t.kind == LK_NOTIFY_WEBHOOK)
-                start_webhook(n, r);
+                start_webhook(n, r, now_ms);
             else
                 start_exec(n, r, now_ms);
         }
         busy |= r->easy != NULL || r->pid > 0;
     }
     int running = 0;
+    if (!n->multi) /* no webhook yet */
+        return busy;
     curl_multi_perform(n->multi, &running);
     CURLMsg *m;
     int left;
