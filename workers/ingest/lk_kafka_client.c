@@ -5,7 +5,6 @@
  */
 #include "lk_kafka_client.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <stdint.h>
@@ -14,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_dl.h"
 #include "lk_json.h"
 #include "lk_log.h"
 #include "lk_time.h"
@@ -71,15 +71,7 @@ static int rk_load(lk_error *err)
 {
     if (g_rk.lib)
         return 0;
-    void *h = dlopen("librdkafka.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!h)
-        return lk_error_set(err, LK_EUNSUPPORTED,
-                            "format: kafka needs librdkafka (Debian package librdkafka1): %s",
-                            dlerror());
-    struct {
-        const char *name;
-        void *slot;
-    } fns[] = {
+    const lk_dl_fn fns[] = {
 #define RK_FN(f) {"rd_kafka_" #f, &g_rk.f}
         RK_FN(conf_new), RK_FN(conf_destroy), RK_FN(conf_set), RK_FN(conf_set_log_cb),
         RK_FN(conf_set_error_cb), {"rd_kafka_new", &g_rk.new_}, RK_FN(destroy),
@@ -92,15 +84,10 @@ static int rk_load(lk_error *err)
         RK_FN(conf_set_opaque), RK_FN(pause_partitions), RK_FN(last_error),
 #undef RK_FN
     };
-    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
-        void *f = dlsym(h, fns[i].name);
-        if (!f) {
-            int rc = lk_error_set(err, LK_EUNSUPPORTED, "librdkafka.so.1 lacks %s", fns[i].name);
-            dlclose(h);
-            return rc;
-        }
-        /* POSIX: a dlsym result converts to a function pointer of its type */
-        memcpy(fns[i].slot, &f, sizeof f);
+    void *h = lk_dl_load("librdkafka.so.1", "librdkafka1", fns, sizeof fns / sizeof fns[0], err);
+    if (!h) {
+        lk_error_prefix(err, "format: kafka");
+        return LK_EUNSUPPORTED;
     }
     g_rk.lib = h; /* kept loaded for the life of the process */
     return 0;

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lk_dl.h"
 #include "lk_log.h"
 #include "lk_time.h"
 
@@ -90,17 +91,7 @@ static int curl_load(void)
         return 0;
     if (g_curl_error[0])
         return -1;
-    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        snprintf(g_curl_error, sizeof g_curl_error,
-                 "webhooks need libcurl (Debian package libcurl4): %s", dlerror());
-        LK_ERROR("%s", g_curl_error);
-        return -1;
-    }
-    struct {
-        const char *name;
-        void *slot;
-    } fns[] = {
+    const lk_dl_fn fns[] = {
 #define CURL_FN(f) {"curl_" #f, &g_curl.f}
         CURL_FN(global_init), CURL_FN(multi_init), CURL_FN(multi_add_handle),
         CURL_FN(multi_remove_handle), CURL_FN(multi_perform), CURL_FN(multi_info_read),
@@ -109,21 +100,16 @@ static int curl_load(void)
         CURL_FN(slist_free_all),
 #undef CURL_FN
     };
-    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
-        void *f = dlsym(h, fns[i].name);
-        if (!f) {
-            snprintf(g_curl_error, sizeof g_curl_error, "libcurl.so.4 lacks %s", fns[i].name);
-            LK_ERROR("%s", g_curl_error);
-            dlclose(h);
-            return -1;
-        }
-        /* POSIX: a dlsym result converts to a function pointer of its type */
-        memcpy(fns[i].slot, &f, sizeof f);
-    }
-    if (g_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(g_curl_error, sizeof g_curl_error, "curl_global_init failed");
-        LK_ERROR("%s", g_curl_error);
+    lk_error err;
+    void *h = lk_dl_load("libcurl.so.4", "libcurl4", fns, sizeof fns / sizeof fns[0], &err);
+    if (h && g_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        lk_error_set(&err, LK_EUNSUPPORTED, "curl_global_init failed");
         dlclose(h);
+        h = NULL;
+    }
+    if (!h) {
+        snprintf(g_curl_error, sizeof g_curl_error, "webhooks need libcurl: %s", err.msg);
+        LK_ERROR("%s", g_curl_error);
         return -1;
     }
     g_curl.lib = h; /* kept loaded for the life of the process */
