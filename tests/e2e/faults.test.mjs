@@ -69,13 +69,13 @@ test('a full or failing disk (short writes, EIO, ENOSPC) pauses the committer, t
 });
 
 test('a writer that cannot write a waiting batch\'s row groups drops them; the batch is replayed, exactly once', async () => {
-  // a batch per file, one writer, and a committer slow to ask for a batch's files: the next
-  // batch's chunk reaches the writer while the one before waits, so the writer writes that batch's
-  // row groups early (lk_writer.c, park_older); the first time the write fails (EIO)
+  // a batch per file, one writer, and a committer slow (2 s) to ask for the first batch's files:
+  // the next batch's chunk reaches the writer while the first waits, so the writer writes the first
+  // batch's row groups early (lk_writer.c, park_older), and that write fails (EIO)
   const ws = workspace('park', { writer: 1, extra: 'source:\n  max_files_per_trigger: 1\n' });
   gen(['--out', ws.input, '--files', '4', '--rows', QUICK ? '2000' : '4000', '--seed', '331']);
   const r = run(['start', '-c', ws.config, '--trigger', 'available-now'], {
-    env: { LAKESUP_FAULT: 'writer.park=EIO@1,committer.flush=sleep300' }, timeoutMs: 120000,
+    env: { LAKESUP_FAULT: 'writer.park=EIO@1,committer.flush=sleep2000@1' }, timeoutMs: 120000,
   });
   assert.equal(r.code, 0, r.stderr.slice(-3000));
   assert.match(r.stderr, /writer\[0\] \d+: batch=\d+ generation=0: cannot write its row groups while it waits for its commit: .*injected fault.*the batch will be replayed/,
