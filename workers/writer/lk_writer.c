@@ -174,13 +174,12 @@ static void file_drop(writer *wr, wset *s, int i, int remove)
     if (remove)
         lk_pq_writer_abort(f->pq);
     table_writer *t = &wr->tw[f->table];
-    if (f->pq) {
-        /* an idle writer keeps its options and schema, not a row group's worth of buffers */
-        lk_error ignored;
-        lk_pq_writer_trim(f->pq, &ignored);
-    }
     for (int k = 0; k < POOL && f->pq; k++)
         if (!t->idle[k]) {
+            /* an idle writer keeps its options and schema, not a row group's worth of buffers
+               (its file is closed or aborted: there is nothing left to write) */
+            lk_error ignored;
+            lk_pq_writer_trim(f->pq, &ignored);
             t->idle[k] = f->pq;
             t->idle_schema[k] = f->schema;
             f->pq = NULL;
@@ -471,10 +470,10 @@ static void park_older(writer *wr, const wset *cur)
             rc = cut_row_groups(wr, o, 1);
         for (int k = 0; k < o->nof && !rc; k++)
             rc = lk_pq_writer_trim(o->of[k].pq, &wr->err);
-        if (!rc)
+        if (!rc) {
             LK_DEBUG("batch=%lld generation=%d: row groups written, buffers given back (batch=%lld "
                      "is here)", (long long)o->batch, o->gen, (long long)cur->batch);
-        if (rc) {
+        } else {
             LK_WARN("batch=%lld generation=%d: cannot write its row groups while it waits for "
                     "its commit: %s; its %d chunk(s) here are dropped and the batch will be "
                     "replayed",
