@@ -135,8 +135,9 @@ int lk_pq_writer_full(const lk_pq_writer *w);
    chunk of buffers). Both writers need the same options; src must stay
    alive while set: NULL unsets it. */
 void lk_pq_writer_reuse_from(lk_pq_writer *w, lk_pq_writer *src);
-/* Frees the last chunk a source keeps for reuse (its memory: about one row
-   group), once every writer reusing from it has cut the same row group. */
+/* Lets go of the last chunk a source keeps for reuse, once every writer reusing from it has cut
+   the same row group: its buffers become the source's next row group's (still empty right
+   after the cut), else they are freed. */
 void lk_pq_writer_release_kept(lk_pq_writer *w);
 /* Writes what w holds of flushed row groups to its file and gives back the memory of its
    buffers (the row group's values and levels, the page and dictionary scratch), when no row

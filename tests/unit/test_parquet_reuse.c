@@ -180,6 +180,94 @@ START_TEST(a_column_that_differs_by_one_value_is_encoded)
 }
 END_TEST
 
+static void read_back(const char *path, lk_buf *bytes)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    char tmp[65536];
+    size_t n;
+    lk_buf_reset(bytes);
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        lk_buf_append(bytes, tmp, n);
+    fclose(f);
+}
+
+/* Writes two row groups (sb[0]/db[0], then sb[1]/db[1]) to one file per writer; with src given,
+   dst reuses from it and src lets go of its kept chunk after each cut, as lk_writer does. */
+static void two_row_groups(lk_pq_writer *w, lk_batch *const *b, lk_pq_writer *src,
+                           lk_batch *const *sb, const char *name, lk_buf *bytes)
+{
+    char path[512], spath[512];
+    lk_error err = {0};
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    snprintf(spath, sizeof spath, "%s/src-%s", g_dir, name);
+    ck_assert_msg(lk_pq_writer_open(w, path, &err) == 0, "%s", err.msg);
+    if (src)
+        ck_assert_msg(lk_pq_writer_open(src, spath, &err) == 0, "%s", err.msg);
+    for (int g = 0; g < 2; g++) {
+        if (src) {
+            ck_assert_msg(lk_pq_writer_write(src, sb[g], &err) == 0, "%s", err.msg);
+            ck_assert_msg(lk_pq_writer_flush(src, &err) == 0, "%s", err.msg);
+        }
+        ck_assert_msg(lk_pq_writer_write(w, b[g], &err) == 0, "%s", err.msg);
+        ck_assert_msg(lk_pq_writer_flush(w, &err) == 0, "%s", err.msg);
+        if (src)
+            lk_pq_writer_release_kept(src);
+    }
+    ck_assert_msg(lk_pq_writer_close(w, NULL, &err) == 0, "%s", err.msg);
+    if (src)
+        ck_assert_msg(lk_pq_writer_close(src, NULL, &err) == 0, "%s", err.msg);
+    read_back(path, bytes);
+}
+
+/* After a cut the source's kept buffers become its next row group's: that row group (smaller,
+   other values) must hold only its own rows, the source file must be the one written without
+   reuse, and the destination must reuse the chunks of both row groups. */
+START_TEST(kept_buffers_take_the_next_row_group)
+{
+    lk_pq_options o;
+    lk_pq_options_default(&o);
+    o.fsync = 0;
+    lk_schema *ss = src_schema(), *ds = dst_schema();
+    lk_batch *sb[2] = {lk_batch_new(ss), lk_batch_new(ss)};
+    lk_batch *db[2] = {lk_batch_new(ds), lk_batch_new(ds)};
+    fill(sb[0], 6000, 0, -1);
+    fill(db[0], 6000, 1, -1);
+    fill(sb[1], 2500, 0, 1234);
+    fill(db[1], 2500, 1, 1234);
+    lk_pq_writer *src = lk_pq_writer_new(ss, &o), *dst = lk_pq_writer_new(ds, &o),
+                 *psrc = lk_pq_writer_new(ss, &o), *pdst = lk_pq_writer_new(ds, &o);
+    lk_buf a = LK_BUF_INIT, b = LK_BUF_INIT, sa = LK_BUF_INIT;
+    lk_pq_writer_reuse_from(dst, src);
+    two_row_groups(dst, db, src, sb, "rg-dst.parquet", &a);
+    lk_pq_writer_reuse_from(dst, NULL);
+    ck_assert_int_eq(lk_pq_writer_reused_chunks(dst), 10);
+    two_row_groups(pdst, db, NULL, NULL, "rg-plain-dst.parquet", &b);
+    ck_assert_uint_eq(a.len, b.len);
+    ck_assert_msg(!memcmp(a.data, b.data, a.len), "reuse changed the destination's bytes");
+    char path[512];
+    snprintf(path, sizeof path, "%s/src-rg-dst.parquet", g_dir);
+    read_back(path, &sa);
+    two_row_groups(psrc, sb, NULL, NULL, "rg-plain-src.parquet", &b);
+    ck_assert_uint_eq(sa.len, b.len);
+    ck_assert_msg(!memcmp(sa.data, b.data, sa.len),
+                  "the source's second row group is not the one written without reuse");
+    lk_buf_free(&a);
+    lk_buf_free(&b);
+    lk_buf_free(&sa);
+    lk_pq_writer_destroy(&src);
+    lk_pq_writer_destroy(&dst);
+    lk_pq_writer_destroy(&psrc);
+    lk_pq_writer_destroy(&pdst);
+    for (int g = 0; g < 2; g++) {
+        lk_batch_destroy(&sb[g]);
+        lk_batch_destroy(&db[g]);
+    }
+    lk_schema_destroy(&ss);
+    lk_schema_destroy(&ds);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("parquet_reuse");
@@ -187,6 +275,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, same_columns_are_reused_and_the_file_is_unchanged);
     tcase_add_test(tc, a_column_that_differs_by_one_value_is_encoded);
+    tcase_add_test(tc, kept_buffers_take_the_next_row_group);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

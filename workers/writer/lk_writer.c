@@ -441,7 +441,7 @@ static int cut_row_groups(writer *wr, wset *s, int force)
                     return -1;
         }
     /* the linked files took what they could: the source's kept row group
-       is a row group of memory no one needs until the next cut */
+       is no longer needed, and its buffers take the source's next one */
     if (together || force)
         for (int i = 0; i < s->nof; i++)
             if (s->of[i].table == s->src_ti && !s->of[i].dir[0])
