@@ -387,6 +387,20 @@ static int send_schemas(gw_t *g, host_t *h, int v)
     return 0;
 }
 
+/* A flow control a receiver sent through us ("C1f", "R2f"): without its "f", since the
+   frames of a message sent in frames would reach this gateway, which passes on one frame per
+   message (lk_flow.h). */
+static void plain_control(zframe_t **data)
+{
+    size_t n = zframe_size(*data);
+    const char *d = (const char *)zframe_data(*data);
+    if (n > 1 && (d[0] == 'C' || d[0] == 'R') && d[n - 1] == 'f') {
+        zframe_t *plain = zframe_new(d, n - 1);
+        zframe_destroy(data);
+        *data = plain;
+    }
+}
+
 /* What a host sent: routing id, kind, ... */
 static void from_host(gw_t *g)
 {
@@ -440,8 +454,10 @@ static void from_host(gw_t *g)
         if (!strcmp(kind, "C")) {
             zframe_t *id = zmsg_pop(m), *data = zmsg_pop(m);
             link_t *l = id && data ? find_link(g, h, zframe_data(id), zframe_size(id), 1) : NULL;
-            if (l)
+            if (l) {
+                plain_control(&data);
                 zframe_send(&data, l->dealer, ZFRAME_DONTWAIT);
+            }
             else if (id && data)
                 LK_WARN("worker host %s (%s): no room for another chunks link (%d): dropped",
                         h->name, h->peer, h->nlinks);
@@ -519,6 +535,7 @@ static void from_writer(gw_t *g, host_t *h, int k)
     if (!in) return;
     zframe_t *wid = zmsg_pop(in), *data = zmsg_pop(in);
     if (wid && data) {
+        plain_control(&data);
         zmsg_t *m = to_host(h, "R");
         zmsg_addstrf(m, "%d", h->idx[k]);
         zmsg_append(m, &wid);

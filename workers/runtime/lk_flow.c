@@ -2,6 +2,7 @@
 #include "lk_flow.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #define MAX_PEERS 256
 #define MAX_LINKS 96
 #define CLOSE_IDLE_MS 2000
+#define MAX_FRAMES 4096 /* a larger message gets larger frames */
 
 /* ---- sender ---- */
 
@@ -20,6 +22,7 @@ typedef struct peer {
     size_t idlen;
     int credits;
     int gone;          /* said bye (or unreachable): no credits until it asks again */
+    int frames;        /* it takes a message in frames (its last "C"/"R" said "f") */
     uint64_t served;   /* when it was last sent to (a sequence number) */
 } peer;
 
@@ -124,12 +127,15 @@ void lk_flow_out_service(lk_flow_out *o)
                 int v = atoi(num);
                 if (v < 0 || v > 1024)
                     v = 0;
+                int frames = n > 1 && d[n - 1] == 'f';
                 if (d[0] == 'C') {
                     p->credits += v;
                     p->gone = 0;
+                    p->frames = frames;
                 } else if (d[0] == 'R') {
                     p->credits = v;
                     p->gone = 0;
+                    p->frames = frames;
                 } else if (d[0] == 'B') {
                     p->credits = 0;
                     p->gone = 1;
@@ -157,6 +163,49 @@ int lk_flow_out_peers(const lk_flow_out *o)
     for (int i = 0; i < o->npeers; i++)
         n += !o->peers[i].gone;
     return n;
+}
+
+/* The message a message's frames are slices of: closed (its buffer goes back to its pool)
+   when ZeroMQ has let go of the last frame, on its I/O thread or ours. */
+typedef struct split_msg {
+    zmq_msg_t whole;
+    atomic_int parts;
+} split_msg;
+
+static void frame_done(void *data, void *hint)
+{
+    (void)data;
+    split_msg *m = hint;
+    if (atomic_fetch_sub(&m->parts, 1) == 1) {
+        zmq_msg_close(&m->whole);
+        free(m);
+    }
+}
+
+/* Sends msg (ZeroMQ's afterwards) on s as frames of about LK_FLOW_FRAME_BYTES, the routing
+   frame sent: a multi-part message is queued whole, so no frame can fail for a full queue. */
+static void send_frames(void *s, zmq_msg_t *msg)
+{
+    size_t len = zmq_msg_size(msg), fb = LK_FLOW_FRAME_BYTES;
+    if (len / fb >= MAX_FRAMES)
+        fb = len / MAX_FRAMES + 1;
+    size_t n = (len + fb - 1) / fb;
+    split_msg *m = malloc(sizeof *m);
+    if (!m)
+        abort();
+    zmq_msg_init(&m->whole);
+    zmq_msg_move(&m->whole, msg);
+    atomic_init(&m->parts, (int)n);
+    char *d = zmq_msg_data(&m->whole);
+    for (size_t i = 0; i < n; i++) {
+        size_t off = i * fb, l = len - off < fb ? len - off : fb;
+        zmq_msg_t part;
+        if (zmq_msg_init_data(&part, d + off, l, frame_done, m) != 0)
+            abort(); /* only fails on ENOMEM */
+        while (zmq_msg_send(&part, s, (i + 1 < n ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
+            if (errno != EINTR && errno != EAGAIN)
+                abort();
+    }
 }
 
 /* Tries to send msg to the least recently served peer with a credit:
@@ -193,6 +242,10 @@ static int try_send(lk_flow_out *o, zmq_msg_t *msg)
         best->served = ++o->seq;
         /* the routing frame went: the data frame must follow (a multi-part
            message is queued whole, so only a signal can interrupt it) */
+        if (best->frames && zmq_msg_size(msg) > LK_FLOW_FRAME_BYTES) {
+            send_frames(s, msg);
+            return 1;
+        }
         while (zmq_msg_send(msg, s, ZMQ_DONTWAIT) < 0)
             if (errno != EINTR && errno != EAGAIN)
                 abort();
@@ -286,6 +339,7 @@ typedef struct flink {
 
 struct lk_flow_in {
     lk_worker *w;
+    lk_buf joined; /* the last message that came in frames */
     int window;
     int leaving;
     flink links[MAX_LINKS];
@@ -306,7 +360,8 @@ lk_flow_in *lk_flow_in_new(lk_worker *w, int window)
 static void ctl(flink *l, char kind, int n)
 {
     char b[16];
-    int len = kind == 'B' ? snprintf(b, sizeof b, "B") : snprintf(b, sizeof b, "%c%d", kind, n);
+    /* "f": this link joins a message sent in frames */
+    int len = kind == 'B' ? snprintf(b, sizeof b, "B") : snprintf(b, sizeof b, "%c%df", kind, n);
     zmq_send(zsock_resolve(l->sock), b, (size_t)len, ZMQ_DONTWAIT);
 }
 
@@ -324,6 +379,7 @@ void lk_flow_in_destroy(lk_flow_in **ip)
     *ip = NULL;
     while (in->nlinks)
         drop_link(in, in->nlinks - 1);
+    lk_buf_free(&in->joined);
     free(in);
 }
 
@@ -445,6 +501,26 @@ static int take(lk_flow_in *in, flink *l, zmq_msg_t *msg, int64_t now)
         zmq_msg_close(msg);
         zmq_msg_init(msg);
         return 0;
+    }
+    if (zmq_msg_more(msg)) {
+        /* frames of one message (all here: a multi-part message arrives whole) */
+        lk_buf *j = &in->joined;
+        lk_buf_reset(j);
+        int more = 1;
+        while (more) {
+            lk_buf_append(j, zmq_msg_data(msg), zmq_msg_size(msg));
+            more = zmq_msg_more(msg);
+            zmq_msg_close(msg);
+            zmq_msg_init(msg);
+            if (more && zmq_msg_recv(msg, zsock_resolve(l->sock), ZMQ_DONTWAIT) < 0) {
+                /* ZeroMQ delivers a multi-part message whole: never; a restart replays */
+                LK_ERROR("a message from %s lacks its last frames: %s", l->endpoint,
+                         zmq_strerror(zmq_errno()));
+                abort();
+            }
+        }
+        zmq_msg_close(msg);
+        zmq_msg_init_data(msg, j->data, j->len, NULL, NULL);
     }
     l->ended = 0;
     if (l->granted > 0)

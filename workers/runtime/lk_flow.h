@@ -18,11 +18,21 @@
  * lost or needs a replay. A sender that stops sends the same end-of-stream to
  * every peer it knows.
  *
- * Wire (one frame each; the ROUTER sees the peer's routing id in front):
+ * Wire (the ROUTER sees the peer's routing id in front):
  *   receiver → sender  "C<n>"  n more credits     "R<n>"  my credits are n now
  *                      "B"     bye: no more for me
+ *                      a trailing "f" ("C1f", "R2f"): I take a message in frames
  *   sender → receiver  a non-empty data message, or an empty frame: end of
- *                      stream on this link (the answer to "B", or the sender stops)
+ *                      stream on this link (the answer to "B", or the sender stops).
+ *                      To a receiver that said "f", a message larger than
+ *                      LK_FLOW_FRAME_BYTES goes as a multi-part message of frames
+ *                      of that size (zero-copy slices of the one buffer), which
+ *                      the receiver joins in a buffer it keeps: ZeroMQ allocates
+ *                      each received frame, and frames this small come from the
+ *                      heap and are reused, where one multi-MiB frame was a fresh
+ *                      mapping per message (docs/decisions.md, "Memory"). A
+ *                      receiver that does not say "f" (the remote gateway, an
+ *                      older worker) gets one frame per message, as before.
  * "R" re-synchronises after a sender restarted (its credits died with it): a
  * receiver link that waited idle for LK_FLOW_RESYNC_MS says again what it
  * holds. A dead peer is handled as before: the supervisor replays what it held.
@@ -38,6 +48,7 @@
 #include "lk_worker.h"
 
 #define LK_FLOW_RESYNC_MS 500
+#define LK_FLOW_FRAME_BYTES (64u << 10) /* below glibc's mmap threshold (128 KiB) */
 
 /* ---- the sending side: binds a ROUTER ---- */
 typedef struct lk_flow_out lk_flow_out;
@@ -83,7 +94,8 @@ void lk_flow_in_leave(lk_flow_in *in);
 /* 1 once every link answered the bye (or ended its stream). */
 int lk_flow_in_left(const lk_flow_in *in);
 /* Receives one data message into msg (initialised by the caller), waiting up
-   to timeout_ms: 0, -EAGAIN (nothing), or -errno. Grants the credit it used. */
+   to timeout_ms: 0, -EAGAIN (nothing), or -errno. Grants the credit it used. A message
+   that came in frames is joined in a buffer of in's: msg is valid until the next receive. */
 int lk_flow_in_recv(lk_flow_in *in, zmq_msg_t *msg, int timeout_ms);
 
 /* What a worker's receive loop calls. */

@@ -1,0 +1,217 @@
+/* lk_flow's frames: a message larger than LK_FLOW_FRAME_BYTES goes to a receiver that said
+   "f" as a multi-part message of frames of that size, zero-copy slices of the sender's one
+   buffer, which goes back to its pool once ZeroMQ let go of every frame; lk_flow_in joins
+   the frames into the message byte for byte; a receiver that did not say "f" (the remote
+   gateway, an older worker) gets one frame per message, as before. */
+#include <check.h>
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lk_check.h"
+#include "lk_config.h"
+#include "lk_flow.h"
+
+static lk_worker *g_w;
+static char g_dir[256], g_ep[300];
+
+static void setup(void)
+{
+    lk_check_sock_mkdtemp(g_dir, sizeof g_dir, "flow");
+    lk_config cfg;
+    lk_config_defaults(&cfg);
+    lk_error err;
+    ck_assert_msg(lk_worker_new("transform", 0, &cfg, g_dir, &g_w, &err) == 0, "%s", err.msg);
+    snprintf(g_ep, sizeof g_ep, "ipc://%s/flow.ipc", g_dir);
+}
+
+static void teardown(void)
+{
+    lk_worker_destroy(&g_w);
+    char p[300];
+    snprintf(p, sizeof p, "%s/flow.ipc", g_dir);
+    unlink(p);
+    rmdir(g_dir);
+}
+
+/* n bytes of a pattern that depends on seq, so that a frame out of place would show */
+static void fill(lk_buf *b, size_t n, int seq)
+{
+    lk_buf_reset(b);
+    lk_buf_grow(b, n);
+    for (size_t i = 0; i < n; i++)
+        b->data[i] = (char)((i * 7 + i / 65536 + (size_t)seq * 13) & 0xff);
+    b->len = n;
+}
+
+static void check_bytes(const void *data, size_t len, size_t n, int seq)
+{
+    ck_assert_uint_eq(len, n);
+    const unsigned char *d = data;
+    for (size_t i = 0; i < n; i++)
+        if (d[i] != (unsigned char)((i * 7 + i / 65536 + (size_t)seq * 13) & 0xff))
+            ck_abort_msg("message %d (%zu bytes): byte %zu differs", seq, n, i);
+}
+
+/* Waits until the sender holds a credit (the receiver's "R" reached it). */
+static void wait_credit(lk_flow_out *o)
+{
+    for (int i = 0; i < 500 && lk_flow_out_credits(o) == 0; i++) {
+        lk_flow_out_service(o);
+        usleep(2000);
+    }
+    ck_assert_int_gt(lk_flow_out_credits(o), 0);
+}
+
+START_TEST(messages_of_every_size_arrive_whole_through_lk_flow_in)
+{
+    lk_error err;
+    lk_flow_out *o;
+    ck_assert_msg(lk_flow_out_new(g_w, g_ep, &o, &err) == 0, "%s", err.msg);
+    lk_flow_in *in = lk_flow_in_new(g_w, 2);
+    ck_assert_int_eq(lk_flow_in_connect(in, g_ep), 0);
+    lk_sendbuf *pool = lk_sendbuf_new();
+    lk_buf b = LK_BUF_INIT;
+    const size_t F = LK_FLOW_FRAME_BYTES;
+    size_t sizes[] = {1, 100, F - 1, F, F + 1, 2 * F, 3 * F + 17, (1u << 20) + 5, 5u << 20};
+    int n = (int)(sizeof sizes / sizeof sizes[0]);
+    for (int k = 0; k < n; k++) {
+        wait_credit(o);
+        fill(&b, sizes[k], k);
+        ck_assert_int_eq(lk_flow_out_send(o, pool, &b), 0);
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        int rc = -EAGAIN;
+        for (int t = 0; t < 50 && rc == -EAGAIN; t++)
+            rc = lk_flow_in_recv(in, &m, 100);
+        ck_assert_int_eq(rc, 0);
+        check_bytes(zmq_msg_data(&m), zmq_msg_size(&m), sizes[k], k);
+        zmq_msg_close(&m);
+    }
+    /* every frame was let go of: the buffers are back in the pool */
+    int nfree = 0, out = 1;
+    for (int i = 0; i < 500 && out; i++) {
+        lk_sendbuf_counts(pool, &nfree, &out);
+        if (out)
+            usleep(2000);
+    }
+    ck_assert_int_eq(out, 0);
+    lk_buf_free(&b);
+    lk_sendbuf_destroy(&pool);
+    lk_flow_in_destroy(&in);
+    lk_flow_out_destroy(&o);
+}
+END_TEST
+
+/* A raw DEALER as the receiver: what goes on the wire for "R1f" and for "R1". */
+static void frames_on_the_wire(const char *hello, size_t n, int want_frames)
+{
+    lk_error err;
+    lk_flow_out *o;
+    ck_assert_msg(lk_flow_out_new(g_w, g_ep, &o, &err) == 0, "%s", err.msg);
+    zsock_t *d = zsock_new(ZMQ_DEALER);
+    zsock_set_linger(d, 0);
+    ck_assert_int_eq(zsock_connect(d, "%s", g_ep), 0);
+    ck_assert_int_eq(zmq_send(zsock_resolve(d), hello, strlen(hello), 0), (int)strlen(hello));
+    wait_credit(o);
+    lk_sendbuf *pool = lk_sendbuf_new();
+    lk_buf b = LK_BUF_INIT;
+    fill(&b, n, 7);
+    ck_assert_int_eq(lk_flow_out_send(o, pool, &b), 0);
+    zsock_set_rcvtimeo(d, 5000);
+    lk_buf joined = LK_BUF_INIT;
+    int frames = 0, more = 1;
+    while (more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        ck_assert_int_ge(zmq_msg_recv(&m, zsock_resolve(d), 0), 0);
+        if (more && zmq_msg_more(&m))
+            ck_assert_uint_eq(zmq_msg_size(&m), LK_FLOW_FRAME_BYTES);
+        lk_buf_append(&joined, zmq_msg_data(&m), zmq_msg_size(&m));
+        more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+        frames++;
+    }
+    ck_assert_int_eq(frames, want_frames);
+    check_bytes(joined.data, joined.len, n, 7);
+    lk_buf_free(&joined);
+    lk_buf_free(&b);
+    lk_sendbuf_destroy(&pool);
+    zsock_destroy(&d);
+    lk_flow_out_destroy(&o);
+}
+
+START_TEST(a_receiver_that_says_f_gets_frames_one_that_does_not_gets_one)
+{
+    const size_t F = LK_FLOW_FRAME_BYTES;
+    frames_on_the_wire("R1f", 3 * F + 100, 4);
+    frames_on_the_wire("R1f", F, 1); /* not larger than a frame: as it is */
+    frames_on_the_wire("R1", 3 * F + 100, 1);
+    frames_on_the_wire("C1", (1u << 20) + 3, 1);
+    frames_on_the_wire("C1f", (1u << 20) + 3, 17);
+}
+END_TEST
+
+/* A raw ROUTER as the sender: lk_flow_in says "f" in its credits, and joins a message that
+   comes in frames of any sizes (a frame of 1 byte, an empty last frame included). */
+START_TEST(lk_flow_in_says_f_and_joins_frames)
+{
+    zsock_t *r = zsock_new(ZMQ_ROUTER);
+    zsock_set_linger(r, 0);
+    ck_assert_int_ge(zsock_bind(r, "%s", g_ep), 0);
+    zsock_set_rcvtimeo(r, 5000);
+    lk_flow_in *in = lk_flow_in_new(g_w, 2);
+    ck_assert_int_eq(lk_flow_in_connect(in, g_ep), 0);
+    zmq_msg_t id, ctl;
+    zmq_msg_init(&id);
+    zmq_msg_init(&ctl);
+    ck_assert_int_ge(zmq_msg_recv(&id, zsock_resolve(r), 0), 0);
+    ck_assert_int_ge(zmq_msg_recv(&ctl, zsock_resolve(r), 0), 0);
+    ck_assert_uint_eq(zmq_msg_size(&ctl), 3);
+    ck_assert_int_eq(memcmp(zmq_msg_data(&ctl), "R2f", 3), 0);
+    lk_buf b = LK_BUF_INIT;
+    fill(&b, 300000, 3);
+    size_t cuts[] = {1, 65536, 100000, 299999, 300000, 300000}; /* the last frame empty */
+    int ncuts = (int)(sizeof cuts / sizeof cuts[0]);
+    zmq_send(zsock_resolve(r), zmq_msg_data(&id), zmq_msg_size(&id), ZMQ_SNDMORE);
+    size_t at = 0;
+    for (int k = 0; k < ncuts; k++) {
+        zmq_send(zsock_resolve(r), b.data + at, cuts[k] - at, k + 1 < ncuts ? ZMQ_SNDMORE : 0);
+        at = cuts[k];
+    }
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    int rc = -EAGAIN;
+    for (int t = 0; t < 50 && rc == -EAGAIN; t++)
+        rc = lk_flow_in_recv(in, &m, 100);
+    ck_assert_int_eq(rc, 0);
+    check_bytes(zmq_msg_data(&m), zmq_msg_size(&m), 300000, 3);
+    zmq_msg_close(&m);
+    /* the credit it used came back, with its "f" */
+    zmq_msg_close(&ctl);
+    zmq_msg_init(&ctl);
+    ck_assert_int_ge(zmq_msg_recv(&id, zsock_resolve(r), 0), 0);
+    ck_assert_int_ge(zmq_msg_recv(&ctl, zsock_resolve(r), 0), 0);
+    ck_assert_uint_eq(zmq_msg_size(&ctl), 3);
+    ck_assert_int_eq(memcmp(zmq_msg_data(&ctl), "C1f", 3), 0);
+    zmq_msg_close(&ctl);
+    zmq_msg_close(&id);
+    lk_buf_free(&b);
+    lk_flow_in_destroy(&in);
+    zsock_destroy(&r);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("flow");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, messages_of_every_size_arrive_whole_through_lk_flow_in);
+    tcase_add_test(tc, a_receiver_that_says_f_gets_frames_one_that_does_not_gets_one);
+    tcase_add_test(tc, lk_flow_in_says_f_and_joins_frames);
+    suite_add_tcase(s, tc);
+    return lk_check_run(s);
+}
