@@ -55,6 +55,19 @@ static void check_bytes(const void *data, size_t len, size_t n, int seq)
             ck_abort_msg("message %d (%zu bytes): byte %zu differs", seq, n, i);
 }
 
+/* Receives one message through in (up to 5 s) and checks it is message seq of n bytes. */
+static void recv_check(lk_flow_in *in, size_t n, int seq)
+{
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    int rc = -EAGAIN;
+    for (int t = 0; t < 50 && rc == -EAGAIN; t++)
+        rc = lk_flow_in_recv(in, &m, 100);
+    ck_assert_int_eq(rc, 0);
+    check_bytes(zmq_msg_data(&m), zmq_msg_size(&m), n, seq);
+    zmq_msg_close(&m);
+}
+
 /* Waits until the sender holds a credit (the receiver's "R" reached it). */
 static void wait_credit(lk_flow_out *o)
 {
@@ -81,14 +94,7 @@ START_TEST(messages_of_every_size_arrive_whole_through_lk_flow_in)
         wait_credit(o);
         fill(&b, sizes[k], k);
         ck_assert_int_eq(lk_flow_out_send(o, pool, &b), 0);
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        int rc = -EAGAIN;
-        for (int t = 0; t < 50 && rc == -EAGAIN; t++)
-            rc = lk_flow_in_recv(in, &m, 100);
-        ck_assert_int_eq(rc, 0);
-        check_bytes(zmq_msg_data(&m), zmq_msg_size(&m), sizes[k], k);
-        zmq_msg_close(&m);
+        recv_check(in, sizes[k], k);
     }
     /* every frame was let go of: the buffers are back in the pool */
     int nfree = 0, out = 1;
@@ -181,14 +187,7 @@ START_TEST(lk_flow_in_says_f_and_joins_frames)
         zmq_send(zsock_resolve(r), b.data + at, cuts[k] - at, k + 1 < ncuts ? ZMQ_SNDMORE : 0);
         at = cuts[k];
     }
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    int rc = -EAGAIN;
-    for (int t = 0; t < 50 && rc == -EAGAIN; t++)
-        rc = lk_flow_in_recv(in, &m, 100);
-    ck_assert_int_eq(rc, 0);
-    check_bytes(zmq_msg_data(&m), zmq_msg_size(&m), 300000, 3);
-    zmq_msg_close(&m);
+    recv_check(in, 300000, 3);
     /* the credit it used came back, with its "f" */
     zmq_msg_close(&ctl);
     zmq_msg_init(&ctl);

@@ -98,14 +98,8 @@ static void fill(lk_batch *b, int n, int is_dst, int skip)
     }
 }
 
-static void write_file(lk_pq_writer *w, const lk_batch *b, const char *name, lk_buf *bytes)
+static void read_back(const char *path, lk_buf *bytes)
 {
-    char path[512];
-    lk_error err = {0};
-    snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    ck_assert_msg(lk_pq_writer_open(w, path, &err) == 0, "%s", err.msg);
-    ck_assert_msg(lk_pq_writer_write(w, b, &err) == 0, "%s", err.msg);
-    ck_assert_msg(lk_pq_writer_close(w, NULL, &err) == 0, "%s", err.msg);
     FILE *f = fopen(path, "rb");
     ck_assert_ptr_nonnull(f);
     char tmp[65536];
@@ -114,6 +108,17 @@ static void write_file(lk_pq_writer *w, const lk_batch *b, const char *name, lk_
     while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
         lk_buf_append(bytes, tmp, n);
     fclose(f);
+}
+
+static void write_file(lk_pq_writer *w, const lk_batch *b, const char *name, lk_buf *bytes)
+{
+    char path[512];
+    lk_error err = {0};
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    ck_assert_msg(lk_pq_writer_open(w, path, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lk_pq_writer_write(w, b, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lk_pq_writer_close(w, NULL, &err) == 0, "%s", err.msg);
+    read_back(path, bytes);
 }
 
 /* Writes the source, then the destination with and without reuse; returns
@@ -180,17 +185,6 @@ START_TEST(a_column_that_differs_by_one_value_is_encoded)
 }
 END_TEST
 
-static void read_back(const char *path, lk_buf *bytes)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    char tmp[65536];
-    size_t n;
-    lk_buf_reset(bytes);
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        lk_buf_append(bytes, tmp, n);
-    fclose(f);
-}
 
 /* Writes two row groups (sb[0]/db[0], then sb[1]/db[1]) to one file per writer; with src given,
    dst reuses from it and src lets go of its kept chunk after each cut, as lk_writer does. */
