@@ -72,6 +72,7 @@ struct lk_pq_writer {
     int fd;
     char path[4096];
     int64_t offset;
+    int64_t started; /* bytes whose write-back was started (sync_file_range) */
     int64_t num_rows, rg_rows;
     int n_rg;
     lk_buf rgbuf;   /* serialised RowGroup structs */
@@ -237,6 +238,7 @@ int lk_pq_writer_open(lk_pq_writer *w, const char *path, lk_error *err)
     w->fd = fd;
     snprintf(w->path, sizeof w->path, "%s", path);
     w->offset = 0;
+    w->started = 0;
     w->num_rows = w->rg_rows = 0;
     w->n_rg = 0;
     lk_buf_reset(&w->rgbuf);
@@ -860,6 +862,14 @@ static int write_all(lk_pq_writer *w, const char *p, size_t n, lk_error *err)
         p += k;
         n -= (size_t)k;
         w->offset += k;
+    }
+    /* A file that close fsyncs: start the write-back of what is written, so that the fsync
+       waits for the last part only and the disk works while we encode (a writer's two files
+       took 14-24 ms of fsync at the end of a batch, its core idle). Advisory: errors are the
+       fsync's to report. */
+    if (w->opt.fsync && w->offset - w->started >= (1 << 20)) {
+        (void)sync_file_range(w->fd, w->started, w->offset - w->started, SYNC_FILE_RANGE_WRITE);
+        w->started = w->offset;
     }
     return 0;
 }
