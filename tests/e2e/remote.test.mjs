@@ -100,7 +100,7 @@ test('remote transforms over CURVE: a valid key joins and does work, an unknown 
     let timer;
     const ex = await Promise.race([intruder.exited, new Promise((r) => { timer = setTimeout(() => r(null), 60000); })]);
     clearTimeout(timer);
-    assert.ok(ex, `the refused worker host still runs:\n${intruder.logs()}`);
+    assert.ok(ex, `the refused worker host still runs:\n${intruder.logs()}\npipeline host:\n${d.logs().slice(-3000)}`);
     assert.equal(ex.code, 100, intruder.logs());
     assert.match(intruder.logs(), /refused our key/);
     await until(() => d.logs().includes(`refused a worker host: key ${badKey} from ${h ? h.ip : '127.0.0.1'}`), 20000,
@@ -145,6 +145,8 @@ test('remote transforms over CURVE: a valid key joins and does work, an unknown 
       '--dir', path.join(ws.dir, 'wh'), 'transform=2']);
     whs.push(wh);
     await until(() => /joined the pipeline/.test(wh.logs()), 30000, `the worker host joins:\n${wh.logs()}`);
+    assert.match(wh.logs(), /connected to the pipeline host at tcp:\S+ \(its key accepted ours\)/);
+    assert.doesNotMatch(intruder.logs(), /connected to the pipeline host/);
     await until(() => { const r = remoteOf(ws.config); return r && r.transforms === 2; }, 30000, 'status: 2 remote transforms');
     const st = status(ws.config);
     assert.equal(st.workers.filter((w) => w.role === 'transform').length, 1, 'remote transforms are not local workers');

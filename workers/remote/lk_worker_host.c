@@ -73,6 +73,8 @@ typedef struct wh {
     int nt;
     lk_state *st;
     int64_t last_ms, hello_ms, beat_ms;
+    int64_t retry_said_ms; /* when "cannot reach" was last logged; 0: connected since */
+    long retries;          /* connection attempts that failed since then */
     lk_error err;
 } wh_t;
 
@@ -415,7 +417,8 @@ static void reap(wh_t *h)
     }
 }
 
-/* Socket events of front: a handshake the pipeline host refused. 1 = refused. */
+/* Socket events of front: a handshake the pipeline host refused (1), a connection that keeps
+   failing, a handshake that succeeded (logged). */
 static int refused(wh_t *h, const char *mykey)
 {
     for (;;) {
@@ -440,6 +443,22 @@ static int refused(wh_t *h, const char *mykey)
                      "to the pipeline's workers.remote.allowed_keys",
                      h->o->connect, mykey, (unsigned)value);
             return 1;
+        }
+        if (event == ZMQ_EVENT_CONNECT_RETRIED) {
+            /* no silent retrying: the first failed attempt, then one line per 10 s */
+            int64_t now = lk_time_mono_ms();
+            h->retries++;
+            if (!h->retry_said_ms || now - h->retry_said_ms >= 10000) {
+                LK_WARN("cannot reach the pipeline host at %s yet (%ld attempt(s)): retrying; is "
+                        "it running, and is workers.remote.bind reachable from here?",
+                        h->o->connect, h->retries);
+                h->retry_said_ms = now;
+            }
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            LK_INFO("connected to the pipeline host at %s (its key accepted ours)", h->o->connect);
+            h->retry_said_ms = 0;
+            h->retries = 0;
         }
         if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
             event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
@@ -554,7 +573,8 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
     zsock_set_heartbeat_timeout(h->front, LK_REMOTE_TIMEOUT_MS);
     zmq_socket_monitor(zsock_resolve(h->front), "inproc://lk-worker-host-monitor",
                        ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_CONNECT_RETRIED |
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
     h->monitor_pair = zmq_socket(zsys_init(), ZMQ_PAIR);
     zmq_connect(h->monitor_pair, "inproc://lk-worker-host-monitor");
     zsock_connect(h->front, "%s", o->connect);
