@@ -18,6 +18,7 @@
 #include "lk_time.h"
 
 #define SAMPLE_PER_FILE (256 << 10) /* bytes of each file for inference (JSON) */
+#define SAMPLE_READ (SAMPLE_PER_FILE + (64 << 10)) /* read for it: whole lines past the sample */
 
 typedef struct file_source {
     lk_source base;
@@ -53,8 +54,8 @@ static long sample_records(file_source *fs, lk_infer *inf, const lk_state_file *
     quiet.quiet = 1; /* oversized records are logged when the batch is sent */
     /* JSON lines: read the sample, not a whole chunk (2 MiB by default, 8 times the sample,
        into a fresh buffer per file); a line longer than the margin is read whole as before */
-    if (!fs->csv && !fs->src.multi_line && quiet.chunk_bytes > SAMPLE_PER_FILE + (64 << 10))
-        quiet.chunk_bytes = SAMPLE_PER_FILE + (64 << 10);
+    if (!fs->csv && !fs->src.multi_line && quiet.chunk_bytes > SAMPLE_READ)
+        quiet.chunk_bytes = SAMPLE_READ;
     lk_error err;
     for (int i = 0; i < n && budget > 0; i++) {
         lk_source_reader *sr = lk_source_reader_open(files[i].path, 0, files[i].size, &quiet, &err);

@@ -418,8 +418,8 @@ static void reap(wh_t *h)
 }
 
 /* Socket events of front: a handshake the pipeline host refused (1), a connection that keeps
-   failing, a handshake that succeeded (logged). */
-static int refused(wh_t *h, const char *mykey)
+   failing, a handshake that succeeded (logged). 1 = refused. */
+static int front_events(wh_t *h, const char *mykey)
 {
     for (;;) {
         zmq_msg_t ev, addr;
@@ -633,7 +633,7 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
             }
         zmq_poll(items, ni, 100);
         reap(h);
-        if ((items[4].revents & ZMQ_POLLIN) && refused(h, mykey)) {
+        if ((items[4].revents & ZMQ_POLLIN) && front_events(h, mykey)) {
             rc = LK_EXIT_CONFIG;
             break;
         }
