@@ -28,7 +28,8 @@
  * state of a batch is stored), committer.compaction (sleep: a long
  * auto-compaction), committer.flush (sleep: the writers wait longer for a
  * batch's "flush"), writer.park (a writer writing a waiting batch's row
- * groups early, when a newer batch's chunk arrives).
+ * groups early, when a newer batch's chunk arrives), worker_host.auth_event (EIO:
+ * a worker host ignores the event of its refused key, as if libzmq had not sent it).
  * A point is any string; code calls lk_fault_check("point") where a test may
  * want it to fail. With LAKESUP_FAULT unset the check is one branch.
  */
