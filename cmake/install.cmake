@@ -57,8 +57,10 @@ set(CPACK_DEBIAN_PACKAGE_SECTION database)
 # the shared libraries' packages, as dpkg-shlibdeps finds them (libzmq5,
 # libczmq4, librdkafka1, libsystemd0, ...)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# librdkafka is dlopen()ed by the Kafka source only, libcurl by the monitor's first webhook
-# (neither is seen by shlibdeps)
+# librdkafka is dlopen()ed by the Kafka source only, libcurl by the monitor's first webhook,
+# libmicrohttpd by the monitor's HTTP server (none is seen by shlibdeps): the last is needed by
+# every installation
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libmicrohttpd12")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "librdkafka1, libcurl4")
 # only the default component, not "etc": the maintainer scripts own /etc/lakesupd
 set(CPACK_INSTALL_CMAKE_PROJECTS "${CMAKE_BINARY_DIR};${PROJECT_NAME};Unspecified;/")

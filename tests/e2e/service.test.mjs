@@ -140,7 +140,7 @@ test('cpack -G DEB: a .deb with the binary, the unit, the example configuration,
   const deb = fs.readdirSync(out).find((f) => /^lakesupd_.*\.deb$/.test(f));
   assert.ok(deb, fs.readdirSync(out).join(' '));
   const info = spawnSync('dpkg-deb', ['-I', path.join(out, deb)], { encoding: 'utf8' }).stdout;
-  for (const dep of ['libzmq5', 'libczmq4', 'libsqlite3-0', 'libsystemd0', 'libyaml-0-2', 'libzstd1'])
+  for (const dep of ['libzmq5', 'libczmq4', 'libsqlite3-0', 'libsystemd0', 'libmicrohttpd12', 'libyaml-0-2', 'libzstd1'])
     assert.match(info, new RegExp(`Depends:.*\\b${dep}\\b`), `Depends lacks ${dep}:\n${info}`);
   assert.match(info, /Recommends: librdkafka1/);
   const files = spawnSync('dpkg-deb', ['-c', path.join(out, deb)], { encoding: 'utf8' }).stdout;

@@ -12,7 +12,57 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lk_dl.h"
 #include "lk_log.h"
+
+/* libmicrohttpd is loaded by lk_http_new (dlopen), not linked: linked, it and the 9 libraries
+   it brings (GnuTLS and its own) were mapped and relocated by every process of the tree at every
+   start, ~5 ms each, for the monitor alone (docs/decisions.md, "Libraries"). Its header still
+   gives the types and constants; each call goes through this table. */
+static struct {
+    void *lib;
+    __typeof__(MHD_start_daemon) *start_daemon;
+    __typeof__(MHD_stop_daemon) *stop_daemon;
+    __typeof__(MHD_run) *run;
+    __typeof__(MHD_get_daemon_info) *get_daemon_info;
+    __typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+    __typeof__(MHD_add_response_header) *add_response_header;
+    __typeof__(MHD_queue_response) *queue_response;
+    __typeof__(MHD_destroy_response) *destroy_response;
+    __typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+    __typeof__(MHD_get_connection_values) *get_connection_values;
+} g_mhd;
+
+/* Loads libmicrohttpd and fills g_mhd, once: 0, or -1 with err. */
+static int mhd_load(lk_error *err)
+{
+    if (g_mhd.lib) return 0;
+    const lk_dl_fn fns[] = {
+#define MHD_FN(f) {"MHD_" #f, &g_mhd.f}
+        MHD_FN(start_daemon), MHD_FN(stop_daemon), MHD_FN(run), MHD_FN(get_daemon_info),
+        MHD_FN(create_response_from_buffer), MHD_FN(add_response_header), MHD_FN(queue_response),
+        MHD_FN(destroy_response), MHD_FN(lookup_connection_value), MHD_FN(get_connection_values),
+#undef MHD_FN
+    };
+    g_mhd.lib = lk_dl_load("libmicrohttpd.so.12", "libmicrohttpd12", fns, sizeof fns / sizeof fns[0],
+                           err);
+    if (!g_mhd.lib) {
+        lk_error_prefix(err, "monitor.http");
+        return -1;
+    }
+    return 0;
+}
+
+#define MHD_start_daemon g_mhd.start_daemon
+#define MHD_stop_daemon g_mhd.stop_daemon
+#define MHD_run g_mhd.run
+#define MHD_get_daemon_info g_mhd.get_daemon_info
+#define MHD_create_response_from_buffer g_mhd.create_response_from_buffer
+#define MHD_add_response_header g_mhd.add_response_header
+#define MHD_queue_response g_mhd.queue_response
+#define MHD_destroy_response g_mhd.destroy_response
+#define MHD_lookup_connection_value g_mhd.lookup_connection_value
+#define MHD_get_connection_values g_mhd.get_connection_values
 
 struct lk_http {
     struct MHD_Daemon *d;
@@ -122,6 +172,7 @@ int lk_http_new(const char *host, int port, const char *token, lk_http_handler f
         ((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)port);
     else
         ((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)port);
+    if (mhd_load(err)) return err->code;
     lk_http *h = calloc(1, sizeof *h);
     if (!h) abort();
     h->fn = fn;
