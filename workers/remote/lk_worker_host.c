@@ -629,18 +629,17 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
     }
     zsock_set_router_mandatory(h->chunks, 0);
     h->mine = mine;
+    int rc = LK_EXIT_OK;
     if (front_open(h)) {
         LK_ERROR("cannot connect to %s: %s", o->connect, zmq_strerror(zmq_errno()));
-        front_close(h);
-        zcert_destroy(&h->mine);
-        return LK_EXIT_TEMPFAIL;
+        rc = LK_EXIT_TEMPFAIL;
+    } else {
+        LK_INFO("worker host pid=%d key %s: connecting to %s for %d transform(s) (work directory "
+                "%s)",
+                (int)getpid(), mykey, o->connect, o->transforms, h->dir);
     }
-    LK_INFO("worker host pid=%d key %s: connecting to %s for %d transform(s) (work directory %s)",
-            (int)getpid(), mykey, o->connect, o->transforms, h->dir);
-
-    int rc = LK_EXIT_OK;
     h->last_ms = lk_time_mono_ms();
-    while (!g_stop) {
+    while (!g_stop && rc == LK_EXIT_OK) {
         int64_t now = lk_time_mono_ms();
         int alive = front_alive(h, mykey, now);
         if (alive) {
