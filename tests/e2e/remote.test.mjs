@@ -219,3 +219,44 @@ test('remote transforms over CURVE: a valid key joins and does work, an unknown 
   }
   if (ws0.dir) fs.rmSync(ws0.dir, { recursive: true, force: true });
 });
+
+test('a worker host started before its pipeline host joins once when the pipeline comes up, however long it waited', async () => {
+  // Each HELLO the worker host said while the pipeline host was away used to wait in the queue of
+  // its connection (one per 10 s); when the pipeline came up, each reached the gateway as a new
+  // session ending the one before: a join and a leave per 10 s of absence, each leave a replay
+  const ws = workspace('remote_first', {
+    transform: 1, writer: 1, extra: `  remote: {bind: "tcp://127.0.0.1:${PORT + 1}", allowed_keys: ALLOWED}\n`,
+  });
+  const allowed = path.join(ws.dir, 'allowed');
+  fs.mkdirSync(allowed);
+  fs.writeFileSync(ws.config, fs.readFileSync(ws.config, 'utf8').replace('ALLOWED', allowed));
+  const key = path.join(ws.dir, 'wh.key');
+  assert.equal(run(['keygen', '--out', key]).code, 0);
+  fs.copyFileSync(key, path.join(allowed, 'wh.key'));
+  let d = null, wh = null;
+  try {
+    // a first start makes the pipeline host's key pair, which the worker host pins
+    d = startDaemon(['-c', ws.config]);
+    await until(() => /remote transforms join at tcp:/.test(d.logs()), 20000, 'the gateway listens');
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
+    wh = workerHost(null, ['--connect', `tcp://127.0.0.1:${PORT + 1}`, '--key', key, '--server-key',
+      path.join(ws.dir, 'checkpoints', 'remote', 'server.key'), '--dir', path.join(ws.dir, 'wh'), 'transform=1']);
+    await until(() => (wh.logs().match(/cannot reach the pipeline host/g) || []).length >= 2, 30000,
+      `the worker host waits through a second HELLO:\n${wh.logs()}`);
+    await new Promise((r) => setTimeout(r, 1500)); // (the second HELLO is due 10 s after the first)
+    d = startDaemon(['-c', ws.config]);
+    await until(() => /joined the pipeline/.test(wh.logs()), 30000, `the worker host joins:\n${wh.logs()}\n${d.logs().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 2000));
+    const joins = d.logs().split('\n').filter((l) => / joins from /.test(l));
+    assert.equal(joins.length, 1, `one join:\n${d.logs().slice(-3000)}`);
+    assert.doesNotMatch(d.logs(), /said hello again/);
+    assert.equal(wh.child.exitCode, null, wh.logs());
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
+  } finally {
+    if (wh) wh.child.kill('SIGKILL');
+    if (d) d.child.kill('SIGKILL');
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

@@ -74,6 +74,8 @@ typedef struct wh {
     zcert_t *mine;      /* our key pair, for every front */
     char server[LK_KEY_TXT];
     int64_t probe_ms; /* when front is next checked for a queue (front_alive) */
+    int handshaken;     /* a handshake succeeded on front since it opened or a session ended */
+    int hello_waits;    /* a HELLO was queued on front before any handshake: it waits in it */
     int session;        /* WELCOME received */
     char nonce[24];     /* of the HELLO of this attempt: a WELCOME to an older one is stale */
     tproc_t t[MAX_T];
@@ -203,6 +205,9 @@ static void end_session(wh_t *h, const char *why)
     stop_all(h);
     h->session = 0;
     h->hello_ms = 0;
+    /* the next HELLO goes on this front (after the BYE); if no handshake follows, the one
+       after on a fresh front */
+    h->handshaken = h->hello_waits = 0;
 }
 
 /* WELCOME indexes config: the transforms' configuration is the pipeline's,
@@ -465,6 +470,7 @@ static int front_events(wh_t *h, const char *mykey)
         }
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             LK_INFO("connected to the pipeline host at %s (its key accepted ours)", h->o->connect);
+            h->handshaken = 1;
             h->retry_said_ms = 0;
             h->retries = 0;
         }
@@ -483,6 +489,7 @@ static int front_open(wh_t *h)
 {
     char ep[64];
     snprintf(ep, sizeof ep, "inproc://lk-worker-host-monitor-%d", ++h->fronts);
+    h->handshaken = h->hello_waits = 0;
     h->front = zsock_new(ZMQ_DEALER);
     if (!h->front) return -1;
     zcert_apply(h->mine, h->front);
@@ -646,6 +653,21 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
             rc = alive > 0 ? LK_EXIT_CONFIG : LK_EXIT_TEMPFAIL;
             break;
         }
+        if (!h->session && now >= h->hello_ms && !h->handshaken && h->hello_waits) {
+            /* The last HELLO still waits in the queue of a connection that is not up (the
+               pipeline host is away): a fresh front drops it, so that one HELLO waits, not one
+               per 10 s. Each queued HELLO reached the gateway as a new session that ended the
+               one before (a join and a leave per 10 s of absence, each leave a replay). */
+            LK_DEBUG("no handshake with %s since the last HELLO: a fresh connection for the next",
+                     o->connect);
+            front_close(h);
+            if (front_open(h)) {
+                LK_ERROR("cannot open a connection to %s again: %s", o->connect,
+                         zmq_strerror(zmq_errno()));
+                rc = LK_EXIT_TEMPFAIL;
+                break;
+            }
+        }
         if (!h->session && now >= h->hello_ms) {
             char host[256] = "";
             gethostname(host, sizeof host - 1);
@@ -655,8 +677,9 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
             zmsg_addstr(m, host);
             zmsg_addstrf(m, "%d", (int)getpid());
             zmsg_addstrf(m, "%d", o->transforms);
-            /* the DEALER queues it until the connection is up; one at a time */
+            /* the DEALER queues it until the connection is up; one at a time (above) */
             send_msg(&m, h->front);
+            h->hello_waits = !h->handshaken;
             h->hello_ms = now + 10000;
         }
         if (!h->session && now - h->last_ms > 30000) {
