@@ -15,9 +15,9 @@
 #include "lk_dl.h"
 #include "lk_log.h"
 
-/* libmicrohttpd is loaded by lk_http_new (dlopen), not linked: linked, it and the 9 libraries
-   it brings (GnuTLS and its own) were mapped and relocated by every process of the tree at every
-   start, ~5 ms each, for the monitor alone (docs/decisions.md, "Libraries"). Its header still
+/* libmicrohttpd is loaded by lk_http_new (dlopen), not linked: linked, it and the 8 libraries
+   it brings (GnuTLS and 7 of GnuTLS's) were mapped and relocated by every process of the tree at
+   every start, ~5 ms each, for the monitor alone (docs/decisions.md, "Libraries"). Its header still
    gives the types and constants; each call goes through this table. */
 static struct {
     void *lib;

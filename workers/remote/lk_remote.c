@@ -98,11 +98,11 @@ typedef struct gw {
     refusal refusals[NREFUSALS];
 } gw_t;
 
-/* zmsg_send keeps a message it could not send: a peer gone (ROUTER_MANDATORY)
-   or an interrupted call drops it here (the links' replay covers it). */
+/* A message that cannot be sent, to a peer gone (ROUTER_MANDATORY) or in an interrupted call,
+   is dropped whole (the links' replay covers it). */
 static void send_msg(zmsg_t **m, zsock_t *to)
 {
-    if (zmsg_send(m, to) != 0) zmsg_destroy(m);
+    lk_zmsg_send(m, to, 0);
 }
 
 /* ---- ZAP: who may connect ---- */

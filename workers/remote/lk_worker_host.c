@@ -47,6 +47,7 @@
 #include "lk_schema.h"
 #include "lk_state.h"
 #include "lk_time.h"
+#include "lk_worker.h"
 
 #define MAX_T 36
 #define MAX_W 64
@@ -74,8 +75,10 @@ typedef struct wh {
     zcert_t *mine;      /* our key pair, for every front */
     char server[LK_KEY_TXT];
     int64_t probe_ms; /* when front is next checked for a queue (front_alive) */
-    int handshaken;     /* a handshake succeeded on front since it opened or a session ended */
-    int hello_waits;    /* a HELLO was queued on front before any handshake: it waits in it */
+    int connected;      /* a handshake succeeded on front, no disconnection since */
+    int hello_waits;    /* a HELLO was queued on front while not connected: it waits in it */
+    int64_t reopen_said_ms; /* front_alive's warning: once a minute */
+    long reopens;
     int session;        /* WELCOME received */
     char nonce[24];     /* of the HELLO of this attempt: a WELCOME to an older one is stale */
     tproc_t t[MAX_T];
@@ -87,11 +90,20 @@ typedef struct wh {
     lk_error err;
 } wh_t;
 
-/* zmsg_send keeps a message it could not send: a peer gone (ROUTER_MANDATORY)
-   or an interrupted call drops it here (the links' replay covers it). */
-static void send_msg(zmsg_t **m, zsock_t *to)
+static void end_session(wh_t *h, const char *why);
+
+/* Sends m to the gateway. A message that cannot leave within front's send timeout
+   (LK_REMOTE_TIMEOUT_MS: the queue toward the gateway has not moved for that long) ends the
+   session, as the gateway's silence does: the gateway then replays what this host held, where a
+   message dropped inside a session would be lost. */
+static void front_send(wh_t *h, zmsg_t **m)
 {
-    if (zmsg_send(m, to) != 0) zmsg_destroy(m);
+    int rc = lk_zmsg_send(m, h->front, 0);
+    if (rc && h->session) {
+        char why[128];
+        snprintf(why, sizeof why, "a message to it could not leave (%s)", zmq_strerror(-rc));
+        end_session(h, why);
+    }
 }
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -197,17 +209,18 @@ static zmsg_t *msg(const char *kind)
 static void end_session(wh_t *h, const char *why)
 {
     if (!h->session) return;
+    h->session = 0;
     LK_WARN("session with the pipeline host ends: %s; stopping %d transform(s)", why, h->nt);
-    /* the gateway replays what they held at once instead of after 5 s of silence */
+    /* the gateway replays what they held at once instead of after 5 s of silence (if the BYE
+       can leave: it does not wait) */
     zmsg_t *m = msg("BYE");
     zmsg_addstr(m, why);
-    send_msg(&m, h->front);
+    lk_zmsg_send(&m, h->front, ZFRAME_DONTWAIT);
     stop_all(h);
-    h->session = 0;
     h->hello_ms = 0;
-    /* the next HELLO goes on this front (after the BYE); if no handshake follows, the one
-       after on a fresh front */
-    h->handshaken = h->hello_waits = 0;
+    /* the next HELLO goes on this front, after the BYE; a fresh front only for the one after,
+       if no connection came up by then */
+    h->hello_waits = 0;
 }
 
 /* WELCOME indexes config: the transforms' configuration is the pipeline's,
@@ -309,7 +322,7 @@ static void from_gateway(wh_t *h)
             zmsg_t *d = msg("D");
             zmsg_addstr(d, "-1");
             zmsg_addstr(d, "the worker host cannot set up its transforms");
-            send_msg(&d, h->front);
+            front_send(h, &d);
         }
     } else if (!strcmp(kind, "BYE")) {
         char *why = zmsg_popstr(m);
@@ -367,7 +380,7 @@ static void from_chunks(wh_t *h)
         zmsg_t *m = msg("C");
         zmsg_append(m, &id);
         zmsg_append(m, &data);
-        send_msg(&m, h->front);
+        front_send(h, &m);
     }
     zframe_destroy(&id);
     zframe_destroy(&data);
@@ -381,7 +394,7 @@ static void from_records(wh_t *h, tproc_t *t, wlink_t *l)
     zmsg_addstrf(m, "%d", t->idx);
     zmsg_addmem(m, l->wid, l->len);
     zmsg_append(m, &data);
-    send_msg(&m, h->front);
+    front_send(h, &m);
 }
 
 /* The transforms' events to their "supervisor": ready and fatal are worth a line. */
@@ -424,7 +437,7 @@ static void reap(wh_t *h)
             zmsg_t *m = msg("D");
             zmsg_addstrf(m, "%d", t->idx);
             zmsg_addstr(m, why);
-            send_msg(&m, h->front);
+            front_send(h, &m);
         }
     }
 }
@@ -470,7 +483,11 @@ static int front_events(wh_t *h, const char *mykey)
         }
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             LK_INFO("connected to the pipeline host at %s (its key accepted ours)", h->o->connect);
-            h->handshaken = 1;
+            h->connected = 1;
+        }
+        if (event == ZMQ_EVENT_DISCONNECTED) {
+            LK_DEBUG("disconnected from the pipeline host at %s", h->o->connect);
+            h->connected = 0;
             h->retry_said_ms = 0;
             h->retries = 0;
         }
@@ -489,7 +506,7 @@ static int front_open(wh_t *h)
 {
     char ep[64];
     snprintf(ep, sizeof ep, "inproc://lk-worker-host-monitor-%d", ++h->fronts);
-    h->handshaken = h->hello_waits = 0;
+    h->connected = h->hello_waits = 0;
     h->front = zsock_new(ZMQ_DEALER);
     if (!h->front) return -1;
     zcert_apply(h->mine, h->front);
@@ -501,7 +518,7 @@ static int front_open(wh_t *h)
     if (zmq_socket_monitor(zsock_resolve(h->front), ep,
                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_CONNECT_RETRIED |
-                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED) ||
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) ||
         !(h->monitor_pair = zmq_socket(zsys_init(), ZMQ_PAIR)) ||
         zmq_connect(h->monitor_pair, ep) || zsock_connect(h->front, "%s", h->o->connect) < 0)
         return -1;
@@ -526,9 +543,15 @@ static int front_alive(wh_t *h, const char *mykey, int64_t now)
     h->probe_ms = now + 500;
     if (zsock_events(h->front) & ZMQ_POLLOUT) return 0;
     if (front_events(h, mykey)) return 1;
-    LK_WARN("the connection to the pipeline host at %s takes no message (ended by a failed "
-            "handshake, or its queue full): opening it again",
-            h->o->connect);
+    h->reopens++;
+    if (!h->reopen_said_ms || now - h->reopen_said_ms >= 60000) {
+        LK_WARN("the connection to the pipeline host at %s takes no message (ended by a failed "
+                "handshake, or its queue full): opening it again (%ld time(s); then every 10 s "
+                "while it lasts)",
+                h->o->connect, h->reopens);
+        h->reopen_said_ms = now;
+    }
+    h->probe_ms = now + 10000; /* a peer that fails every handshake: not a reopen per 500 ms */
     front_close(h);
     if (front_open(h)) {
         LK_ERROR("cannot open a connection to %s again: %s", h->o->connect,
@@ -653,7 +676,12 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
             rc = alive > 0 ? LK_EXIT_CONFIG : LK_EXIT_TEMPFAIL;
             break;
         }
-        if (!h->session && now >= h->hello_ms && !h->handshaken && h->hello_waits) {
+        /* the events first: a handshake that succeeded since the last HELLO keeps its front */
+        if (!h->session && now >= h->hello_ms && front_events(h, mykey)) {
+            rc = LK_EXIT_CONFIG;
+            break;
+        }
+        if (!h->session && now >= h->hello_ms && !h->connected && h->hello_waits) {
             /* The last HELLO still waits in the queue of a connection that is not up (the
                pipeline host is away): a fresh front drops it, so that one HELLO waits, not one
                per 10 s. Each queued HELLO reached the gateway as a new session that ended the
@@ -678,8 +706,8 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
             zmsg_addstrf(m, "%d", (int)getpid());
             zmsg_addstrf(m, "%d", o->transforms);
             /* the DEALER queues it until the connection is up; one at a time (above) */
-            send_msg(&m, h->front);
-            h->hello_waits = !h->handshaken;
+            front_send(h, &m);
+            h->hello_waits = !h->connected;
             h->hello_ms = now + 10000;
         }
         if (!h->session && now - h->last_ms > 30000) {
@@ -692,7 +720,7 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
         if (h->session && now - h->beat_ms >= LK_REMOTE_HEARTBEAT_MS) {
             h->beat_ms = now;
             zmsg_t *m = msg("H");
-            send_msg(&m, h->front);
+            front_send(h, &m);
         }
         if (h->session && now - h->last_ms > LK_REMOTE_TIMEOUT_MS)
             end_session(h, "the pipeline host is silent for 5 s");
@@ -742,7 +770,7 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
                 if (h->session) {
                     zmsg_t *m = msg("M");
                     zmsg_append(m, &f);
-                    send_msg(&m, h->front);
+                    front_send(h, &m);
                 }
                 zframe_destroy(&f);
             }

@@ -377,6 +377,24 @@ int lk_zmq_send(zsock_t *s, const void *data, size_t len, int flags)
     return 0;
 }
 
+int lk_zmsg_send(zmsg_t **m, zsock_t *to, int flags)
+{
+    if (!m || !*m) return -EINVAL;
+    int rc = 0;
+    size_t left = zmsg_size(*m);
+    zframe_t *f;
+    while ((f = zmsg_pop(*m))) {
+        left--;
+        if (zframe_send(&f, to, (left ? ZFRAME_MORE : 0) | flags) != 0) {
+            rc = -zmq_errno();
+            zframe_destroy(&f);
+            break;
+        }
+    }
+    zmsg_destroy(m);
+    return rc;
+}
+
 int lk_zmq_recv(zsock_t *s, zmq_msg_t *msg, int timeout_ms)
 {
     zmq_pollitem_t it = {zsock_resolve(s), 0, ZMQ_POLLIN, 0};

@@ -97,6 +97,10 @@ int lk_worker_pull_loop(lk_worker *w, zsock_t *in,
 /* ---- ZeroMQ helpers shared by the roles ---- */
 /* Sends b as one message; flags as zmq_send (ZMQ_DONTWAIT). 0 or -errno. */
 int lk_zmq_send(zsock_t *s, const void *data, size_t len, int flags);
+/* Sends every frame of *m (flags: 0 or ZFRAME_DONTWAIT; the socket's send timeout applies) and
+   destroys it, sent or not (czmq's zmsg_send keeps the frame it failed to send out of the
+   message, which the caller's zmsg_destroy then misses). 0 or -errno. */
+int lk_zmsg_send(zmsg_t **m, zsock_t *to, int flags);
 /* Receives one message into msg (initialised by the caller), waiting up to
    timeout_ms (-1 forever). 0, -EAGAIN on timeout, -EINTR, or -errno. */
 int lk_zmq_recv(zsock_t *s, zmq_msg_t *msg, int timeout_ms);
