@@ -462,9 +462,16 @@ START_TEST(concurrent_race)
     ck_assert_int_eq(lk_delta_nfiles(t), 2 * PER);
     ck_assert_int_eq(lk_delta_num_records(t), 2 * PER);
     lk_delta_destroy(&t);
+    /* One checkpoint per interval each, but at the version the writer's handle has caught up to
+       after its commit (another writer's may have followed it: a checkpoint of any version is a
+       valid one). Two of them fall on the same version only when one writer's catch-up spans a
+       whole interval of the other's commits: a slow machine (the ASan pass in a fresh Debian
+       once had 9). */
     char p[512];
     snprintf(p, sizeof p, "%s/_delta_log", dir);
-    ck_assert_int_eq(lk_check_count_names(p, NULL, "checkpoint.parquet"), 2 * PER / 10);
+    int cps = lk_check_count_names(p, NULL, "checkpoint.parquet");
+    ck_assert_int_ge(cps, 2 * PER / 10 / 2);
+    ck_assert_int_le(cps, 2 * PER / 10);
 }
 END_TEST
 
