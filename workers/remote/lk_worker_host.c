@@ -484,12 +484,12 @@ static int front_events(wh_t *h, const char *mykey)
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             LK_INFO("connected to the pipeline host at %s (its key accepted ours)", h->o->connect);
             h->connected = 1;
+            h->retry_said_ms = 0;
+            h->retries = 0;
         }
         if (event == ZMQ_EVENT_DISCONNECTED) {
             LK_DEBUG("disconnected from the pipeline host at %s", h->o->connect);
             h->connected = 0;
-            h->retry_said_ms = 0;
-            h->retries = 0;
         }
         if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
             event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
@@ -499,9 +499,8 @@ static int front_events(wh_t *h, const char *mykey)
 }
 
 /* Opens front, the DEALER to the gateway (CURVE with our key pair and the pinned server key),
-   with its socket monitor, and connects it. A send waits at most LK_REMOTE_TIMEOUT_MS: a
-   message that cannot leave by then is dropped (the links' replay covers it), never a loop
-   stopped for good. */
+   with its socket monitor, and connects it. A send waits at most LK_REMOTE_TIMEOUT_MS
+   (front_send), never a loop stopped for good. */
 static int front_open(wh_t *h)
 {
     char ep[64];
@@ -533,6 +532,15 @@ static void front_close(wh_t *h)
     zsock_destroy(&h->front);
 }
 
+/* front closed and opened again (whatever it queued is dropped): 0, or -1 logged. */
+static int front_reopen(wh_t *h)
+{
+    front_close(h);
+    if (!front_open(h)) return 0;
+    LK_ERROR("cannot open a connection to %s again: %s", h->o->connect, zmq_strerror(zmq_errno()));
+    return -1;
+}
+
 /* Out of a session, every 500 ms: a front that can queue no message is open again. libzmq ends
    a connection for good when its handshake fails (a refused key says so in an event, which
    front_events reads first; a CI run once went without one), and a DEALER without a connection
@@ -552,12 +560,7 @@ static int front_alive(wh_t *h, const char *mykey, int64_t now)
         h->reopen_said_ms = now;
     }
     h->probe_ms = now + 10000; /* a peer that fails every handshake: not a reopen per 500 ms */
-    front_close(h);
-    if (front_open(h)) {
-        LK_ERROR("cannot open a connection to %s again: %s", h->o->connect,
-                 zmq_strerror(zmq_errno()));
-        return -1;
-    }
+    if (front_reopen(h)) return -1;
     h->hello_ms = now;
     return 0;
 }
@@ -688,10 +691,7 @@ int lk_worker_host_run(const lk_worker_host_opts *o)
                one before (a join and a leave per 10 s of absence, each leave a replay). */
             LK_DEBUG("no handshake with %s since the last HELLO: a fresh connection for the next",
                      o->connect);
-            front_close(h);
-            if (front_open(h)) {
-                LK_ERROR("cannot open a connection to %s again: %s", o->connect,
-                         zmq_strerror(zmq_errno()));
+            if (front_reopen(h)) {
                 rc = LK_EXIT_TEMPFAIL;
                 break;
             }
