@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lk_sql_decimal.h"
 #include "lk_time.h"
 
 /* ---- text of values ---- */
@@ -265,19 +266,8 @@ typedef struct val {
     size_t n;
     int scale;
     const unsigned char *be; /* decimal > 18 */
+    lk_dec x;                /* decimal: the unscaled value */
 } val;
-
-static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
-                             1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
-
-static double decimal_double(const val *v)
-{
-    if (!v->be) return (double)v->i / pow(10.0, v->scale);
-    __int128 x = 0;
-    for (int k = 0; k < 16; k++)
-        x = (x << 8) | v->be[k];
-    return (double)x / pow(10.0, v->scale);
-}
 
 static void read(const lk_col *c, uint32_t i, val *v)
 {
@@ -327,7 +317,8 @@ static void read(const lk_col *c, uint32_t i, val *v)
             v->i = ((const int64_t *)c->values)[i];
         else
             v->be = (const unsigned char *)c->values + (size_t)i * 16;
-        v->d = decimal_double(v);
+        v->x = lk_dec_read(c, i);
+        v->d = lk_dec_to_double(v->x, v->scale);
         break;
     default:
         v->kind = 's';
@@ -540,23 +531,34 @@ static void k_cast(lk_sql_kctx *k)
                 *(double *)slot = d;
             break;
         case LK_TYPE_DECIMAL: {
-            bad = to_double(&v, &d);
-            if (!bad && v.kind == 'i') d = (double)v.i;
-            int p = to->precision, s = to->scale;
-            double scaled = bad ? 0 : lk_sql_round_half_up(d, s) * pow(10.0, s);
-            if (!bad && (!isfinite(d) || fabs(scaled) >= pow(10.0, p)))
-                bad = 1; /* does not fit decimal(p, s): null, as Spark */
-            if (p <= 18) {
-                *(int64_t *)slot = bad ? 0 : (int64_t)llround(scaled);
-            } else {
-                __int128 x = bad ? 0 : (__int128)llroundl((long double)scaled);
-                if (!bad && fabs(scaled) >= 9.2e18) x = (__int128)(long double)scaled;
-                unsigned char *be = (unsigned char *)slot;
-                for (int b = 15; b >= 0; b--) {
-                    be[b] = (unsigned char)(x & 0xff);
-                    x >>= 8;
-                }
+            /* exact, HALF_UP to the scale, null beyond the precision (Spark); a double through
+               its shortest text, as Spark's Decimal(double) */
+            lk_dec x = 0;
+            int sc = to->scale;
+            switch (v.kind) {
+            case 'x':
+                bad = lk_dec_rescale(v.x, v.scale, sc, &x);
+                break;
+            case 'i':
+            case 'b':
+                bad = lk_dec_rescale(v.i, 0, sc, &x);
+                break;
+            case 's':
+                bad = lk_dec_parse(v.s, v.n, sc, &x);
+                break;
+            case 'd':
+            case 'f':
+                bad = lk_dec_from_double(v.d, sc, &x);
+                break;
+            case 'T': /* seconds, to the microsecond */
+                bad = lk_dec_rescale(v.i, 6, sc, &x);
+                break;
+            default:
+                bad = 1;
+                break;
             }
+            if (!bad && !lk_dec_fits(x, to->precision)) bad = 1;
+            lk_dec_write(out, i, bad ? 0 : x);
             break;
         }
         case LK_TYPE_DATE: {
@@ -606,7 +608,6 @@ static void k_cast(lk_sql_kctx *k)
         }
     }
     if (fixed) lk_sql_out_done(out);
-    (void)p10;
 }
 
 /* Same-kind fast path: INTEGER/LONG → STRING (cast {user_id: string}). */

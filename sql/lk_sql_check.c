@@ -228,6 +228,15 @@ static lk_sql_node *cast_to(ck *c, lk_sql_node *a, lk_type t)
         n->ty = t;
         return n;
     }
+    if (a->kind == LK_SQL_LIT && a->lit_type == LK_TYPE_DECIMAL && t == LK_TYPE_DOUBLE) {
+        /* a decimal literal among doubles (amount * 0.92) is the double nearest to its text (the
+           parser's strtod, as Spark's decimal-to-double), not a cast per row */
+        lk_sql_node *n = lk_sql_ast_node(c->ast, LK_SQL_LIT, a->pos);
+        n->lit_type = LK_TYPE_DOUBLE;
+        n->d = a->d;
+        n->ty = t;
+        return n;
+    }
     lk_sql_node *n = lk_sql_ast_node(c->ast, LK_SQL_CAST, a->pos);
     n->nargs = 1;
     n->args = lk_sql_ast_args(c->ast, 1);
@@ -235,6 +244,145 @@ static lk_sql_node *cast_to(ck *c, lk_sql_node *a, lk_type t)
     n->ty = t;
     n->fn = LK_FN_CAST;
     return n;
+}
+
+/* ---- DECIMAL types: Spark's DecimalPrecision rules (allowPrecisionLoss, the default) ---- */
+
+/* The decimal type a value takes among decimals: its own; an integer column's (3, 5, 10, 20
+   digits); an integer literal's own digits (Spark picks a literal's minimum precision). 0 when
+   it has none (double, float, string, ...). */
+static int dec_of(const lk_sql_node *a, int *p, int *s)
+{
+    if (a->ty == LK_TYPE_DECIMAL) {
+        *p = a->ty_precision;
+        *s = a->ty_scale;
+        return 1;
+    }
+    if (!is_intlike(a->ty)) return 0;
+    *s = 0;
+    const lk_sql_node *v = lk_sql_node_value(a);
+    if (v->kind == LK_SQL_LIT && is_intlike(v->lit_type)) {
+        uint64_t m = v->i < 0 ? 0 - (uint64_t)v->i : (uint64_t)v->i;
+        int d = 1;
+        while (m >= 10) {
+            m /= 10;
+            d++;
+        }
+        *p = d;
+        return 1;
+    }
+    *p = a->ty == LK_TYPE_BYTE ? 3 : a->ty == LK_TYPE_SHORT ? 5 : a->ty == LK_TYPE_INTEGER ? 10 : 20;
+    return 1;
+}
+
+/* An arithmetic result beyond 38 digits keeps its integer digits and gives up scale, down to 6
+   (DecimalType.adjustPrecisionScale). */
+static void dec_adjust(int *p, int *s)
+{
+    if (*p <= 38) return;
+    int intd = *p - *s, mins = *s < 6 ? *s : 6;
+    *s = 38 - intd > mins ? 38 - intd : mins;
+    *p = 38;
+}
+
+/* The common decimal type of values when one is a decimal and every other one is a decimal, an
+   integer or null: the widest integer part and scale, bounded at 38 (Spark's widerDecimalType).
+   Values are folded one at a time (dec_fold), then dec_result says whether decimals apply. */
+typedef struct dec_acc {
+    int any, other, intd, sc;
+} dec_acc;
+
+static void dec_fold(dec_acc *d, const lk_sql_node *a)
+{
+    int ap, as;
+    if (!a->ty) return;
+    if (!dec_of(a, &ap, &as)) {
+        d->other = 1;
+        return;
+    }
+    d->any |= a->ty == LK_TYPE_DECIMAL;
+    if (ap - as > d->intd) d->intd = ap - as;
+    if (as > d->sc) d->sc = as;
+}
+
+static int dec_result(const dec_acc *d, int *p, int *s)
+{
+    if (!d->any || d->other) return 0;
+    *p = d->intd + d->sc > 38 ? 38 : d->intd + d->sc;
+    *s = d->sc > 38 ? 38 : d->sc;
+    return 1;
+}
+
+/* dec_fold over args[from], args[from + step], ... (n of them), then dec_result. */
+static int dec_common(lk_sql_node *const *args, int from, int step, int n, int *p, int *s)
+{
+    dec_acc d = {0, 0, 0, 0};
+    for (int k = 0; k < n; k++)
+        dec_fold(&d, args[from + k * step]);
+    return dec_result(&d, p, s);
+}
+
+/* a as DECIMAL(p, s) (a itself when it is one). */
+static lk_sql_node *cast_dec(ck *c, lk_sql_node *a, int p, int s)
+{
+    if (a->ty == LK_TYPE_DECIMAL && a->ty_precision == p && a->ty_scale == s) return a;
+    lk_sql_node *n = cast_to(c, a, LK_TYPE_DECIMAL);
+    n->ty_precision = p;
+    n->ty_scale = s;
+    return n;
+}
+
+static void set_dec(lk_sql_node *n, int p, int s)
+{
+    n->ty = LK_TYPE_DECIMAL;
+    n->ty_precision = p;
+    n->ty_scale = s;
+}
+
+/* + - * / % div over decimals and integers (at least one decimal, no double, float or string):
+   the arguments as their decimal types, the result's type set. 1 done, 0 not decimal. */
+static int dec_arith(ck *c, lk_sql_node *n)
+{
+    lk_sql_node **a = n->args;
+    if (a[0]->ty != LK_TYPE_DECIMAL && a[1]->ty != LK_TYPE_DECIMAL) return 0;
+    int p1, s1, p2, s2;
+    if (!a[0]->ty && !a[1]->ty) return 0;
+    if (!(a[0]->ty ? dec_of(a[0], &p1, &s1) : 1) || !(a[1]->ty ? dec_of(a[1], &p2, &s2) : 1))
+        return 0;
+    if (!a[0]->ty) p1 = p2, s1 = s2; /* NULL takes the other side's type */
+    if (!a[1]->ty) p2 = p1, s2 = s1;
+    int p, s;
+    switch (n->fn) {
+    case LK_FN_ADD:
+    case LK_FN_SUB:
+        s = s1 > s2 ? s1 : s2;
+        p = (p1 - s1 > p2 - s2 ? p1 - s1 : p2 - s2) + s + 1;
+        break;
+    case LK_FN_MUL:
+        p = p1 + p2 + 1;
+        s = s1 + s2;
+        break;
+    case LK_FN_DIV:
+        s = 6 > s1 + p2 + 1 ? 6 : s1 + p2 + 1;
+        p = p1 - s1 + s2 + s;
+        break;
+    case LK_FN_MOD:
+        s = s1 > s2 ? s1 : s2;
+        p = (p1 - s1 < p2 - s2 ? p1 - s1 : p2 - s2) + s;
+        break;
+    default: /* div: a long */
+        p = s = 0;
+        break;
+    }
+    a[0] = cast_dec(c, a[0], p1, s1);
+    a[1] = cast_dec(c, a[1], p2, s2);
+    if (n->fn == LK_FN_IDIV) {
+        n->ty = LK_TYPE_LONG;
+        return 1;
+    }
+    dec_adjust(&p, &s);
+    set_dec(n, p, s);
+    return 1;
 }
 
 static int scalar(lk_type t)
@@ -392,6 +540,7 @@ static int check_call(ck *c, lk_sql_node *n)
     case LK_FN_MUL:
     case LK_FN_MOD: {
         if (numeric_arg(c, n, 0) || numeric_arg(c, n, 1)) return -1;
+        if (dec_arith(c, n)) return 0;
         int t = wide_type(a[0]->ty ? canon(a[0]->ty) : 0, a[1]->ty ? canon(a[1]->ty) : 0);
         if (t <= 0) t = LK_TYPE_INTEGER;
         n->ty = (lk_type)t;
@@ -399,15 +548,21 @@ static int check_call(ck *c, lk_sql_node *n)
     }
     case LK_FN_DIV:
         if (numeric_arg(c, n, 0) || numeric_arg(c, n, 1)) return -1;
+        if (dec_arith(c, n)) return 0;
         n->ty = LK_TYPE_DOUBLE;
         return all_as(c, n, 0, LK_TYPE_DOUBLE);
     case LK_FN_IDIV:
         if (numeric_arg(c, n, 0) || numeric_arg(c, n, 1)) return -1;
+        if (dec_arith(c, n)) return 0;
         n->ty = LK_TYPE_LONG;
         return all_as(c, n, 0, LK_TYPE_LONG);
     case LK_FN_NEG:
     case LK_FN_ABS:
         if (numeric_arg(c, n, 0)) return -1;
+        if (a[0]->ty == LK_TYPE_DECIMAL) {
+            set_dec(n, a[0]->ty_precision, a[0]->ty_scale);
+            return 0;
+        }
         n->ty = a[0]->ty ? canon(a[0]->ty) : LK_TYPE_INTEGER;
         return all_as(c, n, 0, n->ty);
     case LK_FN_BITAND:
@@ -432,6 +587,16 @@ static int check_call(ck *c, lk_sql_node *n)
     case LK_FN_NSEQ:
     case LK_FN_NULLIF:
     case LK_FN_IN: {
+        int dp, ds;
+        if (dec_common(a, 0, 1, n->nargs, &dp, &ds)) {
+            for (int i = 0; i < n->nargs; i++)
+                a[i] = cast_dec(c, a[i], dp, ds);
+            if (f->fn == LK_FN_NULLIF)
+                set_dec(n, dp, ds);
+            else
+                n->ty = LK_TYPE_BOOLEAN;
+            return 0;
+        }
         int t = a[0]->ty;
         for (int i = 1; i < n->nargs; i++) {
             int u = cmp_type((lk_type)t, a[i]->ty);
@@ -477,6 +642,13 @@ static int check_call(ck *c, lk_sql_node *n)
         return all_as(c, n, 0, LK_TYPE_STRING);
     case LK_FN_IF: {
         if (arg_as(c, n, 0, LK_TYPE_BOOLEAN, "the condition")) return -1;
+        int dp, ds;
+        if (dec_common(a, 1, 1, 2, &dp, &ds)) {
+            a[1] = cast_dec(c, a[1], dp, ds);
+            a[2] = cast_dec(c, a[2], dp, ds);
+            set_dec(n, dp, ds);
+            return 0;
+        }
         int t = wide_type(a[1]->ty, a[2]->ty);
         if (t < 0)
             return cerr(c, n->pos,
@@ -493,6 +665,13 @@ static int check_call(ck *c, lk_sql_node *n)
     case LK_FN_COALESCE:
     case LK_FN_GREATEST:
     case LK_FN_LEAST: {
+        int dp, ds;
+        if (dec_common(a, 0, 1, n->nargs, &dp, &ds)) {
+            for (int i = 0; i < n->nargs; i++)
+                a[i] = cast_dec(c, a[i], dp, ds);
+            set_dec(n, dp, ds);
+            return 0;
+        }
         int t = 0;
         for (int i = 0; i < n->nargs; i++) {
             int u = wide_type((lk_type)t, a[i]->ty);
@@ -622,12 +801,28 @@ static int check_call(ck *c, lk_sql_node *n)
     case LK_FN_ROUND:
         if (numeric_arg(c, n, 0)) return -1;
         if (n->nargs == 2 && need_int_lit(c, n, 1, "scale")) return -1;
+        if (a[0]->ty == LK_TYPE_DECIMAL) {
+            /* Spark 3.4: one more integer digit (9.95 rounds to 10.0); a negative scale rounds to
+               tens, hundreds, ... at scale 0 */
+            int p = a[0]->ty_precision, s = a[0]->ty_scale, intd = p - s + 1;
+            int d = n->nargs == 2 ? (int)lk_sql_node_value(a[1])->i : 0;
+            if (d < 0)
+                set_dec(n, intd - d > 38 ? 38 : intd - d, 0);
+            else
+                set_dec(n, intd + (s < d ? s : d) > 38 ? 38 : intd + (s < d ? s : d), s < d ? s : d);
+            return n->nargs == 2 ? arg_as(c, n, 1, LK_TYPE_INTEGER, "the scale") : 0;
+        }
         n->ty = a[0]->ty ? canon(a[0]->ty) : LK_TYPE_DOUBLE;
         if (arg_as(c, n, 0, n->ty, "the value")) return -1;
         return n->nargs == 2 ? arg_as(c, n, 1, LK_TYPE_INTEGER, "the scale") : 0;
     case LK_FN_FLOOR:
     case LK_FN_CEIL:
         if (numeric_arg(c, n, 0)) return -1;
+        if (a[0]->ty == LK_TYPE_DECIMAL) { /* Spark: DECIMAL(p - s + 1, 0) */
+            int p = a[0]->ty_precision, s = a[0]->ty_scale;
+            set_dec(n, s == 0 ? p : (p - s + 1 > 38 ? 38 : p - s + 1), 0);
+            return 0;
+        }
         n->ty = LK_TYPE_LONG;
         return arg_as(c, n, 0, a[0]->ty && is_intlike(a[0]->ty) ? LK_TYPE_LONG : LK_TYPE_DOUBLE,
                       "the value");
@@ -724,9 +919,11 @@ static int check(ck *c, lk_sql_node *n)
     case LK_SQL_LIT:
         if (!n->ty) {
             n->ty = n->lit_type;
-            if (n->lit_type == LK_TYPE_DECIMAL)
-                n->ty = LK_TYPE_DOUBLE; /* decimals compute as double (README) */
-            else if (n->lit_type == LK_TYPE_FLOAT)
+            if (n->lit_type == LK_TYPE_DECIMAL) {
+                /* a decimal literal keeps its digits (Spark: 0.92 is DECIMAL(2,2)) */
+                n->ty_precision = n->precision;
+                n->ty_scale = n->scale;
+            } else if (n->lit_type == LK_TYPE_FLOAT)
                 n->ty = LK_TYPE_DOUBLE;
             else if (n->lit_type == LK_TYPE_BYTE || n->lit_type == LK_TYPE_SHORT)
                 n->ty = LK_TYPE_INTEGER;
@@ -815,6 +1012,19 @@ static int check(ck *c, lk_sql_node *n)
             if (cond->ty && cond->ty != LK_TYPE_BOOLEAN)
                 return cerr(c, cond->pos, "a WHEN condition must be boolean, not %s", tname(cond));
             n->args[2 * i] = cast_to(c, cond, LK_TYPE_BOOLEAN);
+        }
+        dec_acc d = {0, 0, 0, 0};
+        for (int i = 0; i < nb; i++)
+            dec_fold(&d, n->args[2 * i + 1]);
+        if (n->has_else) dec_fold(&d, n->args[n->nargs - 1]);
+        int dp, ds;
+        if (dec_result(&d, &dp, &ds)) {
+            n->fn = LK_FN_CASE;
+            set_dec(n, dp, ds);
+            for (int i = 0; i < nb; i++)
+                n->args[2 * i + 1] = cast_dec(c, n->args[2 * i + 1], dp, ds);
+            if (n->has_else) n->args[n->nargs - 1] = cast_dec(c, n->args[n->nargs - 1], dp, ds);
+            return 0;
         }
         for (int i = 0; i <= nb; i++) {
             if (i == nb && !n->has_else) break;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_sql_decimal.h"
+
 static void add_fields(lk_sql_plan *p, lk_schema *s, int kind)
 {
     int n = kind == LK_REG_TEMP ? p->ntemps : p->nconsts;
@@ -78,6 +80,19 @@ static void fill_consts(lk_sql_plan *p, uint32_t rows)
                            : (double)l->i;
             for (uint32_t i = 0; i < rows; i++)
                 lk_col_append_f64(c, d);
+            break;
+        }
+        case LK_TYPE_DECIMAL: {
+            /* the literal's digits, exactly (lk_sql_parse keeps its text) */
+            lk_dec v = 0;
+            if (l->lit_type == LK_TYPE_DECIMAL && l->s)
+                lk_dec_parse(l->s, l->slen, g->type->scale, &v);
+            else if (l->lit_type == LK_TYPE_DOUBLE || l->lit_type == LK_TYPE_FLOAT)
+                lk_dec_from_double(l->d, g->type->scale, &v);
+            else
+                lk_dec_rescale(l->i, 0, g->type->scale, &v);
+            for (uint32_t i = 0; i < rows; i++)
+                lk_dec_append(c, v);
             break;
         }
         case LK_TYPE_STRING:

@@ -13,6 +13,7 @@
 
 #include "lk_bytes.h"
 #include "lk_sql_cast.h"
+#include "lk_sql_decimal.h"
 #include "lk_sql_hash.h"
 #include "lk_sql_json.h"
 #include "lk_sql_lex.h"
@@ -274,6 +275,10 @@ static inline int cmp_row(const lk_col *a, const lk_col *b, uint32_t i, uint32_t
     }
     case LK_TYPE_DOUBLE:
         return dcmp(((const double *)a->values)[i], ((const double *)b->values)[j]);
+    case LK_TYPE_DECIMAL: { /* the checker gave both the same scale */
+        lk_dec x = lk_dec_read(a, i), y = lk_dec_read(b, j);
+        return (x > y) - (x < y);
+    }
     default: {
         size_t la, lb;
         const char *x = lk_col_bytes(a, i, &la), *y = lk_col_bytes(b, j, &lb);
@@ -316,6 +321,9 @@ static inline int cmp_row(const lk_col *a, const lk_col *b, uint32_t i, uint32_t
             break;                                                                                 \
         case LK_TYPE_DOUBLE:                                                                       \
             CMP_LOOP(double, dcmp(x[i], y[i]), TEST);                                              \
+            break;                                                                                 \
+        case LK_TYPE_DECIMAL:                                                                      \
+            CMP_LOOP(char, cmp_row(k->a[0], k->a[1], i, i), TEST);                                 \
             break;                                                                                 \
         default:                                                                                   \
             CMP_LOOP(char, scmp(k->a[0], k->a[1], i), TEST);                                       \
@@ -989,6 +997,11 @@ int lk_sql_func_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel 
     if (node->kind == LK_SQL_CAST) return lk_sql_cast_kernel(node, kp, err);
     if (node->kind == LK_SQL_CASE) {
         *kp = k_case;
+        return 0;
+    }
+    lk_sql_kernel dk = lk_sql_decimal_kernel(node);
+    if (dk) {
+        *kp = dk;
         return 0;
     }
     switch (node->fn) {

@@ -240,12 +240,15 @@ static lk_sql_node *literal_number(parser *p, const lk_sql_token *t)
             /* Spark: an integral literal beyond bigint is a decimal */
             n->lit_type = LK_TYPE_DECIMAL;
             n->d = strtod(buf, NULL);
-            n->precision = (int)strlen(buf) > 38 ? 38 : (int)strlen(buf);
+            const char *dg = buf[0] == '-' || buf[0] == '+' ? buf + 1 : buf;
+            n->precision = (int)strlen(dg) > 38 ? 38 : (int)strlen(dg);
             n->scale = 0;
-            if (strlen(buf) > 38) {
+            if (strlen(dg) > 38) {
                 fail(p, t->pos, "integer literal %s is out of range", buf);
                 return NULL;
             }
+            n->s = lk_sql_ast_strdup(p->ast, buf); /* the exact value (lk_sql_eval) */
+            n->slen = strlen(buf);
             return n;
         }
         n->i = v;
@@ -295,8 +298,11 @@ static lk_sql_node *literal_number(parser *p, const lk_sql_token *t)
         return NULL;
     }
     n->lit_type = LK_TYPE_DECIMAL;
+    n->d = strtod(buf, NULL);
     n->precision = digits;
     n->scale = scale;
+    n->s = lk_sql_ast_strdup(p->ast, buf); /* the exact value (lk_sql_eval) */
+    n->slen = strlen(buf);
     return n;
 }
 
@@ -344,6 +350,13 @@ static lk_sql_node *unary(parser *p)
             a->lit_type != LK_TYPE_DATE && a->lit_type != LK_TYPE_TIMESTAMP) {
             a->pos = t->pos;
             a->d = -a->d;
+            if (a->lit_type == LK_TYPE_DECIMAL && a->s) { /* its exact text, negated */
+                char neg[128];
+                snprintf(neg, sizeof neg, "%s%s", a->s[0] == '-' ? "" : "-",
+                         a->s[0] == '-' ? a->s + 1 : a->s);
+                a->s = lk_sql_ast_strdup(p->ast, neg);
+                a->slen = strlen(neg);
+            }
             if (a->lit_type == LK_TYPE_LONG && a->i == (int64_t)INT32_MAX + 1) {
                 a->i = INT32_MIN;
                 a->lit_type = LK_TYPE_INTEGER;

@@ -27,7 +27,10 @@ for (const a of nums)
   for (const b of ['user_id', 'amount', '3', '-2.5', '(user_id % 100 - 50)'])
     // Spark: / is a double division and x / 0 is null; DuckDB's / on integers is a double
     // division too (1.x), but x / 0 is +-Infinity or NaN there: null on DuckDB's side
-    both(`${a} / ${b}`, `CASE WHEN (${b}) = 0 THEN NULL ELSE ${a} / ${b} END`);
+    // between two decimal literals (-2.5 / 3) Spark's / is a DECIMAL division at scale
+    // max(6, s1 + p2 + 1) = 6, rounded HALF_UP; DuckDB's a double: rounded on its side
+    both(`${a} / ${b}`, /^-?[0-9.]+$/.test(a) && /^-?[0-9.]+$/.test(b) && (a + b).includes('.')
+      ? `round(${a} / ${b}, 6)` : `CASE WHEN (${b}) = 0 THEN NULL ELSE ${a} / ${b} END`);
 for (const a of ['user_id', '(user_id % 100 - 50)', 'CAST(user_id % 7 AS INT)'])
   for (const b of ['7', '-3', '(user_id % 5 + 1)'])
     // Spark's div is integer division truncating toward zero, as DuckDB's //; % keeps the
@@ -70,6 +73,25 @@ for (const a of preds) same(`NOT (${a})`), same(`(${a}) IS NULL`);
   'CAST(user_id % 1000 AS STRING) || \'x\'', "CAST('12' AS INT) + user_id % 3",
   'CAST(device.version AS DOUBLE)',
 ].forEach((e) => same(e));
+// ---- DECIMAL: exact, Spark's result types (+ - * keep every digit, as DuckDB's); a decimal division
+// is a decimal at scale max(6, s1 + p2 + 1) in Spark and a double in DuckDB (rounded on its side:
+// no quotient of these operands ties at the 7th digit) ----
+const D = 'CAST(amount AS DECIMAL(12,2))';
+[
+  `${D} * 0.92`, `${D} + CAST(user_id % 100 AS DECIMAL(5,0))`, `${D} - 0.005`, `${D} * ${D}`,
+  `${D} + user_id`, `${D} * (user_id % 100 - 50)`, `${D} > 500.5`, `${D} = 250`, `${D} BETWEEN 100 AND 200.5`,
+  `round(${D} * 0.92, 2)`, `round(${D}, 1)`, `round(${D}, -1)`, `abs(${D} - 500)`, `-${D}`,
+  `floor(${D})`, `ceil(${D})`, `${D} % 7`, `coalesce(${D}, 0)`, `greatest(${D}, 300, user_id % 1000)`,
+  `CASE WHEN amount > 500 THEN ${D} ELSE 0.5 END`, `CAST(${D} AS STRING)`,
+  `CAST(${D} * 1.5 AS DECIMAL(12,1))`, `0.1 + 0.2`,
+].forEach((e) => same(e));
+both(`${D} / 7`, `round(${D} / 7, 6)`);
+// Spark truncates a decimal to an int, DuckDB rounds
+both(`CAST(${D} AS INT)`, `CAST(trunc(${D}) AS INT)`);
+// text to DECIMAL: Spark's failed cast is null, DuckDB's TRY_CAST
+both('CAST(message AS DECIMAL(10,2))', 'TRY_CAST(message AS DECIMAL(10,2))');
+both('CAST(CAST(amount AS STRING) AS DECIMAL(10,1))', 'TRY_CAST(CAST(amount AS VARCHAR) AS DECIMAL(10,1))');
+both(`${D} / 0.3`, `round(${D} / 0.3, 6)`);
 // a string column in a date function is cast to a timestamp by Spark; DuckDB needs the cast written
 const T = 'CAST(ts AS TIMESTAMP)';
 for (const f of ['year', 'month', 'day', 'hour', 'minute', 'second', 'quarter', 'dayofyear'])

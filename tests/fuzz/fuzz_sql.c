@@ -2,7 +2,8 @@
  * fuzz_sql — libFuzzer target for the expression layer (sql/): the input is
  * an expression text. It is parsed, checked against a schema of every type
  * (columns i INT, l BIGINT, d DOUBLE, s STRING, b BOOLEAN, ts TIMESTAMP,
- * dt DATE, st STRUCT<a: STRING, n: INT>, j STRING) and, when it compiles,
+ * dt DATE, st STRUCT<a: STRING, n: INT>, j STRING, dc DECIMAL(10,2),
+ * dw DECIMAL(38,10)) and, when it compiles,
  * evaluated over a small batch with nulls, empty and invalid UTF-8 strings,
  * extremes and NaN. A crash, a leak, undefined behaviour (the ASan/UBSan
  * instrumentation of -DLK_FUZZ) or an evaluation error on an expression
@@ -30,7 +31,7 @@ static lk_batch *batch(void)
     lk_schema *s = NULL;
     lk_error err;
     if (lk_ddl_parse("i INT, l BIGINT, d DOUBLE, s STRING, b BOOLEAN, ts TIMESTAMP, dt DATE, "
-                     "st STRUCT<a: STRING, n: INT>, j STRING",
+                     "st STRUCT<a: STRING, n: INT>, j STRING, dc DECIMAL(10,2), dw DECIMAL(38,10)",
                      &s, &err))
         abort();
     g_batch = lk_batch_new(s);
@@ -57,6 +58,17 @@ static lk_batch *batch(void)
         lk_col_append_bytes(&st->children[0], sv[r], strlen(sv[r]));
         lk_col_append_i32(&st->children[1], iv[r]);
         lk_col_append_bytes(lk_batch_col(g_batch, 8), jv[r], strlen(jv[r]));
+        /* decimals at their extremes: 0, negative, the largest of the precision */
+        static const int64_t dcv[] = {0, -12345, 9999999999LL, 1};
+        lk_col_append_i64(lk_batch_col(g_batch, 9), dcv[r]);
+        unsigned char be[16];
+        __extension__ unsigned __int128 w = r == 2   ? (unsigned __int128)0x4b3b4ca85a86c47aULL << 64 |
+                                                             0x098a223fffffffffULL /* 10^38 - 1 */
+                                            : r == 1 ? (unsigned __int128)-(__int128)123456789
+                                                     : (unsigned __int128)r;
+        for (int k = 15; k >= 0; k--, w >>= 8)
+            be[k] = (unsigned char)(w & 0xff);
+        lk_col_append_fixed(lk_batch_col(g_batch, 10), be);
         lk_batch_end_row(g_batch);
     }
     return g_batch;

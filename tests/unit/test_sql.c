@@ -116,13 +116,14 @@ START_TEST(literals_and_arithmetic)
     EQ("'5' + 1", "6.0"); /* a string in arithmetic is a double */
     EQ("1.5 + 1", "2.5");
     EQ("1e3", "1000.0");
-    EQ("10000000.0 * 1", "1.0E7"); /* Java's Double.toString */
-    EQ("0.0001 * 1", "1.0E-4");
+    EQ("10000000.0 * 1", "10000000.0"); /* decimal(9,1) * decimal(1,0): decimal(11,1) */
+    EQ("CAST(10000000.0 AS DOUBLE) * 1", "1.0E7"); /* Java's Double.toString */
+    EQ("0.0001 * 1D", "1.0E-4");
     EQ("-i", "-7");
     EQ("abs(-2147483648)", "-2147483648"); /* Java's Math.abs */
     EQ("n + 1", "NULL");
     EQ("sh + 1", "-2");
-    EQ("dec * 2", "246.9");
+    EQ("dec * 2", "246.90"); /* exact (decimals below) */
     EQ("9223372036854775807L + 1", "-9223372036854775808");
     EQ("5 & 3", "1");
     EQ("5 | 3", "7");
@@ -260,7 +261,8 @@ START_TEST(casts)
     EQ("CAST(0.1 AS STRING)", "0.1");
     EQ("CAST(f AS DOUBLE)", "0.10000000149011612");
     EQ("CAST(f AS STRING)", "0.1");
-    EQ("CAST(123456789012.5 AS STRING)", "1.234567890125E11");
+    EQ("CAST(123456789012.5D AS STRING)", "1.234567890125E11");
+    EQ("CAST(123456789012.5 AS STRING)", "123456789012.5"); /* a decimal literal */
     EQ("CAST(i AS DOUBLE)", "7.0");
     EQ("CAST('2026-02-29' AS DATE)", "NULL"); /* not a leap year */
     EQ("CAST('2024-02-29' AS DATE)", "2024-02-29");
@@ -334,14 +336,19 @@ END_TEST
 
 START_TEST(math)
 {
-    EQ("round(2.675, 2)", "2.68"); /* Spark: HALF_UP on the decimal text (DuckDB: 2.67) */
-    EQ("round(2.5)", "3.0");
-    EQ("round(-2.5)", "-3.0"); /* HALF_UP away from zero (C's rint would give -2) */
-    EQ("round(1234.5678, -2)", "1200.0");
+    EQ("round(2.675, 2)", "2.68"); /* a decimal: HALF_UP (DuckDB's double round: 2.67) */
+    EQ("round(2.675D, 2)", "2.68"); /* a double: HALF_UP on its decimal text, as Spark */
+    EQ("round(2.5)", "3");          /* decimal(2,1) rounds to decimal(2,0) */
+    EQ("round(2.5D)", "3.0");
+    EQ("round(-2.5D)", "-3.0"); /* HALF_UP away from zero (C's rint would give -2) */
+    EQ("round(-2.5)", "-3");
+    EQ("round(1234.5678, -2)", "1200");
+    EQ("round(1234.5678D, -2)", "1200.0");
     EQ("round(125, -1)", "130");
     EQ("round(d * 0.92, 2)", "2.3");
     EQ("floor(-1.5)", "-2");
     EQ("ceil(1.2)", "2");
+    EQ("floor(-1.5D)", "-2");
     EQ("ceil(1e30)", "9223372036854775807"); /* saturates as Java */
     EQ("pow(2, 10)", "1024.0");
     EQ("sqrt(-1)", "NaN");
@@ -601,6 +608,86 @@ START_TEST(operator_chains_are_bounded)
 }
 END_TEST
 
+/* DECIMAL arithmetic is exact, with Spark's result types (DecimalPrecision: allowPrecisionLoss),
+   HALF_UP rounding and null beyond the precision; the values are Spark 3.5's. DuckDB computes
+   the same values for + - * and comparisons; its decimal division and round give doubles. */
+START_TEST(decimals)
+{
+    EQ("0.1 + 0.2", "0.3"); /* as doubles: 0.30000000000000004 */
+    EQ("CAST(0.1 AS DOUBLE) + CAST(0.2 AS DOUBLE)", "0.30000000000000004");
+    EQ("1.10 + 2.205", "3.305");
+    EQ("1.10 - 2.205", "-1.105");
+    EQ("1.5 + 1", "2.5");
+    EQ("dec * 2", "246.90"); /* decimal(10,2) * decimal(1,0): decimal(12,2) */
+    EQ("dec + 0.005", "123.455");
+    EQ("dec - l", "-9999999876.55");
+    EQ("dec / 3", "41.150000"); /* scale max(6, s1 + p2 + 1) */
+    EQ("2.0 / 3", "0.666667");  /* HALF_UP */
+    EQ("-2.0 / 3", "-0.666667");
+    EQ("10.5 / 3", "3.500000");
+    EQ("1 / 0.0", "NULL"); /* division by zero: null */
+    EQ("CAST(1 AS DECIMAL(38,0)) / 3", "0.333333"); /* (44,6) adjusted to (38,6) */
+    EQ("7.5 % 2", "1.5");
+    EQ("-7.5 % 2", "-1.5"); /* the dividend's sign */
+    EQ("7.5 div 2.5", "3");
+    EQ("1.5 div 0.5", "3"); /* exact, not 1 div 0 */
+    EQ("1.5 div 0", "NULL");
+    EQ("-(1.50)", "-1.50");
+    EQ("abs(-1.50)", "1.50");
+    EQ("round(9.95, 1)", "10.0");
+    EQ("round(-9.95, 1)", "-10.0");
+    EQ("round(dec, 1)", "123.5");
+    EQ("round(dec, -1)", "120");
+    EQ("round(dec, 5)", "123.45");
+    EQ("floor(-0.5)", "-1");
+    EQ("ceil(-0.5)", "0");
+    EQ("ceil(dec)", "124");
+    /* products and sums beyond 128 bits before rounding to the (adjusted) result type */
+    EQ("CAST(1234567890123.1234567891 AS DECIMAL(38,10)) * "
+       "CAST(9876543210.9876543211 AS DECIMAL(38,10))",
+       "12193263113698887352513.526900");
+    EQ("CAST(123456789012345678.12 AS DECIMAL(20,2)) * CAST(1000.01 AS DECIMAL(20,2))",
+       "123458023580235801576.7812");
+    EQ("CAST(1 AS DECIMAL(38,0)) + CAST(0.0000005 AS DECIMAL(38,37))", "1.000001");
+    EQ("CAST(99999999999999999999999999999999999999 AS DECIMAL(38,0)) + 1", "NULL"); /* overflow */
+    EQ("CAST(12345678901234567890.1 AS DECIMAL(38,1)) / CAST(0.0003 AS DECIMAL(10,4))",
+       "41152263004115226300333.333333");
+    /* comparisons and branches in the common decimal type */
+    EQ("1.10 = 1.1", "true");
+    EQ("CAST(2 AS DECIMAL(10,2)) > 1.999", "true");
+    EQ("dec > 123.449", "true");
+    EQ("1.5 IN (1.50, 2)", "true");
+    EQ("2 BETWEEN 1.5 AND 2.00", "true");
+    EQ("coalesce(NULL, 1.5, 2)", "1.5");
+    EQ("if(true, 1.25, 10)", "1.25");
+    EQ("CASE WHEN false THEN 1.5 ELSE 3 END", "3.0");
+    EQ("greatest(1.5, 2.25, 1)", "2.25");
+    EQ("least(dec, 200)", "123.45");
+    EQ("nullif(1.50, 1.5)", "NULL");
+    /* a double in the expression makes it a double */
+    EQ("1.5 + CAST(1 AS DOUBLE)", "2.5");
+    EQ("d * 0.92", "2.3000000000000003");
+    /* casts: exact text, HALF_UP to the scale, null beyond the precision */
+    EQ("CAST('1.005' AS DECIMAL(10,2))", "1.01");
+    EQ("CAST(1.005D AS DECIMAL(10,2))", "1.01"); /* through Double.toString: 1.005 */
+    EQ("CAST('12345678901234567890.125' AS DECIMAL(30,2))", "12345678901234567890.13");
+    EQ("CAST(' 1e2 ' AS DECIMAL(5,1))", "100.0");
+    EQ("CAST('-0.000' AS DECIMAL(5,1))", "0.0");
+    EQ("CAST('abc' AS DECIMAL(5,1))", "NULL");
+    EQ("CAST('1.2.3' AS DECIMAL(5,1))", "NULL");
+    EQ("CAST(123.45 AS DECIMAL(4,2))", "NULL");
+    EQ("CAST(123.45 AS DECIMAL(4,0))", "123");
+    EQ("CAST(l AS DECIMAL(20,2))", "10000000000.00");
+    EQ("CAST(i AS DECIMAL(1,0))", "7");
+    EQ("CAST(1.5 AS INT)", "1");
+    EQ("CAST(-1.5 AS BIGINT)", "-1");
+    EQ("CAST(0.1 AS DOUBLE)", "0.1");
+    EQ("CAST(CAST('12345678901234567.89' AS DECIMAL(20,2)) AS STRING)", "12345678901234567.89");
+    EQ("CAST(CAST('12345678901234567.89' AS DECIMAL(20,2)) AS DOUBLE)", "1.2345678901234568E16");
+    EQ_NULLROW("dec * 2", "NULL");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sql");
@@ -621,6 +708,7 @@ int main(void)
     tcase_add_test(tc, aggregate_arguments_compile);
     tcase_add_test(tc, nested_casts_compile_linearly);
     tcase_add_test(tc, operator_chains_are_bounded);
+    tcase_add_test(tc, decimals);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

@@ -1,0 +1,632 @@
+/* lk_sql_decimal — exact DECIMAL arithmetic; see lk_sql_decimal.h. */
+#include "lk_sql_decimal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lk_sql_cast.h"
+
+__extension__ typedef unsigned __int128 u128;
+
+/* 10^k for k <= 38 */
+static u128 pow10u(int k)
+{
+    u128 p = 1;
+    while (k-- > 0)
+        p *= 10;
+    return p;
+}
+
+lk_dec lk_dec_read(const lk_col *c, uint32_t i)
+{
+    if (c->field->precision <= 18) return ((const int64_t *)c->values)[i];
+    const unsigned char *be = (const unsigned char *)c->values + (size_t)i * 16;
+    u128 x = 0;
+    for (int k = 0; k < 16; k++)
+        x = (x << 8) | be[k];
+    return (lk_dec)x;
+}
+
+void lk_dec_write(lk_col *c, uint32_t i, lk_dec v)
+{
+    if (c->field->precision <= 18) {
+        ((int64_t *)c->values)[i] = (int64_t)v;
+        return;
+    }
+    unsigned char *be = (unsigned char *)c->values + (size_t)i * 16;
+    u128 x = (u128)v;
+    for (int b = 15; b >= 0; b--) {
+        be[b] = (unsigned char)(x & 0xff);
+        x >>= 8;
+    }
+}
+
+void lk_dec_append(lk_col *c, lk_dec v)
+{
+    if (c->field->precision <= 18) {
+        lk_col_append_i64(c, (int64_t)v);
+        return;
+    }
+    unsigned char be[16];
+    u128 x = (u128)v;
+    for (int b = 15; b >= 0; b--) {
+        be[b] = (unsigned char)(x & 0xff);
+        x >>= 8;
+    }
+    lk_col_append_fixed(c, be);
+}
+
+static u128 mag(lk_dec v)
+{
+    return v < 0 ? (u128)0 - (u128)v : (u128)v;
+}
+
+int lk_dec_fits(lk_dec v, int p)
+{
+    return p >= 39 || mag(v) < pow10u(p);
+}
+
+/* |v| / 10^k rounded HALF_UP (away from zero at a half), k >= 0 */
+static lk_dec div_pow10_half_up(lk_dec v, int k)
+{
+    if (k == 0) return v;
+    if (k > 38) return 0; /* |v| < 1.7e38 < 10^39 / 2 */
+    u128 m = mag(v), p = pow10u(k), q = m / p, r = m % p;
+    if (r >= p - r) q++; /* r >= p / 2 without overflow */
+    return v < 0 ? -(lk_dec)q : (lk_dec)q;
+}
+
+/* v * 10^k; -1 on overflow of 128 bits */
+static int mul_pow10(lk_dec v, int k, lk_dec *out)
+{
+    lk_dec x = v;
+    for (int i = 0; i < k; i++)
+        if (__builtin_mul_overflow(x, (lk_dec)10, &x)) return -1;
+    *out = x;
+    return 0;
+}
+
+int lk_dec_rescale(lk_dec v, int from, int to, lk_dec *out)
+{
+    if (to >= from) return mul_pow10(v, to - from, out);
+    *out = div_pow10_half_up(v, from - to);
+    return 0;
+}
+
+/* ---- 256-bit magnitudes, for what 128 bits cannot hold: a product of two 38-digit values, an
+   operand brought to a larger scale before a division ---- */
+
+typedef struct u256 {
+    uint64_t w[4]; /* least significant first */
+} u256;
+
+static u256 u256_of(u128 x)
+{
+    u256 r = {{(uint64_t)x, (uint64_t)(x >> 64), 0, 0}};
+    return r;
+}
+
+static int u256_fits128(const u256 *x)
+{
+    return !x->w[2] && !x->w[3];
+}
+
+static u128 u256_low(const u256 *x)
+{
+    return (u128)x->w[1] << 64 | x->w[0];
+}
+
+/* x *= m; 1 on overflow */
+static int u256_mul64(u256 *x, uint64_t m)
+{
+    u128 carry = 0;
+    for (int i = 0; i < 4; i++) {
+        u128 t = (u128)x->w[i] * m + carry;
+        x->w[i] = (uint64_t)t;
+        carry = t >> 64;
+    }
+    return carry != 0;
+}
+
+static u256 u256_mul128(u128 a, u128 b)
+{
+    uint64_t x[2] = {(uint64_t)a, (uint64_t)(a >> 64)}, y[2] = {(uint64_t)b, (uint64_t)(b >> 64)};
+    u256 r = {{0, 0, 0, 0}};
+    for (int i = 0; i < 2; i++) {
+        u128 carry = 0;
+        for (int j = 0; j < 2; j++) {
+            u128 t = (u128)x[i] * y[j] + r.w[i + j] + carry;
+            r.w[i + j] = (uint64_t)t;
+            carry = t >> 64;
+        }
+        r.w[i + 2] = (uint64_t)carry;
+    }
+    return r;
+}
+
+/* x *= 10^k; 1 on overflow */
+static int u256_mul_pow10(u256 *x, int k)
+{
+    while (k > 0) {
+        int step = k > 19 ? 19 : k;
+        if (u256_mul64(x, (uint64_t)pow10u(step))) return 1;
+        k -= step;
+    }
+    return 0;
+}
+
+/* x /= d; the remainder */
+static uint64_t u256_div64(u256 *x, uint64_t d)
+{
+    u128 r = 0;
+    for (int i = 3; i >= 0; i--) {
+        u128 t = r << 64 | x->w[i];
+        x->w[i] = (uint64_t)(t / d);
+        r = t % d;
+    }
+    return (uint64_t)r;
+}
+
+/* x / 10^k rounded HALF_UP (the first dropped digit decides) */
+static void u256_div_pow10_half_up(u256 *x, int k)
+{
+    if (k <= 0) return;
+    int rest = k - 1;
+    while (rest > 0) {
+        int step = rest > 19 ? 19 : rest;
+        u256_div64(x, (uint64_t)pow10u(step));
+        rest -= step;
+    }
+    uint64_t digit = u256_div64(x, 10);
+    if (digit >= 5) {
+        for (int i = 0; i < 4; i++)
+            if (++x->w[i]) break;
+    }
+}
+
+static int u256_cmp(const u256 *a, const u256 *b)
+{
+    for (int i = 3; i >= 0; i--)
+        if (a->w[i] != b->w[i]) return a->w[i] < b->w[i] ? -1 : 1;
+    return 0;
+}
+
+static void u256_sub(u256 *a, const u256 *b) /* a >= b */
+{
+    uint64_t borrow = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t bi = b->w[i] + borrow;
+        uint64_t nb = (bi < borrow) || (a->w[i] < bi);
+        a->w[i] -= bi;
+        borrow = nb;
+    }
+}
+
+static int u256_add(u256 *a, const u256 *b)
+{
+    uint64_t carry = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t s = a->w[i] + carry;
+        uint64_t c1 = s < carry;
+        a->w[i] = s + b->w[i];
+        carry = c1 | (a->w[i] < s);
+    }
+    return carry != 0;
+}
+
+static void u256_shl1(u256 *a)
+{
+    for (int i = 3; i > 0; i--)
+        a->w[i] = a->w[i] << 1 | a->w[i - 1] >> 63;
+    a->w[0] <<= 1;
+}
+
+/* q = n / d, *rem = n % d (d != 0), bit by bit */
+static u256 u256_divmod(const u256 *n, const u256 *d, u256 *rem)
+{
+    u256 q = {{0, 0, 0, 0}}, r = {{0, 0, 0, 0}};
+    for (int bit = 255; bit >= 0; bit--) {
+        u256_shl1(&r);
+        r.w[0] |= (n->w[bit / 64] >> (bit % 64)) & 1;
+        if (u256_cmp(&r, d) >= 0) {
+            u256_sub(&r, d);
+            q.w[bit / 64] |= (uint64_t)1 << (bit % 64);
+        }
+    }
+    *rem = r;
+    return q;
+}
+
+/* a signed 256-bit magnitude into lk_dec; -1 when it does not fit */
+static int to_dec(int neg, const u256 *m, lk_dec *out)
+{
+    if (!u256_fits128(m)) return -1;
+    u128 x = u256_low(m);
+    if (x >> 127) return -1;
+    *out = neg ? -(lk_dec)x : (lk_dec)x;
+    return 0;
+}
+
+/* ---- the operations; 0, or -1 when the result does not fit (null) ---- */
+
+static int dec_addsub(lk_dec a, int sa, lk_dec b, int sb, int sub, int s, lk_dec *r)
+{
+    int S = sa > sb ? sa : sb;
+    lk_dec x, y, t;
+    if (!mul_pow10(a, S - sa, &x) && !mul_pow10(b, S - sb, &y) &&
+        !(sub ? __builtin_sub_overflow(x, y, &t) : __builtin_add_overflow(x, y, &t)))
+        return lk_dec_rescale(t, S, s, r);
+    /* the operands at scale S need more than 128 bits (a result whose precision was cut to 38) */
+    u256 X = u256_of(mag(a)), Y = u256_of(mag(b));
+    if (u256_mul_pow10(&X, S - sa) || u256_mul_pow10(&Y, S - sb)) return -1;
+    int na = a < 0, nb = (b < 0) != sub, neg;
+    if (na == nb) {
+        if (u256_add(&X, &Y)) return -1;
+        neg = na;
+    } else if (u256_cmp(&X, &Y) >= 0) {
+        u256_sub(&X, &Y);
+        neg = na;
+    } else {
+        u256_sub(&Y, &X);
+        X = Y;
+        neg = nb;
+    }
+    u256_div_pow10_half_up(&X, S - s);
+    return to_dec(neg, &X, r);
+}
+
+static int dec_mul(lk_dec a, int sa, lk_dec b, int sb, int s, lk_dec *r)
+{
+    lk_dec t;
+    if (!__builtin_mul_overflow(a, b, &t)) return lk_dec_rescale(t, sa + sb, s, r);
+    u256 m = u256_mul128(mag(a), mag(b));
+    u256_div_pow10_half_up(&m, sa + sb - s);
+    return to_dec((a < 0) != (b < 0), &m, r);
+}
+
+/* |a| * 10^ea and |b| * 10^eb as 256-bit numerator and divisor; -1 on overflow */
+static int operands(lk_dec a, int ea, lk_dec b, int eb, u256 *N, u256 *D)
+{
+    *N = u256_of(mag(a));
+    *D = u256_of(mag(b));
+    return u256_mul_pow10(N, ea) || u256_mul_pow10(D, eb) ? -1 : 0;
+}
+
+/* a / b at scale s, HALF_UP (b != 0) */
+static int dec_div(lk_dec a, int sa, lk_dec b, int sb, int s, lk_dec *r)
+{
+    int e = s - sa + sb; /* a * 10^e / b has scale s */
+    u256 N, D, R;
+    if (operands(a, e > 0 ? e : 0, b, e < 0 ? -e : 0, &N, &D)) {
+        /* a numerator beyond 256 bits is beyond 38 digits; a divisor beyond, a quotient of 0 */
+        if (e > 0) return -1;
+        *r = 0;
+        return 0;
+    }
+    u256 Q;
+    if (u256_fits128(&N) && u256_fits128(&D)) {
+        u128 n = u256_low(&N), d = u256_low(&D);
+        Q = u256_of(n / d);
+        R = u256_of(n % d);
+    } else {
+        Q = u256_divmod(&N, &D, &R);
+    }
+    /* HALF_UP: 2 * rem >= divisor */
+    u256 twice = R;
+    if (u256_add(&twice, &R) || u256_cmp(&twice, &D) >= 0) {
+        u256 one = u256_of(1);
+        u256_add(&Q, &one);
+    }
+    return to_dec((a < 0) != (b < 0), &Q, r);
+}
+
+/* a % b at scale s (the sign of a, as Java's BigDecimal.remainder; b != 0) */
+static int dec_mod(lk_dec a, int sa, lk_dec b, int sb, int s, lk_dec *r)
+{
+    int S = sa > sb ? sa : sb;
+    u256 N, D, R;
+    if (operands(a, S - sa, b, S - sb, &N, &D)) return -1;
+    if (u256_fits128(&N) && u256_fits128(&D))
+        R = u256_of(u256_low(&N) % u256_low(&D));
+    else
+        u256_divmod(&N, &D, &R);
+    lk_dec t;
+    if (to_dec(a < 0, &R, &t)) return -1;
+    return lk_dec_rescale(t, S, s, r);
+}
+
+/* a div b: the quotient truncated to a long (b != 0); -1 beyond a long */
+static int dec_idiv(lk_dec a, int sa, lk_dec b, int sb, int64_t *r)
+{
+    u256 N, D, R;
+    if (operands(a, sb, b, sa, &N, &D)) return -1;
+    u256 Q = u256_fits128(&N) && u256_fits128(&D) ? u256_of(u256_low(&N) / u256_low(&D))
+                                                   : u256_divmod(&N, &D, &R);
+    lk_dec q;
+    if (to_dec((a < 0) != (b < 0), &Q, &q) || q > INT64_MAX || q < INT64_MIN) return -1;
+    *r = (int64_t)q;
+    return 0;
+}
+
+/* ---- text and doubles ---- */
+
+static int is_space(char c)
+{
+    return (unsigned char)c <= ' ';
+}
+
+int lk_dec_parse(const char *s, size_t n, int scale, lk_dec *out)
+{
+    size_t i = 0;
+    while (n && is_space(s[n - 1]))
+        n--;
+    while (i < n && is_space(s[i]))
+        i++;
+    int neg = 0;
+    if (i < n && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+    /* the significant digits [d0, d1) (the point skipped), their count, the fraction digits */
+    size_t d0 = n, ndig = 0, before = i;
+    long frac = 0;
+    int dot = 0, any = 0;
+    for (; i < n; i++) {
+        char c = s[i];
+        if (c == '.') {
+            if (dot) return -1;
+            dot = 1;
+            continue;
+        }
+        if (c < '0' || c > '9') break;
+        any = 1;
+        if (dot) frac++;
+        if (d0 == n && c == '0') continue; /* a leading zero */
+        if (d0 == n) d0 = i;
+        ndig++;
+    }
+    if (!any || i == before) return -1;
+    long exp = 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        int eneg = 0;
+        if (i < n && (s[i] == '+' || s[i] == '-')) eneg = s[i++] == '-';
+        if (i == n) return -1;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            if (exp < 100000) exp = exp * 10 + (s[i] - '0');
+        exp = eneg ? -exp : exp;
+    }
+    if (i != n) return -1;
+    if (!ndig) {
+        *out = 0;
+        return 0;
+    }
+    /* value = digits * 10^(exp - frac); at scale `scale`: digits * 10^shift */
+    long shift = (long)scale + exp - frac;
+    long keep = (long)ndig + shift; /* digits of the result before rounding */
+    if (keep > 38) return -1;
+    lk_dec v = 0;
+    long taken = 0;
+    int round_up = 0;
+    for (size_t k = d0; k < n && taken < (long)ndig; k++) {
+        char c = s[k];
+        if (c == '.') continue;
+        if (c < '0' || c > '9') break;
+        if (taken < keep)
+            v = v * 10 + (c - '0');
+        else if (taken == keep)
+            round_up = c >= '5';
+        taken++;
+    }
+    for (long k = 0; k < shift; k++)
+        v *= 10; /* keep <= 38 digits: no overflow */
+    if (round_up) v++;
+    if (!lk_dec_fits(v, 38)) return -1;
+    *out = neg ? -v : v;
+    return 0;
+}
+
+int lk_dec_from_double(double d, int scale, lk_dec *out)
+{
+    if (!isfinite(d)) return -1;
+    char b[64];
+    size_t n = lk_sql_format_double(d, b);
+    return lk_dec_parse(b, n, scale, out);
+}
+
+double lk_dec_to_double(lk_dec v, int scale)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    u128 m = mag(v);
+    if (m < ((u128)1 << 53) && scale <= 22) /* one correctly rounded division */
+        return (v < 0 ? -(double)m : (double)m) / p10[scale];
+    char t[48], *p = t + sizeof t - 1;
+    *p = 0;
+    do {
+        *--p = (char)('0' + (int)(m % 10));
+        m /= 10;
+    } while (m);
+    char b[96];
+    snprintf(b, sizeof b, "%s%se-%d", v < 0 ? "-" : "", p, scale);
+    return strtod(b, NULL);
+}
+
+/* ---- kernels ---- */
+
+typedef enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD } bin_op;
+
+static void k_binary(lk_sql_kctx *k, bin_op op)
+{
+    uint32_t n = k->n;
+    lk_col *out = k->out;
+    lk_sql_out_fixed(out, n);
+    lk_sql_out_and_validity(out, k->a, 2, n);
+    const lk_col *x = k->a[0], *y = k->a[1];
+    int sa = x->field->scale, sb = y->field->scale, s = out->field->scale,
+        p = out->field->precision;
+    for (uint32_t i = 0; i < n; i++) {
+        lk_dec r = 0;
+        if (lk_col_is_null(out, i)) {
+            lk_dec_write(out, i, 0);
+            continue;
+        }
+        lk_dec a = lk_dec_read(x, i), b = lk_dec_read(y, i);
+        int bad = 0, zero = 0;
+        switch (op) {
+        case OP_ADD:
+        case OP_SUB:
+            bad = dec_addsub(a, sa, b, sb, op == OP_SUB, s, &r);
+            break;
+        case OP_MUL:
+            bad = dec_mul(a, sa, b, sb, s, &r);
+            break;
+        case OP_DIV:
+            zero = b == 0;
+            bad = zero || dec_div(a, sa, b, sb, s, &r);
+            break;
+        case OP_MOD:
+            zero = b == 0;
+            bad = zero || dec_mod(a, sa, b, sb, s, &r);
+            break;
+        }
+        if (bad || !lk_dec_fits(r, p)) {
+            lk_dec_write(out, i, 0);
+            lk_sql_out_null(out, i);
+            if (zero) lk_sql_fail(k, i); /* as the other types' division by zero */
+            continue;
+        }
+        lk_dec_write(out, i, r);
+    }
+    lk_sql_out_done(out);
+}
+
+static void k_dec_add(lk_sql_kctx *k)
+{
+    k_binary(k, OP_ADD);
+}
+
+static void k_dec_sub(lk_sql_kctx *k)
+{
+    k_binary(k, OP_SUB);
+}
+
+static void k_dec_mul(lk_sql_kctx *k)
+{
+    k_binary(k, OP_MUL);
+}
+
+static void k_dec_div(lk_sql_kctx *k)
+{
+    k_binary(k, OP_DIV);
+}
+
+static void k_dec_mod(lk_sql_kctx *k)
+{
+    k_binary(k, OP_MOD);
+}
+
+static void k_dec_idiv(lk_sql_kctx *k)
+{
+    uint32_t n = k->n;
+    lk_col *out = k->out;
+    lk_sql_out_fixed(out, n);
+    lk_sql_out_and_validity(out, k->a, 2, n);
+    const lk_col *x = k->a[0], *y = k->a[1];
+    int64_t *o = out->values;
+    for (uint32_t i = 0; i < n; i++) {
+        o[i] = 0;
+        if (lk_col_is_null(out, i)) continue;
+        lk_dec b = lk_dec_read(y, i);
+        if (b == 0 || dec_idiv(lk_dec_read(x, i), x->field->scale, b, y->field->scale, &o[i])) {
+            o[i] = 0;
+            lk_sql_out_null(out, i);
+            if (b == 0) lk_sql_fail(k, i);
+        }
+    }
+    lk_sql_out_done(out);
+}
+
+/* negative, abs, round, floor, ceil: one argument, the result at the output's scale */
+static void k_unary(lk_sql_kctx *k)
+{
+    uint32_t n = k->n;
+    lk_col *out = k->out;
+    lk_sql_out_fixed(out, n);
+    lk_sql_out_and_validity(out, k->a, 1, n);
+    const lk_col *x = k->a[0];
+    int fn = k->node->fn, sa = x->field->scale, s = out->field->scale, p = out->field->precision;
+    /* round(x, d) with d < 0 rounds to 10^-d at scale 0 */
+    int d = fn == LK_FN_ROUND && k->na > 1 ? (int)lk_sql_node_value(k->node->args[1])->i : s;
+    for (uint32_t i = 0; i < n; i++) {
+        if (lk_col_is_null(out, i)) {
+            lk_dec_write(out, i, 0);
+            continue;
+        }
+        lk_dec a = lk_dec_read(x, i), r = a;
+        int bad = 0;
+        switch (fn) {
+        case LK_FN_NEG:
+            r = -a;
+            break;
+        case LK_FN_ABS:
+            r = a < 0 ? -a : a;
+            break;
+        case LK_FN_ROUND:
+            if (d >= sa) {
+                bad = lk_dec_rescale(a, sa, s, &r);
+            } else if (d >= 0) {
+                r = div_pow10_half_up(a, sa - d);
+            } else {
+                lk_dec q = div_pow10_half_up(a, sa - d);
+                bad = mul_pow10(q, -d, &r);
+            }
+            break;
+        case LK_FN_FLOOR:
+        case LK_FN_CEIL: {
+            lk_dec p10 = (lk_dec)pow10u(sa), q = a / p10, rem = a % p10;
+            if (fn == LK_FN_FLOOR && rem < 0) q--;
+            if (fn == LK_FN_CEIL && rem > 0) q++;
+            r = q;
+            break;
+        }
+        default:
+            bad = 1;
+            break;
+        }
+        if (bad || !lk_dec_fits(r, p)) {
+            lk_dec_write(out, i, 0);
+            lk_sql_out_null(out, i);
+            continue;
+        }
+        lk_dec_write(out, i, r);
+    }
+    lk_sql_out_done(out);
+}
+
+lk_sql_kernel lk_sql_decimal_kernel(const lk_sql_node *node)
+{
+    if (node->kind != LK_SQL_CALL) return NULL;
+    if (node->fn == LK_FN_IDIV)
+        return node->nargs == 2 && node->args[0]->ty == LK_TYPE_DECIMAL &&
+                       node->args[1]->ty == LK_TYPE_DECIMAL
+                   ? k_dec_idiv
+                   : NULL;
+    if (node->ty != LK_TYPE_DECIMAL) return NULL;
+    for (int i = 0; i < node->nargs && i < 2; i++)
+        if (node->args[i]->ty != LK_TYPE_DECIMAL && !(node->fn == LK_FN_ROUND && i == 1))
+            return NULL;
+    switch (node->fn) {
+    case LK_FN_ADD: return k_dec_add;
+    case LK_FN_SUB: return k_dec_sub;
+    case LK_FN_MUL: return k_dec_mul;
+    case LK_FN_DIV: return k_dec_div;
+    case LK_FN_MOD: return k_dec_mod;
+    case LK_FN_NEG:
+    case LK_FN_ABS:
+    case LK_FN_ROUND:
+    case LK_FN_FLOOR:
+    case LK_FN_CEIL: return k_unary;
+    default: return NULL;
+    }
+}
