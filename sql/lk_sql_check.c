@@ -345,7 +345,7 @@ static int dec_arith(ck *c, lk_sql_node *n)
 {
     lk_sql_node **a = n->args;
     if (a[0]->ty != LK_TYPE_DECIMAL && a[1]->ty != LK_TYPE_DECIMAL) return 0;
-    int p1, s1, p2, s2;
+    int p1 = 0, s1 = 0, p2 = 0, s2 = 0;
     if (!a[0]->ty && !a[1]->ty) return 0;
     if (!(a[0]->ty ? dec_of(a[0], &p1, &s1) : 1) || !(a[1]->ty ? dec_of(a[1], &p2, &s2) : 1))
         return 0;
