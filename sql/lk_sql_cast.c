@@ -368,14 +368,9 @@ static int to_string(lk_sql_kctx *k, const val *v, lk_col *out)
     case 'T':
         n = lk_sql_format_timestamp(v->i, b);
         break;
-    case 'x':
-        lk_buf_reset(k->tmp);
-        if (v->be)
-            lk_buf_decimal_be(k->tmp, v->be, 16, v->scale);
-        else
-            lk_buf_decimal_i64(k->tmp, v->i, v->scale);
-        lk_col_append_bytes(out, k->tmp->data, k->tmp->len);
-        return 0;
+    case 'x': /* Java's BigDecimal.toString, as Spark: 1E-8 for 0.00000001 */
+        n = lk_dec_format_java(v->x, v->scale, b);
+        break;
     default:
         lk_col_append_bytes(out, v->s, v->n);
         return 0;
@@ -396,21 +391,13 @@ static int to_long(const val *v, int64_t *out)
     case 'd':
         *out = lk_sql_d2l(v->d);
         return 0;
-    case 'x':
-        if (v->be) {
-            __int128 x = 0;
-            for (int k = 0; k < 16; k++)
-                x = (x << 8) | v->be[k];
-            for (int s = 0; s < v->scale; s++)
-                x /= 10;
-            *out = (int64_t)x;
-        } else {
-            int64_t x = v->i;
-            for (int s = 0; s < v->scale; s++)
-                x /= 10;
-            *out = x;
-        }
+    case 'x': { /* truncated toward zero, as Spark's Decimal.toLong */
+        lk_dec x = v->x;
+        for (int s = 0; s < v->scale; s++)
+            x /= 10;
+        *out = (int64_t)x;
         return 0;
+    }
     case 'T':
         *out = v->i >= 0 ? v->i / 1000000 : -((-(v->i + 1)) / 1000000) - 1;
         return 0;
@@ -588,7 +575,16 @@ static void k_cast(lk_sql_kctx *k)
                     us = v.i < 0 ? INT64_MIN : INT64_MAX; /* Spark saturates */
                 else
                     us = v.i * 1000000;
-            } else if (v.kind == 'd' || v.kind == 'f' || v.kind == 'x') {
+            } else if (v.kind == 'x') { /* seconds, exactly: the microseconds truncated */
+                lk_dec x = v.x;
+                if (v.scale <= 6)
+                    bad = lk_dec_rescale(x, v.scale, 6, &x);
+                else
+                    for (int sc = 6; sc < v.scale; sc++)
+                        x /= 10;
+                if (!bad && (x > INT64_MAX || x < INT64_MIN)) bad = 1;
+                us = bad ? 0 : (int64_t)x;
+            } else if (v.kind == 'd' || v.kind == 'f') {
                 if (!isfinite(v.d))
                     bad = 1;
                 else

@@ -248,10 +248,11 @@ static lk_sql_node *cast_to(ck *c, lk_sql_node *a, lk_type t)
 
 /* ---- DECIMAL types: Spark's DecimalPrecision rules (allowPrecisionLoss, the default) ---- */
 
-/* The decimal type a value takes among decimals: its own; an integer column's (3, 5, 10, 20
-   digits); an integer literal's own digits (Spark picks a literal's minimum precision). 0 when
-   it has none (double, float, string, ...). */
-static int dec_of(const lk_sql_node *a, int *p, int *s)
+/* The decimal type a value takes among decimals: its own; an integer's (3, 5, 10, 20 digits);
+   with lit_min, an integer literal's own digits (Spark picks a literal's minimum precision in
+   arithmetic and comparisons, not in IN, CASE, coalesce, ...). 0 when it has none (double, float,
+   string, ...). */
+static int dec_of_(const lk_sql_node *a, int lit_min, int *p, int *s)
 {
     if (a->ty == LK_TYPE_DECIMAL) {
         *p = a->ty_precision;
@@ -261,7 +262,7 @@ static int dec_of(const lk_sql_node *a, int *p, int *s)
     if (!is_intlike(a->ty)) return 0;
     *s = 0;
     const lk_sql_node *v = lk_sql_node_value(a);
-    if (v->kind == LK_SQL_LIT && is_intlike(v->lit_type)) {
+    if (lit_min && v->kind == LK_SQL_LIT && is_intlike(v->lit_type)) {
         uint64_t m = v->i < 0 ? 0 - (uint64_t)v->i : (uint64_t)v->i;
         int d = 1;
         while (m >= 10) {
@@ -273,6 +274,11 @@ static int dec_of(const lk_sql_node *a, int *p, int *s)
     }
     *p = a->ty == LK_TYPE_BYTE ? 3 : a->ty == LK_TYPE_SHORT ? 5 : a->ty == LK_TYPE_INTEGER ? 10 : 20;
     return 1;
+}
+
+static int dec_of(const lk_sql_node *a, int *p, int *s)
+{
+    return dec_of_(a, 1, p, s);
 }
 
 /* An arithmetic result beyond 38 digits keeps its integer digits and gives up scale, down to 6
@@ -289,6 +295,7 @@ static void dec_adjust(int *p, int *s)
    integer or null: the widest integer part and scale, bounded at 38 (Spark's widerDecimalType).
    Values are folded one at a time (dec_fold), then dec_result says whether decimals apply. */
 typedef struct dec_acc {
+    int lit_min; /* comparisons: integer literals at their own digits */
     int any, other, intd, sc;
 } dec_acc;
 
@@ -296,7 +303,7 @@ static void dec_fold(dec_acc *d, const lk_sql_node *a)
 {
     int ap, as;
     if (!a->ty) return;
-    if (!dec_of(a, &ap, &as)) {
+    if (!dec_of_(a, d->lit_min, &ap, &as)) {
         d->other = 1;
         return;
     }
@@ -314,9 +321,10 @@ static int dec_result(const dec_acc *d, int *p, int *s)
 }
 
 /* dec_fold over args[from], args[from + step], ... (n of them), then dec_result. */
-static int dec_common(lk_sql_node *const *args, int from, int step, int n, int *p, int *s)
+static int dec_common(lk_sql_node *const *args, int from, int step, int n, int lit_min, int *p,
+                      int *s)
 {
-    dec_acc d = {0, 0, 0, 0};
+    dec_acc d = {lit_min, 0, 0, 0, 0};
     for (int k = 0; k < n; k++)
         dec_fold(&d, args[from + k * step]);
     return dec_result(&d, p, s);
@@ -483,6 +491,26 @@ static int numeric_arg(ck *c, lk_sql_node *n, int i)
     return 0;
 }
 
+/* NULLIF once its two arguments are in their common type: its value and type are those of the
+   first argument as written (orig); when the common type changed it, the node takes three
+   arguments: orig, then the two to compare (lk_sql_func's k_nullif). */
+static int nullif_args(ck *c, lk_sql_node *n, lk_sql_node *orig)
+{
+    lk_sql_node *cmp0 = n->args[0], *cmp1 = n->args[1];
+    if (!orig->ty) orig = cmp0; /* a NULL: the common type */
+    n->ty = orig->ty;
+    n->ty_precision = orig->ty_precision;
+    n->ty_scale = orig->ty_scale;
+    n->ty_field = orig->ty_field;
+    if (orig == cmp0) return 0;
+    n->args = lk_sql_ast_args(c->ast, 3);
+    n->args[0] = orig;
+    n->args[1] = cmp0;
+    n->args[2] = cmp1;
+    n->nargs = 3;
+    return 0;
+}
+
 static int check_call(ck *c, lk_sql_node *n)
 {
     int k = 0;
@@ -587,14 +615,15 @@ static int check_call(ck *c, lk_sql_node *n)
     case LK_FN_NSEQ:
     case LK_FN_NULLIF:
     case LK_FN_IN: {
+        /* nullif(a, b) is if(a = b, null, a) in Spark: a's own value and type; the comparison
+           in the common type (the arguments become a, a as that type, b as that type) */
+        lk_sql_node *orig = a[0];
         int dp, ds;
-        if (dec_common(a, 0, 1, n->nargs, &dp, &ds)) {
+        if (dec_common(a, 0, 1, n->nargs, f->fn != LK_FN_IN, &dp, &ds)) {
             for (int i = 0; i < n->nargs; i++)
                 a[i] = cast_dec(c, a[i], dp, ds);
-            if (f->fn == LK_FN_NULLIF)
-                set_dec(n, dp, ds);
-            else
-                n->ty = LK_TYPE_BOOLEAN;
+            n->ty = LK_TYPE_BOOLEAN;
+            if (f->fn == LK_FN_NULLIF) return nullif_args(c, n, orig);
             return 0;
         }
         int t = a[0]->ty;
@@ -610,7 +639,8 @@ static int check_call(ck *c, lk_sql_node *n)
             return cerr(c, n->pos, "cannot compare %s values", lk_type_name((lk_type)t));
         for (int i = 0; i < n->nargs; i++)
             a[i] = cast_to(c, a[i], (lk_type)t);
-        n->ty = f->fn == LK_FN_NULLIF ? (lk_type)t : LK_TYPE_BOOLEAN;
+        n->ty = LK_TYPE_BOOLEAN;
+        if (f->fn == LK_FN_NULLIF) return nullif_args(c, n, orig);
         return 0;
     }
     case LK_FN_AND:
@@ -643,7 +673,7 @@ static int check_call(ck *c, lk_sql_node *n)
     case LK_FN_IF: {
         if (arg_as(c, n, 0, LK_TYPE_BOOLEAN, "the condition")) return -1;
         int dp, ds;
-        if (dec_common(a, 1, 1, 2, &dp, &ds)) {
+        if (dec_common(a, 1, 1, 2, 0, &dp, &ds)) {
             a[1] = cast_dec(c, a[1], dp, ds);
             a[2] = cast_dec(c, a[2], dp, ds);
             set_dec(n, dp, ds);
@@ -666,7 +696,7 @@ static int check_call(ck *c, lk_sql_node *n)
     case LK_FN_GREATEST:
     case LK_FN_LEAST: {
         int dp, ds;
-        if (dec_common(a, 0, 1, n->nargs, &dp, &ds)) {
+        if (dec_common(a, 0, 1, n->nargs, 0, &dp, &ds)) {
             for (int i = 0; i < n->nargs; i++)
                 a[i] = cast_dec(c, a[i], dp, ds);
             set_dec(n, dp, ds);
@@ -801,15 +831,22 @@ static int check_call(ck *c, lk_sql_node *n)
     case LK_FN_ROUND:
         if (numeric_arg(c, n, 0)) return -1;
         if (n->nargs == 2 && need_int_lit(c, n, 1, "scale")) return -1;
+        if (n->nargs == 2 && (lk_sql_node_value(a[1])->i > INT32_MAX ||
+                              lk_sql_node_value(a[1])->i < INT32_MIN))
+            return cerr(c, a[1]->pos, "the scale of round must be an INT, not %lld",
+                        (long long)lk_sql_node_value(a[1])->i);
         if (a[0]->ty == LK_TYPE_DECIMAL) {
             /* Spark 3.4: one more integer digit (9.95 rounds to 10.0); a negative scale rounds to
                tens, hundreds, ... at scale 0 */
             int p = a[0]->ty_precision, s = a[0]->ty_scale, intd = p - s + 1;
-            int d = n->nargs == 2 ? (int)lk_sql_node_value(a[1])->i : 0;
-            if (d < 0)
-                set_dec(n, intd - d > 38 ? 38 : intd - d, 0);
-            else
-                set_dec(n, intd + (s < d ? s : d) > 38 ? 38 : intd + (s < d ? s : d), s < d ? s : d);
+            int64_t d = n->nargs == 2 ? lk_sql_node_value(a[1])->i : 0;
+            if (d < 0) { /* DECIMAL(max(p - s + 1, 1 - d), 0), bounded */
+                int64_t np = intd > 1 - d ? intd : 1 - d;
+                set_dec(n, np > 38 ? 38 : (int)np, 0);
+            } else {
+                int ns = s < d ? s : (int)d;
+                set_dec(n, intd + ns > 38 ? 38 : intd + ns, ns);
+            }
             return n->nargs == 2 ? arg_as(c, n, 1, LK_TYPE_INTEGER, "the scale") : 0;
         }
         n->ty = a[0]->ty ? canon(a[0]->ty) : LK_TYPE_DOUBLE;
@@ -1013,7 +1050,7 @@ static int check(ck *c, lk_sql_node *n)
                 return cerr(c, cond->pos, "a WHEN condition must be boolean, not %s", tname(cond));
             n->args[2 * i] = cast_to(c, cond, LK_TYPE_BOOLEAN);
         }
-        dec_acc d = {0, 0, 0, 0};
+        dec_acc d = {0, 0, 0, 0, 0};
         for (int i = 0; i < nb; i++)
             dec_fold(&d, n->args[2 * i + 1]);
         if (n->has_else) dec_fold(&d, n->args[n->nargs - 1]);

@@ -452,6 +452,49 @@ double lk_dec_to_double(lk_dec v, int scale)
     return strtod(b, NULL);
 }
 
+size_t lk_dec_format_java(lk_dec v, int scale, char *out)
+{
+    char t[48], *p = t + sizeof t - 1;
+    u128 m = mag(v);
+    *p = 0;
+    do {
+        *--p = (char)('0' + (int)(m % 10));
+        m /= 10;
+    } while (m);
+    int nd = (int)(t + sizeof t - 1 - p), adjusted = nd - 1 - scale;
+    size_t o = 0;
+    if (v < 0) out[o++] = '-';
+    if (adjusted >= -6) { /* plain */
+        if (scale == 0) {
+            memcpy(out + o, p, (size_t)nd);
+            o += (size_t)nd;
+        } else if (nd > scale) {
+            memcpy(out + o, p, (size_t)(nd - scale));
+            o += (size_t)(nd - scale);
+            out[o++] = '.';
+            memcpy(out + o, p + nd - scale, (size_t)scale);
+            o += (size_t)scale;
+        } else {
+            out[o++] = '0';
+            out[o++] = '.';
+            for (int z = nd; z < scale; z++)
+                out[o++] = '0';
+            memcpy(out + o, p, (size_t)nd);
+            o += (size_t)nd;
+        }
+    } else { /* 1.5E-7: one digit, the rest after a point, the exponent */
+        out[o++] = p[0];
+        if (nd > 1) {
+            out[o++] = '.';
+            memcpy(out + o, p + 1, (size_t)(nd - 1));
+            o += (size_t)(nd - 1);
+        }
+        o += (size_t)sprintf(out + o, "E%d", adjusted);
+    }
+    out[o] = 0;
+    return o;
+}
+
 /* ---- kernels ---- */
 
 typedef enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD } bin_op;
@@ -491,9 +534,11 @@ static void k_binary(lk_sql_kctx *k, bin_op op)
             break;
         }
         if (bad || !lk_dec_fits(r, p)) {
+            /* null, and failed: ANSI mode raises on a division by zero and on an overflow */
+            (void)zero;
             lk_dec_write(out, i, 0);
             lk_sql_out_null(out, i);
-            if (zero) lk_sql_fail(k, i); /* as the other types' division by zero */
+            lk_sql_fail(k, i);
             continue;
         }
         lk_dec_write(out, i, r);
@@ -541,7 +586,7 @@ static void k_dec_idiv(lk_sql_kctx *k)
         if (b == 0 || dec_idiv(lk_dec_read(x, i), x->field->scale, b, y->field->scale, &o[i])) {
             o[i] = 0;
             lk_sql_out_null(out, i);
-            if (b == 0) lk_sql_fail(k, i);
+            lk_sql_fail(k, i);
         }
     }
     lk_sql_out_done(out);
@@ -557,7 +602,8 @@ static void k_unary(lk_sql_kctx *k)
     const lk_col *x = k->a[0];
     int fn = k->node->fn, sa = x->field->scale, s = out->field->scale, p = out->field->precision;
     /* round(x, d) with d < 0 rounds to 10^-d at scale 0 */
-    int d = fn == LK_FN_ROUND && k->na > 1 ? (int)lk_sql_node_value(k->node->args[1])->i : s;
+    int64_t d64 = fn == LK_FN_ROUND && k->na > 1 ? lk_sql_node_value(k->node->args[1])->i : s;
+    int d = d64 < -39 ? -39 : d64 > 39 ? 39 : (int)d64; /* beyond: 0, or the value unchanged */
     for (uint32_t i = 0; i < n; i++) {
         if (lk_col_is_null(out, i)) {
             lk_dec_write(out, i, 0);
@@ -597,6 +643,7 @@ static void k_unary(lk_sql_kctx *k)
         if (bad || !lk_dec_fits(r, p)) {
             lk_dec_write(out, i, 0);
             lk_sql_out_null(out, i);
+            lk_sql_fail(k, i);
             continue;
         }
         lk_dec_write(out, i, r);

@@ -45,6 +45,10 @@ int lk_dec_parse(const char *s, size_t n, int scale, lk_dec *out);
 /* A double as Spark casts it (through its shortest decimal text, Java's Double.toString);
    -1 for NaN, infinities and values beyond 38 digits. */
 int lk_dec_from_double(double d, int scale, lk_dec *out);
+/* v / 10^scale as Java's BigDecimal.toString writes it (Spark's CAST to STRING): plain, but
+   1E-8 / 1.5E-7 / 0E-8 when the exponent of the first digit is below -6. out holds >= 64 bytes;
+   returns the length. */
+size_t lk_dec_format_java(lk_dec v, int scale, char *out);
 /* The nearest double to v / 10^scale. */
 double lk_dec_to_double(lk_dec v, int scale);
 

@@ -546,11 +546,13 @@ static void k_coalesce(lk_sql_kctx *k)
     }
 }
 
+/* nullif(a, b): a's row, or null where a = b; with three arguments (the checker's, when a's type
+   is not the comparison's) a's row where the other two differ. */
 static void k_nullif(lk_sql_kctx *k)
 {
+    const lk_col *x = k->a[k->na - 2], *y = k->a[k->na - 1];
     for (uint32_t i = 0; i < k->n; i++) {
-        if (!lk_col_is_null(k->a[0], i) && !lk_col_is_null(k->a[1], i) &&
-            cmp_row(k->a[0], k->a[1], i, i) == 0)
+        if (!lk_col_is_null(x, i) && !lk_col_is_null(y, i) && cmp_row(x, y, i, i) == 0)
             lk_col_append_null(k->out);
         else
             put_row(k->out, k->a[0], i);
@@ -1004,6 +1006,13 @@ int lk_sql_func_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel 
         *kp = dk;
         return 0;
     }
+    if (node->ty == LK_TYPE_DECIMAL && node->kind == LK_SQL_CALL &&
+        (node->fn == LK_FN_ADD || node->fn == LK_FN_SUB || node->fn == LK_FN_MUL ||
+         node->fn == LK_FN_DIV || node->fn == LK_FN_MOD || node->fn == LK_FN_NEG ||
+         node->fn == LK_FN_ABS || node->fn == LK_FN_ROUND || node->fn == LK_FN_FLOOR ||
+         node->fn == LK_FN_CEIL)) /* the double kernels would read decimals as doubles */
+        return lk_error_set(err, LK_EFORMAT, "internal: %s over decimals has no kernel",
+                            node->name ? node->name : "?");
     switch (node->fn) {
     case LK_FN_ADD:
         k = k_add;

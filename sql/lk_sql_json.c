@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lk_sql_cast.h"
+#include "lk_sql_decimal.h"
 #include "lk_sql_lex.h"
 
 #define MAX_DEPTH 128
@@ -379,14 +380,13 @@ static void put_field(lk_sql_kctx *k, lk_col *c, const char *p, const char *e)
     case LK_TYPE_DOUBLE:
         lk_col_append_f64(c, strtod(buf, NULL));
         return;
-    case LK_TYPE_DECIMAL: {
-        double v = strtod(buf, NULL);
-        double sc = lk_sql_round_half_up(v, c->field->scale) * pow(10.0, c->field->scale);
-        if (c->field->precision > 18 || fabs(sc) >= pow(10.0, c->field->precision)) {
+    case LK_TYPE_DECIMAL: { /* the number's text, exactly: HALF_UP to the scale, as Spark */
+        lk_dec v;
+        if (lk_dec_parse(buf, n, c->field->scale, &v) || !lk_dec_fits(v, c->field->precision)) {
             lk_col_append_null(c);
             return;
         }
-        lk_col_append_i64(c, (int64_t)llround(sc));
+        lk_dec_append(c, v);
         return;
     }
     default:

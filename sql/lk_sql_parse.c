@@ -350,12 +350,24 @@ static lk_sql_node *unary(parser *p)
             a->lit_type != LK_TYPE_DATE && a->lit_type != LK_TYPE_TIMESTAMP) {
             a->pos = t->pos;
             a->d = -a->d;
+            if (a->lit_type == LK_TYPE_DECIMAL && a->scale == 0 && a->s &&
+                !strcmp(a->s, "9223372036854775808")) {
+                /* Spark reads -9223372036854775808 as a BIGINT */
+                a->lit_type = LK_TYPE_LONG;
+                a->i = INT64_MIN;
+                a->s = NULL;
+                a->slen = 0;
+                return a;
+            }
             if (a->lit_type == LK_TYPE_DECIMAL && a->s) { /* its exact text, negated */
-                char neg[128];
-                snprintf(neg, sizeof neg, "%s%s", a->s[0] == '-' ? "" : "-",
+                size_t len = strlen(a->s) + 2;
+                char *neg = malloc(len);
+                if (!neg) abort();
+                snprintf(neg, len, "%s%s", a->s[0] == '-' ? "" : "-",
                          a->s[0] == '-' ? a->s + 1 : a->s);
                 a->s = lk_sql_ast_strdup(p->ast, neg);
                 a->slen = strlen(neg);
+                free(neg);
             }
             if (a->lit_type == LK_TYPE_LONG && a->i == (int64_t)INT32_MAX + 1) {
                 a->i = INT32_MIN;

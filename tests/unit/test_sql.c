@@ -92,6 +92,31 @@ static char *ev(const char *expr)
     return ev_row(expr, 0);
 }
 
+/* The result type of expr: "decimal(p,s)" or Spark's name of the type. */
+static char *ty(const char *expr)
+{
+    static char out[256];
+    lk_batch *b = make_batch();
+    lk_sql_program *p = lk_sql_program_new(lk_batch_schema(b));
+    lk_error err = {0};
+    int reg;
+    if (lk_sql_program_compile(p, expr, NULL, &reg, NULL, &err)) {
+        snprintf(out, sizeof out, "ERROR %s", err.msg);
+    } else {
+        const lk_field *f = lk_sql_program_type(p, reg);
+        if (f->type == LK_TYPE_DECIMAL)
+            snprintf(out, sizeof out, "decimal(%d,%d)", f->precision, f->scale);
+        else
+            snprintf(out, sizeof out, "%s", lk_type_name(f->type));
+    }
+    lk_sql_program_destroy(&p);
+    lk_batch_destroy(&b);
+    return out;
+}
+
+#define TY(expr, want)                                                                             \
+    ck_assert_msg(!strcmp(ty(expr), want), "%s: type [%s], want [%s]", expr, ty(expr), want)
+
 #define EQ(expr, want)                                                                             \
     ck_assert_msg(!strcmp(ev(expr), want), "%s: got [%s], want [%s]", expr, ev(expr), want)
 #define EQ_NULLROW(expr, want)                                                                     \
@@ -685,6 +710,74 @@ START_TEST(decimals)
     EQ("CAST(CAST('12345678901234567.89' AS DECIMAL(20,2)) AS STRING)", "12345678901234567.89");
     EQ("CAST(CAST('12345678901234567.89' AS DECIMAL(20,2)) AS DOUBLE)", "1.2345678901234568E16");
     EQ_NULLROW("dec * 2", "NULL");
+    /* result types: Spark's */
+    TY("dec * 2", "decimal(12,2)");
+    TY("dec / 3", "decimal(14,6)");
+    TY("dec + l", "decimal(23,2)"); /* a BIGINT is DECIMAL(20,0) */
+    TY("1.5 * 2", "decimal(4,1)");
+    TY("d * 0.92", "double");
+    TY("CAST(1 AS DECIMAL(38,10)) * CAST(1 AS DECIMAL(38,10))", "decimal(38,6)");
+    TY("coalesce(dec, 0)", "decimal(12,2)"); /* an integer is DECIMAL(10,0) when widened */
+    TY("if(b, dec, 1)", "decimal(12,2)");
+    TY("greatest(dec, 1.5)", "decimal(10,2)");
+    TY("round(dec, 1)", "decimal(10,1)");
+    TY("round(dec, -1)", "decimal(9,0)");
+    TY("round(CAST(99 AS DECIMAL(2,0)), -2)", "decimal(3,0)");
+    EQ("round(CAST(99 AS DECIMAL(2,0)), -2)", "100");
+    TY("floor(dec)", "decimal(9,0)");
+    TY("7.5 div 2.5", "long");
+    /* nullif(a, b) is if(a = b, null, a): a's value and type */
+    TY("nullif(1.5, 2.25)", "decimal(2,1)");
+    EQ("nullif(1.5, 2.25)", "1.5");
+    EQ("nullif('5', 5)", "NULL");
+    EQ("nullif('05', 6)", "05"); /* the string itself, not the int it was compared as */
+    EQ("nullif('5', 5.0)", "NULL");
+    EQ("nullif(1, 2.5D)", "1");
+    TY("nullif(i, 2.5D)", "integer");
+    /* round's scale: an INT; far beyond the digits it changes nothing, or gives 0 */
+    ERR("round(dec, 3000000000)", "the scale of round must be an INT");
+    EQ("round(dec, -2000000000)", "0");
+    EQ("round(dec, 1000)", "123.45");
+    /* the text of a decimal: Java's BigDecimal.toString, as Spark's cast */
+    EQ("CAST(0.00000001 AS STRING)", "1E-8");
+    EQ("CAST(CAST(0 AS DECIMAL(10,8)) AS STRING)", "0E-8");
+    EQ("CAST(-0.00000015 AS STRING)", "-1.5E-7");
+    EQ("CAST(0.0000015 AS STRING)", "0.0000015");
+    EQ("CAST(1.000001 AS TIMESTAMP)", "1970-01-01 00:00:01.000001"); /* exact */
+    EQ("from_json('{\"a\":0.1}', 'a DECIMAL(38,10)').a", "0.1000000000");
+    EQ("from_json('{\"a\":1.005}', 'a DECIMAL(5,2)').a", "1.01");
+    EQ("from_json('{\"a\":1000.5}', 'a DECIMAL(5,2)').a", "NULL");
+    EQ("-9223372036854775808", "-9223372036854775808");
+    TY("-9223372036854775808", "long");
+    /* the longest number a literal may be (127 characters), negated */
+    EQ("-00000000000000000000000000000000000000000000000000000000000000"
+       "000000000000000000000000000000000000000000000000000000000000001.5",
+       "-1.5");
+}
+END_TEST
+
+/* A decimal result beyond its precision is null and failed (ANSI mode raises): on_error sees it,
+   as a failed cast. */
+START_TEST(decimal_overflow_fails)
+{
+    lk_batch *b = make_batch();
+    lk_sql_program *p = lk_sql_program_new(lk_batch_schema(b));
+    lk_error err;
+    int r1, r2, r3;
+    ck_assert_int_eq(lk_sql_program_compile(
+                         p, "CAST(99999999999999999999999999999999999999 AS DECIMAL(38,0)) + dec",
+                         NULL, &r1, NULL, &err),
+                     0);
+    ck_assert_int_eq(lk_sql_program_compile(p, "dec / 0", NULL, &r2, NULL, &err), 0);
+    ck_assert_int_eq(lk_sql_program_compile(p, "dec * 2", NULL, &r3, NULL, &err), 0);
+    ck_assert_int_eq(lk_sql_program_run(p, b, 0, &err), 0);
+    const uint8_t *f = lk_sql_program_failed(p, r1);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(f[0] & 3, 1); /* row 0 overflowed; row 1 (null) did not fail */
+    ck_assert_ptr_nonnull(lk_sql_program_failed(p, r2));
+    ck_assert_ptr_null(lk_sql_program_failed(p, r3));
+    lk_sql_program_destroy(&p);
+    lk_batch_destroy(&b);
 }
 END_TEST
 
@@ -709,6 +802,7 @@ int main(void)
     tcase_add_test(tc, nested_casts_compile_linearly);
     tcase_add_test(tc, operator_chains_are_bounded);
     tcase_add_test(tc, decimals);
+    tcase_add_test(tc, decimal_overflow_fails);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

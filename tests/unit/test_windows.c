@@ -229,6 +229,36 @@ START_TEST(merge_is_associative_and_order_independent)
 }
 END_TEST
 
+/* Aggregates over decimal expressions (amount * 0.5 is DECIMAL(22,1) since expressions compute
+   decimals exactly) are summed as doubles: the same windows as the double expressions, whatever
+   the argument's text looks like (an operator first, parentheses, a string with a comma). */
+START_TEST(aggregates_of_decimal_expressions)
+{
+    lk_config *dec = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: \"1 minute\"\n"
+                             "  group_by: [k]\n  aggregates: {s: \"sum(amount * 0.5)\", "
+                             "m: \"max((amount + 1) * 1.5)\", a: \"avg(CAST(price AS DECIMAL(10,2)) * 2)\", "
+                             "p: \"approx_percentile(amount * 0.5, 0.5)\", "
+                             "c: \"sum(if(k = ',)', 0.5, 1.5))\"}\n");
+    lk_config *dbl = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: \"1 minute\"\n"
+                             "  group_by: [k]\n  aggregates: {s: \"sum(amount * 0.5D)\", "
+                             "m: \"max((amount + 1) * 1.5D)\", a: \"avg(price * 2)\", "
+                             "p: \"approx_percentile(amount * 0.5D, 0.5)\", "
+                             "c: \"sum(if(k = ',)', 0.5D, 1.5D))\"}\n");
+    lk_schema *s = lk_check_schema_of("k STRING, ts TIMESTAMP, amount BIGINT, price DOUBLE");
+    const int n = 2000;
+    int one[] = {n};
+    lk_batch *a = windows_of(dec, s, n, one, 1, 0);
+    lk_batch *b = windows_of(dbl, s, n, one, 1, 0);
+    assert_same(a, b);
+    ck_assert_int_eq(lk_schema_field(lk_batch_schema(a), 3)->type, LK_TYPE_DOUBLE);
+    lk_batch_destroy(&a);
+    lk_batch_destroy(&b);
+    lk_schema_destroy(&s);
+    free(dec);
+    free(dbl);
+}
+END_TEST
+
 /* One row per ts text; returns the gold run's turned-away reasons joined. */
 START_TEST(late_no_event_time_and_event_time_kinds)
 {
@@ -1133,6 +1163,7 @@ int main(void)
     tcase_add_test(tc, tdigest_small_is_percentile_disc);
     tcase_add_test(tc, min_max_of_dates_booleans_timestamps);
     tcase_add_test(tc, event_time_out_of_range_is_none);
+    tcase_add_test(tc, aggregates_of_decimal_expressions);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }
