@@ -4,9 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lk_ddl.h"
 #include "lk_dedupe.h"
+#include "lk_delta.h"
+#include "lk_fs.h"
 #include "lk_gold.h"
 #include "lk_rowjson.h"
 #include "lk_raw.h"
@@ -500,4 +503,70 @@ int lk_tables_check(const lk_config *cfg, const lk_schema *raw, lk_error *err)
         if (check_list(cfg, cfg->tables.derived[i].transforms, key, err)) return LK_ECONFIG;
     }
     return 0;
+}
+
+/* Same type, precision, scale and nested fields (names case-insensitive, nullability aside). */
+static int same_type(const lk_field *a, const lk_field *b)
+{
+    if (a->type != b->type || a->n_children != b->n_children) return 0;
+    if (a->type == LK_TYPE_DECIMAL && (a->precision != b->precision || a->scale != b->scale))
+        return 0;
+    for (int i = 0; i < a->n_children; i++)
+        if ((a->type == LK_TYPE_STRUCT && strcasecmp(a->children[i].name, b->children[i].name)) ||
+            !same_type(&a->children[i], &b->children[i]))
+            return 0;
+    return 1;
+}
+
+static void type_text(const lk_field *f, char *out, size_t cap)
+{
+    if (f->type == LK_TYPE_DECIMAL)
+        snprintf(out, cap, "decimal(%d,%d)", f->precision, f->scale);
+    else
+        snprintf(out, cap, "%s", lk_type_name(f->type));
+}
+
+int lk_tables_check_types(const lk_config *cfg, const lk_schema *raw, lk_error *err)
+{
+    if (!raw) return 0;
+    lk_tables *t = NULL;
+    if (lk_tables_new(cfg, raw, &t, err)) return LK_ECONFIG;
+    int rc = 0;
+    for (int i = 1; i < lk_tables_count(t) && !rc; i++) {
+        const char *name = lk_tables_name(t, i);
+        if (i == lk_tables_metrics_index(t) || !strcmp(name, LK_TABLE_QUARANTINE)) continue;
+        char path[2048], log[2100];
+        lk_config_table_path(cfg, name, path, sizeof path);
+        snprintf(log, sizeof log, "%s/_delta_log", path);
+        if (!lk_fs_exists(log)) continue;
+        lk_delta_table *dt = NULL;
+        lk_error e = {0};
+        if (lk_delta_open_log(path, &dt, &e)) continue;
+        const lk_schema *cur = lk_delta_schema(dt), *ours = lk_tables_schema(t, i);
+        for (int f = 0; cur && f < lk_schema_nfields(ours) && !rc; f++) {
+            const lk_field *mine = lk_schema_field(ours, f);
+            for (int k = 0; k < lk_schema_nfields(cur); k++) {
+                const lk_field *theirs = lk_schema_field(cur, k);
+                if (strcasecmp(theirs->name, mine->name) || same_type(theirs, mine)) continue;
+                char was[64], now[64], key[300];
+                type_text(theirs, was, sizeof was);
+                type_text(mine, now, sizeof now);
+                if (!strcmp(name, LK_TABLE_PROCESSED))
+                    snprintf(key, sizeof key, "transforms");
+                else
+                    snprintf(key, sizeof key, "tables.%s.transforms", name);
+                rc = lk_error_set(
+                    err, LK_ECONFIG,
+                    "%s: key '%s': column '%s' of %s is %s in the table and the transforms now "
+                    "make it %s: the table's files cannot be read as %s. Keep its type (a cast "
+                    "step: {%s: %s}) or give the new values another column name",
+                    cfg->file[0] ? cfg->file : "(built-in default)", key, mine->name, name, was,
+                    now, now, mine->name, was);
+                break;
+            }
+        }
+        lk_delta_destroy(&dt);
+    }
+    lk_tables_destroy(&t);
+    return rc;
 }

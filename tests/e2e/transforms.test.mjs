@@ -173,6 +173,35 @@ test('config show prints the default transforms list; that list as a file gives 
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
+test('a transforms edit that would change a column\'s type in an existing table is refused at start; a cast keeps it', async () => {
+  const ws = workspace('xftype', { extra: 'transforms:\n  - derive: {x: "user_id * 1.5D"}\n' });
+  gen(['--out', ws.input, '--files', '1', '--rows', '200', '--seed', '3']);
+  let r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const log = path.join(ws.tables, 'processed_events', '_delta_log');
+  const commits = () => fs.readdirSync(log).filter((f) => f.endsWith('.json')).length;
+  const before = commits();
+  // 1.5 is a DECIMAL literal: user_id * 1.5 is DECIMAL(23,1), where the table has a double
+  const base = fs.readFileSync(ws.config, 'utf8');
+  fs.writeFileSync(ws.config, base.replace('user_id * 1.5D', 'user_id * 1.5'));
+  gen(['--out', ws.input, '--files', '1', '--rows', '100', '--seed', '4', '--start-id', '9000', '--prefix', 'more']);
+  r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 100, r.stderr.slice(-3000));
+  assert.match(r.stderr, /key 'transforms': column 'x' of processed_events is double in the table and the transforms now make it decimal\(23,1\)/);
+  assert.doesNotMatch(r.stderr, /workers ready|worker .* started/, 'no worker started');
+  assert.equal(commits(), before, 'nothing committed');
+  // a cast step keeps the column's type: the new rows land
+  fs.writeFileSync(ws.config, base.replace('user_id * 1.5D', 'user_id * 1.5') + '  - cast: {x: double}\n');
+  r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  assertVerified(ws, 'raw');
+  const rows = await queryTable(path.join(ws.tables, 'processed_events'),
+    'SELECT count(*) AS n, count(DISTINCT event_id) AS d, count(*) FILTER (WHERE x = user_id * 1.5) AS ok, ' +
+    'min(typeof(x)) AS t FROM $T');
+  assert.deepEqual([Number(rows[0].n), Number(rows[0].d), Number(rows[0].ok), rows[0].t], [300, 300, 300, 'DOUBLE']);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
 test('quarantine, then replay after fixing the transform: every row lands once, also when the replay is killed', async () => {
   const quarantine = 'transforms:\n  - derive: {ratio: "100 div (user_id % 7)"}\n    on_error: quarantine\n';
   const ws = workspace('xfq', { extra: quarantine });
