@@ -497,6 +497,19 @@ size_t lk_dec_format_java(lk_dec v, int scale, char *out)
 
 /* ---- kernels ---- */
 
+/* Row i of the output: r, or null and failed when the operation failed (bad: a division by zero,
+   an intermediate beyond 256 bits) or r is beyond the precision p (ANSI mode raises on both). */
+static void put(lk_sql_kctx *k, uint32_t i, int bad, lk_dec r, int p)
+{
+    if (bad || !lk_dec_fits(r, p)) {
+        lk_dec_write(k->out, i, 0);
+        lk_sql_out_null(k->out, i);
+        lk_sql_fail(k, i);
+        return;
+    }
+    lk_dec_write(k->out, i, r);
+}
+
 typedef enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD } bin_op;
 
 static void k_binary(lk_sql_kctx *k, bin_op op)
@@ -515,7 +528,7 @@ static void k_binary(lk_sql_kctx *k, bin_op op)
             continue;
         }
         lk_dec a = lk_dec_read(x, i), b = lk_dec_read(y, i);
-        int bad = 0, zero = 0;
+        int bad = 0;
         switch (op) {
         case OP_ADD:
         case OP_SUB:
@@ -525,23 +538,13 @@ static void k_binary(lk_sql_kctx *k, bin_op op)
             bad = dec_mul(a, sa, b, sb, s, &r);
             break;
         case OP_DIV:
-            zero = b == 0;
-            bad = zero || dec_div(a, sa, b, sb, s, &r);
+            bad = b == 0 || dec_div(a, sa, b, sb, s, &r);
             break;
         case OP_MOD:
-            zero = b == 0;
-            bad = zero || dec_mod(a, sa, b, sb, s, &r);
+            bad = b == 0 || dec_mod(a, sa, b, sb, s, &r);
             break;
         }
-        if (bad || !lk_dec_fits(r, p)) {
-            /* null, and failed: ANSI mode raises on a division by zero and on an overflow */
-            (void)zero;
-            lk_dec_write(out, i, 0);
-            lk_sql_out_null(out, i);
-            lk_sql_fail(k, i);
-            continue;
-        }
-        lk_dec_write(out, i, r);
+        put(k, i, bad, r, p);
     }
     lk_sql_out_done(out);
 }
@@ -640,13 +643,7 @@ static void k_unary(lk_sql_kctx *k)
             bad = 1;
             break;
         }
-        if (bad || !lk_dec_fits(r, p)) {
-            lk_dec_write(out, i, 0);
-            lk_sql_out_null(out, i);
-            lk_sql_fail(k, i);
-            continue;
-        }
-        lk_dec_write(out, i, r);
+        put(k, i, bad, r, p);
     }
     lk_sql_out_done(out);
 }
