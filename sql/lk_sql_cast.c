@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lk_sql_decimal.h"
+#include "lk_decimal.h"
 #include "lk_time.h"
 
 /* ---- text of values ---- */
@@ -430,6 +430,16 @@ static int to_double(const val *v, double *out)
     }
 }
 
+/* A double as Spark casts it to a decimal (Decimal(double): through its shortest text, Java's
+   Double.toString); -1 for NaN, infinities and values beyond 38 digits. */
+static int dec_from_double(double d, int scale, lk_dec *out)
+{
+    if (!isfinite(d)) return -1;
+    char b[64];
+    size_t n = lk_sql_format_double(d, b);
+    return lk_dec_parse(b, n, scale, out);
+}
+
 static void k_cast(lk_sql_kctx *k)
 {
     const lk_col *a = k->a[0];
@@ -535,7 +545,7 @@ static void k_cast(lk_sql_kctx *k)
                 break;
             case 'd':
             case 'f':
-                bad = lk_dec_from_double(v.d, sc, &x);
+                bad = dec_from_double(v.d, sc, &x);
                 break;
             case 'T': /* seconds, to the microsecond */
                 bad = lk_dec_rescale(v.i, 6, sc, &x);

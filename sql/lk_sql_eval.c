@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lk_sql_decimal.h"
+#include "lk_decimal.h"
 
 static void add_fields(lk_sql_plan *p, lk_schema *s, int kind)
 {
@@ -87,9 +87,7 @@ static void fill_consts(lk_sql_plan *p, uint32_t rows)
             lk_dec v = 0;
             if (l->lit_type == LK_TYPE_DECIMAL && l->s)
                 lk_dec_parse(l->s, l->slen, g->type->scale, &v);
-            else if (l->lit_type == LK_TYPE_DOUBLE || l->lit_type == LK_TYPE_FLOAT)
-                lk_dec_from_double(l->d, g->type->scale, &v);
-            else
+            else /* (other literals reach a decimal through a cast node) */
                 lk_dec_rescale(l->i, 0, g->type->scale, &v);
             for (uint32_t i = 0; i < rows; i++)
                 lk_dec_append(c, v);

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "lk_bytes.h"
+#include "lk_decimal.h"
 #include "lk_sql_cast.h"
-#include "lk_sql_decimal.h"
 #include "lk_sql_hash.h"
 #include "lk_sql_json.h"
 #include "lk_sql_lex.h"
@@ -1001,18 +1001,6 @@ int lk_sql_func_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel 
         *kp = k_case;
         return 0;
     }
-    lk_sql_kernel dk = lk_sql_decimal_kernel(node);
-    if (dk) {
-        *kp = dk;
-        return 0;
-    }
-    if (node->ty == LK_TYPE_DECIMAL && node->kind == LK_SQL_CALL &&
-        (node->fn == LK_FN_ADD || node->fn == LK_FN_SUB || node->fn == LK_FN_MUL ||
-         node->fn == LK_FN_DIV || node->fn == LK_FN_MOD || node->fn == LK_FN_NEG ||
-         node->fn == LK_FN_ABS || node->fn == LK_FN_ROUND || node->fn == LK_FN_FLOOR ||
-         node->fn == LK_FN_CEIL)) /* the double kernels would read decimals as doubles */
-        return lk_error_set(err, LK_EFORMAT, "internal: %s over decimals has no kernel",
-                            node->name ? node->name : "?");
     switch (node->fn) {
     case LK_FN_ADD:
         k = k_add;

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_decimal.h"
 #include "lk_sql_cast.h"
-#include "lk_sql_decimal.h"
 #include "lk_sql_lex.h"
 
 #define MAX_DEPTH 128
