@@ -555,6 +555,19 @@ static int plan(replay *r, int64_t *b)
     return rc;
 }
 
+/* 1 when the transforms keep the type of every column the tables have (lk_tables_check_types, as
+   `start` checks), else 0 with r->err set: a replay writes processed_events and the tables of
+   tables: with the configuration it is given. */
+static int types_kept(replay *r)
+{
+    lk_schema *raw = NULL;
+    int v = 0;
+    if (lk_state_schema_get(r->st, LK_TABLE_RAW, &raw, &v, &r->err)) lk_error_clear(&r->err);
+    int bad = raw && lk_tables_check_types(r->cfg, raw, &r->err);
+    lk_schema_destroy(&raw);
+    return !bad;
+}
+
 /* Opens state.db (lock held) and the query id; then finishes a pending
    replay (resume), or plans and runs a new one. */
 static int go(replay *r, int new_one)
@@ -584,11 +597,13 @@ static int go(replay *r, int new_one)
         int rc = params_load(r, params);
         free(params);
         lk_sql_program_destroy(&r->prog);
+        if (rc == 0 && !types_kept(r)) return LK_EXIT_CONFIG;
         if (rc == 0) rc = run_batch(r, b);
         if (rc) return LK_EXIT_FAILURE;
         return LK_EXIT_OK;
     }
     if (!new_one) return LK_EXIT_OK;
+    if (!types_kept(r)) return LK_EXIT_CONFIG;
     if (!lk_fs_exists(r->qpath)) {
         printf("replay: no quarantine table (%s): nothing to replay\n", r->qpath);
         return LK_EXIT_OK;

@@ -190,6 +190,10 @@ test('a transforms edit that would change a column\'s type in an existing table 
   assert.match(r.stderr, /key 'transforms': column 'x' of processed_events is double in the table and the transforms now make it decimal\(23,1\)/);
   assert.doesNotMatch(r.stderr, /workers ready|worker .* started/, 'no worker started');
   assert.equal(commits(), before, 'nothing committed');
+  // replay writes processed_events with the configuration it is given: the same check
+  r = run(['replay', '-c', ws.config]);
+  assert.equal(r.code, 100, r.stdout + r.stderr);
+  assert.match(r.stderr, /lakesupd replay: .*column 'x' of processed_events is double in the table/);
   // a cast step keeps the column's type: the new rows land
   fs.writeFileSync(ws.config, base.replace('user_id * 1.5D', 'user_id * 1.5') + '  - cast: {x: double}\n');
   r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
