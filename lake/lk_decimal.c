@@ -1,4 +1,5 @@
-/* lk_decimal — exact decimal text to an unscaled DECIMAL(p,s) value; see lk_decimal.h. */
+/* lk_decimal — decimal text to unscaled DECIMAL(p,s) values, exact (ingest) or rounded (a cast), and
+   the 128-bit lk_dec helpers of the expression engine; see lk_decimal.h. */
 #include "lk_decimal.h"
 
 #include <stdio.h>

@@ -32,7 +32,7 @@ __extension__ typedef __int128 lk_dec;
 
 /* Row i of a DECIMAL column (the value under a null is 0). */
 lk_dec lk_dec_read(const lk_col *c, uint32_t i);
-/* Writes v into slot i of a DECIMAL output column whose n slots exist (lk_sql_out_fixed). */
+/* Writes v into slot i of a DECIMAL column whose values hold at least i + 1 slots. */
 void lk_dec_write(lk_col *c, uint32_t i, lk_dec v);
 /* Appends v to a DECIMAL column (lk_col_append_i64 or the 16 bytes). */
 void lk_dec_append(lk_col *c, lk_dec v);

@@ -354,6 +354,11 @@ static void type_ddl(const lk_field *f, lk_buf *out)
     }
 }
 
+void lk_field_type_ddl(const lk_field *f, lk_buf *out)
+{
+    type_ddl(f, out);
+}
+
 void lk_schema_to_ddl(const lk_schema *s, lk_buf *out)
 {
     for (int i = 0; i < s->n; i++) {

@@ -92,5 +92,7 @@ int lk_schema_from_json(const char *json, size_t len, lk_schema **out, lk_error 
 
 /* Human-readable DDL-like text: "event_id STRING, device STRUCT<os: STRING, ...>". */
 void lk_schema_to_ddl(const lk_schema *s, lk_buf *out);
+/* The same text of one field's type ("DECIMAL(23,1)", "STRUCT<a: INT>"), appended to out. */
+void lk_field_type_ddl(const lk_field *f, lk_buf *out);
 
 #endif

@@ -505,25 +505,27 @@ int lk_tables_check(const lk_config *cfg, const lk_schema *raw, lk_error *err)
     return 0;
 }
 
-/* Same type, precision, scale and nested fields (names case-insensitive, nullability aside). */
+/* b (ours) can be written where the table has a: the same type, precision and scale; a struct's
+   fields matched by name (case-insensitive) wherever both have them (a field one side lacks is
+   schema evolution, not a change: old files read it as null); arrays and maps element by element.
+   Nullability aside. */
 static int same_type(const lk_field *a, const lk_field *b)
 {
-    if (a->type != b->type || a->n_children != b->n_children) return 0;
+    if (a->type != b->type) return 0;
     if (a->type == LK_TYPE_DECIMAL && (a->precision != b->precision || a->scale != b->scale))
         return 0;
+    if (a->type == LK_TYPE_STRUCT) {
+        for (int j = 0; j < b->n_children; j++)
+            for (int i = 0; i < a->n_children; i++)
+                if (!strcasecmp(a->children[i].name, b->children[j].name) &&
+                    !same_type(&a->children[i], &b->children[j]))
+                    return 0;
+        return 1;
+    }
+    if (a->n_children != b->n_children) return 0;
     for (int i = 0; i < a->n_children; i++)
-        if ((a->type == LK_TYPE_STRUCT && strcasecmp(a->children[i].name, b->children[i].name)) ||
-            !same_type(&a->children[i], &b->children[i]))
-            return 0;
+        if (!same_type(&a->children[i], &b->children[i])) return 0;
     return 1;
-}
-
-static void type_text(const lk_field *f, char *out, size_t cap)
-{
-    if (f->type == LK_TYPE_DECIMAL)
-        snprintf(out, cap, "decimal(%d,%d)", f->precision, f->scale);
-    else
-        snprintf(out, cap, "%s", lk_type_name(f->type));
 }
 
 int lk_tables_check_types(const lk_config *cfg, const lk_schema *raw, lk_error *err)
@@ -548,20 +550,33 @@ int lk_tables_check_types(const lk_config *cfg, const lk_schema *raw, lk_error *
             for (int k = 0; k < lk_schema_nfields(cur); k++) {
                 const lk_field *theirs = lk_schema_field(cur, k);
                 if (strcasecmp(theirs->name, mine->name) || same_type(theirs, mine)) continue;
-                char was[64], now[64], key[300];
-                type_text(theirs, was, sizeof was);
-                type_text(mine, now, sizeof now);
+                lk_buf was = LK_BUF_INIT, now = LK_BUF_INIT;
+                lk_field_type_ddl(theirs, &was);
+                lk_field_type_ddl(mine, &now);
+                char key[300];
                 if (!strcmp(name, LK_TABLE_PROCESSED))
                     snprintf(key, sizeof key, "transforms");
                 else
                     snprintf(key, sizeof key, "tables.%s.transforms", name);
-                rc = lk_error_set(
-                    err, LK_ECONFIG,
-                    "%s: key '%s': column '%s' of %s is %s in the table and the transforms now "
-                    "make it %s: the table's files cannot be read as %s. Keep its type (a cast "
-                    "step: {%s: %s}) or give the new values another column name",
-                    cfg->file[0] ? cfg->file : "(built-in default)", key, mine->name, name, was,
-                    now, now, mine->name, was);
+                lk_buf m = LK_BUF_INIT;
+                lk_buf_printf(&m,
+                              "%s: key '%s': column '%s' of %s is %s in the table, and the "
+                              "transforms make it %s: the table's files cannot be read as that "
+                              "type. ",
+                              cfg->file[0] ? cfg->file : "(built-in default)", key, mine->name,
+                              name, was.data, now.data);
+                if (lk_type_is_nested(theirs->type) || lk_type_is_nested(mine->type))
+                    lk_buf_printf(&m, "Keep the expression's type, or give");
+                else
+                    lk_buf_printf(&m, "Keep its type with a cast step ({%s: %s}), or give",
+                                  mine->name, was.data);
+                lk_buf_printf(&m, " the new values another column name (decimals compute "
+                                  "exactly: an integer times a literal such as 1.5 is a "
+                                  "decimal; 1.5D is a double)");
+                rc = lk_error_set(err, LK_ECONFIG, "%s", m.data);
+                lk_buf_free(&m);
+                lk_buf_free(&was);
+                lk_buf_free(&now);
                 break;
             }
         }

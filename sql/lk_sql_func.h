@@ -137,7 +137,9 @@ typedef struct lk_sql_kctx {
 typedef void (*lk_sql_kernel)(lk_sql_kctx *k);
 
 /* The kernel of a checked call or cast node, and its compile-time state
-   (*aux, freed with *aux_free); 0, or an error naming the position. */
+   (*aux, freed with *aux_free); 0, or an error naming the position. Arithmetic over decimals is
+   not here: a caller asks lk_sql_decimal_kernel first (lk_sql_plan does), or these kernels would
+   read the decimals as doubles. */
 int lk_sql_func_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel *k, void **aux,
                        void (**aux_free)(void *), lk_error *err);
 

@@ -173,36 +173,44 @@ test('config show prints the default transforms list; that list as a file gives 
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
-test('a transforms edit that would change a column\'s type in an existing table is refused at start; a cast keeps it', async () => {
-  const ws = workspace('xftype', { extra: 'transforms:\n  - derive: {x: "user_id * 1.5D"}\n' });
+test('a transforms edit that would change a column\'s type in an existing table is refused at start; a cast keeps it; a struct may gain a field', async () => {
+  const S = (t) => `s: "from_json(concat('{\\"a\\":', user_id, '}'), '${t}')"`;
+  const cfg = (x, s, tail = '') => `transforms:\n  - derive: {x: "${x}", ${s}}\n${tail}`;
+  const ws = workspace('xftype', { extra: cfg('user_id * 1.5D', S('a INT')) });
   gen(['--out', ws.input, '--files', '1', '--rows', '200', '--seed', '3']);
   let r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
   assert.equal(r.code, 0, r.stderr.slice(-3000));
   const log = path.join(ws.tables, 'processed_events', '_delta_log');
   const commits = () => fs.readdirSync(log).filter((f) => f.endsWith('.json')).length;
   const before = commits();
+  const base = fs.readFileSync(ws.config, 'utf8').replace(/transforms:[\s\S]*$/, '');
   // 1.5 is a DECIMAL literal: user_id * 1.5 is DECIMAL(23,1), where the table has a double
-  const base = fs.readFileSync(ws.config, 'utf8');
-  fs.writeFileSync(ws.config, base.replace('user_id * 1.5D', 'user_id * 1.5'));
+  fs.writeFileSync(ws.config, base + cfg('user_id * 1.5', S('a INT')));
   gen(['--out', ws.input, '--files', '1', '--rows', '100', '--seed', '4', '--start-id', '9000', '--prefix', 'more']);
   r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
   assert.equal(r.code, 100, r.stderr.slice(-3000));
-  assert.match(r.stderr, /key 'transforms': column 'x' of processed_events is double in the table and the transforms now make it decimal\(23,1\)/);
+  assert.match(r.stderr, /key 'transforms': column 'x' of processed_events is DOUBLE in the table, and the transforms make it DECIMAL\(23,1\).*a cast step \(\{x: DOUBLE\}\)/);
   assert.doesNotMatch(r.stderr, /workers ready|worker .* started/, 'no worker started');
   assert.equal(commits(), before, 'nothing committed');
   // replay writes processed_events with the configuration it is given: the same check
   r = run(['replay', '-c', ws.config]);
   assert.equal(r.code, 100, r.stdout + r.stderr);
-  assert.match(r.stderr, /lakesupd replay: .*column 'x' of processed_events is double in the table/);
-  // a cast step keeps the column's type: the new rows land
-  fs.writeFileSync(ws.config, base.replace('user_id * 1.5D', 'user_id * 1.5') + '  - cast: {x: double}\n');
+  assert.match(r.stderr, /lakesupd replay: .*column 'x' of processed_events is DOUBLE in the table/);
+  // a cast step keeps the column's type, and a struct that gains a field is schema evolution, not a
+  // change: the new rows land
+  fs.writeFileSync(ws.config, base + cfg('user_id * 1.5', S('a INT, b STRING'), '  - cast: {x: double}\n'));
   r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
   assert.equal(r.code, 0, r.stderr.slice(-3000));
   assertVerified(ws, 'raw');
   const rows = await queryTable(path.join(ws.tables, 'processed_events'),
-    'SELECT count(*) AS n, count(DISTINCT event_id) AS d, count(*) FILTER (WHERE x = user_id * 1.5) AS ok, ' +
+    'SELECT count(*) AS n, count(DISTINCT event_id) AS d, count(*) FILTER (WHERE x = user_id * 1.5 AND s.a = user_id) AS ok, ' +
     'min(typeof(x)) AS t FROM $T');
   assert.deepEqual([Number(rows[0].n), Number(rows[0].d), Number(rows[0].ok), rows[0].t], [300, 300, 300, 'DOUBLE']);
+  // a field of the struct that changes type is a change
+  fs.writeFileSync(ws.config, base + cfg('user_id * 1.5', S('a STRING, b STRING'), '  - cast: {x: double}\n'));
+  r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 100, r.stderr.slice(-3000));
+  assert.match(r.stderr, /column 's' of processed_events is STRUCT<a: INT.*> in the table, and the transforms make it STRUCT<a: STRING.*Keep the expression's type/);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
