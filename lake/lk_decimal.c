@@ -8,7 +8,7 @@
 
 /* 38 digits need 127 bits: unsigned __int128 (GCC and Clang on every 64-bit
    target Debian builds lakesupd for) keeps this a plain multiply-add. */
-__extension__ typedef unsigned __int128 u128;
+typedef lk_udec u128;
 
 int lk_decimal_parse(const char *s, size_t n, int precision, int scale, int64_t *v64,
                      unsigned char be16[16])
@@ -59,21 +59,25 @@ int lk_decimal_parse(const char *s, size_t n, int precision, int scale, int64_t 
             *v64 = (int64_t)(uint64_t)v;
         return 0;
     }
-    if (be16)
-        for (int k = 15; k >= 0; k--, v >>= 8)
-            be16[k] = (unsigned char)(v & 0xff);
+    if (be16) lk_dec_to_be16((lk_dec)v, be16);
     return 0;
 }
 
 /* ---- lk_dec: unscaled values of a column, exact arithmetic helpers ---- */
 
-/* 10^k for k <= 38 */
-static u128 pow10u(int k)
+lk_udec lk_dec_pow10(int k)
 {
-    u128 p = 1;
+    lk_udec p = 1;
     while (k-- > 0)
         p *= 10;
     return p;
+}
+
+void lk_dec_to_be16(lk_dec v, unsigned char be[16])
+{
+    lk_udec x = (lk_udec)v;
+    for (int b = 15; b >= 0; b--, x >>= 8)
+        be[b] = (unsigned char)(x & 0xff);
 }
 
 lk_dec lk_dec_read(const lk_col *c, uint32_t i)
@@ -92,12 +96,7 @@ void lk_dec_write(lk_col *c, uint32_t i, lk_dec v)
         ((int64_t *)c->values)[i] = (int64_t)v;
         return;
     }
-    unsigned char *be = (unsigned char *)c->values + (size_t)i * 16;
-    u128 x = (u128)v;
-    for (int b = 15; b >= 0; b--) {
-        be[b] = (unsigned char)(x & 0xff);
-        x >>= 8;
-    }
+    lk_dec_to_be16(v, (unsigned char *)c->values + (size_t)i * 16);
 }
 
 void lk_dec_append(lk_col *c, lk_dec v)
@@ -107,22 +106,14 @@ void lk_dec_append(lk_col *c, lk_dec v)
         return;
     }
     unsigned char be[16];
-    u128 x = (u128)v;
-    for (int b = 15; b >= 0; b--) {
-        be[b] = (unsigned char)(x & 0xff);
-        x >>= 8;
-    }
+    lk_dec_to_be16(v, be);
     lk_col_append_fixed(c, be);
 }
 
-static u128 mag(lk_dec v)
-{
-    return v < 0 ? (u128)0 - (u128)v : (u128)v;
-}
 
 int lk_dec_fits(lk_dec v, int p)
 {
-    return p >= 39 || mag(v) < pow10u(p);
+    return p >= 39 || lk_dec_abs(v) < lk_dec_pow10(p);
 }
 
 /* |v| / 10^k rounded HALF_UP (away from zero at a half), k >= 0 */
@@ -130,7 +121,7 @@ static lk_dec div_pow10_half_up(lk_dec v, int k)
 {
     if (k == 0) return v;
     if (k > 38) return 0; /* |v| < 1.7e38 < 10^39 / 2 */
-    u128 m = mag(v), p = pow10u(k), q = m / p, r = m % p;
+    u128 m = lk_dec_abs(v), p = lk_dec_pow10(k), q = m / p, r = m % p;
     if (r >= p - r) q++; /* r >= p / 2 without overflow */
     return v < 0 ? -(lk_dec)q : (lk_dec)q;
 }
@@ -227,20 +218,27 @@ int lk_dec_parse(const char *s, size_t n, int scale, lk_dec *out)
     return 0;
 }
 
-double lk_dec_to_double(lk_dec v, int scale)
+/* The decimal digits of m, written backwards into t[0..47]; returns the first (t[47] is 0). */
+static char *digits_of(lk_udec m, char t[48])
 {
-    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    u128 m = mag(v);
-    if (m < ((u128)1 << 53) && scale <= 22) /* one correctly rounded division */
-        return (v < 0 ? -(double)m : (double)m) / p10[scale];
-    char t[48], *p = t + sizeof t - 1;
+    char *p = t + 47;
     *p = 0;
     do {
         *--p = (char)('0' + (int)(m % 10));
         m /= 10;
     } while (m);
+    return p;
+}
+
+double lk_dec_to_double(lk_dec v, int scale)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    lk_udec m = lk_dec_abs(v);
+    if (m < ((lk_udec)1 << 53) && scale <= 22) /* one correctly rounded division */
+        return (v < 0 ? -(double)m : (double)m) / p10[scale];
+    char t[48], *p = digits_of(m, t);
     char b[96];
     snprintf(b, sizeof b, "%s%se-%d", v < 0 ? "-" : "", p, scale);
     return strtod(b, NULL);
@@ -248,14 +246,8 @@ double lk_dec_to_double(lk_dec v, int scale)
 
 size_t lk_dec_format_java(lk_dec v, int scale, char *out)
 {
-    char t[48], *p = t + sizeof t - 1;
-    u128 m = mag(v);
-    *p = 0;
-    do {
-        *--p = (char)('0' + (int)(m % 10));
-        m /= 10;
-    } while (m);
-    int nd = (int)(t + sizeof t - 1 - p), adjusted = nd - 1 - scale;
+    char t[48], *p = digits_of(lk_dec_abs(v), t);
+    int nd = (int)(t + 47 - p), adjusted = nd - 1 - scale;
     size_t o = 0;
     if (v < 0) out[o++] = '-';
     if (adjusted >= -6) { /* plain */

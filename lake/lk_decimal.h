@@ -25,8 +25,18 @@ int lk_decimal_parse(const char *s, size_t n, int precision, int scale, int64_t 
 /* ---- lk_dec: a column's unscaled value in 128 bits, for exact arithmetic (sql/lk_sql_decimal)
    and Spark's casts ---- */
 
-/* an unscaled decimal value (|v| < 10^38) */
+/* an unscaled decimal value (|v| < 10^38), and a magnitude */
 __extension__ typedef __int128 lk_dec;
+__extension__ typedef unsigned __int128 lk_udec;
+
+static inline lk_udec lk_dec_abs(lk_dec v)
+{
+    return v < 0 ? (lk_udec)0 - (lk_udec)v : (lk_udec)v;
+}
+/* 10^k, k <= 38. */
+lk_udec lk_dec_pow10(int k);
+/* v as 16 bytes of big-endian two's complement (Parquet's FIXED_LEN_BYTE_ARRAY decimal). */
+void lk_dec_to_be16(lk_dec v, unsigned char be[16]);
 
 #define LK_DEC_MAX_PRECISION 38
 

@@ -265,8 +265,7 @@ typedef struct val {
     const char *s;
     size_t n;
     int scale;
-    const unsigned char *be; /* decimal > 18 */
-    lk_dec x;                /* decimal: the unscaled value */
+    lk_dec x; /* decimal: the unscaled value (its double only when a cast needs it) */
 } val;
 
 static void read(const lk_col *c, uint32_t i, val *v)
@@ -313,12 +312,7 @@ static void read(const lk_col *c, uint32_t i, val *v)
     case LK_TYPE_DECIMAL:
         v->kind = 'x';
         v->scale = c->field->scale;
-        if (c->field->precision <= 18)
-            v->i = ((const int64_t *)c->values)[i];
-        else
-            v->be = (const unsigned char *)c->values + (size_t)i * 16;
         v->x = lk_dec_read(c, i);
-        v->d = lk_dec_to_double(v->x, v->scale);
         break;
     default:
         v->kind = 's';
@@ -417,8 +411,10 @@ static int to_double(const val *v, double *out)
         return 0;
     case 'f':
     case 'd':
-    case 'x':
         *out = v->d;
+        return 0;
+    case 'x':
+        *out = lk_dec_to_double(v->x, v->scale);
         return 0;
     case 'T':
         *out = (double)v->i / 1e6;
@@ -473,8 +469,10 @@ static void k_cast(lk_sql_kctx *k)
             int b = 0;
             if (v.kind == 's')
                 bad = parse_bool(v.s, v.n, &b);
-            else if (v.kind == 'd' || v.kind == 'f' || v.kind == 'x')
+            else if (v.kind == 'd' || v.kind == 'f')
                 b = v.d != 0;
+            else if (v.kind == 'x')
+                b = v.x != 0;
             else
                 b = v.i != 0;
             *(uint8_t *)slot = (uint8_t)b;

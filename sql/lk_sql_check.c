@@ -252,7 +252,7 @@ static lk_sql_node *cast_to(ck *c, lk_sql_node *a, lk_type t)
    with lit_min, an integer literal's own digits (Spark picks a literal's minimum precision in
    arithmetic and comparisons, not in IN, CASE, coalesce, ...). 0 when it has none (double, float,
    string, ...). */
-static int dec_of_(const lk_sql_node *a, int lit_min, int *p, int *s)
+static int dec_of(const lk_sql_node *a, int lit_min, int *p, int *s)
 {
     if (a->ty == LK_TYPE_DECIMAL) {
         *p = a->ty_precision;
@@ -274,11 +274,6 @@ static int dec_of_(const lk_sql_node *a, int lit_min, int *p, int *s)
     }
     *p = a->ty == LK_TYPE_BYTE ? 3 : a->ty == LK_TYPE_SHORT ? 5 : a->ty == LK_TYPE_INTEGER ? 10 : 20;
     return 1;
-}
-
-static int dec_of(const lk_sql_node *a, int *p, int *s)
-{
-    return dec_of_(a, 1, p, s);
 }
 
 /* An arithmetic result beyond 38 digits keeps its integer digits and gives up scale, down to 6
@@ -303,7 +298,7 @@ static void dec_fold(dec_acc *d, const lk_sql_node *a)
 {
     int ap, as;
     if (!a->ty) return;
-    if (!dec_of_(a, d->lit_min, &ap, &as)) {
+    if (!dec_of(a, d->lit_min, &ap, &as)) {
         d->other = 1;
         return;
     }
@@ -320,13 +315,12 @@ static int dec_result(const dec_acc *d, int *p, int *s)
     return 1;
 }
 
-/* dec_fold over args[from], args[from + step], ... (n of them), then dec_result. */
-static int dec_common(lk_sql_node *const *args, int from, int step, int n, int lit_min, int *p,
-                      int *s)
+/* dec_fold over args[0..n), then dec_result. */
+static int dec_common(lk_sql_node *const *args, int n, int lit_min, int *p, int *s)
 {
     dec_acc d = {lit_min, 0, 0, 0, 0};
     for (int k = 0; k < n; k++)
-        dec_fold(&d, args[from + k * step]);
+        dec_fold(&d, args[k]);
     return dec_result(&d, p, s);
 }
 
@@ -354,8 +348,7 @@ static int dec_arith(ck *c, lk_sql_node *n)
     lk_sql_node **a = n->args;
     if (a[0]->ty != LK_TYPE_DECIMAL && a[1]->ty != LK_TYPE_DECIMAL) return 0;
     int p1 = 0, s1 = 0, p2 = 0, s2 = 0;
-    if (!a[0]->ty && !a[1]->ty) return 0;
-    if (!(a[0]->ty ? dec_of(a[0], &p1, &s1) : 1) || !(a[1]->ty ? dec_of(a[1], &p2, &s2) : 1))
+    if ((a[0]->ty && !dec_of(a[0], 1, &p1, &s1)) || (a[1]->ty && !dec_of(a[1], 1, &p2, &s2)))
         return 0;
     if (!a[0]->ty) p1 = p2, s1 = s2; /* NULL takes the other side's type */
     if (!a[1]->ty) p2 = p1, s2 = s1;
@@ -619,7 +612,7 @@ static int check_call(ck *c, lk_sql_node *n)
            in the common type (the arguments become a, a as that type, b as that type) */
         lk_sql_node *orig = a[0];
         int dp, ds;
-        if (dec_common(a, 0, 1, n->nargs, f->fn != LK_FN_IN, &dp, &ds)) {
+        if (dec_common(a, n->nargs, f->fn != LK_FN_IN, &dp, &ds)) {
             for (int i = 0; i < n->nargs; i++)
                 a[i] = cast_dec(c, a[i], dp, ds);
             n->ty = LK_TYPE_BOOLEAN;
@@ -673,7 +666,7 @@ static int check_call(ck *c, lk_sql_node *n)
     case LK_FN_IF: {
         if (arg_as(c, n, 0, LK_TYPE_BOOLEAN, "the condition")) return -1;
         int dp, ds;
-        if (dec_common(a, 1, 1, 2, 0, &dp, &ds)) {
+        if (dec_common(a + 1, 2, 0, &dp, &ds)) {
             a[1] = cast_dec(c, a[1], dp, ds);
             a[2] = cast_dec(c, a[2], dp, ds);
             set_dec(n, dp, ds);
@@ -696,7 +689,7 @@ static int check_call(ck *c, lk_sql_node *n)
     case LK_FN_GREATEST:
     case LK_FN_LEAST: {
         int dp, ds;
-        if (dec_common(a, 0, 1, n->nargs, 0, &dp, &ds)) {
+        if (dec_common(a, n->nargs, 0, &dp, &ds)) {
             for (int i = 0; i < n->nargs; i++)
                 a[i] = cast_dec(c, a[i], dp, ds);
             set_dec(n, dp, ds);

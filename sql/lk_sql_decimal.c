@@ -4,21 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-__extension__ typedef unsigned __int128 u128;
-
-static u128 mag(lk_dec v)
-{
-    return v < 0 ? (u128)0 - (u128)v : (u128)v;
-}
-
-/* 10^k for k <= 38 */
-static u128 pow10u(int k)
-{
-    u128 p = 1;
-    while (k-- > 0)
-        p *= 10;
-    return p;
-}
+typedef lk_udec u128;
 
 /* v / 10^k rounded HALF_UP (k >= 0) */
 static lk_dec div_pow10_half_up(lk_dec v, int k)
@@ -90,7 +76,7 @@ static int u256_mul_pow10(u256 *x, int k)
 {
     while (k > 0) {
         int step = k > 19 ? 19 : k;
-        if (u256_mul64(x, (uint64_t)pow10u(step))) return 1;
+        if (u256_mul64(x, (uint64_t)lk_dec_pow10(step))) return 1;
         k -= step;
     }
     return 0;
@@ -115,7 +101,7 @@ static void u256_div_pow10_half_up(u256 *x, int k)
     int rest = k - 1;
     while (rest > 0) {
         int step = rest > 19 ? 19 : rest;
-        u256_div64(x, (uint64_t)pow10u(step));
+        u256_div64(x, (uint64_t)lk_dec_pow10(step));
         rest -= step;
     }
     uint64_t digit = u256_div64(x, 10);
@@ -198,7 +184,7 @@ static int dec_addsub(lk_dec a, int sa, lk_dec b, int sb, int sub, int s, lk_dec
         !(sub ? __builtin_sub_overflow(x, y, &t) : __builtin_add_overflow(x, y, &t)))
         return lk_dec_rescale(t, S, s, r);
     /* the operands at scale S need more than 128 bits (a result whose precision was cut to 38) */
-    u256 X = u256_of(mag(a)), Y = u256_of(mag(b));
+    u256 X = u256_of(lk_dec_abs(a)), Y = u256_of(lk_dec_abs(b));
     if (u256_mul_pow10(&X, S - sa) || u256_mul_pow10(&Y, S - sb)) return -1;
     int na = a < 0, nb = (b < 0) != sub, neg;
     if (na == nb) {
@@ -220,7 +206,7 @@ static int dec_mul(lk_dec a, int sa, lk_dec b, int sb, int s, lk_dec *r)
 {
     lk_dec t;
     if (!__builtin_mul_overflow(a, b, &t)) return lk_dec_rescale(t, sa + sb, s, r);
-    u256 m = u256_mul128(mag(a), mag(b));
+    u256 m = u256_mul128(lk_dec_abs(a), lk_dec_abs(b));
     u256_div_pow10_half_up(&m, sa + sb - s);
     return to_dec((a < 0) != (b < 0), &m, r);
 }
@@ -228,8 +214,8 @@ static int dec_mul(lk_dec a, int sa, lk_dec b, int sb, int s, lk_dec *r)
 /* |a| * 10^ea and |b| * 10^eb as 256-bit numerator and divisor; -1 on overflow */
 static int operands(lk_dec a, int ea, lk_dec b, int eb, u256 *N, u256 *D)
 {
-    *N = u256_of(mag(a));
-    *D = u256_of(mag(b));
+    *N = u256_of(lk_dec_abs(a));
+    *D = u256_of(lk_dec_abs(b));
     return u256_mul_pow10(N, ea) || u256_mul_pow10(D, eb) ? -1 : 0;
 }
 
@@ -427,7 +413,7 @@ static void k_unary(lk_sql_kctx *k)
             break;
         case LK_FN_FLOOR:
         case LK_FN_CEIL: {
-            lk_dec p10 = (lk_dec)pow10u(sa), q = a / p10, rem = a % p10;
+            lk_dec p10 = (lk_dec)lk_dec_pow10(sa), q = a / p10, rem = a % p10;
             if (fn == LK_FN_FLOOR && rem < 0) q--;
             if (fn == LK_FN_CEIL && rem > 0) q++;
             r = q;
@@ -442,29 +428,35 @@ static void k_unary(lk_sql_kctx *k)
     lk_sql_out_done(out);
 }
 
-lk_sql_kernel lk_sql_decimal_kernel(const lk_sql_node *node)
+int lk_sql_decimal_kernel(const lk_sql_node *node, lk_sql_kernel *kp, lk_error *err)
 {
-    if (node->kind != LK_SQL_CALL) return NULL;
-    if (node->fn == LK_FN_IDIV)
-        return node->nargs == 2 && node->args[0]->ty == LK_TYPE_DECIMAL &&
-                       node->args[1]->ty == LK_TYPE_DECIMAL
-                   ? k_dec_idiv
-                   : NULL;
-    if (node->ty != LK_TYPE_DECIMAL) return NULL;
-    for (int i = 0; i < node->nargs && i < 2; i++)
-        if (node->args[i]->ty != LK_TYPE_DECIMAL && !(node->fn == LK_FN_ROUND && i == 1))
-            return NULL;
+    *kp = NULL;
+    if (node->kind != LK_SQL_CALL) return 0;
+    if (node->fn == LK_FN_IDIV) {
+        if (node->nargs == 2 && node->args[0]->ty == LK_TYPE_DECIMAL &&
+            node->args[1]->ty == LK_TYPE_DECIMAL)
+            *kp = k_dec_idiv;
+        return 0;
+    }
+    if (node->ty != LK_TYPE_DECIMAL) return 0;
+    lk_sql_kernel k;
     switch (node->fn) {
-    case LK_FN_ADD: return k_dec_add;
-    case LK_FN_SUB: return k_dec_sub;
-    case LK_FN_MUL: return k_dec_mul;
-    case LK_FN_DIV: return k_dec_div;
-    case LK_FN_MOD: return k_dec_mod;
+    case LK_FN_ADD: k = k_dec_add; break;
+    case LK_FN_SUB: k = k_dec_sub; break;
+    case LK_FN_MUL: k = k_dec_mul; break;
+    case LK_FN_DIV: k = k_dec_div; break;
+    case LK_FN_MOD: k = k_dec_mod; break;
     case LK_FN_NEG:
     case LK_FN_ABS:
     case LK_FN_ROUND:
     case LK_FN_FLOOR:
-    case LK_FN_CEIL: return k_unary;
-    default: return NULL;
+    case LK_FN_CEIL: k = k_unary; break;
+    default: return 0; /* not arithmetic: a branch, a cast, ... */
     }
+    for (int i = 0; i < node->nargs && i < 2; i++)
+        if (node->args[i]->ty != LK_TYPE_DECIMAL && !(node->fn == LK_FN_ROUND && i == 1))
+            return lk_error_set(err, LK_EFORMAT, "internal: %s over decimals has no kernel",
+                                node->name ? node->name : "?");
+    *kp = k;
+    return 0;
 }

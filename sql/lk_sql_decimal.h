@@ -22,9 +22,10 @@
 #include "lk_decimal.h"
 #include "lk_sql_func.h"
 
-/* The kernel of an arithmetic call whose result (or, for DIV with two decimals and `div`, whose
-   arguments) is DECIMAL: + - * / % div, negative, abs, round, floor, ceil. NULL if node is not
-   one. */
-lk_sql_kernel lk_sql_decimal_kernel(const lk_sql_node *node);
+/* The kernel of an arithmetic call over decimals in *k: + - * / % div, negative, abs, round, floor,
+   ceil whose result (for div, whose arguments) is DECIMAL; NULL for any other node. An arithmetic
+   node of DECIMAL type whose arguments are not decimals is an internal error (the checker casts
+   them): the other kernels would read them as doubles. 0 or LK_EFORMAT. */
+int lk_sql_decimal_kernel(const lk_sql_node *node, lk_sql_kernel *k, lk_error *err);
 
 #endif

@@ -240,10 +240,9 @@ static lk_sql_node *literal_number(parser *p, const lk_sql_token *t)
             /* Spark: an integral literal beyond bigint is a decimal */
             n->lit_type = LK_TYPE_DECIMAL;
             n->d = strtod(buf, NULL);
-            const char *dg = buf[0] == '-' || buf[0] == '+' ? buf + 1 : buf;
-            n->precision = (int)strlen(dg) > 38 ? 38 : (int)strlen(dg);
+            n->precision = (int)strlen(buf) > 38 ? 38 : (int)strlen(buf);
             n->scale = 0;
-            if (strlen(dg) > 38) {
+            if (strlen(buf) > 38) {
                 fail(p, t->pos, "integer literal %s is out of range", buf);
                 return NULL;
             }

@@ -168,16 +168,8 @@ static int compile(lk_sql_plan *p, const lk_sql_node *n, const char *text, int *
     ins.args = args;
     ins.nargs = n->nargs;
     /* decimals have kernels of their own; the others' would read them as doubles */
-    ins.kernel = lk_sql_decimal_kernel(n);
-    if (!ins.kernel && n->ty == LK_TYPE_DECIMAL && n->kind == LK_SQL_CALL &&
-        (n->fn == LK_FN_ADD || n->fn == LK_FN_SUB || n->fn == LK_FN_MUL || n->fn == LK_FN_DIV ||
-         n->fn == LK_FN_MOD || n->fn == LK_FN_NEG || n->fn == LK_FN_ABS || n->fn == LK_FN_ROUND ||
-         n->fn == LK_FN_FLOOR || n->fn == LK_FN_CEIL)) {
-        free(args);
-        return lk_error_set(err, LK_EFORMAT, "internal: %s over decimals has no kernel",
-                            n->name ? n->name : "?");
-    }
-    if (!ins.kernel && lk_sql_func_kernel(n, text, &ins.kernel, &ins.aux, &ins.aux_free, err)) {
+    if (lk_sql_decimal_kernel(n, &ins.kernel, err) ||
+        (!ins.kernel && lk_sql_func_kernel(n, text, &ins.kernel, &ins.aux, &ins.aux_free, err))) {
         free(args);
         return -1;
     }
