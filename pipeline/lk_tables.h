@@ -105,8 +105,9 @@ int64_t lk_tables_rescued(const lk_tables *t);
    names only known functions. 0, or LK_ECONFIG naming file, line, key and
    position. */
 int lk_tables_check(const lk_config *cfg, const lk_schema *raw, lk_error *err);
-/* With raw known: each table the transforms make (processed_events, the tables of tables:) whose
-   Delta table exists keeps the type of every column it already has. A transform edited into
+/* With raw known: lk_tables_check's compile (the same errors), then each table the transforms make
+   (processed_events, the tables of tables:) whose Delta table exists keeps the type of every
+   column it already has. A transform edited into
    another type (a cast, or an expression that computes differently) would commit a schema whose
    old files no Delta reader can read as the new type: refused, naming the table, the column, both
    types and the transforms key. 0, or LK_ECONFIG. A table that does not open is left to the

@@ -231,8 +231,8 @@ static int check_transforms(const lk_config *cfg, lk_state *st, lk_error *err)
     int v = 0;
     if (lk_state_schema_get(st, LK_TABLE_RAW, &raw, &v, err))
         lk_error_clear(err);
-    int rc = lk_tables_check(cfg, raw, err);
-    if (rc == 0) rc = lk_tables_check_types(cfg, raw, err);
+    /* with a stored schema, one compile serves both checks */
+    int rc = raw ? lk_tables_check_types(cfg, raw, err) : lk_tables_check(cfg, NULL, err);
     lk_schema_destroy(&raw);
     return rc;
 }
