@@ -205,6 +205,7 @@ static int write_table(replay *r, const char *table, const char *tpath, const lk
     if (lk_pq_codec_parse(r->cfg->tables.compression, &opt.codec))
         return lk_error_set(&r->err, LK_ECONFIG, "unknown compression");
     opt.zstd_level = r->cfg->tables.zstd_level;
+    opt.zstd_adaptive = r->cfg->tables.zstd_adaptive;
     lk_name_list pb;
     lk_tables_partition_by(r->cfg, table, lk_batch_schema(b), &pb);
     lk_partitioner *part = NULL;

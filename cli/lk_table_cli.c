@@ -647,8 +647,10 @@ static int cmd_optimize(const lk_config *cfg, int argc, char **argv)
     snprintf(table_path, sizeof table_path, "%s", lk_delta_path(dt));
     lk_pq_options opt;
     lk_pq_options_default(&opt);
-    if (lk_pq_codec_parse(cfg->tables.compression, &opt.codec) == 0)
+    if (lk_pq_codec_parse(cfg->tables.compression, &opt.codec) == 0) {
         opt.zstd_level = cfg->tables.zstd_level;
+        opt.zstd_adaptive = cfg->tables.zstd_adaptive;
+    }
     lk_delta_optimize_result res;
     int rc = lk_delta_optimize(dt, target, &opt, &res, &err);
     lk_delta_destroy(&dt);

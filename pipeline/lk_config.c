@@ -148,6 +148,7 @@ static const key_spec keys[] = {
     {"tables", K_SECTION, 0, 0, 0, 0, NULL},
     {"tables.compression", K_ENUM, OFF(tables.compression), 0, 0, "zstd|snappy|gzip|uncompressed"},
     {"tables.zstd_level", K_INT, OFF(tables.zstd_level), 1, 22, NULL},
+    {"tables.zstd_adaptive", K_BOOL, OFF(tables.zstd_adaptive), 0, 1, NULL},
     {"tables.target_file_size", K_INT64, OFF(tables.target_file_size), 1 * MIB, INT64_MAX, NULL},
     {"tables.row_group_bytes", K_INT64, OFF(tables.row_group_bytes), 64 * 1024, 1024 * MIB, NULL},
     {"tables.compaction", K_SECTION, 0, 0, 0, 0, NULL},
@@ -292,6 +293,7 @@ void lk_config_defaults(lk_config *c)
     c->monitor.batch_deadline_ms = 5LL * 60000;
     snprintf(c->tables.compression, sizeof c->tables.compression, "zstd");
     c->tables.zstd_level = 3;
+    c->tables.zstd_adaptive = 1;
     c->tables.target_file_size = 128 * MIB;
     c->tables.row_group_bytes = 8 * MIB;
     c->tables.compaction.min_files = 50;

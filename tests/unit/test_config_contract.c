@@ -53,6 +53,7 @@ static void check_defaults(const lk_config *c)
     ck_assert_int_eq(c->source.schema_inference_sample_bytes, 67108864);
     ck_assert_str_eq(c->tables.compression, "zstd");
     ck_assert_int_eq(c->tables.zstd_level, 3);
+    ck_assert_int_eq(c->tables.zstd_adaptive, 1);
     ck_assert_int_eq(c->tables.target_file_size, 134217728);
 }
 
@@ -96,6 +97,7 @@ START_TEST(full_file)
                                        "tables:\n"
                                        "  compression: snappy\n"
                                        "  zstd_level: 22\n"
+                                       "  zstd_adaptive: false\n"
                                        "  target_file_size: 2097152\n");
     lk_config c;
     lk_error err;
@@ -119,6 +121,7 @@ START_TEST(full_file)
     ck_assert_int_eq(c.source.schema_inference_sample_bytes, 1024);
     ck_assert_str_eq(c.tables.compression, "snappy");
     ck_assert_int_eq(c.tables.zstd_level, 22);
+    ck_assert_int_eq(c.tables.zstd_adaptive, 0);
     ck_assert_int_eq(c.tables.target_file_size, 2097152);
     /* a partial section keeps the other defaults */
     ck_assert_int_eq(lk_config_load(put("part.yml", "workers:\n  writer: 5\n"), &c, &err), 0);

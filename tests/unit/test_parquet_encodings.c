@@ -182,8 +182,8 @@ START_TEST(each_encoding_where_it_pays_and_read_back_equal)
         int leaf, enc;
         int smaller; /* 1: must be smaller than PLAIN */
     } want[] = {
-        {0, DBP, 1}, {1, DBP, 1}, {2, PLAIN, 0}, {3, DBP, 1}, {4, DELTA_BYTE_ARRAY, 1},
-        {5, PLAIN, 0}, {6, BSS, 0}, {7, BSS, 0}, {8, DBP, 1},
+        {0, DBP, 1},   {1, DBP, 1}, {2, PLAIN, 0}, {3, DBP, 1}, {4, DELTA_BYTE_ARRAY, 1},
+        {5, PLAIN, 0}, {6, BSS, 0}, {7, BSS, 0},   {8, DBP, 1},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         unsigned e = encodings_of(pall, want[i].leaf, &eb);
@@ -191,8 +191,8 @@ START_TEST(each_encoding_where_it_pays_and_read_back_equal)
                       want[i].enc);
         ck_assert_uint_eq(encodings_of(pplain, want[i].leaf, &pb), 1u << PLAIN);
         if (want[i].smaller)
-            ck_assert_msg(eb < pb, "leaf %d: %lld bytes, PLAIN %lld", want[i].leaf,
-                          (long long)eb, (long long)pb);
+            ck_assert_msg(eb < pb, "leaf %d: %lld bytes, PLAIN %lld", want[i].leaf, (long long)eb,
+                          (long long)pb);
     }
     ck_assert_msg(all < plain, "file %lld bytes, PLAIN %lld", (long long)all, (long long)plain);
     /* the default set: no BYTE_STREAM_SPLIT (it did not pay on the benchmark's amounts) */
@@ -240,6 +240,91 @@ START_TEST(edge_sizes)
 }
 END_TEST
 
+/* ZSTD at the configured level or one below (lk_parquet_writer.c, zstd_page): hex digests
+   compress no larger at level 2 than at 3, so their pages go at 2 and the column is byte for
+   byte the one written at level 2; phrases of a small vocabulary compress smaller at 3, so their
+   pages stay at 3. Off (zstd_adaptive 0) and at level 1, every page is at the configured level. */
+static int64_t write_zstd(const char *name, lk_schema *s, const lk_batch *b, int level,
+                          int adaptive, size_t page, char *path, size_t cap)
+{
+    lk_pq_options o;
+    lk_pq_options_default(&o);
+    o.fsync = 0;
+    o.page_bytes = page;
+    o.row_group_bytes = 64u << 20;
+    o.dictionary = 0;
+    o.zstd_level = level;
+    o.zstd_adaptive = adaptive;
+    snprintf(path, cap, "%s/%s-%zu.parquet", g_dir, name, page);
+    lk_pq_writer *w = lk_pq_writer_new(s, &o);
+    lk_error err;
+    lk_pq_file_info info;
+    ck_assert_int_eq(lk_pq_writer_open(w, path, &err), 0);
+    ck_assert_msg(lk_pq_writer_write(w, b, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lk_pq_writer_close(w, &info, &err) == 0, "%s", err.msg);
+    lk_pq_writer_destroy(&w);
+    return info.file_size;
+}
+
+START_TEST(zstd_level_or_one_below)
+{
+    lk_schema *s = lk_schema_new();
+    lk_schema_add(s, "hex", LK_TYPE_STRING, 1);
+    lk_schema_add(s, "words", LK_TYPE_STRING, 0);
+    lk_batch *b = lk_batch_new(s);
+    static const char X[] = "0123456789abcdef";
+    static const char *W[] = {"alpha",   "beta", "gamma", "delta",  "epsilon", "zeta",    "eta",
+                              "theta",   "iota", "kappa", "lambda", "mu",      "nu",      "xi",
+                              "omicron", "pi",   "rho",   "sigma",  "tau",     "upsilon", "phi",
+                              "chi",     "psi",  "omega", "red",    "green",   "blue"};
+    for (int i = 0; i < 60000; i++) {
+        char h[64], t[128];
+        for (int j = 0; j < 64; j++)
+            h[j] = X[rnd() & 15];
+        if (i % 9 == 4)
+            lk_col_append_null(lk_batch_col(b, 0));
+        else
+            lk_col_append_bytes(lk_batch_col(b, 0), h, 64);
+        int k = 0, nw = 2 + (int)(rnd() % 5);
+        for (int j = 0; j < nw; j++)
+            k += snprintf(t + k, sizeof t - (size_t)k, "%s%s", j ? " " : "", W[rnd() % 27]);
+        lk_col_append_bytes(lk_batch_col(b, 1), t, (size_t)k);
+        lk_batch_end_row(b);
+    }
+    /* pages probed whole (256 KiB), and probed by their first 320 KiB (1 MiB) */
+    for (size_t page = 256 * 1024; page <= 1024 * 1024; page *= 4) {
+        char pa[512], p3[512], p2[512], p1a[512], p1[512];
+        int64_t fa = write_zstd("adaptive", s, b, 3, 1, page, pa, sizeof pa);
+        int64_t f3 = write_zstd("level3", s, b, 3, 0, page, p3, sizeof p3);
+        write_zstd("level2", s, b, 2, 0, page, p2, sizeof p2);
+        int64_t f1a = write_zstd("level1a", s, b, 1, 1, page, p1a, sizeof p1a);
+        int64_t f1 = write_zstd("level1", s, b, 1, 0, page, p1, sizeof p1);
+        check_rows(pa, b);
+        check_rows(p3, b);
+        int64_t ha, h3, h2, sa, s3, s2;
+        encodings_of(pa, 0, &ha);
+        encodings_of(p3, 0, &h3);
+        encodings_of(p2, 0, &h2);
+        ck_assert_uint_eq(encodings_of(pa, 1, &sa), 1u << PLAIN);
+        encodings_of(p3, 1, &s3);
+        encodings_of(p2, 1, &s2);
+        ck_assert_msg(h2 < h3 && s3 < s2,
+                      "the data no longer tells the levels apart: hex %lld/%lld, "
+                      "words %lld/%lld at levels 2/3",
+                      (long long)h2, (long long)h3, (long long)s2, (long long)s3);
+        ck_assert_int_eq(ha, h2); /* every hex page at level 2 */
+        ck_assert_int_eq(sa, s3); /* every page of words at level 3 */
+        ck_assert_msg(fa < f3, "adaptive %lld bytes, level 3 %lld", (long long)fa, (long long)f3);
+        ck_assert_int_eq(f1a, f1); /* nothing below level 1 */
+    }
+    lk_pq_options o;
+    lk_pq_options_default(&o);
+    ck_assert_int_eq(o.zstd_adaptive, 1);
+    lk_batch_destroy(&b);
+    lk_schema_destroy(&s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("parquet_encodings");
@@ -249,6 +334,7 @@ int main(void)
     tcase_add_test(tc, each_encoding_where_it_pays_and_read_back_equal);
     tcase_add_test(tc, dictionary_first_then_deltas);
     tcase_add_test(tc, edge_sizes);
+    tcase_add_test(tc, zstd_level_or_one_below);
     suite_add_tcase(su, tc);
     return lk_check_run(su);
 }

@@ -1038,6 +1038,7 @@ static void compact_child(committer *c, int t, int check)
     lk_pq_options_default(&opt);
     lk_pq_codec_parse(c->cfg->tables.compression, &opt.codec);
     opt.zstd_level = c->cfg->tables.zstd_level;
+    opt.zstd_adaptive = c->cfg->tables.zstd_adaptive;
     opt.row_group_bytes = (size_t)c->cfg->tables.row_group_bytes;
     lk_delta_optimize_result res;
     memset(&res, 0, sizeof res);

@@ -53,6 +53,7 @@ lk_gold_commit *lk_gold_commit_new(const lk_config *cfg, lk_state *st, const cha
     if (lk_pq_codec_parse(cfg->tables.compression, &g->opt.codec))
         g->opt.codec = LK_PQ_ZSTD;
     g->opt.zstd_level = cfg->tables.zstd_level;
+    g->opt.zstd_adaptive = cfg->tables.zstd_adaptive;
     g->win_batch = -2;
     g->wm = INT64_MIN;
     g->update = !strcmp(cfg->metrics.output_mode, "update");

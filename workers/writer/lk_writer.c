@@ -839,6 +839,7 @@ int lk_writer_run(lk_worker *w)
         return LK_EXIT_CONFIG;
     }
     wr->opt.zstd_level = wr->cfg->tables.zstd_level;
+    wr->opt.zstd_adaptive = wr->cfg->tables.zstd_adaptive;
     wr->opt.target_file_bytes = (size_t)wr->cfg->tables.target_file_size;
     wr->row_group_bytes = (size_t)wr->cfg->tables.row_group_bytes;
     /* row groups are cut by cut_row_groups; the writer's own cut is a bound */
