@@ -136,6 +136,36 @@ static int mul_pow10(lk_dec v, int k, lk_dec *out)
     return 0;
 }
 
+int lk_dec_div_i64(lk_dec v, int64_t n, int k, lk_dec *out)
+{
+    if (n <= 0 || k < 0 || k > 38) return -1;
+    u128 m = lk_dec_abs(v);
+    uint64_t x[4] = {(uint64_t)m, (uint64_t)(m >> 64), 0, 0}; /* little-endian limbs */
+    while (k > 0) { /* |v| < 2^127, 10^38 < 2^127: the product stays under 2^254 */
+        int step = k > 19 ? 19 : k;
+        uint64_t f = (uint64_t)lk_dec_pow10(step);
+        u128 carry = 0;
+        for (int i = 0; i < 4; i++) {
+            u128 t = (u128)x[i] * f + carry;
+            x[i] = (uint64_t)t;
+            carry = t >> 64;
+        }
+        k -= step;
+    }
+    u128 r = 0;
+    for (int i = 3; i >= 0; i--) {
+        u128 cur = (r << 64) | x[i];
+        x[i] = (uint64_t)(cur / (uint64_t)n);
+        r = cur % (uint64_t)n;
+    }
+    if (x[3] || x[2]) return -1;
+    u128 q = ((u128)x[1] << 64) | x[0];
+    if (r >= (u128)n - r) q++; /* r >= n / 2 */
+    if (q >> 127) return -1;
+    *out = v < 0 ? -(lk_dec)q : (lk_dec)q;
+    return 0;
+}
+
 int lk_dec_rescale(lk_dec v, int from, int to, lk_dec *out)
 {
     if (to >= from) return mul_pow10(v, to - from, out);

@@ -102,40 +102,6 @@ static int compile_cast(lk_sql_program *p, const char *text, const char *type, i
     return rc;
 }
 
-/* The text of the first argument of the call whose name starts at byte pos of text: from after
-   its '(' to the ',' or ')' that closes it at depth 0 (quotes and brackets skipped), malloc'ed; NULL
-   when there is none. (A node's position is that of its first token, which for `a * b` is the
-   operator: the argument's text is found by scanning, not from its node.) */
-static char *first_arg_text(const char *text, int pos)
-{
-    const char *p = strchr(text + pos, '(');
-    if (!p) return NULL;
-    const char *start = ++p;
-    int depth = 0;
-    for (; *p; p++) {
-        char c = *p;
-        if (c == '\'' || c == '"' || c == '`') {
-            for (p++; *p && *p != c; p++)
-                if (*p == '\\' && p[1]) p++;
-            if (!*p) return NULL;
-        } else if (c == '(' || c == '[') {
-            depth++;
-        } else if (c == ')' || c == ']') {
-            if (depth == 0) break;
-            depth--;
-        } else if (c == ',' && depth == 0) {
-            break;
-        }
-    }
-    if (!*p) return NULL;
-    size_t n = (size_t)(p - start);
-    char *out = malloc(n + 1);
-    if (!out) abort();
-    memcpy(out, start, n);
-    out[n] = 0;
-    return out;
-}
-
 static int compile_event_time(lk_gold *m, lk_error *err)
 {
     const lk_config *cfg = m->cfg;
@@ -374,16 +340,14 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
         s->is_bytes = 1;
         return 0;
     }
-    if (t == LK_TYPE_DECIMAL) { /* summed as a double */
-        char *inner = first_arg_text(text, call->pos);
-        int rc = inner ? compile_cast(m->prog, inner, "DOUBLE", &m->arg[a], err)
-                       : lk_error_set(err, LK_ECONFIG, "cannot find the argument of %s", fns[f].name);
-        free(inner);
-        if (rc) return fail(err, file_of(cfg), line, key);
-        t = LK_TYPE_DOUBLE;
-    }
     s->in_type = t;
-    s->is_double = s->kind == LK_AGG_AVG || t == LK_TYPE_FLOAT || t == LK_TYPE_DOUBLE;
+    if (t == LK_TYPE_DECIMAL) { /* exact, with Spark's result types (lk_windows.h) */
+        const lk_field *ft = lk_sql_program_type(m->prog, m->arg[a]);
+        s->dec_p = ft->precision;
+        s->dec_s = ft->scale;
+    }
+    s->is_double = t != LK_TYPE_DECIMAL &&
+                   (s->kind == LK_AGG_AVG || t == LK_TYPE_FLOAT || t == LK_TYPE_DOUBLE);
     (void)is_integral;
     return 0;
 }

@@ -536,7 +536,8 @@ int lk_tables_check_types(const lk_config *cfg, const lk_schema *raw, lk_error *
     int rc = 0;
     for (int i = 1; i < lk_tables_count(t) && !rc; i++) {
         const char *name = lk_tables_name(t, i);
-        if (i == lk_tables_metrics_index(t) || !strcmp(name, LK_TABLE_QUARANTINE)) continue;
+        if (!strcmp(name, LK_TABLE_QUARANTINE)) continue;
+        int metrics = i == lk_tables_metrics_index(t);
         char path[2048], log[2100];
         lk_config_table_path(cfg, name, path, sizeof path);
         snprintf(log, sizeof log, "%s/_delta_log", path);
@@ -554,25 +555,45 @@ int lk_tables_check_types(const lk_config *cfg, const lk_schema *raw, lk_error *
                 lk_field_type_ddl(theirs, &was);
                 lk_field_type_ddl(mine, &now);
                 char key[300];
-                if (!strcmp(name, LK_TABLE_PROCESSED))
+                int agg = 0; /* metrics: an aggregate's column, else a group key's */
+                if (metrics) {
+                    snprintf(key, sizeof key, "metrics.group_by");
+                    for (int a = 0; a < cfg->metrics.nagg; a++)
+                        if (!strcasecmp(cfg->metrics.agg_name[a], mine->name)) {
+                            snprintf(key, sizeof key, "metrics.aggregates.%s", mine->name);
+                            agg = 1;
+                        }
+                }
+                else if (!strcmp(name, LK_TABLE_PROCESSED))
                     snprintf(key, sizeof key, "transforms");
                 else
                     snprintf(key, sizeof key, "tables.%s.transforms", name);
                 lk_buf m = LK_BUF_INIT;
                 lk_buf_printf(&m,
                               "%s: key '%s': column '%s' of %s is %s in the table, and the "
-                              "transforms make it %s: the table's files cannot be read as that "
+                              "%s make it %s: the table's files cannot be read as that "
                               "type. ",
                               cfg->file[0] ? cfg->file : "(built-in default)", key, mine->name,
-                              name, was.data, now.data);
-                if (lk_type_is_nested(theirs->type) || lk_type_is_nested(mine->type))
+                              name, was.data, metrics ? "metrics" : "transforms", now.data);
+                if (metrics && !agg)
+                    lk_buf_printf(&m, "Keep its type with a cast of the key (\"CAST(... AS %s) AS "
+                                      "%s\"), or give the key another alias",
+                                  was.data, mine->name);
+                else if (metrics)
+                    lk_buf_printf(&m, "Keep its type with a cast of the aggregate's argument "
+                                      "(sum(CAST(x AS DOUBLE))), or give the aggregate another "
+                                      "name (aggregates of decimals are exact, as Spark's: the "
+                                      "sum of a DECIMAL(p,s) is a DECIMAL(p+10,s), its avg a "
+                                      "DECIMAL(p+4,s+4))");
+                else if (lk_type_is_nested(theirs->type) || lk_type_is_nested(mine->type))
                     lk_buf_printf(&m, "Keep the expression's type, or give");
                 else
                     lk_buf_printf(&m, "Keep its type with a cast step ({%s: %s}), or give",
                                   mine->name, was.data);
-                lk_buf_printf(&m, " the new values another column name (decimals compute "
-                                  "exactly: an integer times a literal such as 1.5 is a "
-                                  "decimal; 1.5D is a double)");
+                if (!metrics)
+                    lk_buf_printf(&m, " the new values another column name (decimals compute "
+                                      "exactly: an integer times a literal such as 1.5 is a "
+                                      "decimal; 1.5D is a double)");
                 rc = lk_error_set(err, LK_ECONFIG, "%s", m.data);
                 lk_buf_free(&m);
                 lk_buf_free(&was);

@@ -106,11 +106,11 @@ int64_t lk_tables_rescued(const lk_tables *t);
    position. */
 int lk_tables_check(const lk_config *cfg, const lk_schema *raw, lk_error *err);
 /* With raw known: lk_tables_check's compile (the same errors), then each table the transforms make
-   (processed_events, the tables of tables:) whose Delta table exists keeps the type of every
-   column it already has. A transform edited into
+   (processed_events, the tables of tables:, and event_metrics from metrics:) whose Delta table
+   exists keeps the type of every column it already has. A transform edited into
    another type (a cast, or an expression that computes differently) would commit a schema whose
    old files no Delta reader can read as the new type: refused, naming the table, the column, both
-   types and the transforms key. 0, or LK_ECONFIG. A table that does not open is left to the
+   types and the transforms (or metrics) key. 0, or LK_ECONFIG. A table that does not open is left to the
    committer, which reports it. */
 int lk_tables_check_types(const lk_config *cfg, const lk_schema *raw, lk_error *err);
 

@@ -7,15 +7,19 @@
 #include <string.h>
 
 #include "lk_buf.h"
+#include "lk_decimal.h"
 #include "lk_hll.h"
+#include "lk_sql_cast.h"
 #include "lk_tdigest.h"
 
 typedef struct acc {
+    lk_dec q;  /* decimal running value (SUM, AVG: the exact sum; MIN, MAX), unscaled */
     int64_t i; /* integral running value (SUM, MIN, MAX of integral input) */
     double d;  /* floating running value (SUM, AVG, MIN, MAX of floating input) */
     int64_t n; /* non-null inputs (COUNT_STAR: rows) */
     void *sk;  /* APPROX_DISTINCT: HLL registers; PERCENTILE: an lk_tdigest; MIN/MAX of
                   bytes: a bytes_val (NULL while no value is seen); or NULL */
+    int ovf;   /* decimal SUM, AVG: the sum overflowed its precision (the result is null) */
 } acc;
 
 /* The running min/max of a string or binary aggregate. */
@@ -69,12 +73,40 @@ static int is_boxed(const lk_agg_spec *a)
     return is_sketch(a) || a->is_bytes;
 }
 
+/* SUM, AVG, MIN or MAX of a DECIMAL input: the running value is an exact lk_dec (acc.q). */
+static int is_dec(const lk_agg_spec *a)
+{
+    return a->in_type == LK_TYPE_DECIMAL && !is_sketch(a) && !a->is_bytes &&
+           (a->kind == LK_AGG_SUM || a->kind == LK_AGG_AVG || a->kind == LK_AGG_MIN ||
+            a->kind == LK_AGG_MAX);
+}
+
+static int min38(int x)
+{
+    return x < 38 ? x : 38;
+}
+
+/* The precision of a decimal SUM's (and AVG's) running sum: Spark's DecimalType.bounded(p + 10, s). */
+static int sum_precision(const lk_agg_spec *a)
+{
+    return min38(a->dec_p + 10);
+}
+
 static lk_type value_type(const lk_agg_spec *a)
 {
     return is_sketch(a)   ? LK_TYPE_BINARY
            : a->is_bytes  ? a->in_type
+           : is_dec(a)    ? LK_TYPE_DECIMAL
            : a->is_double ? LK_TYPE_DOUBLE
                           : LK_TYPE_LONG;
+}
+
+/* f (just added) becomes DECIMAL(p, s). */
+static lk_field *as_decimal(lk_field *f, int p, int s)
+{
+    f->precision = p;
+    f->scale = s;
+    return f;
 }
 
 /* Spark's order of strings and binaries: unsigned bytes, then length. */
@@ -174,27 +206,46 @@ lk_windows *lk_windows_new(const lk_field *keys, int nkeys, const lk_agg_spec *a
         w->aggs[a] = aggs[a];
         w->agg_names[a] = strdup(aggs[a].name);
         w->aggs[a].name = w->agg_names[a];
-        lk_schema_add(w->partial, aggs[a].name, value_type(&aggs[a]), 1);
+        lk_field *pv = lk_schema_add(w->partial, aggs[a].name, value_type(&aggs[a]), 1);
+        if (is_dec(&aggs[a])) /* sum and avg: the running sum; min and max: a value */
+            as_decimal(pv, aggs[a].kind == LK_AGG_SUM || aggs[a].kind == LK_AGG_AVG ? 38
+                                                                                    : aggs[a].dec_p,
+                       aggs[a].dec_s);
         snprintf(name, sizeof name, "%s__n", aggs[a].name);
         lk_schema_add(w->partial, name, LK_TYPE_LONG, 1);
         switch (aggs[a].kind) {
         case LK_AGG_COUNT_STAR:
         case LK_AGG_COUNT: lk_schema_add(w->output, aggs[a].name, LK_TYPE_LONG, 0); break;
         case LK_AGG_SUM:
-            lk_schema_add(w->output, aggs[a].name, aggs[a].is_double ? LK_TYPE_DOUBLE : LK_TYPE_LONG,
-                          1);
+            if (is_dec(&aggs[a]))
+                as_decimal(lk_schema_add(w->output, aggs[a].name, LK_TYPE_DECIMAL, 1),
+                           sum_precision(&aggs[a]), aggs[a].dec_s);
+            else
+                lk_schema_add(w->output, aggs[a].name,
+                              aggs[a].is_double ? LK_TYPE_DOUBLE : LK_TYPE_LONG, 1);
             break;
         case LK_AGG_APPROX_DISTINCT: lk_schema_add(w->output, aggs[a].name, LK_TYPE_LONG, 0); break;
-        case LK_AGG_AVG: lk_schema_add(w->output, aggs[a].name, LK_TYPE_DOUBLE, 1); break;
+        case LK_AGG_AVG:
+            if (is_dec(&aggs[a])) /* Spark's DecimalType.bounded(p + 4, s + 4) */
+                as_decimal(lk_schema_add(w->output, aggs[a].name, LK_TYPE_DECIMAL, 1),
+                           min38(aggs[a].dec_p + 4), min38(aggs[a].dec_s + 4));
+            else
+                lk_schema_add(w->output, aggs[a].name, LK_TYPE_DOUBLE, 1);
+            break;
         case LK_AGG_PERCENTILE:
             if (aggs[a].q_array) { /* Spark's ArrayType(input, containsNull = false) */
                 lk_field *f = lk_schema_add(w->output, aggs[a].name, LK_TYPE_ARRAY, 1);
-                lk_field_add_child(f, "element", aggs[a].in_type, 0);
+                lk_field *e = lk_field_add_child(f, "element", aggs[a].in_type, 0);
+                if (aggs[a].in_type == LK_TYPE_DECIMAL)
+                    as_decimal(e, aggs[a].dec_p, aggs[a].dec_s);
                 break;
             }
-            lk_schema_add(w->output, aggs[a].name, aggs[a].in_type, 1);
+            __attribute__((fallthrough)); /* the input's type */
+        default: {
+            lk_field *f = lk_schema_add(w->output, aggs[a].name, aggs[a].in_type, 1);
+            if (aggs[a].in_type == LK_TYPE_DECIMAL) as_decimal(f, aggs[a].dec_p, aggs[a].dec_s);
             break;
-        default: lk_schema_add(w->output, aggs[a].name, aggs[a].in_type, 1); break;
+        }
         }
     }
     lk_schema_add(w->partial, "_late", LK_TYPE_LONG, 1);
@@ -475,7 +526,23 @@ static double read_double(const lk_col *c, uint32_t i)
 {
     if (c->field->type == LK_TYPE_FLOAT) return ((const float *)c->values)[i];
     if (c->field->type == LK_TYPE_DOUBLE) return lk_col_f64(c, i);
+    if (c->field->type == LK_TYPE_DECIMAL) return lk_dec_to_double(lk_dec_read(c, i), c->field->scale);
     return (double)read_int(c, i);
+}
+
+/* Folds (q, ovf, n) of a decimal aggregate into x: sums add exactly and overflow past the sum's
+   precision for good (Spark's non-ANSI sum is then null), min/max compare. */
+static void fold_dec(const lk_agg_spec *a, acc *x, lk_dec q, int ovf, int64_t n)
+{
+    if (n <= 0) return;
+    if (a->kind == LK_AGG_SUM || a->kind == LK_AGG_AVG) {
+        if (!x->ovf && (ovf || __builtin_add_overflow(x->q, q, &x->q) ||
+                        !lk_dec_fits(x->q, sum_precision(a))))
+            x->ovf = 1;
+    } else if (!x->n || (a->kind == LK_AGG_MIN ? q < x->q : q > x->q)) {
+        x->q = q;
+    }
+    x->n += n;
 }
 
 /* Folds (i, d, n) of another partial into x: the one merge of every kind. */
@@ -549,7 +616,9 @@ void lk_windows_add(lk_windows *w, uint32_t g, int a, const lk_col *v, uint32_t 
         x->n++;
         return;
     }
-    if (s->is_double)
+    if (is_dec(s))
+        fold_dec(s, x, lk_dec_read(v, row), 0, 1);
+    else if (s->is_double)
         fold(s, x, 0, read_double(v, row), 1);
     else
         fold(s, x, read_int(v, row), 0, 1);
@@ -590,7 +659,13 @@ int lk_windows_merge(lk_windows *w, const lk_batch *p, lk_error *err)
                             lk_schema_nfields(s), lk_schema_nfields(w->partial));
     for (int c = 0; c < lk_schema_nfields(s); c++) {
         const lk_field *a = lk_schema_field(s, c), *b = lk_schema_field(w->partial, c);
-        if (a->type != b->type || strcmp(a->name, b->name))
+        /* a state saved before decimal aggregates were exact holds their running values as
+           doubles: read as decimals below */
+        int legacy = a->type == LK_TYPE_DOUBLE && b->type == LK_TYPE_DECIMAL;
+        if (((a->type != b->type || (a->type == LK_TYPE_DECIMAL && (a->precision != b->precision ||
+                                                                    a->scale != b->scale))) &&
+             !legacy) ||
+            strcmp(a->name, b->name))
             return lk_error_set(err, LK_ECONFIG,
                                 "window partial column %d is %s %s, the metrics configuration "
                                 "makes it %s %s: metrics.group_by or metrics.aggregates changed",
@@ -644,7 +719,16 @@ int lk_windows_merge(lk_windows *w, const lk_batch *p, lk_error *err)
                 fold(sa, x, 0, 0, cnt);
                 continue;
             }
-            if (w->aggs[a].is_double)
+            if (is_dec(sa)) {
+                /* null with values counted: the sum overflowed */
+                lk_dec q = 0;
+                int ovf = null && cnt > 0;
+                if (!null && v->field->type == LK_TYPE_DOUBLE)
+                    ovf = lk_sql_dec_from_double(lk_col_f64(v, r), sa->dec_s, &q) != 0;
+                else if (!null)
+                    q = lk_dec_read(v, r);
+                fold_dec(sa, x, q, ovf, cnt);
+            } else if (w->aggs[a].is_double)
                 fold(&w->aggs[a], &w->acc[(size_t)g * w->nagg + a], 0,
                      null ? 0 : lk_col_f64(v, r), cnt);
             else
@@ -685,6 +769,11 @@ void lk_windows_save(const lk_windows *w, lk_batch *out)
                     lk_col_append_bytes(lk_batch_col(out, base + 2 * a), t->data, t->len);
                 else
                     lk_col_append_null(lk_batch_col(out, base + 2 * a));
+            } else if (is_dec(&w->aggs[a])) {
+                if (x->ovf)
+                    lk_col_append_null(lk_batch_col(out, base + 2 * a));
+                else
+                    lk_dec_append(lk_batch_col(out, base + 2 * a), x->q);
             } else if (w->aggs[a].is_double)
                 lk_col_append_f64(lk_batch_col(out, base + 2 * a), x->d);
             else
@@ -730,7 +819,12 @@ static void put_int(lk_col *c, int64_t v)
 /* A number of the aggregate's input type (percentiles). */
 static void put_number(const lk_agg_spec *a, lk_col *c, double v)
 {
-    if (a->is_double && c->field->type == LK_TYPE_FLOAT)
+    if (c->field->type == LK_TYPE_DECIMAL) { /* Spark's Decimal(double), at the input's scale */
+        lk_dec q = 0;
+        if (lk_sql_dec_from_double(v, c->field->scale, &q) || !lk_dec_fits(q, c->field->precision))
+            q = 0; /* not reached: the digest's values are the inputs' (and their means) */
+        lk_dec_append(c, q);
+    } else if (a->is_double && c->field->type == LK_TYPE_FLOAT)
         lk_col_append_f32(c, (float)v);
     else if (a->is_double)
         lk_col_append_f64(c, v);
@@ -738,8 +832,35 @@ static void put_number(const lk_agg_spec *a, lk_col *c, double v)
         put_int(c, llround(v));
 }
 
+/* Spark's avg of a DECIMAL(p, s): the exact sum, of type DECIMAL(P, s) (P = min(38, p + 10)),
+   divided by the count as DECIMAL(20, 0) with DecimalPrecision's rules (allowPrecisionLoss:
+   scale max(6, s + 21), cut to fit 38 digits but not below 6), HALF_UP; then cast to
+   DECIMAL(min(38, p + 4), min(38, s + 4)), HALF_UP. -1 where Spark gives null (overflow). */
+static int dec_avg(const lk_agg_spec *a, lk_dec sum, int64_t n, const lk_field *to, lk_dec *out)
+{
+    int P = sum_precision(a), s = a->dec_s;
+    int scale = s + 21 > 6 ? s + 21 : 6, prec = P - s + scale;
+    if (prec > 38) {
+        int intd = prec - scale, mins = scale < 6 ? scale : 6;
+        scale = 38 - intd > mins ? 38 - intd : mins;
+        prec = 38;
+    }
+    lk_dec q;
+    if (lk_dec_div_i64(sum, n, scale - s, &q) || !lk_dec_fits(q, prec)) return -1;
+    if (lk_dec_rescale(q, scale, to->scale, out) || !lk_dec_fits(*out, to->precision)) return -1;
+    return 0;
+}
+
 static void put_final(const lk_agg_spec *a, const acc *x, lk_col *c)
 {
+    if (is_dec(a)) {
+        lk_dec v = x->q;
+        if (!x->n || x->ovf || (a->kind == LK_AGG_AVG && dec_avg(a, x->q, x->n, c->field, &v)))
+            lk_col_append_null(c);
+        else
+            lk_dec_append(c, v);
+        return;
+    }
     if (a->is_bytes) { /* min/max of strings or binaries */
         const bytes_val *v = x->sk;
         if (x->n && v)

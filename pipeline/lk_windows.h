@@ -16,7 +16,9 @@
  * The partial batch (lk_windows_partial_schema) is
  *   window_start TIMESTAMP, window_end TIMESTAMP, the group keys,
  *   per aggregate: <name> (LONG or DOUBLE, the running value; BINARY for
- *   a sketch; the input's STRING or BINARY for min/max of those) and
+ *   a sketch; the input's STRING or BINARY for min/max of those; for a
+ *   DECIMAL(p,s) input, DECIMAL(38,s) holding sum and avg's exact running
+ *   sum, null once it overflowed, and DECIMAL(p,s) for min/max) and
  *   <name>__n LONG (non-null inputs), then _late, _no_event_time and
  *   _max_event_time (LONG): set only on a meta row whose window_start is
  *   null (counts of the rows turned away, the largest event time seen).
@@ -33,8 +35,10 @@
 typedef enum {
     LK_AGG_COUNT_STAR = 1,
     LK_AGG_COUNT,
-    LK_AGG_SUM, /* integral input: LONG, else DOUBLE */
-    LK_AGG_AVG, /* DOUBLE */
+    LK_AGG_SUM, /* integral input: LONG; DECIMAL(p,s): DECIMAL(min(38, p+10), s), exact, null on
+                   overflow (Spark's non-ANSI sum); else DOUBLE */
+    LK_AGG_AVG, /* DOUBLE; DECIMAL(p,s): DECIMAL(min(38, p+4), min(38, s+4)), Spark's division
+                   of the exact sum by the count */
     LK_AGG_MIN, /* the input's type; strings and binaries by their bytes (Spark's order) */
     LK_AGG_MAX,
     LK_AGG_APPROX_DISTINCT, /* approx_count_distinct: HLL++ (lk_hll), LONG */
@@ -49,6 +53,7 @@ typedef struct lk_agg_spec {
     const char *name;  /* the output column */
     lk_agg_kind kind;
     lk_type in_type;   /* the argument's type (COUNT_STAR: LONG) */
+    int dec_p, dec_s;  /* in_type DECIMAL: its precision and scale */
     int is_double;     /* the running value is a double (else int64) */
     int is_bytes;      /* MIN/MAX: the running value is a string or binary (its bytes) */
     int hll_p;         /* APPROX_DISTINCT: the precision */

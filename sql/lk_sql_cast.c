@@ -426,9 +426,7 @@ static int to_double(const val *v, double *out)
     }
 }
 
-/* A double as Spark casts it to a decimal (Decimal(double): through its shortest text, Java's
-   Double.toString); -1 for NaN, infinities and values beyond 38 digits. */
-static int dec_from_double(double d, int scale, lk_dec *out)
+int lk_sql_dec_from_double(double d, int scale, lk_dec *out)
 {
     if (!isfinite(d)) return -1;
     char b[64];
@@ -543,7 +541,7 @@ static void k_cast(lk_sql_kctx *k)
                 break;
             case 'd':
             case 'f':
-                bad = dec_from_double(v.d, sc, &x);
+                bad = lk_sql_dec_from_double(v.d, sc, &x);
                 break;
             case 'T': /* seconds, to the microsecond */
                 bad = lk_dec_rescale(v.i, 6, sc, &x);

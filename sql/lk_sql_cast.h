@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lk_decimal.h"
 #include "lk_error.h"
 #include "lk_sql_func.h"
 
@@ -19,6 +20,10 @@ int lk_sql_cast_kernel(const lk_sql_node *node, lk_sql_kernel *k, lk_error *err)
 
 /* Java's Double.toString(x) into out (at least 32 bytes); returns its length. */
 size_t lk_sql_format_double(double x, char *out);
+/* A double as Spark casts it to a decimal of scale `scale` (Decimal(double): through its shortest
+   text, Java's Double.toString; HALF_UP): 0, or -1 for NaN, infinities and values beyond 38
+   digits. The caller checks the precision. */
+int lk_sql_dec_from_double(double d, int scale, lk_dec *out);
 /* Spark's timestamp text (UTC, trailing fractional zeros dropped); returns its length. */
 size_t lk_sql_format_timestamp(int64_t us, char *out);
 /* 'yyyy-MM-dd'; returns its length. */

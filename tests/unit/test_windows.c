@@ -18,6 +18,7 @@
 #include "lk_check.h"
 #include "lk_config.h"
 #include "lk_ddl.h"
+#include "lk_decimal.h"
 #include "lk_gold.h"
 #include "lk_hll.h"
 #include "lk_tdigest.h"
@@ -229,33 +230,177 @@ START_TEST(merge_is_associative_and_order_independent)
 }
 END_TEST
 
-/* Aggregates over decimal expressions (amount * 0.5 is DECIMAL(22,1) since expressions compute
-   decimals exactly) are summed as doubles: the same windows as the double expressions, whatever
-   the argument's text looks like (an operator first, parentheses, a string with a comma). */
+/* value * 10^k / n, HALF_UP (the test's own arithmetic for Spark's avg of a decimal) */
+static __int128 half_up_div(__int128 v, __int128 n)
+{
+    __int128 m = v < 0 ? -v : v, q = m / n, r = m % n;
+    if (2 * r >= n) q++;
+    return v < 0 ? -q : q;
+}
+
+static __int128 dec_at(const lk_col *c, uint32_t r)
+{
+    if (c->field->precision <= 18) return lk_col_i64(c, r);
+    const unsigned char *be = (const unsigned char *)c->values + (size_t)r * 16;
+    unsigned __int128 x = 0;
+    for (int k = 0; k < 16; k++)
+        x = (x << 8) | be[k];
+    return (__int128)x;
+}
+
+/* Aggregates over decimals are exact, with Spark's result types: sum(DECIMAL(p,s)) is
+   DECIMAL(p+10, s), avg DECIMAL(p+4, s+4) (the exact sum divided as Spark divides: HALF_UP at
+   scale 20 here, then at 6), min/max and approx_percentile the input's type; any split of the
+   rows into chunks gives the same windows; the argument's text may start with an operator or
+   parentheses, or hold a string with a comma. */
 START_TEST(aggregates_of_decimal_expressions)
 {
     lk_config *dec = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: \"1 minute\"\n"
                              "  group_by: [k]\n  aggregates: {s: \"sum(amount * 0.5)\", "
-                             "m: \"max((amount + 1) * 1.5)\", a: \"avg(CAST(price AS DECIMAL(10,2)) * 2)\", "
+                             "m: \"max((amount + 1) * 1.5)\", lo: \"min(CAST(price AS DECIMAL(10,2)))\", "
+                             "a: \"avg(CAST(price AS DECIMAL(10,2)))\", "
                              "p: \"approx_percentile(amount * 0.5, 0.5)\", "
                              "c: \"sum(if(k = ',)', 0.5, 1.5))\"}\n");
     lk_config *dbl = load_ok("transform:\n  event_time: ts\nmetrics:\n  window: \"1 minute\"\n"
-                             "  group_by: [k]\n  aggregates: {s: \"sum(amount * 0.5D)\", "
-                             "m: \"max((amount + 1) * 1.5D)\", a: \"avg(price * 2)\", "
-                             "p: \"approx_percentile(amount * 0.5D, 0.5)\", "
-                             "c: \"sum(if(k = ',)', 0.5D, 1.5D))\"}\n");
+                             "  group_by: [k]\n  aggregates: {p: \"approx_percentile(amount * 0.5D, 0.5)\"}\n");
     lk_schema *s = lk_check_schema_of("k STRING, ts TIMESTAMP, amount BIGINT, price DOUBLE");
-    const int n = 2000;
-    int one[] = {n};
+    const int n = 3000;
+    int one[] = {n}, three[] = {700, 1900, n};
     lk_batch *a = windows_of(dec, s, n, one, 1, 0);
-    lk_batch *b = windows_of(dbl, s, n, one, 1, 0);
+    lk_batch *b = windows_of(dec, s, n, three, 3, 1);
+    lk_batch *d = windows_of(dbl, s, n, one, 1, 0);
     assert_same(a, b);
-    ck_assert_int_eq(lk_schema_field(lk_batch_schema(a), 3)->type, LK_TYPE_DOUBLE);
+    const lk_schema *os = lk_batch_schema(a);
+    static const struct {
+        int col, p, s;
+    } types[] = {{3, 32, 1}, {4, 23, 1}, {5, 10, 2}, {6, 14, 6}, {7, 22, 1}, {8, 12, 1}};
+    for (int i = 0; i < 6; i++) {
+        const lk_field *f = lk_schema_field(os, types[i].col);
+        ck_assert_msg(f->type == LK_TYPE_DECIMAL && f->precision == types[i].p &&
+                          f->scale == types[i].s,
+                      "%s: %s(%d,%d)", f->name, lk_type_name(f->type), f->precision, f->scale);
+    }
+    ck_assert_uint_eq(lk_batch_nrows(a), lk_batch_nrows(d));
+    lk_batch *all = random_rows(s, n, 42, 0, n);
+    for (uint32_t r = 0; r < lk_batch_nrows(a); r++) {
+        int64_t ws = lk_col_i64(lk_batch_col_const(a, 0), r);
+        const lk_col *kc = lk_batch_col_const(a, 2);
+        size_t kn = 0;
+        const char *k = lk_col_is_null(kc, r) ? NULL : lk_col_bytes(kc, r, &kn);
+        int64_t cnt = 0, sum = 0, hi = INT64_MIN, np = 0, lo = INT64_MAX;
+        __int128 cents = 0;
+        for (uint32_t i = 0; i < lk_batch_nrows(all); i++) {
+            const lk_col *ak = lk_batch_col_const(all, 0);
+            int64_t t = lk_col_i64(lk_batch_col_const(all, 1), i);
+            if (t - t % MIN_US != ws) continue;
+            size_t an = 0;
+            const char *akv = lk_col_is_null(ak, i) ? NULL : lk_col_bytes(ak, i, &an);
+            if ((k == NULL) != (akv == NULL) || (k && (kn != an || memcmp(k, akv, kn)))) continue;
+            int64_t v = lk_col_i64(lk_batch_col_const(all, 2), i);
+            cnt++;
+            sum += v;
+            if (v > hi) hi = v;
+            const lk_col *pc = lk_batch_col_const(all, 3);
+            if (!lk_col_is_null(pc, i)) {
+                int64_t c = llround(lk_col_f64(pc, i) * 100);
+                np++;
+                cents += c;
+                if (c < lo) lo = c;
+            }
+        }
+        ck_assert(dec_at(lk_batch_col_const(a, 3), r) == (__int128)sum * 5);
+        ck_assert(dec_at(lk_batch_col_const(a, 4), r) == (__int128)(hi + 1) * 15);
+        if (np) {
+            ck_assert(dec_at(lk_batch_col_const(a, 5), r) == lo);
+            __int128 q20 = half_up_div(cents * (__int128)1000000000000000000LL, np);
+            ck_assert(dec_at(lk_batch_col_const(a, 6), r) ==
+                      half_up_div(q20, (__int128)100000000000000LL));
+        }
+        ck_assert(dec_at(lk_batch_col_const(a, 8), r) == (__int128)cnt * 15);
+        /* the percentile: the double version's value, at scale 1 */
+        ck_assert(lk_col_i64(lk_batch_col_const(d, 0), r) == ws);
+        ck_assert(dec_at(lk_batch_col_const(a, 7), r) ==
+                  llround(lk_col_f64(lk_batch_col_const(d, 3), r) * 10));
+    }
     lk_batch_destroy(&a);
     lk_batch_destroy(&b);
+    lk_batch_destroy(&d);
+    lk_batch_destroy(&all);
     lk_schema_destroy(&s);
     free(dec);
     free(dbl);
+}
+END_TEST
+
+/* A decimal sum past its precision is null, as Spark's non-ANSI sum, and stays null through a
+   saved partial and its merge; avg of it too. A state saved when these sums were doubles merges
+   into the exact sum. */
+START_TEST(decimal_sum_overflow_and_saved_state)
+{
+    lk_agg_spec sp[2] = {{.name = "s", .kind = LK_AGG_SUM, .in_type = LK_TYPE_DECIMAL, .dec_p = 38},
+                         {.name = "a", .kind = LK_AGG_AVG, .in_type = LK_TYPE_DECIMAL, .dec_p = 38}};
+    lk_windows *w = lk_windows_new(NULL, 0, sp, 2);
+    const lk_schema *os = lk_windows_output_schema(w);
+    ck_assert_int_eq(lk_schema_field(os, 2)->precision, 38);
+    ck_assert_int_eq(lk_schema_field(os, 3)->scale, 4);
+    lk_schema *in = lk_check_schema_of("v DECIMAL(38,0)");
+    lk_batch *b = lk_batch_new(in);
+    lk_col *v = lk_batch_col(b, 0);
+    /* window 0: 6e37 twice overflows 38 digits; window 1: 7 and 8 */
+    lk_dec big = (lk_dec)6000000000000000000LL * (lk_dec)10000000000000000000ULL;
+    lk_dec vals[] = {big, big, 7, 8};
+    for (int i = 0; i < 4; i++) {
+        lk_dec_append(v, vals[i]);
+        lk_batch_end_row(b);
+    }
+    for (uint32_t i = 0; i < 4; i++) {
+        uint32_t g = lk_windows_group(w, i < 2 ? 0 : MIN_US, i < 2 ? MIN_US : 2 * MIN_US, NULL, i);
+        lk_windows_add(w, g, 0, v, i);
+        lk_windows_add(w, g, 1, v, i);
+    }
+    lk_batch *part = lk_batch_new(lk_windows_partial_schema(w));
+    lk_windows_save(w, part);
+    lk_windows *w2 = lk_windows_new(NULL, 0, sp, 2);
+    lk_error err;
+    ck_assert_msg(lk_windows_merge(w2, part, &err) == 0, "%s", err.msg);
+    lk_batch *out = lk_batch_new(os);
+    ck_assert_uint_eq(lk_windows_close(w2, INT64_MAX, out), 2);
+    ck_assert(lk_col_is_null(lk_batch_col_const(out, 2), 0));
+    ck_assert(lk_col_is_null(lk_batch_col_const(out, 3), 0));
+    ck_assert(dec_at(lk_batch_col_const(out, 2), 1) == 15);
+    ck_assert(dec_at(lk_batch_col_const(out, 3), 1) == 75000); /* 7.5000 */
+    /* a partial of the former format: the running sums as doubles */
+    lk_schema *old = lk_check_schema_of("window_start TIMESTAMP, window_end TIMESTAMP, s DOUBLE, "
+                                        "s__n BIGINT, a DOUBLE, a__n BIGINT, _late BIGINT, "
+                                        "_no_event_time BIGINT, _max_event_time BIGINT");
+    lk_batch *ob = lk_batch_new(old);
+    lk_col_append_i64(lk_batch_col(ob, 0), 0);
+    lk_col_append_i64(lk_batch_col(ob, 1), MIN_US);
+    lk_col_append_f64(lk_batch_col(ob, 2), 12.0);
+    lk_col_append_i64(lk_batch_col(ob, 3), 3);
+    lk_col_append_f64(lk_batch_col(ob, 4), 12.0);
+    lk_col_append_i64(lk_batch_col(ob, 5), 3);
+    for (int c = 6; c < 9; c++)
+        lk_col_append_null(lk_batch_col(ob, c));
+    lk_batch_end_row(ob);
+    lk_windows *w3 = lk_windows_new(NULL, 0, sp, 2);
+    ck_assert_msg(lk_windows_merge(w3, ob, &err) == 0, "%s", err.msg);
+    uint32_t g = lk_windows_group(w3, 0, MIN_US, NULL, 3);
+    lk_windows_add(w3, g, 0, v, 3); /* + 8 */
+    lk_windows_add(w3, g, 1, v, 3);
+    lk_batch_reset(out);
+    ck_assert_uint_eq(lk_windows_close(w3, INT64_MAX, out), 1);
+    ck_assert(dec_at(lk_batch_col_const(out, 2), 0) == 20);
+    ck_assert(dec_at(lk_batch_col_const(out, 3), 0) == 50000); /* 20 / 4 */
+    lk_batch_destroy(&ob);
+    lk_schema_destroy(&old);
+    lk_batch_destroy(&out);
+    lk_batch_destroy(&part);
+    lk_batch_destroy(&b);
+    lk_schema_destroy(&in);
+    lk_windows_destroy(&w);
+    lk_windows_destroy(&w2);
+    lk_windows_destroy(&w3);
 }
 END_TEST
 
@@ -1164,6 +1309,7 @@ int main(void)
     tcase_add_test(tc, min_max_of_dates_booleans_timestamps);
     tcase_add_test(tc, event_time_out_of_range_is_none);
     tcase_add_test(tc, aggregates_of_decimal_expressions);
+    tcase_add_test(tc, decimal_sum_overflow_and_saved_state);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }
