@@ -117,6 +117,11 @@ static const fn_spec fns[] = {
     {"get_json_object", LK_FN_GET_JSON_OBJECT, 2, 2},
     {"from_json", LK_FN_FROM_JSON, 2, 2},
     {".", LK_FN_GETFIELD, 1, 1},
+    {"[]", LK_FN_SUBSCRIPT, 2, 2},
+    {"element_at", LK_FN_ELEMENT_AT, 2, 2},
+    {"size", LK_FN_SIZE, 1, 1},
+    {"cardinality", LK_FN_SIZE, 1, 1},
+    {"array_contains", LK_FN_ARRAY_CONTAINS, 2, 2},
 };
 #define NFNS ((int)(sizeof fns / sizeof fns[0]))
 
@@ -891,6 +896,70 @@ static int check_call(ck *c, lk_sql_node *n)
         n->ty = LK_TYPE_STRUCT;
         n->ty_field = c->b->keep(c->b->ctx, s);
         return arg_as(c, n, 0, LK_TYPE_STRING, "the JSON");
+    }
+    case LK_FN_SUBSCRIPT:
+    case LK_FN_ELEMENT_AT: {
+        /* an array's element (Spark's GetArrayItem: 0-based; element_at: 1-based, negative
+           from the end) or a map's value (GetMapValue) */
+        const lk_field *cf = a[0]->ty_field, *vf;
+        const char *what = f->fn == LK_FN_SUBSCRIPT ? "[...]" : "element_at";
+        if (f->fn == LK_FN_SUBSCRIPT && a[0]->ty == LK_TYPE_STRUCT && cf) {
+            /* s['name']: a struct's field (Spark's ExtractValue), the name a constant string */
+            if (a[1]->kind != LK_SQL_LIT || a[1]->lit_type != LK_TYPE_STRING)
+                return cerr(c, a[1]->pos, "a struct's field is named by a string literal");
+            int fk = -1;
+            for (int j = 0; j < cf->n_children && fk < 0; j++)
+                if (!strcasecmp(cf->children[j].name, a[1]->s)) fk = j;
+            if (fk < 0) return cerr(c, a[1]->pos, "the struct has no field '%s'", a[1]->s);
+            n->fn = LK_FN_GETFIELD;
+            n->i = fk;
+            n->ty = cf->children[fk].type;
+            n->ty_precision = cf->children[fk].precision;
+            n->ty_scale = cf->children[fk].scale;
+            n->ty_field = &cf->children[fk];
+            return 0;
+        }
+        if ((a[0]->ty != LK_TYPE_ARRAY && a[0]->ty != LK_TYPE_MAP) || !cf)
+            return cerr(c, a[0]->pos, "%s needs an array or a map, not %s", what, tname(a[0]));
+        if (a[0]->ty == LK_TYPE_ARRAY) {
+            vf = &cf->children[0];
+            if (arg_as(c, n, 1, LK_TYPE_INTEGER, "the index")) return -1;
+        } else {
+            const lk_field *kf = &cf->children[0];
+            vf = &cf->children[1];
+            if (lk_type_is_nested(kf->type))
+                return cerr(c, n->pos, "a map keyed by %s cannot be looked up",
+                            lk_type_name(kf->type));
+            if (kf->type == LK_TYPE_DECIMAL)
+                n->args[1] = cast_dec(c, a[1], kf->precision, kf->scale);
+            else if (arg_as(c, n, 1, kf->type, "the key"))
+                return -1;
+        }
+        n->ty = vf->type;
+        n->ty_precision = vf->precision;
+        n->ty_scale = vf->scale;
+        n->ty_field = vf;
+        return 0;
+    }
+    case LK_FN_SIZE:
+        if (a[0]->ty != LK_TYPE_ARRAY && a[0]->ty != LK_TYPE_MAP)
+            return cerr(c, a[0]->pos, "%s needs an array or a map, not %s", n->name, tname(a[0]));
+        n->ty = LK_TYPE_INTEGER;
+        return 0;
+    case LK_FN_ARRAY_CONTAINS: {
+        const lk_field *af = a[0]->ty_field;
+        if (a[0]->ty != LK_TYPE_ARRAY || !af)
+            return cerr(c, a[0]->pos, "array_contains needs an array, not %s", tname(a[0]));
+        const lk_field *ef = &af->children[0];
+        if (lk_type_is_nested(ef->type))
+            return cerr(c, n->pos, "array_contains of an array of %s is not supported",
+                        lk_type_name(ef->type));
+        n->ty = LK_TYPE_BOOLEAN;
+        if (ef->type == LK_TYPE_DECIMAL) {
+            n->args[1] = cast_dec(c, a[1], ef->precision, ef->scale);
+            return 0;
+        }
+        return arg_as(c, n, 1, ef->type, "the value");
     }
     case LK_FN_GETFIELD: {
         const lk_field *sf = a[0]->ty_field;

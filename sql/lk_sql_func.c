@@ -988,6 +988,110 @@ static void k_getfield(lk_sql_kctx *k)
     lk_col_append_range(k->out, &k->a[0]->children[k->node->i], 0, k->n);
 }
 
+/* ---- arrays and maps ---- */
+
+/* Spark's equality of two values of one scalar type (ordering.equiv): strings and binaries by
+   their bytes, NaN equal to NaN and -0.0 to 0.0, the rest by their stored bytes. */
+static int same_value(const lk_col *a, uint32_t i, const lk_col *b, uint32_t j)
+{
+    switch (a->field->type) {
+    case LK_TYPE_STRING:
+    case LK_TYPE_BINARY: {
+        size_t na, nb;
+        const char *pa = lk_col_bytes(a, i, &na), *pb = lk_col_bytes(b, j, &nb);
+        return na == nb && (na == 0 || !memcmp(pa, pb, na));
+    }
+    case LK_TYPE_FLOAT: {
+        float x = ((const float *)a->values)[i], y = ((const float *)b->values)[j];
+        return x == y || (isnan(x) && isnan(y));
+    }
+    case LK_TYPE_DOUBLE: {
+        double x = lk_col_f64(a, i), y = lk_col_f64(b, j);
+        return x == y || (isnan(x) && isnan(y));
+    }
+    default: {
+        uint32_t es = a->elem_size ? a->elem_size : lk_col_elem_size(a->field);
+        return !memcmp((const char *)a->values + (size_t)i * es,
+                       (const char *)b->values + (size_t)j * es, es);
+    }
+    }
+}
+
+/* a[i] (Spark's GetArrayItem: 0-based, null out of range), element_at(a, i) (1-based, negative
+   from the end, null out of range; 0 is an error in Spark: null and failed here), m[k] and
+   element_at(m, k) (the value of the first equal key, null when there is none). */
+static void k_subscript(lk_sql_kctx *k)
+{
+    const lk_col *c = k->a[0], *x = k->a[1];
+    int one_based = k->node->fn == LK_FN_ELEMENT_AT, map = c->field->type == LK_TYPE_MAP;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (!lk_sql_valid(k->a, 2, i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        uint32_t b = c->offsets[i], len = c->offsets[i + 1] - b;
+        int64_t at = -1;
+        if (map) {
+            const lk_col *keys = &c->children[0];
+            for (uint32_t j = 0; j < len && at < 0; j++)
+                if (!lk_col_is_null(keys, b + j) && same_value(keys, b + j, x, i)) at = j;
+            if (at >= 0) {
+                lk_col_append_range(k->out, &c->children[1], b + (uint32_t)at, 1);
+                continue;
+            }
+        } else {
+            int64_t ix = ((const int32_t *)x->values)[i];
+            if (!one_based)
+                at = ix >= 0 && ix < (int64_t)len ? ix : -1;
+            else if (ix > 0)
+                at = ix <= (int64_t)len ? ix - 1 : -1;
+            else if (ix < 0)
+                at = (int64_t)len + ix >= 0 ? (int64_t)len + ix : -1;
+            else
+                lk_sql_fail(k, i); /* SQL array indices start at 1 */
+            if (at >= 0) {
+                lk_col_append_range(k->out, &c->children[0], b + (uint32_t)at, 1);
+                continue;
+            }
+        }
+        lk_col_append_null(k->out);
+    }
+}
+
+/* size(x): the number of elements (entries), -1 for null (Spark's default,
+   spark.sql.legacy.sizeOfNull). */
+static void k_size(lk_sql_kctx *k)
+{
+    const lk_col *c = k->a[0];
+    for (uint32_t i = 0; i < k->n; i++)
+        lk_col_append_i32(k->out, lk_col_is_null(c, i) ? -1
+                                                       : (int32_t)(c->offsets[i + 1] - c->offsets[i]));
+}
+
+/* array_contains(a, v): true when an element equals v; else null when an element is null, false
+   otherwise; null for a null array or value (Spark's ArrayContains). */
+static void k_array_contains(lk_sql_kctx *k)
+{
+    const lk_col *c = k->a[0], *x = k->a[1], *el = &c->children[0];
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (!lk_sql_valid(k->a, 2, i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        int found = 0, nulls = 0;
+        for (uint32_t j = c->offsets[i]; j < c->offsets[i + 1] && !found; j++) {
+            if (lk_col_is_null(el, j))
+                nulls = 1;
+            else
+                found = same_value(el, j, x, i);
+        }
+        if (!found && nulls)
+            lk_col_append_null(k->out);
+        else
+            lk_col_append_bool(k->out, found);
+    }
+}
+
 /* ---- the table ---- */
 
 int lk_sql_func_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel *kp, void **aux,
@@ -1130,6 +1234,16 @@ int lk_sql_func_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel 
         break;
     case LK_FN_GETFIELD:
         k = k_getfield;
+        break;
+    case LK_FN_SUBSCRIPT:
+    case LK_FN_ELEMENT_AT:
+        k = k_subscript;
+        break;
+    case LK_FN_SIZE:
+        k = k_size;
+        break;
+    case LK_FN_ARRAY_CONTAINS:
+        k = k_array_contains;
         break;
     case LK_FN_FLOOR:
         k = k_floor;

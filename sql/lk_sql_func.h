@@ -115,6 +115,11 @@ typedef enum lk_sql_fn {
     LK_FN_FROM_JSON,
     /* (expr).field */
     LK_FN_GETFIELD,
+    /* arrays and maps */
+    LK_FN_SUBSCRIPT,      /* a[i] (0-based), m[k] */
+    LK_FN_ELEMENT_AT,     /* element_at(a, i) (1-based, negative from the end), element_at(m, k) */
+    LK_FN_SIZE,           /* size/cardinality */
+    LK_FN_ARRAY_CONTAINS,
     /* CAST (a node of its own) */
     LK_FN_CAST,
     LK_FN_COUNT_

@@ -307,11 +307,30 @@ static lk_sql_node *literal_number(parser *p, const lk_sql_token *t)
 
 static lk_sql_node *primary_(parser *p);
 
-/* A primary, then any .field of its (struct) value: from_json(j, 'a INT').a */
+/* A primary, then any .field of its (struct) value (from_json(j, 'a INT').a) and any [index] of
+   its array or [key] of its map value (split(email, '@')[1], tags[0].name). */
 static lk_sql_node *primary(parser *p)
 {
     lk_sql_node *n = primary_(p);
-    while (n && n->kind != LK_SQL_COL && is_op(peek(p), ".")) {
+    int chain = 0; /* each link nests the tree one level deeper: bounded as nesting is */
+    while (n && (is_op(peek(p), "[") || (n->kind != LK_SQL_COL && is_op(peek(p), ".")))) {
+        if (p->depth + ++chain > MAX_DEPTH) {
+            fail(p, peek(p)->pos, "expression nested too deeply");
+            return NULL;
+        }
+        if (is_op(peek(p), "[")) {
+            int pos = peek(p)->pos;
+            p->i++;
+            if (++p->depth > MAX_DEPTH) {
+                fail(p, pos, "expression nested too deeply");
+                return NULL;
+            }
+            lk_sql_node *k = expr(p);
+            p->depth--;
+            if (!k || expect_op(p, "]")) return NULL;
+            n = call2(p, "[]", pos, n, k);
+            continue;
+        }
         const lk_sql_token *f = &p->t[p->i + 1];
         if (f->kind != LK_TOK_IDENT && f->kind != LK_TOK_QIDENT) {
             char got[64];

@@ -103,6 +103,20 @@ both("message RLIKE 'rocket|caf'", "regexp_matches(message, 'rocket|caf')");
 both("event_id RLIKE '^evt-[0-9]+-0+1'", "regexp_matches(event_id, '^evt-[0-9]+-0+1')");
 both("regexp_extract(event_id, 'evt-([0-9]+)-([0-9]+)', 2)", "regexp_extract(event_id, 'evt-([0-9]+)-([0-9]+)', 2)");
 both("regexp_replace(message, '[aeiou]', '*')", "regexp_replace(message, '[aeiou]', '*', 'g')"); // DuckDB replaces all with 'g'
+// arrays: Spark's a[i] is 0-based, element_at 1-based (negative from the end), DuckDB's list[i]
+// 1-based (negative from the end); both null out of range. size(NULL) is -1 in Spark (the default
+// spark.sql.legacy.sizeOfNull), null in DuckDB. split's pattern is a regex in Spark, plain text in
+// DuckDB's string_split: the same for ' ' and '-'.
+both("split(message, ' ')[0]", "string_split(message, ' ')[1]");
+both("split(message, ' ')[2]", "string_split(message, ' ')[3]");
+both("split(message, ' ')[40]", "string_split(message, ' ')[41]");
+both("split(event_id, '-')[1]", "string_split(event_id, '-')[2]");
+both("element_at(split(message, ' '), 2)", "string_split(message, ' ')[2]");
+both("element_at(split(message, ' '), -1)", "string_split(message, ' ')[-1]");
+both("element_at(split(event_id, '-'), -3)", "string_split(event_id, '-')[-3]");
+both("size(split(message, ' '))", "CASE WHEN message IS NULL THEN -1 ELSE len(string_split(message, ' ')) END");
+both("array_contains(split(message, ' '), 'rocket')", "list_contains(string_split(message, ' '), 'rocket')");
+both("upper(split(message, ' ')[1]) || '!'", "upper(string_split(message, ' ')[2]) || '!'");
 both('sha2(message, 256)', 'sha256(message)');
 both("sha2(country, 0)", 'sha256(country)');
 // Spark's dayofweek is 1 (Sunday) to 7; DuckDB's is 0 to 6

@@ -31,7 +31,8 @@ static lk_batch *batch(void)
     lk_schema *s = NULL;
     lk_error err;
     if (lk_ddl_parse("i INT, l BIGINT, d DOUBLE, s STRING, b BOOLEAN, ts TIMESTAMP, dt DATE, "
-                     "st STRUCT<a: STRING, n: INT>, j STRING, dc DECIMAL(10,2), dw DECIMAL(38,10)",
+                     "st STRUCT<a: STRING, n: INT>, j STRING, dc DECIMAL(10,2), dw DECIMAL(38,10), "
+                     "m MAP<STRING, INT>, ar ARRAY<STRING>, sa ARRAY<STRUCT<x: INT>>",
                      &s, &err))
         abort();
     g_batch = lk_batch_new(s);
@@ -69,6 +70,24 @@ static lk_batch *batch(void)
         for (int k = 15; k >= 0; k--, w >>= 8)
             be[k] = (unsigned char)(w & 0xff);
         lk_col_append_fixed(lk_batch_col(g_batch, 10), be);
+        /* arrays and maps of r elements (r = 0: empty), a null element in the third */
+        lk_col *m = lk_batch_col(g_batch, 11), *ar = lk_batch_col(g_batch, 12),
+               *sa = lk_batch_col(g_batch, 13);
+        for (int k = 0; k < r; k++) {
+            lk_col_append_bytes(&m->children[0], sv[k], strlen(sv[k]));
+            lk_col_append_i32(&m->children[1], iv[k]);
+            if (k == 2) {
+                lk_col_append_null(&ar->children[0]);
+                lk_col_append_null(&sa->children[0]);
+                continue;
+            }
+            lk_col_append_bytes(&ar->children[0], sv[k], strlen(sv[k]));
+            lk_col_append_struct(&sa->children[0]);
+            lk_col_append_i32(&sa->children[0].children[0], iv[k]);
+        }
+        lk_col_append_list(m);
+        lk_col_append_list(ar);
+        lk_col_append_list(sa);
         lk_batch_end_row(g_batch);
     }
     return g_batch;

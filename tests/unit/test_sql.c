@@ -21,7 +21,9 @@
 /* One row of every type the tests use; a second row of nulls. */
 static const char *SCHEMA = "i INT, l BIGINT, d DOUBLE, s STRING, n INT, ns STRING, e STRING, "
                             "ts TIMESTAMP, dt DATE, b BOOLEAN, st STRUCT<os: STRING, v: INT>, "
-                            "bad STRING, j STRING, dec DECIMAL(10,2), sh SMALLINT, f FLOAT";
+                            "bad STRING, j STRING, dec DECIMAL(10,2), sh SMALLINT, f FLOAT, "
+                            "m MAP<STRING, INT>, arr ARRAY<STRUCT<p: DOUBLE, q: STRING>>, "
+                            "ad ARRAY<DOUBLE>";
 
 static lk_batch *make_batch(void)
 {
@@ -53,6 +55,31 @@ static lk_batch *make_batch(void)
     int16_t sh = -3;
     lk_col_append_fixed(lk_batch_col(b, c++), &sh);
     lk_col_append_f32(lk_batch_col(b, c++), 0.1f);
+    /* m: {a: 1, b: null, a: 9} (a repeated key: the first is found) */
+    lk_col *m = lk_batch_col(b, c++);
+    static const char *const mk[] = {"a", "b", "a"};
+    for (int k = 0; k < 3; k++) {
+        lk_col_append_bytes(&m->children[0], mk[k], 1);
+        if (k == 1)
+            lk_col_append_null(&m->children[1]);
+        else
+            lk_col_append_i32(&m->children[1], k == 0 ? 1 : 9);
+    }
+    lk_col_append_list(m);
+    /* arr: [{p: 1.5, q: "x"}, null] */
+    lk_col *arr = lk_batch_col(b, c++), *el = &arr->children[0];
+    lk_col_append_struct(el);
+    lk_col_append_f64(&el->children[0], 1.5);
+    lk_col_append_bytes(&el->children[1], "x", 1);
+    lk_col_append_null(el);
+    lk_col_append_list(arr);
+    /* ad: [1.0, NaN, -0.0, null] */
+    lk_col *ad = lk_batch_col(b, c++);
+    lk_col_append_f64(&ad->children[0], 1.0);
+    lk_col_append_f64(&ad->children[0], NAN);
+    lk_col_append_f64(&ad->children[0], -0.0);
+    lk_col_append_null(&ad->children[0]);
+    lk_col_append_list(ad);
     lk_batch_end_row(b);
     lk_batch_end_row(b); /* a row of nulls */
     return b;
@@ -548,6 +575,77 @@ START_TEST(split_arrays)
 }
 END_TEST
 
+/* a[i] (0-based), element_at (1-based, negative from the end, 0 a failure), m[k], s['field'],
+   size (-1 for null), array_contains (null when not found among nulls; NaN equals NaN, -0.0
+   equals 0.0), as Spark; errors at compile time with their position. */
+START_TEST(arrays_and_maps)
+{
+    EQ("split('a@b.c', '@')[1]", "b.c");
+    EQ("split('a@b.c', '@')[0]", "a");
+    EQ("split('a@b.c', '@')[2]", "NULL");
+    EQ("split('a@b.c', '@')[-1]", "NULL");
+    EQ("element_at(split('a,b,c', ','), 1)", "a");
+    EQ("element_at(split('a,b,c', ','), -1)", "c");
+    EQ("element_at(split('a,b,c', ','), -3)", "a");
+    EQ("element_at(split('a,b,c', ','), -4)", "NULL");
+    EQ("element_at(split('a,b,c', ','), 4)", "NULL");
+    EQ("element_at(split('a,b,c', ','), 0)", "NULL");
+    EQ("split('a,b,c', ',')['1']", "b"); /* the index cast to an int */
+    EQ("upper(split(s, 'l')[2]) || '!'", "O !");
+    EQ("size(split('a,b', ','))", "2");
+    EQ("size(m)", "3");
+    EQ("cardinality(ad)", "4");
+    EQ_NULLROW("size(m)", "-1");
+    EQ_NULLROW("size(split(s, ','))", "-1");
+    EQ("m['a']", "1");
+    EQ("m['b']", "NULL");
+    EQ("m['z']", "NULL");
+    EQ("element_at(m, 'a')", "1");
+    EQ_NULLROW("m['a']", "NULL");
+    EQ("arr[0].q", "x");
+    EQ("arr[0]['p']", "1.5");
+    EQ("arr[1].q", "NULL");
+    EQ("arr[5].q", "NULL");
+    EQ("st['os']", "ios");
+    EQ("st['V'] + 1", "18");
+    EQ("array_contains(ad, CAST('NaN' AS DOUBLE))", "true");
+    EQ("array_contains(ad, 0.0D)", "true");
+    EQ("array_contains(ad, 1)", "true");
+    EQ("array_contains(ad, 2.0D)", "NULL"); /* not found, and a null element */
+    EQ("array_contains(split('a,b', ','), 'c')", "false");
+    EQ("array_contains(split('a,b', ','), 'b')", "true");
+    EQ("array_contains(split('a,b', ','), CAST(NULL AS STRING))", "NULL");
+    EQ_NULLROW("array_contains(ad, 1.0D)", "NULL");
+    TY("split(s, ',')[0]", "string");
+    TY("m['a']", "integer");
+    TY("arr[0]", "struct");
+    TY("size(m)", "integer");
+    TY("array_contains(ad, 1)", "boolean");
+    ERR("s[0]", "position 7: [...] needs an array or a map, not string"); /* 1 in the text, 7 in ev()'s CAST((...)) */
+    ERR("element_at(i, 1)", "element_at needs an array or a map, not integer");
+    ERR("st[s]", "a struct's field is named by a string literal");
+    ERR("st['zz']", "the struct has no field 'zz'");
+    ERR("size(s)", "size needs an array or a map, not string");
+    ERR("array_contains(m, 1)", "array_contains needs an array, not map");
+    ERR("array_contains(arr, 1)", "array_contains of an array of struct is not supported");
+    ERR("split(s, ',')[0", "expected ']'");
+    /* element_at(a, 0) is an error in Spark: null here, marked failed for on_error */
+    lk_batch *b = make_batch();
+    lk_sql_program *p = lk_sql_program_new(lk_batch_schema(b));
+    lk_error err;
+    int r1, r2;
+    ck_assert_int_eq(lk_sql_program_compile(p, "element_at(ad, 0)", NULL, &r1, NULL, &err), 0);
+    ck_assert_int_eq(lk_sql_program_compile(p, "ad[9]", NULL, &r2, NULL, &err), 0);
+    ck_assert_int_eq(lk_sql_program_run(p, b, 0, &err), 0);
+    const uint8_t *f = lk_sql_program_failed(p, r1);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(f[0] & 3, 1);
+    ck_assert_ptr_null(lk_sql_program_failed(p, r2)); /* out of range is null, not a failure */
+    lk_sql_program_destroy(&p);
+    lk_batch_destroy(&b);
+}
+END_TEST
+
 /* The API issue 12 uses: parse an aggregate's text, find the call, compile its argument (and a
    group_by expression) into the same program; count(*) is a STAR argument. */
 START_TEST(aggregate_arguments_compile)
@@ -798,6 +896,7 @@ int main(void)
     tcase_add_test(tc, failures);
     tcase_add_test(tc, formatting_and_like_helpers);
     tcase_add_test(tc, split_arrays);
+    tcase_add_test(tc, arrays_and_maps);
     tcase_add_test(tc, aggregate_arguments_compile);
     tcase_add_test(tc, nested_casts_compile_linearly);
     tcase_add_test(tc, operator_chains_are_bounded);
