@@ -136,12 +136,11 @@ static int mul_pow10(lk_dec v, int k, lk_dec *out)
     return 0;
 }
 
-int lk_dec_div_i64(lk_dec v, int64_t n, int k, lk_dec *out)
+/* ---- 256-bit magnitudes, little-endian 64-bit limbs (lk_dec_avg) ---- */
+
+static int limbs_mul_pow10(uint64_t x[4], int k)
 {
-    if (n <= 0 || k < 0 || k > 38) return -1;
-    u128 m = lk_dec_abs(v);
-    uint64_t x[4] = {(uint64_t)m, (uint64_t)(m >> 64), 0, 0}; /* little-endian limbs */
-    while (k > 0) { /* |v| < 2^127, 10^38 < 2^127: the product stays under 2^254 */
+    while (k > 0) {
         int step = k > 19 ? 19 : k;
         uint64_t f = (uint64_t)lk_dec_pow10(step);
         u128 carry = 0;
@@ -150,18 +149,56 @@ int lk_dec_div_i64(lk_dec v, int64_t n, int k, lk_dec *out)
             x[i] = (uint64_t)t;
             carry = t >> 64;
         }
+        if (carry) return -1;
         k -= step;
     }
+    return 0;
+}
+
+/* x /= d (truncating); returns the remainder */
+static uint64_t limbs_div64(uint64_t x[4], uint64_t d)
+{
     u128 r = 0;
     for (int i = 3; i >= 0; i--) {
         u128 cur = (r << 64) | x[i];
-        x[i] = (uint64_t)(cur / (uint64_t)n);
-        r = cur % (uint64_t)n;
+        x[i] = (uint64_t)(cur / d);
+        r = cur % d;
     }
-    if (x[3] || x[2]) return -1;
+    return (uint64_t)r;
+}
+
+static int limbs_add(uint64_t x[4], const uint64_t y[4])
+{
+    u128 carry = 0;
+    for (int i = 0; i < 4; i++) {
+        u128 t = (u128)x[i] + y[i] + carry;
+        x[i] = (uint64_t)t;
+        carry = t >> 64;
+    }
+    return carry ? -1 : 0;
+}
+
+int lk_dec_avg(lk_dec v, int s, int64_t n, int to, lk_dec *out)
+{
+    if (n <= 0 || s < 0 || s > 38 || to < 0 || to > 38) return -1;
+    u128 m = lk_dec_abs(v);
+    uint64_t x[4] = {(uint64_t)m, (uint64_t)(m >> 64), 0, 0};
+    /* |v| < 2^127 times 10^(38 - s) <= 10^38 < 2^127: under 2^254 */
+    if (limbs_mul_pow10(x, 38 - s)) return -1;
+    uint64_t r = limbs_div64(x, (uint64_t)n);
+    if (r >= (uint64_t)n - r) { /* HALF_UP at scale 38 */
+        const uint64_t one[4] = {1, 0, 0, 0};
+        if (limbs_add(x, one)) return -1;
+    }
+    int k = 38 - to;
+    if (k > 0) { /* HALF_UP at scale to: + 5 * 10^(k-1), then truncate by 10^k */
+        uint64_t h[4] = {5, 0, 0, 0};
+        if (limbs_mul_pow10(h, k - 1) || limbs_add(x, h)) return -1;
+        for (int left = k; left > 0; left -= 19)
+            limbs_div64(x, (uint64_t)lk_dec_pow10(left > 19 ? 19 : left));
+    }
+    if (x[3] || x[2] || (x[1] >> 63)) return -1;
     u128 q = ((u128)x[1] << 64) | x[0];
-    if (r >= (u128)n - r) q++; /* r >= n / 2 */
-    if (q >> 127) return -1;
     *out = v < 0 ? -(lk_dec)q : (lk_dec)q;
     return 0;
 }

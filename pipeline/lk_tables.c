@@ -579,12 +579,33 @@ int lk_tables_check_types(const lk_config *cfg, const lk_schema *raw, lk_error *
                     lk_buf_printf(&m, "Keep its type with a cast of the key (\"CAST(... AS %s) AS "
                                       "%s\"), or give the key another alias",
                                   was.data, mine->name);
-                else if (metrics)
+                else if (metrics) {
+                    /* the argument's type that gives the table's: sum adds 10 digits to a
+                       decimal, avg 4 and 4 */
+                    char arg[64];
+                    const char *fn = "";
+                    for (int a = 0; a < cfg->metrics.nagg; a++)
+                        if (!strcasecmp(cfg->metrics.agg_name[a], mine->name))
+                            fn = cfg->metrics.agg_expr[a];
+                    while (*fn == ' ')
+                        fn++;
+                    int P = theirs->precision, S = theirs->scale;
+                    if (theirs->type != LK_TYPE_DECIMAL)
+                        snprintf(arg, sizeof arg, "%s", was.data);
+                    else if (!strncasecmp(fn, "sum", 3))
+                        snprintf(arg, sizeof arg, "DECIMAL(%d,%d)", P < 38 ? P - 10 : 28, S);
+                    else if (!strncasecmp(fn, "avg", 3) || !strncasecmp(fn, "mean", 4))
+                        snprintf(arg, sizeof arg, "DECIMAL(%d,%d)", P < 38 ? P - 4 : 34,
+                                 S >= 4 ? S - 4 : 0);
+                    else
+                        snprintf(arg, sizeof arg, "%s", was.data);
                     lk_buf_printf(&m, "Keep its type with a cast of the aggregate's argument "
-                                      "(sum(CAST(x AS DOUBLE))), or give the aggregate another "
-                                      "name (aggregates of decimals are exact, as Spark's: the "
-                                      "sum of a DECIMAL(p,s) is a DECIMAL(p+10,s), its avg a "
-                                      "DECIMAL(p+4,s+4))");
+                                      "(CAST(x AS %s)), or give the aggregate another name "
+                                      "(aggregates of decimals are exact, as Spark's: the sum of "
+                                      "a DECIMAL(p,s) is a DECIMAL(p+10,s), its avg a "
+                                      "DECIMAL(p+4,s+4))",
+                                  arg);
+                }
                 else if (lk_type_is_nested(theirs->type) || lk_type_is_nested(mine->type))
                     lk_buf_printf(&m, "Keep the expression's type, or give");
                 else

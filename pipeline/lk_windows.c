@@ -429,6 +429,7 @@ static uint32_t new_group(lk_windows *w, int64_t start, int64_t end, uint64_t h,
 }
 
 static void fold(const lk_agg_spec *a, acc *x, int64_t i, double d, int64_t n);
+static void fold_dec(const lk_agg_spec *a, acc *x, lk_dec q, int ovf, int64_t n);
 
 /* The slot of the key bytes in tmp (hash h): the one holding them, or the
    empty one where they go (the table grown first when it must). */
@@ -483,8 +484,12 @@ static uint32_t session_group(lk_windows *w, int64_t start, int64_t end,
             if (y == x || w->dead[y] || !(w->ws[y] < w->we[x] && w->ws[x] < w->we[y])) continue;
             for (int a = 0; a < w->nagg; a++) {
                 const acc *o = &w->acc[(size_t)y * w->nagg + a];
-                fold_sketch(&w->aggs[a], &w->acc[(size_t)x * w->nagg + a], o);
-                fold(&w->aggs[a], &w->acc[(size_t)x * w->nagg + a], o->i, o->d, o->n);
+                acc *into = &w->acc[(size_t)x * w->nagg + a];
+                fold_sketch(&w->aggs[a], into, o);
+                if (is_dec(&w->aggs[a]))
+                    fold_dec(&w->aggs[a], into, o->q, o->ovf, o->n);
+                else
+                    fold(&w->aggs[a], into, o->i, o->d, o->n);
             }
             free_group(w, y);
             if (w->ws[y] < w->ws[x]) w->ws[x] = w->ws[y];
@@ -660,8 +665,10 @@ int lk_windows_merge(lk_windows *w, const lk_batch *p, lk_error *err)
     for (int c = 0; c < lk_schema_nfields(s); c++) {
         const lk_field *a = lk_schema_field(s, c), *b = lk_schema_field(w->partial, c);
         /* a state saved before decimal aggregates were exact holds their running values as
-           doubles: read as decimals below */
-        int legacy = a->type == LK_TYPE_DOUBLE && b->type == LK_TYPE_DECIMAL;
+           doubles: read as decimals below (an aggregate's value column only, never a key) */
+        int vc = c - 2 - w->nkeys, legacy = 0;
+        if (vc >= 0 && vc < 2 * w->nagg && vc % 2 == 0 && is_dec(&w->aggs[vc / 2]))
+            legacy = a->type == LK_TYPE_DOUBLE && b->type == LK_TYPE_DECIMAL;
         if (((a->type != b->type || (a->type == LK_TYPE_DECIMAL && (a->precision != b->precision ||
                                                                     a->scale != b->scale))) &&
              !legacy) ||
@@ -723,10 +730,15 @@ int lk_windows_merge(lk_windows *w, const lk_batch *p, lk_error *err)
                 /* null with values counted: the sum overflowed */
                 lk_dec q = 0;
                 int ovf = null && cnt > 0;
-                if (!null && v->field->type == LK_TYPE_DOUBLE)
+                if (!null && v->field->type == LK_TYPE_DOUBLE) {
                     ovf = lk_sql_dec_from_double(lk_col_f64(v, r), sa->dec_s, &q) != 0;
-                else if (!null)
+                    /* a min/max of p >= 16 digits may have rounded past 10^p as a double */
+                    lk_dec top = (lk_dec)lk_dec_pow10(sa->dec_p) - 1;
+                    if (sa->kind == LK_AGG_MIN || sa->kind == LK_AGG_MAX)
+                        q = ovf ? 0 : q > top ? top : q < -top ? -top : q;
+                } else if (!null) {
                     q = lk_dec_read(v, r);
+                }
                 fold_dec(sa, x, q, ovf, cnt);
             } else if (w->aggs[a].is_double)
                 fold(&w->aggs[a], &w->acc[(size_t)g * w->nagg + a], 0,
@@ -820,10 +832,16 @@ static void put_int(lk_col *c, int64_t v)
 static void put_number(const lk_agg_spec *a, lk_col *c, double v)
 {
     if (c->field->type == LK_TYPE_DECIMAL) { /* Spark's Decimal(double), at the input's scale */
-        lk_dec q = 0;
-        if (lk_sql_dec_from_double(v, c->field->scale, &q) || !lk_dec_fits(q, c->field->precision))
-            q = 0; /* not reached: the digest's values are the inputs' (and their means) */
-        lk_dec_append(c, q);
+        lk_dec q = 0, top = (lk_dec)lk_dec_pow10(c->field->precision) - 1;
+        int bad = lk_sql_dec_from_double(v, c->field->scale, &q) != 0;
+        if (!bad && lk_dec_fits(q, c->field->precision)) {
+            lk_dec_append(c, q);
+        } else if (c->field->nullable) { /* a value of p >= 16 digits rounded past 10^p as a
+                                            double: null, as Spark's changePrecision */
+            lk_col_append_null(c);
+        } else { /* an element of array(...) (containsNull false): the nearest that fits */
+            lk_dec_append(c, bad ? 0 : q > 0 ? top : -top);
+        }
     } else if (a->is_double && c->field->type == LK_TYPE_FLOAT)
         lk_col_append_f32(c, (float)v);
     else if (a->is_double)
@@ -832,23 +850,13 @@ static void put_number(const lk_agg_spec *a, lk_col *c, double v)
         put_int(c, llround(v));
 }
 
-/* Spark's avg of a DECIMAL(p, s): the exact sum, of type DECIMAL(P, s) (P = min(38, p + 10)),
-   divided by the count as DECIMAL(20, 0) with DecimalPrecision's rules (allowPrecisionLoss:
-   scale max(6, s + 21), cut to fit 38 digits but not below 6), HALF_UP; then cast to
-   DECIMAL(min(38, p + 4), min(38, s + 4)), HALF_UP. -1 where Spark gives null (overflow). */
+/* Spark's avg of a DECIMAL(p, s) (3.4 and later, DecimalDivideWithOverflowCheck): the exact sum
+   divided by the count at scale 38, HALF_UP (Decimal./), then brought to the result type
+   DECIMAL(min(38, p + 4), min(38, s + 4)), HALF_UP (toPrecision). -1 where Spark gives null. */
 static int dec_avg(const lk_agg_spec *a, lk_dec sum, int64_t n, const lk_field *to, lk_dec *out)
 {
-    int P = sum_precision(a), s = a->dec_s;
-    int scale = s + 21 > 6 ? s + 21 : 6, prec = P - s + scale;
-    if (prec > 38) {
-        int intd = prec - scale, mins = scale < 6 ? scale : 6;
-        scale = 38 - intd > mins ? 38 - intd : mins;
-        prec = 38;
-    }
-    lk_dec q;
-    if (lk_dec_div_i64(sum, n, scale - s, &q) || !lk_dec_fits(q, prec)) return -1;
-    if (lk_dec_rescale(q, scale, to->scale, out) || !lk_dec_fits(*out, to->precision)) return -1;
-    return 0;
+    return lk_dec_avg(sum, a->dec_s, n, to->scale, out) || !lk_dec_fits(*out, to->precision) ? -1
+                                                                                            : 0;
 }
 
 static void put_final(const lk_agg_spec *a, const acc *x, lk_col *c)

@@ -386,8 +386,8 @@ test('aggregates of decimals are exact with Spark\'s types (sum DECIMAL(p+10,s),
     'dmax::VARCHAR AS dmax, dp::VARCHAR AS dp FROM $T ORDER BY ws, event_type');
   assert.equal(got.length, ref.windows.length);
   assert.ok(got.length >= 5, `windows: ${got.length}`);
-  // Spark's avg: the exact sum / count at scale 20 (DecimalPrecision's divide, 38 digits), HALF_UP,
-  // then cast to scale 6, HALF_UP
+  // Spark's avg (3.4+, DecimalDivideWithOverflowCheck): the exact sum / count at scale 38, HALF_UP,
+  // then to the result's scale 6, HALF_UP
   const halfUp = (v, d) => { const neg = v < 0n, m = neg ? -v : v, q = m / d + ((m % d) * 2n >= d ? 1n : 0n); return neg ? -q : q; };
   const fmt = (v, s) => { const neg = v < 0n, t = (neg ? -v : v).toString().padStart(s + 1, '0'); return `${neg ? '-' : ''}${t.slice(0, -s)}.${t.slice(-s)}`; };
   let exactP = 0, uneven = 0;
@@ -402,7 +402,7 @@ test('aggregates of decimals are exact with Spark\'s types (sum DECIMAL(p+10,s),
     const n = BigInt(e.n);
     if (n === 0n) { assert.equal(g.da, null, `${k}: avg of no value`); continue; }
     const cents = BigInt(e.s.replace('.', ''));
-    assert.equal(g.da, fmt(halfUp(halfUp(cents * 10n ** 18n, n), 10n ** 14n), 6), `${k}: avg of ${e.s} / ${n}`);
+    assert.equal(g.da, fmt(halfUp(halfUp(cents * 10n ** 36n, n), 10n ** 32n), 6), `${k}: avg of ${e.s} / ${n}`);
     if (cents % n !== 0n) uneven++;
     if (n < 400n) { assert.equal(g.dp, e.qd, `${k}: approx_percentile of ${n} values`); exactP++; }
   }
@@ -411,6 +411,6 @@ test('aggregates of decimals are exact with Spark\'s types (sum DECIMAL(p+10,s),
   fs.writeFileSync(ws.config, fs.readFileSync(ws.config, 'utf8').replace('ds: "sum(CAST(amount AS DECIMAL(10,2)))"', 'ds: "sum(amount)"'));
   r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
   assert.equal(r.code, 100, r.stderr.slice(-2000));
-  assert.match(r.stderr, /key 'metrics\.aggregates\.ds': column 'ds' of event_metrics is DECIMAL\(20,2\) in the table, and the metrics make it DOUBLE.*sum\(CAST\(x AS DOUBLE\)\)/);
+  assert.match(r.stderr, /key 'metrics\.aggregates\.ds': column 'ds' of event_metrics is DECIMAL\(20,2\) in the table, and the metrics make it DOUBLE.*a cast of the aggregate's argument \(CAST\(x AS DECIMAL\(10,2\)\)\)/);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
