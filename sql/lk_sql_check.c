@@ -117,6 +117,28 @@ static const fn_spec fns[] = {
     {"get_json_object", LK_FN_GET_JSON_OBJECT, 2, 2},
     {"from_json", LK_FN_FROM_JSON, 2, 2},
     {".", LK_FN_GETFIELD, 1, 1},
+    {"lpad", LK_FN_LPAD, 2, 3},
+    {"rpad", LK_FN_RPAD, 2, 3},
+    {"replace", LK_FN_REPLACE, 2, 3},
+    {"instr", LK_FN_INSTR, 2, 2},
+    {"locate", LK_FN_LOCATE, 2, 3},
+    {"position", LK_FN_LOCATE, 2, 3},
+    {"left", LK_FN_LEFT, 2, 2},
+    {"right", LK_FN_RIGHT, 2, 2},
+    {"initcap", LK_FN_INITCAP, 1, 1},
+    {"reverse", LK_FN_REVERSE, 1, 1},
+    {"startswith", LK_FN_STARTSWITH, 2, 2},
+    {"endswith", LK_FN_ENDSWITH, 2, 2},
+    {"contains", LK_FN_CONTAINS, 2, 2},
+    {"substring_index", LK_FN_SUBSTRING_INDEX, 3, 3},
+    {"repeat", LK_FN_REPEAT, 2, 2},
+    {"octet_length", LK_FN_OCTET_LENGTH, 1, 1},
+    {"log10", LK_FN_LOG10, 1, 1},
+    {"log2", LK_FN_LOG2, 1, 1},
+    {"log", LK_FN_LOG, 1, 2},
+    {"cbrt", LK_FN_CBRT, 1, 1},
+    {"isnan", LK_FN_ISNAN, 1, 1},
+    {"nanvl", LK_FN_NANVL, 2, 2},
     {"[]", LK_FN_SUBSCRIPT, 2, 2},
     {"element_at", LK_FN_ELEMENT_AT, 2, 2},
     {"size", LK_FN_SIZE, 1, 1},
@@ -728,8 +750,59 @@ static int check_call(ck *c, lk_sql_node *n)
                 return cerr(c, a[i]->pos, "%s needs strings, not %s", n->name, tname(a[i]));
         return all_as(c, n, 0, LK_TYPE_STRING);
     case LK_FN_LENGTH:
+    case LK_FN_OCTET_LENGTH:
         n->ty = LK_TYPE_INTEGER;
         return all_as(c, n, 0, LK_TYPE_STRING);
+    case LK_FN_INITCAP:
+    case LK_FN_REVERSE:
+        n->ty = LK_TYPE_STRING;
+        return all_as(c, n, 0, LK_TYPE_STRING);
+    case LK_FN_LPAD:
+    case LK_FN_RPAD:
+    case LK_FN_LEFT:
+    case LK_FN_RIGHT:
+    case LK_FN_REPEAT:
+        n->ty = LK_TYPE_STRING;
+        if (arg_as(c, n, 0, LK_TYPE_STRING, "the string") ||
+            arg_as(c, n, 1, LK_TYPE_INTEGER, f->fn == LK_FN_REPEAT ? "the count" : "the length"))
+            return -1;
+        return n->nargs == 3 ? arg_as(c, n, 2, LK_TYPE_STRING, "the pad") : 0;
+    case LK_FN_REPLACE:
+        n->ty = LK_TYPE_STRING;
+        return all_as(c, n, 0, LK_TYPE_STRING);
+    case LK_FN_INSTR:
+        n->ty = LK_TYPE_INTEGER;
+        return all_as(c, n, 0, LK_TYPE_STRING);
+    case LK_FN_LOCATE: /* locate(substr, str[, pos]) */
+        n->ty = LK_TYPE_INTEGER;
+        if (arg_as(c, n, 0, LK_TYPE_STRING, "the substring") ||
+            arg_as(c, n, 1, LK_TYPE_STRING, "the string"))
+            return -1;
+        return n->nargs == 3 ? arg_as(c, n, 2, LK_TYPE_INTEGER, "the position") : 0;
+    case LK_FN_STARTSWITH:
+    case LK_FN_ENDSWITH:
+    case LK_FN_CONTAINS:
+        n->ty = LK_TYPE_BOOLEAN;
+        return all_as(c, n, 0, LK_TYPE_STRING);
+    case LK_FN_SUBSTRING_INDEX:
+        n->ty = LK_TYPE_STRING;
+        if (arg_as(c, n, 0, LK_TYPE_STRING, "the string") ||
+            arg_as(c, n, 1, LK_TYPE_STRING, "the delimiter"))
+            return -1;
+        return arg_as(c, n, 2, LK_TYPE_INTEGER, "the count");
+    case LK_FN_LOG10:
+    case LK_FN_LOG2:
+    case LK_FN_LOG:
+    case LK_FN_CBRT:
+    case LK_FN_NANVL:
+        for (int i = 0; i < n->nargs; i++)
+            if (numeric_arg(c, n, i)) return -1;
+        n->ty = LK_TYPE_DOUBLE;
+        return all_as(c, n, 0, LK_TYPE_DOUBLE);
+    case LK_FN_ISNAN:
+        if (numeric_arg(c, n, 0)) return -1;
+        n->ty = LK_TYPE_BOOLEAN;
+        return all_as(c, n, 0, LK_TYPE_DOUBLE);
     case LK_FN_SUBSTRING:
         n->ty = LK_TYPE_STRING;
         if (arg_as(c, n, 0, LK_TYPE_STRING, "the string")) return -1;

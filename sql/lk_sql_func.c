@@ -722,7 +722,25 @@ static size_t char_off(const char *s, size_t len, int64_t ch)
     return len;
 }
 
-/* Spark's UTF8String.substringSQL(pos, length). */
+/* Spark's UTF8String.substringSQL(pos, length) of s: appended to out. */
+static void append_substring(lk_col *out, const char *s, size_t len, int64_t pos, int64_t length)
+{
+    int64_t nc = nchars(s, len);
+    int64_t start = pos > 0 ? pos - 1 : pos < 0 ? nc + pos : 0;
+    int64_t end = (INT32_MAX - start) < length ? INT32_MAX : start + length;
+    if (end <= start || start >= (int64_t)len) {
+        lk_col_append_bytes(out, "", 0);
+        return;
+    }
+    if (start < 0) start = 0;
+    if (end <= 0) {
+        lk_col_append_bytes(out, "", 0);
+        return;
+    }
+    size_t b = char_off(s, len, start), e = end >= nc ? len : char_off(s, len, end);
+    lk_col_append_bytes(out, s + b, e > b ? e - b : 0);
+}
+
 static void k_substring(lk_sql_kctx *k)
 {
     for (uint32_t i = 0; i < k->n; i++) {
@@ -734,20 +752,337 @@ static void k_substring(lk_sql_kctx *k)
         const char *s = lk_col_bytes(k->a[0], i, &len);
         int64_t pos = ((const int32_t *)k->a[1]->values)[i];
         int64_t length = k->na > 2 ? ((const int32_t *)k->a[2]->values)[i] : INT32_MAX;
-        int64_t nc = nchars(s, len);
-        int64_t start = pos > 0 ? pos - 1 : pos < 0 ? nc + pos : 0;
-        int64_t end = (INT32_MAX - start) < length ? INT32_MAX : start + length;
-        if (end <= start || start >= (int64_t)len) {
+        append_substring(k->out, s, len, pos, length);
+    }
+}
+
+/* left(s, n) is substring(s, 1, n); right(s, n) is '' for n <= 0, else substring(s, -n, n). */
+static void k_left_right(lk_sql_kctx *k)
+{
+    int right = k->node->fn == LK_FN_RIGHT;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (!lk_sql_valid(k->a, 2, i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        size_t len;
+        const char *s = lk_col_bytes(k->a[0], i, &len);
+        int64_t n = ((const int32_t *)k->a[1]->values)[i];
+        if (right && n <= 0)
+            lk_col_append_bytes(k->out, "", 0);
+        else
+            append_substring(k->out, s, len, right ? -n : 1, n);
+    }
+}
+
+/* The longest string value lpad, rpad, repeat and replace make, and the most bytes one of them
+   makes in a batch: past either the value is null and a failure for on_error (Spark would fail
+   the task or run out of memory; a column's offsets are 32 bits). */
+#define LK_SQL_MAX_MADE (16u << 20)
+#define LK_SQL_MAX_MADE_BATCH (1u << 30)
+
+/* 1 (the row's value null and failed) when a value of n bytes is too long for out. */
+static int too_long(lk_sql_kctx *k, uint32_t i, uint64_t n)
+{
+    if (n <= LK_SQL_MAX_MADE && k->out->data_len + n <= LK_SQL_MAX_MADE_BATCH) return 0;
+    lk_col_append_null(k->out);
+    lk_sql_fail(k, i);
+    return 1;
+}
+
+/* lpad/rpad(s, len[, pad]) as Spark's UTF8String.lpad/rpad: s cut to len characters, or padded
+   to len with pad repeated (the last copy cut); an empty pad pads nothing. */
+static void k_pad(lk_sql_kctx *k)
+{
+    int left = k->node->fn == LK_FN_LPAD;
+    lk_buf *t = k->tmp;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (!lk_sql_valid(k->a, k->na, i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        size_t len, plen = 1;
+        const char *s = lk_col_bytes(k->a[0], i, &len), *pad = " ";
+        if (k->na > 2) pad = lk_col_bytes(k->a[2], i, &plen);
+        int64_t want = ((const int32_t *)k->a[1]->values)[i], nc = nchars(s, len);
+        int64_t spaces = want - nc;
+        if (spaces <= 0 || plen == 0) {
+            append_substring(k->out, s, len, 1, want);
+            continue;
+        }
+        int64_t pc = nchars(pad, plen), count = spaces / pc, rem = spaces % pc;
+        size_t rb = char_off(pad, plen, rem);
+        if (too_long(k, i, (uint64_t)count * plen + rb + len)) continue;
+        lk_buf_reset(t);
+        if (!left) lk_buf_append(t, s, len);
+        for (int64_t j = 0; j < count; j++)
+            lk_buf_append(t, pad, plen);
+        lk_buf_append(t, pad, rb);
+        if (left) lk_buf_append(t, s, len);
+        lk_col_append_bytes(k->out, t->data, t->len);
+    }
+}
+
+/* repeat(s, n): '' for n <= 0. */
+static void k_repeat(lk_sql_kctx *k)
+{
+    lk_buf *t = k->tmp;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (!lk_sql_valid(k->a, 2, i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        size_t len;
+        const char *s = lk_col_bytes(k->a[0], i, &len);
+        int64_t n = ((const int32_t *)k->a[1]->values)[i];
+        if (n <= 0 || len == 0) {
             lk_col_append_bytes(k->out, "", 0);
             continue;
         }
-        if (start < 0) start = 0;
-        if (end <= 0) {
+        if (too_long(k, i, (uint64_t)n * len)) continue;
+        lk_buf_reset(t);
+        for (int64_t j = 0; j < n; j++)
+            lk_buf_append(t, s, len);
+        lk_col_append_bytes(k->out, t->data, t->len);
+    }
+}
+
+/* replace(s, search[, replacement]): every occurrence, left to right; an empty search replaces
+   nothing (Spark's UTF8String.replace). */
+static void k_replace(lk_sql_kctx *k)
+{
+    lk_buf *t = k->tmp;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (!lk_sql_valid(k->a, k->na, i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        size_t len, sl, rl = 0;
+        const char *s = lk_col_bytes(k->a[0], i, &len), *se = lk_col_bytes(k->a[1], i, &sl);
+        const char *re = k->na > 2 ? lk_col_bytes(k->a[2], i, &rl) : "";
+        if (sl == 0 || sl > len) {
+            lk_col_append_bytes(k->out, s, len);
+            continue;
+        }
+        lk_buf_reset(t);
+        size_t at = 0;
+        int bad = 0;
+        for (;;) {
+            const char *f = memmem(s + at, len - at, se, sl);
+            if (!f) break;
+            lk_buf_append(t, s + at, (size_t)(f - (s + at)));
+            lk_buf_append(t, re, rl);
+            at = (size_t)(f - s) + sl;
+            if (rl > sl && (bad = too_long(k, i, t->len + (len - at)))) break;
+        }
+        if (bad) continue;
+        lk_buf_append(t, s + at, len - at);
+        lk_col_append_bytes(k->out, t->data ? t->data : "", t->len);
+    }
+}
+
+/* Spark's UTF8String.indexOf(v, start): the character position of the first v at or after
+   character start, matched at character starts; 0 for an empty v (whatever start); -1 if none. */
+static int64_t index_of(const char *s, size_t len, const char *v, size_t vl, int64_t start)
+{
+    if (vl == 0) return 0;
+    size_t i = 0;
+    int64_t c = 0;
+    while (i < len && c < start) {
+        size_t l = lk_utf8_len((const unsigned char *)s + i, (const unsigned char *)s + len);
+        i += l ? l : 1;
+        c++;
+    }
+    do {
+        if (i + vl > len) return -1;
+        if (!memcmp(s + i, v, vl)) return c;
+        size_t l = lk_utf8_len((const unsigned char *)s + i, (const unsigned char *)s + len);
+        i += l ? l : 1;
+        c++;
+    } while (i < len);
+    return -1;
+}
+
+/* instr(s, sub): 1-based position of sub in s, 0 if absent; locate(sub, s[, pos]): the same
+   from character pos (1-based), 0 for pos < 1 and, as Spark (and Hive), for a null pos. */
+static void k_instr_locate(lk_sql_kctx *k)
+{
+    int locate = k->node->fn == LK_FN_LOCATE;
+    const lk_col *str = k->a[locate ? 1 : 0], *sub = k->a[locate ? 0 : 1];
+    for (uint32_t i = 0; i < k->n; i++) {
+        int64_t pos = 1;
+        if (locate && k->na > 2) {
+            if (lk_col_is_null(k->a[2], i)) {
+                lk_col_append_i32(k->out, 0);
+                continue;
+            }
+            pos = ((const int32_t *)k->a[2]->values)[i];
+        }
+        if (lk_col_is_null(str, i) || lk_col_is_null(sub, i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        if (pos < 1) {
+            lk_col_append_i32(k->out, 0);
+            continue;
+        }
+        size_t len, vl;
+        const char *s = lk_col_bytes(str, i, &len), *v = lk_col_bytes(sub, i, &vl);
+        lk_col_append_i32(k->out, (int32_t)(index_of(s, len, v, vl, pos - 1) + 1));
+    }
+}
+
+/* startswith, endswith, contains: by bytes; an empty pattern is found everywhere. */
+static void k_starts_ends_contains(lk_sql_kctx *k)
+{
+    int fn = k->node->fn;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (!lk_sql_valid(k->a, 2, i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        size_t len, pl;
+        const char *s = lk_col_bytes(k->a[0], i, &len), *p = lk_col_bytes(k->a[1], i, &pl);
+        int r = pl <= len && (pl == 0 || (fn == LK_FN_STARTSWITH ? !memcmp(s, p, pl)
+                                          : fn == LK_FN_ENDSWITH ? !memcmp(s + len - pl, p, pl)
+                                                                 : memmem(s, len, p, pl) != NULL));
+        lk_col_append_bool(k->out, r);
+    }
+}
+
+/* substring_index(s, delim, count) as Spark's UTF8String.subStringIndex: what is left of the
+   count-th delimiter from the left (count > 0) or right of it from the right (count < 0), by
+   bytes, overlapping delimiters counted; the whole string when there are fewer. */
+static void k_substring_index(lk_sql_kctx *k)
+{
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (!lk_sql_valid(k->a, 3, i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        size_t len, dl;
+        const char *s = lk_col_bytes(k->a[0], i, &len), *d = lk_col_bytes(k->a[1], i, &dl);
+        int64_t count = ((const int32_t *)k->a[2]->values)[i];
+        if (dl == 0 || count == 0) {
             lk_col_append_bytes(k->out, "", 0);
             continue;
         }
-        size_t b = char_off(s, len, start), e = end >= nc ? len : char_off(s, len, end);
-        lk_col_append_bytes(k->out, s + b, e > b ? e - b : 0);
+        int64_t idx = -1;
+        int whole = 0;
+        if (count > 0) {
+            while (count > 0) {
+                int64_t at = -1;
+                for (int64_t st = idx + 1; dl <= len && st <= (int64_t)(len - dl); st++)
+                    if (!memcmp(s + st, d, dl)) {
+                        at = st;
+                        break;
+                    }
+                if (at < 0) {
+                    whole = 1;
+                    break;
+                }
+                idx = at;
+                count--;
+            }
+            if (whole)
+                lk_col_append_bytes(k->out, s, len);
+            else
+                lk_col_append_bytes(k->out, s, (size_t)idx);
+        } else {
+            idx = (int64_t)len - (int64_t)dl + 1;
+            count = -count;
+            while (count > 0) {
+                int64_t at = -1;
+                for (int64_t st = idx - 1; st >= 0; st--)
+                    if (!memcmp(s + st, d, dl)) {
+                        at = st;
+                        break;
+                    }
+                if (at < 0) {
+                    whole = 1;
+                    break;
+                }
+                idx = at;
+                count--;
+            }
+            if (whole)
+                lk_col_append_bytes(k->out, s, len);
+            else
+                lk_col_append_bytes(k->out, s + idx + (int64_t)dl, len - (size_t)idx - dl);
+        }
+    }
+}
+
+/* initcap(s): lower case, then the first character of each word (after a space) upper case, as
+   Spark's toLowerCase().toTitleCase() (the letters case_map knows). */
+static void k_initcap(lk_sql_kctx *k)
+{
+    lk_buf *t = k->tmp;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (lk_col_is_null(k->a[0], i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        size_t len;
+        const unsigned char *s = (const unsigned char *)lk_col_bytes(k->a[0], i, &len);
+        lk_buf_reset(t);
+        lk_buf_grow(t, len);
+        for (size_t j = 0; j < len;) {
+            int up = j == 0 || s[j - 1] == ' ';
+            size_t l = lk_utf8_len(s + j, s + len);
+            if (!l) l = 1;
+            char o[4];
+            memcpy(o, s + j, l);
+            if (l == 1 && s[j] < 0x80) {
+                unsigned c = s[j];
+                o[0] = (char)(up ? (c >= 'a' && c <= 'z' ? c - 32 : c)
+                                 : (c >= 'A' && c <= 'Z' ? c + 32 : c));
+            } else if (l == 2) {
+                unsigned cp = ((unsigned)(s[j] & 0x1F) << 6) | (s[j + 1] & 0x3F);
+                unsigned m = case_map(case_map(cp, 0), up);
+                if (m >= 0x80 && m < 0x800) lk_sql_utf8_put(o, m);
+            }
+            lk_buf_append(t, o, l);
+            j += l;
+        }
+        lk_col_append_bytes(k->out, t->data ? t->data : "", t->len);
+    }
+}
+
+/* reverse(s): its characters in reverse order (an invalid byte is a character). */
+static void k_reverse(lk_sql_kctx *k)
+{
+    lk_buf *t = k->tmp;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (lk_col_is_null(k->a[0], i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        size_t len;
+        const unsigned char *s = (const unsigned char *)lk_col_bytes(k->a[0], i, &len);
+        lk_buf_reset(t);
+        lk_buf_grow(t, len);
+        t->len = len;
+        for (size_t j = 0; j < len;) {
+            size_t l = lk_utf8_len(s + j, s + len);
+            if (!l) l = 1;
+            memcpy(t->data + len - j - l, s + j, l);
+            j += l;
+        }
+        lk_col_append_bytes(k->out, len ? t->data : "", len);
+    }
+}
+
+static void k_octet_length(lk_sql_kctx *k)
+{
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (lk_col_is_null(k->a[0], i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        size_t len;
+        lk_col_bytes(k->a[0], i, &len);
+        lk_col_append_i32(k->out, (int32_t)len);
     }
 }
 
@@ -946,6 +1281,26 @@ static void k_ceil(lk_sql_kctx *k)
     k_floor_ceil(k, 1);
 }
 
+/* The cube root nearest x's (glibc's cbrt is off by an ulp on some exact cubes: cbrt(27) is
+   3.0000000000000004; Java's, which Spark uses, gives 3.0): glibc's answer and its two
+   neighbours, the one whose cube is closest in long double. */
+static double cbrt_near(double x)
+{
+    double r = cbrt(x);
+    if (!isfinite(r) || r == 0) return r;
+    double best = r;
+    long double eb = fabsl((long double)r * r * r - x);
+    for (int d = -1; d <= 1; d += 2) {
+        double c = nextafter(r, d < 0 ? -INFINITY : INFINITY);
+        long double e = fabsl((long double)c * c * c - x);
+        if (e < eb) {
+            eb = e;
+            best = c;
+        }
+    }
+    return best;
+}
+
 static void k_math(lk_sql_kctx *k)
 {
     uint32_t n = k->n;
@@ -976,10 +1331,45 @@ static void k_math(lk_sql_kctx *k)
         for (uint32_t i = 0; i < n; i++)
             o[i] = isnan(x[i]) ? x[i] : x[i] > 0 ? 1.0 : x[i] < 0 ? -1.0 : 0.0;
         break;
+    case LK_FN_LOG10: /* null for x <= 0, as ln */
+    case LK_FN_LOG2:
+        for (uint32_t i = 0; i < n; i++) {
+            o[i] = x[i] > 0 ? (k->node->fn == LK_FN_LOG10 ? log10(x[i]) : log(x[i]) / log(2.0)) : 0;
+            if (x[i] <= 0) lk_sql_out_null(k->out, i);
+        }
+        break;
+    case LK_FN_LOG: /* log(x) is ln; log(base, x): null for base <= 0 or x <= 0 */
+        for (uint32_t i = 0; i < n; i++) {
+            double b = y ? x[i] : M_E, v = y ? y[i] : x[i];
+            o[i] = b > 0 && v > 0 ? (y ? log(v) / log(b) : log(v)) : 0;
+            if (!(b > 0 && v > 0)) lk_sql_out_null(k->out, i);
+        }
+        break;
+    case LK_FN_CBRT:
+        for (uint32_t i = 0; i < n; i++)
+            o[i] = cbrt_near(x[i]);
+        break;
     default:
         break;
     }
     lk_sql_out_done(k->out);
+}
+
+/* isnan(x): false for null (Spark's IsNaN); nanvl(a, b): a unless a is NaN, then b. */
+static void k_isnan(lk_sql_kctx *k)
+{
+    for (uint32_t i = 0; i < k->n; i++)
+        lk_col_append_bool(k->out, !lk_col_is_null(k->a[0], i) &&
+                                       isnan(((const double *)k->a[0]->values)[i]));
+}
+
+static void k_nanvl(lk_sql_kctx *k)
+{
+    for (uint32_t i = 0; i < k->n; i++) {
+        const lk_col *a = k->a[0];
+        if (!lk_col_is_null(a, i) && isnan(((const double *)a->values)[i])) a = k->a[1];
+        put_row(k->out, a, i);
+    }
 }
 
 /* (struct).field: the field's column */
@@ -1238,6 +1628,53 @@ int lk_sql_func_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel 
     case LK_FN_SUBSCRIPT:
     case LK_FN_ELEMENT_AT:
         k = k_subscript;
+        break;
+    case LK_FN_LPAD:
+    case LK_FN_RPAD:
+        k = k_pad;
+        break;
+    case LK_FN_REPEAT:
+        k = k_repeat;
+        break;
+    case LK_FN_REPLACE:
+        k = k_replace;
+        break;
+    case LK_FN_INSTR:
+    case LK_FN_LOCATE:
+        k = k_instr_locate;
+        break;
+    case LK_FN_LEFT:
+    case LK_FN_RIGHT:
+        k = k_left_right;
+        break;
+    case LK_FN_STARTSWITH:
+    case LK_FN_ENDSWITH:
+    case LK_FN_CONTAINS:
+        k = k_starts_ends_contains;
+        break;
+    case LK_FN_SUBSTRING_INDEX:
+        k = k_substring_index;
+        break;
+    case LK_FN_INITCAP:
+        k = k_initcap;
+        break;
+    case LK_FN_REVERSE:
+        k = k_reverse;
+        break;
+    case LK_FN_OCTET_LENGTH:
+        k = k_octet_length;
+        break;
+    case LK_FN_LOG10:
+    case LK_FN_LOG2:
+    case LK_FN_LOG:
+    case LK_FN_CBRT:
+        k = k_math;
+        break;
+    case LK_FN_ISNAN:
+        k = k_isnan;
+        break;
+    case LK_FN_NANVL:
+        k = k_nanvl;
         break;
     case LK_FN_SIZE:
         k = k_size;

@@ -115,6 +115,29 @@ typedef enum lk_sql_fn {
     LK_FN_FROM_JSON,
     /* (expr).field */
     LK_FN_GETFIELD,
+    /* strings, more */
+    LK_FN_LPAD,
+    LK_FN_RPAD,
+    LK_FN_REPLACE,
+    LK_FN_INSTR,
+    LK_FN_LOCATE,
+    LK_FN_LEFT,
+    LK_FN_RIGHT,
+    LK_FN_INITCAP,
+    LK_FN_REVERSE,
+    LK_FN_STARTSWITH,
+    LK_FN_ENDSWITH,
+    LK_FN_CONTAINS,
+    LK_FN_SUBSTRING_INDEX,
+    LK_FN_REPEAT,
+    LK_FN_OCTET_LENGTH,
+    /* math, more */
+    LK_FN_LOG10,
+    LK_FN_LOG2,
+    LK_FN_LOG,
+    LK_FN_CBRT,
+    LK_FN_ISNAN,
+    LK_FN_NANVL,
     /* arrays and maps */
     LK_FN_SUBSCRIPT,      /* a[i] (0-based), m[k] */
     LK_FN_ELEMENT_AT,     /* element_at(a, i) (1-based, negative from the end), element_at(m, k) */

@@ -307,6 +307,34 @@ static lk_sql_node *literal_number(parser *p, const lk_sql_token *t)
 
 static lk_sql_node *primary_(parser *p);
 
+/* Calls that are other nodes in Spark: a type's name as a function is a cast (`int(x)`,
+   `string(x)`: Spark's function-style casts), nvl2(a, b, c) is if(a IS NOT NULL, b, c) (so that,
+   as in if, a failure in the branch not taken is no failure). */
+static lk_sql_node *rewrite_call(parser *p, lk_sql_node *c)
+{
+    static const char *const types[] = {"boolean", "tinyint", "smallint", "int",    "bigint",
+                                        "float",   "double",  "decimal",  "string", "binary",
+                                        "date",    "timestamp"};
+    if (c->nargs == 1)
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+            if (!strcmp(c->name, types[i])) {
+                lk_sql_node *k = lk_sql_ast_node(p->ast, LK_SQL_CAST, c->pos);
+                k->name = c->name;
+                k->i = c->pos;
+                k->nargs = 1;
+                k->args = c->args;
+                return k;
+            }
+    if (!strcmp(c->name, "nvl2") && c->nargs == 3) {
+        lk_sql_node *f = call(p, "if", c->pos, 3);
+        f->args[0] = call1(p, "isnotnull", c->args[0]->pos, c->args[0]);
+        f->args[1] = c->args[1];
+        f->args[2] = c->args[2];
+        return f;
+    }
+    return c;
+}
+
 /* A primary, then any .field of its (struct) value (from_json(j, 'a INT').a) and any [index] of
    its array or [key] of its map value (split(email, '@')[1], tags[0].name). */
 static lk_sql_node *primary(parser *p)
@@ -819,7 +847,7 @@ static lk_sql_node *primary_(parser *p)
             *c = (char)tolower((unsigned char)*c);
         lk_sql_node *c = call_args(p, first, t->pos, NULL, 1);
         free(first);
-        return c;
+        return c ? rewrite_call(p, c) : NULL;
     }
     lk_sql_node *c = lk_sql_ast_node(p->ast, LK_SQL_COL, t->pos);
     int cap = 4;

@@ -117,6 +117,26 @@ both("element_at(split(event_id, '-'), -3)", "string_split(event_id, '-')[-3]");
 both("size(split(message, ' '))", "CASE WHEN message IS NULL THEN -1 ELSE len(string_split(message, ' ')) END");
 both("array_contains(split(message, ' '), 'rocket')", "list_contains(string_split(message, ' '), 'rocket')");
 both("upper(split(message, ' ')[1]) || '!'", "upper(string_split(message, ' ')[2]) || '!'");
+// more strings and math (same names in DuckDB but where noted)
+same("lpad(country, 5, '*')");
+same("rpad(event_type, 12, '.-')");
+both("lpad(message, 3)", "lpad(message, 3, ' ')");
+same("replace(message, 'o', '0')");
+same("instr(message, 'o')");
+same('left(message, 4)');
+same('right(event_id, 3)');
+same('reverse(country)'); // ASCII: DuckDB reverses grapheme clusters, Spark code points
+both("startswith(message, 'say')", "starts_with(message, 'say')");
+both("endswith(event_id, '7')", "ends_with(event_id, '7')");
+same("contains(message, 'rocket')");
+same('repeat(country, 3)');
+both('octet_length(message)', 'strlen(message)');
+both('log10(amount)', 'CASE WHEN amount > 0 THEN log10(amount) END');
+both('log(amount)', 'CASE WHEN amount > 0 THEN ln(amount) END');
+both('mod(user_id, 7)', 'user_id % 7');
+both('nvl2(amount, 1, 0)', 'CASE WHEN amount IS NOT NULL THEN 1 ELSE 0 END');
+both('string(user_id)', 'CAST(user_id AS VARCHAR)');
+both('isnan(amount)', 'coalesce(isnan(amount), false)');
 both('sha2(message, 256)', 'sha256(message)');
 both("sha2(country, 0)", 'sha256(country)');
 // Spark's dayofweek is 1 (Sunday) to 7; DuckDB's is 0 to 6

@@ -646,6 +646,113 @@ START_TEST(arrays_and_maps)
 }
 END_TEST
 
+/* More of Spark's string and math functions, with Spark's documented answers and edges; function-
+   style casts and nvl2 (rewritten by the parser). */
+START_TEST(more_functions)
+{
+    EQ("lpad('hi', 5, '?\?')", "???hi");
+    EQ("lpad('hi', 1, '?\?')", "h");
+    EQ("lpad('hi', 5)", "   hi");
+    EQ("lpad('hi', -1)", "");
+    EQ("lpad('hi', 5, '')", "hi");
+    EQ("lpad('h\xc3\xa9llo', 7, '\xc3\xa9')", "\xc3\xa9\xc3\xa9h\xc3\xa9llo");
+    EQ("rpad('hi', 5, '?\?')", "hi???");
+    EQ("rpad('hi', 6, 'ab')", "hiabab");
+    EQ("rpad('hi', 1, '?\?')", "h");
+    EQ("replace('ABCabc', 'abc', 'DEF')", "ABCDEF");
+    EQ("replace('aaa', 'aa', 'b')", "ba");
+    EQ("replace('abc', '')", "abc");
+    EQ("replace('abcabc', 'b')", "acac");
+    EQ("instr('SparkSQL', 'SQL')", "6");
+    EQ("instr('abc', '')", "1");
+    EQ("instr('abc', 'z')", "0");
+    EQ("instr('h\xc3\xa9llo', 'l')", "3");
+    EQ("locate('bar', 'foobarbar')", "4");
+    EQ("locate('bar', 'foobarbar', 5)", "7");
+    EQ("locate('bar', 'foobarbar', 0)", "0");
+    EQ("locate('', 'abc', 3)", "1");
+    EQ("locate('bar', 'foobarbar', CAST(NULL AS INT))", "0");
+    EQ("locate(CAST(NULL AS STRING), 'x')", "NULL");
+    EQ("position('b', 'abc')", "2");
+    EQ("left('Spark SQL', 3)", "Spa");
+    EQ("left('abc', 0)", "");
+    EQ("left('abc', -1)", "");
+    EQ("right('Spark SQL', 3)", "SQL");
+    EQ("right('abc', 10)", "abc");
+    EQ("right('abc', 0)", "");
+    EQ_NULLROW("right(ns, 2)", "NULL");
+    EQ("initcap('sPark sql')", "Spark Sql");
+    EQ("initcap('hello  WORLD-x')", "Hello  World-x");
+    EQ("initcap('\xc3\xa9LAN vital')", "\xc3\x89lan Vital");
+    EQ("reverse('Spark SQL')", "LQS krapS");
+    EQ("reverse('h\xc3\xa9llo')", "oll\xc3\xa9h");
+    EQ("startswith('Spark SQL', 'Spark')", "true");
+    EQ("startswith('Spark', 'Spark SQL')", "false");
+    EQ("endswith('Spark SQL', 'SQL')", "true");
+    EQ("contains('Spark SQL', 'k S')", "true");
+    EQ("contains('abc', '')", "true");
+    EQ("contains('abc', 'x')", "false");
+    EQ("startswith(CAST(NULL AS STRING), 'a')", "NULL");
+    EQ("substring_index('www.apache.org', '.', 2)", "www.apache");
+    EQ("substring_index('www.apache.org', '.', -2)", "apache.org");
+    EQ("substring_index('www.apache.org', '.', 5)", "www.apache.org");
+    EQ("substring_index('www.apache.org', '.', -5)", "www.apache.org");
+    EQ("substring_index('a.b', '', 1)", "");
+    EQ("substring_index('a.b', '.', 0)", "");
+    EQ("substring_index('aaa', 'aa', 2)", "a");
+    EQ("substring_index('.a', '.', 1)", "");
+    EQ("substring_index('a.', '.', -1)", "");
+    EQ("repeat('ab', 3)", "ababab");
+    EQ("repeat('ab', 0)", "");
+    EQ("repeat('ab', -1)", "");
+    EQ("octet_length('h\xc3\xa9llo')", "6");
+    EQ("log10(100)", "2.0");
+    EQ("log2(8)", "3.0");
+    EQ("log(2, 8)", "3.0");
+    EQ("log(1)", "0.0");
+    EQ("log10(0)", "NULL");
+    EQ("log(-1, 8)", "NULL");
+    EQ("cbrt(27)", "3.0");
+    EQ("isnan(CAST('NaN' AS DOUBLE))", "true");
+    EQ("isnan(1)", "false");
+    EQ("isnan(n)", "false"); /* null: false, as Spark's IsNaN */
+    EQ("nanvl(CAST('NaN' AS DOUBLE), 1.5D)", "1.5");
+    EQ("nanvl(2.0D, 1.5D)", "2.0");
+    EQ("mod(7, 3)", "1");
+    EQ("mod(-7, 3)", "-1");
+    EQ("nvl2(n, 'a', 'b')", "b");
+    EQ("nvl2(i, 'a', 'b')", "a");
+    EQ("int('12')", "12");
+    EQ("string(12) || 'x'", "12x");
+    EQ("double('1.5')", "1.5");
+    EQ("boolean('true')", "true");
+    EQ("date('2026-01-05')", "2026-01-05");
+    EQ("decimal('1.5')", "2");
+    TY("int('1')", "integer");
+    TY("decimal(1.5)", "decimal(10,0)");
+    TY("locate('a', 'b')", "integer");
+    TY("startswith('a', 'b')", "boolean");
+    ERR("lpad('a')", "lpad");
+    ERR("substring_index('a', '.')", "substring_index");
+    /* a failure in the branch nvl2 does not take is no failure (it is an if) */
+    lk_batch *b = make_batch();
+    lk_sql_program *p = lk_sql_program_new(lk_batch_schema(b));
+    lk_error err;
+    int r1, r2;
+    ck_assert_int_eq(lk_sql_program_compile(p, "nvl2(i, 1, CAST(s AS INT))", NULL, &r1, NULL, &err),
+                     0);
+    ck_assert_int_eq(lk_sql_program_compile(p, "repeat(s, 100000000)", NULL, &r2, NULL, &err), 0);
+    ck_assert_int_eq(lk_sql_program_run(p, b, 0, &err), 0);
+    ck_assert_ptr_null(lk_sql_program_failed(p, r1));
+    const uint8_t *f = lk_sql_program_failed(p, r2); /* 700 MB: null and failed */
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(f[0] & 1, 1);
+    ck_assert(lk_col_is_null(lk_sql_program_result(p, r2), 0));
+    lk_sql_program_destroy(&p);
+    lk_batch_destroy(&b);
+}
+END_TEST
+
 /* The API issue 12 uses: parse an aggregate's text, find the call, compile its argument (and a
    group_by expression) into the same program; count(*) is a STAR argument. */
 START_TEST(aggregate_arguments_compile)
@@ -897,6 +1004,7 @@ int main(void)
     tcase_add_test(tc, formatting_and_like_helpers);
     tcase_add_test(tc, split_arrays);
     tcase_add_test(tc, arrays_and_maps);
+    tcase_add_test(tc, more_functions);
     tcase_add_test(tc, aggregate_arguments_compile);
     tcase_add_test(tc, nested_casts_compile_linearly);
     tcase_add_test(tc, operator_chains_are_bounded);
