@@ -836,7 +836,7 @@ static int zstd_page(lk_pq_writer *w, leaf_w *l, int kind, const lk_buf *in, siz
         l->zleft[kind]--;
         return zstd_into(w, &w->comp, in->data, in->len, l->zlow[kind] ? L - 1 : L, outn, err);
     }
-    size_t n = in->len > 2 * ZSTD_PROBE_SAMPLE ? ZSTD_PROBE_SAMPLE : in->len, nl, nd;
+    size_t n = in->len > 2 * ZSTD_PROBE_SAMPLE ? ZSTD_PROBE_SAMPLE : in->len, nl = 0, nd = 0;
     if (zstd_into(w, &w->comp, in->data, n, L, &nl, err) < 0 ||
         zstd_into(w, &w->comp2, in->data, n, L - 1, &nd, err) < 0)
         return -1;
@@ -893,7 +893,7 @@ static int compress_page(lk_pq_writer *w, leaf_w *l, int kind, const lk_buf *in,
         return 0;
     }
     case LK_PQ_ZSTD: {
-        size_t n;
+        size_t n = 0;
         if (zstd_page(w, l, kind, in, &n, err) < 0)
             return -1;
         *outp = w->comp.data;
