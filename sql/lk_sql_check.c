@@ -117,6 +117,22 @@ static const fn_spec fns[] = {
     {"get_json_object", LK_FN_GET_JSON_OBJECT, 2, 2},
     {"from_json", LK_FN_FROM_JSON, 2, 2},
     {".", LK_FN_GETFIELD, 1, 1},
+    {"weekofyear", LK_FN_WEEKOFYEAR, 1, 1},
+    {"last_day", LK_FN_LAST_DAY, 1, 1},
+    {"add_months", LK_FN_ADD_MONTHS, 2, 2},
+    {"trunc", LK_FN_TRUNC, 2, 2},
+    {"next_day", LK_FN_NEXT_DAY, 2, 2},
+    {"make_date", LK_FN_MAKE_DATE, 3, 3},
+    {"timestamp_seconds", LK_FN_TIMESTAMP_SECONDS, 1, 1},
+    {"timestamp_millis", LK_FN_TIMESTAMP_MILLIS, 1, 1},
+    {"timestamp_micros", LK_FN_TIMESTAMP_MICROS, 1, 1},
+    {"unix_seconds", LK_FN_UNIX_SECONDS, 1, 1},
+    {"unix_millis", LK_FN_UNIX_MILLIS, 1, 1},
+    {"unix_micros", LK_FN_UNIX_MICROS, 1, 1},
+    {"unix_date", LK_FN_UNIX_DATE, 1, 1},
+    {"date_from_unix_date", LK_FN_DATE_FROM_UNIX_DATE, 1, 1},
+    {"extract(dayofweek_iso)", LK_FN_DAYOFWEEK_ISO, 1, 1},
+    {"extract(second)", LK_FN_SECOND_FRACTION, 1, 1},
     {"lpad", LK_FN_LPAD, 2, 3},
     {"rpad", LK_FN_RPAD, 2, 3},
     {"replace", LK_FN_REPLACE, 2, 3},
@@ -861,8 +877,54 @@ static int check_call(ck *c, lk_sql_node *n)
     case LK_FN_DAY:
     case LK_FN_DAYOFWEEK:
     case LK_FN_DAYOFYEAR:
+    case LK_FN_WEEKOFYEAR:
+    case LK_FN_DAYOFWEEK_ISO:
+    case LK_FN_UNIX_DATE:
         n->ty = LK_TYPE_INTEGER;
         return arg_as(c, n, 0, LK_TYPE_DATE, "the date");
+    case LK_FN_LAST_DAY:
+        n->ty = LK_TYPE_DATE;
+        return arg_as(c, n, 0, LK_TYPE_DATE, "the date");
+    case LK_FN_ADD_MONTHS:
+        n->ty = LK_TYPE_DATE;
+        if (arg_as(c, n, 0, LK_TYPE_DATE, "the date")) return -1;
+        if (a[1]->ty && !is_intlike(a[1]->ty) && a[1]->ty != LK_TYPE_STRING)
+            return cerr(c, a[1]->pos, "the months of add_months must be an integer, not %s",
+                        tname(a[1]));
+        return arg_as(c, n, 1, LK_TYPE_INTEGER, "the months");
+    case LK_FN_TRUNC:
+        if (need_string_lit(c, n, 1, "format")) return -1;
+        n->ty = LK_TYPE_DATE;
+        return arg_as(c, n, 0, LK_TYPE_DATE, "the date");
+    case LK_FN_NEXT_DAY:
+        n->ty = LK_TYPE_DATE;
+        if (arg_as(c, n, 0, LK_TYPE_DATE, "the date")) return -1;
+        return arg_as(c, n, 1, LK_TYPE_STRING, "the day of the week");
+    case LK_FN_MAKE_DATE:
+        n->ty = LK_TYPE_DATE;
+        return all_as(c, n, 0, LK_TYPE_INTEGER);
+    case LK_FN_TIMESTAMP_SECONDS:
+        if (numeric_arg(c, n, 0)) return -1;
+        n->ty = LK_TYPE_TIMESTAMP;
+        return arg_as(c, n, 0, a[0]->ty && is_intlike(a[0]->ty) ? LK_TYPE_LONG : LK_TYPE_DOUBLE,
+                      "the seconds");
+    case LK_FN_TIMESTAMP_MILLIS:
+    case LK_FN_TIMESTAMP_MICROS:
+        if (a[0]->ty && !is_intlike(a[0]->ty))
+            return cerr(c, a[0]->pos, "%s needs an integer, not %s", n->name, tname(a[0]));
+        n->ty = LK_TYPE_TIMESTAMP;
+        return arg_as(c, n, 0, LK_TYPE_LONG, "the value");
+    case LK_FN_UNIX_SECONDS:
+    case LK_FN_UNIX_MILLIS:
+    case LK_FN_UNIX_MICROS:
+        n->ty = LK_TYPE_LONG;
+        return arg_as(c, n, 0, LK_TYPE_TIMESTAMP, "the timestamp");
+    case LK_FN_DATE_FROM_UNIX_DATE:
+        n->ty = LK_TYPE_DATE;
+        return arg_as(c, n, 0, LK_TYPE_INTEGER, "the days");
+    case LK_FN_SECOND_FRACTION:
+        set_dec(n, 8, 6);
+        return arg_as(c, n, 0, LK_TYPE_TIMESTAMP, "the timestamp");
     case LK_FN_HOUR:
     case LK_FN_MINUTE:
     case LK_FN_SECOND:

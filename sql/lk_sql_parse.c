@@ -307,6 +307,38 @@ static lk_sql_node *literal_number(parser *p, const lk_sql_token *t)
 
 static lk_sql_node *primary_(parser *p);
 
+/* The function that extract(field FROM x) and date_part('field', x) call for a field (Spark's
+   names and abbreviations), or NULL. */
+static const char *field_fn(const char *f)
+{
+    static const struct {
+        const char *fn, *names;
+    } map[] = {
+        {"year", " year y years yr yrs "},
+        {"quarter", " quarter qtr "},
+        {"month", " month mon mons months "},
+        {"weekofyear", " week w weeks "},
+        {"day", " day d days "},
+        {"dayofweek", " dayofweek dow "},
+        {"extract(dayofweek_iso)", " dayofweek_iso dow_iso "},
+        {"dayofyear", " doy "},
+        {"hour", " hour h hours hr hrs "},
+        {"minute", " minute m min mins minutes "},
+        {"extract(second)", " second s sec seconds secs "},
+    };
+    char key[40];
+    size_t n = strlen(f);
+    if (n == 0 || n > 30) return NULL;
+    key[0] = ' ';
+    for (size_t i = 0; i < n; i++)
+        key[i + 1] = (char)tolower((unsigned char)f[i]);
+    key[n + 1] = ' ';
+    key[n + 2] = 0;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strstr(map[i].names, key)) return map[i].fn;
+    return NULL;
+}
+
 /* Calls that are other nodes in Spark: a type's name as a function is a cast (`int(x)`,
    `string(x)`: Spark's function-style casts), nvl2(a, b, c) is if(a IS NOT NULL, b, c) (so that,
    as in if, a failure in the branch not taken is no failure). */
@@ -325,6 +357,15 @@ static lk_sql_node *rewrite_call(parser *p, lk_sql_node *c)
                 k->args = c->args;
                 return k;
             }
+    if ((!strcmp(c->name, "date_part") || !strcmp(c->name, "datepart")) && c->nargs == 2 &&
+        c->args[0]->kind == LK_SQL_LIT && c->args[0]->lit_type == LK_TYPE_STRING) {
+        const char *fn = field_fn(c->args[0]->s ? c->args[0]->s : "");
+        if (!fn) {
+            fail(p, c->args[0]->pos, "%s: unknown field '%s'", c->name, c->args[0]->s);
+            return NULL;
+        }
+        return call1(p, fn, c->pos, c->args[1]);
+    }
     if (!strcmp(c->name, "nvl2") && c->nargs == 3) {
         lk_sql_node *f = call(p, "if", c->pos, 3);
         f->args[0] = call1(p, "isnotnull", c->args[0]->pos, c->args[0]);
@@ -812,6 +853,27 @@ static lk_sql_node *primary_(parser *p)
         if (is_kw(p, t, "case")) {
             p->i++;
             return case_(p, t->pos);
+        }
+        if (is_kw(p, t, "extract") && is_op(&p->t[p->i + 1], "(") &&
+            p->t[p->i + 2].kind == LK_TOK_IDENT) { /* extract(field FROM x) */
+            const lk_sql_token *ft = &p->t[p->i + 2];
+            p->i += 3;
+            char *fname = lk_sql_lex_ident(p->text, ft);
+            const char *fn = field_fn(fname);
+            if (!fn) {
+                fail(p, ft->pos, "extract: unknown field '%s'", fname);
+                free(fname);
+                return NULL;
+            }
+            free(fname);
+            if (!accept_kw(p, "from")) {
+                tok_text(p, peek(p), got, sizeof got);
+                fail(p, peek(p)->pos, "expected FROM in EXTRACT, got %s", got);
+                return NULL;
+            }
+            lk_sql_node *a = expr(p);
+            if (!a || expect_op(p, ")")) return NULL;
+            return call1(p, fn, t->pos, a);
         }
         if ((is_kw(p, t, "cast") || is_kw(p, t, "try_cast")) && is_op(&p->t[p->i + 1], "(")) {
             p->i += 2;

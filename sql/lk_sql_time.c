@@ -2,6 +2,7 @@
 #include "lk_sql_time.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -558,6 +559,218 @@ static void k_datediff(lk_sql_kctx *k)
     lk_sql_out_done(k->out);
 }
 
+static int days_in_month(int64_t y, unsigned m)
+{
+    static const unsigned dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return (int)dm[m - 1] + (m == 2 && leap);
+}
+
+/* ISO day of the week of days since the epoch (a Thursday): Monday 1 .. Sunday 7 */
+static int iso_wday(int64_t days)
+{
+    return (int)(((days % 7) + 7 + 3) % 7) + 1;
+}
+
+/* weekofyear (ISO 8601: weeks start on Monday, week 1 holds the year's first Thursday),
+   extract(DAYOFWEEK_ISO), unix_date, last_day: a date in, an int or a date out. */
+static void k_date_more(lk_sql_kctx *k)
+{
+    lk_sql_out_fixed(k->out, k->n);
+    lk_sql_out_and_validity(k->out, k->a, 1, k->n);
+    const int32_t *x = k->a[0]->values;
+    int32_t *o = k->out->values;
+    int fn = k->node->fn;
+    for (uint32_t i = 0; i < k->n; i++) {
+        int64_t days = x[i], y;
+        unsigned m, d;
+        switch (fn) {
+        case LK_FN_WEEKOFYEAR: {
+            int64_t th = days - iso_wday(days) + 4; /* the Thursday of its week */
+            lk_time_civil_from_days(th, &y, &m, &d);
+            o[i] = (int32_t)((th - lk_time_days_from_civil(y, 1, 1)) / 7 + 1);
+            break;
+        }
+        case LK_FN_DAYOFWEEK_ISO:
+            o[i] = iso_wday(days);
+            break;
+        case LK_FN_LAST_DAY:
+            lk_time_civil_from_days(days, &y, &m, &d);
+            o[i] = (int32_t)lk_time_days_from_civil(y, m, (unsigned)days_in_month(y, m));
+            break;
+        default: /* unix_date */
+            o[i] = (int32_t)days;
+            break;
+        }
+    }
+    lk_sql_out_done(k->out);
+}
+
+/* add_months(d, n): the same day n months later, the month's last day where it has fewer
+   (Spark 3's LocalDate.plusMonths: 2019-01-31 + 1 is 2019-02-28, 2019-02-28 + 1 is 2019-03-28). */
+static void k_add_months(lk_sql_kctx *k)
+{
+    lk_sql_out_fixed(k->out, k->n);
+    lk_sql_out_and_validity(k->out, k->a, 2, k->n);
+    const int32_t *x = k->a[0]->values, *n = k->a[1]->values;
+    int32_t *o = k->out->values;
+    for (uint32_t i = 0; i < k->n; i++) {
+        int64_t y;
+        unsigned m, d;
+        lk_time_civil_from_days(x[i], &y, &m, &d);
+        int64_t t = y * 12 + (m - 1) + n[i], ny = t >= 0 ? t / 12 : -((-t + 11) / 12);
+        unsigned nm = (unsigned)(t - ny * 12) + 1;
+        if (ny < -5000000 || ny > 5000000) { /* past a date's 32 bits: Spark fails too */
+            o[i] = 0;
+            lk_sql_out_null(k->out, i);
+            lk_sql_fail(k, i);
+            continue;
+        }
+        int dim = days_in_month(ny, nm);
+        o[i] = (int32_t)lk_time_days_from_civil(ny, nm, d > (unsigned)dim ? (unsigned)dim : d);
+    }
+    lk_sql_out_done(k->out);
+}
+
+/* trunc(date, fmt): the first day of its year, quarter, month or week (Monday). */
+static void k_trunc_date(lk_sql_kctx *k)
+{
+    const pattern *p = k->aux;
+    lk_sql_out_fixed(k->out, k->n);
+    lk_sql_out_and_validity(k->out, k->a, 1, k->n);
+    const int32_t *x = k->a[0]->values;
+    int32_t *o = k->out->values;
+    for (uint32_t i = 0; i < k->n; i++) {
+        int64_t y, days = x[i];
+        unsigned m, d;
+        if (p->unit == U_WEEK) {
+            o[i] = (int32_t)(days - iso_wday(days) + 1);
+            continue;
+        }
+        lk_time_civil_from_days(days, &y, &m, &d);
+        m = p->unit == U_YEAR ? 1 : p->unit == U_QUARTER ? (m - 1) / 3 * 3 + 1 : m;
+        o[i] = (int32_t)lk_time_days_from_civil(y, m, 1);
+    }
+    lk_sql_out_done(k->out);
+}
+
+/* next_day(d, 'MON'): the first such day after d; null for a name Spark does not know (two or
+   three letters or the whole English name, any case). */
+static void k_next_day(lk_sql_kctx *k)
+{
+    static const char *const names[7][3] = {{"MO", "MON", "MONDAY"},    {"TU", "TUE", "TUESDAY"},
+                                            {"WE", "WED", "WEDNESDAY"}, {"TH", "THU", "THURSDAY"},
+                                            {"FR", "FRI", "FRIDAY"},    {"SA", "SAT", "SATURDAY"},
+                                            {"SU", "SUN", "SUNDAY"}};
+    for (uint32_t i = 0; i < k->n; i++) {
+        int want = 0;
+        if (lk_sql_valid(k->a, 2, i)) {
+            size_t n;
+            const char *s = lk_col_bytes(k->a[1], i, &n);
+            for (int w = 0; w < 7 && !want; w++)
+                for (int j = 0; j < 3; j++)
+                    if (strlen(names[w][j]) == n && !strncasecmp(names[w][j], s, n)) want = w + 1;
+            if (!want) lk_sql_fail(k, i);
+        }
+        if (!want) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        int64_t days = ((const int32_t *)k->a[0]->values)[i];
+        int step = (want - iso_wday(days) + 7) % 7;
+        lk_col_append_i32(k->out, (int32_t)(days + (step ? step : 7)));
+    }
+}
+
+/* make_date(y, m, d): null (and a failure) for a date that does not exist. */
+static void k_make_date(lk_sql_kctx *k)
+{
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (!lk_sql_valid(k->a, 3, i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        int32_t y = ((const int32_t *)k->a[0]->values)[i], m = ((const int32_t *)k->a[1]->values)[i],
+                d = ((const int32_t *)k->a[2]->values)[i];
+        if (y < -5000000 || y > 5000000 || m < 1 || m > 12 || d < 1 ||
+            d > days_in_month(y, (unsigned)m)) {
+            lk_col_append_null(k->out);
+            lk_sql_fail(k, i);
+            continue;
+        }
+        lk_col_append_i32(k->out, (int32_t)lk_time_days_from_civil(y, (unsigned)m, (unsigned)d));
+    }
+}
+
+/* timestamp_seconds/millis/micros(x): x times 10^6, 10^3, 1 microseconds (Spark's multiplyExact:
+   an overflow is null and a failure; a fractional number of seconds is truncated toward zero, a
+   NaN or infinity is null) */
+static void k_ts_from(lk_sql_kctx *k)
+{
+    int fn = k->node->fn;
+    int64_t mul = fn == LK_FN_TIMESTAMP_SECONDS ? 1000000 : fn == LK_FN_TIMESTAMP_MILLIS ? 1000 : 1;
+    int dbl = k->a[0]->field->type == LK_TYPE_DOUBLE;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (lk_col_is_null(k->a[0], i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        int64_t us;
+        if (dbl) {
+            double v = ((const double *)k->a[0]->values)[i] * 1e6;
+            if (!isfinite(v)) {
+                lk_col_append_null(k->out);
+                continue;
+            }
+            us = v >= 9223372036854775807.0 ? INT64_MAX : v <= -9223372036854775808.0 ? INT64_MIN
+                                                                                      : (int64_t)v;
+        } else if (__builtin_mul_overflow(((const int64_t *)k->a[0]->values)[i], mul, &us)) {
+            lk_col_append_null(k->out);
+            lk_sql_fail(k, i);
+            continue;
+        }
+        lk_col_append_i64(k->out, us);
+    }
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/* unix_seconds/millis/micros(ts) (floor division, as Spark's) and date_from_unix_date(n). */
+static void k_unix_of(lk_sql_kctx *k)
+{
+    lk_sql_out_fixed(k->out, k->n);
+    lk_sql_out_and_validity(k->out, k->a, 1, k->n);
+    int fn = k->node->fn;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (fn == LK_FN_DATE_FROM_UNIX_DATE) {
+            ((int32_t *)k->out->values)[i] = ((const int32_t *)k->a[0]->values)[i];
+            continue;
+        }
+        int64_t us = ((const int64_t *)k->a[0]->values)[i];
+        ((int64_t *)k->out->values)[i] = fn == LK_FN_UNIX_SECONDS  ? floor_div(us, 1000000)
+                                         : fn == LK_FN_UNIX_MILLIS ? floor_div(us, 1000)
+                                                                   : us;
+    }
+    lk_sql_out_done(k->out);
+}
+
+/* extract(SECOND FROM ts): the seconds with their fraction, DECIMAL(8,6) as Spark 3's. */
+static void k_second_fraction(lk_sql_kctx *k)
+{
+    lk_sql_out_fixed(k->out, k->n);
+    lk_sql_out_and_validity(k->out, k->a, 1, k->n);
+    for (uint32_t i = 0; i < k->n; i++) {
+        int64_t us = ((const int64_t *)k->a[0]->values)[i];
+        int64_t rem = us - (int64_t)lk_sql_us_to_days(us) * DAY_US;
+        ((int64_t *)k->out->values)[i] = rem % 60000000;
+    }
+    lk_sql_out_done(k->out);
+}
+
 static const lk_sql_node *lit_arg(const lk_sql_node *n, int i)
 {
     const lk_sql_node *a = n->args[i];
@@ -639,6 +852,58 @@ int lk_sql_time_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel 
         return 0;
     case LK_FN_DATEDIFF:
         *kp = k_datediff;
+        return 0;
+    case LK_FN_WEEKOFYEAR:
+    case LK_FN_DAYOFWEEK_ISO:
+    case LK_FN_LAST_DAY:
+    case LK_FN_UNIX_DATE:
+        *kp = k_date_more;
+        return 0;
+    case LK_FN_ADD_MONTHS:
+        *kp = k_add_months;
+        return 0;
+    case LK_FN_TRUNC: {
+        const lk_sql_node *u = lit_arg(node, 1);
+        static const struct {
+            const char *name;
+            int unit;
+        } units[] = {{"year", U_YEAR}, {"yyyy", U_YEAR}, {"yy", U_YEAR},  {"quarter", U_QUARTER},
+                     {"month", U_MONTH}, {"mm", U_MONTH}, {"mon", U_MONTH}, {"week", U_WEEK}};
+        int unit = 0;
+        for (size_t i = 0; u->s && i < sizeof units / sizeof units[0]; i++)
+            if (!strcasecmp(u->s, units[i].name)) unit = units[i].unit;
+        if (!unit)
+            return lk_error_set(err, LK_EFORMAT,
+                                "position %d: trunc: unknown format '%s' (year, quarter, month, "
+                                "week)",
+                                lk_sql_column_of(text, u->pos), u->s ? u->s : "null");
+        pattern *p = calloc(1, sizeof *p);
+        if (!p) abort();
+        p->unit = unit;
+        *aux = p;
+        *aux_free = free;
+        *kp = k_trunc_date;
+        return 0;
+    }
+    case LK_FN_NEXT_DAY:
+        *kp = k_next_day;
+        return 0;
+    case LK_FN_MAKE_DATE:
+        *kp = k_make_date;
+        return 0;
+    case LK_FN_TIMESTAMP_SECONDS:
+    case LK_FN_TIMESTAMP_MILLIS:
+    case LK_FN_TIMESTAMP_MICROS:
+        *kp = k_ts_from;
+        return 0;
+    case LK_FN_UNIX_SECONDS:
+    case LK_FN_UNIX_MILLIS:
+    case LK_FN_UNIX_MICROS:
+    case LK_FN_DATE_FROM_UNIX_DATE:
+        *kp = k_unix_of;
+        return 0;
+    case LK_FN_SECOND_FRACTION:
+        *kp = k_second_fraction;
         return 0;
     default:
         return lk_error_set(err, LK_EFORMAT, "position %d: internal: no kernel for %s",

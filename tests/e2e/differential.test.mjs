@@ -117,6 +117,15 @@ both("element_at(split(event_id, '-'), -3)", "string_split(event_id, '-')[-3]");
 both("size(split(message, ' '))", "CASE WHEN message IS NULL THEN -1 ELSE len(string_split(message, ' ')) END");
 both("array_contains(split(message, ' '), 'rocket')", "list_contains(string_split(message, ' '), 'rocket')");
 both("upper(split(message, ' ')[1]) || '!'", "upper(string_split(message, ' ')[2]) || '!'");
+// more date functions: ISO weeks, month arithmetic clamped to the month's end (as DuckDB's
+// date + INTERVAL n MONTH), epoch milliseconds, extract
+both('weekofyear(ts)', `weekofyear(${T})`);
+both('CAST(last_day(to_date(ts)) AS STRING)', `CAST(last_day(${T}) AS VARCHAR)`);
+both('string(add_months(to_date(ts), user_id % 30 - 15))', `CAST(CAST(CAST(${T} AS DATE) + to_months(CAST(user_id % 30 - 15 AS INTEGER)) AS DATE) AS VARCHAR)`);
+both("CAST(trunc(to_date(ts), 'month') AS STRING)", `CAST(CAST(date_trunc('month', ${T}) AS DATE) AS VARCHAR)`);
+both('unix_millis(to_timestamp(ts))', `epoch_ms(${T})`);
+both('extract(DOY FROM ts)', `dayofyear(${T})`);
+both('date_part(\'hour\', ts)', `hour(${T})`);
 // more strings and math (same names in DuckDB but where noted)
 same("lpad(country, 5, '*')");
 same("rpad(event_type, 12, '.-')");

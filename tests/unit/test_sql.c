@@ -753,6 +753,67 @@ START_TEST(more_functions)
 }
 END_TEST
 
+/* Date and time functions beyond the issue's list, with Spark's documented answers (UTC):
+   ISO weeks, month arithmetic that keeps the day where the month has it, trunc, next_day,
+   make_date, epoch conversions (floor division), extract and date_part. */
+START_TEST(more_time_functions)
+{
+    EQ("weekofyear('2008-02-20')", "8");
+    EQ("weekofyear('2021-01-01')", "53"); /* a Friday: ISO week 53 of 2020 */
+    EQ("weekofyear('2026-12-31')", "53");
+    EQ("weekofyear('2024-12-30')", "1"); /* a Monday: week 1 of 2025 */
+    EQ("last_day('2009-01-12')", "2009-01-31");
+    EQ("last_day('2024-02-10')", "2024-02-29");
+    EQ("add_months('2016-08-31', 1)", "2016-09-30");
+    EQ("add_months('2019-02-28', 1)", "2019-03-28");
+    EQ("add_months('2020-01-31', -11)", "2019-02-28");
+    EQ("add_months('2020-03-15', -15)", "2018-12-15");
+    EQ("add_months('2020-03-15', 2147483647)", "NULL"); /* 178 million years on */
+    EQ("trunc('2019-08-04', 'week')", "2019-07-29");
+    EQ("trunc('2019-08-04', 'quarter')", "2019-07-01");
+    EQ("trunc('2009-02-12', 'MM')", "2009-02-01");
+    EQ("trunc('2015-10-27', 'YEAR')", "2015-01-01");
+    ERR("trunc(dt, 'day')", "trunc: unknown format 'day'");
+    EQ("next_day('2015-01-14', 'TU')", "2015-01-20");
+    EQ("next_day('2015-01-13', 'Tuesday')", "2015-01-20");
+    EQ("next_day('2015-01-14', 'xx')", "NULL");
+    EQ("make_date(2013, 7, 15)", "2013-07-15");
+    EQ("make_date(2020, 2, 29)", "2020-02-29");
+    EQ("make_date(2019, 2, 29)", "NULL");
+    EQ("make_date(2019, 13, 1)", "NULL");
+    EQ("make_date(2019, 7, NULL)", "NULL");
+    EQ("timestamp_seconds(1230219000)", "2008-12-25 15:30:00");
+    EQ("timestamp_seconds(1230219000.123)", "2008-12-25 15:30:00.123");
+    EQ("timestamp_millis(1230219000123)", "2008-12-25 15:30:00.123");
+    EQ("timestamp_micros(1230219000123123)", "2008-12-25 15:30:00.123123");
+    EQ("timestamp_seconds(9223372036854775807)", "NULL");
+    EQ("unix_seconds(CAST('1970-01-01 00:00:01' AS TIMESTAMP))", "1");
+    EQ("unix_millis(CAST('1970-01-01 00:00:01' AS TIMESTAMP))", "1000");
+    EQ("unix_micros(CAST('1970-01-01 00:00:01' AS TIMESTAMP))", "1000000");
+    EQ("unix_seconds(CAST('1969-12-31 23:59:59.5' AS TIMESTAMP))", "-1");
+    EQ("unix_date(CAST('1970-01-02' AS DATE))", "1");
+    EQ("date_from_unix_date(1)", "1970-01-02");
+    EQ("extract(YEAR FROM ts)", "2026");
+    EQ("extract(quarter FROM ts)", "4");
+    EQ("extract(MONTH FROM ts)", "11");
+    EQ("extract(WEEK FROM ts)", "48");
+    EQ("extract(DAY FROM ts)", "24");
+    EQ("extract(DOW FROM ts)", "3");
+    EQ("extract(DOW_ISO FROM ts)", "2");
+    EQ("extract(DOY FROM ts)", "328");
+    EQ("extract(HOUR FROM ts)", "9");
+    EQ("extract(MINUTE FROM ts)", "30");
+    EQ("extract(SECOND FROM ts)", "0.123456");
+    EQ("date_part('YEAR', ts)", "2026");
+    EQ("date_part('seconds', ts)", "0.123456");
+    TY("extract(SECOND FROM ts)", "decimal(8,6)");
+    TY("extract(DAY FROM ts)", "integer");
+    ERR("extract(foo FROM ts)", "extract: unknown field 'foo'");
+    ERR("extract(YEAR ts)", "expected FROM in EXTRACT");
+    ERR("date_part('fortnight', ts)", "date_part: unknown field 'fortnight'");
+}
+END_TEST
+
 /* The API issue 12 uses: parse an aggregate's text, find the call, compile its argument (and a
    group_by expression) into the same program; count(*) is a STAR argument. */
 START_TEST(aggregate_arguments_compile)
@@ -1005,6 +1066,7 @@ int main(void)
     tcase_add_test(tc, split_arrays);
     tcase_add_test(tc, arrays_and_maps);
     tcase_add_test(tc, more_functions);
+    tcase_add_test(tc, more_time_functions);
     tcase_add_test(tc, aggregate_arguments_compile);
     tcase_add_test(tc, nested_casts_compile_linearly);
     tcase_add_test(tc, operator_chains_are_bounded);
