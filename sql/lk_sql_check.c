@@ -1042,7 +1042,9 @@ static int check_call(ck *c, lk_sql_node *n)
             /* s['name']: a struct's field (Spark's ExtractValue), the name a constant string */
             if (a[1]->kind != LK_SQL_LIT || a[1]->lit_type != LK_TYPE_STRING)
                 return cerr(c, a[1]->pos, "a struct's field is named by a string literal");
-            int fk = -1;
+            int fk = -1; /* the exact name first, then one equal but for case (as s.name) */
+            for (int j = 0; j < cf->n_children && fk < 0; j++)
+                if (!strcmp(cf->children[j].name, a[1]->s)) fk = j;
             for (int j = 0; j < cf->n_children && fk < 0; j++)
                 if (!strcasecmp(cf->children[j].name, a[1]->s)) fk = j;
             if (fk < 0) return cerr(c, a[1]->pos, "the struct has no field '%s'", a[1]->s);
@@ -1057,7 +1059,16 @@ static int check_call(ck *c, lk_sql_node *n)
         if ((a[0]->ty != LK_TYPE_ARRAY && a[0]->ty != LK_TYPE_MAP) || !cf)
             return cerr(c, a[0]->pos, "%s needs an array or a map, not %s", what, tname(a[0]));
         if (a[0]->ty == LK_TYPE_ARRAY) {
+            /* Spark: an integral index for [...] (GetArrayItem), an int for element_at; no
+               string or fractional index is cast */
             vf = &cf->children[0];
+            lk_type it = a[1]->ty;
+            if (it && !(f->fn == LK_FN_SUBSCRIPT ? is_intlike(it) : it != LK_TYPE_LONG && is_intlike(it)))
+                return cerr(c, a[1]->pos, "the index of %s must be %s, not %s%s", what,
+                            f->fn == LK_FN_SUBSCRIPT ? "an integer" : "an int", tname(a[1]),
+                            it == LK_TYPE_STRING && vf->type == LK_TYPE_STRUCT
+                                ? " (a field of an array's structs: a[i].field)"
+                                : "");
             if (arg_as(c, n, 1, LK_TYPE_INTEGER, "the index")) return -1;
         } else {
             const lk_field *kf = &cf->children[0];
@@ -1077,7 +1088,7 @@ static int check_call(ck *c, lk_sql_node *n)
         return 0;
     }
     case LK_FN_SIZE:
-        if (a[0]->ty != LK_TYPE_ARRAY && a[0]->ty != LK_TYPE_MAP)
+        if (a[0]->ty && a[0]->ty != LK_TYPE_ARRAY && a[0]->ty != LK_TYPE_MAP)
             return cerr(c, a[0]->pos, "%s needs an array or a map, not %s", n->name, tname(a[0]));
         n->ty = LK_TYPE_INTEGER;
         return 0;
@@ -1090,11 +1101,43 @@ static int check_call(ck *c, lk_sql_node *n)
             return cerr(c, n->pos, "array_contains of an array of %s is not supported",
                         lk_type_name(ef->type));
         n->ty = LK_TYPE_BOOLEAN;
-        if (ef->type == LK_TYPE_DECIMAL) {
+        /* Spark compares in the wider type of the two (no string promotion): here the value
+           is cast to the element type where that loses nothing, and the rest refused */
+        lk_type vt = a[1]->ty, et = ef->type;
+        int ok;
+        if (!vt)
+            return cerr(c, a[1]->pos, "array_contains cannot look for an untyped NULL");
+        if (et == LK_TYPE_DECIMAL) {
+            int p, s;
+            ok = dec_of(a[1], 1, &p, &s) && s <= ef->scale && p - s <= ef->precision - ef->scale;
+        } else if (is_intlike(et) && is_intlike(vt)) {
+            static const lk_type order[] = {LK_TYPE_BYTE, LK_TYPE_SHORT, LK_TYPE_INTEGER,
+                                            LK_TYPE_LONG};
+            int re = 0, rv = 0;
+            for (int j = 0; j < 4; j++) {
+                if (order[j] == et) re = j;
+                if (order[j] == vt) rv = j;
+            }
+            ok = rv <= re;
+        } else if (et == LK_TYPE_FLOAT) {
+            ok = vt == LK_TYPE_FLOAT || is_intlike(vt);
+        } else if (et == LK_TYPE_DOUBLE) {
+            ok = is_numeric(vt);
+        } else if (et == LK_TYPE_TIMESTAMP) {
+            ok = vt == LK_TYPE_TIMESTAMP || vt == LK_TYPE_DATE;
+        } else {
+            ok = vt == et;
+        }
+        if (!ok)
+            return cerr(c, a[1]->pos,
+                        "array_contains of array<%s> and %s: Spark compares them in a wider type; "
+                        "cast the value to %s (or the array) first",
+                        lk_type_name(et), tname(a[1]), lk_type_name(et));
+        if (et == LK_TYPE_DECIMAL) {
             n->args[1] = cast_dec(c, a[1], ef->precision, ef->scale);
             return 0;
         }
-        return arg_as(c, n, 1, ef->type, "the value");
+        return arg_as(c, n, 1, et, "the value");
     }
     case LK_FN_GETFIELD: {
         const lk_field *sf = a[0]->ty_field;

@@ -967,49 +967,26 @@ static void k_substring_index(lk_sql_kctx *k)
             lk_col_append_bytes(k->out, "", 0);
             continue;
         }
-        int64_t idx = -1;
-        int whole = 0;
-        if (count > 0) {
-            while (count > 0) {
-                int64_t at = -1;
-                for (int64_t st = idx + 1; dl <= len && st <= (int64_t)(len - dl); st++)
-                    if (!memcmp(s + st, d, dl)) {
-                        at = st;
-                        break;
-                    }
-                if (at < 0) {
-                    whole = 1;
+        /* from the left (count > 0: idx starts before the string) or the right */
+        int64_t dir = count > 0 ? 1 : -1, left = count > 0 ? count : -count;
+        int64_t idx = count > 0 ? -1 : (int64_t)len - (int64_t)dl + 1;
+        while (left > 0) {
+            int64_t at = -1;
+            for (int64_t st = idx + dir; st >= 0 && st + (int64_t)dl <= (int64_t)len; st += dir)
+                if (!memcmp(s + st, d, dl)) {
+                    at = st;
                     break;
                 }
-                idx = at;
-                count--;
-            }
-            if (whole)
-                lk_col_append_bytes(k->out, s, len);
-            else
-                lk_col_append_bytes(k->out, s, (size_t)idx);
-        } else {
-            idx = (int64_t)len - (int64_t)dl + 1;
-            count = -count;
-            while (count > 0) {
-                int64_t at = -1;
-                for (int64_t st = idx - 1; st >= 0; st--)
-                    if (!memcmp(s + st, d, dl)) {
-                        at = st;
-                        break;
-                    }
-                if (at < 0) {
-                    whole = 1;
-                    break;
-                }
-                idx = at;
-                count--;
-            }
-            if (whole)
-                lk_col_append_bytes(k->out, s, len);
-            else
-                lk_col_append_bytes(k->out, s + idx + (int64_t)dl, len - (size_t)idx - dl);
+            if (at < 0) break;
+            idx = at;
+            left--;
         }
+        if (left) /* fewer delimiters than asked: the whole string */
+            lk_col_append_bytes(k->out, s, len);
+        else if (count > 0)
+            lk_col_append_bytes(k->out, s, (size_t)idx);
+        else
+            lk_col_append_bytes(k->out, s + idx + (int64_t)dl, len - (size_t)idx - dl);
     }
 }
 
@@ -1409,7 +1386,8 @@ static int same_value(const lk_col *a, uint32_t i, const lk_col *b, uint32_t j)
 
 /* a[i] (Spark's GetArrayItem: 0-based, null out of range), element_at(a, i) (1-based, negative
    from the end, null out of range; 0 is an error in Spark: null and failed here), m[k] and
-   element_at(m, k) (the value of the first equal key, null when there is none). */
+   element_at(m, k) (the value of the first equal key, null when there is none). An index out of
+   range and element_at's missing key are what ANSI mode raises: marked failed (on_error). */
 static void k_subscript(lk_sql_kctx *k)
 {
     const lk_col *c = k->a[0], *x = k->a[1];
@@ -1429,6 +1407,7 @@ static void k_subscript(lk_sql_kctx *k)
                 lk_col_append_range(k->out, &c->children[1], b + (uint32_t)at, 1);
                 continue;
             }
+            if (one_based) lk_sql_fail(k, i);
         } else {
             int64_t ix = ((const int32_t *)x->values)[i];
             if (!one_based)
@@ -1437,12 +1416,11 @@ static void k_subscript(lk_sql_kctx *k)
                 at = ix <= (int64_t)len ? ix - 1 : -1;
             else if (ix < 0)
                 at = (int64_t)len + ix >= 0 ? (int64_t)len + ix : -1;
-            else
-                lk_sql_fail(k, i); /* SQL array indices start at 1 */
             if (at >= 0) {
                 lk_col_append_range(k->out, &c->children[0], b + (uint32_t)at, 1);
                 continue;
             }
+            lk_sql_fail(k, i); /* out of range; 0: SQL array indices start at 1 */
         }
         lk_col_append_null(k->out);
     }

@@ -171,6 +171,18 @@ static void teardown(lk_config *c, lk_schema **s, lk_batch **all, lk_batch **x1,
     free(c);
 }
 
+/* Row i of random_rows' columns is in the 1-minute window starting at ws with key k (NULL: a null
+   key) of kn bytes. */
+static int in_window(const lk_batch *all, uint32_t i, int64_t ws, const char *k, size_t kn)
+{
+    const lk_col *ak = lk_batch_col_const(all, 0);
+    int64_t t = lk_col_i64(lk_batch_col_const(all, 1), i);
+    if (t - t % MIN_US != ws) return 0;
+    size_t an = 0;
+    const char *akv = lk_col_is_null(ak, i) ? NULL : lk_col_bytes(ak, i, &an);
+    return (k == NULL) == (akv == NULL) && (!k || (kn == an && !memcmp(k, akv, kn)));
+}
+
 START_TEST(merge_is_associative_and_order_independent)
 {
     lk_config *c = load_ok(CFG_TUMBLING);
@@ -197,12 +209,7 @@ START_TEST(merge_is_associative_and_order_independent)
         int64_t cnt = 0, sum = 0, lo = INT64_MAX, np = 0;
         double hi = -1;
         for (uint32_t i = 0; i < lk_batch_nrows(all); i++) {
-            const lk_col *ak = lk_batch_col_const(all, 0);
-            int64_t t = lk_col_i64(lk_batch_col_const(all, 1), i);
-            if (t - t % MIN_US != ws) continue;
-            size_t an = 0;
-            const char *akv = lk_col_is_null(ak, i) ? NULL : lk_col_bytes(ak, i, &an);
-            if ((k == NULL) != (akv == NULL) || (k && (kn != an || memcmp(k, akv, kn)))) continue;
+            if (!in_window(all, i, ws, k, kn)) continue;
             int64_t v = lk_col_i64(lk_batch_col_const(all, 2), i);
             cnt++;
             sum += v;
@@ -290,12 +297,7 @@ START_TEST(aggregates_of_decimal_expressions)
         int64_t cnt = 0, sum = 0, hi = INT64_MIN, np = 0, lo = INT64_MAX;
         __int128 cents = 0;
         for (uint32_t i = 0; i < lk_batch_nrows(all); i++) {
-            const lk_col *ak = lk_batch_col_const(all, 0);
-            int64_t t = lk_col_i64(lk_batch_col_const(all, 1), i);
-            if (t - t % MIN_US != ws) continue;
-            size_t an = 0;
-            const char *akv = lk_col_is_null(ak, i) ? NULL : lk_col_bytes(ak, i, &an);
-            if ((k == NULL) != (akv == NULL) || (k && (kn != an || memcmp(k, akv, kn)))) continue;
+            if (!in_window(all, i, ws, k, kn)) continue;
             int64_t v = lk_col_i64(lk_batch_col_const(all, 2), i);
             cnt++;
             sum += v;
