@@ -95,7 +95,7 @@ size_t lk_sql_format_date(int32_t days, char *out)
 size_t lk_sql_format_timestamp(int64_t us, char *out)
 {
     int32_t days = lk_sql_us_to_days(us);
-    int64_t rem = us - (int64_t)days * 86400000000LL;
+    int64_t rem = lk_sql_us_of_day(us);
     size_t o = lk_sql_format_date(days, out);
     int64_t secs = rem / 1000000, frac = rem % 1000000;
     o += (size_t)sprintf(out + o, " %02d:%02d:%02d", (int)(secs / 3600), (int)(secs / 60 % 60),
@@ -572,8 +572,8 @@ static void k_cast(lk_sql_kctx *k)
             int64_t us = 0;
             if (v.kind == 's')
                 bad = lk_sql_parse_timestamp(v.s, v.n, &us);
-            else if (v.kind == 'D')
-                us = v.i * 86400000000LL;
+            else if (v.kind == 'D') /* a date beyond +-292,000 years has no timestamp */
+                bad = __builtin_mul_overflow(v.i, 86400000000LL, &us);
             else if (v.kind == 'T')
                 us = v.i;
             else if (v.kind == 'i') {

@@ -38,6 +38,12 @@ static inline int32_t lk_sql_us_to_days(int64_t us)
 {
     return (int32_t)(us >= 0 ? us / 86400000000LL : -((-(us + 1)) / 86400000000LL) - 1);
 }
+/* the microseconds since midnight of us (0 .. 86399999999), without overflow at INT64_MIN */
+static inline int64_t lk_sql_us_of_day(int64_t us)
+{
+    int64_t r = us % 86400000000LL;
+    return r < 0 ? r + 86400000000LL : r;
+}
 /* Java's double → long (NaN 0, saturating). */
 int64_t lk_sql_d2l(double x);
 /* Spark's HALF_UP round of a double to d decimal places. */

@@ -133,6 +133,7 @@ static const fn_spec fns[] = {
     {"date_from_unix_date", LK_FN_DATE_FROM_UNIX_DATE, 1, 1},
     {"extract(dayofweek_iso)", LK_FN_DAYOFWEEK_ISO, 1, 1},
     {"extract(second)", LK_FN_SECOND_FRACTION, 1, 1},
+    {"extract(yearofweek)", LK_FN_YEAROFWEEK, 1, 1},
     {"lpad", LK_FN_LPAD, 2, 3},
     {"rpad", LK_FN_RPAD, 2, 3},
     {"replace", LK_FN_REPLACE, 2, 3},
@@ -813,12 +814,15 @@ static int check_call(ck *c, lk_sql_node *n)
     case LK_FN_NANVL:
         for (int i = 0; i < n->nargs; i++)
             if (numeric_arg(c, n, i)) return -1;
-        n->ty = LK_TYPE_DOUBLE;
-        return all_as(c, n, 0, LK_TYPE_DOUBLE);
+        /* nanvl of two floats is a float (Spark's NaNvl takes its left side's type) */
+        n->ty = f->fn == LK_FN_NANVL && a[0]->ty == LK_TYPE_FLOAT && a[1]->ty == LK_TYPE_FLOAT
+                    ? LK_TYPE_FLOAT
+                    : LK_TYPE_DOUBLE;
+        return all_as(c, n, 0, n->ty);
     case LK_FN_ISNAN:
         if (numeric_arg(c, n, 0)) return -1;
         n->ty = LK_TYPE_BOOLEAN;
-        return all_as(c, n, 0, LK_TYPE_DOUBLE);
+        return all_as(c, n, 0, a[0]->ty == LK_TYPE_FLOAT ? LK_TYPE_FLOAT : LK_TYPE_DOUBLE);
     case LK_FN_SUBSTRING:
         n->ty = LK_TYPE_STRING;
         if (arg_as(c, n, 0, LK_TYPE_STRING, "the string")) return -1;
@@ -879,7 +883,12 @@ static int check_call(ck *c, lk_sql_node *n)
     case LK_FN_DAYOFYEAR:
     case LK_FN_WEEKOFYEAR:
     case LK_FN_DAYOFWEEK_ISO:
-    case LK_FN_UNIX_DATE:
+    case LK_FN_YEAROFWEEK:
+        n->ty = LK_TYPE_INTEGER;
+        return arg_as(c, n, 0, LK_TYPE_DATE, "the date");
+    case LK_FN_UNIX_DATE: /* a date only, as Spark (no implicit cast) */
+        if (a[0]->ty && a[0]->ty != LK_TYPE_DATE)
+            return cerr(c, a[0]->pos, "unix_date needs a date, not %s", tname(a[0]));
         n->ty = LK_TYPE_INTEGER;
         return arg_as(c, n, 0, LK_TYPE_DATE, "the date");
     case LK_FN_LAST_DAY:
@@ -888,10 +897,10 @@ static int check_call(ck *c, lk_sql_node *n)
     case LK_FN_ADD_MONTHS:
         n->ty = LK_TYPE_DATE;
         if (arg_as(c, n, 0, LK_TYPE_DATE, "the date")) return -1;
-        if (a[1]->ty && !is_intlike(a[1]->ty) && a[1]->ty != LK_TYPE_STRING)
-            return cerr(c, a[1]->pos, "the months of add_months must be an integer, not %s",
+        if (a[1]->ty && !is_numeric(a[1]->ty) && a[1]->ty != LK_TYPE_STRING)
+            return cerr(c, a[1]->pos, "the months of add_months must be a number, not %s",
                         tname(a[1]));
-        return arg_as(c, n, 1, LK_TYPE_INTEGER, "the months");
+        return arg_as(c, n, 1, LK_TYPE_INTEGER, "the months"); /* 1.5 is 1, as Spark's cast */
     case LK_FN_TRUNC:
         if (need_string_lit(c, n, 1, "format")) return -1;
         n->ty = LK_TYPE_DATE;
@@ -903,9 +912,11 @@ static int check_call(ck *c, lk_sql_node *n)
     case LK_FN_MAKE_DATE:
         n->ty = LK_TYPE_DATE;
         return all_as(c, n, 0, LK_TYPE_INTEGER);
-    case LK_FN_TIMESTAMP_SECONDS:
-        if (numeric_arg(c, n, 0)) return -1;
+    case LK_FN_TIMESTAMP_SECONDS: /* a number (Spark casts no string); a decimal stays exact */
+        if (a[0]->ty && !is_numeric(a[0]->ty))
+            return cerr(c, a[0]->pos, "timestamp_seconds needs a number, not %s", tname(a[0]));
         n->ty = LK_TYPE_TIMESTAMP;
+        if (a[0]->ty == LK_TYPE_DECIMAL) return 0;
         return arg_as(c, n, 0, a[0]->ty && is_intlike(a[0]->ty) ? LK_TYPE_LONG : LK_TYPE_DOUBLE,
                       "the seconds");
     case LK_FN_TIMESTAMP_MILLIS:
@@ -916,7 +927,9 @@ static int check_call(ck *c, lk_sql_node *n)
         return arg_as(c, n, 0, LK_TYPE_LONG, "the value");
     case LK_FN_UNIX_SECONDS:
     case LK_FN_UNIX_MILLIS:
-    case LK_FN_UNIX_MICROS:
+    case LK_FN_UNIX_MICROS: /* a timestamp only, as Spark (no implicit cast) */
+        if (a[0]->ty && a[0]->ty != LK_TYPE_TIMESTAMP && a[0]->ty != LK_TYPE_TIMESTAMP_NTZ)
+            return cerr(c, a[0]->pos, "%s needs a timestamp, not %s", n->name, tname(a[0]));
         n->ty = LK_TYPE_LONG;
         return arg_as(c, n, 0, LK_TYPE_TIMESTAMP, "the timestamp");
     case LK_FN_DATE_FROM_UNIX_DATE:

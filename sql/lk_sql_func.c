@@ -698,12 +698,20 @@ static void k_rtrim(lk_sql_kctx *k)
     k_trim_(k, 0, 1);
 }
 
-/* UTF-8 characters of s (an invalid byte counts as one). */
+/* The bytes of the character that starts with byte b, as Spark's UTF8String steps
+   (numBytesForFirstByte): its lead byte decides; a byte that cannot start a sequence (a stray
+   continuation byte, 0xC0, 0xC1, 0xF5..0xFF) is a character of its own. */
+static inline size_t ch_len(unsigned char b)
+{
+    return b < 0xC2 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : b < 0xF5 ? 4 : 1;
+}
+
+/* Characters of s, as Spark counts them (a sequence cut short by the end counts as one). */
 static int64_t nchars(const char *s, size_t len)
 {
     int64_t c = 0;
-    for (size_t i = 0; i < len; i++)
-        c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    for (size_t i = 0; i < len; i += ch_len((unsigned char)s[i]))
+        c++;
     return c;
 }
 
@@ -711,15 +719,9 @@ static int64_t nchars(const char *s, size_t len)
 static size_t char_off(const char *s, size_t len, int64_t ch)
 {
     size_t i = 0;
-    int64_t c = 0;
-    while (i < len) {
-        if (((unsigned char)s[i] & 0xC0) != 0x80) {
-            if (c == ch) return i;
-            c++;
-        }
-        i++;
-    }
-    return len;
+    for (int64_t c = 0; i < len && c < ch; c++)
+        i += ch_len((unsigned char)s[i]);
+    return i < len ? i : len;
 }
 
 /* Spark's UTF8String.substringSQL(pos, length) of s: appended to out. */
@@ -889,15 +891,13 @@ static int64_t index_of(const char *s, size_t len, const char *v, size_t vl, int
     size_t i = 0;
     int64_t c = 0;
     while (i < len && c < start) {
-        size_t l = lk_utf8_len((const unsigned char *)s + i, (const unsigned char *)s + len);
-        i += l ? l : 1;
+        i += ch_len((unsigned char)s[i]);
         c++;
     }
     do {
         if (i + vl > len) return -1;
         if (!memcmp(s + i, v, vl)) return c;
-        size_t l = lk_utf8_len((const unsigned char *)s + i, (const unsigned char *)s + len);
-        i += l ? l : 1;
+        i += ch_len((unsigned char)s[i]);
         c++;
     } while (i < len);
     return -1;
@@ -1041,8 +1041,8 @@ static void k_reverse(lk_sql_kctx *k)
         lk_buf_grow(t, len);
         t->len = len;
         for (size_t j = 0; j < len;) {
-            size_t l = lk_utf8_len(s + j, s + len);
-            if (!l) l = 1;
+            size_t l = ch_len(s[j]);
+            if (l > len - j) l = len - j;
             memcpy(t->data + len - j - l, s + j, l);
             j += l;
         }
@@ -1258,24 +1258,13 @@ static void k_ceil(lk_sql_kctx *k)
     k_floor_ceil(k, 1);
 }
 
-/* The cube root nearest x's (glibc's cbrt is off by an ulp on some exact cubes: cbrt(27) is
-   3.0000000000000004; Java's, which Spark uses, gives 3.0): glibc's answer and its two
-   neighbours, the one whose cube is closest in long double. */
+/* The cube root of x correctly rounded (from long double): exact on exact cubes, as Java's
+   (fdlibm, within 0.667 ulp), where glibc's cbrt can be several ulps off (cbrt(27) is
+   3.0000000000000004, cbrt(52734375) 375.00000000000011). The last bit can still differ from
+   Java's where fdlibm does not round correctly. */
 static double cbrt_near(double x)
 {
-    double r = cbrt(x);
-    if (!isfinite(r) || r == 0) return r;
-    double best = r;
-    long double eb = fabsl((long double)r * r * r - x);
-    for (int d = -1; d <= 1; d += 2) {
-        double c = nextafter(r, d < 0 ? -INFINITY : INFINITY);
-        long double e = fabsl((long double)c * c * c - x);
-        if (e < eb) {
-            eb = e;
-            best = c;
-        }
-    }
-    return best;
+    return (double)cbrtl((long double)x);
 }
 
 static void k_math(lk_sql_kctx *k)
@@ -1298,9 +1287,9 @@ static void k_math(lk_sql_kctx *k)
         for (uint32_t i = 0; i < n; i++)
             o[i] = exp(x[i]);
         break;
-    case LK_FN_LN: /* Spark: the log of a non-positive number is null */
+    case LK_FN_LN: /* Spark: the log of a non-positive number is null (of NaN, NaN) */
         for (uint32_t i = 0; i < n; i++) {
-            o[i] = x[i] > 0 ? log(x[i]) : 0;
+            o[i] = x[i] <= 0 ? 0 : log(x[i]);
             if (x[i] <= 0) lk_sql_out_null(k->out, i);
         }
         break;
@@ -1311,15 +1300,16 @@ static void k_math(lk_sql_kctx *k)
     case LK_FN_LOG10: /* null for x <= 0, as ln */
     case LK_FN_LOG2:
         for (uint32_t i = 0; i < n; i++) {
-            o[i] = x[i] > 0 ? (k->node->fn == LK_FN_LOG10 ? log10(x[i]) : log(x[i]) / log(2.0)) : 0;
+            o[i] = x[i] <= 0 ? 0 : k->node->fn == LK_FN_LOG10 ? log10(x[i]) : log(x[i]) / log(2.0);
             if (x[i] <= 0) lk_sql_out_null(k->out, i);
         }
         break;
     case LK_FN_LOG: /* log(x) is ln; log(base, x): null for base <= 0 or x <= 0 */
         for (uint32_t i = 0; i < n; i++) {
             double b = y ? x[i] : M_E, v = y ? y[i] : x[i];
-            o[i] = b > 0 && v > 0 ? (y ? log(v) / log(b) : log(v)) : 0;
-            if (!(b > 0 && v > 0)) lk_sql_out_null(k->out, i);
+            int null = b <= 0 || v <= 0; /* NaN is no null: NaN */
+            o[i] = null ? 0 : y ? log(v) / log(b) : log(v);
+            if (null) lk_sql_out_null(k->out, i);
         }
         break;
     case LK_FN_CBRT:
@@ -1333,20 +1323,23 @@ static void k_math(lk_sql_kctx *k)
 }
 
 /* isnan(x): false for null (Spark's IsNaN); nanvl(a, b): a unless a is NaN, then b. */
+static int nan_at(const lk_col *c, uint32_t i)
+{
+    return !lk_col_is_null(c, i) && (c->field->type == LK_TYPE_FLOAT
+                                         ? isnan(((const float *)c->values)[i])
+                                         : isnan(((const double *)c->values)[i]));
+}
+
 static void k_isnan(lk_sql_kctx *k)
 {
     for (uint32_t i = 0; i < k->n; i++)
-        lk_col_append_bool(k->out, !lk_col_is_null(k->a[0], i) &&
-                                       isnan(((const double *)k->a[0]->values)[i]));
+        lk_col_append_bool(k->out, nan_at(k->a[0], i));
 }
 
 static void k_nanvl(lk_sql_kctx *k)
 {
-    for (uint32_t i = 0; i < k->n; i++) {
-        const lk_col *a = k->a[0];
-        if (!lk_col_is_null(a, i) && isnan(((const double *)a->values)[i])) a = k->a[1];
-        put_row(k->out, a, i);
-    }
+    for (uint32_t i = 0; i < k->n; i++)
+        put_row(k->out, k->a[nan_at(k->a[0], i) ? 1 : 0], i);
 }
 
 /* (struct).field: the field's column */

@@ -325,10 +325,11 @@ static const char *field_fn(const char *f)
         {"hour", " hour h hours hr hrs "},
         {"minute", " minute m min mins minutes "},
         {"extract(second)", " second s sec seconds secs "},
+        {"extract(yearofweek)", " yearofweek "},
     };
     char key[40];
     size_t n = strlen(f);
-    if (n == 0 || n > 30) return NULL;
+    if (n == 0 || n > 30 || strchr(f, ' ')) return NULL; /* one alias, whole */
     key[0] = ' ';
     for (size_t i = 0; i < n; i++)
         key[i + 1] = (char)tolower((unsigned char)f[i]);
@@ -357,8 +358,18 @@ static lk_sql_node *rewrite_call(parser *p, lk_sql_node *c)
                 k->args = c->args;
                 return k;
             }
-    if ((!strcmp(c->name, "date_part") || !strcmp(c->name, "datepart")) && c->nargs == 2 &&
-        c->args[0]->kind == LK_SQL_LIT && c->args[0]->lit_type == LK_TYPE_STRING) {
+    if ((!strcmp(c->name, "date_part") || !strcmp(c->name, "datepart")) &&
+        (c->nargs != 2 || c->args[0]->kind != LK_SQL_LIT ||
+         c->args[0]->lit_type != LK_TYPE_STRING)) {
+        fail(p, c->nargs == 2 ? c->args[0]->pos : c->pos,
+             "%s takes a field name as a string literal and a date or timestamp", c->name);
+        return NULL;
+    }
+    if (!strcmp(c->name, "nvl2") && c->nargs != 3) {
+        fail(p, c->pos, "nvl2 takes 3 arguments, not %d", c->nargs);
+        return NULL;
+    }
+    if (!strcmp(c->name, "date_part") || !strcmp(c->name, "datepart")) {
         const char *fn = field_fn(c->args[0]->s ? c->args[0]->s : "");
         if (!fn) {
             fail(p, c->args[0]->pos, "%s: unknown field '%s'", c->name, c->args[0]->s);
@@ -766,6 +777,25 @@ bad:
     return NULL;
 }
 
+static lk_sql_node *bitor_(parser *p);
+
+/* At position(: whether an IN stands at its parentheses' own level (the SQL form). */
+static int position_in(parser *p)
+{
+    int depth = 0;
+    for (size_t i = p->i + 1; p->t[i].kind != LK_TOK_EOF; i++) {
+        const lk_sql_token *t = &p->t[i];
+        if (is_op(t, "(") || is_op(t, "[")) {
+            depth++;
+        } else if (is_op(t, ")") || is_op(t, "]")) {
+            if (--depth == 0) return 0;
+        } else if (depth == 1 && is_kw(p, t, "in")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static lk_sql_node *primary_(parser *p)
 {
     const lk_sql_token *t = peek(p);
@@ -853,6 +883,18 @@ static lk_sql_node *primary_(parser *p)
         if (is_kw(p, t, "case")) {
             p->i++;
             return case_(p, t->pos);
+        }
+        if (is_kw(p, t, "position") && is_op(&p->t[p->i + 1], "(") && position_in(p)) {
+            /* position(sub IN str): SQL's form of locate(sub, str) */
+            p->i += 2;
+            lk_sql_node *sub = bitor_(p);
+            if (!sub || !accept_kw(p, "in")) {
+                if (sub) fail(p, peek(p)->pos, "expected IN in POSITION");
+                return NULL;
+            }
+            lk_sql_node *str = bitor_(p);
+            if (!str || expect_op(p, ")")) return NULL;
+            return call2(p, "locate", t->pos, sub, str);
         }
         if (is_kw(p, t, "extract") && is_op(&p->t[p->i + 1], "(") &&
             p->t[p->i + 2].kind == LK_TOK_IDENT) { /* extract(field FROM x) */

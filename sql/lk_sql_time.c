@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lk_decimal.h"
 #include "lk_sql_cast.h"
 #include "lk_time.h"
 
@@ -106,7 +107,7 @@ static void put_num(lk_buf *b, int64_t v, int width)
 static void format_ts(const pattern *p, int64_t us, lk_buf *b)
 {
     int32_t days = lk_sql_us_to_days(us);
-    int64_t rem = us - (int64_t)days * DAY_US;
+    int64_t rem = lk_sql_us_of_day(us);
     int64_t y;
     unsigned mo, d;
     lk_time_civil_from_days(days, &y, &mo, &d);
@@ -376,13 +377,12 @@ static void k_to_ts(lk_sql_kctx *k)
             const char *s = lk_col_bytes(a, i, &n);
             if (to == LK_TYPE_DATE) {
                 int32_t d;
-                bad = lk_sql_parse_date(s, n, &d);
-                us = (int64_t)d * DAY_US;
+                bad = lk_sql_parse_date(s, n, &d) || __builtin_mul_overflow((int64_t)d, DAY_US, &us);
             } else {
                 bad = lk_sql_parse_timestamp(s, n, &us);
             }
         } else if (from == LK_TYPE_DATE) {
-            us = (int64_t)((const int32_t *)a->values)[i] * DAY_US;
+            bad = __builtin_mul_overflow((int64_t)((const int32_t *)a->values)[i], DAY_US, &us);
         } else {
             us = ((const int64_t *)a->values)[i];
         }
@@ -438,9 +438,10 @@ static void k_trunc(lk_sql_kctx *k)
     for (uint32_t i = 0; i < k->n; i++) {
         int64_t us = x[i];
         int32_t days = lk_sql_us_to_days(us);
-        int64_t rem = us - (int64_t)days * DAY_US, r;
+        int64_t rem = lk_sql_us_of_day(us), r = us;
         int64_t y;
         unsigned m, d;
+        int bad = 0; /* the start of the unit is before the first timestamp */
         switch (p->unit) {
         case U_YEAR:
         case U_QUARTER:
@@ -450,33 +451,33 @@ static void k_trunc(lk_sql_kctx *k)
                 m = 1;
             else if (p->unit == U_QUARTER)
                 m = (m - 1) / 3 * 3 + 1;
-            r = lk_time_days_from_civil(y, m, 1) * DAY_US;
+            bad = __builtin_mul_overflow(lk_time_days_from_civil(y, m, 1), DAY_US, &r);
             break;
         case U_WEEK: { /* Monday */
             int wd = (int)((((int64_t)days % 7) + 7 + 3) % 7);
-            r = ((int64_t)days - wd) * DAY_US;
+            bad = __builtin_mul_overflow((int64_t)days - wd, DAY_US, &r);
             break;
         }
         case U_DAY:
-            r = (int64_t)days * DAY_US;
+            bad = __builtin_sub_overflow(us, rem, &r);
             break;
         case U_HOUR:
-            r = (int64_t)days * DAY_US + rem / 3600000000LL * 3600000000LL;
+            bad = __builtin_sub_overflow(us, rem % 3600000000LL, &r);
             break;
         case U_MINUTE:
-            r = (int64_t)days * DAY_US + rem / 60000000 * 60000000;
+            bad = __builtin_sub_overflow(us, rem % 60000000, &r);
             break;
         case U_SECOND:
-            r = (int64_t)days * DAY_US + rem / 1000000 * 1000000;
+            bad = __builtin_sub_overflow(us, rem % 1000000, &r);
             break;
         case U_MS:
-            r = (int64_t)days * DAY_US + rem / 1000 * 1000;
+            bad = __builtin_sub_overflow(us, rem % 1000, &r);
             break;
         default:
-            r = us;
             break;
         }
-        o[i] = r;
+        o[i] = bad ? 0 : r;
+        if (bad) lk_sql_out_null(k->out, i);
     }
     lk_sql_out_done(k->out);
 }
@@ -490,7 +491,7 @@ static void k_field(lk_sql_kctx *k)
     for (uint32_t i = 0; i < k->n; i++) {
         if (fn == LK_FN_HOUR || fn == LK_FN_MINUTE || fn == LK_FN_SECOND) {
             int64_t us = ((const int64_t *)k->a[0]->values)[i];
-            int64_t rem = us - (int64_t)lk_sql_us_to_days(us) * DAY_US;
+            int64_t rem = lk_sql_us_of_day(us);
             o[i] = (int32_t)(fn == LK_FN_HOUR     ? rem / 3600000000LL
                              : fn == LK_FN_MINUTE ? rem / 60000000 % 60
                                                   : rem / 1000000 % 60);
@@ -594,6 +595,10 @@ static void k_date_more(lk_sql_kctx *k)
         case LK_FN_DAYOFWEEK_ISO:
             o[i] = iso_wday(days);
             break;
+        case LK_FN_YEAROFWEEK: /* the year of its week's Thursday */
+            lk_time_civil_from_days(days - iso_wday(days) + 4, &y, &m, &d);
+            o[i] = (int32_t)y;
+            break;
         case LK_FN_LAST_DAY:
             lk_time_civil_from_days(days, &y, &m, &d);
             o[i] = (int32_t)lk_time_days_from_civil(y, m, (unsigned)days_in_month(y, m));
@@ -620,14 +625,17 @@ static void k_add_months(lk_sql_kctx *k)
         lk_time_civil_from_days(x[i], &y, &m, &d);
         int64_t t = y * 12 + (m - 1) + n[i], ny = t >= 0 ? t / 12 : -((-t + 11) / 12);
         unsigned nm = (unsigned)(t - ny * 12) + 1;
-        if (ny < -5000000 || ny > 5000000) { /* past a date's 32 bits: Spark fails too */
+        int dim = days_in_month(ny, nm);
+        int64_t r = ny < -6000000 || ny > 6000000
+                        ? INT64_MAX
+                        : lk_time_days_from_civil(ny, nm, d > (unsigned)dim ? (unsigned)dim : d);
+        if (r < INT32_MIN || r > INT32_MAX) { /* past a date's 32 bits: Spark fails too */
             o[i] = 0;
             lk_sql_out_null(k->out, i);
             lk_sql_fail(k, i);
             continue;
         }
-        int dim = days_in_month(ny, nm);
-        o[i] = (int32_t)lk_time_days_from_civil(ny, nm, d > (unsigned)dim ? (unsigned)dim : d);
+        o[i] = (int32_t)r;
     }
     lk_sql_out_done(k->out);
 }
@@ -692,13 +700,15 @@ static void k_make_date(lk_sql_kctx *k)
         }
         int32_t y = ((const int32_t *)k->a[0]->values)[i], m = ((const int32_t *)k->a[1]->values)[i],
                 d = ((const int32_t *)k->a[2]->values)[i];
-        if (y < -5000000 || y > 5000000 || m < 1 || m > 12 || d < 1 ||
-            d > days_in_month(y, (unsigned)m)) {
+        int64_t r = m < 1 || m > 12 || d < 1 || d > days_in_month(y, (unsigned)m)
+                        ? INT64_MAX
+                        : lk_time_days_from_civil(y, (unsigned)m, (unsigned)d);
+        if (r < INT32_MIN || r > INT32_MAX) {
             lk_col_append_null(k->out);
             lk_sql_fail(k, i);
             continue;
         }
-        lk_col_append_i32(k->out, (int32_t)lk_time_days_from_civil(y, (unsigned)m, (unsigned)d));
+        lk_col_append_i32(k->out, (int32_t)r);
     }
 }
 
@@ -709,14 +719,27 @@ static void k_ts_from(lk_sql_kctx *k)
 {
     int fn = k->node->fn;
     int64_t mul = fn == LK_FN_TIMESTAMP_SECONDS ? 1000000 : fn == LK_FN_TIMESTAMP_MILLIS ? 1000 : 1;
-    int dbl = k->a[0]->field->type == LK_TYPE_DOUBLE;
+    int dbl = k->a[0]->field->type == LK_TYPE_DOUBLE, dec = k->a[0]->field->type == LK_TYPE_DECIMAL;
+    int sc = k->a[0]->field->scale;
     for (uint32_t i = 0; i < k->n; i++) {
         if (lk_col_is_null(k->a[0], i)) {
             lk_col_append_null(k->out);
             continue;
         }
         int64_t us;
-        if (dbl) {
+        if (dec) { /* exact: x * 10^6 must be a whole number of microseconds in a long (Spark's
+                      longValueExact raises otherwise) */
+            lk_dec v = lk_dec_read(k->a[0], i), q;
+            lk_udec p = lk_dec_pow10(sc > 6 ? sc - 6 : 0);
+            int bad = sc > 6 ? lk_dec_abs(v) % p != 0 : lk_dec_rescale(v, sc, 6, &q) != 0;
+            if (!bad && sc > 6) q = v / (lk_dec)p;
+            if (bad || q > INT64_MAX || q < INT64_MIN) {
+                lk_col_append_null(k->out);
+                lk_sql_fail(k, i);
+                continue;
+            }
+            us = (int64_t)q;
+        } else if (dbl) {
             double v = ((const double *)k->a[0]->values)[i] * 1e6;
             if (!isfinite(v)) {
                 lk_col_append_null(k->out);
@@ -765,7 +788,7 @@ static void k_second_fraction(lk_sql_kctx *k)
     lk_sql_out_and_validity(k->out, k->a, 1, k->n);
     for (uint32_t i = 0; i < k->n; i++) {
         int64_t us = ((const int64_t *)k->a[0]->values)[i];
-        int64_t rem = us - (int64_t)lk_sql_us_to_days(us) * DAY_US;
+        int64_t rem = lk_sql_us_of_day(us);
         ((int64_t *)k->out->values)[i] = rem % 60000000;
     }
     lk_sql_out_done(k->out);
@@ -855,6 +878,7 @@ int lk_sql_time_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel 
         return 0;
     case LK_FN_WEEKOFYEAR:
     case LK_FN_DAYOFWEEK_ISO:
+    case LK_FN_YEAROFWEEK:
     case LK_FN_LAST_DAY:
     case LK_FN_UNIX_DATE:
         *kp = k_date_more;

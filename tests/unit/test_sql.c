@@ -722,6 +722,24 @@ START_TEST(more_functions)
     EQ("log10(0)", "NULL");
     EQ("log(-1, 8)", "NULL");
     EQ("cbrt(27)", "3.0");
+    EQ("cbrt(52734375)", "375.0"); /* glibc's cbrt: 375.00000000000011 */
+    EQ("cbrt(107171875)", "475.0");
+    EQ("cbrt(-27)", "-3.0");
+    EQ("log10(CAST('NaN' AS DOUBLE))", "NaN"); /* NaN is no null */
+    EQ("log(CAST('NaN' AS DOUBLE))", "NaN");
+    EQ("log(2, CAST('NaN' AS DOUBLE))", "NaN");
+    /* invalid UTF-8: a stray byte is a character of its own (Spark's UTF8String) */
+    EQ("lpad('a', 5, '\x80')", "\x80\x80\x80\x80" "a");
+    EQ("lpad('a\x80" "b', 5, 'x')", "xxa\x80" "b");
+    EQ("left('\x80\x80" "abc', 2)", "\x80\x80");
+    EQ("length('a\x80" "b')", "3");
+    EQ("instr('a\x80" "bc', 'c')", "4");
+    EQ("reverse('a\x80" "b')", "b\x80" "a");
+    EQ("nanvl(CAST('NaN' AS FLOAT), CAST(0.1 AS FLOAT))", "0.1");
+    TY("nanvl(CAST('NaN' AS FLOAT), CAST(0.1 AS FLOAT))", "float");
+    EQ("position('b' IN 'abc')", "2");
+    EQ("position('x' IN concat('a', 'x')) + 1", "3");
+    ERR("nvl2(i, 1)", "nvl2 takes 3 arguments, not 2");
     EQ("isnan(CAST('NaN' AS DOUBLE))", "true");
     EQ("isnan(1)", "false");
     EQ("isnan(n)", "false"); /* null: false, as Spark's IsNaN */
@@ -796,6 +814,19 @@ START_TEST(more_time_functions)
     EQ("timestamp_millis(1230219000123)", "2008-12-25 15:30:00.123");
     EQ("timestamp_micros(1230219000123123)", "2008-12-25 15:30:00.123123");
     EQ("timestamp_seconds(9223372036854775807)", "NULL");
+    EQ("timestamp_seconds(1.000001)", "1970-01-01 00:00:01.000001"); /* a decimal: exact */
+    EQ("timestamp_seconds(-1.000001)", "1969-12-31 23:59:58.999999");
+    EQ("timestamp_seconds(CAST('0.0000001' AS DECIMAL(8,7)))", "NULL");
+    EQ("extract(SECOND FROM timestamp_micros(-9223372036854775807))", "5.224193"); /* no overflow */
+    EQ("CAST(timestamp_seconds(-9223372036854) AS STRING) IS NULL", "false");
+    ERR("unix_seconds(dt)", "unix_seconds needs a timestamp, not date");
+    ERR("unix_date(ts)", "unix_date needs a date, not timestamp");
+    ERR("timestamp_seconds('12')", "timestamp_seconds needs a number, not string");
+    EQ("add_months('2020-01-15', 1.5)", "2020-02-15");
+    EQ("string(add_months(date_from_unix_date(2147483647), 0))", "+5881580-07-11");
+    EQ("extract(YEAROFWEEK FROM DATE '2021-01-01')", "2020");
+    ERR("date_part('y years', ts)", "unknown field 'y years'");
+    ERR("date_part(s, ts)", "date_part takes a field name as a string literal");
     EQ("unix_seconds(CAST('1970-01-01 00:00:01' AS TIMESTAMP))", "1");
     EQ("unix_millis(CAST('1970-01-01 00:00:01' AS TIMESTAMP))", "1000");
     EQ("unix_micros(CAST('1970-01-01 00:00:01' AS TIMESTAMP))", "1000000");
