@@ -917,14 +917,18 @@ START_TEST(operator_chains_are_bounded)
 {
     lk_batch *b = make_batch();
     lk_error err;
-    for (int n = 150; n <= 5000; n += 4850) {
+    /* 199 operators is the deepest allowed: it compiles and runs within the stack of a build
+       without optimisation under ASan too (the type rules' large frame is off the recursion) */
+    static const int ns[] = {150, 199, 5000};
+    for (size_t k = 0; k < 3; k++) {
+        int n = ns[k];
         lk_buf e = LK_BUF_INIT;
         lk_buf_puts(&e, "1");
         for (int i = 0; i < n; i++)
-            lk_buf_puts(&e, " - 1");
+            lk_buf_puts(&e, i % 3 ? " - 1" : " % 7");
         lk_sql_program *p = lk_sql_program_new(lk_batch_schema(b));
         int reg, rc = lk_sql_program_compile(p, e.data, NULL, &reg, NULL, &err);
-        if (n == 150) {
+        if (n < 200) {
             ck_assert_msg(rc == 0, "%s", err.msg);
             ck_assert_int_eq(lk_sql_program_run(p, b, 0, &err), 0);
         } else {
