@@ -990,9 +990,8 @@ static void k_substring_index(lk_sql_kctx *k)
     }
 }
 
-/* initcap(s): lower case, then the first character of each word (after a space) upper case, as
-   Spark's toLowerCase().toTitleCase() (the letters case_map knows). */
-static void k_initcap(lk_sql_kctx *k)
+/* Each row's string made by f into the scratch buffer t, then appended; null stays null. */
+static void map_strings(lk_sql_kctx *k, void (*f)(const unsigned char *s, size_t len, lk_buf *t))
 {
     lk_buf *t = k->tmp;
     for (uint32_t i = 0; i < k->n; i++) {
@@ -1004,50 +1003,55 @@ static void k_initcap(lk_sql_kctx *k)
         const unsigned char *s = (const unsigned char *)lk_col_bytes(k->a[0], i, &len);
         lk_buf_reset(t);
         lk_buf_grow(t, len);
-        for (size_t j = 0; j < len;) {
-            int up = j == 0 || s[j - 1] == ' ';
-            size_t l = lk_utf8_len(s + j, s + len);
-            if (!l) l = 1;
-            char o[4];
-            memcpy(o, s + j, l);
-            if (l == 1 && s[j] < 0x80) {
-                unsigned c = s[j];
-                o[0] = (char)(up ? (c >= 'a' && c <= 'z' ? c - 32 : c)
-                                 : (c >= 'A' && c <= 'Z' ? c + 32 : c));
-            } else if (l == 2) {
-                unsigned cp = ((unsigned)(s[j] & 0x1F) << 6) | (s[j + 1] & 0x3F);
-                unsigned m = case_map(case_map(cp, 0), up);
-                if (m >= 0x80 && m < 0x800) lk_sql_utf8_put(o, m);
-            }
-            lk_buf_append(t, o, l);
-            j += l;
-        }
-        lk_col_append_bytes(k->out, t->data ? t->data : "", t->len);
+        f(s, len, t);
+        lk_col_append_bytes(k->out, t->len ? t->data : "", t->len);
     }
 }
 
-/* reverse(s): its characters in reverse order (an invalid byte is a character). */
+/* initcap(s): lower case, then the first character of each word (after a space) upper case, as
+   Spark's toLowerCase().toTitleCase() (the letters case_map knows). */
+static void initcap_row(const unsigned char *s, size_t len, lk_buf *t)
+{
+    for (size_t j = 0; j < len;) {
+        int up = j == 0 || s[j - 1] == ' ';
+        size_t l = ch_len(s[j]);
+        if (l > len - j) l = len - j;
+        char o[4];
+        memcpy(o, s + j, l);
+        if (l == 1 && s[j] < 0x80) {
+            unsigned c = s[j];
+            o[0] = (char)(up ? (c >= 'a' && c <= 'z' ? c - 32 : c)
+                             : (c >= 'A' && c <= 'Z' ? c + 32 : c));
+        } else if (l == 2 && (s[j + 1] & 0xC0) == 0x80) {
+            unsigned cp = ((unsigned)(s[j] & 0x1F) << 6) | (s[j + 1] & 0x3F);
+            unsigned m = case_map(case_map(cp, 0), up);
+            if (m >= 0x80 && m < 0x800) lk_sql_utf8_put(o, m);
+        }
+        lk_buf_append(t, o, l);
+        j += l;
+    }
+}
+
+/* reverse(s): its characters in reverse order (a stray byte is a character). */
+static void reverse_row(const unsigned char *s, size_t len, lk_buf *t)
+{
+    t->len = len;
+    for (size_t j = 0; j < len;) {
+        size_t l = ch_len(s[j]);
+        if (l > len - j) l = len - j;
+        memcpy(t->data + len - j - l, s + j, l);
+        j += l;
+    }
+}
+
+static void k_initcap(lk_sql_kctx *k)
+{
+    map_strings(k, initcap_row);
+}
+
 static void k_reverse(lk_sql_kctx *k)
 {
-    lk_buf *t = k->tmp;
-    for (uint32_t i = 0; i < k->n; i++) {
-        if (lk_col_is_null(k->a[0], i)) {
-            lk_col_append_null(k->out);
-            continue;
-        }
-        size_t len;
-        const unsigned char *s = (const unsigned char *)lk_col_bytes(k->a[0], i, &len);
-        lk_buf_reset(t);
-        lk_buf_grow(t, len);
-        t->len = len;
-        for (size_t j = 0; j < len;) {
-            size_t l = ch_len(s[j]);
-            if (l > len - j) l = len - j;
-            memcpy(t->data + len - j - l, s + j, l);
-            j += l;
-        }
-        lk_col_append_bytes(k->out, len ? t->data : "", len);
-    }
+    map_strings(k, reverse_row);
 }
 
 static void k_octet_length(lk_sql_kctx *k)

@@ -125,6 +125,21 @@ static void check_rows(const char *path, const lk_batch *b)
     lk_pq_reader_destroy(&r);
 }
 
+/* b written with o to path (g_dir/name.parquet); returns the file's size. */
+static int64_t write_with(const lk_pq_options *o, const char *name, lk_schema *s, const lk_batch *b,
+                          char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/%s.parquet", g_dir, name);
+    lk_pq_writer *w = lk_pq_writer_new(s, o);
+    lk_error err;
+    lk_pq_file_info info;
+    ck_assert_int_eq(lk_pq_writer_open(w, path, &err), 0);
+    ck_assert_msg(lk_pq_writer_write(w, b, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lk_pq_writer_close(w, &info, &err) == 0, "%s", err.msg);
+    lk_pq_writer_destroy(&w);
+    return info.file_size;
+}
+
 static int64_t write_file(const char *name, lk_schema *s, const lk_batch *b, unsigned encodings,
                           int dictionary, char *path, size_t cap)
 {
@@ -135,15 +150,7 @@ static int64_t write_file(const char *name, lk_schema *s, const lk_batch *b, uns
     o.row_group_bytes = 1u << 20;
     o.encodings = encodings;
     o.dictionary = dictionary;
-    snprintf(path, cap, "%s/%s.parquet", g_dir, name);
-    lk_pq_writer *w = lk_pq_writer_new(s, &o);
-    lk_error err;
-    lk_pq_file_info info;
-    ck_assert_int_eq(lk_pq_writer_open(w, path, &err), 0);
-    ck_assert_msg(lk_pq_writer_write(w, b, &err) == 0, "%s", err.msg);
-    ck_assert_msg(lk_pq_writer_close(w, &info, &err) == 0, "%s", err.msg);
-    lk_pq_writer_destroy(&w);
-    return info.file_size;
+    return write_with(&o, name, s, b, path, cap);
 }
 
 /* The encodings of leaf's data pages in row group 0, and its compressed bytes over all. */
@@ -255,15 +262,9 @@ static int64_t write_zstd(const char *name, lk_schema *s, const lk_batch *b, int
     o.dictionary = 0;
     o.zstd_level = level;
     o.zstd_adaptive = adaptive;
-    snprintf(path, cap, "%s/%s-%zu.parquet", g_dir, name, page);
-    lk_pq_writer *w = lk_pq_writer_new(s, &o);
-    lk_error err;
-    lk_pq_file_info info;
-    ck_assert_int_eq(lk_pq_writer_open(w, path, &err), 0);
-    ck_assert_msg(lk_pq_writer_write(w, b, &err) == 0, "%s", err.msg);
-    ck_assert_msg(lk_pq_writer_close(w, &info, &err) == 0, "%s", err.msg);
-    lk_pq_writer_destroy(&w);
-    return info.file_size;
+    char full[128];
+    snprintf(full, sizeof full, "%s-%zu", name, page);
+    return write_with(&o, full, s, b, path, cap);
 }
 
 START_TEST(zstd_level_or_one_below)
