@@ -118,6 +118,8 @@ static const fn_spec fns[] = {
     {"from_json", LK_FN_FROM_JSON, 2, 2},
     {".", LK_FN_GETFIELD, 1, 1},
     {"weekofyear", LK_FN_WEEKOFYEAR, 1, 1},
+    {"months_between", LK_FN_MONTHS_BETWEEN, 2, 3},
+    {"translate", LK_FN_TRANSLATE, 3, 3},
     {"last_day", LK_FN_LAST_DAY, 1, 1},
     {"add_months", LK_FN_ADD_MONTHS, 2, 2},
     {"trunc", LK_FN_TRUNC, 2, 2},
@@ -982,6 +984,15 @@ static __attribute__((noinline)) int type_call(ck *c, lk_sql_node *n, const fn_s
             return cerr(c, a[1]->pos, "the days of %s must be an integer, not %s", n->name,
                         tname(a[1]));
         return arg_as(c, n, 1, LK_TYPE_INTEGER, "the days");
+    case LK_FN_MONTHS_BETWEEN: /* (ts1, ts2[, roundOff]): a double */
+        n->ty = LK_TYPE_DOUBLE;
+        if (arg_as(c, n, 0, LK_TYPE_TIMESTAMP, "the first timestamp") ||
+            arg_as(c, n, 1, LK_TYPE_TIMESTAMP, "the second timestamp"))
+            return -1;
+        return n->nargs == 3 ? arg_as(c, n, 2, LK_TYPE_BOOLEAN, "roundOff") : 0;
+    case LK_FN_TRANSLATE:
+        n->ty = LK_TYPE_STRING;
+        return all_as(c, n, 0, LK_TYPE_STRING);
     case LK_FN_DATEDIFF:
         n->ty = LK_TYPE_INTEGER;
         return all_as(c, n, 0, LK_TYPE_DATE);

@@ -1054,6 +1054,78 @@ static void k_reverse(lk_sql_kctx *k)
     map_strings(k, reverse_row);
 }
 
+/* One character of s at j (l bytes): its code point, or for bytes that are no well-formed UTF-8
+   a value above Unicode's that stands for that byte alone (only the same byte equals it). */
+static unsigned cp_at(const unsigned char *s, size_t len, size_t j, size_t *l)
+{
+    size_t n = lk_utf8_len(s + j, s + len);
+    if (!n) {
+        *l = 1;
+        return 0x110000u + s[j];
+    }
+    *l = n;
+    if (n == 1) return s[j];
+    unsigned cp = s[j] & (0x7F >> n);
+    for (size_t k = 1; k < n; k++)
+        cp = (cp << 6) | (s[j + k] & 0x3F);
+    return cp;
+}
+
+/* translate(s, from, to) as Spark's StringTranslate: each character of from becomes the character
+   at the same place in to (the first mapping of a character wins), or is deleted where to is
+   shorter; other characters stay. */
+static void k_translate(lk_sql_kctx *k)
+{
+    lk_buf *t = k->tmp;
+    unsigned from[256], to[256]; /* to: UINT32_MAX deletes */
+    for (uint32_t i = 0; i < k->n; i++) {
+        if (!lk_sql_valid(k->a, 3, i)) {
+            lk_col_append_null(k->out);
+            continue;
+        }
+        size_t len, fl, tl, l;
+        const unsigned char *s = (const unsigned char *)lk_col_bytes(k->a[0], i, &len);
+        const unsigned char *f = (const unsigned char *)lk_col_bytes(k->a[1], i, &fl);
+        const unsigned char *r = (const unsigned char *)lk_col_bytes(k->a[2], i, &tl);
+        int nmap = 0;
+        size_t fj = 0, tj = 0;
+        while (fj < fl && nmap < 256) {
+            unsigned fc = cp_at(f, fl, fj, &l), tc = UINT32_MAX;
+            fj += l;
+            if (tj < tl) {
+                tc = cp_at(r, tl, tj, &l);
+                tj += l;
+                if (tc == 0) tc = UINT32_MAX; /* Spark's "\u0000" marks a deletion */
+            }
+            int seen = 0;
+            for (int m = 0; m < nmap && !seen; m++)
+                seen = from[m] == fc;
+            if (!seen) {
+                from[nmap] = fc;
+                to[nmap++] = tc;
+            }
+        }
+        lk_buf_reset(t);
+        lk_buf_grow(t, len);
+        for (size_t j = 0; j < len; j += l) {
+            unsigned c = cp_at(s, len, j, &l);
+            int m = 0;
+            while (m < nmap && from[m] != c)
+                m++;
+            if (m == nmap) {
+                lk_buf_append(t, s + j, l);
+            } else if (to[m] != UINT32_MAX) {
+                char o[4];
+                if (to[m] >= 0x110000u)
+                    lk_buf_putc(t, (char)(to[m] - 0x110000u));
+                else
+                    lk_buf_append(t, o, lk_sql_utf8_put(o, to[m]));
+            }
+        }
+        lk_col_append_bytes(k->out, t->len ? t->data : "", t->len);
+    }
+}
+
 static void k_octet_length(lk_sql_kctx *k)
 {
     for (uint32_t i = 0; i < k->n; i++) {
@@ -1638,6 +1710,9 @@ int lk_sql_func_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel 
         break;
     case LK_FN_OCTET_LENGTH:
         k = k_octet_length;
+        break;
+    case LK_FN_TRANSLATE:
+        k = k_translate;
         break;
     case LK_FN_LOG10:
     case LK_FN_LOG2:

@@ -115,6 +115,8 @@ typedef enum lk_sql_fn {
     LK_FN_DATE_FROM_UNIX_DATE,
     LK_FN_SECOND_FRACTION, /* extract(SECOND FROM ts): DECIMAL(8,6) */
     LK_FN_YEAROFWEEK,      /* extract(YEAROFWEEK FROM d): the ISO week's year */
+    LK_FN_MONTHS_BETWEEN,
+    LK_FN_TRANSLATE,
     /* math */
     LK_FN_ABS,
     LK_FN_ROUND,

@@ -781,6 +781,37 @@ static void k_unix_of(lk_sql_kctx *k)
     lk_sql_out_done(k->out);
 }
 
+/* months_between(t1, t2[, roundOff = true]) as Spark's DateTimeUtils.monthsBetween (UTC): whole
+   months when both days of the month are the same or both are their month's last; else the months
+   plus the difference of day and time of day over a 31-day month, in seconds, rounded to 8
+   decimals unless roundOff is false. */
+static void k_months_between(lk_sql_kctx *k)
+{
+    lk_sql_out_fixed(k->out, k->n);
+    lk_sql_out_and_validity(k->out, k->a, k->na, k->n);
+    const int64_t *t1 = k->a[0]->values, *t2 = k->a[1]->values;
+    double *o = k->out->values;
+    for (uint32_t i = 0; i < k->n; i++) {
+        int32_t d1 = lk_sql_us_to_days(t1[i]), d2 = lk_sql_us_to_days(t2[i]);
+        int64_t y1, y2;
+        unsigned m1, m2, dd1, dd2;
+        lk_time_civil_from_days(d1, &y1, &m1, &dd1);
+        lk_time_civil_from_days(d2, &y2, &m2, &dd2);
+        double mdiff = (double)((y1 * 12 + m1) - (y2 * 12 + m2));
+        int last1 = dd1 == (unsigned)days_in_month(y1, m1), last2 = dd2 == (unsigned)days_in_month(y2, m2);
+        if (dd1 == dd2 || (last1 && last2)) {
+            o[i] = mdiff;
+            continue;
+        }
+        int64_t s1 = lk_sql_us_of_day(t1[i]) / 1000000, s2 = lk_sql_us_of_day(t2[i]) / 1000000;
+        int64_t secs = ((int64_t)dd1 - (int64_t)dd2) * 86400 + s1 - s2;
+        double diff = mdiff + (double)secs / (31.0 * 86400);
+        int round_off = k->na < 3 || ((const uint8_t *)k->a[2]->values)[i];
+        o[i] = round_off ? (double)lk_sql_d2l(floor(diff * 1e8 + 0.5)) / 1e8 : diff;
+    }
+    lk_sql_out_done(k->out);
+}
+
 /* extract(SECOND FROM ts): the seconds with their fraction, DECIMAL(8,6) as Spark 3's. */
 static void k_second_fraction(lk_sql_kctx *k)
 {
@@ -928,6 +959,9 @@ int lk_sql_time_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel 
         return 0;
     case LK_FN_SECOND_FRACTION:
         *kp = k_second_fraction;
+        return 0;
+    case LK_FN_MONTHS_BETWEEN:
+        *kp = k_months_between;
         return 0;
     default:
         return lk_error_set(err, LK_EFORMAT, "position %d: internal: no kernel for %s",

@@ -711,6 +711,12 @@ START_TEST(more_functions)
     EQ("substring_index('aaa', 'aa', 2)", "a");
     EQ("substring_index('.a', '.', 1)", "");
     EQ("substring_index('a.', '.', -1)", "");
+    EQ("translate('AaBbCc', 'abc', '123')", "A1B2C3");
+    EQ("translate('abcd', 'abc', 'x')", "xd"); /* b and c have no counterpart: deleted */
+    EQ("translate('aaa', 'aa', 'xy')", "xxx"); /* the first mapping wins */
+    EQ("translate('h\xc3\xa9llo', '\xc3\xa9', 'e')", "hello");
+    EQ("translate('abc', '', 'x')", "abc");
+    EQ("translate(CAST(NULL AS STRING), 'a', 'b')", "NULL");
     EQ("repeat('ab', 3)", "ababab");
     EQ("repeat('ab', 0)", "");
     EQ("repeat('ab', -1)", "");
@@ -845,6 +851,12 @@ START_TEST(more_time_functions)
     EQ("extract(MINUTE FROM ts)", "30");
     EQ("extract(SECOND FROM ts)", "0.123456");
     EQ("date_part('YEAR', ts)", "2026");
+    EQ("months_between('1997-02-28 10:30:00', '1996-10-30')", "3.94959677");
+    EQ("months_between('1997-02-28 10:30:00', '1996-10-30', false)", "3.9495967741935485");
+    EQ("months_between('2020-03-31', '2020-02-29')", "1.0"); /* both the month's last day */
+    EQ("months_between('2020-03-15 08:00:00', '2020-02-15 20:00:00')", "1.0"); /* same day */
+    EQ("months_between('2020-01-01', '2020-03-01 12:00:00')", "-2.0");
+    EQ("months_between(CAST(NULL AS TIMESTAMP), ts)", "NULL");
     EQ("date_part('seconds', ts)", "0.123456");
     TY("extract(SECOND FROM ts)", "decimal(8,6)");
     TY("extract(DAY FROM ts)", "integer");
