@@ -528,6 +528,89 @@ static int same_type(const lk_field *a, const lk_field *b)
     return 1;
 }
 
+int lk_tables_kept_types(const lk_config *cfg, const char *name, int metrics, const lk_schema *cur,
+                         const lk_schema *ours, lk_error *err)
+{
+    int rc = 0;
+    for (int f = 0; cur && f < lk_schema_nfields(ours) && !rc; f++) {
+        const lk_field *mine = lk_schema_field(ours, f);
+        for (int k = 0; k < lk_schema_nfields(cur); k++) {
+            const lk_field *theirs = lk_schema_field(cur, k);
+            if (strcasecmp(theirs->name, mine->name) || same_type(theirs, mine)) continue;
+            lk_buf was = LK_BUF_INIT, now = LK_BUF_INIT;
+            lk_field_type_ddl(theirs, &was);
+            lk_field_type_ddl(mine, &now);
+            char key[300];
+            int agg = 0; /* metrics: an aggregate's column, else a group key's */
+            if (metrics) {
+                snprintf(key, sizeof key, "metrics.group_by");
+                for (int a = 0; a < cfg->metrics.nagg; a++)
+                    if (!strcasecmp(cfg->metrics.agg_name[a], mine->name)) {
+                        snprintf(key, sizeof key, "metrics.aggregates.%s", mine->name);
+                        agg = 1;
+                    }
+            } else if (!strcmp(name, LK_TABLE_PROCESSED))
+                snprintf(key, sizeof key, "transforms");
+            else
+                snprintf(key, sizeof key, "tables.%s.transforms", name);
+            lk_buf m = LK_BUF_INIT;
+            lk_buf_printf(&m,
+                          "%s: key '%s': column '%s' of %s is %s in the table, and the "
+                          "%s make it %s: the table's files cannot be read as that "
+                          "type. ",
+                          cfg->file[0] ? cfg->file : "(built-in default)", key, mine->name, name,
+                          was.data, metrics ? "metrics" : "transforms", now.data);
+            if (metrics && !agg)
+                lk_buf_printf(&m,
+                              "Keep its type with a cast of the key (\"CAST(... AS %s) AS "
+                              "%s\"), or give the key another alias",
+                              was.data, mine->name);
+            else if (metrics) {
+                /* the argument's type that gives the table's: sum adds 10 digits to a
+                   decimal, avg 4 and 4 */
+                char arg[64];
+                const char *fn = "";
+                for (int a = 0; a < cfg->metrics.nagg; a++)
+                    if (!strcasecmp(cfg->metrics.agg_name[a], mine->name))
+                        fn = cfg->metrics.agg_expr[a];
+                while (*fn == ' ')
+                    fn++;
+                int P = theirs->precision, S = theirs->scale;
+                if (theirs->type != LK_TYPE_DECIMAL)
+                    snprintf(arg, sizeof arg, "%s", was.data);
+                else if (!strncasecmp(fn, "sum", 3))
+                    snprintf(arg, sizeof arg, "DECIMAL(%d,%d)", P < 38 ? P - 10 : 28, S);
+                else if (!strncasecmp(fn, "avg", 3) || !strncasecmp(fn, "mean", 4))
+                    snprintf(arg, sizeof arg, "DECIMAL(%d,%d)", P < 38 ? P - 4 : 34,
+                             S >= 4 ? S - 4 : 0);
+                else
+                    snprintf(arg, sizeof arg, "%s", was.data);
+                lk_buf_printf(&m,
+                              "Keep its type with a cast of the aggregate's argument "
+                              "(CAST(x AS %s)), or give the aggregate another name "
+                              "(aggregates of decimals are exact, as Spark's: the sum of "
+                              "a DECIMAL(p,s) is a DECIMAL(p+10,s), its avg a "
+                              "DECIMAL(p+4,s+4))",
+                              arg);
+            } else if (lk_type_is_nested(theirs->type) || lk_type_is_nested(mine->type))
+                lk_buf_printf(&m, "Keep the expression's type, or give");
+            else
+                lk_buf_printf(&m, "Keep its type with a cast step ({%s: %s}), or give", mine->name,
+                              was.data);
+            if (!metrics)
+                lk_buf_printf(&m, " the new values another column name (decimals compute "
+                                  "exactly: an integer times a literal such as 1.5 is a "
+                                  "decimal; 1.5D is a double)");
+            rc = lk_error_set(err, LK_ECONFIG, "%s", m.data);
+            lk_buf_free(&m);
+            lk_buf_free(&was);
+            lk_buf_free(&now);
+            break;
+        }
+    }
+    return rc;
+}
+
 int lk_tables_check_types(const lk_config *cfg, const lk_schema *raw, lk_error *err)
 {
     if (!raw) return 0;
@@ -545,83 +628,8 @@ int lk_tables_check_types(const lk_config *cfg, const lk_schema *raw, lk_error *
         lk_delta_table *dt = NULL;
         lk_error e = {0};
         if (lk_delta_open_log(path, &dt, &e)) continue;
-        const lk_schema *cur = lk_delta_schema(dt), *ours = lk_tables_schema(t, i);
-        for (int f = 0; cur && f < lk_schema_nfields(ours) && !rc; f++) {
-            const lk_field *mine = lk_schema_field(ours, f);
-            for (int k = 0; k < lk_schema_nfields(cur); k++) {
-                const lk_field *theirs = lk_schema_field(cur, k);
-                if (strcasecmp(theirs->name, mine->name) || same_type(theirs, mine)) continue;
-                lk_buf was = LK_BUF_INIT, now = LK_BUF_INIT;
-                lk_field_type_ddl(theirs, &was);
-                lk_field_type_ddl(mine, &now);
-                char key[300];
-                int agg = 0; /* metrics: an aggregate's column, else a group key's */
-                if (metrics) {
-                    snprintf(key, sizeof key, "metrics.group_by");
-                    for (int a = 0; a < cfg->metrics.nagg; a++)
-                        if (!strcasecmp(cfg->metrics.agg_name[a], mine->name)) {
-                            snprintf(key, sizeof key, "metrics.aggregates.%s", mine->name);
-                            agg = 1;
-                        }
-                }
-                else if (!strcmp(name, LK_TABLE_PROCESSED))
-                    snprintf(key, sizeof key, "transforms");
-                else
-                    snprintf(key, sizeof key, "tables.%s.transforms", name);
-                lk_buf m = LK_BUF_INIT;
-                lk_buf_printf(&m,
-                              "%s: key '%s': column '%s' of %s is %s in the table, and the "
-                              "%s make it %s: the table's files cannot be read as that "
-                              "type. ",
-                              cfg->file[0] ? cfg->file : "(built-in default)", key, mine->name,
-                              name, was.data, metrics ? "metrics" : "transforms", now.data);
-                if (metrics && !agg)
-                    lk_buf_printf(&m, "Keep its type with a cast of the key (\"CAST(... AS %s) AS "
-                                      "%s\"), or give the key another alias",
-                                  was.data, mine->name);
-                else if (metrics) {
-                    /* the argument's type that gives the table's: sum adds 10 digits to a
-                       decimal, avg 4 and 4 */
-                    char arg[64];
-                    const char *fn = "";
-                    for (int a = 0; a < cfg->metrics.nagg; a++)
-                        if (!strcasecmp(cfg->metrics.agg_name[a], mine->name))
-                            fn = cfg->metrics.agg_expr[a];
-                    while (*fn == ' ')
-                        fn++;
-                    int P = theirs->precision, S = theirs->scale;
-                    if (theirs->type != LK_TYPE_DECIMAL)
-                        snprintf(arg, sizeof arg, "%s", was.data);
-                    else if (!strncasecmp(fn, "sum", 3))
-                        snprintf(arg, sizeof arg, "DECIMAL(%d,%d)", P < 38 ? P - 10 : 28, S);
-                    else if (!strncasecmp(fn, "avg", 3) || !strncasecmp(fn, "mean", 4))
-                        snprintf(arg, sizeof arg, "DECIMAL(%d,%d)", P < 38 ? P - 4 : 34,
-                                 S >= 4 ? S - 4 : 0);
-                    else
-                        snprintf(arg, sizeof arg, "%s", was.data);
-                    lk_buf_printf(&m, "Keep its type with a cast of the aggregate's argument "
-                                      "(CAST(x AS %s)), or give the aggregate another name "
-                                      "(aggregates of decimals are exact, as Spark's: the sum of "
-                                      "a DECIMAL(p,s) is a DECIMAL(p+10,s), its avg a "
-                                      "DECIMAL(p+4,s+4))",
-                                  arg);
-                }
-                else if (lk_type_is_nested(theirs->type) || lk_type_is_nested(mine->type))
-                    lk_buf_printf(&m, "Keep the expression's type, or give");
-                else
-                    lk_buf_printf(&m, "Keep its type with a cast step ({%s: %s}), or give",
-                                  mine->name, was.data);
-                if (!metrics)
-                    lk_buf_printf(&m, " the new values another column name (decimals compute "
-                                      "exactly: an integer times a literal such as 1.5 is a "
-                                      "decimal; 1.5D is a double)");
-                rc = lk_error_set(err, LK_ECONFIG, "%s", m.data);
-                lk_buf_free(&m);
-                lk_buf_free(&was);
-                lk_buf_free(&now);
-                break;
-            }
-        }
+        rc = lk_tables_kept_types(cfg, name, metrics, lk_delta_schema(dt), lk_tables_schema(t, i),
+                                  err);
         lk_delta_destroy(&dt);
     }
     lk_tables_destroy(&t);

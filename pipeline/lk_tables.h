@@ -113,6 +113,13 @@ int lk_tables_check(const lk_config *cfg, const lk_schema *raw, lk_error *err);
    types and the transforms (or metrics) key. 0, or LK_ECONFIG. A table that does not open is left to the
    committer, which reports it. */
 int lk_tables_check_types(const lk_config *cfg, const lk_schema *raw, lk_error *err);
+/* The same test for one table: every column of ours that cur (the table's schema) has keeps its
+   type (structs field by field by name; nullability aside). metrics: the table is event_metrics
+   (the message names metrics.* keys). 0, or LK_ECONFIG with the message above. The committer
+   runs it before it commits a batch, for what start cannot see (a new checkpoint_path over
+   existing tables, a step that compiles only once a new column arrives). */
+int lk_tables_kept_types(const lk_config *cfg, const char *name, int metrics,
+                         const lk_schema *cur, const lk_schema *ours, lk_error *err);
 
 /* processed_events' schema for a raw_events schema under the default
    transforms (new object); and its rows (for tests and tools). */

@@ -211,6 +211,18 @@ test('a transforms edit that would change a column\'s type in an existing table 
   r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
   assert.equal(r.code, 100, r.stderr.slice(-3000));
   assert.match(r.stderr, /column 's' of processed_events is STRUCT<a: INT.*> in the table, and the transforms make it STRUCT<a: STRING.*Keep the expression's type/);
+  // a new checkpoint_path over the same tables: start has no stored schema to check the transforms
+  // against, so the committer checks before it commits any table of the first batch: exit 100,
+  // no retry, nothing committed to raw_events or processed_events
+  const jsons = (t) => fs.readdirSync(path.join(ws.tables, t, '_delta_log')).filter((f) => f.endsWith('.json')).length;
+  const [rawBefore, procBefore] = [jsons('raw_events'), jsons('processed_events')];
+  const fresh = fs.readFileSync(ws.config, 'utf8').replace(/checkpoint_path: .*/, `checkpoint_path: ${path.join(ws.dir, 'checkpoint2')}`);
+  fs.writeFileSync(ws.config, fresh.replace(/transforms:[\s\S]*$/, cfg('user_id * 1.5', S('a INT'))));
+  r = run(['start', '-c', ws.config, '--trigger', 'available-now'], { timeoutMs: 60000 });
+  assert.equal(r.code, 100, r.stderr.slice(-3000));
+  assert.match(r.stderr, /committer\[0\] \d+: batch=0: .*key 'transforms': column 'x' of processed_events is DOUBLE in the table, and the transforms make it DECIMAL\(23,1\).*the pipeline stops \(a configuration error\)/);
+  assert.doesNotMatch(r.stderr, /retrying in/);
+  assert.deepEqual([jsons('raw_events'), jsons('processed_events')], [rawBefore, procBefore], 'nothing committed');
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 

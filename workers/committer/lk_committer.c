@@ -685,6 +685,16 @@ static int commit_batch(committer *c, pending *p)
         }
         skip[t] = pc == 1;
     }
+    /* no column of a table changes type (its files could not be read as the new one): checked
+       for every table before any is committed; the batch stays pending and the pipeline stops
+       with the configuration error, as start's check (lk_tables_check_types) would have */
+    for (int t = 0; t < c->ntables && rc == 0; t++) {
+        const lk_schema *cur = lk_delta_schema(c->tables[t]);
+        if (cur && strcmp(c->names[t], LK_TABLE_QUARANTINE) &&
+            lk_delta_txn_version(c->tables[t], c->app_id) < b)
+            rc = lk_tables_kept_types(c->cfg, c->names[t], t == c->metrics_t, cur, schemas[t],
+                                      &c->err);
+    }
     for (int t = 0; t < c->ntables && rc == 0; t++) {
         drain_inbox(c, b);
         lk_msg_table_out *out = &rep->tables[rep->n_tables++];
