@@ -536,7 +536,8 @@ int lk_tables_kept_types(const lk_config *cfg, const char *name, int metrics, co
         const lk_field *mine = lk_schema_field(ours, f);
         for (int k = 0; k < lk_schema_nfields(cur); k++) {
             const lk_field *theirs = lk_schema_field(cur, k);
-            if (strcasecmp(theirs->name, mine->name) || same_type(theirs, mine)) continue;
+            if (strcasecmp(theirs->name, mine->name)) continue;
+            if (same_type(theirs, mine)) break; /* the column, kept */
             lk_buf was = LK_BUF_INIT, now = LK_BUF_INIT;
             lk_field_type_ddl(theirs, &was);
             lk_field_type_ddl(mine, &now);

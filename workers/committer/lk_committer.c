@@ -685,13 +685,16 @@ static int commit_batch(committer *c, pending *p)
         }
         skip[t] = pc == 1;
     }
-    /* no column of a table changes type (its files could not be read as the new one): checked
-       for every table before any is committed; the batch stays pending and the pipeline stops
-       with the configuration error, as start's check (lk_tables_check_types) would have */
-    for (int t = 0; t < c->ntables && rc == 0; t++) {
+    /* no column of a table the transforms make changes type (its files could not be read as
+       the new one): checked, where this batch would commit a new schema, for every table before
+       any is committed; the batch stays pending and the pipeline stops with the configuration
+       error, as start's check (lk_tables_check_types) would have. raw_events' types come from
+       inference, not from the configuration, and instances that share tables (a group, shards)
+       infer their own: those are left as they were (docs/decisions.md) */
+    for (int t = 0; t < c->ntables && rc == 0 && !c->shared; t++) {
         const lk_schema *cur = lk_delta_schema(c->tables[t]);
-        if (cur && strcmp(c->names[t], LK_TABLE_QUARANTINE) &&
-            lk_delta_txn_version(c->tables[t], c->app_id) < b)
+        if (cur && strcmp(c->names[t], LK_TABLE_RAW) && strcmp(c->names[t], LK_TABLE_QUARANTINE) &&
+            lk_delta_txn_version(c->tables[t], c->app_id) < b && !lk_schema_equal(cur, schemas[t]))
             rc = lk_tables_kept_types(c->cfg, c->names[t], t == c->metrics_t, cur, schemas[t],
                                       &c->err);
     }
