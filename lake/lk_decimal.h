@@ -55,11 +55,6 @@ int lk_dec_rescale(lk_dec v, int from, int to, lk_dec *out);
    digits with an optional point, an optional exponent (1.5e3); HALF_UP to the scale. 0, or -1
    when it is not a number or needs more than 38 digits. The caller checks the precision. */
 int lk_dec_parse(const char *s, size_t n, int scale, lk_dec *out);
-/* v (at scale s) / n as Spark's Average of decimals divides: the quotient at scale 38, HALF_UP,
-   then brought to scale to (<= 38), HALF_UP (the two roundings can differ from one), exact
-   through 256 bits. n > 0. 0, or -1 when the result does not fit in 128 bits (the caller checks
-   the precision). */
-int lk_dec_avg(lk_dec v, int s, int64_t n, int to, lk_dec *out);
 /* v / 10^scale as Java's BigDecimal.toString writes it (Spark's CAST to STRING): plain, but
    1E-8 / 1.5E-7 / 0E-8 when the exponent of the first digit is below -6. out holds >= 64 bytes;
    returns the length. */

@@ -10,6 +10,7 @@
 #include "lk_decimal.h"
 #include "lk_hll.h"
 #include "lk_sql_cast.h"
+#include "lk_sql_decimal.h"
 #include "lk_tdigest.h"
 
 typedef struct acc {
@@ -855,7 +856,7 @@ static void put_number(const lk_agg_spec *a, lk_col *c, double v)
    DECIMAL(min(38, p + 4), min(38, s + 4)), HALF_UP (toPrecision). -1 where Spark gives null. */
 static int dec_avg(const lk_agg_spec *a, lk_dec sum, int64_t n, const lk_field *to, lk_dec *out)
 {
-    return lk_dec_avg(sum, a->dec_s, n, to->scale, out) || !lk_dec_fits(*out, to->precision) ? -1
+    return lk_sql_dec_avg(sum, a->dec_s, n, to->scale, out) || !lk_dec_fits(*out, to->precision) ? -1
                                                                                             : 0;
 }
 

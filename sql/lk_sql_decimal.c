@@ -174,6 +174,20 @@ static int to_dec(int neg, const u256 *m, lk_dec *out)
     return 0;
 }
 
+int lk_sql_dec_avg(lk_dec v, int s, int64_t n, int to, lk_dec *out)
+{
+    if (n <= 0 || s < 0 || s > 38 || to < 0 || to > 38) return -1;
+    u256 x = u256_of(lk_dec_abs(v)); /* |v| < 2^127 times 10^(38 - s) <= 10^38: under 2^254 */
+    if (u256_mul_pow10(&x, 38 - s)) return -1;
+    uint64_t r = u256_div64(&x, (uint64_t)n);
+    if (r >= (uint64_t)n - r) { /* HALF_UP at scale 38 */
+        const u256 one = {{1, 0, 0, 0}};
+        if (u256_add(&x, &one)) return -1;
+    }
+    u256_div_pow10_half_up(&x, 38 - to);
+    return to_dec(v < 0, &x, out);
+}
+
 /* ---- the operations; 0, or -1 when the result does not fit (null) ---- */
 
 static int dec_addsub(lk_dec a, int sa, lk_dec b, int sb, int sub, int s, lk_dec *r)

@@ -28,4 +28,10 @@
    them): the other kernels would read them as doubles. 0 or LK_EFORMAT. */
 int lk_sql_decimal_kernel(const lk_sql_node *node, lk_sql_kernel *k, lk_error *err);
 
+/* v (at scale s) / n as Spark's Average of decimals divides (windowed avg): the quotient at scale
+   38, HALF_UP, then brought to scale to (<= 38), HALF_UP (the two roundings can differ from one),
+   exact through 256 bits. n > 0. 0, or -1 when the result does not fit in 128 bits (the caller
+   checks the precision). */
+int lk_sql_dec_avg(lk_dec v, int s, int64_t n, int to, lk_dec *out);
+
 #endif

@@ -428,6 +428,12 @@ static void k_format(lk_sql_kctx *k)
 
 enum { U_YEAR = 1, U_QUARTER, U_MONTH, U_WEEK, U_DAY, U_HOUR, U_MINUTE, U_SECOND, U_MS, U_US };
 
+/* ISO day of the week of days since the epoch (a Thursday): Monday 1 .. Sunday 7 */
+static int iso_wday(int64_t days)
+{
+    return (int)(((days % 7) + 7 + 3) % 7) + 1;
+}
+
 static void k_trunc(lk_sql_kctx *k)
 {
     const pattern *p = k->aux;
@@ -453,11 +459,9 @@ static void k_trunc(lk_sql_kctx *k)
                 m = (m - 1) / 3 * 3 + 1;
             bad = __builtin_mul_overflow(lk_time_days_from_civil(y, m, 1), DAY_US, &r);
             break;
-        case U_WEEK: { /* Monday */
-            int wd = (int)((((int64_t)days % 7) + 7 + 3) % 7);
-            bad = __builtin_mul_overflow((int64_t)days - wd, DAY_US, &r);
+        case U_WEEK: /* Monday */
+            bad = __builtin_mul_overflow((int64_t)days - (iso_wday(days) - 1), DAY_US, &r);
             break;
-        }
         case U_DAY:
             bad = __builtin_sub_overflow(us, rem, &r);
             break;
@@ -565,12 +569,6 @@ static int days_in_month(int64_t y, unsigned m)
     static const unsigned dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     return (int)dm[m - 1] + (m == 2 && leap);
-}
-
-/* ISO day of the week of days since the epoch (a Thursday): Monday 1 .. Sunday 7 */
-static int iso_wday(int64_t days)
-{
-    return (int)(((days % 7) + 7 + 3) % 7) + 1;
 }
 
 /* weekofyear (ISO 8601: weeks start on Monday, week 1 holds the year's first Thursday),
@@ -832,6 +830,40 @@ static const lk_sql_node *lit_arg(const lk_sql_node *n, int i)
     return a;
 }
 
+/* The unit of date_trunc(unit, ts) (the node's argument 0) or trunc(date, unit) (argument 1: a
+   date's units only, year to week) into *aux; 0, or LK_EFORMAT naming the unknown unit. */
+static int trunc_unit(const lk_sql_node *node, int date_only, const char *text, void **aux,
+                      void (**aux_free)(void *), lk_error *err)
+{
+    const lk_sql_node *u = lit_arg(node, date_only ? 1 : 0);
+    static const struct {
+        const char *name;
+        int unit;
+    } units[] = {{"year", U_YEAR},       {"yyyy", U_YEAR},      {"yy", U_YEAR},
+                 {"quarter", U_QUARTER}, {"month", U_MONTH},    {"mm", U_MONTH},
+                 {"mon", U_MONTH},       {"week", U_WEEK},      {"day", U_DAY},
+                 {"dd", U_DAY},          {"hour", U_HOUR},      {"minute", U_MINUTE},
+                 {"second", U_SECOND},   {"millisecond", U_MS}, {"microsecond", U_US}};
+    int unit = 0;
+    for (size_t i = 0; u->s && i < sizeof units / sizeof units[0]; i++)
+        if (!strcasecmp(u->s, units[i].name) && (!date_only || units[i].unit <= U_WEEK))
+            unit = units[i].unit;
+    if (!unit)
+        return lk_error_set(err, LK_EFORMAT,
+                            date_only ? "position %d: trunc: unknown format '%s' (year, quarter, "
+                                        "month, week)"
+                                      : "position %d: date_trunc: unknown unit '%s' (year, quarter, "
+                                        "month, week, day, hour, minute, second, millisecond, "
+                                        "microsecond)",
+                            lk_sql_column_of(text, u->pos), u->s ? u->s : "null");
+    pattern *p = calloc(1, sizeof *p);
+    if (!p) abort();
+    p->unit = unit;
+    *aux = p;
+    *aux_free = free;
+    return 0;
+}
+
 int lk_sql_time_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel *kp, void **aux,
                        void (**aux_free)(void *), lk_error *err)
 {
@@ -859,32 +891,8 @@ int lk_sql_time_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel 
         fmt_arg = node->nargs == 2 ? 1 : -2;
         *kp = k_format;
         break;
-    case LK_FN_DATE_TRUNC: {
-        const lk_sql_node *u = lit_arg(node, 0);
-        static const struct {
-            const char *name;
-            int unit;
-        } units[] = {{"year", U_YEAR},       {"yyyy", U_YEAR},      {"yy", U_YEAR},
-                     {"quarter", U_QUARTER}, {"month", U_MONTH},    {"mm", U_MONTH},
-                     {"mon", U_MONTH},       {"week", U_WEEK},      {"day", U_DAY},
-                     {"dd", U_DAY},          {"hour", U_HOUR},      {"minute", U_MINUTE},
-                     {"second", U_SECOND},   {"millisecond", U_MS}, {"microsecond", U_US}};
-        int unit = 0;
-        for (size_t i = 0; u->s && i < sizeof units / sizeof units[0]; i++)
-            if (!strcasecmp(u->s, units[i].name)) unit = units[i].unit;
-        if (!unit)
-            return lk_error_set(err, LK_EFORMAT,
-                                "position %d: date_trunc: unknown unit '%s' (year, quarter, month, "
-                                "week, day, hour, minute, second, millisecond, microsecond)",
-                                lk_sql_column_of(text, u->pos), u->s ? u->s : "null");
-        pattern *p = calloc(1, sizeof *p);
-        if (!p) abort();
-        p->unit = unit;
-        *aux = p;
-        *aux_free = free;
-        *kp = k_trunc;
-        return 0;
-    }
+    case LK_FN_DATE_TRUNC:
+        return trunc_unit(node, 0, text, aux, aux_free, err) ? err->code : (*kp = k_trunc, 0);
     case LK_FN_YEAR:
     case LK_FN_QUARTER:
     case LK_FN_MONTH:
@@ -917,29 +925,8 @@ int lk_sql_time_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel 
     case LK_FN_ADD_MONTHS:
         *kp = k_add_months;
         return 0;
-    case LK_FN_TRUNC: {
-        const lk_sql_node *u = lit_arg(node, 1);
-        static const struct {
-            const char *name;
-            int unit;
-        } units[] = {{"year", U_YEAR}, {"yyyy", U_YEAR}, {"yy", U_YEAR},  {"quarter", U_QUARTER},
-                     {"month", U_MONTH}, {"mm", U_MONTH}, {"mon", U_MONTH}, {"week", U_WEEK}};
-        int unit = 0;
-        for (size_t i = 0; u->s && i < sizeof units / sizeof units[0]; i++)
-            if (!strcasecmp(u->s, units[i].name)) unit = units[i].unit;
-        if (!unit)
-            return lk_error_set(err, LK_EFORMAT,
-                                "position %d: trunc: unknown format '%s' (year, quarter, month, "
-                                "week)",
-                                lk_sql_column_of(text, u->pos), u->s ? u->s : "null");
-        pattern *p = calloc(1, sizeof *p);
-        if (!p) abort();
-        p->unit = unit;
-        *aux = p;
-        *aux_free = free;
-        *kp = k_trunc_date;
-        return 0;
-    }
+    case LK_FN_TRUNC:
+        return trunc_unit(node, 1, text, aux, aux_free, err) ? err->code : (*kp = k_trunc_date, 0);
     case LK_FN_NEXT_DAY:
         *kp = k_next_day;
         return 0;
