@@ -254,7 +254,8 @@ static inline int scmp(const lk_col *a, const lk_col *b, uint32_t i)
     return c ? (c < 0 ? -1 : 1) : (la < lb ? -1 : la > lb);
 }
 
-/* Compares row i of a and b (same type): -1, 0, 1. */
+/* Compares row i of a and row j of b (same type): -1, 0, 1; 0 is Spark's equality (NaN equals
+   NaN, -0.0 equals 0.0). */
 static inline int cmp_row(const lk_col *a, const lk_col *b, uint32_t i, uint32_t j)
 {
     switch (a->field->type) {
@@ -262,6 +263,16 @@ static inline int cmp_row(const lk_col *a, const lk_col *b, uint32_t i, uint32_t
         int x = ((const uint8_t *)a->values)[i], y = ((const uint8_t *)b->values)[j];
         return (x > y) - (x < y);
     }
+    case LK_TYPE_BYTE: {
+        int x = ((const int8_t *)a->values)[i], y = ((const int8_t *)b->values)[j];
+        return (x > y) - (x < y);
+    }
+    case LK_TYPE_SHORT: {
+        int x = ((const int16_t *)a->values)[i], y = ((const int16_t *)b->values)[j];
+        return (x > y) - (x < y);
+    }
+    case LK_TYPE_FLOAT:
+        return dcmp(((const float *)a->values)[i], ((const float *)b->values)[j]);
     case LK_TYPE_INTEGER:
     case LK_TYPE_DATE: {
         int32_t x = ((const int32_t *)a->values)[i], y = ((const int32_t *)b->values)[j];
@@ -1426,33 +1437,6 @@ static void k_getfield(lk_sql_kctx *k)
 
 /* ---- arrays and maps ---- */
 
-/* Spark's equality of two values of one scalar type (ordering.equiv): strings and binaries by
-   their bytes, NaN equal to NaN and -0.0 to 0.0, the rest by their stored bytes. */
-static int same_value(const lk_col *a, uint32_t i, const lk_col *b, uint32_t j)
-{
-    switch (a->field->type) {
-    case LK_TYPE_STRING:
-    case LK_TYPE_BINARY: {
-        size_t na, nb;
-        const char *pa = lk_col_bytes(a, i, &na), *pb = lk_col_bytes(b, j, &nb);
-        return na == nb && (na == 0 || !memcmp(pa, pb, na));
-    }
-    case LK_TYPE_FLOAT: {
-        float x = ((const float *)a->values)[i], y = ((const float *)b->values)[j];
-        return x == y || (isnan(x) && isnan(y));
-    }
-    case LK_TYPE_DOUBLE: {
-        double x = lk_col_f64(a, i), y = lk_col_f64(b, j);
-        return x == y || (isnan(x) && isnan(y));
-    }
-    default: {
-        uint32_t es = a->elem_size ? a->elem_size : lk_col_elem_size(a->field);
-        return !memcmp((const char *)a->values + (size_t)i * es,
-                       (const char *)b->values + (size_t)j * es, es);
-    }
-    }
-}
-
 /* a[i] (Spark's GetArrayItem: 0-based, null out of range), element_at(a, i) (1-based, negative
    from the end, null out of range; 0 is an error in Spark: null and failed here), m[k] and
    element_at(m, k) (the value of the first equal key, null when there is none). An index out of
@@ -1471,7 +1455,7 @@ static void k_subscript(lk_sql_kctx *k)
         if (map) {
             const lk_col *keys = &c->children[0];
             for (uint32_t j = 0; j < len && at < 0; j++)
-                if (!lk_col_is_null(keys, b + j) && same_value(keys, b + j, x, i)) at = j;
+                if (!lk_col_is_null(keys, b + j) && !cmp_row(keys, x, b + j, i)) at = j;
             if (at >= 0) {
                 lk_col_append_range(k->out, &c->children[1], b + (uint32_t)at, 1);
                 continue;
@@ -1520,7 +1504,7 @@ static void k_array_contains(lk_sql_kctx *k)
             if (lk_col_is_null(el, j))
                 nulls = 1;
             else
-                found = same_value(el, j, x, i);
+                found = !cmp_row(el, x, j, i);
         }
         if (!found && nulls)
             lk_col_append_null(k->out);
