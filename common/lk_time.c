@@ -151,3 +151,10 @@ int lk_time_parse_iso(const char *s, size_t n, int64_t *out_us)
     *out_us = secs * 1000000 + frac;
     return 0;
 }
+
+int lk_time_days_in_month(int64_t y, unsigned m)
+{
+    static const unsigned char dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return dm[m - 1] + (m == 2 && leap);
+}

@@ -30,5 +30,7 @@ int lk_time_parse_iso(const char *s, size_t n, int64_t *out_us);
 int64_t lk_time_days_from_civil(int64_t y, unsigned m, unsigned d);
 /* The civil date (proleptic Gregorian) of days since 1970-01-01: the inverse. */
 void lk_time_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+/* The days of month m (1..12) of year y (proleptic Gregorian). */
+int lk_time_days_in_month(int64_t y, unsigned m);
 
 #endif

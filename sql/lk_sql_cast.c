@@ -154,10 +154,7 @@ int lk_sql_parse_date(const char *s, size_t n, int32_t *days)
             i = n;
         }
     }
-    if (i != n || m < 1 || m > 12 || d < 1) return -1;
-    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > mdays[m - 1] || (m == 2 && d == 29 && !leap)) return -1;
+    if (i != n || m < 1 || m > 12 || d < 1 || d > lk_time_days_in_month(y, (unsigned)m)) return -1;
     *days = (int32_t)lk_time_days_from_civil(y, (unsigned)m, (unsigned)d);
     return 0;
 }

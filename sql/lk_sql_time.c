@@ -564,13 +564,6 @@ static void k_datediff(lk_sql_kctx *k)
     lk_sql_out_done(k->out);
 }
 
-static int days_in_month(int64_t y, unsigned m)
-{
-    static const unsigned dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return (int)dm[m - 1] + (m == 2 && leap);
-}
-
 /* weekofyear (ISO 8601: weeks start on Monday, week 1 holds the year's first Thursday),
    extract(DAYOFWEEK_ISO), unix_date, last_day: a date in, an int or a date out. */
 static void k_date_more(lk_sql_kctx *k)
@@ -599,7 +592,7 @@ static void k_date_more(lk_sql_kctx *k)
             break;
         case LK_FN_LAST_DAY:
             lk_time_civil_from_days(days, &y, &m, &d);
-            o[i] = (int32_t)lk_time_days_from_civil(y, m, (unsigned)days_in_month(y, m));
+            o[i] = (int32_t)lk_time_days_from_civil(y, m, (unsigned)lk_time_days_in_month(y, m));
             break;
         default: /* unix_date */
             o[i] = (int32_t)days;
@@ -623,7 +616,7 @@ static void k_add_months(lk_sql_kctx *k)
         lk_time_civil_from_days(x[i], &y, &m, &d);
         int64_t t = y * 12 + (m - 1) + n[i], ny = t >= 0 ? t / 12 : -((-t + 11) / 12);
         unsigned nm = (unsigned)(t - ny * 12) + 1;
-        int dim = days_in_month(ny, nm);
+        int dim = lk_time_days_in_month(ny, nm);
         int64_t r = ny < -6000000 || ny > 6000000
                         ? INT64_MAX
                         : lk_time_days_from_civil(ny, nm, d > (unsigned)dim ? (unsigned)dim : d);
@@ -698,7 +691,7 @@ static void k_make_date(lk_sql_kctx *k)
         }
         int32_t y = ((const int32_t *)k->a[0]->values)[i], m = ((const int32_t *)k->a[1]->values)[i],
                 d = ((const int32_t *)k->a[2]->values)[i];
-        int64_t r = m < 1 || m > 12 || d < 1 || d > days_in_month(y, (unsigned)m)
+        int64_t r = m < 1 || m > 12 || d < 1 || d > lk_time_days_in_month(y, (unsigned)m)
                         ? INT64_MAX
                         : lk_time_days_from_civil(y, (unsigned)m, (unsigned)d);
         if (r < INT32_MIN || r > INT32_MAX) {
@@ -796,7 +789,7 @@ static void k_months_between(lk_sql_kctx *k)
         lk_time_civil_from_days(d1, &y1, &m1, &dd1);
         lk_time_civil_from_days(d2, &y2, &m2, &dd2);
         double mdiff = (double)((y1 * 12 + m1) - (y2 * 12 + m2));
-        int last1 = dd1 == (unsigned)days_in_month(y1, m1), last2 = dd2 == (unsigned)days_in_month(y2, m2);
+        int last1 = dd1 == (unsigned)lk_time_days_in_month(y1, m1), last2 = dd2 == (unsigned)lk_time_days_in_month(y2, m2);
         if (dd1 == dd2 || (last1 && last2)) {
             o[i] = mdiff;
             continue;
