@@ -21,7 +21,8 @@
  * delta.last_checkpoint (between a checkpoint and its _last_checkpoint),
  * <role>.start (e.g. transform.start: a worker before READY; a crash loop),
  * transform.records (corrupt: a RECORDS message cut to half its length),
- * transform.chunk (each chunk a transform parses),
+ * transform.chunk (each chunk a transform parses), transform.read_ref (a chunk sent by
+ * reference, before the transform reads its bytes from the file),
  * replay.after_commit (lakesupd replay, between one table's commit and the next),
  * committer.dedupe_before_replay (transform.dedupe: a drop list stored, the
  * replay not asked for yet), committer.dedupe_before_state (before the dedupe

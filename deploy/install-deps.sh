@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake pkg-config git
   libzmq3-dev libczmq-dev libmsgpack-dev libsqlite3-dev sqlite3 libyaml-dev
-  libzstd-dev libsnappy-dev zlib1g-dev libbz2-dev libyajl-dev
+  libzstd-dev libsnappy-dev zlib1g-dev libbz2-dev libyajl-dev libxxhash-dev
   librdkafka-dev libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev
   libpcre2-dev nettle-dev
   check libsubunit-dev scdoc

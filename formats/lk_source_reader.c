@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -518,6 +520,7 @@ int lk_source_reader_next(lk_source_reader *r, lk_source_chunk *c, lk_error *err
     c->len = cut;
     c->offset = r->boff;
     c->first_line = r->line;
+    c->file_bytes = r->codec == LK_CODEC_NONE;
     consume(r, cut);
     return 1;
 }
@@ -537,4 +540,59 @@ void lk_source_reader_destroy(lk_source_reader **pr)
     free(r->buf);
     free(r);
     *pr = NULL;
+}
+
+/* ---- chunks by reference ---- */
+
+uint64_t lk_source_digest(const void *data, size_t len)
+{
+    return (uint64_t)XXH3_64bits(data, len);
+}
+
+int lk_source_read_range(const char *path, int64_t offset, size_t len, uint64_t digest,
+                         lk_buf *out, lk_error *err)
+{
+    lk_buf_reset(out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return lk_error_set(err, -errno, "cannot open file=%s for bytes [%lld, %lld): %s", path,
+                            (long long)offset, (long long)offset + (long long)len,
+                            strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && sb.st_size < offset + (int64_t)len) {
+        /* not even there: said before allocating what a bad length asks */
+        close(fd);
+        return lk_error_set(err, -ESTALE, "file=%s is %lld bytes, shorter than the chunk's end "
+                            "%lld: it changed since ingest read it",
+                            path, (long long)sb.st_size, (long long)offset + (long long)len);
+    }
+    lk_buf_grow(out, len + 1);
+    size_t got = 0;
+    int rc = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, out->data + got, len - got, (off_t)(offset + (int64_t)got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            rc = lk_error_set(err, -errno, "cannot read file=%s offset=%lld: %s", path,
+                              (long long)offset + (long long)got, strerror(errno));
+            break;
+        }
+        if (n == 0) {
+            rc = lk_error_set(err, -ESTALE, "file=%s ends at offset %lld, before the chunk's "
+                              "end %lld: it changed since ingest read it",
+                              path, (long long)offset + (long long)got,
+                              (long long)offset + (long long)len);
+            break;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    if (rc) return rc;
+    out->len = len;
+    out->data[len] = '\0';
+    if (lk_source_digest(out->data, len) != digest)
+        return lk_error_set(err, -ESTALE, "file=%s bytes [%lld, %lld) are not the ones ingest "
+                            "read: the file changed in place",
+                            path, (long long)offset, (long long)offset + (long long)len);
+    return 0;
 }

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lk_buf.h"
 #include "lk_error.h"
 
 typedef enum lk_source_format {
@@ -56,6 +57,8 @@ typedef struct lk_source_chunk {
     size_t len;
     int64_t offset;     /* decompressed offset of data[0] */
     int64_t first_line; /* 1-based line number of data[0] */
+    int file_bytes;     /* data is the file's own bytes [offset, offset + len) (no codec): a
+                           reader of this host can read them itself (lk_source_read_range) */
 } lk_source_chunk;
 
 typedef struct lk_source_reader lk_source_reader;
@@ -78,5 +81,15 @@ int lk_source_reader_next(lk_source_reader *r, lk_source_chunk *c, lk_error *err
 /* Records longer than max_record_size met so far. */
 int64_t lk_source_reader_oversized(const lk_source_reader *r);
 void lk_source_reader_destroy(lk_source_reader **r);
+
+/* A chunk sent by reference (ingest → a transform of the same host, docs/decisions.md "Chunks
+   by reference"): the digest of its bytes (XXH3, 64 bits) and the reading of them by the
+   receiver, which checks they are the bytes the sender read. lk_source_read_range puts
+   [offset, offset + len) of path into out (its content replaced): 0, or a negative error
+   naming the file and the range (-ENOENT and the like: it cannot be read here; -ESTALE: it
+   is shorter, or its bytes are not the ones digested: the file changed in place). */
+uint64_t lk_source_digest(const void *data, size_t len);
+int lk_source_read_range(const char *path, int64_t offset, size_t len, uint64_t digest,
+                         lk_buf *out, lk_error *err);
 
 #endif

@@ -98,6 +98,7 @@ static const key_spec keys[] = {
      NULL},
     {"source.chunk_bytes", K_INT64, OFF(source.chunk_bytes), 64 * KIB, 256 * MIB, NULL},
     {"source.include_existing_files", K_BOOL, OFF(source.include_existing_files), 0, 1, NULL},
+    {"source.chunks_by_reference", K_BOOL, OFF(source.chunks_by_reference), 0, 1, NULL},
     {"source.schema_inference_sample_bytes", K_INT64, OFF(source.schema_inference_sample_bytes), 1,
      INT64_MAX, NULL},
     {"source.schema_inference_sample_size", K_INT, OFF(source.schema_inference_sample_size), 1,
@@ -267,6 +268,7 @@ void lk_config_defaults(lk_config *c)
     c->source.max_bytes_per_trigger = 256 * MIB;
     c->source.chunk_bytes = 2 * MIB;
     c->source.include_existing_files = 1;
+    c->source.chunks_by_reference = 1;
     c->source.schema_inference_sample_bytes = 64 * MIB;
     c->source.schema_inference_sample_size = 1000;
     c->source.infer_column_types = 1;

@@ -252,6 +252,7 @@ typedef struct lk_config {
         int64_t max_bytes_per_trigger;
         int64_t chunk_bytes;
         int include_existing_files;
+        int chunks_by_reference; /* a local transform reads a chunk's bytes from the file */
         int64_t schema_inference_sample_bytes;
         int schema_inference_sample_size; /* files sampled for inference */
         int infer_column_types;           /* false: every inferred column STRING */

@@ -354,7 +354,7 @@ int lk_msg_peek(const void *data, size_t len, lk_msg_type *type, lk_error *err)
 int lk_msg_chunk_encode(const lk_msg_chunk *m, lk_buf *out)
 {
     msgpack_packer pk;
-    lk_buf_grow(out, m->len + m->header_len + strlen(m->file_path) + 128);
+    lk_buf_grow(out, (m->by_ref ? 0 : m->len) + m->header_len + strlen(m->file_path) + 128);
     /* the header item is only sent when there is one (10 items otherwise) */
     enc_begin(&pk, out, LK_MSG_CHUNK, m->header_len ? 11 : 10);
     msgpack_pack_int64(&pk, m->batch_id);
@@ -366,7 +366,13 @@ int lk_msg_chunk_encode(const lk_msg_chunk *m, lk_buf *out)
     msgpack_pack_int64(&pk, m->file_mtime_us);
     msgpack_pack_int64(&pk, m->offset);
     msgpack_pack_int64(&pk, m->first_line);
-    pack_bin(&pk, m->data, m->len);
+    if (m->by_ref) { /* [len, digest]: the receiver reads the bytes from the file */
+        msgpack_pack_array(&pk, 2);
+        msgpack_pack_uint64(&pk, (uint64_t)m->len);
+        msgpack_pack_uint64(&pk, m->digest);
+    } else {
+        pack_bin(&pk, m->data, m->len);
+    }
     if (m->header_len)
         pack_bin(&pk, m->header, m->header_len);
     enc_end(out);
@@ -400,12 +406,24 @@ int lk_msg_chunk_decode(const void *data, size_t len, lk_msg_chunk *m, lk_error 
         (rc = get_i64(&a[7], &m->offset, "chunk offset", err)) ||
         (rc = get_i64(&a[8], &m->first_line, "chunk first_line", err)))
         goto out;
-    if (a[9].type != MSGPACK_OBJECT_BIN) {
-        rc = lk_error_set(err, LK_EFORMAT, "chunk data is not a bin");
+    m->by_ref = 0;
+    m->digest = 0;
+    m->file_bytes = 0;
+    if (a[9].type == MSGPACK_OBJECT_ARRAY && a[9].via.array.size == 2 &&
+        a[9].via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+        a[9].via.array.ptr[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+        a[9].via.array.ptr[0].via.u64 <= LK_MSG_MAX_REF_BYTES) {
+        m->by_ref = 1;
+        m->data = NULL;
+        m->len = (size_t)a[9].via.array.ptr[0].via.u64;
+        m->digest = a[9].via.array.ptr[1].via.u64;
+    } else if (a[9].type != MSGPACK_OBJECT_BIN) {
+        rc = lk_error_set(err, LK_EFORMAT, "chunk data is neither a bin nor [len, digest]");
         goto out;
+    } else {
+        m->data = a[9].via.bin.size ? a[9].via.bin.ptr : "";
+        m->len = a[9].via.bin.size;
     }
-    m->data = a[9].via.bin.size ? a[9].via.bin.ptr : "";
-    m->len = a[9].via.bin.size;
     m->header = "";
     m->header_len = 0;
     if (in.body->via.array.size == 11) {

@@ -58,6 +58,7 @@ int lk_msg_peek(const void *data, size_t len, lk_msg_type *type, lk_error *err);
 #define LK_CHUNK_IDX(gen, k) ((int32_t)(((gen) << LK_CHUNK_GEN_SHIFT) | (k)))
 
 /* ---- CHUNK: whole lines [offset, offset+len) of one source file ---- */
+#define LK_MSG_MAX_REF_BYTES (1ULL << 40) /* a by-reference length past this is malformed */
 typedef struct lk_msg_chunk {
     int64_t batch_id;
     int32_t chunk_idx;
@@ -75,6 +76,15 @@ typedef struct lk_msg_chunk {
        whichever chunk it gets; header_len 0 otherwise. Zero-copy like data. */
     const char *header;
     size_t header_len;
+    /* By reference (to a transform of this host, one that said so: lk_flow's "l"): the
+       message carries len and the digest of the bytes (lk_source_digest) instead of them;
+       data is NULL after decode and the receiver reads [offset, offset + len) of file_path
+       itself (lk_source_read_range). Encoded so when by_ref is set. */
+    int by_ref;
+    uint64_t digest;
+    /* The sender's own mark, not on the wire: data is the file's bytes at offset (no
+       codec), so the chunk may go by reference. */
+    int file_bytes;
 } lk_msg_chunk;
 
 int lk_msg_chunk_encode(const lk_msg_chunk *m, lk_buf *out);

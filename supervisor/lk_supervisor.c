@@ -213,16 +213,24 @@ static child *find_role(sup *s, const char *role, int index)
     return NULL;
 }
 
-static void send_ingest(sup *s, const char *name, const char *reason)
+/* batch >= 0: a replay of that batch only */
+static void send_ingest_batch(sup *s, const char *name, const char *reason, int64_t batch)
 {
     lk_msg_event e;
     lk_msg_event_init(&e, name);
     if (reason)
         lk_msg_event_set_str(&e, "reason", reason);
+    if (batch >= 0)
+        lk_msg_event_set_int(&e, "batch", batch);
     lk_buf_reset(&s->buf);
     lk_msg_event_encode(&e, &s->buf);
     if (zmq_send(zsock_resolve(s->ingest), s->buf.data, s->buf.len, ZMQ_DONTWAIT) < 0)
         LK_WARN("cannot tell ingest '%s': %s", name, strerror(errno));
+}
+
+static void send_ingest(sup *s, const char *name, const char *reason)
+{
+    send_ingest_batch(s, name, reason, -1);
 }
 
 static int check_transforms(const lk_config *cfg, lk_state *st, lk_error *err)
@@ -280,6 +288,15 @@ static void handle_event(sup *s, const void *data, size_t len)
         }
         /* ingest must not wait for batches that will never commit */
         send_ingest(s, "abort", why ? why : "fatal");
+        return;
+    }
+    if (!strcmp(e.name, "replay")) {
+        /* a transform could not read a chunk sent by reference: that batch again, now */
+        int64_t b = lk_msg_event_get_int(&e, "batch", -1);
+        const char *why = lk_msg_event_get_str(&e, "reason");
+        LK_WARN("worker role=%s index=%d asks for batch=%lld again: %s", role ? role : "?", index,
+                (long long)b, why ? why : "?");
+        send_ingest_batch(s, "replay", why ? why : role, b);
         return;
     }
     if (!c || c->pid != (pid_t)lk_msg_event_get_int(&e, "pid", -1))

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { query, readTableSql, replay } from './lib/delta.mjs';
+import { query, queryTable, readTableSql, replay } from './lib/delta.mjs';
 import { assertVerified, countInput, gen, QUICK, rowsOf, run, runningWorker, sleep, startDaemon, status, until, waitAllRunning, waitLog, watching, workspace } from './lib/daemon.mjs';
 
 test('a full or failing disk (short writes, EIO, ENOSPC) pauses the committer, the writer and ingest in turn; each resumes by itself; exactly once', async () => {
@@ -351,3 +351,61 @@ test('the committer killed mid-checkpoint and between a checkpoint and _last_che
   assertVerified(ws, 'processed');
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+// Chunks by reference (docs/decisions.md): a transform of this host reads an uncompressed chunk's
+// bytes from the file and checks them against the digest of what ingest read. A file rewritten in
+// place between the two reads (same size, other bytes) must not slip through: the transform refuses
+// it, asks for the batch again, and ingest re-plans it from the file as it now is. With
+// chunks_by_reference off, the bytes travel with the chunk: the batch is the file as ingest read it.
+for (const byRef of [true, false]) {
+  test(`a file rewritten in place while its chunk waits for a transform: ${byRef ? 'the digest catches it, the batch is re-planned from the new bytes' : 'chunks_by_reference: false, the batch is the bytes ingest read'}; exactly once`, async () => {
+    const ws = workspace(`rewrite_${byRef}`, {
+      transform: 1, writer: 1,
+      extra: `source:\n  use_notifications: false\n  chunks_by_reference: ${byRef}\n`,
+    });
+    // the first chunk waits 1.5 s in the transform: before its read from the file (by reference)
+    // or with its bytes in hand (not)
+    const d = startDaemon(['-c', ws.config], {
+      LAKESUP_FAULT: byRef ? 'transform.read_ref=sleep1500@1' : 'transform.chunk=sleep1500@1',
+    });
+    try {
+      await waitAllRunning(ws.config);
+      const staging = path.join(ws.dir, 'staging');
+      gen(['--out', staging, '--files', '1', '--rows', '300', '--seed', '351']);
+      const [name] = fs.readdirSync(staging);
+      const before = path.join(ws.dir, 'before');
+      fs.mkdirSync(before);
+      fs.copyFileSync(path.join(staging, name), path.join(before, name));
+      const old = new Date(Date.now() - 3600 * 1000);
+      fs.utimesSync(path.join(staging, name), old, old);
+      fs.renameSync(path.join(staging, name), path.join(ws.input, name));
+      await waitLog(d, /sent batch=0 files=1 /);
+      // the same length, other bytes: every purchase becomes a refund, in place (same inode)
+      const file = path.join(ws.input, name);
+      const text = fs.readFileSync(file, 'utf8');
+      assert.match(text, /"purchase"/);
+      const fd = fs.openSync(file, 'r+');
+      fs.writeSync(fd, text.replaceAll('"purchase"', '"PURCHASE"'), 0);
+      fs.closeSync(fd);
+      if (byRef) {
+        await waitLog(d, /batch=0 chunk=0: file=.* bytes \[\d+, \d+\) are not the ones ingest read: the file changed in place; the chunk is not parsed/);
+        await waitLog(d, /worker role=transform index=0 asks for batch=0 again/);
+        await waitLog(d, /batch=0: a file changed or vanished since the batch was planned: it is re-planned as generation 1/, 20000);
+      }
+      const events = countInput(ws.input).events;
+      await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
+      d.child.kill('SIGTERM');
+      assert.equal((await d.exited).code, 0, d.logs().slice(-4000));
+      const want = byRef ? ws.input : before;
+      assertVerified(ws, 'raw', { input: want });
+      assertVerified(ws, 'processed', { input: want });
+      if (!byRef) assert.doesNotMatch(d.logs(), /asks for batch=0 again/);
+      // the rows say which bytes were read
+      const [{ n: upper }] = await queryTable(path.join(ws.tables, 'raw_events'), "SELECT count(*) AS n FROM $T WHERE event_type = 'PURCHASE'");
+      assert.equal(Number(upper) > 0, byRef, `PURCHASE rows: ${upper}`);
+    } finally {
+      d.child.kill('SIGKILL');
+    }
+    fs.rmSync(ws.dir, { recursive: true, force: true });
+  });
+}

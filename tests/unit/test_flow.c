@@ -205,6 +205,69 @@ START_TEST(lk_flow_in_says_f_and_joins_frames)
 }
 END_TEST
 
+/* lk_flow_out_send_for: a receiver that says "l" (lk_flow_in_set_local) gets the message made
+   for a local peer, another the other one; one that stops saying it gets the other one from its
+   next credit on. */
+static void enc_kind(void *ctx, int local, lk_buf *b)
+{
+    (*(int *)ctx)++;
+    lk_buf_reset(b);
+    lk_buf_puts(b, local ? "by-reference" : "with-bytes");
+}
+
+static void recv_str(lk_flow_in *in, const char *want)
+{
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    int rc = -EAGAIN;
+    for (int t = 0; t < 50 && rc == -EAGAIN; t++)
+        rc = lk_flow_in_recv(in, &m, 100);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(zmq_msg_size(&m), strlen(want));
+    ck_assert_int_eq(memcmp(zmq_msg_data(&m), want, strlen(want)), 0);
+    zmq_msg_close(&m);
+}
+
+START_TEST(a_receiver_that_says_l_gets_the_message_for_a_local_peer)
+{
+    lk_error err;
+    lk_flow_out *o;
+    ck_assert_msg(lk_flow_out_new(g_w, g_ep, &o, &err) == 0, "%s", err.msg);
+    lk_flow_in *loc = lk_flow_in_new(g_w, 1), *other = lk_flow_in_new(g_w, 1);
+    lk_flow_in_set_local(loc, 1);
+    ck_assert_int_eq(lk_flow_in_connect(loc, g_ep), 0);
+    ck_assert_int_eq(lk_flow_in_connect(other, g_ep), 0);
+    for (int i = 0; i < 500 && lk_flow_out_credits(o) < 2; i++) {
+        lk_flow_out_service(o);
+        usleep(2000);
+    }
+    ck_assert_int_eq(lk_flow_out_credits(o), 2);
+    lk_sendbuf *pool = lk_sendbuf_new();
+    lk_buf b = LK_BUF_INIT;
+    int calls = 0;
+    /* one credit each: the two sends go one to each, each made once */
+    ck_assert_int_eq(lk_flow_out_send_for(o, pool, &b, enc_kind, &calls), 0);
+    ck_assert_int_eq(lk_flow_out_send_for(o, pool, &b, enc_kind, &calls), 0);
+    ck_assert_int_eq(calls, 2);
+    lk_flow_in_set_local(loc, 0); /* the credit its receive gives back says no "l" */
+    recv_str(loc, "by-reference");
+    recv_str(other, "with-bytes");
+    for (int i = 0; i < 500 && lk_flow_out_credits(o) < 2; i++) {
+        lk_flow_out_service(o);
+        usleep(2000);
+    }
+    ck_assert_int_eq(lk_flow_out_send_for(o, pool, &b, enc_kind, &calls), 0);
+    ck_assert_int_eq(lk_flow_out_send_for(o, pool, &b, enc_kind, &calls), 0);
+    recv_str(loc, "with-bytes");
+    recv_str(other, "with-bytes");
+    lk_buf_free(&b);
+    lk_sendbuf_destroy(&pool);
+    lk_flow_in_destroy(&loc);
+    lk_flow_in_destroy(&other);
+    lk_flow_out_destroy(&o);
+}
+END_TEST
+
 /* lk_zmsg_send: every frame arrives in order; a message that cannot be sent is destroyed whole
    (czmq's zmsg_send leaked the frame it failed on: the ASan pass's leak check sees any left). */
 START_TEST(lk_zmsg_send_sends_every_frame_or_destroys_the_message)
@@ -249,6 +312,7 @@ int main(void)
     tcase_add_test(tc, messages_of_every_size_arrive_whole_through_lk_flow_in);
     tcase_add_test(tc, a_receiver_that_says_f_gets_frames_one_that_does_not_gets_one);
     tcase_add_test(tc, lk_flow_in_says_f_and_joins_frames);
+    tcase_add_test(tc, a_receiver_that_says_l_gets_the_message_for_a_local_peer);
     tcase_add_test(tc, lk_zmsg_send_sends_every_frame_or_destroys_the_message);
     suite_add_tcase(s, tc);
     return lk_check_run(s);

@@ -2,6 +2,7 @@
    chunks) and formats/lk_csv_reader, lk_text_reader (formats). */
 #include <bzlib.h>
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,80 @@ START_TEST(file_path_absolute_and_percent_encoded)
                       cases[k].out);
     }
     lk_buf_free(&b);
+}
+END_TEST
+
+/* Chunks by reference: every chunk of an uncompressed file (a BOM, an oversized record's head
+   included) is the file's own bytes at its offset, and lk_source_read_range gives them back,
+   checked against their digest; a compressed file's chunks are not file bytes; a file changed
+   in place, cut short or gone is refused with the file and range named. */
+START_TEST(chunks_by_reference_read_range)
+{
+    char p[512];
+    lk_error err;
+    lk_buf t = LK_BUF_INIT, got = LK_BUF_INIT;
+    lk_buf_append(&t, "\xEF\xBB\xBF", 3);
+    char *text = lines(3000);
+    lk_buf_append(&t, text, strlen(text));
+    lk_buf_putc(&t, '{');
+    for (int i = 0; i < 9000; i++) lk_buf_putc(&t, 'x'); /* longer than max_record_size */
+    lk_buf_puts(&t, "}\n{\"a\":1}\n");
+    snprintf(p, sizeof p, "%s/r.jsonl", dir);
+    write_file(p, t.data, t.len);
+    lk_source_opts o = opts(LK_SOURCE_JSON, 4096, 8192);
+    o.quiet = 1;
+    lk_source_reader *r = lk_source_reader_open(p, 0, (int64_t)t.len, &o, &err);
+    ck_assert_ptr_nonnull(r);
+    lk_source_chunk c;
+    int n = 0;
+    int64_t first_off = -1, last_off = 0;
+    size_t last_len = 0;
+    uint64_t last_digest = 0;
+    while (lk_source_reader_next(r, &c, &err) == 1) {
+        ck_assert_int_eq(c.file_bytes, 1);
+        uint64_t dg = lk_source_digest(c.data, c.len);
+        ck_assert_msg(lk_source_read_range(p, c.offset, c.len, dg, &got, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(got.len, c.len);
+        ck_assert_int_eq(memcmp(got.data, c.data, c.len), 0);
+        ck_assert_int_eq(got.data[got.len], '\0');
+        if (first_off < 0) first_off = c.offset;
+        last_off = c.offset, last_len = c.len, last_digest = dg;
+        n++;
+    }
+    lk_source_reader_destroy(&r);
+    ck_assert_int_gt(n, 10);
+    ck_assert_int_eq(first_off, 3); /* after the BOM */
+    /* the same length, one byte other: the digest refuses it */
+    FILE *f = fopen(p, "r+b");
+    fseek(f, (long)last_off, SEEK_SET);
+    fputc('[', f);
+    fclose(f);
+    ck_assert_int_eq(lk_source_read_range(p, last_off, last_len, last_digest, &got, &err), -ESTALE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "changed in place"));
+    ck_assert_ptr_nonnull(strstr(err.msg, p));
+    /* cut short */
+    ck_assert_int_eq(truncate(p, last_off + 1), 0);
+    ck_assert_int_eq(lk_source_read_range(p, last_off, last_len, last_digest, &got, &err), -ESTALE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "shorter"));
+    /* gone */
+    unlink(p);
+    ck_assert_int_eq(lk_source_read_range(p, last_off, last_len, last_digest, &got, &err), -ENOENT);
+    ck_assert_ptr_nonnull(strstr(err.msg, p));
+    /* compressed: the chunks are decompressed bytes, never read by reference */
+    size_t cap = strlen(text) + 1024;
+    unsigned char *z = malloc(cap);
+    size_t zn = gz(text, strlen(text), z, cap);
+    snprintf(p, sizeof p, "%s/r.jsonl.gz", dir);
+    write_file(p, z, zn);
+    r = lk_source_reader_open(p, 0, (int64_t)zn, &o, &err);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(lk_source_reader_next(r, &c, &err), 1);
+    ck_assert_int_eq(c.file_bytes, 0);
+    lk_source_reader_destroy(&r);
+    free(z);
+    free(text);
+    lk_buf_free(&t);
+    lk_buf_free(&got);
 }
 END_TEST
 
@@ -756,6 +831,7 @@ int main(void)
     tcase_add_test(tc, csv_columns_by_header_name);
     tcase_add_test(tc, config_keys);
     tcase_add_test(tc, file_path_absolute_and_percent_encoded);
+    tcase_add_test(tc, chunks_by_reference_read_range);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

@@ -327,6 +327,41 @@ START_TEST(chunk_round_trip)
     ck_assert(!memcmp(d.header, c.header, c.header_len));
     ck_assert_uint_eq(d.len, 4);
     c.header_len = 0;
+    /* by reference: where the bytes are and their digest, not the bytes; the csv header still
+       travels */
+    c.data = "{\"a\":1}\n";
+    c.len = 2u << 20;
+    c.by_ref = 1;
+    c.digest = 0xfedcba9876543210ULL;
+    c.header = "x,y";
+    c.header_len = 3;
+    lk_buf_reset(&buf);
+    ck_assert_int_eq(lk_msg_chunk_encode(&c, &buf), 0);
+    ck_assert_uint_lt(buf.len, 200); /* not 2 MiB */
+    memset(&d, 0, sizeof d);
+    ck_assert_int_eq(lk_msg_chunk_decode(buf.data, buf.len, &d, &err), 0);
+    ck_assert_int_eq(d.by_ref, 1);
+    ck_assert(d.data == NULL);
+    ck_assert_uint_eq(d.len, 2u << 20);
+    ck_assert(d.digest == 0xfedcba9876543210ULL);
+    ck_assert_uint_eq(d.header_len, 3);
+    ck_assert_int_eq(d.offset, 4096);
+    ck_assert_str_eq(d.file_path, c.file_path);
+    /* a length past LK_MSG_MAX_REF_BYTES is a malformed message, not an allocation */
+    c.len = (size_t)LK_MSG_MAX_REF_BYTES + 1;
+    lk_buf_reset(&buf);
+    ck_assert_int_eq(lk_msg_chunk_encode(&c, &buf), 0);
+    ck_assert_int_eq(lk_msg_chunk_decode(buf.data, buf.len, &d, &err), LK_EFORMAT);
+    c.by_ref = 0;
+    c.header_len = 0;
+    c.len = 4;
+    /* with bytes again: by_ref is cleared by the decode */
+    lk_buf_reset(&buf);
+    ck_assert_int_eq(lk_msg_chunk_encode(&c, &buf), 0);
+    d.by_ref = 1;
+    ck_assert_int_eq(lk_msg_chunk_decode(buf.data, buf.len, &d, &err), 0);
+    ck_assert_int_eq(d.by_ref, 0);
+    ck_assert_uint_eq(d.len, 4);
     /* a chunk is not an event */
     lk_msg_event e;
     ck_assert_int_eq(lk_msg_event_decode(buf.data, buf.len, &e, &err), LK_EFORMAT);

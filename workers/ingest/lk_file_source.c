@@ -313,6 +313,7 @@ static int fs_read(lk_source *s, int64_t batch, const lk_state_range *rg, lk_sou
         m.len = sc.len;
         m.header = fs->csv_hdr.data;
         m.header_len = fs->csv_hdr.len;
+        m.file_bytes = sc.file_bytes && env->cfg->source.chunks_by_reference;
         int e = emit(ctx, &m);
         if (e) {
             lk_source_reader_destroy(&sr);

@@ -50,6 +50,7 @@
 #include "lk_flow.h"
 #include "lk_sendbuf.h"
 #include "lk_source.h"
+#include "lk_source_reader.h"
 #include "lk_state.h"
 #include "lk_time.h"
 
@@ -152,6 +153,27 @@ typedef struct sender {
     lk_state_file_span *span; /* of the range being read */
 } sender;
 
+/* The chunk's message for the transform it goes to: by reference to one of this host that
+   reads files ("l") when its bytes are the file's (docs/decisions.md, "Chunks by
+   reference"), with its bytes otherwise. */
+typedef struct chunk_out {
+    lk_msg_chunk *m;
+    int digested;
+} chunk_out;
+
+static void encode_chunk(void *ctx, int local, lk_buf *b)
+{
+    chunk_out *co = ctx;
+    lk_msg_chunk *m = co->m;
+    m->by_ref = local && m->file_bytes && m->len > 0;
+    if (m->by_ref && !co->digested) {
+        m->digest = lk_source_digest(m->data, m->len);
+        co->digested = 1;
+    }
+    lk_buf_reset(b);
+    lk_msg_chunk_encode(m, b);
+}
+
 static int emit_chunk(void *ctx, lk_msg_chunk *m)
 {
     sender *s = ctx;
@@ -159,10 +181,10 @@ static int emit_chunk(void *ctx, lk_msg_chunk *m)
     m->batch_id = s->batch_id;
     m->chunk_idx = LK_CHUNK_IDX(s->gen, s->idx);
     m->schema_version = in->schema_version;
-    lk_buf_reset(&in->msg);
-    lk_msg_chunk_encode(m, &in->msg);
-    int rc = lk_flow_out_send(in->chunks, in->pool, &in->msg);
+    chunk_out co = {m, 0};
+    int rc = lk_flow_out_send_for(in->chunks, in->pool, &in->msg, encode_chunk, &co);
     if (rc) return rc < 0 ? rc : -ECANCELED;
+    if (m->by_ref) lk_worker_add(in->w, "chunks_by_ref", 1);
     s->span->n_chunks++;
     s->bytes += (int64_t)m->len;
     s->idx++;

@@ -387,15 +387,20 @@ static int send_schemas(gw_t *g, host_t *h, int v)
     return 0;
 }
 
-/* A flow control a receiver sent through us ("C1f", "R2f"): without its "f", since the
-   frames of a message sent in frames would reach this gateway, which passes on one frame per
-   message (lk_flow.h). */
+/* A flow control a receiver sent through us ("C1f", "R2lf"): kind and count only. Without
+   its "f", since the frames of a message sent in frames would reach this gateway, which passes
+   on one frame per message; without its "l", since a transform of another host cannot read
+   the pipeline host's files: it gets every chunk's bytes (lk_flow.h). */
 static void plain_control(zframe_t **data)
 {
     size_t n = zframe_size(*data);
     const char *d = (const char *)zframe_data(*data);
-    if (n > 1 && (d[0] == 'C' || d[0] == 'R') && d[n - 1] == 'f') {
-        zframe_t *plain = zframe_new(d, n - 1);
+    if (n > 1 && (d[0] == 'C' || d[0] == 'R')) {
+        size_t k = 1;
+        while (k < n && d[k] >= '0' && d[k] <= '9')
+            k++;
+        if (k == n) return;
+        zframe_t *plain = zframe_new(d, k);
         zframe_destroy(data);
         *data = plain;
     }

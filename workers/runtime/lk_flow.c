@@ -23,6 +23,7 @@ typedef struct peer {
     int credits;
     int gone;          /* said bye (or unreachable): no credits until it asks again */
     int frames;        /* it takes a message in frames (its last "C"/"R" said "f") */
+    int local;         /* it reads this host's files (its last "C"/"R" said "l") */
     uint64_t served;   /* when it was last sent to (a sequence number) */
 } peer;
 
@@ -128,14 +129,17 @@ void lk_flow_out_service(lk_flow_out *o)
                 if (v < 0 || v > 1024)
                     v = 0;
                 int frames = n > 1 && d[n - 1] == 'f';
+                int local = n > 1 && memchr(d + 1, 'l', n - 1) != NULL;
                 if (d[0] == 'C') {
                     p->credits += v;
                     p->gone = 0;
                     p->frames = frames;
+                    p->local = local;
                 } else if (d[0] == 'R') {
                     p->credits = v;
                     p->gone = 0;
                     p->frames = frames;
+                    p->local = local;
                 } else if (d[0] == 'B') {
                     p->credits = 0;
                     p->gone = 1;
@@ -208,9 +212,34 @@ static void send_frames(void *s, zmq_msg_t *msg)
     }
 }
 
-/* Tries to send msg to the least recently served peer with a credit:
+/* The message being sent: made from b (through pool) for the kind of peer it goes to, by
+   enc when there is one (a peer that reads this host's files may get another message). */
+typedef struct out_msg {
+    zmq_msg_t msg;
+    int have;  /* msg holds b's bytes */
+    int local; /* ... as encoded for a local peer */
+    lk_sendbuf *pool;
+    lk_buf *b;
+    lk_flow_encode_fn enc;
+    void *ctx;
+} out_msg;
+
+static void make_for(out_msg *m, int local)
+{
+    if (m->have && (!m->enc || m->local == local))
+        return;
+    if (m->have)
+        zmq_msg_close(&m->msg); /* its buffer goes back to the pool */
+    if (m->enc)
+        m->enc(m->ctx, local, m->b);
+    lk_sendbuf_msg(m->pool, m->b, &m->msg);
+    m->have = 1;
+    m->local = local;
+}
+
+/* Tries to send the message to the least recently served peer with a credit:
    1 sent (msg is ZeroMQ's), 0 no peer could take it. */
-static int try_send(lk_flow_out *o, zmq_msg_t *msg)
+static int try_send(lk_flow_out *o, out_msg *m)
 {
     void *s = zsock_resolve(o->sock);
     for (;;) {
@@ -222,6 +251,7 @@ static int try_send(lk_flow_out *o, zmq_msg_t *msg)
         }
         if (!best)
             return 0;
+        make_for(m, best->local);
         if (zmq_send(s, best->id, best->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
             if (errno == EHOSTUNREACH) {
                 /* gone (a receiver that died): its credits with it */
@@ -240,6 +270,7 @@ static int try_send(lk_flow_out *o, zmq_msg_t *msg)
         }
         best->credits--;
         best->served = ++o->seq;
+        zmq_msg_t *msg = &m->msg;
         /* the routing frame went: the data frame must follow (a multi-part
            message is queued whole, so only a signal can interrupt it) */
         if (best->frames && zmq_msg_size(msg) > LK_FLOW_FRAME_BYTES) {
@@ -253,22 +284,16 @@ static int try_send(lk_flow_out *o, zmq_msg_t *msg)
     }
 }
 
-static int send_wait(lk_flow_out *o, lk_sendbuf *pool, lk_buf *b, int timeout_ms)
+static int send_wait(lk_flow_out *o, lk_sendbuf *pool, lk_buf *b, int timeout_ms,
+                     lk_flow_encode_fn enc, void *ctx)
 {
     int64_t t0 = lk_time_now_us(), deadline = lk_time_mono_ms() + timeout_ms;
     lk_flow_out_service(o);
-    zmq_msg_t msg;
-    int have_msg = 0;
+    out_msg m = {.pool = pool, .b = b, .enc = enc, .ctx = ctx};
     int rc = 0;
     for (;;) {
-        if (lk_flow_out_credits(o) > 0) {
-            if (!have_msg) {
-                lk_sendbuf_msg(pool, b, &msg);
-                have_msg = 1;
-            }
-            if (try_send(o, &msg))
-                break;
-        }
+        if (lk_flow_out_credits(o) > 0 && try_send(o, &m))
+            break;
         if (timeout_ms >= 0 && lk_time_mono_ms() >= deadline) {
             rc = -EAGAIN;
             break;
@@ -287,13 +312,13 @@ static int send_wait(lk_flow_out *o, lk_sendbuf *pool, lk_buf *b, int timeout_ms
             break;
         }
     }
-    if (rc && have_msg) {
+    if (rc && m.have) {
         if (rc == -EAGAIN) {
             /* give the caller its bytes back */
             lk_buf_reset(b);
-            lk_buf_append(b, zmq_msg_data(&msg), zmq_msg_size(&msg));
+            lk_buf_append(b, zmq_msg_data(&m.msg), zmq_msg_size(&m.msg));
         }
-        zmq_msg_close(&msg);
+        zmq_msg_close(&m.msg);
     }
     int64_t waited = lk_time_now_us() - t0;
     if (waited > 0)
@@ -303,12 +328,18 @@ static int send_wait(lk_flow_out *o, lk_sendbuf *pool, lk_buf *b, int timeout_ms
 
 int lk_flow_out_send(lk_flow_out *o, lk_sendbuf *pool, lk_buf *b)
 {
-    return send_wait(o, pool, b, -1);
+    return send_wait(o, pool, b, -1, NULL, NULL);
 }
 
 int lk_flow_out_send_timeout(lk_flow_out *o, lk_sendbuf *pool, lk_buf *b, int timeout_ms)
 {
-    return send_wait(o, pool, b, timeout_ms < 0 ? 0 : timeout_ms);
+    return send_wait(o, pool, b, timeout_ms < 0 ? 0 : timeout_ms, NULL, NULL);
+}
+
+int lk_flow_out_send_for(lk_flow_out *o, lk_sendbuf *pool, lk_buf *b, lk_flow_encode_fn enc,
+                         void *ctx)
+{
+    return send_wait(o, pool, b, -1, enc, ctx);
 }
 
 void lk_flow_out_destroy(lk_flow_out **op)
@@ -342,6 +373,7 @@ struct lk_flow_in {
     lk_buf joined; /* the last message that came in frames */
     int window;
     int leaving;
+    int local; /* its credits say "l": it reads this host's files */
     flink links[MAX_LINKS];
     int nlinks;
     int next; /* round robin over the links when several are readable */
@@ -357,11 +389,12 @@ lk_flow_in *lk_flow_in_new(lk_worker *w, int window)
     return in;
 }
 
-static void ctl(flink *l, char kind, int n)
+static void ctl(const lk_flow_in *in, flink *l, char kind, int n)
 {
     char b[16];
-    /* "f": this link joins a message sent in frames */
-    int len = kind == 'B' ? snprintf(b, sizeof b, "B") : snprintf(b, sizeof b, "%c%df", kind, n);
+    /* "f": this link joins a message sent in frames; "l": it reads this host's files */
+    int len = kind == 'B' ? snprintf(b, sizeof b, "B")
+                          : snprintf(b, sizeof b, "%c%d%sf", kind, n, in->local ? "l" : "");
     zmq_send(zsock_resolve(l->sock), b, (size_t)len, ZMQ_DONTWAIT);
 }
 
@@ -381,6 +414,11 @@ void lk_flow_in_destroy(lk_flow_in **ip)
         drop_link(in, in->nlinks - 1);
     lk_buf_free(&in->joined);
     free(in);
+}
+
+void lk_flow_in_set_local(lk_flow_in *in, int on)
+{
+    in->local = on != 0;
 }
 
 int lk_flow_in_has(const lk_flow_in *in, const char *endpoint)
@@ -419,7 +457,7 @@ int lk_flow_in_connect(lk_flow_in *in, const char *endpoint)
     in->nlinks++;
     l->last_ms = lk_time_mono_ms();
     if (!in->leaving) {
-        ctl(l, 'R', in->window);
+        ctl(in, l, 'R', in->window);
         l->granted = in->window;
     } else {
         l->ended = 1;
@@ -447,7 +485,7 @@ void lk_flow_in_leave(lk_flow_in *in)
             l->ended = 1;
             continue;
         }
-        ctl(l, 'B', 0);
+        ctl(in, l, 'B', 0);
         l->bye_sent = 1;
     }
 }
@@ -480,7 +518,7 @@ static void housekeep(lk_flow_in *in, int64_t now)
                to be read (a worker busy with a long message is not idle): the
                sender may have restarted without our credits; saying again
                what we hold is harmless when it did not */
-            ctl(l, 'R', in->window);
+            ctl(in, l, 'R', in->window);
             l->granted = in->window;
             l->ended = 0;
             l->last_ms = now;
@@ -526,7 +564,7 @@ static int take(lk_flow_in *in, flink *l, zmq_msg_t *msg, int64_t now)
     if (l->granted > 0)
         l->granted--;
     if (!in->leaving && !l->closing) {
-        ctl(l, 'C', 1);
+        ctl(in, l, 'C', 1);
         l->granted++;
     }
     return 1;

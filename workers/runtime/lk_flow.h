@@ -22,6 +22,12 @@
  *   receiver → sender  "C<n>"  n more credits     "R<n>"  my credits are n now
  *                      "B"     bye: no more for me
  *                      a trailing "f" ("C1f", "R2f"): I take a message in frames
+ *                      an "l" before it ("C1lf"): I read this host's files, so a
+ *                      sender with a message that can name bytes of a file instead
+ *                      of carrying them (ingest's chunks) may send me that one
+ *                      (lk_flow_out_send_for; docs/decisions.md, "Chunks by
+ *                      reference"). The remote gateway strips it: a transform of
+ *                      another host always gets the bytes.
  *   sender → receiver  a non-empty data message, or an empty frame: end of
  *                      stream on this link (the answer to "B", or the sender stops).
  *                      To a receiver that said "f", a message larger than
@@ -74,6 +80,13 @@ int lk_flow_out_send(lk_flow_out *o, lk_sendbuf *pool, lk_buf *b);
 /* Like lk_flow_out_send but gives up after timeout_ms without a credit:
    -EAGAIN (b unchanged). */
 int lk_flow_out_send_timeout(lk_flow_out *o, lk_sendbuf *pool, lk_buf *b, int timeout_ms);
+/* Like lk_flow_out_send, the message made by enc once the peer is chosen: enc(ctx, local, b)
+   puts into b (which it resets) the message for a peer that reads this host's files (local
+   1: it said "l") or for any other; called again only when a send falls to a peer of the
+   other kind. */
+typedef void (*lk_flow_encode_fn)(void *ctx, int local, lk_buf *b);
+int lk_flow_out_send_for(lk_flow_out *o, lk_sendbuf *pool, lk_buf *b, lk_flow_encode_fn enc,
+                         void *ctx);
 
 /* ---- the receiving side: one DEALER per sender ---- */
 typedef struct lk_flow_in lk_flow_in;
@@ -81,6 +94,9 @@ typedef struct lk_flow_in lk_flow_in;
 /* window: credits each link grants (messages on their way to us per sender). */
 lk_flow_in *lk_flow_in_new(lk_worker *w, int window);
 void lk_flow_in_destroy(lk_flow_in **in);
+/* Whether this receiver says "l" (it reads this host's files) with its next credits; off by
+   default. */
+void lk_flow_in_set_local(lk_flow_in *in, int on);
 /* Adds a link to the sender bound at endpoint (it may start later). 0 or -1. */
 int lk_flow_in_connect(lk_flow_in *in, const char *endpoint);
 /* The sender at endpoint is gone for good (scaled in): the link is closed once

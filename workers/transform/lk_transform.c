@@ -26,6 +26,7 @@
 #include "lk_parser.h"
 #include "lk_sendbuf.h"
 #include "lk_source_cfg.h"
+#include "lk_source_reader.h"
 #include "lk_state.h"
 #include "lk_time.h"
 #include "lk_raw.h"
@@ -46,6 +47,7 @@ typedef struct transform {
     lk_sendbuf *pool; /* msg goes to ZeroMQ without a copy; buffers recycled */
     char cwd[2048];   /* relative source paths are made absolute against it */
     lk_buf fpath;     /* the chunk's _metadata.file_path (lk_raw_file_path) */
+    lk_buf fbytes;    /* a chunk sent by reference: its bytes, read from the file */
     lk_msg_progress report; /* the monitor's parse report */
     int64_t wm_batch, wm_us; /* the watermark in force for batch wm_batch */
     int32_t *drops;          /* transform.dedupe: the rows of this chunk to drop */
@@ -183,6 +185,34 @@ static int failfast(transform *t, const lk_msg_chunk *c, const lk_raw_stats *st)
     return fatal(t, what);
 }
 
+/* A chunk sent by reference: its bytes read from the file and checked against the digest of
+   the bytes ingest read (docs/decisions.md, "Chunks by reference"). When they cannot be (the
+   file is gone, or changed in place since), the chunk is not parsed: its batch is asked for
+   again at once (ingest checks the file and re-plans when it changed), and this transform
+   takes chunks with their bytes from then on. 0, or -1 with the chunk left alone. */
+static int read_by_ref(transform *t, lk_msg_chunk *c)
+{
+    lk_fault_check("transform.read_ref"); /* sleep<MS>: the file can change meanwhile (tests) */
+    if (lk_source_read_range(c->file_path, c->offset, c->len, c->digest, &t->fbytes, &t->err) ==
+        0) {
+        c->data = t->fbytes.data;
+        lk_worker_add(t->w, "chunks_by_ref", 1);
+        return 0;
+    }
+    LK_ERROR("batch=%lld chunk=%d: %s; the chunk is not parsed: its batch is asked for again, "
+             "and this transform takes chunks with their bytes from now on",
+             (long long)c->batch_id, c->chunk_idx, t->err.msg);
+    lk_worker_add(t->w, "errors", 1);
+    lk_flow_in_set_local(t->in, 0);
+    lk_msg_event e;
+    lk_msg_event_init(&e, "replay");
+    lk_msg_event_set_str(&e, "role", "transform");
+    lk_msg_event_set_str(&e, "reason", "a transform could not read a chunk from its file");
+    lk_msg_event_set_int(&e, "batch", c->batch_id);
+    lk_worker_notify(t->w, &e);
+    return -1;
+}
+
 static int process(void *ctx, const void *data, size_t len)
 {
     transform *t = ctx;
@@ -192,6 +222,8 @@ static int process(void *ctx, const void *data, size_t len)
         lk_worker_add(t->w, "errors", 1);
         return 0; /* ingest replays the batch when it is not committed */
     }
+    if (c.by_ref && read_by_ref(t, &c))
+        return 0;
     if (use_schema(t, c.schema_version)) {
         if (t->err.code == LK_ECONFIG) {
             /* the transforms do not compile for this schema (a column they
@@ -348,6 +380,9 @@ int lk_transform_run(lk_worker *w)
        5 ms); the first credit goes out once we are ready: a new transform
        receives chunks only when it is up */
     t->in = lk_flow_in_new(w, 1);
+    /* chunks by reference: a transform of this host reads the files ingest reads (one of
+       another host gets every chunk's bytes: the gateway does not pass the "l" on) */
+    lk_flow_in_set_local(t->in, pcwd == NULL);
     lk_worker_endpoint(w, LK_EP_CHUNKS, -1, ep, sizeof ep);
     lk_flow_in_connect(t->in, ep);
     lk_flow_handlers h = {process, lk_flow_out_sock(t->out), service_out, NULL};
@@ -363,6 +398,7 @@ int lk_transform_run(lk_worker *w)
     lk_state_close(&t->st);
     lk_buf_free(&t->msg);
     lk_buf_free(&t->fpath);
+    lk_buf_free(&t->fbytes);
     free(t->drops);
     lk_sendbuf_destroy(&t->pool);
     return rc;
