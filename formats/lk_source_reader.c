@@ -549,19 +549,43 @@ uint64_t lk_source_digest(const void *data, size_t len)
     return (uint64_t)XXH3_64bits(data, len);
 }
 
-int lk_source_read_range(const char *path, int64_t offset, size_t len, uint64_t digest,
-                         lk_buf *out, lk_error *err)
+int lk_source_reader_fd(const lk_source_reader *r)
+{
+    return r->fd;
+}
+
+/* The file to read: the sender's open file when it can be opened, else path; a regular file
+   only (never a FIFO or a device that appeared at the path: O_NONBLOCK keeps the open from
+   waiting on one). -errno with err, or the fd. */
+static int open_range(const char *path, int pid, int fd, lk_error *err)
+{
+    int f = -1;
+    if (pid > 0 && fd >= 0) {
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/%d/fd/%d", pid, fd);
+        f = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    }
+    if (f < 0) f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (f < 0)
+        return lk_error_set(err, -errno, "cannot open file=%s: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(f, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(f);
+        return lk_error_set(err, -ESTALE, "file=%s is no longer a regular file", path);
+    }
+    return f;
+}
+
+int lk_source_read_range(const char *path, int pid, int fd, int64_t offset, size_t len,
+                         uint64_t digest, lk_buf *out, lk_error *err)
 {
     lk_buf_reset(out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return lk_error_set(err, -errno, "cannot open file=%s for bytes [%lld, %lld): %s", path,
-                            (long long)offset, (long long)offset + (long long)len,
-                            strerror(errno));
+    int f = open_range(path, pid, fd, err);
+    if (f < 0) return f;
     struct stat sb;
-    if (fstat(fd, &sb) == 0 && sb.st_size < offset + (int64_t)len) {
+    if (fstat(f, &sb) == 0 && sb.st_size < offset + (int64_t)len) {
         /* not even there: said before allocating what a bad length asks */
-        close(fd);
+        close(f);
         return lk_error_set(err, -ESTALE, "file=%s is %lld bytes, shorter than the chunk's end "
                             "%lld: it changed since ingest read it",
                             path, (long long)sb.st_size, (long long)offset + (long long)len);
@@ -570,7 +594,7 @@ int lk_source_read_range(const char *path, int64_t offset, size_t len, uint64_t 
     size_t got = 0;
     int rc = 0;
     while (got < len) {
-        ssize_t n = pread(fd, out->data + got, len - got, (off_t)(offset + (int64_t)got));
+        ssize_t n = pread(f, out->data + got, len - got, (off_t)(offset + (int64_t)got));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             rc = lk_error_set(err, -errno, "cannot read file=%s offset=%lld: %s", path,
@@ -586,7 +610,7 @@ int lk_source_read_range(const char *path, int64_t offset, size_t len, uint64_t 
         }
         got += (size_t)n;
     }
-    close(fd);
+    close(f);
     if (rc) return rc;
     out->len = len;
     out->data[len] = '\0';

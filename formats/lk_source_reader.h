@@ -82,14 +82,20 @@ int lk_source_reader_next(lk_source_reader *r, lk_source_chunk *c, lk_error *err
 int64_t lk_source_reader_oversized(const lk_source_reader *r);
 void lk_source_reader_destroy(lk_source_reader **r);
 
-/* A chunk sent by reference (ingest → a transform of the same host, docs/decisions.md "Chunks
-   by reference"): the digest of its bytes (XXH3, 64 bits) and the reading of them by the
+/* The reader's file descriptor (ingest keeps a duplicate open for chunks sent by reference). */
+int lk_source_reader_fd(const lk_source_reader *r);
+
+/* A chunk sent by reference (ingest → a transform of the same host, docs/decisions.md "Chunks by
+   reference"): the digest of its bytes (XXH3, 64 bits) and the reading of them by the
    receiver, which checks they are the bytes the sender read. lk_source_read_range puts
-   [offset, offset + len) of path into out (its content replaced): 0, or a negative error
-   naming the file and the range (-ENOENT and the like: it cannot be read here; -ESTALE: it
-   is shorter, or its bytes are not the ones digested: the file changed in place). */
+   [offset, offset + len) into out (its content replaced), read through /proc/<pid>/fd/<fd>
+   when pid > 0 and fd >= 0 (the file the sender holds open: the bytes it read even when the
+   file was since renamed, replaced or removed), else (or when that cannot be opened) from
+   path; a regular file only. 0, or a negative error naming the file and the range (-ENOENT
+   and the like: it cannot be read here; -ESTALE: it is shorter, not a regular file, or its
+   bytes are not the ones digested: the file changed in place). */
 uint64_t lk_source_digest(const void *data, size_t len);
-int lk_source_read_range(const char *path, int64_t offset, size_t len, uint64_t digest,
-                         lk_buf *out, lk_error *err);
+int lk_source_read_range(const char *path, int pid, int fd, int64_t offset, size_t len,
+                         uint64_t digest, lk_buf *out, lk_error *err);
 
 #endif

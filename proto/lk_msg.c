@@ -366,10 +366,12 @@ int lk_msg_chunk_encode(const lk_msg_chunk *m, lk_buf *out)
     msgpack_pack_int64(&pk, m->file_mtime_us);
     msgpack_pack_int64(&pk, m->offset);
     msgpack_pack_int64(&pk, m->first_line);
-    if (m->by_ref) { /* [len, digest]: the receiver reads the bytes from the file */
-        msgpack_pack_array(&pk, 2);
+    if (m->by_ref) { /* [len, digest, pid, fd]: the receiver reads the bytes from the file */
+        msgpack_pack_array(&pk, 4);
         msgpack_pack_uint64(&pk, (uint64_t)m->len);
         msgpack_pack_uint64(&pk, m->digest);
+        msgpack_pack_int32(&pk, m->ref_pid);
+        msgpack_pack_int32(&pk, m->ref_fd);
     } else {
         pack_bin(&pk, m->data, m->len);
     }
@@ -409,14 +411,18 @@ int lk_msg_chunk_decode(const void *data, size_t len, lk_msg_chunk *m, lk_error 
     m->by_ref = 0;
     m->digest = 0;
     m->file_bytes = 0;
-    if (a[9].type == MSGPACK_OBJECT_ARRAY && a[9].via.array.size == 2 &&
-        a[9].via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-        a[9].via.array.ptr[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-        a[9].via.array.ptr[0].via.u64 <= LK_MSG_MAX_REF_BYTES) {
+    m->ref_pid = 0;
+    m->ref_fd = -1;
+    const msgpack_object *r = a[9].type == MSGPACK_OBJECT_ARRAY ? a[9].via.array.ptr : NULL;
+    if (r && a[9].via.array.size == 4 && r[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+        r[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER && r[0].via.u64 <= LK_MSG_MAX_REF_BYTES) {
         m->by_ref = 1;
         m->data = NULL;
-        m->len = (size_t)a[9].via.array.ptr[0].via.u64;
-        m->digest = a[9].via.array.ptr[1].via.u64;
+        m->len = (size_t)r[0].via.u64;
+        m->digest = r[1].via.u64;
+        if ((rc = get_i32(&r[2], &m->ref_pid, "chunk reference pid", err)) ||
+            (rc = get_i32(&r[3], &m->ref_fd, "chunk reference fd", err)))
+            goto out;
     } else if (a[9].type != MSGPACK_OBJECT_BIN) {
         rc = lk_error_set(err, LK_EFORMAT, "chunk data is neither a bin nor [len, digest]");
         goto out;

@@ -77,11 +77,13 @@ typedef struct lk_msg_chunk {
     const char *header;
     size_t header_len;
     /* By reference (to a transform of this host, one that said so: lk_flow's "l"): the
-       message carries len and the digest of the bytes (lk_source_digest) instead of them;
-       data is NULL after decode and the receiver reads [offset, offset + len) of file_path
-       itself (lk_source_read_range). Encoded so when by_ref is set. */
+       message carries len and the digest of the bytes (lk_source_digest) instead of them,
+       and the sender's pid and the descriptor it keeps open on the file (ref_fd -1: none);
+       data is NULL after decode and the receiver reads [offset, offset + len) itself
+       (lk_source_read_range). Encoded so when by_ref is set. */
     int by_ref;
     uint64_t digest;
+    int32_t ref_pid, ref_fd;
     /* The sender's own mark, not on the wire: data is the file's bytes at offset (no
        codec), so the chunk may go by reference. */
     int file_bytes;

@@ -213,8 +213,9 @@ static child *find_role(sup *s, const char *role, int index)
     return NULL;
 }
 
-/* batch >= 0: a replay of that batch only */
-static void send_ingest_batch(sup *s, const char *name, const char *reason, int64_t batch)
+/* batch >= 0: a replay of that batch only (gen >= 0: of that generation of it) */
+static void send_ingest_batch(sup *s, const char *name, const char *reason, int64_t batch,
+                              int64_t gen)
 {
     lk_msg_event e;
     lk_msg_event_init(&e, name);
@@ -222,6 +223,8 @@ static void send_ingest_batch(sup *s, const char *name, const char *reason, int6
         lk_msg_event_set_str(&e, "reason", reason);
     if (batch >= 0)
         lk_msg_event_set_int(&e, "batch", batch);
+    if (gen >= 0)
+        lk_msg_event_set_int(&e, "gen", gen);
     lk_buf_reset(&s->buf);
     lk_msg_event_encode(&e, &s->buf);
     if (zmq_send(zsock_resolve(s->ingest), s->buf.data, s->buf.len, ZMQ_DONTWAIT) < 0)
@@ -230,7 +233,7 @@ static void send_ingest_batch(sup *s, const char *name, const char *reason, int6
 
 static void send_ingest(sup *s, const char *name, const char *reason)
 {
-    send_ingest_batch(s, name, reason, -1);
+    send_ingest_batch(s, name, reason, -1, -1);
 }
 
 static int check_transforms(const lk_config *cfg, lk_state *st, lk_error *err)
@@ -296,7 +299,7 @@ static void handle_event(sup *s, const void *data, size_t len)
         const char *why = lk_msg_event_get_str(&e, "reason");
         LK_WARN("worker role=%s index=%d asks for batch=%lld again: %s", role ? role : "?", index,
                 (long long)b, why ? why : "?");
-        send_ingest_batch(s, "replay", why ? why : role, b);
+        send_ingest_batch(s, "replay", why ? why : role, b, lk_msg_event_get_int(&e, "gen", -1));
         return;
     }
     if (!c || c->pid != (pid_t)lk_msg_event_get_int(&e, "pid", -1))

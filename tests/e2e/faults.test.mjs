@@ -353,20 +353,27 @@ test('the committer killed mid-checkpoint and between a checkpoint and _last_che
 });
 
 // Chunks by reference (docs/decisions.md): a transform of this host reads an uncompressed chunk's
-// bytes from the file and checks them against the digest of what ingest read. A file rewritten in
-// place between the two reads (same size, other bytes) must not slip through: the transform refuses
-// it, asks for the batch again, and ingest re-plans it from the file as it now is. With
-// chunks_by_reference off, the bytes travel with the chunk: the batch is the file as ingest read it.
-for (const byRef of [true, false]) {
-  test(`a file rewritten in place while its chunk waits for a transform: ${byRef ? 'the digest catches it, the batch is re-planned from the new bytes' : 'chunks_by_reference: false, the batch is the bytes ingest read'}; exactly once`, async () => {
-    const ws = workspace(`rewrite_${byRef}`, {
+// bytes through the descriptor ingest keeps open on the file and checks them against the digest of
+// what ingest read. A file changed between the two reads must not slip through:
+// - rewritten in place (same inode, same size, other bytes): the transform refuses the bytes, asks
+//   for the batch again, and ingest re-plans it from the file as it now is;
+// - replaced (another file renamed over it): the transform still reads the bytes ingest read;
+// - with chunks_by_reference off, the bytes travel with the chunk: the batch is what ingest read.
+const CASES = [
+  { name: 'rewritten in place; the digest catches it, the batch is re-planned from the new bytes', byRef: true, replace: false, want: 'after' },
+  { name: 'replaced by another file renamed over it; the transform reads the bytes ingest read, through its open descriptor', byRef: true, replace: true, want: 'before' },
+  { name: 'rewritten in place, chunks_by_reference: false; the batch is the bytes ingest read', byRef: false, replace: false, want: 'before' },
+];
+for (const c of CASES) {
+  test(`a file changed while its chunk waits for a transform: ${c.name}; exactly once`, async () => {
+    const ws = workspace(`rewrite_${c.byRef}_${c.replace}`, {
       transform: 1, writer: 1,
-      extra: `source:\n  use_notifications: false\n  chunks_by_reference: ${byRef}\n`,
+      extra: `source:\n  use_notifications: false\n  chunks_by_reference: ${c.byRef}\n`,
     });
-    // the first chunk waits 1.5 s in the transform: before its read from the file (by reference)
-    // or with its bytes in hand (not)
+    // the first chunk waits 1.5 s in the transform, before a read from the file (by reference) and
+    // with its bytes in hand: chunks_by_reference ignored would read the changed file
     const d = startDaemon(['-c', ws.config], {
-      LAKESUP_FAULT: byRef ? 'transform.read_ref=sleep1500@1' : 'transform.chunk=sleep1500@1',
+      LAKESUP_FAULT: 'transform.read_ref=sleep1500@1,transform.chunk=sleep1500@1',
     });
     try {
       await waitAllRunning(ws.config);
@@ -380,14 +387,21 @@ for (const byRef of [true, false]) {
       fs.utimesSync(path.join(staging, name), old, old);
       fs.renameSync(path.join(staging, name), path.join(ws.input, name));
       await waitLog(d, /sent batch=0 files=1 /);
-      // the same length, other bytes: every purchase becomes a refund, in place (same inode)
+      // the same length, other bytes: every purchase becomes a PURCHASE
       const file = path.join(ws.input, name);
       const text = fs.readFileSync(file, 'utf8');
       assert.match(text, /"purchase"/);
-      const fd = fs.openSync(file, 'r+');
-      fs.writeSync(fd, text.replaceAll('"purchase"', '"PURCHASE"'), 0);
-      fs.closeSync(fd);
-      if (byRef) {
+      const changed = text.replaceAll('"purchase"', '"PURCHASE"');
+      if (c.replace) {
+        const tmp = path.join(ws.dir, 'replacement.jsonl');
+        fs.writeFileSync(tmp, changed);
+        fs.renameSync(tmp, file); // a new inode at the path; ingest's descriptor keeps the old one
+      } else {
+        const fd = fs.openSync(file, 'r+'); // in place: the same inode
+        fs.writeSync(fd, changed, 0);
+        fs.closeSync(fd);
+      }
+      if (c.want === 'after') {
         await waitLog(d, /batch=0 chunk=0: file=.* bytes \[\d+, \d+\) are not the ones ingest read: the file changed in place; the chunk is not parsed/);
         await waitLog(d, /worker role=transform index=0 asks for batch=0 again/);
         await waitLog(d, /batch=0: a file changed or vanished since the batch was planned: it is re-planned as generation 1/, 20000);
@@ -396,13 +410,13 @@ for (const byRef of [true, false]) {
       await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
       d.child.kill('SIGTERM');
       assert.equal((await d.exited).code, 0, d.logs().slice(-4000));
-      const want = byRef ? ws.input : before;
+      const want = c.want === 'after' ? ws.input : before;
       assertVerified(ws, 'raw', { input: want });
       assertVerified(ws, 'processed', { input: want });
-      if (!byRef) assert.doesNotMatch(d.logs(), /asks for batch=0 again/);
+      if (c.want === 'before') assert.doesNotMatch(d.logs(), /asks for batch=0 again|not the ones ingest read/);
       // the rows say which bytes were read
       const [{ n: upper }] = await queryTable(path.join(ws.tables, 'raw_events'), "SELECT count(*) AS n FROM $T WHERE event_type = 'PURCHASE'");
-      assert.equal(Number(upper) > 0, byRef, `PURCHASE rows: ${upper}`);
+      assert.equal(Number(upper) > 0, c.want === 'after', `PURCHASE rows: ${upper}`);
     } finally {
       d.child.kill('SIGKILL');
     }

@@ -249,10 +249,14 @@ START_TEST(a_receiver_that_says_l_gets_the_message_for_a_local_peer)
     ck_assert_int_eq(lk_flow_out_send_for(o, pool, &b, enc_kind, &calls), 0);
     ck_assert_int_eq(lk_flow_out_send_for(o, pool, &b, enc_kind, &calls), 0);
     ck_assert_int_eq(calls, 2);
-    lk_flow_in_set_local(loc, 0); /* the credit its receive gives back says no "l" */
-    recv_str(loc, "by-reference");
+    recv_str(loc, "by-reference"); /* the credit this gives back says "l" ... */
+    lk_flow_in_set_local(loc, 0);   /* ... and this says again, without it, what loc holds */
     recv_str(other, "with-bytes");
     for (int i = 0; i < 500 && lk_flow_out_credits(o) < 2; i++) {
+        lk_flow_out_service(o);
+        usleep(2000);
+    }
+    for (int i = 0; i < 50; i++) { /* the "R" follows the "C" on the same link */
         lk_flow_out_service(o);
         usleep(2000);
     }

@@ -3,9 +3,11 @@
 #include <bzlib.h>
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -171,7 +173,7 @@ START_TEST(chunks_by_reference_read_range)
     while (lk_source_reader_next(r, &c, &err) == 1) {
         ck_assert_int_eq(c.file_bytes, 1);
         uint64_t dg = lk_source_digest(c.data, c.len);
-        ck_assert_msg(lk_source_read_range(p, c.offset, c.len, dg, &got, &err) == 0, "%s", err.msg);
+        ck_assert_msg(lk_source_read_range(p, 0, -1, c.offset, c.len, dg, &got, &err) == 0, "%s", err.msg);
         ck_assert_uint_eq(got.len, c.len);
         ck_assert_int_eq(memcmp(got.data, c.data, c.len), 0);
         ck_assert_int_eq(got.data[got.len], '\0');
@@ -182,21 +184,43 @@ START_TEST(chunks_by_reference_read_range)
     lk_source_reader_destroy(&r);
     ck_assert_int_gt(n, 10);
     ck_assert_int_eq(first_off, 3); /* after the BOM */
+    /* through a descriptor the sender keeps open (/proc/<pid>/fd/<fd>): the bytes it read, even
+       once the file at the path was replaced by another (renamed over it) */
+    int keep = open(p, O_RDONLY);
+    ck_assert_int_ge(keep, 0);
+    char q[512];
+    snprintf(q, sizeof q, "%s/other", dir);
+    write_file(q, "{}\n", 3);
+    ck_assert_int_eq(rename(q, p), 0);
+    ck_assert_int_eq(lk_source_read_range(p, 0, -1, last_off, last_len, last_digest, &got, &err), -ESTALE);
+    ck_assert_msg(lk_source_read_range(p, (int)getpid(), keep, last_off, last_len, last_digest, &got,
+                                       &err) == 0, "%s", err.msg);
+    /* a descriptor that cannot be opened: the path (here the other file: refused) */
+    ck_assert_int_eq(lk_source_read_range(p, (int)getpid(), 999, last_off, last_len, last_digest, &got, &err), -ESTALE);
+    /* not a regular file at the path (a FIFO: the open does not wait for a writer) */
+    unlink(p);
+    ck_assert_int_eq(mkfifo(p, 0600), 0);
+    ck_assert_int_eq(lk_source_read_range(p, 0, -1, last_off, last_len, last_digest, &got, &err), -ESTALE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no longer a regular file"));
+    unlink(p);
+    /* the sender's bytes, back at the path */
+    write_file(p, t.data, t.len);
+    close(keep);
     /* the same length, one byte other: the digest refuses it */
     FILE *f = fopen(p, "r+b");
     fseek(f, (long)last_off, SEEK_SET);
     fputc('[', f);
     fclose(f);
-    ck_assert_int_eq(lk_source_read_range(p, last_off, last_len, last_digest, &got, &err), -ESTALE);
+    ck_assert_int_eq(lk_source_read_range(p, 0, -1, last_off, last_len, last_digest, &got, &err), -ESTALE);
     ck_assert_ptr_nonnull(strstr(err.msg, "changed in place"));
     ck_assert_ptr_nonnull(strstr(err.msg, p));
     /* cut short */
     ck_assert_int_eq(truncate(p, last_off + 1), 0);
-    ck_assert_int_eq(lk_source_read_range(p, last_off, last_len, last_digest, &got, &err), -ESTALE);
+    ck_assert_int_eq(lk_source_read_range(p, 0, -1, last_off, last_len, last_digest, &got, &err), -ESTALE);
     ck_assert_ptr_nonnull(strstr(err.msg, "shorter"));
     /* gone */
     unlink(p);
-    ck_assert_int_eq(lk_source_read_range(p, last_off, last_len, last_digest, &got, &err), -ENOENT);
+    ck_assert_int_eq(lk_source_read_range(p, 0, -1, last_off, last_len, last_digest, &got, &err), -ENOENT);
     ck_assert_ptr_nonnull(strstr(err.msg, p));
     /* compressed: the chunks are decompressed bytes, never read by reference */
     size_t cap = strlen(text) + 1024;

@@ -333,6 +333,8 @@ START_TEST(chunk_round_trip)
     c.len = 2u << 20;
     c.by_ref = 1;
     c.digest = 0xfedcba9876543210ULL;
+    c.ref_pid = 4321;
+    c.ref_fd = 17;
     c.header = "x,y";
     c.header_len = 3;
     lk_buf_reset(&buf);
@@ -344,6 +346,8 @@ START_TEST(chunk_round_trip)
     ck_assert(d.data == NULL);
     ck_assert_uint_eq(d.len, 2u << 20);
     ck_assert(d.digest == 0xfedcba9876543210ULL);
+    ck_assert_int_eq(d.ref_pid, 4321);
+    ck_assert_int_eq(d.ref_fd, 17);
     ck_assert_uint_eq(d.header_len, 3);
     ck_assert_int_eq(d.offset, 4096);
     ck_assert_str_eq(d.file_path, c.file_path);
@@ -361,6 +365,7 @@ START_TEST(chunk_round_trip)
     d.by_ref = 1;
     ck_assert_int_eq(lk_msg_chunk_decode(buf.data, buf.len, &d, &err), 0);
     ck_assert_int_eq(d.by_ref, 0);
+    ck_assert_int_eq(d.ref_fd, -1);
     ck_assert_uint_eq(d.len, 4);
     /* a chunk is not an event */
     lk_msg_event e;

@@ -2,10 +2,12 @@
 #include "lk_file_source.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lk_clean_source.h"
 #include "lk_csv_reader.h"
@@ -19,7 +21,15 @@
 
 #define SAMPLE_PER_FILE (256 << 10) /* bytes of each file for inference (JSON) */
 #define SAMPLE_READ (SAMPLE_PER_FILE + (64 << 10)) /* read for it: whole lines past the sample */
+#define HOLD_MAX 256 /* files kept open for chunks sent by reference (then: with their bytes) */
 
+/* A file of an uncommitted batch kept open: a transform reads the chunks sent by reference
+   through /proc/<ingest>/fd/<fd>, the bytes ingest read even if the file was renamed,
+   replaced or removed since. Closed when the batch (or a later one) commits. */
+typedef struct held_fd {
+    int64_t batch;
+    int fd;
+} held_fd;
 typedef struct file_source {
     lk_source base;
     lk_discovery *disc;
@@ -28,6 +38,9 @@ typedef struct file_source {
     lk_csv_reader *csv; /* format: csv (inference, header names) */
     lk_buf csv_hdr;     /* csv with header: the header record of the file being read */
     lk_buf tmp;
+    held_fd held[HOLD_MAX];
+    int nheld;
+    int by_ref; /* source.chunks_by_reference */
     int scan;          /* json lines: new keys are looked for in every chunk */
     int skip_existing; /* first listing ever with include_existing_files: false */
 } file_source;
@@ -267,6 +280,22 @@ static int csv_file_header(file_source *fs, const lk_source_chunk *sc, const cha
     return rc;
 }
 
+/* Keeps the file sr reads open for batch's chunks sent by reference: the descriptor, or -1
+   when HOLD_MAX are kept already (the chunks then carry their bytes). */
+static int hold_fd(file_source *fs, int64_t batch, const lk_source_reader *sr)
+{
+    if (fs->nheld == HOLD_MAX) return -1;
+    int fd = fcntl(lk_source_reader_fd(sr), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+        LK_WARN("cannot keep a source file open for chunks by reference (%s): its chunks carry "
+                "their bytes",
+                strerror(errno));
+        return -1;
+    }
+    fs->held[fs->nheld++] = (held_fd){batch, fd};
+    return fd;
+}
+
 static int fs_read(lk_source *s, int64_t batch, const lk_state_range *rg, lk_source_emit_fn emit,
                    void *ctx, lk_error *err)
 {
@@ -284,6 +313,7 @@ static int fs_read(lk_source *s, int64_t batch, const lk_state_range *rg, lk_sou
         return 0;
     }
     int csv_header = fs->csv && env->cfg->source.header, first = 1, rc;
+    int held = -2; /* the kept descriptor for chunks by reference; -2: not tried, -1: none */
     lk_buf_reset(&fs->csv_hdr);
     lk_source_chunk sc;
     int64_t read_to = rg->start; /* the end of the last chunk read (decompressed bytes) */
@@ -313,7 +343,10 @@ static int fs_read(lk_source *s, int64_t batch, const lk_state_range *rg, lk_sou
         m.len = sc.len;
         m.header = fs->csv_hdr.data;
         m.header_len = fs->csv_hdr.len;
-        m.file_bytes = sc.file_bytes && env->cfg->source.chunks_by_reference;
+        if (held == -2 && sc.file_bytes && fs->by_ref) held = hold_fd(fs, batch, sr);
+        m.file_bytes = sc.file_bytes && held >= 0;
+        m.ref_pid = (int32_t)getpid();
+        m.ref_fd = held;
         int e = emit(ctx, &m);
         if (e) {
             lk_source_reader_destroy(&sr);
@@ -339,8 +372,14 @@ static int fs_read(lk_source *s, int64_t batch, const lk_state_range *rg, lk_sou
 
 static void fs_ack(lk_source *s, int64_t batch_id)
 {
-    (void)batch_id;
-    lk_clean_source_nudge(((file_source *)s)->clean);
+    file_source *fs = (file_source *)s;
+    /* batches commit in order: what an earlier one kept open is done with too */
+    for (int i = 0; i < fs->nheld; i++)
+        if (fs->held[i].batch <= batch_id) {
+            close(fs->held[i].fd);
+            fs->held[i--] = fs->held[--fs->nheld];
+        }
+    lk_clean_source_nudge(fs->clean);
 }
 
 static void fs_drained(lk_source *s, int64_t now_ms)
@@ -360,6 +399,8 @@ static int fs_retryable(const lk_source *s, const lk_error *err)
 static void fs_destroy(lk_source *s)
 {
     file_source *fs = (file_source *)s;
+    for (int i = 0; i < fs->nheld; i++)
+        close(fs->held[i].fd);
     lk_discovery_destroy(&fs->disc);
     lk_clean_source_destroy(&fs->clean);
     lk_csv_reader_destroy(&fs->csv);
@@ -387,6 +428,7 @@ lk_source *lk_file_source_new(const lk_source_env *env, lk_error *err)
         fs->csv = lk_csv_reader_new(&po.csv);
     }
     fs->scan = fs->src.format == LK_SOURCE_JSON && !fs->src.multi_line;
+    fs->by_ref = cfg->source.chunks_by_reference;
     /* include_existing_files: false skips what the very first listing finds */
     char flag[8];
     int found = 0;

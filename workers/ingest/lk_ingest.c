@@ -526,8 +526,18 @@ static void handle_inbox(ingest *in, int timeout_ms)
         } else if (!strcmp(e.name, "replay")) {
             const char *why = lk_msg_event_get_str(&e, "reason");
             int64_t one = lk_msg_event_get_int(&e, "batch", -1);
+            int64_t gen = lk_msg_event_get_int(&e, "gen", -1);
             LK_INFO("replay requested reason=%s batch=%lld", why ? why : "?", (long long)one);
-            if (one < 0 || (in->replay_one >= 0 && in->replay_one != one))
+            lk_state_batch b;
+            if (one >= 0 && gen >= 0 && lk_state_batch_get(in->st, one, &b, &in->err) == 0 &&
+                (b.state == LK_BATCH_COMMITTED || b.gen > gen)) {
+                /* a request about a reading of the batch that is over (two transforms asking
+                   for the same one, or one asking after the commit) */
+                LK_INFO("batch=%lld generation=%lld: %s: not replayed again", (long long)one,
+                        (long long)gen,
+                        b.state == LK_BATCH_COMMITTED ? "committed already"
+                                                      : "replayed since as a later generation");
+            } else if (one < 0 || (in->replay_one >= 0 && in->replay_one != one))
                 in->replay = 1;
             else
                 in->replay_one = one;

@@ -418,7 +418,19 @@ void lk_flow_in_destroy(lk_flow_in **ip)
 
 void lk_flow_in_set_local(lk_flow_in *in, int on)
 {
+    int was = in->local;
     in->local = on != 0;
+    if (!was || in->local || in->leaving)
+        return;
+    /* the credit given back for the message being handled said "l": say again what we hold,
+       without it, so that the next message is not made for a local peer */
+    for (int i = 0; i < in->nlinks; i++) {
+        flink *l = &in->links[i];
+        if (!l->closing && !l->ended) {
+            ctl(in, l, 'R', in->window);
+            l->granted = in->window;
+        }
+    }
 }
 
 int lk_flow_in_has(const lk_flow_in *in, const char *endpoint)

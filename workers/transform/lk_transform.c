@@ -50,6 +50,8 @@ typedef struct transform {
     lk_buf fbytes;    /* a chunk sent by reference: its bytes, read from the file */
     lk_msg_progress report; /* the monitor's parse report */
     int64_t wm_batch, wm_us; /* the watermark in force for batch wm_batch */
+    int64_t ask_batch;       /* a replay of this batch (generation ask_gen) to ask for: -1 none */
+    int32_t ask_gen;
     int32_t *drops;          /* transform.dedupe: the rows of this chunk to drop */
     int ndrops, drops_cap;
     lk_error err;
@@ -185,31 +187,43 @@ static int failfast(transform *t, const lk_msg_chunk *c, const lk_raw_stats *st)
     return fatal(t, what);
 }
 
-/* A chunk sent by reference: its bytes read from the file and checked against the digest of
-   the bytes ingest read (docs/decisions.md, "Chunks by reference"). When they cannot be (the
-   file is gone, or changed in place since), the chunk is not parsed: its batch is asked for
-   again at once (ingest checks the file and re-plans when it changed), and this transform
-   takes chunks with their bytes from then on. 0, or -1 with the chunk left alone. */
+/* Asks the supervisor for batch ask_batch again (it tells ingest): kept for the next turn
+   when the event cannot be queued now. */
+static void ask_replay(transform *t)
+{
+    if (t->ask_batch < 0) return;
+    lk_msg_event e;
+    lk_msg_event_init(&e, "replay");
+    lk_msg_event_set_str(&e, "role", "transform");
+    lk_msg_event_set_str(&e, "reason", "a transform could not read a chunk from its file");
+    lk_msg_event_set_int(&e, "batch", t->ask_batch);
+    lk_msg_event_set_int(&e, "gen", t->ask_gen);
+    if (lk_worker_notify(t->w, &e) == 0) t->ask_batch = -1;
+}
+
+/* A chunk sent by reference: its bytes read from the file (through ingest's open descriptor)
+   and checked against the digest of the bytes ingest read (docs/decisions.md, "Chunks by
+   reference"). When they cannot be (the file changed in place since), the chunk is not
+   parsed: its batch is asked for again at once (ingest checks the file and re-plans when it
+   changed), and this transform takes chunks with their bytes from then on. 0, or -1 with the
+   chunk left alone. */
 static int read_by_ref(transform *t, lk_msg_chunk *c)
 {
     lk_fault_check("transform.read_ref"); /* sleep<MS>: the file can change meanwhile (tests) */
-    if (lk_source_read_range(c->file_path, c->offset, c->len, c->digest, &t->fbytes, &t->err) ==
-        0) {
+    if (lk_source_read_range(c->file_path, c->ref_pid, c->ref_fd, c->offset, c->len, c->digest,
+                             &t->fbytes, &t->err) == 0) {
         c->data = t->fbytes.data;
         lk_worker_add(t->w, "chunks_by_ref", 1);
         return 0;
     }
     LK_ERROR("batch=%lld chunk=%d: %s; the chunk is not parsed: its batch is asked for again, "
              "and this transform takes chunks with their bytes from now on",
-             (long long)c->batch_id, c->chunk_idx, t->err.msg);
+             (long long)c->batch_id, c->chunk_idx & LK_CHUNK_K_MASK, t->err.msg);
     lk_worker_add(t->w, "errors", 1);
     lk_flow_in_set_local(t->in, 0);
-    lk_msg_event e;
-    lk_msg_event_init(&e, "replay");
-    lk_msg_event_set_str(&e, "role", "transform");
-    lk_msg_event_set_str(&e, "reason", "a transform could not read a chunk from its file");
-    lk_msg_event_set_int(&e, "batch", c->batch_id);
-    lk_worker_notify(t->w, &e);
+    t->ask_batch = c->batch_id;
+    t->ask_gen = c->chunk_idx >> LK_CHUNK_GEN_SHIFT;
+    ask_replay(t);
     return -1;
 }
 
@@ -346,12 +360,19 @@ static int service_out(void *ctx)
     return 0;
 }
 
+/* Every turn of the receive loop: a replay request that could not be queued goes now. */
+static void on_turn(void *ctx)
+{
+    ask_replay(ctx);
+}
+
 int lk_transform_run(lk_worker *w)
 {
     transform T, *t = &T;
     memset(t, 0, sizeof *t);
     t->w = w;
     t->wm_batch = -1;
+    t->ask_batch = -1;
     const lk_config *cfg = lk_worker_config(w);
     char path[2048], ep[1200];
     lk_config_state_path(cfg, path, sizeof path);
@@ -385,7 +406,7 @@ int lk_transform_run(lk_worker *w)
     lk_flow_in_set_local(t->in, pcwd == NULL);
     lk_worker_endpoint(w, LK_EP_CHUNKS, -1, ep, sizeof ep);
     lk_flow_in_connect(t->in, ep);
-    lk_flow_handlers h = {process, lk_flow_out_sock(t->out), service_out, NULL};
+    lk_flow_handlers h = {process, lk_flow_out_sock(t->out), service_out, on_turn};
     int rc = lk_flow_in_loop(t->in, &h, t);
     for (int i = 0; i < LK_MSG_MAX_PARTS; i++)
         t->rec.parts[i].batch = NULL;
