@@ -14,7 +14,7 @@
 typedef struct rule {
     char point[96];
     int action; /* negative errno, LK_FAULT_SHORT_WRITE, LK_FAULT_CORRUPT, 2 = abort, 3 = exit,
-                   4 = sleep */
+                   4 = sleep, 6 = hold */
     int sleep_ms; /* action 4: "sleep<MS>", a slow step (not a failure) */
     int at;     /* 0 = every time */
     char gate[256]; /* "@while:PATH": only while PATH exists */
@@ -68,6 +68,8 @@ void lk_fault_reload(void)
             r->action = 2;
         else if (!strcmp(act, "exit"))
             r->action = 3;
+        else if (!strcmp(act, "hold") && r->gate[0])
+            r->action = 6;
         else if (!strncmp(act, "sleep", 5) && atoi(act + 5) > 0) {
             r->action = 4;
             r->sleep_ms = atoi(act + 5);
@@ -96,6 +98,12 @@ int lk_fault_check(const char *point)
             if (r->hits == 1)
                 LK_WARN("fault injected point=%s: each pass sleeps %d ms", point, r->sleep_ms);
             usleep((useconds_t)r->sleep_ms * 1000);
+            return 0;
+        }
+        if (r->action == 6) {
+            LK_WARN("fault injected point=%s: holding while %s exists", point, r->gate);
+            for (int k = 0; k < 12000 && access(r->gate, F_OK) == 0; k++) /* 120 s at most */
+                usleep(10000);
             return 0;
         }
         LK_WARN("fault injected point=%s action=%d hit=%d", point, r->action, r->hits);

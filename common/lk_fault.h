@@ -12,7 +12,9 @@
  * Actions: ENOSPC, EIO, EACCES, short (a short write, then ENOSPC),
  * corrupt (the caller damages what it was about to send or write),
  * abort (the process aborts, as a crash at that step), exit (_exit(99)),
- * sleep<MS> (the step takes MS ms longer and succeeds: a slow stage).
+ * sleep<MS> (the step takes MS ms longer and succeeds: a slow stage), hold (with
+ * "@while:PATH" only: the step waits while PATH exists, 120 s at most, then succeeds: a test
+ * does something at that very step and removes PATH).
  * Points wired in: fs.write, fs.fsync, fs.link (lk_fs: Delta commits),
  * parquet.write (data files), state.commit (state.db transactions),
  * committer.commit (before a batch's commit), committer.after_delta_commit

@@ -564,6 +564,17 @@ static int open_range(const char *path, int pid, int fd, lk_error *err)
         char proc[64];
         snprintf(proc, sizeof proc, "/proc/%d/fd/%d", pid, fd);
         f = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        static int said;
+        if (f < 0 && (errno == EACCES || errno == EPERM) && !said) {
+            /* ENOENT is a descriptor closed since (its batch committed, or the sender died):
+               a stale chunk; this is the process not allowed to look at the sender's */
+            said = 1;
+            LK_WARN("cannot open the sender's descriptor %s (%s): chunks by reference are read "
+                    "by path; a file renamed over between the two reads then fails its digest "
+                    "and its batch is replayed (source.chunks_by_reference: false sends the "
+                    "bytes)",
+                    proc, strerror(errno));
+        }
     }
     if (f < 0) f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (f < 0)

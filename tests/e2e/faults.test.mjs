@@ -370,10 +370,13 @@ for (const c of CASES) {
       transform: 1, writer: 1,
       extra: `source:\n  use_notifications: false\n  chunks_by_reference: ${c.byRef}\n`,
     });
-    // the first chunk waits 1.5 s in the transform, before a read from the file (by reference) and
-    // with its bytes in hand: chunks_by_reference ignored would read the changed file
+    // the first chunk waits in the transform while the gate exists: before its read from the file
+    // (by reference), or with its bytes in hand (not); chunks_by_reference ignored would hold at
+    // the read and read the changed file
+    const gate = path.join(ws.dir, 'hold');
+    fs.writeFileSync(gate, '');
     const d = startDaemon(['-c', ws.config], {
-      LAKESUP_FAULT: 'transform.read_ref=sleep1500@1,transform.chunk=sleep1500@1',
+      LAKESUP_FAULT: `transform.read_ref=hold@1@while:${gate},transform.chunk=hold@1@while:${gate}`,
     });
     try {
       await waitAllRunning(ws.config);
@@ -387,6 +390,8 @@ for (const c of CASES) {
       fs.utimesSync(path.join(staging, name), old, old);
       fs.renameSync(path.join(staging, name), path.join(ws.input, name));
       await waitLog(d, /sent batch=0 files=1 /);
+      const held = await waitLog(d, /fault injected point=(transform\.read_ref|transform\.chunk): holding/);
+      assert.equal(held[1], c.byRef ? 'transform.read_ref' : 'transform.chunk', 'where the chunk waits says whether it came by reference');
       // the same length, other bytes: every purchase becomes a PURCHASE
       const file = path.join(ws.input, name);
       const text = fs.readFileSync(file, 'utf8');
@@ -401,6 +406,7 @@ for (const c of CASES) {
         fs.writeSync(fd, changed, 0);
         fs.closeSync(fd);
       }
+      fs.rmSync(gate); // the transform goes on
       if (c.want === 'after') {
         await waitLog(d, /batch=0 chunk=0: file=.* bytes \[\d+, \d+\) are not the ones ingest read: the file changed in place; the chunk is not parsed/);
         await waitLog(d, /worker role=transform index=0 asks for batch=0 again/);

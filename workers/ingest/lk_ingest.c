@@ -136,8 +136,11 @@ static void refresh_inflight(ingest *in)
     for (int i = in->nfl - 1; i >= 0; i--) {
         lk_state_batch b;
         if (lk_state_batch_get(in->st, in->fl[i].batch_id, &b, &in->err) == 0 &&
-            b.state == LK_BATCH_COMMITTED)
-            untrack(in, in->fl[i].batch_id);
+            b.state == LK_BATCH_COMMITTED) {
+            int64_t id = in->fl[i].batch_id;
+            untrack(in, id);
+            lk_source_ack(in->src, id); /* its "committed" notice was lost: what it holds goes */
+        }
     }
 }
 

@@ -422,14 +422,12 @@ void lk_flow_in_set_local(lk_flow_in *in, int on)
     in->local = on != 0;
     if (!was || in->local || in->leaving)
         return;
-    /* the credit given back for the message being handled said "l": say again what we hold,
-       without it, so that the next message is not made for a local peer */
+    /* the credit given back for the message being handled said "l": "C0" without it changes
+       what we are, not what we hold (one message already on its way stays as it was made) */
     for (int i = 0; i < in->nlinks; i++) {
         flink *l = &in->links[i];
-        if (!l->closing && !l->ended) {
-            ctl(in, l, 'R', in->window);
-            l->granted = in->window;
-        }
+        if (!l->closing && !l->ended)
+            ctl(in, l, 'C', 0);
     }
 }
 

@@ -95,9 +95,9 @@ typedef struct lk_flow_in lk_flow_in;
 lk_flow_in *lk_flow_in_new(lk_worker *w, int window);
 void lk_flow_in_destroy(lk_flow_in **in);
 /* Whether this receiver says "l" (it reads this host's files) with its credits; off by
-   default. Turned off, it says again at once what it holds ("R" without the "l"), so that the
-   credit it gave back for the message in hand does not bring one more message made for a
-   local peer. */
+   default. Turned off, it says so at once ("C0" without the "l"), so that the credit it gave
+   back for the message in hand does not bring one more message made for a local peer (one
+   already on its way stays as it was made). */
 void lk_flow_in_set_local(lk_flow_in *in, int on);
 /* Adds a link to the sender bound at endpoint (it may start later). 0 or -1. */
 int lk_flow_in_connect(lk_flow_in *in, const char *endpoint);

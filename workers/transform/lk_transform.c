@@ -50,8 +50,11 @@ typedef struct transform {
     lk_buf fbytes;    /* a chunk sent by reference: its bytes, read from the file */
     lk_msg_progress report; /* the monitor's parse report */
     int64_t wm_batch, wm_us; /* the watermark in force for batch wm_batch */
-    int64_t ask_batch;       /* a replay of this batch (generation ask_gen) to ask for: -1 none */
-    int32_t ask_gen;
+    struct {
+        int64_t batch;
+        int32_t gen;
+    } ask[8]; /* replays to ask for (batch, generation): a queue the supervisor had no room for */
+    int nask;
     int32_t *drops;          /* transform.dedupe: the rows of this chunk to drop */
     int ndrops, drops_cap;
     lk_error err;
@@ -187,43 +190,74 @@ static int failfast(transform *t, const lk_msg_chunk *c, const lk_raw_stats *st)
     return fatal(t, what);
 }
 
-/* Asks the supervisor for batch ask_batch again (it tells ingest): kept for the next turn
-   when the event cannot be queued now. */
-static void ask_replay(transform *t)
+/* Asks the supervisor for the queued batches again (it tells ingest); what cannot be queued now
+   waits for the next turn. */
+static void ask_replays(transform *t)
 {
-    if (t->ask_batch < 0) return;
-    lk_msg_event e;
-    lk_msg_event_init(&e, "replay");
-    lk_msg_event_set_str(&e, "role", "transform");
-    lk_msg_event_set_str(&e, "reason", "a transform could not read a chunk from its file");
-    lk_msg_event_set_int(&e, "batch", t->ask_batch);
-    lk_msg_event_set_int(&e, "gen", t->ask_gen);
-    if (lk_worker_notify(t->w, &e) == 0) t->ask_batch = -1;
+    while (t->nask) {
+        lk_msg_event e;
+        lk_msg_event_init(&e, "replay");
+        lk_msg_event_set_str(&e, "role", "transform");
+        lk_msg_event_set_str(&e, "reason", "a transform could not read a chunk from its file");
+        lk_msg_event_set_int(&e, "batch", t->ask[0].batch);
+        lk_msg_event_set_int(&e, "gen", t->ask[0].gen);
+        if (lk_worker_notify(t->w, &e) != 0) return;
+        memmove(&t->ask[0], &t->ask[1], sizeof t->ask[0] * (size_t)--t->nask);
+    }
+}
+
+static void ask_replay(transform *t, int64_t batch, int32_t gen)
+{
+    for (int i = 0; i < t->nask; i++)
+        if (t->ask[i].batch == batch && t->ask[i].gen == gen) return;
+    if (t->nask == (int)(sizeof t->ask / sizeof t->ask[0])) {
+        /* full: the oldest request goes; its batch is replayed at its deadline (logged) */
+        LK_WARN("batch=%lld: the replay request cannot be queued; it is replayed at its deadline "
+                "(monitor.batch_deadline)",
+                (long long)t->ask[0].batch);
+        memmove(&t->ask[0], &t->ask[1], sizeof t->ask[0] * (size_t)--t->nask);
+    }
+    t->ask[t->nask].batch = batch;
+    t->ask[t->nask++].gen = gen;
+    ask_replays(t);
 }
 
 /* A chunk sent by reference: its bytes read from the file (through ingest's open descriptor)
    and checked against the digest of the bytes ingest read (docs/decisions.md, "Chunks by
-   reference"). When they cannot be (the file changed in place since), the chunk is not
-   parsed: its batch is asked for again at once (ingest checks the file and re-plans when it
-   changed), and this transform takes chunks with their bytes from then on. 0, or -1 with the
-   chunk left alone. */
+   reference"). When they cannot be: a chunk of a reading that is over (the batch committed, or
+   replayed as a later generation, while the chunk waited here: its descriptor may be closed,
+   or another file's by now) is dropped quietly; otherwise (the file changed in place since)
+   the chunk is not parsed, its batch is asked for again at once (ingest checks the file and
+   re-plans when it changed), and this transform takes chunks with their bytes from then on.
+   0, or -1 with the chunk left alone. */
 static int read_by_ref(transform *t, lk_msg_chunk *c)
 {
-    lk_fault_check("transform.read_ref"); /* sleep<MS>: the file can change meanwhile (tests) */
+    lk_fault_check("transform.read_ref"); /* hold, sleep: the file can change meanwhile (tests) */
     if (lk_source_read_range(c->file_path, c->ref_pid, c->ref_fd, c->offset, c->len, c->digest,
                              &t->fbytes, &t->err) == 0) {
         c->data = t->fbytes.data;
         lk_worker_add(t->w, "chunks_by_ref", 1);
         return 0;
     }
+    int32_t gen = c->chunk_idx >> LK_CHUNK_GEN_SHIFT;
+    lk_state_batch b;
+    lk_error e;
+    if (lk_state_batch_get(t->st, c->batch_id, &b, &e) == 0 &&
+        (b.state == LK_BATCH_COMMITTED || b.gen > gen)) {
+        LK_INFO("batch=%lld chunk=%d generation=%d: not parsed, %s (%s)", (long long)c->batch_id,
+                c->chunk_idx & LK_CHUNK_K_MASK, gen,
+                b.state == LK_BATCH_COMMITTED ? "the batch is committed"
+                                              : "the batch was replayed as a later generation",
+                t->err.msg);
+        lk_worker_add(t->w, "stale_chunks", 1);
+        return -1;
+    }
     LK_ERROR("batch=%lld chunk=%d: %s; the chunk is not parsed: its batch is asked for again, "
              "and this transform takes chunks with their bytes from now on",
              (long long)c->batch_id, c->chunk_idx & LK_CHUNK_K_MASK, t->err.msg);
     lk_worker_add(t->w, "errors", 1);
     lk_flow_in_set_local(t->in, 0);
-    t->ask_batch = c->batch_id;
-    t->ask_gen = c->chunk_idx >> LK_CHUNK_GEN_SHIFT;
-    ask_replay(t);
+    ask_replay(t, c->batch_id, gen);
     return -1;
 }
 
@@ -363,7 +397,7 @@ static int service_out(void *ctx)
 /* Every turn of the receive loop: a replay request that could not be queued goes now. */
 static void on_turn(void *ctx)
 {
-    ask_replay(ctx);
+    ask_replays(ctx);
 }
 
 int lk_transform_run(lk_worker *w)
@@ -372,7 +406,6 @@ int lk_transform_run(lk_worker *w)
     memset(t, 0, sizeof *t);
     t->w = w;
     t->wm_batch = -1;
-    t->ask_batch = -1;
     const lk_config *cfg = lk_worker_config(w);
     char path[2048], ep[1200];
     lk_config_state_path(cfg, path, sizeof path);
