@@ -440,9 +440,18 @@ lk_source_reader *lk_source_reader_open(const char *path, int64_t start, int64_t
     if (r->o.chunk_bytes < 1) r->o.chunk_bytes = 1;
     if (r->o.max_record_size < 2) r->o.max_record_size = 2;
     r->codec = lk_source_codec_of(path);
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO or device put at the path since it was listed is refused, not waited
+       on (a regular file ignores the flag) */
+    r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (r->fd < 0) {
         lk_error_errno(err, -errno, "cannot open file=%s", path);
+        free(r);
+        return NULL;
+    }
+    struct stat sb;
+    if (fstat(r->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        lk_error_set(err, -EINVAL, "cannot read file=%s: not a regular file", path);
+        close(r->fd);
         free(r);
         return NULL;
     }

@@ -202,6 +202,9 @@ START_TEST(chunks_by_reference_read_range)
     ck_assert_int_eq(mkfifo(p, 0600), 0);
     ck_assert_int_eq(lk_source_read_range(p, 0, -1, last_off, last_len, last_digest, &got, &err), -ESTALE);
     ck_assert_ptr_nonnull(strstr(err.msg, "no longer a regular file"));
+    /* ingest's reader too: refused, not waited on */
+    ck_assert_ptr_null(lk_source_reader_open(p, 0, 10, &o, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "not a regular file"));
     unlink(p);
     /* the sender's bytes, back at the path */
     write_file(p, t.data, t.len);
