@@ -34,6 +34,25 @@ static inline int lk_bytes_eq(const void *a_, const void *b_, size_t n)
     return !memcmp(a, b, n);
 }
 
+/* How many leading bytes a[0..n) and b[0..n) share: 8 at a time, the first differing byte found
+   from the XOR of two words (DELTA_BYTE_ARRAY's prefixes: sorted ids share long ones). */
+static inline size_t lk_bytes_common_prefix(const void *a_, const void *b_, size_t n)
+{
+    const unsigned char *a = a_, *b = b_;
+    size_t k = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; k + 8 <= n; k += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + k, 8);
+        memcpy(&y, b + k, 8);
+        if (x != y) return k + (size_t)(__builtin_ctzll(x ^ y) >> 3);
+    }
+#endif
+    while (k < n && a[k] == b[k])
+        k++;
+    return k;
+}
+
 /* Length of the well-formed UTF-8 sequence at p (lead byte >= 0x80; end bounds it), 0 if it is
    not one (overlong, surrogate, above U+10FFFF, truncated). */
 static inline size_t lk_utf8_len(const unsigned char *p, const unsigned char *end)

@@ -1399,10 +1399,7 @@ static inline size_t next_shared(const char *p, size_t b, const char *prev, size
 {
     memcpy(len, p + b, 4);
     *s = p + b + 4;
-    size_t k = 0, lim = *len < prevlen ? *len : prevlen;
-    while (k < lim && (*s)[k] == prev[k])
-        k++;
-    *shared = k;
+    *shared = lk_bytes_common_prefix(*s, prev, *len < prevlen ? *len : prevlen);
     return b + 4 + (size_t)*len;
 }
 
@@ -1511,6 +1508,45 @@ static int cut_pages(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, int 
     page_cut pc = {0, 0, 0, 0, 0, 0};
     uint64_t bits = 0;
     size_t b = 0, v = 0;
+    if (!L->max_rep && (dict || fixed)) {
+        /* every value costs vbits (a dictionary page's bytes are not cut): blocks of entries
+           that cannot reach a cut go at once, by their count of values; b is only read by
+           fixed-width values, v * fixed */
+        for (size_t e = 0; e < ne;) {
+            size_t blk = ne - e < 256 ? ne - e : 256, cnt = blk;
+            if (L->max_def) {
+                cnt = 0;
+                for (size_t i = 0; i < blk; i++)
+                    cnt += def[e + i] == L->max_def;
+            }
+            uint64_t add = 2 * (uint64_t)blk + (uint64_t)cnt * vbits;
+            if (bits + add < limit) { /* no entry of the block starts a page */
+                bits += add;
+                v += cnt;
+                e += blk;
+                continue;
+            }
+            for (size_t end = e + blk; e < end; e++) {
+                if (bits >= limit && e > pc.e0) {
+                    pc.e1 = e;
+                    pc.v1 = v;
+                    pc.b1 = v * fixed;
+                    lk_buf_append(&w->cuts, &pc, sizeof pc);
+                    pc.e0 = e;
+                    pc.v0 = v;
+                    pc.b0 = v * fixed;
+                    bits = 0;
+                }
+                bits += 2;
+                if (L->max_def && def[e] != L->max_def)
+                    continue;
+                bits += vbits;
+                v++;
+            }
+        }
+        b = v * fixed;
+        goto last;
+    }
     for (size_t e = 0; e < ne; e++) {
         if (bits >= limit && e > pc.e0 && (!L->max_rep || rep[e] == 0)) {
             pc.e1 = e;
@@ -1535,6 +1571,7 @@ static int cut_pages(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, int 
         b += vb;
         v++;
     }
+last:
     pc.e1 = ne;
     pc.v1 = v;
     pc.b1 = b;

@@ -7,6 +7,7 @@
 
 #include "lk_check.h"
 #include "lk_buf.h"
+#include "lk_bytes.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
 #include "lk_time.h"
@@ -120,6 +121,28 @@ START_TEST(time_parse_iso)
 }
 END_TEST
 
+/* lk_bytes_common_prefix against a byte loop: every length 0..40, a difference at every place. */
+START_TEST(bytes_common_prefix)
+{
+    unsigned char a[48], b[48];
+    for (size_t n = 0; n <= 40; n++) {
+        for (size_t d = 0; d <= n; d++) {
+            for (size_t i = 0; i < n; i++)
+                a[i] = b[i] = (unsigned char)(i * 37 + n);
+            if (d < n) b[d] ^= (unsigned char)(1u << (d % 8));
+            size_t want = 0;
+            while (want < n && a[want] == b[want])
+                want++;
+            ck_assert_uint_eq(lk_bytes_common_prefix(a, b, n), want);
+            size_t m = n ? n - 1 : 0, want1 = 0; /* unaligned */
+            while (want1 < m && a[1 + want1] == b[1 + want1])
+                want1++;
+            ck_assert_uint_eq(lk_bytes_common_prefix(a + 1, b + 1, m), want1);
+        }
+    }
+}
+END_TEST
+
 START_TEST(fs_put_if_absent)
 {
     char dir[256];
@@ -159,6 +182,7 @@ int main(void)
     tcase_add_test(tc, buf_numbers_and_decimals);
     tcase_add_test(tc, time_parse_iso);
     tcase_add_test(tc, fs_put_if_absent);
+    tcase_add_test(tc, bytes_common_prefix);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }
