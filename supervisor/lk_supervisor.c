@@ -177,6 +177,11 @@ static int spawn(sup *s, child *c)
             _exit(111);
         setpgid(0, 0);
         setenv("LAKESUP_SUPERVISOR_PID", env_pid, 1);
+        /* ingest started ahead of the other workers holds until "go" */
+        if (!strcmp(c->role, "ingest") && !s->started)
+            setenv("LAKESUP_INGEST_HOLD", "1", 1);
+        else
+            unsetenv("LAKESUP_INGEST_HOLD");
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -915,7 +920,7 @@ static void poll_once(sup *s, int timeout_ms)
 static int start_group(sup *s, int group)
 {
     for (int i = 0; i < s->nkids; i++)
-        if (s->kids[i].group == group && spawn(s, &s->kids[i]))
+        if (s->kids[i].group == group && s->kids[i].state == CHILD_NEW && spawn(s, &s->kids[i]))
             return -1;
     int64_t deadline = lk_time_mono_ms() + READY_TIMEOUT_MS;
     for (;;) {
@@ -1217,6 +1222,9 @@ int lk_supervisor_run(const lk_config *cfg)
     lk_endpoint(s->run_dir, LK_EP_INGEST, -1, ep, sizeof ep);
     s->ingest = zsock_new(ZMQ_PUSH);
     zsock_set_linger(s->ingest, 0);
+    /* ingest binds after we connect: retry after 5 ms, not ZeroMQ's 100 (its "go") */
+    zsock_set_reconnect_ivl(s->ingest, 5);
+    zsock_set_reconnect_ivl_max(s->ingest, 100);
     zsock_connect(s->ingest, "%s", ep);
 
     s->target[0] = cfg->workers.transform;
@@ -1251,10 +1259,21 @@ int lk_supervisor_run(const lk_config *cfg)
     for (int g = 0; g <= 4; g++) {
         if (start_group(s, g)) {
             shutdown_all(s, lk_time_mono_ms() + 5000);
-            return g_sig_stop ? LK_EXIT_OK : LK_EXIT_FAILURE;
+            /* a configuration error found meanwhile (ingest's first schema and the transforms)
+               is exit 100, as once the pipeline runs */
+            return g_sig_stop ? LK_EXIT_OK : s->config_error ? LK_EXIT_CONFIG : LK_EXIT_FAILURE;
+        }
+        /* once the monitor is up, ingest starts too: it lists the source and infers the first
+           schema while the others start, and plans nothing before "go" below (it stays in the
+           last group for the order of stops and of the worker table) */
+        child *ing = g == 0 ? find_role(s, "ingest", 0) : NULL;
+        if (ing && ing->state == CHILD_NEW && spawn(s, ing)) {
+            shutdown_all(s, lk_time_mono_ms() + 5000);
+            return LK_EXIT_FAILURE;
         }
     }
     LK_INFO("all %d workers ready in %lld ms", s->nkids, (long long)(lk_time_mono_ms() - t0));
+    send_ingest(s, "go", NULL);
     s->started = 1;
     char ready[160];
     snprintf(ready, sizeof ready, "running: %d workers ready in %lld ms", s->nkids,

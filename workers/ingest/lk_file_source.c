@@ -169,6 +169,36 @@ static int fs_fd(const lk_source *s)
     return lk_discovery_fd(((const file_source *)s)->disc);
 }
 
+/* The first schema, inferred from files (the pending ones) when there is none yet: 0, or
+   -1 with err (logged). */
+static int first_schema(file_source *fs, const lk_state_file *files, int n, lk_error *err)
+{
+    if (*fs->base.env.schema_version != 0 || infer_schema(fs, files, n, err) == 0) return 0;
+    if (err->code == LK_ECONFIG)
+        LK_ERROR("the transforms do not fit the inferred schema: %s", err->msg);
+    else
+        LK_ERROR("cannot store the inferred schema: %s", err->msg);
+    return -1;
+}
+
+/* The first schema from the first listing's pending files, while the other workers start
+   (fs_plan would infer the same from the same list at the first plan). */
+static int fs_prepare(lk_source *s, lk_error *err)
+{
+    file_source *fs = (file_source *)s;
+    const lk_source_env *env = &s->env;
+    if (*env->schema_version != 0 || !lk_discovery_listed_once(fs->disc)) return 0;
+    lk_state_file *files = NULL;
+    int n = 0;
+    if (lk_state_files_pending(env->st, env->cfg->source.max_files_per_trigger, &files, &n, err)) {
+        LK_ERROR("cannot list pending files: %s", err->msg);
+        return failed(err);
+    }
+    int rc = n ? first_schema(fs, files, n, err) : 0;
+    free(files);
+    return rc ? failed(err) : 0;
+}
+
 static int fs_plan(lk_source *s, lk_state_range **out, int *nout, lk_error *err)
 {
     file_source *fs = (file_source *)s;
@@ -183,11 +213,7 @@ static int fs_plan(lk_source *s, lk_state_range **out, int *nout, lk_error *err)
         free(files);
         return 0;
     }
-    if (*env->schema_version == 0 && infer_schema(fs, files, n, err)) {
-        if (err->code == LK_ECONFIG)
-            LK_ERROR("the transforms do not fit the inferred schema: %s", err->msg);
-        else
-            LK_ERROR("cannot store the inferred schema: %s", err->msg);
+    if (first_schema(fs, files, n, err)) {
         free(files);
         return failed(err);
     }
@@ -412,6 +438,7 @@ static void fs_destroy(lk_source *s)
 static const lk_source_ops g_file_ops = {
     "files",  "bytes", fs_poll, fs_caught_up, fs_fd,        fs_plan,
     fs_check, fs_read, fs_ack,  fs_drained,   fs_retryable, fs_destroy,
+    fs_prepare,
 };
 
 lk_source *lk_file_source_new(const lk_source_env *env, lk_error *err)

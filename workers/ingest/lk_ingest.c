@@ -56,6 +56,7 @@
 
 #define MAX_INFLIGHT 3
 #define BATCH_TIMEOUT_MS (5 * 60 * 1000)
+#define HOLD_MS 20000 /* the supervisor's start of the other workers takes 15 s at most */
 
 typedef struct inflight {
     int64_t batch_id;
@@ -93,6 +94,8 @@ typedef struct ingest {
     lk_buf msg;       /* encoded message */
     lk_sendbuf *pool; /* chunks go to ZeroMQ without a copy; buffers recycled */
     lk_msg_progress report; /* the monitor's plan and read reports */
+    int hold;               /* started ahead of the other workers: no plan before "go" */
+    int64_t hold_until_ms;  /* ... or before this (a "go" that did not come) */
     lk_error err;
 } ingest;
 
@@ -544,6 +547,9 @@ static void handle_inbox(ingest *in, int timeout_ms)
                 in->replay = 1;
             else
                 in->replay_one = one;
+        } else if (!strcmp(e.name, "go")) {
+            if (in->hold) LK_INFO("every worker is ready: planning starts");
+            in->hold = 0;
         } else if (!strcmp(e.name, "abort")) {
             LK_INFO("the pipeline stops after a fatal error: not draining %d batch(es) in flight "
                     "(they replay at the next start)",
@@ -635,6 +641,7 @@ static int run_loop(ingest *in)
 {
     int available_now = in->cfg->trigger == LK_TRIGGER_AVAILABLE_NOW;
     in->replay = 1; /* whatever was in flight before this process started */
+    int prepared = 0;
     while (!lk_worker_orphaned(in->w)) {
         lk_worker_tick(in->w);
         if (lk_worker_stopping(in->w) && in->state == RUNNING) {
@@ -643,6 +650,27 @@ static int run_loop(ingest *in)
         }
         handle_inbox(in, 0);
         int64_t now = lk_time_mono_ms();
+        if (in->hold && (in->state != RUNNING || now > in->hold_until_ms)) {
+            if (in->state == RUNNING)
+                LK_WARN("no word from the supervisor that every worker is ready after %d s: "
+                        "planning starts",
+                        HOLD_MS / 1000);
+            in->hold = 0;
+        }
+        if (in->hold) {
+            /* started ahead of the others (docs/decisions.md, "Ingest lists and infers while
+               the other workers start"): the first listing and schema, nothing planned or
+               replayed, no end of the run decided, until the supervisor's "go" */
+            if (!prepared) {
+                prepared = 1;
+                if (lk_source_poll(in->src, now, 1, &in->err) < 0)
+                    LK_WARN("first listing: %s (retried once planning starts)", in->err.msg);
+                else if (lk_source_prepare(in->src, &in->err) < 0 && in->err.code == LK_ECONFIG)
+                    return fatal(in, in->err.msg);
+            }
+            handle_inbox(in, 10);
+            continue;
+        }
         if (in->replay_one >= 0 && !in->replay && now >= in->pause_until_ms) {
             /* one batch: only if it is still in flight (a later commit may have passed it) */
             int64_t b = in->replay_one;
@@ -775,6 +803,10 @@ int lk_ingest_run(lk_worker *w)
     in->replay_one = -1;
     in->w = w;
     in->cfg = lk_worker_config(w);
+    /* the supervisor started us ahead of the other workers: hold until it says "go" */
+    const char *hold = getenv("LAKESUP_INGEST_HOLD");
+    in->hold = hold && !strcmp(hold, "1");
+    in->hold_until_ms = lk_time_mono_ms() + HOLD_MS;
     int rc = open_ingest(in);
     if (rc == 0) {
         lk_worker_ready(w);

@@ -521,6 +521,7 @@ static void ks_destroy(lk_source *s)
 static const lk_source_ops g_kafka_ops = {
     "partitions", "offsets", ks_poll, ks_caught_up, ks_fd,        ks_plan,
     ks_check,     ks_read,   ks_ack,  ks_drained,   ks_retryable, ks_destroy,
+    NULL,
 };
 
 lk_source *lk_kafka_source_new(const lk_source_env *env, lk_error *err)

@@ -91,6 +91,10 @@ typedef struct lk_source_ops {
     /* 1 if err is worth retrying later (a broker away): ingest pauses. */
     int (*retryable)(const lk_source *s, const lk_error *err);
     void (*destroy)(lk_source *s);
+    /* While the other workers start (before the first plan), what can be done ahead: files
+       infer the first schema from the pending files of the first listing. 0, or a negative
+       error (err; LK_ECONFIG: the transforms do not fit the inferred schema). NULL: nothing. */
+    int (*prepare)(lk_source *s, lk_error *err);
 } lk_source_ops;
 
 /* The base of every source (its first member). */
@@ -141,6 +145,10 @@ static inline void lk_source_drained(lk_source *s, int64_t now_ms)
 static inline int lk_source_retryable(const lk_source *s, const lk_error *err)
 {
     return s->ops->retryable(s, err);
+}
+static inline int lk_source_prepare(lk_source *s, lk_error *err)
+{
+    return s->ops->prepare ? s->ops->prepare(s, err) : 0;
 }
 
 #endif
