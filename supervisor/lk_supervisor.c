@@ -1261,7 +1261,10 @@ int lk_supervisor_run(const lk_config *cfg)
             shutdown_all(s, lk_time_mono_ms() + 5000);
             /* a configuration error found meanwhile (ingest's first schema and the transforms)
                is exit 100, as once the pipeline runs */
-            return g_sig_stop ? LK_EXIT_OK : s->config_error ? LK_EXIT_CONFIG : LK_EXIT_FAILURE;
+            /* a stop asked for during the start (a signal, `lakesupd stop`) is a clean exit */
+            return g_sig_stop || (s->draining && !s->failed) ? LK_EXIT_OK
+                   : s->config_error                         ? LK_EXIT_CONFIG
+                                                             : LK_EXIT_FAILURE;
         }
         /* once the monitor is up, ingest starts too: it lists the source and infers the first
            schema while the others start, and plans nothing before "go" below (it stays in the

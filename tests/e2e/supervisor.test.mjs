@@ -205,3 +205,41 @@ test('stop --timeout that is not whole seconds is a usage error (exit 2) that le
   }
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+// Ingest starts ahead of the other workers and holds (docs/decisions.md, "Ingest lists and infers
+// while the other workers start"): with a committer slow to start, an available-now run over an
+// empty folder still waits for every worker (exit 0, not an end during the start), a file written
+// during the start costs no CPU while it waits, and a stop during the start exits 0 at once; the
+// next start takes the file once.
+test('ingest holds while the other workers start: available-now over nothing, a stop during the start, a file found meanwhile', async () => {
+  const ws = workspace('hold', { transform: 1, writer: 1 });
+  const slow = { LAKESUP_FAULT: 'committer.start=sleep2500' };
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now'], { env: slow });
+  assert.equal(r.code, 0, r.stderr);
+  const ready = r.stderr.indexOf('all 5 workers ready'), done = r.stderr.indexOf('available-now backlog done');
+  assert.ok(ready > 0 && done > ready, `every worker ready before the end:\n${r.stderr.slice(-3000)}`);
+  const d = startDaemon(['-c', ws.config], slow);
+  try {
+    await until(() => /ingest\[0\] \d+: first listing done/.test(d.logs()), 10000, 'ingest up, holding');
+    gen(['--out', ws.input, '--files', '1', '--rows', '200', '--seed', '361']);
+    await new Promise((res) => setTimeout(res, 400));
+    const ingestPid = Number(d.logs().match(/started worker role=ingest index=0 pid=(\d+)/)[1]);
+    const ticks = () => { const f = fs.readFileSync(`/proc/${ingestPid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
+    const t0 = ticks();
+    await new Promise((res) => setTimeout(res, 500));
+    assert.ok(ticks() - t0 < 10, `ingest waits without spinning (${ticks() - t0} ticks in 0.5 s)`);
+    assert.doesNotMatch(d.logs(), /all 5 workers ready/, 'still starting');
+    const t = Date.now();
+    assert.equal(run(['stop', '-c', ws.config]).code, 0);
+    assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
+    assert.ok(Date.now() - t < 4000, `stopped in ${Date.now() - t} ms`);
+    assert.match(d.logs(), /ingest\[0\] \d+: stopped during the start: nothing was planned/);
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  assert.equal(run(['start', '-c', ws.config, '--trigger', 'available-now']).code, 0);
+  assert.equal(rowsOf(ws.config, 'processed_events'), -1); // the daemon is gone: status has no tables
+  assertVerified(ws, 'raw');
+  assertVerified(ws, 'processed');
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

@@ -56,7 +56,6 @@
 
 #define MAX_INFLIGHT 3
 #define BATCH_TIMEOUT_MS (5 * 60 * 1000)
-#define HOLD_MS 20000 /* the supervisor's start of the other workers takes 15 s at most */
 
 typedef struct inflight {
     int64_t batch_id;
@@ -94,8 +93,7 @@ typedef struct ingest {
     lk_buf msg;       /* encoded message */
     lk_sendbuf *pool; /* chunks go to ZeroMQ without a copy; buffers recycled */
     lk_msg_progress report; /* the monitor's plan and read reports */
-    int hold;               /* started ahead of the other workers: no plan before "go" */
-    int64_t hold_until_ms;  /* ... or before this (a "go" that did not come) */
+    int hold; /* started ahead of the other workers: nothing planned before "go" (or a stop) */
     lk_error err;
 } ingest;
 
@@ -497,7 +495,7 @@ static void handle_inbox(ingest *in, int timeout_ms)
     if (in->chunks) lk_flow_out_service(in->chunks);
     /* new input (inotify) wakes the wait as much as a message does, while
        the loop polls the source (else a readable fd would spin the loop) */
-    int polled = in->state == RUNNING &&
+    int polled = !in->hold && in->state == RUNNING &&
                  (in->cfg->trigger != LK_TRIGGER_AVAILABLE_NOW || !lk_source_caught_up(in->src));
     int dfd = polled ? lk_source_fd(in->src) : -1;
     if (timeout_ms > 0 && dfd >= 0) {
@@ -650,12 +648,16 @@ static int run_loop(ingest *in)
         }
         handle_inbox(in, 0);
         int64_t now = lk_time_mono_ms();
-        if (in->hold && (in->state != RUNNING || now > in->hold_until_ms)) {
-            if (in->state == RUNNING)
-                LK_WARN("no word from the supervisor that every worker is ready after %d s: "
-                        "planning starts",
-                        HOLD_MS / 1000);
-            in->hold = 0;
+        if (in->hold && in->state != RUNNING) {
+            /* stopped (or aborted) before the pipeline was up: this incarnation sent nothing,
+               so there is nothing to drain; what an earlier run left uncommitted replays at
+               the next start (a replay now would wait for transforms that may never come) */
+            if (in->state == DRAINING) {
+                LK_INFO("stopped during the start: nothing was planned; uncommitted batches "
+                        "of an earlier run replay at the next start");
+                notify(in, "done", "reason", "stop");
+            }
+            return LK_EXIT_OK;
         }
         if (in->hold) {
             /* started ahead of the others (docs/decisions.md, "Ingest lists and infers while
@@ -753,6 +755,9 @@ static int open_sockets(ingest *in)
     }
     in->committer = zsock_new(ZMQ_PUSH);
     zsock_set_linger(in->committer, 1000);
+    /* started before the committer binds: retry after 5 ms, not ZeroMQ's 100 */
+    zsock_set_reconnect_ivl(in->committer, 5);
+    zsock_set_reconnect_ivl_max(in->committer, 100);
     lk_worker_endpoint(in->w, LK_EP_COMMITTER, -1, ep, sizeof ep);
     zsock_connect(in->committer, "%s", ep);
     return 0;
@@ -806,7 +811,6 @@ int lk_ingest_run(lk_worker *w)
     /* the supervisor started us ahead of the other workers: hold until it says "go" */
     const char *hold = getenv("LAKESUP_INGEST_HOLD");
     in->hold = hold && !strcmp(hold, "1");
-    in->hold_until_ms = lk_time_mono_ms() + HOLD_MS;
     int rc = open_ingest(in);
     if (rc == 0) {
         lk_worker_ready(w);
