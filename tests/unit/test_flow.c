@@ -57,15 +57,21 @@ static void check_bytes(const void *data, size_t len, size_t n, int seq)
             ck_abort_msg("message %d (%zu bytes): byte %zu differs", seq, n, i);
 }
 
-/* Receives one message through in (up to 5 s) and checks it is message seq of n bytes. */
+/* Receives one message through in into m (initialised here), waiting up to 5 s. */
+static void recv_one(lk_flow_in *in, zmq_msg_t *m)
+{
+    zmq_msg_init(m);
+    int rc = -EAGAIN;
+    for (int t = 0; t < 50 && rc == -EAGAIN; t++)
+        rc = lk_flow_in_recv(in, m, 100);
+    ck_assert_int_eq(rc, 0);
+}
+
+/* Receives one message through in and checks it is message seq of n bytes. */
 static void recv_check(lk_flow_in *in, size_t n, int seq)
 {
     zmq_msg_t m;
-    zmq_msg_init(&m);
-    int rc = -EAGAIN;
-    for (int t = 0; t < 50 && rc == -EAGAIN; t++)
-        rc = lk_flow_in_recv(in, &m, 100);
-    ck_assert_int_eq(rc, 0);
+    recv_one(in, &m);
     check_bytes(zmq_msg_data(&m), zmq_msg_size(&m), n, seq);
     zmq_msg_close(&m);
 }
@@ -218,11 +224,7 @@ static void enc_kind(void *ctx, int local, lk_buf *b)
 static void recv_str(lk_flow_in *in, const char *want)
 {
     zmq_msg_t m;
-    zmq_msg_init(&m);
-    int rc = -EAGAIN;
-    for (int t = 0; t < 50 && rc == -EAGAIN; t++)
-        rc = lk_flow_in_recv(in, &m, 100);
-    ck_assert_int_eq(rc, 0);
+    recv_one(in, &m);
     ck_assert_uint_eq(zmq_msg_size(&m), strlen(want));
     ck_assert_int_eq(memcmp(zmq_msg_data(&m), want, strlen(want)), 0);
     zmq_msg_close(&m);
