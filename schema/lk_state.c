@@ -220,7 +220,7 @@ static const char *const lk_state_sql[Q_COUNT] = {
     /* a file split over several batches belongs to the last one planned, so
        it turns committed only when its last range is */
     [Q_FILE_PLAN] = "UPDATE files SET state = 1, batch_id = ?2 WHERE id = ?1 AND state <> 2",
-    [Q_RANGES] = "SELECT r.file_id, f.path, r.start, r.end, f.size, f.mtime_us"
+    [Q_RANGES] = "SELECT r.file_id, f.path, r.start, r.end, f.size, f.mtime_us, f.inode, f.head_hash"
                  " FROM batch_ranges r JOIN files f ON f.id = r.file_id"
                  " WHERE r.batch_id = ?1 ORDER BY r.seq",
     [Q_BATCH_GET] = "SELECT id, state, n_chunks, planned_at_us, committed_at_us, bytes, gen"
@@ -719,6 +719,8 @@ int lk_state_batch_ranges(lk_state *s, int64_t batch_id, lk_state_range **out, i
         g->end = sqlite3_column_int64(q, 3);
         g->file_size = sqlite3_column_int64(q, 4);
         g->mtime_us = sqlite3_column_int64(q, 5);
+        g->inode = sqlite3_column_int64(q, 6);
+        g->head_hash = sqlite3_column_int64(q, 7);
     }
     done(q);
     if (rc != SQLITE_DONE) {

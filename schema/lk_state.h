@@ -48,6 +48,7 @@ typedef struct lk_state_range {
     char path[1024];
     int64_t start, end;
     int64_t file_size, mtime_us;
+    int64_t inode, head_hash; /* of the file when it was found (0: not known) */
 } lk_state_range;
 
 typedef enum lk_batch_state {

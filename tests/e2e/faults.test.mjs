@@ -429,3 +429,44 @@ for (const c of CASES) {
     fs.rmSync(ws.dir, { recursive: true, force: true });
   });
 }
+
+// A planned file replaced by another renamed over it (new inode, other first bytes) before its batch
+// commits: the replay must not read the new file under the planned one's id (with allow_overwrites
+// the new version is a file of its own, so its rows would land twice); the planned file's rows are
+// gone and named, the new version's rows land once.
+test('a planned file replaced by another before its batch commits: the replay leaves it out and names it; the new version lands once (allow_overwrites)', async () => {
+  const ws = workspace('replaced', { transform: 1, writer: 1, extra: 'source:\n  use_notifications: false\n  allow_overwrites: true\n' });
+  const gate = path.join(ws.dir, 'no-commit');
+  fs.writeFileSync(gate, '');
+  const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: `committer.commit=EACCES@while:${gate}` });
+  try {
+    await waitAllRunning(ws.config);
+    const staging = path.join(ws.dir, 'staging');
+    gen(['--out', staging, '--files', '1', '--rows', '300', '--seed', '371']);
+    const [name] = fs.readdirSync(staging);
+    const old = new Date(Date.now() - 3600 * 1000);
+    fs.utimesSync(path.join(staging, name), old, old);
+    const file = path.join(ws.input, name);
+    fs.renameSync(path.join(staging, name), file);
+    await waitLog(d, /sent batch=0 files=1 /);
+    await waitLog(d, /committer\[0\] \d+: commit of batch 0 \(injected fault\)/);
+    // the new version: other bytes from the first line on, renamed over the planned file
+    const text = fs.readFileSync(file, 'utf8').replaceAll('"event_id":"', '"event_id":"v2-');
+    const tmp = path.join(ws.dir, 'v2.jsonl');
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+    await waitLog(d, /sent batch=1 files=1 /); // the listing found the new version
+    process.kill((await runningWorker(ws.config, 'writer')).pid, 'SIGKILL');
+    await waitLog(d, new RegExp(`file=${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} of batch=0 cannot be read \\(replaced by another file`), 20000);
+    fs.rmSync(gate);
+    const events = countInput(ws.input).events;
+    await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0);
+    assertVerified(ws, 'raw');
+    assertVerified(ws, 'processed');
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});

@@ -254,10 +254,29 @@ static int fs_check(lk_source *s, int64_t batch, const lk_state_range *rg, lk_er
     (void)err;
     struct stat sb;
     const char *why = NULL;
-    if (stat(rg->path, &sb) != 0)
+    char replaced[160];
+    int64_t mtime_us = 0;
+    if (stat(rg->path, &sb) != 0) {
         why = strerror(errno);
-    else if (sb.st_size < rg->end)
-        why = "it is shorter than when planned";
+    } else {
+        mtime_us = (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000;
+        int ok = 0;
+        int64_t head = 0;
+        if (rg->inode && rg->head_hash && (int64_t)sb.st_ino != rg->inode &&
+            mtime_us != rg->mtime_us)
+            head = lk_discovery_head_hash(rg->path, &ok);
+        if (ok && head != rg->head_hash) {
+            /* another file renamed over it, with other first bytes: the planned file's rows
+               are gone; the new one is a file of its own for discovery (allow_overwrites),
+               never read under the planned one's id (it would be twice with allow_overwrites) */
+            snprintf(replaced, sizeof replaced,
+                     "replaced by another file: inode %lld, planned %lld, other first bytes",
+                     (long long)sb.st_ino, (long long)rg->inode);
+            why = replaced;
+        } else if (sb.st_size < rg->end) {
+            why = "it is shorter than when planned";
+        }
+    }
     if (why) {
         LK_ERROR("file=%s of batch=%lld cannot be read (%s): its bytes [%lld, %lld) are missing "
                  "from the batch",
@@ -270,7 +289,6 @@ static int fs_check(lk_source *s, int64_t batch, const lk_state_range *rg, lk_er
         file_note(&s->env, rg->file_id, note);
         return LK_RANGE_GONE;
     }
-    int64_t mtime_us = (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000;
     return mtime_us != rg->mtime_us ? LK_RANGE_CHANGED : LK_RANGE_OK;
 }
 
