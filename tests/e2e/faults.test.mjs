@@ -229,13 +229,7 @@ test('a committer that keeps heartbeating but cannot commit is killed after work
       20000, 'the no-progress kill');
     // heartbeats never stopped: it was not the silence check
     assert.doesNotMatch(d.logs(), /role=committer index=0 pid=\d+ sent no heartbeat/);
-    fs.rmSync(gate);
-    const events = countInput(ws.input).events;
-    await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
-    d.child.kill('SIGTERM');
-    assert.equal((await d.exited).code, 0);
-    assertVerified(ws, 'raw');
-    assertVerified(ws, 'processed');
+    await openGateAndVerify(ws, d, gate);
   } finally {
     d.child.kill('SIGKILL');
   }
@@ -267,22 +261,45 @@ test('a committer busy for less than worker_timeout after a long idle spell is n
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
+// Lets the gated commits through, waits for every input event in processed_events, stops the daemon
+// (exit 0) and checks both tables against the input: exactly once.
+async function openGateAndVerify(ws, d, gate) {
+  fs.rmSync(gate);
+  const events = countInput(ws.input).events;
+  await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
+  d.child.kill('SIGTERM');
+  assert.equal((await d.exited).code, 0);
+  assertVerified(ws, 'raw');
+  assertVerified(ws, 'processed');
+}
+
+// A daemon whose commits fail while the returned gate file exists (the test removes it).
+function gatedStart(ws) {
+  const gate = path.join(ws.dir, 'no-commit');
+  fs.writeFileSync(gate, '');
+  return { gate, d: startDaemon(['-c', ws.config], { LAKESUP_FAULT: `committer.commit=EACCES@while:${gate}` }) };
+}
+
+// lk_gen's files in a staging directory, aged past file_ready_delay (fresh ones could straddle the
+// delay and be taken by two polls, two batches): the directory and the sorted names.
+function stageAged(ws, args) {
+  const staging = path.join(ws.dir, 'staging');
+  gen(['--out', staging, ...args]);
+  const names = fs.readdirSync(staging).sort();
+  const old = new Date(Date.now() - 3600 * 1000);
+  for (const n of names) fs.utimesSync(path.join(staging, n), old, old);
+  return { staging, names };
+}
+
 test('a source file that vanishes before its batch commits: the replay re-plans the batch without it, names it, and nothing else is lost or doubled', async () => {
   // listing only (no inotify): the three files renamed in together are found by one listing, one batch
   const ws = workspace('vanish', { transform: 1, writer: 1, extra: 'source:\n  use_notifications: false\n' });
-  const gate = path.join(ws.dir, 'no-commit');
-  fs.writeFileSync(gate, '');
-  const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: `committer.commit=EACCES@while:${gate}` });
+  const { gate, d } = gatedStart(ws);
   try {
     await waitAllRunning(ws.config);
     // three files in one batch: staged in a directory that is renamed in whole (one rename: a listing
-    // sees all three or none; three renames could straddle a listing), aged past file_ready_delay
-    // (fresh ones could straddle the delay and be taken by two polls, two batches)
-    const staging = path.join(ws.dir, 'staging');
-    gen(['--out', staging, '--files', '3', '--rows', '400', '--seed', '341']);
-    const names = fs.readdirSync(staging).sort();
-    const old = new Date(Date.now() - 3600 * 1000);
-    for (const n of names) fs.utimesSync(path.join(staging, n), old, old);
+    // sees all three or none; three renames could straddle a listing), aged
+    const { staging, names } = stageAged(ws, ['--files', '3', '--rows', '400', '--seed', '341']);
     const input = path.join(ws.input, 'b');
     fs.renameSync(staging, input);
     await until(() => /sent batch=0 files=3 /.test(d.logs()), 10000, 'batch 0 with the three files');
@@ -436,16 +453,10 @@ for (const c of CASES) {
 // gone and named, the new version's rows land once.
 test('a planned file replaced by another before its batch commits: the replay leaves it out and names it; the new version lands once (allow_overwrites)', async () => {
   const ws = workspace('replaced', { transform: 1, writer: 1, extra: 'source:\n  use_notifications: false\n  allow_overwrites: true\n' });
-  const gate = path.join(ws.dir, 'no-commit');
-  fs.writeFileSync(gate, '');
-  const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: `committer.commit=EACCES@while:${gate}` });
+  const { gate, d } = gatedStart(ws);
   try {
     await waitAllRunning(ws.config);
-    const staging = path.join(ws.dir, 'staging');
-    gen(['--out', staging, '--files', '1', '--rows', '300', '--seed', '371']);
-    const [name] = fs.readdirSync(staging);
-    const old = new Date(Date.now() - 3600 * 1000);
-    fs.utimesSync(path.join(staging, name), old, old);
+    const { staging, names: [name] } = stageAged(ws, ['--files', '1', '--rows', '300', '--seed', '371']);
     const file = path.join(ws.input, name);
     fs.renameSync(path.join(staging, name), file);
     await waitLog(d, /sent batch=0 files=1 /);
@@ -458,13 +469,7 @@ test('a planned file replaced by another before its batch commits: the replay le
     await waitLog(d, /sent batch=1 files=1 /); // the listing found the new version
     process.kill((await runningWorker(ws.config, 'writer')).pid, 'SIGKILL');
     await waitLog(d, new RegExp(`file=${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} of batch=0 cannot be read \\(replaced by another file`), 20000);
-    fs.rmSync(gate);
-    const events = countInput(ws.input).events;
-    await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
-    d.child.kill('SIGTERM');
-    assert.equal((await d.exited).code, 0);
-    assertVerified(ws, 'raw');
-    assertVerified(ws, 'processed');
+    await openGateAndVerify(ws, d, gate);
   } finally {
     d.child.kill('SIGKILL');
   }
