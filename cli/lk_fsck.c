@@ -475,7 +475,7 @@ static int record_ingested(fsck *f, const char *dir, int depth, zhash_t *ingeste
         memset(&sf, 0, sizeof sf);
         snprintf(sf.path, sizeof sf.path, "%s", path);
         sf.size = sb.st_size;
-        sf.mtime_us = (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000;
+        sf.mtime_us = lk_fs_mtime_us(&sb);
         sf.inode = (int64_t)sb.st_ino;
         sf.device = (int64_t)sb.st_dev;
         sf.batch_id = -1;

@@ -11,10 +11,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "lk_buf.h"
 #include "lk_error.h"
+
+/* A file's modification time in microseconds, as state.db records a source file's. */
+static inline int64_t lk_fs_mtime_us(const struct stat *sb)
+{
+    return (int64_t)sb->st_mtim.tv_sec * 1000000 + sb->st_mtim.tv_nsec / 1000;
+}
 
 /* mkdir -p with mode 0755. */
 int lk_fs_mkdirs(const char *path, lk_error *err);

@@ -12,6 +12,7 @@
 #include "lk_check.h"
 #include "lk_clean_source.h"
 #include "lk_config.h"
+#include "lk_fs.h"
 #include "lk_state.h"
 #include "lk_time.h"
 
@@ -55,7 +56,7 @@ static int64_t file(const char *rel)
     memset(&sf, 0, sizeof sf);
     snprintf(sf.path, sizeof sf.path, "%s", p);
     sf.size = sb.st_size;
-    sf.mtime_us = (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000;
+    sf.mtime_us = lk_fs_mtime_us(&sb);
     int is_new;
     lk_error err;
     ck_assert_int_eq(lk_state_file_add(g_st, &sf, &is_new, &err), 0);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lk_fs.h"
 #include "lk_log.h"
 #include "lk_time.h"
 
@@ -155,7 +156,7 @@ static int clean_one(lk_clean_source *c, const lk_state_file *f)
         snprintf(note, sizeof note, "already gone");
         LK_INFO("clean_source: file=%s is already gone", f->path);
     } else if (!S_ISREG(sb.st_mode) || sb.st_size != f->size ||
-               (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000 != f->mtime_us) {
+               lk_fs_mtime_us(&sb) != f->mtime_us) {
         snprintf(note, sizeof note, "left alone: changed since it was ingested");
         LK_WARN("clean_source: file=%s changed since it was ingested: left alone", f->path);
     } else if (c->mode == CLEAN_DELETE) {

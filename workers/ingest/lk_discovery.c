@@ -22,6 +22,7 @@
 #include <sys/inotify.h>
 #endif
 
+#include "lk_fs.h"
 #include "lk_log.h"
 #include "lk_source_cfg.h"
 #include "lk_time.h"
@@ -98,18 +99,13 @@ static void put_str(zhash_t *h, const char *key, const char *value)
     zhash_freefn(h, key, free);
 }
 
-static int64_t mtime_us_of(const struct stat *sb)
-{
-    return (int64_t)sb->st_mtim.tv_sec * 1000000 + sb->st_mtim.tv_nsec / 1000;
-}
-
 /* Queues a complete file to be recorded in state.db: pending, or skipped
    with a reason (written by flush, one transaction per poll). Returns <0 on
    a state.db error. */
 static int record(lk_discovery *d, const char *path, const struct stat *sb, lk_error *err)
 {
     char sig[64];
-    int64_t mtime_us = mtime_us_of(sb);
+    int64_t mtime_us = lk_fs_mtime_us(sb);
     snprintf(sig, sizeof sig, "%lld:%lld", (long long)sb->st_size, (long long)mtime_us);
     int found = 0;
     int r = lk_state_file_lookup(d->st, path, sb->st_size, mtime_us, NULL, &found, err);
@@ -251,14 +247,14 @@ static int consider(lk_discovery *d, const char *path, const char *name, const s
     if (!lk_source_cfg_in_shard(d->cfg, path)) return 0; /* another instance's (source.shard) */
     if (sb->st_size == 0) return 0; /* nothing to take yet; taken when it has content */
     char sig[64];
-    snprintf(sig, sizeof sig, "%lld:%lld", (long long)sb->st_size, (long long)mtime_us_of(sb));
+    snprintf(sig, sizeof sig, "%lld:%lld", (long long)sb->st_size, (long long)lk_fs_mtime_us(sb));
     const char *known = zhash_lookup(d->seen, path);
     if (known && !strcmp(known, sig)) return 0;
     if (!complete && !d->take_at_once && !d->skip_existing) {
         if (zhash_lookup(d->writing, path))
             return 0; /* open for writing (inotify): its close takes it */
         int64_t delay = d->cfg->source.file_ready_delay_ms;
-        int64_t age_ms = (lk_time_now_us() - mtime_us_of(sb)) / 1000;
+        int64_t age_ms = (lk_time_now_us() - lk_fs_mtime_us(sb)) / 1000;
         if (age_ms < delay) {
             settle *s = zhash_lookup(d->settling, path);
             if (!s || strcmp(s->sig, sig)) {

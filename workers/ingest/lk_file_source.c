@@ -12,6 +12,7 @@
 #include "lk_clean_source.h"
 #include "lk_csv_reader.h"
 #include "lk_discovery.h"
+#include "lk_fs.h"
 #include "lk_infer.h"
 #include "lk_log.h"
 #include "lk_source_cfg.h"
@@ -259,7 +260,7 @@ static int fs_check(lk_source *s, int64_t batch, const lk_state_range *rg, lk_er
     if (stat(rg->path, &sb) != 0) {
         why = strerror(errno);
     } else {
-        mtime_us = (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000;
+        mtime_us = lk_fs_mtime_us(&sb);
         int ok = 0;
         int64_t head = 0;
         if (rg->inode && rg->head_hash && (int64_t)sb.st_ino != rg->inode &&
