@@ -430,6 +430,21 @@ static void skip_rest(lk_source_reader *r)
                 r->o.max_record_size);
 }
 
+/* Opens path for reading if it is a regular file; O_NONBLOCK: a FIFO or device put at the path
+   since it was listed is refused, not waited on (a regular file ignores the flag). The
+   descriptor (*sb filled), -errno when it cannot be opened, or LK_EFORMAT when it is not a
+   regular file. */
+static int open_regular(const char *path, struct stat *sb)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return -errno;
+    if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
+        close(fd);
+        return LK_EFORMAT;
+    }
+    return fd;
+}
+
 lk_source_reader *lk_source_reader_open(const char *path, int64_t start, int64_t end,
                                         const lk_source_opts *o, lk_error *err)
 {
@@ -440,18 +455,13 @@ lk_source_reader *lk_source_reader_open(const char *path, int64_t start, int64_t
     if (r->o.chunk_bytes < 1) r->o.chunk_bytes = 1;
     if (r->o.max_record_size < 2) r->o.max_record_size = 2;
     r->codec = lk_source_codec_of(path);
-    /* O_NONBLOCK: a FIFO or device put at the path since it was listed is refused, not waited
-       on (a regular file ignores the flag) */
-    r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (r->fd < 0) {
-        lk_error_errno(err, -errno, "cannot open file=%s", path);
-        free(r);
-        return NULL;
-    }
     struct stat sb;
-    if (fstat(r->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        lk_error_set(err, -EINVAL, "cannot read file=%s: not a regular file", path);
-        close(r->fd);
+    r->fd = open_regular(path, &sb);
+    if (r->fd < 0) {
+        if (r->fd == LK_EFORMAT)
+            lk_error_set(err, -EINVAL, "cannot read file=%s: not a regular file", path);
+        else
+            lk_error_errno(err, r->fd, "cannot open file=%s", path);
         free(r);
         return NULL;
     }
@@ -564,17 +574,16 @@ int lk_source_reader_fd(const lk_source_reader *r)
 }
 
 /* The file to read: the sender's open file when it can be opened, else path; a regular file
-   only (never a FIFO or a device that appeared at the path: O_NONBLOCK keeps the open from
-   waiting on one). -errno with err, or the fd. */
-static int open_range(const char *path, int pid, int fd, lk_error *err)
+   only (open_regular; *sb filled). -errno with err, or the fd. */
+static int open_range(const char *path, int pid, int fd, struct stat *sb, lk_error *err)
 {
     int f = -1;
     if (pid > 0 && fd >= 0) {
         char proc[64];
         snprintf(proc, sizeof proc, "/proc/%d/fd/%d", pid, fd);
-        f = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        f = open_regular(proc, sb);
         static int said;
-        if (f < 0 && (errno == EACCES || errno == EPERM) && !said) {
+        if ((f == -EACCES || f == -EPERM) && !said) {
             /* ENOENT is a descriptor closed since (its batch committed, or the sender died):
                a stale chunk; this is the process not allowed to look at the sender's */
             said = 1;
@@ -582,17 +591,13 @@ static int open_range(const char *path, int pid, int fd, lk_error *err)
                     "by path; a file renamed over between the two reads then fails its digest "
                     "and its batch is replayed (source.chunks_by_reference: false sends the "
                     "bytes)",
-                    proc, strerror(errno));
+                    proc, strerror(-f));
         }
     }
-    if (f < 0) f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (f < 0)
-        return lk_error_set(err, -errno, "cannot open file=%s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(f, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(f);
+    if (f < 0 && f != LK_EFORMAT) f = open_regular(path, sb);
+    if (f == LK_EFORMAT)
         return lk_error_set(err, -ESTALE, "file=%s is no longer a regular file", path);
-    }
+    if (f < 0) return lk_error_set(err, f, "cannot open file=%s: %s", path, strerror(-f));
     return f;
 }
 
@@ -600,10 +605,10 @@ int lk_source_read_range(const char *path, int pid, int fd, int64_t offset, size
                          uint64_t digest, lk_buf *out, lk_error *err)
 {
     lk_buf_reset(out);
-    int f = open_range(path, pid, fd, err);
-    if (f < 0) return f;
     struct stat sb;
-    if (fstat(f, &sb) == 0 && sb.st_size < offset + (int64_t)len) {
+    int f = open_range(path, pid, fd, &sb, err);
+    if (f < 0) return f;
+    if (sb.st_size < offset + (int64_t)len) {
         /* not even there: said before allocating what a bad length asks */
         close(f);
         return lk_error_set(err, -ESTALE, "file=%s is %lld bytes, shorter than the chunk's end "
