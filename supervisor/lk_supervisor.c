@@ -1257,22 +1257,18 @@ int lk_supervisor_run(const lk_config *cfg)
             cfg->warehouse_path, cfg->workers.transform, cfg->workers.writer);
     int64_t t0 = lk_time_mono_ms();
     for (int g = 0; g <= 4; g++) {
-        if (start_group(s, g)) {
-            shutdown_all(s, lk_time_mono_ms() + 5000);
-            /* a configuration error found meanwhile (ingest's first schema and the transforms)
-               is exit 100, as once the pipeline runs */
-            /* a stop asked for during the start (a signal, `lakesupd stop`) is a clean exit */
-            return g_sig_stop || (s->draining && !s->failed) ? LK_EXIT_OK
-                   : s->config_error                         ? LK_EXIT_CONFIG
-                                                             : LK_EXIT_FAILURE;
-        }
         /* once the monitor is up, ingest starts too: it lists the source and infers the first
            schema while the others start, and plans nothing before "go" below (it stays in the
            last group for the order of stops and of the worker table) */
         child *ing = g == 0 ? find_role(s, "ingest", 0) : NULL;
-        if (ing && ing->state == CHILD_NEW && spawn(s, ing)) {
+        if (start_group(s, g) || (ing && ing->state == CHILD_NEW && spawn(s, ing))) {
             shutdown_all(s, lk_time_mono_ms() + 5000);
-            return LK_EXIT_FAILURE;
+            /* a stop asked for during the start (a signal, `lakesupd stop`) is a clean exit; a
+               configuration error found meanwhile (ingest's first schema and the transforms)
+               is exit 100, as once the pipeline runs */
+            return g_sig_stop || (s->draining && !s->failed) ? LK_EXIT_OK
+                   : s->config_error                         ? LK_EXIT_CONFIG
+                                                             : LK_EXIT_FAILURE;
         }
     }
     LK_INFO("all %d workers ready in %lld ms", s->nkids, (long long)(lk_time_mono_ms() - t0));

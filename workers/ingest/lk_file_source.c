@@ -41,6 +41,7 @@ typedef struct file_source {
     lk_buf tmp;
     held_fd held[HOLD_MAX];
     int nheld;
+    int32_t pid; /* ours: where a transform finds the descriptors held */
     int by_ref; /* source.chunks_by_reference */
     int scan;          /* json lines: new keys are looked for in every chunk */
     int skip_existing; /* first listing ever with include_existing_files: false */
@@ -390,7 +391,7 @@ static int fs_read(lk_source *s, int64_t batch, const lk_state_range *rg, lk_sou
         m.header_len = fs->csv_hdr.len;
         if (held == -2 && sc.file_bytes && fs->by_ref) held = hold_fd(fs, batch, sr);
         m.file_bytes = sc.file_bytes && held >= 0;
-        m.ref_pid = (int32_t)getpid();
+        m.ref_pid = fs->pid;
         m.ref_fd = held;
         int e = emit(ctx, &m);
         if (e) {
@@ -475,6 +476,7 @@ lk_source *lk_file_source_new(const lk_source_env *env, lk_error *err)
     }
     fs->scan = fs->src.format == LK_SOURCE_JSON && !fs->src.multi_line;
     fs->by_ref = cfg->source.chunks_by_reference;
+    fs->pid = (int32_t)getpid();
     /* include_existing_files: false skips what the very first listing finds */
     char flag[8];
     int found = 0;

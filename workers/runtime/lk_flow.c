@@ -130,13 +130,8 @@ void lk_flow_out_service(lk_flow_out *o)
                     v = 0;
                 int frames = n > 1 && d[n - 1] == 'f';
                 int local = n > 1 && memchr(d + 1, 'l', n - 1) != NULL;
-                if (d[0] == 'C') {
-                    p->credits += v;
-                    p->gone = 0;
-                    p->frames = frames;
-                    p->local = local;
-                } else if (d[0] == 'R') {
-                    p->credits = v;
+                if (d[0] == 'C' || d[0] == 'R') { /* n more credits / n credits now */
+                    p->credits = d[0] == 'C' ? p->credits + v : v;
                     p->gone = 0;
                     p->frames = frames;
                     p->local = local;

@@ -212,8 +212,8 @@ static void ask_replay(transform *t, int64_t batch, int32_t gen)
         if (t->ask[i].batch == batch && t->ask[i].gen == gen) return;
     if (t->nask == (int)(sizeof t->ask / sizeof t->ask[0])) {
         /* full: the oldest request goes; its batch is replayed at its deadline (logged) */
-        LK_WARN("batch=%lld: the replay request cannot be queued; it is replayed at its deadline "
-                "(monitor.batch_deadline)",
+        LK_WARN("batch=%lld: the replay request cannot be queued; ingest replays the batch once "
+                "it is 5 minutes without a commit",
                 (long long)t->ask[0].batch);
         memmove(&t->ask[0], &t->ask[1], sizeof t->ask[0] * (size_t)--t->nask);
     }
