@@ -1486,6 +1486,18 @@ static int choose_encoding(const lk_pq_writer *w, const lk_pq_leaf *L, const lea
     }
 }
 
+/* Ends the page pc at entry e (value v, value byte b) and starts the next one there. */
+static void cut_at(lk_buf *cuts, page_cut *pc, size_t e, size_t v, size_t b)
+{
+    pc->e1 = e;
+    pc->v1 = v;
+    pc->b1 = b;
+    lk_buf_append(cuts, pc, sizeof *pc);
+    pc->e0 = e;
+    pc->v0 = v;
+    pc->b0 = b;
+}
+
 /* Cuts the chunk of leaf l into data pages of about page_bytes (encoded
    values plus levels), each starting on a record boundary (repetition level
    0) as data page V2 requires and readers of V1 expect. Fills w->cuts;
@@ -1528,13 +1540,7 @@ static int cut_pages(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, int 
             }
             for (size_t end = e + blk; e < end; e++) {
                 if (bits >= limit && e > pc.e0) {
-                    pc.e1 = e;
-                    pc.v1 = v;
-                    pc.b1 = v * fixed;
-                    lk_buf_append(&w->cuts, &pc, sizeof pc);
-                    pc.e0 = e;
-                    pc.v0 = v;
-                    pc.b0 = v * fixed;
+                    cut_at(&w->cuts, &pc, e, v, v * fixed);
                     bits = 0;
                 }
                 bits += 2;
@@ -1549,13 +1555,7 @@ static int cut_pages(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, int 
     }
     for (size_t e = 0; e < ne; e++) {
         if (bits >= limit && e > pc.e0 && (!L->max_rep || rep[e] == 0)) {
-            pc.e1 = e;
-            pc.v1 = v;
-            pc.b1 = b;
-            lk_buf_append(&w->cuts, &pc, sizeof pc);
-            pc.e0 = e;
-            pc.v0 = v;
-            pc.b0 = b;
+            cut_at(&w->cuts, &pc, e, v, b);
             bits = 0;
         }
         bits += 2; /* levels: RLE runs, a rough per-entry share */
