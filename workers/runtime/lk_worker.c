@@ -100,6 +100,10 @@ int lk_worker_new(const char *role, int index, const lk_config *cfg, const char 
 {
     tune_malloc(role);
     lk_log_init(role, index);
+    /* the role in the process name, for top, ps -o comm and perf (15 bytes at most) */
+    char comm[16];
+    snprintf(comm, sizeof comm, "lk-%s-%d", role, index);
+    prctl(PR_SET_NAME, comm);
     lk_log_configure(cfg->log_level, cfg->log_format);
     /* czmq must not own our signals: a worker drains on SIGTERM */
     zsys_handler_set(NULL);
