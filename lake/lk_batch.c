@@ -463,3 +463,72 @@ void lk_col_append_range(lk_col *dst, const lk_col *src, uint32_t start, uint32_
     }
     dst->len += count;
 }
+
+/* A typed gather for flat columns (a filter leaves short runs, where a range copy per run costs
+   a call and a reserve each), runs of lk_col_append_range for nested ones. */
+void lk_col_append_sel(lk_col *dst, const lk_col *src, const uint32_t *sel, uint32_t k)
+{
+    lk_type t = src->field->type;
+    uint32_t base = dst->len;
+    if (t == LK_TYPE_STRING || t == LK_TYPE_BINARY) {
+        size_t bytes = 0;
+        for (uint32_t j = 0; j < k; j++)
+            bytes += src->offsets[sel[j] + 1] - src->offsets[sel[j]];
+        lk_col_reserve(dst, k, bytes);
+        char *data = dst->data;
+        size_t len = dst->data_len;
+        for (uint32_t j = 0; j < k; j++) {
+            uint32_t a = src->offsets[sel[j]], b = src->offsets[sel[j] + 1];
+            memcpy(data + len, src->data + a, b - a);
+            len += b - a;
+            dst->offsets[base + j + 1] = (uint32_t)len;
+        }
+        dst->data_len = len;
+    } else if (src->elem_size && !src->n_children) {
+        lk_col_reserve(dst, k, 0);
+        char *o = (char *)dst->values + (size_t)base * dst->elem_size;
+        const char *v = src->values;
+        switch (src->elem_size) {
+        case 8:
+            for (uint32_t j = 0; j < k; j++)
+                ((uint64_t *)o)[j] = ((const uint64_t *)v)[sel[j]];
+            break;
+        case 4:
+            for (uint32_t j = 0; j < k; j++)
+                ((uint32_t *)o)[j] = ((const uint32_t *)v)[sel[j]];
+            break;
+        case 1:
+            for (uint32_t j = 0; j < k; j++)
+                ((uint8_t *)o)[j] = ((const uint8_t *)v)[sel[j]];
+            break;
+        default:
+            for (uint32_t j = 0; j < k; j++)
+                memcpy(o + (size_t)j * src->elem_size, v + (size_t)sel[j] * src->elem_size,
+                       src->elem_size);
+            break;
+        }
+    } else {
+        for (uint32_t j = 0; j < k;) {
+            uint32_t r = j + 1;
+            while (r < k && sel[r] == sel[r - 1] + 1)
+                r++;
+            lk_col_append_range(dst, src, sel[j], r - j);
+            j = r;
+        }
+        return;
+    }
+    /* validity: only when src has nulls (or dst already tracks them) */
+    if (src->validity || dst->validity) {
+        lk_col_ensure_validity(dst);
+        for (uint32_t j = 0; j < k; j++) {
+            uint32_t d = base + j;
+            if (lk_col_is_null(src, sel[j])) {
+                dst->validity[d >> 3] &= (uint8_t) ~(1u << (d & 7));
+                dst->null_count++;
+            } else {
+                dst->validity[d >> 3] |= (uint8_t)(1u << (d & 7));
+            }
+        }
+    }
+    dst->len = base + k;
+}

@@ -101,6 +101,8 @@ void lk_col_append_list(lk_col *c);
 void lk_col_truncate(lk_col *c, uint32_t len);
 /* Appends slots [start, start+count) of src (same field type) to dst. */
 void lk_col_append_range(lk_col *dst, const lk_col *src, uint32_t start, uint32_t count);
+/* Appends slots sel[0..k) of src (same field type; any order) to dst. */
+void lk_col_append_sel(lk_col *dst, const lk_col *src, const uint32_t *sel, uint32_t k);
 
 /* Makes room for n more slots and data_bytes more bytes. */
 void lk_col_reserve(lk_col *c, uint32_t n, size_t data_bytes);

@@ -202,6 +202,18 @@ lk_batch *lk_tables_batch(lk_tables *t, int i)
     return t->batches[i];
 }
 
+int lk_tables_lineage(const lk_tables *t, int i, const uint8_t **keep, const int **cols)
+{
+    *keep = NULL;
+    *cols = NULL;
+    if (i <= 0 || i >= t->n || !t->xf[i] || !lk_transforms_sources(t->xf[i])) return -1;
+    /* transform.dedupe drops processed_events rows after its transforms: t->alive is then
+       the raw rows that reach it */
+    *keep = i == 1 && t->use_alive ? t->alive : lk_transforms_kept(t->xf[i]);
+    *cols = lk_transforms_sources(t->xf[i]);
+    return t->from[i];
+}
+
 static int run_metrics(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch,
                        lk_error *err);
 

@@ -73,6 +73,12 @@ const char *lk_tables_name(const lk_tables *t, int i);
 const lk_schema *lk_tables_schema(const lk_tables *t, int i);
 /* The batch of table i (i >= 1) after lk_tables_run. */
 lk_batch *lk_tables_batch(lk_tables *t, int i);
+/* After lk_tables_run: where table i's rows came from. Returns the table they were taken from
+   (0 is raw_events), or -1 (event_metrics, quarantine: rows of their own). *keep: byte r is 1 when
+   row r of that table is one of i's rows (in order); *cols: per column of i, the column of that
+   table whose values it holds at those rows, or -1 (computed). What lk_msg sends as a reference
+   instead of the values. */
+int lk_tables_lineage(const lk_tables *t, int i, const uint8_t **keep, const int **cols);
 /* Derives every table's rows of this chunk from raw (reset first). */
 int lk_tables_run(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch, lk_error *err);
 /* event_metrics (metrics: configured): its index, or -1. Its batch after

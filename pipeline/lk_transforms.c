@@ -57,6 +57,7 @@ struct lk_transforms {
     uint32_t *sel; /* the surviving rows of a run, when not all survive */
     uint32_t sel_cap;
     uint8_t *rescued_rows;
+    int *src; /* after a run: per output column, the input column it is unchanged, or -1 */
     lk_batch *datarow; /* the input's data columns, for quarantine records */
     lk_buf json, tmp;
     int64_t quarantined, rescued;
@@ -505,6 +506,7 @@ void lk_transforms_destroy(lk_transforms **tp)
     free(t->alive);
     free(t->sel);
     free(t->rescued_rows);
+    free(t->src);
     lk_batch_destroy(&t->datarow);
     lk_buf_free(&t->json);
     lk_buf_free(&t->tmp);
@@ -522,6 +524,31 @@ const uint8_t *lk_transforms_kept(const lk_transforms *t)
     return t->alive;
 }
 
+const int *lk_transforms_sources(const lk_transforms *t)
+{
+    return t->src;
+}
+
+/* t->src after a run over in: an output column whose register is one of in's columns (a column
+   named, renamed or selected, not computed) holds that column's values at the kept rows; the
+   rescued column does not when the run rewrote some of its values. */
+static void note_sources(lk_transforms *t, const lk_batch *in, int rewrote_rescued)
+{
+    if (!t->src) {
+        t->src = malloc(sizeof *t->src * (size_t)(t->nout + 1));
+        if (!t->src) abort();
+    }
+    int nin = lk_batch_ncols(in);
+    for (int o = 0; o < t->nout; o++) {
+        t->src[o] = -1;
+        int reg = t->out[o].reg;
+        if (reg == PROCESSED_AT || (rewrote_rescued && o == t->rescued_out)) continue;
+        const lk_col *c = lk_sql_program_result(t->prog, reg);
+        for (int k = 0; k < nin && t->src[o] < 0; k++)
+            if (c == lk_batch_col_const(in, k)) t->src[o] = k;
+    }
+}
+
 int64_t lk_transforms_quarantined(const lk_transforms *t)
 {
     return t->quarantined;
@@ -533,76 +560,6 @@ int64_t lk_transforms_rescued(const lk_transforms *t)
 }
 
 /* ---- running ---- */
-
-/* Appends rows sel[0..k) of src to dst (same type): a typed gather for flat
-   columns (a filter leaves short runs, where a range copy per run costs a
-   call and a reserve each), runs of lk_col_append_range for nested ones. */
-static void gather(lk_col *dst, const lk_col *src, const uint32_t *sel, uint32_t k)
-{
-    lk_type t = src->field->type;
-    uint32_t base = dst->len;
-    if (t == LK_TYPE_STRING || t == LK_TYPE_BINARY) {
-        size_t bytes = 0;
-        for (uint32_t j = 0; j < k; j++)
-            bytes += src->offsets[sel[j] + 1] - src->offsets[sel[j]];
-        lk_col_reserve(dst, k, bytes);
-        char *data = dst->data;
-        size_t len = dst->data_len;
-        for (uint32_t j = 0; j < k; j++) {
-            uint32_t a = src->offsets[sel[j]], b = src->offsets[sel[j] + 1];
-            memcpy(data + len, src->data + a, b - a);
-            len += b - a;
-            dst->offsets[base + j + 1] = (uint32_t)len;
-        }
-        dst->data_len = len;
-    } else if (src->elem_size && !src->n_children) {
-        lk_col_reserve(dst, k, 0);
-        char *o = (char *)dst->values + (size_t)base * dst->elem_size;
-        const char *v = src->values;
-        switch (src->elem_size) {
-        case 8:
-            for (uint32_t j = 0; j < k; j++)
-                ((uint64_t *)o)[j] = ((const uint64_t *)v)[sel[j]];
-            break;
-        case 4:
-            for (uint32_t j = 0; j < k; j++)
-                ((uint32_t *)o)[j] = ((const uint32_t *)v)[sel[j]];
-            break;
-        case 1:
-            for (uint32_t j = 0; j < k; j++)
-                ((uint8_t *)o)[j] = ((const uint8_t *)v)[sel[j]];
-            break;
-        default:
-            for (uint32_t j = 0; j < k; j++)
-                memcpy(o + (size_t)j * src->elem_size, v + (size_t)sel[j] * src->elem_size,
-                       src->elem_size);
-            break;
-        }
-    } else {
-        for (uint32_t j = 0; j < k;) {
-            uint32_t r = j + 1;
-            while (r < k && sel[r] == sel[r - 1] + 1)
-                r++;
-            lk_col_append_range(dst, src, sel[j], r - j);
-            j = r;
-        }
-        return;
-    }
-    /* validity: only when src has nulls (or dst already tracks them) */
-    if (src->validity || dst->validity) {
-        lk_col_ensure_validity(dst);
-        for (uint32_t j = 0; j < k; j++) {
-            uint32_t d = base + j;
-            if (lk_col_is_null(src, sel[j])) {
-                dst->validity[d >> 3] &= (uint8_t) ~(1u << (d & 7));
-                dst->null_count++;
-            } else {
-                dst->validity[d >> 3] |= (uint8_t)(1u << (d & 7));
-            }
-        }
-    }
-    dst->len = base + k;
-}
 
 static inline int bit(const uint8_t *b, uint32_t i)
 {
@@ -785,10 +742,12 @@ int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int6
                 for (uint32_t i = 0; i < nsel; i++)
                     lk_col_append_i64(dst, now_us);
             } else {
-                gather(dst, lk_sql_program_result(t->prog, t->out[o].reg), t->sel, nsel);
+                lk_col_append_sel(dst, lk_sql_program_result(t->prog, t->out[o].reg), t->sel,
+                                  nsel);
             }
         }
         lk_batch_set_nrows(out, base + nsel);
+        note_sources(t, in, 0);
         return 0;
     }
     for (int o = 0; o < t->nout; o++) {
@@ -826,5 +785,6 @@ int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int6
         for (uint32_t i = 0; i < n; i++)
             kept += t->alive[i];
     lk_batch_set_nrows(out, base + kept);
+    note_sources(t, in, any_rescue);
     return 0;
 }

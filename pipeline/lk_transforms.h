@@ -60,6 +60,9 @@ int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int6
 /* After a run: byte i is 1 when input row i reached the output (the
    output's rows are those rows, in order). */
 const uint8_t *lk_transforms_kept(const lk_transforms *t);
+/* After a run into an empty out: per output column, the input column whose values it holds at
+   the kept rows (a column the list named, renamed or selected unchanged), or -1 (computed). */
+const int *lk_transforms_sources(const lk_transforms *t);
 /* Rows the last run quarantined, and rows it rescued. */
 int64_t lk_transforms_quarantined(const lk_transforms *t);
 int64_t lk_transforms_rescued(const lk_transforms *t);

@@ -467,34 +467,73 @@ int lk_msg_records_encode(const lk_msg_records *m, lk_buf *out)
     msgpack_pack_int64(&pk, m->corrupt_rows);
     msgpack_pack_int64(&pk, m->rescued_rows);
     msgpack_pack_array(&pk, (size_t)m->n_parts);
-    lk_buf js = LK_BUF_INIT;
+    lk_buf js = LK_BUF_INIT, bits = LK_BUF_INIT;
     for (int i = 0; i < m->n_parts; i++) {
-        const lk_batch *b = m->parts[i].batch;
+        const lk_msg_part *part = &m->parts[i];
+        const lk_batch *b = part->batch;
         int nc = lk_batch_ncols(b);
         uint32_t nrows = lk_batch_nrows(b);
-        msgpack_pack_array(&pk, 3 + (size_t)nc);
-        pack_cstr(&pk, m->parts[i].table);
+        msgpack_pack_array(&pk, 4 + (size_t)nc);
+        pack_cstr(&pk, part->table);
         lk_buf_reset(&js);
         lk_schema_to_json(lk_batch_schema(b), &js);
         msgpack_pack_str(&pk, js.len);
         msgpack_pack_str_body(&pk, js.data, js.len);
         msgpack_pack_uint32(&pk, nrows);
+        /* the rows of an earlier part this part holds (a filter kept them): [part, bitmap] */
+        const lk_batch *from = NULL;
+        if (part->keep && part->cols && part->from >= 0 && part->from < i) {
+            from = m->parts[part->from].batch;
+            uint32_t nfrom = lk_batch_nrows(from), kept = 0;
+            lk_buf_reset(&bits);
+            lk_buf_grow(&bits, (size_t)nfrom / 8 + 1);
+            memset(bits.data, 0, (size_t)nfrom / 8 + 1);
+            for (uint32_t r = 0; r < nfrom; r++)
+                if (part->keep[r]) {
+                    ((uint8_t *)bits.data)[r >> 3] |= (uint8_t)(1u << (r & 7));
+                    kept++;
+                }
+            /* all of them: the plain references below say it */
+            if (kept != nrows || kept == nfrom)
+                from = NULL;
+            else
+                bits.len = ((size_t)nfrom + 7) / 8;
+        }
+        if (from) {
+            msgpack_pack_array(&pk, 2);
+            msgpack_pack_uint32(&pk, (uint32_t)part->from);
+            pack_bin(&pk, bits.data, bits.len);
+        } else {
+            msgpack_pack_nil(&pk);
+        }
         for (int c = 0; c < nc; c++) {
             const lk_col *col = lk_batch_col_const(b, c);
+            int k = from ? part->cols[c] : -1;
+            if (k >= 0 && k < lk_batch_ncols(from)) {
+                const lk_col *fc = lk_batch_col_const(from, k);
+                if (same_type(fc->field, col->field) && fc->len == lk_batch_nrows(from) &&
+                    col->len == nrows) {
+                    msgpack_pack_array(&pk, 3);
+                    msgpack_pack_uint32(&pk, (uint32_t)part->from);
+                    msgpack_pack_uint32(&pk, (uint32_t)k);
+                    msgpack_pack_uint32(&pk, 1);
+                    continue;
+                }
+            }
             /* a column equal to the one of the same name in an earlier part
                (processed_events repeats most of raw_events' columns) is
                sent as [part, column]: the receiver copies it */
             int ref = 0;
             for (int j = 0; j < i && !ref; j++) {
                 const lk_batch *e = m->parts[j].batch;
-                int k = lk_schema_find(lk_batch_schema(e), col->field->name);
-                if (k < 0 || lk_batch_nrows(e) != nrows)
+                int ek = lk_schema_find(lk_batch_schema(e), col->field->name);
+                if (ek < 0 || lk_batch_nrows(e) != nrows)
                     continue;
-                const lk_col *ec = lk_batch_col_const(e, k);
+                const lk_col *ec = lk_batch_col_const(e, ek);
                 if (same_type(ec->field, col->field) && same_col(ec, col, nrows)) {
                     msgpack_pack_array(&pk, 2);
                     msgpack_pack_uint32(&pk, (uint32_t)j);
-                    msgpack_pack_uint32(&pk, (uint32_t)k);
+                    msgpack_pack_uint32(&pk, (uint32_t)ek);
                     ref = 1;
                 }
             }
@@ -503,6 +542,7 @@ int lk_msg_records_encode(const lk_msg_records *m, lk_buf *out)
         }
     }
     lk_buf_free(&js);
+    lk_buf_free(&bits);
     enc_end(out);
     return 0;
 }
@@ -662,31 +702,80 @@ static int part_batch(lk_msg_part *slot, const char *js, size_t jn, lk_error *er
     return 0;
 }
 
-/* A column sent as [part, column] of an earlier part: copied from there. */
+/* A column sent as [part, column] of an earlier part: copied from there; as [part, column, 1]:
+   that column at the rows sel[0..nsel) (the part's selection of part sel_from), gathered. */
 static int col_copy(lk_msg_records *m, int idx, lk_col *col, const msgpack_object *o,
-                    uint32_t nrows, lk_error *err)
+                    uint32_t nrows, int sel_from, lk_error *err)
 {
     const msgpack_object *a = o->via.array.ptr;
-    uint32_t j = 0, k = 0;
+    int take = o->via.array.size == 3;
+    uint32_t j = 0, k = 0, one = 0;
     if (get_u32(&a[0], LK_MSG_MAX_PARTS, &j, "column reference part", err) ||
-        get_u32(&a[1], LK_MSG_MAX_LEN, &k, "column reference column", err))
+        get_u32(&a[1], LK_MSG_MAX_LEN, &k, "column reference column", err) ||
+        (take && get_u32(&a[2], 1, &one, "column reference selection", err)))
         return LK_EFORMAT;
     if ((int)j >= idx || !m->parts[j].batch || (int)k >= lk_batch_ncols(m->parts[j].batch))
         return lk_error_set(err, LK_EFORMAT, "column '%s' refers to part %u column %u, not sent",
                             col->field->name, j, k);
+    if (take && (!one || (int)j != sel_from))
+        return lk_error_set(err, LK_EFORMAT,
+                            "column '%s' takes rows of part %u, but the part selects from %d",
+                            col->field->name, j, sel_from);
     const lk_col *src = lk_batch_col_const(m->parts[j].batch, (int)k);
-    if (!same_type(src->field, col->field) || src->len != nrows)
+    uint32_t want = take ? lk_batch_nrows(m->parts[j].batch) : nrows;
+    if (!same_type(src->field, col->field) || src->len != want)
         return lk_error_set(err, LK_EFORMAT,
                             "column '%s' refers to part %u column '%s' of another type or length",
                             col->field->name, j, src->field->name);
-    lk_col_append_range(col, src, 0, nrows);
+    if (take)
+        lk_col_append_sel(col, src, m->sel, nrows);
+    else
+        lk_col_append_range(col, src, 0, nrows);
+    return 0;
+}
+
+/* A part's selection [part, bitmap] (or nil): m->sel becomes its rows, which must be nrows. The
+   part it selects from, or -1. */
+static int sel_decode(lk_msg_records *m, int idx, const msgpack_object *o, uint32_t nrows,
+                      int *from, lk_error *err)
+{
+    *from = -1;
+    if (o->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    uint32_t j = 0;
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 2 ||
+        o->via.array.ptr[1].type != MSGPACK_OBJECT_BIN ||
+        get_u32(&o->via.array.ptr[0], LK_MSG_MAX_PARTS, &j, "selection part", err))
+        return lk_error_set(err, LK_EFORMAT, "selection is not [part, bitmap]");
+    if ((int)j >= idx || !m->parts[j].batch)
+        return lk_error_set(err, LK_EFORMAT, "selection of part %u, not sent", j);
+    uint32_t nfrom = lk_batch_nrows(m->parts[j].batch);
+    const msgpack_object_bin *bm = &o->via.array.ptr[1].via.bin;
+    if (bm->size != ((size_t)nfrom + 7) / 8 ||
+        count_valid((const uint8_t *)bm->ptr, nfrom) != nrows)
+        return lk_error_set(err, LK_EFORMAT,
+                            "selection of %u bytes does not select %u of part %u's %u rows",
+                            bm->size, nrows, j, nfrom);
+    if (nrows > m->sel_cap) {
+        m->sel_cap = nrows + 1024;
+        free(m->sel);
+        m->sel = malloc(sizeof *m->sel * m->sel_cap);
+        if (!m->sel)
+            abort();
+    }
+    const uint8_t *p = (const uint8_t *)bm->ptr;
+    uint32_t n = 0;
+    for (uint32_t r = 0; r < nfrom; r++)
+        if (p[r >> 3] >> (r & 7) & 1)
+            m->sel[n++] = r;
+    *from = (int)j;
     return 0;
 }
 
 static int part_decode(lk_msg_records *m, int idx, const msgpack_object *o, lk_error *err)
 {
     lk_msg_part *slot = &m->parts[idx];
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 3)
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 4)
         return lk_error_set(err, LK_EFORMAT, "records part %d is not an array", idx);
     const msgpack_object *a = o->via.array.ptr;
     int rc;
@@ -702,17 +791,20 @@ static int part_decode(lk_msg_records *m, int idx, const msgpack_object *o, lk_e
     if ((rc = part_batch(slot, a[1].via.str.ptr, a[1].via.str.size, err)))
         goto fail;
     lk_batch *b = slot->batch;
-    int nc = lk_batch_ncols(b);
-    if (o->via.array.size != 3 + (uint32_t)nc) {
-        rc = lk_error_set(err, LK_EFORMAT, "%u columns, schema has %d", o->via.array.size - 3,
+    int nc = lk_batch_ncols(b), sel_from = -1;
+    if (o->via.array.size != 4 + (uint32_t)nc) {
+        rc = lk_error_set(err, LK_EFORMAT, "%u columns, schema has %d", o->via.array.size - 4,
                           nc);
         goto fail;
     }
+    if ((rc = sel_decode(m, idx, &a[3], nrows, &sel_from, err)))
+        goto fail;
     for (int c = 0; c < nc; c++) {
         lk_col *col = lk_batch_col(b, c);
-        const msgpack_object *co = &a[3 + c];
-        if (co->type == MSGPACK_OBJECT_ARRAY && co->via.array.size == 2)
-            rc = col_copy(m, idx, col, co, nrows, err);
+        const msgpack_object *co = &a[4 + c];
+        if (co->type == MSGPACK_OBJECT_ARRAY &&
+            (co->via.array.size == 2 || co->via.array.size == 3))
+            rc = col_copy(m, idx, col, co, nrows, sel_from, err);
         else
             rc = col_decode(col, co, nrows, col->field->name, 0, err);
         if (rc)
@@ -763,6 +855,9 @@ void lk_msg_records_clear(lk_msg_records *m)
     for (int i = 0; i < LK_MSG_MAX_PARTS; i++)
         lk_batch_destroy(&m->parts[i].batch);
     m->n_parts = 0;
+    free(m->sel);
+    m->sel = NULL;
+    m->sel_cap = 0;
 }
 
 /* A NUL-terminated malloc'ed copy of a msgpack string. */

@@ -11,7 +11,10 @@
  *   CHUNK    ingest → transform    raw lines of one file range of a batch
  *   RECORDS  transform → writer    one columnar batch per table for a chunk;
  *            a column equal to the same-named column of an earlier part
- *            is sent as [part, column] and copied from it on decode
+ *            is sent as [part, column] and copied from it on decode; a
+ *            part whose rows are some of an earlier part's (a filter) says
+ *            which, and its columns taken unchanged from that part are sent
+ *            as [part, column, 1]: gathered from it on decode
  *   FILES    writer → committer    the Parquet files written for a chunk
  *   EVENT    anything else: small named messages with key/value fields
  *            (ready, heartbeat, sealed, committed, replay, stop, done, ...)
@@ -30,9 +33,11 @@
 #include "lk_error.h"
 
 /* 2: RECORDS columns may be [part, column] references, CHUNK may carry an 11th item (the CSV
-   header). Peers of different versions refuse each other's messages by name instead of misreading
-   them (a worker restarted from a newer binary beside older ones). */
-#define LK_PROTO_VERSION 2
+   header). 3: a RECORDS part carries its rows' selection of an earlier part, and columns may be
+   [part, column, 1] (that part's column at those rows). Peers of different versions refuse each
+   other's messages by name instead of misreading them (a worker restarted from a newer binary
+   beside older ones). */
+#define LK_PROTO_VERSION 3
 #define LK_MSG_MAX_PARTS 16 /* raw, processed, up to 8 derived tables, quarantine */
 #define LK_MSG_MAX_FILES 4096 /* data files one chunk may produce (partitions) */
 #define LK_MSG_MAX_KV 48
@@ -102,6 +107,13 @@ int lk_msg_chunk_decode(const void *data, size_t len, lk_msg_chunk *m, lk_error 
 typedef struct lk_msg_part {
     char table[64];
     lk_batch *batch; /* owned by the message struct */
+    /* Encoding only (lk_tables_lineage gives them): when keep is set, this part's rows are the
+       rows r of the earlier part `from` with keep[r] != 0, in order, and its column c holds that
+       part's column cols[c] at those rows where cols[c] >= 0. Those columns travel as
+       [from, cols[c], 1]; the decoder gathers them. Ignored when the counts disagree. */
+    const uint8_t *keep;
+    const int *cols;
+    int from;
 } lk_msg_part;
 
 typedef struct lk_msg_records {
@@ -112,6 +124,8 @@ typedef struct lk_msg_records {
     int64_t rescued_rows; /* rows with a _rescued_data value */
     int n_parts;
     lk_msg_part parts[LK_MSG_MAX_PARTS];
+    uint32_t *sel; /* decoding scratch: a part's selected rows */
+    uint32_t sel_cap;
 } lk_msg_records;
 
 /* Encodes m (batches are only read). Each part carries its schema (Spark
@@ -120,7 +134,7 @@ int lk_msg_records_encode(const lk_msg_records *m, lk_buf *out);
 /* Decodes into m. Batches already in m->parts whose schema equals the
    incoming one are reset and reused; others are replaced. */
 int lk_msg_records_decode(const void *data, size_t len, lk_msg_records *m, lk_error *err);
-/* Frees the batches; m is left empty. */
+/* Frees the batches and the scratch; m is left empty. */
 void lk_msg_records_clear(lk_msg_records *m);
 
 /* ---- FILES: a writer's reports to the committer ----

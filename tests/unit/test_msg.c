@@ -662,6 +662,80 @@ START_TEST(records_repeated_columns)
 }
 END_TEST
 
+/* A part whose rows are some of an earlier part's (a filter) sends its selection once and its
+   columns taken unchanged from that part as [part, column, 1]: decoded to the same values, for a
+   message about the size of the first part alone; a computed column is sent whole. A selection
+   whose count is not the part's rows is refused; a hint whose count disagrees, or that selects
+   every row, is ignored by the encoder (plain references instead). */
+START_TEST(records_selected_rows)
+{
+    lk_schema *s = all_types_schema();
+    lk_msg_records m, d;
+    memset(&m, 0, sizeof m);
+    memset(&d, 0, sizeof d);
+    m.n_parts = 2;
+    snprintf(m.parts[0].table, sizeof m.parts[0].table, "raw_events");
+    snprintf(m.parts[1].table, sizeof m.parts[1].table, "processed_events");
+    m.parts[0].batch = lk_batch_new(s);
+    m.parts[1].batch = lk_batch_new(s);
+    fill_all_types(m.parts[0].batch, 37, 0);
+    uint8_t keep[37];
+    uint32_t sel[37], n = 0;
+    for (uint32_t r = 0; r < 37; r++) {
+        keep[r] = r % 3 != 1;
+        if (keep[r]) sel[n++] = r;
+    }
+    int nc = lk_batch_ncols(m.parts[0].batch), cols[64];
+    lk_batch *other = lk_batch_new(s);
+    fill_all_types(other, 37, 5);
+    for (int c = 0; c < nc; c++) {
+        /* column 3 computed: another part's values */
+        lk_col_append_sel(lk_batch_col(m.parts[1].batch, c),
+                          lk_batch_col_const(c == 3 ? other : m.parts[0].batch, c), sel, n);
+        cols[c] = c == 3 ? -1 : c;
+    }
+    lk_batch_set_nrows(m.parts[1].batch, n);
+    lk_buf plain = LK_BUF_INIT, refs = LK_BUF_INIT, base = LK_BUF_INIT;
+    lk_error err;
+    ck_assert_int_eq(lk_msg_records_encode(&m, &plain), 0);
+    m.parts[1].keep = keep;
+    m.parts[1].cols = cols;
+    m.parts[1].from = 0;
+    ck_assert_int_eq(lk_msg_records_encode(&m, &refs), 0);
+    ck_assert_int_eq(lk_msg_records_decode(refs.data, refs.len, &d, &err), 0);
+    batch_eq(m.parts[0].batch, d.parts[0].batch);
+    batch_eq(m.parts[1].batch, d.parts[1].batch);
+    m.n_parts = 1;
+    ck_assert_int_eq(lk_msg_records_encode(&m, &base), 0);
+    m.n_parts = 2;
+    ck_assert_uint_lt((refs.len - base.len) * 3, plain.len - base.len);
+    /* the selection: [0, bitmap], the bitmap a bin8 of 5 bytes (0x92 0x00 0xc4 0x05 ...) */
+    uint8_t sb[9] = {0x92, 0x00, 0xc4, 0x05};
+    for (uint32_t r = 0; r < 37; r++)
+        if (keep[r]) sb[4 + (r >> 3)] |= (uint8_t)(1u << (r & 7));
+    char *at = memmem(refs.data, refs.len, sb, sizeof sb);
+    ck_assert_ptr_nonnull(at);
+    at[4] ^= 2; /* row 1 selected too: one row more than the part has */
+    ck_assert_int_eq(lk_msg_records_decode(refs.data, refs.len, &d, &err), LK_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "does not select"));
+    /* a hint whose count is not the part's rows: ignored, the values are sent */
+    keep[1] = 1;
+    lk_buf wrong = LK_BUF_INIT;
+    ck_assert_int_eq(lk_msg_records_encode(&m, &wrong), 0);
+    ck_assert_uint_eq(wrong.len, plain.len);
+    ck_assert_int_eq(lk_msg_records_decode(wrong.data, wrong.len, &d, &err), 0);
+    batch_eq(m.parts[1].batch, d.parts[1].batch);
+    lk_batch_destroy(&other);
+    lk_msg_records_clear(&m);
+    lk_msg_records_clear(&d);
+    lk_schema_destroy(&s);
+    lk_buf_free(&plain);
+    lk_buf_free(&refs);
+    lk_buf_free(&base);
+    lk_buf_free(&wrong);
+}
+END_TEST
+
 /* Bad offsets, short bitmaps, wrong null counts are caught. */
 START_TEST(records_inconsistent)
 {
@@ -952,6 +1026,7 @@ int main(void)
     tcase_add_test(tc, envelope_rejected);
     tcase_add_test(tc, records_inconsistent);
     tcase_add_test(tc, records_repeated_columns);
+    tcase_add_test(tc, records_selected_rows);
     tcase_add_test(tc, records_reuse_by_schema);
     tcase_add_test(tc, hostile_input);
     tcase_add_test(tc, records_max_schema_depth);

@@ -492,6 +492,87 @@ START_TEST(table_order_and_derived_tables)
 }
 END_TEST
 
+/* lk_tables_lineage, which lk_msg trusts to send a column as a reference: every column it names
+   holds its source column's values at the kept rows, for a filter, a rename, a select, a cast, a
+   rescue (the rewritten _rescued_data is not named) and a derived table of a derived table; a
+   computed column is not named. */
+static void lineage_holds(lk_tables *t, const lk_batch *raw, int i, int want_named)
+{
+    const uint8_t *keep;
+    const int *cols;
+    int from = lk_tables_lineage(t, i, &keep, &cols);
+    ck_assert_int_ge(from, 0);
+    lk_batch *part = lk_tables_batch(t, i);
+    const lk_batch *src = from ? lk_tables_batch(t, from) : raw;
+    uint32_t sel[64], n = 0;
+    for (uint32_t r = 0; r < lk_batch_nrows(src); r++)
+        if (keep[r]) sel[n++] = r;
+    ck_assert_uint_eq(n, lk_batch_nrows(part));
+    int named = 0;
+    for (int c = 0; c < lk_batch_ncols(part); c++) {
+        if (cols[c] < 0) continue;
+        named++;
+        lk_schema *one = lk_schema_new();
+        lk_schema_add_copy(one, lk_batch_col_const(part, c)->field);
+        lk_batch *a = lk_batch_new(one), *b = lk_batch_new(one);
+        lk_col_append_range(lk_batch_col(a, 0), lk_batch_col_const(part, c), 0, n);
+        lk_col_append_sel(lk_batch_col(b, 0), lk_batch_col_const(src, cols[c]), sel, n);
+        lk_batch_set_nrows(a, n);
+        lk_batch_set_nrows(b, n);
+        char x[512], y[512];
+        for (uint32_t r = 0; r < n; r++) {
+            row(a, r, x, sizeof x);
+            row(b, r, y, sizeof y);
+            ck_assert_msg(!strcmp(x, y), "table %d column %d row %u: %s, source %s", i, c, r, x,
+                          y);
+        }
+        lk_batch_destroy(&a);
+        lk_batch_destroy(&b);
+        lk_schema_destroy(&one);
+    }
+    ck_assert_int_eq(named, want_named);
+}
+
+START_TEST(lineage_names_unchanged_columns)
+{
+    static const char *lines = "{\"a\":1,\"s\":\"x\",\"n\":\"12\",\"st\":{\"p\":1}}\n"
+                               "{\"a\":2,\"s\":\"y\",\"n\":\"oops\",\"zz\":1}\n"
+                               "{\"a\":3,\"s\":null,\"n\":\"7\"}\n"
+                               "{\"a\":4,\"s\":\"w\",\"n\":\"8\",\"st\":{\"p\":4}}\n"
+                               "{\"a\":5,\"s\":\"v\",\"n\":\"bad\"}\n";
+    lk_batch *raw = parse("a LONG, s STRING, n STRING, st STRUCT<p: INT>", "_rescued_data", lines);
+    lk_error err;
+    lk_tables *t = tables_of("transforms:\n"
+                             "  - filter: \"a <> 3\"\n"
+                             "  - derive: {b: \"a * 10\"}\n"
+                             "  - cast: {n: int}\n"
+                             "    on_error: rescue\n"
+                             "  - rename: {s: t}\n"
+                             "tables:\n"
+                             "  d1:\n    from: processed_events\n"
+                             "    transforms:\n      - filter: \"a > 1\"\n"
+                             "      - select: [t, a, st, b]\n"
+                             "  d2:\n    from: d1\n"
+                             "    transforms:\n      - filter: \"a < 5\"\n",
+                             raw, &err);
+    ck_assert_msg(t != NULL, "%s", err.msg);
+    /* processed_events: a, t (renamed s), st; not n (cast), b (computed), _rescued_data
+       (rewritten: rows 2 and 5 failed the cast), processed_at */
+    lineage_holds(t, raw, 1, 3);
+    /* d1 from processed_events: t, a, st, b all unchanged there */
+    lineage_holds(t, raw, 2, 4);
+    lineage_holds(t, raw, 3, 4);
+    ck_assert_uint_eq(lk_batch_nrows(lk_tables_batch(t, 3)), 2);
+    lk_tables_destroy(&t);
+    /* no rescue: the _rescued_data column is named as well */
+    t = tables_of("transforms:\n  - filter: \"a <> 3\"\n", raw, &err);
+    ck_assert_msg(t != NULL, "%s", err.msg);
+    lineage_holds(t, raw, 1, lk_batch_ncols(lk_tables_batch(t, 1)) - 1);
+    lk_tables_destroy(&t);
+    lk_batch_destroy(&raw);
+}
+END_TEST
+
 /* Schema evolution flows through: a column added to raw_events appears in every table whose
    steps do not exclude it (a select does), compiled again for the new version. */
 START_TEST(new_columns_flow_through)
@@ -531,6 +612,7 @@ int main(void)
     tcase_add_test(tc, steps_and_options);
     tcase_add_test(tc, errors_name_file_line_key_position);
     tcase_add_test(tc, table_order_and_derived_tables);
+    tcase_add_test(tc, lineage_names_unchanged_columns);
     tcase_add_test(tc, new_columns_flow_through);
     suite_add_tcase(s, tc);
     return lk_check_run(s);

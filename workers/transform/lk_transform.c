@@ -328,12 +328,16 @@ static int process(void *ctx, const void *data, size_t len)
         snprintf(t->rec.parts[i].table, sizeof t->rec.parts[i].table, "%s",
                  lk_tables_name(t->tables, i));
         t->rec.parts[i].batch = i ? lk_tables_batch(t->tables, i) : t->raw;
+        /* a filtered table's columns taken unchanged from its source travel as references */
+        t->rec.parts[i].from = lk_tables_lineage(t->tables, i, &t->rec.parts[i].keep,
+                                                 &t->rec.parts[i].cols);
     }
     lk_batch *keys = lk_tables_dedupe_keys(t->tables);
     if (keys) { /* transform.dedupe's key list: forwarded to the committer */
         snprintf(t->rec.parts[ntables].table, sizeof t->rec.parts[ntables].table, "%s",
                  LK_DEDUPE_PART);
         t->rec.parts[ntables].batch = keys;
+        t->rec.parts[ntables].keep = NULL;
         t->rec.n_parts = ++ntables;
     }
     lk_buf_reset(&t->msg);
