@@ -166,6 +166,8 @@ int main(int argc, char **argv)
         rec.parts[0].batch = raw;
         snprintf(rec.parts[1].table, sizeof rec.parts[1].table, "%s", LK_TABLE_PROCESSED);
         rec.parts[1].batch = proc;
+        /* a filtered processed_events' unchanged columns as references, as the transform sends */
+        rec.parts[1].from = lk_tables_lineage(tabs, 1, &rec.parts[1].keep, &rec.parts[1].cols);
         lk_buf_reset(&msg);
         lk_msg_records_encode(&rec, &msg);
         msg_bytes += (int64_t)msg.len;

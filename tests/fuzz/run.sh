@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan + UBSan) and runs them:
 #   tests/fuzz/run.sh [--runs N | --seconds S] [--hostile] [--all] [TARGET...]
-# TARGET is parquet, csv, source, json or sql (default: all five); --runs N runs
+# TARGET is parquet, csv, source, json, sql or msg (default: all six); --runs N runs
 # each for exactly N executions (CI), --seconds S (default 900) for S seconds
 # each (the long runs of docs/reliability.md; several targets run one after
 # the other — start several run.sh for parallel runs). The seeds are
@@ -12,7 +12,9 @@
 #            corpus of tests/hostile (tests/hostile/gen.mjs --seeds);
 #   sql:     tests/fuzz/seeds/sql/ (expression texts) and the token
 #            dictionary tests/fuzz/sql.dict (the hostile corpus is data, not
-#            expressions: not fed to it).
+#            expressions: not fed to it);
+#   msg:     one message of each type, written by the target itself
+#            (fuzz_msg --write-seeds: they follow the protocol's version).
 # The growing corpus stays in build-fuzz/corpus-<target>; findings go to
 # build-fuzz/artifacts/ and, once fixed, to tests/fixtures/fuzz-regressions/.
 # --all builds every target of the tree with it (clang, -Werror when LK_WERROR=ON: CI's
@@ -29,12 +31,12 @@ while [ $# -gt 0 ]; do
     --hostile) hostile=1; shift ;;
     --all) all=1; shift ;;
     [0-9]*) secs=$1; shift ;; # the old form: run.sh SECONDS
-    parquet | csv | source | json | sql) targets+=("$1"); shift ;;
-    *) echo "usage: tests/fuzz/run.sh [--runs N | --seconds S] [--hostile] [--all] [parquet|csv|source|json|sql]..." >&2
+    parquet | csv | source | json | sql | msg) targets+=("$1"); shift ;;
+    *) echo "usage: tests/fuzz/run.sh [--runs N | --seconds S] [--hostile] [--all] [parquet|csv|source|json|sql|msg]..." >&2
        exit 2 ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(parquet csv source json sql)
+[ ${#targets[@]} -gt 0 ] || targets=(parquet csv source json sql msg)
 B=${LK_FUZZ_BUILD:-build-fuzz}
 tests=OFF
 [ "$all" = 1 ] && tests=ON # the unit tests compile with clang too (they run on the other builds)
@@ -56,6 +58,8 @@ for t in "${targets[@]}"; do
       while IFS= read -r -d '' f; do
         cp "$f" "$seeds/$(printf '%s' "$f" | md5sum | cut -c1-12).parquet"
       done
+  elif [ "$t" = msg ]; then
+    "$B/fuzz_msg" --write-seeds "$seeds"
   else
     cp tests/fuzz/seeds/"$t"/* "$seeds/"
     if [ "$hostile" = 1 ] && [ "$t" != sql ]; then
