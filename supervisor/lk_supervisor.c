@@ -433,6 +433,9 @@ static void reap(sup *s, int shutting_down)
                      c->role, c->index, (int)pid);
             s->failed = 1;
             s->done = 1;
+            /* the run ends with 100 too, which a service manager does not restart
+               (deploy/lakesupd.service: RestartPreventExitStatus=100) */
+            s->config_error = 1;
             c->state = CHILD_EXITED;
             continue;
         }
