@@ -6,7 +6,7 @@
  * leaf descriptors of lk_parquet_schema. A row group is flushed when the
  * buffered bytes pass row_group_bytes: per column chunk an optional
  * dictionary page, then data pages V1 of about page_bytes each, cut on
- * record boundaries, levels RLE-encoded, each page compressed with the
+ * record boundaries, levels in the RLE/bit-packed hybrid, each page compressed with the
  * file's codec. The RowGroup
  * thrift structs are serialised at flush time into one buffer, so the footer
  * is a concatenation and no per-chunk metadata is kept in memory.
@@ -1590,7 +1590,7 @@ static int cut_pages(lk_pq_writer *w, const lk_pq_leaf *L, const leaf_w *l, int 
             cut_at(&w->cuts, &pc, e, v, b);
             bits = 0;
         }
-        bits += 2; /* levels: RLE runs, a rough per-entry share */
+        bits += 2; /* levels: a rough per-entry share (RLE runs or bit-packed) */
         if (L->max_def && def[e] != L->max_def)
             continue;
         size_t vb = fixed;

@@ -674,7 +674,7 @@ int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int6
     uint32_t n = lk_batch_nrows(in);
     t->quarantined = t->rescued = 0;
     if (lk_sql_program_run(t->prog, in, now_us, err)) return -1;
-    if (n > t->cap) {
+    if (n > t->cap || !t->alive) { /* an empty first chunk too: memset(NULL, 1, 0) is UB */
         t->cap = n + 1024;
         t->alive = realloc(t->alive, t->cap);
         t->rescued_rows = realloc(t->rescued_rows, t->cap);

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lk_rowjson.h"
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "lk_msg sends column buffers as raw little-endian memory"
 #endif
@@ -242,12 +244,14 @@ static int msg_check(const uint8_t *p, size_t len, lk_error *err)
 typedef struct msg_in {
     msgpack_unpacked u;
     const msgpack_object *body;
+    int version; /* LK_PROTO_VERSION, or an older one this build still reads (RECORDS) */
 } msg_in;
 
 static int msg_open(const void *data, size_t len, msg_in *in, lk_msg_type *type, lk_error *err)
 {
     msgpack_unpacked_init(&in->u);
     in->body = NULL;
+    in->version = 0;
     if (!data || len == 0)
         return lk_error_set(err, LK_EFORMAT, "empty message");
     int rc = msg_check(data, len, err);
@@ -267,9 +271,13 @@ static int msg_open(const void *data, size_t len, msg_in *in, lk_msg_type *type,
         return lk_error_set(err, LK_EFORMAT, "unknown message type");
     if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return lk_error_set(err, LK_EFORMAT, "message without a version");
-    if (v->via.u64 != LK_PROTO_VERSION)
+    /* RECORDS of an older layout are still read: event_metrics' window state is one, stored
+       in state.db by the build that ran before an upgrade */
+    int oldest = t->via.u64 == LK_MSG_RECORDS ? LK_PROTO_RECORDS_OLDEST : LK_PROTO_VERSION;
+    if (v->via.u64 < (uint64_t)oldest || v->via.u64 > LK_PROTO_VERSION)
         return lk_error_set(err, LK_EFORMAT, "message version %llu, this build speaks %d",
                             (unsigned long long)v->via.u64, LK_PROTO_VERSION);
+    in->version = (int)v->via.u64;
     *type = (lk_msg_type)t->via.u64;
     in->body = &o->via.array.ptr[2];
     return 0;
@@ -447,6 +455,38 @@ out:
 
 /* ---- RECORDS ---- */
 
+#ifndef NDEBUG
+/* Debug builds (the tests' ASan build) check what a lineage hint claims before trusting it:
+   col's row j is src's row sel_j (the j-th kept row), compared as JSON on up to 1,024 rows spread
+   over the column. A wrong hint would write wrong values silently in a release build. */
+static void check_lineage(const lk_col *src, const lk_col *col, const uint8_t *keep,
+                          uint32_t nfrom, int part, int from, int k)
+{
+    lk_buf a = LK_BUF_INIT, b = LK_BUF_INIT;
+    uint32_t step = col->len / 1024 + 1;
+    for (uint32_t r = 0, j = 0; r < nfrom; r++) {
+        if (!keep[r]) continue;
+        if (j % step == 0) {
+            lk_buf_reset(&a);
+            lk_buf_reset(&b);
+            lk_rowjson_value(src, r, &a);
+            lk_rowjson_value(col, j, &b);
+            if (a.len != b.len || memcmp(a.data, b.data, a.len)) {
+                fprintf(stderr,
+                        "lk_msg: part %d column '%s' row %u is %.*s, but its lineage says part %d "
+                        "column %d row %u: %.*s\n",
+                        part, col->field->name, j, (int)b.len, b.data, from, k, r, (int)a.len,
+                        a.data);
+                abort();
+            }
+        }
+        j++;
+    }
+    lk_buf_free(&a);
+    lk_buf_free(&b);
+}
+#endif
+
 int lk_msg_records_encode(const lk_msg_records *m, lk_buf *out)
 {
     if (m->n_parts < 0 || m->n_parts > LK_MSG_MAX_PARTS)
@@ -513,6 +553,9 @@ int lk_msg_records_encode(const lk_msg_records *m, lk_buf *out)
                 const lk_col *fc = lk_batch_col_const(from, k);
                 if (same_type(fc->field, col->field) && fc->len == lk_batch_nrows(from) &&
                     col->len == nrows) {
+#ifndef NDEBUG
+                    check_lineage(fc, col, part->keep, fc->len, i, part->from, k);
+#endif
                     msgpack_pack_array(&pk, 3);
                     msgpack_pack_uint32(&pk, (uint32_t)part->from);
                     msgpack_pack_uint32(&pk, (uint32_t)k);
@@ -772,10 +815,13 @@ static int sel_decode(lk_msg_records *m, int idx, const msgpack_object *o, uint3
     return 0;
 }
 
-static int part_decode(lk_msg_records *m, int idx, const msgpack_object *o, lk_error *err)
+/* A part: [table, schema, nrows, selection, column...]; version 2 had no selection. */
+static int part_decode(lk_msg_records *m, int idx, const msgpack_object *o, int version,
+                       lk_error *err)
 {
     lk_msg_part *slot = &m->parts[idx];
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 4)
+    uint32_t head = version >= 3 ? 4 : 3; /* items before the columns */
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < head)
         return lk_error_set(err, LK_EFORMAT, "records part %d is not an array", idx);
     const msgpack_object *a = o->via.array.ptr;
     int rc;
@@ -792,16 +838,16 @@ static int part_decode(lk_msg_records *m, int idx, const msgpack_object *o, lk_e
         goto fail;
     lk_batch *b = slot->batch;
     int nc = lk_batch_ncols(b), sel_from = -1;
-    if (o->via.array.size != 4 + (uint32_t)nc) {
-        rc = lk_error_set(err, LK_EFORMAT, "%u columns, schema has %d", o->via.array.size - 4,
+    if (o->via.array.size != head + (uint32_t)nc) {
+        rc = lk_error_set(err, LK_EFORMAT, "%u columns, schema has %d", o->via.array.size - head,
                           nc);
         goto fail;
     }
-    if ((rc = sel_decode(m, idx, &a[3], nrows, &sel_from, err)))
+    if (head == 4 && (rc = sel_decode(m, idx, &a[3], nrows, &sel_from, err)))
         goto fail;
     for (int c = 0; c < nc; c++) {
         lk_col *col = lk_batch_col(b, c);
-        const msgpack_object *co = &a[4 + c];
+        const msgpack_object *co = &a[head + c];
         if (co->type == MSGPACK_OBJECT_ARRAY &&
             (co->via.array.size == 2 || co->via.array.size == 3))
             rc = col_copy(m, idx, col, co, nrows, sel_from, err);
@@ -840,7 +886,7 @@ int lk_msg_records_decode(const void *data, size_t len, lk_msg_records *m, lk_er
     m->n_parts = 0;
     uint32_t np = a[5].via.array.size;
     for (uint32_t i = 0; i < np; i++)
-        if ((rc = part_decode(m, (int)i, &a[5].via.array.ptr[i], err)))
+        if ((rc = part_decode(m, (int)i, &a[5].via.array.ptr[i], in.version, err)))
             goto out;
     m->n_parts = (int)np;
 out:

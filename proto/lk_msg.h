@@ -38,6 +38,10 @@
    other's messages by name instead of misreading them (a worker restarted from a newer binary
    beside older ones). */
 #define LK_PROTO_VERSION 3
+/* The oldest RECORDS layout this build reads: event_metrics' window state in state.db is a
+   RECORDS message, and a restart on a newer build must read what the older one stored. Other
+   messages are live between the processes of one build: their version must be this one. */
+#define LK_PROTO_RECORDS_OLDEST 2
 #define LK_MSG_MAX_PARTS 16 /* raw, processed, up to 8 derived tables, quarantine */
 #define LK_MSG_MAX_FILES 4096 /* data files one chunk may produce (partitions) */
 #define LK_MSG_MAX_KV 48
