@@ -577,18 +577,24 @@ END_TEST
    reference and decodes to the same values; a column that differs, or a
    part of another length, is sent whole; a reference to a part not yet
    decoded or to a missing column is refused. */
+/* m: raw_events with 37 rows of every type, and an empty processed_events of the same schema. */
+static void raw_and_processed(lk_msg_records *m, const lk_schema *s)
+{
+    memset(m, 0, sizeof *m);
+    m->n_parts = 2;
+    snprintf(m->parts[0].table, sizeof m->parts[0].table, "raw_events");
+    snprintf(m->parts[1].table, sizeof m->parts[1].table, "processed_events");
+    m->parts[0].batch = lk_batch_new(s);
+    m->parts[1].batch = lk_batch_new(s);
+    fill_all_types(m->parts[0].batch, 37, 0);
+}
+
 START_TEST(records_repeated_columns)
 {
     lk_schema *s = all_types_schema();
     lk_msg_records m, d;
-    memset(&m, 0, sizeof m);
     memset(&d, 0, sizeof d);
-    m.n_parts = 2;
-    snprintf(m.parts[0].table, sizeof m.parts[0].table, "raw_events");
-    snprintf(m.parts[1].table, sizeof m.parts[1].table, "processed_events");
-    m.parts[0].batch = lk_batch_new(s);
-    m.parts[1].batch = lk_batch_new(s);
-    fill_all_types(m.parts[0].batch, 37, 0);
+    raw_and_processed(&m, s);
     fill_all_types(m.parts[1].batch, 37, 0);
     lk_buf same = LK_BUF_INIT, other = LK_BUF_INIT;
     lk_error err;
@@ -672,14 +678,8 @@ START_TEST(records_selected_rows)
 {
     lk_schema *s = all_types_schema();
     lk_msg_records m, d;
-    memset(&m, 0, sizeof m);
     memset(&d, 0, sizeof d);
-    m.n_parts = 2;
-    snprintf(m.parts[0].table, sizeof m.parts[0].table, "raw_events");
-    snprintf(m.parts[1].table, sizeof m.parts[1].table, "processed_events");
-    m.parts[0].batch = lk_batch_new(s);
-    m.parts[1].batch = lk_batch_new(s);
-    fill_all_types(m.parts[0].batch, 37, 0);
+    raw_and_processed(&m, s);
     uint8_t keep[37];
     uint32_t sel[37], n = 0;
     for (uint32_t r = 0; r < 37; r++) {
