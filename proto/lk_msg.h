@@ -39,8 +39,9 @@
    beside older ones). */
 #define LK_PROTO_VERSION 3
 /* The oldest RECORDS layout this build reads: event_metrics' window state in state.db is a
-   RECORDS message, and a restart on a newer build must read what the older one stored. Other
-   messages are live between the processes of one build: their version must be this one. */
+   RECORDS message, and a restart on a newer build must read what the older one stored (a live
+   RECORDS of that version, from an older remote transform, reads the same). Every other message
+   must be of this version. */
 #define LK_PROTO_RECORDS_OLDEST 2
 #define LK_MSG_MAX_PARTS 16 /* raw, processed, up to 8 derived tables, quarantine */
 #define LK_MSG_MAX_FILES 4096 /* data files one chunk may produce (partitions) */

@@ -201,6 +201,21 @@ static int new_conf(const lk_config *cfg, const char *group, const char *const *
     return 0;
 }
 
+/* rd_kafka_new failed: a property librdkafka refuses only as a whole (a missing CA file, a SASL
+   mechanism it lacks) is the configuration's fault, no restart helps (exit 100, which a service
+   manager does not restart). Anything else (its threads not starting in time on a loaded machine
+   or across a clock jump, no memory) is transient: the supervisor restarts ingest with its backoff
+   instead of stopping the pipeline. */
+static int new_failed(const char *what, const char *errstr, lk_error *err)
+{
+    rd_kafka_resp_err_t why = rd_kafka_last_error();
+    int code = why == RD_KAFKA_RESP_ERR__INVALID_ARG || why == RD_KAFKA_RESP_ERR__NOT_IMPLEMENTED
+                   ? LK_ECONFIG
+                   : -EAGAIN;
+    return lk_error_set(err, code, "cannot create the Kafka %s (%s): %s", what,
+                        rd_kafka_err2name(why), errstr);
+}
+
 int lk_kafka_client_new(const lk_config *cfg, lk_kafka_client **out, lk_error *err)
 {
     *out = NULL;
@@ -231,18 +246,8 @@ int lk_kafka_client_new(const lk_config *cfg, lk_kafka_client **out, lk_error *e
     k->cfg = cfg;
     k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, k->errstr, sizeof k->errstr);
     if (!k->rk) {
-        /* a property librdkafka refuses only as a whole (a missing CA file, a SASL mechanism
-           it lacks) is the configuration's fault: no restart helps. Anything else (its
-           threads not starting in time on a loaded machine or across a clock jump, no
-           memory) is transient: the supervisor restarts ingest with its backoff instead of
-           stopping the pipeline. */
-        rd_kafka_resp_err_t why = rd_kafka_last_error();
+        rc = new_failed("client", k->errstr, err); /* before anything else resets the error */
         rd_kafka_conf_destroy(conf);
-        int code = why == RD_KAFKA_RESP_ERR__INVALID_ARG || why == RD_KAFKA_RESP_ERR__NOT_IMPLEMENTED
-                       ? LK_ECONFIG
-                       : -EAGAIN;
-        rc = lk_error_set(err, code, "cannot create the Kafka client (%s): %s",
-                          rd_kafka_err2name(why), k->errstr);
         free(k);
         return rc;
     }
@@ -293,8 +298,9 @@ int lk_kafka_client_join(lk_kafka_client *k, lk_error *err)
     rd_kafka_conf_set_opaque(conf, k);
     k->member = rd_kafka_new(RD_KAFKA_CONSUMER, conf, k->errstr, sizeof k->errstr);
     if (!k->member) {
+        rc = new_failed("group member", k->errstr, err);
         rd_kafka_conf_destroy(conf);
-        return lk_error_set(err, LK_ECONFIG, "cannot create the Kafka group member: %s", k->errstr);
+        return rc;
     }
     rd_kafka_set_log_queue(k->member, NULL);
     rd_kafka_poll_set_consumer(k->member);

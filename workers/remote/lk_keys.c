@@ -39,7 +39,7 @@ int lk_keys_generate(const char *prefix, char pub[LK_KEY_TXT], lk_error *err)
         return lk_error_set(err, -EEXIST, "%s: a key is already there (not overwritten)",
                             lk_fs_exists(prefix) ? prefix : secret);
     zcert_t *c = zcert_new();
-    if (!c) return lk_error_set(err, -ENOMEM, "cannot make a key pair (no CURVE in libzmq?)");
+    if (!c) return lk_error_set(err, -ENOTSUP, "cannot make a key pair (no CURVE in libzmq?)");
     char host[256] = "";
     gethostname(host, sizeof host - 1);
     zcert_set_meta(c, "host", "%s", host);

@@ -552,20 +552,29 @@ static void from_writer(gw_t *g, host_t *h, int k)
     zmsg_destroy(&in);
 }
 
+/* The keys could not be read or made: the configuration's fault (a missing folder or file, no
+   permission, a file that is not a key: exit 100, which a service manager does not restart), or
+   the machine's for now (a full disk, no descriptors or memory: 111, restarted with backoff). */
+static int keys_failed(const lk_error *err)
+{
+    int e = -err->code;
+    int now = e == ENOSPC || e == EDQUOT || e == EIO || e == EMFILE || e == ENFILE ||
+              e == ENOMEM || e == EAGAIN || e == EINTR || e == EBUSY;
+    LK_ERROR("%s: %s", now ? "cannot set up the remote workers' keys" : "configuration error",
+             err->msg);
+    return now ? LK_EXIT_TEMPFAIL : LK_EXIT_CONFIG;
+}
+
 static int setup(gw_t *g)
 {
     const lk_config *cfg = g->cfg;
     int n = 0;
-    if (lk_keys_allowed(cfg->workers.remote.allowed_keys, &n, &g->err)) {
-        LK_ERROR("configuration error: %s", g->err.msg);
-        return LK_EXIT_CONFIG;
-    }
+    if (lk_keys_allowed(cfg->workers.remote.allowed_keys, &n, &g->err))
+        return keys_failed(&g->err);
     zcert_t *server = NULL;
     char keypath[1200];
-    if (lk_keys_server(cfg, &server, keypath, sizeof keypath, &g->err)) {
-        LK_ERROR("configuration error: %s", g->err.msg);
-        return LK_EXIT_CONFIG;
-    }
+    if (lk_keys_server(cfg, &server, keypath, sizeof keypath, &g->err))
+        return keys_failed(&g->err);
     g->allowed = zcertstore_new(cfg->workers.remote.allowed_keys);
     /* the ZAP handler is bound before the CURVE socket: libzmq asks it for
        every handshake (and refuses all without it) */
