@@ -19,9 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <msgpack.h>
-
 #include "lk_msg.h"
+#include "../unit/lk_msg_v2.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -211,44 +210,11 @@ static void write_seeds(const char *dir)
     lk_msg_records_encode(&m, &b);
     put(dir, "records", &b);
 
-    /* RECORDS of version 2: [table, schema, nrows, column] parts, no selection item */
+    /* RECORDS of version 2 (tests/unit/lk_msg_v2.h) */
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 3);
-    msgpack_pack_int(&pk, LK_MSG_RECORDS);
-    msgpack_pack_int(&pk, 2);
-    msgpack_pack_array(&pk, 6);
-    for (int i = 0; i < 5; i++)
-        msgpack_pack_int64(&pk, i == 0 ? 3 : 0);
-    msgpack_pack_array(&pk, 2);
-    static const char js[] = "{\"type\":\"struct\",\"fields\":[{\"name\":\"x\",\"type\":"
-                             "\"long\",\"nullable\":true,\"metadata\":{}}]}";
     const int64_t xv[2] = {1, 2};
-    for (int p = 0; p < 2; p++) {
-        msgpack_pack_array(&pk, 4);
-        msgpack_pack_str(&pk, 1);
-        msgpack_pack_str_body(&pk, p ? "b" : "a", 1);
-        msgpack_pack_str(&pk, sizeof js - 1);
-        msgpack_pack_str_body(&pk, js, sizeof js - 1);
-        msgpack_pack_uint32(&pk, 2);
-        if (p) { /* [0, 0]: part 0's column */
-            msgpack_pack_array(&pk, 2);
-            msgpack_pack_uint32(&pk, 0);
-            msgpack_pack_uint32(&pk, 0);
-        } else { /* [len, nulls, validity, values, offsets, data, children] */
-            msgpack_pack_array(&pk, 7);
-            msgpack_pack_uint32(&pk, 2);
-            msgpack_pack_uint32(&pk, 0);
-            msgpack_pack_nil(&pk);
-            msgpack_pack_bin(&pk, sizeof xv);
-            msgpack_pack_bin_body(&pk, xv, sizeof xv);
-            msgpack_pack_nil(&pk);
-            msgpack_pack_nil(&pk);
-            msgpack_pack_array(&pk, 0);
-        }
-    }
+    lk_msg_v2_records(&sb, 3, xv, 2);
     lk_buf_reset(&b);
     lk_buf_append(&b, sb.data, sb.size);
     put(dir, "records-v2", &b);

@@ -10,6 +10,7 @@
 #include "lk_ddl.h"
 #include "lk_json_reader.h"
 #include "lk_msg.h"
+#include "lk_msg_v2.h"
 #include "lk_raw.h"
 
 /* ---- a schema of every type and a batch with nulls in various places ---- */
@@ -740,54 +741,12 @@ END_TEST
 /* RECORDS of version 2 (parts without a selection item) still decode: event_metrics' window state
    in state.db is such a message, written by the build before an upgrade; the [part, column]
    reference of that version too. Other messages of another version are refused. */
-static void pack_long_col(msgpack_packer *pk, const int64_t *v, uint32_t n)
-{
-    msgpack_pack_array(pk, 7);
-    msgpack_pack_uint32(pk, n);
-    msgpack_pack_uint32(pk, 0);
-    msgpack_pack_nil(pk);
-    msgpack_pack_bin(pk, n * 8);
-    msgpack_pack_bin_body(pk, v, n * 8);
-    msgpack_pack_nil(pk);
-    msgpack_pack_nil(pk);
-    msgpack_pack_array(pk, 0);
-}
-
 START_TEST(records_of_version_2_decode)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 3);
-    msgpack_pack_int(&pk, LK_MSG_RECORDS);
-    msgpack_pack_int(&pk, 2);
-    msgpack_pack_array(&pk, 6);
-    msgpack_pack_int64(&pk, 7);
-    msgpack_pack_int32(&pk, 0);
-    msgpack_pack_int64(&pk, 3);
-    msgpack_pack_int64(&pk, 0);
-    msgpack_pack_int64(&pk, 0);
-    msgpack_pack_array(&pk, 2);
-    static const char js[] =
-        "{\"type\":\"struct\",\"fields\":[{\"name\":\"x\",\"type\":\"long\","
-        "\"nullable\":true,\"metadata\":{}}]}";
     const int64_t v[3] = {10, 20, 30};
-    for (int p = 0; p < 2; p++) { /* [table, schema, nrows, column]: no selection item */
-        msgpack_pack_array(&pk, 4);
-        msgpack_pack_str(&pk, 2);
-        msgpack_pack_str_body(&pk, p ? "t1" : "t0", 2);
-        msgpack_pack_str(&pk, sizeof js - 1);
-        msgpack_pack_str_body(&pk, js, sizeof js - 1);
-        msgpack_pack_uint32(&pk, 3);
-        if (p) { /* part 1's column: [0, 0], part 0's */
-            msgpack_pack_array(&pk, 2);
-            msgpack_pack_uint32(&pk, 0);
-            msgpack_pack_uint32(&pk, 0);
-        } else {
-            pack_long_col(&pk, v, 3);
-        }
-    }
+    lk_msg_v2_records(&sb, 7, v, 3);
     lk_msg_records d;
     memset(&d, 0, sizeof d);
     lk_error err;
@@ -803,6 +762,7 @@ START_TEST(records_of_version_2_decode)
     msgpack_sbuffer_destroy(&sb);
     /* an event of version 2: refused by name */
     msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, 3);
     msgpack_pack_int(&pk, LK_MSG_EVENT);
