@@ -432,7 +432,8 @@ int lk_msg_chunk_decode(const void *data, size_t len, lk_msg_chunk *m, lk_error 
             (rc = get_i32(&r[3], &m->ref_fd, "chunk reference fd", err)))
             goto out;
     } else if (a[9].type != MSGPACK_OBJECT_BIN) {
-        rc = lk_error_set(err, LK_EFORMAT, "chunk data is neither a bin nor [len, digest, pid, fd]");
+        rc = lk_error_set(err, LK_EFORMAT,
+                          "chunk data is neither a bin nor [len, digest, pid, fd]");
         goto out;
     } else {
         m->data = a[9].via.bin.size ? a[9].via.bin.ptr : "";

@@ -554,12 +554,13 @@ static void from_writer(gw_t *g, host_t *h, int k)
 
 /* The keys could not be read or made: the configuration's fault (a missing folder or file, no
    permission, a file that is not a key: exit 100, which a service manager does not restart), or
-   the machine's for now (a full disk, no descriptors or memory: 111, restarted with backoff). */
+   the machine's for now (what pauses every other worker, lk_worker_resource_error, or no
+   descriptors or memory: 111, restarted with backoff). */
 static int keys_failed(const lk_error *err)
 {
     int e = -err->code;
-    int now = e == ENOSPC || e == EDQUOT || e == EIO || e == EMFILE || e == ENFILE ||
-              e == ENOMEM || e == EAGAIN || e == EINTR || e == EBUSY;
+    int now = lk_worker_resource_error(err->code) || e == EMFILE || e == ENFILE || e == ENOMEM ||
+              e == EAGAIN || e == EINTR || e == EBUSY;
     LK_ERROR("%s: %s", now ? "cannot set up the remote workers' keys" : "configuration error",
              err->msg);
     return now ? LK_EXIT_TEMPFAIL : LK_EXIT_CONFIG;
