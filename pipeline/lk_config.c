@@ -77,6 +77,7 @@ static const key_spec keys[] = {
     {"workers.transform", K_WORKERS, OFF(workers.transform), 1, 64, NULL},
     {"workers.writer", K_INT, OFF(workers.writer), 1, 64, NULL},
     {"workers.max_transform", K_INT, OFF(workers.max_transform), 0, 64, NULL},
+    {"workers.shared_memory", K_BOOL, OFF(workers.shared_memory), 0, 1, NULL},
     {"workers.remote", K_SECTION, 0, 0, 0, 0, NULL},
     {"workers.remote.bind", K_STR, OFF(workers.remote.bind), 0, 0, NULL},
     {"workers.remote.allowed_keys", K_STR, OFF(workers.remote.allowed_keys), 0, 0, NULL},
@@ -269,6 +270,7 @@ void lk_config_defaults(lk_config *c)
     c->source.chunk_bytes = 2 * MIB;
     c->source.include_existing_files = 1;
     c->source.chunks_by_reference = 1;
+    c->workers.shared_memory = 1;
     c->source.schema_inference_sample_bytes = 64 * MIB;
     c->source.schema_inference_sample_size = 1000;
     c->source.infer_column_types = 1;

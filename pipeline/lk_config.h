@@ -240,6 +240,7 @@ typedef struct lk_config {
         int writer;
         int transform_auto; /* workers.transform: auto (the supervisor scales between 1 and max) */
         int max_transform;  /* auto's upper bound; 0 = the host's cores */
+        int shared_memory;  /* large messages between workers of this host go through slabs */
         struct {
             char bind[256];          /* "tcp://0.0.0.0:7700": remote transforms join here; "" = off */
             char allowed_keys[1024]; /* directory of the public keys (lakesupd keygen) let in */

@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lk_check.h"
 #include "lk_config.h"
 #include "lk_flow.h"
+#include "lk_shmin.h"
 #include "lk_worker.h"
 
 static lk_worker *g_w;
@@ -274,6 +276,136 @@ START_TEST(a_receiver_that_says_l_gets_the_message_for_a_local_peer)
 }
 END_TEST
 
+/* A receiver that maps slabs (lk_flow_in_set_slabs) gets every message larger than a frame as
+   a reference into the sender's slab, resolved to the same bytes, and gives each slab back by
+   its next receive; a smaller one travels as bytes. On the wire: "m<pid>" in the credits, and
+   a reference of LK_SHM_REF_BYTES. */
+START_TEST(a_receiver_that_says_m_gets_references_into_slabs)
+{
+    lk_error err;
+    lk_flow_out *o;
+    ck_assert_msg(lk_flow_out_new(g_w, g_ep, &o, &err) == 0, "%s", err.msg);
+    lk_flow_in *in = lk_flow_in_new(g_w, 2);
+    ck_assert_int_eq(lk_flow_in_set_slabs(in, 1), 1);
+    ck_assert_int_eq(lk_flow_in_connect(in, g_ep), 0);
+    lk_sendbuf *pool = lk_sendbuf_new();
+    lk_buf b = LK_BUF_INIT;
+    const size_t F = LK_FLOW_FRAME_BYTES;
+    size_t sizes[] = {1, F, F + 1, (1u << 20) + 5, 5u << 20, 100, 3u << 20};
+    int n = (int)(sizeof sizes / sizeof sizes[0]);
+    for (int k = 0; k < n; k++) {
+        wait_credit(o);
+        fill(&b, sizes[k], k);
+        ck_assert_int_eq(lk_flow_out_send(o, pool, &b), 0);
+        recv_check(in, sizes[k], k);
+    }
+    lk_buf_free(&b);
+    lk_sendbuf_destroy(&pool);
+    lk_flow_in_destroy(&in);
+    lk_flow_out_destroy(&o);
+
+    /* what goes on the wire, to a raw DEALER that says "m" with its pid */
+    ck_assert_msg(lk_flow_out_new(g_w, g_ep, &o, &err) == 0, "%s", err.msg);
+    zsock_t *d = zsock_new(ZMQ_DEALER);
+    zsock_set_linger(d, 0);
+    zsock_set_rcvtimeo(d, 5000);
+    ck_assert_int_eq(zsock_connect(d, "%s", g_ep), 0);
+    char hello[32];
+    snprintf(hello, sizeof hello, "R2m%df", (int)getpid());
+    zmq_send(zsock_resolve(d), hello, strlen(hello), 0);
+    wait_credit(o);
+    pool = lk_sendbuf_new();
+    fill(&b, 2 * F, 5);
+    ck_assert_int_eq(lk_flow_out_send(o, pool, &b), 0);
+    fill(&b, 1000, 6);
+    ck_assert_int_eq(lk_flow_out_send(o, pool, &b), 0);
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    ck_assert_int_ge(zmq_msg_recv(&m, zsock_resolve(d), 0), 0);
+    lk_shm_ref r;
+    ck_assert(lk_shm_ref_read(zmq_msg_data(&m), zmq_msg_size(&m), &r));
+    ck_assert_uint_eq(r.len, 2 * F);
+    ck_assert_uint_eq(r.pid, (unsigned)getpid());
+    lk_shmin *v = lk_shmin_new();
+    const void *p;
+    size_t len;
+    ck_assert_msg(lk_shmin_resolve(v, &r, &p, &len, &err) == 0, "%s", err.msg);
+    check_bytes(p, len, 2 * F, 5);
+    lk_shmin_destroy(&v);
+    zmq_msg_close(&m);
+    zmq_msg_init(&m);
+    ck_assert_int_ge(zmq_msg_recv(&m, zsock_resolve(d), 0), 0);
+    check_bytes(zmq_msg_data(&m), zmq_msg_size(&m), 1000, 6); /* small: its bytes */
+    zmq_msg_close(&m);
+    lk_buf_free(&b);
+    lk_sendbuf_destroy(&pool);
+    zsock_destroy(&d);
+    lk_flow_out_destroy(&o);
+}
+END_TEST
+
+/* A raw ROUTER sends references to a receiver that maps slabs: one whose sender is gone is
+   dropped (it went with its sender), the next message still arrives; one that does not match
+   its slab fails the receive (-EPROTO), and lk_flow_in_loop ends with 1. */
+static int on_msg_count(void *ctx, const void *data, size_t len)
+{
+    (void)data;
+    (void)len;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+START_TEST(a_reference_the_receiver_cannot_resolve_is_dropped_or_fails)
+{
+    zsock_t *r = zsock_new(ZMQ_ROUTER);
+    zsock_set_linger(r, 0);
+    ck_assert_int_ge(zsock_bind(r, "%s", g_ep), 0);
+    zsock_set_rcvtimeo(r, 5000);
+    lk_flow_in *in = lk_flow_in_new(g_w, 2);
+    ck_assert_int_eq(lk_flow_in_set_slabs(in, 1), 1);
+    ck_assert_int_eq(lk_flow_in_connect(in, g_ep), 0);
+    zmq_msg_t id, ctl;
+    zmq_msg_init(&id);
+    zmq_msg_init(&ctl);
+    ck_assert_int_ge(zmq_msg_recv(&id, zsock_resolve(r), 0), 0);
+    ck_assert_int_ge(zmq_msg_recv(&ctl, zsock_resolve(r), 0), 0);
+    char want[32];
+    snprintf(want, sizeof want, "R2m%df", (int)getpid());
+    ck_assert_uint_eq(zmq_msg_size(&ctl), strlen(want));
+    ck_assert_int_eq(memcmp(zmq_msg_data(&ctl), want, strlen(want)), 0);
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    waitpid(dead, NULL, 0);
+    lk_shm_ref gone = {(uint32_t)dead, 3, 1, 1, 1u << 20};
+    uint8_t ref[LK_SHM_REF_BYTES];
+    lk_shm_ref_write(&gone, ref);
+    zmq_send(zsock_resolve(r), zmq_msg_data(&id), zmq_msg_size(&id), ZMQ_SNDMORE);
+    zmq_send(zsock_resolve(r), ref, sizeof ref, 0);
+    zmq_send(zsock_resolve(r), zmq_msg_data(&id), zmq_msg_size(&id), ZMQ_SNDMORE);
+    zmq_send(zsock_resolve(r), "next", 4, 0);
+    recv_str(in, "next");
+    /* a slab of ours, named with the wrong message number */
+    lk_shmout *s = lk_shmout_new();
+    ck_assert_int_eq(lk_shmout_put(s, getpid(), "abc", 3, ref), 0);
+    lk_shm_ref bad;
+    lk_shm_ref_read(ref, sizeof ref, &bad);
+    bad.seq += 5;
+    lk_shm_ref_write(&bad, ref);
+    zmq_send(zsock_resolve(r), zmq_msg_data(&id), zmq_msg_size(&id), ZMQ_SNDMORE);
+    zmq_send(zsock_resolve(r), ref, sizeof ref, 0);
+    int got = 0;
+    lk_flow_handlers h = {on_msg_count, NULL, NULL, NULL};
+    ck_assert_int_eq(lk_flow_in_loop(in, &h, &got), 1);
+    ck_assert_int_eq(got, 0);
+    lk_shmout_destroy(&s);
+    zmq_msg_close(&ctl);
+    zmq_msg_close(&id);
+    lk_flow_in_destroy(&in);
+    zsock_destroy(&r);
+}
+END_TEST
+
 /* lk_zmsg_send: every frame arrives in order; a message that cannot be sent is destroyed whole
    (czmq's zmsg_send leaked the frame it failed on: the ASan pass's leak check sees any left). */
 START_TEST(lk_zmsg_send_sends_every_frame_or_destroys_the_message)
@@ -319,6 +451,8 @@ int main(void)
     tcase_add_test(tc, a_receiver_that_says_f_gets_frames_one_that_does_not_gets_one);
     tcase_add_test(tc, lk_flow_in_says_f_and_joins_frames);
     tcase_add_test(tc, a_receiver_that_says_l_gets_the_message_for_a_local_peer);
+    tcase_add_test(tc, a_receiver_that_says_m_gets_references_into_slabs);
+    tcase_add_test(tc, a_reference_the_receiver_cannot_resolve_is_dropped_or_fails);
     tcase_add_test(tc, lk_zmsg_send_sends_every_frame_or_destroys_the_message);
     suite_add_tcase(s, tc);
     return lk_check_run(s);

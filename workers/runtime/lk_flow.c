@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lk_log.h"
+#include "lk_shmin.h"
+#include "lk_shmout.h"
 #include "lk_time.h"
 
 #define MAX_PEERS 256
@@ -24,6 +27,7 @@ typedef struct peer {
     int gone;          /* said bye (or unreachable): no credits until it asks again */
     int frames;        /* it takes a message in frames (its last "C"/"R" said "f") */
     int local;         /* it reads this host's files (its last "C"/"R" said "l") */
+    pid_t shm;         /* it maps this host's slabs: its pid (its last "C"/"R" said "m<pid>") */
     uint64_t served;   /* when it was last sent to (a sequence number) */
 } peer;
 
@@ -33,6 +37,7 @@ struct lk_flow_out {
     peer peers[MAX_PEERS];
     int npeers;
     uint64_t seq;
+    lk_shmout *slabs; /* made for the first peer that says "m" */
 };
 
 int lk_flow_out_new(lk_worker *w, const char *endpoint, lk_flow_out **out, lk_error *err)
@@ -130,11 +135,18 @@ void lk_flow_out_service(lk_flow_out *o)
                     v = 0;
                 int frames = n > 1 && d[n - 1] == 'f';
                 int local = n > 1 && memchr(d + 1, 'l', n - 1) != NULL;
+                const char *m = n > 1 ? memchr(d + 1, 'm', n - 1) : NULL;
+                long pid = 0;
+                for (const char *q = m ? m + 1 : NULL; q && q < d + n && *q >= '0' && *q <= '9'
+                                                       && pid < (1L << 30);
+                     q++)
+                    pid = pid * 10 + (*q - '0');
                 if (d[0] == 'C' || d[0] == 'R') { /* n more credits / n credits now */
                     p->credits = d[0] == 'C' ? p->credits + v : v;
                     p->gone = 0;
                     p->frames = frames;
                     p->local = local;
+                    p->shm = (pid_t)pid;
                 } else if (d[0] == 'B') {
                     p->credits = 0;
                     p->gone = 1;
@@ -268,6 +280,20 @@ static int try_send(lk_flow_out *o, out_msg *m)
         zmq_msg_t *msg = &m->msg;
         /* the routing frame went: the data frame must follow (a multi-part
            message is queued whole, so only a signal can interrupt it) */
+        if (best->shm > 0 && zmq_msg_size(msg) > LK_FLOW_FRAME_BYTES) {
+            /* a receiver of this host: the bytes in a slab, a reference on the wire */
+            uint8_t ref[LK_SHM_REF_BYTES];
+            if (!o->slabs)
+                o->slabs = lk_shmout_new();
+            if (lk_shmout_put(o->slabs, best->shm, zmq_msg_data(msg), zmq_msg_size(msg), ref) ==
+                0) {
+                while (zmq_send(s, ref, sizeof ref, ZMQ_DONTWAIT) < 0)
+                    if (errno != EINTR && errno != EAGAIN)
+                        abort();
+                zmq_msg_close(msg); /* its buffer goes back to the pool */
+                return 1;
+            }
+        }
         if (best->frames && zmq_msg_size(msg) > LK_FLOW_FRAME_BYTES) {
             send_frames(s, msg);
             return 1;
@@ -348,6 +374,7 @@ void lk_flow_out_destroy(lk_flow_out **op)
         if (!o->peers[i].gone)
             send_eos(o, &o->peers[i]);
     zsock_destroy(&o->sock);
+    lk_shmout_destroy(&o->slabs);
     free(o);
 }
 
@@ -369,6 +396,7 @@ struct lk_flow_in {
     int window;
     int leaving;
     int local; /* its credits say "l": it reads this host's files */
+    lk_shmin *slabs; /* its credits say "m<pid>": it maps this host's slabs */
     flink links[MAX_LINKS];
     int nlinks;
     int next; /* round robin over the links when several are readable */
@@ -386,10 +414,13 @@ lk_flow_in *lk_flow_in_new(lk_worker *w, int window)
 
 static void ctl(const lk_flow_in *in, flink *l, char kind, int n)
 {
-    char b[16];
-    /* "f": this link joins a message sent in frames; "l": it reads this host's files */
+    char b[48], m[24] = "";
+    /* "f": this link joins a message sent in frames; "l": it reads this host's files; "m<pid>":
+       it maps this host's slabs */
+    if (in->slabs)
+        snprintf(m, sizeof m, "m%d", (int)getpid());
     int len = kind == 'B' ? snprintf(b, sizeof b, "B")
-                          : snprintf(b, sizeof b, "%c%d%sf", kind, n, in->local ? "l" : "");
+                          : snprintf(b, sizeof b, "%c%d%s%sf", kind, n, m, in->local ? "l" : "");
     zmq_send(zsock_resolve(l->sock), b, (size_t)len, ZMQ_DONTWAIT);
 }
 
@@ -408,6 +439,7 @@ void lk_flow_in_destroy(lk_flow_in **ip)
     while (in->nlinks)
         drop_link(in, in->nlinks - 1);
     lk_buf_free(&in->joined);
+    lk_shmin_destroy(&in->slabs);
     free(in);
 }
 
@@ -424,6 +456,15 @@ void lk_flow_in_set_local(lk_flow_in *in, int on)
         if (!l->closing && !l->ended)
             ctl(in, l, 'C', 0);
     }
+}
+
+int lk_flow_in_set_slabs(lk_flow_in *in, int on)
+{
+    if (on && !in->slabs && lk_shmin_usable())
+        in->slabs = lk_shmin_new();
+    else if (!on)
+        lk_shmin_destroy(&in->slabs);
+    return in->slabs != NULL;
 }
 
 int lk_flow_in_has(const lk_flow_in *in, const char *endpoint)
@@ -531,7 +572,36 @@ static void housekeep(lk_flow_in *in, int64_t now)
     }
 }
 
-/* Takes one frame from link l: 1 data (msg filled), 0 control/none. */
+/* msg, a reference to a sender's slab: the message it names (0), none (a sender that died
+   before we mapped the slab: 1, the message went with it, as one still in its socket would), or
+   -1: a reference we cannot resolve. */
+static int resolve(lk_flow_in *in, const flink *l, zmq_msg_t *msg)
+{
+    lk_shm_ref r;
+    if (!in->slabs || !lk_shm_ref_read(zmq_msg_data(msg), zmq_msg_size(msg), &r))
+        return 0;
+    const void *p = NULL;
+    size_t len = 0;
+    lk_error err = {0};
+    int rc = lk_shmin_resolve(in->slabs, &r, &p, &len, &err);
+    zmq_msg_close(msg);
+    if (rc == 0) {
+        zmq_msg_init_data(msg, (void *)p, len, NULL, NULL);
+        return 0;
+    }
+    zmq_msg_init(msg);
+    if (rc == -ESRCH) {
+        LK_WARN("a message from %s named a slab of pid %u, which is gone: lost with it (its "
+                "batch is replayed)",
+                l->endpoint, (unsigned)r.pid);
+        return 1;
+    }
+    LK_ERROR("a message from %s: %s", l->endpoint, err.msg);
+    return -1;
+}
+
+/* Takes one frame from link l: 1 data (msg filled), 0 control/none, -1 a data message that
+   cannot be read (the worker fails: a restart replays). */
 static int take(lk_flow_in *in, flink *l, zmq_msg_t *msg, int64_t now)
 {
     if (zmq_msg_recv(msg, zsock_resolve(l->sock), ZMQ_DONTWAIT) < 0)
@@ -565,6 +635,7 @@ static int take(lk_flow_in *in, flink *l, zmq_msg_t *msg, int64_t now)
         zmq_msg_close(msg);
         zmq_msg_init_data(msg, j->data, j->len, NULL, NULL);
     }
+    int lost = resolve(in, l, msg);
     l->ended = 0;
     if (l->granted > 0)
         l->granted--;
@@ -572,7 +643,7 @@ static int take(lk_flow_in *in, flink *l, zmq_msg_t *msg, int64_t now)
         ctl(in, l, 'C', 1);
         l->granted++;
     }
-    return 1;
+    return lost < 0 ? -1 : !lost;
 }
 
 /* lk_flow_in_recv, also waiting on extra (or NULL): *extra_ready says it is
@@ -581,6 +652,8 @@ static int take(lk_flow_in *in, flink *l, zmq_msg_t *msg, int64_t now)
 static int recv_polling(lk_flow_in *in, zsock_t *extra, zmq_msg_t *msg, int timeout_ms,
                         int *extra_ready)
 {
+    if (in->slabs)
+        lk_shmin_release(in->slabs); /* the message before this one is handled */
     int64_t now = lk_time_mono_ms();
     housekeep(in, now);
     zmq_pollitem_t items[MAX_LINKS + 1];
@@ -614,9 +687,10 @@ static int recv_polling(lk_flow_in *in, zsock_t *extra, zmq_msg_t *msg, int time
         int i = (in->next + k) % in->nlinks;
         if (!(items[i].revents & ZMQ_POLLIN))
             continue;
-        if (take(in, &in->links[i], msg, now)) {
+        int t = take(in, &in->links[i], msg, now);
+        if (t) {
             in->next = (i + 1) % in->nlinks;
-            return 0;
+            return t > 0 ? 0 : -EPROTO;
         }
     }
     return -EAGAIN;
@@ -646,7 +720,11 @@ int lk_flow_in_loop(lk_flow_in *in, const lk_flow_handlers *h, void *ctx)
             /* every sender answered: what is still queued is all there is */
             zmq_msg_t msg;
             zmq_msg_init(&msg);
-            int more = lk_flow_in_recv(in, &msg, 0) == 0;
+            int r = lk_flow_in_recv(in, &msg, 0), more = r == 0;
+            if (r == -EPROTO) {
+                zmq_msg_close(&msg);
+                return 1;
+            }
             int failed = more && h->on_msg(ctx, zmq_msg_data(&msg), zmq_msg_size(&msg)) != 0;
             zmq_msg_close(&msg);
             if (failed)
@@ -667,7 +745,11 @@ int lk_flow_in_loop(lk_flow_in *in, const lk_flow_handlers *h, void *ctx)
         int ready = 0;
         zmq_msg_t msg;
         zmq_msg_init(&msg);
-        int got = recv_polling(in, h->extra, &msg, 100, &ready) == 0;
+        int r = recv_polling(in, h->extra, &msg, 100, &ready), got = r == 0;
+        if (r == -EPROTO) {
+            zmq_msg_close(&msg);
+            return 1;
+        }
         int failed = ready && h->on_extra && h->on_extra(ctx) != 0;
         failed = failed || (got && h->on_msg(ctx, zmq_msg_data(&msg), zmq_msg_size(&msg)) != 0);
         zmq_msg_close(&msg);

@@ -28,6 +28,11 @@
  *                      (lk_flow_out_send_for; docs/decisions.md, "Chunks by
  *                      reference"). The remote gateway strips it: a transform of
  *                      another host always gets the bytes.
+ *                      an "m<pid>" ("C1m4242f"): I map this host's shared-memory slabs; a
+ *                      message larger than LK_FLOW_FRAME_BYTES may come as a reference into one
+ *                      of the sender's slabs (lk_shmout.h), which I give back once I let go of the
+ *                      message (docs/decisions.md, "Records through shared memory"). Stripped by
+ *                      the remote gateway as the "l" is.
  *   sender → receiver  a non-empty data message, or an empty frame: end of
  *                      stream on this link (the answer to "B", or the sender stops).
  *                      To a receiver that said "f", a message larger than
@@ -99,6 +104,10 @@ void lk_flow_in_destroy(lk_flow_in **in);
    back for the message in hand does not bring one more message made for a local peer (one
    already on its way stays as it was made). */
 void lk_flow_in_set_local(lk_flow_in *in, int on);
+/* Whether this receiver takes large messages as references into its senders' slabs (says
+   "m<pid>"); off by default. On only where this process may open its siblings' descriptors
+   through /proc (lk_shmin_usable). Call before lk_flow_in_connect. Returns whether it is on. */
+int lk_flow_in_set_slabs(lk_flow_in *in, int on);
 /* Adds a link to the sender bound at endpoint (it may start later). 0 or -1. */
 int lk_flow_in_connect(lk_flow_in *in, const char *endpoint);
 /* The sender at endpoint is gone for good (scaled in): the link is closed once
@@ -112,8 +121,10 @@ void lk_flow_in_leave(lk_flow_in *in);
 /* 1 once every link answered the bye (or ended its stream). */
 int lk_flow_in_left(const lk_flow_in *in);
 /* Receives one data message into msg (initialised by the caller), waiting up
-   to timeout_ms: 0, -EAGAIN (nothing), or -errno. Grants the credit it used. A message
-   that came in frames is joined in a buffer of in's: msg is valid until the next receive. */
+   to timeout_ms: 0, -EAGAIN (nothing), -EPROTO (a reference to a slab that does not hold
+   what it names: logged), or -errno. Grants the credit it used. A message that came in frames
+   is joined in a buffer of in's, one in a slab stays lent to us: msg is valid until the next
+   receive. */
 int lk_flow_in_recv(lk_flow_in *in, zmq_msg_t *msg, int timeout_ms);
 
 /* What a worker's receive loop calls. */
@@ -131,7 +142,7 @@ typedef struct lk_flow_handlers {
    (lk_worker_retiring: it says bye on every link and returns 0 once every
    link answered and what arrived was handled, or LK_FLOW_EDRAIN after
    stop_timeout without every answer: the supervisor then replays). Returns 1
-   as soon as on_msg or on_extra fails. */
+   as soon as on_msg or on_extra fails, or a message cannot be received (-EPROTO). */
 #define LK_FLOW_EDRAIN 3
 int lk_flow_in_loop(lk_flow_in *in, const lk_flow_handlers *h, void *ctx);
 

@@ -441,6 +441,8 @@ int lk_transform_run(lk_worker *w)
     /* chunks by reference: a transform of this host reads the files ingest reads (one of
        another host gets every chunk's bytes: the gateway does not pass the "l" on) */
     lk_flow_in_set_local(t->in, pcwd == NULL);
+    /* and a chunk that carries its bytes (a compressed file, Kafka) comes through a slab */
+    lk_flow_in_set_slabs(t->in, pcwd == NULL && cfg->workers.shared_memory);
     lk_worker_endpoint(w, LK_EP_CHUNKS, -1, ep, sizeof ep);
     lk_flow_in_connect(t->in, ep);
     lk_flow_handlers h = {process, lk_flow_out_sock(t->out), service_out, on_turn};

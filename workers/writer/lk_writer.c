@@ -850,6 +850,7 @@ int lk_writer_run(lk_worker *w)
     char ep[1200];
     /* the transforms bind "records-N" and start after us (the links retry) */
     wr->in = lk_flow_in_new(w, 1);
+    lk_flow_in_set_slabs(wr->in, wr->cfg->workers.shared_memory);
     wr->links_for = 0;
     follow_transforms(wr);
     wr->out = zsock_new(ZMQ_PUSH);
