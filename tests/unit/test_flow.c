@@ -5,6 +5,7 @@
    gateway, an older worker) gets one frame per message, as before. */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,9 +345,10 @@ START_TEST(a_receiver_that_says_m_gets_references_into_slabs)
 }
 END_TEST
 
-/* A raw ROUTER sends references to a receiver that maps slabs: one whose sender is gone is
-   dropped (it went with its sender), the next message still arrives; one that does not match
-   its slab fails the receive (-EPROTO), and lk_flow_in_loop ends with 1. */
+/* A raw ROUTER sends references to a receiver that maps slabs: one whose sender is gone, or
+   that names a descriptor that is no slab, is lost (-ENOMSG: logged, and the uncommitted
+   batches asked for again) and the next message still arrives; one that does not match its
+   slab fails the receive (-EPROTO), and lk_flow_in_loop ends with 1. */
 static int on_msg_count(void *ctx, const void *data, size_t len)
 {
     (void)data;
@@ -384,7 +386,25 @@ START_TEST(a_reference_the_receiver_cannot_resolve_is_dropped_or_fails)
     zmq_send(zsock_resolve(r), ref, sizeof ref, 0);
     zmq_send(zsock_resolve(r), zmq_msg_data(&id), zmq_msg_size(&id), ZMQ_SNDMORE);
     zmq_send(zsock_resolve(r), "next", 4, 0);
+    zmq_msg_t lost;
+    zmq_msg_init(&lost);
+    int rc = -EAGAIN;
+    for (int t = 0; t < 50 && rc == -EAGAIN; t++)
+        rc = lk_flow_in_recv(in, &lost, 100);
+    ck_assert_int_eq(rc, -ENOMSG); /* lost with its sender, said so */
+    zmq_msg_close(&lost);
     recv_str(in, "next");
+    /* a descriptor that is no slab (here: our own stdin, whatever it is) is lost as well */
+    lk_shm_ref notslab = {(uint32_t)getpid(), 0, 1, 1, 1u << 20};
+    lk_shm_ref_write(&notslab, ref);
+    zmq_send(zsock_resolve(r), zmq_msg_data(&id), zmq_msg_size(&id), ZMQ_SNDMORE);
+    zmq_send(zsock_resolve(r), ref, sizeof ref, 0);
+    zmq_msg_init(&lost);
+    rc = -EAGAIN;
+    for (int t = 0; t < 50 && rc == -EAGAIN; t++)
+        rc = lk_flow_in_recv(in, &lost, 100);
+    ck_assert_int_eq(rc, -ENOMSG);
+    zmq_msg_close(&lost);
     /* a slab of ours, named with the wrong message number */
     lk_shmout *s = lk_shmout_new();
     ck_assert_int_eq(lk_shmout_put(s, getpid(), "abc", 3, ref), 0);
@@ -403,6 +423,58 @@ START_TEST(a_reference_the_receiver_cannot_resolve_is_dropped_or_fails)
     zmq_msg_close(&id);
     lk_flow_in_destroy(&in);
     zsock_destroy(&r);
+}
+END_TEST
+
+/* A sender that exits keeps its slabs until its receivers gave their messages back: a receiver
+   that maps the slab only after lk_flow_out_destroy began still reads the message whole. */
+typedef struct late_rx {
+    lk_flow_in *in;
+    int ok;
+} late_rx;
+
+static void *late_receiver(void *arg)
+{
+    late_rx *x = arg;
+    usleep(200000); /* the sender is in lk_flow_out_destroy by now */
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    int rc = -EAGAIN;
+    for (int t = 0; t < 50 && rc == -EAGAIN; t++)
+        rc = lk_flow_in_recv(x->in, &m, 100);
+    x->ok = rc == 0 && zmq_msg_size(&m) == (1u << 20);
+    const unsigned char *d = zmq_msg_data(&m);
+    for (size_t i = 0; x->ok && i < (1u << 20); i++)
+        x->ok = d[i] == (unsigned char)((i * 7 + i / 65536 + 9 * 13) & 0xff);
+    zmq_msg_close(&m);
+    zmq_msg_init(&m);
+    lk_flow_in_recv(x->in, &m, 10); /* gives the slab back */
+    zmq_msg_close(&m);
+    return NULL;
+}
+
+START_TEST(a_sender_that_exits_waits_for_its_slabs)
+{
+    lk_error err;
+    lk_flow_out *o;
+    ck_assert_msg(lk_flow_out_new(g_w, g_ep, &o, &err) == 0, "%s", err.msg);
+    lk_flow_in *in = lk_flow_in_new(g_w, 1);
+    ck_assert_int_eq(lk_flow_in_set_slabs(in, 1), 1);
+    ck_assert_int_eq(lk_flow_in_connect(in, g_ep), 0);
+    lk_sendbuf *pool = lk_sendbuf_new();
+    lk_buf b = LK_BUF_INIT;
+    wait_credit(o);
+    fill(&b, 1u << 20, 9);
+    ck_assert_int_eq(lk_flow_out_send(o, pool, &b), 0);
+    late_rx x = {in, 0};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, late_receiver, &x), 0);
+    lk_flow_out_destroy(&o);
+    pthread_join(th, NULL);
+    ck_assert_msg(x.ok, "the message was not read whole after its sender began to exit");
+    lk_buf_free(&b);
+    lk_sendbuf_destroy(&pool);
+    lk_flow_in_destroy(&in);
 }
 END_TEST
 
@@ -453,6 +525,7 @@ int main(void)
     tcase_add_test(tc, a_receiver_that_says_l_gets_the_message_for_a_local_peer);
     tcase_add_test(tc, a_receiver_that_says_m_gets_references_into_slabs);
     tcase_add_test(tc, a_reference_the_receiver_cannot_resolve_is_dropped_or_fails);
+    tcase_add_test(tc, a_sender_that_exits_waits_for_its_slabs);
     tcase_add_test(tc, lk_zmsg_send_sends_every_frame_or_destroys_the_message);
     suite_add_tcase(s, tc);
     return lk_check_run(s);

@@ -187,6 +187,51 @@ START_TEST(a_reference_that_does_not_match_is_refused_with_why)
 }
 END_TEST
 
+/* A receiver lets go of the slabs of a sender that is gone (they would live on, mapped here and
+   counted in no process's RSS): within 32 messages of other senders. */
+START_TEST(the_slabs_of_a_sender_that_is_gone_are_unmapped)
+{
+    int to_parent[2], go[2];
+    ck_assert_int_eq(pipe(to_parent), 0);
+    ck_assert_int_eq(pipe(go), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        lk_shmout *s = lk_shmout_new();
+        lk_shm_ref r;
+        put(s, getppid(), 4096, 3, &r);
+        char c;
+        if (write(to_parent[1], &r, sizeof r) != (ssize_t)sizeof r || read(go[0], &c, 1) != 1)
+            _exit(2);
+        _exit(0);
+    }
+    lk_shm_ref r;
+    ck_assert_int_eq(read(to_parent[0], &r, sizeof r), (ssize_t)sizeof r);
+    lk_shmin *v = lk_shmin_new();
+    const void *p;
+    size_t len;
+    lk_error err;
+    ck_assert_msg(lk_shmin_resolve(v, &r, &p, &len, &err) == 0, "%s", err.msg);
+    ck_assert(same(p, len, 3));
+    lk_shmin_release(v);
+    ck_assert_int_eq(write(go[1], "x", 1), 1);
+    ck_assert_int_eq(waitpid(child, NULL, 0), child);
+    lk_shmout *own = lk_shmout_new();
+    for (int k = 0; k < 32; k++) {
+        put(own, getpid(), 100, k, &r);
+        ck_assert_msg(lk_shmin_resolve(v, &r, &p, &len, &err) == 0, "%s", err.msg);
+        lk_shmin_release(v);
+    }
+    ck_assert_int_eq(lk_shmin_maps(v), 1); /* our own slab only */
+    lk_shmin_destroy(&v);
+    lk_shmout_destroy(&own);
+    close(to_parent[0]);
+    close(to_parent[1]);
+    close(go[0]);
+    close(go[1]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("shm");
@@ -195,6 +240,7 @@ int main(void)
     tcase_add_test(tc, messages_cross_processes_and_slabs_are_reused);
     tcase_add_test(tc, a_slab_lent_to_a_dead_receiver_is_taken_back);
     tcase_add_test(tc, a_reference_that_does_not_match_is_refused_with_why);
+    tcase_add_test(tc, the_slabs_of_a_sender_that_is_gone_are_unmapped);
     suite_add_tcase(su, tc);
     return lk_check_run(su);
 }

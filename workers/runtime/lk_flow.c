@@ -136,11 +136,12 @@ void lk_flow_out_service(lk_flow_out *o)
                 int frames = n > 1 && d[n - 1] == 'f';
                 int local = n > 1 && memchr(d + 1, 'l', n - 1) != NULL;
                 const char *m = n > 1 ? memchr(d + 1, 'm', n - 1) : NULL;
-                long pid = 0;
-                for (const char *q = m ? m + 1 : NULL; q && q < d + n && *q >= '0' && *q <= '9'
-                                                       && pid < (1L << 30);
+                int64_t pid = 0; /* a pid is below 2^22: more digits name no process */
+                for (const char *q = m ? m + 1 : NULL; q && q < d + n && *q >= '0' && *q <= '9';
                      q++)
-                    pid = pid * 10 + (*q - '0');
+                    pid = pid < (1 << 22) ? pid * 10 + (*q - '0') : pid;
+                if (pid >= (1 << 22))
+                    pid = 0;
                 if (d[0] == 'C' || d[0] == 'R') { /* n more credits / n credits now */
                     p->credits = d[0] == 'C' ? p->credits + v : v;
                     p->gone = 0;
@@ -374,6 +375,16 @@ void lk_flow_out_destroy(lk_flow_out **op)
         if (!o->peers[i].gone)
             send_eos(o, &o->peers[i]);
     zsock_destroy(&o->sock);
+    if (o->slabs) {
+        /* a receiver that has not mapped a slab yet could no longer read it once we exit: the
+           slabs are kept until every receiver gave its message back (within the socket's
+           linger) */
+        int left = lk_shmout_wait(o->slabs, 2000);
+        if (left)
+            LK_WARN("%d message(s) in shared memory not taken by their receivers within 2 s: "
+                    "lost with this process (they ask for their batches again)",
+                    left);
+    }
     lk_shmout_destroy(&o->slabs);
     free(o);
 }
@@ -396,7 +407,8 @@ struct lk_flow_in {
     int window;
     int leaving;
     int local; /* its credits say "l": it reads this host's files */
-    lk_shmin *slabs; /* its credits say "m<pid>": it maps this host's slabs */
+    lk_shmin *slabs; /* it resolves references into its senders' slabs ... */
+    int slabs_said;  /* ... and its credits say so ("m<pid>") */
     flink links[MAX_LINKS];
     int nlinks;
     int next; /* round robin over the links when several are readable */
@@ -417,7 +429,7 @@ static void ctl(const lk_flow_in *in, flink *l, char kind, int n)
     char b[48], m[24] = "";
     /* "f": this link joins a message sent in frames; "l": it reads this host's files; "m<pid>":
        it maps this host's slabs */
-    if (in->slabs)
+    if (in->slabs && in->slabs_said)
         snprintf(m, sizeof m, "m%d", (int)getpid());
     int len = kind == 'B' ? snprintf(b, sizeof b, "B")
                           : snprintf(b, sizeof b, "%c%d%s%sf", kind, n, m, in->local ? "l" : "");
@@ -462,9 +474,17 @@ int lk_flow_in_set_slabs(lk_flow_in *in, int on)
 {
     if (on && !in->slabs && lk_shmin_usable())
         in->slabs = lk_shmin_new();
-    else if (!on)
-        lk_shmin_destroy(&in->slabs);
-    return in->slabs != NULL;
+    int was = in->slabs_said;
+    in->slabs_said = on && in->slabs;
+    if (was && !in->slabs_said && !in->leaving)
+        /* said at once (as lk_flow_in_set_local does); a reference already on its way is still
+           resolved: the resolver stays */
+        for (int i = 0; i < in->nlinks; i++) {
+            flink *l = &in->links[i];
+            if (!l->closing && !l->ended)
+                ctl(in, l, 'C', 0);
+        }
+    return in->slabs_said;
 }
 
 int lk_flow_in_has(const lk_flow_in *in, const char *endpoint)
@@ -572,9 +592,12 @@ static void housekeep(lk_flow_in *in, int64_t now)
     }
 }
 
-/* msg, a reference to a sender's slab: the message it names (0), none (a sender that died
-   before we mapped the slab: 1, the message went with it, as one still in its socket would), or
-   -1: a reference we cannot resolve. */
+/* msg, a reference to a sender's slab: the message it names (0); 1: lost — its sender is gone
+   and the slab was not mapped here, or this process cannot open or map it; -1: a reference
+   that does not match its slab (a defect: the worker fails, a restart replays). A lost
+   message's batch cannot commit: every uncommitted batch is asked for again at once (the
+   reference does not name its batch); after a failure of our own, the credits stop saying "m",
+   so that the messages carry their bytes from then on. */
 static int resolve(lk_flow_in *in, const flink *l, zmq_msg_t *msg)
 {
     lk_shm_ref r;
@@ -590,17 +613,32 @@ static int resolve(lk_flow_in *in, const flink *l, zmq_msg_t *msg)
         return 0;
     }
     zmq_msg_init(msg);
-    if (rc == -ESRCH) {
-        LK_WARN("a message from %s named a slab of pid %u, which is gone: lost with it (its "
-                "batch is replayed)",
-                l->endpoint, (unsigned)r.pid);
-        return 1;
+    if (rc == -EPROTO) {
+        LK_ERROR("a message from %s: %s", l->endpoint, err.msg);
+        return -1;
     }
-    LK_ERROR("a message from %s: %s", l->endpoint, err.msg);
-    return -1;
+    if (rc == -ESRCH || rc == -ESTALE) {
+        LK_WARN("a message from %s named a slab of pid %u, which is gone: lost with it; the "
+                "uncommitted batches are asked for again",
+                l->endpoint, (unsigned)r.pid);
+    } else {
+        LK_ERROR("a message from %s: %s; lost: the uncommitted batches are asked for again, and "
+                 "messages carry their bytes from now on",
+                 l->endpoint, err.msg);
+        lk_flow_in_set_slabs(in, 0);
+    }
+    lk_worker_add(in->w, "lost_messages", 1);
+    lk_msg_event e;
+    lk_msg_event_init(&e, "replay");
+    lk_msg_event_set_str(&e, "role", lk_worker_role(in->w));
+    lk_msg_event_set_str(&e, "reason", "a message in shared memory was lost");
+    if (lk_worker_notify(in->w, &e) != 0)
+        LK_WARN("cannot ask for the uncommitted batches: they are replayed at their deadline");
+    return 1;
 }
 
-/* Takes one frame from link l: 1 data (msg filled), 0 control/none, -1 a data message that
+/* Takes one frame from link l: 1 data (msg filled), 0 control/none, 2 a data message lost (a
+   reference that could not be resolved; logged, its batches asked for), -1 a data message that
    cannot be read (the worker fails: a restart replays). */
 static int take(lk_flow_in *in, flink *l, zmq_msg_t *msg, int64_t now)
 {
@@ -643,7 +681,7 @@ static int take(lk_flow_in *in, flink *l, zmq_msg_t *msg, int64_t now)
         ctl(in, l, 'C', 1);
         l->granted++;
     }
-    return lost < 0 ? -1 : !lost;
+    return lost < 0 ? -1 : lost ? 2 : 1;
 }
 
 /* lk_flow_in_recv, also waiting on extra (or NULL): *extra_ready says it is
@@ -690,7 +728,7 @@ static int recv_polling(lk_flow_in *in, zsock_t *extra, zmq_msg_t *msg, int time
         int t = take(in, &in->links[i], msg, now);
         if (t) {
             in->next = (i + 1) % in->nlinks;
-            return t > 0 ? 0 : -EPROTO;
+            return t == 1 ? 0 : t == 2 ? -ENOMSG : -EPROTO;
         }
     }
     return -EAGAIN;
@@ -724,6 +762,10 @@ int lk_flow_in_loop(lk_flow_in *in, const lk_flow_handlers *h, void *ctx)
             if (r == -EPROTO) {
                 zmq_msg_close(&msg);
                 return 1;
+            }
+            if (r == -ENOMSG) { /* lost (and asked for again): more may wait behind it */
+                zmq_msg_close(&msg);
+                continue;
             }
             int failed = more && h->on_msg(ctx, zmq_msg_data(&msg), zmq_msg_size(&msg)) != 0;
             zmq_msg_close(&msg);

@@ -121,8 +121,9 @@ void lk_flow_in_leave(lk_flow_in *in);
 /* 1 once every link answered the bye (or ended its stream). */
 int lk_flow_in_left(const lk_flow_in *in);
 /* Receives one data message into msg (initialised by the caller), waiting up
-   to timeout_ms: 0, -EAGAIN (nothing), -EPROTO (a reference to a slab that does not hold
-   what it names: logged), or -errno. Grants the credit it used. A message that came in frames
+   to timeout_ms: 0, -EAGAIN (nothing), -ENOMSG (a message in a slab that could not be read:
+   logged, and every uncommitted batch asked for again), -EPROTO (a reference to a slab that
+   does not hold what it names: logged), or -errno. Grants the credit it used. A message that came in frames
    is joined in a buffer of in's, one in a slab stays lent to us: msg is valid until the next
    receive. */
 int lk_flow_in_recv(lk_flow_in *in, zmq_msg_t *msg, int timeout_ms);

@@ -32,6 +32,7 @@ struct lk_shmin {
     uint64_t clock;
     lk_shm_head *held; /* the slab of the message in hand */
     size_t held_len;   /* its bytes */
+    unsigned releases; /* every 32nd looks for slabs of senders that are gone */
 };
 
 lk_shmin *lk_shmin_new(void)
@@ -83,6 +84,12 @@ void lk_shmin_release(lk_shmin *v)
         madvise((char *)v->held + pg, end - pg, MADV_DONTNEED);
     atomic_store_explicit(&v->held->busy, 0, memory_order_release);
     v->held = NULL;
+    /* a sender that exited or died: its slabs live on while mapped here (shmem counted in no
+       process's RSS), so they are let go of */
+    if (++v->releases % 32 == 0)
+        for (int i = 0; i < v->n; i++)
+            if (kill((pid_t)v->views[i].pid, 0) != 0 && errno == ESRCH)
+                drop(v, i--);
 }
 
 int lk_shmin_maps(const lk_shmin *v)
@@ -131,7 +138,20 @@ static view *open_view(lk_shmin *v, const lk_shm_ref *r, lk_error *err, int *rc)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%u/fd/%d", (unsigned)r->pid, (int)r->fd);
-    int fd = open(path, O_RDWR | O_CLOEXEC);
+    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && v->n) {
+        /* out of descriptors: the slabs mapped here are opened again when needed */
+        while (v->n)
+            drop(v, v->n - 1);
+        fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    }
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd); /* not a slab (a descriptor number reused for a socket, a pipe ...) */
+        *rc = -ESTALE;
+        lk_error_set(err, *rc, "%s is not a shared-memory slab", path);
+        return NULL;
+    }
     if (fd < 0) {
         *rc = errno == ENOENT || errno == ESRCH ? -ESRCH : -errno;
         if (*rc != -ESRCH)

@@ -2,7 +2,9 @@
 #include "lk_shmout.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -88,6 +90,11 @@ static int fit(slab *b, size_t cap)
         return 0;
     if (ftruncate(b->fd, (off_t)cap) != 0)
         return -errno;
+    /* the pages reserved now: a full tmpfs or memory limit is an error here (and the message
+       carries its bytes), not a SIGBUS in the copy */
+    int e = posix_fallocate(b->fd, (off_t)b->cap, (off_t)(cap - b->cap));
+    if (e && e != EOPNOTSUPP && e != EINVAL)
+        return -e;
     char *m = b->map ? mremap(b->map, b->cap, cap, MREMAP_MAYMOVE)
                      : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
     if (m == MAP_FAILED)
@@ -108,8 +115,17 @@ static int make_slab(lk_shmout *s, size_t cap)
         return rc;
     }
     lk_shm_head *h = head(&b);
-    while (getrandom(&h->token, sizeof h->token, 0) != (ssize_t)sizeof h->token || !h->token)
-        ;
+    for (;;) {
+        ssize_t got = getrandom(&h->token, sizeof h->token, 0);
+        if (got == (ssize_t)sizeof h->token && h->token)
+            break;
+        if (got < 0 && errno != EINTR) { /* no randomness (a seccomp filter): no slab */
+            rc = -errno;
+            munmap(b.map, b.cap);
+            close(b.fd);
+            return rc;
+        }
+    }
     atomic_store(&h->busy, 0);
     s->slabs[s->n++] = b;
     return 0;
@@ -168,6 +184,19 @@ int lk_shmout_put(lk_shmout *s, pid_t reader, const void *p, size_t n,
     lk_shm_ref r = {(uint32_t)getpid(), b->fd, h->token, h->seq, n};
     lk_shm_ref_write(&r, ref);
     return 0;
+}
+
+int lk_shmout_wait(lk_shmout *s, int timeout_ms)
+{
+    for (int waited = 0;; waited++) {
+        int lent = 0;
+        for (int i = 0; i < s->n; i++)
+            lent += atomic_load_explicit(&head(&s->slabs[i])->busy, memory_order_acquire) &&
+                    !reader_gone(&s->slabs[i]);
+        if (!lent || waited >= timeout_ms)
+            return lent;
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
 }
 
 void lk_shmout_counts(lk_shmout *s, int *slabs, int *lent)

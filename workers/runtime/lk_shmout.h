@@ -62,5 +62,9 @@ int lk_shmout_put(lk_shmout *s, pid_t reader, const void *p, size_t n,
                   uint8_t ref[LK_SHM_REF_BYTES]);
 /* Slabs made, and lent now (tests). */
 void lk_shmout_counts(lk_shmout *s, int *slabs, int *lent);
+/* Waits up to timeout_ms until no slab is lent to a live receiver (a sender about to exit: its
+   slabs go with it, and a receiver that has not mapped one yet could no longer read it).
+   Returns how many still are. */
+int lk_shmout_wait(lk_shmout *s, int timeout_ms);
 
 #endif
