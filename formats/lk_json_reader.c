@@ -93,6 +93,9 @@ struct lk_json_reader {
     } *lens_at;
     int nlens_at, lens_at_cap;
     lk_buf str;        /* a string with escapes, unescaped (fast path) */
+    lk_raw_stats *stats; /* the parse call's (note_new_keys) */
+    int64_t line_no;     /* the line being parsed, 1-based in the chunk */
+    const char *rescued_name; /* the rescued column's name, or NULL */
 };
 
 /* Appends the exact decimal text s to c (DECIMAL(p,s): an int64 up to
@@ -609,6 +612,46 @@ static int on_start_map(void *ctx)
     return cap_start(r, c, 1);
 }
 
+/* Notes the key at the end of r->path (key[0..n), no column of frame f, not even but for case)
+   in the stats' new keys: its path without array indices, once. */
+static void note_new_key(lk_json_reader *r, const frame *f, const unsigned char *key, size_t n)
+{
+    for (int i = 0; i < f->ncols; i++) {
+        const char *name = f->cols[i].field->name;
+        if (strlen(name) == n && !strncasecmp(name, (const char *)key, n))
+            return; /* equal but for case: rescued, never a column */
+    }
+    if (r->depth == 1) { /* a system column's name, or the rescued column's: rescued */
+        char nm[64];
+        if (n < sizeof nm) {
+            memcpy(nm, key, n);
+            nm[n] = '\0';
+            if (lk_raw_reserved(nm) || (r->rescued_name && !strcmp(nm, r->rescued_name)))
+                return;
+        }
+    }
+    lk_raw_stats *st = r->stats;
+    if (!st->new_keys++)
+        st->new_key_line = r->line_no;
+    if (st->n_new_key_names == LK_RAW_NEW_KEYS)
+        return;
+    char p[128];
+    size_t k = 0;
+    for (size_t i = 0; i < r->plen && k + 1 < sizeof p; i++) {
+        if (r->path[i] == '[') { /* an element's index: "tags[3].x" is "tags.x" */
+            while (i < r->plen && r->path[i] != ']')
+                i++;
+            continue;
+        }
+        p[k++] = r->path[i];
+    }
+    p[k] = '\0';
+    for (int i = 0; i < st->n_new_key_names; i++)
+        if (!strcmp(st->new_key_names[i], p))
+            return;
+    memcpy(st->new_key_names[st->n_new_key_names++], p, k + 1);
+}
+
 static int on_map_key(void *ctx, const unsigned char *key, size_t n)
 {
     lk_json_reader *r = ctx;
@@ -638,6 +681,8 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t n)
         f->last = hit;
         if (f->cols[hit].len == f->row) /* not set yet in this row */
             r->target = &f->cols[hit];
+    } else if (r->opt.note_new_keys) {
+        note_new_key(r, f, key, n);
     } else if (r->opt.drop_unknown) {
         /* schema_evolution_mode none: a new key is dropped, not rescued; a
            key equal to a column but for case is still rescued */
@@ -1144,6 +1189,8 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
     r->nlens_at = 0;
     lens_add(r, lk_batch_col(out, 0), r->ndata); /* lens_at[0]: the top level */
     r->file_path = meta->file_path;
+    r->stats = st;
+    r->rescued_name = has_rescued ? lk_batch_col(out, n - 3)->field->name : NULL;
     lk_col *c_rescued = has_rescued ? lk_batch_col(out, n - 3) : NULL,
            *c_corrupt = lk_batch_col(out, n - 2), *c_meta = lk_batch_col(out, n - 1);
     int64_t line_no = 0;
@@ -1154,6 +1201,7 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
         size_t ln;
         const char *line = lk_raw_next_line(data, len, &i, &ln);
         line_no++;
+        r->line_no = line_no;
         size_t k = 0;
         while (k < ln && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r'))
             k++;

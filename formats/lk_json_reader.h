@@ -41,6 +41,8 @@ typedef enum lk_json_mode {
 typedef struct lk_json_options {
     lk_json_mode mode;
     int drop_unknown; /* schema_evolution_mode none: unknown keys dropped, not rescued */
+    int note_new_keys; /* keys no column has (nor but for case) are noted in the stats'
+                          new_keys (lk_raw_stats), for schema evolution */
 } lk_json_options;
 
 typedef struct lk_json_reader lk_json_reader;

@@ -25,6 +25,7 @@
 #define LK_RAW_RESCUED "_rescued_data"
 #define LK_RAW_CORRUPT "_corrupt_record"
 #define LK_RAW_METADATA "_metadata"
+#define LK_RAW_NEW_KEYS 8 /* new key names a lk_raw_stats keeps */
 
 /* Where a chunk's rows come from: the _metadata of each row. */
 typedef struct lk_source_meta {
@@ -50,6 +51,14 @@ typedef struct lk_raw_stats {
     int64_t empty_lines; /* skipped */
     int64_t dropped;     /* malformed lines dropped (DROPMALFORMED) */
     int64_t failed_line; /* FAILFAST: 1-based line in the chunk of the error */
+    /* With lk_json_options.note_new_keys: keys that no column of their object has, not even but
+       for case (at the top level: nor a system column's or the rescued column's name); dotted
+       paths without array indices, the first LK_RAW_NEW_KEYS distinct ones, and their count
+       (repeats included). new_key_line: the chunk's 1-based line of the first. */
+    int64_t new_keys;
+    int64_t new_key_line;
+    int n_new_key_names;
+    char new_key_names[LK_RAW_NEW_KEYS][128];
 } lk_raw_stats;
 
 /* raw_events schema from the data columns (new object), with the rescued

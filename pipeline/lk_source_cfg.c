@@ -51,6 +51,7 @@ void lk_source_cfg_parser(const lk_config *cfg, lk_parser_options *o)
                    : !strcmp(cfg->source.mode, "FAILFAST")    ? LK_JSON_FAILFAST
                                                               : LK_JSON_PERMISSIVE;
     o->json.drop_unknown = drop_unknown;
+    o->json.note_new_keys = lk_source_cfg_scans_keys(cfg);
     o->csv.sep = byte_opt(cfg->source.sep, ',');
     o->csv.quote = byte_opt(cfg->source.quote, -1);
     o->csv.escape = byte_opt(cfg->source.escape, -1);
@@ -59,6 +60,17 @@ void lk_source_cfg_parser(const lk_config *cfg, lk_parser_options *o)
     snprintf(o->csv.null_value, sizeof o->csv.null_value, "%s", cfg->source.null_value);
     o->csv.max_record_size = (size_t)cfg->source.max_record_size;
     o->csv.drop_unknown = drop_unknown;
+}
+
+int lk_source_cfg_scans_keys(const lk_config *cfg)
+{
+    if (lk_source_cfg_kind(cfg) != LK_SOURCE_FILES || lk_source_cfg_format(cfg) != LK_SOURCE_JSON ||
+        cfg->source.multi_line || cfg->workers.remote.bind[0])
+        return 0;
+    const char *m = cfg->source.schema_evolution_mode;
+    if (!m[0]) /* as lk_evolve_mode_of: rescue under a user schema, else add_new_columns */
+        return !cfg->source.schema_ddl[0];
+    return !strcmp(m, "add_new_columns") || !strcmp(m, "fail_on_new_columns");
 }
 
 int lk_source_cfg_accepts(const lk_config *cfg, const char *name)

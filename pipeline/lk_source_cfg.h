@@ -30,6 +30,16 @@ void lk_source_cfg_reader(const lk_config *cfg, lk_source_opts *o);
 /* Options of the parser (format, mode, CSV dialect, multi_line, ...). */
 void lk_source_cfg_parser(const lk_config *cfg, lk_parser_options *o);
 
+/* 1 if new keys of the input become columns (schema_evolution_mode add_new_columns, the
+   default without a user schema) or stop the stream (fail_on_new_columns), for records that a
+   key scan can see: JSON lines of files (not multi_line documents, not CSV, whose header is its
+   own, not Kafka), when no transform of another host may join (workers.remote.bind unset: such
+   a transform cannot ask this host's ingest for a batch). Then the transforms note keys no
+   column has in a batch read the first time (generation 0), and ask for it again with its keys
+   scanned by ingest (docs/decisions.md, "New keys found by the transforms"); ingest scans a
+   batch's keys only on such a reading. Otherwise ingest scans every batch's keys. */
+int lk_source_cfg_scans_keys(const lk_config *cfg);
+
 /* 1 if a file of this name is source input: not hidden, and
    path_glob_filter matches it, or else its extension is one of the
    format's (lk_source_format_accepts). Discovery and fsck --repair walk

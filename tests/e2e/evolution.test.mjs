@@ -130,6 +130,11 @@ test('add_new_columns: new columns mid-stream (continuous) are added online; old
     assert.ok(proc.schema.fields.some((f) => f.name === 'device_model'));
     await waitLog(d, /schema change: raw_events version=2 adds .*color string/);
     await waitLog(d, /schema change: table=processed_events batch=\d+ commits a new metaData: .*color/);
+    // ingest does not scan a batch's keys at its first reading: a transform found the new keys
+    // there and asked for the batch again, whose keys ingest then scanned (docs/decisions.md,
+    // "New keys found by the transforms")
+    await waitLog(d, /key (device\.model|color|score) has no column \(file=\S*mix-006\.jsonl line=1\): the batch is read again with its keys scanned/);
+    await waitLog(d, /replay requested reason=a transform found a key no column has/);
     const hist = run(['schema', 'history', '-c', ws.config, '--json']);
     assert.equal(hist.code, 0, hist.stderr);
     const h = JSON.parse(hist.stdout);
@@ -141,6 +146,46 @@ test('add_new_columns: new columns mid-stream (continuous) are added online; old
     const sh = JSON.parse(show.stdout);
     assert.equal(sh.version, 2);
     assert.match(sh.ddl, /device_model STRING/);
+  } finally {
+    d.child.kill('SIGTERM');
+    await d.exited;
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+// A key the transforms see without a column but that ingest's scan never makes one (an escaped
+// key is rescued, never a column): one more reading of the first batch that has it, then it is
+// remembered; every batch commits once, and the key's values are in _rescued_data.
+test('a key the scan does not make a column costs one more reading, not one per batch', async () => {
+  const ws = workspace('evo-declined', { transform: 1, writer: 1, extra: 'source:\n  max_files_per_trigger: 1\n' });
+  const write = (i) => {
+    const lines = [];
+    for (let k = 0; k < 20; k++) lines.push(JSON.stringify({ event_id: `d${i}-${k}`, ts: '2026-11-30T10:00:00Z', n: k }));
+    if (i > 1) lines.push(`{"event_id":"d${i}-esc","ts":"2026-11-30T10:00:00Z","n":1,"ev\\u0065nt_x":${i}}`);
+    const tmp = path.join(ws.input, `.d-${i}.tmp`);
+    fs.writeFileSync(tmp, lines.join('\n') + '\n');
+    fs.renameSync(tmp, path.join(ws.input, `d-${String(i).padStart(3, '0')}.jsonl`));
+  };
+  write(1); // the schema is inferred from the first file, without the key
+  const d = startDaemon(['-c', ws.config]);
+  try {
+    const count = async () => {
+      try { const t = await table(ws, 'raw_events'); return t.sql ? Number((await rows(t.sql, 'SELECT count(*) AS n FROM $T'))[0].n) : 0; }
+      catch { return 0; }
+    };
+    await until(async () => (await count()) === 20, 60000, 'file 1 committed');
+    for (let i = 2; i <= 7; i++) {
+      write(i);
+      await until(async () => (await count()) === 20 + 21 * (i - 1), 60000, `file ${i} committed`);
+    }
+    const again = (d.logs().match(/key event_x has no column .*: the batch is read again/g) || []).length;
+    assert.equal(again, 1, 'the first batch with the key is read again, and only it');
+    const raw = await table(ws, 'raw_events');
+    assert.ok(!raw.schema.fields.some((f) => f.name === 'event_x'), 'an escaped key is no column');
+    const esc = await rows(raw.sql, `SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM $T
+      WHERE _rescued_data LIKE '%event_x%'`);
+    assert.equal(Number(esc[0].n), 6);
+    assert.equal(Number(esc[0].ids), 6);
   } finally {
     d.child.kill('SIGTERM');
     await d.exited;

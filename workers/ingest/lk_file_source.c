@@ -43,7 +43,9 @@ typedef struct file_source {
     int nheld;
     int32_t pid; /* ours: where a transform finds the descriptors held */
     int by_ref; /* source.chunks_by_reference */
-    int scan;          /* json lines: new keys are looked for in every chunk */
+    int scan;          /* json lines: new keys are looked for in the chunks ... */
+    int scan_replays;  /* ... of a batch's later readings only: the transforms note new keys in
+                          its first (lk_source_cfg_scans_keys) */
     int skip_existing; /* first listing ever with include_existing_files: false */
 } file_source;
 
@@ -368,7 +370,7 @@ static int fs_read(lk_source *s, int64_t batch, const lk_state_range *rg, lk_sou
         /* new columns: schema evolution before the chunk goes out (JSON
            lines; CSV: the header names of the file, in its first chunk) */
         int v0 = *env->schema_version;
-        if ((fs->scan && lk_evolve_chunk(env->ev, sc.data, sc.len, rg->path, sc.first_line,
+        if ((fs->scan && (!fs->scan_replays || *env->gen > 0) && lk_evolve_chunk(env->ev, sc.data, sc.len, rg->path, sc.first_line,
                                          env->schema_version, err)) ||
             (csv_header && first && csv_file_header(fs, &sc, rg->path, err))) {
             LK_ERROR("batch=%lld: %s", (long long)batch, err->msg);
@@ -475,6 +477,7 @@ lk_source *lk_file_source_new(const lk_source_env *env, lk_error *err)
         fs->csv = lk_csv_reader_new(&po.csv);
     }
     fs->scan = fs->src.format == LK_SOURCE_JSON && !fs->src.multi_line;
+    fs->scan_replays = lk_source_cfg_scans_keys(cfg);
     fs->by_ref = cfg->source.chunks_by_reference;
     fs->pid = (int32_t)getpid();
     /* include_existing_files: false skips what the very first listing finds */

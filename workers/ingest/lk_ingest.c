@@ -90,6 +90,7 @@ typedef struct ingest {
     int64_t took_ms[8];      /* freshness: the last batches' plan → commit times */
     int ntook;
     int schema_version;
+    int32_t reading_gen; /* the generation of the batch being read (lk_source_env.gen) */
     lk_buf msg;       /* encoded message */
     lk_sendbuf *pool; /* chunks go to ZeroMQ without a copy; buffers recycled */
     lk_msg_progress report; /* the monitor's plan and read reports */
@@ -278,6 +279,7 @@ static int send_batch(ingest *in, int64_t batch_id, int replay)
     if (gen >= 0 && gen != b.gen && lk_state_reseal_batch(in->st, batch_id, gen, -1, &in->err))
         rc = -1;
     sender s = {in, batch_id, gen, 0, 0, NULL};
+    in->reading_gen = gen;
     if (gen < 0) rc = -1;
     for (int r = 0; r < n && rc == 0 && !lk_worker_orphaned(in->w); r++) {
         spans[r] = (lk_state_file_span){ranges[r].file_id, s.idx, 0};
@@ -777,7 +779,7 @@ static int open_ingest(ingest *in)
         LK_ERROR("%s", in->err.msg);
         return LK_EXIT_TEMPFAIL;
     }
-    lk_source_env env = {in->w, in->cfg, in->st, in->ev, &in->schema_version};
+    lk_source_env env = {in->w, in->cfg, in->st, in->ev, &in->schema_version, &in->reading_gen};
     in->src = lk_source_new(&env, &in->err);
     if (!in->src) {
         LK_ERROR("%s", in->err.msg);

@@ -39,6 +39,7 @@ typedef struct lk_source_env {
     lk_state *st;
     lk_evolve *ev;
     int *schema_version; /* raw_events' current version: 0 until the first schema */
+    const int32_t *gen;  /* the generation of the batch being read (0: its first reading) */
 } lk_source_env;
 
 /* lk_source_check's answers. */

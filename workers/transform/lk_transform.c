@@ -53,8 +53,12 @@ typedef struct transform {
     struct {
         int64_t batch;
         int32_t gen;
+        const char *why;
     } ask[8]; /* replays to ask for (batch, generation): a queue the supervisor had no room for */
     int nask;
+    char declined[64][128]; /* keys no column has that ingest's scan did not make columns */
+    int ndeclined, declined_next;
+    int flood; /* more such keys than the list holds: no more readings asked for new keys */
     int32_t *drops;          /* transform.dedupe: the rows of this chunk to drop */
     int ndrops, drops_cap;
     lk_error err;
@@ -198,7 +202,7 @@ static void ask_replays(transform *t)
         lk_msg_event e;
         lk_msg_event_init(&e, "replay");
         lk_msg_event_set_str(&e, "role", "transform");
-        lk_msg_event_set_str(&e, "reason", "a transform could not read a chunk from its file");
+        lk_msg_event_set_str(&e, "reason", t->ask[0].why);
         lk_msg_event_set_int(&e, "batch", t->ask[0].batch);
         lk_msg_event_set_int(&e, "gen", t->ask[0].gen);
         if (lk_worker_notify(t->w, &e) != 0) return;
@@ -206,7 +210,7 @@ static void ask_replays(transform *t)
     }
 }
 
-static void ask_replay(transform *t, int64_t batch, int32_t gen)
+static void ask_replay(transform *t, int64_t batch, int32_t gen, const char *why)
 {
     for (int i = 0; i < t->nask; i++)
         if (t->ask[i].batch == batch && t->ask[i].gen == gen) return;
@@ -218,6 +222,7 @@ static void ask_replay(transform *t, int64_t batch, int32_t gen)
         memmove(&t->ask[0], &t->ask[1], sizeof t->ask[0] * (size_t)--t->nask);
     }
     t->ask[t->nask].batch = batch;
+    t->ask[t->nask].why = why;
     t->ask[t->nask++].gen = gen;
     ask_replays(t);
 }
@@ -257,8 +262,66 @@ static int read_by_ref(transform *t, lk_msg_chunk *c)
              (long long)c->batch_id, c->chunk_idx & LK_CHUNK_K_MASK, t->err.msg);
     lk_worker_add(t->w, "errors", 1);
     lk_flow_in_set_local(t->in, 0);
-    ask_replay(t, c->batch_id, gen);
+    ask_replay(t, c->batch_id, gen, "a transform could not read a chunk from its file");
     return -1;
+}
+
+static int declined(const transform *t, const char *key)
+{
+    for (int i = 0; i < t->ndeclined; i++)
+        if (!strcmp(t->declined[i], key))
+            return 1;
+    return 0;
+}
+
+/* Keys no column has, in a chunk of JSON lines (lk_source_cfg_scans_keys; docs/decisions.md,
+   "New keys found by the transforms"). Ingest does not scan a batch's keys the first time it
+   reads it (generation 0): a key that may be a new column makes this transform ask for the batch
+   again, and not send the chunk; ingest reads it again as generation 1 with its keys scanned,
+   adds the new columns before the chunks go out, and the committer takes that reading only (as
+   Auto Loader restarts its stream on a new column). Keys still without a column in a scanned
+   reading are ones the scan does not make columns (escaped, equal but for case to another, past
+   the column limit): remembered, so that they cost no further reading. 1: the chunk is not
+   sent. */
+static int new_keys(transform *t, const lk_msg_chunk *c, const lk_raw_stats *st)
+{
+    int32_t gen = c->chunk_idx >> LK_CHUNK_GEN_SHIFT;
+    if (gen > 0) {
+        for (int i = 0; i < st->n_new_key_names; i++) {
+            if (declined(t, st->new_key_names[i]))
+                continue;
+            LK_DEBUG("key %s stays in the rescued data column (not a new column by the scan)",
+                     st->new_key_names[i]);
+            if (t->ndeclined == 64 && !t->flood) {
+                /* ever new keys that never become columns (past the column limit, a hostile
+                   producer): each batch would be read twice; from now on they are rescued at
+                   the first reading, as every key is once the schema is full */
+                t->flood = 1;
+                LK_WARN("more than 64 keys without a column that ingest's scan does not add: "
+                        "this transform no longer asks for batches again for new keys (they "
+                        "stay in the rescued data column until it restarts)");
+            }
+            snprintf(t->declined[t->declined_next], sizeof t->declined[0], "%s",
+                     st->new_key_names[i]);
+            t->declined_next = (t->declined_next + 1) % 64;
+            if (t->ndeclined < 64)
+                t->ndeclined++;
+        }
+        return 0;
+    }
+    const char *fresh = NULL;
+    for (int i = 0; i < st->n_new_key_names && !fresh && !t->flood; i++)
+        if (!declined(t, st->new_key_names[i]))
+            fresh = st->new_key_names[i];
+    if (!fresh)
+        return 0;
+    LK_INFO("batch=%lld chunk=%d: key %s has no column (file=%s line=%lld): the batch is read "
+            "again with its keys scanned for new columns",
+            (long long)c->batch_id, c->chunk_idx & LK_CHUNK_K_MASK, fresh, c->file_path,
+            (long long)(c->first_line + st->new_key_line - 1));
+    lk_worker_add(t->w, "new_key_replays", 1);
+    ask_replay(t, c->batch_id, gen, "a transform found a key no column has");
+    return 1;
 }
 
 static int process(void *ctx, const void *data, size_t len)
@@ -299,6 +362,8 @@ static int process(void *ctx, const void *data, size_t len)
     int prc = lk_parser_parse(t->parser, &pc, &meta, &t->raw, &st, &t->err);
     if (prc && st.failed_line)
         return failfast(t, &c, &st);
+    if (st.new_keys && new_keys(t, &c, &st))
+        return 0;
     if (prc || watermark_for(t, c.batch_id) ||
         drops_for(t, c.batch_id, c.chunk_idx & LK_CHUNK_K_MASK,
                   lk_dedupe_chunk_src(c.file_path, c.offset, (int64_t)c.len)) ||
@@ -426,6 +491,9 @@ int lk_transform_run(lk_worker *w)
         t->cwd[0] = '\0'; /* then relative paths stay relative (and say so by their look) */
     lk_parser_options po;
     lk_source_cfg_parser(cfg, &po);
+    /* a transform of another host cannot ask this host's ingest for a batch again: ingest
+       scans every batch's keys when transforms of other hosts may join */
+    po.json.note_new_keys = po.json.note_new_keys && pcwd == NULL;
     t->parser = lk_parser_new(&po);
     lk_worker_endpoint(w, LK_EP_RECORDS, lk_worker_index(w), ep, sizeof ep);
     if (lk_flow_out_new(w, ep, &t->out, &t->err)) {
