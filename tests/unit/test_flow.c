@@ -60,14 +60,30 @@ static void check_bytes(const void *data, size_t len, size_t n, int seq)
             ck_abort_msg("message %d (%zu bytes): byte %zu differs", seq, n, i);
 }
 
-/* Receives one message through in into m (initialised here), waiting up to 5 s. */
-static void recv_one(lk_flow_in *in, zmq_msg_t *m)
+/* lk_flow_in_recv into m (initialised here), waiting up to 5 s for something: its result. */
+static int recv_rc(lk_flow_in *in, zmq_msg_t *m)
 {
     zmq_msg_init(m);
     int rc = -EAGAIN;
     for (int t = 0; t < 50 && rc == -EAGAIN; t++)
         rc = lk_flow_in_recv(in, m, 100);
-    ck_assert_int_eq(rc, 0);
+    return rc;
+}
+
+/* Receives one message through in into m (initialised here), waiting up to 5 s. */
+static void recv_one(lk_flow_in *in, zmq_msg_t *m)
+{
+    ck_assert_int_eq(recv_rc(in, m), 0);
+}
+
+/* A sender at g_ep and a receiver (window credits) that maps its slabs, linked. */
+static void slab_link(int window, lk_flow_out **o, lk_flow_in **in)
+{
+    lk_error err;
+    ck_assert_msg(lk_flow_out_new(g_w, g_ep, o, &err) == 0, "%s", err.msg);
+    *in = lk_flow_in_new(g_w, window);
+    ck_assert_int_eq(lk_flow_in_set_slabs(*in, 1), 1);
+    ck_assert_int_eq(lk_flow_in_connect(*in, g_ep), 0);
 }
 
 /* Receives one message through in and checks it is message seq of n bytes. */
@@ -285,10 +301,8 @@ START_TEST(a_receiver_that_says_m_gets_references_into_slabs)
 {
     lk_error err;
     lk_flow_out *o;
-    ck_assert_msg(lk_flow_out_new(g_w, g_ep, &o, &err) == 0, "%s", err.msg);
-    lk_flow_in *in = lk_flow_in_new(g_w, 2);
-    ck_assert_int_eq(lk_flow_in_set_slabs(in, 1), 1);
-    ck_assert_int_eq(lk_flow_in_connect(in, g_ep), 0);
+    lk_flow_in *in;
+    slab_link(2, &o, &in);
     lk_sendbuf *pool = lk_sendbuf_new();
     lk_buf b = LK_BUF_INIT;
     const size_t F = LK_FLOW_FRAME_BYTES;
@@ -387,11 +401,7 @@ START_TEST(a_reference_the_receiver_cannot_resolve_is_dropped_or_fails)
     zmq_send(zsock_resolve(r), zmq_msg_data(&id), zmq_msg_size(&id), ZMQ_SNDMORE);
     zmq_send(zsock_resolve(r), "next", 4, 0);
     zmq_msg_t lost;
-    zmq_msg_init(&lost);
-    int rc = -EAGAIN;
-    for (int t = 0; t < 50 && rc == -EAGAIN; t++)
-        rc = lk_flow_in_recv(in, &lost, 100);
-    ck_assert_int_eq(rc, -ENOMSG); /* lost with its sender, said so */
+    ck_assert_int_eq(recv_rc(in, &lost), -ENOMSG); /* lost with its sender, said so */
     zmq_msg_close(&lost);
     recv_str(in, "next");
     /* a descriptor that is no slab (here: our own stdin, whatever it is) is lost as well */
@@ -399,11 +409,7 @@ START_TEST(a_reference_the_receiver_cannot_resolve_is_dropped_or_fails)
     lk_shm_ref_write(&notslab, ref);
     zmq_send(zsock_resolve(r), zmq_msg_data(&id), zmq_msg_size(&id), ZMQ_SNDMORE);
     zmq_send(zsock_resolve(r), ref, sizeof ref, 0);
-    zmq_msg_init(&lost);
-    rc = -EAGAIN;
-    for (int t = 0; t < 50 && rc == -EAGAIN; t++)
-        rc = lk_flow_in_recv(in, &lost, 100);
-    ck_assert_int_eq(rc, -ENOMSG);
+    ck_assert_int_eq(recv_rc(in, &lost), -ENOMSG);
     zmq_msg_close(&lost);
     /* a slab of ours, named with the wrong message number */
     lk_shmout *s = lk_shmout_new();
@@ -438,11 +444,7 @@ static void *late_receiver(void *arg)
     late_rx *x = arg;
     usleep(200000); /* the sender is in lk_flow_out_destroy by now */
     zmq_msg_t m;
-    zmq_msg_init(&m);
-    int rc = -EAGAIN;
-    for (int t = 0; t < 50 && rc == -EAGAIN; t++)
-        rc = lk_flow_in_recv(x->in, &m, 100);
-    x->ok = rc == 0 && zmq_msg_size(&m) == (1u << 20);
+    x->ok = recv_rc(x->in, &m) == 0 && zmq_msg_size(&m) == (1u << 20);
     const unsigned char *d = zmq_msg_data(&m);
     for (size_t i = 0; x->ok && i < (1u << 20); i++)
         x->ok = d[i] == (unsigned char)((i * 7 + i / 65536 + 9 * 13) & 0xff);
@@ -455,12 +457,9 @@ static void *late_receiver(void *arg)
 
 START_TEST(a_sender_that_exits_waits_for_its_slabs)
 {
-    lk_error err;
     lk_flow_out *o;
-    ck_assert_msg(lk_flow_out_new(g_w, g_ep, &o, &err) == 0, "%s", err.msg);
-    lk_flow_in *in = lk_flow_in_new(g_w, 1);
-    ck_assert_int_eq(lk_flow_in_set_slabs(in, 1), 1);
-    ck_assert_int_eq(lk_flow_in_connect(in, g_ep), 0);
+    lk_flow_in *in;
+    slab_link(1, &o, &in);
     lk_sendbuf *pool = lk_sendbuf_new();
     lk_buf b = LK_BUF_INIT;
     wait_credit(o);

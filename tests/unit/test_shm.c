@@ -41,6 +41,17 @@ static void put(lk_shmout *s, pid_t reader, size_t n, int seq, lk_shm_ref *r)
     free(p);
 }
 
+/* Resolves r through v, checks it reads message seq whole, and gives it back. */
+static void read_back(lk_shmin *v, const lk_shm_ref *r, int seq)
+{
+    const void *p;
+    size_t len;
+    lk_error err;
+    ck_assert_msg(lk_shmin_resolve(v, r, &p, &len, &err) == 0, "%s", err.msg);
+    ck_assert(same(p, len, seq));
+    lk_shmin_release(v);
+}
+
 START_TEST(a_reference_is_recognised_only_as_such)
 {
     lk_shm_ref r = {1234, 7, 0x1122334455667788ull, 9, 5u << 20}, back;
@@ -141,12 +152,7 @@ START_TEST(a_slab_lent_to_a_dead_receiver_is_taken_back)
     ck_assert_int_eq(lk_shmout_put(s, getpid(), "x", 1, ref), -1);
     /* what it lent last reads back whole (here: the sender reads its own slab) */
     lk_shmin *v = lk_shmin_new();
-    const void *p;
-    size_t len;
-    lk_error err;
-    ck_assert_msg(lk_shmin_resolve(v, &r, &p, &len, &err) == 0, "%s", err.msg);
-    ck_assert(same(p, len, 99));
-    lk_shmin_release(v);
+    read_back(v, &r, 99);
     lk_shmout_counts(s, &slabs, &lent);
     ck_assert_int_eq(lent, LK_SHM_SLABS - 1);
     lk_shmin_destroy(&v);
@@ -208,19 +214,13 @@ START_TEST(the_slabs_of_a_sender_that_is_gone_are_unmapped)
     lk_shm_ref r;
     ck_assert_int_eq(read(to_parent[0], &r, sizeof r), (ssize_t)sizeof r);
     lk_shmin *v = lk_shmin_new();
-    const void *p;
-    size_t len;
-    lk_error err;
-    ck_assert_msg(lk_shmin_resolve(v, &r, &p, &len, &err) == 0, "%s", err.msg);
-    ck_assert(same(p, len, 3));
-    lk_shmin_release(v);
+    read_back(v, &r, 3);
     ck_assert_int_eq(write(go[1], "x", 1), 1);
     ck_assert_int_eq(waitpid(child, NULL, 0), child);
     lk_shmout *own = lk_shmout_new();
     for (int k = 0; k < 32; k++) {
         put(own, getpid(), 100, k, &r);
-        ck_assert_msg(lk_shmin_resolve(v, &r, &p, &len, &err) == 0, "%s", err.msg);
-        lk_shmin_release(v);
+        read_back(v, &r, k);
     }
     ck_assert_int_eq(lk_shmin_maps(v), 1); /* our own slab only */
     lk_shmin_destroy(&v);
