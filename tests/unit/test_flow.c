@@ -187,14 +187,21 @@ START_TEST(a_receiver_that_says_f_gets_frames_one_that_does_not_gets_one)
 }
 END_TEST
 
-/* A raw ROUTER as the sender: lk_flow_in says "f" in its credits, and joins a message that
-   comes in frames of any sizes (a frame of 1 byte, an empty last frame included). */
-START_TEST(lk_flow_in_says_f_and_joins_frames)
+/* A raw ROUTER bound at g_ep, as a sender of tests: receives wait up to 5 s. */
+static zsock_t *raw_router(void)
 {
     zsock_t *r = zsock_new(ZMQ_ROUTER);
     zsock_set_linger(r, 0);
     ck_assert_int_ge(zsock_bind(r, "%s", g_ep), 0);
     zsock_set_rcvtimeo(r, 5000);
+    return r;
+}
+
+/* A raw ROUTER as the sender: lk_flow_in says "f" in its credits, and joins a message that
+   comes in frames of any sizes (a frame of 1 byte, an empty last frame included). */
+START_TEST(lk_flow_in_says_f_and_joins_frames)
+{
+    zsock_t *r = raw_router();
     lk_flow_in *in = lk_flow_in_new(g_w, 2);
     ck_assert_int_eq(lk_flow_in_connect(in, g_ep), 0);
     zmq_msg_t id, ctl;
@@ -373,10 +380,7 @@ static int on_msg_count(void *ctx, const void *data, size_t len)
 
 START_TEST(a_reference_the_receiver_cannot_resolve_is_dropped_or_fails)
 {
-    zsock_t *r = zsock_new(ZMQ_ROUTER);
-    zsock_set_linger(r, 0);
-    ck_assert_int_ge(zsock_bind(r, "%s", g_ep), 0);
-    zsock_set_rcvtimeo(r, 5000);
+    zsock_t *r = raw_router();
     lk_flow_in *in = lk_flow_in_new(g_w, 2);
     ck_assert_int_eq(lk_flow_in_set_slabs(in, 1), 1);
     ck_assert_int_eq(lk_flow_in_connect(in, g_ep), 0);
