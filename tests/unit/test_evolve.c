@@ -210,6 +210,39 @@ END_TEST
    keys: record batches no longer decoded), a line of more than LK_INFER_MAX_KEYS keys (100,000
    took minutes to infer: ingest was killed for silence, again and again), and past
    LK_EVOLVE_MAX_FIELDS fields no key at all. */
+/* A batch's first reading: ingest scans a chunk's first and last lines only (lk_evolve_sample);
+   a key there makes it scan the chunk whole. A key only in the middle is the transforms' to note.
+   Nothing under rescue. */
+START_TEST(sample_looks_at_each_end_of_a_chunk)
+{
+    lk_evolve *ev = open_evolve("add_new_columns", "");
+    lk_error err = {0};
+    int v = 0;
+    ck_assert_int_eq(lk_evolve_load(ev, &v, &err), 0);
+    lk_schema *inferred = ddl("id LONG");
+    ck_assert_int_eq(lk_evolve_initial(ev, inferred, &v, &err), 0);
+    lk_schema_destroy(&inferred);
+    for (int at = 0; at < 40; at++)
+        for (int nl_end = 0; nl_end < 2; nl_end++) {
+            lk_buf b = LK_BUF_INIT;
+            for (int k = 0; k < 40; k++)
+                lk_buf_printf(&b, k == at ? "{\"id\":%d,\"new\":1}" : "{\"id\":%d}", k),
+                    lk_buf_puts(&b, k < 39 || nl_end ? "\n" : "");
+            int want = at < 4 || at >= 36;
+            ck_assert_msg(lk_evolve_sample(ev, b.data, b.len, 4) == want, "new key on line %d", at);
+            lk_buf_free(&b);
+        }
+    ck_assert_int_eq(lk_evolve_sample(ev, "{\"id\":1,\"x\":2}", 14, 4), 1); /* one line */
+    ck_assert_int_eq(lk_evolve_sample(ev, "", 0, 4), 0);
+    lk_evolve_destroy(&ev);
+    ev = open_evolve("rescue", "");
+    ck_assert_int_eq(lk_evolve_load(ev, &v, &err), 0);
+    ck_assert_int_eq(lk_evolve_sample(ev, "{\"id\":1,\"x\":2}\n", 15, 4), 0);
+    lk_evolve_destroy(&ev);
+    close_all();
+}
+END_TEST
+
 START_TEST(hostile_keys_never_become_columns)
 {
     lk_evolve *ev = open_evolve("add_new_columns", "");
@@ -722,6 +755,7 @@ int main(void)
     tcase_add_test(tc, rescued_column_renamed_or_disabled);
     tcase_add_test(tc, drop_unknown_keeps_mismatches_and_case);
     tcase_add_test(tc, reader_notes_the_keys_the_scan_finds);
+    tcase_add_test(tc, sample_looks_at_each_end_of_a_chunk);
     tcase_add_test(tc, dropmalformed_and_failfast);
     tcase_add_test(tc, decimal_coercion);
     suite_add_tcase(s, tc);

@@ -666,6 +666,32 @@ int lk_evolve_chunk(lk_evolve *ev, const char *data, size_t len, const char *fil
     return rc;
 }
 
+int lk_evolve_sample(const lk_evolve *ev, const char *data, size_t len, int lines)
+{
+    if (!ev->data || ev->mode == LK_EVOLVE_RESCUE || ev->mode == LK_EVOLVE_NONE || !len)
+        return 0;
+    char key[512];
+    size_t i = 0;
+    for (int k = 0; k < lines && i < len; k++) { /* the head */
+        const char *s = data + i, *nl = memchr(s, '\n', len - i);
+        size_t n = nl ? (size_t)(nl - s) : len - i;
+        i += n + (nl ? 1 : 0);
+        if (lk_evolve_scan_line(ev->data, ev->rescued, s, n, key, sizeof key))
+            return 1;
+    }
+    size_t end = len; /* the tail, from the last line back, down to where the head ended */
+    if (data[end - 1] == '\n')
+        end--;
+    for (int k = 0; k < lines && end > i; k++) {
+        const char *s = memrchr(data + i, '\n', end - i);
+        size_t from = s ? (size_t)(s - data) + 1 : i;
+        if (lk_evolve_scan_line(ev->data, ev->rescued, data + from, end - from, key, sizeof key))
+            return 1;
+        end = from ? from - 1 : 0;
+    }
+    return 0;
+}
+
 int lk_evolve_new_names(const lk_evolve *ev, const char *names, int n, char *first, size_t cap)
 {
     if (!ev->data || ev->mode == LK_EVOLVE_RESCUE || ev->mode == LK_EVOLVE_NONE)

@@ -66,6 +66,11 @@ int lk_evolve_initial(lk_evolve *ev, const lk_schema *inferred, int *version, lk
    error (fail_on_new_columns, state.db). */
 int lk_evolve_chunk(lk_evolve *ev, const char *data, size_t len, const char *file,
                     int64_t first_line, int *version, lk_error *err);
+/* 1 if one of the first or last `lines` lines of the chunk has a key the schema lacks (the
+   scan's rule): the sample ingest looks at in a batch's first reading, where the transforms note
+   the rest (docs/decisions.md, "New keys found by the transforms"). A chunk whose sample has one
+   is scanned whole (lk_evolve_chunk) before it goes out. 0 under rescue / none. */
+int lk_evolve_sample(const lk_evolve *ev, const char *data, size_t len, int lines);
 /* format csv with header: how many of the n header names (NUL-separated)
    the schema lacks (not equal to a column but for case, not reserved);
    the first goes to first. 0 under rescue / none (nothing is added). */

@@ -344,6 +344,9 @@ static int hold_fd(file_source *fs, int64_t batch, const lk_source_reader *sr)
     return fd;
 }
 
+/* the lines at each end of a chunk ingest scans in a batch's first reading */
+#define SAMPLE_LINES 16
+
 static int fs_read(lk_source *s, int64_t batch, const lk_state_range *rg, lk_source_emit_fn emit,
                    void *ctx, lk_error *err)
 {
@@ -370,7 +373,12 @@ static int fs_read(lk_source *s, int64_t batch, const lk_state_range *rg, lk_sou
         /* new columns: schema evolution before the chunk goes out (JSON
            lines; CSV: the header names of the file, in its first chunk) */
         int v0 = *env->schema_version;
-        if ((fs->scan && (!fs->scan_replays || *env->gen > 0) && lk_evolve_chunk(env->ev, sc.data, sc.len, rg->path, sc.first_line,
+        /* a batch's first reading: the chunk's first and last lines (where a key that arrives
+           to stay shows first), the whole chunk when they have a new key; the transforms note
+           the rest and ask for the batch again */
+        int scan = fs->scan && (!fs->scan_replays || *env->gen > 0 ||
+                                lk_evolve_sample(env->ev, sc.data, sc.len, SAMPLE_LINES));
+        if ((scan && lk_evolve_chunk(env->ev, sc.data, sc.len, rg->path, sc.first_line,
                                          env->schema_version, err)) ||
             (csv_header && first && csv_file_header(fs, &sc, rg->path, err))) {
             LK_ERROR("batch=%lld: %s", (long long)batch, err->msg);

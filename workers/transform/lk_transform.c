@@ -59,6 +59,8 @@ typedef struct transform {
     char declined[64][128]; /* keys no column has that ingest's scan did not make columns */
     int ndeclined, declined_next;
     int flood; /* more such keys than the list holds: no more readings asked for new keys */
+    int64_t reread[8]; /* batches whose first reading this transform asked to be read again */
+    int nreread;
     int32_t *drops;          /* transform.dedupe: the rows of this chunk to drop */
     int ndrops, drops_cap;
     lk_error err;
@@ -321,6 +323,7 @@ static int new_keys(transform *t, const lk_msg_chunk *c, const lk_raw_stats *st)
             (long long)(c->first_line + st->new_key_line - 1));
     lk_worker_add(t->w, "new_key_replays", 1);
     ask_replay(t, c->batch_id, gen, "a transform found a key no column has");
+    t->reread[t->nreread++ % 8] = c->batch_id;
     return 1;
 }
 
@@ -333,6 +336,13 @@ static int process(void *ctx, const void *data, size_t len)
         lk_worker_add(t->w, "errors", 1);
         return 0; /* ingest replays the batch when it is not committed */
     }
+    if (!(c.chunk_idx >> LK_CHUNK_GEN_SHIFT))
+        for (int i = 0; i < (t->nreread < 8 ? t->nreread : 8); i++)
+            if (t->reread[i] == c.batch_id) {
+                /* its batch is read again (a new key): this reading is never committed */
+                lk_worker_add(t->w, "stale_chunks", 1);
+                return 0;
+            }
     if (c.by_ref && read_by_ref(t, &c))
         return 0;
     if (use_schema(t, c.schema_version)) {
