@@ -48,6 +48,7 @@ typedef struct frame {
     lk_col *list; /* array: the array column */
     uint32_t nelem;
     size_t plen; /* length of path when the frame was entered */
+    uint64_t met; /* object: its first 64 columns named so far (note_new_keys) */
 } frame;
 
 typedef struct overflow {
@@ -95,7 +96,10 @@ struct lk_json_reader {
     lk_buf str;        /* a string with escapes, unescaped (fast path) */
     lk_raw_stats *stats; /* the parse call's (note_new_keys) */
     int64_t line_no;     /* the line being parsed, 1-based in the chunk */
+    const char *line;    /* ... and its bytes: a key outside them was unescaped */
+    size_t line_len;
     const char *rescued_name; /* the rescued column's name, or NULL */
+    int quiet_depth;     /* > 0: no key is noted below this depth (a repeated key's value) */
 };
 
 /* Appends the exact decimal text s to c (DECIMAL(p,s): an int64 up to
@@ -613,20 +617,29 @@ static int on_start_map(void *ctx)
 }
 
 /* Notes the key at the end of r->path (key[0..n), no column of frame f, not even but for case)
-   in the stats' new keys: its path without array indices, once. */
+   in the stats' new keys: its path without array indices, once. As ingest's scan does
+   (lk_evolve_scan_line), an escaped key (it is rescued, never a column), a key below a repeated
+   key (rescued whole) and a system or rescued column's name at the top are not noted; the notes
+   of a line that does not parse are taken back at its end. */
 static void note_new_key(lk_json_reader *r, const frame *f, const unsigned char *key, size_t n)
 {
+    if ((const char *)key < r->line || (const char *)key >= r->line + r->line_len)
+        return; /* unescaped into a buffer of the parser's */
+    if (r->quiet_depth && r->depth > r->quiet_depth)
+        return;
     for (int i = 0; i < f->ncols; i++) {
         const char *name = f->cols[i].field->name;
         if (strlen(name) == n && !strncasecmp(name, (const char *)key, n))
             return; /* equal but for case: rescued, never a column */
     }
     if (r->depth == 1) { /* a system column's name, or the rescued column's: rescued */
+        if (r->rescued_name && strlen(r->rescued_name) == n && !memcmp(r->rescued_name, key, n))
+            return;
         char nm[64];
         if (n < sizeof nm) {
             memcpy(nm, key, n);
             nm[n] = '\0';
-            if (lk_raw_reserved(nm) || (r->rescued_name && !strcmp(nm, r->rescued_name)))
+            if (lk_raw_reserved(nm))
                 return;
         }
     }
@@ -664,6 +677,8 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t n)
         return 1;
     }
     frame *f = &r->st[r->depth - 1];
+    if (r->quiet_depth >= r->depth)
+        r->quiet_depth = 0; /* the repeated key's value is over */
     if (r->dropping && r->drop_depth == r->depth) { /* the dropped value is complete */
         r->rescue.len = r->drop_from;
         r->dropping = 0;
@@ -681,6 +696,12 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t n)
         f->last = hit;
         if (f->cols[hit].len == f->row) /* not set yet in this row */
             r->target = &f->cols[hit];
+        if (r->opt.note_new_keys && hit < 64) {
+            /* the scan takes a field's first key only: nothing below a repeat is new */
+            if (f->met >> hit & 1)
+                r->quiet_depth = r->depth;
+            f->met |= 1ull << hit;
+        }
     } else if (r->opt.note_new_keys) {
         note_new_key(r, f, key, n);
     } else if (r->opt.drop_unknown) {
@@ -1211,12 +1232,21 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
         }
         uint32_t row = lk_batch_nrows(out);
         reset_line(r);
+        r->line = line;
+        r->line_len = ln;
+        r->quiet_depth = 0;
+        int64_t keys0 = st->new_keys, kline0 = st->new_key_line;
+        int names0 = st->n_new_key_names;
         int ok = !r->no_fast && fp_line(r, line, ln);
         if (!ok) {
             if (!r->no_fast) { /* yajl decides: the row starts again */
                 for (int c = 0; c < r->ndata; c++)
                     rollback(lk_batch_col(out, c), row);
                 reset_line(r);
+                r->quiet_depth = 0;
+                st->new_keys = keys0; /* and so do its notes */
+                st->new_key_line = kline0;
+                st->n_new_key_names = names0;
             }
             /* yajl lets overlong forms, surrogates and code points above U+10FFFF through; the
                fast scanner does not, and neither does a Parquet string: such a line is a
@@ -1227,6 +1257,11 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
                 ok = yajl_parse(h, (const unsigned char *)line, ln) == yajl_status_ok &&
                      yajl_complete_parse(h) == yajl_status_ok && r->depth == 0;
             /* no yajl_free: its memory is the arena's */
+        }
+        if (!ok) { /* the scan's inference takes no key from a line that does not parse */
+            st->new_keys = keys0;
+            st->new_key_line = kline0;
+            st->n_new_key_names = names0;
         }
         if (!ok && r->opt.mode != LK_JSON_PERMISSIVE) {
             for (int c = 0; c < r->ndata; c++)

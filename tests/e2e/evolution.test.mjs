@@ -186,39 +186,44 @@ test('a new key in the middle of a chunk: the transform asks for the batch again
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
-// A key the transforms see without a column but that ingest's scan never makes one (an escaped
-// key is rescued, never a column): one more reading of the first batch that has it, then it is
-// remembered; every batch commits once, and the key's values are in _rescued_data.
-test('a key the scan does not make a column costs one more reading, not one per batch', async () => {
-  const ws = workspace('evo-declined', { transform: 1, writer: 1, extra: 'source:\n  max_files_per_trigger: 1\n' });
-  const write = (i) => {
+// Keys that never become columns — escaped (rescued), or in a line that does not parse — are not
+// noted: they cost no second reading, and they do not keep the same name, when it later comes
+// plain in the middle of a chunk, from becoming a column (the review found both).
+test('keys that never become columns cost no second reading and do not hide a later plain one', async () => {
+  const ws = workspace('evo-never', { transform: 2, writer: 2, extra: 'source:\n  max_files_per_trigger: 1\n' });
+  const write = (i, extra) => {
     const lines = [];
-    for (let k = 0; k < 20; k++) lines.push(JSON.stringify({ event_id: `d${i}-${k}`, ts: '2026-11-30T10:00:00Z', n: k }));
-    if (i > 1) lines.push(`{"event_id":"d${i}-esc","ts":"2026-11-30T10:00:00Z","n":1,"ev\\u0065nt_x":${i}}`);
+    for (let k = 0; k < 40; k++) lines.push(JSON.stringify({ event_id: `d${i}-${k}`, ts: '2026-11-30T10:00:00Z', n: k }));
+    for (const [at, l] of extra) lines[at] = l;
     const tmp = path.join(ws.input, `.d-${i}.tmp`);
     fs.writeFileSync(tmp, lines.join('\n') + '\n');
     fs.renameSync(tmp, path.join(ws.input, `d-${String(i).padStart(3, '0')}.jsonl`));
   };
-  write(1); // the schema is inferred from the first file, without the key
+  const count = async () => {
+    try { const t = await table(ws, 'raw_events'); return t.sql ? Number((await rows(t.sql, 'SELECT count(*) AS n FROM $T'))[0].n) : 0; }
+    catch { return 0; }
+  };
+  write(1, []); // the schema is inferred from the first file, without color
   const d = startDaemon(['-c', ws.config]);
   try {
-    const count = async () => {
-      try { const t = await table(ws, 'raw_events'); return t.sql ? Number((await rows(t.sql, 'SELECT count(*) AS n FROM $T'))[0].n) : 0; }
-      catch { return 0; }
-    };
-    await until(async () => (await count()) === 20, 60000, 'file 1 committed');
-    for (let i = 2; i <= 7; i++) {
-      write(i);
-      await until(async () => (await count()) === 20 + 21 * (i - 1), 60000, `file ${i} committed`);
-    }
-    const again = (d.logs().match(/key event_x has no column .*: the batch is read again/g) || []).length;
-    assert.equal(again, 1, 'the first batch with the key is read again, and only it');
+    await until(async () => (await count()) === 40, 60000, 'file 1 committed');
+    write(2, [[19, '{"event_id":"d2-esc","ts":"2026-11-30T10:00:00Z","n":1,"col\\u006fr":"x"}'],
+              [24, '{"event_id":"d2-bad","color":"red","n": }']]);
+    await until(async () => (await count()) === 80, 60000, 'file 2 committed');
+    assert.equal((d.logs().match(/has no column/g) || []).length, 0, 'no second reading for keys that never become columns');
+    write(3, [[19, '{"event_id":"d3-19","ts":"2026-11-30T10:00:00Z","n":19,"color":"blue"}']]);
+    await until(async () => (await count()) === 120, 60000, 'file 3 committed');
+    await waitLog(d, /key color has no column \(file=\S*d-003\.jsonl line=20\): the batch is read again/);
+    await waitLog(d, /schema change: raw_events version=2 adds color string/);
     const raw = await table(ws, 'raw_events');
-    assert.ok(!raw.schema.fields.some((f) => f.name === 'event_x'), 'an escaped key is no column');
-    const esc = await rows(raw.sql, `SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM $T
-      WHERE _rescued_data LIKE '%event_x%'`);
-    assert.equal(Number(esc[0].n), 6);
-    assert.equal(Number(esc[0].ids), 6);
+    const got = await rows(raw.sql, `SELECT event_id, color FROM $T WHERE color IS NOT NULL`);
+    assert.deepEqual(got.map((r) => [r.event_id, r.color]), [['d3-19', 'blue']]);
+    const esc = await rows(raw.sql, `SELECT count(*) AS n FROM $T WHERE _rescued_data LIKE '%color%'`);
+    assert.equal(Number(esc[0].n), 1, 'the escaped key is rescued');
+    const bad = await rows(raw.sql, `SELECT count(*) AS n FROM $T WHERE _corrupt_record LIKE '%d2-bad%'`);
+    assert.equal(Number(bad[0].n), 1, 'the line that does not parse is a corrupt record');
+    const ids = await rows(raw.sql, 'SELECT count(DISTINCT event_id) AS n FROM $T WHERE _corrupt_record IS NULL');
+    assert.equal(Number(ids[0].n), 119, 'every row once');
   } finally {
     d.child.kill('SIGTERM');
     await d.exited;
@@ -308,6 +313,25 @@ test('fail_on_new_columns: stops naming file, line, column; nothing of the batch
   const r2 = availableNow(ws);
   assert.equal(r2.code, 0, r2.stderr);
   await checkTables(ws, exp);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+// fail_on_new_columns with FAILFAST: a new key in the middle of a chunk (no sample sees it),
+// before a malformed line: the stop names the new column and its line, as when ingest scanned
+// every line, not the malformed record (the review found the malformed record reported).
+test('fail_on_new_columns and FAILFAST: a new key before a malformed line is what stops the stream', async () => {
+  const base = 'source:\n  schema_evolution_mode: fail_on_new_columns\n  mode: FAILFAST\n  max_files_per_trigger: 1\n';
+  const ws = workspace('evo-fail-ff', { transform: 1, writer: 1, extra: base });
+  const lines = (p, n) => Array.from({ length: n }, (_, k) => JSON.stringify({ event_id: `${p}${k}`, n: k }));
+  fs.writeFileSync(path.join(ws.input, 'f1.jsonl'), lines('a', 40).join('\n') + '\n');
+  assert.equal(availableNow(ws).code, 0);
+  const b = lines('b', 40);
+  b[19] = '{"event_id":"b19","n":19,"color":"x"}';
+  b[21] = '{"event_id": broken';
+  fs.writeFileSync(path.join(ws.input, 'f2.jsonl'), b.join('\n') + '\n');
+  const r = availableNow(ws);
+  assert.notEqual(r.code, 0, 'the pipeline must stop');
+  assert.match(r.stderr, /new column 'color' at file=\S*f2\.jsonl line=20 \(schema_evolution_mode: fail_on_new_columns/);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 

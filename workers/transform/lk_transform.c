@@ -56,9 +56,7 @@ typedef struct transform {
         const char *why;
     } ask[8]; /* replays to ask for (batch, generation): a queue the supervisor had no room for */
     int nask;
-    char declined[64][128]; /* keys no column has that ingest's scan did not make columns */
-    int ndeclined, declined_next;
-    int flood; /* more such keys than the list holds: no more readings asked for new keys */
+    int notes_keys;    /* the parser notes keys no column has (lk_source_cfg_scans_keys) */
     int64_t reread[8]; /* batches whose first reading this transform asked to be read again */
     int nreread;
     int32_t *drops;          /* transform.dedupe: the rows of this chunk to drop */
@@ -268,61 +266,31 @@ static int read_by_ref(transform *t, lk_msg_chunk *c)
     return -1;
 }
 
-static int declined(const transform *t, const char *key)
-{
-    for (int i = 0; i < t->ndeclined; i++)
-        if (!strcmp(t->declined[i], key))
-            return 1;
-    return 0;
-}
-
 /* Keys no column has, in a chunk of JSON lines (lk_source_cfg_scans_keys; docs/decisions.md,
-   "New keys found by the transforms"). Ingest does not scan a batch's keys the first time it
-   reads it (generation 0): a key that may be a new column makes this transform ask for the batch
-   again, and not send the chunk; ingest reads it again as generation 1 with its keys scanned,
-   adds the new columns before the chunks go out, and the committer takes that reading only (as
-   Auto Loader restarts its stream on a new column). Keys still without a column in a scanned
-   reading are ones the scan does not make columns (escaped, equal but for case to another, past
-   the column limit): remembered, so that they cost no further reading. 1: the chunk is not
-   sent. */
-static int new_keys(transform *t, const lk_msg_chunk *c, const lk_raw_stats *st)
+   "New keys found by the transforms"). In a batch's first reading (generation 0) ingest scans only
+   each chunk's first and last lines: a key the reader notes (by the scan's rule) makes this
+   transform ask for the batch again, and not send the chunk; ingest reads it again as generation
+   1 with every line scanned, adds the new columns before the chunks go out, and the committer
+   takes that reading only (as Auto Loader restarts its stream on a new column). A later reading
+   never asks. The batch is remembered, so that its first reading's other chunks are dropped
+   unparsed. 1: the chunk is not sent. */
+static int new_keys(transform *t, const lk_msg_chunk *c, const lk_raw_stats *st, const char *why)
 {
-    int32_t gen = c->chunk_idx >> LK_CHUNK_GEN_SHIFT;
-    if (gen > 0) {
-        for (int i = 0; i < st->n_new_key_names; i++) {
-            if (declined(t, st->new_key_names[i]))
-                continue;
-            LK_DEBUG("key %s stays in the rescued data column (not a new column by the scan)",
-                     st->new_key_names[i]);
-            if (t->ndeclined == 64 && !t->flood) {
-                /* ever new keys that never become columns (past the column limit, a hostile
-                   producer): each batch would be read twice; from now on they are rescued at
-                   the first reading, as every key is once the schema is full */
-                t->flood = 1;
-                LK_WARN("more than 64 keys without a column that ingest's scan does not add: "
-                        "this transform no longer asks for batches again for new keys (they "
-                        "stay in the rescued data column until it restarts)");
-            }
-            snprintf(t->declined[t->declined_next], sizeof t->declined[0], "%s",
-                     st->new_key_names[i]);
-            t->declined_next = (t->declined_next + 1) % 64;
-            if (t->ndeclined < 64)
-                t->ndeclined++;
-        }
+    if (!t->notes_keys || (c->chunk_idx >> LK_CHUNK_GEN_SHIFT) > 0)
         return 0;
-    }
-    const char *fresh = NULL;
-    for (int i = 0; i < st->n_new_key_names && !fresh && !t->flood; i++)
-        if (!declined(t, st->new_key_names[i]))
-            fresh = st->new_key_names[i];
-    if (!fresh)
-        return 0;
-    LK_INFO("batch=%lld chunk=%d: key %s has no column (file=%s line=%lld): the batch is read "
-            "again with its keys scanned for new columns",
-            (long long)c->batch_id, c->chunk_idx & LK_CHUNK_K_MASK, fresh, c->file_path,
-            (long long)(c->first_line + st->new_key_line - 1));
+    if (why)
+        LK_INFO("batch=%lld chunk=%d: %s in its first reading: the batch is read again with its "
+                "keys scanned",
+                (long long)c->batch_id, c->chunk_idx & LK_CHUNK_K_MASK, why);
+    else
+        LK_INFO("batch=%lld chunk=%d: key %s has no column (file=%s line=%lld): the batch is read "
+                "again with its keys scanned",
+                (long long)c->batch_id, c->chunk_idx & LK_CHUNK_K_MASK, st->new_key_names[0],
+                c->file_path, (long long)(c->first_line + st->new_key_line - 1));
     lk_worker_add(t->w, "new_key_replays", 1);
-    ask_replay(t, c->batch_id, gen, "a transform found a key no column has");
+    ask_replay(t, c->batch_id, 0,
+               why ? "a malformed record (FAILFAST) before the batch's keys were scanned"
+                   : "a transform found a key no column has");
     t->reread[t->nreread++ % 8] = c->batch_id;
     return 1;
 }
@@ -370,9 +338,12 @@ static int process(void *ctx, const void *data, size_t len)
     lk_raw_stats st = {0};
     lk_parser_chunk pc = {c.data, c.len, c.offset, c.first_line == 1, c.header, c.header_len};
     int prc = lk_parser_parse(t->parser, &pc, &meta, &t->raw, &st, &t->err);
+    /* FAILFAST: a new key on a line before the malformed one must be found first (it is, by
+       ingest's scan, in the batch's next reading), as it was when ingest scanned every line */
     if (prc && st.failed_line)
-        return failfast(t, &c, &st);
-    if (st.new_keys && new_keys(t, &c, &st))
+        return new_keys(t, &c, &st, "a malformed record (mode: FAILFAST)") ? 0
+                                                                          : failfast(t, &c, &st);
+    if (st.new_keys && new_keys(t, &c, &st, NULL))
         return 0;
     if (prc || watermark_for(t, c.batch_id) ||
         drops_for(t, c.batch_id, c.chunk_idx & LK_CHUNK_K_MASK,
@@ -504,6 +475,7 @@ int lk_transform_run(lk_worker *w)
     /* a transform of another host cannot ask this host's ingest for a batch again: ingest
        scans every batch's keys when transforms of other hosts may join */
     po.json.note_new_keys = po.json.note_new_keys && pcwd == NULL;
+    t->notes_keys = po.json.note_new_keys;
     t->parser = lk_parser_new(&po);
     lk_worker_endpoint(w, LK_EP_RECORDS, lk_worker_index(w), ep, sizeof ep);
     if (lk_flow_out_new(w, ep, &t->out, &t->err)) {
