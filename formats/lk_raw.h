@@ -51,10 +51,12 @@ typedef struct lk_raw_stats {
     int64_t empty_lines; /* skipped */
     int64_t dropped;     /* malformed lines dropped (DROPMALFORMED) */
     int64_t failed_line; /* FAILFAST: 1-based line in the chunk of the error */
-    /* With lk_json_options.note_new_keys: keys that no column of their object has, not even but
-       for case (at the top level: nor a system column's or the rescued column's name); dotted
-       paths without array indices, the first LK_RAW_NEW_KEYS distinct ones, and their count
-       (repeats included). new_key_line: the chunk's 1-based line of the first. */
+    /* With lk_json_options.note_new_keys: keys that ingest's scan would find new — no column of
+       their object has them, not even but for case; not escaped; not below a repeated key; at
+       the top level not a system column's or the rescued column's name; in lines that parse —
+       as dotted paths without array indices (the first LK_RAW_NEW_KEYS distinct ones, for the
+       log), and their count (repeats included). new_key_line: the chunk's 1-based line of the
+       first. */
     int64_t new_keys;
     int64_t new_key_line;
     int n_new_key_names;
