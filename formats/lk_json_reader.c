@@ -616,6 +616,31 @@ static int on_start_map(void *ctx)
     return cap_start(r, c, 1);
 }
 
+/* Notes the line as one with a key for the scan, named by r->path (without array indices). */
+static void note_path(lk_json_reader *r)
+{
+    lk_raw_stats *st = r->stats;
+    if (!st->new_keys++)
+        st->new_key_line = r->line_no;
+    if (st->n_new_key_names == LK_RAW_NEW_KEYS)
+        return;
+    char p[128];
+    size_t k = 0;
+    for (size_t i = 0; i < r->plen && k + 1 < sizeof p; i++) {
+        if (r->path[i] == '[') { /* an element's index: "tags[3].x" is "tags.x" */
+            while (i < r->plen && r->path[i] != ']')
+                i++;
+            continue;
+        }
+        p[k++] = r->path[i];
+    }
+    p[k] = '\0';
+    for (int i = 0; i < st->n_new_key_names; i++)
+        if (!strcmp(st->new_key_names[i], p))
+            return;
+    memcpy(st->new_key_names[st->n_new_key_names++], p, k + 1);
+}
+
 /* Notes the key at the end of r->path (key[0..n), no column of frame f, not even but for case)
    in the stats' new keys: its path without array indices, once. As ingest's scan does
    (lk_evolve_scan_line), an escaped key (it is rescued, never a column), a key below a repeated
@@ -643,26 +668,7 @@ static void note_new_key(lk_json_reader *r, const frame *f, const unsigned char 
                 return;
         }
     }
-    lk_raw_stats *st = r->stats;
-    if (!st->new_keys++)
-        st->new_key_line = r->line_no;
-    if (st->n_new_key_names == LK_RAW_NEW_KEYS)
-        return;
-    char p[128];
-    size_t k = 0;
-    for (size_t i = 0; i < r->plen && k + 1 < sizeof p; i++) {
-        if (r->path[i] == '[') { /* an element's index: "tags[3].x" is "tags.x" */
-            while (i < r->plen && r->path[i] != ']')
-                i++;
-            continue;
-        }
-        p[k++] = r->path[i];
-    }
-    p[k] = '\0';
-    for (int i = 0; i < st->n_new_key_names; i++)
-        if (!strcmp(st->new_key_names[i], p))
-            return;
-    memcpy(st->new_key_names[st->n_new_key_names++], p, k + 1);
+    note_path(r);
 }
 
 static int on_map_key(void *ctx, const unsigned char *key, size_t n)
@@ -696,11 +702,20 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t n)
         f->last = hit;
         if (f->cols[hit].len == f->row) /* not set yet in this row */
             r->target = &f->cols[hit];
-        if (r->opt.note_new_keys && hit < 64) {
-            /* the scan takes a field's first key only: nothing below a repeat is new */
-            if (f->met >> hit & 1)
-                r->quiet_depth = r->depth;
-            f->met |= 1ull << hit;
+        if (r->opt.note_new_keys) {
+            if ((const char *)key < r->line || (const char *)key >= r->line + r->line_len) {
+                /* an escaped key that names a column: the reader takes it as the field, the
+                   scan skips it (and looks into the same field's plain key, which the reader
+                   then treats as a repeat): ingest decides, at the cost of a reading (the
+                   review's fuzzer found it) */
+                if (!r->quiet_depth || r->depth <= r->quiet_depth)
+                    note_path(r);
+            } else if (hit < 64) {
+                /* the scan takes a field's first key only: nothing below a repeat is new */
+                if (f->met >> hit & 1)
+                    r->quiet_depth = r->depth;
+                f->met |= 1ull << hit;
+            }
         }
     } else if (r->opt.note_new_keys) {
         note_new_key(r, f, key, n);
@@ -1203,7 +1218,8 @@ int lk_json_reader_parse(lk_json_reader *r, const char *data, size_t len,
     if (n < 2 || strcmp(lk_batch_col(out, n - 1)->field->name, "_metadata") ||
         strcmp(lk_batch_col(out, n - 2)->field->name, "_corrupt_record"))
         return lk_error_set(err, -EINVAL, "lk_json_reader: the batch is not a raw_events batch");
-    int has_rescued = lk_raw_rescued_index(lk_batch_schema(out)) == n - 3;
+    int ri = lk_raw_rescued_index(lk_batch_schema(out));
+    int has_rescued = ri >= 0 && ri == n - 3; /* -1 == n - 3 for a schema of no data column */
     r->out = out;
     r->ndata = n - 2 - has_rescued;
     r->nlens = 0;

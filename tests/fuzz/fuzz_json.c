@@ -18,6 +18,11 @@
  *     scan (lk_evolve_scan_line) in any line the inference sampled: the
  *     scan skips strings 8 bytes at a time, and a string skipped short or
  *     long shows up as a key the schema lacks,
+ *   - (unknown keys rescued) note a new key (note_new_keys: the transforms' half of schema
+ *     evolution) in every line the reader parses where the key scan finds one, and the same
+ *     with the fast scanner and with yajl: a key the scan finds and the reader misses would
+ *     silently never become a column (the reverse, e.g. an escaped key naming a column, only
+ *     costs its batch one more reading),
  *   - produce a RECORDS message that decodes again: a batch the writer
  *     would refuse stops the pipeline (issue 17: 64+ levels of nesting
  *     against a deep struct made "column '...': len 0, expected 1").
@@ -61,6 +66,35 @@ static void scan_finds_nothing_new(const lk_schema *s, const uint8_t *data, size
         }
         p += n + 1;
     }
+}
+
+/* Line by line: a line the reader parses has a new key noted where the key scan finds one
+   (docs/decisions.md, "New keys found by the transforms"). */
+static void notes_equal_scan(const lk_schema *s, const lk_schema *raw, const uint8_t *data,
+                             size_t size)
+{
+    const char *p = (const char *)data, *e = p + size;
+    lk_json_reader *r = lk_json_reader_new();
+    lk_json_reader_set_options(r, &(lk_json_options){.note_new_keys = 1});
+    while (p < e) {
+        const char *nl = memchr(p, '\n', (size_t)(e - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(e - p);
+        lk_batch *b = lk_batch_new(raw);
+        lk_source_meta meta = {"/in/f.jsonl", "f.jsonl", (int64_t)n, 0};
+        lk_raw_stats st = {0};
+        lk_error err;
+        lk_json_reader_parse(r, p, n, &meta, 0, b, &st, &err);
+        char key[512];
+        int found = lk_evolve_scan_line(s, "_rescued_data", p, n, key, sizeof key);
+        if (st.rows && !st.corrupt && found && !st.new_keys) {
+            fprintf(stderr, "the scan found a new key %s, the reader noted none: %.*s\n", key,
+                    (int)(n < 300 ? n : 300), p);
+            abort();
+        }
+        lk_batch_destroy(&b);
+        p += n + 1;
+    }
+    lk_json_reader_destroy(&r);
 }
 
 static lk_schema *fixed_schema(void)
@@ -164,7 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t k = data[0];
     data++, size--;
     lk_json_options o = {.mode = (k & 1) ? LK_JSON_DROPMALFORMED : LK_JSON_PERMISSIVE,
-                         .drop_unknown = (k >> 1) & 1};
+                         .drop_unknown = (k >> 1) & 1, .note_new_keys = !((k >> 1) & 1)};
     lk_schema *s = NULL;
     switch ((k >> 2) & 3) {
     case 0: s = fixed_schema(); break;
@@ -203,6 +237,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "fast and yajl differ:\nfast: %.300s\nyajl: %.300s\n", a.data, y.data);
         abort();
     }
+    int same_names = sa.n_new_key_names == sy.n_new_key_names;
+    for (int i = 0; same_names && i < sa.n_new_key_names; i++)
+        same_names = !strcmp(sa.new_key_names[i], sy.new_key_names[i]);
+    if (sa.new_keys != sy.new_keys || sa.new_key_line != sy.new_key_line || !same_names) {
+        fprintf(stderr, "fast and yajl note different new keys (%lld, %lld)\n",
+                (long long)sa.new_keys, (long long)sy.new_keys);
+        abort();
+    }
+    if (o.note_new_keys)
+        notes_equal_scan(s, raw, data, size);
     if (o.mode == LK_JSON_PERMISSIVE && sa.rows != nonblank_lines(data, size)) {
         fprintf(stderr, "%lld rows for %lld non-blank lines\n", (long long)sa.rows,
                 (long long)nonblank_lines(data, size));

@@ -58,6 +58,10 @@ START_TEST(scan_finds_new_keys_only)
     ck_assert_str_eq(key, "dev.model");
     ck_assert_int_eq(SCAN("{\"a\":\"}\\\"{\",\"c\":1}"), 1); /* braces and quotes in strings */
     ck_assert_str_eq(key, "c");
+    /* a key holding a NUL byte (binary input) names no field, and is compared within its
+       length: the case-insensitive compare read past a shorter field's name (ASan, fuzz_json) */
+    const char nul[] = "{\"a\0\":1}";
+    ck_assert_int_eq(lk_evolve_scan_line(s, "_bad", nul, sizeof nul - 1, key, sizeof key), 1);
     ck_assert_int_eq(SCAN("{bad"), 0);
     ck_assert_int_eq(SCAN("[1,2]"), 0);
     ck_assert_int_eq(SCAN(""), 0);
@@ -619,6 +623,10 @@ START_TEST(reader_notes_the_keys_the_scan_finds)
         "{\"col\\u006fr\":1,\"a\":2}",                        /* escaped: never a column */
         "{\"a\":1,\"new\":{\"x\":1},\"new\":{\"y\":2}}",
         "{\"items\":[{\"x\":1,\"x\":{\"q\":1}}],\"dev\":{\"DEV\":1,\"model\":2}}",
+        /* an escaped key naming a column, then the plain one with a new field (the review's
+           fuzzer): the scan looks into the plain one; the reader notes the line for ingest */
+        "{\"\\u0064ev\":1,\"dev\":{\"model\":\"red\"}}",
+        "{\"\\u0064ev\":{\"os\":\"x\"},\"dev\":{\"os\":\"y\",\"color\":1}}",
     };
     lk_schema *data = ddl(schema);
     lk_schema *raw = lk_raw_schema_opt(data, "_bad");
@@ -641,7 +649,7 @@ START_TEST(reader_notes_the_keys_the_scan_finds)
                 found = 0;
             ck_assert_msg((st.new_keys > 0) == found, "%s (fast %d): scan %d, reader %lld",
                           lines[i], fast, found, (long long)st.new_keys);
-            if (found)
+            if (found && !strstr(lines[i], "\\u")) /* an escaped column: its own name */
                 ck_assert_str_eq(st.new_key_names[0], key);
             lk_json_reader_destroy(&r);
             lk_batch_destroy(&b);

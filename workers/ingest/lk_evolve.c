@@ -97,6 +97,8 @@ static int find_ci_hint(const lk_field *fields, int n, const char *name, size_t 
         *hint = g;
         return g;
     }
+    if (memchr(name, '\0', len))
+        return -1; /* no field's name holds a NUL (and strncasecmp would stop at it) */
     int ci = -1;
     for (int i = 0; i < n; i++) {
         const char *f = fields[i].name;
@@ -225,9 +227,15 @@ typedef struct scan_out {
     size_t cap;
 } scan_out;
 
+/* yajl's whitespace, \v and \f included (the reader parses what yajl accepts) */
+static inline int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
 static inline const char *skip_ws(const char *p, const char *e)
 {
-    while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+    while (p < e && is_ws(*p))
         p++;
     return p;
 }
@@ -302,7 +310,7 @@ static const char *skip_value(const char *p, const char *e)
         }
         return NULL;
     }
-    while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' && *p != '\r')
+    while (p < e && *p != ',' && *p != '}' && *p != ']' && !is_ws(*p))
         p++;
     return p;
 }
