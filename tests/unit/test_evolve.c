@@ -62,6 +62,9 @@ START_TEST(scan_finds_new_keys_only)
        length: the case-insensitive compare read past a shorter field's name (ASan, fuzz_json) */
     const char nul[] = "{\"a\0\":1}";
     ck_assert_int_eq(lk_evolve_scan_line(s, "_bad", nul, sizeof nul - 1, key, sizeof key), 1);
+    ck_assert_int_eq(SCAN("{\"a\":\f1,\"dev\":\v{\"os\":\"x\"}}"), 0); /* yajl's whitespace */
+    ck_assert_int_eq(SCAN("{\"dev\":\f{\"model\":\"y\"}}"), 1);
+    ck_assert_str_eq(key, "dev.model");
     ck_assert_int_eq(SCAN("{bad"), 0);
     ck_assert_int_eq(SCAN("[1,2]"), 0);
     ck_assert_int_eq(SCAN(""), 0);
