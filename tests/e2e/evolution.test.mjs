@@ -47,6 +47,14 @@ async function table(ws, name) {
 
 const rows = (sql, q) => query(q.replaceAll('$T', sql));
 
+// raw_events' rows as committed now (0 before its first commit)
+async function rawCount(ws) {
+  try {
+    const t = await table(ws, 'raw_events');
+    return t.sql ? Number((await rows(t.sql, 'SELECT count(*) AS n FROM $T'))[0].n) : 0;
+  } catch { return 0; }
+}
+
 // Every valid row exactly once in both tables with its values, each malformed line in
 // _corrupt_record, each mismatch in the rescued data column with _file_path.
 async function checkTables(ws, exp, { rescued = '_rescued_data', corruptKept = true, newCols = true } = {}) {
@@ -109,10 +117,7 @@ test('add_new_columns: new columns mid-stream (continuous) are added online; old
   for (let i = 1; i <= 5; i++) writeMix(ws.input, i, exp);
   const d = startDaemon(['-c', ws.config]);
   try {
-    const count = async () => {
-      try { const t = await table(ws, 'raw_events'); return t.sql ? Number((await rows(t.sql, 'SELECT count(*) AS n FROM $T'))[0].n) : 0; }
-      catch { return 0; }
-    };
+    const count = () => rawCount(ws);
     const total = () => exp.valid.size + exp.corrupt.length;
     await until(async () => (await count()) === total(), 60000, 'files 1-5 committed');
     const pids = (await until(() => status(ws.config), 10000, 'status')).workers.map((w) => `${w.role}${w.index}:${w.pid}`).sort();
@@ -164,10 +169,7 @@ test('a new key in the middle of a chunk: the transform asks for the batch again
   fs.renameSync(path.join(ws.input, '.head.tmp'), path.join(ws.input, 'a-head.jsonl'));
   const d = startDaemon(['-c', ws.config]);
   try {
-    const count = async () => {
-      try { const t = await table(ws, 'raw_events'); return t.sql ? Number((await rows(t.sql, 'SELECT count(*) AS n FROM $T'))[0].n) : 0; }
-      catch { return 0; }
-    };
+    const count = () => rawCount(ws);
     await until(async () => (await count()) === 30, 60000, 'the first file committed');
     fs.renameSync(path.join(ws.input, '.mid.tmp'), path.join(ws.input, 'b-mid.jsonl'));
     await until(async () => (await count()) === 130, 60000, 'the second file committed');
@@ -199,10 +201,7 @@ test('keys that never become columns cost no second reading and do not hide a la
     fs.writeFileSync(tmp, lines.join('\n') + '\n');
     fs.renameSync(tmp, path.join(ws.input, `d-${String(i).padStart(3, '0')}.jsonl`));
   };
-  const count = async () => {
-    try { const t = await table(ws, 'raw_events'); return t.sql ? Number((await rows(t.sql, 'SELECT count(*) AS n FROM $T'))[0].n) : 0; }
-    catch { return 0; }
-  };
+  const count = () => rawCount(ws);
   write(1, []); // the schema is inferred from the first file, without color
   const d = startDaemon(['-c', ws.config]);
   try {

@@ -96,6 +96,21 @@ static void recv_check(lk_flow_in *in, size_t n, int seq)
 }
 
 /* Waits until the sender holds a credit (the receiver's "R" reached it). */
+static void wait_credit(lk_flow_out *o);
+
+/* Sends message k of sizes[k] bytes through o for each k and checks each arrives whole at in. */
+static void send_sizes(lk_flow_out *o, lk_flow_in *in, lk_sendbuf *pool, lk_buf *b,
+                       const size_t *sizes, int n)
+{
+    for (int k = 0; k < n; k++) {
+        wait_credit(o);
+        fill(b, sizes[k], k);
+        ck_assert_int_eq(lk_flow_out_send(o, pool, b), 0);
+        recv_check(in, sizes[k], k);
+    }
+}
+
+/* Waits until the sender holds a credit (the receiver's "R" reached it). */
 static void wait_credit(lk_flow_out *o)
 {
     for (int i = 0; i < 500 && lk_flow_out_credits(o) == 0; i++) {
@@ -117,12 +132,7 @@ START_TEST(messages_of_every_size_arrive_whole_through_lk_flow_in)
     const size_t F = LK_FLOW_FRAME_BYTES;
     size_t sizes[] = {1, 100, F - 1, F, F + 1, 2 * F, 3 * F + 17, (1u << 20) + 5, 5u << 20};
     int n = (int)(sizeof sizes / sizeof sizes[0]);
-    for (int k = 0; k < n; k++) {
-        wait_credit(o);
-        fill(&b, sizes[k], k);
-        ck_assert_int_eq(lk_flow_out_send(o, pool, &b), 0);
-        recv_check(in, sizes[k], k);
-    }
+    send_sizes(o, in, pool, &b, sizes, n);
     /* every frame was let go of: the buffers are back in the pool */
     int nfree = 0, out = 1;
     for (int i = 0; i < 500 && out; i++) {
@@ -315,12 +325,7 @@ START_TEST(a_receiver_that_says_m_gets_references_into_slabs)
     const size_t F = LK_FLOW_FRAME_BYTES;
     size_t sizes[] = {1, F, F + 1, (1u << 20) + 5, 5u << 20, 100, 3u << 20};
     int n = (int)(sizeof sizes / sizeof sizes[0]);
-    for (int k = 0; k < n; k++) {
-        wait_credit(o);
-        fill(&b, sizes[k], k);
-        ck_assert_int_eq(lk_flow_out_send(o, pool, &b), 0);
-        recv_check(in, sizes[k], k);
-    }
+    send_sizes(o, in, pool, &b, sizes, n);
     lk_buf_free(&b);
     lk_sendbuf_destroy(&pool);
     lk_flow_in_destroy(&in);
