@@ -616,6 +616,23 @@ static int on_start_map(void *ctx)
     return cap_start(r, c, 1);
 }
 
+/* 1 if the key was unescaped into a buffer of the parser's (its bytes are not the line's). */
+static int key_escaped(const lk_json_reader *r, const unsigned char *key)
+{
+    return (const char *)key < r->line || (const char *)key >= r->line + r->line_len;
+}
+
+/* 1 if key[0..n) names a column of frame f but for case. */
+static int names_but_for_case(const frame *f, const unsigned char *key, size_t n)
+{
+    for (int i = 0; i < f->ncols; i++) {
+        const char *name = f->cols[i].field->name;
+        if (strlen(name) == n && !strncasecmp(name, (const char *)key, n))
+            return 1;
+    }
+    return 0;
+}
+
 /* Notes the line as one with a key for the scan, named by r->path (without array indices). */
 static void note_path(lk_json_reader *r)
 {
@@ -648,15 +665,10 @@ static void note_path(lk_json_reader *r)
    of a line that does not parse are taken back at its end. */
 static void note_new_key(lk_json_reader *r, const frame *f, const unsigned char *key, size_t n)
 {
-    if ((const char *)key < r->line || (const char *)key >= r->line + r->line_len)
-        return; /* unescaped into a buffer of the parser's */
-    if (r->quiet_depth && r->depth > r->quiet_depth)
+    if (key_escaped(r, key) || (r->quiet_depth && r->depth > r->quiet_depth))
         return;
-    for (int i = 0; i < f->ncols; i++) {
-        const char *name = f->cols[i].field->name;
-        if (strlen(name) == n && !strncasecmp(name, (const char *)key, n))
-            return; /* equal but for case: rescued, never a column */
-    }
+    if (names_but_for_case(f, key, n))
+        return; /* rescued, never a column */
     if (r->depth == 1) { /* a system column's name, or the rescued column's: rescued */
         if (r->rescued_name && strlen(r->rescued_name) == n && !memcmp(r->rescued_name, key, n))
             return;
@@ -703,7 +715,7 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t n)
         if (f->cols[hit].len == f->row) /* not set yet in this row */
             r->target = &f->cols[hit];
         if (r->opt.note_new_keys) {
-            if ((const char *)key < r->line || (const char *)key >= r->line + r->line_len) {
+            if (key_escaped(r, key)) {
                 /* an escaped key that names a column: the reader takes it as the field, the
                    scan skips it (and looks into the same field's plain key, which the reader
                    then treats as a repeat): ingest decides, at the cost of a reading (the
@@ -722,12 +734,7 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t n)
     } else if (r->opt.drop_unknown) {
         /* schema_evolution_mode none: a new key is dropped, not rescued; a
            key equal to a column but for case is still rescued */
-        int ci = 0;
-        for (int i = 0; i < f->ncols && !ci; i++) {
-            const char *name = f->cols[i].field->name;
-            ci = strlen(name) == n && !strncasecmp(name, (const char *)key, n);
-        }
-        if (!ci) {
+        if (!names_but_for_case(f, key, n)) {
             r->dropping = 1;
             r->drop_depth = r->depth;
             r->drop_from = r->rescue.len;

@@ -46,7 +46,7 @@ void lk_source_cfg_parser(const lk_config *cfg, lk_parser_options *o)
     o->multi_line = o->format == LK_SOURCE_JSON && cfg->source.multi_line;
     o->kafka = lk_source_cfg_kind(cfg) == LK_SOURCE_KAFKA;
     o->max_record_size = (size_t)cfg->source.max_record_size;
-    int drop_unknown = !strcmp(cfg->source.schema_evolution_mode, "none");
+    int drop_unknown = lk_source_cfg_evolve_mode(cfg) == LK_EVOLVE_NONE;
     o->json.mode = !strcmp(cfg->source.mode, "DROPMALFORMED") ? LK_JSON_DROPMALFORMED
                    : !strcmp(cfg->source.mode, "FAILFAST")    ? LK_JSON_FAILFAST
                                                               : LK_JSON_PERMISSIVE;
@@ -62,15 +62,27 @@ void lk_source_cfg_parser(const lk_config *cfg, lk_parser_options *o)
     o->csv.drop_unknown = drop_unknown;
 }
 
+lk_evolve_mode lk_source_cfg_evolve_mode(const lk_config *cfg)
+{
+    const char *m = cfg->source.schema_evolution_mode;
+    if (!strcmp(m, "rescue"))
+        return LK_EVOLVE_RESCUE;
+    if (!strcmp(m, "fail_on_new_columns"))
+        return LK_EVOLVE_FAIL_ON_NEW_COLUMNS;
+    if (!strcmp(m, "none"))
+        return LK_EVOLVE_NONE;
+    if (!strcmp(m, "add_new_columns"))
+        return LK_EVOLVE_ADD_NEW_COLUMNS;
+    return cfg->source.schema_ddl[0] ? LK_EVOLVE_RESCUE : LK_EVOLVE_ADD_NEW_COLUMNS;
+}
+
 int lk_source_cfg_scans_keys(const lk_config *cfg)
 {
     if (lk_source_cfg_kind(cfg) != LK_SOURCE_FILES || lk_source_cfg_format(cfg) != LK_SOURCE_JSON ||
         cfg->source.multi_line || cfg->workers.remote.bind[0])
         return 0;
-    const char *m = cfg->source.schema_evolution_mode;
-    if (!m[0]) /* as lk_evolve_mode_of: rescue under a user schema, else add_new_columns */
-        return !cfg->source.schema_ddl[0];
-    return !strcmp(m, "add_new_columns") || !strcmp(m, "fail_on_new_columns");
+    lk_evolve_mode m = lk_source_cfg_evolve_mode(cfg);
+    return m == LK_EVOLVE_ADD_NEW_COLUMNS || m == LK_EVOLVE_FAIL_ON_NEW_COLUMNS;
 }
 
 int lk_source_cfg_accepts(const lk_config *cfg, const char *name)

@@ -30,6 +30,18 @@ void lk_source_cfg_reader(const lk_config *cfg, lk_source_opts *o);
 /* Options of the parser (format, mode, CSV dialect, multi_line, ...). */
 void lk_source_cfg_parser(const lk_config *cfg, lk_parser_options *o);
 
+/* source.schema_evolution_mode: what a key the schema lacks does. */
+typedef enum lk_evolve_mode {
+    LK_EVOLVE_ADD_NEW_COLUMNS = 0,
+    LK_EVOLVE_RESCUE,
+    LK_EVOLVE_FAIL_ON_NEW_COLUMNS,
+    LK_EVOLVE_NONE,
+} lk_evolve_mode;
+
+/* The mode in force: the key's, else rescue under a user schema (`schema:`) and
+   add_new_columns without one. */
+lk_evolve_mode lk_source_cfg_evolve_mode(const lk_config *cfg);
+
 /* 1 if new keys of the input become columns (schema_evolution_mode add_new_columns, the
    default without a user schema) or stop the stream (fail_on_new_columns), for records that a
    key scan can see: JSON lines of files (not multi_line documents, not CSV, whose header is its

@@ -447,7 +447,7 @@ START_TEST(user_schema_and_infer_column_types)
     lk_evolve *ev = open_evolve("rescue", "b DECIMAL(5,1)");
     lk_evolve_destroy(&ev);
     snprintf(g_cfg.source.schema_ddl, sizeof g_cfg.source.schema_ddl, "a LONG, b STRING");
-    ck_assert_int_eq(lk_evolve_mode_of(&g_cfg), LK_EVOLVE_RESCUE);
+    ck_assert_int_eq(lk_source_cfg_evolve_mode(&g_cfg), LK_EVOLVE_RESCUE);
     ev = lk_evolve_new(&g_cfg, g_st);
     ck_assert(lk_evolve_has_user_schema(ev));
     lk_error err = {0};

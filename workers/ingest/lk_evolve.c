@@ -24,20 +24,6 @@ struct lk_evolve {
     char rescued[128]; /* the rescued data column: the stored schema's, once there is one */
 };
 
-lk_evolve_mode lk_evolve_mode_of(const lk_config *cfg)
-{
-    const char *m = cfg->source.schema_evolution_mode;
-    if (!strcmp(m, "rescue"))
-        return LK_EVOLVE_RESCUE;
-    if (!strcmp(m, "fail_on_new_columns"))
-        return LK_EVOLVE_FAIL_ON_NEW_COLUMNS;
-    if (!strcmp(m, "none"))
-        return LK_EVOLVE_NONE;
-    if (!strcmp(m, "add_new_columns"))
-        return LK_EVOLVE_ADD_NEW_COLUMNS;
-    return cfg->source.schema_ddl[0] ? LK_EVOLVE_RESCUE : LK_EVOLVE_ADD_NEW_COLUMNS;
-}
-
 lk_evolve *lk_evolve_new(const lk_config *cfg, lk_state *st)
 {
     lk_evolve *ev = calloc(1, sizeof *ev);
@@ -45,7 +31,7 @@ lk_evolve *lk_evolve_new(const lk_config *cfg, lk_state *st)
         abort();
     ev->cfg = cfg;
     ev->st = st;
-    ev->mode = lk_evolve_mode_of(cfg);
+    ev->mode = lk_source_cfg_evolve_mode(cfg);
     snprintf(ev->rescued, sizeof ev->rescued, "%s", cfg->source.rescued_data_column);
     lk_error e;
     /* both were checked when the config was loaded */

@@ -28,6 +28,7 @@
 #include "lk_config.h"
 #include "lk_error.h"
 #include "lk_schema.h"
+#include "lk_source_cfg.h" /* lk_evolve_mode */
 #include "lk_state.h"
 
 typedef struct lk_evolve lk_evolve;
@@ -36,17 +37,9 @@ typedef struct lk_evolve lk_evolve;
    in _rescued_data, so a producer sending ever new keys cannot grow every batch without end. */
 #define LK_EVOLVE_MAX_FIELDS 4096
 
-typedef enum lk_evolve_mode {
-    LK_EVOLVE_ADD_NEW_COLUMNS = 0,
-    LK_EVOLVE_RESCUE,
-    LK_EVOLVE_FAIL_ON_NEW_COLUMNS,
-    LK_EVOLVE_NONE,
-} lk_evolve_mode;
-
 /* cfg and st are borrowed and must outlive the object. */
 lk_evolve *lk_evolve_new(const lk_config *cfg, lk_state *st);
 void lk_evolve_destroy(lk_evolve **ev);
-lk_evolve_mode lk_evolve_mode_of(const lk_config *cfg);
 
 /* Loads the latest raw_events schema (version 0: none yet). When one
    exists and schema_hints / schema name columns it lacks, they are added

@@ -455,19 +455,25 @@ void lk_flow_in_destroy(lk_flow_in **ip)
     free(in);
 }
 
-void lk_flow_in_set_local(lk_flow_in *in, int on)
+/* What we said of ourselves ("l", "m") changed: "C0" on every open link says it again at once,
+   changing what we are, not what we hold (a message already on its way stays as it was made). */
+static void say_again(lk_flow_in *in)
 {
-    int was = in->local;
-    in->local = on != 0;
-    if (!was || in->local || in->leaving)
+    if (in->leaving)
         return;
-    /* the credit given back for the message being handled said "l": "C0" without it changes
-       what we are, not what we hold (one message already on its way stays as it was made) */
     for (int i = 0; i < in->nlinks; i++) {
         flink *l = &in->links[i];
         if (!l->closing && !l->ended)
             ctl(in, l, 'C', 0);
     }
+}
+
+void lk_flow_in_set_local(lk_flow_in *in, int on)
+{
+    int was = in->local;
+    in->local = on != 0;
+    if (was && !in->local) /* the credit given back for the message in hand said "l" */
+        say_again(in);
 }
 
 int lk_flow_in_set_slabs(lk_flow_in *in, int on)
@@ -476,14 +482,8 @@ int lk_flow_in_set_slabs(lk_flow_in *in, int on)
         in->slabs = lk_shmin_new();
     int was = in->slabs_said;
     in->slabs_said = on && in->slabs;
-    if (was && !in->slabs_said && !in->leaving)
-        /* said at once (as lk_flow_in_set_local does); a reference already on its way is still
-           resolved: the resolver stays */
-        for (int i = 0; i < in->nlinks; i++) {
-            flink *l = &in->links[i];
-            if (!l->closing && !l->ended)
-                ctl(in, l, 'C', 0);
-        }
+    if (was && !in->slabs_said) /* a reference already on its way is still resolved */
+        say_again(in);
     return in->slabs_said;
 }
 

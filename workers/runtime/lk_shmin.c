@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +87,7 @@ void lk_shmin_release(lk_shmin *v)
        process's RSS), so they are let go of */
     if (++v->releases % 32 == 0)
         for (int i = 0; i < v->n; i++)
-            if (kill((pid_t)v->views[i].pid, 0) != 0 && errno == ESRCH)
+            if (lk_shm_pid_gone(v->views[i].pid))
                 drop(v, i--);
 }
 
@@ -123,7 +122,7 @@ static view *place(lk_shmin *v)
         return &v->views[v->n++];
     int old = 0;
     for (int i = 0; i < v->n; i++) {
-        if (kill((pid_t)v->views[i].pid, 0) != 0 && errno == ESRCH) {
+        if (lk_shm_pid_gone(v->views[i].pid)) {
             old = i;
             break;
         }

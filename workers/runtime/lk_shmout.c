@@ -49,6 +49,11 @@ int lk_shm_ref_read(const void *d, size_t n, lk_shm_ref *r)
     return 1;
 }
 
+int lk_shm_pid_gone(uint32_t pid)
+{
+    return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
 lk_shmout *lk_shmout_new(void)
 {
     lk_shmout *s = calloc(1, sizeof *s);
@@ -134,8 +139,7 @@ static int make_slab(lk_shmout *s, size_t cap)
 /* A busy slab whose receiver is gone (it died holding the message) is free again. */
 static int reader_gone(const slab *b)
 {
-    pid_t r = (pid_t)head(b)->reader;
-    return r > 0 && kill(r, 0) != 0 && errno == ESRCH;
+    return lk_shm_pid_gone(head(b)->reader);
 }
 
 int lk_shmout_put(lk_shmout *s, pid_t reader, const void *p, size_t n,

@@ -49,6 +49,8 @@ typedef struct lk_shm_ref {
 void lk_shm_ref_write(const lk_shm_ref *r, uint8_t out[LK_SHM_REF_BYTES]);
 /* 1 and *r when d/n is a reference, else 0. */
 int lk_shm_ref_read(const void *d, size_t n, lk_shm_ref *r);
+/* 1 when no process has this pid any more (the end of a slab's sender or receiver). */
+int lk_shm_pid_gone(uint32_t pid);
 
 typedef struct lk_shmout lk_shmout;
 
