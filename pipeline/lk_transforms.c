@@ -42,7 +42,18 @@ typedef struct step_rt {
 } step_rt;
 
 struct lk_transforms {
-    lk_sql_program *prog;
+    /* The list's leading filters (and silver's corrupt-record filter) are compiled apart, in
+       pre, and run first over every row; prog, the rest of the list, then runs over the rows
+       they kept only (docs/decisions.md, "Filters first"). */
+    lk_sql_program *pre; /* steps [0, npre), or NULL */
+    int npre;
+    lk_sql_program *prog; /* steps [npre, nsteps) */
+    int compact;          /* prog may run over the kept rows gathered (no rescue after pre) */
+    uint8_t *need;        /* per input column: prog reads it (gathered into view) */
+    lk_batch *view;       /* the input's rows pre kept: the needed columns gathered */
+    uint32_t *map;        /* view row → input row */
+    uint8_t *valive;      /* per view row: still kept */
+    uint32_t map_cap;
     lk_schema *out_schema;
     entry *out; /* the final scope */
     int nout;
@@ -136,6 +147,7 @@ typedef struct cc {
     const lk_config *cfg;
     const lk_transforms_opts *o;
     lk_transforms *t;
+    lk_sql_program *prog; /* the program steps compile into (t->pre, then t->prog) */
     scope sc;
     lk_error *err;
 } cc;
@@ -159,7 +171,7 @@ static int compile_expr(cc *c, const char *text, int line, const char *key, int 
 {
     lk_sql_scope s = {&c->sc, scope_find, scope_names};
     lk_error e = {0};
-    if (lk_sql_program_compile(c->t->prog, text, &s, reg, alias, &e))
+    if (lk_sql_program_compile(c->prog, text, &s, reg, alias, &e))
         return fail_at(c, line, key, "%s", e.msg);
     return 0;
 }
@@ -221,7 +233,7 @@ static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
         if (compile_expr(c, lk_config_xf_text(c->cfg, items[0].text), items[0].line, key, &reg,
                          NULL))
             return -1;
-        const lk_field *f = lk_sql_program_type(c->t->prog, reg);
+        const lk_field *f = lk_sql_program_type(c->prog, reg);
         if (f->type != LK_TYPE_BOOLEAN)
             return fail_at(c, items[0].line, key, "a filter must be boolean, not %s",
                            lk_type_name(f->type));
@@ -357,7 +369,7 @@ static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
                 return fail_at(c, items[i].line, ik, "no column '%s' to flatten", what);
             }
             for (int k = 0; k < c->sc.n; k++) {
-                const lk_field *f = lk_sql_program_type(c->t->prog, c->sc.e[k].reg);
+                const lk_field *f = lk_sql_program_type(c->prog, c->sc.e[k].reg);
                 if (f->type != LK_TYPE_STRUCT || (!all && strcmp(c->sc.e[k].name, what)) ||
                     is_system(c->sc.e[k].name, c->o->rescued))
                     continue;
@@ -370,7 +382,7 @@ static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
                     char name[512];
                     snprintf(name, sizeof name, "%s_%s", base, f->children[j].name);
                     if (sc_find(&c->sc, name) >= 0) continue; /* a column of that name wins */
-                    sc_insert(&c->sc, at++, name, lk_sql_program_child(c->t->prog, reg, j));
+                    sc_insert(&c->sc, at++, name, lk_sql_program_child(c->prog, reg, j));
                 }
                 free(base);
                 k = at - 1;
@@ -379,6 +391,16 @@ static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
         return 0;
     }
     return fail_at(c, st->line, key, "internal: unknown step");
+}
+
+/* The steps compiled so far (t->pre's) were filters: the scope is the input's columns; from
+   here on it names t->prog's registers. */
+static void to_prog(cc *c, const lk_schema *input)
+{
+    c->t->npre = c->t->nsteps;
+    c->prog = c->t->prog;
+    for (int i = 0; i < c->sc.n; i++)
+        c->sc.e[i].reg = lk_sql_program_column(c->prog, lk_schema_find(input, c->sc.e[i].name));
 }
 
 lk_schema *lk_transforms_quarantine_schema(void)
@@ -405,13 +427,14 @@ int lk_transforms_compile(const lk_config *cfg, lk_step_list list, const lk_sche
     *out = NULL;
     lk_transforms *t = calloc(1, sizeof *t);
     if (!t) abort();
+    t->pre = lk_sql_program_new(input);
     t->prog = lk_sql_program_new(input);
     t->rescued_out = -1;
     snprintf(t->table, sizeof t->table, "%s", o->table);
-    cc c = {.cfg = cfg, .o = o, .t = t, .err = err};
+    /* the leading filters compile into pre, over the input's columns */
+    cc c = {.cfg = cfg, .o = o, .t = t, .prog = t->pre, .err = err};
     for (int i = 0; i < lk_schema_nfields(input); i++)
-        sc_insert(&c.sc, c.sc.n, lk_schema_field(input, i)->name,
-                  lk_sql_program_column(t->prog, i));
+        sc_insert(&c.sc, c.sc.n, lk_schema_field(input, i)->name, lk_sql_program_column(t->pre, i));
     t->meta_in = lk_schema_find(input, LK_RAW_METADATA);
     t->cap_steps = list.n + 1;
     t->steps = calloc((size_t)t->cap_steps, sizeof *t->steps);
@@ -422,11 +445,17 @@ int lk_transforms_compile(const lk_config *cfg, lk_step_list list, const lk_sche
         rt->kind = LK_STEP_FILTER;
         snprintf(rt->key, sizeof rt->key, "%s (corrupt records)", o->key);
         lk_sql_scope s = {&c.sc, scope_find, scope_names};
-        if (lk_sql_program_compile(t->prog, "_corrupt_record IS NULL", &s, &rt->filter, NULL, err))
+        if (lk_sql_program_compile(c.prog, "_corrupt_record IS NULL", &s, &rt->filter, NULL, err))
             goto bad;
     }
     for (int si = 0; si < list.n; si++) {
         const lk_step *st = &cfg->xf.step[list.first + si];
+        if (c.prog == t->pre &&
+            (st->kind != LK_STEP_FILTER || st->on_error == LK_ON_ERROR_RESCUE)) {
+            /* the first step that is not a plain filter: the rest compiles into prog, over
+               the same columns (filters leave the scope as it was) */
+            to_prog(&c, input);
+        }
         step_rt *rt = &t->steps[t->nsteps];
         if (!st->optional) {
             if (compile_step(&c, st, si, rt)) goto bad;
@@ -449,6 +478,11 @@ int lk_transforms_compile(const lk_config *cfg, lk_step_list list, const lk_sche
             t->nsteps++;
         }
     }
+    if (c.prog == t->pre) /* a list of filters only: the output is prog's view of the input */
+        to_prog(&c, input);
+    t->compact = 1;
+    for (int si = t->npre; si < t->nsteps; si++)
+        if (t->steps[si].on_error == LK_ON_ERROR_RESCUE) t->compact = 0;
     /* partition columns a select left out: kept from the input */
     for (int k = 0; o->keep && k < o->keep->n; k++) {
         if (sc_find(&c.sc, o->keep->name[k]) >= 0) continue;
@@ -483,6 +517,21 @@ int lk_transforms_compile(const lk_config *cfg, lk_step_list list, const lk_sche
     }
     t->out = c.sc.e;
     t->nout = c.sc.n;
+    /* what prog reads of the input, and the structs whose fields are output columns: the
+       columns gathered when prog runs over pre's kept rows (the output's unchanged columns are
+       gathered from the input directly) */
+    int nin = lk_schema_nfields(input);
+    t->need = calloc((size_t)nin + 1, 1);
+    if (!t->need) abort();
+    for (int i = 0; i < nin; i++)
+        t->need[i] = (uint8_t)lk_sql_program_reads(t->prog, i);
+    for (int o2 = 0; o2 < t->nout; o2++) {
+        int whole, k = t->out[o2].reg == PROCESSED_AT
+                           ? -1
+                           : lk_sql_program_input_of(t->prog, t->out[o2].reg, &whole);
+        if (k >= 0 && !whole) t->need[k] = 1;
+    }
+    t->view = lk_batch_new(input);
     *out = t;
     return 0;
 bad:
@@ -502,6 +551,11 @@ void lk_transforms_destroy(lk_transforms **tp)
         free_step(&t->steps[s]);
     free(t->steps);
     lk_sql_program_destroy(&t->prog);
+    lk_sql_program_destroy(&t->pre);
+    free(t->need);
+    lk_batch_destroy(&t->view);
+    free(t->map);
+    free(t->valive);
     lk_schema_destroy(&t->out_schema);
     free(t->alive);
     free(t->sel);
@@ -668,48 +722,151 @@ static void quarantine_row(lk_transforms *t, const lk_batch *in, uint32_t i, con
     lk_batch_set_nrows(q, lk_batch_nrows(q) + 1);
 }
 
-int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int64_t batch,
-                      lk_batch *out, lk_batch *q, lk_error *err)
+/* Steps [s0, s1) of program prog, run over view (m rows; view row i is input row map[i], or i
+   without a map), over alive: rows failing a quarantine step leave for q, filters drop rows.
+   Whether a rescue step failed on a kept row. */
+static int walk_steps(lk_transforms *t, const lk_sql_program *prog, int s0, int s1,
+                      const lk_batch *in, const uint32_t *map, uint8_t *alive, uint32_t m,
+                      int64_t batch, int64_t now_us, lk_batch *q)
 {
-    uint32_t n = lk_batch_nrows(in);
-    t->quarantined = t->rescued = 0;
-    if (lk_sql_program_run(t->prog, in, now_us, err)) return -1;
-    if (n > t->cap || !t->alive) { /* an empty first chunk too: memset(NULL, 1, 0) is UB */
-        t->cap = n + 1024;
-        t->alive = realloc(t->alive, t->cap);
-        t->rescued_rows = realloc(t->rescued_rows, t->cap);
-        if (!t->alive || !t->rescued_rows) abort();
-    }
-    memset(t->alive, 1, n);
     int any_rescue = 0;
-    for (int s = 0; s < t->nsteps; s++) {
+    for (int s = s0; s < s1; s++) {
         const step_rt *st = &t->steps[s];
         if (st->on_error != LK_ON_ERROR_NULL)
             for (int k = 0; k < st->nregs; k++) {
-                const uint8_t *f = lk_sql_program_failed(t->prog, st->regs[k]);
+                const uint8_t *f = lk_sql_program_failed(prog, st->regs[k]);
                 if (!f) continue;
-                for (uint32_t i = 0; i < n; i++) {
-                    if (!t->alive[i] || !bit(f, i)) continue;
+                for (uint32_t i = 0; i < m; i++) {
+                    if (!alive[i] || !bit(f, i)) continue;
                     if (st->on_error == LK_ON_ERROR_QUARANTINE) {
-                        t->alive[i] = 0;
+                        alive[i] = 0;
                         t->quarantined++;
-                        if (q) quarantine_row(t, in, i, st, st->what[k], batch, now_us, q);
+                        if (q)
+                            quarantine_row(t, in, map ? map[i] : i, st, st->what[k], batch, now_us,
+                                           q);
                     } else {
                         any_rescue = 1;
                     }
                 }
             }
         if (st->filter >= 0) {
-            const lk_col *c = lk_sql_program_result(t->prog, st->filter);
+            const lk_col *c = lk_sql_program_result(prog, st->filter);
             const uint8_t *v = c->values;
             if (!c->validity)
-                for (uint32_t i = 0; i < n; i++)
-                    t->alive[i] &= v[i];
+                for (uint32_t i = 0; i < m; i++)
+                    alive[i] &= v[i];
             else
-                for (uint32_t i = 0; i < n; i++)
-                    t->alive[i] &= v[i] & !lk_col_is_null(c, i);
+                for (uint32_t i = 0; i < m; i++)
+                    alive[i] &= v[i] & !lk_col_is_null(c, i);
         }
     }
+    return any_rescue;
+}
+
+static void grow_rows(uint8_t **p, uint32_t n)
+{
+    *p = realloc(*p, n);
+    if (!*p) abort();
+}
+
+/* pre kept nsel of in's n rows (t->alive): view becomes those rows of the columns prog needs,
+   t->map their input rows. */
+static void gather_view(lk_transforms *t, const lk_batch *in, uint32_t n, uint32_t nsel)
+{
+    if (nsel + 1 > t->map_cap) {
+        t->map_cap = nsel + 1024;
+        t->map = realloc(t->map, sizeof *t->map * t->map_cap);
+        if (!t->map) abort();
+        grow_rows(&t->valive, t->map_cap);
+    }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (t->alive[i]) t->map[k++] = i;
+    lk_batch_reset(t->view);
+    for (int c = 0; c < lk_batch_ncols(in); c++)
+        if (t->need[c])
+            lk_col_append_sel(lk_batch_col(t->view, c), lk_batch_col_const(in, c), t->map, nsel);
+    /* the other columns stay empty: nothing reads them (the output takes its unchanged
+       columns from in) */
+    lk_batch_set_nrows(t->view, nsel);
+    memset(t->valive, 1, nsel);
+}
+
+/* The output of a run whose prog ran over the view (pre dropped rows): the rows t->valive kept,
+   computed columns from prog's results, unchanged ones gathered from in. */
+static void emit_view(lk_transforms *t, const lk_batch *in, uint32_t n, uint32_t m,
+                      int64_t now_us, lk_batch *out)
+{
+    uint32_t base = lk_batch_nrows(out), kept = 0;
+    if (m > t->sel_cap) {
+        t->sel_cap = m + 1024;
+        t->sel = realloc(t->sel, sizeof *t->sel * t->sel_cap);
+        if (!t->sel) abort();
+    }
+    for (uint32_t j = 0; j < m; j++)
+        if (t->valive[j]) t->sel[kept++] = j;
+    /* t->alive: the input rows kept; t->map (no longer needed as a map) their numbers */
+    memset(t->alive, 0, n);
+    for (uint32_t k = 0; k < kept; k++) {
+        t->map[k] = t->map[t->sel[k]];
+        t->alive[t->map[k]] = 1;
+    }
+    if (!t->src) {
+        t->src = malloc(sizeof *t->src * (size_t)(t->nout + 1));
+        if (!t->src) abort();
+    }
+    for (int o = 0; o < t->nout; o++) {
+        lk_col *dst = lk_batch_col(out, o);
+        int reg = t->out[o].reg, whole = 0;
+        t->src[o] = -1;
+        if (reg == PROCESSED_AT) {
+            for (uint32_t i = 0; i < kept; i++)
+                lk_col_append_i64(dst, now_us);
+            continue;
+        }
+        int k = lk_sql_program_input_of(t->prog, reg, &whole);
+        if (k >= 0 && whole) {
+            lk_col_append_sel(dst, lk_batch_col_const(in, k), t->map, kept);
+            t->src[o] = k;
+        } else if (kept == m) {
+            lk_col_append_range(dst, lk_sql_program_result(t->prog, reg), 0, m);
+        } else {
+            lk_col_append_sel(dst, lk_sql_program_result(t->prog, reg), t->sel, kept);
+        }
+    }
+    lk_batch_set_nrows(out, base + kept);
+}
+
+int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int64_t batch,
+                      lk_batch *out, lk_batch *q, lk_error *err)
+{
+    uint32_t n = lk_batch_nrows(in);
+    t->quarantined = t->rescued = 0;
+    if (n > t->cap || !t->alive) { /* an empty first chunk too: memset(NULL, 1, 0) is UB */
+        t->cap = n + 1024;
+        grow_rows(&t->alive, t->cap);
+        grow_rows(&t->rescued_rows, t->cap);
+    }
+    memset(t->alive, 1, n);
+    /* the leading filters over every row; the rest of the list over the rows they kept */
+    uint32_t nsel = n;
+    if (t->npre) {
+        if (lk_sql_program_run(t->pre, in, now_us, err)) return -1;
+        walk_steps(t, t->pre, 0, t->npre, in, NULL, t->alive, n, batch, now_us, q);
+        nsel = 0;
+        for (uint32_t i = 0; i < n; i++)
+            nsel += t->alive[i];
+    }
+    if (nsel < n && t->compact) {
+        gather_view(t, in, n, nsel);
+        if (lk_sql_program_run(t->prog, t->view, now_us, err)) return -1;
+        walk_steps(t, t->prog, t->npre, t->nsteps, in, t->map, t->valive, nsel, batch, now_us, q);
+        emit_view(t, in, n, nsel, now_us, out);
+        return 0;
+    }
+    if (lk_sql_program_run(t->prog, in, now_us, err)) return -1;
+    int any_rescue =
+        walk_steps(t, t->prog, t->npre, t->nsteps, in, NULL, t->alive, n, batch, now_us, q);
     /* a row that failed a rescue step and was filtered out later does not count */
     if (any_rescue) {
         memset(t->rescued_rows, 0, n);
@@ -724,7 +881,8 @@ int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int6
         if (!t->rescued || t->rescued_out < 0) any_rescue = 0;
     }
     /* the surviving rows: every row (one range copy), or a selection (gathered) */
-    uint32_t base = lk_batch_nrows(out), kept = 0, nsel = 0;
+    uint32_t base = lk_batch_nrows(out), kept = 0;
+    nsel = 0;
     for (uint32_t i = 0; i < n; i++)
         nsel += t->alive[i];
     if (nsel < n && !any_rescue) {

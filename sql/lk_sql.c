@@ -159,6 +159,23 @@ const uint8_t *lk_sql_program_failed(const lk_sql_program *p, int reg)
     return r->kind == LK_REG_TEMP && r->has_err ? r->err : NULL;
 }
 
+int lk_sql_program_input_of(const lk_sql_program *p, int reg, int *whole)
+{
+    const lk_sql_reg *r = &p->plan->regs[reg];
+    if (whole) *whole = r->kind == LK_REG_INPUT;
+    while (r->kind == LK_REG_CHILD)
+        r = &p->plan->regs[r->index];
+    return r->kind == LK_REG_INPUT ? r->index : -1;
+}
+
+int lk_sql_program_reads(const lk_sql_program *p, int col)
+{
+    for (int c = 0; c < p->plan->ncode; c++)
+        for (int j = 0; j < p->plan->code[c].nargs; j++)
+            if (lk_sql_program_input_of(p, p->plan->code[c].args[j], NULL) == col) return 1;
+    return 0;
+}
+
 int lk_sql_program_size(const lk_sql_program *p)
 {
     return p->plan->ncode;

@@ -65,6 +65,11 @@ int lk_sql_program_run(lk_sql_program *p, const lk_batch *in, int64_t now_us, lk
 const lk_col *lk_sql_program_result(const lk_sql_program *p, int reg);
 /* After a run: the rows of reg that failed (bit i set), or NULL when none did. */
 const uint8_t *lk_sql_program_failed(const lk_sql_program *p, int reg);
+/* The input column register reg views (itself, or a field of it at any depth), or -1 for a
+   computed one; *whole (may be NULL): reg is the input column itself. */
+int lk_sql_program_input_of(const lk_sql_program *p, int reg, int *whole);
+/* Whether an instruction reads input column col (or a field of it). */
+int lk_sql_program_reads(const lk_sql_program *p, int col);
 /* Instructions in the program (for tests and benchmarks). */
 int lk_sql_program_size(const lk_sql_program *p);
 
