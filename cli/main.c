@@ -15,7 +15,8 @@
  *   keygen   a CURVE key pair for remote workers
  *   worker-host  transforms on this host for a pipeline on another
  *   version, help
- *   worker   (internal) one worker process, exec'd by the supervisor
+ *   worker   (internal) one worker process, exec'd by the supervisor; `worker compaction
+ *            TABLE`: an auto-compaction, exec'd by the committer
  */
 #include <errno.h>
 #include <getopt.h>
@@ -241,13 +242,19 @@ static int run_worker(int argc, char **argv)
     }
     const char *role = argv[2];
     int index = atoi(argv[3]);
+    /* worker compaction TABLE [--check] --run-dir DIR -c FILE: the committer's auto-compaction
+       of TABLE (lk_roles_compaction); the options follow --check (parse_args skips its first) */
+    int compaction = !strcmp(role, "compaction");
+    int check = compaction && argc > 4 && !strcmp(argv[4], "--check");
     args a = {0};
-    if (parse_args(argc - 3, argv + 3, &a) || !a.run_dir)
+    if (parse_args(argc - 3 - check, argv + 3 + check, &a) || !a.run_dir)
         return LK_EXIT_USAGE;
     lk_config cfg;
     int rc = load_config(&a, &cfg);
     if (rc)
         return rc;
+    if (compaction)
+        return lk_roles_compaction(argv[3], check, &cfg);
     if (!lk_roles_known(role)) {
         fprintf(stderr, "lakesupd worker: unknown role '%s'\n", role);
         return LK_EXIT_USAGE;

@@ -33,6 +33,8 @@
 #include "lk_tables.h"
 #include "lk_time.h"
 
+extern char **environ; /* the workers' environment is made from it */
+
 #define MAX_CHILDREN 160
 #define READY_TIMEOUT_MS 15000
 
@@ -161,13 +163,35 @@ static int spawn(sup *s, child *c)
     argv[a++] = "-c";
     argv[a++] = s->worker_config;
     argv[a] = NULL;
-    char env_pid[32];
-    snprintf(env_pid, sizeof env_pid, "%d", (int)s->pid);
+    /* the child's environment, made here: between fork and exec the child only makes
+       async-signal-safe calls (setenv allocates, and a lock a ZeroMQ thread held at the fork
+       would be held for ever in the child) */
+    char env_pid[48];
+    snprintf(env_pid, sizeof env_pid, "LAKESUP_SUPERVISOR_PID=%d", (int)s->pid);
+    /* ingest started ahead of the other workers holds until "go" */
+    int hold = !strcmp(c->role, "ingest") && !s->started;
+    size_t ne = 0;
+    while (environ[ne])
+        ne++;
+    const char **envp = malloc(sizeof *envp * (ne + 3));
+    if (!envp)
+        abort();
+    size_t k = 0;
+    for (size_t i = 0; i < ne; i++)
+        if (strncmp(environ[i], "LAKESUP_SUPERVISOR_PID=", 23) &&
+            strncmp(environ[i], "LAKESUP_INGEST_HOLD=", 20))
+            envp[k++] = environ[i];
+    envp[k++] = env_pid;
+    if (hold)
+        envp[k++] = "LAKESUP_INGEST_HOLD=1";
+    envp[k] = NULL;
 
     pid_t pid = fork();
     if (pid < 0) {
-        LK_ERROR("cannot fork worker role=%s index=%d: %s", c->role, c->index, strerror(errno));
-        return -errno;
+        int e = errno;
+        free(envp);
+        LK_ERROR("cannot fork worker role=%s index=%d: %s", c->role, c->index, strerror(e));
+        return -e;
     }
     if (pid == 0) {
         /* child: die with the supervisor; own process group so that a
@@ -176,19 +200,16 @@ static int spawn(sup *s, child *c)
         if (getppid() != s->pid)
             _exit(111);
         setpgid(0, 0);
-        setenv("LAKESUP_SUPERVISOR_PID", env_pid, 1);
-        /* ingest started ahead of the other workers holds until "go" */
-        if (!strcmp(c->role, "ingest") && !s->started)
-            setenv("LAKESUP_INGEST_HOLD", "1", 1);
-        else
-            unsetenv("LAKESUP_INGEST_HOLD");
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(s->exe, (char *const *)argv);
-        fprintf(stderr, "lakesupd: cannot exec %s: %s\n", s->exe, strerror(errno));
+        execve(s->exe, (char *const *)argv, (char *const *)envp);
+        static const char msg[] = "lakesupd: cannot exec the worker program\n";
+        ssize_t wr = write(2, msg, sizeof msg - 1);
+        (void)wr;
         _exit(111);
     }
+    free(envp);
     c->pid = pid;
     c->state = CHILD_STARTING;
     c->started_ms = lk_time_mono_ms();

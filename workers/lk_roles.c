@@ -52,6 +52,13 @@ int lk_roles_run(const char *role, int index, const lk_config *cfg, const char *
     return rc;
 }
 
+int lk_roles_compaction(const char *table, int check, const lk_config *cfg)
+{
+    lk_log_init("compaction", 0);
+    lk_log_configure(cfg->log_level, cfg->log_format);
+    return lk_committer_compact(cfg, table, check);
+}
+
 int lk_roles_keygen(const char *prefix, char *pub, size_t cap, lk_error *err)
 {
     char k[LK_KEY_TXT];

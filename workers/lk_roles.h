@@ -23,6 +23,9 @@ int lk_roles_run(const char *role, int index, const lk_config *cfg, const char *
 
 /* `lakesupd keygen`: a CURVE key pair at prefix (public) and
    prefix_secret (0600); pub gets the public key. 0 or -1 (err). */
+/* `lakesupd worker compaction TABLE [--check]`: the committer's auto-compaction of TABLE, in a
+   process of its own (lk_committer_compact); the exit code tells the committer what it did. */
+int lk_roles_compaction(const char *table, int check, const lk_config *cfg);
 int lk_roles_keygen(const char *prefix, char *pub, size_t cap, lk_error *err);
 
 /* `lakesupd worker-host`: transforms=N transform processes of the pipeline

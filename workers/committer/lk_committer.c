@@ -100,6 +100,7 @@ typedef struct committer {
     int small_files[LK_TABLES_MAX]; /* small files committed since the table's last compaction */
     int recount[LK_TABLES_MAX];     /* at start: count the table's small files (a child) */
     pid_t compact_pid;              /* the running compaction (a child), 0 when none */
+    char exe[4096];                 /* this program (the compaction's) */
     int compact_table;
     int64_t compact_t0_ms;
     lk_buf buf;
@@ -121,9 +122,9 @@ static int table_index(const committer *c, const char *name)
 }
 
 /* A file auto-compaction counts as small: below half the target size. */
-static int small_file(const committer *c, int64_t size)
+static int small_file(const lk_config *cfg, int64_t size)
 {
-    return size < c->cfg->tables.target_file_size / 2;
+    return size < cfg->tables.target_file_size / 2;
 }
 
 /* Deletes f's files, except (b >= 0) those of a table that already holds
@@ -789,7 +790,7 @@ static int commit_batch(committer *c, pending *p)
         for (int i = 0; i < p->n_closes; i++)
             for (int k = 0; k < p->closes[i].n_files; k++)
                 if (!strcmp(p->closes[i].files[k].table, c->names[t]) &&
-                    small_file(c, p->closes[i].files[k].size))
+                    small_file(c->cfg, p->closes[i].files[k].size))
                     c->small_files[t]++;
         rc = lk_state_record_commit(c->st, b, c->names[t], version, rows, nfiles, &c->err);
         LK_INFO("committed batch=%lld table=%s version=%lld files=%lld rows=%lld", (long long)b,
@@ -1039,53 +1040,90 @@ static void try_commit(committer *c)
 #define COUNT_EXIT 64
 #define COUNT_MAX 190
 
-static void compact_child(committer *c, int t, int check)
+int lk_committer_compact(const lk_config *cfg, const char *table, int check)
 {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1)
-        _exit(1);
     lk_fault_check("committer.compaction"); /* sleep<MS>: a long compaction, for the tests */
+    char path[2048];
+    lk_config_table_path(cfg, table, path, sizeof path);
     lk_error err = {0};
     lk_delta_table *dt = NULL;
     lk_pq_options opt;
     lk_pq_options_default(&opt);
-    lk_pq_codec_parse(c->cfg->tables.compression, &opt.codec);
-    opt.zstd_level = c->cfg->tables.zstd_level;
-    opt.zstd_adaptive = c->cfg->tables.zstd_adaptive;
-    opt.row_group_bytes = (size_t)c->cfg->tables.row_group_bytes;
+    lk_pq_codec_parse(cfg->tables.compression, &opt.codec);
+    opt.zstd_level = cfg->tables.zstd_level;
+    opt.zstd_adaptive = cfg->tables.zstd_adaptive;
+    opt.row_group_bytes = (size_t)cfg->tables.row_group_bytes;
     lk_delta_optimize_result res;
     memset(&res, 0, sizeof res);
     int64_t t0 = lk_time_mono_ms();
-    int rc = lk_delta_open(c->table_path[t], &dt, &err);
+    int rc = lk_delta_open(path, &dt, &err);
     if (rc == 0 && check) {
-        int n = 0, min = c->cfg->tables.compaction.min_files;
+        int n = 0, min = cfg->tables.compaction.min_files;
         for (int i = 0; i < lk_delta_nfiles(dt); i++)
-            n += small_file(c, lk_delta_file_at(dt, i)->size);
+            n += small_file(cfg, lk_delta_file_at(dt, i)->size);
         if (n <= min) {
             LK_INFO("auto-compaction of table=%s: %d small file(s) at start, not more than "
                     "tables.compaction.min_files=%d: counted, not compacted",
-                    c->names[t], n, min);
+                    table, n, min);
             lk_delta_destroy(&dt);
-            _exit(COUNT_EXIT + (n < COUNT_MAX ? n : COUNT_MAX));
+            return COUNT_EXIT + (n < COUNT_MAX ? n : COUNT_MAX);
         }
-        LK_INFO("auto-compaction of table=%s: %d small file(s) at start: compacting", c->names[t],
-                n);
+        LK_INFO("auto-compaction of table=%s: %d small file(s) at start: compacting", table, n);
     }
     if (rc == 0)
-        rc = lk_delta_optimize(dt, c->cfg->tables.target_file_size, &opt, &res, &err);
+        rc = lk_delta_optimize(dt, cfg->tables.target_file_size, &opt, &res, &err);
     if (rc)
         LK_WARN("auto-compaction of table=%s gave up (nothing committed, the table is unchanged): "
-                "%s", c->names[t], err.msg);
+                "%s", table, err.msg);
     else if (res.version < 0)
-        LK_INFO("auto-compaction of table=%s: nothing to compact", c->names[t]);
+        LK_INFO("auto-compaction of table=%s: nothing to compact", table);
     else
         LK_INFO("auto-compaction: table=%s version=%lld OPTIMIZE: %d files (%lld bytes) into %d "
                 "files (%lld bytes) in %lld ms",
-                c->names[t], (long long)res.version, res.files_removed,
-                (long long)res.bytes_removed, res.files_added, (long long)res.bytes_added,
-                (long long)(lk_time_mono_ms() - t0));
+                table, (long long)res.version, res.files_removed, (long long)res.bytes_removed,
+                res.files_added, (long long)res.bytes_added, (long long)(lk_time_mono_ms() - t0));
     lk_delta_destroy(&dt);
-    _exit(rc ? 1 : 0);
+    return rc ? 1 : 0;
+}
+
+/* Starts the compaction of table t as a process of its own: `lakesupd worker compaction TABLE`,
+   exec'd (lk_committer_compact). Between fork and exec the child only makes async-signal-safe
+   calls: the committer has threads (ZeroMQ's), and a lock one of them held at the fork (an
+   allocator's, under AddressSanitizer) would be held for ever in a child that went on in the
+   committer's image (docs/decisions.md, "Compaction in a process of its own"). The pid, or -1
+   (errno). */
+static pid_t spawn_compaction(committer *c, int t, int check)
+{
+    const char *argv[12];
+    int a = 0;
+    argv[a++] = c->exe;
+    argv[a++] = "worker";
+    argv[a++] = "compaction";
+    argv[a++] = c->names[t];
+    if (check)
+        argv[a++] = "--check";
+    argv[a++] = "--run-dir";
+    argv[a++] = lk_worker_run_dir(c->w);
+    if (c->cfg->file[0]) {
+        argv[a++] = "-c";
+        argv[a++] = c->cfg->file;
+    }
+    argv[a] = NULL;
+    pid_t parent = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* the compaction dies with the committer */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(c->exe, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
 }
 
 /* Reaps the running compaction if it has finished: 1 none runs (any
@@ -1126,15 +1164,12 @@ static void compaction_tick(committer *c)
         int check = c->recount[t] && c->small_files[t] <= min;
         if (!check && c->small_files[t] <= min)
             continue;
-        fflush(NULL);
-        pid_t pid = fork();
+        pid_t pid = spawn_compaction(c, t, check);
         if (pid < 0) {
             LK_WARN("auto-compaction of table=%s not started: fork: %s", c->names[t],
                     strerror(errno));
             return;
         }
-        if (pid == 0)
-            compact_child(c, t, check);
         if (check)
             LK_INFO("auto-compaction of table=%s: counting its small files (pid %d)", c->names[t],
                     (int)pid);
@@ -1318,6 +1353,10 @@ int lk_committer_run(lk_worker *w)
     memset(c, 0, sizeof *c);
     c->w = w;
     c->cfg = lk_worker_config(w);
+    ssize_t xl = readlink("/proc/self/exe", c->exe, sizeof c->exe - 1);
+    c->exe[xl > 0 ? xl : 0] = '\0';
+    if (xl <= 0)
+        LK_WARN("cannot read /proc/self/exe (%s): auto-compaction cannot start", strerror(errno));
     c->group = c->cfg->source.group_id[0] != '\0';
     c->shared = c->group || c->cfg->source.shard.count > 1;
     char path[2048], ep[1200];

@@ -15,9 +15,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lk_buf.h"
 #include "lk_dl.h"
 #include "lk_log.h"
 #include "lk_time.h"
+
+extern char **environ; /* an exec receiver's environment is made from it */
 
 #define RETRY_FIRST_MS 1000
 #define RETRY_MAX_MS 60000
@@ -374,24 +377,46 @@ static void start_exec(lk_notify_out *n, receiver *r, int64_t now_ms)
         failed(n, r, now_ms, strerror(errno));
         return;
     }
+    /* the environment is made before the fork: the child only makes async-signal-safe calls
+       until exec (the monitor has threads; setenv allocates) */
+    lk_buf ea = LK_BUF_INIT, es = LK_BUF_INIT;
+    lk_buf_printf(&ea, "LAKESUP_ALERT=%s", r->q[r->head].name);
+    lk_buf_printf(&es, "LAKESUP_ALERT_STATUS=%s", r->q[r->head].status);
+    size_t ne = 0;
+    while (environ[ne])
+        ne++;
+    const char **envp = malloc(sizeof *envp * (ne + 3));
+    if (!envp)
+        abort();
+    size_t k = 0;
+    for (size_t i = 0; i < ne; i++)
+        if (strncmp(environ[i], "LAKESUP_ALERT=", 14) &&
+            strncmp(environ[i], "LAKESUP_ALERT_STATUS=", 21))
+            envp[k++] = environ[i];
+    envp[k++] = ea.data;
+    envp[k++] = es.data;
+    envp[k] = NULL;
+    const char *argv[2] = {r->t.target, NULL};
     pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        failed(n, r, now_ms, strerror(errno));
-        return;
-    }
     if (pid == 0) {
         dup2(p[0], 0);
-        setenv("LAKESUP_ALERT", r->q[r->head].name, 1);
-        setenv("LAKESUP_ALERT_STATUS", r->q[r->head].status, 1);
         setpgid(0, 0);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
-        execl(r->t.target, r->t.target, (char *)NULL);
+        execve(r->t.target, (char *const *)argv, (char *const *)envp);
         _exit(127);
+    }
+    int fe = errno;
+    free(envp);
+    lk_buf_free(&ea);
+    lk_buf_free(&es);
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        failed(n, r, now_ms, strerror(fe));
+        return;
     }
     close(p[0]);
     fcntl(p[1], F_SETFL, O_NONBLOCK);
