@@ -531,6 +531,15 @@ int lk_transforms_compile(const lk_config *cfg, lk_step_list list, const lk_sche
                            : lk_sql_program_input_of(t->prog, t->out[o2].reg, &whole);
         if (k >= 0 && !whole) t->need[k] = 1;
     }
+    /* a step's own registers may be input columns with no instruction behind them (`filter:
+       "flag"`, `filter: "st.ok"`, a cast to the column's type): walk_steps reads them */
+    for (int si = t->npre; si < t->nsteps; si++) {
+        const step_rt *st = &t->steps[si];
+        int k = st->filter >= 0 ? lk_sql_program_input_of(t->prog, st->filter, NULL) : -1;
+        if (k >= 0) t->need[k] = 1;
+        for (int r = 0; r < st->nregs; r++)
+            if ((k = lk_sql_program_input_of(t->prog, st->regs[r], NULL)) >= 0) t->need[k] = 1;
+    }
     t->view = lk_batch_new(input);
     *out = t;
     return 0;

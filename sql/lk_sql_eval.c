@@ -240,7 +240,8 @@ int lk_sql_eval_run(lk_sql_plan *p, const lk_batch *in, int64_t now_us, lk_error
         }
         for (int j = 0; j < ins->nargs; j++)
             argv[j] = p->regs[ins->args[j]].cur;
-        memset(d->err, 0, nb);
+        if (nb) /* err is not allocated before a first run with rows */
+            memset(d->err, 0, nb);
         lk_sql_kctx k = {.n = n,
                          .out = d->cur,
                          .a = argv,

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { assertVerified, countInput, gen, QUICK, rowsOf, run, sleep, startDaemon, until, waitAllRunning, watching, workspace } from './lib/daemon.mjs';
+import { assertVerified, countInput, gen, LAKESUPD, QUICK, rowsOf, run, sleep, startDaemon, until, waitAllRunning, watching, workspace } from './lib/daemon.mjs';
 import { query, readTableSql, replay } from './lib/delta.mjs';
 
 /** Every input row exactly once in both tables; then the workspace goes. */
@@ -134,3 +134,37 @@ test('a restart counts the small files earlier runs committed: the compaction co
   });
   verifiedAndRemoved(ws);
 });
+
+test('a compaction that cannot start (the program was moved away) is a failure logged with its exit code, not a count: no compaction started again at once; the stream goes on', async () => {
+  const ws = workspace('autocompact-gone', {
+    extra: 'source:\n  max_files_per_trigger: 1\ntables:\n  compaction:\n    min_files: 2\n',
+  });
+  const bin = path.join(ws.dir, 'lakesupd-copy');
+  fs.copyFileSync(LAKESUPD, bin);
+  fs.chmodSync(bin, 0o755);
+  const staging = path.join(ws.dir, 'staging');
+  gen(['--out', staging, '--files', '8', '--rows', '100', '--seed', '163']);
+  const d = startDaemon(['-c', ws.config], {}, bin);
+  await watching(d, async () => {
+    await waitAllRunning(ws.config);
+    fs.renameSync(bin, `${bin}.moved`); // the committer execs the path it started from
+    for (const n of fs.readdirSync(staging).sort()) {
+      fs.renameSync(path.join(staging, n), path.join(ws.input, n));
+      await sleep(150);
+    }
+    await until(() => /auto-compaction of table=\w+ \(pid \d+\) exited with code 127 \(cannot exec/.test(d.logs()),
+      30000, 'the failed compaction, logged with its exit code');
+    const events = countInput(ws.input).events;
+    await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
+    await sleep(1000);
+    // one start per table per min_files + 1 small files at most: 8 batches make few; a failure
+    // read as a count would start one again every tick (hundreds)
+    const started = (d.logs().match(/auto-compaction of table=\w+ started/g) || []).length;
+    assert.ok(started >= 1 && started <= 8, `${started} compactions started`);
+    assert.doesNotMatch(d.logs(), /counting its small files/);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
+  });
+  verifiedAndRemoved(ws);
+});
+

@@ -600,19 +600,79 @@ static void shift_steps(lk_buf *r)
     *r = o;
 }
 
+/* a and b (the same list, b with a step in front) left the same tables, quarantine rows,
+   counters and lineage after a run over raw. */
+static void same_tables(lk_tables *a, lk_tables *b, const lk_batch *raw, const char *tag)
+{
+    lk_buf r1 = LK_BUF_INIT, r2 = LK_BUF_INIT;
+    ck_assert_int_eq(lk_tables_count(a), lk_tables_count(b));
+    for (int i = 1; i < lk_tables_count(a); i++) {
+        lk_buf_reset(&r1);
+        lk_buf_reset(&r2);
+        rows_of(lk_tables_batch(a, i), &r1);
+        rows_of(lk_tables_batch(b, i), &r2);
+        shift_steps(&r2);
+        /* processed_at and quarantined_at are the same clock in both runs */
+        ck_assert_msg(!strcmp(r1.data ? r1.data : "", r2.data ? r2.data : ""),
+                      "%s table %s:\nfilters first:\n%.3000s\nall rows:\n%.3000s", tag,
+                      lk_tables_name(a, i), r1.data, r2.data);
+        const uint8_t *ka, *kb;
+        const int *ca, *cb;
+        int fa = lk_tables_lineage(a, i, &ka, &ca), fb = lk_tables_lineage(b, i, &kb, &cb);
+        ck_assert_int_eq(fa, fb);
+        if (fa < 0) continue;
+        uint32_t nfrom = lk_batch_nrows(fa ? lk_tables_batch(a, fa) : raw);
+        ck_assert_msg(!memcmp(ka, kb, nfrom), "%s table %d: kept rows differ", tag, i);
+        for (int c = 0; c < lk_batch_ncols(lk_tables_batch(a, i)); c++)
+            ck_assert_msg(ca[c] == cb[c], "%s table %d column %d: source %d, not %d", tag, i, c,
+                          ca[c], cb[c]);
+        if (lk_batch_nrows(raw) <= 64) lineage_holds(a, raw, i, -1);
+    }
+    ck_assert_int_eq(lk_tables_quarantined(a), lk_tables_quarantined(b));
+    ck_assert_int_eq(lk_tables_rescued(a), lk_tables_rescued(b));
+    lk_buf_free(&r1);
+    lk_buf_free(&r2);
+}
+
+/* list (steps text) with a derived table: compiled as it is (a) and with a no-op derive in
+   front (b), which turns filters-first off. */
+static void both_ways(const char *list, const lk_schema *schema, lk_tables **a, lk_tables **b)
+{
+    const char *derived = "tables:\n  d:\n    from: processed_events\n    transforms:\n"
+                          "      - filter: \"a IS NULL OR a < 700\"\n"
+                          "      - derive: {e: \"a - 1\"}\n";
+    lk_buf y1 = LK_BUF_INIT, y2 = LK_BUF_INIT;
+    lk_buf_printf(&y1, "transforms:\n%s%s", list, derived);
+    lk_buf_printf(&y2, "transforms:\n  - derive: {zz_noop: \"1\"}\n%s  - drop: [zz_noop]\n%s",
+                  list, derived);
+    lk_config c1, c2;
+    lk_error err;
+    ck_assert_msg(load(y1.data, &c1, &err) == 0, "%s", err.msg);
+    ck_assert_msg(load(y2.data, &c2, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lk_tables_new(&c1, schema, a, &err) == 0, "%s: %s", list, err.msg);
+    ck_assert_msg(lk_tables_new(&c2, schema, b, &err) == 0, "%s: %s", list, err.msg);
+    lk_buf_free(&y1);
+    lk_buf_free(&y2);
+}
+
 /* Leading filters run first and the rest of the list over the rows they kept (a gathered view):
-   every list gives the same tables, quarantine, counts and lineage as the same list run over
-   all rows (a no-op derive in front turns the first way off). */
+   every list gives the same tables, quarantine, counters and lineage as the same list run over
+   all rows. Among them, lists whose later steps read an input column through no instruction (a
+   bare boolean column or struct field as a filter, an alias, a cast to the column's type), and a
+   corrupt line, which silver's own leading filter drops whatever the list. */
 START_TEST(filters_first_change_no_result)
 {
     static const char *lines =
-        "{\"a\":1,\"s\":\"x\",\"st\":{\"p\":1,\"q\":\"z\"},\"n\":\"12\",\"k\":\"heartbeat\"}\n"
-        "{\"a\":2,\"s\":\"y\",\"st\":{\"p\":2,\"q\":\"w\"},\"n\":\"oops\",\"k\":\"click\"}\n"
+        "{\"a\":1,\"s\":\"x\",\"st\":{\"p\":1,\"q\":\"z\",\"ok\":true},\"n\":\"12\","
+        "\"k\":\"heartbeat\",\"f\":true}\n"
+        "{\"a\":2,\"s\":\"y\",\"st\":{\"p\":2,\"q\":\"w\",\"ok\":false},\"n\":\"oops\","
+        "\"k\":\"click\",\"f\":false}\n"
         "not json\n"
-        "{\"a\":3,\"s\":null,\"n\":\"7\",\"k\":\"heartbeat\"}\n"
-        "{\"a\":4,\"s\":\"v\",\"st\":null,\"n\":\"bad\",\"k\":\"buy\"}\n"
-        "{\"a\":null,\"s\":\"u\",\"st\":{\"p\":6},\"n\":\"9\",\"k\":null,\"zz\":true}\n"
-        "{\"a\":7,\"s\":\"t\",\"st\":{\"q\":\"r\"},\"n\":\"10\",\"k\":\"click\"}\n";
+        "{\"a\":3,\"s\":null,\"n\":\"7\",\"k\":\"heartbeat\",\"f\":true}\n"
+        "{\"a\":4,\"s\":\"v\",\"st\":null,\"n\":\"bad\",\"k\":\"buy\",\"f\":null}\n"
+        "{\"a\":null,\"s\":\"u\",\"st\":{\"p\":6,\"ok\":true},\"n\":\"9\",\"k\":null,\"zz\":true}\n"
+        "{\"a\":7,\"s\":\"t\",\"st\":{\"q\":\"r\",\"ok\":true},\"n\":\"10\",\"k\":\"click\","
+        "\"f\":true}\n";
     static const char *lists[] = {
         "  - filter: \"k <> 'heartbeat'\"\n"
         "  - derive: {b: \"a * 10\", h: \"sha2(s, 256)\", q2: \"upper(st.q)\"}\n"
@@ -635,55 +695,96 @@ START_TEST(filters_first_change_no_result)
         "  - filter: \"k = 'nothing'\"\n"
         "  - derive: {c: \"a + 1\"}\n",
         "  - filter: \"a >= 1\"\n",
+        /* later steps that read an input column with no instruction behind it */
+        "  - derive: {b: \"a * 10\"}\n"
+        "  - filter: \"f\"\n",
+        "  - filter: \"a > 1\"\n"
+        "  - derive: {b: \"a * 10\"}\n"
+        "  - filter: \"st.ok\"\n",
+        "  - filter: \"a > 1\"\n"
+        "  - derive: {g: \"f\"}\n"
+        "  - filter: \"g\"\n",
+        "  - filter: \"a > 1\"\n"
+        "  - derive: {b: \"a * 10\"}\n"
+        "  - filter: \"CAST(f AS BOOLEAN)\"\n",
     };
-    lk_batch *raw = parse("a LONG, s STRING, st STRUCT<p: INT, q: STRING>, n STRING, k STRING",
+    lk_batch *raw = parse("a LONG, s STRING, st STRUCT<p: INT, q: STRING, ok: BOOLEAN>, n STRING, "
+                          "k STRING, f BOOLEAN",
                           "_rescued_data", lines);
     for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
-        lk_buf y1 = LK_BUF_INIT, y2 = LK_BUF_INIT, r1 = LK_BUF_INIT, r2 = LK_BUF_INIT;
-        const char *derived = "tables:\n  d:\n    from: processed_events\n    transforms:\n"
-                              "      - filter: \"a IS NULL OR a < 7\"\n"
-                              "      - derive: {e: \"a - 1\"}\n";
-        lk_buf_printf(&y1, "transforms:\n%s%s", lists[l], derived);
-        lk_buf_printf(&y2, "transforms:\n  - derive: {zz_noop: \"1\"}\n%s  - drop: [zz_noop]\n%s",
-                      lists[l], derived);
+        lk_tables *a = NULL, *b = NULL;
         lk_error err;
-        lk_tables *a = tables_of(y1.data, raw, &err);
-        ck_assert_msg(a != NULL, "list %zu: %s", l, err.msg);
-        lk_tables *b = tables_of(y2.data, raw, &err);
-        ck_assert_msg(b != NULL, "list %zu: %s", l, err.msg);
-        ck_assert_int_eq(lk_tables_count(a), lk_tables_count(b));
-        for (int i = 1; i < lk_tables_count(a); i++) {
-            lk_buf_reset(&r1);
-            lk_buf_reset(&r2);
-            rows_of(lk_tables_batch(a, i), &r1);
-            rows_of(lk_tables_batch(b, i), &r2);
-            shift_steps(&r2);
-            /* processed_at and quarantined_at are the same clock in both runs */
-            ck_assert_msg(!strcmp(r1.data ? r1.data : "", r2.data ? r2.data : ""),
-                          "list %zu table %s:\nfilters first:\n%s\nall rows:\n%s", l,
-                          lk_tables_name(a, i), r1.data, r2.data);
-            const uint8_t *ka, *kb;
-            const int *ca, *cb;
-            int fa = lk_tables_lineage(a, i, &ka, &ca), fb = lk_tables_lineage(b, i, &kb, &cb);
-            ck_assert_int_eq(fa, fb);
-            if (fa < 0) continue;
-            uint32_t nfrom = lk_batch_nrows(fa ? lk_tables_batch(a, fa) : raw);
-            ck_assert_msg(!memcmp(ka, kb, nfrom), "list %zu table %d: kept rows differ", l, i);
-            for (int c = 0; c < lk_batch_ncols(lk_tables_batch(a, i)); c++)
-                ck_assert_msg(ca[c] == cb[c], "list %zu table %d column %d: source %d, not %d", l,
-                              i, c, ca[c], cb[c]);
-            lineage_holds(a, raw, i, -1);
-        }
-        ck_assert_int_eq(lk_tables_quarantined(a), lk_tables_quarantined(b));
-        ck_assert_int_eq(lk_tables_rescued(a), lk_tables_rescued(b));
+        both_ways(lists[l], lk_batch_schema(raw), &a, &b);
+        ck_assert_int_eq(lk_tables_run(a, raw, 1795512600000000LL, 7, &err), 0);
+        ck_assert_int_eq(lk_tables_run(b, raw, 1795512600000000LL, 7, &err), 0);
+        char tag[32];
+        snprintf(tag, sizeof tag, "list %zu", l);
+        same_tables(a, b, raw, tag);
         lk_tables_destroy(&a);
         lk_tables_destroy(&b);
-        lk_buf_free(&y1);
-        lk_buf_free(&y2);
-        lk_buf_free(&r1);
-        lk_buf_free(&r2);
     }
     lk_batch_destroy(&raw);
+}
+END_TEST
+
+/* The same over one compiled list run batch after batch, of 3,000, 5, 0, 7 (none kept), 2,500, 1
+   and 4,000 rows: the view's buffers, grown and reused, hold nothing of an earlier batch. */
+START_TEST(filters_first_batch_after_batch)
+{
+    static const char *lists[] = {
+        "  - filter: \"k <> 'heartbeat'\"\n"
+        "  - derive: {b: \"a * 10\", h: \"sha2(s, 256)\", q2: \"upper(st.q)\"}\n"
+        "  - cast: {n: int}\n",
+        "  - filter: \"a IS NOT NULL\"\n"
+        "  - filter: \"a > 1\"\n"
+        "  - derive: {m: \"CAST(n AS INT)\"}\n"
+        "    on_error: quarantine\n"
+        "  - flatten: [st]\n",
+        "  - filter: \"CAST(n AS INT) > 8\"\n"
+        "    on_error: quarantine\n"
+        "  - derive: {d: \"CAST(s AS INT)\"}\n"
+        "    on_error: quarantine\n",
+        "  - filter: \"a % 3 = 0\"\n"
+        "  - derive: {n: \"CAST(n AS INT)\"}\n"
+        "    on_error: rescue\n",
+        "  - filter: \"a % 2 = 0\"\n"
+        "  - drop: [st, n]\n",
+    };
+    const char *ddl = "a LONG, s STRING, st STRUCT<p: INT, q: STRING>, n STRING, k STRING";
+    static const int sizes[] = {3000, 5, 0, 7, 2500, 1, 4000};
+    lk_batch *first = parse(ddl, "_rescued_data", "{\"a\":1}\n");
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+        lk_tables *a = NULL, *b = NULL;
+        both_ways(lists[l], lk_batch_schema(first), &a, &b);
+        for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+            lk_buf lines = LK_BUF_INIT;
+            for (int r = 0; r < sizes[z]; r++) {
+                int v = (r * 7919 + (int)z * 13) % 1000;
+                if (z == 3) v = -v - 1; /* kept by no filter above */
+                if (v % 17 == 0) {
+                    lk_buf_puts(&lines, "garbage\n");
+                    continue;
+                }
+                lk_buf_printf(&lines,
+                              "{\"a\":%d,\"s\":\"%s\",\"st\":{\"p\":%d,\"q\":\"q%d\"},\"n\":\"%s\","
+                              "\"k\":\"%s\"}\n",
+                              v, v % 5 ? "x" : "12", v, v, v % 4 ? "9" : "bad",
+                              v % 3 ? "click" : "heartbeat");
+            }
+            lk_batch *raw = parse(ddl, "_rescued_data", lines.data ? lines.data : "");
+            lk_error err;
+            ck_assert_int_eq(lk_tables_run(a, raw, 1795512600000000LL, 7, &err), 0);
+            ck_assert_int_eq(lk_tables_run(b, raw, 1795512600000000LL, 7, &err), 0);
+            char tag[64];
+            snprintf(tag, sizeof tag, "list %zu, batch of %d", l, sizes[z]);
+            same_tables(a, b, raw, tag);
+            lk_batch_destroy(&raw);
+            lk_buf_free(&lines);
+        }
+        lk_tables_destroy(&a);
+        lk_tables_destroy(&b);
+    }
+    lk_batch_destroy(&first);
 }
 END_TEST
 
@@ -729,6 +830,7 @@ int main(void)
     tcase_add_test(tc, lineage_names_unchanged_columns);
     tcase_add_test(tc, new_columns_flow_through);
     tcase_add_test(tc, filters_first_change_no_result);
+    tcase_add_test(tc, filters_first_batch_after_batch);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

@@ -31,6 +31,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,7 @@ typedef struct committer {
     int recount[LK_TABLES_MAX];     /* at start: count the table's small files (a child) */
     pid_t compact_pid;              /* the running compaction (a child), 0 when none */
     char exe[4096];                 /* this program (the compaction's) */
+    int compact_out;                /* the running compaction's standard output, or -1 */
     int compact_table;
     int64_t compact_t0_ms;
     lk_buf buf;
@@ -1035,10 +1037,10 @@ static void try_commit(committer *c)
    With check (the first child of each table after the committer starts:
    the count of before was in memory), the child first counts the table's
    small files and compacts only if they are more than min_files; else it
-   exits COUNT_EXIT + their number (at most COUNT_MAX), which the committer
-   adds to the table's count. */
-#define COUNT_EXIT 64
-#define COUNT_MAX 190
+   writes "counted N" on its standard output (a pipe to the committer) and
+   exits 0, and the committer adds N to the table's count. Any exit but 0
+   (1 gave up; 100 a configuration error, 127 no program to exec...) is a
+   failed compaction. */
 
 int lk_committer_compact(const lk_config *cfg, const char *table, int check)
 {
@@ -1066,7 +1068,8 @@ int lk_committer_compact(const lk_config *cfg, const char *table, int check)
                     "tables.compaction.min_files=%d: counted, not compacted",
                     table, n, min);
             lk_delta_destroy(&dt);
-            return COUNT_EXIT + (n < COUNT_MAX ? n : COUNT_MAX);
+            printf("counted %d\n", n);
+            return fflush(stdout) ? 1 : 0;
         }
         LK_INFO("auto-compaction of table=%s: %d small file(s) at start: compacting", table, n);
     }
@@ -1109,20 +1112,31 @@ static pid_t spawn_compaction(committer *c, int t, int check)
         argv[a++] = c->cfg->file;
     }
     argv[a] = NULL;
+    int p[2]; /* its standard output: "counted N" */
+    if (pipe2(p, O_CLOEXEC))
+        return -1;
     pid_t parent = getpid();
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
         /* the compaction dies with the committer */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
+        if (getppid() != parent || dup2(p[1], 1) < 0)
+            _exit(126);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         execv(c->exe, (char *const *)argv);
         _exit(127);
     }
+    int e = errno;
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        errno = e;
+        return -1;
+    }
+    c->compact_out = p[0];
     return pid;
 }
 
@@ -1136,17 +1150,33 @@ static int reap_compaction(committer *c)
     pid_t r = waitpid(c->compact_pid, &status, WNOHANG);
     if (r == 0)
         return 0;
-    if (r == c->compact_pid && WIFEXITED(status) && WEXITSTATUS(status) >= COUNT_EXIT) {
+    /* what it wrote, all of it before it exited (a few bytes: one write) */
+    char out[64];
+    ssize_t k = c->compact_out >= 0 ? read(c->compact_out, out, sizeof out - 1) : -1;
+    out[k > 0 ? k : 0] = '\0';
+    if (c->compact_out >= 0)
+        close(c->compact_out);
+    c->compact_out = -1;
+    int counted = -1;
+    if (r != c->compact_pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+        sscanf(out, "counted %d", &counted) != 1)
+        counted = -1;
+    if (counted >= 0) {
         /* a count at start: those files wait for more */
-        c->small_files[c->compact_table] += WEXITSTATUS(status) - COUNT_EXIT;
+        c->small_files[c->compact_table] += counted;
     } else if (r == c->compact_pid) {
         int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         lk_worker_add(c->w, ok ? "compactions" : "compaction_failures", 1);
         lk_worker_set(c->w, "last_compaction_ms", lk_time_mono_ms() - c->compact_t0_ms);
-        if (!ok && !WIFEXITED(status))
+        if (!WIFEXITED(status))
             LK_WARN("auto-compaction of table=%s (pid %d) was killed by signal %d: nothing "
                     "committed", c->names[c->compact_table], (int)c->compact_pid,
                     WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        else if (!ok && WEXITSTATUS(status) != 1) /* 1: it said why */
+            LK_WARN("auto-compaction of table=%s (pid %d) exited with code %d%s: nothing "
+                    "committed", c->names[c->compact_table], (int)c->compact_pid,
+                    WEXITSTATUS(status),
+                    WEXITSTATUS(status) == 127 ? " (cannot exec this program: was it moved?)" : "");
     }
     c->compact_pid = 0;
     return 1;
@@ -1330,6 +1360,9 @@ static int release(committer *c, int rc)
         waitpid(c->compact_pid, NULL, 0);
         c->compact_pid = 0;
     }
+    if (c->compact_out >= 0)
+        close(c->compact_out);
+    c->compact_out = -1;
     while (c->npend)
         drop_pending(c, &c->pend[0]);
     for (int t = 0; t < c->ntables; t++)
@@ -1353,6 +1386,7 @@ int lk_committer_run(lk_worker *w)
     memset(c, 0, sizeof *c);
     c->w = w;
     c->cfg = lk_worker_config(w);
+    c->compact_out = -1;
     ssize_t xl = readlink("/proc/self/exe", c->exe, sizeof c->exe - 1);
     c->exe[xl > 0 ? xl : 0] = '\0';
     if (xl <= 0)

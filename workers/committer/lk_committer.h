@@ -9,8 +9,8 @@ int lk_committer_run(lk_worker *w);
 /* Auto-compaction of one table (`lakesupd worker compaction TABLE [--check]`, started by the
    committer): OPTIMIZE into tables.target_file_size files, one commit with dataChange=false.
    With check, first counts the table's small files and compacts only when they are more than
-   tables.compaction.min_files. The exit code: 0 done (or nothing to do), 1 gave up, 64 + N
-   (N at most 190) counted N small files and did not compact. */
+   tables.compaction.min_files; when it does not, it writes "counted N" (N small files) on its
+   standard output. The exit code: 0 done, nothing to do or counted; 1 gave up. */
 int lk_committer_compact(const lk_config *cfg, const char *table, int check);
 
 #endif

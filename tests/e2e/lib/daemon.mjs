@@ -103,8 +103,8 @@ export async function watching(d, body, tailChars = 6000) {
 }
 
 /** Starts `lakesupd start` in the background; returns {child, logs(), exited}. */
-export function startDaemon(args, env = {}) {
-  const child = spawn(LAKESUPD, ['start', ...args], {
+export function startDaemon(args, env = {}, bin = LAKESUPD) {
+  const child = spawn(bin, ['start', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
