@@ -45,11 +45,11 @@ struct lk_transforms {
     /* The list's leading filters (and silver's corrupt-record filter) are compiled apart, in
        pre, and run first over every row; prog, the rest of the list, then runs over the rows
        they kept only (docs/decisions.md, "Filters first"). */
-    lk_sql_program *pre; /* steps [0, npre), or NULL */
+    lk_sql_program *pre; /* steps [0, npre) (none: npre 0) */
     int npre;
     lk_sql_program *prog; /* steps [npre, nsteps) */
     int compact;          /* prog may run over the kept rows gathered (no rescue after pre) */
-    uint8_t *need;        /* per input column: prog reads it (gathered into view) */
+    uint8_t *need;        /* per input column: prog or its steps read it (gathered into view) */
     lk_batch *view;       /* the input's rows pre kept: the needed columns gathered */
     uint32_t *map;        /* view row → input row */
     uint8_t *valive;      /* per view row: still kept */

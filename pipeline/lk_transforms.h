@@ -20,7 +20,10 @@
  * then walks the steps' masks: rows failing a step whose on_error is
  * quarantine leave for the quarantine batch, rows failing under rescue keep
  * the column null and gain {"name": old value} in _rescued_data, then the
- * filters drop rows. Surviving rows are copied in runs to the output.
+ * filters drop rows. Surviving rows are copied in runs to the output. The
+ * list's leading filters are a program of their own, run first: the rest
+ * runs over the rows they kept only (a gathered view of the columns it
+ * reads), as Spark runs a projection above a filter.
  * An error names the file, line and key of the step and the position in
  * the expression: lakesup.yml:7: key 'transforms[1].derive.amount_eur':
  * position 7: unknown column 'amout' (columns: ...).

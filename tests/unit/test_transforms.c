@@ -674,39 +674,39 @@ START_TEST(filters_first_change_no_result)
         "{\"a\":7,\"s\":\"t\",\"st\":{\"q\":\"r\",\"ok\":true},\"n\":\"10\",\"k\":\"click\","
         "\"f\":true}\n";
     static const char *lists[] = {
-        "  - filter: \"k <> 'heartbeat'\"\n"
-        "  - derive: {b: \"a * 10\", h: \"sha2(s, 256)\", q2: \"upper(st.q)\"}\n"
-        "  - cast: {n: int}\n",
-        "  - filter: \"a IS NOT NULL\"\n"
-        "  - filter: \"a > 1\"\n"
-        "  - derive: {m: \"CAST(n AS INT)\"}\n"
-        "    on_error: quarantine\n"
-        "  - flatten: [st]\n"
-        "  - rename: {s: t}\n",
-        "  - filter: \"a <> 3\"\n"
-        "  - select: [\"a * 2 AS twice\", st.q, st, \"*\"]\n"
-        "  - filter: \"twice > 2\"\n",
-        "  - filter: \"k = 'click' OR a = 4\"\n"
-        "  - derive: {n: \"CAST(n AS INT)\"}\n"
-        "    on_error: rescue\n",
-        "  - filter: \"CAST(n AS INT) > 8\"\n"
-        "    on_error: quarantine\n"
-        "  - derive: {c: \"concat(s, '-', k)\"}\n",
-        "  - filter: \"k = 'nothing'\"\n"
-        "  - derive: {c: \"a + 1\"}\n",
+        ("  - filter: \"k <> 'heartbeat'\"\n"
+         "  - derive: {b: \"a * 10\", h: \"sha2(s, 256)\", q2: \"upper(st.q)\"}\n"
+         "  - cast: {n: int}\n"),
+        ("  - filter: \"a IS NOT NULL\"\n"
+         "  - filter: \"a > 1\"\n"
+         "  - derive: {m: \"CAST(n AS INT)\"}\n"
+         "    on_error: quarantine\n"
+         "  - flatten: [st]\n"
+         "  - rename: {s: t}\n"),
+        ("  - filter: \"a <> 3\"\n"
+         "  - select: [\"a * 2 AS twice\", st.q, st, \"*\"]\n"
+         "  - filter: \"twice > 2\"\n"),
+        ("  - filter: \"k = 'click' OR a = 4\"\n"
+         "  - derive: {n: \"CAST(n AS INT)\"}\n"
+         "    on_error: rescue\n"),
+        ("  - filter: \"CAST(n AS INT) > 8\"\n"
+         "    on_error: quarantine\n"
+         "  - derive: {c: \"concat(s, '-', k)\"}\n"),
+        ("  - filter: \"k = 'nothing'\"\n"
+         "  - derive: {c: \"a + 1\"}\n"),
         "  - filter: \"a >= 1\"\n",
         /* later steps that read an input column with no instruction behind it */
-        "  - derive: {b: \"a * 10\"}\n"
-        "  - filter: \"f\"\n",
-        "  - filter: \"a > 1\"\n"
-        "  - derive: {b: \"a * 10\"}\n"
-        "  - filter: \"st.ok\"\n",
-        "  - filter: \"a > 1\"\n"
-        "  - derive: {g: \"f\"}\n"
-        "  - filter: \"g\"\n",
-        "  - filter: \"a > 1\"\n"
-        "  - derive: {b: \"a * 10\"}\n"
-        "  - filter: \"CAST(f AS BOOLEAN)\"\n",
+        ("  - derive: {b: \"a * 10\"}\n"
+         "  - filter: \"f\"\n"),
+        ("  - filter: \"a > 1\"\n"
+         "  - derive: {b: \"a * 10\"}\n"
+         "  - filter: \"st.ok\"\n"),
+        ("  - filter: \"a > 1\"\n"
+         "  - derive: {g: \"f\"}\n"
+         "  - filter: \"g\"\n"),
+        ("  - filter: \"a > 1\"\n"
+         "  - derive: {b: \"a * 10\"}\n"
+         "  - filter: \"CAST(f AS BOOLEAN)\"\n"),
     };
     lk_batch *raw = parse("a LONG, s STRING, st STRUCT<p: INT, q: STRING, ok: BOOLEAN>, n STRING, "
                           "k STRING, f BOOLEAN",
@@ -732,23 +732,23 @@ END_TEST
 START_TEST(filters_first_batch_after_batch)
 {
     static const char *lists[] = {
-        "  - filter: \"k <> 'heartbeat'\"\n"
-        "  - derive: {b: \"a * 10\", h: \"sha2(s, 256)\", q2: \"upper(st.q)\"}\n"
-        "  - cast: {n: int}\n",
-        "  - filter: \"a IS NOT NULL\"\n"
-        "  - filter: \"a > 1\"\n"
-        "  - derive: {m: \"CAST(n AS INT)\"}\n"
-        "    on_error: quarantine\n"
-        "  - flatten: [st]\n",
-        "  - filter: \"CAST(n AS INT) > 8\"\n"
-        "    on_error: quarantine\n"
-        "  - derive: {d: \"CAST(s AS INT)\"}\n"
-        "    on_error: quarantine\n",
-        "  - filter: \"a % 3 = 0\"\n"
-        "  - derive: {n: \"CAST(n AS INT)\"}\n"
-        "    on_error: rescue\n",
-        "  - filter: \"a % 2 = 0\"\n"
-        "  - drop: [st, n]\n",
+        ("  - filter: \"k <> 'heartbeat'\"\n"
+         "  - derive: {b: \"a * 10\", h: \"sha2(s, 256)\", q2: \"upper(st.q)\"}\n"
+         "  - cast: {n: int}\n"),
+        ("  - filter: \"a IS NOT NULL\"\n"
+         "  - filter: \"a > 1\"\n"
+         "  - derive: {m: \"CAST(n AS INT)\"}\n"
+         "    on_error: quarantine\n"
+         "  - flatten: [st]\n"),
+        ("  - filter: \"CAST(n AS INT) > 8\"\n"
+         "    on_error: quarantine\n"
+         "  - derive: {d: \"CAST(s AS INT)\"}\n"
+         "    on_error: quarantine\n"),
+        ("  - filter: \"a % 3 = 0\"\n"
+         "  - derive: {n: \"CAST(n AS INT)\"}\n"
+         "    on_error: rescue\n"),
+        ("  - filter: \"a % 2 = 0\"\n"
+         "  - drop: [st, n]\n"),
     };
     const char *ddl = "a LONG, s STRING, st STRUCT<p: INT, q: STRING>, n STRING, k STRING";
     static const int sizes[] = {3000, 5, 0, 7, 2500, 1, 4000};
