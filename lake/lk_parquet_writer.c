@@ -58,9 +58,9 @@ typedef struct leaf_w {
     int pvalid, pdict, penc_kind;
     stat_acc pmin, pmax;
     int64_t ppage_rel, punc, pcomp;
-    /* ZSTD one level below the configured one (zstd_page), per page kind
-       (0 data, 1 dictionary): whether the last probe chose it, pages until
-       the next probe */
+    /* ZSTD one or two levels below the configured one (zstd_page), per page
+       kind (0 data, 1 dictionary): how many levels below the last probe
+       chose, pages until the next probe */
     uint8_t zlow[2];
     uint8_t zleft[2];
 } leaf_w;
@@ -851,13 +851,15 @@ static int zstd_into(lk_pq_writer *w, lk_buf *b, const char *p, size_t n, int lv
 }
 
 /* A page of leaf l (kind 0 data, 1 dictionary) compressed into w->comp: at the configured level
-   L, or at L - 1 where a probe found L - 1 no larger for this leaf's pages of this kind
-   (docs/decisions.md, "ZSTD at the configured level or one below"). On our benchmark's data
-   level 2 compresses about twice as fast as 3, and its output is as small or smaller for most
-   columns (hex digests, doubles, dictionary indices) and larger for a few (sorted ids as
-   DELTA_BYTE_ARRAY). A probe compresses the page, or its first 320 KiB when it is larger than
-   twice that, at both levels; it runs on the leaf's first page of the kind of at least 64 KiB,
-   and then every 16th page. */
+   L, or at L - 1 or L - 2 where a probe found that level's output no larger than L's for this
+   leaf's pages of this kind, the lowest such level (docs/decisions.md, "ZSTD at the configured
+   level or one below", and its revision "... or two below"). On our benchmark's data level 2
+   compresses about twice as fast as 3, and its output is as small or smaller for most columns
+   (doubles, dictionary indices) and larger for a few (sorted ids as DELTA_BYTE_ARRAY); level 1
+   is faster still and as small for hex digests only. A probe compresses the page, or its first
+   320 KiB when it is larger than twice that, at L, then at L - 1 and, when that was no larger,
+   at L - 2; it runs on the leaf's first page of the kind of at least 64 KiB, and then every
+   16th page. */
 static int zstd_page(lk_pq_writer *w, leaf_w *l, int kind, const lk_buf *in, size_t *outn,
                      lk_error *err)
 {
@@ -866,22 +868,29 @@ static int zstd_page(lk_pq_writer *w, leaf_w *l, int kind, const lk_buf *in, siz
         return zstd_into(w, &w->comp, in->data, in->len, L, outn, err);
     if (l->zleft[kind]) {
         l->zleft[kind]--;
-        return zstd_into(w, &w->comp, in->data, in->len, l->zlow[kind] ? L - 1 : L, outn, err);
+        return zstd_into(w, &w->comp, in->data, in->len, L - l->zlow[kind], outn, err);
     }
-    size_t n = in->len > 2 * ZSTD_PROBE_SAMPLE ? ZSTD_PROBE_SAMPLE : in->len, nl = 0, nd = 0;
-    if (zstd_into(w, &w->comp, in->data, n, L, &nl, err) < 0 ||
-        zstd_into(w, &w->comp2, in->data, n, L - 1, &nd, err) < 0)
+    size_t n = in->len > 2 * ZSTD_PROBE_SAMPLE ? ZSTD_PROBE_SAMPLE : in->len, nl = 0, best;
+    if (zstd_into(w, &w->comp, in->data, n, L, &nl, err) < 0)
         return -1;
-    l->zlow[kind] = nd <= nl;
-    l->zleft[kind] = ZSTD_PROBE_EVERY - 1;
-    if (n < in->len) /* the sample decided: the page at that level */
-        return zstd_into(w, &w->comp, in->data, in->len, l->zlow[kind] ? L - 1 : L, outn, err);
-    if (l->zlow[kind]) {
+    best = nl;
+    l->zlow[kind] = 0;
+    for (int d = 1; d <= 2 && L - d >= 1; d++) {
+        size_t nd = 0;
+        if (zstd_into(w, &w->comp2, in->data, n, L - d, &nd, err) < 0)
+            return -1;
+        if (nd > nl)
+            break;
+        l->zlow[kind] = (uint8_t)d; /* w->comp: the lowest level's output so far */
         lk_buf t = w->comp;
         w->comp = w->comp2;
         w->comp2 = t;
+        best = nd;
     }
-    *outn = l->zlow[kind] ? nd : nl;
+    l->zleft[kind] = ZSTD_PROBE_EVERY - 1;
+    if (n < in->len) /* the sample decided: the page at that level */
+        return zstd_into(w, &w->comp, in->data, in->len, L - l->zlow[kind], outn, err);
+    *outn = best;
     return 0;
 }
 
