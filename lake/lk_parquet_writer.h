@@ -52,8 +52,8 @@ typedef struct lk_pq_options {
                                  (marked inexact); lk_pq_file_info keeps the exact ones */
     unsigned encodings;       /* default LK_PQ_ENC_DEFAULT: the encodings a column chunk that is not
                                  dictionary-encoded may use instead of PLAIN; 0 = PLAIN only */
-    int zstd_adaptive;        /* default 1: a column's pages may use zstd_level - 1 where a probe
-                                 finds its output no larger (lk_parquet_writer.c, zstd_page) */
+    int zstd_adaptive;        /* default 1: a column's pages may use zstd_level - 1 or - 2 where a
+                                 probe finds its output no larger (lk_parquet_writer.c, zstd_page) */
 } lk_pq_options;
 
 enum {

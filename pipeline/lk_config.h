@@ -62,7 +62,7 @@
  *   tables:
  *     compression: zstd
  *     zstd_level: 3
- *     zstd_adaptive: true         # a column's pages may go at zstd_level - 1 where no larger
+ *     zstd_adaptive: true         # a column's pages may go at zstd_level - 1 or - 2 where no larger
  *     target_file_size: 134217728
  *     row_group_bytes: 8388608    # row groups cut at this many buffered (uncompressed) bytes
  *     compaction:
@@ -314,7 +314,7 @@ typedef struct lk_config {
     struct {
         char compression[16];
         int zstd_level;
-        int zstd_adaptive; /* a column's pages may go at zstd_level - 1 where that is no larger */
+        int zstd_adaptive; /* a column's pages may go at zstd_level - 1 or - 2 where no larger */
         int64_t target_file_size;
         int64_t row_group_bytes;
         struct {
