@@ -23,6 +23,7 @@
 #include "lk_autoscale.h"
 #include "lk_buf.h"
 #include "lk_endpoint.h"
+#include "lk_environ.h"
 #include "lk_fs.h"
 #include "lk_log.h"
 #include "lk_msg.h"
@@ -33,7 +34,6 @@
 #include "lk_tables.h"
 #include "lk_time.h"
 
-extern char **environ; /* the workers' environment is made from it */
 
 #define MAX_CHILDREN 160
 #define READY_TIMEOUT_MS 15000
@@ -164,27 +164,13 @@ static int spawn(sup *s, child *c)
     argv[a++] = s->worker_config;
     argv[a] = NULL;
     /* the child's environment, made here: between fork and exec the child only makes
-       async-signal-safe calls (setenv allocates, and a lock a ZeroMQ thread held at the fork
-       would be held for ever in the child) */
+       async-signal-safe calls (lk_environ.h) */
     char env_pid[48];
     snprintf(env_pid, sizeof env_pid, "LAKESUP_SUPERVISOR_PID=%d", (int)s->pid);
     /* ingest started ahead of the other workers holds until "go" */
+    const char *set[] = {env_pid, "LAKESUP_INGEST_HOLD=1"}, *drop[] = {"LAKESUP_INGEST_HOLD"};
     int hold = !strcmp(c->role, "ingest") && !s->started;
-    size_t ne = 0;
-    while (environ[ne])
-        ne++;
-    const char **envp = malloc(sizeof *envp * (ne + 3));
-    if (!envp)
-        abort();
-    size_t k = 0;
-    for (size_t i = 0; i < ne; i++)
-        if (strncmp(environ[i], "LAKESUP_SUPERVISOR_PID=", 23) &&
-            strncmp(environ[i], "LAKESUP_INGEST_HOLD=", 20))
-            envp[k++] = environ[i];
-    envp[k++] = env_pid;
-    if (hold)
-        envp[k++] = "LAKESUP_INGEST_HOLD=1";
-    envp[k] = NULL;
+    const char **envp = lk_environ_with(set, hold ? 2 : 1, drop, 1);
 
     pid_t pid = fork();
     if (pid < 0) {

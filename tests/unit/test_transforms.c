@@ -600,6 +600,19 @@ static void shift_steps(lk_buf *r)
     *r = o;
 }
 
+/* Two lists both filters-first tests run: leading filters, then derives, a cast, a quarantine
+   step and a flatten. */
+#define LIST_DERIVES                                                                               \
+    ("  - filter: \"k <> 'heartbeat'\"\n"                                                          \
+     "  - derive: {b: \"a * 10\", h: \"sha2(s, 256)\", q2: \"upper(st.q)\"}\n"                    \
+     "  - cast: {n: int}\n")
+#define LIST_QUARANTINE_FLATTEN                                                                    \
+    "  - filter: \"a IS NOT NULL\"\n"                                                              \
+    "  - filter: \"a > 1\"\n"                                                                      \
+    "  - derive: {m: \"CAST(n AS INT)\"}\n"                                                        \
+    "    on_error: quarantine\n"                                                                  \
+    "  - flatten: [st]\n"
+
 /* a and b (the same list, b with a step in front) left the same tables, quarantine rows,
    counters and lineage after a run over raw. */
 static void same_tables(lk_tables *a, lk_tables *b, const lk_batch *raw, const char *tag)
@@ -674,15 +687,8 @@ START_TEST(filters_first_change_no_result)
         "{\"a\":7,\"s\":\"t\",\"st\":{\"q\":\"r\",\"ok\":true},\"n\":\"10\",\"k\":\"click\","
         "\"f\":true}\n";
     static const char *lists[] = {
-        ("  - filter: \"k <> 'heartbeat'\"\n"
-         "  - derive: {b: \"a * 10\", h: \"sha2(s, 256)\", q2: \"upper(st.q)\"}\n"
-         "  - cast: {n: int}\n"),
-        ("  - filter: \"a IS NOT NULL\"\n"
-         "  - filter: \"a > 1\"\n"
-         "  - derive: {m: \"CAST(n AS INT)\"}\n"
-         "    on_error: quarantine\n"
-         "  - flatten: [st]\n"
-         "  - rename: {s: t}\n"),
+        LIST_DERIVES,
+        LIST_QUARANTINE_FLATTEN "  - rename: {s: t}\n",
         ("  - filter: \"a <> 3\"\n"
          "  - select: [\"a * 2 AS twice\", st.q, st, \"*\"]\n"
          "  - filter: \"twice > 2\"\n"),
@@ -732,14 +738,8 @@ END_TEST
 START_TEST(filters_first_batch_after_batch)
 {
     static const char *lists[] = {
-        ("  - filter: \"k <> 'heartbeat'\"\n"
-         "  - derive: {b: \"a * 10\", h: \"sha2(s, 256)\", q2: \"upper(st.q)\"}\n"
-         "  - cast: {n: int}\n"),
-        ("  - filter: \"a IS NOT NULL\"\n"
-         "  - filter: \"a > 1\"\n"
-         "  - derive: {m: \"CAST(n AS INT)\"}\n"
-         "    on_error: quarantine\n"
-         "  - flatten: [st]\n"),
+        LIST_DERIVES,
+        LIST_QUARANTINE_FLATTEN,
         ("  - filter: \"CAST(n AS INT) > 8\"\n"
          "    on_error: quarantine\n"
          "  - derive: {d: \"CAST(s AS INT)\"}\n"

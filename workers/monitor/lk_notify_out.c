@@ -17,10 +17,10 @@
 
 #include "lk_buf.h"
 #include "lk_dl.h"
+#include "lk_environ.h"
 #include "lk_log.h"
 #include "lk_time.h"
 
-extern char **environ; /* an exec receiver's environment is made from it */
 
 #define RETRY_FIRST_MS 1000
 #define RETRY_MAX_MS 60000
@@ -378,24 +378,12 @@ static void start_exec(lk_notify_out *n, receiver *r, int64_t now_ms)
         return;
     }
     /* the environment is made before the fork: the child only makes async-signal-safe calls
-       until exec (the monitor has threads; setenv allocates) */
+       until exec (lk_environ.h) */
     lk_buf ea = LK_BUF_INIT, es = LK_BUF_INIT;
     lk_buf_printf(&ea, "LAKESUP_ALERT=%s", r->q[r->head].name);
     lk_buf_printf(&es, "LAKESUP_ALERT_STATUS=%s", r->q[r->head].status);
-    size_t ne = 0;
-    while (environ[ne])
-        ne++;
-    const char **envp = malloc(sizeof *envp * (ne + 3));
-    if (!envp)
-        abort();
-    size_t k = 0;
-    for (size_t i = 0; i < ne; i++)
-        if (strncmp(environ[i], "LAKESUP_ALERT=", 14) &&
-            strncmp(environ[i], "LAKESUP_ALERT_STATUS=", 21))
-            envp[k++] = environ[i];
-    envp[k++] = ea.data;
-    envp[k++] = es.data;
-    envp[k] = NULL;
+    const char *set[] = {ea.data, es.data};
+    const char **envp = lk_environ_with(set, 2, NULL, 0);
     const char *argv[2] = {r->t.target, NULL};
     pid_t pid = fork();
     if (pid == 0) {
