@@ -273,6 +273,7 @@ START_TEST(zstd_level_or_up_to_two_below)
     lk_schema *s = lk_schema_new();
     lk_schema_add(s, "hex", LK_TYPE_STRING, 1);
     lk_schema_add(s, "words", LK_TYPE_STRING, 0);
+    lk_schema_add(s, "amount", LK_TYPE_DOUBLE, 0);
     lk_batch *b = lk_batch_new(s);
     static const char X[] = "0123456789abcdef";
     static const char *W[] = {"alpha",   "beta", "gamma", "delta",  "epsilon", "zeta",    "eta",
@@ -291,14 +292,16 @@ START_TEST(zstd_level_or_up_to_two_below)
         for (int j = 0; j < nw; j++)
             k += snprintf(t + k, sizeof t - (size_t)k, "%s%s", j ? " " : "", W[rnd() % 27]);
         lk_col_append_bytes(lk_batch_col(b, 1), t, (size_t)k);
+        lk_col_append_f64(lk_batch_col(b, 2), (double)(rnd() % 100000) / 100.0);
         lk_batch_end_row(b);
     }
     /* pages probed whole (256 KiB), and probed by their first 320 KiB (1 MiB) */
     for (size_t page = 256 * 1024; page <= 1024 * 1024; page *= 4) {
-        char pa[512], p3[512], p2[512], p1a[512], p1[512];
+        char pa[512], p3[512], p2[512], p1a[512], p1[512], p2a[512];
         int64_t fa = write_zstd("adaptive", s, b, 3, 1, page, pa, sizeof pa);
         int64_t f3 = write_zstd("level3", s, b, 3, 0, page, p3, sizeof p3);
         write_zstd("level2", s, b, 2, 0, page, p2, sizeof p2);
+        write_zstd("adaptive2", s, b, 2, 1, page, p2a, sizeof p2a);
         int64_t f1a = write_zstd("level1a", s, b, 1, 1, page, p1a, sizeof p1a);
         int64_t f1 = write_zstd("level1", s, b, 1, 0, page, p1, sizeof p1);
         check_rows(pa, b);
@@ -316,6 +319,24 @@ START_TEST(zstd_level_or_up_to_two_below)
                       "words %lld/%lld at levels 1/2/3 and 2/3",
                       (long long)h1, (long long)h2, (long long)h3, (long long)s2, (long long)s3);
         ck_assert_int_eq(ha, h1); /* every hex page at level 1 */
+        /* doubles in one page (1 MiB pages: the 480 KB column is one page, probed whole): level
+           2 no larger than 3, level 1 larger: the page at 2 (the probe kept level 2's output when
+           it rejected level 1's) */
+        int64_t da, d3, d2, d1;
+        encodings_of(pa, 2, &da);
+        encodings_of(p3, 2, &d3);
+        encodings_of(p2, 2, &d2);
+        encodings_of(p1, 2, &d1);
+        if (page == 1024 * 1024) {
+            ck_assert_msg(d2 <= d3 && d1 > d3,
+                          "the doubles no longer tell the levels apart: %lld/%lld/%lld at 1/2/3",
+                          (long long)d1, (long long)d2, (long long)d3);
+            ck_assert_int_eq(da, d2);
+        }
+        /* configured level 2: one level below only, hex at 1 where that is no larger */
+        int64_t h2a;
+        encodings_of(p2a, 0, &h2a);
+        ck_assert_int_eq(h2a, h1 <= h2 ? h1 : h2);
         ck_assert_int_eq(sa, s3); /* every page of words at level 3 */
         ck_assert_msg(fa < f3, "adaptive %lld bytes, level 3 %lld", (long long)fa, (long long)f3);
         ck_assert_int_eq(f1a, f1); /* nothing below level 1 */

@@ -1069,7 +1069,11 @@ int lk_committer_compact(const lk_config *cfg, const char *table, int check)
                     table, n, min);
             lk_delta_destroy(&dt);
             printf("counted %d\n", n);
-            return fflush(stdout) ? 1 : 0;
+            if (fflush(stdout) == 0)
+                return 0;
+            LK_WARN("auto-compaction of table=%s: cannot report its count to the committer: %s",
+                    table, strerror(errno));
+            return 1;
         }
         LK_INFO("auto-compaction of table=%s: %d small file(s) at start: compacting", table, n);
     }
@@ -1121,11 +1125,16 @@ static pid_t spawn_compaction(committer *c, int t, int check)
     if (pid == 0) {
         /* the compaction dies with the committer */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent || dup2(p[1], 1) < 0)
+        /* the pipe onto fd 1 (when pipe2 gave fd 1 itself, dup2 would leave it close-on-exec) */
+        if (getppid() != parent ||
+            (p[1] == 1 ? fcntl(1, F_SETFD, 0) : dup2(p[1], 1)) < 0)
             _exit(126);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        /* the committer's own program, even when its file was moved or replaced since (an
+           upgrade in place): the compaction is the same version as the committer */
+        execv("/proc/self/exe", (char *const *)argv);
         execv(c->exe, (char *const *)argv);
         _exit(127);
     }
@@ -1136,6 +1145,7 @@ static pid_t spawn_compaction(committer *c, int t, int check)
         errno = e;
         return -1;
     }
+    fcntl(p[0], F_SETFL, O_NONBLOCK); /* read once it has exited: never waits */
     c->compact_out = p[0];
     return pid;
 }
@@ -1176,7 +1186,7 @@ static int reap_compaction(committer *c)
             LK_WARN("auto-compaction of table=%s (pid %d) exited with code %d%s: nothing "
                     "committed", c->names[c->compact_table], (int)c->compact_pid,
                     WEXITSTATUS(status),
-                    WEXITSTATUS(status) == 127 ? " (cannot exec this program: was it moved?)" : "");
+                    WEXITSTATUS(status) == 127 ? " (cannot exec this program)" : "");
     }
     c->compact_pid = 0;
     return 1;

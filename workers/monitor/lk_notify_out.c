@@ -387,7 +387,10 @@ static void start_exec(lk_notify_out *n, receiver *r, int64_t now_ms)
     const char *argv[2] = {r->t.target, NULL};
     pid_t pid = fork();
     if (pid == 0) {
-        dup2(p[0], 0);
+        if (p[0] == 0) /* pipe2 gave fd 0 itself: dup2 would leave it close-on-exec */
+            fcntl(0, F_SETFD, 0);
+        else
+            dup2(p[0], 0);
         setpgid(0, 0);
         sigset_t none;
         sigemptyset(&none);
