@@ -189,6 +189,10 @@ static int spawn(sup *s, child *c)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        /* this very program, even when its file was replaced since (an upgrade in place, which
+           does not restart the service): every worker is the supervisor's version; the path
+           where /proc is not mounted */
+        execve("/proc/self/exe", (char *const *)argv, (char *const *)envp);
         execve(s->exe, (char *const *)argv, (char *const *)envp);
         static const char msg[] = "lakesupd: cannot exec the worker program\n";
         ssize_t wr = write(2, msg, sizeof msg - 1);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { allRunning, assertVerified, countInput, gen, ROOT, rowsOf, run, runningWorker, startDaemon, status, until, waitAllRunning, workspace } from './lib/daemon.mjs';
+import { allRunning, assertVerified, countInput, gen, LAKESUPD, ROOT, rowsOf, run, runningWorker, startDaemon, status, until, waitAllRunning, workspace } from './lib/daemon.mjs';
 
 test('SIGHUP applies live settings to the supervisor and every worker, refuses the rest by name, keeps a bad file out', async () => {
   const ws = workspace('sighup');
@@ -243,3 +243,33 @@ test('ingest holds while the other workers start: available-now over nothing, a 
   assertVerified(ws, 'processed');
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
+
+test('a worker restarted after the program file was replaced (an upgrade in place) runs the supervisor\'s own program', async () => {
+  const ws = workspace('replaced');
+  const bin = path.join(ws.dir, 'lakesupd-copy');
+  fs.copyFileSync(LAKESUPD, bin);
+  fs.chmodSync(bin, 0o755);
+  const d = startDaemon(['-c', ws.config], {}, bin);
+  try {
+    await waitAllRunning(ws.config);
+    // the file is replaced (a new inode at the same path, as dpkg does) by a program that fails
+    fs.writeFileSync(`${bin}.new`, '#!/bin/sh\nexit 3\n', { mode: 0o755 });
+    fs.renameSync(`${bin}.new`, bin);
+    const t = await runningWorker(ws.config, 'transform', 0);
+    process.kill(t.pid, 'SIGKILL');
+    await until(() => {
+      const s = allRunning(ws.config);
+      return s && s.workers.find((w) => w.role === 'transform' && w.index === 0).pid !== t.pid;
+    }, 20000, 'transform 0 restarted, running');
+    gen(['--out', ws.input, '--files', '2', '--rows', '300', '--seed', '402']);
+    const events = countInput(ws.input).events;
+    await until(() => rowsOf(ws.config, 'processed_events') === events, 30000, `${events} rows`);
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0, d.logs().slice(-3000));
+    assertVerified(ws, 'processed');
+  } finally {
+    d.child.kill('SIGKILL');
+  }
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+

@@ -155,6 +155,9 @@ static void spawn(wh_t *h, tproc_t *t)
     snprintf(cfg, sizeof cfg, "%s/config.yml", h->dir);
     pid_t pid = fork();
     if (pid == 0) {
+        /* this very program (its file may have been replaced since), else the path */
+        execl("/proc/self/exe", h->exe, "worker", "transform", idx, "--run-dir", h->run, "-c", cfg,
+              (char *)NULL);
         execl(h->exe, h->exe, "worker", "transform", idx, "--run-dir", h->run, "-c", cfg,
               (char *)NULL);
         _exit(127);
