@@ -310,11 +310,18 @@ static void handle_event(sup *s, const void *data, size_t len)
         return;
     }
     if (!strcmp(e.name, "replay")) {
-        /* a transform could not read a chunk sent by reference: that batch again, now */
+        /* a transform could not read a chunk sent by reference, or found a key no column has:
+           that batch again, now */
         int64_t b = lk_msg_event_get_int(&e, "batch", -1);
         const char *why = lk_msg_event_get_str(&e, "reason");
-        LK_WARN("worker role=%s index=%d asks for batch=%lld again: %s", role ? role : "?", index,
-                (long long)b, why ? why : "?");
+        /* a new key's re-read is how schema evolution works (the transform said so at INFO);
+           any other is a failure worth a warning */
+        if (lk_msg_event_get_int(&e, "expected", 0))
+            LK_INFO("worker role=%s index=%d asks for batch=%lld again: %s", role ? role : "?",
+                    index, (long long)b, why ? why : "?");
+        else
+            LK_WARN("worker role=%s index=%d asks for batch=%lld again: %s", role ? role : "?",
+                    index, (long long)b, why ? why : "?");
         send_ingest_batch(s, "replay", why ? why : role, b, lk_msg_event_get_int(&e, "gen", -1));
         return;
     }

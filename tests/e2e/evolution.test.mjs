@@ -176,6 +176,9 @@ test('a new key in the middle of a chunk: the transform asks for the batch again
     await waitLog(d, /key coupon has no column \(file=\S*b-mid\.jsonl line=50\): the batch is read again with its keys scanned/);
     await waitLog(d, /replay requested reason=a transform found a key no column has/);
     await waitLog(d, /schema change: raw_events version=2 adds coupon string/);
+    // a new key's re-read is how evolution works: the supervisor says it at INFO, not WARN
+    assert.match(d.logs(), / INFO supervisor\[0\] \d+: worker role=transform index=\d+ asks for batch=\d+ again: a transform found a key no column has/);
+    assert.doesNotMatch(d.logs(), / WARN supervisor\[0\] \d+: worker role=transform index=\d+ asks for batch/);
     const raw = await table(ws, 'raw_events');
     const got = await rows(raw.sql, `SELECT event_id, coupon FROM $T WHERE coupon IS NOT NULL ORDER BY event_id`);
     assert.deepEqual(got.map((r) => [r.event_id, r.coupon]), [['m-49', 'c49'], ['m-60', 'c60']]);

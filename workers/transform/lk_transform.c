@@ -54,6 +54,7 @@ typedef struct transform {
         int64_t batch;
         int32_t gen;
         const char *why;
+        int expected; /* a new key's re-read: how evolution works, not a failure */
     } ask[8]; /* replays to ask for (batch, generation): a queue the supervisor had no room for */
     int nask;
     int notes_keys;    /* the parser notes keys no column has (lk_source_cfg_scans_keys) */
@@ -205,12 +206,13 @@ static void ask_replays(transform *t)
         lk_msg_event_set_str(&e, "reason", t->ask[0].why);
         lk_msg_event_set_int(&e, "batch", t->ask[0].batch);
         lk_msg_event_set_int(&e, "gen", t->ask[0].gen);
+        lk_msg_event_set_int(&e, "expected", t->ask[0].expected);
         if (lk_worker_notify(t->w, &e) != 0) return;
         memmove(&t->ask[0], &t->ask[1], sizeof t->ask[0] * (size_t)--t->nask);
     }
 }
 
-static void ask_replay(transform *t, int64_t batch, int32_t gen, const char *why)
+static void ask_replay(transform *t, int64_t batch, int32_t gen, const char *why, int expected)
 {
     for (int i = 0; i < t->nask; i++)
         if (t->ask[i].batch == batch && t->ask[i].gen == gen) return;
@@ -223,6 +225,7 @@ static void ask_replay(transform *t, int64_t batch, int32_t gen, const char *why
     }
     t->ask[t->nask].batch = batch;
     t->ask[t->nask].why = why;
+    t->ask[t->nask].expected = expected;
     t->ask[t->nask++].gen = gen;
     ask_replays(t);
 }
@@ -262,7 +265,7 @@ static int read_by_ref(transform *t, lk_msg_chunk *c)
              (long long)c->batch_id, c->chunk_idx & LK_CHUNK_K_MASK, t->err.msg);
     lk_worker_add(t->w, "errors", 1);
     lk_flow_in_set_local(t->in, 0);
-    ask_replay(t, c->batch_id, gen, "a transform could not read a chunk from its file");
+    ask_replay(t, c->batch_id, gen, "a transform could not read a chunk from its file", 0);
     return -1;
 }
 
@@ -290,7 +293,8 @@ static int new_keys(transform *t, const lk_msg_chunk *c, const lk_raw_stats *st,
     lk_worker_add(t->w, "new_key_replays", 1);
     ask_replay(t, c->batch_id, 0,
                why ? "a malformed record (FAILFAST) before the batch's keys were scanned"
-                   : "a transform found a key no column has");
+                   : "a transform found a key no column has",
+               1);
     t->reread[t->nreread++ % 8] = c->batch_id;
     return 1;
 }
