@@ -135,23 +135,33 @@ test('a restart counts the small files earlier runs committed: the compaction co
   verifiedAndRemoved(ws);
 });
 
-test('the compaction runs the committer\'s own program even when its file was moved away (an upgrade in place)', async () => {
-  const ws = workspace('autocompact-moved', {
+/** A workspace whose batches are one small file each (min_files 2) and `files` files staged to
+ * feed it; feed() moves them in one by one. */
+function smallBatches(name, files, seed) {
+  const ws = workspace(name, {
     extra: 'source:\n  max_files_per_trigger: 1\ntables:\n  compaction:\n    min_files: 2\n',
   });
-  const bin = path.join(ws.dir, 'lakesupd-copy');
-  fs.copyFileSync(LAKESUPD, bin);
-  fs.chmodSync(bin, 0o755);
   const staging = path.join(ws.dir, 'staging');
-  gen(['--out', staging, '--files', '6', '--rows', '100', '--seed', '163']);
-  const d = startDaemon(['-c', ws.config], {}, bin);
-  await watching(d, async () => {
-    await waitAllRunning(ws.config);
-    fs.renameSync(bin, `${bin}.moved`);
+  gen(['--out', staging, '--files', String(files), '--rows', '100', '--seed', String(seed)]);
+  const feed = async () => {
     for (const n of fs.readdirSync(staging).sort()) {
       fs.renameSync(path.join(staging, n), path.join(ws.input, n));
       await sleep(150);
     }
+  };
+  return { ws, feed };
+}
+
+test('the compaction runs the committer\'s own program even when its file was moved away (an upgrade in place)', async () => {
+  const { ws, feed } = smallBatches('autocompact-moved', 6, 163);
+  const bin = path.join(ws.dir, 'lakesupd-copy');
+  fs.copyFileSync(LAKESUPD, bin);
+  fs.chmodSync(bin, 0o755);
+  const d = startDaemon(['-c', ws.config], {}, bin);
+  await watching(d, async () => {
+    await waitAllRunning(ws.config);
+    fs.renameSync(bin, `${bin}.moved`);
+    await feed();
     await until(() => /auto-compaction: table=raw_events version=\d+ OPTIMIZE/.test(d.logs()), 30000,
       'a compaction of raw_events by the moved program');
     assert.doesNotMatch(d.logs(), /auto-compaction of table=\w+ \(pid \d+\) exited with code/);
@@ -162,19 +172,12 @@ test('the compaction runs the committer\'s own program even when its file was mo
 });
 
 test('a compaction process that fails is logged with its exit code, not read as a count: no compaction started again at once; the stream goes on', async () => {
-  const ws = workspace('autocompact-fails', {
-    extra: 'source:\n  max_files_per_trigger: 1\ntables:\n  compaction:\n    min_files: 2\n',
-  });
-  const staging = path.join(ws.dir, 'staging');
-  gen(['--out', staging, '--files', '8', '--rows', '100', '--seed', '164']);
+  const { ws, feed } = smallBatches('autocompact-fails', 8, 164);
   // the compaction process exits 99 (the fault's "exit") before it does anything
   const d = startDaemon(['-c', ws.config], { LAKESUP_FAULT: 'committer.compaction=exit' });
   await watching(d, async () => {
     await waitAllRunning(ws.config);
-    for (const n of fs.readdirSync(staging).sort()) {
-      fs.renameSync(path.join(staging, n), path.join(ws.input, n));
-      await sleep(150);
-    }
+    await feed();
     await until(() => /auto-compaction of table=\w+ \(pid \d+\) exited with code 99: nothing committed/.test(d.logs()),
       30000, 'the failed compaction, logged with its exit code');
     const events = countInput(ws.input).events;
