@@ -592,23 +592,21 @@ const int *lk_transforms_sources(const lk_transforms *t)
     return t->src;
 }
 
-/* t->src after a run over in: an output column whose register is one of in's columns (a column
+/* t->src after a run: an output column whose register is one of the input's columns (a column
    named, renamed or selected, not computed) holds that column's values at the kept rows; the
    rescued column does not when the run rewrote some of its values. */
-static void note_sources(lk_transforms *t, const lk_batch *in, int rewrote_rescued)
+static void note_sources(lk_transforms *t, int rewrote_rescued)
 {
     if (!t->src) {
         t->src = malloc(sizeof *t->src * (size_t)(t->nout + 1));
         if (!t->src) abort();
     }
-    int nin = lk_batch_ncols(in);
     for (int o = 0; o < t->nout; o++) {
         t->src[o] = -1;
-        int reg = t->out[o].reg;
+        int reg = t->out[o].reg, whole = 0;
         if (reg == PROCESSED_AT || (rewrote_rescued && o == t->rescued_out)) continue;
-        const lk_col *c = lk_sql_program_result(t->prog, reg);
-        for (int k = 0; k < nin && t->src[o] < 0; k++)
-            if (c == lk_batch_col_const(in, k)) t->src[o] = k;
+        int k = lk_sql_program_input_of(t->prog, reg, &whole);
+        if (k >= 0 && whole) t->src[o] = k;
     }
 }
 
@@ -820,23 +818,15 @@ static void emit_view(lk_transforms *t, const lk_batch *in, uint32_t n, uint32_t
         t->map[k] = t->map[t->sel[k]];
         t->alive[t->map[k]] = 1;
     }
-    if (!t->src) {
-        t->src = malloc(sizeof *t->src * (size_t)(t->nout + 1));
-        if (!t->src) abort();
-    }
+    note_sources(t, 0);
     for (int o = 0; o < t->nout; o++) {
         lk_col *dst = lk_batch_col(out, o);
-        int reg = t->out[o].reg, whole = 0;
-        t->src[o] = -1;
+        int reg = t->out[o].reg;
         if (reg == PROCESSED_AT) {
             for (uint32_t i = 0; i < kept; i++)
                 lk_col_append_i64(dst, now_us);
-            continue;
-        }
-        int k = lk_sql_program_input_of(t->prog, reg, &whole);
-        if (k >= 0 && whole) {
-            lk_col_append_sel(dst, lk_batch_col_const(in, k), t->map, kept);
-            t->src[o] = k;
+        } else if (t->src[o] >= 0) {
+            lk_col_append_sel(dst, lk_batch_col_const(in, t->src[o]), t->map, kept);
         } else if (kept == m) {
             lk_col_append_range(dst, lk_sql_program_result(t->prog, reg), 0, m);
         } else {
@@ -914,7 +904,7 @@ int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int6
             }
         }
         lk_batch_set_nrows(out, base + nsel);
-        note_sources(t, in, 0);
+        note_sources(t, 0);
         return 0;
     }
     for (int o = 0; o < t->nout; o++) {
@@ -952,6 +942,6 @@ int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int6
         for (uint32_t i = 0; i < n; i++)
             kept += t->alive[i];
     lk_batch_set_nrows(out, base + kept);
-    note_sources(t, in, any_rescue);
+    note_sources(t, any_rescue);
     return 0;
 }

@@ -23,7 +23,7 @@
 #include "lk_autoscale.h"
 #include "lk_buf.h"
 #include "lk_endpoint.h"
-#include "lk_environ.h"
+#include "lk_child.h"
 #include "lk_fs.h"
 #include "lk_log.h"
 #include "lk_msg.h"
@@ -164,13 +164,13 @@ static int spawn(sup *s, child *c)
     argv[a++] = s->worker_config;
     argv[a] = NULL;
     /* the child's environment, made here: between fork and exec the child only makes
-       async-signal-safe calls (lk_environ.h) */
+       async-signal-safe calls (lk_child.h) */
     char env_pid[48];
     snprintf(env_pid, sizeof env_pid, "LAKESUP_SUPERVISOR_PID=%d", (int)s->pid);
     /* ingest started ahead of the other workers holds until "go" */
     const char *set[] = {env_pid, "LAKESUP_INGEST_HOLD=1"}, *drop[] = {"LAKESUP_INGEST_HOLD"};
     int hold = !strcmp(c->role, "ingest") && !s->started;
-    const char **envp = lk_environ_with(set, hold ? 2 : 1, drop, 1);
+    const char **envp = lk_child_environ(set, hold ? 2 : 1, drop, 1);
 
     pid_t pid = fork();
     if (pid < 0) {
@@ -190,10 +190,8 @@ static int spawn(sup *s, child *c)
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         /* this very program, even when its file was replaced since (an upgrade in place, which
-           does not restart the service): every worker is the supervisor's version; the path
-           where /proc is not mounted */
-        execve("/proc/self/exe", (char *const *)argv, (char *const *)envp);
-        execve(s->exe, (char *const *)argv, (char *const *)envp);
+           does not restart the service): every worker is the supervisor's version */
+        lk_child_exec_self(s->exe, argv, envp);
         static const char msg[] = "lakesupd: cannot exec the worker program\n";
         ssize_t wr = write(2, msg, sizeof msg - 1);
         (void)wr;

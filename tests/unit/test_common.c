@@ -9,7 +9,7 @@
 #include "lk_check.h"
 #include "lk_buf.h"
 #include "lk_bytes.h"
-#include "lk_environ.h"
+#include "lk_child.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
 #include "lk_time.h"
@@ -177,13 +177,13 @@ END_TEST
 
 /* A child's environment made before fork: set replaces a variable of its name (not one whose name
    it only begins), drop removes one, the rest is this process's. */
-START_TEST(environ_with_sets_and_drops)
+START_TEST(child_environ_sets_and_drops)
 {
     setenv("LK_T_A", "1", 1);
     setenv("LK_T_AB", "2", 1);
     setenv("LK_T_GONE", "3", 1);
     const char *set[] = {"LK_T_A=new", "LK_T_NEW=x"}, *drop[] = {"LK_T_GONE"};
-    const char **e = lk_environ_with(set, 2, drop, 1);
+    const char **e = lk_child_environ(set, 2, drop, 1);
     int a = 0, ab = 0, gone = 0, added = 0, path = 0, n = 0;
     for (; e[n]; n++) {
         a += !strcmp(e[n], "LK_T_A=new") * 10 + !strcmp(e[n], "LK_T_A=1");
@@ -214,7 +214,7 @@ int main(void)
     tcase_add_test(tc, time_parse_iso);
     tcase_add_test(tc, fs_put_if_absent);
     tcase_add_test(tc, bytes_common_prefix);
-    tcase_add_test(tc, environ_with_sets_and_drops);
+    tcase_add_test(tc, child_environ_sets_and_drops);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

@@ -44,6 +44,7 @@
 #include "lk_delta.h"
 #include "lk_delta_optimize.h"
 #include "lk_exit.h"
+#include "lk_child.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
 #include "lk_dedupe_commit.h"
@@ -1134,8 +1135,7 @@ static pid_t spawn_compaction(committer *c, int t, int check)
         sigprocmask(SIG_SETMASK, &none, NULL);
         /* the committer's own program, even when its file was moved or replaced since (an
            upgrade in place): the compaction is the same version as the committer */
-        execv("/proc/self/exe", (char *const *)argv);
-        execv(c->exe, (char *const *)argv);
+        lk_child_exec_self(c->exe, argv, NULL);
         _exit(127);
     }
     int e = errno;

@@ -17,7 +17,7 @@
 
 #include "lk_buf.h"
 #include "lk_dl.h"
-#include "lk_environ.h"
+#include "lk_child.h"
 #include "lk_log.h"
 #include "lk_time.h"
 
@@ -378,12 +378,12 @@ static void start_exec(lk_notify_out *n, receiver *r, int64_t now_ms)
         return;
     }
     /* the environment is made before the fork: the child only makes async-signal-safe calls
-       until exec (lk_environ.h) */
+       until exec (lk_child.h) */
     lk_buf ea = LK_BUF_INIT, es = LK_BUF_INIT;
     lk_buf_printf(&ea, "LAKESUP_ALERT=%s", r->q[r->head].name);
     lk_buf_printf(&es, "LAKESUP_ALERT_STATUS=%s", r->q[r->head].status);
     const char *set[] = {ea.data, es.data};
-    const char **envp = lk_environ_with(set, 2, NULL, 0);
+    const char **envp = lk_child_environ(set, 2, NULL, 0);
     const char *argv[2] = {r->t.target, NULL};
     pid_t pid = fork();
     if (pid == 0) {

@@ -37,6 +37,7 @@
 
 #include <czmq.h>
 
+#include "lk_child.h"
 #include "lk_endpoint.h"
 #include "lk_exit.h"
 #include "lk_fault.h"
@@ -153,13 +154,10 @@ static void spawn(wh_t *h, tproc_t *t)
     char idx[16], cfg[1200];
     snprintf(idx, sizeof idx, "%d", t->idx);
     snprintf(cfg, sizeof cfg, "%s/config.yml", h->dir);
+    const char *argv[] = {h->exe, "worker", "transform", idx, "--run-dir", h->run, "-c", cfg, NULL};
     pid_t pid = fork();
     if (pid == 0) {
-        /* this very program (its file may have been replaced since), else the path */
-        execl("/proc/self/exe", h->exe, "worker", "transform", idx, "--run-dir", h->run, "-c", cfg,
-              (char *)NULL);
-        execl(h->exe, h->exe, "worker", "transform", idx, "--run-dir", h->run, "-c", cfg,
-              (char *)NULL);
+        lk_child_exec_self(h->exe, argv, NULL); /* its file may have been replaced since */
         _exit(127);
     }
     if (pid < 0) {

@@ -1,8 +1,9 @@
-/* lk_environ — a child's environment, made before fork; see lk_environ.h. */
-#include "lk_environ.h"
+/* lk_child — a child process of ours; see lk_child.h. */
+#include "lk_child.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -13,8 +14,8 @@ static int names(const char *entry, const char *name)
     return !strncmp(entry, name, n) && entry[n] == '=';
 }
 
-const char **lk_environ_with(const char *const *set, int nset, const char *const *drop,
-                             int ndrop)
+const char **lk_child_environ(const char *const *set, int nset, const char *const *drop,
+                              int ndrop)
 {
     size_t ne = 0;
     while (environ && environ[ne])
@@ -36,4 +37,11 @@ const char **lk_environ_with(const char *const *set, int nset, const char *const
         envp[k++] = set[j];
     envp[k] = NULL;
     return envp;
+}
+
+void lk_child_exec_self(const char *path, const char *const *argv, const char *const *envp)
+{
+    char *const *e = envp ? (char *const *)envp : environ;
+    execve("/proc/self/exe", (char *const *)argv, e);
+    execve(path, (char *const *)argv, e);
 }
