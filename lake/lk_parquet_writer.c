@@ -835,6 +835,9 @@ static void encode_levels(lk_buf *out, const uint8_t *p, size_t n, int max)
 /* ZSTD picks its parameters by input size, in tiers whose last starts above 256 KiB: a sample
    of a larger page is taken larger than that, so that it is compressed as the page is. */
 enum { ZSTD_PROBE_MIN = 64 << 10, ZSTD_PROBE_SAMPLE = 320 << 10, ZSTD_PROBE_EVERY = 16 };
+/* a lower level is taken when its output is at most 1/128 (0.8 %) larger than L's
+   (docs/decisions.md, "ZSTD: both levels below probed") */
+enum { ZSTD_PROBE_SLACK = 128 };
 
 /* n bytes at p compressed at ZSTD level lv into b. */
 static int zstd_into(lk_pq_writer *w, lk_buf *b, const char *p, size_t n, int lv, size_t *outn,
@@ -851,15 +854,15 @@ static int zstd_into(lk_pq_writer *w, lk_buf *b, const char *p, size_t n, int lv
 }
 
 /* A page of leaf l (kind 0 data, 1 dictionary) compressed into w->comp: at the configured level
-   L, or at L - 1 or L - 2 where a probe found that level's output no larger than L's for this
-   leaf's pages of this kind, the lowest such level (docs/decisions.md, "ZSTD at the configured
-   level or one below", and its revision "... or two below"). On our benchmark's data level 2
-   compresses about twice as fast as 3, and its output is as small or smaller for most columns
-   (doubles, dictionary indices) and larger for a few (sorted ids as DELTA_BYTE_ARRAY); level 1
-   is faster still and as small for hex digests only. A probe compresses the page, or its first
-   320 KiB when it is larger than twice that, at L, then at L - 1 and, when that was no larger,
-   at L - 2; it runs on the leaf's first page of the kind of at least 64 KiB, and then every
-   16th page. */
+   L, or at L - 1 or L - 2 where a probe found that level's output no larger than L's (within
+   1/128) for this leaf's pages of this kind, the lowest such level (docs/decisions.md, "ZSTD at
+   the configured level or one below", and its revisions "... or two below" and "ZSTD: both
+   levels below probed"). On our benchmark's data level 2 compresses about twice as fast as 3;
+   level 1 is faster still. Their outputs do not grow in step: for 2-decimal doubles in pages
+   of ~256 KiB level 2's is 2.5 % larger than 3's and level 1's 0.4 %; for hex digests level 1's
+   is the smallest; sorted ids as DELTA_BYTE_ARRAY grow at every step. A probe compresses the
+   page, or its first 320 KiB when it is larger than twice that, at L, L - 1 and L - 2; it runs
+   on the leaf's first page of the kind of at least 64 KiB, and then every 16th page. */
 static int zstd_page(lk_pq_writer *w, leaf_w *l, int kind, const lk_buf *in, size_t *outn,
                      lk_error *err)
 {
@@ -879,8 +882,8 @@ static int zstd_page(lk_pq_writer *w, leaf_w *l, int kind, const lk_buf *in, siz
         size_t nd = 0;
         if (zstd_into(w, &w->comp2, in->data, n, L - d, &nd, err) < 0)
             return -1;
-        if (nd > nl)
-            break;
+        if (nd > nl + nl / ZSTD_PROBE_SLACK)
+            continue;
         l->zlow[kind] = (uint8_t)d; /* w->comp: the lowest level's output so far */
         lk_buf t = w->comp;
         w->comp = w->comp2;
