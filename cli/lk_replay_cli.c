@@ -206,8 +206,9 @@ static int write_table(replay *r, const char *table, const char *tpath, const lk
         return lk_error_set(&r->err, LK_ECONFIG, "unknown compression");
     opt.zstd_level = r->cfg->tables.zstd_level;
     opt.zstd_adaptive = r->cfg->tables.zstd_adaptive;
-    lk_name_list pb;
-    lk_tables_partition_by(r->cfg, table, lk_batch_schema(b), &pb);
+    const lk_name_list *pbl = lk_config_partition_by(r->cfg, table);
+    lk_name_list pb = {0};
+    if (pbl) pb = *pbl;
     lk_partitioner *part = NULL;
     lk_pq_writer *pq = NULL;
     int nparts = 1, rc = 0;
@@ -284,9 +285,16 @@ static int commit_table(replay *r, const char *table, const char *tpath, const l
     }
     lk_delta_commit *dc = lk_delta_commit_new(dt, "STREAMING UPDATE");
     const lk_schema *cur = lk_delta_schema(dt);
-    if (!cur || !lk_schema_equal(cur, schema)) lk_delta_commit_set_schema(dc, schema);
-    lk_name_list pb;
-    lk_tables_partition_by(r->cfg, table, schema, &pb);
+    if (!cur) {
+        lk_delta_commit_set_schema(dc, schema);
+    } else { /* the table keeps the columns the replayed rows lack */
+        lk_schema *u = lk_schema_union(cur, schema);
+        if (!lk_schema_equal(cur, u)) lk_delta_commit_set_schema(dc, u);
+        lk_schema_destroy(&u);
+    }
+    const lk_name_list *pbl = lk_config_partition_by(r->cfg, table);
+    lk_name_list pb = {0};
+    if (pbl) pb = *pbl;
     if (!cur && pb.n) {
         const char *cols[LK_MAX_PARTITION_COLS];
         for (int k = 0; k < pb.n; k++)

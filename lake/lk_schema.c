@@ -174,6 +174,33 @@ lk_field *lk_schema_add_copy(lk_schema *s, const lk_field *f)
     return &s->fields[s->n++];
 }
 
+/* Appends table's fields the batch lacks whose nearest preceding field of table present in
+   batch is batch's field `after` (-1: none). */
+static void union_anchored(lk_schema *out, const lk_schema *table, const lk_schema *batch,
+                           int after)
+{
+    int anchor = -1;
+    for (int i = 0; i < table->n; i++) {
+        int k = lk_schema_find(batch, table->fields[i].name);
+        if (k >= 0) {
+            anchor = k;
+            continue;
+        }
+        if (anchor == after) lk_schema_add_copy(out, &table->fields[i]);
+    }
+}
+
+lk_schema *lk_schema_union(const lk_schema *table, const lk_schema *batch)
+{
+    lk_schema *out = lk_schema_new();
+    union_anchored(out, table, batch, -1);
+    for (int k = 0; k < batch->n; k++) {
+        lk_schema_add_copy(out, &batch->fields[k]);
+        union_anchored(out, table, batch, k);
+    }
+    return out;
+}
+
 lk_field *lk_field_add_child(lk_field *p, const char *name, lk_type type, int nullable)
 {
     lk_field *nf = realloc(p->children, (size_t)(p->n_children + 1) * sizeof(lk_field));

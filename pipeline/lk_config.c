@@ -595,6 +595,7 @@ static int set_name_list(loader *L, const key_spec *k, yaml_node_t *v)
 {
     lk_name_list *l = (lk_name_list *)((char *)L->cfg + k->off);
     l->n = 0;
+    l->line = (int)v->start_mark.line + 1;
     if (v->type == YAML_SCALAR_NODE)
         return add_name(L, k, v, l);
     if (v->type != YAML_SEQUENCE_NODE)
@@ -960,10 +961,12 @@ static int each_item(loader *L, const key_spec *k, yaml_node_t *v, const char *e
     return 0;
 }
 
+/* Table names compare without case, as Databricks' catalog names do (two tables whose names
+   differ in case only would also share a folder on a case-insensitive file system). */
 static int is_builtin_table(const char *name)
 {
-    return !strcmp(name, "raw_events") || !strcmp(name, "processed_events") ||
-           !strcmp(name, "quarantine") || !strcmp(name, "event_metrics");
+    return !strcasecmp(name, "raw_events") || !strcasecmp(name, "processed_events") ||
+           !strcasecmp(name, "quarantine") || !strcasecmp(name, "event_metrics");
 }
 
 /* tables.<name>: {from, transforms, partition_by}: a derived table. */
@@ -984,10 +987,12 @@ static int parse_derived(loader *L, yaml_node_t *kn, yaml_node_t *vn)
         if (!isalnum((unsigned char)*p) && *p != '_')
             return bad(L, kn, key, "a table name is letters, digits and _ only");
     if (is_builtin_table(name))
-        return bad(L, kn, key, "%s is a table of the pipeline itself", name);
+        return bad(L, kn, key, "%s is a table of the pipeline itself (names are case-insensitive)",
+                   name);
     for (int i = 0; i < c->tables.nderived; i++)
-        if (!strcmp(c->tables.derived[i].name, name))
-            return bad(L, kn, key, "duplicate table");
+        if (!strcasecmp(c->tables.derived[i].name, name))
+            return bad(L, kn, key, "duplicate table (names are case-insensitive: %s)",
+                       c->tables.derived[i].name);
     if (c->tables.nderived == LK_MAX_DERIVED)
         return bad(L, kn, key, "at most %d derived tables", LK_MAX_DERIVED);
     lk_derived_table *t = &c->tables.derived[c->tables.nderived];
@@ -1013,6 +1018,7 @@ static int parse_derived(loader *L, yaml_node_t *kn, yaml_node_t *vn)
         } else if (!strcmp(scalar(k2), "partition_by")) {
             key_spec ks = {fk, K_NAME_LIST, 0, 0, 0, 0, NULL};
             t->partition_by.n = 0;
+            t->partition_by.line = (int)v2->start_mark.line + 1;
             if (v2->type == YAML_SCALAR_NODE) {
                 if (add_name(L, &ks, v2, &t->partition_by) < 0)
                     return -1;
@@ -2075,7 +2081,14 @@ int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *appli
         int text = k->kind == K_NAME || k->kind == K_PATH || k->kind == K_ENUM ||
                    k->kind == K_LOG_LEVEL || k->kind == K_TEXT || k->kind == K_DDL ||
                    k->kind == K_STR || k->kind == K_PROPS;
-        differs = text ? strncmp(dst, src, k->cap) != 0 : memcmp(dst, src, k->cap) != 0;
+        if (k->kind == K_NAME_LIST) { /* the names, not where the file has them */
+            const lk_name_list *x = (const lk_name_list *)dst, *y = (const lk_name_list *)src;
+            differs = x->n != y->n;
+            for (int j = 0; j < x->n && !differs; j++)
+                differs = strcmp(x->name[j], y->name[j]) != 0;
+        } else {
+            differs = text ? strncmp(dst, src, k->cap) != 0 : memcmp(dst, src, k->cap) != 0;
+        }
         if (!differs)
             continue;
         if (is_live(k->name)) {

@@ -146,6 +146,7 @@ typedef struct lk_notify_target {
 typedef struct lk_name_list {
     int n;
     char name[LK_MAX_PARTITION_COLS][128];
+    int line; /* of the list in the file, 0 when not given there */
 } lk_name_list;
 
 /* ---- transforms (README "Transforms"): steps over a table's rows ---- */

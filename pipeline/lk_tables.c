@@ -50,15 +50,33 @@ int lk_tables_names(const lk_config *cfg, const char *names[LK_TABLES_MAX])
     return n;
 }
 
-void lk_tables_partition_by(const lk_config *cfg, const char *table, const lk_schema *schema,
-                            lk_name_list *out)
+/* A partition column that table (schema) lacks, while the input's columns are known (raw has
+   data columns: declared, stored or inferred), fails the start, as Spark's partitionBy of a
+   column the DataFrame lacks; before the first file, when nothing is known, the writer finds it
+   in the table's first batch (docs/decisions.md, "A partition column the table lacks"). */
+static int partition_columns_missing(const lk_config *cfg, const char *table, const lk_schema *raw,
+                                     const lk_schema *schema, lk_error *err)
 {
-    memset(out, 0, sizeof *out);
     const lk_name_list *pb = lk_config_partition_by(cfg, table);
-    int derived = lk_config_derived(cfg, table) != NULL;
-    for (int i = 0; pb && i < pb->n; i++)
-        if (!derived || !schema || lk_schema_find(schema, pb->name[i]) >= 0)
-            snprintf(out->name[out->n++], sizeof out->name[0], "%s", pb->name[i]);
+    if (!pb || !lk_raw_ndata(raw)) return 0;
+    for (int k = 0; k < pb->n; k++) {
+        if (lk_schema_find(schema, pb->name[k]) >= 0) continue;
+        lk_buf cols = LK_BUF_INIT;
+        for (int i = 0; i < lk_schema_nfields(schema); i++)
+            lk_buf_printf(&cols, "%s%s", i ? ", " : "", lk_schema_field(schema, i)->name);
+        const char *file = cfg->file[0] ? cfg->file : "(built-in default)";
+        char line[32] = "";
+        if (pb->line > 0) snprintf(line, sizeof line, "%d:", pb->line);
+        lk_error_set(err, LK_ECONFIG,
+                     "%s:%s key 'tables.%s.partition_by': column '%s' is not a column of %s "
+                     "(columns: %s)%s",
+                     file, line, table, pb->name[k], table, cols.data ? cols.data : "",
+                     strcmp(table, LK_TABLE_RAW) ? "; derive it in the transforms that build it"
+                                                 : "");
+        lk_buf_free(&cols);
+        return err->code;
+    }
+    return 0;
 }
 
 struct lk_tables {
@@ -101,6 +119,10 @@ int lk_tables_new(const lk_config *cfg, const lk_schema *raw, lk_tables **out, l
     int rc_idx = lk_raw_rescued_index(raw);
     const char *rescued = rc_idx >= 0 ? lk_schema_field(raw, rc_idx)->name : NULL;
     t->schemas[0] = lk_schema_clone(raw);
+    if (partition_columns_missing(cfg, t->names[0], raw, raw, err)) {
+        lk_tables_destroy(&t);
+        return err->code;
+    }
     for (int i = 1; i < t->n; i++) {
         if (!strcmp(t->names[i], LK_TABLE_QUARANTINE)) {
             t->quarantine = i;
@@ -145,6 +167,10 @@ int lk_tables_new(const lk_config *cfg, const lk_schema *raw, lk_tables **out, l
         }
         t->schemas[i] = lk_schema_clone(lk_transforms_schema(t->xf[i]));
         t->batches[i] = lk_batch_new(t->schemas[i]);
+        if (partition_columns_missing(cfg, t->names[i], raw, t->schemas[i], err)) {
+            lk_tables_destroy(&t);
+            return err->code;
+        }
         if (i == 1 && cfg->event.dedupe.set) {
             if (lk_dedupe_new(cfg, t->schemas[1], &t->dd, err)) {
                 lk_tables_destroy(&t);

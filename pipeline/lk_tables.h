@@ -51,15 +51,6 @@
    their number. */
 int lk_tables_names(const lk_config *cfg, const char *names[LK_TABLES_MAX]);
 
-/* The partition columns of table with schema: tables.<name>.partition_by,
-   where a derived table leaves out a column it does not have (its
-   transforms may drop it; the example of issue 13 partitions a select
-   without event_date by event_date) rather than failing every batch;
-   raw_events and processed_events keep the list as given (the writer
-   refuses a column they lack). */
-void lk_tables_partition_by(const lk_config *cfg, const char *table, const lk_schema *schema,
-                            lk_name_list *out);
-
 /* The pipeline's tables compiled for one raw_events schema version. */
 typedef struct lk_tables lk_tables;
 

@@ -39,6 +39,7 @@ typedef struct step_rt {
     rescue *rescues;
     int nrescues;
     char key[512]; /* for the quarantine's error column */
+    int line;      /* of the step in the file */
 } step_rt;
 
 struct lk_transforms {
@@ -224,6 +225,7 @@ static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
     char key[512];
     snprintf(key, sizeof key, "%s[%d].%s", c->o->key, si, kinds[st->kind]);
     snprintf(rt->key, sizeof rt->key, "%s", key);
+    rt->line = st->line;
     rt->kind = st->kind;
     rt->on_error = st->on_error;
     rt->filter = -1;
@@ -242,12 +244,17 @@ static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
         return 0;
     }
     case LK_STEP_DERIVE:
-    case LK_STEP_CAST:
+    case LK_STEP_CAST: {
+        int next = -1; /* where the step's next new column goes: after its previous one */
         for (int i = 0; i < st->nitems; i++) {
             const char *name = lk_config_xf_text(c->cfg, items[i].name);
             const char *text = lk_config_xf_text(c->cfg, items[i].text);
             char ik[700];
             snprintf(ik, sizeof ik, "%s.%s", key, name);
+            if (c->o->silver && !strcmp(name, "processed_at"))
+                return fail_at(c, items[i].line, ik,
+                               "processed_at is processed_events' own column, added last: "
+                               "name this one otherwise");
             int reg, at = sc_find(&c->sc, name);
             if (st->kind == LK_STEP_CAST) {
                 if (at < 0) return fail_at(c, items[i].line, ik, "no column '%s' to cast", name);
@@ -277,12 +284,14 @@ static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
             if (at >= 0) {
                 c->sc.e[at].reg = reg;
             } else {
-                int pos = 0;
-                if (new_pos(c, st, items[i].line, ik, &pos)) return -1;
+                int pos = next;
+                if (pos < 0 && new_pos(c, st, items[i].line, ik, &pos)) return -1;
                 sc_insert(&c->sc, pos, name, reg);
+                next = pos + 1;
             }
         }
         return 0;
+    }
     case LK_STEP_RENAME:
         for (int i = 0; i < st->nitems; i++) {
             const char *from = lk_config_xf_text(c->cfg, items[i].name);
@@ -291,6 +300,10 @@ static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
             snprintf(ik, sizeof ik, "%s.%s", key, from);
             int at = sc_find(&c->sc, from), there = sc_find(&c->sc, to);
             if (at < 0) return fail_at(c, items[i].line, ik, "no column '%s' to rename", from);
+            if (c->o->silver && !strcmp(to, "processed_at"))
+                return fail_at(c, items[i].line, ik,
+                               "processed_at is processed_events' own column, added last: "
+                               "name this one otherwise");
             if (there >= 0 && there != at)
                 return fail_at(c, items[i].line, ik, "a column '%s' exists already", to);
             free(c->sc.e[at].name);
@@ -483,11 +496,27 @@ int lk_transforms_compile(const lk_config *cfg, lk_step_list list, const lk_sche
     t->compact = 1;
     for (int si = t->npre; si < t->nsteps; si++)
         if (t->steps[si].on_error == LK_ON_ERROR_RESCUE) t->compact = 0;
-    /* partition columns a select left out: kept from the input */
+    /* partition columns a select left out: kept from the input; event_date, which neither has
+       (a list that replaced the default one, as issue 13's example), is derived as the default
+       list derives it, from the event time (docs/decisions.md, "A partition column the table
+       lacks") */
     for (int k = 0; o->keep && k < o->keep->n; k++) {
-        if (sc_find(&c.sc, o->keep->name[k]) >= 0) continue;
-        int i = lk_schema_find(input, o->keep->name[k]);
-        if (i >= 0) sc_insert(&c.sc, c.sc.n, o->keep->name[k], lk_sql_program_column(t->prog, i));
+        const char *name = o->keep->name[k];
+        if (sc_find(&c.sc, name) >= 0) continue;
+        int i = lk_schema_find(input, name);
+        if (i >= 0) {
+            sc_insert(&c.sc, c.sc.n, name, lk_sql_program_column(t->prog, i));
+            continue;
+        }
+        const char *et = cfg->event.event_time[0] ? cfg->event.event_time : "ts";
+        if (strcmp(name, "event_date") || sc_find(&c.sc, et) < 0) continue;
+        char expr[300];
+        snprintf(expr, sizeof expr, "to_date(`%s`)", et);
+        lk_sql_scope s = {&c.sc, scope_find, scope_names};
+        int reg = -1;
+        lk_error e = {0};
+        if (lk_sql_program_compile(c.prog, expr, &s, &reg, NULL, &e) == 0)
+            sc_insert(&c.sc, c.sc.n, name, reg);
     }
     if (o->silver) {
         int i = sc_find(&c.sc, LK_RAW_CORRUPT);
@@ -515,6 +544,19 @@ int lk_transforms_compile(const lk_config *cfg, lk_step_list list, const lk_sche
         if (o->rescued && !strcmp(c.sc.e[i].name, o->rescued) && f->type == LK_TYPE_STRING)
             t->rescued_out = i;
     }
+    /* a rescue whose value has nowhere to go (a step removed the rescued column, or the
+       source has none) would lose it: refused, except in the built-in default list (raw_events
+       keeps the value) */
+    for (int si = 0; si < t->nsteps && t->rescued_out < 0 && (!o->silver || cfg->transforms_set);
+         si++)
+        if (t->steps[si].nrescues) {
+            fail_at(&c, t->steps[si].line, t->steps[si].key,
+                    "on_error: rescue keeps a failed value in %s, which %s", 
+                    o->rescued ? o->rescued : "_rescued_data",
+                    o->rescued ? "this list removes (keep it in a select, or do not drop it)"
+                               : "the source does not have (source.rescued_data_column)");
+            goto bad;
+        }
     t->out = c.sc.e;
     t->nout = c.sc.n;
     /* what prog reads of the input, and the structs whose fields are output columns: the

@@ -107,6 +107,73 @@ test('the issue\'s transforms and two derived tables equal DuckDB\'s evaluation 
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
+test('partition_by: event_date a list does not make is derived from ts; a column neither the table nor its input has fails the start', async () => {
+  // the issue's example as written: its list replaces the default one, which made event_date
+  const ws = workspace('xfpart', { extra:
+    'transforms:\n' +
+    '  - filter: "event_type <> \'heartbeat\' AND amount IS NOT NULL"\n' +
+    '  - derive: {amount_eur: "round(amount * 0.92, 2)", hour: "date_trunc(\'hour\', ts)", email: "sha2(message, 256)"}\n' +
+    '  - cast: {user_id: string}\n' +
+    '  - rename: {country: country_code}\n' +
+    '  - drop: [message]\n' +
+    'tables:\n' +
+    '  purchases:\n' +
+    '    from: processed_events\n' +
+    '    transforms:\n' +
+    '      - filter: "event_type = \'purchase\'"\n' +
+    '      - select: [event_id, user_id, amount_eur, ts]\n' +
+    '    partition_by: [event_date]\n' });
+  gen(['--out', ws.input, '--files', '2', '--rows', String(ROWS), '--seed', '41']);
+  const r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const want = await query(`SELECT event_id, strftime(CAST(CAST(ts AS TIMESTAMP) AS DATE), '%Y-%m-%d') AS d ` +
+    `FROM ${inputSql(ws.input)} WHERE event_type = 'purchase' AND amount IS NOT NULL ORDER BY event_id`);
+  const got = await queryTable(path.join(ws.tables, 'purchases'),
+    `SELECT event_id, strftime(event_date, '%Y-%m-%d') AS d FROM $T ORDER BY event_id`);
+  assert.ok(want.length > 10);
+  assert.deepEqual(got, want);
+  const log = fs.readdirSync(path.join(ws.tables, 'purchases', '_delta_log')).filter((f) => f.endsWith('.json')).sort();
+  assert.match(fs.readFileSync(path.join(ws.tables, 'purchases', '_delta_log', log[0]), 'utf8'),
+    /"partitionColumns":\["event_date"\]/);
+  assert.ok(fs.readdirSync(path.join(ws.tables, 'purchases')).some((d) => d.startsWith('event_date=')));
+
+  // a column nobody has: refused before any table is written, naming the user's file and line
+  const ws2 = workspace('xfpart2', { extra:
+    'tables:\n  byregion:\n    from: processed_events\n    transforms: [{filter: "amount > 0"}]\n    partition_by: [region]\n' });
+  gen(['--out', ws2.input, '--files', '1', '--rows', '200', '--seed', '42']);
+  for (let i = 0; i < 2; i++) { // the first start (schema inferred) and the next (stored)
+    const r2 = run(['start', '-c', ws2.config, '--trigger', 'available-now']);
+    assert.equal(r2.code, 100, r2.stderr.slice(-3000));
+    assert.match(r2.stderr, /configuration error: .*lakesup\.yml:12: key 'tables\.byregion\.partition_by': column 'region' is not a column of byregion \(columns: event_id,/);
+    assert.ok(!fs.existsSync(path.join(ws2.tables, 'byregion', '_delta_log')), 'byregion was not created');
+  }
+  // processed_events the same
+  const ws3 = workspace('xfpart3', { extra: 'tables:\n  processed_events:\n    partition_by: [region]\n' });
+  gen(['--out', ws3.input, '--files', '1', '--rows', '200', '--seed', '43']);
+  const r3 = run(['start', '-c', ws3.config, '--trigger', 'available-now']);
+  assert.equal(r3.code, 100, r3.stderr.slice(-3000));
+  assert.match(r3.stderr, /lakesup\.yml:10: key 'tables\.processed_events\.partition_by': column 'region' is not a column of processed_events/);
+  for (const w of [ws, ws2, ws3]) fs.rmSync(w.dir, { recursive: true, force: true });
+});
+
+test('a list that keeps fewer columns after a restart leaves the table\'s columns: the old rows keep their values, the new ones read null', async () => {
+  const ws = workspace('xfnarrow', { extra: 'transforms: [{select: [event_id, ts, amount, country]}]\n' });
+  gen(['--out', ws.input, '--files', '1', '--rows', '300', '--seed', '44']);
+  let r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  fs.writeFileSync(ws.config, fs.readFileSync(ws.config, 'utf8').replace('select: [event_id, ts, amount, country]', 'select: [event_id, ts]'));
+  gen(['--out', ws.input, '--files', '1', '--rows', '200', '--seed', '45', '--prefix', 'later']);
+  r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const got = await queryTable(path.join(ws.tables, 'processed_events'),
+    `SELECT count(*) AS n, count(country) AS c, count(*) FILTER (WHERE event_id LIKE 'evt-45-%' AND country IS NULL) AS late ` +
+    `FROM $T`);
+  assert.deepEqual(got.map((x) => [Number(x.n), Number(x.c), Number(x.late)]), [[500, 300, 200]]);
+  const cols = await queryTable(path.join(ws.tables, 'processed_events'), 'DESCRIBE SELECT * FROM $T');
+  assert.deepEqual(cols.map((c) => c.column_name), ['event_id', 'ts', 'amount', 'country', 'processed_at']);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
 test('an expression error fails at start with file, line, key and position, before any worker', () => {
   const ws = workspace('xferr');
   const base = fs.readFileSync(ws.config, 'utf8');

@@ -306,7 +306,7 @@ START_TEST(steps_and_options)
     lk_tables *t = tables_of("transforms:\n"
                              "  - filter: \"a >= 2 OR s = 'x'\"\n"
                              "  - derive: {b: \"a * 10\", a: \"a + 1\", c: \"b + a\"}\n"
-                             "  - derive: {first: \"upper(s)\"}\n"
+                             "  - derive: {first: \"upper(s)\", second: \"lower(s)\"}\n"
                              "    after: a\n"
                              "  - cast: {n: int}\n"
                              "  - rename: {s: t}\n"
@@ -320,12 +320,14 @@ START_TEST(steps_and_options)
     /* derive replaces in place and appends before the rescued column; after: places; processed_at
      * last */
     ck_assert_str_eq(ddl.data,
-                     "a LONG, first STRING, t STRING, st_p INTEGER, n INTEGER, b LONG, c LONG, "
+                     "a LONG, first STRING, second STRING, t STRING, st_p INTEGER, n INTEGER, "
+                     "b LONG, c LONG, "
                      "_rescued_data STRING, processed_at TIMESTAMP");
     ck_assert_uint_eq(lk_batch_nrows(p), 3);
     row(p, 0, r0, sizeof r0);
     ck_assert_msg(
-        strstr(r0, "\"a\":2,\"first\":\"X\",\"t\":\"x\",\"st_p\":1,\"n\":12,\"b\":10,\"c\":12"),
+        strstr(r0, "\"a\":2,\"first\":\"X\",\"second\":\"x\",\"t\":\"x\",\"st_p\":1,\"n\":12,"
+                   "\"b\":10,\"c\":12"),
         "%s", r0);
     row(p, 1, r0, sizeof r0);
     ck_assert_msg(strstr(r0, "\"n\":null"), "a failed cast is null by default: %s", r0);
@@ -402,6 +404,22 @@ START_TEST(errors_name_file_line_key_position)
          "key 'transforms[0].select[0]': name the expression: 'a + 1 AS name'"},
         {"transforms:\n  - select: [a, A]\n", "column 'a' is selected twice"},
         {"transforms:\n  - derive: {x: \"1\"}\n    after: nope\n", "after: no column 'nope'"},
+        /* processed_at is silver's own; a rescue needs somewhere to keep the value */
+        {"transforms:\n  - derive: {processed_at: \"a\"}\n",
+         ":2: key 'transforms[0].derive.processed_at': processed_at is processed_events' own"},
+        {"transforms:\n  - rename: {a: processed_at}\n",
+         ":2: key 'transforms[0].rename.a': processed_at is processed_events' own"},
+        {"transforms:\n  - select: [a, s]\n  - cast: {s: int}\n    on_error: rescue\n",
+         ":3: key 'transforms[1].cast': on_error: rescue keeps a failed value in _rescued_data, "
+         "which this list removes"},
+        {"tables:\n  t1:\n    from: raw_events\n    transforms:\n      - drop: [_rescued_data]\n"
+         "      - derive: {m: \"CAST(s AS INT)\"}\n        on_error: rescue\n",
+         ":6: key 'tables.t1.transforms[1].derive': on_error: rescue keeps"},
+        /* a partition column neither the table nor its input has */
+        {"tables:\n  t1:\n    from: processed_events\n    partition_by: [zz]\n",
+         ":4: key 'tables.t1.partition_by': column 'zz' is not a column of t1 (columns: a, "},
+        {"tables:\n  raw_events:\n    partition_by: [zz]\n",
+         ":3: key 'tables.raw_events.partition_by': column 'zz' is not a column of raw_events"},
         {"tables:\n  t1:\n    from: processed_events\n    transforms:\n      - filter: \"zz\"\n",
          ":5: key 'tables.t1.transforms[0].filter': position 1: unknown column 'zz'"},
     };
@@ -425,6 +443,12 @@ START_TEST(errors_name_file_line_key_position)
          "on_error applies to filter, derive, select and cast steps"},
         {"tables:\n  quarantine:\n    from: raw_events\n",
          "quarantine is a table of the pipeline itself"},
+        {"tables:\n  Quarantine:\n    from: raw_events\n",
+         "Quarantine is a table of the pipeline itself (names are case-insensitive)"},
+        {"tables:\n  Processed_Events:\n    from: raw_events\n",
+         "is a table of the pipeline itself"},
+        {"tables:\n  p:\n    from: raw_events\n  P:\n    from: raw_events\n",
+         "key 'tables.P': duplicate table (names are case-insensitive: p)"},
         {"tables:\n  x:\n    transforms: []\n", "key 'tables.x': needs from:"},
         {"tables:\n  x:\n    from: nowhere\n", ":3: key 'tables.x.from': no table 'nowhere'"},
         {"tables:\n  x:\n    from: y\n  y:\n    from: x\n", "the tables' from make a cycle"},

@@ -723,16 +723,20 @@ static int commit_batch(committer *c, pending *p)
         }
         lk_delta_commit *dc = lk_delta_commit_new(c->tables[t], "STREAMING UPDATE");
         const lk_schema *cur = lk_delta_schema(c->tables[t]);
-        if (!cur || (!lk_schema_equal(cur, schemas[t]) &&
-                     !(c->shared && schema_covers(cur, schemas[t])))) {
+        if (!cur) {
             lk_delta_commit_set_schema(dc, schemas[t]);
-            if (cur)
-                log_schema_change(c, c->names[t], b, cur, schemas[t]);
+        } else if (!(c->shared && schema_covers(cur, schemas[t]))) {
+            /* the table keeps the columns this batch lacks (a list that selects fewer since a
+               restart); with other hosts, the order of the one that wrote first stands */
+            lk_schema *u = lk_schema_union(cur, schemas[t]);
+            if (!lk_schema_equal(cur, u)) {
+                lk_delta_commit_set_schema(dc, u);
+                log_schema_change(c, c->names[t], b, cur, u);
+            }
+            lk_schema_destroy(&u);
         }
-        lk_name_list pbl;
-        lk_tables_partition_by(c->cfg, c->names[t], schemas[t], &pbl);
-        const lk_name_list *pb = &pbl;
-        if (!cur && pb->n) {
+        const lk_name_list *pb = lk_config_partition_by(c->cfg, c->names[t]);
+        if (!cur && pb && pb->n) {
             const char *cols[LK_MAX_PARTITION_COLS];
             for (int k = 0; k < pb->n; k++)
                 cols[k] = pb->name[k];
@@ -1260,9 +1264,7 @@ static int check_partitioning(committer *c, int t)
     const char *md = lk_delta_metadata_json(c->tables[t]);
     if (!md || lk_delta_version(c->tables[t]) < 0)
         return 0;
-    lk_name_list pbl;
-    lk_tables_partition_by(c->cfg, c->names[t], lk_delta_schema(c->tables[t]), &pbl);
-    const lk_name_list *pb = &pbl;
+    const lk_name_list *pb = lk_config_partition_by(c->cfg, c->names[t]);
     lk_buf want = LK_BUF_INIT, have = LK_BUF_INIT;
     lk_buf_putc(&want, '[');
     for (int k = 0; pb && k < pb->n; k++) {

@@ -116,15 +116,20 @@ static int setup_table(writer *wr, table_writer *t, const lk_schema *schema)
     lk_partitioner_destroy(&t->part);
     lk_schema_destroy(&t->schema);
     t->schema = lk_schema_clone(schema);
-    lk_name_list pbl;
-    lk_tables_partition_by(wr->cfg, t->table, schema, &pbl);
-    const lk_name_list *pb = &pbl;
-    if (pb->n) {
+    const lk_name_list *pb = lk_config_partition_by(wr->cfg, t->table);
+    if (pb && pb->n) {
         const char *cols[LK_MAX_PARTITION_COLS];
         for (int k = 0; k < pb->n; k++)
             cols[k] = pb->name[k];
         if (lk_partitioner_new(schema, cols, pb->n, &t->part, &wr->err)) {
-            lk_error_prefix(&wr->err, "tables.%s.partition_by", t->table);
+            /* the table's first batch lacks it (nothing was known at start to check it
+               against: pipeline/lk_tables.c): a configuration error, reported as the start's */
+            const char *file = wr->cfg->file[0] ? wr->cfg->file : "(built-in default)";
+            if (pb->line > 0)
+                lk_error_prefix(&wr->err, "%s:%d: key 'tables.%s.partition_by'", file, pb->line,
+                                t->table);
+            else
+                lk_error_prefix(&wr->err, "%s: key 'tables.%s.partition_by'", file, t->table);
             return -1;
         }
     }
@@ -682,6 +687,7 @@ static int process(void *ctx, const void *data, size_t len)
             lk_msg_event_init(&e, "fatal");
             lk_msg_event_set_str(&e, "role", "writer");
             lk_msg_event_set_str(&e, "error", wr->err.msg);
+            lk_msg_event_set_int(&e, "config", 1);
             lk_worker_notify(wr->w, &e);
             return -1;
         }
