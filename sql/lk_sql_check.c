@@ -479,6 +479,32 @@ static int is_const(const lk_sql_node *n)
 }
 
 /* A constant string argument (format, pattern, schema, unit). */
+/* What from_json cannot read in f's type tree (a BINARY, a MAP whose key is not a STRING):
+   1 with the field's path and the reason in out, else 0. */
+static int json_unsupported(const lk_field *f, char *out, size_t cap)
+{
+    for (int i = 0; i < f->n_children; i++) {
+        const lk_field *ch = &f->children[i];
+        const char *why = ch->type == LK_TYPE_BINARY ? "BINARY is not read from JSON"
+                          : ch->type == LK_TYPE_MAP && ch->children[0].type != LK_TYPE_STRING
+                              ? "a MAP's key must be STRING (JSON keys are strings)"
+                              : NULL;
+        if (why) {
+            snprintf(out, cap, "%s: %s", ch->name, why);
+            return 1;
+        }
+        if (json_unsupported(ch, out, cap)) {
+            if (f->type == LK_TYPE_STRUCT && strlen(ch->name) + 1 + strlen(out) < cap) {
+                memmove(out + strlen(ch->name) + 1, out, strlen(out) + 1);
+                memcpy(out, ch->name, strlen(ch->name));
+                out[strlen(ch->name)] = '.';
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int need_string_lit(ck *c, lk_sql_node *call, int i, const char *what)
 {
     lk_sql_node *a = call->args[i];
@@ -1046,23 +1072,18 @@ static __attribute__((noinline)) int type_call(ck *c, lk_sql_node *n, const fn_s
         return arg_as(c, n, 0, LK_TYPE_STRING, "the JSON");
     case LK_FN_FROM_JSON: {
         if (need_string_lit(c, n, 1, "schema")) return -1;
-        const char *txt = a[1]->s ? a[1]->s : "";
-        lk_buf t = LK_BUF_INIT;
-        if (!strncasecmp(txt, "struct<", 7))
-            lk_buf_printf(&t, "x %s", txt);
-        else
-            lk_buf_printf(&t, "x STRUCT<%s>", txt);
         lk_error e = {0};
-        lk_schema *s = NULL;
-        int bad = lk_ddl_parse(t.data, &s, &e);
-        lk_buf_free(&t);
-        if (bad) return cerr(c, a[1]->pos, "from_json schema: %s", e.msg);
-        const lk_field *sf = lk_schema_field(s, 0);
-        for (int i = 0; i < sf->n_children; i++)
-            if (lk_type_is_nested(sf->children[i].type) || sf->children[i].type == LK_TYPE_BINARY)
-                return lk_schema_destroy(&s),
-                       cerr(c, a[1]->pos, "from_json: field %s: only scalar fields are supported",
-                            sf->children[i].name);
+        lk_schema *s = lk_schema_new();
+        lk_field *sf = lk_schema_add(s, "from_json", LK_TYPE_STRUCT, 1);
+        if (lk_ddl_parse_struct(a[1]->s ? a[1]->s : "", sf, &e)) {
+            lk_schema_destroy(&s);
+            return cerr(c, a[1]->pos, "from_json schema: %s", e.msg);
+        }
+        char bad[512];
+        if (json_unsupported(sf, bad, sizeof bad)) {
+            lk_schema_destroy(&s);
+            return cerr(c, a[1]->pos, "from_json: field %s", bad);
+        }
         n->ty = LK_TYPE_STRUCT;
         n->ty_field = c->b->keep(c->b->ctx, s);
         return arg_as(c, n, 0, LK_TYPE_STRING, "the JSON");

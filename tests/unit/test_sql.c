@@ -428,6 +428,40 @@ START_TEST(json)
     EQ("from_json(ns, 'a INT').a", "NULL");
     ERR("get_json_object(j, 'a.b')", "bad path");
     ERR("from_json(j, 'a INT,')", "from_json schema");
+    /* the position is the user's schema's, not an internal wrapper's */
+    ERR("from_json(j, 'a INTT')", "DDL at position 3: expected a type name");
+    ERR("from_json(j, 'a INTT')", "got 'INTT'");
+    ERR("from_json(j, 'struct<a INTT>')", "DDL at position 10");
+    ERR("from_json(j, 'a BINARY')", "from_json: field a: BINARY");
+    ERR("from_json(j, 's STRUCT<m: MAP<INT, INT>>')", "from_json: field s.m: a MAP's key");
+    /* nested fields (once a use-after-free on the error path, now read as Spark does) */
+    EQ("size(from_json('{\"b\":[1,2,null]}', 'b ARRAY<INT>').b)", "3");
+    EQ("from_json('{\"b\":[1,2,null]}', 'b ARRAY<INT>').b[1]", "2");
+    EQ("from_json('{\"b\":[1,2,null]}', 'b ARRAY<INT>').b[2]", "NULL");
+    EQ("from_json('{\"a\":{\"b\":7}}', 'a STRUCT<b: INT>').a.b", "7");
+    EQ("from_json('{\"a\":{\"b\":7}}', 'STRUCT<a: STRUCT<b: INT>>').a.b", "7");
+    EQ("from_json('{\"a\":5}', 'a STRUCT<b: INT>').a.b", "NULL");
+    EQ("from_json(j, 'a STRUCT<b: ARRAY<STRING>>').a.b[1]", "{\"c\":\"x\\u00e9\"}");
+    EQ("from_json('{\"a\":[{\"p\":1.5},{\"p\":\"x\"},null]}', 'a ARRAY<STRUCT<p: DOUBLE>>').a[0].p",
+       "1.5");
+    EQ("from_json('{\"a\":[{\"p\":1.5},{\"p\":\"x\"},null]}', 'a ARRAY<STRUCT<p: DOUBLE>>').a[1].p",
+       "NULL");
+    EQ("from_json('{\"a\":[{\"p\":1.5},{\"p\":\"x\"},null]}', 'a ARRAY<STRUCT<p: DOUBLE>>').a[2]"
+       " IS NULL", "true");
+    EQ("from_json('{\"b\":[1,\"x\"]}', 'b ARRAY<INT>').b IS NULL", "true"); /* an element misfits */
+    EQ("from_json('{\"b\":{\"x\":1}}', 'b ARRAY<INT>').b IS NULL", "true");
+    EQ("size(from_json('{\"b\":[]}', 'b ARRAY<INT>').b)", "0");
+    EQ("from_json('{\"m\":{\"k\":1,\"\\u00e9\":2}}', 'm MAP<STRING, INT>').m['é']", "2");
+    EQ("size(from_json('{\"m\":{\"k\":1,\"\\u00e9\":2}}', 'm MAP<STRING, INT>').m)", "2");
+    EQ("from_json('{\"m\":{\"k\":1,\"z\":\"q\"}}', 'm MAP<STRING, INT>').m IS NULL", "true");
+    EQ("from_json('{\"a\":{\"b\":[[1],[2,3]]}}', 'a STRUCT<b: ARRAY<ARRAY<LONG>>>').a.b[1][1]",
+       "3");
+    /* Spark's JSON reader: these exact strings for a FLOAT or DOUBLE, any other string fails */
+    EQ("from_json('{\"a\":\"NaN\"}', 'a DOUBLE').a", "NaN");
+    EQ("from_json('{\"a\":\"-INF\"}', 'a DOUBLE').a", "-Infinity");
+    EQ("from_json('{\"a\":\"+Infinity\"}', 'a FLOAT').a", "Infinity");
+    EQ("from_json('{\"a\":\"nan\"}', 'a DOUBLE').a", "NULL");
+    EQ("from_json('{\"a\":\"1.5\"}', 'a DOUBLE').a", "NULL");
 }
 END_TEST
 
