@@ -222,6 +222,12 @@ START_TEST(like_and_regex)
     EQ("'abc' LIKE 'a\\\\%c'", "false");
     EQ("'café' LIKE 'caf_'", "true"); /* _ is one character, not one byte */
     EQ("'ABC' ILIKE 'a%'", "true");
+    /* Spark: lower(s) LIKE lower(pattern), Unicode's full lower case */
+    EQ("'ŁÓDŹ' ILIKE 'łód_'", "true");
+    EQ("'ΣΑΣ' ILIKE 'σα%'", "true");
+    EQ("'Straße' ILIKE '%SSE'", "false"); /* lower keeps ß */
+    EQ("'ÀB' ILIKE 'àb'", "true");
+    EQ("'ПРИВЕТ' ILIKE 'привет'", "true");
     EQ("'' LIKE '%'", "true");
     EQ("'x_y' LIKE 'x!_y' ESCAPE '!'", "true");
     EQ("'abc123' RLIKE '[0-9]+$'", "true");
@@ -240,7 +246,17 @@ END_TEST
 START_TEST(strings)
 {
     EQ("lower('ÀBC')", "àbc");
-    EQ("upper('straße')", "STRAßE"); /* ß has no one-letter upper case */
+    /* Java's String.toUpperCase/toLowerCase: Unicode's full case mapping with SpecialCasing */
+    EQ("upper('straße')", "STRASSE");
+    EQ("lower('ΣΑΣ')", "σας"); /* a word's final sigma */
+    EQ("lower('ΣΑΣ ΟΔΟΣ.')", "σας οδος.");
+    EQ("upper('łódź')", "ŁÓDŹ");
+    EQ("lower('ŁÓDŹ')", "łódź");
+    EQ("upper('ﬁx ǆ ŉ')", "FIX Ǆ ʼN");
+    EQ("lower('İ')", "i\xcc\x87"); /* i and a combining dot above, as Java outside Turkish */
+    EQ("upper('𐐨')", "𐐀"); /* beyond the BMP */
+    EQ("upper('ab\xff\xc3')", "AB\xff\xc3"); /* invalid bytes kept */
+    EQ("lower('ΑΣ\xffΒ')", "ας\xffβ");
     EQ("upper(s)", " HELLO ");
     EQ("trim(s)", "Hello");
     EQ("ltrim(s)", "Hello ");
@@ -727,6 +743,11 @@ START_TEST(more_functions)
     EQ("initcap('sPark sql')", "Spark Sql");
     EQ("initcap('hello  WORLD-x')", "Hello  World-x");
     EQ("initcap('\xc3\xa9LAN vital')", "\xc3\x89lan Vital");
+    /* Spark: toLowerCase() then Character.toTitleCase of each word's first UTF-16 unit */
+    EQ("initcap('łÓDŹ żÓŁW')", "Łódź Żółw");
+    EQ("initcap('ǆemal ΣΑΣ')", "ǅemal Σας"); /* a title-case letter; a final sigma */
+    EQ("initcap('ßa')", "ßa"); /* no one-letter title case */
+    EQ("initcap('\xff ab')", "\xff Ab");
     EQ("reverse('Spark SQL')", "LQS krapS");
     EQ("reverse('h\xc3\xa9llo')", "oll\xc3\xa9h");
     EQ("startswith('Spark SQL', 'Spark')", "true");
