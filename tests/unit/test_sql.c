@@ -318,6 +318,32 @@ START_TEST(casts)
     EQ("CAST(' 12 ' AS INT)", "12");
     EQ("CAST('1.9' AS INT)", "1"); /* Spark: the fraction is dropped */
     EQ("CAST('abc' AS INT)", "NULL");
+    /* Spark's UTF8String.toInt/toLong: a fraction of digits, even with no digit around the point */
+    EQ("CAST('.5' AS INT)", "0");
+    EQ("CAST('.' AS INT)", "0");
+    EQ("CAST('-.' AS BIGINT)", "0");
+    EQ("CAST('5.' AS SMALLINT)", "5");
+    EQ("CAST('-' AS INT)", "NULL");
+    EQ("CAST('' AS INT)", "NULL");
+    EQ("CAST('1.x' AS INT)", "NULL");
+    EQ("CAST('1e3' AS INT)", "NULL");
+    /* Java's parseDouble (a d/D/f/F suffix; [+-]NaN, [+-]Infinity), then Spark's case-insensitive
+       special literals */
+    EQ("CAST('NAN' AS DOUBLE)", "NaN");
+    EQ("CAST('nan' AS FLOAT)", "NaN");
+    EQ("CAST('-NaN' AS DOUBLE)", "NaN");
+    EQ("CAST('-nan' AS DOUBLE)", "NULL");
+    EQ("CAST('+infinity' AS DOUBLE)", "Infinity");
+    EQ("CAST(' -Infinity ' AS DOUBLE)", "-Infinity");
+    EQ("CAST('-INF' AS DOUBLE)", "-Infinity");
+    EQ("CAST('1d' AS DOUBLE)", "1.0");
+    EQ("CAST('1f' AS DOUBLE)", "1.0");
+    EQ("CAST('-2.5e1D' AS DOUBLE)", "-25.0");
+    EQ("CAST('.5F' AS FLOAT)", "0.5");
+    EQ("CAST('d' AS DOUBLE)", "NULL");
+    EQ("CAST('1dd' AS DOUBLE)", "NULL");
+    EQ("CAST('NaNd' AS DOUBLE)", "NULL");
+    EQ("CAST('Infinityf' AS DOUBLE)", "NULL");
     EQ("CAST('99999999999' AS INT)", "NULL"); /* out of range: null, not wrapped */
     EQ("CAST(l AS INT)", "1410065408");       /* a long narrows with wrap-around */
     EQ("CAST(1e20 AS INT)", "2147483647");    /* a double saturates (Java) */
