@@ -576,6 +576,24 @@ static int nullif_args(ck *c, lk_sql_node *n, lk_sql_node *orig)
     return 0;
 }
 
+/* 1 when IN's values mix a string with another scalar type Spark promotes to a string (a number,
+   a date, a timestamp; not a boolean or binary). */
+static int in_as_strings(lk_sql_node *const *a, int n)
+{
+    int str = 0, other = 0;
+    for (int i = 0; i < n; i++) {
+        lk_type t = a[i]->ty;
+        if (!t) continue; /* an untyped NULL */
+        if (t == LK_TYPE_STRING)
+            str = 1;
+        else if (!scalar(t) || t == LK_TYPE_BOOLEAN || t == LK_TYPE_BINARY)
+            return 0;
+        else
+            other = 1;
+    }
+    return str && other;
+}
+
 static int type_call(ck *c, lk_sql_node *n, const fn_spec *f);
 
 static int check_call(ck *c, lk_sql_node *n)
@@ -695,6 +713,15 @@ static __attribute__((noinline)) int type_call(ck *c, lk_sql_node *n, const fn_s
            in the common type (the arguments become a, a as that type, b as that type) */
         lk_sql_node *orig = a[0];
         int dp, ds;
+        if (f->fn == LK_FN_IN && in_as_strings(a, n->nargs)) {
+            /* Spark's InConversion: the wider common type of a string and a number, date or
+               timestamp is a string (stringPromotion), so 1 IN ('1.0') compares texts; = casts
+               the string instead (PromoteStrings) */
+            for (int i = 0; i < n->nargs; i++)
+                a[i] = cast_to(c, a[i], LK_TYPE_STRING);
+            n->ty = LK_TYPE_BOOLEAN;
+            return 0;
+        }
         if (dec_common(a, n->nargs, f->fn != LK_FN_IN, &dp, &ds)) {
             for (int i = 0; i < n->nargs; i++)
                 a[i] = cast_dec(c, a[i], dp, ds);

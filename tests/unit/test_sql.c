@@ -222,6 +222,16 @@ START_TEST(like_and_regex)
     EQ("'abc' LIKE 'a\\\\%c'", "false");
     EQ("'café' LIKE 'caf_'", "true"); /* _ is one character, not one byte */
     EQ("'ABC' ILIKE 'a%'", "true");
+    /* Spark's InConversion: a string among IN's values makes the comparison one of strings */
+    EQ("1 IN ('1.0')", "false");
+    EQ("1.0D IN ('1')", "false");
+    EQ("1 IN ('1', 2)", "true");
+    EQ("i IN ('07', 8)", "false");
+    EQ("i IN ('7')", "true");
+    EQ("1.50 IN ('1.5')", "false");
+    EQ("dt IN ('2025-11-24')", "true");
+    EQ("n IN ('1')", "NULL");
+    EQ("1 = '1.0'", "true"); /* = casts the string to the number */
     /* Spark: lower(s) LIKE lower(pattern), Unicode's full lower case */
     EQ("'ŁÓDŹ' ILIKE 'łód_'", "true");
     EQ("'ΣΑΣ' ILIKE 'σα%'", "true");
