@@ -808,6 +808,11 @@ static __attribute__((noinline)) int type_call(ck *c, lk_sql_node *n, const fn_s
         int t = 0;
         for (int i = 0; i < n->nargs; i++) {
             int u = wide_type((lk_type)t, a[i]->ty);
+            /* Spark: greatest and least widen without string promotion
+               (findWiderTypeWithoutStringPromotion): a string with another type is refused */
+            if (f->fn != LK_FN_COALESCE && t && a[i]->ty && t != (int)a[i]->ty &&
+                (t == LK_TYPE_STRING || a[i]->ty == LK_TYPE_STRING))
+                u = -1;
             if (u < 0 || !scalar((lk_type)(u)))
                 return cerr(c, a[i]->pos, "the arguments of %s have no common type (%s and %s)",
                             n->name, t ? lk_type_name((lk_type)t) : "null", tname(a[i]));

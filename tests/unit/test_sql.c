@@ -320,6 +320,13 @@ START_TEST(conditionals)
     EQ("least(1, n, 3)", "1");
     EQ("greatest(n, n)", "NULL");
     EQ("greatest('a', 'b')", "b");
+    /* Spark: no string promotion for greatest/least (coalesce has it) */
+    ERR("greatest(l, s)", "the arguments of greatest have no common type (long and string)");
+    ERR("least(1, '2')", "no common type");
+    ERR("greatest(dt, '2025-01-01')", "no common type");
+    EQ("greatest(NULL, 'x')", "x");
+    ERR("greatest(n, 'x')", "no common type");
+    EQ("coalesce(n, '5')", "5");
 }
 END_TEST
 
