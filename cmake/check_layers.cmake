@@ -39,7 +39,8 @@ set(SYS_libmicrohttpd "^microhttpd\\.h$")
 set(SYS_libcurl "^curl/")
 set(SYS_pcre2 "^pcre2(posix)?\\.h$")
 set(SYS_nettle "^nettle/")
-set(SYS_ALL zeromq sqlite msgpack libyaml libsystemd librdkafka libmicrohttpd libcurl pcre2 nettle)
+set(SYS_libunistring "^(unicase|unistr|unitypes|uninorm|unictype)\\.h$")
+set(SYS_ALL zeromq sqlite msgpack libyaml libsystemd librdkafka libmicrohttpd libcurl pcre2 nettle libunistring)
 
 # ---- the table ----
 file(STRINGS ${TABLE} lines ENCODING UTF-8)

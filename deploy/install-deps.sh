@@ -16,7 +16,7 @@ PACKAGES=(
   libzmq3-dev libczmq-dev libmsgpack-dev libsqlite3-dev sqlite3 libyaml-dev
   libzstd-dev libsnappy-dev zlib1g-dev libbz2-dev libyajl-dev libxxhash-dev
   librdkafka-dev libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev
-  libpcre2-dev nettle-dev
+  libpcre2-dev nettle-dev libunistring-dev
   check libsubunit-dev scdoc
   file # cpack -G DEB: CPackDeb needs file(1) for its dependency list (dpkg-shlibdeps)
 )

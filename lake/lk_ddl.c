@@ -276,3 +276,28 @@ int lk_ddl_parse(const char *text, lk_schema **out, lk_error *err)
     *out = s;
     return 0;
 }
+
+int lk_ddl_parse_struct(const char *text, lk_field *f, lk_error *err)
+{
+    parser P = {text ? text : "", 0, err}, *p = &P;
+    f->type = LK_TYPE_STRUCT;
+    ws(p);
+    size_t at = p->i;
+    if (keyword(p, "struct") && accept(p, '<')) {
+        p->i = at;
+        if (type(p, f))
+            return LK_EFORMAT;
+    } else {
+        p->i = at;
+        if (p->s[p->i]) {
+            do {
+                if (column(p, NULL, f, 1))
+                    return LK_EFORMAT;
+            } while (accept(p, ','));
+        }
+    }
+    ws(p);
+    if (p->s[p->i])
+        return fail(p, "',' or the end");
+    return 0;
+}

@@ -20,5 +20,10 @@
 /* Parses text into a new schema (*out, caller destroys). An empty text is
    an empty schema. Returns 0 or LK_EFORMAT with the position in err. */
 int lk_ddl_parse(const char *text, lk_schema **out, lk_error *err);
+/* Parses a struct's type into f (made a STRUCT; its children appended): either
+   "STRUCT<a: INT, ...>" or the bare list "a INT, b STRING" (a ':' after a name
+   allowed), as from_json's schema. Positions in err are into text. Returns 0 or
+   LK_EFORMAT. */
+int lk_ddl_parse_struct(const char *text, lk_field *f, lk_error *err);
 
 #endif

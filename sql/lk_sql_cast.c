@@ -175,7 +175,8 @@ int lk_sql_parse_timestamp(const char *s, size_t n, int64_t *us)
     return -1;
 }
 
-/* Spark's UTF8String.toLong: optional sign, digits, an ignored fraction. */
+/* Spark's UTF8String.toLong: optional sign, digits, an ignored fraction of digits; no digit at
+   all before or after the point is 0 ('.', '.5', '-.' are 0; '' and '-' are not numbers). */
 static int parse_long(const char *s, size_t n, int64_t *out)
 {
     trim(&s, &n);
@@ -188,20 +189,17 @@ static int parse_long(const char *s, size_t n, int64_t *out)
     }
     if (i == n) return -1;
     uint64_t v = 0;
-    int any = 0;
     for (; i < n && s[i] != '.'; i++) {
         if (!isdigit((unsigned char)s[i])) return -1;
         uint64_t nv = v * 10 + (uint64_t)(s[i] - '0');
         if (v > (UINT64_MAX - 9) / 10 || nv > (uint64_t)INT64_MAX + (uint64_t)neg) return -1;
         v = nv;
-        any = 1;
     }
     if (i < n) { /* the fraction: digits, ignored */
         i++;
         for (; i < n; i++)
             if (!isdigit((unsigned char)s[i])) return -1;
     }
-    if (!any && i <= 2) return -1;
     *out = neg ? (int64_t)(0 - v) : (int64_t)v;
     return 0;
 }
@@ -214,14 +212,18 @@ static int parse_double(const char *s, size_t n, double *out)
     memcpy(buf, s, n);
     buf[n] = 0;
     const char *b = buf[0] == '+' || buf[0] == '-' ? buf + 1 : buf;
-    if (!strcmp(b, "NaN")) {
+    /* Spark: Java's Double.parseDouble ([+-]NaN, [+-]Infinity), then, case-insensitive,
+       processFloatingPointSpecialLiterals (nan, inf, +inf, -infinity, ...; no signed nan) */
+    if (!strcmp(b, "NaN") || !strcasecmp(buf, "nan")) {
         *out = NAN;
         return 0;
     }
-    if (!strcmp(b, "Infinity") || !strcasecmp(b, "inf") || !strcasecmp(b, "infinity")) {
+    if (!strcasecmp(b, "inf") || !strcasecmp(b, "infinity")) {
         *out = buf[0] == '-' ? -INFINITY : INFINITY;
         return 0;
     }
+    /* Java's parseDouble: a decimal number may end with a type suffix, d, D, f or F */
+    if (n > 1 && strchr("dDfF", buf[n - 1])) buf[--n] = 0;
     for (const char *c = b; *c; c++)
         if (!(isdigit((unsigned char)*c) || *c == '.' || *c == 'e' || *c == 'E' || *c == '+' ||
               *c == '-'))

@@ -479,6 +479,32 @@ static int is_const(const lk_sql_node *n)
 }
 
 /* A constant string argument (format, pattern, schema, unit). */
+/* What from_json cannot read in f's type tree (a BINARY, a MAP whose key is not a STRING):
+   1 with the field's path and the reason in out, else 0. */
+static int json_unsupported(const lk_field *f, char *out, size_t cap)
+{
+    for (int i = 0; i < f->n_children; i++) {
+        const lk_field *ch = &f->children[i];
+        const char *why = ch->type == LK_TYPE_BINARY ? "BINARY is not read from JSON"
+                          : ch->type == LK_TYPE_MAP && ch->children[0].type != LK_TYPE_STRING
+                              ? "a MAP's key must be STRING (JSON keys are strings)"
+                              : NULL;
+        if (why) {
+            snprintf(out, cap, "%s: %s", ch->name, why);
+            return 1;
+        }
+        if (json_unsupported(ch, out, cap)) {
+            if (f->type == LK_TYPE_STRUCT && strlen(ch->name) + 1 + strlen(out) < cap) {
+                memmove(out + strlen(ch->name) + 1, out, strlen(out) + 1);
+                memcpy(out, ch->name, strlen(ch->name));
+                out[strlen(ch->name)] = '.';
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int need_string_lit(ck *c, lk_sql_node *call, int i, const char *what)
 {
     lk_sql_node *a = call->args[i];
@@ -548,6 +574,24 @@ static int nullif_args(ck *c, lk_sql_node *n, lk_sql_node *orig)
     n->args[2] = cmp1;
     n->nargs = 3;
     return 0;
+}
+
+/* 1 when IN's values mix a string with another scalar type Spark promotes to a string (a number,
+   a date, a timestamp; not a boolean or binary). */
+static int in_as_strings(lk_sql_node *const *a, int n)
+{
+    int str = 0, other = 0;
+    for (int i = 0; i < n; i++) {
+        lk_type t = a[i]->ty;
+        if (!t) continue; /* an untyped NULL */
+        if (t == LK_TYPE_STRING)
+            str = 1;
+        else if (!scalar(t) || t == LK_TYPE_BOOLEAN || t == LK_TYPE_BINARY)
+            return 0;
+        else
+            other = 1;
+    }
+    return str && other;
 }
 
 static int type_call(ck *c, lk_sql_node *n, const fn_spec *f);
@@ -669,6 +713,15 @@ static __attribute__((noinline)) int type_call(ck *c, lk_sql_node *n, const fn_s
            in the common type (the arguments become a, a as that type, b as that type) */
         lk_sql_node *orig = a[0];
         int dp, ds;
+        if (f->fn == LK_FN_IN && in_as_strings(a, n->nargs)) {
+            /* Spark's InConversion: the wider common type of a string and a number, date or
+               timestamp is a string (stringPromotion), so 1 IN ('1.0') compares texts; = casts
+               the string instead (PromoteStrings) */
+            for (int i = 0; i < n->nargs; i++)
+                a[i] = cast_to(c, a[i], LK_TYPE_STRING);
+            n->ty = LK_TYPE_BOOLEAN;
+            return 0;
+        }
         if (dec_common(a, n->nargs, f->fn != LK_FN_IN, &dp, &ds)) {
             for (int i = 0; i < n->nargs; i++)
                 a[i] = cast_dec(c, a[i], dp, ds);
@@ -755,6 +808,11 @@ static __attribute__((noinline)) int type_call(ck *c, lk_sql_node *n, const fn_s
         int t = 0;
         for (int i = 0; i < n->nargs; i++) {
             int u = wide_type((lk_type)t, a[i]->ty);
+            /* Spark: greatest and least widen without string promotion
+               (findWiderTypeWithoutStringPromotion): a string with another type is refused */
+            if (f->fn != LK_FN_COALESCE && t && a[i]->ty && t != (int)a[i]->ty &&
+                (t == LK_TYPE_STRING || a[i]->ty == LK_TYPE_STRING))
+                u = -1;
             if (u < 0 || !scalar((lk_type)(u)))
                 return cerr(c, a[i]->pos, "the arguments of %s have no common type (%s and %s)",
                             n->name, t ? lk_type_name((lk_type)t) : "null", tname(a[i]));
@@ -1046,23 +1104,18 @@ static __attribute__((noinline)) int type_call(ck *c, lk_sql_node *n, const fn_s
         return arg_as(c, n, 0, LK_TYPE_STRING, "the JSON");
     case LK_FN_FROM_JSON: {
         if (need_string_lit(c, n, 1, "schema")) return -1;
-        const char *txt = a[1]->s ? a[1]->s : "";
-        lk_buf t = LK_BUF_INIT;
-        if (!strncasecmp(txt, "struct<", 7))
-            lk_buf_printf(&t, "x %s", txt);
-        else
-            lk_buf_printf(&t, "x STRUCT<%s>", txt);
         lk_error e = {0};
-        lk_schema *s = NULL;
-        int bad = lk_ddl_parse(t.data, &s, &e);
-        lk_buf_free(&t);
-        if (bad) return cerr(c, a[1]->pos, "from_json schema: %s", e.msg);
-        const lk_field *sf = lk_schema_field(s, 0);
-        for (int i = 0; i < sf->n_children; i++)
-            if (lk_type_is_nested(sf->children[i].type) || sf->children[i].type == LK_TYPE_BINARY)
-                return lk_schema_destroy(&s),
-                       cerr(c, a[1]->pos, "from_json: field %s: only scalar fields are supported",
-                            sf->children[i].name);
+        lk_schema *s = lk_schema_new();
+        lk_field *sf = lk_schema_add(s, "from_json", LK_TYPE_STRUCT, 1);
+        if (lk_ddl_parse_struct(a[1]->s ? a[1]->s : "", sf, &e)) {
+            lk_schema_destroy(&s);
+            return cerr(c, a[1]->pos, "from_json schema: %s", e.msg);
+        }
+        char bad[512];
+        if (json_unsupported(sf, bad, sizeof bad)) {
+            lk_schema_destroy(&s);
+            return cerr(c, a[1]->pos, "from_json: field %s", bad);
+        }
         n->ty = LK_TYPE_STRUCT;
         n->ty_field = c->b->keep(c->b->ctx, s);
         return arg_as(c, n, 0, LK_TYPE_STRING, "the JSON");

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unicase.h>
+#include <unistr.h>
 
 #include "lk_bytes.h"
 #include "lk_decimal.h"
@@ -597,26 +599,38 @@ static void k_least(lk_sql_kctx *k)
 
 /* ---- strings ---- */
 
-/* Lower/upper case of a code point: ASCII, Latin-1, Greek and Cyrillic (the
-   letters Java's toLowerCase/toUpperCase map one to one). */
-static unsigned case_map(unsigned cp, int upper)
+static int all_ascii(const unsigned char *s, size_t n)
 {
-    if (upper) {
-        if (cp >= 'a' && cp <= 'z') return cp - 32;
-        if ((cp >= 0xE0 && cp <= 0xFE && cp != 0xF7)) return cp - 32;
-        if (cp == 0xFF) return 0x178;
-        if (cp >= 0x3B1 && cp <= 0x3C9 && cp != 0x3C2) return cp - 32;
-        if (cp >= 0x430 && cp <= 0x44F) return cp - 32;
-        if (cp >= 0x450 && cp <= 0x45F) return cp - 80;
-    } else {
-        if (cp >= 'A' && cp <= 'Z') return cp + 32;
-        if ((cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)) return cp + 32;
-        if (cp == 0x178) return 0xFF;
-        if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) return cp + 32;
-        if (cp >= 0x410 && cp <= 0x42F) return cp + 32;
-        if (cp >= 0x400 && cp <= 0x40F) return cp + 80;
+    for (size_t j = 0; j < n; j++)
+        if (s[j] >= 0x80) return 0;
+    return 1;
+}
+
+void lk_sql_case_full(const char *s, size_t n, int upper, lk_buf *out)
+{
+    const uint8_t *p = (const uint8_t *)s, *e = p + n;
+    lk_buf_reset(out);
+    while (p < e) {
+        const uint8_t *bad = u8_check(p, (size_t)(e - p)), *end = bad ? bad : e;
+        if (end > p) { /* a valid run: mapped as a whole, so that a final sigma sees its word */
+            size_t cap = (size_t)(end - p) * 3 + 16, len = cap;
+            lk_buf_grow(out, cap);
+            uint8_t *dst = (uint8_t *)out->data + out->len;
+            uint8_t *r = upper ? u8_toupper(p, (size_t)(end - p), NULL, NULL, dst, &len)
+                               : u8_tolower(p, (size_t)(end - p), NULL, NULL, dst, &len);
+            if (!r) /* out of memory: unmapped rather than lost */
+                lk_buf_append(out, p, (size_t)(end - p));
+            else if (r == dst)
+                out->len += len;
+            else {
+                lk_buf_append(out, r, len);
+                free(r);
+            }
+        }
+        if (!bad) break;
+        lk_buf_putc(out, (char)*bad); /* an invalid byte is kept as it is */
+        p = bad + 1;
     }
-    return cp;
 }
 
 static void k_case_(lk_sql_kctx *k, int upper)
@@ -632,31 +646,17 @@ static void k_case_(lk_sql_kctx *k, int upper)
         }
         size_t len;
         const unsigned char *s = (const unsigned char *)lk_col_bytes(a, i, &len);
-        /* a case-mapped letter of these ranges keeps its UTF-8 length */
+        if (!all_ascii(s, len)) {
+            lk_sql_case_full((const char *)s, len, upper, k->tmp);
+            lk_col_append_bytes(out, k->tmp->len ? k->tmp->data : "", k->tmp->len);
+            continue;
+        }
         lk_col_reserve(out, 1, len);
         char *o = out->data + out->data_len;
-        size_t j = 0;
-        while (j < len) {
+        for (size_t j = 0; j < len; j++) {
             unsigned char c = s[j];
-            if (c < 0x80) {
-                o[j] = (char)(upper ? (c >= 'a' && c <= 'z' ? c - 32 : c)
-                                    : (c >= 'A' && c <= 'Z' ? c + 32 : c));
-                j++;
-                continue;
-            }
-            size_t l = lk_utf8_len(s + j, s + len);
-            if (l == 2) {
-                unsigned cp = ((unsigned)(c & 0x1F) << 6) | (s[j + 1] & 0x3F);
-                unsigned m = case_map(cp, upper);
-                if (m >= 0x80 && m < 0x800) {
-                    lk_sql_utf8_put(o + j, m);
-                    j += 2;
-                    continue;
-                }
-            }
-            if (!l) l = 1;
-            memcpy(o + j, s + j, l);
-            j += l;
+            o[j] = (char)(upper ? (c >= 'a' && c <= 'z' ? c - 32 : c)
+                                : (c >= 'A' && c <= 'Z' ? c + 32 : c));
         }
         out->data_len += len;
         out->offsets[out->len + 1] = (uint32_t)out->data_len;
@@ -1019,28 +1019,44 @@ static void map_strings(lk_sql_kctx *k, void (*f)(const unsigned char *s, size_t
     }
 }
 
-/* initcap(s): lower case, then the first character of each word (after a space) upper case, as
-   Spark's toLowerCase().toTitleCase() (the letters case_map knows). */
+/* initcap(s) as Spark's InitCap, toLowerCase().toTitleCase(): the full lower case (Java's
+   String.toLowerCase), then the first character of the text and each one after a space in title
+   case, one UTF-16 unit each (Java's Character.toTitleCase(char): a simple mapping, a character
+   beyond the BMP unchanged). An invalid byte is kept. */
 static void initcap_row(const unsigned char *s, size_t len, lk_buf *t)
 {
-    for (size_t j = 0; j < len;) {
-        int up = j == 0 || s[j - 1] == ' ';
-        size_t l = ch_len(s[j]);
-        if (l > len - j) l = len - j;
-        char o[4];
-        memcpy(o, s + j, l);
-        if (l == 1 && s[j] < 0x80) {
+    if (all_ascii(s, len)) {
+        for (size_t j = 0; j < len; j++) {
             unsigned c = s[j];
-            o[0] = (char)(up ? (c >= 'a' && c <= 'z' ? c - 32 : c)
-                             : (c >= 'A' && c <= 'Z' ? c + 32 : c));
-        } else if (l == 2 && (s[j + 1] & 0xC0) == 0x80) {
-            unsigned cp = ((unsigned)(s[j] & 0x1F) << 6) | (s[j + 1] & 0x3F);
-            unsigned m = case_map(case_map(cp, 0), up);
-            if (m >= 0x80 && m < 0x800) lk_sql_utf8_put(o, m);
+            int up = j == 0 || s[j - 1] == ' ';
+            lk_buf_putc(t, (char)(up ? (c >= 'a' && c <= 'z' ? c - 32 : c)
+                                     : (c >= 'A' && c <= 'Z' ? c + 32 : c)));
         }
-        lk_buf_append(t, o, l);
-        j += l;
+        return;
     }
+    lk_buf low = LK_BUF_INIT;
+    lk_sql_case_full((const char *)s, len, 0, &low);
+    const uint8_t *l = (const uint8_t *)low.data;
+    for (size_t j = 0; j < low.len;) {
+        ucs4_t cp;
+        int n = u8_mbtoucr(&cp, l + j, low.len - j);
+        if (n <= 0) { /* an invalid byte */
+            lk_buf_putc(t, (char)l[j++]);
+            continue;
+        }
+        if ((j == 0 || l[j - 1] == ' ') && cp < 0x10000) {
+            uint8_t o[6];
+            int m = u8_uctomb(o, uc_totitle(cp), sizeof o);
+            if (m > 0) {
+                lk_buf_append(t, o, (size_t)m);
+                j += (size_t)n;
+                continue;
+            }
+        }
+        lk_buf_append(t, l + j, (size_t)n);
+        j += (size_t)n;
+    }
+    lk_buf_free(&low);
 }
 
 /* reverse(s): its characters in reverse order (a stray byte is a character). */

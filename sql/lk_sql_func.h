@@ -203,6 +203,10 @@ static inline void lk_sql_fail(lk_sql_kctx *k, uint32_t i)
     k->err[i >> 3] |= (uint8_t)(1u << (i & 7));
     k->nerr++;
 }
+/* s (n bytes) in upper (upper = 1) or lower case into out (reset first), as Java's
+   String.toUpperCase / toLowerCase: Unicode's full case mapping with SpecialCasing (ß -> SS, a
+   word's final Σ -> ς), no language's rules; an invalid UTF-8 byte is kept as it is. */
+void lk_sql_case_full(const char *s, size_t n, int upper, lk_buf *out);
 /* Fixed-width output done: recount its nulls. */
 void lk_sql_out_done(lk_col *out);
 /* 1 when every argument is valid at row i. */

@@ -288,13 +288,82 @@ static void k_get(lk_sql_kctx *k)
 
 /* ---- from_json ---- */
 
-static void put_field(lk_sql_kctx *k, lk_col *c, const char *p, const char *e)
+static int put_value(lk_sql_kctx *k, lk_col *c, const char *p, const char *e, int depth);
+
+/* A null for a value that does not fit its field: 1. */
+static int misfit(lk_col *c)
+{
+    lk_col_append_null(c);
+    return 1;
+}
+
+/* The object at p (its members by the struct's field names) into the struct column c. */
+static int put_struct(lk_sql_kctx *k, lk_col *c, const char *p, const char *e, int depth)
+{
+    lk_buf key = LK_BUF_INIT;
+    lk_col_append_struct(c);
+    for (int f = 0; f < c->n_children; f++) {
+        const lk_field *fd = c->children[f].field;
+        const char *v = member(p, e, fd->name, strlen(fd->name), &key);
+        put_value(k, &c->children[f], v, e, depth + 1);
+    }
+    lk_buf_free(&key);
+    return 0;
+}
+
+/* The array (or, for a map, the object) at p into c: a null when an element does not fit its
+   type (Spark's parser fails the whole array, which its partial result then makes null). */
+static int put_list(lk_sql_kctx *k, lk_col *c, const char *p, const char *e, int depth)
+{
+    int is_map = c->field->type == LK_TYPE_MAP;
+    lk_col *el = &c->children[is_map ? 1 : 0];
+    uint32_t start = el->len;
+    lk_buf key = LK_BUF_INIT;
+    p = ws(p + 1, e);
+    int bad = 0;
+    if (*p != (is_map ? '}' : ']'))
+        for (;;) {
+            p = ws(p, e);
+            if (is_map) {
+                const char *ke = str_end(p, e);
+                unescape(p, ke, &key);
+                lk_col_append_bytes(&c->children[0], key.data ? key.data : "", key.len);
+                p = ws(ke, e) + 1;
+                p = ws(p, e);
+            }
+            bad |= put_value(k, el, p, e, depth + 1);
+            p = ws(skip(p, e, depth + 1), e);
+            if (*p != ',') break;
+            p++;
+        }
+    lk_buf_free(&key);
+    if (bad) {
+        lk_col_truncate(el, start);
+        if (is_map) lk_col_truncate(&c->children[0], start);
+        return misfit(c);
+    }
+    lk_col_append_list(c);
+    return 0;
+}
+
+/* The JSON value at p (NULL: absent) into c; 1 when it does not fit c's type (c gets a null). */
+static int put_value(lk_sql_kctx *k, lk_col *c, const char *p, const char *e, int depth)
 {
     lk_buf *b = k->tmp;
     const char *q = p ? skip(p, e, 0) : NULL;
     if (!p || !q || (q - p == 4 && !memcmp(p, "null", 4))) {
         lk_col_append_null(c);
-        return;
+        return 0;
+    }
+    switch (c->field->type) {
+    case LK_TYPE_STRUCT:
+        return *p == '{' ? put_struct(k, c, p, q, depth) : misfit(c);
+    case LK_TYPE_ARRAY:
+        return *p == '[' ? put_list(k, c, p, q, depth) : misfit(c);
+    case LK_TYPE_MAP:
+        return *p == '{' ? put_list(k, c, p, q, depth) : misfit(c);
+    default:
+        break;
     }
     int is_str = *p == '"';
     if (is_str) unescape(p, q, b);
@@ -302,42 +371,55 @@ static void put_field(lk_sql_kctx *k, lk_col *c, const char *p, const char *e)
     case LK_TYPE_STRING:
         if (!is_str) compact(p, q, b);
         lk_col_append_bytes(c, b->data ? b->data : "", b->len);
-        return;
+        return 0;
     case LK_TYPE_BOOLEAN:
         if (q - p == 4 && !memcmp(p, "true", 4))
             lk_col_append_bool(c, 1);
         else if (q - p == 5 && !memcmp(p, "false", 5))
             lk_col_append_bool(c, 0);
         else
-            lk_col_append_null(c);
-        return;
+            return misfit(c);
+        return 0;
     case LK_TYPE_DATE:
     case LK_TYPE_TIMESTAMP: {
         int64_t us;
         int32_t d;
-        if (!is_str)
-            lk_col_append_null(c);
-        else if (c->field->type == LK_TYPE_DATE)
-            lk_sql_parse_date(b->data, b->len, &d) ? lk_col_append_null(c)
-                                                   : lk_col_append_i32(c, d);
-        else
-            lk_sql_parse_timestamp(b->data, b->len, &us) ? lk_col_append_null(c)
-                                                         : lk_col_append_i64(c, us);
-        return;
+        if (!is_str) return misfit(c);
+        if (c->field->type == LK_TYPE_DATE) {
+            if (lk_sql_parse_date(b->data, b->len, &d)) return misfit(c);
+            lk_col_append_i32(c, d);
+        } else {
+            if (lk_sql_parse_timestamp(b->data, b->len, &us)) return misfit(c);
+            lk_col_append_i64(c, us);
+        }
+        return 0;
     }
+    case LK_TYPE_FLOAT:
+    case LK_TYPE_DOUBLE:
+        if (is_str) { /* Spark's JSON reader: these exact strings, any other one fails */
+            static const struct {
+                const char *s;
+                double v;
+            } special[] = {{"NaN", NAN},        {"Infinity", INFINITY},   {"+Infinity", INFINITY},
+                           {"+INF", INFINITY},  {"-Infinity", -INFINITY}, {"-INF", -INFINITY}};
+            for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
+                if (b->len == strlen(special[i].s) && !memcmp(b->data, special[i].s, b->len)) {
+                    if (c->field->type == LK_TYPE_FLOAT)
+                        lk_col_append_f32(c, (float)special[i].v);
+                    else
+                        lk_col_append_f64(c, special[i].v);
+                    return 0;
+                }
+            return misfit(c);
+        }
+        break;
     default:
         break;
     }
-    if (is_str || *p == 't' || *p == 'f' || *p == '{' || *p == '[') {
-        lk_col_append_null(c);
-        return;
-    }
+    if (is_str || *p == 't' || *p == 'f' || *p == '{' || *p == '[') return misfit(c);
     char buf[64];
     size_t n = (size_t)(q - p);
-    if (n >= sizeof buf) {
-        lk_col_append_null(c);
-        return;
-    }
+    if (n >= sizeof buf) return misfit(c);
     memcpy(buf, p, n);
     buf[n] = 0;
     int integral = !strpbrk(buf, ".eE");
@@ -357,10 +439,7 @@ static void put_field(lk_sql_kctx *k, lk_col *c, const char *p, const char *e)
                      : c->field->type == LK_TYPE_INTEGER ? INT32_MAX
                      : c->field->type == LK_TYPE_SHORT   ? 32767
                                                          : 127;
-        if (!integral || errno || *end || v < lo || v > hi) {
-            lk_col_append_null(c);
-            return;
-        }
+        if (!integral || errno || *end || v < lo || v > hi) return misfit(c);
         if (c->field->type == LK_TYPE_LONG)
             lk_col_append_i64(c, v);
         else if (c->field->type == LK_TYPE_INTEGER)
@@ -372,33 +451,29 @@ static void put_field(lk_sql_kctx *k, lk_col *c, const char *p, const char *e)
             int8_t x = (int8_t)v;
             lk_col_append_fixed(c, &x);
         }
-        return;
+        return 0;
     }
     case LK_TYPE_FLOAT:
         lk_col_append_f32(c, (float)strtod(buf, NULL));
-        return;
+        return 0;
     case LK_TYPE_DOUBLE:
         lk_col_append_f64(c, strtod(buf, NULL));
-        return;
+        return 0;
     case LK_TYPE_DECIMAL: { /* the number's text, exactly: HALF_UP to the scale, as Spark */
         lk_dec v;
-        if (lk_dec_parse(buf, n, c->field->scale, &v) || !lk_dec_fits(v, c->field->precision)) {
-            lk_col_append_null(c);
-            return;
-        }
+        if (lk_dec_parse(buf, n, c->field->scale, &v) || !lk_dec_fits(v, c->field->precision))
+            return misfit(c);
         lk_dec_append(c, v);
-        return;
+        return 0;
     }
     default:
-        lk_col_append_null(c);
-        return;
+        return misfit(c);
     }
 }
 
 static void k_from(lk_sql_kctx *k)
 {
     lk_col *out = k->out;
-    lk_buf key = LK_BUF_INIT;
     for (uint32_t i = 0; i < k->n; i++) {
         if (lk_col_is_null(k->a[0], i)) {
             lk_col_append_null(out);
@@ -412,14 +487,8 @@ static void k_from(lk_sql_kctx *k)
             lk_sql_fail(k, i);
             continue;
         }
-        lk_col_append_struct(out);
-        for (int f = 0; f < out->n_children; f++) {
-            const lk_field *fd = out->children[f].field;
-            const char *v = member(p, e, fd->name, strlen(fd->name), &key);
-            put_field(k, &out->children[f], v, e);
-        }
+        put_struct(k, out, p, end, 0);
     }
-    lk_buf_free(&key);
 }
 
 int lk_sql_json_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel *kp, void **aux,

@@ -15,6 +15,13 @@ static size_t clen(const char *s, size_t i, size_t n)
     return l ? l : 1;
 }
 
+static int ascii(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80) return 0;
+    return 1;
+}
+
 int lk_sql_like_match(const char *s, size_t sn, const char *p, size_t pn, char esc, int ci)
 {
     size_t si = 0, pi = 0, star_p = (size_t)-1, star_s = 0;
@@ -66,11 +73,22 @@ static void k_like(lk_sql_kctx *k)
     lk_sql_out_fixed(k->out, k->n);
     lk_sql_out_and_validity(k->out, k->a, 2, k->n);
     uint8_t *o = k->out->values;
+    lk_buf ls = LK_BUF_INIT, lp = LK_BUF_INIT;
     for (uint32_t i = 0; i < k->n; i++) {
         size_t sn, pn;
         const char *s = lk_col_bytes(k->a[0], i, &sn), *p = lk_col_bytes(k->a[1], i, &pn);
+        if (ci && !(ascii(s, sn) && ascii(p, pn))) {
+            /* Spark: ILIKE is lower(s) LIKE lower(pattern), Unicode's full lower case */
+            lk_sql_case_full(s, sn, 0, &ls);
+            lk_sql_case_full(p, pn, 0, &lp);
+            o[i] = (uint8_t)lk_sql_like_match(ls.len ? ls.data : "", ls.len,
+                                              lp.len ? lp.data : "", lp.len, esc, 0);
+            continue;
+        }
         o[i] = (uint8_t)lk_sql_like_match(s, sn, p, pn, esc, ci);
     }
+    lk_buf_free(&ls);
+    lk_buf_free(&lp);
     lk_sql_out_done(k->out);
 }
 

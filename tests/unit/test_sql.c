@@ -222,6 +222,22 @@ START_TEST(like_and_regex)
     EQ("'abc' LIKE 'a\\\\%c'", "false");
     EQ("'café' LIKE 'caf_'", "true"); /* _ is one character, not one byte */
     EQ("'ABC' ILIKE 'a%'", "true");
+    /* Spark's InConversion: a string among IN's values makes the comparison one of strings */
+    EQ("1 IN ('1.0')", "false");
+    EQ("1.0D IN ('1')", "false");
+    EQ("1 IN ('1', 2)", "true");
+    EQ("i IN ('07', 8)", "false");
+    EQ("i IN ('7')", "true");
+    EQ("1.50 IN ('1.5')", "false");
+    EQ("dt IN ('2025-11-24')", "true");
+    EQ("n IN ('1')", "NULL");
+    EQ("1 = '1.0'", "true"); /* = casts the string to the number */
+    /* Spark: lower(s) LIKE lower(pattern), Unicode's full lower case */
+    EQ("'ŁÓDŹ' ILIKE 'łód_'", "true");
+    EQ("'ΣΑΣ' ILIKE 'σα%'", "true");
+    EQ("'Straße' ILIKE '%SSE'", "false"); /* lower keeps ß */
+    EQ("'ÀB' ILIKE 'àb'", "true");
+    EQ("'ПРИВЕТ' ILIKE 'привет'", "true");
     EQ("'' LIKE '%'", "true");
     EQ("'x_y' LIKE 'x!_y' ESCAPE '!'", "true");
     EQ("'abc123' RLIKE '[0-9]+$'", "true");
@@ -240,7 +256,17 @@ END_TEST
 START_TEST(strings)
 {
     EQ("lower('ÀBC')", "àbc");
-    EQ("upper('straße')", "STRAßE"); /* ß has no one-letter upper case */
+    /* Java's String.toUpperCase/toLowerCase: Unicode's full case mapping with SpecialCasing */
+    EQ("upper('straße')", "STRASSE");
+    EQ("lower('ΣΑΣ')", "σας"); /* a word's final sigma */
+    EQ("lower('ΣΑΣ ΟΔΟΣ.')", "σας οδος.");
+    EQ("upper('łódź')", "ŁÓDŹ");
+    EQ("lower('ŁÓDŹ')", "łódź");
+    EQ("upper('ﬁx ǆ ŉ')", "FIX Ǆ ʼN");
+    EQ("lower('İ')", "i\xcc\x87"); /* i and a combining dot above, as Java outside Turkish */
+    EQ("upper('𐐨')", "𐐀"); /* beyond the BMP */
+    EQ("upper('ab\xff\xc3')", "AB\xff\xc3"); /* invalid bytes kept */
+    EQ("lower('ΑΣ\xffΒ')", "ας\xffβ");
     EQ("upper(s)", " HELLO ");
     EQ("trim(s)", "Hello");
     EQ("ltrim(s)", "Hello ");
@@ -294,6 +320,13 @@ START_TEST(conditionals)
     EQ("least(1, n, 3)", "1");
     EQ("greatest(n, n)", "NULL");
     EQ("greatest('a', 'b')", "b");
+    /* Spark: no string promotion for greatest/least (coalesce has it) */
+    ERR("greatest(l, s)", "the arguments of greatest have no common type (long and string)");
+    ERR("least(1, '2')", "no common type");
+    ERR("greatest(dt, '2025-01-01')", "no common type");
+    EQ("greatest(NULL, 'x')", "x");
+    ERR("greatest(n, 'x')", "no common type");
+    EQ("coalesce(n, '5')", "5");
 }
 END_TEST
 
@@ -302,6 +335,32 @@ START_TEST(casts)
     EQ("CAST(' 12 ' AS INT)", "12");
     EQ("CAST('1.9' AS INT)", "1"); /* Spark: the fraction is dropped */
     EQ("CAST('abc' AS INT)", "NULL");
+    /* Spark's UTF8String.toInt/toLong: a fraction of digits, even with no digit around the point */
+    EQ("CAST('.5' AS INT)", "0");
+    EQ("CAST('.' AS INT)", "0");
+    EQ("CAST('-.' AS BIGINT)", "0");
+    EQ("CAST('5.' AS SMALLINT)", "5");
+    EQ("CAST('-' AS INT)", "NULL");
+    EQ("CAST('' AS INT)", "NULL");
+    EQ("CAST('1.x' AS INT)", "NULL");
+    EQ("CAST('1e3' AS INT)", "NULL");
+    /* Java's parseDouble (a d/D/f/F suffix; [+-]NaN, [+-]Infinity), then Spark's case-insensitive
+       special literals */
+    EQ("CAST('NAN' AS DOUBLE)", "NaN");
+    EQ("CAST('nan' AS FLOAT)", "NaN");
+    EQ("CAST('-NaN' AS DOUBLE)", "NaN");
+    EQ("CAST('-nan' AS DOUBLE)", "NULL");
+    EQ("CAST('+infinity' AS DOUBLE)", "Infinity");
+    EQ("CAST(' -Infinity ' AS DOUBLE)", "-Infinity");
+    EQ("CAST('-INF' AS DOUBLE)", "-Infinity");
+    EQ("CAST('1d' AS DOUBLE)", "1.0");
+    EQ("CAST('1f' AS DOUBLE)", "1.0");
+    EQ("CAST('-2.5e1D' AS DOUBLE)", "-25.0");
+    EQ("CAST('.5F' AS FLOAT)", "0.5");
+    EQ("CAST('d' AS DOUBLE)", "NULL");
+    EQ("CAST('1dd' AS DOUBLE)", "NULL");
+    EQ("CAST('NaNd' AS DOUBLE)", "NULL");
+    EQ("CAST('Infinityf' AS DOUBLE)", "NULL");
     EQ("CAST('99999999999' AS INT)", "NULL"); /* out of range: null, not wrapped */
     EQ("CAST(l AS INT)", "1410065408");       /* a long narrows with wrap-around */
     EQ("CAST(1e20 AS INT)", "2147483647");    /* a double saturates (Java) */
@@ -428,6 +487,40 @@ START_TEST(json)
     EQ("from_json(ns, 'a INT').a", "NULL");
     ERR("get_json_object(j, 'a.b')", "bad path");
     ERR("from_json(j, 'a INT,')", "from_json schema");
+    /* the position is the user's schema's, not an internal wrapper's */
+    ERR("from_json(j, 'a INTT')", "DDL at position 3: expected a type name");
+    ERR("from_json(j, 'a INTT')", "got 'INTT'");
+    ERR("from_json(j, 'struct<a INTT>')", "DDL at position 10");
+    ERR("from_json(j, 'a BINARY')", "from_json: field a: BINARY");
+    ERR("from_json(j, 's STRUCT<m: MAP<INT, INT>>')", "from_json: field s.m: a MAP's key");
+    /* nested fields (once a use-after-free on the error path, now read as Spark does) */
+    EQ("size(from_json('{\"b\":[1,2,null]}', 'b ARRAY<INT>').b)", "3");
+    EQ("from_json('{\"b\":[1,2,null]}', 'b ARRAY<INT>').b[1]", "2");
+    EQ("from_json('{\"b\":[1,2,null]}', 'b ARRAY<INT>').b[2]", "NULL");
+    EQ("from_json('{\"a\":{\"b\":7}}', 'a STRUCT<b: INT>').a.b", "7");
+    EQ("from_json('{\"a\":{\"b\":7}}', 'STRUCT<a: STRUCT<b: INT>>').a.b", "7");
+    EQ("from_json('{\"a\":5}', 'a STRUCT<b: INT>').a.b", "NULL");
+    EQ("from_json(j, 'a STRUCT<b: ARRAY<STRING>>').a.b[1]", "{\"c\":\"x\\u00e9\"}");
+    EQ("from_json('{\"a\":[{\"p\":1.5},{\"p\":\"x\"},null]}', 'a ARRAY<STRUCT<p: DOUBLE>>').a[0].p",
+       "1.5");
+    EQ("from_json('{\"a\":[{\"p\":1.5},{\"p\":\"x\"},null]}', 'a ARRAY<STRUCT<p: DOUBLE>>').a[1].p",
+       "NULL");
+    EQ("from_json('{\"a\":[{\"p\":1.5},{\"p\":\"x\"},null]}', 'a ARRAY<STRUCT<p: DOUBLE>>').a[2]"
+       " IS NULL", "true");
+    EQ("from_json('{\"b\":[1,\"x\"]}', 'b ARRAY<INT>').b IS NULL", "true"); /* an element misfits */
+    EQ("from_json('{\"b\":{\"x\":1}}', 'b ARRAY<INT>').b IS NULL", "true");
+    EQ("size(from_json('{\"b\":[]}', 'b ARRAY<INT>').b)", "0");
+    EQ("from_json('{\"m\":{\"k\":1,\"\\u00e9\":2}}', 'm MAP<STRING, INT>').m['é']", "2");
+    EQ("size(from_json('{\"m\":{\"k\":1,\"\\u00e9\":2}}', 'm MAP<STRING, INT>').m)", "2");
+    EQ("from_json('{\"m\":{\"k\":1,\"z\":\"q\"}}', 'm MAP<STRING, INT>').m IS NULL", "true");
+    EQ("from_json('{\"a\":{\"b\":[[1],[2,3]]}}', 'a STRUCT<b: ARRAY<ARRAY<LONG>>>').a.b[1][1]",
+       "3");
+    /* Spark's JSON reader: these exact strings for a FLOAT or DOUBLE, any other string fails */
+    EQ("from_json('{\"a\":\"NaN\"}', 'a DOUBLE').a", "NaN");
+    EQ("from_json('{\"a\":\"-INF\"}', 'a DOUBLE').a", "-Infinity");
+    EQ("from_json('{\"a\":\"+Infinity\"}', 'a FLOAT').a", "Infinity");
+    EQ("from_json('{\"a\":\"nan\"}', 'a DOUBLE').a", "NULL");
+    EQ("from_json('{\"a\":\"1.5\"}', 'a DOUBLE').a", "NULL");
 }
 END_TEST
 
@@ -693,6 +786,11 @@ START_TEST(more_functions)
     EQ("initcap('sPark sql')", "Spark Sql");
     EQ("initcap('hello  WORLD-x')", "Hello  World-x");
     EQ("initcap('\xc3\xa9LAN vital')", "\xc3\x89lan Vital");
+    /* Spark: toLowerCase() then Character.toTitleCase of each word's first UTF-16 unit */
+    EQ("initcap('łÓDŹ żÓŁW')", "Łódź Żółw");
+    EQ("initcap('ǆemal ΣΑΣ')", "ǅemal Σας"); /* a title-case letter; a final sigma */
+    EQ("initcap('ßa')", "ßa"); /* no one-letter title case */
+    EQ("initcap('\xff ab')", "\xff Ab");
     EQ("reverse('Spark SQL')", "LQS krapS");
     EQ("reverse('h\xc3\xa9llo')", "oll\xc3\xa9h");
     EQ("startswith('Spark SQL', 'Spark')", "true");
