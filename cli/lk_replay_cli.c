@@ -41,8 +41,39 @@ typedef struct replay {
     int nfiles;
     lk_sql_program *prog; /* the where condition over quarantine rows */
     int where_reg;
+    /* the tables whose quarantined rows can be replayed: those with transforms of their own
+       (processed_events and the tables of tables:) */
+    const char *names[LK_TABLES_MAX];
+    int nnames;
+    /* open rows the selection matched but no table of this configuration can take (plan) */
+    char left_table[LK_TABLES_MAX][128];
+    int64_t left_rows[LK_TABLES_MAX];
+    int nleft, tally;
     lk_error err;
 } replay;
+
+/* The table of quarantine row i is one whose rows can be replayed: its index in r->names, or -1. */
+static int replayable(const replay *r, const char *t, size_t len)
+{
+    for (int k = 0; k < r->nnames; k++)
+        if (strlen(r->names[k]) == len && !memcmp(r->names[k], t, len)) return k;
+    return -1;
+}
+
+/* Counts an open row the selection matched whose table cannot take it (what plan reports). */
+static void tally_left(replay *r, const char *t, size_t len)
+{
+    int k = 0;
+    while (k < r->nleft && (strlen(r->left_table[k]) != len || memcmp(r->left_table[k], t, len)))
+        k++;
+    if (k == r->nleft) {
+        if (r->nleft == LK_TABLES_MAX)
+            k--; /* more tables than any configuration: the last */
+        else
+            snprintf(r->left_table[r->nleft++], sizeof r->left_table[0], "%.*s", (int)len, t);
+    }
+    r->left_rows[k]++;
+}
 
 static void free_files(replay *r)
 {
@@ -83,11 +114,11 @@ static int64_t select_rows(replay *r, const lk_batch *q, uint8_t *mask)
     }
     int64_t k = 0;
     for (uint32_t i = 0; i < n; i++) {
-        size_t len;
-        const char *t = lk_col_bytes(lk_batch_col_const(q, c_table), i, &len);
+        size_t len, tlen;
+        const char *t = lk_col_bytes(lk_batch_col_const(q, c_table), i, &tlen);
         int ok = lk_col_is_null(lk_batch_col_const(q, c_rep), i) &&
                  !lk_col_is_null(lk_batch_col_const(q, c_rec), i) &&
-                 len == strlen(LK_TABLE_PROCESSED) && !memcmp(t, LK_TABLE_PROCESSED, len);
+                 !lk_col_is_null(lk_batch_col_const(q, c_table), i);
         if (ok && r->reason[0]) {
             const char *re = lk_col_bytes(lk_batch_col_const(q, c_reason), i, &len);
             ok = len == strlen(r->reason) && !memcmp(re, r->reason, len);
@@ -96,6 +127,10 @@ static int64_t select_rows(replay *r, const lk_batch *q, uint8_t *mask)
             ok = !lk_col_is_null(lk_batch_col_const(q, c_at), i) &&
                  lk_col_i64(lk_batch_col_const(q, c_at), i) >= r->since_us;
         if (ok && w) ok = !lk_col_is_null(w, i) && ((const uint8_t *)w->values)[i];
+        if (ok && replayable(r, t, tlen) < 0) {
+            if (r->tally) tally_left(r, t, tlen);
+            ok = 0;
+        }
         mask[i] = (uint8_t)ok;
         k += ok;
     }
@@ -349,6 +384,145 @@ static int has_batch(replay *r, const char *path, int64_t b)
 
 /* ---- the replay of batch b ---- */
 
+/* Appends the rows of src to dst (the same schema). */
+static void append_batch(lk_batch *dst, const lk_batch *src)
+{
+    for (int c = 0; c < lk_batch_ncols(dst); c++)
+        lk_col_append_range(lk_batch_col(dst, c), lk_batch_col_const(src, c), 0,
+                            lk_batch_nrows(src));
+    lk_batch_set_nrows(dst, lk_batch_nrows(dst) + lk_batch_nrows(src));
+}
+
+/* The rescued data a record carries (lk_transforms' quarantine_row: the input's rescued column,
+   under its name, as a JSON string), as a new string, or NULL (nothing rescued, or a record of a
+   version that did not carry it). */
+static char *carried_rescued(const char *rec, size_t len, const char *name)
+{
+    char *z = malloc(len + 1);
+    if (!z) abort();
+    memcpy(z, rec, len);
+    z[len] = '\0';
+    yajl_val root = yajl_tree_parse(z, NULL, 0);
+    free(z);
+    yajl_val v = root ? lk_json_get(root, name) : NULL;
+    char *out = v && YAJL_IS_STRING(v) ? lk_strdup(YAJL_GET_STRING(v)) : NULL;
+    yajl_tree_free(root);
+    return out;
+}
+
+/* The input of table ti for its selected quarantine rows: each record (the row of ti's from table
+   as ti's step saw it) parsed again as a JSON line with the from table's current schema, its
+   _metadata from the quarantine row, its rescued data put back as it was. Into *in (created, of
+   the from table's schema); *n counts the rows. */
+static int group_input(replay *r, lk_tables *t, int ti, lk_parser *parser, lk_batch **in,
+                       int64_t *n)
+{
+    int fi = lk_tables_from(t, ti), rc = 0;
+    const lk_schema *fs = lk_tables_schema(t, fi);
+    int f_resc = lk_raw_rescued_index(fs);
+    const char *rname = f_resc >= 0 ? lk_schema_field(fs, f_resc)->name : NULL;
+    /* what the reader fills: fs itself for raw_events, else fs's columns as data columns */
+    lk_schema *ps;
+    if (fi == 0) {
+        ps = lk_schema_clone(fs);
+    } else {
+        lk_schema *data = lk_schema_new();
+        for (int c = 0; c < lk_schema_nfields(fs); c++)
+            if (c != f_resc) lk_schema_add_copy(data, lk_schema_field(fs, c));
+        ps = lk_raw_schema_opt(data, rname);
+        lk_schema_destroy(&data);
+    }
+    lk_batch *pb = lk_batch_new(ps), *q = NULL;
+    uint8_t *mask = NULL;
+    char **carried = NULL;
+    size_t ncarried = 0;
+    lk_buf line = LK_BUF_INIT;
+    const char *tname = lk_tables_name(t, ti);
+    for (int f = 0; f < r->nfiles && rc == 0; f++) {
+        if (read_selected(r, r->files[f], &q, &mask) < 0) {
+            rc = -1;
+            break;
+        }
+        uint32_t nq = lk_batch_nrows(q);
+        const lk_schema *qs = lk_batch_schema(q);
+        const lk_col *rec = lk_batch_col_const(q, lk_schema_find(qs, "record"));
+        const lk_col *meta = lk_batch_col_const(q, lk_schema_find(qs, "_metadata"));
+        const lk_col *tab = lk_batch_col_const(q, lk_schema_find(qs, "table"));
+        for (uint32_t i = 0; i < nq && rc == 0; i++) {
+            size_t len;
+            const char *tn = mask[i] ? lk_col_bytes(tab, i, &len) : NULL;
+            if (!tn || len != strlen(tname) || memcmp(tn, tname, len)) continue;
+            const char *s = lk_col_bytes(rec, i, &len);
+            lk_buf_reset(&line);
+            lk_buf_append(&line, s, len);
+            lk_buf_putc(&line, '\n');
+            carried = realloc(carried, sizeof *carried * (ncarried + 1));
+            if (!carried) abort();
+            carried[ncarried++] = rname ? carried_rescued(s, len, rname) : NULL;
+            lk_source_meta sm = {"", "", 0, 0};
+            int64_t off = 0;
+            char fp[1024] = "", fn[512] = "";
+            if (!lk_col_is_null(meta, i)) {
+                size_t l2;
+                const char *p = lk_col_bytes(&meta->children[0], i, &l2);
+                snprintf(fp, sizeof fp, "%.*s", (int)l2, p);
+                p = lk_col_bytes(&meta->children[1], i, &l2);
+                snprintf(fn, sizeof fn, "%.*s", (int)l2, p);
+                sm.file_size = lk_col_i64(&meta->children[2], i);
+                sm.file_mtime_us = lk_col_i64(&meta->children[3], i);
+                off = lk_col_i64(&meta->children[4], i);
+            }
+            sm.file_path = fp;
+            sm.file_name = fn;
+            lk_parser_chunk pc = {line.data, line.len, off, 0, NULL, 0};
+            lk_raw_stats rs = {0};
+            if (lk_parser_parse(parser, &pc, &sm, &pb, &rs, &r->err))
+                rc = -1;
+            else if (lk_batch_nrows(pb) != ncarried)
+                rc = lk_error_set(&r->err, LK_EFORMAT,
+                                  "quarantine %s: a record of table %s is not one JSON object",
+                                  r->files[f], tname);
+        }
+    }
+    lk_buf_free(&line);
+    /* the from table's row: its columns by name, the rescued column as the record carried it
+       (a record without it: what the reader rescued now, as before) */
+    if (rc == 0) {
+        *in = lk_batch_new(fs);
+        const lk_schema *pbs = lk_batch_schema(pb);
+        uint32_t np = lk_batch_nrows(pb);
+        for (int c = 0; c < lk_schema_nfields(fs); c++) {
+            lk_col *dst = lk_batch_col(*in, c);
+            int k = lk_schema_find(pbs, lk_schema_field(fs, c)->name);
+            const lk_col *src = k >= 0 ? lk_batch_col_const(pb, k) : NULL;
+            if (src && !lk_field_equal(src->field, dst->field) && c != f_resc) src = NULL;
+            for (uint32_t i = 0; c == f_resc && i < np; i++) {
+                if (carried[i])
+                    lk_col_append_bytes(dst, carried[i], strlen(carried[i]));
+                else if (src && src->field->type == LK_TYPE_STRING)
+                    lk_col_append_range(dst, src, i, 1);
+                else
+                    lk_col_append_null(dst);
+            }
+            if (c == f_resc) continue;
+            if (src)
+                lk_col_append_range(dst, src, 0, np);
+            else
+                lk_col_pad(dst, np);
+        }
+        lk_batch_set_nrows(*in, np);
+        *n = np;
+    }
+    for (size_t i = 0; i < ncarried; i++)
+        free(carried[i]);
+    free(carried);
+    free(mask);
+    lk_batch_destroy(&q);
+    lk_batch_destroy(&pb);
+    lk_schema_destroy(&ps);
+    return rc;
+}
+
 static int run_batch(replay *r, int64_t b)
 {
     const lk_config *cfg = r->cfg;
@@ -365,7 +539,7 @@ static int run_batch(replay *r, int64_t b)
     int64_t replayed = 0;
     lk_schema *raw_s = NULL;
     lk_tables *t = NULL;
-    lk_batch *raw = NULL, *q = NULL, *qout = NULL;
+    lk_batch *in = NULL, *q = NULL, *qout = NULL, *acc[LK_TABLES_MAX] = {0};
     lk_parser *parser = NULL;
     uint8_t *mask = NULL;
     written *w = NULL;
@@ -384,52 +558,10 @@ static int run_batch(replay *r, int64_t b)
         rc = -1;
         goto done;
     }
-    /* the records, parsed again as JSON lines with the current schema */
-    lk_parser_options po;
-    lk_source_cfg_parser(cfg, &po);
-    po.format = LK_SOURCE_JSON;
-    po.kafka = 0;
-    po.multi_line = 0;
-    parser = lk_parser_new(&po);
-    raw = lk_batch_new(raw_s);
-    lk_buf line = LK_BUF_INIT;
-    for (int f = 0; f < r->nfiles && rc == 0; f++) {
-        if (read_selected(r, r->files[f], &q, &mask) < 0) {
-            rc = -1;
-            break;
-        }
-        uint32_t n = lk_batch_nrows(q);
-        const lk_col *rec = lk_batch_col_const(q, lk_schema_find(lk_batch_schema(q), "record"));
-        const lk_col *meta = lk_batch_col_const(q, lk_schema_find(lk_batch_schema(q), "_metadata"));
-        for (uint32_t i = 0; i < n && rc == 0; i++) {
-            if (!mask[i]) continue;
-            size_t len;
-            const char *s = lk_col_bytes(rec, i, &len);
-            lk_buf_reset(&line);
-            lk_buf_append(&line, s, len);
-            lk_buf_putc(&line, '\n');
-            lk_source_meta sm = {"", "", 0, 0};
-            int64_t off = 0;
-            char fp[1024] = "", fn[512] = "";
-            if (!lk_col_is_null(meta, i)) {
-                size_t l2;
-                const char *p = lk_col_bytes(&meta->children[0], i, &l2);
-                snprintf(fp, sizeof fp, "%.*s", (int)l2, p);
-                p = lk_col_bytes(&meta->children[1], i, &l2);
-                snprintf(fn, sizeof fn, "%.*s", (int)l2, p);
-                sm.file_size = lk_col_i64(&meta->children[2], i);
-                sm.file_mtime_us = lk_col_i64(&meta->children[3], i);
-                off = lk_col_i64(&meta->children[4], i);
-            }
-            sm.file_path = fp;
-            sm.file_name = fn;
-            lk_parser_chunk pc = {line.data, line.len, off, 0, NULL, 0};
-            lk_raw_stats rs = {0};
-            if (lk_parser_parse(parser, &pc, &sm, &raw, &rs, &r->err)) rc = -1;
-            replayed++;
-        }
+    if (ntables != lk_tables_count(t)) {
+        rc = lk_error_set(&r->err, LK_ESTATE, "the tables of the configuration changed");
+        goto done;
     }
-    lk_buf_free(&line);
     /* event_metrics: replayed rows are judged by the watermark in force
        (late ones fail again, back to quarantine) and change no window: its
        commit of the batch is empty (docs/decisions.md, "Windowed
@@ -439,7 +571,38 @@ static int run_batch(replay *r, int64_t b)
         if (lk_state_windows_get(r->st, b - 1, &found, &wm, NULL, NULL, NULL, 0, &r->err)) rc = -1;
         lk_tables_set_watermark(t, wm);
     }
-    if (rc == 0 && lk_tables_run(t, raw, lk_time_now_us(), b, &r->err)) rc = -1;
+    /* the records, parsed again as JSON lines */
+    lk_parser_options po;
+    lk_source_cfg_parser(cfg, &po);
+    po.format = LK_SOURCE_JSON;
+    po.kafka = 0;
+    po.multi_line = 0;
+    parser = lk_parser_new(&po);
+    for (int i = 1; i < ntables; i++)
+        if (i != lk_tables_metrics_index(t))
+            acc[i] = lk_batch_new(lk_batch_schema(lk_tables_batch(t, i)));
+    /* each table's rows go back into that table and the tables fed from it (lk_tables_run_from),
+       not into the tables above it or beside it, which hold them already; table by table in
+       commit order, the outputs gathered */
+    int64_t now = lk_time_now_us();
+    for (int ti = 1; ti < ntables && rc == 0; ti++) {
+        if (lk_tables_from(t, ti) < 0) continue;
+        int64_t n = 0;
+        lk_batch_destroy(&in);
+        if (group_input(r, t, ti, parser, &in, &n)) {
+            rc = -1;
+            break;
+        }
+        if (!n) continue;
+        if (lk_tables_run_from(t, ti, in, now, b, &r->err)) {
+            rc = -1;
+            break;
+        }
+        for (int i = 1; i < ntables; i++)
+            if (acc[i]) append_batch(acc[i], lk_tables_batch(t, i));
+        if (ti != 1) printf("  %lld row(s) quarantined by %s\n", (long long)n, names[ti]);
+        replayed += n;
+    }
     printf("replay batch %lld: %lld row(s) from %d quarantine file(s)\n", (long long)b,
            (long long)replayed, r->nfiles);
     /* every table of the pipeline but quarantine, in commit order */
@@ -457,7 +620,7 @@ static int run_batch(replay *r, int64_t b)
             continue;
         }
         if (i > 0 && i != lk_tables_metrics_index(t) &&
-            write_table(r, names[i], paths[i], lk_tables_batch(t, i), b, &w, &nw)) {
+            write_table(r, names[i], paths[i], acc[i], b, &w, &nw)) {
             rc = -1;
             break;
         }
@@ -495,13 +658,7 @@ static int run_batch(replay *r, int64_t b)
             }
             lk_batch_set_nrows(qout, lk_batch_nrows(qout) + n);
         }
-        if (rc == 0 && qi >= 0) { /* the rows quarantined again by this batch */
-            const lk_batch *again = lk_tables_batch(t, qi);
-            for (int c = 0; c < lk_batch_ncols(qout); c++)
-                lk_col_append_range(lk_batch_col(qout, c), lk_batch_col_const(again, c), 0,
-                                    lk_batch_nrows(again));
-            lk_batch_set_nrows(qout, lk_batch_nrows(qout) + lk_batch_nrows(again));
-        }
+        if (rc == 0 && qi >= 0) append_batch(qout, acc[qi]); /* the rows quarantined again */
         free_written(w, nw);
         w = NULL;
         nw = 0;
@@ -518,7 +675,9 @@ done:
     if (rc == 0) rc = lk_state_replay_done(r->st, b, replayed, &r->err);
     free_written(w, nw);
     free(mask);
-    lk_batch_destroy(&raw);
+    lk_batch_destroy(&in);
+    for (int i = 0; i < LK_TABLES_MAX; i++)
+        lk_batch_destroy(&acc[i]);
     lk_batch_destroy(&q);
     lk_batch_destroy(&qout);
     lk_parser_destroy(&parser);
@@ -584,6 +743,12 @@ static int go(replay *r, int new_one)
     char path[2048];
     lk_config_state_path(r->cfg, path, sizeof path);
     lk_config_table_path(r->cfg, LK_TABLE_QUARANTINE, r->qpath, sizeof r->qpath);
+    const char *all[LK_TABLES_MAX];
+    int nall = lk_tables_names(r->cfg, all);
+    for (int i = 0; i < nall; i++)
+        if (strcmp(all[i], LK_TABLE_RAW) && strcmp(all[i], LK_TABLE_QUARANTINE) &&
+            strcmp(all[i], LK_TABLE_METRICS))
+            r->names[r->nnames++] = all[i];
     /* before start (new_one 0), a state.db that does not open is the supervisor's to report */
     if (lk_state_open(path, &r->st, &r->err)) return new_one ? LK_EXIT_FAILURE : LK_EXIT_OK;
     int found = 0;
@@ -617,9 +782,24 @@ static int go(replay *r, int new_one)
         printf("replay: no quarantine table (%s): nothing to replay\n", r->qpath);
         return LK_EXIT_OK;
     }
+    r->tally = 1;
     if (plan(r, &b)) return LK_EXIT_FAILURE;
+    r->tally = 0;
+    /* rows the selection matched that no table here can take: said, never passed over */
+    for (int k = 0; k < r->nleft; k++)
+        printf("replay: %lld quarantined row(s) of table %s left in quarantine: %s\n",
+               (long long)r->left_rows[k], r->left_table[k],
+               !strcmp(r->left_table[k], LK_TABLE_METRICS)
+                   ? "event_metrics turned them away after processed_events took them (it holds "
+                     "them); a replay would write them twice"
+                   : "this configuration has no such table with transforms (put it back to "
+                     "replay them)");
     if (b < 0) {
-        printf("replay: no quarantined row matches: nothing to replay\n");
+        if (r->nleft)
+            printf("replay: no quarantined row matches a table that can take it: nothing to "
+                   "replay\n");
+        else
+            printf("replay: no quarantined row matches: nothing to replay\n");
         return LK_EXIT_OK;
     }
     if (run_batch(r, b)) return LK_EXIT_FAILURE;
@@ -695,9 +875,10 @@ int lk_replay_cli(const lk_config *cfg, int argc, char **argv)
         case 'h':
             printf(
                 "lakesupd replay [-c lakesup.yml] [--reason R] [--since TS] [--where EXPR]\n"
-                "  re-injects quarantined rows (not replayed yet) into processed_events and the\n"
-                "  tables derived from it, as a new batch, exactly once; the pipeline must be\n"
-                "  stopped. --reason: only that reason (transform_error); --since: quarantined\n"
+                "  re-injects quarantined rows (not replayed yet) into the table whose step\n"
+                "  quarantined them and the tables fed from it, as a new batch, exactly once; the\n"
+                "  pipeline must be stopped. --reason: only that reason (transform_error); "
+                "--since: quarantined\n"
                 "  at or after TS; --where: a SQL condition over the quarantine's columns\n"
                 "  (record, reason, error, table, batch, quarantined_at, ...).\n");
             free(r.where);

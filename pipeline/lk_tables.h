@@ -72,6 +72,16 @@ lk_batch *lk_tables_batch(lk_tables *t, int i);
 int lk_tables_lineage(const lk_tables *t, int i, const uint8_t **keep, const int **cols);
 /* Derives every table's rows of this chunk from raw (reset first). */
 int lk_tables_run(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch, lk_error *err);
+/* The table table i is fed from (0 is raw_events; processed_events, 1, is fed from it), or -1
+   (raw_events, event_metrics, quarantine: no transforms of their own). */
+int lk_tables_from(const lk_tables *t, int i);
+/* lk_tables_run for the rows of one table's input only: in (a batch of the schema of entry's from
+   table) through table entry's transforms and then the tables fed from it, and from those, in
+   order; every other table's batch is empty. event_metrics runs when entry is processed_events.
+   What `lakesupd replay` runs for rows a step of table entry quarantined: the tables above entry
+   and beside it hold those rows already. */
+int lk_tables_run_from(lk_tables *t, int entry, const lk_batch *in, int64_t now_us, int64_t batch,
+                       lk_error *err);
 /* event_metrics (metrics: configured): its index, or -1. Its batch after
    lk_tables_run is the chunk's partial window aggregates (lk_windows'
    partial schema); its schema is the table's. */

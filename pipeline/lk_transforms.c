@@ -731,7 +731,12 @@ static void rescued_value(lk_transforms *t, const lk_col *src, uint32_t i, lk_co
     lk_col_append_bytes(dst, b->data, b->len);
 }
 
-/* One quarantined row: its data columns as JSON and where it failed. */
+/* One quarantined row: its data columns as JSON and where it failed. The input's rescued data
+   column, when the row has a value there, goes into the record too, under the column's name (no
+   data column has it) as a JSON string: the values the reader could not place (a nested key, a key
+   that names no column, a duplicate) are paths, not a row, so they are carried whole and `lakesupd
+   replay` puts the exact text back (docs/decisions.md, "Quarantine records carry
+   _rescued_data"). */
 static void quarantine_row(lk_transforms *t, const lk_batch *in, uint32_t i, const step_rt *st,
                            const char *what, int64_t batch, int64_t now_us, lk_batch *q)
 {
@@ -753,6 +758,18 @@ static void quarantine_row(lk_transforms *t, const lk_batch *in, uint32_t i, con
     lk_batch_set_nrows(t->datarow, 1);
     lk_buf_reset(&t->json);
     lk_rowjson_append(t->datarow, 0, &t->json);
+    int rc = lk_raw_rescued_index(is);
+    if (rc >= 0 && !lk_col_is_null(lk_batch_col_const(in, rc), i)) {
+        size_t n;
+        const char *v = lk_col_bytes(lk_batch_col_const(in, rc), i, &n);
+        const char *name = lk_schema_field(is, rc)->name;
+        t->json.len--; /* the record's closing brace */
+        if (t->json.len > 1) lk_buf_putc(&t->json, ',');
+        lk_buf_json_string(&t->json, name, strlen(name));
+        lk_buf_putc(&t->json, ':');
+        lk_buf_json_string(&t->json, v, n);
+        lk_buf_putc(&t->json, '}');
+    }
     lk_col_append_bytes(lk_batch_col(q, LK_Q_RECORD), t->json.data, t->json.len);
     lk_col_append_bytes(lk_batch_col(q, LK_Q_REASON), "transform_error", 15);
     lk_buf_reset(&t->tmp);
