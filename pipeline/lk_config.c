@@ -518,6 +518,27 @@ static const char *scalar(const yaml_node_t *n)
     return (const char *)n->data.scalar.value;
 }
 
+/* A key given twice in one mapping: YAML 1.2 forbids it, libyaml keeps both, and the walk would
+   take the last silently (`derive: {a: "1", a: "2"}`). Refused with both lines. */
+static int duplicate_keys(loader *L)
+{
+    for (yaml_node_t *n = L->doc->nodes.start; n < L->doc->nodes.top; n++) {
+        if (n->type != YAML_MAPPING_NODE) continue;
+        for (yaml_node_pair_t *a = n->data.mapping.pairs.start; a < n->data.mapping.pairs.top;
+             a++) {
+            yaml_node_t *ka = yaml_document_get_node(L->doc, a->key);
+            if (!ka || ka->type != YAML_SCALAR_NODE) continue;
+            for (yaml_node_pair_t *b = n->data.mapping.pairs.start; b < a; b++) {
+                yaml_node_t *kb = yaml_document_get_node(L->doc, b->key);
+                if (kb && kb->type == YAML_SCALAR_NODE && !strcmp(scalar(ka), scalar(kb)))
+                    return bad(L, ka, scalar(ka), "duplicate key (first at line %zu)",
+                               kb->start_mark.line + 1);
+            }
+        }
+    }
+    return 0;
+}
+
 static int parse_int64(const char *s, int64_t *out)
 {
     if (!*s || isspace((unsigned char)*s)) return -1;
@@ -1669,7 +1690,7 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
         else if (root->type != YAML_MAPPING_NODE)
             r = lk_error_set(err, LK_ECONFIG, "%s:%zu: the top level must be a mapping, got %s",
                              path, root->start_mark.line + 1, node_kind(root));
-        else
+        else if ((r = duplicate_keys(&L)) == 0)
             r = walk(&L, root, "");
     }
     yaml_document_delete(&doc);

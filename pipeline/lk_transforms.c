@@ -237,7 +237,7 @@ static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
             return -1;
         const lk_field *f = lk_sql_program_type(c->prog, reg);
         if (f->type != LK_TYPE_BOOLEAN)
-            return fail_at(c, items[0].line, key, "a filter must be boolean, not %s",
+            return fail_at(c, items[0].line, key, "position 1: a filter must be boolean, not %s",
                            lk_type_name(f->type));
         rt->filter = reg;
         add_failing(rt, reg, NULL);

@@ -392,7 +392,7 @@ START_TEST(errors_name_file_line_key_position)
         const char *yml, *want;
     } cases[] = {
         {"transforms:\n  - filter: \"a + 1\"\n",
-         ":2: key 'transforms[0].filter': a filter must be boolean, not long"},
+         ":2: key 'transforms[0].filter': position 1: a filter must be boolean, not long"},
         {"transforms:\n  - derive:\n      x: \"a +\"\n",
          ":3: key 'transforms[0].derive.x': position 4: expected an expression"},
         {"transforms:\n  - cast: {zz: int}\n",
