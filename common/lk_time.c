@@ -84,8 +84,9 @@ void lk_time_format_spark(int64_t us, char *out, size_t cap)
     unsigned mo, d;
     int h, mi, s;
     split(us, &y, &mo, &d, &h, &mi, &s, &f);
-    snprintf(out, cap, "%04lld-%02u-%02u %02d:%02d:%02d.%06d", (long long)y, mo, d, h, mi, s,
-             (int)f);
+    /* as Spark's cast: a year beyond 9999 carries its sign ('+10000-01-01') */
+    snprintf(out, cap, "%s%04lld-%02u-%02u %02d:%02d:%02d.%06d", y > 9999 ? "+" : "", (long long)y,
+             mo, d, h, mi, s, (int)f);
 }
 
 static int digits(const char *s, size_t n, size_t *i, int count, int *out)
@@ -107,7 +108,9 @@ int lk_time_parse_iso(const char *s, size_t n, int64_t *out_us)
     if (digits(s, n, &i, 4, &y) || i >= n || s[i++] != '-' || digits(s, n, &i, 2, &mo) || i >= n ||
         s[i++] != '-' || digits(s, n, &i, 2, &d))
         return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31) return -1;
+    /* an impossible date (April 31st, February 29th of a common year) is not a timestamp: java.time
+       refuses it too, where rolling it over would put a row on the wrong day */
+    if (mo < 1 || mo > 12 || d < 1 || d > lk_time_days_in_month(y, (unsigned)mo)) return -1;
     int64_t offset_s = 0;
     if (i < n) {
         if (s[i] != 'T' && s[i] != ' ' && s[i] != 't') return -1;
@@ -130,7 +133,7 @@ int lk_time_parse_iso(const char *s, size_t n, int64_t *out_us)
                     frac *= 10;
             }
         }
-        if (h > 23 || mi > 59 || sec > 60) return -1;
+        if (h > 23 || mi > 59 || sec > 59) return -1; /* no leap second, as java.time */
         if (i < n) {
             if (s[i] == 'Z' || s[i] == 'z') {
                 i++;
@@ -139,6 +142,7 @@ int lk_time_parse_iso(const char *s, size_t n, int64_t *out_us)
                 if (digits(s, n, &i, 2, &oh)) return -1;
                 if (i < n && s[i] == ':') i++;
                 if (i < n && digits(s, n, &i, 2, &om)) return -1;
+                if (om > 59 || oh * 60 + om > 18 * 60) return -1; /* ZoneOffset's range */
                 offset_s = sign * (oh * 3600 + om * 60);
             } else {
                 return -1;

@@ -11,6 +11,7 @@
 
 #include "lk_decimal.h"
 #include "lk_time.h"
+#include "lk_tz.h"
 
 /* ---- text of values ---- */
 
@@ -142,8 +143,10 @@ int lk_sql_parse_date(const char *s, size_t n, int32_t *days)
 {
     trim(&s, &n);
     size_t i = 0;
-    int y, m = 1, d = 1;
+    int y, m = 1, d = 1, sign = 1;
+    if (n && (s[0] == '+' || s[0] == '-')) sign = s[i++] == '-' ? -1 : 1;
     if (digits(s, n, &i, 4, 7, &y)) return -1;
+    y *= sign;
     if (i < n && s[i] == '-') {
         i++;
         if (digits(s, n, &i, 1, 2, &m)) return -1;
@@ -159,20 +162,219 @@ int lk_sql_parse_date(const char *s, size_t n, int32_t *days)
     return 0;
 }
 
-int lk_sql_parse_timestamp(const char *s, size_t n, int64_t *us)
+/* Two digits at s. */
+static int two(const char *s, int *v)
 {
-    trim(&s, &n);
-    if (lk_time_parse_iso(s, n, us) == 0) return 0;
-    /* 'yyyy' and 'yyyy-mm' */
-    int32_t d;
-    int dashes = 0;
-    for (size_t i = 0; i < n; i++)
-        dashes += s[i] == '-';
-    if (dashes <= 1 && n && n <= 7 && lk_sql_parse_date(s, n, &d) == 0) {
-        *us = (int64_t)d * 86400000000LL;
+    if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1])) return -1;
+    *v = (s[0] - '0') * 10 + (s[1] - '0');
+    return 0;
+}
+
+/* java.time's ZoneOffset.of: Z, +h, +hh, +hhmm, +hh:mm, +hhmmss, +hh:mm:ss, within +-18:00. */
+static int zone_offset(const char *s, size_t n, int32_t *off)
+{
+    if (n == 1 && s[0] == 'Z') {
+        *off = 0;
         return 0;
     }
-    return -1;
+    if (n < 2 || (s[0] != '+' && s[0] != '-')) return -1;
+    int h = 0, m = 0, sec = 0, bad;
+    switch (n) {
+    case 2:
+        bad = !isdigit((unsigned char)s[1]);
+        h = s[1] - '0';
+        break;
+    case 3:
+        bad = two(s + 1, &h);
+        break;
+    case 5:
+        bad = two(s + 1, &h) || two(s + 3, &m);
+        break;
+    case 6:
+        bad = two(s + 1, &h) || s[3] != ':' || two(s + 4, &m);
+        break;
+    case 7:
+        bad = two(s + 1, &h) || two(s + 3, &m) || two(s + 5, &sec);
+        break;
+    case 9:
+        bad = two(s + 1, &h) || s[3] != ':' || two(s + 4, &m) || s[6] != ':' || two(s + 7, &sec);
+        break;
+    default:
+        return -1;
+    }
+    if (bad || h > 18 || m > 59 || sec > 59 || (h == 18 && (m || sec))) return -1;
+    *off = (s[0] == '-' ? -1 : 1) * (h * 3600 + m * 60 + sec);
+    return 0;
+}
+
+/*
+ * The zone of a timestamp text as Spark's getZoneId reads it: '+h:mm' and '+hh:m' widened, then
+ * ZoneId.of(id, SHORT_IDS): an offset, UTC/GMT/UT with or without an offset, a short id ('PST'),
+ * or a region of the tz database. A fixed zone sets *off, a region *region; 0 or -1.
+ */
+static int zone_id(const char *s, size_t n, int32_t *off, const lk_tz **region)
+{
+    static const char *const short_ids[][2] = {{"ACT", "Australia/Darwin"},
+                                               {"AET", "Australia/Sydney"},
+                                               {"AGT", "America/Argentina/Buenos_Aires"},
+                                               {"ART", "Africa/Cairo"},
+                                               {"AST", "America/Anchorage"},
+                                               {"BET", "America/Sao_Paulo"},
+                                               {"BST", "Asia/Dhaka"},
+                                               {"CAT", "Africa/Harare"},
+                                               {"CNT", "America/St_Johns"},
+                                               {"CST", "America/Chicago"},
+                                               {"CTT", "Asia/Shanghai"},
+                                               {"EAT", "Africa/Addis_Ababa"},
+                                               {"ECT", "Europe/Paris"},
+                                               {"IET", "America/Indiana/Indianapolis"},
+                                               {"IST", "Asia/Kolkata"},
+                                               {"JST", "Asia/Tokyo"},
+                                               {"MIT", "Pacific/Apia"},
+                                               {"NET", "Asia/Yerevan"},
+                                               {"NST", "Pacific/Auckland"},
+                                               {"PLT", "Asia/Karachi"},
+                                               {"PNT", "America/Phoenix"},
+                                               {"PRT", "America/Puerto_Rico"},
+                                               {"PST", "America/Los_Angeles"},
+                                               {"SST", "Pacific/Guadalcanal"},
+                                               {"VST", "Asia/Ho_Chi_Minh"},
+                                               {"EST", "-05:00"},
+                                               {"MST", "-07:00"},
+                                               {"HST", "-10:00"}};
+    while (n && (unsigned char)*s <= ' ') { /* String.trim */
+        s++;
+        n--;
+    }
+    while (n && (unsigned char)s[n - 1] <= ' ')
+        n--;
+    char id[72];
+    if (n + 2 >= sizeof id) return -1;
+    memcpy(id, s, n);
+    id[n] = 0;
+    /* Spark before 3.0 took '+h:mm' and '+hh:m': the first "[+-]d:" and a final "[+-]dd:d" */
+    for (size_t i = 0; i + 2 < n; i++)
+        if ((id[i] == '+' || id[i] == '-') && isdigit((unsigned char)id[i + 1]) &&
+            id[i + 2] == ':') {
+            memmove(id + i + 2, id + i + 1, n - i);
+            id[i + 1] = '0';
+            n++;
+            break;
+        }
+    if (n >= 5 && (id[n - 5] == '+' || id[n - 5] == '-') && isdigit((unsigned char)id[n - 4]) &&
+        isdigit((unsigned char)id[n - 3]) && id[n - 2] == ':' &&
+        isdigit((unsigned char)id[n - 1])) {
+        id[n] = id[n - 1];
+        id[n - 1] = '0';
+        id[++n] = 0;
+    }
+    const char *z = id;
+    for (size_t k = 0; n == 3 && k < sizeof short_ids / sizeof *short_ids; k++)
+        if (!strcmp(id, short_ids[k][0])) {
+            z = short_ids[k][1];
+            n = strlen(z);
+            break;
+        }
+    if (n <= 1 || z[0] == '+' || z[0] == '-') return zone_offset(z, n, off);
+    if (!strcmp(z, "UTC") || !strcmp(z, "GMT") || !strcmp(z, "UT")) {
+        *off = 0;
+        return 0;
+    }
+    if ((!strncmp(z, "UTC", 3) || !strncmp(z, "GMT", 3)) && (z[3] == '+' || z[3] == '-'))
+        return zone_offset(z + 3, n - 3, off);
+    if (!strncmp(z, "UT", 2) && (z[2] == '+' || z[2] == '-')) return zone_offset(z + 2, n - 2, off);
+    *region = lk_tz_find(z, n);
+    return *region ? 0 : -1;
+}
+
+/* SparkDateTimeUtils.parseTimestampString's digit counts: a year of 4 to 6 digits, a fraction of
+   any (beyond 6 truncated), a zone's segment none, the others 1 or 2. */
+static int seg_digits_ok(int seg, int digits)
+{
+    return seg == 6 || (seg == 0 && digits >= 4 && digits <= 6) || (seg == 7 && digits <= 2) ||
+           (seg != 0 && seg != 7 && digits >= 1 && digits <= 2);
+}
+
+/*
+ * Spark's stringToTimestamp (non-ANSI), read from its segment grammar: '[+-]yyyy*[-[m]m[-[d]d]]',
+ * then ' ' or 'T' and '[h]h[:[m]m[:[s]s[.fraction]]]', then a zone id (after optional spaces); a
+ * time alone ('[h]h:[m]m...', 'T[h]h...') is today's. Impossible dates and times are null, as
+ * LocalDate.of and LocalTime.of refuse them. Text without a zone is UTC, the session's zone.
+ */
+int lk_sql_parse_timestamp(const char *s, size_t n, int64_t *us)
+{
+    while (n && ((unsigned char)*s <= ' ' || *s == 0x7f)) { /* isWhitespaceOrISOControl */
+        s++;
+        n--;
+    }
+    while (n && ((unsigned char)s[n - 1] <= ' ' || s[n - 1] == 0x7f))
+        n--;
+    if (!n) return -1;
+    int64_t seg[9] = {1, 1, 1, 0, 0, 0, 0, 0, 0}, v = 0;
+    int i = 0, digits = 0, frac_digits = 0, just_time = 0, sign = 0;
+    const char *tz = NULL;
+    size_t tzn = 0, j = 0;
+    if (s[0] == '-' || s[0] == '+') {
+        sign = s[0] == '-' ? -1 : 1;
+        j = 1;
+    }
+    for (; j < n && !tz; j++) {
+        char b = s[j];
+        if (b >= '0' && b <= '9') {
+            if (i == 6) frac_digits++;
+            if ((i != 6 || digits < 6) && digits < 9) v = v * 10 + (b - '0');
+            digits++;
+            continue;
+        }
+        if (j == 0 && b == 'T') {
+            just_time = 1;
+            i += 3;
+            continue;
+        }
+        int next = i + 1;
+        if (i < 2 && b == ':' && i == 0 && !sign) { /* a time alone: this was the hour */
+            just_time = 1;
+            i = 3;
+            next = 4;
+        } else if (i < 2 ? b != '-' : i == 2 ? b != ' ' && b != 'T' : i < 5 ? b != ':' : i > 6)
+            return -1;
+        else if (i >= 5 && !(b == '.' && i == 5)) { /* the zone is the rest */
+            tz = s + j;
+            tzn = n - j;
+            next = 7;
+        }
+        if (!seg_digits_ok(i, digits)) return -1;
+        seg[i] = v;
+        v = 0;
+        digits = 0;
+        i = next;
+    }
+    if (!seg_digits_ok(i, digits)) return -1;
+    seg[i] = v;
+    for (; frac_digits < 6; frac_digits++)
+        seg[6] *= 10;
+    int32_t off = 0;
+    const lk_tz *region = NULL;
+    if (tz && zone_id(tz, tzn, &off, &region)) return -1;
+    if (sign) seg[0] *= sign;
+    if (seg[3] > 23 || seg[4] > 59 || seg[5] > 59) return -1;
+    int64_t days;
+    if (just_time) { /* LocalDate.now(zone) */
+        int64_t now = lk_time_now_us() / 1000000;
+        now += region ? lk_tz_offset_at(region, now) : off;
+        days = now >= 0 ? now / 86400 : -((-now + 86399) / 86400);
+    } else {
+        if (seg[1] < 1 || seg[1] > 12 || seg[2] < 1 ||
+            seg[2] > lk_time_days_in_month(seg[0], (unsigned)seg[1]))
+            return -1;
+        days = lk_time_days_from_civil(seg[0], (unsigned)seg[1], (unsigned)seg[2]);
+    }
+    int64_t local = days * 86400 + seg[3] * 3600 + seg[4] * 60 + seg[5];
+    int64_t utc = region ? lk_tz_utc_of_local(region, local) : local - off;
+    /* Instant to micros overflows past +-294,000 years: Spark's multiplyExact fails, null */
+    if (__builtin_mul_overflow(utc, 1000000, us) || __builtin_add_overflow(*us, seg[6], us))
+        return -1;
+    return 0;
 }
 
 /* Spark's UTF8String.toLong: optional sign, digits, an ignored fraction of digits; no digit at
@@ -645,7 +847,7 @@ static void k_cast_string_ts(lk_sql_kctx *k)
         }
         size_t n;
         const char *s = lk_col_bytes(a, i, &n);
-        if (lk_time_parse_iso(s, n, &o[i]) && lk_sql_parse_timestamp(s, n, &o[i])) {
+        if (lk_sql_parse_timestamp(s, n, &o[i])) {
             o[i] = 0;
             lk_sql_out_null(out, i);
             lk_sql_fail(k, i);

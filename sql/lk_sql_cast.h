@@ -28,10 +28,12 @@ int lk_sql_dec_from_double(double d, int scale, lk_dec *out);
 size_t lk_sql_format_timestamp(int64_t us, char *out);
 /* 'yyyy-MM-dd'; returns its length. */
 size_t lk_sql_format_date(int32_t days, char *out);
-/* Parses a date as Spark's cast: 'yyyy', 'yyyy-[m]m', 'yyyy-[m]m-[d]d' and
+/* Parses a date as Spark's cast: '[+-]yyyy', '[+-]yyyy-[m]m', '[+-]yyyy-[m]m-[d]d' and
    anything after ' ' or 'T'; surrounding whitespace. 0 or -1. */
 int lk_sql_parse_date(const char *s, size_t n, int32_t *days);
-/* Parses a timestamp as Spark's cast (ISO forms, offsets, 'yyyy', 'yyyy-mm'). 0 or -1. */
+/* Parses a timestamp as Spark's cast (stringToTimestamp): '[+-]yyyy[-[m]m[-[d]d]]', a time after
+   ' ' or 'T' ('[h]h[:[m]m[:[s]s[.ffffff]]]'), a time alone (today's), a zone id ('Z', '+hh:mm',
+   'UTC+1', 'PST', 'Europe/Paris'); UTC without one; impossible dates and times fail. 0 or -1. */
 int lk_sql_parse_timestamp(const char *s, size_t n, int64_t *us);
 /* floor division of microseconds into days */
 static inline int32_t lk_sql_us_to_days(int64_t us)

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lk_sql_cast.h"
 #include "lk_sql_lex.h"
-#include "lk_time.h"
 
 #define MAX_DEPTH 200 /* nesting bound: a hostile expression cannot exhaust the stack */
 
@@ -865,8 +865,11 @@ static lk_sql_node *primary_(parser *p)
             p->i++;
             size_t len;
             char *s = lk_sql_lex_string(p->text, peek(p), &len);
-            int64_t us;
-            int bad = lk_time_parse_iso(s, len, &us);
+            /* Spark reads the literals as it casts text: TIMESTAMP '2024-04-31' is refused */
+            int64_t us = 0;
+            int32_t days = 0;
+            int bad =
+                is_date ? lk_sql_parse_date(s, len, &days) : lk_sql_parse_timestamp(s, len, &us);
             free(s);
             if (bad) {
                 fail(p, peek(p)->pos, "not a valid %s literal", is_date ? "DATE" : "TIMESTAMP");
@@ -875,9 +878,7 @@ static lk_sql_node *primary_(parser *p)
             p->i++;
             lk_sql_node *n = lk_sql_ast_node(p->ast, LK_SQL_LIT, t->pos);
             n->lit_type = is_date ? LK_TYPE_DATE : LK_TYPE_TIMESTAMP;
-            n->i = is_date ? (us >= 0 ? us / 86400000000LL
-                                      : -((-us + 86400000000LL - 1) / 86400000000LL))
-                           : us;
+            n->i = is_date ? days : us;
             return n;
         }
         if (is_kw(p, t, "case")) {

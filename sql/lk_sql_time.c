@@ -121,10 +121,16 @@ static void format_ts(const pattern *p, int64_t us, lk_buf *b)
             lk_buf_append(b, t->lit, (size_t)t->litlen);
             break;
         case 'y':
-            if (t->count == 2)
+            if (t->count == 2) {
                 put_num(b, ((y % 100) + 100) % 100, 2);
-            else
+            } else {
+                /* 'yyyy' and wider: a year with more digits than letters is signed (EXCEEDS_PAD) */
+                int64_t wide = 1;
+                for (int k = 0; k < t->count && wide <= y; k++)
+                    wide *= 10;
+                if (t->count >= 4 && y >= wide) lk_buf_putc(b, '+');
                 put_num(b, y, t->count);
+            }
             break;
         case 'M':
             if (t->count >= 4)
@@ -176,12 +182,16 @@ static void format_ts(const pattern *p, int64_t us, lk_buf *b)
                 lk_buf_append(b, wdays[wd], 3);
             break;
         }
-        case 'X':
+        case 'X': /* java.time prints a zero offset as Z for X, as +00[00][:00] for x */
             lk_buf_putc(b, 'Z');
             break;
-        case 'x':
-        case 'Z':
-            lk_buf_puts(b, t->count >= 4 ? "+00:00" : "+0000");
+        case 'x': {
+            static const char *const x[] = {"+00", "+0000", "+00:00", "+0000", "+00:00"};
+            lk_buf_puts(b, x[(t->count > 5 ? 5 : t->count) - 1]);
+            break;
+        }
+        case 'Z': /* ZZZZ: the localized offset, "GMT" at zero; ZZZZZ: as XXXXX */
+            lk_buf_puts(b, t->count <= 3 ? "+0000" : t->count == 4 ? "GMT" : "Z");
             break;
         }
     }

@@ -186,6 +186,17 @@ both('unix_timestamp(ts)', 'CAST(NULL AS BIGINT)');
 both("from_unixtime(user_id * 1000)", "strftime(make_timestamp(user_id * 1000 * 1000000), '%Y-%m-%d %H:%M:%S')");
 both('date_add(to_date(ts), user_id % 30)', 'CAST(CAST(ts AS TIMESTAMP) AS DATE) + CAST(user_id % 30 AS INTEGER)', 'date');
 
+// timestamp text: an impossible date is null in Spark (LocalDate.of) and in DuckDB's TRY_CAST, never
+// rolled into the next month; single-digit fields, offsets and region zones as both read them
+// (DuckDB's TIMESTAMPTZ for text with a zone)
+const mm = "lpad(CAST(user_id % 12 + 1 AS STRING), 2, '0')", dd = "lpad(CAST(user_id % 31 + 1 AS STRING), 2, '0')";
+both(`to_timestamp(concat('2024-', ${mm}, '-31 10:00:00'))`, `TRY_CAST(concat('2024-', ${mm.replace('STRING', 'VARCHAR')}, '-31 10:00:00') AS TIMESTAMP)`, 'ts');
+both(`CAST(concat('2023-02-', ${dd}, 'T10:00:00Z') AS TIMESTAMP)`, `TRY_CAST(concat('2023-02-', ${dd.replace('STRING', 'VARCHAR')}, 'T10:00:00Z') AS TIMESTAMPTZ)`, 'ts');
+const loose = (t) => `concat('2024-', CAST(user_id % 12 + 1 AS ${t}), '-', CAST(user_id % 28 + 1 AS ${t}), ' ', CAST(user_id % 24 AS ${t}), ':2:3')`;
+both(`to_timestamp(${loose('STRING')})`, `TRY_CAST(${loose('VARCHAR')} AS TIMESTAMP)`, 'ts');
+both("to_timestamp(concat(substring(ts, 1, 19), ' Europe/Paris'))", "TRY_CAST(concat(substring(ts, 1, 19), ' Europe/Paris') AS TIMESTAMPTZ)", 'ts');
+both("to_timestamp(concat(substring(ts, 1, 19), '-0', CAST(user_id % 10 AS STRING), ':30'))", "TRY_CAST(concat(substring(ts, 1, 19), '-0', CAST(user_id % 10 AS VARCHAR), ':30') AS TIMESTAMPTZ)", 'ts');
+
 test(`differential: ${corpus.length} expressions, lakesupd's values equal DuckDB's`, async () => {
   assert.ok(corpus.length >= 300, `a corpus of hundreds (${corpus.length})`);
   const derive = {};

@@ -13,6 +13,7 @@
 #include "lk_fault.h"
 #include "lk_fs.h"
 #include "lk_time.h"
+#include "lk_tz.h"
 
 START_TEST(buf_json_escapes)
 {
@@ -101,6 +102,34 @@ START_TEST(buf_numbers_and_decimals)
 }
 END_TEST
 
+/* Region zones from the system's TZif files: transitions, the footer's rule past them, gaps and
+   overlaps as java.time resolves them; names java.time would not take are not zones. */
+START_TEST(tz_regions)
+{
+    const lk_tz *paris = lk_tz_find("Europe/Paris", 12);
+    ck_assert_ptr_nonnull(paris);
+    ck_assert_ptr_eq(lk_tz_find("Europe/Paris", 12), paris);    /* loaded once */
+    ck_assert_int_eq(lk_tz_offset_at(paris, 1714989600), 7200); /* 2024-05-06: CEST */
+    ck_assert_int_eq(lk_tz_offset_at(paris, 1704535200), 3600); /* 2024-01-06: CET */
+    ck_assert_int_eq(lk_tz_offset_at(paris, 4118083200), 7200); /* 2100-07-01: the rule */
+    ck_assert_int_eq(lk_tz_offset_at(paris, -2524521600), 561); /* 1890: Paris mean time */
+    /* 2024-03-31 02:30 does not exist: 03:30 CEST; 2024-10-27 02:30 twice: the CEST one */
+    ck_assert_int_eq(lk_tz_utc_of_local(paris, 1711852200), 1711848600);
+    ck_assert_int_eq(lk_tz_utc_of_local(paris, 1729996200), 1729989000);
+    const lk_tz *dublin = lk_tz_find("Europe/Dublin", 13); /* a negative DST in its rule */
+    ck_assert_ptr_nonnull(dublin);
+    ck_assert_int_eq(lk_tz_offset_at(dublin, 4102444800), 0);    /* 2100-01-01: GMT */
+    ck_assert_int_eq(lk_tz_offset_at(dublin, 4118083200), 3600); /* 2100-07-01: IST */
+    ck_assert_ptr_null(lk_tz_find("Mars/Base", 9));
+    ck_assert_ptr_null(lk_tz_find("europe/paris", 12)); /* java.time's ids are case-sensitive */
+    ck_assert_ptr_null(lk_tz_find("posixrules", 10));
+    ck_assert_ptr_null(lk_tz_find("right/UTC", 9));
+    ck_assert_ptr_null(lk_tz_find("../zoneinfo/UTC", 15));
+    ck_assert_ptr_null(lk_tz_find("/etc/passwd", 11));
+    ck_assert_ptr_null(lk_tz_find("zone.tab", 8)); /* a file, not a TZif one */
+}
+END_TEST
+
 START_TEST(time_parse_iso)
 {
     int64_t us;
@@ -115,6 +144,20 @@ START_TEST(time_parse_iso)
     ck_assert_int_eq(lk_time_parse_iso("2026-13-01", 10, &us), -1);
     ck_assert_int_eq(lk_time_parse_iso("hello", 5, &us), -1);
     ck_assert_int_eq(lk_time_parse_iso("2026-11-24T09:30:00Zjunk", 24, &us), -1);
+    /* impossible dates and times are refused, never rolled over (java.time's LocalDate.of) */
+    ck_assert_int_eq(lk_time_parse_iso("2024-04-31T10:00:00Z", 20, &us), -1);
+    ck_assert_int_eq(lk_time_parse_iso("2023-02-29 10:00:00", 19, &us), -1);
+    ck_assert_int_eq(lk_time_parse_iso("2024-06-31", 10, &us), -1);
+    ck_assert_int_eq(lk_time_parse_iso("1900-02-29", 10, &us), -1);
+    ck_assert_int_eq(lk_time_parse_iso("2024-05-06T23:59:60Z", 20, &us), -1);
+    ck_assert_int_eq(lk_time_parse_iso("2024-05-06T10:00:00+19:00", 25, &us), -1);
+    ck_assert_int_eq(lk_time_parse_iso("2024-05-06T10:00:00+01:60", 25, &us), -1);
+    ck_assert_int_eq(lk_time_parse_iso("2024-02-29", 10, &us), 0);
+    ck_assert_int_eq(lk_time_parse_iso("2000-02-29T23:59:59Z", 20, &us), 0);
+    ck_assert_int_eq(lk_time_parse_iso("2024-05-06T10:00:00-18:00", 25, &us), 0);
+    /* what JSON type detection took before stays taken */
+    ck_assert_int_eq(lk_time_parse_iso("2024-05-06t10:00:00,5z", 22, &us), 0);
+    ck_assert_int_eq(us, 1714989600500000LL);
     char out[40];
     lk_time_format_iso_ms(1795512600123000LL, out, sizeof out);
     ck_assert_str_eq(out, "2026-11-24T09:30:00.123Z");
@@ -212,6 +255,7 @@ int main(void)
     tcase_add_test(tc, buf_json_string_is_always_utf8);
     tcase_add_test(tc, buf_numbers_and_decimals);
     tcase_add_test(tc, time_parse_iso);
+    tcase_add_test(tc, tz_regions);
     tcase_add_test(tc, fs_put_if_absent);
     tcase_add_test(tc, bytes_common_prefix);
     tcase_add_test(tc, child_environ_sets_and_drops);

@@ -964,6 +964,118 @@ START_TEST(more_time_functions)
 }
 END_TEST
 
+/* Impossible dates and times in timestamp text are null, never the next month or day (Spark:
+   LocalDate.of / LocalTime.of throw); the literal is refused. */
+START_TEST(impossible_timestamp_text)
+{
+    EQ("to_timestamp('2024-04-31T10:00:00Z')", "NULL");
+    EQ("CAST('2023-02-29 10:00:00' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-06-31 08:00:00' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-04-31' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-05-06T23:59:60Z' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-05-06 24:00:00' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-05-06 10:60:00' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-02-29 10:00:00' AS TIMESTAMP)", "2024-02-29 10:00:00");
+    EQ("CAST('2000-02-29' AS TIMESTAMP)", "2000-02-29 00:00:00");
+    EQ("CAST('1900-02-29' AS TIMESTAMP)", "NULL");
+    ERR("TIMESTAMP '2024-04-31 00:00:00'", "not a valid TIMESTAMP literal");
+    ERR("DATE '2023-02-29'", "not a valid DATE literal");
+    EQ("TIMESTAMP '2024-02-29 10:00:00+01:00'", "2024-02-29 09:00:00");
+    EQ("DATE '2024-02-29'", "2024-02-29");
+    EQ("DATE '2024-2-9'", "2024-02-09"); /* stringToDate */
+}
+END_TEST
+
+/* Spark's stringToTimestamp grammar (SparkDateTimeUtils.parseTimestampString), Spark 3.5's answers
+   with the session zone UTC. */
+START_TEST(spark_timestamp_text)
+{
+    EQ("CAST('2024-5-6 1:2:3' AS TIMESTAMP)", "2024-05-06 01:02:03");
+    EQ("CAST('2024-05-06T10' AS TIMESTAMP)", "2024-05-06 10:00:00");
+    EQ("CAST('2024-05-06 10:07' AS TIMESTAMP)", "2024-05-06 10:07:00");
+    EQ("CAST('2024-05-06 10:00:00.' AS TIMESTAMP)", "2024-05-06 10:00:00");
+    EQ("CAST('2024-05-06T10:00:00.123456789Z' AS TIMESTAMP)", "2024-05-06 10:00:00.123456");
+    EQ("CAST('2024-05' AS TIMESTAMP)", "2024-05-01 00:00:00");
+    EQ("CAST('2024-5' AS TIMESTAMP)", "2024-05-01 00:00:00");
+    EQ("CAST('+2024-05-06' AS TIMESTAMP)", "2024-05-06 00:00:00");
+    EQ("CAST(' 2024-05-06 ' AS TIMESTAMP)", "2024-05-06 00:00:00");
+    EQ("CAST('123456-01-01' AS TIMESTAMP)", "+123456-01-01 00:00:00");
+    EQ("CAST('2024-05-06T10:00:00 UTC' AS TIMESTAMP)", "2024-05-06 10:00:00");
+    EQ("CAST('2024-05-06T10:00:00GMT' AS TIMESTAMP)", "2024-05-06 10:00:00");
+    EQ("CAST('2024-05-06T10:00:00UT' AS TIMESTAMP)", "2024-05-06 10:00:00");
+    EQ("CAST('2024-05-06T10:00:00+1' AS TIMESTAMP)", "2024-05-06 09:00:00");
+    EQ("CAST('2024-05-06T10:00:00+01' AS TIMESTAMP)", "2024-05-06 09:00:00");
+    EQ("CAST('2024-05-06T10:00:00-0130' AS TIMESTAMP)", "2024-05-06 11:30:00");
+    EQ("CAST('2024-05-06T10:00:00+1:30' AS TIMESTAMP)", "2024-05-06 08:30:00");
+    EQ("CAST('2024-05-06T10:00:00+01:5' AS TIMESTAMP)", "2024-05-06 08:55:00");
+    EQ("CAST('2024-05-06T10:00:00+01:30:15' AS TIMESTAMP)", "2024-05-06 08:29:45");
+    EQ("CAST('2024-05-06T10:00:00+18:00' AS TIMESTAMP)", "2024-05-05 16:00:00");
+    EQ("CAST('2024-05-06T10:00:00GMT+2' AS TIMESTAMP)", "2024-05-06 08:00:00");
+    EQ("CAST('2024-05-06T10:00:00 UTC+01:00' AS TIMESTAMP)", "2024-05-06 09:00:00");
+    EQ("CAST('2024-05-06T10:00:00UT-3' AS TIMESTAMP)", "2024-05-06 13:00:00");
+    EQ("CAST('2024-05-06T10:00:00 Europe/Paris' AS TIMESTAMP)", "2024-05-06 08:00:00");
+    EQ("CAST('2024-01-06T10:00:00Europe/Paris' AS TIMESTAMP)", "2024-01-06 09:00:00");
+    EQ("CAST('2024-05-06T10:00:00 CET' AS TIMESTAMP)", "2024-05-06 08:00:00");
+    EQ("CAST('2024-05-06T10:00:00PST' AS TIMESTAMP)", "2024-05-06 17:00:00");  /* Los_Angeles */
+    EQ("CAST('2024-05-06T10:00:00 EST' AS TIMESTAMP)", "2024-05-06 15:00:00"); /* -05:00 */
+    EQ("CAST('2024-05-06T10:00:00 IST' AS TIMESTAMP)", "2024-05-06 04:30:00"); /* Kolkata */
+    /* a gap moves forward by its length, an overlap takes the earlier offset (ZonedDateTime.of) */
+    EQ("CAST('2024-03-31 02:30:00 Europe/Paris' AS TIMESTAMP)", "2024-03-31 01:30:00");
+    EQ("CAST('2024-10-27 02:30:00 Europe/Paris' AS TIMESTAMP)", "2024-10-27 00:30:00");
+    /* past the file's transitions: its POSIX rule */
+    EQ("CAST('2100-07-01 12:00:00 Europe/Paris' AS TIMESTAMP)", "2100-07-01 10:00:00");
+    EQ("CAST('2100-01-01 12:00:00 America/New_York' AS TIMESTAMP)", "2100-01-01 17:00:00");
+    EQ("CAST('2100-07-01 12:00:00 Australia/Sydney' AS TIMESTAMP)", "2100-07-01 02:00:00");
+    EQ("CAST('2100-01-01 12:00:00 Australia/Sydney' AS TIMESTAMP)", "2100-01-01 01:00:00");
+    /* a time alone is today's (LocalDate.now in the zone) */
+    EQ("date_format(CAST('10:11:12' AS TIMESTAMP), 'HH:mm:ss')", "10:11:12");
+    EQ("date_format(CAST('T10' AS TIMESTAMP), 'HH:mm:ss')", "10:00:00");
+    EQ("date_format(CAST('10:11:12.5+02:00' AS TIMESTAMP), 'HH:mm:ss.S')", "08:11:12.5");
+    EQ("to_timestamp('10:11') IS NOT NULL", "true");
+    /* what Spark refuses */
+    EQ("CAST('2024-05-06T10:00:00z' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-05-06T10:00:00,123' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-05-06t10:00:00' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-05-06T10:00:00+19:00' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-05-06T10:00:00+18:01' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-05-06T10:00:00 Mars/Base' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-05-06T10:00:00 europe/paris' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-05-06T10:00:00 posixrules' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-05-06T10:00:00 ../zoneinfo/UTC' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-05-06T10:00Z' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-05-06T' AS TIMESTAMP)", "NULL");
+    EQ("CAST('2024-05-06Z' AS TIMESTAMP)", "NULL");
+    EQ("CAST('1234567-01-01' AS TIMESTAMP)", "NULL");
+    EQ("CAST('10' AS TIMESTAMP)", "NULL");
+    EQ("CAST('-10:00' AS TIMESTAMP)", "NULL");
+    EQ("CAST('294248-01-01' AS TIMESTAMP)", "NULL"); /* beyond a long of micros */
+    EQ("to_timestamp('2024-05-06 10:00:00 +01:00')", "2024-05-06 09:00:00");
+}
+END_TEST
+
+/* date_format's offset letters as java.time prints a zero offset (the session zone is UTC), and
+   a year beyond 9999 with its sign. */
+START_TEST(offset_letters_and_big_years)
+{
+    EQ("date_format(ts, 'X')", "Z");
+    EQ("date_format(ts, 'XXX')", "Z");
+    EQ("date_format(ts, 'x')", "+00");
+    EQ("date_format(ts, 'xx')", "+0000");
+    EQ("date_format(ts, 'xxx')", "+00:00");
+    EQ("date_format(ts, 'xxxx')", "+0000");
+    EQ("date_format(ts, 'xxxxx')", "+00:00");
+    EQ("date_format(ts, 'Z')", "+0000");
+    EQ("date_format(ts, 'ZZZ')", "+0000");
+    EQ("date_format(ts, 'ZZZZ')", "GMT");
+    EQ("date_format(ts, 'ZZZZZ')", "Z");
+    EQ("CAST(CAST('+10000-01-01' AS DATE) AS STRING)", "+10000-01-01");
+    EQ("CAST(CAST('-0044-03-15' AS DATE) AS STRING)", "-0044-03-15");
+    EQ("CAST(CAST('10000-01-01 10:00:00' AS TIMESTAMP) AS STRING)", "+10000-01-01 10:00:00");
+    EQ("date_format(CAST('10000-01-01' AS TIMESTAMP), 'yyyy-MM-dd')", "+10000-01-01");
+    EQ("date_format(CAST('10000-01-01' AS TIMESTAMP), 'y')", "10000");
+}
+END_TEST
+
 /* The API issue 12 uses: parse an aggregate's text, find the call, compile its argument (and a
    group_by expression) into the same program; count(*) is a STAR argument. */
 START_TEST(aggregate_arguments_compile)
@@ -1221,6 +1333,9 @@ int main(void)
     tcase_add_test(tc, arrays_and_maps);
     tcase_add_test(tc, more_functions);
     tcase_add_test(tc, more_time_functions);
+    tcase_add_test(tc, impossible_timestamp_text);
+    tcase_add_test(tc, spark_timestamp_text);
+    tcase_add_test(tc, offset_letters_and_big_years);
     tcase_add_test(tc, aggregate_arguments_compile);
     tcase_add_test(tc, nested_casts_compile_linearly);
     tcase_add_test(tc, operator_chains_are_bounded);
