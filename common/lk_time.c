@@ -110,7 +110,8 @@ int lk_time_parse_iso(const char *s, size_t n, int64_t *out_us)
         return -1;
     /* an impossible date (April 31st, February 29th of a common year) is not a timestamp: java.time
        refuses it too, where rolling it over would put a row on the wrong day */
-    if (mo < 1 || mo > 12 || d < 1 || d > lk_time_days_in_month(y, (unsigned)mo)) return -1;
+    if (mo < 1 || mo > 12 || d < 1 || (d > 28 && d > lk_time_days_in_month(y, (unsigned)mo)))
+        return -1;
     int64_t offset_s = 0;
     if (i < n) {
         if (s[i] != 'T' && s[i] != ' ' && s[i] != 't') return -1;
