@@ -297,51 +297,29 @@ static int run_dedupe(lk_tables *t, const lk_batch *raw, int64_t now_us, lk_erro
     return 0;
 }
 
-int lk_tables_run(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch, lk_error *err)
-{
-    t->quarantined = t->rescued = t->late = t->no_et = t->dropped = 0;
-    t->use_alive = 0;
-    lk_batch *q = t->quarantine >= 0 ? t->batches[t->quarantine] : NULL;
-    if (q) lk_batch_reset(q);
-    for (int i = 1; i < t->n; i++) {
-        if (!t->xf[i]) continue;
-        lk_batch_reset(t->batches[i]);
-        const lk_batch *in = t->from[i] == 0 ? raw : t->batches[t->from[i]];
-        if (lk_transforms_run(t->xf[i], in, now_us, batch, t->batches[i], q, err)) {
-            lk_error_prefix(err, "table %s", t->names[i]);
-            return -1;
-        }
-        t->quarantined += lk_transforms_quarantined(t->xf[i]);
-        t->rescued += lk_transforms_rescued(t->xf[i]);
-        if (i == 1 && t->dd && run_dedupe(t, raw, now_us, err)) return -1;
-    }
-    if (t->metrics >= 0) return run_metrics(t, raw, now_us, batch, err);
-    return 0;
-}
-
 int lk_tables_from(const lk_tables *t, int i)
 {
     return i > 0 && i < t->n && t->xf[i] ? t->from[i] : -1;
 }
 
-int lk_tables_run_from(lk_tables *t, int entry, const lk_batch *in, int64_t now_us, int64_t batch,
-                       lk_error *err)
+/* Table entry's rows from in (entry 0: raw_events' rows, every table is fed) and the tables fed
+   from it, in order; the others stay empty. */
+static int run_tables(lk_tables *t, int entry, const lk_batch *in, int64_t now_us, int64_t batch,
+                      lk_error *err)
 {
-    if (lk_tables_from(t, entry) < 0)
-        return lk_error_set(err, LK_EUNSUPPORTED, "table %s has no transforms to run",
-                            entry > 0 && entry < t->n ? t->names[entry] : "?");
     t->quarantined = t->rescued = t->late = t->no_et = t->dropped = 0;
     t->use_alive = 0;
     lk_batch *q = t->quarantine >= 0 ? t->batches[t->quarantine] : NULL;
     if (q) lk_batch_reset(q);
     if (t->metrics >= 0) lk_batch_reset(t->batches[t->metrics]);
     uint8_t fed[LK_TABLES_MAX] = {0};
+    fed[0] = entry == 0;
     for (int i = 1; i < t->n; i++) {
         if (!t->xf[i]) continue;
         lk_batch_reset(t->batches[i]);
         if (i < entry || (i > entry && !fed[t->from[i]])) continue;
         fed[i] = 1;
-        const lk_batch *src = i == entry ? in : t->batches[t->from[i]];
+        const lk_batch *src = i == entry || t->from[i] == 0 ? in : t->batches[t->from[i]];
         if (lk_transforms_run(t->xf[i], src, now_us, batch, t->batches[i], q, err)) {
             lk_error_prefix(err, "table %s", t->names[i]);
             return -1;
@@ -350,8 +328,22 @@ int lk_tables_run_from(lk_tables *t, int entry, const lk_batch *in, int64_t now_
         t->rescued += lk_transforms_rescued(t->xf[i]);
         if (i == 1 && t->dd && run_dedupe(t, in, now_us, err)) return -1;
     }
-    if (entry == 1 && t->metrics >= 0) return run_metrics(t, in, now_us, batch, err);
+    if (entry <= 1 && t->metrics >= 0) return run_metrics(t, in, now_us, batch, err);
     return 0;
+}
+
+int lk_tables_run(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch, lk_error *err)
+{
+    return run_tables(t, 0, raw, now_us, batch, err);
+}
+
+int lk_tables_run_from(lk_tables *t, int entry, const lk_batch *in, int64_t now_us, int64_t batch,
+                       lk_error *err)
+{
+    if (lk_tables_from(t, entry) < 0)
+        return lk_error_set(err, LK_EUNSUPPORTED, "table %s has no transforms to run",
+                            entry > 0 && entry < t->n ? t->names[entry] : "?");
+    return run_tables(t, entry, in, now_us, batch, err);
 }
 
 void lk_tables_set_drops(lk_tables *t, const int32_t *rows, int n, int64_t src)
