@@ -64,7 +64,7 @@ static const fn_spec fns[] = {
     {"rtrim", LK_FN_RTRIM, 1, 1},
     {"substring", LK_FN_SUBSTRING, 2, 3},
     {"substr", LK_FN_SUBSTRING, 2, 3},
-    {"concat", LK_FN_CONCAT, 1, -1},
+    {"concat", LK_FN_CONCAT, 0, -1},
     {"concat_ws", LK_FN_CONCAT_WS, 1, -1},
     {"split", LK_FN_SPLIT, 2, 3},
     {"regexp_extract", LK_FN_REGEXP_EXTRACT, 2, 3},
@@ -164,6 +164,10 @@ static const fn_spec fns[] = {
     {"cardinality", LK_FN_SIZE, 1, 1},
     {"array_contains", LK_FN_ARRAY_CONTAINS, 2, 2},
     {"+ interval", LK_FN_TS_INTERVAL, 1, 1}, /* the checker's: no text calls it */
+    /* TRIM([BOTH|LEADING|TRAILING] chars FROM s): the parser's (s, chars) */
+    {"trim from", LK_FN_TRIM, 2, 2},
+    {"ltrim from", LK_FN_LTRIM, 2, 2},
+    {"rtrim from", LK_FN_RTRIM, 2, 2},
 };
 #define NFNS ((int)(sizeof fns / sizeof fns[0]))
 

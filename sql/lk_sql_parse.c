@@ -1042,6 +1042,74 @@ static lk_sql_node *interval_(parser *p, int pos)
     return n;
 }
 
+/* At f(: whether keyword kw stands at its parentheses' own level (TRIM(x FROM s),
+   SUBSTRING(s FROM 2)). */
+static int kw_in_parens(parser *p, const char *kw)
+{
+    int depth = 0;
+    for (size_t i = p->i + 1; p->t[i].kind != LK_TOK_EOF; i++) {
+        const lk_sql_token *t = &p->t[i];
+        if (is_op(t, "(") || is_op(t, "[")) {
+            depth++;
+        } else if (is_op(t, ")") || is_op(t, "]")) {
+            if (--depth == 0) return 0;
+        } else if (depth == 1 && is_kw(p, t, kw)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* After TRIM(: [BOTH|LEADING|TRAILING] [chars] FROM s) -> trim/ltrim/rtrim(s[, chars]). */
+static lk_sql_node *trim_from(parser *p, int pos)
+{
+    const char *fn = "trim";
+    if (accept_kw(p, "leading"))
+        fn = "ltrim";
+    else if (accept_kw(p, "trailing"))
+        fn = "rtrim";
+    else
+        accept_kw(p, "both");
+    lk_sql_node *chars = NULL;
+    if (!is_kw(p, peek(p), "from") && !(chars = bitor_(p))) return NULL;
+    if (!accept_kw(p, "from")) {
+        char got[64];
+        tok_text(p, peek(p), got, sizeof got);
+        fail(p, peek(p)->pos, "expected FROM in TRIM, got %s", got);
+        return NULL;
+    }
+    lk_sql_node *str = bitor_(p);
+    if (!str || expect_op(p, ")")) return NULL;
+    if (!chars) return call1(p, fn, pos, str);
+    char name[16];
+    snprintf(name, sizeof name, "%s from", fn);
+    return call2(p, name, pos, str, chars);
+}
+
+/* After SUBSTRING(: s FROM pos [FOR len]) -> substring(s, pos[, len]). */
+static lk_sql_node *substring_from(parser *p, int pos)
+{
+    lk_sql_node *str = bitor_(p);
+    if (!str) return NULL;
+    if (!accept_kw(p, "from")) {
+        char got[64];
+        tok_text(p, peek(p), got, sizeof got);
+        fail(p, peek(p)->pos, "expected FROM in SUBSTRING, got %s", got);
+        return NULL;
+    }
+    lk_sql_node *start = bitor_(p);
+    if (!start) return NULL;
+    lk_sql_node *len = NULL;
+    if (accept_kw(p, "for") && !(len = bitor_(p))) return NULL;
+    if (expect_op(p, ")")) return NULL;
+    if (!len) return call2(p, "substring", pos, str, start);
+    lk_sql_node *c = call(p, "substring", pos, 3);
+    c->args[0] = str;
+    c->args[1] = start;
+    c->args[2] = len;
+    return c;
+}
+
 static lk_sql_node *primary_(parser *p)
 {
     const lk_sql_token *t = peek(p);
@@ -1151,6 +1219,15 @@ static lk_sql_node *primary_(parser *p)
             lk_sql_node *str = bitor_(p);
             if (!str || expect_op(p, ")")) return NULL;
             return call2(p, "locate", t->pos, sub, str);
+        }
+        if (is_kw(p, t, "trim") && is_op(&p->t[p->i + 1], "(") && kw_in_parens(p, "from")) {
+            p->i += 2;
+            return trim_from(p, t->pos);
+        }
+        if ((is_kw(p, t, "substring") || is_kw(p, t, "substr")) && is_op(&p->t[p->i + 1], "(") &&
+            kw_in_parens(p, "from")) {
+            p->i += 2;
+            return substring_from(p, t->pos);
         }
         if (is_kw(p, t, "extract") && is_op(&p->t[p->i + 1], "(") &&
             p->t[p->i + 2].kind == LK_TOK_IDENT) { /* extract(field FROM x) */

@@ -884,6 +884,38 @@ START_TEST(more_functions)
 }
 END_TEST
 
+/* SQL's forms of trim and substring (Spark 3.5's answers), concat() of nothing. */
+START_TEST(sql_string_forms)
+{
+    EQ("trim(BOTH 'x' FROM 'xxhixx')", "hi");
+    EQ("trim(LEADING 'x' FROM 'xxhixx')", "hixx");
+    EQ("trim(TRAILING 'x' FROM 'xxhixx')", "xxhi");
+    EQ("trim('xy' FROM 'yxhixy')", "hi");
+    EQ("trim(BOTH FROM s)", "Hello");
+    EQ("trim(LEADING FROM s)", "Hello ");
+    EQ("trim(trailing from s) || '|'", " Hello|");
+    EQ("trim('\u00e9' FROM '\u00e9\u00e9a\u00e9')", "a");
+    EQ("trim('\u00e9' FROM 'e\u00e9')", "e");
+    EQ("trim(BOTH '' FROM s)", " Hello ");
+    EQ("trim(BOTH NULL FROM 'a')", "NULL");
+    EQ("trim(BOTH 'x' FROM NULL)", "NULL");
+    EQ_NULLROW("trim(BOTH 'x' FROM ns)", "NULL");
+    EQ("trim('eo' FROM substring(s FROM 3 FOR 4))", "ll");
+    EQ("substring('Spark SQL' FROM 5)", "k SQL");
+    EQ("substring('Spark SQL' FROM 5 FOR 1)", "k");
+    EQ("substr(s FROM -3 FOR 2)", "lo");
+    EQ("substring('Spark SQL' FROM i - 6 FOR i - 5)", "Sp");
+    EQ("substring(NULL FROM 1)", "NULL");
+    EQ_NULLROW("substring(ns FROM 1 FOR 2)", "NULL");
+    EQ("position('l' IN s)", "4");
+    EQ("concat()", "");
+    TY("concat()", "string");
+    EQ_NULLROW("concat()", "");
+    ERR("trim(BOTH 'x' FROM)", "expected an expression");
+    ERR("substring(s FROM)", "expected an expression");
+}
+END_TEST
+
 /* INTERVAL literals with dates and timestamps, Spark 3.5's answers (UTC session): a date plus
    whole days or months stays a DATE, plus hours a TIMESTAMP; months clamp to the month's end as
    add_months; a string is read as a timestamp and written back; an interval alone is refused. */
@@ -1291,6 +1323,7 @@ int main(void)
     tcase_add_test(tc, decimals);
     tcase_add_test(tc, decimal_overflow_fails);
     tcase_add_test(tc, interval_arithmetic);
+    tcase_add_test(tc, sql_string_forms);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }
