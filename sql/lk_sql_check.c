@@ -64,7 +64,7 @@ static const fn_spec fns[] = {
     {"rtrim", LK_FN_RTRIM, 1, 1},
     {"substring", LK_FN_SUBSTRING, 2, 3},
     {"substr", LK_FN_SUBSTRING, 2, 3},
-    {"concat", LK_FN_CONCAT, 1, -1},
+    {"concat", LK_FN_CONCAT, 0, -1},
     {"concat_ws", LK_FN_CONCAT_WS, 1, -1},
     {"split", LK_FN_SPLIT, 2, 3},
     {"regexp_extract", LK_FN_REGEXP_EXTRACT, 2, 3},
@@ -163,6 +163,11 @@ static const fn_spec fns[] = {
     {"size", LK_FN_SIZE, 1, 1},
     {"cardinality", LK_FN_SIZE, 1, 1},
     {"array_contains", LK_FN_ARRAY_CONTAINS, 2, 2},
+    {"+ interval", LK_FN_TS_INTERVAL, 1, 1}, /* the checker's: no text calls it */
+    /* TRIM([BOTH|LEADING|TRAILING] chars FROM s): the parser's (s, chars) */
+    {"trim from", LK_FN_TRIM, 2, 2},
+    {"ltrim from", LK_FN_LTRIM, 2, 2},
+    {"rtrim from", LK_FN_RTRIM, 2, 2},
 };
 #define NFNS ((int)(sizeof fns / sizeof fns[0]))
 
@@ -596,6 +601,90 @@ static int in_as_strings(lk_sql_node *const *a, int n)
 
 static int type_call(ck *c, lk_sql_node *n, const fn_spec *f);
 
+/* A node that calls fn over one argument a, of type ty. */
+static lk_sql_node *call_of(ck *c, int fn, const char *name, lk_sql_node *a, lk_type ty, int pos)
+{
+    lk_sql_node *k = lk_sql_ast_node(c->ast, LK_SQL_CALL, pos);
+    k->name = lk_sql_ast_strdup(c->ast, name);
+    k->fn = fn;
+    k->nargs = 1;
+    k->args = lk_sql_ast_args(c->ast, 1);
+    k->args[0] = a;
+    k->ty = ty;
+    return k;
+}
+
+/* n becomes CAST(a AS ty). */
+static void become_cast(ck *c, lk_sql_node *n, lk_sql_node *a, lk_type ty)
+{
+    n->kind = LK_SQL_CAST;
+    n->name = NULL;
+    n->fn = LK_FN_CAST;
+    n->nargs = 1;
+    n->args = lk_sql_ast_args(c->ast, 1);
+    n->args[0] = a;
+    n->ty = ty;
+}
+
+/* x + INTERVAL, x - INTERVAL, INTERVAL + x, as Spark's ResolveBinaryArithmetic: a date plus a
+   whole-day interval is date_add, plus months add_months, plus a day-time interval with hours,
+   minutes or seconds a TIMESTAMP, plus a calendar interval (months and days) a DATE; a timestamp
+   stays one; a string is read as a timestamp and the result written back as a string. An interval
+   is never a value of its own (Delta cannot store Spark's CalendarIntervalType): only here. */
+static int interval_arith(ck *c, lk_sql_node *n)
+{
+    lk_sql_node **a = n->args;
+    int sub = n->fn == LK_FN_SUB;
+    if (a[0]->kind == LK_SQL_INTERVAL && a[1]->kind == LK_SQL_INTERVAL)
+        return cerr(c, a[1]->pos,
+                    "an INTERVAL plus or minus an INTERVAL is not supported: write one INTERVAL "
+                    "(INTERVAL 1 DAY 2 HOURS)");
+    if (a[0]->kind == LK_SQL_INTERVAL) {
+        if (sub)
+            return cerr(c, n->pos, "cannot subtract a value from an INTERVAL (write x - INTERVAL ...)");
+        lk_sql_node *t = a[0];
+        a[0] = a[1];
+        a[1] = t;
+    }
+    lk_sql_node *iv = a[1];
+    if (check(c, a[0])) return -1;
+    lk_sql_node *x = a[0];
+    int64_t us = sub ? -iv->iv_us : iv->iv_us;
+    int32_t months = sub ? -iv->iv_months : iv->iv_months;
+    lk_type t = x->ty;
+    if (t == LK_TYPE_STRING && iv->iv_kind == 1)
+        return cerr(c, x->pos,
+                    "a string plus a year-month INTERVAL is not supported: read it as a date or "
+                    "timestamp first (to_timestamp(x) + INTERVAL ...)");
+    if (t != LK_TYPE_DATE && t != LK_TYPE_TIMESTAMP && t != LK_TYPE_TIMESTAMP_NTZ &&
+        t != LK_TYPE_STRING)
+        return cerr(c, x->pos, "an INTERVAL is added to a date or timestamp, not to %s", tname(x));
+    if (t == LK_TYPE_DATE && iv->iv_kind != 3 && (iv->iv_kind == 1 || iv->iv_days_only)) {
+        /* date_add(x, days) or add_months(x, months): a DATE */
+        lk_sql_node *k = lk_sql_ast_node(c->ast, LK_SQL_LIT, iv->pos);
+        k->lit_type = k->ty = LK_TYPE_INTEGER;
+        k->i = iv->iv_kind == 1 ? months : us / 86400000000LL;
+        k->d = (double)k->i;
+        n->name = lk_sql_ast_strdup(c->ast, iv->iv_kind == 1 ? "add_months" : "date_add");
+        n->fn = iv->iv_kind == 1 ? LK_FN_ADD_MONTHS : LK_FN_DATE_ADD;
+        a[1] = k;
+        n->ty = LK_TYPE_DATE;
+        return 0;
+    }
+    lk_type tt = t == LK_TYPE_TIMESTAMP_NTZ ? t : LK_TYPE_TIMESTAMP;
+    lk_sql_node *k = call_of(c, LK_FN_TS_INTERVAL, "+ interval", cast_to(c, x, tt), tt, n->pos);
+    k->iv_kind = iv->iv_kind;
+    k->iv_months = months;
+    k->iv_us = us;
+    if (t == LK_TYPE_DATE && iv->iv_kind == 3) /* DateAddInterval: a DATE */
+        become_cast(c, n, k, LK_TYPE_DATE);
+    else if (t == LK_TYPE_STRING) /* Cast(TimeAdd(l, r), l.dataType) */
+        become_cast(c, n, k, LK_TYPE_STRING);
+    else
+        *n = *k;
+    return 0;
+}
+
 static int check_call(ck *c, lk_sql_node *n)
 {
     int k = 0;
@@ -622,6 +711,9 @@ static int check_call(ck *c, lk_sql_node *n)
                     n->nargs);
     }
     n->fn = f->fn;
+    if ((f->fn == LK_FN_ADD || f->fn == LK_FN_SUB) &&
+        (n->args[0]->kind == LK_SQL_INTERVAL || n->args[1]->kind == LK_SQL_INTERVAL))
+        return interval_arith(c, n);
     for (int i = 0; i < n->nargs; i++) {
         if (n->args[i]->kind == LK_SQL_STAR)
             return cerr(c, n->args[i]->pos, "'*' is not an argument of %s", n->name);
@@ -1296,6 +1388,10 @@ static int check(ck *c, lk_sql_node *n)
         return 0;
     case LK_SQL_STAR:
         return cerr(c, n->pos, "'*' is only allowed in a select list");
+    case LK_SQL_INTERVAL:
+        return cerr(c, n->pos,
+                    "an INTERVAL is only added to or subtracted from a date or timestamp (ts + "
+                    "INTERVAL 1 DAY); it is not a value of its own (a column cannot hold one)");
     case LK_SQL_COL: {
         int reg = c->b->find(c->b->ctx, n->parts[0]);
         if (reg < 0) {

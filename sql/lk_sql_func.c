@@ -675,21 +675,48 @@ static void k_upper(lk_sql_kctx *k)
     k_case_(k, 1);
 }
 
+static inline size_t ch_len(unsigned char b);
+
+/* Whether the character of n bytes at c is one of set's characters. */
+static int in_set(const char *c, size_t n, const char *set, size_t slen)
+{
+    for (size_t j = 0; j < slen;) {
+        size_t m = ch_len((unsigned char)set[j]);
+        if (m > slen - j) m = slen - j;
+        if (m == n && !memcmp(set + j, c, n)) return 1;
+        j += m;
+    }
+    return 0;
+}
+
+/* trim, ltrim, rtrim: spaces; with a second argument (TRIM(... chars FROM s)), any of its
+   characters (Spark's UTF8String.trim(trimString); a null set is a null result). */
 static void k_trim_(lk_sql_kctx *k, int left, int right)
 {
     const lk_col *a = k->a[0];
     for (uint32_t i = 0; i < k->n; i++) {
-        if (lk_col_is_null(a, i)) {
+        if (!lk_sql_valid(k->a, k->na, i)) {
             lk_col_append_null(k->out);
             continue;
         }
-        size_t len;
-        const char *s = lk_col_bytes(a, i, &len);
+        size_t len, slen = 1;
+        const char *s = lk_col_bytes(a, i, &len), *set = " ";
+        if (k->na == 2) set = lk_col_bytes(k->a[1], i, &slen);
         size_t b = 0, e = len;
-        while (left && b < e && s[b] == ' ')
-            b++;
-        while (right && e > b && s[e - 1] == ' ')
-            e--;
+        while (left && b < e) {
+            size_t m = ch_len((unsigned char)s[b]);
+            if (m > e - b) m = e - b;
+            if (!in_set(s + b, m, set, slen)) break;
+            b += m;
+        }
+        while (right && e > b) { /* the last character: back over continuation bytes */
+            size_t c = e - 1;
+            while (c > b && e - c < 4 && ((unsigned char)s[c] & 0xC0) == 0x80)
+                c--;
+            if (ch_len((unsigned char)s[c]) != e - c) c = e - 1; /* not one whole character */
+            if (!in_set(s + c, e - c, set, slen)) break;
+            e = c;
+        }
         lk_col_append_bytes(k->out, s + b, e - b);
     }
 }

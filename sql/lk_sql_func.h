@@ -162,6 +162,8 @@ typedef enum lk_sql_fn {
     LK_FN_ELEMENT_AT,     /* element_at(a, i) (1-based, negative from the end), element_at(m, k) */
     LK_FN_SIZE,           /* size/cardinality */
     LK_FN_ARRAY_CONTAINS,
+    /* ts + INTERVAL (the interval's months and microseconds on the node, iv_*) */
+    LK_FN_TS_INTERVAL,
     /* CAST (a node of its own) */
     LK_FN_CAST,
     LK_FN_COUNT_

@@ -442,6 +442,12 @@ static lk_sql_node *unary(parser *p)
         if (!a) return NULL;
         if (is_op(t, "+")) return a;
         if (is_op(t, "~")) return call1(p, "~", t->pos, a);
+        if (a->kind == LK_SQL_INTERVAL) { /* -INTERVAL 1 DAY (values are within +-INT_MAX) */
+            a->iv_months = -a->iv_months;
+            a->iv_us = -a->iv_us;
+            a->pos = t->pos;
+            return a;
+        }
         /* fold -literal so that -2147483648 is an INT as in Spark */
         if (a->kind == LK_SQL_LIT && a->pos == t->pos + 1 && a->lit_type &&
             a->lit_type != LK_TYPE_STRING && a->lit_type != LK_TYPE_BOOLEAN &&
@@ -796,6 +802,314 @@ static int position_in(parser *p)
     return 0;
 }
 
+/* An interval unit's name (singular or plural, any case): its microseconds or months (one of the
+   two 0) and its rank among day, hour, minute, second (0-3; year and month -1); 0 when unknown.
+   As Spark: WEEK is 7 days, MILLISECOND and MICROSECOND are fractions of the second field. */
+static int iv_unit(const char *w, int64_t *us, int *months, int *rank)
+{
+    static const struct {
+        const char *name;
+        int64_t us;
+        int months, rank;
+    } u[] = {{"year", 0, 12, -1},         {"month", 0, 1, -1},         {"week", 604800000000LL, 0, 0},
+             {"day", 86400000000LL, 0, 0}, {"hour", 3600000000LL, 0, 1}, {"minute", 60000000LL, 0, 2},
+             {"second", 1000000, 0, 3},    {"millisecond", 1000, 0, 3},  {"microsecond", 1, 0, 3}};
+    size_t n = strlen(w);
+    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+        size_t k = strlen(u[i].name);
+        if (strncasecmp(w, u[i].name, k) || (n != k && !(n == k + 1 && (w[k] | 32) == 's')))
+            continue;
+        *us = u[i].us;
+        *months = u[i].months;
+        *rank = u[i].rank;
+        return 1;
+    }
+    return 0;
+}
+
+/* The value v of a unit's number text (sign, digits, a fraction only for seconds and smaller, at
+   most 6 digits of microseconds) times unit microseconds or months; 0 or -1 (out of range, bad). */
+static int iv_value(const char *s, int64_t unit_us, int unit_months, int64_t *out)
+{
+    while (*s == ' ')
+        s++;
+    int neg = *s == '-';
+    if (*s == '-' || *s == '+') s++;
+    if (!isdigit((unsigned char)*s)) return -1;
+    int64_t whole = 0, frac = 0, unit = unit_months ? unit_months : unit_us;
+    for (; isdigit((unsigned char)*s); s++)
+        if (__builtin_mul_overflow(whole, 10, &whole) ||
+            __builtin_add_overflow(whole, *s - '0', &whole))
+            return -1;
+    if (*s == '.') {
+        int64_t scale = unit;
+        for (s++; isdigit((unsigned char)*s); s++) {
+            if (unit_months || unit_us > 1000000 || scale % 10)
+                return -1; /* only of seconds and smaller, to the microsecond */
+            scale /= 10;
+            frac += (*s - '0') * scale;
+        }
+    }
+    while (*s == ' ')
+        s++;
+    if (*s) return -1;
+    int64_t v;
+    if (__builtin_mul_overflow(whole, unit, &v) || __builtin_add_overflow(v, frac, &v) ||
+        v == INT64_MIN)
+        return -1;
+    *out = neg ? -v : v;
+    return 0;
+}
+
+/* 'text' FROM TO TO (unit ranks, year-month when from is -1): "[-]y-m", "[-]d h:m:s.f" and its
+   sub-ranges; the fields after the first within their range, as Spark. 0 or -1. */
+static int iv_range(const char *s, int from, int to, int64_t *us, int32_t *months)
+{
+    while (*s == ' ')
+        s++;
+    int neg = *s == '-';
+    if (*s == '-' || *s == '+') s++;
+    if (from < 0) { /* YEAR TO MONTH */
+        char *end;
+        errno = 0;
+        long long y = strtoll(s, &end, 10), m;
+        if (end == s || *end != '-' || errno || y > 178956970) return -1;
+        s = end + 1;
+        m = strtoll(s, &end, 10);
+        if (end == s || m > 11 || !isdigit((unsigned char)*s)) return -1;
+        while (*end == ' ')
+            end++;
+        if (*end) return -1;
+        *months = (int32_t)((y * 12 + m) * (neg ? -1 : 1));
+        return 0;
+    }
+    static const int64_t unit[] = {86400000000LL, 3600000000LL, 60000000LL, 1000000};
+    static const int64_t max[] = {0, 23, 59, 59};
+    int64_t total = 0;
+    for (int r = from; r <= to; r++) {
+        if (!isdigit((unsigned char)*s)) return -1;
+        int64_t v = 0;
+        for (; isdigit((unsigned char)*s); s++)
+            if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, *s - '0', &v))
+                return -1;
+        if (r > from && v > max[r]) return -1;
+        if (__builtin_mul_overflow(v, unit[r], &v) || __builtin_add_overflow(total, v, &total))
+            return -1;
+        if (r == 3 && *s == '.') { /* up to 9 digits; below a microsecond dropped */
+            int64_t scale = 100000;
+            int digits = 0;
+            for (s++; isdigit((unsigned char)*s); s++, digits++) {
+                if (digits >= 9) return -1;
+                if (digits < 6) total += (*s - '0') * scale;
+                scale /= 10;
+            }
+        }
+        if (r < to) {
+            if (*s != (r == 0 ? ' ' : ':')) return -1;
+            s++;
+        }
+    }
+    while (*s == ' ')
+        s++;
+    if (*s) return -1;
+    *us = neg ? -total : total;
+    return 0;
+}
+
+/* After INTERVAL (at pos): `value unit [value unit ...]` (a value: a number or a string of one,
+   signed) or `'text' unit TO unit`. Spark's types: year and month alone a year-month interval,
+   the others alone a day-time one, both a calendar interval. */
+static lk_sql_node *interval_(parser *p, int pos)
+{
+    lk_sql_node *n = lk_sql_ast_node(p->ast, LK_SQL_INTERVAL, pos);
+    int ym = 0, dt = 0, days_only = 1, npairs = 0;
+    int64_t us = 0, months = 0;
+    char got[64];
+    for (;;) {
+        const lk_sql_token *v = peek(p);
+        int sign = 0, vpos = v->pos;
+        if (npairs) { /* another pair only where a value and a unit follow: - x is a minus */
+            const lk_sql_token *w = is_op(v, "-") || is_op(v, "+") ? v + 1 : v;
+            int64_t u1;
+            int m1, r1, more = 0;
+            if ((w->kind == LK_TOK_INT || w->kind == LK_TOK_NUMBER || w->kind == LK_TOK_STRING) &&
+                w[1].kind == LK_TOK_IDENT) {
+                char *un = lk_sql_lex_ident(p->text, &w[1]);
+                more = iv_unit(un, &u1, &m1, &r1);
+                free(un);
+            }
+            if (!more) break;
+        }
+        if (is_op(v, "-") || is_op(v, "+")) {
+            sign = is_op(v, "-");
+            p->i++;
+            v = peek(p);
+        }
+        char *text;
+        if (v->kind == LK_TOK_STRING) {
+            size_t len;
+            text = lk_sql_lex_string(p->text, v, &len);
+        } else if ((v->kind == LK_TOK_INT || v->kind == LK_TOK_NUMBER) && !v->suffix) {
+            text = malloc((size_t)v->len + 1);
+            if (!text) abort();
+            memcpy(text, p->text + v->pos, (size_t)v->len);
+            text[v->len] = 0;
+        } else {
+            tok_text(p, v, got, sizeof got);
+            fail(p, v->pos, "expected a number or a string after INTERVAL, got %s", got);
+            return NULL;
+        }
+        p->i++;
+        const lk_sql_token *u = peek(p);
+        char *uname = u->kind == LK_TOK_IDENT ? lk_sql_lex_ident(p->text, u) : NULL;
+        int64_t uus = 0, val = 0;
+        int umonths = 0, rank = 0;
+        if (!uname || !iv_unit(uname, &uus, &umonths, &rank)) {
+            free(uname);
+            free(text);
+            tok_text(p, u, got, sizeof got);
+            fail(p, u->pos,
+                 "expected an interval unit (YEAR, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, "
+                 "MILLISECOND, MICROSECOND), got %s",
+                 got);
+            return NULL;
+        }
+        free(uname);
+        p->i++;
+        if (npairs == 0 && v->kind == LK_TOK_STRING && accept_kw(p, "to")) {
+            const lk_sql_token *t2 = peek(p);
+            char *n2 = t2->kind == LK_TOK_IDENT ? lk_sql_lex_ident(p->text, t2) : NULL;
+            int64_t us2;
+            int m2 = 0, rank2 = 0, ok = n2 && iv_unit(n2, &us2, &m2, &rank2) &&
+                                         (umonths ? m2 == 1 && umonths == 12
+                                                  : !m2 && uus >= 1000000 && us2 >= 1000000 &&
+                                                        rank2 > rank && uus != 604800000000LL);
+            free(n2);
+            if (!ok) {
+                free(text);
+                tok_text(p, t2, got, sizeof got);
+                fail(p, t2->pos,
+                     "expected YEAR TO MONTH or a range of DAY, HOUR, MINUTE, SECOND, got ... TO %s",
+                     got);
+                return NULL;
+            }
+            p->i++;
+            int32_t m32 = 0;
+            int bad = iv_range(text, umonths ? -1 : rank, rank2, &us, &m32);
+            free(text);
+            if (bad) {
+                fail(p, vpos, "not a valid INTERVAL ... %s TO %s value",
+                     umonths ? "YEAR" : rank == 0 ? "DAY" : rank == 1 ? "HOUR" : "MINUTE",
+                     umonths ? "MONTH" : rank2 == 1 ? "HOUR" : rank2 == 2 ? "MINUTE" : "SECOND");
+                return NULL;
+            }
+            if (sign) us = -us, m32 = -m32;
+            n->iv_kind = umonths ? 1 : 2;
+            n->iv_days_only = 0;
+            n->iv_months = m32;
+            n->iv_us = us;
+            return n;
+        }
+        int bad = iv_value(text, uus, umonths, &val);
+        free(text);
+        if (bad) {
+            fail(p, vpos, "not a valid INTERVAL value for this unit (an integer; a fraction only "
+                          "of seconds, to the microsecond)");
+            return NULL;
+        }
+        if (sign) val = -val;
+        if (umonths) {
+            ym = 1;
+            if (__builtin_add_overflow(months, val, &months) || months > INT32_MAX ||
+                months < -INT32_MAX) {
+                fail(p, vpos, "INTERVAL out of range");
+                return NULL;
+            }
+        } else {
+            dt = 1;
+            if (rank) days_only = 0;
+            if (__builtin_add_overflow(us, val, &us) || us == INT64_MIN) {
+                fail(p, vpos, "INTERVAL out of range");
+                return NULL;
+            }
+        }
+        npairs++;
+    }
+    n->iv_kind = ym && dt ? 3 : ym ? 1 : 2;
+    n->iv_days_only = dt && days_only;
+    n->iv_months = (int32_t)months;
+    n->iv_us = us;
+    return n;
+}
+
+/* At f(: whether keyword kw stands at its parentheses' own level (TRIM(x FROM s),
+   SUBSTRING(s FROM 2)). */
+static int kw_in_parens(parser *p, const char *kw)
+{
+    int depth = 0;
+    for (size_t i = p->i + 1; p->t[i].kind != LK_TOK_EOF; i++) {
+        const lk_sql_token *t = &p->t[i];
+        if (is_op(t, "(") || is_op(t, "[")) {
+            depth++;
+        } else if (is_op(t, ")") || is_op(t, "]")) {
+            if (--depth == 0) return 0;
+        } else if (depth == 1 && is_kw(p, t, kw)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* After TRIM(: [BOTH|LEADING|TRAILING] [chars] FROM s) -> trim/ltrim/rtrim(s[, chars]). */
+static lk_sql_node *trim_from(parser *p, int pos)
+{
+    const char *fn = "trim";
+    if (accept_kw(p, "leading"))
+        fn = "ltrim";
+    else if (accept_kw(p, "trailing"))
+        fn = "rtrim";
+    else
+        accept_kw(p, "both");
+    lk_sql_node *chars = NULL;
+    if (!is_kw(p, peek(p), "from") && !(chars = bitor_(p))) return NULL;
+    if (!accept_kw(p, "from")) {
+        char got[64];
+        tok_text(p, peek(p), got, sizeof got);
+        fail(p, peek(p)->pos, "expected FROM in TRIM, got %s", got);
+        return NULL;
+    }
+    lk_sql_node *str = bitor_(p);
+    if (!str || expect_op(p, ")")) return NULL;
+    if (!chars) return call1(p, fn, pos, str);
+    char name[16];
+    snprintf(name, sizeof name, "%s from", fn);
+    return call2(p, name, pos, str, chars);
+}
+
+/* After SUBSTRING(: s FROM pos [FOR len]) -> substring(s, pos[, len]). */
+static lk_sql_node *substring_from(parser *p, int pos)
+{
+    lk_sql_node *str = bitor_(p);
+    if (!str) return NULL;
+    if (!accept_kw(p, "from")) {
+        char got[64];
+        tok_text(p, peek(p), got, sizeof got);
+        fail(p, peek(p)->pos, "expected FROM in SUBSTRING, got %s", got);
+        return NULL;
+    }
+    lk_sql_node *start = bitor_(p);
+    if (!start) return NULL;
+    lk_sql_node *len = NULL;
+    if (accept_kw(p, "for") && !(len = bitor_(p))) return NULL;
+    if (expect_op(p, ")")) return NULL;
+    if (!len) return call2(p, "substring", pos, str, start);
+    lk_sql_node *c = call(p, "substring", pos, 3);
+    c->args[0] = str;
+    c->args[1] = start;
+    c->args[2] = len;
+    return c;
+}
+
 static lk_sql_node *primary_(parser *p)
 {
     const lk_sql_token *t = peek(p);
@@ -885,6 +1199,16 @@ static lk_sql_node *primary_(parser *p)
             p->i++;
             return case_(p, t->pos);
         }
+        if (is_kw(p, t, "interval")) {
+            const lk_sql_token *v = &p->t[p->i + 1];
+            if (v->kind == LK_TOK_INT || v->kind == LK_TOK_NUMBER || v->kind == LK_TOK_STRING ||
+                ((is_op(v, "-") || is_op(v, "+")) &&
+                 (v[1].kind == LK_TOK_INT || v[1].kind == LK_TOK_NUMBER ||
+                  v[1].kind == LK_TOK_STRING))) {
+                p->i++;
+                return interval_(p, t->pos);
+            }
+        }
         if (is_kw(p, t, "position") && is_op(&p->t[p->i + 1], "(") && position_in(p)) {
             /* position(sub IN str): SQL's form of locate(sub, str) */
             p->i += 2;
@@ -896,6 +1220,15 @@ static lk_sql_node *primary_(parser *p)
             lk_sql_node *str = bitor_(p);
             if (!str || expect_op(p, ")")) return NULL;
             return call2(p, "locate", t->pos, sub, str);
+        }
+        if (is_kw(p, t, "trim") && is_op(&p->t[p->i + 1], "(") && kw_in_parens(p, "from")) {
+            p->i += 2;
+            return trim_from(p, t->pos);
+        }
+        if ((is_kw(p, t, "substring") || is_kw(p, t, "substr")) && is_op(&p->t[p->i + 1], "(") &&
+            kw_in_parens(p, "from")) {
+            p->i += 2;
+            return substring_from(p, t->pos);
         }
         if (is_kw(p, t, "extract") && is_op(&p->t[p->i + 1], "(") &&
             p->t[p->i + 2].kind == LK_TOK_IDENT) { /* extract(field FROM x) */

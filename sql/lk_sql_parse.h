@@ -31,6 +31,7 @@ typedef enum lk_sql_node_kind {
     LK_SQL_CASE, /* args: cond1, val1, cond2, val2, ... [, else] */
     LK_SQL_CAST, /* args[0] AS type_text */
     LK_SQL_STAR, /* * (select lists and count(*)) */
+    LK_SQL_INTERVAL, /* INTERVAL 1 DAY: iv_*; only an operand of + or - (the checker rewrites it) */
 } lk_sql_node_kind;
 
 typedef struct lk_sql_node {
@@ -52,6 +53,12 @@ typedef struct lk_sql_node {
     int precision, scale; /* DECIMAL literal */
     char *s;              /* STRING */
     size_t slen;
+    /* INTERVAL: Spark's type (1 year-month, 2 day-time, 3 calendar: both, or weeks, milliseconds,
+       microseconds), whether a day-time one is DAY alone (INTERVAL 2 DAY: a date stays a date), and
+       its value: months, then microseconds */
+    int iv_kind, iv_days_only;
+    int32_t iv_months;
+    int64_t iv_us;
     /* set by the checker (lk_sql_check) */
     lk_type ty;                 /* the value's type; 0 = NULL (untyped null) */
     int ty_precision, ty_scale; /* DECIMAL */

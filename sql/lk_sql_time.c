@@ -641,6 +641,47 @@ static void k_add_months(lk_sql_kctx *k)
     lk_sql_out_done(k->out);
 }
 
+/* ts + INTERVAL: its months first (the same day and time of day that many months later, the
+   month's last day where it has fewer: Spark's timestampAddMonths in the UTC session), then its
+   microseconds; past the range of a timestamp a failure (Spark's addExact raises). */
+static void k_ts_interval(lk_sql_kctx *k)
+{
+    lk_sql_out_fixed(k->out, k->n);
+    lk_sql_out_and_validity(k->out, k->a, 1, k->n);
+    const int64_t *x = k->a[0]->values;
+    int64_t *o = k->out->values;
+    int32_t nmonths = k->node->iv_months;
+    int64_t us = k->node->iv_us;
+    for (uint32_t i = 0; i < k->n; i++) {
+        int64_t t = x[i], r;
+        int bad = 0;
+        if (!lk_sql_valid(k->a, 1, i)) { /* a null row's value is no value: never a failure */
+            o[i] = 0;
+            continue;
+        }
+        if (nmonths) {
+            int64_t days = t >= 0 ? t / 86400000000LL : -((-(t + 1)) / 86400000000LL) - 1;
+            int64_t tod = t - days * 86400000000LL, y;
+            unsigned m, d;
+            lk_time_civil_from_days(days, &y, &m, &d);
+            int64_t mm = y * 12 + (m - 1) + nmonths, ny = mm >= 0 ? mm / 12 : -((-mm + 11) / 12);
+            unsigned nm = (unsigned)(mm - ny * 12) + 1;
+            int dim = lk_time_days_in_month(ny, nm);
+            int64_t nd = lk_time_days_from_civil(ny, nm, d > (unsigned)dim ? (unsigned)dim : d);
+            bad = ny < -300000 || ny > 300000 || __builtin_mul_overflow(nd, 86400000000LL, &t) ||
+                  __builtin_add_overflow(t, tod, &t);
+        }
+        if (bad || __builtin_add_overflow(t, us, &r)) {
+            o[i] = 0;
+            lk_sql_out_null(k->out, i);
+            lk_sql_fail(k, i);
+            continue;
+        }
+        o[i] = r;
+    }
+    lk_sql_out_done(k->out);
+}
+
 /* trunc(date, fmt): the first day of its year, quarter, month or week (Monday). */
 static void k_trunc_date(lk_sql_kctx *k)
 {
@@ -927,6 +968,9 @@ int lk_sql_time_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel 
         return 0;
     case LK_FN_ADD_MONTHS:
         *kp = k_add_months;
+        return 0;
+    case LK_FN_TS_INTERVAL:
+        *kp = k_ts_interval;
         return 0;
     case LK_FN_TRUNC:
         return trunc_unit(node, 1, text, aux, aux_free, err) ? err->code : (*kp = k_trunc_date, 0);

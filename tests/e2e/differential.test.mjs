@@ -185,6 +185,25 @@ both('unix_timestamp(to_timestamp(ts))', 'epoch(CAST(ts AS TIMESTAMP))::BIGINT')
 both('unix_timestamp(ts)', 'CAST(NULL AS BIGINT)');
 both("from_unixtime(user_id * 1000)", "strftime(make_timestamp(user_id * 1000 * 1000000), '%Y-%m-%d %H:%M:%S')");
 both('date_add(to_date(ts), user_id % 30)', 'CAST(CAST(ts AS TIMESTAMP) AS DATE) + CAST(user_id % 30 AS INTEGER)', 'date');
+// SQL's forms of trim and substring, the same words in DuckDB
+same("trim(BOTH 'e' FROM event_type)");
+same("trim(LEADING 'ev' FROM event_id)");
+same("trim(TRAILING '0123456789' FROM event_id)");
+same("trim(BOTH FROM concat('  ', country, ' '))");
+same('substring(message FROM 3 FOR 4)');
+same('substring(event_id FROM 5)');
+// INTERVAL literals: the same instants in DuckDB (its date + interval is a timestamp: a DATE on
+// its side where Spark keeps one; both clamp a month's end as add_months)
+both('to_timestamp(ts) + INTERVAL 1 DAY', `${T} + INTERVAL 1 DAY`, 'ts');
+both("to_timestamp(ts) - INTERVAL '2' HOUR", `${T} - INTERVAL '2' HOUR`, 'ts');
+both('to_timestamp(ts) + INTERVAL 30 MINUTES', `${T} + INTERVAL 30 MINUTES`, 'ts');
+both("to_timestamp(ts) + INTERVAL '1 2:03:04' DAY TO SECOND", `${T} + INTERVAL '1 day 02:03:04'`, 'ts');
+both('to_timestamp(ts) + INTERVAL 1 DAY 2 HOURS', `${T} + INTERVAL '1 day 2 hours'`, 'ts');
+both('to_timestamp(ts) - INTERVAL 1 MONTH', `${T} - INTERVAL 1 MONTH`, 'ts');
+both('to_date(ts) + INTERVAL 1 DAY', `CAST(CAST(${T} AS DATE) + INTERVAL 1 DAY AS DATE)`, 'date');
+both('to_date(ts) - INTERVAL 13 MONTHS', `CAST(CAST(${T} AS DATE) - INTERVAL 13 MONTH AS DATE)`, 'date');
+both('to_date(ts) + INTERVAL 3 HOURS', `CAST(${T} AS DATE) + INTERVAL 3 HOUR`, 'ts');
+both('date_add(to_date(ts), user_id % 60) + INTERVAL 1 MONTH', `CAST(CAST(${T} AS DATE) + CAST(user_id % 60 AS INTEGER) + INTERVAL 1 MONTH AS DATE)`, 'date');
 
 // timestamp text: an impossible date is null in Spark (LocalDate.of) and in DuckDB's TRY_CAST, never
 // rolled into the next month; single-digit fields, offsets and region zones as both read them

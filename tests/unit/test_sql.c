@@ -884,6 +884,102 @@ START_TEST(more_functions)
 }
 END_TEST
 
+/* SQL's forms of trim and substring (Spark 3.5's answers), concat() of nothing. */
+START_TEST(sql_string_forms)
+{
+    EQ("trim(BOTH 'x' FROM 'xxhixx')", "hi");
+    EQ("trim(LEADING 'x' FROM 'xxhixx')", "hixx");
+    EQ("trim(TRAILING 'x' FROM 'xxhixx')", "xxhi");
+    EQ("trim('xy' FROM 'yxhixy')", "hi");
+    EQ("trim(BOTH FROM s)", "Hello");
+    EQ("trim(LEADING FROM s)", "Hello ");
+    EQ("trim(trailing from s) || '|'", " Hello|");
+    EQ("trim('\u00e9' FROM '\u00e9\u00e9a\u00e9')", "a");
+    EQ("trim('\u00e9' FROM 'e\u00e9')", "e");
+    EQ("trim(BOTH '' FROM s)", " Hello ");
+    EQ("trim(BOTH NULL FROM 'a')", "NULL");
+    EQ("trim(BOTH 'x' FROM NULL)", "NULL");
+    EQ_NULLROW("trim(BOTH 'x' FROM ns)", "NULL");
+    EQ("trim('eo' FROM substring(s FROM 3 FOR 4))", "ll");
+    EQ("substring('Spark SQL' FROM 5)", "k SQL");
+    EQ("substring('Spark SQL' FROM 5 FOR 1)", "k");
+    EQ("substr(s FROM -3 FOR 2)", "lo");
+    EQ("substring('Spark SQL' FROM i - 6 FOR i - 5)", "Sp");
+    EQ("substring(NULL FROM 1)", "NULL");
+    EQ_NULLROW("substring(ns FROM 1 FOR 2)", "NULL");
+    EQ("position('l' IN s)", "4");
+    EQ("concat()", "");
+    TY("concat()", "string");
+    EQ_NULLROW("concat()", "");
+    ERR("trim(BOTH 'x' FROM)", "expected an expression");
+    ERR("substring(s FROM)", "expected an expression");
+}
+END_TEST
+
+/* INTERVAL literals with dates and timestamps, Spark 3.5's answers (UTC session): a date plus
+   whole days or months stays a DATE, plus hours a TIMESTAMP; months clamp to the month's end as
+   add_months; a string is read as a timestamp and written back; an interval alone is refused. */
+START_TEST(interval_arithmetic)
+{
+    EQ("ts + INTERVAL 1 DAY", "2026-11-25 09:30:00.123456");
+    EQ("ts - INTERVAL '2' HOUR", "2026-11-24 07:30:00.123456");
+    EQ("ts + INTERVAL 30 MINUTES", "2026-11-24 10:00:00.123456");
+    EQ("ts + INTERVAL '1 2:03:04' DAY TO SECOND", "2026-11-25 11:33:04.123456");
+    EQ("ts - INTERVAL '1 2:03:04.5' DAY TO SECOND", "2026-11-23 07:26:55.623456");
+    EQ("ts + INTERVAL '-10:30' HOUR TO MINUTE", "2026-11-23 23:00:00.123456");
+    EQ("ts + INTERVAL 1 DAY 2 HOURS", "2026-11-25 11:30:00.123456");
+    EQ("ts + INTERVAL 1 WEEK", "2026-12-01 09:30:00.123456");
+    EQ("ts + INTERVAL 1.5 SECONDS", "2026-11-24 09:30:01.623456");
+    EQ("ts + INTERVAL 500 MILLISECONDS", "2026-11-24 09:30:00.623456");
+    EQ("ts + INTERVAL -1 DAY", "2026-11-23 09:30:00.123456");
+    EQ("ts - INTERVAL '-1' DAY", "2026-11-25 09:30:00.123456");
+    EQ("ts + -INTERVAL 1 DAY", "2026-11-23 09:30:00.123456");
+    EQ("INTERVAL 1 DAY + ts", "2026-11-25 09:30:00.123456");
+    EQ("ts + INTERVAL 1 DAY - INTERVAL 2 HOURS", "2026-11-25 07:30:00.123456");
+    EQ("ts + INTERVAL 1 YEAR", "2027-11-24 09:30:00.123456");
+    EQ("TIMESTAMP '2024-01-31 10:00:00' + INTERVAL 1 MONTH", "2024-02-29 10:00:00");
+    EQ("TIMESTAMP '2024-03-31 10:00:00' - INTERVAL '0-1' YEAR TO MONTH", "2024-02-29 10:00:00");
+    EQ("TIMESTAMP '1969-12-31 23:00:00' + INTERVAL 1 MONTH", "1970-01-31 23:00:00");
+    EQ("dt + INTERVAL 1 DAY", "2025-11-25");
+    TY("dt + INTERVAL 1 DAY", "date");
+    TY("dt + INTERVAL 1 WEEK", "date");
+    EQ("dt + INTERVAL 2 HOURS", "2025-11-24 02:00:00");
+    TY("dt + INTERVAL 2 HOURS", "timestamp");
+    TY("dt + INTERVAL 1 DAY 2 HOURS", "timestamp");
+    TY("dt + INTERVAL '1 2' DAY TO HOUR", "timestamp");
+    EQ("dt - INTERVAL 1 MONTH", "2025-10-24");
+    TY("dt - INTERVAL 1 MONTH", "date");
+    EQ("DATE '2024-01-31' + INTERVAL 1 MONTH", "2024-02-29");
+    EQ("DATE '2024-01-31' + INTERVAL '1-2' YEAR TO MONTH", "2025-03-31");
+    EQ("DATE '2024-01-31' + INTERVAL 1 MONTH 1 DAY", "2024-03-01"); /* a calendar interval */
+    TY("DATE '2024-01-31' + INTERVAL 1 MONTH 1 HOUR", "date");       /* non-ANSI DateAddInterval */
+    EQ("DATE '2024-01-31' + INTERVAL 1 MONTH 1 HOUR", "2024-02-29");
+    EQ("'2017-12-11 09:30:00' + INTERVAL 2 DAY", "2017-12-13 09:30:00");
+    TY("'2017-12-11' - INTERVAL 2 DAY", "string");
+    EQ("'2017-12-11' - INTERVAL 2 DAY", "2017-12-09 00:00:00");
+    EQ("s + INTERVAL 1 DAY", "NULL"); /* ' Hello ' is no timestamp */
+    EQ("ts > TIMESTAMP '2026-11-25 00:00:00' - INTERVAL 1 DAY", "true");
+    EQ_NULLROW("ts + INTERVAL 1 DAY", "NULL");
+    EQ_NULLROW("dt + INTERVAL 1 MONTH", "NULL");
+    EQ_NULLROW("dt + INTERVAL 2 HOURS", "NULL");
+    /* past a timestamp's range: a failure (Spark's addExact raises), null */
+    EQ("ts + INTERVAL 106751991 DAYS", "NULL");
+    ERR("INTERVAL 1 DAY", "only added to or subtracted from a date or timestamp");
+    ERR("coalesce(INTERVAL 1 DAY, NULL)", "only added to");
+    ERR("i + INTERVAL 1 DAY", "not to int");
+    ERR("NULL + INTERVAL 1 DAY", "not to null");
+    ERR("INTERVAL 1 DAY - ts", "cannot subtract");
+    ERR("INTERVAL 1 DAY + INTERVAL 1 HOUR", "write one INTERVAL");
+    ERR("s + INTERVAL 1 MONTH", "read it as a date or timestamp first");
+    ERR("ts + INTERVAL 1 FORTNIGHT", "expected an interval unit");
+    ERR("ts + INTERVAL 1.5 DAYS", "not a valid INTERVAL value");
+    ERR("ts + INTERVAL '1 25:00' DAY TO MINUTE", "not a valid INTERVAL");
+    ERR("ts + INTERVAL '1' SECOND TO DAY", "expected YEAR TO MONTH");
+    ERR("ts + INTERVAL 99999999999999999 YEARS", "INTERVAL out of range");
+    ERR("ts + INTERVAL 999999999999999999999 YEARS", "not a valid INTERVAL value");
+}
+END_TEST
+
 /* Date and time functions beyond the issue's list, with Spark's documented answers (UTC):
    ISO weeks, month arithmetic that keeps the day where the month has it, trunc, next_day,
    make_date, epoch conversions (floor division), extract and date_part. */
@@ -1352,6 +1448,8 @@ int main(void)
     tcase_add_test(tc, operator_chains_are_bounded);
     tcase_add_test(tc, decimals);
     tcase_add_test(tc, decimal_overflow_fails);
+    tcase_add_test(tc, interval_arithmetic);
+    tcase_add_test(tc, sql_string_forms);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }
