@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yajl/yajl_tree.h>
 
 #include "lk_bytes.h"
@@ -174,30 +175,35 @@ lk_field *lk_schema_add_copy(lk_schema *s, const lk_field *f)
     return &s->fields[s->n++];
 }
 
-/* Appends table's fields the batch lacks whose nearest preceding field of table present in
-   batch is batch's field `after` (-1: none). */
-static void union_anchored(lk_schema *out, const lk_schema *table, const lk_schema *batch,
-                           int after)
+/* Index of the field of s named name in any case, or -1 (Delta's column names are
+   case-insensitive: `amount` and `Amount` are one column). */
+static int find_nocase(const lk_schema *s, const char *name)
 {
-    int anchor = -1;
-    for (int i = 0; i < table->n; i++) {
-        int k = lk_schema_find(batch, table->fields[i].name);
-        if (k >= 0) {
-            anchor = k;
-            continue;
-        }
-        if (anchor == after) lk_schema_add_copy(out, &table->fields[i]);
-    }
+    for (int i = 0; i < s->n; i++)
+        if (!strcasecmp(s->fields[i].name, name)) return i;
+    return -1;
 }
 
 lk_schema *lk_schema_union(const lk_schema *table, const lk_schema *batch)
 {
-    lk_schema *out = lk_schema_new();
-    union_anchored(out, table, batch, -1);
-    for (int k = 0; k < batch->n; k++) {
-        lk_schema_add_copy(out, &batch->fields[k]);
-        union_anchored(out, table, batch, k);
+    if (lk_schema_equal(table, batch)) return lk_schema_clone(batch);
+    /* each field of table the batch lacks goes after the batch's field matching the nearest
+       field table had before it (-1: first) */
+    int *anchor = malloc(sizeof *anchor * (size_t)(table->n + 1));
+    if (!anchor) abort();
+    int last = -1;
+    for (int i = 0; i < table->n; i++) {
+        int k = find_nocase(batch, table->fields[i].name);
+        anchor[i] = k >= 0 ? -2 : last; /* -2: the batch has it */
+        if (k >= 0) last = k;
     }
+    lk_schema *out = lk_schema_new();
+    for (int k = -1; k < batch->n; k++) {
+        if (k >= 0) lk_schema_add_copy(out, &batch->fields[k]);
+        for (int i = 0; i < table->n; i++)
+            if (anchor[i] == k) lk_schema_add_copy(out, &table->fields[i]);
+    }
+    free(anchor);
     return out;
 }
 

@@ -75,9 +75,9 @@ void lk_field_copy_children(lk_field *dst, const lk_field *src);
 /* Mutable access to a top-level field (schema building only). */
 lk_field *lk_schema_field_mut(lk_schema *s, int i);
 
-/* A table's schema after a write of batch's: batch's fields in its order (a field of both is
-   batch's), and every field of table the batch lacks, after the field table had before it
-   (first when none is left). A write never drops a column from the table: the batch's files
+/* A table's schema after a write of batch's: batch's fields in its order (a field of both, its
+   name compared without case as Delta does, is batch's), and every field of table the batch
+   lacks, after the field table had before it (first when none is left). A write never drops a column from the table: the batch's files
    lack it and it reads as null, as a Delta append with fewer columns. */
 lk_schema *lk_schema_union(const lk_schema *table, const lk_schema *batch);
 

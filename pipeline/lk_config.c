@@ -519,22 +519,35 @@ static const char *scalar(const yaml_node_t *n)
 }
 
 /* A key given twice in one mapping: YAML 1.2 forbids it, libyaml keeps both, and the walk would
-   take the last silently (`derive: {a: "1", a: "2"}`). Refused with both lines. */
-static int duplicate_keys(loader *L)
+   take the last silently (`derive: {a: "1", a: "2"}`). Refused with both lines and the key's
+   path (transforms[0].derive.a). depth bounds an alias loop. */
+static int duplicate_keys(loader *L, yaml_node_t *n, const char *path, int depth)
 {
-    for (yaml_node_t *n = L->doc->nodes.start; n < L->doc->nodes.top; n++) {
-        if (n->type != YAML_MAPPING_NODE) continue;
-        for (yaml_node_pair_t *a = n->data.mapping.pairs.start; a < n->data.mapping.pairs.top;
-             a++) {
-            yaml_node_t *ka = yaml_document_get_node(L->doc, a->key);
-            if (!ka || ka->type != YAML_SCALAR_NODE) continue;
-            for (yaml_node_pair_t *b = n->data.mapping.pairs.start; b < a; b++) {
-                yaml_node_t *kb = yaml_document_get_node(L->doc, b->key);
-                if (kb && kb->type == YAML_SCALAR_NODE && !strcmp(scalar(ka), scalar(kb)))
-                    return bad(L, ka, scalar(ka), "duplicate key (first at line %zu)",
-                               kb->start_mark.line + 1);
-            }
+    if (!n || depth > 64) return 0;
+    char sub[600];
+    if (n->type == YAML_SEQUENCE_NODE) {
+        int i = 0;
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+             it++, i++) {
+            snprintf(sub, sizeof sub, "%s[%d]", path, i);
+            int r = duplicate_keys(L, yaml_document_get_node(L->doc, *it), sub, depth + 1);
+            if (r) return r;
         }
+        return 0;
+    }
+    if (n->type != YAML_MAPPING_NODE) return 0;
+    for (yaml_node_pair_t *a = n->data.mapping.pairs.start; a < n->data.mapping.pairs.top; a++) {
+        yaml_node_t *ka = yaml_document_get_node(L->doc, a->key);
+        if (!ka || ka->type != YAML_SCALAR_NODE) continue;
+        snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", scalar(ka));
+        for (yaml_node_pair_t *b = n->data.mapping.pairs.start; b < a; b++) {
+            yaml_node_t *kb = yaml_document_get_node(L->doc, b->key);
+            if (kb && kb->type == YAML_SCALAR_NODE && !strcmp(scalar(ka), scalar(kb)))
+                return bad(L, ka, sub, "duplicate key (first at line %zu)",
+                           kb->start_mark.line + 1);
+        }
+        int r = duplicate_keys(L, yaml_document_get_node(L->doc, a->value), sub, depth + 1);
+        if (r) return r;
     }
     return 0;
 }
@@ -1690,7 +1703,7 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
         else if (root->type != YAML_MAPPING_NODE)
             r = lk_error_set(err, LK_ECONFIG, "%s:%zu: the top level must be a mapping, got %s",
                              path, root->start_mark.line + 1, node_kind(root));
-        else if ((r = duplicate_keys(&L)) == 0)
+        else if ((r = duplicate_keys(&L, root, "", 0)) == 0)
             r = walk(&L, root, "");
     }
     yaml_document_delete(&doc);

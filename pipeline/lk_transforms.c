@@ -544,17 +544,15 @@ int lk_transforms_compile(const lk_config *cfg, lk_step_list list, const lk_sche
         if (o->rescued && !strcmp(c.sc.e[i].name, o->rescued) && f->type == LK_TYPE_STRING)
             t->rescued_out = i;
     }
-    /* a rescue whose value has nowhere to go (a step removed the rescued column, or the
-       source has none) would lose it: refused, except in the built-in default list (raw_events
-       keeps the value) */
-    for (int si = 0; si < t->nsteps && t->rescued_out < 0 && (!o->silver || cfg->transforms_set);
-         si++)
+    /* a rescue whose value has nowhere to go because a step removed the rescued column would
+       lose it: refused. Without a rescued column at all (source.rescued_data_column: "") a
+       rescue is on_error: null, as the user chose; raw_events keeps the value. */
+    for (int si = 0; si < t->nsteps && o->rescued && t->rescued_out < 0; si++)
         if (t->steps[si].nrescues) {
             fail_at(&c, t->steps[si].line, t->steps[si].key,
-                    "on_error: rescue keeps a failed value in %s, which %s", 
-                    o->rescued ? o->rescued : "_rescued_data",
-                    o->rescued ? "this list removes (keep it in a select, or do not drop it)"
-                               : "the source does not have (source.rescued_data_column)");
+                    "on_error: rescue keeps a failed value in %s, which this list removes (keep "
+                    "it in a select, or do not drop it)",
+                    o->rescued);
             goto bad;
         }
     t->out = c.sc.e;

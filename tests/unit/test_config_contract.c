@@ -186,7 +186,9 @@ START_TEST(errors)
     expect_error("source_path: \"\"\n", 1, "source_path", "must not be empty");
     expect_error("pipeline: a\npipeline: b\n", 2, "pipeline", "duplicate key");
     /* in any mapping, not only of the registered keys */
-    expect_error("transforms:\n  - derive: {a: \"1\",\n      a: \"2\"}\n", 3, "a",
+    expect_error("transforms:\n  - derive: {a: \"1\",\n      a: \"2\"}\n", 3,
+                 "transforms[0].derive.a", "duplicate key (first at line 2)");
+    expect_error("source:\n  mode: PERMISSIVE\n  mode: FAILFAST\n", 3, "source.mode",
                  "duplicate key (first at line 2)");
 
     /* not key errors, but still clear and LK_ECONFIG */

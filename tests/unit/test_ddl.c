@@ -91,6 +91,55 @@ START_TEST(errors_name_the_position)
 }
 END_TEST
 
+/* lk_schema_union: a table's schema after a write (the batch's columns in its order, the
+   table's others after their predecessor; names without case), written as DDL lists. */
+static char *union_of(const char *table, const char *batch)
+{
+    lk_schema *a = NULL, *b = NULL;
+    lk_error err = {0};
+    ck_assert_int_eq(lk_ddl_parse(table, &a, &err), 0);
+    ck_assert_int_eq(lk_ddl_parse(batch, &b, &err), 0);
+    lk_schema *u = lk_schema_union(a, b);
+    lk_buf out = LK_BUF_INIT;
+    lk_schema_to_ddl(u, &out);
+    char *r = strdup(out.data ? out.data : "");
+    lk_buf_free(&out);
+    lk_schema_destroy(&a);
+    lk_schema_destroy(&b);
+    lk_schema_destroy(&u);
+    return r;
+}
+
+START_TEST(schema_union_keeps_the_tables_columns)
+{
+    struct {
+        const char *table, *batch, *want;
+    } cases[] = {
+        /* the same: the batch's */
+        {"a INT, b STRING", "a INT, b STRING", "a INTEGER, b STRING"},
+        /* fewer: the missing ones after their predecessor */
+        {"a INT, b STRING, c DOUBLE, d INT", "a INT, d INT", "a INTEGER, b STRING, c DOUBLE, d INTEGER"},
+        {"a INT, b STRING, c DOUBLE", "c DOUBLE", "a INTEGER, b STRING, c DOUBLE"},
+        {"a INT, b STRING, c DOUBLE", "b STRING", "a INTEGER, b STRING, c DOUBLE"},
+        /* new columns in the batch's order, the table's missing one kept */
+        {"a INT, b STRING, z INT", "a INT, n INT, b STRING", "a INTEGER, n INTEGER, b STRING, z INTEGER"},
+        /* another order: the batch's, the table's others where they followed */
+        {"a INT, b INT, c INT", "c INT, a INT", "c INTEGER, a INTEGER, b INTEGER"},
+        /* a name in another case is the same column (the batch's spelling) */
+        {"id INT, amount DOUBLE", "id INT, Amount DOUBLE", "id INTEGER, Amount DOUBLE"},
+        /* a struct is the batch's (top-level columns only) */
+        {"s STRUCT<x: INT, y: INT>", "s STRUCT<x: INT>", "s STRUCT<x: INTEGER>"},
+        {"a INT", "", "a INTEGER"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *u = union_of(cases[i].table, cases[i].batch);
+        ck_assert_msg(!strcmp(u, cases[i].want), "%s + %s: got %s, want %s", cases[i].table,
+                      cases[i].batch, u, cases[i].want);
+        free(u);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ddl");
@@ -98,6 +147,7 @@ int main(void)
     tcase_add_test(tc, primitives_and_aliases);
     tcase_add_test(tc, nested_types);
     tcase_add_test(tc, errors_name_the_position);
+    tcase_add_test(tc, schema_union_keeps_the_tables_columns);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

@@ -702,6 +702,18 @@ static int commit_batch(committer *c, pending *p)
             rc = lk_tables_kept_types(c->cfg, c->names[t], t == c->metrics_t, cur, schemas[t],
                                       &c->err);
     }
+    /* a table is created with its partition columns among its columns, or not at all: a first
+       batch without data columns (a first file of corrupt lines only) gave the writer no row to
+       find the missing one in (pipeline/lk_tables.c checks at start what it can) */
+    for (int t = 0; t < c->ntables && rc == 0; t++) {
+        const lk_name_list *pb = lk_config_partition_by(c->cfg, c->names[t]);
+        for (int k = 0; !lk_delta_schema(c->tables[t]) && pb && k < pb->n && rc == 0; k++)
+            if (lk_schema_find(schemas[t], pb->name[k]) < 0)
+                rc = lk_error_set(&c->err, LK_ECONFIG,
+                                  "key 'tables.%s.partition_by': column '%s' is not a column of "
+                                  "%s's first batch: the table is not created",
+                                  c->names[t], pb->name[k], c->names[t]);
+    }
     for (int t = 0; t < c->ntables && rc == 0; t++) {
         drain_inbox(c, b);
         lk_msg_table_out *out = &rep->tables[rep->n_tables++];
@@ -1285,12 +1297,20 @@ static int check_partitioning(committer *c, int t)
     lk_buf_putc(&have, ']');
     yajl_tree_free(root);
     int rc = 0;
+    int lacked = have.len == 2 && pb && pb->n; /* unpartitioned: did it lack the columns? */
+    for (int k = 0; lacked && k < pb->n; k++)
+        lacked = lk_schema_find(lk_delta_schema(c->tables[t]), pb->name[k]) < 0;
     if (want.len != have.len || memcmp(want.data, have.data, want.len))
         rc = lk_error_set(&c->err, LK_ECONFIG,
                           "tables.%s.partition_by is %.*s but the table at %s is partitioned by "
-                          "%.*s: a table's partitioning cannot change (write to a new table)",
+                          "%.*s: a table's partitioning cannot change (write to a new table)%s",
                           c->names[t], (int)want.len, want.data, c->table_path[t],
-                          (int)have.len, have.data);
+                          (int)have.len, have.data,
+                          lacked ? "; the table was made without them because it lacked the "
+                                   "columns (lakesupd before 2026-12-07 left such a partition_by "
+                                   "out silently): remove partition_by to go on writing it "
+                                   "unpartitioned"
+                                 : "");
     lk_buf_free(&want);
     lk_buf_free(&have);
     return rc;

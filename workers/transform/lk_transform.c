@@ -172,8 +172,10 @@ static int use_schema(transform *t, int v)
     return 0;
 }
 
-/* Stops the pipeline: what is logged and sent to the supervisor as a fatal event. */
-static int fatal(transform *t, const char *what)
+/* Stops the pipeline: what is logged and sent to the supervisor as a fatal event; config: a
+   configuration error (the run ends with 100, and the supervisor checks the user's file again
+   to name its line). */
+static int fatal(transform *t, const char *what, int config)
 {
     LK_ERROR("%s: the pipeline stops", what);
     lk_worker_add(t->w, "errors", 1);
@@ -181,6 +183,7 @@ static int fatal(transform *t, const char *what)
     lk_msg_event_init(&e, "fatal");
     lk_msg_event_set_str(&e, "role", "transform");
     lk_msg_event_set_str(&e, "error", what);
+    if (config) lk_msg_event_set_int(&e, "config", 1);
     lk_worker_notify(t->w, &e);
     return 0;
 }
@@ -192,7 +195,7 @@ static int failfast(transform *t, const lk_msg_chunk *c, const lk_raw_stats *st)
     char what[1400];
     snprintf(what, sizeof what, "%s line=%lld batch=%lld", t->err.msg,
              (long long)(c->first_line + st->failed_line - 1), (long long)c->batch_id);
-    return fatal(t, what);
+    return fatal(t, what, 0);
 }
 
 /* Asks the supervisor for the queued batches again (it tells ingest); what cannot be queued now
@@ -324,7 +327,7 @@ static int process(void *ctx, const void *data, size_t len)
             char what[1400];
             snprintf(what, sizeof what, "raw_events schema version %d: %s", c.schema_version,
                      t->err.msg);
-            return fatal(t, what);
+            return fatal(t, what, 1);
         }
         LK_ERROR("batch=%lld chunk=%d: no raw_events schema version %d: %s",
                  (long long)c.batch_id, c.chunk_idx, c.schema_version, t->err.msg);
