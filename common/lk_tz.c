@@ -8,6 +8,13 @@
 
 #include "lk_time.h"
 
+/* java.time's ZoneOffset bound; real zones stay within +-16 h (Manila's LMT, -15:56:08). A file or
+   a rule beyond it is not a zone, and the local-time search relies on it. */
+#define MAX_OFF (18 * 3600)
+/* The instants and local times the lookups are exact for (+-4.4 million years, beyond Spark's
+   6-digit years); past them they are clamped, never overflow. */
+#define RANGE ((int64_t)1 << 47)
+
 /* One day of a POSIX rule ("M3.5.0/3", "J60", "59") and the local time of its change. */
 typedef struct rule_day {
     char kind; /* 'M' month.week.weekday, 'J' 1..365 without Feb 29, 'n' 0..365 */
@@ -73,28 +80,36 @@ static const char *posix_name(const char *s)
     return s - b >= 3 ? s : NULL;
 }
 
+/* 1 to 3 digits, in *out; NULL if none (strtol would take a sign and wrap "4294967297" to 1) */
+static const char *posix_num(const char *s, int *out)
+{
+    int v = 0, nd = 0;
+    while (*s >= '0' && *s <= '9' && nd < 3) {
+        v = v * 10 + (*s++ - '0');
+        nd++;
+    }
+    *out = v;
+    return nd ? s : NULL;
+}
+
 static const char *posix_day(const char *s, rule_day *r)
 {
-    char *e;
     r->time = 7200; /* 02:00 unless said */
     if (*s == 'M') {
         r->kind = 'M';
-        r->m = (int)strtol(s + 1, &e, 10);
-        if (*e != '.') return NULL;
-        r->w = (int)strtol(e + 1, &e, 10);
-        if (*e != '.') return NULL;
-        r->d = (int)strtol(e + 1, &e, 10);
+        if (!(s = posix_num(s + 1, &r->m)) || *s != '.' || !(s = posix_num(s + 1, &r->w)) ||
+            *s != '.' || !(s = posix_num(s + 1, &r->d)))
+            return NULL;
         if (r->m < 1 || r->m > 12 || r->w < 1 || r->w > 5 || r->d < 0 || r->d > 6) return NULL;
     } else {
         r->kind = *s == 'J' ? 'J' : 'n';
         if (*s == 'J') s++;
-        if (*s < '0' || *s > '9') return NULL;
-        r->d = (int)strtol(s, &e, 10);
+        if (!(s = posix_num(s, &r->d))) return NULL;
         if (r->d > 365 || (r->kind == 'J' && r->d < 1)) return NULL;
     }
-    s = e;
     if (*s == '/') s = posix_hms(s + 1, &r->time);
-    return s;
+    /* RFC 8536's extension: -167 to 167 hours */
+    return s && r->time >= -167 * 3600 && r->time <= 167 * 3600 ? s : NULL;
 }
 
 /* The footer "CET-1CEST,M3.5.0,M10.5.0/3": 0, or -1 for a form not understood. */
@@ -103,6 +118,7 @@ static int parse_rule(lk_tz *z, const char *s)
     int32_t v;
     if (!(s = posix_name(s)) || !(s = posix_hms(s, &v))) return -1;
     z->std_off = -v; /* POSIX counts west of Greenwich positive */
+    if (z->std_off < -MAX_OFF || z->std_off > MAX_OFF) return -1;
     if (!*s) return 0;
     if (!(s = posix_name(s))) return -1;
     z->dst_off = z->std_off + 3600;
@@ -110,6 +126,7 @@ static int parse_rule(lk_tz *z, const char *s)
         if (!(s = posix_hms(s, &v))) return -1;
         z->dst_off = -v;
     }
+    if (z->dst_off < -MAX_OFF || z->dst_off > MAX_OFF) return -1;
     if (*s != ',' || !(s = posix_day(s + 1, &z->start)) || *s != ',' ||
         !(s = posix_day(s + 1, &z->end)) || *s)
         return -1;
@@ -135,16 +152,43 @@ static int64_t rule_local(const rule_day *r, int64_t y)
     return days * 86400 + r->time;
 }
 
-static int32_t rule_offset(const lk_tz *z, int64_t utc_s)
+static int64_t clamp(int64_t s)
 {
-    if (!z->has_dst) return z->std_off;
+    return s < -RANGE ? -RANGE : s > RANGE ? RANGE : s;
+}
+
+/* The year (of local standard time) that decides the rule at utc_s. */
+static int64_t rule_year(const lk_tz *z, int64_t utc_s)
+{
     int64_t local = utc_s + z->std_off, y;
     unsigned m, d;
     lk_time_civil_from_days(local >= 0 ? local / 86400 : -((-local + 86399) / 86400), &y, &m, &d);
+    return y;
+}
+
+static int32_t rule_offset(const lk_tz *z, int64_t utc_s)
+{
+    if (!z->has_dst) return z->std_off;
+    utc_s = clamp(utc_s);
+    int64_t y = rule_year(z, utc_s);
     int64_t start = rule_local(&z->start, y) - z->std_off,
             end = rule_local(&z->end, y) - z->dst_off;
     int dst = start < end ? utc_s >= start && utc_s < end : !(utc_s >= end && utc_s < start);
     return dst ? z->dst_off : z->std_off;
+}
+
+/* The first instant after utc_s at which the rule's offset may change: its start or end in the
+   year of utc_s, else the next year's first second, where the year rule_offset looks at turns. */
+static int64_t rule_next(const lk_tz *z, int64_t utc_s)
+{
+    if (!z->has_dst) return INT64_MAX;
+    int64_t y = rule_year(z, utc_s);
+    int64_t next = lk_time_days_from_civil(y + 1, 1, 1) * 86400 - z->std_off,
+            start = rule_local(&z->start, y) - z->std_off,
+            end = rule_local(&z->end, y) - z->dst_off;
+    if (start > utc_s && start < next) next = start;
+    if (end > utc_s && end < next) next = end;
+    return next;
 }
 
 /* Reads a TZif file into z: 0, or -1 if it is not one. */
@@ -166,10 +210,15 @@ static int load(lk_tz *z, const unsigned char *p, size_t n)
             z->at = malloc(sizeof *z->at * (timecnt ? timecnt : 1));
             z->off = malloc(sizeof *z->off * (timecnt ? timecnt : 1));
             if (!z->at || !z->off) return -1;
+            for (uint32_t k = 0; k < typecnt; k++) {
+                int32_t o = (int32_t)be32(types + k * 6);
+                if (o < -MAX_OFF || o > MAX_OFF) return -1;
+            }
             for (uint32_t k = 0; k < timecnt; k++) {
                 if (idx[k] >= typecnt) return -1;
                 z->at[k] = tsize == 8 ? be64(t + k * 8) : (int32_t)be32(t + k * 4);
                 z->off[k] = (int32_t)be32(types + idx[k] * 6);
+                if (k > 0 && z->at[k] <= z->at[k - 1]) return -1; /* RFC 8536: ascending */
             }
             z->n = timecnt;
             z->first = (int32_t)be32(types);
@@ -217,6 +266,24 @@ static int valid_name(const char *s, size_t n)
     return 1;
 }
 
+lk_tz *lk_tz_parse(const unsigned char *p, size_t n)
+{
+    lk_tz *z = calloc(1, sizeof *z);
+    if (z && load(z, p, n)) {
+        lk_tz_free(z);
+        z = NULL;
+    }
+    return z;
+}
+
+void lk_tz_free(lk_tz *z)
+{
+    if (!z) return;
+    free(z->at);
+    free(z->off);
+    free(z);
+}
+
 static lk_tz *open_zone(const char *name)
 {
     const char *dir = getenv("TZDIR");
@@ -227,17 +294,8 @@ static lk_tz *open_zone(const char *name)
     unsigned char *buf = malloc(1 << 17);
     size_t n = buf ? fread(buf, 1, 1 << 17, f) : 0;
     fclose(f);
-    lk_tz *z = calloc(1, sizeof *z);
-    if (!buf || !z || load(z, buf, n)) {
-        if (z) {
-            free(z->at);
-            free(z->off);
-        }
-        free(z);
-        z = NULL;
-    } else {
-        snprintf(z->name, sizeof z->name, "%s", name);
-    }
+    lk_tz *z = buf ? lk_tz_parse(buf, n) : NULL;
+    if (z) snprintf(z->name, sizeof z->name, "%s", name);
     free(buf);
     return z;
 }
@@ -275,13 +333,42 @@ int32_t lk_tz_offset_at(const lk_tz *z, int64_t utc_s)
     return lo == z->n - 1 && z->has_rule ? rule_offset(z, utc_s) : z->off[lo];
 }
 
+/* The first instant after utc_s at which the offset may change (a transition of the file, or
+   of the rule past them); INT64_MAX if none. Between utc_s and it the offset is utc_s's. */
+static int64_t next_change(const lk_tz *z, int64_t utc_s)
+{
+    if (z->n > 0 && utc_s < z->at[z->n - 1]) {
+        uint32_t lo = 0, hi = z->n - 1; /* the first transition after utc_s */
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (z->at[mid] > utc_s)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        return z->at[lo];
+    }
+    return z->has_rule ? rule_next(z, utc_s) : INT64_MAX;
+}
+
 int64_t lk_tz_utc_of_local(const lk_tz *z, int64_t local_s)
 {
-    /* the offsets a day before and a day after bracket at most one transition (zones change
-       offset at most a few times a year) */
-    int32_t before = lk_tz_offset_at(z, local_s - 86400),
-            after = lk_tz_offset_at(z, local_s + 86400);
-    if (lk_tz_offset_at(z, local_s - before) == before) return local_s - before; /* overlap too */
-    if (lk_tz_offset_at(z, local_s - after) == after) return local_s - after;
-    return local_s - before; /* a gap: the wall time moves forward by the gap */
+    /* Every instant of local_s is within MAX_OFF of it: walk the stretches of one offset there,
+       in order. The first whose offset puts local_s inside it is the answer (in an overlap, the
+       earlier offset). If none does, local_s is in a gap: the first change of offset that jumps
+       over it gives the instant local_s - the offset before the gap, the wall time moved forward
+       by the gap's length. (Zones change offset days apart, but a file may say anything.) */
+    local_s = clamp(local_s);
+    int64_t a = local_s - MAX_OFF, gap = INT64_MIN;
+    int32_t prev = 0;
+    for (int first = 1; a <= local_s + MAX_OFF; first = 0) {
+        int32_t o = lk_tz_offset_at(z, a);
+        int64_t b = next_change(z, a), u = local_s - o;
+        if (u >= a && u < b) return u;
+        if (!first && gap == INT64_MIN && a + prev <= local_s && local_s < a + o)
+            gap = local_s - prev;
+        prev = o;
+        a = b;
+    }
+    return gap != INT64_MIN ? gap : local_s - prev; /* the last: offsets are within MAX_OFF */
 }

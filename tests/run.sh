@@ -28,7 +28,7 @@ step "build (Release -O3, -Werror; compile only)"
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DLK_WERROR=ON -DLK_BENCH=ON -DLK_TESTS=ON >/dev/null
 cmake --build build-release -j"$JOBS"
 # the other compiler (clang, -Werror) builds every target with libFuzzer, ASan and
-# UBSan, and each fuzz target (Parquet, CSV, sources, JSON, SQL, messages) runs a fixed number of
+# UBSan, and each fuzz target (Parquet, CSV, sources, JSON, SQL, messages, time zones) runs a fixed number of
 # executions from its seeds and the hostile corpus (tests/fuzz/run.sh)
 step "build (clang, -Werror, libFuzzer + ASan + UBSan) and the fuzz targets"
 LK_WERROR=ON tests/fuzz/run.sh --all --hostile --runs "${LK_FUZZ_RUNS:-10000}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan + UBSan) and runs them:
 #   tests/fuzz/run.sh [--runs N | --seconds S] [--hostile] [--all] [TARGET...]
-# TARGET is parquet, csv, source, json, sql or msg (default: all six); --runs N runs
+# TARGET is parquet, csv, source, json, sql, msg or tz (default: all seven); --runs N runs
 # each for exactly N executions (CI), --seconds S (default 900) for S seconds
 # each (the long runs of docs/reliability.md; several targets run one after
 # the other — start several run.sh for parallel runs). The seeds are
@@ -14,7 +14,9 @@
 #            dictionary tests/fuzz/sql.dict (the hostile corpus is data, not
 #            expressions: not fed to it);
 #   msg:     one message of each type, written by the target itself
-#            (fuzz_msg --write-seeds: they follow the protocol's version).
+#            (fuzz_msg --write-seeds: they follow the protocol's version);
+#   tz:      tests/fuzz/seeds/tz/: real TZif zone files of the tz database
+#            and POSIX TZ rules (rule-*, after an options byte; see fuzz_tz.c).
 # The growing corpus stays in build-fuzz/corpus-<target>; findings go to
 # build-fuzz/artifacts/ and, once fixed, to tests/fixtures/fuzz-regressions/.
 # --all builds every target of the tree with it (clang, -Werror when LK_WERROR=ON: CI's
@@ -31,12 +33,12 @@ while [ $# -gt 0 ]; do
     --hostile) hostile=1; shift ;;
     --all) all=1; shift ;;
     [0-9]*) secs=$1; shift ;; # the old form: run.sh SECONDS
-    parquet | csv | source | json | sql | msg) targets+=("$1"); shift ;;
-    *) echo "usage: tests/fuzz/run.sh [--runs N | --seconds S] [--hostile] [--all] [parquet|csv|source|json|sql|msg]..." >&2
+    parquet | csv | source | json | sql | msg | tz) targets+=("$1"); shift ;;
+    *) echo "usage: tests/fuzz/run.sh [--runs N | --seconds S] [--hostile] [--all] [parquet|csv|source|json|sql|msg|tz]..." >&2
        exit 2 ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(parquet csv source json sql msg)
+[ ${#targets[@]} -gt 0 ] || targets=(parquet csv source json sql msg tz)
 B=${LK_FUZZ_BUILD:-build-fuzz}
 tests=OFF
 [ "$all" = 1 ] && tests=ON # the unit tests compile with clang too (they run on the other builds)
@@ -61,8 +63,10 @@ for t in "${targets[@]}"; do
   elif [ "$t" = msg ]; then
     "$B/fuzz_msg" --write-seeds "$seeds"
   else
-    cp tests/fuzz/seeds/"$t"/* "$seeds/"
-    if [ "$hostile" = 1 ] && [ "$t" != sql ]; then
+    for f in tests/fuzz/seeds/"$t"/*; do # a folder's README.md says where its seeds come from
+      case "$f" in */README.md) ;; *) cp "$f" "$seeds/" ;; esac
+    done
+    if [ "$hostile" = 1 ] && [ "$t" != sql ] && [ "$t" != tz ]; then
       node tests/hostile/gen.mjs --seeds "$seeds" --target "$t" --seed 1
     fi
   fi

@@ -130,6 +130,102 @@ START_TEST(tz_regions)
 }
 END_TEST
 
+/* The smallest TZif v2 image of one type (offset off) and the transitions at[0..nt) (to that
+   type), with the POSIX rule text as footer: what tests/fuzz/fuzz_tz.c wraps a rule in. */
+static size_t tz_image(unsigned char *img, int32_t off, const int64_t *at, int nt, const char *rule)
+{
+    unsigned char type[10] = {0, 0, 0, 0, 0, 0, 'U', 'T', 'C'};
+    for (int j = 0; j < 4; j++)
+        type[j] = (unsigned char)((uint32_t)off >> (24 - 8 * j));
+    memset(img, 0, 44);
+    memcpy(img, "TZif2", 5);
+    img[39] = 1;                /* typecnt */
+    img[43] = 4;                /* charcnt */
+    memcpy(img + 44, type, 10); /* v1: no transition, the type */
+    size_t n = 54;
+    memcpy(img + n, img, 44);
+    img[n + 35] = (unsigned char)nt; /* timecnt */
+    n += 44;
+    for (int k = 0; k < nt; k++, n += 8)
+        for (int j = 0; j < 8; j++)
+            img[n + j] = (unsigned char)((uint64_t)at[k] >> (56 - 8 * j));
+    memset(img + n, 0, (size_t)nt); /* indices */
+    n += (size_t)nt;
+    memcpy(img + n, type, 10);
+    n += 10;
+    img[n++] = '\n';
+    memcpy(img + n, rule, strlen(rule));
+    n += strlen(rule);
+    img[n++] = '\n';
+    return n;
+}
+
+/* fuzz_tz's findings and what the reader refuses (tests/fuzz/seeds/tz/regression-*). */
+START_TEST(tz_parse_from_memory)
+{
+    unsigned char img[512];
+    static const int64_t y2000[] = {946684800};
+    /* seeds/tz/regression-two-changes-in-a-day: EDT ends 2024-01-01T00:00Z, starts again at 05:00Z
+       (a local hour twice, then one missing, 5 h apart): the one-day bracket of the offsets took
+       23:59:58 local for 03:59:58Z (a local 22:59:58) */
+    lk_tz *z = lk_tz_parse(img, tz_image(img, 0, y2000, 1, "EST5EDT,0/0,J365/20"));
+    ck_assert_ptr_nonnull(z);
+    ck_assert_int_eq(lk_tz_offset_at(z, 1704067199), -14400);        /* 19:59:59 EDT */
+    ck_assert_int_eq(lk_tz_offset_at(z, 1704067200), -18000);        /* 19:00 EST */
+    ck_assert_int_eq(lk_tz_offset_at(z, 1704085200), -14400);        /* 01:00 EDT */
+    ck_assert_int_eq(lk_tz_utc_of_local(z, 1704067198), 1704085198); /* 23:59:58 */
+    ck_assert_int_eq(lk_tz_utc_of_local(z, 1704051000), 1704065400); /* 19:30: EDT's */
+    ck_assert_int_eq(lk_tz_utc_of_local(z, 1704069000), 1704087000); /* 00:30: 01:30 EDT */
+    lk_tz_free(z);
+    /* offsets beyond +-18 h (java.time's bound): no zone, or no rule */
+    ck_assert_ptr_null(lk_tz_parse(img, tz_image(img, 18 * 3600 + 1, NULL, 0, "")));
+    z = lk_tz_parse(img, tz_image(img, -3600, NULL, 0, "AAA19"));
+    ck_assert_ptr_nonnull(z);
+    ck_assert_int_eq(lk_tz_offset_at(z, 0), -3600);
+    lk_tz_free(z);
+    /* strtol took "4294967299" for 3 and a sign: a month of three digits at most */
+    z = lk_tz_parse(img, tz_image(img, 3600, y2000, 1, "CET-1CEST,M4294967299.5.0,M10.5.0/3"));
+    ck_assert_ptr_nonnull(z);
+    ck_assert_int_eq(lk_tz_offset_at(z, 1719792000), 3600); /* 2024-07-01: the type, no rule */
+    lk_tz_free(z);
+    z = lk_tz_parse(img, tz_image(img, 3600, y2000, 1, "CET-1CEST,M3.5.0,M10.5.0/3"));
+    ck_assert_int_eq(lk_tz_offset_at(z, 1719792000), 7200);
+    lk_tz_free(z);
+    /* transitions out of order (RFC 8536: ascending) */
+    static const int64_t sorted[] = {915148800, 946684800}, unsorted[] = {946684800, 915148800};
+    ck_assert_ptr_nonnull((z = lk_tz_parse(img, tz_image(img, 0, sorted, 2, "UTC0"))));
+    lk_tz_free(z);
+    ck_assert_ptr_null(lk_tz_parse(img, tz_image(img, 0, unsorted, 2, "UTC0")));
+    ck_assert_ptr_null(lk_tz_parse((const unsigned char *)"TZif2", 5));
+    lk_tz_free(NULL);
+}
+END_TEST
+
+/* Every TZif file of the system's database still reads (the bounds above refuse none). */
+START_TEST(tz_every_system_zone_reads)
+{
+    FILE *p = popen("find -L /usr/share/zoneinfo -type f -size -128k 2>/dev/null", "r");
+    ck_assert_ptr_nonnull(p);
+    char path[1024];
+    int n = 0;
+    static unsigned char buf[1 << 17];
+    while (fgets(path, sizeof path, p)) {
+        path[strcspn(path, "\n")] = 0;
+        FILE *f = fopen(path, "rb");
+        if (!f) continue;
+        size_t len = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        if (len < 4 || memcmp(buf, "TZif", 4)) continue;
+        lk_tz *z = lk_tz_parse(buf, len);
+        ck_assert_msg(z != NULL, "%s refused", path);
+        lk_tz_free(z);
+        n++;
+    }
+    pclose(p);
+    ck_assert_int_ge(n, 300);
+}
+END_TEST
+
 START_TEST(time_parse_iso)
 {
     int64_t us;
@@ -256,6 +352,8 @@ int main(void)
     tcase_add_test(tc, buf_numbers_and_decimals);
     tcase_add_test(tc, time_parse_iso);
     tcase_add_test(tc, tz_regions);
+    tcase_add_test(tc, tz_parse_from_memory);
+    tcase_add_test(tc, tz_every_system_zone_reads);
     tcase_add_test(tc, fs_put_if_absent);
     tcase_add_test(tc, bytes_common_prefix);
     tcase_add_test(tc, child_environ_sets_and_drops);
