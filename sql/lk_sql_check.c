@@ -68,7 +68,7 @@ static const fn_spec fns[] = {
     {"concat_ws", LK_FN_CONCAT_WS, 1, -1},
     {"split", LK_FN_SPLIT, 2, 3},
     {"regexp_extract", LK_FN_REGEXP_EXTRACT, 2, 3},
-    {"regexp_replace", LK_FN_REGEXP_REPLACE, 3, 3},
+    {"regexp_replace", LK_FN_REGEXP_REPLACE, 3, 4},
     {"length", LK_FN_LENGTH, 1, 1},
     {"char_length", LK_FN_LENGTH, 1, 1},
     {"character_length", LK_FN_LENGTH, 1, 1},
@@ -1010,7 +1010,20 @@ static __attribute__((noinline)) int type_call(ck *c, lk_sql_node *n, const fn_s
             return -1;
         if (f->fn == LK_FN_REGEXP_EXTRACT)
             return n->nargs == 3 ? arg_as(c, n, 2, LK_TYPE_INTEGER, "the group") : 0;
-        return arg_as(c, n, 2, LK_TYPE_STRING, "the replacement");
+        if (arg_as(c, n, 2, LK_TYPE_STRING, "the replacement")) return -1;
+        if (n->nargs == 4) { /* the position: a constant (Spark: foldable), 1 or more, or null */
+            lk_sql_node *pos = a[3];
+            if (pos->kind != LK_SQL_LIT ||
+                (pos->lit_type && (!is_intlike(pos->lit_type) || pos->i > INT32_MAX)))
+                return cerr(c, pos->pos,
+                            "the position of regexp_replace must be an INT literal (1-based)");
+            if (pos->lit_type && pos->i < 1)
+                return cerr(c, pos->pos,
+                            "the position of regexp_replace must be 1 or more (1-based), not %lld",
+                            (long long)pos->i);
+            return arg_as(c, n, 3, LK_TYPE_INTEGER, "the position");
+        }
+        return 0;
     case LK_FN_SHA2:
         if (need_int_lit(c, n, 1, "bit length")) return -1;
         n->ty = LK_TYPE_STRING;

@@ -247,6 +247,30 @@ START_TEST(like_and_regex)
     EQ("regexp_extract('foo', '(\\\\d+)', 1)", "");
     EQ("regexp_replace('a1b22c', '[0-9]+', '#')", "a#b#c");
     EQ("regexp_replace('john smith', '(\\\\w+) (\\\\w+)', '$2, $1')", "smith, john");
+    /* Spark 3.5's position: the matcher's region from that (1-based, UTF-16) index, its bounds
+       anchoring (^ matches there) and opaque (lookbehind and \b see nothing before it); at or
+       past the end, the string unchanged (but at 1) */
+    EQ("regexp_replace('100-200', '(\\\\d+)', 'num', 4)", "100-num");
+    EQ("regexp_replace('100-200', '(\\\\d+)', 'num', 1)", "num-num");
+    EQ("regexp_replace('aaa', '^a', 'b', 2)", "aba");
+    EQ("regexp_replace('abc', 'c', 'x', 3)", "abx");
+    EQ("regexp_replace('abc', 'c', 'x', 4)", "abc");
+    EQ("regexp_replace('abc', '', '-', 3)", "ab-c-");
+    EQ("regexp_replace('', '^$', 'x', 1)", "x");
+    EQ("regexp_replace('', '^$', 'x', 2)", "");
+    EQ("regexp_replace('ééé', 'é', 'e', 2)", "éee");
+    EQ("regexp_replace('😀a😀a', 'a', 'b', 3)", "😀b😀b"); /* an emoji is 2 UTF-16 units */
+    EQ("regexp_replace('😀a😀a', 'a', 'b', 4)", "😀a😀b");
+    EQ("regexp_replace('xa', '(?<=x)a', 'b', 2)", "xa");
+    EQ("regexp_replace('ab', '\\\\bb', 'X', 2)", "aX");
+    EQ("regexp_replace('abc', 'b', 'x', 2147483647)", "abc");
+    EQ("regexp_replace('abc', 'b', 'x', NULL)", "NULL");
+    EQ_NULLROW("regexp_replace(s, 'b', 'x', 2)", "NULL");
+    ERR("regexp_replace('abc', 'b', 'x', 0)",
+        "the position of regexp_replace must be 1 or more (1-based), not 0");
+    ERR("regexp_replace('abc', 'b', 'x', -1)", "must be 1 or more (1-based), not -1");
+    ERR("regexp_replace('abc', 'b', 'x', i)", "the position of regexp_replace must be an INT literal");
+    ERR("regexp_replace('abc', 'b', 'x', 2147483648)", "must be an INT literal");
     ERR("CAST(split('a,b', ',') AS STRING)", "cannot cast array to string");
     ERR("'a' RLIKE '('", "bad regular expression");
     ERR("regexp_extract('a', '(a)', 3)", "group 3");
