@@ -102,9 +102,9 @@ static const fn_spec fns[] = {
     {"datediff", LK_FN_DATEDIFF, 2, 2},
     {"abs", LK_FN_ABS, 1, 1},
     {"round", LK_FN_ROUND, 1, 2},
-    {"floor", LK_FN_FLOOR, 1, 1},
-    {"ceil", LK_FN_CEIL, 1, 1},
-    {"ceiling", LK_FN_CEIL, 1, 1},
+    {"floor", LK_FN_FLOOR, 1, 2},
+    {"ceil", LK_FN_CEIL, 1, 2},
+    {"ceiling", LK_FN_CEIL, 1, 2},
     {"pow", LK_FN_POW, 2, 2},
     {"power", LK_FN_POW, 2, 2},
     {"greatest", LK_FN_GREATEST, 2, -1},
@@ -1186,6 +1186,29 @@ static __attribute__((noinline)) int type_call(ck *c, lk_sql_node *n, const fn_s
     case LK_FN_FLOOR:
     case LK_FN_CEIL:
         if (numeric_arg(c, n, 0)) return -1;
+        if (n->nargs == 2) {
+            /* Spark 3.3's RoundFloor/RoundCeil: the scale a foldable INT, the value as a decimal
+               (DecimalType.forType: integers at their digits, FLOAT (14,7), DOUBLE (30,15), a
+               string or NULL SYSTEM_DEFAULT (38,18)), the result typed as round's */
+            if (a[1]->kind != LK_SQL_LIT || a[1]->lit_type != LK_TYPE_INTEGER)
+                return cerr(c, a[1]->pos, "the scale of %s must be an INT literal", n->name);
+            int p, s;
+            if (!dec_of(a[0], 0, &p, &s)) {
+                int fl = a[0]->ty == LK_TYPE_FLOAT, db = a[0]->ty == LK_TYPE_DOUBLE;
+                p = fl ? 14 : db ? 30 : 38;
+                s = fl ? 7 : db ? 15 : 18;
+            }
+            a[0] = cast_dec(c, a[0], p, s);
+            int64_t d = a[1]->i, intd = p - s + 1;
+            if (d < 0) { /* DECIMAL(max(p - s + 1, 1 - d), 0), bounded */
+                int64_t np = intd > 1 - d ? intd : 1 - d;
+                set_dec(n, np > 38 ? 38 : (int)np, 0);
+            } else {
+                int ns = s < d ? s : (int)d;
+                set_dec(n, intd + ns > 38 ? 38 : (int)intd + ns, ns);
+            }
+            return 0;
+        }
         if (a[0]->ty == LK_TYPE_DECIMAL) { /* Spark: DECIMAL(p - s + 1, 0) */
             int p = a[0]->ty_precision, s = a[0]->ty_scale;
             set_dec(n, s == 0 ? p : (p - s + 1 > 38 ? 38 : p - s + 1), 0);

@@ -1401,6 +1401,44 @@ START_TEST(decimals)
     ERR("round(dec, 3000000000)", "the scale of round must be an INT");
     EQ("round(dec, -2000000000)", "0");
     EQ("round(dec, 1000)", "123.45");
+    /* floor(x, d) and ceil(x, d) (Spark 3.3's RoundFloor/RoundCeil): x as a decimal (an INT
+       (10,0), a DOUBLE (30,15), a string (38,18)), the type as round's, FLOOR/CEILING */
+    EQ("ceil(3.1411, 3)", "3.142"); /* Spark's documented examples */
+    EQ("ceil(3.1411, -3)", "1000");
+    EQ("floor(3.1411, 3)", "3.141");
+    EQ("floor(3.1411, -3)", "0");
+    TY("ceil(3.1411, 3)", "decimal(5,3)");
+    TY("ceil(3.1411, -3)", "decimal(4,0)");
+    EQ("ceil(9.95, 1)", "10.0");
+    EQ("floor(-9.95, 1)", "-10.0");
+    TY("floor(-9.95, 1)", "decimal(3,1)");
+    EQ("floor(-3.1411, 2)", "-3.15");
+    EQ("ceil(-3.1411, 2)", "-3.14");
+    EQ("floor(-0.1, 0)", "-1");
+    EQ("ceil(-0.1, 0)", "0");
+    TY("ceil(-0.1, 0)", "decimal(1,0)");
+    EQ("ceil(1.5, 5)", "1.5");
+    TY("ceil(1.5, 5)", "decimal(3,1)");
+    EQ("ceil(99, -1)", "100");
+    TY("ceil(99, -1)", "decimal(11,0)");
+    EQ("floor(l, -10)", "10000000000");
+    TY("floor(l, -10)", "decimal(21,0)");
+    EQ("floor(-l, -11)", "-100000000000");
+    EQ("floor(d, 0)", "2");
+    TY("floor(d, 1)", "decimal(17,1)");
+    EQ("ceil(-2.55D, 1)", "-2.5");
+    EQ("floor(-2.55D, 1)", "-2.6");
+    EQ("floor('3.789', 2)", "3.78");
+    TY("floor('3.789', 2)", "decimal(23,2)");
+    EQ("ceil(dec, 1)", "123.5");
+    EQ("ceil(dec, -2000000000)", "NULL"); /* 10^2000000000: beyond DECIMAL(38,0) */
+    EQ("floor(dec, -2000000000)", "0");
+    EQ("ceiling(dec, 1)", "123.5");
+    EQ_NULLROW("floor(dec, 1)", "NULL");
+    ERR("floor(dec, 1L)", "the scale of floor must be an INT literal");
+    ERR("ceil(dec, NULL)", "the scale of ceil must be an INT literal");
+    ERR("ceil(dec, i)", "the scale of ceil must be an INT literal");
+    ERR("ceil('a', 1, 2)", "ceil");
     /* the text of a decimal: Java's BigDecimal.toString, as Spark's cast */
     EQ("CAST(0.00000001 AS STRING)", "1E-8");
     EQ("CAST(CAST(0 AS DECIMAL(10,8)) AS STRING)", "0E-8");
