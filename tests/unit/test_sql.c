@@ -499,14 +499,26 @@ START_TEST(json)
 {
     EQ("get_json_object(j, '$.n')", "12");
     EQ("get_json_object(j, '$.a.b[1].c')", "xé");
-    EQ("get_json_object(j, '$.a.b')", "[1,{\"c\":\"x\\u00e9\"}]");
+    /* a nested value is written again as Spark's Jackson generator does: escapes decoded, only
+       '"', '\\' and control characters escaped, whitespace gone, single quotes read */
+    EQ("get_json_object(j, '$.a.b')", "[1,{\"c\":\"xé\"}]");
+    EQ("get_json_object('{\"a\":{\"k\":\"\\\\u00e9\"}}', '$.a')", "{\"k\":\"é\"}");
+    EQ("get_json_object('{\"a\": { \"k\" : [ 1 , 2.50 ] } }', '$.a')", "{\"k\":[1,2.50]}");
+    EQ("get_json_object('{\"a\":[\"q\\\\\"\\\\/\\\\t\\\\u0001\"]}', '$.a')",
+       "[\"q\\\"/\\t\\u0001\"]");
+    EQ("get_json_object('{\"a\":[\"\\\\ud83d\\\\ude00\"]}', '$.a')", "[\"😀\"]");
+    EQ("get_json_object(\"{'a':1}\", '$.a')", "1");
+    EQ("get_json_object(\"{'a':{'b':'x\\\"y','c':'it\\\\'s'}}\", '$.a')",
+       "{\"b\":\"x\\\"y\",\"c\":\"it's\"}");
+    EQ("get_json_object(\"{'a':{'b':'x\\\"y'}}\", '$.a.b')", "x\"y");
+    EQ("from_json(\"{'a':{'b':'\\\\u00e9'}}\", 'a STRING').a", "{\"b\":\"é\"}");
     EQ("get_json_object(j, '$.missing')", "NULL");
     EQ("get_json_object('{bad', '$.a')", "NULL");
     EQ("get_json_object(j, \"$['t']\")", "true");
     EQ("from_json(j, 'n INT, f DOUBLE, t BOOLEAN, z STRING').n", "12");
     EQ("from_json(j, 'n INT, f DOUBLE').f", "1.5");
     EQ("from_json(j, 'f INT').f", "NULL"); /* 1.5 does not fit an int */
-    EQ("from_json(j, 'a STRING').a", "{\"b\":[1,{\"c\":\"x\\u00e9\"}]}");
+    EQ("from_json(j, 'a STRING').a", "{\"b\":[1,{\"c\":\"xé\"}]}");
     EQ("from_json('[1]', 'a INT').a", "NULL");
     EQ("from_json(ns, 'a INT').a", "NULL");
     ERR("get_json_object(j, 'a.b')", "bad path");
@@ -524,7 +536,7 @@ START_TEST(json)
     EQ("from_json('{\"a\":{\"b\":7}}', 'a STRUCT<b: INT>').a.b", "7");
     EQ("from_json('{\"a\":{\"b\":7}}', 'STRUCT<a: STRUCT<b: INT>>').a.b", "7");
     EQ("from_json('{\"a\":5}', 'a STRUCT<b: INT>').a.b", "NULL");
-    EQ("from_json(j, 'a STRUCT<b: ARRAY<STRING>>').a.b[1]", "{\"c\":\"x\\u00e9\"}");
+    EQ("from_json(j, 'a STRUCT<b: ARRAY<STRING>>').a.b[1]", "{\"c\":\"xé\"}");
     EQ("from_json('{\"a\":[{\"p\":1.5},{\"p\":\"x\"},null]}', 'a ARRAY<STRUCT<p: DOUBLE>>').a[0].p",
        "1.5");
     EQ("from_json('{\"a\":[{\"p\":1.5},{\"p\":\"x\"},null]}', 'a ARRAY<STRUCT<p: DOUBLE>>').a[1].p",
