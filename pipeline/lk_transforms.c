@@ -217,6 +217,51 @@ static int new_pos(cc *c, const lk_step *st, int line, const char *key, int *pos
     return 0;
 }
 
+/* A select item `s.*` (Spark's UnresolvedStar with a target): the fields of struct s, each a column
+   named by its field, appended to out. 1 done, 0 not such an item, -1 refused. Delta refuses two
+   columns of one name (case-insensitively), so a field whose name is selected already is refused
+   here, where Spark would make the duplicate and fail only at the write. */
+static int select_struct_star(cc *c, const char *text, int line, const char *key, scope *out)
+{
+    lk_sql_ast *ast = NULL;
+    lk_error e = {0};
+    if (lk_sql_parse(text, 0, &ast, &e)) return 0; /* compile_expr reports it */
+    const lk_sql_node *n = lk_sql_ast_root(ast);
+    if (n->kind != LK_SQL_STAR || n->nparts == 0) {
+        lk_sql_ast_destroy(&ast);
+        return 0;
+    }
+    lk_buf q = LK_BUF_INIT; /* the struct as a column path, every part quoted */
+    for (int k = 0; k < n->nparts; k++) {
+        lk_buf_puts(&q, k ? ".`" : "`");
+        for (const char *p = n->parts[k]; *p; p++) {
+            if (*p == '`') lk_buf_putc(&q, '`');
+            lk_buf_putc(&q, *p);
+        }
+        lk_buf_putc(&q, '`');
+    }
+    lk_sql_ast_destroy(&ast);
+    int reg, rc = compile_expr(c, q.data, line, key, &reg, NULL);
+    lk_buf_free(&q);
+    if (rc) return -1;
+    const lk_field *f = lk_sql_program_type(c->prog, reg);
+    if (f->type != LK_TYPE_STRUCT)
+        return fail_at(c, line, key, "'%s' expands a struct's fields, and it is %s, not a struct",
+                       text, lk_type_name(f->type));
+    for (int j = 0; j < f->n_children; j++) {
+        const char *name = f->children[j].name;
+        int there = sc_find(out, name);
+        if (there >= 0)
+            return fail_at(c, line, key,
+                           "'%s' gives a column '%s', and '%s' is selected already (a Delta table "
+                           "cannot have two columns of one name): select the fields by name, "
+                           "with AS for the one that clashes",
+                           text, name, out->e[there].name);
+        sc_insert(out, out->n, name, lk_sql_program_child(c->prog, reg, j));
+    }
+    return 1;
+}
+
 static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
 {
     static const char *const kinds[] = {"",     "filter", "derive", "select",
@@ -330,6 +375,12 @@ static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
                         sc_insert(&out, out.n, c->sc.e[k].name, c->sc.e[k].reg);
                 continue;
             }
+            int star = select_struct_star(c, text, items[i].line, ik, &out);
+            if (star < 0) {
+                sc_free(&out);
+                return -1;
+            }
+            if (star) continue;
             int reg;
             char *alias = NULL;
             if (compile_expr(c, text, items[i].line, ik, &reg, &alias)) {

@@ -68,7 +68,7 @@ static const fn_spec fns[] = {
     {"concat_ws", LK_FN_CONCAT_WS, 1, -1},
     {"split", LK_FN_SPLIT, 2, 3},
     {"regexp_extract", LK_FN_REGEXP_EXTRACT, 2, 3},
-    {"regexp_replace", LK_FN_REGEXP_REPLACE, 3, 3},
+    {"regexp_replace", LK_FN_REGEXP_REPLACE, 3, 4},
     {"length", LK_FN_LENGTH, 1, 1},
     {"char_length", LK_FN_LENGTH, 1, 1},
     {"character_length", LK_FN_LENGTH, 1, 1},
@@ -102,9 +102,9 @@ static const fn_spec fns[] = {
     {"datediff", LK_FN_DATEDIFF, 2, 2},
     {"abs", LK_FN_ABS, 1, 1},
     {"round", LK_FN_ROUND, 1, 2},
-    {"floor", LK_FN_FLOOR, 1, 1},
-    {"ceil", LK_FN_CEIL, 1, 1},
-    {"ceiling", LK_FN_CEIL, 1, 1},
+    {"floor", LK_FN_FLOOR, 1, 2},
+    {"ceil", LK_FN_CEIL, 1, 2},
+    {"ceiling", LK_FN_CEIL, 1, 2},
     {"pow", LK_FN_POW, 2, 2},
     {"power", LK_FN_POW, 2, 2},
     {"greatest", LK_FN_GREATEST, 2, -1},
@@ -1010,7 +1010,20 @@ static __attribute__((noinline)) int type_call(ck *c, lk_sql_node *n, const fn_s
             return -1;
         if (f->fn == LK_FN_REGEXP_EXTRACT)
             return n->nargs == 3 ? arg_as(c, n, 2, LK_TYPE_INTEGER, "the group") : 0;
-        return arg_as(c, n, 2, LK_TYPE_STRING, "the replacement");
+        if (arg_as(c, n, 2, LK_TYPE_STRING, "the replacement")) return -1;
+        if (n->nargs == 4) { /* the position: a constant (Spark: foldable), 1 or more, or null */
+            lk_sql_node *pos = a[3];
+            if (pos->kind != LK_SQL_LIT ||
+                (pos->lit_type && (!is_intlike(pos->lit_type) || pos->i > INT32_MAX)))
+                return cerr(c, pos->pos,
+                            "the position of regexp_replace must be an INT literal (1-based)");
+            if (pos->lit_type && pos->i < 1)
+                return cerr(c, pos->pos,
+                            "the position of regexp_replace must be 1 or more (1-based), not %lld",
+                            (long long)pos->i);
+            return arg_as(c, n, 3, LK_TYPE_INTEGER, "the position");
+        }
+        return 0;
     case LK_FN_SHA2:
         if (need_int_lit(c, n, 1, "bit length")) return -1;
         n->ty = LK_TYPE_STRING;
@@ -1173,6 +1186,29 @@ static __attribute__((noinline)) int type_call(ck *c, lk_sql_node *n, const fn_s
     case LK_FN_FLOOR:
     case LK_FN_CEIL:
         if (numeric_arg(c, n, 0)) return -1;
+        if (n->nargs == 2) {
+            /* Spark 3.3's RoundFloor/RoundCeil: the scale a foldable INT, the value as a decimal
+               (DecimalType.forType: integers at their digits, FLOAT (14,7), DOUBLE (30,15), a
+               string or NULL SYSTEM_DEFAULT (38,18)), the result typed as round's */
+            if (a[1]->kind != LK_SQL_LIT || a[1]->lit_type != LK_TYPE_INTEGER)
+                return cerr(c, a[1]->pos, "the scale of %s must be an INT literal", n->name);
+            int p, s;
+            if (!dec_of(a[0], 0, &p, &s)) {
+                int fl = a[0]->ty == LK_TYPE_FLOAT, db = a[0]->ty == LK_TYPE_DOUBLE;
+                p = fl ? 14 : db ? 30 : 38;
+                s = fl ? 7 : db ? 15 : 18;
+            }
+            a[0] = cast_dec(c, a[0], p, s);
+            int64_t d = a[1]->i, intd = p - s + 1;
+            if (d < 0) { /* DECIMAL(max(p - s + 1, 1 - d), 0), bounded */
+                int64_t np = intd > 1 - d ? intd : 1 - d;
+                set_dec(n, np > 38 ? 38 : (int)np, 0);
+            } else {
+                int ns = s < d ? s : (int)d;
+                set_dec(n, intd + ns > 38 ? 38 : (int)intd + ns, ns);
+            }
+            return 0;
+        }
         if (a[0]->ty == LK_TYPE_DECIMAL) { /* Spark: DECIMAL(p - s + 1, 0) */
             int p = a[0]->ty_precision, s = a[0]->ty_scale;
             set_dec(n, s == 0 ? p : (p - s + 1 > 38 ? 38 : p - s + 1), 0);

@@ -14,6 +14,21 @@ static lk_dec div_pow10_half_up(lk_dec v, int k)
     return r;
 }
 
+/* v / 10^k (k >= 0) rounded toward -infinity (mode < 0), +infinity (mode > 0) or HALF_UP (0) */
+static lk_dec div_pow10_mode(lk_dec v, int k, int mode)
+{
+    if (!mode) return div_pow10_half_up(v, k);
+    lk_dec q = 0, rem = v; /* beyond 38 digits the quotient is 0: |v| < 10^38 */
+    if (k <= 38) {
+        lk_dec p10 = (lk_dec)lk_dec_pow10(k);
+        q = v / p10;
+        rem = v % p10;
+    }
+    if (mode < 0 && rem < 0) q--;
+    if (mode > 0 && rem > 0) q++;
+    return q;
+}
+
 /* v * 10^k; -1 on overflow of 128 bits */
 static int mul_pow10(lk_dec v, int k, lk_dec *out)
 {
@@ -398,8 +413,11 @@ static void k_unary(lk_sql_kctx *k)
     lk_sql_out_and_validity(out, k->a, 1, n);
     const lk_col *x = k->a[0];
     int fn = k->node->fn, sa = x->field->scale, s = out->field->scale, p = out->field->precision;
-    /* round(x, d) with d < 0 rounds to 10^-d at scale 0 */
-    int64_t d64 = fn == LK_FN_ROUND && k->na > 1 ? lk_sql_node_value(k->node->args[1])->i : s;
+    /* round(x, d), floor(x, d) and ceil(x, d) (Spark's RoundBase: HALF_UP, FLOOR, CEILING) with
+       d < 0 round to 10^-d at scale 0 */
+    int scaled = fn == LK_FN_ROUND || ((fn == LK_FN_FLOOR || fn == LK_FN_CEIL) && k->na > 1);
+    int mode = fn == LK_FN_FLOOR ? -1 : fn == LK_FN_CEIL ? 1 : 0;
+    int64_t d64 = scaled && k->na > 1 ? lk_sql_node_value(k->node->args[1])->i : s;
     int d = d64 < -39 ? -39 : d64 > 39 ? 39 : (int)d64; /* beyond: 0, or the value unchanged */
     for (uint32_t i = 0; i < n; i++) {
         if (lk_col_is_null(out, i)) {
@@ -416,23 +434,19 @@ static void k_unary(lk_sql_kctx *k)
             r = a < 0 ? -a : a;
             break;
         case LK_FN_ROUND:
-            if (d >= sa) {
+        case LK_FN_FLOOR:
+        case LK_FN_CEIL:
+            if (!scaled) {
+                r = div_pow10_mode(a, sa, mode);
+            } else if (d >= sa) {
                 bad = lk_dec_rescale(a, sa, s, &r);
             } else if (d >= 0) {
-                r = div_pow10_half_up(a, sa - d);
+                r = div_pow10_mode(a, sa - d, mode);
             } else {
-                lk_dec q = div_pow10_half_up(a, sa - d);
+                lk_dec q = div_pow10_mode(a, sa - d, mode);
                 bad = mul_pow10(q, -d, &r);
             }
             break;
-        case LK_FN_FLOOR:
-        case LK_FN_CEIL: {
-            lk_dec p10 = (lk_dec)lk_dec_pow10(sa), q = a / p10, rem = a % p10;
-            if (fn == LK_FN_FLOOR && rem < 0) q--;
-            if (fn == LK_FN_CEIL && rem > 0) q++;
-            r = q;
-            break;
-        }
         default:
             bad = 1;
             break;
@@ -468,7 +482,9 @@ int lk_sql_decimal_kernel(const lk_sql_node *node, lk_sql_kernel *kp, lk_error *
     default: return 0; /* not arithmetic: a branch, a cast, ... */
     }
     for (int i = 0; i < node->nargs && i < 2; i++)
-        if (node->args[i]->ty != LK_TYPE_DECIMAL && !(node->fn == LK_FN_ROUND && i == 1))
+        if (node->args[i]->ty != LK_TYPE_DECIMAL &&
+            !(i == 1 && (node->fn == LK_FN_ROUND || node->fn == LK_FN_FLOOR ||
+                         node->fn == LK_FN_CEIL)))
             return lk_error_set(err, LK_EFORMAT, "internal: %s over decimals has no kernel",
                                 node->name ? node->name : "?");
     *kp = k;

@@ -20,15 +20,22 @@ static const char *ws(const char *p, const char *e)
     return p;
 }
 
-/* End of the string starting at p ('"'), or NULL. */
+/* A string starts here: '"', or '\'' (Spark reads JSON with Jackson's ALLOW_SINGLE_QUOTES). */
+static int is_quote(char c)
+{
+    return c == '"' || c == '\'';
+}
+
+/* End of the string starting at p (its quote, '"' or '\''), or NULL. */
 static const char *str_end(const char *p, const char *e)
 {
+    char quote = *p;
     for (p++; p < e; p++) {
         if (*p == '\\') {
             p++;
             continue;
         }
-        if (*p == '"') return p + 1;
+        if (*p == quote) return p + 1;
         if ((unsigned char)*p < 0x20) return NULL;
     }
     return NULL;
@@ -39,7 +46,7 @@ static const char *skip(const char *p, const char *e, int depth)
 {
     p = ws(p, e);
     if (p >= e || depth > MAX_DEPTH) return NULL;
-    if (*p == '"') return str_end(p, e);
+    if (is_quote(*p)) return str_end(p, e);
     if (*p == '{' || *p == '[') {
         char close = *p == '{' ? '}' : ']';
         int obj = *p == '{';
@@ -48,7 +55,7 @@ static const char *skip(const char *p, const char *e, int depth)
         for (;;) {
             if (obj) {
                 p = ws(p, e);
-                if (p >= e || *p != '"' || !(p = str_end(p, e))) return NULL;
+                if (p >= e || !is_quote(*p) || !(p = str_end(p, e))) return NULL;
                 p = ws(p, e);
                 if (p >= e || *p != ':') return NULL;
                 p++;
@@ -139,14 +146,87 @@ static void unescape(const char *p, const char *q, lk_buf *b)
     }
 }
 
-/* Compact JSON text of [p, q) (whitespace outside strings removed). */
+/* c as Jackson's generator writes it in a string: '"', '\\' and the control characters escaped
+   (\b \t \n \f \r, else \u00XX), everything else as it is. */
+static void put_escaped(lk_buf *b, unsigned c)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *short_esc = c == '"'    ? "\\\""
+                            : c == '\\' ? "\\\\"
+                            : c == '\b' ? "\\b"
+                            : c == '\t' ? "\\t"
+                            : c == '\n' ? "\\n"
+                            : c == '\f' ? "\\f"
+                            : c == '\r' ? "\\r"
+                                        : NULL;
+    if (short_esc) {
+        lk_buf_puts(b, short_esc);
+    } else if (c < 0x20) {
+        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        lk_buf_append(b, u, 6);
+    } else {
+        lk_buf_putc(b, (char)c);
+    }
+}
+
+/* The string [p, q) (quotes included, '"' or '\'') written again as Jackson writes it: in double
+   quotes, its escapes decoded (\u00e9 is é, \/ is /) and only what must be escaped escaped. */
+static void reescape(const char *p, const char *q, lk_buf *b)
+{
+    lk_buf_putc(b, '"');
+    for (p++, q--; p < q; p++) {
+        if (*p != '\\') {
+            if ((unsigned char)*p < 0x80)
+                put_escaped(b, (unsigned char)*p);
+            else
+                lk_buf_putc(b, *p);
+            continue;
+        }
+        p++;
+        unsigned cp = (unsigned char)*p;
+        switch (*p) {
+        case 'n': cp = '\n'; break;
+        case 't': cp = '\t'; break;
+        case 'r': cp = '\r'; break;
+        case 'b': cp = '\b'; break;
+        case 'f': cp = '\f'; break;
+        case 'u':
+            if (q - p < 5) continue;
+            cp = hex4(p + 1);
+            p += 4;
+            if (cp >= 0xD800 && cp < 0xDC00 && q - p >= 7 && p[1] == '\\' && p[2] == 'u') {
+                unsigned lo = hex4(p + 3);
+                if (lo >= 0xDC00 && lo < 0xE000) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    p += 6;
+                }
+            }
+            break;
+        default: break;
+        }
+        if (cp < 0x80) {
+            put_escaped(b, cp);
+        } else {
+            char u[4];
+            lk_buf_append(b, u, lk_sql_utf8_put(u, cp));
+        }
+    }
+    lk_buf_putc(b, '"');
+}
+
+/* JSON text of [p, q) as Spark's Jackson generator copies it (copyCurrentStructure): whitespace
+   outside strings removed, every string and key in double quotes with Jackson's escaping. Numbers
+   stay as written. */
 static void compact(const char *p, const char *q, lk_buf *b)
 {
     lk_buf_reset(b);
     while (p < q) {
-        if (*p == '"') {
+        if (is_quote(*p)) {
             const char *e = str_end(p, q);
-            lk_buf_append(b, p, (size_t)(e - p));
+            if (*p == '"' && !memchr(p, '\\', (size_t)(e - p)))
+                lk_buf_append(b, p, (size_t)(e - p)); /* nothing to decode or escape */
+            else
+                reescape(p, e, b);
             p = e;
         } else {
             if (!(*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) lk_buf_putc(b, *p);
@@ -164,7 +244,7 @@ static const char *member(const char *p, const char *e, const char *key, size_t 
     if (p < e && *p == '}') return NULL;
     for (;;) {
         p = ws(p, e);
-        if (p >= e || *p != '"') return NULL;
+        if (p >= e || !is_quote(*p)) return NULL;
         const char *ke = str_end(p, e);
         if (!ke) return NULL;
         int eq;
@@ -278,7 +358,7 @@ static void k_get(lk_sql_kctx *k)
             continue;
         }
         const char *q = skip(p, e, 0);
-        if (*p == '"')
+        if (is_quote(*p))
             unescape(p, q, b);
         else
             compact(p, q, b);
@@ -365,7 +445,7 @@ static int put_value(lk_sql_kctx *k, lk_col *c, const char *p, const char *e, in
     default:
         break;
     }
-    int is_str = *p == '"';
+    int is_str = is_quote(*p);
     if (is_str) unescape(p, q, b);
     switch (c->field->type) {
     case LK_TYPE_STRING:

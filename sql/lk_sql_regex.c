@@ -205,6 +205,27 @@ static void k_replace(lk_sql_kctx *k)
         size_t n, rn;
         const char *s = lk_col_bytes(k->a[0], i, &n), *rep = lk_col_bytes(k->a[2], i, &rn);
         lk_buf_reset(b);
+        if (k->na > 3) {
+            /* Spark's position: the matcher's region starts at that UTF-16 index of the Java
+               string (a character past the BMP counts 2), its anchoring bounds on (^ matches
+               there) and opaque (no lookbehind before it): the search runs over the rest as a
+               subject of its own, behind the text before it unchanged. At or past the end (but
+               for position 1) the string is returned as it is. */
+            int64_t units = (int64_t)((const int32_t *)k->a[3]->values)[i] - 1, u = 0;
+            size_t off = 0;
+            while (off < n && u < units) {
+                size_t l = clen(s, off, n);
+                u += l == 4 ? 2 : 1;
+                off += l;
+            }
+            if (units > 0 && off == n && u <= units) {
+                lk_col_append_bytes(k->out, n ? s : "", n);
+                continue;
+            }
+            if (off) lk_buf_append(b, s, off);
+            s += off;
+            n -= off;
+        }
         size_t prev = 0, pos = 0;
         while (pos <= n && match(r, s, n, pos) >= 0) {
             PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->md);

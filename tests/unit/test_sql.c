@@ -247,6 +247,30 @@ START_TEST(like_and_regex)
     EQ("regexp_extract('foo', '(\\\\d+)', 1)", "");
     EQ("regexp_replace('a1b22c', '[0-9]+', '#')", "a#b#c");
     EQ("regexp_replace('john smith', '(\\\\w+) (\\\\w+)', '$2, $1')", "smith, john");
+    /* Spark 3.5's position: the matcher's region from that (1-based, UTF-16) index, its bounds
+       anchoring (^ matches there) and opaque (lookbehind and \b see nothing before it); at or
+       past the end, the string unchanged (but at 1) */
+    EQ("regexp_replace('100-200', '(\\\\d+)', 'num', 4)", "100-num");
+    EQ("regexp_replace('100-200', '(\\\\d+)', 'num', 1)", "num-num");
+    EQ("regexp_replace('aaa', '^a', 'b', 2)", "aba");
+    EQ("regexp_replace('abc', 'c', 'x', 3)", "abx");
+    EQ("regexp_replace('abc', 'c', 'x', 4)", "abc");
+    EQ("regexp_replace('abc', '', '-', 3)", "ab-c-");
+    EQ("regexp_replace('', '^$', 'x', 1)", "x");
+    EQ("regexp_replace('', '^$', 'x', 2)", "");
+    EQ("regexp_replace('ééé', 'é', 'e', 2)", "éee");
+    EQ("regexp_replace('😀a😀a', 'a', 'b', 3)", "😀b😀b"); /* an emoji is 2 UTF-16 units */
+    EQ("regexp_replace('😀a😀a', 'a', 'b', 4)", "😀a😀b");
+    EQ("regexp_replace('xa', '(?<=x)a', 'b', 2)", "xa");
+    EQ("regexp_replace('ab', '\\\\bb', 'X', 2)", "aX");
+    EQ("regexp_replace('abc', 'b', 'x', 2147483647)", "abc");
+    EQ("regexp_replace('abc', 'b', 'x', NULL)", "NULL");
+    EQ_NULLROW("regexp_replace(s, 'b', 'x', 2)", "NULL");
+    ERR("regexp_replace('abc', 'b', 'x', 0)",
+        "the position of regexp_replace must be 1 or more (1-based), not 0");
+    ERR("regexp_replace('abc', 'b', 'x', -1)", "must be 1 or more (1-based), not -1");
+    ERR("regexp_replace('abc', 'b', 'x', i)", "the position of regexp_replace must be an INT literal");
+    ERR("regexp_replace('abc', 'b', 'x', 2147483648)", "must be an INT literal");
     ERR("CAST(split('a,b', ',') AS STRING)", "cannot cast array to string");
     ERR("'a' RLIKE '('", "bad regular expression");
     ERR("regexp_extract('a', '(a)', 3)", "group 3");
@@ -475,14 +499,26 @@ START_TEST(json)
 {
     EQ("get_json_object(j, '$.n')", "12");
     EQ("get_json_object(j, '$.a.b[1].c')", "xé");
-    EQ("get_json_object(j, '$.a.b')", "[1,{\"c\":\"x\\u00e9\"}]");
+    /* a nested value is written again as Spark's Jackson generator does: escapes decoded, only
+       '"', '\\' and control characters escaped, whitespace gone, single quotes read */
+    EQ("get_json_object(j, '$.a.b')", "[1,{\"c\":\"xé\"}]");
+    EQ("get_json_object('{\"a\":{\"k\":\"\\\\u00e9\"}}', '$.a')", "{\"k\":\"é\"}");
+    EQ("get_json_object('{\"a\": { \"k\" : [ 1 , 2.50 ] } }', '$.a')", "{\"k\":[1,2.50]}");
+    EQ("get_json_object('{\"a\":[\"q\\\\\"\\\\/\\\\t\\\\u0001\"]}', '$.a')",
+       "[\"q\\\"/\\t\\u0001\"]");
+    EQ("get_json_object('{\"a\":[\"\\\\ud83d\\\\ude00\"]}', '$.a')", "[\"😀\"]");
+    EQ("get_json_object(\"{'a':1}\", '$.a')", "1");
+    EQ("get_json_object(\"{'a':{'b':'x\\\"y','c':'it\\\\'s'}}\", '$.a')",
+       "{\"b\":\"x\\\"y\",\"c\":\"it's\"}");
+    EQ("get_json_object(\"{'a':{'b':'x\\\"y'}}\", '$.a.b')", "x\"y");
+    EQ("from_json(\"{'a':{'b':'\\\\u00e9'}}\", 'a STRING').a", "{\"b\":\"é\"}");
     EQ("get_json_object(j, '$.missing')", "NULL");
     EQ("get_json_object('{bad', '$.a')", "NULL");
     EQ("get_json_object(j, \"$['t']\")", "true");
     EQ("from_json(j, 'n INT, f DOUBLE, t BOOLEAN, z STRING').n", "12");
     EQ("from_json(j, 'n INT, f DOUBLE').f", "1.5");
     EQ("from_json(j, 'f INT').f", "NULL"); /* 1.5 does not fit an int */
-    EQ("from_json(j, 'a STRING').a", "{\"b\":[1,{\"c\":\"x\\u00e9\"}]}");
+    EQ("from_json(j, 'a STRING').a", "{\"b\":[1,{\"c\":\"xé\"}]}");
     EQ("from_json('[1]', 'a INT').a", "NULL");
     EQ("from_json(ns, 'a INT').a", "NULL");
     ERR("get_json_object(j, 'a.b')", "bad path");
@@ -500,7 +536,7 @@ START_TEST(json)
     EQ("from_json('{\"a\":{\"b\":7}}', 'a STRUCT<b: INT>').a.b", "7");
     EQ("from_json('{\"a\":{\"b\":7}}', 'STRUCT<a: STRUCT<b: INT>>').a.b", "7");
     EQ("from_json('{\"a\":5}', 'a STRUCT<b: INT>').a.b", "NULL");
-    EQ("from_json(j, 'a STRUCT<b: ARRAY<STRING>>').a.b[1]", "{\"c\":\"x\\u00e9\"}");
+    EQ("from_json(j, 'a STRUCT<b: ARRAY<STRING>>').a.b[1]", "{\"c\":\"xé\"}");
     EQ("from_json('{\"a\":[{\"p\":1.5},{\"p\":\"x\"},null]}', 'a ARRAY<STRUCT<p: DOUBLE>>').a[0].p",
        "1.5");
     EQ("from_json('{\"a\":[{\"p\":1.5},{\"p\":\"x\"},null]}', 'a ARRAY<STRUCT<p: DOUBLE>>').a[1].p",
@@ -1377,6 +1413,44 @@ START_TEST(decimals)
     ERR("round(dec, 3000000000)", "the scale of round must be an INT");
     EQ("round(dec, -2000000000)", "0");
     EQ("round(dec, 1000)", "123.45");
+    /* floor(x, d) and ceil(x, d) (Spark 3.3's RoundFloor/RoundCeil): x as a decimal (an INT
+       (10,0), a DOUBLE (30,15), a string (38,18)), the type as round's, FLOOR/CEILING */
+    EQ("ceil(3.1411, 3)", "3.142"); /* Spark's documented examples */
+    EQ("ceil(3.1411, -3)", "1000");
+    EQ("floor(3.1411, 3)", "3.141");
+    EQ("floor(3.1411, -3)", "0");
+    TY("ceil(3.1411, 3)", "decimal(5,3)");
+    TY("ceil(3.1411, -3)", "decimal(4,0)");
+    EQ("ceil(9.95, 1)", "10.0");
+    EQ("floor(-9.95, 1)", "-10.0");
+    TY("floor(-9.95, 1)", "decimal(3,1)");
+    EQ("floor(-3.1411, 2)", "-3.15");
+    EQ("ceil(-3.1411, 2)", "-3.14");
+    EQ("floor(-0.1, 0)", "-1");
+    EQ("ceil(-0.1, 0)", "0");
+    TY("ceil(-0.1, 0)", "decimal(1,0)");
+    EQ("ceil(1.5, 5)", "1.5");
+    TY("ceil(1.5, 5)", "decimal(3,1)");
+    EQ("ceil(99, -1)", "100");
+    TY("ceil(99, -1)", "decimal(11,0)");
+    EQ("floor(l, -10)", "10000000000");
+    TY("floor(l, -10)", "decimal(21,0)");
+    EQ("floor(-l, -11)", "-100000000000");
+    EQ("floor(d, 0)", "2");
+    TY("floor(d, 1)", "decimal(17,1)");
+    EQ("ceil(-2.55D, 1)", "-2.5");
+    EQ("floor(-2.55D, 1)", "-2.6");
+    EQ("floor('3.789', 2)", "3.78");
+    TY("floor('3.789', 2)", "decimal(23,2)");
+    EQ("ceil(dec, 1)", "123.5");
+    EQ("ceil(dec, -2000000000)", "NULL"); /* 10^2000000000: beyond DECIMAL(38,0) */
+    EQ("floor(dec, -2000000000)", "0");
+    EQ("ceiling(dec, 1)", "123.5");
+    EQ_NULLROW("floor(dec, 1)", "NULL");
+    ERR("floor(dec, 1L)", "the scale of floor must be an INT literal");
+    ERR("ceil(dec, NULL)", "the scale of ceil must be an INT literal");
+    ERR("ceil(dec, i)", "the scale of ceil must be an INT literal");
+    ERR("ceil('a', 1, 2)", "ceil");
     /* the text of a decimal: Java's BigDecimal.toString, as Spark's cast */
     EQ("CAST(0.00000001 AS STRING)", "1E-8");
     EQ("CAST(CAST(0 AS DECIMAL(10,8)) AS STRING)", "0E-8");

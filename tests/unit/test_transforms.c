@@ -345,6 +345,42 @@ START_TEST(steps_and_options)
     lk_buf_free(&ddl);
     lk_tables_destroy(&t);
 
+    /* select `st.*`: the struct's fields as columns named by the field (Spark's star expansion);
+       a null struct gives null fields */
+    t = tables_of("transforms:\n  - select: [a, \"st.*\", \"`st`.*\"]\n", raw, &err);
+    ck_assert_ptr_null(t); /* the second expansion's p clashes with the first's */
+    ck_assert_msg(strstr(err.msg, "key 'transforms[0].select[2]': '`st`.*' gives a column 'p', and "
+                                  "'p' is selected already"),
+                  "%s", err.msg);
+    t = tables_of("transforms:\n  - select: [\"a AS P\", \"st.*\"]\n", raw, &err);
+    ck_assert_ptr_null(t); /* Delta's names are case-insensitive */
+    ck_assert_msg(strstr(err.msg, "'st.*' gives a column 'p', and 'P' is selected already"), "%s",
+                  err.msg);
+    t = tables_of("transforms:\n  - select: [\"s.*\"]\n", raw, &err);
+    ck_assert_ptr_null(t);
+    ck_assert_msg(strstr(err.msg, "'s.*' expands a struct's fields, and it is string, not a struct"),
+                  "%s", err.msg);
+    t = tables_of("transforms:\n  - select: [\"zz.*\"]\n", raw, &err);
+    ck_assert_ptr_null(t);
+    ck_assert_msg(strstr(err.msg, "key 'transforms[0].select[0]': position 1: unknown column 'zz'"),
+                  "%s", err.msg);
+    t = tables_of("transforms:\n  - select: [\"st.* + 1 AS x\"]\n", raw, &err);
+    ck_assert_ptr_null(t); /* only a whole item expands */
+    ck_assert_msg(strstr(err.msg, "position 1: '*' is not an argument of +"), "%s", err.msg);
+    t = tables_of("transforms:\n  - select: [a, \"st.*\"]\n  - filter: \"a <> 2\"\n", raw,
+                  &err);
+    ck_assert_msg(t != NULL, "%s", err.msg);
+    lk_buf_init(&ddl);
+    lk_schema_to_ddl(lk_batch_schema(lk_tables_batch(t, 1)), &ddl);
+    ck_assert_str_eq(ddl.data, "a LONG, p INTEGER, q STRING, processed_at TIMESTAMP");
+    ck_assert_uint_eq(lk_batch_nrows(lk_tables_batch(t, 1)), 2);
+    row(lk_tables_batch(t, 1), 0, r0, sizeof r0);
+    ck_assert_msg(strstr(r0, "{\"a\":1,\"p\":1,\"q\":\"z\","), "%s", r0);
+    row(lk_tables_batch(t, 1), 1, r0, sizeof r0);
+    ck_assert_msg(strstr(r0, "{\"a\":3,\"p\":null,\"q\":null,"), "%s", r0);
+    lk_buf_free(&ddl);
+    lk_tables_destroy(&t);
+
     /* on_error: quarantine and rescue */
     t = tables_of("transforms:\n  - derive: {m: \"CAST(n AS INT)\"}\n    on_error: quarantine\n",
                   raw, &err);
