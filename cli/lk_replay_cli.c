@@ -14,6 +14,7 @@
 #include "lk_exit.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
+#include "lk_gold.h"
 #include "lk_json.h"
 #include "lk_parquet_reader.h"
 #include "lk_parquet_writer.h"
@@ -855,6 +856,15 @@ int lk_replay_cli(const lk_config *cfg, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
+            if (strcmp(optarg, "transform_error") && strcmp(optarg, LK_REASON_LATE) &&
+                strcmp(optarg, LK_REASON_NO_EVENT_TIME)) {
+                fprintf(stderr,
+                        "lakesupd replay: --reason '%s' is not a reason of the quarantine "
+                        "(transform_error, %s, %s)\n",
+                        optarg, LK_REASON_LATE, LK_REASON_NO_EVENT_TIME);
+                free(r.where);
+                return LK_EXIT_USAGE;
+            }
             snprintf(r.reason, sizeof r.reason, "%s", optarg);
             break;
         case 's':

@@ -330,6 +330,9 @@ test('quarantine, then replay after fixing the transform: every row lands once, 
   gen(['--out', ws.input, '--files', '1', '--rows', '500', '--seed', '42', '--start-id', '5000000', '--prefix', 'more']);
   r = run(['start', '-c', ws.config, '--trigger', 'available-now']);
   assert.equal(r.code, 0, r.stderr.slice(-3000));
+  r = run(['replay', '-c', fixed, '--reason', 'transform-error']); // a reason the quarantine has not
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /--reason 'transform-error' is not a reason of the quarantine \(transform_error, late, no_event_time\)/);
   r = run(['replay', '-c', fixed, '--reason', 'transform_error', '--where', "get_json_object(record, '$.event_id') LIKE 'evt-42-%'"],
     { env: { LAKESUP_FAULT: 'replay.after_commit=exit@3' } });
   assert.equal(r.code, 99, r.stdout + r.stderr);
