@@ -7,6 +7,7 @@
  * the internal type NULLTYPE (0); lk_infer_result() turns it into string.
  */
 #include "lk_infer.h"
+#include "lk_json_reader.h"
 
 #include "lk_bytes.h"
 
@@ -616,12 +617,34 @@ void lk_infer_tree_only(lk_infer *inf, int on)
     inf->nknown = 0;
 }
 
+/* 1 when the line nests objects and arrays deeper than max (strings skipped): the reader makes
+   it a corrupt record, so none of its keys may become a column. */
+static int nests_deeper(const char *p, size_t n, int max)
+{
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = p[i];
+        if (in_str) {
+            if (ch == '\\') i++;
+            else if (ch == '"') in_str = 0;
+        } else if (ch == '"') {
+            in_str = 1;
+        } else if (ch == '{' || ch == '[') {
+            if (++depth > max) return 1;
+        } else if (ch == '}' || ch == ']') {
+            depth--;
+        }
+    }
+    return 0;
+}
+
 int lk_infer_line(lk_infer *inf, const char *line, size_t len)
 {
     /* the reader makes such a line a corrupt record: none of its keys may become a column
        (a key 'k\xc0\xaf' did, its name written to the schema's JSON as 'k\ufffd' like
        other such keys: two columns of one name, and no record batch decoded any more) */
-    if (!lk_utf8_valid(line, len) || !keys_ok(line, len))
+    if (!lk_utf8_valid(line, len) || !keys_ok(line, len) ||
+        nests_deeper(line, len, LK_JSON_MAX_NESTING))
         return LK_EFORMAT;
     /* the line's shape, scanned once: for the shortcut, or to be remembered */
     topkey top[FAST_MAX_TOP];

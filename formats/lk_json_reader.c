@@ -35,7 +35,7 @@
 #include "lk_raw.h"
 #include "lk_time.h"
 
-#define MAX_DEPTH 64
+#define MAX_DEPTH LK_JSON_MAX_NESTING
 #define ARENA_BYTES (64 << 10)
 
 typedef struct frame {
@@ -548,7 +548,9 @@ static int push(lk_json_reader *r, frame f)
 
 static int cap_open(lk_json_reader *r, int is_obj)
 {
-    if (r->cap_depth + 1 >= MAX_DEPTH)
+    /* the levels above the captured value count too: a line is at most MAX_DEPTH deep in all
+       (docs/sources.md), whether its deep part is a column's or captured as text */
+    if (r->depth + r->cap_depth + 1 > MAX_DEPTH)
         return 0;
     r->cap_depth++;
     r->cap_obj[r->cap_depth] = (uint8_t)is_obj;

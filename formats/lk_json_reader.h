@@ -26,6 +26,10 @@
 #define LK_JSON_READER_H
 
 #include <stddef.h>
+
+/* The deepest nesting a line may have (objects and arrays, the line's own object counted): a
+   deeper line is a corrupt record, and schema inference skips it. */
+#define LK_JSON_MAX_NESTING 64
 #include <stdint.h>
 
 #include "lk_batch.h"
