@@ -2,7 +2,6 @@
 #include "lk_hll.h"
 
 #include <math.h>
-#include <xxhash.h>
 
 int lk_hll_precision(double rsd)
 {
@@ -11,9 +10,25 @@ int lk_hll_precision(double rsd)
     return p < 4 ? 4 : p > 16 ? 16 : p;
 }
 
+static uint64_t fmix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
 uint64_t lk_hll_hash(const void *data, size_t n)
 {
-    return XXH64(data, n, 42);
+    const unsigned char *s = data;
+    uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)n;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return fmix64(h);
 }
 
 void lk_hll_add(uint8_t *reg, int p, uint64_t hash)

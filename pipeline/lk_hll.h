@@ -25,9 +25,7 @@ static inline size_t lk_hll_size(int p)
 {
     return (size_t)1 << p;
 }
-/* The 64-bit hash of n bytes: XXH64 with seed 42, Spark's (XxHash64Function in
-   HyperLogLogPlusPlus); a value's bytes are those Spark hashes (lk_windows: an int as 4 bytes,
-   a long, double or timestamp as 8, a string's UTF-8), so registers, and estimates, are Spark's. */
+/* A 64-bit hash of n bytes (values are hashed by their bytes). */
 uint64_t lk_hll_hash(const void *data, size_t n);
 void lk_hll_add(uint8_t *reg, int p, uint64_t hash);
 void lk_hll_merge(uint8_t *dst, const uint8_t *src, int p);

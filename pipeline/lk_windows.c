@@ -583,56 +583,6 @@ static void fold(const lk_agg_spec *a, acc *x, int64_t i, double d, int64_t n)
     x->n += n;
 }
 
-/* Spark's XxHash64Function of a value (seed 42), as HyperLogLogPlusPlus hashes it: booleans,
-   bytes, shorts, ints and dates as a 4-byte int (hashInt), longs and timestamps as 8 bytes
-   (hashLong), a float's or double's bits (NaN's canonical ones, Float.floatToIntBits /
-   Double.doubleToLongBits), a decimal up to 18 digits as its unscaled long, above as
-   BigInteger.toByteArray (the fewest big-endian two's complement bytes), strings and binaries as
-   their bytes. */
-static uint64_t spark_hash(const lk_col *v, uint32_t row)
-{
-    if (v->offsets) {
-        size_t n;
-        const char *p = lk_col_bytes(v, row, &n);
-        return lk_hll_hash(p, n);
-    }
-    const char *at = (const char *)v->values;
-    int32_t i4 = 0;
-    int64_t i8 = 0;
-    switch (v->field->type) {
-    case LK_TYPE_BOOLEAN: i4 = ((const uint8_t *)at)[row] != 0; break;
-    case LK_TYPE_BYTE: i4 = ((const int8_t *)at)[row]; break;
-    case LK_TYPE_SHORT: i4 = ((const int16_t *)at)[row]; break;
-    case LK_TYPE_INTEGER:
-    case LK_TYPE_DATE: i4 = ((const int32_t *)at)[row]; break;
-    case LK_TYPE_FLOAT: {
-        float f = ((const float *)at)[row];
-        if (f != f) i4 = 0x7fc00000;
-        else memcpy(&i4, &f, 4);
-        break;
-    }
-    case LK_TYPE_DOUBLE: {
-        double d = ((const double *)at)[row];
-        if (d != d) i8 = 0x7ff8000000000000LL;
-        else memcpy(&i8, &d, 8);
-        return lk_hll_hash(&i8, 8);
-    }
-    case LK_TYPE_DECIMAL:
-        if (v->field->precision > 18) {
-            const unsigned char *b = (const unsigned char *)at + (size_t)row * 16;
-            int k = 0; /* drop sign bytes the next byte repeats */
-            while (k < 15 && ((b[k] == 0 && !(b[k + 1] & 0x80)) ||
-                              (b[k] == 0xff && (b[k + 1] & 0x80))))
-                k++;
-            return lk_hll_hash(b + k, (size_t)(16 - k));
-        }
-        i8 = ((const int64_t *)at)[row]; /* the unscaled long */
-        return lk_hll_hash(&i8, 8);
-    default: i8 = ((const int64_t *)at)[row]; return lk_hll_hash(&i8, 8);
-    }
-    return lk_hll_hash(&i4, 4);
-}
-
 void lk_windows_add(lk_windows *w, uint32_t g, int a, const lk_col *v, uint32_t row)
 {
     acc *x = &w->acc[(size_t)g * w->nagg + a];
@@ -647,7 +597,16 @@ void lk_windows_add(lk_windows *w, uint32_t g, int a, const lk_col *v, uint32_t 
         return;
     }
     if (s->kind == LK_AGG_APPROX_DISTINCT) {
-        lk_hll_add(sketch(s, x), s->hll_p, spark_hash(v, row));
+        uint64_t h;
+        if (v->offsets) {
+            size_t n;
+            const char *p = lk_col_bytes(v, row, &n);
+            h = lk_hll_hash(p, n);
+        } else {
+            uint32_t es = v->elem_size ? v->elem_size : lk_col_elem_size(v->field);
+            h = lk_hll_hash((const char *)v->values + (size_t)row * es, es);
+        }
+        lk_hll_add(sketch(s, x), s->hll_p, h);
         x->n++;
         return;
     }
