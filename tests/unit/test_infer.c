@@ -6,6 +6,7 @@
 #include "lk_buf.h"
 #include "lk_check.h"
 #include "lk_infer.h"
+#include "lk_json_reader.h"
 #include "lk_json_corpus.h"
 
 static lk_schema *infer(const char *text)
@@ -171,6 +172,26 @@ END_TEST
 /* An object or array nested deeper than LK_INFER_MAX_NESTING levels is a
    string (its JSON text): deeper types made records messages msgpack-c
    cannot unpack, and the writer dropped them (the pipeline hung). */
+/* A line nested deeper than the reader takes (LK_JSON_MAX_NESTING) is a corrupt record: none of
+   its keys becomes a column (one did, a column no row could fill). */
+START_TEST(infer_skips_lines_nested_too_deep)
+{
+    lk_buf t = LK_BUF_INIT;
+    lk_buf_puts(&t, "{\"id\":1}\n{\"id\":2,\"deep\":");
+    for (int i = 1; i <= LK_JSON_MAX_NESTING; i++)
+        lk_buf_putc(&t, '[');
+    for (int i = 1; i <= LK_JSON_MAX_NESTING; i++)
+        lk_buf_putc(&t, ']');
+    lk_buf_puts(&t, ",\"s\":\"[[[[\"}\n{\"id\":3,\"ok\":\"[{[{\"}\n");
+    lk_schema *s = infer(t.data);
+    ck_assert_int_ge(lk_schema_find(s, "id"), 0);
+    ck_assert_int_lt(lk_schema_find(s, "deep"), 0);
+    ck_assert_int_ge(lk_schema_find(s, "ok"), 0); /* brackets inside a string do not count */
+    lk_schema_destroy(&s);
+    lk_buf_free(&t);
+}
+END_TEST
+
 START_TEST(infer_nesting_is_bounded)
 {
     lk_buf t = LK_BUF_INIT, path = LK_BUF_INIT;
@@ -276,6 +297,7 @@ int main(void)
     tcase_add_test(tc, infer_nonobjects_and_merge);
     tcase_add_test(tc, infer_skips_huge_lines);
     tcase_add_test(tc, infer_nesting_is_bounded);
+    tcase_add_test(tc, infer_skips_lines_nested_too_deep);
     tcase_add_test(tc, infer_shortcut_equals_tree);
     suite_add_tcase(s, tc);
     return lk_check_run(s);

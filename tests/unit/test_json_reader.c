@@ -209,6 +209,49 @@ START_TEST(object_into_string_column_keeps_json_text)
 }
 END_TEST
 
+/* A line nested n levels deep in all: {"s": [[...[1]...]]} (the line's object is level 1). */
+static void nested_line(lk_buf *b, int n)
+{
+    lk_buf_puts(b, "{\"s\":");
+    for (int i = 1; i < n; i++)
+        lk_buf_putc(b, '[');
+    lk_buf_putc(b, '1');
+    for (int i = 1; i < n; i++)
+        lk_buf_putc(b, ']');
+    lk_buf_puts(b, "}\n");
+}
+
+/* LK_JSON_MAX_NESTING levels in all, whether the deep part goes to a string column as text or
+   to _rescued_data: 64 is a row, 65 a corrupt record (65 and 70 were rows: the levels above a
+   captured value were not counted). */
+START_TEST(nesting_limit_counts_every_level)
+{
+    for (int col = 0; col < 2; col++) { /* s a string column (captured as text), or unknown */
+        lk_schema *data = lk_schema_new();
+        lk_schema_add(data, col ? "other" : "s", LK_TYPE_STRING, 1);
+        lk_schema *raw = lk_raw_schema(data);
+        lk_batch *b = lk_batch_new(raw);
+        lk_json_reader *r = lk_json_reader_new();
+        lk_source_meta meta = {"/f", "f", 1, 0};
+        lk_raw_stats st = {0};
+        lk_error err;
+        lk_buf in = LK_BUF_INIT;
+        nested_line(&in, LK_JSON_MAX_NESTING);
+        nested_line(&in, LK_JSON_MAX_NESTING + 1);
+        nested_line(&in, 70);
+        ck_assert_int_eq(lk_json_reader_parse(r, in.data, in.len, &meta, 0, b, &st, &err), 0);
+        ck_assert_int_eq(st.rows, 3);
+        ck_assert_int_eq(st.corrupt, 2);
+        int cc = lk_schema_find(raw, "_corrupt_record");
+        ck_assert(lk_col_is_null(lk_batch_col(b, cc), 0));
+        ck_assert(!lk_col_is_null(lk_batch_col(b, cc), 1));
+        ck_assert(!lk_col_is_null(lk_batch_col(b, cc), 2));
+        lk_buf_free(&in);
+        done(&r, &b, &raw, &data);
+    }
+}
+END_TEST
+
 /* A schema with no data column (only the system columns): found by fuzz_json under UBSan
    (pointer arithmetic on the NULL name lengths); every line is still one row. */
 START_TEST(no_data_columns)
@@ -239,6 +282,7 @@ Suite *s = suite_create("json_reader");
     tcase_add_test(tc, inference_rules);
     tcase_add_test(tc, reader_rows_rescue_corrupt);
     tcase_add_test(tc, object_into_string_column_keeps_json_text);
+    tcase_add_test(tc, nesting_limit_counts_every_level);
     tcase_add_test(tc, no_data_columns);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
