@@ -37,6 +37,15 @@ struct lk_tz {
 
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static lk_tz *cache; /* zones found; never freed: the database bounds their number */
+/* names that are no zone, so that a stream of them (text from data) costs a lookup per row, not
+   a file opened; bounded, as data chooses them */
+enum { MAX_MISSES = 1024 };
+typedef struct miss {
+    struct miss *next;
+    char name[128];
+} miss;
+static miss *misses;
+static int nmisses;
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -256,6 +265,9 @@ static int valid_name(const char *s, size_t n)
               strchr("~/._+-", c)))
             return 0;
         if (c == '.' && i + 1 < n && s[i + 1] == '.') return 0;
+        /* no empty or '.' segment: Europe//Paris and Europe/./Paris are no zone ids */
+        if (c == '/' && (i + 1 == n || s[i + 1] == '/')) return 0;
+        if (c == '.' && s[i - 1] == '/' && (i + 1 == n || s[i + 1] == '/')) return 0;
     }
     static const char *const not_zones[] = {"posix/", "right/", "posixrules", "localtime",
                                             "Factory"};
@@ -310,9 +322,28 @@ const lk_tz *lk_tz_find(const char *name, size_t n)
     lk_tz *z = cache;
     while (z && strcmp(z->name, key))
         z = z->next;
-    if (!z && (z = open_zone(key))) {
-        z->next = cache;
-        cache = z;
+    const miss *m = misses;
+    while (!z && m && strcmp(m->name, key))
+        m = m->next;
+    pthread_mutex_unlock(&cache_mu);
+    if (z || m) return z;
+    lk_tz *found = open_zone(key); /* the file read outside the lock */
+    pthread_mutex_lock(&cache_mu);
+    for (z = cache; z && strcmp(z->name, key);) /* another thread's, meanwhile */
+        z = z->next;
+    if (z) {
+        lk_tz_free(found);
+    } else if (found) {
+        found->next = cache;
+        cache = z = found;
+    } else if (nmisses < MAX_MISSES) {
+        miss *nm = calloc(1, sizeof *nm);
+        if (nm) {
+            snprintf(nm->name, sizeof nm->name, "%s", key);
+            nm->next = misses;
+            misses = nm;
+            nmisses++;
+        }
     }
     pthread_mutex_unlock(&cache_mu);
     return z;
