@@ -607,6 +607,9 @@ START_TEST(json)
     EQ("from_json('{\"a\":NaN}', 'a INT').a", "NULL");
     EQ("from_json('{\"a\":NaN}', 'a STRING').a", "\"NaN\"");
     EQ("from_json('{\"a\":INF}', 'a DOUBLE').a", "NULL");
+    EQ("from_json('{\"a\":NaN}', 'a DECIMAL(5,1)').a", "NULL");
+    EQ("from_json('{\"a\":[1,NaN]}', 'a ARRAY<DOUBLE>').a[1]", "NaN");
+    EQ("from_json('null', 'a INT') IS NULL", "false");
     EQ("get_json_object('{\"a\":NaN}', '$.a')", "NULL");
 }
 END_TEST
