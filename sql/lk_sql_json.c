@@ -20,6 +20,14 @@ static const char *ws(const char *p, const char *e)
     return p;
 }
 
+/* What a reader accepts beyond strict JSON, as Spark configures Jackson: get_json_object's
+   factory allows raw control characters in strings (ALLOW_UNESCAPED_CONTROL_CHARS), from_json's
+   allows NaN, Infinity, +Infinity, -Infinity, +INF, -INF as numbers (allowNonNumericNumbers). */
+enum { JF_CTRL = 1, JF_NONNUM = 2 };
+
+/* Jackson's StreamReadConstraints.maxNumberLength: a longer number fails. */
+#define MAX_NUM_LEN 1000
+
 /* A string starts here: '"', or '\'' (Spark reads JSON with Jackson's ALLOW_SINGLE_QUOTES). */
 static int is_quote(char c)
 {
@@ -27,7 +35,7 @@ static int is_quote(char c)
 }
 
 /* End of the string starting at p (its quote, '"' or '\''), or NULL. */
-static const char *str_end(const char *p, const char *e)
+static const char *str_end(const char *p, const char *e, int fl)
 {
     char quote = *p;
     for (p++; p < e; p++) {
@@ -36,17 +44,65 @@ static const char *str_end(const char *p, const char *e)
             continue;
         }
         if (*p == quote) return p + 1;
-        if ((unsigned char)*p < 0x20) return NULL;
+        if ((unsigned char)*p < 0x20 && !(fl & JF_CTRL)) return NULL;
     }
     return NULL;
 }
 
-/* End of the value at p, or NULL when malformed. */
-static const char *skip(const char *p, const char *e, int depth)
+static int is_digit(const char *p, const char *e)
+{
+    return p < e && *p >= '0' && *p <= '9';
+}
+
+/* End of the number at p in JSON's grammar, as Jackson reads it: no leading zeros ('01'), no '+',
+   digits after '.' and in an exponent ('1.', '1e' fail); NULL when it is not one. */
+static const char *num_end(const char *p, const char *e)
+{
+    const char *s = p;
+    if (p < e && *p == '-') p++;
+    if (!is_digit(p, e)) return NULL;
+    if (*p++ != '0')
+        while (is_digit(p, e))
+            p++;
+    if (p < e && *p == '.') {
+        if (!is_digit(++p, e)) return NULL;
+        while (is_digit(p, e))
+            p++;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-')) p++;
+        if (!is_digit(p, e)) return NULL;
+        while (is_digit(p, e))
+            p++;
+    }
+    /* '01', '1x', '1.5.2': Jackson fails on what follows a number in a token */
+    if (p < e && (isalnum((unsigned char)*p) || *p == '.' || *p == '_')) return NULL;
+    return p - s > MAX_NUM_LEN ? NULL : p;
+}
+
+/* The length of the non-numeric number at p (NaN, Infinity, +Infinity, -Infinity, +INF, -INF), or
+   0; *neg is set for the negative ones. */
+static size_t nonnum_len(const char *p, const char *e, int *neg)
+{
+    static const char *const tok[] = {"NaN", "Infinity", "+Infinity", "-Infinity", "+INF", "-INF"};
+    for (size_t i = 0; i < sizeof tok / sizeof tok[0]; i++) {
+        size_t n = strlen(tok[i]);
+        if ((size_t)(e - p) >= n && !memcmp(p, tok[i], n) &&
+            !(p + n < e && (isalnum((unsigned char)p[n]) || p[n] == '_' || p[n] == '$'))) {
+            *neg = *p == '-';
+            return n;
+        }
+    }
+    return 0;
+}
+
+/* End of the value at p, or NULL when malformed (fl: JF_*). */
+static const char *skip(const char *p, const char *e, int depth, int fl)
 {
     p = ws(p, e);
     if (p >= e || depth > MAX_DEPTH) return NULL;
-    if (is_quote(*p)) return str_end(p, e);
+    if (is_quote(*p)) return str_end(p, e, fl);
     if (*p == '{' || *p == '[') {
         char close = *p == '{' ? '}' : ']';
         int obj = *p == '{';
@@ -55,12 +111,12 @@ static const char *skip(const char *p, const char *e, int depth)
         for (;;) {
             if (obj) {
                 p = ws(p, e);
-                if (p >= e || !is_quote(*p) || !(p = str_end(p, e))) return NULL;
+                if (p >= e || !is_quote(*p) || !(p = str_end(p, e, fl))) return NULL;
                 p = ws(p, e);
                 if (p >= e || *p != ':') return NULL;
                 p++;
             }
-            if (!(p = skip(p, e, depth + 1))) return NULL;
+            if (!(p = skip(p, e, depth + 1, fl))) return NULL;
             p = ws(p, e);
             if (p >= e) return NULL;
             if (*p == close) return p + 1;
@@ -68,23 +124,31 @@ static const char *skip(const char *p, const char *e, int depth)
             p++;
         }
     }
-    const char *s = p;
-    if (*p == '-') p++;
-    while (p < e && (isalnum((unsigned char)*p) || *p == '.' || *p == '+' || *p == '-'))
-        p++;
-    if (p == s) return NULL;
-    /* literals and numbers */
-    size_t n = (size_t)(p - s);
-    if ((n == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "null", 4))) ||
-        (n == 5 && !memcmp(s, "false", 5)))
-        return p;
-    char *end;
-    char buf[64];
-    if (n >= sizeof buf) return NULL;
-    memcpy(buf, s, n);
-    buf[n] = 0;
-    strtod(buf, &end);
-    return *end || !(isdigit((unsigned char)buf[buf[0] == '-'])) ? NULL : p;
+    int neg;
+    size_t n;
+    if ((fl & JF_NONNUM) && (n = nonnum_len(p, e, &neg))) return p + n;
+    if (*p == '-' || isdigit((unsigned char)*p)) return num_end(p, e);
+    static const char *const lit[] = {"true", "false", "null"};
+    for (size_t i = 0; i < 3; i++) {
+        n = strlen(lit[i]);
+        if ((size_t)(e - p) >= n && !memcmp(p, lit[i], n) &&
+            !(p + n < e && (isalnum((unsigned char)p[n]) || p[n] == '_' || p[n] == '$')))
+            return p + n;
+    }
+    return NULL;
+}
+
+/* End of the top-level value at p, as Jackson reads one: what follows it is never read (Spark
+   ignores '{"a":1} x'), except that a number at the top level must be followed by whitespace or
+   the end ('1x' fails). NULL when malformed. */
+static const char *root_end(const char *p, const char *e, int fl)
+{
+    p = ws(p, e);
+    const char *q = skip(p, e, 0, fl);
+    if (q && q < e && p < e && (*p == '-' || isdigit((unsigned char)*p)) &&
+        !(*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+        return NULL;
+    return q;
 }
 
 static unsigned hex4(const char *p)
@@ -185,11 +249,21 @@ static void reescape(const char *p, const char *q, lk_buf *b)
         p++;
         unsigned cp = (unsigned char)*p;
         switch (*p) {
-        case 'n': cp = '\n'; break;
-        case 't': cp = '\t'; break;
-        case 'r': cp = '\r'; break;
-        case 'b': cp = '\b'; break;
-        case 'f': cp = '\f'; break;
+        case 'n':
+            cp = '\n';
+            break;
+        case 't':
+            cp = '\t';
+            break;
+        case 'r':
+            cp = '\r';
+            break;
+        case 'b':
+            cp = '\b';
+            break;
+        case 'f':
+            cp = '\f';
+            break;
         case 'u':
             if (q - p < 5) continue;
             cp = hex4(p + 1);
@@ -202,7 +276,8 @@ static void reescape(const char *p, const char *q, lk_buf *b)
                 }
             }
             break;
-        default: break;
+        default:
+            break;
         }
         if (cp < 0x80) {
             put_escaped(b, cp);
@@ -214,19 +289,59 @@ static void reescape(const char *p, const char *q, lk_buf *b)
     lk_buf_putc(b, '"');
 }
 
-/* JSON text of [p, q) as Spark's Jackson generator copies it (copyCurrentStructure): whitespace
-   outside strings removed, every string and key in double quotes with Jackson's escaping. Numbers
-   stay as written. */
+/* The number [p, q) as Jackson's generator copies it (copyCurrentEvent): an integer through
+   int/long/BigInteger (as written, but '-0' is 0), any other one through getDoubleValue and
+   writeNumber(double), which is Java's Double.toString (10.50 is 10.5, 1e3 1000.0, 0.0001 1.0E-4)
+   and a quoted string when not finite (1e400 and Infinity are "Infinity", NaN "NaN"). */
+static void put_number(const char *p, const char *q, lk_buf *b)
+{
+    char buf[MAX_NUM_LEN + 1], out[40];
+    size_t n = (size_t)(q - p);
+    if (n > MAX_NUM_LEN) n = MAX_NUM_LEN;
+    memcpy(buf, p, n);
+    buf[n] = 0;
+    int neg;
+    if (!nonnum_len(p, q, &neg) && !strpbrk(buf, ".eE")) {
+        if (!strcmp(buf, "-0"))
+            lk_buf_putc(b, '0');
+        else
+            lk_buf_append(b, p, n);
+        return;
+    }
+    double d = strtod(buf, NULL);
+    if (buf[0] == 'N')
+        d = NAN;
+    else if (buf[0] == 'I' || buf[0] == '+' || (buf[0] == '-' && buf[1] == 'I'))
+        d = buf[0] == '-' ? -INFINITY : INFINITY;
+    size_t len = lk_sql_format_double(d, out);
+    int finite = isfinite(d);
+    if (!finite) lk_buf_putc(b, '"');
+    lk_buf_append(b, out, len);
+    if (!finite) lk_buf_putc(b, '"');
+}
+
+/* JSON text of the (valid) value [p, q) as Spark's Jackson generator copies it
+   (copyCurrentStructure): whitespace outside strings removed, every string and key in double
+   quotes with Jackson's escaping, numbers written again as put_number does. */
 static void compact(const char *p, const char *q, lk_buf *b)
 {
     lk_buf_reset(b);
     while (p < q) {
         if (is_quote(*p)) {
-            const char *e = str_end(p, q);
-            if (*p == '"' && !memchr(p, '\\', (size_t)(e - p)))
+            const char *e = str_end(p, q, JF_CTRL);
+            int plain = *p == '"';
+            for (const char *c = p + 1; plain && c < e - 1; c++)
+                plain = *c != '\\' && (unsigned char)*c >= 0x20;
+            if (plain)
                 lk_buf_append(b, p, (size_t)(e - p)); /* nothing to decode or escape */
             else
                 reescape(p, e, b);
+            p = e;
+        } else if (*p == '-' || *p == '+' || isdigit((unsigned char)*p) || *p == 'N' || *p == 'I') {
+            const char *e = p + 1;
+            while (e < q && (isalnum((unsigned char)*e) || *e == '.' || *e == '+' || *e == '-'))
+                e++;
+            put_number(p, e, b);
             p = e;
         } else {
             if (!(*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) lk_buf_putc(b, *p);
@@ -234,6 +349,9 @@ static void compact(const char *p, const char *q, lk_buf *b)
         }
     }
 }
+
+/* Flags for walking text root_end already checked: anything it let through. */
+#define JF_CHECKED (JF_CTRL | JF_NONNUM)
 
 /* The member key (len n) of the object at p: its value's start, or NULL. */
 static const char *member(const char *p, const char *e, const char *key, size_t n, lk_buf *tmp)
@@ -245,7 +363,7 @@ static const char *member(const char *p, const char *e, const char *key, size_t 
     for (;;) {
         p = ws(p, e);
         if (p >= e || !is_quote(*p)) return NULL;
-        const char *ke = str_end(p, e);
+        const char *ke = str_end(p, e, JF_CHECKED);
         if (!ke) return NULL;
         int eq;
         if (memchr(p, '\\', (size_t)(ke - p))) {
@@ -258,7 +376,7 @@ static const char *member(const char *p, const char *e, const char *key, size_t 
         if (p >= e || *p != ':') return NULL;
         p = ws(p + 1, e);
         if (eq) return p;
-        if (!(p = skip(p, e, 1))) return NULL;
+        if (!(p = skip(p, e, 1, JF_CHECKED))) return NULL;
         p = ws(p, e);
         if (p >= e || *p != ',') return NULL;
         p++;
@@ -274,7 +392,7 @@ static const char *element(const char *p, const char *e, int64_t idx)
     for (int64_t i = 0;; i++) {
         p = ws(p, e);
         if (i == idx) return p;
-        if (!(p = skip(p, e, 1))) return NULL;
+        if (!(p = skip(p, e, 1, JF_CHECKED))) return NULL;
         p = ws(p, e);
         if (p >= e || *p != ',') return NULL;
         p++;
@@ -343,13 +461,14 @@ static void k_get(lk_sql_kctx *k)
         }
         size_t n;
         const char *s = lk_col_bytes(k->a[0], i, &n), *e = s + n;
-        const char *end = skip(s, e, 0);
-        if (!end || ws(end, e) != e) {
+        const char *end = root_end(s, e, JF_CTRL);
+        if (!end) {
             lk_col_append_null(k->out);
             lk_sql_fail(k, i);
             continue;
         }
         const char *p = ws(s, e);
+        e = end;
         for (int st = 0; st < jp->n && p; st++)
             p = jp->step[st].idx < 0 ? member(p, e, jp->step[st].name, jp->step[st].len, b)
                                      : element(p, e, jp->step[st].idx);
@@ -357,7 +476,7 @@ static void k_get(lk_sql_kctx *k)
             lk_col_append_null(k->out);
             continue;
         }
-        const char *q = skip(p, e, 0);
+        const char *q = skip(p, e, 0, JF_CHECKED);
         if (is_quote(*p))
             unescape(p, q, b);
         else
@@ -405,14 +524,14 @@ static int put_list(lk_sql_kctx *k, lk_col *c, const char *p, const char *e, int
         for (;;) {
             p = ws(p, e);
             if (is_map) {
-                const char *ke = str_end(p, e);
+                const char *ke = str_end(p, e, JF_CHECKED);
                 unescape(p, ke, &key);
                 lk_col_append_bytes(&c->children[0], key.data ? key.data : "", key.len);
                 p = ws(ke, e) + 1;
                 p = ws(p, e);
             }
             bad |= put_value(k, el, p, e, depth + 1);
-            p = ws(skip(p, e, depth + 1), e);
+            p = ws(skip(p, e, depth + 1, JF_CHECKED), e);
             if (*p != ',') break;
             p++;
         }
@@ -430,7 +549,7 @@ static int put_list(lk_sql_kctx *k, lk_col *c, const char *p, const char *e, int
 static int put_value(lk_sql_kctx *k, lk_col *c, const char *p, const char *e, int depth)
 {
     lk_buf *b = k->tmp;
-    const char *q = p ? skip(p, e, 0) : NULL;
+    const char *q = p ? skip(p, e, 0, JF_CHECKED) : NULL;
     if (!p || !q || (q - p == 4 && !memcmp(p, "null", 4))) {
         lk_col_append_null(c);
         return 0;
@@ -464,6 +583,23 @@ static int put_value(lk_sql_kctx *k, lk_col *c, const char *p, const char *e, in
     case LK_TYPE_TIMESTAMP: {
         int64_t us;
         int32_t d;
+        if (!is_str && c->field->type == LK_TYPE_TIMESTAMP &&
+            (*p == '-' || isdigit((unsigned char)*p))) {
+            /* Spark's JacksonParser: an integer is epoch seconds (getLongValue * 1000000, which
+               wraps as Java's long); a float, or an integer beyond a long, fails. A DATE takes only
+               a string. */
+            char buf[32];
+            size_t n = (size_t)(q - p);
+            if (n >= sizeof buf || memchr(p, '.', n) || memchr(p, 'e', n) || memchr(p, 'E', n))
+                return misfit(c);
+            memcpy(buf, p, n);
+            buf[n] = 0;
+            errno = 0;
+            long long v = strtoll(buf, NULL, 10);
+            if (errno) return misfit(c);
+            lk_col_append_i64(c, (int64_t)((uint64_t)v * 1000000u));
+            return 0;
+        }
         if (!is_str) return misfit(c);
         if (c->field->type == LK_TYPE_DATE) {
             if (lk_sql_parse_date(b->data, b->len, &d)) return misfit(c);
@@ -480,8 +616,8 @@ static int put_value(lk_sql_kctx *k, lk_col *c, const char *p, const char *e, in
             static const struct {
                 const char *s;
                 double v;
-            } special[] = {{"NaN", NAN},        {"Infinity", INFINITY},   {"+Infinity", INFINITY},
-                           {"+INF", INFINITY},  {"-Infinity", -INFINITY}, {"-INF", -INFINITY}};
+            } special[] = {{"NaN", NAN},       {"Infinity", INFINITY},   {"+Infinity", INFINITY},
+                           {"+INF", INFINITY}, {"-Infinity", -INFINITY}, {"-INF", -INFINITY}};
             for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
                 if (b->len == strlen(special[i].s) && !memcmp(b->data, special[i].s, b->len)) {
                     if (c->field->type == LK_TYPE_FLOAT)
@@ -561,9 +697,14 @@ static void k_from(lk_sql_kctx *k)
         }
         size_t n;
         const char *s = lk_col_bytes(k->a[0], i, &n), *e = s + n;
-        const char *end = skip(s, e, 0), *p = ws(s, e);
-        if (!end || ws(end, e) != e || *p != '{') {
+        const char *end = root_end(s, e, JF_NONNUM), *p = ws(s, e);
+        if (p == e) { /* empty or blank: no record */
             lk_col_append_null(out);
+            continue;
+        }
+        if (!end || *p != '{') {
+            /* Spark 3's PERMISSIVE mode: a struct of nulls, and a failure for on_error */
+            put_struct(k, out, "", "", 0);
             lk_sql_fail(k, i);
             continue;
         }

@@ -503,7 +503,7 @@ START_TEST(json)
        '"', '\\' and control characters escaped, whitespace gone, single quotes read */
     EQ("get_json_object(j, '$.a.b')", "[1,{\"c\":\"xé\"}]");
     EQ("get_json_object('{\"a\":{\"k\":\"\\\\u00e9\"}}', '$.a')", "{\"k\":\"é\"}");
-    EQ("get_json_object('{\"a\": { \"k\" : [ 1 , 2.50 ] } }', '$.a')", "{\"k\":[1,2.50]}");
+    EQ("get_json_object('{\"a\": { \"k\" : [ 1 , 2.50 ] } }', '$.a')", "{\"k\":[1,2.5]}");
     EQ("get_json_object('{\"a\":[\"q\\\\\"\\\\/\\\\t\\\\u0001\"]}', '$.a')",
        "[\"q\\\"/\\t\\u0001\"]");
     EQ("get_json_object('{\"a\":[\"\\\\ud83d\\\\ude00\"]}', '$.a')", "[\"😀\"]");
@@ -557,6 +557,60 @@ START_TEST(json)
     EQ("from_json('{\"a\":\"+Infinity\"}', 'a FLOAT').a", "Infinity");
     EQ("from_json('{\"a\":\"nan\"}', 'a DOUBLE').a", "NULL");
     EQ("from_json('{\"a\":\"1.5\"}', 'a DOUBLE').a", "NULL");
+    /* JacksonParser: an integer for a TIMESTAMP is epoch seconds; a float fails, and so does any
+       number for a DATE */
+    EQ("from_json('{\"a\":1767607200}', 'a TIMESTAMP').a", "2026-01-05 10:00:00");
+    EQ("from_json('{\"a\":-1}', 'a TIMESTAMP').a", "1969-12-31 23:59:59");
+    EQ("from_json('{\"a\":1.5}', 'a TIMESTAMP').a", "NULL");
+    EQ("from_json('{\"a\":99999999999999999999}', 'a TIMESTAMP').a", "NULL");
+    EQ("from_json('{\"a\":19000}', 'a DATE').a", "NULL");
+    /* numbers copied as Jackson's copyCurrentStructure writes them: integers as ints/longs/
+       BigIntegers, others through a double and Java's Double.toString */
+    EQ("get_json_object('{\"a\":10.50}', '$.a')", "10.5");
+    EQ("get_json_object('{\"a\":1e3}', '$.a')", "1000.0");
+    EQ("get_json_object('{\"a\":0.0001}', '$.a')", "1.0E-4");
+    EQ("get_json_object('{\"a\":12345678.9}', '$.a')", "1.23456789E7");
+    EQ("get_json_object('{\"a\":-0}', '$.a')", "0");
+    EQ("get_json_object('{\"a\":-0.0}', '$.a')", "-0.0");
+    EQ("get_json_object('{\"a\":123456789012345678901234567890}', '$.a')",
+       "123456789012345678901234567890");
+    EQ("get_json_object('{\"a\":{\"k\":[1,-0,1E2,2.50e-1]}}', '$.a')", "{\"k\":[1,0,100.0,0.25]}");
+    EQ("from_json('{\"a\":1.10}', 'a STRING').a", "1.1");
+    EQ("from_json('{\"a\":[0.10,-0]}', 'a STRING').a", "[0.1,0]");
+    /* malformed JSON: Spark 3's PERMISSIVE from_json gives a struct of nulls; empty input null */
+    EQ("from_json('{\"a\" 1}', 'a INT') IS NULL", "false");
+    EQ("from_json('{\"a\" 1}', 'a INT').a", "NULL");
+    EQ("from_json('[1]', 'a INT') IS NULL", "false");
+    EQ("from_json('', 'a INT') IS NULL", "true");
+    EQ("from_json('  ', 'a INT') IS NULL", "true");
+    /* raw control characters in strings: get_json_object's factory allows them, from_json's not */
+    EQ("get_json_object('{\"a\":\"x\ty\"}', '$.a')", "x\ty");
+    EQ("get_json_object('{\"a\":[\"x\ty\"]}', '$.a')", "[\"x\\ty\"]");
+    EQ("from_json('{\"a\":\"x\ty\"}', 'a STRING').a", "NULL");
+    /* what follows the top-level value is never read (a number must end at a space) */
+    EQ("get_json_object('{\"a\":1}garbage', '$.a')", "1");
+    EQ("from_json('{\"a\":1} x', 'a INT').a", "1");
+    EQ("get_json_object('1 x', '$')", "1");
+    EQ("get_json_object('1x', '$')", "NULL");
+    /* numbers Jackson refuses: leading zeros, nothing after '.', hex, '+' */
+    EQ("get_json_object('{\"a\":01}', '$.a')", "NULL");
+    EQ("get_json_object('{\"a\":1.}', '$.a')", "NULL");
+    EQ("get_json_object('{\"a\":0x10}', '$.a')", "NULL");
+    EQ("get_json_object('{\"a\":+1}', '$.a')", "NULL");
+    EQ("get_json_object('{\"a\":2,\"b\":01}', '$.a')", "NULL");
+    EQ("from_json('{\"a\":01}', 'a INT').a", "NULL");
+    EQ("from_json('{\"a\":1.}', 'a DOUBLE').a", "NULL");
+    /* from_json's allowNonNumericNumbers (get_json_object's factory has it off) */
+    EQ("from_json('{\"a\":NaN}', 'a DOUBLE').a", "NaN");
+    EQ("from_json('{\"a\":-INF}', 'a DOUBLE').a", "-Infinity");
+    EQ("from_json('{\"a\":+Infinity}', 'a FLOAT').a", "Infinity");
+    EQ("from_json('{\"a\":NaN}', 'a INT').a", "NULL");
+    EQ("from_json('{\"a\":NaN}', 'a STRING').a", "\"NaN\"");
+    EQ("from_json('{\"a\":INF}', 'a DOUBLE').a", "NULL");
+    EQ("from_json('{\"a\":NaN}', 'a DECIMAL(5,1)').a", "NULL");
+    EQ("from_json('{\"a\":[1,NaN]}', 'a ARRAY<DOUBLE>').a[1]", "NaN");
+    EQ("from_json('null', 'a INT') IS NULL", "false");
+    EQ("get_json_object('{\"a\":NaN}', '$.a')", "NULL");
 }
 END_TEST
 
