@@ -158,7 +158,9 @@ int lk_sql_parse_date(const char *s, size_t n, int32_t *days)
         }
     }
     if (i != n || m < 1 || m > 12 || d < 1 || d > lk_time_days_in_month(y, (unsigned)m)) return -1;
-    *days = (int32_t)lk_time_days_from_civil(y, (unsigned)m, (unsigned)d);
+    int64_t dn = lk_time_days_from_civil(y, (unsigned)m, (unsigned)d);
+    if (dn < INT32_MIN || dn > INT32_MAX) return -1; /* Spark's toIntExact: null, not wrapped */
+    *days = (int32_t)dn;
     return 0;
 }
 

@@ -1061,7 +1061,8 @@ static void initcap_row(const unsigned char *s, size_t len, lk_buf *t)
         }
         return;
     }
-    lk_buf low = LK_BUF_INIT;
+    static _Thread_local lk_buf low; /* kept across rows: no allocation per row */
+    lk_buf_reset(&low);
     lk_sql_case_full((const char *)s, len, 0, &low);
     const uint8_t *l = (const uint8_t *)low.data;
     for (size_t j = 0; j < low.len;) {
@@ -1083,7 +1084,6 @@ static void initcap_row(const unsigned char *s, size_t len, lk_buf *t)
         lk_buf_append(t, l + j, (size_t)n);
         j += (size_t)n;
     }
-    lk_buf_free(&low);
 }
 
 /* reverse(s): its characters in reverse order (a stray byte is a character). */

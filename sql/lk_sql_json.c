@@ -496,17 +496,20 @@ static int misfit(lk_col *c)
     return 1;
 }
 
+/* The scratch of an unescaped key (put_struct, put_list), kept across rows: no allocation per
+   row. A key is used up before any nested value is read, so the levels can share it. */
+static _Thread_local lk_buf key_scratch;
+
 /* The object at p (its members by the struct's field names) into the struct column c. */
 static int put_struct(lk_sql_kctx *k, lk_col *c, const char *p, const char *e, int depth)
 {
-    lk_buf key = LK_BUF_INIT;
+    lk_buf *key = &key_scratch;
     lk_col_append_struct(c);
     for (int f = 0; f < c->n_children; f++) {
         const lk_field *fd = c->children[f].field;
-        const char *v = member(p, e, fd->name, strlen(fd->name), &key);
+        const char *v = member(p, e, fd->name, strlen(fd->name), key);
         put_value(k, &c->children[f], v, e, depth + 1);
     }
-    lk_buf_free(&key);
     return 0;
 }
 
@@ -517,7 +520,7 @@ static int put_list(lk_sql_kctx *k, lk_col *c, const char *p, const char *e, int
     int is_map = c->field->type == LK_TYPE_MAP;
     lk_col *el = &c->children[is_map ? 1 : 0];
     uint32_t start = el->len;
-    lk_buf key = LK_BUF_INIT;
+    lk_buf *key = &key_scratch;
     p = ws(p + 1, e);
     int bad = 0;
     if (*p != (is_map ? '}' : ']'))
@@ -525,8 +528,8 @@ static int put_list(lk_sql_kctx *k, lk_col *c, const char *p, const char *e, int
             p = ws(p, e);
             if (is_map) {
                 const char *ke = str_end(p, e, JF_CHECKED);
-                unescape(p, ke, &key);
-                lk_col_append_bytes(&c->children[0], key.data ? key.data : "", key.len);
+                unescape(p, ke, key);
+                lk_col_append_bytes(&c->children[0], key->data ? key->data : "", key->len);
                 p = ws(ke, e) + 1;
                 p = ws(p, e);
             }
@@ -535,7 +538,6 @@ static int put_list(lk_sql_kctx *k, lk_col *c, const char *p, const char *e, int
             if (*p != ',') break;
             p++;
         }
-    lk_buf_free(&key);
     if (bad) {
         lk_col_truncate(el, start);
         if (is_map) lk_col_truncate(&c->children[0], start);

@@ -872,6 +872,7 @@ static int iv_range(const char *s, int from, int to, int64_t *us, int32_t *month
     if (from < 0) { /* YEAR TO MONTH */
         char *end;
         errno = 0;
+        if (!isdigit((unsigned char)*s)) return -1; /* one sign only ('--5-3' is no interval) */
         long long y = strtoll(s, &end, 10), m;
         if (end == s || *end != '-' || errno || y > 178956970) return -1;
         s = end + 1;
@@ -880,6 +881,8 @@ static int iv_range(const char *s, int from, int to, int64_t *us, int32_t *month
         while (*end == ' ')
             end++;
         if (*end) return -1;
+        /* Spark's toIntExact: a month count past INT_MAX is no interval (and -INT_MIN none) */
+        if (y * 12 + m > INT32_MAX) return -1;
         *months = (int32_t)((y * 12 + m) * (neg ? -1 : 1));
         return 0;
     }
@@ -923,6 +926,7 @@ static lk_sql_node *interval_(parser *p, int pos)
 {
     lk_sql_node *n = lk_sql_ast_node(p->ast, LK_SQL_INTERVAL, pos);
     int ym = 0, dt = 0, days_only = 1, npairs = 0;
+    int calendar = 0; /* WEEK, MILLISECOND, MICROSECOND: Spark's CalendarIntervalType units */
     int64_t us = 0, months = 0;
     char got[64];
     for (;;) {
@@ -1028,6 +1032,7 @@ static lk_sql_node *interval_(parser *p, int pos)
         } else {
             dt = 1;
             if (rank) days_only = 0;
+            if (uus == 604800000000LL || uus == 1000 || uus == 1) calendar = 1;
             if (__builtin_add_overflow(us, val, &us) || us == INT64_MIN) {
                 fail(p, vpos, "INTERVAL out of range");
                 return NULL;
@@ -1035,7 +1040,7 @@ static lk_sql_node *interval_(parser *p, int pos)
         }
         npairs++;
     }
-    n->iv_kind = ym && dt ? 3 : ym ? 1 : 2;
+    n->iv_kind = (ym && dt) || calendar ? 3 : ym ? 1 : 2;
     n->iv_days_only = dt && days_only;
     n->iv_months = (int32_t)months;
     n->iv_us = us;

@@ -1011,6 +1011,16 @@ END_TEST
    add_months; a string is read as a timestamp and written back; an interval alone is refused. */
 START_TEST(interval_arithmetic)
 {
+    /* WEEK, MILLISECOND and MICROSECOND are calendar units in Spark: with a date, a DATE */
+    EQ("DATE '2024-01-01' + INTERVAL 1500 MILLISECONDS", "2024-01-01");
+    EQ("DATE '2024-01-01' + INTERVAL 1 WEEK 1 HOUR", "2024-01-08");
+    EQ("DATE '2024-01-01' + INTERVAL 7 MICROSECONDS", "2024-01-01");
+    /* a YEAR TO MONTH past INT_MAX months, or with two signs, is no interval (toIntExact) */
+    ERR("ts - INTERVAL '178956970-8' YEAR TO MONTH", "YEAR TO MONTH");
+    ERR("ts + INTERVAL '--5-3' YEAR TO MONTH", "YEAR TO MONTH");
+    /* a date past the int range of days: null, not wrapped */
+    EQ("CAST('5881581-01-01' AS DATE)", "NULL");
+    EQ("CAST('-9999999-01-01' AS DATE)", "NULL");
     EQ("ts + INTERVAL 1 DAY", "2026-11-25 09:30:00.123456");
     EQ("ts - INTERVAL '2' HOUR", "2026-11-24 07:30:00.123456");
     EQ("ts + INTERVAL 30 MINUTES", "2026-11-24 10:00:00.123456");
