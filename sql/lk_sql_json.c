@@ -162,6 +162,38 @@ static unsigned hex4(const char *p)
     return v;
 }
 
+/* The character of the escape whose letter is at *pp (after the backslash) in a string ending
+   before q: its code point (a \uXXXX pair of surrogates as one), *pp left at its last byte;
+   NO_CHAR for a \u cut short. */
+#define NO_CHAR 0xFFFFFFFFu
+static unsigned escape_at(const char **pp, const char *q)
+{
+    const char *p = *pp;
+    unsigned cp = (unsigned char)*p;
+    switch (*p) {
+    case 'n': cp = '\n'; break;
+    case 't': cp = '\t'; break;
+    case 'r': cp = '\r'; break;
+    case 'b': cp = '\b'; break;
+    case 'f': cp = '\f'; break;
+    case 'u':
+        if (q - p < 5) return NO_CHAR;
+        cp = hex4(p + 1);
+        p += 4;
+        if (cp >= 0xD800 && cp < 0xDC00 && q - p >= 7 && p[1] == '\\' && p[2] == 'u') {
+            unsigned lo = hex4(p + 3);
+            if (lo >= 0xDC00 && lo < 0xE000) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                p += 6;
+            }
+        }
+        break;
+    default: break; /* \" \\ \/ and the rest: the character itself */
+    }
+    *pp = p;
+    return cp;
+}
+
 /* The string [p, q) (quotes included) unescaped into b. */
 static void unescape(const char *p, const char *q, lk_buf *b)
 {
@@ -172,41 +204,15 @@ static void unescape(const char *p, const char *q, lk_buf *b)
             continue;
         }
         p++;
-        switch (*p) {
-        case 'n':
-            lk_buf_putc(b, '\n');
-            break;
-        case 't':
-            lk_buf_putc(b, '\t');
-            break;
-        case 'r':
-            lk_buf_putc(b, '\r');
-            break;
-        case 'b':
-            lk_buf_putc(b, '\b');
-            break;
-        case 'f':
-            lk_buf_putc(b, '\f');
-            break;
-        case 'u':
-            if (q - p >= 5) {
-                unsigned cp = hex4(p + 1);
-                p += 4;
-                if (cp >= 0xD800 && cp < 0xDC00 && q - p >= 7 && p[1] == '\\' && p[2] == 'u') {
-                    unsigned lo = hex4(p + 3);
-                    if (lo >= 0xDC00 && lo < 0xE000) {
-                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                        p += 6;
-                    }
-                }
-                char u[4];
-                lk_buf_append(b, u, lk_sql_utf8_put(u, cp));
-            }
-            break;
-        default:
-            lk_buf_putc(b, *p);
-            break;
+        char letter = *p;
+        unsigned cp = escape_at(&p, q);
+        if (cp == NO_CHAR) continue;
+        if (letter != 'u') { /* the byte itself (or its control character) */
+            lk_buf_putc(b, (char)cp);
+            continue;
         }
+        char u[4];
+        lk_buf_append(b, u, lk_sql_utf8_put(u, cp));
     }
 }
 
@@ -247,38 +253,8 @@ static void reescape(const char *p, const char *q, lk_buf *b)
             continue;
         }
         p++;
-        unsigned cp = (unsigned char)*p;
-        switch (*p) {
-        case 'n':
-            cp = '\n';
-            break;
-        case 't':
-            cp = '\t';
-            break;
-        case 'r':
-            cp = '\r';
-            break;
-        case 'b':
-            cp = '\b';
-            break;
-        case 'f':
-            cp = '\f';
-            break;
-        case 'u':
-            if (q - p < 5) continue;
-            cp = hex4(p + 1);
-            p += 4;
-            if (cp >= 0xD800 && cp < 0xDC00 && q - p >= 7 && p[1] == '\\' && p[2] == 'u') {
-                unsigned lo = hex4(p + 3);
-                if (lo >= 0xDC00 && lo < 0xE000) {
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                    p += 6;
-                }
-            }
-            break;
-        default:
-            break;
-        }
+        unsigned cp = escape_at(&p, q);
+        if (cp == NO_CHAR) continue;
         if (cp < 0x80) {
             put_escaped(b, cp);
         } else {

@@ -785,8 +785,9 @@ bad:
 
 static lk_sql_node *bitor_(parser *p);
 
-/* At position(: whether an IN stands at its parentheses' own level (the SQL form). */
-static int position_in(parser *p)
+/* At f(: whether keyword kw stands at its parentheses' own level (TRIM(x FROM s),
+   SUBSTRING(s FROM 2), POSITION(sub IN s)). */
+static int kw_in_parens(parser *p, const char *kw)
 {
     int depth = 0;
     for (size_t i = p->i + 1; p->t[i].kind != LK_TOK_EOF; i++) {
@@ -795,7 +796,7 @@ static int position_in(parser *p)
             depth++;
         } else if (is_op(t, ")") || is_op(t, "]")) {
             if (--depth == 0) return 0;
-        } else if (depth == 1 && is_kw(p, t, "in")) {
+        } else if (depth == 1 && is_kw(p, t, kw)) {
             return 1;
         }
     }
@@ -1047,23 +1048,6 @@ static lk_sql_node *interval_(parser *p, int pos)
     return n;
 }
 
-/* At f(: whether keyword kw stands at its parentheses' own level (TRIM(x FROM s),
-   SUBSTRING(s FROM 2)). */
-static int kw_in_parens(parser *p, const char *kw)
-{
-    int depth = 0;
-    for (size_t i = p->i + 1; p->t[i].kind != LK_TOK_EOF; i++) {
-        const lk_sql_token *t = &p->t[i];
-        if (is_op(t, "(") || is_op(t, "[")) {
-            depth++;
-        } else if (is_op(t, ")") || is_op(t, "]")) {
-            if (--depth == 0) return 0;
-        } else if (depth == 1 && is_kw(p, t, kw)) {
-            return 1;
-        }
-    }
-    return 0;
-}
 
 /* After TRIM(: [BOTH|LEADING|TRAILING] [chars] FROM s) -> trim/ltrim/rtrim(s[, chars]). */
 static lk_sql_node *trim_from(parser *p, int pos)
@@ -1214,7 +1198,7 @@ static lk_sql_node *primary_(parser *p)
                 return interval_(p, t->pos);
             }
         }
-        if (is_kw(p, t, "position") && is_op(&p->t[p->i + 1], "(") && position_in(p)) {
+        if (is_kw(p, t, "position") && is_op(&p->t[p->i + 1], "(") && kw_in_parens(p, "in")) {
             /* position(sub IN str): SQL's form of locate(sub, str) */
             p->i += 2;
             lk_sql_node *sub = bitor_(p);
