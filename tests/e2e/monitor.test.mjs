@@ -68,7 +68,12 @@ describe('monitoring', () => {
   });
 
   test('/metrics counts the committed rows exactly and a restart; /status, /progress, /, a real Prometheus', async () => {
-    const ws = workspace('mon-metrics', { extra: 'monitor:\n  http: "127.0.0.1:0"\n' });
+    // a `down` rule must not fire for a start or a restart of a few ms (it did for both), and a
+    // webhook's answer must not reach the daemon's output (libcurl wrote it to stdout)
+    const hook = await startReceiver({});
+    const ws = workspace('mon-metrics', { extra: 'monitor:\n  http: "127.0.0.1:0"\n' +
+      'alerts:\n  - name: down\n    when: "workers_down > 0"\n  - name: always\n    when: "workers_down >= 0"\n' +
+      `notify:\n  - webhook: "${hook.url}"\n  - log: true\n` });
     const d = startDaemon(['-c', ws.config]);
     let prom = null;
     try {
@@ -157,11 +162,16 @@ describe('monitoring', () => {
       const after = await allCommitted(ws);
       await until(async () => (await scrape(base)).samples.get('lakesup_rows_total{table="raw_events"}') === after,
         20000, 'rows counted after the restart');
+      await until(() => hook.posts.some((p) => p.ok), 20000, 'the always-firing notice delivered');
     } finally {
       if (prom) await prom.stop();
       d.child.kill('SIGTERM');
       await d.exited;
+      await hook.close();
     }
+    // after the exit: a body libcurl had written to the monitor's stdout came out at its exit
+    assert.doesNotMatch(d.logs(), /alert firing: down/, 'no worker was down');
+    assert.doesNotMatch(d.logs(), /^ok$|ok20\d\d-/m, "the webhook's answer stays out of the log");
     fs.rmSync(ws.dir, { recursive: true, force: true });
   });
 

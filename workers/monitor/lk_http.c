@@ -6,6 +6,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return reply(c, status, type, h->body.data ? h->body.data : "", h->body.len, NULL, NULL);
 }
 
+/* libmicrohttpd's own messages, through our log (it printed them bare on stderr, without time,
+   level, role or pid, breaking log_format: json); DEBUG, as the caller logs what matters (a
+   port in use: once, then a retry every 5 s) */
+static void mhd_log(void *ctx, const char *fmt, va_list ap)
+{
+    (void)ctx;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = 0;
+    LK_DEBUG("http: %s", msg);
+}
+
 int lk_http_new(const char *host, int port, const char *token, lk_http_handler fn, void *ctx,
                 lk_http **out, lk_error *err)
 {
@@ -182,7 +197,8 @@ int lk_http_new(const char *host, int port, const char *token, lk_http_handler f
     h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
                             (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!h->d) {
         int e = errno;
         free(h);

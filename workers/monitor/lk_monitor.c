@@ -73,6 +73,7 @@ typedef struct sup_worker {
     char role[16];
     int index;
     int pid;
+    int64_t pid_since_ms; /* when this pid was first reported (monotonic) */
     char state[24];
     int restarts;
     int64_t restart_ms[8]; /* when the last restarts were seen (monotonic), newest first */
@@ -346,6 +347,7 @@ static void parse_sup(monitor *m, const char *json)
             snprintf(sw->role, sizeof sw->role, "%s", rname);
             sw->index = idx;
             sw->restarts = r; /* restarts before the monitor started are not "recent" */
+            sw->pid_since_ms = now;
         }
         for (int d = sw->restarts; d < r; d++) {
             memmove(&sw->restart_ms[1], &sw->restart_ms[0],
@@ -359,7 +361,9 @@ static void parse_sup(monitor *m, const char *json)
             m->restart_events_ms[m->nrestart_events++] = now;
         }
         sw->restarts = r;
-        sw->pid = pid && YAJL_IS_INTEGER(pid) ? (int)YAJL_GET_INTEGER(pid) : 0;
+        int npid = pid && YAJL_IS_INTEGER(pid) ? (int)YAJL_GET_INTEGER(pid) : 0;
+        if (npid != sw->pid) sw->pid_since_ms = now;
+        sw->pid = npid;
         snprintf(sw->state, sizeof sw->state, "%s",
                  state && YAJL_IS_STRING(state) ? YAJL_GET_STRING(state) : "?");
     }
@@ -446,14 +450,22 @@ static int64_t stale_ms(const monitor *m)
 /* 1 if the supervisor runs the worker and its heartbeats are fresh; why says otherwise. */
 static int worker_up(monitor *m, const sup_worker *sw, char *why, size_t cap)
 {
+    /* a worker whose pid changed (or first reported) within the heartbeat window is not down:
+       the pipeline is starting it, restarting it, or its first heartbeat is on its way (every
+       start, and a 1 ms restart, paged as "workers down") */
+    int64_t now = lk_time_mono_ms();
+    int fresh = now - sw->pid_since_ms < stale_ms(m);
+    if (fresh && (!strcmp(sw->state, "starting") || !strcmp(sw->state, "not started") ||
+                  !strcmp(sw->state, "restarting")))
+        return 1;
     if (strcmp(sw->state, "running") || sw->pid <= 0) {
         snprintf(why, cap, "%s[%d] is %s", sw->role, sw->index, sw->state);
         return 0;
     }
     seen *s = find_seen(m, sw->role, sw->index);
-    int64_t age = s && s->pid == sw->pid ? lk_time_mono_ms() - s->seen_ms : -1;
-    if (age < 0 && lk_time_mono_ms() - m->started_ms < stale_ms(m))
-        return 1; /* the monitor just started: heartbeats are coming */
+    int64_t age = s && s->pid == sw->pid ? now - s->seen_ms : -1;
+    if (age < 0 && (now - m->started_ms < stale_ms(m) || (fresh && sw->pid > 0)))
+        return 1; /* the monitor or the worker just started: heartbeats are coming */
     if (age < 0 || age > stale_ms(m)) {
         if (age < 0)
             snprintf(why, cap, "%s[%d] (pid %d) sends no heartbeat", sw->role, sw->index, sw->pid);
@@ -1086,9 +1098,12 @@ static void start_http(monitor *m)
             m->http_addr, c->monitor.auth_token[0] ? " with a bearer token" : "");
     char url[400];
     snprintf(url, sizeof url, "http://%s/", m->http_addr);
-    lk_notify_out_destroy(&m->notify);
-    m->notify = lk_notify_out_new(c->pipeline, url);
-    m->ntargets_applied = -1; /* set the receivers again */
+    if (m->notify) { /* its queued notices, retries and counters stay */
+        lk_notify_out_set_generator(m->notify, url);
+    } else {
+        m->notify = lk_notify_out_new(c->pipeline, url);
+        m->ntargets_applied = -1; /* set the receivers */
+    }
 }
 
 static void maybe_log(monitor *m)

@@ -135,6 +135,20 @@ static int curl_load(void)
 #define curl_slist_append(...) g_curl.slist_append(__VA_ARGS__)
 #define curl_slist_free_all(...) g_curl.slist_free_all(__VA_ARGS__)
 
+void lk_notify_out_set_generator(lk_notify_out *n, const char *generator_url)
+{
+    snprintf(n->generator_url, sizeof n->generator_url, "%s", generator_url);
+}
+
+/* A webhook's answer: read and dropped (without a write callback libcurl wrote it to stdout,
+   into the daemon's log stream). */
+static size_t discard_body(char *p, size_t size, size_t n, void *ctx)
+{
+    (void)p;
+    (void)ctx;
+    return size * n;
+}
+
 lk_notify_out *lk_notify_out_new(const char *pipeline, const char *generator_url)
 {
     lk_notify_out *n = calloc(1, sizeof *n);
@@ -366,6 +380,7 @@ static void start_webhook(lk_notify_out *n, receiver *r, int64_t now_ms)
     curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
     curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
     curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "lakesupd/" LK_VERSION);
+    curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, discard_body);
     r->errbuf[0] = 0;
     curl_multi_add_handle(n->multi, r->easy);
 }

@@ -30,6 +30,9 @@ typedef struct lk_notify_out lk_notify_out;
    ignored (an exec receiver may exit before it read its stdin). */
 lk_notify_out *lk_notify_out_new(const char *pipeline, const char *generator_url);
 void lk_notify_out_destroy(lk_notify_out **n);
+/* The generatorURL of the notices made from now on (the monitor's address, once it listens);
+   the queues, retries and counters stay. */
+void lk_notify_out_set_generator(lk_notify_out *n, const char *generator_url);
 /* (Re)sets the receivers; a receiver that stays keeps its queue. */
 void lk_notify_out_set_targets(lk_notify_out *n, const lk_notify_target *t, int count);
 /* Queues a notice on every receiver. */
