@@ -643,8 +643,7 @@ int lk_infer_line(lk_infer *inf, const char *line, size_t len)
     /* the reader makes such a line a corrupt record: none of its keys may become a column
        (a key 'k\xc0\xaf' did, its name written to the schema's JSON as 'k\ufffd' like
        other such keys: two columns of one name, and no record batch decoded any more) */
-    if (!lk_utf8_valid(line, len) || !keys_ok(line, len) ||
-        nests_deeper(line, len, LK_JSON_MAX_NESTING))
+    if (!lk_utf8_valid(line, len) || !keys_ok(line, len))
         return LK_EFORMAT;
     /* the line's shape, scanned once: for the shortcut, or to be remembered */
     topkey top[FAST_MAX_TOP];
@@ -657,6 +656,9 @@ int lk_infer_line(lk_infer *inf, const char *line, size_t len)
         inf->shortcuts++;
         return 0;
     }
+    /* a shaped line nests FAST_MAX_DEPTH levels at most: only the tree path needs the bound */
+    if (nests_deeper(line, len, LK_JSON_MAX_NESTING))
+        return LK_EFORMAT;
     char stackbuf[4096];
     char *tmp = len < sizeof stackbuf ? stackbuf : malloc(len + 1);
     if (!tmp)

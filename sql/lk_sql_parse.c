@@ -143,6 +143,15 @@ static int expect_op(parser *p, const char *op)
     return fail(p, peek(p)->pos, "expected '%s', got %s", op, got);
 }
 
+/* The keyword kw next, or an error "expected WHAT, got ..." (what: "FROM in TRIM"). */
+static int expect_kw(parser *p, const char *kw, const char *what)
+{
+    if (accept_kw(p, kw)) return 0;
+    char got[64];
+    tok_text(p, peek(p), got, sizeof got);
+    return fail(p, peek(p)->pos, "expected %s, got %s", what, got);
+}
+
 static lk_sql_node *call(parser *p, const char *name, int pos, int nargs)
 {
     lk_sql_node *n = lk_sql_ast_node(p->ast, LK_SQL_CALL, pos);
@@ -765,12 +774,7 @@ static lk_sql_node *case_(parser *p, int pos)
         args[n++] = e;
         has_else = 1;
     }
-    if (!accept_kw(p, "end")) {
-        char got[64];
-        tok_text(p, peek(p), got, sizeof got);
-        fail(p, peek(p)->pos, "expected END of CASE, got %s", got);
-        goto bad;
-    }
+    if (expect_kw(p, "end", "END of CASE")) goto bad;
     lk_sql_node *c = lk_sql_ast_node(p->ast, LK_SQL_CASE, pos);
     c->nargs = n;
     c->args = lk_sql_ast_args(p->ast, n);
@@ -1061,12 +1065,7 @@ static lk_sql_node *trim_from(parser *p, int pos)
         accept_kw(p, "both");
     lk_sql_node *chars = NULL;
     if (!is_kw(p, peek(p), "from") && !(chars = bitor_(p))) return NULL;
-    if (!accept_kw(p, "from")) {
-        char got[64];
-        tok_text(p, peek(p), got, sizeof got);
-        fail(p, peek(p)->pos, "expected FROM in TRIM, got %s", got);
-        return NULL;
-    }
+    if (expect_kw(p, "from", "FROM in TRIM")) return NULL;
     lk_sql_node *str = bitor_(p);
     if (!str || expect_op(p, ")")) return NULL;
     if (!chars) return call1(p, fn, pos, str);
@@ -1080,12 +1079,7 @@ static lk_sql_node *substring_from(parser *p, int pos)
 {
     lk_sql_node *str = bitor_(p);
     if (!str) return NULL;
-    if (!accept_kw(p, "from")) {
-        char got[64];
-        tok_text(p, peek(p), got, sizeof got);
-        fail(p, peek(p)->pos, "expected FROM in SUBSTRING, got %s", got);
-        return NULL;
-    }
+    if (expect_kw(p, "from", "FROM in SUBSTRING")) return NULL;
     lk_sql_node *start = bitor_(p);
     if (!start) return NULL;
     lk_sql_node *len = NULL;
@@ -1231,11 +1225,7 @@ static lk_sql_node *primary_(parser *p)
                 return NULL;
             }
             free(fname);
-            if (!accept_kw(p, "from")) {
-                tok_text(p, peek(p), got, sizeof got);
-                fail(p, peek(p)->pos, "expected FROM in EXTRACT, got %s", got);
-                return NULL;
-            }
+            if (expect_kw(p, "from", "FROM in EXTRACT")) return NULL;
             lk_sql_node *a = expr(p);
             if (!a || expect_op(p, ")")) return NULL;
             return call1(p, fn, t->pos, a);
@@ -1244,11 +1234,7 @@ static lk_sql_node *primary_(parser *p)
             p->i += 2;
             lk_sql_node *a = expr(p);
             if (!a) return NULL;
-            if (!accept_kw(p, "as")) {
-                tok_text(p, peek(p), got, sizeof got);
-                fail(p, peek(p)->pos, "expected AS in CAST, got %s", got);
-                return NULL;
-            }
+            if (expect_kw(p, "as", "AS in CAST")) return NULL;
             lk_sql_node *c = lk_sql_ast_node(p->ast, LK_SQL_CAST, t->pos);
             int tpos;
             c->name = type_text(p, &tpos);
