@@ -2136,6 +2136,20 @@ int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *appli
     return n;
 }
 
+const char *lk_config_file_name(const lk_config *cfg)
+{
+    return cfg->file[0] ? cfg->file : "(built-in default)";
+}
+
+const char *lk_config_at(const lk_config *cfg, int line, char *buf, size_t cap)
+{
+    if (line > 0)
+        snprintf(buf, cap, "%s:%d", lk_config_file_name(cfg), line);
+    else
+        snprintf(buf, cap, "%s", lk_config_file_name(cfg));
+    return buf;
+}
+
 const lk_name_list *lk_config_partition_by(const lk_config *cfg, const char *table)
 {
     if (!strcmp(table, "raw_events"))

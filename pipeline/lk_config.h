@@ -389,6 +389,10 @@ int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *appli
                          size_t applied_cap, char *refused, size_t refused_cap);
 /* The partition columns of table (raw_events, processed_events), or NULL. */
 const lk_name_list *lk_config_partition_by(const lk_config *cfg, const char *table);
+/* The file an error names: the configuration's path, or "(built-in default)" without -c. */
+const char *lk_config_file_name(const lk_config *cfg);
+/* Where a key is, for an error: "FILE:LINE", or "FILE" when line is 0; written to buf. */
+const char *lk_config_at(const lk_config *cfg, int line, char *buf, size_t cap);
 /* Parses an alert condition "metric op number" (metric one of
    LK_ALERT_METRICS; op >, >=, <, <=, ==, !=) into r's metric, op and
    threshold. 0, or LK_ECONFIG with what is wrong in err. */

@@ -20,11 +20,6 @@ struct lk_dedupe {
     lk_schema *keys;
 };
 
-static const char *file_of(const lk_config *cfg)
-{
-    return cfg->file[0] ? cfg->file : "(built-in default)";
-}
-
 static int scalar_type(lk_type t)
 {
     return t != LK_TYPE_STRUCT && t != LK_TYPE_ARRAY && t != LK_TYPE_MAP;
@@ -52,11 +47,11 @@ static int compile_event_time(lk_dedupe *d, lk_error *err)
         return lk_error_set(err, LK_ECONFIG,
                             "%s:%d: key 'transform.event_time': '%s' is %s: an event time is a "
                             "timestamp, an ISO-8601 string or epoch seconds/milliseconds",
-                            file_of(cfg), cfg->event.event_time_line, text, lk_type_name(t));
+                            lk_config_file_name(cfg), cfg->event.event_time_line, text, lk_type_name(t));
     d->et_type = t;
     return 0;
 bad:
-    lk_error_prefix(err, "%s:%d: key 'transform.event_time'", file_of(cfg),
+    lk_error_prefix(err, "%s:%d: key 'transform.event_time'", lk_config_file_name(cfg),
                     cfg->event.event_time_line);
     err->code = LK_ECONFIG;
     return LK_ECONFIG;
@@ -84,7 +79,7 @@ int lk_dedupe_new(const lk_config *cfg, const lk_schema *processed, lk_dedupe **
                                  "processed_events (its columns: %s)"
                                : "%s:%d: key 'transform.dedupe.keys[%d]': column '%s' is not a "
                                  "scalar column (processed_events: %s)",
-                         file_of(cfg), cfg->event.dedupe.key_line[i], i, name, cols);
+                         lk_config_file_name(cfg), cfg->event.dedupe.key_line[i], i, name, cols);
             lk_dedupe_destroy(&d);
             return LK_ECONFIG;
         }

@@ -27,11 +27,6 @@ struct lk_gold {
     uint32_t naway, cap;
 };
 
-static const char *file_of(const lk_config *cfg)
-{
-    return cfg->file[0] ? cfg->file : "(built-in default)";
-}
-
 /* The aggregate functions, by name. */
 static const struct {
     const char *name;
@@ -108,22 +103,22 @@ static int compile_event_time(lk_gold *m, lk_error *err)
     const char *text = cfg->event.event_time;
     int line = cfg->event.event_time_line;
     if (lk_sql_program_compile(m->prog, text, NULL, &m->et, NULL, err))
-        return fail(err, file_of(cfg), line, "transform.event_time");
+        return fail(err, lk_config_file_name(cfg), line, "transform.event_time");
     lk_type t = lk_sql_program_type(m->prog, m->et)->type;
     if (t == LK_TYPE_STRING) {
         if (compile_cast(m->prog, text, "TIMESTAMP", &m->et, err))
-            return fail(err, file_of(cfg), line, "transform.event_time");
+            return fail(err, lk_config_file_name(cfg), line, "transform.event_time");
         t = LK_TYPE_TIMESTAMP;
     } else if (t == LK_TYPE_DECIMAL) {
         if (compile_cast(m->prog, text, "DOUBLE", &m->et, err))
-            return fail(err, file_of(cfg), line, "transform.event_time");
+            return fail(err, lk_config_file_name(cfg), line, "transform.event_time");
         t = LK_TYPE_DOUBLE;
     } else if (t != LK_TYPE_TIMESTAMP && t != LK_TYPE_TIMESTAMP_NTZ && t != LK_TYPE_DATE &&
                !is_numeric(t)) {
         return lk_error_set(err, LK_ECONFIG,
                             "%s:%d: key 'transform.event_time': '%s' is %s: an event time is a "
                             "timestamp, an ISO-8601 string or epoch seconds/milliseconds",
-                            file_of(cfg), line, text, lk_type_name(t));
+                            lk_config_file_name(cfg), line, text, lk_type_name(t));
     }
     m->et_type = t;
     return 0;
@@ -152,21 +147,21 @@ static int compile_groups(lk_gold *m, lk_field *keys, char names[][256], lk_erro
         snprintf(key, sizeof key, "metrics.group_by[%d]", k);
         lk_sql_ast *ast = NULL;
         if (lk_sql_parse(mc->group_by[k], 1, &ast, err))
-            return fail(err, file_of(cfg), mc->group_line[k], key);
+            return fail(err, lk_config_file_name(cfg), mc->group_line[k], key);
         group_name(ast, lk_sql_ast_alias(ast), mc->group_by[k], names[k], sizeof names[k]);
         if (lk_sql_program_compile_node(m->prog, ast, NULL, NULL, &m->group[k], err))
-            return fail(err, file_of(cfg), mc->group_line[k], key);
+            return fail(err, lk_config_file_name(cfg), mc->group_line[k], key);
         const lk_field *f = lk_sql_program_type(m->prog, m->group[k]);
         if (!is_scalar(f->type))
             return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': '%s' is %s: group by a "
                                 "scalar (a column, a struct field, an expression)",
-                                file_of(cfg), mc->group_line[k], key, mc->group_by[k],
+                                lk_config_file_name(cfg), mc->group_line[k], key, mc->group_by[k],
                                 lk_type_name(f->type));
         for (int j = 0; j < k; j++)
             if (!strcasecmp(names[j], names[k]))
                 return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': a second group key "
                                     "named '%s' (name it with AS)",
-                                    file_of(cfg), mc->group_line[k], key, names[k]);
+                                    lk_config_file_name(cfg), mc->group_line[k], key, names[k]);
         keys[k] = *f;
         keys[k].name = names[k];
         keys[k].nullable = 1;
@@ -271,15 +266,15 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
     int line = mc->agg_line[a];
     lk_sql_ast *ast = NULL;
     if (lk_sql_parse(text, 0, &ast, err))
-        return fail(err, file_of(cfg), line, key);
+        return fail(err, lk_config_file_name(cfg), line, key);
     lk_sql_node *call = lk_sql_ast_root(ast);
     int f = aggregate_of(call);
-    if (f < 0) return not_an_aggregate(&ast, file_of(cfg), line, key, text, err);
+    if (f < 0) return not_an_aggregate(&ast, lk_config_file_name(cfg), line, key, text, err);
     lk_agg_spec *s = &m->spec[a];
     s->name = mc->agg_name[a];
     s->kind = fns[f].kind;
     m->arg[a] = -1;
-    if (agg_literals(s, call, f, file_of(cfg), line, key, err)) {
+    if (agg_literals(s, call, f, lk_config_file_name(cfg), line, key, err)) {
         lk_sql_ast_destroy(&ast);
         return LK_ECONFIG;
     }
@@ -288,7 +283,7 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
                                                        : call->nargs == 1;
     if (!nargs_ok && s->kind != LK_AGG_COUNT) {
         lk_sql_ast_destroy(&ast);
-        return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': %s takes %s", file_of(cfg), line,
+        return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': %s takes %s", lk_config_file_name(cfg), line,
                             key, fns[f].name,
                             s->kind == LK_AGG_PERCENTILE ? "(col, percentage[, accuracy])"
                             : s->kind == LK_AGG_APPROX_DISTINCT ? "(col[, relativeSD])"
@@ -298,27 +293,27 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
         int distinct = call->distinct;
         lk_sql_ast_destroy(&ast);
         return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': %s takes one argument%s",
-                            file_of(cfg), line, key, fns[f].name,
+                            lk_config_file_name(cfg), line, key, fns[f].name,
                             distinct ? " (DISTINCT is not supported)" : "");
     }
     if (call->args[0]->kind == LK_SQL_STAR) {
         lk_sql_ast_destroy(&ast);
         if (s->kind != LK_AGG_COUNT)
             return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': only count takes *",
-                                file_of(cfg), line, key);
+                                lk_config_file_name(cfg), line, key);
         s->kind = LK_AGG_COUNT_STAR;
         s->in_type = LK_TYPE_LONG;
         return 0;
     }
     lk_sql_node *arg = call->args[0];
     if (lk_sql_program_compile_node(m->prog, ast, arg, NULL, &m->arg[a], err))
-        return fail(err, file_of(cfg), line, key);
+        return fail(err, lk_config_file_name(cfg), line, key);
     lk_type t = lk_sql_program_type(m->prog, m->arg[a])->type;
     if (s->kind == LK_AGG_COUNT || s->kind == LK_AGG_APPROX_DISTINCT) {
         if (s->kind == LK_AGG_APPROX_DISTINCT && !is_scalar(t))
             return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': approx_count_distinct of %s is "
                                 "not supported (a scalar)",
-                                file_of(cfg), line, key, lk_type_name(t));
+                                lk_config_file_name(cfg), line, key, lk_type_name(t));
         s->in_type = t;
         return 0;
     }
@@ -331,7 +326,7 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
         return lk_error_set(err, LK_ECONFIG,
                             "%s:%d: key '%s': %s of %s is not supported "
                             "(a number%s)",
-                            file_of(cfg), line, key, fns[f].name, lk_type_name(t),
+                            lk_config_file_name(cfg), line, key, fns[f].name, lk_type_name(t),
                             s->kind == LK_AGG_MIN || s->kind == LK_AGG_MAX
                                 ? ", a string, a binary, a date, a timestamp or a boolean"
                                 : "");
@@ -372,12 +367,12 @@ int lk_gold_new(const lk_config *cfg, const lk_schema *input, lk_gold **out, lk_
             if (!strcasecmp(names[k], mc->agg_name[a]))
                 rc = lk_error_set(err, LK_ECONFIG,
                                   "%s:%d: key 'metrics.aggregates.%s': a group key has that name",
-                                  file_of(cfg), mc->agg_line[a], mc->agg_name[a]);
+                                  lk_config_file_name(cfg), mc->agg_line[a], mc->agg_name[a]);
         if (rc == 0 && (!strcasecmp(mc->agg_name[a], "window_start") ||
                         !strcasecmp(mc->agg_name[a], "window_end")))
             rc = lk_error_set(err, LK_ECONFIG,
                               "%s:%d: key 'metrics.aggregates.%s': the name is event_metrics' own",
-                              file_of(cfg), mc->agg_line[a], mc->agg_name[a]);
+                              lk_config_file_name(cfg), mc->agg_line[a], mc->agg_name[a]);
     }
     if (rc) {
         lk_gold_destroy(&m);
@@ -394,13 +389,13 @@ static int check_text(const lk_config *cfg, const char *text, int aggregate, int
 {
     lk_sql_ast *ast = NULL;
     int rc = lk_sql_parse(text, !aggregate, &ast, err);
-    if (rc) return fail(err, file_of(cfg), line, key);
+    if (rc) return fail(err, lk_config_file_name(cfg), line, key);
     const lk_sql_node *r = lk_sql_ast_root(ast), *u = NULL;
     if (aggregate) {
         int f = aggregate_of(r);
-        if (f < 0) return not_an_aggregate(&ast, file_of(cfg), line, key, text, err);
+        if (f < 0) return not_an_aggregate(&ast, lk_config_file_name(cfg), line, key, text, err);
         lk_agg_spec scratch = {.kind = fns[f].kind};
-        if (agg_literals(&scratch, r, f, file_of(cfg), line, key, err)) {
+        if (agg_literals(&scratch, r, f, lk_config_file_name(cfg), line, key, err)) {
             lk_sql_ast_destroy(&ast);
             return LK_ECONFIG;
         }
@@ -412,7 +407,7 @@ static int check_text(const lk_config *cfg, const char *text, int aggregate, int
     }
     if (u) {
         lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': position %d: unknown function '%s'",
-                     file_of(cfg), line, key, lk_sql_column_of(text, u->pos), u->name);
+                     lk_config_file_name(cfg), line, key, lk_sql_column_of(text, u->pos), u->name);
         lk_sql_ast_destroy(&ast);
         return LK_ECONFIG;
     }

@@ -64,13 +64,12 @@ static int partition_columns_missing(const lk_config *cfg, const char *table, co
         lk_buf cols = LK_BUF_INIT;
         for (int i = 0; i < lk_schema_nfields(schema); i++)
             lk_buf_printf(&cols, "%s%s", i ? ", " : "", lk_schema_field(schema, i)->name);
-        const char *file = cfg->file[0] ? cfg->file : "(built-in default)";
-        char line[32] = "";
-        if (pb->line > 0) snprintf(line, sizeof line, "%d:", pb->line);
+        char at[1100]; /* a file name (at most 1,023 bytes), ":" and a line */
         lk_error_set(err, LK_ECONFIG,
-                     "%s:%s key 'tables.%s.partition_by': column '%s' is not a column of %s "
+                     "%s: key 'tables.%s.partition_by': column '%s' is not a column of %s "
                      "(columns: %s)%s",
-                     file, line, table, pb->name[k], table, cols.data ? cols.data : "",
+                     lk_config_at(cfg, pb->line, at, sizeof at), table, pb->name[k], table,
+                     cols.data ? cols.data : "",
                      strcmp(table, LK_TABLE_RAW) ? "; derive it in the transforms that build it"
                                                  : "");
         lk_buf_free(&cols);
@@ -511,7 +510,7 @@ static int check_list(const lk_config *cfg, lk_step_list l, const char *key, lk_
 {
     static const char *const kinds[] = {"",     "filter", "derive", "select",
                                         "drop", "rename", "cast",   "flatten"};
-    const char *file = cfg->file[0] ? cfg->file : "(built-in default)";
+    const char *file = lk_config_file_name(cfg);
     for (int s = 0; s < l.n; s++) {
         const lk_step *st = &cfg->xf.step[l.first + s];
         if (st->kind != LK_STEP_FILTER && st->kind != LK_STEP_DERIVE && st->kind != LK_STEP_SELECT)
@@ -624,7 +623,7 @@ int lk_tables_kept_types(const lk_config *cfg, const char *name, int metrics, co
                           "%s: key '%s': column '%s' of %s is %s in the table, and the "
                           "%s make it %s: the table's files cannot be read as that "
                           "type. ",
-                          cfg->file[0] ? cfg->file : "(built-in default)", key, mine->name, name,
+                          lk_config_file_name(cfg), key, mine->name, name,
                           was.data, metrics ? "metrics" : "transforms", now.data);
             if (metrics && !agg)
                 lk_buf_printf(&m,

@@ -162,10 +162,9 @@ static int fail_at(cc *c, int line, const char *key, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    const char *file = c->cfg->file[0] ? c->cfg->file : "(built-in default)";
-    if (line > 0)
-        return lk_error_set(c->err, LK_ECONFIG, "%s:%d: key '%s': %s", file, line, key, what);
-    return lk_error_set(c->err, LK_ECONFIG, "%s: key '%s': %s", file, key, what);
+    char at[1100]; /* a file name (at most 1,023 bytes), ":" and a line */
+    return lk_error_set(c->err, LK_ECONFIG, "%s: key '%s': %s",
+                        lk_config_at(c->cfg, line, at, sizeof at), key, what);
 }
 
 static int compile_expr(cc *c, const char *text, int line, const char *key, int *reg, char **alias)

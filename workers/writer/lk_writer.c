@@ -124,12 +124,9 @@ static int setup_table(writer *wr, table_writer *t, const lk_schema *schema)
         if (lk_partitioner_new(schema, cols, pb->n, &t->part, &wr->err)) {
             /* the table's first batch lacks it (nothing was known at start to check it
                against: pipeline/lk_tables.c): a configuration error, reported as the start's */
-            const char *file = wr->cfg->file[0] ? wr->cfg->file : "(built-in default)";
-            if (pb->line > 0)
-                lk_error_prefix(&wr->err, "%s:%d: key 'tables.%s.partition_by'", file, pb->line,
-                                t->table);
-            else
-                lk_error_prefix(&wr->err, "%s: key 'tables.%s.partition_by'", file, t->table);
+            char at[1100]; /* a file name (at most 1,023 bytes), ":" and a line */
+            lk_error_prefix(&wr->err, "%s: key 'tables.%s.partition_by'",
+                            lk_config_at(wr->cfg, pb->line, at, sizeof at), t->table);
             return -1;
         }
     }
