@@ -50,6 +50,15 @@ int lk_tables_names(const lk_config *cfg, const char *names[LK_TABLES_MAX])
     return n;
 }
 
+const char *lk_tables_partition_missing(const lk_config *cfg, const char *table,
+                                        const lk_schema *schema)
+{
+    const lk_name_list *pb = lk_config_partition_by(cfg, table);
+    for (int k = 0; pb && k < pb->n; k++)
+        if (lk_schema_find(schema, pb->name[k]) < 0) return pb->name[k];
+    return NULL;
+}
+
 /* A partition column that table (schema) lacks, while the input's columns are known (raw has
    data columns: declared, stored or inferred), fails the start, as Spark's partitionBy of a
    column the DataFrame lacks; before the first file, when nothing is known, the writer finds it
@@ -57,25 +66,20 @@ int lk_tables_names(const lk_config *cfg, const char *names[LK_TABLES_MAX])
 static int partition_columns_missing(const lk_config *cfg, const char *table, const lk_schema *raw,
                                      const lk_schema *schema, lk_error *err)
 {
-    const lk_name_list *pb = lk_config_partition_by(cfg, table);
-    if (!pb || !lk_raw_ndata(raw)) return 0;
-    for (int k = 0; k < pb->n; k++) {
-        if (lk_schema_find(schema, pb->name[k]) >= 0) continue;
-        lk_buf cols = LK_BUF_INIT;
-        for (int i = 0; i < lk_schema_nfields(schema); i++)
-            lk_buf_printf(&cols, "%s%s", i ? ", " : "", lk_schema_field(schema, i)->name);
-        char at[1100]; /* a file name (at most 1,023 bytes), ":" and a line */
-        lk_error_set(err, LK_ECONFIG,
-                     "%s: key 'tables.%s.partition_by': column '%s' is not a column of %s "
-                     "(columns: %s)%s",
-                     lk_config_at(cfg, pb->line, at, sizeof at), table, pb->name[k], table,
-                     cols.data ? cols.data : "",
-                     strcmp(table, LK_TABLE_RAW) ? "; derive it in the transforms that build it"
-                                                 : "");
-        lk_buf_free(&cols);
-        return err->code;
-    }
-    return 0;
+    const char *missing = lk_raw_ndata(raw) ? lk_tables_partition_missing(cfg, table, schema) : NULL;
+    if (!missing) return 0;
+    lk_buf cols = LK_BUF_INIT;
+    for (int i = 0; i < lk_schema_nfields(schema); i++)
+        lk_buf_printf(&cols, "%s%s", i ? ", " : "", lk_schema_field(schema, i)->name);
+    char at[1100]; /* a file name (at most 1,023 bytes), ":" and a line */
+    lk_error_set(err, LK_ECONFIG,
+                 "%s: key 'tables.%s.partition_by': column '%s' is not a column of %s "
+                 "(columns: %s)%s",
+                 lk_config_at(cfg, lk_config_partition_by(cfg, table)->line, at, sizeof at), table,
+                 missing, table, cols.data ? cols.data : "",
+                 strcmp(table, LK_TABLE_RAW) ? "; derive it in the transforms that build it" : "");
+    lk_buf_free(&cols);
+    return err->code;
 }
 
 struct lk_tables {

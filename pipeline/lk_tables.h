@@ -51,6 +51,11 @@
    their number. */
 int lk_tables_names(const lk_config *cfg, const char *names[LK_TABLES_MAX]);
 
+/* The first of table's partition_by columns that schema lacks, or NULL (none, or no
+   partition_by). */
+const char *lk_tables_partition_missing(const lk_config *cfg, const char *table,
+                                        const lk_schema *schema);
+
 /* The pipeline's tables compiled for one raw_events schema version. */
 typedef struct lk_tables lk_tables;
 

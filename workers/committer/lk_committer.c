@@ -706,13 +706,14 @@ static int commit_batch(committer *c, pending *p)
        batch without data columns (a first file of corrupt lines only) gave the writer no row to
        find the missing one in (pipeline/lk_tables.c checks at start what it can) */
     for (int t = 0; t < c->ntables && rc == 0; t++) {
-        const lk_name_list *pb = lk_config_partition_by(c->cfg, c->names[t]);
-        for (int k = 0; !lk_delta_schema(c->tables[t]) && pb && k < pb->n && rc == 0; k++)
-            if (lk_schema_find(schemas[t], pb->name[k]) < 0)
-                rc = lk_error_set(&c->err, LK_ECONFIG,
-                                  "key 'tables.%s.partition_by': column '%s' is not a column of "
-                                  "%s's first batch: the table is not created",
-                                  c->names[t], pb->name[k], c->names[t]);
+        const char *missing = lk_delta_schema(c->tables[t])
+                                  ? NULL
+                                  : lk_tables_partition_missing(c->cfg, c->names[t], schemas[t]);
+        if (missing)
+            rc = lk_error_set(&c->err, LK_ECONFIG,
+                              "key 'tables.%s.partition_by': column '%s' is not a column of %s's "
+                              "first batch: the table is not created",
+                              c->names[t], missing, c->names[t]);
     }
     for (int t = 0; t < c->ntables && rc == 0; t++) {
         drain_inbox(c, b);
