@@ -242,17 +242,15 @@ static int write_table(replay *r, const char *table, const char *tpath, const lk
         return lk_error_set(&r->err, LK_ECONFIG, "unknown compression");
     opt.zstd_level = r->cfg->tables.zstd_level;
     opt.zstd_adaptive = r->cfg->tables.zstd_adaptive;
-    const lk_name_list *pbl = lk_config_partition_by(r->cfg, table);
-    lk_name_list pb = {0};
-    if (pbl) pb = *pbl;
+    const lk_name_list *pb = lk_config_partition_by(r->cfg, table);
     lk_partitioner *part = NULL;
     lk_pq_writer *pq = NULL;
     int nparts = 1, rc = 0;
-    if (pb.n) {
+    if (pb && pb->n) {
         const char *cols[LK_MAX_PARTITION_COLS];
-        for (int k = 0; k < pb.n; k++)
-            cols[k] = pb.name[k];
-        if (lk_partitioner_new(lk_batch_schema(b), cols, pb.n, &part, &r->err)) return -1;
+        for (int k = 0; k < pb->n; k++)
+            cols[k] = pb->name[k];
+        if (lk_partitioner_new(lk_batch_schema(b), cols, pb->n, &part, &r->err)) return -1;
         pq = lk_pq_writer_new(lk_partitioner_data_schema(part), &opt);
         nparts = lk_partitioner_split(part, b);
     } else {
@@ -328,14 +326,12 @@ static int commit_table(replay *r, const char *table, const char *tpath, const l
         if (!lk_schema_equal(cur, u)) lk_delta_commit_set_schema(dc, u);
         lk_schema_destroy(&u);
     }
-    const lk_name_list *pbl = lk_config_partition_by(r->cfg, table);
-    lk_name_list pb = {0};
-    if (pbl) pb = *pbl;
-    if (!cur && pb.n) {
+    const lk_name_list *pb = lk_config_partition_by(r->cfg, table);
+    if (!cur && pb && pb->n) {
         const char *cols[LK_MAX_PARTITION_COLS];
-        for (int k = 0; k < pb.n; k++)
-            cols[k] = pb.name[k];
-        lk_delta_commit_set_partition_columns(dc, cols, pb.n);
+        for (int k = 0; k < pb->n; k++)
+            cols[k] = pb->name[k];
+        lk_delta_commit_set_partition_columns(dc, cols, pb->n);
     }
     int64_t rows = 0, mtime = lk_time_now_ms();
     for (int i = 0; i < nw; i++) {
@@ -384,15 +380,6 @@ static int has_batch(replay *r, const char *path, int64_t b)
 }
 
 /* ---- the replay of batch b ---- */
-
-/* Appends the rows of src to dst (the same schema). */
-static void append_batch(lk_batch *dst, const lk_batch *src)
-{
-    for (int c = 0; c < lk_batch_ncols(dst); c++)
-        lk_col_append_range(lk_batch_col(dst, c), lk_batch_col_const(src, c), 0,
-                            lk_batch_nrows(src));
-    lk_batch_set_nrows(dst, lk_batch_nrows(dst) + lk_batch_nrows(src));
-}
 
 /* The rescued data a record carries (lk_transforms' quarantine_row: the input's rescued column,
    under its name, as a JSON string), as a new string, or NULL (nothing rescued, or a record of a
@@ -600,7 +587,7 @@ static int run_batch(replay *r, int64_t b)
             break;
         }
         for (int i = 1; i < ntables; i++)
-            if (acc[i]) append_batch(acc[i], lk_tables_batch(t, i));
+            if (acc[i]) lk_batch_append(acc[i], lk_tables_batch(t, i));
         if (ti != 1) printf("  %lld row(s) quarantined by %s\n", (long long)n, names[ti]);
         replayed += n;
     }
@@ -659,7 +646,7 @@ static int run_batch(replay *r, int64_t b)
             }
             lk_batch_set_nrows(qout, lk_batch_nrows(qout) + n);
         }
-        if (rc == 0 && qi >= 0) append_batch(qout, acc[qi]); /* the rows quarantined again */
+        if (rc == 0 && qi >= 0) lk_batch_append(qout, acc[qi]); /* the rows quarantined again */
         free_written(w, nw);
         w = NULL;
         nw = 0;

@@ -175,6 +175,13 @@ void lk_batch_set_nrows(lk_batch *b, uint32_t n)
     b->nrows = n;
 }
 
+void lk_batch_append(lk_batch *dst, const lk_batch *src)
+{
+    for (int c = 0; c < dst->ncols && c < src->ncols; c++)
+        lk_col_append_range(&dst->cols[c], &src->cols[c], 0, src->nrows);
+    dst->nrows += src->nrows;
+}
+
 void lk_col_reserve(lk_col *c, uint32_t n, size_t data_bytes)
 {
     uint32_t need = c->len + n;

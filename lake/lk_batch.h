@@ -68,6 +68,8 @@ size_t lk_batch_bytes(const lk_batch *b);
 void lk_batch_end_row(lk_batch *b);
 /* Sets the row count directly (decoders that fill columns in bulk). */
 void lk_batch_set_nrows(lk_batch *b, uint32_t n);
+/* Appends every row of src to dst (src has dst's columns, in order). */
+void lk_batch_append(lk_batch *dst, const lk_batch *src);
 
 /* ---- column builders ---- */
 uint32_t lk_col_elem_size(const lk_field *f);

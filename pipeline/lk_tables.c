@@ -502,10 +502,7 @@ int lk_tables_to_processed(const lk_batch *raw, int64_t processed_at_us, lk_batc
     lk_tables *t = NULL;
     if (lk_tables_new(&cfg, lk_batch_schema(raw), &t, err)) return -1;
     int rc = lk_tables_run(t, raw, processed_at_us, 0, err);
-    const lk_batch *p = lk_tables_batch(t, 1);
-    for (int c = 0; rc == 0 && c < lk_batch_ncols(out) && c < lk_batch_ncols(p); c++)
-        lk_col_append_range(lk_batch_col(out, c), lk_batch_col_const(p, c), 0, lk_batch_nrows(p));
-    if (rc == 0) lk_batch_set_nrows(out, lk_batch_nrows(out) + lk_batch_nrows(p));
+    if (rc == 0) lk_batch_append(out, lk_tables_batch(t, 1));
     lk_tables_destroy(&t);
     return rc;
 }
