@@ -261,6 +261,16 @@ static int select_struct_star(cc *c, const char *text, int line, const char *key
     return 1;
 }
 
+/* A step that would name a column processed_at in processed_events' list: refused (the
+   system's column, added last, replaced the user's values). */
+static int own_column(cc *c, const char *name, int line, const char *key)
+{
+    if (!c->o->silver || strcmp(name, "processed_at")) return 0;
+    return fail_at(c, line, key,
+                   "processed_at is processed_events' own column, added last: name this one "
+                   "otherwise");
+}
+
 static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
 {
     static const char *const kinds[] = {"",     "filter", "derive", "select",
@@ -295,10 +305,7 @@ static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
             const char *text = lk_config_xf_text(c->cfg, items[i].text);
             char ik[700];
             snprintf(ik, sizeof ik, "%s.%s", key, name);
-            if (c->o->silver && !strcmp(name, "processed_at"))
-                return fail_at(c, items[i].line, ik,
-                               "processed_at is processed_events' own column, added last: "
-                               "name this one otherwise");
+            if (own_column(c, name, items[i].line, ik)) return -1;
             int reg, at = sc_find(&c->sc, name);
             if (st->kind == LK_STEP_CAST) {
                 if (at < 0) return fail_at(c, items[i].line, ik, "no column '%s' to cast", name);
@@ -344,10 +351,7 @@ static int compile_step(cc *c, const lk_step *st, int si, step_rt *rt)
             snprintf(ik, sizeof ik, "%s.%s", key, from);
             int at = sc_find(&c->sc, from), there = sc_find(&c->sc, to);
             if (at < 0) return fail_at(c, items[i].line, ik, "no column '%s' to rename", from);
-            if (c->o->silver && !strcmp(to, "processed_at"))
-                return fail_at(c, items[i].line, ik,
-                               "processed_at is processed_events' own column, added last: "
-                               "name this one otherwise");
+            if (own_column(c, to, items[i].line, ik)) return -1;
             if (there >= 0 && there != at)
                 return fail_at(c, items[i].line, ik, "a column '%s' exists already", to);
             free(c->sc.e[at].name);
