@@ -1535,6 +1535,67 @@ END_TEST
 
 /* A decimal result beyond its precision is null and failed (ANSI mode raises): on_error sees it,
    as a failed cast. */
+/* sha2 and md5 digest a repeated input once per batch (lk_sql_hash.c's memo): every row's digest
+   is the one of a batch too small for the memo, for unique inputs first (the memo gives up),
+   repeats, nulls, and more distinct inputs than the memo holds. */
+START_TEST(digests_of_repeated_inputs)
+{
+    lk_schema *s = NULL;
+    lk_error err = {0};
+    ck_assert_int_eq(lk_ddl_parse("s STRING", &s, &err), 0);
+    static const char *exprs[] = {"sha2(s, 256)", "md5(s)", "sha2(s, 512)"};
+    lk_sql_program *big = lk_sql_program_new(s), *small = lk_sql_program_new(s);
+    int rb[3], rs[3];
+    for (int e = 0; e < 3; e++) {
+        ck_assert_int_eq(lk_sql_program_compile(big, exprs[e], NULL, &rb[e], NULL, &err), 0);
+        ck_assert_int_eq(lk_sql_program_compile(small, exprs[e], NULL, &rs[e], NULL, &err), 0);
+    }
+    enum { N = 80000, SMALL = 50 }; /* the memo runs for 64 rows and more */
+    for (int round = 0; round < 2; round++) {
+        lk_batch *b = lk_batch_new(s);
+        for (int i = 0; i < N; i++) {
+            char v[32];
+            int k = round == 0 ? (i < 3000 ? 100000 + i : i % 50)
+                               : (i < 40000 ? i % 1000 : 200000 + i);
+            if (i % 17 == 0)
+                lk_col_append_null(lk_batch_col(b, 0));
+            else
+                lk_col_append_bytes(lk_batch_col(b, 0), v, (size_t)snprintf(v, sizeof v, "v%d", k));
+        }
+        lk_batch_set_nrows(b, N);
+        ck_assert_int_eq(lk_sql_program_run(big, b, 0, &err), 0);
+        lk_batch *part = lk_batch_new(s);
+        for (int i0 = 0; i0 < N; i0 += SMALL) {
+            lk_batch_reset(part);
+            lk_col_append_range(lk_batch_col(part, 0), lk_batch_col_const(b, 0), (uint32_t)i0,
+                                SMALL);
+            lk_batch_set_nrows(part, SMALL);
+            ck_assert_int_eq(lk_sql_program_run(small, part, 0, &err), 0);
+            for (int e = 0; e < 3; e++) {
+                const lk_col *x = lk_sql_program_result(big, rb[e]),
+                             *y = lk_sql_program_result(small, rs[e]);
+                for (int i = 0; i < SMALL; i++) {
+                    ck_assert_int_eq(lk_col_is_null(x, (uint32_t)(i0 + i)),
+                                     lk_col_is_null(y, (uint32_t)i));
+                    if (lk_col_is_null(y, (uint32_t)i))
+                        continue;
+                    size_t xn, yn;
+                    const char *xp = lk_col_bytes(x, (uint32_t)(i0 + i), &xn),
+                               *yp = lk_col_bytes(y, (uint32_t)i, &yn);
+                    ck_assert_msg(xn == yn && !memcmp(xp, yp, xn), "%s: row %d of round %d",
+                                  exprs[e], i0 + i, round);
+                }
+            }
+        }
+        lk_batch_destroy(&part);
+        lk_batch_destroy(&b);
+    }
+    lk_sql_program_destroy(&big);
+    lk_sql_program_destroy(&small);
+    lk_schema_destroy(&s);
+}
+END_TEST
+
 START_TEST(decimal_overflow_fails)
 {
     lk_batch *b = make_batch();
@@ -1586,6 +1647,7 @@ int main(void)
     tcase_add_test(tc, operator_chains_are_bounded);
     tcase_add_test(tc, decimals);
     tcase_add_test(tc, decimal_overflow_fails);
+    tcase_add_test(tc, digests_of_repeated_inputs);
     tcase_add_test(tc, interval_arithmetic);
     tcase_add_test(tc, sql_string_forms);
     suite_add_tcase(s, tc);
