@@ -58,6 +58,12 @@ typedef struct leaf_w {
     int pvalid, pdict, penc_kind;
     stat_acc pmin, pmax;
     int64_t ppage_rel, punc, pcomp;
+    /* ... and when it had a dictionary: each value's index, the entries, the dictionary page's
+       sizes (its bytes are penc's first ppage_rel), for a chunk of some of its rows
+       (subset_dictionary) */
+    lk_buf pidx;
+    uint32_t pndict;
+    int64_t pdunc, pdcomp;
     /* ZSTD one or two levels below the configured one (zstd_page), per page
        kind (0 data, 1 dictionary): how many levels below the last probe
        chose, pages until the next probe */
@@ -105,6 +111,8 @@ struct lk_pq_writer {
     const lk_pq_writer *src; /* reuse from, or NULL */
     int *src_leaf;          /* per leaf: src's leaf with the same path and type, or -1 */
     int64_t reused;         /* column chunks taken from src */
+    int64_t dict_reused;    /* dictionaries taken from src for chunks of some of its rows */
+    lk_buf used;            /* subset_dictionary: the source's entries seen, a byte each */
 };
 
 /* One data page of a column chunk: entries [e0, e1), values [v0, v1) that
@@ -1705,6 +1713,10 @@ static void release_kept(lk_pq_writer *w, int reuse)
             lk_buf_free(&l->pvals);
             lk_buf_free(&l->penc);
         }
+        /* the indices' buffer is kept: the next chunk's are swapped in (its pages were a third
+           of the writer's page faults when freed here) */
+        if (!reuse)
+            lk_buf_free(&l->pidx);
         l->pvalid = 0;
     }
 }
@@ -1732,6 +1744,7 @@ static void free_buffers(lk_pq_writer *w)
     lk_buf_free(&w->rgtmp);
     lk_buf_free(&w->dict);
     lk_buf_free(&w->idx);
+    lk_buf_free(&w->used);
     lk_buf_free(&w->cuts);
     lk_buf_free(&w->tmp);
     free(w->slots);
@@ -1759,6 +1772,109 @@ int lk_pq_writer_trim(lk_pq_writer *w, lk_error *err)
 int64_t lk_pq_writer_reused_chunks(const lk_pq_writer *w)
 {
     return w->reused;
+}
+
+int64_t lk_pq_writer_reused_dictionaries(const lk_pq_writer *w)
+{
+    return w->dict_reused;
+}
+
+/* A string value v of n bytes into the bounds being found (string_bounds, one value). */
+static inline void bound_one(const char **mn, size_t *mnn, const char **mx, size_t *mxn,
+                             const char *v, size_t n)
+{
+    if (!*mn || cmp_short(v, n, *mn, *mnn) < 0)
+        *mn = v, *mnn = n;
+    if (!*mx || cmp_short(v, n, *mx, *mxn) > 0)
+        *mx = v, *mxn = n;
+}
+
+/* A chunk that holds some of the source's last chunk's rows in their order (processed_events
+   after a filter: raw_events' rows less those it dropped) uses the source's dictionary: its
+   page is copied as it was compressed, and each value's index is the one the source gave the
+   same value, found by walking both chunks in step (no hashing). 1 with w->idx filled,
+   *ndict the source's entries and the chunk's string bounds set from the entries it uses; 0
+   when the chunk is not such a subsequence (a value changed, a row added), found within the
+   rows the source has more than it, and the chunk is encoded as any other. Flat leaves only.
+   docs/decisions.md, "A filtered chunk takes its source's dictionary". */
+static int subset_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, leaf_w *l, uint32_t *ndict)
+{
+    if (!w->src || w->src_leaf[(int)(l - w->lw)] < 0 || L->max_rep || L->phys == PQ_BOOLEAN)
+        return 0;
+    const leaf_w *s = &w->src->lw[w->src_leaf[(int)(l - w->lw)]];
+    if (!s->pvalid || !s->pdict || !s->pndict || s->pentries < l->nentries)
+        return 0;
+    size_t fixed = L->phys == PQ_BYTE_ARRAY ? 0
+                   : L->phys == PQ_FLBA     ? (size_t)L->type_length
+                   : (L->phys == PQ_INT32 || L->phys == PQ_FLOAT) ? 4 : 8;
+    int strings = stat_kind(L->field) == 2;
+    const uint8_t *dd = (const uint8_t *)l->def.data, *sd = (const uint8_t *)s->pdef.data;
+    const char *v = l->vals.data, *sv = s->pvals.data, *send = s->pvals.data + s->pvals.len;
+    const uint32_t *sidx = (const uint32_t *)s->pidx.data;
+    size_t snvals = s->pidx.len / 4, jv = 0;
+    int64_t je = 0, skips = s->pentries - l->nentries;
+    lk_buf_reset(&w->idx);
+    if (strings) {
+        lk_buf_reset(&w->used);
+        lk_buf_grow(&w->used, s->pndict);
+        memset(w->used.data, 0, s->pndict);
+    }
+    const char *mn = NULL, *mx = NULL;
+    size_t mnn = 0, mxn = 0;
+    for (int64_t e = 0; e < l->nentries; e++) {
+        int d = L->max_def ? dd[e] : 0;
+        size_t klen = fixed;
+        if (d == L->max_def && !fixed) {
+            uint32_t len;
+            memcpy(&len, v, 4);
+            klen = 4 + (size_t)len;
+        }
+        size_t slen;
+        for (;; je++) {
+            if (je >= s->pentries)
+                return 0;
+            int sdl = L->max_def ? sd[je] : 0;
+            slen = 0;
+            if (sdl == L->max_def) {
+                if (jv >= snvals || sv >= send)
+                    return 0;
+                slen = fixed;
+                if (!fixed) {
+                    uint32_t len;
+                    memcpy(&len, sv, 4);
+                    slen = 4 + (size_t)len;
+                }
+            }
+            if (sdl == d && (d < L->max_def || (slen == klen && lk_bytes_eq(sv, v, klen))))
+                break;
+            if (--skips < 0)
+                return 0;
+            if (sdl == L->max_def)
+                sv += slen, jv++;
+        }
+        je++;
+        if (d == L->max_def) {
+            uint32_t id = sidx[jv];
+            if (id >= s->pndict)
+                return 0;
+            lk_buf_append_fast(&w->idx, &id, 4);
+            if (strings && !w->used.data[id]) {
+                w->used.data[id] = 1;
+                bound_one(&mn, &mnn, &mx, &mxn, v + 4, klen - 4);
+            }
+            v += klen;
+            sv += slen, jv++;
+        }
+    }
+    if (strings) {
+        l->cmin.set = l->cmax.set = 0;
+        if (mn) {
+            stat_set_bytes(&l->cmin, mn, mnn);
+            stat_set_bytes(&l->cmax, mx, mxn);
+        }
+    }
+    *ndict = s->pndict;
+    return 1;
 }
 
 static int flush_row_group(lk_pq_writer *w, lk_error *err)
@@ -1801,16 +1917,28 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
             goto chunk_meta;
         }
         lk_buf_reset(&l->enc);
-        dict = w->opt.dictionary && L->phys != PQ_BOOLEAN && build_dictionary(w, L, l, &ndict);
-        if (strings) /* before the pages: a single page carries them */
-            string_bounds(l, dict ? w->dict.data : l->vals.data,
-                          dict ? w->dict.data + w->dict.len : l->vals.data + l->vals.len);
-        if (dict) {
+        if (w->opt.dictionary && subset_dictionary(w, L, l, &ndict)) {
+            /* the source's dictionary page, byte for byte (bounds: subset_dictionary) */
+            const leaf_w *s = &w->src->lw[w->src_leaf[li]];
+            dict = 1;
             dict_off = w->offset + (int64_t)w->out.len;
-            rc = put_page(w, L, l, &w->dict, 2, (int32_t)ndict, 0, 0, &unc, &comp, err);
-            if (rc < 0)
-                return rc;
+            lk_buf_append(&w->out, s->penc.data, (size_t)s->ppage_rel);
+            unc += s->pdunc;
+            comp += s->pdcomp;
+            w->dict_reused++;
+        } else {
+            dict = w->opt.dictionary && L->phys != PQ_BOOLEAN && build_dictionary(w, L, l, &ndict);
+            if (strings) /* before the pages: a single page carries them */
+                string_bounds(l, dict ? w->dict.data : l->vals.data,
+                              dict ? w->dict.data + w->dict.len : l->vals.data + l->vals.len);
+            if (dict) {
+                dict_off = w->offset + (int64_t)w->out.len;
+                rc = put_page(w, L, l, &w->dict, 2, (int32_t)ndict, 0, 0, &unc, &comp, err);
+                if (rc < 0)
+                    return rc;
+            }
         }
+        int64_t dunc = unc, dcomp = comp; /* the dictionary page's (0 without one) */
         venc = dict ? ENC_PLAIN : choose_encoding(w, L, l);
         int npages = cut_pages(w, L, l, dict, ndict);
         const page_cut *cuts = (const page_cut *)w->cuts.data;
@@ -1875,6 +2003,13 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
             l->punc = unc;
             l->pcomp = comp;
             l->pvalid = 1;
+            l->pndict = dict ? ndict : 0;
+            l->pdunc = dunc;
+            l->pdcomp = dcomp;
+            lk_buf_reset(&l->pidx);
+            if (dict) { /* the indices, for a chunk of some of these rows */
+                t = l->pidx, l->pidx = w->idx, w->idx = t;
+            }
             l->pmin.set = l->pmax.set = 0;
             if (l->cmin.set) {
                 stat_copy(&l->pmin, &l->cmin);

@@ -149,6 +149,9 @@ void lk_pq_writer_release_kept(lk_pq_writer *w);
 int lk_pq_writer_trim(lk_pq_writer *w, lk_error *err);
 /* Column chunks w took from a source since it was created. */
 int64_t lk_pq_writer_reused_chunks(const lk_pq_writer *w);
+/* Column chunks that took the source's dictionary (some of its rows, in order) since w was
+   created. */
+int64_t lk_pq_writer_reused_dictionaries(const lk_pq_writer *w);
 /* Flushes, writes the footer, fsyncs (per options) and closes the file. */
 int lk_pq_writer_close(lk_pq_writer *w, lk_pq_file_info *info, lk_error *err);
 /* Closes and removes a partly written file (after an error). */

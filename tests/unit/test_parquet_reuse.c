@@ -4,7 +4,9 @@
    follows the pages it compressed itself, so a reused chunk's pages can be at
    another level than a fresh encode's; the file then holds the same rows),
    the columns with the same levels and values are the ones reused, and a
-   column that differs by one value is encoded afresh. */
+   column that differs by one value is encoded afresh. A chunk holding some of the source
+   chunk's rows in order (a filter) takes the source's dictionary page: its rows and its
+   statistics are those of the chunk written without reuse. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,6 +311,106 @@ START_TEST(kept_buffers_take_the_next_row_group)
 }
 END_TEST
 
+
+/* The source's rows less some (a filter that removes the greatest device.os and the least
+   kind: the chunk's bounds are not the source dictionary's), the msg of row `changed` (when
+   kept) altered, into b. */
+static void fill_kept(lk_batch *b, int n, int changed)
+{
+    lk_batch *all = lk_batch_new(lk_batch_schema(b));
+    fill(all, n, 0, changed);
+    uint32_t *sel = malloc(sizeof *sel * (size_t)n);
+    uint32_t k = 0;
+    for (int r = 0; r < n; r++)
+        if (r % 3 != 1 && r % 4 != 2) /* no "view" left in device.os, no "buy" in kind */
+            sel[k++] = (uint32_t)r;
+    for (int c = 0; c < lk_batch_ncols(b); c++)
+        lk_col_append_sel(lk_batch_col(b, c), lk_batch_col_const(all, c), sel, k);
+    lk_batch_set_nrows(b, k);
+    free(sel);
+    lk_batch_destroy(&all);
+}
+
+static const lk_pq_leaf_stats *leaf_stats(const lk_pq_file_info *fi, const char *path)
+{
+    for (int i = 0; i < fi->n_leaves; i++)
+        if (!strcmp(fi->leaves[i].path, path))
+            return &fi->leaves[i];
+    ck_abort_msg("no leaf %s", path);
+    return NULL;
+}
+
+/* Writes sb with src and db with dst (linked to src), then db with plain; the two files of db
+   must hold the same rows and the same string bounds; returns the dictionaries dst took. */
+static int64_t filtered(int rows, int changed, size_t page_bytes)
+{
+    lk_pq_options o;
+    lk_pq_options_default(&o);
+    o.fsync = 0;
+    o.page_bytes = page_bytes;
+    lk_schema *ss = src_schema();
+    lk_batch *sb = lk_batch_new(ss), *db = lk_batch_new(ss);
+    fill(sb, rows, 0, -1);
+    fill_kept(db, rows, changed);
+    lk_pq_writer *src = lk_pq_writer_new(ss, &o), *dst = lk_pq_writer_new(ss, &o),
+                 *plain = lk_pq_writer_new(ss, &o);
+    lk_buf a = LK_BUF_INIT, b = LK_BUF_INIT, bytes = LK_BUF_INIT;
+    char path[512], dpath[512], ppath[512];
+    lk_error err = {0};
+    lk_pq_writer_reuse_from(dst, src);
+    snprintf(path, sizeof path, "%s/fsrc-%d-%d.parquet", g_dir, rows, changed);
+    write_file(src, sb, strrchr(path, '/') + 1, &bytes);
+    snprintf(dpath, sizeof dpath, "%s/fdst-%d-%d.parquet", g_dir, rows, changed);
+    lk_pq_file_info di, pi;
+    ck_assert_msg(lk_pq_writer_open(dst, dpath, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lk_pq_writer_write(dst, db, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lk_pq_writer_close(dst, &di, &err) == 0, "%s", err.msg);
+    snprintf(ppath, sizeof ppath, "%s/fplain-%d-%d.parquet", g_dir, rows, changed);
+    ck_assert_msg(lk_pq_writer_open(plain, ppath, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lk_pq_writer_write(plain, db, &err) == 0, "%s", err.msg);
+    ck_assert_msg(lk_pq_writer_close(plain, &pi, &err) == 0, "%s", err.msg);
+    static const char *strs[] = {"id", "ts", "device.os", "msg", "kind"};
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
+        const lk_pq_leaf_stats *x = leaf_stats(&di, strs[i]), *y = leaf_stats(&pi, strs[i]);
+        ck_assert_int_eq(x->null_count, y->null_count);
+        ck_assert_int_eq(x->min.is_set, y->min.is_set);
+        ck_assert_msg(x->min.n == y->min.n && !memcmp(x->min.p, y->min.p, x->min.n) &&
+                          x->max.n == y->max.n && !memcmp(x->max.p, y->max.p, x->max.n),
+                      "%s: bounds differ from the file written without reuse", strs[i]);
+    }
+    rows_of(dpath, &a);
+    rows_of(ppath, &b);
+    ck_assert_uint_eq(a.len > 0, 1);
+    ck_assert_msg(a.len == b.len && !memcmp(a.data, b.data, a.len),
+                  "the filtered chunk's rows differ from the file written without reuse");
+    ck_assert_int_eq(lk_pq_writer_reused_dictionaries(plain), 0);
+    int64_t n = lk_pq_writer_reused_dictionaries(dst);
+    lk_buf_free(&a);
+    lk_buf_free(&b);
+    lk_buf_free(&bytes);
+    lk_pq_writer_destroy(&src);
+    lk_pq_writer_destroy(&dst);
+    lk_pq_writer_destroy(&plain);
+    lk_batch_destroy(&sb);
+    lk_batch_destroy(&db);
+    lk_schema_destroy(&ss);
+    return n;
+}
+
+START_TEST(a_filtered_chunk_takes_the_sources_dictionary)
+{
+    /* device.os (nested, its struct never null), msg (nulls) and kind have dictionaries in the
+       source; id and ts are nearly unique (no dictionary) */
+    ck_assert_int_eq(filtered(5000, -1, 1u << 20), 3);
+    ck_assert_int_eq(filtered(20000, -1, 4096), 3); /* several data pages */
+    /* a kept row's msg changed: msg is not some of the source's rows, it is encoded itself */
+    ck_assert_int_eq(filtered(5000, 4304, 1u << 20), 2);
+    /* the first and the last kept msg changed: found at either end */
+    ck_assert_int_eq(filtered(5000, 3, 1u << 20), 2);
+    ck_assert_int_eq(filtered(5000, 4997, 1u << 20), 2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("parquet_reuse");
@@ -317,6 +419,7 @@ int main(void)
     tcase_add_test(tc, same_columns_are_reused_and_the_file_is_unchanged);
     tcase_add_test(tc, a_column_that_differs_by_one_value_is_encoded);
     tcase_add_test(tc, kept_buffers_take_the_next_row_group);
+    tcase_add_test(tc, a_filtered_chunk_takes_the_sources_dictionary);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }
