@@ -1766,6 +1766,9 @@ int lk_pq_writer_trim(lk_pq_writer *w, lk_error *err)
             return rc;
     }
     free_buffers(w);
+    for (int i = 0; i < w->nleaves; i++)
+        if (!w->lw[i].pvalid) /* kept for the next chunk's indices (release_kept) */
+            lk_buf_free(&w->lw[i].pidx);
     return 0;
 }
 
