@@ -321,8 +321,14 @@ static int commit_table(replay *r, const char *table, const char *tpath, const l
     const lk_schema *cur = lk_delta_schema(dt);
     if (!cur) {
         lk_delta_commit_set_schema(dc, schema);
-    } else { /* the table keeps the columns the replayed rows lack */
-        lk_schema *u = lk_schema_union(cur, schema);
+    } else { /* the table keeps the columns (and struct children) the replayed rows lack */
+        lk_schema *u = lk_schema_union(cur, schema, &r->err);
+        if (!u) {
+            lk_error_prefix(&r->err, "%s", table);
+            lk_delta_commit_destroy(&dc);
+            lk_delta_destroy(&dt);
+            return -1;
+        }
         if (!lk_schema_equal(cur, u)) lk_delta_commit_set_schema(dc, u);
         lk_schema_destroy(&u);
     }
@@ -377,6 +383,30 @@ static int has_batch(replay *r, const char *path, int64_t b)
     int have = lk_delta_open(path, &dt, &r->err) == 0 && lk_delta_txn_version(dt, r->app_id) >= b;
     lk_delta_destroy(&dt);
     return have;
+}
+
+/* Whether every table's schema merges with the one this replay writes (lk_schema_union: a struct
+   child of another type does not), checked before any table is written so that a refusal leaves
+   none half done. 0, or -1 with r->err. */
+static int schemas_merge(replay *r, lk_tables *t, const char *const *names, char (*paths)[2048],
+                         int ntables)
+{
+    int rc = 0;
+    for (int i = 0; i < ntables && rc == 0; i++) {
+        lk_delta_table *dt = NULL;
+        lk_error e = {0};
+        if (!strcmp(names[i], LK_TABLE_QUARANTINE) || !lk_tables_schema(t, i)) continue;
+        if (lk_delta_open_log(paths[i], &dt, &e)) continue; /* no table yet */
+        const lk_schema *cur = lk_delta_schema(dt);
+        lk_schema *u = cur ? lk_schema_union(cur, lk_tables_schema(t, i), &r->err) : NULL;
+        if (cur && !u) {
+            lk_error_prefix(&r->err, "%s", names[i]);
+            rc = -1;
+        }
+        lk_schema_destroy(&u);
+        lk_delta_destroy(&dt);
+    }
+    return rc;
 }
 
 /* ---- the replay of batch b ---- */
@@ -593,6 +623,7 @@ static int run_batch(replay *r, int64_t b)
     }
     printf("replay batch %lld: %lld row(s) from %d quarantine file(s)\n", (long long)b,
            (long long)replayed, r->nfiles);
+    if (rc == 0 && schemas_merge(r, t, names, paths, ntables)) rc = -1;
     /* every table of the pipeline but quarantine, in commit order */
     int qi = -1;
     for (int i = 0; i < ntables && rc == 0; i++) {

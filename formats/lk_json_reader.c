@@ -94,6 +94,7 @@ struct lk_json_reader {
     } *lens_at;
     int nlens_at, lens_at_cap;
     lk_buf str;        /* a string with escapes, unescaped (fast path) */
+    lk_buf bin;        /* a BINARY column's value, decoded from base64 */
     lk_raw_stats *stats; /* the parse call's (note_new_keys) */
     int64_t line_no;     /* the line being parsed, 1-based in the chunk */
     const char *line;    /* ... and its bytes: a key outside them was unescaped */
@@ -495,6 +496,44 @@ static int on_number(void *ctx, const char *s, size_t n)
     return 1;
 }
 
+/* The value of base64 digit ch, -2 for the padding '=', -1 for anything else. */
+static int b64_digit(unsigned char ch)
+{
+    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
+    if (ch == '+') return 62;
+    if (ch == '/') return 63;
+    return ch == '=' ? -2 : -1;
+}
+
+/* s[0..n) (a JSON string, unescaped) as the bytes it encodes in base64, into out; 0, or -1 when
+   it is not base64. What Spark's JSON reader takes for a BinaryType field: Jackson's
+   getBinaryValue with its default variant (MIME-NO-LINEFEEDS): the standard alphabet, padding
+   required (a last group of 2 or 3 digits ends in "==" or "="), white space (any byte up to
+   0x20) skipped before a group but not inside one, and a padded group may be followed by another
+   (Jackson decodes group by group). The bits a padded group does not use are not checked. */
+static int b64_decode(const unsigned char *s, size_t n, lk_buf *out)
+{
+    lk_buf_reset(out);
+    lk_buf_grow(out, n / 4 * 3 + 3);
+    size_t i = 0;
+    for (;;) {
+        while (i < n && s[i] <= ' ')
+            i++;
+        if (i == n) return 0;
+        if (n - i < 4) return -1;
+        int d0 = b64_digit(s[i]), d1 = b64_digit(s[i + 1]), d2 = b64_digit(s[i + 2]),
+            d3 = b64_digit(s[i + 3]);
+        i += 4;
+        if (d0 < 0 || d1 < 0 || d2 == -1 || d3 == -1 || (d2 == -2 && d3 != -2)) return -1;
+        uint32_t v = (uint32_t)d0 << 18 | (uint32_t)d1 << 12 | (uint32_t)(d2 < 0 ? 0 : d2) << 6 |
+                     (uint32_t)(d3 < 0 ? 0 : d3);
+        unsigned char b[3] = {(unsigned char)(v >> 16), (unsigned char)(v >> 8), (unsigned char)v};
+        lk_buf_append(out, b, d2 < 0 ? 1 : d3 < 0 ? 2 : 3);
+    }
+}
+
 static int on_string(void *ctx, const unsigned char *s, size_t n)
 {
     lk_json_reader *r = ctx;
@@ -510,7 +549,14 @@ static int on_string(void *ctx, const unsigned char *s, size_t n)
         int64_t us;
         switch (c->field->type) {
         case LK_TYPE_STRING:
-        case LK_TYPE_BINARY: lk_col_append_bytes(c, s, n); return 1;
+            lk_col_append_bytes(c, s, n);
+            return 1;
+        case LK_TYPE_BINARY: /* base64, as Spark reads it and lk_rowjson writes it */
+            if (b64_decode(s, n, &r->bin) == 0) {
+                lk_col_append_bytes(c, r->bin.data ? r->bin.data : "", r->bin.len);
+                return 1;
+            }
+            break;
         case LK_TYPE_TIMESTAMP:
         case LK_TYPE_TIMESTAMP_NTZ:
             if (lk_time_parse_iso((const char *)s, n, &us) == 0) {
@@ -1182,6 +1228,7 @@ void lk_json_reader_destroy(lk_json_reader **rp)
     lk_buf_free(&r->text);
     lk_buf_free(&r->tmp);
     lk_buf_free(&r->str);
+    lk_buf_free(&r->bin);
     free(r->lens);
     free(r->lens_at);
     free(r);

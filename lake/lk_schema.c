@@ -184,7 +184,120 @@ static int find_nocase(const lk_schema *s, const char *name)
     return -1;
 }
 
-lk_schema *lk_schema_union(const lk_schema *table, const lk_schema *batch)
+/* The index of the child of f named name in any case, or -1. */
+static int child_nocase(const lk_field *f, const char *name)
+{
+    for (int i = 0; i < f->n_children; i++)
+        if (!strcasecmp(f->children[i].name, name)) return i;
+    return -1;
+}
+
+static int same_leaf_type(const lk_field *a, const lk_field *b)
+{
+    return a->type == b->type &&
+           (a->type != LK_TYPE_DECIMAL || (a->precision == b->precision && a->scale == b->scale));
+}
+
+/* path (a column's dotted path, "device.version", "items.element.price") and the length it had
+   before this level, to put back */
+static size_t path_push(lk_buf *path, const char *name)
+{
+    size_t was = path->len;
+    if (was) lk_buf_putc(path, '.');
+    lk_buf_puts(path, name);
+    return was;
+}
+
+/* Into out (zeroed): t (the table's field) and b (the batch's, of the same name in any case)
+   as one field whose type holds both: a struct's children in t's order, each of both merged,
+   each t has alone kept (nullable: the batch's files lack it, so it reads as null there), each
+   b has alone appended in b's order; an array's element and a map's key and value merged.
+   top: a top-level column, whose name, nullability and metadata are the batch's and whose own
+   type, when it differs, is the batch's as it always was (lk_tables_kept_types refuses that
+   before, where it can: docs/decisions.md); below it a type that differs cannot be merged: -1
+   with err naming the path. A child keeps the table's name (the one the first writer gave it)
+   and is nullable when either side's is. */
+static int merge_field(lk_field *out, const lk_field *t, const lk_field *b, int top, lk_buf *path,
+                       lk_error *err)
+{
+    size_t was = path_push(path, top ? b->name : t->name);
+    int same = same_leaf_type(t, b) && t->n_children == b->n_children;
+    if (t->type == LK_TYPE_STRUCT && b->type == LK_TYPE_STRUCT) same = 1;
+    if (!same) {
+        if (top) {
+            field_copy(out, b);
+            path->len = was;
+            return 0;
+        }
+        lk_buf tt = LK_BUF_INIT, bt = LK_BUF_INIT;
+        lk_field_type_ddl(t, &tt);
+        lk_field_type_ddl(b, &bt);
+        lk_error_set(err, LK_ECONFIG,
+                     "column '%s' is %s in the table and %s in the batch: a column's type does "
+                     "not change (the table's files could not be read as the other type)",
+                     path->data, tt.data, bt.data);
+        lk_buf_free(&tt);
+        lk_buf_free(&bt);
+        return -1;
+    }
+    const lk_field *own = top ? b : t; /* whose name and metadata */
+    *out = *own;
+    out->name = lk_strdup(own->name);
+    out->metadata_json = own->metadata_json ? lk_strdup(own->metadata_json) : NULL;
+    out->nullable = top ? b->nullable : t->nullable || b->nullable;
+    out->n_children = 0;
+    out->children = NULL;
+    int rc = 0;
+    if (t->type == LK_TYPE_STRUCT) {
+        int n = t->n_children;
+        for (int j = 0; j < b->n_children; j++)
+            n += child_nocase(t, b->children[j].name) < 0;
+        out->children = calloc((size_t)n + 1, sizeof(lk_field));
+        if (!out->children) abort();
+        for (int i = 0; i < t->n_children && rc == 0; i++) {
+            int j = child_nocase(b, t->children[i].name);
+            lk_field *c = &out->children[out->n_children++];
+            if (j >= 0) {
+                rc = merge_field(c, &t->children[i], &b->children[j], 0, path, err);
+            } else {
+                field_copy(c, &t->children[i]);
+                c->nullable = 1;
+            }
+        }
+        for (int j = 0; j < b->n_children && rc == 0; j++)
+            if (child_nocase(t, b->children[j].name) < 0)
+                field_copy(&out->children[out->n_children++], &b->children[j]);
+    } else if (t->n_children) { /* an array's element, a map's key and value */
+        out->children = calloc((size_t)t->n_children, sizeof(lk_field));
+        if (!out->children) abort();
+        for (int i = 0; i < t->n_children && rc == 0; i++)
+            rc = merge_field(&out->children[out->n_children++], &t->children[i], &b->children[i], 0,
+                             path, err);
+    }
+    path->len = was;
+    return rc;
+}
+
+int lk_field_covers(const lk_field *t, const lk_field *o)
+{
+    if (o->nullable && !t->nullable) return 0;
+    if (t->type == LK_TYPE_STRUCT && o->type == LK_TYPE_STRUCT) {
+        for (int j = 0; j < o->n_children; j++) {
+            int i = child_nocase(t, o->children[j].name);
+            if (i < 0 || !lk_field_covers(&t->children[i], &o->children[j])) return 0;
+        }
+        /* one ours lacks reads as null in our files */
+        for (int i = 0; i < t->n_children; i++)
+            if (!t->children[i].nullable && child_nocase(o, t->children[i].name) < 0) return 0;
+        return 1;
+    }
+    if (!same_leaf_type(t, o) || t->n_children != o->n_children) return 0;
+    for (int i = 0; i < t->n_children; i++)
+        if (!lk_field_covers(&t->children[i], &o->children[i])) return 0;
+    return 1;
+}
+
+lk_schema *lk_schema_union(const lk_schema *table, const lk_schema *batch, lk_error *err)
 {
     if (lk_schema_equal(table, batch)) return lk_schema_clone(batch);
     /* each field of table the batch lacks goes after the batch's field matching the nearest
@@ -198,12 +311,28 @@ lk_schema *lk_schema_union(const lk_schema *table, const lk_schema *batch)
         if (k >= 0) last = k;
     }
     lk_schema *out = lk_schema_new();
-    for (int k = -1; k < batch->n; k++) {
-        if (k >= 0) lk_schema_add_copy(out, &batch->fields[k]);
-        for (int i = 0; i < table->n; i++)
+    lk_buf path = LK_BUF_INIT;
+    int rc = 0;
+    for (int k = -1; k < batch->n && rc == 0; k++) {
+        if (k >= 0) {
+            /* a column of both: its children too (a batch whose struct lacks one, or has a new
+               one, keeps the table's and adds its own) */
+            int i = find_nocase(table, batch->fields[k].name);
+            if (i < 0) {
+                lk_schema_add_copy(out, &batch->fields[k]);
+            } else {
+                lk_field *f = lk_schema_add(out, "", LK_TYPE_STRING, 1);
+                free(f->name);
+                memset(f, 0, sizeof *f);
+                rc = merge_field(f, &table->fields[i], &batch->fields[k], 1, &path, err);
+            }
+        }
+        for (int i = 0; i < table->n && rc == 0; i++)
             if (anchor[i] == k) lk_schema_add_copy(out, &table->fields[i]);
     }
     free(anchor);
+    lk_buf_free(&path);
+    if (rc) lk_schema_destroy(&out);
     return out;
 }
 

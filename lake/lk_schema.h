@@ -77,9 +77,19 @@ lk_field *lk_schema_field_mut(lk_schema *s, int i);
 
 /* A table's schema after a write of batch's: batch's fields in its order (a field of both, its
    name compared without case as Delta does, is batch's), and every field of table the batch
-   lacks, after the field table had before it (first when none is left). A write never drops a column from the table: the batch's files
-   lack it and it reads as null, as a Delta append with fewer columns. */
-lk_schema *lk_schema_union(const lk_schema *table, const lk_schema *batch);
+   lacks, after the field table had before it (first when none is left). A write never drops a
+   column from the table: the batch's files lack it and it reads as null, as a Delta append with
+   fewer columns. The same holds inside a column of both: a struct keeps the table's children in
+   the table's order and names (one the batch lacks becomes nullable), the batch's new ones
+   appended, names without case; an array's element and a map's key and value likewise. A
+   top-level column whose own type differs is the batch's; a child whose type differs (a struct's
+   field, an element, a key or value) cannot be merged: NULL, and err (LK_ECONFIG) names its path
+   ("device.version", "items.element.price") and both types. */
+lk_schema *lk_schema_union(const lk_schema *table, const lk_schema *batch, lk_error *err);
+/* Whether a value of ours fits the table's field as it is (the union would not change it): the
+   same type at every level, every struct child of ours among the table's (names without case,
+   types alike), nullable where ours is. */
+int lk_field_covers(const lk_field *table, const lk_field *ours);
 
 /* Deep equality (names, types, nullability, children). */
 int lk_schema_equal(const lk_schema *a, const lk_schema *b);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { run, startDaemon, status, until, workspace, waitLog } from './lib/daemon.mjs';
-import { query, readTableSql, replay } from './lib/delta.mjs';
+import { query, readTableSql, replay, sqlStr } from './lib/delta.mjs';
 
 const ROWS = 40;
 const CORRUPT = ['{"event_id": broken', '[1,2,3]', '42', '{"event_id":"zz","n":1} trailing', '\x01\x02binary'];
@@ -576,5 +576,72 @@ test('deep nesting: objects and arrays beyond 10 levels are kept as JSON text (i
   const proc = await table(ws, 'processed_events');
   const pg = await rows(proc.sql, 'SELECT id::INTEGER AS id FROM $T ORDER BY id');
   assert.deepEqual(pg.map((x) => x.id), [1, 2, 3, 4]);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
+});
+
+// The shard (of count) that takes a file: FNV-1a 64 of its path under source_path, as
+// lk_source_cfg_in_shard computes it.
+function shardOf(rel, count) {
+  let h = 14695981039346656037n;
+  for (const b of Buffer.from(rel)) h = ((h ^ BigInt(b)) * 1099511628211n) & 0xffffffffffffffffn;
+  return Number(h % BigInt(count));
+}
+
+// Instances that share the tables infer their own raw types: one's device struct has {os,
+// version}, the next one's {os, model}. The table keeps every child (the batch's union with the
+// table, struct by struct: the second instance's commit used to set its own {os, model} and hide
+// every version written before); the files of each read the children they lack as null. A third
+// whose version is a number cannot be merged: its batch is refused naming the column, nothing of
+// it committed.
+test('shared tables (source.shard): a struct keeps the children another instance\'s batch lacks, and gains its new ones', async () => {
+  const ws = workspace('evo-shard-struct', { transform: 1, writer: 1 });
+  const cfg = (i) => {
+    const file = path.join(ws.dir, `shard${i}.yml`);
+    fs.writeFileSync(file, fs.readFileSync(ws.config, 'utf8').replace(`${ws.dir}/checkpoints`, `${ws.dir}/checkpoints-${i}`) +
+      `source:\n  shard: {index: ${i}, count: 3}\n`);
+    return file;
+  };
+  const nameFor = (shard) => {
+    for (let k = 0; ; k++) if (shardOf(`s${shard}-${k}.jsonl`, 3) === shard) return `s${shard}-${k}.jsonl`;
+  };
+  const write = (shard, device) => {
+    const name = nameFor(shard);
+    const lines = [];
+    for (let k = 0; k < 20; k++) lines.push(JSON.stringify({ event_id: `s${shard}-${k}`, ts: '2026-11-30T10:00:00Z', device: device(k) }));
+    fs.writeFileSync(path.join(ws.input, `.${name}.tmp`), lines.join('\n') + '\n');
+    fs.renameSync(path.join(ws.input, `.${name}.tmp`), path.join(ws.input, name));
+  };
+  const once = (i) => run(['start', '-c', cfg(i), '--trigger', 'available-now']);
+  write(0, (k) => ({ os: 'linux', version: `v${k}` }));
+  let r = once(0);
+  assert.equal(r.code, 0, r.stderr);
+  write(1, (k) => ({ os: 'mac', model: `m${k}` }));
+  r = once(1);
+  assert.equal(r.code, 0, r.stderr);
+  const raw = await table(ws, 'raw_events');
+  const device = raw.schema.fields.find((f) => f.name === 'device');
+  assert.deepEqual(device.type.fields.map((f) => [f.name, f.type, f.nullable]),
+    [['os', 'string', true], ['version', 'string', true], ['model', 'string', true]]);
+  const got = await rows(raw.sql, `SELECT event_id AS id, device.os AS os, device.version AS v, device.model AS m FROM $T ORDER BY 1`);
+  assert.equal(got.length, 40);
+  for (const g of got) {
+    const [, shard, k] = /^s(\d)-(\d+)$/.exec(g.id);
+    assert.deepEqual([g.os, g.v, g.m], shard === '0' ? ['linux', `v${k}`, null] : ['mac', null, `m${k}`], g.id);
+  }
+  // each file as it was written: the first instance's lack model, the second's version
+  const perFile = await Promise.all(raw.snap.files.map(async (f) =>
+    (await query(`DESCRIBE SELECT device FROM read_parquet(${sqlStr(f.fullPath)})`))[0].column_type));
+  assert.deepEqual(perFile.sort(), ['STRUCT(os VARCHAR, "version" VARCHAR)', 'STRUCT(os VARCHAR, model VARCHAR)'].sort());
+  // processed_events' flattened columns: every one kept, too
+  const proc = await table(ws, 'processed_events');
+  const p = await rows(proc.sql, 'SELECT count(device_version) AS v, count(device_model) AS m FROM $T');
+  assert.deepEqual([Number(p[0].v), Number(p[0].m)], [20, 20]);
+  // a third instance infers version as a number: refused, naming the column; nothing committed
+  const before = raw.snap.version;
+  write(2, (k) => ({ os: 'bsd', version: k }));
+  r = once(2);
+  assert.equal(r.code, 100, r.stdout + r.stderr);
+  assert.match(r.stdout + r.stderr, /raw_events: column 'device\.version' is STRING in the table and LONG in the batch/);
+  assert.equal((await table(ws, 'raw_events')).snap.version, before);
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });

@@ -99,7 +99,8 @@ static char *union_of(const char *table, const char *batch)
     lk_error err = {0};
     ck_assert_int_eq(lk_ddl_parse(table, &a, &err), 0);
     ck_assert_int_eq(lk_ddl_parse(batch, &b, &err), 0);
-    lk_schema *u = lk_schema_union(a, b);
+    lk_schema *u = lk_schema_union(a, b, &err);
+    ck_assert_msg(u, "%s + %s: %s", table, batch, err.msg);
     lk_buf out = LK_BUF_INIT;
     lk_schema_to_ddl(u, &out);
     char *r = strdup(out.data ? out.data : "");
@@ -127,15 +128,124 @@ START_TEST(schema_union_keeps_the_tables_columns)
         {"a INT, b INT, c INT", "c INT, a INT", "c INTEGER, a INTEGER, b INTEGER"},
         /* a name in another case is the same column (the batch's spelling) */
         {"id INT, amount DOUBLE", "id INT, Amount DOUBLE", "id INTEGER, Amount DOUBLE"},
-        /* a struct is the batch's (top-level columns only) */
-        {"s STRUCT<x: INT, y: INT>", "s STRUCT<x: INT>", "s STRUCT<x: INTEGER>"},
         {"a INT", "", "a INTEGER"},
+        /* a column whose own type differs is the batch's, as it was */
+        {"a INT, b INT", "a STRING", "a STRING, b INTEGER"},
+        {"s STRUCT<x: INT>", "s STRING", "s STRING"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *u = union_of(cases[i].table, cases[i].batch);
         ck_assert_msg(!strcmp(u, cases[i].want), "%s + %s: got %s, want %s", cases[i].table,
                       cases[i].batch, u, cases[i].want);
         free(u);
+    }
+}
+END_TEST
+
+/* The union inside a column of both: a struct's children (another host's data lacks one, or
+   has a new one), at any depth, in arrays and maps too. */
+START_TEST(schema_union_keeps_struct_children)
+{
+    struct {
+        const char *table, *batch, *want;
+    } cases[] = {
+        /* a child the batch lacks is kept */
+        {"id STRING, device STRUCT<os: STRING, version: STRING>",
+         "id STRING, device STRUCT<os: STRING>",
+         "id STRING, device STRUCT<os: STRING, version: STRING>"},
+        /* a new child is appended; the one the batch lacks kept in its place */
+        {"device STRUCT<os: STRING, version: STRING>", "device STRUCT<os: STRING, model: STRING>",
+         "device STRUCT<os: STRING, version: STRING, model: STRING>"},
+        /* the table's child order, whatever the batch's */
+        {"s STRUCT<a: INT, b: INT>", "s STRUCT<c: INT, b: INT, a: INT>",
+         "s STRUCT<a: INTEGER, b: INTEGER, c: INTEGER>"},
+        /* names without case: the column's spelling is the batch's, a child's the table's */
+        {"s STRUCT<Os: STRING>", "S STRUCT<os: STRING, v: INT>",
+         "S STRUCT<Os: STRING, v: INTEGER>"},
+        /* deeper */
+        {"s STRUCT<i: STRUCT<a: INT, b: INT>, z: INT>", "s STRUCT<i: STRUCT<c: INT>>",
+         "s STRUCT<i: STRUCT<a: INTEGER, b: INTEGER, c: INTEGER>, z: INTEGER>"},
+        /* an array's element struct, a map's value struct */
+        {"items ARRAY<STRUCT<sku: STRING, price: DOUBLE>>",
+         "items ARRAY<STRUCT<sku: STRING, qty: INT>>",
+         "items ARRAY<STRUCT<sku: STRING, price: DOUBLE, qty: INTEGER>>"},
+        {"m MAP<STRING, STRUCT<a: INT>>", "m MAP<STRING, STRUCT<b: INT>>",
+         "m MAP<STRING, STRUCT<a: INTEGER, b: INTEGER>>"},
+        {"a ARRAY<ARRAY<STRUCT<x: INT>>>", "a ARRAY<ARRAY<STRUCT<y: INT>>>",
+         "a ARRAY<ARRAY<STRUCT<x: INTEGER, y: INTEGER>>>"},
+        /* with a top-level column the batch lacks, and one it adds */
+        {"a INT, s STRUCT<x: INT, y: INT>, z INT", "n INT, s STRUCT<y: INT>",
+         "a INTEGER, n INTEGER, s STRUCT<x: INTEGER, y: INTEGER>, z INTEGER"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *u = union_of(cases[i].table, cases[i].batch);
+        ck_assert_msg(!strcmp(u, cases[i].want), "%s + %s: got %s, want %s", cases[i].table,
+                      cases[i].batch, u, cases[i].want);
+        free(u);
+    }
+}
+END_TEST
+
+/* A child the batch lacks reads as null in its files: nullable in the union, as is a child
+   nullable on either side; the top-level column keeps the batch's nullability, as before. */
+START_TEST(schema_union_child_nullability)
+{
+    lk_schema *a = lk_schema_new(), *b = lk_schema_new();
+    lk_field *s = lk_schema_add(a, "s", LK_TYPE_STRUCT, 1);
+    lk_field_add_child(s, "x", LK_TYPE_LONG, 0);
+    lk_field_add_child(s, "y", LK_TYPE_LONG, 0);
+    lk_field_add_child(s, "w", LK_TYPE_LONG, 0);
+    s = lk_schema_add(b, "s", LK_TYPE_STRUCT, 0);
+    lk_field_add_child(s, "x", LK_TYPE_LONG, 1);
+    lk_field_add_child(s, "w", LK_TYPE_LONG, 0);
+    lk_error err = {0};
+    lk_schema *u = lk_schema_union(a, b, &err);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_int_eq(lk_schema_find_path(u, "s")->nullable, 0);
+    ck_assert_int_eq(lk_schema_find_path(u, "s.x")->nullable, 1);
+    ck_assert_int_eq(lk_schema_find_path(u, "s.y")->nullable, 1);
+    ck_assert_int_eq(lk_schema_find_path(u, "s.w")->nullable, 0);
+    /* covers: the union changes nothing that a's field covers */
+    ck_assert(!lk_field_covers(lk_schema_field(a, 0), lk_schema_field(b, 0))); /* x null, y gone */
+    ck_assert(lk_field_covers(lk_schema_field(u, 0), lk_schema_field(b, 0)));
+    ck_assert(!lk_field_covers(lk_schema_field(b, 0), lk_schema_field(u, 0))); /* y: b lacks it */
+    lk_schema_destroy(&u);
+    lk_schema_destroy(&a);
+    lk_schema_destroy(&b);
+}
+END_TEST
+
+/* A child whose type differs cannot be merged: refused, naming its path and both types. */
+START_TEST(schema_union_refuses_a_child_of_another_type)
+{
+    struct {
+        const char *table, *batch, *want;
+    } cases[] = {
+        {"id STRING, device STRUCT<os: STRING, version: BIGINT>", "device STRUCT<version: STRING>",
+         "column 'device.version' is LONG in the table and STRING in the batch"},
+        {"s STRUCT<Version: BIGINT>", "S STRUCT<version: STRING>",
+         "column 'S.Version' is LONG in the table and STRING in the batch"},
+        {"items ARRAY<STRUCT<price: DOUBLE>>", "items ARRAY<STRUCT<price: STRING>>",
+         "column 'items.element.price' is DOUBLE in the table and STRING in the batch"},
+        {"tags ARRAY<BIGINT>", "tags ARRAY<STRING>",
+         "column 'tags.element' is LONG in the table and STRING in the batch"},
+        {"m MAP<STRING, STRUCT<x: INT>>", "m MAP<STRING, STRUCT<x: STRUCT<y: INT>>>",
+         "column 'm.value.x' is INTEGER in the table and STRUCT<y: INTEGER> in the batch"},
+        {"s STRUCT<i: STRUCT<d: DECIMAL(10,2)>>", "s STRUCT<i: STRUCT<d: DECIMAL(12,2)>>",
+         "column 's.i.d' is DECIMAL(10,2) in the table and DECIMAL(12,2) in the batch"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lk_schema *a = NULL, *b = NULL;
+        lk_error err = {0};
+        ck_assert_int_eq(lk_ddl_parse(cases[i].table, &a, &err), 0);
+        ck_assert_int_eq(lk_ddl_parse(cases[i].batch, &b, &err), 0);
+        lk_schema *u = lk_schema_union(a, b, &err);
+        ck_assert_msg(!u, "%s + %s: merged", cases[i].table, cases[i].batch);
+        ck_assert_int_eq(err.code, LK_ECONFIG);
+        ck_assert_msg(strstr(err.msg, cases[i].want), "%s + %s: %s", cases[i].table, cases[i].batch,
+                      err.msg);
+        lk_schema_destroy(&a);
+        lk_schema_destroy(&b);
     }
 }
 END_TEST
@@ -148,6 +258,9 @@ int main(void)
     tcase_add_test(tc, nested_types);
     tcase_add_test(tc, errors_name_the_position);
     tcase_add_test(tc, schema_union_keeps_the_tables_columns);
+    tcase_add_test(tc, schema_union_keeps_struct_children);
+    tcase_add_test(tc, schema_union_child_nullability);
+    tcase_add_test(tc, schema_union_refuses_a_child_of_another_type);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

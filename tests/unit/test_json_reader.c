@@ -209,6 +209,87 @@ START_TEST(object_into_string_column_keeps_json_text)
 }
 END_TEST
 
+/* A BINARY column takes a JSON string as base64 and holds the bytes, as Spark's JSON reader does
+   (Jackson's getBinaryValue: padding required, white space between groups only); text that is not
+   base64 is rescued like a string in a LONG column, the column null. Both parsers alike. */
+START_TEST(binary_column_reads_base64)
+{
+    static const struct {
+        const char *json; /* the value of "b" */
+        const char *want; /* bytes, or NULL: null and rescued */
+        size_t len;
+    } cases[] = {
+        {"\"AAEC/w==\"", "\x00\x01\x02\xff", 4},
+        {"\"aGk=\"", "hi", 2},
+        {"\"aGVsbG8h\"", "hello!", 6},
+        {"\"\"", "", 0},
+        {"\" aGk= \\n\"", "hi", 2},       /* white space around the groups */
+        {"\"aGVs\\nbG8h\"", "hello!", 6}, /* ... and between them */
+        {"\"aGk=aGk=\"", "hihi", 4},      /* a padded group, then another */
+        {"\"\\u0061Gk=\"", "hi", 2},      /* an escape is its character */
+        {"\"aGk\"", NULL, 0},             /* padding is required */
+        {"\"aGVsbG8\"", NULL, 0},
+        {"\"a\"", NULL, 0},
+        {"\"aG k=\"", NULL, 0}, /* no space inside a group */
+        {"\"aGk-\"", NULL, 0},  /* the URL-safe alphabet is not base64's */
+        {"\"=aGk\"", NULL, 0},
+        {"\"aG=k\"", NULL, 0},
+        {"\"not base64!\"", NULL, 0},
+        {"12", NULL, 0}, /* not a string */
+    };
+    size_t ncases = sizeof cases / sizeof cases[0];
+    for (int fast = 0; fast < 2; fast++) {
+        lk_schema *data = lk_schema_new();
+        lk_schema_add(data, "b", LK_TYPE_BINARY, 1);
+        lk_field *a = lk_schema_add(data, "a", LK_TYPE_ARRAY, 1);
+        lk_field_add_child(a, "element", LK_TYPE_BINARY, 1);
+        lk_schema *raw = lk_raw_schema(data);
+        lk_batch *b = lk_batch_new(raw);
+        lk_json_reader *r = lk_json_reader_new();
+        lk_json_reader_set_fast(r, fast);
+        lk_source_meta meta = {"/f", "f", 1, 0};
+        lk_raw_stats st = {0};
+        lk_error err;
+        lk_buf in = LK_BUF_INIT;
+        for (size_t i = 0; i < ncases; i++)
+            lk_buf_printf(&in, "{\"b\":%s}\n", cases[i].json);
+        lk_buf_puts(&in, "{\"b\":null,\"a\":[\"aGk=\",\"!!\",null]}\n");
+        ck_assert_int_eq(lk_json_reader_parse(r, in.data, in.len, &meta, 0, b, &st, &err), 0);
+        ck_assert_int_eq(st.rows, (int64_t)ncases + 1);
+        const lk_col *c = lk_batch_col(b, 0);
+        const lk_col *resc = lk_batch_col(b, lk_raw_rescued_index(raw));
+        int rescued = 0;
+        for (size_t i = 0; i < ncases; i++) {
+            size_t n = 0;
+            if (!cases[i].want) {
+                ck_assert_msg(lk_col_is_null(c, (uint32_t)i), "fast=%d %s: not null", fast,
+                              cases[i].json);
+                const char *t = lk_col_bytes(resc, (uint32_t)i, &n);
+                ck_assert_msg(!lk_col_is_null(resc, (uint32_t)i) && memmem(t, n, "\"b\":", 4),
+                              "fast=%d %s: not rescued", fast, cases[i].json);
+                rescued++;
+                continue;
+            }
+            ck_assert_msg(!lk_col_is_null(c, (uint32_t)i), "fast=%d %s: null", fast, cases[i].json);
+            const char *v = lk_col_bytes(c, (uint32_t)i, &n);
+            ck_assert_msg(n == cases[i].len && !memcmp(v, cases[i].want, n),
+                          "fast=%d %s: %zu bytes", fast, cases[i].json, n);
+            ck_assert(lk_col_is_null(resc, (uint32_t)i));
+        }
+        /* null is null, not rescued; an element that is not base64 keeps its place as null */
+        uint32_t last = (uint32_t)ncases;
+        ck_assert(lk_col_is_null(c, last));
+        char row[1024];
+        row_json(b, last, row, sizeof row);
+        ck_assert_msg(strstr(row, "\"a\":[\"aGk=\",null,null]"), "%s", row);
+        ck_assert_msg(strstr(row, "\\\"a[1]\\\":\\\"!!\\\""), "%s", row);
+        ck_assert_int_eq(st.rescued, rescued + 1);
+        lk_buf_free(&in);
+        done(&r, &b, &raw, &data);
+    }
+}
+END_TEST
+
 /* A line nested n levels deep in all: {"s": [[...[1]...]]} (the line's object is level 1). */
 static void nested_line(lk_buf *b, int n)
 {
@@ -282,6 +363,7 @@ Suite *s = suite_create("json_reader");
     tcase_add_test(tc, inference_rules);
     tcase_add_test(tc, reader_rows_rescue_corrupt);
     tcase_add_test(tc, object_into_string_column_keeps_json_text);
+    tcase_add_test(tc, binary_column_reads_base64);
     tcase_add_test(tc, nesting_limit_counts_every_level);
     tcase_add_test(tc, no_data_columns);
     suite_add_tcase(s, tc);

@@ -529,14 +529,14 @@ static int kafka_ranges(committer *c, int64_t b, lk_state_range **out, int *n)
     return 0;
 }
 
-/* Shared tables: our schema is committed only when it has a column the
-   table lacks (another instance may have widened it further: never narrow it). */
+/* Shared tables: our schema is committed only when it has a column, or a struct child, the
+   table lacks (another instance may have widened it further: never narrow it, nor reorder it). */
 static int schema_covers(const lk_schema *table, const lk_schema *ours)
 {
     for (int i = 0; i < lk_schema_nfields(ours); i++) {
         const lk_field *f = lk_schema_field(ours, i);
         int k = lk_schema_find(table, f->name);
-        if (k < 0 || !lk_field_equal(lk_schema_field(table, k), f))
+        if (k < 0 || !lk_field_covers(lk_schema_field(table, k), f))
             return 0;
     }
     return 1;
@@ -715,6 +715,26 @@ static int commit_batch(committer *c, pending *p)
                               "first batch: the table is not created",
                               c->names[t], missing, c->names[t]);
     }
+    /* each table's schema after the batch, for every table before any is committed: a struct
+       child whose type differs from the table's (instances that infer their own raw types, a
+       restart over tables another configuration wrote) refuses the batch as a configuration
+       error, as a changed column does above; it stays pending */
+    lk_schema *merged[LK_TABLES_MAX] = {NULL};
+    for (int t = 0; t < c->ntables && rc == 0; t++) {
+        const lk_schema *cur = lk_delta_schema(c->tables[t]);
+        if (!cur || skip[t] || lk_delta_txn_version(c->tables[t], c->app_id) >= b ||
+            (c->shared && schema_covers(cur, schemas[t])))
+            continue;
+        lk_error e = {0};
+        merged[t] = lk_schema_union(cur, schemas[t], &e);
+        if (!merged[t])
+            rc = lk_error_set(&c->err, e.code, "%s: %s. Give it the table's type: %s", c->names[t],
+                              e.msg,
+                              strcmp(c->names[t], LK_TABLE_RAW)
+                                  ? "a cast in the table's transforms"
+                                  : "declare it in source.schema_hints (each instance infers the "
+                                    "types of its own data)");
+    }
     for (int t = 0; t < c->ntables && rc == 0; t++) {
         drain_inbox(c, b);
         lk_msg_table_out *out = &rep->tables[rep->n_tables++];
@@ -738,15 +758,12 @@ static int commit_batch(committer *c, pending *p)
         const lk_schema *cur = lk_delta_schema(c->tables[t]);
         if (!cur) {
             lk_delta_commit_set_schema(dc, schemas[t]);
-        } else if (!(c->shared && schema_covers(cur, schemas[t]))) {
-            /* the table keeps the columns this batch lacks (a list that selects fewer since a
-               restart); with other hosts, the order of the one that wrote first stands */
-            lk_schema *u = lk_schema_union(cur, schemas[t]);
-            if (!lk_schema_equal(cur, u)) {
-                lk_delta_commit_set_schema(dc, u);
-                log_schema_change(c, c->names[t], b, cur, u);
-            }
-            lk_schema_destroy(&u);
+        } else if (merged[t] && !lk_schema_equal(cur, merged[t])) {
+            /* the table keeps the columns and struct children this batch lacks (a list that
+               selects fewer since a restart, another host's data); with other hosts, the order
+               of the one that wrote first stands where the batch adds nothing (schema_covers) */
+            lk_delta_commit_set_schema(dc, merged[t]);
+            log_schema_change(c, c->names[t], b, cur, merged[t]);
         }
         const lk_name_list *pb = lk_config_partition_by(c->cfg, c->names[t]);
         if (!cur && pb && pb->n) {
@@ -828,8 +845,10 @@ static int commit_batch(committer *c, pending *p)
     }
     if (rc == 0)
         record_file_counts(c, p);
-    for (int t = 0; t < c->ntables; t++)
+    for (int t = 0; t < c->ntables; t++) {
         lk_schema_destroy(&schemas[t]);
+        lk_schema_destroy(&merged[t]);
+    }
     if (rc)
         return rc;
     lk_worker_add(c->w, "batches", 1);
