@@ -204,6 +204,20 @@ both('to_date(ts) + INTERVAL 1 DAY', `CAST(CAST(${T} AS DATE) + INTERVAL 1 DAY A
 both('to_date(ts) - INTERVAL 13 MONTHS', `CAST(CAST(${T} AS DATE) - INTERVAL 13 MONTH AS DATE)`, 'date');
 both('to_date(ts) + INTERVAL 3 HOURS', `CAST(${T} AS DATE) + INTERVAL 3 HOUR`, 'ts');
 both('date_add(to_date(ts), user_id % 60) + INTERVAL 1 MONTH', `CAST(CAST(${T} AS DATE) + CAST(user_id % 60 AS INTEGER) + INTERVAL 1 MONTH AS DATE)`, 'date');
+// the quoted form, read as Spark's stringToInterval: every number has its own sign ('-1 hour 30
+// minutes' is -30 minutes, as in DuckDB); a fraction of seconds; weeks and milliseconds. Spark 3.5
+// types a literal by its units: a date plus days alone (a WEEK is 7) stays a DATE, plus seconds
+// or milliseconds becomes a TIMESTAMP (DuckDB: always a timestamp, a DATE cast on its side)
+both("to_timestamp(ts) + INTERVAL '1 day 2 hours'", `${T} + INTERVAL '1 day 2 hours'`, 'ts');
+both("to_timestamp(ts) + INTERVAL '-1 hour 30 minutes'", `${T} + INTERVAL '-1 hour 30 minutes'`, 'ts');
+both("to_timestamp(ts) - INTERVAL '1 week 3 milliseconds'", `${T} - INTERVAL '1 week 3 milliseconds'`, 'ts');
+both("to_timestamp(ts) + INTERVAL '1 year 2 months'", `${T} + INTERVAL '1 year 2 months'`, 'ts');
+both("to_timestamp(ts) + INTERVAL '1.5' SECOND", `${T} + INTERVAL '1.5 seconds'`, 'ts');
+both('to_timestamp(ts) - INTERVAL 1.5 SECONDS', `${T} - INTERVAL '1.5 seconds'`, 'ts');
+both("to_date(ts) + INTERVAL '1 day'", `CAST(CAST(${T} AS DATE) + INTERVAL 1 DAY AS DATE)`, 'date');
+both('to_date(ts) - INTERVAL 1 WEEK', `CAST(CAST(${T} AS DATE) - INTERVAL 7 DAY AS DATE)`, 'date');
+both("to_date(ts) + INTERVAL '1 day 2 hours'", `CAST(${T} AS DATE) + INTERVAL '1 day 2 hours'`, 'ts');
+both('to_date(ts) + INTERVAL 1500 MILLISECONDS', `CAST(${T} AS DATE) + INTERVAL 1500 MILLISECOND`, 'ts');
 
 // timestamp text: an impossible date is null in Spark (LocalDate.of) and in DuckDB's TRY_CAST, never
 // rolled into the next month; single-digit fields, offsets and region zones as both read them
