@@ -614,6 +614,129 @@ START_TEST(json)
 }
 END_TEST
 
+/* get_json_object(json, path) of a JSON text without a single quote: its value, or NULL. */
+static char *gj(const char *doc, const char *path)
+{
+    char e[2048];
+    snprintf(e, sizeof e, "get_json_object('%s', '%s')", doc, path);
+    return ev(e);
+}
+
+#define GJ(doc, path, want)                                                                        \
+    ck_assert_msg(!strcmp(gj(doc, path), want), "%s on %s: got [%s], want [%s]", path, doc,        \
+                  gj(doc, path), want)
+
+/* The [*] wildcard of Spark's JSON path, as GetJsonObject.evaluatePath writes its matches: an
+   array of them when several match, the one match without brackets (a string keeps its quotes:
+   it is JSON below a [*]), none null; [*] below [*] or after [n] always an array; [*][*] spliced
+   (Hive's double wildcard); a member "a":null no match, a null element "null". Spark's own suite
+   (JsonExpressionsSuite) gives the first answers. */
+START_TEST(json_wildcard)
+{
+    const char *store =
+        "{\"store\":{\"basket\":[[1,2,{\"b\":\"y\",\"a\":\"x\"}],[3,4],[5,6]],\"book\":["
+        "{\"category\":\"reference\",\"price\":8.95},"
+        "{\"category\":\"fiction\",\"price\":8.99,\"isbn\":\"0-553-21311-3\"},"
+        "{\"category\":\"fiction\",\"reader\":[{\"age\":25,\"name\":\"bob\"},{\"age\":26,"
+        "\"name\":\"jack\"}],\"price\":22.99,\"isbn\":\"0-395-19395-8\"}]}}";
+    GJ(store, "$.store.book[*].category", "[\"reference\",\"fiction\",\"fiction\"]");
+    GJ(store, "$.store.book[*].isbn", "[\"0-553-21311-3\",\"0-395-19395-8\"]");
+    GJ(store, "$.store.book[*].price", "[8.95,8.99,22.99]");
+    GJ(store, "$.store.book[*].reader",
+       "[{\"age\":25,\"name\":\"bob\"},{\"age\":26,\"name\":\"jack\"}]");
+    GJ(store, "$.store.book[*].reader[0].age", "25");
+    GJ(store, "$.store.book[*].reader[*].age", "[25,26]");
+    GJ(store, "$.store.basket[*]", "[[1,2,{\"b\":\"y\",\"a\":\"x\"}],[3,4],[5,6]]");
+    GJ(store, "$.store.basket[*][0]", "[1,3,5]");
+    GJ(store, "$.store.basket[0][*]", "[1,2,{\"b\":\"y\",\"a\":\"x\"}]");
+    GJ(store, "$.store.basket[*][*]", "[1,2,{\"b\":\"y\",\"a\":\"x\"},3,4,5,6]");
+    GJ(store, "$.store.basket[0][*].b", "[\"y\"]"); /* [*] after [n]: an array of one */
+    GJ(store, "$.store.basket[*].non_exist_key", "NULL");
+    GJ(store, "$.store.basket[0][*].non_exist_key", "NULL");
+    GJ(store, "$.store.basket[*][*].non_exist_key", "NULL");
+    GJ("[1,2,3]", "$[*]", "[1,2,3]");
+    /* one match: unwrapped, JSON as written below a [*] (numbers as Jackson writes them) */
+    GJ("{\"items\":[{\"price\":10.50},{\"price\":2},{\"price\":1e3}]}", "$.items[*].price",
+       "[10.5,2,1000.0]");
+    GJ("{\"items\":[{\"price\":10.50}]}", "$.items[*].price", "10.5");
+    GJ("{\"items\":[{\"price\":\"9.99\"}]}", "$.items[*].price", "\"9.99\"");
+    GJ("{\"items\":[{\"price\":\"9.99\"},{\"price\":\"é\"}]}", "$.items[*].price",
+       "[\"9.99\",\"é\"]");
+    GJ("{\"items\":[{\"price\":1},{\"qty\":2},3,[4]]}", "$.items[*].price", "1");
+    /* nulls: a member that is null does not match, a null element is the JSON null */
+    GJ("{\"items\":[{\"price\":null},{\"qty\":1}]}", "$.items[*].price", "NULL");
+    GJ("{\"items\":[{\"price\":null},{\"price\":3}]}", "$.items[*].price", "3");
+    GJ("{\"items\":[1,null,\"s\",true,{\"k\":[]}]}", "$.items[*]",
+       "[1,null,\"s\",true,{\"k\":[]}]");
+    GJ("{\"items\":[null]}", "$.items[*]", "null");
+    GJ("{\"items\":[null]}", "$.items[0]", "null"); /* as Spark: copied, not a missing value */
+    GJ("null", "$", "null");
+    GJ("{\"items\":null}", "$.items[*]", "NULL");
+    /* empty arrays, and [*] on what is no array */
+    GJ("{\"items\":[]}", "$.items[*]", "NULL");
+    GJ("{\"items\":[]}", "$.items[*].price", "NULL");
+    GJ("{\"items\":{\"price\":3}}", "$.items[*]", "NULL");
+    GJ("{\"items\":{\"price\":3}}", "$.items[*].price", "NULL");
+    GJ("{\"items\":\"x\"}", "$.items[*]", "NULL");
+    GJ("7", "$[*]", "NULL");
+    /* nested wildcards: below a [*] each inner [*] keeps its brackets; one outer match loses its
+       own, even when another inner [*] wrote an empty array (Spark's buffer, read as it is) */
+    GJ("{\"a\":[{\"b\":[1,2]},{\"b\":[3]}]}", "$.a[*].b[*]", "[[1,2],[3]]");
+    GJ("{\"a\":[{\"b\":[1,2]},{\"c\":[3]}]}", "$.a[*].b[*]", "[1,2]");
+    GJ("{\"a\":[{\"b\":[1,2]},{\"b\":[]}]}", "$.a[*].b[*]", "[1,2],[]");
+    GJ("[[5]]", "$[0][*]", "[5]");
+    GJ("[7]", "$[0][*]", "NULL");
+    GJ("[[[[[[[1]]]]]]]", "$[0][*][0][*][*]", "[[1]]");
+    /* [*][*]: the outer elements spliced, arrays inside them too; the rest of the path applies to
+       the outer elements */
+    GJ("[[1,[2,3]],4]", "$[*][*]", "[1,2,3,4]");
+    GJ("[5]", "$[*][*]", "[5]");
+    GJ("[[],[]]", "$[*][*]", "NULL");
+    GJ("[{\"b\":1},{\"b\":2}]", "$[*][*].b", "[1,2]");
+    GJ("[[{\"b\":1}]]", "$[*][*].b", "NULL");
+    /* a repeated key: the first occurrence that matches; an occurrence that matched nothing may
+       still have written its empty array (Jackson's root separator is a space) */
+    GJ("{\"a\":[],\"a\":[2]}", "$.a[*]", "2");
+    GJ("{\"a\":[1],\"a\":[2]}", "$.a[*]", "1");
+    GJ("{\"a\":null,\"a\":2}", "$.a", "2");
+    GJ("{\"a\":[[]],\"a\":[[1]]}", "$.a[0][*]", "[] [1]");
+    /* malformed JSON anywhere in the document: null (Jackson raises) */
+    GJ("{\"items\":[{\"price\":1},{\"price\":2}", "$.items[*].price", "NULL");
+    GJ("{\"items\":[{\"price\":1},{\"price\":01}]}", "$.items[*].price", "NULL");
+    GJ("{\"items\":[1,,2]}", "$.items[*]", "NULL");
+    /* the path: whitespace before each token, as Spark's RegexParsers skip it */
+    GJ("[1,2]", "$[ * ]", "[1,2]");
+    GJ("[1,2]", " $ [ 1 ] ", "2");
+    GJ("{\"a\":1}", "$. a", "1");
+    GJ("{\"a\":1}", "$.a ", "NULL"); /* the name is 'a ' */
+    /* a column: nulls stay null, one string match keeps its quotes */
+    EQ("get_json_object(j, '$.a.b[*]')", "[1,{\"c\":\"xé\"}]");
+    EQ("get_json_object(j, '$.a.b[*].c')", "\"xé\"");
+    EQ_NULLROW("get_json_object(j, '$.a.b[*]')", "NULL");
+    /* paths Spark makes null in every row: refused at start */
+    ERR("get_json_object(j, '$.*')", "'.*' and ['*'] match nothing in Spark");
+    ERR("get_json_object(j, \"$['*']\")", "'.*' and ['*'] match nothing in Spark");
+    ERR("get_json_object(j, '$.[*]')", "bad path");
+    ERR("get_json_object(j, '$[-1]')", "bad path");
+    ERR("get_json_object(j, '$[*')", "bad path");
+    ERR("get_json_object(j, '$[99999999999999999999]')", "bad path");
+    /* a malformed document is a failure for on_error */
+    lk_batch *b = make_batch();
+    lk_sql_program *p = lk_sql_program_new(lk_batch_schema(b));
+    lk_error err;
+    int r1, r2;
+    ck_assert_int_eq(
+        lk_sql_program_compile(p, "get_json_object('[1,', '$[*]')", NULL, &r1, NULL, &err), 0);
+    ck_assert_int_eq(
+        lk_sql_program_compile(p, "get_json_object('[]', '$[*]')", NULL, &r2, NULL, &err), 0);
+    ck_assert_int_eq(lk_sql_program_run(p, b, 0, &err), 0);
+    ck_assert_ptr_nonnull(lk_sql_program_failed(p, r1));
+    ck_assert_ptr_null(lk_sql_program_failed(p, r2)); /* no match is no failure */
+    lk_sql_program_destroy(&p);
+    lk_batch_destroy(&b);
+}
+END_TEST
+
 START_TEST(errors_and_positions)
 {
     lk_batch *b = make_batch();
@@ -1712,6 +1835,7 @@ int main(void)
     tcase_add_test(tc, decimal_overflow_fails);
     tcase_add_test(tc, interval_arithmetic);
     tcase_add_test(tc, interval_literals);
+    tcase_add_test(tc, json_wildcard);
     tcase_add_test(tc, sql_string_forms);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
