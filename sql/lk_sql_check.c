@@ -627,10 +627,11 @@ static void become_cast(ck *c, lk_sql_node *n, lk_sql_node *a, lk_type ty)
 }
 
 /* x + INTERVAL, x - INTERVAL, INTERVAL + x, as Spark's ResolveBinaryArithmetic: a date plus a
-   whole-day interval is date_add, plus months add_months, plus a day-time interval with hours,
-   minutes or seconds a TIMESTAMP, plus a calendar interval (months and days) a DATE; a timestamp
-   stays one; a string is read as a timestamp and the result written back as a string. An interval
-   is never a value of its own (Delta cannot store Spark's CalendarIntervalType): only here. */
+   day-time interval of days alone (DayTimeIntervalType(DAY, DAY)) is date_add, plus months
+   add_months, plus any other day-time interval a TIMESTAMP (TimeAdd over the date cast); a
+   timestamp stays one; a string is read as a timestamp and the result written back as a string.
+   (Spark 3.5 makes no CalendarIntervalType of a literal, so its DateAddInterval does not arise.)
+   An interval is never a value of its own: only here. */
 static int interval_arith(ck *c, lk_sql_node *n)
 {
     lk_sql_node **a = n->args;
@@ -659,7 +660,7 @@ static int interval_arith(ck *c, lk_sql_node *n)
     if (t != LK_TYPE_DATE && t != LK_TYPE_TIMESTAMP && t != LK_TYPE_TIMESTAMP_NTZ &&
         t != LK_TYPE_STRING)
         return cerr(c, x->pos, "an INTERVAL is added to a date or timestamp, not to %s", tname(x));
-    if (t == LK_TYPE_DATE && iv->iv_kind != 3 && (iv->iv_kind == 1 || iv->iv_days_only)) {
+    if (t == LK_TYPE_DATE && (iv->iv_kind == 1 || iv->iv_days_only)) {
         /* date_add(x, days) or add_months(x, months): a DATE */
         lk_sql_node *k = lk_sql_ast_node(c->ast, LK_SQL_LIT, iv->pos);
         k->lit_type = k->ty = LK_TYPE_INTEGER;
@@ -676,9 +677,7 @@ static int interval_arith(ck *c, lk_sql_node *n)
     k->iv_kind = iv->iv_kind;
     k->iv_months = months;
     k->iv_us = us;
-    if (t == LK_TYPE_DATE && iv->iv_kind == 3) /* DateAddInterval: a DATE */
-        become_cast(c, n, k, LK_TYPE_DATE);
-    else if (t == LK_TYPE_STRING) /* Cast(TimeAdd(l, r), l.dataType) */
+    if (t == LK_TYPE_STRING) /* Cast(TimeAdd(l, r), l.dataType) */
         become_cast(c, n, k, LK_TYPE_STRING);
     else
         *n = *k;

@@ -299,9 +299,8 @@ static void put_number(const char *p, const char *q, lk_buf *b)
 /* JSON text of the (valid) value [p, q) as Spark's Jackson generator copies it
    (copyCurrentStructure): whitespace outside strings removed, every string and key in double
    quotes with Jackson's escaping, numbers written again as put_number does. */
-static void compact(const char *p, const char *q, lk_buf *b)
+static void compact_into(const char *p, const char *q, lk_buf *b)
 {
-    lk_buf_reset(b);
     while (p < q) {
         if (is_quote(*p)) {
             const char *e = str_end(p, q, JF_CTRL);
@@ -324,6 +323,13 @@ static void compact(const char *p, const char *q, lk_buf *b)
             p++;
         }
     }
+}
+
+/* compact() into b emptied first. */
+static void compact(const char *p, const char *q, lk_buf *b)
+{
+    lk_buf_reset(b);
+    compact_into(p, q, b);
 }
 
 /* Flags for walking text root_end already checked: anything it let through. */
@@ -359,71 +365,243 @@ static const char *member(const char *p, const char *e, const char *key, size_t 
     }
 }
 
-static const char *element(const char *p, const char *e, int64_t idx)
-{
-    p = ws(p, e);
-    if (p >= e || *p != '[') return NULL;
-    p = ws(p + 1, e);
-    if (p < e && *p == ']') return NULL;
-    for (int64_t i = 0;; i++) {
-        p = ws(p, e);
-        if (i == idx) return p;
-        if (!(p = skip(p, e, 1, JF_CHECKED))) return NULL;
-        p = ws(p, e);
-        if (p >= e || *p != ',') return NULL;
-        p++;
-    }
-}
+/* The scratch of an unescaped key or string (put_struct, put_list, get_json_object), kept across
+   rows: no allocation per row. A key is used up before any nested value is read, so the levels can
+   share it. */
+static _Thread_local lk_buf key_scratch;
 
 /* ---- get_json_object ---- */
+
+/* A step of a path, as Spark's JsonPathParser makes PathInstructions of it: `.name` and
+   `['name']` (Key, Named), `[n]` (Subscript, Index) and `[*]` (Subscript, Wildcard). */
+enum { JS_NAMED, JS_INDEX, JS_ALL };
+
+#define MAX_STEPS 32
 
 typedef struct jpath {
     int n;
     struct {
+        int kind;
         char name[128];
         size_t len;
-        int64_t idx; /* -1 for a name */
-    } step[32];
+        int64_t idx;
+    } step[MAX_STEPS];
 } jpath;
 
+/* Java's \s, which Spark's RegexParsers skip before every token of a path. */
+static const char *path_ws(const char *s)
+{
+    while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+        s++;
+    return s;
+}
+
+/* Compiles s as Spark 3.5's JsonPathParser reads it: `$`, then `.name` (up to the next '.' or
+   '['), `['name']` (no ' or ?), `[n]` or `[*]`, whitespace allowed before each token. 0; -1 for a
+   path Spark does not parse (null in every row there); -2 for one with `.*` or `['*']`, which
+   Spark parses into a bare Wildcard that no JSON value matches (null in every row too). */
 static int compile_path(const char *s, jpath *jp)
 {
     memset(jp, 0, sizeof *jp);
-    if (*s != '$') return -1;
-    s++;
-    while (*s) {
-        if (jp->n == 32) return -1;
-        if (*s == '.') {
-            s++;
-            size_t l = 0;
-            while (s[l] && s[l] != '.' && s[l] != '[')
-                l++;
-            if (!l || l >= 128 || (l == 1 && *s == '*')) return -1;
-            memcpy(jp->step[jp->n].name, s, l);
-            jp->step[jp->n].len = l;
-            jp->step[jp->n++].idx = -1;
-            s += l;
-        } else if (*s == '[') {
-            s++;
-            if (*s == '\'') {
-                const char *q = strchr(s + 1, '\'');
-                if (!q || q[1] != ']' || q - s - 1 >= 128) return -1;
-                memcpy(jp->step[jp->n].name, s + 1, (size_t)(q - s - 1));
-                jp->step[jp->n].len = (size_t)(q - s - 1);
-                jp->step[jp->n++].idx = -1;
-                s = q + 2;
+    s = path_ws(s);
+    if (*s++ != '$') return -1;
+    for (;;) {
+        const char *t = path_ws(s), *name = NULL;
+        size_t len = 0;
+        if (!*t) return 0;
+        if (jp->n == MAX_STEPS) return -1;
+        if (!strncmp(t, ".*", 2) || !strncmp(t, "['*']", 5)) return -2;
+        if (*t == '.') {
+            name = path_ws(t + 1);
+            len = strcspn(name, ".[");
+            s = name + len;
+        } else if (!strncmp(t, "['", 2)) {
+            name = path_ws(t + 2);
+            len = strcspn(name, "'?");
+            const char *q = path_ws(name + len);
+            if (strncmp(q, "']", 2)) return -1;
+            s = q + 2;
+        } else if (*t == '[') {
+            t = path_ws(t + 1);
+            if (*t == '*') {
+                jp->step[jp->n].kind = JS_ALL;
+                t++;
             } else {
-                char *end;
-                long long v = strtoll(s, &end, 10);
-                if (end == s || *end != ']' || v < 0) return -1;
-                jp->step[jp->n++].idx = v;
-                s = end + 1;
+                int64_t v = 0;
+                if (!isdigit((unsigned char)*t)) return -1;
+                for (; isdigit((unsigned char)*t); t++) /* Scala's toLong: past it, no path */
+                    if (__builtin_mul_overflow(v, 10, &v) ||
+                        __builtin_add_overflow(v, *t - '0', &v))
+                        return -1;
+                jp->step[jp->n].kind = JS_INDEX;
+                jp->step[jp->n].idx = v;
             }
+            t = path_ws(t);
+            if (*t != ']') return -1;
+            s = t + 1;
+            jp->n++;
+            continue;
         } else {
             return -1;
         }
+        if (!len || len >= sizeof jp->step[0].name) return -1;
+        jp->step[jp->n].kind = JS_NAMED;
+        memcpy(jp->step[jp->n].name, name, len);
+        jp->step[jp->n++].len = len;
     }
-    return 0;
+}
+
+/* Where get_json_object writes, as Spark's Jackson JsonGenerator: a value after another at the
+   same level is separated by ',' in an array and by ' ' at the root (Jackson's root value
+   separator: a path can write twice at the root, see jeval), raw text with no separator. */
+typedef struct jgen {
+    lk_buf *b;
+    int depth;                /* open arrays */
+    int count[MAX_STEPS + 2]; /* values written at the root and in each open array */
+} jgen;
+
+static void g_value(jgen *g)
+{
+    if (g->count[g->depth]++) lk_buf_putc(g->b, g->depth ? ',' : ' ');
+}
+
+static void g_start(jgen *g)
+{
+    g_value(g);
+    lk_buf_putc(g->b, '[');
+    g->count[++g->depth] = 0;
+}
+
+static void g_end(jgen *g)
+{
+    lk_buf_putc(g->b, ']');
+    g->depth--;
+}
+
+/* Spark's WriteStyle: a string at the end of a path with no [*] above it is written unquoted
+   (RAW); below a [*] every value is JSON (QUOTED); below [*][*] arrays are spliced (FLATTEN). */
+enum { ST_RAW, ST_QUOTED, ST_FLATTEN };
+
+/* A walk of one document: the path, the end of the (checked) text, and the buffers of the [*]
+   levels, which keep their memory across rows and batches in each thread. */
+typedef struct jctx {
+    const jpath *jp;
+    const char *e;
+    int nbuf;
+} jctx;
+
+static _Thread_local lk_buf gj_bufs[MAX_STEPS + 1];
+
+/* The first element of the array (or member of the object) at v, or NULL when it is empty. */
+static const char *first_in(const char *v, const char *e)
+{
+    const char *p = ws(v + 1, e);
+    return *p == ']' || *p == '}' ? NULL : p;
+}
+
+/* After an element (or member) ending at q: the next one, or NULL at the end. */
+static const char *next_in(const char *q, const char *e)
+{
+    const char *p = ws(q, e);
+    return *p == ',' ? ws(p + 1, e) : NULL;
+}
+
+/* The key at p (a string) equals step's name: its end in *ke. */
+static int key_is(const char *p, const char *e, const char *name, size_t n, const char **ke)
+{
+    const char *q = str_end(p, e, JF_CHECKED);
+    *ke = q;
+    if (memchr(p, '\\', (size_t)(q - p))) {
+        unescape(p, q, &key_scratch);
+        return key_scratch.len == n && !memcmp(key_scratch.data, name, n);
+    }
+    return (size_t)(q - p - 2) == n && !memcmp(p + 1, name, n);
+}
+
+/* Spark's GetJsonObject.evaluatePath over the value at v (valid JSON, as root_end checked) with
+   the path's steps from st: writes what matches into g and says whether anything did. Its cases,
+   in its order:
+   - the path ends: a string in RAW style unquoted; an array in FLATTEN style spliced element by
+     element; anything else copied as JSON (a null too: "null", as Spark's copyCurrentStructure);
+   - an object and a name: the first member of that name whose value is not null and matches the
+     rest (a member "a":null, or one that does not match, and a later "a" is tried);
+   - an array and [*][*]: an array of the elements each matched in FLATTEN style against the
+     rest (the second [*] is the splicing, as Hive's double wildcard);
+   - an array and [*], not QUOTED: the elements matched in QUOTED style (FLATTEN stays) into a
+     buffer; two or more matches written as the array, one without its brackets (a single string
+     keeps its quotes), none not at all;
+   - an array and [*], QUOTED (below another [*], or after [n]): always an array, even of one or
+     none (an empty one is written though nothing matched);
+   - an array and [n]: element n against the rest, QUOTED when the rest starts with [*];
+   - anything else: no match. */
+static int jeval(jctx *c, const char *v, int style, int st, jgen *g)
+{
+    const char *e = c->e;
+    if (st == c->jp->n) {
+        const char *q = skip(v, e, 0, JF_CHECKED);
+        if (is_quote(*v) && style == ST_RAW) { /* writeRaw: no separator */
+            unescape(v, q, &key_scratch);
+            lk_buf_append(g->b, key_scratch.data ? key_scratch.data : "", key_scratch.len);
+            return 1;
+        }
+        if (*v == '[' && style == ST_FLATTEN) {
+            int dirty = 0;
+            for (const char *el = first_in(v, e); el; el = next_in(skip(el, e, 1, JF_CHECKED), e))
+                dirty |= jeval(c, el, style, st, g);
+            return dirty;
+        }
+        g_value(g);
+        compact_into(v, q, g->b);
+        return 1;
+    }
+    int kind = c->jp->step[st].kind;
+    if (*v == '{' && kind == JS_NAMED) {
+        const char *name = c->jp->step[st].name;
+        size_t len = c->jp->step[st].len;
+        for (const char *m = first_in(v, e); m;) {
+            const char *ke;
+            int eq = key_is(m, e, name, len, &ke);
+            const char *val = ws(ws(ke, e) + 1, e); /* past ':' */
+            if (eq && !(e - val >= 4 && !memcmp(val, "null", 4)) && jeval(c, val, style, st + 1, g))
+                return 1;
+            m = next_in(skip(val, e, 1, JF_CHECKED), e);
+        }
+        return 0;
+    }
+    if (*v != '[' || kind == JS_NAMED) return 0;
+    int next_all = st + 1 < c->jp->n && c->jp->step[st + 1].kind == JS_ALL;
+    if (kind == JS_INDEX) {
+        const char *el = first_in(v, e);
+        for (int64_t i = 0; el && i < c->jp->step[st].idx; i++)
+            el = next_in(skip(el, e, 1, JF_CHECKED), e);
+        return el ? jeval(c, el, next_all ? ST_QUOTED : style, st + 1, g) : 0;
+    }
+    if (next_all || style == ST_QUOTED) { /* [*][*], or [*] below a [*] or an index */
+        int dirty = 0, inner = next_all ? ST_FLATTEN : ST_QUOTED;
+        g_start(g);
+        for (const char *el = first_in(v, e); el; el = next_in(skip(el, e, 1, JF_CHECKED), e))
+            dirty |= jeval(c, el, inner, st + (next_all ? 2 : 1), g);
+        g_end(g);
+        return dirty;
+    }
+    /* [*] in RAW or FLATTEN style: the matches buffered, the brackets kept for two or more */
+    if (c->nbuf > MAX_STEPS) return 0; /* not reached: a [*] per level at most */
+    jgen sub = {&gj_bufs[c->nbuf++], 0, {0}};
+    lk_buf_reset(sub.b);
+    g_start(&sub);
+    int matched = 0;
+    for (const char *el = first_in(v, e); el; el = next_in(skip(el, e, 1, JF_CHECKED), e))
+        matched += jeval(c, el, style == ST_RAW ? ST_QUOTED : ST_FLATTEN, st + 1, &sub);
+    g_end(&sub);
+    c->nbuf--;
+    if (matched) {
+        g_value(g);
+        if (matched > 1)
+            lk_buf_append(g->b, sub.b->data, sub.b->len);
+        else
+            lk_buf_append(g->b, sub.b->data + 1, sub.b->len - 2);
+    }
+    return matched > 0;
 }
 
 static void k_get(lk_sql_kctx *k)
@@ -438,26 +616,18 @@ static void k_get(lk_sql_kctx *k)
         size_t n;
         const char *s = lk_col_bytes(k->a[0], i, &n), *e = s + n;
         const char *end = root_end(s, e, JF_CTRL);
-        if (!end) {
+        if (!end) { /* Jackson fails on it: null, and a failure for on_error */
             lk_col_append_null(k->out);
             lk_sql_fail(k, i);
             continue;
         }
-        const char *p = ws(s, e);
-        e = end;
-        for (int st = 0; st < jp->n && p; st++)
-            p = jp->step[st].idx < 0 ? member(p, e, jp->step[st].name, jp->step[st].len, b)
-                                     : element(p, e, jp->step[st].idx);
-        if (!p || (e - p >= 4 && !memcmp(p, "null", 4))) {
-            lk_col_append_null(k->out);
-            continue;
-        }
-        const char *q = skip(p, e, 0, JF_CHECKED);
-        if (is_quote(*p))
-            unescape(p, q, b);
+        jctx c = {jp, end, 0};
+        jgen g = {b, 0, {0}};
+        lk_buf_reset(b);
+        if (jeval(&c, ws(s, end), ST_RAW, 0, &g))
+            lk_col_append_bytes(k->out, b->data ? b->data : "", b->len);
         else
-            compact(p, q, b);
-        lk_col_append_bytes(k->out, b->data ? b->data : "", b->len);
+            lk_col_append_null(k->out);
     }
 }
 
@@ -472,9 +642,6 @@ static int misfit(lk_col *c)
     return 1;
 }
 
-/* The scratch of an unescaped key (put_struct, put_list), kept across rows: no allocation per
-   row. A key is used up before any nested value is read, so the levels can share it. */
-static _Thread_local lk_buf key_scratch;
 
 /* The object at p (its members by the struct's field names) into the struct column c. */
 static int put_struct(lk_sql_kctx *k, lk_col *c, const char *p, const char *e, int depth)
@@ -704,11 +871,20 @@ int lk_sql_json_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel 
         return 0;
     jpath *jp = calloc(1, sizeof *jp);
     if (!jp) abort();
-    if (compile_path(a->s, jp)) {
+    /* a path Spark cannot parse, or one that matches nothing, is null in every row there: a
+       typo to report at start, not a column of nulls */
+    int bad = compile_path(a->s, jp);
+    if (bad) {
         free(jp);
+        if (bad == -2)
+            return lk_error_set(err, LK_EFORMAT,
+                                "position %d: get_json_object: path '%s': '.*' and ['*'] match "
+                                "nothing in Spark (every row null); the elements of an array are "
+                                "[*], as in '$.items[*].price'",
+                                lk_sql_column_of(text, a->pos), a->s);
         return lk_error_set(err, LK_EFORMAT,
                             "position %d: get_json_object: bad path '%s' (e.g. '$.a.b[0]', "
-                            "\"$['key']\")",
+                            "\"$['key']\", '$.items[*].price')",
                             lk_sql_column_of(text, a->pos), a->s);
     }
     *aux = jp;

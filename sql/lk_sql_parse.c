@@ -807,63 +807,222 @@ static int kw_in_parens(parser *p, const char *kw)
     return 0;
 }
 
-/* An interval unit's name (singular or plural, any case): its microseconds or months (one of the
-   two 0) and its rank among day, hour, minute, second (0-3; year and month -1); 0 when unknown.
-   As Spark: WEEK is 7 days, MILLISECOND and MICROSECOND are fractions of the second field. */
-static int iv_unit(const char *w, int64_t *us, int *months, int *rank)
+/* The units of an INTERVAL literal, as Spark's grammar names them (singular or plural, any case) */
+enum { IV_YEAR, IV_MONTH, IV_WEEK, IV_DAY, IV_HOUR, IV_MINUTE, IV_SECOND, IV_MILLI, IV_MICRO };
+
+/* The unit w names (IV_*), or -1. */
+static int iv_unit(const char *w)
 {
-    static const struct {
-        const char *name;
-        int64_t us;
-        int months, rank;
-    } u[] = {{"year", 0, 12, -1},         {"month", 0, 1, -1},         {"week", 604800000000LL, 0, 0},
-             {"day", 86400000000LL, 0, 0}, {"hour", 3600000000LL, 0, 1}, {"minute", 60000000LL, 0, 2},
-             {"second", 1000000, 0, 3},    {"millisecond", 1000, 0, 3},  {"microsecond", 1, 0, 3}};
+    static const char *const names[] = {"year",   "month",  "week",        "day",        "hour",
+                                        "minute", "second", "millisecond", "microsecond"};
     size_t n = strlen(w);
-    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
-        size_t k = strlen(u[i].name);
-        if (strncasecmp(w, u[i].name, k) || (n != k && !(n == k + 1 && (w[k] | 32) == 's')))
-            continue;
-        *us = u[i].us;
-        *months = u[i].months;
-        *rank = u[i].rank;
-        return 1;
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++) {
+        size_t k = strlen(names[i]);
+        if (!strncasecmp(w, names[i], k) && (n == k || (n == k + 1 && (w[k] | 32) == 's')))
+            return i;
     }
-    return 0;
+    return -1;
 }
 
-/* The value v of a unit's number text (sign, digits, a fraction only for seconds and smaller, at
-   most 6 digits of microseconds) times unit microseconds or months; 0 or -1 (out of range, bad). */
-static int iv_value(const char *s, int64_t unit_us, int unit_months, int64_t *out)
+/* The interval an INTERVAL literal's text adds up to, as Spark's CalendarInterval (months, days,
+   microseconds), and the fields its units named: Spark 3.5 types the literal by them (year and
+   month a year-month interval; day, hour, minute, second a day-time one, WEEK counting as a day
+   and MILLISECOND, MICROSECOND as a second; both kinds together are refused). */
+typedef struct iv_acc {
+    int32_t months, days;
+    int64_t us;
+    int ym;             /* a year or month unit was read */
+    int dt_min, dt_max; /* the day-time fields read: 0 day .. 3 second; dt_max -1 for none */
+} iv_acc;
+
+/* Character.isWhitespace of a byte, as Spark's interval parser asks it. */
+static int iv_ws(unsigned char c)
 {
-    while (*s == ' ')
-        s++;
-    int neg = *s == '-';
-    if (*s == '-' || *s == '+') s++;
-    if (!isdigit((unsigned char)*s)) return -1;
-    int64_t whole = 0, frac = 0, unit = unit_months ? unit_months : unit_us;
-    for (; isdigit((unsigned char)*s); s++)
-        if (__builtin_mul_overflow(whole, 10, &whole) ||
-            __builtin_add_overflow(whole, *s - '0', &whole))
-            return -1;
-    if (*s == '.') {
-        int64_t scale = unit;
-        for (s++; isdigit((unsigned char)*s); s++) {
-            if (unit_months || unit_us > 1000000 || scale % 10)
-                return -1; /* only of seconds and smaller, to the microsecond */
-            scale /= 10;
-            frac += (*s - '0') * scale;
+    return c == ' ' || (c >= 9 && c <= 13) || (c >= 28 && c <= 31);
+}
+
+/* The word of s at byte i, or the one before it at a space or the end (the word Spark's messages
+   quote). */
+static void iv_word(const char *s, size_t n, size_t i, char *out, size_t cap)
+{
+    if (i > n) i = n;
+    while (i > 0 && (i == n || iv_ws((unsigned char)s[i])))
+        i--;
+    size_t b = i, e = i;
+    while (b > 0 && !iv_ws((unsigned char)s[b - 1]))
+        b--;
+    while (e < n && !iv_ws((unsigned char)s[e]))
+        e++;
+    snprintf(out, cap, "%.*s", (int)(e - b > 40 ? 40 : e - b), s + b);
+}
+
+/* Adds the interval text in[0, n) to a, reading it as Spark 3.5's IntervalUtils.stringToInterval
+   does (a port of its state machine, so that what it accepts and refuses is Spark's): after an
+   optional 'interval', pairs of a signed number and a unit (plural or not), any case, any
+   Java whitespace between; each pair's sign is its own ('-1 hour 30 minutes' is -30 minutes); a
+   fraction only of seconds, up to nine digits, cut to microseconds; every sum checked as Spark's
+   addExact, multiplyExact and toIntExact check it. 0, or -1 with Spark's reason in why (-2 when
+   the reason is an overflow). */
+static int iv_parse(const char *in, size_t n, iv_acc *a, char *why, size_t wn)
+{
+    enum { PREFIX, TRIM_SIGN, SIGN, TRIM_VALUE, VALUE, FRACTION, TRIM_UNIT, UNIT, SUFFIX, END };
+    static const char *const unit[] = {"year",   "month",  "week",        "day",        "hour",
+                                       "minute", "second", "millisecond", "microsecond"};
+    static const int64_t unit_us[] = {0, 0, 0, 0, 3600000000LL, 60000000LL, 1000000, 1000, 1};
+    static const int dt_field[] = {-1, -1, 0, 0, 1, 2, 3, 3, 3};
+    const int frac0 = 100000000; /* NANOS_PER_SECOND / 10 */
+    size_t b = 0, e = n;
+    while (b < e && iv_ws((unsigned char)in[b])) /* trimAll */
+        b++;
+    while (e > b && iv_ws((unsigned char)in[e - 1]))
+        e--;
+    if (b == e) {
+        snprintf(why, wn, "the interval string is empty");
+        return -1;
+    }
+    size_t len = e - b, i = 0;
+    char *s = malloc(len + 1), word[48];
+    if (!s) abort();
+    for (size_t k = 0; k < len; k++)
+        s[k] = (char)tolower((unsigned char)in[b + k]);
+    s[len] = 0;
+    int state = PREFIX, neg = 0, scale = 0, frac = 0, point = 0, rc = 0;
+    int64_t cur = 0;
+#define IV_FAIL(...)                                                                               \
+    do {                                                                                           \
+        iv_word(s, len, i, word, sizeof word);                                                     \
+        snprintf(why, wn, __VA_ARGS__);                                                            \
+        rc = -1;                                                                                   \
+        goto done;                                                                                 \
+    } while (0)
+#define IV_OVERFLOW(...)                                                                           \
+    do {                                                                                           \
+        snprintf(why, wn, __VA_ARGS__);                                                            \
+        rc = -2;                                                                                   \
+        goto done;                                                                                 \
+    } while (0)
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        switch (state) {
+        case PREFIX:
+            if (len >= 8 && !memcmp(s, "interval", 8)) {
+                if (len == 8) IV_FAIL("the interval string is empty");
+                if (!iv_ws((unsigned char)s[8])) IV_FAIL("invalid interval prefix %s", word);
+                i += 9;
+            }
+            state = TRIM_SIGN;
+            break;
+        case TRIM_SIGN:
+        case TRIM_VALUE:
+        case TRIM_UNIT:
+            if (iv_ws(c))
+                i++;
+            else
+                state = state == TRIM_SIGN ? SIGN : state == TRIM_VALUE ? VALUE : UNIT;
+            break;
+        case SIGN:
+            cur = 0, frac = 0, scale = -1, point = 0, neg = 0;
+            state = TRIM_VALUE;
+            if (c == '-' || c == '+') {
+                neg = c == '-';
+                i++;
+            } else if (c == '.') { /* '.5 seconds' */
+                scale = frac0, point = 1, state = FRACTION;
+                i++;
+            } else if (!isdigit(c)) {
+                IV_FAIL("unrecognized number '%s'", word);
+            }
+            break;
+        case VALUE:
+            if (isdigit(c)) {
+                if (__builtin_mul_overflow(cur, 10, &cur) ||
+                    __builtin_add_overflow(cur, c - '0', &cur))
+                    IV_OVERFLOW("long overflow");
+            } else if (iv_ws(c)) {
+                state = TRIM_UNIT;
+            } else if (c == '.') {
+                scale = frac0, state = FRACTION;
+            } else {
+                IV_FAIL("invalid value '%s'", word);
+            }
+            i++;
+            break;
+        case FRACTION:
+            if (isdigit(c) && scale > 0) {
+                frac += (c - '0') * scale;
+                scale /= 10;
+            } else if (iv_ws(c) && (!point || scale < frac0)) {
+                frac /= 1000; /* nanoseconds cut to microseconds */
+                state = TRIM_UNIT;
+            } else if (isdigit(c)) {
+                IV_FAIL("interval can only support nanosecond precision, '%s' is out of range",
+                        word);
+            } else {
+                IV_FAIL("invalid value '%s'", word);
+            }
+            i++;
+            break;
+        case UNIT: {
+            if (c != 's' && scale >= 0) IV_FAIL("'%s' cannot have fractional part", word);
+            if (neg) cur = -cur, frac = -frac;
+            /* the first unit the text starts with, in Spark's order of matching (month before
+               minute before millisecond before microsecond) */
+            int u = -1;
+            for (int k = 0; k < 9 && u < 0; k++)
+                if (!strncmp(s + i, unit[k], strlen(unit[k]))) u = k;
+            if (u < 0) IV_FAIL("invalid unit '%s'", word);
+            int64_t v, t;
+            int bad = 0;
+            if (u == IV_YEAR || u == IV_MONTH) {
+                bad = (u == IV_YEAR && __builtin_mul_overflow(cur, 12, &cur)) ||
+                      (u == IV_MONTH && (cur < INT32_MIN || cur > INT32_MAX)) ||
+                      __builtin_add_overflow((int64_t)a->months, cur, &t) || t < INT32_MIN ||
+                      t > INT32_MAX;
+                if (!bad) a->months = (int32_t)t;
+                a->ym = 1;
+            } else if (u == IV_WEEK || u == IV_DAY) {
+                bad = (u == IV_WEEK && __builtin_mul_overflow(cur, 7, &cur)) ||
+                      (u == IV_DAY && (cur < INT32_MIN || cur > INT32_MAX)) ||
+                      __builtin_add_overflow((int64_t)a->days, cur, &t) || t < INT32_MIN ||
+                      t > INT32_MAX;
+                if (!bad) a->days = (int32_t)t;
+            } else {
+                bad = __builtin_mul_overflow(cur, unit_us[u], &v) ||
+                      __builtin_add_overflow(a->us, v, &t) ||
+                      (u == IV_SECOND && __builtin_add_overflow(t, (int64_t)frac, &t));
+                if (!bad) a->us = t;
+            }
+            if (bad) IV_OVERFLOW("%s overflow", u <= IV_DAY ? "integer" : "long");
+            if (dt_field[u] >= 0) {
+                if (dt_field[u] < a->dt_min) a->dt_min = dt_field[u];
+                if (dt_field[u] > a->dt_max) a->dt_max = dt_field[u];
+            }
+            i += strlen(unit[u]);
+            state = SUFFIX;
+            break;
+        }
+        case SUFFIX: /* 's', or the end of the unit */
+        case END:
+            if (state == SUFFIX && c == 's')
+                state = END;
+            else if (iv_ws(c))
+                state = TRIM_SIGN;
+            else
+                IV_FAIL("invalid unit '%s'", word);
+            i++;
+            break;
         }
     }
-    while (*s == ' ')
-        s++;
-    if (*s) return -1;
-    int64_t v;
-    if (__builtin_mul_overflow(whole, unit, &v) || __builtin_add_overflow(v, frac, &v) ||
-        v == INT64_MIN)
-        return -1;
-    *out = neg ? -v : v;
-    return 0;
+    if (state == TRIM_VALUE) IV_FAIL("expect a number after '%s' but hit EOL", word);
+    if (state == VALUE || state == FRACTION)
+        IV_FAIL("expect a unit name after '%s' but hit EOL", word);
+    if (state != SUFFIX && state != END && state != TRIM_SIGN)
+        IV_FAIL("unknown error when parsing '%s'", word);
+#undef IV_FAIL
+#undef IV_OVERFLOW
+done:
+    free(s);
+    return rc;
 }
 
 /* 'text' FROM TO TO (unit ranks, year-month when from is -1): "[-]y-m", "[-]d h:m:s.f" and its
@@ -924,33 +1083,42 @@ static int iv_range(const char *s, int from, int to, int64_t *us, int32_t *month
     return 0;
 }
 
-/* After INTERVAL (at pos): `value unit [value unit ...]` (a value: a number or a string of one,
-   signed) or `'text' unit TO unit`. Spark's types: year and month alone a year-month interval,
-   the others alone a day-time one, both a calendar interval. */
+/* s has a letter (Java's Character.isLetter: any byte of a non-ASCII character counts). */
+static int iv_has_letter(const char *s)
+{
+    for (; *s; s++)
+        if (isalpha((unsigned char)*s) || (unsigned char)*s >= 0x80) return 1;
+    return 0;
+}
+
+/* After INTERVAL (at pos), Spark 3.5's three forms: a unit list `value unit [value unit ...]` (a
+   value: a number or a string of one, signed), `'text' unit TO unit`, and `'text'` alone (the
+   units inside: INTERVAL '1 day 2 hours'). A unit list is read as Spark's AstBuilder does: the
+   pairs written out as one text (" -1 day 30 minutes") for stringToInterval (iv_parse); the
+   quoted form is that text as it is. Both are typed by their units (iv_acc); Spark 3.5 makes no
+   CalendarIntervalType of a literal (spark.sql.legacy.interval.enabled is off). */
 static lk_sql_node *interval_(parser *p, int pos)
 {
     lk_sql_node *n = lk_sql_ast_node(p->ast, LK_SQL_INTERVAL, pos);
-    int ym = 0, dt = 0, days_only = 1, npairs = 0;
-    int calendar = 0; /* WEEK, MILLISECOND, MICROSECOND: Spark's CalendarIntervalType units */
-    int64_t us = 0, months = 0;
-    char got[64];
+    iv_acc a = {0, 0, 0, 0, 4, -1};
+    int npairs = 0;
+    char got[64], why[200];
     for (;;) {
         const lk_sql_token *v = peek(p);
         int sign = 0, vpos = v->pos;
         if (npairs) { /* another pair only where a value and a unit follow: - x is a minus */
             const lk_sql_token *w = is_op(v, "-") || is_op(v, "+") ? v + 1 : v;
-            int64_t u1;
-            int m1, r1, more = 0;
+            int more = 0;
             if ((w->kind == LK_TOK_INT || w->kind == LK_TOK_NUMBER || w->kind == LK_TOK_STRING) &&
                 w[1].kind == LK_TOK_IDENT) {
                 char *un = lk_sql_lex_ident(p->text, &w[1]);
-                more = iv_unit(un, &u1, &m1, &r1);
+                more = iv_unit(un) >= 0;
                 free(un);
             }
             if (!more) break;
         }
         if (is_op(v, "-") || is_op(v, "+")) {
-            sign = is_op(v, "-");
+            sign = is_op(v, "-") ? -1 : 1;
             p->i++;
             v = peek(p);
         }
@@ -971,87 +1139,123 @@ static lk_sql_node *interval_(parser *p, int pos)
         p->i++;
         const lk_sql_token *u = peek(p);
         char *uname = u->kind == LK_TOK_IDENT ? lk_sql_lex_ident(p->text, u) : NULL;
-        int64_t uus = 0, val = 0;
-        int umonths = 0, rank = 0;
-        if (!uname || !iv_unit(uname, &uus, &umonths, &rank)) {
-            free(uname);
+        int unit = uname ? iv_unit(uname) : -1;
+        free(uname);
+        if (unit < 0 && npairs == 0 && v->kind == LK_TOK_STRING && !sign) {
+            /* INTERVAL '1 day 2 hours': Spark's typed literal, the text read as it is */
+            int bad = iv_parse(text, strlen(text), &a, why, sizeof why);
+            free(text);
+            if (bad) {
+                fail(p, vpos, bad == -2 ? "INTERVAL out of range (%s)" : "not a valid INTERVAL: %s",
+                     why);
+                return NULL;
+            }
+            break;
+        }
+        if (unit < 0) {
             free(text);
             tok_text(p, u, got, sizeof got);
-            fail(p, u->pos,
-                 "expected an interval unit (YEAR, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, "
-                 "MILLISECOND, MICROSECOND), got %s",
-                 got);
+            if (npairs == 0 && v->kind == LK_TOK_STRING)
+                fail(
+                    p, u->pos,
+                    "expected an interval unit after a signed INTERVAL -'...' (INTERVAL -'1' DAY), "
+                    "got %s; without a unit the sign goes inside the text (INTERVAL '-1 day')",
+                    got);
+            else
+                fail(p, u->pos,
+                     "expected an interval unit (YEAR, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, "
+                     "MILLISECOND, MICROSECOND), got %s",
+                     got);
             return NULL;
         }
-        free(uname);
         p->i++;
         if (npairs == 0 && v->kind == LK_TOK_STRING && accept_kw(p, "to")) {
             const lk_sql_token *t2 = peek(p);
             char *n2 = t2->kind == LK_TOK_IDENT ? lk_sql_lex_ident(p->text, t2) : NULL;
-            int64_t us2;
-            int m2 = 0, rank2 = 0, ok = n2 && iv_unit(n2, &us2, &m2, &rank2) &&
-                                         (umonths ? m2 == 1 && umonths == 12
-                                                  : !m2 && uus >= 1000000 && us2 >= 1000000 &&
-                                                        rank2 > rank && uus != 604800000000LL);
+            int to = n2 ? iv_unit(n2) : -1;
             free(n2);
+            /* YEAR TO MONTH, or a range of DAY, HOUR, MINUTE, SECOND from the larger */
+            int ok = unit == IV_YEAR
+                         ? to == IV_MONTH
+                         : unit >= IV_DAY && unit <= IV_MINUTE && to > unit && to <= IV_SECOND;
             if (!ok) {
                 free(text);
                 tok_text(p, t2, got, sizeof got);
-                fail(p, t2->pos,
-                     "expected YEAR TO MONTH or a range of DAY, HOUR, MINUTE, SECOND, got ... TO %s",
-                     got);
+                fail(
+                    p, t2->pos,
+                    "expected YEAR TO MONTH or a range of DAY, HOUR, MINUTE, SECOND, got ... TO %s",
+                    got);
                 return NULL;
             }
             p->i++;
             int32_t m32 = 0;
-            int bad = iv_range(text, umonths ? -1 : rank, rank2, &us, &m32);
+            int64_t us = 0;
+            int bad = iv_range(text, unit == IV_YEAR ? -1 : unit - IV_DAY, to - IV_DAY, &us, &m32);
             free(text);
             if (bad) {
-                fail(p, vpos, "not a valid INTERVAL ... %s TO %s value",
-                     umonths ? "YEAR" : rank == 0 ? "DAY" : rank == 1 ? "HOUR" : "MINUTE",
-                     umonths ? "MONTH" : rank2 == 1 ? "HOUR" : rank2 == 2 ? "MINUTE" : "SECOND");
+                static const char *const up[] = {"YEAR", "MONTH",  "WEEK",  "DAY",
+                                                 "HOUR", "MINUTE", "SECOND"};
+                fail(p, vpos, "not a valid INTERVAL ... %s TO %s value", up[unit], up[to]);
                 return NULL;
             }
-            if (sign) us = -us, m32 = -m32;
-            n->iv_kind = umonths ? 1 : 2;
+            if (sign < 0) us = -us, m32 = -m32;
+            n->iv_kind = unit == IV_YEAR ? 1 : 2;
             n->iv_days_only = 0;
             n->iv_months = m32;
             n->iv_us = us;
             return n;
         }
-        int bad = iv_value(text, uus, umonths, &val);
-        free(text);
-        if (bad) {
-            fail(p, vpos, "not a valid INTERVAL value for this unit (an integer; a fraction only "
-                          "of seconds, to the microsecond)");
+        /* one pair of the list, written out as Spark's visitMultiUnitsInterval writes it: a
+           quoted value has no letters ('1 day' before DAY is refused, not read as two units), and
+           a minus before it flips its own sign */
+        if (v->kind == LK_TOK_STRING && iv_has_letter(text)) {
+            fail(p, vpos,
+                 "not a valid INTERVAL value before a unit: '%.40s' (a quoted value before a unit "
+                 "is a number; INTERVAL '1 day' goes without the unit)",
+                 text);
+            free(text);
             return NULL;
         }
-        if (sign) val = -val;
-        if (umonths) {
-            ym = 1;
-            if (__builtin_add_overflow(months, val, &months) || months > INT32_MAX ||
-                months < -INT32_MAX) {
-                fail(p, vpos, "INTERVAL out of range");
-                return NULL;
-            }
-        } else {
-            dt = 1;
-            if (rank) days_only = 0;
-            if (uus == 604800000000LL || uus == 1000 || uus == 1) calendar = 1;
-            if (__builtin_add_overflow(us, val, &us) || us == INT64_MIN) {
-                fail(p, vpos, "INTERVAL out of range");
-                return NULL;
-            }
+        const char *val = text, *pre = sign < 0 ? "-" : sign > 0 ? "+" : "";
+        if (v->kind == LK_TOK_STRING && sign > 0) pre = "";
+        if (v->kind == LK_TOK_STRING && sign < 0 && text[0] == '-') val = text + 1, pre = "";
+        size_t cap = strlen(val) + (size_t)u->len + 8;
+        char *pair = malloc(cap);
+        if (!pair) abort();
+        snprintf(pair, cap, " %s%s %.*s", pre, val, u->len, p->text + u->pos);
+        free(text);
+        int bad = iv_parse(pair, strlen(pair), &a, why, sizeof why);
+        free(pair);
+        if (bad) {
+            fail(p, vpos,
+                 bad == -2 ? "INTERVAL out of range (%s)" : "not a valid INTERVAL value: %s", why);
+            return NULL;
         }
         npairs++;
     }
-    n->iv_kind = (ym && dt) || calendar ? 3 : ym ? 1 : 2;
-    n->iv_days_only = dt && days_only;
-    n->iv_months = (int32_t)months;
+    if (a.ym && a.dt_max >= 0) {
+        fail(p, pos,
+             "an INTERVAL cannot mix year-month units (YEAR, MONTH) with day-time ones (WEEK, "
+             "DAY, HOUR, MINUTE, SECOND, ...), as in Spark 3.5: write two, ts + INTERVAL 1 MONTH "
+             "+ INTERVAL 1 DAY");
+        return NULL;
+    }
+    int64_t us = 0;
+    if (!a.ym && (__builtin_mul_overflow((int64_t)a.days, 86400000000LL, &us) ||
+                  __builtin_add_overflow(us, a.us, &us) || us == INT64_MIN)) {
+        fail(p, pos, "INTERVAL out of range");
+        return NULL;
+    }
+    if (a.months == INT32_MIN) { /* its negation would overflow */
+        fail(p, pos, "INTERVAL out of range");
+        return NULL;
+    }
+    n->iv_kind = a.ym ? 1 : 2;
+    n->iv_days_only = !a.ym && a.dt_min == 0 && a.dt_max == 0;
+    n->iv_months = a.months;
     n->iv_us = us;
     return n;
 }
-
 
 /* After TRIM(: [BOTH|LEADING|TRAILING] [chars] FROM s) -> trim/ltrim/rtrim(s[, chars]). */
 static lk_sql_node *trim_from(parser *p, int pos)

@@ -53,9 +53,9 @@ typedef struct lk_sql_node {
     int precision, scale; /* DECIMAL literal */
     char *s;              /* STRING */
     size_t slen;
-    /* INTERVAL: Spark's type (1 year-month, 2 day-time, 3 calendar: both, or weeks, milliseconds,
-       microseconds), whether a day-time one is DAY alone (INTERVAL 2 DAY: a date stays a date), and
-       its value: months, then microseconds */
+    /* INTERVAL: Spark 3.5's type (1 year-month, 2 day-time; a literal is never a calendar
+       interval), whether a day-time one is of days alone (INTERVAL 2 DAY, INTERVAL 1 WEEK: a date
+       stays a date), and its value: months (year-month) or microseconds (day-time) */
     int iv_kind, iv_days_only;
     int32_t iv_months;
     int64_t iv_us;

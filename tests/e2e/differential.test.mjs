@@ -172,6 +172,24 @@ both('substring(country, -1)', 'substring(country, -1)');
 both("get_json_object(concat('{\"k\":\"', country, '\",\"n\":', user_id, '}'), '$.k')",
      "json_extract_string(concat('{\"k\":\"', country, '\",\"n\":', user_id, '}'), '$.k')");
 both("get_json_object(concat('{\"n\":', user_id, '}'), '$.n')", "json_extract_string(concat('{\"n\":', user_id, '}'), '$.n')");
+// get_json_object's [*]: DuckDB's json_extract gives the list of matches (a missing member
+// skipped, as in Spark); Spark writes two or more as a JSON array, one without its brackets (a
+// string keeps its quotes), none as null, and a member that is null is no match (filtered on
+// DuckDB's side). DuckDB's || keeps a null operand null, as Spark's concat
+const sparkAll = (j, p) => {
+  const l = `list_filter(json_extract(${j}, '${p}'), x -> CAST(x AS VARCHAR) <> 'null')`;
+  return `CASE len(${l}) WHEN 0 THEN NULL WHEN 1 THEN CAST(${l}[1] AS VARCHAR) ELSE '[' || array_to_string(${l}, ',') || ']' END`;
+};
+both("get_json_object(concat('{\"items\":[{\"price\":', CAST(user_id % 100 AS STRING), '},{\"qty\":1},{\"price\":', CAST(user_id % 7 AS STRING), '}]}'), '$.items[*].price')",
+     sparkAll(`'{"items":[{"price":' || CAST(user_id % 100 AS VARCHAR) || '},{"qty":1},{"price":' || CAST(user_id % 7 AS VARCHAR) || '}]}'`, '$.items[*].price'));
+both("get_json_object(concat('{\"items\":[{\"price\":', CAST(user_id AS STRING), '}]}'), '$.items[*].price')",
+     sparkAll(`'{"items":[{"price":' || CAST(user_id AS VARCHAR) || '}]}'`, '$.items[*].price'));
+both("get_json_object(concat('{\"items\":[{\"c\":\"', country, '\"},{\"c\":null},{\"c\":\"', event_type, '\"}]}'), '$.items[*].c')",
+     sparkAll(`'{"items":[{"c":"' || country || '"},{"c":null},{"c":"' || event_type || '"}]}'`, '$.items[*].c'));
+both("get_json_object(concat('{\"items\":[', if(user_id % 3 = 0, '', CAST(user_id % 10 AS STRING)), ']}'), '$.items[*]')",
+     sparkAll(`'{"items":[' || CASE WHEN user_id % 3 = 0 THEN '' ELSE CAST(user_id % 10 AS VARCHAR) END || ']}'`, '$.items[*]'));
+both("get_json_object(concat('{\"a\":[[', CAST(user_id % 5 AS STRING), ',1],[2,3],{\"b\":4}]}'), '$.a[*][0]')",
+     sparkAll(`'{"a":[[' || CAST(user_id % 5 AS VARCHAR) || ',1],[2,3],{"b":4}]}'`, '$.a[*][0]'));
 // time: a string column read as a timestamp (UTC session), truncated and formatted
 for (const u of ['year', 'month', 'day', 'hour', 'minute'])
   both(`date_trunc('${u}', ts)`, `date_trunc('${u}', CAST(ts AS TIMESTAMP))`, 'ts');
@@ -204,6 +222,20 @@ both('to_date(ts) + INTERVAL 1 DAY', `CAST(CAST(${T} AS DATE) + INTERVAL 1 DAY A
 both('to_date(ts) - INTERVAL 13 MONTHS', `CAST(CAST(${T} AS DATE) - INTERVAL 13 MONTH AS DATE)`, 'date');
 both('to_date(ts) + INTERVAL 3 HOURS', `CAST(${T} AS DATE) + INTERVAL 3 HOUR`, 'ts');
 both('date_add(to_date(ts), user_id % 60) + INTERVAL 1 MONTH', `CAST(CAST(${T} AS DATE) + CAST(user_id % 60 AS INTEGER) + INTERVAL 1 MONTH AS DATE)`, 'date');
+// the quoted form, read as Spark's stringToInterval: every number has its own sign ('-1 hour 30
+// minutes' is -30 minutes, as in DuckDB); a fraction of seconds; weeks and milliseconds. Spark 3.5
+// types a literal by its units: a date plus days alone (a WEEK is 7) stays a DATE, plus seconds
+// or milliseconds becomes a TIMESTAMP (DuckDB: always a timestamp, a DATE cast on its side)
+both("to_timestamp(ts) + INTERVAL '1 day 2 hours'", `${T} + INTERVAL '1 day 2 hours'`, 'ts');
+both("to_timestamp(ts) + INTERVAL '-1 hour 30 minutes'", `${T} + INTERVAL '-1 hour 30 minutes'`, 'ts');
+both("to_timestamp(ts) - INTERVAL '1 week 3 milliseconds'", `${T} - INTERVAL '1 week 3 milliseconds'`, 'ts');
+both("to_timestamp(ts) + INTERVAL '1 year 2 months'", `${T} + INTERVAL '1 year 2 months'`, 'ts');
+both("to_timestamp(ts) + INTERVAL '1.5' SECOND", `${T} + INTERVAL '1.5 seconds'`, 'ts');
+both('to_timestamp(ts) - INTERVAL 1.5 SECONDS', `${T} - INTERVAL '1.5 seconds'`, 'ts');
+both("to_date(ts) + INTERVAL '1 day'", `CAST(CAST(${T} AS DATE) + INTERVAL 1 DAY AS DATE)`, 'date');
+both('to_date(ts) - INTERVAL 1 WEEK', `CAST(CAST(${T} AS DATE) - INTERVAL 7 DAY AS DATE)`, 'date');
+both("to_date(ts) + INTERVAL '1 day 2 hours'", `CAST(${T} AS DATE) + INTERVAL '1 day 2 hours'`, 'ts');
+both('to_date(ts) + INTERVAL 1500 MILLISECONDS', `CAST(${T} AS DATE) + INTERVAL 1500 MILLISECOND`, 'ts');
 
 // timestamp text: an impossible date is null in Spark (LocalDate.of) and in DuckDB's TRY_CAST, never
 // rolled into the next month; single-digit fields, offsets and region zones as both read them

@@ -614,6 +614,129 @@ START_TEST(json)
 }
 END_TEST
 
+/* get_json_object(json, path) of a JSON text without a single quote: its value, or NULL. */
+static char *gj(const char *doc, const char *path)
+{
+    char e[2048];
+    snprintf(e, sizeof e, "get_json_object('%s', '%s')", doc, path);
+    return ev(e);
+}
+
+#define GJ(doc, path, want)                                                                        \
+    ck_assert_msg(!strcmp(gj(doc, path), want), "%s on %s: got [%s], want [%s]", path, doc,        \
+                  gj(doc, path), want)
+
+/* The [*] wildcard of Spark's JSON path, as GetJsonObject.evaluatePath writes its matches: an
+   array of them when several match, the one match without brackets (a string keeps its quotes:
+   it is JSON below a [*]), none null; [*] below [*] or after [n] always an array; [*][*] spliced
+   (Hive's double wildcard); a member "a":null no match, a null element "null". Spark's own suite
+   (JsonExpressionsSuite) gives the first answers. */
+START_TEST(json_wildcard)
+{
+    const char *store =
+        "{\"store\":{\"basket\":[[1,2,{\"b\":\"y\",\"a\":\"x\"}],[3,4],[5,6]],\"book\":["
+        "{\"category\":\"reference\",\"price\":8.95},"
+        "{\"category\":\"fiction\",\"price\":8.99,\"isbn\":\"0-553-21311-3\"},"
+        "{\"category\":\"fiction\",\"reader\":[{\"age\":25,\"name\":\"bob\"},{\"age\":26,"
+        "\"name\":\"jack\"}],\"price\":22.99,\"isbn\":\"0-395-19395-8\"}]}}";
+    GJ(store, "$.store.book[*].category", "[\"reference\",\"fiction\",\"fiction\"]");
+    GJ(store, "$.store.book[*].isbn", "[\"0-553-21311-3\",\"0-395-19395-8\"]");
+    GJ(store, "$.store.book[*].price", "[8.95,8.99,22.99]");
+    GJ(store, "$.store.book[*].reader",
+       "[{\"age\":25,\"name\":\"bob\"},{\"age\":26,\"name\":\"jack\"}]");
+    GJ(store, "$.store.book[*].reader[0].age", "25");
+    GJ(store, "$.store.book[*].reader[*].age", "[25,26]");
+    GJ(store, "$.store.basket[*]", "[[1,2,{\"b\":\"y\",\"a\":\"x\"}],[3,4],[5,6]]");
+    GJ(store, "$.store.basket[*][0]", "[1,3,5]");
+    GJ(store, "$.store.basket[0][*]", "[1,2,{\"b\":\"y\",\"a\":\"x\"}]");
+    GJ(store, "$.store.basket[*][*]", "[1,2,{\"b\":\"y\",\"a\":\"x\"},3,4,5,6]");
+    GJ(store, "$.store.basket[0][*].b", "[\"y\"]"); /* [*] after [n]: an array of one */
+    GJ(store, "$.store.basket[*].non_exist_key", "NULL");
+    GJ(store, "$.store.basket[0][*].non_exist_key", "NULL");
+    GJ(store, "$.store.basket[*][*].non_exist_key", "NULL");
+    GJ("[1,2,3]", "$[*]", "[1,2,3]");
+    /* one match: unwrapped, JSON as written below a [*] (numbers as Jackson writes them) */
+    GJ("{\"items\":[{\"price\":10.50},{\"price\":2},{\"price\":1e3}]}", "$.items[*].price",
+       "[10.5,2,1000.0]");
+    GJ("{\"items\":[{\"price\":10.50}]}", "$.items[*].price", "10.5");
+    GJ("{\"items\":[{\"price\":\"9.99\"}]}", "$.items[*].price", "\"9.99\"");
+    GJ("{\"items\":[{\"price\":\"9.99\"},{\"price\":\"é\"}]}", "$.items[*].price",
+       "[\"9.99\",\"é\"]");
+    GJ("{\"items\":[{\"price\":1},{\"qty\":2},3,[4]]}", "$.items[*].price", "1");
+    /* nulls: a member that is null does not match, a null element is the JSON null */
+    GJ("{\"items\":[{\"price\":null},{\"qty\":1}]}", "$.items[*].price", "NULL");
+    GJ("{\"items\":[{\"price\":null},{\"price\":3}]}", "$.items[*].price", "3");
+    GJ("{\"items\":[1,null,\"s\",true,{\"k\":[]}]}", "$.items[*]",
+       "[1,null,\"s\",true,{\"k\":[]}]");
+    GJ("{\"items\":[null]}", "$.items[*]", "null");
+    GJ("{\"items\":[null]}", "$.items[0]", "null"); /* as Spark: copied, not a missing value */
+    GJ("null", "$", "null");
+    GJ("{\"items\":null}", "$.items[*]", "NULL");
+    /* empty arrays, and [*] on what is no array */
+    GJ("{\"items\":[]}", "$.items[*]", "NULL");
+    GJ("{\"items\":[]}", "$.items[*].price", "NULL");
+    GJ("{\"items\":{\"price\":3}}", "$.items[*]", "NULL");
+    GJ("{\"items\":{\"price\":3}}", "$.items[*].price", "NULL");
+    GJ("{\"items\":\"x\"}", "$.items[*]", "NULL");
+    GJ("7", "$[*]", "NULL");
+    /* nested wildcards: below a [*] each inner [*] keeps its brackets; one outer match loses its
+       own, even when another inner [*] wrote an empty array (Spark's buffer, read as it is) */
+    GJ("{\"a\":[{\"b\":[1,2]},{\"b\":[3]}]}", "$.a[*].b[*]", "[[1,2],[3]]");
+    GJ("{\"a\":[{\"b\":[1,2]},{\"c\":[3]}]}", "$.a[*].b[*]", "[1,2]");
+    GJ("{\"a\":[{\"b\":[1,2]},{\"b\":[]}]}", "$.a[*].b[*]", "[1,2],[]");
+    GJ("[[5]]", "$[0][*]", "[5]");
+    GJ("[7]", "$[0][*]", "NULL");
+    GJ("[[[[[[[1]]]]]]]", "$[0][*][0][*][*]", "[[1]]");
+    /* [*][*]: the outer elements spliced, arrays inside them too; the rest of the path applies to
+       the outer elements */
+    GJ("[[1,[2,3]],4]", "$[*][*]", "[1,2,3,4]");
+    GJ("[5]", "$[*][*]", "[5]");
+    GJ("[[],[]]", "$[*][*]", "NULL");
+    GJ("[{\"b\":1},{\"b\":2}]", "$[*][*].b", "[1,2]");
+    GJ("[[{\"b\":1}]]", "$[*][*].b", "NULL");
+    /* a repeated key: the first occurrence that matches; an occurrence that matched nothing may
+       still have written its empty array (Jackson's root separator is a space) */
+    GJ("{\"a\":[],\"a\":[2]}", "$.a[*]", "2");
+    GJ("{\"a\":[1],\"a\":[2]}", "$.a[*]", "1");
+    GJ("{\"a\":null,\"a\":2}", "$.a", "2");
+    GJ("{\"a\":[[]],\"a\":[[1]]}", "$.a[0][*]", "[] [1]");
+    /* malformed JSON anywhere in the document: null (Jackson raises) */
+    GJ("{\"items\":[{\"price\":1},{\"price\":2}", "$.items[*].price", "NULL");
+    GJ("{\"items\":[{\"price\":1},{\"price\":01}]}", "$.items[*].price", "NULL");
+    GJ("{\"items\":[1,,2]}", "$.items[*]", "NULL");
+    /* the path: whitespace before each token, as Spark's RegexParsers skip it */
+    GJ("[1,2]", "$[ * ]", "[1,2]");
+    GJ("[1,2]", " $ [ 1 ] ", "2");
+    GJ("{\"a\":1}", "$. a", "1");
+    GJ("{\"a\":1}", "$.a ", "NULL"); /* the name is 'a ' */
+    /* a column: nulls stay null, one string match keeps its quotes */
+    EQ("get_json_object(j, '$.a.b[*]')", "[1,{\"c\":\"xé\"}]");
+    EQ("get_json_object(j, '$.a.b[*].c')", "\"xé\"");
+    EQ_NULLROW("get_json_object(j, '$.a.b[*]')", "NULL");
+    /* paths Spark makes null in every row: refused at start */
+    ERR("get_json_object(j, '$.*')", "'.*' and ['*'] match nothing in Spark");
+    ERR("get_json_object(j, \"$['*']\")", "'.*' and ['*'] match nothing in Spark");
+    ERR("get_json_object(j, '$.[*]')", "bad path");
+    ERR("get_json_object(j, '$[-1]')", "bad path");
+    ERR("get_json_object(j, '$[*')", "bad path");
+    ERR("get_json_object(j, '$[99999999999999999999]')", "bad path");
+    /* a malformed document is a failure for on_error */
+    lk_batch *b = make_batch();
+    lk_sql_program *p = lk_sql_program_new(lk_batch_schema(b));
+    lk_error err;
+    int r1, r2;
+    ck_assert_int_eq(
+        lk_sql_program_compile(p, "get_json_object('[1,', '$[*]')", NULL, &r1, NULL, &err), 0);
+    ck_assert_int_eq(
+        lk_sql_program_compile(p, "get_json_object('[]', '$[*]')", NULL, &r2, NULL, &err), 0);
+    ck_assert_int_eq(lk_sql_program_run(p, b, 0, &err), 0);
+    ck_assert_ptr_nonnull(lk_sql_program_failed(p, r1));
+    ck_assert_ptr_null(lk_sql_program_failed(p, r2)); /* no match is no failure */
+    lk_sql_program_destroy(&p);
+    lk_batch_destroy(&b);
+}
+END_TEST
+
 START_TEST(errors_and_positions)
 {
     lk_batch *b = make_batch();
@@ -1011,10 +1134,14 @@ END_TEST
    add_months; a string is read as a timestamp and written back; an interval alone is refused. */
 START_TEST(interval_arithmetic)
 {
-    /* WEEK, MILLISECOND and MICROSECOND are calendar units in Spark: with a date, a DATE */
-    EQ("DATE '2024-01-01' + INTERVAL 1500 MILLISECONDS", "2024-01-01");
-    EQ("DATE '2024-01-01' + INTERVAL 1 WEEK 1 HOUR", "2024-01-08");
-    EQ("DATE '2024-01-01' + INTERVAL 7 MICROSECONDS", "2024-01-01");
+    /* Spark 3.5 counts WEEK as a day field and MILLISECOND, MICROSECOND as second fields of a
+       day-time interval (AstBuilder.constructMultiUnitsIntervalLiteral): a date plus one of
+       seconds is a TIMESTAMP, plus weeks a DATE */
+    EQ("DATE '2024-01-01' + INTERVAL 1500 MILLISECONDS", "2024-01-01 00:00:01.5");
+    TY("DATE '2024-01-01' + INTERVAL 1500 MILLISECONDS", "timestamp");
+    EQ("DATE '2024-01-01' + INTERVAL 1 WEEK 1 HOUR", "2024-01-08 01:00:00");
+    EQ("DATE '2024-01-01' + INTERVAL 7 MICROSECONDS", "2024-01-01 00:00:00.000007");
+    EQ("DATE '2024-01-01' + INTERVAL 2 WEEKS", "2024-01-15");
     /* a YEAR TO MONTH past INT_MAX months, or with two signs, is no interval (toIntExact) */
     ERR("ts - INTERVAL '178956970-8' YEAR TO MONTH", "YEAR TO MONTH");
     ERR("ts + INTERVAL '--5-3' YEAR TO MONTH", "YEAR TO MONTH");
@@ -1051,9 +1178,11 @@ START_TEST(interval_arithmetic)
     TY("dt - INTERVAL 1 MONTH", "date");
     EQ("DATE '2024-01-31' + INTERVAL 1 MONTH", "2024-02-29");
     EQ("DATE '2024-01-31' + INTERVAL '1-2' YEAR TO MONTH", "2025-03-31");
-    EQ("DATE '2024-01-31' + INTERVAL 1 MONTH 1 DAY", "2024-03-01"); /* a calendar interval */
-    TY("DATE '2024-01-31' + INTERVAL 1 MONTH 1 HOUR", "date");       /* non-ANSI DateAddInterval */
-    EQ("DATE '2024-01-31' + INTERVAL 1 MONTH 1 HOUR", "2024-02-29");
+    /* months and days in one literal: refused by Spark 3.5 (no calendar interval); two work */
+    ERR("DATE '2024-01-31' + INTERVAL 1 MONTH 1 DAY", "cannot mix year-month units");
+    ERR("DATE '2024-01-31' + INTERVAL 1 MONTH 1 HOUR", "cannot mix year-month units");
+    EQ("DATE '2024-01-31' + INTERVAL 1 MONTH + INTERVAL 1 DAY", "2024-03-01");
+    TY("DATE '2024-01-31' + INTERVAL 1 MONTH + INTERVAL 1 DAY", "date");
     EQ("'2017-12-11 09:30:00' + INTERVAL 2 DAY", "2017-12-13 09:30:00");
     TY("'2017-12-11' - INTERVAL 2 DAY", "string");
     EQ("'2017-12-11' - INTERVAL 2 DAY", "2017-12-09 00:00:00");
@@ -1076,7 +1205,125 @@ START_TEST(interval_arithmetic)
     ERR("ts + INTERVAL '1 25:00' DAY TO MINUTE", "not a valid INTERVAL");
     ERR("ts + INTERVAL '1' SECOND TO DAY", "expected YEAR TO MONTH");
     ERR("ts + INTERVAL 99999999999999999 YEARS", "INTERVAL out of range");
-    ERR("ts + INTERVAL 999999999999999999999 YEARS", "not a valid INTERVAL value");
+    ERR("ts + INTERVAL 999999999999999999999 YEARS", "INTERVAL out of range (long overflow)");
+}
+END_TEST
+
+/* INTERVAL literals as Spark 3.5 reads them: the quoted form read by IntervalUtils.stringToInterval
+   (every pair its own sign, a fraction only of seconds, Java whitespace, an 'interval' prefix),
+   the unit list written out as that text (a quoted value before a unit is a number), and the
+   type by the units: days alone keep a date a date, seconds make it a timestamp, months with
+   days are refused. Errors give the position of the literal's text. */
+START_TEST(interval_literals)
+{
+    /* the quoted form */
+    EQ("ts + INTERVAL '1 day 2 hours'", "2026-11-25 11:30:00.123456");
+    EQ("ts + INTERVAL '1 day'", "2026-11-25 09:30:00.123456");
+    EQ("ts - INTERVAL '1 day 2 hours'", "2026-11-23 07:30:00.123456");
+    EQ("ts + -INTERVAL '1 day'", "2026-11-23 09:30:00.123456");
+    EQ("INTERVAL '1 day' + ts", "2026-11-25 09:30:00.123456");
+    /* each number has its own sign: -1 hour and +30 minutes */
+    EQ("ts + INTERVAL '-1 hour 30 minutes'", "2026-11-24 09:00:00.123456");
+    EQ("ts - INTERVAL '-1 hour 30 minutes'", "2026-11-24 10:00:00.123456");
+    EQ("ts + INTERVAL '1 day -2 hours'", "2026-11-25 07:30:00.123456");
+    EQ("ts + INTERVAL '- 1 day + 3 microseconds'", "2026-11-23 09:30:00.123459");
+    EQ("ts + INTERVAL 'interval 1 day'", "2026-11-25 09:30:00.123456");
+    EQ("ts + INTERVAL '  1 DAYS \t 2 Hours  '", "2026-11-25 11:30:00.123456");
+    EQ("ts + INTERVAL '1 day 10 day'", "2026-12-05 09:30:00.123456"); /* units repeat and add */
+    EQ("ts + INTERVAL '1 microsecond 1 day'", "2026-11-25 09:30:00.123457");
+    EQ("ts + INTERVAL '1 week'", "2026-12-01 09:30:00.123456");
+    EQ("ts + INTERVAL '123 milliseconds'", "2026-11-24 09:30:00.246456");
+    EQ("ts + INTERVAL '1 year 2 months'", "2028-01-24 09:30:00.123456");
+    /* fractions: of seconds only, up to nine digits cut to microseconds */
+    EQ("ts + INTERVAL '1.5 seconds'", "2026-11-24 09:30:01.623456");
+    EQ("ts + INTERVAL '.5 second'", "2026-11-24 09:30:00.623456");
+    EQ("ts + INTERVAL '-1.5 seconds'", "2026-11-24 09:29:58.623456");
+    EQ("ts + INTERVAL '1. seconds'", "2026-11-24 09:30:01.123456");
+    EQ("ts + INTERVAL '0.999999999 seconds'", "2026-11-24 09:30:01.123455");
+    EQ("ts + INTERVAL '1 minute 1.001001 seconds'", "2026-11-24 09:31:01.124457");
+    /* types: a date stays a date for days alone, as Spark's DateAdd */
+    EQ("dt + INTERVAL '1 day'", "2025-11-25");
+    TY("dt + INTERVAL '1 day'", "date");
+    TY("dt + INTERVAL '2 weeks'", "date");
+    EQ("dt + INTERVAL '2 months'", "2026-01-24");
+    TY("dt + INTERVAL '2 months'", "date");
+    EQ("dt + INTERVAL '1 day 2 hours'", "2025-11-25 02:00:00");
+    TY("dt + INTERVAL '1 day 2 hours'", "timestamp");
+    EQ("dt - INTERVAL '1 day 1 microsecond'", "2025-11-22 23:59:59.999999");
+    TY("dt + INTERVAL '1 day 1 microsecond'", "timestamp");
+    EQ("'2017-12-11 09:30:00' + INTERVAL '1 day 2 hours'", "2017-12-12 11:30:00");
+    TY("'2017-12-11 09:30:00' + INTERVAL '1 day 2 hours'", "string");
+    /* the unit list: quoted numbers, signs before quotes, fractions of seconds */
+    EQ("ts + INTERVAL '1.5' SECOND", "2026-11-24 09:30:01.623456");
+    EQ("ts + INTERVAL 1.5 SECONDS", "2026-11-24 09:30:01.623456");
+    EQ("ts + INTERVAL .5 SECOND", "2026-11-24 09:30:00.623456");
+    EQ("ts + INTERVAL 5. SECONDS", "2026-11-24 09:30:05.123456");
+    EQ("ts + INTERVAL 0.0000001 SECOND", "2026-11-24 09:30:00.123456");
+    EQ("ts + INTERVAL -'1' DAY", "2026-11-23 09:30:00.123456");
+    EQ("ts + INTERVAL -'-1' DAY", "2026-11-25 09:30:00.123456");
+    EQ("ts + INTERVAL +'1' DAY", "2026-11-25 09:30:00.123456");
+    EQ("ts + INTERVAL 1 DAY '2' HOURS", "2026-11-25 11:30:00.123456");
+    EQ("ts + INTERVAL -2 HOUR '3' MINUTE", "2026-11-24 07:33:00.123456"); /* Spark's docs */
+    EQ("ts + INTERVAL 1 DAYS 1 DAY", "2026-11-26 09:30:00.123456");
+    /* nulls, and a result past the timestamp range: null and a failure (addExact) */
+    EQ_NULLROW("ts + INTERVAL '1 day 2 hours'", "NULL");
+    EQ_NULLROW("dt + INTERVAL '3 hours'", "NULL");
+    EQ_NULLROW("dt + INTERVAL '3 days'", "NULL");
+    EQ("ts + INTERVAL '106751991 days'", "NULL");
+    EQ("ts - INTERVAL '106751991 days' - INTERVAL '30000 days'", "NULL");
+    /* Spark's refusals, with its reasons */
+    ERR("ts + INTERVAL 1.5 DAY", "'day' cannot have fractional part");
+    ERR("ts + INTERVAL '1.5 days'", "'days' cannot have fractional part");
+    ERR("ts + INTERVAL 1.5 MILLISECONDS", "'milliseconds' cannot have fractional part");
+    ERR("ts + INTERVAL '1. hour'", "'hour' cannot have fractional part");
+    ERR("ts + INTERVAL '0.1234567891 seconds'", "nanosecond precision");
+    ERR("ts + INTERVAL '1 day 2'", "expect a unit name after '2' but hit EOL");
+    ERR("ts + INTERVAL '1 day -'", "expect a number after '-' but hit EOL");
+    ERR("ts + INTERVAL '-.'", "expect a unit name after '-.' but hit EOL");
+    ERR("ts + INTERVAL '1 fortnight'", "invalid unit 'fortnight'");
+    ERR("ts + INTERVAL '1 hourX'", "invalid unit 'hourx'");
+    ERR("ts + INTERVAL '1 dayss'", "invalid unit 'dayss'");
+    ERR("ts + INTERVAL '1a1 hour'", "invalid value '1a1'");
+    ERR("ts + INTERVAL '~1 hour'", "unrecognized number '~1'");
+    ERR("ts + INTERVAL '. seconds'", "invalid value '.'");
+    ERR("ts + INTERVAL ''", "the interval string is empty");
+    ERR("ts + INTERVAL ' '", "the interval string is empty");
+    ERR("ts + INTERVAL 'interval'", "the interval string is empty");
+    ERR("ts + INTERVAL 'interval1 day'", "invalid interval prefix interval1");
+    ERR("ts + INTERVAL '1 month 1 day'", "cannot mix year-month units");
+    ERR("ts + INTERVAL 1 YEAR 1 MILLISECOND", "cannot mix year-month units");
+    ERR("ts + INTERVAL '1 day' DAY", "a quoted value before a unit is a number");
+    ERR("ts + INTERVAL -'1 day'", "without a unit the sign goes inside the text");
+    ERR("ts + INTERVAL 1e3 SECONDS", "expected a number or a string after INTERVAL");
+    /* overflow: Spark's toIntExact / addExact, and a duration past 64 bits of microseconds */
+    ERR("ts + INTERVAL '2147483648 days'", "INTERVAL out of range (integer overflow)");
+    ERR("ts + INTERVAL 2147483647 DAYS 1 DAY", "INTERVAL out of range (integer overflow)");
+    ERR("ts + INTERVAL '9223372036854775807 hours'", "INTERVAL out of range (long overflow)");
+    ERR("ts + INTERVAL '99999999999999999999 seconds'", "INTERVAL out of range (long overflow)");
+    ERR("ts + INTERVAL '106751992 days'", "INTERVAL out of range");
+    ERR("ts + INTERVAL '-2147483648 months'", "INTERVAL out of range");
+    /* positions: the literal's text, the pair's value, or INTERVAL for a mix */
+    lk_batch *b = make_batch();
+    lk_sql_program *p = lk_sql_program_new(lk_batch_schema(b));
+    struct {
+        const char *expr, *want;
+    } cases[] = {
+        {"ts + INTERVAL '1.5 days'", "position 15: not a valid INTERVAL: 'days' cannot have"},
+        {"ts + INTERVAL 1 DAY 1.5 HOURS", "position 21: not a valid INTERVAL value: 'hours'"},
+        {"ts + INTERVAL 1 MONTH 2 DAYS", "position 6: an INTERVAL cannot mix"},
+        {"ts + INTERVAL 'x'", "position 15: not a valid INTERVAL: unrecognized number 'x'"},
+        {"ts + INTERVAL '1 day' DAY", "position 15: not a valid INTERVAL value before a unit"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lk_error err = {0};
+        int reg;
+        ck_assert_msg(lk_sql_program_compile(p, cases[i].expr, NULL, &reg, NULL, &err) != 0,
+                      "%s compiled", cases[i].expr);
+        ck_assert_msg(strstr(err.msg, cases[i].want), "%s: got [%s], want [%s]", cases[i].expr,
+                      err.msg, cases[i].want);
+    }
+    lk_sql_program_destroy(&p);
+    lk_batch_destroy(&b);
 }
 END_TEST
 
@@ -1649,6 +1896,8 @@ int main(void)
     tcase_add_test(tc, decimal_overflow_fails);
     tcase_add_test(tc, digests_of_repeated_inputs);
     tcase_add_test(tc, interval_arithmetic);
+    tcase_add_test(tc, interval_literals);
+    tcase_add_test(tc, json_wildcard);
     tcase_add_test(tc, sql_string_forms);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
