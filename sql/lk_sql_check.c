@@ -459,15 +459,31 @@ static int cmp_type(lk_type a, lk_type b)
     return -1;
 }
 
-/* The wider type of two branches (CASE, COALESCE, ...), or -1. */
+/* Spark's numeric precedence (TypeCoercion.numericPrecedence: TINYINT, SMALLINT, INT, BIGINT,
+   FLOAT, DOUBLE): the wider of two numbers that are not decimals is the later one; a decimal met
+   here (the decimal rules did not take it: with a float or double) makes a double. */
+static lk_type num_wider(lk_type a, lk_type b)
+{
+    static const lk_type order[] = {LK_TYPE_BYTE, LK_TYPE_SHORT, LK_TYPE_INTEGER,
+                                    LK_TYPE_LONG, LK_TYPE_FLOAT, LK_TYPE_DOUBLE};
+    if (a == LK_TYPE_DECIMAL || b == LK_TYPE_DECIMAL) return LK_TYPE_DOUBLE;
+    int ia = 0, ib = 0;
+    for (int k = 0; k < 6; k++) {
+        if (order[k] == a) ia = k;
+        if (order[k] == b) ib = k;
+    }
+    return order[ia > ib ? ia : ib];
+}
+
+/* The wider type of two branches (CASE, COALESCE, ...), or -1: numbers by Spark's precedence,
+   so that TINYINT, SMALLINT and FLOAT branches stay what they are. */
 static int wide_type(lk_type a, lk_type b)
 {
     if (!a) return b;
     if (!b) return a;
-    if (a == b) return is_numeric(a) ? (int)canon(a) : (int)a;
+    if (a == b) return a == LK_TYPE_DECIMAL ? LK_TYPE_DOUBLE : (int)a;
     if (!scalar(a) || !scalar(b)) return -1;
-    if (is_numeric(a) && is_numeric(b))
-        return rank(canon(a)) >= rank(canon(b)) ? (int)canon(a) : (int)canon(b);
+    if (is_numeric(a) && is_numeric(b)) return num_wider(a, b);
     if (a == LK_TYPE_STRING || b == LK_TYPE_STRING) return LK_TYPE_STRING;
     if ((a == LK_TYPE_DATE && b == LK_TYPE_TIMESTAMP) ||
         (b == LK_TYPE_DATE && a == LK_TYPE_TIMESTAMP))
@@ -626,6 +642,35 @@ static void become_cast(ck *c, lk_sql_node *n, lk_sql_node *a, lk_type ty)
     n->ty = ty;
 }
 
+/* The type Spark's +, -, *, % (and unary -, abs) give two operands of types a and b that are not
+   decimals: the wider by numeric precedence (a string counts as a double, an untyped null as
+   the other operand); TINYINT + TINYINT is a TINYINT, FLOAT * INT a FLOAT. */
+static lk_type spark_arith_type(lk_type a, lk_type b)
+{
+    if (a == LK_TYPE_STRING) a = LK_TYPE_DOUBLE;
+    if (b == LK_TYPE_STRING) b = LK_TYPE_DOUBLE;
+    if (!a) a = b;
+    if (!b) b = a;
+    if (!a) return LK_TYPE_INTEGER;
+    return num_wider(a, b);
+}
+
+/* Arithmetic n, computed in INTEGER or DOUBLE (the kernels' types), gives Spark's TINYINT,
+   SMALLINT or FLOAT st: n becomes a cast of its value to st. Spark computes a byte or short
+   operation in an int and narrows it (Java's (byte), wrapping), which is that cast; a float
+   operation's +, -, * and % computed in double and rounded once to float are the float
+   operation's result (53 bits of significand hold what two 24-bit ones need: double rounding
+   is innocuous, Figueroa 1995). docs/decisions.md, "TINYINT, SMALLINT and FLOAT keep their
+   type". */
+static int narrow(ck *c, lk_sql_node *n, lk_type st)
+{
+    if (st != LK_TYPE_BYTE && st != LK_TYPE_SHORT && st != LK_TYPE_FLOAT) return 0;
+    lk_sql_node *in = lk_sql_ast_node(c->ast, n->kind, n->pos);
+    *in = *n;
+    become_cast(c, n, in, st);
+    return 0;
+}
+
 /* x + INTERVAL, x - INTERVAL, INTERVAL + x, as Spark's ResolveBinaryArithmetic: a date plus a
    day-time interval of days alone (DayTimeIntervalType(DAY, DAY)) is date_add, plus months
    add_months, plus any other day-time interval a TIMESTAMP (TimeAdd over the date cast); a
@@ -754,10 +799,15 @@ static __attribute__((noinline)) int type_call(ck *c, lk_sql_node *n, const fn_s
     case LK_FN_MOD: {
         if (numeric_arg(c, n, 0) || numeric_arg(c, n, 1)) return -1;
         if (dec_arith(c, n)) return 0;
+        lk_type st = spark_arith_type(a[0]->ty, a[1]->ty);
+        if (st == LK_TYPE_FLOAT) /* each operand made a float first, as Spark's cast does */
+            for (int i = 0; i < 2; i++)
+                a[i] = cast_to(c, a[i], LK_TYPE_FLOAT);
         int t = wide_type(a[0]->ty ? canon(a[0]->ty) : 0, a[1]->ty ? canon(a[1]->ty) : 0);
         if (t <= 0) t = LK_TYPE_INTEGER;
         n->ty = (lk_type)t;
-        return all_as(c, n, 0, n->ty);
+        if (all_as(c, n, 0, n->ty)) return -1;
+        return narrow(c, n, st);
     }
     case LK_FN_DIV:
         if (numeric_arg(c, n, 0) || numeric_arg(c, n, 1)) return -1;
@@ -776,8 +826,10 @@ static __attribute__((noinline)) int type_call(ck *c, lk_sql_node *n, const fn_s
             set_dec(n, a[0]->ty_precision, a[0]->ty_scale);
             return 0;
         }
+        lk_type st = spark_arith_type(a[0]->ty, a[0]->ty); /* before the cast below */
         n->ty = a[0]->ty ? canon(a[0]->ty) : LK_TYPE_INTEGER;
-        return all_as(c, n, 0, n->ty);
+        if (all_as(c, n, 0, n->ty)) return -1;
+        return narrow(c, n, st);
     case LK_FN_BITAND:
     case LK_FN_BITOR:
     case LK_FN_BITXOR:

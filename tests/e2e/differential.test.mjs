@@ -237,6 +237,18 @@ both('to_date(ts) - INTERVAL 1 WEEK', `CAST(CAST(${T} AS DATE) - INTERVAL 7 DAY 
 both("to_date(ts) + INTERVAL '1 day 2 hours'", `CAST(${T} AS DATE) + INTERVAL '1 day 2 hours'`, 'ts');
 both('to_date(ts) + INTERVAL 1500 MILLISECONDS', `CAST(${T} AS DATE) + INTERVAL 1500 MILLISECOND`, 'ts');
 
+// TINYINT, SMALLINT and FLOAT keep their type through arithmetic and branches in both (numeric
+// precedence: FLOAT * INT is a FLOAT, computed in float); a byte or short overflow wraps in Spark
+// and raises in DuckDB, so the operands here stay in range (the unit tests hold the wrapping)
+same('CAST(user_id % 100 AS SMALLINT) * CAST(user_id % 7 AS SMALLINT)');
+same('CAST(user_id % 100 AS TINYINT) + CAST(3 AS TINYINT)');
+same('-CAST(user_id % 100 AS SMALLINT)');
+same('CAST(amount AS FLOAT) * 3');
+same('CAST(amount AS FLOAT) - CAST(user_id % 1000 AS FLOAT)');
+same('CAST(amount AS FLOAT) + user_id');
+same('coalesce(CAST(amount AS FLOAT), 0)');
+same('CASE WHEN amount > 500 THEN CAST(amount AS FLOAT) ELSE 1 END');
+
 // timestamp text: an impossible date is null in Spark (LocalDate.of) and in DuckDB's TRY_CAST, never
 // rolled into the next month; single-digit fields, offsets and region zones as both read them
 // (DuckDB's TIMESTAMPTZ for text with a zone)

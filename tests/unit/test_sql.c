@@ -1782,6 +1782,45 @@ END_TEST
 
 /* A decimal result beyond its precision is null and failed (ANSI mode raises): on_error sees it,
    as a failed cast. */
+/* Spark keeps TINYINT, SMALLINT and FLOAT through arithmetic and branches (numeric precedence:
+   the wider operand's type), wrapping integers as Java does and rounding floats once. */
+START_TEST(narrow_types_keep_their_type)
+{
+    TY("sh + sh", "short");
+    TY("sh + 1", "integer");
+    TY("sh * 2L", "long");
+    TY("CAST(1 AS TINYINT) + CAST(2 AS TINYINT)", "byte");
+    TY("CAST(1 AS TINYINT) - sh", "short");
+    TY("f * 2", "float");
+    TY("f + 2L", "float");
+    TY("f % 2", "float");
+    TY("f * d", "double");
+    TY("f / 2", "double");
+    TY("f + 0.5", "double");
+    TY("f + '1'", "double");
+    TY("-sh", "short");
+    TY("abs(f)", "float");
+    TY("coalesce(f, f)", "float");
+    TY("coalesce(sh, 1)", "integer");
+    TY("if(b, sh, CAST(1 AS TINYINT))", "short");
+    TY("CASE WHEN b THEN f ELSE 1 END", "float");
+    TY("greatest(sh, sh)", "short");
+    EQ("CAST(127 AS TINYINT) + CAST(1 AS TINYINT)", "-128");
+    EQ("CAST(32767 AS SMALLINT) * CAST(2 AS SMALLINT)", "-2");
+    EQ("-CAST(-128 AS TINYINT)", "-128");
+    EQ("abs(CAST(-128 AS TINYINT))", "-128");
+    EQ("CAST(7 AS TINYINT) % CAST(0 AS TINYINT)", "NULL");
+    EQ("sh - 1", "-4");
+    /* 0.1f * 3 in float is 0.3f; in double it was 0.30000000447034836 */
+    EQ("f * 3", "0.3");
+    EQ("f + 2L", "2.1");
+    /* a bigint made a float before the sum, as Spark's cast: 2^24 + 1 is not a float */
+    EQ("CAST(0 AS FLOAT) + 16777217L", "1.6777216E7");
+    EQ("coalesce(f, 1)", "0.1");
+    EQ_NULLROW("sh + sh", "NULL");
+}
+END_TEST
+
 /* sha2 and md5 digest a repeated input once per batch (lk_sql_hash.c's memo): every row's digest
    is the one of a batch too small for the memo, for unique inputs first (the memo gives up),
    repeats, nulls, and more distinct inputs than the memo holds. */
@@ -1895,6 +1934,7 @@ int main(void)
     tcase_add_test(tc, decimals);
     tcase_add_test(tc, decimal_overflow_fails);
     tcase_add_test(tc, digests_of_repeated_inputs);
+    tcase_add_test(tc, narrow_types_keep_their_type);
     tcase_add_test(tc, interval_arithmetic);
     tcase_add_test(tc, interval_literals);
     tcase_add_test(tc, json_wildcard);
