@@ -263,8 +263,9 @@ static int check_transforms(const lk_config *cfg, lk_state *st, lk_error *err)
 }
 
 /* Ingest found the transforms wrong for the first (inferred) schema, which
-   it stored: the same check with the user's configuration names the
-   user's file and line (the worker's message names the running copy). */
+   it stored: the same check with the user's configuration, for the
+   supervisor's own "configuration error" line, as at start (the worker's
+   message names the same file and line: the running copy's _origin). */
 static void recheck_transforms(sup *s)
 {
     char state_path[2048];
