@@ -16,7 +16,15 @@ static int g_index = 0;
 static lk_log_level g_level = LK_LOG_INFO;
 static int g_json = 0;
 static int g_journal = 0; /* stderr is journald's stream: lines start with <priority> */
-static char g_last_error[512];
+/* The last WARN/ERROR lines, for lk_log_last_error: a ring of LK_LOG_KEPT, each with its id
+   (1, 2, ... in the order logged; 0 once withdrawn by lk_log_over). g_just is the id of the
+   line the last lk_log call kept, 0 when it kept none (INFO, or below the level), so that
+   lk_log_note never marks an older line. */
+static struct {
+    unsigned long id;
+    char msg[512];
+} g_kept[LK_LOG_KEPT];
+static unsigned long g_last_id, g_just;
 
 int lk_log_level_parse(const char *s)
 {
@@ -78,7 +86,24 @@ void lk_log_set_json(int on)
 
 const char *lk_log_last_error(void)
 {
-    return g_last_error;
+    for (unsigned long k = 0; k < LK_LOG_KEPT && k < g_last_id; k++) {
+        unsigned long id = g_last_id - k;
+        if (g_kept[id % LK_LOG_KEPT].id == id) return g_kept[id % LK_LOG_KEPT].msg;
+    }
+    return "";
+}
+
+void lk_log_note(lk_log_cond *c)
+{
+    if (g_just) c->id[c->n++ % LK_LOG_KEPT] = g_just;
+}
+
+void lk_log_over(lk_log_cond *c)
+{
+    for (int i = 0; i < c->n && i < LK_LOG_KEPT; i++)
+        if (c->id[i] && g_kept[c->id[i] % LK_LOG_KEPT].id == c->id[i])
+            g_kept[c->id[i] % LK_LOG_KEPT].id = 0;
+    c->n = 0;
 }
 
 static const char *level_name(lk_log_level l)
@@ -108,6 +133,7 @@ static size_t json_escape(char *out, size_t cap, const char *s)
 
 void lk_log(lk_log_level level, const char *fmt, ...)
 {
+    g_just = 0;
     if (level < g_level)
         return;
     char msg[2048];
@@ -115,8 +141,11 @@ void lk_log(lk_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (level >= LK_LOG_WARN)
-        snprintf(g_last_error, sizeof g_last_error, "%s", msg);
+    if (level >= LK_LOG_WARN) {
+        g_just = ++g_last_id;
+        g_kept[g_just % LK_LOG_KEPT].id = g_just;
+        snprintf(g_kept[g_just % LK_LOG_KEPT].msg, sizeof g_kept[0].msg, "%s", msg);
+    }
 
     struct timeval tv;
     gettimeofday(&tv, NULL);

@@ -39,8 +39,26 @@ int lk_log_level_parse(const char *s);
 
 void lk_log(lk_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The last WARN/ERROR line this process logged (for crash reports). */
+/* The last WARN/ERROR line this process logged (status, crash reports), "" when none: of the
+   last LK_LOG_KEPT such lines, the newest not withdrawn by lk_log_over. */
 const char *lk_log_last_error(void);
+
+/*
+ * A condition that WARN/ERROR lines report and that can end: an alert that fires, a receiver
+ * whose deliveries fail. lk_log_note(c) right after such a line marks it as c's (nothing when
+ * that call logged no WARN/ERROR line: below the level); lk_log_over(c), when the condition
+ * ends, withdraws c's lines from lk_log_last_error, which reports the line before them again,
+ * or none, as before the condition began. The lines themselves stay in the log. A zeroed
+ * lk_log_cond is empty.
+ */
+#define LK_LOG_KEPT 8
+typedef struct lk_log_cond {
+    unsigned long id[LK_LOG_KEPT]; /* of its lines; more than LK_LOG_KEPT wrap (older ones are
+                                      out of the kept lines anyway) */
+    int n;
+} lk_log_cond;
+void lk_log_note(lk_log_cond *c);
+void lk_log_over(lk_log_cond *c);
 
 #define LK_DEBUG(...) lk_log(LK_LOG_DEBUG, __VA_ARGS__)
 #define LK_INFO(...) lk_log(LK_LOG_INFO, __VA_ARGS__)

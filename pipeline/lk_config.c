@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -463,6 +464,10 @@ typedef struct loader {
     yaml_document_t *doc;
     lk_error *err;
     unsigned char seen[NKEYS];
+    /* _origin (a running configuration): the user's file and its lines, put back after the walk */
+    int origin;
+    char origin_file[1024];
+    int *origin_lines, norigin;
 } loader;
 
 static const char *node_kind(const yaml_node_t *n)
@@ -1418,6 +1423,131 @@ static int set_dedupe(loader *L, const key_spec *k, yaml_node_t *v)
     return 0;
 }
 
+/* ---- a running configuration's _origin: the user's file and its lines ---- */
+
+/* Where line fields of a configuration are, in an order that depends on what it holds (its
+   lists, tables, steps and items) and not on the layout of its file: the same for a
+   configuration and for the running configuration written from it. */
+typedef struct line_slots {
+    int **at; /* NULL: only count */
+    int n;
+} line_slots;
+
+static void slot(line_slots *l, int *line)
+{
+    if (l->at) l->at[l->n] = line;
+    l->n++;
+}
+
+static void step_slots(line_slots *l, lk_config *c, lk_step_list list)
+{
+    for (int s = 0; s < list.n; s++) {
+        lk_step *st = &c->xf.step[list.first + s];
+        slot(l, &st->line);
+        for (int i = 0; i < st->nitems; i++)
+            slot(l, &c->xf.item[st->item0 + i].line);
+    }
+}
+
+/* Every line field of c (lk_config.h: the name lists, event time and watermark, dedupe,
+   metrics, derived tables, steps and their items). */
+static void config_slots(line_slots *l, lk_config *c)
+{
+    for (int i = 0; i < NKEYS; i++)
+        if (keys[i].kind == K_NAME_LIST)
+            slot(l, &((lk_name_list *)((char *)c + keys[i].off))->line);
+    slot(l, &c->event.event_time_line);
+    slot(l, &c->event.watermark_line);
+    slot(l, &c->event.dedupe.line);
+    slot(l, &c->event.dedupe.keys.line);
+    for (int i = 0; i < c->event.dedupe.keys.n; i++)
+        slot(l, &c->event.dedupe.key_line[i]);
+    slot(l, &c->metrics.line);
+    slot(l, &c->metrics.window_line);
+    for (int i = 0; i < c->metrics.ngroup; i++)
+        slot(l, &c->metrics.group_line[i]);
+    for (int i = 0; i < c->metrics.nagg; i++)
+        slot(l, &c->metrics.agg_line[i]);
+    for (int t = 0; t < c->tables.nderived; t++) {
+        lk_derived_table *d = &c->tables.derived[t];
+        slot(l, &d->line);
+        slot(l, &d->from_line);
+        slot(l, &d->partition_by.line);
+        step_slots(l, c, d->transforms);
+    }
+    step_slots(l, c, c->transforms);
+}
+
+/* The line fields of c, allocated (*n of them); NULL when out of memory. */
+static int **line_fields(lk_config *c, int *n)
+{
+    line_slots count = {NULL, 0};
+    config_slots(&count, c);
+    line_slots l = {calloc((size_t)count.n + 1, sizeof(int *)), 0};
+    if (l.at) config_slots(&l, c);
+    *n = l.n;
+    return l.at;
+}
+
+/* _origin: {file: "the user's file", lines: [n, ...]} (lk_config_write). */
+static int set_origin(loader *L, yaml_node_t *kn, yaml_node_t *v)
+{
+    if (v->type != YAML_MAPPING_NODE)
+        return bad(L, v, "_origin", "expected a mapping, got %s", node_kind(v));
+    int have_file = 0;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(L->doc, p->key);
+        yaml_node_t *x = yaml_document_get_node(L->doc, p->value);
+        const char *name = k->type == YAML_SCALAR_NODE ? scalar(k) : "";
+        if (!strcmp(name, "file") && x->type == YAML_SCALAR_NODE &&
+            strlen(scalar(x)) < sizeof L->origin_file) {
+            snprintf(L->origin_file, sizeof L->origin_file, "%s", scalar(x));
+            have_file = 1;
+        } else if (!strcmp(name, "lines") && x->type == YAML_SEQUENCE_NODE) {
+            size_t n = (size_t)(x->data.sequence.items.top - x->data.sequence.items.start);
+            free(L->origin_lines);
+            L->origin_lines = calloc(n + 1, sizeof(int));
+            if (!L->origin_lines) return lk_error_set(L->err, -ENOMEM, "out of memory");
+            L->norigin = 0;
+            for (yaml_node_item_t *it = x->data.sequence.items.start;
+                 it < x->data.sequence.items.top; it++) {
+                yaml_node_t *e = yaml_document_get_node(L->doc, *it);
+                char *end = NULL;
+                long line = e->type == YAML_SCALAR_NODE ? strtol(scalar(e), &end, 10) : -1;
+                if (!end || *end || line < 0 || line > INT_MAX)
+                    return bad(L, e, "_origin.lines", "expected a line number");
+                L->origin_lines[L->norigin++] = (int)line;
+            }
+        } else {
+            return bad(L, k, "_origin", "expected file: and lines: (written by the supervisor)");
+        }
+    }
+    if (!have_file) return bad(L, kn, "_origin", "has no file:");
+    L->origin = 1;
+    return 0;
+}
+
+/* After the walk of a running configuration: its lines are the copy's; the user's go back
+   in, and messages name the user's file. Lines of another shape (a copy written by another
+   version of lakesupd, on a worker host) are not put back on entries they may not be of:
+   messages then name the copy and its own lines, which are right for it (zeroing them would
+   also lose watermark_line's "the file has transform.watermark"). */
+static int apply_origin(loader *L)
+{
+    lk_config *c = L->cfg;
+    int n = 0;
+    int **at = line_fields(c, &n);
+    if (!at) return lk_error_set(L->err, -ENOMEM, "out of memory");
+    if (n == L->norigin) {
+        for (int i = 0; i < n; i++)
+            *at[i] = L->origin_lines[i];
+        c->has_origin = 1;
+        snprintf(c->origin, sizeof c->origin, "%s", L->origin_file);
+    }
+    free(at);
+    return 0;
+}
+
 static int walk(loader *L, yaml_node_t *map, const char *prefix)
 {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
@@ -1429,6 +1559,11 @@ static int walk(loader *L, yaml_node_t *map, const char *prefix)
                        node_kind(kn));
         char name[256];
         snprintf(name, sizeof name, "%s%s%s", prefix, prefix[0] ? "." : "", scalar(kn));
+        if (!strcmp(name, "_origin")) {
+            int r = set_origin(L, kn, vn);
+            if (r < 0) return r;
+            continue;
+        }
         int i = 0;
         while (i < NKEYS && strcmp(keys[i].name, name) != 0)
             i++;
@@ -1673,6 +1808,7 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
 {
     lk_config_defaults(cfg);
     if (!path) return 0;
+    const char *file = path;                     /* path becomes the user's file past the walk */
     cfg->source.schema_evolution_mode[0] = '\0'; /* set by the file or lk_config_resolve */
     snprintf(cfg->file, sizeof cfg->file, "%s", path);
     FILE *f = fopen(path, "rb");
@@ -1705,6 +1841,8 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
                              path, root->start_mark.line + 1, node_kind(root));
         else if ((r = duplicate_keys(&L, root, "", 0)) == 0)
             r = walk(&L, root, "");
+        if (r == 0 && L.origin) r = apply_origin(&L);
+        free(L.origin_lines);
     }
     yaml_document_delete(&doc);
     /* a second document is a mistake, not something to ignore */
@@ -1720,6 +1858,9 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
     fclose(f);
     if (r == 0)
         lk_config_resolve(cfg);
+    /* from here on, what is wrong is in what the user wrote: their file and lines (a running
+       configuration's _origin), not the copy's */
+    if (r == 0) path = lk_config_file_name(cfg);
     if (r == 0)
         r = check_discovery(cfg, path, err);
     if (r == 0)
@@ -1773,7 +1914,7 @@ int lk_config_load(const char *path, lk_config *cfg, lk_error *err)
                          path, cfg->event.dedupe.line);
     if (r < 0) { /* never half a file: back to defaults */
         lk_config_defaults(cfg);
-        snprintf(cfg->file, sizeof cfg->file, "%s", path);
+        snprintf(cfg->file, sizeof cfg->file, "%s", file);
     }
     return r;
 }
@@ -2060,6 +2201,16 @@ int lk_config_write(const lk_config *cfg, const char *path, lk_error *err)
         return lk_error_errno(err, -errno, "cannot write %s", tmp);
     fprintf(f, "# the running configuration (written by the supervisor for its workers)\n");
     emit(cfg, f);
+    /* the lines here are not the user's: messages name the user's file and its lines */
+    int n = 0;
+    int **at = line_fields((lk_config *)cfg, &n); /* only read */
+    fputs("# where the user wrote each entry, for messages\n_origin:\n  file: ", f);
+    yaml_quoted(f, cfg->has_origin ? cfg->origin : cfg->file);
+    fputs("\n  lines: [", f);
+    for (int i = 0; at && i < n; i++)
+        fprintf(f, "%s%d", i ? ", " : "", *at[i]);
+    fputs("]\n", f);
+    free(at);
     int rc = 0;
     if (fflush(f) != 0 || fsync(fileno(f)) != 0)
         rc = lk_error_errno(err, -errno, "cannot write %s", tmp);
@@ -2138,7 +2289,8 @@ int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *appli
 
 const char *lk_config_file_name(const lk_config *cfg)
 {
-    return cfg->file[0] ? cfg->file : "(built-in default)";
+    const char *f = cfg->has_origin ? cfg->origin : cfg->file;
+    return f[0] ? f : "(built-in default)";
 }
 
 const char *lk_config_at(const lk_config *cfg, int line, char *buf, size_t cap)

@@ -223,6 +223,11 @@ typedef struct lk_metrics_cfg {
 
 typedef struct lk_config {
     char file[1024]; /* the file read, or "" for built-in defaults */
+    /* a running configuration (lk_config_write) names the user's file it was made from, and
+       its lines are put back to that file's: messages name where the user wrote a key
+       (lk_config_file_name, lk_config_at), not the copy the workers read */
+    int has_origin;
+    char origin[1024]; /* the user's file, "" for built-in defaults */
     char pipeline[128];
     char catalog[128];
     char schema[128];
@@ -356,7 +361,9 @@ typedef struct lk_config {
 } lk_config;
 
 /* Fills cfg with defaults, then (path not NULL) the YAML file. Relative
-   paths in the file are kept as written (relative to the working dir). */
+   paths in the file are kept as written (relative to the working dir). A
+   running configuration's _origin (lk_config_write) sets has_origin and
+   origin and puts the lines back to the user's file's. */
 int lk_config_load(const char *path, lk_config *cfg, lk_error *err);
 /* Fills cfg with defaults only. */
 void lk_config_defaults(lk_config *cfg);
@@ -377,7 +384,10 @@ void lk_config_table_path(const lk_config *cfg, const char *table, char *out, si
 /* Writes every key of cfg as YAML to path (atomically: temp file + rename),
    so that a process reading it gets exactly cfg. The supervisor writes the
    running configuration for its workers: a restarted worker then sees what
-   the pipeline runs with, not a file edited since. */
+   the pipeline runs with, not a file edited since. The copy is written anew,
+   not copied, so its lines are not the user's: its last key, _origin, names
+   the user's file and carries the lines cfg has from it, which
+   lk_config_load puts back. */
 int lk_config_write(const lk_config *cfg, const char *path, lk_error *err);
 /* SIGHUP reload: copies into running the keys that may change while the
    pipeline runs (log_level, worker_timeout, stop_timeout,
@@ -389,7 +399,8 @@ int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *appli
                          size_t applied_cap, char *refused, size_t refused_cap);
 /* The partition columns of table (raw_events, processed_events), or NULL. */
 const lk_name_list *lk_config_partition_by(const lk_config *cfg, const char *table);
-/* The file an error names: the configuration's path, or "(built-in default)" without -c. */
+/* The file an error names: the configuration's path (the user's file for a running
+   configuration), or "(built-in default)" without -c. */
 const char *lk_config_file_name(const lk_config *cfg);
 /* Where a key is, for an error: "FILE:LINE", or "FILE" when line is 0; written to buf. */
 const char *lk_config_at(const lk_config *cfg, int line, char *buf, size_t cap);

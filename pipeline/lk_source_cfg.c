@@ -4,6 +4,10 @@
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+#include "lk_ddl.h"
+#include "lk_raw.h"
 
 lk_source_kind lk_source_cfg_kind(const lk_config *cfg)
 {
@@ -122,4 +126,33 @@ int lk_source_cfg_in_shard(const lk_config *cfg, const char *path)
 int lk_source_cfg_lists_dir(const char *name)
 {
     return name[0] != '.' && name[0] != '_';
+}
+
+int lk_source_cfg_hints_not_applied(const lk_config *cfg, const lk_schema *raw, int version,
+                                    lk_buf *out)
+{
+    lk_schema *hints = NULL;
+    lk_error e;
+    if (!raw || lk_ddl_parse(cfg->source.schema_hints, &hints, &e)) /* checked at load */
+        return 0;
+    lk_schema *data = lk_raw_data_schema(raw);
+    int n = 0;
+    for (int i = 0; i < lk_schema_nfields(hints); i++) {
+        const lk_field *h = lk_schema_field(hints, i);
+        for (int j = 0; j < lk_schema_nfields(data); j++) {
+            const lk_field *f = lk_schema_field(data, j);
+            if (strcasecmp(f->name, h->name) ||
+                (f->type == h->type && f->precision == h->precision && f->scale == h->scale))
+                continue;
+            lk_buf_printf(out,
+                          "schema_hints: column %s is %s in raw_events version %d; the hint's %s "
+                          "is not applied (a column's type never changes: values that do not fit "
+                          "are rescued)\n",
+                          f->name, lk_type_name(f->type), version, lk_type_name(h->type));
+            n++;
+        }
+    }
+    lk_schema_destroy(&data);
+    lk_schema_destroy(&hints);
+    return n;
 }

@@ -11,8 +11,10 @@
 
 #include <stdint.h>
 
+#include "lk_buf.h"
 #include "lk_config.h"
 #include "lk_parser.h"
+#include "lk_schema.h"
 #include "lk_source_reader.h"
 
 /* Where the source's records come from. */
@@ -51,6 +53,15 @@ lk_evolve_mode lk_source_cfg_evolve_mode(const lk_config *cfg);
    scanned by ingest (docs/decisions.md, "New keys found by the transforms"); ingest scans a
    batch's keys only on such a reading. Otherwise ingest scans every batch's keys. */
 int lk_source_cfg_scans_keys(const lk_config *cfg);
+
+/* The schema_hints a stored raw_events schema does not take: each hint naming one of raw's data
+   columns (case-insensitively) with another type, since a column's type never changes (ingest
+   adds only the hinted columns raw lacks: lk_evolve). One message per such hint ("schema_hints:
+   column n is long in raw_events version 3; the hint's integer is not applied (...)"), each
+   ending with a newline, appended to out; returns how many. The supervisor says them once at
+   each start, before any worker runs. */
+int lk_source_cfg_hints_not_applied(const lk_config *cfg, const lk_schema *raw, int version,
+                                    lk_buf *out);
 
 /* 1 if a file of this name is source input: not hidden, and
    path_glob_filter matches it, or else its extension is one of the

@@ -30,6 +30,7 @@
 #include "lk_notify.h"
 #include "lk_restart.h"
 #include "lk_rundir.h"
+#include "lk_source_cfg.h"
 #include "lk_state.h"
 #include "lk_tables.h"
 #include "lk_time.h"
@@ -262,9 +263,33 @@ static int check_transforms(const lk_config *cfg, lk_state *st, lk_error *err)
     return rc;
 }
 
+/* schema_hints that retype a column raw_events has are not applied: one WARN each, here, once
+   at each start. Not by ingest, which is what leaves them out (lk_evolve): a crash or a kill
+   restarts it within the run, and each of its starts said them again. */
+static void warn_hints_not_applied(const lk_config *cfg, lk_state *st)
+{
+    if (!cfg->source.schema_hints[0]) return;
+    lk_schema *raw = NULL;
+    int v = 0;
+    lk_error err;
+    if (lk_state_schema_get(st, LK_TABLE_RAW, &raw, &v, &err)) {
+        LK_WARN("cannot read the raw_events schema to check schema_hints against it: %s", err.msg);
+        return;
+    }
+    lk_buf said = LK_BUF_INIT;
+    lk_source_cfg_hints_not_applied(cfg, raw, v, &said);
+    for (char *line = said.data, *nl; line && (nl = strchr(line, '\n')); line = nl + 1) {
+        *nl = '\0';
+        LK_WARN("%s", line);
+    }
+    lk_buf_free(&said);
+    lk_schema_destroy(&raw);
+}
+
 /* Ingest found the transforms wrong for the first (inferred) schema, which
-   it stored: the same check with the user's configuration names the
-   user's file and line (the worker's message names the running copy). */
+   it stored: the same check with the user's configuration, for the
+   supervisor's own "configuration error" line, as at start (the worker's
+   message names the same file and line: the running copy's _origin). */
 static void recheck_transforms(sup *s)
 {
     char state_path[2048];
@@ -1204,6 +1229,7 @@ int lk_supervisor_run(const lk_config *cfg)
         LK_ERROR("configuration error: %s", err.msg);
         return LK_EXIT_CONFIG;
     }
+    warn_hints_not_applied(cfg, st);
     lk_state_close(&st);
 
     zsys_handler_set(NULL);

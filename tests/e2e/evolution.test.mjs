@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { run, startDaemon, status, until, workspace, waitLog } from './lib/daemon.mjs';
+import { run, runningWorker, startDaemon, status, until, watching, workspace, waitLog } from './lib/daemon.mjs';
 import { query, readTableSql, replay, sqlStr } from './lib/delta.mjs';
 
 const ROWS = 40;
@@ -411,6 +411,36 @@ test('schema hints, renamed rescued column, user schema, infer_column_types fals
   fs.rmSync(ws.dir, { recursive: true, force: true });
   fs.rmSync(ws2.dir, { recursive: true, force: true });
   fs.rmSync(ws3.dir, { recursive: true, force: true });
+});
+
+test('a hint that would retype a stored column is said once per start, also when ingest restarts', async () => {
+  const ws = workspace('evo-hintonce');
+  fs.writeFileSync(path.join(ws.input, 'a.jsonl'), '{"event_id":"a1","n":1}\n');
+  let r = availableNow(ws);
+  assert.equal(r.code, 0, r.stderr);
+  fs.appendFileSync(ws.config, 'source:\n  schema_hints: "n INT"\n');
+  const said = /schema_hints: column n is long in raw_events version 1; the hint's integer is not applied/g;
+  const count = (log) => (log.match(said) || []).length;
+  const d = startDaemon(['-c', ws.config]);
+  await watching(d, async () => {
+    const first = await runningWorker(ws.config, 'ingest', 0);
+    await waitLog(d, said);
+    // ingest killed: the supervisor starts another, which reads the same schema and hints
+    process.kill(first.pid, 'SIGKILL');
+    const next = await until(() => {
+      const w = status(ws.config)?.workers.find((x) => x.role === 'ingest');
+      return w && w.state === 'running' && w.pid > 0 && w.pid !== first.pid ? w : null;
+    }, 30000, 'ingest restarted');
+    await waitLog(d, new RegExp(`ingest\\[0\\] ${next.pid}: ready`));
+    assert.equal(count(d.logs()), 1, 'said once in this start');
+    d.child.kill('SIGTERM');
+    assert.equal((await d.exited).code, 0);
+  });
+  // the next start says it again, once
+  r = availableNow(ws);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(count(r.stderr), 1, r.stderr);
+  fs.rmSync(ws.dir, { recursive: true, force: true });
 });
 
 test('a bad schema_hints is a configuration error naming the position', () => {

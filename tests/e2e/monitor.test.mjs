@@ -229,6 +229,11 @@ describe('monitoring', () => {
       assert.ok(st.monitor.alerts.some((a) => a.name === 'backlog' && a.state === 'firing'), JSON.stringify(st.monitor));
       assert.match(run(['status', '-c', ws.config]).stdout, /ALERT firing backlog \(warning\): input waits/);
       await waitLog(d, /WARN monitor\[0\] \d+: alert firing: backlog severity=warning/);
+      // status --json: the monitor's last error is the firing line (the webhook's failed
+      // attempts stopped counting once it delivered)
+      const monitorError = () => status(ws.config)?.workers.find((w) => w.role === 'monitor')?.progress?.last_error;
+      await until(() => /^alert firing: backlog /.test(monitorError() || ''), 20000,
+        () => `the monitor's last_error to be the firing line (last: ${monitorError()})`);
       // the batch the stopped committer holds misses monitor.batch_deadline: /healthz says so
       const late = await until(async () => {
         const r = await get(`${base}/healthz`);
@@ -251,6 +256,9 @@ describe('monitoring', () => {
       const notices = fs.readFileSync(execOut, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       assert.deepEqual(notices.map((n) => n.status), ['firing', 'resolved']);
       await waitLog(d, /alert resolved: backlog/);
+      // resolved: status no longer reports the alert, nor its notices' failures, as an error
+      await until(() => monitorError() === '', 20000,
+        () => `the monitor's last_error to be cleared after the alert resolved (last: ${monitorError()})`);
       assert.equal((await get(`${base}/healthz`)).status, 200);
     } finally {
       if (committer) process.kill(committer, 'SIGCONT');

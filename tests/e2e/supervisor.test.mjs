@@ -155,6 +155,7 @@ test('every configuration key is documented with the default the binary uses', (
   const problems = [];
   for (const [key, raw] of running) {
     if (['source_path', 'checkpoint_path', 'warehouse_path', 'trigger'].includes(key)) continue; // set here
+    if (key.startsWith('_origin.')) continue; // the copy's record of the user's file and lines, no key of it
     const docs = key.startsWith('source.') ? sources : readme;
     const name = key.startsWith('source.') ? key.slice(7) : key;
     let cells = name === 'kafka' ? docs.get('kafka.<property>') : docs.get(name);

@@ -159,7 +159,8 @@ test('partition_by: event_date a list does not make is derived from ts; a column
   fs.writeFileSync(path.join(ws4.input, 'a.jsonl'), 'not json\nalso not json\n');
   const r4 = run(['start', '-c', ws4.config, '--trigger', 'available-now']);
   assert.equal(r4.code, 100, r4.stderr.slice(-3000));
-  assert.match(r4.stderr, /key 'tables\.processed_events\.partition_by': column 'region' is not a column of processed_events's first batch: the table is not created/);
+  assert.match(r4.stderr, /lakesup\.yml:10: key 'tables\.processed_events\.partition_by': column 'region' is not a column of processed_events's first batch: the table is not created/);
+  assert.doesNotMatch(r4.stderr, /run\/config\.yml/, 'the writer names the user\'s file');
   assert.ok(!fs.existsSync(path.join(ws4.tables, 'processed_events', '_delta_log')), 'processed_events was not created');
   for (const w of [ws, ws2, ws3, ws4]) fs.rmSync(w.dir, { recursive: true, force: true });
 });
@@ -215,11 +216,18 @@ test('first start: the transforms are checked against the inferred schema before
   // line 8 of the user's file (the workspace writes 7 lines)
   fs.writeFileSync(ws.config, base + 'transforms:\n  - filter: "amout > 1"\n');
   const line = base.split('\n').length + 1;
+  const at = `${ws.config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${line}: `;
   for (const attempt of ['first start (inferred)', 'restart (stored schema)']) {
     const r = run(['start', '-c', ws.config, '--trigger', 'available-now'], { timeoutMs: 60000 });
     assert.equal(r.code, 100, `${attempt}: exit ${r.code}\n${r.stderr}`);
-    assert.match(r.stderr, new RegExp(`configuration error: ${ws.config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${line}: ` +
+    assert.match(r.stderr, new RegExp(`configuration error: ${at}` +
       `key 'transforms\\[0\\]\\.filter': position 1: unknown column 'amout' \\(columns: event_id, user_id`), attempt);
+    // the workers read the supervisor's copy of the file (checkpoints/run/config.yml, written
+    // anew: other lines); what they say names the user's file and line all the same
+    assert.doesNotMatch(r.stderr, /run\/config\.yml/, attempt);
+    if (attempt.startsWith('first'))
+      assert.match(r.stderr, new RegExp(`ERROR ingest\\[0\\] \\d+: the transforms do not fit the inferred schema: ${at}` +
+        `key 'transforms\\[0\\]\\.filter'`), attempt);
     // no batch ran: no table has a commit
     assert.ok(!fs.existsSync(path.join(ws.tables, 'raw_events', '_delta_log', '00000000000000000000.json')), attempt);
   }
@@ -297,6 +305,7 @@ test('a transforms edit that would change a column\'s type in an existing table 
   assert.equal(r.code, 100, r.stderr.slice(-3000));
   assert.match(r.stderr, /committer\[0\] \d+: batch=0: .*key 'transforms': column 'x' of processed_events is DOUBLE in the table, and the transforms make it DECIMAL\(23,1\).*the pipeline stops \(a configuration error\)/);
   assert.doesNotMatch(r.stderr, /retrying in/);
+  assert.doesNotMatch(r.stderr, /run\/config\.yml/, 'the committer names the user\'s file');
   assert.deepEqual([jsons('raw_events'), jsons('processed_events')], [rawBefore, procBefore], 'nothing committed');
   fs.rmSync(ws.dir, { recursive: true, force: true });
 });

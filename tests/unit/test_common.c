@@ -1,4 +1,4 @@
-/* Unit tests for common/: lk_buf, lk_time, lk_fs, lk_error. */
+/* Unit tests for common/: lk_buf, lk_time, lk_fs, lk_error, lk_log. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include "lk_child.h"
 #include "lk_fault.h"
 #include "lk_fs.h"
+#include "lk_log.h"
 #include "lk_time.h"
 #include "lk_tz.h"
 
@@ -343,6 +344,55 @@ START_TEST(child_environ_sets_and_drops)
 }
 END_TEST
 
+/* The last error a process reports (status): a condition's lines are withdrawn when it ends, and
+   the line before them is the last error again; an INFO line, or a WARN below the level, marks
+   nothing (an older line must never be withdrawn for it). */
+START_TEST(log_last_error_withdrawn_when_over)
+{
+    lk_log_init("test", 0);
+    ck_assert_str_eq(lk_log_last_error(), "");
+    lk_log_cond alert = {0}, receiver = {0}, quiet = {0};
+    LK_WARN("an older warning");
+    LK_WARN("alert firing: backlog");
+    lk_log_note(&alert);
+    ck_assert_str_eq(lk_log_last_error(), "alert firing: backlog");
+    LK_WARN("not delivered (attempt 1)");
+    lk_log_note(&receiver);
+    LK_WARN("not delivered (attempt 2)");
+    lk_log_note(&receiver);
+    LK_INFO("an info line");
+    lk_log_note(&receiver); /* no WARN line logged: nothing noted */
+    ck_assert_str_eq(lk_log_last_error(), "not delivered (attempt 2)");
+    lk_log_over(&receiver);
+    ck_assert_str_eq(lk_log_last_error(), "alert firing: backlog");
+    lk_log_over(&alert);
+    ck_assert_str_eq(lk_log_last_error(), "an older warning");
+    lk_log_over(&alert); /* twice: nothing more */
+    ck_assert_str_eq(lk_log_last_error(), "an older warning");
+    /* a condition over after later lines withdraws its own only */
+    LK_WARN("alert firing: lag");
+    lk_log_note(&alert);
+    LK_ERROR("disk full");
+    lk_log_over(&alert);
+    ck_assert_str_eq(lk_log_last_error(), "disk full");
+    /* below the level: not logged, not kept, nothing to note */
+    lk_log_set_level(LK_LOG_ERROR);
+    LK_WARN("dropped");
+    lk_log_note(&quiet);
+    ck_assert_int_eq(quiet.n, 0);
+    lk_log_over(&quiet);
+    ck_assert_str_eq(lk_log_last_error(), "disk full");
+    lk_log_set_level(LK_LOG_INFO);
+    /* a condition noted more often than lines are kept: all of them withdrawn */
+    for (int i = 0; i < 3 * LK_LOG_KEPT; i++) {
+        LK_WARN("retry %d", i);
+        lk_log_note(&receiver);
+    }
+    lk_log_over(&receiver);
+    ck_assert_str_eq(lk_log_last_error(), "");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("common");
@@ -357,6 +407,7 @@ int main(void)
     tcase_add_test(tc, fs_put_if_absent);
     tcase_add_test(tc, bytes_common_prefix);
     tcase_add_test(tc, child_environ_sets_and_drops);
+    tcase_add_test(tc, log_last_error_withdrawn_when_over);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

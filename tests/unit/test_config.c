@@ -229,6 +229,135 @@ START_TEST(schema_keys)
 }
 END_TEST
 
+/* The running configuration the supervisor writes for its workers is a new file, not a copy: a
+   worker's message must still name the user's file and the line there. Every line the
+   configuration keeps reads back as the user's (lines differ in the copy), lk_config_at names
+   the user's file, and lines of another shape are never put on the wrong entries. */
+START_TEST(running_configuration_names_the_users_file_and_lines)
+{
+    const char *text = "pipeline: p\n"                                          /* 1 */
+                       "# a comment the copy does not have\n"                   /* 2 */
+                       "transforms:\n"                                          /* 3 */
+                       "  - filter: \"amount > 0\"\n"                           /* 4 */
+                       "  - derive:\n"                                          /* 5 */
+                       "      a: \"1\"\n"                                       /* 6 */
+                       "\n"                                                     /* 7 */
+                       "      b: \"2\"\n"                                       /* 8 */
+                       "tables:\n"                                              /* 9 */
+                       "  raw_events:\n"                                        /* 10 */
+                       "    partition_by: [event_date]\n"                       /* 11 */
+                       "  d1:\n"                                                /* 12 */
+                       "    from: processed_events\n"                           /* 13 */
+                       "    partition_by: [a]\n"                                /* 14 */
+                       "    transforms:\n"                                      /* 15 */
+                       "      - select: [a,\n"                                  /* 16 */
+                       "                 b]\n"                                  /* 17 */
+                       "transform:\n"                                           /* 18 */
+                       "  event_time: ts\n"                                     /* 19 */
+                       "  watermark: \"30 seconds\"\n"                          /* 20 */
+                       "  dedupe: {keys: [event_id], within: \"10 minutes\"}\n" /* 21 */
+                       "metrics:\n"                                             /* 22 */
+                       "  window: \"1 minute\"\n"                               /* 23 */
+                       "  group_by: [event_type]\n"                             /* 24 */
+                       "  aggregates: {n: \"count(*)\"}\n";                     /* 25 */
+    char user[256], run[256];
+    lk_check_write_file(user, sizeof user, "user", text);
+    lk_config c, w;
+    lk_error err;
+    ck_assert_msg(lk_config_load(user, &c, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(c.has_origin, 0);
+    close(lk_check_mkstemp(run, sizeof run, "run"));
+    ck_assert_int_eq(lk_config_write(&c, run, &err), 0);
+    ck_assert_msg(lk_config_load(run, &w, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(w.file, run); /* what a worker re-reads on SIGHUP */
+    ck_assert_str_eq(lk_config_file_name(&w), user);
+    char at[1100], want[300];
+    snprintf(want, sizeof want, "%s:4", user);
+    ck_assert_str_eq(lk_config_at(&w, 4, at, sizeof at), want);
+    /* the lines, one by one: the user's, and each one a line of the user's file */
+    const lk_step *f = &w.xf.step[w.transforms.first], *dv = f + 1;
+    ck_assert_int_eq(w.transforms.n, 2);
+    ck_assert_int_eq(f->line, 4);
+    ck_assert_int_eq(w.xf.item[f->item0].line, 4);
+    ck_assert_int_eq(dv->line, 5);
+    ck_assert_int_eq(w.xf.item[dv->item0].line, 6);
+    ck_assert_int_eq(w.xf.item[dv->item0 + 1].line, 8);
+    ck_assert_int_eq(w.tables.raw_events.partition_by.line, 11);
+    ck_assert_int_eq(w.tables.processed_events.partition_by.line, 0); /* a default: no line */
+    const lk_derived_table *d = lk_config_derived(&w, "d1");
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(d->line, 12);
+    ck_assert_int_eq(d->from_line, 13);
+    ck_assert_int_eq(d->partition_by.line, 14);
+    const lk_step *sel = &w.xf.step[d->transforms.first];
+    ck_assert_int_eq(sel->line, 16);
+    ck_assert_int_eq(w.xf.item[sel->item0].line, 16);
+    ck_assert_int_eq(w.xf.item[sel->item0 + 1].line, 17);
+    ck_assert_int_eq(w.event.event_time_line, 19);
+    ck_assert_int_eq(w.event.watermark_line, 20);
+    ck_assert_int_eq(w.event.dedupe.line, 21);
+    ck_assert_int_eq(w.event.dedupe.key_line[0], 21);
+    ck_assert_int_eq(w.metrics.line, 23); /* where its mapping begins */
+    ck_assert_int_eq(w.metrics.window_line, 23);
+    ck_assert_int_eq(w.metrics.group_line[0], 24);
+    ck_assert_int_eq(w.metrics.agg_line[0], 25);
+    /* a worker host writes the copy it got again: still the user's file and lines */
+    char again[256];
+    close(lk_check_mkstemp(again, sizeof again, "again"));
+    ck_assert_int_eq(lk_config_write(&w, again, &err), 0);
+    lk_config w2;
+    ck_assert_msg(lk_config_load(again, &w2, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(lk_config_file_name(&w2), user);
+    ck_assert_int_eq(w2.xf.item[w2.xf.step[w2.transforms.first + 1].item0 + 1].line, 8);
+    /* without -c: the built-in defaults, named so */
+    lk_config def;
+    ck_assert_int_eq(lk_config_load(NULL, &def, &err), 0);
+    ck_assert_int_eq(lk_config_write(&def, again, &err), 0);
+    ck_assert_msg(lk_config_load(again, &w2, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(lk_config_file_name(&w2), "(built-in default)");
+    ck_assert_int_eq(w2.xf.step[w2.transforms.first].line, 0);
+    /* lines of another shape (one too few): never put on entries they may not be of; the
+       messages name the copy and its own lines */
+    FILE *fp = fopen(run, "r");
+    char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = 0;
+    char *lines = strstr(buf, "  lines: [0, ");
+    ck_assert_ptr_nonnull(lines);
+    memmove(lines + 10, lines + 13, strlen(lines + 13) + 1); /* the first "0, " */
+    fp = fopen(again, "w");
+    fputs(buf, fp);
+    fclose(fp);
+    ck_assert_msg(lk_config_load(again, &w2, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(lk_config_file_name(&w2), again);
+    ck_assert_int_eq(w2.has_origin, 0);
+    int filter_at = 1; /* the filter's line in the copy */
+    for (const char *p = buf; p < strstr(buf, "- {filter: "); p++)
+        filter_at += *p == '\n';
+    ck_assert_int_eq(w2.xf.step[w2.transforms.first].line, filter_at);
+    ck_assert_int_ne(filter_at, 4);
+    /* `config show` prints the configuration, not where it came from */
+    char *shown = NULL;
+    size_t shown_len = 0;
+    FILE *ms = open_memstream(&shown, &shown_len);
+    lk_config_print(&w, ms);
+    fclose(ms);
+    ck_assert_ptr_null(strstr(shown, "_origin"));
+    free(shown);
+    /* a malformed _origin is an error of the file that has it */
+    fp = fopen(again, "w");
+    fputs("_origin: {file: x, lines: [1, two]}\n", fp);
+    fclose(fp);
+    ck_assert_int_eq(lk_config_load(again, &w2, &err), LK_ECONFIG);
+    ck_assert_msg(strstr(err.msg, ":1: key '_origin.lines': expected a line number"), "%s",
+                  err.msg);
+    unlink(again);
+    unlink(run);
+    unlink(user);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("config");
@@ -238,6 +367,7 @@ int main(void)
     tcase_add_test(tc, errors_name_file_line_key);
     tcase_add_test(tc, durations);
     tcase_add_test(tc, command_line_trigger);
+    tcase_add_test(tc, running_configuration_names_the_users_file_and_lines);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

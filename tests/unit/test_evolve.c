@@ -16,6 +16,7 @@
 #include "lk_json_reader.h"
 #include "lk_state.h"
 #include "lk_raw.h"
+#include "lk_source_cfg.h"
 #include "lk_tables.h"
 
 static lk_schema *ddl(const char *text)
@@ -134,6 +135,37 @@ START_TEST(add_missing_and_hints)
     lk_schema_destroy(&hints);
     lk_schema_destroy(&h);
     lk_schema_destroy(&str);
+}
+END_TEST
+
+/* What of schema_hints a stored schema does not take (said by the supervisor at start): a hint
+   retyping a column it has, by name in any case, decimals by precision and scale; not a hint
+   of the same type, nor one naming a column it lacks (ingest adds that one). */
+START_TEST(hints_not_applied_to_stored_columns)
+{
+    lk_schema *data = ddl("n LONG, a DECIMAL(10,2), s STRING");
+    lk_schema *raw = lk_raw_schema_opt(data, "_rescued_data");
+    lk_config cfg;
+    lk_config_defaults(&cfg);
+    snprintf(cfg.source.schema_hints, sizeof cfg.source.schema_hints, "%s",
+             "N INT, a DECIMAL(12,2), s STRING, z LONG");
+    lk_buf said = LK_BUF_INIT;
+    ck_assert_int_eq(lk_source_cfg_hints_not_applied(&cfg, raw, 4, &said), 2);
+    ck_assert_str_eq(
+        said.data, "schema_hints: column n is long in raw_events version 4; the hint's integer is "
+                   "not applied (a column's type never changes: values that do not fit are "
+                   "rescued)\n"
+                   "schema_hints: column a is decimal in raw_events version 4; the hint's decimal "
+                   "is not applied (a column's type never changes: values that do not fit are "
+                   "rescued)\n");
+    lk_buf_reset(&said);
+    cfg.source.schema_hints[0] = '\0';
+    ck_assert_int_eq(lk_source_cfg_hints_not_applied(&cfg, raw, 4, &said), 0);
+    ck_assert_int_eq(lk_source_cfg_hints_not_applied(&cfg, NULL, 0, &said), 0);
+    ck_assert_int_eq((int)said.len, 0);
+    lk_buf_free(&said);
+    lk_schema_destroy(&raw);
+    lk_schema_destroy(&data);
 }
 END_TEST
 
@@ -765,6 +797,7 @@ int main(void)
     tcase_add_test(tc, scan_finds_new_keys_only);
     tcase_add_test(tc, scan_skips_strings_at_every_offset);
     tcase_add_test(tc, add_missing_and_hints);
+    tcase_add_test(tc, hints_not_applied_to_stored_columns);
     tcase_add_test(tc, mode_add_new_columns);
     tcase_add_test(tc, hostile_keys_never_become_columns);
     tcase_add_test(tc, mode_fail_on_new_columns_then_hints);

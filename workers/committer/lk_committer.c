@@ -709,11 +709,15 @@ static int commit_batch(committer *c, pending *p)
         const char *missing = lk_delta_schema(c->tables[t])
                                   ? NULL
                                   : lk_tables_partition_missing(c->cfg, c->names[t], schemas[t]);
+        char at[1100]; /* a file name (at most 1,023 bytes), ":" and a line */
         if (missing)
-            rc = lk_error_set(&c->err, LK_ECONFIG,
-                              "key 'tables.%s.partition_by': column '%s' is not a column of %s's "
-                              "first batch: the table is not created",
-                              c->names[t], missing, c->names[t]);
+            rc = lk_error_set(
+                &c->err, LK_ECONFIG,
+                "%s: key 'tables.%s.partition_by': column '%s' is not a column of %s's first "
+                "batch: the table is not created",
+                lk_config_at(c->cfg, lk_config_partition_by(c->cfg, c->names[t])->line, at,
+                             sizeof at),
+                c->names[t], missing, c->names[t]);
     }
     /* each table's schema after the batch, for every table before any is committed: a struct
        child whose type differs from the table's (instances that infer their own raw types, a

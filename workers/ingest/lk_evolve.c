@@ -507,19 +507,9 @@ int lk_evolve_load(lk_evolve *ev, int *version, lk_error *err)
                 ev->rescued, stored, stored);
     snprintf(ev->rescued, sizeof ev->rescued, "%s", stored);
     lk_schema_destroy(&raw);
-    for (int i = 0; i < lk_schema_nfields(ev->hints); i++) {
-        const lk_field *h = lk_schema_field(ev->hints, i);
-        for (int j = 0; j < lk_schema_nfields(ev->data); j++) {
-            const lk_field *f = lk_schema_field(ev->data, j);
-            if (!strcasecmp(f->name, h->name) && (f->type != h->type ||
-                                                   f->precision != h->precision ||
-                                                   f->scale != h->scale))
-                LK_WARN("schema_hints: column %s is %s in raw_events version %d; the hint's %s "
-                        "is not applied (a column's type never changes: values that do not fit "
-                        "are rescued)",
-                        f->name, lk_type_name(f->type), *version, lk_type_name(h->type));
-        }
-    }
+    /* a hint retyping a column raw_events has is not applied (add_missing adds only the ones it
+       lacks); the supervisor says so, once at each start (lk_source_cfg_hints_not_applied):
+       ingest may run more than once in a start (a restart after a crash or a kill) */
     lk_buf added = LK_BUF_INIT;
     lk_schema *d = lk_evolve_add_missing(ev->data, ev->hints, &added);
     if (ev->user) {

@@ -16,6 +16,7 @@ typedef struct slot {
     int64_t active_since_us; /* condition true since (pending/firing) */
     int64_t fired_us;
     double value;
+    lk_log_cond said; /* lk_alert_notice.said while it fires */
 } slot;
 
 struct lk_alerts {
@@ -96,6 +97,7 @@ static void step(slot *s, int active, int64_t now_us, lk_alert_cb cb, void *ctx)
     if (!active) {
         if (s->state == LK_ALERT_FIRING) {
             notice_of(s, "resolved", now_us, &n);
+            n.said = &s->said;
             cb(ctx, &n);
         }
         s->state = LK_ALERT_INACTIVE;
@@ -111,6 +113,7 @@ static void step(slot *s, int active, int64_t now_us, lk_alert_cb cb, void *ctx)
         s->state = LK_ALERT_FIRING;
         s->fired_us = now_us;
         notice_of(s, "firing", now_us, &n);
+        n.said = &s->said;
         cb(ctx, &n);
     }
 }

@@ -18,6 +18,7 @@
 
 #include "lk_buf.h"
 #include "lk_config.h"
+#include "lk_log.h"
 
 typedef enum lk_alert_state {
     LK_ALERT_INACTIVE = 0,
@@ -38,6 +39,10 @@ typedef struct lk_alert_notice {
     double value;               /* the metric when the state changed */
     int64_t starts_us, ends_us; /* ends_us 0 while firing */
     int event; /* 1: a one-shot event (schema_change): firing and resolved at once */
+    /* the log lines about this alert while it fires (the `log: true` receiver's): noted when it
+       fires, withdrawn from the process's last error when it resolves (lk_log_over); the
+       alert's own, in its slot. NULL for events and refreshes. */
+    lk_log_cond *said;
 } lk_alert_notice;
 
 typedef void (*lk_alert_cb)(void *ctx, const lk_alert_notice *n);

@@ -48,6 +48,8 @@ typedef struct receiver {
     int fd; /* stdin of the child, -1 when written */
     size_t written;
     int64_t deadline_ms;
+    /* its "not delivered" lines: withdrawn from the last error once a delivery succeeds */
+    lk_log_cond said;
 } receiver;
 
 struct lk_notify_out {
@@ -193,6 +195,7 @@ static void abort_flight(lk_notify_out *n, receiver *r)
 
 static void clear_receiver(lk_notify_out *n, receiver *r)
 {
+    lk_log_over(&r->said); /* a receiver removed from notify: no longer failing */
     abort_flight(n, r);
     while (r->n)
         drop_head(r);
@@ -316,18 +319,23 @@ void lk_notify_out_send(lk_notify_out *n, const lk_alert_notice *a)
     for (int i = 0; i < n->n; i++) {
         receiver *r = &n->r[i];
         if (r->t.kind == LK_NOTIFY_LOG) {
-            if (!strcmp(a->status, "firing"))
+            /* the firing line is the monitor's last error (status) while the alert fires, not
+               after: its resolution withdraws it */
+            if (!strcmp(a->status, "firing")) {
                 LK_WARN("alert %s: %s severity=%s value=%g%s%s%s: %s",
                         a->event ? "event" : "firing", a->name, a->severity, a->value,
                         a->role[0] ? " worker=" : "", a->role, a->role[0] ? "" : "", a->summary);
-            else
+                if (a->said) lk_log_note(a->said);
+            } else {
                 LK_INFO("alert resolved: %s severity=%s value=%g: %s", a->name, a->severity,
                         a->value, a->summary);
+            }
             n->sent++;
             continue;
         }
         enqueue(n, r, a);
     }
+    if (a->said && !strcmp(a->status, "resolved")) lk_log_over(a->said);
 }
 
 void lk_notify_out_refresh(lk_notify_out *n, const lk_alert_notice *a)
@@ -346,6 +354,7 @@ static void failed(lk_notify_out *n, receiver *r, int64_t now_ms, const char *wh
     LK_WARN("notify %s %s: alert=%s %s not delivered (attempt %d): %s; retrying in %d ms",
             r->t.kind == LK_NOTIFY_WEBHOOK ? "webhook" : "exec", r->t.target, r->q[r->head].name,
             r->q[r->head].status, r->attempts, why, r->delay_ms);
+    lk_log_note(&r->said);
 }
 
 static void delivered(lk_notify_out *n, receiver *r)
@@ -354,6 +363,7 @@ static void delivered(lk_notify_out *n, receiver *r)
         LK_INFO("notify %s %s: alert=%s %s delivered after %d failed attempt(s)",
                 r->t.kind == LK_NOTIFY_WEBHOOK ? "webhook" : "exec", r->t.target,
                 r->q[r->head].name, r->q[r->head].status, r->attempts);
+    lk_log_over(&r->said); /* the receiver takes notices again */
     n->sent++;
     drop_head(r);
 }

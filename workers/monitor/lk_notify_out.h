@@ -12,7 +12,9 @@
  * notices; past that the oldest is dropped and logged), one delivery in
  * flight, and a failed one is retried with a delay from 1 s doubling to
  * 60 s; the monitor calls lk_notify_out_run() from its loop. Every
- * failure is logged with the receiver and the attempt.
+ * failure is logged with the receiver and the attempt; those lines stop
+ * being the monitor's last error (status) once the receiver delivers, as
+ * the log receiver's firing line once its alert resolves (lk_log_over).
  */
 #ifndef LK_NOTIFY_OUT_H
 #define LK_NOTIFY_OUT_H

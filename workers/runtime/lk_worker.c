@@ -346,7 +346,8 @@ void lk_worker_sleep(lk_worker *w, int ms)
 void lk_worker_flush(lk_worker *w)
 {
     lk_msg_event_set_int(&w->progress, "ts_ms", lk_time_now_ms());
-    if (*lk_log_last_error())
+    /* once reported, always sent: "" when the lines it reported are withdrawn (lk_log_over) */
+    if (*lk_log_last_error() || lk_msg_event_get_str(&w->progress, "last_error"))
         lk_msg_event_set_str(&w->progress, "last_error", lk_log_last_error());
     lk_buf_reset(&w->buf);
     lk_msg_event_encode(&w->progress, &w->buf);
