@@ -246,6 +246,22 @@ int lk_tables_lineage(const lk_tables *t, int i, const uint8_t **keep, const int
 static int run_metrics(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch,
                        lk_error *err);
 
+void lk_tables_defer(lk_tables *t, int on)
+{
+    for (int i = 1; i < t->n; i++) {
+        if (!t->xf[i]) continue;
+        int read = i == 1 && (t->metrics >= 0 || t->dd);
+        for (int j = 1; j < t->n && !read; j++)
+            read = t->xf[j] && t->from[j] == i;
+        lk_transforms_defer(t->xf[i], on && !read, i == 1 ? "ts" : NULL);
+    }
+}
+
+int lk_tables_deferred(const lk_tables *t, int i)
+{
+    return i > 0 && i < t->n && t->xf[i] && lk_transforms_deferred(t->xf[i]);
+}
+
 static void grow(uint8_t **p, uint32_t *cap, uint32_t n)
 {
     if (n <= *cap) return;

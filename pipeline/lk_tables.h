@@ -75,6 +75,13 @@ lk_batch *lk_tables_batch(lk_tables *t, int i);
    table whose values it holds at those rows, or -1 (computed). What lk_msg sends as a reference
    instead of the values. */
 int lk_tables_lineage(const lk_tables *t, int i, const uint8_t **keep, const int **cols);
+/* Lets each table that no other table, event_metrics or transform.dedupe reads leave its
+   unchanged columns empty when a run drops rows (lk_transforms_defer; processed_events keeps
+   "ts", which the transform worker reads): for the transform worker, whose message sends them
+   as references. */
+void lk_tables_defer(lk_tables *t, int on);
+/* After lk_tables_run: 1 when table i's columns lk_tables_lineage names were left empty. */
+int lk_tables_deferred(const lk_tables *t, int i);
 /* Derives every table's rows of this chunk from raw (reset first). */
 int lk_tables_run(lk_tables *t, const lk_batch *raw, int64_t now_us, int64_t batch, lk_error *err);
 /* The table table i is fed from (0 is raw_events; processed_events, 1, is fed from it), or -1

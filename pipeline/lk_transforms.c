@@ -70,6 +70,9 @@ struct lk_transforms {
     uint32_t sel_cap;
     uint8_t *rescued_rows;
     int *src; /* after a run: per output column, the input column it is unchanged, or -1 */
+    int defer;          /* lk_transforms_defer */
+    int defer_keep;     /* the output column filled all the same, or -1 */
+    int deferred;       /* the last run left the src columns empty */
     lk_batch *datarow; /* the input's data columns, for quarantine records */
     lk_buf json, tmp;
     int64_t quarantined, rescued;
@@ -704,6 +707,23 @@ static void note_sources(lk_transforms *t, int rewrote_rescued)
     }
 }
 
+void lk_transforms_defer(lk_transforms *t, int on, const char *keep)
+{
+    t->defer = on;
+    t->defer_keep = keep ? lk_schema_find(t->out_schema, keep) : -1;
+}
+
+int lk_transforms_deferred(const lk_transforms *t)
+{
+    return t->deferred;
+}
+
+/* A filtered run into an empty out may leave output column o empty (lk_transforms_defer). */
+static int deferrable(const lk_transforms *t, int o, uint32_t base)
+{
+    return t->defer && !base && t->src[o] >= 0 && o != t->defer_keep;
+}
+
 int64_t lk_transforms_quarantined(const lk_transforms *t)
 {
     return t->quarantined;
@@ -936,6 +956,8 @@ static void emit_view(lk_transforms *t, const lk_batch *in, uint32_t n, uint32_t
         if (reg == PROCESSED_AT) {
             for (uint32_t i = 0; i < kept; i++)
                 lk_col_append_i64(dst, now_us);
+        } else if (deferrable(t, o, base) && kept < n) {
+            t->deferred = 1; /* the encoder sends it as a reference (lk_transforms_defer) */
         } else if (t->src[o] >= 0) {
             lk_col_append_sel(dst, lk_batch_col_const(in, t->src[o]), t->map, kept);
         } else if (kept == m) {
@@ -952,6 +974,7 @@ int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int6
 {
     uint32_t n = lk_batch_nrows(in);
     t->quarantined = t->rescued = 0;
+    t->deferred = 0;
     if (n > t->cap || !t->alive) { /* an empty first chunk too: memset(NULL, 1, 0) is UB */
         t->cap = n + 1024;
         grow_rows(&t->alive, t->cap);
@@ -1004,18 +1027,20 @@ int lk_transforms_run(lk_transforms *t, const lk_batch *in, int64_t now_us, int6
         uint32_t k = 0;
         for (uint32_t i = 0; i < n; i++)
             if (t->alive[i]) t->sel[k++] = i;
+        note_sources(t, 0);
         for (int o = 0; o < t->nout; o++) {
             lk_col *dst = lk_batch_col(out, o);
             if (t->out[o].reg == PROCESSED_AT) {
                 for (uint32_t i = 0; i < nsel; i++)
                     lk_col_append_i64(dst, now_us);
+            } else if (deferrable(t, o, base)) {
+                t->deferred = 1; /* the encoder sends it as a reference (lk_transforms_defer) */
             } else {
                 lk_col_append_sel(dst, lk_sql_program_result(t->prog, t->out[o].reg), t->sel,
                                   nsel);
             }
         }
         lk_batch_set_nrows(out, base + nsel);
-        note_sources(t, 0);
         return 0;
     }
     for (int o = 0; o < t->nout; o++) {

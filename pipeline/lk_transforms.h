@@ -66,6 +66,14 @@ const uint8_t *lk_transforms_kept(const lk_transforms *t);
 /* After a run into an empty out: per output column, the input column whose values it holds at
    the kept rows (a column the list named, renamed or selected unchanged), or -1 (computed). */
 const int *lk_transforms_sources(const lk_transforms *t);
+/* Lets a run that drops rows leave empty the output columns lk_transforms_sources names (an
+   input column unchanged), when nothing but the message encoder reads them: it sends them as
+   references to the input's kept rows, and the writer gathers them (lk_msg_part.deferred). keep:
+   an output column's name filled all the same (the transform worker reads processed_events'
+   "ts"), or NULL. Off by default: replay and the committer read every column. */
+void lk_transforms_defer(lk_transforms *t, int on, const char *keep);
+/* After a run: 1 when it left such columns empty (their length 0, the batch's rows set). */
+int lk_transforms_deferred(const lk_transforms *t);
 /* Rows the last run quarantined, and rows it rescued. */
 int64_t lk_transforms_quarantined(const lk_transforms *t);
 int64_t lk_transforms_rescued(const lk_transforms *t);

@@ -540,6 +540,12 @@ int lk_msg_records_encode(const lk_msg_records *m, lk_buf *out)
             else
                 bits.len = ((size_t)nfrom + 7) / 8;
         }
+        if (part->deferred && !from) {
+            /* lk_transforms defers only in runs that drop rows, into the rows keep says */
+            fprintf(stderr, "lk_msg: part %s has empty columns but no selection to send\n",
+                    part->table);
+            abort();
+        }
         if (from) {
             msgpack_pack_array(&pk, 2);
             msgpack_pack_uint32(&pk, (uint32_t)part->from);
@@ -552,10 +558,12 @@ int lk_msg_records_encode(const lk_msg_records *m, lk_buf *out)
             int k = from ? part->cols[c] : -1;
             if (k >= 0 && k < lk_batch_ncols(from)) {
                 const lk_col *fc = lk_batch_col_const(from, k);
+                int empty = part->deferred && col->len == 0 && nrows;
                 if (same_type(fc->field, col->field) && fc->len == lk_batch_nrows(from) &&
-                    col->len == nrows) {
+                    (col->len == nrows || empty)) {
 #ifndef NDEBUG
-                    check_lineage(fc, col, part->keep, fc->len, i, part->from, k);
+                    if (!empty)
+                        check_lineage(fc, col, part->keep, fc->len, i, part->from, k);
 #endif
                     msgpack_pack_array(&pk, 3);
                     msgpack_pack_uint32(&pk, (uint32_t)part->from);
@@ -563,6 +571,11 @@ int lk_msg_records_encode(const lk_msg_records *m, lk_buf *out)
                     msgpack_pack_uint32(&pk, 1);
                     continue;
                 }
+            }
+            if (part->deferred && col->len != nrows) { /* a deferred column not sent as a reference */
+                fprintf(stderr, "lk_msg: part %s column %s holds %u of %u rows\n", part->table,
+                        col->field->name, col->len, nrows);
+                abort();
             }
             /* a column equal to the one of the same name in an earlier part
                (processed_events repeats most of raw_events' columns) is

@@ -119,6 +119,9 @@ typedef struct lk_msg_part {
     const uint8_t *keep;
     const int *cols;
     int from;
+    /* the columns cols names are empty in batch (lk_tables_deferred): they must travel as
+       references */
+    int deferred;
 } lk_msg_part;
 
 typedef struct lk_msg_records {

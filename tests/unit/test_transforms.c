@@ -15,6 +15,7 @@
 #include "lk_config.h"
 #include "lk_ddl.h"
 #include "lk_json_reader.h"
+#include "lk_msg.h"
 #include "lk_raw.h"
 #include "lk_rowjson.h"
 #include "lk_tables.h"
@@ -633,6 +634,99 @@ START_TEST(lineage_names_unchanged_columns)
 }
 END_TEST
 
+/* Table i's rows of a run as lk_msg sends them: raw, then each table with its lineage (and,
+   with defer, its columns left empty), encoded and decoded; the decoded part i as JSON lines. */
+static void sent_rows(lk_tables *t, lk_batch *raw, int i, lk_buf *out)
+{
+    lk_msg_records m, d;
+    memset(&m, 0, sizeof m);
+    memset(&d, 0, sizeof d);
+    m.n_parts = lk_tables_count(t);
+    if (!strcmp(lk_tables_name(t, m.n_parts - 1), "quarantine")) m.n_parts--;
+    for (int k = 0; k < m.n_parts; k++) {
+        snprintf(m.parts[k].table, sizeof m.parts[k].table, "%s", lk_tables_name(t, k));
+        m.parts[k].batch = k ? lk_tables_batch(t, k) : raw;
+        m.parts[k].from = lk_tables_lineage(t, k, &m.parts[k].keep, &m.parts[k].cols);
+        m.parts[k].deferred = lk_tables_deferred(t, k);
+    }
+    lk_buf msg = LK_BUF_INIT;
+    lk_error err;
+    ck_assert_int_eq(lk_msg_records_encode(&m, &msg), 0);
+    ck_assert_msg(lk_msg_records_decode(msg.data, msg.len, &d, &err) == 0, "%s", err.msg);
+    lk_buf_reset(out);
+    for (uint32_t r = 0; r < lk_batch_nrows(d.parts[i].batch); r++) {
+        lk_rowjson_append(d.parts[i].batch, r, out);
+        lk_buf_putc(out, '\n');
+    }
+    lk_msg_records_clear(&d);
+    for (int k = 0; k < m.n_parts; k++)
+        m.parts[k].batch = NULL; /* the tables' own */
+    lk_buf_free(&msg);
+}
+
+/* lk_tables_defer: a table no other table reads leaves its unchanged columns empty in a run that
+   drops rows (processed_events keeps "ts"); the message sends them as references and the
+   receiver's rows are the rows of a run that filled them. */
+START_TEST(deferred_columns_travel_as_references)
+{
+    static const char *lines = "{\"a\":1,\"s\":\"x\",\"ts\":\"t1\",\"st\":{\"p\":1}}\n"
+                               "{\"a\":2,\"s\":\"y\",\"ts\":\"t2\",\"zz\":1}\n"
+                               "{\"a\":3,\"s\":null,\"ts\":\"t3\"}\n"
+                               "{\"a\":4,\"s\":\"w\",\"ts\":null,\"st\":{\"p\":4}}\n"
+                               "{\"a\":5,\"s\":\"v\",\"ts\":\"t5\"}\n";
+    lk_batch *raw = parse("a LONG, s STRING, ts STRING, st STRUCT<p: INT>", "_rescued_data", lines);
+    static const char *lists[] = {
+        /* a leading filter (the view path), then a derived table of a derived table */
+        "transforms:\n  - filter: \"a <> 3\"\n  - derive: {b: \"a * 10\"}\n"
+        "tables:\n  d1:\n    from: processed_events\n    transforms:\n"
+        "      - filter: \"a > 1\"\n      - select: [s, a, st, b]\n"
+        "  d2:\n    from: d1\n    transforms:\n      - derive: {c: \"a + 1\"}\n"
+        "      - filter: \"c < 6\"\n",
+        /* a filter after a derive (rows dropped after the program ran over all) */
+        "transforms:\n  - derive: {b: \"a * 10\"}\n  - filter: \"b <> 30\"\n",
+    };
+    for (int l = 0; l < 2; l++) {
+        lk_error err;
+        lk_tables *t = tables_of(lists[l], raw, &err), *u = tables_of(lists[l], raw, &err);
+        ck_assert_msg(t && u, "%s", err.msg);
+        lk_tables_defer(t, 1);
+        ck_assert_int_eq(lk_tables_run(t, raw, 0, 1, &err), 0);
+        ck_assert_int_eq(lk_tables_run(u, raw, 0, 1, &err), 0);
+        int last = lk_tables_count(t) - 1; /* the last table, not the quarantine */
+        if (!strcmp(lk_tables_name(t, last), "quarantine")) last--;
+        for (int i = 1; i <= last; i++) {
+            /* only the last is read by no other table */
+            ck_assert_int_eq(lk_tables_deferred(t, i), i == last);
+            ck_assert_int_eq(lk_tables_deferred(u, i), 0);
+            const lk_batch *b = lk_tables_batch(t, i);
+            const uint8_t *keep;
+            const int *cols;
+            lk_tables_lineage(t, i, &keep, &cols);
+            for (int c = 0; c < lk_batch_ncols(b); c++) {
+                const lk_col *col = lk_batch_col_const(b, c);
+                int kept = !lk_tables_deferred(t, i) || cols[c] < 0 ||
+                           (i == 1 && !strcmp(col->field->name, "ts"));
+                ck_assert_msg(col->len == (kept ? lk_batch_nrows(b) : 0),
+                              "list %d table %d column %s: %u of %u rows", l, i, col->field->name,
+                              col->len, lk_batch_nrows(b));
+            }
+            lk_buf x = LK_BUF_INIT, y = LK_BUF_INIT;
+            sent_rows(t, raw, i, &x);
+            sent_rows(u, raw, i, &y);
+            ck_assert_uint_gt(x.len, 0);
+            ck_assert_msg(x.len == y.len && !memcmp(x.data, y.data, x.len),
+                          "list %d table %d sent:\n%.*s\nfilled:\n%.*s", l, i, (int)x.len, x.data,
+                          (int)y.len, y.data);
+            lk_buf_free(&x);
+            lk_buf_free(&y);
+        }
+        lk_tables_destroy(&t);
+        lk_tables_destroy(&u);
+    }
+    lk_batch_destroy(&raw);
+}
+END_TEST
+
 /* Batch b's rows as JSON, one per line, into out. */
 static void rows_of(const lk_batch *b, lk_buf *out)
 {
@@ -975,6 +1069,7 @@ int main(void)
     tcase_add_test(tc, errors_name_file_line_key_position);
     tcase_add_test(tc, table_order_and_derived_tables);
     tcase_add_test(tc, lineage_names_unchanged_columns);
+    tcase_add_test(tc, deferred_columns_travel_as_references);
     tcase_add_test(tc, new_columns_flow_through);
     tcase_add_test(tc, filters_first_change_no_result);
     tcase_add_test(tc, filters_first_batch_after_batch);

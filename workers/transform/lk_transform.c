@@ -161,6 +161,8 @@ static int use_schema(transform *t, int v)
         t->err.code = LK_ECONFIG;
         return -1;
     }
+    /* columns only the message reads are sent as references, not gathered here first */
+    lk_tables_defer(tables, 1);
     lk_tables_destroy(&t->tables);
     t->tables = tables;
     lk_batch_destroy(&t->raw);
@@ -384,6 +386,7 @@ static int process(void *ctx, const void *data, size_t len)
         /* a filtered table's columns taken unchanged from its source travel as references */
         t->rec.parts[i].from = lk_tables_lineage(t->tables, i, &t->rec.parts[i].keep,
                                                  &t->rec.parts[i].cols);
+        t->rec.parts[i].deferred = lk_tables_deferred(t->tables, i);
     }
     lk_batch *keys = lk_tables_dedupe_keys(t->tables);
     if (keys) { /* transform.dedupe's key list: forwarded to the committer */
