@@ -2,6 +2,7 @@
 #include "lk_sql_hash.h"
 
 #include <nettle/md5.h>
+#include <nettle/nettle-meta.h>
 #include <nettle/sha1.h>
 #include <nettle/sha2.h>
 #include <stdlib.h>
@@ -26,67 +27,28 @@ static void hex(const uint8_t *d, size_t n, char *out)
         memcpy(out + 2 * i, hex_pairs + 2 * d[i], 2);
 }
 
-/* The digest of s[0..n) as lower-case hex into txt; its length. */
-static size_t digest_hex(int bits, const uint8_t *s, size_t n, char *txt)
+/* Room for any of the digests' contexts (SHA-224 uses SHA-256's, SHA-384 SHA-512's). */
+typedef union hash_ctx {
+    struct md5_ctx md5;
+    struct sha1_ctx sha1;
+    struct sha256_ctx sha256;
+    struct sha512_ctx sha512;
+} hash_ctx;
+
+/* The digest of s[0..n) by h as lower-case hex into txt; its length. */
+static size_t digest_hex(const struct nettle_hash *h, const uint8_t *s, size_t n, char *txt)
 {
+    hash_ctx c;
     uint8_t dig[64];
-    size_t dn;
-    switch (bits) {
-    case 0: {
-        struct md5_ctx c;
-        md5_init(&c);
-        md5_update(&c, n, s);
-        md5_digest(&c, MD5_DIGEST_SIZE, dig);
-        dn = MD5_DIGEST_SIZE;
-        break;
-    }
-    case 1: {
-        struct sha1_ctx c;
-        sha1_init(&c);
-        sha1_update(&c, n, s);
-        sha1_digest(&c, SHA1_DIGEST_SIZE, dig);
-        dn = SHA1_DIGEST_SIZE;
-        break;
-    }
-    case 224: {
-        struct sha224_ctx c;
-        sha224_init(&c);
-        sha224_update(&c, n, s);
-        sha224_digest(&c, SHA224_DIGEST_SIZE, dig);
-        dn = SHA224_DIGEST_SIZE;
-        break;
-    }
-    case 384: {
-        struct sha384_ctx c;
-        sha384_init(&c);
-        sha384_update(&c, n, s);
-        sha384_digest(&c, SHA384_DIGEST_SIZE, dig);
-        dn = SHA384_DIGEST_SIZE;
-        break;
-    }
-    case 512: {
-        struct sha512_ctx c;
-        sha512_init(&c);
-        sha512_update(&c, n, s);
-        sha512_digest(&c, SHA512_DIGEST_SIZE, dig);
-        dn = SHA512_DIGEST_SIZE;
-        break;
-    }
-    default: {
-        struct sha256_ctx c;
-        sha256_init(&c);
-        sha256_update(&c, n, s);
-        sha256_digest(&c, SHA256_DIGEST_SIZE, dig);
-        dn = SHA256_DIGEST_SIZE;
-        break;
-    }
-    }
-    hex(dig, dn, txt);
-    return dn * 2;
+    h->init(&c);
+    h->update(&c, n, s);
+    h->digest(&c, h->digest_size, dig);
+    hex(dig, h->digest_size, txt);
+    return 2 * (size_t)h->digest_size;
 }
 
 typedef struct hash_kind {
-    int bits; /* 0 md5, 1 sha1, else the sha2 size; -1 = always null */
+    const struct nettle_hash *h; /* NULL: always null (sha2 of another bit length) */
 } hash_kind;
 
 /* Repeated inputs are digested once per batch: the same e-mail on every event of a user, the
@@ -103,31 +65,30 @@ static _Thread_local uint32_t *memo_slots; /* MEMO_SLOTS, kept for the thread's 
 
 static void k_hash(lk_sql_kctx *k)
 {
-    const hash_kind *h = k->aux;
+    const struct nettle_hash *h = ((const hash_kind *)k->aux)->h;
     char txt[128];
-    static const int hexlen[] = {32, 40};
-    int hl = h->bits < 0 ? 0 : h->bits < 2 ? hexlen[h->bits] : h->bits / 4;
-    lk_col_reserve(k->out, k->n, (size_t)k->n * (size_t)hl);
+    size_t hl = h ? 2 * (size_t)h->digest_size : 0;
+    lk_col_reserve(k->out, k->n, (size_t)k->n * hl);
     const lk_col *in = k->a[0];
     size_t nslots = 256;
     while (nslots < MEMO_SLOTS && nslots < 2 * (size_t)k->n)
         nslots *= 2;
     size_t mask = nslots - 1, used = 0;
     uint32_t tried = 0, hits = 0;
-    int memo = h->bits >= 0 && k->n >= 64;
+    int memo = h && k->n >= 64;
     if (memo && !memo_slots && !(memo_slots = malloc(MEMO_SLOTS * sizeof *memo_slots)))
         abort();
     if (memo)
         memset(memo_slots, 0, nslots * sizeof *memo_slots);
     for (uint32_t i = 0; i < k->n; i++) {
-        if (lk_col_is_null(in, i) || h->bits < 0) {
+        if (lk_col_is_null(in, i) || !h) {
             lk_col_append_null(k->out);
             continue;
         }
         size_t n;
         const uint8_t *s = (const uint8_t *)lk_col_bytes(in, i, &n);
         if (!memo) {
-            lk_col_append_bytes(k->out, txt, digest_hex(h->bits, s, n, txt));
+            lk_col_append_bytes(k->out, txt, digest_hex(h, s, n, txt));
             continue;
         }
         size_t at = (size_t)XXH3_64bits(s, n) & mask;
@@ -147,7 +108,7 @@ static void k_hash(lk_sql_kctx *k)
             lk_col_append_bytes(k->out, txt, dn);
             hits++;
         } else {
-            lk_col_append_bytes(k->out, txt, digest_hex(h->bits, s, n, txt));
+            lk_col_append_bytes(k->out, txt, digest_hex(h, s, n, txt));
             if (used < nslots / 2) {
                 memo_slots[at] = i + 1;
                 used++;
@@ -166,14 +127,16 @@ int lk_sql_hash_kernel(const lk_sql_node *node, const char *text, lk_sql_kernel 
     hash_kind *h = calloc(1, sizeof *h);
     if (!h) abort();
     if (node->fn == LK_FN_MD5)
-        h->bits = 0;
+        h->h = &nettle_md5;
     else if (node->fn == LK_FN_SHA1)
-        h->bits = 1;
+        h->h = &nettle_sha1;
     else {
-        const lk_sql_node *b = node->args[1];
-        b = lk_sql_node_value(b);
-        int64_t v = b->i;
-        h->bits = v == 0 ? 256 : (v == 224 || v == 256 || v == 384 || v == 512) ? (int)v : -1;
+        int64_t v = lk_sql_node_value(node->args[1])->i;
+        h->h = v == 0 || v == 256 ? &nettle_sha256
+               : v == 224         ? &nettle_sha224
+               : v == 384         ? &nettle_sha384
+               : v == 512         ? &nettle_sha512
+                                  : NULL;
     }
     *aux = h;
     *aux_free = free;
