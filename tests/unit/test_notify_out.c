@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lk_check.h"
+#include "lk_log.h"
 #include "lk_notify_out.h"
 #include "lk_time.h"
 
@@ -144,6 +145,30 @@ START_TEST(webhook_down_is_retried_and_the_queue_is_bounded)
 }
 END_TEST
 
+/* A log receiver's firing line names the worker of worker_crash_loop as log lines do:
+   role[index]. */
+START_TEST(log_line_names_the_worker)
+{
+    lk_notify_out *n = lk_notify_out_new("p1", "");
+    lk_notify_target t = {.kind = LK_NOTIFY_LOG};
+    lk_notify_out_set_targets(n, &t, 1);
+    lk_alert_notice a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.name, sizeof a.name, "worker_crash_loop");
+    snprintf(a.status, sizeof a.status, "firing");
+    snprintf(a.severity, sizeof a.severity, "critical");
+    snprintf(a.summary, sizeof a.summary, "3 restarts");
+    snprintf(a.role, sizeof a.role, "writer");
+    a.index = 1;
+    a.value = 3;
+    lk_notify_out_send(n, &a);
+    ck_assert_ptr_nonnull(lk_log_last_error());
+    ck_assert_msg(strstr(lk_log_last_error(), "worker=writer[1]: 3 restarts"), "%s",
+                  lk_log_last_error());
+    lk_notify_out_destroy(&n);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("notify_out");
@@ -151,6 +176,7 @@ int main(void)
     tcase_add_test(tc, alertmanager_payload);
     tcase_add_test(tc, exec_fails_once_then_delivers_after_the_backoff);
     tcase_add_test(tc, webhook_down_is_retried_and_the_queue_is_bounded);
+    tcase_add_test(tc, log_line_names_the_worker);
     suite_add_tcase(s, tc);
     return lk_check_run(s);
 }

@@ -322,9 +322,11 @@ void lk_notify_out_send(lk_notify_out *n, const lk_alert_notice *a)
             /* the firing line is the monitor's last error (status) while the alert fires, not
                after: its resolution withdraws it */
             if (!strcmp(a->status, "firing")) {
-                LK_WARN("alert %s: %s severity=%s value=%g%s%s%s: %s",
-                        a->event ? "event" : "firing", a->name, a->severity, a->value,
-                        a->role[0] ? " worker=" : "", a->role, a->role[0] ? "" : "", a->summary);
+                char who[40] = "";
+                if (a->role[0]) /* worker_crash_loop: which one, as log lines name it */
+                    snprintf(who, sizeof who, " worker=%s[%d]", a->role, a->index);
+                LK_WARN("alert %s: %s severity=%s value=%g%s: %s", a->event ? "event" : "firing",
+                        a->name, a->severity, a->value, who, a->summary);
                 if (a->said) lk_log_note(a->said);
             } else {
                 LK_INFO("alert resolved: %s severity=%s value=%g: %s", a->name, a->severity,
