@@ -40,6 +40,7 @@
 #include "lk_exit.h"
 #include "lk_http.h"
 #include "lk_json.h"
+#include "lk_liveness.h"
 #include "lk_log.h"
 #include "lk_metrics.h"
 #include "lk_notify_out.h"
@@ -72,9 +73,7 @@ typedef struct seen {
 typedef struct sup_worker {
     char role[16];
     int index;
-    int pid;
-    int64_t pid_since_ms; /* when this pid was first reported (monotonic) */
-    char state[24];
+    lk_liveness live; /* pid and state, and since when */
     int restarts;
     int64_t restart_ms[8]; /* when the last restarts were seen (monotonic), newest first */
 } sup_worker;
@@ -347,7 +346,6 @@ static void parse_sup(monitor *m, const char *json)
             snprintf(sw->role, sizeof sw->role, "%s", rname);
             sw->index = idx;
             sw->restarts = r; /* restarts before the monitor started are not "recent" */
-            sw->pid_since_ms = now;
         }
         for (int d = sw->restarts; d < r; d++) {
             memmove(&sw->restart_ms[1], &sw->restart_ms[0],
@@ -361,11 +359,8 @@ static void parse_sup(monitor *m, const char *json)
             m->restart_events_ms[m->nrestart_events++] = now;
         }
         sw->restarts = r;
-        int npid = pid && YAJL_IS_INTEGER(pid) ? (int)YAJL_GET_INTEGER(pid) : 0;
-        if (npid != sw->pid) sw->pid_since_ms = now;
-        sw->pid = npid;
-        snprintf(sw->state, sizeof sw->state, "%s",
-                 state && YAJL_IS_STRING(state) ? YAJL_GET_STRING(state) : "?");
+        lk_liveness_report(&sw->live, pid && YAJL_IS_INTEGER(pid) ? (int)YAJL_GET_INTEGER(pid) : 0,
+                           state && YAJL_IS_STRING(state) ? YAJL_GET_STRING(state) : "?", now);
     }
     yajl_tree_free(root);
 }
@@ -450,28 +445,24 @@ static int64_t stale_ms(const monitor *m)
 /* 1 if the supervisor runs the worker and its heartbeats are fresh; why says otherwise. */
 static int worker_up(monitor *m, const sup_worker *sw, char *why, size_t cap)
 {
-    /* a worker whose pid changed (or first reported) within the heartbeat window is not down:
-       the pipeline is starting it, restarting it, or its first heartbeat is on its way (every
-       start, and a 1 ms restart, paged as "workers down") */
+    /* being started or restarted, recently: not down (lk_liveness_starting) */
     int64_t now = lk_time_mono_ms();
-    int fresh = now - sw->pid_since_ms < stale_ms(m);
-    if (fresh && (!strcmp(sw->state, "starting") || !strcmp(sw->state, "not started") ||
-                  !strcmp(sw->state, "restarting")))
-        return 1;
-    if (strcmp(sw->state, "running") || sw->pid <= 0) {
-        snprintf(why, cap, "%s[%d] is %s", sw->role, sw->index, sw->state);
+    const lk_liveness *l = &sw->live;
+    if (lk_liveness_starting(l, now, stale_ms(m))) return 1;
+    if (strcmp(l->state, "running") || l->pid <= 0) {
+        snprintf(why, cap, "%s[%d] is %s", sw->role, sw->index, l->state);
         return 0;
     }
     seen *s = find_seen(m, sw->role, sw->index);
-    int64_t age = s && s->pid == sw->pid ? now - s->seen_ms : -1;
-    if (age < 0 && (now - m->started_ms < stale_ms(m) || (fresh && sw->pid > 0)))
+    int64_t age = s && s->pid == l->pid ? now - s->seen_ms : -1;
+    if (age < 0 && (now - m->started_ms < stale_ms(m) || (lk_liveness_new_pid(l, now, stale_ms(m)) && l->pid > 0)))
         return 1; /* the monitor or the worker just started: heartbeats are coming */
     if (age < 0 || age > stale_ms(m)) {
         if (age < 0)
-            snprintf(why, cap, "%s[%d] (pid %d) sends no heartbeat", sw->role, sw->index, sw->pid);
+            snprintf(why, cap, "%s[%d] (pid %d) sends no heartbeat", sw->role, sw->index, l->pid);
         else
             snprintf(why, cap, "%s[%d] (pid %d) sent no heartbeat for %.1f s", sw->role, sw->index,
-                     sw->pid, (double)age / 1000.0);
+                     l->pid, (double)age / 1000.0);
         return 0;
     }
     return 1;
@@ -1058,7 +1049,7 @@ static int handle(void *ctx, const char *path, const char *query, lk_buf *body, 
         int ok = sup_now(m) == 0 &&
                  (!strcmp(m->sup_state, "running") || !strcmp(m->sup_state, "paused"));
         for (int i = 0; ok && i < m->nsw; i++)
-            ok = !strcmp(m->sw[i].state, "running");
+            ok = !strcmp(m->sw[i].live.state, "running");
         lk_buf_printf(body, "%s\n", ok ? "ready" : m->sup_ok ? m->sup_state : "no supervisor");
         return ok ? 200 : 503;
     }
