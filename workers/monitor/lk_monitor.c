@@ -442,30 +442,15 @@ static int64_t stale_ms(const monitor *m)
     return t < 2000 ? 2000 : t;
 }
 
-/* 1 if the supervisor runs the worker and its heartbeats are fresh; why says otherwise. */
+/* 1 if the supervisor runs the worker and its heartbeats are fresh; why says otherwise
+   (lk_liveness_up). */
 static int worker_up(monitor *m, const sup_worker *sw, char *why, size_t cap)
 {
-    /* being started or restarted, recently: not down (lk_liveness_starting) */
     int64_t now = lk_time_mono_ms();
-    const lk_liveness *l = &sw->live;
-    if (lk_liveness_starting(l, now, stale_ms(m))) return 1;
-    if (strcmp(l->state, "running") || l->pid <= 0) {
-        snprintf(why, cap, "%s[%d] is %s", sw->role, sw->index, l->state);
-        return 0;
-    }
-    seen *s = find_seen(m, sw->role, sw->index);
-    int64_t age = s && s->pid == l->pid ? now - s->seen_ms : -1;
-    if (age < 0 && (now - m->started_ms < stale_ms(m) || (lk_liveness_new_pid(l, now, stale_ms(m)) && l->pid > 0)))
-        return 1; /* the monitor or the worker just started: heartbeats are coming */
-    if (age < 0 || age > stale_ms(m)) {
-        if (age < 0)
-            snprintf(why, cap, "%s[%d] (pid %d) sends no heartbeat", sw->role, sw->index, l->pid);
-        else
-            snprintf(why, cap, "%s[%d] (pid %d) sent no heartbeat for %.1f s", sw->role, sw->index,
-                     l->pid, (double)age / 1000.0);
-        return 0;
-    }
-    return 1;
+    const seen *s = find_seen(m, sw->role, sw->index);
+    return lk_liveness_up(&sw->live, sw->role, sw->index, s ? (int)s->pid : 0,
+                          s ? s->seen_ms : 0, now, stale_ms(m),
+                          now - m->started_ms < stale_ms(m), why, cap);
 }
 
 static int workers_down(monitor *m, char *why, size_t cap)
