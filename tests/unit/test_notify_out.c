@@ -152,15 +152,11 @@ START_TEST(log_line_names_the_worker)
     lk_notify_out *n = lk_notify_out_new("p1", "");
     lk_notify_target t = {.kind = LK_NOTIFY_LOG};
     lk_notify_out_set_targets(n, &t, 1);
-    lk_alert_notice a;
-    memset(&a, 0, sizeof a);
+    lk_alert_notice a = notice("firing");
     snprintf(a.name, sizeof a.name, "worker_crash_loop");
-    snprintf(a.status, sizeof a.status, "firing");
-    snprintf(a.severity, sizeof a.severity, "critical");
     snprintf(a.summary, sizeof a.summary, "3 restarts");
     snprintf(a.role, sizeof a.role, "writer");
     a.index = 1;
-    a.value = 3;
     lk_notify_out_send(n, &a);
     ck_assert_ptr_nonnull(lk_log_last_error());
     ck_assert_msg(strstr(lk_log_last_error(), "worker=writer[1]: 3 restarts"), "%s",
