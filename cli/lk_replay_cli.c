@@ -242,15 +242,13 @@ static int write_table(replay *r, const char *table, const char *tpath, const lk
         return lk_error_set(&r->err, LK_ECONFIG, "unknown compression");
     opt.zstd_level = r->cfg->tables.zstd_level;
     opt.zstd_adaptive = r->cfg->tables.zstd_adaptive;
-    const lk_name_list *pb = lk_config_partition_by(r->cfg, table);
+    const char *cols[LK_MAX_PARTITION_COLS];
+    int npb = lk_config_partition_cols(r->cfg, table, cols);
     lk_partitioner *part = NULL;
     lk_pq_writer *pq = NULL;
     int nparts = 1, rc = 0;
-    if (pb && pb->n) {
-        const char *cols[LK_MAX_PARTITION_COLS];
-        for (int k = 0; k < pb->n; k++)
-            cols[k] = pb->name[k];
-        if (lk_partitioner_new(lk_batch_schema(b), cols, pb->n, &part, &r->err)) return -1;
+    if (npb) {
+        if (lk_partitioner_new(lk_batch_schema(b), cols, npb, &part, &r->err)) return -1;
         pq = lk_pq_writer_new(lk_partitioner_data_schema(part), &opt);
         nparts = lk_partitioner_split(part, b);
     } else {
@@ -332,13 +330,9 @@ static int commit_table(replay *r, const char *table, const char *tpath, const l
         if (!lk_schema_equal(cur, u)) lk_delta_commit_set_schema(dc, u);
         lk_schema_destroy(&u);
     }
-    const lk_name_list *pb = lk_config_partition_by(r->cfg, table);
-    if (!cur && pb && pb->n) {
-        const char *cols[LK_MAX_PARTITION_COLS];
-        for (int k = 0; k < pb->n; k++)
-            cols[k] = pb->name[k];
-        lk_delta_commit_set_partition_columns(dc, cols, pb->n);
-    }
+    const char *cols[LK_MAX_PARTITION_COLS];
+    int npb = lk_config_partition_cols(r->cfg, table, cols);
+    if (!cur && npb) lk_delta_commit_set_partition_columns(dc, cols, npb);
     int64_t rows = 0, mtime = lk_time_now_ms();
     for (int i = 0; i < nw; i++) {
         if (w[i].pv)

@@ -2311,3 +2311,12 @@ const lk_name_list *lk_config_partition_by(const lk_config *cfg, const char *tab
     const lk_derived_table *t = lk_config_derived(cfg, table);
     return t ? &t->partition_by : NULL;
 }
+
+int lk_config_partition_cols(const lk_config *cfg, const char *table, const char **cols)
+{
+    const lk_name_list *pb = lk_config_partition_by(cfg, table);
+    int n = pb ? pb->n : 0;
+    for (int k = 0; k < n; k++)
+        cols[k] = pb->name[k];
+    return n;
+}

@@ -399,6 +399,9 @@ int lk_config_apply_live(lk_config *running, const lk_config *fresh, char *appli
                          size_t applied_cap, char *refused, size_t refused_cap);
 /* The partition columns of table (raw_events, processed_events), or NULL. */
 const lk_name_list *lk_config_partition_by(const lk_config *cfg, const char *table);
+/* The same list as C strings (pointing into cfg) into cols, LK_MAX_PARTITION_COLS of room, for
+   the partitioner and the Delta log; their number, 0 when the table has none. */
+int lk_config_partition_cols(const lk_config *cfg, const char *table, const char **cols);
 /* The file an error names: the configuration's path (the user's file for a running
    configuration), or "(built-in default)" without -c. */
 const char *lk_config_file_name(const lk_config *cfg);

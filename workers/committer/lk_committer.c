@@ -769,13 +769,9 @@ static int commit_batch(committer *c, pending *p)
             lk_delta_commit_set_schema(dc, merged[t]);
             log_schema_change(c, c->names[t], b, cur, merged[t]);
         }
-        const lk_name_list *pb = lk_config_partition_by(c->cfg, c->names[t]);
-        if (!cur && pb && pb->n) {
-            const char *cols[LK_MAX_PARTITION_COLS];
-            for (int k = 0; k < pb->n; k++)
-                cols[k] = pb->name[k];
-            lk_delta_commit_set_partition_columns(dc, cols, pb->n);
-        }
+        const char *cols[LK_MAX_PARTITION_COLS];
+        int npb = lk_config_partition_cols(c->cfg, c->names[t], cols);
+        if (!cur && npb) lk_delta_commit_set_partition_columns(dc, cols, npb);
         int64_t rows = 0, nfiles = 0;
         if (t == c->metrics_t) {
             int ng = 0;

@@ -116,17 +116,17 @@ static int setup_table(writer *wr, table_writer *t, const lk_schema *schema)
     lk_partitioner_destroy(&t->part);
     lk_schema_destroy(&t->schema);
     t->schema = lk_schema_clone(schema);
-    const lk_name_list *pb = lk_config_partition_by(wr->cfg, t->table);
-    if (pb && pb->n) {
-        const char *cols[LK_MAX_PARTITION_COLS];
-        for (int k = 0; k < pb->n; k++)
-            cols[k] = pb->name[k];
-        if (lk_partitioner_new(schema, cols, pb->n, &t->part, &wr->err)) {
+    const char *cols[LK_MAX_PARTITION_COLS];
+    int npb = lk_config_partition_cols(wr->cfg, t->table, cols);
+    if (npb) {
+        if (lk_partitioner_new(schema, cols, npb, &t->part, &wr->err)) {
             /* the table's first batch lacks it (nothing was known at start to check it
                against: pipeline/lk_tables.c): a configuration error, reported as the start's */
             char at[1100]; /* a file name (at most 1,023 bytes), ":" and a line */
             lk_error_prefix(&wr->err, "%s: key 'tables.%s.partition_by'",
-                            lk_config_at(wr->cfg, pb->line, at, sizeof at), t->table);
+                            lk_config_at(wr->cfg, lk_config_partition_by(wr->cfg, t->table)->line,
+                                         at, sizeof at),
+                            t->table);
             return -1;
         }
     }
