@@ -30,12 +30,20 @@ static void field_free(lk_field *f)
     free(f->metadata_json);
 }
 
-static void field_copy(lk_field *dst, const lk_field *src)
+/* src without its children (none in dst). */
+static void field_copy_head(lk_field *dst, const lk_field *src)
 {
     *dst = *src;
     dst->name = lk_strdup(src->name);
     dst->metadata_json = src->metadata_json ? lk_strdup(src->metadata_json) : NULL;
+    dst->n_children = 0;
     dst->children = NULL;
+}
+
+static void field_copy(lk_field *dst, const lk_field *src)
+{
+    field_copy_head(dst, src);
+    dst->n_children = src->n_children;
     if (src->n_children) {
         dst->children = calloc((size_t)src->n_children, sizeof(lk_field));
         if (!dst->children) abort();
@@ -157,22 +165,28 @@ static void field_init(lk_field *f, const char *name, lk_type type, int nullable
     }
 }
 
-lk_field *lk_schema_add(lk_schema *s, const char *name, lk_type type, int nullable)
+/* A new last field of s, zeroed. */
+static lk_field *field_new(lk_schema *s)
 {
     lk_field *nf = realloc(s->fields, (size_t)(s->n + 1) * sizeof(lk_field));
     if (!nf) abort();
     s->fields = nf;
-    field_init(&s->fields[s->n], name, type, nullable);
+    memset(&s->fields[s->n], 0, sizeof(lk_field));
     return &s->fields[s->n++];
+}
+
+lk_field *lk_schema_add(lk_schema *s, const char *name, lk_type type, int nullable)
+{
+    lk_field *f = field_new(s);
+    field_init(f, name, type, nullable);
+    return f;
 }
 
 lk_field *lk_schema_add_copy(lk_schema *s, const lk_field *f)
 {
-    lk_field *nf = realloc(s->fields, (size_t)(s->n + 1) * sizeof(lk_field));
-    if (!nf) abort();
-    s->fields = nf;
-    field_copy(&s->fields[s->n], f);
-    return &s->fields[s->n++];
+    lk_field *nf = field_new(s);
+    field_copy(nf, f);
+    return nf;
 }
 
 /* Index of the field of s named name in any case, or -1 (Delta's column names are
@@ -240,13 +254,8 @@ static int merge_field(lk_field *out, const lk_field *t, const lk_field *b, int 
         lk_buf_free(&bt);
         return -1;
     }
-    const lk_field *own = top ? b : t; /* whose name and metadata */
-    *out = *own;
-    out->name = lk_strdup(own->name);
-    out->metadata_json = own->metadata_json ? lk_strdup(own->metadata_json) : NULL;
+    field_copy_head(out, top ? b : t); /* whose name and metadata */
     out->nullable = top ? b->nullable : t->nullable || b->nullable;
-    out->n_children = 0;
-    out->children = NULL;
     int rc = 0;
     if (t->type == LK_TYPE_STRUCT) {
         int n = t->n_children;
@@ -321,10 +330,8 @@ lk_schema *lk_schema_union(const lk_schema *table, const lk_schema *batch, lk_er
             if (i < 0) {
                 lk_schema_add_copy(out, &batch->fields[k]);
             } else {
-                lk_field *f = lk_schema_add(out, "", LK_TYPE_STRING, 1);
-                free(f->name);
-                memset(f, 0, sizeof *f);
-                rc = merge_field(f, &table->fields[i], &batch->fields[k], 1, &path, err);
+                rc = merge_field(field_new(out), &table->fields[i], &batch->fields[k], 1, &path,
+                                 err);
             }
         }
         for (int i = 0; i < table->n && rc == 0; i++)
