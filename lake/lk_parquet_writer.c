@@ -1800,11 +1800,13 @@ static inline void bound_one(const char **mn, size_t *mnn, const char **mx, size
    when the chunk is not such a subsequence (a value changed, a row added), found within the
    rows the source has more than it, and the chunk is encoded as any other. Flat leaves only.
    docs/decisions.md, "A filtered chunk takes its source's dictionary". */
-static int subset_dictionary(lk_pq_writer *w, const lk_pq_leaf *L, leaf_w *l, uint32_t *ndict)
+static int subset_dictionary(lk_pq_writer *w, int li, uint32_t *ndict)
 {
-    if (!w->src || w->src_leaf[(int)(l - w->lw)] < 0 || L->max_rep || L->phys == PQ_BOOLEAN)
+    const lk_pq_leaf *L = &w->leaves[li];
+    leaf_w *l = &w->lw[li];
+    if (!w->src || w->src_leaf[li] < 0 || L->max_rep || L->phys == PQ_BOOLEAN)
         return 0;
-    const leaf_w *s = &w->src->lw[w->src_leaf[(int)(l - w->lw)]];
+    const leaf_w *s = &w->src->lw[w->src_leaf[li]];
     if (!s->pvalid || !s->pdict || !s->pndict || s->pentries < l->nentries)
         return 0;
     size_t fixed = L->phys == PQ_BYTE_ARRAY ? 0
@@ -1920,7 +1922,7 @@ static int flush_row_group(lk_pq_writer *w, lk_error *err)
             goto chunk_meta;
         }
         lk_buf_reset(&l->enc);
-        if (w->opt.dictionary && subset_dictionary(w, L, l, &ndict)) {
+        if (w->opt.dictionary && subset_dictionary(w, li, &ndict)) {
             /* the source's dictionary page, byte for byte (bounds: subset_dictionary) */
             const leaf_w *s = &w->src->lw[w->src_leaf[li]];
             dict = 1;

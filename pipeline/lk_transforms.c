@@ -956,7 +956,7 @@ static void emit_view(lk_transforms *t, const lk_batch *in, uint32_t n, uint32_t
         if (reg == PROCESSED_AT) {
             for (uint32_t i = 0; i < kept; i++)
                 lk_col_append_i64(dst, now_us);
-        } else if (deferrable(t, o, base) && kept < n) {
+        } else if (deferrable(t, o, base)) { /* a run of the view drops rows */
             t->deferred = 1; /* the encoder sends it as a reference (lk_transforms_defer) */
         } else if (t->src[o] >= 0) {
             lk_col_append_sel(dst, lk_batch_col_const(in, t->src[o]), t->map, kept);
