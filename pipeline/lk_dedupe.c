@@ -47,7 +47,8 @@ static int compile_event_time(lk_dedupe *d, lk_error *err)
         return lk_error_set(err, LK_ECONFIG,
                             "%s:%d: key 'transform.event_time': '%s' is %s: an event time is a "
                             "timestamp, an ISO-8601 string or epoch seconds/milliseconds",
-                            lk_config_file_name(cfg), cfg->event.event_time_line, text, lk_type_name(t));
+                            lk_config_file_name(cfg), cfg->event.event_time_line, text,
+                            lk_type_name(t));
     d->et_type = t;
     return 0;
 bad:

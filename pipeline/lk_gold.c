@@ -283,8 +283,8 @@ static int compile_aggregate(lk_gold *m, int a, lk_error *err)
                                                        : call->nargs == 1;
     if (!nargs_ok && s->kind != LK_AGG_COUNT) {
         lk_sql_ast_destroy(&ast);
-        return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': %s takes %s", lk_config_file_name(cfg), line,
-                            key, fns[f].name,
+        return lk_error_set(err, LK_ECONFIG, "%s:%d: key '%s': %s takes %s",
+                            lk_config_file_name(cfg), line, key, fns[f].name,
                             s->kind == LK_AGG_PERCENTILE ? "(col, percentage[, accuracy])"
                             : s->kind == LK_AGG_APPROX_DISTINCT ? "(col[, relativeSD])"
                                                                 : "one argument");

@@ -66,7 +66,8 @@ const char *lk_tables_partition_missing(const lk_config *cfg, const char *table,
 static int partition_columns_missing(const lk_config *cfg, const char *table, const lk_schema *raw,
                                      const lk_schema *schema, lk_error *err)
 {
-    const char *missing = lk_raw_ndata(raw) ? lk_tables_partition_missing(cfg, table, schema) : NULL;
+    const char *missing =
+        lk_raw_ndata(raw) ? lk_tables_partition_missing(cfg, table, schema) : NULL;
     if (!missing) return 0;
     lk_buf cols = LK_BUF_INIT;
     for (int i = 0; i < lk_schema_nfields(schema); i++)

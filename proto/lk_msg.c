@@ -572,7 +572,7 @@ int lk_msg_records_encode(const lk_msg_records *m, lk_buf *out)
                     continue;
                 }
             }
-            if (part->deferred && col->len != nrows) { /* a deferred column not sent as a reference */
+            if (part->deferred && col->len != nrows) { /* deferred, not sent as a reference */
                 fprintf(stderr, "lk_msg: part %s column %s holds %u of %u rows\n", part->table,
                         col->field->name, col->len, nrows);
                 abort();
