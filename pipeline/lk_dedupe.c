@@ -25,39 +25,6 @@ static int scalar_type(lk_type t)
     return t != LK_TYPE_STRUCT && t != LK_TYPE_ARRAY && t != LK_TYPE_MAP;
 }
 
-static int compile_event_time(lk_dedupe *d, lk_error *err)
-{
-    const lk_config *cfg = d->cfg;
-    const char *text = cfg->event.event_time;
-    if (lk_sql_program_compile(d->prog, text, NULL, &d->et, NULL, err)) goto bad;
-    lk_type t = lk_sql_program_type(d->prog, d->et)->type;
-    const char *cast = t == LK_TYPE_STRING ? "TIMESTAMP" : t == LK_TYPE_DECIMAL ? "DOUBLE" : NULL;
-    if (cast) {
-        size_t n = strlen(text) + 32;
-        char *s = malloc(n);
-        if (!s) abort();
-        snprintf(s, n, "CAST((%s) AS %s)", text, cast);
-        int rc = lk_sql_program_compile(d->prog, s, NULL, &d->et, NULL, err);
-        free(s);
-        if (rc) goto bad;
-        t = t == LK_TYPE_STRING ? LK_TYPE_TIMESTAMP : LK_TYPE_DOUBLE;
-    }
-    if (t != LK_TYPE_TIMESTAMP && t != LK_TYPE_TIMESTAMP_NTZ && t != LK_TYPE_DATE &&
-        (t < LK_TYPE_BYTE || t > LK_TYPE_DOUBLE))
-        return lk_error_set(err, LK_ECONFIG,
-                            "%s:%d: key 'transform.event_time': '%s' is %s: an event time is a "
-                            "timestamp, an ISO-8601 string or epoch seconds/milliseconds",
-                            lk_config_file_name(cfg), cfg->event.event_time_line, text,
-                            lk_type_name(t));
-    d->et_type = t;
-    return 0;
-bad:
-    lk_error_prefix(err, "%s:%d: key 'transform.event_time'", lk_config_file_name(cfg),
-                    cfg->event.event_time_line);
-    err->code = LK_ECONFIG;
-    return LK_ECONFIG;
-}
-
 int lk_dedupe_new(const lk_config *cfg, const lk_schema *processed, lk_dedupe **out, lk_error *err)
 {
     *out = NULL;
@@ -86,7 +53,7 @@ int lk_dedupe_new(const lk_config *cfg, const lk_schema *processed, lk_dedupe **
         }
         d->col[d->ncols++] = k;
     }
-    if (compile_event_time(d, err)) {
+    if (lk_gold_compile_event_time(d->prog, cfg, &d->et, &d->et_type, err)) {
         lk_dedupe_destroy(&d);
         return LK_ECONFIG;
     }

@@ -97,20 +97,20 @@ static int compile_cast(lk_sql_program *p, const char *text, const char *type, i
     return rc;
 }
 
-static int compile_event_time(lk_gold *m, lk_error *err)
+int lk_gold_compile_event_time(lk_sql_program *p, const lk_config *cfg, int *reg, lk_type *type,
+                               lk_error *err)
 {
-    const lk_config *cfg = m->cfg;
     const char *text = cfg->event.event_time;
     int line = cfg->event.event_time_line;
-    if (lk_sql_program_compile(m->prog, text, NULL, &m->et, NULL, err))
+    if (lk_sql_program_compile(p, text, NULL, reg, NULL, err))
         return fail(err, lk_config_file_name(cfg), line, "transform.event_time");
-    lk_type t = lk_sql_program_type(m->prog, m->et)->type;
+    lk_type t = lk_sql_program_type(p, *reg)->type;
     if (t == LK_TYPE_STRING) {
-        if (compile_cast(m->prog, text, "TIMESTAMP", &m->et, err))
+        if (compile_cast(p, text, "TIMESTAMP", reg, err))
             return fail(err, lk_config_file_name(cfg), line, "transform.event_time");
         t = LK_TYPE_TIMESTAMP;
     } else if (t == LK_TYPE_DECIMAL) {
-        if (compile_cast(m->prog, text, "DOUBLE", &m->et, err))
+        if (compile_cast(p, text, "DOUBLE", reg, err))
             return fail(err, lk_config_file_name(cfg), line, "transform.event_time");
         t = LK_TYPE_DOUBLE;
     } else if (t != LK_TYPE_TIMESTAMP && t != LK_TYPE_TIMESTAMP_NTZ && t != LK_TYPE_DATE &&
@@ -120,7 +120,7 @@ static int compile_event_time(lk_gold *m, lk_error *err)
                             "timestamp, an ISO-8601 string or epoch seconds/milliseconds",
                             lk_config_file_name(cfg), line, text, lk_type_name(t));
     }
-    m->et_type = t;
+    *type = t;
     return 0;
 }
 
@@ -359,7 +359,7 @@ int lk_gold_new(const lk_config *cfg, const lk_schema *input, lk_gold **out, lk_
     m->nagg = mc->nagg;
     lk_field keys[LK_MAX_GROUP_BY];
     char names[LK_MAX_GROUP_BY][256];
-    int rc = compile_event_time(m, err);
+    int rc = lk_gold_compile_event_time(m->prog, cfg, &m->et, &m->et_type, err);
     if (rc == 0) rc = compile_groups(m, keys, names, err);
     for (int a = 0; rc == 0 && a < m->nagg; a++) {
         rc = compile_aggregate(m, a, err);

@@ -31,6 +31,7 @@
 #include "lk_config.h"
 #include "lk_error.h"
 #include "lk_schema.h"
+#include "lk_sql.h"
 #include "lk_windows.h"
 
 #define LK_REASON_LATE "late"
@@ -73,5 +74,10 @@ int64_t lk_gold_epoch_us(double v);
    1, or 0 when it has none (null, not a number, or outside Spark's
    TIMESTAMP range 0001..9999). Used by event_metrics and transform.dedupe. */
 int lk_gold_event_time_us(lk_type type, const lk_col *c, uint32_t i, int64_t *us);
+/* transform.event_time compiled into p, a string read as a TIMESTAMP and a decimal as a DOUBLE:
+   *reg its register, *type the type lk_gold_event_time_us reads. 0, or LK_ECONFIG naming the
+   file, line and key. Used by event_metrics and transform.dedupe. */
+int lk_gold_compile_event_time(lk_sql_program *p, const lk_config *cfg, int *reg, lk_type *type,
+                               lk_error *err);
 
 #endif
