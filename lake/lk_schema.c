@@ -206,7 +206,7 @@ static int child_nocase(const lk_field *f, const char *name)
     return -1;
 }
 
-static int same_leaf_type(const lk_field *a, const lk_field *b)
+int lk_field_same_type(const lk_field *a, const lk_field *b)
 {
     return a->type == b->type &&
            (a->type != LK_TYPE_DECIMAL || (a->precision == b->precision && a->scale == b->scale));
@@ -235,7 +235,7 @@ static int merge_field(lk_field *out, const lk_field *t, const lk_field *b, int 
                        lk_error *err)
 {
     size_t was = path_push(path, top ? b->name : t->name);
-    int same = same_leaf_type(t, b) && t->n_children == b->n_children;
+    int same = lk_field_same_type(t, b) && t->n_children == b->n_children;
     if (t->type == LK_TYPE_STRUCT && b->type == LK_TYPE_STRUCT) same = 1;
     if (!same) {
         if (top) {
@@ -300,7 +300,7 @@ int lk_field_covers(const lk_field *t, const lk_field *o)
             if (!t->children[i].nullable && child_nocase(o, t->children[i].name) < 0) return 0;
         return 1;
     }
-    if (!same_leaf_type(t, o) || t->n_children != o->n_children) return 0;
+    if (!lk_field_same_type(t, o) || t->n_children != o->n_children) return 0;
     for (int i = 0; i < t->n_children; i++)
         if (!lk_field_covers(&t->children[i], &o->children[i])) return 0;
     return 1;
@@ -364,10 +364,8 @@ void lk_field_copy_children(lk_field *dst, const lk_field *src)
 
 int lk_field_equal(const lk_field *a, const lk_field *b)
 {
-    if (strcmp(a->name, b->name) || a->type != b->type || !a->nullable != !b->nullable ||
+    if (strcmp(a->name, b->name) || !lk_field_same_type(a, b) || !a->nullable != !b->nullable ||
         a->n_children != b->n_children)
-        return 0;
-    if (a->type == LK_TYPE_DECIMAL && (a->precision != b->precision || a->scale != b->scale))
         return 0;
     for (int i = 0; i < a->n_children; i++)
         if (!lk_field_equal(&a->children[i], &b->children[i])) return 0;

@@ -91,6 +91,9 @@ lk_schema *lk_schema_union(const lk_schema *table, const lk_schema *batch, lk_er
    types alike), nullable where ours is. */
 int lk_field_covers(const lk_field *table, const lk_field *ours);
 
+/* The same type at this level: a decimal's precision and scale too (not names, nullability or
+   children). */
+int lk_field_same_type(const lk_field *a, const lk_field *b);
 /* Deep equality (names, types, nullability, children). */
 int lk_schema_equal(const lk_schema *a, const lk_schema *b);
 int lk_field_equal(const lk_field *a, const lk_field *b);

@@ -141,9 +141,7 @@ int lk_source_cfg_hints_not_applied(const lk_config *cfg, const lk_schema *raw, 
         const lk_field *h = lk_schema_field(hints, i);
         for (int j = 0; j < lk_schema_nfields(data); j++) {
             const lk_field *f = lk_schema_field(data, j);
-            if (strcasecmp(f->name, h->name) ||
-                (f->type == h->type && f->precision == h->precision && f->scale == h->scale))
-                continue;
+            if (strcasecmp(f->name, h->name) || lk_field_same_type(f, h)) continue;
             lk_buf_printf(out,
                           "schema_hints: column %s is %s in raw_events version %d; the hint's %s "
                           "is not applied (a column's type never changes: values that do not fit "

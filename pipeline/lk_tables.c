@@ -593,9 +593,7 @@ int lk_tables_check(const lk_config *cfg, const lk_schema *raw, lk_error *err)
    Nullability aside. */
 static int same_type(const lk_field *a, const lk_field *b)
 {
-    if (a->type != b->type) return 0;
-    if (a->type == LK_TYPE_DECIMAL && (a->precision != b->precision || a->scale != b->scale))
-        return 0;
+    if (!lk_field_same_type(a, b)) return 0;
     if (a->type == LK_TYPE_STRUCT) {
         for (int j = 0; j < b->n_children; j++)
             for (int i = 0; i < a->n_children; i++)

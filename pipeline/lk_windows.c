@@ -670,10 +670,7 @@ int lk_windows_merge(lk_windows *w, const lk_batch *p, lk_error *err)
         int vc = c - 2 - w->nkeys, legacy = 0;
         if (vc >= 0 && vc < 2 * w->nagg && vc % 2 == 0 && is_dec(&w->aggs[vc / 2]))
             legacy = a->type == LK_TYPE_DOUBLE && b->type == LK_TYPE_DECIMAL;
-        if (((a->type != b->type || (a->type == LK_TYPE_DECIMAL && (a->precision != b->precision ||
-                                                                    a->scale != b->scale))) &&
-             !legacy) ||
-            strcmp(a->name, b->name))
+        if ((!lk_field_same_type(a, b) && !legacy) || strcmp(a->name, b->name))
             return lk_error_set(err, LK_ECONFIG,
                                 "window partial column %d is %s %s, the metrics configuration "
                                 "makes it %s %s: metrics.group_by or metrics.aggregates changed",
